@@ -1,0 +1,128 @@
+"""Build the Cython kernels in tsbptt/_kernels/ (metadata lives in pyproject.toml).
+
+Every ``tsbptt/_kernels/*.pyx`` becomes the extension ``tsbptt._kernels.<stem>``.
+OpenMP is probed by compiling, linking and running a tiny program with the same
+compiler setuptools will use (``CC`` is respected); ``-fopenmp`` then goes on the
+compile AND link lines of every extension.  Without a working OpenMP, or with
+``TSBPTT_DISABLE_OPENMP=1``, the kernels are built serially (``prange`` becomes a
+plain loop); ``tsbptt.show_config()`` reports which build you have.
+
+No ``-ffast-math``: on gcc it links crtfastmath.o, which turns on flush-to-zero for
+the whole process.  ``-fno-math-errno`` is enough for the vectorised expf/tanh.
+"""
+import os
+import subprocess
+import sys
+import tempfile
+from glob import glob
+from pathlib import Path
+
+import numpy
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext, customize_compiler, new_compiler
+
+KERNELS = "tsbptt/_kernels"
+OPENMP_FLAGS = ["-fopenmp"]
+PROBE_SOURCE = r"""
+#include <omp.h>
+#include <stdio.h>
+int main(void) {
+    int n = 0;
+    #pragma omp parallel reduction(+:n)
+    n += 1;
+    printf("%d %d\n", omp_get_max_threads(), n);
+    return n >= 1 ? 0 : 1;
+}
+"""
+
+
+def openmp_works():
+    """True if a program using OpenMP compiles, links and runs with OPENMP_FLAGS."""
+    compiler = new_compiler()
+    customize_compiler(compiler)
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp, "omp_probe.c")
+        src.write_text(PROBE_SOURCE)
+        try:
+            objects = compiler.compile(
+                [str(src)], output_dir=tmp, extra_postargs=OPENMP_FLAGS
+            )
+            compiler.link_executable(
+                objects, "omp_probe", output_dir=tmp, extra_postargs=OPENMP_FLAGS
+            )
+            exe = str(Path(tmp, "omp_probe" + (compiler.exe_extension or "")))
+            subprocess.run([exe], check=True, capture_output=True, timeout=60)
+        except Exception as exc:  # CompileError, LinkError, CalledProcessError, ...
+            print(f"OpenMP probe failed: {exc}", file=sys.stderr)
+            return False
+    return True
+
+
+def openmp_flags():
+    if os.environ.get("TSBPTT_DISABLE_OPENMP", "0") not in ("", "0"):
+        print("TSBPTT_DISABLE_OPENMP is set: building the kernels serially.")
+        return []
+    if openmp_works():
+        return OPENMP_FLAGS
+    print(
+        "\n*** WARNING: OpenMP not found: tsbptt will run its kernels serially. ***\n"
+        "    (gcc: install libgomp; clang: install libomp; see README.md, 'Building')\n",
+        file=sys.stderr,
+    )
+    return []
+
+
+OMP = openmp_flags()
+
+
+class BuildExt(build_ext):
+    """build_ext that rebuilds everything when the OpenMP flags changed since the
+    last build in this tree (build_ext alone only compares file times, so switching
+    TSBPTT_DISABLE_OPENMP would silently keep the old objects)."""
+
+    def run(self):
+        stamp = Path(self.build_temp, "tsbptt-openmp-flags.txt")
+        flags = " ".join(OMP) or "serial"
+        if not stamp.exists() or stamp.read_text() != flags:
+            self.force = True
+        super().run()
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(flags)
+
+
+def extensions(omp):
+    # Headers and .pxd files are dependencies: touching one recompiles the kernels.
+    depends = sorted(glob(f"{KERNELS}/*.h") + glob(f"{KERNELS}/*.pxd"))
+    return [
+        Extension(
+            f"tsbptt._kernels.{Path(pyx).stem}",
+            sources=[pyx],
+            include_dirs=[KERNELS, numpy.get_include()],
+            define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
+            depends=depends,
+            extra_compile_args=["-O3", "-fno-math-errno", *omp],
+            extra_link_args=omp,
+            # glibc: libm.so is a linker script that also pulls libmvec when needed.
+            libraries=["m"],
+        )
+        for pyx in sorted(glob(f"{KERNELS}/*.pyx"))
+    ]
+
+
+setup(
+    ext_modules=cythonize(
+        extensions(OMP),
+        compiler_directives={
+            "language_level": 3,
+            "boundscheck": False,
+            "wraparound": False,
+            "cdivision": True,
+            "initializedcheck": False,
+            "nonecheck": False,
+        },
+    ),
+    cmdclass={"build_ext": BuildExt},
+    # Compile the extensions in parallel (2 cores on the dev/CI machines).
+    options={"build_ext": {"parallel": os.cpu_count() or 1}},
+)

@@ -1,0 +1,29 @@
+"""Shared fixtures: the dtype under test, its tolerances, a seeded generator."""
+
+import numpy as np
+import pytest
+
+# Per-dtype tolerances for comparing two computations of the same quantity
+# (e.g. a compiled kernel against tsbptt._reference) in that dtype.
+TOLERANCES = {
+    np.dtype(np.float32): dict(rtol=1e-5, atol=1e-6),
+    np.dtype(np.float64): dict(rtol=1e-12, atol=1e-14),
+}
+
+
+@pytest.fixture(params=[np.float32, np.float64], ids=["float32", "float64"])
+def dtype(request):
+    """The floating dtype under test, as a np.dtype."""
+    return np.dtype(request.param)
+
+
+@pytest.fixture
+def tol(dtype):
+    """``assert_allclose`` keyword arguments (rtol, atol) for ``dtype``."""
+    return TOLERANCES[dtype]
+
+
+@pytest.fixture
+def rng():
+    """A freshly seeded generator, so each test sees fixed random data."""
+    return np.random.default_rng(12345)

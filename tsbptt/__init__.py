@@ -1,0 +1,21 @@
+"""tsbptt: recurrent networks trained by (truncated) backpropagation through time.
+
+Cython + OpenMP kernels for LSTM, GRU and simple RNN cells under scikit-learn
+estimators.
+"""
+__version__ = "0.1.0"
+
+try:
+    from ._kernels import _openmp_helpers  # noqa: F401  (the smallest compiled module)
+except ImportError as exc:  # pragma: no cover - depends on how tsbptt was installed
+    raise ImportError(
+        f"tsbptt's compiled kernels could not be imported from {__path__[0]!r}. "
+        "If that is the source checkout rather than the installed package: build "
+        "it in place (`pip install -e .`), or start Python outside the checkout. "
+        "For the tests run `pytest`, not `python -m pytest`, which puts the "
+        "current folder first on sys.path."
+    ) from exc
+
+from ._config import get_config, show_config
+
+__all__ = ["get_config", "show_config"]

@@ -1,0 +1,1 @@
+"""Compiled kernels (Cython + OpenMP); see docs/kernel_layout.md."""

@@ -1,0 +1,28 @@
+# Scalar activations shared by the cell kernels, one source for float32 and float64.
+#
+# They are inline so GCC can vectorise the gate loops that call them; exp/tanh come
+# from _simd_math.h (libmvec SIMD variants where available). Literals are cast to
+# `floating` so float32 loops never get promoted to double.
+from cython cimport floating
+
+cdef extern from "_simd_math.h" nogil:
+    float expf(float x)
+    double exp(double x)
+    float tanhf(float x)
+    double tanh(double x)
+    int TSBPTT_LIBMVEC
+
+
+cdef inline floating sigmoid(floating x) noexcept nogil:
+    # exp(-x) overflows to inf for very negative x, giving exactly 0: no NaN.
+    if floating is float:
+        return (<float>1.0) / ((<float>1.0) + expf(-x))
+    else:
+        return 1.0 / (1.0 + exp(-x))
+
+
+cdef inline floating tanh_(floating x) noexcept nogil:
+    if floating is float:
+        return tanhf(x)
+    else:
+        return tanh(x)

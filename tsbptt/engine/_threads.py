@@ -1,0 +1,80 @@
+"""Thread counts, batch chunking and BLAS threads for the compiled kernels.
+
+The kernels split a batch into chunks of rows that OpenMP threads process
+independently, each with single-threaded BLAS. The chunk size depends on the batch
+size and on the machine's core count, never on ``n_threads``: the arithmetic, and so
+every bit of the results, is the same whatever number of threads runs it.
+"""
+import os
+from contextlib import contextmanager
+from numbers import Integral
+
+from threadpoolctl import ThreadpoolController
+
+from .._kernels._openmp_helpers import openmp_enabled
+
+#: Fewer rows than this make each step's recurrent GEMM too small to run at speed.
+MIN_CHUNK_ROWS = 16
+#: More rows than this stop helping the GEMM and only cost parallelism.
+MAX_CHUNK_ROWS = 64
+
+_controller = None
+
+
+def available_cores():
+    """Number of cores this process may run on (its CPU affinity where known)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
+def resolve_n_threads(n_threads):
+    """Turn the user's ``n_threads`` into a positive int of OpenMP threads.
+
+    Parameters
+    ----------
+    n_threads : int or None
+        None uses every available core; a negative value ``-k`` uses all cores
+        but ``k - 1`` (scikit-learn's ``n_jobs`` convention), at least one.
+
+    Returns
+    -------
+    int
+        1 when tsbptt was built without OpenMP.
+    """
+    if n_threads is None:
+        n = available_cores()
+    elif isinstance(n_threads, Integral) and not isinstance(n_threads, bool) and n_threads != 0:
+        n = int(n_threads) if n_threads > 0 else max(1, available_cores() + 1 + int(n_threads))
+    else:
+        raise ValueError(
+            f"n_threads must be None or a non-zero integer, got {n_threads!r}")
+    return n if openmp_enabled() else 1
+
+
+def chunk_rows(batch_size):
+    """Rows per chunk for a batch: about one chunk per core, clipped to [16, 64].
+
+    Parameters
+    ----------
+    batch_size : int
+
+    Returns
+    -------
+    int
+        A function of ``batch_size`` and ``os.cpu_count()`` only.
+    """
+    cores = os.cpu_count() or 1
+    rows = -(-batch_size // cores)
+    return int(max(1, min(batch_size, max(MIN_CHUNK_ROWS, min(MAX_CHUNK_ROWS, rows)))))
+
+
+@contextmanager
+def single_threaded_blas():
+    """Hold BLAS to one thread, so OpenMP threads and BLAS threads never multiply."""
+    global _controller
+    if _controller is None:
+        _controller = ThreadpoolController()
+    with _controller.limit(limits=1, user_api="blas"):
+        yield
