@@ -1,0 +1,165 @@
+"""Optimizers against hand-written reference updates (float64, 1e-12) and torch.optim."""
+import math
+
+import numpy as np
+import pytest
+
+from tsbptt.engine.optimizers import (OPTIMIZERS, SGD, Adadelta, Adagrad, Adam, AdamW,
+                                      RMSprop, bias_free_mask)
+
+N_STEPS = 5
+
+
+def _problem(seed=0):
+    rng = np.random.default_rng(seed)
+    params = [rng.standard_normal((3, 4)), rng.standard_normal(5)]
+    grads = [[rng.standard_normal(p.shape) for p in params] for _ in range(N_STEPS)]
+    return params, grads
+
+
+def _reference(kind, p0, grads, lr, **hp):
+    """Scalar-by-scalar reference of each update rule, written from the papers."""
+    out = []
+    for k in range(p0.size):
+        p = float(p0.flat[k])
+        m = v = u = s = 0.0
+        buf = None
+        for t, g_all in enumerate(grads, start=1):
+            g = float(g_all.flat[k])
+            wd, l1 = hp.get("weight_decay", 0.0), hp.get("l1", 0.0)
+            if kind != "adamw":
+                g += wd * p
+            g += l1 * (1.0 if p > 0 else -1.0 if p < 0 else 0.0)
+            if kind == "sgd":
+                mom = hp.get("momentum", 0.0)
+                if mom:
+                    buf = g if buf is None else mom * buf + g
+                    g = g + mom * buf if hp.get("nesterov") else buf
+                p -= lr * g
+            elif kind in ("adam", "adamw"):
+                if kind == "adamw":
+                    p -= lr * wd * p
+                b1, b2, eps = 0.9, 0.999, 1e-8
+                m = b1 * m + (1 - b1) * g
+                v = b2 * v + (1 - b2) * g * g
+                p -= lr * (m / (1 - b1 ** t)) / (math.sqrt(v / (1 - b2 ** t)) + eps)
+            elif kind == "rmsprop":
+                v = 0.99 * v + 0.01 * g * g
+                step = g / (math.sqrt(v) + 1e-8)
+                mom = hp.get("momentum", 0.0)
+                if mom:
+                    buf = step if buf is None else mom * buf + step
+                    step = buf
+                p -= lr * step
+            elif kind == "adagrad":
+                s += g * g
+                p -= lr * g / (math.sqrt(s) + 1e-10)
+            elif kind == "adadelta":
+                v = 0.9 * v + 0.1 * g * g
+                delta = math.sqrt(u + 1e-6) / math.sqrt(v + 1e-6) * g
+                u = 0.9 * u + 0.1 * delta * delta
+                p -= lr * delta
+        out.append(p)
+    return np.array(out).reshape(p0.shape)
+
+
+CASES = [
+    ("sgd", dict()),
+    ("sgd", dict(momentum=0.9)),
+    ("sgd", dict(momentum=0.9, nesterov=True)),
+    ("sgd", dict(momentum=0.5, weight_decay=0.1, l1=0.01)),
+    ("adam", dict()),
+    ("adam", dict(weight_decay=0.1)),
+    ("adamw", dict(weight_decay=0.1)),
+    ("rmsprop", dict()),
+    ("rmsprop", dict(momentum=0.9)),
+    ("adagrad", dict(l1=0.05)),
+    ("adadelta", dict(weight_decay=0.01)),
+]
+
+
+@pytest.mark.parametrize("kind,hp", CASES, ids=[f"{k}-{h}" for k, h in CASES])
+def test_matches_reference_update(kind, hp):
+    params, grads = _problem()
+    start = [p.copy() for p in params]
+    lr = 1.0 if kind == "adadelta" else 0.05
+    opt = OPTIMIZERS[kind](params, lr, **hp)
+    for g in grads:
+        snapshot = [x.copy() for x in g]
+        opt.step(g)
+        for a, b in zip(g, snapshot):
+            np.testing.assert_array_equal(a, b)  # gradients are never modified
+    assert opt.t == N_STEPS
+    for i, p in enumerate(params):
+        expected = _reference(kind, start[i], [g[i] for g in grads], lr, **hp)
+        np.testing.assert_allclose(p, expected, rtol=1e-12, atol=1e-14)
+        assert not np.allclose(p, start[i])
+
+
+def test_decay_mask_spares_biases():
+    W = np.ones((4, 3))
+    b_hn = np.ones(3)
+    masks = [bias_free_mask("0.W", W), bias_free_mask("0.b_hn", b_hn)]
+    assert masks[0][:-1].all() and not masks[0][-1].any()
+    assert not masks[1].any()
+    opt = SGD([W, b_hn], 0.1, weight_decay=1.0, decay_masks=masks)
+    opt.step([np.zeros_like(W), np.zeros_like(b_hn)])
+    np.testing.assert_allclose(W[:-1], 0.9)   # decayed
+    np.testing.assert_array_equal(W[-1], 1.0)  # bias row untouched
+    np.testing.assert_array_equal(b_hn, 1.0)
+
+
+def test_adamw_decay_is_decoupled_and_masked():
+    W = np.full((2, 2), 2.0)
+    mask = np.array([[True, True], [False, False]])
+    opt = AdamW([W], 0.1, weight_decay=0.5, decay_masks=[mask])
+    opt.step([np.zeros_like(W)])  # zero gradient: only the decay moves W
+    np.testing.assert_allclose(W, [[2.0 - 0.1 * 0.5 * 2.0] * 2, [2.0, 2.0]])
+
+
+def test_learning_rate_override_and_errors():
+    p = [np.zeros(2)]
+    opt = SGD(p, 1.0)
+    opt.step([np.ones(2)], learning_rate=0.25)
+    np.testing.assert_allclose(p[0], -0.25)
+    with pytest.raises(ValueError, match="got 2 gradients for 1 parameters"):
+        opt.step([np.ones(2), np.ones(2)])
+    with pytest.raises(ValueError, match="nesterov=True needs momentum > 0"):
+        SGD([np.zeros(1)], 0.1, nesterov=True)
+
+
+@pytest.mark.parametrize("kind", sorted(OPTIMIZERS))
+def test_matches_torch_optim(kind):
+    torch = pytest.importorskip("torch")
+    params, grads = _problem(1)
+    t_params = [torch.tensor(p.copy(), requires_grad=True) for p in params]
+    lr, hp, t_hp = 0.05, {}, {}
+    if kind == "sgd":
+        hp = t_hp = dict(momentum=0.9, nesterov=True, weight_decay=0.01)
+        cls = torch.optim.SGD
+    elif kind == "adam":
+        hp = t_hp = dict(weight_decay=0.01)
+        cls = torch.optim.Adam
+    elif kind == "adamw":
+        hp = t_hp = dict(weight_decay=0.01)
+        cls = torch.optim.AdamW
+    elif kind == "rmsprop":
+        hp = t_hp = dict(momentum=0.5)
+        cls = torch.optim.RMSprop
+    elif kind == "adagrad":
+        cls = torch.optim.Adagrad
+    else:
+        lr, cls = 1.0, torch.optim.Adadelta
+    ours = OPTIMIZERS[kind](params, lr, **hp)
+    theirs = cls(t_params, lr=lr, **t_hp)
+    for g in grads:
+        ours.step(g)
+        for tp, gi in zip(t_params, g):
+            tp.grad = torch.tensor(gi)
+        theirs.step()
+    for p, tp in zip(params, t_params):
+        np.testing.assert_allclose(p, tp.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_all_classes_registered():
+    assert set(OPTIMIZERS.values()) == {SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta}
