@@ -95,6 +95,12 @@ def compiler_accepts(flags):
 
 OPT = ["-O3", "-fno-math-errno"] + (VECTOR_FLAGS if compiler_accepts(VECTOR_FLAGS) else [])
 
+# `_<cell>_avx2.pyx` compiles the same kernel source with AVX2 + FMA, so the gate
+# loops (exp, tanh) run 8 floats wide; tsbptt imports it only on CPUs that have
+# both (tsbptt/_kernels/__init__.py). Compilers without the flags skip it.
+AVX2_FLAGS = ["-mavx2", "-mfma"]
+BUILD_AVX2 = compiler_accepts(AVX2_FLAGS)
+
 
 class BuildExt(build_ext):
     """Rebuild everything when the OpenMP flags differ from the last build in this
@@ -112,7 +118,8 @@ class BuildExt(build_ext):
 
 def extensions(omp):
     # Headers and .pxd files are dependencies: touching one recompiles the kernels.
-    depends = sorted(glob(f"{KERNELS}/*.h") + glob(f"{KERNELS}/*.pxd"))
+    depends = sorted(glob(f"{KERNELS}/*.h") + glob(f"{KERNELS}/*.pxd")
+                     + glob(f"{KERNELS}/*.pxi"))
     return [
         Extension(
             f"tsbptt._kernels.{Path(pyx).stem}",
@@ -120,12 +127,13 @@ def extensions(omp):
             include_dirs=[KERNELS, numpy.get_include()],
             define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
             depends=depends,
-            extra_compile_args=[*OPT, *omp],
+            extra_compile_args=OPT + omp + (AVX2_FLAGS if pyx.endswith("_avx2.pyx") else []),
             extra_link_args=omp,
             # glibc: libm.so is a linker script that also pulls libmvec when needed.
             libraries=["m"],
         )
         for pyx in sorted(glob(f"{KERNELS}/*.pyx"))
+        if BUILD_AVX2 or not pyx.endswith("_avx2.pyx")
     ]
 
 

@@ -1,18 +1,29 @@
 # Pieces shared by the LSTM, GRU and RNN kernels.
 #
-# Every kernel splits the batch into fixed-size chunks of rows (the size depends on
-# the batch only, never on the thread count); one OpenMP thread runs the whole time
-# loop of a chunk with single-threaded BLAS. Weight gradients are computed per chunk
-# into `partial[k]` and then summed in chunk order, element by element, so results
-# are bitwise identical for any number of threads.
+# Layout (docs/kernel_layout.md): W is packed (F + H + 1, G) as [W_x; W_h; b] with
+# G = gates * H, and the forward keeps `xh` (B, T, F + H + 1) whose row (b, t) is
+# [x_t, h_{t-1}, 1]. One GEMM xh[rows, t] @ W then gives every gate's
+# pre-activation, bias included, for all rows of a chunk at step t.
 #
-# W is packed as (F + H + 1, G) with G = gates * H: rows [0, F) input weights,
-# rows [F, F + H) recurrent weights, row F + H the bias (see docs/kernel_layout.md).
+# Chunks: the batch is split into chunks of rows whose size depends on the batch,
+# never on the thread count; one OpenMP thread runs the whole time loop of a chunk
+# with single-threaded BLAS. Weight gradients go into a per-chunk accumulator,
+# added block by block of BLOCK_STEPS steps, latest block first; the caller sums
+# the accumulators in chunk order (sum_chunks). So results are bitwise identical for
+# any number of threads, and for a sequence cut into pieces whose lengths are
+# multiples of BLOCK_STEPS (gradient checkpointing), since every GEMM is called
+# with exactly the same operands either way.
 from cython cimport floating
-from cython.parallel cimport prange
 from libc.string cimport memcpy, memset
 
 from ._blas cimport gemm
+
+#: Steps per weight-gradient GEMM in the backward (K = BLOCK_STEPS * chunk rows).
+#: Columns per forward GEMM: OpenBLAS repacks the weights on every call, and a
+#: 256-column panel stays in L2 while the chunk's rows stream past it.
+cdef enum:
+    BLOCK_STEPS = 16
+    COL_BLOCK = 256
 
 
 cdef inline int check_shape(str name, tuple got, tuple expected) except -1:
@@ -38,7 +49,7 @@ cdef inline int check_common(Py_ssize_t B, Py_ssize_t T, Py_ssize_t F, Py_ssize_
         if lengths[b] < 1 or lengths[b] > T:
             raise ValueError(
                 f"lengths[{b}] = {lengths[b]} is outside [1, {T}] (T = time steps)")
-    if B * T >= 2 ** 31 or T * max(F, G) >= 2 ** 31:
+    if B * T >= 2 ** 31 or T * (F + G + 1) >= 2 ** 31:
         raise ValueError(f"B={B}, T={T} is too large for 32-bit BLAS indexing; "
                          "split the batch or the sequence")
     return 0
@@ -48,56 +59,71 @@ cdef inline Py_ssize_t n_chunks_of(Py_ssize_t B, Py_ssize_t chunk_size) noexcept
     return (B + chunk_size - 1) // chunk_size
 
 
-cdef inline void input_projection(const floating* X, const floating* W,
-                                  Py_ssize_t rows, Py_ssize_t F, Py_ssize_t H,
-                                  Py_ssize_t G, floating* out) noexcept nogil:
-    """out (rows, G) = X (rows, F) @ W_x + b: the input part of every step at once."""
-    cdef const floating* bias = W + (F + H) * G
-    cdef Py_ssize_t r
-    for r in range(rows):
-        memcpy(out + r * G, bias, G * sizeof(floating))
-    gemm(False, False, <int>rows, <int>G, <int>F, 1, X, <int>F, W, <int>G, 1, out, <int>G)
+cdef inline void fill_xh(const floating* X, const floating* h0, floating* xh,
+                         Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t T, Py_ssize_t F,
+                         Py_ssize_t H) noexcept nogil:
+    """xh[r, t] = [X[r, t], ., 1] for every step and xh[r, 0, F:F+H] = h0[r]."""
+    cdef Py_ssize_t r, t, K = F + H + 1
+    cdef floating* row
+    for r in range(r0, r1):
+        for t in range(T):
+            row = xh + (r * T + t) * K
+            memcpy(row, X + (r * T + t) * F, F * sizeof(floating))
+            row[F + H] = 1
+        memcpy(xh + r * T * K + F, h0 + r * H, H * sizeof(floating))
+
+
+cdef inline void gemm_col_blocks(int m, int n, int k, const floating* a, int lda,
+                                 const floating* b, int ldb, floating* c,
+                                 int ldc) noexcept nogil:
+    """C (m, n) = A (m, k) @ B (k, n), in panels of COL_BLOCK columns of B."""
+    cdef int j = 0
+    while j < n:
+        gemm(False, False, m, min(<int>COL_BLOCK, n - j), k, 1, a, lda, b + j, ldb, 0,
+             c + j, ldc)
+        j += COL_BLOCK
+
+
+cdef inline void gather_block_rows(const floating* xh, floating* blk, Py_ssize_t r0,
+                                   Py_ssize_t r1, Py_ssize_t t, Py_ssize_t s,
+                                   Py_ssize_t T, Py_ssize_t K) noexcept nogil:
+    """Copy xh[r0:r1, t] into rows [s*nb, (s+1)*nb) of a chunk's block buffer."""
+    cdef Py_ssize_t r, nb = r1 - r0
+    for r in range(r0, r1):
+        memcpy(blk + (s * nb + r - r0) * K, xh + (r * T + t) * K, K * sizeof(floating))
 
 
 cdef inline void column_sums(const floating* A, Py_ssize_t rows, Py_ssize_t n,
                              Py_ssize_t lda, floating* out) noexcept nogil:
-    """out (n,) = sum over rows of A (rows, n), rows taken in order."""
+    """out (n,) += sum over rows of A (rows, n), rows taken in order."""
     cdef Py_ssize_t r, j
     cdef const floating* a
-    memset(out, 0, n * sizeof(floating))
     for r in range(rows):
         a = A + r * lda
         for j in range(n):
             out[j] = out[j] + a[j]
 
 
-cdef inline void weight_grad_partial(const floating* X, const floating* h_prev,
-                                     const floating* dA_x, const floating* dA_h,
-                                     Py_ssize_t rows, Py_ssize_t F, Py_ssize_t H,
-                                     Py_ssize_t G, floating* P) noexcept nogil:
-    """P (F+H+1, G) = [X^T dA_x; h_prev^T dA_h; column sums of dA_x] over `rows` rows."""
-    gemm(True, False, <int>F, <int>G, <int>rows, 1, X, <int>F, dA_x, <int>G, 0, P, <int>G)
-    gemm(True, False, <int>H, <int>G, <int>rows, 1, h_prev, <int>H, dA_h, <int>G, 0,
-         P + F * G, <int>G)
-    column_sums(dA_x, rows, G, G, P + (F + H) * G)
-
-
-cdef inline void input_grad(const floating* dA_x, const floating* W, Py_ssize_t rows,
-                            Py_ssize_t F, Py_ssize_t G, floating* dX) noexcept nogil:
-    """dX (rows, F) = dA_x (rows, G) @ W_x^T."""
-    gemm(False, True, <int>rows, <int>F, <int>G, 1, dA_x, <int>G, W, <int>G, 0, dX, <int>F)
-
-
-cdef inline void sum_partials(const floating* partial, Py_ssize_t n_parts,
-                              Py_ssize_t size, floating* out, int n_threads) noexcept nogil:
-    """out (size,) = sum_k partial[k] (n_parts, size), always in the order k = 0, 1, ..."""
-    cdef Py_ssize_t e, k
-    cdef floating s
-    for e in prange(size, num_threads=n_threads, schedule='static'):
-        s = partial[e]
-        for k in range(1, n_parts):
-            s = s + partial[k * size + e]
-        out[e] = s
+cdef inline Py_ssize_t add_clip_norm(floating* dh, const floating* dy, Py_ssize_t H,
+                                     floating clip, floating* sq_norm) noexcept nogil:
+    """dh += dy (the full dL/dh_t), store its squared norm, then clip it to
+    [-clip, clip] if clip > 0. Returns how many entries were clipped."""
+    cdef Py_ssize_t j, n_clipped = 0
+    cdef floating s = 0
+    for j in range(H):
+        dh[j] = dh[j] + dy[j]
+    for j in range(H):
+        s = s + dh[j] * dh[j]
+    sq_norm[0] = s
+    if clip > 0:
+        for j in range(H):
+            if dh[j] > clip:
+                dh[j] = clip
+                n_clipped += 1
+            elif dh[j] < -clip:
+                dh[j] = -clip
+                n_clipped += 1
+    return n_clipped
 
 
 cdef inline void copy_row(floating* dst, const floating* src, Py_ssize_t n) noexcept nogil:

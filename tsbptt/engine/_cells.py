@@ -6,7 +6,8 @@ checks user input before anything reaches them. Everything is batch-major
 """
 import numpy as np
 
-from .._kernels import _gru, _lstm, _rnn
+from .._kernels import _reduce, cell_kernels
+from .._kernels._reduce import BLOCK_STEPS
 from ._threads import chunk_rows, single_threaded_blas
 
 
@@ -17,10 +18,46 @@ class _Cell:
     n_gates = None
     #: Names of the recurrent state arrays, in the order they travel in a tuple.
     state_names = ("h",)
+    #: Extra per-chunk accumulators beside ``W`` (the GRU's ``b_hn``).
+    extra_params = ()
 
     def param_shapes(self, input_size, hidden_size):
         """Shapes of the parameter arrays, by name."""
-        return {"W": (input_size + hidden_size + 1, self.n_gates * hidden_size)}
+        shapes = {"W": (input_size + hidden_size + 1, self.n_gates * hidden_size)}
+        shapes.update({name: (hidden_size,) for name in self.extra_params})
+        return shapes
+
+    def new_accumulators(self, batch, params):
+        """Zeroed per-chunk gradient accumulators, one per parameter.
+
+        Backward calls add into them; several calls over consecutive pieces of a
+        sequence (gradient checkpointing) add up to exactly what one call gives.
+        """
+        n_chunks = -(-batch // chunk_rows(batch))
+        return {name: np.zeros((n_chunks,) + p.shape, dtype=p.dtype)
+                for name, p in params.items()}
+
+    @staticmethod
+    def reduce_accumulators(acc, n_threads):
+        """Sum per-chunk accumulators in chunk order: the gradients, by name."""
+        grads = {}
+        for name, a in acc.items():
+            out = np.empty(a.shape[1:], dtype=a.dtype)
+            _reduce.sum_chunks(a.reshape(a.shape[0], -1), out.reshape(-1), n_threads)
+            grads[name] = out
+        return grads
+
+    def _backward_work(self, X_shape, H, dtype):
+        """Work arrays of one backward call, shared by every cell."""
+        B, T, F = X_shape
+        chunk = chunk_rows(B)
+        n_chunks = -(-B // chunk)
+        rows = BLOCK_STEPS * min(chunk, B)
+        return dict(
+            chunk=chunk, dX=np.empty((B, T, F), dtype),
+            blk_xh=np.empty((n_chunks, rows, F + H + 1), dtype),
+            n_clipped=np.zeros(B, dtype=np.intp), delta_sq=np.empty((B, T), dtype),
+            n_chunks=n_chunks, rows=rows)
 
     def forward(self, X, params, state0, lengths, n_threads):
         """Run the kernel forward.
@@ -33,25 +70,51 @@ class _Cell:
         """
         raise NotImplementedError
 
-    def backward(self, cache, dY, d_state, n_threads):
+    def backward(self, cache, dY, d_state, n_threads, clip_step=0.0, acc=None):
         """Run the kernel backward.
+
+        Parameters
+        ----------
+        cache : dict from :meth:`forward`
+        dY : ndarray of shape (B, T, H)
+        d_state : tuple of ndarray of shape (B, H)
+        n_threads : int
+        clip_step : float, default=0.0
+            If > 0, dL/dh_t is clipped element-wise to [-clip_step, clip_step] at
+            every step before it flows further back.
+        acc : dict of ndarray or None
+            Per-chunk accumulators (:meth:`new_accumulators`) to add the weight
+            gradients into; None makes fresh ones and reduces them.
 
         Returns
         -------
         dX : ndarray of shape (B, T, F)
         d_state0 : tuple of ndarray of shape (B, H)
-        grads : dict of ndarray, same keys and shapes as the parameters
+        grads : dict of ndarray or None
+            The parameter gradients; None when ``acc`` was given.
+        stats : dict
+            ``delta_sq`` (B, T): squared norm of dL/dh_t before clipping (0 past a
+            sequence's end); ``n_clipped`` (B,): entries clipped per sample.
         """
         raise NotImplementedError
+
+    def _finish(self, acc, reduce, work, n_threads):
+        grads = self.reduce_accumulators(acc, n_threads) if reduce else None
+        return grads, {"delta_sq": work["delta_sq"], "n_clipped": work["n_clipped"]}
 
 
 def _empty(shape, dtype):
     return np.empty(shape, dtype=dtype)
 
 
-def _partials(B, chunk, shape, dtype):
-    n_chunks = -(-B // chunk)
-    return np.empty((n_chunks,) + shape, dtype=dtype)
+def _transposed(W):
+    """W[:F+H].T as a contiguous array: BLAS packs it much faster than a view."""
+    return np.ascontiguousarray(W[:-1].T)
+
+
+def _xh_shape(X, H):
+    B, T, F = X.shape
+    return (B, T, F + H + 1)
 
 
 class LSTMCell(_Cell):
@@ -68,29 +131,34 @@ class LSTMCell(_Cell):
         H = h0.shape[1]
         dt = X.dtype
         chunk = chunk_rows(B)
-        cache = dict(X=X, W=W, c0=c0, lengths=lengths, chunk=chunk,
-                     gates=_empty((B, T, 4 * H), dt), h_prev=_empty((B, T, H), dt),
-                     cell=_empty((B, T, H), dt))
+        cache = dict(W=W, c0=c0, lengths=lengths, xh=_empty(_xh_shape(X, H), dt),
+                     gates=_empty((B, T, 4 * H), dt), cell=_empty((B, T, H), dt))
         Y, h_T, c_T = _empty((B, T, H), dt), _empty((B, H), dt), _empty((B, H), dt)
         with single_threaded_blas():
-            _lstm.lstm_forward(X, W, h0, c0, lengths, cache["gates"], cache["h_prev"],
-                               cache["cell"], Y, h_T, c_T, chunk, n_threads)
+            cell_kernels(self.name).lstm_forward(
+                X, W, h0, c0, lengths, cache["xh"], cache["gates"], cache["cell"], Y,
+                h_T, c_T, _empty((-(-B // chunk), min(chunk, B), 4 * H), dt), chunk,
+                n_threads)
         return Y, (h_T, c_T), cache
 
-    def backward(self, cache, dY, d_state, n_threads):
-        X, W, chunk = cache["X"], cache["W"], cache["chunk"]
-        B, T, F = X.shape
+    def backward(self, cache, dY, d_state, n_threads, clip_step=0.0, acc=None):
+        W, xh = cache["W"], cache["xh"]
+        B, T, _ = xh.shape
         H = cache["c0"].shape[1]
-        dt = X.dtype
-        dX, dh0, dc0, dW = (_empty((B, T, F), dt), _empty((B, H), dt),
-                            _empty((B, H), dt), _empty(W.shape, dt))
+        G, dt = 4 * H, xh.dtype
+        work = self._backward_work((B, T, xh.shape[2] - H - 1), H, dt)
+        reduce = acc is None
+        acc = self.new_accumulators(B, {"W": W}) if reduce else acc
+        dh0, dc0 = _empty((B, H), dt), _empty((B, H), dt)
         with single_threaded_blas():
-            _lstm.lstm_backward(
-                X, W, cache["c0"], cache["lengths"], cache["gates"], cache["h_prev"],
-                cache["cell"], dY, d_state[0], d_state[1], dX, dh0, dc0, dW,
-                _empty((B, T, 4 * H), dt), _empty((B, H), dt),
-                _partials(B, chunk, W.shape, dt), chunk, n_threads)
-        return dX, (dh0, dc0), {"W": dW}
+            cell_kernels(self.name).lstm_backward(
+                _transposed(W), cache["c0"], cache["lengths"], xh, cache["gates"],
+                cache["cell"], dY,
+                d_state[0], d_state[1], work["dX"], dh0, dc0, acc["W"], work["blk_xh"],
+                _empty((work["n_chunks"], work["rows"], G), dt),
+                _empty((work["n_chunks"], min(work["chunk"], B), W.shape[0] - 1), dt),
+                clip_step, work["n_clipped"], work["delta_sq"], work["chunk"], n_threads)
+        return (work["dX"], (dh0, dc0)) + self._finish(acc, reduce, work, n_threads)
 
 
 class GRUCell(_Cell):
@@ -98,11 +166,7 @@ class GRUCell(_Cell):
 
     name = "gru"
     n_gates = 3
-
-    def param_shapes(self, input_size, hidden_size):
-        shapes = super().param_shapes(input_size, hidden_size)
-        shapes["b_hn"] = (hidden_size,)
-        return shapes
+    extra_params = ("b_hn",)
 
     def forward(self, X, params, state0, lengths, n_threads):
         B, T, _ = X.shape
@@ -111,31 +175,34 @@ class GRUCell(_Cell):
         H = h0.shape[1]
         dt = X.dtype
         chunk = chunk_rows(B)
-        cache = dict(X=X, W=W, lengths=lengths, chunk=chunk,
-                     gates=_empty((B, T, 3 * H), dt), h_prev=_empty((B, T, H), dt),
-                     hn=_empty((B, T, H), dt))
+        cache = dict(W=W, lengths=lengths, xh=_empty(_xh_shape(X, H), dt),
+                     gates=_empty((B, T, 3 * H), dt), hn=_empty((B, T, H), dt))
         Y, h_T = _empty((B, T, H), dt), _empty((B, H), dt)
         with single_threaded_blas():
-            _gru.gru_forward(X, W, b_hn, h0, lengths, cache["gates"], cache["h_prev"],
-                             cache["hn"], Y, h_T, _empty((B, 3 * H), dt), chunk,
-                             n_threads)
+            cell_kernels(self.name).gru_forward(
+                X, W, b_hn, h0, lengths, cache["xh"], cache["gates"], cache["hn"], Y,
+                h_T, chunk, n_threads)
         return Y, (h_T,), cache
 
-    def backward(self, cache, dY, d_state, n_threads):
-        X, W, chunk = cache["X"], cache["W"], cache["chunk"]
-        B, T, F = X.shape
+    def backward(self, cache, dY, d_state, n_threads, clip_step=0.0, acc=None):
+        W, xh = cache["W"], cache["xh"]
+        B, T, _ = xh.shape
         H = cache["hn"].shape[2]
-        dt = X.dtype
-        dX, dh0, dW, db_hn = (_empty((B, T, F), dt), _empty((B, H), dt),
-                              _empty(W.shape, dt), _empty((H,), dt))
+        G, dt = 3 * H, xh.dtype
+        work = self._backward_work((B, T, xh.shape[2] - H - 1), H, dt)
+        reduce = acc is None
+        if reduce:
+            acc = self.new_accumulators(B, {"W": W, "b_hn": np.empty(H, dt)})
+        blk = (work["n_chunks"], work["rows"], G)
+        dh0 = _empty((B, H), dt)
         with single_threaded_blas():
-            _gru.gru_backward(
-                X, W, cache["lengths"], cache["gates"], cache["h_prev"], cache["hn"],
-                dY, d_state[0], dX, dh0, dW, db_hn, _empty((B, T, 3 * H), dt),
-                _empty((B, T, 3 * H), dt), _empty((B, H), dt),
-                _partials(B, chunk, W.shape, dt), _partials(B, chunk, (H,), dt),
-                chunk, n_threads)
-        return dX, (dh0,), {"W": dW, "b_hn": db_hn}
+            cell_kernels(self.name).gru_backward(
+                _transposed(W), cache["lengths"], xh, cache["gates"], cache["hn"], dY,
+                d_state[0],
+                work["dX"], dh0, acc["W"], acc["b_hn"], work["blk_xh"], _empty(blk, dt),
+                _empty(blk, dt), _empty((work["n_chunks"], min(work["chunk"], B), H), dt),
+                clip_step, work["n_clipped"], work["delta_sq"], work["chunk"], n_threads)
+        return (work["dX"], (dh0,)) + self._finish(acc, reduce, work, n_threads)
 
 
 class RNNCell(_Cell):
@@ -151,26 +218,32 @@ class RNNCell(_Cell):
         H = h0.shape[1]
         dt = X.dtype
         chunk = chunk_rows(B)
-        cache = dict(X=X, W=W, lengths=lengths, chunk=chunk,
-                     gates=_empty((B, T, H), dt), h_prev=_empty((B, T, H), dt))
+        cache = dict(W=W, lengths=lengths, xh=_empty(_xh_shape(X, H), dt),
+                     gates=_empty((B, T, H), dt))
         Y, h_T = _empty((B, T, H), dt), _empty((B, H), dt)
         with single_threaded_blas():
-            _rnn.rnn_forward(X, W, h0, lengths, cache["gates"], cache["h_prev"], Y, h_T,
-                             chunk, n_threads)
+            cell_kernels(self.name).rnn_forward(
+                X, W, h0, lengths, cache["xh"], cache["gates"], Y, h_T, chunk,
+                n_threads)
         return Y, (h_T,), cache
 
-    def backward(self, cache, dY, d_state, n_threads):
-        X, W, chunk = cache["X"], cache["W"], cache["chunk"]
-        B, T, F = X.shape
-        H = cache["h_prev"].shape[2]
-        dt = X.dtype
-        dX, dh0, dW = _empty((B, T, F), dt), _empty((B, H), dt), _empty(W.shape, dt)
+    def backward(self, cache, dY, d_state, n_threads, clip_step=0.0, acc=None):
+        W, xh = cache["W"], cache["xh"]
+        B, T, _ = xh.shape
+        H = W.shape[1]
+        dt = xh.dtype
+        work = self._backward_work((B, T, xh.shape[2] - H - 1), H, dt)
+        reduce = acc is None
+        acc = self.new_accumulators(B, {"W": W}) if reduce else acc
+        dh0 = _empty((B, H), dt)
         with single_threaded_blas():
-            _rnn.rnn_backward(
-                X, W, cache["lengths"], cache["gates"], cache["h_prev"], dY, d_state[0],
-                dX, dh0, dW, _empty((B, T, H), dt), _empty((B, H), dt),
-                _partials(B, chunk, W.shape, dt), chunk, n_threads)
-        return dX, (dh0,), {"W": dW}
+            cell_kernels(self.name).rnn_backward(
+                _transposed(W), cache["lengths"], xh, cache["gates"], dY, d_state[0],
+                work["dX"], dh0,
+                acc["W"], work["blk_xh"], _empty((work["n_chunks"], work["rows"], H), dt),
+                _empty((work["n_chunks"], min(work["chunk"], B), W.shape[0] - 1), dt),
+                clip_step, work["n_clipped"], work["delta_sq"], work["chunk"], n_threads)
+        return (work["dX"], (dh0,)) + self._finish(acc, reduce, work, n_threads)
 
 
 CELLS = {cls.name: cls() for cls in (LSTMCell, GRUCell, RNNCell)}

@@ -19,6 +19,9 @@ MIN_CHUNK_ROWS = 16
 MAX_CHUNK_ROWS = 64
 
 _controller = None
+#: Cores of the machine, read once: the chunk size depends on it, so it must not
+#: change while a process runs.
+_MACHINE_CORES = os.cpu_count() or 1
 
 
 def available_cores():
@@ -65,8 +68,7 @@ def chunk_rows(batch_size):
     int
         A function of ``batch_size`` and ``os.cpu_count()`` only.
     """
-    cores = os.cpu_count() or 1
-    rows = -(-batch_size // cores)
+    rows = -(-batch_size // _MACHINE_CORES)
     return int(max(1, min(batch_size, max(MIN_CHUNK_ROWS, min(MAX_CHUNK_ROWS, rows)))))
 
 

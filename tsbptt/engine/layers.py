@@ -9,7 +9,7 @@ Shapes: ``X`` (batch, time, features), ``Y`` (batch, time, hidden) (twice hidden
 a bidirectional layer), states (batch, hidden), ``lengths`` (batch,) integers in
 [1, time]. Padding past a sequence's length is ignored but must be finite.
 """
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.utils import check_random_state
@@ -171,7 +171,8 @@ class RecurrentLayer:
         n = resolve_n_threads(n_threads)
         return self.cell.forward(X, self.params, state0, lengths, n)
 
-    def backward(self, cache, dY, d_state=None, n_threads=None):
+    def backward(self, cache, dY, d_state=None, n_threads=None, clip_step=None,
+                 stats=None):
         """Backpropagate through every step of the batch that made ``cache``.
 
         Parameters
@@ -184,6 +185,12 @@ class RecurrentLayer:
         d_state : tuple of ndarray of shape (B, H), default=None (zeros)
             Gradient with respect to the final state.
         n_threads : int or None, default=None
+        clip_step : float or None, default=None
+            Clip dL/dh_t element-wise to [-clip_step, clip_step] at every step.
+        stats : dict or None, default=None
+            If a dict, receives ``delta_sq`` (B, T), the squared norm of dL/dh_t
+            at every step before clipping (0 past a sequence's end), and
+            ``n_clipped`` (B,), how many entries were clipped per sample.
 
         Returns
         -------
@@ -191,13 +198,26 @@ class RecurrentLayer:
         d_initial_state : tuple of ndarray of shape (B, H)
         grads : dict of ndarray, the same keys and shapes as ``params``
         """
-        B, T, _ = cache["X"].shape
+        B, T, _ = cache["xh"].shape
         dY = _check_array("dY", dY, self.dtype, "")
         if dY.shape != (B, T, self.hidden_size):
             raise ValueError(f"dY has shape {dY.shape}, expected {(B, T, self.hidden_size)}")
         d_state = self._check_state(d_state, B, "d_state")
+        clip = _check_clip(clip_step)
         n = resolve_n_threads(n_threads)
-        return self.cell.backward(cache, dY, d_state, n)
+        dX, d_state0, grads, info = self.cell.backward(cache, dY, d_state, n, clip)
+        if stats is not None:
+            stats.update(info)
+        return dX, d_state0, grads
+
+
+def _check_clip(clip_step):
+    if clip_step is None:
+        return 0.0
+    if not (isinstance(clip_step, Real) and clip_step > 0 and np.isfinite(clip_step)):
+        raise ValueError(f"clip_step must be a positive finite number or None, "
+                         f"got {clip_step!r}")
+    return float(clip_step)
 
 
 def _reverse_index(lengths, T):

@@ -1,0 +1,346 @@
+"""Time one training step of tsbptt's LSTM/GRU kernels, against PyTorch and the GEMM peak.
+
+One step = forward through all T steps, a loss on the last step's output
+(``loss = Y[:, -1, :].sum() / B``, i.e. ``dY`` zero but ``dY[:, -1, :] = 1/B``) and
+backward through all T steps, producing the input gradient and every weight gradient.
+
+For each thread count the machine's float32 GEMM peak is measured in the same run
+(a large square ``numpy.matmul`` with BLAS limited to that many threads by
+threadpoolctl), and each row reports its fraction of it. If PyTorch is importable,
+the same step is timed with ``torch.nn.LSTM``/``torch.nn.GRU`` (same weights, same
+thread count) and its gradients are checked against tsbptt's.
+
+Run from the repository root::
+
+    python benchmarks/bench_kernels.py --quick
+    python benchmarks/bench_kernels.py --threads 1 2 --json results.json
+
+See benchmarks/README.md for what each column means.
+"""
+import argparse
+import gc
+import json
+import math
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+try:
+    import tsbptt
+except ImportError:  # not installed: use the in-place build of this checkout
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    import tsbptt
+from tsbptt.engine.layers import RecurrentLayer
+
+#: (batch, time, features, hidden)
+GRID = [(32, 24, 1, 32), (64, 50, 8, 64), (128, 100, 8, 128), (64, 200, 16, 256),
+        (256, 48, 4, 64)]
+GATES = {"lstm": 4, "gru": 3}
+TORCH_CELLS = {"lstm": "LSTM", "gru": "GRU"}
+
+
+def step_flops(cell, B, T, F, H):
+    """Forward 2*G*H*(F+H) per sample-step, backward twice that."""
+    return 3 * 2 * GATES[cell] * H * (F + H) * B * T
+
+
+#: A timing whose median exceeds its minimum by this factor is flagged as noisy.
+NOISY = 1.5
+
+
+def time_interleaved(fns, repeats, seconds, warmup=2):
+    """Wall times (ms) of each function in ``fns``, the calls interleaved in rounds.
+
+    Interleaving makes every function see the same background load, so their ratio
+    stays meaningful on a shared machine. ``repeats`` None: about ``seconds`` of
+    timed calls per function, at least 3.
+
+    Returns
+    -------
+    list of list of float, one list of times per function
+    """
+    counts = []
+    for fn in fns:
+        for _ in range(warmup):
+            fn()
+        if repeats is None:
+            t0 = time.perf_counter()
+            fn()
+            one = time.perf_counter() - t0
+            counts.append(int(min(10_000, max(3, math.ceil(seconds / max(one, 1e-7))))))
+        else:
+            counts.append(repeats)
+    rounds = min(10, min(counts))
+    times = [[] for _ in fns]
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for r in range(rounds):
+            for fn, n, ts in zip(fns, counts, times):
+                for _ in range(n * (r + 1) // rounds - n * r // rounds):
+                    t0 = time.perf_counter()
+                    fn()
+                    ts.append((time.perf_counter() - t0) * 1e3)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return times
+
+
+def noise(times):
+    """Median over minimum: 1 on a quiet machine."""
+    return statistics.median(times) / min(times)
+
+
+def gemm_peak(n_threads, size, repeats):
+    """float32 GEMM GFLOP/s of numpy.matmul (size x size) with BLAS held to n_threads."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((size, size), dtype=np.float32)
+    b = rng.standard_normal((size, size), dtype=np.float32)
+    out = np.empty_like(a)
+    with threadpool_limits(limits=n_threads, user_api="blas"):
+        (times,) = time_interleaved([lambda: np.matmul(a, b, out=out)], repeats, 0,
+                                    warmup=1)
+    return 2 * size**3 / (statistics.median(times) * 1e6)
+
+
+# --------------------------------------------------------------------------- tsbptt
+def make_tsbptt_step(cell, B, T, F, H, n_threads):
+    layer = RecurrentLayer(cell, F, H, dtype="float32", random_state=0)
+    X = np.random.default_rng(1).standard_normal((B, T, F), dtype=np.float32)
+    dY = np.zeros((B, T, H), np.float32)
+    dY[:, -1, :] = 1.0 / B
+
+    def step():
+        _, _, cache = layer.forward(X, n_threads=n_threads)
+        return layer.backward(cache, dY, n_threads=n_threads)
+
+    return layer, X, step
+
+
+# --------------------------------------------------------------------------- torch
+def import_torch():
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch
+
+
+def make_torch_step(torch, cell, layer, X):
+    """torch.nn.LSTM/GRU holding the same weights as ``layer`` (docs/kernel_layout.md)."""
+    F, H = layer.input_size, layer.hidden_size
+    G = GATES[cell]
+    mod = getattr(torch.nn, TORCH_CELLS[cell])(F, H, batch_first=True)
+    W = layer.params["W"]
+    bias_hh = np.zeros(G * H, np.float32)
+    if cell == "gru":
+        bias_hh[2 * H:] = layer.params["b_hn"]
+    with torch.no_grad():
+        mod.weight_ih_l0.copy_(torch.from_numpy(np.ascontiguousarray(W[:F].T)))
+        mod.weight_hh_l0.copy_(torch.from_numpy(np.ascontiguousarray(W[F:F + H].T)))
+        mod.bias_ih_l0.copy_(torch.from_numpy(W[F + H].copy()))
+        mod.bias_hh_l0.copy_(torch.from_numpy(bias_hh))
+    x = torch.from_numpy(X.copy()).requires_grad_(True)
+    params = [mod.weight_ih_l0, mod.weight_hh_l0, mod.bias_ih_l0, mod.bias_hh_l0]
+    B = X.shape[0]
+
+    def step():
+        out, _ = mod(x)
+        loss = out[:, -1].sum() / B
+        return torch.autograd.grad(loss, [x] + params)
+
+    return step
+
+
+def torch_grads_as_tsbptt(cell, grads, F, H):
+    """Map torch's (dx, dW_ih, dW_hh, db_ih, db_hh) onto tsbptt's (dX, {'W', 'b_hn'})."""
+    dx, dw_ih, dw_hh, db_ih, db_hh = (g.numpy() for g in grads)
+    out = {"W": np.concatenate([dw_ih.T, dw_hh.T, db_ih[None, :]], axis=0)}
+    if cell == "gru":
+        out["b_hn"] = db_hh[2 * H:]
+    return dx, out
+
+
+def max_rel_err(ours, theirs):
+    """max |a - b| / max |b| over dX and every weight gradient (after a shape check)."""
+    (dX, g), (tdX, tg) = ours, theirs
+    pairs = [(dX, tdX)] + [(g[k], tg[k]) for k in sorted(tg)]
+    if set(g) != set(tg):
+        raise AssertionError(f"gradient keys differ: {sorted(g)} vs {sorted(tg)}")
+    err = 0.0
+    for a, b in pairs:
+        if a.shape != b.shape:
+            raise AssertionError(f"gradient shapes differ: {a.shape} vs {b.shape}")
+        err = max(err, float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-30)))
+    return err
+
+
+# --------------------------------------------------------------------------- report
+def print_header(torch, args):
+    cfg = tsbptt.get_config()
+    print(f"tsbptt {cfg['tsbptt']}  numpy {cfg['numpy']}  scipy {cfg['scipy']}  "
+          f"python {cfg['python'].split()[0]}")
+    print(f"OpenMP: {'on' if cfg['openmp_enabled'] else 'off (serial build)'}  "
+          f"CPUs available: {cfg['cpu_count']}  threads timed: "
+          f"{' '.join(map(str, args.threads))}")
+    env = {k: os.environ.get(k) for k in
+           ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE",
+            "OPENBLAS_L2_SIZE")}
+    print("env: " + "  ".join(f"{k}={v if v is not None else '(unset)'}"
+                              for k, v in env.items()))
+    for lib in cfg["blas"]:
+        who = "kernels" if lib.get("used_by_kernels") else "numpy (GEMM peak)"
+        print(f"BLAS [{who}]: {lib['internal_api']} {lib['version']}  "
+              f"architecture={lib['architecture']}  threading={lib['threading_layer']}  "
+              f"{Path(lib['filepath'] or '?').name}")
+    if torch is None:
+        why = "skipped (--no-torch)" if args.no_torch else "not importable"
+        print(f"torch: {why}; torch columns are '-'")
+    else:
+        print(f"torch {torch.__version__} (set_num_threads per row)")
+    print(f"load average (1 min) before the run: {os.getloadavg()[0]:.2f} "
+          "(other processes on the machine distort the timings, 2-thread ones most)")
+    print("step = forward over T + loss on last output + backward over T (dX and dW); "
+          "float32; median ms")
+    sys.stdout.flush()
+
+
+COLS = [("cell", 5, "s"), ("B", 4, "d"), ("T", 4, "d"), ("F", 3, "d"), ("H", 4, "d"),
+        ("thr", 3, "d"), ("tsbptt_ms", 10, ".3f"), ("torch_ms", 9, ".3f"),
+        ("torch/tsb", 9, ".2f"), ("GFLOP/s", 8, ".1f"), ("%peak", 6, ".1f"),
+        ("reps", 5, "s")]
+
+
+def fmt_row(vals):
+    cells = []
+    for (name, w, f), v in zip(COLS, vals):
+        cells.append(f"{'-':>{w}}" if v is None else f"{v:>{w}{f}}")
+    return " ".join(cells)
+
+
+def print_table(rows, peaks):
+    print()
+    for n, p in sorted(peaks.items()):
+        print(f"float32 GEMM peak, {n} thread(s): {p:.1f} GFLOP/s (best of before/after)")
+    print(" ".join(f"{name:>{w}}" for name, w, _ in COLS))
+    for r in rows:
+        reps = f"{r['repeats']}" + (f"/{r['torch_repeats']}" if r["torch_ms"] else "")
+        print(fmt_row([r["cell"], r["batch"], r["time"], r["features"], r["hidden"],
+                       r["threads"], r["tsbptt_ms"], r["torch_ms"],
+                       r["speedup_vs_torch"], r["gflops"], r["pct_of_peak"], reps])
+              + ("  *" if r["noisy"] else ""))
+    if any(r["noisy"] for r in rows):
+        print(f"* noisy: a median exceeded its minimum by more than {NOISY}x even after "
+              "a second measurement (another load on the machine); JSON has the minima")
+    errs = [r["max_rel_err_vs_torch"] for r in rows
+            if r["max_rel_err_vs_torch"] is not None]
+    if errs:
+        print(f"gradients vs torch (same weights): same shapes; max relative error "
+              f"{max(errs):.1e}")
+    by_shape = {}
+    for r in rows:
+        key = (r["cell"], r["batch"], r["time"], r["features"], r["hidden"])
+        by_shape.setdefault(key, {})[r["threads"]] = r["tsbptt_ms"]
+    pairs = [(k, v[1] / v[2]) for k, v in by_shape.items() if 1 in v and 2 in v]
+    if pairs:
+        print("tsbptt 2-thread speedup (1-thread ms / 2-thread ms): " + ", ".join(
+            f"{c} {B}x{T}x{F}x{H} {s:.2f}" for (c, B, T, F, H), s in pairs))
+
+
+def bench_row(torch, cell, B, T, F, H, n, args):
+    """Time one grid row (tsbptt and, if given, torch interleaved); check gradients."""
+    layer, X, step = make_tsbptt_step(cell, B, T, F, H, n)
+    fns = [step]
+    err = None
+    if torch is not None:
+        tstep = make_torch_step(torch, cell, layer, X)
+        dX, _, g = step()
+        err = max_rel_err((dX, g), torch_grads_as_tsbptt(cell, tstep(), F, H))
+        fns.append(tstep)
+    times = time_interleaved(fns, args.repeats, args.seconds)
+    if max(map(noise, times)) > NOISY:  # disturbed: measure once more, keep the quieter
+        again = time_interleaved(fns, args.repeats, args.seconds, warmup=1)
+        if max(map(noise, again)) < max(map(noise, times)):
+            times = again
+    ms = statistics.median(times[0])
+    row = dict(cell=cell, batch=B, time=T, features=F, hidden=H, threads=n,
+               tsbptt_ms=ms, torch_ms=None,
+               gflops=step_flops(cell, B, T, F, H) / (ms * 1e6), peak_gflops=None,
+               pct_of_peak=None, speedup_vs_torch=None, repeats=len(times[0]),
+               torch_repeats=None, tsbptt_ms_min=min(times[0]), torch_ms_min=None,
+               noisy=max(map(noise, times)) > NOISY, max_rel_err_vs_torch=err)
+    if torch is not None:
+        tms = statistics.median(times[1])
+        row.update(torch_ms=tms, torch_repeats=len(times[1]), torch_ms_min=min(times[1]),
+                   speedup_vs_torch=tms / ms)
+    print(f"  {cell} B={B} T={T} F={F} H={H}: tsbptt {ms:.3f} ms"
+          + (f", torch {row['torch_ms']:.3f} ms" if torch is not None else "")
+          + ("  (noisy)" if row["noisy"] else ""), flush=True)
+    return row
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--threads", type=int, nargs="+", default=[1, 2],
+                   help="thread counts to time (default: 1 2)")
+    p.add_argument("--cells", nargs="+", choices=sorted(GATES), default=["lstm", "gru"])
+    p.add_argument("--repeats", type=int, default=None,
+                   help="fixed timed repeats per row and implementation "
+                        "(default: adaptive, about --seconds each)")
+    p.add_argument("--seconds", type=float, default=0.8,
+                   help="target timed seconds per row and implementation (default 0.8)")
+    p.add_argument("--gemm-size", type=int, default=2048,
+                   help="square GEMM size for the peak (default 2048)")
+    p.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
+    p.add_argument("--json", metavar="PATH", help="write the rows as JSON to PATH")
+    p.add_argument("--quick", action="store_true",
+                   help="first grid row only, 1 thread, few repeats (a few seconds)")
+    args = p.parse_args(argv)
+    grid = GRID
+    gemm_reps = 5
+    if args.quick:
+        grid, args.threads, gemm_reps = GRID[:1], [1], 3
+        args.gemm_size = min(args.gemm_size, 1024)
+        args.repeats = args.repeats or 50
+    if any(n < 1 for n in args.threads):
+        p.error(f"--threads must be positive, got {args.threads}")
+    if args.repeats is not None and args.repeats < 1:
+        p.error(f"--repeats must be positive, got {args.repeats}")
+
+    torch = None if args.no_torch else import_torch()
+    print_header(torch, args)
+    t_start = time.perf_counter()
+    peaks, rows = {}, []
+    for n in args.threads:
+        peaks[n] = gemm_peak(n, args.gemm_size, gemm_reps)
+        print(f"[{n} thread(s)] GEMM {args.gemm_size}^2 float32 peak: "
+              f"{peaks[n]:.1f} GFLOP/s", flush=True)
+        if torch is not None:
+            torch.set_num_threads(n)
+        for cell in args.cells:
+            for B, T, F, H in grid:
+                rows.append(bench_row(torch, cell, B, T, F, H, n, args))
+        # The peak is the best the machine did: measured before and after the rows.
+        peaks[n] = max(peaks[n], gemm_peak(n, args.gemm_size, gemm_reps))
+        for r in rows:
+            if r["threads"] == n:
+                r["peak_gflops"] = peaks[n]
+                r["pct_of_peak"] = 100 * r["gflops"] / peaks[n]
+    print_table(rows, peaks)
+    print(f"total time: {time.perf_counter() - t_start:.1f} s; load average (1 min) "
+          f"after the run: {os.getloadavg()[0]:.2f}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=2) + "\n")
+        print(f"rows written to {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

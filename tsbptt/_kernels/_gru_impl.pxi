@@ -1,0 +1,231 @@
+# GRU forward and backward time loops.
+#
+# Design:
+# - The cuDNN/PyTorch formulation, with the reset gate applied AFTER the recurrent
+#   matmul: r = sig(x W_xr + b_r + h W_hr), z = sig(x W_xz + b_z + h W_hz),
+#   hn = h W_hn + b_hn, n = tanh(x W_xn + b_n + r * hn), h' = (1 - z) * n + z * h.
+#   Gate order r, z, n along G = 3H; W packed (F + H + 1, 3H) as [W_x; W_h; b] and a
+#   separate recurrent candidate bias b_hn (H,) (docs/kernel_layout.md).
+# - xh[b, t] = [x_t, h_{t-1}, 1] as for the LSTM. Because r multiplies h W_hn, the
+#   candidate's input and recurrent parts must stay apart: per step one GEMM gives
+#   r and z (input, recurrent and bias together), one gives x W_xn and one h W_hn
+#   (cached as hn, with b_hn added).
+# - The backward has two gate-gradient blocks: dgx feeds dX, W_x and b; dgh (equal
+#   to dgx except the n block, multiplied by r) feeds dh, W_h and b_hn. Weight
+#   gradients are added block by block of BLOCK_STEPS steps, as for the LSTM.
+# - Steps t >= lengths[b] copy the state through, write Y = 0, dX = 0 and get zero
+#   gradients.
+from cython cimport floating
+from cython.parallel cimport prange
+
+from ._activations cimport sigmoid, tanh_
+from ._blas cimport gemm
+from ._common cimport (BLOCK_STEPS, add_clip_norm, check_common, check_shape,
+                       copy_row, fill_xh, gather_block_rows, gemm_col_blocks,
+                       n_chunks_of, zero_row)
+
+
+cdef void _activate(floating* a, floating* hn, const floating* b_n,
+                    const floating* b_hn, const floating* hp, floating* h_out,
+                    floating* y, Py_ssize_t H) noexcept nogil:
+    """One valid step of one sample. a (3H,): r, z pre-activations and x W_xn;
+    hn (H,): h W_hn, to which b_hn is added."""
+    cdef Py_ssize_t j
+    for j in range(2 * H):                      # r, z
+        a[j] = sigmoid(a[j])
+    for j in range(H):
+        hn[j] = hn[j] + b_hn[j]
+    for j in range(H):                          # n
+        a[2 * H + j] = tanh_(a[2 * H + j] + b_n[j] + a[j] * hn[j])
+    for j in range(H):
+        h_out[j] = (1 - a[H + j]) * a[2 * H + j] + a[H + j] * hp[j]
+    copy_row(y, h_out, H)
+
+
+cdef void _forward_chunk(const floating* X, const floating* W, const floating* b_hn,
+                         const floating* h0, const Py_ssize_t* lengths, floating* xh,
+                         floating* gates, floating* hn, floating* Y, floating* h_T,
+                         Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t T, Py_ssize_t F,
+                         Py_ssize_t H) noexcept nogil:
+    cdef Py_ssize_t G = 3 * H, K = F + H + 1, nb = r1 - r0, r, t, row
+    cdef const floating* b_n = W + (F + H) * G + 2 * H
+    cdef floating* h_out
+    cdef const floating* xh_t
+    fill_xh(X, h0, xh, r0, r1, T, F, H)
+    for t in range(T):
+        xh_t = xh + (r0 * T + t) * K
+        gemm_col_blocks(<int>nb, <int>(2 * H), <int>K, xh_t, <int>(T * K), W, <int>G,
+                        gates + (r0 * T + t) * G, <int>(T * G))
+        gemm(False, False, <int>nb, <int>H, <int>F, 1, xh_t, <int>(T * K),
+             W + 2 * H, <int>G, 0, gates + (r0 * T + t) * G + 2 * H, <int>(T * G))
+        gemm_col_blocks(<int>nb, <int>H, <int>H, xh_t + F, <int>(T * K),
+                        W + F * G + 2 * H, <int>G, hn + (r0 * T + t) * H, <int>(T * H))
+        for r in range(r0, r1):
+            row = r * T + t
+            h_out = xh + (row + 1) * K + F if t + 1 < T else h_T + r * H
+            if t < lengths[r]:
+                _activate(gates + row * G, hn + row * H, b_n, b_hn, xh + row * K + F,
+                          h_out, Y + row * H, H)
+            else:
+                zero_row(hn + row * H, H)
+                copy_row(h_out, xh + row * K + F, H)
+                zero_row(Y + row * H, H)
+
+
+def gru_forward(const floating[:, :, ::1] X not None,  # IN  (B, T, F)
+                const floating[:, ::1] W not None,     # IN  (F + H + 1, 3H)
+                const floating[::1] b_hn not None,     # IN  (H,)
+                const floating[:, ::1] h0 not None,    # IN  (B, H)
+                const Py_ssize_t[::1] lengths not None,  # IN  (B,)
+                floating[:, :, ::1] xh not None,       # OUT (B, T, F + H + 1) [x_t, h_{t-1}, 1]
+                floating[:, :, ::1] gates not None,    # OUT (B, T, 3H) activated r, z, n
+                floating[:, :, ::1] hn not None,       # OUT (B, T, H) h W_hn + b_hn
+                floating[:, :, ::1] Y not None,        # OUT (B, T, H)
+                floating[:, ::1] h_T not None,         # OUT (B, H)
+                Py_ssize_t chunk_size, int n_threads):
+    """GRU forward over a batch; see the module header for the layout."""
+    cdef Py_ssize_t B = X.shape[0], T = X.shape[1], F = X.shape[2]
+    cdef Py_ssize_t H = h0.shape[1], G = 3 * H, k, n_chunks
+    check_common(B, T, F, G, chunk_size, n_threads, lengths)
+    for name, arr, shape in (
+            ("W", W, (F + H + 1, G)), ("b_hn", b_hn, (H,)), ("h0", h0, (B, H)),
+            ("xh", xh, (B, T, F + H + 1)), ("gates", gates, (B, T, G)),
+            ("hn", hn, (B, T, H)), ("Y", Y, (B, T, H)), ("h_T", h_T, (B, H))):
+        check_shape(name, tuple(arr.shape[:arr.ndim]), shape)
+    n_chunks = n_chunks_of(B, chunk_size)
+    with nogil:
+        for k in prange(n_chunks, num_threads=min(n_threads, n_chunks),
+                        schedule='static'):
+            _forward_chunk(&X[0, 0, 0], &W[0, 0], &b_hn[0], &h0[0, 0], &lengths[0],
+                           &xh[0, 0, 0], &gates[0, 0, 0], &hn[0, 0, 0], &Y[0, 0, 0],
+                           &h_T[0, 0], k * chunk_size, min(B, (k + 1) * chunk_size),
+                           T, F, H)
+
+
+cdef void _gate_grads(const floating* a, const floating* hp, const floating* hn,
+                      floating* dh, floating* dgx, floating* dgh,
+                      Py_ssize_t H) noexcept nogil:
+    """One valid step of one sample. dh (IN/OUT): in dL/dh_t, out dL/dh_t * z."""
+    cdef Py_ssize_t j
+    cdef floating r, z, n, dan, daz, dar
+    for j in range(H):
+        r = a[j]
+        z = a[H + j]
+        n = a[2 * H + j]
+        dan = dh[j] * (1 - z) * (1 - n * n)
+        daz = dh[j] * (hp[j] - n) * z * (1 - z)
+        dar = dan * hn[j] * r * (1 - r)
+        dgx[j] = dar
+        dgx[H + j] = daz
+        dgx[2 * H + j] = dan
+        dgh[j] = dar
+        dgh[H + j] = daz
+        dgh[2 * H + j] = dan * r
+        dh[j] = dh[j] * z
+
+
+cdef void _add_block_grads(const floating* blk_xh, const floating* blk_dgx,
+                           const floating* blk_dgh, Py_ssize_t rows, Py_ssize_t F,
+                           Py_ssize_t H, floating* dW, floating* db_hn) noexcept nogil:
+    """dW += [x^T dgx; h^T dgh; 1^T dgx] and db_hn += 1^T dgh_n over a block's rows."""
+    cdef Py_ssize_t G = 3 * H, K = F + H + 1
+    gemm(True, False, <int>F, <int>G, <int>rows, 1, blk_xh, <int>K, blk_dgx, <int>G,
+         1, dW, <int>G)
+    gemm(True, False, <int>H, <int>G, <int>rows, 1, blk_xh + F, <int>K, blk_dgh, <int>G,
+         1, dW + F * G, <int>G)
+    gemm(True, False, 1, <int>G, <int>rows, 1, blk_xh + F + H, <int>K, blk_dgx, <int>G,
+         1, dW + (F + H) * G, <int>G)
+    gemm(True, False, 1, <int>H, <int>rows, 1, blk_xh + F + H, <int>K, blk_dgh + 2 * H,
+         <int>G, 1, db_hn, <int>H)
+
+
+cdef void _backward_chunk(const floating* W_T, const Py_ssize_t* lengths,
+                          const floating* xh, const floating* gates, const floating* hn,
+                          const floating* dY, floating* dX, floating* dh, floating* dW,
+                          floating* db_hn, floating* blk_xh, floating* blk_dgx,
+                          floating* blk_dgh, floating* work, floating clip,
+                          Py_ssize_t* n_clipped, floating* delta_sq, Py_ssize_t r0,
+                          Py_ssize_t r1, Py_ssize_t T, Py_ssize_t F,
+                          Py_ssize_t H) noexcept nogil:
+    cdef Py_ssize_t G = 3 * H, K = F + H + 1, nb = r1 - r0, r, t, row, s, j, off
+    cdef floating* dhr
+    cdef floating* wr
+    for t in range(T - 1, -1, -1):
+        s = t % BLOCK_STEPS
+        for r in range(r0, r1):
+            row = r * T + t
+            off = (s * nb + r - r0) * G
+            if t < lengths[r]:
+                n_clipped[r] += add_clip_norm(dh + r * H, dY + row * H, H, clip,
+                                              delta_sq + row)
+                _gate_grads(gates + row * G, xh + row * K + F, hn + row * H, dh + r * H,
+                            blk_dgx + off, blk_dgh + off, H)
+            else:
+                delta_sq[row] = 0
+                zero_row(blk_dgx + off, G)
+                zero_row(blk_dgh + off, G)
+        # dx_t = dgx @ W_x^T (zero rows past a sequence's end give dX = 0)
+        gemm(False, False, <int>nb, <int>F, <int>G, 1, blk_dgx + s * nb * G, <int>G,
+             W_T, <int>(F + H), 0, dX + (r0 * T + t) * F, <int>(T * F))
+        # dh_{t-1} = dh * z + dgh @ W_h^T
+        gemm(False, False, <int>nb, <int>H, <int>G, 1, blk_dgh + s * nb * G, <int>G,
+             W_T + F, <int>(F + H), 0, work, <int>H)
+        for r in range(r0, r1):
+            if t < lengths[r]:
+                dhr = dh + r * H
+                wr = work + (r - r0) * H
+                for j in range(H):
+                    dhr[j] = dhr[j] + wr[j]
+        gather_block_rows(xh, blk_xh, r0, r1, t, s, T, K)
+        if s == 0:
+            _add_block_grads(blk_xh, blk_dgx, blk_dgh, min(T - t, BLOCK_STEPS) * nb,
+                             F, H, dW, db_hn)
+
+
+def gru_backward(const floating[:, ::1] W_T not None,      # IN  (3H, F + H) = W[:F+H].T
+                 const Py_ssize_t[::1] lengths not None,   # IN  (B,)
+                 const floating[:, :, ::1] xh not None,    # IN  (B, T, F + H + 1) forward's
+                 const floating[:, :, ::1] gates not None,  # IN  (B, T, 3H) forward's
+                 const floating[:, :, ::1] hn not None,    # IN  (B, T, H) forward's
+                 const floating[:, :, ::1] dY not None,    # IN  (B, T, H)
+                 const floating[:, ::1] dh_T not None,     # IN  (B, H)
+                 floating[:, :, ::1] dX not None,          # OUT (B, T, F)
+                 floating[:, ::1] dh0 not None,            # OUT (B, H)
+                 floating[:, :, ::1] dW_acc not None,      # IN/OUT (n_chunks, F + H + 1, 3H)
+                 floating[:, ::1] db_hn_acc not None,      # IN/OUT (n_chunks, H)
+                 floating[:, :, ::1] blk_xh not None,      # WORK (n_chunks, 16 * chunk, F + H + 1)
+                 floating[:, :, ::1] blk_dgx not None,     # WORK (n_chunks, 16 * chunk, 3H)
+                 floating[:, :, ::1] blk_dgh not None,     # WORK (n_chunks, 16 * chunk, 3H)
+                 floating[:, :, ::1] work not None,        # WORK (n_chunks, chunk, H)
+                 floating clip_step,                       # IN  clip dL/dh_t to +-clip_step if > 0
+                 Py_ssize_t[::1] n_clipped not None,       # IN/OUT (B,) entries clipped, added
+                 floating[:, ::1] delta_sq not None,       # OUT (B, T) |dL/dh_t|^2 before clipping
+                 Py_ssize_t chunk_size, int n_threads):
+    """GRU backward through all steps; weight gradients are ADDED to the accumulators."""
+    cdef Py_ssize_t B = xh.shape[0], T = xh.shape[1], H = dh_T.shape[1]
+    cdef Py_ssize_t F = xh.shape[2] - H - 1, G = 3 * H, K = F + H + 1, k, n_chunks
+    check_common(B, T, F, G, chunk_size, n_threads, lengths)
+    n_chunks = n_chunks_of(B, chunk_size)
+    cdef Py_ssize_t rows_blk = BLOCK_STEPS * min(chunk_size, B)
+    for name, arr, shape in (
+            ("W_T", W_T, (G, F + H)), ("gates", gates, (B, T, G)), ("hn", hn, (B, T, H)),
+            ("dY", dY, (B, T, H)), ("dX", dX, (B, T, F)), ("dh0", dh0, (B, H)),
+            ("dW_acc", dW_acc, (n_chunks, K, G)), ("db_hn_acc", db_hn_acc, (n_chunks, H)),
+            ("blk_xh", blk_xh, (n_chunks, rows_blk, K)),
+            ("blk_dgx", blk_dgx, (n_chunks, rows_blk, G)),
+            ("blk_dgh", blk_dgh, (n_chunks, rows_blk, G)),
+            ("work", work, (n_chunks, min(chunk_size, B), H)),
+            ("n_clipped", n_clipped, (B,)), ("delta_sq", delta_sq, (B, T))):
+        check_shape(name, tuple(arr.shape[:arr.ndim]), shape)
+    if F < 1:
+        raise ValueError(f"xh has {xh.shape[2]} columns, expected F + H + 1 with F >= 1")
+    dh0[...] = dh_T
+    with nogil:
+        for k in prange(n_chunks, num_threads=min(n_threads, n_chunks),
+                        schedule='static'):
+            _backward_chunk(&W_T[0, 0], &lengths[0], &xh[0, 0, 0], &gates[0, 0, 0],
+                            &hn[0, 0, 0], &dY[0, 0, 0], &dX[0, 0, 0], &dh0[0, 0],
+                            &dW_acc[k, 0, 0], &db_hn_acc[k, 0], &blk_xh[k, 0, 0],
+                            &blk_dgx[k, 0, 0], &blk_dgh[k, 0, 0], &work[k, 0, 0],
+                            clip_step, &n_clipped[0], &delta_sq[0, 0], k * chunk_size,
+                            min(B, (k + 1) * chunk_size), T, F, H)

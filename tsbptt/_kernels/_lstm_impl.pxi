@@ -1,0 +1,222 @@
+# LSTM forward and backward time loops.
+#
+# Design:
+# - Gate order i, f, g, o along G = 4H; W packed (F + H + 1, 4H) as [W_x; W_h; b]
+#   (docs/kernel_layout.md). i, f, o = sigmoid, g = tanh, c' = f*c + i*g,
+#   h' = o*tanh(c').
+# - Arrays are batch-major (B, T, .); rows of one step inside a chunk are T*K
+#   elements apart, which BLAS takes as a leading dimension, so nothing is copied
+#   per step. xh[b, t] = [x_t, h_{t-1}, 1]: one GEMM per step, xh[rows, t] @ W,
+#   gives the pre-activations with the input, recurrent and bias terms together;
+#   the element-wise pass activates them in place while they are still in cache.
+# - Backward per step: gate gradients dA_t for the chunk's rows, then one GEMM
+#   dA_t @ W[:F+H]^T gives [dx_t, dh_{t-1}] together; it reads a contiguous copy
+#   W_T = W[:F+H].T, which BLAS packs much faster than a transposed view. dA and xh rows are gathered
+#   into a block buffer; every BLOCK_STEPS steps one GEMM adds xh_blk^T @ dA_blk to
+#   the chunk's weight-gradient accumulator (the ones column makes its last row the
+#   bias gradient).
+# - tanh(c) is recomputed in the backward instead of cached.
+# - Steps t >= lengths[b] copy the state through, write Y = 0 and dX = 0, and get a
+#   zero gate gradient, so they add nothing to the weight gradients.
+from cython cimport floating
+from cython.parallel cimport prange
+
+from ._activations cimport sigmoid, tanh_
+from ._blas cimport gemm
+from ._common cimport (BLOCK_STEPS, add_clip_norm, check_common, check_shape,
+                       copy_row, fill_xh, gather_block_rows, gemm_col_blocks,
+                       n_chunks_of, zero_row)
+
+
+cdef void _activate(const floating* pre, floating* a, const floating* c_in,
+                    floating* c_out, floating* h_out, floating* y,
+                    Py_ssize_t H) noexcept nogil:
+    """One valid step of one sample: pre (4H,) pre-activations -> a, activated."""
+    cdef Py_ssize_t j
+    for j in range(2 * H):                      # i, f
+        a[j] = sigmoid(pre[j])
+    for j in range(2 * H, 3 * H):               # g
+        a[j] = tanh_(pre[j])
+    for j in range(3 * H, 4 * H):               # o
+        a[j] = sigmoid(pre[j])
+    for j in range(H):
+        c_out[j] = a[H + j] * c_in[j] + a[j] * a[2 * H + j]
+    for j in range(H):
+        h_out[j] = a[3 * H + j] * tanh_(c_out[j])
+    copy_row(y, h_out, H)
+
+
+cdef void _forward_chunk(const floating* X, const floating* W, const floating* h0,
+                         const floating* c0, const Py_ssize_t* lengths, floating* xh,
+                         floating* gates, floating* cell, floating* Y, floating* h_T,
+                         floating* c_T, floating* pre, Py_ssize_t r0, Py_ssize_t r1,
+                         Py_ssize_t T, Py_ssize_t F, Py_ssize_t H) noexcept nogil:
+    cdef Py_ssize_t G = 4 * H, K = F + H + 1, nb = r1 - r0, r, t, row
+    cdef const floating* c_in
+    cdef floating* h_out
+    fill_xh(X, h0, xh, r0, r1, T, F, H)
+    for t in range(T):
+        gemm_col_blocks(<int>nb, <int>G, <int>K, xh + (r0 * T + t) * K, <int>(T * K),
+                        W, <int>G, pre, <int>G)
+        for r in range(r0, r1):
+            row = r * T + t
+            c_in = c0 + r * H if t == 0 else cell + (row - 1) * H
+            h_out = xh + (row + 1) * K + F if t + 1 < T else h_T + r * H
+            if t < lengths[r]:
+                _activate(pre + (r - r0) * G, gates + row * G, c_in, cell + row * H, h_out,
+                          Y + row * H, H)
+            else:
+                copy_row(cell + row * H, c_in, H)
+                copy_row(h_out, xh + row * K + F, H)
+                zero_row(Y + row * H, H)
+    for r in range(r0, r1):
+        copy_row(c_T + r * H, cell + (r * T + T - 1) * H, H)
+
+
+def lstm_forward(const floating[:, :, ::1] X not None,  # IN  (B, T, F)
+                 const floating[:, ::1] W not None,     # IN  (F + H + 1, 4H)
+                 const floating[:, ::1] h0 not None,    # IN  (B, H)
+                 const floating[:, ::1] c0 not None,    # IN  (B, H)
+                 const Py_ssize_t[::1] lengths not None,  # IN  (B,)
+                 floating[:, :, ::1] xh not None,       # OUT (B, T, F + H + 1) [x_t, h_{t-1}, 1]
+                 floating[:, :, ::1] gates not None,    # OUT (B, T, 4H) activated i, f, g, o
+                 floating[:, :, ::1] cell not None,     # OUT (B, T, H) cell state after step t
+                 floating[:, :, ::1] Y not None,        # OUT (B, T, H)
+                 floating[:, ::1] h_T not None,         # OUT (B, H)
+                 floating[:, ::1] c_T not None,         # OUT (B, H)
+                 floating[:, :, ::1] pre not None,      # WORK (n_chunks, chunk, 4H)
+                 Py_ssize_t chunk_size, int n_threads):
+    """LSTM forward over a batch; see the module header for the layout."""
+    cdef Py_ssize_t B = X.shape[0], T = X.shape[1], F = X.shape[2]
+    cdef Py_ssize_t H = h0.shape[1], G = 4 * H, k, n_chunks
+    check_common(B, T, F, G, chunk_size, n_threads, lengths)
+    for name, arr, shape in (
+            ("W", W, (F + H + 1, G)), ("h0", h0, (B, H)), ("c0", c0, (B, H)),
+            ("xh", xh, (B, T, F + H + 1)), ("gates", gates, (B, T, G)),
+            ("cell", cell, (B, T, H)), ("Y", Y, (B, T, H)), ("h_T", h_T, (B, H)),
+            ("c_T", c_T, (B, H)), ("pre", pre, (n_chunks_of(B, chunk_size),
+                                               min(chunk_size, B), G))):
+        check_shape(name, tuple(arr.shape[:arr.ndim]), shape)
+    n_chunks = n_chunks_of(B, chunk_size)
+    with nogil:
+        for k in prange(n_chunks, num_threads=min(n_threads, n_chunks),
+                        schedule='static'):
+            _forward_chunk(&X[0, 0, 0], &W[0, 0], &h0[0, 0], &c0[0, 0], &lengths[0],
+                           &xh[0, 0, 0], &gates[0, 0, 0], &cell[0, 0, 0], &Y[0, 0, 0],
+                           &h_T[0, 0], &c_T[0, 0], &pre[k, 0, 0], k * chunk_size,
+                           min(B, (k + 1) * chunk_size), T, F, H)
+
+
+cdef void _gate_grads(const floating* a, const floating* c, const floating* c_prev,
+                      const floating* dh, floating* dc, floating* da, floating* tc,
+                      Py_ssize_t H) noexcept nogil:
+    """One valid step of one sample: dL/dh_t (dh) and the running dc -> da (4H,)."""
+    cdef Py_ssize_t j
+    cdef floating dcj, i, f, g, o
+    for j in range(H):
+        tc[j] = tanh_(c[j])
+    for j in range(H):
+        i = a[j]
+        f = a[H + j]
+        g = a[2 * H + j]
+        o = a[3 * H + j]
+        dcj = dc[j] + dh[j] * o * (1 - tc[j] * tc[j])
+        da[j] = dcj * g * i * (1 - i)
+        da[H + j] = dcj * c_prev[j] * f * (1 - f)
+        da[2 * H + j] = dcj * i * (1 - g * g)
+        da[3 * H + j] = dh[j] * tc[j] * o * (1 - o)
+        dc[j] = dcj * f
+
+
+cdef void _backward_chunk(const floating* W_T, const floating* c0,
+                          const Py_ssize_t* lengths, const floating* xh,
+                          const floating* gates, const floating* cell,
+                          const floating* dY, floating* dX, floating* dh, floating* dc,
+                          floating* dW, floating* blk_xh, floating* blk_da,
+                          floating* work, floating clip, Py_ssize_t* n_clipped,
+                          floating* delta_sq, Py_ssize_t r0, Py_ssize_t r1,
+                          Py_ssize_t T, Py_ssize_t F, Py_ssize_t H) noexcept nogil:
+    cdef Py_ssize_t G = 4 * H, K = F + H + 1, nb = r1 - r0, r, t, row, s
+    cdef const floating* c_prev
+    cdef floating* da
+    for t in range(T - 1, -1, -1):
+        s = t % BLOCK_STEPS
+        for r in range(r0, r1):
+            row = r * T + t
+            da = blk_da + (s * nb + r - r0) * G
+            if t < lengths[r]:
+                n_clipped[r] += add_clip_norm(dh + r * H, dY + row * H, H, clip,
+                                              delta_sq + row)
+                c_prev = c0 + r * H if t == 0 else cell + (row - 1) * H
+                _gate_grads(gates + row * G, cell + row * H, c_prev, dh + r * H,
+                            dc + r * H, da, work + (r - r0) * (F + H), H)
+            else:
+                delta_sq[row] = 0
+                zero_row(da, G)
+        # [dx_t, dh_{t-1}] = dA_t @ W[:F+H]^T
+        gemm(False, False, <int>nb, <int>(F + H), <int>G, 1, blk_da + s * nb * G, <int>G,
+             W_T, <int>(F + H), 0, work, <int>(F + H))
+        for r in range(r0, r1):
+            row = r * T + t
+            copy_row(dX + row * F, work + (r - r0) * (F + H), F)
+            if t < lengths[r]:
+                copy_row(dh + r * H, work + (r - r0) * (F + H) + F, H)
+        gather_block_rows(xh, blk_xh, r0, r1, t, s, T, K)
+        if s == 0:  # the block [t, t + BLOCK_STEPS) is complete
+            gemm(True, False, <int>K, <int>G, <int>(min(T - t, BLOCK_STEPS) * nb), 1,
+                 blk_xh, <int>K, blk_da, <int>G, 1, dW, <int>G)
+
+
+def lstm_backward(const floating[:, ::1] W_T not None,      # IN  (4H, F + H) = W[:F+H].T
+                  const floating[:, ::1] c0 not None,       # IN  (B, H)
+                  const Py_ssize_t[::1] lengths not None,   # IN  (B,)
+                  const floating[:, :, ::1] xh not None,    # IN  (B, T, F + H + 1) forward's
+                  const floating[:, :, ::1] gates not None,  # IN  (B, T, 4H) forward's
+                  const floating[:, :, ::1] cell not None,  # IN  (B, T, H) forward's
+                  const floating[:, :, ::1] dY not None,    # IN  (B, T, H)
+                  const floating[:, ::1] dh_T not None,     # IN  (B, H)
+                  const floating[:, ::1] dc_T not None,     # IN  (B, H)
+                  floating[:, :, ::1] dX not None,          # OUT (B, T, F)
+                  floating[:, ::1] dh0 not None,            # OUT (B, H)
+                  floating[:, ::1] dc0 not None,            # OUT (B, H)
+                  floating[:, :, ::1] dW_acc not None,      # IN/OUT (n_chunks, F + H + 1, 4H)
+                  floating[:, :, ::1] blk_xh not None,      # WORK (n_chunks, 16 * chunk, F + H + 1)
+                  floating[:, :, ::1] blk_da not None,      # WORK (n_chunks, 16 * chunk, 4H)
+                  floating[:, :, ::1] work not None,        # WORK (n_chunks, chunk, F + H)
+                  floating clip_step,                       # IN  clip dL/dh_t to +-clip_step if > 0
+                  Py_ssize_t[::1] n_clipped not None,       # IN/OUT (B,) entries clipped, added
+                  floating[:, ::1] delta_sq not None,       # OUT (B, T) |dL/dh_t|^2 before clipping
+                  Py_ssize_t chunk_size, int n_threads):
+    """LSTM backward through all steps; see the module header for the layout.
+
+    Weight gradients are ADDED to the per-chunk accumulators ``dW_acc``; sum them
+    with ``_reduce.sum_chunks``.
+    """
+    cdef Py_ssize_t B = xh.shape[0], T = xh.shape[1], H = c0.shape[1]
+    cdef Py_ssize_t F = xh.shape[2] - H - 1, G = 4 * H, K = F + H + 1, k, n_chunks
+    check_common(B, T, F, G, chunk_size, n_threads, lengths)
+    n_chunks = n_chunks_of(B, chunk_size)
+    cdef Py_ssize_t rows_blk = BLOCK_STEPS * min(chunk_size, B)
+    for name, arr, shape in (
+            ("W_T", W_T, (G, F + H)), ("c0", c0, (B, H)), ("gates", gates, (B, T, G)),
+            ("cell", cell, (B, T, H)), ("dY", dY, (B, T, H)), ("dh_T", dh_T, (B, H)),
+            ("dc_T", dc_T, (B, H)), ("dX", dX, (B, T, F)), ("dh0", dh0, (B, H)),
+            ("dc0", dc0, (B, H)), ("dW_acc", dW_acc, (n_chunks, K, G)),
+            ("blk_xh", blk_xh, (n_chunks, rows_blk, K)),
+            ("blk_da", blk_da, (n_chunks, rows_blk, G)),
+            ("work", work, (n_chunks, min(chunk_size, B), F + H)),
+            ("n_clipped", n_clipped, (B,)), ("delta_sq", delta_sq, (B, T))):
+        check_shape(name, tuple(arr.shape[:arr.ndim]), shape)
+    if F < 1:
+        raise ValueError(f"xh has {xh.shape[2]} columns, expected F + H + 1 with F >= 1")
+    dh0[...] = dh_T
+    dc0[...] = dc_T
+    with nogil:
+        for k in prange(n_chunks, num_threads=min(n_threads, n_chunks),
+                        schedule='static'):
+            _backward_chunk(&W_T[0, 0], &c0[0, 0], &lengths[0], &xh[0, 0, 0],
+                            &gates[0, 0, 0], &cell[0, 0, 0], &dY[0, 0, 0], &dX[0, 0, 0],
+                            &dh0[0, 0], &dc0[0, 0], &dW_acc[k, 0, 0], &blk_xh[k, 0, 0],
+                            &blk_da[k, 0, 0], &work[k, 0, 0], clip_step, &n_clipped[0],
+                            &delta_sq[0, 0], k * chunk_size,
+                            min(B, (k + 1) * chunk_size), T, F, H)

@@ -1,0 +1,153 @@
+# Elman RNN (tanh) forward and backward time loops.
+#
+# Design:
+# - h' = tanh(x W_x + h W_h + b); W packed (F + H + 1, H) as [W_x; W_h; b]
+#   (docs/kernel_layout.md). The same skeleton as the LSTM kernel with G = H:
+#   xh[b, t] = [x_t, h_{t-1}, 1], one GEMM xh[rows, t] @ W per step, tanh in place,
+#   so `gates` ends up holding h_t.
+# - Backward per step: da = dL/dh_t * (1 - h_t^2); one GEMM da @ W[:F+H]^T gives
+#   [dx_t, dh_{t-1}] (from W_T = W[:F+H].T, contiguous); every BLOCK_STEPS steps one GEMM adds xh_blk^T @ da_blk to
+#   the chunk's weight-gradient accumulator (last row: the bias).
+# - Steps t >= lengths[b] copy the state through, write Y = 0, dX = 0, and get zero
+#   gradients.
+from cython cimport floating
+from cython.parallel cimport prange
+
+from ._activations cimport tanh_
+from ._blas cimport gemm
+from ._common cimport (BLOCK_STEPS, add_clip_norm, check_common, check_shape,
+                       copy_row, fill_xh, gather_block_rows, gemm_col_blocks,
+                       n_chunks_of, zero_row)
+
+
+cdef void _forward_chunk(const floating* X, const floating* W, const floating* h0,
+                         const Py_ssize_t* lengths, floating* xh, floating* gates,
+                         floating* Y, floating* h_T, Py_ssize_t r0, Py_ssize_t r1,
+                         Py_ssize_t T, Py_ssize_t F, Py_ssize_t H) noexcept nogil:
+    cdef Py_ssize_t K = F + H + 1, nb = r1 - r0, r, t, row, j
+    cdef floating* a
+    cdef floating* h_out
+    fill_xh(X, h0, xh, r0, r1, T, F, H)
+    for t in range(T):
+        gemm_col_blocks(<int>nb, <int>H, <int>K, xh + (r0 * T + t) * K, <int>(T * K),
+                        W, <int>H, gates + (r0 * T + t) * H, <int>(T * H))
+        for r in range(r0, r1):
+            row = r * T + t
+            h_out = xh + (row + 1) * K + F if t + 1 < T else h_T + r * H
+            if t < lengths[r]:
+                a = gates + row * H
+                for j in range(H):
+                    a[j] = tanh_(a[j])
+                copy_row(h_out, a, H)
+                copy_row(Y + row * H, a, H)
+            else:
+                copy_row(h_out, xh + row * K + F, H)
+                zero_row(Y + row * H, H)
+
+
+def rnn_forward(const floating[:, :, ::1] X not None,  # IN  (B, T, F)
+                const floating[:, ::1] W not None,     # IN  (F + H + 1, H)
+                const floating[:, ::1] h0 not None,    # IN  (B, H)
+                const Py_ssize_t[::1] lengths not None,  # IN  (B,)
+                floating[:, :, ::1] xh not None,       # OUT (B, T, F + H + 1) [x_t, h_{t-1}, 1]
+                floating[:, :, ::1] gates not None,    # OUT (B, T, H) h_t at valid steps
+                floating[:, :, ::1] Y not None,        # OUT (B, T, H)
+                floating[:, ::1] h_T not None,         # OUT (B, H)
+                Py_ssize_t chunk_size, int n_threads):
+    """Elman RNN forward over a batch; see the module header for the layout."""
+    cdef Py_ssize_t B = X.shape[0], T = X.shape[1], F = X.shape[2]
+    cdef Py_ssize_t H = h0.shape[1], k, n_chunks
+    check_common(B, T, F, H, chunk_size, n_threads, lengths)
+    for name, arr, shape in (
+            ("W", W, (F + H + 1, H)), ("h0", h0, (B, H)), ("xh", xh, (B, T, F + H + 1)),
+            ("gates", gates, (B, T, H)), ("Y", Y, (B, T, H)), ("h_T", h_T, (B, H))):
+        check_shape(name, tuple(arr.shape[:arr.ndim]), shape)
+    n_chunks = n_chunks_of(B, chunk_size)
+    with nogil:
+        for k in prange(n_chunks, num_threads=min(n_threads, n_chunks),
+                        schedule='static'):
+            _forward_chunk(&X[0, 0, 0], &W[0, 0], &h0[0, 0], &lengths[0], &xh[0, 0, 0],
+                           &gates[0, 0, 0], &Y[0, 0, 0], &h_T[0, 0], k * chunk_size,
+                           min(B, (k + 1) * chunk_size), T, F, H)
+
+
+cdef void _backward_chunk(const floating* W_T, const Py_ssize_t* lengths,
+                          const floating* xh, const floating* gates, const floating* dY,
+                          floating* dX, floating* dh, floating* dW, floating* blk_xh,
+                          floating* blk_da, floating* work, floating clip,
+                          Py_ssize_t* n_clipped, floating* delta_sq, Py_ssize_t r0,
+                          Py_ssize_t r1, Py_ssize_t T, Py_ssize_t F,
+                          Py_ssize_t H) noexcept nogil:
+    cdef Py_ssize_t K = F + H + 1, nb = r1 - r0, r, t, row, s, j
+    cdef const floating* a
+    cdef floating* da
+    cdef floating* dhr
+    for t in range(T - 1, -1, -1):
+        s = t % BLOCK_STEPS
+        for r in range(r0, r1):
+            row = r * T + t
+            da = blk_da + (s * nb + r - r0) * H
+            if t < lengths[r]:
+                dhr = dh + r * H
+                n_clipped[r] += add_clip_norm(dhr, dY + row * H, H, clip, delta_sq + row)
+                a = gates + row * H
+                for j in range(H):
+                    da[j] = dhr[j] * (1 - a[j] * a[j])
+            else:
+                delta_sq[row] = 0
+                zero_row(da, H)
+        gemm(False, False, <int>nb, <int>(F + H), <int>H, 1, blk_da + s * nb * H, <int>H,
+             W_T, <int>(F + H), 0, work, <int>(F + H))
+        for r in range(r0, r1):
+            row = r * T + t
+            copy_row(dX + row * F, work + (r - r0) * (F + H), F)
+            if t < lengths[r]:
+                copy_row(dh + r * H, work + (r - r0) * (F + H) + F, H)
+        gather_block_rows(xh, blk_xh, r0, r1, t, s, T, K)
+        if s == 0:
+            gemm(True, False, <int>K, <int>H, <int>(min(T - t, BLOCK_STEPS) * nb), 1,
+                 blk_xh, <int>K, blk_da, <int>H, 1, dW, <int>H)
+
+
+def rnn_backward(const floating[:, ::1] W_T not None,      # IN  (H, F + H) = W[:F+H].T
+                 const Py_ssize_t[::1] lengths not None,   # IN  (B,)
+                 const floating[:, :, ::1] xh not None,    # IN  (B, T, F + H + 1) forward's
+                 const floating[:, :, ::1] gates not None,  # IN  (B, T, H) forward's
+                 const floating[:, :, ::1] dY not None,    # IN  (B, T, H)
+                 const floating[:, ::1] dh_T not None,     # IN  (B, H)
+                 floating[:, :, ::1] dX not None,          # OUT (B, T, F)
+                 floating[:, ::1] dh0 not None,            # OUT (B, H)
+                 floating[:, :, ::1] dW_acc not None,      # IN/OUT (n_chunks, F + H + 1, H)
+                 floating[:, :, ::1] blk_xh not None,      # WORK (n_chunks, 16 * chunk, F + H + 1)
+                 floating[:, :, ::1] blk_da not None,      # WORK (n_chunks, 16 * chunk, H)
+                 floating[:, :, ::1] work not None,        # WORK (n_chunks, chunk, F + H)
+                 floating clip_step,                       # IN  clip dL/dh_t to +-clip_step if > 0
+                 Py_ssize_t[::1] n_clipped not None,       # IN/OUT (B,) entries clipped, added
+                 floating[:, ::1] delta_sq not None,       # OUT (B, T) |dL/dh_t|^2 before clipping
+                 Py_ssize_t chunk_size, int n_threads):
+    """Elman RNN backward through all steps; weight gradients are ADDED to dW_acc."""
+    cdef Py_ssize_t B = xh.shape[0], T = xh.shape[1], H = dh_T.shape[1]
+    cdef Py_ssize_t F = xh.shape[2] - H - 1, K = F + H + 1, k, n_chunks
+    check_common(B, T, F, H, chunk_size, n_threads, lengths)
+    n_chunks = n_chunks_of(B, chunk_size)
+    cdef Py_ssize_t rows_blk = BLOCK_STEPS * min(chunk_size, B)
+    for name, arr, shape in (
+            ("W_T", W_T, (H, F + H)), ("gates", gates, (B, T, H)), ("dY", dY, (B, T, H)),
+            ("dX", dX, (B, T, F)), ("dh0", dh0, (B, H)),
+            ("dW_acc", dW_acc, (n_chunks, K, H)),
+            ("blk_xh", blk_xh, (n_chunks, rows_blk, K)),
+            ("blk_da", blk_da, (n_chunks, rows_blk, H)),
+            ("work", work, (n_chunks, min(chunk_size, B), F + H)),
+            ("n_clipped", n_clipped, (B,)), ("delta_sq", delta_sq, (B, T))):
+        check_shape(name, tuple(arr.shape[:arr.ndim]), shape)
+    if F < 1:
+        raise ValueError(f"xh has {xh.shape[2]} columns, expected F + H + 1 with F >= 1")
+    dh0[...] = dh_T
+    with nogil:
+        for k in prange(n_chunks, num_threads=min(n_threads, n_chunks),
+                        schedule='static'):
+            _backward_chunk(&W_T[0, 0], &lengths[0], &xh[0, 0, 0], &gates[0, 0, 0],
+                            &dY[0, 0, 0], &dX[0, 0, 0], &dh0[0, 0], &dW_acc[k, 0, 0],
+                            &blk_xh[k, 0, 0], &blk_da[k, 0, 0], &work[k, 0, 0],
+                            clip_step, &n_clipped[0], &delta_sq[0, 0], k * chunk_size,
+                            min(B, (k + 1) * chunk_size), T, F, H)
