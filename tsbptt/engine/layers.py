@@ -282,18 +282,27 @@ class Bidirectional:
         Y = np.concatenate([Y_f, Y_r[rev]], axis=2)
         return Y, (s_f, s_b), {"forward": c_f, "backward": c_b, "rev": rev}
 
-    def backward(self, cache, dY, d_state=None, n_threads=None):
-        """See :meth:`RecurrentLayer.backward`; grads keyed like :attr:`params`."""
+    def backward(self, cache, dY, d_state=None, n_threads=None, clip_step=None,
+                 stats=None):
+        """See :meth:`RecurrentLayer.backward`; grads keyed like :attr:`params`.
+
+        ``stats`` receives ``delta_sq`` summed over both directions (aligned with
+        the input's steps) and ``n_clipped`` summed over both directions.
+        """
         H = self.hidden_size
         dY = np.asarray(dY)
         if dY.ndim != 3 or dY.shape[2] != 2 * H:
             raise ValueError(f"dY must have shape (B, T, {2 * H}), got {dY.shape}")
         d_state = (None, None) if d_state is None else d_state
         rev = cache["rev"]
+        s_f, s_b = {}, {}
         dX_f, ds_f, g_f = self.forward_layer.backward(
-            cache["forward"], dY[:, :, :H], d_state[0], n_threads)
+            cache["forward"], dY[:, :, :H], d_state[0], n_threads, clip_step, s_f)
         dX_r, ds_b, g_b = self.backward_layer.backward(
-            cache["backward"], dY[:, :, H:][rev], d_state[1], n_threads)
+            cache["backward"], dY[:, :, H:][rev], d_state[1], n_threads, clip_step, s_b)
+        if stats is not None:
+            stats.update(delta_sq=s_f["delta_sq"] + s_b["delta_sq"][rev],
+                         n_clipped=s_f["n_clipped"] + s_b["n_clipped"])
         grads = {f"forward.{k}": v for k, v in g_f.items()}
         grads.update({f"backward.{k}": v for k, v in g_b.items()})
         return dX_f + dX_r[rev], (ds_f, ds_b), grads

@@ -1,0 +1,91 @@
+"""Network (recurrent stack + dense head): gradients against finite differences."""
+import numpy as np
+import pytest
+
+from tsbptt.engine.network import Network
+
+
+def _loss(net, X, lengths, R, **kw):
+    out, _, cache = net.forward(X, lengths, **kw)
+    return float(np.sum(out * R)), out, cache
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+@pytest.mark.parametrize("many_to_many,bidirectional", [(False, False), (True, False),
+                                                        (False, True), (True, True)])
+def test_gradients_match_finite_differences(cell, many_to_many, bidirectional):
+    rng = np.random.default_rng(1)
+    B, T, F = 3, 5, 2
+    net = Network(cell, F, (4, 3), 2, bidirectional=bidirectional,
+                  many_to_many=many_to_many, random_state=0)
+    X = rng.standard_normal((B, T, F))
+    lengths = np.array([5, 2, 4])
+    _, out, cache = _loss(net, X, lengths, 0)
+    R = rng.standard_normal(out.shape)
+    grads, _ = net.backward(cache, R)
+    eps = 1e-6
+    for name, p in net.params.items():
+        fd = np.zeros_like(p)
+        for idx in np.ndindex(p.shape):
+            old = p[idx]
+            p[idx] = old + eps
+            lp = _loss(net, X, lengths, R)[0]
+            p[idx] = old - eps
+            lm = _loss(net, X, lengths, R)[0]
+            p[idx] = old
+            fd[idx] = (lp - lm) / (2 * eps)
+        np.testing.assert_allclose(grads[name], fd, rtol=1e-6, atol=1e-8, err_msg=name)
+    assert set(grads) == set(net.params)
+
+
+def test_many_to_many_output_is_zero_past_each_sequence():
+    net = Network("gru", 1, 4, 2, many_to_many=True, random_state=0)
+    out, _, _ = net.forward(np.ones((2, 4, 1)), np.array([4, 2]))
+    assert np.all(out[1, 2:] == 0) and np.all(out[0] != 0)
+
+
+def test_many_to_one_reads_the_last_valid_step():
+    net = Network("lstm", 1, 4, 1, random_state=0)
+    X = np.random.default_rng(0).standard_normal((1, 6, 1))
+    short, _, _ = net.forward(X[:, :3])
+    padded, _, _ = net.forward(np.concatenate([X[:, :3], np.zeros((1, 3, 1))], axis=1),
+                               lengths=[3])
+    np.testing.assert_allclose(short, padded, rtol=1e-12)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_dropout_masks_are_used_consistently_in_backward(cell):
+    rng = np.random.default_rng(2)
+    net = Network(cell, 2, (4, 4), 1, dropout=0.3, input_dropout=0.2, random_state=0)
+    X = rng.standard_normal((4, 5, 2))
+    R = rng.standard_normal((4, 1))
+
+    def loss(seed):
+        out, _, cache = net.forward(X, training=True, rng=np.random.RandomState(seed))
+        return float(np.sum(out * R)), cache
+
+    base, cache = loss(7)
+    grads, _ = net.backward(cache, R)
+    p = net.params["rnn.0.W"]
+    eps = 1e-6
+    for idx in [(0, 0), (3, 5), (6, 11)]:
+        old = p[idx]
+        p[idx] = old + eps
+        lp = loss(7)[0]
+        p[idx] = old - eps
+        lm = loss(7)[0]
+        p[idx] = old
+        assert grads["rnn.0.W"][idx] == pytest.approx((lp - lm) / (2 * eps), rel=1e-6, abs=1e-9)
+    # dropout is off outside training, and on (random) inside it
+    eval_out = net.forward(X)[0]
+    np.testing.assert_array_equal(eval_out, net.forward(X)[0])
+    assert not np.allclose(net.forward(X, training=True, rng=np.random.RandomState(1))[0],
+                           eval_out)
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match=r"dropout must be in \[0, 1\)"):
+        Network("lstm", 1, 4, 1, dropout=1.0)
+    net = Network("lstm", 1, 4, 1, dropout=0.5)
+    with pytest.raises(ValueError, match="needs a random generator"):
+        net.forward(np.zeros((1, 2, 1)), training=True)

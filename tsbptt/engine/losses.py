@@ -1,0 +1,133 @@
+"""Losses with their gradients, weighted by sample.
+
+Every loss maps predictions ``pred`` of shape (N, P) and targets to
+``(value, grad)``: the weighted mean over rows of the per-row loss,
+``sum_i w_i * l_i / sum_i w_i``, and its gradient with respect to ``pred``
+(same shape). A row is a sample (many-to-one) or a valid (sample, step) pair
+(many-to-many); ``l_i`` averages the row's elements, so the value does not
+depend on how many outputs a row has.
+"""
+import numpy as np
+from scipy.special import log_softmax, softmax
+
+__all__ = ["MSE", "MAE", "Huber", "Quantile", "SoftmaxCrossEntropy", "LOSSES"]
+
+
+def _weights(sample_weight, n, dtype):
+    if sample_weight is None:
+        return np.full(n, 1.0 / n, dtype=dtype)
+    w = np.asarray(sample_weight, dtype=dtype)
+    if w.shape != (n,):
+        raise ValueError(f"sample_weight must have shape ({n},), got {w.shape}")
+    if not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise ValueError("sample_weight must be finite and non-negative")
+    total = w.sum()
+    if total <= 0:
+        raise ValueError("sample_weight sums to zero: no sample would count")
+    return w / total
+
+
+class Loss:
+    """Base class. ``n_outputs_per_target`` predictions are needed per target column."""
+
+    n_outputs_per_target = 1
+
+    def __call__(self, pred, target, sample_weight=None):
+        """Loss value and its gradient with respect to ``pred``.
+
+        Parameters
+        ----------
+        pred : ndarray of shape (N, P)
+        target : ndarray of shape (N, P // n_outputs_per_target), or (N,) labels
+        sample_weight : ndarray of shape (N,) or None
+
+        Returns
+        -------
+        value : float
+        grad : ndarray of shape (N, P)
+        """
+        w = _weights(sample_weight, pred.shape[0], pred.dtype)
+        elem, d_elem = self._elementwise(pred, target)
+        per_row_scale = w / elem.shape[1]
+        value = float(np.sum(elem.sum(axis=1) * w) / elem.shape[1])
+        return value, (d_elem * per_row_scale[:, None]).astype(pred.dtype, copy=False)
+
+    def _elementwise(self, pred, target):
+        """Per-element losses (N, P) and their derivatives."""
+        raise NotImplementedError
+
+
+class MSE(Loss):
+    """Mean squared error."""
+
+    def _elementwise(self, pred, target):
+        r = pred - target
+        return r * r, 2 * r
+
+
+class MAE(Loss):
+    """Mean absolute error (subgradient 0 at a perfect prediction)."""
+
+    def _elementwise(self, pred, target):
+        r = pred - target
+        return np.abs(r), np.sign(r)
+
+
+class Huber(Loss):
+    """Huber loss: quadratic within ``delta`` of the target, linear beyond."""
+
+    def __init__(self, delta=1.0):
+        if not delta > 0:
+            raise ValueError(f"delta must be > 0, got {delta!r}")
+        self.delta = float(delta)
+
+    def _elementwise(self, pred, target):
+        r = pred - target
+        a = np.abs(r)
+        small = a <= self.delta
+        loss = np.where(small, 0.5 * r * r, self.delta * (a - 0.5 * self.delta))
+        return loss, np.where(small, r, self.delta * np.sign(r))
+
+
+class Quantile(Loss):
+    """Pinball loss over several quantiles at once.
+
+    ``pred`` holds, for every target column, one prediction per quantile:
+    column ``j * K + k`` predicts quantile ``quantiles[k]`` of target column ``j``.
+    """
+
+    def __init__(self, quantiles=(0.1, 0.5, 0.9)):
+        q = np.asarray(quantiles, dtype=float).ravel()
+        if q.size == 0 or np.any((q <= 0) | (q >= 1)):
+            raise ValueError(f"quantiles must lie strictly between 0 and 1, got {quantiles!r}")
+        self.quantiles = q
+        self.n_outputs_per_target = q.size
+
+    def _elementwise(self, pred, target):
+        K = self.quantiles.size
+        y = np.repeat(np.asarray(target).reshape(pred.shape[0], -1), K, axis=1)
+        q = np.tile(self.quantiles, pred.shape[1] // K).astype(pred.dtype)
+        r = y - pred
+        loss = np.maximum(q * r, (q - 1) * r)
+        grad = np.where(r > 0, -q, np.where(r < 0, 1 - q, 0))
+        return loss, grad
+
+
+class SoftmaxCrossEntropy(Loss):
+    """Cross-entropy of softmax(pred) against integer class labels (N,)."""
+
+    def _elementwise(self, pred, target):
+        labels = np.asarray(target).astype(np.intp).ravel()
+        logp = log_softmax(pred, axis=1)
+        rows = np.arange(pred.shape[0])
+        grad = softmax(pred, axis=1)
+        grad[rows, labels] -= 1
+        # One loss per row: scale by the row width so the base class's average over
+        # elements gives the plain cross-entropy.
+        loss = np.zeros_like(pred)
+        loss[:, 0] = -logp[rows, labels] * pred.shape[1]
+        return loss, grad * pred.shape[1]
+
+
+LOSSES = {"mse": MSE, "squared_error": MSE, "mae": MAE, "absolute_error": MAE,
+          "huber": Huber, "quantile": Quantile, "cross_entropy": SoftmaxCrossEntropy}

@@ -1,0 +1,221 @@
+"""A recurrent network: stacked (optionally bidirectional) recurrent layers + a dense head.
+
+Two ways to read the recurrent outputs:
+
+- many-to-one: the head reads each sequence's last valid step (for a bidirectional
+  layer, the forward direction at the last valid step and the backward direction at
+  step 0, i.e. both directions after reading the whole sequence) and predicts
+  ``output_size`` values per sequence (several horizons or targets at once);
+- many-to-many: the head reads every step and predicts ``output_size`` values per
+  valid step (sequence labelling, next-value prediction at every step).
+
+Dropout (inverted, active only when ``training=True``): ``dropout`` on the outputs
+of every recurrent layer but the last and on the head's input, a fresh mask per
+element; ``input_dropout`` on each recurrent layer's input with the same mask at
+every step (variational dropout, Gal & Ghahramani 2016).
+"""
+import numpy as np
+from sklearn.utils import check_random_state
+
+from .layers import RecurrentStack, check_lengths, check_sequences
+from .init import glorot_uniform
+
+__all__ = ["Network"]
+
+
+def _check_rate(name, p):
+    if not (0.0 <= p < 1.0):
+        raise ValueError(f"{name} must be in [0, 1), got {p!r}")
+    return float(p)
+
+
+def _mask(rng, shape, p, dtype):
+    """Inverted-dropout mask: 0 with probability p, else 1 / (1 - p)."""
+    return ((rng.random_sample(shape) >= p) / (1.0 - p)).astype(dtype)
+
+
+class Network:
+    """Recurrent layers and a dense head, with forward and backward passes.
+
+    Parameters
+    ----------
+    cell : {'lstm', 'gru', 'rnn'}
+    input_size : int
+    hidden_size : int or tuple of int
+    output_size : int
+    num_layers : int, default=1
+    bidirectional : bool, default=False
+    many_to_many : bool, default=False
+    dropout : float, default=0.0
+    input_dropout : float, default=0.0
+    dtype : {'float64', 'float32'}, default='float64'
+    random_state : int, RandomState or None, default=None
+
+    Attributes
+    ----------
+    params : dict of ndarray
+        The recurrent layers' (``rnn.<layer>.<name>``) and the head's
+        (``head.W`` (D, output_size), ``head.b`` (output_size,)) parameters; the
+        arrays are the live ones, updated in place by optimizers.
+    """
+
+    def __init__(self, cell, input_size, hidden_size, output_size, *, num_layers=1,
+                 bidirectional=False, many_to_many=False, dropout=0.0,
+                 input_dropout=0.0, dtype="float64", random_state=None):
+        rng = check_random_state(random_state)
+        self.stack = RecurrentStack(cell, input_size, hidden_size, num_layers=num_layers,
+                                    bidirectional=bidirectional, dtype=dtype,
+                                    random_state=rng)
+        self.dtype = self.stack.dtype
+        self.bidirectional = bool(bidirectional)
+        self.many_to_many = bool(many_to_many)
+        self.dropout = _check_rate("dropout", dropout)
+        self.input_dropout = _check_rate("input_dropout", input_dropout)
+        D = self.stack.output_size
+        self.output_size = int(output_size)
+        self.head = {"W": glorot_uniform(rng, D, self.output_size).astype(self.dtype),
+                     "b": np.zeros(self.output_size, dtype=self.dtype)}
+
+    @property
+    def input_size(self):
+        return self.stack.input_size
+
+    @property
+    def params(self):
+        out = {f"rnn.{k}": v for k, v in self.stack.params.items()}
+        out.update({f"head.{k}": v for k, v in self.head.items()})
+        return out
+
+    def _gather_last(self, Y, lengths):
+        """Head input of each sequence (B, D) and where it came from."""
+        B = Y.shape[0]
+        rows = np.arange(B)
+        last = lengths - 1
+        if not self.bidirectional:
+            return Y[rows, last], last
+        H = Y.shape[2] // 2
+        return np.concatenate([Y[rows, last, :H], Y[:, 0, H:]], axis=1), last
+
+    def forward(self, X, lengths=None, initial_states=None, *, training=False,
+                rng=None, n_threads=None):
+        """Run the network.
+
+        Parameters
+        ----------
+        X : ndarray of shape (B, T, F)
+        lengths : array-like of int of shape (B,), default=None
+        initial_states : list or None, default=None
+            One state per recurrent layer (see :class:`RecurrentStack`).
+        training : bool, default=False
+            Apply dropout.
+        rng : numpy.random.RandomState, default=None
+            Draws the dropout masks; needed when training with dropout.
+        n_threads : int or None, default=None
+
+        Returns
+        -------
+        out : ndarray of shape (B, output_size), or (B, T, output_size) for
+            many-to-many (zero past each sequence's end)
+        states : list, the final state of every layer
+        cache : dict, for :meth:`backward`
+        """
+        X = check_sequences(X, self.input_size, self.dtype)
+        B, T, _ = X.shape
+        lengths = check_lengths(lengths, B, T)
+        layers = self.stack.layers
+        if initial_states is None:
+            initial_states = [None] * len(layers)
+        drop = training and (self.dropout > 0 or self.input_dropout > 0)
+        if drop and rng is None:
+            raise ValueError("training with dropout needs a random generator `rng`")
+        caches, in_masks, out_masks, states = [], [], [], []
+        Y = X
+        for i, layer in enumerate(layers):
+            m_in = None
+            if training and self.input_dropout > 0:
+                m_in = _mask(rng, (B, 1, Y.shape[2]), self.input_dropout, self.dtype)
+                Y = Y * m_in
+            Y, s, c = layer.forward(Y, lengths, initial_states[i], n_threads)
+            m_out = None
+            if training and self.dropout > 0 and i + 1 < len(layers):
+                m_out = _mask(rng, Y.shape, self.dropout, self.dtype)
+                Y = Y * m_out
+            in_masks.append(m_in)
+            out_masks.append(m_out)
+            caches.append(c)
+            states.append(s)
+        Z = Y if self.many_to_many else self._gather_last(Y, lengths)[0]
+        m_head = None
+        if training and self.dropout > 0:
+            m_head = _mask(rng, Z.shape, self.dropout, self.dtype)
+            Z = Z * m_head
+        out = Z @ self.head["W"] + self.head["b"]
+        if self.many_to_many:
+            out[np.arange(T)[None, :] >= lengths[:, None]] = 0
+        cache = dict(caches=caches, in_masks=in_masks, out_masks=out_masks, Z=Z,
+                     m_head=m_head, lengths=lengths, shape=(B, T, Y.shape[2]))
+        return out, states, cache
+
+    def backward(self, cache, d_out, d_states=None, *, clip_step=None, n_threads=None,
+                 stats=None):
+        """Gradients of every parameter given the gradient of the output.
+
+        Parameters
+        ----------
+        cache : dict from :meth:`forward`
+        d_out : ndarray, the shape of ``out``
+        d_states : list or None, default=None
+            Gradients with respect to the final states (truncated BPTT).
+        clip_step : float or None, default=None
+            Per-step clipping of dL/dh_t in every recurrent layer.
+        n_threads : int or None, default=None
+        stats : dict or None, default=None
+            If a dict, receives per layer ``delta_sq`` (B, T) and ``n_clipped`` (B,)
+            as lists (first layer first).
+
+        Returns
+        -------
+        grads : dict of ndarray, keyed like :attr:`params`
+        d_initial_states : list
+        """
+        B, T, D = cache["shape"]
+        lengths = cache["lengths"]
+        d_out = np.asarray(d_out, dtype=self.dtype)
+        if self.many_to_many:
+            d_out = np.where((np.arange(T)[None, :] < lengths[:, None])[..., None],
+                             d_out, 0)
+            Z2 = cache["Z"].reshape(-1, D)
+            d2 = d_out.reshape(-1, self.output_size)
+        else:
+            Z2, d2 = cache["Z"], d_out
+        grads = {"head.W": Z2.T @ d2, "head.b": d2.sum(axis=0)}
+        dZ = d_out @ self.head["W"].T
+        if cache["m_head"] is not None:
+            dZ = dZ * cache["m_head"]
+        if self.many_to_many:
+            dY = dZ
+        else:
+            dY = np.zeros((B, T, D), dtype=self.dtype)
+            rows, last = np.arange(B), lengths - 1
+            if self.bidirectional:
+                H = D // 2
+                dY[rows, last, :H] = dZ[:, :H]
+                dY[:, 0, H:] += dZ[:, H:]
+            else:
+                dY[rows, last] = dZ
+        layers = self.stack.layers
+        d_states = [None] * len(layers) if d_states is None else d_states
+        d_init = [None] * len(layers)
+        layer_stats = [dict() for _ in layers]
+        for i in range(len(layers) - 1, -1, -1):
+            if cache["out_masks"][i] is not None:
+                dY = dY * cache["out_masks"][i]
+            dY, d_init[i], g = layers[i].backward(cache["caches"][i], dY, d_states[i],
+                                                  n_threads, clip_step, layer_stats[i])
+            if cache["in_masks"][i] is not None:
+                dY = dY * cache["in_masks"][i]
+            grads.update({f"rnn.{i}.{k}": v for k, v in g.items()})
+        if stats is not None:
+            stats["delta_sq"] = [s.get("delta_sq") for s in layer_stats]
+            stats["n_clipped"] = [s.get("n_clipped") for s in layer_stats]
+        return grads, d_init
