@@ -168,8 +168,26 @@ class RecurrentLayer:
         B, T, _ = X.shape
         lengths = check_lengths(lengths, B, T)
         state0 = self._check_state(initial_state, B, "initial_state")
-        n = resolve_n_threads(n_threads)
-        return self.cell.forward(X, self.params, state0, lengths, n)
+        return self.run_forward(X, lengths, state0, n_threads)
+
+    def run_forward(self, X, lengths, initial_state=None, n_threads=None):
+        """:meth:`forward` without validation, for the engine's own calls.
+
+        ``X`` must be C-contiguous of the layer's dtype; ``lengths`` an intp array
+        with values in [0, T] (a length of 0 passes the state through).
+        """
+        if initial_state is None:
+            initial_state = self._check_state(None, X.shape[0], "initial_state")
+        return self.cell.forward(X, self.params, initial_state, lengths,
+                                 resolve_n_threads(n_threads))
+
+    def new_accumulators(self, batch):
+        """Zeroed gradient accumulators for :meth:`run_backward` over ``batch`` rows."""
+        return self.cell.new_accumulators(batch, self.params)
+
+    def reduce_accumulators(self, acc, n_threads=None):
+        """The gradients that the accumulators hold, keyed like ``params``."""
+        return self.cell.reduce_accumulators(acc, resolve_n_threads(n_threads))
 
     def backward(self, cache, dY, d_state=None, n_threads=None, clip_step=None,
                  stats=None):
@@ -203,9 +221,25 @@ class RecurrentLayer:
         if dY.shape != (B, T, self.hidden_size):
             raise ValueError(f"dY has shape {dY.shape}, expected {(B, T, self.hidden_size)}")
         d_state = self._check_state(d_state, B, "d_state")
-        clip = _check_clip(clip_step)
-        n = resolve_n_threads(n_threads)
-        dX, d_state0, grads, info = self.cell.backward(cache, dY, d_state, n, clip)
+        return self.run_backward(cache, dY, d_state, n_threads, _check_clip(clip_step),
+                                 stats)
+
+    def run_backward(self, cache, dY, d_state=None, n_threads=None, clip_step=None,
+                     stats=None, acc=None):
+        """:meth:`backward` without validation, for the engine's own calls.
+
+        With ``acc`` (from :meth:`new_accumulators`) the weight gradients are added
+        into it and None is returned in their place: consecutive pieces of a
+        sequence, backpropagated last piece first into the same accumulators, give
+        exactly the gradients of one call over the whole sequence (bitwise, when
+        every piece but the last is a multiple of 16 steps long).
+        """
+        B = cache["xh"].shape[0]
+        if d_state is None:
+            d_state = self._check_state(None, B, "d_state")
+        dY = np.ascontiguousarray(dY, dtype=self.dtype)
+        dX, d_state0, grads, info = self.cell.backward(
+            cache, dY, d_state, resolve_n_threads(n_threads), clip_step or 0.0, acc)
         if stats is not None:
             stats.update(info)
         return dX, d_state0, grads
@@ -275,10 +309,19 @@ class Bidirectional:
         elif not isinstance(initial_state, (tuple, list)) or len(initial_state) != 2:
             raise ValueError("initial_state of a bidirectional layer must be a pair "
                              "(forward_state, backward_state)")
-        rev = _reverse_index(lengths, T)
-        Y_f, s_f, c_f = self.forward_layer.forward(X, lengths, initial_state[0], n_threads)
-        Y_r, s_b, c_b = self.backward_layer.forward(X[rev], lengths, initial_state[1],
-                                                    n_threads)
+        states = [layer._check_state(s, B, "initial_state")
+                  for layer, s in zip((self.forward_layer, self.backward_layer),
+                                      initial_state)]
+        return self.run_forward(X, lengths, states, n_threads)
+
+    def run_forward(self, X, lengths, initial_state=None, n_threads=None):
+        """:meth:`forward` without validation, for the engine's own calls."""
+        initial_state = (None, None) if initial_state is None else initial_state
+        rev = _reverse_index(lengths, X.shape[1])
+        Y_f, s_f, c_f = self.forward_layer.run_forward(X, lengths, initial_state[0],
+                                                       n_threads)
+        Y_r, s_b, c_b = self.backward_layer.run_forward(
+            np.ascontiguousarray(X[rev]), lengths, initial_state[1], n_threads)
         Y = np.concatenate([Y_f, Y_r[rev]], axis=2)
         return Y, (s_f, s_b), {"forward": c_f, "backward": c_b, "rev": rev}
 
@@ -293,18 +336,34 @@ class Bidirectional:
         dY = np.asarray(dY)
         if dY.ndim != 3 or dY.shape[2] != 2 * H:
             raise ValueError(f"dY must have shape (B, T, {2 * H}), got {dY.shape}")
+        B = dY.shape[0]
         d_state = (None, None) if d_state is None else d_state
+        d_state = [layer._check_state(s, B, "d_state")
+                   for layer, s in zip((self.forward_layer, self.backward_layer), d_state)]
+        dY = _check_array("dY", dY, self.dtype, "")
+        return self.run_backward(cache, dY, d_state, n_threads, _check_clip(clip_step),
+                                 stats)
+
+    def run_backward(self, cache, dY, d_state=None, n_threads=None, clip_step=None,
+                     stats=None, acc=None):
+        """:meth:`backward` without validation; ``acc`` is a pair of accumulators."""
+        H = self.hidden_size
+        d_state = (None, None) if d_state is None else d_state
+        acc = (None, None) if acc is None else acc
         rev = cache["rev"]
         s_f, s_b = {}, {}
-        dX_f, ds_f, g_f = self.forward_layer.backward(
-            cache["forward"], dY[:, :, :H], d_state[0], n_threads, clip_step, s_f)
-        dX_r, ds_b, g_b = self.backward_layer.backward(
-            cache["backward"], dY[:, :, H:][rev], d_state[1], n_threads, clip_step, s_b)
+        dX_f, ds_f, g_f = self.forward_layer.run_backward(
+            cache["forward"], dY[:, :, :H], d_state[0], n_threads, clip_step, s_f, acc[0])
+        dX_r, ds_b, g_b = self.backward_layer.run_backward(
+            cache["backward"], dY[:, :, H:][rev], d_state[1], n_threads, clip_step, s_b,
+            acc[1])
         if stats is not None:
             stats.update(delta_sq=s_f["delta_sq"] + s_b["delta_sq"][rev],
                          n_clipped=s_f["n_clipped"] + s_b["n_clipped"])
-        grads = {f"forward.{k}": v for k, v in g_f.items()}
-        grads.update({f"backward.{k}": v for k, v in g_b.items()})
+        grads = None
+        if g_f is not None:
+            grads = {f"forward.{k}": v for k, v in g_f.items()}
+            grads.update({f"backward.{k}": v for k, v in g_b.items()})
         return dX_f + dX_r[rev], (ds_f, ds_b), grads
 
 

@@ -120,14 +120,25 @@ class Network:
         cache : dict, for :meth:`backward`
         """
         X = check_sequences(X, self.input_size, self.dtype)
-        B, T, _ = X.shape
-        lengths = check_lengths(lengths, B, T)
+        lengths = check_lengths(lengths, X.shape[0], X.shape[1])
+        if training and (self.dropout > 0 or self.input_dropout > 0) and rng is None:
+            raise ValueError("training with dropout needs a random generator `rng`")
+        Y, states, cache = self.forward_layers(X, lengths, initial_states,
+                                               training=training, rng=rng,
+                                               n_threads=n_threads)
+        Z = Y if self.many_to_many else self._gather_last(Y, lengths)[0]
+        out, head_cache = self.head_forward(Z, lengths, training=training, rng=rng)
+        cache.update(head_cache)
+        return out, states, cache
+
+    def forward_layers(self, X, lengths, initial_states=None, *, training=False,
+                       rng=None, n_threads=None):
+        """The recurrent layers only, on validated input (lengths may be 0 here:
+        such a sequence passes its state through). Returns (Y, states, cache)."""
+        B = X.shape[0]
         layers = self.stack.layers
         if initial_states is None:
             initial_states = [None] * len(layers)
-        drop = training and (self.dropout > 0 or self.input_dropout > 0)
-        if drop and rng is None:
-            raise ValueError("training with dropout needs a random generator `rng`")
         caches, in_masks, out_masks, states = [], [], [], []
         Y = X
         for i, layer in enumerate(layers):
@@ -135,7 +146,7 @@ class Network:
             if training and self.input_dropout > 0:
                 m_in = _mask(rng, (B, 1, Y.shape[2]), self.input_dropout, self.dtype)
                 Y = Y * m_in
-            Y, s, c = layer.forward(Y, lengths, initial_states[i], n_threads)
+            Y, s, c = layer.run_forward(Y, lengths, initial_states[i], n_threads)
             m_out = None
             if training and self.dropout > 0 and i + 1 < len(layers):
                 m_out = _mask(rng, Y.shape, self.dropout, self.dtype)
@@ -144,17 +155,48 @@ class Network:
             out_masks.append(m_out)
             caches.append(c)
             states.append(s)
-        Z = Y if self.many_to_many else self._gather_last(Y, lengths)[0]
+        cache = dict(caches=caches, in_masks=in_masks, out_masks=out_masks,
+                     lengths=lengths, shape=Y.shape)
+        return Y, states, cache
+
+    def head_forward(self, Z, lengths, *, training=False, rng=None):
+        """The dense head on Z (B, D) or (B, T, D); returns (out, cache)."""
         m_head = None
         if training and self.dropout > 0:
             m_head = _mask(rng, Z.shape, self.dropout, self.dtype)
             Z = Z * m_head
         out = Z @ self.head["W"] + self.head["b"]
         if self.many_to_many:
-            out[np.arange(T)[None, :] >= lengths[:, None]] = 0
-        cache = dict(caches=caches, in_masks=in_masks, out_masks=out_masks, Z=Z,
-                     m_head=m_head, lengths=lengths, shape=(B, T, Y.shape[2]))
-        return out, states, cache
+            out[np.arange(out.shape[1])[None, :] >= lengths[:, None]] = 0
+        return out, {"Z": Z, "m_head": m_head}
+
+    def head_backward(self, cache, d_out, lengths):
+        """Gradients of the head's parameters and of its input Z."""
+        d_out = np.asarray(d_out, dtype=self.dtype)
+        Z = cache["Z"]
+        if self.many_to_many:
+            T = d_out.shape[1]
+            d_out = np.where((np.arange(T)[None, :] < lengths[:, None])[..., None],
+                             d_out, 0)
+        Z2, d2 = Z.reshape(-1, Z.shape[-1]), d_out.reshape(-1, self.output_size)
+        grads = {"head.W": Z2.T @ d2, "head.b": d2.sum(axis=0)}
+        dZ = d_out @ self.head["W"].T
+        if cache["m_head"] is not None:
+            dZ = dZ * cache["m_head"]
+        return grads, dZ
+
+    def scatter_last(self, dZ, lengths, shape):
+        """dY (B, T, D) that holds dZ at the steps :meth:`_gather_last` read."""
+        B, T, D = shape
+        dY = np.zeros((B, T, D), dtype=self.dtype)
+        rows, last = np.arange(B), lengths - 1
+        if self.bidirectional:
+            H = D // 2
+            dY[rows, last, :H] = dZ[:, :H]
+            dY[:, 0, H:] += dZ[:, H:]
+        else:
+            dY[rows, last] = dZ
+        return dY
 
     def backward(self, cache, d_out, d_states=None, *, clip_step=None, n_threads=None,
                  stats=None):
@@ -178,43 +220,36 @@ class Network:
         grads : dict of ndarray, keyed like :attr:`params`
         d_initial_states : list
         """
-        B, T, D = cache["shape"]
         lengths = cache["lengths"]
-        d_out = np.asarray(d_out, dtype=self.dtype)
-        if self.many_to_many:
-            d_out = np.where((np.arange(T)[None, :] < lengths[:, None])[..., None],
-                             d_out, 0)
-            Z2 = cache["Z"].reshape(-1, D)
-            d2 = d_out.reshape(-1, self.output_size)
-        else:
-            Z2, d2 = cache["Z"], d_out
-        grads = {"head.W": Z2.T @ d2, "head.b": d2.sum(axis=0)}
-        dZ = d_out @ self.head["W"].T
-        if cache["m_head"] is not None:
-            dZ = dZ * cache["m_head"]
-        if self.many_to_many:
-            dY = dZ
-        else:
-            dY = np.zeros((B, T, D), dtype=self.dtype)
-            rows, last = np.arange(B), lengths - 1
-            if self.bidirectional:
-                H = D // 2
-                dY[rows, last, :H] = dZ[:, :H]
-                dY[:, 0, H:] += dZ[:, H:]
-            else:
-                dY[rows, last] = dZ
+        grads, dZ = self.head_backward(cache, d_out, lengths)
+        dY = dZ if self.many_to_many else self.scatter_last(dZ, lengths, cache["shape"])
+        g, d_init = self.backward_layers(cache, dY, d_states, clip_step=clip_step,
+                                         n_threads=n_threads, stats=stats)
+        grads.update(g)
+        return grads, d_init
+
+    def backward_layers(self, cache, dY, d_states=None, *, clip_step=None,
+                        n_threads=None, stats=None, acc=None):
+        """Backward through the recurrent layers from dY (B, T, D) at the top.
+
+        ``acc`` (a list of per-layer accumulators, see
+        :meth:`RecurrentLayer.run_backward`) makes the weight gradients add up in
+        place instead of being returned. Returns (grads, d_initial_states).
+        """
         layers = self.stack.layers
         d_states = [None] * len(layers) if d_states is None else d_states
-        d_init = [None] * len(layers)
+        d_init, grads = [None] * len(layers), {}
         layer_stats = [dict() for _ in layers]
         for i in range(len(layers) - 1, -1, -1):
             if cache["out_masks"][i] is not None:
                 dY = dY * cache["out_masks"][i]
-            dY, d_init[i], g = layers[i].backward(cache["caches"][i], dY, d_states[i],
-                                                  n_threads, clip_step, layer_stats[i])
+            dY, d_init[i], g = layers[i].run_backward(
+                cache["caches"][i], dY, d_states[i], n_threads, clip_step,
+                layer_stats[i], None if acc is None else acc[i])
             if cache["in_masks"][i] is not None:
                 dY = dY * cache["in_masks"][i]
-            grads.update({f"rnn.{i}.{k}": v for k, v in g.items()})
+            if g is not None:
+                grads.update({f"rnn.{i}.{k}": v for k, v in g.items()})
         if stats is not None:
             stats["delta_sq"] = [s.get("delta_sq") for s in layer_stats]
             stats["n_clipped"] = [s.get("n_clipped") for s in layer_stats]

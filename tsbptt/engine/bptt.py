@@ -1,0 +1,218 @@
+"""Backpropagation-through-time schedules: full, checkpointed and truncated.
+
+Each schedule turns a batch of sequences and a loss into gradients of the
+network's parameters. The loss is given as a function of the network's output
+(``loss_fn(out) -> (value, d_out)``), so the schedules know nothing of targets,
+weights or masks.
+
+- :func:`full_bptt`: one forward, one backward through every step. With
+  ``checkpoint_every=c`` only the recurrent states at every c-th step are kept; the
+  backward recomputes one piece of c steps at a time, so the caches take memory
+  for c steps (plus T / c states) instead of T: with c ~ sqrt(T) they grow like
+  sqrt(T). The gradients equal those without checkpointing, bitwise when c is a
+  multiple of 16 (the kernels' gradient block, see ``_kernels/_common.pxd``).
+- :func:`truncated_bptt`: TBPTT(k1, k2) of Williams & Peng (1990) over long
+  sequences: every k1 steps, backpropagate through the last k2 steps (k2 >= k1)
+  and hand the gradients to the caller, who updates the weights before the next
+  window. The hidden state is carried from window to window (stateful); the
+  gradient stops at the window's first step. Only k2 steps are ever cached.
+"""
+import numpy as np
+
+__all__ = ["full_bptt", "truncated_bptt", "truncation_windows"]
+
+
+def full_bptt(net, X, lengths, loss_fn, *, initial_states=None, checkpoint_every=None,
+              clip_step=None, training=False, rng=None, n_threads=None):
+    """Loss and gradients of one batch by backpropagation through all its steps.
+
+    Parameters
+    ----------
+    net : tsbptt.engine.network.Network
+    X : ndarray of shape (B, T, F), validated and C-contiguous
+    lengths : ndarray of intp of shape (B,)
+    loss_fn : callable
+        ``loss_fn(out) -> (value, d_out)`` with ``out`` the network's output.
+    initial_states : list or None, default=None
+    checkpoint_every : int or None, default=None
+        Keep states every this many steps and recompute the rest in the backward.
+    clip_step : float or None, default=None
+    training : bool, default=False
+        Dropout on.
+    rng : numpy.random.RandomState or None
+    n_threads : int or None
+
+    Returns
+    -------
+    value : float
+    grads : dict of ndarray, keyed like ``net.params``
+    stats : dict
+        ``delta_sq``: per layer, (B, T) squared norms of dL/dh_t; ``n_clipped``:
+        per layer, (B,) entries clipped by ``clip_step``.
+    """
+    stats = {}
+    T = X.shape[1]
+    if checkpoint_every is None or checkpoint_every >= T:
+        out, _, cache = net.forward(X, lengths, initial_states, training=training,
+                                    rng=rng, n_threads=n_threads)
+        value, d_out = loss_fn(out)
+        grads, _ = net.backward(cache, d_out, clip_step=clip_step, n_threads=n_threads,
+                                stats=stats)
+        return value, grads, stats
+    return _checkpointed(net, X, lengths, loss_fn, int(checkpoint_every),
+                         initial_states, clip_step, training, rng, n_threads)
+
+
+def _segment_lengths(lengths, start, stop):
+    return np.clip(lengths - start, 0, stop - start).astype(np.intp)
+
+
+def _checkpointed(net, X, lengths, loss_fn, c, initial_states, clip_step, training,
+                  rng, n_threads):
+    """Full BPTT keeping only the states at the start of every piece of c steps."""
+    if net.bidirectional:
+        raise ValueError("checkpoint_every cannot be used with bidirectional layers: "
+                         "the backward direction needs the whole sequence at once")
+    B, T, _ = X.shape
+    pieces = [(s, min(s + c, T)) for s in range(0, T, c)]
+    last = lengths - 1
+    starts, rng_states = [], []
+    Y_top = np.zeros((B, T, net.stack.output_size), net.dtype) if net.many_to_many else None
+    Z = None if net.many_to_many else np.zeros((B, net.stack.output_size), net.dtype)
+    states = initial_states
+    # Pass 1: forward piece by piece, keeping only the states between pieces.
+    for s, e in pieces:
+        starts.append(states)
+        rng_states.append(rng.get_state() if rng is not None else None)
+        Y, states, _ = net.forward_layers(np.ascontiguousarray(X[:, s:e]),
+                                          _segment_lengths(lengths, s, e), states,
+                                          training=training, rng=rng,
+                                          n_threads=n_threads)
+        if net.many_to_many:
+            Y_top[:, s:e] = Y
+        else:
+            here = (last >= s) & (last < e)
+            Z[here] = Y[here, last[here] - s]
+    out, head_cache = net.head_forward(Y_top if net.many_to_many else Z, lengths,
+                                       training=training, rng=rng)
+    value, d_out = loss_fn(out)
+    grads, dZ = net.head_backward(head_cache, d_out, lengths)
+    # Pass 2: last piece first, recompute its forward and backpropagate through it.
+    acc = [layer.new_accumulators(B) for layer in net.stack.layers]
+    d_states, delta_sq = None, [np.zeros((B, T), net.dtype) for _ in acc]
+    n_clipped = [np.zeros(B, np.intp) for _ in acc]
+    for (s, e), state0, rng_state in zip(pieces[::-1], starts[::-1], rng_states[::-1]):
+        piece_rng = None
+        if rng_state is not None:
+            piece_rng = np.random.RandomState()
+            piece_rng.set_state(rng_state)
+        seg_len = _segment_lengths(lengths, s, e)
+        Y, _, cache = net.forward_layers(np.ascontiguousarray(X[:, s:e]), seg_len, state0,
+                                         training=training, rng=piece_rng,
+                                         n_threads=n_threads)
+        if net.many_to_many:
+            dY = dZ[:, s:e]
+        else:
+            dY = np.zeros_like(Y)
+            here = (last >= s) & (last < e)
+            dY[here, last[here] - s] = dZ[here]
+        piece_stats = {}
+        _, d_states = net.backward_layers(cache, dY, d_states, clip_step=clip_step,
+                                          n_threads=n_threads, stats=piece_stats, acc=acc)
+        for i in range(len(acc)):
+            delta_sq[i][:, s:e] = piece_stats["delta_sq"][i]
+            n_clipped[i] += piece_stats["n_clipped"][i]
+    for i, layer in enumerate(net.stack.layers):
+        grads.update({f"rnn.{i}.{k}": v
+                      for k, v in layer.reduce_accumulators(acc[i], n_threads).items()})
+    return value, grads, {"delta_sq": delta_sq, "n_clipped": n_clipped}
+
+
+def truncation_windows(T, k1, k2):
+    """The windows of TBPTT(k1, k2) over T steps.
+
+    Yields
+    ------
+    start, loss_start, stop : int
+        Backpropagate through steps [start, stop); the loss covers
+        [loss_start, stop), the k1 steps new since the previous window, and the
+        window reaches k2 - k1 steps further back. (The last window may have
+        fewer than k1 new steps; with k1 = k2 the windows are disjoint chunks.)
+    """
+    if not 1 <= k1 <= k2:
+        raise ValueError(f"truncated BPTT needs 1 <= k1 <= k2, got k1={k1}, k2={k2}")
+    stop = 0
+    while stop < T:
+        loss_start, stop = stop, min(stop + k1, T)
+        yield max(0, loss_start - (k2 - k1)), loss_start, stop
+
+
+def states_at(net, cache, offset, final_states):
+    """Every layer's recurrent state entering local step ``offset`` of a forward.
+
+    ``offset`` equal to the forward's length gives ``final_states``.
+    """
+    T = cache["shape"][1]
+    if offset == T:
+        return final_states
+    out = []
+    for layer, c in zip(net.stack.layers, cache["caches"]):
+        F, H = layer.input_size, layer.hidden_size
+        h = np.ascontiguousarray(c["xh"][:, offset, F:F + H])
+        if layer.cell.name == "lstm":
+            cs = c["c0"] if offset == 0 else c["cell"][:, offset - 1]
+            out.append((h, np.ascontiguousarray(cs)))
+        else:
+            out.append((h,))
+    return out
+
+
+def truncated_bptt(net, X, loss_fn, k1, k2, *, initial_states=None, clip_step=None,
+                   training=False, rng=None, n_threads=None):
+    """TBPTT(k1, k2) over a batch of equally long sequences, as a generator.
+
+    Parameters
+    ----------
+    net : tsbptt.engine.network.Network
+        Unidirectional (a backward direction would need the future).
+    X : ndarray of shape (B, T, F)
+    loss_fn : callable
+        ``loss_fn(out, start, loss_start, stop) -> (value, d_out)`` for the output
+        of steps [start, stop); only steps [loss_start, stop) may carry loss.
+        Return None when the window has no loss (e.g. many-to-one targets that
+        only exist at the last step): the window then only carries the state on.
+    k1, k2 : int
+        Update every k1 steps through the last k2 steps (1 <= k1 <= k2).
+    initial_states : list or None, default=None
+
+    Yields
+    ------
+    value : float
+    grads : dict of ndarray
+    stats : dict
+        As :func:`full_bptt`'s, for the window's steps.
+
+    The caller updates the weights between two yields; the next window then runs
+    with the new weights. ``final_states`` of the last window are available as the
+    generator's return value.
+    """
+    if net.bidirectional:
+        raise ValueError("truncated BPTT cannot be used with bidirectional layers")
+    B, T, _ = X.shape
+    states = initial_states
+    windows = list(truncation_windows(T, k1, k2))
+    for j, (start, loss_start, stop) in enumerate(windows):
+        lengths = np.full(B, stop - start, dtype=np.intp)
+        out, final, cache = net.forward(np.ascontiguousarray(X[:, start:stop]), lengths,
+                                        states, training=training, rng=rng,
+                                        n_threads=n_threads)
+        result = loss_fn(out, start, loss_start, stop)
+        if result is not None:
+            value, d_out = result
+            stats = {}
+            grads, _ = net.backward(cache, d_out, clip_step=clip_step,
+                                    n_threads=n_threads, stats=stats)
+            yield value, grads, stats
+        next_start = windows[j + 1][0] if j + 1 < len(windows) else stop
+        states = states_at(net, cache, next_start - start, final)
+    return states
