@@ -40,6 +40,14 @@ LSTM ``cell`` (B, T, H) cell state after step t; GRU ``hn`` (B, T, H),
 zero at invalid steps here.  The LSTM forward also returns ``c0`` (B, H):
 the backward needs the cell state entering step 0, which ``cell`` does not
 hold.
+
+Step clipping and delta norms (the backward functions): with ``clip_step``,
+the full gradient dL/dh_t (carried from step t+1 plus dY[:, t]) is clipped
+element-wise to [-clip_step, clip_step] at every valid step, before it is
+used at that step or carried further back (the LSTM's cell-state gradient is
+not clipped).  ``delta_sq`` (B, T) is the squared norm of dL/dh_t before
+clipping (0 at invalid steps) and ``n_clipped`` (B,) counts the entries
+clipped per sample.
 """
 
 import numpy as np
@@ -122,6 +130,36 @@ def _weight_grads(X, h_prev, dA_x, dA_h):
     return dW
 
 
+def _clip_value(clip_step, dtype):
+    """``clip_step`` in the computation's dtype, or None for no clipping."""
+    if clip_step is None:
+        return None
+    clip = float(clip_step)
+    if not (np.isfinite(clip) and clip > 0):
+        raise ValueError(f"clip_step must be a positive finite number or None, "
+                         f"got {clip_step!r}")
+    return dtype.type(clip)
+
+
+def _clip_delta(dh_t, valid, clip, t, delta_sq, n_clipped):
+    """Record |dL/dh_t|^2 at step t, then clip dL/dh_t (valid samples only).
+
+    ``delta_sq`` (B, T) and ``n_clipped`` (B,) are filled in place; returns the
+    (possibly clipped) dL/dh_t.
+    """
+    delta_sq[:, t] = np.where(valid[:, 0], np.sum(dh_t * dh_t, axis=1), 0)
+    if clip is None:
+        return dh_t
+    over = valid & (np.abs(dh_t) > clip)
+    n_clipped += np.count_nonzero(over, axis=1)
+    return np.where(over, np.clip(dh_t, -clip, clip), dh_t)
+
+
+def _clip_state(B, T, dtype):
+    """Zeroed ``delta_sq`` (B, T) and ``n_clipped`` (B,)."""
+    return np.zeros((B, T), dtype=dtype), np.zeros(B, dtype=np.intp)
+
+
 # --------------------------------------------------------------------------
 # LSTM
 # --------------------------------------------------------------------------
@@ -179,7 +217,8 @@ def lstm_forward(X, W, h0=None, c0=None, lengths=None):
                 c0=c_init)
 
 
-def lstm_backward(X, W, cache, dY, dh_T=None, dc_T=None, lengths=None):
+def lstm_backward(X, W, cache, dY, dh_T=None, dc_T=None, lengths=None,
+                  clip_step=None):
     """Backward pass (BPTT) of one LSTM layer.
 
     Parameters
@@ -197,17 +236,24 @@ def lstm_backward(X, W, cache, dY, dh_T=None, dc_T=None, lengths=None):
         Gradients w.r.t. the final states; zeros when None.
     lengths : int ndarray of shape (B,), default=None
         As given to the forward.
+    clip_step : float or None, default=None
+        If given (> 0), dL/dh_t is clipped element-wise to
+        [-clip_step, clip_step] at every valid step before it is used.
 
     Returns
     -------
     grads : dict
         ``dX`` (B, T, F) (zero at t >= lengths[b]), ``dh0``, ``dc0`` (B, H),
-        ``dW`` (F + H + 1, 4*H).
+        ``dW`` (F + H + 1, 4*H); ``delta_sq`` (B, T) squared norm of
+        dL/dh_t before clipping (0 at t >= lengths[b]); ``n_clipped`` (B,)
+        entries clipped per sample.
     """
     X, W, W_x, W_h, _, (B, T, F, H) = _unpack(X, W, 4)
     lengths = _lengths(lengths, B, T)
     dY = _array(dY, (B, T, H), X.dtype, "dY")
     dh = _array(dh_T, (B, H), X.dtype, "dh_T")
+    clip = _clip_value(clip_step, X.dtype)
+    delta_sq, n_clipped = _clip_state(B, T, X.dtype)
     dc = _array(dc_T, (B, H), X.dtype, "dc_T")
     c0 = _array(cache.get("c0"), (B, H), X.dtype, "cache['c0']")
     gates, h_prev, cell = cache["gates"], cache["h_prev"], cache["cell"]
@@ -219,6 +265,7 @@ def lstm_backward(X, W, cache, dY, dh_T=None, dc_T=None, lengths=None):
         c_prev = cell[:, t - 1] if t > 0 else c0
         tanh_c = np.tanh(cell[:, t])
         dh_t = dh + np.where(valid, dY[:, t], 0)
+        dh_t = _clip_delta(dh_t, valid, clip, t, delta_sq, n_clipped)
         dc_t = dc + dh_t * o * (1 - tanh_c ** 2)
         da = np.concatenate([
             dc_t * g * i * (1 - i),          # a_i
@@ -232,7 +279,8 @@ def lstm_backward(X, W, cache, dY, dh_T=None, dc_T=None, lengths=None):
         dc = np.where(valid, dc_t * f, dc)
     dX = dA @ W_x.T
     dW = _weight_grads(X, h_prev, dA, dA)
-    return dict(dX=dX, dh0=dh, dc0=dc, dW=dW)
+    return dict(dX=dX, dh0=dh, dc0=dc, dW=dW, delta_sq=delta_sq,
+                n_clipped=n_clipped)
 
 
 # --------------------------------------------------------------------------
@@ -289,7 +337,8 @@ def gru_forward(X, W, b_hn, h0=None, lengths=None):
     return dict(Y=Y, h_T=h, gates=gates, h_prev=h_prev, hn=hn_cache)
 
 
-def gru_backward(X, W, b_hn, cache, dY, dh_T=None, lengths=None):
+def gru_backward(X, W, b_hn, cache, dY, dh_T=None, lengths=None,
+                 clip_step=None):
     """Backward pass (BPTT) of one GRU layer.
 
     Parameters
@@ -308,17 +357,24 @@ def gru_backward(X, W, b_hn, cache, dY, dh_T=None, lengths=None):
         Gradient w.r.t. the final state; zeros when None.
     lengths : int ndarray of shape (B,), default=None
         As given to the forward.
+    clip_step : float or None, default=None
+        If given (> 0), dL/dh_t is clipped element-wise to
+        [-clip_step, clip_step] at every valid step before it is used.
 
     Returns
     -------
     grads : dict
         ``dX`` (B, T, F) (zero at t >= lengths[b]), ``dh0`` (B, H),
-        ``dW`` (F + H + 1, 3*H), ``db_hn`` (H,).
+        ``dW`` (F + H + 1, 3*H), ``db_hn`` (H,); ``delta_sq`` (B, T) squared
+        norm of dL/dh_t before clipping (0 at t >= lengths[b]); ``n_clipped``
+        (B,) entries clipped per sample.
     """
     X, W, W_x, W_h, _, (B, T, F, H) = _unpack(X, W, 3)
     lengths = _lengths(lengths, B, T)
     dY = _array(dY, (B, T, H), X.dtype, "dY")
     dh = _array(dh_T, (B, H), X.dtype, "dh_T")
+    clip = _clip_value(clip_step, X.dtype)
+    delta_sq, n_clipped = _clip_state(B, T, X.dtype)
     gates, h_prev, hn_cache = cache["gates"], cache["h_prev"], cache["hn"]
 
     dA_x = np.zeros((B, T, 3 * H), dtype=X.dtype)  # d(x W_x + b)
@@ -328,6 +384,7 @@ def gru_backward(X, W, b_hn, cache, dY, dh_T=None, lengths=None):
         r, z, n = (gates[:, t, k * H:(k + 1) * H] for k in range(3))
         hn = hn_cache[:, t]
         dh_t = dh + np.where(valid, dY[:, t], 0)
+        dh_t = _clip_delta(dh_t, valid, clip, t, delta_sq, n_clipped)
         da_n = dh_t * (1 - z) * (1 - n ** 2)
         da_r = da_n * hn * r * (1 - r)
         da_z = dh_t * (h_prev[:, t] - n) * z * (1 - z)
@@ -339,7 +396,8 @@ def gru_backward(X, W, b_hn, cache, dY, dh_T=None, lengths=None):
     dX = dA_x @ W_x.T
     dW = _weight_grads(X, h_prev, dA_x, dA_h)
     db_hn = dA_h[:, :, 2 * H:].sum(axis=(0, 1))
-    return dict(dX=dX, dh0=dh, dW=dW, db_hn=db_hn)
+    return dict(dX=dX, dh0=dh, dW=dW, db_hn=db_hn, delta_sq=delta_sq,
+                n_clipped=n_clipped)
 
 
 # --------------------------------------------------------------------------
@@ -385,7 +443,8 @@ def rnn_forward(X, W, h0=None, lengths=None):
     return dict(Y=Y, h_T=h, gates=gates, h_prev=h_prev)
 
 
-def rnn_backward(X, W, cache, dY, dh_T=None, lengths=None):
+def rnn_backward(X, W, cache, dY, dh_T=None, lengths=None,
+                 clip_step=None):
     """Backward pass (BPTT) of one Elman RNN layer with tanh.
 
     Parameters
@@ -402,26 +461,34 @@ def rnn_backward(X, W, cache, dY, dh_T=None, lengths=None):
         Gradient w.r.t. the final state; zeros when None.
     lengths : int ndarray of shape (B,), default=None
         As given to the forward.
+    clip_step : float or None, default=None
+        If given (> 0), dL/dh_t is clipped element-wise to
+        [-clip_step, clip_step] at every valid step before it is used.
 
     Returns
     -------
     grads : dict
         ``dX`` (B, T, F) (zero at t >= lengths[b]), ``dh0`` (B, H),
-        ``dW`` (F + H + 1, H).
+        ``dW`` (F + H + 1, H); ``delta_sq`` (B, T) squared norm of dL/dh_t
+        before clipping (0 at t >= lengths[b]); ``n_clipped`` (B,) entries
+        clipped per sample.
     """
     X, W, W_x, W_h, _, (B, T, F, H) = _unpack(X, W, 1)
     lengths = _lengths(lengths, B, T)
     dY = _array(dY, (B, T, H), X.dtype, "dY")
     dh = _array(dh_T, (B, H), X.dtype, "dh_T")
+    clip = _clip_value(clip_step, X.dtype)
+    delta_sq, n_clipped = _clip_state(B, T, X.dtype)
     gates, h_prev = cache["gates"], cache["h_prev"]
 
     dA = np.zeros((B, T, H), dtype=X.dtype)
     for t in reversed(range(T)):
         valid = (t < lengths)[:, None]
         dh_t = dh + np.where(valid, dY[:, t], 0)
+        dh_t = _clip_delta(dh_t, valid, clip, t, delta_sq, n_clipped)
         da = np.where(valid, dh_t * (1 - gates[:, t] ** 2), 0)
         dA[:, t] = da
         dh = np.where(valid, da @ W_h.T, dh)
     dX = dA @ W_x.T
     dW = _weight_grads(X, h_prev, dA, dA)
-    return dict(dX=dX, dh0=dh, dW=dW)
+    return dict(dX=dX, dh0=dh, dW=dW, delta_sq=delta_sq, n_clipped=n_clipped)

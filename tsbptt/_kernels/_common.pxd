@@ -1,5 +1,9 @@
 # Pieces shared by the LSTM, GRU and RNN kernels.
 #
+# Lengths: steps t >= lengths[b] leave sample b's state unchanged; a length of 0
+# (a piece of a sequence that ended earlier, in gradient checkpointing) passes the
+# state, and its gradient, straight through.
+#
 # Layout (docs/kernel_layout.md): W is packed (F + H + 1, G) as [W_x; W_h; b] with
 # G = gates * H, and the forward keeps `xh` (B, T, F + H + 1) whose row (b, t) is
 # [x_t, h_{t-1}, 1]. One GEMM xh[rows, t] @ W then gives every gate's
@@ -46,9 +50,9 @@ cdef inline int check_common(Py_ssize_t B, Py_ssize_t T, Py_ssize_t F, Py_ssize_
         raise ValueError(f"n_threads must be >= 1, got {n_threads}")
     check_shape("lengths", (lengths.shape[0],), (B,))
     for b in range(B):
-        if lengths[b] < 1 or lengths[b] > T:
+        if lengths[b] < 0 or lengths[b] > T:
             raise ValueError(
-                f"lengths[{b}] = {lengths[b]} is outside [1, {T}] (T = time steps)")
+                f"lengths[{b}] = {lengths[b]} is outside [0, {T}] (T = time steps)")
     if B * T >= 2 ** 31 or T * (F + G + 1) >= 2 ** 31:
         raise ValueError(f"B={B}, T={T} is too large for 32-bit BLAS indexing; "
                          "split the batch or the sequence")

@@ -209,8 +209,8 @@ def gru_backward(const floating[:, ::1] W_T not None,      # IN  (3H, F + H) = W
     cdef Py_ssize_t rows_blk = BLOCK_STEPS * min(chunk_size, B)
     for name, arr, shape in (
             ("W_T", W_T, (G, F + H)), ("gates", gates, (B, T, G)), ("hn", hn, (B, T, H)),
-            ("dY", dY, (B, T, H)), ("dX", dX, (B, T, F)), ("dh0", dh0, (B, H)),
-            ("dW_acc", dW_acc, (n_chunks, K, G)), ("db_hn_acc", db_hn_acc, (n_chunks, H)),
+            ("dY", dY, (B, T, H)), ("dh_T", dh_T, (B, H)), ("dX", dX, (B, T, F)),
+            ("dh0", dh0, (B, H)), ("dW_acc", dW_acc, (n_chunks, K, G)), ("db_hn_acc", db_hn_acc, (n_chunks, H)),
             ("blk_xh", blk_xh, (n_chunks, rows_blk, K)),
             ("blk_dgx", blk_dgx, (n_chunks, rows_blk, G)),
             ("blk_dgh", blk_dgh, (n_chunks, rows_blk, G)),

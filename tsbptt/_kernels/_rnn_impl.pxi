@@ -133,7 +133,7 @@ def rnn_backward(const floating[:, ::1] W_T not None,      # IN  (H, F + H) = W[
     cdef Py_ssize_t rows_blk = BLOCK_STEPS * min(chunk_size, B)
     for name, arr, shape in (
             ("W_T", W_T, (H, F + H)), ("gates", gates, (B, T, H)), ("dY", dY, (B, T, H)),
-            ("dX", dX, (B, T, F)), ("dh0", dh0, (B, H)),
+            ("dh_T", dh_T, (B, H)), ("dX", dX, (B, T, F)), ("dh0", dh0, (B, H)),
             ("dW_acc", dW_acc, (n_chunks, K, H)),
             ("blk_xh", blk_xh, (n_chunks, rows_blk, K)),
             ("blk_da", blk_da, (n_chunks, rows_blk, H)),

@@ -131,3 +131,62 @@ class SoftmaxCrossEntropy(Loss):
 
 LOSSES = {"mse": MSE, "squared_error": MSE, "mae": MAE, "absolute_error": MAE,
           "huber": Huber, "quantile": Quantile, "cross_entropy": SoftmaxCrossEntropy}
+
+
+class Objective:
+    """A loss applied to a network's output, many-to-one or many-to-many.
+
+    Builds the ``loss_fn`` callables that the BPTT schedules take: it selects the
+    rows that carry a target (valid steps for many-to-many), weights them by their
+    sample's weight and puts the gradient back in the output's shape.
+
+    Parameters
+    ----------
+    loss : Loss
+    """
+
+    def __init__(self, loss):
+        self.loss = loss
+
+    def _rows(self, out, y, w, valid=None):
+        """Flatten (B, T, P) outputs and targets to rows, with per-row weights."""
+        P = out.shape[-1]
+        if valid is None:
+            return out.reshape(-1, P), y.reshape(out.shape[0] * out.shape[1], -1), (
+                None if w is None else np.repeat(w, out.shape[1]))
+        rows_w = None if w is None else np.broadcast_to(w[:, None], valid.shape)[valid]
+        return out[valid], y[valid].reshape(int(valid.sum()), -1), rows_w
+
+    def _target(self, y, n):
+        if isinstance(self.loss, SoftmaxCrossEntropy):
+            return np.asarray(y).reshape(n)
+        return np.asarray(y).reshape(n, -1)
+
+    def batch_fn(self, net, y, lengths, w):
+        """``loss_fn(out) -> (value, d_out)`` for a batch's whole sequences."""
+        def loss_fn(out):
+            if not net.many_to_many:
+                return self.loss(out, self._target(y, out.shape[0]), w)
+            valid = np.arange(out.shape[1])[None, :] < lengths[:, None]
+            rows, ys, rw = self._rows(out, y, w, valid)
+            value, d = self.loss(rows, self._target(ys, rows.shape[0]), rw)
+            d_out = np.zeros_like(out)
+            d_out[valid] = d
+            return value, d_out
+        return loss_fn
+
+    def window_fn(self, net, y, w, T):
+        """``loss_fn(out, start, loss_start, stop)`` for truncated BPTT windows."""
+        def loss_fn(out, start, loss_start, stop):
+            if not net.many_to_many:
+                if stop < T:
+                    return None  # the target belongs to the sequence's last step
+                return self.loss(out, self._target(y, out.shape[0]), w)
+            a = loss_start - start
+            part = out[:, a:]
+            rows, ys, rw = self._rows(part, y[:, loss_start:stop], w)
+            value, d = self.loss(rows, self._target(ys, rows.shape[0]), rw)
+            d_out = np.zeros_like(out)
+            d_out[:, a:] = d.reshape(part.shape)
+            return value, d_out
+        return loss_fn

@@ -1,0 +1,189 @@
+"""The training loop end to end: learning, truncation, clipping, stopping, safety."""
+import warnings
+
+import numpy as np
+import pytest
+
+from tsbptt.engine.diagnostics import gradient_flow
+from tsbptt.engine.losses import MSE, Objective
+from tsbptt.engine.network import Network
+from tsbptt.engine.optimizers import SGD, Adam, bias_free_mask
+from tsbptt.engine.schedules import Constant
+from tsbptt.engine.trainer import TrainOptions, evaluate, train
+
+
+def _fit(net, X, y, lr=0.01, opt_cls=Adam, seed=0, validation=None, **opts):
+    params = net.params
+    optimizer = opt_cls(list(params.values()), lr,
+                        decay_masks=[bias_free_mask(k, v) for k, v in params.items()])
+    lengths = np.full(X.shape[0], X.shape[1], dtype=np.intp)
+    data = (np.ascontiguousarray(X), y, lengths, None)
+    history = train(net, Objective(MSE()), optimizer, Constant(lr), data,
+                    TrainOptions(**opts), validation=validation,
+                    rng=np.random.RandomState(seed))
+    return history, data
+
+
+def _sine(n=600, T=24, seed=0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(n + T + 1)
+    s = np.sin(2 * np.pi * t / 17) + 0.1 * rng.standard_normal(t.size)
+    X = np.stack([s[i:i + T] for i in range(n)])[..., None]
+    y = s[T:T + n][:, None]
+    return X, y
+
+
+def test_lstm_learns_a_noisy_sine_well_below_the_mean_predictor():
+    X, y = _sine()
+    X_tr, y_tr, X_te, y_te = X[:500], y[:500], X[500:], y[500:]
+    net = Network("lstm", 1, 16, 1, random_state=0)
+    _fit(net, X_tr, y_tr, lr=0.01, batch_size=32, max_iter=30)
+    pred = net.forward(X_te)[0]
+    mse = np.mean((pred - y_te) ** 2)
+    baseline = np.mean((y_te - y_tr.mean()) ** 2)
+    assert mse < 0.1 * baseline, (mse, baseline)
+
+
+def _adding_problem(n, T, first_half, seed):
+    rng = np.random.default_rng(seed)
+    values = rng.uniform(0, 1, (n, T))
+    marks = np.zeros((n, T))
+    for i in range(n):
+        a, b = rng.choice(first_half, 2, replace=False)
+        marks[i, [a, b]] = 1
+    X = np.stack([values, marks], axis=2)
+    y = (values * marks).sum(axis=1, keepdims=True)
+    return X, y
+
+
+def test_adding_problem_needs_the_gradient_to_reach_the_markers():
+    T = 30
+    X, y = _adding_problem(1200, T, first_half=10, seed=0)
+    X_te, y_te = _adding_problem(300, T, first_half=10, seed=1)
+    baseline = np.mean((y_te - y.mean()) ** 2)
+    results = {}
+    for name, steps in (("full", None), ("truncated", 10)):
+        net = Network("lstm", 2, 24, 1, random_state=0)
+        _fit(net, X, y, lr=0.01, batch_size=32, max_iter=25, bptt_steps=steps)
+        results[name] = np.mean((net.forward(X_te)[0] - y_te) ** 2) / baseline
+    # full BPTT learns the sum; with k2 = 10 < 20 steps back to the markers it cannot
+    assert results["full"] < 0.15, results
+    assert results["truncated"] > 0.7, results
+
+
+def test_same_seed_gives_bitwise_identical_weights_for_any_thread_count():
+    X, y = _sine(200)
+    weights = []
+    for n_threads in (1, 2, 1):
+        net = Network("gru", 1, 8, 1, dropout=0.1, random_state=3)
+        _fit(net, X, y, batch_size=40, max_iter=3, n_threads=n_threads, seed=5)
+        weights.append({k: v.copy() for k, v in net.params.items()})
+    for w in weights[1:]:
+        for k in w:
+            np.testing.assert_array_equal(w[k], weights[0][k])
+
+
+def test_clip_norm_bounds_every_applied_update():
+    X, y = _sine(100)
+    net = Network("rnn", 1, 8, 1, random_state=0)
+    updates = []
+    before = {k: v.copy() for k, v in net.params.items()}
+
+    def record(_):
+        pass
+
+    class Spy(SGD):
+        def step(self, grads, learning_rate=None):
+            old = [p.copy() for p in self.params]
+            super().step(grads, learning_rate)
+            updates.append(np.sqrt(sum(np.sum((p - o) ** 2) for p, o in zip(self.params, old))))
+
+    history, _ = _fit(net, X, y * 100, lr=1.0, opt_cls=Spy, batch_size=20, max_iter=2,
+                      clip_norm=0.5, callback=record)
+    assert len(updates) == 10
+    assert max(updates) <= 0.5 * (1 + 1e-9)
+    assert history[0]["clipped_norm"] > 0 and history[0]["grad_norm"] > 0.5
+    assert any(not np.array_equal(before[k], net.params[k]) for k in before)
+
+
+def test_history_records_each_epoch():
+    X, y = _sine(120)
+    net = Network("lstm", 1, 6, 1, random_state=0)
+    history, data = _fit(net, X[:100], y[:100], batch_size=25, max_iter=3, clip_step=0.01,
+                         validation=(X[100:], y[100:], np.full(20, 24, np.intp), None))
+    assert [h["epoch"] for h in history] == [1, 2, 3]
+    for h in history:
+        assert h["n_updates"] == 4 and h["learning_rate"] == 0.01
+        assert np.isfinite(h["train_loss"]) and np.isfinite(h["val_loss"])
+        assert h["grad_norm_max"] >= h["grad_norm"] > 0 and h["wall_time"] > 0
+        assert h["clipped_step"] > 0
+    assert evaluate(net, Objective(MSE()), data) == pytest.approx(
+        np.mean((net.forward(X[:100])[0] - y[:100]) ** 2))
+
+
+def test_early_stopping_restores_the_best_validation_weights():
+    X, y = _sine(200)
+    net = Network("gru", 1, 8, 1, random_state=0)
+    val = (X[150:], y[150:], np.full(50, 24, np.intp), None)
+    snapshots = []
+    history, _ = _fit(net, X[:150], y[:150], lr=0.05, batch_size=16, max_iter=15,
+                      validation=val, early_stopping=True, n_iter_no_change=3, tol=0.0,
+                      callback=lambda rec: snapshots.append(
+                          {k: v.copy() for k, v in net.params.items()}))
+    best = int(np.argmin([h["val_loss"] for h in history]))
+    for k, v in net.params.items():
+        np.testing.assert_array_equal(v, snapshots[best][k])
+
+
+def test_non_finite_training_stops_with_finite_weights_and_a_warning():
+    X, y = _sine(100)
+    net = Network("rnn", 1, 8, 1, random_state=0)
+    with pytest.warns(RuntimeWarning, match="lower learning_rate"):
+        history, _ = _fit(net, X, y * 1e200, lr=1e10, opt_cls=SGD, batch_size=20,
+                          max_iter=5)
+    assert all(np.isfinite(v).all() for v in net.params.values())
+    assert len(history) < 5
+
+
+def test_keyboard_interrupt_leaves_a_usable_model():
+    X, y = _sine(100)
+    net = Network("lstm", 1, 8, 1, random_state=0)
+    calls = []
+
+    def interrupt(record):
+        calls.append(record)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        _fit(net, X, y, batch_size=20, max_iter=5, callback=interrupt)
+    # interrupts inside an epoch are caught by the loop itself
+    net2 = Network("lstm", 1, 8, 1, random_state=0)
+
+    class Interrupting(Adam):
+        n = 0
+
+        def step(self, grads, learning_rate=None):
+            Interrupting.n += 1
+            if Interrupting.n == 7:
+                raise KeyboardInterrupt
+            super().step(grads, learning_rate)
+
+    with pytest.warns(RuntimeWarning, match="interrupted"):
+        history, _ = _fit(net2, X, y, opt_cls=Interrupting, batch_size=20, max_iter=5)
+    assert history[-1]["stopped"] == "interrupted"
+    assert np.isfinite(net2.forward(X)[0]).all()
+
+
+def test_gradient_reaches_further_back_in_an_lstm_than_in_a_tanh_rnn():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((64, 60, 1))
+    y = rng.standard_normal((64, 1))
+    lengths = np.full(64, 60, dtype=np.intp)
+    reach = {}
+    for cell in ("rnn", "lstm"):
+        net = Network(cell, 1, 32, 1, random_state=0)
+        flow = gradient_flow(net, X, lengths, Objective(MSE()).batch_fn(net, y, lengths, None))
+        assert flow["ratio"][0] == 1.0 and flow["steps_back"][-1] == 59
+        reach[cell] = flow["ratio"][40]
+    assert reach["rnn"] < 0.1 * reach["lstm"], reach
