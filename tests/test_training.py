@@ -44,31 +44,29 @@ def test_lstm_learns_a_noisy_sine_well_below_the_mean_predictor():
     assert mse < 0.1 * baseline, (mse, baseline)
 
 
-def _adding_problem(n, T, first_half, seed):
+def _recall_task(n, T, seed):
+    """Remember the value shown at step 0 (flagged by a second channel) for T steps."""
     rng = np.random.default_rng(seed)
-    values = rng.uniform(0, 1, (n, T))
-    marks = np.zeros((n, T))
-    for i in range(n):
-        a, b = rng.choice(first_half, 2, replace=False)
-        marks[i, [a, b]] = 1
-    X = np.stack([values, marks], axis=2)
-    y = (values * marks).sum(axis=1, keepdims=True)
-    return X, y
+    values = rng.uniform(-1, 1, (n, T))
+    flag = np.zeros((n, T))
+    flag[:, 0] = 1
+    return np.stack([values, flag], axis=2), values[:, :1]
 
 
-def test_adding_problem_needs_the_gradient_to_reach_the_markers():
-    T = 30
-    X, y = _adding_problem(1200, T, first_half=10, seed=0)
-    X_te, y_te = _adding_problem(300, T, first_half=10, seed=1)
+def test_long_memory_needs_the_gradient_to_reach_back_far_enough():
+    T = 20
+    X, y = _recall_task(1000, T, seed=0)
+    X_te, y_te = _recall_task(300, T, seed=1)
     baseline = np.mean((y_te - y.mean()) ** 2)
     results = {}
     for name, steps in (("full", None), ("truncated", 10)):
-        net = Network("lstm", 2, 24, 1, random_state=0)
-        _fit(net, X, y, lr=0.01, batch_size=32, max_iter=25, bptt_steps=steps)
+        net = Network("lstm", 2, 16, 1, random_state=0)
+        _fit(net, X, y, lr=0.01, batch_size=32, max_iter=20, bptt_steps=steps)
         results[name] = np.mean((net.forward(X_te)[0] - y_te) ** 2) / baseline
-    # full BPTT learns the sum; with k2 = 10 < 20 steps back to the markers it cannot
-    assert results["full"] < 0.15, results
-    assert results["truncated"] > 0.7, results
+    # full BPTT learns to carry the value 20 steps; TBPTT with k2 = 10 never sees
+    # the step that matters, so it does no better than predicting the mean
+    assert results["full"] < 0.05, results
+    assert results["truncated"] > 0.9, results
 
 
 def test_same_seed_gives_bitwise_identical_weights_for_any_thread_count():
@@ -138,7 +136,8 @@ def test_early_stopping_restores_the_best_validation_weights():
 def test_non_finite_training_stops_with_finite_weights_and_a_warning():
     X, y = _sine(100)
     net = Network("rnn", 1, 8, 1, random_state=0)
-    with pytest.warns(RuntimeWarning, match="lower learning_rate"):
+    with pytest.warns(RuntimeWarning, match="lower learning_rate"), \
+            np.errstate(over="ignore", invalid="ignore"):
         history, _ = _fit(net, X, y * 1e200, lr=1e10, opt_cls=SGD, batch_size=20,
                           max_iter=5)
     assert all(np.isfinite(v).all() for v in net.params.values())
@@ -185,5 +184,9 @@ def test_gradient_reaches_further_back_in_an_lstm_than_in_a_tanh_rnn():
         net = Network(cell, 1, 32, 1, random_state=0)
         flow = gradient_flow(net, X, lengths, Objective(MSE()).batch_fn(net, y, lengths, None))
         assert flow["ratio"][0] == 1.0 and flow["steps_back"][-1] == 59
-        reach[cell] = flow["ratio"][40]
-    assert reach["rnn"] < 0.1 * reach["lstm"], reach
+        reach[cell] = flow["ratio"]
+    # per step back, the tanh RNN's gradient shrinks by a constant factor (about
+    # 0.87 here); the LSTM's cell state carries it much further
+    decay = {cell: r[59] / r[10] for cell, r in reach.items()}
+    assert decay["rnn"] < 0.1 * decay["lstm"], decay
+    assert reach["rnn"][59] < 0.1 * reach["lstm"][59]
