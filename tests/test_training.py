@@ -190,3 +190,30 @@ def test_gradient_reaches_further_back_in_an_lstm_than_in_a_tanh_rnn():
     decay = {cell: r[59] / r[10] for cell, r in reach.items()}
     assert decay["rnn"] < 0.1 * decay["lstm"], decay
     assert reach["rnn"][59] < 0.1 * reach["lstm"][59]
+
+
+def _long_series_peak(T, k):
+    """Peak traced memory of one epoch of truncated BPTT over one T-step series."""
+    import tracemalloc
+    rng = np.random.default_rng(0)
+    s = np.sin(np.arange(T + 1) / 7.0) + 0.1 * rng.standard_normal(T + 1)
+    X, y = s[None, :-1, None].copy(), s[None, 1:, None].copy()
+    net = Network("lstm", 1, 16, 1, many_to_many=True, random_state=0)
+    params = net.params
+    optimizer = Adam(list(params.values()), 0.01)
+    data = (X, y, np.array([T], dtype=np.intp), None)
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    history = train(net, Objective(MSE()), optimizer, Constant(0.01), data,
+                    TrainOptions(batch_size=1, max_iter=1, bptt_steps=k),
+                    rng=np.random.RandomState(0))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert history[0]["n_updates"] == -(-T // k)
+    return peak
+
+
+def test_truncated_bptt_memory_does_not_grow_with_the_series_length():
+    short, long_ = _long_series_peak(2_000, 32), _long_series_peak(40_000, 32)
+    # 20 times the series, same memory: only one window of k2 steps is ever cached
+    assert long_ < 1.2 * short, (short, long_)

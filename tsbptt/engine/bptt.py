@@ -167,8 +167,8 @@ def states_at(net, cache, offset, final_states):
     return out
 
 
-def truncated_bptt(net, X, loss_fn, k1, k2, *, initial_states=None, clip_step=None,
-                   training=False, rng=None, n_threads=None):
+def truncated_bptt(net, X, loss_fn, k1, k2, *, rows=None, initial_states=None,
+                   clip_step=None, training=False, rng=None, n_threads=None):
     """TBPTT(k1, k2) over a batch of equally long sequences, as a generator.
 
     Parameters
@@ -183,6 +183,9 @@ def truncated_bptt(net, X, loss_fn, k1, k2, *, initial_states=None, clip_step=No
         only exist at the last step): the window then only carries the state on.
     k1, k2 : int
         Update every k1 steps through the last k2 steps (1 <= k1 <= k2).
+    rows : ndarray of int or None, default=None
+        Which sequences of X form the batch; only one window of them is ever
+        copied, so a very long X is never duplicated.
     initial_states : list or None, default=None
 
     Yields
@@ -198,14 +201,13 @@ def truncated_bptt(net, X, loss_fn, k1, k2, *, initial_states=None, clip_step=No
     """
     if net.bidirectional:
         raise ValueError("truncated BPTT cannot be used with bidirectional layers")
-    B, T, _ = X.shape
+    rows = np.arange(X.shape[0]) if rows is None else np.asarray(rows)
+    B, T = len(rows), X.shape[1]
     states = initial_states
-    windows = list(truncation_windows(T, k1, k2))
-    for j, (start, loss_start, stop) in enumerate(windows):
+    for start, loss_start, stop in truncation_windows(T, k1, k2):
         lengths = np.full(B, stop - start, dtype=np.intp)
-        out, final, cache = net.forward(np.ascontiguousarray(X[:, start:stop]), lengths,
-                                        states, training=training, rng=rng,
-                                        n_threads=n_threads)
+        out, final, cache = net.forward(X[rows, start:stop], lengths, states,
+                                        training=training, rng=rng, n_threads=n_threads)
         result = loss_fn(out, start, loss_start, stop)
         if result is not None:
             value, d_out = result
@@ -213,6 +215,7 @@ def truncated_bptt(net, X, loss_fn, k1, k2, *, initial_states=None, clip_step=No
             grads, _ = net.backward(cache, d_out, clip_step=clip_step,
                                     n_threads=n_threads, stats=stats)
             yield value, grads, stats
-        next_start = windows[j + 1][0] if j + 1 < len(windows) else stop
+        # The next window starts k2 - k1 steps before this one's end.
+        next_start = max(0, stop - (k2 - k1)) if stop < T else stop
         states = states_at(net, cache, next_start - start, final)
     return states

@@ -175,17 +175,23 @@ class Objective:
             return value, d_out
         return loss_fn
 
-    def window_fn(self, net, y, w, T):
-        """``loss_fn(out, start, loss_start, stop)`` for truncated BPTT windows."""
+    def window_fn(self, net, y, w, T, rows=None):
+        """``loss_fn(out, start, loss_start, stop)`` for truncated BPTT windows.
+
+        ``y`` holds the targets of all sequences; ``rows`` picks the batch's
+        (None: all), and ``w`` is already the batch's weights.
+        """
+        rows = slice(None) if rows is None else rows
+
         def loss_fn(out, start, loss_start, stop):
             if not net.many_to_many:
                 if stop < T:
                     return None  # the target belongs to the sequence's last step
-                return self.loss(out, self._target(y, out.shape[0]), w)
+                return self.loss(out, self._target(y[rows], out.shape[0]), w)
             a = loss_start - start
             part = out[:, a:]
-            rows, ys, rw = self._rows(part, y[:, loss_start:stop], w)
-            value, d = self.loss(rows, self._target(ys, rows.shape[0]), rw)
+            rows_, ys, rw = self._rows(part, y[rows, loss_start:stop], w)
+            value, d = self.loss(rows_, self._target(ys, rows_.shape[0]), rw)
             d_out = np.zeros_like(out)
             d_out[:, a:] = d.reshape(part.shape)
             return value, d_out

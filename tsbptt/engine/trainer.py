@@ -75,7 +75,9 @@ def _apply(net, optimizer, grads, lr, opts, counters):
     norm = global_norm(grads)
     if not np.isfinite(norm):
         raise _Stop("the gradients are not finite")
-    counters["norms"].append(norm)
+    counters["norm_sum"] += norm
+    counters["norm_max"] = max(counters["norm_max"], norm)
+    counters["n_updates"] += 1
     if opts.clip_value is not None:
         counters["clipped_value"] += clip_by_value(grads, opts.clip_value)
     if opts.clip_norm is not None:
@@ -95,15 +97,15 @@ def _run_epoch(net, data, loss, optimizer, lr, opts, rng, counters):
     total, weight = 0.0, 0.0
     training = net.dropout > 0 or net.input_dropout > 0
     for idx in _batches(X.shape[0], opts.batch_size, rng, opts.shuffle):
-        Xb, yb, lb = np.ascontiguousarray(X[idx]), y[idx], lengths[idx]
         wb = None if w is None else w[idx]
         bw = float(len(idx) if wb is None else wb.sum())
         if opts.bptt_steps is not None and opts.bptt_steps < X.shape[1]:
+            # Long sequences: never copy a whole batch of them, only windows.
             k2 = opts.bptt_steps
             k1 = opts.bptt_stride or k2
             for value, grads, stats in truncated_bptt(
-                    net, Xb, loss.window_fn(net, yb, wb, X.shape[1]), k1, k2,
-                    clip_step=opts.clip_step, training=training, rng=rng,
+                    net, X, loss.window_fn(net, y, wb, X.shape[1], rows=idx), k1, k2,
+                    rows=idx, clip_step=opts.clip_step, training=training, rng=rng,
                     n_threads=opts.n_threads):
                 if not np.isfinite(value):
                     raise _Stop("the loss is not finite")
@@ -111,6 +113,7 @@ def _run_epoch(net, data, loss, optimizer, lr, opts, rng, counters):
                 _apply(net, optimizer, grads, lr, opts, counters)
                 total, weight = total + value * bw, weight + bw
         else:
+            Xb, yb, lb = np.ascontiguousarray(X[idx]), y[idx], lengths[idx]
             value, grads, stats = full_bptt(
                 net, Xb, lb, loss.batch_fn(net, yb, lb, wb),
                 checkpoint_every=opts.checkpoint_every, clip_step=opts.clip_step,
@@ -177,7 +180,8 @@ def train(net, loss, optimizer, schedule, data, opts, *, validation=None, rng=No
     stopped = None
     for epoch in range(start_epoch, start_epoch + opts.max_iter):
         lr = schedule.rate(epoch, last_monitored)
-        counters = dict(norms=[], clipped_norm=0, clipped_value=0, clipped_step=0)
+        counters = dict(norm_sum=0.0, norm_max=0.0, n_updates=0, clipped_norm=0,
+                        clipped_value=0, clipped_step=0)
         t0 = time.perf_counter()
         epoch_start = _snapshot(net.params)
         try:
@@ -198,13 +202,14 @@ def train(net, loss, optimizer, schedule, data, opts, *, validation=None, rng=No
             break
         val_loss = (evaluate(net, loss, validation, n_threads=opts.n_threads)
                     if validation is not None else None)
-        norms = counters["norms"]
+        n_updates = counters["n_updates"]
         record = dict(epoch=epoch + 1, train_loss=train_loss, val_loss=val_loss,
-                      learning_rate=lr, grad_norm=float(np.mean(norms)) if norms else 0.0,
-                      grad_norm_max=float(np.max(norms)) if norms else 0.0,
+                      learning_rate=lr,
+                      grad_norm=counters["norm_sum"] / n_updates if n_updates else 0.0,
+                      grad_norm_max=counters["norm_max"],
                       clipped_norm=counters["clipped_norm"],
                       clipped_value=counters["clipped_value"],
-                      clipped_step=counters["clipped_step"], n_updates=len(norms),
+                      clipped_step=counters["clipped_step"], n_updates=n_updates,
                       wall_time=time.perf_counter() - t0, stopped=None)
         history.append(record)
         if opts.callback is not None:
