@@ -217,3 +217,14 @@ def test_truncated_bptt_memory_does_not_grow_with_the_series_length():
     short, long_ = _long_series_peak(2_000, 32), _long_series_peak(40_000, 32)
     # 20 times the series, same memory: only one window of k2 steps is ever cached
     assert long_ < 1.2 * short, (short, long_)
+
+
+def test_time_ordered_split_keeps_the_tail_for_validation():
+    from tsbptt.engine import time_ordered_split
+    tr, va = time_ordered_split(10, 0.3, gap=2)
+    np.testing.assert_array_equal(tr, np.arange(5))
+    np.testing.assert_array_equal(va, [7, 8, 9])
+    with pytest.raises(ValueError, match="leave no training data"):
+        time_ordered_split(4, 0.5, gap=2)
+    with pytest.raises(ValueError, match=r"validation_fraction must be in \(0, 1\)"):
+        time_ordered_split(10, 1.0)

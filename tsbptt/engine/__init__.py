@@ -1,4 +1,15 @@
-"""The training engine's building blocks: recurrent layers over the compiled kernels."""
+"""The training engine: layers over the compiled kernels, the network, losses,
+optimizers, BPTT schedules (full, checkpointed, truncated) and the training loop."""
+from .bptt import full_bptt, truncated_bptt, truncation_windows
+from .diagnostics import gradient_flow
 from .layers import Bidirectional, RecurrentLayer, RecurrentStack
+from .losses import LOSSES, Objective
+from .network import Network
+from .optimizers import OPTIMIZERS, bias_free_mask
+from .schedules import SCHEDULES
+from .trainer import TrainOptions, evaluate, time_ordered_split, train
 
-__all__ = ["Bidirectional", "RecurrentLayer", "RecurrentStack"]
+__all__ = ["Bidirectional", "LOSSES", "Network", "OPTIMIZERS", "Objective",
+           "RecurrentLayer", "RecurrentStack", "SCHEDULES", "TrainOptions",
+           "bias_free_mask", "evaluate", "full_bptt", "gradient_flow",
+           "time_ordered_split", "train", "truncated_bptt", "truncation_windows"]

@@ -22,7 +22,7 @@ import numpy as np
 from .bptt import full_bptt, truncated_bptt
 from .clipping import clip_by_global_norm, clip_by_value, global_norm
 
-__all__ = ["TrainOptions", "train"]
+__all__ = ["TrainOptions", "evaluate", "time_ordered_split", "train"]
 
 
 @dataclass
@@ -229,3 +229,31 @@ def train(net, loss, optimizer, schedule, data, opts, *, validation=None, rng=No
     if history:
         history[-1]["stopped"] = stopped
     return history
+
+
+def time_ordered_split(n_samples, validation_fraction, gap=0):
+    """Indices of a training head and a validation tail, in time order.
+
+    For time series the validation set must come after the training set, never
+    be drawn at random from it; ``gap`` samples between the two are dropped so
+    that overlapping windows cannot leak the validation targets into training.
+
+    Parameters
+    ----------
+    n_samples : int
+    validation_fraction : float in (0, 1)
+    gap : int, default=0
+
+    Returns
+    -------
+    train_idx, val_idx : ndarray of int
+    """
+    if not 0 < validation_fraction < 1:
+        raise ValueError(f"validation_fraction must be in (0, 1), got {validation_fraction!r}")
+    n_val = max(1, int(round(n_samples * validation_fraction)))
+    n_train = n_samples - n_val - gap
+    if n_train < 1:
+        raise ValueError(
+            f"{n_samples} samples leave no training data after a validation tail of "
+            f"{n_val} and a gap of {gap}; lower validation_fraction or validation_gap")
+    return np.arange(n_train), np.arange(n_samples - n_val, n_samples)
