@@ -59,12 +59,15 @@ def get_config():
         (the environment variable or None), ``blas`` (list of dicts, one per BLAS
         library loaded, as seen by threadpoolctl, with ``used_by_kernels``: the
         kernels call scipy's BLAS through ``scipy.linalg.cython_blas``) and
-        ``openmp_runtimes`` (list of dicts, the OpenMP runtimes loaded).
+        ``openmp_runtimes`` (list of dicts, the OpenMP runtimes loaded),
+        ``kernel_isa`` (``'avx2'`` or ``'baseline'``: which build of the kernels
+        runs; see ``TSBPTT_DISABLE_AVX2``).
     """
     import numpy
     import scipy
 
     from . import __version__
+    from ._kernels import kernel_isa
     from ._kernels._openmp_helpers import openmp_enabled, openmp_max_threads
 
     blas, openmp = _blas_and_openmp_info()
@@ -80,6 +83,7 @@ def get_config():
         "scipy": scipy.__version__,
         "openmp_enabled": openmp_enabled(),
         "openmp_max_threads": openmp_max_threads(),
+        "kernel_isa": kernel_isa(),
         "cpu_count": cpu_count,
         "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
         "blas": blas,
@@ -106,6 +110,7 @@ def show_config(file=None):
         + ("on" if cfg["openmp_enabled"] else
            "OFF (serial build: kernels ignore n_threads)"),
         f"  OpenMP max threads: {cfg['openmp_max_threads']}",
+        f"  kernels built for:  {cfg['kernel_isa']}",
         f"  CPUs available:     {cfg['cpu_count']}",
         f"  OMP_NUM_THREADS:    {cfg['OMP_NUM_THREADS'] or '(not set)'}",
         "BLAS (the kernels call scipy's, via scipy.linalg.cython_blas):",

@@ -1,0 +1,60 @@
+"""show_config / get_config, the kernel dispatch and the thread helpers."""
+import io
+
+import pytest
+
+import tsbptt
+from tsbptt._kernels import cell_kernels, kernel_isa
+from tsbptt._kernels._cpu import has_avx2_fma
+from tsbptt.engine import _threads
+
+
+def test_get_config_reports_the_build():
+    cfg = tsbptt.get_config()
+    assert cfg["tsbptt"] == tsbptt.__version__
+    assert isinstance(cfg["openmp_enabled"], bool)
+    if not cfg["openmp_enabled"]:
+        assert cfg["openmp_max_threads"] == 1
+    assert cfg["openmp_max_threads"] >= 1
+    assert cfg["kernel_isa"] in ("avx2", "baseline")
+    assert any(lib["used_by_kernels"] for lib in cfg["blas"])
+    out = io.StringIO()
+    tsbptt.show_config(file=out)
+    text = out.getvalue()
+    assert "OpenMP:" in text and "kernels built for:  " + cfg["kernel_isa"] in text
+    assert "<- used by the kernels" in text
+
+
+def test_kernel_dispatch(monkeypatch):
+    try:
+        import tsbptt._kernels._lstm_avx2  # noqa: F401
+        built = True
+    except ImportError:  # a compiler without -mavx2 builds no AVX2 module
+        built = False
+    assert kernel_isa() == ("avx2" if has_avx2_fma() and built else "baseline")
+    monkeypatch.setenv("TSBPTT_DISABLE_AVX2", "1")
+    assert kernel_isa() == "baseline"
+    assert cell_kernels("lstm").__name__ == "tsbptt._kernels._lstm"
+    monkeypatch.delenv("TSBPTT_DISABLE_AVX2")
+    assert cell_kernels("gru", isa="baseline").__name__ == "tsbptt._kernels._gru"
+
+
+def test_resolve_n_threads(monkeypatch):
+    monkeypatch.setattr(_threads, "available_cores", lambda: 4)
+    monkeypatch.setattr(_threads, "openmp_enabled", lambda: True)
+    assert _threads.resolve_n_threads(None) == 4
+    assert _threads.resolve_n_threads(3) == 3
+    assert _threads.resolve_n_threads(-1) == 4
+    assert _threads.resolve_n_threads(-2) == 3
+    assert _threads.resolve_n_threads(-10) == 1
+    for bad in (0, 1.5, "2", True):
+        with pytest.raises(ValueError, match="n_threads must be None or a non-zero integer"):
+            _threads.resolve_n_threads(bad)
+    monkeypatch.setattr(_threads, "openmp_enabled", lambda: False)
+    assert _threads.resolve_n_threads(4) == 1
+
+
+def test_chunk_rows_depends_on_the_batch_only(monkeypatch):
+    monkeypatch.setattr(_threads, "_MACHINE_CORES", 2)
+    assert [_threads.chunk_rows(b) for b in (1, 10, 32, 64, 128, 1000)] == \
+        [1, 10, 16, 32, 64, 64]
