@@ -58,3 +58,15 @@ def test_chunk_rows_depends_on_the_batch_only(monkeypatch):
     monkeypatch.setattr(_threads, "_MACHINE_CORES", 2)
     assert [_threads.chunk_rows(b) for b in (1, 10, 32, 64, 128, 1000)] == \
         [1, 10, 16, 32, 64, 64]
+
+
+def test_single_threaded_blas_holds_the_kernels_blas_to_one_thread():
+    from threadpoolctl import threadpool_limits
+
+    libs = _threads._kernel_blas()
+    assert libs and all("blas" in lib.filepath.lower() for lib in libs)
+    with threadpool_limits(2, user_api="blas"):
+        before = [lib.num_threads for lib in libs]
+        with _threads.single_threaded_blas():
+            assert [lib.num_threads for lib in libs] == [1] * len(libs)
+        assert [lib.num_threads for lib in libs] == before

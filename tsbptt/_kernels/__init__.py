@@ -14,17 +14,26 @@ from ._cpu import has_avx2_fma
 __all__ = ["cell_kernels", "kernel_isa"]
 
 
+_avx2_usable = None
+
+
+def _avx2_available():
+    """AVX2 + FMA on this CPU and an AVX2 build of the kernels (checked once)."""
+    global _avx2_usable
+    if _avx2_usable is None:
+        try:
+            import_module("._lstm_avx2", __name__)
+            _avx2_usable = has_avx2_fma()
+        except ImportError:  # the compiler could not build it
+            _avx2_usable = False
+    return _avx2_usable
+
+
 def kernel_isa():
     """The instruction set whose kernels are used: ``'avx2'`` or ``'baseline'``."""
     if os.environ.get("TSBPTT_DISABLE_AVX2", "0") not in ("", "0"):
         return "baseline"
-    if not has_avx2_fma():
-        return "baseline"
-    try:
-        import_module("._lstm_avx2", __name__)
-    except ImportError:  # the compiler could not build it
-        return "baseline"
-    return "avx2"
+    return "avx2" if _avx2_available() else "baseline"
 
 
 def cell_kernels(cell, isa=None):

@@ -72,11 +72,36 @@ def chunk_rows(batch_size):
     return int(max(1, min(batch_size, max(MIN_CHUNK_ROWS, min(MAX_CHUNK_ROWS, rows)))))
 
 
-@contextmanager
-def single_threaded_blas():
-    """Hold BLAS to one thread, so OpenMP threads and BLAS threads never multiply."""
+def _kernel_blas():
+    """threadpoolctl's handles on the BLAS the kernels call (scipy's), found once."""
     global _controller
     if _controller is None:
-        _controller = ThreadpoolController()
-    with _controller.limit(limits=1, user_api="blas"):
+        import scipy
+        import scipy.linalg.cython_blas  # noqa: F401  (loads scipy's BLAS)
+
+        pkg = os.path.dirname(os.path.abspath(scipy.__file__))
+        scipy_dirs = (pkg + os.sep, pkg + ".libs" + os.sep)  # scipy/ and scipy.libs/
+        blas = ThreadpoolController().select(user_api="blas")
+        own = [lib for lib in blas.lib_controllers
+               if os.path.realpath(lib.filepath).startswith(scipy_dirs)]
+        # scipy's own OpenBLAS when it is a separate library; else all of them
+        # (a system BLAS shared by numpy and scipy).
+        _controller = own or blas.lib_controllers
+    return _controller
+
+
+@contextmanager
+def single_threaded_blas():
+    """Hold the kernels' BLAS to one thread, so OpenMP threads and BLAS threads
+    never multiply. Costs two cheap calls when BLAS is already single-threaded."""
+    changed = []
+    for lib in _kernel_blas():
+        n = lib.num_threads
+        if n != 1:
+            lib.set_num_threads(1)
+            changed.append((lib, n))
+    try:
         yield
+    finally:
+        for lib, n in changed:
+            lib.set_num_threads(n)
