@@ -82,7 +82,7 @@ class TsbpttFit:
     """tsbptt's fit loop, one epoch per :meth:`epoch` call (``train`` with max_iter=1;
     the optimizer, the shuffling generator and the epoch count carry over)."""
 
-    def __init__(self, X, y, hidden, batch, lr, n_threads, seed):
+    def __init__(self, X, y, hidden, batch, lr, n_threads, seed, blas_threads=None):
         self.net = Network("lstm", X.shape[2], hidden, y.shape[1], dtype="float32",
                            random_state=seed)
         params = self.net.params
@@ -94,10 +94,11 @@ class TsbpttFit:
         self.opts = TrainOptions(batch_size=batch, max_iter=1, n_threads=n_threads)
         self.rng = np.random.RandomState(seed)
         self.n_threads, self.done = n_threads, 0
+        self.blas_threads = n_threads if blas_threads is None else blas_threads
 
     def epoch(self):
         """One epoch; returns its mean training loss (weights moving, as reported)."""
-        with threadpool_limits(limits=self.n_threads, user_api="blas"):
+        with threadpool_limits(limits=self.blas_threads, user_api="blas"):
             (record,) = train(self.net, self.loss, self.optimizer, self.schedule,
                               self.data, self.opts, rng=self.rng, start_epoch=self.done)
         self.done += 1
@@ -105,7 +106,7 @@ class TsbpttFit:
 
     def mse(self):
         """MSE over the whole training set with the current weights."""
-        with threadpool_limits(limits=self.n_threads, user_api="blas"):
+        with threadpool_limits(limits=self.blas_threads, user_api="blas"):
             return evaluate(self.net, self.loss, self.data, n_threads=self.n_threads)
 
 
@@ -163,7 +164,9 @@ def bench_fit(torch, X, y, n, args):
     print(f"[{n} thread(s)] load average (1 min) {os.getloadavg()[0]:.2f}", flush=True)
     if torch is not None:
         torch.set_num_threads(n)
-    fits = {"tsbptt": TsbpttFit(X, y, args.hidden, args.batch, args.lr, n, args.seed)}
+    blas = n if args.blas_threads is None else args.blas_threads
+    fits = {"tsbptt": TsbpttFit(X, y, args.hidden, args.batch, args.lr, n, args.seed,
+                                blas)}
     if torch is not None:
         fits["torch"] = TorchFit(torch, X, y, args.hidden, args.batch, args.lr, args.seed)
     times = {k: [] for k in fits}
@@ -178,8 +181,9 @@ def bench_fit(torch, X, y, n, args):
             tag = "warm-up" if e < args.warmup else "timed"
             print(f"  epoch {e + 1} ({tag}) {name:6s} {sec:7.2f} s  loss {loss:.5f}",
                   flush=True)
-    row = dict(threads=n, windows=X.shape[0], steps=X.shape[1], hidden=args.hidden,
-               batch=args.batch, epochs_timed=args.epochs, warmup=args.warmup)
+    row = dict(threads=n, blas_threads=blas, windows=X.shape[0], steps=X.shape[1],
+               hidden=args.hidden, batch=args.batch, epochs_timed=args.epochs,
+               warmup=args.warmup)
     for name in ("tsbptt", "torch"):
         ts = times.get(name)
         med = statistics.median(ts) if ts else None
@@ -200,7 +204,7 @@ def print_fit_table(rows, y):
     print()
     print("Training loop: many-to-one LSTM, float32, Adam lr 1e-3, MSE; median s/epoch "
           "of the timed epochs")
-    hdr = (f"{'thr':>3} {'tsb_s/ep':>9} {'torch_s/ep':>10} {'tsb_ep/s':>9} "
+    hdr = (f"{'thr':>3} {'blas':>4} {'tsb_s/ep':>9} {'torch_s/ep':>10} {'tsb_ep/s':>9} "
            f"{'torch_ep/s':>10} {'tsb/torch':>9} {'tsb_loss':>9} {'torch_loss':>10} "
            f"{'tsb_mse':>8} {'torch_mse':>9}")
     print(hdr)
@@ -209,7 +213,8 @@ def print_fit_table(rows, y):
         return f"{'-':>{w}}" if v is None else f"{v:>{w}{spec}}"
 
     for r in rows:
-        print(" ".join([f(r["threads"], 3, "d"), f(r["tsbptt_s_per_epoch"], 9, ".2f"),
+        print(" ".join([f(r["threads"], 3, "d"), f(r["blas_threads"], 4, "d"),
+                        f(r["tsbptt_s_per_epoch"], 9, ".2f"),
                         f(r["torch_s_per_epoch"], 10, ".2f"),
                         f(r["tsbptt_epochs_per_s"], 9, ".3f"),
                         f(r["torch_epochs_per_s"], 10, ".3f"),
@@ -337,6 +342,14 @@ def print_memory_tables(rows, growth):
               f"{g['peak_mib_checkpointed']:>9.2f} {g['ratio']:>9.3f} {k:>5.1f} "
               f"{g['peak_mib_none'] / g0['peak_mib_none']:>10.2f} {math.sqrt(k):>10.2f} "
               f"{g['peak_mib_checkpointed'] / g0['peak_mib_checkpointed']:>10.2f}")
+    if len(growth) > 1:
+        g1 = growth[-1]
+        k = math.log(g1["steps"] / g0["steps"])
+        slope = {key: math.log(g1[key] / g0[key]) / k
+                 for key in ("peak_mib_none", "peak_mib_checkpointed")}
+        print(f"growth exponent (log-log slope, T={g0['steps']} to {g1['steps']}): none "
+              f"{slope['peak_mib_none']:.2f}, checkpointed "
+              f"{slope['peak_mib_checkpointed']:.2f} (linear = 1, sqrt = 0.5)")
 
 
 # --------------------------------------------------------------------------- header
@@ -357,7 +370,9 @@ def header(torch, args):
         f"python {cfg['python'].split()[0]}",
         f"CPU: {cpu_model()}  CPUs available: {cfg['cpu_count']}  OpenMP: "
         f"{'on' if cfg['openmp_enabled'] else 'off (serial build)'}  threads timed: "
-        f"{' '.join(map(str, args.threads))} (training), {args.mem_threads} (memory)",
+        f"{' '.join(map(str, args.threads))} (training; BLAS around tsbptt's epochs: "
+        f"{'same' if args.blas_threads is None else args.blas_threads}), "
+        f"{args.mem_threads} (memory)",
         "env: " + "  ".join(
             f"{k}={os.environ.get(k) or '(unset)'}" for k in
             ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE",
@@ -396,6 +411,9 @@ def parse(argv):
     p.add_argument("--steps", type=int, default=48, help="steps per window")
     p.add_argument("--hidden", type=int, default=64, help="hidden units (both parts)")
     p.add_argument("--batch", type=int, default=64, help="training batch size")
+    p.add_argument("--blas-threads", type=int, default=None,
+                   help="BLAS threads (threadpoolctl) around tsbptt's epochs "
+                        "(default: the row's thread count)")
     p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--mem-steps", type=int, default=2000, help="T of the memory part")
@@ -416,13 +434,14 @@ def parse(argv):
         args.windows, args.steps, args.hidden = 1024, 16, 16
         args.mem_steps, args.mem_batch, args.mem_repeats = 256, 8, 2
         args.checkpoints, args.growth_steps = [16, 32], [64, 128, 256]
-    for name in ("threads", "checkpoints", "growth_steps"):
-        if any(v < 1 for v in getattr(args, name)):
-            p.error(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
-    for name in ("epochs", "windows", "steps", "hidden", "batch", "mem_steps",
-                 "mem_batch", "mem_threads", "mem_repeats"):
-        if getattr(args, name) < 1:
-            p.error(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
+    for name in ("threads", "checkpoints", "growth_steps", "epochs", "windows", "steps",
+                 "hidden", "batch", "mem_steps", "mem_batch", "mem_threads",
+                 "mem_repeats"):
+        value = getattr(args, name)
+        if min(value if isinstance(value, list) else [value]) < 1:
+            p.error(f"--{name.replace('_', '-')} must be positive, got {value}")
+    if args.blas_threads is not None and args.blas_threads < 1:
+        p.error(f"--blas-threads must be positive, got {args.blas_threads}")
     if args.warmup < 0:
         p.error(f"--warmup must be >= 0, got {args.warmup}")
     return args

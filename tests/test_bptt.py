@@ -76,7 +76,7 @@ def test_truncation_windows():
     assert list(truncation_windows(10, 4, 4)) == [(0, 0, 4), (4, 4, 8), (8, 8, 10)]
     assert list(truncation_windows(10, 3, 5)) == [(0, 0, 3), (1, 3, 6), (4, 6, 9),
                                                   (7, 9, 10)]
-    with pytest.raises(ValueError, match="1 <= k1 <= k2"):
+    with pytest.raises(ValueError, match=r"1 <= bptt_stride \(k1\) <= bptt_steps \(k2\)"):
         list(truncation_windows(10, 5, 3))
 
 
@@ -135,3 +135,34 @@ def test_bidirectional_is_refused_where_it_cannot_work():
         full_bptt(net, X, lengths, _loss_fn(net, y, lengths), checkpoint_every=16)
     with pytest.raises(ValueError, match="bidirectional"):
         next(truncated_bptt(net, X, lambda *a: None, 4, 4))
+
+
+def test_checkpointing_keeps_one_variational_mask_for_the_whole_sequence():
+    X, y = _data(False)
+    lengths = np.full(5, 40, dtype=np.intp)
+    net = Network("gru", 2, (6, 5), 2, input_dropout=0.3, random_state=0)
+    loss_fn = _loss_fn(net, y, lengths)
+    v0, g0, _ = full_bptt(net, X, lengths, loss_fn, training=True,
+                          rng=np.random.RandomState(4))
+    v1, g1, _ = full_bptt(net, X, lengths, loss_fn, checkpoint_every=16, training=True,
+                          rng=np.random.RandomState(4))
+    assert v1 == v0
+    for k in g0:
+        np.testing.assert_array_equal(g1[k], g0[k], err_msg=k)
+
+
+def test_bad_checkpoint_and_network_arguments():
+    X, y = _data(False)
+    lengths = np.full(5, 40, dtype=np.intp)
+    net = Network("lstm", 2, 4, 2, random_state=0)
+    for bad in (0, -16, 2.5):
+        with pytest.raises(ValueError, match="checkpoint_every must be a positive"):
+            full_bptt(net, X, lengths, _loss_fn(net, y, lengths), checkpoint_every=bad)
+    with pytest.raises(ValueError, match="output_size must be a positive integer"):
+        Network("lstm", 2, 4, 0)
+    with pytest.raises(ValueError, match="initial_states must be a list of 1 states"):
+        net.forward(X, initial_states=[None, None])
+    with pytest.raises(ValueError, match=r"\(c\) has shape"):
+        net.forward(X, initial_states=[(np.zeros((5, 4)), np.zeros((5, 3)))])
+    with pytest.raises(ValueError, match="must be a tuple of 2 arrays"):
+        net.forward(X, initial_states=[(np.zeros((5, 4)),)])

@@ -498,7 +498,7 @@ def raw_calls(cell, dtype, isa="baseline", B=3, T=4, F=2, H=3, chunk=2,
     elif cell == "gru":
         fwd = [("X", X), ("W", W), ("b_hn", a(H)), ("h0", a(B, H)), ("lengths", L),
                ("xh", xh), ("gates", gates), ("hn", e(B, T, H)), ("Y", Y),
-               ("h_T", e(B, H))]
+               ("h_T", e(B, H)), ("pre", e(n_chunks, rows, G))]
         d = dict(fwd)
         bwd = [("W_T", W_T), ("lengths", L), ("xh", xh), ("gates", gates),
                ("hn", d["hn"]), ("dY", dY), ("dh_T", a(B, H))] + common_bwd + [
@@ -508,7 +508,7 @@ def raw_calls(cell, dtype, isa="baseline", B=3, T=4, F=2, H=3, chunk=2,
         funcs = mod.gru_forward, mod.gru_backward
     else:
         fwd = [("X", X), ("W", W), ("h0", a(B, H)), ("lengths", L), ("xh", xh),
-               ("gates", gates), ("Y", Y), ("h_T", e(B, H))]
+               ("gates", gates), ("Y", Y), ("h_T", e(B, H)), ("pre", e(n_chunks, rows, G))]
         bwd = [("W_T", W_T), ("lengths", L), ("xh", xh), ("gates", gates), ("dY", dY),
                ("dh_T", a(B, H))] + common_bwd + [
                ("dW_acc", e(n_chunks, K, G)), ("blk_xh", e(n_chunks, blk, K)),

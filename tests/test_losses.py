@@ -64,3 +64,9 @@ def test_bad_arguments():
         MSE()(np.zeros((2, 1)), np.zeros((2, 1)), np.zeros(2))
     with pytest.raises(ValueError, match="finite and non-negative"):
         MSE()(np.zeros((2, 1)), np.zeros((2, 1)), np.array([1.0, -1.0]))
+
+
+def test_cross_entropy_checks_labels():
+    for bad in (np.array([0, 3]), np.array([-1, 0]), np.array([0.5, 1.0])):
+        with pytest.raises(ValueError, match=r"class labels must be integers in \[0, 3\)"):
+            SoftmaxCrossEntropy()(np.zeros((2, 3)), bad)

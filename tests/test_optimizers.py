@@ -99,9 +99,12 @@ def test_matches_reference_update(kind, hp):
 def test_decay_mask_spares_biases():
     W = np.ones((4, 3))
     b_hn = np.ones(3)
-    masks = [bias_free_mask("0.W", W), bias_free_mask("0.b_hn", b_hn)]
+    masks = [bias_free_mask("rnn.0.W", W), bias_free_mask("rnn.0.b_hn", b_hn)]
     assert masks[0][:-1].all() and not masks[0][-1].any()
     assert not masks[1].any()
+    # the head's W holds no bias row: all of it is decayed; its b is all bias
+    assert bias_free_mask("head.W", W).all()
+    assert not bias_free_mask("head.b", b_hn).any()
     opt = SGD([W, b_hn], 0.1, weight_decay=1.0, decay_masks=masks)
     opt.step([np.zeros_like(W), np.zeros_like(b_hn)])
     np.testing.assert_allclose(W[:-1], 0.9)   # decayed

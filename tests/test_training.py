@@ -154,9 +154,10 @@ def test_keyboard_interrupt_leaves_a_usable_model():
         if len(calls) == 2:
             raise KeyboardInterrupt
 
-    with pytest.raises(KeyboardInterrupt):
-        _fit(net, X, y, batch_size=20, max_iter=5, callback=interrupt)
-    # interrupts inside an epoch are caught by the loop itself
+    with pytest.warns(RuntimeWarning, match="interrupted at epoch 2"):
+        history, _ = _fit(net, X, y, batch_size=20, max_iter=5, callback=interrupt)
+    assert len(history) == 2 and history[-1]["stopped"] == "interrupted"
+    # interrupts inside an epoch's updates are caught too
     net2 = Network("lstm", 1, 8, 1, random_state=0)
 
     class Interrupting(Adam):
@@ -228,3 +229,60 @@ def test_time_ordered_split_keeps_the_tail_for_validation():
         time_ordered_split(4, 0.5, gap=2)
     with pytest.raises(ValueError, match=r"validation_fraction must be in \(0, 1\)"):
         time_ordered_split(10, 1.0)
+
+
+def test_early_stopping_keeps_every_improvement_even_below_tol():
+    X, y = _sine(200)
+    net = Network("gru", 1, 8, 1, random_state=0)
+    val = (X[150:], y[150:], np.full(50, 24, np.intp), None)
+    snapshots = []
+    history, _ = _fit(net, X[:150], y[:150], lr=0.02, batch_size=16, max_iter=6,
+                      validation=val, early_stopping=True, n_iter_no_change=100,
+                      tol=10.0, callback=lambda rec: snapshots.append(
+                          {k: v.copy() for k, v in net.params.items()}))
+    best = int(np.argmin([h["val_loss"] for h in history]))
+    assert best > 0  # it improved after the first epoch, by less than tol
+    for k, v in net.params.items():
+        np.testing.assert_array_equal(v, snapshots[best][k])
+
+
+def test_bad_options_are_refused_before_training():
+    X, y = _sine(40)
+    net = Network("lstm", 1, 4, 1, random_state=0)
+    for opts, msg in [(dict(batch_size=0), "batch_size must be a positive integer"),
+                      (dict(clip_norm=-1.0), "clip_norm must be a positive number"),
+                      (dict(clip_value=0), "clip_value must be a positive number"),
+                      (dict(bptt_stride=3), "bptt_stride needs bptt_steps"),
+                      (dict(bptt_steps=4, bptt_stride=5), r"bptt_stride \(5\) must not"),
+                      (dict(bptt_steps=99), r"bptt_steps \(99\) is larger than"),
+                      (dict(checkpoint_every=0), "checkpoint_every must be a positive"),
+                      (dict(tol=-1), "tol must be a number >= 0")]:
+        with pytest.raises(ValueError, match=msg):
+            _fit(net, X, y, max_iter=1, **opts)
+    lengths = np.full(40, 24, np.intp)
+    lengths[0] = 10
+    with pytest.raises(ValueError, match="needs sequences of equal length"):
+        train(net, Objective(MSE()), Adam(list(net.params.values())), Constant(0.01),
+              (X, y, lengths, None), TrainOptions(bptt_steps=8, max_iter=1))
+
+
+def test_batches_without_weight_are_skipped_and_losses_do_not_depend_on_batching():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((6, 7, 1))
+    y = rng.standard_normal((6, 7, 1))
+    lengths = np.array([7, 3, 5, 7, 2, 6], dtype=np.intp)
+    w = np.array([0.0, 0.0, 1.0, 2.0, 1.0, 0.5])
+    net = Network("gru", 1, 4, 1, many_to_many=True, random_state=0)
+    obj = Objective(MSE())
+    data = (X, y, lengths, w)
+    values = [evaluate(net, obj, data, batch_size=b) for b in (1, 2, 3, 6)]
+    np.testing.assert_allclose(values, values[-1], rtol=1e-12)
+    out = net.forward(X, lengths)[0]
+    valid = np.arange(7)[None, :] < lengths[:, None]
+    rows_w = np.broadcast_to(w[:, None], valid.shape)[valid]
+    expected = np.sum(rows_w * ((out - y)[valid][:, 0] ** 2)) / rows_w.sum()
+    assert values[-1] == pytest.approx(expected, rel=1e-12)
+    history = train(net, obj, Adam(list(net.params.values())), Constant(0.01), data,
+                    TrainOptions(batch_size=2, max_iter=1, shuffle=False),
+                    rng=np.random.RandomState(0))
+    assert history[0]["n_updates"] == 2  # the first batch has no weight

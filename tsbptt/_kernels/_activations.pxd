@@ -10,7 +10,6 @@ cdef extern from "_simd_math.h" nogil:
     double exp(double x)
     float tanhf(float x)
     double tanh(double x)
-    int TSBPTT_LIBMVEC
 
 
 cdef inline floating sigmoid(floating x) noexcept nogil:

@@ -25,18 +25,18 @@ from ._common cimport (BLOCK_STEPS, add_clip_norm, check_common, check_shape,
                        n_chunks_of, zero_row)
 
 
-cdef void _activate(floating* a, floating* hn, const floating* b_n,
-                    const floating* b_hn, const floating* hp, floating* h_out,
-                    floating* y, Py_ssize_t H) noexcept nogil:
-    """One valid step of one sample. a (3H,): r, z pre-activations and x W_xn;
-    hn (H,): h W_hn, to which b_hn is added."""
+cdef void _activate(const floating* pre, floating* a, floating* hn,
+                    const floating* b_n, const floating* b_hn, const floating* hp,
+                    floating* h_out, floating* y, Py_ssize_t H) noexcept nogil:
+    """One valid step of one sample. pre (3H,): r, z pre-activations and x W_xn;
+    hn (H,): h W_hn, to which b_hn is added; a (3H,) receives r, z, n."""
     cdef Py_ssize_t j
     for j in range(2 * H):                      # r, z
-        a[j] = sigmoid(a[j])
+        a[j] = sigmoid(pre[j])
     for j in range(H):
         hn[j] = hn[j] + b_hn[j]
     for j in range(H):                          # n
-        a[2 * H + j] = tanh_(a[2 * H + j] + b_n[j] + a[j] * hn[j])
+        a[2 * H + j] = tanh_(pre[2 * H + j] + b_n[j] + a[j] * hn[j])
     for j in range(H):
         h_out[j] = (1 - a[H + j]) * a[2 * H + j] + a[H + j] * hp[j]
     copy_row(y, h_out, H)
@@ -45,8 +45,8 @@ cdef void _activate(floating* a, floating* hn, const floating* b_n,
 cdef void _forward_chunk(const floating* X, const floating* W, const floating* b_hn,
                          const floating* h0, const Py_ssize_t* lengths, floating* xh,
                          floating* gates, floating* hn, floating* Y, floating* h_T,
-                         Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t T, Py_ssize_t F,
-                         Py_ssize_t H) noexcept nogil:
+                         floating* pre, Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t T,
+                         Py_ssize_t F, Py_ssize_t H) noexcept nogil:
     cdef Py_ssize_t G = 3 * H, K = F + H + 1, nb = r1 - r0, r, t, row
     cdef const floating* b_n = W + (F + H) * G + 2 * H
     cdef floating* h_out
@@ -55,17 +55,17 @@ cdef void _forward_chunk(const floating* X, const floating* W, const floating* b
     for t in range(T):
         xh_t = xh + (r0 * T + t) * K
         gemm_col_blocks(<int>nb, <int>(2 * H), <int>K, xh_t, <int>(T * K), W, <int>G,
-                        gates + (r0 * T + t) * G, <int>(T * G))
-        gemm(False, False, <int>nb, <int>H, <int>F, 1, xh_t, <int>(T * K),
-             W + 2 * H, <int>G, 0, gates + (r0 * T + t) * G + 2 * H, <int>(T * G))
+                        pre, <int>G)
+        gemm_col_blocks(<int>nb, <int>H, <int>F, xh_t, <int>(T * K), W + 2 * H, <int>G,
+                        pre + 2 * H, <int>G)
         gemm_col_blocks(<int>nb, <int>H, <int>H, xh_t + F, <int>(T * K),
                         W + F * G + 2 * H, <int>G, hn + (r0 * T + t) * H, <int>(T * H))
         for r in range(r0, r1):
             row = r * T + t
             h_out = xh + (row + 1) * K + F if t + 1 < T else h_T + r * H
             if t < lengths[r]:
-                _activate(gates + row * G, hn + row * H, b_n, b_hn, xh + row * K + F,
-                          h_out, Y + row * H, H)
+                _activate(pre + (r - r0) * G, gates + row * G, hn + row * H, b_n, b_hn,
+                          xh + row * K + F, h_out, Y + row * H, H)
             else:
                 zero_row(hn + row * H, H)
                 copy_row(h_out, xh + row * K + F, H)
@@ -82,6 +82,7 @@ def gru_forward(const floating[:, :, ::1] X not None,  # IN  (B, T, F)
                 floating[:, :, ::1] hn not None,       # OUT (B, T, H) h W_hn + b_hn
                 floating[:, :, ::1] Y not None,        # OUT (B, T, H)
                 floating[:, ::1] h_T not None,         # OUT (B, H)
+                floating[:, :, ::1] pre not None,      # WORK (n_chunks, chunk, 3H)
                 Py_ssize_t chunk_size, int n_threads):
     """GRU forward over a batch; see the module header for the layout."""
     cdef Py_ssize_t B = X.shape[0], T = X.shape[1], F = X.shape[2]
@@ -90,7 +91,8 @@ def gru_forward(const floating[:, :, ::1] X not None,  # IN  (B, T, F)
     for name, arr, shape in (
             ("W", W, (F + H + 1, G)), ("b_hn", b_hn, (H,)), ("h0", h0, (B, H)),
             ("xh", xh, (B, T, F + H + 1)), ("gates", gates, (B, T, G)),
-            ("hn", hn, (B, T, H)), ("Y", Y, (B, T, H)), ("h_T", h_T, (B, H))):
+            ("hn", hn, (B, T, H)), ("Y", Y, (B, T, H)), ("h_T", h_T, (B, H)),
+            ("pre", pre, (n_chunks_of(B, chunk_size), min(chunk_size, B), G))):
         check_shape(name, tuple(arr.shape[:arr.ndim]), shape)
     n_chunks = n_chunks_of(B, chunk_size)
     with nogil:
@@ -98,8 +100,8 @@ def gru_forward(const floating[:, :, ::1] X not None,  # IN  (B, T, F)
                         schedule='static'):
             _forward_chunk(&X[0, 0, 0], &W[0, 0], &b_hn[0], &h0[0, 0], &lengths[0],
                            &xh[0, 0, 0], &gates[0, 0, 0], &hn[0, 0, 0], &Y[0, 0, 0],
-                           &h_T[0, 0], k * chunk_size, min(B, (k + 1) * chunk_size),
-                           T, F, H)
+                           &h_T[0, 0], &pre[k, 0, 0], k * chunk_size,
+                           min(B, (k + 1) * chunk_size), T, F, H)
 
 
 cdef void _gate_grads(const floating* a, const floating* hp, const floating* hn,

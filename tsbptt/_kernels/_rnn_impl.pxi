@@ -3,8 +3,8 @@
 # Design:
 # - h' = tanh(x W_x + h W_h + b); W packed (F + H + 1, H) as [W_x; W_h; b]
 #   (docs/kernel_layout.md). The same skeleton as the LSTM kernel with G = H:
-#   xh[b, t] = [x_t, h_{t-1}, 1], one GEMM xh[rows, t] @ W per step, tanh in place,
-#   so `gates` ends up holding h_t.
+#   xh[b, t] = [x_t, h_{t-1}, 1], one GEMM xh[rows, t] @ W per step into the chunk's
+#   `pre` scratch (contiguous, in cache), then tanh into `gates`, which holds h_t.
 # - Backward per step: da = dL/dh_t * (1 - h_t^2); one GEMM da @ W[:F+H]^T gives
 #   [dx_t, dh_{t-1}] (from W_T = W[:F+H].T, contiguous); every BLOCK_STEPS steps one GEMM adds xh_blk^T @ da_blk to
 #   the chunk's weight-gradient accumulator (last row: the bias).
@@ -22,22 +22,25 @@ from ._common cimport (BLOCK_STEPS, add_clip_norm, check_common, check_shape,
 
 cdef void _forward_chunk(const floating* X, const floating* W, const floating* h0,
                          const Py_ssize_t* lengths, floating* xh, floating* gates,
-                         floating* Y, floating* h_T, Py_ssize_t r0, Py_ssize_t r1,
-                         Py_ssize_t T, Py_ssize_t F, Py_ssize_t H) noexcept nogil:
+                         floating* Y, floating* h_T, floating* pre, Py_ssize_t r0,
+                         Py_ssize_t r1, Py_ssize_t T, Py_ssize_t F,
+                         Py_ssize_t H) noexcept nogil:
     cdef Py_ssize_t K = F + H + 1, nb = r1 - r0, r, t, row, j
     cdef floating* a
+    cdef const floating* p
     cdef floating* h_out
     fill_xh(X, h0, xh, r0, r1, T, F, H)
     for t in range(T):
         gemm_col_blocks(<int>nb, <int>H, <int>K, xh + (r0 * T + t) * K, <int>(T * K),
-                        W, <int>H, gates + (r0 * T + t) * H, <int>(T * H))
+                        W, <int>H, pre, <int>H)
         for r in range(r0, r1):
             row = r * T + t
             h_out = xh + (row + 1) * K + F if t + 1 < T else h_T + r * H
             if t < lengths[r]:
                 a = gates + row * H
+                p = pre + (r - r0) * H
                 for j in range(H):
-                    a[j] = tanh_(a[j])
+                    a[j] = tanh_(p[j])
                 copy_row(h_out, a, H)
                 copy_row(Y + row * H, a, H)
             else:
@@ -53,6 +56,7 @@ def rnn_forward(const floating[:, :, ::1] X not None,  # IN  (B, T, F)
                 floating[:, :, ::1] gates not None,    # OUT (B, T, H) h_t at valid steps
                 floating[:, :, ::1] Y not None,        # OUT (B, T, H)
                 floating[:, ::1] h_T not None,         # OUT (B, H)
+                floating[:, :, ::1] pre not None,      # WORK (n_chunks, chunk, H)
                 Py_ssize_t chunk_size, int n_threads):
     """Elman RNN forward over a batch; see the module header for the layout."""
     cdef Py_ssize_t B = X.shape[0], T = X.shape[1], F = X.shape[2]
@@ -60,14 +64,16 @@ def rnn_forward(const floating[:, :, ::1] X not None,  # IN  (B, T, F)
     check_common(B, T, F, H, chunk_size, n_threads, lengths)
     for name, arr, shape in (
             ("W", W, (F + H + 1, H)), ("h0", h0, (B, H)), ("xh", xh, (B, T, F + H + 1)),
-            ("gates", gates, (B, T, H)), ("Y", Y, (B, T, H)), ("h_T", h_T, (B, H))):
+            ("gates", gates, (B, T, H)), ("Y", Y, (B, T, H)), ("h_T", h_T, (B, H)),
+            ("pre", pre, (n_chunks_of(B, chunk_size), min(chunk_size, B), H))):
         check_shape(name, tuple(arr.shape[:arr.ndim]), shape)
     n_chunks = n_chunks_of(B, chunk_size)
     with nogil:
         for k in prange(n_chunks, num_threads=min(n_threads, n_chunks),
                         schedule='static'):
             _forward_chunk(&X[0, 0, 0], &W[0, 0], &h0[0, 0], &lengths[0], &xh[0, 0, 0],
-                           &gates[0, 0, 0], &Y[0, 0, 0], &h_T[0, 0], k * chunk_size,
+                           &gates[0, 0, 0], &Y[0, 0, 0], &h_T[0, 0], &pre[k, 0, 0],
+                           k * chunk_size,
                            min(B, (k + 1) * chunk_size), T, F, H)
 
 

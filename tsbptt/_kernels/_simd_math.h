@@ -25,9 +25,6 @@ __attribute__((__simd__("notinbranch"))) extern float expf(float);
 __attribute__((__simd__("notinbranch"))) extern double exp(double);
 __attribute__((__simd__("notinbranch"))) extern float tanhf(float);
 __attribute__((__simd__("notinbranch"))) extern double tanh(double);
-#define TSBPTT_LIBMVEC 1
-#else
-#define TSBPTT_LIBMVEC 0
 #endif
 
 #endif /* TSBPTT_SIMD_MATH_H */

@@ -33,7 +33,7 @@ class _Cell:
         Backward calls add into them; several calls over consecutive pieces of a
         sequence (gradient checkpointing) add up to exactly what one call gives.
         """
-        n_chunks = -(-batch // chunk_rows(batch))
+        n_chunks = _n_chunks(batch, chunk_rows(batch))
         return {name: np.zeros((n_chunks,) + p.shape, dtype=p.dtype)
                 for name, p in params.items()}
 
@@ -51,7 +51,7 @@ class _Cell:
         """Work arrays of one backward call, shared by every cell."""
         B, T, F = X_shape
         chunk = chunk_rows(B)
-        n_chunks = -(-B // chunk)
+        n_chunks = _n_chunks(B, chunk)
         rows = BLOCK_STEPS * min(chunk, B)
         return dict(
             chunk=chunk, dX=np.empty((B, T, F), dtype),
@@ -107,6 +107,15 @@ def _empty(shape, dtype):
     return np.empty(shape, dtype=dtype)
 
 
+def _n_chunks(batch, chunk):
+    return -(-batch // chunk)
+
+
+def _per_chunk(batch, chunk, width):
+    """Shape of a per-chunk scratch array: (n_chunks, rows per chunk, width)."""
+    return (_n_chunks(batch, chunk), min(chunk, batch), width)
+
+
 def _transposed(W):
     """W[:F+H].T as a contiguous array: BLAS packs it much faster than a view."""
     return np.ascontiguousarray(W[:-1].T)
@@ -137,7 +146,7 @@ class LSTMCell(_Cell):
         with single_threaded_blas():
             cell_kernels(self.name).lstm_forward(
                 X, W, h0, c0, lengths, cache["xh"], cache["gates"], cache["cell"], Y,
-                h_T, c_T, _empty((-(-B // chunk), min(chunk, B), 4 * H), dt), chunk,
+                h_T, c_T, _empty(_per_chunk(B, chunk, 4 * H), dt), chunk,
                 n_threads)
         return Y, (h_T, c_T), cache
 
@@ -181,7 +190,7 @@ class GRUCell(_Cell):
         with single_threaded_blas():
             cell_kernels(self.name).gru_forward(
                 X, W, b_hn, h0, lengths, cache["xh"], cache["gates"], cache["hn"], Y,
-                h_T, chunk, n_threads)
+                h_T, _empty(_per_chunk(B, chunk, 3 * H), dt), chunk, n_threads)
         return Y, (h_T,), cache
 
     def backward(self, cache, dY, d_state, n_threads, clip_step=0.0, acc=None):
@@ -223,8 +232,8 @@ class RNNCell(_Cell):
         Y, h_T = _empty((B, T, H), dt), _empty((B, H), dt)
         with single_threaded_blas():
             cell_kernels(self.name).rnn_forward(
-                X, W, h0, lengths, cache["xh"], cache["gates"], Y, h_T, chunk,
-                n_threads)
+                X, W, h0, lengths, cache["xh"], cache["gates"], Y, h_T,
+                _empty(_per_chunk(B, chunk, H), dt), chunk, n_threads)
         return Y, (h_T,), cache
 
     def backward(self, cache, dY, d_state, n_threads, clip_step=0.0, acc=None):

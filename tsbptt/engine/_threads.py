@@ -6,6 +6,7 @@ size and on the machine's core count, never on ``n_threads``: the arithmetic, an
 every bit of the results, is the same whatever number of threads runs it.
 """
 import os
+import threading
 from contextlib import contextmanager
 from numbers import Integral
 
@@ -90,18 +91,48 @@ def _kernel_blas():
     return _controller
 
 
+_lock = threading.Lock()
+_depth = 0          # kernel calls running now, across Python threads
+_saved = []         # (library, thread count) to put back when the last one ends
+
+
 @contextmanager
 def single_threaded_blas():
     """Hold the kernels' BLAS to one thread, so OpenMP threads and BLAS threads
-    never multiply. Costs two cheap calls when BLAS is already single-threaded."""
-    changed = []
-    for lib in _kernel_blas():
-        n = lib.num_threads
-        if n != 1:
-            lib.set_num_threads(1)
-            changed.append((lib, n))
+    never multiply. The setting is process-wide, so it is counted: it is put back
+    only when the last kernel call, from any Python thread, has ended."""
+    global _depth, _saved
+    with _lock:
+        if _depth == 0:
+            _saved = []
+            for lib in _kernel_blas():
+                n = lib.num_threads
+                if n != 1:
+                    lib.set_num_threads(1)
+                    _saved.append((lib, n))
+        _depth += 1
     try:
         yield
     finally:
-        for lib, n in changed:
-            lib.set_num_threads(n)
+        with _lock:
+            _depth -= 1
+            if _depth == 0:
+                for lib, n in _saved:
+                    lib.set_num_threads(n)
+
+
+_all_blas = None
+
+
+@contextmanager
+def all_blas_single_threaded():
+    """Hold every loaded BLAS (NumPy's too) to one thread, e.g. for a training run.
+
+    The heavy products of training run inside the kernels; the few NumPy matmuls
+    around them (the dense head) are small, and a multi-threaded BLAS pool left
+    spinning after them steals the cores from the kernels' OpenMP threads."""
+    global _all_blas
+    if _all_blas is None:
+        _all_blas = ThreadpoolController()
+    with _all_blas.limit(limits=1, user_api="blas"):
+        yield

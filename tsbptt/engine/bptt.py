@@ -9,8 +9,9 @@ weights or masks.
   ``checkpoint_every=c`` only the recurrent states at every c-th step are kept; the
   backward recomputes one piece of c steps at a time, so the caches take memory
   for c steps (plus T / c states) instead of T: with c ~ sqrt(T) they grow like
-  sqrt(T). The gradients equal those without checkpointing, bitwise when c is a
-  multiple of 16 (the kernels' gradient block, see ``_kernels/_common.pxd``).
+  sqrt(T). Without dropout the gradients equal those without checkpointing,
+  bitwise when c is a multiple of 16 (the kernels' gradient block, see
+  ``_kernels/_common.pxd``); with dropout they are exact for the masks drawn.
 - :func:`truncated_bptt`: TBPTT(k1, k2) of Williams & Peng (1990) over long
   sequences: every k1 steps, backpropagate through the last k2 steps (k2 >= k1)
   and hand the gradients to the caller, who updates the weights before the next
@@ -52,6 +53,11 @@ def full_bptt(net, X, lengths, loss_fn, *, initial_states=None, checkpoint_every
     """
     stats = {}
     T = X.shape[1]
+    if checkpoint_every is not None and not (
+            isinstance(checkpoint_every, (int, np.integer)) and checkpoint_every >= 1):
+        raise ValueError(f"checkpoint_every must be a positive integer or None, "
+                         f"got {checkpoint_every!r}")
+    net.check_dropout_rng(training, rng)
     if checkpoint_every is None or checkpoint_every >= T:
         out, _, cache = net.forward(X, lengths, initial_states, training=training,
                                     rng=rng, n_threads=n_threads)
@@ -64,7 +70,13 @@ def full_bptt(net, X, lengths, loss_fn, *, initial_states=None, checkpoint_every
 
 
 def _segment_lengths(lengths, start, stop):
+    """Each sequence's number of valid steps within [start, stop)."""
     return np.clip(lengths - start, 0, stop - start).astype(np.intp)
+
+
+def _ends_in(last, start, stop):
+    """Which sequences have their last valid step within [start, stop)."""
+    return (last >= start) & (last < stop)
 
 
 def _checkpointed(net, X, lengths, loss_fn, c, initial_states, clip_step, training,
@@ -76,6 +88,10 @@ def _checkpointed(net, X, lengths, loss_fn, c, initial_states, clip_step, traini
     B, T, _ = X.shape
     pieces = [(s, min(s + c, T)) for s in range(0, T, c)]
     last = lengths - 1
+    # Variational masks hold for the whole sequence: draw them once for all pieces.
+    # Per-element masks are drawn per piece (replayed in pass 2); they are i.i.d.,
+    # so that is the same dropout, though not the same draws as without pieces.
+    input_masks = net.draw_input_masks(B, rng) if training else None
     starts, rng_states = [], []
     Y_top = np.zeros((B, T, net.stack.output_size), net.dtype) if net.many_to_many else None
     Z = None if net.many_to_many else np.zeros((B, net.stack.output_size), net.dtype)
@@ -87,11 +103,11 @@ def _checkpointed(net, X, lengths, loss_fn, c, initial_states, clip_step, traini
         Y, states, _ = net.forward_layers(np.ascontiguousarray(X[:, s:e]),
                                           _segment_lengths(lengths, s, e), states,
                                           training=training, rng=rng,
-                                          n_threads=n_threads)
+                                          n_threads=n_threads, input_masks=input_masks)
         if net.many_to_many:
             Y_top[:, s:e] = Y
         else:
-            here = (last >= s) & (last < e)
+            here = _ends_in(last, s, e)
             Z[here] = Y[here, last[here] - s]
     out, head_cache = net.head_forward(Y_top if net.many_to_many else Z, lengths,
                                        training=training, rng=rng)
@@ -109,12 +125,12 @@ def _checkpointed(net, X, lengths, loss_fn, c, initial_states, clip_step, traini
         seg_len = _segment_lengths(lengths, s, e)
         Y, _, cache = net.forward_layers(np.ascontiguousarray(X[:, s:e]), seg_len, state0,
                                          training=training, rng=piece_rng,
-                                         n_threads=n_threads)
+                                         n_threads=n_threads, input_masks=input_masks)
         if net.many_to_many:
             dY = dZ[:, s:e]
         else:
             dY = np.zeros_like(Y)
-            here = (last >= s) & (last < e)
+            here = _ends_in(last, s, e)
             dY[here, last[here] - s] = dZ[here]
         piece_stats = {}
         _, d_states = net.backward_layers(cache, dY, d_states, clip_step=clip_step,
@@ -140,7 +156,8 @@ def truncation_windows(T, k1, k2):
         fewer than k1 new steps; with k1 = k2 the windows are disjoint chunks.)
     """
     if not 1 <= k1 <= k2:
-        raise ValueError(f"truncated BPTT needs 1 <= k1 <= k2, got k1={k1}, k2={k2}")
+        raise ValueError(f"truncated BPTT needs 1 <= bptt_stride (k1) <= bptt_steps (k2), "
+                         f"got k1={k1}, k2={k2}")
     stop = 0
     while stop < T:
         loss_start, stop = stop, min(stop + k1, T)
@@ -168,7 +185,8 @@ def states_at(net, cache, offset, final_states):
 
 
 def truncated_bptt(net, X, loss_fn, k1, k2, *, rows=None, initial_states=None,
-                   clip_step=None, training=False, rng=None, n_threads=None):
+                   clip_step=None, training=False, rng=None, n_threads=None,
+                   with_windows=False):
     """TBPTT(k1, k2) over a batch of equally long sequences, as a generator.
 
     Parameters
@@ -188,6 +206,9 @@ def truncated_bptt(net, X, loss_fn, k1, k2, *, rows=None, initial_states=None,
         copied, so a very long X is never duplicated.
     initial_states : list or None, default=None
 
+    with_windows : bool, default=False
+        Yield ``(start, loss_start, stop, (value, grads, stats))`` instead.
+
     Yields
     ------
     value : float
@@ -201,20 +222,25 @@ def truncated_bptt(net, X, loss_fn, k1, k2, *, rows=None, initial_states=None,
     """
     if net.bidirectional:
         raise ValueError("truncated BPTT cannot be used with bidirectional layers")
+    net.check_dropout_rng(training, rng)
     rows = np.arange(X.shape[0]) if rows is None else np.asarray(rows)
     B, T = len(rows), X.shape[1]
     states = initial_states
+    # one variational mask per sequence, whichever window it is in
+    input_masks = net.draw_input_masks(B, rng) if training else None
     for start, loss_start, stop in truncation_windows(T, k1, k2):
         lengths = np.full(B, stop - start, dtype=np.intp)
         out, final, cache = net.forward(X[rows, start:stop], lengths, states,
-                                        training=training, rng=rng, n_threads=n_threads)
+                                        training=training, rng=rng, n_threads=n_threads,
+                                        input_masks=input_masks)
         result = loss_fn(out, start, loss_start, stop)
         if result is not None:
             value, d_out = result
             stats = {}
             grads, _ = net.backward(cache, d_out, clip_step=clip_step,
                                     n_threads=n_threads, stats=stats)
-            yield value, grads, stats
+            result = (value, grads, stats)
+            yield (start, loss_start, stop, result) if with_windows else result
         # The next window starts k2 - k1 steps before this one's end.
         next_start = max(0, stop - (k2 - k1)) if stop < T else stop
         states = states_at(net, cache, next_start - start, final)

@@ -9,9 +9,11 @@ __all__ = ["global_norm", "clip_by_global_norm", "clip_by_value"]
 
 
 def global_norm(grads):
-    """The 2-norm of all gradients taken together (float64 accumulation)."""
-    return float(np.sqrt(sum(float(np.dot(g.ravel().astype(np.float64),
-                                          g.ravel().astype(np.float64)))
+    """The 2-norm of all gradients taken together (float64 accumulation).
+
+    NumPy reductions, not BLAS: a BLAS dot would wake the BLAS thread pool, whose
+    spinning threads then compete with the kernels' OpenMP threads."""
+    return float(np.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64)))
                              for g in grads.values())))
 
 

@@ -40,7 +40,7 @@ def _check_cell(cell):
     return CELLS[cell]
 
 
-def _check_array(name, a, dtype, shape_desc):
+def _check_array(name, a, dtype):
     """A C-contiguous array of exactly ``dtype`` with finite values (a copy if needed)."""
     a = np.asarray(a)
     if a.dtype.kind not in "f" or a.dtype not in (np.float32, np.float64):
@@ -68,7 +68,7 @@ def check_sequences(X, input_size, dtype):
     if X.shape[2] != input_size:
         raise ValueError(
             f"X has {X.shape[2]} features, but the layer expects {input_size}")
-    return _check_array("X", X, dtype, "(batch, time, features)")
+    return _check_array("X", X, dtype)
 
 
 def check_lengths(lengths, batch, time):
@@ -141,7 +141,7 @@ class RecurrentLayer:
                 raise ValueError(
                     f"{name} ({s_name}) has shape {s.shape}, expected "
                     f"({batch}, {self.hidden_size})")
-            out.append(_check_array(f"{name} ({s_name})", s, self.dtype, ""))
+            out.append(_check_array(f"{name} ({s_name})", s, self.dtype))
         return tuple(out)
 
     def forward(self, X, lengths=None, initial_state=None, n_threads=None):
@@ -217,7 +217,7 @@ class RecurrentLayer:
         grads : dict of ndarray, the same keys and shapes as ``params``
         """
         B, T, _ = cache["xh"].shape
-        dY = _check_array("dY", dY, self.dtype, "")
+        dY = _check_array("dY", dY, self.dtype)
         if dY.shape != (B, T, self.hidden_size):
             raise ValueError(f"dY has shape {dY.shape}, expected {(B, T, self.hidden_size)}")
         d_state = self._check_state(d_state, B, "d_state")
@@ -338,9 +338,12 @@ class Bidirectional:
             raise ValueError(f"dY must have shape (B, T, {2 * H}), got {dY.shape}")
         B = dY.shape[0]
         d_state = (None, None) if d_state is None else d_state
+        if not isinstance(d_state, (tuple, list)) or len(d_state) != 2:
+            raise ValueError("d_state of a bidirectional layer must be a pair "
+                             "(forward_state, backward_state)")
         d_state = [layer._check_state(s, B, "d_state")
                    for layer, s in zip((self.forward_layer, self.backward_layer), d_state)]
-        dY = _check_array("dY", dY, self.dtype, "")
+        dY = _check_array("dY", dY, self.dtype)
         return self.run_backward(cache, dY, d_state, n_threads, _check_clip(clip_step),
                                  stats)
 

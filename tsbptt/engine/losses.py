@@ -117,7 +117,12 @@ class SoftmaxCrossEntropy(Loss):
     """Cross-entropy of softmax(pred) against integer class labels (N,)."""
 
     def _elementwise(self, pred, target):
-        labels = np.asarray(target).astype(np.intp).ravel()
+        labels = np.asarray(target).ravel()
+        if labels.dtype.kind not in "iu" or labels.size and (
+                labels.min() < 0 or labels.max() >= pred.shape[1]):
+            raise ValueError(f"class labels must be integers in [0, {pred.shape[1]}), "
+                             f"got {np.unique(labels)[:10]}")
+        labels = labels.astype(np.intp)
         logp = log_softmax(pred, axis=1)
         rows = np.arange(pred.shape[0])
         grad = softmax(pred, axis=1)

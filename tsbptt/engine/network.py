@@ -72,6 +72,9 @@ class Network:
         self.dropout = _check_rate("dropout", dropout)
         self.input_dropout = _check_rate("input_dropout", input_dropout)
         D = self.stack.output_size
+        if (not isinstance(output_size, (int, np.integer)) or isinstance(output_size, bool)
+                or output_size < 1):
+            raise ValueError(f"output_size must be a positive integer, got {output_size!r}")
         self.output_size = int(output_size)
         self.head = {"W": glorot_uniform(rng, D, self.output_size).astype(self.dtype),
                      "b": np.zeros(self.output_size, dtype=self.dtype)}
@@ -97,7 +100,7 @@ class Network:
         return np.concatenate([Y[rows, last, :H], Y[:, 0, H:]], axis=1), last
 
     def forward(self, X, lengths=None, initial_states=None, *, training=False,
-                rng=None, n_threads=None):
+                rng=None, n_threads=None, input_masks=None):
         """Run the network.
 
         Parameters
@@ -111,6 +114,9 @@ class Network:
         rng : numpy.random.RandomState, default=None
             Draws the dropout masks; needed when training with dropout.
         n_threads : int or None, default=None
+        input_masks : list or None, default=None
+            Variational dropout masks from :meth:`draw_input_masks`, to keep the
+            same ones over several calls (pieces or windows of one sequence).
 
         Returns
         -------
@@ -121,30 +127,85 @@ class Network:
         """
         X = check_sequences(X, self.input_size, self.dtype)
         lengths = check_lengths(lengths, X.shape[0], X.shape[1])
-        if training and (self.dropout > 0 or self.input_dropout > 0) and rng is None:
-            raise ValueError("training with dropout needs a random generator `rng`")
+        self.check_dropout_rng(training, rng)
+        initial_states = self.check_states(initial_states, X.shape[0])
         Y, states, cache = self.forward_layers(X, lengths, initial_states,
                                                training=training, rng=rng,
-                                               n_threads=n_threads)
+                                               n_threads=n_threads,
+                                               input_masks=input_masks)
         Z = Y if self.many_to_many else self._gather_last(Y, lengths)[0]
         out, head_cache = self.head_forward(Z, lengths, training=training, rng=rng)
         cache.update(head_cache)
         return out, states, cache
 
+    def check_dropout_rng(self, training, rng):
+        """Raise unless training with dropout has a random generator."""
+        if training and (self.dropout > 0 or self.input_dropout > 0) and rng is None:
+            raise ValueError("training with dropout needs a random generator `rng`")
+
+    def check_states(self, states, batch):
+        """Validate one initial state per layer (None: zeros), as each layer takes it."""
+        layers = self.stack.layers
+        if states is None:
+            return None
+        if not isinstance(states, (list, tuple)) or len(states) != len(layers):
+            raise ValueError(f"initial_states must be a list of {len(layers)} states, "
+                             "one per recurrent layer")
+        out = []
+        for layer, s in zip(layers, states):
+            if hasattr(layer, "forward_layer"):
+                if s is None:
+                    out.append(None)
+                    continue
+                if not isinstance(s, (list, tuple)) or len(s) != 2:
+                    raise ValueError("the state of a bidirectional layer is a pair "
+                                     "(forward_state, backward_state)")
+                out.append(tuple(sub._check_state(x, batch, "initial_state")
+                                 for sub, x in zip((layer.forward_layer,
+                                                    layer.backward_layer), s)))
+            else:
+                out.append(layer._check_state(s, batch, "initial_state"))
+        return out
+
+    def draw_input_masks(self, batch, rng):
+        """Variational dropout masks, one (batch, 1, features) array per layer."""
+        if self.input_dropout == 0:
+            return [None] * len(self.stack.layers)
+        return [_mask(rng, (batch, 1, layer.input_size), self.input_dropout, self.dtype)
+                for layer in self.stack.layers]
+
     def forward_layers(self, X, lengths, initial_states=None, *, training=False,
-                       rng=None, n_threads=None):
-        """The recurrent layers only, on validated input (lengths may be 0 here:
-        such a sequence passes its state through). Returns (Y, states, cache)."""
+                       rng=None, n_threads=None, input_masks=None):
+        """The recurrent layers only, on validated input.
+
+        Parameters
+        ----------
+        X : ndarray of shape (B, T, F), C-contiguous, of the network's dtype
+        lengths : ndarray of intp of shape (B,)
+            In [0, T]; 0 passes a sequence's state through (pieces of a sequence
+            that ended earlier).
+        initial_states : list or None
+        training, rng, n_threads : see :meth:`forward`
+        input_masks : list or None
+            See :meth:`forward`; drawn here when training without them.
+
+        Returns
+        -------
+        Y : ndarray of shape (B, T, D), the last layer's outputs
+        states : list, each layer's final state
+        cache : dict
+        """
         B = X.shape[0]
         layers = self.stack.layers
         if initial_states is None:
             initial_states = [None] * len(layers)
+        if training and input_masks is None:
+            input_masks = self.draw_input_masks(B, rng)
         caches, in_masks, out_masks, states = [], [], [], []
         Y = X
         for i, layer in enumerate(layers):
-            m_in = None
-            if training and self.input_dropout > 0:
-                m_in = _mask(rng, (B, 1, Y.shape[2]), self.input_dropout, self.dtype)
+            m_in = input_masks[i] if training else None
+            if m_in is not None:
                 Y = Y * m_in
             Y, s, c = layer.run_forward(Y, lengths, initial_states[i], n_threads)
             m_out = None
@@ -160,7 +221,19 @@ class Network:
         return Y, states, cache
 
     def head_forward(self, Z, lengths, *, training=False, rng=None):
-        """The dense head on Z (B, D) or (B, T, D); returns (out, cache)."""
+        """The dense head.
+
+        Parameters
+        ----------
+        Z : ndarray of shape (B, D), or (B, T, D) for many-to-many
+        lengths : ndarray of intp of shape (B,)
+        training, rng : see :meth:`forward`
+
+        Returns
+        -------
+        out : ndarray of shape (B, output_size) or (B, T, output_size)
+        cache : dict, for :meth:`head_backward`
+        """
         m_head = None
         if training and self.dropout > 0:
             m_head = _mask(rng, Z.shape, self.dropout, self.dtype)
@@ -171,7 +244,19 @@ class Network:
         return out, {"Z": Z, "m_head": m_head}
 
     def head_backward(self, cache, d_out, lengths):
-        """Gradients of the head's parameters and of its input Z."""
+        """Gradients of the head's parameters and of its input.
+
+        Parameters
+        ----------
+        cache : dict from :meth:`head_forward`
+        d_out : ndarray, the shape of the head's output
+        lengths : ndarray of intp of shape (B,)
+
+        Returns
+        -------
+        grads : dict, ``head.W`` (D, output_size) and ``head.b`` (output_size,)
+        dZ : ndarray, the shape of the head's input
+        """
         d_out = np.asarray(d_out, dtype=self.dtype)
         Z = cache["Z"]
         if self.many_to_many:
@@ -186,7 +271,12 @@ class Network:
         return grads, dZ
 
     def scatter_last(self, dZ, lengths, shape):
-        """dY (B, T, D) that holds dZ at the steps :meth:`_gather_last` read."""
+        """Put dZ (B, D) back where :meth:`_gather_last` read it.
+
+        Returns
+        -------
+        dY : ndarray of shape ``shape`` = (B, T, D), zero elsewhere
+        """
         B, T, D = shape
         dY = np.zeros((B, T, D), dtype=self.dtype)
         rows, last = np.arange(B), lengths - 1

@@ -8,8 +8,8 @@ they expect:
 - ``weight_decay`` is an L2 penalty added to the gradient (``g + wd * p``), except
   for AdamW, where it is decoupled (``p -= lr * wd * p`` before the Adam step);
 - ``l1`` adds ``l1 * sign(p)`` to the gradient;
-- both apply only where the parameter's ``decay_mask`` is True (by default all
-  weights but no biases; see :func:`bias_free_mask`).
+- both apply only where the parameter's ``decay_mask`` is True (None applies them
+  everywhere; the estimators pass :func:`bias_free_mask`, which spares biases).
 """
 import numpy as np
 
@@ -20,9 +20,10 @@ __all__ = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "OPTIMIZERS
 def bias_free_mask(name, array):
     """Where weight decay and L1 apply: everywhere but bias entries.
 
-    A recurrent layer's packed ``W`` (F + H + 1, G*H) has its bias in the last row;
-    arrays whose name starts with ``b`` (e.g. ``b_hn``, a dense head's ``b``) are
-    all bias.
+    A recurrent layer's packed ``W`` (F + H + 1, G*H) (a name starting with
+    ``rnn.``, or a bare ``W``) has its bias in the last row; arrays whose own name
+    starts with ``b`` (``b_hn``, the head's ``b``) are all bias; any other array
+    (the head's ``W``) is all weights.
 
     Parameters
     ----------
@@ -38,7 +39,8 @@ def bias_free_mask(name, array):
     if last.startswith("b"):
         return np.zeros(array.shape, dtype=bool)
     mask = np.ones(array.shape, dtype=bool)
-    if last == "W" and array.ndim == 2:
+    packed = name == "W" or name.startswith("rnn.")
+    if last == "W" and array.ndim == 2 and packed:
         mask[-1] = False
     return mask
 

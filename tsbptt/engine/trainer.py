@@ -15,11 +15,13 @@ BPTT schedules of :mod:`tsbptt.engine.bptt`. What it guarantees:
 """
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from numbers import Integral, Real
 
 import numpy as np
 
 from .bptt import full_bptt, truncated_bptt
+from ._threads import all_blas_single_threaded
 from .clipping import clip_by_global_norm, clip_by_value, global_norm
 
 __all__ = ["TrainOptions", "evaluate", "time_ordered_split", "train"]
@@ -28,7 +30,7 @@ __all__ = ["TrainOptions", "evaluate", "time_ordered_split", "train"]
 @dataclass
 class TrainOptions:
     """How to train; every field has the meaning of the estimator parameter of the
-    same name (see the estimators' docstrings)."""
+    same name (see the estimators' docstrings). :meth:`validate` checks them."""
 
     batch_size: int = 32
     max_iter: int = 100
@@ -43,9 +45,34 @@ class TrainOptions:
     n_iter_no_change: int = 10
     tol: float = 1e-4
     n_threads: int = None
-    verbose: int = 0
     callback: object = None
-    history: list = field(default_factory=list)
+
+    def validate(self, n_steps):
+        """Raise ValueError naming the first bad option; ``n_steps`` is T."""
+        for name in ("batch_size", "max_iter", "n_iter_no_change"):
+            _positive_int(name, getattr(self, name))
+        for name in ("bptt_steps", "bptt_stride", "checkpoint_every"):
+            if getattr(self, name) is not None:
+                _positive_int(name, getattr(self, name))
+        for name in ("clip_norm", "clip_value", "clip_step"):
+            v = getattr(self, name)
+            if v is not None and not (isinstance(v, Real) and 0 < v < np.inf):
+                raise ValueError(f"{name} must be a positive number or None, got {v!r}")
+        if self.bptt_stride is not None and self.bptt_steps is None:
+            raise ValueError("bptt_stride needs bptt_steps (the truncation length k2)")
+        if self.bptt_stride is not None and self.bptt_stride > self.bptt_steps:
+            raise ValueError(f"bptt_stride ({self.bptt_stride}) must not exceed "
+                             f"bptt_steps ({self.bptt_steps})")
+        if self.bptt_steps is not None and self.bptt_steps > n_steps:
+            raise ValueError(f"bptt_steps ({self.bptt_steps}) is larger than the "
+                             f"sequences ({n_steps} steps)")
+        if not (isinstance(self.tol, Real) and self.tol >= 0):
+            raise ValueError(f"tol must be a number >= 0, got {self.tol!r}")
+
+
+def _positive_int(name, value):
+    if not isinstance(value, Integral) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
 def _snapshot(params):
@@ -57,10 +84,6 @@ def _restore(params, snap):
         params[k][...] = v
 
 
-def _all_finite(arrays):
-    return all(np.isfinite(a).all() for a in arrays)
-
-
 class _Stop(Exception):
     """Raised inside an epoch to end training (non-finite loss or update)."""
 
@@ -68,6 +91,13 @@ class _Stop(Exception):
 def _batches(n, batch_size, rng, shuffle):
     order = rng.permutation(n) if shuffle else np.arange(n)
     return [order[i:i + batch_size] for i in range(0, n, batch_size)]
+
+
+def _row_weight(net, w, n_steps):
+    """Total weight of the rows a loss value averages: samples, or valid steps.
+
+    ``n_steps`` (B,) counts each sequence's rows (1 each for many-to-one)."""
+    return float(np.sum(n_steps if w is None else w * n_steps))
 
 
 def _apply(net, optimizer, grads, lr, opts, counters):
@@ -85,32 +115,41 @@ def _apply(net, optimizer, grads, lr, opts, counters):
     names = list(net.params)
     before = [net.params[k].copy() for k in names]
     optimizer.step([grads[k] for k in names], learning_rate=lr)
-    if not _all_finite(net.params.values()):
+    if not all(np.isfinite(net.params[k]).all() for k in names):
         for k, b in zip(names, before):
             net.params[k][...] = b
         raise _Stop("an update made the weights non-finite")
 
 
+def _update(net, optimizer, value, grads, stats, lr, opts, counters):
+    if not np.isfinite(value):
+        raise _Stop("the loss is not finite")
+    counters["clipped_step"] += int(sum(s.sum() for s in stats["n_clipped"]))
+    _apply(net, optimizer, grads, lr, opts, counters)
+
+
 def _run_epoch(net, data, loss, optimizer, lr, opts, rng, counters):
     """One pass over the training data; returns the weighted mean loss."""
     X, y, lengths, w = data
+    T = X.shape[1]
     total, weight = 0.0, 0.0
     training = net.dropout > 0 or net.input_dropout > 0
+    truncated = opts.bptt_steps is not None and opts.bptt_steps < T
     for idx in _batches(X.shape[0], opts.batch_size, rng, opts.shuffle):
         wb = None if w is None else w[idx]
-        bw = float(len(idx) if wb is None else wb.sum())
-        if opts.bptt_steps is not None and opts.bptt_steps < X.shape[1]:
+        if wb is not None and not wb.sum() > 0:
+            continue  # nothing in this batch counts: no update
+        if truncated:
             # Long sequences: never copy a whole batch of them, only windows.
             k2 = opts.bptt_steps
             k1 = opts.bptt_stride or k2
-            for value, grads, stats in truncated_bptt(
-                    net, X, loss.window_fn(net, y, wb, X.shape[1], rows=idx), k1, k2,
-                    rows=idx, clip_step=opts.clip_step, training=training, rng=rng,
-                    n_threads=opts.n_threads):
-                if not np.isfinite(value):
-                    raise _Stop("the loss is not finite")
-                counters["clipped_step"] += int(sum(s.sum() for s in stats["n_clipped"]))
-                _apply(net, optimizer, grads, lr, opts, counters)
+            for start, loss_start, stop, (value, grads, stats) in truncated_bptt(
+                    net, X, loss.window_fn(net, y, wb, T, rows=idx), k1, k2, rows=idx,
+                    clip_step=opts.clip_step, training=training, rng=rng,
+                    n_threads=opts.n_threads, with_windows=True):
+                _update(net, optimizer, value, grads, stats, lr, opts, counters)
+                rows = np.full(len(idx), stop - loss_start if net.many_to_many else 1)
+                bw = _row_weight(net, wb, rows)
                 total, weight = total + value * bw, weight + bw
         else:
             Xb, yb, lb = np.ascontiguousarray(X[idx]), y[idx], lengths[idx]
@@ -118,27 +157,57 @@ def _run_epoch(net, data, loss, optimizer, lr, opts, rng, counters):
                 net, Xb, lb, loss.batch_fn(net, yb, lb, wb),
                 checkpoint_every=opts.checkpoint_every, clip_step=opts.clip_step,
                 training=training, rng=rng, n_threads=opts.n_threads)
-            if not np.isfinite(value):
-                raise _Stop("the loss is not finite")
-            counters["clipped_step"] += int(sum(s.sum() for s in stats["n_clipped"]))
-            _apply(net, optimizer, grads, lr, opts, counters)
+            _update(net, optimizer, value, grads, stats, lr, opts, counters)
+            bw = _row_weight(net, wb, lb if net.many_to_many else np.ones(len(idx)))
             total, weight = total + value * bw, weight + bw
+    if weight == 0:
+        raise ValueError("no training sample has a positive weight")
     return total / weight
 
 
 def evaluate(net, loss, data, batch_size=256, n_threads=None):
-    """Weighted mean loss of ``net`` on (X, y, lengths, w), without dropout."""
+    """Weighted mean loss of ``net`` on (X, y, lengths, w), without dropout.
+
+    The mean is over samples (many-to-one) or over valid steps (many-to-many),
+    weighted by the sample weights, whatever the batch size.
+    """
     X, y, lengths, w = data
     total, weight = 0.0, 0.0
     for s in range(0, X.shape[0], batch_size):
         sl = slice(s, s + batch_size)
+        wb = None if w is None else w[sl]
+        if wb is not None and not wb.sum() > 0:
+            continue
         out, _, _ = net.forward(np.ascontiguousarray(X[sl]), lengths[sl],
                                 n_threads=n_threads)
-        wb = None if w is None else w[sl]
         value, _ = loss.batch_fn(net, y[sl], lengths[sl], wb)(out)
-        bw = float(out.shape[0] if wb is None else wb.sum())
+        rows = lengths[sl] if net.many_to_many else np.ones(out.shape[0])
+        bw = _row_weight(net, wb, rows)
         total, weight = total + value * bw, weight + bw
     return total / weight
+
+
+def _check_data(net, data, opts):
+    X, y, lengths, w = data
+    opts.validate(X.shape[1])
+    truncated = opts.bptt_steps is not None and opts.bptt_steps < X.shape[1]
+    if truncated and np.any(lengths != X.shape[1]):
+        raise ValueError("truncated BPTT (bptt_steps) needs sequences of equal length; "
+                         "pad them to one length and train with bptt_steps=None, or "
+                         "cut them into equally long pieces")
+    if truncated and opts.checkpoint_every is not None:
+        raise ValueError("checkpoint_every applies to full BPTT; with bptt_steps only "
+                         "bptt_steps steps are cached anyway")
+
+
+def _epoch_record(epoch, train_loss, val_loss, lr, counters, t0):
+    n = counters["n_updates"]
+    return dict(epoch=epoch + 1, train_loss=train_loss, val_loss=val_loss,
+                learning_rate=lr, grad_norm=counters["norm_sum"] / n if n else 0.0,
+                grad_norm_max=counters["norm_max"], clipped_norm=counters["clipped_norm"],
+                clipped_value=counters["clipped_value"],
+                clipped_step=counters["clipped_step"], n_updates=n,
+                wall_time=time.perf_counter() - t0, stopped=None)
 
 
 def train(net, loss, optimizer, schedule, data, opts, *, validation=None, rng=None,
@@ -148,7 +217,7 @@ def train(net, loss, optimizer, schedule, data, opts, *, validation=None, rng=No
     Parameters
     ----------
     net : Network
-    loss : tsbptt.engine.objectives.Objective
+    loss : tsbptt.engine.losses.Objective
         Builds the loss functions of a batch (``batch_fn``) and of a truncated
         window (``window_fn``).
     optimizer : tsbptt.engine.optimizers.Optimizer
@@ -159,24 +228,36 @@ def train(net, loss, optimizer, schedule, data, opts, *, validation=None, rng=No
     opts : TrainOptions
     validation : tuple like ``data`` or None
         Scored after every epoch; early stopping watches it when given.
-    rng : numpy.random.RandomState
+    rng : numpy.random.RandomState or None
+        Shuffling and dropout; None seeds one with 0.
     start_epoch : int, default=0
         Epochs already done (warm start): schedules continue from there.
 
     Returns
     -------
     list of dict
-        One record per epoch: ``epoch``, ``train_loss``, ``val_loss`` (or None),
-        ``learning_rate``, ``grad_norm`` (mean global norm before clipping),
+        One record per completed epoch: ``epoch``, ``train_loss``, ``val_loss`` (or
+        None), ``learning_rate``, ``grad_norm`` (mean global norm before clipping),
         ``grad_norm_max``, ``clipped_norm`` (updates whose norm was clipped),
-        ``clipped_value`` (gradient entries clipped), ``clipped_step``
-        (dL/dh_t entries clipped), ``n_updates`` and ``wall_time`` (seconds).
-        Training status goes in ``stopped``: None, ``'converged'``,
-        ``'non-finite'`` or ``'interrupted'`` on the last record.
+        ``clipped_value`` (gradient entries clipped), ``clipped_step`` (dL/dh_t
+        entries clipped), ``n_updates``, ``wall_time`` (seconds) and ``stopped``:
+        None, or on the last record ``'converged'`` (no improvement for
+        ``n_iter_no_change`` epochs), ``'non-finite'`` or ``'interrupted'``. A
+        stop during the first epoch leaves one record with ``n_updates`` so far.
     """
+    _check_data(net, data, opts)
+    rng = np.random.RandomState(0) if rng is None else rng
+    with all_blas_single_threaded():
+        history = _train_epochs(net, loss, optimizer, schedule, data, opts, validation,
+                                rng, start_epoch)
+    return history
+
+
+def _train_epochs(net, loss, optimizer, schedule, data, opts, validation, rng,
+                  start_epoch):
+    """The epoch loop of :func:`train`, on checked arguments."""
     history = []
-    best_score, best_weights, bad_epochs = np.inf, None, 0
-    last_monitored = None
+    best_score, best_weights, bad_epochs, last_monitored = np.inf, None, 0, None
     stopped = None
     for epoch in range(start_epoch, start_epoch + opts.max_iter):
         lr = schedule.rate(epoch, last_monitored)
@@ -186,39 +267,34 @@ def train(net, loss, optimizer, schedule, data, opts, *, validation=None, rng=No
         epoch_start = _snapshot(net.params)
         try:
             train_loss = _run_epoch(net, data, loss, optimizer, lr, opts, rng, counters)
+            val_loss = (evaluate(net, loss, validation, n_threads=opts.n_threads)
+                        if validation is not None else None)
+            record = _epoch_record(epoch, train_loss, val_loss, lr, counters, t0)
+            history.append(record)
+            if opts.callback is not None:
+                opts.callback(record)
         except _Stop as why:
             # The failing update was undone: the weights are the last finite ones.
             warnings.warn(
                 f"Training stopped at epoch {epoch + 1}: {why}. The last finite weights "
                 "were restored. Try a lower learning_rate, gradient clipping "
-                "(clip_norm=1.0) or scaling the inputs.", RuntimeWarning, stacklevel=3)
+                "(clip_norm=1.0) or scaling the inputs.", RuntimeWarning, stacklevel=2)
             stopped = "non-finite"
-            break
         except KeyboardInterrupt:
             _restore(net.params, best_weights if best_weights is not None else epoch_start)
             warnings.warn(f"Training interrupted at epoch {epoch + 1}; the model keeps "
-                          "the best weights so far.", RuntimeWarning, stacklevel=3)
+                          "the best weights so far.", RuntimeWarning, stacklevel=2)
             stopped = "interrupted"
+        if stopped is not None:
+            if not history or history[-1]["epoch"] != epoch + 1:
+                history.append(_epoch_record(epoch, np.nan, None, lr, counters, t0))
             break
-        val_loss = (evaluate(net, loss, validation, n_threads=opts.n_threads)
-                    if validation is not None else None)
-        n_updates = counters["n_updates"]
-        record = dict(epoch=epoch + 1, train_loss=train_loss, val_loss=val_loss,
-                      learning_rate=lr,
-                      grad_norm=counters["norm_sum"] / n_updates if n_updates else 0.0,
-                      grad_norm_max=counters["norm_max"],
-                      clipped_norm=counters["clipped_norm"],
-                      clipped_value=counters["clipped_value"],
-                      clipped_step=counters["clipped_step"], n_updates=n_updates,
-                      wall_time=time.perf_counter() - t0, stopped=None)
-        history.append(record)
-        if opts.callback is not None:
-            opts.callback(record)
-        monitored = val_loss if validation is not None else train_loss
-        last_monitored = monitored
-        if monitored < best_score - opts.tol:
-            best_score, bad_epochs = monitored, 0
-            best_weights = _snapshot(net.params)
+        monitored = last_monitored = val_loss if validation is not None else train_loss
+        if monitored < best_score:
+            # Keep the best weights on any improvement; tol only decides whether the
+            # improvement counts against n_iter_no_change.
+            bad_epochs = 0 if monitored < best_score - opts.tol else bad_epochs + 1
+            best_score, best_weights = monitored, _snapshot(net.params)
         else:
             bad_epochs += 1
         if bad_epochs >= opts.n_iter_no_change:
