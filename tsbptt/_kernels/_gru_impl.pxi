@@ -31,6 +31,7 @@ cdef void _activate(const floating* pre, floating* a, floating* hn,
     """One valid step of one sample. pre (3H,): r, z pre-activations and x W_xn;
     hn (H,): h W_hn, to which b_hn is added; a (3H,) receives r, z, n."""
     cdef Py_ssize_t j
+    cdef floating one = 1  # a typed 1: a bare literal would make float32 maths double
     for j in range(2 * H):                      # r, z
         a[j] = sigmoid(pre[j])
     for j in range(H):
@@ -38,7 +39,7 @@ cdef void _activate(const floating* pre, floating* a, floating* hn,
     for j in range(H):                          # n
         a[2 * H + j] = tanh_(pre[2 * H + j] + b_n[j] + a[j] * hn[j])
     for j in range(H):
-        h_out[j] = (1 - a[H + j]) * a[2 * H + j] + a[H + j] * hp[j]
+        h_out[j] = (one - a[H + j]) * a[2 * H + j] + a[H + j] * hp[j]
     copy_row(y, h_out, H)
 
 
@@ -110,13 +111,14 @@ cdef void _gate_grads(const floating* a, const floating* hp, const floating* hn,
     """One valid step of one sample. dh (IN/OUT): in dL/dh_t, out dL/dh_t * z."""
     cdef Py_ssize_t j
     cdef floating r, z, n, dan, daz, dar
+    cdef floating one = 1
     for j in range(H):
         r = a[j]
         z = a[H + j]
         n = a[2 * H + j]
-        dan = dh[j] * (1 - z) * (1 - n * n)
-        daz = dh[j] * (hp[j] - n) * z * (1 - z)
-        dar = dan * hn[j] * r * (1 - r)
+        dan = dh[j] * (one - z) * (one - n * n)
+        daz = dh[j] * (hp[j] - n) * z * (one - z)
+        dar = dan * hn[j] * r * (one - r)
         dgx[j] = dar
         dgx[H + j] = daz
         dgx[2 * H + j] = dan

@@ -113,6 +113,7 @@ cdef void _gate_grads(const floating* a, const floating* c, const floating* c_pr
     """One valid step of one sample: dL/dh_t (dh) and the running dc -> da (4H,)."""
     cdef Py_ssize_t j
     cdef floating dcj, i, f, g, o
+    cdef floating one = 1  # a typed 1: a bare literal would make float32 maths double
     for j in range(H):
         tc[j] = tanh_(c[j])
     for j in range(H):
@@ -120,11 +121,11 @@ cdef void _gate_grads(const floating* a, const floating* c, const floating* c_pr
         f = a[H + j]
         g = a[2 * H + j]
         o = a[3 * H + j]
-        dcj = dc[j] + dh[j] * o * (1 - tc[j] * tc[j])
-        da[j] = dcj * g * i * (1 - i)
-        da[H + j] = dcj * c_prev[j] * f * (1 - f)
-        da[2 * H + j] = dcj * i * (1 - g * g)
-        da[3 * H + j] = dh[j] * tc[j] * o * (1 - o)
+        dcj = dc[j] + dh[j] * o * (one - tc[j] * tc[j])
+        da[j] = dcj * g * i * (one - i)
+        da[H + j] = dcj * c_prev[j] * f * (one - f)
+        da[2 * H + j] = dcj * i * (one - g * g)
+        da[3 * H + j] = dh[j] * tc[j] * o * (one - o)
         dc[j] = dcj * f
 
 

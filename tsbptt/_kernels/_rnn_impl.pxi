@@ -88,6 +88,7 @@ cdef void _backward_chunk(const floating* W_T, const Py_ssize_t* lengths,
     cdef const floating* a
     cdef floating* da
     cdef floating* dhr
+    cdef floating one = 1  # a typed 1: a bare literal would make float32 maths double
     for t in range(T - 1, -1, -1):
         s = t % BLOCK_STEPS
         for r in range(r0, r1):
@@ -98,7 +99,7 @@ cdef void _backward_chunk(const floating* W_T, const Py_ssize_t* lengths,
                 n_clipped[r] += add_clip_norm(dhr, dY + row * H, H, clip, delta_sq + row)
                 a = gates + row * H
                 for j in range(H):
-                    da[j] = dhr[j] * (1 - a[j] * a[j])
+                    da[j] = dhr[j] * (one - a[j] * a[j])
             else:
                 delta_sq[row] = 0
                 zero_row(da, H)
