@@ -22,7 +22,7 @@ from ._activations cimport sigmoid, tanh_
 from ._blas cimport gemm
 from ._common cimport (BLOCK_STEPS, add_clip_norm, check_common, check_shape,
                        copy_row, fill_xh, gather_block_rows, gemm_col_blocks,
-                       n_chunks_of, zero_row)
+                       n_chunks_of, prefetch_row, zero_row)
 
 
 cdef void _activate(const floating* pre, floating* a, floating* hn,
@@ -63,6 +63,11 @@ cdef void _forward_chunk(const floating* X, const floating* W, const floating* b
                         W + F * G + 2 * H, <int>G, hn + (r0 * T + t) * H, <int>(T * H))
         for r in range(r0, r1):
             row = r * T + t
+            if t + 1 < T:  # the rows step t + 1 will read and write
+                prefetch_row(xh + (row + 1) * K, K, 1)
+                prefetch_row(gates + (row + 1) * G, G, 1)
+                prefetch_row(hn + (row + 1) * H, H, 1)
+                prefetch_row(Y + (row + 1) * H, H, 1)
             h_out = xh + (row + 1) * K + F if t + 1 < T else h_T + r * H
             if t < lengths[r]:
                 _activate(pre + (r - r0) * G, gates + row * G, hn + row * H, b_n, b_hn,
@@ -158,6 +163,11 @@ cdef void _backward_chunk(const floating* W_T, const Py_ssize_t* lengths,
         s = t % BLOCK_STEPS
         for r in range(r0, r1):
             row = r * T + t
+            if t > 0:  # the rows step t - 1 will read
+                prefetch_row(gates + (row - 1) * G, G, 0)
+                prefetch_row(hn + (row - 1) * H, H, 0)
+                prefetch_row(dY + (row - 1) * H, H, 0)
+                prefetch_row(xh + (row - 1) * K, K, 0)
             off = (s * nb + r - r0) * G
             if t < lengths[r]:
                 n_clipped[r] += add_clip_norm(dh + r * H, dY + row * H, H, clip,

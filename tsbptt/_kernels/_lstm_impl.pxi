@@ -25,7 +25,7 @@ from ._activations cimport sigmoid, tanh_
 from ._blas cimport gemm
 from ._common cimport (BLOCK_STEPS, add_clip_norm, check_common, check_shape,
                        copy_row, fill_xh, gather_block_rows, gemm_col_blocks,
-                       n_chunks_of, zero_row)
+                       n_chunks_of, prefetch_row, zero_row)
 
 
 cdef void _activate(const floating* pre, floating* a, const floating* c_in,
@@ -60,6 +60,11 @@ cdef void _forward_chunk(const floating* X, const floating* W, const floating* h
                         W, <int>G, pre, <int>G)
         for r in range(r0, r1):
             row = r * T + t
+            if t + 1 < T:  # the rows step t + 1 will read and write
+                prefetch_row(xh + (row + 1) * K, K, 1)
+                prefetch_row(gates + (row + 1) * G, G, 1)
+                prefetch_row(cell + (row + 1) * H, H, 1)
+                prefetch_row(Y + (row + 1) * H, H, 1)
             c_in = c0 + r * H if t == 0 else cell + (row - 1) * H
             h_out = xh + (row + 1) * K + F if t + 1 < T else h_T + r * H
             if t < lengths[r]:
@@ -144,6 +149,12 @@ cdef void _backward_chunk(const floating* W_T, const floating* c0,
         s = t % BLOCK_STEPS
         for r in range(r0, r1):
             row = r * T + t
+            if t > 0:  # the rows step t - 1 will read
+                prefetch_row(gates + (row - 1) * G, G, 0)
+                prefetch_row(dY + (row - 1) * H, H, 0)
+                prefetch_row(xh + (row - 1) * K, K, 0)
+                if t > 1:
+                    prefetch_row(cell + (row - 2) * H, H, 0)
             da = blk_da + (s * nb + r - r0) * G
             if t < lengths[r]:
                 n_clipped[r] += add_clip_norm(dh + r * H, dY + row * H, H, clip,

@@ -17,7 +17,7 @@ from ._activations cimport tanh_
 from ._blas cimport gemm
 from ._common cimport (BLOCK_STEPS, add_clip_norm, check_common, check_shape,
                        copy_row, fill_xh, gather_block_rows, gemm_col_blocks,
-                       n_chunks_of, zero_row)
+                       n_chunks_of, prefetch_row, zero_row)
 
 
 cdef void _forward_chunk(const floating* X, const floating* W, const floating* h0,
@@ -35,6 +35,10 @@ cdef void _forward_chunk(const floating* X, const floating* W, const floating* h
                         W, <int>H, pre, <int>H)
         for r in range(r0, r1):
             row = r * T + t
+            if t + 1 < T:  # the rows step t + 1 will read and write
+                prefetch_row(xh + (row + 1) * K, K, 1)
+                prefetch_row(gates + (row + 1) * H, H, 1)
+                prefetch_row(Y + (row + 1) * H, H, 1)
             h_out = xh + (row + 1) * K + F if t + 1 < T else h_T + r * H
             if t < lengths[r]:
                 a = gates + row * H
@@ -93,6 +97,10 @@ cdef void _backward_chunk(const floating* W_T, const Py_ssize_t* lengths,
         s = t % BLOCK_STEPS
         for r in range(r0, r1):
             row = r * T + t
+            if t > 0:  # the rows step t - 1 will read
+                prefetch_row(gates + (row - 1) * H, H, 0)
+                prefetch_row(dY + (row - 1) * H, H, 0)
+                prefetch_row(xh + (row - 1) * K, K, 0)
             da = blk_da + (s * nb + r - r0) * H
             if t < lengths[r]:
                 dhr = dh + r * H
