@@ -9,8 +9,7 @@ import argparse
 
 import numpy as np
 
-from tsbptt.engine import (OPTIMIZERS, LOSSES, Network, Objective, TrainOptions,
-                           bias_free_mask, train)
+from tsbptt.engine import LOSSES, Network, Objective, TrainOptions, build_optimizer, train
 from tsbptt.engine.schedules import Cosine
 
 
@@ -25,10 +24,7 @@ def windows(n, T, seed):
 
 def fit(X, y, epochs, **options):
     net = Network("lstm", 1, 32, 1, random_state=0)
-    params = net.params
-    optimizer = OPTIMIZERS["adam"](list(params.values()), 0.01, weight_decay=1e-5,
-                                   decay_masks=[bias_free_mask(k, v)
-                                                for k, v in params.items()])
+    optimizer = build_optimizer("adam", net.params, 0.01, weight_decay=1e-5)
     data = (X, y, np.full(len(X), X.shape[1], dtype=np.intp), None)
     history = train(net, Objective(LOSSES["mse"]()), optimizer, Cosine(0.01, epochs), data,
                     TrainOptions(batch_size=32, max_iter=epochs, clip_norm=1.0, **options),

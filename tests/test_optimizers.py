@@ -166,3 +166,23 @@ def test_matches_torch_optim(kind):
 
 def test_all_classes_registered():
     assert set(OPTIMIZERS.values()) == {SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta}
+
+
+def test_build_optimizer_spares_biases_unless_asked():
+    from tsbptt.engine.network import Network
+    from tsbptt.engine.optimizers import build_optimizer
+
+    net = Network("lstm", 2, 3, 1, random_state=0)
+    params = net.params
+    before = {k: v.copy() for k, v in params.items()}
+    opt = build_optimizer("sgd", params, 0.1, weight_decay=1.0)
+    opt.step([np.zeros_like(v) for v in params.values()])
+    W = params["rnn.0.W"]
+    np.testing.assert_allclose(W[:-1], 0.9 * before["rnn.0.W"][:-1])
+    np.testing.assert_array_equal(W[-1], before["rnn.0.W"][-1])       # the bias row
+    np.testing.assert_allclose(params["head.W"], 0.9 * before["head.W"])
+    opt = build_optimizer("sgd", params, 0.1, weight_decay=1.0, decay_biases=True)
+    opt.step([np.zeros_like(v) for v in params.values()])
+    np.testing.assert_allclose(params["rnn.0.W"][-1], 0.9 * before["rnn.0.W"][-1])
+    with pytest.raises(ValueError, match="optimizer must be one of"):
+        build_optimizer("lbfgs", params, 0.1)

@@ -14,7 +14,7 @@ they expect:
 import numpy as np
 
 __all__ = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "OPTIMIZERS",
-           "bias_free_mask"]
+           "bias_free_mask", "build_optimizer"]
 
 
 def bias_free_mask(name, array):
@@ -246,3 +246,29 @@ class Adadelta(Optimizer):
 
 OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop,
               "adagrad": Adagrad, "adadelta": Adadelta}
+
+
+def build_optimizer(name, named_params, learning_rate, *, decay_biases=False, **options):
+    """An optimizer over a network's parameters, penalties sparing biases by default.
+
+    Parameters
+    ----------
+    name : {'sgd', 'adam', 'adamw', 'rmsprop', 'adagrad', 'adadelta'}
+    named_params : dict of ndarray
+        ``Network.params``; the optimizer updates these arrays in place, in this
+        order (pass gradients in the same order).
+    learning_rate : float
+    decay_biases : bool, default=False
+        Apply ``weight_decay`` and ``l1`` to biases too.
+    **options
+        The optimizer's own options (``momentum``, ``weight_decay``, ``l1``, ...).
+
+    Returns
+    -------
+    Optimizer
+    """
+    if name not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)}, got {name!r}")
+    masks = None if decay_biases else [bias_free_mask(k, v) for k, v in named_params.items()]
+    return OPTIMIZERS[name](list(named_params.values()), learning_rate, decay_masks=masks,
+                            **options)
