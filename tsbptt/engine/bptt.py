@@ -87,45 +87,66 @@ def _checkpointed(net, X, lengths, loss_fn, c, initial_states, clip_step, traini
                          "the backward direction needs the whole sequence at once")
     B, T, _ = X.shape
     pieces = [(s, min(s + c, T)) for s in range(0, T, c)]
-    last = lengths - 1
     # Variational masks hold for the whole sequence: draw them once for all pieces.
     # Per-element masks are drawn per piece (replayed in pass 2); they are i.i.d.,
     # so that is the same dropout, though not the same draws as without pieces.
-    input_masks = net.draw_input_masks(B, rng) if training else None
-    starts, rng_states = [], []
-    Y_top = np.zeros((B, T, net.stack.output_size), net.dtype) if net.many_to_many else None
-    Z = None if net.many_to_many else np.zeros((B, net.stack.output_size), net.dtype)
-    states = initial_states
-    # Pass 1: forward piece by piece, keeping only the states between pieces.
-    for s, e in pieces:
-        starts.append(states)
-        rng_states.append(rng.get_state() if rng is not None else None)
-        Y, states, _ = net.forward_layers(np.ascontiguousarray(X[:, s:e]),
-                                          _segment_lengths(lengths, s, e), states,
-                                          training=training, rng=rng,
-                                          n_threads=n_threads, input_masks=input_masks)
-        if net.many_to_many:
-            Y_top[:, s:e] = Y
-        else:
-            here = _ends_in(last, s, e)
-            Z[here] = Y[here, last[here] - s]
-    out, head_cache = net.head_forward(Y_top if net.many_to_many else Z, lengths,
-                                       training=training, rng=rng)
+    run = dict(net=net, X=X, lengths=lengths, training=training, n_threads=n_threads,
+               input_masks=net.draw_input_masks(B, rng) if training else None)
+    head_input, starts = _pieces_forward(run, pieces, initial_states, rng)
+    out, head_cache = net.head_forward(head_input, lengths, training=training, rng=rng)
     value, d_out = loss_fn(out)
     grads, dZ = net.head_backward(head_cache, d_out, lengths)
-    # Pass 2: last piece first, recompute its forward and backpropagate through it.
+    layer_grads, stats = _pieces_backward(run, pieces, starts, dZ, clip_step)
+    grads.update(layer_grads)
+    return value, grads, stats
+
+
+def _run_piece(run, s, e, state0, rng):
+    """The recurrent layers over steps [s, e) of every sequence."""
+    return run["net"].forward_layers(
+        np.ascontiguousarray(run["X"][:, s:e]), _segment_lengths(run["lengths"], s, e),
+        state0, training=run["training"], rng=rng, n_threads=run["n_threads"],
+        input_masks=run["input_masks"])
+
+
+def _pieces_forward(run, pieces, initial_states, rng):
+    """Pass 1: forward piece by piece, keeping only the states between pieces.
+
+    Returns the head's input (the top layer's outputs for many-to-many, else the
+    outputs at each sequence's last step) and, per piece, its initial states and
+    the generator state its dropout masks were drawn from."""
+    net, lengths = run["net"], run["lengths"]
+    B, T, _ = run["X"].shape
+    last = lengths - 1
+    D = net.stack.output_size
+    head_input = np.zeros((B, T, D) if net.many_to_many else (B, D), net.dtype)
+    starts, states = [], initial_states
+    for s, e in pieces:
+        starts.append((states, rng.get_state() if rng is not None else None))
+        Y, states, _ = _run_piece(run, s, e, states, rng)
+        if net.many_to_many:
+            head_input[:, s:e] = Y
+        else:
+            here = _ends_in(last, s, e)
+            head_input[here] = Y[here, last[here] - s]
+    return head_input, starts
+
+
+def _pieces_backward(run, pieces, starts, dZ, clip_step):
+    """Pass 2: last piece first, recompute its forward and backpropagate through it,
+    adding the weight gradients into one set of accumulators."""
+    net, lengths = run["net"], run["lengths"]
+    B, T, _ = run["X"].shape
+    last = lengths - 1
     acc = [layer.new_accumulators(B) for layer in net.stack.layers]
     d_states, delta_sq = None, [np.zeros((B, T), net.dtype) for _ in acc]
     n_clipped = [np.zeros(B, np.intp) for _ in acc]
-    for (s, e), state0, rng_state in zip(pieces[::-1], starts[::-1], rng_states[::-1]):
+    for (s, e), (state0, rng_state) in zip(pieces[::-1], starts[::-1]):
         piece_rng = None
         if rng_state is not None:
             piece_rng = np.random.RandomState()
             piece_rng.set_state(rng_state)
-        seg_len = _segment_lengths(lengths, s, e)
-        Y, _, cache = net.forward_layers(np.ascontiguousarray(X[:, s:e]), seg_len, state0,
-                                         training=training, rng=piece_rng,
-                                         n_threads=n_threads, input_masks=input_masks)
+        Y, _, cache = _run_piece(run, s, e, state0, piece_rng)
         if net.many_to_many:
             dY = dZ[:, s:e]
         else:
@@ -134,14 +155,16 @@ def _checkpointed(net, X, lengths, loss_fn, c, initial_states, clip_step, traini
             dY[here, last[here] - s] = dZ[here]
         piece_stats = {}
         _, d_states = net.backward_layers(cache, dY, d_states, clip_step=clip_step,
-                                          n_threads=n_threads, stats=piece_stats, acc=acc)
+                                          n_threads=run["n_threads"], stats=piece_stats,
+                                          acc=acc)
         for i in range(len(acc)):
             delta_sq[i][:, s:e] = piece_stats["delta_sq"][i]
             n_clipped[i] += piece_stats["n_clipped"][i]
+    grads = {}
     for i, layer in enumerate(net.stack.layers):
-        grads.update({f"rnn.{i}.{k}": v
-                      for k, v in layer.reduce_accumulators(acc[i], n_threads).items()})
-    return value, grads, {"delta_sq": delta_sq, "n_clipped": n_clipped}
+        grads.update({f"rnn.{i}.{k}": v for k, v in
+                      layer.reduce_accumulators(acc[i], run["n_threads"]).items()})
+    return grads, {"delta_sq": delta_sq, "n_clipped": n_clipped}
 
 
 def truncation_windows(T, k1, k2):
