@@ -30,11 +30,7 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-try:
-    import tsbptt
-except ImportError:  # not installed: use the in-place build of this checkout
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    import tsbptt
+from _common import header_lines, import_torch
 from tsbptt.engine.layers import RecurrentLayer
 
 #: (batch, time, features, hidden)
@@ -124,14 +120,6 @@ def make_tsbptt_step(cell, B, T, F, H, n_threads):
 
 
 # --------------------------------------------------------------------------- torch
-def import_torch():
-    try:
-        import torch
-    except ImportError:
-        return None
-    return torch
-
-
 def make_torch_step(torch, cell, layer, X):
     """torch.nn.LSTM/GRU holding the same weights as ``layer`` (docs/kernel_layout.md)."""
     F, H = layer.input_size, layer.hidden_size
@@ -183,29 +171,9 @@ def max_rel_err(ours, theirs):
 
 # --------------------------------------------------------------------------- report
 def print_header(torch, args):
-    cfg = tsbptt.get_config()
-    print(f"tsbptt {cfg['tsbptt']}  numpy {cfg['numpy']}  scipy {cfg['scipy']}  "
-          f"python {cfg['python'].split()[0]}")
-    print(f"OpenMP: {'on' if cfg['openmp_enabled'] else 'off (serial build)'}  "
-          f"CPUs available: {cfg['cpu_count']}  threads timed: "
-          f"{' '.join(map(str, args.threads))}")
-    env = {k: os.environ.get(k) for k in
-           ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE",
-            "OPENBLAS_L2_SIZE")}
-    print("env: " + "  ".join(f"{k}={v if v is not None else '(unset)'}"
-                              for k, v in env.items()))
-    for lib in cfg["blas"]:
-        who = "kernels" if lib.get("used_by_kernels") else "numpy (GEMM peak)"
-        print(f"BLAS [{who}]: {lib['internal_api']} {lib['version']}  "
-              f"architecture={lib['architecture']}  threading={lib['threading_layer']}  "
-              f"{Path(lib['filepath'] or '?').name}")
-    if torch is None:
-        why = "skipped (--no-torch)" if args.no_torch else "not importable"
-        print(f"torch: {why}; torch columns are '-'")
-    else:
-        print(f"torch {torch.__version__} (set_num_threads per row)")
-    print(f"load average (1 min) before the run: {os.getloadavg()[0]:.2f} "
-          "(other processes on the machine distort the timings, 2-thread ones most)")
+    _, lines = header_lines(torch, args.no_torch, " ".join(map(str, args.threads)),
+                            numpy_role="numpy (GEMM peak)")
+    print("\n".join(lines))
     print("step = forward over T + loss on last output + backward over T (dX and dW); "
           "float32; median ms")
     sys.stdout.flush()

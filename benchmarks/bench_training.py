@@ -35,11 +35,7 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-try:
-    import tsbptt
-except ImportError:  # not installed: use the in-place build of this checkout
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    import tsbptt
+from _common import header_lines, import_torch
 from tsbptt.engine.bptt import full_bptt
 from tsbptt.engine.losses import MSE, Objective
 from tsbptt.engine.network import Network
@@ -52,14 +48,6 @@ NOISY = 1.5
 #: Sine period (steps) and noise level of the training data.
 PERIOD, NOISE = 50.0, 0.1
 MiB = 2.0**20
-
-
-def import_torch():
-    try:
-        import torch
-    except ImportError:
-        return None
-    return torch
 
 
 def sine_windows(n, T, seed=0):
@@ -353,46 +341,11 @@ def print_memory_tables(rows, growth):
 
 
 # --------------------------------------------------------------------------- header
-def cpu_model():
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "?"
-
-
 def header(torch, args):
-    cfg = tsbptt.get_config()
-    lines = [
-        f"tsbptt {cfg['tsbptt']}  numpy {cfg['numpy']}  scipy {cfg['scipy']}  "
-        f"python {cfg['python'].split()[0]}",
-        f"CPU: {cpu_model()}  CPUs available: {cfg['cpu_count']}  OpenMP: "
-        f"{'on' if cfg['openmp_enabled'] else 'off (serial build)'}  threads timed: "
-        f"{' '.join(map(str, args.threads))} (training; BLAS around tsbptt's epochs: "
-        f"{'same' if args.blas_threads is None else args.blas_threads}), "
-        f"{args.mem_threads} (memory)",
-        "env: " + "  ".join(
-            f"{k}={os.environ.get(k) or '(unset)'}" for k in
-            ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE",
-             "OPENBLAS_L2_SIZE")),
-    ]
-    for lib in cfg["blas"]:
-        who = "kernels" if lib.get("used_by_kernels") else "numpy"
-        lines.append(f"BLAS [{who}]: {lib['internal_api']} {lib['version']}  "
-                     f"architecture={lib['architecture']}  "
-                     f"threading={lib['threading_layer']}  "
-                     f"{Path(lib['filepath'] or '?').name}")
-    if torch is None:
-        why = "skipped (--no-torch)" if args.no_torch else "not importable"
-        lines.append(f"torch: {why}; torch columns are '-'")
-    else:
-        lines.append(f"torch {torch.__version__} (set_num_threads per row; mkldnn "
-                     f"{'available' if torch.backends.mkldnn.is_available() else 'off'})")
-    lines.append(f"load average (1 min) before the run: {os.getloadavg()[0]:.2f} "
-                 "(other processes on the machine distort the timings, 2-thread ones "
-                 "most)")
+    note = (f"{' '.join(map(str, args.threads))} (training; BLAS around tsbptt's epochs: "
+            f"{'same' if args.blas_threads is None else args.blas_threads}), "
+            f"{args.mem_threads} (memory)")
+    cfg, lines = header_lines(torch, args.no_torch, note)
     print("\n".join(lines), flush=True)
     return cfg
 

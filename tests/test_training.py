@@ -1,5 +1,4 @@
 """The training loop end to end: learning, truncation, clipping, stopping, safety."""
-import warnings
 
 import numpy as np
 import pytest

@@ -1,0 +1,81 @@
+"""What the benchmark scripts share: importing tsbptt and torch, and the header
+that says which machine, versions, BLAS and environment produced the numbers."""
+import os
+import sys
+from pathlib import Path
+
+try:
+    import tsbptt
+except ImportError:  # not installed: use the in-place build of this checkout
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    import tsbptt
+
+#: Environment variables that change how BLAS and OpenMP run.
+THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE",
+              "OPENBLAS_L2_SIZE")
+
+
+def import_torch(disabled=False):
+    """torch, or None when it is not installed (or ``disabled``)."""
+    if disabled:
+        return None
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch
+
+
+def cpu_model():
+    """The CPU's model name from /proc/cpuinfo, or '?'."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "?"
+
+
+def header_lines(torch, no_torch, threads_note, numpy_role="numpy"):
+    """Versions, CPU, OpenMP, thread environment, BLAS libraries and torch.
+
+    Parameters
+    ----------
+    torch : module or None
+    no_torch : bool
+        Whether torch was left out on purpose (``--no-torch``).
+    threads_note : str
+        What thread counts the script times.
+    numpy_role : str
+        How the script uses NumPy's BLAS (shown next to it).
+
+    Returns
+    -------
+    cfg : dict, ``tsbptt.get_config()``
+    lines : list of str
+    """
+    cfg = tsbptt.get_config()
+    lines = [
+        f"tsbptt {cfg['tsbptt']}  numpy {cfg['numpy']}  scipy {cfg['scipy']}  "
+        f"python {cfg['python'].split()[0]}",
+        f"CPU: {cpu_model()}  CPUs available: {cfg['cpu_count']}  OpenMP: "
+        f"{'on' if cfg['openmp_enabled'] else 'off (serial build)'}  kernels: "
+        f"{cfg['kernel_isa']}  threads timed: {threads_note}",
+        "env: " + "  ".join(f"{k}={os.environ.get(k) or '(unset)'}" for k in THREAD_ENV),
+    ]
+    for lib in cfg["blas"]:
+        who = "kernels" if lib.get("used_by_kernels") else numpy_role
+        lines.append(f"BLAS [{who}]: {lib['internal_api']} {lib['version']}  "
+                     f"architecture={lib['architecture']}  "
+                     f"threading={lib['threading_layer']}  "
+                     f"{Path(lib['filepath'] or '?').name}")
+    if torch is None:
+        why = "skipped (--no-torch)" if no_torch else "not importable"
+        lines.append(f"torch: {why}; torch columns are '-'")
+    else:
+        lines.append(f"torch {torch.__version__} (set_num_threads per row)")
+    lines.append(f"load average (1 min) before the run: {os.getloadavg()[0]:.2f} "
+                 "(other processes on the machine distort the timings, 2-thread ones "
+                 "most)")
+    return cfg, lines
