@@ -42,7 +42,10 @@ def test_kernel_dispatch(monkeypatch):
 def test_resolve_n_threads(monkeypatch):
     monkeypatch.setattr(_threads, "available_cores", lambda: 4)
     monkeypatch.setattr(_threads, "openmp_enabled", lambda: True)
+    monkeypatch.setattr(_threads, "openmp_max_threads", lambda: 8)
     assert _threads.resolve_n_threads(None) == 4
+    monkeypatch.setattr(_threads, "openmp_max_threads", lambda: 1)  # e.g. threadpoolctl
+    assert _threads.resolve_n_threads(None) == 1
     assert _threads.resolve_n_threads(3) == 3
     assert _threads.resolve_n_threads(-1) == 4
     assert _threads.resolve_n_threads(-2) == 3
@@ -70,3 +73,15 @@ def test_single_threaded_blas_holds_the_kernels_blas_to_one_thread():
         with _threads.single_threaded_blas():
             assert [lib.num_threads for lib in libs] == [1] * len(libs)
         assert [lib.num_threads for lib in libs] == before
+
+
+def test_n_threads_none_follows_threadpoolctl_limits_on_tsbptt_openmp():
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from tsbptt._kernels._openmp_helpers import openmp_enabled
+    if not openmp_enabled():
+        pytest.skip("serial build")
+    # threadpoolctl sees tsbptt's OpenMP runtime and can limit it, as joblib does
+    assert any(i["user_api"] == "openmp" for i in threadpool_info())
+    with threadpool_limits(limits=1, user_api="openmp"):
+        assert _threads.resolve_n_threads(None) == 1

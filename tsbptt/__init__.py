@@ -17,5 +17,8 @@ except ImportError as exc:  # pragma: no cover - depends on how tsbptt was insta
     ) from exc
 
 from ._config import get_config, show_config
+from .estimators import (GRUClassifier, GRURegressor, LSTMClassifier, LSTMRegressor,
+                         RNNClassifier, RNNRegressor)
 
-__all__ = ["get_config", "show_config"]
+__all__ = ["GRUClassifier", "GRURegressor", "LSTMClassifier", "LSTMRegressor",
+           "RNNClassifier", "RNNRegressor", "get_config", "show_config"]

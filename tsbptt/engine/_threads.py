@@ -12,7 +12,7 @@ from numbers import Integral
 
 from threadpoolctl import ThreadpoolController
 
-from .._kernels._openmp_helpers import openmp_enabled
+from .._kernels._openmp_helpers import openmp_enabled, openmp_max_threads
 
 #: Fewer rows than this make each step's recurrent GEMM too small to run at speed.
 MIN_CHUNK_ROWS = 16
@@ -39,8 +39,10 @@ def resolve_n_threads(n_threads):
     Parameters
     ----------
     n_threads : int or None
-        None uses every available core; a negative value ``-k`` uses all cores
-        but ``k - 1`` (scikit-learn's ``n_jobs`` convention), at least one.
+        None uses what tsbptt's own OpenMP runtime allows (``OMP_NUM_THREADS``,
+        or a limit set by threadpoolctl, as joblib's workers do), at most the
+        available cores; a negative value ``-k`` uses all cores but ``k - 1``
+        (scikit-learn's ``n_jobs`` convention), at least one.
 
     Returns
     -------
@@ -48,7 +50,7 @@ def resolve_n_threads(n_threads):
         1 when tsbptt was built without OpenMP.
     """
     if n_threads is None:
-        n = available_cores()
+        n = max(1, min(available_cores(), openmp_max_threads()))
     elif isinstance(n_threads, Integral) and not isinstance(n_threads, bool) and n_threads != 0:
         n = int(n_threads) if n_threads > 0 else max(1, available_cores() + 1 + int(n_threads))
     else:

@@ -1,0 +1,108 @@
+"""Turn what users pass to the estimators into batches of sequences.
+
+Three input forms, all ending as ``(X, lengths)`` with ``X`` a C-contiguous
+(n_samples, n_timesteps, n_features) array of the estimator's dtype and
+``lengths`` (n_samples,) intp:
+
+- a 2D array or DataFrame (n_samples, width): univariate windows, or, with
+  ``n_channels = C``, multivariate windows flattened time-major (column
+  ``t * C + c``). scikit-learn's ``validate_data`` checks it, so ``n_features_in_``
+  (the width) and ``feature_names_in_`` behave exactly as in scikit-learn;
+- a 3D array (n_samples, n_timesteps, n_features): ``n_features_in_`` is the
+  number of features, and any number of steps is accepted at predict;
+- a list of 2D arrays (T_i, n_features) of different lengths: padded with zeros
+  (never NaN) to the longest and masked in the kernels through ``lengths``.
+
+Inputs are never modified; read-only and Fortran-ordered arrays are accepted.
+"""
+import numpy as np
+from sklearn.utils.validation import check_array, validate_data
+
+__all__ = ["to_sequences", "input_kind"]
+
+FLOAT_DTYPES = (np.float64, np.float32)
+
+
+def input_kind(X):
+    """``'list'`` for a list of 2D sequences, ``'3d'`` for a 3D array, else ``'2d'``."""
+    if isinstance(X, (list, tuple)) and len(X) and np.ndim(X[0]) == 2:
+        return "list"
+    if hasattr(X, "ndim") and X.ndim == 3:
+        return "3d"
+    return "2d"
+
+
+def _check_features(est, n_features, reset):
+    """n_features_in_ for 3D and list inputs (2D goes through validate_data)."""
+    if reset:
+        est.n_features_in_ = n_features
+        if hasattr(est, "feature_names_in_"):
+            del est.feature_names_in_
+    elif n_features != est.n_features_in_:
+        raise ValueError(
+            f"X has {n_features} features, but {type(est).__name__} is expecting "
+            f"{est.n_features_in_} features as input.")
+
+
+def _from_list(est, X, reset, dtype):
+    seqs = [check_array(x, dtype=FLOAT_DTYPES, input_name=f"X[{i}]")
+            for i, x in enumerate(X)]
+    widths = {s.shape[1] for s in seqs}
+    if len(widths) != 1:
+        raise ValueError(f"the sequences in X have different numbers of features: "
+                         f"{sorted(widths)}; every sequence needs the same features")
+    _check_features(est, widths.pop(), reset)
+    lengths = np.array([len(s) for s in seqs], dtype=np.intp)
+    out = np.zeros((len(seqs), lengths.max(), est.n_features_in_), dtype=dtype)
+    for i, s in enumerate(seqs):
+        out[i, :len(s)] = s
+    return out, lengths
+
+
+def to_sequences(est, X, *, reset, dtype):
+    """Validate X and return ``(X3, lengths, kind)``.
+
+    Parameters
+    ----------
+    est : estimator
+        Receives ``n_features_in_`` (and ``feature_names_in_`` for DataFrames)
+        when ``reset``; is checked against them otherwise. Its ``n_channels``
+        parameter splits 2D rows into (steps, channels).
+    X : array-like, DataFrame or list of 2D array-likes
+    reset : bool
+        True in ``fit``, False in ``predict``.
+    dtype : numpy dtype
+        The estimator's computation dtype.
+
+    Returns
+    -------
+    X3 : ndarray of shape (n_samples, n_timesteps, n_features)
+    lengths : ndarray of intp of shape (n_samples,)
+    kind : {'2d', '3d', 'list'}
+    """
+    kind = input_kind(X)
+    if not reset and getattr(est, "input_kind_", kind) == "2d" and kind != "2d":
+        raise ValueError(f"{type(est).__name__} was fitted on 2D windows; pass a 2D "
+                         f"array of {est.n_features_in_} columns, not a {kind} input")
+    if not reset and getattr(est, "input_kind_", "2d") != "2d" and kind == "2d":
+        raise ValueError(f"{type(est).__name__} was fitted on sequences with "
+                         f"{est.n_features_in_} features; pass a 3D array or a list "
+                         "of 2D arrays, not a 2D table")
+    if kind == "list":
+        X3, lengths = _from_list(est, X, reset, dtype)
+    elif kind == "3d":
+        X3 = check_array(X, dtype=FLOAT_DTYPES, allow_nd=True)
+        if X3.shape[1] < 1 or X3.shape[2] < 1:
+            raise ValueError(f"X must have at least one time step and one feature, "
+                             f"got shape {X3.shape}")
+        _check_features(est, X3.shape[2], reset)
+        lengths = np.full(X3.shape[0], X3.shape[1], dtype=np.intp)
+    else:
+        X2 = validate_data(est, X, reset=reset, dtype=FLOAT_DTYPES)
+        C = est.n_channels
+        if X2.shape[1] % C:
+            raise ValueError(f"X has {X2.shape[1]} columns, not a multiple of "
+                             f"n_channels={C} (rows are time-major: t * n_channels + c)")
+        X3 = X2.reshape(X2.shape[0], X2.shape[1] // C, C)
+        lengths = np.full(X3.shape[0], X3.shape[1], dtype=np.intp)
+    return np.ascontiguousarray(X3, dtype=dtype), lengths, kind

@@ -1,0 +1,497 @@
+"""scikit-learn estimators: LSTM, GRU and RNN regressors and classifiers.
+
+The six classes share one base; the cell type is the only difference. They follow
+scikit-learn's conventions: ``__init__`` only stores its arguments, ``fit``
+validates them against ``_parameter_constraints`` and the data with
+``validate_data``, fitted attributes end in ``_``, ``fit`` returns ``self``.
+Inputs are sequences (see :mod:`tsbptt._inputs`): 2D windows (what every
+scikit-learn tool passes), 3D arrays, or lists of sequences of different lengths.
+
+Training is :func:`tsbptt.engine.train`; inputs (and, for regressors, targets) are
+standardised with statistics of the training data only, and the model predicts in
+the original units.
+"""
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from scipy.special import log_softmax, softmax
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.metrics import r2_score
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d
+
+from ._inputs import to_sequences
+from .engine import (LOSSES, Network, Objective, TrainOptions, build_optimizer,
+                     time_ordered_split, train)
+from .engine.schedules import Constant
+
+__all__ = ["LSTMRegressor", "GRURegressor", "RNNRegressor", "LSTMClassifier",
+           "GRUClassifier", "RNNClassifier"]
+
+#: Rows per forward call at predict time (bounds memory; results do not depend on it).
+PREDICT_BATCH = 1024
+
+
+def _store(est, params):
+    """Store __init__'s arguments unchanged, as scikit-learn requires."""
+    for name, value in params.items():
+        if name not in ("self", "__class__"):
+            setattr(est, name, value)
+
+
+def _positive_int_or_tuple(value):
+    if isinstance(value, (tuple, list)):
+        return len(value) > 0 and all(
+            isinstance(v, Integral) and not isinstance(v, bool) and v >= 1 for v in value)
+    return isinstance(value, Integral) and not isinstance(value, bool) and value >= 1
+
+
+class _BaseRecurrent(BaseEstimator):
+    """Shared parameters, input handling and the training loop glue."""
+
+    _cell = None
+    _parameter_constraints = {
+        "hidden_size": [Interval(Integral, 1, None, closed="left"), tuple, list],
+        "num_layers": [Interval(Integral, 1, None, closed="left")],
+        "bidirectional": ["boolean"],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "optimizer": [StrOptions({"adam", "adamw", "sgd", "rmsprop", "adagrad",
+                                  "adadelta"})],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "nesterov": ["boolean"],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "validation_gap": [Interval(Integral, 0, None, closed="left")],
+        "bptt_steps": [Interval(Integral, 1, None, closed="left"), None],
+        "bptt_stride": [Interval(Integral, 1, None, closed="left"), None],
+        "clip_norm": [Interval(Real, 0, None, closed="neither"), None],
+        "clip_value": [Interval(Real, 0, None, closed="neither"), None],
+        "clip_step": [Interval(Real, 0, None, closed="neither"), None],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "l1": [Interval(Real, 0, None, closed="left")],
+        "checkpoint_every": [Interval(Integral, 1, None, closed="left"), None],
+        "n_channels": [Interval(Integral, 1, None, closed="left")],
+        "scale_inputs": ["boolean"],
+        "shuffle": ["boolean"],
+        "n_threads": [Integral, None],
+        "dtype": [StrOptions({"float32", "float64"})],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+    }
+
+    def __init__(self, hidden_size=32, *, num_layers=1, bidirectional=False, dropout=0.0,
+                 optimizer="adam", learning_rate=1e-3, momentum=0.9, nesterov=False,
+                 batch_size=32, max_iter=200, tol=1e-4, n_iter_no_change=10,
+                 early_stopping=False, validation_fraction=0.1, validation_gap=0,
+                 bptt_steps=None, bptt_stride=None, clip_norm=None, clip_value=None,
+                 clip_step=None, weight_decay=0.0, l1=0.0, checkpoint_every=None,
+                 n_channels=1, scale_inputs=True, shuffle=True, n_threads=None,
+                 dtype="float32", random_state=None, verbose=0, warm_start=False):
+        _store(self, locals())
+
+    # -- tags and fitted state ------------------------------------------------------
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        tags.non_deterministic = False
+        return tags
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "network_")
+
+    # -- data -------------------------------------------------------------------------
+    def _check_hidden_size(self):
+        if not _positive_int_or_tuple(self.hidden_size):
+            raise ValueError(f"The 'hidden_size' parameter of {type(self).__name__} must "
+                             "be a positive int or a non-empty tuple of positive ints. "
+                             f"Got {self.hidden_size!r} instead.")
+
+    def _sequences(self, X, reset):
+        X3, lengths, kind = to_sequences(self, X, reset=reset, dtype=np.dtype(self.dtype))
+        if reset:
+            self.input_kind_ = kind
+        return X3, lengths
+
+    def _fit_input_scaling(self, X3, lengths, w):
+        """Per-feature mean and scale over the valid steps of the training data,
+        weighted by the sample weights (a weight of 2 counts like a repeated sample)."""
+        F = X3.shape[2]
+        if not self.scale_inputs:
+            self.input_mean_, self.input_scale_ = np.zeros(F), np.ones(F)
+            return
+        valid = np.arange(X3.shape[1])[None, :] < lengths[:, None]
+        weights = None if w is None else np.broadcast_to(w[:, None], valid.shape)[valid]
+        self.input_mean_, self.input_scale_ = _mean_scale(X3[valid].astype(np.float64),
+                                                          weights)
+
+    def _scale_inputs(self, X3, lengths):
+        """Standardised copy; padding past each sequence's end stays exactly 0."""
+        Xs = (X3 - self.input_mean_) / self.input_scale_
+        Xs[np.arange(X3.shape[1])[None, :] >= lengths[:, None]] = 0
+        return np.ascontiguousarray(Xs, dtype=np.dtype(self.dtype))
+
+    def _check_bptt(self, T):
+        if self.bptt_steps is not None and self.bptt_steps > T:
+            raise ValueError(f"bptt_steps={self.bptt_steps} is larger than the "
+                             f"sequences ({T} time steps)")
+        if self.bptt_stride is not None and (self.bptt_steps is None
+                                             or self.bptt_stride > self.bptt_steps):
+            raise ValueError(f"bptt_stride={self.bptt_stride} needs bptt_steps >= it, got "
+                             f"bptt_steps={self.bptt_steps}")
+
+    # -- the network and the training loop --------------------------------------------
+    def _new_network(self, n_outputs, seed):
+        return Network(self._cell, self.n_features_in_ if self.input_kind_ != "2d"
+                       else self.n_channels, self.hidden_size, n_outputs,
+                       num_layers=self.num_layers, bidirectional=self.bidirectional,
+                       dropout=self.dropout, dtype=self.dtype, random_state=seed)
+
+    def _new_optimizer(self):
+        opts = dict(weight_decay=self.weight_decay, l1=self.l1)
+        if self.optimizer == "sgd":
+            opts.update(momentum=self.momentum, nesterov=self.nesterov)
+        elif self.optimizer == "rmsprop":
+            opts.update(momentum=self.momentum)
+        return build_optimizer(self.optimizer, self.network_.params, self.learning_rate,
+                               **opts)
+
+    def _options(self, max_iter, callback):
+        return TrainOptions(
+            batch_size=self.batch_size, max_iter=max_iter, shuffle=self.shuffle,
+            bptt_steps=self.bptt_steps, bptt_stride=self.bptt_stride,
+            checkpoint_every=self.checkpoint_every, clip_norm=self.clip_norm,
+            clip_value=self.clip_value, clip_step=self.clip_step,
+            early_stopping=self.early_stopping,
+            n_iter_no_change=(self.n_iter_no_change if self.early_stopping or
+                              self.tol > 0 else max_iter),
+            tol=self.tol, n_threads=self.n_threads, callback=callback)
+
+    def _initialize(self, n_outputs):
+        self._check_hidden_size()
+        rs = check_random_state(self.random_state)
+        self.network_ = self._new_network(n_outputs, rs.randint(np.iinfo(np.int32).max))
+        self._rng = np.random.RandomState(rs.randint(np.iinfo(np.int32).max))
+        self._optimizer = self._new_optimizer()
+        self.n_iter_, self.t_ = 0, 0
+        self.loss_curve_, self.validation_scores_, self.history_ = [], [], []
+        self.best_loss_, self.best_validation_score_ = np.inf, -np.inf
+
+    def _train(self, X3, Y, lengths, w, max_iter, incremental=False):
+        """Train on prepared arrays; the time-ordered tail validates if asked."""
+        val = None
+        idx = np.arange(len(X3))
+        if self.early_stopping and not incremental:
+            idx, val_idx = time_ordered_split(len(X3), self.validation_fraction,
+                                              self.validation_gap)
+            val = (X3[val_idx], Y[val_idx], lengths[val_idx],
+                   None if w is None else w[val_idx])
+        data = (np.ascontiguousarray(X3[idx]), Y[idx], lengths[idx],
+                None if w is None else w[idx])
+        history = train(self.network_, Objective(self._loss()), self._optimizer,
+                        Constant(self.learning_rate), data,
+                        self._options(max_iter, self._progress(val)), validation=val,
+                        rng=self._rng, start_epoch=self.n_iter_)
+        self._record(history, len(idx), val is not None)
+        return history
+
+    def _progress(self, val):
+        def callback(record):
+            if val is not None:
+                record["val_score"] = self._score_prepared(*val)
+            if self.verbose:
+                vs = "" if val is None else f", validation score {record['val_score']:.5f}"
+                print(f"Iteration {record['epoch']}, loss = {record['train_loss']:.8f}{vs}")
+        return callback
+
+    def _record(self, history, n_train, validated):
+        self.history_.extend(history)
+        self.n_iter_ += len(history)
+        self.t_ += len(history) * n_train
+        self.loss_curve_.extend(h["train_loss"] for h in history)
+        if history:
+            self.loss_ = history[-1]["train_loss"]
+            self.best_loss_ = min(self.best_loss_, min(self.loss_curve_))
+        if validated:
+            self.validation_scores_.extend(h["val_score"] for h in history)
+            self.best_validation_score_ = max(self.validation_scores_)
+
+    def _warn_if_not_converged(self, history, max_iter):
+        if history and history[-1]["stopped"] is None and len(history) == max_iter:
+            warnings.warn(f"{type(self).__name__}: max_iter ({max_iter}) reached and the "
+                          "optimization hasn't converged yet.", ConvergenceWarning)
+
+    def _forward(self, X3, lengths):
+        """Network outputs for prepared sequences, in fixed-size batches."""
+        outs = []
+        for s in range(0, len(X3), PREDICT_BATCH):
+            sl = slice(s, s + PREDICT_BATCH)
+            outs.append(self.network_.forward(X3[sl], lengths[sl],
+                                              n_threads=self.n_threads)[0])
+        return np.concatenate(outs).astype(np.float64)
+
+    def _prepared(self, X):
+        check_is_fitted(self)
+        X3, lengths = self._sequences(X, reset=False)
+        return self._scale_inputs(X3, lengths), lengths
+
+
+class _RegressorBase(RegressorMixin, _BaseRecurrent):
+    """Regression: one output per target column (several horizons or targets)."""
+
+    _parameter_constraints = {
+        **_BaseRecurrent._parameter_constraints,
+        "loss": [StrOptions({"squared_error", "absolute_error", "huber"})],
+        "huber_delta": [Interval(Real, 0, None, closed="neither")],
+        "scale_target": ["boolean"],
+    }
+
+    def __init__(self, hidden_size=32, *, loss="squared_error", huber_delta=1.0,
+                 scale_target=True, num_layers=1, bidirectional=False, dropout=0.0,
+                 optimizer="adam", learning_rate=1e-3, momentum=0.9, nesterov=False,
+                 batch_size=32, max_iter=200, tol=1e-4, n_iter_no_change=10,
+                 early_stopping=False, validation_fraction=0.1, validation_gap=0,
+                 bptt_steps=None, bptt_stride=None, clip_norm=None, clip_value=None,
+                 clip_step=None, weight_decay=0.0, l1=0.0, checkpoint_every=None,
+                 n_channels=1, scale_inputs=True, shuffle=True, n_threads=None,
+                 dtype="float32", random_state=None, verbose=0, warm_start=False):
+        _store(self, locals())
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+    def _loss(self):
+        if self.loss == "huber":
+            return LOSSES["huber"](self.huber_delta)
+        return LOSSES[self.loss]()
+
+    def _targets(self, y, n):
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the "
+                             "target y is None")
+        y = np.asarray(y)
+        try:
+            y = y.astype(np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"Unknown label type: a regressor needs numeric targets, got "
+                             f"y of dtype {y.dtype}") from None
+        if y.ndim == 1:
+            y = y[:, None]
+        if y.ndim != 2 or len(y) != n:
+            raise ValueError(f"y must have shape ({n},) or ({n}, n_outputs), got {y.shape}")
+        if not np.isfinite(y).all():
+            raise ValueError("Input y contains NaN or infinity.")
+        return y
+
+    def _fit_target_scaling(self, y, w):
+        if self.scale_target:
+            self.target_mean_, self.target_scale_ = _mean_scale(y, w)
+        else:
+            self.target_mean_ = np.zeros(y.shape[1])
+            self.target_scale_ = np.ones(y.shape[1])
+
+    def _scaled_targets(self, y):
+        return ((y - self.target_mean_) / self.target_scale_).astype(self.dtype)
+
+    def _unscale(self, out):
+        return out * self.target_scale_ + self.target_mean_
+
+    def _score_prepared(self, X3, Y, lengths, w):
+        pred = self._forward(X3, lengths)
+        return r2_score(Y, pred, sample_weight=w)
+
+    def _fit_or_continue(self, X, y, sample_weight, max_iter, incremental):
+        first = not (incremental or self.warm_start) or not hasattr(self, "network_")
+        X3, lengths = self._sequences(X, reset=first)
+        if not first and X3.shape[2] != self.network_.input_size:
+            raise ValueError(f"X has {X3.shape[2]} features per step, but the fitted "
+                             f"network expects {self.network_.input_size}")
+        self._check_bptt(X3.shape[1])
+        y = self._targets(y, len(X3))
+        w = _sample_weight(sample_weight, len(X3))
+        if first:
+            self._fit_input_scaling(X3, lengths, w)
+            self._fit_target_scaling(y, w)
+            self.n_outputs_ = y.shape[1]
+            self._initialize(self.n_outputs_)
+        elif y.shape[1] != self.n_outputs_:
+            raise ValueError(f"y has {y.shape[1]} outputs, the model was fitted with "
+                             f"{self.n_outputs_}")
+        history = self._train(self._scale_inputs(X3, lengths), self._scaled_targets(y),
+                              lengths, w, max_iter, incremental)
+        return history
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Train on sequences X and targets y.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps * n_channels), or of shape
+            (n_samples, n_timesteps, n_features), or list of arrays (T_i, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self
+        """
+        history = self._fit_or_continue(X, y, sample_weight, self.max_iter, False)
+        self._warn_if_not_converged(history, self.max_iter)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """One epoch over the given samples (the first call also initialises)."""
+        self._fit_or_continue(X, y, sample_weight, 1, True)
+        return self
+
+    def predict(self, X):
+        """Predictions in the units of y.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        """
+        X3, lengths = self._prepared(X)
+        pred = self._unscale(self._forward(X3, lengths))
+        return pred[:, 0] if self.n_outputs_ == 1 else pred
+
+
+class _ClassifierBase(ClassifierMixin, _BaseRecurrent):
+    """Classification of whole sequences with a softmax over the classes."""
+
+    def _loss(self):
+        return LOSSES["cross_entropy"]()
+
+    def _labels(self, y, n, classes=None, first=True):
+        y = column_or_1d(y, warn=True)
+        if len(y) != n:
+            raise ValueError(f"y has {len(y)} labels for {n} samples")
+        check_classification_targets(y)
+        if first:
+            self._encoder = LabelEncoder().fit(y if classes is None else classes)
+            self.classes_ = self._encoder.classes_
+            if len(self.classes_) < 2:
+                raise ValueError(f"{type(self).__name__} needs samples of at least 2 "
+                                 f"classes in the data, but the data contain only one "
+                                 f"class: {self.classes_[0]!r}")
+        unknown = np.setdiff1d(np.unique(y), self.classes_)
+        if unknown.size:
+            raise ValueError(f"y contains labels not in classes: {unknown[:5]}")
+        return self._encoder.transform(y).astype(np.intp)
+
+    def _score_prepared(self, X3, Y, lengths, w):
+        pred = np.argmax(self._forward(X3, lengths), axis=1)
+        return float(np.average(pred == Y, weights=w))
+
+    def _fit_or_continue(self, X, y, sample_weight, max_iter, incremental, classes=None):
+        first = not (incremental or self.warm_start) or not hasattr(self, "network_")
+        if incremental and first and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit")
+        X3, lengths = self._sequences(X, reset=first)
+        self._check_bptt(X3.shape[1])
+        labels = self._labels(y, len(X3), classes, first)
+        w = _sample_weight(sample_weight, len(X3))
+        if first:
+            self._fit_input_scaling(X3, lengths, w)
+            self.n_outputs_ = 1
+            self._initialize(len(self.classes_))
+        return self._train(self._scale_inputs(X3, lengths), labels, lengths, w, max_iter,
+                           incremental)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Train on sequences X and class labels y (any hashable labels).
+
+        Parameters
+        ----------
+        X : see :meth:`LSTMRegressor.fit`
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self
+        """
+        if type_of_target(y) == "continuous":
+            raise ValueError("Unknown label type: continuous. Maybe you are trying to "
+                             "fit a classifier, which expects discrete classes on a "
+                             "regression target with continuous values.")
+        history = self._fit_or_continue(X, y, sample_weight, self.max_iter, False)
+        self._warn_if_not_converged(history, self.max_iter)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One epoch over the given samples; pass ``classes`` on the first call."""
+        self._fit_or_continue(X, y, sample_weight, 1, True, classes)
+        return self
+
+    def predict_log_proba(self, X):
+        """Log-probabilities of the classes, shape (n_samples, n_classes)."""
+        X3, lengths = self._prepared(X)
+        return log_softmax(self._forward(X3, lengths), axis=1)
+
+    def predict_proba(self, X):
+        """Probabilities of the classes, shape (n_samples, n_classes)."""
+        X3, lengths = self._prepared(X)
+        return softmax(self._forward(X3, lengths), axis=1)
+
+    def predict(self, X):
+        """The most probable class of each sequence, shape (n_samples,)."""
+        X3, lengths = self._prepared(X)
+        return self.classes_[np.argmax(self._forward(X3, lengths), axis=1)]
+
+
+def _mean_scale(values, weights):
+    """Weighted mean and standard deviation of the rows of ``values``, per column;
+    a scale of 1 where a column is constant."""
+    mean = np.average(values, axis=0, weights=weights)
+    std = np.sqrt(np.average((values - mean) ** 2, axis=0, weights=weights))
+    return mean, np.where(std > 1e-12 * np.maximum(1, np.abs(mean)), std, 1.0)
+
+
+def _sample_weight(sample_weight, n):
+    if sample_weight is None:
+        return None
+    return _check_sample_weight(sample_weight, np.empty((n, 1)), dtype=np.float64)
+
+
+_DOC = """{kind} with {cell} cells, trained by backpropagation through time.
+
+    See :class:`tsbptt.estimators` for the input forms. Parameters follow
+    ``sklearn.neural_network.MLPRegressor`` where they mean the same thing;
+    ``bptt_steps``/``bptt_stride`` are k2/k1 of truncated BPTT (None: full BPTT),
+    ``clip_norm``/``clip_value``/``clip_step`` clip the gradient by global norm, by
+    value and, per step, dL/dh_t; ``checkpoint_every`` trades compute for memory;
+    ``n_channels`` splits 2D rows into (steps, channels), time-major; ``dtype`` is
+    the computation's precision.
+    """
+
+
+def _make(name, base, cell, kind):
+    cls = type(name, (base,), {"_cell": cell, "__doc__": _DOC.format(kind=kind,
+                                                                     cell=cell.upper()),
+                               "__module__": __name__})
+    return cls
+
+
+LSTMRegressor = _make("LSTMRegressor", _RegressorBase, "lstm", "Regressor")
+GRURegressor = _make("GRURegressor", _RegressorBase, "gru", "Regressor")
+RNNRegressor = _make("RNNRegressor", _RegressorBase, "rnn", "Regressor")
+LSTMClassifier = _make("LSTMClassifier", _ClassifierBase, "lstm", "Classifier")
+GRUClassifier = _make("GRUClassifier", _ClassifierBase, "gru", "Classifier")
+RNNClassifier = _make("RNNClassifier", _ClassifierBase, "rnn", "Classifier")
