@@ -26,3 +26,16 @@ def test_gradient_flow(capsys):
     assert set(curves) == {"lstm", "gru", "rnn"}
     assert all(c[0] == 1.0 for c in curves.values())
     assert "steps back" in capsys.readouterr().out
+
+
+def test_grid_search(capsys):
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        search, mae = _load("grid_search").main(quick=True)
+    assert set(search.best_params_) == {"lstm__hidden_size", "lstm__learning_rate"}
+    assert np.isfinite(mae)
+    out = capsys.readouterr().out
+    assert "best parameters" in out and "seasonal naive" in out

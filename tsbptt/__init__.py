@@ -20,5 +20,8 @@ from ._config import get_config, show_config
 from .estimators import (GRUClassifier, GRURegressor, LSTMClassifier, LSTMRegressor,
                          RNNClassifier, RNNRegressor)
 
+from .persistence import load_model, save_model
+
 __all__ = ["GRUClassifier", "GRURegressor", "LSTMClassifier", "LSTMRegressor",
-           "RNNClassifier", "RNNRegressor", "get_config", "show_config"]
+           "RNNClassifier", "RNNRegressor", "get_config", "load_model", "save_model",
+           "show_config"]

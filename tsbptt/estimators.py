@@ -240,6 +240,23 @@ class _BaseRecurrent(BaseEstimator):
                                               n_threads=self.n_threads)[0])
         return np.concatenate(outs).astype(np.float64)
 
+    def save(self, path):
+        """Write the fitted model to ``path`` as a safe ``.npz`` file (no pickle).
+
+        See :func:`tsbptt.save_model`.
+        """
+        from .persistence import save_model
+        save_model(self, path)
+
+    @classmethod
+    def load(cls, path):
+        """Read a model written by :meth:`save`; it predicts bitwise identically."""
+        from .persistence import load_model
+        est = load_model(path)
+        if not isinstance(est, cls):
+            raise TypeError(f"{path!r} holds a {type(est).__name__}, not a {cls.__name__}")
+        return est
+
     def _prepared(self, X):
         check_is_fitted(self)
         X3, lengths = self._sequences(X, reset=False)
