@@ -2,15 +2,20 @@
 import re
 from pathlib import Path
 
+import pytest
+
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 
-def test_python_blocks_run(capsys):
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_python_blocks_run(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the tour saves a model file
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
     assert blocks
     for code in blocks:
         exec(compile(code, str(README), "exec"), {})
     assert capsys.readouterr().out.strip()
+    assert (tmp_path / "lstm.npz").exists()
 
 
 def test_readme_opens_with_the_two_setup_commands():
