@@ -33,8 +33,10 @@ from .engine.schedules import Constant
 __all__ = ["LSTMRegressor", "GRURegressor", "RNNRegressor", "LSTMClassifier",
            "GRUClassifier", "RNNClassifier"]
 
-#: Rows per forward call at predict time (bounds memory; results do not depend on it).
-PREDICT_BATCH = 1024
+#: Rows per forward call at predict time. Every call gets exactly this many rows (the
+#: last batch is padded), so every GEMM has the same shape and a sample's prediction
+#: is bitwise the same alone or inside any batch.
+PREDICT_BATCH = 64
 
 
 def _store(est, params):
@@ -232,12 +234,17 @@ class _BaseRecurrent(BaseEstimator):
                           "optimization hasn't converged yet.", ConvergenceWarning)
 
     def _forward(self, X3, lengths):
-        """Network outputs for prepared sequences, in fixed-size batches."""
+        """Network outputs for prepared sequences, in batches of PREDICT_BATCH rows."""
         outs = []
         for s in range(0, len(X3), PREDICT_BATCH):
-            sl = slice(s, s + PREDICT_BATCH)
-            outs.append(self.network_.forward(X3[sl], lengths[sl],
-                                              n_threads=self.n_threads)[0])
+            Xb, lb = X3[s:s + PREDICT_BATCH], lengths[s:s + PREDICT_BATCH]
+            n = len(Xb)
+            if n < PREDICT_BATCH:  # pad with empty one-step rows, dropped below
+                Xb = np.concatenate([Xb, np.zeros((PREDICT_BATCH - n,) + Xb.shape[1:],
+                                                  Xb.dtype)])
+                lb = np.concatenate([lb, np.ones(PREDICT_BATCH - n, np.intp)])
+            out = self.network_.forward(Xb, lb, n_threads=self.n_threads)[0]
+            outs.append(out[:n])
         return np.concatenate(outs).astype(np.float64)
 
     def save(self, path):
