@@ -28,3 +28,23 @@ def test_ragged_sequences_alone_equal_the_batch(dtype):
     batch = model.predict_proba(seqs)
     alone = np.vstack([model.predict_proba([s]) for s in seqs])
     np.testing.assert_array_equal(alone, batch)
+
+
+def test_per_step_targets_sequence_labelling():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 20, 1))
+    Y = 0.3 * np.cumsum(X, axis=1)  # the running sum, at every step
+    model = LSTMRegressor(16, max_iter=40, learning_rate=0.01, random_state=0)
+    model.fit(X[:250], Y[:250])
+    assert model.per_step_ and model.n_outputs_ == 1
+    pred = model.predict(X[250:])
+    assert pred.shape == (50, 20)
+    assert model.score(X[250:], Y[250:]) > 0.95
+    seqs = [rng.standard_normal((int(n), 1)) for n in rng.integers(5, 20, 200)]
+    targets = [0.3 * np.cumsum(s[:, 0]) for s in seqs]
+    model.fit(seqs[:150], targets[:150])
+    out = model.predict(seqs[150:])
+    assert [len(p) for p in out] == [len(s) for s in seqs[150:]]
+    assert model.score(seqs[150:], targets[150:]) > 0.9
+    with pytest.raises(ValueError, match="the targets of sequence 0 have shape"):
+        model.fit(seqs[:3], [t[:-1] for t in targets[:3]])

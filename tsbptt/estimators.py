@@ -157,6 +157,7 @@ class _BaseRecurrent(BaseEstimator):
         return Network(self._cell, self.n_features_in_ if self.input_kind_ != "2d"
                        else self.n_channels, self.hidden_size, n_outputs,
                        num_layers=self.num_layers, bidirectional=self.bidirectional,
+                       many_to_many=getattr(self, "per_step_", False),
                        dropout=self.dropout, dtype=self.dtype, random_state=seed)
 
     def _new_optimizer(self):
@@ -301,10 +302,20 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
             return LOSSES["huber"](self.huber_delta)
         return LOSSES[self.loss]()
 
-    def _targets(self, y, n):
+    def _targets(self, y, lengths, T):
+        """Targets as (n, n_outputs), or (n, T, n_outputs) for per-step targets.
+
+        Per-step targets (sequence labelling, next value at every step) are a 3D y
+        for 3D X, or a list of (T_i,) or (T_i, n_outputs) arrays for a list X."""
+        n = len(lengths)
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the "
                              "target y is None")
+        per_step = self.input_kind_ in ("3d", "list") and (
+            (isinstance(y, (list, tuple)) and len(y) and np.ndim(y[0]) >= 1)
+            or np.ndim(y) == 3)
+        if per_step:
+            return _per_step_targets(y, lengths, T), True
         y = np.asarray(y)
         try:
             y = y.astype(np.float64)
@@ -317,14 +328,20 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
             raise ValueError(f"y must have shape ({n},) or ({n}, n_outputs), got {y.shape}")
         if not np.isfinite(y).all():
             raise ValueError("Input y contains NaN or infinity.")
-        return y
+        return y, False
 
-    def _fit_target_scaling(self, y, w):
+    def _fit_target_scaling(self, y, lengths, w):
         if self.scale_target:
-            self.target_mean_, self.target_scale_ = _mean_scale(y, w)
+            if y.ndim == 3:  # per step: the valid steps, each with its sample's weight
+                valid = np.arange(y.shape[1])[None, :] < lengths[:, None]
+                rows_w = None if w is None else np.broadcast_to(w[:, None],
+                                                                valid.shape)[valid]
+                self.target_mean_, self.target_scale_ = _mean_scale(y[valid], rows_w)
+            else:
+                self.target_mean_, self.target_scale_ = _mean_scale(y, w)
         else:
-            self.target_mean_ = np.zeros(y.shape[1])
-            self.target_scale_ = np.ones(y.shape[1])
+            self.target_mean_ = np.zeros(y.shape[-1])
+            self.target_scale_ = np.ones(y.shape[-1])
 
     def _scaled_targets(self, y):
         return ((y - self.target_mean_) / self.target_scale_).astype(self.dtype)
@@ -334,6 +351,10 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
 
     def _score_prepared(self, X3, Y, lengths, w):
         pred = self._forward(X3, lengths)
+        if Y.ndim == 3:  # per step: score the valid steps
+            valid = np.arange(Y.shape[1])[None, :] < lengths[:, None]
+            rows_w = None if w is None else np.broadcast_to(w[:, None], valid.shape)[valid]
+            return r2_score(Y[valid], pred[valid], sample_weight=rows_w)
         return r2_score(Y, pred, sample_weight=w)
 
     def _fit_or_continue(self, X, y, sample_weight, max_iter, incremental):
@@ -343,16 +364,18 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
             raise ValueError(f"X has {X3.shape[2]} features per step, but the fitted "
                              f"network expects {self.network_.input_size}")
         self._check_bptt(X3.shape[1])
-        y = self._targets(y, len(X3))
+        y, per_step = self._targets(y, lengths, X3.shape[1])
         w = _sample_weight(sample_weight, len(X3))
         if first:
+            self.per_step_ = per_step
             self._fit_input_scaling(X3, lengths, w)
-            self._fit_target_scaling(y, w)
-            self.n_outputs_ = y.shape[1]
+            self._fit_target_scaling(y, lengths, w)
+            self.n_outputs_ = y.shape[-1]
             self._initialize(self.n_outputs_)
-        elif y.shape[1] != self.n_outputs_:
-            raise ValueError(f"y has {y.shape[1]} outputs, the model was fitted with "
-                             f"{self.n_outputs_}")
+        elif per_step != self.per_step_ or y.shape[-1] != self.n_outputs_:
+            raise ValueError(f"y has {y.shape[-1]} outputs{' per step' * per_step}, the "
+                             f"model was fitted with {self.n_outputs_}"
+                             f"{' per step' * self.per_step_}")
         history = self._train(self._scale_inputs(X3, lengths), self._scaled_targets(y),
                               lengths, w, max_iter, incremental)
         return history
@@ -387,11 +410,28 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
 
         Returns
         -------
-        ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        ndarray of shape (n_samples,) or (n_samples, n_outputs); for per-step
+        targets (n_samples, n_timesteps[, n_outputs]) (0 past a sequence's end),
+        or, for a list X, a list of (T_i,[ n_outputs]) arrays.
         """
         X3, lengths = self._prepared(X)
         pred = self._unscale(self._forward(X3, lengths))
-        return pred[:, 0] if self.n_outputs_ == 1 else pred
+        if pred.ndim == 3:
+            pred[np.arange(pred.shape[1])[None, :] >= lengths[:, None]] = 0
+        if self.n_outputs_ == 1:
+            pred = pred[..., 0]
+        if pred.ndim >= 2 and getattr(self, "per_step_", False) and isinstance(X, list):
+            return [p[:n] for p, n in zip(pred, lengths)]
+        return pred
+
+    def score(self, X, y, sample_weight=None):
+        """R^2 of the predictions (over every valid step for per-step targets)."""
+        if not getattr(self, "per_step_", False):
+            return super().score(X, y, sample_weight)
+        X3, lengths = self._prepared(X)
+        Y, _ = self._targets(y, lengths, X3.shape[1])
+        w = _sample_weight(sample_weight, len(X3))
+        return self._score_prepared(X3, self._scaled_targets(Y), lengths, w)
 
 
 class _ClassifierBase(ClassifierMixin, _BaseRecurrent):
@@ -478,6 +518,30 @@ class _ClassifierBase(ClassifierMixin, _BaseRecurrent):
         """The most probable class of each sequence, shape (n_samples,)."""
         X3, lengths = self._prepared(X)
         return self.classes_[np.argmax(self._forward(X3, lengths), axis=1)]
+
+
+def _per_step_targets(y, lengths, T):
+    """Per-step targets padded to (n, T, n_outputs); each must match its sequence."""
+    n = len(lengths)
+    seqs = list(y) if isinstance(y, (list, tuple)) else [np.asarray(y)[i] for i in range(n)]
+    if len(seqs) != n:
+        raise ValueError(f"y has {len(seqs)} target sequences for {n} input sequences")
+    out = None
+    for i, yi in enumerate(seqs):
+        yi = np.asarray(yi, dtype=np.float64)
+        yi = yi[:, None] if yi.ndim == 1 else yi
+        if yi.ndim != 2 or (isinstance(y, (list, tuple)) and len(yi) != lengths[i]):
+            raise ValueError(f"the targets of sequence {i} have shape {yi.shape}; expected "
+                             f"({lengths[i]},) or ({lengths[i]}, n_outputs)")
+        if out is None:
+            out = np.zeros((n, T, yi.shape[1]))
+        if yi.shape[1] != out.shape[2]:
+            raise ValueError(f"the targets of sequence {i} have {yi.shape[1]} outputs, "
+                             f"the first had {out.shape[2]}")
+        if not np.isfinite(yi[:lengths[i]]).all():
+            raise ValueError("Input y contains NaN or infinity.")
+        out[i, :lengths[i]] = yi[:lengths[i]]
+    return out
 
 
 def _mean_scale(values, weights):
