@@ -48,3 +48,23 @@ def test_per_step_targets_sequence_labelling():
     assert model.score(seqs[150:], targets[150:]) > 0.9
     with pytest.raises(ValueError, match="the targets of sequence 0 have shape"):
         model.fit(seqs[:3], [t[:-1] for t in targets[:3]])
+
+
+def test_per_step_labels_sequence_classification():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 20, 1))
+    labels = np.where(np.cumsum(X[..., 0], axis=1) > 0, "pos", "neg")
+    model = GRUClassifier(16, max_iter=30, learning_rate=0.01, random_state=0)
+    model.fit(X[:250], labels[:250])
+    assert model.per_step_ and list(model.classes_) == ["neg", "pos"]
+    assert model.predict(X[250:]).shape == (50, 20)
+    proba = model.predict_proba(X[250:])
+    assert proba.shape == (50, 20, 2)
+    np.testing.assert_allclose(proba.sum(axis=-1), 1.0)
+    assert model.score(X[250:], labels[250:]) > 0.95
+    seqs = [rng.standard_normal((int(n), 1)) for n in rng.integers(5, 20, 200)]
+    step_labels = [np.cumsum(s[:, 0]) > 0 for s in seqs]
+    model.fit(seqs[:150], step_labels[:150])
+    out = model.predict(seqs[150:])
+    assert [len(p) for p in out] == [len(s) for s in seqs[150:]]
+    assert model.score(seqs[150:], step_labels[150:]) > 0.95

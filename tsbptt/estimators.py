@@ -457,8 +457,34 @@ class _ClassifierBase(ClassifierMixin, _BaseRecurrent):
             raise ValueError(f"y contains labels not in classes: {unknown[:5]}")
         return self._encoder.transform(y).astype(np.intp)
 
+    def _step_labels(self, y, lengths, T, classes, first):
+        """Per-step labels (n, T) as class indices (0 past a sequence's end)."""
+        n = len(lengths)
+        seqs = list(y) if isinstance(y, (list, tuple)) else [np.asarray(y)[i]
+                                                             for i in range(n)]
+        if len(seqs) != n:
+            raise ValueError(f"y has {len(seqs)} label sequences for {n} input sequences")
+        for i, yi in enumerate(seqs):
+            if np.ndim(yi) != 1 or len(yi) < lengths[i]:
+                raise ValueError(f"the labels of sequence {i} have shape {np.shape(yi)}; "
+                                 f"expected ({lengths[i]},)")
+        flat = np.concatenate([np.asarray(yi)[:n_i] for yi, n_i in zip(seqs, lengths)])
+        codes = self._labels(flat, len(flat), classes, first)
+        out = np.zeros((n, T), dtype=np.intp)
+        out[np.arange(T)[None, :] < lengths[:, None]] = codes
+        return out
+
+    def _is_per_step(self, y):
+        return self.input_kind_ in ("3d", "list") and (
+            (isinstance(y, (list, tuple)) and len(y) and np.ndim(y[0]) == 1)
+            or np.ndim(y) == 2)
+
     def _score_prepared(self, X3, Y, lengths, w):
-        pred = np.argmax(self._forward(X3, lengths), axis=1)
+        pred = np.argmax(self._forward(X3, lengths), axis=-1)
+        if Y.ndim == 2:  # per step: accuracy over the valid steps
+            valid = np.arange(Y.shape[1])[None, :] < lengths[:, None]
+            rows_w = None if w is None else np.broadcast_to(w[:, None], valid.shape)[valid]
+            return float(np.average(pred[valid] == Y[valid], weights=rows_w))
         return float(np.average(pred == Y, weights=w))
 
     def _fit_or_continue(self, X, y, sample_weight, max_iter, incremental, classes=None):
@@ -467,7 +493,14 @@ class _ClassifierBase(ClassifierMixin, _BaseRecurrent):
             raise ValueError("classes must be passed on the first call to partial_fit")
         X3, lengths = self._sequences(X, reset=first)
         self._check_bptt(X3.shape[1])
-        labels = self._labels(y, len(X3), classes, first)
+        per_step = y is not None and self._is_per_step(y)
+        if first:
+            self.per_step_ = per_step
+        elif per_step != self.per_step_:
+            raise ValueError("the model was fitted with "
+                             f"{'per-step' if self.per_step_ else 'per-sequence'} labels")
+        labels = (self._step_labels(y, lengths, X3.shape[1], classes, first) if per_step
+                  else self._labels(y, len(X3), classes, first))
         w = _sample_weight(sample_weight, len(X3))
         if first:
             self._fit_input_scaling(X3, lengths, w)
@@ -490,7 +523,8 @@ class _ClassifierBase(ClassifierMixin, _BaseRecurrent):
         -------
         self
         """
-        if type_of_target(y) == "continuous":
+        if not isinstance(y, (list, tuple)) and np.ndim(y) <= 1 and \
+                type_of_target(y) == "continuous":
             raise ValueError("Unknown label type: continuous. Maybe you are trying to "
                              "fit a classifier, which expects discrete classes on a "
                              "regression target with continuous values.")
@@ -504,20 +538,39 @@ class _ClassifierBase(ClassifierMixin, _BaseRecurrent):
         self._fit_or_continue(X, y, sample_weight, 1, True, classes)
         return self
 
+    def _per_sequence(self, X, out, lengths):
+        """Per-step outputs as a list of (T_i, ...) arrays for a list X."""
+        if getattr(self, "per_step_", False) and isinstance(X, list):
+            return [o[:n] for o, n in zip(out, lengths)]
+        return out
+
     def predict_log_proba(self, X):
-        """Log-probabilities of the classes, shape (n_samples, n_classes)."""
+        """Log-probabilities of the classes, shape (n_samples, n_classes), or per step
+        (n_samples, n_timesteps, n_classes) (a list of (T_i, n_classes) for a list X)."""
         X3, lengths = self._prepared(X)
-        return log_softmax(self._forward(X3, lengths), axis=1)
+        return self._per_sequence(X, log_softmax(self._forward(X3, lengths), axis=-1),
+                                  lengths)
 
     def predict_proba(self, X):
-        """Probabilities of the classes, shape (n_samples, n_classes)."""
+        """Probabilities of the classes; shapes as :meth:`predict_log_proba`."""
         X3, lengths = self._prepared(X)
-        return softmax(self._forward(X3, lengths), axis=1)
+        return self._per_sequence(X, softmax(self._forward(X3, lengths), axis=-1), lengths)
 
     def predict(self, X):
-        """The most probable class of each sequence, shape (n_samples,)."""
+        """The most probable class of each sequence (n_samples,), or of each step
+        (n_samples, n_timesteps) (a list of (T_i,) arrays for a list X)."""
         X3, lengths = self._prepared(X)
-        return self.classes_[np.argmax(self._forward(X3, lengths), axis=1)]
+        pred = self.classes_[np.argmax(self._forward(X3, lengths), axis=-1)]
+        return self._per_sequence(X, pred, lengths)
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy (over every valid step for per-step labels)."""
+        if not getattr(self, "per_step_", False):
+            return super().score(X, y, sample_weight)
+        X3, lengths = self._prepared(X)
+        labels = self._step_labels(y, lengths, X3.shape[1], None, False)
+        return self._score_prepared(X3, labels, lengths,
+                                    _sample_weight(sample_weight, len(X3)))
 
 
 def _per_step_targets(y, lengths, T):
