@@ -68,3 +68,23 @@ def test_per_step_labels_sequence_classification():
     out = model.predict(seqs[150:])
     assert [len(p) for p in out] == [len(s) for s in seqs[150:]]
     assert model.score(seqs[150:], step_labels[150:]) > 0.95
+
+
+def test_scaling_uses_the_training_part_only_and_conflicts_are_refused():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((100, 8))
+    y = X.sum(axis=1)
+    y_tail = y.copy()
+    y_tail[90:] += 1000.0  # the validation tail, only
+    kw = dict(max_iter=2, early_stopping=True, validation_fraction=0.1, random_state=0)
+    a = LSTMRegressor(4, **kw).fit(X, y)
+    b = LSTMRegressor(4, **kw).fit(X, y_tail)
+    np.testing.assert_array_equal(a.target_mean_, b.target_mean_)
+    np.testing.assert_array_equal(a.input_mean_, b.input_mean_)
+    np.testing.assert_array_equal(a.loss_curve_, b.loss_curve_)
+    with pytest.raises(ValueError, match=r"names 2 layers but num_layers=3"):
+        LSTMRegressor((4, 4), num_layers=3, max_iter=1).fit(X, y)
+    with pytest.raises(ValueError, match=r"X\[1\] has 0 time steps"):
+        LSTMRegressor(4, max_iter=1).fit([X[:3, :2], X[:0, :2]], [1.0, 2.0])
+    with pytest.raises(ValueError, match="X is an empty list"):
+        LSTMRegressor(4, max_iter=1).fit([], [])

@@ -280,11 +280,6 @@ def test_per_step_targets_list():
         _small(GRURegressor).fit(seqs, bad)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: per-step (many-to-many) predictions of a "
-                   "list sequence differ in the last bits alone vs in a batch: the head "
-                   "(tsbptt/engine/network.py:241, `Z @ self.head['W']` on Z of shape "
-                   "(B, T, D)) is one BLAS call whose shape depends on the batch's longest "
-                   "sequence T; the recurrent layers themselves are bitwise equal")
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_per_step_list_alone_vs_in_batch_bitwise(dtype):
     seqs, _ = _ragged(n=40, max_len=12)
@@ -683,7 +678,7 @@ def test_inconsistent_feature_counts_in_a_list():
 
 def test_a_list_sequence_with_zero_steps():
     seqs = [np.ones((3, 2)), np.ones((0, 2))]
-    with pytest.raises(ValueError, match=r"0 sample\(s\) \(shape=\(0, 2\)\)"):
+    with pytest.raises(ValueError, match=r"X\[\d+\] has 0 time steps"):
         _small(LSTMRegressor).fit(seqs, [1.0, 2.0])
     with pytest.raises(ValueError, match="at least one time step"):
         _small(LSTMRegressor).fit(np.ones((2, 0, 2)), [1.0, 2.0])

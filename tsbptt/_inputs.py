@@ -45,6 +45,9 @@ def _check_features(est, n_features, reset):
 
 
 def _from_list(est, X, reset, dtype):
+    for i, x in enumerate(X):
+        if len(x) == 0:
+            raise ValueError(f"X[{i}] has 0 time steps; every sequence needs at least one")
     seqs = [check_array(x, dtype=FLOAT_DTYPES, input_name=f"X[{i}]")
             for i, x in enumerate(X)]
     widths = {s.shape[1] for s in seqs}
@@ -80,6 +83,8 @@ def to_sequences(est, X, *, reset, dtype):
     lengths : ndarray of intp of shape (n_samples,)
     kind : {'2d', '3d', 'list'}
     """
+    if isinstance(X, (list, tuple)) and len(X) == 0:
+        raise ValueError("X is an empty list: no sequence to learn from or predict")
     kind = input_kind(X)
     if not reset and getattr(est, "input_kind_", kind) == "2d" and kind != "2d":
         raise ValueError(f"{type(est).__name__} was fitted on 2D windows; pass a 2D "

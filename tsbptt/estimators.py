@@ -118,6 +118,11 @@ class _BaseRecurrent(BaseEstimator):
             raise ValueError(f"The 'hidden_size' parameter of {type(self).__name__} must "
                              "be a positive int or a non-empty tuple of positive ints. "
                              f"Got {self.hidden_size!r} instead.")
+        if isinstance(self.hidden_size, (tuple, list)) and \
+                self.num_layers not in (1, len(self.hidden_size)):
+            raise ValueError(f"hidden_size={tuple(self.hidden_size)!r} names "
+                             f"{len(self.hidden_size)} layers but num_layers="
+                             f"{self.num_layers}; give one or the other")
 
     def _sequences(self, X, reset):
         X3, lengths, kind = to_sequences(self, X, reset=reset, dtype=np.dtype(self.dtype))
@@ -190,13 +195,17 @@ class _BaseRecurrent(BaseEstimator):
         self.loss_curve_, self.validation_scores_, self.history_ = [], [], []
         self.best_loss_, self.best_validation_score_ = np.inf, -np.inf
 
+    def _split(self, n, incremental):
+        """Training and validation indices: the time-ordered tail validates."""
+        if self.early_stopping and not incremental:
+            return time_ordered_split(n, self.validation_fraction, self.validation_gap)
+        return np.arange(n), None
+
     def _train(self, X3, Y, lengths, w, max_iter, incremental=False):
         """Train on prepared arrays; the time-ordered tail validates if asked."""
         val = None
-        idx = np.arange(len(X3))
-        if self.early_stopping and not incremental:
-            idx, val_idx = time_ordered_split(len(X3), self.validation_fraction,
-                                              self.validation_gap)
+        idx, val_idx = self._split(len(X3), incremental)
+        if val_idx is not None:
             val = (X3[val_idx], Y[val_idx], lengths[val_idx],
                    None if w is None else w[val_idx])
         data = (np.ascontiguousarray(X3[idx]), Y[idx], lengths[idx],
@@ -227,7 +236,9 @@ class _BaseRecurrent(BaseEstimator):
             self.best_loss_ = min(self.best_loss_, min(self.loss_curve_))
         if validated:
             self.validation_scores_.extend(h["val_score"] for h in history)
-            self.best_validation_score_ = max(self.validation_scores_)
+            # the epoch whose weights early stopping kept: the lowest validation loss
+            kept = min(range(len(history)), key=lambda i: history[i]["val_loss"])
+            self.best_validation_score_ = history[kept]["val_score"]
 
     def _warn_if_not_converged(self, history, max_iter):
         if history and history[-1]["stopped"] is None and len(history) == max_iter:
@@ -312,8 +323,7 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the "
                              "target y is None")
         per_step = self.input_kind_ in ("3d", "list") and (
-            (isinstance(y, (list, tuple)) and len(y) and np.ndim(y[0]) >= 1)
-            or np.ndim(y) == 3)
+            _target_ndim(y) == 3 or (isinstance(y, (list, tuple)) and _target_ndim(y) == 2))
         if per_step:
             return _per_step_targets(y, lengths, T), True
         y = np.asarray(y)
@@ -366,10 +376,12 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
         self._check_bptt(X3.shape[1])
         y, per_step = self._targets(y, lengths, X3.shape[1])
         w = _sample_weight(sample_weight, len(X3))
-        if first:
+        if first:  # scaling statistics from the training part only, never the tail
             self.per_step_ = per_step
-            self._fit_input_scaling(X3, lengths, w)
-            self._fit_target_scaling(y, lengths, w)
+            tr, _ = self._split(len(X3), incremental)
+            w_tr = None if w is None else w[tr]
+            self._fit_input_scaling(X3[tr], lengths[tr], w_tr)
+            self._fit_target_scaling(y[tr], lengths[tr], w_tr)
             self.n_outputs_ = y.shape[-1]
             self._initialize(self.n_outputs_)
         elif per_step != self.per_step_ or y.shape[-1] != self.n_outputs_:
@@ -475,9 +487,7 @@ class _ClassifierBase(ClassifierMixin, _BaseRecurrent):
         return out
 
     def _is_per_step(self, y):
-        return self.input_kind_ in ("3d", "list") and (
-            (isinstance(y, (list, tuple)) and len(y) and np.ndim(y[0]) == 1)
-            or np.ndim(y) == 2)
+        return self.input_kind_ in ("3d", "list") and _target_ndim(y) == 2
 
     def _score_prepared(self, X3, Y, lengths, w):
         pred = np.argmax(self._forward(X3, lengths), axis=-1)
@@ -488,6 +498,9 @@ class _ClassifierBase(ClassifierMixin, _BaseRecurrent):
         return float(np.average(pred == Y, weights=w))
 
     def _fit_or_continue(self, X, y, sample_weight, max_iter, incremental, classes=None):
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the "
+                             "target y is None")
         first = not (incremental or self.warm_start) or not hasattr(self, "network_")
         if incremental and first and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit")
@@ -502,8 +515,9 @@ class _ClassifierBase(ClassifierMixin, _BaseRecurrent):
         labels = (self._step_labels(y, lengths, X3.shape[1], classes, first) if per_step
                   else self._labels(y, len(X3), classes, first))
         w = _sample_weight(sample_weight, len(X3))
-        if first:
-            self._fit_input_scaling(X3, lengths, w)
+        if first:  # scaling statistics from the training part only, never the tail
+            tr, _ = self._split(len(X3), incremental)
+            self._fit_input_scaling(X3[tr], lengths[tr], None if w is None else w[tr])
             self.n_outputs_ = 1
             self._initialize(len(self.classes_))
         return self._train(self._scale_inputs(X3, lengths), labels, lengths, w, max_iter,
@@ -523,8 +537,7 @@ class _ClassifierBase(ClassifierMixin, _BaseRecurrent):
         -------
         self
         """
-        if not isinstance(y, (list, tuple)) and np.ndim(y) <= 1 and \
-                type_of_target(y) == "continuous":
+        if _target_ndim(y) == 1 and type_of_target(y) == "continuous":
             raise ValueError("Unknown label type: continuous. Maybe you are trying to "
                              "fit a classifier, which expects discrete classes on a "
                              "regression target with continuous values.")
@@ -571,6 +584,17 @@ class _ClassifierBase(ClassifierMixin, _BaseRecurrent):
         labels = self._step_labels(y, lengths, X3.shape[1], None, False)
         return self._score_prepared(X3, labels, lengths,
                                     _sample_weight(sample_weight, len(X3)))
+
+
+def _target_ndim(y):
+    """Dimensions of y, counting a list of per-sequence arrays as one more than
+    its elements (any array-like; never calls numpy functions on y itself)."""
+    if y is None:
+        return 0
+    if isinstance(y, (list, tuple)) and len(y) and hasattr(y[0], "__len__") \
+            and not isinstance(y[0], str):
+        return 1 + np.asarray(y[0]).ndim
+    return np.asarray(y).ndim
 
 
 def _per_step_targets(y, lengths, T):

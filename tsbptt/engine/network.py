@@ -238,7 +238,12 @@ class Network:
         if training and self.dropout > 0:
             m_head = _mask(rng, Z.shape, self.dropout, self.dtype)
             Z = Z * m_head
-        out = Z @ self.head["W"] + self.head["b"]
+        if self.many_to_many:
+            # einsum, not BLAS: a BLAS call's shape would depend on the batch's
+            # longest sequence, and with it the last bits of every prediction
+            out = np.einsum("btd,do->bto", Z, self.head["W"]) + self.head["b"]
+        else:
+            out = Z @ self.head["W"] + self.head["b"]
         if self.many_to_many:
             out[np.arange(out.shape[1])[None, :] >= lengths[:, None]] = 0
         return out, {"Z": Z, "m_head": m_head}
