@@ -15,9 +15,24 @@ CLASSES = (LSTMRegressor, GRURegressor, RNNRegressor, LSTMClassifier, GRUClassif
 # so that 100 epochs reach the checks' score thresholds on their tiny data sets.
 ESTIMATORS = [cls(hidden_size=8, max_iter=100, learning_rate=0.01, dtype="float64",
                   random_state=0) for cls in CLASSES]
+# An instance that trains with early stopping on a validation tail. (A regressor
+# with early stopping is left out: check_regressors_train scores on the training set,
+# and on its 200 random, structureless samples the validation loss is lowest after
+# ~10 epochs, so the restored weights fit the training set with R^2 ~0.26 < 0.5.)
+EARLY = [GRUClassifier(hidden_size=8, max_iter=100, learning_rate=0.01, dtype="float64",
+                       early_stopping=True, random_state=0)]
 
 
-@parametrize_with_checks(ESTIMATORS, xfail_strict=True)
+def _expected_failures(estimator):
+    if estimator.early_stopping:
+        return {"check_sample_weight_equivalence_on_dense_data":
+                "the validation tail is the last samples; repeating samples moves which "
+                "samples fall in it, so weights cannot equal repetitions"}
+    return {}
+
+
+@parametrize_with_checks(ESTIMATORS + EARLY, xfail_strict=True,
+                         expected_failed_checks=_expected_failures)
 def test_sklearn_compatible(estimator, check):
     check(estimator)
 
