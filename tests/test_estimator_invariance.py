@@ -88,3 +88,26 @@ def test_scaling_uses_the_training_part_only_and_conflicts_are_refused():
         LSTMRegressor(4, max_iter=1).fit([X[:3, :2], X[:0, :2]], [1.0, 2.0])
     with pytest.raises(ValueError, match="X is an empty list"):
         LSTMRegressor(4, max_iter=1).fit([], [])
+
+
+def test_keyboard_interrupt_during_fit_leaves_a_usable_model(monkeypatch):
+    from tsbptt.engine import optimizers
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((120, 8))
+    y = X.sum(axis=1)
+    calls = {"n": 0}
+    step = optimizers.Adam.step
+
+    def interrupting_step(self, grads, learning_rate=None):
+        calls["n"] += 1
+        if calls["n"] == 9:  # in the third epoch
+            raise KeyboardInterrupt
+        step(self, grads, learning_rate)
+
+    monkeypatch.setattr(optimizers.Adam, "step", interrupting_step)
+    with pytest.warns(RuntimeWarning, match="interrupted"):
+        model = LSTMRegressor(4, max_iter=10, batch_size=30, random_state=0).fit(X, y)
+    assert model.history_[-1]["stopped"] == "interrupted"
+    assert model.n_iter_ == 2 and len(model.loss_curve_) == 2  # the cut epoch: no
+    assert np.isfinite(model.loss_) and np.isfinite(model.predict(X)).all()

@@ -227,18 +227,22 @@ class _BaseRecurrent(BaseEstimator):
         return callback
 
     def _record(self, history, n_train, validated):
+        """Fitted attributes from the engine's records; an epoch cut short (Ctrl-C,
+        non-finite loss) stays in history_ but counts in neither n_iter_ nor the
+        curves."""
         self.history_.extend(history)
-        self.n_iter_ += len(history)
-        self.t_ += len(history) * n_train
-        self.loss_curve_.extend(h["train_loss"] for h in history)
-        if history:
-            self.loss_ = history[-1]["train_loss"]
+        done = [h for h in history if np.isfinite(h["train_loss"])]
+        self.n_iter_ += len(done)
+        self.t_ += len(done) * n_train
+        self.loss_curve_.extend(h["train_loss"] for h in done)
+        if done:
+            self.loss_ = done[-1]["train_loss"]
             self.best_loss_ = min(self.best_loss_, min(self.loss_curve_))
-        if validated:
-            self.validation_scores_.extend(h["val_score"] for h in history)
+        if validated and done:
+            self.validation_scores_.extend(h["val_score"] for h in done)
             # the epoch whose weights early stopping kept: the lowest validation loss
-            kept = min(range(len(history)), key=lambda i: history[i]["val_loss"])
-            self.best_validation_score_ = history[kept]["val_score"]
+            kept = min(range(len(done)), key=lambda i: done[i]["val_loss"])
+            self.best_validation_score_ = done[kept]["val_score"]
 
     def _warn_if_not_converged(self, history, max_iter):
         if history and history[-1]["stopped"] is None and len(history) == max_iter:
