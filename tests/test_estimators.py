@@ -349,7 +349,7 @@ def test_fitted_attributes(cls):
     assert [h["train_loss"] for h in m.history_] == m.loss_curve_
     assert all(h["n_updates"] == 3 for h in m.history_)   # ceil(37 / 16)
     assert m.t_ == 4 * 37
-    assert m.validation_scores_ == []
+    assert m.validation_scores_ is None and m.best_validation_score_ is None  # as MLP
     assert m.n_outputs_ == 1
     if cls in CLASSIFIERS:
         np.testing.assert_array_equal(m.classes_, ["cat", "dog", "eel"])
@@ -385,6 +385,7 @@ def test_early_stopping_validates_on_the_last_fraction():
           "scale_target": False}
     m = _small(LSTMRegressor, **kw).fit(X, y)
     assert m.n_iter_ == 5 and len(m.validation_scores_) == 5
+    # regression: the lowest validation loss is the highest R^2, the kept epoch
     assert m.best_validation_score_ == max(m.validation_scores_)
     assert m.t_ == 5 * (n - n_val - gap)
     assert all(h["val_loss"] is not None for h in m.history_)
@@ -415,7 +416,9 @@ def test_early_stopping_classifier_scores_are_accuracies():
                n_iter_no_change=100, max_iter=4).fit(X, y)
     assert len(m.validation_scores_) == 4
     assert all(s * 10 == round(s * 10) for s in m.validation_scores_)  # k / 10 samples
-    assert m.best_validation_score_ == max(m.validation_scores_)
+    # the score of the epoch early stopping keeps: the lowest validation loss
+    kept = int(np.argmin([h["val_loss"] for h in m.history_]))
+    assert m.best_validation_score_ == m.validation_scores_[kept]
     assert m.t_ == 4 * 30
 
 

@@ -89,3 +89,12 @@ def test_bad_arguments():
     net = Network("lstm", 1, 4, 1, dropout=0.5)
     with pytest.raises(ValueError, match="needs a random generator"):
         net.forward(np.zeros((1, 2, 1)), training=True)
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_param_shapes_match_a_built_network(cell, bidirectional):
+    from tsbptt.engine.network import param_shapes
+    net = Network(cell, 3, (5, 4), 2, bidirectional=bidirectional)
+    assert param_shapes(cell, 3, (5, 4), 2, bidirectional=bidirectional) == \
+        {k: v.shape for k, v in net.params.items()}

@@ -1,4 +1,5 @@
 """Safe model files: round trips, damaged and tampered files, no pickle."""
+import io
 import json
 import zipfile
 
@@ -86,28 +87,89 @@ def test_damaged_tampered_and_foreign_files_are_refused(tmp_path, data):
     with pytest.raises(ValueError, match="failed its checksum"):
         load_model(tmp_path / "tampered.npz")
 
-    def meta_edit(key, value):
-        def change(name, blob):
-            if name != "meta.json.npy":
-                return blob
-            header_end = blob.index(b"\n") + 1
-            meta = json.loads(blob[header_end:].decode())
-            meta[key] = value
-            body = json.dumps(meta).encode()
-            arr = np.frombuffer(body, dtype=np.uint8)
-            import io
-            buf = io.BytesIO()
-            np.save(buf, arr)
-            return buf.getvalue()
-        return change
-    _rewrite(good, tmp_path / "future.npz", meta_edit("format_version", FORMAT_VERSION + 1))
+    _rewrite(good, tmp_path / "future.npz", _meta_edit(good, "format_version",
+                                                       FORMAT_VERSION + 1))
     with pytest.raises(ValueError, match="has model format"):
         load_model(tmp_path / "future.npz")
-    _rewrite(good, tmp_path / "class.npz", meta_edit("class", "os.system"))
-    with pytest.raises(ValueError, match="unknown estimator class 'os.system'"):
-        load_model(tmp_path / "class.npz")
+    # editing the metadata without re-signing it breaks the checksum
+    _rewrite(good, tmp_path / "meta.npz", _meta_edit(good, "class", "GRURegressor",
+                                                     resign=False))
+    with pytest.raises(ValueError, match="failed its checksum"):
+        load_model(tmp_path / "meta.npz")
     with pytest.raises(FileNotFoundError):
         load_model(tmp_path / "missing.npz")
+
+
+def _meta_edit(good, key, value, resign=True):
+    """A change for _rewrite that sets meta[key] (key 'a.b' for nested), optionally
+    re-signing the file as a forger who knows the format would."""
+    from tsbptt.persistence import _checksum
+
+    with np.load(good) as npz:
+        arrays = {k: npz[k] for k in npz.files if k != "meta.json"}
+
+    def change(name, blob):
+        if name != "meta.json.npy":
+            return blob
+        meta = json.loads(blob[blob.index(b"\n") + 1:].decode())
+        target = meta
+        *parents, last = key.split(".")
+        for p in parents:
+            target = target[p]
+        target[last] = value
+        if resign:
+            meta["checksum"] = _checksum(arrays, meta)
+        buf = io.BytesIO()
+        np.save(buf, np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8))
+        return buf.getvalue()
+    return change
+
+
+@pytest.mark.parametrize("key,value,message", [
+    ("class", "os.system", "unknown estimator class 'os.system'"),
+    ("params.learning_rate", -5, "saved parameters are not valid"),
+    ("params.no_such_param", 1, "saved parameters are not valid"),
+    ("params.hidden_size", 6000, "the arrays do not match"),
+    ("fitted.predict", "gotcha", "bad fitted value predict"),
+    ("fitted.n_features_in_", 20, "bad feature_names_in_"),
+    ("fitted.input_kind_", "4d", "bad fitted value input_kind_"),
+])
+def test_forged_consistent_files_are_still_checked(tmp_path, data, key, value, message):
+    good = tmp_path / "good.npz"
+    _fitted_regressor(data).save(good)
+    _rewrite(good, tmp_path / "forged.npz", _meta_edit(good, key, value))
+    with pytest.raises(ValueError, match=message):
+        load_model(tmp_path / "forged.npz")
+
+
+def test_unknown_or_compressed_members_are_refused(tmp_path, data):
+    good = tmp_path / "good.npz"
+    _fitted_regressor(data).save(good)
+    with zipfile.ZipFile(good, "a", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("bomb.npy", b"\0" * 1000)
+    with pytest.raises(ValueError, match="unexpected member 'bomb.npy'"):
+        load_model(good)
+
+
+@pytest.mark.parametrize("labels", [False, True])
+def test_per_step_and_channel_models_round_trip(tmp_path, labels):
+    from tsbptt import GRUClassifier, LSTMRegressor
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((30, 6, 2))
+    Y = np.cumsum(X[..., :1], axis=1)
+    model = (GRUClassifier(4, max_iter=2, random_state=0).fit(X, Y[..., 0] > 0) if labels
+             else LSTMRegressor(4, max_iter=2, random_state=0).fit(X, Y))
+    model.save(tmp_path / "m.npz")
+    loaded = load_model(tmp_path / "m.npz")
+    assert loaded.per_step_ and loaded.predict(X).shape == (30, 6)
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    flat = LSTMRegressor(4, n_channels=2, max_iter=2, random_state=0).fit(
+        X.reshape(30, 12), Y[:, -1, 0])
+    flat.save(tmp_path / "flat.npz")
+    again = load_model(tmp_path / "flat.npz")
+    again.set_params(n_channels=1)  # the fitted n_channels_ is what predict uses
+    np.testing.assert_array_equal(again.predict(X.reshape(30, 12)),
+                                  flat.predict(X.reshape(30, 12)))
 
 
 def test_loading_never_unpickles(tmp_path):

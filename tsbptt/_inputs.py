@@ -104,7 +104,8 @@ def to_sequences(est, X, *, reset, dtype):
         lengths = np.full(X3.shape[0], X3.shape[1], dtype=np.intp)
     else:
         X2 = validate_data(est, X, reset=reset, dtype=FLOAT_DTYPES)
-        C = est.n_channels
+        # the fitted value in predict: a later set_params must not re-read old data
+        C = est.n_channels if reset else est.n_channels_
         if X2.shape[1] % C:
             raise ValueError(f"X has {X2.shape[1]} columns, not a multiple of "
                              f"n_channels={C} (rows are time-major: t * n_channels + c)")

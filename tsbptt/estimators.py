@@ -125,9 +125,13 @@ class _BaseRecurrent(BaseEstimator):
                              f"{self.num_layers}; give one or the other")
 
     def _sequences(self, X, reset):
-        X3, lengths, kind = to_sequences(self, X, reset=reset, dtype=np.dtype(self.dtype))
+        if reset:  # a cold fit: whatever fails below leaves no half-fitted model
+            for name in ("network_", "n_channels_", "dtype_", "input_kind_"):
+                self.__dict__.pop(name, None)
+        dtype = np.dtype(self.dtype if reset else self.dtype_)
+        X3, lengths, kind = to_sequences(self, X, reset=reset, dtype=dtype)
         if reset:
-            self.input_kind_ = kind
+            self.input_kind_, self.n_channels_, self.dtype_ = kind, self.n_channels, dtype.name
         return X3, lengths
 
     def _fit_input_scaling(self, X3, lengths, w):
@@ -146,7 +150,7 @@ class _BaseRecurrent(BaseEstimator):
         """Standardised copy; padding past each sequence's end stays exactly 0."""
         Xs = (X3 - self.input_mean_) / self.input_scale_
         Xs[np.arange(X3.shape[1])[None, :] >= lengths[:, None]] = 0
-        return np.ascontiguousarray(Xs, dtype=np.dtype(self.dtype))
+        return np.ascontiguousarray(Xs, dtype=np.dtype(self.dtype_))
 
     def _check_bptt(self, T):
         if self.bptt_steps is not None and self.bptt_steps > T:
@@ -158,12 +162,20 @@ class _BaseRecurrent(BaseEstimator):
                              f"bptt_steps={self.bptt_steps}")
 
     # -- the network and the training loop --------------------------------------------
+    def _network_input_size(self):
+        return self.n_features_in_ if self.input_kind_ != "2d" else self.n_channels_
+
     def _new_network(self, n_outputs, seed):
-        return Network(self._cell, self.n_features_in_ if self.input_kind_ != "2d"
-                       else self.n_channels, self.hidden_size, n_outputs,
+        return Network(self._cell, self._network_input_size(), self.hidden_size, n_outputs,
                        num_layers=self.num_layers, bidirectional=self.bidirectional,
                        many_to_many=getattr(self, "per_step_", False),
-                       dropout=self.dropout, dtype=self.dtype, random_state=seed)
+                       dropout=self.dropout, dtype=self.dtype_, random_state=seed)
+
+    @property
+    def params_(self):
+        """The learned weights, by name, as plain NumPy arrays (the live ones)."""
+        check_is_fitted(self)
+        return self.network_.params
 
     def _new_optimizer(self):
         opts = dict(weight_decay=self.weight_decay, l1=self.l1)
@@ -192,8 +204,11 @@ class _BaseRecurrent(BaseEstimator):
         self._rng = np.random.RandomState(rs.randint(np.iinfo(np.int32).max))
         self._optimizer = self._new_optimizer()
         self.n_iter_, self.t_ = 0, 0
-        self.loss_curve_, self.validation_scores_, self.history_ = [], [], []
-        self.best_loss_, self.best_validation_score_ = np.inf, -np.inf
+        self.loss_curve_, self.history_ = [], []
+        self.best_loss_ = np.inf
+        # as scikit-learn's MLP: None unless a validation tail is scored
+        self.validation_scores_ = [] if self.early_stopping else None
+        self.best_validation_score_ = None
 
     def _split(self, n, incremental):
         """Training and validation indices: the time-ordered tail validates."""
@@ -238,7 +253,7 @@ class _BaseRecurrent(BaseEstimator):
         if done:
             self.loss_ = done[-1]["train_loss"]
             self.best_loss_ = min(self.best_loss_, min(self.loss_curve_))
-        if validated and done:
+        if validated and done and self.validation_scores_ is not None:
             self.validation_scores_.extend(h["val_score"] for h in done)
             # the epoch whose weights early stopping kept: the lowest validation loss
             kept = min(range(len(done)), key=lambda i: done[i]["val_loss"])

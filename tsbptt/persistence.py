@@ -7,14 +7,16 @@ never runs code from the file. It holds:
   class labels) under its own name;
 - ``meta.json``, a UTF-8 JSON document stored as a byte array: the format
   version, the tsbptt version that wrote it, the estimator class, its parameters,
-  its fitted scalars and history, and a SHA-256 checksum of all the arrays (names,
-  dtypes, shapes and bytes).
+  its fitted scalars and history, and a SHA-256 checksum of everything else (the
+  rest of the JSON, and every array's name, dtype, shape and bytes).
 
-:func:`load_model` checks the format, the version, the class (one of tsbptt's own
-estimators, looked up by name in a fixed table) and the checksum before it builds
-anything; a damaged, truncated or tampered file gives a clear ``ValueError``. The
-optimizer's state is not saved: ``warm_start`` after loading starts a fresh
-optimizer from the loaded weights.
+:func:`load_model` reads only the members it knows, uncompressed (so memory never
+exceeds the file's size), then checks the format, the version, the checksum, the
+class (one of tsbptt's own estimators, by name, from a fixed table), the
+parameters (the estimator's own validation), every fitted value's type, and that
+the weights have exactly the shapes those parameters give, before it allocates
+anything; any problem is a ``ValueError`` that says what is wrong. The optimizer's
+state is not saved: ``warm_start`` after loading starts a fresh optimizer.
 """
 import hashlib
 import json
@@ -32,10 +34,24 @@ __all__ = ["save_model", "load_model", "FORMAT_VERSION"]
 #: Bump when the layout of the file changes incompatibly.
 FORMAT_VERSION = 1
 
-#: Fitted attributes kept in meta.json (JSON scalars and lists).
-_FITTED_SCALARS = ("n_features_in_", "input_kind_", "n_outputs_", "n_iter_", "t_",
-                   "loss_", "loss_curve_", "best_loss_", "validation_scores_",
-                   "best_validation_score_", "history_")
+#: Fitted attributes kept in meta.json, with the check each value must pass.
+_FITTED_SCALARS = {
+    "n_features_in_": lambda v: isinstance(v, int) and v >= 1,
+    "input_kind_": lambda v: v in ("2d", "3d", "list"),
+    "n_channels_": lambda v: isinstance(v, int) and v >= 1,
+    "dtype_": lambda v: v in ("float32", "float64"),
+    "per_step_": lambda v: isinstance(v, bool),
+    "n_outputs_": lambda v: isinstance(v, int) and v >= 1,
+    "n_iter_": lambda v: isinstance(v, int) and v >= 0,
+    "t_": lambda v: isinstance(v, int) and v >= 0,
+    "loss_": lambda v: isinstance(v, (int, float)),
+    "best_loss_": lambda v: isinstance(v, (int, float)),
+    "loss_curve_": lambda v: isinstance(v, list),
+    "validation_scores_": lambda v: v is None or isinstance(v, list),
+    "best_validation_score_": lambda v: v is None or isinstance(v, (int, float)),
+    "history_": lambda v: isinstance(v, list) and all(isinstance(h, dict) for h in v),
+}
+_REQUIRED = ("n_features_in_", "input_kind_", "n_channels_", "dtype_", "n_outputs_")
 #: Fitted arrays kept as arrays.
 _FITTED_ARRAYS = ("input_mean_", "input_scale_", "target_mean_", "target_scale_",
                   "classes_")
@@ -46,8 +62,11 @@ def _estimator_classes():
     return {name: getattr(estimators, name) for name in estimators.__all__}
 
 
-def _checksum(arrays):
+def _checksum(arrays, meta):
+    """SHA-256 of the metadata (but its checksum) and of every array."""
     h = hashlib.sha256()
+    body = {k: v for k, v in meta.items() if k != "checksum"}
+    h.update(json.dumps(body, sort_keys=True, allow_nan=False).encode("utf-8"))
     for name in sorted(arrays):
         a = np.ascontiguousarray(arrays[name])
         h.update(f"{name}|{a.dtype.str}|{a.shape}|".encode())
@@ -128,32 +147,56 @@ def save_model(estimator, path):
                    if hasattr(estimator, k)},
         "feature_names_in_": (list(map(str, estimator.feature_names_in_))
                               if hasattr(estimator, "feature_names_in_") else None),
-        "checksum": _checksum(arrays),
     }
-    blob = json.dumps(_json_safe(meta), allow_nan=False).encode("utf-8")
+    meta = _json_safe(meta)
+    meta["checksum"] = _checksum(arrays, meta)
+    blob = json.dumps(meta, allow_nan=False).encode("utf-8")
     arrays["meta.json"] = np.frombuffer(blob, dtype=np.uint8)
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     with tempfile.NamedTemporaryFile(dir=folder, suffix=".npz", delete=False) as tmp:
-        np.savez(tmp, **arrays)
+        try:
+            np.savez(tmp, **arrays)
+        except BaseException:
+            tmp.close()
+            os.unlink(tmp.name)
+            raise
     os.replace(tmp.name, path)  # a reader never sees half a file
 
 
+def _allowed_member(name):
+    stem = name[:-4] if name.endswith(".npy") else None
+    return stem is not None and (stem == "meta.json" or stem in _FITTED_ARRAYS
+                                 or stem.startswith("param/"))
+
+
 def _read(path):
+    """The arrays and metadata of a model file, reading only known, stored members."""
+    shown = os.fspath(path)
     try:
-        with np.load(os.fspath(path), allow_pickle=False) as npz:
+        size = os.path.getsize(shown)
+        with zipfile.ZipFile(shown) as zf:
+            for info in zf.infolist():
+                if not _allowed_member(info.filename):
+                    raise ValueError(f"unexpected member {info.filename!r}")
+                if info.compress_type != zipfile.ZIP_STORED or info.file_size > size:
+                    raise ValueError(f"member {info.filename!r} is compressed or larger "
+                                     "than the file")
+        with np.load(shown, allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
     except FileNotFoundError:
         raise
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as exc:
-        raise ValueError(f"{os.fspath(path)!r} is not a readable tsbptt model file "
+        raise ValueError(f"{shown!r} is not a readable tsbptt model file "
                          f"(damaged or truncated?): {exc}") from None
     if "meta.json" not in arrays:
-        raise ValueError(f"{os.fspath(path)!r} is not a tsbptt model file: no meta.json")
+        raise ValueError(f"{shown!r} is not a tsbptt model file: no meta.json")
     try:
         meta = json.loads(arrays.pop("meta.json").tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{os.fspath(path)!r}: meta.json is damaged: {exc}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise ValueError(f"{shown!r}: meta.json is damaged: {exc}") from None
+    if not isinstance(meta, dict):
+        raise ValueError(f"{shown!r}: meta.json is not a JSON object")
     return arrays, meta
 
 
@@ -164,14 +207,71 @@ def _check_meta(meta, arrays, path):
         raise ValueError(f"{path!r} has model format {meta.get('format_version')!r}, "
                          f"this tsbptt ({__version__}) reads format {FORMAT_VERSION}; "
                          f"it was written by tsbptt {meta.get('tsbptt_version')!r}")
-    if _checksum(arrays) != meta.get("checksum"):
+    try:
+        ok = _checksum(arrays, meta) == meta.get("checksum")
+    except (TypeError, ValueError, RecursionError):
+        ok = False
+    if not ok:
         raise ValueError(f"{path!r} failed its checksum: the file was changed or "
                          "damaged after it was written")
     classes = _estimator_classes()
     if meta.get("class") not in classes:
         raise ValueError(f"{path!r} names an unknown estimator class "
                          f"{meta.get('class')!r}; expected one of {sorted(classes)}")
+    fitted = meta.get("fitted")
+    if not isinstance(fitted, dict) or not isinstance(meta.get("params"), dict):
+        raise ValueError(f"{path!r}: meta.json lacks its params or fitted values")
+    for key in _REQUIRED:
+        if key not in fitted:
+            raise ValueError(f"{path!r}: meta.json lacks the fitted value {key}")
+    for key, value in fitted.items():
+        if key not in _FITTED_SCALARS or not _FITTED_SCALARS[key](_from_json(value)):
+            raise ValueError(f"{path!r}: bad fitted value {key}={value!r}")
     return classes[meta["class"]]
+
+
+def _build(cls, meta, path):
+    """The estimator with its parameters and fitted values; nothing allocated yet."""
+    params = _from_json(meta["params"])
+    if isinstance(params.get("hidden_size"), list):
+        params["hidden_size"] = tuple(params["hidden_size"])
+    try:
+        est = cls(**params)
+        est._validate_params()
+        est._check_hidden_size()
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{path!r}: the saved parameters are not valid: {exc}") from None
+    for k, v in _from_json(meta["fitted"]).items():
+        setattr(est, k, v)
+    names = meta.get("feature_names_in_")
+    if names is not None:
+        if not (isinstance(names, list) and len(names) == est.n_features_in_
+                and all(isinstance(n, str) for n in names)):
+            raise ValueError(f"{path!r}: bad feature_names_in_")
+        est.feature_names_in_ = np.asarray(names, dtype=object)
+    return est
+
+
+def _check_arrays(est, arrays, path):
+    """Fitted arrays and weights of the shapes and dtypes the settings give."""
+    from .engine.network import param_shapes
+    F = est._network_input_size()
+    if est.input_kind_ == "2d" and est.n_features_in_ % est.n_channels_:
+        raise ValueError(f"{path!r}: n_features_in_ and n_channels_ do not agree")
+    expected = {"input_mean_": (F,), "input_scale_": (F,)}
+    if "target_mean_" in arrays or "classes_" not in arrays:
+        expected.update(target_mean_=(est.n_outputs_,), target_scale_=(est.n_outputs_,))
+    n_out = len(arrays["classes_"]) if "classes_" in arrays else est.n_outputs_
+    shapes = param_shapes(est._cell, F, est.hidden_size, n_out, num_layers=est.num_layers,
+                          bidirectional=est.bidirectional)
+    expected.update({f"param/{k}": v for k, v in shapes.items()})
+    got = {k: v.shape for k, v in arrays.items() if k != "classes_"}
+    if got != expected:
+        raise ValueError(f"{path!r}: the arrays do not match a {type(est).__name__} with "
+                         f"these settings (expected {expected}, found {got})")
+    for k, v in arrays.items():
+        if k.startswith("param/") and v.dtype != np.dtype(est.dtype_):
+            raise ValueError(f"{path!r}: weight {k} is {v.dtype}, expected {est.dtype_}")
 
 
 def load_model(path):
@@ -185,16 +285,11 @@ def load_model(path):
     -------
     estimator
     """
+    shown = os.fspath(path)
     arrays, meta = _read(path)
-    cls = _check_meta(meta, arrays, os.fspath(path))
-    params = _from_json(meta["params"])
-    if isinstance(params.get("hidden_size"), list):
-        params["hidden_size"] = tuple(params["hidden_size"])
-    est = cls(**params)
-    for k, v in _from_json(meta["fitted"]).items():
-        setattr(est, k, v)
-    if meta.get("feature_names_in_") is not None:
-        est.feature_names_in_ = np.asarray(meta["feature_names_in_"], dtype=object)
+    cls = _check_meta(meta, arrays, shown)
+    est = _build(cls, meta, shown)
+    _check_arrays(est, arrays, shown)
     for name in _FITTED_ARRAYS:
         if name in arrays:
             setattr(est, name, arrays[name])
@@ -204,16 +299,9 @@ def load_model(path):
         est._encoder.classes_ = est.classes_
     n_outputs = len(est.classes_) if hasattr(est, "classes_") else est.n_outputs_
     est.network_ = est._new_network(n_outputs, 0)
-    stored = {k[len("param/"):]: v for k, v in arrays.items() if k.startswith("param/")}
-    live = est.network_.params
-    if set(stored) != set(live):
-        raise ValueError(f"{os.fspath(path)!r}: the weights do not match a "
-                         f"{cls.__name__} with these parameters")
-    for k, v in stored.items():
-        if live[k].shape != v.shape or live[k].dtype != v.dtype:
-            raise ValueError(f"{os.fspath(path)!r}: weight {k} has shape {v.shape} "
-                             f"{v.dtype}, expected {live[k].shape} {live[k].dtype}")
-        live[k][...] = v
+    for k, v in arrays.items():
+        if k.startswith("param/"):
+            est.network_.params[k[len("param/"):]][...] = v
     est._rng = np.random.RandomState(0)
     est._optimizer = est._new_optimizer()
     return est

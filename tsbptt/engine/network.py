@@ -349,3 +349,31 @@ class Network:
             stats["delta_sq"] = [s.get("delta_sq") for s in layer_stats]
             stats["n_clipped"] = [s.get("n_clipped") for s in layer_stats]
         return grads, d_init
+
+
+def param_shapes(cell, input_size, hidden_size, output_size, *, num_layers=1,
+                 bidirectional=False):
+    """The shapes of a :class:`Network`'s parameters, by name, without building it.
+
+    Lets a caller check stored weights (e.g. a model file) before allocating any.
+
+    Returns
+    -------
+    dict of tuple
+    """
+    from ._cells import CELLS
+    sizes = (list(hidden_size) if isinstance(hidden_size, (tuple, list))
+             else [hidden_size] * num_layers)
+    shapes, size_in = {}, input_size
+    for i, h in enumerate(sizes):
+        layer = CELLS[cell].param_shapes(size_in, h)
+        if bidirectional:
+            for direction in ("forward", "backward"):
+                shapes.update({f"rnn.{i}.{direction}.{k}": v for k, v in layer.items()})
+            size_in = 2 * h
+        else:
+            shapes.update({f"rnn.{i}.{k}": v for k, v in layer.items()})
+            size_in = h
+    shapes["head.W"] = (size_in, output_size)
+    shapes["head.b"] = (output_size,)
+    return shapes
