@@ -111,3 +111,41 @@ def test_keyboard_interrupt_during_fit_leaves_a_usable_model(monkeypatch):
     assert model.history_[-1]["stopped"] == "interrupted"
     assert model.n_iter_ == 2 and len(model.loss_curve_) == 2  # the cut epoch: no
     assert np.isfinite(model.loss_) and np.isfinite(model.predict(X)).all()
+
+
+def test_target_shapes_follow_one_rule():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 6, 2))
+    kw = dict(max_iter=1, random_state=0)
+    assert LSTMRegressor(4, **kw).fit(X, rng.standard_normal((40, 6))).per_step_
+    multi = LSTMRegressor(4, **kw).fit(X, rng.standard_normal((40, 3)))
+    assert not multi.per_step_ and multi.predict(X).shape == (40, 3)
+    assert not GRUClassifier(4, **kw).fit(X, (X[:, :1, 0] > 0)).per_step_  # a column
+    seqs = [rng.standard_normal((int(n), 2)) for n in rng.integers(3, 9, 40)]
+    nested = rng.standard_normal((40, 2)).tolist()  # two outputs, as nested lists
+    assert LSTMRegressor(4, **kw).fit(seqs, nested).predict(seqs).shape == (40, 2)
+    with pytest.raises(ValueError, match=r"the targets of sequence 0 have shape \(9, 1\)"):
+        LSTMRegressor(4, **kw).fit(X, rng.standard_normal((40, 9, 1)))
+    too_long = [np.zeros(len(s) + 1) for s in seqs]
+    with pytest.raises(ValueError, match="the targets of sequence 0 have shape"):
+        LSTMRegressor(4, **kw).fit(seqs, too_long)
+    with pytest.raises(ValueError, match="the labels of sequence 0 have shape"):
+        GRUClassifier(4, **kw).fit(seqs, [np.zeros(len(s) + 1) > 0 for s in seqs])
+
+
+def test_weights_and_classes_are_checked_across_calls():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 5))
+    w = np.zeros(40)
+    w[-4:] = 1.0  # weight only in the validation tail
+    with pytest.raises(ValueError, match="sample_weight is 0 for every training sample"):
+        LSTMRegressor(4, max_iter=1, early_stopping=True).fit(X, X.sum(1), sample_weight=w)
+    clf = GRUClassifier(4, random_state=0)
+    clf.partial_fit(X, X[:, 0] > 0, classes=[False, True])
+    with pytest.raises(ValueError, match="is not the same as classes_"):
+        clf.partial_fit(X, X[:, 0] > 0, classes=[0, 1, 2])
+    seqs = tuple(rng.standard_normal((int(n), 1)) for n in rng.integers(3, 9, 20))
+    model = LSTMRegressor(4, max_iter=1, random_state=0).fit(
+        seqs, tuple(np.cumsum(s[:, 0]) for s in seqs))
+    out = model.predict(seqs)
+    assert isinstance(out, list) and [len(o) for o in out] == [len(s) for s in seqs]

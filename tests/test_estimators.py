@@ -568,7 +568,11 @@ def test_grid_search_time_series_split_n_jobs_1_and_2():
     np.testing.assert_array_equal(one.predict(X), two.predict(X))
 
 
-def test_openmp_threads_are_limited_in_joblib_workers():
+def test_openmp_threads_are_limited_in_joblib_workers(monkeypatch):
+    # loky limits its workers' thread pools unless the user set OMP_NUM_THREADS
+    # (an explicit choice it, and tsbptt, respect)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+
     def probe():
         from threadpoolctl import threadpool_info
 

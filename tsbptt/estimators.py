@@ -341,8 +341,7 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the "
                              "target y is None")
-        per_step = self.input_kind_ in ("3d", "list") and (
-            _target_ndim(y) == 3 or (isinstance(y, (list, tuple)) and _target_ndim(y) == 2))
+        per_step = _targets_per_step(self.input_kind_, y, lengths, T, labels=False)
         if per_step:
             return _per_step_targets(y, lengths, T), True
         y = np.asarray(y)
@@ -451,7 +450,8 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
             pred[np.arange(pred.shape[1])[None, :] >= lengths[:, None]] = 0
         if self.n_outputs_ == 1:
             pred = pred[..., 0]
-        if pred.ndim >= 2 and getattr(self, "per_step_", False) and isinstance(X, list):
+        if pred.ndim >= 2 and getattr(self, "per_step_", False) and \
+                isinstance(X, (list, tuple)):
             return [p[:n] for p, n in zip(pred, lengths)]
         return pred
 
@@ -483,6 +483,9 @@ class _ClassifierBase(ClassifierMixin, _BaseRecurrent):
                 raise ValueError(f"{type(self).__name__} needs samples of at least 2 "
                                  f"classes in the data, but the data contain only one "
                                  f"class: {self.classes_[0]!r}")
+        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+            raise ValueError(f"classes={np.unique(classes)!r} is not the same as "
+                             f"classes_={self.classes_!r} from the first call")
         unknown = np.setdiff1d(np.unique(y), self.classes_)
         if unknown.size:
             raise ValueError(f"y contains labels not in classes: {unknown[:5]}")
@@ -496,7 +499,7 @@ class _ClassifierBase(ClassifierMixin, _BaseRecurrent):
         if len(seqs) != n:
             raise ValueError(f"y has {len(seqs)} label sequences for {n} input sequences")
         for i, yi in enumerate(seqs):
-            if np.ndim(yi) != 1 or len(yi) < lengths[i]:
+            if np.ndim(yi) != 1 or len(yi) != lengths[i]:
                 raise ValueError(f"the labels of sequence {i} have shape {np.shape(yi)}; "
                                  f"expected ({lengths[i]},)")
         flat = np.concatenate([np.asarray(yi)[:n_i] for yi, n_i in zip(seqs, lengths)])
@@ -505,8 +508,6 @@ class _ClassifierBase(ClassifierMixin, _BaseRecurrent):
         out[np.arange(T)[None, :] < lengths[:, None]] = codes
         return out
 
-    def _is_per_step(self, y):
-        return self.input_kind_ in ("3d", "list") and _target_ndim(y) == 2
 
     def _score_prepared(self, X3, Y, lengths, w):
         pred = np.argmax(self._forward(X3, lengths), axis=-1)
@@ -525,7 +526,7 @@ class _ClassifierBase(ClassifierMixin, _BaseRecurrent):
             raise ValueError("classes must be passed on the first call to partial_fit")
         X3, lengths = self._sequences(X, reset=first)
         self._check_bptt(X3.shape[1])
-        per_step = y is not None and self._is_per_step(y)
+        per_step = _targets_per_step(self.input_kind_, y, lengths, X3.shape[1], labels=True)
         if first:
             self.per_step_ = per_step
         elif per_step != self.per_step_:
@@ -572,7 +573,7 @@ class _ClassifierBase(ClassifierMixin, _BaseRecurrent):
 
     def _per_sequence(self, X, out, lengths):
         """Per-step outputs as a list of (T_i, ...) arrays for a list X."""
-        if getattr(self, "per_step_", False) and isinstance(X, list):
+        if getattr(self, "per_step_", False) and isinstance(X, (list, tuple)):
             return [o[:n] for o, n in zip(out, lengths)]
         return out
 
@@ -605,6 +606,26 @@ class _ClassifierBase(ClassifierMixin, _BaseRecurrent):
                                     _sample_weight(sample_weight, len(X3)))
 
 
+def _targets_per_step(kind, y, lengths, T, labels):
+    """Whether y holds one target per time step (sequence labelling).
+
+    The rule, the same for regressors and classifiers: with 3D X, a y of shape
+    (n_samples, n_timesteps[, n_outputs]) (its second axis is X's time axis); with
+    a list X, a list of per-sequence targets whose lengths differ or are the
+    sequences' own lengths. Anything else is one target (row) per sequence. So with
+    3D X a 2D y is per-step exactly when its width is the number of time steps.
+    """
+    if kind == "3d":
+        shape = np.asarray(y).shape
+        per_step_2d = len(shape) == 2 and shape[1] == T and T > 1
+        return per_step_2d or (not labels and len(shape) == 3)
+    if kind == "list" and isinstance(y, (list, tuple)) and len(y) == len(lengths) \
+            and all(np.ndim(yi) >= 1 for yi in y):
+        lens = [len(yi) for yi in y]
+        return len(set(lens)) > 1 or all(n == m for n, m in zip(lens, lengths))
+    return False
+
+
 def _target_ndim(y):
     """Dimensions of y, counting a list of per-sequence arrays as one more than
     its elements (any array-like; never calls numpy functions on y itself)."""
@@ -626,7 +647,7 @@ def _per_step_targets(y, lengths, T):
     for i, yi in enumerate(seqs):
         yi = np.asarray(yi, dtype=np.float64)
         yi = yi[:, None] if yi.ndim == 1 else yi
-        if yi.ndim != 2 or (isinstance(y, (list, tuple)) and len(yi) != lengths[i]):
+        if yi.ndim != 2 or len(yi) != (lengths[i] if isinstance(y, (list, tuple)) else T):
             raise ValueError(f"the targets of sequence {i} have shape {yi.shape}; expected "
                              f"({lengths[i]},) or ({lengths[i]}, n_outputs)")
         if out is None:
@@ -643,6 +664,9 @@ def _per_step_targets(y, lengths, T):
 def _mean_scale(values, weights):
     """Weighted mean and standard deviation of the rows of ``values``, per column;
     a scale of 1 where a column is constant."""
+    if weights is not None and not np.sum(weights) > 0:
+        raise ValueError("sample_weight is 0 for every training sample (the samples "
+                         "before the validation tail): nothing to learn from")
     mean = np.average(values, axis=0, weights=weights)
     std = np.sqrt(np.average((values - mean) ** 2, axis=0, weights=weights))
     return mean, np.where(std > 1e-12 * np.maximum(1, np.abs(mean)), std, 1.0)
