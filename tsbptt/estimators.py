@@ -35,7 +35,8 @@ __all__ = ["LSTMRegressor", "GRURegressor", "RNNRegressor", "LSTMClassifier",
 
 #: Rows per forward call at predict time. Every call gets exactly this many rows (the
 #: last batch is padded), so every GEMM has the same shape and a sample's prediction
-#: is bitwise the same alone or inside any batch.
+#: is bitwise the same alone or inside any batch. The price: predicting one sample
+#: costs about as much as predicting 64; predict many at once where you can.
 PREDICT_BATCH = 64
 
 
@@ -85,7 +86,8 @@ class _BaseRecurrent(BaseEstimator):
         "n_channels": [Interval(Integral, 1, None, closed="left")],
         "scale_inputs": ["boolean"],
         "shuffle": ["boolean"],
-        "n_threads": [Integral, None],
+        "n_threads": [Interval(Integral, None, -1, closed="right"),
+                      Interval(Integral, 1, None, closed="left"), None],
         "dtype": [StrOptions({"float32", "float64"})],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -431,7 +433,12 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
-        """One epoch over the given samples (the first call also initialises)."""
+        """One epoch over the given samples (the first call also initialises).
+
+        The input and target scaling is fitted on the first call's samples and kept
+        afterwards: make the first batch representative, or set
+        ``scale_inputs=False, scale_target=False`` and scale the data yourself.
+        """
         self._fit_or_continue(X, y, sample_weight, 1, True)
         return self
 
@@ -466,10 +473,26 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
 
 
 class _ClassifierBase(ClassifierMixin, _BaseRecurrent):
-    """Classification of whole sequences with a softmax over the classes."""
+    """Classification of whole sequences (or of every step) with a softmax."""
+
+    _parameter_constraints = {
+        **_BaseRecurrent._parameter_constraints,
+        "loss": [StrOptions({"cross_entropy"})],
+    }
+
+    def __init__(self, hidden_size=32, *, loss="cross_entropy", num_layers=1,
+                 bidirectional=False, dropout=0.0, optimizer="adam", learning_rate=1e-3,
+                 momentum=0.9, nesterov=False, batch_size=32, max_iter=200, tol=1e-4,
+                 n_iter_no_change=10, early_stopping=False, validation_fraction=0.1,
+                 validation_gap=0, bptt_steps=None, bptt_stride=None, clip_norm=None,
+                 clip_value=None, clip_step=None, weight_decay=0.0, l1=0.0,
+                 checkpoint_every=None, n_channels=1, scale_inputs=True, shuffle=True,
+                 n_threads=None, dtype="float32", random_state=None, verbose=0,
+                 warm_start=False):
+        _store(self, locals())
 
     def _loss(self):
-        return LOSSES["cross_entropy"]()
+        return LOSSES[self.loss]()
 
     def _labels(self, y, n, classes=None, first=True):
         y = column_or_1d(y, warn=True)
@@ -567,7 +590,10 @@ class _ClassifierBase(ClassifierMixin, _BaseRecurrent):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
-        """One epoch over the given samples; pass ``classes`` on the first call."""
+        """One epoch over the given samples; pass ``classes`` on the first call.
+
+        The input scaling is fitted on the first call's samples and kept afterwards.
+        """
         self._fit_or_continue(X, y, sample_weight, 1, True, classes)
         return self
 
