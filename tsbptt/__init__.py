@@ -21,7 +21,8 @@ from .estimators import (GRUClassifier, GRURegressor, LSTMClassifier, LSTMRegres
                          RNNClassifier, RNNRegressor)
 
 from .persistence import load_model, save_model
+from .windowing import Windows, make_windows
 
 __all__ = ["GRUClassifier", "GRURegressor", "LSTMClassifier", "LSTMRegressor",
-           "RNNClassifier", "RNNRegressor", "get_config", "load_model", "save_model",
-           "show_config"]
+           "RNNClassifier", "RNNRegressor", "Windows", "get_config", "load_model",
+           "make_windows", "save_model", "show_config"]

@@ -1,0 +1,184 @@
+"""From a pandas time series to aligned windows of inputs and targets.
+
+A window ends at its forecast origin, row ``i`` of the series: its inputs are the
+``lags`` rows ``i - lags + 1 .. i`` of the target and of the past-only covariates
+(``exog``), its targets the ``horizon`` values of the target at rows
+``i + gap + 1 .. i + gap + horizon``, and its future-known covariates
+(``future_exog``: calendar features, planned values) are taken at those same target
+rows, since they are known in advance. Nothing from after the origin enters the
+inputs but the future-known covariates.
+
+Origins run every ``stride`` rows and are aligned to the end of the series, so the
+most recent window is always kept. The 3D output is a read-only strided view of
+the series (no copy per window), so millions of points window in bounded memory.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["Windows", "make_windows"]
+
+
+@dataclass
+class Windows:
+    """The result of :func:`make_windows`.
+
+    Attributes
+    ----------
+    X : DataFrame of shape (n_windows, lags * n_features) or ndarray of shape
+        (n_windows, lags, n_features)
+        Inputs, oldest step first; 2D columns are named ``{column}_lag{k}`` (k = 1
+        is the origin), time-major: all features of one step, then the next step,
+        the layout of the estimators' ``n_channels``.
+    y : DataFrame of shape (n_windows, horizon)
+        Targets, columns ``{target}_step{s}``, s steps after the origin.
+    origins : Index
+        The index label of each window's last input row (the forecast origin).
+    X_future : DataFrame or ndarray or None
+        Future-known covariates at the target steps: 2D columns
+        ``{column}_step{s}``, or (n_windows, horizon, n_future) for ``as_3d``.
+    """
+
+    X: object
+    y: pd.DataFrame
+    origins: pd.Index
+    X_future: object = None
+
+
+def _check_int(name, value, minimum):
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) \
+            or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _columns(data, spec, name):
+    """Covariate columns: names of columns of ``data``, or a frame on its index."""
+    if spec is None:
+        return pd.DataFrame(index=data.index)
+    if isinstance(spec, (pd.DataFrame, pd.Series)):
+        frame = spec.to_frame() if isinstance(spec, pd.Series) else spec
+        if not frame.index.equals(data.index):
+            raise ValueError(f"{name} must have the same index as data: it does not "
+                             f"(first difference at {_first_difference(frame.index, data.index)})")
+        return frame
+    cols = [spec] if isinstance(spec, str) else list(spec)
+    missing = [c for c in cols if c not in getattr(data, "columns", [])]
+    if missing:
+        raise ValueError(f"{name} names columns that data does not have: {missing}")
+    return data[cols]
+
+
+def _first_difference(a, b):
+    n = min(len(a), len(b))
+    diff = np.flatnonzero(np.asarray(a[:n]) != np.asarray(b[:n]))
+    return repr(a[diff[0]]) if diff.size else f"length {len(a)} vs {len(b)}"
+
+
+def _check_series(frame, what):
+    """Numeric, finite values on a sorted, unique index."""
+    index = frame.index
+    if not index.is_unique:
+        dup = index[index.duplicated()][0]
+        raise ValueError(f"{what} has duplicated index labels, e.g. {dup!r}")
+    if not index.is_monotonic_increasing:
+        pos = int(np.flatnonzero(~(index[1:] > index[:-1]))[0]) + 1
+        raise ValueError(f"{what} is not sorted by its index: {index[pos]!r} comes "
+                         f"after {index[pos - 1]!r}; sort it with .sort_index() first")
+    for col in frame.columns:
+        values = frame[col]
+        if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            raise ValueError(f"column {col!r} of {what} is not numeric "
+                             f"(dtype {values.dtype})")
+        bad = ~np.isfinite(values.to_numpy(dtype=np.float64))
+        if bad.any():
+            raise ValueError(f"column {col!r} of {what} has a missing or infinite value "
+                             f"at {index[np.flatnonzero(bad)[0]]!r}")
+
+
+def _target_frame(data, target):
+    if isinstance(data, pd.Series):
+        name = data.name if data.name is not None else "y"
+        if target not in (None, name):
+            raise ValueError(f"target={target!r} but data is a Series named {name!r}")
+        return data.to_frame(name), name
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"data must be a pandas Series or DataFrame, got "
+                        f"{type(data).__name__}")
+    if target is None:
+        if data.shape[1] != 1:
+            raise ValueError(f"data has {data.shape[1]} columns: say which is the "
+                             f"target with target=..., one of {list(data.columns)}")
+        target = data.columns[0]
+    if target not in data.columns:
+        raise ValueError(f"target={target!r} is not a column of data: "
+                         f"{list(data.columns)}")
+    return data[[target]], target
+
+
+def make_windows(data, lags, horizon=1, stride=1, gap=0, target=None, exog=None,
+                 future_exog=None, as_3d=False):
+    """Cut a time series into aligned (inputs, targets) windows.
+
+    Parameters
+    ----------
+    data : Series or DataFrame
+        Sorted by its index (a DatetimeIndex, a RangeIndex or any ordered index),
+        without duplicates or missing values.
+    lags : int >= 1
+        Steps of input per window.
+    horizon : int >= 1, default=1
+        Steps of target per window.
+    stride : int >= 1, default=1
+        Steps between consecutive forecast origins (aligned to the series' end).
+    gap : int >= 0, default=0
+        Steps skipped between the origin and the first target.
+    target : column label or None
+        Which column is forecast (not needed for a Series or one column).
+    exog : column labels, Series or DataFrame, default=None
+        Past-only covariates, known up to the origin: they join the target's lags.
+    future_exog : column labels, Series or DataFrame, default=None
+        Covariates known in advance, taken at the target steps.
+    as_3d : bool, default=False
+        Inputs as a read-only (n_windows, lags, n_features) view instead of a
+        DataFrame.
+
+    Returns
+    -------
+    Windows
+    """
+    lags, horizon = _check_int("lags", lags, 1), _check_int("horizon", horizon, 1)
+    stride, gap = _check_int("stride", stride, 1), _check_int("gap", gap, 0)
+    tgt, target = _target_frame(data, target)
+    past = pd.concat([tgt, _columns(data, exog, "exog")], axis=1)
+    fut = _columns(data, future_exog, "future_exog")
+    if past.columns.duplicated().any():
+        raise ValueError(f"exog repeats the target or a column: {list(past.columns)}")
+    _check_series(pd.concat([past, fut], axis=1), "data")
+    n = len(past)
+    last = n - 1 - gap - horizon  # the last origin with all its targets
+    if last < lags - 1:
+        raise ValueError(f"the series has {n} steps, too short for lags={lags}, "
+                         f"gap={gap} and horizon={horizon} (needs at least "
+                         f"{lags + gap + horizon})")
+    first = (lags - 1) + (last - (lags - 1)) % stride
+    origins = np.arange(first, last + 1, stride)
+    values = past.to_numpy(dtype=np.float64)
+    windows = np.lib.stride_tricks.sliding_window_view(values, lags, axis=0)
+    X3 = windows[first - lags + 1:last - lags + 2:stride].transpose(0, 2, 1)
+    y_pos = origins[:, None] + gap + 1 + np.arange(horizon)[None, :]
+    y = pd.DataFrame(values[y_pos, 0], index=past.index[origins],
+                     columns=[f"{target}_step{gap + h}" for h in range(1, horizon + 1)])
+    X_future = None
+    if fut.shape[1]:
+        F3 = fut.to_numpy(dtype=np.float64)[y_pos]  # (n_windows, horizon, n_future)
+        X_future = F3 if as_3d else pd.DataFrame(
+            F3.reshape(len(origins), -1), index=y.index,
+            columns=[f"{c}_step{gap + h}" for h in range(1, horizon + 1)
+                     for c in fut.columns])
+    if not as_3d:
+        X3 = pd.DataFrame(X3.reshape(len(origins), -1), index=y.index,
+                          columns=[f"{c}_lag{k}" for k in range(lags, 0, -1)
+                                   for c in past.columns])
+    return Windows(X=X3, y=y, origins=past.index[origins], X_future=X_future)
