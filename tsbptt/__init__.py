@@ -21,8 +21,9 @@ from .estimators import (GRUClassifier, GRURegressor, LSTMClassifier, LSTMRegres
                          RNNClassifier, RNNRegressor)
 
 from .persistence import load_model, save_model
+from .forecasting import Forecaster
 from .windowing import Windows, make_windows
 
-__all__ = ["GRUClassifier", "GRURegressor", "LSTMClassifier", "LSTMRegressor",
+__all__ = ["Forecaster", "GRUClassifier", "GRURegressor", "LSTMClassifier", "LSTMRegressor",
            "RNNClassifier", "RNNRegressor", "Windows", "get_config", "load_model",
            "make_windows", "save_model", "show_config"]

@@ -1,0 +1,81 @@
+"""Forecaster: dated forecasts, both strategies, any regressor, bad input."""
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.linear_model import LinearRegression, Ridge
+
+from tsbptt import LSTMRegressor
+from tsbptt.forecasting import Forecaster
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+def _ar_series(n=300, freq="h", seed=0, noise=0.0):
+    """y_t = 0.6 y_{t-1} + 0.3 y_{t-2} + 1 (+ noise): lags=2 explain it exactly."""
+    rng = np.random.default_rng(seed)
+    y = np.empty(n)
+    y[:2] = [1.0, 2.0]
+    for t in range(2, n):
+        y[t] = 0.6 * y[t - 1] + 0.3 * y[t - 2] + 1 + noise * rng.standard_normal()
+    return pd.Series(y, index=pd.date_range("2024-01-01", periods=n, freq=freq),
+                     name="load")
+
+
+@pytest.mark.parametrize("strategy,horizon", [("direct", 5), ("recursive", 1)])
+def test_exact_on_a_series_that_two_lags_determine(strategy, horizon):
+    # sin(w t) obeys y_t = 2 cos(w) y_{t-1} - y_{t-2} exactly: a linear model on two
+    # lags recovers the recursion and must continue the wave to rounding
+    w, n = 0.3, 200
+    y = pd.Series(5 + np.sin(w * np.arange(n)),
+                  index=pd.date_range("2024-01-01", periods=n, freq="h"), name="load")
+    f = Forecaster(LinearRegression(), lags=2, horizon=horizon, strategy=strategy).fit(y)
+    pred = f.predict(5)
+    assert pred.name == "load"
+    assert list(pred.index) == list(pd.date_range(y.index[-1] + pd.Timedelta("1h"),
+                                                  periods=5, freq="h"))
+    np.testing.assert_allclose(pred.to_numpy(), 5 + np.sin(w * np.arange(n, n + 5)),
+                               rtol=0, atol=1e-8)
+
+
+def test_integer_index_and_a_tsbptt_estimator():
+    y = _ar_series(200, noise=0.1).reset_index(drop=True)
+    y.index = pd.RangeIndex(10, 410, 2)
+    f = Forecaster(LSTMRegressor(8, max_iter=5, random_state=0), lags=12, horizon=3)
+    pred = f.fit(y).predict()
+    assert list(pred.index) == [410, 412, 414] and np.isfinite(pred).all()
+
+
+def test_past_covariates_and_parameters():
+    y = _ar_series(120, noise=0.1)
+    X = pd.DataFrame({"temp": np.sin(np.arange(120) / 5)}, index=y.index)
+    f = Forecaster(LSTMRegressor(4, max_iter=2, random_state=0), lags=6, horizon=2)
+    f.fit(y, X)
+    assert f.estimator_.n_channels == 2 and f.n_covariates_ == 1
+    assert f.feature_names_[:2] == ["load_lag6", "temp_lag6"]
+    assert len(f.predict()) == 2
+    g = clone(f).set_params(estimator__hidden_size=3, lags=4)
+    assert g.get_params()["estimator__hidden_size"] == 3 and g.lags == 4
+    with pytest.raises(ValueError, match="recursive strategy would need the covariates"):
+        Forecaster(Ridge(), lags=3, strategy="recursive").fit(y, X)
+
+
+def test_bad_input():
+    y = _ar_series(50)
+    with pytest.raises(ValueError, match="not regular at frequency"):
+        Forecaster(Ridge(), lags=3).fit(y.drop(y.index[10]), None)
+    irregular = y.copy()
+    irregular.index = y.index[:-1].append(pd.DatetimeIndex(["2030-01-01"]))
+    with pytest.raises(ValueError, match="cannot be inferred|not regular"):
+        Forecaster(Ridge(), lags=3).fit(irregular)
+    with pytest.raises(ValueError, match="too short"):
+        Forecaster(Ridge(), lags=60).fit(y)
+    with pytest.raises(ValueError, match="missing or infinite"):
+        Forecaster(Ridge(), lags=3).fit(y.where(y.index != y.index[7]))
+    f = Forecaster(Ridge(), lags=3, horizon=2).fit(y)
+    with pytest.raises(ValueError, match="beyond the direct strategy's horizon=2"):
+        f.predict(3)
+    with pytest.raises(TypeError, match="y must be a pandas Series"):
+        Forecaster(Ridge()).fit(y.to_numpy())
+    with pytest.raises(ValueError, match="X must be a DataFrame on exactly y's index"):
+        Forecaster(Ridge(), lags=3).fit(y, pd.DataFrame({"a": np.ones(50)}))
