@@ -79,3 +79,41 @@ def test_bad_input():
         Forecaster(Ridge()).fit(y.to_numpy())
     with pytest.raises(ValueError, match="X must be a DataFrame on exactly y's index"):
         Forecaster(Ridge(), lags=3).fit(y, pd.DataFrame({"a": np.ones(50)}))
+
+
+def test_metrics_against_formulas():
+    from tsbptt import metrics
+    a, f = np.array([1.0, 2.0, 4.0]), np.array([2.0, 2.0, 3.0])
+    assert metrics.mae(a, f) == pytest.approx(2 / 3)
+    assert metrics.rmse(a, f) == pytest.approx(np.sqrt(2 / 3))
+    assert metrics.mape(a, f) == pytest.approx(100 * (1 + 0 + 0.25) / 3)
+    assert metrics.smape(a, f) == pytest.approx(100 * (2 / 3 + 0 + 2 / 7) / 3)
+    train = np.array([1.0, 3.0, 2.0, 4.0])  # naive in-sample MAE = (2 + 1 + 2) / 3
+    assert metrics.mase(a, f, train) == pytest.approx((2 / 3) / (5 / 3))
+    assert metrics.smape([0.0], [0.0]) == 0.0
+    with pytest.raises(ValueError, match="MAPE is undefined"):
+        metrics.mape([0.0, 1.0], [1.0, 1.0])
+    with pytest.raises(ValueError, match="same, non-zero size"):
+        metrics.mae([1.0], [1.0, 2.0])
+    with pytest.raises(ValueError, match="seasonal naive forecast is exact"):
+        metrics.mase(a, f, [1.0, 1.0, 1.0])
+
+
+@pytest.mark.parametrize("refit", [True, False])
+def test_backtest_rolls_the_origin_without_leaking(refit):
+    from tsbptt.forecasting import backtest
+    w, n = 0.3, 120
+    y = pd.Series(5 + np.sin(w * np.arange(n)),
+                  index=pd.date_range("2024-01-01", periods=n, freq="D"), name="s")
+    bt = backtest(Forecaster(LinearRegression(), lags=2, horizon=3), y, initial=80,
+                  step=10, refit=refit, season=21)
+    table = bt.forecasts
+    assert list(table["origin"].unique()) == list(y.index[[79, 89, 99, 109]])
+    assert len(table) == 4 * 3 and list(table["step"][:3]) == [1, 2, 3]
+    np.testing.assert_array_equal(table["actual"], y.loc[table["time"]].to_numpy())
+    assert (table["time"] > table["origin"]).all()
+    np.testing.assert_allclose(table["forecast"], table["actual"], atol=1e-7)
+    assert bt.metrics["mae"] < 1e-7 and bt.metrics["mase"] < 1e-6
+    assert set(bt.metrics) == {"mae", "rmse", "smape", "mase", "mape"}
+    with pytest.raises(ValueError, match="exceeds the series' 120 steps"):
+        backtest(Forecaster(Ridge(), lags=2), y, initial=119, horizon=2)

@@ -21,9 +21,10 @@ from .estimators import (GRUClassifier, GRURegressor, LSTMClassifier, LSTMRegres
                          RNNClassifier, RNNRegressor)
 
 from .persistence import load_model, save_model
-from .forecasting import Forecaster
+from . import metrics
+from .forecasting import Backtest, Forecaster, backtest
 from .windowing import Windows, make_windows
 
-__all__ = ["Forecaster", "GRUClassifier", "GRURegressor", "LSTMClassifier", "LSTMRegressor",
-           "RNNClassifier", "RNNRegressor", "Windows", "get_config", "load_model",
-           "make_windows", "save_model", "show_config"]
+__all__ = ["Backtest", "Forecaster", "GRUClassifier", "GRURegressor", "LSTMClassifier", "LSTMRegressor",
+           "RNNClassifier", "RNNRegressor", "Windows", "backtest", "get_config",
+           "load_model", "make_windows", "metrics", "save_model", "show_config"]

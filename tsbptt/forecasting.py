@@ -11,6 +11,7 @@ Scope today: one series; the ``'direct'`` (one output per horizon step) and
 direct strategy. Future-known covariates, many series, intervals and backtests
 are still to come.
 """
+from dataclasses import dataclass
 from numbers import Integral
 
 import numpy as np
@@ -19,9 +20,10 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from .metrics import mae, mape, mase, rmse, smape
 from .windowing import make_windows
 
-__all__ = ["Forecaster"]
+__all__ = ["Backtest", "Forecaster", "backtest"]
 
 
 def _time_step(index, freq):
@@ -161,22 +163,37 @@ class Forecaster(BaseEstimator):
         self.last_window_ = scaled.to_numpy()[-self.lags:]
         return self
 
-    def _future_index(self, steps):
+    def _window_of(self, y, X):
+        """The scaled last ``lags`` rows of a history, with the fitted scaling."""
+        frame, _ = self._frame(y, X)
+        if frame.shape[1] != 1 + self.n_covariates_ or len(frame) < self.lags:
+            raise ValueError(f"the history needs {self.lags} steps and "
+                             f"{self.n_covariates_} covariates, got {frame.shape}")
+        scaled = (frame.astype(np.float64) - self.mean_.to_numpy()) / self.scale_.to_numpy()
+        return scaled.to_numpy()[-self.lags:], frame.index[-1]
+
+    def _future_index(self, last, steps):
         if isinstance(self.step_, int):
-            start = self.last_index_ + self.step_
-            return pd.RangeIndex(start, start + steps * self.step_, self.step_)
-        return pd.date_range(self.last_index_ + self.step_, periods=steps, freq=self.step_)
+            return pd.RangeIndex(last + self.step_, last + (steps + 1) * self.step_,
+                                 self.step_)
+        return pd.date_range(last + self.step_, periods=steps, freq=self.step_)
 
     def _predict_window(self, window):
         row = pd.DataFrame(window.reshape(1, -1), columns=self.feature_names_)
         return np.ravel(self.estimator_.predict(row))
 
-    def predict(self, steps=None):
+    def predict(self, steps=None, history=None, history_X=None):
         """Forecast the ``steps`` steps after the end of the training series.
 
         Parameters
         ----------
         steps : int, default=None (the horizon)
+        history : Series, default=None
+            Forecast after the end of this series instead (same frequency; its last
+            ``lags`` steps are read), without refitting: how a backtest moves its
+            origin with ``refit=False``.
+        history_X : DataFrame, default=None
+            The covariates of ``history``.
 
         Returns
         -------
@@ -184,6 +201,9 @@ class Forecaster(BaseEstimator):
             Indexed by the future timestamps (or integer labels), named like y.
         """
         check_is_fitted(self)
+        window, last = self.last_window_, self.last_index_
+        if history is not None:
+            window, last = self._window_of(history, history_X)
         steps = self.horizon if steps is None else steps
         if not isinstance(steps, (int, np.integer)) or steps < 1:
             raise ValueError(f"steps must be a positive integer, got {steps!r}")
@@ -192,12 +212,89 @@ class Forecaster(BaseEstimator):
                 raise ValueError(f"steps={steps} is beyond the direct strategy's "
                                  f"horizon={self.horizon}; refit with a longer horizon "
                                  "or use strategy='recursive'")
-            forecast = self._predict_window(self.last_window_)[:steps]
+            forecast = self._predict_window(window)[:steps]
         else:
-            window = self.last_window_[:, 0].copy()
+            window = window[:, 0].copy()
             forecast = np.empty(steps)
             for k in range(steps):
                 forecast[k] = self._predict_window(window)[0]
                 window = np.append(window[1:], forecast[k])
         values = forecast * self.scale_.iloc[0] + self.mean_.iloc[0]
-        return pd.Series(values, index=self._future_index(steps), name=self.name_)
+        return pd.Series(values, index=self._future_index(last, steps), name=self.name_)
+
+
+@dataclass
+class Backtest:
+    """The result of :func:`backtest`.
+
+    Attributes
+    ----------
+    forecasts : DataFrame
+        One row per (origin, step): ``origin`` (the last training timestamp),
+        ``time``, ``step``, ``actual`` and ``forecast``.
+    metrics : dict
+        ``mae``, ``rmse``, ``smape``, ``mase`` (and ``mape`` when no actual is 0)
+        over all rows.
+    """
+
+    forecasts: pd.DataFrame
+    metrics: dict
+
+
+def backtest(forecaster, y, X=None, *, initial, step=1, horizon=None, refit=True,
+             season=1):
+    """Rolling-origin evaluation: fit up to each origin, forecast what follows.
+
+    Parameters
+    ----------
+    forecaster : Forecaster
+    y : Series
+    X : DataFrame, default=None
+        Past-only covariates on y's index.
+    initial : int
+        Steps of the first training series; the first origin is its last step.
+    step : int, default=1
+        Steps between origins.
+    horizon : int, default=None (the forecaster's)
+    refit : bool, default=True
+        Refit at every origin; with False, fit once on the first ``initial`` steps
+        and only move the window.
+    season : int, default=1
+        The seasonal period of MASE's naive forecast.
+
+    Returns
+    -------
+    Backtest
+    """
+    horizon = forecaster.horizon if horizon is None else horizon
+    n = len(y)
+    for name, value, low in (("initial", initial, 1), ("step", step, 1),
+                             ("horizon", horizon, 1)):
+        if not isinstance(value, (int, np.integer)) or value < low:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if initial + horizon > n:
+        raise ValueError(f"initial={initial} + horizon={horizon} exceeds the series' "
+                         f"{n} steps")
+    rows, fitted = [], None
+    for origin in range(initial, n - horizon + 1, step):
+        hist_X = None if X is None else X.iloc[:origin]
+        if refit or fitted is None:
+            fitted = clone(forecaster).fit(y.iloc[:origin], hist_X)
+            pred = fitted.predict(horizon)
+        else:
+            pred = fitted.predict(horizon, history=y.iloc[:origin], history_X=hist_X)
+        actual = y.iloc[origin:origin + horizon]
+        if not pred.index.equals(actual.index):
+            raise ValueError(f"forecast dates {list(pred.index[:2])} do not match the "
+                             f"series' {list(actual.index[:2])} at origin {origin}")
+        rows.append(pd.DataFrame({"origin": y.index[origin - 1], "time": actual.index,
+                                  "step": np.arange(1, horizon + 1),
+                                  "actual": actual.to_numpy(),
+                                  "forecast": pred.to_numpy()}))
+    table = pd.concat(rows, ignore_index=True)
+    a, f = table["actual"], table["forecast"]
+    metrics = {"mae": mae(a, f), "rmse": rmse(a, f), "smape": smape(a, f),
+               "mase": mase(a, f, y.iloc[:initial], season)}
+    if not np.any(a == 0):
+        metrics["mape"] = mape(a, f)
+    return Backtest(forecasts=table, metrics=metrics)
