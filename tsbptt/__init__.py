@@ -25,6 +25,7 @@ from . import metrics
 from .forecasting import Backtest, Forecaster, backtest
 from .windowing import Windows, make_windows
 
-__all__ = ["Backtest", "Forecaster", "GRUClassifier", "GRURegressor", "LSTMClassifier", "LSTMRegressor",
-           "RNNClassifier", "RNNRegressor", "Windows", "backtest", "get_config",
-           "load_model", "make_windows", "metrics", "save_model", "show_config"]
+__all__ = ["Backtest", "Forecaster", "GRUClassifier", "GRURegressor", "LSTMClassifier",
+           "LSTMRegressor", "RNNClassifier", "RNNRegressor", "Windows", "backtest",
+           "get_config", "load_model", "make_windows", "metrics", "save_model",
+           "show_config"]
