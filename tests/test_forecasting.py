@@ -117,3 +117,17 @@ def test_backtest_rolls_the_origin_without_leaking(refit):
     assert set(bt.metrics) == {"mae", "rmse", "smape", "mase", "mape"}
     with pytest.raises(ValueError, match="exceeds the series' 120 steps"):
         backtest(Forecaster(Ridge(), lags=2), y, initial=119, horizon=2)
+
+
+def test_returns_round_trip():
+    from tsbptt.returns import log_returns, prices_from_log_returns
+    idx = pd.date_range("2024-01-01", periods=6, freq="B")
+    prices = pd.Series([100.0, 101.0, 99.0, 102.0, 102.0, 105.0], index=idx, name="px")
+    r = log_returns(prices)
+    assert list(r.index) == list(idx[1:]) and r.iloc[0] == pytest.approx(np.log(1.01))
+    back = prices_from_log_returns(prices.iloc[0], r)
+    np.testing.assert_allclose(back.to_numpy(), prices.iloc[1:].to_numpy(), rtol=1e-12)
+    with pytest.raises(ValueError, match="prices must be positive and finite"):
+        log_returns(prices.where(prices != 99.0, 0.0))
+    with pytest.raises(ValueError, match="last_price must be a positive number"):
+        prices_from_log_returns(-1.0, r)

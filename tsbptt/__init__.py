@@ -21,11 +21,11 @@ from .estimators import (GRUClassifier, GRURegressor, LSTMClassifier, LSTMRegres
                          RNNClassifier, RNNRegressor)
 
 from .persistence import load_model, save_model
-from . import metrics
+from . import metrics, returns
 from .forecasting import Backtest, Forecaster, backtest
 from .windowing import Windows, make_windows
 
 __all__ = ["Backtest", "Forecaster", "GRUClassifier", "GRURegressor", "LSTMClassifier",
            "LSTMRegressor", "RNNClassifier", "RNNRegressor", "Windows", "backtest",
-           "get_config", "load_model", "make_windows", "metrics", "save_model",
-           "show_config"]
+           "get_config", "load_model", "make_windows", "metrics", "returns",
+           "save_model", "show_config"]

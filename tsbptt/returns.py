@@ -1,0 +1,52 @@
+"""Stock series: forecast returns, not prices.
+
+Prices wander without a fixed level, which tanh networks (and most models) cannot
+extrapolate; log returns are close to stationary. Forecast ``log_returns(prices)``
+and turn the forecast back into prices with :func:`prices_from_log_returns`.
+"""
+import numpy as np
+import pandas as pd
+
+__all__ = ["log_returns", "prices_from_log_returns"]
+
+
+def log_returns(prices):
+    """``log(p_t / p_{t-1})`` for every step after the first.
+
+    Parameters
+    ----------
+    prices : Series of positive numbers
+
+    Returns
+    -------
+    Series, one shorter than ``prices``, on its index from the second label
+    """
+    if not isinstance(prices, pd.Series):
+        raise TypeError(f"prices must be a pandas Series, got {type(prices).__name__}")
+    values = prices.to_numpy(dtype=np.float64)
+    bad = ~(np.isfinite(values) & (values > 0))
+    if bad.any():
+        raise ValueError(f"prices must be positive and finite; {values[bad][0]!r} at "
+                         f"{prices.index[np.flatnonzero(bad)[0]]!r}")
+    return pd.Series(np.diff(np.log(values)), index=prices.index[1:], name=prices.name)
+
+
+def prices_from_log_returns(last_price, returns):
+    """Prices implied by compounding forecast log returns from a last known price.
+
+    Parameters
+    ----------
+    last_price : float > 0
+        The price at the forecast origin.
+    returns : Series
+        Forecast log returns of the following steps.
+
+    Returns
+    -------
+    Series on the index of ``returns``
+    """
+    if not (np.isfinite(last_price) and last_price > 0):
+        raise ValueError(f"last_price must be a positive number, got {last_price!r}")
+    r = returns.to_numpy(dtype=np.float64)
+    return pd.Series(last_price * np.exp(np.cumsum(r)), index=returns.index,
+                     name=returns.name)
