@@ -131,3 +131,20 @@ def test_returns_round_trip():
         log_returns(prices.where(prices != 99.0, 0.0))
     with pytest.raises(ValueError, match="last_price must be a positive number"):
         prices_from_log_returns(-1.0, r)
+
+
+def test_grid_search_tunes_the_forecaster_without_leaking():
+    from sklearn.model_selection import GridSearchCV, TimeSeriesSplit
+    w, n = 0.3, 150
+    rng = np.random.default_rng(0)
+    y = pd.Series(5 + np.sin(w * np.arange(n)) + 0.01 * rng.standard_normal(n),
+                  index=pd.date_range("2024-01-01", periods=n, freq="D"), name="s")
+    search = GridSearchCV(Forecaster(Ridge(alpha=1e-6), horizon=4),
+                          {"lags": [1, 2, 6]}, cv=TimeSeriesSplit(3, test_size=4))
+    search.fit(y)
+    assert search.best_params_["lags"] in (2, 6)          # one lag cannot follow a wave
+    assert search.cv_results_["mean_test_score"][0] < -0.05
+    f = Forecaster(Ridge(), lags=2, horizon=3).fit(y.iloc[:100])
+    assert f.score(y.iloc[100:103]) <= 0
+    with pytest.raises(ValueError, match="right after the training series"):
+        f.score(y.iloc[101:104])

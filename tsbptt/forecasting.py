@@ -223,6 +223,25 @@ class Forecaster(BaseEstimator):
         return pd.Series(values, index=self._future_index(last, steps), name=self.name_)
 
 
+    def score(self, y, X=None):
+        """Negative mean absolute error of forecasting ``y``, the steps right after
+        the training series (higher is better, as scikit-learn's scorers expect).
+
+        With ``TimeSeriesSplit(n_splits, test_size=horizon)`` this makes the
+        forecaster tunable with ``GridSearchCV`` (lags, strategy, the wrapped
+        model's parameters) without looking into the future.
+        """
+        check_is_fitted(self)
+        if not isinstance(y, pd.Series):
+            raise TypeError(f"y must be a pandas Series, got {type(y).__name__}")
+        pred = self.predict(len(y))
+        if not pred.index.equals(y.index):
+            raise ValueError("y must hold the steps right after the training series: "
+                             f"expected {list(pred.index[:2])}..., got "
+                             f"{list(y.index[:2])}...")
+        return -mae(y.to_numpy(), pred.to_numpy())
+
+
 @dataclass
 class Backtest:
     """The result of :func:`backtest`.
