@@ -94,15 +94,8 @@ class _BaseRecurrent(BaseEstimator):
         "warm_start": ["boolean"],
     }
 
-    def __init__(self, hidden_size=32, *, num_layers=1, bidirectional=False, dropout=0.0,
-                 optimizer="adam", learning_rate=1e-3, momentum=0.9, nesterov=False,
-                 batch_size=32, max_iter=200, tol=1e-4, n_iter_no_change=10,
-                 early_stopping=False, validation_fraction=0.1, validation_gap=0,
-                 bptt_steps=None, bptt_stride=None, clip_norm=None, clip_value=None,
-                 clip_step=None, weight_decay=0.0, l1=0.0, checkpoint_every=None,
-                 n_channels=1, scale_inputs=True, shuffle=True, n_threads=None,
-                 dtype="float32", random_state=None, verbose=0, warm_start=False):
-        _store(self, locals())
+    # No __init__ here: scikit-learn reads each estimator's parameters from its own
+    # __init__ signature, so the regressor and the classifier spell theirs out in full.
 
     # -- tags and fitted state ------------------------------------------------------
     def __sklearn_tags__(self):
