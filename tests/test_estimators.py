@@ -739,3 +739,40 @@ def test_predict_3d_on_a_2d_model_and_vice_versa():
     m3 = _small(LSTMRegressor).fit(X3, y3)
     with pytest.raises(ValueError, match="fitted on sequences with 5 features"):
         m3.predict(X3[:, :, 0])
+
+
+def test_quantile_loss_predicts_ordered_quantiles_with_the_right_coverage(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((600, 6))
+    y = X[:, -1] + 0.5 * rng.standard_normal(600)
+    m = LSTMRegressor(8, loss="quantile", quantiles=(0.1, 0.5, 0.9), max_iter=40,
+                      learning_rate=1e-2, random_state=0).fit(X[:400], y[:400])
+    q = m.predict_quantiles(X[400:])
+    assert q.shape == (200, 3) and np.all(np.diff(q, axis=1) >= 0)
+    np.testing.assert_array_equal(m.predict(X[400:]), q[:, 1])   # the median
+    below, above = np.mean(y[400:] < q[:, 0]), np.mean(y[400:] > q[:, 2])
+    assert 0.03 < below < 0.2 and 0.03 < above < 0.2
+    m.save(tmp_path / "q.npz")
+    back = LSTMRegressor.load(tmp_path / "q.npz")
+    assert back.quantiles == (0.1, 0.5, 0.9)
+    np.testing.assert_array_equal(back.predict_quantiles(X[400:]), q)
+    with pytest.raises(ValueError, match="quantiles must be increasing levels"):
+        LSTMRegressor(loss="quantile", quantiles=(0.5, 0.1), max_iter=1).fit(X, y)
+    with pytest.raises(ValueError, match="predict_quantiles needs loss='quantile'"):
+        LSTMRegressor(4, max_iter=1).fit(X, y).predict_quantiles(X)
+
+
+def test_predict_sequence_continues_from_returned_states():
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((3, 40, 2))
+    Y = np.cumsum(X[:, :, 0], axis=1) * 0.1
+    m = GRURegressor(6, max_iter=3, random_state=0).fit(X, Y)
+    whole, states = m.predict_sequence(X)
+    first, mid = m.predict_sequence(X[:, :15])
+    rest, end = m.predict_sequence(X[:, 15:], mid)
+    np.testing.assert_array_equal(np.concatenate([first, rest], axis=1), whole)
+    for a, b in zip(end[0], states[0]):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(whole, m.predict(X), rtol=1e-6)
+    with pytest.raises(ValueError, match="fitted with per-step targets"):
+        GRURegressor(4, max_iter=1).fit(X, Y[:, -1]).predict_sequence(X)

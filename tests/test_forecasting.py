@@ -51,12 +51,12 @@ def test_past_covariates_and_parameters():
     X = pd.DataFrame({"temp": np.sin(np.arange(120) / 5)}, index=y.index)
     f = Forecaster(LSTMRegressor(4, max_iter=2, random_state=0), lags=6, horizon=2)
     f.fit(y, X)
-    assert f.estimator_.n_channels == 2 and f.n_covariates_ == 1
+    assert f.estimator_.n_channels == 2 and f.exog_names_ == ["temp"]
     assert f.feature_names_[:2] == ["load_lag6", "temp_lag6"]
     assert len(f.predict()) == 2
     g = clone(f).set_params(estimator__hidden_size=3, lags=4)
     assert g.get_params()["estimator__hidden_size"] == 3 and g.lags == 4
-    with pytest.raises(ValueError, match="recursive strategy would need the covariates"):
+    with pytest.raises(ValueError, match="recursive strategy feeds its forecasts back"):
         Forecaster(Ridge(), lags=3, strategy="recursive").fit(y, X)
 
 
@@ -101,7 +101,7 @@ def test_metrics_against_formulas():
 
 @pytest.mark.parametrize("refit", [True, False])
 def test_backtest_rolls_the_origin_without_leaking(refit):
-    from tsbptt.forecasting import backtest
+    from tsbptt.backtesting import backtest
     w, n = 0.3, 120
     y = pd.Series(5 + np.sin(w * np.arange(n)),
                   index=pd.date_range("2024-01-01", periods=n, freq="D"), name="s")

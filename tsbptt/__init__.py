@@ -22,10 +22,13 @@ from .estimators import (GRUClassifier, GRURegressor, LSTMClassifier, LSTMRegres
 
 from .persistence import load_model, save_model
 from . import metrics, returns
-from .forecasting import Backtest, Forecaster, backtest
-from .windowing import Windows, make_windows
+from . import datasets
+from .backtesting import Backtest, RollingOrigin, backtest
+from .forecasting import Forecaster
+from .windowing import Windows, calendar_features, make_windows
 
 __all__ = ["Backtest", "Forecaster", "GRUClassifier", "GRURegressor", "LSTMClassifier",
-           "LSTMRegressor", "RNNClassifier", "RNNRegressor", "Windows", "backtest",
-           "get_config", "load_model", "make_windows", "metrics", "returns",
-           "save_model", "show_config"]
+           "LSTMRegressor", "RNNClassifier", "RNNRegressor", "RollingOrigin", "Windows",
+           "backtest", "calendar_features",
+           "datasets", "get_config", "load_model", "make_windows", "metrics",
+           "returns", "save_model", "show_config"]

@@ -26,6 +26,7 @@ from sklearn.metrics import r2_score
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d
 
 from ._inputs import to_sequences
+from ._progress import ProgressReporter
 from .engine import (LOSSES, Network, Objective, TrainOptions, build_optimizer,
                      time_ordered_split, train)
 from .engine.schedules import Constant
@@ -220,20 +221,28 @@ class _BaseRecurrent(BaseEstimator):
                    None if w is None else w[val_idx])
         data = (np.ascontiguousarray(X3[idx]), Y[idx], lengths[idx],
                 None if w is None else w[idx])
-        history = train(self.network_, Objective(self._loss()), self._optimizer,
-                        Constant(self.learning_rate), data,
-                        self._options(max_iter, self._progress(val)), validation=val,
-                        rng=self._rng, start_epoch=self.n_iter_)
+        progress = self._progress(val, max_iter)
+        try:
+            history = train(self.network_, Objective(self._loss()), self._optimizer,
+                            Constant(self.learning_rate), data,
+                            self._options(max_iter, progress), validation=val,
+                            rng=self._rng, start_epoch=self.n_iter_)
+        finally:
+            progress.close()
         self._record(history, len(idx), val is not None)
         return history
 
-    def _progress(self, val):
+    def _progress(self, val, max_iter):
+        """The engine's per-epoch callback of one ``_train`` call: scores the
+        validation tail (``record["val_score"]``) and reports progress (see
+        :mod:`tsbptt._progress`). Call its ``close()`` once training returns."""
+        reporter = ProgressReporter(max_iter, self.verbose, label=type(self).__name__)
+
         def callback(record):
             if val is not None:
                 record["val_score"] = self._score_prepared(*val)
-            if self.verbose:
-                vs = "" if val is None else f", validation score {record['val_score']:.5f}"
-                print(f"Iteration {record['epoch']}, loss = {record['train_loss']:.8f}{vs}")
+            reporter.update(record)
+        callback.close = reporter.close
         return callback
 
     def _record(self, history, n_train, validated):
@@ -301,13 +310,14 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
 
     _parameter_constraints = {
         **_BaseRecurrent._parameter_constraints,
-        "loss": [StrOptions({"squared_error", "absolute_error", "huber"})],
+        "loss": [StrOptions({"squared_error", "absolute_error", "huber", "quantile"})],
         "huber_delta": [Interval(Real, 0, None, closed="neither")],
+        "quantiles": [tuple, list],
         "scale_target": ["boolean"],
     }
 
     def __init__(self, hidden_size=32, *, loss="squared_error", huber_delta=1.0,
-                 scale_target=True, num_layers=1, bidirectional=False, dropout=0.0,
+                 quantiles=(0.05, 0.5, 0.95), scale_target=True, num_layers=1, bidirectional=False, dropout=0.0,
                  optimizer="adam", learning_rate=1e-3, momentum=0.9, nesterov=False,
                  batch_size=32, max_iter=200, tol=1e-4, n_iter_no_change=10,
                  early_stopping=False, validation_fraction=0.1, validation_gap=0,
@@ -325,7 +335,32 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
     def _loss(self):
         if self.loss == "huber":
             return LOSSES["huber"](self.huber_delta)
+        if self.loss == "quantile":
+            return LOSSES["quantile"](self._checked_quantiles())
         return LOSSES[self.loss]()
+
+    def _checked_quantiles(self):
+        q = np.asarray(self.quantiles, dtype=float).ravel()
+        if q.size == 0 or np.any((q <= 0) | (q >= 1)) or np.any(np.diff(q) <= 0):
+            raise ValueError("quantiles must be increasing levels strictly between 0 and "
+                             f"1, got {self.quantiles!r}")
+        return q
+
+    def _n_quantiles(self):
+        """Network outputs per target: one per quantile with the quantile loss."""
+        return len(self.quantiles) if self.loss == "quantile" else 1
+
+    def _network_outputs(self):
+        return self.n_outputs_ * self._n_quantiles()
+
+    def _point(self, out):
+        """The point forecast among the network's outputs (scaled units): with the
+        quantile loss, the quantile nearest the median, else the outputs as they are."""
+        K = self._n_quantiles()
+        if K == 1:
+            return out
+        k = int(np.argmin(np.abs(np.asarray(self.quantiles) - 0.5)))
+        return out.reshape(out.shape[:-1] + (-1, K))[..., k]
 
     def _targets(self, y, lengths, T):
         """Targets as (n, n_outputs), or (n, T, n_outputs) for per-step targets.
@@ -373,7 +408,7 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
         return out * self.target_scale_ + self.target_mean_
 
     def _score_prepared(self, X3, Y, lengths, w):
-        pred = self._forward(X3, lengths)
+        pred = self._point(self._forward(X3, lengths))
         if Y.ndim == 3:  # per step: score the valid steps
             valid = np.arange(Y.shape[1])[None, :] < lengths[:, None]
             rows_w = None if w is None else np.broadcast_to(w[:, None], valid.shape)[valid]
@@ -395,8 +430,10 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
             w_tr = None if w is None else w[tr]
             self._fit_input_scaling(X3[tr], lengths[tr], w_tr)
             self._fit_target_scaling(y[tr], lengths[tr], w_tr)
+            if self.loss == "quantile":
+                self._checked_quantiles()
             self.n_outputs_ = y.shape[-1]
-            self._initialize(self.n_outputs_)
+            self._initialize(self._network_outputs())
         elif per_step != self.per_step_ or y.shape[-1] != self.n_outputs_:
             raise ValueError(f"y has {y.shape[-1]} outputs{' per step' * per_step}, the "
                              f"model was fitted with {self.n_outputs_}"
@@ -445,13 +482,78 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
         or, for a list X, a list of (T_i,[ n_outputs]) arrays.
         """
         X3, lengths = self._prepared(X)
-        pred = self._unscale(self._forward(X3, lengths))
-        if pred.ndim == 3:
+        return self._finish(X, self._unscale(self._point(self._forward(X3, lengths))),
+                            lengths)
+
+    def predict_quantiles(self, X):
+        """Every quantile of a model fitted with ``loss='quantile'``, in y's units.
+
+        Quantiles that cross (a lower level above a higher one, which the pinball
+        loss does not forbid) are put back in order by sorting each row, which can
+        only bring them closer to the true quantiles (Chernozhukov et al., 2010).
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_quantiles), or (n_samples, n_outputs,
+        n_quantiles) for several targets; per-step models add the time axis after
+        the samples (a list of per-sequence arrays for a list X).
+        """
+        check_is_fitted(self)
+        if self.loss != "quantile":
+            raise ValueError(f"predict_quantiles needs loss='quantile', this model was "
+                             f"fitted with loss={self.loss!r}")
+        X3, lengths = self._prepared(X)
+        out = self._forward(X3, lengths)
+        K = self._n_quantiles()
+        q = out.reshape(out.shape[:-1] + (self.n_outputs_, K))
+        q = np.sort(q * self.target_scale_[:, None] + self.target_mean_[:, None], axis=-1)
+        return self._finish(X, q if self.n_outputs_ > 1 else q[..., 0, :], lengths,
+                            squeeze=False)
+
+    def predict_sequence(self, X, initial_states=None):
+        """Run per-step models on from given states: the stateful forecast step.
+
+        Unlike :meth:`predict`, the sequences may start from the final states of an
+        earlier call, so a long series can be fed in pieces (or one step at a
+        time, feeding forecasts back) without re-reading it. Rows are not padded
+        to a fixed batch, so a row's result can differ in the last bits with the
+        batch it is in.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_sequences, n_timesteps, n_features)
+        initial_states : list or None, default=None
+            The ``states`` returned by a previous call on the same rows (None: zeros).
+
+        Returns
+        -------
+        pred : ndarray of shape (n_sequences, n_timesteps[, n_outputs])
+            Point predictions at every step, in y's units.
+        states : list
+            Every layer's state after the last step, to pass on.
+        """
+        check_is_fitted(self)
+        if not getattr(self, "per_step_", False) or self.bidirectional:
+            raise ValueError("predict_sequence needs a unidirectional model fitted with "
+                             "per-step targets (y of shape (n_samples, n_timesteps))")
+        X = np.asarray(X)
+        if X.ndim != 3:
+            raise ValueError(f"X must be 3D (n_sequences, n_timesteps, n_features), got "
+                             f"shape {X.shape}")
+        X3, lengths = self._prepared(X)
+        out, states, _ = self.network_.forward(X3, lengths, initial_states,
+                                               n_threads=self.n_threads)
+        pred = self._unscale(self._point(out.astype(np.float64)))
+        return (pred[..., 0] if self.n_outputs_ == 1 else pred), states
+
+    def _finish(self, X, pred, lengths, squeeze=True):
+        """Zero past each sequence's end, drop a single output axis, split a list."""
+        per_step = getattr(self, "per_step_", False)
+        if per_step:
             pred[np.arange(pred.shape[1])[None, :] >= lengths[:, None]] = 0
-        if self.n_outputs_ == 1:
+        if squeeze and self.n_outputs_ == 1:
             pred = pred[..., 0]
-        if pred.ndim >= 2 and getattr(self, "per_step_", False) and \
-                isinstance(X, (list, tuple)):
+        if pred.ndim >= 2 and per_step and isinstance(X, (list, tuple)):
             return [p[:n] for p, n in zip(pred, lengths)]
         return pred
 

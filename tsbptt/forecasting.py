@@ -1,18 +1,26 @@
-"""Forecast a pandas time series with any regressor over lag windows.
+"""Forecast pandas time series with any regressor: dated forecasts and intervals.
 
-:class:`Forecaster` turns a Series (and past-only covariates) into windows with
-:func:`tsbptt.make_windows`, fits a clone of the wrapped regressor on them — a
-tsbptt estimator or any scikit-learn regressor, so an LSTM and a Ridge can be
-compared on the same windows — and returns forecasts as a Series indexed by the
-future timestamps. pandas is converted to arrays here and only here.
+:class:`Forecaster` turns one series or many (see :mod:`tsbptt._panel` for the
+layouts) into lag windows, fits a clone of the wrapped regressor — a tsbptt
+estimator or any scikit-learn regressor, so an LSTM and a Ridge can be compared on
+the same windows — and returns forecasts indexed by the future timestamps.
 
-Scope today: one series; the ``'direct'`` (one output per horizon step) and
-``'recursive'`` (one step, fed back) strategies; past-only covariates with the
-direct strategy. Future-known covariates, many series, intervals and backtests
-are still to come.
+Design
+------
+Every series is scaled on its own (mean and standard deviation of its training
+data) and turned into a matrix of *channels*, one row per time step ``t``::
+
+    [ y_t, past-only covariates at t, future-known covariates at t + L,
+      calendar features at t + L, one-hot series id ]
+
+where ``L`` is how far the model looks ahead (the horizon for ``'direct'``, 1 for
+``'recursive'`` and ``'stateful'``). Leading the future-known covariates by ``L``
+puts the values of the forecast steps themselves into the last input rows of a
+window, and nothing else from after the origin. A window is ``lags`` consecutive
+rows, flattened time-major (the layout of the estimators' ``n_channels``), so
+scikit-learn regressors see the same numbers as the recurrent ones.
 """
-from dataclasses import dataclass
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
@@ -20,208 +28,587 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from .metrics import mae, mape, mase, rmse, smape
-from .windowing import make_windows
+from ._panel import (
+    FILL_METHODS,
+    future_index,
+    split_future,
+    to_entries,
+    to_output,
+    y_name,
+)
+from .metrics import mae
+from .windowing import CALENDAR_FEATURES, calendar_features
 
-__all__ = ["Backtest", "Forecaster", "backtest"]
+__all__ = ["Forecaster"]
 
 
-def _time_step(index, freq):
-    """The step between consecutive labels, checked to be regular.
+class _Scaled:
+    """One series, scaled, with its future-known channels over ``n + n_future`` steps.
 
-    Returns a pandas offset for a DatetimeIndex, an int for an integer index.
+    Attributes: ``key``, ``index`` (n,), ``y`` (n,), ``past`` (n, p), ``fut``
+    (n + n_future, q) and ``static`` (k,).
     """
-    if isinstance(index, pd.DatetimeIndex):
-        inferred = freq if freq is not None else index.freq
-        if inferred is None and len(index) >= 3:
-            inferred = pd.infer_freq(index)
-        if inferred is None and len(index) >= 3:
-            # irregular: take the most common step, to point at the first gap
-            inferred = pd.Series(np.diff(index.asi8)).mode().iloc[0]
-            inferred = pd.Timedelta(int(inferred), "ns") if inferred > 0 else None
-        if inferred is None:
-            raise ValueError("the frequency of y's DatetimeIndex cannot be inferred "
-                             "(gaps or irregular steps?); pass freq=... or resample")
-        step = pd.tseries.frequencies.to_offset(inferred)
-        expected = pd.date_range(index[0], periods=len(index), freq=step)
-        if not expected.equals(index):
-            bad = int(np.flatnonzero(np.asarray(expected != index))[0])
-            raise ValueError(f"y's index is not regular at frequency {step.freqstr}: "
-                             f"{index[bad]!r} where {expected[bad]!r} was expected "
-                             "(a gap or a duplicate); fill or resample it first")
-        return step
-    if pd.api.types.is_integer_dtype(index):
-        steps = np.diff(np.asarray(index))
-        if len(steps) and not np.all(steps == steps[0]):
-            bad = int(np.flatnonzero(steps != steps[0])[0]) + 1
-            raise ValueError(f"y's integer index is not regular: {index[bad]!r} after "
-                             f"{index[bad - 1]!r}")
-        return int(steps[0]) if len(steps) else 1
-    raise ValueError(f"y needs a DatetimeIndex or an integer index, got "
-                     f"{type(index).__name__}")
+
+    def __init__(self, key, index, y, past, fut, static):
+        self.key, self.index, self.y = key, index, y
+        self.past, self.fut, self.static = past, fut, static
+
+    def channels(self, t, lead, y=None):
+        """Channel rows for the time steps ``t`` (an int array): (len(t), C)."""
+        def take(a, rows):  # a zero-width block has no rows to run out of
+            return a[rows] if a.shape[1] else np.empty((len(rows), 0))
+
+        yv = self.y[t] if y is None else y
+        return np.column_stack([yv, take(self.past, t), take(self.fut, t + lead),
+                                np.broadcast_to(self.static, (len(t), len(self.static)))])
+
+
+def _conformal_quantile(abs_residuals, coverage):
+    """Per column, the ceil((m + 1) * coverage)-th smallest of m residuals: the
+    split-conformal bound (Lei et al., 2018), valid for exchangeable errors."""
+    m = abs_residuals.shape[0]
+    rank = int(np.ceil((m + 1) * coverage))
+    if rank > m:
+        raise ValueError(f"coverage={coverage} needs at least {int(np.ceil(coverage / (1 - coverage)))} "
+                         f"calibration windows, there are {m}: use a larger "
+                         "calibration fraction or a longer series")
+    return np.sort(abs_residuals, axis=0)[rank - 1]
+
+
+def _stack_states(states_list):
+    """A list of per-row states (each a list of per-layer tuples) -> one batch."""
+    return [tuple(np.ascontiguousarray(np.concatenate([s[layer][j] for s in states_list]))
+                  for j in range(len(states_list[0][layer])))
+            for layer in range(len(states_list[0]))]
 
 
 class Forecaster(BaseEstimator):
-    """Forecast a Series from its last ``lags`` values (and past-only covariates).
+    """Forecast one series or many from their last ``lags`` steps.
 
     Parameters
     ----------
     estimator : regressor
-        A tsbptt estimator or any scikit-learn regressor; cloned in ``fit``. With
+        A tsbptt regressor or any scikit-learn regressor; cloned in ``fit``. With
         ``strategy='direct'`` and ``horizon > 1`` it must accept a 2D ``y``.
     lags : int, default=24
-        Past steps per input window.
+        Past steps per input window (for ``'stateful'``: the truncation length of
+        BPTT when the estimator's ``bptt_steps`` is None).
     horizon : int, default=1
-        Steps the direct strategy forecasts at once (recursive: the default
-        number of steps of :meth:`predict`).
-    strategy : {'direct', 'recursive'}, default='direct'
+        Steps forecast at once by ``'direct'``; for the other strategies the
+        default number of steps of :meth:`predict` and the steps the conformal
+        intervals are calibrated for.
+    strategy : {'direct', 'recursive', 'stateful'}, default='direct'
         ``'direct'``: one output per horizon step. ``'recursive'``: a one-step
-        model whose forecasts are fed back as inputs.
+        model whose forecasts are fed back as inputs. ``'stateful'``: a tsbptt
+        recurrent regressor trained on each whole series with per-step targets
+        (truncated BPTT, the state carried across windows); forecasts carry the
+        hidden state forward from the end of the series instead of re-reading a
+        window.
+    future_exog : list of str, default=None
+        Columns of ``X`` known in advance (planned values, holidays): at predict
+        time ``X`` must give them for the forecast steps. The other columns of
+        ``X`` are past-only (known up to the forecast origin; direct strategy only).
+    calendar : list of str, default=None
+        Calendar features of the (future) timestamps, sine/cosine encoded, from
+        :data:`tsbptt.windowing.CALENDAR_FEATURES` (e.g. ``['hour', 'dayofweek']``).
+    series_id : bool, default=False
+        With many series, add a one-hot series identifier to every step.
+    interval : {None, 'conformal', 'quantile'}, default=None
+        How :meth:`predict_interval` works. ``'conformal'`` (any model, any
+        strategy): a copy of the model is fitted on the first part of each series
+        and its errors on the last ``calibration`` part calibrate symmetric
+        intervals per horizon step. ``'quantile'`` (tsbptt regressors, direct
+        strategy): the network outputs the ``(1 - coverage) / 2``, 0.5 and
+        ``(1 + coverage) / 2`` quantiles (pinball loss); point forecasts are the
+        median.
+    coverage : float, default=0.9
+        The interval's nominal coverage (fixed at fit time for ``'quantile'``).
+    calibration : float, default=0.2
+        Fraction of each series' windows held out to calibrate conformal intervals.
     scale : bool, default=True
-        Standardise the series and each covariate with the mean and standard
-        deviation of the training data; forecasts come back in the series' units.
-    freq : str or DateOffset or None, default=None
-        The series' frequency, if it cannot be inferred from the index.
+        Standardise each series and covariate with its training mean and
+        standard deviation; forecasts come back in the series' units.
+    freq : str or DateOffset or int or None, default=None
+        The series' step, if it cannot be inferred from the index.
+    fill : {None, 'ffill', 'interpolate'}, default=None
+        None: gaps in the index and missing values are errors. Otherwise each
+        series is reindexed to its regular grid and the holes filled (forward, or
+        linear in time); ``n_filled_`` says how many values were filled.
 
     Attributes
     ----------
     estimator_ : the fitted clone of ``estimator``
-    n_covariates_ : int
+    feature_names_ : list of str
+        The columns of the windows the model sees (``{channel}_lag{k}``).
+    channels_ : list of str
+        The channels of one time step.
+    series_ : list
+        The series keys (``[None]`` for a lone Series).
+    step_ : DateOffset or int
+    n_filled_ : dict
+        Per series, how many target values ``fill`` filled in.
+    residuals_ : ndarray of shape (n_calibration, horizon)
+        Conformal calibration errors in standardised units (``interval='conformal'``).
     """
 
     _parameter_constraints = {
         "estimator": [HasMethods(["fit", "predict"])],
         "lags": [Interval(Integral, 1, None, closed="left")],
         "horizon": [Interval(Integral, 1, None, closed="left")],
-        "strategy": [StrOptions({"direct", "recursive"})],
+        "strategy": [StrOptions({"direct", "recursive", "stateful"})],
+        "future_exog": [list, tuple, str, None],
+        "calendar": [list, tuple, str, None],
+        "series_id": ["boolean"],
+        "interval": [StrOptions({"conformal", "quantile"}), None],
+        "coverage": [Interval(Real, 0, 1, closed="neither")],
+        "calibration": [Interval(Real, 0, 1, closed="neither")],
         "scale": ["boolean"],
-        "freq": [str, pd.DateOffset, None],
+        "freq": [str, pd.DateOffset, Interval(Integral, 1, None, closed="left"), None],
+        "fill": [StrOptions(set(FILL_METHODS)), None],
     }
 
-    def __init__(self, estimator, lags=24, horizon=1, strategy="direct", scale=True,
-                 freq=None):
+    def __init__(self, estimator, lags=24, horizon=1, strategy="direct", *,
+                 future_exog=None, calendar=None, series_id=False, interval=None,
+                 coverage=0.9, calibration=0.2, scale=True, freq=None, fill=None):
         self.estimator = estimator
         self.lags = lags
         self.horizon = horizon
         self.strategy = strategy
+        self.future_exog = future_exog
+        self.calendar = calendar
+        self.series_id = series_id
+        self.interval = interval
+        self.coverage = coverage
+        self.calibration = calibration
         self.scale = scale
         self.freq = freq
+        self.fill = fill
 
-    def _frame(self, y, X):
-        if not isinstance(y, pd.Series):
-            raise TypeError(f"y must be a pandas Series, got {type(y).__name__}")
-        name = y.name if y.name is not None else "y"
-        frame = y.to_frame(name)
-        if X is not None:
-            X = X.to_frame() if isinstance(X, pd.Series) else X
-            if not isinstance(X, pd.DataFrame) or not X.index.equals(y.index):
-                raise ValueError("X must be a DataFrame on exactly y's index "
-                                 "(past-only covariates, one row per step of y)")
-            if name in X.columns:
-                raise ValueError(f"X has a column named like y ({name!r})")
-            frame = pd.concat([frame, X], axis=1)
-        return frame, name
+    # -- settings ---------------------------------------------------------------------
+    @property
+    def _lead(self):
+        """How far ahead of its row a future-known channel is read."""
+        return self.horizon if self.strategy == "direct" else 1
 
+    @property
+    def _model_steps(self):
+        return self.horizon if self.strategy == "direct" else 1
+
+    def _check_settings(self, X_columns):
+        names = lambda v: [] if v is None else ([v] if isinstance(v, str) else list(v))
+        future, calendar = names(self.future_exog), names(self.calendar)
+        unknown = [c for c in future if c not in X_columns]
+        if unknown:
+            raise ValueError(f"future_exog names columns that X does not have: {unknown} "
+                             f"(X has {X_columns})")
+        bad = [c for c in calendar if c not in CALENDAR_FEATURES]
+        if bad:
+            raise ValueError(f"unknown calendar features {bad}; choose from "
+                             f"{list(CALENDAR_FEATURES)}")
+        past = [c for c in X_columns if c not in future]
+        if past and self.strategy != "direct":
+            raise ValueError(f"the {self.strategy} strategy feeds its forecasts back and "
+                             f"would need future values of the past-only covariates "
+                             f"{past}; use strategy='direct', or declare them "
+                             "future_exog if they are known in advance")
+        if (future or calendar) and self.lags < self._lead:
+            raise ValueError(f"lags={self.lags} < horizon={self.horizon}: the window "
+                             "would not hold the future-known covariates of every "
+                             "forecast step; use lags >= horizon")
+        if self.interval == "quantile":
+            if self.strategy != "direct":
+                raise ValueError("interval='quantile' needs strategy='direct' (feeding a "
+                                 "median back loses the spread of the earlier steps); "
+                                 "use interval='conformal'")
+            if "quantiles" not in self.estimator.get_params():
+                raise ValueError(f"interval='quantile' needs a tsbptt regressor (trained "
+                                 f"with the pinball loss); {type(self.estimator).__name__} "
+                                 "is not one: use interval='conformal'")
+        if self.strategy == "stateful" and not hasattr(self.estimator, "predict_sequence"):
+            raise ValueError(f"strategy='stateful' needs a tsbptt recurrent regressor, "
+                             f"got {type(self.estimator).__name__}")
+        return past, future, calendar
+
+    def _new_estimator(self, n_steps=None):
+        est = clone(self.estimator)
+        params = est.get_params()
+        if self.strategy == "stateful":
+            if params.get("bidirectional") or params.get("early_stopping"):
+                raise ValueError("strategy='stateful' needs bidirectional=False and "
+                                 "early_stopping=False (one sequence per series)")
+            if params.get("bptt_steps") is None:
+                est.set_params(bptt_steps=min(self.lags, n_steps))
+        elif "n_channels" in params:
+            est.set_params(n_channels=len(self.channels_))
+        if self.interval == "quantile":
+            a = (1 - self.coverage) / 2
+            est.set_params(loss="quantile", quantiles=(a, 0.5, 1 - a))
+        return est
+
+    # -- data ---------------------------------------------------------------------------
+    def _fit_scaling(self, entries):
+        """Per series (rows, in ``series_`` order): the mean and scale of y and of
+        every covariate column."""
+        names = self.exog_names_
+        y = [e.y.to_numpy(np.float64) for e in entries]
+        X = [np.empty((len(e.y), 0)) if e.X is None else e.X[names].to_numpy(np.float64)
+             for e in entries]
+        if self.scale:
+            self.target_mean_ = np.array([v.mean() for v in y])
+            self.target_scale_ = np.array([v.std() for v in y])
+            self.exog_mean_ = np.array([v.mean(axis=0) for v in X]).reshape(len(X), -1)
+            self.exog_scale_ = np.array([v.std(axis=0) for v in X]).reshape(len(X), -1)
+        else:
+            self.target_mean_, self.target_scale_ = np.zeros(len(y)), np.ones(len(y))
+            self.exog_mean_ = np.zeros((len(X), len(names)))
+            self.exog_scale_ = np.ones((len(X), len(names)))
+        # a constant series or column: leave it centred, not divided by zero
+        self.target_scale_[self.target_scale_ <= 1e-12] = 1.0
+        self.exog_scale_[self.exog_scale_ <= 1e-12] = 1.0
+
+    def _scaled(self, entry, future_X=None, n_future=0):
+        """Scale a series with the fitted statistics; future-known channels over
+        its steps and ``n_future`` more (from ``future_X``, the calendar)."""
+        key = entry.key
+        if key not in self.series_:
+            raise ValueError(f"series {key!r} was not seen in fit "
+                             f"(known: {self.series_[:10]})")
+        i = self.series_.index(key)
+        y = (entry.y.to_numpy(np.float64) - self.target_mean_[i]) / self.target_scale_[i]
+        n = len(y)
+        index = entry.y.index
+        full_index = index.append(future_index(index[-1], self.step_, n_future)) \
+            if n_future else index
+
+        def cols(names, frame):
+            if not names:
+                return np.empty((len(frame), 0))
+            cols = [self.exog_names_.index(c) for c in names]
+            return ((frame[names].to_numpy(np.float64) - self.exog_mean_[i, cols])
+                    / self.exog_scale_[i, cols])
+
+        X = entry.X if entry.X is not None else pd.DataFrame(index=index)
+        past = cols(self._past, X)
+        fut = cols(self._future, X)
+        if n_future and self._future:
+            fut = np.vstack([fut, cols(self._future, self._future_rows(
+                key, future_X, full_index[n:]))])
+        elif n_future:
+            fut = np.vstack([fut, np.empty((n_future, 0))])
+        if self._calendar:
+            fut = np.hstack([fut, calendar_features(full_index, self._calendar).to_numpy()])
+        static = np.zeros(len(self.series_) if self._one_hot else 0)
+        if self._one_hot:
+            static[self.series_.index(key)] = 1.0
+        return _Scaled(key, index, y, past, fut, static)
+
+    def _future_rows(self, key, future_X, needed):
+        where = "X" if key is None else f"X of series {key!r}"
+        if future_X is None:
+            raise ValueError(f"{where} must give the future-known covariates "
+                             f"{self._future} for the forecast steps {needed[0]!r} .. "
+                             f"{needed[-1]!r}")
+        missing = needed.difference(future_X.index)
+        if len(missing):
+            raise ValueError(f"{where} does not cover the forecast steps: missing "
+                             f"{list(missing[:3])}{' ...' if len(missing) > 3 else ''}")
+        absent = [c for c in self._future if c not in future_X.columns]
+        if absent:
+            raise ValueError(f"{where} lacks the future-known columns {absent}")
+        rows = future_X.loc[needed, self._future]
+        bad = ~np.isfinite(rows.to_numpy(np.float64, na_value=np.nan))
+        if bad.any():
+            raise ValueError(f"{where} has a missing value at {needed[np.flatnonzero(bad.any(1))[0]]!r}")
+        return rows
+
+    def _windows(self, s, origins):
+        """Flattened input windows ending at ``origins``: (len(origins), lags * C)."""
+        t = origins[:, None] - self.lags + 1 + np.arange(self.lags)[None, :]
+        rows = s.channels(t.ravel(), self._lead)
+        return rows.reshape(len(origins), -1)
+
+    # -- fit ----------------------------------------------------------------------------
     def fit(self, y, X=None):
-        """Fit on a Series ``y`` and optional past-only covariates ``X``.
+        """Fit on one series or many, with optional covariates.
 
         Parameters
         ----------
-        y : Series with a regular DatetimeIndex or integer index
-        X : DataFrame on y's index, default=None
+        y : Series with a regular DatetimeIndex or integer index, a dict of such
+            Series, or a Series with a MultiIndex (series id, time)
+        X : DataFrame in y's layout (dict of DataFrames for a dict y), default=None
+            Covariates on y's steps: the ``future_exog`` columns are known in
+            advance, the others only up to each forecast origin.
 
         Returns
         -------
         self
         """
         self._validate_params()
-        frame, name = self._frame(y, X)
-        if X is not None and self.strategy == "recursive":
-            raise ValueError("the recursive strategy would need the covariates' future "
-                             "values, which past-only covariates do not have; use "
-                             "strategy='direct'")
-        self.step_ = _time_step(frame.index, self.freq)
-        values = frame.astype(np.float64)
-        if self.scale:
-            std = values.std(ddof=0)
-            self.mean_, self.scale_ = values.mean(), std.where(std > 0, 1.0)
-        else:
-            self.mean_ = pd.Series(0.0, index=values.columns)
-            self.scale_ = pd.Series(1.0, index=values.columns)
-        scaled = (values - self.mean_) / self.scale_
-        steps = self.horizon if self.strategy == "direct" else 1
-        w = make_windows(scaled, self.lags, horizon=steps, target=name,
-                         exog=list(frame.columns[1:]) or None)
-        self.n_covariates_ = frame.shape[1] - 1
-        est = clone(self.estimator)
-        if "n_channels" in est.get_params():
-            est.set_params(n_channels=1 + self.n_covariates_)
-        target = w.y.to_numpy()
-        self.estimator_ = est.fit(w.X, target[:, 0] if steps == 1 else target)
-        self.feature_names_ = list(w.X.columns)
-        self.name_, self.last_index_ = name, frame.index[-1]
-        self.last_window_ = scaled.to_numpy()[-self.lags:]
+        entries, self.layout_, self.step_ = to_entries(y, X, freq=self.freq,
+                                                       fill=self.fill)
+        self.exog_names_ = [] if entries[0].X is None else list(entries[0].X.columns)
+        self._past, self._future, self._calendar = self._check_settings(self.exog_names_)
+        if self._calendar and not isinstance(entries[0].y.index, pd.DatetimeIndex):
+            raise ValueError("calendar features need a DatetimeIndex")
+        self.name_ = y_name(entries[0].y)
+        self.series_ = [e.key for e in entries]
+        self._one_hot = self.series_id and len(entries) > 1
+        self.n_filled_ = {e.key: e.n_filled for e in entries}
+        self._index_names = (list(y.index.names) if self.layout_ == "long"
+                             else ["series", entries[0].y.index.name or "time"])
+        self._fit_scaling(entries)
+        calendar_columns = [] if not self._calendar else list(
+            calendar_features(pd.DatetimeIndex([]), self._calendar).columns)
+        self.channels_ = ([self.name_] + self._past
+                          + [f"{c}_lead{self._lead}" for c in self._future]
+                          + [f"{c}_lead{self._lead}" for c in calendar_columns]
+                          + ([f"series={k}" for k in self.series_] if self._one_hot else []))
+        self.feature_names_ = [f"{c}_lag{k}" for k in range(self.lags, 0, -1)
+                               for c in self.channels_]
+        data = [self._scaled(e) for e in entries]
+        self._check_lengths(data)
+        if self.interval == "conformal":
+            self.residuals_ = self._calibrate(data)
+        self.estimator_ = self._fit_model(data, [len(s.y) - 1 for s in data])
+        self.tails_ = {e.key: e for e in entries}
+        if self.strategy == "stateful":  # where forecasts start from
+            self.states_ = self._states_before(self.estimator_,
+                                               [(s, len(s.y) - 1) for s in data])
         return self
 
-    def _window_of(self, y, X):
-        """The scaled last ``lags`` rows of a history, with the fitted scaling."""
-        frame, _ = self._frame(y, X)
-        if frame.shape[1] != 1 + self.n_covariates_ or len(frame) < self.lags:
-            raise ValueError(f"the history needs {self.lags} steps and "
-                             f"{self.n_covariates_} covariates, got {frame.shape}")
-        scaled = (frame.astype(np.float64) - self.mean_.to_numpy()) / self.scale_.to_numpy()
-        return scaled.to_numpy()[-self.lags:], frame.index[-1]
+    def _check_lengths(self, data):
+        need = self.lags + self.horizon
+        for s in data:
+            if len(s.y) < need:
+                raise ValueError(f"{'y' if s.key is None else f'series {s.key!r}'} has "
+                                 f"{len(s.y)} steps, too short for lags={self.lags} and "
+                                 f"horizon={self.horizon} (needs at least {need})")
+        if self.strategy == "stateful" and len({len(s.y) for s in data}) > 1:
+            raise ValueError("strategy='stateful' trains all series together with "
+                             "truncated BPTT, which needs series of equal length; give "
+                             "series over the same dates, or use 'direct' or 'recursive'")
 
-    def _future_index(self, last, steps):
-        if isinstance(self.step_, int):
-            return pd.RangeIndex(last + self.step_, last + (steps + 1) * self.step_,
-                                 self.step_)
-        return pd.date_range(last + self.step_, periods=steps, freq=self.step_)
+    def _fit_model(self, data, last):
+        """Fit a new model on each series' steps up to ``last[i]`` (inclusive)."""
+        if self.strategy == "stateful":
+            T = last[0]
+            X3 = np.stack([s.channels(np.arange(T), 1) for s in data])
+            Y = np.stack([s.y[1:T + 1] for s in data])
+            return self._new_estimator(T).fit(X3, Y)
+        H = self._model_steps
+        Xs, Ys, when = [], [], []
+        for s, stop in zip(data, last):
+            origins = np.arange(self.lags - 1, stop - H + 1)
+            Xs.append(self._windows(s, origins))
+            Ys.append(s.y[origins[:, None] + 1 + np.arange(H)[None, :]])
+            when.append(s.index[origins])
+        order = np.argsort(np.concatenate([w.asi8 if hasattr(w, "asi8") else
+                                           np.asarray(w) for w in when]), kind="stable")
+        Xw = pd.DataFrame(np.concatenate(Xs)[order], columns=self.feature_names_)
+        Y = np.concatenate(Ys)[order]
+        return self._new_estimator().fit(Xw, Y[:, 0] if H == 1 else Y)
 
-    def _predict_window(self, window):
-        row = pd.DataFrame(window.reshape(1, -1), columns=self.feature_names_)
-        return np.ravel(self.estimator_.predict(row))
+    def _calibrate(self, data):
+        """Errors of a model fitted on each series' first part, forecasting every
+        origin of its last ``calibration`` part: (n_origins, horizon), standardised."""
+        H = self.horizon
+        cuts, jobs = [], []
+        for s in data:
+            first, last = self.lags - 1, len(s.y) - 1 - H
+            cut = first + int(np.floor((1 - self.calibration) * (last - first + 1)))
+            if cut - H < first or cut > last:
+                raise ValueError(f"too few windows to calibrate intervals on "
+                                 f"{'y' if s.key is None else f'series {s.key!r}'} "
+                                 f"({last - first + 1}); use a longer series or "
+                                 "interval=None")
+            cuts.append(cut)
+            jobs.extend((s, o) for o in range(cut, last + 1))
+        needed = int(np.ceil(self.coverage / (1 - self.coverage)))
+        if len(jobs) < needed:
+            raise ValueError(f"too few windows to calibrate a {self.coverage:.0%} interval: "
+                             f"{len(jobs)} held-back origins, {needed} needed; use a "
+                             "longer series or a larger calibration fraction")
+        model = self._fit_model(data, cuts)
+        states = self._states_before(model, jobs) if self.strategy == "stateful" else None
+        pred = self._forecast(model, jobs, H, states)
+        actual = np.stack([s.y[o + 1:o + 1 + H] for s, o in jobs])
+        return actual - pred
 
-    def predict(self, steps=None, history=None, history_X=None):
-        """Forecast the ``steps`` steps after the end of the training series.
+    # -- forecasting --------------------------------------------------------------------
+    def _states_before(self, model, jobs):
+        """A stateful model's states before each job's origin (after steps 0 .. o - 1
+        of its series): each series is read once, in pieces between its origins."""
+        per_job = [None] * len(jobs)
+        by_series = {}
+        for j, (s, o) in enumerate(jobs):
+            by_series.setdefault(id(s), (s, []))[1].append((o, j))
+        for s, wanted in by_series.values():
+            states, done = None, 0
+            for o, j in sorted(wanted):
+                if o > done:
+                    piece = s.channels(np.arange(done, o), 1)[None]
+                    states = model.predict_sequence(piece, states)[1]
+                    done = o
+                per_job[j] = states
+        return _stack_states(per_job)
+
+    def _forecast(self, model, jobs, steps, states=None):
+        """Standardised forecasts of ``steps`` steps after each (series, origin) job:
+        (len(jobs), steps). ``states`` (stateful) are the states before each origin."""
+        if self.strategy == "direct":
+            return self._direct(model, jobs, "predict").reshape(len(jobs), -1)[:, :steps]
+        out = np.empty((len(jobs), steps))
+
+        def next_rows(k):  # the rows after the origin, their y the forecasts so far
+            return np.concatenate([s.channels(np.array([o + 1 + k]), 1, y=out[j, k:k + 1])
+                                   for j, (s, o) in enumerate(jobs)])
+
+        if self.strategy == "recursive":
+            window = np.concatenate([self._windows(s, np.array([o])) for s, o in jobs])
+            C = len(self.channels_)
+            for k in range(steps):
+                out[:, k] = np.ravel(model.predict(pd.DataFrame(
+                    window, columns=self.feature_names_)))
+                if k + 1 < steps:
+                    window = np.hstack([window[:, C:], next_rows(k)])
+            return out
+        # stateful: the origin's own row, then the forecasts fed back one by one
+        rows = np.concatenate([s.channels(np.array([o]), 1) for s, o in jobs])
+        for k in range(steps):
+            pred, states = model.predict_sequence(rows[:, None, :], states)
+            out[:, k] = pred[:, -1]
+            if k + 1 < steps:
+                rows = next_rows(k)
+        return out
+
+    def _direct(self, model, jobs, method):
+        X = pd.DataFrame(np.concatenate([self._windows(s, np.array([o])) for s, o in jobs]),
+                         columns=self.feature_names_)
+        return np.asarray(getattr(model, method)(X), dtype=np.float64)
+
+    def _check_steps(self, steps):
+        steps = self.horizon if steps is None else steps
+        if not isinstance(steps, (int, np.integer)) or isinstance(steps, bool) or steps < 1:
+            raise ValueError(f"steps must be a positive integer, got {steps!r}")
+        if self.strategy == "direct" and steps > self.horizon:
+            raise ValueError(f"steps={steps} is beyond the direct strategy's "
+                             f"horizon={self.horizon}; refit with a longer horizon or "
+                             "use strategy='recursive'")
+        return int(steps)
+
+    def _origins(self, steps, X, history, history_X):
+        """The series to forecast from, scaled with their future channels; the jobs
+        (one per series, at its last step) and, for 'stateful', the states there."""
+        if history is None:
+            entries = [self.tails_[k] for k in self.series_]
+        else:
+            entries, layout, step = to_entries(history, history_X, freq=self.freq,
+                                               fill=self.fill)
+            if layout != self.layout_ or step != self.step_:
+                raise ValueError(f"history must be laid out like the training data "
+                                 f"({self.layout_}, step {self.step_!r}); got {layout}, "
+                                 f"step {step!r}")
+            cols = [] if entries[0].X is None else list(entries[0].X.columns)
+            if cols != self.exog_names_:
+                raise ValueError(f"history_X has columns {cols}, the model was fitted "
+                                 f"with {self.exog_names_}")
+        futures = split_future(X, self.layout_, [e.key for e in entries])
+        n_future = self.horizon if self.strategy == "direct" else steps
+        data = [self._scaled(e, futures[e.key], n_future) for e in entries]
+        if history is not None and len(data[0].y) < self.lags:
+            raise ValueError(f"history has {len(data[0].y)} steps, fewer than "
+                             f"lags={self.lags}")
+        jobs = [(s, len(s.y) - 1) for s in data]
+        states = None
+        if self.strategy == "stateful":
+            states = (self.states_ if history is None
+                      else self._states_before(self.estimator_, jobs))
+        return entries, jobs, states
+
+    def _dated(self, entries, values, steps, columns=None):
+        """Standardised forecasts (n_series, steps[, k]) -> dated pandas, y's units."""
+        out = []
+        for i, e in enumerate(entries):
+            j = self.series_.index(e.key)
+            v = values[i] * self.target_scale_[j] + self.target_mean_[j]
+            index = future_index(e.y.index[-1], self.step_, steps)
+            out.append((e.key, pd.Series(v, index=index, name=self.name_) if columns is None
+                        else pd.DataFrame(v, index=index, columns=columns)))
+        return to_output(out, self.layout_, self._index_names)
+
+    def predict(self, steps=None, X=None, history=None, history_X=None):
+        """Forecast the ``steps`` steps after the end of each series.
 
         Parameters
         ----------
         steps : int, default=None (the horizon)
-        history : Series, default=None
-            Forecast after the end of this series instead (same frequency; its last
-            ``lags`` steps are read), without refitting: how a backtest moves its
-            origin with ``refit=False``.
+        X : DataFrame in y's layout, default=None
+            The future-known covariates (``future_exog``) on the forecast steps'
+            timestamps (for the direct strategy: all ``horizon`` of them).
+        history : Series (or y's layout), default=None
+            Forecast after the end of this data instead of the training data (same
+            frequency; its last ``lags`` steps are read, or, for 'stateful', all of
+            it), without refitting: how a backtest moves its origin with
+            ``refit=False``.
         history_X : DataFrame, default=None
             The covariates of ``history``.
 
         Returns
         -------
         Series
-            Indexed by the future timestamps (or integer labels), named like y.
+            Indexed by the future timestamps (or integer labels), named like y;
+            for many series, with a (series id, time) MultiIndex.
         """
         check_is_fitted(self)
-        window, last = self.last_window_, self.last_index_
-        if history is not None:
-            window, last = self._window_of(history, history_X)
-        steps = self.horizon if steps is None else steps
-        if not isinstance(steps, (int, np.integer)) or steps < 1:
-            raise ValueError(f"steps must be a positive integer, got {steps!r}")
-        if self.strategy == "direct":
-            if steps > self.horizon:
-                raise ValueError(f"steps={steps} is beyond the direct strategy's "
-                                 f"horizon={self.horizon}; refit with a longer horizon "
-                                 "or use strategy='recursive'")
-            forecast = self._predict_window(window)[:steps]
-        else:
-            window = window[:, 0].copy()
-            forecast = np.empty(steps)
-            for k in range(steps):
-                forecast[k] = self._predict_window(window)[0]
-                window = np.append(window[1:], forecast[k])
-        values = forecast * self.scale_.iloc[0] + self.mean_.iloc[0]
-        return pd.Series(values, index=self._future_index(last, steps), name=self.name_)
+        steps = self._check_steps(steps)
+        entries, jobs, states = self._origins(steps, X, history, history_X)
+        return self._dated(entries, self._forecast(self.estimator_, jobs, steps, states),
+                           steps)
 
+    def predict_interval(self, steps=None, X=None, coverage=None, history=None,
+                         history_X=None):
+        """Forecasts with a prediction interval (needs ``interval`` set before fit).
+
+        Parameters
+        ----------
+        steps, X, history, history_X : as in :meth:`predict`
+        coverage : float, default=None (the ``coverage`` parameter)
+            Nominal probability that the actual value falls in [lower, upper]. Any
+            value for conformal intervals; the fitted one for quantile intervals.
+
+        Returns
+        -------
+        DataFrame
+            Columns ``forecast``, ``lower`` and ``upper``, indexed as
+            :meth:`predict`'s output; ``attrs['coverage']`` holds the coverage.
+        """
+        check_is_fitted(self)
+        if self.interval is None:
+            raise ValueError("predict_interval needs interval='conformal' or "
+                             "interval='quantile', set before fit")
+        coverage = self.coverage if coverage is None else coverage
+        if not isinstance(coverage, Real) or not 0 < coverage < 1:
+            raise ValueError(f"coverage must lie strictly between 0 and 1, got {coverage!r}")
+        steps = self._check_steps(steps)
+        if self.interval == "conformal" and steps > self.horizon:
+            raise ValueError(f"intervals were calibrated for {self.horizon} steps "
+                             f"(horizon), steps={steps} asks for more")
+        entries, jobs, states = self._origins(steps, X, history, history_X)
+        if self.interval == "quantile":
+            if not np.isclose(coverage, self.coverage):
+                raise ValueError(f"quantile intervals were fitted for coverage="
+                                 f"{self.coverage}; refit for coverage={coverage} or "
+                                 "use interval='conformal'")
+            q = self._direct(self.estimator_, jobs, "predict_quantiles")
+            q = q.reshape(len(jobs), -1, 3)[:, :steps]  # (series, step, (lo, mid, hi))
+            values = q[..., [1, 0, 2]]
+        else:
+            f = self._forecast(self.estimator_, jobs, steps, states)
+            half = _conformal_quantile(np.abs(self.residuals_[:, :steps]), coverage)
+            values = np.stack([f, f - half, f + half], axis=-1)
+        out = self._dated(entries, values, steps, ["forecast", "lower", "upper"])
+        out.attrs["coverage"] = float(coverage)
+        return out
 
     def score(self, y, X=None):
         """Negative mean absolute error of forecasting ``y``, the steps right after
@@ -230,90 +617,26 @@ class Forecaster(BaseEstimator):
         With ``TimeSeriesSplit(n_splits, test_size=horizon)`` this makes the
         forecaster tunable with ``GridSearchCV`` (lags, strategy, the wrapped
         model's parameters) without looking into the future.
+
+        Parameters
+        ----------
+        y : Series (or y's layout from fit), the same number of steps per series
+        X : DataFrame, default=None
+            Future-known covariates over y's steps.
         """
         check_is_fitted(self)
+        if isinstance(y, dict):
+            y = pd.concat(y, names=self._index_names)
         if not isinstance(y, pd.Series):
             raise TypeError(f"y must be a pandas Series, got {type(y).__name__}")
-        pred = self.predict(len(y))
+        steps = len(y) // len(self.series_)
+        if isinstance(X, pd.DataFrame) and self.layout_ == "single" and \
+                self.strategy == "direct":
+            X = X.reindex(future_index(self.tails_[None].y.index[-1], self.step_,
+                                       self.horizon))
+        pred = self.predict(steps, X=X)
         if not pred.index.equals(y.index):
             raise ValueError("y must hold the steps right after the training series: "
                              f"expected {list(pred.index[:2])}..., got "
                              f"{list(y.index[:2])}...")
         return -mae(y.to_numpy(), pred.to_numpy())
-
-
-@dataclass
-class Backtest:
-    """The result of :func:`backtest`.
-
-    Attributes
-    ----------
-    forecasts : DataFrame
-        One row per (origin, step): ``origin`` (the last training timestamp),
-        ``time``, ``step``, ``actual`` and ``forecast``.
-    metrics : dict
-        ``mae``, ``rmse``, ``smape``, ``mase`` (and ``mape`` when no actual is 0)
-        over all rows.
-    """
-
-    forecasts: pd.DataFrame
-    metrics: dict
-
-
-def backtest(forecaster, y, X=None, *, initial, step=1, horizon=None, refit=True,
-             season=1):
-    """Rolling-origin evaluation: fit up to each origin, forecast what follows.
-
-    Parameters
-    ----------
-    forecaster : Forecaster
-    y : Series
-    X : DataFrame, default=None
-        Past-only covariates on y's index.
-    initial : int
-        Steps of the first training series; the first origin is its last step.
-    step : int, default=1
-        Steps between origins.
-    horizon : int, default=None (the forecaster's)
-    refit : bool, default=True
-        Refit at every origin; with False, fit once on the first ``initial`` steps
-        and only move the window.
-    season : int, default=1
-        The seasonal period of MASE's naive forecast.
-
-    Returns
-    -------
-    Backtest
-    """
-    horizon = forecaster.horizon if horizon is None else horizon
-    n = len(y)
-    for name, value, low in (("initial", initial, 1), ("step", step, 1),
-                             ("horizon", horizon, 1)):
-        if not isinstance(value, (int, np.integer)) or value < low:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    if initial + horizon > n:
-        raise ValueError(f"initial={initial} + horizon={horizon} exceeds the series' "
-                         f"{n} steps")
-    rows, fitted = [], None
-    for origin in range(initial, n - horizon + 1, step):
-        hist_X = None if X is None else X.iloc[:origin]
-        if refit or fitted is None:
-            fitted = clone(forecaster).fit(y.iloc[:origin], hist_X)
-            pred = fitted.predict(horizon)
-        else:
-            pred = fitted.predict(horizon, history=y.iloc[:origin], history_X=hist_X)
-        actual = y.iloc[origin:origin + horizon]
-        if not pred.index.equals(actual.index):
-            raise ValueError(f"forecast dates {list(pred.index[:2])} do not match the "
-                             f"series' {list(actual.index[:2])} at origin {origin}")
-        rows.append(pd.DataFrame({"origin": y.index[origin - 1], "time": actual.index,
-                                  "step": np.arange(1, horizon + 1),
-                                  "actual": actual.to_numpy(),
-                                  "forecast": pred.to_numpy()}))
-    table = pd.concat(rows, ignore_index=True)
-    a, f = table["actual"], table["forecast"]
-    metrics = {"mae": mae(a, f), "rmse": rmse(a, f), "smape": smape(a, f),
-               "mase": mase(a, f, y.iloc[:initial], season)}
-    if not np.any(a == 0):
-        metrics["mape"] = mape(a, f)
-    return Backtest(forecasts=table, metrics=metrics)

@@ -103,8 +103,9 @@ def _params_for_json(est):
     if not isinstance(params.get("random_state"), (int, type(None))):
         # A RandomState instance cannot be written; the fitted weights do not need it.
         params["random_state"] = None
-    if isinstance(params.get("hidden_size"), tuple):
-        params["hidden_size"] = list(params["hidden_size"])
+    for name in ("hidden_size", "quantiles"):  # JSON has lists, not tuples
+        if isinstance(params.get(name), tuple):
+            params[name] = list(params[name])
     return params
 
 
@@ -233,12 +234,15 @@ def _check_meta(meta, arrays, path):
 def _build(cls, meta, path):
     """The estimator with its parameters and fitted values; nothing allocated yet."""
     params = _from_json(meta["params"])
-    if isinstance(params.get("hidden_size"), list):
-        params["hidden_size"] = tuple(params["hidden_size"])
+    for name in ("hidden_size", "quantiles"):
+        if isinstance(params.get(name), list):
+            params[name] = tuple(params[name])
     try:
         est = cls(**params)
         est._validate_params()
         est._check_hidden_size()
+        if params.get("loss") == "quantile":
+            est._checked_quantiles()
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{path!r}: the saved parameters are not valid: {exc}") from None
     for k, v in _from_json(meta["fitted"]).items():
@@ -261,7 +265,7 @@ def _check_arrays(est, arrays, path):
     expected = {"input_mean_": (F,), "input_scale_": (F,)}
     if "target_mean_" in arrays or "classes_" not in arrays:
         expected.update(target_mean_=(est.n_outputs_,), target_scale_=(est.n_outputs_,))
-    n_out = len(arrays["classes_"]) if "classes_" in arrays else est.n_outputs_
+    n_out = len(arrays["classes_"]) if "classes_" in arrays else est._network_outputs()
     shapes = param_shapes(est._cell, F, est.hidden_size, n_out, num_layers=est.num_layers,
                           bidirectional=est.bidirectional)
     expected.update({f"param/{k}": v for k, v in shapes.items()})
@@ -297,7 +301,7 @@ def load_model(path):
         from sklearn.preprocessing import LabelEncoder
         est._encoder = LabelEncoder()
         est._encoder.classes_ = est.classes_
-    n_outputs = len(est.classes_) if hasattr(est, "classes_") else est.n_outputs_
+    n_outputs = len(est.classes_) if hasattr(est, "classes_") else est._network_outputs()
     est.network_ = est._new_network(n_outputs, 0)
     for k, v in arrays.items():
         if k.startswith("param/"):

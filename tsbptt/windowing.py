@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["Windows", "make_windows"]
+__all__ = ["CALENDAR_FEATURES", "Windows", "calendar_features", "make_windows"]
 
 
 @dataclass
@@ -44,6 +44,55 @@ class Windows:
     y: pd.DataFrame
     origins: pd.Index
     X_future: object = None
+
+
+#: Calendar features and their periods (for the sine/cosine encoding).
+CALENDAR_FEATURES = {"minute": 60, "hour": 24, "dayofweek": 7, "dayofmonth": 31,
+                     "dayofyear": 366, "weekofyear": 53, "month": 12, "quarter": 4}
+
+
+def calendar_features(index, features=("hour", "dayofweek", "month"), cyclical=True):
+    """Calendar features of a DatetimeIndex: known for any future date.
+
+    Parameters
+    ----------
+    index : DatetimeIndex
+    features : sequence of str, default=("hour", "dayofweek", "month")
+        Names from :data:`CALENDAR_FEATURES`.
+    cyclical : bool, default=True
+        Encode each feature as a sine/cosine pair over its period (so 23:00 is
+        next to 00:00 and December next to January): columns ``hour_sin``,
+        ``hour_cos``, ... Otherwise the plain integers (``hour``, ...).
+
+    Returns
+    -------
+    DataFrame of shape (len(index), 2 * len(features)) or (len(index), len(features))
+        On ``index``.
+    """
+    if not isinstance(index, pd.DatetimeIndex):
+        raise TypeError(f"calendar features need a DatetimeIndex, got "
+                        f"{type(index).__name__}")
+    features = [features] if isinstance(features, str) else list(features)
+    unknown = [f for f in features if f not in CALENDAR_FEATURES]
+    if unknown or not features:
+        raise ValueError(f"unknown calendar features {unknown or features!r}; choose "
+                         f"from {list(CALENDAR_FEATURES)}")
+    columns = {}
+    for name in features:
+        if name == "dayofmonth":
+            values = index.day
+        elif name == "weekofyear":
+            values = index.isocalendar().week.to_numpy()
+        else:
+            values = getattr(index, {"dayofweek": "day_of_week",
+                                     "dayofyear": "day_of_year"}.get(name, name))
+        values = np.asarray(values, dtype=np.float64)
+        if cyclical:
+            angle = 2 * np.pi * values / CALENDAR_FEATURES[name]
+            columns[f"{name}_sin"], columns[f"{name}_cos"] = np.sin(angle), np.cos(angle)
+        else:
+            columns[name] = values
+    return pd.DataFrame(columns, index=index)
 
 
 def _check_int(name, value, minimum):

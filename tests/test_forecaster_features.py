@@ -1,0 +1,189 @@
+"""Forecaster: future-known covariates, calendar features, many series, the
+stateful strategy, frequency handling and data-safety errors."""
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LinearRegression, Ridge
+
+from tsbptt import Forecaster, GRURegressor, LSTMRegressor, calendar_features
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+W = 0.3
+
+
+def _hours(n, start="2024-01-01"):
+    return pd.date_range(start, periods=n, freq="h")
+
+
+def _wave(n=200, noise=0.0, seed=0, start="2024-01-01", name="load"):
+    rng = np.random.default_rng(seed)
+    return pd.Series(5 + np.sin(W * np.arange(n)) + noise * rng.standard_normal(n),
+                     index=_hours(n, start), name=name)
+
+
+def test_future_known_covariates_enter_at_the_forecast_steps():
+    # y_t = 3 plan_t + 1 with plan unpredictable from the past: only plan's values at
+    # the forecast steps themselves can give exact forecasts, and they must
+    n = 150
+    rng = np.random.default_rng(1)
+    plan = rng.standard_normal(n + 4)
+    idx = _hours(n + 4)
+    y = pd.Series(3 * plan[:n] + 1, index=idx[:n], name="load")
+    X = pd.DataFrame({"plan": plan[:n]}, index=idx[:n])
+    future = pd.DataFrame({"plan": plan[n:]}, index=idx[n:])
+    for strategy, horizon in (("direct", 4), ("recursive", 4)):
+        f = Forecaster(LinearRegression(), lags=4, horizon=horizon, strategy=strategy,
+                       future_exog=["plan"]).fit(y, X)
+        pred = f.predict(4, X=future)
+        np.testing.assert_allclose(pred.to_numpy(), 3 * plan[n:] + 1, atol=1e-8)
+        assert f.channels_ == ["load", f"plan_lead{f._lead}"]
+    # a wrong future frame is named, never silently misaligned
+    f = Forecaster(LinearRegression(), lags=4, horizon=4, future_exog=["plan"]).fit(y, X)
+    with pytest.raises(ValueError, match="must give the future-known covariates"):
+        f.predict()
+    with pytest.raises(ValueError, match="does not cover the forecast steps"):
+        f.predict(X=future.iloc[:3])
+    shifted = future.set_axis(future.index + pd.Timedelta("1h"))
+    with pytest.raises(ValueError, match="does not cover the forecast steps"):
+        f.predict(X=shifted)
+    holed = future.copy()
+    holed.iloc[1, 0] = np.nan
+    with pytest.raises(ValueError, match="has a missing value at Timestamp"):
+        f.predict(X=holed)
+
+
+def test_past_only_covariates_never_see_the_future():
+    # the target is the covariate one step later: with past-only covariates the
+    # model must not get the forecast step's value (so it cannot be exact)
+    n = 200
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal(n + 1)
+    y = pd.Series(x[1:], index=_hours(n), name="y")
+    X = pd.DataFrame({"x": x[:-1]}, index=y.index)
+    f = Forecaster(LinearRegression(), lags=3, horizon=1).fit(y, X)
+    assert f.channels_ == ["y", "x"]
+    windows = f._windows(f._scaled(f.tails_[None], None, 1), np.array([n - 1]))
+    # the last input row holds x at the origin, which is y's value there: no leak
+    assert windows[0, -1] == pytest.approx((x[n - 1] - f.exog_mean_[0, 0])
+                                           / f.exog_scale_[0, 0])
+
+
+def test_calendar_features_and_a_daily_pattern():
+    idx = _hours(24 * 30)
+    y = pd.Series(10 + 3 * np.sin(2 * np.pi * idx.hour / 24), index=idx, name="temp")
+    cal = calendar_features(idx[:3], ["hour", "dayofweek"])
+    assert list(cal.columns) == ["hour_sin", "hour_cos", "dayofweek_sin", "dayofweek_cos"]
+    np.testing.assert_allclose(cal["hour_sin"], np.sin(2 * np.pi * np.arange(3) / 24))
+    np.testing.assert_allclose(calendar_features(idx[:2], "month", cyclical=False)["month"],
+                               [1, 1])
+    # one lag of a constant-amplitude daily cycle plus the hour of the target step:
+    # a linear model on the cyclical hour encoding is exact at any horizon
+    f = Forecaster(LinearRegression(), lags=6, horizon=6, calendar=["hour"]).fit(y)
+    pred = f.predict()
+    future = pred.index
+    np.testing.assert_allclose(pred, 10 + 3 * np.sin(2 * np.pi * future.hour / 24),
+                               atol=1e-8)
+    with pytest.raises(ValueError, match="unknown calendar features"):
+        Forecaster(Ridge(), calendar=["fortnight"]).fit(y)
+    with pytest.raises(ValueError, match="calendar features need a DatetimeIndex"):
+        Forecaster(Ridge(), lags=3, calendar=["hour"]).fit(y.reset_index(drop=True))
+    with pytest.raises(ValueError, match="use lags >= horizon"):
+        Forecaster(Ridge(), lags=3, horizon=6, calendar=["hour"]).fit(y)
+
+
+def test_many_series_dict_and_long_layouts_agree():
+    a = _wave(160, noise=0.05)
+    b = 2 * _wave(160, noise=0.05, seed=1) + 1
+    ys = {"north": a, "south": b}
+    f = Forecaster(Ridge(1e-3), lags=6, horizon=3).fit(ys)
+    pred = f.predict()
+    assert pred.index.names == ["series", "time"]
+    assert list(pred.index.get_level_values(0).unique()) == ["north", "south"]
+    assert list(pred.xs("south").index) == list(_hours(3, a.index[-1] + pd.Timedelta("1h")))
+    long = pd.concat(ys, names=["sensor", "time"])
+    g = Forecaster(Ridge(1e-3), lags=6, horizon=3).fit(long)
+    pred_long = g.predict()
+    assert pred_long.index.names == ["sensor", "time"]
+    np.testing.assert_array_equal(pred_long.to_numpy(), pred.to_numpy())
+    # one global model over per-series standardised data: a series that is an
+    # affine copy of another gets the affine copy of its forecast
+    h = Forecaster(Ridge(1e-3), lags=6, horizon=3).fit({"a": a, "b": 2 * a + 1})
+    p = h.predict()
+    np.testing.assert_allclose(p.xs("b"), 2 * p.xs("a") + 1, rtol=1e-12)
+
+
+def test_series_id_feature_and_unknown_series():
+    a, b = _wave(120), _wave(120, seed=3) * 0 + 7 + np.arange(120) % 2  # two behaviours
+    f = Forecaster(Ridge(1e-6), lags=4, series_id=True).fit({"a": a, "b": b})
+    assert f.channels_[-2:] == ["series=a", "series=b"]
+    assert f.estimator_.n_features_in_ == 4 * 3
+    with pytest.raises(ValueError, match="series 'c' was not seen in fit"):
+        f.predict(history={"c": a})
+    with pytest.raises(ValueError, match="every series must have the same frequency"):
+        Forecaster(Ridge(), lags=3).fit({"a": a, "b": a.resample("2h").mean()})
+
+
+def test_recursive_and_direct_on_a_tsbptt_model_many_series():
+    ys = {k: _wave(100, noise=0.05, seed=i) for i, k in enumerate("xyz")}
+    f = Forecaster(GRURegressor(4, max_iter=3, random_state=0), lags=8, horizon=2,
+                   strategy="recursive", series_id=True).fit(ys)
+    assert f.estimator_.n_channels == 4
+    pred = f.predict(5)
+    assert pred.shape == (15,) and np.isfinite(pred).all()
+
+
+def test_stateful_carries_the_state_forward():
+    y = _wave(300, noise=0.02)
+    f = Forecaster(LSTMRegressor(16, max_iter=60, learning_rate=1e-2, random_state=0),
+                   lags=24, horizon=6, strategy="stateful").fit(y)
+    assert f.estimator_.bptt_steps == 24 and f.estimator_.per_step_
+    pred = f.predict(6)
+    # the stored state equals re-reading the whole series from the start
+    again = f.predict(6, history=y)
+    np.testing.assert_allclose(again.to_numpy(), pred.to_numpy(), rtol=1e-6)
+    truth = 5 + np.sin(W * np.arange(300, 306))
+    naive = np.full(6, y.iloc[-1])
+    assert np.abs(pred - truth).mean() < 0.5 * np.abs(naive - truth).mean()
+    with pytest.raises(ValueError, match="needs a tsbptt recurrent regressor"):
+        Forecaster(Ridge(), strategy="stateful").fit(y)
+    with pytest.raises(ValueError, match="series of equal length"):
+        Forecaster(LSTMRegressor(2, max_iter=1), lags=4, strategy="stateful").fit(
+            {"a": y, "b": y.iloc[:200]})
+    with pytest.raises(ValueError, match="early_stopping=False"):
+        Forecaster(LSTMRegressor(2, early_stopping=True), lags=4,
+                   strategy="stateful").fit(y)
+
+
+def test_fill_option_and_frequency_errors():
+    y = _wave(100)
+    gappy = y.drop(y.index[[10, 11, 40]])
+    with pytest.raises(ValueError, match="not regular at frequency h.*fill='interpolate'"):
+        Forecaster(Ridge(), lags=3).fit(gappy)
+    f = Forecaster(Ridge(), lags=3, fill="interpolate").fit(gappy)
+    assert f.n_filled_ == {None: 3}
+    g = Forecaster(Ridge(), lags=3, fill="ffill").fit(y.where(y.index != y.index[5]))
+    assert g.n_filled_ == {None: 1}
+    filled = g.tails_[None].y
+    assert filled.iloc[5] == y.iloc[4] and len(filled) == 100
+    with pytest.raises(ValueError, match="off its"):
+        Forecaster(Ridge(), lags=3, fill="ffill").fit(
+            y.rename(index={y.index[3]: y.index[3] + pd.Timedelta("30min")}))
+    with pytest.raises(ValueError, match="duplicated timestamps"):
+        Forecaster(Ridge(), lags=3).fit(pd.concat([y.iloc[:5], y.iloc[4:]]))
+    with pytest.raises(ValueError, match="not sorted by time"):
+        Forecaster(Ridge(), lags=3).fit(y.iloc[::-1])
+    with pytest.raises(ValueError, match="missing or infinite value at.*fill="):
+        Forecaster(Ridge(), lags=3).fit(y.where(y.index != y.index[5]))
+    with pytest.raises(ValueError, match="starts with missing values"):
+        Forecaster(Ridge(), lags=3, fill="ffill").fit(y.where(y.index != y.index[0]))
+    two = pd.Series([1.0, 2.0], index=pd.DatetimeIndex(["2024-01-01", "2024-01-03"]))
+    with pytest.raises(ValueError, match="cannot be inferred.*pass freq="):
+        Forecaster(Ridge(), lags=1, horizon=1).fit(two)
+    X = pd.DataFrame({"name": ["a"] * 100}, index=y.index)
+    with pytest.raises(ValueError, match="column 'name' of y is not numeric"):
+        Forecaster(Ridge(), lags=3).fit(y, X)
+    with pytest.raises(ValueError, match="future_exog names columns that X does not have"):
+        Forecaster(Ridge(), lags=3, future_exog=["plan"]).fit(y)
+    with pytest.raises(TypeError, match="DatetimeIndex or an integer index"):
+        Forecaster(Ridge(), lags=3).fit(y.set_axis(y.index.astype(str)))

@@ -1,0 +1,97 @@
+"""Prediction intervals: the conformal bound, quantile networks, coverage, the
+rolling-origin splitter."""
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import Ridge
+from sklearn.model_selection import GridSearchCV
+
+from tsbptt import Forecaster, LSTMRegressor, RollingOrigin, backtest
+from tsbptt.forecasting import _conformal_quantile
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+def _noisy_wave(n, sd=0.2, seed=0):
+    rng = np.random.default_rng(seed)
+    return pd.Series(5 + np.sin(0.3 * np.arange(n)) + sd * rng.standard_normal(n),
+                     index=pd.date_range("2024-01-01", periods=n, freq="h"), name="y")
+
+
+def test_conformal_quantile_is_the_finite_sample_rank():
+    r = np.arange(1.0, 20.0)[:, None]  # 19 residuals: rank ceil(20 * 0.9) = 18
+    assert _conformal_quantile(r, 0.9)[0] == 18.0
+    assert _conformal_quantile(r, 0.5)[0] == 10.0
+    with pytest.raises(ValueError, match="needs at least 19 calibration windows, there are 5"):
+        _conformal_quantile(r[:5], 0.95)
+
+
+def test_conformal_intervals_cover_held_back_data():
+    # Gaussian noise of sd 0.2 around a wave Ridge follows: the calibrated 90% band
+    # must be about +-1.645 sd wide and cover about 90% of a held-back period
+    y = _noisy_wave(1400)
+    f = Forecaster(Ridge(1e-3), lags=12, horizon=4, interval="conformal",
+                   calibration=0.3).fit(y.iloc[:1000])
+    band = f.predict_interval()
+    assert list(band.columns) == ["forecast", "lower", "upper"]
+    assert band.attrs["coverage"] == 0.9
+    width = (band["upper"] - band["lower"]).to_numpy()
+    assert np.all((width > 2 * 1.645 * 0.2 * 0.8) & (width < 2 * 1.645 * 0.2 * 1.4))
+    assert (band["lower"] < band["forecast"]).all() and (band["forecast"] < band["upper"]).all()
+    wider = f.predict_interval(coverage=0.99)
+    assert (wider["upper"] - wider["lower"] > band["upper"] - band["lower"]).all()
+    bt = backtest(f, y, initial=1000, step=4, refit=False, coverage=0.9)
+    print(f"held-back coverage of the 90% conformal interval: {bt.metrics['coverage']:.3f}")
+    assert 0.84 <= bt.metrics["coverage"] <= 0.96
+    assert {"lower", "upper"} <= set(bt.forecasts.columns)
+
+
+def test_quantile_network_intervals():
+    y = _noisy_wave(900, seed=1)
+    f = Forecaster(LSTMRegressor(16, max_iter=40, learning_rate=1e-2, random_state=0),
+                   lags=12, horizon=2, interval="quantile", coverage=0.8).fit(y.iloc[:700])
+    assert f.estimator_.loss == "quantile"
+    assert f.estimator_.quantiles == pytest.approx((0.1, 0.5, 0.9))
+    band = f.predict_interval()
+    assert (band["lower"] <= band["forecast"]).all() and (band["forecast"] <= band["upper"]).all()
+    np.testing.assert_allclose(band["forecast"], f.predict())
+    bt = backtest(f, y, initial=700, step=2, refit=False, coverage=0.8)
+    print(f"held-back coverage of the 80% quantile-LSTM interval: "
+          f"{bt.metrics['coverage']:.3f}")
+    assert 0.65 <= bt.metrics["coverage"] <= 0.93
+    with pytest.raises(ValueError, match="fitted for coverage=0.8"):
+        f.predict_interval(coverage=0.9)
+
+
+def test_interval_settings_are_checked():
+    y = _noisy_wave(200)
+    with pytest.raises(ValueError, match="needs interval='conformal' or"):
+        Forecaster(Ridge(), lags=3).fit(y).predict_interval()
+    with pytest.raises(ValueError, match="needs a tsbptt regressor"):
+        Forecaster(Ridge(), lags=3, interval="quantile").fit(y)
+    with pytest.raises(ValueError, match="needs strategy='direct'"):
+        Forecaster(LSTMRegressor(2), lags=3, strategy="recursive",
+                   interval="quantile").fit(y)
+    f = Forecaster(Ridge(), lags=3, horizon=2, strategy="recursive",
+                   interval="conformal").fit(y)
+    assert f.residuals_.shape[1] == 2
+    with pytest.raises(ValueError, match="calibrated for 2 steps"):
+        f.predict_interval(3)
+    with pytest.raises(ValueError, match="too few windows to calibrate"):
+        Forecaster(Ridge(), lags=3, interval="conformal").fit(y.iloc[:6])
+
+
+def test_rolling_origin_splits_and_grid_search():
+    y = _noisy_wave(150, sd=0.01)
+    cv = RollingOrigin(initial=100, step=10, horizon=4)
+    splits = list(cv.split(y))
+    assert len(splits) == cv.get_n_splits(y) == 5
+    for k, (train, test) in enumerate(splits):
+        np.testing.assert_array_equal(train, np.arange(100 + 10 * k))
+        np.testing.assert_array_equal(test, np.arange(100 + 10 * k, 104 + 10 * k))
+    assert len(list(RollingOrigin(100, 10, 4, max_splits=2).split(y))) == 2
+    search = GridSearchCV(Forecaster(Ridge(1e-6), horizon=4), {"lags": [1, 6]}, cv=cv)
+    search.fit(y)
+    assert search.best_params_["lags"] == 6
+    with pytest.raises(ValueError, match="initial must be an integer >= 1"):
+        list(RollingOrigin(0).split(y))

@@ -1,0 +1,170 @@
+"""Training progress: quiet unless on a terminal (verbose=1) or asked (verbose>=2)."""
+import io
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+
+from tsbptt import LSTMRegressor
+from tsbptt._progress import ProgressReporter, format_duration
+
+
+class FakeStream(io.StringIO):
+    def __init__(self, tty):
+        super().__init__()
+        self.tty = tty
+
+    def isatty(self):
+        return self.tty
+
+
+class FakeClock:
+    """Each call advances 10 s: the n-th update sees 10 * n s elapsed."""
+
+    def __init__(self):
+        self.t = 0.0
+
+    def __call__(self):
+        t, self.t = self.t, self.t + 10.0
+        return t
+
+
+def _records(n, val=False):
+    for k in range(1, n + 1):
+        rec = {"epoch": k, "train_loss": 1.0 / k, "val_loss": None,
+               "learning_rate": 1e-3, "wall_time": 0.1, "stopped": None}
+        if val:
+            rec.update(val_loss=2.0 / k, val_score=1 - 1.0 / (k + 1))
+        yield rec
+
+
+def _run(verbose, tty, n=5, total=5, val=False, **kw):
+    stream = FakeStream(tty)
+    rep = ProgressReporter(total, verbose, stream=stream, clock=FakeClock(), **kw)
+    for rec in _records(n, val):
+        rep.update(rec)
+    rep.close()
+    return stream.getvalue()
+
+
+@pytest.mark.parametrize("tty", [True, False])
+def test_verbose_0_is_silent(tty):
+    assert _run(0, tty) == ""
+
+
+def test_verbose_1_not_a_terminal_is_silent():
+    assert _run(1, tty=False) == ""
+
+
+def test_verbose_1_terminal_redraws_one_line():
+    out = _run(1, tty=True, n=3, total=5)
+    assert out.count("\r") == 3 and out.endswith("\n") and out.count("\n") == 1
+    last = out.rsplit("\r", 1)[1]
+    assert "epoch 3/5" in last and "0.33333333" in last  # train loss 1/3
+    assert "elapsed" in last and "left" in last
+    # 3 epochs took 30 s (10 s each), 2 are left: 20 s
+    assert "elapsed 30s" in last and "left 20s" in last
+    # no newline before close: the line is redrawn in place
+    assert "\n" not in out[:-1]
+
+
+def test_verbose_1_pads_a_shorter_line():
+    stream = FakeStream(tty=True)
+    rep = ProgressReporter(2, 1, stream=stream, clock=FakeClock())
+    rep.update({"epoch": 1, "train_loss": 123.456789})
+    rep.update({"epoch": 2, "train_loss": 1.0})
+    first, second = stream.getvalue().split("\r")[1:]
+    assert len(second) >= len(first)  # the old tail is wiped with blanks
+    rep.close()
+    rep.close()  # idempotent
+    assert stream.getvalue().count("\n") == 1
+
+
+def test_verbose_2_one_line_per_epoch_even_off_terminal():
+    out = _run(2, tty=False, n=4, total=4, val=True)
+    lines = out.splitlines()
+    assert len(lines) == 4 and "\r" not in out
+    for k, line in enumerate(lines, 1):
+        assert f"epoch {k}/4" in line and "loss" in line
+        assert "val loss" in line and "val score" in line
+    assert "left 0s" in lines[-1]
+
+
+def test_label_and_no_validation_fields():
+    out = _run(2, tty=True, n=1, total=3, label="LSTMRegressor")
+    assert out.startswith("LSTMRegressor: epoch 1/3")
+    assert "val" not in out
+
+
+def test_early_stop_before_total_closes_the_line():
+    out = _run(1, tty=True, n=2, total=100)
+    assert "epoch 2/100" in out and out.endswith("\n")
+
+
+def test_default_stream_is_current_stdout(capsys):
+    rep = ProgressReporter(1, 2)
+    rep.update({"epoch": 1, "train_loss": 0.5})
+    rep.close()
+    assert "epoch 1/1" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("seconds, text", [
+    (0, "0s"), (7.4, "7s"), (59.6, "1m00s"), (65, "1m05s"), (600, "10m00s"),
+    (3599, "59m59s"), (3725, "1h02m"), (90000, "25h00m"), (float("nan"), "?"),
+    (float("inf"), "?"),
+])
+def test_format_duration(seconds, text):
+    assert format_duration(seconds) == text
+
+
+def _data():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 6))
+    y = X[:, -1] + 0.1 * rng.standard_normal(40)
+    return X, y
+
+
+def _fit(**params):
+    X, y = _data()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return LSTMRegressor(hidden_size=4, max_iter=3, random_state=0, **params).fit(X, y)
+
+
+def test_fit_verbose_2_prints_each_epoch(capsys):
+    _fit(verbose=2)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3
+    assert [ln.split(" | ")[0] for ln in lines] == [
+        f"LSTMRegressor: epoch {k}/3" for k in (1, 2, 3)]
+
+
+def test_fit_verbose_2_with_validation(capsys):
+    est = _fit(verbose=2, early_stopping=True, validation_fraction=0.25)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == est.n_iter_ and all("val score" in ln for ln in lines)
+
+
+@pytest.mark.parametrize("verbose", [0, 1])
+def test_fit_quiet_off_terminal(capsys, verbose):
+    _fit(verbose=verbose)  # pytest's captured stdout is not a terminal
+    assert capsys.readouterr().out == ""
+
+
+def test_partial_fit_counts_per_call(capsys):
+    X, y = _data()
+    est = LSTMRegressor(hidden_size=4, random_state=0, verbose=2)
+    est.partial_fit(X, y)
+    est.partial_fit(X, y)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and all("epoch 1/1" in ln for ln in lines)
+
+
+def test_fit_verbose_1_on_a_terminal(monkeypatch):
+    stream = FakeStream(tty=True)
+    monkeypatch.setattr("sys.stdout", stream)
+    _fit(verbose=1)
+    out = stream.getvalue()
+    assert out.count("\r") == 3 and out.endswith("\n") and out.count("\n") == 1
+    assert "epoch 3/3" in out.rsplit("\r", 1)[1]

@@ -1,0 +1,170 @@
+"""Training progress: epoch, losses, elapsed time and time left.
+
+Long fits show their progress on a terminal and stay quiet otherwise:
+
+- ``verbose=0``: nothing at all.
+- ``verbose=1``: one line redrawn in place (``'\\r'``), only when the stream is a
+  terminal; logs, notebooks writing to files and CI output stay clean.
+- ``verbose>=2``: one line per epoch, terminal or not (the information of
+  scikit-learn's MLP ``Iteration k, loss = ...`` lines, kept for logs).
+"""
+import math
+import sys
+import time
+
+__all__ = ["ProgressReporter", "format_duration"]
+
+
+def format_duration(seconds):
+    """Short human-readable duration: ``'7s'``, ``'1m05s'``, ``'1h02m'``.
+
+    Parameters
+    ----------
+    seconds : float
+        Non-negative; NaN or infinite gives ``'?'``.
+
+    Returns
+    -------
+    str
+    """
+    if seconds is None or not math.isfinite(seconds):
+        return "?"
+    s = max(0, round(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    h, rest = divmod(s, 3600)
+    return f"{h}h{rest // 60:02d}m"
+
+
+def _isatty(stream):
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False
+
+
+class ProgressReporter:
+    """Report a training run epoch by epoch.
+
+    Parameters
+    ----------
+    total_epochs : int
+        Epochs this run may do (its ``max_iter``); early stopping may end sooner.
+    verbose : int
+        0: silent. 1: a single line redrawn in place, on a terminal only.
+        2 or more: one line per epoch, whatever the stream.
+    stream : file-like or None, default=None
+        Where to write; None means ``sys.stdout`` looked up at each write (so that
+        redirections made after construction, e.g. by pytest, are honoured).
+    label : str, default=""
+        Prefix of every line, e.g. the estimator's class name.
+    clock : callable, default=time.perf_counter
+        Returns seconds; replaceable for tests.
+
+    Notes
+    -----
+    The epoch counter is the number of :meth:`update` calls of this run, so a warm
+    start or ``partial_fit`` counts from 1 up to ``total_epochs`` again. The time
+    left is the mean time per epoch so far (validation scoring included) times the
+    epochs still to do.
+    """
+
+    def __init__(self, total_epochs, verbose, stream=None, label="", *,
+                 clock=time.perf_counter):
+        self.total_epochs = int(total_epochs)
+        self.verbose = int(verbose or 0)
+        self.label = label
+        self._stream = stream
+        self._clock = clock
+        self._start = clock()
+        self._done = 0
+        self._width = 0      # length of the line drawn in place (verbose=1)
+        self._open = False   # a line drawn in place awaits its newline
+
+    @property
+    def stream(self):
+        """The stream written to: the one given, else the current ``sys.stdout``."""
+        return sys.stdout if self._stream is None else self._stream
+
+    @property
+    def enabled(self):
+        """Whether anything is written: verbose>=2, or verbose=1 on a terminal."""
+        if self.verbose <= 0:
+            return False
+        return self.verbose >= 2 or _isatty(self.stream)
+
+    def format(self, record, elapsed):
+        """The progress line of one epoch (no ``'\\r'``, no newline).
+
+        Parameters
+        ----------
+        record : dict
+            The engine's epoch record: ``train_loss``, and ``val_loss`` and
+            ``val_score`` when a validation set is scored (None or missing
+            otherwise).
+        elapsed : float
+            Seconds since the run started.
+
+        Returns
+        -------
+        str
+        """
+        k, total = self._done, self.total_epochs
+        parts = [f"epoch {k}/{total}", f"loss {_num(record.get('train_loss'))}"]
+        if record.get("val_loss") is not None:
+            parts.append(f"val loss {_num(record['val_loss'])}")
+        if record.get("val_score") is not None:
+            parts.append(f"val score {record['val_score']:.5f}")
+        left = elapsed / k * max(total - k, 0) if k else float("nan")
+        parts += [f"elapsed {format_duration(elapsed)}", f"left {format_duration(left)}"]
+        line = " | ".join(parts)
+        return f"{self.label}: {line}" if self.label else line
+
+    def update(self, record):
+        """Report one finished epoch.
+
+        Parameters
+        ----------
+        record : dict
+            The engine's per-epoch record (see :func:`tsbptt.engine.train`).
+        """
+        self._done += 1
+        if not self.enabled:
+            return
+        line = self.format(record, self._clock() - self._start)
+        stream = self.stream
+        if self.verbose >= 2:
+            stream.write(line + "\n")
+        else:
+            # pad with blanks to wipe the end of a longer previous line
+            stream.write("\r" + line.ljust(self._width))
+            self._width = len(line)
+            self._open = True
+        stream.flush()
+
+    def close(self):
+        """End the run: the line drawn in place gets its newline. Idempotent."""
+        if self._open:
+            self._open = False
+            stream = self.stream
+            stream.write("\n")
+            stream.flush()
+
+    def __call__(self, record):
+        self.update(record)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+def _num(x):
+    """A loss for display: 8 significant digits, as scikit-learn's MLP."""
+    if x is None:
+        return "-"
+    return f"{x:.8g}"

@@ -1,0 +1,169 @@
+"""Rolling-origin evaluation of a Forecaster, and a matching CV splitter.
+
+:func:`backtest` refits (or only moves) a forecaster at a series of origins and
+scores what it forecasts after each against what happened; :class:`RollingOrigin`
+yields the same (train, test) splits for ``GridSearchCV``, so the forecaster's own
+parameters (lags, strategy, the wrapped model's) are tuned without leaking the
+future.
+"""
+from dataclasses import dataclass
+from numbers import Integral
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sklearn.model_selection import BaseCrossValidator
+
+from .metrics import mae, mape, mase, rmse, smape
+
+__all__ = ["Backtest", "RollingOrigin", "backtest"]
+
+
+def _positive_int(name, value, low=1):
+    if not isinstance(value, Integral) or isinstance(value, bool) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+def _origins(n, initial, step, horizon):
+    """Training lengths (origin = the last training step) of a rolling origin."""
+    initial, step = _positive_int("initial", initial), _positive_int("step", step)
+    horizon = _positive_int("horizon", horizon)
+    if initial + horizon > n:
+        raise ValueError(f"initial={initial} + horizon={horizon} exceeds the series' "
+                         f"{n} steps")
+    return range(initial, n - horizon + 1, step)
+
+
+class RollingOrigin(BaseCrossValidator):
+    """Rolling-origin splits of one series: train on the first ``initial``,
+    ``initial + step``, ... steps, test on the ``horizon`` steps after each.
+
+    Use it with ``GridSearchCV(Forecaster(...), params, cv=RollingOrigin(...))``:
+    :meth:`Forecaster.score` scores the steps right after the training data.
+
+    Parameters
+    ----------
+    initial : int
+        Training steps of the first split.
+    step : int, default=1
+        Steps between origins.
+    horizon : int, default=1
+        Test steps per split.
+    max_splits : int or None, default=None
+        Keep only the last ``max_splits`` origins.
+    """
+
+    def __init__(self, initial, step=1, horizon=1, max_splits=None):
+        self.initial = initial
+        self.step = step
+        self.horizon = horizon
+        self.max_splits = max_splits
+
+    def _lengths(self, n):
+        lengths = list(_origins(n, self.initial, self.step, self.horizon))
+        if self.max_splits is not None:
+            lengths = lengths[-_positive_int("max_splits", self.max_splits):]
+        return lengths
+
+    def split(self, X, y=None, groups=None):
+        """Yield (train, test) integer positions in time order."""
+        for length in self._lengths(len(X)):
+            yield np.arange(length), np.arange(length, length + self.horizon)
+
+    def get_n_splits(self, X=None, y=None, groups=None):
+        if X is None:
+            raise ValueError("RollingOrigin needs X to count its splits")
+        return len(self._lengths(len(X)))
+
+
+@dataclass
+class Backtest:
+    """The result of :func:`backtest`.
+
+    Attributes
+    ----------
+    forecasts : DataFrame
+        One row per (origin, step): ``origin`` (the last training timestamp),
+        ``time``, ``step``, ``actual`` and ``forecast`` (and ``lower``,
+        ``upper`` when intervals were asked for).
+    metrics : dict
+        ``mae``, ``rmse``, ``smape``, ``mase`` (and ``mape`` when no actual is 0,
+        ``coverage`` — the fraction of actuals inside their interval — with
+        intervals) over all rows.
+    """
+
+    forecasts: pd.DataFrame
+    metrics: dict
+
+
+def backtest(forecaster, y, X=None, *, initial, step=1, horizon=None, refit=True,
+             season=1, coverage=None):
+    """Rolling-origin evaluation of one series: fit up to each origin, forecast
+    what follows, compare.
+
+    Parameters
+    ----------
+    forecaster : Forecaster
+    y : Series
+    X : DataFrame on y's index, default=None
+        Covariates: the forecaster's ``future_exog`` columns are read over the
+        forecast steps too, as a forecast made at that origin would have them.
+    initial : int
+        Steps of the first training series; the first origin is its last step.
+    step : int, default=1
+        Steps between origins.
+    horizon : int, default=None (the forecaster's)
+    refit : bool, default=True
+        Refit at every origin; with False, fit once on the first ``initial`` steps
+        and only move the window (much faster; the model never sees later data).
+    season : int, default=1
+        The seasonal period of MASE's naive forecast.
+    coverage : float or None, default=None
+        Also forecast intervals of this coverage (the forecaster needs
+        ``interval`` set) and report their empirical coverage.
+
+    Returns
+    -------
+    Backtest
+    """
+    if not isinstance(y, pd.Series) or isinstance(y.index, pd.MultiIndex):
+        raise TypeError("backtest takes one series (a pandas Series); loop over the "
+                        "series of a panel")
+    if X is not None and (not isinstance(X, pd.DataFrame) or not X.index.equals(y.index)):
+        raise ValueError("X must be a DataFrame on exactly y's index")
+    horizon = forecaster.horizon if horizon is None else horizon
+    origins = _origins(len(y), initial, step, horizon)
+    rows, fitted = [], None
+    for origin in origins:
+        hist_X = None if X is None else X.iloc[:origin]
+        # the covariate rows of the forecast steps (the forecaster reads only its
+        # future-known columns there)
+        fut_X = None if X is None else X.iloc[origin:origin + max(horizon,
+                                                                   forecaster.horizon)]
+        if refit or fitted is None:
+            fitted = clone(forecaster).fit(y.iloc[:origin], hist_X)
+            at = {}
+        else:
+            at = {"history": y.iloc[:origin], "history_X": hist_X}
+        if coverage is None:
+            pred = fitted.predict(horizon, X=fut_X, **at).to_frame("forecast")
+        else:
+            pred = fitted.predict_interval(horizon, X=fut_X, coverage=coverage, **at)
+        actual = y.iloc[origin:origin + horizon]
+        if not pred.index.equals(actual.index):
+            raise ValueError(f"forecast dates {list(pred.index[:2])} do not match the "
+                             f"series' {list(actual.index[:2])} at origin {origin}")
+        table = pd.DataFrame({"origin": y.index[origin - 1], "time": actual.index,
+                              "step": np.arange(1, horizon + 1),
+                              "actual": actual.to_numpy()})
+        rows.append(pd.concat([table, pred.reset_index(drop=True)], axis=1))
+    table = pd.concat(rows, ignore_index=True)
+    a, f = table["actual"], table["forecast"]
+    metrics = {"mae": mae(a, f), "rmse": rmse(a, f), "smape": smape(a, f),
+               "mase": mase(a, f, y.iloc[:initial], season)}
+    if not np.any(a == 0):
+        metrics["mape"] = mape(a, f)
+    if coverage is not None:
+        metrics["coverage"] = float(np.mean((a >= table["lower"]) & (a <= table["upper"])))
+    return Backtest(forecasts=table, metrics=metrics)
