@@ -95,3 +95,16 @@ def test_rolling_origin_splits_and_grid_search():
     assert search.best_params_["lags"] == 6
     with pytest.raises(ValueError, match="initial must be an integer >= 1"):
         list(RollingOrigin(0).split(y))
+
+
+def test_coverage_on_the_bundled_electricity_load():
+    # the project's own data: fit on all but the last 14 days, forecast each of
+    # them 24 h ahead from midnight, count how often the 90% band holds the actual
+    from tsbptt import datasets
+    y = datasets.load_electricity_load()
+    f = Forecaster(Ridge(1.0), lags=48, horizon=24, calendar=["hour", "dayofweek"],
+                   interval="conformal")
+    bt = backtest(f, y, initial=len(y) - 14 * 24, step=24, refit=False, coverage=0.9)
+    print(f"electricity load, last 14 days: coverage of the 90% conformal interval "
+          f"{bt.metrics['coverage']:.3f} (336 forecasts)")
+    assert 0.84 <= bt.metrics["coverage"] <= 0.96

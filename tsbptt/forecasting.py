@@ -119,8 +119,10 @@ class Forecaster(BaseEstimator):
         and its errors on the last ``calibration`` part calibrate symmetric
         intervals per horizon step. ``'quantile'`` (tsbptt regressors, direct
         strategy): the network outputs the ``(1 - coverage) / 2``, 0.5 and
-        ``(1 + coverage) / 2`` quantiles (pinball loss); point forecasts are the
-        median.
+        ``(1 + coverage) / 2`` quantiles (pinball loss), so bands follow the
+        noise level of each window, and the same held-back part conformalises
+        them (Romano et al., 2019: widened or narrowed by how often the actuals
+        fell outside); point forecasts are the median.
     coverage : float, default=0.9
         The interval's nominal coverage (fixed at fit time for ``'quantile'``).
     calibration : float, default=0.2
@@ -147,8 +149,9 @@ class Forecaster(BaseEstimator):
     step_ : DateOffset or int
     n_filled_ : dict
         Per series, how many target values ``fill`` filled in.
-    residuals_ : ndarray of shape (n_calibration, horizon)
-        Conformal calibration errors in standardised units (``interval='conformal'``).
+    residuals_ : ndarray of shape (n_calibration, horizon) or None
+        The calibration scores, standardised: forecast errors (``'conformal'``), or
+        how far each actual fell outside its quantile band (``'quantile'``).
     """
 
     _parameter_constraints = {
@@ -367,8 +370,7 @@ class Forecaster(BaseEstimator):
                                for c in self.channels_]
         data = [self._scaled(e) for e in entries]
         self._check_lengths(data)
-        if self.interval == "conformal":
-            self.residuals_ = self._calibrate(data)
+        self.residuals_ = self._calibrate(data) if self.interval else None
         self.estimator_ = self._fit_model(data, [len(s.y) - 1 for s in data])
         self.tails_ = {e.key: e for e in entries}
         if self.strategy == "stateful":  # where forecasts start from
@@ -402,8 +404,8 @@ class Forecaster(BaseEstimator):
             Xs.append(self._windows(s, origins))
             Ys.append(s.y[origins[:, None] + 1 + np.arange(H)[None, :]])
             when.append(s.index[origins])
-        order = np.argsort(np.concatenate([w.asi8 if hasattr(w, "asi8") else
-                                           np.asarray(w) for w in when]), kind="stable")
+        # in time order across series, so a model's validation tail is the latest
+        order = np.argsort(np.concatenate([w.to_numpy() for w in when]), kind="stable")
         Xw = pd.DataFrame(np.concatenate(Xs)[order], columns=self.feature_names_)
         Y = np.concatenate(Ys)[order]
         return self._new_estimator().fit(Xw, Y[:, 0] if H == 1 else Y)
@@ -429,10 +431,14 @@ class Forecaster(BaseEstimator):
                              f"{len(jobs)} held-back origins, {needed} needed; use a "
                              "longer series or a larger calibration fraction")
         model = self._fit_model(data, cuts)
-        states = self._states_before(model, jobs) if self.strategy == "stateful" else None
-        pred = self._forecast(model, jobs, H, states)
         actual = np.stack([s.y[o + 1:o + 1 + H] for s, o in jobs])
-        return actual - pred
+        if self.interval == "quantile":
+            # conformalised quantile regression (Romano et al., 2019): how far the
+            # actual falls outside the predicted band (negative: inside)
+            q = self._direct(model, jobs, "predict_quantiles").reshape(len(jobs), H, 3)
+            return np.maximum(q[..., 0] - actual, actual - q[..., 2])
+        states = self._states_before(model, jobs) if self.strategy == "stateful" else None
+        return actual - self._forecast(model, jobs, H, states)
 
     # -- forecasting --------------------------------------------------------------------
     def _states_before(self, model, jobs):
@@ -590,7 +596,7 @@ class Forecaster(BaseEstimator):
         if not isinstance(coverage, Real) or not 0 < coverage < 1:
             raise ValueError(f"coverage must lie strictly between 0 and 1, got {coverage!r}")
         steps = self._check_steps(steps)
-        if self.interval == "conformal" and steps > self.horizon:
+        if steps > self.horizon:
             raise ValueError(f"intervals were calibrated for {self.horizon} steps "
                              f"(horizon), steps={steps} asks for more")
         entries, jobs, states = self._origins(steps, X, history, history_X)
@@ -601,7 +607,9 @@ class Forecaster(BaseEstimator):
                                  "use interval='conformal'")
             q = self._direct(self.estimator_, jobs, "predict_quantiles")
             q = q.reshape(len(jobs), -1, 3)[:, :steps]  # (series, step, (lo, mid, hi))
-            values = q[..., [1, 0, 2]]
+            widen = _conformal_quantile(self.residuals_[:, :steps], coverage)
+            values = np.stack([q[..., 1], np.minimum(q[..., 0] - widen, q[..., 1]),
+                               np.maximum(q[..., 2] + widen, q[..., 1])], axis=-1)
         else:
             f = self._forecast(self.estimator_, jobs, steps, states)
             half = _conformal_quantile(np.abs(self.residuals_[:, :steps]), coverage)
@@ -629,12 +637,7 @@ class Forecaster(BaseEstimator):
             y = pd.concat(y, names=self._index_names)
         if not isinstance(y, pd.Series):
             raise TypeError(f"y must be a pandas Series, got {type(y).__name__}")
-        steps = len(y) // len(self.series_)
-        if isinstance(X, pd.DataFrame) and self.layout_ == "single" and \
-                self.strategy == "direct":
-            X = X.reindex(future_index(self.tails_[None].y.index[-1], self.step_,
-                                       self.horizon))
-        pred = self.predict(steps, X=X)
+        pred = self.predict(len(y) // len(self.series_), X=X)
         if not pred.index.equals(y.index):
             raise ValueError("y must hold the steps right after the training series: "
                              f"expected {list(pred.index[:2])}..., got "

@@ -1,0 +1,291 @@
+"""Helpers of the command line (:mod:`tsbptt.cli`): data, models and config files.
+
+Everything here raises :class:`UsageError` (or the library's own ``ValueError``)
+with a message meant for the person at the terminal, naming the column, value or
+key at fault; :func:`tsbptt.cli.main` turns it into one ``tsbptt: error:`` line.
+"""
+import json
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import datasets
+
+__all__ = ["Data", "UsageError", "build_estimator", "load_config", "load_data",
+           "MODELS"]
+
+#: The --model choices and what each is.
+MODELS = {"lstm": "LSTMRegressor", "gru": "GRURegressor", "rnn": "RNNRegressor",
+          "ridge": "sklearn Ridge", "naive": "SeasonalNaive"}
+
+#: Defaults of the model flags of the command line (the library's own defaults
+#: differ where a quick command-line run needs them to: fewer epochs, a higher
+#: learning rate).
+NET_DEFAULTS = {"hidden_size": 32, "num_layers": 1, "max_iter": 50,
+                "learning_rate": 5e-3, "batch_size": 64, "dropout": 0.0,
+                "random_state": 0, "n_threads": None}
+RIDGE_DEFAULTS = {"alpha": 1.0}
+
+#: Which flag sets which estimator parameter, and the models it applies to.
+FLAG_PARAMS = {"hidden_size": ("--hidden-size", "hidden_size", "net"),
+               "layers": ("--layers", "num_layers", "net"),
+               "epochs": ("--epochs", "max_iter", "net"),
+               "learning_rate": ("--learning-rate", "learning_rate", "net"),
+               "batch_size": ("--batch-size", "batch_size", "net"),
+               "dropout": ("--dropout", "dropout", "net"),
+               "threads": ("--threads", "n_threads", "net"),
+               "random_state": ("--random-state", "random_state", "net"),
+               "alpha": ("--alpha", "alpha", "ridge")}
+
+
+class UsageError(ValueError):
+    """A mistake in the command line or its input files (exit code 2)."""
+
+
+@dataclass
+class Data:
+    """A series ready for the Forecaster.
+
+    Attributes: ``y`` (Series), ``X`` (DataFrame on y's index, or None), ``future``
+    (DataFrame of the future-known columns on the forecast steps, or None),
+    ``source`` (words for the user).
+    """
+
+    y: pd.Series
+    X: object
+    future: object
+    source: str
+
+
+# -- reading ------------------------------------------------------------------------
+
+def _read_dataset(name):
+    loaders = {"electricity_load": lambda: datasets.load_electricity_load(
+                   with_temperature=True),
+               "air_passengers": datasets.load_air_passengers,
+               "stock_prices": datasets.load_stock_prices}
+    if name not in loaders:
+        many = " (it holds many series, which the command line does not handle)" \
+            if name in datasets.list_datasets() else ""
+        raise UsageError(f"--dataset {name!r} cannot be used{many}; choose from "
+                         f"{sorted(loaders)} (see `tsbptt datasets`)")
+    frame = loaders[name]()
+    return frame.to_frame() if isinstance(frame, pd.Series) else frame
+
+
+def _line(pos):
+    """The CSV line of data row ``pos`` (the header is line 1)."""
+    return pos + 2
+
+
+def parse_times(values, column):
+    """A CSV column as a time index: integers stay integers, text is parsed as dates
+    (ISO 8601 first, then pandas' inference); the first unparsable value is named."""
+    values = pd.Series(values).reset_index(drop=True)
+    empty = values.isna().to_numpy()
+    if empty.any():
+        raise UsageError(f"time column {column!r} is empty on line "
+                         f"{_line(int(np.flatnonzero(empty)[0]))} of the file")
+    if pd.api.types.is_integer_dtype(values):
+        return pd.Index(values.to_numpy(), name=column)
+    parsed = None
+    for fmt in ("ISO8601", "mixed"):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                parsed = pd.to_datetime(values.astype(str), format=fmt)
+            break
+        except (ValueError, TypeError, OverflowError):
+            continue
+    if parsed is None:
+        for pos, v in enumerate(values):
+            try:
+                pd.to_datetime(str(v))
+            except (ValueError, TypeError, OverflowError):
+                raise UsageError(f"cannot read {v!r} (line {_line(pos)}) of time column "
+                                 f"{column!r} as a date/time; write times as ISO 8601, "
+                                 "e.g. 2024-01-31 13:00") from None
+        raise UsageError(f"cannot read time column {column!r} as dates/times; write "
+                         "them as ISO 8601, e.g. 2024-01-31 13:00")
+    if not pd.api.types.is_datetime64_any_dtype(parsed):
+        raise UsageError(f"time column {column!r} mixes time zones; write every time "
+                         "in the same zone (or all in UTC)")
+    return pd.DatetimeIndex(parsed, name=column)
+
+
+def _numeric(frame, column, where):
+    values = frame[column]
+    if pd.api.types.is_bool_dtype(values) or not pd.api.types.is_numeric_dtype(values):
+        coerced = pd.to_numeric(values, errors="coerce")
+        bad = np.flatnonzero((coerced.isna() & values.notna()).to_numpy())
+        if len(bad) or pd.api.types.is_bool_dtype(values):
+            pos = int(bad[0]) if len(bad) else 0
+            raise UsageError(f"column {column!r} is not numeric: {values.iloc[pos]!r} "
+                             f"at {frame.index[pos]}{where}")
+        frame[column] = coerced
+    frame[column] = frame[column].astype(np.float64)
+
+
+def _check_columns(frame, names, source):
+    missing = [c for c in names if c not in frame.columns]
+    if missing:
+        raise UsageError(f"{source} has no column {', '.join(map(repr, missing))}; its "
+                         f"columns are {list(frame.columns)}")
+
+
+def load_data(args):
+    """Read FILE (or --dataset) into a :class:`Data` per the command-line flags.
+
+    Trailing rows whose target is empty are the forecast steps' future-known
+    covariates (``--future-exog``); a missing value anywhere else is an error
+    unless ``--fill`` is given.
+    """
+    if args.dataset is not None:
+        if args.time_col is not None:
+            raise UsageError("--time-col applies to a FILE, not to --dataset")
+        frame = _read_dataset(args.dataset)
+        source = f"dataset {args.dataset!r}"
+        target = args.target or frame.columns[0]
+    else:
+        path = Path(args.file)
+        if not path.is_file():
+            raise UsageError(f"file not found: {args.file}")
+        frame = pd.read_csv(path)
+        source = str(args.file)
+        if args.time_col is None or args.target is None:
+            flag = "--time-col" if args.time_col is None else "--target"
+            raise UsageError(f"{flag} is required with a FILE; the columns of {source} "
+                             f"are {list(frame.columns)}")
+        _check_columns(frame, [args.time_col], source)
+        target = args.target
+        frame.index = parse_times(frame.pop(args.time_col), args.time_col)
+    exog, future_exog = list(args.exog or []), list(args.future_exog or [])
+    _check_columns(frame, [target] + exog + future_exog, source)
+    both = sorted(set(exog) & set(future_exog))
+    if both:
+        raise UsageError(f"column(s) {both} are given to both --exog and --future-exog")
+    if target in exog + future_exog:
+        raise UsageError(f"the target {target!r} cannot also be a covariate")
+    frame = frame[[target] + exog + future_exog].copy()
+    for column in frame.columns:
+        _numeric(frame, column, f" in {source}")
+
+    known = np.flatnonzero(frame[target].notna().to_numpy())
+    if not len(known):
+        raise UsageError(f"the target column {target!r} has no values")
+    end = int(known[-1]) + 1
+    history, tail = frame.iloc[:end], frame.iloc[end:]
+    future = None
+    if len(tail):
+        if not future_exog:
+            raise UsageError(
+                f"the last {len(tail)} row(s) (from {tail.index[0]}) have no {target!r} "
+                "value; trailing rows without a target can only give the forecast steps' "
+                "future-known covariates (--future-exog COL ...); delete them otherwise")
+        future = tail[future_exog]
+    if args.fill is None:
+        for column in history.columns:
+            bad = np.flatnonzero(history[column].isna().to_numpy())
+            if len(bad):
+                raise UsageError(f"column {column!r} has a missing value at "
+                                 f"{history.index[bad[0]]}; pass --fill interpolate or "
+                                 "--fill ffill to fill missing values")
+    y = history[target]
+    X = history[exog + future_exog] if exog or future_exog else None
+    return Data(y=y, X=X, future=future, source=source)
+
+
+def check_future(data, future_exog, horizon):
+    """The future-known covariates of the forecast steps: present and complete."""
+    if not future_exog:
+        return None
+    rows = 0 if data.future is None else len(data.future)
+    if rows < horizon:
+        raise UsageError(
+            f"--future-exog {' '.join(future_exog)}: the data gives {rows} row(s) after "
+            f"the last target value, --horizon {horizon} needs {horizon}: append one row "
+            "per forecast step with the target empty and the future-known columns filled")
+    future = data.future.iloc[:horizon]
+    bad = future.isna().any(axis=1).to_numpy()
+    if bad.any():
+        at = future.index[int(np.flatnonzero(bad)[0])]
+        raise UsageError(f"the future-known covariates {future_exog} have a missing "
+                         f"value at {at} (a forecast step)")
+    return future
+
+
+# -- models -------------------------------------------------------------------------
+
+def load_config(path):
+    """Model parameters from a JSON or TOML file (a flat table of name = value)."""
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"config file not found: {path}")
+    text = path.read_text(encoding="utf-8")
+    if path.suffix.lower() == ".toml":
+        try:
+            import tomllib
+        except ImportError:  # pragma: no cover - Python 3.10
+            raise UsageError("TOML config files need Python 3.11 or later; use JSON") \
+                from None
+        try:
+            config = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise UsageError(f"config file {path} is not valid TOML: {exc}") from None
+    elif path.suffix.lower() == ".json":
+        try:
+            config = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"config file {path} is not valid JSON: {exc}") from None
+    else:
+        raise UsageError(f"config file {path} must end in .json or .toml")
+    if not isinstance(config, dict):
+        raise UsageError(f"config file {path} must hold a table of parameter = value, "
+                         f"not a {type(config).__name__}")
+    nested = [k for k, v in config.items() if isinstance(v, dict)]
+    if nested:
+        raise UsageError(f"config file {path}: {nested} are tables; give the model "
+                         "parameters at the top level")
+    return config
+
+
+def build_estimator(args, config=None, verbose=0):
+    """The regressor of ``--model``: the command-line defaults, then the config
+    file's parameters, then the model flags given explicitly."""
+    from sklearn.linear_model import Ridge
+
+    from .baselines import SeasonalNaive
+    from .estimators import GRURegressor, LSTMRegressor, RNNRegressor
+
+    kind = {"lstm": "net", "gru": "net", "rnn": "net"}.get(args.model, args.model)
+    for attr, (flag, _, applies) in FLAG_PARAMS.items():
+        if getattr(args, attr, None) is not None and applies != kind:
+            what = "--model lstm, gru or rnn" if applies == "net" else "--model ridge"
+            raise UsageError(f"{flag} applies to {what}, not to --model {args.model}")
+    if args.model == "ridge":
+        est = Ridge(**RIDGE_DEFAULTS)
+    elif args.model == "naive":
+        est = SeasonalNaive(season=args.season or 1)
+    else:
+        cls = {"lstm": LSTMRegressor, "gru": GRURegressor, "rnn": RNNRegressor}[args.model]
+        est = cls(**NET_DEFAULTS, verbose=verbose)
+    if config:
+        valid = est.get_params(deep=False)
+        unknown = sorted(k for k in config if k not in valid)
+        if unknown:
+            raise UsageError(f"config file: unknown parameter(s) {unknown} for "
+                             f"{type(est).__name__}; valid ones: {sorted(valid)}")
+        est.set_params(**config)
+    est.set_params(**{param: getattr(args, attr)
+                      for attr, (_, param, applies) in FLAG_PARAMS.items()
+                      if applies == kind and getattr(args, attr, None) is not None})
+    return est
+
+
+def describe(est):
+    """``Name(param=value, ...)`` with the parameters that differ from the class'
+    defaults (scikit-learn's short repr, on one line)."""
+    return " ".join(repr(est).split())
