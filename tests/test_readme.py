@@ -23,5 +23,6 @@ def test_readme_opens_with_the_two_setup_commands():
     block = re.search(r"<!-- \.ci/run runs.*?-->\n```sh\n(.*?)```", text, re.S)
     lines = block.group(1).strip().splitlines()
     assert len(lines) == 2
-    assert lines[0].startswith("pip install .") and "pytest" in lines[1]
+    assert lines[0].startswith('pip install ".[plot]"') and "tsbptt demo" in lines[0]
+    assert lines[1] == 'pip install ".[test]" && pytest'
     assert text.index(block.group(0)) < text.index("## ")

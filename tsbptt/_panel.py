@@ -7,6 +7,7 @@ MultiIndex (series id, time) — the long layout ``frame.set_index([id, time])[v
 the layout the user gave. Nothing is reordered: series keep the order in which they
 first appear, and every check names the series and the label it failed at.
 """
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,7 +39,10 @@ def _step_of(index, freq, key, allow_gaps):
     if isinstance(index, pd.DatetimeIndex):
         inferred = freq if freq is not None else index.freq
         if inferred is None and len(index) >= 3:
-            inferred = pd.infer_freq(index)
+            with warnings.catch_warnings():  # pandas 3.1 announces an offset return
+                warnings.filterwarnings("ignore", "A future version of pandas will "
+                                        "return a BaseOffset")
+                inferred = pd.infer_freq(index)
         if inferred is None and len(index) >= 3:
             # irregular: take the most common step, to point at the first gap
             common = pd.Series(index[1:] - index[:-1]).mode().iloc[0]
