@@ -187,3 +187,16 @@ def test_fill_option_and_frequency_errors():
         Forecaster(Ridge(), lags=3, future_exog=["plan"]).fit(y)
     with pytest.raises(TypeError, match="DatetimeIndex or an integer index"):
         Forecaster(Ridge(), lags=3).fit(y.set_axis(y.index.astype(str)))
+
+
+def test_score_and_pickle_with_many_series():
+    import pickle
+    ys = {"a": _wave(120), "b": 3 * _wave(120) - 2}
+    f = Forecaster(LinearRegression(), lags=2, horizon=3).fit(
+        {k: v.iloc[:100] for k, v in ys.items()})
+    later = {k: v.iloc[100:103] for k, v in ys.items()}
+    assert f.score(later) == pytest.approx(0.0, abs=1e-8)  # the wave is exact
+    with pytest.raises(ValueError, match="right after the training series"):
+        f.score({k: v.iloc[101:104] for k, v in ys.items()})
+    g = pickle.loads(pickle.dumps(f))
+    np.testing.assert_array_equal(g.predict().to_numpy(), f.predict().to_numpy())

@@ -4,6 +4,7 @@ Everything here raises :class:`UsageError` (or the library's own ``ValueError``)
 with a message meant for the person at the terminal, naming the column, value or
 key at fault; :func:`tsbptt.cli.main` turns it into one ``tsbptt: error:`` line.
 """
+import argparse
 import json
 import warnings
 from dataclasses import dataclass
@@ -14,8 +15,9 @@ import pandas as pd
 
 from . import datasets
 
-__all__ = ["Data", "UsageError", "build_estimator", "load_config", "load_data",
-           "MODELS"]
+__all__ = ["DATASETS", "MODELS", "Data", "UsageError", "add_data_flags", "build_estimator",
+           "check_future", "coverage_arg", "describe", "load_config", "load_data",
+           "parse_times", "positive_int"]
 
 #: The --model choices and what each is.
 MODELS = {"lstm": "LSTMRegressor", "gru": "GRURegressor", "rnn": "RNNRegressor",
@@ -25,7 +27,7 @@ MODELS = {"lstm": "LSTMRegressor", "gru": "GRURegressor", "rnn": "RNNRegressor",
 #: differ where a quick command-line run needs them to: fewer epochs, a higher
 #: learning rate).
 NET_DEFAULTS = {"hidden_size": 32, "num_layers": 1, "max_iter": 50,
-                "learning_rate": 5e-3, "batch_size": 64, "dropout": 0.0,
+                "learning_rate": 1e-2, "batch_size": 64, "dropout": 0.0,
                 "random_state": 0, "n_threads": None}
 RIDGE_DEFAULTS = {"alpha": 1.0}
 
@@ -60,13 +62,122 @@ class Data:
     source: str
 
 
+# -- flags ---------------------------------------------------------------------------
+
+def positive_int(text):
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") \
+            from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def coverage_arg(text):
+    """argparse type: a coverage strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"expected a coverage between 0 and 1 (e.g. 0.9), "
+                                         f"got {text!r}")
+    return value
+
+
+def add_data_flags(p):
+    """The flags of ``forecast`` and ``backtest``: data, forecast and model."""
+    from .windowing import CALENDAR_FEATURES
+
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("file", nargs="?", metavar="FILE.csv",
+                     help="CSV file with a time column, the target and any covariates; "
+                          "rows in time order")
+    src.add_argument("--dataset", metavar="NAME",
+                     help="a bundled dataset instead of FILE: electricity_load, "
+                          "air_passengers or stock_prices (see `tsbptt datasets`)")
+    g = p.add_argument_group("data")
+    g.add_argument("--time-col", metavar="COL",
+                   help="the time column of FILE: ISO 8601 dates/times (or integers)")
+    g.add_argument("--target", metavar="COL",
+                   help="the column to forecast (required with FILE; with --dataset, "
+                        "default: the dataset's series)")
+    g.add_argument("--exog", nargs="+", metavar="COL", default=[],
+                   help="past-only covariates: known up to the forecast origin "
+                        "(direct strategy only); default: none")
+    g.add_argument("--future-exog", nargs="+", metavar="COL", default=[],
+                   help="covariates known in advance (plans, holidays); their values for "
+                        "the forecast steps are trailing rows with the target left "
+                        "empty; default: none")
+    g.add_argument("--calendar", nargs="+", metavar="FEAT", default=[],
+                   choices=list(CALENDAR_FEATURES),
+                   help=f"calendar features of the forecast times, from "
+                        f"{', '.join(CALENDAR_FEATURES)}; default: none")
+    g.add_argument("--freq", metavar="F",
+                   help="the series' step (e.g. h, D, MS, 15min) when it cannot be "
+                        "inferred from the times; default: inferred")
+    g.add_argument("--fill", choices=["ffill", "interpolate"],
+                   help="fill gaps in the times and missing values (forward, or linear "
+                        "in time); default: they are errors")
+    f = p.add_argument_group("forecast")
+    f.add_argument("--horizon", type=positive_int, required=True, metavar="N",
+                   help="steps to forecast (required)")
+    f.add_argument("--lags", type=positive_int, required=True, metavar="N",
+                   help="past steps the model reads (required)")
+    f.add_argument("--strategy", choices=["direct", "recursive"], default="direct",
+                   help="direct: one output per horizon step; recursive: a one-step "
+                        "model fed its own forecasts; default: direct")
+    f.add_argument("--interval", type=coverage_arg, metavar="COVERAGE",
+                   help="add a conformal prediction interval of this coverage, e.g. 0.9; "
+                        "default: no interval")
+    m = p.add_argument_group("model")
+    m.add_argument("--model", choices=list(MODELS), default="lstm",
+                   help="; ".join(f"{k}: {v}" for k, v in MODELS.items())
+                   + "; default: lstm")
+    m.add_argument("--season", type=positive_int, metavar="N",
+                   help="seasonal period in steps (24 for hourly data with a daily "
+                        "cycle): of --model naive and, in backtest, of MASE and the "
+                        "naive baseline; default: 1")
+    d = NET_DEFAULTS
+    for flag, kind, text, default in [
+            ("--hidden-size", positive_int, "units per recurrent layer", "hidden_size"),
+            ("--layers", positive_int, "stacked recurrent layers", "num_layers"),
+            ("--epochs", positive_int, "training epochs", "max_iter"),
+            ("--learning-rate", float, "Adam step size", "learning_rate"),
+            ("--batch-size", positive_int, "windows per update", "batch_size"),
+            ("--dropout", float, "dropout rate on the recurrent layers' outputs", "dropout"),
+            ("--threads", int, "OpenMP threads; -1: all, -2: all but one", None),
+            ("--random-state", int, "seed of the weights and the shuffling",
+             "random_state")]:
+        shown = "all cores" if default is None else d[default]
+        m.add_argument(flag, type=kind, metavar="N" if kind is not float else "X",
+                       help=f"lstm/gru/rnn: {text} (default: {shown})")
+    m.add_argument("--alpha", type=float, metavar="X",
+                   help="ridge: L2 penalty (default: 1.0)")
+    m.add_argument("--config", metavar="FILE",
+                   help="JSON or TOML file of model parameters, e.g. {\"hidden_size\": "
+                        "64, \"learning_rate\": 0.003}, applied before the flags above "
+                        "(which win); default: none")
+    m.add_argument("--verbose", action="store_true",
+                   help="show training progress, one line per epoch, and all warnings")
+
+
+
 # -- reading ------------------------------------------------------------------------
 
+#: The bundled datasets --dataset reads (one series each), as DataFrames: the
+#: target first, then any covariates.
+DATASETS = {"air_passengers": datasets.load_air_passengers,
+            "electricity_load": lambda: datasets.load_electricity_load(
+                with_temperature=True),
+            "stock_prices": datasets.load_stock_prices}
+
+
 def _read_dataset(name):
-    loaders = {"electricity_load": lambda: datasets.load_electricity_load(
-                   with_temperature=True),
-               "air_passengers": datasets.load_air_passengers,
-               "stock_prices": datasets.load_stock_prices}
+    loaders = DATASETS
     if name not in loaders:
         many = " (it holds many series, which the command line does not handle)" \
             if name in datasets.list_datasets() else ""
@@ -129,11 +240,11 @@ def _numeric(frame, column, where):
     frame[column] = frame[column].astype(np.float64)
 
 
-def _check_columns(frame, names, source):
-    missing = [c for c in names if c not in frame.columns]
+def _check_columns(columns, names, source):
+    missing = [c for c in names if c not in columns]
     if missing:
         raise UsageError(f"{source} has no column {', '.join(map(repr, missing))}; its "
-                         f"columns are {list(frame.columns)}")
+                         f"columns are {list(columns)}")
 
 
 def load_data(args):
@@ -143,10 +254,13 @@ def load_data(args):
     covariates (``--future-exog``); a missing value anywhere else is an error
     unless ``--fill`` is given.
     """
+    if args.dataset is None and args.file is None:
+        raise UsageError("give a FILE.csv, or --dataset NAME for a bundled dataset")
     if args.dataset is not None:
         if args.time_col is not None:
             raise UsageError("--time-col applies to a FILE, not to --dataset")
         frame = _read_dataset(args.dataset)
+        columns = list(frame.columns)
         source = f"dataset {args.dataset!r}"
         target = args.target or frame.columns[0]
     else:
@@ -154,16 +268,20 @@ def load_data(args):
         if not path.is_file():
             raise UsageError(f"file not found: {args.file}")
         frame = pd.read_csv(path)
+        columns = list(frame.columns)
         source = str(args.file)
         if args.time_col is None or args.target is None:
             flag = "--time-col" if args.time_col is None else "--target"
             raise UsageError(f"{flag} is required with a FILE; the columns of {source} "
                              f"are {list(frame.columns)}")
-        _check_columns(frame, [args.time_col], source)
+        _check_columns(frame.columns, [args.time_col], source)
         target = args.target
         frame.index = parse_times(frame.pop(args.time_col), args.time_col)
     exog, future_exog = list(args.exog or []), list(args.future_exog or [])
-    _check_columns(frame, [target] + exog + future_exog, source)
+    _check_columns(columns, [target] + exog + future_exog, source)
+    if args.time_col is not None and args.time_col in [target] + exog + future_exog:
+        raise UsageError(f"{args.time_col!r} is the time column; it cannot also be the "
+                         "target or a covariate")
     both = sorted(set(exog) & set(future_exog))
     if both:
         raise UsageError(f"column(s) {both} are given to both --exog and --future-exog")

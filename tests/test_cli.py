@@ -1,0 +1,387 @@
+"""The ``tsbptt`` command: its outputs' values, and one-line errors with exit code 2."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tsbptt import __version__, cli
+from tsbptt.datasets import list_datasets, load_air_passengers, load_electricity_load
+
+N_HOURS = 24 * 20
+
+
+def _wave(t):
+    return 10 + 3 * np.sin(2 * np.pi * t / 24)
+
+
+@pytest.fixture
+def wave_csv(tmp_path):
+    """20 days of an hourly sine wave (period 24 h), ISO 8601 times in column 'ts'."""
+    times = pd.date_range("2024-01-01", periods=N_HOURS, freq="h")
+    path = tmp_path / "wave.csv"
+    pd.DataFrame({"ts": times.strftime("%Y-%m-%dT%H:%M"),
+                  "value": _wave(np.arange(N_HOURS))}).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def noise_csv(tmp_path):
+    """10 days of hourly noise: only a copy of the last day is its seasonal naive."""
+    times = pd.date_range("2024-03-01", periods=240, freq="h")
+    values = np.random.default_rng(0).normal(50, 5, size=240).round(3)
+    path = tmp_path / "noise.csv"
+    pd.DataFrame({"time": times, "load": values}).to_csv(path, index=False)
+    return path, values
+
+
+def run(capsys, *argv):
+    """``main(argv)`` -> (exit code, stdout, stderr)."""
+    code = cli.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def read_forecast(path):
+    return pd.read_csv(path, parse_dates=["time"])
+
+
+# -- demo -----------------------------------------------------------------------------
+
+def test_demo_quick_writes_a_dated_forecast_with_interval_and_plot(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    out_dir = tmp_path / "demo"
+    code, out, err = run(capsys, "demo", "--quick", "--threads", "1", "--out", out_dir)
+    assert code == 0, err
+    frame = read_forecast(out_dir / "forecast.csv")
+    assert list(frame.columns) == ["time", "forecast", "lower", "upper"]
+    assert len(frame) == 24
+    y = load_electricity_load()
+    expected = pd.date_range(y.index[-1] + pd.Timedelta(hours=1), periods=24, freq="h")
+    assert (pd.DatetimeIndex(frame["time"]) == expected).all()
+    assert (frame["lower"] <= frame["forecast"]).all()
+    assert (frame["forecast"] <= frame["upper"]).all()
+    assert (frame["upper"] > frame["lower"]).all()
+    # forecasts of the load's scale (hundreds to ~1500 MW), not of standardised units
+    assert frame["forecast"].between(0.5 * y.min(), 1.5 * y.max()).all()
+    png = (out_dir / "forecast.png").read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 10_000
+    assert "seasonal naive" in out and "MASE" in out
+    assert "load_electricity_load" in out
+    assert err == ""  # the short training's ConvergenceWarning stays silent
+
+
+def test_demo_without_matplotlib_says_how_to_get_the_plot(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import fails
+    code, out, err = run(capsys, "demo", "--quick", "--model", "ridge", "--out", tmp_path)
+    assert code == 0, err
+    assert "tsbptt[plot]" in out
+    assert (tmp_path / "forecast.csv").exists()
+    assert not (tmp_path / "forecast.png").exists()
+
+
+def test_demo_no_plot(tmp_path, capsys):
+    code, _, err = run(capsys, "demo", "--quick", "--model", "ridge", "--no-plot",
+                       "--out", tmp_path)
+    assert code == 0, err
+    assert len(read_forecast(tmp_path / "forecast.csv")) == 24
+    assert not (tmp_path / "forecast.png").exists()
+
+
+# -- forecast -------------------------------------------------------------------------
+
+def test_forecast_ridge_continues_a_sine_wave(wave_csv, tmp_path, capsys):
+    out_csv = tmp_path / "f.csv"
+    code, out, err = run(capsys, "forecast", wave_csv, "--time-col", "ts", "--target",
+                         "value", "--horizon", 6, "--lags", 24, "--model", "ridge",
+                         "--alpha", 1e-6, "--out", out_csv)
+    assert code == 0, err
+    assert "wrote" in out
+    frame = read_forecast(out_csv)
+    assert list(frame.columns) == ["time", "forecast"]
+    expected_times = pd.date_range("2024-01-21", periods=6, freq="h")
+    assert (pd.DatetimeIndex(frame["time"]) == expected_times).all()
+    np.testing.assert_allclose(frame["forecast"], _wave(N_HOURS + np.arange(6)),
+                               atol=5e-3)
+
+
+def test_forecast_prints_a_table_without_out(wave_csv, capsys):
+    code, out, err = run(capsys, "forecast", wave_csv, "--time-col", "ts", "--target",
+                         "value", "--horizon", 3, "--lags", 24, "--model", "ridge",
+                         "--alpha", 1e-6)
+    assert code == 0, err
+    lines = out.strip().splitlines()
+    assert lines[0].split() == ["time", "forecast"]
+    assert lines[1].split()[:2] == ["2024-01-21", "00:00:00"]
+    assert float(lines[1].split()[-1]) == pytest.approx(_wave(N_HOURS), abs=0.01)
+    assert len(lines) == 4
+
+
+def test_forecast_seasonal_naive_repeats_the_last_day(noise_csv, tmp_path, capsys):
+    path, values = noise_csv
+    out_csv = tmp_path / "f.csv"
+    code, _, err = run(capsys, "forecast", path, "--time-col", "time", "--target", "load",
+                       "--horizon", 24, "--lags", 24, "--model", "naive", "--season", 24,
+                       "--out", out_csv)
+    assert code == 0, err
+    frame = read_forecast(out_csv)
+    np.testing.assert_allclose(frame["forecast"], values[-24:], rtol=1e-12)
+    assert frame["time"].iloc[0] == pd.Timestamp("2024-03-11 00:00")
+
+
+def test_forecast_interval_and_plot(noise_csv, tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    path, _ = noise_csv
+    out_csv, png = tmp_path / "f.csv", tmp_path / "f.png"
+    code, _, err = run(capsys, "forecast", path, "--time-col", "time", "--target", "load",
+                       "--horizon", 4, "--lags", 24, "--model", "naive", "--season", 24,
+                       "--interval", 0.8, "--out", out_csv, "--plot", png)
+    assert code == 0, err
+    frame = read_forecast(out_csv)
+    assert list(frame.columns) == ["time", "forecast", "lower", "upper"]
+    assert ((frame["lower"] < frame["forecast"]) & (frame["forecast"] < frame["upper"])).all()
+    assert png.read_bytes().startswith(b"\x89PNG")
+
+
+def test_forecast_reads_future_covariates_from_trailing_rows(tmp_path, capsys):
+    n, h = 200, 12
+    plan = np.random.default_rng(1).normal(size=n + h)
+    frame = pd.DataFrame({"ts": pd.date_range("2024-01-01", periods=n + h, freq="D"),
+                          "sales": np.r_[2 * plan[:n], [np.nan] * h], "plan": plan})
+    path = tmp_path / "plan.csv"
+    frame.to_csv(path, index=False)
+    out_csv = tmp_path / "f.csv"
+    code, _, err = run(capsys, "forecast", path, "--time-col", "ts", "--target", "sales",
+                       "--future-exog", "plan", "--horizon", h, "--lags", h, "--model",
+                       "ridge", "--alpha", 1e-8, "--out", out_csv)
+    assert code == 0, err
+    result = read_forecast(out_csv)
+    assert (result["time"] == frame["ts"].iloc[n:].reset_index(drop=True)).all()
+    np.testing.assert_allclose(result["forecast"], 2 * plan[n:], atol=1e-4)
+
+
+def test_forecast_from_a_bundled_dataset(capsys, tmp_path):
+    out_csv = tmp_path / "f.csv"
+    code, _, err = run(capsys, "forecast", "--dataset", "air_passengers", "--horizon", 12,
+                       "--lags", 12, "--model", "naive", "--season", 12, "--out", out_csv)
+    assert code == 0, err
+    y = load_air_passengers()
+    frame = read_forecast(out_csv)
+    np.testing.assert_allclose(frame["forecast"], y.iloc[-12:].to_numpy())
+    assert frame["time"].iloc[0] == pd.Timestamp("1961-01-01")
+
+
+def test_fill_interpolates_a_missing_value(tmp_path, capsys):
+    path = tmp_path / "gap.csv"
+    path.write_text("ts,value\n2024-01-01,1\n2024-01-02,\n2024-01-03,3\n2024-01-04,4\n")
+    code, _, err = run(capsys, "forecast", path, "--time-col", "ts", "--target", "value",
+                       "--horizon", 1, "--lags", 2, "--model", "naive")
+    assert code == 2 and "--fill" in err
+    code, out, err = run(capsys, "forecast", path, "--time-col", "ts", "--target", "value",
+                         "--horizon", 1, "--lags", 2, "--model", "naive", "--fill",
+                         "interpolate")
+    assert code == 0, err
+    assert out.splitlines()[1].split() == ["2024-01-05", "4.000"]
+
+
+# -- config files and warnings ----------------------------------------------------------
+
+def _lstm_args(wave_csv, *extra):
+    return ("forecast", wave_csv, "--time-col", "ts", "--target", "value", "--horizon", 2,
+            "--lags", 12, "--threads", 1, *extra)
+
+
+def test_config_file_sets_parameters_and_flags_win(wave_csv, tmp_path, capsys):
+    config = tmp_path / "model.json"
+    config.write_text(json.dumps({"hidden_size": 4, "max_iter": 2, "batch_size": 128}))
+    code, out, err = run(capsys, *_lstm_args(wave_csv, "--config", config, "--verbose"))
+    assert code == 0, err
+    assert "epoch 2/2" in out and "epoch 3/" not in out
+    code, out, err = run(capsys, *_lstm_args(wave_csv, "--config", config, "--epochs", 3,
+                                             "--verbose"))
+    assert code == 0, err
+    assert "epoch 3/3" in out
+
+
+def test_toml_config_file(wave_csv, tmp_path, capsys):
+    pytest.importorskip("tomllib")
+    config = tmp_path / "model.toml"
+    config.write_text("hidden_size = 4\nmax_iter = 1\nbatch_size = 128\n")
+    code, out, err = run(capsys, *_lstm_args(wave_csv, "--config", config, "--verbose"))
+    assert code == 0, err
+    assert "epoch 1/1" in out
+
+
+def test_convergence_warning_is_silent_unless_verbose(wave_csv, capsys):
+    quick = ("--hidden-size", 4, "--epochs", 2, "--batch-size", 128)
+    code, _, err = run(capsys, *_lstm_args(wave_csv, *quick))
+    assert code == 0 and err == ""
+    code, _, err = run(capsys, *_lstm_args(wave_csv, *quick, "--verbose"))
+    assert code == 0
+    assert err.count("\n") == 1 and err.startswith("tsbptt: warning:") and "max_iter" in err
+
+
+# -- backtest -------------------------------------------------------------------------
+
+def test_backtest_prints_the_model_and_the_seasonal_naive(noise_csv, capsys):
+    path, _ = noise_csv
+    code, out, err = run(capsys, "backtest", path, "--time-col", "time", "--target",
+                         "load", "--horizon", 24, "--lags", 24, "--model", "ridge",
+                         "--season", 24, "--interval", 0.9)
+    assert code == 0, err
+    lines = out.splitlines()
+    header = next(line for line in lines if "MASE" in line).split()
+    assert header == ["MAE", "RMSE", "sMAPE", "%", "MASE", "coverage"]
+    rows = {line.split()[0]: line.split() for line in lines
+            if line.startswith(("ridge", "seasonal naive"))}
+    assert set(rows) == {"ridge", "seasonal"}
+    for values in rows.values():
+        mase, coverage = float(values[-2]), float(values[-1])
+        assert 0 < mase < 10 and 0 <= coverage <= 1
+    # 80% of 240 steps = 192: origins every 24 steps from step 192 to 216
+    assert "2 origin(s) from 2024-03-08 23:00 to 2024-03-09 23:00" in out
+
+
+def test_backtest_with_initial_step_and_refit(wave_csv, capsys):
+    code, out, err = run(capsys, "backtest", wave_csv, "--time-col", "ts", "--target",
+                         "value", "--horizon", 6, "--lags", 24, "--model", "naive",
+                         "--season", 24, "--initial", 400, "--step", 10, "--refit")
+    assert code == 0, err
+    assert "8 origin(s)" in out and "refitted at each origin" in out
+    naive = next(line for line in out.splitlines() if line.startswith("seasonal naive"))
+    assert float(naive.split()[4]) == pytest.approx(0.0, abs=1e-6)  # MAE of an exact copy
+
+
+# -- datasets, help, version ----------------------------------------------------------
+
+def test_datasets_lists_every_bundled_dataset(capsys):
+    code, out, _ = run(capsys, "datasets")
+    assert code == 0
+    for name, text in list_datasets().items():
+        assert name in out and text in out
+
+
+def test_help_and_version_via_python_m(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "tsbptt", "--help"], check=False,
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    for command in ("demo", "forecast", "backtest", "datasets"):
+        assert command in done.stdout
+    done = subprocess.run([sys.executable, "-m", "tsbptt", "--version"], check=False,
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == f"tsbptt {__version__}"
+
+
+@pytest.mark.parametrize("command", ["forecast", "backtest"])
+def test_subcommand_help_explains_every_flag(command, capsys):
+    code, out, _ = run(capsys, command, "--help")
+    assert code == 0
+    for flag in ("--time-col", "--target", "--exog", "--future-exog", "--calendar",
+                 "--horizon", "--lags", "--model", "--strategy", "--interval", "--freq",
+                 "--fill", "--season", "--hidden-size", "--layers", "--epochs",
+                 "--learning-rate", "--batch-size", "--dropout", "--alpha",
+                 "--random-state", "--threads", "--config", "--dataset", "--verbose"):
+        assert flag in out
+    assert "(default: 32)" in out and "(default: 0)" in out
+    extra = ("--out", "--plot") if command == "forecast" else ("--initial", "--step",
+                                                                "--refit")
+    assert all(flag in out for flag in extra)
+
+
+# -- errors ---------------------------------------------------------------------------
+
+@pytest.fixture
+def bad_files(tmp_path):
+    files = {"baddate": "ts,value\n2024-01-01,1\n2024-01-02,2\nnot a date,3\n",
+             "badnum": "ts,value\n2024-01-01,1\n2024-01-02,oops\n2024-01-03,3\n",
+             "unsorted": "ts,value\n2024-01-02,1\n2024-01-01,2\n2024-01-03,3\n"
+                         "2024-01-04,4\n",
+             "trailing": "ts,value\n2024-01-01,1\n2024-01-02,2\n2024-01-03,3\n"
+                         "2024-01-04,\n"}
+    for name, text in files.items():
+        (tmp_path / f"{name}.csv").write_text(text)
+    (tmp_path / "bad.json").write_text(json.dumps({"hidden_size": 4, "bogus": 1}))
+    return tmp_path
+
+
+def _ridge(path, *extra, time_col="ts", target="value"):
+    return ("forecast", path, "--time-col", time_col, "--target", target, "--horizon", 1,
+            "--lags", 2, "--model", "ridge", *extra)
+
+
+@pytest.mark.parametrize("case, expected", [
+    ("missing_file", "file not found"),
+    ("missing_target", "['ts', 'value']"),
+    ("missing_time", "no column 'when'"),
+    ("baddate", "'not a date'"),
+    ("badnum", "'oops'"),
+    ("unsorted", "not sorted"),
+    ("horizon", "too short"),
+    ("config", "'bogus'"),
+    ("validation", "season"),
+    ("flag_for_other_model", "--hidden-size"),
+    ("trailing", "--future-exog"),
+    ("no_input", "--dataset"),
+    ("unknown_dataset", "sensor_temperatures"),
+    ("future_rows_missing", "append one row per forecast step"),
+])
+def test_user_errors_are_one_line_with_exit_code_2(case, expected, bad_files, wave_csv,
+                                                   capsys):
+    d = bad_files
+    argv = {
+        "missing_file": _ridge(d / "nope.csv"),
+        "missing_target": _ridge(wave_csv, target="sales"),
+        "missing_time": _ridge(wave_csv, time_col="when"),
+        "baddate": _ridge(d / "baddate.csv"),
+        "badnum": _ridge(d / "badnum.csv"),
+        "unsorted": _ridge(d / "unsorted.csv"),
+        "horizon": ("forecast", wave_csv, "--time-col", "ts", "--target", "value",
+                    "--horizon", 400, "--lags", 200, "--model", "ridge"),
+        "config": _lstm_args(wave_csv, "--config", d / "bad.json"),
+        "validation": ("forecast", wave_csv, "--time-col", "ts", "--target", "value",
+                       "--horizon", 1, "--lags", 12, "--model", "naive", "--season", 24),
+        "flag_for_other_model": _ridge(wave_csv, "--hidden-size", 8),
+        "trailing": _ridge(d / "trailing.csv"),
+        "no_input": ("forecast", "--horizon", 1, "--lags", 2),
+        "unknown_dataset": ("backtest", "--dataset", "sensor_temperatures", "--horizon", 1,
+                            "--lags", 2),
+        "future_rows_missing": ("forecast", "--dataset", "electricity_load", "--future-exog",
+                                "temperature_c", "--horizon", 4, "--lags", 8, "--model",
+                                "ridge"),
+    }[case]
+    code, _, err = run(capsys, *argv)
+    assert code == 2
+    assert err.startswith("tsbptt: error:") and err.count("\n") == 1, err
+    assert "Traceback" not in err
+    assert expected in err
+
+
+def test_usage_errors_exit_with_code_2(wave_csv, capsys):
+    code, _, err = run(capsys, "forecast", wave_csv, "--horizon", 1)  # no --lags
+    assert code == 2 and "--lags" in err
+    code, _, err = run(capsys, "forecast", wave_csv, "--dataset", "air_passengers",
+                       "--horizon", 1, "--lags", 2)
+    assert code == 2 and "not allowed" in err
+    code, _, err = run(capsys, *_ridge(wave_csv, "--interval", 1.5))
+    assert code == 2 and "between 0 and 1" in err
+
+
+def test_debug_reraises(bad_files, capsys):
+    with pytest.raises(ValueError, match="file not found"):
+        cli.main(["--debug", *map(str, _ridge(bad_files / "nope.csv"))])
+    with pytest.raises(ValueError, match="'not a date'"):
+        cli.main([*map(str, _ridge(bad_files / "baddate.csv")), "--debug"])
+
+
+def test_unexpected_errors_exit_with_code_1(monkeypatch, capsys):
+    def boom(args):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(cli, "cmd_datasets", boom)
+    code, _, err = run(capsys, "datasets")
+    assert code == 1
+    assert err.startswith("tsbptt: error: RuntimeError: boom") and err.count("\n") == 1
+    with pytest.raises(RuntimeError, match="boom"):
+        cli.main(["--debug", "datasets"])

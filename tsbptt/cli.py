@@ -1,0 +1,448 @@
+"""The ``tsbptt`` command: forecast and backtest CSV files from the terminal.
+
+Subcommands
+-----------
+``demo``
+    Forecast the bundled hourly electricity load for the next 24 hours with an
+    LSTM and a 90% conformal interval; writes ``forecast.csv`` and ``forecast.png``.
+``forecast``
+    Fit a model on a CSV file (or a bundled dataset) and forecast what follows.
+``backtest``
+    Rolling-origin evaluation of a model against the seasonal naive forecast.
+``datasets``
+    List the bundled datasets.
+
+Mistakes in the command line or the data print one ``tsbptt: error: ...`` line
+and exit with code 2 (1 for unexpected failures); ``--debug`` shows the traceback.
+"""
+import argparse
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import __version__
+from ._cli_data import (
+    DATASETS,
+    UsageError,
+    add_data_flags,
+    build_estimator,
+    check_future,
+    describe,
+    load_config,
+    load_data,
+    positive_int,
+)
+
+__all__ = ["main"]
+
+_DEMO_NET = {"hidden_size": 32, "max_iter": 20, "learning_rate": 1e-2, "batch_size": 64}
+_DEMO_QUICK = {"hidden_size": 8, "max_iter": 3, "learning_rate": 2e-2, "batch_size": 256}
+
+
+# -- output -------------------------------------------------------------------------
+
+def _decimals(values):
+    """Decimals that show about 4 significant digits of the largest value."""
+    finite = np.abs(np.asarray(values, dtype=float))
+    finite = finite[np.isfinite(finite) & (finite > 0)]
+    if not len(finite):
+        return 2
+    return int(np.clip(3 - np.floor(np.log10(finite.max())), 1, 6))
+
+
+def _table(frame):
+    """Forecasts as aligned text: a ``time`` column, then the numbers with about
+    four significant digits."""
+    d = _decimals(frame.to_numpy())
+    return frame.rename_axis("time").reset_index().to_string(
+        index=False, float_format=lambda v: f"{v:.{d}f}")
+
+
+def _write_csv(frame, path):
+    frame = frame.copy()
+    frame.index.name = "time"
+    frame.to_csv(path)
+
+
+def _check_plotting(path):
+    if path is None:
+        return False
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise UsageError("--plot needs matplotlib: pip install 'tsbptt[plot]'") from None
+    return True
+
+
+def _save_plot(path, history, forecast, title, history_tail):
+    """Draw history, forecast and interval on a figure of its own (no pyplot state)."""
+    from matplotlib.figure import Figure
+
+    from .plotting import plot_forecast
+
+    fig = Figure(figsize=(10, 4), layout="constrained")
+    interval = forecast if "lower" in forecast else None
+    plot_forecast(history, forecast["forecast"], interval=interval, ax=fig.subplots(),
+                  title=title, history_tail=history_tail)
+    fig.savefig(path, dpi=110)
+
+
+def _metrics_table(runs):
+    """Backtest metrics as text: one row per model, about four significant digits
+    per column."""
+    names = {"mae": "MAE", "rmse": "RMSE", "smape": "sMAPE %", "mase": "MASE",
+             "coverage": "coverage"}
+    table = pd.DataFrame({name: {names[k]: v for k, v in bt.metrics.items() if k in names}
+                          for name, bt in runs.items()}).T
+    return table.to_string(formatters={c: _formatter(_decimals(table[c]))
+                                       for c in table.columns})
+
+
+def _formatter(decimals):
+    return lambda v: f"{v:.{decimals}f}"
+
+
+def _when(t):
+    """A timestamp for a sentence: no time of day at midnight, no seconds at 0."""
+    if not isinstance(t, pd.Timestamp):
+        return str(t)
+    if t == t.normalize():
+        return t.strftime("%Y-%m-%d")
+    return t.strftime("%Y-%m-%d %H:%M" if t.second == 0 else "%Y-%m-%d %H:%M:%S")
+
+
+# -- the Forecaster of the flags ------------------------------------------------------
+
+def _freq(text):
+    return int(text) if text is not None and text.isdigit() else text
+
+
+def _forecaster(args, estimator, coverage=None):
+    from .forecasting import Forecaster
+
+    return Forecaster(estimator, lags=args.lags, horizon=args.horizon,
+                      strategy=args.strategy, future_exog=args.future_exog or None,
+                      calendar=args.calendar or None,
+                      interval=None if coverage is None else "conformal",
+                      coverage=0.9 if coverage is None else coverage,
+                      freq=_freq(args.freq), fill=args.fill)
+
+
+def _estimator(args):
+    config = load_config(args.config) if args.config else None
+    return build_estimator(args, config, verbose=2 if args.verbose else 0)
+
+
+# -- subcommands ----------------------------------------------------------------------
+
+def cmd_forecast(args):
+    """``tsbptt forecast``: fit on the whole series, forecast ``--horizon`` steps."""
+    for path in (args.out, args.plot):
+        if path is not None and not Path(path).parent.is_dir():
+            raise UsageError(f"cannot write {path}: folder {Path(path).parent} not found")
+    plot = _check_plotting(args.plot)
+    data = load_data(args)
+    est = _estimator(args)
+    future = check_future(data, args.future_exog, args.horizon)
+    model = _forecaster(args, est, args.interval).fit(data.y, data.X)
+    if args.interval is not None:
+        out = model.predict_interval(X=future)
+    else:
+        out = model.predict(X=future).to_frame("forecast")
+    if args.out:
+        _write_csv(out, args.out)
+        print(f"wrote {args.out}: {len(out)} forecasts of {data.y.name!r}, "
+              f"{_when(out.index[0])} .. {_when(out.index[-1])}")
+    else:
+        print(_table(out))
+    if plot:
+        _save_plot(args.plot, data.y, out, f"{data.y.name}: {args.model} forecast",
+                   history_tail=max(4 * args.horizon, args.lags))
+        print(f"wrote {args.plot}")
+    return 0
+
+
+def cmd_backtest(args):
+    """``tsbptt backtest``: the model and the seasonal naive forecast, scored on the
+    same rolling origins."""
+    from ._panel import to_entries
+    from .backtesting import backtest
+    from .baselines import SeasonalNaive
+
+    data = load_data(args)
+    est = _estimator(args)
+    y, X = data.y, data.X
+    if args.fill is not None:  # fill once, so that the scored actuals are filled too
+        (entry,), _, _ = to_entries(y, X, freq=_freq(args.freq), fill=args.fill)
+        y, X = entry.y, entry.X
+    season = args.season or 1
+    initial = args.initial if args.initial is not None else int(0.8 * len(y))
+    step = args.step if args.step is not None else args.horizon
+    common = {"initial": initial, "step": step, "refit": args.refit, "season": season,
+              "coverage": args.interval}
+    naive_name = f"seasonal naive (season {season})"
+    runs = {naive_name if args.model == "naive" else args.model:
+            backtest(_forecaster(args, est, args.interval), y, X, **common)}
+    if args.model != "naive":  # the baseline, on the same origins
+        naive = _forecaster(args, SeasonalNaive(season), args.interval)
+        naive.set_params(lags=max(args.lags, season), strategy="direct",
+                         future_exog=None, calendar=None)
+        runs[naive_name] = backtest(naive, y, None, **common)
+    table = next(iter(runs.values())).forecasts
+    origins = table["origin"].unique()
+    fit = "refitted at each origin" if args.refit else "fitted once, on the first " \
+        f"{initial} steps"
+    print(f"backtest of {data.source}, target {y.name!r}: {len(origins)} origin(s) from "
+          f"{_when(origins[0])} to {_when(origins[-1])}, every {step} step(s), horizon "
+          f"{args.horizon}; the model is {fit}")
+    print(_metrics_table(runs))
+    if args.interval is not None:
+        print(f"coverage: the fraction of actual values inside the "
+              f"{args.interval:.0%} conformal interval")
+    return 0
+
+
+def cmd_datasets(args):
+    """``tsbptt datasets``: the bundled datasets, one per line."""
+    from .datasets import list_datasets
+
+    names = list_datasets()
+    width = max(map(len, names))
+    for name, text in names.items():
+        usable = "" if name in DATASETS else " (many series: not for --dataset)"
+        print(f"{name:<{width}}  {text}{usable}")
+    print("\nuse one with e.g.: tsbptt forecast --dataset air_passengers --horizon 12 "
+          "--lags 24 --model ridge")
+    return 0
+
+
+def cmd_demo(args):
+    """``tsbptt demo``: the next 24 hours of the bundled electricity load."""
+    from sklearn.base import clone
+    from sklearn.linear_model import Ridge
+
+    from .backtesting import backtest
+    from .baselines import SeasonalNaive
+    from .datasets import load_electricity_load
+    from .estimators import GRURegressor, LSTMRegressor, RNNRegressor
+    from .forecasting import Forecaster
+
+    start = time.perf_counter()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    plot = not args.no_plot
+    if plot:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            plot = False
+    y = load_electricity_load()
+    print(f"data: tsbptt.datasets.load_electricity_load(), synthetic hourly electricity "
+          f"load in MW, {len(y)} hours from {_when(y.index[0])} to {_when(y.index[-1])}")
+    if args.model == "ridge":
+        est = Ridge(alpha=1.0)
+    else:
+        cls = {"lstm": LSTMRegressor, "gru": GRURegressor, "rnn": RNNRegressor}[args.model]
+        est = cls(**(_DEMO_QUICK if args.quick else _DEMO_NET), random_state=0,
+                  n_threads=args.threads, verbose=2 if args.verbose else 0)
+    name = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN", "ridge": "Ridge"}[args.model]
+    f = Forecaster(est, lags=48, horizon=24, calendar=["hour", "dayofweek"])
+    print(f"model: {describe(est)}\n       reads the last 48 hours and the hour and day "
+          "of week of the next 24; forecasts all 24 at once (direct strategy)")
+    initial = len(y) - 7 * 24
+    print(f"\nbacktest on the last 7 days (fitted once on the {initial} hours before "
+          "them, a 24-hour forecast each midnight):", flush=True)
+    naive = Forecaster(SeasonalNaive(24), lags=48, horizon=24)
+    runs = {label: backtest(m, y, initial=initial, step=24, refit=False, season=24)
+            for label, m in [(name, f), ("seasonal naive", naive)]}
+    print(_metrics_table(runs))
+    ours, base = (bt.metrics["mase"] for bt in runs.values())
+    verdict = "better" if ours < base else "worse"
+    print(f"MASE (season 24): {name} {ours:.3f} vs seasonal naive {base:.3f}, "
+          f"{abs(1 - ours / base):.0%} {verdict}")
+
+    print("\nfitting on all the data, with a 90% conformal interval ...", flush=True)
+    model = clone(f).set_params(interval="conformal", coverage=0.9).fit(y)
+    forecast = model.predict_interval()
+    print(f"forecast of the next 24 hours (MW):\n{_table(forecast)}")
+    _write_csv(forecast, out / "forecast.csv")
+    print(f"\nwrote {out / 'forecast.csv'}")
+    if plot:
+        _save_plot(out / "forecast.png", y, forecast, "Electricity load: the next 24 "
+                   f"hours ({name}, 90% conformal interval)", history_tail=7 * 24)
+        print(f"wrote {out / 'forecast.png'}")
+    elif not args.no_plot:
+        print("plot skipped: matplotlib is not installed (pip install 'tsbptt[plot]')")
+    print(f"done in {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+# -- the parser -----------------------------------------------------------------------
+
+_FORECAST_EXAMPLES = """examples:
+  tsbptt forecast sales.csv --time-col date --target sales --horizon 14 --lags 56 \\
+      --calendar dayofweek --interval 0.9 --out forecast.csv --plot forecast.png
+  tsbptt forecast load.csv --time-col time --target load --future-exog temp_forecast \\
+      --horizon 24 --lags 48 --model gru --config model.json
+  tsbptt forecast --dataset air_passengers --horizon 12 --lags 24 --model naive --season 12
+
+With --future-exog, end FILE with one row per forecast step: the time, the target
+left empty and the future-known columns filled in."""
+
+_BACKTEST_EXAMPLES = """examples:
+  tsbptt backtest --dataset electricity_load --horizon 24 --lags 48 --season 24 \\
+      --calendar hour dayofweek --step 24
+  tsbptt backtest sales.csv --time-col date --target sales --horizon 7 --lags 28 \\
+      --model ridge --season 7 --refit --initial 365
+
+MASE below 1 beats the in-sample seasonal naive forecast (season --season)."""
+
+
+def build_parser():
+    """The argument parser of the ``tsbptt`` command."""
+    debug = argparse.ArgumentParser(add_help=False)
+    debug.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help="show the full traceback of an error")
+    parser = argparse.ArgumentParser(
+        prog="tsbptt", description="Forecast time series with recurrent networks "
+        "(LSTM, GRU, RNN) and baselines.", epilog="`tsbptt COMMAND --help` explains a "
+        "command's flags. Start with `tsbptt demo`.")
+    parser.add_argument("--version", action="version", version=f"tsbptt {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the full traceback of an error")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("demo", parents=[debug], help="forecast the bundled electricity "
+                       "load for the next 24 hours, with a plot",
+                       description="Forecast the bundled hourly electricity load for "
+                       "the next 24 hours with a 90% conformal interval, after a "
+                       "backtest against the seasonal naive forecast; writes "
+                       "forecast.csv and forecast.png.")
+    p.add_argument("--out", default="tsbptt-demo", metavar="DIR",
+                   help="folder for forecast.csv and forecast.png (default: "
+                        "./tsbptt-demo)")
+    p.add_argument("--model", choices=["lstm", "gru", "rnn", "ridge"], default="lstm",
+                   help="the model (default: lstm)")
+    p.add_argument("--quick", action="store_true",
+                   help="a tiny network trained for 3 epochs: seconds, for trying it out")
+    p.add_argument("--no-plot", action="store_true", help="do not write forecast.png")
+    p.add_argument("--threads", type=int, default=1, metavar="N",
+                   help="OpenMP threads of the network; -1: all cores (default: 1, "
+                        "fastest for this small network when other programs share "
+                        "the cores)")
+    p.add_argument("--verbose", action="store_true", help="show training progress")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("forecast", parents=[debug], help="fit a model on a CSV file and "
+                       "forecast what follows", description="Fit a model on the whole "
+                       "series and forecast the --horizon steps after its end.",
+                       epilog=_FORECAST_EXAMPLES,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_data_flags(p)
+    p.add_argument("--out", metavar="FILE.csv",
+                   help="write the forecasts (columns time, forecast[, lower, upper]) "
+                        "to this CSV file; default: print them")
+    p.add_argument("--plot", metavar="FILE.png",
+                   help="also draw the series' tail and the forecast (needs matplotlib)")
+    p.set_defaults(func=cmd_forecast)
+
+    p = sub.add_parser("backtest", parents=[debug], help="score a model against the "
+                       "seasonal naive forecast on rolling origins",
+                       description="Fit up to each origin, forecast what follows and "
+                       "score it (MAE, RMSE, sMAPE, MASE), next to the seasonal naive "
+                       "forecast on the same origins.", epilog=_BACKTEST_EXAMPLES,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_data_flags(p)
+    p.add_argument("--initial", type=positive_int, metavar="N",
+                   help="steps before the first origin (default: 80%% of the series)")
+    p.add_argument("--step", type=positive_int, metavar="N",
+                   help="steps between origins (default: the horizon)")
+    p.add_argument("--refit", action=argparse.BooleanOptionalAction, default=False,
+                   help="refit at every origin, instead of fitting once on the first "
+                        "--initial steps (default: --no-refit)")
+    p.set_defaults(func=cmd_backtest)
+
+    p = sub.add_parser("datasets", parents=[debug], help="list the bundled datasets",
+                       description="List the bundled datasets.")
+    p.set_defaults(func=cmd_datasets)
+    return parser
+
+
+# -- main -----------------------------------------------------------------------------
+
+def _one_line(exc):
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _report_warnings(caught, verbose):
+    """Each distinct warning once, on one line; the non-convergence of a short
+    training run only with --verbose."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    seen = []
+    for w in caught:
+        if issubclass(w.category, ConvergenceWarning) and not verbose:
+            continue
+        line = str(w.message).strip().splitlines()[0] if str(w.message).strip() else ""
+        if line and line not in seen:
+            seen.append(line)
+    for line in seen[:None if verbose else 3]:
+        print(f"tsbptt: warning: {line}", file=sys.stderr)
+
+
+def main(argv=None):
+    """Run the ``tsbptt`` command.
+
+    Parameters
+    ----------
+    argv : list of str, default=None
+        The arguments (``sys.argv[1:]`` when None).
+
+    Returns
+    -------
+    int
+        The exit code: 0 on success, 2 for a mistake in the command line or the
+        data, 1 for an unexpected failure.
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a usage error (code 2)
+        return exc.code if isinstance(exc.code, int) else 2
+    debug = getattr(args, "debug", False)
+    caught = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            code = args.func(args)
+    except BrokenPipeError:  # `tsbptt ... | head`: stop quietly
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return 1
+    except (UsageError, ValueError, TypeError, OSError) as exc:
+        if debug:
+            raise
+        print(f"tsbptt: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("tsbptt: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # one line, not a traceback
+        if debug:
+            raise
+        print(f"tsbptt: error: {type(exc).__name__}: {_one_line(exc)} (run with --debug "
+              "for the traceback)", file=sys.stderr)
+        return 1
+    _report_warnings(caught, getattr(args, "verbose", False))
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
