@@ -3,6 +3,8 @@ import importlib.util
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+import pytest
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -39,3 +41,79 @@ def test_grid_search(capsys):
     assert np.isfinite(mae)
     out = capsys.readouterr().out
     assert "best parameters" in out and "seasonal naive" in out
+
+
+def test_gradient_flow_plot(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    path = tmp_path / "flow.png"
+    curves = _load("gradient_flow").main(T=20, hidden=4, plot_path=path)
+    assert set(curves) == {"lstm", "gru", "rnn"}
+    assert path.stat().st_size > 1000 and path.read_bytes()[:4] == b"\x89PNG"
+    assert f"plot saved to {path}" in capsys.readouterr().out
+
+
+def test_stock(capsys):
+    result = _load("stock").main(quick=True)
+    out = capsys.readouterr().out
+    # the 5 business days after the last close, in returns and in prices
+    dates = pd.bdate_range(result["last_date"] + pd.offsets.BDay(1), periods=5)
+    assert result["last_date"] == pd.Timestamp("2022-12-30")
+    interval, prices = result["interval"], result["prices"]
+    assert interval.index.equals(dates) and prices.index.equals(dates)
+    assert list(interval.columns) == ["forecast", "lower", "upper"]
+    assert np.isfinite(prices.to_numpy()).all() and np.isfinite(interval.to_numpy()).all()
+    assert (prices["lower"] < prices["price"]).all() and (prices["price"] < prices["upper"]).all()
+    assert (interval["lower"] < interval["forecast"]).all()
+    assert (interval["forecast"] < interval["upper"]).all()
+    # the path compounds the forecast returns from the last price; the band widens
+    expected = result["last_price"] * np.exp(np.cumsum(interval["forecast"].to_numpy()))
+    np.testing.assert_allclose(prices["price"].to_numpy(), expected)
+    assert (np.diff(np.log(prices["upper"] / prices["lower"])) > 0).all()
+    # the backtest: every model scored, coverages are shares, the printed claims hold
+    table = result["backtest"]
+    assert list(table.index) == ["random walk (zero return)", "naive (repeat last return)",
+                                 "LSTM, conformal interval", "LSTM, quantile interval"]
+    assert np.isfinite(table.to_numpy()).all()
+    assert ((table["coverage"] >= 0) & (table["coverage"] <= 1)).all()
+    assert table.loc["naive (repeat last return)", "MAE"] > \
+        table.loc["random walk (zero return)", "MAE"]
+    bands = result["price_bands"]
+    assert bands["width cumulative"] < bands["width compounded"]
+    assert bands["cumulative conformal"] <= bands["compounded daily bounds"]
+    assert "MAE against the random walk" in out and "close to unpredictable" in out
+    assert "5-day price band" in out and "2023-01-06" in out
+
+
+def test_sensors(capsys):
+    result = _load("sensors").main(quick=True)
+    out = capsys.readouterr().out
+    table = result["sensors"]
+    assert list(table.index) == ["s1", "s2", "s3", "s4", "mean"]
+    assert list(table.columns) == ["seasonal naive", "Ridge", "GRU (global)"]
+    assert np.isfinite(table.to_numpy()).all() and (table.to_numpy() > 0).all()
+    np.testing.assert_allclose(table.loc["mean"], table.drop("mean").mean())
+    # the forecasts cover the last `days` days of every sensor, hour by hour
+    days = result["days"]
+    gru = result["forecasts"]["GRU (global)"]
+    times = gru.index.get_level_values("time")
+    assert len(gru) == 4 * days * 24 and times.max() == pd.Timestamp("2024-04-25 23:00")
+    assert times.min() == pd.Timestamp("2024-04-26") - pd.Timedelta(days=days)
+    # electricity: the temperature columns, a seasonal naive row without covariates
+    load = result["electricity"]
+    assert list(load.columns) == ["no temperature", "past temperature",
+                                  "temperature forecast"]
+    assert list(load.index) == ["seasonal naive (a week ago)", "Ridge", "GRU"]
+    assert np.isfinite(load.loc[["Ridge", "GRU"]].to_numpy()).all()
+    assert load.loc["seasonal naive (a week ago)"].isna().sum() == 2
+    # the Ridge reads the temperature of the forecast hours: it helps
+    assert load.loc["Ridge", "temperature forecast"] < load.loc["Ridge", "no temperature"]
+    assert "Mean absolute error" in out and "future_exog" in out
+    assert "seasonal naive forecast on average" in out
+
+
+def test_sensors_plot_and_stock_plot(tmp_path):
+    pytest.importorskip("matplotlib")
+    for name in ("sensors", "stock"):
+        path = tmp_path / f"{name}.png"
+        _load(name).main(quick=True, plot_path=path)
+        assert path.stat().st_size > 1000

@@ -149,6 +149,8 @@ class Forecaster(BaseEstimator):
     step_ : DateOffset or int
     n_filled_ : dict
         Per series, how many target values ``fill`` filled in.
+    target_mean_, target_scale_ : ndarray of shape (n_series,)
+        Each series' scaling, in ``series_`` order: y = mean + scale * standardised.
     residuals_ : ndarray of shape (n_calibration, horizon) or None
         The calibration scores, standardised: forecast errors (``'conformal'``), or
         how far each actual fell outside its quantile band (``'quantile'``).
