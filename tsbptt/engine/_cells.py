@@ -10,6 +10,9 @@ from .._kernels import _reduce, cell_kernels
 from .._kernels._reduce import BLOCK_STEPS
 from ._threads import chunk_rows, single_threaded_blas
 
+#: Gradient arrays with fewer elements are summed over chunks by one thread.
+PARALLEL_SUM_MIN = 1 << 16
+
 
 class _Cell:
     """Common interface. Subclasses set ``name``, ``n_gates``, ``state_names``."""
@@ -43,7 +46,11 @@ class _Cell:
         grads = {}
         for name, a in acc.items():
             out = np.empty(a.shape[1:], dtype=a.dtype)
-            _reduce.sum_chunks(a.reshape(a.shape[0], -1), out.reshape(-1), n_threads)
+            # A parallel region costs more than it saves on a small sum (and, on a
+            # machine whose cores are busy, can wait a whole time slice for a thread).
+            # Each element is summed in chunk order whatever the thread count.
+            threads = n_threads if out.size >= PARALLEL_SUM_MIN else 1
+            _reduce.sum_chunks(a.reshape(a.shape[0], -1), out.reshape(-1), threads)
             grads[name] = out
         return grads
 
