@@ -160,7 +160,7 @@ def plot(y, forecasts, table, load, load_forecasts, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from tsbptt.plotting import plot_forecast
+    from tsbptt.plotting import date_axis, plot_forecast
 
     fig = plt.figure(figsize=(13, 8), layout="constrained")
     top, bottom = fig.subfigures(2, 1)
@@ -200,10 +200,7 @@ def plot(y, forecasts, table, load, load_forecasts, path):
     ax.set_ylabel("load (MW)")
     ax.grid(True, alpha=0.3)
     ax.legend(loc="upper left", fontsize=8, ncols=4)
-    import matplotlib.dates as mdates
-    locator = mdates.AutoDateLocator()
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    date_axis(ax)
     fig.savefig(path, dpi=110)
     plt.close(fig)
 

@@ -178,7 +178,7 @@ def plot(close, prices, table, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from tsbptt.plotting import plot_forecast
+    from tsbptt.plotting import date_axis, plot_forecast
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4.5), layout="constrained",
                                       width_ratios=[3, 2])
@@ -209,10 +209,7 @@ def plot(close, prices, table, path):
     right.set_ylabel("log return")
     right.grid(True, alpha=0.3)
     right.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncols=2, fontsize=8)
-    import matplotlib.dates as mdates
-    locator = mdates.AutoDateLocator()
-    right.xaxis.set_major_locator(locator)
-    right.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    date_axis(right)
     fig.savefig(path, dpi=110)
     plt.close(fig)
 

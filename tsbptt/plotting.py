@@ -10,7 +10,7 @@ from numbers import Integral
 import numpy as np
 import pandas as pd
 
-__all__ = ["plot_forecast", "plot_gradient_flow", "plot_history"]
+__all__ = ["date_axis", "plot_forecast", "plot_gradient_flow", "plot_history"]
 
 _CELL_NAMES = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}
 _MISSING = "plotting needs matplotlib: pip install 'tsbptt[plot]'"
@@ -61,7 +61,8 @@ def _x(index):
     return np.asarray(index)
 
 
-def _date_axis(ax):
+def date_axis(ax):
+    """Concise, automatically spaced date ticks on the x axis of ``ax``."""
     import matplotlib.dates as mdates
     locator = mdates.AutoDateLocator()
     ax.xaxis.set_major_locator(locator)
@@ -143,7 +144,7 @@ def plot_forecast(history, forecast, interval=None, actual=None, ax=None, title=
     ax.plot(_x(forecast.index), forecast.to_numpy(), color="C1", lw=2,
             marker="o" if len(forecast) <= 30 else None, ms=3, label="forecast")
     if dated == {True}:
-        _date_axis(ax)
+        date_axis(ax)
     index_name = history.index.name
     ax.set_xlabel(index_name if index_name else ("date" if dated == {True} else "step"))
     ax.set_ylabel(str(history.name) if history.name is not None else "value")
