@@ -385,3 +385,9 @@ def test_unexpected_errors_exit_with_code_1(monkeypatch, capsys):
     assert err.startswith("tsbptt: error: RuntimeError: boom") and err.count("\n") == 1
     with pytest.raises(RuntimeError, match="boom"):
         cli.main(["--debug", "datasets"])
+
+
+def test_season_is_not_silently_ignored_by_forecast(wave_csv, capsys):
+    code, _, err = run(capsys, *_ridge(wave_csv, "--season", 24))
+    assert code == 2 and err.count("\n") == 1
+    assert "--season applies to --model naive" in err and "--model ridge" in err

@@ -776,3 +776,17 @@ def test_predict_sequence_continues_from_returned_states():
     np.testing.assert_allclose(whole, m.predict(X), rtol=1e-6)
     with pytest.raises(ValueError, match="fitted with per-step targets"):
         GRURegressor(4, max_iter=1).fit(X, Y[:, -1]).predict_sequence(X)
+
+
+def test_quantile_point_forecast_is_the_median_predict_quantiles_gives():
+    # a barely trained network's quantiles cross; predict() used to return the raw
+    # 0.5 output while predict_quantiles() sorts them, so the Forecaster's predict()
+    # and predict_interval()["forecast"] disagreed
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 6))
+    y = X[:, -1] + rng.normal(size=200)
+    for Y in (y, np.c_[y, -y]):
+        m = GRURegressor(4, max_iter=1, loss="quantile", quantiles=(0.05, 0.5, 0.95),
+                         random_state=0).fit(X, Y)
+        q = m.predict_quantiles(X)
+        np.testing.assert_allclose(m.predict(X), q[..., 1], rtol=1e-6, atol=1e-6)

@@ -200,3 +200,82 @@ def test_score_and_pickle_with_many_series():
         f.score({k: v.iloc[101:104] for k, v in ys.items()})
     g = pickle.loads(pickle.dumps(f))
     np.testing.assert_array_equal(g.predict().to_numpy(), f.predict().to_numpy())
+
+
+# -- review regressions ---------------------------------------------------------------
+
+def test_history_shorter_than_lags_in_any_series_is_an_error():
+    # a later series shorter than lags used to wrap its window around (negative rows)
+    # and forecast silently from the wrong dates
+    y = {"a": _wave(60), "b": _wave(60, seed=1) + 3}
+    f = Forecaster(Ridge(), lags=10, horizon=3).fit(y)
+    with pytest.raises(ValueError, match="history of series 'b' has 5 steps, fewer than "
+                                         "lags=10"):
+        f.predict(history={"a": y["a"], "b": y["b"].iloc[:5]})
+
+
+def test_failed_refit_leaves_an_unfitted_forecaster():
+    from sklearn.exceptions import NotFittedError
+
+    f = Forecaster(Ridge(), lags=10, horizon=3).fit(_wave(60))
+    daily = pd.Series(np.arange(8.0), pd.date_range("2025-01-01", periods=8, freq="D"),
+                      name="load")
+    with pytest.raises(ValueError, match="too short"):
+        f.fit(daily)
+    # not the old model's tails dated with the new daily step
+    with pytest.raises(NotFittedError):
+        f.predict()
+    assert not [k for k in vars(f) if k.endswith("_")]
+    f.fit(_wave(60))  # and it fits again
+    assert f.predict().index[0] == _hours(61)[-1]
+
+
+def test_tuple_dict_keys_stay_one_series_level():
+    y = {("north", 1): _wave(60), ("south", 2): _wave(60, seed=1) + 3}
+    f = Forecaster(Ridge(), lags=6, horizon=2).fit(y)
+    pred = f.predict()
+    assert pred.index.nlevels == 2 and pred.index.names == ["series", "time"]
+    assert list(pred.index.get_level_values(0).unique()) == [("north", 1), ("south", 2)]
+    assert isinstance(pred.index.get_level_values(1), pd.DatetimeIndex)
+    ahead = {k: _wave(62, seed=s).iloc[60:] + 3 * s for s, k in enumerate(y)}
+    assert np.isfinite(f.score(ahead))
+
+
+def test_empty_long_y_is_an_error():
+    empty = pd.Series([], dtype=float, index=pd.MultiIndex.from_arrays(
+        [pd.Index([], dtype=object), pd.DatetimeIndex([])], names=["id", "time"]))
+    with pytest.raises(ValueError, match="y is empty"):
+        Forecaster(Ridge(), lags=3).fit(empty)
+
+
+def test_freq_of_the_wrong_kind_for_the_index_is_an_error():
+    ints = pd.Series(np.sin(np.arange(40.0)), index=np.arange(0, 80, 2), name="y")
+    with pytest.raises(ValueError, match="freq='h' is a pandas frequency, but y has an "
+                                         "integer index"):
+        Forecaster(Ridge(), lags=3, freq="h").fit(ints)  # used to be ignored
+    with pytest.raises(ValueError, match="freq=2 is an integer step, but y has a "
+                                         "DatetimeIndex"):
+        Forecaster(Ridge(), lags=3, freq=2).fit(_wave(40))
+    with pytest.raises(ValueError, match="not regular at step 3"):
+        Forecaster(Ridge(), lags=3, freq=3).fit(ints)
+
+
+def test_dict_X_of_series_at_predict_and_history_X_alone():
+    rng = np.random.default_rng(0)
+    idx = _hours(63)
+    plan = pd.Series(rng.standard_normal(63), idx, name="plan")
+    y = {"a": _wave(60), "b": _wave(60, seed=1)}
+    X = {k: plan.iloc[:60] for k in y}
+    f = Forecaster(Ridge(), lags=4, horizon=3, future_exog=["plan"]).fit(y, X)
+    as_series = f.predict(X={k: plan.iloc[60:] for k in y})  # Series, as fit accepts
+    as_frames = f.predict(X={k: plan.iloc[60:].to_frame() for k in y})
+    pd.testing.assert_series_equal(as_series, as_frames)
+    with pytest.raises(ValueError, match="history_X was given without history"):
+        f.predict(X={k: plan.iloc[60:] for k in y}, history_X=X)
+
+
+def test_a_text_index_is_named_as_the_problem_not_its_order():
+    y = pd.Series(np.arange(20.0), index=[str(i) for i in range(20)], name="y")
+    with pytest.raises(TypeError, match="needs a DatetimeIndex or an integer index, got "
+                                        "Index"):
+        Forecaster(Ridge(), lags=3).fit(y)  # used to say "'10' comes after '9'"

@@ -108,3 +108,16 @@ def test_coverage_on_the_bundled_electricity_load():
     print(f"electricity load, last 14 days: coverage of the 90% conformal interval "
           f"{bt.metrics['coverage']:.3f} (336 forecasts)")
     assert 0.84 <= bt.metrics["coverage"] <= 0.96
+
+
+def test_backtest_with_a_shorter_horizon_than_a_direct_forecaster_with_future_exog():
+    # the direct model reads its future-known covariates over its whole horizon (4):
+    # the last origins, where X ends within it, used to fail with "does not cover"
+    y = _noisy_wave(100)
+    X = pd.DataFrame({"plan": np.cos(0.3 * np.arange(100))}, index=y.index)
+    f = Forecaster(Ridge(), lags=6, horizon=4, future_exog=["plan"])
+    bt = backtest(f, y, X, initial=80, step=1, horizon=2)
+    assert bt.forecasts["origin"].nunique() == 100 - 4 - 80 + 1
+    assert bt.forecasts["time"].max() == y.index[-3]
+    with pytest.raises(ValueError, match="horizon=4 steps of future-known covariates"):
+        backtest(f, y, X, initial=97, horizon=2)

@@ -37,6 +37,9 @@ def _step_of(index, freq, key, allow_gaps):
     """The step between consecutive labels: a pandas offset for a DatetimeIndex, an
     int for an integer index. Without ``allow_gaps`` the index must be regular."""
     if isinstance(index, pd.DatetimeIndex):
+        if isinstance(freq, (int, np.integer)):
+            raise ValueError(f"freq={freq!r} is an integer step, but {_where(key)} has a "
+                             "DatetimeIndex: pass a pandas frequency such as 'h' or 'D'")
         inferred = freq if freq is not None else index.freq
         if inferred is None and len(index) >= 3:
             with warnings.catch_warnings():  # pandas 3.1 announces an offset return
@@ -62,12 +65,15 @@ def _step_of(index, freq, key, allow_gaps):
                     "(y.resample(freq).mean())")
         return step
     if pd.api.types.is_integer_dtype(index):
+        if freq is not None and not isinstance(freq, (int, np.integer)):
+            raise ValueError(f"freq={freq!r} is a pandas frequency, but {_where(key)} has "
+                             "an integer index: pass an integer step, or freq=None")
         steps = np.diff(np.asarray(index))
         step = int(freq) if isinstance(freq, (int, np.integer)) else (
             int(pd.Series(steps).mode().iloc[0]) if len(steps) else 1)
         if not allow_gaps and len(steps) and not np.all(steps == step):
             bad = int(np.flatnonzero(steps != step)[0]) + 1
-            raise ValueError(f"{_where(key)}'s integer index is not regular: "
+            raise ValueError(f"{_where(key)}'s integer index is not regular at step {step}: "
                              f"{index[bad]!r} after {index[bad - 1]!r}; pass "
                              "fill='interpolate' or fill='ffill' to fill gaps")
         return step
@@ -109,6 +115,10 @@ def _regular(entry, freq, fill):
     """Check an entry and, with ``fill``, reindex it to its regular grid and fill
     the gaps and missing values; returns (entry, step)."""
     y, X, key = entry.y, entry.X, entry.key
+    if not (isinstance(y.index, pd.DatetimeIndex)
+            or pd.api.types.is_integer_dtype(y.index)):  # before the order: '10' < '9'
+        raise TypeError(f"{_where(key)} needs a DatetimeIndex or an integer index, got "
+                        f"{type(y.index).__name__} of dtype {y.index.dtype}")
     _check_order(y.index, key)
     if len(y) < 2:
         raise ValueError(f"{_where(key)} has {len(y)} value(s); a series needs at least 2")
@@ -151,6 +161,8 @@ def _entries(y, X):
             raise ValueError(f"a long y needs a two-level MultiIndex (series id, time), "
                              f"got {y.index.nlevels} levels")
         keys = pd.unique(y.index.get_level_values(0))
+        if not len(keys):
+            raise ValueError("y is empty: give at least one series")
         if X is not None and not (isinstance(X, pd.DataFrame) and X.index.equals(y.index)):
             raise ValueError("X must be a DataFrame on exactly y's (series id, time) index")
         return [Entry(k, y.xs(k, level=0).rename(y.name),
@@ -246,7 +258,8 @@ def split_future(X, layout, keys):
     if layout == "dict":
         if not isinstance(X, dict):
             raise TypeError(f"X must be a dict of DataFrames like y, got {type(X).__name__}")
-        return {k: X.get(k) for k in keys}
+        return {k: X[k].to_frame() if isinstance(X.get(k), pd.Series) else X.get(k)
+                for k in keys}
     if not isinstance(X, pd.DataFrame) or X.index.nlevels != 2:
         raise TypeError("X must be a DataFrame with a (series id, time) MultiIndex")
     have = set(X.index.get_level_values(0))
@@ -260,4 +273,11 @@ def to_output(values, layout, names):
     it is, many as one object with a (series id, time) MultiIndex."""
     if layout == "single":
         return values[0][1]
-    return pd.concat([v for _, v in values], keys=[k for k, _ in values], names=names)
+    keys = [k for k, _ in values]
+    if not any(isinstance(k, tuple) for k in keys):
+        return pd.concat([v for _, v in values], keys=keys, names=names)
+    # pd.concat would spread tuple keys over several levels: keep one id level
+    out = pd.concat([v for _, v in values])
+    ids = pd.Index(keys, tupleize_cols=False).repeat([len(v) for _, v in values])
+    out.index = pd.MultiIndex.from_arrays([ids, out.index], names=names)
+    return out

@@ -114,6 +114,9 @@ def backtest(forecaster, y, X=None, *, initial, step=1, horizon=None, refit=True
     step : int, default=1
         Steps between origins.
     horizon : int, default=None (the forecaster's)
+        Steps scored after each origin. A direct forecaster with ``future_exog``
+        and a longer horizon reads X over its whole horizon, so the last origins
+        are those where X still covers it.
     refit : bool, default=True
         Refit at every origin; with False, fit once on the first ``initial`` steps
         and only move the window (much faster; the model never sees later data).
@@ -134,6 +137,16 @@ def backtest(forecaster, y, X=None, *, initial, step=1, horizon=None, refit=True
         raise ValueError("X must be a DataFrame on exactly y's index")
     horizon = forecaster.horizon if horizon is None else horizon
     origins = _origins(len(y), initial, step, horizon)
+    if X is not None and forecaster.future_exog and forecaster.strategy == "direct" \
+            and forecaster.horizon > horizon:
+        # the direct model reads its future-known covariates over all of its own
+        # horizon: keep the origins whose covariates X holds
+        origins = [o for o in origins if o + forecaster.horizon <= len(y)]
+        if not origins:
+            raise ValueError(f"no origin leaves the forecaster's horizon="
+                             f"{forecaster.horizon} steps of future-known covariates "
+                             f"in X ({len(y)} steps, initial={initial}); use a smaller "
+                             "initial")
     rows, fitted = [], None
     for origin in origins:
         hist_X = None if X is None else X.iloc[:origin]

@@ -145,6 +145,9 @@ def cmd_forecast(args):
     for path in (args.out, args.plot):
         if path is not None and not Path(path).parent.is_dir():
             raise UsageError(f"cannot write {path}: folder {Path(path).parent} not found")
+    if args.season is not None and args.model != "naive":
+        raise UsageError(f"--season applies to --model naive (and to backtest), not "
+                         f"to forecast --model {args.model}")
     plot = _check_plotting(args.plot)
     data = load_data(args)
     est = _estimator(args)

@@ -355,12 +355,14 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
 
     def _point(self, out):
         """The point forecast among the network's outputs (scaled units): with the
-        quantile loss, the quantile nearest the median, else the outputs as they are."""
+        quantile loss, the quantile nearest the median, else the outputs as they are.
+        Crossed quantiles are sorted first, as in :meth:`predict_quantiles`, so the
+        point forecast is the one that method returns at that level."""
         K = self._n_quantiles()
         if K == 1:
             return out
         k = int(np.argmin(np.abs(np.asarray(self.quantiles) - 0.5)))
-        return out.reshape(out.shape[:-1] + (-1, K))[..., k]
+        return np.sort(out.reshape(out.shape[:-1] + (-1, K)), axis=-1)[..., k]
 
     def _targets(self, y, lengths, T):
         """Targets as (n, n_outputs), or (n, T, n_outputs) for per-step targets.

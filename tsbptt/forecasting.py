@@ -349,6 +349,19 @@ class Forecaster(BaseEstimator):
         self
         """
         self._validate_params()
+        try:
+            return self._fit(y, X)
+        except BaseException:
+            # a failed (re)fit leaves an unfitted forecaster, never a mix of the old
+            # fit and the new data (old model, new step: silently wrong dates)
+            for name in [k for k in vars(self) if k in self._FIT_PRIVATE
+                         or (k.endswith("_") and not k.startswith("__"))]:
+                delattr(self, name)
+            raise
+
+    _FIT_PRIVATE = ("_past", "_future", "_calendar", "_one_hot", "_index_names")
+
+    def _fit(self, y, X):
         entries, self.layout_, self.step_ = to_entries(y, X, freq=self.freq,
                                                        fill=self.fill)
         self.exog_names_ = [] if entries[0].X is None else list(entries[0].X.columns)
@@ -508,6 +521,9 @@ class Forecaster(BaseEstimator):
         """The series to forecast from, scaled with their future channels; the jobs
         (one per series, at its last step) and, for 'stateful', the states there."""
         if history is None:
+            if history_X is not None:
+                raise ValueError("history_X was given without history: pass the history "
+                                 "it belongs to (or leave both out)")
             entries = [self.tails_[k] for k in self.series_]
         else:
             entries, layout, step = to_entries(history, history_X, freq=self.freq,
@@ -523,9 +539,11 @@ class Forecaster(BaseEstimator):
         futures = split_future(X, self.layout_, [e.key for e in entries])
         n_future = self.horizon if self.strategy == "direct" else steps
         data = [self._scaled(e, futures[e.key], n_future) for e in entries]
-        if history is not None and len(data[0].y) < self.lags:
-            raise ValueError(f"history has {len(data[0].y)} steps, fewer than "
-                             f"lags={self.lags}")
+        short = [s for s in data if len(s.y) < self.lags] if history is not None else []
+        if short:  # a shorter window would wrap around to the end of the series
+            s = short[0]
+            raise ValueError(f"history{'' if s.key is None else f' of series {s.key!r}'} "
+                             f"has {len(s.y)} steps, fewer than lags={self.lags}")
         jobs = [(s, len(s.y) - 1) for s in data]
         states = None
         if self.strategy == "stateful":
@@ -636,7 +654,7 @@ class Forecaster(BaseEstimator):
         """
         check_is_fitted(self)
         if isinstance(y, dict):
-            y = pd.concat(y, names=self._index_names)
+            y = to_output(list(y.items()), "dict", self._index_names)
         if not isinstance(y, pd.Series):
             raise TypeError(f"y must be a pandas Series, got {type(y).__name__}")
         pred = self.predict(len(y) // len(self.series_), X=X)
