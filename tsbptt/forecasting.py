@@ -29,6 +29,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._panel import (
+    Entry,
     FILL_METHODS,
     future_index,
     split_future,
@@ -67,7 +68,7 @@ def _conformal_quantile(abs_residuals, coverage):
     """Per column, the ceil((m + 1) * coverage)-th smallest of m residuals: the
     split-conformal bound (Lei et al., 2018), valid for exchangeable errors."""
     m = abs_residuals.shape[0]
-    rank = int(np.ceil((m + 1) * coverage))
+    rank = int(np.ceil((m + 1) * coverage - 1e-9))  # 1e-9: 10 * 0.9 is 9, not 9.000...1
     if rank > m:
         raise ValueError(f"coverage={coverage} needs at least {int(np.ceil(coverage / (1 - coverage)))} "
                          f"calibration windows, there are {m}: use a larger "
@@ -135,7 +136,9 @@ class Forecaster(BaseEstimator):
     fill : {None, 'ffill', 'interpolate'}, default=None
         None: gaps in the index and missing values are errors. Otherwise each
         series is reindexed to its regular grid and the holes filled (forward, or
-        linear in time); ``n_filled_`` says how many values were filled.
+        linear in time); ``n_filled_`` says how many values were filled. Note that
+        ``'interpolate'`` reads the value after a gap, so windows ending inside a
+        gap see a little of their future; ``'ffill'`` only looks back.
 
     Attributes
     ----------
@@ -385,7 +388,7 @@ class Forecaster(BaseEstimator):
                                for c in self.channels_]
         data = [self._scaled(e) for e in entries]
         self._check_lengths(data)
-        self.residuals_ = self._calibrate(data) if self.interval else None
+        self.residuals_ = self._calibrate(entries, data) if self.interval else None
         self.estimator_ = self._fit_model(data, [len(s.y) - 1 for s in data])
         self.tails_ = {e.key: e for e in entries}
         if self.strategy == "stateful":  # where forecasts start from
@@ -425,12 +428,16 @@ class Forecaster(BaseEstimator):
         Y = np.concatenate(Ys)[order]
         return self._new_estimator().fit(Xw, Y[:, 0] if H == 1 else Y)
 
-    def _calibrate(self, data):
-        """Errors of a model fitted on each series' first part, forecasting every
-        origin of its last ``calibration`` part: (n_origins, horizon), standardised."""
+    _SCALING = ("target_mean_", "target_scale_", "exog_mean_", "exog_scale_")
+
+    def _calibrate(self, entries, data):
+        """Scores of a model fitted on each series' first part, forecasting every
+        origin of its last ``calibration`` part: (n_origins, horizon), standardised.
+
+        The first part is all the calibration model sees, its scaling included."""
         H = self.horizon
-        cuts, jobs = [], []
-        for s in data:
+        cuts, origins = [], []
+        for i, s in enumerate(data):
             first, last = self.lags - 1, len(s.y) - 1 - H
             cut = first + int(np.floor((1 - self.calibration) * (last - first + 1)))
             if cut - H < first or cut > last:
@@ -439,21 +446,32 @@ class Forecaster(BaseEstimator):
                                  f"({last - first + 1}); use a longer series or "
                                  "interval=None")
             cuts.append(cut)
-            jobs.extend((s, o) for o in range(cut, last + 1))
-        needed = int(np.ceil(self.coverage / (1 - self.coverage)))
-        if len(jobs) < needed:
+            origins.extend((i, o) for o in range(cut, last + 1))
+        needed = int(np.ceil(self.coverage / (1 - self.coverage) - 1e-9))
+        if len(origins) < needed:
             raise ValueError(f"too few windows to calibrate a {self.coverage:.0%} interval: "
-                             f"{len(jobs)} held-back origins, {needed} needed; use a "
+                             f"{len(origins)} held-back origins, {needed} needed; use a "
                              "longer series or a larger calibration fraction")
-        model = self._fit_model(data, cuts)
-        actual = np.stack([s.y[o + 1:o + 1 + H] for s, o in jobs])
-        if self.interval == "quantile":
-            # conformalised quantile regression (Romano et al., 2019): how far the
-            # actual falls outside the predicted band (negative: inside)
-            q = self._direct(model, jobs, "predict_quantiles").reshape(len(jobs), H, 3)
-            return np.maximum(q[..., 0] - actual, actual - q[..., 2])
-        states = self._states_before(model, jobs) if self.strategy == "stateful" else None
-        return actual - self._forecast(model, jobs, H, states)
+        final = {name: getattr(self, name) for name in self._SCALING}
+        try:
+            self._fit_scaling([Entry(e.key, e.y.iloc[:c + 1],
+                                     None if e.X is None else e.X.iloc[:c + 1])
+                               for e, c in zip(entries, cuts)])
+            data = [self._scaled(e) for e in entries]
+            jobs = [(data[i], o) for i, o in origins]
+            model = self._fit_model(data, cuts)
+            actual = np.stack([s.y[o + 1:o + 1 + H] for s, o in jobs])
+            if self.interval == "quantile":
+                # conformalised quantile regression (Romano et al., 2019): how far the
+                # actual falls outside the predicted band (negative: inside)
+                q = self._direct(model, jobs, "predict_quantiles").reshape(len(jobs), H, 3)
+                return np.maximum(q[..., 0] - actual, actual - q[..., 2])
+            states = (self._states_before(model, jobs) if self.strategy == "stateful"
+                      else None)
+            return actual - self._forecast(model, jobs, H, states)
+        finally:
+            for name, value in final.items():
+                setattr(self, name, value)
 
     # -- forecasting --------------------------------------------------------------------
     def _states_before(self, model, jobs):
