@@ -70,9 +70,10 @@ def _conformal_quantile(abs_residuals, coverage):
     m = abs_residuals.shape[0]
     rank = int(np.ceil((m + 1) * coverage - 1e-9))  # 1e-9: 10 * 0.9 is 9, not 9.000...1
     if rank > m:
-        raise ValueError(f"coverage={coverage} needs at least {int(np.ceil(coverage / (1 - coverage)))} "
-                         f"calibration windows, there are {m}: use a larger "
-                         "calibration fraction or a longer series")
+        needed = int(np.ceil(coverage / (1 - coverage) - 1e-9))
+        raise ValueError(f"coverage={coverage} needs at least {needed} calibration "
+                         f"windows, there are {m}: use a larger calibration fraction or "
+                         "a longer series")
     return np.sort(abs_residuals, axis=0)[rank - 1]
 
 
