@@ -23,9 +23,11 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.metrics import r2_score
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._inputs import to_sequences
+from ._targets import (check_weights, mean_scale, per_step_targets, target_ndim,
+                       targets_per_step)
 from ._progress import ProgressReporter
 from .engine import (LOSSES, Network, Objective, TrainOptions, build_optimizer,
                      time_ordered_split, train)
@@ -139,7 +141,7 @@ class _BaseRecurrent(BaseEstimator):
             return
         valid = np.arange(X3.shape[1])[None, :] < lengths[:, None]
         weights = None if w is None else np.broadcast_to(w[:, None], valid.shape)[valid]
-        self.input_mean_, self.input_scale_ = _mean_scale(X3[valid].astype(np.float64),
+        self.input_mean_, self.input_scale_ = mean_scale(X3[valid].astype(np.float64),
                                                           weights)
 
     def _scale_inputs(self, X3, lengths):
@@ -373,9 +375,9 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the "
                              "target y is None")
-        per_step = _targets_per_step(self.input_kind_, y, lengths, T, labels=False)
+        per_step = targets_per_step(self.input_kind_, y, lengths, T, labels=False)
         if per_step:
-            return _per_step_targets(y, lengths, T), True
+            return per_step_targets(y, lengths, T), True
         y = np.asarray(y)
         try:
             y = y.astype(np.float64)
@@ -396,9 +398,9 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
                 valid = np.arange(y.shape[1])[None, :] < lengths[:, None]
                 rows_w = None if w is None else np.broadcast_to(w[:, None],
                                                                 valid.shape)[valid]
-                self.target_mean_, self.target_scale_ = _mean_scale(y[valid], rows_w)
+                self.target_mean_, self.target_scale_ = mean_scale(y[valid], rows_w)
             else:
-                self.target_mean_, self.target_scale_ = _mean_scale(y, w)
+                self.target_mean_, self.target_scale_ = mean_scale(y, w)
         else:
             self.target_mean_ = np.zeros(y.shape[-1])
             self.target_scale_ = np.ones(y.shape[-1])
@@ -425,7 +427,7 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
                              f"network expects {self.network_.input_size}")
         self._check_bptt(X3.shape[1])
         y, per_step = self._targets(y, lengths, X3.shape[1])
-        w = _sample_weight(sample_weight, len(X3))
+        w = check_weights(sample_weight, len(X3))
         if first:  # scaling statistics from the training part only, never the tail
             self.per_step_ = per_step
             tr, _ = self._split(len(X3), incremental)
@@ -565,7 +567,7 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
             return super().score(X, y, sample_weight)
         X3, lengths = self._prepared(X)
         Y, _ = self._targets(y, lengths, X3.shape[1])
-        w = _sample_weight(sample_weight, len(X3))
+        w = check_weights(sample_weight, len(X3))
         return self._score_prepared(X3, self._scaled_targets(Y), lengths, w)
 
 
@@ -646,7 +648,7 @@ class _ClassifierBase(ClassifierMixin, _BaseRecurrent):
             raise ValueError("classes must be passed on the first call to partial_fit")
         X3, lengths = self._sequences(X, reset=first)
         self._check_bptt(X3.shape[1])
-        per_step = _targets_per_step(self.input_kind_, y, lengths, X3.shape[1], labels=True)
+        per_step = targets_per_step(self.input_kind_, y, lengths, X3.shape[1], labels=True)
         if first:
             self.per_step_ = per_step
         elif per_step != self.per_step_:
@@ -654,7 +656,7 @@ class _ClassifierBase(ClassifierMixin, _BaseRecurrent):
                              f"{'per-step' if self.per_step_ else 'per-sequence'} labels")
         labels = (self._step_labels(y, lengths, X3.shape[1], classes, first) if per_step
                   else self._labels(y, len(X3), classes, first))
-        w = _sample_weight(sample_weight, len(X3))
+        w = check_weights(sample_weight, len(X3))
         if first:  # scaling statistics from the training part only, never the tail
             tr, _ = self._split(len(X3), incremental)
             self._fit_input_scaling(X3[tr], lengths[tr], None if w is None else w[tr])
@@ -677,7 +679,7 @@ class _ClassifierBase(ClassifierMixin, _BaseRecurrent):
         -------
         self
         """
-        if _target_ndim(y) == 1 and type_of_target(y) == "continuous":
+        if target_ndim(y) == 1 and type_of_target(y) == "continuous":
             raise ValueError("Unknown label type: continuous. Maybe you are trying to "
                              "fit a classifier, which expects discrete classes on a "
                              "regression target with continuous values.")
@@ -726,79 +728,7 @@ class _ClassifierBase(ClassifierMixin, _BaseRecurrent):
         X3, lengths = self._prepared(X)
         labels = self._step_labels(y, lengths, X3.shape[1], None, False)
         return self._score_prepared(X3, labels, lengths,
-                                    _sample_weight(sample_weight, len(X3)))
-
-
-def _targets_per_step(kind, y, lengths, T, labels):
-    """Whether y holds one target per time step (sequence labelling).
-
-    The rule, the same for regressors and classifiers: with 3D X, a y of shape
-    (n_samples, n_timesteps[, n_outputs]) (its second axis is X's time axis); with
-    a list X, a list of per-sequence targets whose lengths differ or are the
-    sequences' own lengths. Anything else is one target (row) per sequence. So with
-    3D X a 2D y is per-step exactly when its width is the number of time steps.
-    """
-    if kind == "3d":
-        shape = np.asarray(y).shape
-        per_step_2d = len(shape) == 2 and shape[1] == T and T > 1
-        return per_step_2d or (not labels and len(shape) == 3)
-    if kind == "list" and isinstance(y, (list, tuple)) and len(y) == len(lengths) \
-            and all(np.ndim(yi) >= 1 for yi in y):
-        lens = [len(yi) for yi in y]
-        return len(set(lens)) > 1 or all(n == m for n, m in zip(lens, lengths))
-    return False
-
-
-def _target_ndim(y):
-    """Dimensions of y, counting a list of per-sequence arrays as one more than
-    its elements (any array-like; never calls numpy functions on y itself)."""
-    if y is None:
-        return 0
-    if isinstance(y, (list, tuple)) and len(y) and hasattr(y[0], "__len__") \
-            and not isinstance(y[0], str):
-        return 1 + np.asarray(y[0]).ndim
-    return np.asarray(y).ndim
-
-
-def _per_step_targets(y, lengths, T):
-    """Per-step targets padded to (n, T, n_outputs); each must match its sequence."""
-    n = len(lengths)
-    seqs = list(y) if isinstance(y, (list, tuple)) else [np.asarray(y)[i] for i in range(n)]
-    if len(seqs) != n:
-        raise ValueError(f"y has {len(seqs)} target sequences for {n} input sequences")
-    out = None
-    for i, yi in enumerate(seqs):
-        yi = np.asarray(yi, dtype=np.float64)
-        yi = yi[:, None] if yi.ndim == 1 else yi
-        if yi.ndim != 2 or len(yi) != (lengths[i] if isinstance(y, (list, tuple)) else T):
-            raise ValueError(f"the targets of sequence {i} have shape {yi.shape}; expected "
-                             f"({lengths[i]},) or ({lengths[i]}, n_outputs)")
-        if out is None:
-            out = np.zeros((n, T, yi.shape[1]))
-        if yi.shape[1] != out.shape[2]:
-            raise ValueError(f"the targets of sequence {i} have {yi.shape[1]} outputs, "
-                             f"the first had {out.shape[2]}")
-        if not np.isfinite(yi[:lengths[i]]).all():
-            raise ValueError("Input y contains NaN or infinity.")
-        out[i, :lengths[i]] = yi[:lengths[i]]
-    return out
-
-
-def _mean_scale(values, weights):
-    """Weighted mean and standard deviation of the rows of ``values``, per column;
-    a scale of 1 where a column is constant."""
-    if weights is not None and not np.sum(weights) > 0:
-        raise ValueError("sample_weight is 0 for every training sample (the samples "
-                         "before the validation tail): nothing to learn from")
-    mean = np.average(values, axis=0, weights=weights)
-    std = np.sqrt(np.average((values - mean) ** 2, axis=0, weights=weights))
-    return mean, np.where(std > 1e-12 * np.maximum(1, np.abs(mean)), std, 1.0)
-
-
-def _sample_weight(sample_weight, n):
-    if sample_weight is None:
-        return None
-    return _check_sample_weight(sample_weight, np.empty((n, 1)), dtype=np.float64)
+                                    check_weights(sample_weight, len(X3)))
 
 
 _DOC = """{kind} with {cell} cells, trained by backpropagation through time.

@@ -1,0 +1,82 @@
+"""Targets and weights of the estimators: per-step or per-sequence, scaling.
+
+The rules the regressors and classifiers share for reading ``y`` and
+``sample_weight``, kept apart from the estimator classes.
+"""
+import numpy as np
+from sklearn.utils.validation import _check_sample_weight
+
+__all__ = ["check_weights", "mean_scale", "per_step_targets", "target_ndim",
+           "targets_per_step"]
+
+
+def targets_per_step(kind, y, lengths, T, labels):
+    """Whether y holds one target per time step (sequence labelling).
+
+    The rule, the same for regressors and classifiers: with 3D X, a y of shape
+    (n_samples, n_timesteps[, n_outputs]) (its second axis is X's time axis); with
+    a list X, a list of per-sequence targets whose lengths differ or are the
+    sequences' own lengths. Anything else is one target (row) per sequence. So with
+    3D X a 2D y is per-step exactly when its width is the number of time steps.
+    """
+    if kind == "3d":
+        shape = np.asarray(y).shape
+        per_step_2d = len(shape) == 2 and shape[1] == T and T > 1
+        return per_step_2d or (not labels and len(shape) == 3)
+    if kind == "list" and isinstance(y, (list, tuple)) and len(y) == len(lengths) \
+            and all(np.ndim(yi) >= 1 for yi in y):
+        lens = [len(yi) for yi in y]
+        return len(set(lens)) > 1 or all(n == m for n, m in zip(lens, lengths))
+    return False
+
+
+def target_ndim(y):
+    """Dimensions of y, counting a list of per-sequence arrays as one more than
+    its elements (any array-like; never calls numpy functions on y itself)."""
+    if y is None:
+        return 0
+    if isinstance(y, (list, tuple)) and len(y) and hasattr(y[0], "__len__") \
+            and not isinstance(y[0], str):
+        return 1 + np.asarray(y[0]).ndim
+    return np.asarray(y).ndim
+
+
+def per_step_targets(y, lengths, T):
+    """Per-step targets padded to (n, T, n_outputs); each must match its sequence."""
+    n = len(lengths)
+    seqs = list(y) if isinstance(y, (list, tuple)) else [np.asarray(y)[i] for i in range(n)]
+    if len(seqs) != n:
+        raise ValueError(f"y has {len(seqs)} target sequences for {n} input sequences")
+    out = None
+    for i, yi in enumerate(seqs):
+        yi = np.asarray(yi, dtype=np.float64)
+        yi = yi[:, None] if yi.ndim == 1 else yi
+        if yi.ndim != 2 or len(yi) != (lengths[i] if isinstance(y, (list, tuple)) else T):
+            raise ValueError(f"the targets of sequence {i} have shape {yi.shape}; expected "
+                             f"({lengths[i]},) or ({lengths[i]}, n_outputs)")
+        if out is None:
+            out = np.zeros((n, T, yi.shape[1]))
+        if yi.shape[1] != out.shape[2]:
+            raise ValueError(f"the targets of sequence {i} have {yi.shape[1]} outputs, "
+                             f"the first had {out.shape[2]}")
+        if not np.isfinite(yi[:lengths[i]]).all():
+            raise ValueError("Input y contains NaN or infinity.")
+        out[i, :lengths[i]] = yi[:lengths[i]]
+    return out
+
+
+def mean_scale(values, weights):
+    """Weighted mean and standard deviation of the rows of ``values``, per column;
+    a scale of 1 where a column is constant."""
+    if weights is not None and not np.sum(weights) > 0:
+        raise ValueError("sample_weight is 0 for every training sample (the samples "
+                         "before the validation tail): nothing to learn from")
+    mean = np.average(values, axis=0, weights=weights)
+    std = np.sqrt(np.average((values - mean) ** 2, axis=0, weights=weights))
+    return mean, np.where(std > 1e-12 * np.maximum(1, np.abs(mean)), std, 1.0)
+
+
+def check_weights(sample_weight, n):
+    if sample_weight is None:
+        return None
+    return _check_sample_weight(sample_weight, np.empty((n, 1)), dtype=np.float64)
