@@ -121,3 +121,33 @@ def test_backtest_with_a_shorter_horizon_than_a_direct_forecaster_with_future_ex
     assert bt.forecasts["time"].max() == y.index[-3]
     with pytest.raises(ValueError, match="horizon=4 steps of future-known covariates"):
         backtest(f, y, X, initial=97, horizon=2)
+
+
+def test_calibration_cut_off_is_one_time_for_every_series():
+    # b covers only the last part of a's dates: the calibration model must not
+    # train on a's data after the cut-off time, where b's held-back origins are
+    idx = pd.date_range("2024-01-01", periods=400, freq="h")
+    rng = np.random.default_rng(3)
+    a = pd.Series(np.sin(np.arange(400) / 5) + 0.1 * rng.standard_normal(400), idx)
+    b = a.iloc[250:] * 2
+    f = Forecaster(Ridge(), lags=6, horizon=2, interval="conformal").fit({"a": a, "b": b})
+    seen = {}
+    original = f._fit_model
+
+    def spy(data, last):
+        seen.update({s.key: s.index[stop] for s, stop in zip(data, last)
+                     if stop >= 0})
+        return original(data, last)
+
+    f._fit_model = spy
+    f._calibrate([f.tails_[k] for k in f.series_], [f._scaled(f.tails_[k])
+                                                     for k in f.series_])
+    # both series' training data end at the same time: the 429th of the 536
+    # pooled origins (a's 393 at hours 5..397, b's 143 at hours 255..397), hour
+    # 344 — not at 80% of each series (hour 319 for a, hour 369 for b)
+    origins = np.sort(np.r_[np.arange(5, 398), np.arange(255, 398)])
+    assert origins[int(0.8 * 536)] == 344
+    assert seen["a"] == seen["b"] == idx[344]
+    assert f.residuals_.shape[1] == 2
+    band = f.predict_interval()
+    assert (band["lower"] < band["upper"]).all()

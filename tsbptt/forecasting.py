@@ -117,9 +117,9 @@ class Forecaster(BaseEstimator):
         With many series, add a one-hot series identifier to every step.
     interval : {None, 'conformal', 'quantile'}, default=None
         How :meth:`predict_interval` works. ``'conformal'`` (any model, any
-        strategy): a copy of the model is fitted on the first part of each series
-        and its errors on the last ``calibration`` part calibrate symmetric
-        intervals per horizon step. ``'quantile'`` (tsbptt regressors, direct
+        strategy): a copy of the model is fitted on the data before a cut-off
+        time (the same for every series) and its errors at every origin after it
+        calibrate symmetric intervals per horizon step. ``'quantile'`` (tsbptt regressors, direct
         strategy): the network outputs the ``(1 - coverage) / 2``, 0.5 and
         ``(1 + coverage) / 2`` quantiles (pinball loss), so bands follow the
         noise level of each window, and the same held-back part conformalises
@@ -128,7 +128,8 @@ class Forecaster(BaseEstimator):
     coverage : float, default=0.9
         The interval's nominal coverage (fixed at fit time for ``'quantile'``).
     calibration : float, default=0.2
-        Fraction of each series' windows held out to calibrate conformal intervals.
+        Fraction of the forecast origins, pooled over the series and the latest
+        in time, held out to calibrate the intervals.
     scale : bool, default=True
         Standardise each series and covariate with its training mean and
         standard deviation; forecasts come back in the series' units.
@@ -420,6 +421,8 @@ class Forecaster(BaseEstimator):
         Xs, Ys, when = [], [], []
         for s, stop in zip(data, last):
             origins = np.arange(self.lags - 1, stop - H + 1)
+            if not len(origins):  # a series that starts after a calibration cut-off
+                continue
             Xs.append(self._windows(s, origins))
             Ys.append(s.y[origins[:, None] + 1 + np.arange(H)[None, :]])
             when.append(s.index[origins])
@@ -432,22 +435,29 @@ class Forecaster(BaseEstimator):
     _SCALING = ("target_mean_", "target_scale_", "exog_mean_", "exog_scale_")
 
     def _calibrate(self, entries, data):
-        """Scores of a model fitted on each series' first part, forecasting every
-        origin of its last ``calibration`` part: (n_origins, horizon), standardised.
+        """Scores of a model fitted on the data before a cut-off time, forecasting
+        every origin from then on: (n_origins, horizon), standardised.
 
-        The first part is all the calibration model sees, its scaling included."""
-        H = self.horizon
-        cuts, origins = [], []
-        for i, s in enumerate(data):
-            first, last = self.lags - 1, len(s.y) - 1 - H
-            cut = first + int(np.floor((1 - self.calibration) * (last - first + 1)))
-            if cut - H < first or cut > last:
-                raise ValueError(f"too few windows to calibrate intervals on "
-                                 f"{'y' if s.key is None else f'series {s.key!r}'} "
-                                 f"({last - first + 1}); use a longer series or "
-                                 "interval=None")
-            cuts.append(cut)
-            origins.extend((i, o) for o in range(cut, last + 1))
+        The cut-off is a time, the same for every series, so that no series'
+        data after it teaches the calibration model about another's held-back
+        part; it leaves the last ``calibration`` fraction of all origins held back.
+        The data before it is all the calibration model sees, its scaling included.
+        """
+        H, first = self.horizon, self.lags - 1
+        times = [s.index[first:len(s.y) - H] for s in data]  # each series' origins
+        pooled = np.sort(np.concatenate([t.to_numpy() for t in times]))
+        t_cut = pooled[min(len(pooled) - 1,
+                           int(np.floor((1 - self.calibration) * len(pooled))))]
+        # the last step at or before the cut-off: the calibration model's data ends there
+        stops = [int(s.index.searchsorted(t_cut, side="right")) - 1 for s in data]
+        if self.strategy == "stateful":  # one sequence length for every series
+            stops = [min(stops)] * len(data)
+        origins = [(i, o) for i, (s, stop) in enumerate(zip(data, stops))
+                   for o in range(max(first, stop), len(s.y) - H)]
+        cuts = [min(stop, len(s.y) - 1) for s, stop in zip(data, stops)]
+        if sum(max(0, c - H - first + 1) for c in cuts) < 1 or not origins:
+            raise ValueError(f"too few windows to calibrate intervals ({len(pooled)} "
+                             "origins in all); use a longer series or interval=None")
         needed = int(np.ceil(self.coverage / (1 - self.coverage) - 1e-9))
         if len(origins) < needed:
             raise ValueError(f"too few windows to calibrate a {self.coverage:.0%} interval: "
@@ -455,9 +465,12 @@ class Forecaster(BaseEstimator):
                              "longer series or a larger calibration fraction")
         final = {name: getattr(self, name) for name in self._SCALING}
         try:
-            self._fit_scaling([Entry(e.key, e.y.iloc[:c + 1],
-                                     None if e.X is None else e.X.iloc[:c + 1])
-                               for e, c in zip(entries, cuts)])
+            # a series that starts after the cut-off is scaled by its first window,
+            # which its first held-back origin knows
+            known = [max(c, first) + 1 for c in cuts]
+            self._fit_scaling([Entry(e.key, e.y.iloc[:k],
+                                     None if e.X is None else e.X.iloc[:k])
+                               for e, k in zip(entries, known)])
             data = [self._scaled(e) for e in entries]
             jobs = [(data[i], o) for i, o in origins]
             model = self._fit_model(data, cuts)
