@@ -391,3 +391,153 @@ def test_season_is_not_silently_ignored_by_forecast(wave_csv, capsys):
     code, _, err = run(capsys, *_ridge(wave_csv, "--season", 24))
     assert code == 2 and err.count("\n") == 1
     assert "--season applies to --model naive" in err and "--model ridge" in err
+
+
+# -- dates, paths, flags and Ctrl-C ---------------------------------------------------
+
+def _dated_csv(tmp_path, times, name="t.csv"):
+    path = tmp_path / name
+    pd.DataFrame({"ts": times, "value": np.sin(np.arange(len(times)))}).to_csv(
+        path, index=False)
+    return path
+
+
+def test_day_first_dates_are_read_one_way_never_mixed(tmp_path, capsys):
+    # pandas' per-value reading took 02/01/2024 as 1 February but 13/01/2024 as
+    # 13 January: a daily file read as out of order; and when no day passed 12, as
+    # monthly data with silently wrong forecast dates
+    days = pd.date_range("2024-01-01", periods=20, freq="D")
+    path = _dated_csv(tmp_path, days.strftime("%d/%m/%Y"))
+    code, out, err = run(capsys, *_ridge(path))
+    assert code == 0, err
+    assert out.splitlines()[1].split()[0] == "2024-01-21"
+    path = _dated_csv(tmp_path, days[:12].strftime("%d/%m/%Y"))
+    code, out, err = run(capsys, *_ridge(path))
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "ambiguous: '02/01/2024' (line 3)" in err and "ISO 8601" in err
+    # year first is never year-day-month: not ambiguous
+    hours = pd.date_range("2024-01-05 01:00", periods=20, freq="h")
+    path = _dated_csv(tmp_path, hours.strftime("%Y/%m/%d %I:%M %p"))
+    code, out, err = run(capsys, *_ridge(path))
+    assert code == 0, err
+    assert out.splitlines()[1].split()[:2] == ["2024-01-05", "21:00:00"]
+
+
+def test_mixed_utc_offsets_are_named(tmp_path, capsys):
+    path = _dated_csv(tmp_path, ["2024-03-31T00:00+01:00", "2024-03-31T01:00+01:00",
+                                 "2024-03-31T03:00+02:00", "2024-03-31T04:00+02:00"])
+    code, _, err = run(capsys, *_ridge(path))
+    assert code == 2 and err.count("\n") == 1
+    assert "mixes time zones" in err and "has UTC offset +0100" in err
+    assert "'2024-03-31T03:00+02:00' (line 4) has UTC offset +0200" in err
+
+
+def test_unsorted_or_repeated_times_name_the_lines(tmp_path, capsys):
+    days = list(pd.date_range("2024-01-01", periods=6, freq="D").strftime("%Y-%m-%d"))
+    path = _dated_csv(tmp_path, days[:2] + [days[3], days[2]] + days[4:])
+    code, _, err = run(capsys, *_ridge(path))
+    assert code == 2 and err.count("\n") == 1
+    assert "'ts' is not sorted: 2024-01-03 00:00:00 (line 5) comes after 2024-01-04 " \
+           "00:00:00 (line 4); sort the rows by time" in err
+    path = _dated_csv(tmp_path, days[:3] + [days[2]] + days[3:])
+    code, _, err = run(capsys, *_ridge(path))
+    assert code == 2 and "2024-01-03 00:00:00 more than once (lines 4 and 5)" in err
+
+
+def test_integral_float_time_column_is_an_integer_step(tmp_path, capsys):
+    path = _dated_csv(tmp_path, np.arange(30) * 1.0)
+    code, out, err = run(capsys, *_ridge(path))
+    assert code == 0, err
+    assert out.splitlines()[1].split()[0] == "30"
+
+
+def test_season_flag_wins_over_the_config_file(wave_csv, noise_csv, tmp_path, capsys):
+    config = tmp_path / "naive.json"
+    config.write_text(json.dumps({"season": 12}))
+    code, out, err = run(capsys, "forecast", wave_csv, "--time-col", "ts", "--target",
+                         "value", "--horizon", 3, "--lags", 24, "--model", "naive",
+                         "--season", 24, "--config", config)
+    assert code == 0, err
+    forecasts = [float(line.split()[-1]) for line in out.splitlines()[1:]]
+    np.testing.assert_allclose(forecasts, _wave(N_HOURS + np.arange(3)), atol=0.01)
+    # without --season, the config's season names the model and scores MASE
+    path, _ = noise_csv
+    code, out, err = run(capsys, "backtest", path, "--time-col", "time", "--target",
+                         "load", "--horizon", 6, "--lags", 24, "--model", "naive",
+                         "--config", config)
+    assert code == 0, err
+    assert "seasonal naive (season 12)" in out and "(season 1)" not in out
+
+
+def test_ctrl_c_stops_the_command_and_writes_nothing(wave_csv, tmp_path, capsys,
+                                                     monkeypatch):
+    # the training loop catches KeyboardInterrupt to stop early and keep the model:
+    # the command went on, wrote its forecast and exited 0
+    import signal
+
+    from tsbptt._progress import ProgressReporter
+
+    def ctrl_c(self, record):
+        signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(ProgressReporter, "update", ctrl_c)
+    out_csv = tmp_path / "f.csv"
+    code, _, err = run(capsys, *_lstm_args(wave_csv, "--epochs", 5, "--out", out_csv))
+    assert code == 130 and err == "tsbptt: interrupted\n"
+    assert not out_csv.exists()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_plot_and_out_paths_are_checked_before_fitting(wave_csv, tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    out_csv = tmp_path / "f.csv"
+    code, _, err = run(capsys, *_ridge(wave_csv, "--out", out_csv, "--plot",
+                                       tmp_path / "f.foo"))
+    assert code == 2 and "--plot" in err and "'.foo'" in err and ".png" in err
+    assert not out_csv.exists()  # nothing written before the error
+    code, _, err = run(capsys, *_ridge(wave_csv, "--out", tmp_path))
+    assert code == 2 and f"--out {tmp_path} is a folder" in err
+    # no extension: a PNG under the very name the message gives
+    png = tmp_path / "plot"
+    code, out, err = run(capsys, *_ridge(wave_csv, "--plot", png))
+    assert code == 0, err
+    assert f"wrote {png}\n" in out and png.read_bytes().startswith(b"\x89PNG")
+
+
+def test_bad_freq_names_the_flag(wave_csv, capsys):
+    code, _, err = run(capsys, *_ridge(wave_csv, "--freq", "xyz"))
+    assert code == 2 and err.startswith("tsbptt: error: --freq 'xyz' is neither")
+
+
+def test_backtest_initial_errors_name_the_flag(wave_csv, capsys):
+    args = ("backtest", wave_csv, "--time-col", "ts", "--target", "value", "--horizon", 6,
+            "--model", "ridge")
+    code, _, err = run(capsys, *args, "--lags", 24, "--initial", 5)
+    assert code == 2
+    assert "--initial 5 is too short for --lags 24 and --horizon 6: it needs at least " \
+           "30 steps" in err
+    code, _, err = run(capsys, *args, "--lags", 24, "--initial", N_HOURS - 1)
+    assert code == 2 and f"--initial {N_HOURS - 1} leaves no room" in err
+    code, _, err = run(capsys, *args, "--lags", 400)
+    assert code == 2 and "the first fit (384 steps, 80% of the series; set it with " \
+        "--initial) is too short for --lags 400" in err
+
+
+def test_forecast_span_is_written_to_one_precision(wave_csv, tmp_path, capsys):
+    code, out, err = run(capsys, "forecast", wave_csv, "--time-col", "ts", "--target",
+                         "value", "--horizon", 3, "--lags", 24, "--model", "ridge",
+                         "--out", tmp_path / "f.csv")
+    assert code == 0, err
+    assert "3 forecasts of 'value', 2024-01-21 00:00 .. 2024-01-21 02:00" in out
+
+
+def test_calendar_and_freq_must_fit_the_kind_of_times(wave_csv, tmp_path, capsys):
+    steps = _dated_csv(tmp_path, np.arange(30))
+    code, _, err = run(capsys, *_ridge(steps, "--calendar", "hour"))
+    assert code == 2 and "--calendar hour needs dates, but time column 'ts' holds " \
+        "integer steps" in err
+    code, _, err = run(capsys, *_ridge(steps, "--freq", "D"))
+    assert code == 2 and "--freq D is a pandas frequency, but time column 'ts'" in err
+    code, _, err = run(capsys, *_ridge(wave_csv, "--freq", "3"))
+    assert code == 2 and "--freq 3 is an integer step, but time column 'ts' holds " \
+        "dates" in err

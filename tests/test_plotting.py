@@ -84,6 +84,28 @@ def test_plot_forecast_integer_index_and_given_ax():
     np.testing.assert_array_equal(_line(ax, "forecast").get_xdata(), np.arange(25, 30))
 
 
+def test_plot_forecast_one_point_parts_stay_visible():
+    # a one-step forecast (horizon 1): a band of one point has no area and a line
+    # through one point no length; both would be drawn invisible
+    from matplotlib.collections import LineCollection
+
+    history, forecast, interval, actual = _forecast_parts()
+    ax = plot_forecast(history.iloc[-1:], forecast.iloc[:1], interval=interval.iloc[:1],
+                       actual=actual.iloc[:1])
+    assert _legend(ax) == ["history", "90% interval", "actual", "forecast"]
+    for label in ("history", "actual", "forecast"):
+        assert _line(ax, label).get_marker() not in (None, "None", "", " ")
+    (band,) = [c for c in ax.collections if c.get_label() == "90% interval"]
+    assert isinstance(band, LineCollection) and band.get_linewidth()[0] > 0
+    (segment,) = band.get_segments()
+    np.testing.assert_allclose(segment[:, 1], [interval["lower"].iloc[0],
+                                               interval["upper"].iloc[0]])
+    # longer parts keep their plain lines and band
+    ax = plot_forecast(history, forecast, interval=interval, actual=actual)
+    assert _line(ax, "history").get_marker() in (None, "None", "", " ")
+    assert [c for c in ax.collections if isinstance(c, PolyCollection)]
+
+
 def test_plot_forecast_multiindex_error():
     idx = pd.MultiIndex.from_product([["A", "B"], pd.date_range("2024", periods=5)],
                                      names=["id", "time"])

@@ -91,6 +91,23 @@ def test_verbose_2_one_line_per_epoch_even_off_terminal():
     assert "left 0s" in lines[-1]
 
 
+def test_verbose_1_fits_the_line_to_the_terminal(monkeypatch):
+    # a line wider than the terminal wraps, and '\r' redraws only its last row: each
+    # epoch would leave a row behind. The label goes first, then the val score.
+    monkeypatch.setenv("COLUMNS", "80")
+    out = _run(1, tty=True, n=3, total=500, val=True, label="LSTMRegressor")
+    drawn = out.rstrip("\n").split("\r")[1:]
+    assert len(drawn) == 3 and all(len(line) <= 79 for line in drawn)
+    assert drawn[-1].startswith("epoch 3/500 | loss") and "val loss" in drawn[-1]
+    assert "left" in drawn[-1] and "val score" not in drawn[-1]
+    monkeypatch.setenv("COLUMNS", "20")
+    out = _run(1, tty=True, n=1, total=500, val=True, label="LSTMRegressor")
+    assert out == "\r" + "epoch 1/500 | loss 1"[:19] + "\n"
+    # one line per epoch (logs) is never cut
+    out = _run(2, tty=True, n=1, total=500, val=True, label="LSTMRegressor")
+    assert out.startswith("LSTMRegressor: epoch 1/500") and "val score" in out
+
+
 def test_label_and_no_validation_fields():
     out = _run(2, tty=True, n=1, total=3, label="LSTMRegressor")
     assert out.startswith("LSTMRegressor: epoch 1/3")

@@ -6,6 +6,7 @@ key at fault; :func:`tsbptt.cli.main` turns it into one ``tsbptt: error:`` line.
 """
 import argparse
 import json
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -194,37 +195,117 @@ def _line(pos):
 
 def parse_times(values, column):
     """A CSV column as a time index: integers stay integers, text is parsed as dates
-    (ISO 8601 first, then pandas' inference); the first unparsable value is named."""
+    (ISO 8601 first, else one format for the whole column, which must not read
+    differently day first and month first); the first unparsable value is named."""
     values = pd.Series(values).reset_index(drop=True)
     empty = values.isna().to_numpy()
     if empty.any():
         raise UsageError(f"time column {column!r} is empty on line "
                          f"{_line(int(np.flatnonzero(empty)[0]))} of the file")
+    if pd.api.types.is_float_dtype(values) and (values == values.round()).all():
+        values = values.astype(np.int64)  # 1.0, 2.0, ...: integer steps
     if pd.api.types.is_integer_dtype(values):
         return pd.Index(values.to_numpy(), name=column)
-    parsed = None
-    for fmt in ("ISO8601", "mixed"):
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                parsed = pd.to_datetime(values.astype(str), format=fmt)
-            break
-        except (ValueError, TypeError, OverflowError):
-            continue
-    if parsed is None:
-        for pos, v in enumerate(values):
-            try:
-                pd.to_datetime(str(v))
-            except (ValueError, TypeError, OverflowError):
-                raise UsageError(f"cannot read {v!r} (line {_line(pos)}) of time column "
-                                 f"{column!r} as a date/time; write times as ISO 8601, "
-                                 "e.g. 2024-01-31 13:00") from None
-        raise UsageError(f"cannot read time column {column!r} as dates/times; write "
-                         "them as ISO 8601, e.g. 2024-01-31 13:00")
-    if not pd.api.types.is_datetime64_any_dtype(parsed):
-        raise UsageError(f"time column {column!r} mixes time zones; write every time "
-                         "in the same zone (or all in UTC)")
+    text = values.astype(str)
+    parsed = _to_datetime(text, format="ISO8601")
+    if parsed is None or not pd.api.types.is_datetime64_any_dtype(parsed):
+        if _to_datetime(text, format="ISO8601", utc=True) is not None:
+            _mixed_zones(text, column)
+        parsed = _one_format(text, column)
     return pd.DatetimeIndex(parsed, name=column)
+
+
+def _to_datetime(text, **kwargs):
+    """``pd.to_datetime`` quietly, or None where it raises."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return pd.to_datetime(text, **kwargs)
+    except (ValueError, TypeError, OverflowError):
+        return None
+
+
+def _mixed_zones(text, column):
+    """Raise for ISO 8601 times whose UTC offsets differ (or only some have one)."""
+    offsets = [pd.Timestamp(v).utcoffset() for v in text]
+    pos = next((i for i, o in enumerate(offsets) if o != offsets[0]), None)
+    if pos is None:
+        return
+
+    def words(i):
+        return "no UTC offset" if offsets[i] is None else \
+            f"UTC offset {pd.Timestamp(text[i]):%z}"
+
+    dst = "" if None in (offsets[0], offsets[pos]) else \
+        " (a daylight saving time change?)"
+    raise UsageError(f"time column {column!r} mixes time zones: {text[0]!r} (line 2) has "
+                     f"{words(0)} but {text[pos]!r} (line {_line(pos)}) has "
+                     f"{words(pos)}{dst}; write every time with the same UTC offset, e.g. "
+                     "all in UTC")
+
+
+def _one_format(text, column):
+    """Non-ISO times: one format inferred for the whole column (never some values day
+    first and others month first), read month first and day first; an error where
+    both readings work and differ, or where neither reads every value."""
+    readings = {}
+    year_first = bool(re.match(r"\s*\d{4}\D", text[0]))  # year, month, day: never y-d-m
+    for dayfirst in (False,) if year_first else (False, True):
+        parsed = _to_datetime(text, dayfirst=dayfirst, errors="coerce")
+        if parsed is not None and pd.api.types.is_datetime64_any_dtype(parsed):
+            readings["day first" if dayfirst else "month first"] = parsed
+    complete = {k: p for k, p in readings.items() if p.notna().all()}
+    if len(complete) == 2:
+        (a, pa), (b, pb) = complete.items()
+        differ = np.flatnonzero((pa != pb).to_numpy())
+        if len(differ):
+            pos = int(differ[0])
+            raise UsageError(f"time column {column!r} is ambiguous: {text[pos]!r} (line "
+                             f"{_line(pos)}) is {pa[pos]:%Y-%m-%d} read {a} but "
+                             f"{pb[pos]:%Y-%m-%d} read {b}; write the times as ISO 8601, "
+                             "e.g. 2024-01-31 13:00")
+    if complete:
+        return next(iter(complete.values()))
+    # name the first value that breaks the reading which goes furthest
+    stops = [int(np.argmax(p.isna().to_numpy())) for p in readings.values()]
+    pos = max(stops) if stops else next(
+        (i for i, v in enumerate(text) if _to_datetime(v) is None), 0)
+    like = f" like {text[0]!r} (line 2)" if pos else ""
+    raise UsageError(f"cannot read {text[pos]!r} (line {_line(pos)}) of time column "
+                     f"{column!r} as a date/time{like}; write times as ISO 8601, e.g. "
+                     "2024-01-31 13:00")
+
+
+def _check_order(index, column):
+    """The rows in time order, one per time: else an error naming the lines."""
+    dup = np.flatnonzero(index.duplicated())
+    if len(dup):
+        pos = int(dup[0])
+        first = int(np.flatnonzero(index == index[pos])[0])
+        raise UsageError(f"time column {column!r} has {index[pos]} more than once (lines "
+                         f"{_line(first)} and {_line(pos)}); keep one row per time (sum "
+                         "or average the duplicates)")
+    back = np.flatnonzero(index[1:] < index[:-1])
+    if len(back):
+        pos = int(back[0]) + 1
+        raise UsageError(f"time column {column!r} is not sorted: {index[pos]} (line "
+                         f"{_line(pos)}) comes after {index[pos - 1]} (line "
+                         f"{_line(pos - 1)}); sort the rows by time")
+
+
+def _check_time_flags(args, index, what):
+    """--calendar and --freq fit the kind of times: dates, or integer steps."""
+    dated = isinstance(index, pd.DatetimeIndex)
+    freq = getattr(args, "freq", None)
+    if getattr(args, "calendar", None) and not dated:
+        raise UsageError(f"--calendar {' '.join(args.calendar)} needs dates, but {what} "
+                         "holds integer steps")
+    if freq is not None and dated and freq.isdigit():
+        raise UsageError(f"--freq {freq} is an integer step, but {what} holds dates: give "
+                         "a pandas frequency, e.g. h, D, MS")
+    if freq is not None and not dated and not freq.isdigit():
+        raise UsageError(f"--freq {freq} is a pandas frequency, but {what} holds integer "
+                         "steps: give an integer step, e.g. --freq 1")
 
 
 def _numeric(frame, column, where):
@@ -277,6 +358,9 @@ def load_data(args):
         _check_columns(frame.columns, [args.time_col], source)
         target = args.target
         frame.index = parse_times(frame.pop(args.time_col), args.time_col)
+        _check_order(frame.index, args.time_col)
+    _check_time_flags(args, frame.index, "the dataset's time index" if args.dataset
+                      else f"time column {args.time_col!r}")
     exog, future_exog = list(args.exog or []), list(args.future_exog or [])
     _check_columns(columns, [target] + exog + future_exog, source)
     if args.time_col is not None and args.time_col in [target] + exog + future_exog:
@@ -400,6 +484,8 @@ def build_estimator(args, config=None, verbose=0):
     est.set_params(**{param: getattr(args, attr)
                       for attr, (_, param, applies) in FLAG_PARAMS.items()
                       if applies == kind and getattr(args, attr, None) is not None})
+    if args.model == "naive" and args.season is not None:  # the flag wins, as the others
+        est.set_params(season=args.season)
     return est
 
 

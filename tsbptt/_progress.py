@@ -4,11 +4,13 @@ Long fits show their progress on a terminal and stay quiet otherwise:
 
 - ``verbose=0``: nothing at all.
 - ``verbose=1``: one line redrawn in place (``'\\r'``), only when the stream is a
-  terminal; logs, notebooks writing to files and CI output stay clean.
+  terminal; logs, notebooks writing to files and CI output stay clean. The line is
+  shortened to the terminal's width (a wrapped line cannot be redrawn in place).
 - ``verbose>=2``: one line per epoch, terminal or not (the information of
   scikit-learn's MLP ``Iteration k, loss = ...`` lines, kept for logs).
 """
 import math
+import shutil
 import sys
 import time
 
@@ -95,7 +97,7 @@ class ProgressReporter:
             return False
         return self.verbose >= 2 or _isatty(self.stream)
 
-    def format(self, record, elapsed):
+    def format(self, record, elapsed, width=None):
         """The progress line of one epoch (no ``'\\r'``, no newline).
 
         Parameters
@@ -106,6 +108,9 @@ class ProgressReporter:
             otherwise).
         elapsed : float
             Seconds since the run started.
+        width : int or None, default=None
+            At most this many characters: the label goes first, then the
+            validation score, then the end of the line. None: no limit.
 
         Returns
         -------
@@ -115,12 +120,26 @@ class ProgressReporter:
         parts = [f"epoch {k}/{total}", f"loss {_num(record.get('train_loss'))}"]
         if record.get("val_loss") is not None:
             parts.append(f"val loss {_num(record['val_loss'])}")
+        score = None
         if record.get("val_score") is not None:
-            parts.append(f"val score {record['val_score']:.5f}")
+            score = f"val score {record['val_score']:.5f}"
+            parts.append(score)
         left = elapsed / k * max(total - k, 0) if k else float("nan")
         parts += [f"elapsed {format_duration(elapsed)}", f"left {format_duration(left)}"]
         line = " | ".join(parts)
-        return f"{self.label}: {line}" if self.label else line
+        line = f"{self.label}: {line}" if self.label else line
+        if width is None or len(line) <= width:
+            return line
+        return self._shorter(parts, score, width)
+
+    @staticmethod
+    def _shorter(parts, score, width):
+        """The unlabelled line within ``width``: without the validation score if
+        need be, else cut."""
+        line = " | ".join(parts)
+        if len(line) > width and score is not None:
+            line = " | ".join(p for p in parts if p != score)
+        return line[:max(width, 0)]
 
     def update(self, record):
         """Report one finished epoch.
@@ -133,7 +152,8 @@ class ProgressReporter:
         self._done += 1
         if not self.enabled:
             return
-        line = self.format(record, self._clock() - self._start)
+        width = None if self.verbose >= 2 else shutil.get_terminal_size().columns - 1
+        line = self.format(record, self._clock() - self._start, width)
         stream = self.stream
         if self.verbose >= 2:
             stream.write(line + "\n")

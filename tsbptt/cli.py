@@ -17,9 +17,12 @@ and exit with code 2 (1 for unexpected failures); ``--debug`` shows the tracebac
 """
 import argparse
 import os
+import signal
 import sys
+import threading
 import time
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -70,13 +73,25 @@ def _write_csv(frame, path):
 
 
 def _check_plotting(path):
+    """Whether to plot: matplotlib is there and draws the format of ``path`` (checked
+    before the model is fitted)."""
     if path is None:
         return False
     try:
-        import matplotlib  # noqa: F401
+        from matplotlib.figure import Figure
     except ImportError:
         raise UsageError("--plot needs matplotlib: pip install 'tsbptt[plot]'") from None
+    formats = Figure().canvas.get_supported_filetypes()
+    if _image_format(path) not in formats:
+        raise UsageError(f"--plot {path}: matplotlib cannot write {Path(path).suffix!r} "
+                         f"files; end the name in one of "
+                         f"{', '.join('.' + f for f in sorted(formats))}")
     return True
+
+
+def _image_format(path):
+    """The image format of a file name: its extension, PNG without one."""
+    return Path(path).suffix[1:].lower() or "png"
 
 
 def _save_plot(path, history, forecast, title, history_tail):
@@ -89,7 +104,7 @@ def _save_plot(path, history, forecast, title, history_tail):
     interval = forecast if "lower" in forecast else None
     plot_forecast(history, forecast["forecast"], interval=interval, ax=fig.subplots(),
                   title=title, history_tail=history_tail)
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, format=_image_format(path))  # no extension: PNG, as named
 
 
 def _metrics_table(runs):
@@ -107,19 +122,32 @@ def _formatter(decimals):
     return lambda v: f"{v:.{decimals}f}"
 
 
-def _when(t):
-    """A timestamp for a sentence: no time of day at midnight, no seconds at 0."""
-    if not isinstance(t, pd.Timestamp):
-        return str(t)
-    if t == t.normalize():
-        return t.strftime("%Y-%m-%d")
-    return t.strftime("%Y-%m-%d %H:%M" if t.second == 0 else "%Y-%m-%d %H:%M:%S")
+def _when(first, last):
+    """Two timestamps for a sentence, to the same precision: no time of day when both
+    are at midnight, no seconds when both are at 0 seconds."""
+    times = (first, last)
+    if not all(isinstance(t, pd.Timestamp) for t in times):
+        return str(first), str(last)
+    if all(t == t.normalize() for t in times):
+        fmt = "%Y-%m-%d"
+    else:
+        fmt = "%Y-%m-%d %H:%M" if all(t.second == 0 for t in times) else \
+            "%Y-%m-%d %H:%M:%S"
+    return first.strftime(fmt), last.strftime(fmt)
 
 
 # -- the Forecaster of the flags ------------------------------------------------------
 
 def _freq(text):
-    return int(text) if text is not None and text.isdigit() else text
+    """--freq as the Forecaster's freq: an integer step, or a pandas frequency."""
+    if text is None or text.isdigit():
+        return None if text is None else int(text)
+    try:
+        pd.tseries.frequencies.to_offset(text)
+    except ValueError:
+        raise UsageError(f"--freq {text!r} is neither a pandas frequency (e.g. h, D, W, "
+                         "MS, 15min) nor an integer step") from None
+    return text
 
 
 def _forecaster(args, estimator, coverage=None):
@@ -142,13 +170,16 @@ def _estimator(args):
 
 def cmd_forecast(args):
     """``tsbptt forecast``: fit on the whole series, forecast ``--horizon`` steps."""
-    for path in (args.out, args.plot):
+    for flag, path in (("--out", args.out), ("--plot", args.plot)):
+        if path is not None and Path(path).is_dir():
+            raise UsageError(f"{flag} {path} is a folder; give a file name")
         if path is not None and not Path(path).parent.is_dir():
             raise UsageError(f"cannot write {path}: folder {Path(path).parent} not found")
     if args.season is not None and args.model != "naive":
         raise UsageError(f"--season applies to --model naive (and to backtest), not "
                          f"to forecast --model {args.model}")
     plot = _check_plotting(args.plot)
+    _freq(args.freq)
     data = load_data(args)
     est = _estimator(args)
     future = check_future(data, args.future_exog, args.horizon)
@@ -159,8 +190,9 @@ def cmd_forecast(args):
         out = model.predict(X=future).to_frame("forecast")
     if args.out:
         _write_csv(out, args.out)
+        first, last = _when(out.index[0], out.index[-1])
         print(f"wrote {args.out}: {len(out)} forecasts of {data.y.name!r}, "
-              f"{_when(out.index[0])} .. {_when(out.index[-1])}")
+              f"{first} .. {last}")
     else:
         print(_table(out))
     if plot:
@@ -177,14 +209,25 @@ def cmd_backtest(args):
     from .backtesting import backtest
     from .baselines import SeasonalNaive
 
+    _freq(args.freq)
     data = load_data(args)
     est = _estimator(args)
     y, X = data.y, data.X
     if args.fill is not None:  # fill once, so that the scored actuals are filled too
         (entry,), _, _ = to_entries(y, X, freq=_freq(args.freq), fill=args.fill)
         y, X = entry.y, entry.X
-    season = args.season or 1
+    season = args.season or (est.season if args.model == "naive" else 1)
     initial = args.initial if args.initial is not None else int(0.8 * len(y))
+    which = f"--initial {initial}" if args.initial is not None else \
+        f"the first fit ({initial} steps, 80% of the series; set it with --initial)"
+    lags = max(args.lags, season)  # the seasonal naive baseline reads a season too
+    if initial < lags + args.horizon:
+        reads = f"--lags {args.lags}" if lags == args.lags else f"--season {season}"
+        raise UsageError(f"{which} is too short for {reads} and --horizon "
+                         f"{args.horizon}: it needs at least {lags + args.horizon} steps")
+    if initial + args.horizon > len(y):
+        raise UsageError(f"{which} leaves no room for a --horizon {args.horizon} "
+                         f"forecast: the series has {len(y)} steps")
     step = args.step if args.step is not None else args.horizon
     common = {"initial": initial, "step": step, "refit": args.refit, "season": season,
               "coverage": args.interval}
@@ -200,8 +243,9 @@ def cmd_backtest(args):
     origins = table["origin"].unique()
     fit = "refitted at each origin" if args.refit else "fitted once, on the first " \
         f"{initial} steps"
+    first, last = _when(origins[0], origins[-1])
     print(f"backtest of {data.source}, target {y.name!r}: {len(origins)} origin(s) from "
-          f"{_when(origins[0])} to {_when(origins[-1])}, every {step} step(s), horizon "
+          f"{first} to {last}, every {step} step(s), horizon "
           f"{args.horizon}; the model is {fit}")
     print(_metrics_table(runs))
     if args.interval is not None:
@@ -245,8 +289,9 @@ def cmd_demo(args):
         except ImportError:
             plot = False
     y = load_electricity_load()
+    first, last = _when(y.index[0], y.index[-1])
     print(f"data: tsbptt.datasets.load_electricity_load(), synthetic hourly electricity "
-          f"load in MW, {len(y)} hours from {_when(y.index[0])} to {_when(y.index[-1])}")
+          f"load in MW, {len(y)} hours from {first} to {last}")
     if args.model == "ridge":
         est = Ridge(alpha=1.0)
     else:
@@ -378,6 +423,31 @@ def build_parser():
 
 # -- main -----------------------------------------------------------------------------
 
+class _Interrupted(BaseException):
+    """Ctrl-C during a command. Not a KeyboardInterrupt: the training loop catches
+    that to stop early and keep the model so far (right in a notebook), whereas at
+    the terminal Ctrl-C must stop the whole command, writing nothing."""
+
+
+def _interrupt(signum, frame):
+    raise _Interrupted
+
+
+@contextmanager
+def _ctrl_c_stops_the_command():
+    """Ctrl-C raises :class:`_Interrupted` within (main thread only; a SIGINT that
+    is ignored, as in a background job, stays ignored)."""
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _one_line(exc):
     return " ".join(str(exc).split()) or type(exc).__name__
 
@@ -420,7 +490,7 @@ def main(argv=None):
     debug = getattr(args, "debug", False)
     caught = []
     try:
-        with warnings.catch_warnings(record=True) as caught:
+        with warnings.catch_warnings(record=True) as caught, _ctrl_c_stops_the_command():
             warnings.simplefilter("always")
             code = args.func(args)
     except BrokenPipeError:  # `tsbptt ... | head`: stop quietly
@@ -434,7 +504,7 @@ def main(argv=None):
             raise
         print(f"tsbptt: error: {_one_line(exc)}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, _Interrupted):
         print("tsbptt: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # one line, not a traceback

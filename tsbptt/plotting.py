@@ -133,14 +133,21 @@ def plot_forecast(history, forecast, interval=None, actual=None, ax=None, title=
                          "by dates, or all by numbers; got a mix")
 
     ax = _axes(ax, (9, 4))
-    ax.plot(_x(history.index), history.to_numpy(), color="C0", lw=1.5, label="history")
+    # a line through one point is invisible: one point gets a marker
+    ax.plot(_x(history.index), history.to_numpy(), color="C0", lw=1.5, ms=3,
+            marker="o" if len(history) == 1 else None, label="history")
     if interval is not None:
-        ax.fill_between(_x(interval.index), interval["lower"].to_numpy(float),
-                        interval["upper"].to_numpy(float), color="C1", alpha=0.2,
-                        lw=0, label=_coverage_label(interval))
+        x, lower = _x(interval.index), interval["lower"].to_numpy(float)
+        upper = interval["upper"].to_numpy(float)
+        if len(interval) == 1:  # a band one step wide has no area: a bar instead
+            ax.vlines(x, lower, upper, color="C1", alpha=0.35, lw=6,
+                      label=_coverage_label(interval))
+        else:
+            ax.fill_between(x, lower, upper, color="C1", alpha=0.2, lw=0,
+                            label=_coverage_label(interval))
     if actual is not None:
-        ax.plot(_x(actual.index), actual.to_numpy(), color="0.15", lw=1.2, ls="--",
-                label="actual")
+        ax.plot(_x(actual.index), actual.to_numpy(), color="0.15", lw=1.2, ls="--", ms=3,
+                marker="o" if len(actual) == 1 else None, label="actual")
     ax.plot(_x(forecast.index), forecast.to_numpy(), color="C1", lw=2,
             marker="o" if len(forecast) <= 30 else None, ms=3, label="forecast")
     if dated == {True}:
