@@ -151,3 +151,16 @@ def test_calibration_cut_off_is_one_time_for_every_series():
     assert f.residuals_.shape[1] == 2
     band = f.predict_interval()
     assert (band["lower"] < band["upper"]).all()
+
+
+def test_backtest_season_checked_first_and_mase_undefined_warns():
+    y = pd.Series(np.tile([1.0, 2.0, 3.0], 40),
+                  index=pd.date_range("2024-01-01", periods=120, freq="D"))
+    f = Forecaster(Ridge(), lags=3, horizon=2)
+    with pytest.raises(ValueError, match="initial=10 must exceed season=12"):
+        backtest(f, y, initial=10, season=12)
+    with pytest.raises(ValueError, match="season must be an integer >= 1, got 0"):
+        backtest(f, y, initial=50, season=0)
+    with pytest.warns(RuntimeWarning, match="MASE is undefined.*season=3"):
+        bt = backtest(f, y, initial=100, step=5, season=3)
+    assert np.isnan(bt.metrics["mase"]) and np.isfinite(bt.metrics["mae"])

@@ -6,6 +6,7 @@ yields the same (train, test) splits for ``GridSearchCV``, so the forecaster's o
 parameters (lags, strategy, the wrapped model's) are tuned without leaking the
 future.
 """
+import warnings
 from dataclasses import dataclass
 from numbers import Integral
 
@@ -137,6 +138,9 @@ def backtest(forecaster, y, X=None, *, initial, step=1, horizon=None, refit=True
         raise ValueError("X must be a DataFrame on exactly y's index")
     horizon = forecaster.horizon if horizon is None else horizon
     origins = _origins(len(y), initial, step, horizon)
+    season = _positive_int("season", season)
+    if initial <= season:  # MASE's in-sample naive forecast needs a season of data
+        raise ValueError(f"initial={initial} must exceed season={season}")
     if X is not None and forecaster.future_exog and forecaster.strategy == "direct" \
             and forecaster.horizon > horizon:
         # the direct model reads its future-known covariates over all of its own
@@ -173,8 +177,15 @@ def backtest(forecaster, y, X=None, *, initial, step=1, horizon=None, refit=True
         rows.append(pd.concat([table, pred.reset_index(drop=True)], axis=1))
     table = pd.concat(rows, ignore_index=True)
     a, f = table["actual"], table["forecast"]
-    metrics = {"mae": mae(a, f), "rmse": rmse(a, f), "smape": smape(a, f),
-               "mase": mase(a, f, y.iloc[:initial], season)}
+    metrics = {"mae": mae(a, f), "rmse": rmse(a, f), "smape": smape(a, f)}
+    train = y.iloc[:initial].to_numpy(np.float64)
+    if np.all(train[season:] == train[:-season]):
+        warnings.warn(f"MASE is undefined: the seasonal naive forecast (season={season}) "
+                      "is exact on the first initial steps; metrics['mase'] is nan",
+                      RuntimeWarning, stacklevel=2)
+        metrics["mase"] = float("nan")
+    else:
+        metrics["mase"] = mase(a, f, train, season)
     if not np.any(a == 0):
         metrics["mape"] = mape(a, f)
     if coverage is not None:
