@@ -541,3 +541,15 @@ def test_calendar_and_freq_must_fit_the_kind_of_times(wave_csv, tmp_path, capsys
     code, _, err = run(capsys, *_ridge(wave_csv, "--freq", "3"))
     assert code == 2 and "--freq 3 is an integer step, but time column 'ts' holds " \
         "dates" in err
+
+
+def test_library_hints_are_spelled_as_flags(tmp_path, capsys):
+    from tsbptt.cli import main
+    times = pd.date_range("2024-01-01", periods=60, freq="h").delete([20, 21])
+    path = tmp_path / "gappy.csv"
+    pd.DataFrame({"t": times, "y": np.arange(58.0)}).to_csv(path, index=False)
+    code = main(["forecast", str(path), "--time-col", "t", "--target", "y",
+                 "--horizon", "2", "--lags", "3", "--model", "ridge"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("tsbptt: error:")
+    assert "--fill interpolate or --fill ffill" in err and "fill='" not in err

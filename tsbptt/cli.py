@@ -448,8 +448,16 @@ def _ctrl_c_stops_the_command():
         signal.signal(signal.SIGINT, previous)
 
 
+#: The library's hints, as the command line spells them.
+_FLAG_HINTS = (("fill='interpolate' or fill='ffill'", "--fill interpolate or --fill ffill"),
+               ("pass freq=...", "pass --freq"), ("interval=None", "no --interval"))
+
+
 def _one_line(exc):
-    return " ".join(str(exc).split()) or type(exc).__name__
+    line = " ".join(str(exc).split()) or type(exc).__name__
+    for library, flag in _FLAG_HINTS:
+        line = line.replace(library, flag)
+    return line
 
 
 def _report_warnings(caught, verbose):
