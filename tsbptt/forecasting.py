@@ -77,6 +77,24 @@ def _conformal_quantile(abs_residuals, coverage):
     return np.sort(abs_residuals, axis=0)[rank - 1]
 
 
+def _names(value):
+    """A parameter that names columns or features: None, one name, or several."""
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _by_series(jobs):
+    """(series, positions in ``jobs``, origins) for each series the (series, origin)
+    jobs hold, so per-series work is done once per series, not once per job."""
+    groups = {}
+    for j, (s, o) in enumerate(jobs):
+        groups.setdefault(id(s), (s, [], []))
+        groups[id(s)][1].append(j)
+        groups[id(s)][2].append(o)
+    return [(s, np.array(pos), np.array(origins)) for s, pos, origins in groups.values()]
+
+
 def _stack_states(states_list):
     """A list of per-row states (each a list of per-layer tuples) -> one batch."""
     return [tuple(np.ascontiguousarray(np.concatenate([s[layer][j] for s in states_list]))
@@ -197,16 +215,12 @@ class Forecaster(BaseEstimator):
     # -- settings ---------------------------------------------------------------------
     @property
     def _lead(self):
-        """How far ahead of its row a future-known channel is read."""
-        return self.horizon if self.strategy == "direct" else 1
-
-    @property
-    def _model_steps(self):
+        """Steps the model forecasts at once, which is also how far ahead of its row
+        a future-known channel is read."""
         return self.horizon if self.strategy == "direct" else 1
 
     def _check_settings(self, X_columns):
-        names = lambda v: [] if v is None else ([v] if isinstance(v, str) else list(v))
-        future, calendar = names(self.future_exog), names(self.calendar)
+        future, calendar = _names(self.future_exog), _names(self.calendar)
         unknown = [c for c in future if c not in X_columns]
         if unknown:
             raise ValueError(f"future_exog names columns that X does not have: {unknown} "
@@ -417,7 +431,7 @@ class Forecaster(BaseEstimator):
             X3 = np.stack([s.channels(np.arange(T), 1) for s in data])
             Y = np.stack([s.y[1:T + 1] for s in data])
             return self._new_estimator(T).fit(X3, Y)
-        H = self._model_steps
+        H = self._lead
         Xs, Ys, when = [], [], []
         for s, stop in zip(data, last):
             origins = np.arange(self.lags - 1, stop - H + 1)
@@ -492,12 +506,9 @@ class Forecaster(BaseEstimator):
         """A stateful model's states before each job's origin (after steps 0 .. o - 1
         of its series): each series is read once, in pieces between its origins."""
         per_job = [None] * len(jobs)
-        by_series = {}
-        for j, (s, o) in enumerate(jobs):
-            by_series.setdefault(id(s), (s, []))[1].append((o, j))
-        for s, wanted in by_series.values():
+        for s, pos, origins in _by_series(jobs):
             states, done = None, 0
-            for o, j in sorted(wanted):
+            for o, j in sorted(zip(origins.tolist(), pos.tolist())):
                 if o > done:
                     piece = s.channels(np.arange(done, o), 1)[None]
                     states = model.predict_sequence(piece, states)[1]
@@ -511,32 +522,42 @@ class Forecaster(BaseEstimator):
         if self.strategy == "direct":
             return self._direct(model, jobs, "predict").reshape(len(jobs), -1)[:, :steps]
         out = np.empty((len(jobs), steps))
-
-        def next_rows(k):  # the rows after the origin, their y the forecasts so far
-            return np.concatenate([s.channels(np.array([o + 1 + k]), 1, y=out[j, k:k + 1])
-                                   for j, (s, o) in enumerate(jobs)])
-
         if self.strategy == "recursive":
-            window = np.concatenate([self._windows(s, np.array([o])) for s, o in jobs])
+            window = self._job_windows(jobs)
             C = len(self.channels_)
             for k in range(steps):
                 out[:, k] = np.ravel(model.predict(pd.DataFrame(
                     window, columns=self.feature_names_)))
-                if k + 1 < steps:
-                    window = np.hstack([window[:, C:], next_rows(k)])
+                if k + 1 < steps:  # the next row, its y the forecast just made
+                    window = np.hstack([window[:, C:], self._job_rows(jobs, k + 1,
+                                                                      out[:, k])])
             return out
         # stateful: the origin's own row, then the forecasts fed back one by one
-        rows = np.concatenate([s.channels(np.array([o]), 1) for s, o in jobs])
+        rows = self._job_rows(jobs, 0)
         for k in range(steps):
             pred, states = model.predict_sequence(rows[:, None, :], states)
             out[:, k] = pred[:, -1]
             if k + 1 < steps:
-                rows = next_rows(k)
+                rows = self._job_rows(jobs, k + 1, out[:, k])
+        return out
+
+    def _job_windows(self, jobs):
+        """The flattened window ending at each job's origin, in job order."""
+        out = np.empty((len(jobs), self.lags * len(self.channels_)))
+        for s, pos, origins in _by_series(jobs):
+            out[pos] = self._windows(s, origins)
+        return out
+
+    def _job_rows(self, jobs, after, y=None):
+        """The channel row ``after`` steps past each job's origin (one-step lead), with
+        ``y`` (one value per job) in its target channel instead of the series'."""
+        out = np.empty((len(jobs), len(self.channels_)))
+        for s, pos, origins in _by_series(jobs):
+            out[pos] = s.channels(origins + after, 1, y=None if y is None else y[pos])
         return out
 
     def _direct(self, model, jobs, method):
-        X = pd.DataFrame(np.concatenate([self._windows(s, np.array([o])) for s, o in jobs]),
-                         columns=self.feature_names_)
+        X = pd.DataFrame(self._job_windows(jobs), columns=self.feature_names_)
         return np.asarray(getattr(model, method)(X), dtype=np.float64)
 
     def _check_steps(self, steps):
