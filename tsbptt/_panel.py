@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .windowing import check_numeric, check_order
+
 __all__ = ["Entry", "future_index", "split_future", "to_entries", "to_output"]
 
 FILL_METHODS = ("ffill", "interpolate")
@@ -88,27 +90,13 @@ def _grid(index, step):
 
 
 def _check_order(index, key):
-    if not index.is_unique:
-        raise ValueError(f"{_where(key)} has duplicated timestamps, e.g. "
-                         f"{index[index.duplicated()][0]!r}; aggregate them first "
-                         "(y.groupby(level=0).mean())")
-    if not index.is_monotonic_increasing:
-        pos = int(np.flatnonzero(~(index[1:] > index[:-1]))[0]) + 1
-        raise ValueError(f"{_where(key)} is not sorted by time: {index[pos]!r} comes after "
-                         f"{index[pos - 1]!r}; sort it with .sort_index() first")
+    check_order(index, _where(key), labels="timestamps", order="by time",
+                hint="; aggregate them first (y.groupby(level=0).mean())")
 
 
-def _check_values(frame, key):
-    for col in frame.columns:
-        values = frame[col]
-        if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
-            raise ValueError(f"column {col!r} of {_where(key)} is not numeric "
-                             f"(dtype {values.dtype})")
-        bad = ~np.isfinite(values.to_numpy(dtype=np.float64, na_value=np.nan))
-        if bad.any():
-            raise ValueError(f"column {col!r} of {_where(key)} has a missing or infinite "
-                             f"value at {frame.index[np.flatnonzero(bad)[0]]!r}; pass "
-                             "fill='interpolate' or fill='ffill' to fill missing values")
+def _check_values(frame, key, finite=True):
+    check_numeric(frame, _where(key), finite=finite,
+                  hint="; pass fill='interpolate' or fill='ffill' to fill missing values")
 
 
 def _regular(entry, freq, fill):
@@ -131,11 +119,7 @@ def _regular(entry, freq, fill):
             raise ValueError(f"{_where(key)} has a timestamp off its {step!r} grid: "
                              f"{y.index[np.flatnonzero(off)[0]]!r}; resample it first")
         frame = frame.reindex(grid)
-        for col in frame.columns:  # only numbers can be filled: check first
-            if not pd.api.types.is_numeric_dtype(frame[col]) or \
-                    pd.api.types.is_bool_dtype(frame[col]):
-                raise ValueError(f"column {col!r} of {_where(key)} is not numeric "
-                                 f"(dtype {frame[col].dtype})")
+        _check_values(frame, key, finite=False)  # only numbers can be filled
         frame = frame.astype(np.float64).replace([np.inf, -np.inf], np.nan)
         missing = int(frame.iloc[:, 0].isna().sum())
         if fill == "ffill":

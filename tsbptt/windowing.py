@@ -125,25 +125,37 @@ def _first_difference(a, b):
     return repr(a[diff[0]]) if diff.size else f"length {len(a)} vs {len(b)}"
 
 
-def _check_series(frame, what):
-    """Numeric, finite values on a sorted, unique index."""
-    index = frame.index
+def check_order(index, what, labels="index labels", order="by its index", hint=""):
+    """Raise unless ``index`` is unique and increasing, naming the first offender."""
     if not index.is_unique:
         dup = index[index.duplicated()][0]
-        raise ValueError(f"{what} has duplicated index labels, e.g. {dup!r}")
+        raise ValueError(f"{what} has duplicated {labels}, e.g. {dup!r}{hint}")
     if not index.is_monotonic_increasing:
         pos = int(np.flatnonzero(~(index[1:] > index[:-1]))[0]) + 1
-        raise ValueError(f"{what} is not sorted by its index: {index[pos]!r} comes "
-                         f"after {index[pos - 1]!r}; sort it with .sort_index() first")
+        raise ValueError(f"{what} is not sorted {order}: {index[pos]!r} comes after "
+                         f"{index[pos - 1]!r}; sort it with .sort_index() first")
+
+
+def check_numeric(frame, what, finite=True, hint=""):
+    """Raise unless every column of ``frame`` is numeric (not bool) and, with
+    ``finite``, free of missing and infinite values; ``hint`` ends the latter."""
     for col in frame.columns:
         values = frame[col]
         if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
             raise ValueError(f"column {col!r} of {what} is not numeric "
                              f"(dtype {values.dtype})")
-        bad = ~np.isfinite(values.to_numpy(dtype=np.float64))
+        if not finite:
+            continue
+        bad = ~np.isfinite(values.to_numpy(dtype=np.float64, na_value=np.nan))
         if bad.any():
             raise ValueError(f"column {col!r} of {what} has a missing or infinite value "
-                             f"at {index[np.flatnonzero(bad)[0]]!r}")
+                             f"at {frame.index[np.flatnonzero(bad)[0]]!r}{hint}")
+
+
+def _check_series(frame, what):
+    """Numeric, finite values on a sorted, unique index."""
+    check_order(frame.index, what)
+    check_numeric(frame, what)
 
 
 def _target_frame(data, target):
