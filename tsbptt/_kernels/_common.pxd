@@ -23,8 +23,9 @@ from libc.string cimport memcpy, memset
 from ._blas cimport gemm
 
 #: Steps per weight-gradient GEMM in the backward (K = BLOCK_STEPS * chunk rows).
-#: Columns per forward GEMM: OpenBLAS repacks the weights on every call, and a
-#: 256-column panel stays in L2 while the chunk's rows stream past it.
+#: Columns per step GEMM where the BLAS has no small-matrix path: OpenBLAS repacks
+#: the weights on every call, and a 256-column panel stays in L2 while the chunk's
+#: rows stream past it.
 cdef enum:
     BLOCK_STEPS = 16
     COL_BLOCK = 256
@@ -38,7 +39,7 @@ cdef inline int check_shape(str name, tuple got, tuple expected) except -1:
 
 
 cdef inline int check_common(Py_ssize_t B, Py_ssize_t T, Py_ssize_t F, Py_ssize_t G,
-                             Py_ssize_t chunk_size, int n_threads,
+                             Py_ssize_t chunk_size, Py_ssize_t small_mnk, int n_threads,
                              const Py_ssize_t[::1] lengths) except -1:
     """Validate the scalar arguments and lengths before any work starts."""
     cdef Py_ssize_t b
@@ -46,6 +47,8 @@ cdef inline int check_common(Py_ssize_t B, Py_ssize_t T, Py_ssize_t F, Py_ssize_
         raise ValueError(f"need at least one sample and one time step, got B={B}, T={T}")
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+    if small_mnk < 0:
+        raise ValueError(f"small_mnk must be >= 0 (0: no tiles), got {small_mnk}")
     if n_threads < 1:
         raise ValueError(f"n_threads must be >= 1, got {n_threads}")
     check_shape("lengths", (lengths.shape[0],), (B,))
@@ -77,15 +80,54 @@ cdef inline void fill_xh(const floating* X, const floating* h0, floating* xh,
         memcpy(xh + r * T * K + F, h0 + r * H, H * sizeof(floating))
 
 
-cdef inline void gemm_col_blocks(int m, int n, int k, const floating* a, int lda,
-                                 const floating* b, int ldb, floating* c,
-                                 int ldc) noexcept nogil:
-    """C (m, n) = A (m, k) @ B (k, n), in panels of COL_BLOCK columns of B."""
-    cdef int j = 0
+cdef inline void small_tile(int m, int n, int k, Py_ssize_t small_mnk, int* rows,
+                            int* cols) noexcept nogil:
+    """The tile of gemm_step: rows x cols with rows * cols * k <= small_mnk.
+
+    32 rows, halved down to 8 while fewer than 32 columns would fit, and a multiple
+    of 32 columns (16 as a last resort): the fastest tiles on OpenBLAS's SkylakeX
+    small-matrix kernels for the benchmark's shapes. rows = 0 when none fits."""
+    cdef Py_ssize_t budget = small_mnk // k   # rows * cols
+    cdef int r = min(m, 32)
+    cdef Py_ssize_t c
+    while r > 8 and budget // r < min(n, 32):
+        r = r // 2
+    c = budget // r
+    if c >= n:
+        c = n
+    elif c >= 32:
+        c = c // 32 * 32
+    elif c >= 16:
+        c = 16
+    else:
+        r = 0
+    rows[0] = r
+    cols[0] = <int>c
+
+
+cdef inline void gemm_step(int m, int n, int k, const floating* a, int lda,
+                           const floating* b, int ldb, floating* c, int ldc,
+                           Py_ssize_t small_mnk) noexcept nogil:
+    """C (m, n) = A (m, k) @ B (k, n): one step's product for the rows of a chunk.
+
+    small_mnk > 0 (the BLAS has a small-matrix path, see engine/_gemm_tiles.py): in
+    tiles of at most small_mnk multiply-adds, which that path computes straight from
+    the operands instead of repacking the weights on every call. Otherwise in
+    panels of COL_BLOCK columns of B. The cut depends on the shapes only."""
+    cdef int rows = 0, cols = COL_BLOCK, i, j = 0
+    if small_mnk > 0:
+        small_tile(m, n, k, small_mnk, &rows, &cols)
+    if rows == 0:
+        rows = m
+        cols = COL_BLOCK
     while j < n:
-        gemm(False, False, m, min(<int>COL_BLOCK, n - j), k, 1, a, lda, b + j, ldb, 0,
-             c + j, ldc)
-        j += COL_BLOCK
+        i = 0
+        while i < m:
+            gemm(False, False, min(rows, m - i), min(cols, n - j), k, 1,
+                 a + <Py_ssize_t>i * lda, lda, b + j, ldb, 0,
+                 c + <Py_ssize_t>i * ldc + j, ldc)
+            i += rows
+        j += cols
 
 
 cdef inline void gather_block_rows(const floating* xh, floating* blk, Py_ssize_t r0,

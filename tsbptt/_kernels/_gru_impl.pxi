@@ -21,7 +21,7 @@ from cython.parallel cimport prange
 from ._activations cimport sigmoid, tanh_
 from ._blas cimport gemm
 from ._common cimport (BLOCK_STEPS, add_clip_norm, check_common, check_shape,
-                       copy_row, fill_xh, gather_block_rows, gemm_col_blocks,
+                       copy_row, fill_xh, gather_block_rows, gemm_step,
                        n_chunks_of, prefetch_row, zero_row)
 
 
@@ -47,7 +47,8 @@ cdef void _forward_chunk(const floating* X, const floating* W, const floating* b
                          const floating* h0, const Py_ssize_t* lengths, floating* xh,
                          floating* gates, floating* hn, floating* Y, floating* h_T,
                          floating* pre, Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t T,
-                         Py_ssize_t F, Py_ssize_t H) noexcept nogil:
+                         Py_ssize_t F, Py_ssize_t H,
+                         Py_ssize_t small_mnk) noexcept nogil:
     cdef Py_ssize_t G = 3 * H, K = F + H + 1, nb = r1 - r0, r, t, row
     cdef const floating* b_n = W + (F + H) * G + 2 * H
     cdef floating* h_out
@@ -55,12 +56,13 @@ cdef void _forward_chunk(const floating* X, const floating* W, const floating* b
     fill_xh(X, h0, xh, r0, r1, T, F, H)
     for t in range(T):
         xh_t = xh + (r0 * T + t) * K
-        gemm_col_blocks(<int>nb, <int>(2 * H), <int>K, xh_t, <int>(T * K), W, <int>G,
-                        pre, <int>G)
-        gemm_col_blocks(<int>nb, <int>H, <int>F, xh_t, <int>(T * K), W + 2 * H, <int>G,
-                        pre + 2 * H, <int>G)
-        gemm_col_blocks(<int>nb, <int>H, <int>H, xh_t + F, <int>(T * K),
-                        W + F * G + 2 * H, <int>G, hn + (r0 * T + t) * H, <int>(T * H))
+        gemm_step(<int>nb, <int>(2 * H), <int>K, xh_t, <int>(T * K), W, <int>G,
+                  pre, <int>G, small_mnk)
+        gemm_step(<int>nb, <int>H, <int>F, xh_t, <int>(T * K), W + 2 * H, <int>G,
+                  pre + 2 * H, <int>G, small_mnk)
+        gemm_step(<int>nb, <int>H, <int>H, xh_t + F, <int>(T * K),
+                  W + F * G + 2 * H, <int>G, hn + (r0 * T + t) * H, <int>(T * H),
+                  small_mnk)
         for r in range(r0, r1):
             row = r * T + t
             if t + 1 < T:  # the rows step t + 1 will read and write
@@ -89,11 +91,11 @@ def gru_forward(const floating[:, :, ::1] X not None,  # IN  (B, T, F)
                 floating[:, :, ::1] Y not None,        # OUT (B, T, H)
                 floating[:, ::1] h_T not None,         # OUT (B, H)
                 floating[:, :, ::1] pre not None,      # WORK (n_chunks, chunk, 3H)
-                Py_ssize_t chunk_size, int n_threads):
+                Py_ssize_t chunk_size, Py_ssize_t small_mnk, int n_threads):
     """GRU forward over a batch; see the module header for the layout."""
     cdef Py_ssize_t B = X.shape[0], T = X.shape[1], F = X.shape[2]
     cdef Py_ssize_t H = h0.shape[1], G = 3 * H, k, n_chunks
-    check_common(B, T, F, G, chunk_size, n_threads, lengths)
+    check_common(B, T, F, G, chunk_size, small_mnk, n_threads, lengths)
     for name, arr, shape in (
             ("W", W, (F + H + 1, G)), ("b_hn", b_hn, (H,)), ("h0", h0, (B, H)),
             ("xh", xh, (B, T, F + H + 1)), ("gates", gates, (B, T, G)),
@@ -107,7 +109,7 @@ def gru_forward(const floating[:, :, ::1] X not None,  # IN  (B, T, F)
             _forward_chunk(&X[0, 0, 0], &W[0, 0], &b_hn[0], &h0[0, 0], &lengths[0],
                            &xh[0, 0, 0], &gates[0, 0, 0], &hn[0, 0, 0], &Y[0, 0, 0],
                            &h_T[0, 0], &pre[k, 0, 0], k * chunk_size,
-                           min(B, (k + 1) * chunk_size), T, F, H)
+                           min(B, (k + 1) * chunk_size), T, F, H, small_mnk)
 
 
 cdef void _gate_grads(const floating* a, const floating* hp, const floating* hn,
@@ -154,8 +156,8 @@ cdef void _backward_chunk(const floating* W_T, const Py_ssize_t* lengths,
                           floating* db_hn, floating* blk_xh, floating* blk_dgx,
                           floating* blk_dgh, floating* work, floating clip,
                           Py_ssize_t* n_clipped, floating* delta_sq, Py_ssize_t r0,
-                          Py_ssize_t r1, Py_ssize_t T, Py_ssize_t F,
-                          Py_ssize_t H) noexcept nogil:
+                          Py_ssize_t r1, Py_ssize_t T, Py_ssize_t F, Py_ssize_t H,
+                          Py_ssize_t small_mnk) noexcept nogil:
     cdef Py_ssize_t G = 3 * H, K = F + H + 1, nb = r1 - r0, r, t, row, s, j, off
     cdef floating* dhr
     cdef floating* wr
@@ -179,11 +181,11 @@ cdef void _backward_chunk(const floating* W_T, const Py_ssize_t* lengths,
                 zero_row(blk_dgx + off, G)
                 zero_row(blk_dgh + off, G)
         # dx_t = dgx @ W_x^T (zero rows past a sequence's end give dX = 0)
-        gemm(False, False, <int>nb, <int>F, <int>G, 1, blk_dgx + s * nb * G, <int>G,
-             W_T, <int>(F + H), 0, dX + (r0 * T + t) * F, <int>(T * F))
+        gemm_step(<int>nb, <int>F, <int>G, blk_dgx + s * nb * G, <int>G,
+                  W_T, <int>(F + H), dX + (r0 * T + t) * F, <int>(T * F), small_mnk)
         # dh_{t-1} = dh * z + dgh @ W_h^T
-        gemm(False, False, <int>nb, <int>H, <int>G, 1, blk_dgh + s * nb * G, <int>G,
-             W_T + F, <int>(F + H), 0, work, <int>H)
+        gemm_step(<int>nb, <int>H, <int>G, blk_dgh + s * nb * G, <int>G,
+                  W_T + F, <int>(F + H), work, <int>H, small_mnk)
         for r in range(r0, r1):
             if t < lengths[r]:
                 dhr = dh + r * H
@@ -214,11 +216,11 @@ def gru_backward(const floating[:, ::1] W_T not None,      # IN  (3H, F + H) = W
                  floating clip_step,                       # IN  clip dL/dh_t to +-clip_step if > 0
                  Py_ssize_t[::1] n_clipped not None,       # IN/OUT (B,) entries clipped, added
                  floating[:, ::1] delta_sq not None,       # OUT (B, T) |dL/dh_t|^2 before clipping
-                 Py_ssize_t chunk_size, int n_threads):
+                 Py_ssize_t chunk_size, Py_ssize_t small_mnk, int n_threads):
     """GRU backward through all steps; weight gradients are ADDED to the accumulators."""
     cdef Py_ssize_t B = xh.shape[0], T = xh.shape[1], H = dh_T.shape[1]
     cdef Py_ssize_t F = xh.shape[2] - H - 1, G = 3 * H, K = F + H + 1, k, n_chunks
-    check_common(B, T, F, G, chunk_size, n_threads, lengths)
+    check_common(B, T, F, G, chunk_size, small_mnk, n_threads, lengths)
     n_chunks = n_chunks_of(B, chunk_size)
     cdef Py_ssize_t rows_blk = BLOCK_STEPS * min(chunk_size, B)
     for name, arr, shape in (
@@ -242,4 +244,4 @@ def gru_backward(const floating[:, ::1] W_T not None,      # IN  (3H, F + H) = W
                             &dW_acc[k, 0, 0], &db_hn_acc[k, 0], &blk_xh[k, 0, 0],
                             &blk_dgx[k, 0, 0], &blk_dgh[k, 0, 0], &work[k, 0, 0],
                             clip_step, &n_clipped[0], &delta_sq[0, 0], k * chunk_size,
-                            min(B, (k + 1) * chunk_size), T, F, H)
+                            min(B, (k + 1) * chunk_size), T, F, H, small_mnk)

@@ -16,23 +16,23 @@ from cython.parallel cimport prange
 from ._activations cimport tanh_
 from ._blas cimport gemm
 from ._common cimport (BLOCK_STEPS, add_clip_norm, check_common, check_shape,
-                       copy_row, fill_xh, gather_block_rows, gemm_col_blocks,
+                       copy_row, fill_xh, gather_block_rows, gemm_step,
                        n_chunks_of, prefetch_row, zero_row)
 
 
 cdef void _forward_chunk(const floating* X, const floating* W, const floating* h0,
                          const Py_ssize_t* lengths, floating* xh, floating* gates,
                          floating* Y, floating* h_T, floating* pre, Py_ssize_t r0,
-                         Py_ssize_t r1, Py_ssize_t T, Py_ssize_t F,
-                         Py_ssize_t H) noexcept nogil:
+                         Py_ssize_t r1, Py_ssize_t T, Py_ssize_t F, Py_ssize_t H,
+                         Py_ssize_t small_mnk) noexcept nogil:
     cdef Py_ssize_t K = F + H + 1, nb = r1 - r0, r, t, row, j
     cdef floating* a
     cdef const floating* p
     cdef floating* h_out
     fill_xh(X, h0, xh, r0, r1, T, F, H)
     for t in range(T):
-        gemm_col_blocks(<int>nb, <int>H, <int>K, xh + (r0 * T + t) * K, <int>(T * K),
-                        W, <int>H, pre, <int>H)
+        gemm_step(<int>nb, <int>H, <int>K, xh + (r0 * T + t) * K, <int>(T * K),
+                  W, <int>H, pre, <int>H, small_mnk)
         for r in range(r0, r1):
             row = r * T + t
             if t + 1 < T:  # the rows step t + 1 will read and write
@@ -61,11 +61,11 @@ def rnn_forward(const floating[:, :, ::1] X not None,  # IN  (B, T, F)
                 floating[:, :, ::1] Y not None,        # OUT (B, T, H)
                 floating[:, ::1] h_T not None,         # OUT (B, H)
                 floating[:, :, ::1] pre not None,      # WORK (n_chunks, chunk, H)
-                Py_ssize_t chunk_size, int n_threads):
+                Py_ssize_t chunk_size, Py_ssize_t small_mnk, int n_threads):
     """Elman RNN forward over a batch; see the module header for the layout."""
     cdef Py_ssize_t B = X.shape[0], T = X.shape[1], F = X.shape[2]
     cdef Py_ssize_t H = h0.shape[1], k, n_chunks
-    check_common(B, T, F, H, chunk_size, n_threads, lengths)
+    check_common(B, T, F, H, chunk_size, small_mnk, n_threads, lengths)
     for name, arr, shape in (
             ("W", W, (F + H + 1, H)), ("h0", h0, (B, H)), ("xh", xh, (B, T, F + H + 1)),
             ("gates", gates, (B, T, H)), ("Y", Y, (B, T, H)), ("h_T", h_T, (B, H)),
@@ -78,7 +78,7 @@ def rnn_forward(const floating[:, :, ::1] X not None,  # IN  (B, T, F)
             _forward_chunk(&X[0, 0, 0], &W[0, 0], &h0[0, 0], &lengths[0], &xh[0, 0, 0],
                            &gates[0, 0, 0], &Y[0, 0, 0], &h_T[0, 0], &pre[k, 0, 0],
                            k * chunk_size,
-                           min(B, (k + 1) * chunk_size), T, F, H)
+                           min(B, (k + 1) * chunk_size), T, F, H, small_mnk)
 
 
 cdef void _backward_chunk(const floating* W_T, const Py_ssize_t* lengths,
@@ -86,8 +86,8 @@ cdef void _backward_chunk(const floating* W_T, const Py_ssize_t* lengths,
                           floating* dX, floating* dh, floating* dW, floating* blk_xh,
                           floating* blk_da, floating* work, floating clip,
                           Py_ssize_t* n_clipped, floating* delta_sq, Py_ssize_t r0,
-                          Py_ssize_t r1, Py_ssize_t T, Py_ssize_t F,
-                          Py_ssize_t H) noexcept nogil:
+                          Py_ssize_t r1, Py_ssize_t T, Py_ssize_t F, Py_ssize_t H,
+                          Py_ssize_t small_mnk) noexcept nogil:
     cdef Py_ssize_t K = F + H + 1, nb = r1 - r0, r, t, row, s, j
     cdef const floating* a
     cdef floating* da
@@ -111,8 +111,8 @@ cdef void _backward_chunk(const floating* W_T, const Py_ssize_t* lengths,
             else:
                 delta_sq[row] = 0
                 zero_row(da, H)
-        gemm(False, False, <int>nb, <int>(F + H), <int>H, 1, blk_da + s * nb * H, <int>H,
-             W_T, <int>(F + H), 0, work, <int>(F + H))
+        gemm_step(<int>nb, <int>(F + H), <int>H, blk_da + s * nb * H, <int>H,
+                  W_T, <int>(F + H), work, <int>(F + H), small_mnk)
         for r in range(r0, r1):
             row = r * T + t
             copy_row(dX + row * F, work + (r - r0) * (F + H), F)
@@ -139,11 +139,11 @@ def rnn_backward(const floating[:, ::1] W_T not None,      # IN  (H, F + H) = W[
                  floating clip_step,                       # IN  clip dL/dh_t to +-clip_step if > 0
                  Py_ssize_t[::1] n_clipped not None,       # IN/OUT (B,) entries clipped, added
                  floating[:, ::1] delta_sq not None,       # OUT (B, T) |dL/dh_t|^2 before clipping
-                 Py_ssize_t chunk_size, int n_threads):
+                 Py_ssize_t chunk_size, Py_ssize_t small_mnk, int n_threads):
     """Elman RNN backward through all steps; weight gradients are ADDED to dW_acc."""
     cdef Py_ssize_t B = xh.shape[0], T = xh.shape[1], H = dh_T.shape[1]
     cdef Py_ssize_t F = xh.shape[2] - H - 1, K = F + H + 1, k, n_chunks
-    check_common(B, T, F, H, chunk_size, n_threads, lengths)
+    check_common(B, T, F, H, chunk_size, small_mnk, n_threads, lengths)
     n_chunks = n_chunks_of(B, chunk_size)
     cdef Py_ssize_t rows_blk = BLOCK_STEPS * min(chunk_size, B)
     for name, arr, shape in (
@@ -165,4 +165,4 @@ def rnn_backward(const floating[:, ::1] W_T not None,      # IN  (H, F + H) = W[
                             &dY[0, 0, 0], &dX[0, 0, 0], &dh0[0, 0], &dW_acc[k, 0, 0],
                             &blk_xh[k, 0, 0], &blk_da[k, 0, 0], &work[k, 0, 0],
                             clip_step, &n_clipped[0], &delta_sq[0, 0], k * chunk_size,
-                            min(B, (k + 1) * chunk_size), T, F, H)
+                            min(B, (k + 1) * chunk_size), T, F, H, small_mnk)

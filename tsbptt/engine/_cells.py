@@ -8,6 +8,7 @@ import numpy as np
 
 from .._kernels import _reduce, cell_kernels
 from .._kernels._reduce import BLOCK_STEPS
+from ._gemm_tiles import small_gemm_mnk
 from ._threads import chunk_rows, single_threaded_blas
 
 #: Gradient arrays with fewer elements are summed over chunks by one thread.
@@ -154,7 +155,7 @@ class LSTMCell(_Cell):
             cell_kernels(self.name).lstm_forward(
                 X, W, h0, c0, lengths, cache["xh"], cache["gates"], cache["cell"], Y,
                 h_T, c_T, _empty(_per_chunk(B, chunk, 4 * H), dt), chunk,
-                n_threads)
+                small_gemm_mnk(), n_threads)
         return Y, (h_T, c_T), cache
 
     def backward(self, cache, dY, d_state, n_threads, clip_step=0.0, acc=None):
@@ -173,7 +174,8 @@ class LSTMCell(_Cell):
                 d_state[0], d_state[1], work["dX"], dh0, dc0, acc["W"], work["blk_xh"],
                 _empty((work["n_chunks"], work["rows"], G), dt),
                 _empty((work["n_chunks"], min(work["chunk"], B), W.shape[0] - 1), dt),
-                clip_step, work["n_clipped"], work["delta_sq"], work["chunk"], n_threads)
+                clip_step, work["n_clipped"], work["delta_sq"], work["chunk"],
+                small_gemm_mnk(), n_threads)
         return (work["dX"], (dh0, dc0)) + self._finish(acc, reduce, work, n_threads)
 
 
@@ -197,7 +199,8 @@ class GRUCell(_Cell):
         with single_threaded_blas():
             cell_kernels(self.name).gru_forward(
                 X, W, b_hn, h0, lengths, cache["xh"], cache["gates"], cache["hn"], Y,
-                h_T, _empty(_per_chunk(B, chunk, 3 * H), dt), chunk, n_threads)
+                h_T, _empty(_per_chunk(B, chunk, 3 * H), dt), chunk, small_gemm_mnk(),
+                n_threads)
         return Y, (h_T,), cache
 
     def backward(self, cache, dY, d_state, n_threads, clip_step=0.0, acc=None):
@@ -217,7 +220,8 @@ class GRUCell(_Cell):
                 d_state[0],
                 work["dX"], dh0, acc["W"], acc["b_hn"], work["blk_xh"], _empty(blk, dt),
                 _empty(blk, dt), _empty((work["n_chunks"], min(work["chunk"], B), H), dt),
-                clip_step, work["n_clipped"], work["delta_sq"], work["chunk"], n_threads)
+                clip_step, work["n_clipped"], work["delta_sq"], work["chunk"],
+                small_gemm_mnk(), n_threads)
         return (work["dX"], (dh0,)) + self._finish(acc, reduce, work, n_threads)
 
 
@@ -240,7 +244,7 @@ class RNNCell(_Cell):
         with single_threaded_blas():
             cell_kernels(self.name).rnn_forward(
                 X, W, h0, lengths, cache["xh"], cache["gates"], Y, h_T,
-                _empty(_per_chunk(B, chunk, H), dt), chunk, n_threads)
+                _empty(_per_chunk(B, chunk, H), dt), chunk, small_gemm_mnk(), n_threads)
         return Y, (h_T,), cache
 
     def backward(self, cache, dY, d_state, n_threads, clip_step=0.0, acc=None):
@@ -258,7 +262,8 @@ class RNNCell(_Cell):
                 work["dX"], dh0,
                 acc["W"], work["blk_xh"], _empty((work["n_chunks"], work["rows"], H), dt),
                 _empty((work["n_chunks"], min(work["chunk"], B), W.shape[0] - 1), dt),
-                clip_step, work["n_clipped"], work["delta_sq"], work["chunk"], n_threads)
+                clip_step, work["n_clipped"], work["delta_sq"], work["chunk"],
+                small_gemm_mnk(), n_threads)
         return (work["dX"], (dh0,)) + self._finish(acc, reduce, work, n_threads)
 
 

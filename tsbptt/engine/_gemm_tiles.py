@@ -1,0 +1,62 @@
+"""How the kernels cut each time step's matrix products, chosen from their BLAS.
+
+Every step of a recurrent layer multiplies a chunk's rows (16 to 64 of them) by
+the whole weight matrix. The general path of a BLAS copies ("packs") both operands
+into its own layout on every call, and for these short, wide products repacking
+the weights costs a fifth of a training step (``perf`` on the benchmark shapes).
+
+OpenBLAS's SkylakeX kernels (which it also runs on Cooperlake and Sapphire
+Rapids, and on AMD Zen 4 from 0.3.22) have a small-matrix path: a product without
+transposes whose ``m * n * k`` is at most 100**3 is computed straight from the
+operands, with no packing. The kernels then cut each step's product into tiles
+under that size (``_kernels/_common.pxd``, ``gemm_step``): on the benchmark's
+shapes each tile runs at 105-115 GFLOP/s per core against 80-85 for the packed
+product (see benchmarks/README.md). With any other BLAS the kernels call it on
+panels of 256 columns, as before.
+
+The choice depends on the BLAS library only, never on the data or on the thread
+count, so results stay bitwise reproducible in a process; it is made once.
+``TSBPTT_DISABLE_GEMM_TILES=1`` turns the tiles off.
+"""
+import os
+
+from ._threads import _kernel_blas
+
+#: OpenBLAS's limit for its small-matrix path (``m * n * k <= 100**3``).
+OPENBLAS_SMALL_MNK = 100 ** 3
+#: OpenBLAS core names whose GEMM has the small-matrix path (lower case).
+_SMALL_PATH_CORES = frozenset({"skylakex", "cooperlake", "sapphirerapids"})
+#: The path appeared in OpenBLAS 0.3.17.
+_MIN_VERSION = (0, 3, 17)
+
+_small_mnk = None
+
+
+def _version_tuple(version):
+    try:
+        return tuple(int(part) for part in str(version).split(".")[:3])
+    except ValueError:
+        return ()
+
+
+def small_gemm_mnk():
+    """The largest ``m * n * k`` of one tile, or 0 when the kernels do not tile.
+
+    Returns
+    -------
+    int
+        :data:`OPENBLAS_SMALL_MNK` when the kernels' BLAS is an OpenBLAS >= 0.3.17
+        running a core with a small-matrix path, else 0. Decided on the first call.
+    """
+    global _small_mnk
+    if _small_mnk is None:
+        _small_mnk = 0
+        if os.environ.get("TSBPTT_DISABLE_GEMM_TILES", "0") in ("", "0"):
+            for lib in _kernel_blas():
+                info = lib.info()
+                if (info.get("internal_api") == "openblas"
+                        and str(info.get("architecture", "")).lower() in _SMALL_PATH_CORES
+                        and _version_tuple(info.get("version")) >= _MIN_VERSION):
+                    _small_mnk = OPENBLAS_SMALL_MNK
+                break  # the first library is the one the kernels call
+    return _small_mnk
