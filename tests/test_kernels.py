@@ -457,13 +457,13 @@ DISPATCH = {"X", "W_T"}
 
 
 def raw_calls(cell, dtype, isa="baseline", B=3, T=4, F=2, H=3, chunk=2,
-              clip_step=0.0):
+              clip_step=0.0, small_mnk=0):
     """Valid argument lists for the raw forward and backward kernels.
 
     The batch is split into chunks of ``chunk`` rows (a short last one with the
-    defaults); the forward is run once so that the backward's inputs are its real
-    outputs. Returns (forward function, list of (name, value)), (backward
-    function, list).
+    defaults); lengths cycle through T, 1, 3 and 2. The forward is run once so
+    that the backward's inputs are its real outputs. Returns (forward function,
+    list of (name, value)), (backward function, list).
     """
     rng = np.random.default_rng(0)
     mod = cell_kernels(cell, isa)
@@ -477,7 +477,8 @@ def raw_calls(cell, dtype, isa="baseline", B=3, T=4, F=2, H=3, chunk=2,
     def e(*shape):
         return np.zeros(shape, dtype)
 
-    X, W, L = a(B, T, F), a(F + H + 1, G), np.array([T, 1, 3], dtype=np.intp)[:B]
+    X, W = a(B, T, F), a(F + H + 1, G)
+    L = np.resize(np.array([T, 1, min(3, T), min(2, T)], dtype=np.intp), B)
     W_T = np.ascontiguousarray(W[:F + H].T)
     xh, gates, Y, dY, dX = e(B, T, K), e(B, T, G), e(B, T, H), a(B, T, H), e(B, T, F)
     common_bwd = [("dX", dX), ("dh0", e(B, H))]
@@ -514,7 +515,7 @@ def raw_calls(cell, dtype, isa="baseline", B=3, T=4, F=2, H=3, chunk=2,
                ("dW_acc", e(n_chunks, K, G)), ("blk_xh", e(n_chunks, blk, K)),
                ("blk_da", e(n_chunks, blk, G)), ("work", e(n_chunks, rows, F + H))] + clip
         funcs = mod.rnn_forward, mod.rnn_backward
-    tail = [("chunk_size", chunk), ("n_threads", 2)]
+    tail = [("chunk_size", chunk), ("small_mnk", small_mnk), ("n_threads", 2)]
     fwd, bwd = fwd + tail, bwd + tail
     call(funcs[0], fwd)
     return (funcs[0], fwd), (funcs[1], bwd)
@@ -533,13 +534,13 @@ def arrays(args):
     return [(name, v) for name, v in args if isinstance(v, np.ndarray)]
 
 
-def check_raw_against_reference(cell, dtype, isa="baseline", clip_step=0.0):
+def check_raw_against_reference(cell, dtype, isa="baseline", clip_step=0.0, **shape):
     """Run the raw forward and backward on valid arguments; compare with the
     reference (the harness is right, so the checks below fail for the reason
-    they name)."""
+    they name). ``shape``: raw_calls' B, T, F, H, chunk and small_mnk."""
     tol = {"rtol": 1e-5, "atol": 1e-6} if dtype == np.float32 else \
         {"rtol": 1e-12, "atol": 1e-14}
-    (f, fa), (b, ba) = raw_calls(cell, dtype, isa, clip_step=clip_step)
+    (f, fa), (b, ba) = raw_calls(cell, dtype, isa, clip_step=clip_step, **shape)
     d, g = dict(fa), dict(ba)
     call(b, ba)
     X, W, L = d["X"], d["W"], d["lengths"]
@@ -583,6 +584,25 @@ def test_raw_kernels_run_with_valid_arguments(cell, isa, dtype):
     check_raw_against_reference(cell, dtype, isa)
     g = check_raw_against_reference(cell, dtype, isa, clip_step=0.25)
     assert g["n_clipped"].sum() > 0
+
+
+# Tiles of the per-step products (gemm_step) and of the weight-gradient products
+# (gemm_tn_add) for B=37, T=5, F=3, H=20 in chunks of 19 and 18 rows; for the LSTM:
+#   2000   forward 4 x 16 tiles (short ones at both edges); backward none fits
+#   15000  forward 19 x 32 (a short last one), backward 4 x 23 (rows cut)
+#   60000  weight gradients 12 x 32 (short ones at both edges)
+#   10**6  weight gradients 24 x 32; one tile for the per-step products
+@pytest.mark.parametrize("small_mnk", [2000, 15000, 60000, 10**6])
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("cell", CELLS)
+def test_raw_kernels_cut_into_tiles_match_reference(cell, isa, small_mnk, dtype):
+    shape = dict(B=37, T=5, F=3, H=20, chunk=19)
+    tiled = check_raw_against_reference(cell, dtype, isa, small_mnk=small_mnk, **shape)
+    whole = check_raw_against_reference(cell, dtype, isa, small_mnk=0, **shape)
+    tol = {"rtol": 1e-5, "atol": 1e-6} if dtype == np.float32 else \
+        {"rtol": 1e-12, "atol": 1e-14}
+    for name in ("dX", "dh0", "dW_acc"):
+        assert_allclose(tiled[name], whole[name], **tol, err_msg=name)
 
 
 @pytest.mark.parametrize("cell", CELLS)
@@ -676,7 +696,10 @@ def test_raw_kernels_reject_bad_scalars_and_lengths(cell, dtype):
         for c in (0, -3):
             with pytest.raises(ValueError, match="chunk_size must be >= 1"):
                 call(func, args, chunk_size=c)
+        with pytest.raises(ValueError, match=r"small_mnk must be >= 0 \(0: no tiles\), got -1"):
+            call(func, args, small_mnk=-1)
         for name, bad in (("chunk_size", "2"), ("chunk_size", 2.0), ("chunk_size", None),
+                          ("small_mnk", "0"), ("small_mnk", None),
                           ("n_threads", "1"), ("n_threads", None), ("clip_step", "1"),
                           ("clip_step", None)):
             if name in d:

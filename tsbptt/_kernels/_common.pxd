@@ -130,6 +130,30 @@ cdef inline void gemm_step(int m, int n, int k, const floating* a, int lda,
         j += cols
 
 
+cdef inline void gemm_tn_add(int m, int n, int k, const floating* a, int lda,
+                             const floating* b, int ldb, floating* c, int ldc,
+                             Py_ssize_t small_mnk) noexcept nogil:
+    """C (m, n) += A^T @ B with A (k, m), B (k, n): a block's weight gradients.
+
+    small_mnk > 0: in tiles of 32 columns and 32, 16 or 8 rows, the most that keep
+    rows * cols * k <= small_mnk (the BLAS's small-matrix path, see gemm_step);
+    in one call when even 8 rows are too many, or when small_mnk = 0."""
+    cdef int rows = min(m, 32), cols = min(n, 32), i, j = 0
+    if small_mnk > 0:
+        while rows > 8 and <Py_ssize_t>rows * cols * k > small_mnk:
+            rows = rows // 2
+    if small_mnk == 0 or <Py_ssize_t>rows * cols * k > small_mnk:
+        gemm(True, False, m, n, k, 1, a, lda, b, ldb, 1, c, ldc)
+        return
+    while j < n:
+        i = 0
+        while i < m:
+            gemm(True, False, min(rows, m - i), min(cols, n - j), k, 1, a + i, lda,
+                 b + j, ldb, 1, c + <Py_ssize_t>i * ldc + j, ldc)
+            i += rows
+        j += cols
+
+
 cdef inline void gather_block_rows(const floating* xh, floating* blk, Py_ssize_t r0,
                                    Py_ssize_t r1, Py_ssize_t t, Py_ssize_t s,
                                    Py_ssize_t T, Py_ssize_t K) noexcept nogil:

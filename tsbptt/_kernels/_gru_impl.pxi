@@ -19,9 +19,8 @@ from cython cimport floating
 from cython.parallel cimport prange
 
 from ._activations cimport sigmoid, tanh_
-from ._blas cimport gemm
 from ._common cimport (BLOCK_STEPS, add_clip_norm, check_common, check_shape,
-                       copy_row, fill_xh, gather_block_rows, gemm_step,
+                       copy_row, fill_xh, gather_block_rows, gemm_step, gemm_tn_add,
                        n_chunks_of, prefetch_row, zero_row)
 
 
@@ -137,17 +136,18 @@ cdef void _gate_grads(const floating* a, const floating* hp, const floating* hn,
 
 cdef void _add_block_grads(const floating* blk_xh, const floating* blk_dgx,
                            const floating* blk_dgh, Py_ssize_t rows, Py_ssize_t F,
-                           Py_ssize_t H, floating* dW, floating* db_hn) noexcept nogil:
+                           Py_ssize_t H, floating* dW, floating* db_hn,
+                           Py_ssize_t small_mnk) noexcept nogil:
     """dW += [x^T dgx; h^T dgh; 1^T dgx] and db_hn += 1^T dgh_n over a block's rows."""
     cdef Py_ssize_t G = 3 * H, K = F + H + 1
-    gemm(True, False, <int>F, <int>G, <int>rows, 1, blk_xh, <int>K, blk_dgx, <int>G,
-         1, dW, <int>G)
-    gemm(True, False, <int>H, <int>G, <int>rows, 1, blk_xh + F, <int>K, blk_dgh, <int>G,
-         1, dW + F * G, <int>G)
-    gemm(True, False, 1, <int>G, <int>rows, 1, blk_xh + F + H, <int>K, blk_dgx, <int>G,
-         1, dW + (F + H) * G, <int>G)
-    gemm(True, False, 1, <int>H, <int>rows, 1, blk_xh + F + H, <int>K, blk_dgh + 2 * H,
-         <int>G, 1, db_hn, <int>H)
+    gemm_tn_add(<int>F, <int>G, <int>rows, blk_xh, <int>K, blk_dgx, <int>G, dW, <int>G,
+                small_mnk)
+    gemm_tn_add(<int>H, <int>G, <int>rows, blk_xh + F, <int>K, blk_dgh, <int>G,
+                dW + F * G, <int>G, small_mnk)
+    gemm_tn_add(1, <int>G, <int>rows, blk_xh + F + H, <int>K, blk_dgx, <int>G,
+                dW + (F + H) * G, <int>G, small_mnk)
+    gemm_tn_add(1, <int>H, <int>rows, blk_xh + F + H, <int>K, blk_dgh + 2 * H, <int>G,
+                db_hn, <int>H, small_mnk)
 
 
 cdef void _backward_chunk(const floating* W_T, const Py_ssize_t* lengths,
@@ -195,7 +195,7 @@ cdef void _backward_chunk(const floating* W_T, const Py_ssize_t* lengths,
         gather_block_rows(xh, blk_xh, r0, r1, t, s, T, K)
         if s == 0:
             _add_block_grads(blk_xh, blk_dgx, blk_dgh, min(T - t, BLOCK_STEPS) * nb,
-                             F, H, dW, db_hn)
+                             F, H, dW, db_hn, small_mnk)
 
 
 def gru_backward(const floating[:, ::1] W_T not None,      # IN  (3H, F + H) = W[:F+H].T

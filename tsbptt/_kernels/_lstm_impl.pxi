@@ -22,9 +22,8 @@ from cython cimport floating
 from cython.parallel cimport prange
 
 from ._activations cimport sigmoid, tanh_
-from ._blas cimport gemm
 from ._common cimport (BLOCK_STEPS, add_clip_norm, check_common, check_shape,
-                       copy_row, fill_xh, gather_block_rows, gemm_step,
+                       copy_row, fill_xh, gather_block_rows, gemm_step, gemm_tn_add,
                        n_chunks_of, prefetch_row, zero_row)
 
 
@@ -177,8 +176,8 @@ cdef void _backward_chunk(const floating* W_T, const floating* c0,
                 copy_row(dh + r * H, work + (r - r0) * (F + H) + F, H)
         gather_block_rows(xh, blk_xh, r0, r1, t, s, T, K)
         if s == 0:  # the block [t, t + BLOCK_STEPS) is complete
-            gemm(True, False, <int>K, <int>G, <int>(min(T - t, BLOCK_STEPS) * nb), 1,
-                 blk_xh, <int>K, blk_da, <int>G, 1, dW, <int>G)
+            gemm_tn_add(<int>K, <int>G, <int>(min(T - t, BLOCK_STEPS) * nb), blk_xh,
+                        <int>K, blk_da, <int>G, dW, <int>G, small_mnk)
 
 
 def lstm_backward(const floating[:, ::1] W_T not None,      # IN  (4H, F + H) = W[:F+H].T

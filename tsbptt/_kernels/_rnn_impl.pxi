@@ -14,9 +14,8 @@ from cython cimport floating
 from cython.parallel cimport prange
 
 from ._activations cimport tanh_
-from ._blas cimport gemm
 from ._common cimport (BLOCK_STEPS, add_clip_norm, check_common, check_shape,
-                       copy_row, fill_xh, gather_block_rows, gemm_step,
+                       copy_row, fill_xh, gather_block_rows, gemm_step, gemm_tn_add,
                        n_chunks_of, prefetch_row, zero_row)
 
 
@@ -120,8 +119,8 @@ cdef void _backward_chunk(const floating* W_T, const Py_ssize_t* lengths,
                 copy_row(dh + r * H, work + (r - r0) * (F + H) + F, H)
         gather_block_rows(xh, blk_xh, r0, r1, t, s, T, K)
         if s == 0:
-            gemm(True, False, <int>K, <int>H, <int>(min(T - t, BLOCK_STEPS) * nb), 1,
-                 blk_xh, <int>K, blk_da, <int>H, 1, dW, <int>H)
+            gemm_tn_add(<int>K, <int>H, <int>(min(T - t, BLOCK_STEPS) * nb), blk_xh,
+                        <int>K, blk_da, <int>H, dW, <int>H, small_mnk)
 
 
 def rnn_backward(const floating[:, ::1] W_T not None,      # IN  (H, F + H) = W[:F+H].T
