@@ -23,6 +23,9 @@ def test_get_config_reports_the_build():
     text = out.getvalue()
     assert "OpenMP:" in text and "kernels built for:  " + cfg["kernel_isa"] in text
     assert "<- used by the kernels" in text
+    assert cfg["small_gemm_mnk"] in (0, 100 ** 3)
+    assert ("step GEMM tiles:    m*n*k <= 1,000,000" in text) == bool(cfg["small_gemm_mnk"])
+    assert ("step GEMM tiles:    off" in text) == (not cfg["small_gemm_mnk"])
 
 
 def test_kernel_dispatch(monkeypatch):

@@ -61,7 +61,10 @@ def get_config():
         kernels call scipy's BLAS through ``scipy.linalg.cython_blas``) and
         ``openmp_runtimes`` (list of dicts, the OpenMP runtimes loaded),
         ``kernel_isa`` (``'avx2'`` or ``'baseline'``: which build of the kernels
-        runs; see ``TSBPTT_DISABLE_AVX2``).
+        runs; see ``TSBPTT_DISABLE_AVX2``), ``small_gemm_mnk`` (int: the largest
+        ``m * n * k`` of the tiles the kernels cut each step's products into for
+        their BLAS's small-matrix path, 0 when they do not; see
+        ``TSBPTT_DISABLE_GEMM_TILES``).
     """
     import numpy
     import scipy
@@ -69,6 +72,7 @@ def get_config():
     from . import __version__
     from ._kernels import kernel_isa
     from ._kernels._openmp_helpers import openmp_enabled, openmp_max_threads
+    from .engine._gemm_tiles import small_gemm_mnk
 
     blas, openmp = _blas_and_openmp_info()
     try:
@@ -84,6 +88,7 @@ def get_config():
         "openmp_enabled": openmp_enabled(),
         "openmp_max_threads": openmp_max_threads(),
         "kernel_isa": kernel_isa(),
+        "small_gemm_mnk": small_gemm_mnk(),
         "cpu_count": cpu_count,
         "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
         "blas": blas,
@@ -111,6 +116,9 @@ def show_config(file=None):
            "OFF (serial build: kernels ignore n_threads)"),
         f"  OpenMP max threads: {cfg['openmp_max_threads']}",
         f"  kernels built for:  {cfg['kernel_isa']}",
+        "  step GEMM tiles:    "
+        + (f"m*n*k <= {cfg['small_gemm_mnk']:,} (the BLAS's small-matrix path)"
+           if cfg["small_gemm_mnk"] else "off (panels of 256 columns)"),
         f"  CPUs available:     {cfg['cpu_count']}",
         f"  OMP_NUM_THREADS:    {cfg['OMP_NUM_THREADS'] or '(not set)'}",
         "BLAS (the kernels call scipy's, via scipy.linalg.cython_blas):",

@@ -26,9 +26,11 @@ from ._blas cimport gemm
 #: Columns per step GEMM where the BLAS has no small-matrix path: OpenBLAS repacks
 #: the weights on every call, and a 256-column panel stays in L2 while the chunk's
 #: rows stream past it.
+#: Most bytes of a cache row prefetch_row names (a whole gates row up to H = 256).
 cdef enum:
     BLOCK_STEPS = 16
     COL_BLOCK = 256
+    PREFETCH_BYTES = 4096
 
 
 cdef inline int check_shape(str name, tuple got, tuple expected) except -1:
@@ -215,10 +217,11 @@ cdef inline void prefetch_row(const floating* p, Py_ssize_t n, int for_write) no
 
     The caches are batch-major, so the rows a step needs sit T rows apart, too far
     for the hardware prefetcher to guess; the kernels name them one step ahead.
-    The first 8 lines are enough: the L2 streamer follows a row once it starts."""
+    Up to PREFETCH_BYTES of a row: naming only its first 512 bytes left the LSTM
+    backward stalled on the last gates of each row (o, at byte 3H * 4)."""
     cdef Py_ssize_t off
     cdef const char* c = <const char*>p
-    for off in range(0, min(n * <Py_ssize_t>sizeof(floating), 512), 64):
+    for off in range(0, min(n * <Py_ssize_t>sizeof(floating), PREFETCH_BYTES), 64):
         TSBPTT_PREFETCH(c + off, for_write)
 
 

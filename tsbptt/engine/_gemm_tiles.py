@@ -1,18 +1,21 @@
 """How the kernels cut each time step's matrix products, chosen from their BLAS.
 
 Every step of a recurrent layer multiplies a chunk's rows (16 to 64 of them) by
-the whole weight matrix. The general path of a BLAS copies ("packs") both operands
-into its own layout on every call, and for these short, wide products repacking
-the weights costs a fifth of a training step (``perf`` on the benchmark shapes).
+the whole weight matrix. The general path of OpenBLAS copies ("packs") the weights
+into its own layout on every call: in ``perf`` on the (64, 200, 16, 256) LSTM of
+``benchmarks/bench_kernels.py`` that copy (``sgemm_itcopy``) took 15-19% of the
+samples of a training step.
 
-OpenBLAS's SkylakeX kernels (which it also runs on Cooperlake and Sapphire
-Rapids, and on AMD Zen 4 from 0.3.22) have a small-matrix path: a product without
-transposes whose ``m * n * k`` is at most 100**3 is computed straight from the
-operands, with no packing. The kernels then cut each step's product into tiles
-under that size (``_kernels/_common.pxd``, ``gemm_step``): on the benchmark's
-shapes each tile runs at 105-115 GFLOP/s per core against 80-85 for the packed
-product (see benchmarks/README.md). With any other BLAS the kernels call it on
-panels of 256 columns, as before.
+OpenBLAS's SkylakeX kernels (also used for Cooperlake and Sapphire Rapids, and by
+OpenBLAS 0.3.30 on the AMD Zen 4 development machine) have a small-matrix path: a
+product without transposed operands, or with only the second one transposed, whose
+``m * n * k`` is at most 100**3 is computed straight from the operands, without
+packing. The kernels then cut each step's product, and each block's weight-gradient
+product, into tiles under that size (``_kernels/_common.pxd``: ``gemm_step``,
+``gemm_tn_add``). Measured on that machine, single thread, float32: 105-115 GFLOP/s
+per tile against 80-85 for the uncut product; benchmarks/README.md has the effect
+on whole training steps. With any other BLAS the kernels keep the uncut products
+(panels of 256 columns for the per-step ones).
 
 The choice depends on the BLAS library only, never on the data or on the thread
 count, so results stay bitwise reproducible in a process; it is made once.
