@@ -743,3 +743,22 @@ def test_raw_kernels_reject_wrong_ndim_and_garbage(cell, dtype):
                                match="No matching signature|dimensions|dtype"):
                 call(func, args, **{first: bad})
     check_raw_against_reference(cell, dtype)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_raw_forward_without_features_runs_with_tiles(cell):
+    # F = 0 gives the GRU an empty input product (k = 0): the tile choice must
+    # not divide by it (the kernels are compiled with cdivision, so that would be
+    # a crash, not an exception), and the result is the recurrence alone.
+    outputs = []
+    for small_mnk in (0, 10**6):
+        (f, fa), _ = raw_calls(cell, np.float64, small_mnk=small_mnk)
+        d = dict(fa)
+        B, T, F = d["X"].shape
+        H = d["h0"].shape[1]
+        Y = np.zeros((B, T, H))
+        call(f, fa, X=np.zeros((B, T, 0)), xh=np.zeros((B, T, H + 1)),
+             W=np.ascontiguousarray(d["W"][F:]), Y=Y)
+        outputs.append(Y)
+    assert np.abs(outputs[0]).sum() > 0
+    assert_allclose(outputs[1], outputs[0], rtol=1e-12, atol=1e-14)

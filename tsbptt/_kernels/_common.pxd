@@ -88,10 +88,14 @@ cdef inline void small_tile(int m, int n, int k, Py_ssize_t small_mnk, int* rows
 
     32 rows, halved down to 8 while fewer than 32 columns would fit, and a multiple
     of 32 columns (16 as a last resort): the fastest tiles on OpenBLAS's SkylakeX
-    small-matrix kernels for the benchmark's shapes. rows = 0 when none fits."""
-    cdef Py_ssize_t budget = small_mnk // k   # rows * cols
+    small-matrix kernels for the benchmark's shapes. rows = 0 when none fits (and
+    for an empty product: k = 0 is a GRU's input part with no features)."""
+    cdef Py_ssize_t budget, c
     cdef int r = min(m, 32)
-    cdef Py_ssize_t c
+    if k < 1 or m < 1:
+        rows[0] = 0
+        return
+    budget = small_mnk // k   # rows * cols
     while r > 8 and budget // r < min(n, 32):
         r = r // 2
     c = budget // r
