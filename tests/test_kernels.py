@@ -534,12 +534,17 @@ def arrays(args):
     return [(name, v) for name, v in args if isinstance(v, np.ndarray)]
 
 
+def raw_tolerance(dtype):
+    """The issue's bar against the reference: 1e-5 relative in float32, 1e-12 in float64."""
+    return ({"rtol": 1e-5, "atol": 1e-6} if dtype == np.float32 else
+            {"rtol": 1e-12, "atol": 1e-14})
+
+
 def check_raw_against_reference(cell, dtype, isa="baseline", clip_step=0.0, **shape):
     """Run the raw forward and backward on valid arguments; compare with the
     reference (the harness is right, so the checks below fail for the reason
     they name). ``shape``: raw_calls' B, T, F, H, chunk and small_mnk."""
-    tol = {"rtol": 1e-5, "atol": 1e-6} if dtype == np.float32 else \
-        {"rtol": 1e-12, "atol": 1e-14}
+    tol = raw_tolerance(dtype)
     (f, fa), (b, ba) = raw_calls(cell, dtype, isa, clip_step=clip_step, **shape)
     d, g = dict(fa), dict(ba)
     call(b, ba)
@@ -599,8 +604,7 @@ def test_raw_kernels_cut_into_tiles_match_reference(cell, isa, small_mnk, dtype)
     shape = dict(B=37, T=5, F=3, H=20, chunk=19)
     tiled = check_raw_against_reference(cell, dtype, isa, small_mnk=small_mnk, **shape)
     whole = check_raw_against_reference(cell, dtype, isa, small_mnk=0, **shape)
-    tol = {"rtol": 1e-5, "atol": 1e-6} if dtype == np.float32 else \
-        {"rtol": 1e-12, "atol": 1e-14}
+    tol = raw_tolerance(dtype)
     for name in ("dX", "dh0", "dW_acc"):
         assert_allclose(tiled[name], whole[name], **tol, err_msg=name)
 
