@@ -95,12 +95,18 @@ def compiler_accepts(flags):
 
 OPT = ["-O3", "-fno-math-errno"] + (VECTOR_FLAGS if compiler_accepts(VECTOR_FLAGS) else [])
 
-# `_<cell>_avx2.pyx` compiles the same kernel source with AVX2 + FMA, so the gate
-# loops (exp, tanh) run 8 floats wide; tsbptt imports it only on CPUs that have
-# both (tsbptt/_kernels/__init__.py). Compilers without the flags skip it.
+# `_<cell>_avx2.pyx` and `_<cell>_avx512.pyx` compile the same kernel source with
+# AVX2 + FMA and with AVX-512 (x86-64-v4), so the gate loops (exp, tanh) run 8 or 16
+# floats wide; tsbptt imports the widest one the CPU runs
+# (tsbptt/_kernels/__init__.py). Compilers without the flags skip them.
 AVX2_FLAGS = ["-mavx2", "-mfma"]
-BUILD_AVX2 = compiler_accepts(AVX2_FLAGS)
-
+AVX512_FLAGS = AVX2_FLAGS + ["-mavx512f", "-mavx512dq", "-mavx512vl", "-mavx512bw",
+                             "-mprefer-vector-width=512"]
+#: Extra compile flags of each instruction-set build, by file suffix; None where the
+#: compiler refuses them.
+ISA_BUILDS = {suffix: (flags if compiler_accepts(flags) else None)
+              for suffix, flags in (("_avx2.pyx", AVX2_FLAGS),
+                                    ("_avx512.pyx", AVX512_FLAGS))}
 
 class BuildExt(build_ext):
     """Rebuild everything when the OpenMP flags differ from the last build in this
@@ -116,6 +122,15 @@ class BuildExt(build_ext):
         stamp.write_text(flags)
 
 
+def isa_flags(pyx):
+    """Extra compile flags of a kernel file: [] for the baseline build, None when
+    the compiler cannot build its instruction set."""
+    for suffix, flags in ISA_BUILDS.items():
+        if pyx.endswith(suffix):
+            return flags
+    return []
+
+
 def extensions(omp):
     # Headers and .pxd files are dependencies: touching one recompiles the kernels.
     depends = sorted(glob(f"{KERNELS}/*.h") + glob(f"{KERNELS}/*.pxd")
@@ -127,13 +142,13 @@ def extensions(omp):
             include_dirs=[KERNELS, numpy.get_include()],
             define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
             depends=depends,
-            extra_compile_args=OPT + omp + (AVX2_FLAGS if pyx.endswith("_avx2.pyx") else []),
+            extra_compile_args=OPT + omp + isa_flags(pyx),
             extra_link_args=omp,
             # glibc: libm.so is a linker script that also pulls libmvec when needed.
             libraries=["m"],
         )
         for pyx in sorted(glob(f"{KERNELS}/*.pyx"))
-        if BUILD_AVX2 or not pyx.endswith("_avx2.pyx")
+        if isa_flags(pyx) is not None
     ]
 
 

@@ -4,8 +4,8 @@ import io
 import pytest
 
 import tsbptt
-from tsbptt._kernels import cell_kernels, kernel_isa
-from tsbptt._kernels._cpu import has_avx2_fma
+from tsbptt._kernels import ISAS, cell_kernels, kernel_isa
+from tsbptt._kernels._cpu import has_avx2_fma, has_avx512
 from tsbptt.engine import _threads
 
 
@@ -16,7 +16,7 @@ def test_get_config_reports_the_build():
     if not cfg["openmp_enabled"]:
         assert cfg["openmp_max_threads"] == 1
     assert cfg["openmp_max_threads"] >= 1
-    assert cfg["kernel_isa"] in ("avx2", "baseline")
+    assert cfg["kernel_isa"] in ("avx512", "avx2", "baseline")
     assert any(lib["used_by_kernels"] for lib in cfg["blas"])
     out = io.StringIO()
     tsbptt.show_config(file=out)
@@ -29,17 +29,26 @@ def test_get_config_reports_the_build():
 
 
 def test_kernel_dispatch(monkeypatch):
-    try:
-        import tsbptt._kernels._lstm_avx2  # noqa: F401
-        built = True
-    except ImportError:  # a compiler without -mavx2 builds no AVX2 module
-        built = False
-    assert kernel_isa() == ("avx2" if has_avx2_fma() and built else "baseline")
-    monkeypatch.setenv("TSBPTT_DISABLE_AVX2", "1")
+    def built(isa):
+        try:
+            cell_kernels("lstm", isa)
+            return True
+        except ImportError:  # a compiler without the flags builds no such module
+            return False
+
+    widest = next(isa for isa, cpu_runs in ISAS.items() if cpu_runs() and built(isa))
+    assert kernel_isa() == widest
+    assert has_avx512() <= has_avx2_fma()  # AVX-512 is asked for only beside AVX2
+    monkeypatch.setenv("TSBPTT_DISABLE_AVX512", "1")
+    assert kernel_isa() == ("baseline" if widest == "baseline" else "avx2")
+    monkeypatch.setenv("TSBPTT_DISABLE_AVX512", "0")
+    assert kernel_isa() == widest
+    monkeypatch.setenv("TSBPTT_DISABLE_AVX2", "1")   # the AVX-512 build needs AVX2 too
     assert kernel_isa() == "baseline"
     assert cell_kernels("lstm").__name__ == "tsbptt._kernels._lstm"
     monkeypatch.delenv("TSBPTT_DISABLE_AVX2")
     assert cell_kernels("gru", isa="baseline").__name__ == "tsbptt._kernels._gru"
+    assert cell_kernels("gru", isa="baseline") is cell_kernels("gru", isa="baseline")
 
 
 def test_resolve_n_threads(monkeypatch):

@@ -19,8 +19,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 from tsbptt import _reference as ref
-from tsbptt._kernels import _reduce, cell_kernels
-from tsbptt._kernels._cpu import has_avx2_fma
+from tsbptt._kernels import _reduce, cell_kernels, isa_usable
 from tsbptt.engine import RecurrentLayer
 from tsbptt.engine import _cells
 
@@ -30,19 +29,12 @@ N_STATES = {"lstm": 2, "gru": 1, "rnn": 1}
 BLOCK_STEPS = _reduce.BLOCK_STEPS
 
 
-def _avx2_available():
-    if not has_avx2_fma():
-        return False
-    try:
-        cell_kernels("lstm", "avx2")
-    except ImportError:
-        return False
-    return True
+def _isa_param(isa):
+    return pytest.param(isa, marks=pytest.mark.skipif(
+        not isa_usable(isa), reason=f"no {isa} CPU or build"))
 
 
-ISAS = ["baseline",
-        pytest.param("avx2", marks=pytest.mark.skipif(
-            not _avx2_available(), reason="no AVX2+FMA CPU or build"))]
+ISAS = [_isa_param(isa) for isa in ("baseline", "avx2", "avx512")]
 
 
 # --------------------------------------------------------------------------
@@ -122,14 +114,15 @@ def compiled(layer, X, state0, lengths, dY, d_state, n_threads=1, clip_step=None
 
 
 def assert_matches(cell, got, want, tol, shapes=None):
-    """Compiled results equal the reference: Y and states to ``tol``, gradients
-    and delta norms as sums (:func:`assert_sum_close`), clip counts exactly."""
+    """Compiled results equal the reference: outputs, states, gradients and delta
+    norms as sums (:func:`assert_sum_close`: every one of them is an activation of,
+    or a product with, a sum whose terms can cancel), clip counts exactly."""
     Y, states, dX, d0, grads, stats = got
     rY, rstates, rdX, rd0, rgrads, rstats = want
-    assert_allclose(Y, rY, err_msg="Y", **tol)
+    assert_sum_close(Y, rY, tol, "Y")
     assert len(states) == len(rstates) == N_STATES[cell]
     for k, (s, r) in enumerate(zip(states, rstates)):
-        assert_allclose(s, r, err_msg=f"final state {k}", **tol)
+        assert_sum_close(s, r, tol, f"final state {k}")
     assert_sum_close(dX, rdX, tol, "dX")
     assert len(d0) == len(rd0) == N_STATES[cell]
     for k, (s, r) in enumerate(zip(d0, rd0)):
@@ -423,10 +416,10 @@ def test_pieces_equal_one_backward_bitwise(cell, cuts, clip, dtype, tol, rng,
 def test_isa_matches_reference_and_is_thread_deterministic(cell, isa, dtype, tol, rng,
                                                            monkeypatch):
     module = cell_kernels(cell, isa)
-    assert module.__name__.endswith("_avx2") == (isa == "avx2")
+    assert module.__name__ == f"tsbptt._kernels._{cell}" + ("" if isa == "baseline" else f"_{isa}")
     monkeypatch.setattr(_cells, "cell_kernels", lambda name: cell_kernels(name, isa))
     monkeypatch.setattr(_cells, "chunk_rows", lambda B: 4)   # chunks 4, 4, 3
-    B, T, F, H = 11, 21, 3, 9   # H = 9: 8-wide vector loops and a remainder
+    B, T, F, H = 11, 21, 3, 17  # H = 17: 4-, 8- and 16-wide vector loops and a remainder
     layer = make_layer(cell, F, H, dtype, rng)
     X, state0, dY, d_state = make_data(cell, B, T, F, H, dtype, rng)
     lengths = make_lengths(B, T, rng)

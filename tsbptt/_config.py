@@ -60,8 +60,9 @@ def get_config():
         library loaded, as seen by threadpoolctl, with ``used_by_kernels``: the
         kernels call scipy's BLAS through ``scipy.linalg.cython_blas``) and
         ``openmp_runtimes`` (list of dicts, the OpenMP runtimes loaded),
-        ``kernel_isa`` (``'avx2'`` or ``'baseline'``: which build of the kernels
-        runs; see ``TSBPTT_DISABLE_AVX2``), ``small_gemm_mnk`` (int: the largest
+        ``kernel_isa`` (``'avx512'``, ``'avx2'`` or ``'baseline'``: which build of
+        the kernels runs; see ``TSBPTT_DISABLE_AVX512`` and ``TSBPTT_DISABLE_AVX2``),
+        ``small_gemm_mnk`` (int: the largest
         ``m * n * k`` of the tiles the kernels cut each step's products into for
         their BLAS's small-matrix path, 0 when they do not; see
         ``TSBPTT_DISABLE_GEMM_TILES``).

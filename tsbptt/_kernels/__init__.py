@@ -1,39 +1,57 @@
 """Compiled kernels (Cython + OpenMP); see docs/kernel_layout.md.
 
-Each cell's kernels are built twice from one source (``_<cell>_impl.pxi``): for the
-platform's baseline instruction set (``_<cell>``) and with AVX2 + FMA
-(``_<cell>_avx2``, where the compiler could build it). :func:`cell_kernels` returns
-the AVX2 build on CPUs that have both instruction sets, unless the environment
-variable ``TSBPTT_DISABLE_AVX2=1`` asks for the baseline one.
+Each cell's kernels are built three times from one source (``_<cell>_impl.pxi``):
+for the platform's baseline instruction set (``_<cell>``), with AVX2 + FMA
+(``_<cell>_avx2``) and with AVX-512 (``_<cell>_avx512``), the last two where the
+compiler could build them. :func:`cell_kernels` returns the widest build the CPU
+runs. ``TSBPTT_DISABLE_AVX512=1`` steps down to the AVX2 build and
+``TSBPTT_DISABLE_AVX2=1`` to the baseline one (the AVX-512 build uses AVX2 too).
+
+The builds differ only in how wide the element-wise gate loops run; results agree
+to rounding, and on one machine every call gives the same bits.
 """
 import os
 from importlib import import_module
 
-from ._cpu import has_avx2_fma
+from ._cpu import has_avx2_fma, has_avx512
 
-__all__ = ["cell_kernels", "kernel_isa"]
+__all__ = ["ISAS", "cell_kernels", "kernel_isa"]
+
+#: Instruction sets the kernels are built for, widest first, and the test that says
+#: whether this CPU runs each.
+ISAS = {"avx512": has_avx512, "avx2": has_avx2_fma, "baseline": lambda: True}
+_DISABLED_BY = {"avx512": ("TSBPTT_DISABLE_AVX512", "TSBPTT_DISABLE_AVX2"),
+                "avx2": ("TSBPTT_DISABLE_AVX2",), "baseline": ()}
+_usable = {}    # isa -> bool, checked once
+_modules = {}   # (cell, isa) -> module
 
 
-_avx2_usable = None
+def _module_name(cell, isa):
+    return f"._{cell}" if isa == "baseline" else f"._{cell}_{isa}"
 
 
-def _avx2_available():
-    """AVX2 + FMA on this CPU and an AVX2 build of the kernels (checked once)."""
-    global _avx2_usable
-    if _avx2_usable is None:
+def isa_usable(isa):
+    """True if this CPU runs ``isa`` and the kernels were built for it (checked once)."""
+    if isa not in _usable:
         try:
-            import_module("._lstm_avx2", __name__)
-            _avx2_usable = has_avx2_fma()
+            import_module(_module_name("lstm", isa), __name__)
+            _usable[isa] = bool(ISAS[isa]())
         except ImportError:  # the compiler could not build it
-            _avx2_usable = False
-    return _avx2_usable
+            _usable[isa] = False
+    return _usable[isa]
+
+
+def _disabled(isa):
+    return any(os.environ.get(var, "0") not in ("", "0") for var in _DISABLED_BY[isa])
 
 
 def kernel_isa():
-    """The instruction set whose kernels are used: ``'avx2'`` or ``'baseline'``."""
-    if os.environ.get("TSBPTT_DISABLE_AVX2", "0") not in ("", "0"):
-        return "baseline"
-    return "avx2" if _avx2_available() else "baseline"
+    """The instruction set whose kernels are used: ``'avx512'``, ``'avx2'`` or
+    ``'baseline'``; the environment variables above are read at every call."""
+    for isa in ISAS:
+        if not _disabled(isa) and isa_usable(isa):
+            return isa
+    return "baseline"  # pragma: no cover - the loop always ends at 'baseline'
 
 
 def cell_kernels(cell, isa=None):
@@ -42,9 +60,11 @@ def cell_kernels(cell, isa=None):
     Parameters
     ----------
     cell : str
-    isa : {'avx2', 'baseline'} or None, default=None
+    isa : {'avx512', 'avx2', 'baseline'} or None, default=None
         None picks :func:`kernel_isa`.
     """
-    isa = kernel_isa() if isa is None else isa
-    suffix = "_avx2" if isa == "avx2" else ""
-    return import_module(f"._{cell}{suffix}", __name__)
+    key = (cell, kernel_isa() if isa is None else isa)
+    module = _modules.get(key)
+    if module is None:
+        module = _modules[key] = import_module(_module_name(*key), __name__)
+    return module
