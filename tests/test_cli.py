@@ -481,11 +481,17 @@ def test_ctrl_c_stops_the_command_and_writes_nothing(wave_csv, tmp_path, capsys,
         signal.raise_signal(signal.SIGINT)
 
     monkeypatch.setattr(ProgressReporter, "update", ctrl_c)
-    out_csv = tmp_path / "f.csv"
-    code, _, err = run(capsys, *_lstm_args(wave_csv, "--epochs", 5, "--out", out_csv))
-    assert code == 130 and err == "tsbptt: interrupted\n"
-    assert not out_csv.exists()
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    # Python's own handler, as at a terminal: a shell starts background jobs (a test
+    # run with `&`) with SIGINT ignored, which the command rightly leaves ignored
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        out_csv = tmp_path / "f.csv"
+        code, _, err = run(capsys, *_lstm_args(wave_csv, "--epochs", 5, "--out", out_csv))
+        assert code == 130 and err == "tsbptt: interrupted\n"
+        assert not out_csv.exists()
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def test_plot_and_out_paths_are_checked_before_fitting(wave_csv, tmp_path, capsys):
