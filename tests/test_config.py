@@ -4,7 +4,8 @@ import io
 import pytest
 
 import tsbptt
-from tsbptt._kernels import ISAS, cell_kernels, kernel_isa
+import tsbptt._kernels
+from tsbptt._kernels import ISAS, cell_kernels, choose_isa, kernel_isa
 from tsbptt._kernels._cpu import has_avx2_fma, has_avx512
 from tsbptt.engine import _threads
 
@@ -37,18 +38,40 @@ def test_kernel_dispatch(monkeypatch):
             return False
 
     widest = next(isa for isa, cpu_runs in ISAS.items() if cpu_runs() and built(isa))
-    assert kernel_isa() == widest
+    assert kernel_isa() == choose_isa() == widest
     assert has_avx512() <= has_avx2_fma()  # AVX-512 is asked for only beside AVX2
     monkeypatch.setenv("TSBPTT_DISABLE_AVX512", "1")
-    assert kernel_isa() == ("baseline" if widest == "baseline" else "avx2")
+    assert choose_isa() == ("baseline" if widest == "baseline" else "avx2")
+    assert kernel_isa() == widest           # decided once per process
     monkeypatch.setenv("TSBPTT_DISABLE_AVX512", "0")
-    assert kernel_isa() == widest
+    assert choose_isa() == widest
     monkeypatch.setenv("TSBPTT_DISABLE_AVX2", "1")   # the AVX-512 build needs AVX2 too
+    assert choose_isa() == "baseline"
+    monkeypatch.setattr(tsbptt._kernels, "_chosen", None)
     assert kernel_isa() == "baseline"
     assert cell_kernels("lstm").__name__ == "tsbptt._kernels._lstm"
     monkeypatch.delenv("TSBPTT_DISABLE_AVX2")
     assert cell_kernels("gru", isa="baseline").__name__ == "tsbptt._kernels._gru"
     assert cell_kernels("gru", isa="baseline") is cell_kernels("gru", isa="baseline")
+
+
+def test_single_threaded_blas_nests_and_restores_after_an_error():
+    from threadpoolctl import threadpool_limits
+
+    libs = _threads._kernel_blas()
+    with threadpool_limits(2, user_api="blas"):
+        before = [lib.num_threads for lib in libs]
+        with pytest.raises(RuntimeError, match="inner"):
+            with _threads.single_threaded_blas():
+                with _threads.single_threaded_blas():
+                    raise RuntimeError("inner")
+        assert [lib.num_threads for lib in libs] == before
+        with _threads.single_threaded_blas():
+            with _threads.single_threaded_blas():
+                pass
+            # the outer call still runs: one thread until it ends
+            assert [lib.num_threads for lib in libs] == [1] * len(libs)
+        assert [lib.num_threads for lib in libs] == before
 
 
 def test_resolve_n_threads(monkeypatch):

@@ -6,6 +6,8 @@ for the platform's baseline instruction set (``_<cell>``), with AVX2 + FMA
 compiler could build them. :func:`cell_kernels` returns the widest build the CPU
 runs. ``TSBPTT_DISABLE_AVX512=1`` steps down to the AVX2 build and
 ``TSBPTT_DISABLE_AVX2=1`` to the baseline one (the AVX-512 build uses AVX2 too).
+The choice is made once, at the first kernel call: the builds differ in the last
+bits, and a process must not switch between them half-way through a fit.
 
 The builds differ only in how wide the element-wise gate loops run; results agree
 to rounding, and on one machine every call gives the same bits.
@@ -15,7 +17,7 @@ from importlib import import_module
 
 from ._cpu import has_avx2_fma, has_avx512
 
-__all__ = ["ISAS", "cell_kernels", "kernel_isa"]
+__all__ = ["ISAS", "cell_kernels", "choose_isa", "isa_usable", "kernel_isa"]
 
 #: Instruction sets the kernels are built for, widest first, and the test that says
 #: whether this CPU runs each.
@@ -45,13 +47,24 @@ def _disabled(isa):
     return any(os.environ.get(var, "0") not in ("", "0") for var in _DISABLED_BY[isa])
 
 
-def kernel_isa():
-    """The instruction set whose kernels are used: ``'avx512'``, ``'avx2'`` or
-    ``'baseline'``; the environment variables above are read at every call."""
+def choose_isa():
+    """The widest instruction set usable here that the environment allows (read now)."""
     for isa in ISAS:
         if not _disabled(isa) and isa_usable(isa):
             return isa
     return "baseline"  # pragma: no cover - the loop always ends at 'baseline'
+
+
+_chosen = None
+
+
+def kernel_isa():
+    """The instruction set whose kernels are used: ``'avx512'``, ``'avx2'`` or
+    ``'baseline'`` (:func:`choose_isa` at the first call)."""
+    global _chosen
+    if _chosen is None:
+        _chosen = choose_isa()
+    return _chosen
 
 
 def cell_kernels(cell, isa=None):

@@ -93,34 +93,43 @@ def _kernel_blas():
     return _controller
 
 
-_lock = threading.Lock()
-_depth = 0          # kernel calls running now, across Python threads
-_saved = []         # (library, thread count) to put back when the last one ends
-
-
-@contextmanager
-def single_threaded_blas():
+class _SingleThreadedBlas:
     """Hold the kernels' BLAS to one thread, so OpenMP threads and BLAS threads
     never multiply. The setting is process-wide, so it is counted: it is put back
-    only when the last kernel call, from any Python thread, has ended."""
-    global _depth, _saved
-    with _lock:
-        if _depth == 0:
-            _saved = []
-            for lib in _kernel_blas():
-                n = lib.num_threads
-                if n != 1:
+    only when the last kernel call, from any Python thread, has ended.
+
+    A plain class rather than ``@contextmanager``: it runs twice per layer call,
+    and a generator-based manager costs several times as much on small batches."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._depth = 0     # kernel calls running now, across Python threads
+        self._saved = []    # (library, thread count) to put back when the last one ends
+
+    def __enter__(self):
+        with self._lock:
+            if self._depth == 0:
+                self._saved = [(lib, n) for lib in _kernel_blas()
+                               if (n := lib.num_threads) != 1]
+                for lib, _ in self._saved:
                     lib.set_num_threads(1)
-                    _saved.append((lib, n))
-        _depth += 1
-    try:
-        yield
-    finally:
-        with _lock:
-            _depth -= 1
-            if _depth == 0:
-                for lib, n in _saved:
+            self._depth += 1
+
+    def __exit__(self, *exc_info):
+        with self._lock:
+            self._depth -= 1
+            if self._depth == 0:
+                for lib, n in self._saved:
                     lib.set_num_threads(n)
+                self._saved = []
+
+
+_single_threaded_blas = _SingleThreadedBlas()
+
+
+def single_threaded_blas():
+    """Context manager: the kernels' BLAS at one thread within (nests, thread-safe)."""
+    return _single_threaded_blas
 
 
 _all_blas = None
