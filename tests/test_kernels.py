@@ -219,6 +219,26 @@ def test_matches_reference_for_any_chunking(cell, chunk, dtype, tol, rng, monkey
     check_against_reference(cell, 70, 5, 2, 3, dtype, tol, rng, True, n_threads=2)
 
 
+@pytest.mark.parametrize("n_chunks", [1, 2, 5, _cells.NUMPY_SUM_MAX_CHUNKS,
+                                      _cells.NUMPY_SUM_MAX_CHUNKS + 1])
+@pytest.mark.parametrize("size", [7, _cells.PARALLEL_SUM_MIN])
+def test_chunk_sums_are_the_same_bits_on_every_path(n_chunks, size, dtype, rng):
+    # NumPy's adds for few chunks and small arrays, the compiled sum otherwise: both
+    # add the chunks in order 0, 1, ..., so every path gives the same bits
+    acc = {"W": (rng.standard_normal((n_chunks, size)) * 10.0 ** rng.integers(
+        -8, 8, (n_chunks, size))).astype(dtype)}
+    want = acc["W"][0].copy()
+    for k in range(1, n_chunks):
+        want = want + acc["W"][k]
+    for n_threads in (1, 2):
+        got = _cells.LSTMCell.reduce_accumulators(acc, n_threads)["W"]
+        assert got.dtype == dtype
+        assert_array_equal(got, want)
+        compiled_sum = np.empty(size, dtype)
+        _reduce.sum_chunks(acc["W"], compiled_sum, n_threads)
+        assert_array_equal(compiled_sum, want)
+
+
 @pytest.mark.parametrize("cell", CELLS)
 def test_all_lengths_one_and_all_full(cell, dtype, tol, rng):
     B, T, F, H = 6, 4, 2, 3

@@ -13,6 +13,9 @@ from ._threads import chunk_rows, single_threaded_blas
 
 #: Gradient arrays with fewer elements are summed over chunks by one thread.
 PARALLEL_SUM_MIN = 1 << 16
+#: Up to this many chunks, a single-threaded sum is NumPy's adds in chunk order:
+#: the same bits as the compiled sum, without the call's fixed cost.
+NUMPY_SUM_MAX_CHUNKS = 8
 
 
 class _Cell:
@@ -37,7 +40,10 @@ class _Cell:
         Backward calls add into them; several calls over consecutive pieces of a
         sequence (gradient checkpointing) add up to exactly what one call gives.
         """
-        n_chunks = _n_chunks(batch, chunk_rows(batch))
+        return self._zero_accumulators(_n_chunks(batch, chunk_rows(batch)), params)
+
+    @staticmethod
+    def _zero_accumulators(n_chunks, params):
         return {name: np.zeros((n_chunks,) + p.shape, dtype=p.dtype)
                 for name, p in params.items()}
 
@@ -46,12 +52,17 @@ class _Cell:
         """Sum per-chunk accumulators in chunk order: the gradients, by name."""
         grads = {}
         for name, a in acc.items():
-            out = np.empty(a.shape[1:], dtype=a.dtype)
             # A parallel region costs more than it saves on a small sum (and, on a
             # machine whose cores are busy, can wait a whole time slice for a thread).
             # Each element is summed in chunk order whatever the thread count.
-            threads = n_threads if out.size >= PARALLEL_SUM_MIN else 1
-            _reduce.sum_chunks(a.reshape(a.shape[0], -1), out.reshape(-1), threads)
+            threads = n_threads if a[0].size >= PARALLEL_SUM_MIN else 1
+            if threads == 1 and len(a) <= NUMPY_SUM_MAX_CHUNKS:
+                out = a[0].copy()
+                for k in range(1, len(a)):
+                    np.add(out, a[k], out=out)
+            else:
+                out = np.empty(a.shape[1:], dtype=a.dtype)
+                _reduce.sum_chunks(a.reshape(a.shape[0], -1), out.reshape(-1), threads)
             grads[name] = out
         return grads
 
@@ -165,7 +176,7 @@ class LSTMCell(_Cell):
         G, dt = 4 * H, xh.dtype
         work = self._backward_work((B, T, xh.shape[2] - H - 1), H, dt)
         reduce = acc is None
-        acc = self.new_accumulators(B, {"W": W}) if reduce else acc
+        acc = self._zero_accumulators(work["n_chunks"], {"W": W}) if reduce else acc
         dh0, dc0 = _empty((B, H), dt), _empty((B, H), dt)
         with single_threaded_blas():
             cell_kernels(self.name).lstm_backward(
@@ -211,7 +222,8 @@ class GRUCell(_Cell):
         work = self._backward_work((B, T, xh.shape[2] - H - 1), H, dt)
         reduce = acc is None
         if reduce:
-            acc = self.new_accumulators(B, {"W": W, "b_hn": np.empty(H, dt)})
+            acc = self._zero_accumulators(work["n_chunks"],
+                                          {"W": W, "b_hn": np.empty(H, dt)})
         blk = (work["n_chunks"], work["rows"], G)
         dh0 = _empty((B, H), dt)
         with single_threaded_blas():
@@ -254,7 +266,7 @@ class RNNCell(_Cell):
         dt = xh.dtype
         work = self._backward_work((B, T, xh.shape[2] - H - 1), H, dt)
         reduce = acc is None
-        acc = self.new_accumulators(B, {"W": W}) if reduce else acc
+        acc = self._zero_accumulators(work["n_chunks"], {"W": W}) if reduce else acc
         dh0 = _empty((B, H), dt)
         with single_threaded_blas():
             cell_kernels(self.name).rnn_backward(
