@@ -239,6 +239,31 @@ def test_chunk_sums_are_the_same_bits_on_every_path(n_chunks, size, dtype, rng):
         assert_array_equal(compiled_sum, want)
 
 
+@pytest.mark.parametrize("o_bias", [-88.0, -1000.0], ids=["o-tiny", "o-zero"])
+def test_lstm_output_gate_that_underflows(o_bias, dtype, tol, rng):
+    # The backward recovers tanh(c_t) as h_t / o_t. An output gate below the smallest
+    # normal float32 (bias -88) or exactly 0 (bias -1000, both dtypes) must still give
+    # finite gradients that match the reference, which uses tanh(c_t) itself.
+    B, T, F, H = 5, 6, 2, 17
+    layer = make_layer("lstm", F, H, dtype, rng)
+    layer.params["W"][-1, 3 * H:] = o_bias      # the o gate's bias (last row of W)
+    X, state0, dY, d_state = make_data("lstm", B, T, F, H, dtype, rng)
+    lengths = make_lengths(B, T, rng)
+    got = compiled(layer, X, state0, lengths, dY, d_state)
+    o = layer.forward(X, lengths, state0)[2]["gates"][np.arange(T) < lengths[:, None]]
+    o = o[:, 3 * H:]                            # o at every valid step
+    if o_bias < -100:
+        assert (o == 0).all()
+    else:
+        assert 0 < o.max() < 1e-36
+        if dtype == np.float32:                 # subnormal ones among them
+            assert ((o > 0) & (o < np.finfo(dtype).tiny)).any()
+    for grad in (got[2], *got[3], *got[4].values()):
+        assert np.isfinite(grad).all()
+    assert_matches("lstm", got, reference("lstm", layer.params, X, state0, lengths, dY,
+                                          d_state), tol)
+
+
 @pytest.mark.parametrize("cell", CELLS)
 def test_all_lengths_one_and_all_full(cell, dtype, tol, rng):
     B, T, F, H = 6, 4, 2, 3
@@ -463,7 +488,7 @@ H_SOURCE = {"forward": {"lstm": "h0", "gru": "h0", "rnn": "h0"},
             "backward": {"lstm": "c0", "gru": "dh_T", "rnn": "dh_T"}}
 # Read-only (const) inputs; everything else is written.
 INPUTS = {"forward": {"X", "W", "b_hn", "h0", "c0", "lengths"},
-          "backward": {"W_T", "c0", "lengths", "xh", "gates", "cell", "hn", "dY",
+          "backward": {"W_T", "c0", "h_T", "lengths", "xh", "gates", "cell", "hn", "dY",
                        "dh_T", "dc_T"}}
 # The argument that picks the float32/float64 specialisation.
 DISPATCH = {"X", "W_T"}
@@ -502,7 +527,7 @@ def raw_calls(cell, dtype, isa="baseline", B=3, T=4, F=2, H=3, chunk=2,
                ("xh", xh), ("gates", gates), ("cell", e(B, T, H)), ("Y", Y),
                ("h_T", e(B, H)), ("c_T", e(B, H)), ("pre", e(n_chunks, rows, G))]
         d = dict(fwd)
-        bwd = [("W_T", W_T), ("c0", d["c0"]), ("lengths", L), ("xh", xh),
+        bwd = [("W_T", W_T), ("c0", d["c0"]), ("h_T", d["h_T"]), ("lengths", L), ("xh", xh),
                ("gates", gates), ("cell", d["cell"]), ("dY", dY), ("dh_T", a(B, H)),
                ("dc_T", a(B, H))] + common_bwd + [
                ("dc0", e(B, H)), ("dW_acc", e(n_chunks, K, G)),

@@ -15,11 +15,16 @@
 #   into a block buffer; every BLOCK_STEPS steps one GEMM adds xh_blk^T @ dA_blk to
 #   the chunk's weight-gradient accumulator (the ones column makes its last row the
 #   bias gradient).
-# - tanh(c) is recomputed in the backward instead of cached.
+# - The backward needs tanh(c_t); it divides h_t = o_t * tanh(c_t) by o_t, which is
+#   several times cheaper than tanh and needs no extra cache: h_t is xh[b, t + 1]'s
+#   h part, or h_T at the last step. o_t is a sigmoid, so it is > 0 unless it
+#   underflowed; dividing by max(o_t, FLT_MIN) instead keeps 0/0 out, and every use
+#   of tanh(c_t) is multiplied by o_t, so such a step's error is below FLT_MIN.
 # - Steps t >= lengths[b] copy the state through, write Y = 0 and dX = 0, and get a
 #   zero gate gradient, so they add nothing to the weight gradients.
 from cython cimport floating
 from cython.parallel cimport prange
+from libc.float cimport DBL_MIN, FLT_MIN
 
 from ._activations cimport sigmoid, tanh_
 from ._common cimport (BLOCK_STEPS, add_clip_norm, check_common, check_shape,
@@ -112,15 +117,18 @@ def lstm_forward(const floating[:, :, ::1] X not None,  # IN  (B, T, F)
                            min(B, (k + 1) * chunk_size), T, F, H, small_mnk)
 
 
-cdef void _gate_grads(const floating* a, const floating* c, const floating* c_prev,
+cdef void _gate_grads(const floating* a, const floating* h, const floating* c_prev,
                       const floating* dh, floating* dc, floating* da, floating* tc,
                       Py_ssize_t H) noexcept nogil:
-    """One valid step of one sample: dL/dh_t (dh) and the running dc -> da (4H,)."""
+    """One valid step of one sample: the gates a and output h of step t, dL/dh_t (dh)
+    and the running dc -> da (4H,)."""
     cdef Py_ssize_t j
     cdef floating dcj, i, f, g, o
     cdef floating one = 1  # a typed 1: a bare literal would make float32 maths double
-    for j in range(H):
-        tc[j] = tanh_(c[j])
+    cdef floating tiny = FLT_MIN if floating is float else DBL_MIN
+    for j in range(H):  # tanh(c_t) = h_t / o_t (see the module header)
+        o = a[3 * H + j]
+        tc[j] = h[j] / (o if o > tiny else tiny)
     for j in range(H):
         i = a[j]
         f = a[H + j]
@@ -135,7 +143,7 @@ cdef void _gate_grads(const floating* a, const floating* c, const floating* c_pr
 
 
 cdef void _backward_chunk(const floating* W_T, const floating* c0,
-                          const Py_ssize_t* lengths, const floating* xh,
+                          const floating* h_T, const Py_ssize_t* lengths, const floating* xh,
                           const floating* gates, const floating* cell,
                           const floating* dY, floating* dX, floating* dh, floating* dc,
                           floating* dW, floating* blk_xh, floating* blk_da,
@@ -145,6 +153,7 @@ cdef void _backward_chunk(const floating* W_T, const floating* c0,
                          Py_ssize_t small_mnk) noexcept nogil:
     cdef Py_ssize_t G = 4 * H, K = F + H + 1, nb = r1 - r0, r, t, row, s
     cdef const floating* c_prev
+    cdef const floating* h_t
     cdef floating* da
     for t in range(T - 1, -1, -1):
         s = t % BLOCK_STEPS
@@ -161,7 +170,8 @@ cdef void _backward_chunk(const floating* W_T, const floating* c0,
                 n_clipped[r] += add_clip_norm(dh + r * H, dY + row * H, H, clip,
                                               delta_sq + row)
                 c_prev = c0 + r * H if t == 0 else cell + (row - 1) * H
-                _gate_grads(gates + row * G, cell + row * H, c_prev, dh + r * H,
+                h_t = xh + (row + 1) * K + F if t + 1 < T else h_T + r * H
+                _gate_grads(gates + row * G, h_t, c_prev, dh + r * H,
                             dc + r * H, da, work + (r - r0) * (F + H), H)
             else:
                 delta_sq[row] = 0
@@ -182,6 +192,7 @@ cdef void _backward_chunk(const floating* W_T, const floating* c0,
 
 def lstm_backward(const floating[:, ::1] W_T not None,      # IN  (4H, F + H) = W[:F+H].T
                   const floating[:, ::1] c0 not None,       # IN  (B, H)
+                  const floating[:, ::1] h_T not None,      # IN  (B, H) forward's final h
                   const Py_ssize_t[::1] lengths not None,   # IN  (B,)
                   const floating[:, :, ::1] xh not None,    # IN  (B, T, F + H + 1) forward's
                   const floating[:, :, ::1] gates not None,  # IN  (B, T, 4H) forward's
@@ -211,7 +222,8 @@ def lstm_backward(const floating[:, ::1] W_T not None,      # IN  (4H, F + H) = 
     n_chunks = n_chunks_of(B, chunk_size)
     cdef Py_ssize_t rows_blk = BLOCK_STEPS * min(chunk_size, B)
     for name, arr, shape in (
-            ("W_T", W_T, (G, F + H)), ("c0", c0, (B, H)), ("gates", gates, (B, T, G)),
+            ("W_T", W_T, (G, F + H)), ("c0", c0, (B, H)), ("h_T", h_T, (B, H)),
+            ("gates", gates, (B, T, G)),
             ("cell", cell, (B, T, H)), ("dY", dY, (B, T, H)), ("dh_T", dh_T, (B, H)),
             ("dc_T", dc_T, (B, H)), ("dX", dX, (B, T, F)), ("dh0", dh0, (B, H)),
             ("dc0", dc0, (B, H)), ("dW_acc", dW_acc, (n_chunks, K, G)),
@@ -227,7 +239,7 @@ def lstm_backward(const floating[:, ::1] W_T not None,      # IN  (4H, F + H) = 
     with nogil:
         for k in prange(n_chunks, num_threads=min(n_threads, n_chunks),
                         schedule='static'):
-            _backward_chunk(&W_T[0, 0], &c0[0, 0], &lengths[0], &xh[0, 0, 0],
+            _backward_chunk(&W_T[0, 0], &c0[0, 0], &h_T[0, 0], &lengths[0], &xh[0, 0, 0],
                             &gates[0, 0, 0], &cell[0, 0, 0], &dY[0, 0, 0], &dX[0, 0, 0],
                             &dh0[0, 0], &dc0[0, 0], &dW_acc[k, 0, 0], &blk_xh[k, 0, 0],
                             &blk_da[k, 0, 0], &work[k, 0, 0], clip_step, &n_clipped[0],

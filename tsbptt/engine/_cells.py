@@ -167,6 +167,9 @@ class LSTMCell(_Cell):
                 X, W, h0, c0, lengths, cache["xh"], cache["gates"], cache["cell"], Y,
                 h_T, c_T, _empty(_per_chunk(B, chunk, 4 * H), dt), chunk,
                 small_gemm_mnk(), n_threads)
+        # The backward reads the last step's h from here (the others are in xh): a
+        # copy, so a caller who edits the returned state cannot change the gradients.
+        cache["h_T"] = h_T.copy()
         return Y, (h_T, c_T), cache
 
     def backward(self, cache, dY, d_state, n_threads, clip_step=0.0, acc=None):
@@ -180,7 +183,8 @@ class LSTMCell(_Cell):
         dh0, dc0 = _empty((B, H), dt), _empty((B, H), dt)
         with single_threaded_blas():
             cell_kernels(self.name).lstm_backward(
-                _transposed(W), cache["c0"], cache["lengths"], xh, cache["gates"],
+                _transposed(W), cache["c0"], cache["h_T"], cache["lengths"], xh,
+                cache["gates"],
                 cache["cell"], dY,
                 d_state[0], d_state[1], work["dX"], dh0, dc0, acc["W"], work["blk_xh"],
                 _empty((work["n_chunks"], work["rows"], G), dt),
