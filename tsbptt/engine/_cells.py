@@ -4,11 +4,13 @@ These classes hold no parameters and validate nothing; :mod:`tsbptt.engine.layer
 checks user input before anything reaches them. Everything is batch-major
 ``(B, T, .)`` and C-contiguous; the layout is in ``docs/kernel_layout.md``.
 """
+from contextlib import nullcontext
+
 import numpy as np
 
 from .._kernels import _reduce, cell_kernels
 from .._kernels._reduce import BLOCK_STEPS
-from ._gemm_tiles import small_gemm_mnk
+from ._gemm_tiles import products_stay_small, small_gemm_mnk
 from ._threads import chunk_rows, single_threaded_blas
 
 #: Gradient arrays with fewer elements are summed over chunks by one thread.
@@ -122,6 +124,23 @@ class _Cell:
         return grads, {"delta_sq": work["delta_sq"], "n_clipped": work["n_clipped"]}
 
 
+_NO_LIMIT = nullcontext()
+
+
+def _blas_limit(n_threads, F, H, n_gates):
+    """The BLAS thread limit a kernel call needs (:func:`single_threaded_blas`).
+
+    A context that does nothing for one OpenMP thread whose products all go to
+    OpenBLAS's small-matrix path (:func:`products_stay_small`): that path never
+    starts BLAS threads, and setting and restoring the BLAS's thread count (through
+    threadpoolctl) cost a (32, 24, 1, 32) LSTM step 2.5% of its time. With more
+    OpenMP threads the limit stays, so that nothing could ever run OpenMP times BLAS
+    threads."""
+    if n_threads == 1 and products_stay_small(max(F + H + 1, n_gates * H)):
+        return _NO_LIMIT
+    return single_threaded_blas()
+
+
 def _empty(shape, dtype):
     return np.empty(shape, dtype=dtype)
 
@@ -162,7 +181,7 @@ class LSTMCell(_Cell):
         cache = dict(W=W, c0=c0, lengths=lengths, xh=_empty(_xh_shape(X, H), dt),
                      gates=_empty((B, T, 4 * H), dt), cell=_empty((B, T, H), dt))
         Y, h_T, c_T = _empty((B, T, H), dt), _empty((B, H), dt), _empty((B, H), dt)
-        with single_threaded_blas():
+        with _blas_limit(n_threads, X.shape[2], H, self.n_gates):
             cell_kernels(self.name).lstm_forward(
                 X, W, h0, c0, lengths, cache["xh"], cache["gates"], cache["cell"], Y,
                 h_T, c_T, _empty(_per_chunk(B, chunk, 4 * H), dt), chunk,
@@ -181,7 +200,7 @@ class LSTMCell(_Cell):
         reduce = acc is None
         acc = self._zero_accumulators(work["n_chunks"], {"W": W}) if reduce else acc
         dh0, dc0 = _empty((B, H), dt), _empty((B, H), dt)
-        with single_threaded_blas():
+        with _blas_limit(n_threads, xh.shape[2] - H - 1, H, self.n_gates):
             cell_kernels(self.name).lstm_backward(
                 _transposed(W), cache["c0"], cache["h_T"], cache["lengths"], xh,
                 cache["gates"],
@@ -211,7 +230,7 @@ class GRUCell(_Cell):
         cache = dict(W=W, lengths=lengths, xh=_empty(_xh_shape(X, H), dt),
                      gates=_empty((B, T, 3 * H), dt), hn=_empty((B, T, H), dt))
         Y, h_T = _empty((B, T, H), dt), _empty((B, H), dt)
-        with single_threaded_blas():
+        with _blas_limit(n_threads, X.shape[2], H, self.n_gates):
             cell_kernels(self.name).gru_forward(
                 X, W, b_hn, h0, lengths, cache["xh"], cache["gates"], cache["hn"], Y,
                 h_T, _empty(_per_chunk(B, chunk, 3 * H), dt), chunk, small_gemm_mnk(),
@@ -230,7 +249,7 @@ class GRUCell(_Cell):
                                           {"W": W, "b_hn": np.empty(H, dt)})
         blk = (work["n_chunks"], work["rows"], G)
         dh0 = _empty((B, H), dt)
-        with single_threaded_blas():
+        with _blas_limit(n_threads, xh.shape[2] - H - 1, H, self.n_gates):
             cell_kernels(self.name).gru_backward(
                 _transposed(W), cache["lengths"], xh, cache["gates"], cache["hn"], dY,
                 d_state[0],
@@ -257,7 +276,7 @@ class RNNCell(_Cell):
         cache = dict(W=W, lengths=lengths, xh=_empty(_xh_shape(X, H), dt),
                      gates=_empty((B, T, H), dt))
         Y, h_T = _empty((B, T, H), dt), _empty((B, H), dt)
-        with single_threaded_blas():
+        with _blas_limit(n_threads, X.shape[2], H, self.n_gates):
             cell_kernels(self.name).rnn_forward(
                 X, W, h0, lengths, cache["xh"], cache["gates"], Y, h_T,
                 _empty(_per_chunk(B, chunk, H), dt), chunk, small_gemm_mnk(), n_threads)
@@ -272,7 +291,7 @@ class RNNCell(_Cell):
         reduce = acc is None
         acc = self._zero_accumulators(work["n_chunks"], {"W": W}) if reduce else acc
         dh0 = _empty((B, H), dt)
-        with single_threaded_blas():
+        with _blas_limit(n_threads, xh.shape[2] - H - 1, H, self.n_gates):
             cell_kernels(self.name).rnn_backward(
                 _transposed(W), cache["lengths"], xh, cache["gates"], dY, d_state[0],
                 work["dX"], dh0,

@@ -63,3 +63,29 @@ def small_gemm_mnk():
                     _small_mnk = OPENBLAS_SMALL_MNK
                 break  # the first library is the one the kernels call
     return _small_mnk
+
+
+#: The smallest tile ``gemm_step`` cuts (8 rows by 16 columns): a product whose
+#: ``k`` is at most ``small_gemm_mnk() // SMALLEST_TILE`` is always cut into tiles.
+SMALLEST_TILE = 8 * 16
+
+
+def products_stay_small(largest_k):
+    """True if every product of a kernel call goes to OpenBLAS's small-matrix path.
+
+    Parameters
+    ----------
+    largest_k : int
+        The largest inner dimension of the call's per-step products (``F + H + 1``
+        forward, ``G`` backward). The weight-gradient products have ``k`` at most
+        16 * 64 rows and always fit.
+
+    Returns
+    -------
+    bool
+        That path runs in the calling thread and never starts BLAS threads, so such
+        a call needs no BLAS thread limit.
+    """
+    mnk = small_gemm_mnk()
+    return mnk > 0 and largest_k * SMALLEST_TILE <= mnk
+

@@ -43,9 +43,10 @@ def _check_cell(cell):
 def _check_array(name, a, dtype):
     """A C-contiguous array of exactly ``dtype`` with finite values (a copy if needed)."""
     a = np.asarray(a)
-    if a.dtype.kind not in "f" or a.dtype not in (np.float32, np.float64):
-        raise TypeError(f"{name} must be a float32 or float64 array, got dtype {a.dtype}")
-    if a.dtype != dtype:
+    if a.dtype != dtype:  # the common case, a matching dtype, is one comparison
+        if a.dtype.kind != "f" or a.dtype not in (np.float32, np.float64):
+            raise TypeError(
+                f"{name} must be a float32 or float64 array, got dtype {a.dtype}")
         raise TypeError(
             f"{name} has dtype {a.dtype}, but the layer computes in {dtype}; "
             f"convert it with .astype(np.{dtype})")
