@@ -33,10 +33,19 @@ cdef enum:
     PREFETCH_BYTES = 4096
 
 
-cdef inline int check_shape(str name, tuple got, tuple expected) except -1:
-    """Raise ValueError unless an argument has the expected shape."""
-    if got != expected:
-        raise ValueError(f"{name} has shape {got}, expected {expected}")
+cdef inline int check_dims(str name, const Py_ssize_t* shape, int ndim, Py_ssize_t d0,
+                           Py_ssize_t d1, Py_ssize_t d2) except -1:
+    """Raise ValueError unless an argument's shape is (d0, d1, d2)[:ndim].
+
+    Compares C integers: building Python tuples of every argument's shape cost a
+    small batch's call more than a microsecond."""
+    cdef Py_ssize_t want[3]
+    cdef int i
+    want[0], want[1], want[2] = d0, d1, d2
+    for i in range(ndim):
+        if shape[i] != want[i]:
+            raise ValueError(f"{name} has shape {tuple([shape[j] for j in range(ndim)])}, "
+                             f"expected {tuple([want[j] for j in range(ndim)])}")
     return 0
 
 
@@ -53,7 +62,7 @@ cdef inline int check_common(Py_ssize_t B, Py_ssize_t T, Py_ssize_t F, Py_ssize_
         raise ValueError(f"small_mnk must be >= 0 (0: no tiles), got {small_mnk}")
     if n_threads < 1:
         raise ValueError(f"n_threads must be >= 1, got {n_threads}")
-    check_shape("lengths", (lengths.shape[0],), (B,))
+    check_dims("lengths", lengths.shape, 1, B, 0, 0)
     for b in range(B):
         if lengths[b] < 0 or lengths[b] > T:
             raise ValueError(

@@ -14,7 +14,7 @@ from cython cimport floating
 from cython.parallel cimport prange
 
 from ._activations cimport tanh_
-from ._common cimport (BLOCK_STEPS, add_clip_norm, check_common, check_shape,
+from ._common cimport (BLOCK_STEPS, add_clip_norm, check_common, check_dims,
                        copy_row, fill_xh, gather_block_rows, gemm_step, gemm_tn_add,
                        n_chunks_of, prefetch_row, zero_row)
 
@@ -65,11 +65,13 @@ def rnn_forward(const floating[:, :, ::1] X not None,  # IN  (B, T, F)
     cdef Py_ssize_t B = X.shape[0], T = X.shape[1], F = X.shape[2]
     cdef Py_ssize_t H = h0.shape[1], k, n_chunks
     check_common(B, T, F, H, chunk_size, small_mnk, n_threads, lengths)
-    for name, arr, shape in (
-            ("W", W, (F + H + 1, H)), ("h0", h0, (B, H)), ("xh", xh, (B, T, F + H + 1)),
-            ("gates", gates, (B, T, H)), ("Y", Y, (B, T, H)), ("h_T", h_T, (B, H)),
-            ("pre", pre, (n_chunks_of(B, chunk_size), min(chunk_size, B), H))):
-        check_shape(name, tuple(arr.shape[:arr.ndim]), shape)
+    check_dims("W", W.shape, 2, F + H + 1, H, 0)
+    check_dims("h0", h0.shape, 2, B, H, 0)
+    check_dims("xh", xh.shape, 3, B, T, F + H + 1)
+    check_dims("gates", gates.shape, 3, B, T, H)
+    check_dims("Y", Y.shape, 3, B, T, H)
+    check_dims("h_T", h_T.shape, 2, B, H, 0)
+    check_dims("pre", pre.shape, 3, n_chunks_of(B, chunk_size), min(chunk_size, B), H)
     n_chunks = n_chunks_of(B, chunk_size)
     with nogil:
         for k in prange(n_chunks, num_threads=min(n_threads, n_chunks),
@@ -145,15 +147,18 @@ def rnn_backward(const floating[:, ::1] W_T not None,      # IN  (H, F + H) = W[
     check_common(B, T, F, H, chunk_size, small_mnk, n_threads, lengths)
     n_chunks = n_chunks_of(B, chunk_size)
     cdef Py_ssize_t rows_blk = BLOCK_STEPS * min(chunk_size, B)
-    for name, arr, shape in (
-            ("W_T", W_T, (H, F + H)), ("gates", gates, (B, T, H)), ("dY", dY, (B, T, H)),
-            ("dh_T", dh_T, (B, H)), ("dX", dX, (B, T, F)), ("dh0", dh0, (B, H)),
-            ("dW_acc", dW_acc, (n_chunks, K, H)),
-            ("blk_xh", blk_xh, (n_chunks, rows_blk, K)),
-            ("blk_da", blk_da, (n_chunks, rows_blk, H)),
-            ("work", work, (n_chunks, min(chunk_size, B), F + H)),
-            ("n_clipped", n_clipped, (B,)), ("delta_sq", delta_sq, (B, T))):
-        check_shape(name, tuple(arr.shape[:arr.ndim]), shape)
+    check_dims("W_T", W_T.shape, 2, H, F + H, 0)
+    check_dims("gates", gates.shape, 3, B, T, H)
+    check_dims("dY", dY.shape, 3, B, T, H)
+    check_dims("dh_T", dh_T.shape, 2, B, H, 0)
+    check_dims("dX", dX.shape, 3, B, T, F)
+    check_dims("dh0", dh0.shape, 2, B, H, 0)
+    check_dims("dW_acc", dW_acc.shape, 3, n_chunks, K, H)
+    check_dims("blk_xh", blk_xh.shape, 3, n_chunks, rows_blk, K)
+    check_dims("blk_da", blk_da.shape, 3, n_chunks, rows_blk, H)
+    check_dims("work", work.shape, 3, n_chunks, min(chunk_size, B), F + H)
+    check_dims("n_clipped", n_clipped.shape, 1, B, 0, 0)
+    check_dims("delta_sq", delta_sq.shape, 2, B, T, 0)
     if F < 1:
         raise ValueError(f"xh has {xh.shape[2]} columns, expected F + H + 1 with F >= 1")
     dh0[...] = dh_T
