@@ -71,7 +71,7 @@ def header_lines(torch, no_torch, threads_note, numpy_role="numpy"):
                      f"threading={lib['threading_layer']}  "
                      f"{Path(lib['filepath'] or '?').name}")
     if torch is None:
-        why = "skipped (--no-torch)" if no_torch else "not importable"
+        why = "not timed in this run" if no_torch else "not importable"
         lines.append(f"torch: {why}; torch columns are '-'")
     else:
         lines.append(f"torch {torch.__version__} (set_num_threads per row)")

@@ -345,7 +345,8 @@ def header(torch, args):
     note = (f"{' '.join(map(str, args.threads))} (training; BLAS around tsbptt's epochs: "
             f"{'same' if args.blas_threads is None else args.blas_threads}), "
             f"{args.mem_threads} (memory)")
-    cfg, lines = header_lines(torch, args.no_torch, note)
+    # the memory part never runs torch: say so, rather than "not importable"
+    cfg, lines = header_lines(torch, args.no_torch or "train" not in args.parts, note)
     print("\n".join(lines), flush=True)
     return cfg
 
