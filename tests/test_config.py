@@ -55,6 +55,21 @@ def test_kernel_dispatch(monkeypatch):
     assert cell_kernels("gru", isa="baseline") is cell_kernels("gru", isa="baseline")
 
 
+def test_a_build_the_cpu_cannot_run_is_never_imported(monkeypatch):
+    # GCC vectorises a module's initialisation code too: importing the AVX-512 build
+    # on a CPU without AVX-512 could stop the interpreter with SIGILL
+    imported = []
+    monkeypatch.setattr(tsbptt._kernels, "import_module",
+                        lambda name, package: imported.append(name))
+    monkeypatch.setattr(tsbptt._kernels, "_usable", {})
+    monkeypatch.setitem(ISAS, "avx512", lambda: False)
+    monkeypatch.setitem(ISAS, "avx2", lambda: True)
+    assert not tsbptt._kernels.isa_usable("avx512")
+    assert tsbptt._kernels.isa_usable("avx2")
+    assert imported == ["._lstm_avx2"]
+    assert choose_isa() == "avx2"
+
+
 def test_single_threaded_blas_nests_and_restores_after_an_error():
     from threadpoolctl import threadpool_limits
 

@@ -35,11 +35,15 @@ def _module_name(cell, isa):
 def isa_usable(isa):
     """True if this CPU runs ``isa`` and the kernels were built for it (checked once)."""
     if isa not in _usable:
-        try:
-            import_module(_module_name("lstm", isa), __name__)
-            _usable[isa] = bool(ISAS[isa]())
-        except ImportError:  # the compiler could not build it
-            _usable[isa] = False
+        # The CPU first: a module built for instructions the CPU lacks may use them
+        # as soon as it is imported (GCC vectorises its initialisation code too).
+        _usable[isa] = False
+        if ISAS[isa]():
+            try:
+                import_module(_module_name("lstm", isa), __name__)
+                _usable[isa] = True
+            except ImportError:  # the compiler could not build it
+                pass
     return _usable[isa]
 
 
