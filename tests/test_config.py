@@ -34,10 +34,14 @@ def test_kernel_dispatch(monkeypatch):
         try:
             cell_kernels("lstm", isa)
             return True
-        except ImportError:  # a compiler without the flags builds no such module
+        except RuntimeError:  # a compiler without the flags builds no such module
             return False
 
     widest = next(isa for isa, cpu_runs in ISAS.items() if cpu_runs() and built(isa))
+    for isa, cpu_runs in ISAS.items():
+        if not cpu_runs():
+            with pytest.raises(RuntimeError, match=f"the {isa} build of the kernels"):
+                cell_kernels("lstm", isa)
     assert kernel_isa() == choose_isa() == widest
     assert has_avx512() <= has_avx2_fma()  # AVX-512 is asked for only beside AVX2
     monkeypatch.setenv("TSBPTT_DISABLE_AVX512", "1")
@@ -68,6 +72,9 @@ def test_a_build_the_cpu_cannot_run_is_never_imported(monkeypatch):
     assert tsbptt._kernels.isa_usable("avx2")
     assert imported == ["._lstm_avx2"]
     assert choose_isa() == "avx2"
+    with pytest.raises(RuntimeError, match="the avx512 build of the kernels cannot run"):
+        tsbptt._kernels.cell_kernels("gru", "avx512")
+    assert imported == ["._lstm_avx2"]
 
 
 def test_single_threaded_blas_nests_and_restores_after_an_error():

@@ -239,11 +239,27 @@ def test_chunk_sums_are_the_same_bits_on_every_path(n_chunks, size, dtype, rng):
         assert_array_equal(compiled_sum, want)
 
 
-@pytest.mark.parametrize("o_bias", [-88.0, -1000.0], ids=["o-tiny", "o-zero"])
-def test_lstm_output_gate_that_underflows(o_bias, dtype, tol, rng):
-    # The backward recovers tanh(c_t) as h_t / o_t. An output gate below the smallest
-    # normal float32 (bias -88) or exactly 0 (bias -1000, both dtypes) must still give
-    # finite gradients that match the reference, which uses tanh(c_t) itself.
+def test_editing_the_returned_state_leaves_the_gradients_alone(dtype, rng):
+    # The LSTM backward reads the last step's h from the cache: a caller who resets
+    # the state the forward returned, in place, must not change the gradients.
+    B, T, F, H = 4, 5, 2, 6
+    layer = make_layer("lstm", F, H, dtype, rng)
+    X, state0, dY, d_state = make_data("lstm", B, T, F, H, dtype, rng)
+    _, _, cache = layer.forward(X, None, state0)
+    want = layer.backward(cache, dY, d_state)
+    _, state, cache = layer.forward(X, None, state0)
+    for s in state:
+        s[...] = 0.0
+    assert_all_equal(layer.backward(cache, dY, d_state), want)
+
+
+@pytest.mark.parametrize("gate", ["o-tiny", "o-zero"])
+def test_lstm_output_gate_that_underflows(gate, dtype, tol, rng):
+    # The backward recovers tanh(c_t) as h_t / o_t. An output gate below the dtype's
+    # smallest normal number (bias -88 in float32, -709 in float64) or exactly 0
+    # (bias -1000) must still give finite gradients that match the reference, which
+    # uses tanh(c_t) itself.
+    o_bias = -1000.0 if gate == "o-zero" else (-88.0 if dtype == np.float32 else -709.0)
     B, T, F, H = 5, 6, 2, 17
     layer = make_layer("lstm", F, H, dtype, rng)
     layer.params["W"][-1, 3 * H:] = o_bias      # the o gate's bias (last row of W)
@@ -252,12 +268,11 @@ def test_lstm_output_gate_that_underflows(o_bias, dtype, tol, rng):
     got = compiled(layer, X, state0, lengths, dY, d_state)
     o = layer.forward(X, lengths, state0)[2]["gates"][np.arange(T) < lengths[:, None]]
     o = o[:, 3 * H:]                            # o at every valid step
-    if o_bias < -100:
+    if gate == "o-zero":
         assert (o == 0).all()
-    else:
+    else:                                       # subnormal ones among them
         assert 0 < o.max() < 1e-36
-        if dtype == np.float32:                 # subnormal ones among them
-            assert ((o > 0) & (o < np.finfo(dtype).tiny)).any()
+        assert ((o > 0) & (o < np.finfo(dtype).tiny)).any()
     for grad in (got[2], *got[3], *got[4].values()):
         assert np.isfinite(grad).all()
     assert_matches("lstm", got, reference("lstm", layer.params, X, state0, lengths, dY,

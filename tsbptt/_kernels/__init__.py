@@ -78,9 +78,14 @@ def cell_kernels(cell, isa=None):
     ----------
     cell : str
     isa : {'avx512', 'avx2', 'baseline'} or None, default=None
-        None picks :func:`kernel_isa`.
+        None picks :func:`kernel_isa`; an instruction set this CPU does not run (or
+        that was not built) raises RuntimeError rather than risk an illegal
+        instruction.
     """
     key = (cell, kernel_isa() if isa is None else isa)
+    if isa is not None and not isa_usable(isa):
+        raise RuntimeError(f"the {isa} build of the kernels cannot run here: this CPU "
+                           "lacks the instructions, or the compiler did not build it")
     module = _modules.get(key)
     if module is None:
         module = _modules[key] = import_module(_module_name(*key), __name__)

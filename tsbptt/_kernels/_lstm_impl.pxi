@@ -15,11 +15,12 @@
 #   into a block buffer; every BLOCK_STEPS steps one GEMM adds xh_blk^T @ dA_blk to
 #   the chunk's weight-gradient accumulator (the ones column makes its last row the
 #   bias gradient).
-# - The backward needs tanh(c_t); it divides h_t = o_t * tanh(c_t) by o_t, which is
-#   several times cheaper than tanh and needs no extra cache: h_t is xh[b, t + 1]'s
-#   h part, or h_T at the last step. o_t is a sigmoid, so it is > 0 unless it
-#   underflowed; dividing by max(o_t, FLT_MIN) instead keeps 0/0 out, and every use
-#   of tanh(c_t) is multiplied by o_t, so such a step's error is below FLT_MIN.
+# - The backward needs tanh(c_t); it divides h_t = o_t * tanh(c_t) by o_t, several
+#   times cheaper than tanh: h_t is xh[b, t + 1]'s h part, or the forward's h_T (the
+#   one extra cache, (B, H)) at the last step. o_t is a sigmoid, so it is > 0 unless
+#   it underflowed; dividing by max(o_t, smallest normal number of the dtype) keeps
+#   0/0 out, and every use of tanh(c_t) is multiplied by o_t again, so such a step's
+#   error is below that smallest normal number.
 # - Steps t >= lengths[b] copy the state through, write Y = 0 and dX = 0, and get a
 #   zero gate gradient, so they add nothing to the weight gradients.
 from cython cimport floating
