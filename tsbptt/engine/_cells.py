@@ -133,7 +133,7 @@ def _blas_limit(n_threads, F, H, n_gates):
     A context that does nothing for one OpenMP thread whose products all go to
     OpenBLAS's small-matrix path (:func:`products_stay_small`): that path never
     starts BLAS threads, and setting and restoring the BLAS's thread count (through
-    threadpoolctl) cost a (32, 24, 1, 32) LSTM step 2.5% of its time. With more
+    threadpoolctl) is a measurable part of a small batch's step. With more
     OpenMP threads the limit stays, so that nothing could ever run OpenMP times BLAS
     threads."""
     if n_threads == 1 and products_stay_small(max(F + H + 1, n_gates * H)):
