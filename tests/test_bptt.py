@@ -7,10 +7,10 @@ from tsbptt.engine.losses import MSE
 from tsbptt.engine.network import Network
 
 
-def _data(many_to_many, B=5, T=40, F=2, O=2, seed=0):
+def _data(many_to_many, B=5, T=40, F=2, n_out=2, seed=0):
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((B, T, F))
-    y = rng.standard_normal((B, T, O) if many_to_many else (B, O))
+    y = rng.standard_normal((B, T, n_out) if many_to_many else (B, n_out))
     return X, y
 
 

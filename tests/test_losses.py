@@ -40,7 +40,8 @@ def test_values_match_direct_formulas():
     w = np.array([1.0, 3.0])
     r = pred - y
     assert MSE()(pred, y)[0] == pytest.approx(np.mean(r ** 2))
-    assert MSE()(pred, y, w)[0] == pytest.approx((1 * np.mean(r[0] ** 2) + 3 * np.mean(r[1] ** 2)) / 4)
+    weighted = (1 * np.mean(r[0] ** 2) + 3 * np.mean(r[1] ** 2)) / 4
+    assert MSE()(pred, y, w)[0] == pytest.approx(weighted)
     assert MAE()(pred, y)[0] == pytest.approx(np.mean(np.abs(r)))
     huber = np.where(np.abs(r) <= 1, 0.5 * r ** 2, np.abs(r) - 0.5)
     assert Huber(1.0)(pred, y)[0] == pytest.approx(huber.mean())

@@ -3,7 +3,7 @@
 Cython + OpenMP kernels for LSTM, GRU and simple RNN cells under scikit-learn
 estimators.
 """
-__version__ = "0.1.0"
+from ._version import __version__ as __version__  # the one version source
 
 try:
     from ._kernels import _openmp_helpers  # noqa: F401  (the smallest compiled module)
