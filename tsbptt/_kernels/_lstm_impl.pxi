@@ -5,14 +5,15 @@
 #   (docs/kernel_layout.md). i, f, o = sigmoid, g = tanh, c' = f*c + i*g,
 #   h' = o*tanh(c').
 # - Arrays are batch-major (B, T, .); rows of one step inside a chunk are T*K
-#   elements apart, which BLAS takes as a leading dimension, so nothing is copied
-#   per step. xh[b, t] = [x_t, h_{t-1}, 1]: one GEMM per step, xh[rows, t] @ W,
+#   elements apart, which the micro-kernels take as a row stride, so nothing is copied
+#   per step. xh[b, t] = [x_t, h_{t-1}, 1]: one product per step, xh[rows, t] @ W,
 #   gives the pre-activations with the input, recurrent and bias terms together;
 #   the element-wise pass activates them in place while they are still in cache.
+#   W is packed once per call into the micro-kernels' panels (_microkernels.h).
 # - Backward per step: gate gradients dA_t for the chunk's rows, then one GEMM
-#   dA_t @ W[:F+H]^T gives [dx_t, dh_{t-1}] together; it reads a contiguous copy
-#   W_T = W[:F+H].T, which BLAS packs much faster than a transposed view. dA and xh rows are gathered
-#   into a block buffer; every BLOCK_STEPS steps one GEMM adds xh_blk^T @ dA_blk to
+#   dA_t @ W[:F+H]^T gives [dx_t, dh_{t-1}] together, from W_T = W[:F+H].T packed
+#   once per call. dA and xh rows are gathered into a block buffer; every
+#   BLOCK_STEPS steps one product adds xh_blk^T @ dA_blk to
 #   the chunk's weight-gradient accumulator (the ones column makes its last row the
 #   bias gradient).
 # - The backward needs tanh(c_t); it divides h_t = o_t * tanh(c_t) by o_t, several
@@ -30,7 +31,10 @@ from libc.float cimport DBL_MIN, FLT_MIN
 from ._activations cimport sigmoid, tanh_
 from ._common cimport (BLOCK_STEPS, add_clip_norm, check_common, check_dims,
                        copy_row, fill_xh, gather_block_rows, gemm_step, gemm_tn_add,
-                       n_chunks_of, prefetch_row, zero_row)
+                       n_chunks_of, pack_b, packed_size, prefetch_row, tn_work_size,
+                       zero_row)
+
+import numpy as np
 
 
 cdef void _activate(const floating* pre, floating* a, const floating* c_in,
@@ -62,8 +66,7 @@ cdef void _forward_chunk(const floating* X, const floating* W, const floating* h
     cdef floating* h_out
     fill_xh(X, h0, xh, r0, r1, T, F, H)
     for t in range(T):
-        gemm_step(<int>nb, <int>G, <int>K, xh + (r0 * T + t) * K, <int>(T * K),
-                  W, <int>G, pre, <int>G, small_mnk)
+        gemm_step(nb, G, K, xh + (r0 * T + t) * K, T * K, W, pre, G)
         for r in range(r0, r1):
             row = r * T + t
             if t + 1 < T:  # the rows step t + 1 will read and write
@@ -100,6 +103,7 @@ def lstm_forward(const floating[:, :, ::1] X not None,  # IN  (B, T, F)
     """LSTM forward over a batch; see the module header for the layout."""
     cdef Py_ssize_t B = X.shape[0], T = X.shape[1], F = X.shape[2]
     cdef Py_ssize_t H = h0.shape[1], G = 4 * H, k, n_chunks
+    cdef floating[::1] Wp
     check_common(B, T, F, G, chunk_size, small_mnk, n_threads, lengths)
     check_dims("W", W.shape, 2, F + H + 1, G, 0)
     check_dims("h0", h0.shape, 2, B, H, 0)
@@ -112,10 +116,12 @@ def lstm_forward(const floating[:, :, ::1] X not None,  # IN  (B, T, F)
     check_dims("c_T", c_T.shape, 2, B, H, 0)
     check_dims("pre", pre.shape, 3, n_chunks_of(B, chunk_size), min(chunk_size, B), G)
     n_chunks = n_chunks_of(B, chunk_size)
+    Wp = np.empty(packed_size(&pre[0, 0, 0], F + H + 1, G), dtype=np.float32 if floating is float else np.float64)
     with nogil:
+        pack_b(F + H + 1, G, &W[0, 0], G, &Wp[0])
         for k in prange(n_chunks, num_threads=min(n_threads, n_chunks),
                         schedule='static'):
-            _forward_chunk(&X[0, 0, 0], &W[0, 0], &h0[0, 0], &c0[0, 0], &lengths[0],
+            _forward_chunk(&X[0, 0, 0], &Wp[0], &h0[0, 0], &c0[0, 0], &lengths[0],
                            &xh[0, 0, 0], &gates[0, 0, 0], &cell[0, 0, 0], &Y[0, 0, 0],
                            &h_T[0, 0], &c_T[0, 0], &pre[k, 0, 0], k * chunk_size,
                            min(B, (k + 1) * chunk_size), T, F, H, small_mnk)
@@ -151,7 +157,8 @@ cdef void _backward_chunk(const floating* W_T, const floating* c0,
                           const floating* gates, const floating* cell,
                           const floating* dY, floating* dX, floating* dh, floating* dc,
                           floating* dW, floating* blk_xh, floating* blk_da,
-                          floating* work, floating clip, Py_ssize_t* n_clipped,
+                          floating* work, floating* tn_work, floating clip,
+                          Py_ssize_t* n_clipped,
                           floating* delta_sq, Py_ssize_t r0, Py_ssize_t r1,
                           Py_ssize_t T, Py_ssize_t F, Py_ssize_t H,
                          Py_ssize_t small_mnk) noexcept nogil:
@@ -181,8 +188,7 @@ cdef void _backward_chunk(const floating* W_T, const floating* c0,
                 delta_sq[row] = 0
                 zero_row(da, G)
         # [dx_t, dh_{t-1}] = dA_t @ W[:F+H]^T
-        gemm_step(<int>nb, <int>(F + H), <int>G, blk_da + s * nb * G, <int>G,
-                  W_T, <int>(F + H), work, <int>(F + H), small_mnk)
+        gemm_step(nb, F + H, G, blk_da + s * nb * G, G, W_T, work, F + H)
         for r in range(r0, r1):
             row = r * T + t
             copy_row(dX + row * F, work + (r - r0) * (F + H), F)
@@ -190,8 +196,8 @@ cdef void _backward_chunk(const floating* W_T, const floating* c0,
                 copy_row(dh + r * H, work + (r - r0) * (F + H) + F, H)
         gather_block_rows(xh, blk_xh, r0, r1, t, s, T, K)
         if s == 0:  # the block [t, t + BLOCK_STEPS) is complete
-            gemm_tn_add(<int>K, <int>G, <int>(min(T - t, BLOCK_STEPS) * nb), blk_xh,
-                        <int>K, blk_da, <int>G, dW, <int>G, small_mnk)
+            gemm_tn_add(K, G, min(T - t, BLOCK_STEPS) * nb, blk_xh, K, blk_da, G, dW, G,
+                        tn_work)
 
 
 def lstm_backward(const floating[:, ::1] W_T not None,      # IN  (4H, F + H) = W[:F+H].T
@@ -225,6 +231,8 @@ def lstm_backward(const floating[:, ::1] W_T not None,      # IN  (4H, F + H) = 
     check_common(B, T, F, G, chunk_size, small_mnk, n_threads, lengths)
     n_chunks = n_chunks_of(B, chunk_size)
     cdef Py_ssize_t rows_blk = BLOCK_STEPS * min(chunk_size, B)
+    cdef floating[::1] Wp
+    cdef floating[:, ::1] tn_work
     check_dims("W_T", W_T.shape, 2, G, F + H, 0)
     check_dims("c0", c0.shape, 2, B, H, 0)
     check_dims("h_T", h_T.shape, 2, B, H, 0)
@@ -246,12 +254,18 @@ def lstm_backward(const floating[:, ::1] W_T not None,      # IN  (4H, F + H) = 
         raise ValueError(f"xh has {xh.shape[2]} columns, expected F + H + 1 with F >= 1")
     dh0[...] = dh_T
     dc0[...] = dc_T
+    dt = np.float32 if floating is float else np.float64
+    Wp = np.empty(packed_size(&dh0[0, 0], G, F + H), dtype=dt)
+    tn_work = np.empty((n_chunks, tn_work_size(&dh0[0, 0], K, rows_blk)), dtype=dt)
     with nogil:
+        pack_b(G, F + H, &W_T[0, 0], F + H, &Wp[0])
         for k in prange(n_chunks, num_threads=min(n_threads, n_chunks),
                         schedule='static'):
-            _backward_chunk(&W_T[0, 0], &c0[0, 0], &h_T[0, 0], &lengths[0], &xh[0, 0, 0],
+            _backward_chunk(&Wp[0], &c0[0, 0], &h_T[0, 0], &lengths[0], &xh[0, 0, 0],
                             &gates[0, 0, 0], &cell[0, 0, 0], &dY[0, 0, 0], &dX[0, 0, 0],
                             &dh0[0, 0], &dc0[0, 0], &dW_acc[k, 0, 0], &blk_xh[k, 0, 0],
-                            &blk_da[k, 0, 0], &work[k, 0, 0], clip_step, &n_clipped[0],
+                            &blk_da[k, 0, 0], &work[k, 0, 0], &tn_work[k, 0], clip_step,
+                            &n_clipped[0],
                             &delta_sq[0, 0], k * chunk_size,
                             min(B, (k + 1) * chunk_size), T, F, H, small_mnk)
+include "_products.pxi"

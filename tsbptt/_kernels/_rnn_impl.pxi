@@ -3,11 +3,12 @@
 # Design:
 # - h' = tanh(x W_x + h W_h + b); W packed (F + H + 1, H) as [W_x; W_h; b]
 #   (docs/kernel_layout.md). The same skeleton as the LSTM kernel with G = H:
-#   xh[b, t] = [x_t, h_{t-1}, 1], one GEMM xh[rows, t] @ W per step into the chunk's
+#   xh[b, t] = [x_t, h_{t-1}, 1], one product xh[rows, t] @ W per step into the chunk's
 #   `pre` scratch (contiguous, in cache), then tanh into `gates`, which holds h_t.
-# - Backward per step: da = dL/dh_t * (1 - h_t^2); one GEMM da @ W[:F+H]^T gives
-#   [dx_t, dh_{t-1}] (from W_T = W[:F+H].T, contiguous); every BLOCK_STEPS steps one GEMM adds xh_blk^T @ da_blk to
-#   the chunk's weight-gradient accumulator (last row: the bias).
+# - Backward per step: da = dL/dh_t * (1 - h_t^2); one product da @ W[:F+H]^T gives
+#   [dx_t, dh_{t-1}] (from W_T = W[:F+H].T); every BLOCK_STEPS steps one product
+#   adds xh_blk^T @ da_blk to the chunk's weight-gradient accumulator (last row: the
+#   bias). W and W_T are packed once per call (_microkernels.h).
 # - Steps t >= lengths[b] copy the state through, write Y = 0, dX = 0, and get zero
 #   gradients.
 from cython cimport floating
@@ -16,7 +17,10 @@ from cython.parallel cimport prange
 from ._activations cimport tanh_
 from ._common cimport (BLOCK_STEPS, add_clip_norm, check_common, check_dims,
                        copy_row, fill_xh, gather_block_rows, gemm_step, gemm_tn_add,
-                       n_chunks_of, prefetch_row, zero_row)
+                       n_chunks_of, pack_b, packed_size, prefetch_row, tn_work_size,
+                       zero_row)
+
+import numpy as np
 
 
 cdef void _forward_chunk(const floating* X, const floating* W, const floating* h0,
@@ -30,8 +34,7 @@ cdef void _forward_chunk(const floating* X, const floating* W, const floating* h
     cdef floating* h_out
     fill_xh(X, h0, xh, r0, r1, T, F, H)
     for t in range(T):
-        gemm_step(<int>nb, <int>H, <int>K, xh + (r0 * T + t) * K, <int>(T * K),
-                  W, <int>H, pre, <int>H, small_mnk)
+        gemm_step(nb, H, K, xh + (r0 * T + t) * K, T * K, W, pre, H)
         for r in range(r0, r1):
             row = r * T + t
             if t + 1 < T:  # the rows step t + 1 will read and write
@@ -64,6 +67,7 @@ def rnn_forward(const floating[:, :, ::1] X not None,  # IN  (B, T, F)
     """Elman RNN forward over a batch; see the module header for the layout."""
     cdef Py_ssize_t B = X.shape[0], T = X.shape[1], F = X.shape[2]
     cdef Py_ssize_t H = h0.shape[1], k, n_chunks
+    cdef floating[::1] Wp
     check_common(B, T, F, H, chunk_size, small_mnk, n_threads, lengths)
     check_dims("W", W.shape, 2, F + H + 1, H, 0)
     check_dims("h0", h0.shape, 2, B, H, 0)
@@ -73,10 +77,13 @@ def rnn_forward(const floating[:, :, ::1] X not None,  # IN  (B, T, F)
     check_dims("h_T", h_T.shape, 2, B, H, 0)
     check_dims("pre", pre.shape, 3, n_chunks_of(B, chunk_size), min(chunk_size, B), H)
     n_chunks = n_chunks_of(B, chunk_size)
+    Wp = np.empty(packed_size(&pre[0, 0, 0], F + H + 1, H),
+                  dtype=np.float32 if floating is float else np.float64)
     with nogil:
+        pack_b(F + H + 1, H, &W[0, 0], H, &Wp[0])
         for k in prange(n_chunks, num_threads=min(n_threads, n_chunks),
                         schedule='static'):
-            _forward_chunk(&X[0, 0, 0], &W[0, 0], &h0[0, 0], &lengths[0], &xh[0, 0, 0],
+            _forward_chunk(&X[0, 0, 0], &Wp[0], &h0[0, 0], &lengths[0], &xh[0, 0, 0],
                            &gates[0, 0, 0], &Y[0, 0, 0], &h_T[0, 0], &pre[k, 0, 0],
                            k * chunk_size,
                            min(B, (k + 1) * chunk_size), T, F, H, small_mnk)
@@ -85,7 +92,8 @@ def rnn_forward(const floating[:, :, ::1] X not None,  # IN  (B, T, F)
 cdef void _backward_chunk(const floating* W_T, const Py_ssize_t* lengths,
                           const floating* xh, const floating* gates, const floating* dY,
                           floating* dX, floating* dh, floating* dW, floating* blk_xh,
-                          floating* blk_da, floating* work, floating clip,
+                          floating* blk_da, floating* work, floating* tn_work,
+                          floating clip,
                           Py_ssize_t* n_clipped, floating* delta_sq, Py_ssize_t r0,
                           Py_ssize_t r1, Py_ssize_t T, Py_ssize_t F, Py_ssize_t H,
                           Py_ssize_t small_mnk) noexcept nogil:
@@ -112,8 +120,7 @@ cdef void _backward_chunk(const floating* W_T, const Py_ssize_t* lengths,
             else:
                 delta_sq[row] = 0
                 zero_row(da, H)
-        gemm_step(<int>nb, <int>(F + H), <int>H, blk_da + s * nb * H, <int>H,
-                  W_T, <int>(F + H), work, <int>(F + H), small_mnk)
+        gemm_step(nb, F + H, H, blk_da + s * nb * H, H, W_T, work, F + H)
         for r in range(r0, r1):
             row = r * T + t
             copy_row(dX + row * F, work + (r - r0) * (F + H), F)
@@ -121,8 +128,8 @@ cdef void _backward_chunk(const floating* W_T, const Py_ssize_t* lengths,
                 copy_row(dh + r * H, work + (r - r0) * (F + H) + F, H)
         gather_block_rows(xh, blk_xh, r0, r1, t, s, T, K)
         if s == 0:
-            gemm_tn_add(<int>K, <int>H, <int>(min(T - t, BLOCK_STEPS) * nb), blk_xh,
-                        <int>K, blk_da, <int>H, dW, <int>H, small_mnk)
+            gemm_tn_add(K, H, min(T - t, BLOCK_STEPS) * nb, blk_xh, K, blk_da, H, dW, H,
+                        tn_work)
 
 
 def rnn_backward(const floating[:, ::1] W_T not None,      # IN  (H, F + H) = W[:F+H].T
@@ -147,6 +154,8 @@ def rnn_backward(const floating[:, ::1] W_T not None,      # IN  (H, F + H) = W[
     check_common(B, T, F, H, chunk_size, small_mnk, n_threads, lengths)
     n_chunks = n_chunks_of(B, chunk_size)
     cdef Py_ssize_t rows_blk = BLOCK_STEPS * min(chunk_size, B)
+    cdef floating[::1] Wp
+    cdef floating[:, ::1] tn_work
     check_dims("W_T", W_T.shape, 2, H, F + H, 0)
     check_dims("gates", gates.shape, 3, B, T, H)
     check_dims("dY", dY.shape, 3, B, T, H)
@@ -162,11 +171,15 @@ def rnn_backward(const floating[:, ::1] W_T not None,      # IN  (H, F + H) = W[
     if F < 1:
         raise ValueError(f"xh has {xh.shape[2]} columns, expected F + H + 1 with F >= 1")
     dh0[...] = dh_T
+    dt = np.float32 if floating is float else np.float64
+    Wp = np.empty(packed_size(&dh0[0, 0], H, F + H), dtype=dt)
+    tn_work = np.empty((n_chunks, tn_work_size(&dh0[0, 0], K, rows_blk)), dtype=dt)
     with nogil:
+        pack_b(H, F + H, &W_T[0, 0], F + H, &Wp[0])
         for k in prange(n_chunks, num_threads=min(n_threads, n_chunks),
                         schedule='static'):
-            _backward_chunk(&W_T[0, 0], &lengths[0], &xh[0, 0, 0], &gates[0, 0, 0],
+            _backward_chunk(&Wp[0], &lengths[0], &xh[0, 0, 0], &gates[0, 0, 0],
                             &dY[0, 0, 0], &dX[0, 0, 0], &dh0[0, 0], &dW_acc[k, 0, 0],
                             &blk_xh[k, 0, 0], &blk_da[k, 0, 0], &work[k, 0, 0],
-                            clip_step, &n_clipped[0], &delta_sq[0, 0], k * chunk_size,
+                            &tn_work[k, 0], clip_step, &n_clipped[0], &delta_sq[0, 0], k * chunk_size,
                             min(B, (k + 1) * chunk_size), T, F, H, small_mnk)
