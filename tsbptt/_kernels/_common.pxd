@@ -50,7 +50,7 @@ cdef inline int check_dims(str name, const Py_ssize_t* shape, int ndim, Py_ssize
 
 
 cdef inline int check_common(Py_ssize_t B, Py_ssize_t T, Py_ssize_t F, Py_ssize_t G,
-                             Py_ssize_t chunk_size, Py_ssize_t small_mnk, int n_threads,
+                             Py_ssize_t chunk_size, int n_threads,
                              const Py_ssize_t[::1] lengths) except -1:
     """Validate the scalar arguments and lengths before any work starts."""
     cdef Py_ssize_t b
@@ -58,8 +58,6 @@ cdef inline int check_common(Py_ssize_t B, Py_ssize_t T, Py_ssize_t F, Py_ssize_
         raise ValueError(f"need at least one sample and one time step, got B={B}, T={T}")
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
-    if small_mnk < 0:
-        raise ValueError(f"small_mnk must be >= 0 (0: no tiles), got {small_mnk}")
     if n_threads < 1:
         raise ValueError(f"n_threads must be >= 1, got {n_threads}")
     check_dims("lengths", lengths.shape, 1, B, 0, 0)
@@ -68,7 +66,7 @@ cdef inline int check_common(Py_ssize_t B, Py_ssize_t T, Py_ssize_t F, Py_ssize_
             raise ValueError(
                 f"lengths[{b}] = {lengths[b]} is outside [0, {T}] (T = time steps)")
     if B * T >= 2 ** 31 or T * (F + G + 1) >= 2 ** 31:
-        raise ValueError(f"B={B}, T={T} is too large for 32-bit BLAS indexing; "
+        raise ValueError(f"B={B}, T={T} is too large for 32-bit indexing; "
                          "split the batch or the sequence")
     return 0
 
@@ -160,6 +158,21 @@ cdef inline void gemm_tn_add(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const flo
         tsb_gemm_tn_f32(<int>m, <int>n, <int>k, a, lda, b, ldb, c, ldc, work)
     else:
         tsb_gemm_tn_f64(<int>m, <int>n, <int>k, a, lda, b, ldb, c, ldc, work)
+
+
+cdef inline void infer_rows(const floating* X, const floating* h0, floating* xh,
+                            Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t t, Py_ssize_t T,
+                            Py_ssize_t F, Py_ssize_t H) noexcept nogil:
+    """The forward-only kernels' xh (chunk rows, F + H + 1): at t = 0 every row
+    becomes [x_0, h0, 1]; later only x_t is copied in (h was written in place)."""
+    cdef Py_ssize_t r, K = F + H + 1
+    cdef floating* row
+    for r in range(r0, r1):
+        row = xh + (r - r0) * K
+        memcpy(row, X + (r * T + t) * F, F * sizeof(floating))
+        if t == 0:
+            memcpy(row + F, h0 + r * H, H * sizeof(floating))
+            row[F + H] = 1
 
 
 cdef inline void gather_block_rows(const floating* xh, floating* blk, Py_ssize_t r0,

@@ -16,13 +16,15 @@
 #   gradients are added block by block of BLOCK_STEPS steps, as for the LSTM.
 # - Steps t >= lengths[b] copy the state through, write Y = 0, dX = 0 and get zero
 #   gradients.
+# - gru_infer: the forward for prediction, without caches (xh of a chunk's rows, h
+#   in place, h W_hn beside the pre-activations); the same bits as gru_forward.
 from cython cimport floating
 from cython.parallel cimport prange
 
 from ._activations cimport sigmoid, tanh_
 from ._common cimport (BLOCK_STEPS, add_clip_norm, check_common, check_dims,
                        copy_row, fill_xh, gather_block_rows, gemm_step, gemm_tn_add,
-                       n_chunks_of, pack_b, packed_size, prefetch_row, tn_work_size,
+                       infer_rows, n_chunks_of, pack_b, packed_size, prefetch_row, tn_work_size,
                        zero_row)
 
 import numpy as np
@@ -51,8 +53,7 @@ cdef void _forward_chunk(const floating* X, const floating* W, const floating* W
                          const floating* h0, const Py_ssize_t* lengths, floating* xh,
                          floating* gates, floating* hn, floating* Y, floating* h_T,
                          floating* pre, Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t T,
-                         Py_ssize_t F, Py_ssize_t H,
-                         Py_ssize_t small_mnk) noexcept nogil:
+                         Py_ssize_t F, Py_ssize_t H) noexcept nogil:
     cdef Py_ssize_t G = 3 * H, K = F + H + 1, nb = r1 - r0, r, t, row
     cdef const floating* b_n = W + (F + H) * G + 2 * H
     cdef floating* h_out
@@ -91,12 +92,12 @@ def gru_forward(const floating[:, :, ::1] X not None,  # IN  (B, T, F)
                 floating[:, :, ::1] Y not None,        # OUT (B, T, H)
                 floating[:, ::1] h_T not None,         # OUT (B, H)
                 floating[:, :, ::1] pre not None,      # WORK (n_chunks, chunk, 3H)
-                Py_ssize_t chunk_size, Py_ssize_t small_mnk, int n_threads):
+                Py_ssize_t chunk_size, int n_threads):
     """GRU forward over a batch; see the module header for the layout."""
     cdef Py_ssize_t B = X.shape[0], T = X.shape[1], F = X.shape[2]
     cdef Py_ssize_t H = h0.shape[1], G = 3 * H, k, n_chunks, off2, off3
     cdef floating[::1] Wp
-    check_common(B, T, F, G, chunk_size, small_mnk, n_threads, lengths)
+    check_common(B, T, F, G, chunk_size, n_threads, lengths)
     check_dims("W", W.shape, 2, F + H + 1, G, 0)
     check_dims("b_hn", b_hn.shape, 1, H, 0, 0)
     check_dims("h0", h0.shape, 2, B, H, 0)
@@ -120,7 +121,7 @@ def gru_forward(const floating[:, :, ::1] X not None,  # IN  (B, T, F)
             _forward_chunk(&X[0, 0, 0], &W[0, 0], &Wp[0], off2, off3, &b_hn[0], &h0[0, 0], &lengths[0],
                            &xh[0, 0, 0], &gates[0, 0, 0], &hn[0, 0, 0], &Y[0, 0, 0],
                            &h_T[0, 0], &pre[k, 0, 0], k * chunk_size,
-                           min(B, (k + 1) * chunk_size), T, F, H, small_mnk)
+                           min(B, (k + 1) * chunk_size), T, F, H)
 
 
 cdef void _gate_grads(const floating* a, const floating* hp, const floating* hn,
@@ -165,8 +166,7 @@ cdef void _backward_chunk(const floating* Wp, Py_ssize_t off_h, const Py_ssize_t
                           floating* blk_dgh, floating* work, floating* tn_work,
                           floating clip,
                           Py_ssize_t* n_clipped, floating* delta_sq, Py_ssize_t r0,
-                          Py_ssize_t r1, Py_ssize_t T, Py_ssize_t F, Py_ssize_t H,
-                          Py_ssize_t small_mnk) noexcept nogil:
+                          Py_ssize_t r1, Py_ssize_t T, Py_ssize_t F, Py_ssize_t H) noexcept nogil:
     cdef Py_ssize_t G = 3 * H, K = F + H + 1, nb = r1 - r0, r, t, row, s, j, off
     cdef floating* dhr
     cdef floating* wr
@@ -223,11 +223,11 @@ def gru_backward(const floating[:, ::1] W_T not None,      # IN  (3H, F + H) = W
                  floating clip_step,                       # IN  clip dL/dh_t to +-clip_step if > 0
                  Py_ssize_t[::1] n_clipped not None,       # IN/OUT (B,) entries clipped, added
                  floating[:, ::1] delta_sq not None,       # OUT (B, T) |dL/dh_t|^2 before clipping
-                 Py_ssize_t chunk_size, Py_ssize_t small_mnk, int n_threads):
+                 Py_ssize_t chunk_size, int n_threads):
     """GRU backward through all steps; weight gradients are ADDED to the accumulators."""
     cdef Py_ssize_t B = xh.shape[0], T = xh.shape[1], H = dh_T.shape[1]
     cdef Py_ssize_t F = xh.shape[2] - H - 1, G = 3 * H, K = F + H + 1, k, n_chunks
-    check_common(B, T, F, G, chunk_size, small_mnk, n_threads, lengths)
+    check_common(B, T, F, G, chunk_size, n_threads, lengths)
     n_chunks = n_chunks_of(B, chunk_size)
     cdef Py_ssize_t rows_blk = BLOCK_STEPS * min(chunk_size, B), off_h
     cdef floating[::1] Wp
@@ -264,4 +264,75 @@ def gru_backward(const floating[:, ::1] W_T not None,      # IN  (3H, F + H) = W
                             &dW_acc[k, 0, 0], &db_hn_acc[k, 0], &blk_xh[k, 0, 0],
                             &blk_dgx[k, 0, 0], &blk_dgh[k, 0, 0], &work[k, 0, 0],
                             &tn_work[k, 0], clip_step, &n_clipped[0], &delta_sq[0, 0], k * chunk_size,
-                            min(B, (k + 1) * chunk_size), T, F, H, small_mnk)
+                            min(B, (k + 1) * chunk_size), T, F, H)
+
+
+cdef void _infer_chunk(const floating* X, const floating* W, const floating* Wp,
+                       Py_ssize_t off2, Py_ssize_t off3, const floating* b_hn,
+                       const floating* h0, const Py_ssize_t* lengths, floating* Y,
+                       floating* h_T, floating* xh, floating* pre, floating* act,
+                       Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t T, Py_ssize_t F,
+                       Py_ssize_t H) noexcept nogil:
+    """pre rows hold [r, z, x W_xn | h W_hn] (3H + H); h is updated in place in xh."""
+    cdef Py_ssize_t G = 3 * H, K = F + H + 1, nb = r1 - r0, r, t, P = 4 * H
+    cdef const floating* b_n = W + (F + H) * G + 2 * H
+    cdef floating* y
+    cdef floating* p
+    for t in range(T):
+        infer_rows(X, h0, xh, r0, r1, t, T, F, H)
+        gemm_step(nb, 2 * H, K, xh, K, Wp, pre, P)
+        gemm_step(nb, H, F, xh, K, Wp + off2, pre + 2 * H, P)
+        gemm_step(nb, H, H, xh + F, K, Wp + off3, pre + G, P)
+        for r in range(r0, r1):
+            y = Y + (r * T + t) * H if Y != NULL else act + G
+            p = pre + (r - r0) * P
+            if t < lengths[r]:
+                _activate(p, act, p + G, b_n, b_hn, xh + (r - r0) * K + F,
+                          xh + (r - r0) * K + F, y, H)
+            elif Y != NULL:
+                zero_row(y, H)
+    for r in range(r0, r1):
+        copy_row(h_T + r * H, xh + (r - r0) * K + F, H)
+
+
+def gru_infer(const floating[:, :, ::1] X not None,  # IN  (B, T, F)
+              const floating[:, ::1] W not None,     # IN  (F + H + 1, 3H)
+              const floating[::1] b_hn not None,     # IN  (H,)
+              const floating[:, ::1] h0 not None,    # IN  (B, H)
+              const Py_ssize_t[::1] lengths not None,  # IN  (B,)
+              floating[:, :, ::1] Y not None,        # OUT (B, T, H); (0, T, H): not kept
+              floating[:, ::1] h_T not None,         # OUT (B, H)
+              floating[:, :, ::1] xh not None,       # WORK (n_chunks, chunk, F + H + 1)
+              floating[:, :, ::1] pre not None,      # WORK (n_chunks, chunk, 4H)
+              floating[:, ::1] act not None,         # WORK (n_chunks, 4H)
+              Py_ssize_t chunk_size, int n_threads):
+    """GRU forward without training caches; Y and h_T bitwise those of gru_forward."""
+    cdef Py_ssize_t B = X.shape[0], T = X.shape[1], F = X.shape[2]
+    cdef Py_ssize_t H = h0.shape[1], G = 3 * H, k, n_chunks, rows, off2, off3
+    cdef floating[::1] Wp
+    cdef floating* y0 = NULL
+    check_common(B, T, F, G, chunk_size, n_threads, lengths)
+    n_chunks, rows = n_chunks_of(B, chunk_size), min(chunk_size, B)
+    check_dims("W", W.shape, 2, F + H + 1, G, 0)
+    check_dims("b_hn", b_hn.shape, 1, H, 0, 0)
+    check_dims("h0", h0.shape, 2, B, H, 0)
+    if Y.shape[0] > 0:
+        check_dims("Y", Y.shape, 3, B, T, H)
+        y0 = &Y[0, 0, 0]
+    check_dims("h_T", h_T.shape, 2, B, H, 0)
+    check_dims("xh", xh.shape, 3, n_chunks, rows, F + H + 1)
+    check_dims("pre", pre.shape, 3, n_chunks, rows, 4 * H)
+    check_dims("act", act.shape, 2, n_chunks, 4 * H, 0)
+    off2 = packed_size(&h_T[0, 0], F + H + 1, 2 * H)
+    off3 = off2 + packed_size(&h_T[0, 0], F, H)
+    Wp = np.empty(off3 + packed_size(&h_T[0, 0], H, H),
+                  dtype=np.float32 if floating is float else np.float64)
+    with nogil:
+        pack_b(F + H + 1, 2 * H, &W[0, 0], G, &Wp[0])
+        pack_b(F, H, &W[0, 2 * H], G, &Wp[off2])
+        pack_b(H, H, &W[F, 2 * H], G, &Wp[off3])
+        for k in prange(n_chunks, num_threads=min(n_threads, n_chunks),
+                        schedule='static'):
+            _infer_chunk(&X[0, 0, 0], &W[0, 0], &Wp[0], off2, off3, &b_hn[0], &h0[0, 0],
+                         &lengths[0], y0, &h_T[0, 0], &xh[k, 0, 0], &pre[k, 0, 0],
+                         &act[k, 0], k * chunk_size, min(B, (k + 1) * chunk_size), T, F, H)
