@@ -122,13 +122,19 @@ class BuildExt(build_ext):
         stamp.write_text(flags)
 
 
+#: The baseline build's micro-kernels multiply, then add (_microkernels.h): no
+#: contraction into fused multiply-adds, which some targets' compilers would do in
+#: some loops and not others.
+BASELINE_FLAGS = ["-ffp-contract=off"] if compiler_accepts(["-ffp-contract=off"]) else []
+
+
 def isa_flags(pyx):
-    """Extra compile flags of a kernel file: [] for the baseline build, None when
-    the compiler cannot build its instruction set."""
+    """Extra compile flags of a kernel file: BASELINE_FLAGS for the baseline build,
+    None when the compiler cannot build its instruction set."""
     for suffix, flags in ISA_BUILDS.items():
         if pyx.endswith(suffix):
             return flags
-    return []
+    return BASELINE_FLAGS
 
 
 def extensions(omp):

@@ -14,11 +14,19 @@ Run from the repository root::
 
     python benchmarks/bench_kernels.py --quick
     python benchmarks/bench_kernels.py --threads 1 2 --json results.json
+    python benchmarks/bench_kernels.py --blas both --threads 1 --rows 0 2
+
+``--blas both`` runs the whole benchmark twice, in subprocesses, with
+``OPENBLAS_CORETYPE=Haswell`` and with it unset (``OPENBLAS_L2_SIZE`` unset in
+both), and prints which OpenBLAS kernel each run had: the kernels' products do not
+use a BLAS, but torch's and the GEMM peak's do, and CI machines differ.
 
 See benchmarks/README.md for what each column means.
 """
 import argparse
 import gc
+import subprocess
+import tempfile
 import json
 import math
 import os
@@ -28,7 +36,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from _common import header_lines, import_torch
 from tsbptt.engine.layers import RecurrentLayer
@@ -179,7 +187,7 @@ def print_header(torch, args):
     sys.stdout.flush()
 
 
-COLS = [("cell", 5, "s"), ("B", 4, "d"), ("T", 4, "d"), ("F", 3, "d"), ("H", 4, "d"),
+COLS = [("openblas", 8, "s"), ("cell", 5, "s"), ("B", 4, "d"), ("T", 4, "d"), ("F", 3, "d"), ("H", 4, "d"),
         ("thr", 3, "d"), ("tsbptt_ms", 10, ".3f"), ("torch_ms", 9, ".3f"),
         ("torch/tsb", 9, ".2f"), ("GFLOP/s", 8, ".1f"), ("%peak", 6, ".1f"),
         ("reps", 5, "s")]
@@ -199,7 +207,7 @@ def print_table(rows, peaks):
     print(" ".join(f"{name:>{w}}" for name, w, _ in COLS))
     for r in rows:
         reps = f"{r['repeats']}" + (f"/{r['torch_repeats']}" if r["torch_ms"] else "")
-        print(fmt_row([r["cell"], r["batch"], r["time"], r["features"], r["hidden"],
+        print(fmt_row([r["openblas"], r["cell"], r["batch"], r["time"], r["features"], r["hidden"],
                        r["threads"], r["tsbptt_ms"], r["torch_ms"],
                        r["speedup_vs_torch"], r["gflops"], r["pct_of_peak"], reps])
               + ("  *" if r["noisy"] else ""))
@@ -237,7 +245,7 @@ def bench_row(torch, cell, B, T, F, H, n, args):
         if max(map(noise, again)) < max(map(noise, times)):
             times = again
     ms = statistics.median(times[0])
-    row = dict(cell=cell, batch=B, time=T, features=F, hidden=H, threads=n,
+    row = dict(openblas=openblas_kernel(), cell=cell, batch=B, time=T, features=F, hidden=H, threads=n,
                tsbptt_ms=ms, torch_ms=None,
                gflops=step_flops(cell, B, T, F, H) / (ms * 1e6), peak_gflops=None,
                pct_of_peak=None, speedup_vs_torch=None, repeats=len(times[0]),
@@ -251,6 +259,47 @@ def bench_row(torch, cell, B, T, F, H, n, args):
           + (f", torch {row['torch_ms']:.3f} ms" if torch is not None else "")
           + ("  (noisy)" if row["noisy"] else ""), flush=True)
     return row
+
+
+def openblas_kernel():
+    """The OpenBLAS core NumPy's BLAS runs (threadpoolctl's architecture), or '-'."""
+    for info in threadpool_info():
+        if info.get("internal_api") == "openblas":
+            return str(info.get("architecture"))
+    return "-"
+
+
+#: OPENBLAS_CORETYPE values of ``--blas both`` (None: unset, OpenBLAS chooses).
+CORETYPES = ["Haswell", None]
+
+
+def run_under_each_blas(argv, args):
+    """Run this script once per CORETYPES entry in a subprocess; one table at the end."""
+    rest = [a for a in argv if a not in ("--blas", "both", "--blas=both")]
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, coretype in enumerate(CORETYPES):
+            env = {k: v for k, v in os.environ.items()
+                   if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+            if coretype:
+                env["OPENBLAS_CORETYPE"] = coretype
+            out = Path(tmp, f"rows{i}.json")
+            print(f"=== OPENBLAS_CORETYPE={coretype or '(unset)'}", flush=True)
+            cmd = [sys.executable, __file__, *rest, "--json", str(out)]
+            if subprocess.run(cmd, env=env).returncode != 0:
+                return 1
+            rows += json.loads(out.read_text())
+    print("\n=== all runs (openblas: the kernel NumPy's and torch's BLAS ran)")
+    print(" ".join(f"{name:>{w}}" for name, w, _ in COLS))
+    for r in rows:
+        reps = f"{r['repeats']}" + (f"/{r['torch_repeats']}" if r["torch_ms"] else "")
+        print(fmt_row([r["openblas"], r["cell"], r["batch"], r["time"], r["features"],
+                       r["hidden"], r["threads"], r["tsbptt_ms"], r["torch_ms"],
+                       r["speedup_vs_torch"], r["gflops"], r["pct_of_peak"], reps])
+              + ("  *" if r["noisy"] else ""))
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=2) + "\n")
+    return 0
 
 
 def main(argv=None):
@@ -270,8 +319,17 @@ def main(argv=None):
     p.add_argument("--json", metavar="PATH", help="write the rows as JSON to PATH")
     p.add_argument("--quick", action="store_true",
                    help="first grid row only, 1 thread, few repeats (a few seconds)")
+    p.add_argument("--rows", type=int, nargs="+", default=None,
+                   help=f"grid rows to time, by index 0-{len(GRID) - 1} (default: all)")
+    p.add_argument("--blas", choices=["current", "both"], default="current",
+                   help="'both': run everything under OPENBLAS_CORETYPE=Haswell and "
+                        "unset, in two subprocesses (default: this process only)")
     args = p.parse_args(argv)
-    grid = GRID
+    if args.rows is not None and not all(0 <= i < len(GRID) for i in args.rows):
+        p.error(f"--rows must be in 0-{len(GRID) - 1}, got {args.rows}")
+    if args.blas == "both":
+        return run_under_each_blas(argv if argv is not None else sys.argv[1:], args)
+    grid = GRID if args.rows is None else [GRID[i] for i in args.rows]
     gemm_reps = 5
     if args.quick:
         grid, args.threads, gemm_reps = GRID[:1], [1], 3

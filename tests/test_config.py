@@ -24,9 +24,12 @@ def test_get_config_reports_the_build():
     text = out.getvalue()
     assert "OpenMP:" in text and "kernels built for:  " + cfg["kernel_isa"] in text
     assert "<- used by the kernels" in text
-    assert cfg["small_gemm_mnk"] in (0, 100 ** 3)
-    assert ("step GEMM tiles:    m*n*k <= 1,000,000" in text) == bool(cfg["small_gemm_mnk"])
-    assert ("step GEMM tiles:    off" in text) == (not cfg["small_gemm_mnk"])
+    tiles = {"avx512": (8, 32, 16), "avx2": (6, 16, 8), "baseline": (4, 4, 4)}
+    rows, c32, c64 = tiles[cfg["kernel_isa"]]
+    assert cfg["step_tiles"] == {"isa": cfg["kernel_isa"], "rows": rows,
+                                 "cols_float32": c32, "cols_float64": c64}
+    assert (f"step products:      own micro-kernels, tiles of {rows} x {c32} float32, "
+            f"{rows} x {c64} float64") in text
 
 
 def test_kernel_dispatch(monkeypatch):

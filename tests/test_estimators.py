@@ -316,7 +316,7 @@ def test_same_random_state_bitwise_for_any_n_threads(cls, dtype):
 @pytest.mark.parametrize("cls", [LSTMRegressor, GRUClassifier])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_sample_alone_vs_in_batch_bitwise(dtype, cls, form):
-    # 70 samples: more than one prediction batch (PREDICT_BATCH = 64)
+    # 70 samples: several kernel chunks (the rows a thread runs together)
     X, y = _seq3d(n=70, T=6, F=2) if form == "3d" else _ragged(n=70, max_len=10)
     if cls in CLASSIFIERS:
         y = _labels(len(y))

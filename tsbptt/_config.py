@@ -62,10 +62,8 @@ def get_config():
         ``openmp_runtimes`` (list of dicts, the OpenMP runtimes loaded),
         ``kernel_isa`` (``'avx512'``, ``'avx2'`` or ``'baseline'``: which build of
         the kernels runs; see ``TSBPTT_DISABLE_AVX512`` and ``TSBPTT_DISABLE_AVX2``),
-        ``small_gemm_mnk`` (int: the largest
-        ``m * n * k`` of the tiles the kernels cut each step's products into for
-        their BLAS's small-matrix path, 0 when they do not; see
-        ``TSBPTT_DISABLE_GEMM_TILES``).
+        ``step_tiles`` (dict: ``rows``, ``cols_float32``, ``cols_float64`` of the
+        kernels' own micro-kernels for the step products; they call no BLAS).
     """
     import numpy
     import scipy
@@ -73,7 +71,7 @@ def get_config():
     from . import __version__
     from ._kernels import kernel_isa
     from ._kernels._openmp_helpers import openmp_enabled, openmp_max_threads
-    from .engine._gemm_tiles import small_gemm_mnk
+    from .engine._gemm_tiles import step_tiles
 
     blas, openmp = _blas_and_openmp_info()
     try:
@@ -89,7 +87,7 @@ def get_config():
         "openmp_enabled": openmp_enabled(),
         "openmp_max_threads": openmp_max_threads(),
         "kernel_isa": kernel_isa(),
-        "small_gemm_mnk": small_gemm_mnk(),
+        "step_tiles": step_tiles(),
         "cpu_count": cpu_count,
         "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
         "blas": blas,
@@ -106,6 +104,7 @@ def show_config(file=None):
         Where to print; ``None`` means ``sys.stdout``.
     """
     cfg = get_config()
+    tiles = cfg["step_tiles"]
     out = sys.stdout if file is None else file
     lines = [
         f"tsbptt {cfg['tsbptt']}",
@@ -117,9 +116,9 @@ def show_config(file=None):
            "OFF (serial build: kernels ignore n_threads)"),
         f"  OpenMP max threads: {cfg['openmp_max_threads']}",
         f"  kernels built for:  {cfg['kernel_isa']}",
-        "  step GEMM tiles:    "
-        + (f"m*n*k <= {cfg['small_gemm_mnk']:,} (the BLAS's small-matrix path)"
-           if cfg["small_gemm_mnk"] else "off (panels of 256 columns)"),
+        "  step products:      own micro-kernels, tiles of "
+        f"{tiles['rows']} x {tiles['cols_float32']} float32, "
+        f"{tiles['rows']} x {tiles['cols_float64']} float64",
         f"  CPUs available:     {cfg['cpu_count']}",
         f"  OMP_NUM_THREADS:    {cfg['OMP_NUM_THREADS'] or '(not set)'}",
         "BLAS (the kernels call scipy's, via scipy.linalg.cython_blas):",

@@ -36,12 +36,6 @@ from .engine.schedules import Constant
 __all__ = ["LSTMRegressor", "GRURegressor", "RNNRegressor", "LSTMClassifier",
            "GRUClassifier", "RNNClassifier"]
 
-#: Rows per forward call at predict time. Every call gets exactly this many rows (the
-#: last batch is padded), so every GEMM has the same shape and a sample's prediction
-#: is bitwise the same alone or inside any batch. The price: predicting one sample
-#: costs about as much as predicting 64; predict many at once where you can.
-PREDICT_BATCH = 64
-
 
 def _store(est, params):
     """Store __init__'s arguments unchanged, as scikit-learn requires."""
@@ -271,18 +265,10 @@ class _BaseRecurrent(BaseEstimator):
                           "optimization hasn't converged yet.", ConvergenceWarning)
 
     def _forward(self, X3, lengths):
-        """Network outputs for prepared sequences, in batches of PREDICT_BATCH rows."""
-        outs = []
-        for s in range(0, len(X3), PREDICT_BATCH):
-            Xb, lb = X3[s:s + PREDICT_BATCH], lengths[s:s + PREDICT_BATCH]
-            n = len(Xb)
-            if n < PREDICT_BATCH:  # pad with empty one-step rows, dropped below
-                Xb = np.concatenate([Xb, np.zeros((PREDICT_BATCH - n,) + Xb.shape[1:],
-                                                  Xb.dtype)])
-                lb = np.concatenate([lb, np.ones(PREDICT_BATCH - n, np.intp)])
-            out = self.network_.forward(Xb, lb, n_threads=self.n_threads)[0]
-            outs.append(out[:n])
-        return np.concatenate(outs).astype(np.float64)
+        """Network outputs for prepared sequences: the forward-only kernels, so a
+        row's outputs are the same bits alone or in any batch."""
+        return self.network_.predict_outputs(X3, lengths,
+                                             n_threads=self.n_threads).astype(np.float64)
 
     def save(self, path):
         """Write the fitted model to ``path`` as a safe ``.npz`` file (no pickle).

@@ -9,27 +9,27 @@
 # [x_t, h_{t-1}, 1]. One GEMM xh[rows, t] @ W then gives every gate's
 # pre-activation, bias included, for all rows of a chunk at step t.
 #
+# Products: the kernels' own micro-kernels (_microkernels.h), no BLAS. The weights
+# are packed once per kernel call and every output element is summed over k in a
+# fixed order from 0, so a row's results never depend on the other rows.
+#
 # Chunks: the batch is split into chunks of rows whose size depends on the batch,
-# never on the thread count; one OpenMP thread runs the whole time loop of a chunk
-# with single-threaded BLAS. Weight gradients go into a per-chunk accumulator,
+# never on the thread count; one OpenMP thread runs the whole time loop of a chunk.
+# Weight gradients go into a per-chunk accumulator,
 # added block by block of BLOCK_STEPS steps, latest block first; the caller sums
 # the accumulators in chunk order (sum_chunks). So results are bitwise identical for
 # any number of threads, and for a sequence cut into pieces whose lengths are
-# multiples of BLOCK_STEPS (gradient checkpointing), since every GEMM is called
+# multiples of BLOCK_STEPS (gradient checkpointing), since every product is called
 # with exactly the same operands either way.
 from cython cimport floating
+from libc.stddef cimport ptrdiff_t
 from libc.string cimport memcpy, memset
 
-from ._blas cimport gemm
 
-#: Steps per weight-gradient GEMM in the backward (K = BLOCK_STEPS * chunk rows).
-#: Columns per step GEMM where the BLAS has no small-matrix path: OpenBLAS repacks
-#: the weights on every call, and a 256-column panel stays in L2 while the chunk's
-#: rows stream past it.
+#: Steps per weight-gradient product in the backward (k = BLOCK_STEPS * chunk rows).
 #: Most bytes of a cache row prefetch_row names (a whole gates row up to H = 256).
 cdef enum:
     BLOCK_STEPS = 16
-    COL_BLOCK = 256
     PREFETCH_BYTES = 4096
 
 
@@ -50,7 +50,7 @@ cdef inline int check_dims(str name, const Py_ssize_t* shape, int ndim, Py_ssize
 
 
 cdef inline int check_common(Py_ssize_t B, Py_ssize_t T, Py_ssize_t F, Py_ssize_t G,
-                             Py_ssize_t chunk_size, Py_ssize_t small_mnk, int n_threads,
+                             Py_ssize_t chunk_size, int n_threads,
                              const Py_ssize_t[::1] lengths) except -1:
     """Validate the scalar arguments and lengths before any work starts."""
     cdef Py_ssize_t b
@@ -58,8 +58,6 @@ cdef inline int check_common(Py_ssize_t B, Py_ssize_t T, Py_ssize_t F, Py_ssize_
         raise ValueError(f"need at least one sample and one time step, got B={B}, T={T}")
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
-    if small_mnk < 0:
-        raise ValueError(f"small_mnk must be >= 0 (0: no tiles), got {small_mnk}")
     if n_threads < 1:
         raise ValueError(f"n_threads must be >= 1, got {n_threads}")
     check_dims("lengths", lengths.shape, 1, B, 0, 0)
@@ -68,7 +66,7 @@ cdef inline int check_common(Py_ssize_t B, Py_ssize_t T, Py_ssize_t F, Py_ssize_
             raise ValueError(
                 f"lengths[{b}] = {lengths[b]} is outside [0, {T}] (T = time steps)")
     if B * T >= 2 ** 31 or T * (F + G + 1) >= 2 ** 31:
-        raise ValueError(f"B={B}, T={T} is too large for 32-bit BLAS indexing; "
+        raise ValueError(f"B={B}, T={T} is too large for 32-bit indexing; "
                          "split the batch or the sequence")
     return 0
 
@@ -91,82 +89,90 @@ cdef inline void fill_xh(const floating* X, const floating* h0, floating* xh,
         memcpy(xh + r * T * K + F, h0 + r * H, H * sizeof(floating))
 
 
-cdef inline void small_tile(int m, int n, int k, Py_ssize_t small_mnk, int* rows,
-                            int* cols) noexcept nogil:
-    """The tile of gemm_step: rows x cols with rows * cols * k <= small_mnk.
+cdef extern from "_microkernels.h" nogil:
+    const char* TSB_ISA
+    const int tsb_tile_rows, tsb_tile_cols_f32, tsb_tile_cols_f64
+    ptrdiff_t tsb_packed_size_f32(int k, int n)
+    ptrdiff_t tsb_packed_size_f64(int k, int n)
+    ptrdiff_t tsb_tn_work_size_f32(int m, int k)
+    ptrdiff_t tsb_tn_work_size_f64(int m, int k)
+    void tsb_pack_f32(int k, int n, const float* b, ptrdiff_t ldb, float* packed)
+    void tsb_pack_f64(int k, int n, const double* b, ptrdiff_t ldb, double* packed)
+    void tsb_gemm_f32(int m, int n, int k, const float* a, ptrdiff_t lda,
+                      const float* packed, float* c, ptrdiff_t ldc)
+    void tsb_gemm_f64(int m, int n, int k, const double* a, ptrdiff_t lda,
+                      const double* packed, double* c, ptrdiff_t ldc)
+    void tsb_gemm_tn_f32(int m, int n, int k, const float* a, ptrdiff_t lda,
+                         const float* b, ptrdiff_t ldb, float* c, ptrdiff_t ldc,
+                         float* work)
+    void tsb_gemm_tn_f64(int m, int n, int k, const double* a, ptrdiff_t lda,
+                         const double* b, ptrdiff_t ldb, double* c, ptrdiff_t ldc,
+                         double* work)
 
-    32 rows, halved down to 8 while fewer than 32 columns would fit, and a multiple
-    of 32 columns (16 as a last resort): the fastest tiles on OpenBLAS's SkylakeX
-    small-matrix kernels for the benchmark's shapes. rows = 0 when none fits (and
-    for an empty product: k = 0 is a GRU's input part with no features)."""
-    cdef Py_ssize_t budget, c
-    cdef int r = min(m, 32)
-    if k < 1 or m < 1:
-        rows[0] = 0
-        return
-    budget = small_mnk // k   # rows * cols
-    while r > 8 and budget // r < min(n, 32):
-        r = r // 2
-    c = budget // r
-    if c >= n:
-        c = n
-    elif c >= 32:
-        c = c // 32 * 32
-    elif c >= 16:
-        c = 16
+
+cdef inline Py_ssize_t packed_size(floating* like, Py_ssize_t k, Py_ssize_t n) noexcept nogil:
+    """Elements of B (k, n) packed by pack_b (``like`` only picks the dtype)."""
+    if floating is float:
+        return tsb_packed_size_f32(<int>k, <int>n)
     else:
-        r = 0
-    rows[0] = r
-    cols[0] = <int>c
+        return tsb_packed_size_f64(<int>k, <int>n)
 
 
-cdef inline void gemm_step(int m, int n, int k, const floating* a, int lda,
-                           const floating* b, int ldb, floating* c, int ldc,
-                           Py_ssize_t small_mnk) noexcept nogil:
-    """C (m, n) = A (m, k) @ B (k, n): one step's product for the rows of a chunk.
-
-    small_mnk > 0 (the BLAS has a small-matrix path, see engine/_gemm_tiles.py): in
-    tiles of at most small_mnk multiply-adds, which that path computes straight from
-    the operands instead of repacking the weights on every call. Otherwise in
-    panels of COL_BLOCK columns of B. The cut depends on the shapes only."""
-    cdef int rows = 0, cols = COL_BLOCK, i, j = 0
-    if small_mnk > 0:
-        small_tile(m, n, k, small_mnk, &rows, &cols)
-    if rows == 0:
-        rows = m
-        cols = COL_BLOCK
-    while j < n:
-        i = 0
-        while i < m:
-            gemm(False, False, min(rows, m - i), min(cols, n - j), k, 1,
-                 a + <Py_ssize_t>i * lda, lda, b + j, ldb, 0,
-                 c + <Py_ssize_t>i * ldc + j, ldc)
-            i += rows
-        j += cols
+cdef inline Py_ssize_t tn_work_size(floating* like, Py_ssize_t m,
+                                    Py_ssize_t k) noexcept nogil:
+    """Elements of the work buffer gemm_tn_add needs for C (m, .) over k rows."""
+    if floating is float:
+        return tsb_tn_work_size_f32(<int>m, <int>k)
+    else:
+        return tsb_tn_work_size_f64(<int>m, <int>k)
 
 
-cdef inline void gemm_tn_add(int m, int n, int k, const floating* a, int lda,
-                             const floating* b, int ldb, floating* c, int ldc,
-                             Py_ssize_t small_mnk) noexcept nogil:
-    """C (m, n) += A^T @ B with A (k, m), B (k, n): a block's weight gradients.
+cdef inline void pack_b(Py_ssize_t k, Py_ssize_t n, const floating* b, Py_ssize_t ldb,
+                        floating* packed) noexcept nogil:
+    """Copy B (k, n), row stride ldb, into the micro-kernels' panels (once per call)."""
+    if floating is float:
+        tsb_pack_f32(<int>k, <int>n, b, ldb, packed)
+    else:
+        tsb_pack_f64(<int>k, <int>n, b, ldb, packed)
 
-    small_mnk > 0: in tiles of 32 columns and 32, 16 or 8 rows, the most that keep
-    rows * cols * k <= small_mnk (the BLAS's small-matrix path, see gemm_step);
-    in one call when even 8 rows are too many, or when small_mnk = 0."""
-    cdef int rows = min(m, 32), cols = min(n, 32), i, j = 0
-    if small_mnk > 0:
-        while rows > 8 and <Py_ssize_t>rows * cols * k > small_mnk:
-            rows = rows // 2
-    if small_mnk == 0 or <Py_ssize_t>rows * cols * k > small_mnk:
-        gemm(True, False, m, n, k, 1, a, lda, b, ldb, 1, c, ldc)
-        return
-    while j < n:
-        i = 0
-        while i < m:
-            gemm(True, False, min(rows, m - i), min(cols, n - j), k, 1, a + i, lda,
-                 b + j, ldb, 1, c + <Py_ssize_t>i * ldc + j, ldc)
-            i += rows
-        j += cols
+
+cdef inline void gemm_step(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const floating* a,
+                           Py_ssize_t lda, const floating* packed, floating* c,
+                           Py_ssize_t ldc) noexcept nogil:
+    """C (m, n) = A (m, k) @ B (k, n), B packed by pack_b: one step's product for
+    the rows of a chunk. Each C[i, j] is summed over k in order from 0, so its bits
+    depend on its operands alone (_microkernels.h)."""
+    if floating is float:
+        tsb_gemm_f32(<int>m, <int>n, <int>k, a, lda, packed, c, ldc)
+    else:
+        tsb_gemm_f64(<int>m, <int>n, <int>k, a, lda, packed, c, ldc)
+
+
+cdef inline void gemm_tn_add(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const floating* a,
+                             Py_ssize_t lda, const floating* b, Py_ssize_t ldb, floating* c,
+                             Py_ssize_t ldc, floating* work) noexcept nogil:
+    """C (m, n) += A^T @ B with A (k, m), B (k, n): a block's weight gradients,
+    each element summed over k in order from 0 and then added to C once. work:
+    tn_work_size(m, k) elements."""
+    if floating is float:
+        tsb_gemm_tn_f32(<int>m, <int>n, <int>k, a, lda, b, ldb, c, ldc, work)
+    else:
+        tsb_gemm_tn_f64(<int>m, <int>n, <int>k, a, lda, b, ldb, c, ldc, work)
+
+
+cdef inline void infer_rows(const floating* X, const floating* h0, floating* xh,
+                            Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t t, Py_ssize_t T,
+                            Py_ssize_t F, Py_ssize_t H) noexcept nogil:
+    """The forward-only kernels' xh (chunk rows, F + H + 1): at t = 0 every row
+    becomes [x_0, h0, 1]; later only x_t is copied in (h was written in place)."""
+    cdef Py_ssize_t r, K = F + H + 1
+    cdef floating* row
+    for r in range(r0, r1):
+        row = xh + (r - r0) * K
+        memcpy(row, X + (r * T + t) * F, F * sizeof(floating))
+        if t == 0:
+            memcpy(row + F, h0 + r * H, H * sizeof(floating))
+            row[F + H] = 1
 
 
 cdef inline void gather_block_rows(const floating* xh, floating* blk, Py_ssize_t r0,

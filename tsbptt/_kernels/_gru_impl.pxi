@@ -9,19 +9,25 @@
 # - xh[b, t] = [x_t, h_{t-1}, 1] as for the LSTM. Because r multiplies h W_hn, the
 #   candidate's input and recurrent parts must stay apart: per step one GEMM gives
 #   r and z (input, recurrent and bias together), one gives x W_xn and one h W_hn
-#   (cached as hn, with b_hn added).
+#   (cached as hn, with b_hn added). The three weight blocks, and the two of W_T
+#   the backward reads, are packed once per call (_microkernels.h).
 # - The backward has two gate-gradient blocks: dgx feeds dX, W_x and b; dgh (equal
 #   to dgx except the n block, multiplied by r) feeds dh, W_h and b_hn. Weight
 #   gradients are added block by block of BLOCK_STEPS steps, as for the LSTM.
 # - Steps t >= lengths[b] copy the state through, write Y = 0, dX = 0 and get zero
 #   gradients.
+# - gru_infer: the forward for prediction, without caches (xh of a chunk's rows, h
+#   in place, h W_hn beside the pre-activations); the same bits as gru_forward.
 from cython cimport floating
 from cython.parallel cimport prange
 
 from ._activations cimport sigmoid, tanh_
 from ._common cimport (BLOCK_STEPS, add_clip_norm, check_common, check_dims,
                        copy_row, fill_xh, gather_block_rows, gemm_step, gemm_tn_add,
-                       n_chunks_of, prefetch_row, zero_row)
+                       infer_rows, n_chunks_of, pack_b, packed_size, prefetch_row, tn_work_size,
+                       zero_row)
+
+import numpy as np
 
 
 cdef void _activate(const floating* pre, floating* a, floating* hn,
@@ -42,12 +48,12 @@ cdef void _activate(const floating* pre, floating* a, floating* hn,
     copy_row(y, h_out, H)
 
 
-cdef void _forward_chunk(const floating* X, const floating* W, const floating* b_hn,
+cdef void _forward_chunk(const floating* X, const floating* W, const floating* Wp,
+                         Py_ssize_t off2, Py_ssize_t off3, const floating* b_hn,
                          const floating* h0, const Py_ssize_t* lengths, floating* xh,
                          floating* gates, floating* hn, floating* Y, floating* h_T,
                          floating* pre, Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t T,
-                         Py_ssize_t F, Py_ssize_t H,
-                         Py_ssize_t small_mnk) noexcept nogil:
+                         Py_ssize_t F, Py_ssize_t H) noexcept nogil:
     cdef Py_ssize_t G = 3 * H, K = F + H + 1, nb = r1 - r0, r, t, row
     cdef const floating* b_n = W + (F + H) * G + 2 * H
     cdef floating* h_out
@@ -55,13 +61,9 @@ cdef void _forward_chunk(const floating* X, const floating* W, const floating* b
     fill_xh(X, h0, xh, r0, r1, T, F, H)
     for t in range(T):
         xh_t = xh + (r0 * T + t) * K
-        gemm_step(<int>nb, <int>(2 * H), <int>K, xh_t, <int>(T * K), W, <int>G,
-                  pre, <int>G, small_mnk)
-        gemm_step(<int>nb, <int>H, <int>F, xh_t, <int>(T * K), W + 2 * H, <int>G,
-                  pre + 2 * H, <int>G, small_mnk)
-        gemm_step(<int>nb, <int>H, <int>H, xh_t + F, <int>(T * K),
-                  W + F * G + 2 * H, <int>G, hn + (r0 * T + t) * H, <int>(T * H),
-                  small_mnk)
+        gemm_step(nb, 2 * H, K, xh_t, T * K, Wp, pre, G)
+        gemm_step(nb, H, F, xh_t, T * K, Wp + off2, pre + 2 * H, G)
+        gemm_step(nb, H, H, xh_t + F, T * K, Wp + off3, hn + (r0 * T + t) * H, T * H)
         for r in range(r0, r1):
             row = r * T + t
             if t + 1 < T:  # the rows step t + 1 will read and write
@@ -90,11 +92,12 @@ def gru_forward(const floating[:, :, ::1] X not None,  # IN  (B, T, F)
                 floating[:, :, ::1] Y not None,        # OUT (B, T, H)
                 floating[:, ::1] h_T not None,         # OUT (B, H)
                 floating[:, :, ::1] pre not None,      # WORK (n_chunks, chunk, 3H)
-                Py_ssize_t chunk_size, Py_ssize_t small_mnk, int n_threads):
+                Py_ssize_t chunk_size, int n_threads):
     """GRU forward over a batch; see the module header for the layout."""
     cdef Py_ssize_t B = X.shape[0], T = X.shape[1], F = X.shape[2]
-    cdef Py_ssize_t H = h0.shape[1], G = 3 * H, k, n_chunks
-    check_common(B, T, F, G, chunk_size, small_mnk, n_threads, lengths)
+    cdef Py_ssize_t H = h0.shape[1], G = 3 * H, k, n_chunks, off2, off3
+    cdef floating[::1] Wp
+    check_common(B, T, F, G, chunk_size, n_threads, lengths)
     check_dims("W", W.shape, 2, F + H + 1, G, 0)
     check_dims("b_hn", b_hn.shape, 1, H, 0, 0)
     check_dims("h0", h0.shape, 2, B, H, 0)
@@ -105,13 +108,20 @@ def gru_forward(const floating[:, :, ::1] X not None,  # IN  (B, T, F)
     check_dims("h_T", h_T.shape, 2, B, H, 0)
     check_dims("pre", pre.shape, 3, n_chunks_of(B, chunk_size), min(chunk_size, B), G)
     n_chunks = n_chunks_of(B, chunk_size)
+    off2 = packed_size(&pre[0, 0, 0], F + H + 1, 2 * H)
+    off3 = off2 + packed_size(&pre[0, 0, 0], F, H)
+    Wp = np.empty(off3 + packed_size(&pre[0, 0, 0], H, H),
+                  dtype=np.float32 if floating is float else np.float64)
     with nogil:
+        pack_b(F + H + 1, 2 * H, &W[0, 0], G, &Wp[0])
+        pack_b(F, H, &W[0, 2 * H], G, &Wp[off2])
+        pack_b(H, H, &W[F, 2 * H], G, &Wp[off3])
         for k in prange(n_chunks, num_threads=min(n_threads, n_chunks),
                         schedule='static'):
-            _forward_chunk(&X[0, 0, 0], &W[0, 0], &b_hn[0], &h0[0, 0], &lengths[0],
+            _forward_chunk(&X[0, 0, 0], &W[0, 0], &Wp[0], off2, off3, &b_hn[0], &h0[0, 0], &lengths[0],
                            &xh[0, 0, 0], &gates[0, 0, 0], &hn[0, 0, 0], &Y[0, 0, 0],
                            &h_T[0, 0], &pre[k, 0, 0], k * chunk_size,
-                           min(B, (k + 1) * chunk_size), T, F, H, small_mnk)
+                           min(B, (k + 1) * chunk_size), T, F, H)
 
 
 cdef void _gate_grads(const floating* a, const floating* hp, const floating* hn,
@@ -140,27 +150,23 @@ cdef void _gate_grads(const floating* a, const floating* hp, const floating* hn,
 cdef void _add_block_grads(const floating* blk_xh, const floating* blk_dgx,
                            const floating* blk_dgh, Py_ssize_t rows, Py_ssize_t F,
                            Py_ssize_t H, floating* dW, floating* db_hn,
-                           Py_ssize_t small_mnk) noexcept nogil:
+                           floating* tn_work) noexcept nogil:
     """dW += [x^T dgx; h^T dgh; 1^T dgx] and db_hn += 1^T dgh_n over a block's rows."""
     cdef Py_ssize_t G = 3 * H, K = F + H + 1
-    gemm_tn_add(<int>F, <int>G, <int>rows, blk_xh, <int>K, blk_dgx, <int>G, dW, <int>G,
-                small_mnk)
-    gemm_tn_add(<int>H, <int>G, <int>rows, blk_xh + F, <int>K, blk_dgh, <int>G,
-                dW + F * G, <int>G, small_mnk)
-    gemm_tn_add(1, <int>G, <int>rows, blk_xh + F + H, <int>K, blk_dgx, <int>G,
-                dW + (F + H) * G, <int>G, small_mnk)
-    gemm_tn_add(1, <int>H, <int>rows, blk_xh + F + H, <int>K, blk_dgh + 2 * H, <int>G,
-                db_hn, <int>H, small_mnk)
+    gemm_tn_add(F, G, rows, blk_xh, K, blk_dgx, G, dW, G, tn_work)
+    gemm_tn_add(H, G, rows, blk_xh + F, K, blk_dgh, G, dW + F * G, G, tn_work)
+    gemm_tn_add(1, G, rows, blk_xh + F + H, K, blk_dgx, G, dW + (F + H) * G, G, tn_work)
+    gemm_tn_add(1, H, rows, blk_xh + F + H, K, blk_dgh + 2 * H, G, db_hn, H, tn_work)
 
 
-cdef void _backward_chunk(const floating* W_T, const Py_ssize_t* lengths,
+cdef void _backward_chunk(const floating* Wp, Py_ssize_t off_h, const Py_ssize_t* lengths,
                           const floating* xh, const floating* gates, const floating* hn,
                           const floating* dY, floating* dX, floating* dh, floating* dW,
                           floating* db_hn, floating* blk_xh, floating* blk_dgx,
-                          floating* blk_dgh, floating* work, floating clip,
+                          floating* blk_dgh, floating* work, floating* tn_work,
+                          floating clip,
                           Py_ssize_t* n_clipped, floating* delta_sq, Py_ssize_t r0,
-                          Py_ssize_t r1, Py_ssize_t T, Py_ssize_t F, Py_ssize_t H,
-                          Py_ssize_t small_mnk) noexcept nogil:
+                          Py_ssize_t r1, Py_ssize_t T, Py_ssize_t F, Py_ssize_t H) noexcept nogil:
     cdef Py_ssize_t G = 3 * H, K = F + H + 1, nb = r1 - r0, r, t, row, s, j, off
     cdef floating* dhr
     cdef floating* wr
@@ -184,11 +190,9 @@ cdef void _backward_chunk(const floating* W_T, const Py_ssize_t* lengths,
                 zero_row(blk_dgx + off, G)
                 zero_row(blk_dgh + off, G)
         # dx_t = dgx @ W_x^T (zero rows past a sequence's end give dX = 0)
-        gemm_step(<int>nb, <int>F, <int>G, blk_dgx + s * nb * G, <int>G,
-                  W_T, <int>(F + H), dX + (r0 * T + t) * F, <int>(T * F), small_mnk)
+        gemm_step(nb, F, G, blk_dgx + s * nb * G, G, Wp, dX + (r0 * T + t) * F, T * F)
         # dh_{t-1} = dh * z + dgh @ W_h^T
-        gemm_step(<int>nb, <int>H, <int>G, blk_dgh + s * nb * G, <int>G,
-                  W_T + F, <int>(F + H), work, <int>H, small_mnk)
+        gemm_step(nb, H, G, blk_dgh + s * nb * G, G, Wp + off_h, work, H)
         for r in range(r0, r1):
             if t < lengths[r]:
                 dhr = dh + r * H
@@ -198,7 +202,7 @@ cdef void _backward_chunk(const floating* W_T, const Py_ssize_t* lengths,
         gather_block_rows(xh, blk_xh, r0, r1, t, s, T, K)
         if s == 0:
             _add_block_grads(blk_xh, blk_dgx, blk_dgh, min(T - t, BLOCK_STEPS) * nb,
-                             F, H, dW, db_hn, small_mnk)
+                             F, H, dW, db_hn, tn_work)
 
 
 def gru_backward(const floating[:, ::1] W_T not None,      # IN  (3H, F + H) = W[:F+H].T
@@ -219,13 +223,15 @@ def gru_backward(const floating[:, ::1] W_T not None,      # IN  (3H, F + H) = W
                  floating clip_step,                       # IN  clip dL/dh_t to +-clip_step if > 0
                  Py_ssize_t[::1] n_clipped not None,       # IN/OUT (B,) entries clipped, added
                  floating[:, ::1] delta_sq not None,       # OUT (B, T) |dL/dh_t|^2 before clipping
-                 Py_ssize_t chunk_size, Py_ssize_t small_mnk, int n_threads):
+                 Py_ssize_t chunk_size, int n_threads):
     """GRU backward through all steps; weight gradients are ADDED to the accumulators."""
     cdef Py_ssize_t B = xh.shape[0], T = xh.shape[1], H = dh_T.shape[1]
     cdef Py_ssize_t F = xh.shape[2] - H - 1, G = 3 * H, K = F + H + 1, k, n_chunks
-    check_common(B, T, F, G, chunk_size, small_mnk, n_threads, lengths)
+    check_common(B, T, F, G, chunk_size, n_threads, lengths)
     n_chunks = n_chunks_of(B, chunk_size)
-    cdef Py_ssize_t rows_blk = BLOCK_STEPS * min(chunk_size, B)
+    cdef Py_ssize_t rows_blk = BLOCK_STEPS * min(chunk_size, B), off_h
+    cdef floating[::1] Wp
+    cdef floating[:, ::1] tn_work
     check_dims("W_T", W_T.shape, 2, G, F + H, 0)
     check_dims("gates", gates.shape, 3, B, T, G)
     check_dims("hn", hn.shape, 3, B, T, H)
@@ -244,12 +250,89 @@ def gru_backward(const floating[:, ::1] W_T not None,      # IN  (3H, F + H) = W
     if F < 1:
         raise ValueError(f"xh has {xh.shape[2]} columns, expected F + H + 1 with F >= 1")
     dh0[...] = dh_T
+    dt = np.float32 if floating is float else np.float64
+    off_h = packed_size(&dh0[0, 0], G, F)
+    Wp = np.empty(off_h + packed_size(&dh0[0, 0], G, H), dtype=dt)
+    tn_work = np.empty((n_chunks, tn_work_size(&dh0[0, 0], K, rows_blk)), dtype=dt)
     with nogil:
+        pack_b(G, F, &W_T[0, 0], F + H, &Wp[0])
+        pack_b(G, H, &W_T[0, F], F + H, &Wp[off_h])
         for k in prange(n_chunks, num_threads=min(n_threads, n_chunks),
                         schedule='static'):
-            _backward_chunk(&W_T[0, 0], &lengths[0], &xh[0, 0, 0], &gates[0, 0, 0],
+            _backward_chunk(&Wp[0], off_h, &lengths[0], &xh[0, 0, 0], &gates[0, 0, 0],
                             &hn[0, 0, 0], &dY[0, 0, 0], &dX[0, 0, 0], &dh0[0, 0],
                             &dW_acc[k, 0, 0], &db_hn_acc[k, 0], &blk_xh[k, 0, 0],
                             &blk_dgx[k, 0, 0], &blk_dgh[k, 0, 0], &work[k, 0, 0],
-                            clip_step, &n_clipped[0], &delta_sq[0, 0], k * chunk_size,
-                            min(B, (k + 1) * chunk_size), T, F, H, small_mnk)
+                            &tn_work[k, 0], clip_step, &n_clipped[0], &delta_sq[0, 0], k * chunk_size,
+                            min(B, (k + 1) * chunk_size), T, F, H)
+
+
+cdef void _infer_chunk(const floating* X, const floating* W, const floating* Wp,
+                       Py_ssize_t off2, Py_ssize_t off3, const floating* b_hn,
+                       const floating* h0, const Py_ssize_t* lengths, floating* Y,
+                       floating* h_T, floating* xh, floating* pre, floating* act,
+                       Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t T, Py_ssize_t F,
+                       Py_ssize_t H) noexcept nogil:
+    """pre rows hold [r, z, x W_xn | h W_hn] (3H + H); h is updated in place in xh."""
+    cdef Py_ssize_t G = 3 * H, K = F + H + 1, nb = r1 - r0, r, t, P = 4 * H
+    cdef const floating* b_n = W + (F + H) * G + 2 * H
+    cdef floating* y
+    cdef floating* p
+    for t in range(T):
+        infer_rows(X, h0, xh, r0, r1, t, T, F, H)
+        gemm_step(nb, 2 * H, K, xh, K, Wp, pre, P)
+        gemm_step(nb, H, F, xh, K, Wp + off2, pre + 2 * H, P)
+        gemm_step(nb, H, H, xh + F, K, Wp + off3, pre + G, P)
+        for r in range(r0, r1):
+            y = Y + (r * T + t) * H if Y != NULL else act + G
+            p = pre + (r - r0) * P
+            if t < lengths[r]:
+                _activate(p, act, p + G, b_n, b_hn, xh + (r - r0) * K + F,
+                          xh + (r - r0) * K + F, y, H)
+            elif Y != NULL:
+                zero_row(y, H)
+    for r in range(r0, r1):
+        copy_row(h_T + r * H, xh + (r - r0) * K + F, H)
+
+
+def gru_infer(const floating[:, :, ::1] X not None,  # IN  (B, T, F)
+              const floating[:, ::1] W not None,     # IN  (F + H + 1, 3H)
+              const floating[::1] b_hn not None,     # IN  (H,)
+              const floating[:, ::1] h0 not None,    # IN  (B, H)
+              const Py_ssize_t[::1] lengths not None,  # IN  (B,)
+              floating[:, :, ::1] Y not None,        # OUT (B, T, H); (0, T, H): not kept
+              floating[:, ::1] h_T not None,         # OUT (B, H)
+              floating[:, :, ::1] xh not None,       # WORK (n_chunks, chunk, F + H + 1)
+              floating[:, :, ::1] pre not None,      # WORK (n_chunks, chunk, 4H)
+              floating[:, ::1] act not None,         # WORK (n_chunks, 4H)
+              Py_ssize_t chunk_size, int n_threads):
+    """GRU forward without training caches; Y and h_T bitwise those of gru_forward."""
+    cdef Py_ssize_t B = X.shape[0], T = X.shape[1], F = X.shape[2]
+    cdef Py_ssize_t H = h0.shape[1], G = 3 * H, k, n_chunks, rows, off2, off3
+    cdef floating[::1] Wp
+    cdef floating* y0 = NULL
+    check_common(B, T, F, G, chunk_size, n_threads, lengths)
+    n_chunks, rows = n_chunks_of(B, chunk_size), min(chunk_size, B)
+    check_dims("W", W.shape, 2, F + H + 1, G, 0)
+    check_dims("b_hn", b_hn.shape, 1, H, 0, 0)
+    check_dims("h0", h0.shape, 2, B, H, 0)
+    if Y.shape[0] > 0:
+        check_dims("Y", Y.shape, 3, B, T, H)
+        y0 = &Y[0, 0, 0]
+    check_dims("h_T", h_T.shape, 2, B, H, 0)
+    check_dims("xh", xh.shape, 3, n_chunks, rows, F + H + 1)
+    check_dims("pre", pre.shape, 3, n_chunks, rows, 4 * H)
+    check_dims("act", act.shape, 2, n_chunks, 4 * H, 0)
+    off2 = packed_size(&h_T[0, 0], F + H + 1, 2 * H)
+    off3 = off2 + packed_size(&h_T[0, 0], F, H)
+    Wp = np.empty(off3 + packed_size(&h_T[0, 0], H, H),
+                  dtype=np.float32 if floating is float else np.float64)
+    with nogil:
+        pack_b(F + H + 1, 2 * H, &W[0, 0], G, &Wp[0])
+        pack_b(F, H, &W[0, 2 * H], G, &Wp[off2])
+        pack_b(H, H, &W[F, 2 * H], G, &Wp[off3])
+        for k in prange(n_chunks, num_threads=min(n_threads, n_chunks),
+                        schedule='static'):
+            _infer_chunk(&X[0, 0, 0], &W[0, 0], &Wp[0], off2, off3, &b_hn[0], &h0[0, 0],
+                         &lengths[0], y0, &h_T[0, 0], &xh[k, 0, 0], &pre[k, 0, 0],
+                         &act[k, 0], k * chunk_size, min(B, (k + 1) * chunk_size), T, F, H)

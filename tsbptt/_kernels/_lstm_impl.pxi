@@ -5,14 +5,15 @@
 #   (docs/kernel_layout.md). i, f, o = sigmoid, g = tanh, c' = f*c + i*g,
 #   h' = o*tanh(c').
 # - Arrays are batch-major (B, T, .); rows of one step inside a chunk are T*K
-#   elements apart, which BLAS takes as a leading dimension, so nothing is copied
-#   per step. xh[b, t] = [x_t, h_{t-1}, 1]: one GEMM per step, xh[rows, t] @ W,
+#   elements apart, which the micro-kernels take as a row stride, so nothing is copied
+#   per step. xh[b, t] = [x_t, h_{t-1}, 1]: one product per step, xh[rows, t] @ W,
 #   gives the pre-activations with the input, recurrent and bias terms together;
 #   the element-wise pass activates them in place while they are still in cache.
+#   W is packed once per call into the micro-kernels' panels (_microkernels.h).
 # - Backward per step: gate gradients dA_t for the chunk's rows, then one GEMM
-#   dA_t @ W[:F+H]^T gives [dx_t, dh_{t-1}] together; it reads a contiguous copy
-#   W_T = W[:F+H].T, which BLAS packs much faster than a transposed view. dA and xh rows are gathered
-#   into a block buffer; every BLOCK_STEPS steps one GEMM adds xh_blk^T @ dA_blk to
+#   dA_t @ W[:F+H]^T gives [dx_t, dh_{t-1}] together, from W_T = W[:F+H].T packed
+#   once per call. dA and xh rows are gathered into a block buffer; every
+#   BLOCK_STEPS steps one product adds xh_blk^T @ dA_blk to
 #   the chunk's weight-gradient accumulator (the ones column makes its last row the
 #   bias gradient).
 # - The backward needs tanh(c_t); it divides h_t = o_t * tanh(c_t) by o_t, several
@@ -23,6 +24,9 @@
 #   error is below that smallest normal number.
 # - Steps t >= lengths[b] copy the state through, write Y = 0 and dX = 0, and get a
 #   zero gate gradient, so they add nothing to the weight gradients.
+# - lstm_infer: the forward for prediction, without caches: a chunk's xh rows are
+#   reused for every step (h written in place), c lives in c_T; the same product
+#   and _activate as lstm_forward, so the same bits.
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.float cimport DBL_MIN, FLT_MIN
@@ -30,7 +34,10 @@ from libc.float cimport DBL_MIN, FLT_MIN
 from ._activations cimport sigmoid, tanh_
 from ._common cimport (BLOCK_STEPS, add_clip_norm, check_common, check_dims,
                        copy_row, fill_xh, gather_block_rows, gemm_step, gemm_tn_add,
-                       n_chunks_of, prefetch_row, zero_row)
+                       infer_rows, n_chunks_of, pack_b, packed_size, prefetch_row, tn_work_size,
+                       zero_row)
+
+import numpy as np
 
 
 cdef void _activate(const floating* pre, floating* a, const floating* c_in,
@@ -55,15 +62,13 @@ cdef void _forward_chunk(const floating* X, const floating* W, const floating* h
                          const floating* c0, const Py_ssize_t* lengths, floating* xh,
                          floating* gates, floating* cell, floating* Y, floating* h_T,
                          floating* c_T, floating* pre, Py_ssize_t r0, Py_ssize_t r1,
-                         Py_ssize_t T, Py_ssize_t F, Py_ssize_t H,
-                         Py_ssize_t small_mnk) noexcept nogil:
+                         Py_ssize_t T, Py_ssize_t F, Py_ssize_t H) noexcept nogil:
     cdef Py_ssize_t G = 4 * H, K = F + H + 1, nb = r1 - r0, r, t, row
     cdef const floating* c_in
     cdef floating* h_out
     fill_xh(X, h0, xh, r0, r1, T, F, H)
     for t in range(T):
-        gemm_step(<int>nb, <int>G, <int>K, xh + (r0 * T + t) * K, <int>(T * K),
-                  W, <int>G, pre, <int>G, small_mnk)
+        gemm_step(nb, G, K, xh + (r0 * T + t) * K, T * K, W, pre, G)
         for r in range(r0, r1):
             row = r * T + t
             if t + 1 < T:  # the rows step t + 1 will read and write
@@ -96,11 +101,12 @@ def lstm_forward(const floating[:, :, ::1] X not None,  # IN  (B, T, F)
                  floating[:, ::1] h_T not None,         # OUT (B, H)
                  floating[:, ::1] c_T not None,         # OUT (B, H)
                  floating[:, :, ::1] pre not None,      # WORK (n_chunks, chunk, 4H)
-                 Py_ssize_t chunk_size, Py_ssize_t small_mnk, int n_threads):
+                 Py_ssize_t chunk_size, int n_threads):
     """LSTM forward over a batch; see the module header for the layout."""
     cdef Py_ssize_t B = X.shape[0], T = X.shape[1], F = X.shape[2]
     cdef Py_ssize_t H = h0.shape[1], G = 4 * H, k, n_chunks
-    check_common(B, T, F, G, chunk_size, small_mnk, n_threads, lengths)
+    cdef floating[::1] Wp
+    check_common(B, T, F, G, chunk_size, n_threads, lengths)
     check_dims("W", W.shape, 2, F + H + 1, G, 0)
     check_dims("h0", h0.shape, 2, B, H, 0)
     check_dims("c0", c0.shape, 2, B, H, 0)
@@ -112,13 +118,15 @@ def lstm_forward(const floating[:, :, ::1] X not None,  # IN  (B, T, F)
     check_dims("c_T", c_T.shape, 2, B, H, 0)
     check_dims("pre", pre.shape, 3, n_chunks_of(B, chunk_size), min(chunk_size, B), G)
     n_chunks = n_chunks_of(B, chunk_size)
+    Wp = np.empty(packed_size(&pre[0, 0, 0], F + H + 1, G), dtype=np.float32 if floating is float else np.float64)
     with nogil:
+        pack_b(F + H + 1, G, &W[0, 0], G, &Wp[0])
         for k in prange(n_chunks, num_threads=min(n_threads, n_chunks),
                         schedule='static'):
-            _forward_chunk(&X[0, 0, 0], &W[0, 0], &h0[0, 0], &c0[0, 0], &lengths[0],
+            _forward_chunk(&X[0, 0, 0], &Wp[0], &h0[0, 0], &c0[0, 0], &lengths[0],
                            &xh[0, 0, 0], &gates[0, 0, 0], &cell[0, 0, 0], &Y[0, 0, 0],
                            &h_T[0, 0], &c_T[0, 0], &pre[k, 0, 0], k * chunk_size,
-                           min(B, (k + 1) * chunk_size), T, F, H, small_mnk)
+                           min(B, (k + 1) * chunk_size), T, F, H)
 
 
 cdef void _gate_grads(const floating* a, const floating* h, const floating* c_prev,
@@ -151,10 +159,10 @@ cdef void _backward_chunk(const floating* W_T, const floating* c0,
                           const floating* gates, const floating* cell,
                           const floating* dY, floating* dX, floating* dh, floating* dc,
                           floating* dW, floating* blk_xh, floating* blk_da,
-                          floating* work, floating clip, Py_ssize_t* n_clipped,
+                          floating* work, floating* tn_work, floating clip,
+                          Py_ssize_t* n_clipped,
                           floating* delta_sq, Py_ssize_t r0, Py_ssize_t r1,
-                          Py_ssize_t T, Py_ssize_t F, Py_ssize_t H,
-                         Py_ssize_t small_mnk) noexcept nogil:
+                          Py_ssize_t T, Py_ssize_t F, Py_ssize_t H) noexcept nogil:
     cdef Py_ssize_t G = 4 * H, K = F + H + 1, nb = r1 - r0, r, t, row, s
     cdef const floating* c_prev
     cdef const floating* h_t
@@ -181,8 +189,7 @@ cdef void _backward_chunk(const floating* W_T, const floating* c0,
                 delta_sq[row] = 0
                 zero_row(da, G)
         # [dx_t, dh_{t-1}] = dA_t @ W[:F+H]^T
-        gemm_step(<int>nb, <int>(F + H), <int>G, blk_da + s * nb * G, <int>G,
-                  W_T, <int>(F + H), work, <int>(F + H), small_mnk)
+        gemm_step(nb, F + H, G, blk_da + s * nb * G, G, W_T, work, F + H)
         for r in range(r0, r1):
             row = r * T + t
             copy_row(dX + row * F, work + (r - r0) * (F + H), F)
@@ -190,8 +197,8 @@ cdef void _backward_chunk(const floating* W_T, const floating* c0,
                 copy_row(dh + r * H, work + (r - r0) * (F + H) + F, H)
         gather_block_rows(xh, blk_xh, r0, r1, t, s, T, K)
         if s == 0:  # the block [t, t + BLOCK_STEPS) is complete
-            gemm_tn_add(<int>K, <int>G, <int>(min(T - t, BLOCK_STEPS) * nb), blk_xh,
-                        <int>K, blk_da, <int>G, dW, <int>G, small_mnk)
+            gemm_tn_add(K, G, min(T - t, BLOCK_STEPS) * nb, blk_xh, K, blk_da, G, dW, G,
+                        tn_work)
 
 
 def lstm_backward(const floating[:, ::1] W_T not None,      # IN  (4H, F + H) = W[:F+H].T
@@ -214,7 +221,7 @@ def lstm_backward(const floating[:, ::1] W_T not None,      # IN  (4H, F + H) = 
                   floating clip_step,                       # IN  clip dL/dh_t to +-clip_step if > 0
                   Py_ssize_t[::1] n_clipped not None,       # IN/OUT (B,) entries clipped, added
                   floating[:, ::1] delta_sq not None,       # OUT (B, T) |dL/dh_t|^2 before clipping
-                  Py_ssize_t chunk_size, Py_ssize_t small_mnk, int n_threads):
+                  Py_ssize_t chunk_size, int n_threads):
     """LSTM backward through all steps; see the module header for the layout.
 
     Weight gradients are ADDED to the per-chunk accumulators ``dW_acc``; sum them
@@ -222,9 +229,11 @@ def lstm_backward(const floating[:, ::1] W_T not None,      # IN  (4H, F + H) = 
     """
     cdef Py_ssize_t B = xh.shape[0], T = xh.shape[1], H = c0.shape[1]
     cdef Py_ssize_t F = xh.shape[2] - H - 1, G = 4 * H, K = F + H + 1, k, n_chunks
-    check_common(B, T, F, G, chunk_size, small_mnk, n_threads, lengths)
+    check_common(B, T, F, G, chunk_size, n_threads, lengths)
     n_chunks = n_chunks_of(B, chunk_size)
     cdef Py_ssize_t rows_blk = BLOCK_STEPS * min(chunk_size, B)
+    cdef floating[::1] Wp
+    cdef floating[:, ::1] tn_work
     check_dims("W_T", W_T.shape, 2, G, F + H, 0)
     check_dims("c0", c0.shape, 2, B, H, 0)
     check_dims("h_T", h_T.shape, 2, B, H, 0)
@@ -246,12 +255,85 @@ def lstm_backward(const floating[:, ::1] W_T not None,      # IN  (4H, F + H) = 
         raise ValueError(f"xh has {xh.shape[2]} columns, expected F + H + 1 with F >= 1")
     dh0[...] = dh_T
     dc0[...] = dc_T
+    dt = np.float32 if floating is float else np.float64
+    Wp = np.empty(packed_size(&dh0[0, 0], G, F + H), dtype=dt)
+    tn_work = np.empty((n_chunks, tn_work_size(&dh0[0, 0], K, rows_blk)), dtype=dt)
     with nogil:
+        pack_b(G, F + H, &W_T[0, 0], F + H, &Wp[0])
         for k in prange(n_chunks, num_threads=min(n_threads, n_chunks),
                         schedule='static'):
-            _backward_chunk(&W_T[0, 0], &c0[0, 0], &h_T[0, 0], &lengths[0], &xh[0, 0, 0],
+            _backward_chunk(&Wp[0], &c0[0, 0], &h_T[0, 0], &lengths[0], &xh[0, 0, 0],
                             &gates[0, 0, 0], &cell[0, 0, 0], &dY[0, 0, 0], &dX[0, 0, 0],
                             &dh0[0, 0], &dc0[0, 0], &dW_acc[k, 0, 0], &blk_xh[k, 0, 0],
-                            &blk_da[k, 0, 0], &work[k, 0, 0], clip_step, &n_clipped[0],
+                            &blk_da[k, 0, 0], &work[k, 0, 0], &tn_work[k, 0], clip_step,
+                            &n_clipped[0],
                             &delta_sq[0, 0], k * chunk_size,
-                            min(B, (k + 1) * chunk_size), T, F, H, small_mnk)
+                            min(B, (k + 1) * chunk_size), T, F, H)
+
+
+cdef void _infer_chunk(const floating* X, const floating* Wp, const floating* h0,
+                       const floating* c0, const Py_ssize_t* lengths, floating* Y,
+                       floating* h_T, floating* c_T, floating* xh, floating* pre,
+                       floating* act, Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t T,
+                       Py_ssize_t F, Py_ssize_t H) noexcept nogil:
+    cdef Py_ssize_t G = 4 * H, K = F + H + 1, nb = r1 - r0, r, t
+    cdef floating* y
+    for r in range(r0, r1):
+        copy_row(c_T + r * H, c0 + r * H, H)
+    for t in range(T):
+        infer_rows(X, h0, xh, r0, r1, t, T, F, H)
+        gemm_step(nb, G, K, xh, K, Wp, pre, G)
+        for r in range(r0, r1):
+            y = Y + (r * T + t) * H if Y != NULL else act + G
+            if t < lengths[r]:  # h and c are updated in place
+                _activate(pre + (r - r0) * G, act, c_T + r * H, c_T + r * H,
+                          xh + (r - r0) * K + F, y, H)
+            elif Y != NULL:
+                zero_row(y, H)
+    for r in range(r0, r1):
+        copy_row(h_T + r * H, xh + (r - r0) * K + F, H)
+
+
+def lstm_infer(const floating[:, :, ::1] X not None,  # IN  (B, T, F)
+               const floating[:, ::1] W not None,     # IN  (F + H + 1, 4H)
+               const floating[:, ::1] h0 not None,    # IN  (B, H)
+               const floating[:, ::1] c0 not None,    # IN  (B, H)
+               const Py_ssize_t[::1] lengths not None,  # IN  (B,)
+               floating[:, :, ::1] Y not None,        # OUT (B, T, H); (0, T, H): not kept
+               floating[:, ::1] h_T not None,         # OUT (B, H)
+               floating[:, ::1] c_T not None,         # OUT (B, H)
+               floating[:, :, ::1] xh not None,       # WORK (n_chunks, chunk, F + H + 1)
+               floating[:, :, ::1] pre not None,      # WORK (n_chunks, chunk, 4H)
+               floating[:, ::1] act not None,         # WORK (n_chunks, 5H)
+               Py_ssize_t chunk_size, int n_threads):
+    """LSTM forward without training caches: memory O(chunk * (F + H)) besides the
+    outputs. Y, h_T and c_T are bitwise those of lstm_forward."""
+    cdef Py_ssize_t B = X.shape[0], T = X.shape[1], F = X.shape[2]
+    cdef Py_ssize_t H = h0.shape[1], G = 4 * H, k, n_chunks, rows
+    cdef floating[::1] Wp
+    cdef floating* y0 = NULL
+    check_common(B, T, F, G, chunk_size, n_threads, lengths)
+    n_chunks, rows = n_chunks_of(B, chunk_size), min(chunk_size, B)
+    check_dims("W", W.shape, 2, F + H + 1, G, 0)
+    check_dims("h0", h0.shape, 2, B, H, 0)
+    check_dims("c0", c0.shape, 2, B, H, 0)
+    if Y.shape[0] > 0:
+        check_dims("Y", Y.shape, 3, B, T, H)
+        y0 = &Y[0, 0, 0]
+    check_dims("h_T", h_T.shape, 2, B, H, 0)
+    check_dims("c_T", c_T.shape, 2, B, H, 0)
+    check_dims("xh", xh.shape, 3, n_chunks, rows, F + H + 1)
+    check_dims("pre", pre.shape, 3, n_chunks, rows, G)
+    check_dims("act", act.shape, 2, n_chunks, 5 * H, 0)
+    Wp = np.empty(packed_size(&pre[0, 0, 0], F + H + 1, G),
+                  dtype=np.float32 if floating is float else np.float64)
+    with nogil:
+        pack_b(F + H + 1, G, &W[0, 0], G, &Wp[0])
+        for k in prange(n_chunks, num_threads=min(n_threads, n_chunks),
+                        schedule='static'):
+            _infer_chunk(&X[0, 0, 0], &Wp[0], &h0[0, 0], &c0[0, 0], &lengths[0], y0,
+                         &h_T[0, 0], &c_T[0, 0], &xh[k, 0, 0], &pre[k, 0, 0], &act[k, 0],
+                         k * chunk_size, min(B, (k + 1) * chunk_size), T, F, H)
+
+
+include "_products.pxi"

@@ -3,35 +3,38 @@
 # Design:
 # - h' = tanh(x W_x + h W_h + b); W packed (F + H + 1, H) as [W_x; W_h; b]
 #   (docs/kernel_layout.md). The same skeleton as the LSTM kernel with G = H:
-#   xh[b, t] = [x_t, h_{t-1}, 1], one GEMM xh[rows, t] @ W per step into the chunk's
+#   xh[b, t] = [x_t, h_{t-1}, 1], one product xh[rows, t] @ W per step into the chunk's
 #   `pre` scratch (contiguous, in cache), then tanh into `gates`, which holds h_t.
-# - Backward per step: da = dL/dh_t * (1 - h_t^2); one GEMM da @ W[:F+H]^T gives
-#   [dx_t, dh_{t-1}] (from W_T = W[:F+H].T, contiguous); every BLOCK_STEPS steps one GEMM adds xh_blk^T @ da_blk to
-#   the chunk's weight-gradient accumulator (last row: the bias).
+# - Backward per step: da = dL/dh_t * (1 - h_t^2); one product da @ W[:F+H]^T gives
+#   [dx_t, dh_{t-1}] (from W_T = W[:F+H].T); every BLOCK_STEPS steps one product
+#   adds xh_blk^T @ da_blk to the chunk's weight-gradient accumulator (last row: the
+#   bias). W and W_T are packed once per call (_microkernels.h).
 # - Steps t >= lengths[b] copy the state through, write Y = 0, dX = 0, and get zero
 #   gradients.
+# - rnn_infer: the forward for prediction, without caches; rnn_forward's bits.
 from cython cimport floating
 from cython.parallel cimport prange
 
 from ._activations cimport tanh_
 from ._common cimport (BLOCK_STEPS, add_clip_norm, check_common, check_dims,
                        copy_row, fill_xh, gather_block_rows, gemm_step, gemm_tn_add,
-                       n_chunks_of, prefetch_row, zero_row)
+                       infer_rows, n_chunks_of, pack_b, packed_size, prefetch_row, tn_work_size,
+                       zero_row)
+
+import numpy as np
 
 
 cdef void _forward_chunk(const floating* X, const floating* W, const floating* h0,
                          const Py_ssize_t* lengths, floating* xh, floating* gates,
                          floating* Y, floating* h_T, floating* pre, Py_ssize_t r0,
-                         Py_ssize_t r1, Py_ssize_t T, Py_ssize_t F, Py_ssize_t H,
-                         Py_ssize_t small_mnk) noexcept nogil:
+                         Py_ssize_t r1, Py_ssize_t T, Py_ssize_t F, Py_ssize_t H) noexcept nogil:
     cdef Py_ssize_t K = F + H + 1, nb = r1 - r0, r, t, row, j
     cdef floating* a
     cdef const floating* p
     cdef floating* h_out
     fill_xh(X, h0, xh, r0, r1, T, F, H)
     for t in range(T):
-        gemm_step(<int>nb, <int>H, <int>K, xh + (r0 * T + t) * K, <int>(T * K),
-                  W, <int>H, pre, <int>H, small_mnk)
+        gemm_step(nb, H, K, xh + (r0 * T + t) * K, T * K, W, pre, H)
         for r in range(r0, r1):
             row = r * T + t
             if t + 1 < T:  # the rows step t + 1 will read and write
@@ -60,11 +63,12 @@ def rnn_forward(const floating[:, :, ::1] X not None,  # IN  (B, T, F)
                 floating[:, :, ::1] Y not None,        # OUT (B, T, H)
                 floating[:, ::1] h_T not None,         # OUT (B, H)
                 floating[:, :, ::1] pre not None,      # WORK (n_chunks, chunk, H)
-                Py_ssize_t chunk_size, Py_ssize_t small_mnk, int n_threads):
+                Py_ssize_t chunk_size, int n_threads):
     """Elman RNN forward over a batch; see the module header for the layout."""
     cdef Py_ssize_t B = X.shape[0], T = X.shape[1], F = X.shape[2]
     cdef Py_ssize_t H = h0.shape[1], k, n_chunks
-    check_common(B, T, F, H, chunk_size, small_mnk, n_threads, lengths)
+    cdef floating[::1] Wp
+    check_common(B, T, F, H, chunk_size, n_threads, lengths)
     check_dims("W", W.shape, 2, F + H + 1, H, 0)
     check_dims("h0", h0.shape, 2, B, H, 0)
     check_dims("xh", xh.shape, 3, B, T, F + H + 1)
@@ -73,22 +77,25 @@ def rnn_forward(const floating[:, :, ::1] X not None,  # IN  (B, T, F)
     check_dims("h_T", h_T.shape, 2, B, H, 0)
     check_dims("pre", pre.shape, 3, n_chunks_of(B, chunk_size), min(chunk_size, B), H)
     n_chunks = n_chunks_of(B, chunk_size)
+    Wp = np.empty(packed_size(&pre[0, 0, 0], F + H + 1, H),
+                  dtype=np.float32 if floating is float else np.float64)
     with nogil:
+        pack_b(F + H + 1, H, &W[0, 0], H, &Wp[0])
         for k in prange(n_chunks, num_threads=min(n_threads, n_chunks),
                         schedule='static'):
-            _forward_chunk(&X[0, 0, 0], &W[0, 0], &h0[0, 0], &lengths[0], &xh[0, 0, 0],
+            _forward_chunk(&X[0, 0, 0], &Wp[0], &h0[0, 0], &lengths[0], &xh[0, 0, 0],
                            &gates[0, 0, 0], &Y[0, 0, 0], &h_T[0, 0], &pre[k, 0, 0],
                            k * chunk_size,
-                           min(B, (k + 1) * chunk_size), T, F, H, small_mnk)
+                           min(B, (k + 1) * chunk_size), T, F, H)
 
 
 cdef void _backward_chunk(const floating* W_T, const Py_ssize_t* lengths,
                           const floating* xh, const floating* gates, const floating* dY,
                           floating* dX, floating* dh, floating* dW, floating* blk_xh,
-                          floating* blk_da, floating* work, floating clip,
+                          floating* blk_da, floating* work, floating* tn_work,
+                          floating clip,
                           Py_ssize_t* n_clipped, floating* delta_sq, Py_ssize_t r0,
-                          Py_ssize_t r1, Py_ssize_t T, Py_ssize_t F, Py_ssize_t H,
-                          Py_ssize_t small_mnk) noexcept nogil:
+                          Py_ssize_t r1, Py_ssize_t T, Py_ssize_t F, Py_ssize_t H) noexcept nogil:
     cdef Py_ssize_t K = F + H + 1, nb = r1 - r0, r, t, row, s, j
     cdef const floating* a
     cdef floating* da
@@ -112,8 +119,7 @@ cdef void _backward_chunk(const floating* W_T, const Py_ssize_t* lengths,
             else:
                 delta_sq[row] = 0
                 zero_row(da, H)
-        gemm_step(<int>nb, <int>(F + H), <int>H, blk_da + s * nb * H, <int>H,
-                  W_T, <int>(F + H), work, <int>(F + H), small_mnk)
+        gemm_step(nb, F + H, H, blk_da + s * nb * H, H, W_T, work, F + H)
         for r in range(r0, r1):
             row = r * T + t
             copy_row(dX + row * F, work + (r - r0) * (F + H), F)
@@ -121,8 +127,8 @@ cdef void _backward_chunk(const floating* W_T, const Py_ssize_t* lengths,
                 copy_row(dh + r * H, work + (r - r0) * (F + H) + F, H)
         gather_block_rows(xh, blk_xh, r0, r1, t, s, T, K)
         if s == 0:
-            gemm_tn_add(<int>K, <int>H, <int>(min(T - t, BLOCK_STEPS) * nb), blk_xh,
-                        <int>K, blk_da, <int>H, dW, <int>H, small_mnk)
+            gemm_tn_add(K, H, min(T - t, BLOCK_STEPS) * nb, blk_xh, K, blk_da, H, dW, H,
+                        tn_work)
 
 
 def rnn_backward(const floating[:, ::1] W_T not None,      # IN  (H, F + H) = W[:F+H].T
@@ -140,13 +146,15 @@ def rnn_backward(const floating[:, ::1] W_T not None,      # IN  (H, F + H) = W[
                  floating clip_step,                       # IN  clip dL/dh_t to +-clip_step if > 0
                  Py_ssize_t[::1] n_clipped not None,       # IN/OUT (B,) entries clipped, added
                  floating[:, ::1] delta_sq not None,       # OUT (B, T) |dL/dh_t|^2 before clipping
-                 Py_ssize_t chunk_size, Py_ssize_t small_mnk, int n_threads):
+                 Py_ssize_t chunk_size, int n_threads):
     """Elman RNN backward through all steps; weight gradients are ADDED to dW_acc."""
     cdef Py_ssize_t B = xh.shape[0], T = xh.shape[1], H = dh_T.shape[1]
     cdef Py_ssize_t F = xh.shape[2] - H - 1, K = F + H + 1, k, n_chunks
-    check_common(B, T, F, H, chunk_size, small_mnk, n_threads, lengths)
+    check_common(B, T, F, H, chunk_size, n_threads, lengths)
     n_chunks = n_chunks_of(B, chunk_size)
     cdef Py_ssize_t rows_blk = BLOCK_STEPS * min(chunk_size, B)
+    cdef floating[::1] Wp
+    cdef floating[:, ::1] tn_work
     check_dims("W_T", W_T.shape, 2, H, F + H, 0)
     check_dims("gates", gates.shape, 3, B, T, H)
     check_dims("dY", dY.shape, 3, B, T, H)
@@ -162,11 +170,74 @@ def rnn_backward(const floating[:, ::1] W_T not None,      # IN  (H, F + H) = W[
     if F < 1:
         raise ValueError(f"xh has {xh.shape[2]} columns, expected F + H + 1 with F >= 1")
     dh0[...] = dh_T
+    dt = np.float32 if floating is float else np.float64
+    Wp = np.empty(packed_size(&dh0[0, 0], H, F + H), dtype=dt)
+    tn_work = np.empty((n_chunks, tn_work_size(&dh0[0, 0], K, rows_blk)), dtype=dt)
     with nogil:
+        pack_b(H, F + H, &W_T[0, 0], F + H, &Wp[0])
         for k in prange(n_chunks, num_threads=min(n_threads, n_chunks),
                         schedule='static'):
-            _backward_chunk(&W_T[0, 0], &lengths[0], &xh[0, 0, 0], &gates[0, 0, 0],
+            _backward_chunk(&Wp[0], &lengths[0], &xh[0, 0, 0], &gates[0, 0, 0],
                             &dY[0, 0, 0], &dX[0, 0, 0], &dh0[0, 0], &dW_acc[k, 0, 0],
                             &blk_xh[k, 0, 0], &blk_da[k, 0, 0], &work[k, 0, 0],
-                            clip_step, &n_clipped[0], &delta_sq[0, 0], k * chunk_size,
-                            min(B, (k + 1) * chunk_size), T, F, H, small_mnk)
+                            &tn_work[k, 0], clip_step, &n_clipped[0], &delta_sq[0, 0], k * chunk_size,
+                            min(B, (k + 1) * chunk_size), T, F, H)
+
+
+cdef void _infer_chunk(const floating* X, const floating* Wp, const floating* h0,
+                       const Py_ssize_t* lengths, floating* Y, floating* h_T,
+                       floating* xh, floating* pre, Py_ssize_t r0, Py_ssize_t r1,
+                       Py_ssize_t T, Py_ssize_t F, Py_ssize_t H) noexcept nogil:
+    cdef Py_ssize_t K = F + H + 1, nb = r1 - r0, r, t, j
+    cdef floating* h
+    cdef const floating* p
+    for t in range(T):
+        infer_rows(X, h0, xh, r0, r1, t, T, F, H)
+        gemm_step(nb, H, K, xh, K, Wp, pre, H)
+        for r in range(r0, r1):
+            if t < lengths[r]:  # h is updated in place
+                h = xh + (r - r0) * K + F
+                p = pre + (r - r0) * H
+                for j in range(H):
+                    h[j] = tanh_(p[j])
+                if Y != NULL:
+                    copy_row(Y + (r * T + t) * H, h, H)
+            elif Y != NULL:
+                zero_row(Y + (r * T + t) * H, H)
+    for r in range(r0, r1):
+        copy_row(h_T + r * H, xh + (r - r0) * K + F, H)
+
+
+def rnn_infer(const floating[:, :, ::1] X not None,  # IN  (B, T, F)
+              const floating[:, ::1] W not None,     # IN  (F + H + 1, H)
+              const floating[:, ::1] h0 not None,    # IN  (B, H)
+              const Py_ssize_t[::1] lengths not None,  # IN  (B,)
+              floating[:, :, ::1] Y not None,        # OUT (B, T, H); (0, T, H): not kept
+              floating[:, ::1] h_T not None,         # OUT (B, H)
+              floating[:, :, ::1] xh not None,       # WORK (n_chunks, chunk, F + H + 1)
+              floating[:, :, ::1] pre not None,      # WORK (n_chunks, chunk, H)
+              Py_ssize_t chunk_size, int n_threads):
+    """Elman RNN forward without training caches; Y and h_T bitwise rnn_forward's."""
+    cdef Py_ssize_t B = X.shape[0], T = X.shape[1], F = X.shape[2]
+    cdef Py_ssize_t H = h0.shape[1], k, n_chunks, rows
+    cdef floating[::1] Wp
+    cdef floating* y0 = NULL
+    check_common(B, T, F, H, chunk_size, n_threads, lengths)
+    n_chunks, rows = n_chunks_of(B, chunk_size), min(chunk_size, B)
+    check_dims("W", W.shape, 2, F + H + 1, H, 0)
+    check_dims("h0", h0.shape, 2, B, H, 0)
+    if Y.shape[0] > 0:
+        check_dims("Y", Y.shape, 3, B, T, H)
+        y0 = &Y[0, 0, 0]
+    check_dims("h_T", h_T.shape, 2, B, H, 0)
+    check_dims("xh", xh.shape, 3, n_chunks, rows, F + H + 1)
+    check_dims("pre", pre.shape, 3, n_chunks, rows, H)
+    Wp = np.empty(packed_size(&h_T[0, 0], F + H + 1, H),
+                  dtype=np.float32 if floating is float else np.float64)
+    with nogil:
+        pack_b(F + H + 1, H, &W[0, 0], H, &Wp[0])
+        for k in prange(n_chunks, num_threads=min(n_threads, n_chunks),
+                        schedule='static'):
+            _infer_chunk(&X[0, 0, 0], &Wp[0], &h0[0, 0], &lengths[0], y0, &h_T[0, 0],
+                         &xh[k, 0, 0], &pre[k, 0, 0], k * chunk_size,
+                         min(B, (k + 1) * chunk_size), T, F, H)

@@ -4,14 +4,11 @@ These classes hold no parameters and validate nothing; :mod:`tsbptt.engine.layer
 checks user input before anything reaches them. Everything is batch-major
 ``(B, T, .)`` and C-contiguous; the layout is in ``docs/kernel_layout.md``.
 """
-from contextlib import nullcontext
-
 import numpy as np
 
 from .._kernels import _reduce, cell_kernels
 from .._kernels._reduce import BLOCK_STEPS
-from ._gemm_tiles import products_stay_small, small_gemm_mnk
-from ._threads import chunk_rows, single_threaded_blas
+from ._threads import chunk_rows
 
 #: Gradient arrays with fewer elements are summed over chunks by one thread.
 PARALLEL_SUM_MIN = 1 << 16
@@ -119,26 +116,20 @@ class _Cell:
         """
         raise NotImplementedError
 
+    def infer(self, X, params, state0, lengths, n_threads, keep_outputs=True):
+        """Forward without training caches: ``(Y or None, final state)``."""
+        raise NotImplementedError
+
+    def _infer_work(self, X, H, width):
+        """xh (n_chunks, chunk, F + H + 1) and pre (n_chunks, chunk, width) scratch."""
+        B, _, F = X.shape
+        chunk = chunk_rows(B)
+        return chunk, (_empty(_per_chunk(B, chunk, F + H + 1), X.dtype),
+                       _empty(_per_chunk(B, chunk, width), X.dtype))
+
     def _finish(self, acc, reduce, work, n_threads):
         grads = self.reduce_accumulators(acc, n_threads) if reduce else None
         return grads, {"delta_sq": work["delta_sq"], "n_clipped": work["n_clipped"]}
-
-
-_NO_LIMIT = nullcontext()
-
-
-def _blas_limit(n_threads, F, H, n_gates):
-    """The BLAS thread limit a kernel call needs (:func:`single_threaded_blas`).
-
-    A context that does nothing for one OpenMP thread whose products all go to
-    OpenBLAS's small-matrix path (:func:`products_stay_small`): that path never
-    starts BLAS threads, and setting and restoring the BLAS's thread count (through
-    threadpoolctl) is a measurable part of a small batch's step. With more
-    OpenMP threads the limit stays, so that nothing could ever run OpenMP times BLAS
-    threads."""
-    if n_threads == 1 and products_stay_small(max(F + H + 1, n_gates * H)):
-        return _NO_LIMIT
-    return single_threaded_blas()
 
 
 def _empty(shape, dtype):
@@ -155,7 +146,7 @@ def _per_chunk(batch, chunk, width):
 
 
 def _transposed(W):
-    """W[:F+H].T as a contiguous array: BLAS packs it much faster than a view."""
+    """W[:F+H].T as a contiguous array, the backward kernels' W_T."""
     return np.ascontiguousarray(W[:-1].T)
 
 
@@ -181,15 +172,25 @@ class LSTMCell(_Cell):
         cache = dict(W=W, c0=c0, lengths=lengths, xh=_empty(_xh_shape(X, H), dt),
                      gates=_empty((B, T, 4 * H), dt), cell=_empty((B, T, H), dt))
         Y, h_T, c_T = _empty((B, T, H), dt), _empty((B, H), dt), _empty((B, H), dt)
-        with _blas_limit(n_threads, X.shape[2], H, self.n_gates):
-            cell_kernels(self.name).lstm_forward(
-                X, W, h0, c0, lengths, cache["xh"], cache["gates"], cache["cell"], Y,
-                h_T, c_T, _empty(_per_chunk(B, chunk, 4 * H), dt), chunk,
-                small_gemm_mnk(), n_threads)
+        cell_kernels(self.name).lstm_forward(
+            X, W, h0, c0, lengths, cache["xh"], cache["gates"], cache["cell"], Y,
+            h_T, c_T, _empty(_per_chunk(B, chunk, 4 * H), dt), chunk, n_threads)
         # The backward reads the last step's h from here (the others are in xh): a
         # copy, so a caller who edits the returned state cannot change the gradients.
         cache["h_T"] = h_T.copy()
         return Y, (h_T, c_T), cache
+
+    def infer(self, X, params, state0, lengths, n_threads, keep_outputs=True):
+        B, T, _ = X.shape
+        h0, c0 = state0
+        H, dt = h0.shape[1], X.dtype
+        chunk, (xh, pre) = self._infer_work(X, H, 4 * H)
+        Y = _empty((B if keep_outputs else 0, T, H), dt)
+        h_T, c_T = _empty((B, H), dt), _empty((B, H), dt)
+        cell_kernels(self.name).lstm_infer(
+            X, params["W"], h0, c0, lengths, Y, h_T, c_T, xh, pre,
+            _empty((len(pre), 5 * H), dt), chunk, n_threads)
+        return (Y if keep_outputs else None), (h_T, c_T)
 
     def backward(self, cache, dY, d_state, n_threads, clip_step=0.0, acc=None):
         W, xh = cache["W"], cache["xh"]
@@ -200,16 +201,14 @@ class LSTMCell(_Cell):
         reduce = acc is None
         acc = self._zero_accumulators(work["n_chunks"], {"W": W}) if reduce else acc
         dh0, dc0 = _empty((B, H), dt), _empty((B, H), dt)
-        with _blas_limit(n_threads, xh.shape[2] - H - 1, H, self.n_gates):
-            cell_kernels(self.name).lstm_backward(
-                _transposed(W), cache["c0"], cache["h_T"], cache["lengths"], xh,
-                cache["gates"],
-                cache["cell"], dY,
-                d_state[0], d_state[1], work["dX"], dh0, dc0, acc["W"], work["blk_xh"],
-                _empty((work["n_chunks"], work["rows"], G), dt),
-                _empty((work["n_chunks"], min(work["chunk"], B), W.shape[0] - 1), dt),
-                clip_step, work["n_clipped"], work["delta_sq"], work["chunk"],
-                small_gemm_mnk(), n_threads)
+        cell_kernels(self.name).lstm_backward(
+            _transposed(W), cache["c0"], cache["h_T"], cache["lengths"], xh,
+            cache["gates"],
+            cache["cell"], dY,
+            d_state[0], d_state[1], work["dX"], dh0, dc0, acc["W"], work["blk_xh"],
+            _empty((work["n_chunks"], work["rows"], G), dt),
+            _empty((work["n_chunks"], min(work["chunk"], B), W.shape[0] - 1), dt),
+            clip_step, work["n_clipped"], work["delta_sq"], work["chunk"], n_threads)
         return (work["dX"], (dh0, dc0)) + self._finish(acc, reduce, work, n_threads)
 
 
@@ -230,12 +229,21 @@ class GRUCell(_Cell):
         cache = dict(W=W, lengths=lengths, xh=_empty(_xh_shape(X, H), dt),
                      gates=_empty((B, T, 3 * H), dt), hn=_empty((B, T, H), dt))
         Y, h_T = _empty((B, T, H), dt), _empty((B, H), dt)
-        with _blas_limit(n_threads, X.shape[2], H, self.n_gates):
-            cell_kernels(self.name).gru_forward(
-                X, W, b_hn, h0, lengths, cache["xh"], cache["gates"], cache["hn"], Y,
-                h_T, _empty(_per_chunk(B, chunk, 3 * H), dt), chunk, small_gemm_mnk(),
-                n_threads)
+        cell_kernels(self.name).gru_forward(
+            X, W, b_hn, h0, lengths, cache["xh"], cache["gates"], cache["hn"], Y,
+            h_T, _empty(_per_chunk(B, chunk, 3 * H), dt), chunk, n_threads)
         return Y, (h_T,), cache
+
+    def infer(self, X, params, state0, lengths, n_threads, keep_outputs=True):
+        B, T, _ = X.shape
+        (h0,) = state0
+        H, dt = h0.shape[1], X.dtype
+        chunk, (xh, pre) = self._infer_work(X, H, 4 * H)
+        Y, h_T = _empty((B if keep_outputs else 0, T, H), dt), _empty((B, H), dt)
+        cell_kernels(self.name).gru_infer(
+            X, params["W"], params["b_hn"], h0, lengths, Y, h_T, xh, pre,
+            _empty((len(pre), 4 * H), dt), chunk, n_threads)
+        return (Y if keep_outputs else None), (h_T,)
 
     def backward(self, cache, dY, d_state, n_threads, clip_step=0.0, acc=None):
         W, xh = cache["W"], cache["xh"]
@@ -249,14 +257,12 @@ class GRUCell(_Cell):
                                           {"W": W, "b_hn": np.empty(H, dt)})
         blk = (work["n_chunks"], work["rows"], G)
         dh0 = _empty((B, H), dt)
-        with _blas_limit(n_threads, xh.shape[2] - H - 1, H, self.n_gates):
-            cell_kernels(self.name).gru_backward(
-                _transposed(W), cache["lengths"], xh, cache["gates"], cache["hn"], dY,
-                d_state[0],
-                work["dX"], dh0, acc["W"], acc["b_hn"], work["blk_xh"], _empty(blk, dt),
-                _empty(blk, dt), _empty((work["n_chunks"], min(work["chunk"], B), H), dt),
-                clip_step, work["n_clipped"], work["delta_sq"], work["chunk"],
-                small_gemm_mnk(), n_threads)
+        cell_kernels(self.name).gru_backward(
+            _transposed(W), cache["lengths"], xh, cache["gates"], cache["hn"], dY,
+            d_state[0],
+            work["dX"], dh0, acc["W"], acc["b_hn"], work["blk_xh"], _empty(blk, dt),
+            _empty(blk, dt), _empty((work["n_chunks"], min(work["chunk"], B), H), dt),
+            clip_step, work["n_clipped"], work["delta_sq"], work["chunk"], n_threads)
         return (work["dX"], (dh0,)) + self._finish(acc, reduce, work, n_threads)
 
 
@@ -276,11 +282,20 @@ class RNNCell(_Cell):
         cache = dict(W=W, lengths=lengths, xh=_empty(_xh_shape(X, H), dt),
                      gates=_empty((B, T, H), dt))
         Y, h_T = _empty((B, T, H), dt), _empty((B, H), dt)
-        with _blas_limit(n_threads, X.shape[2], H, self.n_gates):
-            cell_kernels(self.name).rnn_forward(
-                X, W, h0, lengths, cache["xh"], cache["gates"], Y, h_T,
-                _empty(_per_chunk(B, chunk, H), dt), chunk, small_gemm_mnk(), n_threads)
+        cell_kernels(self.name).rnn_forward(
+            X, W, h0, lengths, cache["xh"], cache["gates"], Y, h_T,
+            _empty(_per_chunk(B, chunk, H), dt), chunk, n_threads)
         return Y, (h_T,), cache
+
+    def infer(self, X, params, state0, lengths, n_threads, keep_outputs=True):
+        B, T, _ = X.shape
+        (h0,) = state0
+        H, dt = h0.shape[1], X.dtype
+        chunk, (xh, pre) = self._infer_work(X, H, H)
+        Y, h_T = _empty((B if keep_outputs else 0, T, H), dt), _empty((B, H), dt)
+        cell_kernels(self.name).rnn_infer(X, params["W"], h0, lengths, Y, h_T, xh, pre,
+                                          chunk, n_threads)
+        return (Y if keep_outputs else None), (h_T,)
 
     def backward(self, cache, dY, d_state, n_threads, clip_step=0.0, acc=None):
         W, xh = cache["W"], cache["xh"]
@@ -291,14 +306,12 @@ class RNNCell(_Cell):
         reduce = acc is None
         acc = self._zero_accumulators(work["n_chunks"], {"W": W}) if reduce else acc
         dh0 = _empty((B, H), dt)
-        with _blas_limit(n_threads, xh.shape[2] - H - 1, H, self.n_gates):
-            cell_kernels(self.name).rnn_backward(
-                _transposed(W), cache["lengths"], xh, cache["gates"], dY, d_state[0],
-                work["dX"], dh0,
-                acc["W"], work["blk_xh"], _empty((work["n_chunks"], work["rows"], H), dt),
-                _empty((work["n_chunks"], min(work["chunk"], B), W.shape[0] - 1), dt),
-                clip_step, work["n_clipped"], work["delta_sq"], work["chunk"],
-                small_gemm_mnk(), n_threads)
+        cell_kernels(self.name).rnn_backward(
+            _transposed(W), cache["lengths"], xh, cache["gates"], dY, d_state[0],
+            work["dX"], dh0,
+            acc["W"], work["blk_xh"], _empty((work["n_chunks"], work["rows"], H), dt),
+            _empty((work["n_chunks"], min(work["chunk"], B), W.shape[0] - 1), dt),
+            clip_step, work["n_clipped"], work["delta_sq"], work["chunk"], n_threads)
         return (work["dX"], (dh0,)) + self._finish(acc, reduce, work, n_threads)
 
 

@@ -182,6 +182,21 @@ class RecurrentLayer:
         return self.cell.forward(X, self.params, initial_state, lengths,
                                  resolve_n_threads(n_threads))
 
+    def run_infer(self, X, lengths, initial_state=None, n_threads=None,
+                  keep_outputs=True):
+        """:meth:`run_forward` for prediction: no training caches are kept.
+
+        Returns
+        -------
+        Y : ndarray of shape (B, T, H), or None when not ``keep_outputs``
+            Bitwise :meth:`run_forward`'s.
+        state : tuple of ndarray of shape (B, H)
+        """
+        if initial_state is None:
+            initial_state = self._check_state(None, X.shape[0], "initial_state")
+        return self.cell.infer(X, self.params, initial_state, lengths,
+                               resolve_n_threads(n_threads), keep_outputs)
+
     def new_accumulators(self, batch):
         """Zeroed gradient accumulators for :meth:`run_backward` over ``batch`` rows."""
         return self.cell.new_accumulators(batch, self.params)
@@ -325,6 +340,16 @@ class Bidirectional:
             np.ascontiguousarray(X[rev]), lengths, initial_state[1], n_threads)
         Y = np.concatenate([Y_f, Y_r[rev]], axis=2)
         return Y, (s_f, s_b), {"forward": c_f, "backward": c_b, "rev": rev}
+
+    def run_infer(self, X, lengths, initial_state=None, n_threads=None,
+                  keep_outputs=True):
+        """:meth:`run_forward` for prediction, without caches; Y is always kept."""
+        initial_state = (None, None) if initial_state is None else initial_state
+        rev = _reverse_index(lengths, X.shape[1])
+        Y_f, s_f = self.forward_layer.run_infer(X, lengths, initial_state[0], n_threads)
+        Y_r, s_b = self.backward_layer.run_infer(
+            np.ascontiguousarray(X[rev]), lengths, initial_state[1], n_threads)
+        return np.concatenate([Y_f, Y_r[rev]], axis=2), (s_f, s_b)
 
     def backward(self, cache, dY, d_state=None, n_threads=None, clip_step=None,
                  stats=None):

@@ -17,6 +17,7 @@ every step (variational dropout, Gal & Ghahramani 2016).
 import numpy as np
 from sklearn.utils import check_random_state
 
+from .._kernels import cell_kernels
 from .layers import RecurrentStack, check_lengths, check_sequences
 from .init import glorot_uniform
 
@@ -138,6 +139,33 @@ class Network:
         cache.update(head_cache)
         return out, states, cache
 
+    def predict_outputs(self, X, lengths, n_threads=None):
+        """The network's output for prediction: no dropout and no training caches.
+
+        Parameters
+        ----------
+        X : ndarray of shape (B, T, F), C-contiguous, of the network's dtype
+        lengths : ndarray of intp of shape (B,), values in [1, T]
+        n_threads : int or None, default=None
+
+        Returns
+        -------
+        out : ndarray of shape (B, output_size), or (B, T, output_size) for
+            many-to-many; each row's bits depend on its own sequence only.
+        """
+        layers = self.stack.layers
+        Y, state = X, None
+        for i, layer in enumerate(layers):
+            # The last unidirectional layer of a many-to-one network: its final h
+            # is the output at each sequence's last step, and Y is not needed.
+            keep = self.many_to_many or self.bidirectional or i + 1 < len(layers)
+            Y, state = layer.run_infer(Y, lengths, None, n_threads, keep_outputs=keep)
+        if Y is None:
+            Z = state[0]
+        else:
+            Z = Y if self.many_to_many else self._gather_last(Y, lengths)[0]
+        return self.head_forward(Z, lengths)[0]
+
     def check_dropout_rng(self, training, rng):
         """Raise unless training with dropout has a random generator."""
         if training and (self.dropout > 0 or self.input_dropout > 0) and rng is None:
@@ -243,7 +271,12 @@ class Network:
             # longest sequence, and with it the last bits of every prediction
             out = np.einsum("btd,do->bto", Z, self.head["W"]) + self.head["b"]
         else:
-            out = Z @ self.head["W"] + self.head["b"]
+            # the kernels' own product, not BLAS: a row's bits then do not depend on
+            # the batch it is in, or on the BLAS NumPy loaded
+            out = np.empty((Z.shape[0], self.head["W"].shape[1]), self.dtype)
+            cell_kernels("lstm").microkernel_gemm(
+                np.ascontiguousarray(Z), np.ascontiguousarray(self.head["W"]), out)
+            out += self.head["b"]
         if self.many_to_many:
             out[np.arange(out.shape[1])[None, :] >= lengths[:, None]] = 0
         return out, {"Z": Z, "m_head": m_head}

@@ -1,0 +1,178 @@
+"""The kernels' own matrix products (tsbptt/_kernels/_microkernels.h).
+
+(a) every instruction-set build this CPU runs against NumPy, on shapes that hit
+every row and column tail; (b) the exact operation sequence of each element, so
+a float32 result is known bit for bit; (c) a sample's outputs alone equal its
+outputs at any position in any batch, for 1 and 2 threads; (d) the bitwise tests
+of the suite under every OpenBLAS kernel choice, in subprocesses.
+"""
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tsbptt._kernels import cell_kernels, isa_usable
+from tsbptt.engine import _cells
+from tsbptt.engine.layers import RecurrentLayer
+
+ISAS = [pytest.param(isa, marks=pytest.mark.skipif(
+    not isa_usable(isa), reason=f"no {isa} CPU or build"))
+    for isa in ("baseline", "avx2", "avx512")]
+#: Bound on |C - A @ B| as a multiple of |A| @ |B| (the usual summation bound).
+RTOL = {np.float32: 1e-5, np.float64: 1e-12}
+#: The suite's bitwise tests, run under each OpenBLAS kernel choice by (d).
+BITWISE_TESTS = ["tests/test_estimator_invariance.py",
+                 "tests/test_estimators.py::test_per_step_list_alone_vs_in_batch_bitwise",
+                 "tests/test_estimators.py::test_same_random_state_bitwise_for_any_n_threads",
+                 "tests/test_estimators.py::test_sample_alone_vs_in_batch_bitwise"]
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def tile_shapes(isa, dtype):
+    """(m, n) pairs around the build's tile: 1, one less, equal, one more, several."""
+    tiles = cell_kernels("lstm", isa).microkernel_tiles()
+    mr, nr = tiles["rows"], tiles[f"cols_{np.dtype(dtype).name}"]
+    ms = sorted({1, max(1, mr - 1), mr, mr + 1, 2 * mr + 3})
+    ns = sorted({1, max(1, nr - 1), nr, nr + 1, 2 * nr + 5, 37})
+    return [(m, n) for m in ms for n in ns]
+
+
+def strided(rng, rows, cols, dtype, pad=3):
+    """A (rows, cols) view whose row stride is cols + pad: the kernels read rows
+    through their stride, as they read one time step's rows of a batch."""
+    return (rng.standard_normal((rows, cols + pad)).astype(dtype))[:, pad:]
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_step_product_matches_numpy_on_every_tail(isa, dtype):
+    mod = cell_kernels("lstm", isa)
+    rng = np.random.default_rng(0)
+    for m, n in tile_shapes(isa, dtype):
+        for k in (1, 3, 40):
+            A, B = strided(rng, m, k, dtype), strided(rng, k, n, dtype)
+            out = np.full((m, n + 2), 7, dtype)
+            mod.microkernel_gemm(A, B, out[:, :n])
+            A64, B64 = A.astype(np.float64), B.astype(np.float64)
+            err = np.abs(out[:, :n] - A64 @ B64)
+            assert np.all(err <= RTOL[dtype] * (np.abs(A64) @ np.abs(B64))), (m, n, k)
+            assert np.all(out[:, n:] == 7), f"wrote past column {n} (m={m}, k={k})"
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gradient_product_matches_numpy_on_every_tail(isa, dtype):
+    mod = cell_kernels("lstm", isa)
+    rng = np.random.default_rng(1)
+    for m, n in tile_shapes(isa, dtype):
+        for k in (1, 5, 70):
+            A, B = strided(rng, k, m, dtype), strided(rng, k, n, dtype)
+            C0 = rng.standard_normal((m, n + 2)).astype(dtype)
+            out = C0.copy()
+            mod.microkernel_gemm_tn_add(A, B, out[:, :n])
+            A64, B64 = A.astype(np.float64), B.astype(np.float64)
+            err = np.abs(out[:, :n] - (C0[:, :n] + A64.T @ B64))
+            bound = np.abs(C0[:, :n]) + np.abs(A64.T) @ np.abs(B64)
+            assert np.all(err <= RTOL[dtype] * bound), (m, n, k)
+            np.testing.assert_array_equal(out[:, n:], C0[:, n:])
+
+
+def sequential_products(A, B, fused):
+    """float32 A (m, k) @ B (k, n), each element summed from 0 over k in order, in
+    float32: fused multiply-adds (one rounding: the float64 product of two float32
+    values is exact) or a rounded product, then a rounded add."""
+    acc = np.zeros((A.shape[0], B.shape[1]), np.float32)
+    for p in range(A.shape[1]):
+        a, b = A[:, p:p + 1], B[p:p + 1, :]
+        if fused:
+            acc = (acc.astype(np.float64) + a.astype(np.float64) * b).astype(np.float32)
+        else:
+            acc = acc + a * b
+    return acc
+
+
+@pytest.mark.parametrize("isa", ISAS)
+def test_every_element_is_one_sequential_sum_bit_for_bit(isa):
+    """The FMA builds fuse every multiply-add, the baseline build none (built with
+    -ffp-contract=off), in full tiles and in tails alike."""
+    mod = cell_kernels("lstm", isa)
+    fused = isa != "baseline"
+    rng = np.random.default_rng(2)
+    n_fused_differs = 0
+    for m, n in tile_shapes(isa, np.float32):
+        k = 23
+        A, B = strided(rng, m, k, np.float32), strided(rng, k, n, np.float32)
+        C = np.empty((m, n), np.float32)
+        mod.microkernel_gemm(A, B, C)
+        np.testing.assert_array_equal(C, sequential_products(A, B, fused))
+        n_fused_differs += np.sum(C != sequential_products(A, B, not fused))
+        At = np.ascontiguousarray(A.T)
+        C0 = rng.standard_normal((m, n)).astype(np.float32)
+        C2 = C0.copy()
+        mod.microkernel_gemm_tn_add(At, B, C2)
+        np.testing.assert_array_equal(C2, C0 + sequential_products(A, B, fused))
+    assert n_fused_differs > 0  # the two sequences are told apart by these data
+
+
+def layer_outputs(cell, X, H, dtype, n_threads):
+    """Y, final state, dX and d_initial_state of one layer on X (B, T, F)."""
+    layer = RecurrentLayer(cell, X.shape[2], H, dtype=dtype, random_state=0)
+    rng = np.random.default_rng(5)
+    dY = rng.standard_normal((1, X.shape[1], H)).astype(dtype) * np.ones((len(X), 1, 1),
+                                                                         dtype)
+    Y, state, cache = layer.forward(X, n_threads=n_threads)
+    dX, d_state, _ = layer.backward(cache, dY, n_threads=n_threads)
+    return [Y, *state, dX, *d_state]
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_sample_alone_equals_it_at_any_position_for_any_thread_count(
+        cell, isa, dtype, monkeypatch):
+    monkeypatch.setattr(_cells, "cell_kernels", lambda name: cell_kernels(name, isa))
+    rng = np.random.default_rng(3)
+    B, T, F, H = 70, 9, 3, 21   # 70 rows: several chunks; H = 21: column tails
+    X = rng.standard_normal((B, T, F)).astype(dtype)
+    perm = rng.permutation(B)
+    for n_threads in (1, 2):
+        batch = layer_outputs(cell, X, H, dtype, n_threads)
+        shuffled = layer_outputs(cell, X[perm], H, dtype, n_threads)
+        for got, want in zip(shuffled, batch):
+            np.testing.assert_array_equal(got, want[perm])
+        for i in (0, 5, 17, 69):
+            alone = layer_outputs(cell, X[i:i + 1], H, dtype, n_threads)
+            for got, want in zip(alone, batch):
+                np.testing.assert_array_equal(got[0], want[i])
+
+
+def openblas_settings():
+    """OPENBLAS_CORETYPE values to run under: unset, Haswell, and SkylakeX where
+    the CPU has AVX-512F (OpenBLAS's SkylakeX kernels need it)."""
+    settings = [None, "Haswell"]
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        flags = ""
+    if re.search(r"\bavx512f\b", flags):
+        settings.append("SkylakeX")
+    return settings
+
+
+@pytest.mark.parametrize("coretype", openblas_settings(), ids=str)
+def test_bitwise_tests_pass_under_every_openblas_kernel(coretype):
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+    if coretype is not None:
+        env["OPENBLAS_CORETYPE"] = coretype
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + [p for p in
+                                                       [env.get("PYTHONPATH")] if p])
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
+                          *BITWISE_TESTS], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=1800)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert re.search(r"\b\d+ passed", run.stdout), run.stdout[-2000:]

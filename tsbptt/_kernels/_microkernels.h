@@ -1,0 +1,311 @@
+/* The kernels' own matrix products: register-tiled micro-kernels, no BLAS.
+ *
+ * Three products per recurrent step (docs/kernel_layout.md):
+ *   tsb_gemm_<t>     C (m, n)  = A (m, k) @ B (k, n), B packed by tsb_pack_<t>
+ *                    (forward xh_t @ W, backward dA_t @ W_T);
+ *   tsb_gemm_tn_<t>  C (m, n) += A^T @ B with A (k, m), B (k, n), both packed into
+ *                    a caller's work buffer as it goes
+ *                    (the weight gradients xh_blk^T @ dA_blk).
+ * <t> is f32 or f64. Rows of A and B are addressed through their row strides, so
+ * the rows of one time step inside a (batch, time, features) array need no copy.
+ *
+ * Bitwise by construction: every output element is accumulated in one register,
+ * starting from 0, in the order p = 0, 1, ..., k - 1, then stored (tsb_gemm) or
+ * added once to C (tsb_gemm_tn). Nothing is split over k, so an element's bits
+ * depend on k and its operands alone: not on the row's position, the number of
+ * rows, the tile it falls in or the thread that computes it. Row tails (m % MR)
+ * run the same code with fewer rows; column tails use masked loads and stores
+ * (AVX-512, AVX2) or the same scalar loop (portable), so every element sees the
+ * same sequence of operations as in a full tile.
+ *
+ * One source, three builds, chosen by the compiler flags of the module that
+ * includes it (setup.py):
+ *   AVX-512F        fused multiply-add, MR x NR = 8 x 32 floats / 8 x 16 doubles;
+ *   AVX2 + FMA      fused multiply-add, 6 x 16 floats / 6 x 8 doubles;
+ *   portable        multiply, then add (separately rounded: the baseline build is
+ *                   compiled with -ffp-contract=off so no compiler fuses them),
+ *                   4 x 4 of either.
+ * The builds differ in the last bits (fused or not), never within a build.
+ *
+ * Packing (tsb_pack): B (k, n) is copied once per kernel call into panels of NR
+ * columns, each contiguous along k (panel q holds B[:, q*NR : (q+1)*NR], zero
+ * padded to NR columns), and reused for all T steps.
+ */
+#ifndef TSBPTT_MICROKERNELS_H
+#define TSBPTT_MICROKERNELS_H
+
+#include <stddef.h>
+#include <string.h>
+
+#if defined(__GNUC__) || defined(__clang__)
+#define TSB_INLINE static inline __attribute__((always_inline))
+#else
+#define TSB_INLINE static inline
+#endif
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#define TSB_ISA "avx512"
+#define TSB_MR 8
+#define TSB_VEC 1
+/* float */
+typedef __m512 tsb_vf;
+typedef __mmask16 tsb_mf;
+#define TSB_WF 16
+#define TSB_NVF 2
+#define vf_zero() _mm512_setzero_ps()
+#define vf_load(p) _mm512_loadu_ps(p)
+#define vf_bcast(x) _mm512_set1_ps(x)
+#define vf_fma(a, b, c) _mm512_fmadd_ps((a), (b), (c))
+#define vf_add(a, b) _mm512_add_ps((a), (b))
+#define vf_store(p, v) _mm512_storeu_ps((p), (v))
+#define vf_mask(n) ((tsb_mf)((n) >= 16 ? 0xFFFF : (n) <= 0 ? 0 : ((1u << (n)) - 1u)))
+#define vf_mload(p, m) _mm512_maskz_loadu_ps((m), (p))
+#define vf_mstore(p, m, v) _mm512_mask_storeu_ps((p), (m), (v))
+/* double */
+typedef __m512d tsb_vd;
+typedef __mmask8 tsb_md;
+#define TSB_WD 8
+#define TSB_NVD 2
+#define vd_zero() _mm512_setzero_pd()
+#define vd_load(p) _mm512_loadu_pd(p)
+#define vd_bcast(x) _mm512_set1_pd(x)
+#define vd_fma(a, b, c) _mm512_fmadd_pd((a), (b), (c))
+#define vd_add(a, b) _mm512_add_pd((a), (b))
+#define vd_store(p, v) _mm512_storeu_pd((p), (v))
+#define vd_mask(n) ((tsb_md)((n) >= 8 ? 0xFF : (n) <= 0 ? 0 : ((1u << (n)) - 1u)))
+#define vd_mload(p, m) _mm512_maskz_loadu_pd((m), (p))
+#define vd_mstore(p, m, v) _mm512_mask_storeu_pd((p), (m), (v))
+
+#elif defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define TSB_ISA "avx2"
+#define TSB_MR 6
+#define TSB_VEC 1
+typedef __m256 tsb_vf;
+typedef __m256i tsb_mf;
+#define TSB_WF 8
+#define TSB_NVF 2
+#define vf_zero() _mm256_setzero_ps()
+#define vf_load(p) _mm256_loadu_ps(p)
+#define vf_bcast(x) _mm256_set1_ps(x)
+#define vf_fma(a, b, c) _mm256_fmadd_ps((a), (b), (c))
+#define vf_add(a, b) _mm256_add_ps((a), (b))
+#define vf_store(p, v) _mm256_storeu_ps((p), (v))
+#define vf_mask(n) _mm256_cmpgt_epi32(_mm256_set1_epi32(n), \
+                                      _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
+#define vf_mload(p, m) _mm256_maskload_ps((p), (m))
+#define vf_mstore(p, m, v) _mm256_maskstore_ps((p), (m), (v))
+typedef __m256d tsb_vd;
+typedef __m256i tsb_md;
+#define TSB_WD 4
+#define TSB_NVD 2
+#define vd_zero() _mm256_setzero_pd()
+#define vd_load(p) _mm256_loadu_pd(p)
+#define vd_bcast(x) _mm256_set1_pd(x)
+#define vd_fma(a, b, c) _mm256_fmadd_pd((a), (b), (c))
+#define vd_add(a, b) _mm256_add_pd((a), (b))
+#define vd_store(p, v) _mm256_storeu_pd((p), (v))
+#define vd_mask(n) _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3))
+#define vd_mload(p, m) _mm256_maskload_pd((p), (m))
+#define vd_mstore(p, m, v) _mm256_maskstore_pd((p), (m), (v))
+
+#else
+/* Portable: one "vector" is one scalar; multiply then add, never fused. */
+#define TSB_ISA "baseline"
+#define TSB_MR 4
+#define TSB_VEC 0
+typedef float tsb_vf;
+typedef int tsb_mf;
+#define TSB_WF 1
+#define TSB_NVF 4
+#define vf_zero() 0.0f
+#define vf_load(p) (*(p))
+#define vf_bcast(x) (x)
+#define vf_fma(a, b, c) ((c) + (a) * (b))
+#define vf_add(a, b) ((a) + (b))
+#define vf_store(p, v) (*(p) = (v))
+#define vf_mask(n) ((n) > 0)
+#define vf_mload(p, m) ((m) ? *(p) : 0.0f)
+#define vf_mstore(p, m, v) do { if (m) *(p) = (v); } while (0)
+typedef double tsb_vd;
+typedef int tsb_md;
+#define TSB_WD 1
+#define TSB_NVD 4
+#define vd_zero() 0.0
+#define vd_load(p) (*(p))
+#define vd_bcast(x) (x)
+#define vd_fma(a, b, c) ((c) + (a) * (b))
+#define vd_add(a, b) ((a) + (b))
+#define vd_store(p, v) (*(p) = (v))
+#define vd_mask(n) ((n) > 0)
+#define vd_mload(p, m) ((m) ? *(p) : 0.0)
+#define vd_mstore(p, m, v) do { if (m) *(p) = (v); } while (0)
+#endif
+
+#define TSB_NRF (TSB_WF * TSB_NVF)
+#define TSB_NRD (TSB_WD * TSB_NVD)
+
+/* The kernels for one dtype, from the v<x>_ operations above.
+ *   T: scalar type; S: f32/f64 suffix; V, M: vector and mask types; W: lanes;
+ *   NV: vectors per tile row; X: vf or vd. */
+#define TSB_DEFINE_KERNELS(T, S, V, M, W, NV, X)                                      \
+                                                                                      \
+/* Elements of B (k, n) packed: whole panels of NV * W columns. */                    \
+static inline ptrdiff_t tsb_packed_size_##S(int k, int n) {                           \
+    return (ptrdiff_t)((n + NV * W - 1) / (NV * W)) * (NV * W) * (k > 0 ? k : 1);     \
+}                                                                                     \
+                                                                                      \
+/* packed[q][p][c] = B[p, q * NR + c], 0 beyond column n. */                          \
+static inline void tsb_pack_##S(int k, int n, const T* b, ptrdiff_t ldb, T* packed) { \
+    const int nr = NV * W;                                                            \
+    int q, p, c;                                                                      \
+    for (q = 0; q * nr < n; q++) {                                                    \
+        int nc = n - q * nr < nr ? n - q * nr : nr;                                   \
+        for (p = 0; p < k; p++) {                                                     \
+            T* dst = packed + ((ptrdiff_t)q * k + p) * nr;                            \
+            memcpy(dst, b + p * ldb + q * nr, (size_t)nc * sizeof(T));                \
+            for (c = nc; c < nr; c++) dst[c] = 0;                                     \
+        }                                                                             \
+    }                                                                                 \
+}                                                                                     \
+                                                                                      \
+/* C[0:mr, 0:nc] = A[0:mr, 0:k] @ panel; mr a constant after inlining. */             \
+TSB_INLINE void tsb_tile_##S(const int mr, int k, const T* a, ptrdiff_t lda,          \
+                             const T* panel, T* c, ptrdiff_t ldc, int nc) {           \
+    V acc[TSB_MR][NV], bv[NV];                                                        \
+    int r, v, p;                                                                      \
+    for (r = 0; r < mr; r++)                                                          \
+        for (v = 0; v < NV; v++) acc[r][v] = X##_zero();                              \
+    for (p = 0; p < k; p++) {                                                         \
+        for (v = 0; v < NV; v++) bv[v] = X##_load(panel + (ptrdiff_t)p * NV * W + v * W); \
+        for (r = 0; r < mr; r++) {                                                    \
+            V ar = X##_bcast(a[r * lda + p]);                                         \
+            for (v = 0; v < NV; v++) acc[r][v] = X##_fma(ar, bv[v], acc[r][v]);       \
+        }                                                                             \
+    }                                                                                 \
+    if (nc == NV * W) {                                                               \
+        for (r = 0; r < mr; r++)                                                      \
+            for (v = 0; v < NV; v++) X##_store(c + r * ldc + v * W, acc[r][v]);       \
+    } else {                                                                          \
+        for (v = 0; v < NV; v++) {                                                    \
+            M m = X##_mask(nc - v * W);                                               \
+            for (r = 0; r < mr; r++) X##_mstore(c + r * ldc + v * W, m, acc[r][v]);   \
+        }                                                                             \
+    }                                                                                 \
+}                                                                                     \
+                                                                                      \
+static void tsb_rows_##S(int mr, int k, const T* a, ptrdiff_t lda, const T* panel,    \
+                         T* c, ptrdiff_t ldc, int nc) {                               \
+    switch (mr) {                                                                     \
+    case 1: tsb_tile_##S(1, k, a, lda, panel, c, ldc, nc); break;                     \
+    case 2: tsb_tile_##S(2, k, a, lda, panel, c, ldc, nc); break;                     \
+    case 3: tsb_tile_##S(3, k, a, lda, panel, c, ldc, nc); break;                     \
+    case 4: tsb_tile_##S(4, k, a, lda, panel, c, ldc, nc); break;                     \
+    case 5: tsb_tile_##S(TSB_MR > 4 ? 5 : 1, k, a, lda, panel, c, ldc, nc); break;    \
+    case 6: tsb_tile_##S(TSB_MR > 5 ? 6 : 1, k, a, lda, panel, c, ldc, nc); break;    \
+    case 7: tsb_tile_##S(TSB_MR > 6 ? 7 : 1, k, a, lda, panel, c, ldc, nc); break;    \
+    default: tsb_tile_##S(TSB_MR > 7 ? 8 : 1, k, a, lda, panel, c, ldc, nc); break;   \
+    }                                                                                 \
+}                                                                                     \
+                                                                                      \
+/* C (m, n) = A (m, k) @ B (k, n), B packed by tsb_pack. k = 0 gives zeros. */        \
+static inline void tsb_gemm_##S(int m, int n, int k, const T* a, ptrdiff_t lda,       \
+                                const T* packed, T* c, ptrdiff_t ldc) {               \
+    const int nr = NV * W;                                                            \
+    int i, q;                                                                         \
+    for (q = 0; q * nr < n; q++) {                                                    \
+        int nc = n - q * nr < nr ? n - q * nr : nr;                                   \
+        const T* panel = packed + (ptrdiff_t)q * k * nr;                              \
+        for (i = 0; i < m; i += TSB_MR)                                               \
+            tsb_rows_##S(m - i < TSB_MR ? m - i : TSB_MR, k, a + i * lda, lda, panel, \
+                         c + i * ldc + q * nr, ldc, nc);                              \
+    }                                                                                 \
+}                                                                                     \
+                                                                                      \
+/* Elements of the work buffer tsb_gemm_tn needs for m columns of A and k rows. */   \
+static inline ptrdiff_t tsb_tn_work_size_##S(int m, int k) {                          \
+    return ((ptrdiff_t)(m + TSB_MR - 1) / TSB_MR * TSB_MR + NV * W) * (k > 0 ? k : 1); \
+}                                                                                     \
+                                                                                      \
+/* C[0:mr, 0:NR] += acc of ap (k, MR) packed A^T rows and bp (k, NR) packed B. */     \
+TSB_INLINE void tsb_tile_tn_##S(const int mr, int k, const T* ap, const T* bp, T* c,  \
+                                ptrdiff_t ldc, int nc) {                              \
+    V acc[TSB_MR][NV], bv[NV];                                                        \
+    int r, v, p;                                                                      \
+    for (r = 0; r < mr; r++)                                                          \
+        for (v = 0; v < NV; v++) acc[r][v] = X##_zero();                              \
+    for (p = 0; p < k; p++) {                                                         \
+        for (v = 0; v < NV; v++) bv[v] = X##_load(bp + (ptrdiff_t)p * NV * W + v * W); \
+        for (r = 0; r < mr; r++) {                                                    \
+            V ar = X##_bcast(ap[(ptrdiff_t)p * TSB_MR + r]);                          \
+            for (v = 0; v < NV; v++) acc[r][v] = X##_fma(ar, bv[v], acc[r][v]);       \
+        }                                                                             \
+    }                                                                                 \
+    if (nc == NV * W) {                                                               \
+        for (r = 0; r < mr; r++)                                                      \
+            for (v = 0; v < NV; v++) {                                                \
+                T* cp = c + r * ldc + v * W;                                          \
+                X##_store(cp, X##_add(X##_load(cp), acc[r][v]));                      \
+            }                                                                         \
+    } else {                                                                          \
+        for (v = 0; v < NV; v++) {                                                    \
+            M m = X##_mask(nc - v * W);                                               \
+            for (r = 0; r < mr; r++) {                                                \
+                T* cp = c + r * ldc + v * W;                                          \
+                X##_mstore(cp, m, X##_add(X##_mload(cp, m), acc[r][v]));              \
+            }                                                                         \
+        }                                                                             \
+    }                                                                                 \
+}                                                                                     \
+                                                                                      \
+static void tsb_rows_tn_##S(int mr, int k, const T* ap, const T* bp, T* c,            \
+                            ptrdiff_t ldc, int nc) {                                  \
+    switch (mr) {                                                                     \
+    case 1: tsb_tile_tn_##S(1, k, ap, bp, c, ldc, nc); break;                         \
+    case 2: tsb_tile_tn_##S(2, k, ap, bp, c, ldc, nc); break;                         \
+    case 3: tsb_tile_tn_##S(3, k, ap, bp, c, ldc, nc); break;                         \
+    case 4: tsb_tile_tn_##S(4, k, ap, bp, c, ldc, nc); break;                         \
+    case 5: tsb_tile_tn_##S(TSB_MR > 4 ? 5 : 1, k, ap, bp, c, ldc, nc); break;        \
+    case 6: tsb_tile_tn_##S(TSB_MR > 5 ? 6 : 1, k, ap, bp, c, ldc, nc); break;        \
+    case 7: tsb_tile_tn_##S(TSB_MR > 6 ? 7 : 1, k, ap, bp, c, ldc, nc); break;        \
+    default: tsb_tile_tn_##S(TSB_MR > 7 ? 8 : 1, k, ap, bp, c, ldc, nc); break;       \
+    }                                                                                 \
+}                                                                                     \
+                                                                                      \
+/* C (m, n) += A^T @ B, A (k, m), B (k, n); work: tsb_tn_work_size elements.          \
+ * A is packed once into MR-column panels, B one NR-column panel at a time, both      \
+ * contiguous along k (a plain copy: the sums do not change).                         \
+ */                                                                                   \
+static inline void tsb_gemm_tn_##S(int m, int n, int k, const T* a, ptrdiff_t lda,    \
+                                   const T* b, ptrdiff_t ldb, T* c, ptrdiff_t ldc,    \
+                                   T* work) {                                         \
+    const int nr = NV * W;                                                            \
+    int i, j, p, r;                                                                   \
+    T* pa = work;                                                                     \
+    T* pb = work + (ptrdiff_t)(m + TSB_MR - 1) / TSB_MR * TSB_MR * k;                 \
+    for (i = 0; i < m; i += TSB_MR) {                                                 \
+        int mr = m - i < TSB_MR ? m - i : TSB_MR;                                     \
+        T* dst = pa + (ptrdiff_t)i * k;                                               \
+        for (p = 0; p < k; p++) {                                                     \
+            for (r = 0; r < mr; r++) dst[(ptrdiff_t)p * TSB_MR + r] = a[p * lda + i + r]; \
+        }                                                                             \
+    }                                                                                 \
+    for (j = 0; j < n; j += nr) {                                                     \
+        int nc = n - j < nr ? n - j : nr;                                             \
+        tsb_pack_##S(k, nc, b + j, ldb, pb);                                          \
+        for (i = 0; i < m; i += TSB_MR)                                               \
+            tsb_rows_tn_##S(m - i < TSB_MR ? m - i : TSB_MR, k, pa + (ptrdiff_t)i * k, \
+                            pb, c + i * ldc + j, ldc, nc);                            \
+    }                                                                                 \
+}
+
+TSB_DEFINE_KERNELS(float, f32, tsb_vf, tsb_mf, TSB_WF, TSB_NVF, vf)
+TSB_DEFINE_KERNELS(double, f64, tsb_vd, tsb_md, TSB_WD, TSB_NVD, vd)
+
+/* Panel width of each dtype in this build (for tests and show_config). */
+static const int tsb_tile_rows = TSB_MR;
+static const int tsb_tile_cols_f32 = TSB_NRF;
+static const int tsb_tile_cols_f64 = TSB_NRD;
+
+#endif /* TSBPTT_MICROKERNELS_H */
