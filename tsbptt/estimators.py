@@ -29,12 +29,13 @@ from ._inputs import to_sequences
 from ._targets import (check_weights, mean_scale, per_step_targets, target_ndim,
                        targets_per_step)
 from ._progress import ProgressReporter
+from ._streaming import RecurrentState, step
 from .engine import (LOSSES, Network, Objective, TrainOptions, build_optimizer,
                      time_ordered_split, train)
 from .engine.schedules import Constant
 
 __all__ = ["LSTMRegressor", "GRURegressor", "RNNRegressor", "LSTMClassifier",
-           "GRUClassifier", "RNNClassifier"]
+           "GRUClassifier", "RNNClassifier", "RecurrentState"]
 
 #: Rows per forward call at predict time. Every call gets exactly this many rows (the
 #: last batch is padded), so every GEMM has the same shape and a sample's prediction
@@ -550,6 +551,39 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
         pred = self._unscale(self._point(out.astype(np.float64)))
         return (pred[..., 0] if self.n_outputs_ == 1 else pred), states
 
+    def predict_step(self, x_t, state=None):
+        """Consume one observation per sequence and predict: the streaming step.
+
+        The network reads ``x_t`` from ``state`` (the state after the previous
+        observations) and returns its output at that step, exactly as
+        :meth:`predict_sequence` computes it at that step of the whole series
+        (bitwise). A model fitted on windows predicts, after the last step of a
+        window, what :meth:`predict` predicts for that window.
+
+        Parameters
+        ----------
+        x_t : array-like of shape (n_features,) or (n_sequences, n_features)
+            One observation (a scalar for a univariate model), or one of each of
+            ``n_sequences`` streams. ``n_features`` is the network's input size:
+            ``n_channels`` for a model fitted on 2D windows.
+        state : RecurrentState or None, default=None
+            What the previous call returned for the same streams; None starts
+            from the zero state, as a sequence does.
+
+        Returns
+        -------
+        y_hat : float or ndarray of shape (n_outputs,), (n_sequences,) or
+            (n_sequences, n_outputs)
+            The prediction at this step, in y's units (the point forecast for the
+            quantile loss).
+        state : RecurrentState
+            The state after this step, for the next call (new arrays).
+        """
+        out, state, single = step(self, x_t, state, "predict_step")
+        pred = self._unscale(self._point(out))
+        pred = pred[:, 0] if self.n_outputs_ == 1 else pred
+        return (pred[0] if single else pred), state
+
     def _finish(self, X, pred, lengths, squeeze=True):
         """Zero past each sequence's end, drop a single output axis, split a list."""
         per_step = getattr(self, "per_step_", False)
@@ -713,6 +747,20 @@ class _ClassifierBase(ClassifierMixin, _BaseRecurrent):
         """Probabilities of the classes; shapes as :meth:`predict_log_proba`."""
         X3, lengths = self._prepared(X)
         return self._per_sequence(X, softmax(self._forward(X3, lengths), axis=-1), lengths)
+
+    def predict_proba_step(self, x_t, state=None):
+        """Class probabilities after one more observation per sequence.
+
+        See :meth:`LSTMRegressor.predict_step` for ``x_t`` and ``state``.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_classes,) or (n_sequences, n_classes)
+        state : RecurrentState
+        """
+        out, state, single = step(self, x_t, state, "predict_proba_step")
+        proba = softmax(out, axis=-1)
+        return (proba[0] if single else proba), state
 
     def predict(self, X):
         """The most probable class of each sequence (n_samples,), or of each step
