@@ -245,3 +245,38 @@ def test_integer_and_float32_inputs_match_float64(lstm):
     c, _ = lstm.predict_step(np.array([[3.0, -2.0]], dtype=np.float32))
     np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(b, c)
+
+
+# -- predict's shortcut for plain arrays (tsbptt._inputs._checked_plain) -----------------
+def test_plain_array_predict_checks_as_scikit_learn_does():
+    import pandas as pd
+    rng = np.random.RandomState(0)
+    X = rng.randn(30, 6)
+    est = _fit(GRURegressor, X, X[:, -1], dtype="float64")
+    # a list takes scikit-learn's full path: the same numbers
+    np.testing.assert_array_equal(est.predict(X[:3]), est.predict(X[:3].tolist()))
+    np.testing.assert_array_equal(est.predict(X[:3].astype(np.float32)),
+                                  est.predict(X[:3].astype(np.float32).tolist()))
+    bad = X[:2].copy()
+    bad[1, 3] = np.nan
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        est.predict(bad)
+    bad[1, 3] = np.inf
+    with pytest.raises(ValueError, match="Input X contains infinity"):
+        est.predict(bad)
+    with pytest.raises(ValueError, match="X has 5 features, but GRURegressor is "
+                                         "expecting 6 features as input"):
+        est.predict(X[:2, :5])
+    with pytest.raises(ValueError, match="Found array with 0 sample"):
+        est.predict(X[:0])
+    frame = pd.DataFrame(X, columns=[f"lag{k}" for k in range(6)])
+    named = _fit(GRURegressor, frame, X[:, -1], dtype="float64")
+    with pytest.warns(UserWarning, match="X does not have valid feature names"):
+        named.predict(X[:2])
+    seq = _fit(GRURegressor, X[:, :, None], X[:, -1], dtype="float64")
+    bad3 = X[:2, :, None].copy()
+    bad3[0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="Input contains NaN"):
+        seq.predict(bad3)
+    np.testing.assert_array_equal(seq.predict(X[:2, :, None]),
+                                  seq.predict(list(X[:2, :, None])))

@@ -148,7 +148,8 @@ class _BaseRecurrent(BaseEstimator):
     def _scale_inputs(self, X3, lengths):
         """Standardised copy; padding past each sequence's end stays exactly 0."""
         Xs = (X3 - self.input_mean_) / self.input_scale_
-        Xs[np.arange(X3.shape[1])[None, :] >= lengths[:, None]] = 0
+        if lengths.min() < X3.shape[1]:  # only a list of sequences has padding
+            Xs[np.arange(X3.shape[1])[None, :] >= lengths[:, None]] = 0
         return np.ascontiguousarray(Xs, dtype=np.dtype(self.dtype_))
 
     def _check_bptt(self, T):
@@ -303,7 +304,8 @@ class _BaseRecurrent(BaseEstimator):
         return est
 
     def _prepared(self, X):
-        check_is_fitted(self)
+        if "network_" not in self.__dict__:  # a fitted model pays one lookup
+            check_is_fitted(self)
         X3, lengths = self._sequences(X, reset=False)
         return self._scale_inputs(X3, lengths), lengths
 
