@@ -154,3 +154,16 @@ def test_update_needs_a_fit_and_matching_covariates(fitted):
                                          r"was fitted with \[\]"):
         fitted.update(y.iloc[100:102], pd.DataFrame({"a": [1.0, 2.0]},
                                                     index=y.index[100:102]))
+
+
+def test_stateful_many_series_update_one():
+    a, b = _series(seed=1), _series(seed=2) * 2
+    f = _fit(_model("stateful"), {"a": a.iloc[:120], "b": b.iloc[:120]})
+    kept = [tuple(x.copy() for x in layer) for layer in f.states_]
+    f.update({"a": a.iloc[120:127]})
+    expected = f.predict(history={"a": a.iloc[:127], "b": b.iloc[:120]})
+    pd.testing.assert_series_equal(f.predict(), expected, check_exact=True)
+    for layer, old in zip(f.states_, kept):  # series b's state (row 1) did not move
+        for x, y in zip(layer, old):
+            np.testing.assert_array_equal(x[1], y[1])
+            assert not np.array_equal(x[0], y[0])
