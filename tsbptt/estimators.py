@@ -556,30 +556,25 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
     def predict_step(self, x_t, state=None):
         """Consume one observation per sequence and predict: the streaming step.
 
-        The network reads ``x_t`` from ``state`` (the state after the previous
-        observations) and returns its output at that step, exactly as
-        :meth:`predict_sequence` computes it at that step of the whole series
-        (bitwise). A model fitted on windows predicts, after the last step of a
-        window, what :meth:`predict` predicts for that window.
+        The output at this step, bitwise as :meth:`predict_sequence` computes it
+        over the whole series; for a model fitted on windows, after a window's last
+        step, :meth:`predict`'s value for it (to rounding while predict pads).
 
         Parameters
         ----------
         x_t : array-like of shape (n_features,) or (n_sequences, n_features)
-            One observation (a scalar for a univariate model), or one of each of
-            ``n_sequences`` streams. ``n_features`` is the network's input size:
-            ``n_channels`` for a model fitted on 2D windows.
+            One observation (a scalar for one feature), or one per stream;
+            ``n_features`` is ``n_channels`` for a model fitted on 2D windows.
         state : RecurrentState or None, default=None
-            What the previous call returned for the same streams; None starts
-            from the zero state, as a sequence does.
+            What the previous call returned for the same streams (None: zeros).
 
         Returns
         -------
         y_hat : float or ndarray of shape (n_outputs,), (n_sequences,) or
             (n_sequences, n_outputs)
-            The prediction at this step, in y's units (the point forecast for the
-            quantile loss).
+            In y's units (the point forecast for the quantile loss).
         state : RecurrentState
-            The state after this step, for the next call (new arrays).
+            The state after this step (new arrays), for the next call.
         """
         out, state, single = step(self, x_t, state, "predict_step")
         pred = self._unscale(self._point(out))
