@@ -167,3 +167,14 @@ def test_stateful_many_series_update_one():
         for x, y in zip(layer, old):
             np.testing.assert_array_equal(x[1], y[1])
             assert not np.array_equal(x[0], y[0])
+
+
+def test_long_layout_update():
+    a, b = _series(seed=1), _series(seed=2) * 2
+    long = pd.concat({"a": a, "b": b}, names=["sensor", "time"])
+    t = long.index.get_level_values("time")
+    f = _fit(Forecaster(Ridge(), lags=6, horizon=2), long[t < a.index[100]])
+    new = long[(t >= a.index[100]) & (t < a.index[104])]
+    expected = f.predict(history=long[t < a.index[104]])
+    pd.testing.assert_series_equal(f.update(new).predict(), expected, check_exact=True)
+    assert f.predict().loc["a"].index[0] == a.index[104]
