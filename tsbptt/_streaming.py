@@ -134,7 +134,7 @@ def _check_part(name, arrays, layers, n, dt):
                              f"({n}, {layer.hidden_size}) for {n} sequence(s)")
         if not _all_finite(a):
             raise ValueError(f"state.{name}[{i}] contains NaN or infinity")
-        out.append(np.ascontiguousarray(a))
+        out.append(a if a.flags.c_contiguous else np.ascontiguousarray(a))
     return out
 
 
@@ -177,7 +177,7 @@ def step(est, x_t, state, method):
     threads = 1 if n <= MIN_CHUNK_ROWS else est.n_threads
     Y, new, _ = net.forward_layers(X, lengths, states, n_threads=threads)
     out, _ = net.head_forward(Y if net.many_to_many else Y[:, 0], lengths)
-    out = out.reshape(n, -1).astype(np.float64)
+    out = (out if out.ndim == 2 else out.reshape(n, -1)).astype(np.float64)
     if len(new[0]) == 2:
         new_state = RecurrentState(tuple(s[0] for s in new), tuple(s[1] for s in new))
     else:

@@ -578,8 +578,9 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
         """
         out, state, single = step(self, x_t, state, "predict_step")
         pred = self._unscale(self._point(out))
-        pred = pred[:, 0] if self.n_outputs_ == 1 else pred
-        return (pred[0] if single else pred), state
+        if single:
+            return (pred[0, 0] if self.n_outputs_ == 1 else pred[0]), state
+        return (pred[:, 0] if self.n_outputs_ == 1 else pred), state
 
     def _finish(self, X, pred, lengths, squeeze=True):
         """Zero past each sequence's end, drop a single output axis, split a list."""
