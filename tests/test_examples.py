@@ -111,6 +111,27 @@ def test_sensors(capsys):
     assert "seasonal naive forecast on average" in out
 
 
+def test_sensor_stream(capsys):
+    result = _load("sensor_stream").main(quick=True)
+    out = capsys.readouterr().out
+    y, actual, forecasts = result["y"], result["actual"], result["forecasts"]
+    # the forecast made at each reading is for the hour after it
+    np.testing.assert_array_equal(actual, y.to_numpy()[672:672 + 48])
+    assert forecasts.shape == (48,) and np.isfinite(forecasts).all()
+    mae = result["mae"]
+    assert list(mae) == ["LSTM, predict_step", "persistence", "seasonal naive (24 h)"]
+    np.testing.assert_allclose(mae["persistence"],
+                               np.abs(y.to_numpy()[671:719] - actual).mean())
+    np.testing.assert_allclose(mae["LSTM, predict_step"], np.abs(forecasts - actual).mean())
+    # after the k-th update the 6-hour forecast starts the hour after that reading
+    six = result["six_hours"]
+    assert len(six) == 6
+    for k, fc in enumerate(six):
+        assert len(fc) == 6 and np.isfinite(fc.to_numpy()).all()
+        assert fc.index[0] == y.index[672 + k + 1]
+    assert "us per reading" in out and "Forecaster.update + predict" in out
+
+
 def test_sensors_plot_and_stock_plot(tmp_path):
     pytest.importorskip("matplotlib")
     for name in ("sensors", "stock"):

@@ -18,7 +18,7 @@ except ImportError as exc:  # pragma: no cover - depends on how tsbptt was insta
 
 from ._config import get_config, show_config
 from .estimators import (GRUClassifier, GRURegressor, LSTMClassifier, LSTMRegressor,
-                         RNNClassifier, RNNRegressor)
+                         RecurrentState, RNNClassifier, RNNRegressor)
 
 from .persistence import load_model, save_model
 from . import metrics, returns
@@ -28,7 +28,7 @@ from .forecasting import Forecaster
 from .windowing import Windows, calendar_features, make_windows
 
 __all__ = ["Backtest", "Forecaster", "GRUClassifier", "GRURegressor", "LSTMClassifier",
-           "LSTMRegressor", "RNNClassifier", "RNNRegressor", "RollingOrigin", "Windows",
-           "backtest", "calendar_features",
+           "LSTMRegressor", "RNNClassifier", "RNNRegressor", "RecurrentState",
+           "RollingOrigin", "Windows", "backtest", "calendar_features",
            "datasets", "get_config", "load_model", "make_windows", "metrics",
            "returns", "save_model", "show_config"]

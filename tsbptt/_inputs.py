@@ -62,6 +62,19 @@ def _from_list(est, X, reset, dtype):
     return out, lengths
 
 
+def _checked_plain(est, X, kind):
+    """X itself at predict time when it is a plain, finite float32/float64 ndarray of
+    the fitted width: what the scikit-learn checks would return unchanged, without
+    their fixed cost (most of a one-window predict). Else None, and the full checks
+    run (and raise their usual errors)."""
+    if type(X) is not np.ndarray or X.dtype not in FLOAT_DTYPES or X.size == 0:
+        return None
+    if kind == "2d" and (X.ndim != 2 or "feature_names_in_" in est.__dict__
+                         or X.shape[1] != getattr(est, "n_features_in_", None)):
+        return None
+    return X if np.isfinite(X).all() else None
+
+
 def to_sequences(est, X, *, reset, dtype):
     """Validate X and return ``(X3, lengths, kind)``.
 
@@ -96,14 +109,18 @@ def to_sequences(est, X, *, reset, dtype):
     if kind == "list":
         X3, lengths = _from_list(est, X, reset, dtype)
     elif kind == "3d":
-        X3 = check_array(X, dtype=FLOAT_DTYPES, allow_nd=True)
+        X3 = None if reset else _checked_plain(est, X, kind)
+        if X3 is None:
+            X3 = check_array(X, dtype=FLOAT_DTYPES, allow_nd=True)
         if X3.shape[1] < 1 or X3.shape[2] < 1:
             raise ValueError(f"X must have at least one time step and one feature, "
                              f"got shape {X3.shape}")
         _check_features(est, X3.shape[2], reset)
         lengths = np.full(X3.shape[0], X3.shape[1], dtype=np.intp)
     else:
-        X2 = validate_data(est, X, reset=reset, dtype=FLOAT_DTYPES)
+        X2 = None if reset else _checked_plain(est, X, kind)
+        if X2 is None:
+            X2 = validate_data(est, X, reset=reset, dtype=FLOAT_DTYPES)
         # the fitted value in predict: a later set_params must not re-read old data
         C = est.n_channels if reset else est.n_channels_
         if X2.shape[1] % C:

@@ -15,7 +15,8 @@ import pandas as pd
 
 from .windowing import check_numeric, check_order
 
-__all__ = ["Entry", "future_index", "split_future", "to_entries", "to_output"]
+__all__ = ["Entry", "continuations", "future_index", "split_future", "to_entries",
+           "to_output"]
 
 FILL_METHODS = ("ffill", "interpolate")
 
@@ -217,6 +218,71 @@ def to_entries(y, X=None, *, freq=None, fill=None):
         out.append(e)
         step = s
     return out, layout, step
+
+
+def _label(x):
+    """A label as the user wrote it: 7, not np.int64(7)."""
+    return x.item() if isinstance(x, np.generic) else x
+
+
+def _check_continues(old, new, step, key):
+    """Raise unless ``new``'s labels are the next ones after ``old``'s last label."""
+    where, index = _where(key), new.index
+    if type(index) is not type(old.index) and not (  # an int index of another width
+            pd.api.types.is_integer_dtype(index) and isinstance(step, int)):
+        raise TypeError(f"the new values of {where} have a {type(index).__name__}, the "
+                        f"fitted ones a {type(old.index).__name__}")
+    _check_order(index, key)
+    last = old.index[-1]
+    expected = future_index(last, step, len(index))
+    if index[0] <= last:
+        raise ValueError(f"the new values of {where} overlap the known ones: they start at "
+                         f"{_label(index[0])!r}, the known ones end at {_label(last)!r}; "
+                         f"pass only the values after it (from {_label(expected[0])!r})")
+    if not index.equals(expected):
+        bad = int(np.flatnonzero(np.asarray(index != expected))[0])
+        what = "a gap" if bad == 0 else f"not at the fitted step {step!r}"
+        raise ValueError(f"the new values of {where} must continue it at step {step!r}: "
+                         f"{_label(index[bad])!r} where {_label(expected[bad])!r} was "
+                         f"expected ({what})")
+
+
+def continuations(y_new, X_new, layout, step, tails, exog_names):
+    """Checked new values that continue each known series (any subset of them).
+
+    Parameters
+    ----------
+    y_new, X_new : the new values and their covariates, in the fitted layout
+    layout : {'single', 'dict', 'long'}
+    step : DateOffset or int
+    tails : dict of Entry, the known series by key
+    exog_names : list of str, the fitted covariate columns
+
+    Returns
+    -------
+    list of Entry
+        The new part of each updated series.
+    """
+    if isinstance(y_new, pd.Series) and len(y_new) == 0:
+        raise ValueError("y_new is empty: give at least one new value")
+    entries, got = _entries(y_new, X_new)
+    if got != layout:
+        raise ValueError(f"y_new must be laid out like the training data ({layout}), "
+                         f"got {got}")
+    for e in entries:
+        if e.key not in tails:
+            raise ValueError(f"series {e.key!r} was not seen in fit "
+                             f"(known: {list(tails)[:10]})")
+        cols = [] if e.X is None else list(e.X.columns)
+        if cols != exog_names:
+            raise ValueError(f"X_new has columns {cols} for {_where(e.key)}, the model was "
+                             f"fitted with {exog_names}")
+        if len(e.y) == 0:
+            raise ValueError(f"y_new has no value for {_where(e.key)}")
+        _check_continues(tails[e.key].y, e.y, step, e.key)
+        frame = e.y.to_frame() if e.X is None else pd.concat([e.y.to_frame(), e.X], axis=1)
+        check_numeric(frame, f"the new values of {_where(e.key)}")
+    return entries
 
 
 def y_name(y):

@@ -29,12 +29,13 @@ from ._inputs import to_sequences
 from ._targets import (check_weights, mean_scale, per_step_targets, target_ndim,
                        targets_per_step)
 from ._progress import ProgressReporter
+from ._streaming import RecurrentState, step
 from .engine import (LOSSES, Network, Objective, TrainOptions, build_optimizer,
                      time_ordered_split, train)
 from .engine.schedules import Constant
 
 __all__ = ["LSTMRegressor", "GRURegressor", "RNNRegressor", "LSTMClassifier",
-           "GRUClassifier", "RNNClassifier"]
+           "GRUClassifier", "RNNClassifier", "RecurrentState"]
 
 
 def _store(est, params):
@@ -141,7 +142,8 @@ class _BaseRecurrent(BaseEstimator):
     def _scale_inputs(self, X3, lengths):
         """Standardised copy; padding past each sequence's end stays exactly 0."""
         Xs = (X3 - self.input_mean_) / self.input_scale_
-        Xs[np.arange(X3.shape[1])[None, :] >= lengths[:, None]] = 0
+        if lengths.min() < X3.shape[1]:  # only a list of sequences has padding
+            Xs[np.arange(X3.shape[1])[None, :] >= lengths[:, None]] = 0
         return np.ascontiguousarray(Xs, dtype=np.dtype(self.dtype_))
 
     def _check_bptt(self, T):
@@ -288,7 +290,8 @@ class _BaseRecurrent(BaseEstimator):
         return est
 
     def _prepared(self, X):
-        check_is_fitted(self)
+        if "network_" not in self.__dict__:  # a fitted model pays one lookup
+            check_is_fitted(self)
         X3, lengths = self._sequences(X, reset=False)
         return self._scale_inputs(X3, lengths), lengths
 
@@ -536,6 +539,35 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
         pred = self._unscale(self._point(out.astype(np.float64)))
         return (pred[..., 0] if self.n_outputs_ == 1 else pred), states
 
+    def predict_step(self, x_t, state=None):
+        """Consume one observation per sequence and predict: the streaming step.
+
+        The output at this step, bitwise as :meth:`predict_sequence` computes it
+        over the whole series; for a model fitted on windows, after a window's last
+        step, :meth:`predict`'s value for it (to rounding while predict pads).
+
+        Parameters
+        ----------
+        x_t : array-like of shape (n_features,) or (n_sequences, n_features)
+            One observation (a scalar for one feature), or one per stream;
+            ``n_features`` is ``n_channels`` for a model fitted on 2D windows.
+        state : RecurrentState or None, default=None
+            What the previous call returned for the same streams (None: zeros).
+
+        Returns
+        -------
+        y_hat : float or ndarray of shape (n_outputs,), (n_sequences,) or
+            (n_sequences, n_outputs)
+            In y's units (the point forecast for the quantile loss).
+        state : RecurrentState
+            The state after this step (new arrays), for the next call.
+        """
+        out, state, single = step(self, x_t, state, "predict_step")
+        pred = self._unscale(self._point(out))
+        if single:
+            return (pred[0, 0] if self.n_outputs_ == 1 else pred[0]), state
+        return (pred[:, 0] if self.n_outputs_ == 1 else pred), state
+
     def _finish(self, X, pred, lengths, squeeze=True):
         """Zero past each sequence's end, drop a single output axis, split a list."""
         per_step = getattr(self, "per_step_", False)
@@ -699,6 +731,20 @@ class _ClassifierBase(ClassifierMixin, _BaseRecurrent):
         """Probabilities of the classes; shapes as :meth:`predict_log_proba`."""
         X3, lengths = self._prepared(X)
         return self._per_sequence(X, softmax(self._forward(X3, lengths), axis=-1), lengths)
+
+    def predict_proba_step(self, x_t, state=None):
+        """Class probabilities after one more observation per sequence.
+
+        See :meth:`LSTMRegressor.predict_step` for ``x_t`` and ``state``.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_classes,) or (n_sequences, n_classes)
+        state : RecurrentState
+        """
+        out, state, single = step(self, x_t, state, "predict_proba_step")
+        proba = softmax(out, axis=-1)
+        return (proba[0] if single else proba), state
 
     def predict(self, X):
         """The most probable class of each sequence (n_samples,), or of each step

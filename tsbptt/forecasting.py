@@ -31,6 +31,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._panel import (
     Entry,
     FILL_METHODS,
+    continuations,
     future_index,
     split_future,
     to_entries,
@@ -93,6 +94,13 @@ def _by_series(jobs):
         groups[id(s)][1].append(j)
         groups[id(s)][2].append(o)
     return [(s, np.array(pos), np.array(origins)) for s, pos, origins in groups.values()]
+
+
+def _joined(old, new, keep):
+    """The last ``keep`` steps of entry ``old`` continued by entry ``new``."""
+    y = pd.concat([old.y.iloc[-keep:], new.y.rename(old.y.name)]).iloc[-keep:]
+    X = None if old.X is None else pd.concat([old.X.iloc[-keep:], new.X]).iloc[-keep:]
+    return Entry(old.key, y, X, old.n_filled)
 
 
 def _stack_states(states_list):
@@ -643,6 +651,55 @@ class Forecaster(BaseEstimator):
         entries, jobs, states = self._origins(steps, X, history, history_X)
         return self._dated(entries, self._forecast(self.estimator_, jobs, steps, states),
                            steps)
+
+    def update(self, y_new, X_new=None):
+        """Append newly observed values: the next forecasts start after them.
+
+        The fitted model, its scaling and its calibration are unchanged (no
+        refit); only where forecasts start from moves. For ``'stateful'`` the
+        hidden state is carried over the new steps from where it stood, without
+        re-reading the series; ``predict()`` afterwards gives, bitwise, what
+        ``predict(history=<the longer series>)`` gives.
+
+        Parameters
+        ----------
+        y_new : Series in y's layout (dict or long layout for many series)
+            The values right after the known ones, at the fitted frequency: no
+            gap, no overlap, finite. With many series any of them may be updated.
+        X_new : DataFrame in y's layout, default=None
+            The covariates on y_new's steps (needed when fitted with covariates).
+
+        Returns
+        -------
+        self
+        """
+        check_is_fitted(self)
+        new = continuations(y_new, X_new, self.layout_, self.step_, self.tails_,
+                            self.exog_names_)
+        if self.strategy == "stateful":
+            states = self._carried_states(new)
+        # only what forecasting reads is kept: the last lags steps
+        self.tails_.update({e.key: _joined(self.tails_[e.key], e, self.lags) for e in new})
+        if self.strategy == "stateful":
+            self.states_ = states
+        return self
+
+    def _carried_states(self, new):
+        """``states_`` moved over the new steps of the updated series (one sequence
+        each, as :meth:`_states_before` reads them)."""
+        states = [tuple(a.copy() for a in layer) for layer in self.states_]
+        for e in new:
+            i = self.series_.index(e.key)
+            # the rows from the old origin to the step before the new one; a row reads
+            # its future-known channels one step ahead, inside the new values
+            part = _joined(self.tails_[e.key], e, len(e.y) + 1)
+            rows = self._scaled(part).channels(np.arange(len(e.y)), 1)[None]
+            mine = [tuple(a[i:i + 1] for a in layer) for layer in states]
+            _, after = self.estimator_.predict_sequence(rows, mine)
+            for layer, s in zip(states, after):
+                for a, b in zip(layer, s):
+                    a[i:i + 1] = b
+        return states
 
     def predict_interval(self, steps=None, X=None, coverage=None, history=None,
                          history_X=None):

@@ -1,0 +1,180 @@
+"""Forecaster.update: new observations move the forecast origin without a refit."""
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import Ridge
+
+from tsbptt import Forecaster, GRURegressor, LSTMRegressor
+from tsbptt._panel import Entry
+
+
+def _series(n=160, freq="h", seed=0):
+    rng = np.random.RandomState(seed)
+    t = np.arange(n)
+    values = 10 + 3 * np.sin(2 * np.pi * t / 24) + 0.05 * t + rng.randn(n) * 0.3
+    return pd.Series(values, index=pd.date_range("2024-01-01", periods=n, freq=freq),
+                     name="load")
+
+
+def _fit(forecaster, y, X=None):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return forecaster.fit(y, X)
+
+
+def _model(strategy):
+    est = LSTMRegressor(6, max_iter=3, random_state=0, dtype="float64")
+    return Forecaster(est, lags=12, horizon=3, strategy=strategy)
+
+
+@pytest.mark.parametrize("strategy", ["direct", "recursive", "stateful"])
+def test_update_equals_predicting_from_the_longer_history(strategy):
+    y = _series()
+    f = _fit(_model(strategy), y.iloc[:120])
+    params = {k: v.copy() for k, v in f.estimator_.params_.items()}
+    expected = f.predict(history=y.iloc[:140])
+    assert f.update(y.iloc[120:140]) is f
+    got = f.predict()
+    pd.testing.assert_series_equal(got, expected, check_exact=True)
+    assert got.index[0] == y.index[140]
+    for k, v in f.estimator_.params_.items():  # the model itself is unchanged
+        np.testing.assert_array_equal(v, params[k])
+    # one reading at a time lands on the same forecast, bitwise
+    g = _fit(_model(strategy), y.iloc[:120])
+    for t in range(120, 140):
+        g.update(y.iloc[t:t + 1])
+    pd.testing.assert_series_equal(g.predict(), expected, check_exact=True)
+    assert len(g.tails_[None].y) == 12  # only what forecasting reads is kept
+
+
+def test_stateful_update_carries_the_state_bitwise():
+    y = _series()
+    f = _fit(_model("stateful"), y.iloc[:120])
+    f.update(y.iloc[120:131]).update(y.iloc[131:150])
+    # what predict(history=...) computes: the whole series read again, in one piece
+    whole = f._scaled(Entry(None, y.iloc[:150]))
+    expected = f._states_before(f.estimator_, [(whole, 149)])
+    for a, b in zip(f.states_, expected):
+        for u, v in zip(a, b):
+            np.testing.assert_array_equal(u, v)
+
+
+@pytest.mark.parametrize("strategy", ["direct", "stateful"])
+def test_update_with_future_covariates_and_calendar(strategy):
+    y = _series()
+    X = pd.DataFrame({"temp": np.cos(np.arange(len(y)) / 7.0)}, index=y.index)
+    est = GRURegressor(5, max_iter=2, random_state=0, dtype="float64")
+    f = _fit(Forecaster(est, lags=12, horizon=2, strategy=strategy, future_exog=["temp"],
+                        calendar=["hour"]), y.iloc[:120], X.iloc[:120])
+    future = X.iloc[135:137]
+    expected = f.predict(X=future, history=y.iloc[:135], history_X=X.iloc[:135])
+    f.update(y.iloc[120:135], X.iloc[120:135])
+    pd.testing.assert_series_equal(f.predict(X=future), expected, check_exact=True)
+    with pytest.raises(ValueError, match=r"X_new has columns \[\] for y, the model was "
+                                         r"fitted with \['temp'\]"):
+        f.update(y.iloc[135:136])
+
+
+def test_update_some_of_many_series():
+    a, b = _series(seed=1), _series(seed=2) * 2
+    f = _fit(Forecaster(Ridge(), lags=6, horizon=2), {"a": a.iloc[:100], "b": b.iloc[:100]})
+    before = f.predict()
+    f.update({"b": b.iloc[100:110]})
+    after = f.predict()
+    pd.testing.assert_series_equal(after.loc["a"], before.loc["a"], check_exact=True,
+                                   check_freq=False)
+    expected = f.predict(history={"a": a.iloc[:100], "b": b.iloc[:110]})
+    pd.testing.assert_series_equal(after, expected, check_exact=True)
+    assert after.loc["b"].index[0] == b.index[110]
+    with pytest.raises(ValueError, match=r"series 'c' was not seen in fit"):
+        f.update({"c": b.iloc[110:111]})
+    with pytest.raises(ValueError, match=r"y_new must be laid out like the training data "
+                                         r"\(dict\), got single"):
+        f.update(b.iloc[110:111])
+
+
+def test_integer_index():
+    y = pd.Series(_series().to_numpy(), index=np.arange(0, 320, 2))
+    f = _fit(Forecaster(Ridge(), lags=5, horizon=2), y.iloc[:100])
+    expected = f.predict(history=y.iloc[:103])
+    pd.testing.assert_series_equal(f.update(y.iloc[100:103]).predict(), expected,
+                                   check_exact=True)
+    with pytest.raises(ValueError, match=r"continue it at step 2: 208 where 206 was "
+                                         r"expected \(a gap\)"):
+        f.update(y.iloc[104:105])
+
+
+@pytest.fixture
+def fitted():
+    return _fit(Forecaster(Ridge(), lags=6, horizon=2), _series().iloc[:100])
+
+
+@pytest.mark.parametrize("make, err, msg", [
+    (lambda y: y.iloc[101:103], ValueError,
+     r"must continue it at step <Hour>: Timestamp\('2024-01-05 05:00:00'\) where "
+     r"Timestamp\('2024-01-05 04:00:00'\) was expected \(a gap\)"),
+    (lambda y: y.iloc[99:103], ValueError,
+     r"overlap the known ones: they start at Timestamp\('2024-01-05 03:00:00'\), the "
+     r"known ones end at Timestamp\('2024-01-05 03:00:00'\); pass only the values after "
+     r"it \(from Timestamp\('2024-01-05 04:00:00'\)\)"),
+    (lambda y: y.iloc[[100, 102, 104]], ValueError,
+     r"Timestamp\('2024-01-05 06:00:00'\) where Timestamp\('2024-01-05 05:00:00'\) was "
+     r"expected \(not at the fitted step <Hour>\)"),
+    (lambda y: y.iloc[100:103].where(y.index[100:103] != y.index[101]), ValueError,
+     r"column 'load' of the new values of y has a missing or infinite value at "
+     r"Timestamp\('2024-01-05 05:00:00'\)"),
+    (lambda y: y.iloc[100:102].replace(y.iloc[101], np.inf), ValueError,
+     "missing or infinite value"),
+    (lambda y: y.iloc[100:100], ValueError, "y_new is empty: give at least one new value"),
+    (lambda y: y.iloc[[102, 101]], ValueError, "is not sorted by time"),
+    (lambda y: y.iloc[100:102].to_numpy(), TypeError,
+     "y must be a pandas Series .* got ndarray"),
+    (lambda y: pd.Series([1.0], index=[100]), TypeError,
+     "the new values of y have a Index, the fitted ones a DatetimeIndex"),
+    (lambda y: y.iloc[100:102].astype(str), ValueError,
+     "column 'load' of the new values of y is not numeric"),
+])
+def test_bad_updates(fitted, make, err, msg):
+    y = _series()
+    before = fitted.predict()
+    with pytest.raises(err, match=msg):
+        fitted.update(make(y))
+    pd.testing.assert_series_equal(fitted.predict(), before, check_exact=True)
+
+
+def test_update_needs_a_fit_and_matching_covariates(fitted):
+    from sklearn.exceptions import NotFittedError
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        Forecaster(Ridge()).update(_series().iloc[:2])
+    y = _series()
+    with pytest.raises(ValueError, match=r"X_new has columns \['a'\] for y, the model "
+                                         r"was fitted with \[\]"):
+        fitted.update(y.iloc[100:102], pd.DataFrame({"a": [1.0, 2.0]},
+                                                    index=y.index[100:102]))
+
+
+def test_stateful_many_series_update_one():
+    a, b = _series(seed=1), _series(seed=2) * 2
+    f = _fit(_model("stateful"), {"a": a.iloc[:120], "b": b.iloc[:120]})
+    kept = [tuple(x.copy() for x in layer) for layer in f.states_]
+    f.update({"a": a.iloc[120:127]})
+    expected = f.predict(history={"a": a.iloc[:127], "b": b.iloc[:120]})
+    pd.testing.assert_series_equal(f.predict(), expected, check_exact=True)
+    for layer, old in zip(f.states_, kept):  # series b's state (row 1) did not move
+        for x, y in zip(layer, old):
+            np.testing.assert_array_equal(x[1], y[1])
+            assert not np.array_equal(x[0], y[0])
+
+
+def test_long_layout_update():
+    a, b = _series(seed=1), _series(seed=2) * 2
+    long = pd.concat({"a": a, "b": b}, names=["sensor", "time"])
+    t = long.index.get_level_values("time")
+    f = _fit(Forecaster(Ridge(), lags=6, horizon=2), long[t < a.index[100]])
+    new = long[(t >= a.index[100]) & (t < a.index[104])]
+    expected = f.predict(history=long[t < a.index[104]])
+    pd.testing.assert_series_equal(f.update(new).predict(), expected, check_exact=True)
+    assert f.predict().loc["a"].index[0] == a.index[104]

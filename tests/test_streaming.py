@@ -1,0 +1,282 @@
+"""The streaming step: predict_step / predict_proba_step and RecurrentState."""
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+
+from tsbptt import (GRUClassifier, GRURegressor, LSTMClassifier, LSTMRegressor,
+                    RecurrentState, RNNRegressor)
+from tsbptt import _reference as ref
+
+REGRESSORS = [LSTMRegressor, GRURegressor, RNNRegressor]
+DTYPES = ["float32", "float64"]
+RTOL = {"float32": 1e-5, "float64": 1e-12}
+
+
+def _fit(cls, X, y, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return cls(**{"hidden_size": 6, "max_iter": 3, "random_state": 0, **kw}).fit(X, y)
+
+
+def _per_step_data(seed=0, n=6, T=25, F=2):
+    rng = np.random.RandomState(seed)
+    X = rng.randn(n, T, F) * 3 + 5  # far from standardised: the scaling matters
+    return X, np.cumsum(X[..., 0], axis=1) * 0.1 + 7
+
+
+def _stream(est, X, method="predict_step"):
+    """Feed X (n, T, F) one step at a time; the outputs stacked on axis 1."""
+    state, outs = None, []
+    for t in range(X.shape[1]):
+        y, state = getattr(est, method)(X[:, t], state)
+        outs.append(y)
+    return np.stack(outs, axis=1), state
+
+
+@pytest.mark.parametrize("cls", REGRESSORS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("hidden", [7, (8, 5)])
+def test_stream_equals_predict_sequence_bitwise(cls, dtype, hidden):
+    X, Y = _per_step_data()
+    est = _fit(cls, X, Y, hidden_size=hidden, dtype=dtype)
+    Xq = np.random.RandomState(1).randn(3, 17, 2) * 3 + 5
+    expected, states = est.predict_sequence(Xq)
+    got, state = _stream(est, Xq)
+    assert got.dtype == np.float64
+    np.testing.assert_array_equal(got, expected)
+    for a, b in zip(state.to_states(), states):
+        for u, v in zip(a, b):
+            np.testing.assert_array_equal(u, v)
+    # one stream alone, by 1D observations (a row alone against the same row alone:
+    # whether a row's bits depend on its batch is the kernels' promise, not this one)
+    alone, _ = est.predict_sequence(Xq[1:2])
+    one, state = None, None
+    for t in range(Xq.shape[1]):
+        one, state = est.predict_step(Xq[1, t], state)
+        assert np.ndim(one) == 0 and one == alone[0, t]
+    np.testing.assert_allclose(alone[0], expected[1], rtol=RTOL[dtype])
+
+
+@pytest.mark.parametrize("cls", REGRESSORS)
+def test_stream_continues_predict_sequence(cls):
+    """Half the series by predict_sequence, the rest step by step, from its states."""
+    X, Y = _per_step_data()
+    est = _fit(cls, X, Y, hidden_size=(5, 4))
+    expected, _ = est.predict_sequence(X)
+    _, states = est.predict_sequence(X[:, :10])
+    state, outs = RecurrentState.from_states(states), []
+    for t in range(10, X.shape[1]):
+        y, state = est.predict_step(X[:, t], state)
+        outs.append(y)
+    np.testing.assert_array_equal(np.stack(outs, 1), expected[:, 10:])
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_step_against_numpy_reference(cell, dtype):
+    cls = {"lstm": LSTMRegressor, "gru": GRURegressor, "rnn": RNNRegressor}[cell]
+    X, Y = _per_step_data(F=3)
+    est = _fit(cls, X, Y, dtype=dtype)
+    x = np.random.RandomState(2).randn(4, 3)
+    y_hat, state = est.predict_step(x)
+    xs = ((x - est.input_mean_) / est.input_scale_).astype(dtype)[:, None, :]
+    p = est.params_
+    if cell == "gru":
+        out = ref.gru_forward(xs, p["rnn.0.W"], p["rnn.0.b_hn"])
+    else:
+        out = getattr(ref, f"{cell}_forward")(xs, p["rnn.0.W"])
+    z = out["h_T"] @ p["head.W"] + p["head.b"]
+    expected = z[:, 0] * est.target_scale_[0] + est.target_mean_[0]
+    np.testing.assert_allclose(y_hat, expected, rtol=RTOL[dtype] * 10)
+    np.testing.assert_allclose(state.h[0], out["h_T"], rtol=RTOL[dtype] * 10,
+                               atol=RTOL[dtype])
+    if cell == "lstm":
+        np.testing.assert_allclose(state.c[0], out["c_T"], rtol=RTOL[dtype] * 10,
+                                   atol=RTOL[dtype])
+    else:
+        assert state.c is None
+
+
+@pytest.mark.parametrize("cls", [LSTMRegressor, GRURegressor])
+def test_window_model_step_ends_at_predict(cls):
+    """A model fitted on 2D windows: stepping through a window ends at predict's value."""
+    rng = np.random.RandomState(0)
+    X = rng.randn(40, 12).cumsum(axis=1)
+    est = _fit(cls, X, X[:, -1] * 0.5 + 1, dtype="float64")
+    Xq = rng.randn(5, 12)
+    state = None
+    for t in range(12):  # univariate: one column per step
+        y_hat, state = est.predict_step(Xq[:, t:t + 1], state)
+    np.testing.assert_allclose(y_hat, est.predict(Xq), rtol=1e-12)
+    state = None
+    for t in range(12):  # a scalar is one observation of a univariate model
+        y0, state = est.predict_step(Xq[0, t], state)
+    assert np.ndim(y0) == 0
+    np.testing.assert_allclose(y0, est.predict(Xq[:1])[0], rtol=1e-12)
+
+
+def test_several_outputs_and_quantiles():
+    X, Y = _per_step_data()
+    Y2 = np.stack([Y, -Y], axis=-1)
+    est = _fit(LSTMRegressor, X, Y2, dtype="float64")
+    expected, _ = est.predict_sequence(X[:2])
+    got, _ = _stream(est, X[:2])
+    assert got.shape == (2, X.shape[1], 2)
+    np.testing.assert_array_equal(got, expected)
+    y1, _ = est.predict_step(X[0, 0])
+    assert y1.shape == (2,)
+    np.testing.assert_array_equal(y1, expected[0, 0])
+    q = _fit(GRURegressor, X, Y, loss="quantile", quantiles=(0.1, 0.5, 0.9))
+    np.testing.assert_array_equal(_stream(q, X[:2])[0], q.predict_sequence(X[:2])[0])
+
+
+def test_any_thread_count_same_bits():
+    X, Y = _per_step_data(n=40)
+    one = _fit(LSTMRegressor, X, Y, n_threads=1)
+    two = _fit(LSTMRegressor, X, Y, n_threads=2)
+    np.testing.assert_array_equal(_stream(one, X)[0], _stream(two, X)[0])
+
+
+def test_state_is_new_arrays_never_the_models():
+    X, Y = _per_step_data()
+    est = _fit(LSTMRegressor, X, Y, hidden_size=(4, 3))
+    params = {k: v.copy() for k, v in est.params_.items()}
+    y1, s1 = est.predict_step(X[:2, 0])
+    y2, s2 = est.predict_step(X[:2, 1], s1)
+    kept = s1.copy()
+    y2_again, _ = est.predict_step(X[:2, 1], s1)  # a state can be reused: not mutated
+    np.testing.assert_array_equal(y2, y2_again)
+    for a, b in zip(s1.h + s1.c, kept.h + kept.c):
+        np.testing.assert_array_equal(a, b)
+        assert not np.shares_memory(a, b)
+    for arr in s2.h + s2.c:
+        assert not any(np.shares_memory(arr, p) for p in est.params_.values())
+        arr[...] = 1e3  # editing a returned state changes nothing of the model
+    for k, v in est.params_.items():
+        np.testing.assert_array_equal(v, params[k])
+    assert s2.n_sequences == 2 and len(s2.h) == 2 and s2.h[1].shape == (2, 3)
+    np.testing.assert_array_equal(est.predict_step(X[:2, 0])[0], y1)
+
+
+def test_per_step_classifier_proba_step():
+    X, Y = _per_step_data(n=8)
+    labels = (Y > np.median(Y)).astype(int)
+    clf = _fit(GRUClassifier, X, labels, dtype="float64")
+    got, _ = _stream(clf, X[:3], "predict_proba_step")
+    np.testing.assert_allclose(got, clf.predict_proba(X[:3]), rtol=1e-12)
+    np.testing.assert_allclose(got.sum(-1), 1.0, rtol=1e-12)
+    p, state = clf.predict_proba_step(X[0, 0])
+    assert p.shape == (2,) and isinstance(state, RecurrentState)
+
+
+def test_window_classifier_proba_step():
+    rng = np.random.RandomState(0)
+    X = rng.randn(30, 8)
+    clf = _fit(LSTMClassifier, X, (X.sum(1) > 0).astype(int), dtype="float64")
+    state = None
+    for t in range(8):
+        p, state = clf.predict_proba_step(X[:4, t:t + 1], state)
+    np.testing.assert_allclose(p, clf.predict_proba(X[:4]), rtol=1e-12)
+
+
+# -- errors ------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def lstm():
+    X, Y = _per_step_data()
+    return _fit(LSTMRegressor, X, Y, hidden_size=(4, 3))
+
+
+def test_not_fitted_and_bidirectional():
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        LSTMRegressor().predict_step([1.0])
+    X, Y = _per_step_data()
+    bi = _fit(GRURegressor, X, Y, bidirectional=True)
+    with pytest.raises(ValueError, match="predict_step needs a unidirectional model"):
+        bi.predict_step(X[0, 0])
+
+
+@pytest.mark.parametrize("x, err, msg", [
+    (np.zeros(3), ValueError, r"x_t must have shape \(2,\).*got shape \(3,\)"),
+    (np.zeros((2, 2, 2)), ValueError, r"or \(n_sequences, 2\), got shape \(2, 2, 2\)"),
+    (np.zeros((0, 2)), ValueError, r"got shape \(0, 2\)"),
+    (1.0, ValueError, r"x_t must have shape \(2,\).*got shape \(\)"),
+    (np.array(["a", "b"]), TypeError, "x_t must hold numbers, got an array of dtype <U1"),
+    (np.array([1.0, np.nan]), ValueError, r"x_t must be finite.*x_t\[0, 1\] = (np\.float64\()?nan"),
+    (np.array([[0, 1], [np.inf, 0]]), ValueError, r"x_t\[1, 0\] = (np\.float64\()?inf"),
+    (np.array([1e39, 0.0]), ValueError, r"finite in the model's dtype \(float32\).*1e\+39"),
+])
+@pytest.mark.filterwarnings("ignore:overflow encountered in cast:RuntimeWarning")
+def test_bad_x_t(lstm, x, err, msg):
+    with pytest.raises(err, match=msg):
+        lstm.predict_step(x)
+
+
+def test_bad_state(lstm):
+    x = np.zeros((2, 2))
+    _, good = lstm.predict_step(x)
+    with pytest.raises(TypeError, match="state must be None or the RecurrentState.*"
+                                        "got list.*RecurrentState.from_states"):
+        lstm.predict_step(x, good.to_states())
+    with pytest.raises(ValueError, match=r"state.h\[0\] has shape \(2, 4\), expected "
+                                         r"\(3, 4\) for 3 sequence"):
+        lstm.predict_step(np.zeros((3, 2)), good)
+    with pytest.raises(ValueError, match="state.h must be a tuple of 2 arrays"):
+        lstm.predict_step(x, good._replace(h=good.h[:1]))
+    with pytest.raises(TypeError, match=r"state.c\[1\] must be a float32 ndarray.*"
+                                        "got float64"):
+        lstm.predict_step(x, good._replace(c=(good.c[0], good.c[1].astype(np.float64))))
+    bad = good.copy()
+    bad.h[1][0, 2] = np.nan
+    with pytest.raises(ValueError, match=r"state.h\[1\] contains NaN or infinity"):
+        lstm.predict_step(x, bad)
+    with pytest.raises(ValueError, match="state.c is None, but an LSTM's state needs"):
+        lstm.predict_step(x, good._replace(c=None))
+    X, Y = _per_step_data()
+    gru = _fit(GRURegressor, X, Y, hidden_size=(4, 3))
+    with pytest.raises(ValueError, match="state.c must be None: only an LSTM"):
+        gru.predict_step(x, good)
+
+
+def test_integer_and_float32_inputs_match_float64(lstm):
+    a, _ = lstm.predict_step(np.array([[3, -2]]))
+    b, _ = lstm.predict_step(np.array([[3.0, -2.0]]))
+    c, _ = lstm.predict_step(np.array([[3.0, -2.0]], dtype=np.float32))
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(b, c)
+
+
+# -- predict's shortcut for plain arrays (tsbptt._inputs._checked_plain) -----------------
+def test_plain_array_predict_checks_as_scikit_learn_does():
+    import pandas as pd
+    rng = np.random.RandomState(0)
+    X = rng.randn(30, 6)
+    est = _fit(GRURegressor, X, X[:, -1], dtype="float64")
+    # a list takes scikit-learn's full path: the same numbers
+    np.testing.assert_array_equal(est.predict(X[:3]), est.predict(X[:3].tolist()))
+    np.testing.assert_array_equal(est.predict(X[:3].astype(np.float32)),
+                                  est.predict(X[:3].astype(np.float32).tolist()))
+    bad = X[:2].copy()
+    bad[1, 3] = np.nan
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        est.predict(bad)
+    bad[1, 3] = np.inf
+    with pytest.raises(ValueError, match="Input X contains infinity"):
+        est.predict(bad)
+    with pytest.raises(ValueError, match="X has 5 features, but GRURegressor is "
+                                         "expecting 6 features as input"):
+        est.predict(X[:2, :5])
+    with pytest.raises(ValueError, match="Found array with 0 sample"):
+        est.predict(X[:0])
+    frame = pd.DataFrame(X, columns=[f"lag{k}" for k in range(6)])
+    named = _fit(GRURegressor, frame, X[:, -1], dtype="float64")
+    with pytest.warns(UserWarning, match="X does not have valid feature names"):
+        named.predict(X[:2])
+    seq = _fit(GRURegressor, X[:, :, None], X[:, -1], dtype="float64")
+    bad3 = X[:2, :, None].copy()
+    bad3[0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="Input contains NaN"):
+        seq.predict(bad3)
+    np.testing.assert_array_equal(seq.predict(X[:2, :, None]),
+                                  seq.predict(list(X[:2, :, None])))
