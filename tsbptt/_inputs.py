@@ -111,4 +111,18 @@ def to_sequences(est, X, *, reset, dtype):
                              f"n_channels={C} (rows are time-major: t * n_channels + c)")
         X3 = X2.reshape(X2.shape[0], X2.shape[1] // C, C)
         lengths = np.full(X3.shape[0], X3.shape[1], dtype=np.intp)
-    return np.ascontiguousarray(X3, dtype=dtype), lengths, kind
+    X3 = _to_dtype(X3, dtype)
+    return X3, lengths, kind
+
+
+def _to_dtype(X3, dtype):
+    """X3 in the computation dtype; finite float64 values beyond float32's range
+    would become infinite there, so they are refused with the reason."""
+    with np.errstate(over="ignore"):
+        out = np.ascontiguousarray(X3, dtype=dtype)
+    if out.dtype != X3.dtype and not np.isfinite(out).all():
+        big = float(np.max(np.abs(X3)))
+        raise ValueError(f"X has values beyond the {dtype} range (largest magnitude "
+                         f"{big:.3g}, the limit is {np.finfo(dtype).max:.3g}); use "
+                         "dtype='float64' or divide X by a constant")
+    return out

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ._validation import check_int, check_window_length
+
 __all__ = ["CALENDAR_FEATURES", "Windows", "calendar_features", "make_windows"]
 
 
@@ -95,13 +97,6 @@ def calendar_features(index, features=("hour", "dayofweek", "month"), cyclical=T
     return pd.DataFrame(columns, index=index)
 
 
-def _check_int(name, value, minimum):
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) \
-            or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def _columns(data, spec, name):
     """Covariate columns: names of columns of ``data``, or a frame on its index."""
     if spec is None:
@@ -144,6 +139,10 @@ def check_numeric(frame, what, finite=True, hint=""):
         if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
             raise ValueError(f"column {col!r} of {what} is not numeric "
                              f"(dtype {values.dtype})")
+        if pd.api.types.is_complex_dtype(values):
+            raise ValueError(f"column {col!r} of {what} has complex values (dtype "
+                             f"{values.dtype}); pass the real part (.real), or the real "
+                             "and imaginary parts as two real columns")
         if not finite:
             continue
         bad = ~np.isfinite(values.to_numpy(dtype=np.float64, na_value=np.nan))
@@ -209,8 +208,8 @@ def make_windows(data, lags, horizon=1, stride=1, gap=0, target=None, exog=None,
     -------
     Windows
     """
-    lags, horizon = _check_int("lags", lags, 1), _check_int("horizon", horizon, 1)
-    stride, gap = _check_int("stride", stride, 1), _check_int("gap", gap, 0)
+    lags, horizon = check_int("lags", lags, 1), check_int("horizon", horizon, 1)
+    stride, gap = check_int("stride", stride, 1), check_int("gap", gap, 0)
     tgt, target = _target_frame(data, target)
     past = pd.concat([tgt, _columns(data, exog, "exog")], axis=1)
     fut = _columns(data, future_exog, "future_exog")
@@ -218,11 +217,8 @@ def make_windows(data, lags, horizon=1, stride=1, gap=0, target=None, exog=None,
         raise ValueError(f"exog repeats the target or a column: {list(past.columns)}")
     _check_series(pd.concat([past, fut], axis=1), "data")
     n = len(past)
+    check_window_length(n, lags, horizon, gap)
     last = n - 1 - gap - horizon  # the last origin with all its targets
-    if last < lags - 1:
-        raise ValueError(f"the series has {n} steps, too short for lags={lags}, "
-                         f"gap={gap} and horizon={horizon} (needs at least "
-                         f"{lags + gap + horizon})")
     first = (lags - 1) + (last - (lags - 1)) % stride
     origins = np.arange(first, last + 1, stride)
     values = past.to_numpy(dtype=np.float64)
