@@ -90,6 +90,8 @@ def mean_std(values, weights=None):
     mean, std : float or ndarray of shape (n_columns,)
         Non-finite only if the spread itself exceeds the float64 range.
     """
+    if values.size == 0:  # no columns (or no rows): what NumPy's mean and std give
+        return np.mean(values, axis=0), np.std(values, axis=0)
     with np.errstate(over="ignore", invalid="ignore"):
         mean = np.average(values, axis=0, weights=weights)
         std = np.sqrt(np.average((values - mean) ** 2, axis=0, weights=weights))
