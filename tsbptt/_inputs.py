@@ -93,6 +93,17 @@ def to_sequences(est, X, *, reset, dtype):
         raise ValueError(f"{type(est).__name__} was fitted on sequences with "
                          f"{est.n_features_in_} features; pass a 3D array or a list "
                          "of 2D arrays, not a 2D table")
+    try:
+        X3, lengths = _convert(est, X, kind, reset, dtype)
+    except ValueError as exc:  # NumPy's words do not say which argument
+        if "could not convert" not in str(exc):
+            raise
+        raise ValueError(f"X must hold numbers: {exc}") from None
+    return _to_dtype(X3, dtype), lengths, kind
+
+
+def _convert(est, X, kind, reset, dtype):
+    """check_array / validate_data for each input form: (X3, lengths)."""
     if kind == "list":
         X3, lengths = _from_list(est, X, reset, dtype)
     elif kind == "3d":
@@ -111,8 +122,7 @@ def to_sequences(est, X, *, reset, dtype):
                              f"n_channels={C} (rows are time-major: t * n_channels + c)")
         X3 = X2.reshape(X2.shape[0], X2.shape[1] // C, C)
         lengths = np.full(X3.shape[0], X3.shape[1], dtype=np.intp)
-    X3 = _to_dtype(X3, dtype)
-    return X3, lengths, kind
+    return X3, lengths
 
 
 def _to_dtype(X3, dtype):
