@@ -11,7 +11,7 @@ import zipfile
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 from sklearn.linear_model import Ridge
 
@@ -51,6 +51,7 @@ def _column(draw, n, kinds=("f8", "f4", "i8", "c16", "b", "U")):
 def _clear(exc, *words):
     """A message of substance that names one of ``words``."""
     msg = str(exc)
+    event(f"refused: {type(exc).__name__}")
     assert len(msg) > 15, msg
     assert any(w.lower() in msg.lower() for w in words), msg
 
@@ -86,7 +87,9 @@ def test_fuzz_estimator_inputs(data, dtype, n_threads):
             _clear(exc, "X", "y", "n_threads", "sample", "complex", "label", "dtype")
             return
     # fitted: only from finite real numbers, and every prediction finite
-    assert X.dtype.kind in "fiub" and np.asarray(y).dtype.kind in "fiub"
+    event("fitted")
+    # numeric strings are read as numbers, as scikit-learn's check_array does
+    assert X.dtype.kind in "fiubU" and np.asarray(y).dtype.kind in "fiubU"
     assert np.isfinite(X.astype(np.float64)).all()
     assert np.isfinite(y.astype(np.float64)).all()
     assert all(np.isfinite(p).all() for p in est.network_.params.values())
@@ -136,6 +139,7 @@ def test_fuzz_forecaster_inputs(case):
     finally:
         tracemalloc.stop()
     assert peak < 50 * 2**20, peak  # nothing sized by a huge lags or horizon
+    event("fitted")
     assert not isinstance(lags, bool) and not isinstance(horizon, bool)
     assert np.isfinite(y.to_numpy(np.float64)).all()
     assert y.dtype.kind in "fiu" and y.dtype.kind != "c"
@@ -147,7 +151,7 @@ def test_fuzz_forecaster_inputs(case):
 
 
 @FUZZ
-@given(n=st.integers(1, 30), lags=st.one_of(st.integers(-2, 40),
+@given(n=st.integers(1, 30), lags=st.one_of(st.integers(-2, 12),
                                              st.sampled_from([10**9, 10**15, True])),
        horizon=st.integers(1, 5), gap=st.integers(0, 3),
        kind=st.sampled_from(["f8", "c16", "i8"]))
@@ -161,6 +165,7 @@ def test_fuzz_make_windows(n, lags, horizon, gap, kind):
             _clear(exc, "lags", "too short", "complex")
             return
     assert kind != "c16" and not isinstance(lags, bool)
+    event("windowed")
     # the window ending at origin i holds i - lags + 1 .. i and targets after the gap
     origins = np.asarray(w.origins)
     np.testing.assert_array_equal(w.X.to_numpy()[:, -1], origins)
@@ -193,6 +198,7 @@ def _load_bounded(path, X):
     finally:
         tracemalloc.stop()
     assert np.isfinite(est.predict(X)).all()
+    event("loaded")
     return peak
 
 
@@ -201,6 +207,7 @@ def _load_bounded(path, X):
                                 st.integers(0, 255)), min_size=1, max_size=4),
        cut=st.one_of(st.none(), st.floats(0, 1)),
        flags=st.sampled_from([0, 0x01, 0x08, 0x20, 0x40, 0x800, 0x2000]))
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_fuzz_mutated_model_bytes(tmp_path_factory, model_file, edits, cut, flags):
     good, X = model_file
     raw = bytearray(good.read_bytes())

@@ -351,3 +351,17 @@ def test_cli_huge_threads_exit_2_with_one_line(tmp_path, capsys):
                      str(10**20)])
     err = capsys.readouterr().err
     assert code == 2 and "n_threads" in err and len(err.strip().splitlines()) == 1
+
+
+# -- 13. booleans are not numbers --------------------------------------------------------
+
+def test_boolean_numeric_parameters_are_refused(data):
+    X, y = data
+    with pytest.raises(ValueError, match="'horizon' parameter of Forecaster must be a "
+                                         "number, not a boolean; got True"):
+        Forecaster(Ridge(), lags=4, horizon=True).fit(_series(50))
+    with pytest.raises(ValueError, match="'batch_size' parameter of RNNRegressor must "
+                                         "be a number, not a boolean"):
+        RNNRegressor(3, max_iter=1, batch_size=True).fit(X, y)
+    # a real boolean parameter stays one
+    assert RNNRegressor(3, max_iter=1, shuffle=False, random_state=0).fit(X, y).n_iter_ == 1

@@ -13,7 +13,8 @@ from numbers import Integral
 
 import numpy as np
 
-__all__ = ["check_int", "check_window_length", "mean_std", "reject_complex"]
+__all__ = ["check_int", "check_window_length", "mean_std", "refuse_bool_numbers",
+           "reject_complex"]
 
 
 def check_int(name, value, minimum, maximum=None):
@@ -36,6 +37,25 @@ def check_int(name, value, minimum, maximum=None):
         bound = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
         raise ValueError(f"{name} must be an integer {bound}, got {value!r}")
     return int(value)
+
+
+def refuse_bool_numbers(est):
+    """Raise if a numeric parameter of ``est`` is a boolean.
+
+    scikit-learn's ``Interval(Integral, ...)`` constraints accept ``True`` (a
+    ``bool`` is an ``Integral``); tsbptt refuses it wherever a number is meant,
+    as ``check_int`` does. Call after ``est._validate_params()``.
+    """
+    from sklearn.utils._param_validation import Interval
+
+    for name, constraints in est._parameter_constraints.items():
+        value = getattr(est, name, None)
+        if isinstance(value, (bool, np.bool_)) \
+                and not any(c in ("boolean", "verbose") for c in constraints
+                            if isinstance(c, str)) \
+                and any(isinstance(c, Interval) for c in constraints):
+            raise ValueError(f"The {name!r} parameter of {type(est).__name__} must be "
+                             f"a number, not a boolean; got {value!r}")
 
 
 def reject_complex(value, name):

@@ -26,7 +26,7 @@ from sklearn.metrics import r2_score
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._inputs import to_sequences
-from ._validation import reject_complex
+from ._validation import refuse_bool_numbers, reject_complex
 from ._targets import (check_weights, mean_scale, per_step_targets, target_ndim,
                        targets_per_step)
 from ._progress import ProgressReporter
@@ -101,6 +101,10 @@ class _BaseRecurrent(BaseEstimator):
 
     # No __init__ here: scikit-learn reads each estimator's parameters from its own
     # __init__ signature, so the regressor and the classifier spell theirs out in full.
+
+    def _validate_params(self):
+        super()._validate_params()
+        refuse_bool_numbers(self)
 
     # -- tags and fitted state ------------------------------------------------------
     def __sklearn_tags__(self):

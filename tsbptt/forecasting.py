@@ -37,7 +37,7 @@ from ._panel import (
     to_output,
     y_name,
 )
-from ._validation import check_window_length, mean_std
+from ._validation import check_window_length, mean_std, refuse_bool_numbers
 from .metrics import mae
 from .windowing import CALENDAR_FEATURES, calendar_features
 
@@ -212,6 +212,10 @@ class Forecaster(BaseEstimator):
         self.scale = scale
         self.freq = freq
         self.fill = fill
+
+    def _validate_params(self):
+        super()._validate_params()
+        refuse_bool_numbers(self)
 
     # -- settings ---------------------------------------------------------------------
     @property
