@@ -2,8 +2,11 @@
 files. Every example must end in a clear ValueError/TypeError that names what is
 wrong, or in a correct, finite result; each in bounded time (the deadline) and
 memory (traced). Derandomized, so a run is reproducible; about 20 s in all."""
+import contextlib
 import io
 import json
+import signal
+import threading
 import tracemalloc
 import warnings
 import zipfile
@@ -46,6 +49,26 @@ def _column(draw, n, kinds=("f8", "f4", "i8", "c16", "b", "U")):
         if kind == "U":
             return base.astype(str)
         return base.astype(kind)
+
+
+@contextlib.contextmanager
+def _time_limit(seconds):
+    """Fail (not hang) if the body runs longer than ``seconds``: hypothesis'
+    deadline only reports a slow example once it has ended."""
+    if not hasattr(signal, "setitimer") or \
+            threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def fail(signum, frame):
+        raise TimeoutError(f"an example ran longer than {seconds} s")
+    old = signal.signal(signal.SIGALRM, fail)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
 
 
 def _clear(exc, *words):
@@ -125,7 +148,7 @@ def test_fuzz_forecaster_inputs(case):
     y, X, lags, horizon = case
     tracemalloc.start()
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _time_limit(5):
             warnings.simplefilter("error", category=np.exceptions.ComplexWarning)
             try:
                 f = Forecaster(Ridge(), lags=lags, horizon=horizon).fit(y, X)
