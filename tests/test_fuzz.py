@@ -94,6 +94,7 @@ def estimator_data(draw):
     return X, y
 
 
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # sklearn's
 @FUZZ
 @given(data=estimator_data(), dtype=st.sampled_from(["float32", "float64"]),
        n_threads=st.sampled_from([None, 1, -1, 0, 2**31, 10**20, True]))

@@ -365,3 +365,28 @@ def test_boolean_numeric_parameters_are_refused(data):
         RNNRegressor(3, max_iter=1, batch_size=True).fit(X, y)
     # a real boolean parameter stays one
     assert RNNRegressor(3, max_iter=1, shuffle=False, random_state=0).fit(X, y).n_iter_ == 1
+
+
+# -- 11. a network too large for the machine ----------------------------------------------
+
+def test_a_network_larger_than_memory_is_refused_before_allocating(data):
+    X, y = data
+    peak, msg = _peak_mib(lambda: RNNRegressor(10**6, max_iter=1).fit(X, y))
+    assert msg.startswith("hidden_size=1000000 with num_layers=1 and 1 inputs needs "
+                          "1.49e+04 GiB for its weights alone, more than this machine")
+    assert peak < 20
+
+
+@pytest.mark.parametrize("body,message", [
+    ("[" * 5000 + "]" * 5000, "is not valid JSON: maximum recursion depth"),
+    ('{"hidden_size": 1000000}', "hidden_size=1000000 with num_layers=1"),
+])
+def test_cli_bad_configs_exit_2_with_one_line(tmp_path, capsys, body, message):
+    path = tmp_path / "s.csv"
+    _series(100).rename_axis("time").reset_index().to_csv(path, index=False)
+    (tmp_path / "c.json").write_text(body)
+    code = cli.main(["forecast", str(path), "--time-col", "time", "--target", "y",
+                     "--horizon", "2", "--lags", "4", "--model", "rnn", "--config",
+                     str(tmp_path / "c.json")])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err

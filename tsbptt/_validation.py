@@ -9,12 +9,14 @@ do not: complex values hidden in targets or pandas columns, integers that are
 also booleans, windows longer than the series, and scaling statistics that
 overflow.
 """
+import math
+import os
 from numbers import Integral
 
 import numpy as np
 
-__all__ = ["check_int", "check_window_length", "mean_std", "refuse_bool_numbers",
-           "reject_complex"]
+__all__ = ["check_int", "check_memory", "check_window_length", "mean_std",
+           "refuse_bool_numbers", "reject_complex"]
 
 
 def check_int(name, value, minimum, maximum=None):
@@ -79,6 +81,29 @@ def reject_complex(value, name):
         raise ValueError(f"{name} has complex values (dtype {bad[0]}); tsbptt works on "
                          "real numbers: pass the real part (.real), or the real and "
                          "imaginary parts as two real columns")
+
+
+def check_memory(shapes, dtype, copies, what):
+    """Raise if ``copies`` arrays of each of ``shapes`` cannot fit in this machine's
+    physical memory: a clear error before allocating, not a MemoryError during.
+
+    Parameters
+    ----------
+    shapes : iterable of tuple of int
+    dtype : numpy dtype
+    copies : int
+        How many arrays of each shape the work holds at once.
+    what : str
+        The setting responsible, for the message (e.g. ``"hidden_size=1000000"``).
+    """
+    n_bytes = copies * np.dtype(dtype).itemsize * sum(math.prod(s) for s in shapes)
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
+        return
+    if n_bytes > total:
+        raise ValueError(f"{what} needs {n_bytes / 2**30:.3g} GiB for its weights alone, "
+                         f"more than this machine's {total / 2**30:.3g} GiB of memory")
 
 
 def check_window_length(n_steps, lags, horizon, gap=None, what="the series"):

@@ -26,13 +26,14 @@ from sklearn.metrics import r2_score
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._inputs import to_sequences
-from ._validation import refuse_bool_numbers, reject_complex
+from ._validation import check_memory, refuse_bool_numbers, reject_complex
 from ._targets import (check_weights, mean_scale, per_step_targets, target_ndim,
                        targets_per_step)
 from ._progress import ProgressReporter
 from .engine import (LOSSES, Network, Objective, TrainOptions, build_optimizer,
                      time_ordered_split, train)
 from .engine._threads import MAX_THREADS
+from .engine.network import param_shapes
 from .engine.schedules import Constant
 
 __all__ = ["LSTMRegressor", "GRURegressor", "RNNRegressor", "LSTMClassifier",
@@ -203,6 +204,12 @@ class _BaseRecurrent(BaseEstimator):
 
     def _initialize(self, n_outputs):
         self._check_hidden_size()
+        # weights, gradients and an optimizer's two moments, before allocating any
+        check_memory(param_shapes(self._cell, self._network_input_size(), self.hidden_size,
+                                  n_outputs, num_layers=self.num_layers,
+                                  bidirectional=self.bidirectional).values(),
+                     self.dtype_, 4, f"hidden_size={self.hidden_size!r} with num_layers="
+                     f"{self.num_layers} and {self._network_input_size()} inputs")
         rs = check_random_state(self.random_state)
         self.network_ = self._new_network(n_outputs, rs.randint(np.iinfo(np.int32).max))
         self._rng = np.random.RandomState(rs.randint(np.iinfo(np.int32).max))
