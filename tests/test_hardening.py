@@ -390,3 +390,19 @@ def test_cli_bad_configs_exit_2_with_one_line(tmp_path, capsys, body, message):
                      str(tmp_path / "c.json")])
     err = capsys.readouterr().err
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
+
+
+# -- 14. gaps in a DatetimeIndex ----------------------------------------------------------
+
+def test_make_windows_refuses_a_gap_in_a_datetime_index():
+    s = pd.Series(np.arange(10.0), index=pd.date_range("2024-01-01", periods=10, freq="D"))
+    gappy = s.drop(s.index[4])
+    with pytest.raises(ValueError, match=r"not regular: Timestamp\('2024-01-06 00:00:00'\) "
+                                         r"follows Timestamp\('2024-01-04"):
+        make_windows(gappy, 2)
+    # regular indexes, with or without a set freq, calendar months included
+    np.testing.assert_array_equal(make_windows(s, 2).y.to_numpy()[:, 0], np.arange(2, 10))
+    monthly = pd.Series(np.arange(6.0), index=pd.DatetimeIndex(
+        ["2024-01-01", "2024-02-01", "2024-03-01", "2024-04-01", "2024-05-01",
+         "2024-06-01"]))
+    np.testing.assert_array_equal(make_windows(monthly, 3).y.to_numpy()[:, 0], [3, 4, 5])

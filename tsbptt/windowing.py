@@ -12,6 +12,7 @@ Origins run every ``stride`` rows and are aligned to the end of the series, so t
 most recent window is always kept. The 3D output is a read-only strided view of
 the series (no copy per window), so millions of points window in bounded memory.
 """
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -157,6 +158,24 @@ def _check_series(frame, what):
     check_numeric(frame, what)
 
 
+def _check_no_gaps(index):
+    """A DatetimeIndex must be regular: a window across a gap would mix steps."""
+    if not isinstance(index, pd.DatetimeIndex) or len(index) < 3 or index.freq is not None:
+        return
+    with warnings.catch_warnings():  # pandas 3.1 announces an offset return
+        warnings.filterwarnings("ignore", "A future version of pandas will return")
+        if pd.infer_freq(index) is not None:
+            return
+    steps = np.asarray(index[1:] - index[:-1])
+    values, counts = np.unique(steps, return_counts=True)
+    step = values[np.argmax(counts)]
+    bad = int(np.flatnonzero(steps != step)[0]) + 1
+    raise ValueError(f"data's DatetimeIndex is not regular: {index[bad]!r} follows "
+                     f"{index[bad - 1]!r}, but most steps are {pd.Timedelta(step)}; a "
+                     "window across a gap would mix steps. Resample it first "
+                     "(data.resample(freq).mean()) and fill the gaps")
+
+
 def _target_frame(data, target):
     if isinstance(data, pd.Series):
         name = data.name if data.name is not None else "y"
@@ -216,6 +235,7 @@ def make_windows(data, lags, horizon=1, stride=1, gap=0, target=None, exog=None,
     if past.columns.duplicated().any():
         raise ValueError(f"exog repeats the target or a column: {list(past.columns)}")
     _check_series(pd.concat([past, fut], axis=1), "data")
+    _check_no_gaps(past.index)
     n = len(past)
     check_window_length(n, lags, horizon, gap)
     last = n - 1 - gap - horizon  # the last origin with all its targets
