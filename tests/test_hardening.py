@@ -330,6 +330,13 @@ def test_complex_values_are_refused_everywhere(data):
         Forecaster(Ridge(), lags=4).fit(s, exog)
     with pytest.raises(ValueError, match="column 'y' of data has complex values"):
         make_windows(s + 1j, 3)
+    # future-known covariates given at predict time
+    X = pd.DataFrame({"z": np.cos(np.arange(60) / 3)}, index=s.index)
+    f = Forecaster(Ridge(), lags=4, horizon=2, future_exog=["z"]).fit(s, X)
+    future = pd.DataFrame({"z": [1 + 1j, 2]}, index=pd.date_range(
+        s.index[-1] + pd.Timedelta("1h"), periods=2, freq="h"))
+    with pytest.raises(ValueError, match="column 'z' of X has complex values"):
+        f.predict(X=future)
 
 
 # -- 10. thread counts beyond any machine -------------------------------------------------

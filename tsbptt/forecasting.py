@@ -39,7 +39,7 @@ from ._panel import (
 )
 from ._validation import check_window_length, mean_std, refuse_bool_numbers
 from .metrics import mae
-from .windowing import CALENDAR_FEATURES, calendar_features
+from .windowing import CALENDAR_FEATURES, calendar_features, check_numeric
 
 __all__ = ["Forecaster"]
 
@@ -353,6 +353,7 @@ class Forecaster(BaseEstimator):
         if absent:
             raise ValueError(f"{where} lacks the future-known columns {absent}")
         rows = future_X.loc[needed, self._future]
+        check_numeric(rows, where, finite=False)  # numbers, not complex; finite below
         bad = ~np.isfinite(rows.to_numpy(np.float64, na_value=np.nan))
         if bad.any():
             raise ValueError(f"{where} has a missing value at {needed[np.flatnonzero(bad.any(1))[0]]!r}")
