@@ -204,9 +204,11 @@ def make_windows(data, lags, horizon=1, stride=1, gap=0, target=None, exog=None,
     ----------
     data : Series or DataFrame
         Sorted by its index (a DatetimeIndex, a RangeIndex or any ordered index),
-        without duplicates or missing values.
+        without duplicates, missing or complex values; a DatetimeIndex must be
+        regular (a gap is refused: a window across it would mix steps).
     lags : int >= 1
-        Steps of input per window.
+        Steps of input per window; more than the series holds is refused before
+        anything is allocated.
     horizon : int >= 1, default=1
         Steps of target per window.
     stride : int >= 1, default=1
