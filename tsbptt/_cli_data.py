@@ -435,12 +435,13 @@ def load_config(path):
                 from None
         try:
             config = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
+        except (tomllib.TOMLDecodeError, RecursionError) as exc:
             raise UsageError(f"config file {path} is not valid TOML: {exc}") from None
     elif path.suffix.lower() == ".json":
         try:
             config = json.loads(text)
-        except json.JSONDecodeError as exc:
+        except (ValueError, RecursionError) as exc:  # a decode error, a 5000-digit
+            # integer, or nesting deeper than the interpreter's recursion limit
             raise UsageError(f"config file {path} is not valid JSON: {exc}") from None
     else:
         raise UsageError(f"config file {path} must end in .json or .toml")

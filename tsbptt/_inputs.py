@@ -106,6 +106,17 @@ def to_sequences(est, X, *, reset, dtype):
         raise ValueError(f"{type(est).__name__} was fitted on sequences with "
                          f"{est.n_features_in_} features; pass a 3D array or a list "
                          "of 2D arrays, not a 2D table")
+    try:
+        X3, lengths = _convert(est, X, kind, reset, dtype)
+    except ValueError as exc:  # NumPy's words do not say which argument
+        if "could not convert" not in str(exc):
+            raise
+        raise ValueError(f"X must hold numbers: {exc}") from None
+    return _to_dtype(X3, dtype), lengths, kind
+
+
+def _convert(est, X, kind, reset, dtype):
+    """check_array / validate_data for each input form: (X3, lengths)."""
     if kind == "list":
         X3, lengths = _from_list(est, X, reset, dtype)
     elif kind == "3d":
@@ -128,4 +139,17 @@ def to_sequences(est, X, *, reset, dtype):
                              f"n_channels={C} (rows are time-major: t * n_channels + c)")
         X3 = X2.reshape(X2.shape[0], X2.shape[1] // C, C)
         lengths = np.full(X3.shape[0], X3.shape[1], dtype=np.intp)
-    return np.ascontiguousarray(X3, dtype=dtype), lengths, kind
+    return X3, lengths
+
+
+def _to_dtype(X3, dtype):
+    """X3 in the computation dtype; finite float64 values beyond float32's range
+    would become infinite there, so they are refused with the reason."""
+    with np.errstate(over="ignore"):
+        out = np.ascontiguousarray(X3, dtype=dtype)
+    if out.dtype != X3.dtype and not np.isfinite(out).all():
+        big = float(np.max(np.abs(X3)))
+        raise ValueError(f"X has values beyond the {dtype} range (largest magnitude "
+                         f"{big:.3g}, the limit is {np.finfo(dtype).max:.3g}); use "
+                         "dtype='float64' or divide X by a constant")
+    return out

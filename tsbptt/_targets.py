@@ -6,6 +6,8 @@ The rules the regressors and classifiers share for reading ``y`` and
 import numpy as np
 from sklearn.utils.validation import _check_sample_weight
 
+from ._validation import mean_std, reject_complex
+
 __all__ = ["check_weights", "mean_scale", "per_step_targets", "target_ndim",
            "targets_per_step"]
 
@@ -49,6 +51,7 @@ def per_step_targets(y, lengths, T):
         raise ValueError(f"y has {len(seqs)} target sequences for {n} input sequences")
     out = None
     for i, yi in enumerate(seqs):
+        reject_complex(yi, f"y[{i}]")
         yi = np.asarray(yi, dtype=np.float64)
         yi = yi[:, None] if yi.ndim == 1 else yi
         if yi.ndim != 2 or len(yi) != (lengths[i] if isinstance(y, (list, tuple)) else T):
@@ -65,14 +68,20 @@ def per_step_targets(y, lengths, T):
     return out
 
 
-def mean_scale(values, weights):
+def mean_scale(values, weights, name="y"):
     """Weighted mean and standard deviation of the rows of ``values``, per column;
-    a scale of 1 where a column is constant."""
+    a scale of 1 where a column is constant.
+
+    Raises a ValueError naming ``name`` if the statistics are not finite (a spread
+    beyond the float64 range), so no model is fitted with infinite scaling."""
     if weights is not None and not np.sum(weights) > 0:
         raise ValueError("sample_weight is 0 for every training sample (the samples "
                          "before the validation tail): nothing to learn from")
-    mean = np.average(values, axis=0, weights=weights)
-    std = np.sqrt(np.average((values - mean) ** 2, axis=0, weights=weights))
+    mean, std = mean_std(values, weights)
+    if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(std))):
+        raise ValueError(f"{name} spans more than the float64 range (largest magnitude "
+                         f"{np.max(np.abs(values)):.3g}): its mean and standard deviation "
+                         f"overflow; divide {name} by a constant first")
     return mean, np.where(std > 1e-12 * np.maximum(1, np.abs(mean)), std, 1.0)
 
 

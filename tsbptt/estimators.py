@@ -26,12 +26,15 @@ from sklearn.metrics import r2_score
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._inputs import to_sequences
+from ._validation import check_memory, refuse_bool_numbers, reject_complex
 from ._targets import (check_weights, mean_scale, per_step_targets, target_ndim,
                        targets_per_step)
 from ._progress import ProgressReporter
 from ._streaming import RecurrentState, step
 from .engine import (LOSSES, Network, Objective, TrainOptions, build_optimizer,
                      time_ordered_split, train)
+from .engine._threads import MAX_THREADS
+from .engine.network import param_shapes
 from .engine.schedules import Constant
 
 __all__ = ["LSTMRegressor", "GRURegressor", "RNNRegressor", "LSTMClassifier",
@@ -84,8 +87,8 @@ class _BaseRecurrent(BaseEstimator):
         "n_channels": [Interval(Integral, 1, None, closed="left")],
         "scale_inputs": ["boolean"],
         "shuffle": ["boolean"],
-        "n_threads": [Interval(Integral, None, -1, closed="right"),
-                      Interval(Integral, 1, None, closed="left"), None],
+        "n_threads": [Interval(Integral, -MAX_THREADS, -1, closed="both"),
+                      Interval(Integral, 1, MAX_THREADS, closed="both"), None],
         "dtype": [StrOptions({"float32", "float64"})],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -94,6 +97,10 @@ class _BaseRecurrent(BaseEstimator):
 
     # No __init__ here: scikit-learn reads each estimator's parameters from its own
     # __init__ signature, so the regressor and the classifier spell theirs out in full.
+
+    def _validate_params(self):
+        super()._validate_params()
+        refuse_bool_numbers(self)
 
     # -- tags and fitted state ------------------------------------------------------
     def __sklearn_tags__(self):
@@ -137,7 +144,7 @@ class _BaseRecurrent(BaseEstimator):
         valid = np.arange(X3.shape[1])[None, :] < lengths[:, None]
         weights = None if w is None else np.broadcast_to(w[:, None], valid.shape)[valid]
         self.input_mean_, self.input_scale_ = mean_scale(X3[valid].astype(np.float64),
-                                                          weights)
+                                                          weights, name="X")
 
     def _scale_inputs(self, X3, lengths):
         """Standardised copy; padding past each sequence's end stays exactly 0."""
@@ -193,6 +200,12 @@ class _BaseRecurrent(BaseEstimator):
 
     def _initialize(self, n_outputs):
         self._check_hidden_size()
+        # weights, gradients and an optimizer's two moments, before allocating any
+        check_memory(param_shapes(self._cell, self._network_input_size(), self.hidden_size,
+                                  n_outputs, num_layers=self.num_layers,
+                                  bidirectional=self.bidirectional).values(),
+                     self.dtype_, 4, f"hidden_size={self.hidden_size!r} with num_layers="
+                     f"{self.num_layers} and {self._network_input_size()} inputs")
         rs = check_random_state(self.random_state)
         self.network_ = self._new_network(n_outputs, rs.randint(np.iinfo(np.int32).max))
         self._rng = np.random.RandomState(rs.randint(np.iinfo(np.int32).max))
@@ -368,6 +381,7 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
         if per_step:
             return per_step_targets(y, lengths, T), True
         y = np.asarray(y)
+        reject_complex(y, "y")
         try:
             y = y.astype(np.float64)
         except (TypeError, ValueError):
@@ -395,7 +409,12 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
             self.target_scale_ = np.ones(y.shape[-1])
 
     def _scaled_targets(self, y):
-        return ((y - self.target_mean_) / self.target_scale_).astype(self.dtype)
+        with np.errstate(over="ignore"):
+            scaled = (y - self.target_mean_) / self.target_scale_
+        if not np.isfinite(scaled).all():  # y's spread beyond the float64 range
+            raise ValueError(f"y spans more than the float64 range (largest magnitude "
+                             f"{np.max(np.abs(y)):.3g}); divide y by a constant first")
+        return scaled.astype(self.dtype)
 
     def _unscale(self, out):
         return out * self.target_scale_ + self.target_mean_

@@ -38,8 +38,9 @@ from ._panel import (
     to_output,
     y_name,
 )
+from ._validation import check_window_length, mean_std, refuse_bool_numbers
 from .metrics import mae
-from .windowing import CALENDAR_FEATURES, calendar_features
+from .windowing import CALENDAR_FEATURES, calendar_features, check_numeric
 
 __all__ = ["Forecaster"]
 
@@ -220,6 +221,10 @@ class Forecaster(BaseEstimator):
         self.freq = freq
         self.fill = fill
 
+    def _validate_params(self):
+        super()._validate_params()
+        refuse_bool_numbers(self)
+
     # -- settings ---------------------------------------------------------------------
     @property
     def _lead(self):
@@ -285,15 +290,23 @@ class Forecaster(BaseEstimator):
         y = [e.y.to_numpy(np.float64) for e in entries]
         X = [np.empty((len(e.y), 0)) if e.X is None else e.X[names].to_numpy(np.float64)
              for e in entries]
-        if self.scale:
-            self.target_mean_ = np.array([v.mean() for v in y])
-            self.target_scale_ = np.array([v.std() for v in y])
-            self.exog_mean_ = np.array([v.mean(axis=0) for v in X]).reshape(len(X), -1)
-            self.exog_scale_ = np.array([v.std(axis=0) for v in X]).reshape(len(X), -1)
+        if self.scale:  # mean_std: a series of 1e300 must not overflow to NaN
+            self.target_mean_, self.target_scale_ = (
+                np.array(v, dtype=np.float64) for v in zip(*map(mean_std, y)))
+            stats = [mean_std(v) for v in X]
+            self.exog_mean_ = np.array([m for m, _ in stats]).reshape(len(X), -1)
+            self.exog_scale_ = np.array([s for _, s in stats]).reshape(len(X), -1)
         else:
             self.target_mean_, self.target_scale_ = np.zeros(len(y)), np.ones(len(y))
             self.exog_mean_ = np.zeros((len(X), len(names)))
             self.exog_scale_ = np.ones((len(X), len(names)))
+        for name in ("target", "exog"):
+            stats = np.concatenate([getattr(self, f"{name}_mean_").ravel(),
+                                    getattr(self, f"{name}_scale_").ravel()])
+            if not np.isfinite(stats).all():
+                raise ValueError(f"the {'y' if name == 'target' else 'X'} values span "
+                                 "more than the float64 range: their mean and standard "
+                                 "deviation overflow; divide them by a constant first")
         # a constant series or column: leave it centred, not divided by zero
         self.target_scale_[self.target_scale_ <= 1e-12] = 1.0
         self.exog_scale_[self.exog_scale_ <= 1e-12] = 1.0
@@ -348,6 +361,7 @@ class Forecaster(BaseEstimator):
         if absent:
             raise ValueError(f"{where} lacks the future-known columns {absent}")
         rows = future_X.loc[needed, self._future]
+        check_numeric(rows, where, finite=False)  # numbers, not complex; finite below
         bad = ~np.isfinite(rows.to_numpy(np.float64, na_value=np.nan))
         if bad.any():
             raise ValueError(f"{where} has a missing value at {needed[np.flatnonzero(bad.any(1))[0]]!r}")
@@ -401,6 +415,7 @@ class Forecaster(BaseEstimator):
         self.n_filled_ = {e.key: e.n_filled for e in entries}
         self._index_names = (list(y.index.names) if self.layout_ == "long"
                              else ["series", entries[0].y.index.name or "time"])
+        self._check_lengths(entries)
         self._fit_scaling(entries)
         calendar_columns = [] if not self._calendar else list(
             calendar_features(pd.DatetimeIndex([]), self._calendar).columns)
@@ -411,7 +426,6 @@ class Forecaster(BaseEstimator):
         self.feature_names_ = [f"{c}_lag{k}" for k in range(self.lags, 0, -1)
                                for c in self.channels_]
         data = [self._scaled(e) for e in entries]
-        self._check_lengths(data)
         self.residuals_ = self._calibrate(entries, data) if self.interval else None
         self.estimator_ = self._fit_model(data, [len(s.y) - 1 for s in data])
         self.tails_ = {e.key: e for e in entries}
@@ -421,12 +435,10 @@ class Forecaster(BaseEstimator):
         return self
 
     def _check_lengths(self, data):
-        need = self.lags + self.horizon
+        """Every series long enough for one window; before anything sized by lags."""
         for s in data:
-            if len(s.y) < need:
-                raise ValueError(f"{'y' if s.key is None else f'series {s.key!r}'} has "
-                                 f"{len(s.y)} steps, too short for lags={self.lags} and "
-                                 f"horizon={self.horizon} (needs at least {need})")
+            check_window_length(len(s.y), self.lags, self.horizon,
+                                what="y" if s.key is None else f"series {s.key!r}")
         if self.strategy == "stateful" and len({len(s.y) for s in data}) > 1:
             raise ValueError("strategy='stateful' trains all series together with "
                              "truncated BPTT, which needs series of equal length; give "

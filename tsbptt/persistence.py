@@ -10,18 +10,24 @@ never runs code from the file. It holds:
   its fitted scalars and history, and a SHA-256 checksum of everything else (the
   rest of the JSON, and every array's name, dtype, shape and bytes).
 
-:func:`load_model` reads only the members it knows, uncompressed (so memory never
-exceeds the file's size), then checks the format, the version, the checksum, the
+:func:`load_model` reads only regular files, and in them only the members it
+knows, stored uncompressed, without encryption or other zip features, each an
+``.npy`` array of plain numbers or strings whose declared shape matches its bytes
+(checked before anything is allocated, so memory stays within twice the file's
+size); the metadata must be small JSON (bounded nesting and integer sizes). Then
+it checks the format, the version, the checksum, the
 class (one of tsbptt's own estimators, by name, from a fixed table), the
 parameters (the estimator's own validation), every fitted value's type, and that
 the weights have exactly the shapes those parameters give, before it allocates
-anything; any problem is a ``ValueError`` that says what is wrong. The optimizer's
+anything, and that every weight and scaling value is finite; any problem is a
+``ValueError`` that names the file and says what is wrong. The optimizer's
 state is not saved: ``warm_start`` after loading starts a fresh optimizer.
 """
 import hashlib
 import json
 import math
 import os
+import stat
 import tempfile
 import zipfile
 
@@ -55,6 +61,13 @@ _REQUIRED = ("n_features_in_", "input_kind_", "n_channels_", "dtype_", "n_output
 #: Fitted arrays kept as arrays.
 _FITTED_ARRAYS = ("input_mean_", "input_scale_", "target_mean_", "target_scale_",
                   "classes_")
+#: Zip flag bits a model file may use: a data descriptor, UTF-8 names.
+_ZIP_FLAGS = 0x08 | 0x800
+#: Array kinds a model file may hold: booleans, integers, floats, strings.
+_ARRAY_KINDS = "biufU"
+#: Deepest nesting of meta.json (a valid file uses 5) and longest integer in it.
+_MAX_DEPTH = 16
+_MAX_DIGITS = 30
 
 
 def _estimator_classes():
@@ -154,6 +167,9 @@ def save_model(estimator, path):
     blob = json.dumps(meta, allow_nan=False).encode("utf-8")
     arrays["meta.json"] = np.frombuffer(blob, dtype=np.uint8)
     path = os.fspath(path)
+    if os.path.isdir(path):
+        raise ValueError(f"path {path!r} is a folder; give a file name, e.g. "
+                         f"{os.path.join(path, 'model.npz')!r}")
     folder = os.path.dirname(os.path.abspath(path))
     with tempfile.NamedTemporaryFile(dir=folder, suffix=".npz", delete=False) as tmp:
         try:
@@ -162,7 +178,11 @@ def save_model(estimator, path):
             tmp.close()
             os.unlink(tmp.name)
             raise
-    os.replace(tmp.name, path)  # a reader never sees half a file
+    try:
+        os.replace(tmp.name, path)  # a reader never sees half a file
+    except BaseException:
+        os.unlink(tmp.name)
+        raise
 
 
 def _allowed_member(name):
@@ -171,34 +191,137 @@ def _allowed_member(name):
                                  or stem.startswith("param/"))
 
 
+def _open_regular(path):
+    """The file at ``path`` opened for reading, if it is a regular file: a device
+    (``/dev/zero``), a pipe or a folder is refused before a byte is read. Opened
+    without blocking (a pipe with no writer would block) and checked on the open
+    descriptor, so the file cannot be swapped between the check and the read."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ValueError(f"{os.fspath(path)!r} is not a regular file (a folder, "
+                             "device, pipe or socket); a model file is a .npz file")
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _read_header(fp, name):
+    """Shape, order and dtype of an ``.npy`` member, from its header alone."""
+    version = np.lib.format.read_magic(fp)
+    if version == (1, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_1_0(fp)
+    elif version == (2, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_2_0(fp)
+    else:
+        raise ValueError(f"member {name!r} has .npy format {version}")
+    if dtype.kind not in _ARRAY_KINDS or dtype.hasobject or dtype.names is not None \
+            or dtype.subdtype is not None:
+        raise ValueError(f"member {name!r} has dtype {dtype}, which a model file never "
+                         "holds (only numbers and strings)")
+    return shape, fortran, dtype
+
+
+def _read_member(zf, info):
+    """One ``.npy`` member as an array, its declared size checked against its bytes
+    before anything is allocated."""
+    name = info.filename
+    if info.flag_bits & ~_ZIP_FLAGS:
+        raise ValueError(f"member {name!r} uses zip features a model file never has "
+                         f"(flag bits {info.flag_bits:#x}: encryption or patched data)")
+    if info.compress_type != zipfile.ZIP_STORED:
+        raise ValueError(f"member {name!r} is compressed")
+    with zf.open(info) as fp:
+        shape, fortran, dtype = _read_header(fp, name)
+        declared = math.prod(shape) * dtype.itemsize  # Python ints: no overflow
+        stored = info.file_size - fp.tell()
+        if declared != stored:
+            raise ValueError(f"member {name!r} declares shape {shape} of {dtype} "
+                             f"({declared} bytes) but holds {stored} bytes")
+        data = fp.read(declared)
+        if len(data) != declared:
+            raise ValueError(f"member {name!r} is truncated")
+    order = "F" if fortran else "C"
+    return np.frombuffer(data, dtype=dtype).reshape(shape, order=order).copy(order=order)
+
+
+def _read_arrays(fp, shown):
+    size = os.fstat(fp.fileno()).st_size
+    with zipfile.ZipFile(fp) as zf:
+        infos = zf.infolist()
+        names = [info.filename for info in infos]
+        for info in infos:
+            if not _allowed_member(info.filename):
+                raise ValueError(f"unexpected member {info.filename!r}")
+            if info.file_size > size:
+                raise ValueError(f"member {info.filename!r} is larger than the file")
+        if len(set(names)) != len(names):
+            raise ValueError("a member name appears twice")
+        return {info.filename[:-4]: _read_member(zf, info) for info in infos}
+
+
+def _small_int(text):
+    if len(text.lstrip("-")) > _MAX_DIGITS:
+        raise ValueError(f"an integer of {len(text)} digits")
+    return int(text)
+
+
+def _finite_float(text):
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:20]} is beyond the float64 range")
+    return value
+
+
+def _refuse_constant(text):
+    raise ValueError(f"{text} is not JSON a model file holds")
+
+
+def _check_depth(value, shown):
+    """Refuse nesting deeper than _MAX_DEPTH, without recursion."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > _MAX_DEPTH:
+            raise ValueError(f"{shown!r}: meta.json is nested more than {_MAX_DEPTH} "
+                             "levels deep; a model file never is")
+        children = item.values() if isinstance(item, dict) else (
+            item if isinstance(item, list) else ())
+        stack.extend((child, depth + 1) for child in children)
+
+
+def _parse_meta(blob, shown):
+    try:
+        meta = json.loads(blob.tobytes().decode("utf-8"), parse_int=_small_int,
+                          parse_float=_finite_float, parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ValueError(f"{shown!r}: meta.json is damaged: {exc}") from None
+    if not isinstance(meta, dict):
+        raise ValueError(f"{shown!r}: meta.json is not a JSON object")
+    _check_depth(meta, shown)
+    return meta
+
+
 def _read(path):
     """The arrays and metadata of a model file, reading only known, stored members."""
     shown = os.fspath(path)
     try:
-        size = os.path.getsize(shown)
-        with zipfile.ZipFile(shown) as zf:
-            for info in zf.infolist():
-                if not _allowed_member(info.filename):
-                    raise ValueError(f"unexpected member {info.filename!r}")
-                if info.compress_type != zipfile.ZIP_STORED or info.file_size > size:
-                    raise ValueError(f"member {info.filename!r} is compressed or larger "
-                                     "than the file")
-        with np.load(shown, allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
+        with _open_regular(shown) as fp:
+            arrays = _read_arrays(fp, shown)
     except FileNotFoundError:
         raise
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as exc:
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError,
+            RuntimeError, NotImplementedError) as exc:
         raise ValueError(f"{shown!r} is not a readable tsbptt model file "
                          f"(damaged or truncated?): {exc}") from None
     if "meta.json" not in arrays:
         raise ValueError(f"{shown!r} is not a tsbptt model file: no meta.json")
-    try:
-        meta = json.loads(arrays.pop("meta.json").tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise ValueError(f"{shown!r}: meta.json is damaged: {exc}") from None
-    if not isinstance(meta, dict):
-        raise ValueError(f"{shown!r}: meta.json is not a JSON object")
-    return arrays, meta
+    blob = arrays.pop("meta.json")
+    if blob.dtype != np.uint8 or blob.ndim != 1:
+        raise ValueError(f"{shown!r}: meta.json is not a byte array")
+    return arrays, _parse_meta(blob, shown)
 
 
 def _check_meta(meta, arrays, path):
@@ -276,6 +399,15 @@ def _check_arrays(est, arrays, path):
     for k, v in arrays.items():
         if k.startswith("param/") and v.dtype != np.dtype(est.dtype_):
             raise ValueError(f"{path!r}: weight {k} is {v.dtype}, expected {est.dtype_}")
+        if k != "classes_" and not k.startswith("param/") and v.dtype.kind != "f":
+            raise ValueError(f"{path!r}: {k} is {v.dtype}, expected floating point")
+        if k != "classes_" and not np.isfinite(v).all():
+            raise ValueError(f"{path!r}: {k} holds NaN or infinite values; a fitted "
+                             "model never does")
+        if k.endswith("scale_") and not (v > 0).all():
+            raise ValueError(f"{path!r}: {k} holds a scale <= 0")
+    if "classes_" in arrays and arrays["classes_"].ndim != 1:
+        raise ValueError(f"{path!r}: classes_ is not one-dimensional")
 
 
 def load_model(path):

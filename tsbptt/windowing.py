@@ -12,10 +12,13 @@ Origins run every ``stride`` rows and are aligned to the end of the series, so t
 most recent window is always kept. The 3D output is a read-only strided view of
 the series (no copy per window), so millions of points window in bounded memory.
 """
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from ._validation import check_int, check_window_length
 
 __all__ = ["CALENDAR_FEATURES", "Windows", "calendar_features", "make_windows"]
 
@@ -95,13 +98,6 @@ def calendar_features(index, features=("hour", "dayofweek", "month"), cyclical=T
     return pd.DataFrame(columns, index=index)
 
 
-def _check_int(name, value, minimum):
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) \
-            or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def _columns(data, spec, name):
     """Covariate columns: names of columns of ``data``, or a frame on its index."""
     if spec is None:
@@ -144,6 +140,10 @@ def check_numeric(frame, what, finite=True, hint=""):
         if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
             raise ValueError(f"column {col!r} of {what} is not numeric "
                              f"(dtype {values.dtype})")
+        if pd.api.types.is_complex_dtype(values):
+            raise ValueError(f"column {col!r} of {what} has complex values (dtype "
+                             f"{values.dtype}); pass the real part (.real), or the real "
+                             "and imaginary parts as two real columns")
         if not finite:
             continue
         bad = ~np.isfinite(values.to_numpy(dtype=np.float64, na_value=np.nan))
@@ -156,6 +156,24 @@ def _check_series(frame, what):
     """Numeric, finite values on a sorted, unique index."""
     check_order(frame.index, what)
     check_numeric(frame, what)
+
+
+def _check_no_gaps(index):
+    """A DatetimeIndex must be regular: a window across a gap would mix steps."""
+    if not isinstance(index, pd.DatetimeIndex) or len(index) < 3 or index.freq is not None:
+        return
+    with warnings.catch_warnings():  # pandas 3.1 announces an offset return
+        warnings.filterwarnings("ignore", "A future version of pandas will return")
+        if pd.infer_freq(index) is not None:
+            return
+    steps = np.asarray(index[1:] - index[:-1])
+    values, counts = np.unique(steps, return_counts=True)
+    step = values[np.argmax(counts)]
+    bad = int(np.flatnonzero(steps != step)[0]) + 1
+    raise ValueError(f"data's DatetimeIndex is not regular: {index[bad]!r} follows "
+                     f"{index[bad - 1]!r}, but most steps are {pd.Timedelta(step)}; a "
+                     "window across a gap would mix steps. Resample it first "
+                     "(data.resample(freq).mean()) and fill the gaps")
 
 
 def _target_frame(data, target):
@@ -186,9 +204,11 @@ def make_windows(data, lags, horizon=1, stride=1, gap=0, target=None, exog=None,
     ----------
     data : Series or DataFrame
         Sorted by its index (a DatetimeIndex, a RangeIndex or any ordered index),
-        without duplicates or missing values.
+        without duplicates, missing or complex values; a DatetimeIndex must be
+        regular (a gap is refused: a window across it would mix steps).
     lags : int >= 1
-        Steps of input per window.
+        Steps of input per window; more than the series holds is refused before
+        anything is allocated.
     horizon : int >= 1, default=1
         Steps of target per window.
     stride : int >= 1, default=1
@@ -209,20 +229,18 @@ def make_windows(data, lags, horizon=1, stride=1, gap=0, target=None, exog=None,
     -------
     Windows
     """
-    lags, horizon = _check_int("lags", lags, 1), _check_int("horizon", horizon, 1)
-    stride, gap = _check_int("stride", stride, 1), _check_int("gap", gap, 0)
+    lags, horizon = check_int("lags", lags, 1), check_int("horizon", horizon, 1)
+    stride, gap = check_int("stride", stride, 1), check_int("gap", gap, 0)
     tgt, target = _target_frame(data, target)
     past = pd.concat([tgt, _columns(data, exog, "exog")], axis=1)
     fut = _columns(data, future_exog, "future_exog")
     if past.columns.duplicated().any():
         raise ValueError(f"exog repeats the target or a column: {list(past.columns)}")
     _check_series(pd.concat([past, fut], axis=1), "data")
+    _check_no_gaps(past.index)
     n = len(past)
+    check_window_length(n, lags, horizon, gap)
     last = n - 1 - gap - horizon  # the last origin with all its targets
-    if last < lags - 1:
-        raise ValueError(f"the series has {n} steps, too short for lags={lags}, "
-                         f"gap={gap} and horizon={horizon} (needs at least "
-                         f"{lags + gap + horizon})")
     first = (lags - 1) + (last - (lags - 1)) % stride
     origins = np.arange(first, last + 1, stride)
     values = past.to_numpy(dtype=np.float64)

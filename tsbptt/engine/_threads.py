@@ -7,7 +7,6 @@ every bit of the results, is the same whatever number of threads runs it.
 """
 import os
 import threading
-from contextlib import contextmanager
 from numbers import Integral
 
 from threadpoolctl import ThreadpoolController
@@ -18,6 +17,9 @@ from .._kernels._openmp_helpers import openmp_enabled, openmp_max_threads
 MIN_CHUNK_ROWS = 16
 #: More rows than this stop helping the GEMM and only cost parallelism.
 MAX_CHUNK_ROWS = 64
+#: The largest ``n_threads`` accepted (either sign): far above any machine's cores,
+#: far below the C ``int`` the kernels take.
+MAX_THREADS = 4096
 
 _controller = None
 #: Cores of the machine, read once: the chunk size depends on it, so it must not
@@ -51,11 +53,13 @@ def resolve_n_threads(n_threads):
     """
     if n_threads is None:
         n = max(1, min(available_cores(), openmp_max_threads()))
-    elif isinstance(n_threads, Integral) and not isinstance(n_threads, bool) and n_threads != 0:
+    elif isinstance(n_threads, Integral) and not isinstance(n_threads, bool) \
+            and n_threads != 0 and abs(n_threads) <= MAX_THREADS:
         n = int(n_threads) if n_threads > 0 else max(1, available_cores() + 1 + int(n_threads))
     else:
         raise ValueError(
-            f"n_threads must be None or a non-zero integer, got {n_threads!r}")
+            f"n_threads must be None or a non-zero integer in [-{MAX_THREADS}, "
+            f"{MAX_THREADS}], got {n_threads!r}")
     return n if openmp_enabled() else 1
 
 
@@ -93,38 +97,47 @@ def _kernel_blas():
     return _controller
 
 
-class _SingleThreadedBlas:
-    """Hold the kernels' BLAS to one thread, so OpenMP threads and BLAS threads
-    never multiply. The setting is process-wide, so it is counted: it is put back
-    only when the last kernel call, from any Python thread, has ended.
+class _BlasHold:
+    """Hold some BLAS libraries at one thread, counted per library so that any
+    mix of holds, nested or from concurrent Python threads, leaves each library's
+    thread count exactly as it was once the last hold on it ends.
 
-    A plain class rather than ``@contextmanager``: it runs twice per layer call,
-    and a generator-based manager costs several times as much on small batches."""
+    The thread count is process-wide, so every hold shares one lock and one
+    table: the first hold on a library saves its count and sets 1, the last one
+    puts the saved count back, and the holds in between touch nothing. A plain
+    class rather than ``@contextmanager``: the kernels' hold runs twice per layer
+    call, and a generator-based manager costs several times as much on small
+    batches."""
 
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._depth = 0     # kernel calls running now, across Python threads
-        self._saved = []    # (library, thread count) to put back when the last one ends
+    _lock = threading.Lock()
+    _holds = {}  # library path -> [holds now, saved thread count], for all instances
+
+    def __init__(self, libraries):
+        self._libraries = libraries  # () -> threadpoolctl LibControllers
 
     def __enter__(self):
         with self._lock:
-            if self._depth == 0:
-                self._saved = [(lib, n) for lib in _kernel_blas()
-                               if (n := lib.num_threads) != 1]
-                for lib, _ in self._saved:
-                    lib.set_num_threads(1)
-            self._depth += 1
+            for lib in self._libraries():
+                entry = self._holds.get(lib.filepath)
+                if entry is None:
+                    entry = self._holds[lib.filepath] = [0, lib.num_threads]
+                    if entry[1] != 1:
+                        lib.set_num_threads(1)
+                entry[0] += 1
+        return self
 
     def __exit__(self, *exc_info):
         with self._lock:
-            self._depth -= 1
-            if self._depth == 0:
-                for lib, n in self._saved:
-                    lib.set_num_threads(n)
-                self._saved = []
+            for lib in self._libraries():
+                entry = self._holds[lib.filepath]
+                entry[0] -= 1
+                if entry[0] == 0:
+                    del self._holds[lib.filepath]
+                    if entry[1] != 1:
+                        lib.set_num_threads(entry[1])
 
 
-_single_threaded_blas = _SingleThreadedBlas()
+_single_threaded_blas = _BlasHold(_kernel_blas)
 
 
 def single_threaded_blas():
@@ -135,15 +148,22 @@ def single_threaded_blas():
 _all_blas = None
 
 
-@contextmanager
+def _every_blas():
+    """threadpoolctl's handles on every BLAS loaded in the process, found once."""
+    global _all_blas
+    if _all_blas is None:
+        _all_blas = ThreadpoolController().select(user_api="blas").lib_controllers
+    return _all_blas
+
+
+_every_blas_single_threaded = _BlasHold(_every_blas)
+
+
 def all_blas_single_threaded():
-    """Hold every loaded BLAS (NumPy's too) to one thread, e.g. for a training run.
+    """Context manager: every loaded BLAS (NumPy's too) at one thread within, e.g.
+    for a training run (nests, thread-safe).
 
     The heavy products of training run inside the kernels; the few NumPy matmuls
     around them (the dense head) are small, and a multi-threaded BLAS pool left
     spinning after them steals the cores from the kernels' OpenMP threads."""
-    global _all_blas
-    if _all_blas is None:
-        _all_blas = ThreadpoolController()
-    with _all_blas.limit(limits=1, user_api="blas"):
-        yield
+    return _every_blas_single_threaded

@@ -1,0 +1,415 @@
+"""Regressions of the fuzzing pass of issue #17: bad or extreme inputs, hostile model
+files and concurrent fits, each refused clearly before any work, or handled."""
+import io
+import json
+import os
+import threading
+import time
+import tracemalloc
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import Ridge
+
+from tsbptt import Forecaster, LSTMRegressor, RNNRegressor, cli, load_model
+from tsbptt.engine import _threads
+from tsbptt.persistence import _checksum
+from tsbptt.windowing import make_windows
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+@pytest.fixture(scope="module")
+def data():
+    X = np.random.default_rng(0).normal(size=(64, 8))
+    return X, X[:, -3:].sum(1)
+
+
+@pytest.fixture(scope="module")
+def good_file(tmp_path_factory, data):
+    X, y = data
+    path = tmp_path_factory.mktemp("models") / "good.npz"
+    RNNRegressor(4, max_iter=2, dtype="float64", random_state=0).fit(X, y).save(path)
+    return path
+
+
+def _series(n=400, value=None):
+    t = np.arange(n)
+    v = np.sin(t / 5.0) if value is None else np.full(n, value)
+    return pd.Series(v, index=pd.date_range("2024-01-01", periods=n, freq="h"), name="y")
+
+
+def _peak_mib(fn):
+    """Peak traced allocation (MiB) of ``fn()``, which must raise ValueError."""
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError) as info:
+            fn()
+        return tracemalloc.get_traced_memory()[1] / 2**20, str(info.value)
+    finally:
+        tracemalloc.stop()
+
+
+# -- 1. lags far beyond the series: refused before anything sized by lags --------------
+
+def test_huge_lags_are_refused_before_any_allocation():
+    y = _series()
+    peak, msg = _peak_mib(lambda: Forecaster(Ridge(), lags=10**9).fit(y))
+    assert "y has 400 steps, too short for lags=1000000000 and horizon=1" in msg
+    assert peak < 20
+    peak, msg = _peak_mib(lambda: make_windows(y, 10**9))
+    assert "too short for lags=1000000000, gap=0 and horizon=1" in msg
+    assert peak < 20
+
+
+def test_cli_huge_lags_exit_2_with_one_line(tmp_path, capsys):
+    path = tmp_path / "s.csv"
+    _series(100).rename_axis("time").reset_index().to_csv(path, index=False)
+    code = cli.main(["forecast", str(path), "--time-col", "time", "--target", "y",
+                     "--horizon", "2", "--lags", "1000000000", "--model", "ridge"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "too short for lags=1000000000" in err and len(err.strip().splitlines()) == 1
+
+
+# -- 2. concurrent BLAS limits ----------------------------------------------------------
+
+def _blas_threads():
+    from threadpoolctl import threadpool_info
+    return {i["filepath"]: i["num_threads"] for i in threadpool_info()
+            if i["user_api"] == "blas"}
+
+
+def test_interleaved_blas_holds_restore_each_library_once():
+    from threadpoolctl import threadpool_limits
+
+    kernel, every = _threads.single_threaded_blas(), _threads.all_blas_single_threaded()
+    with threadpool_limits(2, user_api="blas"):
+        before = _blas_threads()
+        assert set(before.values()) == {2}
+        # a kernel call and a training run overlapping from two threads, in the
+        # order that left the kernels' BLAS at 1 thread before the holds were counted
+        kernel.__enter__()
+        every.__enter__()
+        kernel.__exit__(None, None, None)
+        assert set(_blas_threads().values()) == {1}  # the training run still holds
+        every.__exit__(None, None, None)
+        assert _blas_threads() == before
+        every.__enter__()
+        kernel.__enter__()
+        every.__exit__(None, None, None)
+        kernel_libs = {lib.filepath for lib in _threads._kernel_blas()}
+        assert all(_blas_threads()[p] == 1 for p in kernel_libs)
+        kernel.__exit__(None, None, None)
+        assert _blas_threads() == before
+
+
+def test_concurrent_fits_leave_the_blas_threads_as_they_were(data):
+    from threadpoolctl import threadpool_limits
+
+    X, y = data
+    errors = []
+
+    def fit(seed):
+        try:
+            for _ in range(3):
+                LSTMRegressor(8, max_iter=3, batch_size=8, random_state=seed,
+                              n_threads=1).fit(X, y).predict(X)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    with threadpool_limits(2, user_api="blas"):
+        before = _blas_threads()
+        threads = [threading.Thread(target=fit, args=(s,)) for s in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors
+        assert _blas_threads() == before
+    assert not _threads._BlasHold._holds
+
+
+# -- 3, 4, 6. hostile model files --------------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["device", "fifo", "folder"])
+def test_non_regular_files_are_refused_before_reading(tmp_path, kind):
+    if kind == "device":
+        path = "/dev/zero"
+        if not os.path.exists(path):
+            pytest.skip("no /dev/zero")
+    elif kind == "fifo":
+        path = tmp_path / "pipe.npz"
+        os.mkfifo(path)
+    else:
+        path = tmp_path
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match="is not a regular file"):
+        load_model(path)
+    assert time.perf_counter() - start < 5
+
+
+def _patch_flags(raw, bits):
+    """Set zip flag ``bits`` in every local and central header of ``raw``."""
+    b = bytearray(raw)
+    for sig, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        at = b.find(sig)
+        while at >= 0:
+            flags = int.from_bytes(b[at + offset:at + offset + 2], "little") | bits
+            b[at + offset:at + offset + 2] = flags.to_bytes(2, "little")
+            at = b.find(sig, at + 4)
+    return bytes(b)
+
+
+@pytest.mark.parametrize("bits", [0x01, 0x20, 0x40])
+def test_zip_flag_bits_are_a_value_error(tmp_path, good_file, bits):
+    path = tmp_path / "flagged.npz"
+    path.write_bytes(_patch_flags(good_file.read_bytes(), bits))
+    with pytest.raises(ValueError, match=f"flag bits {bits:#x}"):
+        load_model(path)
+
+
+def _forge(good, out, arrays=None, meta=None):
+    """Rewrite a model file with changed arrays and metadata, re-signed as a forger
+    who knows the format would."""
+    with np.load(good) as npz:
+        members = {k: npz[k] for k in npz.files}
+    doc = json.loads(members.pop("meta.json").tobytes())
+    if arrays:
+        members.update(arrays)
+    if meta:
+        meta(doc)
+    doc["checksum"] = _checksum(members, doc)
+    members["meta.json"] = np.frombuffer(json.dumps(doc).encode(), np.uint8)
+    np.savez(out, **members)
+    return out
+
+
+@pytest.mark.parametrize("name,value,message", [
+    ("param/head.W", np.nan, "param/head.W holds NaN or infinite values"),
+    ("target_mean_", np.inf, "target_mean_ holds NaN or infinite values"),
+    ("target_scale_", np.nan, "target_scale_ holds NaN or infinite values"),
+    ("target_scale_", 0.0, "target_scale_ holds a scale <= 0"),
+    ("input_mean_", "a", "input_mean_ is <U1, expected floating point"),
+])
+def test_non_finite_or_mistyped_fitted_arrays_are_refused(tmp_path, good_file, name,
+                                                          value, message):
+    with np.load(good_file) as npz:
+        if name not in npz.files:
+            name = next(k for k in npz.files if k.startswith("param/"))
+            message = f"{name} holds NaN"
+        a = npz[name].copy()
+    a = np.full(a.shape, value) if isinstance(value, str) else a
+    a.flat[0] = value if not isinstance(value, str) else a.flat[0]
+    path = _forge(good_file, tmp_path / "f.npz", arrays={name: a})
+    with pytest.raises(ValueError, match=message):
+        load_model(path)
+
+
+def test_datetime_and_object_members_are_refused_at_the_header(tmp_path, good_file):
+    with np.load(good_file) as npz:
+        n = len(npz["input_mean_"])
+    path = _forge(good_file, tmp_path / "d.npz",
+                  arrays={"input_mean_": np.zeros(n, dtype="datetime64[s]")})
+    with pytest.raises(ValueError, match="'input_mean_.npy' has dtype datetime64"):
+        load_model(path)
+
+
+def test_declared_npy_shape_is_checked_before_allocation(tmp_path, good_file):
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        buf, {"shape": (2**39,), "fortran_order": False, "descr": "<f8"})
+    header = buf.getvalue()
+    src = zipfile.ZipFile(good_file)
+    out = tmp_path / "huge.npz"
+    with zipfile.ZipFile(out, "w") as dst:
+        for item in src.infolist():
+            blob = src.read(item)
+            if item.filename == "input_mean_.npy":
+                blob = header + blob[len(header):]
+            dst.writestr(item.filename, blob)
+    src.close()
+    peak, msg = _peak_mib(lambda: load_model(out))
+    assert "declares shape (549755813888,) of float64" in msg
+    assert peak < 10 * out.stat().st_size / 2**20 + 5
+
+
+def test_deep_nesting_and_huge_integers_name_the_file(tmp_path, good_file):
+    def deep(doc):
+        nested = 0
+        for _ in range(900):
+            nested = [nested]
+        doc["fitted"]["history_"] = [{"x": nested}]
+    path = _forge(good_file, tmp_path / "deep.npz", meta=deep)
+    with pytest.raises(ValueError, match="deep.npz.*nested more than 16 levels"):
+        load_model(path)
+
+    def huge(doc):
+        doc["fitted"]["n_iter_"] = 10**5000
+    import sys
+    if hasattr(sys, "set_int_max_str_digits"):
+        old = sys.get_int_max_str_digits()
+        sys.set_int_max_str_digits(0)
+    try:
+        path = _forge(good_file, tmp_path / "huge_int.npz", meta=huge)
+    finally:
+        if hasattr(sys, "set_int_max_str_digits"):
+            sys.set_int_max_str_digits(old)
+    with pytest.raises(ValueError, match="huge_int.npz.*an integer of 5001 digits"):
+        load_model(path)
+
+
+# -- 5. overflow in the target scaling --------------------------------------------------
+
+def test_targets_near_the_float64_limit_give_a_finite_model(tmp_path, data):
+    X, y = data
+    kw = dict(hidden_size=4, max_iter=3, dtype="float64", random_state=0)
+    small = RNNRegressor(**kw).fit(X, y)
+    big = RNNRegressor(**kw).fit(X, y * 1e300)
+    assert np.isfinite(big.target_scale_).all() and np.isfinite(big.target_mean_).all()
+    np.testing.assert_allclose(big.target_scale_ / 1e300, small.target_scale_,
+                               rtol=1e-12)
+    pred = big.predict(X)
+    assert np.isfinite(pred).all()
+    np.testing.assert_allclose(pred / 1e300, small.predict(X), rtol=1e-9, atol=1e-12)
+    big.save(tmp_path / "big.npz")
+    np.testing.assert_array_equal(load_model(tmp_path / "big.npz").predict(X), pred)
+
+
+def test_targets_whose_spread_overflows_are_refused(data):
+    X, _ = data
+    y = np.where(np.arange(64) < 16, 1.7e308, -1.7e308)  # y - mean overflows
+    with pytest.raises(ValueError, match="y spans more than the float64 range"):
+        RNNRegressor(4, max_iter=1).fit(X, y)
+
+
+def test_finite_huge_inputs_fit_in_float64_and_are_explained_in_float32(data):
+    X, y = data
+    pred = RNNRegressor(4, max_iter=2, dtype="float64", random_state=0).fit(
+        X * 1e300, y).predict(X * 1e300)
+    assert np.isfinite(pred).all()
+    with pytest.raises(ValueError, match="X has values beyond the float32 range"):
+        RNNRegressor(4, max_iter=1).fit(X * 1e300, y)
+
+
+# -- 7. saving onto a folder ------------------------------------------------------------
+
+def test_save_to_a_folder_is_refused_without_a_stray_file(tmp_path, data):
+    X, y = data
+    model = RNNRegressor(3, max_iter=1, random_state=0).fit(X, y)
+    (tmp_path / "models").mkdir()
+    with pytest.raises(ValueError, match="is a folder; give a file name"):
+        model.save(tmp_path / "models")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["models"]
+    assert not list((tmp_path / "models").iterdir())
+
+
+# -- 8. a constant series near the float64 limit ------------------------------------------
+
+def test_constant_1e300_series_forecasts_itself():
+    f = Forecaster(Ridge(), lags=4, horizon=3).fit(_series(50, 1e300))
+    np.testing.assert_array_equal(f.predict().to_numpy(), np.full(3, 1e300))
+
+
+# -- 9. complex values -----------------------------------------------------------------
+
+def test_complex_values_are_refused_everywhere(data):
+    X, y = data
+    with pytest.raises(ValueError, match="y has complex values"):
+        RNNRegressor(3, max_iter=1).fit(X, y + 1j)
+    X3 = X.reshape(64, 4, 2)
+    with pytest.raises(ValueError, match=r"y\[0\] has complex values"):
+        RNNRegressor(3, max_iter=1).fit(list(X3), [x[:, 0] + 1j for x in X3])
+    s = _series(60)
+    with pytest.raises(ValueError, match="column 'y' of y has complex values"):
+        Forecaster(Ridge(), lags=4).fit(s + 1j)
+    exog = pd.DataFrame({"z": s.to_numpy() * 1j}, index=s.index)
+    with pytest.raises(ValueError, match="column 'z' of y has complex values"):
+        Forecaster(Ridge(), lags=4).fit(s, exog)
+    with pytest.raises(ValueError, match="column 'y' of data has complex values"):
+        make_windows(s + 1j, 3)
+    # future-known covariates given at predict time
+    X = pd.DataFrame({"z": np.cos(np.arange(60) / 3)}, index=s.index)
+    f = Forecaster(Ridge(), lags=4, horizon=2, future_exog=["z"]).fit(s, X)
+    future = pd.DataFrame({"z": [1 + 1j, 2]}, index=pd.date_range(
+        s.index[-1] + pd.Timedelta("1h"), periods=2, freq="h"))
+    with pytest.raises(ValueError, match="column 'z' of X has complex values"):
+        f.predict(X=future)
+
+
+# -- 10. thread counts beyond any machine -------------------------------------------------
+
+@pytest.mark.parametrize("n", [2**31, 10**20, -(2**31)])
+def test_huge_n_threads_is_refused_in_parameter_validation(data, n):
+    X, y = data
+    with pytest.raises(ValueError, match=r"'n_threads' parameter .* range \[1, 4096\]"):
+        RNNRegressor(3, max_iter=1, n_threads=n).fit(X, y)
+    with pytest.raises(ValueError, match=r"non-zero integer in \[-4096, 4096\]"):
+        _threads.resolve_n_threads(n)
+
+
+def test_cli_huge_threads_exit_2_with_one_line(tmp_path, capsys):
+    path = tmp_path / "s.csv"
+    _series(100).rename_axis("time").reset_index().to_csv(path, index=False)
+    code = cli.main(["forecast", str(path), "--time-col", "time", "--target", "y",
+                     "--horizon", "2", "--lags", "4", "--model", "rnn", "--threads",
+                     str(10**20)])
+    err = capsys.readouterr().err
+    assert code == 2 and "n_threads" in err and len(err.strip().splitlines()) == 1
+
+
+# -- 13. booleans are not numbers --------------------------------------------------------
+
+def test_boolean_numeric_parameters_are_refused(data):
+    X, y = data
+    with pytest.raises(ValueError, match="'horizon' parameter of Forecaster must be a "
+                                         "number, not a boolean; got True"):
+        Forecaster(Ridge(), lags=4, horizon=True).fit(_series(50))
+    with pytest.raises(ValueError, match="'batch_size' parameter of RNNRegressor must "
+                                         "be a number, not a boolean"):
+        RNNRegressor(3, max_iter=1, batch_size=True).fit(X, y)
+    # a real boolean parameter stays one
+    assert RNNRegressor(3, max_iter=1, shuffle=False, random_state=0).fit(X, y).n_iter_ == 1
+
+
+# -- 11. a network too large for the machine ----------------------------------------------
+
+def test_a_network_larger_than_memory_is_refused_before_allocating(data):
+    X, y = data
+    peak, msg = _peak_mib(lambda: RNNRegressor(10**6, max_iter=1).fit(X, y))
+    assert msg.startswith("hidden_size=1000000 with num_layers=1 and 1 inputs needs "
+                          "1.49e+04 GiB for its weights alone, more than this machine")
+    assert peak < 20
+
+
+@pytest.mark.parametrize("body,message", [
+    ("[" * 5000 + "]" * 5000, "is not valid JSON: maximum recursion depth"),
+    ('{"hidden_size": 1000000}', "hidden_size=1000000 with num_layers=1"),
+])
+def test_cli_bad_configs_exit_2_with_one_line(tmp_path, capsys, body, message):
+    path = tmp_path / "s.csv"
+    _series(100).rename_axis("time").reset_index().to_csv(path, index=False)
+    (tmp_path / "c.json").write_text(body)
+    code = cli.main(["forecast", str(path), "--time-col", "time", "--target", "y",
+                     "--horizon", "2", "--lags", "4", "--model", "rnn", "--config",
+                     str(tmp_path / "c.json")])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
+
+
+# -- 14. gaps in a DatetimeIndex ----------------------------------------------------------
+
+def test_make_windows_refuses_a_gap_in_a_datetime_index():
+    s = pd.Series(np.arange(10.0), index=pd.date_range("2024-01-01", periods=10, freq="D"))
+    gappy = s.drop(s.index[4])
+    with pytest.raises(ValueError, match=r"not regular: Timestamp\('2024-01-06 00:00:00'\) "
+                                         r"follows Timestamp\('2024-01-04"):
+        make_windows(gappy, 2)
+    # regular indexes, with or without a set freq, calendar months included
+    np.testing.assert_array_equal(make_windows(s, 2).y.to_numpy()[:, 0], np.arange(2, 10))
+    monthly = pd.Series(np.arange(6.0), index=pd.DatetimeIndex(
+        ["2024-01-01", "2024-02-01", "2024-03-01", "2024-04-01", "2024-05-01",
+         "2024-06-01"]))
+    np.testing.assert_array_equal(make_windows(monthly, 3).y.to_numpy()[:, 0], [3, 4, 5])

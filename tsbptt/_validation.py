@@ -1,0 +1,150 @@
+"""The input checks that every entry point shares.
+
+Each check raises a ``ValueError`` (or ``TypeError`` for a wrong kind of object)
+that names the argument and shows the bad value, before any work starts, so that
+the estimators, the forecasting layer, the model files and the command line
+refuse bad input with the same words. scikit-learn's helpers (``check_array``,
+``validate_data``, the parameter constraints) do the rest; these cover what they
+do not: complex values hidden in targets or pandas columns, integers that are
+also booleans, windows longer than the series, and scaling statistics that
+overflow.
+"""
+import math
+import os
+from numbers import Integral
+
+import numpy as np
+
+__all__ = ["check_int", "check_memory", "check_window_length", "mean_std",
+           "refuse_bool_numbers", "reject_complex"]
+
+
+def check_int(name, value, minimum, maximum=None):
+    """``value`` as an int in ``[minimum, maximum]``; booleans are not integers.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the message.
+    value : object
+    minimum : int
+    maximum : int or None, default=None
+
+    Returns
+    -------
+    int
+    """
+    if not isinstance(value, Integral) or isinstance(value, (bool, np.bool_)) \
+            or value < minimum or (maximum is not None and value > maximum):
+        bound = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
+        raise ValueError(f"{name} must be an integer {bound}, got {value!r}")
+    return int(value)
+
+
+def refuse_bool_numbers(est):
+    """Raise if a numeric parameter of ``est`` is a boolean.
+
+    scikit-learn's ``Interval(Integral, ...)`` constraints accept ``True`` (a
+    ``bool`` is an ``Integral``); tsbptt refuses it wherever a number is meant,
+    as ``check_int`` does. Call after ``est._validate_params()``.
+    """
+    from sklearn.utils._param_validation import Interval
+
+    for name, constraints in est._parameter_constraints.items():
+        value = getattr(est, name, None)
+        if isinstance(value, (bool, np.bool_)) \
+                and not any(c in ("boolean", "verbose") for c in constraints
+                            if isinstance(c, str)) \
+                and any(isinstance(c, Interval) for c in constraints):
+            raise ValueError(f"The {name!r} parameter of {type(est).__name__} must be "
+                             f"a number, not a boolean; got {value!r}")
+
+
+def reject_complex(value, name):
+    """Raise if ``value`` (array-like, Series or DataFrame) holds complex numbers.
+
+    NumPy would otherwise drop the imaginary parts with only a ComplexWarning.
+    """
+    dtypes = getattr(value, "dtypes", None)
+    if dtypes is not None and not hasattr(value, "dtype"):  # a DataFrame
+        dtypes = list(dtypes)
+    else:
+        dtype = getattr(value, "dtype", None)
+        if dtype is None:
+            try:
+                dtype = np.asarray(value).dtype
+            except (TypeError, ValueError):  # ragged: the caller's own checks say so
+                return
+        dtypes = [dtype]
+    bad = [d for d in dtypes if np.dtype(d).kind == "c"]
+    if bad:
+        raise ValueError(f"{name} has complex values (dtype {bad[0]}); tsbptt works on "
+                         "real numbers: pass the real part (.real), or the real and "
+                         "imaginary parts as two real columns")
+
+
+def check_memory(shapes, dtype, copies, what):
+    """Raise if ``copies`` arrays of each of ``shapes`` cannot fit in this machine's
+    physical memory: a clear error before allocating, not a MemoryError during.
+
+    Parameters
+    ----------
+    shapes : iterable of tuple of int
+    dtype : numpy dtype
+    copies : int
+        How many arrays of each shape the work holds at once.
+    what : str
+        The setting responsible, for the message (e.g. ``"hidden_size=1000000"``).
+    """
+    n_bytes = copies * np.dtype(dtype).itemsize * sum(math.prod(s) for s in shapes)
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
+        return
+    if n_bytes > total:
+        raise ValueError(f"{what} needs {n_bytes / 2**30:.3g} GiB for its weights alone, "
+                         f"more than this machine's {total / 2**30:.3g} GiB of memory")
+
+
+def check_window_length(n_steps, lags, horizon, gap=None, what="the series"):
+    """Raise unless ``n_steps`` can hold one window of ``lags`` inputs, ``gap``
+    skipped steps (None: 0, not shown) and ``horizon`` targets; cheap, so it runs
+    before any allocation whose size depends on ``lags``."""
+    need = lags + (gap or 0) + horizon
+    if n_steps < need:
+        gap_part = "" if gap is None else f", gap={gap}"
+        raise ValueError(f"{what} has {n_steps} steps, too short for lags={lags}"
+                         f"{gap_part} and horizon={horizon} (needs at least {need})")
+
+
+def mean_std(values, weights=None):
+    """Weighted mean and (population) standard deviation of the rows of ``values``.
+
+    Finite values near the float64 limit (``1e300``) overflow the plain formulas
+    (a sum of squares, even a sum) into ``inf`` or ``NaN``; for them the statistics
+    are computed on the values divided by their largest magnitude and scaled back.
+    Ordinary data takes the plain formulas, bit for bit.
+
+    Parameters
+    ----------
+    values : ndarray of shape (n_rows,) or (n_rows, n_columns), finite
+    weights : ndarray of shape (n_rows,) or None
+
+    Returns
+    -------
+    mean, std : float or ndarray of shape (n_columns,)
+        Non-finite only if the spread itself exceeds the float64 range.
+    """
+    if values.size == 0:  # no columns (or no rows): what NumPy's mean and std give
+        return np.mean(values, axis=0), np.std(values, axis=0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = np.average(values, axis=0, weights=weights)
+        std = np.sqrt(np.average((values - mean) ** 2, axis=0, weights=weights))
+        if np.all(np.isfinite(mean)) and np.all(np.isfinite(std)):
+            return mean, std
+        big = np.max(np.abs(values), axis=0)
+        big = np.where(big > 0, big, 1.0)
+        unit = values / big
+        mean = np.average(unit, axis=0, weights=weights)
+        std = np.sqrt(np.average((unit - mean) ** 2, axis=0, weights=weights))
+        return mean * big, std * big
