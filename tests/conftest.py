@@ -24,6 +24,17 @@ def tol(dtype):
 
 
 @pytest.fixture
+def threads_for_any_work(monkeypatch):
+    """Kernel calls use every thread they are given, however little their work.
+
+    By default a call gets one thread per grain of work (``_threads.GRAIN_MACS``),
+    so the small calls of a test would all run on one thread; tests that compare
+    thread counts use this fixture so that they really run several."""
+    from tsbptt.engine import _threads
+    monkeypatch.setattr(_threads, "GRAIN_MACS", 1)
+
+
+@pytest.fixture
 def rng():
     """A freshly seeded generator, so each test sees fixed random data."""
     return np.random.default_rng(12345)

@@ -294,7 +294,7 @@ def test_per_step_list_alone_vs_in_batch_bitwise(dtype):
 # ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("cls", [LSTMRegressor, GRURegressor, RNNRegressor, LSTMClassifier])
-def test_same_random_state_bitwise_for_any_n_threads(cls, dtype):
+def test_same_random_state_bitwise_for_any_n_threads(cls, dtype, threads_for_any_work):
     # batch_size 64 on 70 samples: several row chunks per batch, a short last batch
     X3, y = _seq3d(n=70, T=6, F=2)
     if cls in CLASSIFIERS:

@@ -68,7 +68,7 @@ def test_long_memory_needs_the_gradient_to_reach_back_far_enough():
     assert results["truncated"] > 0.9, results
 
 
-def test_same_seed_gives_bitwise_identical_weights_for_any_thread_count():
+def test_same_seed_gives_bitwise_identical_weights_for_any_thread_count(threads_for_any_work):
     X, y = _sine(200)
     weights = []
     for n_threads in (1, 2, 1):

@@ -107,7 +107,7 @@ def gru_forward(const floating[:, :, ::1] X not None,  # IN  (B, T, F)
     n_chunks = n_chunks_of(B, chunk_size)
     with nogil:
         for k in prange(n_chunks, num_threads=min(n_threads, n_chunks),
-                        schedule='static'):
+                        schedule='dynamic'):
             _forward_chunk(&X[0, 0, 0], &W[0, 0], &b_hn[0], &h0[0, 0], &lengths[0],
                            &xh[0, 0, 0], &gates[0, 0, 0], &hn[0, 0, 0], &Y[0, 0, 0],
                            &h_T[0, 0], &pre[k, 0, 0], k * chunk_size,
@@ -246,7 +246,7 @@ def gru_backward(const floating[:, ::1] W_T not None,      # IN  (3H, F + H) = W
     dh0[...] = dh_T
     with nogil:
         for k in prange(n_chunks, num_threads=min(n_threads, n_chunks),
-                        schedule='static'):
+                        schedule='dynamic'):
             _backward_chunk(&W_T[0, 0], &lengths[0], &xh[0, 0, 0], &gates[0, 0, 0],
                             &hn[0, 0, 0], &dY[0, 0, 0], &dX[0, 0, 0], &dh0[0, 0],
                             &dW_acc[k, 0, 0], &db_hn_acc[k, 0], &blk_xh[k, 0, 0],

@@ -114,7 +114,7 @@ def lstm_forward(const floating[:, :, ::1] X not None,  # IN  (B, T, F)
     n_chunks = n_chunks_of(B, chunk_size)
     with nogil:
         for k in prange(n_chunks, num_threads=min(n_threads, n_chunks),
-                        schedule='static'):
+                        schedule='dynamic'):
             _forward_chunk(&X[0, 0, 0], &W[0, 0], &h0[0, 0], &c0[0, 0], &lengths[0],
                            &xh[0, 0, 0], &gates[0, 0, 0], &cell[0, 0, 0], &Y[0, 0, 0],
                            &h_T[0, 0], &c_T[0, 0], &pre[k, 0, 0], k * chunk_size,
@@ -248,7 +248,7 @@ def lstm_backward(const floating[:, ::1] W_T not None,      # IN  (4H, F + H) = 
     dc0[...] = dc_T
     with nogil:
         for k in prange(n_chunks, num_threads=min(n_threads, n_chunks),
-                        schedule='static'):
+                        schedule='dynamic'):
             _backward_chunk(&W_T[0, 0], &c0[0, 0], &h_T[0, 0], &lengths[0], &xh[0, 0, 0],
                             &gates[0, 0, 0], &cell[0, 0, 0], &dY[0, 0, 0], &dX[0, 0, 0],
                             &dh0[0, 0], &dc0[0, 0], &dW_acc[k, 0, 0], &blk_xh[k, 0, 0],

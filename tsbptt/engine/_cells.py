@@ -11,10 +11,11 @@ import numpy as np
 from .._kernels import _reduce, cell_kernels
 from .._kernels._reduce import BLOCK_STEPS
 from ._gemm_tiles import products_stay_small, small_gemm_mnk
-from ._threads import chunk_rows, single_threaded_blas
+from ._threads import chunk_rows, single_threaded_blas, thread_plan
 
-#: Gradient arrays with fewer elements are summed over chunks by one thread.
-PARALLEL_SUM_MIN = 1 << 16
+#: Per-chunk gradients with fewer elements in all are summed by one thread: a sum
+#: is memory-bound, and a parallel region waits for its slowest thread.
+PARALLEL_SUM_MIN = 1 << 22
 #: Up to this many chunks, a single-threaded sum is NumPy's adds in chunk order:
 #: the same bits as the compiled sum, without the call's fixed cost.
 NUMPY_SUM_MAX_CHUNKS = 8
@@ -57,7 +58,7 @@ class _Cell:
             # A parallel region costs more than it saves on a small sum (and, on a
             # machine whose cores are busy, can wait a whole time slice for a thread).
             # Each element is summed in chunk order whatever the thread count.
-            threads = n_threads if a[0].size >= PARALLEL_SUM_MIN else 1
+            threads = n_threads if a.size >= PARALLEL_SUM_MIN else 1
             if threads == 1 and len(a) <= NUMPY_SUM_MAX_CHUNKS:
                 out = a[0].copy()
                 for k in range(1, len(a)):
@@ -178,14 +179,16 @@ class LSTMCell(_Cell):
         H = h0.shape[1]
         dt = X.dtype
         chunk = chunk_rows(B)
+        plan = thread_plan(n_threads, (self.name, "forward"), B, T, X.shape[2] + H + 1,
+                           self.n_gates, H)
         cache = dict(W=W, c0=c0, lengths=lengths, xh=_empty(_xh_shape(X, H), dt),
                      gates=_empty((B, T, 4 * H), dt), cell=_empty((B, T, H), dt))
         Y, h_T, c_T = _empty((B, T, H), dt), _empty((B, H), dt), _empty((B, H), dt)
-        with _blas_limit(n_threads, X.shape[2], H, self.n_gates):
+        with plan, _blas_limit(plan.n, X.shape[2], H, self.n_gates):
             cell_kernels(self.name).lstm_forward(
                 X, W, h0, c0, lengths, cache["xh"], cache["gates"], cache["cell"], Y,
                 h_T, c_T, _empty(_per_chunk(B, chunk, 4 * H), dt), chunk,
-                small_gemm_mnk(), n_threads)
+                small_gemm_mnk(), plan.n)
         # The backward reads the last step's h from here (the others are in xh): a
         # copy, so a caller who edits the returned state cannot change the gradients.
         cache["h_T"] = h_T.copy()
@@ -197,10 +200,13 @@ class LSTMCell(_Cell):
         H = cache["c0"].shape[1]
         G, dt = 4 * H, xh.dtype
         work = self._backward_work((B, T, xh.shape[2] - H - 1), H, dt)
+        # two products per step (dW and dh), so a backward call has twice the work
+        plan = thread_plan(n_threads, (self.name, "backward"), B, 2 * T, xh.shape[2],
+                           self.n_gates, H)
         reduce = acc is None
         acc = self._zero_accumulators(work["n_chunks"], {"W": W}) if reduce else acc
         dh0, dc0 = _empty((B, H), dt), _empty((B, H), dt)
-        with _blas_limit(n_threads, xh.shape[2] - H - 1, H, self.n_gates):
+        with plan, _blas_limit(plan.n, xh.shape[2] - H - 1, H, self.n_gates):
             cell_kernels(self.name).lstm_backward(
                 _transposed(W), cache["c0"], cache["h_T"], cache["lengths"], xh,
                 cache["gates"],
@@ -209,8 +215,8 @@ class LSTMCell(_Cell):
                 _empty((work["n_chunks"], work["rows"], G), dt),
                 _empty((work["n_chunks"], min(work["chunk"], B), W.shape[0] - 1), dt),
                 clip_step, work["n_clipped"], work["delta_sq"], work["chunk"],
-                small_gemm_mnk(), n_threads)
-        return (work["dX"], (dh0, dc0)) + self._finish(acc, reduce, work, n_threads)
+                small_gemm_mnk(), plan.n)
+        return (work["dX"], (dh0, dc0)) + self._finish(acc, reduce, work, plan.n)
 
 
 class GRUCell(_Cell):
@@ -227,14 +233,16 @@ class GRUCell(_Cell):
         H = h0.shape[1]
         dt = X.dtype
         chunk = chunk_rows(B)
+        plan = thread_plan(n_threads, (self.name, "forward"), B, T, X.shape[2] + H + 1,
+                           self.n_gates, H)
         cache = dict(W=W, lengths=lengths, xh=_empty(_xh_shape(X, H), dt),
                      gates=_empty((B, T, 3 * H), dt), hn=_empty((B, T, H), dt))
         Y, h_T = _empty((B, T, H), dt), _empty((B, H), dt)
-        with _blas_limit(n_threads, X.shape[2], H, self.n_gates):
+        with plan, _blas_limit(plan.n, X.shape[2], H, self.n_gates):
             cell_kernels(self.name).gru_forward(
                 X, W, b_hn, h0, lengths, cache["xh"], cache["gates"], cache["hn"], Y,
                 h_T, _empty(_per_chunk(B, chunk, 3 * H), dt), chunk, small_gemm_mnk(),
-                n_threads)
+                plan.n)
         return Y, (h_T,), cache
 
     def backward(self, cache, dY, d_state, n_threads, clip_step=0.0, acc=None):
@@ -243,21 +251,24 @@ class GRUCell(_Cell):
         H = cache["hn"].shape[2]
         G, dt = 3 * H, xh.dtype
         work = self._backward_work((B, T, xh.shape[2] - H - 1), H, dt)
+        # two products per step (dW and dh), so a backward call has twice the work
+        plan = thread_plan(n_threads, (self.name, "backward"), B, 2 * T, xh.shape[2],
+                           self.n_gates, H)
         reduce = acc is None
         if reduce:
             acc = self._zero_accumulators(work["n_chunks"],
                                           {"W": W, "b_hn": np.empty(H, dt)})
         blk = (work["n_chunks"], work["rows"], G)
         dh0 = _empty((B, H), dt)
-        with _blas_limit(n_threads, xh.shape[2] - H - 1, H, self.n_gates):
+        with plan, _blas_limit(plan.n, xh.shape[2] - H - 1, H, self.n_gates):
             cell_kernels(self.name).gru_backward(
                 _transposed(W), cache["lengths"], xh, cache["gates"], cache["hn"], dY,
                 d_state[0],
                 work["dX"], dh0, acc["W"], acc["b_hn"], work["blk_xh"], _empty(blk, dt),
                 _empty(blk, dt), _empty((work["n_chunks"], min(work["chunk"], B), H), dt),
                 clip_step, work["n_clipped"], work["delta_sq"], work["chunk"],
-                small_gemm_mnk(), n_threads)
-        return (work["dX"], (dh0,)) + self._finish(acc, reduce, work, n_threads)
+                small_gemm_mnk(), plan.n)
+        return (work["dX"], (dh0,)) + self._finish(acc, reduce, work, plan.n)
 
 
 class RNNCell(_Cell):
@@ -273,13 +284,15 @@ class RNNCell(_Cell):
         H = h0.shape[1]
         dt = X.dtype
         chunk = chunk_rows(B)
+        plan = thread_plan(n_threads, (self.name, "forward"), B, T, X.shape[2] + H + 1,
+                           self.n_gates, H)
         cache = dict(W=W, lengths=lengths, xh=_empty(_xh_shape(X, H), dt),
                      gates=_empty((B, T, H), dt))
         Y, h_T = _empty((B, T, H), dt), _empty((B, H), dt)
-        with _blas_limit(n_threads, X.shape[2], H, self.n_gates):
+        with plan, _blas_limit(plan.n, X.shape[2], H, self.n_gates):
             cell_kernels(self.name).rnn_forward(
                 X, W, h0, lengths, cache["xh"], cache["gates"], Y, h_T,
-                _empty(_per_chunk(B, chunk, H), dt), chunk, small_gemm_mnk(), n_threads)
+                _empty(_per_chunk(B, chunk, H), dt), chunk, small_gemm_mnk(), plan.n)
         return Y, (h_T,), cache
 
     def backward(self, cache, dY, d_state, n_threads, clip_step=0.0, acc=None):
@@ -288,18 +301,21 @@ class RNNCell(_Cell):
         H = W.shape[1]
         dt = xh.dtype
         work = self._backward_work((B, T, xh.shape[2] - H - 1), H, dt)
+        # two products per step (dW and dh), so a backward call has twice the work
+        plan = thread_plan(n_threads, (self.name, "backward"), B, 2 * T, xh.shape[2],
+                           self.n_gates, H)
         reduce = acc is None
         acc = self._zero_accumulators(work["n_chunks"], {"W": W}) if reduce else acc
         dh0 = _empty((B, H), dt)
-        with _blas_limit(n_threads, xh.shape[2] - H - 1, H, self.n_gates):
+        with plan, _blas_limit(plan.n, xh.shape[2] - H - 1, H, self.n_gates):
             cell_kernels(self.name).rnn_backward(
                 _transposed(W), cache["lengths"], xh, cache["gates"], dY, d_state[0],
                 work["dX"], dh0,
                 acc["W"], work["blk_xh"], _empty((work["n_chunks"], work["rows"], H), dt),
                 _empty((work["n_chunks"], min(work["chunk"], B), W.shape[0] - 1), dt),
                 clip_step, work["n_clipped"], work["delta_sq"], work["chunk"],
-                small_gemm_mnk(), n_threads)
-        return (work["dX"], (dh0,)) + self._finish(acc, reduce, work, n_threads)
+                small_gemm_mnk(), plan.n)
+        return (work["dX"], (dh0,)) + self._finish(acc, reduce, work, plan.n)
 
 
 CELLS = {cls.name: cls() for cls in (LSTMCell, GRUCell, RNNCell)}
