@@ -19,6 +19,7 @@ import argparse
 import os
 import signal
 import sys
+import tempfile
 import threading
 import time
 import warnings
@@ -39,6 +40,8 @@ from ._cli_data import (
     load_config,
     load_data,
     positive_int,
+    thread_count,
+    warn_few_windows,
 )
 
 __all__ = ["main"]
@@ -183,6 +186,7 @@ def cmd_forecast(args):
     data = load_data(args)
     est = _estimator(args)
     future = check_future(data, args.future_exog, args.horizon)
+    warn_few_windows(len(data.y), args, data.source)
     model = _forecaster(args, est, args.interval).fit(data.y, data.X)
     if args.interval is not None:
         out = model.predict_interval(X=future)
@@ -228,6 +232,8 @@ def cmd_backtest(args):
     if initial + args.horizon > len(y):
         raise UsageError(f"{which} leaves no room for a --horizon {args.horizon} "
                          f"forecast: the series has {len(y)} steps")
+    warn_few_windows(initial, args, f"--initial {initial}" if args.initial is not None
+                     else "the first fit (80% of the series)")
     step = args.step if args.step is not None else args.horizon
     common = {"initial": initial, "step": step, "refit": args.refit, "season": season,
               "coverage": args.interval}
@@ -280,8 +286,13 @@ def cmd_demo(args):
     from .forecasting import Forecaster
 
     start = time.perf_counter()
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    if args.out is None:  # never into the current folder (a checkout, say) unasked
+        out = Path(tempfile.mkdtemp(prefix="tsbptt-demo-"))
+    else:
+        out = Path(args.out)
+        if out.exists() and not out.is_dir():
+            raise UsageError(f"--out {args.out} is a file; give a folder")
+        out.mkdir(parents=True, exist_ok=True)
     plot = not args.no_plot
     if plot:
         try:
@@ -351,12 +362,21 @@ _BACKTEST_EXAMPLES = """examples:
 MASE below 1 beats the in-sample seasonal naive forecast (season --season)."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with a flag error as one line and a pointer to ``--help`` (not the
+    usage block first: it hides the message on a small terminal)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())} "
+                     f"(see `{self.prog} --help`)\n")
+
+
 def build_parser():
     """The argument parser of the ``tsbptt`` command."""
     debug = argparse.ArgumentParser(add_help=False)
     debug.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                        help="show the full traceback of an error")
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="tsbptt", description="Forecast time series with recurrent networks "
         "(LSTM, GRU, RNN) and baselines.", epilog="`tsbptt COMMAND --help` explains a "
         "command's flags. Start with `tsbptt demo`.")
@@ -371,15 +391,15 @@ def build_parser():
                        "the next 24 hours with a 90% conformal interval, after a "
                        "backtest against the seasonal naive forecast; writes "
                        "forecast.csv and forecast.png.")
-    p.add_argument("--out", default="tsbptt-demo", metavar="DIR",
-                   help="folder for forecast.csv and forecast.png (default: "
-                        "./tsbptt-demo)")
+    p.add_argument("--out", metavar="DIR",
+                   help="folder for forecast.csv and forecast.png, made if need be "
+                        "(default: a new temporary folder, whose name is printed)")
     p.add_argument("--model", choices=["lstm", "gru", "rnn", "ridge"], default="lstm",
                    help="the model (default: lstm)")
     p.add_argument("--quick", action="store_true",
                    help="a tiny network trained for 3 epochs: seconds, for trying it out")
     p.add_argument("--no-plot", action="store_true", help="do not write forecast.png")
-    p.add_argument("--threads", type=int, default=1, metavar="N",
+    p.add_argument("--threads", type=thread_count, default=1, metavar="N",
                    help="OpenMP threads of the network; -1: all cores (default: 1, "
                         "fastest for this small network when other programs share "
                         "the cores)")
