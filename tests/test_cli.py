@@ -724,3 +724,34 @@ def test_demo_writes_into_a_new_temporary_folder_by_default(tmp_path, capsys, mo
     code, _, err = run(capsys, "demo", "--quick", "--model", "ridge", "--no-plot", "--out",
                        made[0] / "forecast.csv")
     assert code == 2 and "is a file; give a folder" in err
+
+
+def test_verbose_labels_each_fit_and_says_why_it_stopped(wave_csv, capsys):
+    code, out, err = run(capsys, "forecast", wave_csv, "--time-col", "ts", "--target",
+                         "value", "--horizon", 2, "--lags", 24, "--epochs", 2,
+                         "--hidden-size", 4, "--interval", 0.8, "--verbose")
+    assert code == 0, err
+    heads = [ln.split(" | ")[0] for ln in out.splitlines() if ln.startswith("fit ")]
+    assert heads == [
+        "fit 1/2: calibration model (LSTMRegressor): epoch 1/2",
+        "fit 1/2: calibration model (LSTMRegressor): epoch 2/2",
+        "fit 1/2: calibration model (LSTMRegressor): ran all 2 epochs (max_iter) without "
+        "converging",
+        "fit 2/2: final model (LSTMRegressor): epoch 1/2",
+        "fit 2/2: final model (LSTMRegressor): epoch 2/2",
+        "fit 2/2: final model (LSTMRegressor): ran all 2 epochs (max_iter) without "
+        "converging"]
+    # one convergence warning for the Forecaster's two fits
+    assert err.count("did not converge") == 1 and "2 of its model fits" in err
+
+
+def test_backtest_verbose_counts_origins_and_quiet_shows_nothing(wave_csv, capsys):
+    argv = ("backtest", wave_csv, "--time-col", "ts", "--target", "value", "--horizon", 24,
+            "--lags", 24, "--model", "ridge", "--initial", N_HOURS - 72)
+    code, out, err = run(capsys, *argv, "--verbose")
+    assert code == 0, err
+    assert [ln.split(" | ")[0] for ln in out.splitlines() if ln.startswith("backtest:")] \
+        == ["backtest: origin 1/3", "backtest: origin 2/3", "backtest: origin 3/3"]
+    assert cli._verbosity(cli.build_parser().parse_args(["backtest", *map(str, argv[1:]),
+                                                          "--quiet"])) == 0
+    assert cli._verbosity(cli.build_parser().parse_args([*map(str, argv)])) == 1

@@ -239,7 +239,10 @@ def add_data_flags(p):
                         "64, \"learning_rate\": 0.003}, applied before the flags above "
                         "(which win); default: none")
     m.add_argument("--verbose", action="store_true",
-                   help="show training progress, one line per epoch, and all warnings")
+                   help="training progress one line per epoch, and all warnings "
+                        "(default: one line redrawn per fit, at a terminal)")
+    m.add_argument("--quiet", action="store_true",
+                   help="no training progress (at a terminal it is shown by default)")
 
 
 

@@ -164,9 +164,15 @@ def _forecaster(args, estimator, coverage=None):
                       freq=_freq(args.freq), fill=args.fill)
 
 
+def _verbosity(args):
+    """Progress: one line redrawn per fit at a terminal (1, the default), a line
+    per epoch with --verbose (2), none with --quiet (0)."""
+    return 2 if args.verbose else 0 if getattr(args, "quiet", False) else 1
+
+
 def _estimator(args):
     config = load_config(args.config) if args.config else None
-    return build_estimator(args, config, verbose=2 if args.verbose else 0)
+    return build_estimator(args, config, verbose=_verbosity(args))
 
 
 # -- subcommands ----------------------------------------------------------------------
@@ -239,7 +245,8 @@ def cmd_backtest(args):
               "coverage": args.interval}
     naive_name = f"seasonal naive (season {season})"
     runs = {naive_name if args.model == "naive" else args.model:
-            backtest(_forecaster(args, est, args.interval), y, X, **common)}
+            backtest(_forecaster(args, est, args.interval), y, X, **common,
+                     verbose=_verbosity(args))}
     if args.model != "naive":  # the baseline, on the same origins
         naive = _forecaster(args, SeasonalNaive(season), args.interval)
         naive.set_params(lags=max(args.lags, season), strategy="direct",
@@ -308,7 +315,7 @@ def cmd_demo(args):
     else:
         cls = {"lstm": LSTMRegressor, "gru": GRURegressor, "rnn": RNNRegressor}[args.model]
         est = cls(**(_DEMO_QUICK if args.quick else _DEMO_NET), random_state=0,
-                  n_threads=args.threads, verbose=2 if args.verbose else 0)
+                  n_threads=args.threads, verbose=_verbosity(args))
     name = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN", "ridge": "Ridge"}[args.model]
     f = Forecaster(est, lags=48, horizon=24, calendar=["hour", "dayofweek"])
     print(f"model: {describe(est)}\n       reads the last 48 hours and the hour and day "
@@ -403,7 +410,10 @@ def build_parser():
                    help="OpenMP threads of the network; -1: all cores (default: 1, "
                         "fastest for this small network when other programs share "
                         "the cores)")
-    p.add_argument("--verbose", action="store_true", help="show training progress")
+    p.add_argument("--verbose", action="store_true",
+                   help="training progress one line per epoch (default: one line "
+                        "redrawn per fit, at a terminal)")
+    p.add_argument("--quiet", action="store_true", help="no training progress")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("forecast", parents=[debug], help="fit a model on a CSV file and "
