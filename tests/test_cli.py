@@ -263,6 +263,7 @@ def test_datasets_lists_every_bundled_dataset(capsys):
         assert name in out and text in out
 
 
+@pytest.mark.slow  # starts Python twice
 def test_help_and_version_via_python_m(tmp_path):
     done = subprocess.run([sys.executable, "-m", "tsbptt", "--help"], check=False,
                           cwd=tmp_path, capture_output=True, text=True, timeout=120)

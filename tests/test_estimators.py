@@ -551,6 +551,7 @@ def _series_windows(n=70, width=6):
     return X, s[width:width + n]
 
 
+@pytest.mark.slow  # starts joblib workers
 def test_grid_search_time_series_split_n_jobs_1_and_2():
     X, y = _series_windows()
     grid = {"hidden_size": [4, 6], "learning_rate": [0.003, 0.03]}

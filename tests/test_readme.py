@@ -7,6 +7,7 @@ import pytest
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 
+@pytest.mark.slow  # trains the tour's models: over a minute on a busy 2-core machine
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_python_blocks_run(capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # the tour saves a model file

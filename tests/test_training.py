@@ -213,6 +213,7 @@ def _long_series_peak(T, k):
     return peak
 
 
+@pytest.mark.slow
 def test_truncated_bptt_memory_does_not_grow_with_the_series_length():
     short, long_ = _long_series_peak(2_000, 32), _long_series_peak(40_000, 32)
     # 20 times the series, same memory: only one window of k2 steps is ever cached
