@@ -756,3 +756,22 @@ def test_backtest_verbose_counts_origins_and_quiet_shows_nothing(wave_csv, capsy
     assert cli._verbosity(cli.build_parser().parse_args(["backtest", *map(str, argv[1:]),
                                                           "--quiet"])) == 0
     assert cli._verbosity(cli.build_parser().parse_args([*map(str, argv)])) == 1
+
+
+def test_library_errors_are_in_the_command_lines_words(tmp_path, capsys):
+    gap = tmp_path / "gap.csv"
+    gap.write_text("ts,value\n" + "".join(
+        f"2024-01-01 {h:02d}:00,{h}\n" for h in (0, 1, 2, 5, 6, 7, 8)))
+    code, _, err = run(capsys, *_ridge(gap))
+    assert code == 2
+    assert err == ("tsbptt: error: the time column is not regular at frequency h: "
+                   "2024-01-01 05:00:00 where 2024-01-01 03:00:00 was expected (a gap); "
+                   "pass --fill interpolate or --fill ffill to fill gaps, or resample "
+                   "first\n")  # no warning about few windows: the data was refused
+    off = tmp_path / "off.csv"
+    off.write_text("ts,value\n" + "".join(
+        f"2024-01-01 {t},{i}\n" for i, t in enumerate(
+            ["00:00", "01:00", "02:30", "03:00", "04:00", "05:00", "06:00"])))
+    code, _, err = run(capsys, *_ridge(off, "--fill", "ffill", "--freq", "h"))
+    assert code == 2 and err == ("tsbptt: error: the series has a timestamp off its Hour "
+                                 "grid: 2024-01-01 02:30:00; resample it first\n")

@@ -17,6 +17,7 @@ and exit with code 2 (1 for unexpected failures); ``--debug`` shows the tracebac
 """
 import argparse
 import os
+import re
 import signal
 import sys
 import tempfile
@@ -36,6 +37,7 @@ from ._cli_data import (
     add_data_flags,
     build_estimator,
     check_future,
+    cut,
     describe,
     load_config,
     load_data,
@@ -192,8 +194,8 @@ def cmd_forecast(args):
     data = load_data(args)
     est = _estimator(args)
     future = check_future(data, args.future_exog, args.horizon)
-    warn_few_windows(len(data.y), args, data.source)
     model = _forecaster(args, est, args.interval).fit(data.y, data.X)
+    warn_few_windows(len(data.y), args, data.source)  # once the data proved usable
     if args.interval is not None:
         out = model.predict_interval(X=future)
     else:
@@ -238,8 +240,6 @@ def cmd_backtest(args):
     if initial + args.horizon > len(y):
         raise UsageError(f"{which} leaves no room for a --horizon {args.horizon} "
                          f"forecast: the series has {len(y)} steps")
-    warn_few_windows(initial, args, f"--initial {initial}" if args.initial is not None
-                     else "the first fit (80% of the series)")
     step = args.step if args.step is not None else args.horizon
     common = {"initial": initial, "step": step, "refit": args.refit, "season": season,
               "coverage": args.interval}
@@ -252,6 +252,8 @@ def cmd_backtest(args):
         naive.set_params(lags=max(args.lags, season), strategy="direct",
                          future_exog=None, calendar=None)
         runs[naive_name] = backtest(naive, y, None, **common)
+    warn_few_windows(initial, args, f"--initial {initial}" if args.initial is not None
+                     else "the first fit (80% of the series)")
     table = next(iter(runs.values())).forecasts
     origins = table["origin"].unique()
     fit = "refitted at each origin" if args.refit else "fitted once, on the first " \
@@ -483,11 +485,22 @@ _FLAG_HINTS = (("fill='interpolate' or fill='ffill'", "--fill interpolate or --f
                ("pass freq=...", "pass --freq"), ("interval=None", "no --interval"))
 
 
+#: The library's Python words, as the command line says them: the data is "the
+#: series" or its time column, not ``y``; times print as text, not Timestamp(...).
+_CLI_WORDS = ((r"\bTimestamp\('([^']*)'(?:, ?(?:freq|tz)='[^']*')*\)", r"\1"),
+              (r"\by's (?:index|DatetimeIndex)", "the time column"),
+              (r"\by has\b", "the series has"), (r"\by's\b", "the series'"),
+              (r" \(y\.resample\(freq\)\.mean\(\)\)", ""),
+              (r"off its <(\w+)> grid", r"off its \1 grid"))
+
+
 def _one_line(exc):
     line = " ".join(str(exc).split()) or type(exc).__name__
     for library, flag in _FLAG_HINTS:
         line = line.replace(library, flag)
-    return line
+    for pattern, words in _CLI_WORDS:
+        line = re.sub(pattern, words, line)
+    return cut(line, 2000)[1:-1] if len(line) > 2000 else line
 
 
 def _report_warnings(caught, verbose):
