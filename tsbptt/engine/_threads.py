@@ -7,7 +7,7 @@ every bit of the results, is the same whatever number of threads runs it.
 
 Busy machines. A parallel region ends at a barrier: if the OS deschedules one of its
 threads (other programs want the core), the others wait for it, spinning, for up to
-a time slice. Two choices keep that from costing more than the threads save:
+a time slice. Three choices keep that from costing more than the threads save:
 
 - a grain size (:func:`call_threads`): a call gets one thread per
   :data:`GRAIN_MACS` multiply-adds of work, so small calls run on one thread and
