@@ -9,6 +9,11 @@ plain loop); ``tsbptt.show_config()`` reports which build you have.
 
 No ``-ffast-math``: on gcc it links crtfastmath.o, which turns on flush-to-zero for
 the whole process.  ``-fno-math-errno`` is enough for the vectorised expf/tanh.
+
+Release builds carry no debug information (``-g0``, stripped at link time: Python's
+own CFLAGS usually say ``-g``, which makes the installed kernels three times as
+large); ``TSBPTT_DEBUG_BUILD=1`` keeps it. Cython and the C compiler both run one
+job per core.
 """
 import os
 import subprocess
@@ -94,6 +99,10 @@ def compiler_accepts(flags):
 
 
 OPT = ["-O3", "-fno-math-errno"] + (VECTOR_FLAGS if compiler_accepts(VECTOR_FLAGS) else [])
+DEBUG_BUILD = os.environ.get("TSBPTT_DEBUG_BUILD", "0") not in ("", "0")
+# Compile flags come after Python's CFLAGS, so -g0 wins over their -g.
+RELEASE_COMPILE = [] if DEBUG_BUILD else ["-g0"]
+RELEASE_LINK = [] if DEBUG_BUILD or sys.platform == "darwin" else ["-s"]
 
 # `_<cell>_avx2.pyx` and `_<cell>_avx512.pyx` compile the same kernel source with
 # AVX2 + FMA and with AVX-512 (x86-64-v4), so the gate loops (exp, tanh) run 8 or 16
@@ -109,12 +118,12 @@ ISA_BUILDS = {suffix: (flags if compiler_accepts(flags) else None)
                                     ("_avx512.pyx", AVX512_FLAGS))}
 
 class BuildExt(build_ext):
-    """Rebuild everything when the OpenMP flags differ from the last build in this
-    tree: build_ext only compares file times and would keep the old objects."""
+    """Rebuild everything when the OpenMP or debug flags differ from the last build
+    in this tree: build_ext only compares file times and would keep the old objects."""
 
     def run(self):
         stamp = Path(self.build_temp, "tsbptt-openmp-flags.txt")
-        flags = " ".join(OMP) or "serial"
+        flags = (" ".join(OMP) or "serial") + (" debug" if DEBUG_BUILD else "")
         if not stamp.exists() or stamp.read_text() != flags:
             self.force = True
         super().run()
@@ -148,8 +157,8 @@ def extensions(omp):
             include_dirs=[KERNELS, numpy.get_include()],
             define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
             depends=depends,
-            extra_compile_args=OPT + omp + isa_flags(pyx),
-            extra_link_args=omp,
+            extra_compile_args=OPT + RELEASE_COMPILE + omp + isa_flags(pyx),
+            extra_link_args=omp + RELEASE_LINK,
             # glibc: libm.so is a linker script that also pulls libmvec when needed.
             libraries=["m"],
         )
@@ -169,6 +178,7 @@ setup(
             "initializedcheck": False,
             "nonecheck": False,
         },
+        nthreads=os.cpu_count() or 1,
     ),
     cmdclass={"build_ext": BuildExt},
     # Compile the extensions in parallel (2 cores on the dev/CI machines).

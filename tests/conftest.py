@@ -1,7 +1,24 @@
-"""Shared fixtures: the dtype under test, its tolerances, a seeded generator."""
+"""Shared fixtures: the dtype under test, its tolerances, a seeded generator; the
+``slow`` tier (tests marked ``@pytest.mark.slow`` run only with ``--slow``)."""
 
 import numpy as np
 import pytest
+
+
+def pytest_addoption(parser):
+    parser.addoption("--slow", action="store_true", default=False,
+                     help="also run the tests marked slow (the whole suite, as .ci/run)")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Leave the slow tests out unless --slow (or a -m expression that names them)."""
+    if config.getoption("--slow") or "slow" in (config.getoption("-m") or ""):
+        return
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if not item.get_closest_marker("slow")]
+
 
 # Per-dtype tolerances for comparing two computations of the same quantity
 # (e.g. a compiled kernel against tsbptt._reference) in that dtype.
@@ -21,6 +38,17 @@ def dtype(request):
 def tol(dtype):
     """``assert_allclose`` keyword arguments (rtol, atol) for ``dtype``."""
     return TOLERANCES[dtype]
+
+
+@pytest.fixture
+def threads_for_any_work(monkeypatch):
+    """Kernel calls use every thread they are given, however little their work.
+
+    By default a call gets one thread per grain of work (``_threads.GRAIN_MACS``),
+    so the small calls of a test would all run on one thread; tests that compare
+    thread counts use this fixture so that they really run several."""
+    from tsbptt.engine import _threads
+    monkeypatch.setattr(_threads, "GRAIN_MACS", 1)
 
 
 @pytest.fixture

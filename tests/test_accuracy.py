@@ -10,7 +10,8 @@ import pytest
 from tsbptt import Forecaster, GRURegressor, LSTMRegressor, backtest, datasets
 from tsbptt.baselines import SeasonalNaive
 
-pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+pytestmark = [pytest.mark.slow,  # 30-epoch fits on the bundled load
+              pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")]
 
 
 def _mase(estimator):

@@ -263,6 +263,7 @@ def test_datasets_lists_every_bundled_dataset(capsys):
         assert name in out and text in out
 
 
+@pytest.mark.slow  # starts Python twice
 def test_help_and_version_via_python_m(tmp_path):
     done = subprocess.run([sys.executable, "-m", "tsbptt", "--help"], check=False,
                           cwd=tmp_path, capture_output=True, text=True, timeout=120)
@@ -559,3 +560,218 @@ def test_library_hints_are_spelled_as_flags(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("tsbptt: error:")
     assert "--fill interpolate or --fill ffill" in err and "fill='" not in err
+
+
+# -- files as people write them, and flags checked as the command line's own ---------
+
+def _semicolon_csv(tmp_path, n=60):
+    """Hourly values with a decimal comma, fields separated by ';', a text column."""
+    times = pd.date_range("2024-01-01", periods=n, freq="h").strftime("%Y-%m-%d %H:%M")
+    values = np.round(10 + np.arange(n) * 0.5, 1)
+    lines = ["when;load;note"] + [f"{t};{str(v).replace('.', ',')};x{i}"
+                                  for i, (t, v) in enumerate(zip(times, values))]
+    path = tmp_path / "semi.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path, values
+
+
+def test_sep_and_decimal_read_a_semicolon_file_with_decimal_commas(tmp_path, capsys):
+    path, values = _semicolon_csv(tmp_path)
+    out_csv = tmp_path / "f.csv"
+    code, out, err = run(capsys, "forecast", path, "--sep", ";", "--decimal", ",",
+                         "--time-col", "when", "--target", "load", "--horizon", 2,
+                         "--lags", 3, "--model", "naive", "--out", out_csv)
+    assert code == 0, err
+    frame = read_forecast(out_csv)
+    # the seasonal naive forecast (season 1) repeats the last value, read as 39.5
+    np.testing.assert_allclose(frame["forecast"], [values[-1]] * 2)
+    assert values[-1] == 39.5
+    assert list(frame["time"].dt.strftime("%H:%M")) == ["12:00", "13:00"]
+
+
+def test_without_sep_or_decimal_the_error_says_which_flag(tmp_path, capsys):
+    path, _ = _semicolon_csv(tmp_path)
+    code, _, err = run(capsys, "forecast", path, "--target", "load", "--horizon", 1,
+                       "--lags", 2)
+    assert code == 2 and err.count("\n") == 1
+    assert f"{path} has one column" in err and "--sep ';'" in err
+    code, _, err = run(capsys, "forecast", path, "--sep", ";", "--target", "load",
+                       "--horizon", 1, "--lags", 2, "--model", "ridge")
+    assert code == 2 and err.count("\n") == 1
+    assert "column 'load' is not numeric: '10,0'" in err and "(line 2)" in err
+    assert "--decimal ','" in err and str(path) in err
+
+
+def test_time_column_is_guessed_when_exactly_one_reads_as_dates(tmp_path, capsys):
+    path, values = _semicolon_csv(tmp_path)
+    code, out, err = run(capsys, "forecast", path, "--sep", ";", "--decimal", ",",
+                         "--target", "load", "--horizon", 1, "--lags", 3,
+                         "--model", "naive")
+    assert code == 0, err
+    assert "2024-01-03 12:00:00" in out and f"{values[-1]:.1f}" in out
+    two = tmp_path / "two.csv"
+    two.write_text("a,b,y\n2024-01-01,2024-02-01,1\n2024-01-02,2024-02-02,2\n")
+    code, _, err = run(capsys, "forecast", two, "--target", "y", "--horizon", 1,
+                       "--lags", 1)
+    assert code == 2 and "--time-col is required: 2 columns (['a', 'b']) read as dates" \
+        in err
+    none = tmp_path / "none.csv"
+    none.write_text("a,y\nfoo,1\nbar,2\n")
+    code, _, err = run(capsys, "forecast", none, "--target", "y", "--horizon", 1,
+                       "--lags", 1)
+    assert code == 2 and "none of its columns reads as dates" in err and str(none) in err
+
+
+def test_empty_file_and_bad_rows_name_the_file(tmp_path, capsys):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    code, _, err = run(capsys, *_ridge(empty))
+    assert code == 2 and err == f"tsbptt: error: {empty} is empty: expected a header " \
+        "line of column names, then one row per time\n"
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("ts,value\n2024-01-01,1\n2024-01-02,2,7\n")
+    code, _, err = run(capsys, *_ridge(ragged))
+    assert code == 2 and f"cannot read {ragged} as CSV with --sep ','" in err
+    assert "line 3" in err and err.count("\n") == 1
+    # an error from inside the file names the file too
+    code, _, err = run(capsys, *_ridge(tmp_path / "nope.csv"))
+    assert code == 2 and "file not found" in err
+    unsorted = tmp_path / "unsorted.csv"
+    unsorted.write_text("ts,value\n2024-01-02,1\n2024-01-01,2\n2024-01-03,3\n")
+    code, _, err = run(capsys, *_ridge(unsorted))
+    assert code == 2 and err.startswith(f"tsbptt: error: {unsorted}: time column 'ts' "
+                                        "is not sorted")
+
+
+def test_a_huge_cell_is_quoted_cut_to_80_characters(tmp_path, capsys):
+    path = tmp_path / "huge.csv"
+    path.write_text("ts,value\n2024-01-01,1\n2024-01-02," + "9x" * 50_000 + "\n")
+    code, _, err = run(capsys, *_ridge(path))
+    assert code == 2 and err.count("\n") == 1
+    quoted = err.split("not numeric: ", 1)[1].split(" (100002 characters)")[0]
+    assert quoted == "'" + "9x" * 38 + "..."
+    assert len(quoted) == 80 and len(err) < 300
+
+
+@pytest.mark.parametrize("flag, value, words", [
+    ("--threads", "1e20", "expected an integer number of threads"),
+    ("--threads", "100000000000000000000", "expected 1 to 4096 threads"),
+    ("--threads", "0", "expected 1 to 4096 threads"),
+    ("--lags", "0", "expected an integer from 1 to 10000000"),
+    ("--horizon", "10000000000", "expected an integer from 1 to 10000000"),
+    ("--epochs", "-3", "expected an integer from 1 to 10000000"),
+    ("--learning-rate", "0", "expected a learning rate > 0"),
+    ("--learning-rate", "inf", "expected a learning rate > 0"),
+    ("--learning-rate", "nan", "expected a learning rate > 0"),
+    ("--dropout", "1", "expected a dropout rate from 0 to below 1"),
+    ("--random-state", "-1", "expected a seed from 0 to 4294967295"),
+])
+def test_numeric_flags_are_range_checked_in_one_line(flag, value, words, wave_csv, capsys):
+    argv = ["forecast", wave_csv, "--time-col", "ts", "--target", "value", "--horizon", 1,
+            "--lags", 2, flag, value]
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == ""
+    assert err == f"tsbptt forecast: error: argument {flag}: {words}" + \
+        err.split(words, 1)[1]
+    assert err.count("\n") == 1 and repr(value) in err
+    assert err.endswith("(see `tsbptt forecast --help`)\n")
+
+
+def test_alpha_and_dropout_accept_zero(wave_csv, capsys):
+    code, _, err = run(capsys, *_ridge(wave_csv, "--alpha", "0"))
+    assert code == 0, err
+
+
+def test_flag_errors_are_one_line_with_a_pointer_to_help(capsys):
+    code, out, err = run(capsys, "forecast", "--horizn", 3)
+    assert code == 2 and out == ""
+    assert err == ("tsbptt forecast: error: the following arguments are required: "
+                   "--horizon, --lags (see `tsbptt forecast --help`)\n")
+    code, _, err = run(capsys, "forecast", "--horizon", 3, "--lags", 2, "--bogus")
+    assert code == 2
+    assert err == "tsbptt: error: unrecognized arguments: --bogus (see `tsbptt --help`)\n"
+    code, _, err = run(capsys, "forecst")
+    assert code == 2 and err == ("tsbptt: error: argument COMMAND: invalid choice: "
+                                 "'forecst' (choose from 'demo', 'forecast', 'backtest', "
+                                 "'datasets') (see `tsbptt --help`)\n")
+
+
+def test_few_training_windows_are_warned_about(tmp_path, capsys):
+    times = pd.date_range("2024-01-01", periods=40, freq="D")
+    path = tmp_path / "short.csv"
+    pd.DataFrame({"ts": times, "value": np.arange(40.0)}).to_csv(path, index=False)
+    code, _, err = run(capsys, *_ridge(path, time_col="ts")[:-4], "--lags", 12,
+                       "--model", "ridge", "--horizon", 1)
+    assert code == 0
+    assert f"tsbptt: warning: {path} has 40 steps, which give only 28 training window(s)" \
+        in err and "--lags 12" in err
+    code, _, err = run(capsys, *_ridge(path, time_col="ts")[:-4], "--lags", 2,
+                       "--model", "ridge", "--horizon", 1)
+    assert code == 0 and "warning" not in err
+
+
+def test_demo_writes_into_a_new_temporary_folder_by_default(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    import tempfile
+    monkeypatch.setattr(tempfile, "tempdir", None)  # re-read TMPDIR
+    code, out, err = run(capsys, "demo", "--quick", "--model", "ridge", "--no-plot")
+    assert code == 0, err
+    made = list((tmp_path / "tmp").glob("tsbptt-demo-*"))
+    assert len(made) == 1 and f"wrote {made[0] / 'forecast.csv'}" in out
+    assert len(pd.read_csv(made[0] / "forecast.csv")) == 24
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tmp"]  # nothing else here
+    code, _, err = run(capsys, "demo", "--quick", "--model", "ridge", "--no-plot", "--out",
+                       made[0] / "forecast.csv")
+    assert code == 2 and "is a file; give a folder" in err
+
+
+def test_verbose_labels_each_fit_and_says_why_it_stopped(wave_csv, capsys):
+    code, out, err = run(capsys, "forecast", wave_csv, "--time-col", "ts", "--target",
+                         "value", "--horizon", 2, "--lags", 24, "--epochs", 2,
+                         "--hidden-size", 4, "--interval", 0.8, "--verbose")
+    assert code == 0, err
+    heads = [ln.split(" | ")[0] for ln in out.splitlines() if ln.startswith("fit ")]
+    assert heads == [
+        "fit 1/2: calibration model (LSTMRegressor): epoch 1/2",
+        "fit 1/2: calibration model (LSTMRegressor): epoch 2/2",
+        "fit 1/2: calibration model (LSTMRegressor): ran all 2 epochs (max_iter) without "
+        "converging",
+        "fit 2/2: final model (LSTMRegressor): epoch 1/2",
+        "fit 2/2: final model (LSTMRegressor): epoch 2/2",
+        "fit 2/2: final model (LSTMRegressor): ran all 2 epochs (max_iter) without "
+        "converging"]
+    # one convergence warning for the Forecaster's two fits
+    assert err.count("did not converge") == 1 and "2 of its model fits" in err
+
+
+def test_backtest_verbose_counts_origins_and_quiet_shows_nothing(wave_csv, capsys):
+    argv = ("backtest", wave_csv, "--time-col", "ts", "--target", "value", "--horizon", 24,
+            "--lags", 24, "--model", "ridge", "--initial", N_HOURS - 72)
+    code, out, err = run(capsys, *argv, "--verbose")
+    assert code == 0, err
+    assert [ln.split(" | ")[0] for ln in out.splitlines() if ln.startswith("backtest:")] \
+        == ["backtest: origin 1/3", "backtest: origin 2/3", "backtest: origin 3/3"]
+    assert cli._verbosity(cli.build_parser().parse_args(["backtest", *map(str, argv[1:]),
+                                                          "--quiet"])) == 0
+    assert cli._verbosity(cli.build_parser().parse_args([*map(str, argv)])) == 1
+
+
+def test_library_errors_are_in_the_command_lines_words(tmp_path, capsys):
+    gap = tmp_path / "gap.csv"
+    gap.write_text("ts,value\n" + "".join(
+        f"2024-01-01 {h:02d}:00,{h}\n" for h in (0, 1, 2, 5, 6, 7, 8)))
+    code, _, err = run(capsys, *_ridge(gap))
+    assert code == 2
+    assert err == ("tsbptt: error: the time column is not regular at frequency h: "
+                   "2024-01-01 05:00:00 where 2024-01-01 03:00:00 was expected (a gap); "
+                   "pass --fill interpolate or --fill ffill to fill gaps, or resample "
+                   "first\n")  # no warning about few windows: the data was refused
+    off = tmp_path / "off.csv"
+    off.write_text("ts,value\n" + "".join(
+        f"2024-01-01 {t},{i}\n" for i, t in enumerate(
+            ["00:00", "01:00", "02:30", "03:00", "04:00", "05:00", "06:00"])))
+    code, _, err = run(capsys, *_ridge(off, "--fill", "ffill", "--freq", "h"))
+    assert code == 2 and err == ("tsbptt: error: the series has a timestamp off its Hour "
+                                 "grid: 2024-01-01 02:30:00; resample it first\n")

@@ -1,6 +1,7 @@
 """show_config / get_config, the kernel dispatch and the thread helpers."""
 import io
 
+import numpy as np
 import pytest
 
 import tsbptt
@@ -118,9 +119,58 @@ def test_resolve_n_threads(monkeypatch):
 
 
 def test_chunk_rows_depends_on_the_batch_only(monkeypatch):
+    # about two chunks per core (so a thread that runs can take a stalled one's)
     monkeypatch.setattr(_threads, "_MACHINE_CORES", 2)
     assert [_threads.chunk_rows(b) for b in (1, 10, 32, 64, 128, 1000)] == \
-        [1, 10, 16, 32, 64, 64]
+        [1, 10, 16, 16, 32, 64]
+
+
+def test_call_threads_gives_one_thread_per_grain_of_work(monkeypatch):
+    monkeypatch.setattr(_threads, "_MACHINE_CORES", 2)
+    grain = _threads.GRAIN_MACS
+    # (B, T, F + H + 1, gates, H) -> B * T * (F + H + 1) * gates * H multiply-adds
+    assert _threads.call_threads(2, 32, 24, 34, 4, 32) == 1          # 3.3e6: small
+    assert _threads.call_threads(8, 128, 100, 137, 4, 128) == 4      # 9e8, 4 chunks
+    assert _threads.call_threads(2, 128, 100, 137, 4, 128) == 2      # capped by n_threads
+    assert _threads.call_threads(1, 128, 100, 137, 4, 128) == 1
+    # one thread per whole grain: just under two grains is one thread
+    assert _threads.call_threads(8, 64, 1, 1, 1, 2 * grain // 64 - 1) == 1
+    assert _threads.call_threads(8, 64, 1, 1, 1, 2 * grain // 64) == 2
+    # at most one per chunk: 16 rows are one chunk whatever the work
+    assert _threads.call_threads(8, 16, 10 ** 6, 100, 4, 100) == 1
+
+
+def test_small_kernel_calls_run_on_one_thread(monkeypatch):
+    from tsbptt.engine import RecurrentLayer, _cells
+
+    seen = []
+
+    class Spy:
+        def __init__(self, module):
+            self.module = module
+
+        def __getattr__(self, name):
+            def call(*args):
+                seen.append((name, args[-1]))  # n_threads is the last argument
+                return getattr(self.module, name)(*args)
+            return call
+
+    real = _cells.cell_kernels
+    monkeypatch.setattr(_cells, "cell_kernels", lambda cell: Spy(real(cell)))
+    rng = np.random.default_rng(0)
+    for cell in ("lstm", "gru", "rnn"):
+        layer = RecurrentLayer(cell, 3, 8, random_state=0)
+        X = rng.standard_normal((100, 5, 3))
+        Y, state, cache = layer.forward(X, None, None, n_threads=2)
+        layer.backward(cache, np.ones_like(Y), None, n_threads=2)
+    assert seen == [(f"{c}_{d}", 1) for c in ("lstm", "gru", "rnn")
+                    for d in ("forward", "backward")]
+    # with a grain of one multiply-add, the same calls get the two threads
+    monkeypatch.setattr(_threads, "GRAIN_MACS", 1)
+    if _threads.resolve_n_threads(2) == 2:
+        seen.clear()
+        layer.forward(X, None, None, n_threads=2)
+        assert seen == [("rnn_forward", 2)]
 
 
 def test_single_threaded_blas_holds_the_kernels_blas_to_one_thread():
@@ -145,3 +195,54 @@ def test_n_threads_none_follows_threadpoolctl_limits_on_tsbptt_openmp():
     assert any(i["user_api"] == "openmp" for i in threadpool_info())
     with threadpool_limits(limits=1, user_api="openmp"):
         assert _threads.resolve_n_threads(None) == 1
+
+
+def _run_calls(chooser, seconds_on, calls):
+    """Threads the chooser picks over ``calls`` calls of one shape when a call takes
+    ``seconds_on[threads]`` on a fake clock."""
+    now = [0.0]
+    chooser.clock = lambda: now[0]
+    picked = []
+    for _ in range(calls):
+        with chooser.plan(("lstm", "forward", 128), 2) as plan:
+            now[0] += seconds_on[plan.n]
+        picked.append(plan.n)
+    return picked
+
+
+def test_thread_chooser_keeps_the_faster_and_tries_the_other_now_and_then():
+    every = _threads._ThreadChooser.EXPLORE_EVERY
+    # idle machine: two threads faster; one thread tried once per EXPLORE_EVERY calls
+    picked = _run_calls(_threads._ThreadChooser(), {1: 1.0, 2: 0.6}, 3 * every)
+    assert picked[:2] == [1, 2]
+    assert picked.count(1) == 1 + 3 and all(
+        n == 1 for i, n in enumerate(picked, 1) if i > 2 and i % every == 0)
+    # busy machine: two threads slower, so one thread; two tried now and then
+    picked = _run_calls(_threads._ThreadChooser(), {1: 1.0, 2: 3.0}, 3 * every)
+    assert picked[:2] == [1, 2] and picked.count(2) == 1 + 3
+    # two threads only a little faster (within MARGIN): one thread
+    picked = _run_calls(_threads._ThreadChooser(), {1: 1.0, 2: 0.95}, every - 1)
+    assert picked[2:] == [1] * (every - 3)
+
+
+def test_thread_chooser_follows_a_change_of_load():
+    chooser = _threads._ThreadChooser()
+    every = chooser.EXPLORE_EVERY
+    assert _run_calls(chooser, {1: 1.0, 2: 0.5}, every)[-2] == 2
+    # the machine gets busy: within a few exploration rounds, one thread
+    assert _run_calls(chooser, {1: 1.0, 2: 4.0}, 3 * every)[-3:-1] == [1, 1]  # [-1]: a try
+
+
+def test_only_the_default_thread_count_adapts(monkeypatch):
+    monkeypatch.setattr(_threads, "openmp_enabled", lambda: True)
+    monkeypatch.setattr(_threads, "available_cores", lambda: 2)
+    monkeypatch.setattr(_threads, "openmp_max_threads", lambda: 2)
+    auto = _threads.resolve_n_threads(None)
+    assert isinstance(auto, _threads.AutoThreads) and auto == 2
+    assert not isinstance(_threads.resolve_n_threads(2), _threads.AutoThreads)
+    big = (128, 100, 137, 4, 128)
+    assert isinstance(_threads.thread_plan(2, ("lstm",), *big), _threads._Fixed)
+    assert isinstance(_threads.thread_plan(auto, ("lstm",), *big), _threads._Timed)
+    # a call too small for two threads is not timed
+    assert isinstance(_threads.thread_plan(auto, ("lstm",), 32, 24, 34, 4, 32),
+                      _threads._Fixed)

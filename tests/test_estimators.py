@@ -294,7 +294,7 @@ def test_per_step_list_alone_vs_in_batch_bitwise(dtype):
 # ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("cls", [LSTMRegressor, GRURegressor, RNNRegressor, LSTMClassifier])
-def test_same_random_state_bitwise_for_any_n_threads(cls, dtype):
+def test_same_random_state_bitwise_for_any_n_threads(cls, dtype, threads_for_any_work):
     # batch_size 64 on 70 samples: several row chunks per batch, a short last batch
     X3, y = _seq3d(n=70, T=6, F=2)
     if cls in CLASSIFIERS:
@@ -551,6 +551,7 @@ def _series_windows(n=70, width=6):
     return X, s[width:width + n]
 
 
+@pytest.mark.slow  # starts joblib workers
 def test_grid_search_time_series_split_n_jobs_1_and_2():
     X, y = _series_windows()
     grid = {"hidden_size": [4, 6], "learning_rate": [0.003, 0.03]}

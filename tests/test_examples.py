@@ -7,6 +7,8 @@ import pandas as pd
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+# each example trains its models: the slow tier (pytest --slow)
+pytestmark = pytest.mark.slow
 
 
 def _load(name):

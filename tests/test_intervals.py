@@ -134,10 +134,10 @@ def test_calibration_cut_off_is_one_time_for_every_series():
     seen = {}
     original = f._fit_model
 
-    def spy(data, last):
+    def spy(data, last, *label):
         seen.update({s.key: s.index[stop] for s, stop in zip(data, last)
                      if stop >= 0})
-        return original(data, last)
+        return original(data, last, *label)
 
     f._fit_model = spy
     f._calibrate([f.tails_[k] for k in f.series_], [f._scaled(f.tails_[k])

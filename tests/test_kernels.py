@@ -213,7 +213,8 @@ def test_layer_matches_reference(cell, shape, with_lengths, dtype, tol, rng):
 
 @pytest.mark.parametrize("chunk", [1, 5, 16, 69])
 @pytest.mark.parametrize("cell", CELLS)
-def test_matches_reference_for_any_chunking(cell, chunk, dtype, tol, rng, monkeypatch):
+def test_matches_reference_for_any_chunking(cell, chunk, dtype, tol, rng, monkeypatch,
+                                            threads_for_any_work):
     # Force the batch into many chunks (with a short last one) whatever the core count.
     monkeypatch.setattr(_cells, "chunk_rows", lambda B: chunk)
     check_against_reference(cell, 70, 5, 2, 3, dtype, tol, rng, True, n_threads=2)
@@ -221,8 +222,10 @@ def test_matches_reference_for_any_chunking(cell, chunk, dtype, tol, rng, monkey
 
 @pytest.mark.parametrize("n_chunks", [1, 2, 5, _cells.NUMPY_SUM_MAX_CHUNKS,
                                       _cells.NUMPY_SUM_MAX_CHUNKS + 1])
-@pytest.mark.parametrize("size", [7, _cells.PARALLEL_SUM_MIN])
-def test_chunk_sums_are_the_same_bits_on_every_path(n_chunks, size, dtype, rng):
+@pytest.mark.parametrize("size", [7, 1 << 16])
+def test_chunk_sums_are_the_same_bits_on_every_path(n_chunks, size, dtype, rng, monkeypatch):
+    # the threshold lowered so that the parallel sum runs on arrays of test size
+    monkeypatch.setattr(_cells, "PARALLEL_SUM_MIN", 1 << 16)
     # NumPy's adds for few chunks and small arrays, the compiled sum otherwise: both
     # add the chunks in order 0, 1, ..., so every path gives the same bits
     acc = {"W": (rng.standard_normal((n_chunks, size)) * 10.0 ** rng.integers(

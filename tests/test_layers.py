@@ -290,7 +290,8 @@ def _run(model, X, lengths, s0, dY, ds, n_threads):
 
 @pytest.mark.parametrize("chunk", [None, 16], ids=["default-chunks", "chunk16"])
 @pytest.mark.parametrize("cell", CELLS)
-def test_bitwise_deterministic_for_any_thread_count(cell, chunk, dtype, rng, monkeypatch):
+def test_bitwise_deterministic_for_any_thread_count(cell, chunk, dtype, rng, monkeypatch,
+                                                    threads_for_any_work):
     if chunk is not None:  # 7 chunks of 16 rows whatever the machine
         monkeypatch.setattr(_cells, "chunk_rows", lambda B: chunk)
     B, T, F, H = 100, 13, 3, 17
@@ -308,7 +309,7 @@ def test_bitwise_deterministic_for_any_thread_count(cell, chunk, dtype, rng, mon
         assert_all_equal(first, _run(layer, X, lengths, s0, dY, ds, n))
 
 
-def test_bidirectional_stack_deterministic_for_any_thread_count(rng):
+def test_bidirectional_stack_deterministic_for_any_thread_count(rng, threads_for_any_work):
     B, T, F = 100, 7, 3
     stack = randomize(RecurrentStack("gru", F, (5, 4), bidirectional=True,
                                      random_state=0), rng)

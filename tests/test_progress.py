@@ -7,7 +7,7 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 
 from tsbptt import LSTMRegressor
-from tsbptt._progress import ProgressReporter, format_duration
+from tsbptt._progress import ProgressReporter, format_duration, stop_reason
 
 
 class FakeStream(io.StringIO):
@@ -152,15 +152,17 @@ def _fit(**params):
 def test_fit_verbose_2_prints_each_epoch(capsys):
     _fit(verbose=2)
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 3
-    assert [ln.split(" | ")[0] for ln in lines] == [
+    assert len(lines) == 4  # the epochs, then why the fit stopped
+    assert [ln.split(" | ")[0] for ln in lines[:3]] == [
         f"LSTMRegressor: epoch {k}/3" for k in (1, 2, 3)]
+    assert lines[3] == "LSTMRegressor: ran all 3 epochs (max_iter) without converging"
 
 
 def test_fit_verbose_2_with_validation(capsys):
     est = _fit(verbose=2, early_stopping=True, validation_fraction=0.25)
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == est.n_iter_ and all("val score" in ln for ln in lines)
+    assert len(lines) == est.n_iter_ + 1 and all("val score" in ln for ln in lines[:-1])
+    assert lines[-1].startswith("LSTMRegressor: ") and "val score" not in lines[-1]
 
 
 @pytest.mark.parametrize("verbose", [0, 1])
@@ -183,5 +185,128 @@ def test_fit_verbose_1_on_a_terminal(monkeypatch):
     monkeypatch.setattr("sys.stdout", stream)
     _fit(verbose=1)
     out = stream.getvalue()
-    assert out.count("\r") == 3 and out.endswith("\n") and out.count("\n") == 1
-    assert "epoch 3/3" in out.rsplit("\r", 1)[1]
+    assert out.count("\r") == 3 and out.endswith("\n") and out.count("\n") == 2
+    drawn, reason = out.rsplit("\r", 1)[1].split("\n")[:2]
+    assert "epoch 3/3" in drawn
+    assert reason == "LSTMRegressor: ran all 3 epochs (max_iter) without converging"
+
+
+# -- why a fit stopped, notebooks, Forecaster labels, backtests, one warning -----------
+
+@pytest.mark.parametrize("stopped, epochs, early, text", [
+    (None, 5, False, "ran all 5 epochs (max_iter) without converging"),
+    ("converged", 3, False, "converged after 3 epochs: the loss stopped improving by tol"),
+    ("converged", 3, True, "stopped early after 3 epochs: the validation loss stopped "
+                           "improving (the best weights are kept)"),
+    ("non-finite", 2, False, "stopped at epoch 2: the loss became NaN or infinite (the "
+                             "last finite weights are kept; try a lower learning rate)"),
+    ("interrupted", 4, False, "interrupted at epoch 4 (the best weights so far are kept)"),
+])
+def test_stop_reason(stopped, epochs, early, text):
+    assert stop_reason(stopped, epochs, 5, early) == text
+
+
+def test_close_writes_the_reason_only_after_shown_progress():
+    stream = FakeStream(tty=False)
+    rep = ProgressReporter(3, 2, stream=stream, label="M", clock=FakeClock())
+    rep.close("why")  # nothing shown yet: nothing to explain
+    assert stream.getvalue() == ""
+    rep.update(next(_records(1)))
+    rep.close("why")
+    assert stream.getvalue().splitlines()[-1] == "M: why"
+    quiet = FakeStream(tty=False)
+    rep = ProgressReporter(3, 1, stream=quiet)  # verbose=1 off a terminal
+    rep.update(next(_records(1)))
+    rep.close("why")
+    assert quiet.getvalue() == ""
+
+
+class NotebookStream(io.StringIO):
+    """Looks like ipykernel's OutStream: not a terminal, but it redraws '\\r'."""
+
+    def isatty(self):
+        return False
+
+
+NotebookStream.__module__ = "ipykernel.iostream"
+
+
+def test_verbose_1_draws_in_a_notebook():
+    stream = NotebookStream()
+    rep = ProgressReporter(2, 1, stream=stream, clock=FakeClock())
+    for rec in _records(2):
+        rep.update(rec)
+    rep.close()
+    out = stream.getvalue()
+    assert out.startswith("\repoch 1/2 | loss 1 |") and "\repoch 2/2 | loss 0.5 |" in out
+    assert out.endswith("\n") and out.count("\n") == 1
+
+
+def _load(n=24 * 12):
+    import pandas as pd
+
+    t = np.arange(n)
+    return pd.Series(10 + np.sin(2 * np.pi * t / 24), name="load",
+                     index=pd.date_range("2024-01-01", periods=n, freq="h"))
+
+
+def test_forecaster_labels_each_fit_and_warns_once(capsys):
+    from tsbptt import Forecaster
+
+    f = Forecaster(LSTMRegressor(hidden_size=4, max_iter=2, random_state=0, verbose=2),
+                   lags=24, horizon=6, interval="conformal", coverage=0.8)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        f.fit(_load())
+    lines = capsys.readouterr().out.splitlines()
+    assert [ln.split(" | ")[0] for ln in lines] == [
+        "fit 1/2: calibration model (LSTMRegressor): epoch 1/2",
+        "fit 1/2: calibration model (LSTMRegressor): epoch 2/2",
+        "fit 1/2: calibration model (LSTMRegressor): ran all 2 epochs (max_iter) without "
+        "converging",
+        "fit 2/2: final model (LSTMRegressor): epoch 1/2",
+        "fit 2/2: final model (LSTMRegressor): epoch 2/2",
+        "fit 2/2: final model (LSTMRegressor): ran all 2 epochs (max_iter) without "
+        "converging"]
+    converge = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+    assert len(converge) == 1
+    assert str(converge[0].message).startswith(
+        "Forecaster: 2 of its model fits did not converge (LSTMRegressor: max_iter (2) "
+        "reached")
+    assert converge[0].filename == __file__  # points at the caller's fit
+    # the estimator the user gave is left unlabelled
+    assert not hasattr(f.estimator, "_progress_label")
+
+
+def test_forecaster_passes_other_warnings_through():
+    from tsbptt import Forecaster
+    from tsbptt.baselines import SeasonalNaive
+
+    f = Forecaster(SeasonalNaive(24), lags=24, horizon=6)
+    with pytest.warns(UserWarning, match="from a member"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            import tsbptt.forecasting as fc
+            with fc._one_convergence_warning():
+                warnings.warn("from a member", UserWarning)
+    f.fit(_load())  # no warning at all: none recorded, none re-emitted
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        f.fit(_load())
+    assert caught == []
+
+
+def test_backtest_shows_origins_done_and_left(capsys):
+    from tsbptt import Forecaster, backtest
+    from tsbptt.baselines import SeasonalNaive
+
+    y = _load()
+    backtest(Forecaster(SeasonalNaive(24), lags=24, horizon=24), y, initial=len(y) - 72,
+             step=24, refit=False, season=24, verbose=2)
+    lines = capsys.readouterr().out.splitlines()
+    assert [ln.split(" | ")[0] for ln in lines] == [
+        f"backtest: origin {k}/3" for k in (1, 2, 3)]
+    assert all("loss" not in ln and "left" in ln for ln in lines)
+    backtest(Forecaster(SeasonalNaive(24), lags=24, horizon=24), y, initial=len(y) - 72,
+             step=24, refit=False, season=24)
+    assert capsys.readouterr().out == ""

@@ -68,7 +68,7 @@ def test_long_memory_needs_the_gradient_to_reach_back_far_enough():
     assert results["truncated"] > 0.9, results
 
 
-def test_same_seed_gives_bitwise_identical_weights_for_any_thread_count():
+def test_same_seed_gives_bitwise_identical_weights_for_any_thread_count(threads_for_any_work):
     X, y = _sine(200)
     weights = []
     for n_threads in (1, 2, 1):
@@ -213,6 +213,7 @@ def _long_series_peak(T, k):
     return peak
 
 
+@pytest.mark.slow
 def test_truncated_bptt_memory_does_not_grow_with_the_series_length():
     short, long_ = _long_series_peak(2_000, 32), _long_series_peak(40_000, 32)
     # 20 times the series, same memory: only one window of k2 steps is ever cached

@@ -17,8 +17,11 @@ import pandas as pd
 from . import datasets
 
 __all__ = ["DATASETS", "MODELS", "Data", "UsageError", "add_data_flags", "build_estimator",
-           "check_future", "coverage_arg", "describe", "load_config", "load_data",
-           "parse_times", "positive_int"]
+           "check_future", "coverage_arg", "cut", "describe", "load_config", "load_data",
+           "parse_times", "positive_int", "thread_count"]
+
+#: Longest value an error message quotes; longer ones are cut (a cell may be huge).
+MAX_SHOWN = 80
 
 #: The --model choices and what each is.
 MODELS = {"lstm": "LSTMRegressor", "gru": "GRURegressor", "rnn": "RNNRegressor",
@@ -63,18 +66,84 @@ class Data:
     source: str
 
 
+def cut(value, limit=MAX_SHOWN):
+    """``repr(value)`` for an error message, at most ``limit`` characters."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit - 3]}... ({len(text)} characters)"
+
+
 # -- flags ---------------------------------------------------------------------------
 
-def positive_int(text):
-    """argparse type: an integer >= 1."""
+#: Largest integer a count flag (--horizon, --lags, --epochs, ...) accepts.
+MAX_COUNT = 10 ** 7
+#: Largest thread count --threads accepts, either sign.
+MAX_THREADS = 4096
+
+
+def _integer(text, what):
     try:
-        value = int(text)
+        return int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") \
-            from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+        raise argparse.ArgumentTypeError(f"expected {what}, got {cut(text)}") from None
+
+
+def positive_int(text):
+    """argparse type: an integer from 1 to :data:`MAX_COUNT`."""
+    value = _integer(text, "a positive integer")
+    if not 1 <= value <= MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"expected an integer from 1 to {MAX_COUNT}, "
+                                         f"got {cut(text)}")
     return value
+
+
+def thread_count(text):
+    """argparse type of --threads: a non-zero integer within +-:data:`MAX_THREADS`."""
+    value = _integer(text, "an integer number of threads (-1: all cores)")
+    if value == 0 or abs(value) > MAX_THREADS:
+        raise argparse.ArgumentTypeError(
+            f"expected 1 to {MAX_THREADS} threads, or -1 for all cores (-2 all but one), "
+            f"got {cut(text)}")
+    return value
+
+
+def seed(text):
+    """argparse type of --random-state: an integer from 0 to 2**32 - 1."""
+    value = _integer(text, "an integer seed")
+    if not 0 <= value < 2 ** 32:
+        raise argparse.ArgumentTypeError(f"expected a seed from 0 to {2 ** 32 - 1}, "
+                                         f"got {cut(text)}")
+    return value
+
+
+def _real(text, low, high, closed_high, what):
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (low < value < high or (closed_high and value == high)):
+        raise argparse.ArgumentTypeError(f"expected {what}, got {cut(text)}")
+    return value
+
+
+def learning_rate(text):
+    """argparse type of --learning-rate: a finite number > 0."""
+    return _real(text, 0.0, float("inf"), False, "a learning rate > 0, e.g. 0.01")
+
+
+def dropout(text):
+    """argparse type of --dropout: a rate in [0, 1)."""
+    if text.strip() in ("0", "0.0"):
+        return 0.0
+    return _real(text, 0.0, 1.0, False, "a dropout rate from 0 to below 1, e.g. 0.2")
+
+
+def penalty(text):
+    """argparse type of --alpha: a finite number >= 0."""
+    if text.strip() in ("0", "0.0"):
+        return 0.0
+    return _real(text, 0.0, float("inf"), False, "a penalty >= 0, e.g. 1.0")
 
 
 def coverage_arg(text):
@@ -102,7 +171,12 @@ def add_data_flags(p):
                           "air_passengers or stock_prices (see `tsbptt datasets`)")
     g = p.add_argument_group("data")
     g.add_argument("--time-col", metavar="COL",
-                   help="the time column of FILE: ISO 8601 dates/times (or integers)")
+                   help="the time column of FILE: ISO 8601 dates/times (or integers); "
+                        "default: the one column whose values all read as dates")
+    g.add_argument("--sep", default=",", metavar="CHAR",
+                   help="the field separator of FILE, e.g. ';' (default: ',')")
+    g.add_argument("--decimal", default=".", metavar="CHAR",
+                   help="the decimal mark of FILE's numbers, e.g. ',' (default: '.')")
     g.add_argument("--target", metavar="COL",
                    help="the column to forecast (required with FILE; with --dataset, "
                         "default: the dataset's series)")
@@ -147,23 +221,28 @@ def add_data_flags(p):
             ("--hidden-size", positive_int, "units per recurrent layer", "hidden_size"),
             ("--layers", positive_int, "stacked recurrent layers", "num_layers"),
             ("--epochs", positive_int, "training epochs", "max_iter"),
-            ("--learning-rate", float, "Adam step size", "learning_rate"),
+            ("--learning-rate", learning_rate, "Adam step size", "learning_rate"),
             ("--batch-size", positive_int, "windows per update", "batch_size"),
-            ("--dropout", float, "dropout rate on the recurrent layers' outputs", "dropout"),
-            ("--threads", int, "OpenMP threads; -1: all, -2: all but one", None),
-            ("--random-state", int, "seed of the weights and the shuffling",
+            ("--dropout", dropout, "dropout rate on the recurrent layers' outputs",
+             "dropout"),
+            ("--threads", thread_count, "OpenMP threads; -1: all, -2: all but one", None),
+            ("--random-state", seed, "seed of the weights and the shuffling",
              "random_state")]:
         shown = "all cores" if default is None else d[default]
-        m.add_argument(flag, type=kind, metavar="N" if kind is not float else "X",
+        real = kind in (learning_rate, dropout)
+        m.add_argument(flag, type=kind, metavar="X" if real else "N",
                        help=f"lstm/gru/rnn: {text} (default: {shown})")
-    m.add_argument("--alpha", type=float, metavar="X",
+    m.add_argument("--alpha", type=penalty, metavar="X",
                    help="ridge: L2 penalty (default: 1.0)")
     m.add_argument("--config", metavar="FILE",
                    help="JSON or TOML file of model parameters, e.g. {\"hidden_size\": "
                         "64, \"learning_rate\": 0.003}, applied before the flags above "
                         "(which win); default: none")
     m.add_argument("--verbose", action="store_true",
-                   help="show training progress, one line per epoch, and all warnings")
+                   help="training progress one line per epoch, and all warnings "
+                        "(default: one line redrawn per fit, at a terminal)")
+    m.add_argument("--quiet", action="store_true",
+                   help="no training progress (at a terminal it is shown by default)")
 
 
 
@@ -238,8 +317,8 @@ def _mixed_zones(text, column):
 
     dst = "" if None in (offsets[0], offsets[pos]) else \
         " (a daylight saving time change?)"
-    raise UsageError(f"time column {column!r} mixes time zones: {text[0]!r} (line 2) has "
-                     f"{words(0)} but {text[pos]!r} (line {_line(pos)}) has "
+    raise UsageError(f"time column {column!r} mixes time zones: {cut(text[0])} (line 2) has "
+                     f"{words(0)} but {cut(text[pos])} (line {_line(pos)}) has "
                      f"{words(pos)}{dst}; write every time with the same UTC offset, e.g. "
                      "all in UTC")
 
@@ -260,7 +339,7 @@ def _one_format(text, column):
         differ = np.flatnonzero((pa != pb).to_numpy())
         if len(differ):
             pos = int(differ[0])
-            raise UsageError(f"time column {column!r} is ambiguous: {text[pos]!r} (line "
+            raise UsageError(f"time column {column!r} is ambiguous: {cut(text[pos])} (line "
                              f"{_line(pos)}) is {pa[pos]:%Y-%m-%d} read {a} but "
                              f"{pb[pos]:%Y-%m-%d} read {b}; write the times as ISO 8601, "
                              "e.g. 2024-01-31 13:00")
@@ -270,8 +349,8 @@ def _one_format(text, column):
     stops = [int(np.argmax(p.isna().to_numpy())) for p in readings.values()]
     pos = max(stops) if stops else next(
         (i for i, v in enumerate(text) if _to_datetime(v) is None), 0)
-    like = f" like {text[0]!r} (line 2)" if pos else ""
-    raise UsageError(f"cannot read {text[pos]!r} (line {_line(pos)}) of time column "
+    like = f" like {cut(text[0])} (line 2)" if pos else ""
+    raise UsageError(f"cannot read {cut(text[pos])} (line {_line(pos)}) of time column "
                      f"{column!r} as a date/time{like}; write times as ISO 8601, e.g. "
                      "2024-01-31 13:00")
 
@@ -308,15 +387,19 @@ def _check_time_flags(args, index, what):
                          "steps: give an integer step, e.g. --freq 1")
 
 
-def _numeric(frame, column, where):
+def _numeric(frame, column, where, lines=True):
     values = frame[column]
     if pd.api.types.is_bool_dtype(values) or not pd.api.types.is_numeric_dtype(values):
         coerced = pd.to_numeric(values, errors="coerce")
         bad = np.flatnonzero((coerced.isna() & values.notna()).to_numpy())
         if len(bad) or pd.api.types.is_bool_dtype(values):
             pos = int(bad[0]) if len(bad) else 0
-            raise UsageError(f"column {column!r} is not numeric: {values.iloc[pos]!r} "
-                             f"at {frame.index[pos]}{where}")
+            value = values.iloc[pos]
+            hint = "; is ',' the decimal mark? Then pass --decimal ','" if \
+                isinstance(value, str) and re.fullmatch(r"\s*[-+]?[\d.]*\d,\d+\s*", value) \
+                else ""
+            raise UsageError(f"column {column!r} is not numeric: {cut(value)} at "
+                             f"{frame.index[pos]}{f' (line {_line(pos)})' if lines else ''}{where}{hint}")
         frame[column] = coerced
     frame[column] = frame[column].astype(np.float64)
 
@@ -328,33 +411,104 @@ def _check_columns(columns, names, source):
                          f"columns are {list(columns)}")
 
 
+def read_csv(file, sep=",", decimal="."):
+    """FILE as a DataFrame; errors name the file (and the line, where pandas does).
+
+    Parameters
+    ----------
+    file : str
+    sep, decimal : str
+        The field separator and the decimal mark (``--sep``, ``--decimal``).
+
+    Returns
+    -------
+    DataFrame
+    """
+    path = Path(file)
+    if not path.is_file():
+        raise UsageError(f"file not found: {file}" if not path.exists() else
+                         f"{file} is not a file")
+    if sep == decimal:
+        raise UsageError(f"--sep and --decimal are both {sep!r}; they must differ")
+    try:
+        frame = pd.read_csv(path, sep=sep, decimal=decimal)
+    except pd.errors.EmptyDataError:
+        raise UsageError(f"{file} is empty: expected a header line of column names, "
+                         "then one row per time") from None
+    except pd.errors.ParserError as exc:
+        raise UsageError(f"cannot read {file} as CSV with --sep {sep!r}: "
+                         f"{cut(' '.join(str(exc).split()), 200)[1:-1]}") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{file} is not UTF-8 text (byte {exc.start}): save it as "
+                         "UTF-8 CSV") from None
+    if frame.shape[1] == 1:
+        header = str(frame.columns[0])
+        other = next((c for c in (";", "\t", ",", "|") if c != sep and c in header), None)
+        if other is not None:
+            raise UsageError(f"{file} has one column, {cut(header)}: are its fields "
+                             f"separated by {other!r}? Then pass --sep {other!r}")
+    return frame
+
+
+def guess_time_column(frame, source, target):
+    """The one column of ``frame`` (not ``target``) whose values all read as dates,
+    for a FILE given without --time-col; else an error asking for the flag."""
+    found = []
+    for column in frame.columns:
+        values = frame[column]
+        if column == target or pd.api.types.is_numeric_dtype(values) or \
+                values.isna().any():
+            continue
+        try:
+            if isinstance(parse_times(values, column), pd.DatetimeIndex):
+                found.append(column)
+        except UsageError:
+            continue
+    if len(found) == 1:
+        return found[0]
+    which = "none of its columns reads" if not found else \
+        f"{len(found)} columns ({cut(found, 120)}) read"
+    raise UsageError(f"--time-col is required: {which} as dates; the columns of {source} "
+                     f"are {cut(list(frame.columns), 200)}")
+
+
 def load_data(args):
     """Read FILE (or --dataset) into a :class:`Data` per the command-line flags.
 
     Trailing rows whose target is empty are the forecast steps' future-known
     covariates (``--future-exog``); a missing value anywhere else is an error
-    unless ``--fill`` is given.
+    unless ``--fill`` is given. Every error about FILE names it.
     """
+    try:
+        return _load_data(args)
+    except UsageError as exc:
+        if args.file is None or str(args.file) in str(exc):
+            raise
+        raise UsageError(f"{args.file}: {exc}") from None
+
+
+def _load_data(args):
     if args.dataset is None and args.file is None:
         raise UsageError("give a FILE.csv, or --dataset NAME for a bundled dataset")
     if args.dataset is not None:
-        if args.time_col is not None:
-            raise UsageError("--time-col applies to a FILE, not to --dataset")
+        for flag, value, default in (("--time-col", args.time_col, None),
+                                     ("--sep", getattr(args, "sep", ","), ","),
+                                     ("--decimal", getattr(args, "decimal", "."), ".")):
+            if value != default:
+                raise UsageError(f"{flag} applies to a FILE, not to --dataset")
         frame = _read_dataset(args.dataset)
         columns = list(frame.columns)
         source = f"dataset {args.dataset!r}"
         target = args.target or frame.columns[0]
     else:
-        path = Path(args.file)
-        if not path.is_file():
-            raise UsageError(f"file not found: {args.file}")
-        frame = pd.read_csv(path)
+        frame = read_csv(args.file, getattr(args, "sep", ","), getattr(args, "decimal", "."))
         columns = list(frame.columns)
         source = str(args.file)
-        if args.time_col is None or args.target is None:
-            flag = "--time-col" if args.time_col is None else "--target"
-            raise UsageError(f"{flag} is required with a FILE; the columns of {source} "
-                             f"are {list(frame.columns)}")
+        if args.target is None:
+            raise UsageError(f"--target is required with a FILE; the columns of {source} "
+                             f"are {cut(columns, 200)}")
+        if args.time_col is None:
+            args.time_col = guess_time_column(frame, source, args.target)
         _check_columns(frame.columns, [args.time_col], source)
         target = args.target
         frame.index = parse_times(frame.pop(args.time_col), args.time_col)
@@ -373,7 +527,7 @@ def load_data(args):
         raise UsageError(f"the target {target!r} cannot also be a covariate")
     frame = frame[[target] + exog + future_exog].copy()
     for column in frame.columns:
-        _numeric(frame, column, f" in {source}")
+        _numeric(frame, column, f" in {source}", lines=args.dataset is None)
 
     known = np.flatnonzero(frame[target].notna().to_numpy())
     if not len(known):
@@ -398,6 +552,24 @@ def load_data(args):
     y = history[target]
     X = history[exog + future_exog] if exog or future_exog else None
     return Data(y=y, X=X, future=future, source=source)
+
+
+#: Fewer training windows than this get a warning: too few to fit a network.
+MIN_WINDOWS = 36
+
+
+def warn_few_windows(n_steps, args, what):
+    """A warning on stderr when ``n_steps`` give fewer than :data:`MIN_WINDOWS`
+    training windows of ``--lags`` + ``--horizon`` steps."""
+    import sys
+
+    span = args.lags + (1 if args.strategy == "recursive" else args.horizon)
+    n = n_steps - span + 1
+    if 0 < n < MIN_WINDOWS:
+        print(f"tsbptt: warning: {what} has {n_steps} steps, which give only {n} training "
+              f"window(s) of --lags {args.lags} + {span - args.lags} step(s) to forecast; "
+              f"at least {MIN_WINDOWS} are advisable: use fewer --lags or more data",
+              file=sys.stderr)
 
 
 def check_future(data, future_exog, horizon):

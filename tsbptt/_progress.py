@@ -4,8 +4,11 @@ Long fits show their progress on a terminal and stay quiet otherwise:
 
 - ``verbose=0``: nothing at all.
 - ``verbose=1``: one line redrawn in place (``'\\r'``), only when the stream is a
-  terminal; logs, notebooks writing to files and CI output stay clean. The line is
-  shortened to the terminal's width (a wrapped line cannot be redrawn in place).
+  terminal or a Jupyter notebook's output (which redraws ``'\\r'`` lines too); logs
+  and CI output stay clean. The line is shortened to the terminal's width (a
+  wrapped line cannot be redrawn in place).
+- Either way, a fit that showed progress ends with why it stopped
+  (:func:`stop_reason`).
 - ``verbose>=2``: one line per epoch, terminal or not (the information of
   scikit-learn's MLP ``Iteration k, loss = ...`` lines, kept for logs).
 """
@@ -14,7 +17,7 @@ import shutil
 import sys
 import time
 
-__all__ = ["ProgressReporter", "format_duration"]
+__all__ = ["ProgressReporter", "format_duration", "stop_reason"]
 
 
 def format_duration(seconds):
@@ -40,11 +43,48 @@ def format_duration(seconds):
     return f"{h}h{rest // 60:02d}m"
 
 
+def stop_reason(stopped, epochs, max_iter, early_stopping=False):
+    """Why a training run ended, in words.
+
+    Parameters
+    ----------
+    stopped : str or None
+        The last epoch record's ``stopped`` (see :func:`tsbptt.engine.train`).
+    epochs : int
+        Epochs run.
+    max_iter : int
+    early_stopping : bool, default=False
+        Whether a validation tail was monitored.
+
+    Returns
+    -------
+    str
+    """
+    if stopped == "converged":
+        if early_stopping:
+            return (f"stopped early after {epochs} epochs: the validation loss stopped "
+                    "improving (the best weights are kept)")
+        return f"converged after {epochs} epochs: the loss stopped improving by tol"
+    if stopped == "non-finite":
+        return (f"stopped at epoch {epochs}: the loss became NaN or infinite (the last "
+                "finite weights are kept; try a lower learning rate)")
+    if stopped == "interrupted":
+        return f"interrupted at epoch {epochs} (the best weights so far are kept)"
+    if epochs >= max_iter:
+        return f"ran all {max_iter} epochs (max_iter) without converging"
+    return f"stopped after {epochs} epochs"
+
+
 def _isatty(stream):
     try:
         return bool(stream.isatty())
     except (AttributeError, ValueError):  # no isatty, or a closed stream
         return False
+
+
+def _notebook(stream):
+    """Whether ``stream`` is a Jupyter kernel's output (ipykernel's OutStream)."""
+    return type(stream).__module__.split(".")[0] == "ipykernel"
 
 
 class ProgressReporter:
@@ -64,6 +104,8 @@ class ProgressReporter:
         Prefix of every line, e.g. the estimator's class name.
     clock : callable, default=time.perf_counter
         Returns seconds; replaceable for tests.
+    unit : str, default="epoch"
+        What is counted: ``"origin"`` for a backtest (no loss shown).
 
     Notes
     -----
@@ -74,7 +116,8 @@ class ProgressReporter:
     """
 
     def __init__(self, total_epochs, verbose, stream=None, label="", *,
-                 clock=time.perf_counter):
+                 clock=time.perf_counter, unit="epoch"):
+        self.unit = unit
         self.total_epochs = int(total_epochs)
         self.verbose = int(verbose or 0)
         self.label = label
@@ -95,7 +138,7 @@ class ProgressReporter:
         """Whether anything is written: verbose>=2, or verbose=1 on a terminal."""
         if self.verbose <= 0:
             return False
-        return self.verbose >= 2 or _isatty(self.stream)
+        return self.verbose >= 2 or _isatty(self.stream) or _notebook(self.stream)
 
     def format(self, record, elapsed, width=None):
         """The progress line of one epoch (no ``'\\r'``, no newline).
@@ -117,7 +160,9 @@ class ProgressReporter:
         str
         """
         k, total = self._done, self.total_epochs
-        parts = [f"epoch {k}/{total}", f"loss {_num(record.get('train_loss'))}"]
+        parts = [f"{self.unit} {k}/{total}"]
+        if self.unit == "epoch" or "train_loss" in record:
+            parts.append(f"loss {_num(record.get('train_loss'))}")
         if record.get("val_loss") is not None:
             parts.append(f"val loss {_num(record['val_loss'])}")
         score = None
@@ -152,7 +197,8 @@ class ProgressReporter:
         self._done += 1
         if not self.enabled:
             return
-        width = None if self.verbose >= 2 else shutil.get_terminal_size().columns - 1
+        width = None if self.verbose >= 2 or _notebook(self.stream) else \
+            shutil.get_terminal_size().columns - 1
         line = self.format(record, self._clock() - self._start, width)
         stream = self.stream
         if self.verbose >= 2:
@@ -164,12 +210,22 @@ class ProgressReporter:
             self._open = True
         stream.flush()
 
-    def close(self):
-        """End the run: the line drawn in place gets its newline. Idempotent."""
+    def close(self, reason=None):
+        """End the run: the line drawn in place gets its newline. Idempotent.
+
+        Parameters
+        ----------
+        reason : str or None, default=None
+            Why the run stopped (:func:`stop_reason`): written on a line of its own
+            when progress was shown.
+        """
+        stream = self.stream
         if self._open:
             self._open = False
-            stream = self.stream
             stream.write("\n")
+            stream.flush()
+        if reason and self._done and self.enabled:
+            stream.write(f"{self.label}: {reason}\n" if self.label else f"{reason}\n")
             stream.flush()
 
     def __call__(self, record):

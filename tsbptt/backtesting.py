@@ -15,6 +15,7 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.model_selection import BaseCrossValidator
 
+from ._progress import ProgressReporter
 from .metrics import mae, mape, mase, rmse, smape
 
 __all__ = ["Backtest", "RollingOrigin", "backtest"]
@@ -99,7 +100,7 @@ class Backtest:
 
 
 def backtest(forecaster, y, X=None, *, initial, step=1, horizon=None, refit=True,
-             season=1, coverage=None):
+             season=1, coverage=None, verbose=0):
     """Rolling-origin evaluation of one series: fit up to each origin, forecast
     what follows, compare.
 
@@ -126,6 +127,10 @@ def backtest(forecaster, y, X=None, *, initial, step=1, horizon=None, refit=True
     coverage : float or None, default=None
         Also forecast intervals of this coverage (the forecaster needs
         ``interval`` set) and report their empirical coverage.
+    verbose : int, default=0
+        1: the origins done and left, and the time left, on one line redrawn at a
+        terminal or in a notebook; 2: one line per origin (see
+        :mod:`tsbptt._progress`).
 
     Returns
     -------
@@ -151,6 +156,31 @@ def backtest(forecaster, y, X=None, *, initial, step=1, horizon=None, refit=True
                              f"{forecaster.horizon} steps of future-known covariates "
                              f"in X ({len(y)} steps, initial={initial}); use a smaller "
                              "initial")
+    progress = ProgressReporter(len(origins), verbose, label="backtest", unit="origin")
+    try:
+        rows = _run_origins(forecaster, y, X, origins, horizon, refit, coverage, progress)
+    finally:
+        progress.close()
+    table = pd.concat(rows, ignore_index=True)
+    a, f = table["actual"], table["forecast"]
+    metrics = {"mae": mae(a, f), "rmse": rmse(a, f), "smape": smape(a, f)}
+    train = y.iloc[:initial].to_numpy(np.float64)
+    if np.all(train[season:] == train[:-season]):
+        warnings.warn(f"MASE is undefined: the seasonal naive forecast (season={season}) "
+                      "is exact on the first initial steps; metrics['mase'] is nan",
+                      RuntimeWarning, stacklevel=2)
+        metrics["mase"] = float("nan")
+    else:
+        metrics["mase"] = mase(a, f, train, season)
+    if not np.any(a == 0):
+        metrics["mape"] = mape(a, f)
+    if coverage is not None:
+        metrics["coverage"] = float(np.mean((a >= table["lower"]) & (a <= table["upper"])))
+    return Backtest(forecasts=table, metrics=metrics)
+
+
+def _run_origins(forecaster, y, X, origins, horizon, refit, coverage, progress):
+    """The forecast table of each origin (see :func:`backtest`)."""
     rows, fitted = [], None
     for origin in origins:
         hist_X = None if X is None else X.iloc[:origin]
@@ -175,19 +205,5 @@ def backtest(forecaster, y, X=None, *, initial, step=1, horizon=None, refit=True
                               "step": np.arange(1, horizon + 1),
                               "actual": actual.to_numpy()})
         rows.append(pd.concat([table, pred.reset_index(drop=True)], axis=1))
-    table = pd.concat(rows, ignore_index=True)
-    a, f = table["actual"], table["forecast"]
-    metrics = {"mae": mae(a, f), "rmse": rmse(a, f), "smape": smape(a, f)}
-    train = y.iloc[:initial].to_numpy(np.float64)
-    if np.all(train[season:] == train[:-season]):
-        warnings.warn(f"MASE is undefined: the seasonal naive forecast (season={season}) "
-                      "is exact on the first initial steps; metrics['mase'] is nan",
-                      RuntimeWarning, stacklevel=2)
-        metrics["mase"] = float("nan")
-    else:
-        metrics["mase"] = mase(a, f, train, season)
-    if not np.any(a == 0):
-        metrics["mape"] = mape(a, f)
-    if coverage is not None:
-        metrics["coverage"] = float(np.mean((a >= table["lower"]) & (a <= table["upper"])))
-    return Backtest(forecasts=table, metrics=metrics)
+        progress.update({})
+    return rows

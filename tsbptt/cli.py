@@ -17,8 +17,10 @@ and exit with code 2 (1 for unexpected failures); ``--debug`` shows the tracebac
 """
 import argparse
 import os
+import re
 import signal
 import sys
+import tempfile
 import threading
 import time
 import warnings
@@ -35,10 +37,13 @@ from ._cli_data import (
     add_data_flags,
     build_estimator,
     check_future,
+    cut,
     describe,
     load_config,
     load_data,
     positive_int,
+    thread_count,
+    warn_few_windows,
 )
 
 __all__ = ["main"]
@@ -161,9 +166,15 @@ def _forecaster(args, estimator, coverage=None):
                       freq=_freq(args.freq), fill=args.fill)
 
 
+def _verbosity(args):
+    """Progress: one line redrawn per fit at a terminal (1, the default), a line
+    per epoch with --verbose (2), none with --quiet (0)."""
+    return 2 if args.verbose else 0 if getattr(args, "quiet", False) else 1
+
+
 def _estimator(args):
     config = load_config(args.config) if args.config else None
-    return build_estimator(args, config, verbose=2 if args.verbose else 0)
+    return build_estimator(args, config, verbose=_verbosity(args))
 
 
 # -- subcommands ----------------------------------------------------------------------
@@ -184,6 +195,7 @@ def cmd_forecast(args):
     est = _estimator(args)
     future = check_future(data, args.future_exog, args.horizon)
     model = _forecaster(args, est, args.interval).fit(data.y, data.X)
+    warn_few_windows(len(data.y), args, data.source)  # once the data proved usable
     if args.interval is not None:
         out = model.predict_interval(X=future)
     else:
@@ -233,12 +245,15 @@ def cmd_backtest(args):
               "coverage": args.interval}
     naive_name = f"seasonal naive (season {season})"
     runs = {naive_name if args.model == "naive" else args.model:
-            backtest(_forecaster(args, est, args.interval), y, X, **common)}
+            backtest(_forecaster(args, est, args.interval), y, X, **common,
+                     verbose=_verbosity(args))}
     if args.model != "naive":  # the baseline, on the same origins
         naive = _forecaster(args, SeasonalNaive(season), args.interval)
         naive.set_params(lags=max(args.lags, season), strategy="direct",
                          future_exog=None, calendar=None)
         runs[naive_name] = backtest(naive, y, None, **common)
+    warn_few_windows(initial, args, f"--initial {initial}" if args.initial is not None
+                     else "the first fit (80% of the series)")
     table = next(iter(runs.values())).forecasts
     origins = table["origin"].unique()
     fit = "refitted at each origin" if args.refit else "fitted once, on the first " \
@@ -280,8 +295,13 @@ def cmd_demo(args):
     from .forecasting import Forecaster
 
     start = time.perf_counter()
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    if args.out is None:  # never into the current folder (a checkout, say) unasked
+        out = Path(tempfile.mkdtemp(prefix="tsbptt-demo-"))
+    else:
+        out = Path(args.out)
+        if out.exists() and not out.is_dir():
+            raise UsageError(f"--out {args.out} is a file; give a folder")
+        out.mkdir(parents=True, exist_ok=True)
     plot = not args.no_plot
     if plot:
         try:
@@ -297,7 +317,7 @@ def cmd_demo(args):
     else:
         cls = {"lstm": LSTMRegressor, "gru": GRURegressor, "rnn": RNNRegressor}[args.model]
         est = cls(**(_DEMO_QUICK if args.quick else _DEMO_NET), random_state=0,
-                  n_threads=args.threads, verbose=2 if args.verbose else 0)
+                  n_threads=args.threads, verbose=_verbosity(args))
     name = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN", "ridge": "Ridge"}[args.model]
     f = Forecaster(est, lags=48, horizon=24, calendar=["hour", "dayofweek"])
     print(f"model: {describe(est)}\n       reads the last 48 hours and the hour and day "
@@ -351,12 +371,21 @@ _BACKTEST_EXAMPLES = """examples:
 MASE below 1 beats the in-sample seasonal naive forecast (season --season)."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with a flag error as one line and a pointer to ``--help`` (not the
+    usage block first: it hides the message on a small terminal)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())} "
+                     f"(see `{self.prog} --help`)\n")
+
+
 def build_parser():
     """The argument parser of the ``tsbptt`` command."""
     debug = argparse.ArgumentParser(add_help=False)
     debug.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                        help="show the full traceback of an error")
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="tsbptt", description="Forecast time series with recurrent networks "
         "(LSTM, GRU, RNN) and baselines.", epilog="`tsbptt COMMAND --help` explains a "
         "command's flags. Start with `tsbptt demo`.")
@@ -371,19 +400,22 @@ def build_parser():
                        "the next 24 hours with a 90% conformal interval, after a "
                        "backtest against the seasonal naive forecast; writes "
                        "forecast.csv and forecast.png.")
-    p.add_argument("--out", default="tsbptt-demo", metavar="DIR",
-                   help="folder for forecast.csv and forecast.png (default: "
-                        "./tsbptt-demo)")
+    p.add_argument("--out", metavar="DIR",
+                   help="folder for forecast.csv and forecast.png, made if need be "
+                        "(default: a new temporary folder, whose name is printed)")
     p.add_argument("--model", choices=["lstm", "gru", "rnn", "ridge"], default="lstm",
                    help="the model (default: lstm)")
     p.add_argument("--quick", action="store_true",
                    help="a tiny network trained for 3 epochs: seconds, for trying it out")
     p.add_argument("--no-plot", action="store_true", help="do not write forecast.png")
-    p.add_argument("--threads", type=int, default=1, metavar="N",
+    p.add_argument("--threads", type=thread_count, default=1, metavar="N",
                    help="OpenMP threads of the network; -1: all cores (default: 1, "
                         "fastest for this small network when other programs share "
                         "the cores)")
-    p.add_argument("--verbose", action="store_true", help="show training progress")
+    p.add_argument("--verbose", action="store_true",
+                   help="training progress one line per epoch (default: one line "
+                        "redrawn per fit, at a terminal)")
+    p.add_argument("--quiet", action="store_true", help="no training progress")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("forecast", parents=[debug], help="fit a model on a CSV file and "
@@ -453,11 +485,22 @@ _FLAG_HINTS = (("fill='interpolate' or fill='ffill'", "--fill interpolate or --f
                ("pass freq=...", "pass --freq"), ("interval=None", "no --interval"))
 
 
+#: The library's Python words, as the command line says them: the data is "the
+#: series" or its time column, not ``y``; times print as text, not Timestamp(...).
+_CLI_WORDS = ((r"\bTimestamp\('([^']*)'(?:, ?(?:freq|tz)='[^']*')*\)", r"\1"),
+              (r"\by's (?:index|DatetimeIndex)", "the time column"),
+              (r"\by has\b", "the series has"), (r"\by's\b", "the series'"),
+              (r" \(y\.resample\(freq\)\.mean\(\)\)", ""),
+              (r"off its <(\w+)> grid", r"off its \1 grid"))
+
+
 def _one_line(exc):
     line = " ".join(str(exc).split()) or type(exc).__name__
     for library, flag in _FLAG_HINTS:
         line = line.replace(library, flag)
-    return line
+    for pattern, words in _CLI_WORDS:
+        line = re.sub(pattern, words, line)
+    return cut(line, 2000)[1:-1] if len(line) > 2000 else line
 
 
 def _report_warnings(caught, verbose):

@@ -29,7 +29,7 @@ from ._inputs import to_sequences
 from ._validation import check_memory, refuse_bool_numbers, reject_complex
 from ._targets import (check_weights, mean_scale, per_step_targets, target_ndim,
                        targets_per_step)
-from ._progress import ProgressReporter
+from ._progress import ProgressReporter, stop_reason
 from ._streaming import RecurrentState, step
 from .engine import (LOSSES, Network, Objective, TrainOptions, build_optimizer,
                      time_ordered_split, train)
@@ -233,13 +233,16 @@ class _BaseRecurrent(BaseEstimator):
         data = (np.ascontiguousarray(X3[idx]), Y[idx], lengths[idx],
                 None if w is None else w[idx])
         progress = self._progress(val, max_iter)
+        history = None
         try:
             history = train(self.network_, Objective(self._loss()), self._optimizer,
                             Constant(self.learning_rate), data,
                             self._options(max_iter, progress), validation=val,
                             rng=self._rng, start_epoch=self.n_iter_)
         finally:
-            progress.close()
+            # partial_fit's single epochs have no reason to stop worth a line
+            progress.close(None if not history or incremental else stop_reason(
+                history[-1]["stopped"], len(history), max_iter, val is not None))
         self._record(history, len(idx), val is not None)
         return history
 
@@ -247,7 +250,9 @@ class _BaseRecurrent(BaseEstimator):
         """The engine's per-epoch callback of one ``_train`` call: scores the
         validation tail (``record["val_score"]``) and reports progress (see
         :mod:`tsbptt._progress`). Call its ``close()`` once training returns."""
-        reporter = ProgressReporter(max_iter, self.verbose, label=type(self).__name__)
+        # a Forecaster names each of its fits (e.g. "fit 1/2: calibration model")
+        label = getattr(self, "_progress_label", None) or type(self).__name__
+        reporter = ProgressReporter(max_iter, self.verbose, label=label)
 
         def callback(record):
             if val is not None:

@@ -20,11 +20,14 @@ window, and nothing else from after the origin. A window is ``lags`` consecutive
 rows, flattened time-major (the layout of the estimators' ``n_channels``), so
 scikit-learn regressors see the same numbers as the recurrent ones.
 """
+import warnings
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, clone
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
@@ -64,6 +67,27 @@ class _Scaled:
         yv = self.y[t] if y is None else y
         return np.column_stack([yv, take(self.past, t), take(self.fut, t + lead),
                                 np.broadcast_to(self.static, (len(t), len(self.static)))])
+
+
+@contextmanager
+def _one_convergence_warning():
+    """Within, the ConvergenceWarnings of a Forecaster's model fits become one
+    summary; other warnings pass through as they were."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    converge = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+    for w in caught:
+        if not issubclass(w.category, ConvergenceWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno,
+                                   source=w.source)
+    if converge:
+        first = " ".join(str(converge[0].message).split())
+        which = "its model fit" if len(converge) == 1 else \
+            f"{len(converge)} of its model fits"
+        warnings.warn(f"Forecaster: {which} did not converge ({first}); raise "
+                      "max_iter, or stop by tol or early_stopping", ConvergenceWarning,
+                      stacklevel=4)
 
 
 def _conformal_quantile(abs_residuals, coverage):
@@ -266,8 +290,10 @@ class Forecaster(BaseEstimator):
                              f"got {type(self.estimator).__name__}")
         return past, future, calendar
 
-    def _new_estimator(self, n_steps=None):
+    def _new_estimator(self, n_steps=None, label=None):
         est = clone(self.estimator)
+        if label is not None and hasattr(type(est), "_progress"):  # tsbptt's own
+            est._progress_label = f"{label} ({type(est).__name__})"
         params = est.get_params()
         if self.strategy == "stateful":
             if params.get("bidirectional") or params.get("early_stopping"):
@@ -391,7 +417,8 @@ class Forecaster(BaseEstimator):
         """
         self._validate_params()
         try:
-            return self._fit(y, X)
+            with _one_convergence_warning():
+                return self._fit(y, X)
         except BaseException:
             # a failed (re)fit leaves an unfitted forecaster, never a mix of the old
             # fit and the new data (old model, new step: silently wrong dates)
@@ -427,7 +454,9 @@ class Forecaster(BaseEstimator):
                                for c in self.channels_]
         data = [self._scaled(e) for e in entries]
         self.residuals_ = self._calibrate(entries, data) if self.interval else None
-        self.estimator_ = self._fit_model(data, [len(s.y) - 1 for s in data])
+        n = 2 if self.interval else 1
+        self.estimator_ = self._fit_model(data, [len(s.y) - 1 for s in data],
+                                          f"fit {n}/{n}: final model")
         self.tails_ = {e.key: e for e in entries}
         if self.strategy == "stateful":  # where forecasts start from
             self.states_ = self._states_before(self.estimator_,
@@ -444,13 +473,14 @@ class Forecaster(BaseEstimator):
                              "truncated BPTT, which needs series of equal length; give "
                              "series over the same dates, or use 'direct' or 'recursive'")
 
-    def _fit_model(self, data, last):
-        """Fit a new model on each series' steps up to ``last[i]`` (inclusive)."""
+    def _fit_model(self, data, last, label=None):
+        """Fit a new model on each series' steps up to ``last[i]`` (inclusive);
+        ``label`` names the fit in the model's progress lines."""
         if self.strategy == "stateful":
             T = last[0]
             X3 = np.stack([s.channels(np.arange(T), 1) for s in data])
             Y = np.stack([s.y[1:T + 1] for s in data])
-            return self._new_estimator(T).fit(X3, Y)
+            return self._new_estimator(T, label).fit(X3, Y)
         H = self._lead
         Xs, Ys, when = [], [], []
         for s, stop in zip(data, last):
@@ -464,7 +494,7 @@ class Forecaster(BaseEstimator):
         order = np.argsort(np.concatenate([w.to_numpy() for w in when]), kind="stable")
         Xw = pd.DataFrame(np.concatenate(Xs)[order], columns=self.feature_names_)
         Y = np.concatenate(Ys)[order]
-        return self._new_estimator().fit(Xw, Y[:, 0] if H == 1 else Y)
+        return self._new_estimator(label=label).fit(Xw, Y[:, 0] if H == 1 else Y)
 
     _SCALING = ("target_mean_", "target_scale_", "exog_mean_", "exog_scale_")
 
@@ -507,7 +537,7 @@ class Forecaster(BaseEstimator):
                                for e, k in zip(entries, known)])
             data = [self._scaled(e) for e in entries]
             jobs = [(data[i], o) for i, o in origins]
-            model = self._fit_model(data, cuts)
+            model = self._fit_model(data, cuts, "fit 1/2: calibration model")
             actual = np.stack([s.y[o + 1:o + 1 + H] for s, o in jobs])
             if self.interval == "quantile":
                 # conformalised quantile regression (Romano et al., 2019): how far the

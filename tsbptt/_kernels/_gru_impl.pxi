@@ -117,7 +117,7 @@ def gru_forward(const floating[:, :, ::1] X not None,  # IN  (B, T, F)
         pack_b(F, H, &W[0, 2 * H], G, &Wp[off2])
         pack_b(H, H, &W[F, 2 * H], G, &Wp[off3])
         for k in prange(n_chunks, num_threads=min(n_threads, n_chunks),
-                        schedule='static'):
+                        schedule='dynamic'):
             _forward_chunk(&X[0, 0, 0], &W[0, 0], &Wp[0], off2, off3, &b_hn[0], &h0[0, 0], &lengths[0],
                            &xh[0, 0, 0], &gates[0, 0, 0], &hn[0, 0, 0], &Y[0, 0, 0],
                            &h_T[0, 0], &pre[k, 0, 0], k * chunk_size,
@@ -258,7 +258,7 @@ def gru_backward(const floating[:, ::1] W_T not None,      # IN  (3H, F + H) = W
         pack_b(G, F, &W_T[0, 0], F + H, &Wp[0])
         pack_b(G, H, &W_T[0, F], F + H, &Wp[off_h])
         for k in prange(n_chunks, num_threads=min(n_threads, n_chunks),
-                        schedule='static'):
+                        schedule='dynamic'):
             _backward_chunk(&Wp[0], off_h, &lengths[0], &xh[0, 0, 0], &gates[0, 0, 0],
                             &hn[0, 0, 0], &dY[0, 0, 0], &dX[0, 0, 0], &dh0[0, 0],
                             &dW_acc[k, 0, 0], &db_hn_acc[k, 0], &blk_xh[k, 0, 0],
@@ -332,7 +332,7 @@ def gru_infer(const floating[:, :, ::1] X not None,  # IN  (B, T, F)
         pack_b(F, H, &W[0, 2 * H], G, &Wp[off2])
         pack_b(H, H, &W[F, 2 * H], G, &Wp[off3])
         for k in prange(n_chunks, num_threads=min(n_threads, n_chunks),
-                        schedule='static'):
+                        schedule='dynamic'):
             _infer_chunk(&X[0, 0, 0], &W[0, 0], &Wp[0], off2, off3, &b_hn[0], &h0[0, 0],
                          &lengths[0], y0, &h_T[0, 0], &xh[k, 0, 0], &pre[k, 0, 0],
                          &act[k, 0], k * chunk_size, min(B, (k + 1) * chunk_size), T, F, H)

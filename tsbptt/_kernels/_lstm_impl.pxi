@@ -122,7 +122,7 @@ def lstm_forward(const floating[:, :, ::1] X not None,  # IN  (B, T, F)
     with nogil:
         pack_b(F + H + 1, G, &W[0, 0], G, &Wp[0])
         for k in prange(n_chunks, num_threads=min(n_threads, n_chunks),
-                        schedule='static'):
+                        schedule='dynamic'):
             _forward_chunk(&X[0, 0, 0], &Wp[0], &h0[0, 0], &c0[0, 0], &lengths[0],
                            &xh[0, 0, 0], &gates[0, 0, 0], &cell[0, 0, 0], &Y[0, 0, 0],
                            &h_T[0, 0], &c_T[0, 0], &pre[k, 0, 0], k * chunk_size,
@@ -261,7 +261,7 @@ def lstm_backward(const floating[:, ::1] W_T not None,      # IN  (4H, F + H) = 
     with nogil:
         pack_b(G, F + H, &W_T[0, 0], F + H, &Wp[0])
         for k in prange(n_chunks, num_threads=min(n_threads, n_chunks),
-                        schedule='static'):
+                        schedule='dynamic'):
             _backward_chunk(&Wp[0], &c0[0, 0], &h_T[0, 0], &lengths[0], &xh[0, 0, 0],
                             &gates[0, 0, 0], &cell[0, 0, 0], &dY[0, 0, 0], &dX[0, 0, 0],
                             &dh0[0, 0], &dc0[0, 0], &dW_acc[k, 0, 0], &blk_xh[k, 0, 0],
@@ -330,7 +330,7 @@ def lstm_infer(const floating[:, :, ::1] X not None,  # IN  (B, T, F)
     with nogil:
         pack_b(F + H + 1, G, &W[0, 0], G, &Wp[0])
         for k in prange(n_chunks, num_threads=min(n_threads, n_chunks),
-                        schedule='static'):
+                        schedule='dynamic'):
             _infer_chunk(&X[0, 0, 0], &Wp[0], &h0[0, 0], &c0[0, 0], &lengths[0], y0,
                          &h_T[0, 0], &c_T[0, 0], &xh[k, 0, 0], &pre[k, 0, 0], &act[k, 0],
                          k * chunk_size, min(B, (k + 1) * chunk_size), T, F, H)

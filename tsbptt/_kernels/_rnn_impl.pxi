@@ -82,7 +82,7 @@ def rnn_forward(const floating[:, :, ::1] X not None,  # IN  (B, T, F)
     with nogil:
         pack_b(F + H + 1, H, &W[0, 0], H, &Wp[0])
         for k in prange(n_chunks, num_threads=min(n_threads, n_chunks),
-                        schedule='static'):
+                        schedule='dynamic'):
             _forward_chunk(&X[0, 0, 0], &Wp[0], &h0[0, 0], &lengths[0], &xh[0, 0, 0],
                            &gates[0, 0, 0], &Y[0, 0, 0], &h_T[0, 0], &pre[k, 0, 0],
                            k * chunk_size,
@@ -176,7 +176,7 @@ def rnn_backward(const floating[:, ::1] W_T not None,      # IN  (H, F + H) = W[
     with nogil:
         pack_b(H, F + H, &W_T[0, 0], F + H, &Wp[0])
         for k in prange(n_chunks, num_threads=min(n_threads, n_chunks),
-                        schedule='static'):
+                        schedule='dynamic'):
             _backward_chunk(&Wp[0], &lengths[0], &xh[0, 0, 0], &gates[0, 0, 0],
                             &dY[0, 0, 0], &dX[0, 0, 0], &dh0[0, 0], &dW_acc[k, 0, 0],
                             &blk_xh[k, 0, 0], &blk_da[k, 0, 0], &work[k, 0, 0],
@@ -237,7 +237,7 @@ def rnn_infer(const floating[:, :, ::1] X not None,  # IN  (B, T, F)
     with nogil:
         pack_b(F + H + 1, H, &W[0, 0], H, &Wp[0])
         for k in prange(n_chunks, num_threads=min(n_threads, n_chunks),
-                        schedule='static'):
+                        schedule='dynamic'):
             _infer_chunk(&X[0, 0, 0], &Wp[0], &h0[0, 0], &lengths[0], y0, &h_T[0, 0],
                          &xh[k, 0, 0], &pre[k, 0, 0], k * chunk_size,
                          min(B, (k + 1) * chunk_size), T, F, H)

@@ -8,10 +8,11 @@ import numpy as np
 
 from .._kernels import _reduce, cell_kernels
 from .._kernels._reduce import BLOCK_STEPS
-from ._threads import chunk_rows
+from ._threads import chunk_rows, thread_plan
 
-#: Gradient arrays with fewer elements are summed over chunks by one thread.
-PARALLEL_SUM_MIN = 1 << 16
+#: Per-chunk gradients with fewer elements in all are summed by one thread: a sum
+#: is memory-bound, and a parallel region waits for its slowest thread.
+PARALLEL_SUM_MIN = 1 << 22
 #: Up to this many chunks, a single-threaded sum is NumPy's adds in chunk order:
 #: the same bits as the compiled sum, without the call's fixed cost.
 NUMPY_SUM_MAX_CHUNKS = 8
@@ -54,7 +55,7 @@ class _Cell:
             # A parallel region costs more than it saves on a small sum (and, on a
             # machine whose cores are busy, can wait a whole time slice for a thread).
             # Each element is summed in chunk order whatever the thread count.
-            threads = n_threads if a[0].size >= PARALLEL_SUM_MIN else 1
+            threads = n_threads if a.size >= PARALLEL_SUM_MIN else 1
             if threads == 1 and len(a) <= NUMPY_SUM_MAX_CHUNKS:
                 out = a[0].copy()
                 for k in range(1, len(a)):
@@ -172,9 +173,12 @@ class LSTMCell(_Cell):
         cache = dict(W=W, c0=c0, lengths=lengths, xh=_empty(_xh_shape(X, H), dt),
                      gates=_empty((B, T, 4 * H), dt), cell=_empty((B, T, H), dt))
         Y, h_T, c_T = _empty((B, T, H), dt), _empty((B, H), dt), _empty((B, H), dt)
-        cell_kernels(self.name).lstm_forward(
-            X, W, h0, c0, lengths, cache["xh"], cache["gates"], cache["cell"], Y,
-            h_T, c_T, _empty(_per_chunk(B, chunk, 4 * H), dt), chunk, n_threads)
+        plan = thread_plan(n_threads, (self.name, "forward"), B, T, X.shape[2] + H + 1,
+                           self.n_gates, H)
+        with plan:
+            cell_kernels(self.name).lstm_forward(
+                X, W, h0, c0, lengths, cache["xh"], cache["gates"], cache["cell"], Y,
+                h_T, c_T, _empty(_per_chunk(B, chunk, 4 * H), dt), chunk, plan.n)
         # The backward reads the last step's h from here (the others are in xh): a
         # copy, so a caller who edits the returned state cannot change the gradients.
         cache["h_T"] = h_T.copy()
@@ -187,9 +191,12 @@ class LSTMCell(_Cell):
         chunk, (xh, pre) = self._infer_work(X, H, 4 * H)
         Y = _empty((B if keep_outputs else 0, T, H), dt)
         h_T, c_T = _empty((B, H), dt), _empty((B, H), dt)
-        cell_kernels(self.name).lstm_infer(
-            X, params["W"], h0, c0, lengths, Y, h_T, c_T, xh, pre,
-            _empty((len(pre), 5 * H), dt), chunk, n_threads)
+        plan = thread_plan(n_threads, (self.name, "infer"), B, T, X.shape[2] + H + 1,
+                           self.n_gates, H)
+        with plan:
+            cell_kernels(self.name).lstm_infer(
+                X, params["W"], h0, c0, lengths, Y, h_T, c_T, xh, pre,
+                _empty((len(pre), 5 * H), dt), chunk, plan.n)
         return (Y if keep_outputs else None), (h_T, c_T)
 
     def backward(self, cache, dY, d_state, n_threads, clip_step=0.0, acc=None):
@@ -201,15 +208,19 @@ class LSTMCell(_Cell):
         reduce = acc is None
         acc = self._zero_accumulators(work["n_chunks"], {"W": W}) if reduce else acc
         dh0, dc0 = _empty((B, H), dt), _empty((B, H), dt)
-        cell_kernels(self.name).lstm_backward(
-            _transposed(W), cache["c0"], cache["h_T"], cache["lengths"], xh,
-            cache["gates"],
-            cache["cell"], dY,
-            d_state[0], d_state[1], work["dX"], dh0, dc0, acc["W"], work["blk_xh"],
-            _empty((work["n_chunks"], work["rows"], G), dt),
-            _empty((work["n_chunks"], min(work["chunk"], B), W.shape[0] - 1), dt),
-            clip_step, work["n_clipped"], work["delta_sq"], work["chunk"], n_threads)
-        return (work["dX"], (dh0, dc0)) + self._finish(acc, reduce, work, n_threads)
+        # two products per step (dW and dh): a backward call has twice the work
+        plan = thread_plan(n_threads, (self.name, "backward"), B, 2 * T, xh.shape[2],
+                           self.n_gates, H)
+        with plan:
+            cell_kernels(self.name).lstm_backward(
+                _transposed(W), cache["c0"], cache["h_T"], cache["lengths"], xh,
+                cache["gates"],
+                cache["cell"], dY,
+                d_state[0], d_state[1], work["dX"], dh0, dc0, acc["W"], work["blk_xh"],
+                _empty((work["n_chunks"], work["rows"], G), dt),
+                _empty((work["n_chunks"], min(work["chunk"], B), W.shape[0] - 1), dt),
+                clip_step, work["n_clipped"], work["delta_sq"], work["chunk"], plan.n)
+        return (work["dX"], (dh0, dc0)) + self._finish(acc, reduce, work, plan.n)
 
 
 class GRUCell(_Cell):
@@ -229,9 +240,12 @@ class GRUCell(_Cell):
         cache = dict(W=W, lengths=lengths, xh=_empty(_xh_shape(X, H), dt),
                      gates=_empty((B, T, 3 * H), dt), hn=_empty((B, T, H), dt))
         Y, h_T = _empty((B, T, H), dt), _empty((B, H), dt)
-        cell_kernels(self.name).gru_forward(
-            X, W, b_hn, h0, lengths, cache["xh"], cache["gates"], cache["hn"], Y,
-            h_T, _empty(_per_chunk(B, chunk, 3 * H), dt), chunk, n_threads)
+        plan = thread_plan(n_threads, (self.name, "forward"), B, T, X.shape[2] + H + 1,
+                           self.n_gates, H)
+        with plan:
+            cell_kernels(self.name).gru_forward(
+                X, W, b_hn, h0, lengths, cache["xh"], cache["gates"], cache["hn"], Y,
+                h_T, _empty(_per_chunk(B, chunk, 3 * H), dt), chunk, plan.n)
         return Y, (h_T,), cache
 
     def infer(self, X, params, state0, lengths, n_threads, keep_outputs=True):
@@ -240,9 +254,12 @@ class GRUCell(_Cell):
         H, dt = h0.shape[1], X.dtype
         chunk, (xh, pre) = self._infer_work(X, H, 4 * H)
         Y, h_T = _empty((B if keep_outputs else 0, T, H), dt), _empty((B, H), dt)
-        cell_kernels(self.name).gru_infer(
-            X, params["W"], params["b_hn"], h0, lengths, Y, h_T, xh, pre,
-            _empty((len(pre), 4 * H), dt), chunk, n_threads)
+        plan = thread_plan(n_threads, (self.name, "infer"), B, T, X.shape[2] + H + 1,
+                           self.n_gates, H)
+        with plan:
+            cell_kernels(self.name).gru_infer(
+                X, params["W"], params["b_hn"], h0, lengths, Y, h_T, xh, pre,
+                _empty((len(pre), 4 * H), dt), chunk, plan.n)
         return (Y if keep_outputs else None), (h_T,)
 
     def backward(self, cache, dY, d_state, n_threads, clip_step=0.0, acc=None):
@@ -257,13 +274,17 @@ class GRUCell(_Cell):
                                           {"W": W, "b_hn": np.empty(H, dt)})
         blk = (work["n_chunks"], work["rows"], G)
         dh0 = _empty((B, H), dt)
-        cell_kernels(self.name).gru_backward(
-            _transposed(W), cache["lengths"], xh, cache["gates"], cache["hn"], dY,
-            d_state[0],
-            work["dX"], dh0, acc["W"], acc["b_hn"], work["blk_xh"], _empty(blk, dt),
-            _empty(blk, dt), _empty((work["n_chunks"], min(work["chunk"], B), H), dt),
-            clip_step, work["n_clipped"], work["delta_sq"], work["chunk"], n_threads)
-        return (work["dX"], (dh0,)) + self._finish(acc, reduce, work, n_threads)
+        # two products per step (dW and dh): a backward call has twice the work
+        plan = thread_plan(n_threads, (self.name, "backward"), B, 2 * T, xh.shape[2],
+                           self.n_gates, H)
+        with plan:
+            cell_kernels(self.name).gru_backward(
+                _transposed(W), cache["lengths"], xh, cache["gates"], cache["hn"], dY,
+                d_state[0],
+                work["dX"], dh0, acc["W"], acc["b_hn"], work["blk_xh"], _empty(blk, dt),
+                _empty(blk, dt), _empty((work["n_chunks"], min(work["chunk"], B), H), dt),
+                clip_step, work["n_clipped"], work["delta_sq"], work["chunk"], plan.n)
+        return (work["dX"], (dh0,)) + self._finish(acc, reduce, work, plan.n)
 
 
 class RNNCell(_Cell):
@@ -282,9 +303,12 @@ class RNNCell(_Cell):
         cache = dict(W=W, lengths=lengths, xh=_empty(_xh_shape(X, H), dt),
                      gates=_empty((B, T, H), dt))
         Y, h_T = _empty((B, T, H), dt), _empty((B, H), dt)
-        cell_kernels(self.name).rnn_forward(
-            X, W, h0, lengths, cache["xh"], cache["gates"], Y, h_T,
-            _empty(_per_chunk(B, chunk, H), dt), chunk, n_threads)
+        plan = thread_plan(n_threads, (self.name, "forward"), B, T, X.shape[2] + H + 1,
+                           self.n_gates, H)
+        with plan:
+            cell_kernels(self.name).rnn_forward(
+                X, W, h0, lengths, cache["xh"], cache["gates"], Y, h_T,
+                _empty(_per_chunk(B, chunk, H), dt), chunk, plan.n)
         return Y, (h_T,), cache
 
     def infer(self, X, params, state0, lengths, n_threads, keep_outputs=True):
@@ -293,8 +317,11 @@ class RNNCell(_Cell):
         H, dt = h0.shape[1], X.dtype
         chunk, (xh, pre) = self._infer_work(X, H, H)
         Y, h_T = _empty((B if keep_outputs else 0, T, H), dt), _empty((B, H), dt)
-        cell_kernels(self.name).rnn_infer(X, params["W"], h0, lengths, Y, h_T, xh, pre,
-                                          chunk, n_threads)
+        plan = thread_plan(n_threads, (self.name, "infer"), B, T, X.shape[2] + H + 1,
+                           self.n_gates, H)
+        with plan:
+            cell_kernels(self.name).rnn_infer(X, params["W"], h0, lengths, Y, h_T, xh, pre,
+                                              chunk, plan.n)
         return (Y if keep_outputs else None), (h_T,)
 
     def backward(self, cache, dY, d_state, n_threads, clip_step=0.0, acc=None):
@@ -306,13 +333,17 @@ class RNNCell(_Cell):
         reduce = acc is None
         acc = self._zero_accumulators(work["n_chunks"], {"W": W}) if reduce else acc
         dh0 = _empty((B, H), dt)
-        cell_kernels(self.name).rnn_backward(
-            _transposed(W), cache["lengths"], xh, cache["gates"], dY, d_state[0],
-            work["dX"], dh0,
-            acc["W"], work["blk_xh"], _empty((work["n_chunks"], work["rows"], H), dt),
-            _empty((work["n_chunks"], min(work["chunk"], B), W.shape[0] - 1), dt),
-            clip_step, work["n_clipped"], work["delta_sq"], work["chunk"], n_threads)
-        return (work["dX"], (dh0,)) + self._finish(acc, reduce, work, n_threads)
+        # two products per step (dW and dh): a backward call has twice the work
+        plan = thread_plan(n_threads, (self.name, "backward"), B, 2 * T, xh.shape[2],
+                           self.n_gates, H)
+        with plan:
+            cell_kernels(self.name).rnn_backward(
+                _transposed(W), cache["lengths"], xh, cache["gates"], dY, d_state[0],
+                work["dX"], dh0,
+                acc["W"], work["blk_xh"], _empty((work["n_chunks"], work["rows"], H), dt),
+                _empty((work["n_chunks"], min(work["chunk"], B), W.shape[0] - 1), dt),
+                clip_step, work["n_clipped"], work["delta_sq"], work["chunk"], plan.n)
+        return (work["dX"], (dh0,)) + self._finish(acc, reduce, work, plan.n)
 
 
 CELLS = {cls.name: cls() for cls in (LSTMCell, GRUCell, RNNCell)}

@@ -4,9 +4,30 @@ The kernels split a batch into chunks of rows that OpenMP threads process
 independently, each with single-threaded BLAS. The chunk size depends on the batch
 size and on the machine's core count, never on ``n_threads``: the arithmetic, and so
 every bit of the results, is the same whatever number of threads runs it.
+
+Busy machines. A parallel region ends at a barrier: if the OS deschedules one of its
+threads (other programs want the core), the others wait for it, spinning, for up to
+a time slice. Three choices keep that from costing more than the threads save:
+
+- a grain size (:func:`call_threads`): a call gets one thread per
+  :data:`GRAIN_MACS` multiply-adds of work, so small calls run on one thread and
+  never wait for another;
+- about :data:`CHUNKS_PER_CORE` chunks per core, scheduled dynamically by the
+  kernels, so a thread that runs takes the chunks of one that does not;
+- with ``n_threads=None`` (the default), calls large enough for several threads
+  time themselves (:class:`_ThreadChooser`): each call shape runs on one thread or
+  on several, whichever has been faster lately, and tries the other now and then,
+  so a machine that becomes busy (or idle) is noticed within a few dozen calls.
+  Results never depend on the choice.
+
+libgomp's spinning itself (``OMP_WAIT_POLICY``, ``GOMP_SPINCOUNT``) is set only
+through environment variables read when the runtime loads, for the whole process
+and every library sharing the runtime (scikit-learn's too), so tsbptt leaves them to
+the user.
 """
 import os
 import threading
+import time
 from numbers import Integral
 
 from threadpoolctl import ThreadpoolController
@@ -20,6 +41,11 @@ MAX_CHUNK_ROWS = 64
 #: The largest ``n_threads`` accepted (either sign): far above any machine's cores,
 #: far below the C ``int`` the kernels take.
 MAX_THREADS = 4096
+#: Chunks per core a large batch is cut into (dynamic scheduling balances them).
+CHUNKS_PER_CORE = 2
+#: Multiply-adds of a kernel call per OpenMP thread: a few milliseconds of one
+#: core, so a thread's start and end cost little beside its work.
+GRAIN_MACS = 1 << 26
 
 _controller = None
 #: Cores of the machine, read once: the chunk size depends on it, so it must not
@@ -33,6 +59,12 @@ def available_cores():
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not on Linux
         return os.cpu_count() or 1
+
+
+class AutoThreads(int):
+    """The thread count ``n_threads=None`` resolves to: an int that also says the
+    choice was left to tsbptt, so a call may run on fewer threads when they are
+    faster (:func:`thread_plan`)."""
 
 
 def resolve_n_threads(n_threads):
@@ -49,10 +81,10 @@ def resolve_n_threads(n_threads):
     Returns
     -------
     int
-        1 when tsbptt was built without OpenMP.
+        1 when tsbptt was built without OpenMP; an :class:`AutoThreads` for None.
     """
     if n_threads is None:
-        n = max(1, min(available_cores(), openmp_max_threads()))
+        n = AutoThreads(max(1, min(available_cores(), openmp_max_threads())))
     elif isinstance(n_threads, Integral) and not isinstance(n_threads, bool) \
             and n_threads != 0 and abs(n_threads) <= MAX_THREADS:
         n = int(n_threads) if n_threads > 0 else max(1, available_cores() + 1 + int(n_threads))
@@ -63,8 +95,130 @@ def resolve_n_threads(n_threads):
     return n if openmp_enabled() else 1
 
 
+def call_threads(n_threads, n_rows, n_steps, width, n_gates, hidden_size):
+    """Threads for one kernel call: at most one per chunk and per grain of work.
+
+    Parameters
+    ----------
+    n_threads : int
+        The resolved thread count (:func:`resolve_n_threads`), an upper bound.
+    n_rows, n_steps : int
+        Batch size and time steps of the call.
+    width : int
+        Columns of a step's product: ``input_size + hidden_size + 1``.
+    n_gates, hidden_size : int
+        The product has ``n_gates * hidden_size`` output columns.
+
+    Returns
+    -------
+    int
+        Between 1 and ``n_threads``. Results do not depend on it.
+    """
+    if n_threads <= 1:
+        return 1
+    chunks = -(-n_rows // chunk_rows(n_rows))
+    grains = n_rows * n_steps * width * n_gates * hidden_size // GRAIN_MACS
+    return int(max(1, min(n_threads, chunks, grains)))
+
+
+class _Fixed:
+    """A thread count used as given: ``with plan: kernel(..., plan.n)``."""
+
+    __slots__ = ("n",)
+
+    def __init__(self, n):
+        self.n = n
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        return False
+
+
+class _ThreadChooser:
+    """Per call shape, whether one thread or ``n`` has been faster lately.
+
+    Each shape first runs once on one thread and once on ``n``; then on the
+    faster (``n`` must beat one thread by :attr:`MARGIN`), with the other tried
+    every :attr:`EXPLORE_EVERY` calls. Times are smoothed exponentially."""
+
+    EXPLORE_EVERY = 32
+    MARGIN = 1.1
+    SMOOTHING = 0.3
+    MAX_SHAPES = 256
+
+    def __init__(self, clock=time.perf_counter):
+        self.clock = clock
+        self._stats = {}  # key -> [calls, seconds on 1 thread, seconds on n]
+
+    def plan(self, key, n):
+        """A :class:`_Timed` of 1 or ``n`` threads for one call of shape ``key``."""
+        stats = self._stats.get(key)
+        if stats is None:
+            if len(self._stats) >= self.MAX_SHAPES:
+                self._stats.clear()
+            stats = self._stats[key] = [0, None, None]
+        stats[0] += 1
+        one, many = stats[1], stats[2]
+        if one is None or many is None:
+            return _Timed(self, stats, 1 if one is None else n)
+        best_many = many * self.MARGIN < one
+        if stats[0] % self.EXPLORE_EVERY == 0:
+            best_many = not best_many
+        return _Timed(self, stats, n if best_many else 1)
+
+
+class _Timed:
+    """A thread count whose ``with`` block is timed for the chooser."""
+
+    __slots__ = ("n", "_chooser", "_stats", "_start")
+
+    def __init__(self, chooser, stats, n):
+        self.n, self._chooser, self._stats = n, chooser, stats
+
+    def __enter__(self):
+        self._start = self._chooser.clock()
+        return self
+
+    def __exit__(self, exc_type, *rest):
+        if exc_type is None:
+            seconds = self._chooser.clock() - self._start
+            i = 1 if self.n == 1 else 2
+            old, a = self._stats[i], self._chooser.SMOOTHING
+            self._stats[i] = seconds if old is None else (1 - a) * old + a * seconds
+        return False
+
+
+_chooser = _ThreadChooser()
+
+
+def thread_plan(n_threads, key, n_rows, n_steps, width, n_gates, hidden_size):
+    """The threads of one kernel call, as a context to run the call in.
+
+    Parameters
+    ----------
+    n_threads : int
+        The resolved thread count; an :class:`AutoThreads` lets the call time
+        itself and run on one thread when that has been faster.
+    key : tuple
+        What kind of call this is (cell and direction); the shape is added.
+    n_rows, n_steps, width, n_gates, hidden_size : int
+        As in :func:`call_threads`.
+
+    Returns
+    -------
+    plan : context manager
+        ``plan.n`` is the thread count to pass to the kernel.
+    """
+    n = call_threads(n_threads, n_rows, n_steps, width, n_gates, hidden_size)
+    if n > 1 and isinstance(n_threads, AutoThreads):
+        return _chooser.plan(key + (n_rows, n_steps, width, hidden_size, n), n)
+    return _Fixed(n)
+
+
 def chunk_rows(batch_size):
-    """Rows per chunk for a batch: about one chunk per core, clipped to [16, 64].
+    """Rows per chunk: about two chunks per core, clipped to [16, 64].
 
     Parameters
     ----------
@@ -75,7 +229,7 @@ def chunk_rows(batch_size):
     int
         A function of ``batch_size`` and ``os.cpu_count()`` only.
     """
-    rows = -(-batch_size // _MACHINE_CORES)
+    rows = -(-batch_size // (CHUNKS_PER_CORE * _MACHINE_CORES))
     return int(max(1, min(batch_size, max(MIN_CHUNK_ROWS, min(MAX_CHUNK_ROWS, rows)))))
 
 

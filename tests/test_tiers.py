@@ -1,0 +1,32 @@
+"""The test tiers: `pytest` leaves out the tests marked slow, `pytest --slow` (what
+.ci/run runs) takes them too."""
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).resolve().parent
+
+
+def _collected(*args):
+    """Node ids pytest collects from test_accuracy.py and test_losses.py."""
+    out = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+         str(TESTS / "test_accuracy.py"), str(TESTS / "test_losses.py"), *args],
+        capture_output=True, text=True, cwd=TESTS.parent, check=False)
+    return [ln for ln in out.stdout.splitlines() if "::" in ln]
+
+
+@pytest.mark.slow
+def test_slow_tests_run_only_with_the_slow_flag():
+    default, everything = _collected(), _collected("--slow")
+    slow = [n for n in everything if "test_accuracy.py" in n]
+    assert len(slow) == 2 and not any("test_accuracy.py" in n for n in default)
+    assert sorted(default + slow) == sorted(everything)
+    assert _collected("-m", "slow") == slow
+
+
+def test_the_slow_marker_is_registered(pytestconfig):
+    markers = pytestconfig.getini("markers")
+    assert any(m.startswith("slow:") for m in markers)
