@@ -262,3 +262,13 @@ def test_network_forecaster_defaults_window_scaling_and_a_linear_part():
     # far above its training range, scale-free windows shift the forecast with it
     shifted = f.predict(history=y + 10_000).to_numpy()
     np.testing.assert_allclose(shifted - 10_000, f.predict().to_numpy(), atol=1e-3)
+
+
+def test_max_windows_keeps_evenly_spaced_rows_ending_with_the_latest():
+    rng = np.random.default_rng(9)
+    X, Y = _windows(rng, n=10, C=1)
+    m = WindowModel(_Memo(), linear=False, max_windows=4).fit(X, Y)
+    Xn = m._normalised(X, 3)[0]
+    np.testing.assert_array_equal(m.estimator_.X_, Xn[[0, 3, 6, 9]])
+    m = WindowModel(_Memo(), linear=False, max_windows=10).fit(X, Y)
+    assert len(m.estimator_.X_) == 10

@@ -31,7 +31,7 @@ from sklearn.utils.validation import check_is_fitted
 #: large one shrinks it toward the base, the last value or the seasonal naive one.
 _ALPHAS = np.logspace(-3, 4, 15)
 
-__all__ = ["BUDGET", "WindowModel", "apply_budget", "is_network", "window_base",
+__all__ = ["BUDGET", "MAX_WINDOWS", "WindowModel", "apply_budget", "is_network", "window_base",
            "window_stats"]
 
 
@@ -104,6 +104,10 @@ class WindowModel(RegressorMixin, BaseEstimator):
         passes globally standardised values, so 1% of the series' spread).
     validation_fraction : float, default=0.2
         The time-ordered tail that decides whether the network helps.
+    max_windows : int or None, default=None
+        Train the estimator on at most this many windows, evenly spaced in time
+        and ending with the latest (overlapping windows repeat each other; the
+        linear part always sees them all). None: all of them.
 
     Attributes
     ----------
@@ -115,7 +119,7 @@ class WindowModel(RegressorMixin, BaseEstimator):
         ``{'linear': ..., 'network': ...}`` on the validation tail (normalised units).
     """
 
-    _parameter_constraints = {
+    _parameter_constraints = {  # noqa: RUF012 (scikit-learn's convention)
         "estimator": [HasMethods(["fit", "predict"])],
         "n_channels": [Interval(Integral, 1, None, closed="left")],
         "center": [StrOptions({"last", "mean"}), None],
@@ -124,10 +128,12 @@ class WindowModel(RegressorMixin, BaseEstimator):
         "linear": ["boolean"],
         "floor": [Interval(Real, 0, None, closed="neither")],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "max_windows": [Interval(Integral, 1, None, closed="left"), None],
     }
 
     def __init__(self, estimator, n_channels=1, center="last", scale_windows=True,
-                 season=None, linear=True, floor=1e-2, validation_fraction=0.2):
+                 season=None, linear=True, floor=1e-2, validation_fraction=0.2,
+                 max_windows=None):
         self.estimator = estimator
         self.n_channels = n_channels
         self.center = center
@@ -136,6 +142,7 @@ class WindowModel(RegressorMixin, BaseEstimator):
         self.linear = linear
         self.floor = floor
         self.validation_fraction = validation_fraction
+        self.max_windows = max_windows
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -172,8 +179,9 @@ class WindowModel(RegressorMixin, BaseEstimator):
         self.linear_ = RidgeCV(alphas=_ALPHAS).fit(Xn, Yn) if self.linear else None
         lin = self.linear_.predict(Xn) if self.linear else np.zeros_like(Yn)
         target = Yn - lin
-        self.estimator_ = clone(self.estimator).fit(Xn, target[:, 0] if self._single
-                                                    else target)
+        rows = self._training_rows(len(Xn))
+        self.estimator_ = clone(self.estimator).fit(
+            Xn[rows], target[rows, 0] if self._single else target[rows])
         self._n_outputs = Y.shape[1]
         self.use_network_ = True
         self.validation_mse_ = None
@@ -188,6 +196,13 @@ class WindowModel(RegressorMixin, BaseEstimator):
             self.use_network_ = (self.validation_mse_["network"]
                                  < self.validation_mse_["linear"])
         return self
+
+    def _training_rows(self, n):
+        """Every ``ceil(n / max_windows)``-th row, counted back from the last."""
+        if self.max_windows is None or n <= self.max_windows:
+            return np.arange(n)
+        stride = -(-n // self.max_windows)
+        return np.arange(n - 1, -1, -stride)[::-1]
 
     @staticmethod
     def _raw(pred, n):
@@ -226,7 +241,11 @@ class WindowModel(RegressorMixin, BaseEstimator):
 #: are left at their defaults: early stopping on the time-ordered tail, and a
 #: larger batch and rate, so that a fit takes seconds.
 BUDGET = {"max_iter": 100, "early_stopping": True, "validation_fraction": 0.2,
-          "n_iter_no_change": 5, "learning_rate": 3e-3, "batch_size": 64}
+          "n_iter_no_change": 10, "learning_rate": 3e-3, "batch_size": 64}
+
+#: How many windows ``training='auto'`` lets a network train on (WindowModel's
+#: ``max_windows``).
+MAX_WINDOWS = 2000
 
 
 def is_network(estimator):

@@ -45,7 +45,7 @@ from ._panel import (
     to_output,
     y_name,
 )
-from ._window_model import WindowModel, apply_budget, is_network
+from ._window_model import MAX_WINDOWS, WindowModel, apply_budget, is_network
 from .metrics import mae
 from .windowing import CALENDAR_FEATURES, calendar_features, infer_season
 
@@ -132,8 +132,9 @@ class Forecaster(BaseEstimator):
         ``'auto'``: the parameters of a tsbptt regressor left at their defaults
         take the forecasting budget
         :data:`tsbptt._window_model.BUDGET` (early stopping on the latest 20% of
-        the windows, at most 100 epochs, batch 64, rate 3e-3); parameters you set
-        are kept. ``'as_given'``: the estimator as it is.
+        the windows, at most 100 epochs, batch 64, rate 3e-3), and the network
+        trains on at most 2,000 windows evenly spaced in time (the linear part on
+        all); parameters you set are kept. ``'as_given'``: the estimator as it is.
     freq : str or DateOffset or int or None, default=None
         The series' step, if it cannot be inferred from the index.
     fill : {None, 'ffill', 'interpolate'}, default=None
@@ -307,7 +308,8 @@ class Forecaster(BaseEstimator):
             center="last" if window or diff else None, scale_windows=window,
             season=self.season_ if diff == "seasonal_diff" else None, linear=linear,
             validation_fraction=params.get("validation_fraction", 0.2)
-            if params.get("early_stopping") else 0.2)
+            if params.get("early_stopping") else 0.2,
+            max_windows=MAX_WINDOWS if network and self.training == "auto" else None)
 
     # -- data ---------------------------------------------------------------------------
     def _fit_scaling(self, entries):
