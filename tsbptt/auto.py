@@ -8,6 +8,7 @@ data before it, keeps the best, refits it on all the data and says which it
 chose. A network must beat the best baseline by ``margin`` to be chosen, so on a
 series it cannot learn (a random walk) the choice falls back to a baseline.
 """
+import warnings
 from numbers import Integral, Real
 
 import pandas as pd
@@ -161,8 +162,10 @@ class AutoForecaster(BaseEstimator):
                              f"{need + self.n_origins * self.horizon})")
         self.scores_, origins = {}, None
         for name in names:
-            bt = backtest(self._candidate(name, season, lags), y, initial=initial,
-                          step=self.horizon, refit=True, season=season)
+            with warnings.catch_warnings():  # the choice reads MAE, never MASE
+                warnings.filterwarnings("ignore", message="MASE is undefined")
+                bt = backtest(self._candidate(name, season, lags), y, initial=initial,
+                              step=self.horizon, refit=True, season=season)
             self.scores_[name] = float(bt.metrics["mae"])
             origins = bt.forecasts["origin"].drop_duplicates()
         self.origins_ = pd.Index(origins)
