@@ -11,6 +11,7 @@ summary row is the geometric mean of MASE relative to seasonal naive.
     python benchmarks/bench_accuracy.py --quick          # 2 origins per series
     python benchmarks/bench_accuracy.py                  # 3 origins per series
     python benchmarks/bench_accuracy.py --json acc.json --models naive ridge lstm
+    python benchmarks/bench_accuracy.py --models naive --intervals  # 90% intervals
 
 The series: the bundled ones (electricity load, sensor temperature, air
 passengers, a stock close) and generated ones (trend + season, a random walk,
@@ -112,11 +113,38 @@ def run(names, n_origins, seed, only=None):
                 warnings.simplefilter("ignore")
                 result = backtest(make(), y, initial=initial, step=horizon, refit=True,
                                   season=season)
-            rows.append(dict(series=name, model=label, mase=result.metrics["mase"],
-                             seconds=time.perf_counter() - t0, n=len(y), season=season,
-                             horizon=horizon, origins=n_origins))
+            rows.append({"series": name, "model": label, "mase": result.metrics["mase"],
+                         "seconds": time.perf_counter() - t0, "n": len(y),
+                         "season": season, "horizon": horizon, "origins": n_origins})
             print(f"{name:<42} {label:<6} MASE {rows[-1]['mase']:7.3f}  "
                   f"{rows[-1]['seconds']:7.1f} s", flush=True)
+    return rows
+
+
+def coverage(n_threads=1):
+    """Empirical coverage and mean width of 90% intervals over the last 14 days of
+    the bundled electricity load (336 forecasts), per model and interval method."""
+    y = datasets.load_electricity_load()
+    net = {"random_state": 0, "n_threads": n_threads}
+    models = [("ridge", lambda: Ridge(1.0), ("conformal",))]
+    models += [(label, lambda cls=cls: cls(**net), ("conformal", "quantile"))
+               for label, cls in (("lstm", LSTMRegressor), ("gru", GRURegressor))]
+    rows = []
+    for label, make, methods in models:
+        for method in methods:
+            f = Forecaster(make(), lags=48, horizon=24, calendar=["hour", "dayofweek"],
+                           interval=method, coverage=0.9)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                bt = backtest(f, y, initial=len(y) - 14 * 24, step=24, refit=False,
+                              season=24, coverage=0.9)
+            width = float((bt.forecasts["upper"] - bt.forecasts["lower"]).mean())
+            rows.append({"model": label, "interval": method,
+                         "coverage": bt.metrics["coverage"], "mean_width": width,
+                         "mase": bt.metrics["mase"]})
+            print(f"90% interval, electricity load: {label:<6} {method:<10} coverage "
+                  f"{rows[-1]['coverage']:.3f}  mean width {width:.0f} MW  "
+                  f"MASE {rows[-1]['mase']:.3f}", flush=True)
     return rows
 
 
@@ -150,6 +178,9 @@ def main():
                         default=["naive", "ridge", "lstm", "gru", "auto"])
     parser.add_argument("--series", nargs="+", metavar="WORD",
                         help="only the series whose name contains one of these")
+    parser.add_argument("--intervals", action="store_true",
+                        help="also the coverage of 90%% intervals on the electricity "
+                             "load's last 14 days (models with their defaults)")
     parser.add_argument("--json", metavar="PATH")
     args = parser.parse_args()
     n_origins = 2 if args.quick else args.origins
@@ -159,9 +190,10 @@ def main():
     rows = run(args.models, n_origins, args.seed, args.series)
     print()
     print(table(rows))
+    intervals = coverage() if args.intervals else None
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump(rows, fh, indent=1)
+            json.dump({"mase": rows, "intervals": intervals}, fh, indent=1)
 
 
 if __name__ == "__main__":

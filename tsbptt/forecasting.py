@@ -8,7 +8,8 @@ the same windows — and returns forecasts indexed by the future timestamps.
 Design
 ------
 Every series is scaled on its own (mean and standard deviation of its training
-data) and turned into a matrix of *channels*, one row per time step ``t``::
+data, after an optional log or Box-Cox transform) and turned into a matrix of
+*channels*, one row per time step ``t``::
 
     [ y_t, past-only covariates at t, future-known covariates at t + L,
       calendar features at t + L, one-hot series id ]
@@ -18,7 +19,11 @@ where ``L`` is how far the model looks ahead (the horizon for ``'direct'``, 1 fo
 puts the values of the forecast steps themselves into the last input rows of a
 window, and nothing else from after the origin. A window is ``lags`` consecutive
 rows, flattened time-major (the layout of the estimators' ``n_channels``), so
-scikit-learn regressors see the same numbers as the recurrent ones.
+scikit-learn regressors see the same numbers as the recurrent ones. A tsbptt
+regressor is by default wrapped in :class:`tsbptt._window_model.WindowModel`:
+each window's target values are made scale-free (centred on the window's last
+value, divided by its spread) and a ridge regression on the same windows is the
+linear part the network corrects.
 """
 from numbers import Integral, Real
 
