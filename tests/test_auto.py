@@ -27,11 +27,11 @@ def _nonlinear_seasonal(n=400):
     return pd.Series(x, name="y")
 
 
-@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("seed", [1, 2, 3])
 def test_falls_back_to_a_baseline_on_a_random_walk(seed):
-    auto = AutoForecaster(horizon=5, n_origins=4, candidates=("seasonal naive", "ridge",
-                                                              "lstm"),
+    auto = AutoForecaster(horizon=5, candidates=("seasonal naive", "ridge", "lstm"),
                           random_state=0, n_threads=1).fit(_random_walk(seed))
+    assert len(auto.origins_) == 24  # the last 20% of 600 steps, every 5 steps
     assert auto.choice_ in BASELINES
     assert set(auto.scores_) == {"seasonal naive", "ridge", "lstm"}
     assert "chose " + auto.choice_ in auto.summary()
@@ -56,7 +56,7 @@ def test_scores_are_backtests_of_the_training_data_only():
     auto = AutoForecaster(horizon=3, n_origins=4, season=2,
                           candidates=("seasonal naive", "ridge")).fit(y)
     bt = backtest(Forecaster(SeasonalNaive(2), lags=8, horizon=3, season=2), y,
-                  initial=300 - 12, step=3, season=2)
+                  initial=300 - 12, step=3, season=2, refit=False)
     assert auto.scores_["seasonal naive"] == pytest.approx(bt.metrics["mae"], rel=1e-12)
     assert list(auto.origins_) == [287, 290, 293, 296]
 
@@ -87,8 +87,8 @@ def test_bad_settings_are_errors():
     y = _random_walk(5, n=60)
     with pytest.raises(ValueError, match=r"candidates=\('arima',\): unknown \['arima'\]"):
         AutoForecaster(candidates=("arima",)).fit(y)
-    with pytest.raises(ValueError, match="too short to backtest n_origins=3 of "
-                                         "horizon=20"):
+    with pytest.raises(ValueError, match="y has 60 steps: too short to backtest 3 origins of "
+                                         "horizon=20 with lags=8 \\(needs at least 108\\)"):
         AutoForecaster(horizon=20).fit(y)
     with pytest.raises(TypeError, match="one series"):
         AutoForecaster().fit(y.to_frame())

@@ -2,10 +2,10 @@
 
 :class:`AutoForecaster` backtests a few candidates (seasonal naive, naive, a
 ridge regression on the lags, the default LSTM Forecaster with scale-free or with
-globally standardised windows) over the last
-origins of the series it is fitted on, refitting each at every origin on the
-data before it, keeps the best, refits it on all the data and says which it
-chose. A network must beat the best baseline by ``margin`` to be chosen, so on a
+globally standardised windows) over origins in the last 20% of the series it is
+fitted on, each candidate fitted on the data before them only (once, or at every
+origin with ``refit=True``), keeps the best, refits it on all the data and says
+which it chose. A network must beat the best baseline by ``margin`` to be chosen, so on a
 series it cannot learn (a random walk) the choice falls back to a baseline.
 """
 import warnings
@@ -52,8 +52,15 @@ class AutoForecaster(BaseEstimator):
         'gru', 'gru global')`` (a network named 'global' is fitted with
         ``scaling='global'``, the others with scale-free windows); None: the first
         five ('naive' only when the season is longer than 1).
-    n_origins : int, default=3
-        Backtest origins, ``horizon`` steps apart, at the end of the training data.
+    n_origins : int, default=None
+        Backtest origins, ``horizon`` steps apart, at the end of the training data;
+        None: as many as the last ``holdout`` of the steps hold (at least 3).
+    holdout : float, default=0.2
+        With ``n_origins=None``, the fraction of the latest steps scored.
+    refit : bool, default=False
+        Refit each candidate at every origin; False fits it once, on the steps
+        before the first origin, and moves the window over the others (one fit
+        per candidate, so many origins cost little).
     margin : float, default=0.05
         A network is chosen only if its backtest error is below ``1 - margin``
         times the best baseline's.
@@ -83,7 +90,9 @@ class AutoForecaster(BaseEstimator):
         "season": [Interval(Integral, 1, None, closed="left"), None],
         "lags": [Interval(Integral, 1, None, closed="left"), None],
         "candidates": [list, tuple, None],
-        "n_origins": [Interval(Integral, 1, None, closed="left")],
+        "n_origins": [Interval(Integral, 1, None, closed="left"), None],
+        "holdout": [Interval(Real, 0, 1, closed="neither")],
+        "refit": ["boolean"],
         "margin": [Interval(Real, 0, 1, closed="left")],
         "random_state": ["random_state"],
         "n_threads": [Interval(Integral, 1, None, closed="left"), None],
@@ -91,13 +100,15 @@ class AutoForecaster(BaseEstimator):
     }
 
     def __init__(self, horizon=1, *, season=None, lags=None, candidates=None,
-                 n_origins=3, margin=0.05, random_state=None, n_threads=None,
-                 freq=None):
+                 n_origins=None, holdout=0.2, refit=False, margin=0.05,
+                 random_state=None, n_threads=None, freq=None):
         self.horizon = horizon
         self.season = season
         self.lags = lags
         self.candidates = candidates
         self.n_origins = n_origins
+        self.holdout = holdout
+        self.refit = refit
         self.margin = margin
         self.random_state = random_state
         self.n_threads = n_threads
@@ -153,19 +164,20 @@ class AutoForecaster(BaseEstimator):
         self.season_ = infer_season(step) if self.season is None else self.season
         season, lags = self.season_, self.lags or max(2 * self.season_, 8)
         names = self._names(season)
-        initial = len(y) - self.n_origins * self.horizon
+        n_origins = self.n_origins or max(3, int(self.holdout * len(y)) // self.horizon)
+        initial = len(y) - n_origins * self.horizon
         need = max(lags + 2 * self.horizon, season + 1)
         if initial < need:
             raise ValueError(f"y has {len(y)} steps: too short to backtest "
-                             f"n_origins={self.n_origins} of horizon={self.horizon} "
+                             f"{n_origins} origins of horizon={self.horizon} "
                              f"with lags={lags} (needs at least "
-                             f"{need + self.n_origins * self.horizon})")
+                             f"{need + n_origins * self.horizon})")
         self.scores_, origins = {}, None
         for name in names:
             with warnings.catch_warnings():  # the choice reads MAE, never MASE
                 warnings.filterwarnings("ignore", message="MASE is undefined")
                 bt = backtest(self._candidate(name, season, lags), y, initial=initial,
-                              step=self.horizon, refit=True, season=season)
+                              step=self.horizon, refit=self.refit, season=season)
             self.scores_[name] = float(bt.metrics["mae"])
             origins = bt.forecasts["origin"].drop_duplicates()
         self.origins_ = pd.Index(origins)
