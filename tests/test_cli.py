@@ -584,7 +584,7 @@ def test_forecast_model_auto_says_its_choice_and_warns_when_networks_lose(tmp_pa
     assert code == 0, err
     lines = out.splitlines()
     assert lines[0].startswith("chose seasonal naive (season 24; mean absolute error "
-                               "over 3 backtest origins of the training data: "
+                               "over 4 backtest origins of the training data: "
                                "seasonal naive 0,")
     assert lines[1].split() == ["time", "forecast"]
     np.testing.assert_allclose([float(v.split()[-1]) for v in lines[2:]], day[:6],
