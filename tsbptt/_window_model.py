@@ -11,8 +11,8 @@
    seasonal differencing), and the outputs are mapped back exactly:
    ``y = base + scale * output``. A series that trends or wanders therefore
    never leaves the range the network was trained on.
-2. **A linear part** (a ridge regression on the same normalised windows, its
-   penalty chosen by leave-one-out from a grid) that
+2. **A linear part** (a ridge regression on the same normalised windows and
+   their scale, its penalty chosen by leave-one-out from a grid) that
    the network corrects: the network learns its residual. On a time-ordered
    validation tail the corrected forecast must beat the linear one, otherwise
    the network is switched off (``use_network_``): on trends and random walks the
@@ -95,7 +95,10 @@ class WindowModel(RegressorMixin, BaseEstimator):
         Express the targets relative to the seasonal naive forecast (seasonal
         differencing, exact to invert) instead of the window's centre.
     linear : bool, default=True
-        Fit a ridge regression on the normalised windows first; the estimator
+        Fit a ridge regression on the normalised windows, with each window's
+        scale as one more input (a spread that grows with the level, as in a
+        multiplicative season; the centre is left out, so a shift of the whole
+        series shifts the forecast with it), first; the estimator
         learns its residual, and is dropped if it does not improve on it over
         the last ``validation_fraction`` of the windows (in time order); a
         quantile network (``loss='quantile'``) is always kept, for its bands.
@@ -150,7 +153,8 @@ class WindowModel(RegressorMixin, BaseEstimator):
         return tags
 
     def _normalised(self, X, horizon):
-        """(normalised X, base (n, horizon), scale (n,))."""
+        """(normalised X, base (n, horizon), scale (n,), the linear part's inputs:
+        normalised X with each window's scale appended)."""
         X = np.asarray(X, dtype=np.float64)
         C = self.n_channels
         yw = X[:, 0::C]
@@ -160,7 +164,8 @@ class WindowModel(RegressorMixin, BaseEstimator):
         loc, scale = window_stats(yw, self.center, self.floor, self.scale_windows)
         Xn = X.copy()
         Xn[:, 0::C] = (yw - loc[:, None]) / scale[:, None]
-        return Xn, window_base(yw, loc, horizon, self.season), scale
+        return (Xn, window_base(yw, loc, horizon, self.season), scale,
+                np.column_stack([Xn, scale]))
 
     def fit(self, X, y):
         """Fit on windows ``X`` (n_windows, lags * n_channels) and targets ``y``
@@ -174,10 +179,10 @@ class WindowModel(RegressorMixin, BaseEstimator):
         y = np.asarray(y, dtype=np.float64)
         self._single = y.ndim == 1
         Y = y[:, None] if self._single else y
-        Xn, base, scale = self._normalised(X, Y.shape[1])
+        Xn, base, scale, Xl = self._normalised(X, Y.shape[1])
         Yn = (Y - base) / scale[:, None]
-        self.linear_ = RidgeCV(alphas=_ALPHAS).fit(Xn, Yn) if self.linear else None
-        lin = self.linear_.predict(Xn) if self.linear else np.zeros_like(Yn)
+        self.linear_ = RidgeCV(alphas=_ALPHAS).fit(Xl, Yn) if self.linear else None
+        lin = self.linear_.predict(Xl) if self.linear else np.zeros_like(Yn)
         target = Yn - lin
         rows = self._training_rows(len(Xn))
         self.estimator_ = clone(self.estimator).fit(
@@ -208,14 +213,14 @@ class WindowModel(RegressorMixin, BaseEstimator):
     def _raw(pred, n):
         return np.asarray(pred, dtype=np.float64).reshape(n, -1)
 
-    def _linear_part(self, Xn, shape):
-        return self.linear_.predict(Xn).reshape(shape) if self.linear else 0.0
+    def _linear_part(self, Xl, shape):
+        return self.linear_.predict(Xl).reshape(shape) if self.linear else 0.0
 
     def predict(self, X):
         """Forecasts in the units of ``y``: (n_windows,) or (n_windows, horizon)."""
         check_is_fitted(self)
-        Xn, base, scale = self._prepared(X)
-        out = self._linear_part(Xn, base.shape)
+        Xn, base, scale, Xl = self._prepared(X)
+        out = self._linear_part(Xl, base.shape)
         if self.use_network_:
             out = out + self._raw(self.estimator_.predict(Xn), len(Xn))
         out = base + scale[:, None] * out
@@ -229,10 +234,10 @@ class WindowModel(RegressorMixin, BaseEstimator):
         added to every level: (n_windows, n_quantiles) or (n_windows, horizon,
         n_quantiles)."""
         check_is_fitted(self)
-        Xn, base, scale = self._prepared(X)
+        Xn, base, scale, Xl = self._prepared(X)
         q = np.asarray(self.estimator_.predict_quantiles(Xn), dtype=np.float64)
         q = q.reshape(len(Xn), base.shape[1], -1)
-        q = q + np.asarray(self._linear_part(Xn, base.shape))[..., None]
+        q = q + np.asarray(self._linear_part(Xl, base.shape))[..., None]
         out = base[..., None] + scale[:, None, None] * q
         return out[:, 0] if self._single else out
 
