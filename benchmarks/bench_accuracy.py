@@ -1,19 +1,22 @@
-"""Forecast accuracy on the bundled data: seasonal naive vs Ridge vs LSTM vs GRU.
+"""Forecast accuracy and fit time over ten series: baselines vs default networks.
 
-Every model runs in the same :class:`tsbptt.Forecaster` (same windows, same
-scaling, same calendar features) and the same rolling-origin backtest, so the
-MASE columns compare like with like. MASE < 1 beats the in-sample seasonal naive
-forecast; the seasonal naive row is the out-of-sample baseline to beat.
+Every model runs in a :class:`tsbptt.Forecaster` on the same rolling origins,
+refitted on the past only at every origin. Reported per series: MASE (the
+in-sample seasonal naive forecast's error as the unit) and the fit time of all
+the refits, for seasonal naive, Ridge on the lags, the default LSTM and GRU
+Forecasters (every setting at its default but ``horizon`` and ``random_state``)
+and the automatic choice (:class:`tsbptt.AutoForecaster`, when present). The
+summary row is the geometric mean of MASE relative to seasonal naive.
 
-    python benchmarks/bench_accuracy.py            # the table in benchmarks/README.md
-    python benchmarks/bench_accuracy.py --quick    # fewer epochs and seeds
-    python benchmarks/bench_accuracy.py --json accuracy.json
+    python benchmarks/bench_accuracy.py --quick          # 2 origins per series
+    python benchmarks/bench_accuracy.py                  # 3 origins per series
+    python benchmarks/bench_accuracy.py --json acc.json --models naive ridge lstm
+    python benchmarks/bench_accuracy.py --models naive --intervals  # 90% intervals
 
-It then measures the empirical coverage of 90% intervals (conformal, and
-conformalised quantile networks) over the last 14 days of the electricity load.
-
-The networks are trained with ``--seeds`` random states; the table gives the
-median MASE over them (and the spread), with the threads stated in the header.
+The series: the bundled ones (electricity load, sensor temperature, air
+passengers, a stock close) and generated ones (trend + season, a random walk,
+level shifts, spikes, two seasonalities, a nonlinear seasonal series), each with
+a fixed seed. No data is downloaded.
 """
 import argparse
 import json
@@ -21,105 +24,173 @@ import time
 import warnings
 
 import numpy as np
+import pandas as pd
 from _common import tsbptt
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Ridge
 
 from tsbptt import Forecaster, GRURegressor, LSTMRegressor, backtest, datasets
 from tsbptt.baselines import SeasonalNaive
 
+try:  # the automatic choice, where this version has it
+    from tsbptt import AutoForecaster
+except ImportError:
+    AutoForecaster = None
 
-def _tasks():
-    """(name, series, forecaster settings, backtest settings, network settings)."""
+
+def _series():
+    """(name, series, season, horizon) for every benchmark series."""
+    rng = np.random.default_rng(7)
     load = datasets.load_electricity_load()
-    air = np.log(datasets.load_air_passengers().astype(float)).rename("log_passengers")
-    sensors = datasets.load_sensor_temperatures()
-    s1 = sensors[sensors["sensor"] == "s1"].set_index("time")["temperature_c"]
+    air = datasets.load_air_passengers().astype(float)
+    s = datasets.load_sensor_temperatures()
+    s1 = s[s["sensor"] == "s1"].set_index("time")["temperature_c"]
     s1.index.freq = "h"
-    return [
-        ("electricity load (hourly, 24 h ahead)", load,
-         dict(lags=48, horizon=24, calendar=["hour", "dayofweek"]),
-         dict(initial=len(load) - 14 * 24, step=24, refit=False, season=24),
-         dict(hidden_size=32, learning_rate=3e-3, batch_size=64)),
-        ("sensor s1 temperature (hourly, 24 h ahead)", s1,
-         dict(lags=48, horizon=24, calendar=["hour"]),
-         dict(initial=len(s1) - 7 * 24, step=24, refit=False, season=24),
-         dict(hidden_size=32, learning_rate=3e-3, batch_size=64)),
-        ("air passengers, log (monthly, 12 months ahead)", air,
-         dict(lags=24, horizon=12, calendar=["month"]),
-         dict(initial=108, step=3, refit=True, season=12),
-         dict(hidden_size=16, learning_rate=1e-2, batch_size=16)),
-    ]
+    stock = datasets.load_stock_prices()
+    out = [("electricity load (hourly)", load, 24, 24),
+           ("sensor temperature (hourly)", s1.iloc[-1500:], 24, 24),
+           ("air passengers (monthly)", air, 12, 12),
+           ("stock close (business day)", stock, 5, 5)]
+    n = 1200
+    t = np.arange(n, dtype=float)
+    day = pd.date_range("2020-01-01", periods=n, freq="D")
+    hour = pd.date_range("2020-01-01", periods=n, freq="h")
+    out.append(("trend + weekly season (daily)", pd.Series(
+        50 + 0.05 * t + 5 * np.sin(2 * np.pi * t / 7) + rng.normal(0, 1, n),
+        index=day, name="y"), 7, 7))
+    out.append(("random walk (business day)", pd.Series(
+        100 + np.cumsum(rng.normal(0, 1, n)),
+        index=pd.bdate_range("2020-01-01", periods=n), name="y"), 5, 5))
+    shifts = np.repeat(rng.normal(0, 8, n // 200 + 1), 200)[:n]
+    out.append(("level shifts + daily season (hourly)", pd.Series(
+        20 + shifts + 3 * np.sin(2 * np.pi * t / 24) + rng.normal(0, 1, n),
+        index=hour, name="y"), 24, 24))
+    spikes = np.where(t % 24 == 8, 30.0, 0.0) * rng.uniform(0.7, 1.3, n)
+    out.append(("periodic spikes (hourly)", pd.Series(
+        5 + spikes + rng.normal(0, 0.5, n), index=hour, name="y"), 24, 24))
+    m = 2400
+    u = np.arange(m, dtype=float)
+    out.append(("two seasonalities (30 min)", pd.Series(
+        10 + 3 * np.sin(2 * np.pi * u / 48) + 2 * np.sin(2 * np.pi * u / 336)
+        + rng.normal(0, 0.5, m),
+        index=pd.date_range("2020-01-01", periods=m, freq="30min"), name="y"), 48, 48))
+    x = np.zeros(n)
+    noise = rng.normal(0, 0.3, n)
+    for i in range(1, n):  # threshold AR on top of a daily cycle
+        x[i] = (0.9 * x[i - 1] if x[i - 1] < 0.5 else -0.6 * x[i - 1]) + noise[i]
+    out.append(("nonlinear (threshold AR + season, hourly)", pd.Series(
+        10 + 2 * np.sin(2 * np.pi * t / 24) ** 3 + x, index=hour, name="y"), 24, 24))
+    return out
 
 
-def run(epochs, seeds, n_threads):
+def _models(season, horizon, seed):
+    """label -> a new forecaster; the networks' settings are their defaults."""
+    lags = 2 * season
+    models = {
+        "naive": lambda: Forecaster(SeasonalNaive(season), lags=lags, horizon=horizon),
+        "ridge": lambda: Forecaster(Ridge(1.0), lags=lags, horizon=horizon),
+        "lstm": lambda: Forecaster(LSTMRegressor(random_state=seed, n_threads=1),
+                                   lags=lags, horizon=horizon),
+        "gru": lambda: Forecaster(GRURegressor(random_state=seed, n_threads=1),
+                                  lags=lags, horizon=horizon),
+    }
+    if AutoForecaster is not None:
+        models["auto"] = lambda: AutoForecaster(horizon=horizon, season=season,
+                                                random_state=seed, n_threads=1)
+    return models
+
+
+def run(names, n_origins, seed, only=None):
     rows = []
-    for name, y, fc, bt, net in _tasks():
-        models = [("seasonal naive", lambda s: SeasonalNaive(bt["season"])),
-                  ("ridge", lambda s: Ridge(1.0))]
-        for label, cls in (("lstm", LSTMRegressor), ("gru", GRURegressor)):
-            models.append((label, lambda s, cls=cls: cls(max_iter=epochs, random_state=s,
-                                                         n_threads=n_threads, **net)))
-        for label, make in models:
-            scores, seconds = [], []
-            for seed in (seeds if label in ("lstm", "gru") else [0]):
-                t0 = time.perf_counter()
-                result = backtest(Forecaster(make(seed), **fc), y, **bt)
-                seconds.append(time.perf_counter() - t0)
-                scores.append(result.metrics["mase"])
-            rows.append(dict(task=name, model=label, mase=float(np.median(scores)),
-                             mase_min=min(scores), mase_max=max(scores),
-                             seconds=float(np.median(seconds)), seeds=len(scores)))
-            print(f"{name:<48} {label:<15} MASE {rows[-1]['mase']:.3f} "
-                  f"[{rows[-1]['mase_min']:.3f}, {rows[-1]['mase_max']:.3f}]  "
-                  f"{rows[-1]['seconds']:.1f} s", flush=True)
+    for name, y, season, horizon in _series():
+        if only and not any(word in name for word in only):
+            continue
+        initial = len(y) - n_origins * horizon
+        for label, make in _models(season, horizon, seed).items():
+            if label not in names:
+                continue
+            t0 = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                result = backtest(make(), y, initial=initial, step=horizon, refit=True,
+                                  season=season)
+            rows.append({"series": name, "model": label, "mase": result.metrics["mase"],
+                         "seconds": time.perf_counter() - t0, "n": len(y),
+                         "season": season, "horizon": horizon, "origins": n_origins})
+            print(f"{name:<42} {label:<6} MASE {rows[-1]['mase']:7.3f}  "
+                  f"{rows[-1]['seconds']:7.1f} s", flush=True)
     return rows
 
 
-def coverage(epochs, n_threads):
+def coverage(n_threads=1):
     """Empirical coverage and mean width of 90% intervals over the last 14 days of
     the bundled electricity load (336 forecasts), per model and interval method."""
     y = datasets.load_electricity_load()
-    net = dict(hidden_size=32, learning_rate=3e-3, batch_size=64, random_state=0,
-               n_threads=n_threads)
+    net = {"random_state": 0, "n_threads": n_threads}
     models = [("ridge", lambda: Ridge(1.0), ("conformal",))]
-    models += [(label, lambda cls=cls: cls(max_iter=epochs, **net), ("conformal", "quantile"))
+    models += [(label, lambda cls=cls: cls(**net), ("conformal", "quantile"))
                for label, cls in (("lstm", LSTMRegressor), ("gru", GRURegressor))]
     rows = []
     for label, make, methods in models:
         for method in methods:
             f = Forecaster(make(), lags=48, horizon=24, calendar=["hour", "dayofweek"],
                            interval=method, coverage=0.9)
-            bt = backtest(f, y, initial=len(y) - 14 * 24, step=24, refit=False,
-                          season=24, coverage=0.9)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                bt = backtest(f, y, initial=len(y) - 14 * 24, step=24, refit=False,
+                              season=24, coverage=0.9)
             width = float((bt.forecasts["upper"] - bt.forecasts["lower"]).mean())
-            rows.append(dict(model=label, interval=method,
-                             coverage=bt.metrics["coverage"], mean_width=width))
+            rows.append({"model": label, "interval": method,
+                         "coverage": bt.metrics["coverage"], "mean_width": width,
+                         "mase": bt.metrics["mase"]})
             print(f"90% interval, electricity load: {label:<6} {method:<10} coverage "
-                  f"{rows[-1]['coverage']:.3f}  mean width {width:.0f} MW", flush=True)
+                  f"{rows[-1]['coverage']:.3f}  mean width {width:.0f} MW  "
+                  f"MASE {rows[-1]['mase']:.3f}", flush=True)
     return rows
+
+
+def table(rows):
+    """The markdown table: MASE per series, geometric mean relative to naive, time."""
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    series = list(dict.fromkeys(r["series"] for r in rows))
+    got = {(r["series"], r["model"]): r for r in rows}
+    lines = ["| series | " + " | ".join(models) + " |",
+             "|---|" + "---|" * len(models)]
+    for s in series:
+        lines.append(f"| {s} | " + " | ".join(
+            f"{got[s, m]['mase']:.3f}" if (s, m) in got else "-" for m in models) + " |")
+    gm = []
+    for m in models:
+        rel = [got[s, m]["mase"] / got[s, "naive"]["mase"] for s in series
+               if (s, m) in got and (s, "naive") in got]
+        gm.append(f"{np.exp(np.mean(np.log(rel))):.3f}" if rel else "-")
+    lines.append("| **geometric mean relative to naive** | " + " | ".join(gm) + " |")
+    secs = [sum(got[s, m]["seconds"] for s in series if (s, m) in got) for m in models]
+    lines.append("| time for all fits (s) | " + " | ".join(f"{v:.1f}" for v in secs) + " |")
+    return "\n".join(lines)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=60)
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--quick", action="store_true", help="10 epochs, 1 seed")
+    parser.add_argument("--quick", action="store_true", help="2 origins per series")
+    parser.add_argument("--origins", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--models", nargs="+",
+                        default=["naive", "ridge", "lstm", "gru", "auto"])
+    parser.add_argument("--series", nargs="+", metavar="WORD",
+                        help="only the series whose name contains one of these")
+    parser.add_argument("--intervals", action="store_true",
+                        help="also the coverage of 90%% intervals on the electricity "
+                             "load's last 14 days (models with their defaults)")
     parser.add_argument("--json", metavar="PATH")
     args = parser.parse_args()
-    epochs, seeds = (10, 1) if args.quick else (args.epochs, args.seeds)
-    print(f"tsbptt {tsbptt.__version__}; {epochs} epochs; {seeds} seed(s); threads "
-          f"{args.threads or 'default'}; MASE: median over seeds [min, max]")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        rows = run(epochs, list(range(seeds)), args.threads)
-        intervals = coverage(30 if not args.quick else 10, args.threads)
-    print("\n| task | seasonal naive | ridge | lstm | gru |\n|---|---|---|---|---|")
-    for task in dict.fromkeys(r["task"] for r in rows):
-        got = {r["model"]: r for r in rows if r["task"] == task}
-        cells = [f"{got[m]['mase']:.3f}" for m in ("seasonal naive", "ridge", "lstm", "gru")]
-        print(f"| {task} | " + " | ".join(cells) + " |")
+    n_origins = 2 if args.quick else args.origins
+    print(f"tsbptt {tsbptt.__version__}; {n_origins} rolling origins per series, "
+          f"step = horizon = season, refit at each; networks n_threads=1, "
+          f"random_state={args.seed}")
+    rows = run(args.models, n_origins, args.seed, args.series)
+    print()
+    print(table(rows))
+    intervals = coverage() if args.intervals else None
     if args.json:
         with open(args.json, "w") as fh:
             json.dump({"mase": rows, "intervals": intervals}, fh, indent=1)

@@ -54,11 +54,11 @@ def forecasters(quick=False):
                          random_state=0)
     common = {"lags": LAGS, "horizon": HORIZON, "coverage": COVERAGE}
     return {
-        # scale=False: the Forecaster would otherwise standardise the returns, and
+        # scaling=None: the Forecaster would otherwise standardise the returns, and
         # a constant 0 would come back as the training mean return (the drift)
         "random walk (zero return)": Forecaster(
             DummyRegressor(strategy="constant", constant=np.zeros(HORIZON)),
-            scale=False, interval="conformal", **common),
+            scaling=None, interval="conformal", **common),
         "naive (repeat last return)": Forecaster(SeasonalNaive(1), interval="conformal",
                                                  **common),
         "LSTM, conformal interval": Forecaster(lstm, interval="conformal", **common),

@@ -180,8 +180,8 @@ def test_fill_interpolates_a_missing_value(tmp_path, capsys):
                        "--horizon", 1, "--lags", 2, "--model", "naive")
     assert code == 2 and "--fill" in err
     code, out, err = run(capsys, "forecast", path, "--time-col", "ts", "--target", "value",
-                         "--horizon", 1, "--lags", 2, "--model", "naive", "--fill",
-                         "interpolate")
+                         "--horizon", 1, "--lags", 2, "--model", "naive", "--season", 1,
+                         "--fill", "interpolate")
     assert code == 0, err
     assert out.splitlines()[1].split() == ["2024-01-05", "4.000"]
 
@@ -360,8 +360,8 @@ def test_user_errors_are_one_line_with_exit_code_2(case, expected, bad_files, wa
 
 
 def test_usage_errors_exit_with_code_2(wave_csv, capsys):
-    code, _, err = run(capsys, "forecast", wave_csv, "--horizon", 1)  # no --lags
-    assert code == 2 and "--lags" in err
+    code, _, err = run(capsys, "forecast", wave_csv, "--horizon", 1)  # no --target
+    assert code == 2 and "--time-col is required" in err
     code, _, err = run(capsys, "forecast", wave_csv, "--dataset", "air_passengers",
                        "--horizon", 1, "--lags", 2)
     assert code == 2 and "not allowed" in err
@@ -388,10 +388,21 @@ def test_unexpected_errors_exit_with_code_1(monkeypatch, capsys):
         cli.main(["--debug", "datasets"])
 
 
-def test_season_is_not_silently_ignored_by_forecast(wave_csv, capsys):
-    code, _, err = run(capsys, *_ridge(wave_csv, "--season", 24))
-    assert code == 2 and err.count("\n") == 1
-    assert "--season applies to --model naive" in err and "--model ridge" in err
+def test_season_and_lags_are_inferred_and_said_or_taken_from_the_flags(wave_csv,
+                                                                       capsys):
+    # hourly data: season 24 from the time step, lags 2 x 24, both said on stderr
+    code, out, err = run(capsys, "forecast", wave_csv, "--time-col", "ts", "--target",
+                         "value", "--horizon", 3, "--model", "ridge", "--alpha", 1e-6)
+    assert code == 0, err
+    assert err == ("tsbptt: season 24 (from the time step <Hour>; set it with --season); "
+                   "lags 48 (2 x season, at least 8; set it with --lags)\n")
+    assert out.splitlines()[0].split() == ["time", "forecast"]
+    code, out, err = run(capsys, *_ridge(wave_csv, "--season", 5))
+    assert code == 0 and err == ""  # both given: nothing to say
+    code, out, err = run(capsys, "forecast", wave_csv, "--time-col", "ts", "--target",
+                         "value", "--horizon", 3, "--model", "ridge", "--season", 5)
+    assert code == 0 and err == ("tsbptt: lags 10 (2 x season, at least 8; set it with "
+                                 "--lags)\n")
 
 
 # -- dates, paths, flags and Ctrl-C ---------------------------------------------------
@@ -775,3 +786,28 @@ def test_library_errors_are_in_the_command_lines_words(tmp_path, capsys):
     code, _, err = run(capsys, *_ridge(off, "--fill", "ffill", "--freq", "h"))
     assert code == 2 and err == ("tsbptt: error: the series has a timestamp off its Hour "
                                  "grid: 2024-01-01 02:30:00; resample it first\n")
+def test_forecast_model_auto_says_its_choice_and_warns_when_networks_lose(tmp_path,
+                                                                          capsys):
+    # one day of noise repeated: seasonal naive is exact, no network can beat it
+    day = np.random.default_rng(1).normal(50, 5, size=24).round(3)
+    path = tmp_path / "days.csv"
+    pd.DataFrame({"time": pd.date_range("2024-03-01", periods=120, freq="h"),
+                  "load": np.tile(day, 5)}).to_csv(path, index=False)
+    code, out, err = run(capsys, "forecast", path, "--time-col", "time", "--target",
+                         "load", "--horizon", 6, "--model", "auto")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0].startswith("chose seasonal naive (season 24; mean absolute error "
+                               "over 4 backtest origins of the training data: "
+                               "seasonal naive 0,")
+    assert lines[1].split() == ["time", "forecast"]
+    np.testing.assert_allclose([float(v.split()[-1]) for v in lines[2:]], day[:6],
+                               atol=0.006)  # the table's 2 decimals
+    assert err.splitlines() == [
+        ("tsbptt: season 24 (from the time step <Hour>; set it with --season); lags 48 "
+         "(2 x season, at least 8; set it with --lags)"),
+        ("tsbptt: warning: the networks lost to seasonal naive in the backtest of the "
+         "training data; forecasting with seasonal naive")]
+    code, _, err = run(capsys, "forecast", path, "--time-col", "time", "--target",
+                       "load", "--horizon", 6, "--model", "auto", "--interval", 0.9)
+    assert code == 2 and "--interval does not apply to --model auto" in err

@@ -50,8 +50,9 @@ def test_quantile_network_intervals():
     y = _noisy_wave(900, seed=1)
     f = Forecaster(LSTMRegressor(16, max_iter=40, learning_rate=1e-2, random_state=0),
                    lags=12, horizon=2, interval="quantile", coverage=0.8).fit(y.iloc[:700])
-    assert f.estimator_.loss == "quantile"
-    assert f.estimator_.quantiles == pytest.approx((0.1, 0.5, 0.9))
+    net = f.estimator_.estimator_  # a WindowModel holds the network
+    assert net.loss == "quantile" and f.estimator_.use_network_
+    assert net.quantiles == pytest.approx((0.1, 0.5, 0.9))
     band = f.predict_interval()
     assert (band["lower"] <= band["forecast"]).all() and (band["forecast"] <= band["upper"]).all()
     np.testing.assert_allclose(band["forecast"], f.predict())

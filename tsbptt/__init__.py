@@ -25,10 +25,11 @@ from . import metrics, returns
 from . import datasets
 from .backtesting import Backtest, RollingOrigin, backtest
 from .forecasting import Forecaster
-from .windowing import Windows, calendar_features, make_windows
+from .auto import AutoForecaster
+from .windowing import Windows, calendar_features, infer_season, make_windows
 
-__all__ = ["Backtest", "Forecaster", "GRUClassifier", "GRURegressor", "LSTMClassifier",
-           "LSTMRegressor", "RNNClassifier", "RNNRegressor", "RecurrentState",
-           "RollingOrigin", "Windows", "backtest", "calendar_features",
-           "datasets", "get_config", "load_model", "make_windows", "metrics",
+__all__ = ["AutoForecaster", "Backtest", "Forecaster", "GRUClassifier", "GRURegressor",
+           "LSTMClassifier", "LSTMRegressor", "RNNClassifier", "RNNRegressor",
+           "RecurrentState", "RollingOrigin", "Windows", "backtest", "calendar_features",
+           "datasets", "get_config", "infer_season", "load_model", "make_windows", "metrics",
            "returns", "save_model", "show_config"]

@@ -25,7 +25,9 @@ MAX_SHOWN = 80
 
 #: The --model choices and what each is.
 MODELS = {"lstm": "LSTMRegressor", "gru": "GRURegressor", "rnn": "RNNRegressor",
-          "ridge": "sklearn Ridge", "naive": "SeasonalNaive"}
+          "ridge": "sklearn Ridge", "naive": "SeasonalNaive",
+          "auto": "AutoForecaster, the best of naive, ridge and LSTM in a backtest "
+                  "of the training data"}
 
 #: Defaults of the model flags of the command line (the library's own defaults
 #: differ where a quick command-line run needs them to: fewer epochs, a higher
@@ -200,8 +202,8 @@ def add_data_flags(p):
     f = p.add_argument_group("forecast")
     f.add_argument("--horizon", type=positive_int, required=True, metavar="N",
                    help="steps to forecast (required)")
-    f.add_argument("--lags", type=positive_int, required=True, metavar="N",
-                   help="past steps the model reads (required)")
+    f.add_argument("--lags", type=positive_int, metavar="N",
+                   help="past steps the model reads; default: 2 x season, at least 8")
     f.add_argument("--strategy", choices=["direct", "recursive"], default="direct",
                    help="direct: one output per horizon step; recursive: a one-step "
                         "model fed its own forecasts; default: direct")
@@ -214,8 +216,10 @@ def add_data_flags(p):
                    + "; default: lstm")
     m.add_argument("--season", type=positive_int, metavar="N",
                    help="seasonal period in steps (24 for hourly data with a daily "
-                        "cycle): of --model naive and, in backtest, of MASE and the "
-                        "naive baseline; default: 1")
+                        "cycle): of --model naive, the default --lags and, in "
+                        "backtest, of MASE and the naive baseline; default: from the "
+                        "time step (30min 48, hourly 24, daily 7, business day 5, "
+                        "weekly 52, monthly 12, quarterly 4; otherwise 1)")
     d = NET_DEFAULTS
     for flag, kind, text, default in [
             ("--hidden-size", positive_int, "units per recurrent layer", "hidden_size"),
@@ -640,6 +644,10 @@ def build_estimator(args, config=None, verbose=0):
         if getattr(args, attr, None) is not None and applies != kind:
             what = "--model lstm, gru or rnn" if applies == "net" else "--model ridge"
             raise UsageError(f"{flag} applies to {what}, not to --model {args.model}")
+    if args.model == "auto":
+        if config:
+            raise UsageError("--config applies to one model, not to --model auto")
+        return None
     if args.model == "ridge":
         est = Ridge(**RIDGE_DEFAULTS)
     elif args.model == "naive":

@@ -170,6 +170,41 @@ def _verbosity(args):
     """Progress: one line redrawn per fit at a terminal (1, the default), a line
     per epoch with --verbose (2), none with --quiet (0)."""
     return 2 if args.verbose else 0 if getattr(args, "quiet", False) else 1
+def _season_and_lags(args, y, est=None):
+    """Set ``args.season`` and ``args.lags`` where not given: the season from the
+    naive model's config file or the time step, lags 2 x season (at least 8).
+    Returns a line that says which were inferred, or None when both were given."""
+    from ._panel import to_entries
+    from .windowing import infer_season
+
+    said = []
+    if args.season is None and args.model == "naive" and est.season != 1:
+        args.season = est.season  # from the config file
+    if args.season is None:
+        step = to_entries(y, freq=_freq(args.freq), fill=args.fill)[2]
+        args.season = infer_season(step)
+        said.append(f"season {args.season} (from the time step {step!r}; set it "
+                    "with --season)")
+        if args.model == "naive":
+            est.set_params(season=args.season)
+    if args.lags is None:
+        args.lags = max(2 * args.season, 8)
+        said.append(f"lags {args.lags} (2 x season, at least 8; set it with --lags)")
+    return "; ".join(said) or None
+
+
+def _auto(args):
+    """The AutoForecaster of ``--model auto``."""
+    from .auto import AutoForecaster
+
+    for flag, given in (("--interval", args.interval), ("--future-exog", args.future_exog),
+                        ("--calendar", args.calendar),
+                        ("--strategy recursive", args.strategy == "recursive")):
+        if given:
+            raise UsageError(f"{flag} does not apply to --model auto")
+    # one thread: the candidates' networks are small, and many
+    return AutoForecaster(horizon=args.horizon, season=args.season, lags=args.lags,
+                          random_state=0, n_threads=1, freq=_freq(args.freq))
 
 
 def _estimator(args):
@@ -186,15 +221,24 @@ def cmd_forecast(args):
             raise UsageError(f"{flag} {path} is a folder; give a file name")
         if path is not None and not Path(path).parent.is_dir():
             raise UsageError(f"cannot write {path}: folder {Path(path).parent} not found")
-    if args.season is not None and args.model != "naive":
-        raise UsageError(f"--season applies to --model naive (and to backtest), not "
-                         f"to forecast --model {args.model}")
     plot = _check_plotting(args.plot)
     _freq(args.freq)
     data = load_data(args)
     est = _estimator(args)
     future = check_future(data, args.future_exog, args.horizon)
-    model = _forecaster(args, est, args.interval).fit(data.y, data.X)
+    lags_given = args.lags is not None
+    said = _season_and_lags(args, data.y, est)
+    if said and not (lags_given and args.model not in ("naive", "auto")):
+        print(f"tsbptt: {said}", file=sys.stderr)  # stdout holds the forecasts
+    if args.model == "auto":
+        model = _auto(args).fit(data.y)
+        print(model.summary())
+        if model.network_loses_:
+            warnings.warn("the networks lost to seasonal naive in the backtest of the "
+                          "training data; forecasting with " + model.choice_, UserWarning,
+                          stacklevel=1)
+    else:
+        model = _forecaster(args, est, args.interval).fit(data.y, data.X)
     warn_few_windows(len(data.y), args, data.source)  # once the data proved usable
     if args.interval is not None:
         out = model.predict_interval(X=future)
@@ -228,7 +272,8 @@ def cmd_backtest(args):
     if args.fill is not None:  # fill once, so that the scored actuals are filled too
         (entry,), _, _ = to_entries(y, X, freq=_freq(args.freq), fill=args.fill)
         y, X = entry.y, entry.X
-    season = args.season or (est.season if args.model == "naive" else 1)
+    said = _season_and_lags(args, y, est)
+    season = args.season
     initial = args.initial if args.initial is not None else int(0.8 * len(y))
     which = f"--initial {initial}" if args.initial is not None else \
         f"the first fit ({initial} steps, 80% of the series; set it with --initial)"
@@ -244,9 +289,9 @@ def cmd_backtest(args):
     common = {"initial": initial, "step": step, "refit": args.refit, "season": season,
               "coverage": args.interval}
     naive_name = f"seasonal naive (season {season})"
+    model = _auto(args) if args.model == "auto" else _forecaster(args, est, args.interval)
     runs = {naive_name if args.model == "naive" else args.model:
-            backtest(_forecaster(args, est, args.interval), y, X, **common,
-                     verbose=_verbosity(args))}
+            backtest(model, y, X, **common, verbose=_verbosity(args))}
     if args.model != "naive":  # the baseline, on the same origins
         naive = _forecaster(args, SeasonalNaive(season), args.interval)
         naive.set_params(lags=max(args.lags, season), strategy="direct",
@@ -262,6 +307,8 @@ def cmd_backtest(args):
     print(f"backtest of {data.source}, target {y.name!r}: {len(origins)} origin(s) from "
           f"{first} to {last}, every {step} step(s), horizon "
           f"{args.horizon}; the model is {fit}")
+    if said:
+        print(said)
     print(_metrics_table(runs))
     if args.interval is not None:
         print(f"coverage: the fraction of actual values inside the "
@@ -358,6 +405,10 @@ _FORECAST_EXAMPLES = """examples:
   tsbptt forecast load.csv --time-col time --target load --future-exog temp_forecast \\
       --horizon 24 --lags 48 --model gru --config model.json
   tsbptt forecast --dataset air_passengers --horizon 12 --lags 24 --model naive --season 12
+  tsbptt forecast --dataset stock_prices --horizon 5 --model auto
+
+--season and --lags default to the series' time step (hourly: season 24, lags 48),
+and the command says so.
 
 With --future-exog, end FILE with one row per forecast step: the time, the target
 left empty and the future-known columns filled in."""

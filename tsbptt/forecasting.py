@@ -8,7 +8,8 @@ the same windows — and returns forecasts indexed by the future timestamps.
 Design
 ------
 Every series is scaled on its own (mean and standard deviation of its training
-data) and turned into a matrix of *channels*, one row per time step ``t``::
+data, after an optional log or Box-Cox transform) and turned into a matrix of
+*channels*, one row per time step ``t``::
 
     [ y_t, past-only covariates at t, future-known covariates at t + L,
       calendar features at t + L, one-hot series id ]
@@ -18,22 +19,33 @@ where ``L`` is how far the model looks ahead (the horizon for ``'direct'``, 1 fo
 puts the values of the forecast steps themselves into the last input rows of a
 window, and nothing else from after the origin. A window is ``lags`` consecutive
 rows, flattened time-major (the layout of the estimators' ``n_channels``), so
-scikit-learn regressors see the same numbers as the recurrent ones.
+scikit-learn regressors see the same numbers as the recurrent ones. A tsbptt
+regressor is by default wrapped in :class:`tsbptt._window_model.WindowModel`:
+each window's target values are made scale-free (centred on the window's last
+value, divided by its spread) and a ridge regression on the same windows is the
+linear part the network corrects.
 """
-import warnings
-from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, clone
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from . import transforms
+from ._forecast_parts import (
+    _by_series,
+    _conformal_quantile,
+    _joined,
+    _names,
+    _one_convergence_warning,
+    _Scaled,
+    _stack_states,
+)
 from ._panel import (
-    Entry,
     FILL_METHODS,
+    Entry,
     continuations,
     future_index,
     split_future,
@@ -42,97 +54,11 @@ from ._panel import (
     y_name,
 )
 from ._validation import check_window_length, mean_std, refuse_bool_numbers
+from ._window_model import MAX_WINDOWS, WindowModel, apply_budget, is_network
 from .metrics import mae
-from .windowing import CALENDAR_FEATURES, calendar_features, check_numeric
+from .windowing import CALENDAR_FEATURES, calendar_features, check_numeric, infer_season
 
 __all__ = ["Forecaster"]
-
-
-class _Scaled:
-    """One series, scaled, with its future-known channels over ``n + n_future`` steps.
-
-    Attributes: ``key``, ``index`` (n,), ``y`` (n,), ``past`` (n, p), ``fut``
-    (n + n_future, q) and ``static`` (k,).
-    """
-
-    def __init__(self, key, index, y, past, fut, static):
-        self.key, self.index, self.y = key, index, y
-        self.past, self.fut, self.static = past, fut, static
-
-    def channels(self, t, lead, y=None):
-        """Channel rows for the time steps ``t`` (an int array): (len(t), C)."""
-        def take(a, rows):  # a zero-width block has no rows to run out of
-            return a[rows] if a.shape[1] else np.empty((len(rows), 0))
-
-        yv = self.y[t] if y is None else y
-        return np.column_stack([yv, take(self.past, t), take(self.fut, t + lead),
-                                np.broadcast_to(self.static, (len(t), len(self.static)))])
-
-
-@contextmanager
-def _one_convergence_warning():
-    """Within, the ConvergenceWarnings of a Forecaster's model fits become one
-    summary; other warnings pass through as they were."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        yield
-    converge = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
-    for w in caught:
-        if not issubclass(w.category, ConvergenceWarning):
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno,
-                                   source=w.source)
-    if converge:
-        first = " ".join(str(converge[0].message).split())
-        which = "its model fit" if len(converge) == 1 else \
-            f"{len(converge)} of its model fits"
-        warnings.warn(f"Forecaster: {which} did not converge ({first}); raise "
-                      "max_iter, or stop by tol or early_stopping", ConvergenceWarning,
-                      stacklevel=4)
-
-
-def _conformal_quantile(abs_residuals, coverage):
-    """Per column, the ceil((m + 1) * coverage)-th smallest of m residuals: the
-    split-conformal bound (Lei et al., 2018), valid for exchangeable errors."""
-    m = abs_residuals.shape[0]
-    rank = int(np.ceil((m + 1) * coverage - 1e-9))  # 1e-9: 10 * 0.9 is 9, not 9.000...1
-    if rank > m:
-        needed = int(np.ceil(coverage / (1 - coverage) - 1e-9))
-        raise ValueError(f"coverage={coverage} needs at least {needed} calibration "
-                         f"windows, there are {m}: use a larger calibration fraction or "
-                         "a longer series")
-    return np.sort(abs_residuals, axis=0)[rank - 1]
-
-
-def _names(value):
-    """A parameter that names columns or features: None, one name, or several."""
-    if value is None:
-        return []
-    return [value] if isinstance(value, str) else list(value)
-
-
-def _by_series(jobs):
-    """(series, positions in ``jobs``, origins) for each series the (series, origin)
-    jobs hold, so per-series work is done once per series, not once per job."""
-    groups = {}
-    for j, (s, o) in enumerate(jobs):
-        groups.setdefault(id(s), (s, [], []))
-        groups[id(s)][1].append(j)
-        groups[id(s)][2].append(o)
-    return [(s, np.array(pos), np.array(origins)) for s, pos, origins in groups.values()]
-
-
-def _joined(old, new, keep):
-    """The last ``keep`` steps of entry ``old`` continued by entry ``new``."""
-    y = pd.concat([old.y.iloc[-keep:], new.y.rename(old.y.name)]).iloc[-keep:]
-    X = None if old.X is None else pd.concat([old.X.iloc[-keep:], new.X]).iloc[-keep:]
-    return Entry(old.key, y, X, old.n_filled)
-
-
-def _stack_states(states_list):
-    """A list of per-row states (each a list of per-layer tuples) -> one batch."""
-    return [tuple(np.ascontiguousarray(np.concatenate([s[layer][j] for s in states_list]))
-                  for j in range(len(states_list[0][layer])))
-            for layer in range(len(states_list[0]))]
 
 
 class Forecaster(BaseEstimator):
@@ -143,9 +69,11 @@ class Forecaster(BaseEstimator):
     estimator : regressor
         A tsbptt regressor or any scikit-learn regressor; cloned in ``fit``. With
         ``strategy='direct'`` and ``horizon > 1`` it must accept a 2D ``y``.
-    lags : int, default=24
+    lags : int, default=None
         Past steps per input window (for ``'stateful'``: the truncation length of
-        BPTT when the estimator's ``bptt_steps`` is None).
+        BPTT when the estimator's ``bptt_steps`` is None). None: twice the season,
+        at least 8, and at most half of what the shortest series leaves after
+        one horizon (``lags_``).
     horizon : int, default=1
         Steps forecast at once by ``'direct'``; for the other strategies the
         default number of steps of :meth:`predict` and the steps the conformal
@@ -181,9 +109,41 @@ class Forecaster(BaseEstimator):
     calibration : float, default=0.2
         Fraction of the forecast origins, pooled over the series and the latest
         in time, held out to calibrate the intervals.
-    scale : bool, default=True
-        Standardise each series and covariate with its training mean and
-        standard deviation; forecasts come back in the series' units.
+    season : int, default=None
+        The seasonal period in steps; None infers it from the series' step with
+        :func:`tsbptt.windowing.infer_season` (hourly: 24, daily: 7, monthly: 12,
+        ...; an integer index: 1). Sets the default ``lags`` and the
+        ``'seasonal_diff'`` transform (``season_``).
+    scaling : {'auto', 'window', 'global', None}, default='auto'
+        ``'global'``: standardise each series and covariate with its training
+        mean and standard deviation. ``'window'``: that, and then each input
+        window's target values are centred on the window's last value and
+        divided by their standard deviation (floored at 1% of the series' spread),
+        the targets likewise, and the forecasts mapped back (instance
+        normalisation, Kim et al., 2022), so a series that trends or wanders
+        never leaves the range the model learned. ``'auto'``: ``'window'`` for
+        tsbptt regressors (direct and recursive), ``'global'`` for the others.
+        None: no scaling. Forecasts always come back in the series' units.
+    transform : str or tuple of str, default=None
+        Target transforms: ``'log'`` or ``'boxcox'`` (exponent fitted per series
+        by maximum likelihood; both need positive values), applied before scaling;
+        and ``'diff'`` or ``'seasonal_diff'`` (targets relative to the origin's
+        value, or to the value one season earlier), applied on the windows
+        (direct and recursive). E.g. ``('log', 'seasonal_diff')``. Every one is
+        inverted exactly, interval bounds included.
+    linear : bool, default=True
+        For tsbptt regressors (direct and recursive): fit a ridge regression on
+        the same (scaled) windows and train the network on what it leaves; the
+        network is dropped if it does not improve on it over the time-ordered
+        validation tail (see :class:`tsbptt._window_model.WindowModel`).
+        Other regressors ignore it.
+    training : {'auto', 'as_given'}, default='auto'
+        ``'auto'``: the parameters of a tsbptt regressor left at their defaults
+        take the forecasting budget
+        :data:`tsbptt._window_model.BUDGET` (early stopping on the latest 20% of
+        the windows, at most 100 epochs, batch 64, rate 3e-3), and the network
+        trains on at most 2,000 windows evenly spaced in time (the linear part on
+        all); parameters you set are kept. ``'as_given'``: the estimator as it is.
     freq : str or DateOffset or int or None, default=None
         The series' step, if it cannot be inferred from the index.
     fill : {None, 'ffill', 'interpolate'}, default=None
@@ -203,10 +163,18 @@ class Forecaster(BaseEstimator):
     series_ : list
         The series keys (``[None]`` for a lone Series).
     step_ : DateOffset or int
+    lags_, season_ : int
+        The window length and seasonal period used (``lags``, ``season`` or
+        the inferred ones).
+    scaling_ : {'window', 'global', None}
+        The scaling used.
+    target_lambda_ : list of float or None
+        Per series, the Box-Cox exponent of ``transform`` (0 for ``'log'``).
     n_filled_ : dict
         Per series, how many target values ``fill`` filled in.
     target_mean_, target_scale_ : ndarray of shape (n_series,)
-        Each series' scaling, in ``series_`` order: y = mean + scale * standardised.
+        Each series' scaling, in ``series_`` order: y = mean + scale * standardised
+        (of the transformed y with a log or Box-Cox ``transform``).
     residuals_ : ndarray of shape (n_calibration, horizon) or None
         The calibration scores, standardised: forecast errors (``'conformal'``), or
         how far each actual fell outside its quantile band (``'quantile'``).
@@ -214,7 +182,7 @@ class Forecaster(BaseEstimator):
 
     _parameter_constraints = {
         "estimator": [HasMethods(["fit", "predict"])],
-        "lags": [Interval(Integral, 1, None, closed="left")],
+        "lags": [Interval(Integral, 1, None, closed="left"), None],
         "horizon": [Interval(Integral, 1, None, closed="left")],
         "strategy": [StrOptions({"direct", "recursive", "stateful"})],
         "future_exog": [list, tuple, str, None],
@@ -223,14 +191,19 @@ class Forecaster(BaseEstimator):
         "interval": [StrOptions({"conformal", "quantile"}), None],
         "coverage": [Interval(Real, 0, 1, closed="neither")],
         "calibration": [Interval(Real, 0, 1, closed="neither")],
-        "scale": ["boolean"],
+        "season": [Interval(Integral, 1, None, closed="left"), None],
+        "scaling": [StrOptions({"auto", "window", "global"}), None],
+        "transform": [str, list, tuple, None],
+        "linear": ["boolean"],
+        "training": [StrOptions({"auto", "as_given"})],
         "freq": [str, pd.DateOffset, Interval(Integral, 1, None, closed="left"), None],
         "fill": [StrOptions(set(FILL_METHODS)), None],
     }
 
-    def __init__(self, estimator, lags=24, horizon=1, strategy="direct", *,
+    def __init__(self, estimator, lags=None, horizon=1, strategy="direct", *,
                  future_exog=None, calendar=None, series_id=False, interval=None,
-                 coverage=0.9, calibration=0.2, scale=True, freq=None, fill=None):
+                 coverage=0.9, calibration=0.2, season=None, scaling="auto",
+                 transform=None, linear=True, training="auto", freq=None, fill=None):
         self.estimator = estimator
         self.lags = lags
         self.horizon = horizon
@@ -241,7 +214,11 @@ class Forecaster(BaseEstimator):
         self.interval = interval
         self.coverage = coverage
         self.calibration = calibration
-        self.scale = scale
+        self.season = season
+        self.scaling = scaling
+        self.transform = transform
+        self.linear = linear
+        self.training = training
         self.freq = freq
         self.fill = fill
 
@@ -272,8 +249,8 @@ class Forecaster(BaseEstimator):
                              f"would need future values of the past-only covariates "
                              f"{past}; use strategy='direct', or declare them "
                              "future_exog if they are known in advance")
-        if (future or calendar) and self.lags < self._lead:
-            raise ValueError(f"lags={self.lags} < horizon={self.horizon}: the window "
+        if (future or calendar) and self.lags_ < self._lead:
+            raise ValueError(f"lags={self.lags_} < horizon={self.horizon}: the window "
                              "would not hold the future-known covariates of every "
                              "forecast step; use lags >= horizon")
         if self.interval == "quantile":
@@ -288,35 +265,83 @@ class Forecaster(BaseEstimator):
         if self.strategy == "stateful" and not hasattr(self.estimator, "predict_sequence"):
             raise ValueError(f"strategy='stateful' needs a tsbptt recurrent regressor, "
                              f"got {type(self.estimator).__name__}")
+        names = transforms.check_transform(self.transform)
+        if self.strategy == "stateful" and (self.scaling == "window"
+                                            or transforms.difference_of(names)):
+            raise ValueError(f"strategy='stateful' reads whole series, not windows: "
+                             f"scaling={self.scaling!r} and transform={self.transform!r} "
+                             "need strategy='direct' or 'recursive'")
+        if transforms.difference_of(names) == "seasonal_diff" and self.lags_ < self.season_:
+            raise ValueError(f"transform='seasonal_diff' reads a season of "
+                             f"{self.season_} steps, the windows hold lags={self.lags_}; "
+                             "use lags >= season")
         return past, future, calendar
+
+    def _resolve_shape(self, entries):
+        """The season, the window length and the scaling this fit uses."""
+        self.season_ = infer_season(self.step_) if self.season is None else self.season
+        if self.lags is None:
+            room = (min(len(e.y) for e in entries) - self.horizon) // 2
+            self.lags_ = max(1, min(max(2 * self.season_, 8), room))
+        else:
+            self.lags_ = self.lags
+        network = is_network(self.estimator)
+        if self.scaling == "auto":
+            self.scaling_ = ("window" if network and self.strategy != "stateful"
+                             else "global")
+        else:
+            self.scaling_ = self.scaling
 
     def _new_estimator(self, n_steps=None, label=None):
         est = clone(self.estimator)
         if label is not None and hasattr(type(est), "_progress"):  # tsbptt's own
             est._progress_label = f"{label} ({type(est).__name__})"
+        network = is_network(est)
+        if network and self.training == "auto":
+            apply_budget(est, stateful=self.strategy == "stateful")
         params = est.get_params()
         if self.strategy == "stateful":
             if params.get("bidirectional") or params.get("early_stopping"):
                 raise ValueError("strategy='stateful' needs bidirectional=False and "
                                  "early_stopping=False (one sequence per series)")
             if params.get("bptt_steps") is None:
-                est.set_params(bptt_steps=min(self.lags, n_steps))
+                est.set_params(bptt_steps=min(self.lags_, n_steps))
         elif "n_channels" in params:
             est.set_params(n_channels=len(self.channels_))
         if self.interval == "quantile":
             a = (1 - self.coverage) / 2
             est.set_params(loss="quantile", quantiles=(a, 0.5, 1 - a))
-        return est
+        if self.strategy == "stateful":
+            return est
+        diff = transforms.difference_of(transforms.check_transform(self.transform))
+        linear = self.linear and network
+        if self.scaling_ != "window" and not diff and not linear:
+            return est
+        window = self.scaling_ == "window"
+        return WindowModel(
+            est, n_channels=len(self.channels_),
+            center="last" if window or diff else None, scale_windows=window,
+            season=self.season_ if diff == "seasonal_diff" else None, linear=linear,
+            validation_fraction=params.get("validation_fraction", 0.2)
+            if params.get("early_stopping") else 0.2,
+            max_windows=MAX_WINDOWS if network and self.training == "auto" else None)
 
     # -- data ---------------------------------------------------------------------------
     def _fit_scaling(self, entries):
         """Per series (rows, in ``series_`` order): the mean and scale of y and of
         every covariate column."""
         names = self.exog_names_
-        y = [e.y.to_numpy(np.float64) for e in entries]
+        power = transforms.power_of(transforms.check_transform(self.transform))
+        for e in entries:
+            if power:
+                transforms.check_positive(e.y, power, self._where(e.key))
+        self.target_lambda_ = [transforms.fit_lambda(e.y.to_numpy(np.float64), power)
+                               for e in entries]
+        y = [transforms.forward(e.y.to_numpy(np.float64), lam)
+             for e, lam in zip(entries, self.target_lambda_)]
         X = [np.empty((len(e.y), 0)) if e.X is None else e.X[names].to_numpy(np.float64)
              for e in entries]
-        if self.scale:  # mean_std: a series of 1e300 must not overflow to NaN
+        if self.scaling_ is not None:  # mean_std: a series of 1e300 must not overflow to NaN
             self.target_mean_, self.target_scale_ = (
                 np.array(v, dtype=np.float64) for v in zip(*map(mean_std, y)))
             stats = [mean_std(v) for v in X]
@@ -345,7 +370,12 @@ class Forecaster(BaseEstimator):
             raise ValueError(f"series {key!r} was not seen in fit "
                              f"(known: {self.series_[:10]})")
         i = self.series_.index(key)
-        y = (entry.y.to_numpy(np.float64) - self.target_mean_[i]) / self.target_scale_[i]
+        lam = self.target_lambda_[i]
+        if lam is not None:
+            transforms.check_positive(entry.y, transforms.power_of(
+                transforms.check_transform(self.transform)), self._where(key))
+        y = ((transforms.forward(entry.y.to_numpy(np.float64), lam) - self.target_mean_[i])
+             / self.target_scale_[i])
         n = len(y)
         index = entry.y.index
         full_index = index.append(future_index(index[-1], self.step_, n_future)) \
@@ -390,12 +420,13 @@ class Forecaster(BaseEstimator):
         check_numeric(rows, where, finite=False)  # numbers, not complex; finite below
         bad = ~np.isfinite(rows.to_numpy(np.float64, na_value=np.nan))
         if bad.any():
-            raise ValueError(f"{where} has a missing value at {needed[np.flatnonzero(bad.any(1))[0]]!r}")
+            first = needed[np.flatnonzero(bad.any(1))[0]]
+            raise ValueError(f"{where} has a missing value at {first!r}")
         return rows
 
     def _windows(self, s, origins):
         """Flattened input windows ending at ``origins``: (len(origins), lags * C)."""
-        t = origins[:, None] - self.lags + 1 + np.arange(self.lags)[None, :]
+        t = origins[:, None] - self.lags_ + 1 + np.arange(self.lags_)[None, :]
         rows = s.channels(t.ravel(), self._lead)
         return rows.reshape(len(origins), -1)
 
@@ -433,6 +464,7 @@ class Forecaster(BaseEstimator):
         entries, self.layout_, self.step_ = to_entries(y, X, freq=self.freq,
                                                        fill=self.fill)
         self.exog_names_ = [] if entries[0].X is None else list(entries[0].X.columns)
+        self._resolve_shape(entries)
         self._past, self._future, self._calendar = self._check_settings(self.exog_names_)
         if self._calendar and not isinstance(entries[0].y.index, pd.DatetimeIndex):
             raise ValueError("calendar features need a DatetimeIndex")
@@ -450,7 +482,7 @@ class Forecaster(BaseEstimator):
                           + [f"{c}_lead{self._lead}" for c in self._future]
                           + [f"{c}_lead{self._lead}" for c in calendar_columns]
                           + ([f"series={k}" for k in self.series_] if self._one_hot else []))
-        self.feature_names_ = [f"{c}_lag{k}" for k in range(self.lags, 0, -1)
+        self.feature_names_ = [f"{c}_lag{k}" for k in range(self.lags_, 0, -1)
                                for c in self.channels_]
         data = [self._scaled(e) for e in entries]
         self.residuals_ = self._calibrate(entries, data) if self.interval else None
@@ -466,7 +498,7 @@ class Forecaster(BaseEstimator):
     def _check_lengths(self, data):
         """Every series long enough for one window; before anything sized by lags."""
         for s in data:
-            check_window_length(len(s.y), self.lags, self.horizon,
+            check_window_length(len(s.y), self.lags_, self.horizon,
                                 what="y" if s.key is None else f"series {s.key!r}")
         if self.strategy == "stateful" and len({len(s.y) for s in data}) > 1:
             raise ValueError("strategy='stateful' trains all series together with "
@@ -484,7 +516,7 @@ class Forecaster(BaseEstimator):
         H = self._lead
         Xs, Ys, when = [], [], []
         for s, stop in zip(data, last):
-            origins = np.arange(self.lags - 1, stop - H + 1)
+            origins = np.arange(self.lags_ - 1, stop - H + 1)
             if not len(origins):  # a series that starts after a calibration cut-off
                 continue
             Xs.append(self._windows(s, origins))
@@ -496,7 +528,12 @@ class Forecaster(BaseEstimator):
         Y = np.concatenate(Ys)[order]
         return self._new_estimator(label=label).fit(Xw, Y[:, 0] if H == 1 else Y)
 
-    _SCALING = ("target_mean_", "target_scale_", "exog_mean_", "exog_scale_")
+    _SCALING = ("target_mean_", "target_scale_", "exog_mean_", "exog_scale_",
+                "target_lambda_")
+
+    @staticmethod
+    def _where(key):
+        return "y" if key is None else f"series {key!r}"
 
     def _calibrate(self, entries, data):
         """Scores of a model fitted on the data before a cut-off time, forecasting
@@ -507,7 +544,7 @@ class Forecaster(BaseEstimator):
         part; it leaves the last ``calibration`` fraction of all origins held back.
         The data before it is all the calibration model sees, its scaling included.
         """
-        H, first = self.horizon, self.lags - 1
+        H, first = self.horizon, self.lags_ - 1
         times = [s.index[first:len(s.y) - H] for s in data]  # each series' origins
         pooled = np.sort(np.concatenate([t.to_numpy() for t in times]))
         t_cut = pooled[min(len(pooled) - 1,
@@ -593,7 +630,7 @@ class Forecaster(BaseEstimator):
 
     def _job_windows(self, jobs):
         """The flattened window ending at each job's origin, in job order."""
-        out = np.empty((len(jobs), self.lags * len(self.channels_)))
+        out = np.empty((len(jobs), self.lags_ * len(self.channels_)))
         for s, pos, origins in _by_series(jobs):
             out[pos] = self._windows(s, origins)
         return out
@@ -642,11 +679,11 @@ class Forecaster(BaseEstimator):
         futures = split_future(X, self.layout_, [e.key for e in entries])
         n_future = self.horizon if self.strategy == "direct" else steps
         data = [self._scaled(e, futures[e.key], n_future) for e in entries]
-        short = [s for s in data if len(s.y) < self.lags] if history is not None else []
+        short = [s for s in data if len(s.y) < self.lags_] if history is not None else []
         if short:  # a shorter window would wrap around to the end of the series
             s = short[0]
             raise ValueError(f"history{'' if s.key is None else f' of series {s.key!r}'} "
-                             f"has {len(s.y)} steps, fewer than lags={self.lags}")
+                             f"has {len(s.y)} steps, fewer than lags={self.lags_}")
         jobs = [(s, len(s.y) - 1) for s in data]
         states = None
         if self.strategy == "stateful":
@@ -659,7 +696,8 @@ class Forecaster(BaseEstimator):
         out = []
         for i, e in enumerate(entries):
             j = self.series_.index(e.key)
-            v = values[i] * self.target_scale_[j] + self.target_mean_[j]
+            v = transforms.inverse(values[i] * self.target_scale_[j] + self.target_mean_[j],
+                                   self.target_lambda_[j])
             index = future_index(e.y.index[-1], self.step_, steps)
             out.append((e.key, pd.Series(v, index=index, name=self.name_) if columns is None
                         else pd.DataFrame(v, index=index, columns=columns)))
@@ -721,7 +759,7 @@ class Forecaster(BaseEstimator):
         if self.strategy == "stateful":
             states = self._carried_states(new)
         # only what forecasting reads is kept: the last lags steps
-        self.tails_.update({e.key: _joined(self.tails_[e.key], e, self.lags) for e in new})
+        self.tails_.update({e.key: _joined(self.tails_[e.key], e, self.lags_) for e in new})
         if self.strategy == "stateful":
             self.states_ = states
         return self

@@ -20,7 +20,8 @@ import pandas as pd
 
 from ._validation import check_int, check_window_length
 
-__all__ = ["CALENDAR_FEATURES", "Windows", "calendar_features", "make_windows"]
+__all__ = ["CALENDAR_FEATURES", "Windows", "calendar_features", "infer_season",
+           "make_windows"]
 
 
 @dataclass
@@ -96,6 +97,50 @@ def calendar_features(index, features=("hour", "dayofweek", "month"), cyclical=T
         else:
             columns[name] = values
     return pd.DataFrame(columns, index=index)
+
+
+_SEASON_OF_OFFSET = (  # (offset types, steps per cycle) for a step of n == 1
+    ((pd.offsets.BusinessDay,), 5),
+    ((pd.offsets.Day,), 7),
+    ((pd.offsets.Week,), 52),
+    ((pd.offsets.MonthBegin, pd.offsets.MonthEnd, pd.offsets.BusinessMonthBegin,
+      pd.offsets.BusinessMonthEnd), 12),
+    ((pd.offsets.QuarterBegin, pd.offsets.QuarterEnd, pd.offsets.BQuarterBegin,
+      pd.offsets.BQuarterEnd), 4),
+)
+
+
+def infer_season(step):
+    """The usual seasonal period of a series with this step.
+
+    A step that divides a day (15 minutes to 12 hours) has a daily cycle (30
+    minutes: 48, hourly: 24); daily data a weekly one (7), business days 5,
+    weekly data a yearly one (52), monthly 12, quarterly 4. Anything else
+    (yearly data, multiples such as 2 days, steps under 15 minutes, an integer
+    index) has no default season: 1.
+
+    Parameters
+    ----------
+    step : str, DateOffset, Timedelta, int or None
+        The step between consecutive observations (``Forecaster.step_``).
+
+    Returns
+    -------
+    int
+    """
+    if step is None or isinstance(step, (int, np.integer)):
+        return 1
+    offset = pd.tseries.frequencies.to_offset(step)
+    if isinstance(offset, pd.offsets.Tick):
+        steps_per_day, rest = divmod(pd.Timedelta(days=1), pd.Timedelta(offset))
+        return int(steps_per_day) if rest == pd.Timedelta(0) and 2 <= steps_per_day <= 96 \
+            else 1
+    if offset.n != 1:
+        return 1
+    for kinds, season in _SEASON_OF_OFFSET:
+        if isinstance(offset, kinds):
+            return season
+    return 1
 
 
 def _columns(data, spec, name):

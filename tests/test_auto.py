@@ -1,0 +1,94 @@
+"""AutoForecaster: a choice made on the training data only, and a fallback."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from tsbptt import AutoForecaster, Forecaster, backtest
+from tsbptt.baselines import SeasonalNaive
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+BASELINES = ("seasonal naive", "naive", "ridge")
+
+
+def _random_walk(seed, n=600):
+    rng = np.random.default_rng(seed)
+    return pd.Series(np.cumsum(rng.normal(0, 1, n)), name="y")
+
+
+def _nonlinear_seasonal(n=400):
+    """A logistic map whose growth rate follows a 4-step season: each value is a
+    nonlinear function of the last one and of the phase."""
+    rate = 3.7 + 0.2 * np.sin(2 * np.pi * np.arange(n) / 4)
+    x = np.empty(n)
+    x[0] = 0.3
+    for i in range(1, n):
+        x[i] = rate[i - 1] * x[i - 1] * (1 - x[i - 1])
+    return pd.Series(x, name="y")
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_falls_back_to_a_baseline_on_a_random_walk(seed):
+    auto = AutoForecaster(horizon=5, candidates=("seasonal naive", "ridge", "lstm"),
+                          random_state=0, n_threads=1).fit(_random_walk(seed))
+    assert len(auto.origins_) == 24  # the last 20% of 600 steps, every 5 steps
+    assert auto.choice_ in BASELINES
+    assert set(auto.scores_) == {"seasonal naive", "ridge", "lstm"}
+    assert "chose " + auto.choice_ in auto.summary()
+    np.testing.assert_allclose(auto.predict().to_numpy(),
+                               auto.forecaster_.predict().to_numpy())
+
+
+def test_chooses_the_network_on_a_nonlinear_seasonal_series():
+    y = _nonlinear_seasonal()
+    auto = AutoForecaster(horizon=2, season=4, n_origins=5, random_state=0,
+                          candidates=("seasonal naive", "naive", "ridge", "gru"),
+                          n_threads=1).fit(y)
+    assert auto.choice_ == "gru", auto.summary()
+    assert auto.scores_["gru"] < 0.95 * min(auto.scores_[k] for k in BASELINES)
+    assert auto.network_loses_ is False
+    assert auto.forecaster_.estimator_.use_network_
+
+
+def test_scores_are_backtests_of_the_training_data_only():
+    # seasonal naive's score, recomputed by hand on the origins the choice used
+    y = _random_walk(3, n=300)
+    auto = AutoForecaster(horizon=3, n_origins=4, season=2,
+                          candidates=("seasonal naive", "ridge")).fit(y)
+    bt = backtest(Forecaster(SeasonalNaive(2), lags=8, horizon=3, season=2), y,
+                  initial=300 - 12, step=3, season=2, refit=False)
+    assert auto.scores_["seasonal naive"] == pytest.approx(bt.metrics["mae"], rel=1e-12)
+    assert list(auto.origins_) == [287, 290, 293, 296]
+
+
+def test_no_look_ahead_a_poisoned_future_changes_nothing():
+    # after the cut, values that would make seasonal naive perfect and ridge awful if
+    # read; the backtest's refits see only the past, so forecasts are unchanged
+    y = _random_walk(4, n=320)
+    poisoned = y.copy()
+    poisoned.iloc[300:] = 1e9 * (-1.0) ** np.arange(20)
+    settings = {"initial": 300, "step": 5, "horizon": 5, "refit": True}
+    auto = AutoForecaster(horizon=5, n_origins=3, candidates=("seasonal naive", "naive",
+                                                              "ridge"))
+    clean = backtest(auto, y, **settings).forecasts
+    dirty = backtest(auto, poisoned, **settings).forecasts
+    np.testing.assert_array_equal(clean["forecast"].to_numpy()[:5],
+                                  dirty["forecast"].to_numpy()[:5])
+    fitted = AutoForecaster(horizon=5, n_origins=3,
+                            candidates=("seasonal naive", "naive", "ridge")).fit(y[:300])
+    assert fitted.origins_.max() < 300
+    # the poison would change the scores (and the choice) if it were read
+    read_all = AutoForecaster(horizon=5, n_origins=3,
+                              candidates=("seasonal naive", "naive", "ridge")).fit(poisoned)
+    assert min(read_all.scores_.values()) > 1e6 > max(fitted.scores_.values())
+
+
+def test_bad_settings_are_errors():
+    y = _random_walk(5, n=60)
+    with pytest.raises(ValueError, match=r"candidates=\('arima',\): unknown \['arima'\]"):
+        AutoForecaster(candidates=("arima",)).fit(y)
+    with pytest.raises(ValueError, match="y has 60 steps: too short to backtest 3 origins of "
+                                         "horizon=20 with lags=8 \\(needs at least 108\\)"):
+        AutoForecaster(horizon=20).fit(y)
+    with pytest.raises(TypeError, match="one series"):
+        AutoForecaster().fit(y.to_frame())

@@ -1,0 +1,274 @@
+"""Scale-free windows, the linear part, target transforms and the season table."""
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import special
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.linear_model import Ridge, RidgeCV
+
+from tsbptt import LSTMRegressor
+from tsbptt._window_model import (
+    _ALPHAS,
+    BUDGET,
+    WindowModel,
+    apply_budget,
+    window_base,
+    window_stats,
+)
+from tsbptt.baselines import SeasonalNaive
+from tsbptt.forecasting import Forecaster
+from tsbptt.transforms import check_transform, fit_lambda, forward, inverse
+from tsbptt.windowing import infer_season, make_windows
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+class _Memo(RegressorMixin, BaseEstimator):
+    """Remembers its training rows and returns their targets exactly (an inner
+    model with no error, so that only the wrapper's maps are tested); its
+    quantiles are the target -1, +0 and +2."""
+
+    def fit(self, X, y):
+        self.X_, self.y_ = np.asarray(X).copy(), np.asarray(y, dtype=float).copy()
+        return self
+
+    def predict(self, X):
+        X = np.asarray(X)
+        rows = [int(np.flatnonzero(np.all(self.X_ == x, axis=1))[0]) for x in X]
+        return self.y_[rows]
+
+    def predict_quantiles(self, X):
+        p = self.predict(X).reshape(len(X), -1)
+        return np.stack([p - 1, p, p + 2], axis=-1)
+
+
+class _Constant(RegressorMixin, BaseEstimator):
+    """Predicts 5 everywhere: never better than a linear part."""
+
+    def fit(self, X, y):
+        self.shape_ = np.shape(y)[1:]
+        return self
+
+    def predict(self, X):
+        return np.full((len(X),) + self.shape_, 5.0)
+
+
+def _windows(rng, n=40, lags=6, C=2, H=3):
+    X = rng.normal(size=(n, lags * C)) * 3 + 10
+    Y = rng.normal(size=(n, H)) * 3 + 10
+    return X, Y
+
+
+def test_window_stats_and_normalised_inputs_match_a_hand_computation():
+    rng = np.random.default_rng(0)
+    X, Y = _windows(rng)
+    X[0, 0::2] = 4.0  # a flat window: divided by the floor, not by 0
+    memo = WindowModel(_Memo(), n_channels=2, linear=False, floor=0.5).fit(X, Y)
+    for i in range(len(X)):
+        yw = X[i, 0::2]
+        loc, scale = yw[-1], max(np.sqrt(np.mean((yw - yw.mean()) ** 2)), 0.5)
+        expected = X[i].copy()
+        expected[0::2] = (yw - loc) / scale
+        np.testing.assert_allclose(memo.estimator_.X_[i], expected, rtol=1e-13)
+        np.testing.assert_allclose(memo.estimator_.y_[i], (Y[i] - loc) / scale,
+                                   rtol=1e-13, atol=1e-13)
+    loc, scale = window_stats(X[:, 0::2], "mean", 0.5)
+    np.testing.assert_allclose(loc, X[:, 0::2].mean(axis=1), rtol=1e-14)
+    assert scale[0] == 0.5
+
+
+@pytest.mark.parametrize("center,season", [("last", None), ("mean", None),
+                                           ("last", 2), ("last", 4)])
+def test_points_and_quantiles_are_inverted_exactly(center, season):
+    rng = np.random.default_rng(1)
+    X, Y = _windows(rng, H=5)
+    m = WindowModel(_Memo(), n_channels=2, center=center, season=season,
+                    linear=False).fit(X, Y)
+    np.testing.assert_allclose(m.predict(X), Y, rtol=1e-12)
+    yw = X[:, 0::2]
+    scale = window_stats(yw, center)[1]
+    q = m.predict_quantiles(X)
+    assert q.shape == (len(X), 5, 3)
+    np.testing.assert_allclose(q, Y[..., None] + scale[:, None, None] * [-1, 0, 2],
+                               rtol=1e-12)
+    m1 = WindowModel(_Memo(), n_channels=2, center=center, season=season,
+                     linear=False).fit(X, Y[:, 0])
+    np.testing.assert_allclose(m1.predict(X), Y[:, 0], rtol=1e-12)
+
+
+def test_seasonal_base_is_the_seasonal_naive_forecast():
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(20, 8))
+    Y = rng.normal(size=(20, 7))
+    naive = SeasonalNaive(season=3).fit(X, Y)
+    np.testing.assert_array_equal(window_base(X, X[:, -1], 7, season=3),
+                                  naive.predict(X))
+    np.testing.assert_array_equal(window_base(X, X[:, -1], 2),
+                                  np.repeat(X[:, -1:], 2, axis=1))
+
+
+def test_a_network_that_does_not_help_is_dropped_for_the_linear_part():
+    rng = np.random.default_rng(3)
+    X, Y = _windows(rng, n=60, C=1)
+    m = WindowModel(_Constant(), linear=True).fit(X, Y)
+    assert not m.use_network_
+    assert m.validation_mse_["network"] > m.validation_mse_["linear"]
+    loc, scale = window_stats(X)
+    # the linear part reads the normalised window and its scale
+    Xl = np.column_stack([(X - loc[:, None]) / scale[:, None], scale])
+    ridge = RidgeCV(alphas=_ALPHAS).fit(Xl, (Y - loc[:, None]) / scale[:, None])
+    np.testing.assert_allclose(m.predict(X), loc[:, None] + scale[:, None]
+                               * ridge.predict(Xl), rtol=1e-12)
+
+
+def test_the_network_learns_the_linear_residual():
+    rng = np.random.default_rng(4)
+    X, Y = _windows(rng, n=50, C=1)
+    m = WindowModel(_Memo(), linear=True).fit(X, Y)
+    assert m.use_network_  # it is exact on its own training rows
+    np.testing.assert_allclose(m.predict(X), Y, rtol=1e-12)
+
+
+@pytest.mark.parametrize("lam", [None, 0.0, 0.5, -0.7, 1.3])
+def test_power_transforms_invert_exactly(lam):
+    y = np.random.default_rng(5).uniform(0.5, 50, size=100)
+    np.testing.assert_allclose(inverse(forward(y, lam), lam), y, rtol=1e-12)
+    if lam == 0.0:
+        np.testing.assert_allclose(forward(y, lam), np.log(y), rtol=1e-14)
+    if lam not in (None, 0.0):  # out of range: the edge, still finite
+        assert np.all(np.isfinite(inverse(np.array([-1e6, 1e6]), lam)))
+
+
+def _positive_series(n=200, seed=6):
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    y = np.exp(3 + 0.01 * t + 0.3 * np.sin(2 * np.pi * t / 12)
+               + rng.normal(0, 0.05, n))
+    return pd.Series(y, index=pd.date_range("2000-01-01", periods=n, freq="MS"),
+                     name="y")
+
+
+@pytest.mark.parametrize("kind", ["log", "boxcox"])
+def test_log_and_boxcox_forecasts_and_intervals_are_the_exact_inverse(kind):
+    y = _positive_series()
+    lam = fit_lambda(y.to_numpy(), kind)
+    settings = {"lags": 24, "horizon": 6, "interval": "conformal"}
+    f = Forecaster(Ridge(), transform=kind, **settings).fit(y)
+    assert f.target_lambda_ == [pytest.approx(lam, rel=1e-12)]
+    z = pd.Series(forward(y.to_numpy(), lam), index=y.index, name="y")
+    g = Forecaster(Ridge(), **settings).fit(z)
+    np.testing.assert_allclose(f.predict().to_numpy(),
+                               special.inv_boxcox(g.predict().to_numpy(), lam),
+                               rtol=1e-10)
+    if kind == "log":  # Box-Cox's calibration model fits its own exponent on its data
+        np.testing.assert_allclose(f.predict_interval().to_numpy(),
+                                   np.exp(g.predict_interval().to_numpy()), rtol=1e-10)
+    band = f.predict_interval()
+    assert np.all((band["lower"] < band["forecast"]) & (band["forecast"] < band["upper"]))
+
+
+def test_differencing_is_a_ridge_on_windows_relative_to_the_origin():
+    y = _positive_series()
+    f = Forecaster(Ridge(), lags=12, horizon=3, transform="diff", scaling=None).fit(y)
+    w = make_windows(y, lags=12, horizon=3)
+    X, Y = w.X.to_numpy(), w.y.to_numpy()
+    last = X[:, -1:]
+    ridge = Ridge().fit(X - last, Y - last)
+    x = y.to_numpy()[-12:][None]
+    np.testing.assert_allclose(f.predict().to_numpy(),
+                               (ridge.predict(x - x[:, -1:]) + x[:, -1:]).ravel(),
+                               rtol=1e-10)
+
+
+def test_seasonal_differencing_with_a_seasonal_series_is_exact():
+    # a pure season plus a constant: the seasonal difference is 0 everywhere
+    t = np.arange(120)
+    y = pd.Series(10 + np.sin(2 * np.pi * t / 12), name="y",
+                  index=pd.date_range("2000-01-01", periods=120, freq="MS"))
+    f = Forecaster(Ridge(), horizon=18, transform="seasonal_diff").fit(y)
+    assert f.season_ == 12 and f.lags_ == 24
+    np.testing.assert_allclose(f.predict().to_numpy(),
+                               10 + np.sin(2 * np.pi * np.arange(120, 138) / 12),
+                               atol=1e-9)
+
+
+@pytest.mark.parametrize("step,season", [
+    ("30min", 48), ("h", 24), ("15min", 96), ("D", 7), ("B", 5), ("W", 52),
+    ("W-SUN", 52), ("MS", 12), ("ME", 12), ("QS", 4), ("QE-DEC", 4), ("YS", 1),
+    ("2D", 1), ("min", 1), (1, 1), (None, 1), (pd.offsets.Hour(), 24)])
+def test_season_table(step, season):
+    assert infer_season(step) == season
+
+
+def test_lags_and_season_from_the_data_and_overridable():
+    y = _positive_series(n=300)
+    hourly = y.set_axis(pd.date_range("2024-01-01", periods=300, freq="h"))
+    assert Forecaster(Ridge()).fit(hourly).lags_ == 48
+    assert Forecaster(Ridge()).fit(y).lags_ == 24
+    f = Forecaster(Ridge(), lags=5, season=4).fit(y)
+    assert (f.lags_, f.season_) == (5, 4)
+    short = y.iloc[:30]  # 2 * 12 lags and 6 steps would leave no training window
+    assert Forecaster(Ridge(), horizon=6).fit(short).lags_ == 12
+    assert Forecaster(Ridge()).fit(y.reset_index(drop=True)).lags_ == 8
+
+
+def test_transform_and_scaling_settings_are_checked():
+    y = _positive_series()
+    with pytest.raises(ValueError, match=r"unknown \['sqrt'\]"):
+        Forecaster(Ridge(), transform="sqrt").fit(y)
+    with pytest.raises(ValueError, match="more than one power transform"):
+        Forecaster(Ridge(), transform=("log", "boxcox")).fit(y)
+    bad = y.copy()
+    bad.iloc[7] = 0.0
+    with pytest.raises(ValueError, match=r"transform='log' needs positive values; y "
+                                         r"has 0.0 at Timestamp\('2000-08-01"):
+        Forecaster(Ridge(), transform="log").fit(bad)
+    f = Forecaster(Ridge(), lags=24, transform="log").fit(y)
+    with pytest.raises(ValueError, match="needs positive values"):
+        f.predict(history=bad)
+    with pytest.raises(ValueError, match="reads a season of 12 steps, the windows hold "
+                                         "lags=6"):
+        Forecaster(Ridge(), lags=6, transform="seasonal_diff").fit(y)
+    with pytest.raises(ValueError, match="strategy='stateful' reads whole series"):
+        Forecaster(LSTMRegressor(), strategy="stateful", scaling="window").fit(y)
+    with pytest.raises(ValueError, match="scaling"):
+        Forecaster(Ridge(), scaling="instance").fit(y)
+    assert check_transform(("log", "seasonal_diff")) == ("log", "seasonal_diff")
+
+
+def test_training_budget_replaces_only_defaults():
+    est = apply_budget(LSTMRegressor(max_iter=7, learning_rate=0.1))
+    assert (est.max_iter, est.learning_rate) == (7, 0.1)
+    assert est.early_stopping and est.batch_size == BUDGET["batch_size"]
+    stateful = apply_budget(LSTMRegressor(), stateful=True)
+    assert not stateful.early_stopping and stateful.max_iter == BUDGET["max_iter"]
+
+
+def test_network_forecaster_defaults_window_scaling_and_a_linear_part():
+    rng = np.random.default_rng(8)
+    n = 400
+    y = pd.Series(1000 + np.cumsum(rng.normal(0, 1, n)), name="y",
+                  index=pd.date_range("2024-01-01", periods=n, freq="h"))
+    f = Forecaster(LSTMRegressor(hidden_size=4, random_state=0, n_threads=1),
+                   horizon=2).fit(y)
+    assert f.scaling_ == "window" and isinstance(f.estimator_, WindowModel)
+    assert f.estimator_.linear_ is not None
+    net = f.estimator_.estimator_
+    assert net.early_stopping and net.max_iter == BUDGET["max_iter"]
+    g = Forecaster(LSTMRegressor(hidden_size=4, random_state=0, n_threads=1),
+                   horizon=2, scaling="global", linear=False,
+                   training="as_given").fit(y.iloc[:200])
+    assert isinstance(g.estimator_, LSTMRegressor) and not g.estimator_.early_stopping
+    # far above its training range, scale-free windows shift the forecast with it
+    shifted = f.predict(history=y + 10_000).to_numpy()
+    np.testing.assert_allclose(shifted - 10_000, f.predict().to_numpy(), atol=1e-3)
+
+
+def test_max_windows_keeps_evenly_spaced_rows_ending_with_the_latest():
+    rng = np.random.default_rng(9)
+    X, Y = _windows(rng, n=10, C=1)
+    m = WindowModel(_Memo(), linear=False, max_windows=4).fit(X, Y)
+    Xn = m._normalised(X, 3)[0]
+    np.testing.assert_array_equal(m.estimator_.X_, Xn[[0, 3, 6, 9]])
+    m = WindowModel(_Memo(), linear=False, max_windows=10).fit(X, Y)
+    assert len(m.estimator_.X_) == 10

@@ -1,0 +1,220 @@
+"""Choose a forecaster by a rolling-origin backtest on the training data only.
+
+:class:`AutoForecaster` backtests a few candidates (seasonal naive, naive, a
+ridge regression on the lags, the default LSTM Forecaster with scale-free or with
+globally standardised windows) over origins in the last 20% of the series it is
+fitted on, each candidate fitted on the data before them only (once, or at every
+origin with ``refit=True``), keeps the best, refits it on all the data and says
+which it chose. A network must beat the best baseline by ``margin`` to be chosen, so on a
+series it cannot learn (a random walk) the choice falls back to a baseline.
+"""
+import warnings
+from numbers import Integral, Real
+
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.linear_model import Ridge
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted
+
+from ._panel import to_entries
+from .backtesting import backtest
+from .baselines import SeasonalNaive
+from .estimators import GRURegressor, LSTMRegressor
+from .forecasting import Forecaster
+from .windowing import infer_season
+
+__all__ = ["AutoForecaster"]
+
+#: The candidates' names. The networks: LSTM or GRU Forecasters at their
+#: defaults (scale-free windows), or with ``scaling='global'`` (for a stationary
+#: series whose level matters); the default choice is among the first five.
+CANDIDATES = ("seasonal naive", "naive", "ridge", "lstm", "lstm global", "gru",
+              "gru global")
+DEFAULT_CANDIDATES = CANDIDATES[:5]
+NETWORKS = ("lstm", "lstm global", "gru", "gru global")
+
+
+class AutoForecaster(BaseEstimator):
+    """A Forecaster chosen among baselines and networks by backtesting its own data.
+
+    Parameters
+    ----------
+    horizon : int, default=1
+        Steps forecast at once, and scored after each backtest origin.
+    season : int, default=None
+        The seasonal period; None infers it from the index (see
+        :func:`tsbptt.windowing.infer_season`).
+    lags : int, default=None
+        Window length of every candidate; None: the Forecaster's default.
+    candidates : sequence of str, default=None
+        A subset of ``('seasonal naive', 'naive', 'ridge', 'lstm', 'lstm global',
+        'gru', 'gru global')`` (a network named 'global' is fitted with
+        ``scaling='global'``, the others with scale-free windows); None: the first
+        five ('naive' only when the season is longer than 1).
+    n_origins : int, default=None
+        Backtest origins, ``horizon`` steps apart, at the end of the training data;
+        None: as many as the last ``holdout`` of the steps hold (at least 3).
+    holdout : float, default=0.2
+        With ``n_origins=None``, the fraction of the latest steps scored.
+    refit : bool, default=False
+        Refit each candidate at every origin; False fits it once, on the steps
+        before the first origin, and moves the window over the others (one fit
+        per candidate, so many origins cost little).
+    margin : float, default=0.05
+        A network is chosen only if its backtest error is below ``1 - margin``
+        times the best baseline's.
+    random_state : int or None, default=None
+        Seed of the networks.
+    n_threads : int or None, default=None
+        Threads of the networks.
+    freq : str or DateOffset or int or None, default=None
+        As :class:`tsbptt.Forecaster`'s.
+
+    Attributes
+    ----------
+    choice_ : str
+        The chosen candidate.
+    scores_ : dict
+        Candidate name -> mean absolute error over the backtest origins.
+    forecaster_ : Forecaster
+        The chosen candidate, fitted on all the data.
+    season_ : int
+    origins_ : Index
+        The last training timestamp of each backtest origin (all inside the data
+        ``fit`` was given).
+    """
+
+    _parameter_constraints = {  # noqa: RUF012 (scikit-learn's convention)
+        "horizon": [Interval(Integral, 1, None, closed="left")],
+        "season": [Interval(Integral, 1, None, closed="left"), None],
+        "lags": [Interval(Integral, 1, None, closed="left"), None],
+        "candidates": [list, tuple, None],
+        "n_origins": [Interval(Integral, 1, None, closed="left"), None],
+        "holdout": [Interval(Real, 0, 1, closed="neither")],
+        "refit": ["boolean"],
+        "margin": [Interval(Real, 0, 1, closed="left")],
+        "random_state": ["random_state"],
+        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
+        "freq": [str, pd.DateOffset, Interval(Integral, 1, None, closed="left"), None],
+    }
+
+    def __init__(self, horizon=1, *, season=None, lags=None, candidates=None,
+                 n_origins=None, holdout=0.2, refit=False, margin=0.05,
+                 random_state=None, n_threads=None, freq=None):
+        self.horizon = horizon
+        self.season = season
+        self.lags = lags
+        self.candidates = candidates
+        self.n_origins = n_origins
+        self.holdout = holdout
+        self.refit = refit
+        self.margin = margin
+        self.random_state = random_state
+        self.n_threads = n_threads
+        self.freq = freq
+
+    # what backtest() reads of a forecaster
+    strategy = "direct"
+    future_exog = None
+
+    def _candidate(self, name, season, lags):
+        net = {"random_state": self.random_state, "n_threads": self.n_threads}
+        model = {"seasonal naive": lambda: SeasonalNaive(season),
+                 "naive": lambda: SeasonalNaive(1),
+                 "ridge": lambda: Ridge(1.0),
+                 "lstm": lambda: LSTMRegressor(**net),
+                 "gru": lambda: GRURegressor(**net)}[name.removesuffix(" global")]()
+        return Forecaster(model, lags=lags, horizon=self.horizon, season=season,
+                          freq=self.freq,
+                          scaling="global" if name.endswith("global") else "auto")
+
+    def _names(self, season):
+        if self.candidates is None:
+            return [c for c in DEFAULT_CANDIDATES if c != "naive" or season > 1]
+        names = list(self.candidates)
+        bad = [c for c in names if c not in CANDIDATES]
+        if bad or not names:
+            raise ValueError(f"candidates={self.candidates!r}: unknown {bad}; choose "
+                             f"from {list(CANDIDATES)}")
+        return names
+
+    def fit(self, y, X=None):
+        """Backtest the candidates on ``y``, then fit the best on all of it.
+
+        Parameters
+        ----------
+        y : Series with a regular DatetimeIndex or integer index
+        X : None
+            Covariates are not supported (the argument keeps the Forecaster's
+            signature, so :func:`tsbptt.backtest` can refit an AutoForecaster).
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        if X is not None:
+            raise ValueError("AutoForecaster takes no covariates (X); use a Forecaster "
+                             "with future_exog / past covariates")
+        if not isinstance(y, pd.Series) or isinstance(y.index, pd.MultiIndex):
+            raise TypeError(f"AutoForecaster fits one series (a pandas Series), got "
+                            f"{type(y).__name__}")
+        step = to_entries(y, freq=self.freq)[2]
+        self.season_ = infer_season(step) if self.season is None else self.season
+        season, lags = self.season_, self.lags or max(2 * self.season_, 8)
+        names = self._names(season)
+        n_origins = self.n_origins or max(3, int(self.holdout * len(y)) // self.horizon)
+        initial = len(y) - n_origins * self.horizon
+        need = max(lags + 2 * self.horizon, season + 1)
+        if initial < need:
+            raise ValueError(f"y has {len(y)} steps: too short to backtest "
+                             f"{n_origins} origins of horizon={self.horizon} "
+                             f"with lags={lags} (needs at least "
+                             f"{need + n_origins * self.horizon})")
+        self.scores_, origins = {}, None
+        for name in names:
+            with warnings.catch_warnings():  # the choice reads MAE, never MASE
+                warnings.filterwarnings("ignore", message="MASE is undefined")
+                bt = backtest(self._candidate(name, season, lags), y, initial=initial,
+                              step=self.horizon, refit=self.refit, season=season)
+            self.scores_[name] = float(bt.metrics["mae"])
+            origins = bt.forecasts["origin"].drop_duplicates()
+        self.origins_ = pd.Index(origins)
+        self.choice_ = self._choose()
+        self.forecaster_ = self._candidate(self.choice_, season, lags).fit(y)
+        return self
+
+    def _choose(self):
+        base = {k: v for k, v in self.scores_.items() if k not in NETWORKS}
+        nets = {k: v for k, v in self.scores_.items() if k in NETWORKS}
+        best_base = min(base, key=base.get) if base else None
+        best_net = min(nets, key=nets.get) if nets else None
+        if best_base is None:
+            return best_net
+        if best_net is not None and nets[best_net] < (1 - self.margin) * base[best_base]:
+            return best_net
+        return best_base
+
+    @property
+    def network_loses_(self):
+        """Whether the best network scored worse than seasonal naive (None when one
+        of them was not a candidate)."""
+        check_is_fitted(self)
+        nets = [v for k, v in self.scores_.items() if k in NETWORKS]
+        if not nets or "seasonal naive" not in self.scores_:
+            return None
+        return min(nets) > self.scores_["seasonal naive"]
+
+    def summary(self):
+        """One line: the choice and every candidate's backtest error."""
+        check_is_fitted(self)
+        scores = ", ".join(f"{k} {v:.4g}" for k, v in
+                           sorted(self.scores_.items(), key=lambda kv: kv[1]))
+        return (f"chose {self.choice_} (season {self.season_}; mean absolute error over "
+                f"{len(self.origins_)} backtest origins of the training data: {scores})")
+
+    def predict(self, steps=None, X=None, history=None, history_X=None):
+        """The chosen forecaster's :meth:`Forecaster.predict`."""
+        check_is_fitted(self)
+        return self.forecaster_.predict(steps, X=X, history=history, history_X=history_X)
