@@ -811,3 +811,12 @@ def test_forecast_model_auto_says_its_choice_and_warns_when_networks_lose(tmp_pa
     code, _, err = run(capsys, "forecast", path, "--time-col", "time", "--target",
                        "load", "--horizon", 6, "--model", "auto", "--interval", 0.9)
     assert code == 2 and "--interval does not apply to --model auto" in err
+
+
+def test_backtest_infers_the_season_of_mase_and_the_baseline(noise_csv, capsys):
+    path, _ = noise_csv
+    code, out, err = run(capsys, "backtest", path, "--time-col", "time", "--target",
+                         "load", "--horizon", 6, "--lags", 24, "--model", "ridge")
+    assert code == 0, err
+    assert "season 24 (from the time step <Hour>; set it with --season)" in out
+    assert "seasonal naive (season 24)" in out and "lags 48" not in out

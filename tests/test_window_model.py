@@ -6,7 +6,7 @@ from scipy import special
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.linear_model import Ridge, RidgeCV
 
-from tsbptt import LSTMRegressor
+from tsbptt import GRURegressor, LSTMRegressor
 from tsbptt._window_model import (
     _ALPHAS,
     BUDGET,
@@ -272,3 +272,15 @@ def test_max_windows_keeps_evenly_spaced_rows_ending_with_the_latest():
     np.testing.assert_array_equal(m.estimator_.X_, Xn[[0, 3, 6, 9]])
     m = WindowModel(_Memo(), linear=False, max_windows=10).fit(X, Y)
     assert len(m.estimator_.X_) == 10
+
+
+def test_same_seed_same_forecast_for_any_thread_count():
+    rng = np.random.default_rng(10)
+    y = pd.Series(np.cumsum(rng.normal(0, 1, 300)), name="y",
+                  index=pd.date_range("2024-01-01", periods=300, freq="h"))
+    # linear=False: the network alone forecasts, never switched off
+    preds = [Forecaster(GRURegressor(hidden_size=4, random_state=0, n_threads=n),
+                        horizon=3, linear=False).fit(y).predict().to_numpy()
+             for n in (1, 2)]
+    np.testing.assert_array_equal(preds[0], preds[1])
+    assert np.all(np.isfinite(preds[0]))
