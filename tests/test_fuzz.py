@@ -22,7 +22,7 @@ from tsbptt import Forecaster, RNNRegressor, load_model
 from tsbptt.persistence import _checksum
 from tsbptt.windowing import make_windows
 
-FUZZ = settings(max_examples=60, deadline=2000, derandomize=True, database=None,
+FUZZ = settings(max_examples=100, deadline=2000, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow,
                                        HealthCheck.function_scoped_fixture])
 

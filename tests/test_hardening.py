@@ -71,7 +71,8 @@ def test_cli_huge_lags_exit_2_with_one_line(tmp_path, capsys):
                      "--horizon", "2", "--lags", "1000000000", "--model", "ridge"])
     err = capsys.readouterr().err
     assert code == 2
-    assert "too short for lags=1000000000" in err and len(err.strip().splitlines()) == 1
+    # refused by the flag's own check or by the library's, naming lags and the value
+    assert "lags" in err and "1000000000" in err and len(err.strip().splitlines()) == 1
 
 
 # -- 2. concurrent BLAS limits ----------------------------------------------------------
@@ -357,7 +358,8 @@ def test_cli_huge_threads_exit_2_with_one_line(tmp_path, capsys):
                      "--horizon", "2", "--lags", "4", "--model", "rnn", "--threads",
                      str(10**20)])
     err = capsys.readouterr().err
-    assert code == 2 and "n_threads" in err and len(err.strip().splitlines()) == 1
+    assert code == 2 and "threads" in err and str(10**20) in err
+    assert len(err.strip().splitlines()) == 1
 
 
 # -- 13. booleans are not numbers --------------------------------------------------------
