@@ -310,3 +310,38 @@ def test_backtest_shows_origins_done_and_left(capsys):
     backtest(Forecaster(SeasonalNaive(24), lags=24, horizon=24), y, initial=len(y) - 72,
              step=24, refit=False, season=24)
     assert capsys.readouterr().out == ""
+
+
+def test_verbose_1_in_a_notebook_uses_tqdm_auto_when_installed(monkeypatch):
+    import sys
+    import types
+
+    bars = []
+
+    class FakeTqdm:
+        def __init__(self, **kwargs):
+            self.kwargs, self.n, self.postfix, self.closed = kwargs, 0, None, False
+            bars.append(self)
+
+        def set_postfix_str(self, text, refresh=True):
+            self.postfix = text
+
+        def update(self, k):
+            self.n += k
+
+        def close(self):
+            self.closed = True
+
+    module = types.ModuleType("tqdm.auto")
+    module.tqdm = FakeTqdm
+    monkeypatch.setitem(sys.modules, "tqdm", types.ModuleType("tqdm"))
+    monkeypatch.setitem(sys.modules, "tqdm.auto", module)
+    stream = NotebookStream()
+    rep = ProgressReporter(3, 1, stream=stream, label="M", clock=FakeClock())
+    for rec in _records(2):
+        rep.update(rec)
+    rep.close("why")
+    (bar,) = bars
+    assert bar.kwargs == dict(total=3, desc="M", unit="epoch", file=stream, leave=True)
+    assert bar.n == 2 and bar.postfix == "loss 0.5" and bar.closed
+    assert stream.getvalue() == "M: why\n"  # the reason below the bar; no '\r' lines
