@@ -278,21 +278,24 @@ def test_forecaster_labels_each_fit_and_warns_once(capsys):
     assert not hasattr(f.estimator, "_progress_label")
 
 
-def test_forecaster_passes_other_warnings_through():
+def test_forecaster_members_warn_again_on_their_own_later(capsys):
     from tsbptt import Forecaster
-    from tsbptt.baselines import SeasonalNaive
 
-    f = Forecaster(SeasonalNaive(24), lags=24, horizon=6)
-    with pytest.warns(UserWarning, match="from a member"):
-        with warnings.catch_warnings():
-            warnings.simplefilter("always")
-            import tsbptt.forecasting as fc
-            with fc._one_convergence_warning():
-                warnings.warn("from a member", UserWarning)
-    f.fit(_load())  # no warning at all: none recorded, none re-emitted
+    f = Forecaster(LSTMRegressor(hidden_size=4, max_iter=2, random_state=0),
+                   lags=24, horizon=6)
+    with pytest.warns(ConvergenceWarning, match="^Forecaster: its model fit did not "
+                      "converge \\(LSTMRegressor: max_iter \\(2\\) reached"):
+        f.fit(_load())
+    assert not hasattr(f, "_convergence_notes")
+    assert not hasattr(f.estimator_, "_defer_convergence_warning")
+    X = np.random.default_rng(0).standard_normal((40, 24))
+    with pytest.warns(ConvergenceWarning, match="^LSTMRegressor: max_iter"):
+        f.estimator_.fit(X, X[:, -1])
+    # a converged (or sklearn) member adds no note: no warning at all
+    from sklearn.linear_model import Ridge
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        f.fit(_load())
+        Forecaster(Ridge(), lags=24, horizon=6).fit(_load())
     assert caught == []
 
 

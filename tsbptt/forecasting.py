@@ -21,7 +21,6 @@ rows, flattened time-major (the layout of the estimators' ``n_channels``), so
 scikit-learn regressors see the same numbers as the recurrent ones.
 """
 import warnings
-from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -67,25 +66,14 @@ class _Scaled:
                                 np.broadcast_to(self.static, (len(t), len(self.static)))])
 
 
-@contextmanager
-def _one_convergence_warning():
-    """Within, the ConvergenceWarnings of a Forecaster's model fits become one
-    summary; other warnings pass through as they were."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        yield
-    converge = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
-    for w in caught:
-        if not issubclass(w.category, ConvergenceWarning):
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno,
-                                   source=w.source)
-    if converge:
-        first = " ".join(str(converge[0].message).split())
-        which = "its model fit" if len(converge) == 1 else \
-            f"{len(converge)} of its model fits"
-        warnings.warn(f"Forecaster: {which} did not converge ({first}); raise "
-                      "max_iter, or stop by tol or early_stopping", ConvergenceWarning,
-                      stacklevel=4)
+def _warn_once(notes):
+    """One ConvergenceWarning for the members of a Forecaster fit that did not
+    converge (``notes``: their messages), from the caller's ``fit`` line."""
+    if notes:
+        first = " ".join(notes[0].split())
+        which = "its model fit" if len(notes) == 1 else f"{len(notes)} of its model fits"
+        warnings.warn(f"Forecaster: {which} did not converge ({first}); raise max_iter, "
+                      "or stop by tol or early_stopping", ConvergenceWarning, stacklevel=3)
 
 
 def _conformal_quantile(abs_residuals, coverage):
@@ -279,8 +267,10 @@ class Forecaster(BaseEstimator):
 
     def _new_estimator(self, n_steps=None, label=None):
         est = clone(self.estimator)
-        if label is not None and hasattr(type(est), "_progress"):  # tsbptt's own
-            est._progress_label = f"{label} ({type(est).__name__})"
+        if hasattr(type(est), "_progress"):  # tsbptt's own estimators
+            est._defer_convergence_warning = True  # one warning per Forecaster fit
+            if label is not None:
+                est._progress_label = f"{label} ({type(est).__name__})"
         params = est.get_params()
         if self.strategy == "stateful":
             if params.get("bidirectional") or params.get("early_stopping"):
@@ -394,9 +384,11 @@ class Forecaster(BaseEstimator):
         self
         """
         self._validate_params()
+        self._convergence_notes = []  # the members' ConvergenceWarnings, deferred
         try:
-            with _one_convergence_warning():
-                return self._fit(y, X)
+            self._fit(y, X)
+            _warn_once(self._convergence_notes)
+            return self
         except BaseException:
             # a failed (re)fit leaves an unfitted forecaster, never a mix of the old
             # fit and the new data (old model, new step: silently wrong dates)
@@ -404,6 +396,8 @@ class Forecaster(BaseEstimator):
                          or (k.endswith("_") and not k.startswith("__"))]:
                 delattr(self, name)
             raise
+        finally:
+            vars(self).pop("_convergence_notes", None)
 
     _FIT_PRIVATE = ("_past", "_future", "_calendar", "_one_hot", "_index_names")
 
@@ -460,7 +454,7 @@ class Forecaster(BaseEstimator):
             T = last[0]
             X3 = np.stack([s.channels(np.arange(T), 1) for s in data])
             Y = np.stack([s.y[1:T + 1] for s in data])
-            return self._new_estimator(T, label).fit(X3, Y)
+            return self._noted(self._new_estimator(T, label).fit(X3, Y))
         H = self._lead
         Xs, Ys, when = [], [], []
         for s, stop in zip(data, last):
@@ -474,7 +468,17 @@ class Forecaster(BaseEstimator):
         order = np.argsort(np.concatenate([w.to_numpy() for w in when]), kind="stable")
         Xw = pd.DataFrame(np.concatenate(Xs)[order], columns=self.feature_names_)
         Y = np.concatenate(Ys)[order]
-        return self._new_estimator(label=label).fit(Xw, Y[:, 0] if H == 1 else Y)
+        return self._noted(self._new_estimator(label=label).fit(Xw, Y[:, 0] if H == 1
+                                                                else Y))
+
+    def _noted(self, model):
+        """A fitted member, its deferred convergence note moved to the Forecaster's
+        list; later fits of the member warn as usual again."""
+        note = vars(model).pop("_convergence_note", None)
+        if note is not None and hasattr(self, "_convergence_notes"):
+            self._convergence_notes.append(note)
+        vars(model).pop("_defer_convergence_warning", None)
+        return model
 
     _SCALING = ("target_mean_", "target_scale_", "exog_mean_", "exog_scale_")
 
