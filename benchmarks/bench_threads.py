@@ -60,7 +60,8 @@ def measure(size, settings, repeats):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--repeats", type=int, default=5)
-    p.add_argument("--sizes", nargs="+", choices=sorted(SIZES), default=["large", "medium", "small"])
+    p.add_argument("--sizes", nargs="+", choices=sorted(SIZES),
+                   default=["large", "medium", "small"])
     args = p.parse_args(argv)
     _, lines = header_lines(None, True, "default (None) vs 1 vs 2")
     print("\n".join(lines[:3] + lines[-1:]))
