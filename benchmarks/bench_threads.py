@@ -46,11 +46,13 @@ def time_fit(size, n_threads, seed=0):
 
 
 def measure(size, settings, repeats):
-    """Median seconds per setting, the settings run in turn ``repeats`` times."""
+    """Median seconds per setting, the settings run in turn ``repeats`` times, the
+    order rotated each time (a fit can slow the one after it: OpenMP threads
+    still spinning, caches)."""
     times = {s: [] for s in settings}
     time_fit(size, 1)  # warm up: kernel selection, page faults
-    for _ in range(repeats):
-        for s in settings:
+    for r in range(repeats):
+        for s in settings[r % len(settings):] + settings[:r % len(settings)]:
             times[s].append(time_fit(size, s))
     return {s: float(np.median(v)) for s, v in times.items()}
 
@@ -58,7 +60,8 @@ def measure(size, settings, repeats):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--repeats", type=int, default=5)
-    p.add_argument("--sizes", nargs="+", choices=sorted(SIZES), default=["large", "medium", "small"])
+    p.add_argument("--sizes", nargs="+", choices=sorted(SIZES),
+                   default=["large", "medium", "small"])
     args = p.parse_args(argv)
     _, lines = header_lines(None, True, "default (None) vs 1 vs 2")
     print("\n".join(lines[:3] + lines[-1:]))
@@ -71,7 +74,7 @@ def main(argv=None):
         med = measure(size, settings, args.repeats)
         print(f"{str(size[:4]):<22}{med[1]:>11.3f}{med[2]:>12.3f}{med[None]:>11.3f}"
               f"{med[None] / med[1]:>11.2f}{med[1] / med[2]:>14.2f}", flush=True)
-    print(f"medians of {args.repeats} fits per cell, settings alternated; fits of "
+    print(f"medians of {args.repeats} fits per cell, settings in rotated order; fits of "
           + ", ".join(f"{n} samples x {e} epochs" for *_, n, e in
                       (SIZES[name] for name in args.sizes)))
 

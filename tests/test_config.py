@@ -246,3 +246,29 @@ def test_only_the_default_thread_count_adapts(monkeypatch):
     # a call too small for two threads is not timed
     assert isinstance(_threads.thread_plan(auto, ("lstm",), 32, 24, 34, 4, 32),
                       _threads._Fixed)
+
+
+def test_thread_chooser_counts_the_work_after_a_call():
+    # on two threads the call itself is faster (0.5 s against 1 s), but the work
+    # after it is slowed (threads left spinning) by 1.5 s: one thread is faster
+    chooser = _threads._ThreadChooser()
+    now = [0.0]
+    chooser.clock = lambda: now[0]
+    call, after = {1: 1.0, 2: 0.5}, {1: 0.5, 2: 2.0}
+    picked = []
+    for _ in range(chooser.EXPLORE_EVERY - 1):
+        with chooser.plan(("k",), 2) as plan:
+            now[0] += call[plan.n]
+        now[0] += after[plan.n]
+        picked.append(plan.n)
+    assert picked[:2] == [1, 2] and picked[2:] == [1] * (len(picked) - 2)
+    # a long pause after a call (between two fits) counts as MAX_PERIOD calls at most
+    stats = chooser._stats[("k",)]
+    with chooser.plan(("k",), 2) as plan:  # the EXPLORE_EVERY-th: two threads
+        before = stats.seconds[plan.n]
+        now[0] += 1.0
+    now[0] += 1000.0
+    chooser.plan(("k",), 2)
+    a = chooser.SMOOTHING
+    assert stats.seconds[plan.n] == pytest.approx(
+        (1 - a) * before + a * chooser.MAX_PERIOD * 1.0)

@@ -278,21 +278,24 @@ def test_forecaster_labels_each_fit_and_warns_once(capsys):
     assert not hasattr(f.estimator, "_progress_label")
 
 
-def test_forecaster_passes_other_warnings_through():
+def test_forecaster_members_warn_again_on_their_own_later(capsys):
     from tsbptt import Forecaster
-    from tsbptt.baselines import SeasonalNaive
 
-    f = Forecaster(SeasonalNaive(24), lags=24, horizon=6)
-    with pytest.warns(UserWarning, match="from a member"):
-        with warnings.catch_warnings():
-            warnings.simplefilter("always")
-            import tsbptt.forecasting as fc
-            with fc._one_convergence_warning():
-                warnings.warn("from a member", UserWarning)
-    f.fit(_load())  # no warning at all: none recorded, none re-emitted
+    f = Forecaster(LSTMRegressor(hidden_size=4, max_iter=2, random_state=0),
+                   lags=24, horizon=6)
+    with pytest.warns(ConvergenceWarning, match="^Forecaster: its model fit did not "
+                      "converge \\(LSTMRegressor: max_iter \\(2\\) reached"):
+        f.fit(_load())
+    assert not hasattr(f, "_convergence_notes")
+    assert not hasattr(f.estimator_, "_defer_convergence_warning")
+    X = np.random.default_rng(0).standard_normal((40, 24))
+    with pytest.warns(ConvergenceWarning, match="^LSTMRegressor: max_iter"):
+        f.estimator_.fit(X, X[:, -1])
+    # a converged (or sklearn) member adds no note: no warning at all
+    from sklearn.linear_model import Ridge
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        f.fit(_load())
+        Forecaster(Ridge(), lags=24, horizon=6).fit(_load())
     assert caught == []
 
 
@@ -310,3 +313,38 @@ def test_backtest_shows_origins_done_and_left(capsys):
     backtest(Forecaster(SeasonalNaive(24), lags=24, horizon=24), y, initial=len(y) - 72,
              step=24, refit=False, season=24)
     assert capsys.readouterr().out == ""
+
+
+def test_verbose_1_in_a_notebook_uses_tqdm_auto_when_installed(monkeypatch):
+    import sys
+    import types
+
+    bars = []
+
+    class FakeTqdm:
+        def __init__(self, **kwargs):
+            self.kwargs, self.n, self.postfix, self.closed = kwargs, 0, None, False
+            bars.append(self)
+
+        def set_postfix_str(self, text, refresh=True):
+            self.postfix = text
+
+        def update(self, k):
+            self.n += k
+
+        def close(self):
+            self.closed = True
+
+    module = types.ModuleType("tqdm.auto")
+    module.tqdm = FakeTqdm
+    monkeypatch.setitem(sys.modules, "tqdm", types.ModuleType("tqdm"))
+    monkeypatch.setitem(sys.modules, "tqdm.auto", module)
+    stream = NotebookStream()
+    rep = ProgressReporter(3, 1, stream=stream, label="M", clock=FakeClock())
+    for rec in _records(2):
+        rep.update(rec)
+    rep.close("why")
+    (bar,) = bars
+    assert bar.kwargs == dict(total=3, desc="M", unit="epoch", file=stream, leave=True)
+    assert bar.n == 2 and bar.postfix == "loss 0.5" and bar.closed
+    assert stream.getvalue() == "M: why\n"  # the reason below the bar; no '\r' lines

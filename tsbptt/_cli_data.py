@@ -402,8 +402,9 @@ def _numeric(frame, column, where, lines=True):
             hint = "; is ',' the decimal mark? Then pass --decimal ','" if \
                 isinstance(value, str) and re.fullmatch(r"\s*[-+]?[\d.]*\d,\d+\s*", value) \
                 else ""
+            line = f" (line {_line(pos)})" if lines else ""
             raise UsageError(f"column {column!r} is not numeric: {cut(value)} at "
-                             f"{frame.index[pos]}{f' (line {_line(pos)})' if lines else ''}{where}{hint}")
+                             f"{frame.index[pos]}{line}{where}{hint}")
         frame[column] = coerced
     frame[column] = frame[column].astype(np.float64)
 

@@ -4,7 +4,6 @@ Kept apart from :mod:`tsbptt.forecasting` so that the estimator class stays
 readable; nothing here is public.
 """
 import warnings
-from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
@@ -72,25 +71,14 @@ def _stack_states(states_list):
             for layer in range(len(states_list[0]))]
 
 
-@contextmanager
-def _one_convergence_warning():
-    """Within, the ConvergenceWarnings of a Forecaster's model fits become one
-    summary; other warnings pass through as they were."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        yield
-    converge = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
-    for w in caught:
-        if not issubclass(w.category, ConvergenceWarning):
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno,
-                                   source=w.source)
-    if converge:
-        first = " ".join(str(converge[0].message).split())
-        which = "its model fit" if len(converge) == 1 else \
-            f"{len(converge)} of its model fits"
-        warnings.warn(f"Forecaster: {which} did not converge ({first}); raise "
-                      "max_iter, or stop by tol or early_stopping", ConvergenceWarning,
-                      stacklevel=4)
+def _warn_once(notes):
+    """One ConvergenceWarning for the members of a Forecaster fit that did not
+    converge (``notes``: their messages), from the caller's ``fit`` line."""
+    if notes:
+        first = " ".join(notes[0].split())
+        which = "its model fit" if len(notes) == 1 else f"{len(notes)} of its model fits"
+        warnings.warn(f"Forecaster: {which} did not converge ({first}); raise max_iter, "
+                      "or stop by tol or early_stopping", ConvergenceWarning, stacklevel=3)
 
 
 def _joined(old, new, keep):

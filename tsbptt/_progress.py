@@ -4,8 +4,9 @@ Long fits show their progress on a terminal and stay quiet otherwise:
 
 - ``verbose=0``: nothing at all.
 - ``verbose=1``: one line redrawn in place (``'\\r'``), only when the stream is a
-  terminal or a Jupyter notebook's output (which redraws ``'\\r'`` lines too); logs
-  and CI output stay clean. The line is shortened to the terminal's width (a
+  terminal or a Jupyter notebook's output (a ``tqdm.auto`` bar there when tqdm is
+  installed; else the line, which notebooks redraw too); logs and CI output stay
+  clean. The line is shortened to the terminal's width (a
   wrapped line cannot be redrawn in place).
 - Either way, a fit that showed progress ends with why it stopped
   (:func:`stop_reason`).
@@ -127,6 +128,7 @@ class ProgressReporter:
         self._done = 0
         self._width = 0      # length of the line drawn in place (verbose=1)
         self._open = False   # a line drawn in place awaits its newline
+        self._bar = None     # a tqdm bar, in a notebook with tqdm installed
 
     @property
     def stream(self):
@@ -201,6 +203,8 @@ class ProgressReporter:
             shutil.get_terminal_size().columns - 1
         line = self.format(record, self._clock() - self._start, width)
         stream = self.stream
+        if self.verbose == 1 and _notebook(stream) and self._tqdm_update(line):
+            return
         if self.verbose >= 2:
             stream.write(line + "\n")
         else:
@@ -209,6 +213,23 @@ class ProgressReporter:
             self._width = len(line)
             self._open = True
         stream.flush()
+
+    def _tqdm_update(self, line):
+        """In a notebook, advance a ``tqdm.auto`` bar (a widget) when tqdm is
+        installed; False when it is not, for the plain line instead."""
+        if self._bar is None:
+            try:
+                from tqdm.auto import tqdm
+            except ImportError:
+                return False
+            self._bar = tqdm(total=self.total_epochs, desc=self.label or None,
+                             unit=self.unit, file=self.stream, leave=True)
+        # the bar counts and times; the postfix keeps the losses
+        self._bar.set_postfix_str(" | ".join(p for p in line.split(" | ")[1:]
+                                             if not p.startswith(("elapsed", "left"))),
+                                  refresh=False)
+        self._bar.update(1)
+        return True
 
     def close(self, reason=None):
         """End the run: the line drawn in place gets its newline. Idempotent.
@@ -220,6 +241,9 @@ class ProgressReporter:
             when progress was shown.
         """
         stream = self.stream
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
         if self._open:
             self._open = False
             stream.write("\n")

@@ -281,8 +281,13 @@ class _BaseRecurrent(BaseEstimator):
 
     def _warn_if_not_converged(self, history, max_iter):
         if history and history[-1]["stopped"] is None and len(history) == max_iter:
-            warnings.warn(f"{type(self).__name__}: max_iter ({max_iter}) reached and the "
-                          "optimization hasn't converged yet.", ConvergenceWarning)
+            message = (f"{type(self).__name__}: max_iter ({max_iter}) reached and the "
+                       "optimization hasn't converged yet.")
+            # a Forecaster gathers its members' notes into one warning
+            if getattr(self, "_defer_convergence_warning", False):
+                self._convergence_note = message
+            else:
+                warnings.warn(message, ConvergenceWarning)
 
     def _forward(self, X3, lengths):
         """Network outputs for prepared sequences: the forward-only kernels, so a

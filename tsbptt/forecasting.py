@@ -39,9 +39,9 @@ from ._forecast_parts import (
     _conformal_quantile,
     _joined,
     _names,
-    _one_convergence_warning,
     _Scaled,
     _stack_states,
+    _warn_once,
 )
 from ._panel import (
     FILL_METHODS,
@@ -294,8 +294,10 @@ class Forecaster(BaseEstimator):
 
     def _new_estimator(self, n_steps=None, label=None):
         est = clone(self.estimator)
-        if label is not None and hasattr(type(est), "_progress"):  # tsbptt's own
-            est._progress_label = f"{label} ({type(est).__name__})"
+        if hasattr(type(est), "_progress"):  # tsbptt's own estimators
+            est._defer_convergence_warning = True  # one warning per Forecaster fit
+            if label is not None:
+                est._progress_label = f"{label} ({type(est).__name__})"
         network = is_network(est)
         if network and self.training == "auto":
             apply_budget(est, stateful=self.strategy == "stateful")
@@ -447,9 +449,11 @@ class Forecaster(BaseEstimator):
         self
         """
         self._validate_params()
+        self._convergence_notes = []  # the members' ConvergenceWarnings, deferred
         try:
-            with _one_convergence_warning():
-                return self._fit(y, X)
+            self._fit(y, X)
+            _warn_once(self._convergence_notes)
+            return self
         except BaseException:
             # a failed (re)fit leaves an unfitted forecaster, never a mix of the old
             # fit and the new data (old model, new step: silently wrong dates)
@@ -457,6 +461,8 @@ class Forecaster(BaseEstimator):
                          or (k.endswith("_") and not k.startswith("__"))]:
                 delattr(self, name)
             raise
+        finally:
+            vars(self).pop("_convergence_notes", None)
 
     _FIT_PRIVATE = ("_past", "_future", "_calendar", "_one_hot", "_index_names")
 
@@ -512,7 +518,7 @@ class Forecaster(BaseEstimator):
             T = last[0]
             X3 = np.stack([s.channels(np.arange(T), 1) for s in data])
             Y = np.stack([s.y[1:T + 1] for s in data])
-            return self._new_estimator(T, label).fit(X3, Y)
+            return self._noted(self._new_estimator(T, label).fit(X3, Y))
         H = self._lead
         Xs, Ys, when = [], [], []
         for s, stop in zip(data, last):
@@ -526,7 +532,17 @@ class Forecaster(BaseEstimator):
         order = np.argsort(np.concatenate([w.to_numpy() for w in when]), kind="stable")
         Xw = pd.DataFrame(np.concatenate(Xs)[order], columns=self.feature_names_)
         Y = np.concatenate(Ys)[order]
-        return self._new_estimator(label=label).fit(Xw, Y[:, 0] if H == 1 else Y)
+        return self._noted(self._new_estimator(label=label).fit(Xw, Y[:, 0] if H == 1
+                                                                else Y))
+
+    def _noted(self, model):
+        """A fitted member, its deferred convergence note moved to the Forecaster's
+        list; later fits of the member warn as usual again."""
+        note = vars(model).pop("_convergence_note", None)
+        if note is not None and hasattr(self, "_convergence_notes"):
+            self._convergence_notes.append(note)
+        vars(model).pop("_defer_convergence_warning", None)
+        return model
 
     _SCALING = ("target_mean_", "target_scale_", "exog_mean_", "exog_scale_",
                 "target_lambda_")

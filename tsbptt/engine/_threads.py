@@ -15,10 +15,10 @@ a time slice. Three choices keep that from costing more than the threads save:
 - about :data:`CHUNKS_PER_CORE` chunks per core, scheduled dynamically by the
   kernels, so a thread that runs takes the chunks of one that does not;
 - with ``n_threads=None`` (the default), calls large enough for several threads
-  time themselves (:class:`_ThreadChooser`): each call shape runs on one thread or
-  on several, whichever has been faster lately, and tries the other now and then,
-  so a machine that becomes busy (or idle) is noticed within a few dozen calls.
-  Results never depend on the choice.
+  time themselves, with the work that follows them (:class:`_ThreadChooser`):
+  each call shape runs on one thread or on several, whichever has been faster
+  lately, and tries the other now and then, so a machine that becomes busy (or
+  idle) is noticed within a few dozen calls. Results never depend on the choice.
 
 libgomp's spinning itself (``OMP_WAIT_POLICY``, ``GOMP_SPINCOUNT``) is set only
 through environment variables read when the runtime loads, for the whole process
@@ -136,21 +136,40 @@ class _Fixed:
         return False
 
 
+class _ShapeStats:
+    """What the chooser knows of one call shape."""
+
+    __slots__ = ("calls", "seconds", "last_start", "last_n", "last_duration")
+
+    def __init__(self):
+        self.calls = 0
+        self.seconds = {}          # 1 or n -> smoothed seconds per period
+        self.last_start = None     # when the previous call of this shape started
+        self.last_n = None
+        self.last_duration = None
+
+
 class _ThreadChooser:
     """Per call shape, whether one thread or ``n`` has been faster lately.
 
-    Each shape first runs once on one thread and once on ``n``; then on the
-    faster (``n`` must beat one thread by :attr:`MARGIN`), with the other tried
-    every :attr:`EXPLORE_EVERY` calls. Times are smoothed exponentially."""
+    What is timed is the period from one call of a shape to the next: the call
+    and the work after it, which threads left spinning by a parallel call slow
+    down on a busy machine (a faster parallel call can still make a slower fit).
+    A period is counted at most :attr:`MAX_PERIOD` times its call's own duration,
+    so a pause between fits does not count. Each shape first runs once on one
+    thread and once on ``n``; then on the faster (``n`` must beat one thread by
+    :attr:`MARGIN`), with the other tried every :attr:`EXPLORE_EVERY` calls.
+    Times are smoothed exponentially."""
 
     EXPLORE_EVERY = 32
     MARGIN = 1.1
     SMOOTHING = 0.3
+    MAX_PERIOD = 6.0
     MAX_SHAPES = 256
 
     def __init__(self, clock=time.perf_counter):
         self.clock = clock
-        self._stats = {}  # key -> [calls, seconds on 1 thread, seconds on n]
+        self._stats = {}  # key -> _ShapeStats
 
     def plan(self, key, n):
         """A :class:`_Timed` of 1 or ``n`` threads for one call of shape ``key``."""
@@ -158,35 +177,44 @@ class _ThreadChooser:
         if stats is None:
             if len(self._stats) >= self.MAX_SHAPES:
                 self._stats.clear()
-            stats = self._stats[key] = [0, None, None]
-        stats[0] += 1
-        one, many = stats[1], stats[2]
+            stats = self._stats[key] = _ShapeStats()
+        now = self.clock()
+        if stats.last_duration is not None:  # the previous call's period ends now
+            self._record(stats, min(now - stats.last_start,
+                                    self.MAX_PERIOD * stats.last_duration))
+        stats.calls += 1
+        one, many = stats.seconds.get(1), stats.seconds.get(n)
         if one is None or many is None:
-            return _Timed(self, stats, 1 if one is None else n)
-        best_many = many * self.MARGIN < one
-        if stats[0] % self.EXPLORE_EVERY == 0:
-            best_many = not best_many
-        return _Timed(self, stats, n if best_many else 1)
+            threads = 1 if one is None else n
+        else:
+            best_many = many * self.MARGIN < one
+            if stats.calls % self.EXPLORE_EVERY == 0:
+                best_many = not best_many
+            threads = n if best_many else 1
+        stats.last_start, stats.last_n, stats.last_duration = now, threads, None
+        return _Timed(self, stats, threads)
+
+    def _record(self, stats, seconds):
+        old, a = stats.seconds.get(stats.last_n), self.SMOOTHING
+        stats.seconds[stats.last_n] = seconds if old is None else \
+            (1 - a) * old + a * seconds
 
 
 class _Timed:
     """A thread count whose ``with`` block is timed for the chooser."""
 
-    __slots__ = ("n", "_chooser", "_stats", "_start")
+    __slots__ = ("n", "_chooser", "_stats")
 
     def __init__(self, chooser, stats, n):
         self.n, self._chooser, self._stats = n, chooser, stats
 
     def __enter__(self):
-        self._start = self._chooser.clock()
         return self
 
     def __exit__(self, exc_type, *rest):
         if exc_type is None:
-            seconds = self._chooser.clock() - self._start
-            i = 1 if self.n == 1 else 2
-            old, a = self._stats[i], self._chooser.SMOOTHING
-            self._stats[i] = seconds if old is None else (1 - a) * old + a * seconds
+            stats = self._stats
+            stats.last_duration = self._chooser.clock() - stats.last_start
         return False
 
 
