@@ -360,8 +360,9 @@ def test_user_errors_are_one_line_with_exit_code_2(case, expected, bad_files, wa
 
 
 def test_usage_errors_exit_with_code_2(wave_csv, capsys):
-    code, _, err = run(capsys, "forecast", wave_csv, "--horizon", 1)  # no --target
-    assert code == 2 and "--time-col is required" in err
+    # the time column is guessed and --lags inferred, but --target must be named
+    code, _, err = run(capsys, "forecast", wave_csv, "--horizon", 1)
+    assert code == 2 and "--target is required with a FILE" in err
     code, _, err = run(capsys, "forecast", wave_csv, "--dataset", "air_passengers",
                        "--horizon", 1, "--lags", 2)
     assert code == 2 and "not allowed" in err
@@ -591,7 +592,7 @@ def test_sep_and_decimal_read_a_semicolon_file_with_decimal_commas(tmp_path, cap
     out_csv = tmp_path / "f.csv"
     code, out, err = run(capsys, "forecast", path, "--sep", ";", "--decimal", ",",
                          "--time-col", "when", "--target", "load", "--horizon", 2,
-                         "--lags", 3, "--model", "naive", "--out", out_csv)
+                         "--lags", 3, "--season", 1, "--model", "naive", "--out", out_csv)
     assert code == 0, err
     frame = read_forecast(out_csv)
     # the seasonal naive forecast (season 1) repeats the last value, read as 39.5
@@ -617,7 +618,7 @@ def test_time_column_is_guessed_when_exactly_one_reads_as_dates(tmp_path, capsys
     path, values = _semicolon_csv(tmp_path)
     code, out, err = run(capsys, "forecast", path, "--sep", ";", "--decimal", ",",
                          "--target", "load", "--horizon", 1, "--lags", 3,
-                         "--model", "naive")
+                         "--season", 1, "--model", "naive")
     assert code == 0, err
     assert "2024-01-03 12:00:00" in out and f"{values[-1]:.1f}" in out
     two = tmp_path / "two.csv"
@@ -697,7 +698,7 @@ def test_flag_errors_are_one_line_with_a_pointer_to_help(capsys):
     code, out, err = run(capsys, "forecast", "--horizn", 3)
     assert code == 2 and out == ""
     assert err == ("tsbptt forecast: error: the following arguments are required: "
-                   "--horizon, --lags (see `tsbptt forecast --help`)\n")
+                   "--horizon (see `tsbptt forecast --help`)\n")
     code, _, err = run(capsys, "forecast", "--horizon", 3, "--lags", 2, "--bogus")
     assert code == 2
     assert err == "tsbptt: error: unrecognized arguments: --bogus (see `tsbptt --help`)\n"

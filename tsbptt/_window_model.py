@@ -76,6 +76,11 @@ def window_base(yw, loc, horizon, season=None):
     return yw[:, yw.shape[1] - lag]
 
 
+#: What a Forecaster tells the network it fits (its progress label, and to defer
+#: its ConvergenceWarning to the Forecaster's one summary), kept across the clone.
+_FORECASTER_HINTS = ("_progress_label", "_defer_convergence_warning")
+
+
 class WindowModel(RegressorMixin, BaseEstimator):
     """A regressor on per-window normalised windows, correcting a linear part.
 
@@ -185,7 +190,11 @@ class WindowModel(RegressorMixin, BaseEstimator):
         lin = self.linear_.predict(Xl) if self.linear else np.zeros_like(Yn)
         target = Yn - lin
         rows = self._training_rows(len(Xn))
-        self.estimator_ = clone(self.estimator).fit(
+        member = clone(self.estimator)
+        for hint in _FORECASTER_HINTS:  # private, so clone drops them
+            if hint in vars(self.estimator):
+                setattr(member, hint, getattr(self.estimator, hint))
+        self.estimator_ = member.fit(
             Xn[rows], target[rows, 0] if self._single else target[rows])
         self._n_outputs = Y.shape[1]
         self.use_network_ = True

@@ -538,10 +538,15 @@ class Forecaster(BaseEstimator):
     def _noted(self, model):
         """A fitted member, its deferred convergence note moved to the Forecaster's
         list; later fits of the member warn as usual again."""
-        note = vars(model).pop("_convergence_note", None)
+        # a window model keeps the network's template (estimator) and the fitted
+        # network (estimator_): neither may defer the warnings of a later fit
+        members = ((model.estimator, model.estimator_) if isinstance(model, WindowModel)
+                   else (model,))
+        note = vars(members[-1]).pop("_convergence_note", None)
         if note is not None and hasattr(self, "_convergence_notes"):
             self._convergence_notes.append(note)
-        vars(model).pop("_defer_convergence_warning", None)
+        for member in members:
+            vars(member).pop("_defer_convergence_warning", None)
         return model
 
     _SCALING = ("target_mean_", "target_scale_", "exog_mean_", "exog_scale_",
