@@ -121,7 +121,7 @@ def show_config(file=None):
         f"{tiles['rows']} x {tiles['cols_float64']} float64",
         f"  CPUs available:     {cfg['cpu_count']}",
         f"  OMP_NUM_THREADS:    {cfg['OMP_NUM_THREADS'] or '(not set)'}",
-        "BLAS (the kernels call scipy's, via scipy.linalg.cython_blas):",
+        "BLAS (NumPy's and SciPy's; the kernels' own products do not use it):",
     ]
     for lib in cfg["blas"] or [{}]:
         if not lib:

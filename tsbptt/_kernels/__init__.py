@@ -9,8 +9,10 @@ runs. ``TSBPTT_DISABLE_AVX512=1`` steps down to the AVX2 build and
 The choice is made once, at the first kernel call: the builds differ in the last
 bits, and a process must not switch between them half-way through a fit.
 
-The builds differ only in how wide the element-wise gate loops run; results agree
-to rounding, and on one machine every call gives the same bits.
+The builds differ in how wide the element-wise gate loops run and in their matrix
+micro-kernels (``_microkernels.h``: fused multiply-adds in the AVX2 and AVX-512
+builds, multiply then add in the baseline one); results agree to rounding, and on
+one machine every call gives the same bits, whatever BLAS is loaded.
 """
 import os
 from importlib import import_module

@@ -6,7 +6,7 @@
 #
 # Layout (docs/kernel_layout.md): W is packed (F + H + 1, G) as [W_x; W_h; b] with
 # G = gates * H, and the forward keeps `xh` (B, T, F + H + 1) whose row (b, t) is
-# [x_t, h_{t-1}, 1]. One GEMM xh[rows, t] @ W then gives every gate's
+# [x_t, h_{t-1}, 1]. One product xh[rows, t] @ W then gives every gate's
 # pre-activation, bias included, for all rows of a chunk at step t.
 #
 # Products: the kernels' own micro-kernels (_microkernels.h), no BLAS. The weights

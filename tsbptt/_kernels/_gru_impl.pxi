@@ -7,7 +7,7 @@
 #   Gate order r, z, n along G = 3H; W packed (F + H + 1, 3H) as [W_x; W_h; b] and a
 #   separate recurrent candidate bias b_hn (H,) (docs/kernel_layout.md).
 # - xh[b, t] = [x_t, h_{t-1}, 1] as for the LSTM. Because r multiplies h W_hn, the
-#   candidate's input and recurrent parts must stay apart: per step one GEMM gives
+#   candidate's input and recurrent parts must stay apart: per step one product gives
 #   r and z (input, recurrent and bias together), one gives x W_xn and one h W_hn
 #   (cached as hn, with b_hn added). The three weight blocks, and the two of W_T
 #   the backward reads, are packed once per call (_microkernels.h).

@@ -10,7 +10,7 @@
 #   gives the pre-activations with the input, recurrent and bias terms together;
 #   the element-wise pass activates them in place while they are still in cache.
 #   W is packed once per call into the micro-kernels' panels (_microkernels.h).
-# - Backward per step: gate gradients dA_t for the chunk's rows, then one GEMM
+# - Backward per step: gate gradients dA_t for the chunk's rows, then one product
 #   dA_t @ W[:F+H]^T gives [dx_t, dh_{t-1}] together, from W_T = W[:F+H].T packed
 #   once per call. dA and xh rows are gathered into a block buffer; every
 #   BLOCK_STEPS steps one product adds xh_blk^T @ dA_blk to
