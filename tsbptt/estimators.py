@@ -331,7 +331,8 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
     }
 
     def __init__(self, hidden_size=32, *, loss="squared_error", huber_delta=1.0,
-                 quantiles=(0.05, 0.5, 0.95), scale_target=True, num_layers=1, bidirectional=False, dropout=0.0,
+                 quantiles=(0.05, 0.5, 0.95), scale_target=True, num_layers=1,
+                 bidirectional=False, dropout=0.0,
                  optimizer="adam", learning_rate=1e-3, momentum=0.9, nesterov=False,
                  batch_size=32, max_iter=200, tol=1e-4, n_iter_no_change=10,
                  early_stopping=False, validation_fraction=0.1, validation_gap=0,
