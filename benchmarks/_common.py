@@ -65,8 +65,7 @@ def header_lines(torch, no_torch, threads_note, numpy_role="numpy"):
         "env: " + "  ".join(f"{k}={os.environ.get(k) or '(unset)'}" for k in THREAD_ENV),
     ]
     for lib in cfg["blas"]:
-        who = "kernels" if lib.get("used_by_kernels") else numpy_role
-        lines.append(f"BLAS [{who}]: {lib['internal_api']} {lib['version']}  "
+        lines.append(f"BLAS [{numpy_role}]: {lib['internal_api']} {lib['version']}  "
                      f"architecture={lib['architecture']}  "
                      f"threading={lib['threading_layer']}  "
                      f"{Path(lib['filepath'] or '?').name}")

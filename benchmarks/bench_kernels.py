@@ -187,7 +187,8 @@ def print_header(torch, args):
     sys.stdout.flush()
 
 
-COLS = [("openblas", 8, "s"), ("cell", 5, "s"), ("B", 4, "d"), ("T", 4, "d"), ("F", 3, "d"), ("H", 4, "d"),
+COLS = [("openblas", 8, "s"), ("cell", 5, "s"), ("B", 4, "d"), ("T", 4, "d"), ("F", 3, "d"),
+        ("H", 4, "d"),
         ("thr", 3, "d"), ("tsbptt_ms", 10, ".3f"), ("torch_ms", 9, ".3f"),
         ("torch/tsb", 9, ".2f"), ("GFLOP/s", 8, ".1f"), ("%peak", 6, ".1f"),
         ("reps", 5, "s")]
@@ -245,7 +246,8 @@ def bench_row(torch, cell, B, T, F, H, n, args):
         if max(map(noise, again)) < max(map(noise, times)):
             times = again
     ms = statistics.median(times[0])
-    row = dict(openblas=openblas_kernel(), cell=cell, batch=B, time=T, features=F, hidden=H, threads=n,
+    row = dict(openblas=openblas_kernel(), cell=cell, batch=B, time=T, features=F, hidden=H,
+               threads=n,
                tsbptt_ms=ms, torch_ms=None,
                gflops=step_flops(cell, B, T, F, H) / (ms * 1e6), peak_gflops=None,
                pct_of_peak=None, speedup_vs_torch=None, repeats=len(times[0]),

@@ -19,12 +19,11 @@ def test_get_config_reports_the_build():
         assert cfg["openmp_max_threads"] == 1
     assert cfg["openmp_max_threads"] >= 1
     assert cfg["kernel_isa"] in ("avx512", "avx2", "baseline")
-    assert any(lib["used_by_kernels"] for lib in cfg["blas"])
     out = io.StringIO()
     tsbptt.show_config(file=out)
     text = out.getvalue()
     assert "OpenMP:" in text and "kernels built for:  " + cfg["kernel_isa"] in text
-    assert "<- used by the kernels" in text
+    assert "the kernels' own products do not use it" in text
     tiles = {"avx512": (8, 32, 16), "avx2": (6, 16, 8), "baseline": (4, 4, 4)}
     rows, c32, c64 = tiles[cfg["kernel_isa"]]
     assert cfg["step_tiles"] == {"isa": cfg["kernel_isa"], "rows": rows,
@@ -81,21 +80,21 @@ def test_a_build_the_cpu_cannot_run_is_never_imported(monkeypatch):
     assert imported == ["._lstm_avx2"]
 
 
-def test_single_threaded_blas_nests_and_restores_after_an_error():
+def test_all_blas_hold_nests_and_restores_after_an_error():
     from threadpoolctl import threadpool_limits
 
-    libs = _threads._kernel_blas()
+    libs = _threads._every_blas()
     with threadpool_limits(2, user_api="blas"):
         before = [lib.num_threads for lib in libs]
         with pytest.raises(RuntimeError, match="inner"):
-            with _threads.single_threaded_blas():
-                with _threads.single_threaded_blas():
+            with _threads.all_blas_single_threaded():
+                with _threads.all_blas_single_threaded():
                     raise RuntimeError("inner")
         assert [lib.num_threads for lib in libs] == before
-        with _threads.single_threaded_blas():
-            with _threads.single_threaded_blas():
+        with _threads.all_blas_single_threaded():
+            with _threads.all_blas_single_threaded():
                 pass
-            # the outer call still runs: one thread until it ends
+            # the outer hold still runs: one thread until it ends
             assert [lib.num_threads for lib in libs] == [1] * len(libs)
         assert [lib.num_threads for lib in libs] == before
 
@@ -171,18 +170,6 @@ def test_small_kernel_calls_run_on_one_thread(monkeypatch):
         seen.clear()
         layer.forward(X, None, None, n_threads=2)
         assert seen == [("rnn_forward", 2)]
-
-
-def test_single_threaded_blas_holds_the_kernels_blas_to_one_thread():
-    from threadpoolctl import threadpool_limits
-
-    libs = _threads._kernel_blas()
-    assert libs and all("blas" in lib.filepath.lower() for lib in libs)
-    with threadpool_limits(2, user_api="blas"):
-        before = [lib.num_threads for lib in libs]
-        with _threads.single_threaded_blas():
-            assert [lib.num_threads for lib in libs] == [1] * len(libs)
-        assert [lib.num_threads for lib in libs] == before
 
 
 def test_n_threads_none_follows_threadpoolctl_limits_on_tsbptt_openmp():

@@ -86,24 +86,26 @@ def _blas_threads():
 def test_interleaved_blas_holds_restore_each_library_once():
     from threadpoolctl import threadpool_limits
 
-    kernel, every = _threads.single_threaded_blas(), _threads.all_blas_single_threaded()
+    # two holds over overlapping sets of libraries share one count per library
+    one = _threads._BlasHold(lambda: _threads._every_blas()[:1])
+    every = _threads.all_blas_single_threaded()
     with threadpool_limits(2, user_api="blas"):
         before = _blas_threads()
         assert set(before.values()) == {2}
-        # a kernel call and a training run overlapping from two threads, in the
-        # order that left the kernels' BLAS at 1 thread before the holds were counted
-        kernel.__enter__()
+        # overlapping from two threads, in the order that left a library at 1
+        # thread before the holds were counted
+        one.__enter__()
         every.__enter__()
-        kernel.__exit__(None, None, None)
-        assert set(_blas_threads().values()) == {1}  # the training run still holds
+        one.__exit__(None, None, None)
+        assert set(_blas_threads().values()) == {1}  # the second hold still holds
         every.__exit__(None, None, None)
         assert _blas_threads() == before
         every.__enter__()
-        kernel.__enter__()
+        one.__enter__()
         every.__exit__(None, None, None)
-        kernel_libs = {lib.filepath for lib in _threads._kernel_blas()}
-        assert all(_blas_threads()[p] == 1 for p in kernel_libs)
-        kernel.__exit__(None, None, None)
+        first = _threads._every_blas()[0].filepath
+        assert _blas_threads()[first] == 1
+        one.__exit__(None, None, None)
         assert _blas_threads() == before
 
 

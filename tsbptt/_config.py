@@ -7,17 +7,8 @@ next to benchmark numbers.
 import os
 import platform
 import sys
-from pathlib import Path
 
 __all__ = ["get_config", "show_config"]
-
-
-def _scipy_dirs():
-    """Folders a pip-installed scipy keeps its own shared libraries in."""
-    import scipy
-
-    pkg = Path(scipy.__file__).resolve().parent
-    return (pkg, pkg.parent / "scipy.libs")
 
 
 def _blas_and_openmp_info():
@@ -37,12 +28,6 @@ def _blas_and_openmp_info():
     openmp = [{k: info.get(k) for k in ("internal_api", "version", "num_threads",
                                         "filepath")}
               for info in infos if info.get("user_api") == "openmp"]
-    # numpy and scipy wheels each bundle their own OpenBLAS; the kernels use scipy's.
-    scipy_dirs = _scipy_dirs()
-    for lib in blas:
-        path = Path(lib["filepath"] or "").resolve()
-        lib["used_by_kernels"] = len(blas) == 1 or any(d in path.parents
-                                                       for d in scipy_dirs)
     return blas, openmp
 
 
@@ -57,8 +42,8 @@ def get_config():
         ``openmp_max_threads`` (int: ``omp_get_max_threads()``, 1 for a serial
         build), ``cpu_count`` (CPUs this process may run on), ``OMP_NUM_THREADS``
         (the environment variable or None), ``blas`` (list of dicts, one per BLAS
-        library loaded, as seen by threadpoolctl, with ``used_by_kernels``: the
-        kernels call scipy's BLAS through ``scipy.linalg.cython_blas``) and
+        library loaded, as seen by threadpoolctl; the kernels call none of them)
+        and
         ``openmp_runtimes`` (list of dicts, the OpenMP runtimes loaded),
         ``kernel_isa`` (``'avx512'``, ``'avx2'`` or ``'baseline'``: which build of
         the kernels runs; see ``TSBPTT_DISABLE_AVX512`` and ``TSBPTT_DISABLE_AVX2``),
@@ -127,9 +112,8 @@ def show_config(file=None):
         if not lib:
             lines.append("  (none found by threadpoolctl)")
             continue
-        mark = "  <- used by the kernels" if lib["used_by_kernels"] else ""
         lines += [
-            f"  {lib['internal_api']} {lib['version']}{mark}",
+            f"  {lib['internal_api']} {lib['version']}",
             f"    architecture: {lib['architecture']}, "
             f"threading: {lib['threading_layer']}, num_threads: {lib['num_threads']}",
             f"    {lib['filepath']}",

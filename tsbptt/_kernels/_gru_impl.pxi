@@ -118,7 +118,8 @@ def gru_forward(const floating[:, :, ::1] X not None,  # IN  (B, T, F)
         pack_b(H, H, &W[F, 2 * H], G, &Wp[off3])
         for k in prange(n_chunks, num_threads=min(n_threads, n_chunks),
                         schedule='dynamic'):
-            _forward_chunk(&X[0, 0, 0], &W[0, 0], &Wp[0], off2, off3, &b_hn[0], &h0[0, 0], &lengths[0],
+            _forward_chunk(&X[0, 0, 0], &W[0, 0], &Wp[0], off2, off3, &b_hn[0], &h0[0, 0],
+                           &lengths[0],
                            &xh[0, 0, 0], &gates[0, 0, 0], &hn[0, 0, 0], &Y[0, 0, 0],
                            &h_T[0, 0], &pre[k, 0, 0], k * chunk_size,
                            min(B, (k + 1) * chunk_size), T, F, H)
@@ -263,7 +264,8 @@ def gru_backward(const floating[:, ::1] W_T not None,      # IN  (3H, F + H) = W
                             &hn[0, 0, 0], &dY[0, 0, 0], &dX[0, 0, 0], &dh0[0, 0],
                             &dW_acc[k, 0, 0], &db_hn_acc[k, 0], &blk_xh[k, 0, 0],
                             &blk_dgx[k, 0, 0], &blk_dgh[k, 0, 0], &work[k, 0, 0],
-                            &tn_work[k, 0], clip_step, &n_clipped[0], &delta_sq[0, 0], k * chunk_size,
+                            &tn_work[k, 0], clip_step, &n_clipped[0], &delta_sq[0, 0],
+                            k * chunk_size,
                             min(B, (k + 1) * chunk_size), T, F, H)
 
 

@@ -118,7 +118,8 @@ def lstm_forward(const floating[:, :, ::1] X not None,  # IN  (B, T, F)
     check_dims("c_T", c_T.shape, 2, B, H, 0)
     check_dims("pre", pre.shape, 3, n_chunks_of(B, chunk_size), min(chunk_size, B), G)
     n_chunks = n_chunks_of(B, chunk_size)
-    Wp = np.empty(packed_size(&pre[0, 0, 0], F + H + 1, G), dtype=np.float32 if floating is float else np.float64)
+    Wp = np.empty(packed_size(&pre[0, 0, 0], F + H + 1, G),
+                  dtype=np.float32 if floating is float else np.float64)
     with nogil:
         pack_b(F + H + 1, G, &W[0, 0], G, &Wp[0])
         for k in prange(n_chunks, num_threads=min(n_threads, n_chunks),

@@ -180,7 +180,8 @@ def rnn_backward(const floating[:, ::1] W_T not None,      # IN  (H, F + H) = W[
             _backward_chunk(&Wp[0], &lengths[0], &xh[0, 0, 0], &gates[0, 0, 0],
                             &dY[0, 0, 0], &dX[0, 0, 0], &dh0[0, 0], &dW_acc[k, 0, 0],
                             &blk_xh[k, 0, 0], &blk_da[k, 0, 0], &work[k, 0, 0],
-                            &tn_work[k, 0], clip_step, &n_clipped[0], &delta_sq[0, 0], k * chunk_size,
+                            &tn_work[k, 0], clip_step, &n_clipped[0], &delta_sq[0, 0],
+                            k * chunk_size,
                             min(B, (k + 1) * chunk_size), T, F, H)
 
 

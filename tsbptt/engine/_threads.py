@@ -1,9 +1,10 @@
 """Thread counts, batch chunking and BLAS threads for the compiled kernels.
 
 The kernels split a batch into chunks of rows that OpenMP threads process
-independently, each with single-threaded BLAS. The chunk size depends on the batch
-size and on the machine's core count, never on ``n_threads``: the arithmetic, and so
-every bit of the results, is the same whatever number of threads runs it.
+independently (their matrix products are their own: no BLAS inside). The chunk
+size depends on the batch size and on the machine's core count, never on
+``n_threads``: the arithmetic, and so every bit of the results, is the same
+whatever number of threads runs it.
 
 Busy machines. A parallel region ends at a barrier: if the OS deschedules one of its
 threads (other programs want the core), the others wait for it, spinning, for up to
@@ -47,7 +48,6 @@ CHUNKS_PER_CORE = 2
 #: core, so a thread's start and end cost little beside its work.
 GRAIN_MACS = 1 << 26
 
-_controller = None
 #: Cores of the machine, read once: the chunk size depends on it, so it must not
 #: change while a process runs.
 _MACHINE_CORES = os.cpu_count() or 1
@@ -261,24 +261,6 @@ def chunk_rows(batch_size):
     return int(max(1, min(batch_size, max(MIN_CHUNK_ROWS, min(MAX_CHUNK_ROWS, rows)))))
 
 
-def _kernel_blas():
-    """threadpoolctl's handles on the BLAS the kernels call (scipy's), found once."""
-    global _controller
-    if _controller is None:
-        import scipy
-        import scipy.linalg.cython_blas  # noqa: F401  (loads scipy's BLAS)
-
-        pkg = os.path.dirname(os.path.abspath(scipy.__file__))
-        scipy_dirs = (pkg + os.sep, pkg + ".libs" + os.sep)  # scipy/ and scipy.libs/
-        blas = ThreadpoolController().select(user_api="blas")
-        own = [lib for lib in blas.lib_controllers
-               if os.path.realpath(lib.filepath).startswith(scipy_dirs)]
-        # scipy's own OpenBLAS when it is a separate library; else all of them
-        # (a system BLAS shared by numpy and scipy).
-        _controller = own or blas.lib_controllers
-    return _controller
-
-
 class _BlasHold:
     """Hold some BLAS libraries at one thread, counted per library so that any
     mix of holds, nested or from concurrent Python threads, leaves each library's
@@ -286,10 +268,7 @@ class _BlasHold:
 
     The thread count is process-wide, so every hold shares one lock and one
     table: the first hold on a library saves its count and sets 1, the last one
-    puts the saved count back, and the holds in between touch nothing. A plain
-    class rather than ``@contextmanager``: the kernels' hold runs twice per layer
-    call, and a generator-based manager costs several times as much on small
-    batches."""
+    puts the saved count back, and the holds in between touch nothing."""
 
     _lock = threading.Lock()
     _holds = {}  # library path -> [holds now, saved thread count], for all instances
@@ -317,14 +296,6 @@ class _BlasHold:
                     del self._holds[lib.filepath]
                     if entry[1] != 1:
                         lib.set_num_threads(entry[1])
-
-
-_single_threaded_blas = _BlasHold(_kernel_blas)
-
-
-def single_threaded_blas():
-    """Context manager: the kernels' BLAS at one thread within (nests, thread-safe)."""
-    return _single_threaded_blas
 
 
 _all_blas = None
