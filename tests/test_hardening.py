@@ -174,6 +174,25 @@ def test_zip_flag_bits_are_a_value_error(tmp_path, good_file, bits):
         load_model(path)
 
 
+def test_a_zip_of_many_members_is_refused_before_its_directory_is_read(tmp_path):
+    import tracemalloc
+    import zipfile
+
+    path = tmp_path / "many.npz"
+    with zipfile.ZipFile(path, "w") as zf:
+        for i in range(20_000):
+            zf.writestr(f"param/{i}.npy", b"")
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match="declares 20000 members; a model file has "
+                                             "at most 4096"):
+            load_model(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < path.stat().st_size  # zipfile's per-entry objects were never built
+
+
 def _forge(good, out, arrays=None, meta=None):
     """Rewrite a model file with changed arrays and metadata, re-signed as a forger
     who knows the format would."""

@@ -68,6 +68,9 @@ _ARRAY_KINDS = "biufU"
 #: Deepest nesting of meta.json (a valid file uses 5) and longest integer in it.
 _MAX_DEPTH = 16
 _MAX_DIGITS = 30
+#: Most members a model file may declare (a valid one has a few per layer):
+#: zipfile builds an object per central-directory entry before any member is read.
+_MAX_MEMBERS = 4096
 
 
 def _estimator_classes():
@@ -247,8 +250,29 @@ def _read_member(zf, info):
     return np.frombuffer(data, dtype=dtype).reshape(shape, order=order).copy(order=order)
 
 
+def _declared_members(fp, size):
+    """How many members the zip's end record declares (None where it has none: then
+    zipfile says what is wrong), read before zipfile parses the directory."""
+    tail_len = min(size, 22 + 0xFFFF + 20 + 56)  # end record, comment, zip64 records
+    fp.seek(size - tail_len)
+    tail = fp.read(tail_len)
+    fp.seek(0)
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or at + 22 > len(tail):
+        return None
+    count = int.from_bytes(tail[at + 10:at + 12], "little")
+    z64 = tail.rfind(b"PK\x06\x06", 0, at)
+    if count == 0xFFFF and z64 >= 0 and z64 + 40 <= len(tail):
+        count = int.from_bytes(tail[z64 + 32:z64 + 40], "little")
+    return count
+
+
 def _read_arrays(fp, shown):
     size = os.fstat(fp.fileno()).st_size
+    declared = _declared_members(fp, size)
+    if declared is not None and declared > _MAX_MEMBERS:
+        raise ValueError(f"the zip directory declares {declared} members; a model file "
+                         f"has at most {_MAX_MEMBERS}")
     with zipfile.ZipFile(fp) as zf:
         infos = zf.infolist()
         names = [info.filename for info in infos]
