@@ -29,7 +29,7 @@ from _common import tsbptt
 from sklearn.linear_model import Ridge
 
 from tsbptt import Forecaster, GRURegressor, LSTMRegressor, backtest, datasets
-from tsbptt.baselines import SeasonalNaive
+from tsbptt import SeasonalNaive
 
 try:  # the automatic choice, where this version has it
     from tsbptt import AutoForecaster

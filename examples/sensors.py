@@ -31,7 +31,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Ridge
 
 from tsbptt import Forecaster, GRURegressor
-from tsbptt.baselines import SeasonalNaive
+from tsbptt import SeasonalNaive
 from tsbptt.datasets import load_electricity_load, load_sensor_temperatures
 
 LAGS, HORIZON = 48, 24

@@ -40,9 +40,9 @@ from sklearn.dummy import DummyRegressor
 from sklearn.exceptions import ConvergenceWarning
 
 from tsbptt import Forecaster, LSTMRegressor, backtest
-from tsbptt.baselines import SeasonalNaive
+from tsbptt import SeasonalNaive
 from tsbptt.datasets import load_stock_prices
-from tsbptt.returns import log_returns, prices_from_log_returns
+from tsbptt.forecasting.returns import log_returns, prices_from_log_returns
 
 LAGS, HORIZON, COVERAGE = 20, 5, 0.9
 

@@ -21,7 +21,7 @@ def pytest_collection_modifyitems(config, items):
 
 
 # Per-dtype tolerances for comparing two computations of the same quantity
-# (e.g. a compiled kernel against tsbptt._reference) in that dtype.
+# (e.g. a compiled kernel against tsbptt._kernels.reference) in that dtype.
 TOLERANCES = {
     np.dtype(np.float32): dict(rtol=1e-5, atol=1e-6),
     np.dtype(np.float64): dict(rtol=1e-12, atol=1e-14),

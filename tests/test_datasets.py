@@ -185,7 +185,7 @@ def test_stock_prices():
     assert close.iloc[0] == 100.0
     assert close.notna().all() and (close > 0).all()
     np.testing.assert_allclose(close * 100, np.round(close * 100), atol=1e-6)
-    r = tsbptt.returns.log_returns(close)
+    r = tsbptt.forecasting.returns.log_returns(close)
     assert 0.005 < r.std() < 0.04
     assert abs(r.mean()) < 0.002
     # Volatility clustering: squared returns are autocorrelated.

@@ -20,7 +20,7 @@ from sklearn.linear_model import Ridge
 
 from tsbptt import Forecaster, RNNRegressor, load_model
 from tsbptt.persistence import _checksum
-from tsbptt.windowing import make_windows
+from tsbptt.forecasting.windowing import make_windows
 
 FUZZ = settings(max_examples=100, deadline=2000, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow,

@@ -16,7 +16,7 @@ from sklearn.linear_model import Ridge
 from tsbptt import Forecaster, LSTMRegressor, RNNRegressor, cli, load_model
 from tsbptt.engine import _threads
 from tsbptt.persistence import _checksum
-from tsbptt.windowing import make_windows
+from tsbptt.forecasting.windowing import make_windows
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 

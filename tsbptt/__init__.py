@@ -21,15 +21,18 @@ from .estimators import (GRUClassifier, GRURegressor, LSTMClassifier, LSTMRegres
                          RecurrentState, RNNClassifier, RNNRegressor)
 
 from .persistence import load_model, save_model
-from . import metrics, returns
+from .forecasting import metrics, returns
 from . import datasets
-from .backtesting import Backtest, RollingOrigin, backtest
+from .forecasting.backtesting import Backtest, RollingOrigin, backtest
 from .forecasting import Forecaster
-from .auto import AutoForecaster
-from .windowing import Windows, calendar_features, infer_season, make_windows
+from .forecasting.baselines import SeasonalNaive
+from .forecasting.auto import AutoForecaster
+from .forecasting.windowing import Windows, calendar_features, infer_season, make_windows
 
-__all__ = ["AutoForecaster", "Backtest", "Forecaster", "GRUClassifier", "GRURegressor",
-           "LSTMClassifier", "LSTMRegressor", "RNNClassifier", "RNNRegressor",
-           "RecurrentState", "RollingOrigin", "Windows", "backtest", "calendar_features",
-           "datasets", "get_config", "infer_season", "load_model", "make_windows", "metrics",
-           "returns", "save_model", "show_config"]
+__all__ = [
+    "AutoForecaster", "Backtest", "backtest", "calendar_features", "datasets", "Forecaster",
+    "get_config", "GRUClassifier", "GRURegressor", "infer_season", "load_model",
+    "LSTMClassifier", "LSTMRegressor", "make_windows", "metrics", "RecurrentState", "returns",
+    "RNNClassifier", "RNNRegressor", "RollingOrigin", "save_model", "SeasonalNaive",
+    "show_config", "Windows",
+]

@@ -33,7 +33,7 @@ import zipfile
 
 import numpy as np
 
-from . import __version__
+from ._version import __version__
 
 __all__ = ["save_model", "load_model", "FORMAT_VERSION"]
 

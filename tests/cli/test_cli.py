@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tsbptt import __version__, cli
+from tsbptt import __version__
+from tsbptt.cli import _main as cli
 from tsbptt.datasets import list_datasets, load_air_passengers, load_electricity_load
 
 N_HOURS = 24 * 20
@@ -488,7 +489,7 @@ def test_ctrl_c_stops_the_command_and_writes_nothing(wave_csv, tmp_path, capsys,
     # the command went on, wrote its forecast and exited 0
     import signal
 
-    from tsbptt._progress import ProgressReporter
+    from tsbptt.utils._progress import ProgressReporter
 
     def ctrl_c(self, record):
         signal.raise_signal(signal.SIGINT)

@@ -25,7 +25,7 @@ from tsbptt import (
     RNNClassifier,
     RNNRegressor,
 )
-from tsbptt._inputs import to_sequences
+from tsbptt.estimators._inputs import to_sequences
 from tsbptt.engine._threads import available_cores, resolve_n_threads
 
 REGRESSORS = (LSTMRegressor, GRURegressor, RNNRegressor)

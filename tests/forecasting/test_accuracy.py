@@ -8,7 +8,7 @@ on the weeks before.
 import pytest
 
 from tsbptt import Forecaster, GRURegressor, LSTMRegressor, backtest, datasets
-from tsbptt.baselines import SeasonalNaive
+from tsbptt.forecasting.baselines import SeasonalNaive
 
 pytestmark = [pytest.mark.slow,  # 30-epoch fits on the bundled load
               pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")]

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from tsbptt import AutoForecaster, Forecaster, backtest
-from tsbptt.baselines import SeasonalNaive
+from tsbptt.forecasting.baselines import SeasonalNaive
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 

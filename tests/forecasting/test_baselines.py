@@ -5,7 +5,7 @@ import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from tsbptt import Forecaster
-from tsbptt.baselines import SeasonalNaive
+from tsbptt.forecasting.baselines import SeasonalNaive
 
 
 def test_repeats_the_value_one_season_back():

@@ -8,7 +8,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Ridge
 
 from tsbptt import Forecaster, GRURegressor, LSTMRegressor
-from tsbptt._panel import Entry
+from tsbptt.forecasting._panel import Entry
 
 
 def _series(n=160, freq="h", seed=0):

@@ -101,7 +101,7 @@ def test_metrics_against_formulas():
 
 @pytest.mark.parametrize("refit", [True, False])
 def test_backtest_rolls_the_origin_without_leaking(refit):
-    from tsbptt.backtesting import backtest
+    from tsbptt.forecasting.backtesting import backtest
     w, n = 0.3, 120
     y = pd.Series(5 + np.sin(w * np.arange(n)),
                   index=pd.date_range("2024-01-01", periods=n, freq="D"), name="s")
@@ -120,7 +120,7 @@ def test_backtest_rolls_the_origin_without_leaking(refit):
 
 
 def test_returns_round_trip():
-    from tsbptt.returns import log_returns, prices_from_log_returns
+    from tsbptt.forecasting.returns import log_returns, prices_from_log_returns
     idx = pd.date_range("2024-01-01", periods=6, freq="B")
     prices = pd.Series([100.0, 101.0, 99.0, 102.0, 102.0, 105.0], index=idx, name="px")
     r = log_returns(prices)

@@ -7,7 +7,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.linear_model import Ridge, RidgeCV
 
 from tsbptt import GRURegressor, LSTMRegressor
-from tsbptt._window_model import (
+from tsbptt.forecasting._window_model import (
     _ALPHAS,
     BUDGET,
     WindowModel,
@@ -15,10 +15,10 @@ from tsbptt._window_model import (
     window_base,
     window_stats,
 )
-from tsbptt.baselines import SeasonalNaive
+from tsbptt.forecasting.baselines import SeasonalNaive
 from tsbptt.forecasting import Forecaster
-from tsbptt.transforms import check_transform, fit_lambda, forward, inverse
-from tsbptt.windowing import infer_season, make_windows
+from tsbptt.forecasting.transforms import check_transform, fit_lambda, forward, inverse
+from tsbptt.forecasting.windowing import infer_season, make_windows
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tsbptt.windowing import make_windows
+from tsbptt.forecasting.windowing import make_windows
 
 
 @settings(max_examples=150, deadline=None)

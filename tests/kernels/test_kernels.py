@@ -1,4 +1,4 @@
-"""The compiled kernels against the NumPy reference (``tsbptt._reference``).
+"""The compiled kernels against the NumPy reference (``tsbptt._kernels.reference``).
 
 (a) Through :class:`tsbptt.engine.RecurrentLayer`: outputs, final states and every
     gradient of the compiled LSTM, GRU and RNN equal the reference to the per-dtype

@@ -25,11 +25,11 @@ ISAS = [pytest.param(isa, marks=pytest.mark.skipif(
 #: Bound on |C - A @ B| as a multiple of |A| @ |B| (the usual summation bound).
 RTOL = {np.float32: 1e-5, np.float64: 1e-12}
 #: The suite's bitwise tests, run under each OpenBLAS kernel choice by (d).
-BITWISE_TESTS = ["tests/test_estimator_invariance.py",
-                 "tests/test_estimators.py::test_per_step_list_alone_vs_in_batch_bitwise",
-                 "tests/test_estimators.py::test_same_random_state_bitwise_for_any_n_threads",
-                 "tests/test_estimators.py::test_sample_alone_vs_in_batch_bitwise"]
-ROOT = Path(__file__).resolve().parents[1]
+BITWISE_TESTS = ["tests/estimators/test_estimator_invariance.py",
+                 "tests/estimators/test_estimators.py::test_per_step_list_alone_vs_in_batch_bitwise",
+                 "tests/estimators/test_estimators.py::test_same_random_state_bitwise_for_any_n_threads",
+                 "tests/estimators/test_estimators.py::test_sample_alone_vs_in_batch_bitwise"]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def tile_shapes(isa, dtype):

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-_PATH = pathlib.Path(__file__).resolve().parents[1] / "tsbptt" / "_reference.py"
+_PATH = pathlib.Path(__file__).resolve().parents[2] / "tsbptt" / "_kernels" / "reference.py"
 _spec = importlib.util.spec_from_file_location("_tsbptt_reference_spec", _PATH)
 ref = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(ref)

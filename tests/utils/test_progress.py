@@ -7,7 +7,7 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 
 from tsbptt import LSTMRegressor
-from tsbptt._progress import ProgressReporter, format_duration, stop_reason
+from tsbptt.utils._progress import ProgressReporter, format_duration, stop_reason
 
 
 class FakeStream(io.StringIO):
@@ -301,7 +301,7 @@ def test_forecaster_members_warn_again_on_their_own_later(capsys):
 
 def test_backtest_shows_origins_done_and_left(capsys):
     from tsbptt import Forecaster, backtest
-    from tsbptt.baselines import SeasonalNaive
+    from tsbptt.forecasting.baselines import SeasonalNaive
 
     y = _load()
     backtest(Forecaster(SeasonalNaive(24), lags=24, horizon=24), y, initial=len(y) - 72,

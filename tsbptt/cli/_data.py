@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import datasets
+from .. import datasets
 
 __all__ = ["DATASETS", "MODELS", "Data", "UsageError", "add_data_flags", "build_estimator",
            "check_future", "coverage_arg", "cut", "describe", "load_config", "load_data",
@@ -162,7 +162,7 @@ def coverage_arg(text):
 
 def add_data_flags(p):
     """The flags of ``forecast`` and ``backtest``: data, forecast and model."""
-    from .windowing import CALENDAR_FEATURES
+    from ..forecasting.windowing import CALENDAR_FEATURES
 
     src = p.add_mutually_exclusive_group()
     src.add_argument("file", nargs="?", metavar="FILE.csv",
@@ -637,8 +637,8 @@ def build_estimator(args, config=None, verbose=0):
     file's parameters, then the model flags given explicitly."""
     from sklearn.linear_model import Ridge
 
-    from .baselines import SeasonalNaive
-    from .estimators import GRURegressor, LSTMRegressor, RNNRegressor
+    from ..forecasting.baselines import SeasonalNaive
+    from ..estimators import GRURegressor, LSTMRegressor, RNNRegressor
 
     kind = {"lstm": "net", "gru": "net", "rnn": "net"}.get(args.model, args.model)
     for attr, (flag, _, applies) in FLAG_PARAMS.items():

@@ -30,8 +30,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import __version__
-from ._cli_data import (
+from .._version import __version__
+from ._data import (
     DATASETS,
     UsageError,
     add_data_flags,
@@ -103,7 +103,7 @@ def _save_plot(path, history, forecast, title, history_tail):
     """Draw history, forecast and interval on a figure of its own (no pyplot state)."""
     from matplotlib.figure import Figure
 
-    from .plotting import plot_forecast
+    from ..plotting import plot_forecast
 
     fig = Figure(figsize=(10, 4), layout="constrained")
     interval = forecast if "lower" in forecast else None
@@ -156,7 +156,7 @@ def _freq(text):
 
 
 def _forecaster(args, estimator, coverage=None):
-    from .forecasting import Forecaster
+    from ..forecasting import Forecaster
 
     return Forecaster(estimator, lags=args.lags, horizon=args.horizon,
                       strategy=args.strategy, future_exog=args.future_exog or None,
@@ -174,8 +174,8 @@ def _season_and_lags(args, y, est=None):
     """Set ``args.season`` and ``args.lags`` where not given: the season from the
     naive model's config file or the time step, lags 2 x season (at least 8).
     Returns a line that says which were inferred, or None when both were given."""
-    from ._panel import to_entries
-    from .windowing import infer_season
+    from ..forecasting._panel import to_entries
+    from ..forecasting.windowing import infer_season
 
     said = []
     if args.season is None and args.model == "naive" and est.season != 1:
@@ -195,7 +195,7 @@ def _season_and_lags(args, y, est=None):
 
 def _auto(args):
     """The AutoForecaster of ``--model auto``."""
-    from .auto import AutoForecaster
+    from ..forecasting.auto import AutoForecaster
 
     for flag, given in (("--interval", args.interval), ("--future-exog", args.future_exog),
                         ("--calendar", args.calendar),
@@ -261,9 +261,9 @@ def cmd_forecast(args):
 def cmd_backtest(args):
     """``tsbptt backtest``: the model and the seasonal naive forecast, scored on the
     same rolling origins."""
-    from ._panel import to_entries
-    from .backtesting import backtest
-    from .baselines import SeasonalNaive
+    from ..forecasting._panel import to_entries
+    from ..forecasting.backtesting import backtest
+    from ..forecasting.baselines import SeasonalNaive
 
     _freq(args.freq)
     data = load_data(args)
@@ -318,7 +318,7 @@ def cmd_backtest(args):
 
 def cmd_datasets(args):
     """``tsbptt datasets``: the bundled datasets, one per line."""
-    from .datasets import list_datasets
+    from ..datasets import list_datasets
 
     names = list_datasets()
     width = max(map(len, names))
@@ -335,11 +335,11 @@ def cmd_demo(args):
     from sklearn.base import clone
     from sklearn.linear_model import Ridge
 
-    from .backtesting import backtest
-    from .baselines import SeasonalNaive
-    from .datasets import load_electricity_load
-    from .estimators import GRURegressor, LSTMRegressor, RNNRegressor
-    from .forecasting import Forecaster
+    from ..forecasting.backtesting import backtest
+    from ..forecasting.baselines import SeasonalNaive
+    from ..datasets import load_electricity_load
+    from ..estimators import GRURegressor, LSTMRegressor, RNNRegressor
+    from ..forecasting import Forecaster
 
     start = time.perf_counter()
     if args.out is None:  # never into the current folder (a checkout, say) unasked

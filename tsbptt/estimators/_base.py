@@ -26,16 +26,16 @@ from sklearn.metrics import r2_score
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._inputs import to_sequences
-from ._validation import check_memory, refuse_bool_numbers, reject_complex
+from ..utils._validation import check_memory, refuse_bool_numbers, reject_complex
 from ._targets import (check_weights, mean_scale, per_step_targets, target_ndim,
                        targets_per_step)
-from ._progress import ProgressReporter, stop_reason
+from ..utils._progress import ProgressReporter, stop_reason
 from ._streaming import RecurrentState, step
-from .engine import (LOSSES, Network, Objective, TrainOptions, build_optimizer,
+from ..engine import (LOSSES, Network, Objective, TrainOptions, build_optimizer,
                      time_ordered_split, train)
-from .engine._threads import MAX_THREADS
-from .engine.network import param_shapes
-from .engine.schedules import Constant
+from ..engine._threads import MAX_THREADS
+from ..engine.network import param_shapes
+from ..engine.schedules import Constant
 
 __all__ = ["LSTMRegressor", "GRURegressor", "RNNRegressor", "LSTMClassifier",
            "GRUClassifier", "RNNClassifier", "RecurrentState"]
@@ -300,13 +300,13 @@ class _BaseRecurrent(BaseEstimator):
 
         See :func:`tsbptt.save_model`.
         """
-        from .persistence import save_model
+        from ..persistence import save_model
         save_model(self, path)
 
     @classmethod
     def load(cls, path):
         """Read a model written by :meth:`save`; it predicts bitwise identically."""
-        from .persistence import load_model
+        from ..persistence import load_model
         est = load_model(path)
         if not isinstance(est, cls):
             raise TypeError(f"{path!r} holds a {type(est).__name__}, not a {cls.__name__}")

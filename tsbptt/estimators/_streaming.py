@@ -15,7 +15,7 @@ from typing import NamedTuple
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from .engine._threads import MIN_CHUNK_ROWS
+from ..engine._threads import MIN_CHUNK_ROWS
 
 __all__ = ["RecurrentState"]
 

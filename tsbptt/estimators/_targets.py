@@ -6,7 +6,7 @@ The rules the regressors and classifiers share for reading ``y`` and
 import numpy as np
 from sklearn.utils.validation import _check_sample_weight
 
-from ._validation import mean_std, reject_complex
+from ..utils._validation import mean_std, reject_complex
 
 __all__ = ["check_weights", "mean_scale", "per_step_targets", "target_ndim",
            "targets_per_step"]

@@ -34,7 +34,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from . import transforms
-from ._forecast_parts import (
+from ._parts import (
     _by_series,
     _conformal_quantile,
     _joined,
@@ -53,7 +53,7 @@ from ._panel import (
     to_output,
     y_name,
 )
-from ._validation import check_window_length, mean_std, refuse_bool_numbers
+from ..utils._validation import check_window_length, mean_std, refuse_bool_numbers
 from ._window_model import MAX_WINDOWS, WindowModel, apply_budget, is_network
 from .metrics import mae
 from .windowing import CALENDAR_FEATURES, calendar_features, check_numeric, infer_season

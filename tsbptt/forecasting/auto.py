@@ -20,8 +20,8 @@ from sklearn.utils.validation import check_is_fitted
 from ._panel import to_entries
 from .backtesting import backtest
 from .baselines import SeasonalNaive
-from .estimators import GRURegressor, LSTMRegressor
-from .forecasting import Forecaster
+from ..estimators import GRURegressor, LSTMRegressor
+from ._forecaster import Forecaster
 from .windowing import infer_season
 
 __all__ = ["AutoForecaster"]

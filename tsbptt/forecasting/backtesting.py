@@ -15,7 +15,7 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.model_selection import BaseCrossValidator
 
-from ._progress import ProgressReporter
+from ..utils._progress import ProgressReporter
 from .metrics import mae, mape, mase, rmse, smape
 
 __all__ = ["Backtest", "RollingOrigin", "backtest"]

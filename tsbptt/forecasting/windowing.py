@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ._validation import check_int, check_window_length
+from ..utils._validation import check_int, check_window_length
 
 __all__ = ["CALENDAR_FEATURES", "Windows", "calendar_features", "infer_season",
            "make_windows"]
