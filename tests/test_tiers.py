@@ -19,7 +19,8 @@ def _collected(cwd, *args):
     out = subprocess.run(
         [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
          "--rootdir", str(root), "-c", str(root / "pyproject.toml"),
-         str(TESTS / "forecasting" / "test_accuracy.py"), str(TESTS / "engine" / "test_losses.py"), *args],
+         str(TESTS / "forecasting" / "test_accuracy.py"),
+         str(TESTS / "engine" / "test_losses.py"), *args],
         capture_output=True, text=True, cwd=cwd, check=False)
     return [ln for ln in out.stdout.splitlines() if "::" in ln]
 

@@ -247,7 +247,7 @@ def test_integer_and_float32_inputs_match_float64(lstm):
     np.testing.assert_array_equal(b, c)
 
 
-# -- predict's shortcut for plain arrays (tsbptt.estimators._inputs._checked_plain) -----------------
+# -- predict's shortcut for plain arrays (tsbptt.estimators._inputs._checked_plain) --------
 def test_plain_array_predict_checks_as_scikit_learn_does():
     import pandas as pd
     rng = np.random.RandomState(0)
