@@ -18,9 +18,8 @@ except ImportError as exc:  # pragma: no cover - depends on how tsbptt was insta
 
 from ._config import get_config, show_config
 from .estimators import (GRUClassifier, GRURegressor, LSTMClassifier, LSTMRegressor,
-                         RecurrentState, RNNClassifier, RNNRegressor)
-
-from .persistence import load_model, save_model
+                         RecurrentState, RNNClassifier, RNNRegressor, load_model,
+                         save_model)
 from .forecasting import metrics, returns
 from . import datasets
 from .forecasting.backtesting import Backtest, RollingOrigin, backtest

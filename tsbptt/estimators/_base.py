@@ -30,6 +30,7 @@ from ..utils._validation import check_memory, refuse_bool_numbers, reject_comple
 from ._targets import (check_weights, mean_scale, per_step_targets, target_ndim,
                        targets_per_step)
 from ..utils._progress import ProgressReporter, stop_reason
+from ._state import FittedState, load_model, save_model
 from ._streaming import RecurrentState, step
 from ..engine import (LOSSES, Network, Objective, TrainOptions, build_optimizer,
                      time_ordered_split, train)
@@ -55,7 +56,7 @@ def _positive_int_or_tuple(value):
     return isinstance(value, Integral) and not isinstance(value, bool) and value >= 1
 
 
-class _BaseRecurrent(BaseEstimator):
+class _BaseRecurrent(FittedState, BaseEstimator):
     """Shared parameters, input handling and the training loop glue."""
 
     _cell = None
@@ -111,6 +112,10 @@ class _BaseRecurrent(BaseEstimator):
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "network_")
+
+    def _check_saved_params(self):
+        """The checks of ``fit`` beyond ``_validate_params``, for a loaded model."""
+        self._check_hidden_size()
 
     # -- data -------------------------------------------------------------------------
     def _check_hidden_size(self):
@@ -300,13 +305,11 @@ class _BaseRecurrent(BaseEstimator):
 
         See :func:`tsbptt.save_model`.
         """
-        from ..persistence import save_model
         save_model(self, path)
 
     @classmethod
     def load(cls, path):
         """Read a model written by :meth:`save`; it predicts bitwise identically."""
-        from ..persistence import load_model
         est = load_model(path)
         if not isinstance(est, cls):
             raise TypeError(f"{path!r} holds a {type(est).__name__}, not a {cls.__name__}")
@@ -353,6 +356,11 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
         if self.loss == "quantile":
             return LOSSES["quantile"](self._checked_quantiles())
         return LOSSES[self.loss]()
+
+    def _check_saved_params(self):
+        super()._check_saved_params()
+        if self.loss == "quantile":
+            self._checked_quantiles()
 
     def _checked_quantiles(self):
         q = np.asarray(self.quantiles, dtype=float).ravel()
