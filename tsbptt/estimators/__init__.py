@@ -3,8 +3,8 @@
 Estimators validate and convert their inputs (NumPy arrays, 3D sequences, ragged
 lists), then call the engine; they never see pandas.
 """
-from ._base import (GRUClassifier, GRURegressor, LSTMClassifier, LSTMRegressor,
-                    RNNClassifier, RNNRegressor)
+from ._classifiers import GRUClassifier, LSTMClassifier, RNNClassifier
+from ._regressors import GRURegressor, LSTMRegressor, RNNRegressor
 from ._state import load_model, save_model
 from ._streaming import RecurrentState
 

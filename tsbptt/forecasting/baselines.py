@@ -34,7 +34,7 @@ class SeasonalNaive(RegressorMixin, BaseEstimator):
     Examples
     --------
     >>> from tsbptt import Forecaster
-    >>> from tsbptt.baselines import SeasonalNaive
+    >>> from tsbptt import SeasonalNaive
     >>> f = Forecaster(SeasonalNaive(season=24), lags=24, horizon=24)  # doctest: +SKIP
     """
 
