@@ -22,6 +22,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..utils._validation import check_positive_int
+
 __all__ = ["full_bptt", "truncated_bptt", "truncation_windows"]
 
 
@@ -67,10 +69,7 @@ def full_bptt(net, X, lengths, loss_fn, *, initial_states=None, checkpoint_every
     """
     stats = {}
     T = X.shape[1]
-    if checkpoint_every is not None and not (
-            isinstance(checkpoint_every, (int, np.integer)) and checkpoint_every >= 1):
-        raise ValueError(f"checkpoint_every must be a positive integer or None, "
-                         f"got {checkpoint_every!r}")
+    check_positive_int("checkpoint_every", checkpoint_every, allow_none=True)
     net.check_dropout_rng(training, rng)
     if checkpoint_every is None or checkpoint_every >= T:
         out, _, cache = net.forward(X, lengths, initial_states, training=training,

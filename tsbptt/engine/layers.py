@@ -9,11 +9,12 @@ Shapes: ``X`` (batch, time, features), ``Y`` (batch, time, hidden) (twice hidden
 a bidirectional layer), states (batch, hidden), ``lengths`` (batch,) integers in
 [1, time]. Padding past a sequence's length is ignored but must be finite.
 """
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 from sklearn.utils import check_random_state
 
+from ..utils._validation import check_positive_int
 from ._caches import BidirectionalCache
 from ._cells import CELLS
 from ._threads import resolve_n_threads
@@ -27,12 +28,6 @@ def _check_dtype(dtype):
     if dt not in (np.float32, np.float64):
         raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
     return dt
-
-
-def _check_positive_int(name, value):
-    if not isinstance(value, Integral) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 def _check_cell(cell):
@@ -118,8 +113,8 @@ class RecurrentLayer:
     def __init__(self, cell, input_size, hidden_size, *, dtype="float64",
                  random_state=None):
         self.cell = _check_cell(cell)
-        self.input_size = _check_positive_int("input_size", input_size)
-        self.hidden_size = _check_positive_int("hidden_size", hidden_size)
+        self.input_size = check_positive_int("input_size", input_size)
+        self.hidden_size = check_positive_int("hidden_size", hidden_size)
         self.dtype = _check_dtype(dtype)
         self.params = init_cell_params(self.cell, self.input_size, self.hidden_size,
                                        check_random_state(random_state), self.dtype)
@@ -425,12 +420,12 @@ class RecurrentStack:
     def __init__(self, cell, input_size, hidden_size, *, num_layers=1,
                  bidirectional=False, dtype="float64", random_state=None):
         if isinstance(hidden_size, (tuple, list)):
-            sizes = [_check_positive_int("hidden_size", h) for h in hidden_size]
+            sizes = [check_positive_int("hidden_size", h) for h in hidden_size]
             if not sizes:
                 raise ValueError("hidden_size must name at least one layer, got ()")
         else:
-            sizes = [_check_positive_int("hidden_size", hidden_size)] * \
-                _check_positive_int("num_layers", num_layers)
+            sizes = [check_positive_int("hidden_size", hidden_size)] * \
+                check_positive_int("num_layers", num_layers)
         rng = check_random_state(random_state)
         kind = Bidirectional if bidirectional else RecurrentLayer
         self.layers = []

@@ -18,6 +18,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from .._kernels import cell_kernels
+from ..utils._validation import check_positive_int
 from ._caches import HeadCache, NetworkCache
 from .layers import RecurrentStack, check_lengths, check_sequences
 from .init import glorot_uniform
@@ -74,10 +75,7 @@ class Network:
         self.dropout = _check_rate("dropout", dropout)
         self.input_dropout = _check_rate("input_dropout", input_dropout)
         D = self.stack.output_size
-        if (not isinstance(output_size, (int, np.integer)) or isinstance(output_size, bool)
-                or output_size < 1):
-            raise ValueError(f"output_size must be a positive integer, got {output_size!r}")
-        self.output_size = int(output_size)
+        self.output_size = check_positive_int("output_size", output_size)
         self.head = {"W": glorot_uniform(rng, D, self.output_size).astype(self.dtype),
                      "b": np.zeros(self.output_size, dtype=self.dtype)}
 

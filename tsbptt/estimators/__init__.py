@@ -7,6 +7,8 @@ from ._classifiers import GRUClassifier, LSTMClassifier, RNNClassifier
 from ._regressors import GRURegressor, LSTMRegressor, RNNRegressor
 from ._state import load_model, save_model
 from ._streaming import RecurrentState
+from ._tags import Capabilities, capabilities
 
 __all__ = ["GRUClassifier", "GRURegressor", "LSTMClassifier", "LSTMRegressor",
-           "RNNClassifier", "RNNRegressor", "RecurrentState", "load_model", "save_model"]
+           "RNNClassifier", "RNNRegressor", "RecurrentState", "load_model", "save_model",
+           "Capabilities", "capabilities"]

@@ -33,15 +33,16 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ..engine import (Network, Objective, TrainOptions, build_optimizer,
+from ..engine import (Network, Objective, TrainingData, TrainOptions, build_optimizer,
                       time_ordered_split, train)
 from ..engine._threads import MAX_THREADS
 from ..engine.network import param_shapes
 from ..engine.schedules import Constant
 from ..utils._progress import ProgressReporter, stop_reason
-from ..utils._validation import check_memory, refuse_bool_numbers
+from ..utils._validation import check_memory, is_positive_int, refuse_bool_numbers
 from ._inputs import to_sequences
 from ._state import FittedState, load_model, save_model
+from ._tags import Capabilities
 from ._targets import mean_scale
 
 if TYPE_CHECKING:  # typing.Self is Python >= 3.11
@@ -55,9 +56,8 @@ Sequences = Union[ArrayLike, Sequence[ArrayLike]]
 
 def _positive_int_or_tuple(value):
     if isinstance(value, (tuple, list)):
-        return len(value) > 0 and all(
-            isinstance(v, Integral) and not isinstance(v, bool) and v >= 1 for v in value)
-    return isinstance(value, Integral) and not isinstance(value, bool) and value >= 1
+        return len(value) > 0 and all(is_positive_int(v) for v in value)
+    return is_positive_int(value)
 
 
 class _BaseRecurrent(FittedState, BaseEstimator):
@@ -113,6 +113,10 @@ class _BaseRecurrent(FittedState, BaseEstimator):
         tags.input_tags.allow_nan = False
         tags.non_deterministic = False
         return tags
+
+    def __tsbptt_capabilities__(self):
+        """What the layers above may rely on (see :mod:`._tags`)."""
+        return Capabilities(recurrent=True, channels=True, reports_progress=True)
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "network_")
@@ -237,10 +241,10 @@ class _BaseRecurrent(FittedState, BaseEstimator):
         val = None
         idx, val_idx = self._split(len(X3), incremental)
         if val_idx is not None:
-            val = (X3[val_idx], Y[val_idx], lengths[val_idx],
-                   None if w is None else w[val_idx])
-        data = (np.ascontiguousarray(X3[idx]), Y[idx], lengths[idx],
-                None if w is None else w[idx])
+            val = TrainingData(X3[val_idx], Y[val_idx], lengths[val_idx],
+                               None if w is None else w[val_idx])
+        data = TrainingData(np.ascontiguousarray(X3[idx]), Y[idx], lengths[idx],
+                            None if w is None else w[idx])
         progress = self._progress(val, max_iter)
         history = None
         try:

@@ -7,6 +7,7 @@ classes differ only in their cell.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -106,6 +107,10 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
         if self.loss == "quantile":
             return LOSSES["quantile"](self._checked_quantiles())
         return LOSSES[self.loss]()
+
+    def __tsbptt_capabilities__(self):
+        return replace(super().__tsbptt_capabilities__(), quantile_loss=True,
+                       stateful=True)
 
     def _check_saved_params(self):
         super()._check_saved_params()

@@ -53,6 +53,7 @@ from ._panel import (
     to_output,
     y_name,
 )
+from ..estimators import capabilities
 from ..utils._validation import check_window_length, mean_std, refuse_bool_numbers
 from ._window_model import MAX_WINDOWS, WindowModel, apply_budget, is_network
 from .metrics import mae
@@ -258,11 +259,11 @@ class Forecaster(BaseEstimator):
                 raise ValueError("interval='quantile' needs strategy='direct' (feeding a "
                                  "median back loses the spread of the earlier steps); "
                                  "use interval='conformal'")
-            if "quantiles" not in self.estimator.get_params():
+            if not capabilities(self.estimator).quantile_loss:
                 raise ValueError(f"interval='quantile' needs a tsbptt regressor (trained "
                                  f"with the pinball loss); {type(self.estimator).__name__} "
                                  "is not one: use interval='conformal'")
-        if self.strategy == "stateful" and not hasattr(self.estimator, "predict_sequence"):
+        if self.strategy == "stateful" and not capabilities(self.estimator).stateful:
             raise ValueError(f"strategy='stateful' needs a tsbptt recurrent regressor, "
                              f"got {type(self.estimator).__name__}")
         names = transforms.check_transform(self.transform)
@@ -294,7 +295,7 @@ class Forecaster(BaseEstimator):
 
     def _new_estimator(self, n_steps=None, label=None):
         est = clone(self.estimator)
-        if hasattr(type(est), "_progress"):  # tsbptt's own estimators
+        if capabilities(est).reports_progress:
             est._defer_convergence_warning = True  # one warning per Forecaster fit
             if label is not None:
                 est._progress_label = f"{label} ({type(est).__name__})"
@@ -308,7 +309,7 @@ class Forecaster(BaseEstimator):
                                  "early_stopping=False (one sequence per series)")
             if params.get("bptt_steps") is None:
                 est.set_params(bptt_steps=min(self.lags_, n_steps))
-        elif "n_channels" in params:
+        elif capabilities(est).channels:
             est.set_params(n_channels=len(self.channels_))
         if self.interval == "quantile":
             a = (1 - self.coverage) / 2

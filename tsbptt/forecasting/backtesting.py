@@ -8,7 +8,6 @@ future.
 """
 import warnings
 from dataclasses import dataclass
-from numbers import Integral
 
 import numpy as np
 import pandas as pd
@@ -16,21 +15,16 @@ from sklearn.base import clone
 from sklearn.model_selection import BaseCrossValidator
 
 from ..utils._progress import ProgressReporter
+from ..utils._validation import check_int
 from .metrics import mae, mape, mase, rmse, smape
 
 __all__ = ["Backtest", "RollingOrigin", "backtest"]
 
 
-def _positive_int(name, value, low=1):
-    if not isinstance(value, Integral) or isinstance(value, bool) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
-
-
 def _origins(n, initial, step, horizon):
     """Training lengths (origin = the last training step) of a rolling origin."""
-    initial, step = _positive_int("initial", initial), _positive_int("step", step)
-    horizon = _positive_int("horizon", horizon)
+    initial, step = check_int("initial", initial), check_int("step", step)
+    horizon = check_int("horizon", horizon)
     if initial + horizon > n:
         raise ValueError(f"initial={initial} + horizon={horizon} exceeds the series' "
                          f"{n} steps")
@@ -65,7 +59,7 @@ class RollingOrigin(BaseCrossValidator):
     def _lengths(self, n):
         lengths = list(_origins(n, self.initial, self.step, self.horizon))
         if self.max_splits is not None:
-            lengths = lengths[-_positive_int("max_splits", self.max_splits):]
+            lengths = lengths[-check_int("max_splits", self.max_splits):]
         return lengths
 
     def split(self, X, y=None, groups=None):
@@ -143,7 +137,7 @@ def backtest(forecaster, y, X=None, *, initial, step=1, horizon=None, refit=True
         raise ValueError("X must be a DataFrame on exactly y's index")
     horizon = forecaster.horizon if horizon is None else horizon
     origins = _origins(len(y), initial, step, horizon)
-    season = _positive_int("season", season)
+    season = check_int("season", season)
     if initial <= season:  # MASE's in-sample naive forecast needs a season of data
         raise ValueError(f"initial={initial} must exceed season={season}")
     if X is not None and forecaster.future_exog and forecaster.strategy == "direct" \

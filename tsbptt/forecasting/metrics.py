@@ -5,6 +5,8 @@ Every function takes array-likes of the same shape (flattened) and returns a flo
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ..utils._validation import check_positive_int
+
 __all__ = ["mae", "rmse", "mape", "smape", "mase"]
 
 
@@ -118,8 +120,7 @@ def mase(y_true: ArrayLike, y_pred: ArrayLike, y_train: ArrayLike,
     """
     a, f = _pair(y_true, y_pred)
     train = np.asarray(y_train, dtype=np.float64).ravel()
-    if not isinstance(season, (int, np.integer)) or season < 1:
-        raise ValueError(f"season must be a positive integer, got {season!r}")
+    season = check_positive_int("season", season)
     if train.size <= season:
         raise ValueError(f"y_train has {train.size} values, needs more than "
                          f"season={season}")
