@@ -23,8 +23,8 @@ __all__ = ["Backtest", "RollingOrigin", "backtest"]
 
 def _origins(n, initial, step, horizon):
     """Training lengths (origin = the last training step) of a rolling origin."""
-    initial, step = check_int("initial", initial), check_int("step", step)
-    horizon = check_int("horizon", horizon)
+    initial, step = check_int("initial", initial, 1), check_int("step", step, 1)
+    horizon = check_int("horizon", horizon, 1)
     if initial + horizon > n:
         raise ValueError(f"initial={initial} + horizon={horizon} exceeds the series' "
                          f"{n} steps")
@@ -59,7 +59,7 @@ class RollingOrigin(BaseCrossValidator):
     def _lengths(self, n):
         lengths = list(_origins(n, self.initial, self.step, self.horizon))
         if self.max_splits is not None:
-            lengths = lengths[-check_int("max_splits", self.max_splits):]
+            lengths = lengths[-check_int("max_splits", self.max_splits, 1):]
         return lengths
 
     def split(self, X, y=None, groups=None):
@@ -137,7 +137,7 @@ def backtest(forecaster, y, X=None, *, initial, step=1, horizon=None, refit=True
         raise ValueError("X must be a DataFrame on exactly y's index")
     horizon = forecaster.horizon if horizon is None else horizon
     origins = _origins(len(y), initial, step, horizon)
-    season = check_int("season", season)
+    season = check_int("season", season, 1)
     if initial <= season:  # MASE's in-sample naive forecast needs a season of data
         raise ValueError(f"initial={initial} must exceed season={season}")
     if X is not None and forecaster.future_exog and forecaster.strategy == "direct" \
