@@ -132,6 +132,27 @@ def test_estimator_docstring_has_attributes_and_the_name_table(est):
     assert "learning_rate_init" in doc  # what MLPRegressor calls our learning_rate
 
 
+ESTIMATOR_METHODS = [(est, name) for est in ESTIMATORS for name in dir(est)
+                     if not name.startswith("_") and inspect.isfunction(getattr(est, name))
+                     and getattr(est, name).__module__.startswith("tsbptt.")]
+
+
+@pytest.mark.parametrize("est, method", ESTIMATOR_METHODS,
+                         ids=lambda v: getattr(v, "__name__", v))
+def test_estimator_methods_document_their_parameters(est, method):
+    """fit, predict, ... of every estimator (scikit-learn's own methods aside)."""
+    function = getattr(est, method)
+    documented = documented_parameters(function.__doc__)
+    missing = [p for p in _signature_parameters(function) if p not in documented]
+    assert not missing, f"{est.__name__}.{method} does not document {missing}"
+
+
+def test_estimator_methods_are_found():
+    names = {m for _, m in ESTIMATOR_METHODS}
+    assert {"fit", "partial_fit", "predict", "predict_proba", "predict_step",
+            "predict_sequence", "score", "save"} <= names
+
+
 @pytest.mark.parametrize("est", ESTIMATORS, ids=lambda c: c.__name__)
 def test_help_shows_every_parameter(est):
     text = inspect.getdoc(est)

@@ -311,13 +311,30 @@ class _BaseRecurrent(FittedState, BaseEstimator):
     def save(self, path: str | os.PathLike) -> None:
         """Write the fitted model to ``path`` as a safe ``.npz`` file (no pickle).
 
-        See :func:`tsbptt.save_model`.
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The file to write; see :func:`tsbptt.save_model`.
         """
         save_model(self, path)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Self:
-        """Read a model written by :meth:`save`; it predicts bitwise identically."""
+        """Read a model written by :meth:`save`; it predicts bitwise identically.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+
+        Returns
+        -------
+        estimator : an instance of this class
+
+        Raises
+        ------
+        TypeError
+            If the file holds another class of estimator.
+        """
         est = load_model(path)
         if not isinstance(est, cls):
             raise TypeError(f"{path!r} holds a {type(est).__name__}, not a {cls.__name__}")

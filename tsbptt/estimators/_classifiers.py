@@ -168,13 +168,20 @@ class _ClassifierBase(ClassifierMixin, _BaseRecurrent):
 
         Parameters
         ----------
-        X : see :meth:`LSTMRegressor.fit`
-        y : array-like of shape (n_samples,)
+        X : array-like of shape (n_samples, n_timesteps * n_channels), or of shape
+            (n_samples, n_timesteps, n_features), or list of arrays (T_i, n_features)
+            The training sequences: 2D windows (split into ``n_channels`` features
+            per step), a 3D array, or sequences of different lengths.
+        y : array-like of shape (n_samples,), or (n_samples, n_timesteps) per step
+            The labels of each sequence, or of each of its steps (a list of (T_i,)
+            arrays for a list X).
         sample_weight : array-like of shape (n_samples,), default=None
+            A weight per sequence (a weight of 2 counts like a repeated sample).
 
         Returns
         -------
-        self
+        self : object
+            The fitted estimator.
         """
         if target_ndim(y) == 1 and type_of_target(y) == "continuous":
             raise ValueError("Unknown label type: continuous. Maybe you are trying to "
@@ -190,6 +197,21 @@ class _ClassifierBase(ClassifierMixin, _BaseRecurrent):
         """One epoch over the given samples; pass ``classes`` on the first call.
 
         The input scaling is fitted on the first call's samples and kept afterwards.
+
+        Parameters
+        ----------
+        X : array-like or list of arrays
+            Sequences, as for :meth:`fit`.
+        y : array-like
+            Labels, as for :meth:`fit`.
+        classes : array-like of shape (n_classes,), default=None
+            Every label the model will see; required on the first call, and the
+            same (or None) on the later ones.
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : object
         """
         self._fit_or_continue(X, y, sample_weight, 1, True, classes)
         return self
@@ -201,14 +223,38 @@ class _ClassifierBase(ClassifierMixin, _BaseRecurrent):
         return out
 
     def predict_log_proba(self, X: Sequences) -> np.ndarray | list[np.ndarray]:
-        """Log-probabilities of the classes, shape (n_samples, n_classes), or per step
-        (n_samples, n_timesteps, n_classes) (a list of (T_i, n_classes) for a list X)."""
+        """Log-probabilities of the classes.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps * n_channels), or of shape
+            (n_samples, n_timesteps, n_features), or list of arrays (T_i, n_features)
+            The sequences, in the form they had at ``fit``.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Or per step (n_samples, n_timesteps, n_classes); a list of
+            (T_i, n_classes) arrays for a list X. Columns follow ``classes_``.
+        """
         X3, lengths = self._prepared(X)
         return self._per_sequence(X, log_softmax(self._forward(X3, lengths), axis=-1),
                                   lengths)
 
     def predict_proba(self, X: Sequences) -> np.ndarray | list[np.ndarray]:
-        """Probabilities of the classes; shapes as :meth:`predict_log_proba`."""
+        """Probabilities of the classes.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps * n_channels), or of shape
+            (n_samples, n_timesteps, n_features), or list of arrays (T_i, n_features)
+            The sequences, in the form they had at ``fit``.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Shapes as :meth:`predict_log_proba`; each row sums to 1.
+        """
         X3, lengths = self._prepared(X)
         return self._per_sequence(X, softmax(self._forward(X3, lengths), axis=-1), lengths)
 
@@ -216,7 +262,13 @@ class _ClassifierBase(ClassifierMixin, _BaseRecurrent):
                            ) -> tuple[np.ndarray, RecurrentState]:
         """Class probabilities after one more observation per sequence.
 
-        See :meth:`LSTMRegressor.predict_step` for ``x_t`` and ``state``.
+        Parameters
+        ----------
+        x_t : array-like of shape (n_features,) or (n_sequences, n_features)
+            One observation (a scalar for one feature), or one per stream;
+            ``n_features`` is ``n_channels`` for a model fitted on 2D windows.
+        state : RecurrentState or None, default=None
+            What the previous call returned for the same streams (None: zeros).
 
         Returns
         -------
@@ -228,15 +280,41 @@ class _ClassifierBase(ClassifierMixin, _BaseRecurrent):
         return (proba[0] if single else proba), state
 
     def predict(self, X: Sequences) -> np.ndarray | list[np.ndarray]:
-        """The most probable class of each sequence (n_samples,), or of each step
-        (n_samples, n_timesteps) (a list of (T_i,) arrays for a list X)."""
+        """The most probable class of each sequence, or of each step.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps * n_channels), or of shape
+            (n_samples, n_timesteps, n_features), or list of arrays (T_i, n_features)
+            The sequences, in the form they had at ``fit``.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Or (n_samples, n_timesteps) for per-step labels; a list of (T_i,)
+            arrays for a list X.
+        """
         X3, lengths = self._prepared(X)
         pred = self.classes_[np.argmax(self._forward(X3, lengths), axis=-1)]
         return self._per_sequence(X, pred, lengths)
 
     def score(self, X: Sequences, y: ArrayLike, sample_weight: ArrayLike | None = None
               ) -> float:
-        """Accuracy (over every valid step for per-step labels)."""
+        """Accuracy (over every valid step for per-step labels).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps * n_channels), or of shape
+            (n_samples, n_timesteps, n_features), or list of arrays (T_i, n_features)
+            The sequences, in the form they had at ``fit``.
+        y : array-like
+            The true labels, as for :meth:`fit`.
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        score : float
+        """
         if not getattr(self, "per_step_", False):
             return super().score(X, y, sample_weight)
         X3, lengths = self._prepared(X)

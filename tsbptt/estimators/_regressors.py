@@ -237,12 +237,19 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
         ----------
         X : array-like of shape (n_samples, n_timesteps * n_channels), or of shape
             (n_samples, n_timesteps, n_features), or list of arrays (T_i, n_features)
+            The training sequences: 2D windows (split into ``n_channels`` features
+            per step), a 3D array, or sequences of different lengths.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            One target row per sequence; or per step: (n_samples, n_timesteps,
+            n_outputs) for 3D X, a list of (T_i,) or (T_i, n_outputs) arrays for a
+            list X.
         sample_weight : array-like of shape (n_samples,), default=None
+            A weight per sequence (a weight of 2 counts like a repeated sample).
 
         Returns
         -------
-        self
+        self : object
+            The fitted estimator.
         """
         history = self._fit_or_continue(X, y, sample_weight, self.max_iter, False)
         self._warn_if_not_converged(history, self.max_iter)
@@ -256,6 +263,18 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
         The input and target scaling is fitted on the first call's samples and kept
         afterwards: make the first batch representative, or set
         ``scale_inputs=False, scale_target=False`` and scale the data yourself.
+
+        Parameters
+        ----------
+        X : array-like or list of arrays
+            Sequences, as for :meth:`fit`.
+        y : array-like
+            Targets, as for :meth:`fit`.
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : object
         """
         self._fit_or_continue(X, y, sample_weight, 1, True)
         return self
@@ -263,9 +282,15 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
     def predict(self, X: Sequences) -> np.ndarray | list[np.ndarray]:
         """Predictions in the units of y.
 
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps * n_channels), or of shape
+            (n_samples, n_timesteps, n_features), or list of arrays (T_i, n_features)
+            The sequences, in the form they had at ``fit``.
+
         Returns
         -------
-        ndarray of shape (n_samples,) or (n_samples, n_outputs); for per-step
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs); for per-step
         targets (n_samples, n_timesteps[, n_outputs]) (0 past a sequence's end),
         or, for a list X, a list of (T_i,[ n_outputs]) arrays.
         """
@@ -280,9 +305,15 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
         loss does not forbid) are put back in order by sorting each row, which can
         only bring them closer to the true quantiles (Chernozhukov et al., 2010).
 
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps * n_channels), or of shape
+            (n_samples, n_timesteps, n_features), or list of arrays (T_i, n_features)
+            The sequences, in the form they had at ``fit``.
+
         Returns
         -------
-        ndarray of shape (n_samples, n_quantiles), or (n_samples, n_outputs,
+        quantiles : ndarray of shape (n_samples, n_quantiles), or (n_samples, n_outputs,
         n_quantiles) for several targets; per-step models add the time axis after
         the samples (a list of per-sequence arrays for a list X).
         """
@@ -311,6 +342,7 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
         Parameters
         ----------
         X : ndarray of shape (n_sequences, n_timesteps, n_features)
+            The next steps of each sequence.
         initial_states : list or None, default=None
             The ``states`` returned by a previous call on the same rows (None: zeros).
 
@@ -378,7 +410,21 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
 
     def score(self, X: Sequences, y: ArrayLike, sample_weight: ArrayLike | None = None
               ) -> float:
-        """R^2 of the predictions (over every valid step for per-step targets)."""
+        """R^2 of the predictions (over every valid step for per-step targets).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps * n_channels), or of shape
+            (n_samples, n_timesteps, n_features), or list of arrays (T_i, n_features)
+            The sequences, in the form they had at ``fit``.
+        y : array-like
+            The true targets, as for :meth:`fit`.
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        score : float
+        """
         if not getattr(self, "per_step_", False):
             return super().score(X, y, sample_weight)
         X3, lengths = self._prepared(X)
