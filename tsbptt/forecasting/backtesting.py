@@ -6,7 +6,10 @@ yields the same (train, test) splits for ``GridSearchCV``, so the forecaster's o
 parameters (lags, strategy, the wrapped model's) are tuned without leaking the
 future.
 """
+from __future__ import annotations
+
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,7 +53,8 @@ class RollingOrigin(BaseCrossValidator):
         Keep only the last ``max_splits`` origins.
     """
 
-    def __init__(self, initial, step=1, horizon=1, max_splits=None):
+    def __init__(self, initial: int, step: int = 1, horizon: int = 1,
+                 max_splits: int | None = None) -> None:
         self.initial = initial
         self.step = step
         self.horizon = horizon
@@ -62,12 +66,12 @@ class RollingOrigin(BaseCrossValidator):
             lengths = lengths[-check_int("max_splits", self.max_splits, 1):]
         return lengths
 
-    def split(self, X, y=None, groups=None):
+    def split(self, X, y=None, groups=None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Yield (train, test) integer positions in time order."""
         for length in self._lengths(len(X)):
             yield np.arange(length), np.arange(length, length + self.horizon)
 
-    def get_n_splits(self, X=None, y=None, groups=None):
+    def get_n_splits(self, X=None, y=None, groups=None) -> int:
         if X is None:
             raise ValueError("RollingOrigin needs X to count its splits")
         return len(self._lengths(len(X)))
@@ -93,8 +97,10 @@ class Backtest:
     metrics: dict
 
 
-def backtest(forecaster, y, X=None, *, initial, step=1, horizon=None, refit=True,
-             season=1, coverage=None, verbose=0):
+def backtest(forecaster, y: pd.Series, X: pd.DataFrame | None = None, *, initial: int,
+             step: int = 1, horizon: int | None = None, refit: bool = True,
+             season: int = 1, coverage: float | None = None, verbose: int = 0
+             ) -> Backtest:
     """Rolling-origin evaluation of one series: fit up to each origin, forecast
     what follows, compare.
 

@@ -4,9 +4,12 @@ A baseline that is a scikit-learn regressor over the same lag windows runs throu
 the same :class:`tsbptt.Forecaster`, :func:`tsbptt.backtest` and command line as
 the networks, so every comparison is like for like.
 """
+from __future__ import annotations
+
 from numbers import Integral
 
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -43,7 +46,7 @@ class SeasonalNaive(RegressorMixin, BaseEstimator):
         "n_channels": [Interval(Integral, 1, None, closed="left")],
     }
 
-    def __init__(self, season=1, n_channels=1):
+    def __init__(self, season: int = 1, n_channels: int = 1) -> None:
         self.season = season
         self.n_channels = n_channels
 
@@ -53,7 +56,7 @@ class SeasonalNaive(RegressorMixin, BaseEstimator):
         tags.regressor_tags.poor_score = True  # a rule: no fit to random data
         return tags
 
-    def fit(self, X, y):
+    def fit(self, X: ArrayLike, y: ArrayLike) -> SeasonalNaive:
         """Record the window length and the number of steps to forecast.
 
         Parameters
@@ -79,7 +82,7 @@ class SeasonalNaive(RegressorMixin, BaseEstimator):
         self._single = y.ndim == 1
         return self
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """The seasonal naive forecast of each horizon step.
 
         Returns
