@@ -164,9 +164,10 @@ max_iter              epochs                           ``max_iter``
 clip_norm             ``clip_grad_norm_``              --
 clip_value            ``clip_grad_value_``             --
 bptt_steps            detach every k steps             --
-early_stopping, tol,  --                               same names
-n_iter_no_change,
-validation_fraction
+early_stopping        --                               ``early_stopping``
+tol                   --                               ``tol``
+n_iter_no_change      --                               ``n_iter_no_change``
+validation_fraction   --                               ``validation_fraction``
 ====================  ===============================  ========================
 
 MLPRegressor's ``learning_rate`` is the step-size schedule ('constant',
@@ -190,7 +191,7 @@ def fill_doc(**pieces):
         cell = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}[cls._cell]
         texts = {"common_parameters": COMMON_PARAMETERS,
                  "common_attributes": COMMON_ATTRIBUTES,
-                 "name_table": NAME_TABLE.replace("{cell}", cell), **pieces}
+                 "name_table": NAME_TABLE.replace("{cell}", cell.ljust(len("{cell}"))), **pieces}
         doc = cls.__doc__
         for key, text in texts.items():
             doc = doc.replace("{" + key + "}", _indent(text).lstrip())
