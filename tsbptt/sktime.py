@@ -106,10 +106,12 @@ class TsbpttForecaster(BaseForecaster):
         "capability:insample": False,
         "capability:pred_int": True,
         "capability:pred_int:insample": False,
+        "capability:update": True,  # update moves the origin, never refits
         "authors": ["tsbptt developers"],
         "maintainers": ["tsbptt developers"],
-        "python_dependencies": ["tsbptt"],
     }
+    # the adapter keeps what it needs (the forecaster's tails), not sktime's copy of y
+    _config = {"remember_data": False}
 
     def __init__(self, estimator=None, lags=None, strategy="recursive", horizon=None,
                  interval="conformal", calibration=0.2, season=None, scaling="auto",
@@ -170,8 +172,8 @@ class TsbpttForecaster(BaseForecaster):
         return pd.Index(pos.astype(np.int64))
 
     def _on_grid(self, frame, what):
-        return None if frame is None else frame.set_axis(
-            self._positions(frame.index, what, len(frame)))
+        return None if frame is None else _inner(frame.set_axis(
+            self._positions(frame.index, what, len(frame))))
 
     # -- fit, update -----------------------------------------------------------------------
     def _fit(self, y, X, fh):
@@ -186,16 +188,16 @@ class TsbpttForecaster(BaseForecaster):
         yp, Xp = self._on_grid(y, "y"), self._on_grid(X, "X")
         self.interval_method_ = "conformal" if self.interval == "conformal" else "random_walk"
         try:
-            self.forecaster_ = self._forecaster(self.interval, X).fit(yp, Xp)
+            self.forecaster_ = self._forecaster(self.interval, Xp).fit(yp, Xp)
         except ValueError as exc:
             if self.interval != "conformal" or "too few windows to calibrate" not in str(exc):
                 raise
             self.interval_method_ = "random_walk"  # too short to hold a window back
-            self.forecaster_ = self._forecaster(None, X).fit(yp, Xp)
+            self.forecaster_ = self._forecaster(None, Xp).fit(yp, Xp)
         diffs = np.diff(y.to_numpy(dtype=np.float64))
         self.sigma_ = float(np.std(diffs, ddof=1)) if len(diffs) > 1 else float(
             np.abs(diffs).sum())
-        self._n_known, self._exog = len(y), X is not None
+        self._n_known, self._exog, self._name = len(y), X is not None, y.name
         return self
 
     def _forecaster(self, interval, X):
@@ -212,8 +214,8 @@ class TsbpttForecaster(BaseForecaster):
         new = pos >= self._n_known  # the values sktime already passed are known
         if not new.any():
             return self
-        y_new = y[new].set_axis(pos[new])
-        X_new = None if X is None else X.reindex(y.index)[new].set_axis(pos[new])
+        y_new = _inner(y[new].set_axis(pos[new]))
+        X_new = None if X is None else _inner(X.reindex(y.index)[new].set_axis(pos[new]))
         self.forecaster_.update(y_new, X_new)
         self._n_known = int(pos[new][-1]) + 1
         return self
@@ -241,16 +243,17 @@ class TsbpttForecaster(BaseForecaster):
         missing = np.setdiff1d(need, pos)
         if missing.size:
             label = self._grid(int(missing[0]) + 1)[-1]
+            label = label.item() if isinstance(label, np.generic) else label
             raise ValueError(f"X has no row for the forecast step {label!r}; give X on "
                              f"every step up to the last one of fh")
-        return X.set_axis(pos).loc[need]
+        return _inner(X.set_axis(pos).loc[need])
 
     def _predict(self, fh, X):
         rel = self._steps(fh)
         steps = int(rel.max()) if self.strategy != "direct" else self.horizon_
         pred = self.forecaster_.predict(steps, X=self._future_X(X, steps))
         values = pred.to_numpy()[rel - 1]
-        return pd.Series(values, index=fh.to_absolute_index(self.cutoff), name=self._y.name)
+        return pd.Series(values, index=fh.to_absolute_index(self.cutoff), name=self._name)
 
     def _predict_interval(self, fh, X, coverage):
         rel = self._steps(fh)
@@ -293,3 +296,11 @@ class TsbpttForecaster(BaseForecaster):
         return [{"estimator": net, "lags": 3},
                 {"estimator": net, "lags": 4, "strategy": "direct", "linear": False,
                  "scaling": "global", "calibration": 0.3}]
+
+
+def _inner(frame):
+    """y as a Series named 'y', X's columns as 'x0', 'x1', ...: sktime's names (often
+    0, 1, ... for both) may collide, and the forecaster keys channels by name."""
+    if isinstance(frame, pd.Series):
+        return frame.rename("y")
+    return frame.set_axis([f"x{i}" for i in range(frame.shape[1])], axis=1)
