@@ -169,6 +169,13 @@ def test_window_sequences_in_sktime_reduction_are_make_windows():
 def test_check_estimator_fails_only_the_listed_checks():
     from sktime.utils.estimator_checks import check_estimator
 
+    import re
+
     results = check_estimator(TsbpttForecaster, raise_exceptions=False)
     failing = {name for name, r in results.items() if r != "PASSED"}
-    assert failing == set(EXPECTED_FAILURES)
+    unexplained = {name for name in failing
+                   if not any(re.fullmatch(p, name) for p in EXPECTED_FAILURES)}
+    assert not unexplained, {name: str(results[name])[:300] for name in unexplained}
+    for pattern in EXPECTED_FAILURES:  # the list does not outlive its failures
+        assert any(re.fullmatch(pattern, name) for name in failing), pattern
+    assert len(results) > 700
