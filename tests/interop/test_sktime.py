@@ -106,6 +106,17 @@ def test_coverage_beyond_the_calibration_windows_falls_back():
     np.testing.assert_allclose(out.iloc[:, 1], upper, rtol=1e-12)
 
 
+def test_steps_beyond_the_calibrated_horizon_fall_back():
+    y = _y(60)
+    f = TsbpttForecaster(_net(), lags=6).fit(y, fh=[1])  # calibrated for one step
+    out = f.predict_interval(fh=[1, 2], coverage=0.8)
+    band = f.forecaster_.predict_interval(1, coverage=0.8)
+    np.testing.assert_array_equal(out.iloc[0].to_numpy(), [band["lower"].iloc[0],
+                                                           band["upper"].iloc[0]])
+    lower, upper = _random_walk(y, f.predict(fh=[1, 2]).to_numpy(), np.array([1, 2]), 0.8)
+    np.testing.assert_allclose(out.iloc[1].to_numpy(), [lower[1], upper[1]], rtol=1e-12)
+
+
 def test_update_moves_the_origin_without_refitting():
     y = _y(70)
     f = TsbpttForecaster(_net(), lags=6).fit(y.iloc[:60], fh=[1, 2])
