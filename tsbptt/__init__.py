@@ -17,9 +17,9 @@ except ImportError as exc:  # pragma: no cover - depends on how tsbptt was insta
     ) from exc
 
 from ._config import get_config, show_config
-from .estimators import (GRUClassifier, GRURegressor, LSTMClassifier, LSTMRegressor,
-                         RecurrentState, RNNClassifier, RNNRegressor, load_model,
-                         save_model)
+from .estimators import (GRUClassifier, GRURegressor, LagLayout, LSTMClassifier,
+                         LSTMRegressor, RecurrentState, RNNClassifier, RNNRegressor,
+                         load_model, save_model)
 from .forecasting import metrics, returns
 from . import datasets
 from .forecasting.backtesting import Backtest, RollingOrigin, backtest
@@ -30,7 +30,7 @@ from .forecasting.windowing import Windows, calendar_features, infer_season, mak
 
 __all__ = [
     "AutoForecaster", "Backtest", "backtest", "calendar_features", "datasets", "Forecaster",
-    "get_config", "GRUClassifier", "GRURegressor", "infer_season", "load_model",
+    "get_config", "GRUClassifier", "GRURegressor", "infer_season", "LagLayout", "load_model",
     "LSTMClassifier", "LSTMRegressor", "make_windows", "metrics", "RecurrentState", "returns",
     "RNNClassifier", "RNNRegressor", "RollingOrigin", "save_model", "SeasonalNaive",
     "show_config", "Windows",

@@ -4,11 +4,12 @@ Estimators validate and convert their inputs (NumPy arrays, 3D sequences, ragged
 lists), then call the engine; they never see pandas.
 """
 from ._classifiers import GRUClassifier, LSTMClassifier, RNNClassifier
+from ._layout import LagLayout
 from ._regressors import GRURegressor, LSTMRegressor, RNNRegressor
 from ._state import load_model, save_model
 from ._streaming import RecurrentState
 from ._tags import Capabilities, capabilities
 
-__all__ = ["GRUClassifier", "GRURegressor", "LSTMClassifier", "LSTMRegressor",
+__all__ = ["GRUClassifier", "GRURegressor", "LagLayout", "LSTMClassifier", "LSTMRegressor",
            "RNNClassifier", "RNNRegressor", "RecurrentState", "load_model", "save_model",
            "Capabilities", "capabilities"]

@@ -14,6 +14,8 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..estimators import Capabilities
+
 __all__ = ["SeasonalNaive"]
 
 
@@ -49,6 +51,11 @@ class SeasonalNaive(RegressorMixin, BaseEstimator):
     def __init__(self, season: int = 1, n_channels: int = 1) -> None:
         self.season = season
         self.n_channels = n_channels
+
+    def __tsbptt_capabilities__(self):
+        """It reads 2D windows as ``n_channels`` features per step (see
+        :mod:`tsbptt.estimators._tags`)."""
+        return Capabilities(channels=True)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
