@@ -1,7 +1,7 @@
 """Forecast pandas time series with any regressor: dated forecasts and intervals.
 
-:class:`Forecaster` turns one series or many (see :mod:`tsbptt._panel` for the
-layouts) into lag windows, fits a clone of the wrapped regressor — a tsbptt
+:class:`Forecaster` turns one series or many (see :mod:`tsbptt.forecasting._panel`
+for the layouts) into lag windows, fits a clone of the wrapped regressor — a tsbptt
 estimator or any scikit-learn regressor, so an LSTM and a Ridge can be compared on
 the same windows — and returns forecasts indexed by the future timestamps.
 
@@ -29,23 +29,15 @@ from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from . import transforms
-from ._parts import (
-    _by_series,
-    _conformal_quantile,
-    _joined,
-    _names,
-    _Scaled,
-    _stack_states,
-    _warn_once,
-)
+from ._intervals import _Intervals
 from ._panel import (
     FILL_METHODS,
-    Entry,
+    _PanelScaling,
     continuations,
     future_index,
     split_future,
@@ -53,15 +45,17 @@ from ._panel import (
     to_output,
     y_name,
 )
-from ..utils._validation import check_window_length, mean_std, refuse_bool_numbers
-from ._window_model import MAX_WINDOWS, WindowModel, apply_budget, is_network
+from ._parts import _joined, _names, _warn_once
+from ._strategies import _Strategies
+from ..utils._validation import check_window_length, refuse_bool_numbers
+from ._window_model import is_network
 from .metrics import mae
-from .windowing import CALENDAR_FEATURES, calendar_features, check_numeric, infer_season
+from .windowing import CALENDAR_FEATURES, calendar_features, infer_season
 
 __all__ = ["Forecaster"]
 
 
-class Forecaster(BaseEstimator):
+class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
     """Forecast one series or many from their last ``lags`` steps.
 
     Parameters
@@ -227,12 +221,6 @@ class Forecaster(BaseEstimator):
         refuse_bool_numbers(self)
 
     # -- settings ---------------------------------------------------------------------
-    @property
-    def _lead(self):
-        """Steps the model forecasts at once, which is also how far ahead of its row
-        a future-known channel is read."""
-        return self.horizon if self.strategy == "direct" else 1
-
     def _check_settings(self, X_columns):
         future, calendar = _names(self.future_exog), _names(self.calendar)
         unknown = [c for c in future if c not in X_columns]
@@ -292,146 +280,7 @@ class Forecaster(BaseEstimator):
         else:
             self.scaling_ = self.scaling
 
-    def _new_estimator(self, n_steps=None, label=None):
-        est = clone(self.estimator)
-        if hasattr(type(est), "_progress"):  # tsbptt's own estimators
-            est._defer_convergence_warning = True  # one warning per Forecaster fit
-            if label is not None:
-                est._progress_label = f"{label} ({type(est).__name__})"
-        network = is_network(est)
-        if network and self.training == "auto":
-            apply_budget(est, stateful=self.strategy == "stateful")
-        params = est.get_params()
-        if self.strategy == "stateful":
-            if params.get("bidirectional") or params.get("early_stopping"):
-                raise ValueError("strategy='stateful' needs bidirectional=False and "
-                                 "early_stopping=False (one sequence per series)")
-            if params.get("bptt_steps") is None:
-                est.set_params(bptt_steps=min(self.lags_, n_steps))
-        elif "n_channels" in params:
-            est.set_params(n_channels=len(self.channels_))
-        if self.interval == "quantile":
-            a = (1 - self.coverage) / 2
-            est.set_params(loss="quantile", quantiles=(a, 0.5, 1 - a))
-        if self.strategy == "stateful":
-            return est
-        diff = transforms.difference_of(transforms.check_transform(self.transform))
-        linear = self.linear and network
-        if self.scaling_ != "window" and not diff and not linear:
-            return est
-        window = self.scaling_ == "window"
-        return WindowModel(
-            est, n_channels=len(self.channels_),
-            center="last" if window or diff else None, scale_windows=window,
-            season=self.season_ if diff == "seasonal_diff" else None, linear=linear,
-            validation_fraction=params.get("validation_fraction", 0.2)
-            if params.get("early_stopping") else 0.2,
-            max_windows=MAX_WINDOWS if network and self.training == "auto" else None)
-
     # -- data ---------------------------------------------------------------------------
-    def _fit_scaling(self, entries):
-        """Per series (rows, in ``series_`` order): the mean and scale of y and of
-        every covariate column."""
-        names = self.exog_names_
-        power = transforms.power_of(transforms.check_transform(self.transform))
-        for e in entries:
-            if power:
-                transforms.check_positive(e.y, power, self._where(e.key))
-        self.target_lambda_ = [transforms.fit_lambda(e.y.to_numpy(np.float64), power)
-                               for e in entries]
-        y = [transforms.forward(e.y.to_numpy(np.float64), lam)
-             for e, lam in zip(entries, self.target_lambda_)]
-        X = [np.empty((len(e.y), 0)) if e.X is None else e.X[names].to_numpy(np.float64)
-             for e in entries]
-        if self.scaling_ is not None:  # mean_std: a series of 1e300 must not overflow to NaN
-            self.target_mean_, self.target_scale_ = (
-                np.array(v, dtype=np.float64) for v in zip(*map(mean_std, y)))
-            stats = [mean_std(v) for v in X]
-            self.exog_mean_ = np.array([m for m, _ in stats]).reshape(len(X), -1)
-            self.exog_scale_ = np.array([s for _, s in stats]).reshape(len(X), -1)
-        else:
-            self.target_mean_, self.target_scale_ = np.zeros(len(y)), np.ones(len(y))
-            self.exog_mean_ = np.zeros((len(X), len(names)))
-            self.exog_scale_ = np.ones((len(X), len(names)))
-        for name in ("target", "exog"):
-            stats = np.concatenate([getattr(self, f"{name}_mean_").ravel(),
-                                    getattr(self, f"{name}_scale_").ravel()])
-            if not np.isfinite(stats).all():
-                raise ValueError(f"the {'y' if name == 'target' else 'X'} values span "
-                                 "more than the float64 range: their mean and standard "
-                                 "deviation overflow; divide them by a constant first")
-        # a constant series or column: leave it centred, not divided by zero
-        self.target_scale_[self.target_scale_ <= 1e-12] = 1.0
-        self.exog_scale_[self.exog_scale_ <= 1e-12] = 1.0
-
-    def _scaled(self, entry, future_X=None, n_future=0):
-        """Scale a series with the fitted statistics; future-known channels over
-        its steps and ``n_future`` more (from ``future_X``, the calendar)."""
-        key = entry.key
-        if key not in self.series_:
-            raise ValueError(f"series {key!r} was not seen in fit "
-                             f"(known: {self.series_[:10]})")
-        i = self.series_.index(key)
-        lam = self.target_lambda_[i]
-        if lam is not None:
-            transforms.check_positive(entry.y, transforms.power_of(
-                transforms.check_transform(self.transform)), self._where(key))
-        y = ((transforms.forward(entry.y.to_numpy(np.float64), lam) - self.target_mean_[i])
-             / self.target_scale_[i])
-        n = len(y)
-        index = entry.y.index
-        full_index = index.append(future_index(index[-1], self.step_, n_future)) \
-            if n_future else index
-
-        def cols(names, frame):
-            if not names:
-                return np.empty((len(frame), 0))
-            cols = [self.exog_names_.index(c) for c in names]
-            return ((frame[names].to_numpy(np.float64) - self.exog_mean_[i, cols])
-                    / self.exog_scale_[i, cols])
-
-        X = entry.X if entry.X is not None else pd.DataFrame(index=index)
-        past = cols(self._past, X)
-        fut = cols(self._future, X)
-        if n_future and self._future:
-            fut = np.vstack([fut, cols(self._future, self._future_rows(
-                key, future_X, full_index[n:]))])
-        elif n_future:
-            fut = np.vstack([fut, np.empty((n_future, 0))])
-        if self._calendar:
-            fut = np.hstack([fut, calendar_features(full_index, self._calendar).to_numpy()])
-        static = np.zeros(len(self.series_) if self._one_hot else 0)
-        if self._one_hot:
-            static[self.series_.index(key)] = 1.0
-        return _Scaled(key, index, y, past, fut, static)
-
-    def _future_rows(self, key, future_X, needed):
-        where = "X" if key is None else f"X of series {key!r}"
-        if future_X is None:
-            raise ValueError(f"{where} must give the future-known covariates "
-                             f"{self._future} for the forecast steps {needed[0]!r} .. "
-                             f"{needed[-1]!r}")
-        missing = needed.difference(future_X.index)
-        if len(missing):
-            raise ValueError(f"{where} does not cover the forecast steps: missing "
-                             f"{list(missing[:3])}{' ...' if len(missing) > 3 else ''}")
-        absent = [c for c in self._future if c not in future_X.columns]
-        if absent:
-            raise ValueError(f"{where} lacks the future-known columns {absent}")
-        rows = future_X.loc[needed, self._future]
-        check_numeric(rows, where, finite=False)  # numbers, not complex; finite below
-        bad = ~np.isfinite(rows.to_numpy(np.float64, na_value=np.nan))
-        if bad.any():
-            first = needed[np.flatnonzero(bad.any(1))[0]]
-            raise ValueError(f"{where} has a missing value at {first!r}")
-        return rows
-
-    def _windows(self, s, origins):
-        """Flattened input windows ending at ``origins``: (len(origins), lags * C)."""
-        t = origins[:, None] - self.lags_ + 1 + np.arange(self.lags_)[None, :]
-        rows = s.channels(t.ravel(), self._lead)
-        return rows.reshape(len(origins), -1)
-
     # -- fit ----------------------------------------------------------------------------
     def fit(self, y, X=None):
         """Fit on one series or many, with optional covariates.
@@ -511,44 +360,6 @@ class Forecaster(BaseEstimator):
                              "truncated BPTT, which needs series of equal length; give "
                              "series over the same dates, or use 'direct' or 'recursive'")
 
-    def _fit_model(self, data, last, label=None):
-        """Fit a new model on each series' steps up to ``last[i]`` (inclusive);
-        ``label`` names the fit in the model's progress lines."""
-        if self.strategy == "stateful":
-            T = last[0]
-            X3 = np.stack([s.channels(np.arange(T), 1) for s in data])
-            Y = np.stack([s.y[1:T + 1] for s in data])
-            return self._noted(self._new_estimator(T, label).fit(X3, Y))
-        H = self._lead
-        Xs, Ys, when = [], [], []
-        for s, stop in zip(data, last):
-            origins = np.arange(self.lags_ - 1, stop - H + 1)
-            if not len(origins):  # a series that starts after a calibration cut-off
-                continue
-            Xs.append(self._windows(s, origins))
-            Ys.append(s.y[origins[:, None] + 1 + np.arange(H)[None, :]])
-            when.append(s.index[origins])
-        # in time order across series, so a model's validation tail is the latest
-        order = np.argsort(np.concatenate([w.to_numpy() for w in when]), kind="stable")
-        Xw = pd.DataFrame(np.concatenate(Xs)[order], columns=self.feature_names_)
-        Y = np.concatenate(Ys)[order]
-        return self._noted(self._new_estimator(label=label).fit(Xw, Y[:, 0] if H == 1
-                                                                else Y))
-
-    def _noted(self, model):
-        """A fitted member, its deferred convergence note moved to the Forecaster's
-        list; later fits of the member warn as usual again."""
-        # a window model keeps the network's template (estimator) and the fitted
-        # network (estimator_): neither may defer the warnings of a later fit
-        members = ((model.estimator, model.estimator_) if isinstance(model, WindowModel)
-                   else (model,))
-        note = vars(members[-1]).pop("_convergence_note", None)
-        if note is not None and hasattr(self, "_convergence_notes"):
-            self._convergence_notes.append(note)
-        for member in members:
-            vars(member).pop("_defer_convergence_warning", None)
-        return model
-
     _SCALING = ("target_mean_", "target_scale_", "exog_mean_", "exog_scale_",
                 "target_lambda_")
 
@@ -556,118 +367,7 @@ class Forecaster(BaseEstimator):
     def _where(key):
         return "y" if key is None else f"series {key!r}"
 
-    def _calibrate(self, entries, data):
-        """Scores of a model fitted on the data before a cut-off time, forecasting
-        every origin from then on: (n_origins, horizon), standardised.
-
-        The cut-off is a time, the same for every series, so that no series'
-        data after it teaches the calibration model about another's held-back
-        part; it leaves the last ``calibration`` fraction of all origins held back.
-        The data before it is all the calibration model sees, its scaling included.
-        """
-        H, first = self.horizon, self.lags_ - 1
-        times = [s.index[first:len(s.y) - H] for s in data]  # each series' origins
-        pooled = np.sort(np.concatenate([t.to_numpy() for t in times]))
-        t_cut = pooled[min(len(pooled) - 1,
-                           int(np.floor((1 - self.calibration) * len(pooled))))]
-        # the last step at or before the cut-off: the calibration model's data ends there
-        stops = [int(s.index.searchsorted(t_cut, side="right")) - 1 for s in data]
-        if self.strategy == "stateful":  # one sequence length for every series
-            stops = [min(stops)] * len(data)
-        origins = [(i, o) for i, (s, stop) in enumerate(zip(data, stops))
-                   for o in range(max(first, stop), len(s.y) - H)]
-        cuts = [min(stop, len(s.y) - 1) for s, stop in zip(data, stops)]
-        if sum(max(0, c - H - first + 1) for c in cuts) < 1 or not origins:
-            raise ValueError(f"too few windows to calibrate intervals ({len(pooled)} "
-                             "origins in all); use a longer series or interval=None")
-        needed = int(np.ceil(self.coverage / (1 - self.coverage) - 1e-9))
-        if len(origins) < needed:
-            raise ValueError(f"too few windows to calibrate a {self.coverage:.0%} interval: "
-                             f"{len(origins)} held-back origins, {needed} needed; use a "
-                             "longer series or a larger calibration fraction")
-        final = {name: getattr(self, name) for name in self._SCALING}
-        try:
-            # a series that starts after the cut-off is scaled by its first window,
-            # which its first held-back origin knows
-            known = [max(c, first) + 1 for c in cuts]
-            self._fit_scaling([Entry(e.key, e.y.iloc[:k],
-                                     None if e.X is None else e.X.iloc[:k])
-                               for e, k in zip(entries, known)])
-            data = [self._scaled(e) for e in entries]
-            jobs = [(data[i], o) for i, o in origins]
-            model = self._fit_model(data, cuts, "fit 1/2: calibration model")
-            actual = np.stack([s.y[o + 1:o + 1 + H] for s, o in jobs])
-            if self.interval == "quantile":
-                # conformalised quantile regression (Romano et al., 2019): how far the
-                # actual falls outside the predicted band (negative: inside)
-                q = self._direct(model, jobs, "predict_quantiles").reshape(len(jobs), H, 3)
-                return np.maximum(q[..., 0] - actual, actual - q[..., 2])
-            states = (self._states_before(model, jobs) if self.strategy == "stateful"
-                      else None)
-            return actual - self._forecast(model, jobs, H, states)
-        finally:
-            for name, value in final.items():
-                setattr(self, name, value)
-
     # -- forecasting --------------------------------------------------------------------
-    def _states_before(self, model, jobs):
-        """A stateful model's states before each job's origin (after steps 0 .. o - 1
-        of its series): each series is read once, in pieces between its origins."""
-        per_job = [None] * len(jobs)
-        for s, pos, origins in _by_series(jobs):
-            states, done = None, 0
-            for o, j in sorted(zip(origins.tolist(), pos.tolist())):
-                if o > done:
-                    piece = s.channels(np.arange(done, o), 1)[None]
-                    states = model.predict_sequence(piece, states)[1]
-                    done = o
-                per_job[j] = states
-        return _stack_states(per_job)
-
-    def _forecast(self, model, jobs, steps, states=None):
-        """Standardised forecasts of ``steps`` steps after each (series, origin) job:
-        (len(jobs), steps). ``states`` (stateful) are the states before each origin."""
-        if self.strategy == "direct":
-            return self._direct(model, jobs, "predict").reshape(len(jobs), -1)[:, :steps]
-        out = np.empty((len(jobs), steps))
-        if self.strategy == "recursive":
-            window = self._job_windows(jobs)
-            C = len(self.channels_)
-            for k in range(steps):
-                out[:, k] = np.ravel(model.predict(pd.DataFrame(
-                    window, columns=self.feature_names_)))
-                if k + 1 < steps:  # the next row, its y the forecast just made
-                    window = np.hstack([window[:, C:], self._job_rows(jobs, k + 1,
-                                                                      out[:, k])])
-            return out
-        # stateful: the origin's own row, then the forecasts fed back one by one
-        rows = self._job_rows(jobs, 0)
-        for k in range(steps):
-            pred, states = model.predict_sequence(rows[:, None, :], states)
-            out[:, k] = pred[:, -1]
-            if k + 1 < steps:
-                rows = self._job_rows(jobs, k + 1, out[:, k])
-        return out
-
-    def _job_windows(self, jobs):
-        """The flattened window ending at each job's origin, in job order."""
-        out = np.empty((len(jobs), self.lags_ * len(self.channels_)))
-        for s, pos, origins in _by_series(jobs):
-            out[pos] = self._windows(s, origins)
-        return out
-
-    def _job_rows(self, jobs, after, y=None):
-        """The channel row ``after`` steps past each job's origin (one-step lead), with
-        ``y`` (one value per job) in its target channel instead of the series'."""
-        out = np.empty((len(jobs), len(self.channels_)))
-        for s, pos, origins in _by_series(jobs):
-            out[pos] = s.channels(origins + after, 1, y=None if y is None else y[pos])
-        return out
-
-    def _direct(self, model, jobs, method):
-        X = pd.DataFrame(self._job_windows(jobs), columns=self.feature_names_)
-        return np.asarray(getattr(model, method)(X), dtype=np.float64)
-
     def _check_steps(self, steps):
         steps = self.horizon if steps is None else steps
         if not isinstance(steps, (int, np.integer)) or isinstance(steps, bool) or steps < 1:
@@ -784,70 +484,6 @@ class Forecaster(BaseEstimator):
         if self.strategy == "stateful":
             self.states_ = states
         return self
-
-    def _carried_states(self, new):
-        """``states_`` moved over the new steps of the updated series (one sequence
-        each, as :meth:`_states_before` reads them)."""
-        states = [tuple(a.copy() for a in layer) for layer in self.states_]
-        for e in new:
-            i = self.series_.index(e.key)
-            # the rows from the old origin to the step before the new one; a row reads
-            # its future-known channels one step ahead, inside the new values
-            part = _joined(self.tails_[e.key], e, len(e.y) + 1)
-            rows = self._scaled(part).channels(np.arange(len(e.y)), 1)[None]
-            mine = [tuple(a[i:i + 1] for a in layer) for layer in states]
-            _, after = self.estimator_.predict_sequence(rows, mine)
-            for layer, s in zip(states, after):
-                for a, b in zip(layer, s):
-                    a[i:i + 1] = b
-        return states
-
-    def predict_interval(self, steps=None, X=None, coverage=None, history=None,
-                         history_X=None):
-        """Forecasts with a prediction interval (needs ``interval`` set before fit).
-
-        Parameters
-        ----------
-        steps, X, history, history_X : as in :meth:`predict`
-        coverage : float, default=None (the ``coverage`` parameter)
-            Nominal probability that the actual value falls in [lower, upper]. Any
-            value for conformal intervals; the fitted one for quantile intervals.
-
-        Returns
-        -------
-        DataFrame
-            Columns ``forecast``, ``lower`` and ``upper``, indexed as
-            :meth:`predict`'s output; ``attrs['coverage']`` holds the coverage.
-        """
-        check_is_fitted(self)
-        if self.interval is None:
-            raise ValueError("predict_interval needs interval='conformal' or "
-                             "interval='quantile', set before fit")
-        coverage = self.coverage if coverage is None else coverage
-        if not isinstance(coverage, Real) or not 0 < coverage < 1:
-            raise ValueError(f"coverage must lie strictly between 0 and 1, got {coverage!r}")
-        steps = self._check_steps(steps)
-        if steps > self.horizon:
-            raise ValueError(f"intervals were calibrated for {self.horizon} steps "
-                             f"(horizon), steps={steps} asks for more")
-        entries, jobs, states = self._origins(steps, X, history, history_X)
-        if self.interval == "quantile":
-            if not np.isclose(coverage, self.coverage):
-                raise ValueError(f"quantile intervals were fitted for coverage="
-                                 f"{self.coverage}; refit for coverage={coverage} or "
-                                 "use interval='conformal'")
-            q = self._direct(self.estimator_, jobs, "predict_quantiles")
-            q = q.reshape(len(jobs), -1, 3)[:, :steps]  # (series, step, (lo, mid, hi))
-            widen = _conformal_quantile(self.residuals_[:, :steps], coverage)
-            values = np.stack([q[..., 1], np.minimum(q[..., 0] - widen, q[..., 1]),
-                               np.maximum(q[..., 2] + widen, q[..., 1])], axis=-1)
-        else:
-            f = self._forecast(self.estimator_, jobs, steps, states)
-            half = _conformal_quantile(np.abs(self.residuals_[:, :steps]), coverage)
-            values = np.stack([f, f - half, f + half], axis=-1)
-        out = self._dated(entries, values, steps, ["forecast", "lower", "upper"])
-        out.attrs["coverage"] = float(coverage)
-        return out
 
     def score(self, y, X=None):
         """Negative mean absolute error of forecasting ``y``, the steps right after

@@ -3,9 +3,11 @@
 The forecaster accepts one Series, a dict of Series, or a Series with a two-level
 MultiIndex (series id, time) — the long layout ``frame.set_index([id, time])[value]``
 — with covariates in the same layout. This module turns any of them into a list of
-:class:`Entry` (one per series) on regular indexes, and turns forecasts back into
-the layout the user gave. Nothing is reordered: series keep the order in which they
-first appear, and every check names the series and the label it failed at.
+:class:`Entry` (one per series) on regular indexes, scales them into
+:class:`_Scaled` series (:class:`_PanelScaling`, a mixin of the Forecaster), and
+turns forecasts back into the layout the user gave. Nothing is reordered: series
+keep the order in which they first appear, and every check names the series and
+the label it failed at.
 """
 import warnings
 from dataclasses import dataclass
@@ -13,7 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .windowing import check_numeric, check_order
+from . import transforms
+from ..utils._validation import mean_std
+from .windowing import calendar_features, check_numeric, check_order
 
 __all__ = ["Entry", "continuations", "future_index", "split_future", "to_entries",
            "to_output"]
@@ -331,3 +335,126 @@ def to_output(values, layout, names):
     ids = pd.Index(keys, tupleize_cols=False).repeat([len(v) for _, v in values])
     out.index = pd.MultiIndex.from_arrays([ids, out.index], names=names)
     return out
+
+
+class _Scaled:
+    """One series, scaled, with its future-known channels over ``n + n_future`` steps.
+
+    Attributes: ``key``, ``index`` (n,), ``y`` (n,), ``past`` (n, p), ``fut``
+    (n + n_future, q) and ``static`` (k,).
+    """
+
+    def __init__(self, key, index, y, past, fut, static):
+        self.key, self.index, self.y = key, index, y
+        self.past, self.fut, self.static = past, fut, static
+
+    def channels(self, t, lead, y=None):
+        """Channel rows for the time steps ``t`` (an int array): (len(t), C)."""
+        def take(a, rows):  # a zero-width block has no rows to run out of
+            return a[rows] if a.shape[1] else np.empty((len(rows), 0))
+
+        yv = self.y[t] if y is None else y
+        return np.column_stack([yv, take(self.past, t), take(self.fut, t + lead),
+                                np.broadcast_to(self.static, (len(t), len(self.static)))])
+
+
+class _PanelScaling:
+    """Per-series scaling of a Forecaster's entries into :class:`_Scaled` series
+    with their channels (a mixin of :class:`tsbptt.forecasting.Forecaster`)."""
+
+    def _fit_scaling(self, entries):
+        """Per series (rows, in ``series_`` order): the mean and scale of y and of
+        every covariate column."""
+        names = self.exog_names_
+        power = transforms.power_of(transforms.check_transform(self.transform))
+        for e in entries:
+            if power:
+                transforms.check_positive(e.y, power, self._where(e.key))
+        self.target_lambda_ = [transforms.fit_lambda(e.y.to_numpy(np.float64), power)
+                               for e in entries]
+        y = [transforms.forward(e.y.to_numpy(np.float64), lam)
+             for e, lam in zip(entries, self.target_lambda_)]
+        X = [np.empty((len(e.y), 0)) if e.X is None else e.X[names].to_numpy(np.float64)
+             for e in entries]
+        if self.scaling_ is not None:  # mean_std: a series of 1e300 must not overflow to NaN
+            self.target_mean_, self.target_scale_ = (
+                np.array(v, dtype=np.float64) for v in zip(*map(mean_std, y)))
+            stats = [mean_std(v) for v in X]
+            self.exog_mean_ = np.array([m for m, _ in stats]).reshape(len(X), -1)
+            self.exog_scale_ = np.array([s for _, s in stats]).reshape(len(X), -1)
+        else:
+            self.target_mean_, self.target_scale_ = np.zeros(len(y)), np.ones(len(y))
+            self.exog_mean_ = np.zeros((len(X), len(names)))
+            self.exog_scale_ = np.ones((len(X), len(names)))
+        for name in ("target", "exog"):
+            stats = np.concatenate([getattr(self, f"{name}_mean_").ravel(),
+                                    getattr(self, f"{name}_scale_").ravel()])
+            if not np.isfinite(stats).all():
+                raise ValueError(f"the {'y' if name == 'target' else 'X'} values span "
+                                 "more than the float64 range: their mean and standard "
+                                 "deviation overflow; divide them by a constant first")
+        # a constant series or column: leave it centred, not divided by zero
+        self.target_scale_[self.target_scale_ <= 1e-12] = 1.0
+        self.exog_scale_[self.exog_scale_ <= 1e-12] = 1.0
+
+    def _scaled(self, entry, future_X=None, n_future=0):
+        """Scale a series with the fitted statistics; future-known channels over
+        its steps and ``n_future`` more (from ``future_X``, the calendar)."""
+        key = entry.key
+        if key not in self.series_:
+            raise ValueError(f"series {key!r} was not seen in fit "
+                             f"(known: {self.series_[:10]})")
+        i = self.series_.index(key)
+        lam = self.target_lambda_[i]
+        if lam is not None:
+            transforms.check_positive(entry.y, transforms.power_of(
+                transforms.check_transform(self.transform)), self._where(key))
+        y = ((transforms.forward(entry.y.to_numpy(np.float64), lam) - self.target_mean_[i])
+             / self.target_scale_[i])
+        n = len(y)
+        index = entry.y.index
+        full_index = index.append(future_index(index[-1], self.step_, n_future)) \
+            if n_future else index
+
+        def cols(names, frame):
+            if not names:
+                return np.empty((len(frame), 0))
+            cols = [self.exog_names_.index(c) for c in names]
+            return ((frame[names].to_numpy(np.float64) - self.exog_mean_[i, cols])
+                    / self.exog_scale_[i, cols])
+
+        X = entry.X if entry.X is not None else pd.DataFrame(index=index)
+        past = cols(self._past, X)
+        fut = cols(self._future, X)
+        if n_future and self._future:
+            fut = np.vstack([fut, cols(self._future, self._future_rows(
+                key, future_X, full_index[n:]))])
+        elif n_future:
+            fut = np.vstack([fut, np.empty((n_future, 0))])
+        if self._calendar:
+            fut = np.hstack([fut, calendar_features(full_index, self._calendar).to_numpy()])
+        static = np.zeros(len(self.series_) if self._one_hot else 0)
+        if self._one_hot:
+            static[self.series_.index(key)] = 1.0
+        return _Scaled(key, index, y, past, fut, static)
+
+    def _future_rows(self, key, future_X, needed):
+        where = "X" if key is None else f"X of series {key!r}"
+        if future_X is None:
+            raise ValueError(f"{where} must give the future-known covariates "
+                             f"{self._future} for the forecast steps {needed[0]!r} .. "
+                             f"{needed[-1]!r}")
+        missing = needed.difference(future_X.index)
+        if len(missing):
+            raise ValueError(f"{where} does not cover the forecast steps: missing "
+                             f"{list(missing[:3])}{' ...' if len(missing) > 3 else ''}")
+        absent = [c for c in self._future if c not in future_X.columns]
+        if absent:
+            raise ValueError(f"{where} lacks the future-known columns {absent}")
+        rows = future_X.loc[needed, self._future]
+        check_numeric(rows, where, finite=False)  # numbers, not complex; finite below
+        bad = ~np.isfinite(rows.to_numpy(np.float64, na_value=np.nan))
+        if bad.any():
+            first = needed[np.flatnonzero(bad.any(1))[0]]
+            raise ValueError(f"{where} has a missing value at {first!r}")
+        return rows
