@@ -39,7 +39,7 @@ from ._panel import (
     FILL_METHODS,
     _PanelScaling,
     continuations,
-    future_index,
+    future_labels,
     split_future,
     to_entries,
     to_output,
@@ -269,7 +269,7 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         """The season, the window length and the scaling this fit uses."""
         self.season_ = infer_season(self.step_) if self.season is None else self.season
         if self.lags is None:
-            room = (min(len(e.y) for e in entries) - self.horizon) // 2
+            room = (min(len(e) for e in entries) - self.horizon) // 2
             self.lags_ = max(1, min(max(2 * self.season_, 8), room))
         else:
             self.lags_ = self.lags
@@ -313,7 +313,8 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         finally:
             vars(self).pop("_convergence_notes", None)
 
-    _FIT_PRIVATE = ("_past", "_future", "_calendar", "_one_hot", "_index_names")
+    _FIT_PRIVATE = ("_past", "_future", "_calendar", "_one_hot", "_index_names",
+                    "_positions_cache")
 
     def _fit(self, y, X):
         entries, self.layout_, self.step_ = to_entries(y, X, freq=self.freq,
@@ -353,9 +354,9 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
     def _check_lengths(self, data):
         """Every series long enough for one window; before anything sized by lags."""
         for s in data:
-            check_window_length(len(s.y), self.lags_, self.horizon,
+            check_window_length(len(s), self.lags_, self.horizon,
                                 what="y" if s.key is None else f"series {s.key!r}")
-        if self.strategy == "stateful" and len({len(s.y) for s in data}) > 1:
+        if self.strategy == "stateful" and len({len(s) for s in data}) > 1:
             raise ValueError("strategy='stateful' trains all series together with "
                              "truncated BPTT, which needs series of equal length; give "
                              "series over the same dates, or use 'direct' or 'recursive'")
@@ -414,15 +415,24 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
 
     def _dated(self, entries, values, steps, columns=None):
         """Standardised forecasts (n_series, steps[, k]) -> dated pandas, y's units."""
-        out = []
-        for i, e in enumerate(entries):
-            j = self.series_.index(e.key)
-            v = transforms.inverse(values[i] * self.target_scale_[j] + self.target_mean_[j],
-                                   self.target_lambda_[j])
-            index = future_index(e.y.index[-1], self.step_, steps)
-            out.append((e.key, pd.Series(v, index=index, name=self.name_) if columns is None
-                        else pd.DataFrame(v, index=index, columns=columns)))
-        return to_output(out, self.layout_, self._index_names)
+        pos = np.array([self._positions[e.key] for e in entries])
+        shape = (-1, 1) + (1,) * (values.ndim - 2)
+        v = (values * self.target_scale_[pos].reshape(shape)
+             + self.target_mean_[pos].reshape(shape))
+        lambdas = [self.target_lambda_[j] for j in pos]
+        if any(lam is not None for lam in lambdas):
+            v = np.stack([transforms.inverse(row, lam) for row, lam in zip(v, lambdas)])
+        lasts = pd.Index([e.last_label for e in entries])
+        times = future_labels(lasts, self.step_, steps)
+        if self.layout_ == "single":
+            index = times
+        else:
+            ids = pd.Index([e.key for e in entries], tupleize_cols=False).repeat(steps)
+            index = pd.MultiIndex.from_arrays([ids, times], names=self._index_names)
+        flat = v.reshape(len(entries) * steps, *v.shape[2:])
+        if columns is None:
+            return pd.Series(flat, index=index, name=self.name_)
+        return pd.DataFrame(flat, index=index, columns=columns)
 
     def predict(self, steps=None, X=None, history=None, history_X=None):
         """Forecast the ``steps`` steps after the end of each series.

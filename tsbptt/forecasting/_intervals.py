@@ -14,7 +14,6 @@ from numbers import Real
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from ._panel import Entry
 
 
 def _conformal_quantile(abs_residuals, coverage):
@@ -43,12 +42,12 @@ class _Intervals:
         The data before it is all the calibration model sees, its scaling included.
         """
         H, first = self.horizon, self.lags_ - 1
-        times = [s.index[first:len(s.y) - H] for s in data]  # each series' origins
-        pooled = np.sort(np.concatenate([t.to_numpy() for t in times]))
+        times = [s.times[first:len(s.y) - H] for s in data]  # each series' origins
+        pooled = np.sort(np.concatenate(times))
         t_cut = pooled[min(len(pooled) - 1,
                            int(np.floor((1 - self.calibration) * len(pooled))))]
         # the last step at or before the cut-off: the calibration model's data ends there
-        stops = [int(s.index.searchsorted(t_cut, side="right")) - 1 for s in data]
+        stops = [int(s.times.searchsorted(t_cut, side="right")) - 1 for s in data]
         if self.strategy == "stateful":  # one sequence length for every series
             stops = [min(stops)] * len(data)
         origins = [(i, o) for i, (s, stop) in enumerate(zip(data, stops))
@@ -67,9 +66,7 @@ class _Intervals:
             # a series that starts after the cut-off is scaled by its first window,
             # which its first held-back origin knows
             known = [max(c, first) + 1 for c in cuts]
-            self._fit_scaling([Entry(e.key, e.y.iloc[:k],
-                                     None if e.X is None else e.X.iloc[:k])
-                               for e, k in zip(entries, known)])
+            self._fit_scaling([e.head(k) for e, k in zip(entries, known)])
             data = [self._scaled(e) for e in entries]
             jobs = [(data[i], o) for i, o in origins]
             model = self._fit_model(data, cuts, "fit 1/2: calibration model")

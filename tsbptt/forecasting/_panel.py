@@ -10,8 +10,6 @@ keep the order in which they first appear, and every check names the series and
 the label it failed at.
 """
 import warnings
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 
@@ -25,15 +23,95 @@ __all__ = ["Entry", "continuations", "future_index", "split_future", "to_entries
 FILL_METHODS = ("ffill", "interpolate")
 
 
-@dataclass
+class _Block:
+    """Many series in one values array grouped by series (offsets given by the
+    entries that view it): ``values`` (N,), ``index`` the time labels (N,),
+    ``times`` the same as a sortable NumPy array, ``X`` a DataFrame on ``index``
+    or None, ``name`` y's name."""
+
+    def __init__(self, values, index, X, name):
+        self.values, self.index, self.X, self.name = values, index, X, name
+        self.times = _sortable(index)
+
+
+def _sortable(index):
+    """A time index as a NumPy array that sorts like it (no copy for a
+    DatetimeIndex or an integer index; ordinals for a PeriodIndex)."""
+    if isinstance(index, pd.PeriodIndex):
+        return index.asi8
+    return index.to_numpy()
+
+
 class Entry:
     """One series: ``key`` (None for a lone Series), ``y`` and covariates ``X``
-    (None or a DataFrame on y's index), and how many steps ``fill`` filled in."""
+    (None or a DataFrame on y's index), and how many steps ``fill`` filled in.
 
-    key: object
-    y: pd.Series
-    X: object = None
-    n_filled: int = 0
+    An entry either holds its pandas objects or views rows ``a:b`` of a
+    :class:`_Block`; then ``y`` and ``X`` are made only when read, and
+    ``values``, ``times`` and ``len`` (what the forecaster's hot paths read)
+    never make them.
+    """
+
+    def __init__(self, key, y, X=None, n_filled=0):
+        self.key, self._y, self._X, self.n_filled = key, y, X, n_filled
+        self._view = None
+
+    @classmethod
+    def view(cls, key, block, a, b):
+        entry = cls(key, None)
+        entry._view = (block, a, b)
+        return entry
+
+    @property
+    def y(self):
+        if self._y is None:
+            block, a, b = self._view
+            self._y = pd.Series(block.values[a:b], index=block.index[a:b], name=block.name,
+                                copy=False)
+        return self._y
+
+    @property
+    def X(self):
+        if self._X is None and self._view is not None and self._view[0].X is not None:
+            block, a, b = self._view
+            self._X = block.X.iloc[a:b]
+        return self._X
+
+    @property
+    def values(self):
+        """y's values as float64: (n,)."""
+        if self._view is not None:
+            block, a, b = self._view
+            return block.values[a:b].astype(np.float64, copy=False)
+        return self._y.to_numpy(np.float64)
+
+    @property
+    def times(self):
+        """y's labels as a sortable NumPy array: (n,)."""
+        if self._view is not None:
+            block, a, b = self._view
+            return block.times[a:b]
+        return _sortable(self._y.index)
+
+    @property
+    def last_label(self):
+        if self._view is not None:
+            block, _, b = self._view
+            return block.index[b - 1]
+        return self._y.index[-1]
+
+    def head(self, k):
+        """The entry of the first ``k`` steps."""
+        if self._view is not None:
+            block, a, _ = self._view
+            return Entry.view(self.key, block, a, a + k)
+        return Entry(self.key, self._y.iloc[:k], None if self._X is None else self._X.iloc[:k],
+                     self.n_filled)
+
+    def __len__(self):
+        if self._view is not None:
+            return self._view[2] - self._view[1]
+        return len(self._y)
 
 
 def _where(key):
@@ -143,6 +221,86 @@ def _regular(entry, freq, fill):
     return entry, step
 
 
+def _is_float_frame(values):
+    """Whether every column of a 2D array or frame is real, non-bool and finite."""
+    frame = values if isinstance(values, pd.DataFrame) else pd.DataFrame(values)
+    for col in frame.columns:
+        dtype = frame[col].dtype
+        if (not pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
+                or pd.api.types.is_complex_dtype(dtype)):
+            return False
+    return bool(np.isfinite(frame.to_numpy(np.float64, na_value=np.nan)).all())
+
+
+def _time_codes(index):
+    """The labels of a time index as int64 codes (nanoseconds or the index's unit for
+    a DatetimeIndex, ordinals for a PeriodIndex, the integers themselves)."""
+    if isinstance(index, (pd.DatetimeIndex, pd.PeriodIndex)):
+        return index.asi8
+    return np.asarray(index, dtype=np.int64)
+
+
+def _step_code(step, index):
+    """The step as a difference of :func:`_time_codes`, or None when it has no fixed
+    size (months, business days)."""
+    if isinstance(step, int):
+        return step
+    if isinstance(index, pd.PeriodIndex):
+        return step.n if step.base == index.freq.base else None
+    if not isinstance(step, pd.offsets.Tick):
+        return None
+    return int(pd.Timedelta(step).as_unit(index.unit).asm8.view(np.int64))
+
+
+def _fast_long(y, X, freq):
+    """The entries of a long ``y`` (and its step) in one pass over its arrays, or
+    None when a check fails or the layout needs the per-series path, which then
+    names the series and the label at fault.
+
+    The rows are grouped by series id (stably, so each series keeps its order) into
+    one values array with offsets; order, regularity and finiteness are checked on
+    the whole arrays at once, and each Entry holds views of them.
+    """
+    ids, times = y.index.get_level_values(0), y.index.get_level_values(1)
+    if not (isinstance(times, pd.DatetimeIndex) or pd.api.types.is_integer_dtype(times)):
+        return None
+    codes, keys = pd.factorize(ids)
+    if not len(codes) or (codes < 0).any():
+        return None
+    order = None
+    if (np.diff(codes) < 0).any():  # rows of a series apart: group them, stably
+        order = np.argsort(codes, kind="stable")
+        codes, times = codes[order], times[order]
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+    offsets = np.r_[starts, len(codes)]
+    if np.diff(offsets).min() < 2:
+        return None
+    t = _time_codes(times)
+    inside = np.ones(len(t) - 1, dtype=bool)
+    inside[starts[1:] - 1] = False  # a step from one series to the next is no step
+    d = np.diff(t)[inside]
+    if not (d > 0).all():
+        return None
+    step = _step_of(times[offsets[0]:offsets[1]], freq, keys[0], allow_gaps=False)
+    code = _step_code(step, times)
+    if code is None or not (d == code).all():
+        return None
+    values = y.to_numpy() if order is None else y.to_numpy()[order]
+    xv = None
+    if X is not None:
+        xv = pd.DataFrame(X.to_numpy() if order is None else X.to_numpy()[order],
+                          index=times, columns=X.columns).astype(X.dtypes.to_dict())
+        if not _is_float_frame(xv):
+            return None
+    if not _is_float_frame(pd.DataFrame({0: values})):
+        return None
+    block = _Block(values, times, xv, y.name)
+    entries = [Entry.view(k, block, a, b)
+               for k, a, b in zip(keys.tolist() if isinstance(keys, np.ndarray) else keys,
+                                  offsets[:-1].tolist(), offsets[1:].tolist())]
+    return entries, step
+
+
 def _entries(y, X):
     """Split the user's layout into entries; returns (entries, layout)."""
     if isinstance(y, pd.Series) and isinstance(y.index, pd.MultiIndex):
@@ -205,6 +363,15 @@ def to_entries(y, X=None, *, freq=None, fill=None):
     step : DateOffset or int
         The common step of every series.
     """
+    if (fill is None and isinstance(y, pd.Series) and isinstance(y.index, pd.MultiIndex)
+            and y.index.nlevels == 2 and (X is None or (isinstance(X, pd.DataFrame)
+                                                        and X.index.equals(y.index)))):
+        fast = _fast_long(y, X, freq)
+        if fast is not None:
+            entries, step = fast
+            if entries[0].X is not None and y_name(entries[0].y) in entries[0].X.columns:
+                raise ValueError(f"X has a column named like y ({y_name(entries[0].y)!r})")
+            return entries, "long", step
     entries, layout = _entries(y, X)
     out, step = [], None
     columns = None if entries[0].X is None else list(entries[0].X.columns)
@@ -300,6 +467,22 @@ def future_index(last, step, steps):
     return pd.date_range(last + step, periods=steps, freq=step)
 
 
+def future_labels(lasts, step, steps):
+    """The ``steps`` labels after each of ``lasts`` (an Index of last labels), one
+    series after another: an Index of ``len(lasts) * steps`` labels."""
+    code = _step_code(step, lasts) if isinstance(
+        lasts, (pd.DatetimeIndex, pd.PeriodIndex)) or isinstance(step, int) else None
+    if code is None:  # a step of no fixed size (months): label by label
+        return future_index(lasts[0], step, steps).append(
+            [future_index(last, step, steps) for last in lasts[1:]])
+    codes = (_time_codes(lasts)[:, None] + code * np.arange(1, steps + 1)[None, :]).ravel()
+    if isinstance(lasts, pd.DatetimeIndex):
+        return pd.DatetimeIndex(codes.view(f"M8[{lasts.unit}]"), tz=lasts.tz)
+    if isinstance(lasts, pd.PeriodIndex):
+        return pd.PeriodIndex.from_ordinals(codes, freq=lasts.freq)
+    return pd.Index(codes)
+
+
 def split_future(X, layout, keys):
     """Future covariates in the user's layout -> {key: DataFrame or None}."""
     if X is None:
@@ -340,13 +523,19 @@ def to_output(values, layout, names):
 class _Scaled:
     """One series, scaled, with its future-known channels over ``n + n_future`` steps.
 
-    Attributes: ``key``, ``index`` (n,), ``y`` (n,), ``past`` (n, p), ``fut``
-    (n + n_future, q) and ``static`` (k,).
+    Attributes: ``key``, ``times`` (n,) (the labels, sortable), ``y`` (n,),
+    ``past`` (n, p), ``fut`` (n + n_future, q) and ``static`` (k,).
     """
 
-    def __init__(self, key, index, y, past, fut, static):
-        self.key, self.index, self.y = key, index, y
+    def __init__(self, key, times, y, past, fut, static, entry=None):
+        self.key, self.times, self.y = key, times, y
         self.past, self.fut, self.static = past, fut, static
+        self._entry = entry
+
+    @property
+    def index(self):
+        """The pandas labels of the steps (made from the entry when read)."""
+        return self._entry.y.index
 
     def channels(self, t, lead, y=None):
         """Channel rows for the time steps ``t`` (an int array): (len(t), C)."""
@@ -370,16 +559,15 @@ class _PanelScaling:
         for e in entries:
             if power:
                 transforms.check_positive(e.y, power, self._where(e.key))
-        self.target_lambda_ = [transforms.fit_lambda(e.y.to_numpy(np.float64), power)
-                               for e in entries]
-        y = [transforms.forward(e.y.to_numpy(np.float64), lam)
+        self.target_lambda_ = [transforms.fit_lambda(e.values, power) for e in entries]
+        y = [transforms.forward(e.values, lam)
              for e, lam in zip(entries, self.target_lambda_)]
-        X = [np.empty((len(e.y), 0)) if e.X is None else e.X[names].to_numpy(np.float64)
+        X = [np.empty((len(e), 0)) if e.X is None else e.X[names].to_numpy(np.float64)
              for e in entries]
         if self.scaling_ is not None:  # mean_std: a series of 1e300 must not overflow to NaN
             self.target_mean_, self.target_scale_ = (
                 np.array(v, dtype=np.float64) for v in zip(*map(mean_std, y)))
-            stats = [mean_std(v) for v in X]
+            stats = [mean_std(v) if v.shape[1] else (np.empty(0), np.empty(0)) for v in X]
             self.exog_mean_ = np.array([m for m, _ in stats]).reshape(len(X), -1)
             self.exog_scale_ = np.array([s for _, s in stats]).reshape(len(X), -1)
         else:
@@ -397,46 +585,55 @@ class _PanelScaling:
         self.target_scale_[self.target_scale_ <= 1e-12] = 1.0
         self.exog_scale_[self.exog_scale_ <= 1e-12] = 1.0
 
+    @property
+    def _positions(self):
+        """Each series key's position in ``series_`` (a dict, so a lookup does not
+        grow with the number of series)."""
+        cached = vars(self).get("_positions_cache")
+        if cached is None or cached[0] is not self.series_:
+            cached = (self.series_, {k: i for i, k in enumerate(self.series_)})
+            self._positions_cache = cached
+        return cached[1]
+
     def _scaled(self, entry, future_X=None, n_future=0):
         """Scale a series with the fitted statistics; future-known channels over
         its steps and ``n_future`` more (from ``future_X``, the calendar)."""
         key = entry.key
-        if key not in self.series_:
+        i = self._positions.get(key)
+        if i is None:
             raise ValueError(f"series {key!r} was not seen in fit "
                              f"(known: {self.series_[:10]})")
-        i = self.series_.index(key)
         lam = self.target_lambda_[i]
         if lam is not None:
             transforms.check_positive(entry.y, transforms.power_of(
                 transforms.check_transform(self.transform)), self._where(key))
-        y = ((transforms.forward(entry.y.to_numpy(np.float64), lam) - self.target_mean_[i])
-             / self.target_scale_[i])
+        y = (transforms.forward(entry.values, lam) - self.target_mean_[i]) / self.target_scale_[i]
         n = len(y)
-        index = entry.y.index
-        full_index = index.append(future_index(index[-1], self.step_, n_future)) \
-            if n_future else index
+        # the labels themselves are only needed to read covariates and the calendar
+        index = entry.y.index if self._future or self._calendar else None
+        full_index = (index.append(future_index(index[-1], self.step_, n_future))
+                      if n_future and index is not None else index)
 
         def cols(names, frame):
             if not names:
-                return np.empty((len(frame), 0))
+                return np.empty((n if frame is None else len(frame), 0))
             cols = [self.exog_names_.index(c) for c in names]
             return ((frame[names].to_numpy(np.float64) - self.exog_mean_[i, cols])
                     / self.exog_scale_[i, cols])
 
-        X = entry.X if entry.X is not None else pd.DataFrame(index=index)
-        past = cols(self._past, X)
-        fut = cols(self._future, X)
+        past = cols(self._past, entry.X)
+        fut = cols(self._future, entry.X)
         if n_future and self._future:
             fut = np.vstack([fut, cols(self._future, self._future_rows(
                 key, future_X, full_index[n:]))])
         elif n_future:
-            fut = np.vstack([fut, np.empty((n_future, 0))])
+            fut = np.empty((n + n_future, 0))
         if self._calendar:
             fut = np.hstack([fut, calendar_features(full_index, self._calendar).to_numpy()])
         static = np.zeros(len(self.series_) if self._one_hot else 0)
         if self._one_hot:
-            static[self.series_.index(key)] = 1.0
-        return _Scaled(key, index, y, past, fut, static)
+            static[i] = 1.0
+        return _Scaled(key, entry.times, y, past, fut, static, entry)
 
     def _future_rows(self, key, future_X, needed):
         where = "X" if key is None else f"X of series {key!r}"

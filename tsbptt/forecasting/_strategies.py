@@ -13,6 +13,7 @@ series. Nothing here is public.
 """
 import numpy as np
 import pandas as pd
+from numpy.lib.stride_tricks import sliding_window_view
 from sklearn.base import clone
 
 from . import transforms
@@ -79,19 +80,30 @@ class _Strategies:
             X3 = np.stack([s.channels(np.arange(T), 1) for s in data])
             Y = np.stack([s.y[1:T + 1] for s in data])
             return self._noted(self._new_estimator(T, label).fit(X3, Y))
-        H = self._lead
-        Xs, Ys, when = [], [], []
+        H, L = self._lead, self.lags_
+        # every series' channel rows (those a window can read) and targets, one after
+        # another, and where each window and target row starts in them
+        rows, ys, starts, y_starts, when = [], [], [], [], []
+        n_rows = n_ys = 0
         for s, stop in zip(data, last):
-            origins = np.arange(self.lags_ - 1, stop - H + 1)
-            if not len(origins):  # a series that starts after a calibration cut-off
-                continue
-            Xs.append(self._windows(s, origins))
-            Ys.append(s.y[origins[:, None] + 1 + np.arange(H)[None, :]])
-            when.append(s.index[origins])
+            n = len(s.y)
+            origins = np.arange(L - 1, stop - H + 1)
+            if len(origins):  # none: a series that starts after a calibration cut-off
+                rows.append(s.channels(np.arange(n - H), H))
+                starts.append(n_rows + origins - L + 1)
+                y_starts.append(n_ys + origins + 1)
+                when.append(s.times[origins])
+                n_rows += n - H
+            ys.append(s.y)
+            n_ys += n
         # in time order across series, so a model's validation tail is the latest
-        order = np.argsort(np.concatenate([w.to_numpy() for w in when]), kind="stable")
-        Xw = pd.DataFrame(np.concatenate(Xs)[order], columns=self.feature_names_)
-        Y = np.concatenate(Ys)[order]
+        order = np.argsort(np.concatenate(when), kind="stable")
+        C = len(self.channels_)
+        # windows as strided views over all the rows, gathered once in that order
+        windows = sliding_window_view(np.concatenate(rows), L, axis=0)  # (-, C, L)
+        Xw = windows[np.concatenate(starts)[order]].transpose(0, 2, 1).reshape(-1, L * C)
+        Y = sliding_window_view(np.concatenate(ys), H)[np.concatenate(y_starts)[order]]
+        Xw = pd.DataFrame(Xw, columns=self.feature_names_, copy=False)
         return self._noted(self._new_estimator(label=label).fit(Xw, Y[:, 0] if H == 1
                                                                 else Y))
 
@@ -172,7 +184,7 @@ class _Strategies:
         each, as :meth:`_states_before` reads them)."""
         states = [tuple(a.copy() for a in layer) for layer in self.states_]
         for e in new:
-            i = self.series_.index(e.key)
+            i = self._positions[e.key]
             # the rows from the old origin to the step before the new one; a row reads
             # its future-known channels one step ahead, inside the new values
             part = _joined(self.tails_[e.key], e, len(e.y) + 1)
