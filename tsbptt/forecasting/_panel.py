@@ -547,6 +547,26 @@ class _Scaled:
                                 np.broadcast_to(self.static, (len(t), len(self.static)))])
 
 
+def _series_mean_std(values):
+    """:func:`mean_std` of each array in ``values``: two arrays of shape (n,).
+
+    Series of one length are done together, a row each: NumPy sums a contiguous
+    row as it sums a 1D array, so the figures are bitwise those of one call per
+    series; a group that overflows is redone series by series."""
+    mean, std = np.empty(len(values)), np.empty(len(values))
+    lengths = np.array([len(v) for v in values])
+    for n in np.unique(lengths):
+        rows = np.flatnonzero(lengths == n)
+        M = np.stack([values[i] for i in rows])
+        with np.errstate(over="ignore", invalid="ignore"):
+            m = np.mean(M, axis=1)
+            s = np.sqrt(np.mean((M - m[:, None]) ** 2, axis=1))
+        if not (np.isfinite(m).all() and np.isfinite(s).all()):
+            m, s = (np.array(v) for v in zip(*(mean_std(values[i]) for i in rows)))
+        mean[rows], std[rows] = m, s
+    return mean, std
+
+
 class _PanelScaling:
     """Per-series scaling of a Forecaster's entries into :class:`_Scaled` series
     with their channels (a mixin of :class:`tsbptt.forecasting.Forecaster`)."""
@@ -565,8 +585,7 @@ class _PanelScaling:
         X = [np.empty((len(e), 0)) if e.X is None else e.X[names].to_numpy(np.float64)
              for e in entries]
         if self.scaling_ is not None:  # mean_std: a series of 1e300 must not overflow to NaN
-            self.target_mean_, self.target_scale_ = (
-                np.array(v, dtype=np.float64) for v in zip(*map(mean_std, y)))
+            self.target_mean_, self.target_scale_ = _series_mean_std(y)
             stats = [mean_std(v) if v.shape[1] else (np.empty(0), np.empty(0)) for v in X]
             self.exog_mean_ = np.array([m for m, _ in stats]).reshape(len(X), -1)
             self.exog_scale_ = np.array([s for _, s in stats]).reshape(len(X), -1)
