@@ -39,7 +39,9 @@ from ._panel import (
     FILL_METHODS,
     _PanelScaling,
     continuations,
+    frame_to_long,
     future_labels,
+    split_static,
     split_future,
     to_entries,
     to_output,
@@ -140,6 +142,17 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         all); parameters you set are kept. ``'as_given'``: the estimator as it is.
     freq : str or DateOffset or int or None, default=None
         The series' step, if it cannot be inferred from the index.
+    id_col, time_col, target_col : str, default='unique_id', 'ds', 'y'
+        With a long DataFrame ``y`` (one row per series and time step, as Nixtla's
+        libraries take it): the columns of the series id, the time and the
+        target; its other columns are the covariates ``X``. Forecasts then come
+        back as a DataFrame with the columns ``id_col``, ``time_col`` and
+        ``target_col`` (``forecast``, ``lower``, ``upper`` for intervals).
+    static_features : list of str, default=None
+        Covariate columns that are constant within each series (a store's size,
+        a sensor's site): read once per series, standardised over the series and
+        given to every step beside the one-hot ``series_id``; not needed at
+        predict time.
     fill : {None, 'ffill', 'interpolate'}, default=None
         None: gaps in the index and missing values are errors. Otherwise each
         series is reindexed to its regular grid and the holes filled (forward, or
@@ -192,12 +205,17 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         "training": [StrOptions({"auto", "as_given"})],
         "freq": [str, pd.DateOffset, Interval(Integral, 1, None, closed="left"), None],
         "fill": [StrOptions(set(FILL_METHODS)), None],
+        "id_col": [str],
+        "time_col": [str],
+        "target_col": [str],
+        "static_features": [list, tuple, str, None],
     }
 
     def __init__(self, estimator, lags=None, horizon=1, strategy="direct", *,
                  future_exog=None, calendar=None, series_id=False, interval=None,
                  coverage=0.9, calibration=0.2, season=None, scaling="auto",
-                 transform=None, linear=True, training="auto", freq=None, fill=None):
+                 transform=None, linear=True, training="auto", freq=None, fill=None,
+                 id_col="unique_id", time_col="ds", target_col="y", static_features=None):
         self.estimator = estimator
         self.lags = lags
         self.horizon = horizon
@@ -215,6 +233,10 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         self.training = training
         self.freq = freq
         self.fill = fill
+        self.id_col = id_col
+        self.time_col = time_col
+        self.target_col = target_col
+        self.static_features = static_features
 
     def _validate_params(self):
         super()._validate_params()
@@ -316,7 +338,51 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
     _FIT_PRIVATE = ("_past", "_future", "_calendar", "_one_hot", "_index_names",
                     "_positions_cache")
 
+    def _from_user(self, y, X, what="y", fitting=False):
+        """A long DataFrame ``y`` -> the long Series layout and its covariates (the
+        static features left out); any other layout as it is."""
+        if isinstance(y, pd.DataFrame):
+            if X is not None:
+                raise ValueError(f"{what} is a long DataFrame: give its covariates as its "
+                                 f"other columns, not as a separate {what}_X / X")
+            y, X = frame_to_long(y, self.id_col, self.time_col, self.target_col, what)
+        elif isinstance(X, pd.DataFrame) and not isinstance(X.index, pd.MultiIndex) \
+                and self.id_col in X.columns and self.time_col in X.columns:
+            X = frame_to_long(X, self.id_col, self.time_col, None, "X")[1]
+        static = _names(self.static_features)
+        if static and not fitting and isinstance(X, pd.DataFrame) \
+                and any(c in X.columns for c in static):  # read once, at fit
+            X = X.drop(columns=[c for c in static if c in X.columns])
+            X = X if X.shape[1] else None
+        return y, X
+
+    def _to_user(self, out):
+        """Forecasts in the layout of the training data (a long frame if it was one)."""
+        if not self.long_frame_:
+            return out
+        attrs = dict(out.attrs)
+        out = out.reset_index()
+        out.attrs.update(attrs)
+        return out
+
+    def _fit_static(self, y, X):
+        """Take the static features out of X; their values per series, standardised
+        over the series (``static_``, raw, and ``static_values_``)."""
+        names = _names(self.static_features)
+        self.static_, self.static_values_ = None, None
+        if not names:
+            return X
+        X, static = split_static(y, X, names)
+        self.static_ = static
+        mean, std = static.mean().to_numpy(), static.std(ddof=0).to_numpy().copy()
+        std[std <= 1e-12] = 1.0
+        self.static_values_ = (static.to_numpy() - mean) / std
+        return X
+
     def _fit(self, y, X):
+        self.long_frame_ = isinstance(y, pd.DataFrame)
+        y, X = self._from_user(y, X, fitting=True)
+        X = self._fit_static(y, X)
         entries, self.layout_, self.step_ = to_entries(y, X, freq=self.freq,
                                                        fill=self.fill)
         self.exog_names_ = [] if entries[0].X is None else list(entries[0].X.columns)
@@ -326,6 +392,9 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
             raise ValueError("calendar features need a DatetimeIndex")
         self.name_ = y_name(entries[0].y)
         self.series_ = [e.key for e in entries]
+        if self.static_ is not None:  # in series_ order
+            self.static_values_ = self.static_values_[
+                self.static_.index.get_indexer(pd.Index(self.series_, tupleize_cols=False))]
         self._one_hot = self.series_id and len(entries) > 1
         self.n_filled_ = {e.key: e.n_filled for e in entries}
         self._index_names = (list(y.index.names) if self.layout_ == "long"
@@ -337,7 +406,8 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         self.channels_ = ([self.name_] + self._past
                           + [f"{c}_lead{self._lead}" for c in self._future]
                           + [f"{c}_lead{self._lead}" for c in calendar_columns]
-                          + ([f"series={k}" for k in self.series_] if self._one_hot else []))
+                          + ([f"series={k}" for k in self.series_] if self._one_hot else [])
+                          + _names(self.static_features))
         self.feature_names_ = [f"{c}_lag{k}" for k in range(self.lags_, 0, -1)
                                for c in self.channels_]
         data = [self._scaled(e) for e in entries]
@@ -382,6 +452,9 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
     def _origins(self, steps, X, history, history_X):
         """The series to forecast from, scaled with their future channels; the jobs
         (one per series, at its last step) and, for 'stateful', the states there."""
+        _, X = self._from_user(None, X)
+        if history is not None:
+            history, history_X = self._from_user(history, history_X, "history")
         if history is None:
             if history_X is not None:
                 raise ValueError("history_X was given without history: pass the history "
@@ -458,6 +531,9 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
             for many series, with a (series id, time) MultiIndex.
         """
         check_is_fitted(self)
+        return self._to_user(self._predict(steps, X, history, history_X))
+
+    def _predict(self, steps, X, history, history_X):
         steps = self._check_steps(steps)
         entries, jobs, states = self._origins(steps, X, history, history_X)
         return self._dated(entries, self._forecast(self.estimator_, jobs, steps, states),
@@ -485,6 +561,7 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         self
         """
         check_is_fitted(self)
+        y_new, X_new = self._from_user(y_new, X_new, "y_new")
         new = continuations(y_new, X_new, self.layout_, self.step_, self.tails_,
                             self.exog_names_)
         if self.strategy == "stateful":
@@ -510,11 +587,12 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
             Future-known covariates over y's steps.
         """
         check_is_fitted(self)
+        y, X = self._from_user(y, X)
         if isinstance(y, dict):
             y = to_output(list(y.items()), "dict", self._index_names)
         if not isinstance(y, pd.Series):
             raise TypeError(f"y must be a pandas Series, got {type(y).__name__}")
-        pred = self.predict(len(y) // len(self.series_), X=X)
+        pred = self._predict(len(y) // len(self.series_), X, None, None)
         if not pred.index.equals(y.index):
             raise ValueError("y must hold the steps right after the training series: "
                              f"expected {list(pred.index[:2])}..., got "

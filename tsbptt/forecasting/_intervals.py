@@ -128,4 +128,4 @@ class _Intervals:
             values = np.stack([f, f - half, f + half], axis=-1)
         out = self._dated(entries, values, steps, ["forecast", "lower", "upper"])
         out.attrs["coverage"] = float(coverage)
-        return out
+        return self._to_user(out)

@@ -149,6 +149,18 @@ def _step_of(index, freq, key, allow_gaps):
                     "fill='interpolate' or fill='ffill' to fill gaps, or resample first "
                     "(y.resample(freq).mean())")
         return step
+    if isinstance(index, pd.PeriodIndex):
+        if freq is not None and (isinstance(freq, (int, np.integer)) or
+                                 pd.tseries.frequencies.to_offset(freq) != index.freq):
+            raise ValueError(f"freq={freq!r} differs from the frequency {index.freqstr!r} "
+                             f"of {_where(key)}'s PeriodIndex: leave freq=None")
+        steps = np.diff(index.asi8)
+        if not allow_gaps and len(steps) and not np.all(steps == index.freq.n):
+            bad = int(np.flatnonzero(steps != index.freq.n)[0]) + 1
+            raise ValueError(f"{_where(key)}'s PeriodIndex is not regular: "
+                             f"{index[bad]!r} after {index[bad - 1]!r} (a gap); pass "
+                             "fill='interpolate' or fill='ffill' to fill gaps")
+        return index.freq
     if pd.api.types.is_integer_dtype(index):
         if freq is not None and not isinstance(freq, (int, np.integer)):
             raise ValueError(f"freq={freq!r} is a pandas frequency, but {_where(key)} has "
@@ -163,12 +175,14 @@ def _step_of(index, freq, key, allow_gaps):
                              "fill='interpolate' or fill='ffill' to fill gaps")
         return step
     raise TypeError(f"{_where(key)} needs a DatetimeIndex or an integer index, got "
-                    f"{type(index).__name__}")
+                    f"{type(index).__name__} (a PeriodIndex works too)")
 
 
 def _grid(index, step):
     if isinstance(step, int):
         return pd.Index(np.arange(index[0], index[-1] + 1, step))
+    if isinstance(index, pd.PeriodIndex):
+        return pd.period_range(index[0], index[-1], freq=step)
     return pd.date_range(index[0], index[-1], freq=step)
 
 
@@ -186,10 +200,11 @@ def _regular(entry, freq, fill):
     """Check an entry and, with ``fill``, reindex it to its regular grid and fill
     the gaps and missing values; returns (entry, step)."""
     y, X, key = entry.y, entry.X, entry.key
-    if not (isinstance(y.index, pd.DatetimeIndex)
+    if not (isinstance(y.index, (pd.DatetimeIndex, pd.PeriodIndex))
             or pd.api.types.is_integer_dtype(y.index)):  # before the order: '10' < '9'
         raise TypeError(f"{_where(key)} needs a DatetimeIndex or an integer index, got "
-                        f"{type(y.index).__name__} of dtype {y.index.dtype}")
+                        f"{type(y.index).__name__} of dtype {y.index.dtype} (a PeriodIndex "
+                        "works too)")
     _check_order(y.index, key)
     if len(y) < 2:
         raise ValueError(f"{_where(key)} has {len(y)} value(s); a series needs at least 2")
@@ -262,7 +277,8 @@ def _fast_long(y, X, freq):
     the whole arrays at once, and each Entry holds views of them.
     """
     ids, times = y.index.get_level_values(0), y.index.get_level_values(1)
-    if not (isinstance(times, pd.DatetimeIndex) or pd.api.types.is_integer_dtype(times)):
+    if not (isinstance(times, (pd.DatetimeIndex, pd.PeriodIndex))
+            or pd.api.types.is_integer_dtype(times)):
         return None
     codes, keys = pd.factorize(ids)
     if not len(codes) or (codes < 0).any():
@@ -456,6 +472,68 @@ def continuations(y_new, X_new, layout, step, tails, exog_names):
     return entries
 
 
+def frame_to_long(frame, id_col, time_col, target_col=None, what="y"):
+    """A long DataFrame (one row per series and time step, Nixtla's layout) -> the
+    long Series layout.
+
+    Parameters
+    ----------
+    frame : DataFrame with columns ``id_col``, ``time_col`` (and ``target_col``)
+    id_col, time_col, target_col : str
+        The columns of the series id, the time and the target (None: ``frame``
+        holds covariates only).
+    what : str
+        How the frame is named in errors.
+
+    Returns
+    -------
+    y : Series with a (series id, time) MultiIndex, or None without ``target_col``
+    X : DataFrame of the other columns on the same index, or None if there are none
+    """
+    needed = [id_col, time_col] + ([] if target_col is None else [target_col])
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{what} is a long DataFrame without the column(s) {missing} "
+                         f"(id_col={id_col!r}, time_col={time_col!r}, "
+                         f"target_col={target_col!r}); it has {list(frame.columns)}")
+    indexed = frame.set_index([id_col, time_col])
+    y = None if target_col is None else indexed[target_col]
+    rest = indexed if target_col is None else indexed.drop(columns=[target_col])
+    return y, (rest if rest.shape[1] else None)
+
+
+def split_static(y, X, names):
+    """Take the static covariates ``names`` out of a long ``X``.
+
+    Returns
+    -------
+    X : DataFrame or None
+        The other covariates (None if there are none).
+    static : DataFrame
+        One row per series id (in order of first appearance), the ``names`` columns.
+    """
+    if not (isinstance(y, pd.Series) and isinstance(y.index, pd.MultiIndex)):
+        raise ValueError("static_features need many series in the long layout (a long "
+                         "DataFrame, or a Series with a (series id, time) MultiIndex and "
+                         "its covariates X)")
+    missing = [c for c in names if X is None or c not in X.columns]
+    if missing:
+        raise ValueError(f"static_features names columns the data does not have: "
+                         f"{missing} (covariates: {[] if X is None else list(X.columns)})")
+    part = X[names]
+    check_numeric(part, "the static features")
+    groups = part.groupby(level=0, sort=False)
+    varying = groups.nunique(dropna=False).max()
+    if (varying > 1).any():
+        col = varying.index[np.flatnonzero((varying > 1).to_numpy())[0]]
+        counts = groups[col].nunique(dropna=False)
+        raise ValueError(f"static feature {col!r} changes within series "
+                         f"{counts.index[np.flatnonzero(counts.to_numpy() > 1)[0]]!r}: a "
+                         "static feature has one value per series (pass it as a covariate)")
+    rest = X.drop(columns=names)
+    return (rest if rest.shape[1] else None), groups.first().astype(np.float64)
+
+
 def y_name(y):
     return y.name if y.name is not None else "y"
 
@@ -464,6 +542,8 @@ def future_index(last, step, steps):
     """The ``steps`` labels after ``last``."""
     if isinstance(step, int):
         return pd.Index(last + step * np.arange(1, steps + 1))
+    if isinstance(last, pd.Period):
+        return pd.period_range(last + step, periods=steps, freq=step)
     return pd.date_range(last + step, periods=steps, freq=step)
 
 
@@ -652,6 +732,8 @@ class _PanelScaling:
         static = np.zeros(len(self.series_) if self._one_hot else 0)
         if self._one_hot:
             static[i] = 1.0
+        if self.static_values_ is not None:
+            static = np.concatenate([static, self.static_values_[i]])
         return _Scaled(key, entry.times, y, past, fut, static, entry)
 
     def _future_rows(self, key, future_X, needed):
