@@ -593,6 +593,9 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         if not isinstance(y, pd.Series):
             raise TypeError(f"y must be a pandas Series, got {type(y).__name__}")
         pred = self._predict(len(y) // len(self.series_), X, None, None)
+        if (not pred.index.equals(y.index) and len(pred) == len(y)
+                and pred.index.isin(y.index).all()):  # a panel's rows in another order
+            y = y.reindex(pred.index)
         if not pred.index.equals(y.index):
             raise ValueError("y must hold the steps right after the training series: "
                              f"expected {list(pred.index[:2])}..., got "

@@ -262,9 +262,13 @@ def _step_code(step, index):
         return step
     if isinstance(index, pd.PeriodIndex):
         return step.n if step.base == index.freq.base else None
-    if not isinstance(step, pd.offsets.Tick):
+    if isinstance(step, pd.offsets.Day) and index.tz is None:  # a calendar day
+        delta = pd.Timedelta(days=step.n)
+    elif isinstance(step, pd.offsets.Tick):
+        delta = pd.Timedelta(step)
+    else:
         return None
-    return int(pd.Timedelta(step).as_unit(index.unit).asm8.view(np.int64))
+    return int(delta.as_unit(index.unit).asm8.view(np.int64))
 
 
 def _fast_long(y, X, freq):
