@@ -48,13 +48,14 @@ from ._panel import (
     y_name,
 )
 from ._parts import _joined, _names, _warn_once
+from ._saving import read_forecaster, save_forecaster
 from ._strategies import _Strategies
 from ..utils._validation import check_window_length, refuse_bool_numbers
 from ._window_model import is_network
 from .metrics import mae
 from .windowing import CALENDAR_FEATURES, calendar_features, infer_season
 
-__all__ = ["Forecaster"]
+__all__ = ["Forecaster", "load_forecaster"]
 
 
 class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
@@ -601,3 +602,51 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
                              f"expected {list(pred.index[:2])}..., got "
                              f"{list(y.index[:2])}...")
         return -mae(y.to_numpy(), pred.to_numpy())
+
+    def save(self, path):
+        """Write the fitted forecaster to ``path`` (a ``.npz`` file, no pickle).
+
+        Everything forecasting reads is kept: the fitted model (a tsbptt network
+        as its own model file, see :func:`tsbptt.save_model`; a linear
+        scikit-learn model or :class:`SeasonalNaive` as its coefficients), each
+        series' scaling and transform, the calendar and season settings, the
+        intervals' calibration scores, static features, the last ``lags`` steps of
+        every series and the stateful strategy's hidden states. Read it back with
+        :func:`tsbptt.load_forecaster`.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+
+        Raises
+        ------
+        ValueError
+            If the wrapped model cannot be stored without pickle (another
+            scikit-learn regressor), or a series id is not a string or integer.
+        """
+        check_is_fitted(self)
+        save_forecaster(self, path)
+
+
+def load_forecaster(path):
+    """Read a forecaster written by :meth:`Forecaster.save`.
+
+    The file is read with ``allow_pickle=False``; its members, checksum, values
+    and parameters are checked (a tsbptt network inside by
+    :func:`tsbptt.load_model`) before the forecaster is returned.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    Forecaster
+        Fitted; it forecasts, gives intervals and takes updates as the saved one.
+
+    Raises
+    ------
+    ValueError
+        If the file is not a forecaster file or is damaged (the message names it).
+    """
+    return read_forecaster(Forecaster, path)
