@@ -186,6 +186,13 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
     residuals_ : ndarray of shape (n_calibration, horizon) or None
         The calibration scores, standardised: forecast errors (``'conformal'``), or
         how far each actual fell outside its quantile band (``'quantile'``).
+    static_ : DataFrame or None
+        The ``static_features`` of each series (one row per series id), as given.
+    static_values_ : ndarray of shape (n_series, n_static) or None
+        The same, standardised over the series, in ``series_`` order: the static
+        channels every step carries.
+    long_frame_ : bool
+        Whether ``fit`` got a long DataFrame (forecasts then come back as one).
     """
 
     _parameter_constraints = {
