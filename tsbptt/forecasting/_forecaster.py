@@ -25,6 +25,7 @@ each window's target values are made scale-free (centred on the window's last
 value, divided by its spread) and a ridge regression on the same windows is the
 linear part the network corrects.
 """
+import sys
 from numbers import Integral, Real
 
 import numpy as np
@@ -56,6 +57,24 @@ from .metrics import mae
 from .windowing import CALENDAR_FEATURES, calendar_features, infer_season
 
 __all__ = ["Forecaster", "load_forecaster"]
+
+
+def _check_multi_output(estimator, strategy, horizon, interval):
+    """Refuse, before any fitting, an ensemble that fits only one target where the
+    direct strategy (or quantile intervals) trains several per window."""
+    if strategy != "direct" or (horizon == 1 and interval != "quantile"):
+        return
+    ensemble = sys.modules.get("sklearn.ensemble")  # loaded if the user built one
+    if ensemble and isinstance(estimator, (ensemble.VotingRegressor,
+                                           ensemble.StackingRegressor)):
+        name = type(estimator).__name__
+        raise ValueError(
+            f"{name} fits a single target, but strategy='direct' with horizon={horizon} "
+            f"trains {horizon} targets per window (one per step). Use "
+            f"strategy='recursive' (a one-step {name}, its forecasts fed back), or fit "
+            "one Forecaster per network and average their forecasts; "
+            f"MultiOutputRegressor({name}(...)) also works but fits one ensemble per "
+            "step")
 
 
 class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
@@ -280,6 +299,7 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
                 raise ValueError(f"interval='quantile' needs a tsbptt regressor (trained "
                                  f"with the pinball loss); {type(self.estimator).__name__} "
                                  "is not one: use interval='conformal'")
+        _check_multi_output(self.estimator, self.strategy, self.horizon, self.interval)
         if self.strategy == "stateful" and not hasattr(self.estimator, "predict_sequence"):
             raise ValueError(f"strategy='stateful' needs a tsbptt recurrent regressor, "
                              f"got {type(self.estimator).__name__}")

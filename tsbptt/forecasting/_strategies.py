@@ -21,6 +21,17 @@ from ._parts import _by_series, _joined, _stack_states
 from ._window_model import MAX_WINDOWS, WindowModel, apply_budget, is_network
 
 
+def _set_channels(est, n_channels):
+    """Set ``n_channels`` on a tsbptt network and on every network nested in ``est``
+    (a VotingRegressor's members, a Pipeline's last step): a nested one left at 1
+    would read each window's channels as extra time steps."""
+    params = est.get_params()
+    keys = [k for k in params if k == "n_channels"
+            or k.endswith("__n_channels") and is_network(params[k[:-len("__n_channels")]])]
+    if keys:
+        est.set_params(**{k: n_channels for k in keys})
+
+
 class _Strategies:
     """Windows, model fits and forecasts of the three strategies (a mixin)."""
 
@@ -46,8 +57,8 @@ class _Strategies:
                                  "early_stopping=False (one sequence per series)")
             if params.get("bptt_steps") is None:
                 est.set_params(bptt_steps=min(self.lags_, n_steps))
-        elif "n_channels" in params:
-            est.set_params(n_channels=len(self.channels_))
+        else:
+            _set_channels(est, len(self.channels_))
         if self.interval == "quantile":
             a = (1 - self.coverage) / 2
             est.set_params(loss="quantile", quantiles=(a, 0.5, 1 - a))
