@@ -629,6 +629,8 @@ class _Scaled:
             return a[rows] if a.shape[1] else np.empty((len(rows), 0))
 
         yv = self.y[t] if y is None else y
+        if not (self.past.shape[1] or self.fut.shape[1] or len(self.static)):
+            return np.asarray(yv, dtype=np.float64).reshape(len(t), 1)  # y alone
         return np.column_stack([yv, take(self.past, t), take(self.fut, t + lead),
                                 np.broadcast_to(self.static, (len(t), len(self.static)))])
 
