@@ -42,6 +42,27 @@ def test_grouped_fast_path_matches_the_per_series_path(monkeypatch):
                                   fast, check_exact=True)
 
 
+def test_grouped_fast_path_with_covariates_and_periods_matches(monkeypatch):
+    n, T = 3, 60
+    months = pd.period_range("2018-01", periods=T, freq="M")
+    index = pd.MultiIndex.from_arrays([np.repeat(["x", "y", "z"], T), np.tile(months, n)],
+                                      names=["id", "month"])
+    rng = np.random.default_rng(3)
+    y = pd.Series(5 + rng.normal(0, 1, n * T).cumsum() / 10, index=index, name="sales")
+    X = pd.DataFrame({"price": rng.uniform(1, 2, n * T), "promo": rng.integers(0, 2, n * T)},
+                     index=index)
+    f = Forecaster(Ridge(), lags=12, horizon=3, future_exog=["promo"], season=12)
+    future = pd.DataFrame({"promo": [1, 0, 1] * n}, index=pd.MultiIndex.from_arrays(
+        [np.repeat(["x", "y", "z"], 3), np.tile(pd.period_range("2023-01", periods=3,
+                                                                freq="M"), n)]))
+    fast = f.fit(y, X).predict(X=future)
+    assert isinstance(f.tails_["x"]._view, tuple)
+    assert isinstance(fast.index.get_level_values(1), pd.PeriodIndex)
+    monkeypatch.setattr(_panel, "_fast_long", lambda *a: None)
+    slow = Forecaster(**f.get_params(deep=False)).fit(y, X).predict(X=future)
+    pd.testing.assert_series_equal(fast, slow, check_exact=True)
+
+
 @pytest.mark.parametrize("bad, match", [
     (lambda y: y.drop(("b", pd.Timestamp("2024-01-10"))),
      r"series 'b''s index is not regular at frequency 24h: Timestamp\('2024-01-11"),
