@@ -356,10 +356,22 @@ class RTRLTrainer:
             The prediction made before the update.
         value : float
             The loss of that prediction.
+
+        Raises
+        ------
+        FloatingPointError
+            When the loss or a gradient is not finite; no weight is changed.
         """
         out = self.tracker.step(x_t)
         value, d_out = self.loss(out, y_t)
-        grads = self.tracker.gradients(d_out)
+        grads = (self.tracker.gradients(d_out)
+                 if np.isfinite(value) and np.isfinite(d_out).all() else None)
+        if grads is None or not all(np.isfinite(g).all() for g in grads.values()):
+            # before the update: the weights stay finite
+            raise FloatingPointError(
+                f"online RTRL step {self.optimizer.t + 1} gave a non-finite loss or "
+                "gradient; the weights were not updated. Lower the learning rate, "
+                "set clip_norm, or scale the inputs and targets")
         if self.clip_norm is not None:
             clip_by_global_norm(grads, self.clip_norm)
         self.optimizer.step([grads[k] for k in self._names])
