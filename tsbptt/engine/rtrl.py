@@ -107,11 +107,25 @@ class RTRL:
         state = layer._check_state(initial_state, batch, "initial_state")
         self.h = state[0].copy()
         self.c = state[1].copy() if self.kind == "lstm" else None
-        self.S = np.zeros((batch, H, G * H, K), dt)
-        self.S_c = np.zeros_like(self.S) if self.kind == "lstm" else None
+        # The LSTM keeps S_c and S stacked in one buffer (S_c first), so one product
+        # updates both; the next step writes into the spare buffer, without allocating.
+        self._buf = np.zeros((batch, n_sens * H, G * H, K), dt)
+        self._spare = np.empty_like(self._buf)
+        self._tmp = np.empty((batch, H, G * H, K), dt) if self.kind == "lstm" else None
+        self._point_into(self._buf)
         self.S_b = np.zeros((batch, H, H), dt) if self.kind == "gru" else None
         self._xh = np.zeros((batch, K), dt)
         self._xh[:, -1] = 1
+
+    def _point_into(self, buf):
+        """Make ``S`` (and ``S_c``) views of ``buf``."""
+        H = self.layer.hidden_size
+        self.S, self.S_c = (buf, None) if self.kind != "lstm" else (buf[:, H:], buf[:, :H])
+
+    def _swap(self):
+        """The spare buffer, just filled, becomes the current one."""
+        self._buf, self._spare = self._spare, self._buf
+        self._point_into(self._buf)
 
     @property
     def state(self):
@@ -155,15 +169,20 @@ class RTRL:
             if before is not None:
                 getattr(self, name)[rows] = before[rows]
 
-    def _propagate(self, J, S, n_gates, coef, xh):
-        """``J @ S`` plus the immediate term ``coef * xh`` on the unit diagonal.
+    def _propagate(self, J, n_gates, coef, xh):
+        """``J @ S`` into the spare buffer, plus the immediate term ``coef * xh`` on
+        the unit diagonal.
 
-        J (B, H, H) the state Jacobian, S (B, H, G*H, K), coef (B, H, G) the
-        derivative of the new state with respect to each gate's pre-activation.
+        J (B, n*H, H): the state Jacobian (the LSTM stacks those of c and h); coef
+        (B, n*H, G): the derivative of the new state with respect to each gate's
+        pre-activation. Returns the spare buffer (B, n*H, G*H, K).
         """
-        B, H = J.shape[:2]
-        out = np.matmul(J, S.reshape(B, H, -1)).reshape(S.shape)
-        _unit_diagonal(out, n_gates)[...] += coef[:, :, :, None] * xh[:, None, None, :]
+        B, H = J.shape[0], self.layer.hidden_size
+        out = self._spare
+        np.matmul(J, self.S.reshape(B, H, -1), out=out.reshape(B, J.shape[1], -1))
+        for r in range(0, J.shape[1], H):  # the LSTM: c's rows, then h's
+            _unit_diagonal(out[:, r:r + H], n_gates)[...] += \
+                coef[:, r:r + H, :, None] * xh[:, None, None, :]
         return out
 
     def _rnn_step(self, p):
@@ -172,7 +191,8 @@ class RTRL:
         h = np.tanh(xh @ W)
         D = 1 - h * h
         J = D[:, :, None] * W[F:F + H].T
-        self.S = self._propagate(J, self.S, 1, D[:, :, None], xh)
+        self._propagate(J, 1, D[:, :, None], xh)
+        self._swap()
         self.h = h
 
     def _gru_step(self, p):
@@ -192,13 +212,14 @@ class RTRL:
              + (D_n * r)[:, :, None] * W_h[:, 2 * H:].T)
         J[:, np.arange(H), np.arange(H)] += z
         coef = np.stack([D_r, D_z, D_n], axis=2)
-        S = self._propagate(J, self.S, 3, coef, xh)
+        S = self._propagate(J, 3, coef, xh)
         # the candidate's recurrent rows enter through r * (h W_hn): scale them by r
         diag = _unit_diagonal(S, 3)
         diag[:, :, 2, F:F + H] += (D_n * (r - 1))[:, :, None] * h[:, None, :]
         S_b = np.matmul(J, self.S_b)
         S_b[:, np.arange(H), np.arange(H)] += D_n * r
-        self.S, self.S_b = S, S_b
+        self._swap()
+        self.S_b = S_b
         self.h = (1 - z) * n + z * h
 
     def _lstm_step(self, p):
@@ -214,14 +235,17 @@ class RTRL:
         coef_c = np.stack([g * i * (1 - i), c * f * (1 - f), i * (1 - g * g),
                            np.zeros_like(g)], axis=2)
         J_c = sum(coef_c[:, :, q, None] * W_hT[q * H:(q + 1) * H] for q in range(3))
-        # dc/dtheta: f * S_c plus the gates i, f, g through h and directly
-        S_c = self._propagate(J_c, self.S, 4, coef_c, xh)
-        S_c += f[:, :, None, None] * self.S_c
         coef_o = np.zeros_like(coef_c)
         coef_o[:, :, 3] = D_o
-        S_h = self._propagate(D_o[:, :, None] * W_hT[3 * H:], self.S, 4, coef_o, xh)
-        S_h += (o * (1 - tc * tc))[:, :, None, None] * S_c
-        self.S, self.S_c = S_h, S_c
+        # [dc/dtheta; dh/dtheta] through h and directly: the gates i, f, g for c, o for h
+        out = self._propagate(np.concatenate([J_c, D_o[:, :, None] * W_hT[3 * H:]], axis=1),
+                              4, np.concatenate([coef_c, coef_o], axis=1), xh)
+        S_c, S_h, tmp = out[:, :H], out[:, H:], self._tmp
+        np.multiply(f[:, :, None, None], self.S_c, out=tmp)  # the old cell, kept by f
+        S_c += tmp
+        np.multiply((o * (1 - tc * tc))[:, :, None, None], S_c, out=tmp)
+        S_h += tmp
+        self._swap()
         self.c, self.h = c_new, o * tc
 
     # -- gradients ----------------------------------------------------------------------
