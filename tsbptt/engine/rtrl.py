@@ -267,10 +267,11 @@ class RTRL:
         d_out = np.asarray(d_out, dtype=self.net.dtype)
         dh = d_out @ head["W"].T
         B, H, GH, K = self.S.shape
-        gW = np.tensordot(dh, self.S, axes=([0, 1], [0, 1]))  # (G*H, K)
+        dh = dh.reshape(B * H)
+        gW = (dh @ self.S.reshape(B * H, GH * K)).reshape(GH, K)
         grads = {"rnn.0.W": np.ascontiguousarray(gW.T)}
         if self.S_b is not None:
-            grads["rnn.0.b_hn"] = np.tensordot(dh, self.S_b, axes=([0, 1], [0, 1]))
+            grads["rnn.0.b_hn"] = dh @ self.S_b.reshape(B * H, H)
         grads["head.W"] = self.h.T @ d_out
         grads["head.b"] = d_out.sum(axis=0)
         return grads
