@@ -37,6 +37,7 @@ from numpy.lib.stride_tricks import as_strided
 from scipy.special import expit
 
 from ..utils._validation import check_memory
+from ._threads import all_blas_single_threaded
 from .clipping import clip_by_global_norm
 
 __all__ = ["RTRL", "RTRLTrainer", "rtrl_gradients", "check_rtrl_network"]
@@ -316,17 +317,19 @@ def rtrl_gradients(net, X, loss_fn, *, lengths=None, initial_state=None):
     lengths = np.full(B, T, np.intp) if lengths is None else np.asarray(lengths)
     tracker = RTRL(net, B, initial_state)
     value, grads = 0.0, None
-    for t in range(T):
-        valid = t < lengths
-        out_t = tracker.step(X[:, t], valid)
-        if not net.many_to_many:
-            continue
-        out_t[~valid] = 0
-        result = loss_fn(out_t, t)
-        if result is not None:
-            v, d_out = result
-            value += v
-            grads = _add_into(grads, tracker.gradients(np.where(valid[:, None], d_out, 0)))
+    with all_blas_single_threaded():  # NumPy's products: the same bits for any threads
+        for t in range(T):
+            valid = t < lengths
+            out_t = tracker.step(X[:, t], valid)
+            if not net.many_to_many:
+                continue
+            out_t[~valid] = 0
+            result = loss_fn(out_t, t)
+            if result is not None:
+                v, d_out = result
+                value += v
+                grads = _add_into(grads, tracker.gradients(np.where(valid[:, None], d_out,
+                                                                    0)))
     if not net.many_to_many:
         value, d_out = loss_fn(tracker.output())
         grads = tracker.gradients(d_out)
@@ -340,8 +343,10 @@ class RTRLTrainer:
 
     Each :meth:`learn` call advances the state and sensitivities one step, takes the
     loss of the output against the target, and updates the weights in place from
-    that step's exact gradient; nothing is stored from past steps. The
-    sensitivities are carried across the updates (they were computed with the
+    that step's exact gradient; nothing is stored from past steps. (Hold NumPy's
+    BLAS at one thread around a run of calls, ``engine._threads.
+    all_blas_single_threaded``, for the same bits at any thread count; the
+    estimator does.) The sensitivities are carried across the updates (they were computed with the
     previous weights): the standard online RTRL, exact in the limit of small steps.
 
     Parameters

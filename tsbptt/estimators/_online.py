@@ -22,6 +22,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..engine import Network, build_optimizer
+from ..engine._threads import all_blas_single_threaded
 from ..engine.losses import MSE
 from ..engine.rtrl import RTRLTrainer
 from ..utils._validation import refuse_bool_numbers
@@ -148,9 +149,12 @@ class RTRLRegressor(RegressorMixin, BaseEstimator):
     # -- learning -----------------------------------------------------------------------
     def _learn(self, X, y):
         losses = np.empty(len(X))
-        for t in range(len(X)):
-            _, losses[t] = self._trainer.learn(X[t:t + 1], y[t:t + 1])
-            self.n_steps_ += 1
+        # RTRL's products go through NumPy's BLAS: one thread, the same bits for any
+        # thread count (and small products gain nothing from more)
+        with all_blas_single_threaded():
+            for t in range(len(X)):
+                _, losses[t] = self._trainer.learn(X[t:t + 1], y[t:t + 1])
+                self.n_steps_ += 1
         self.loss_curve_.append(float(losses.mean()))
         self.loss_ = self.loss_curve_[-1]
         return self
