@@ -173,6 +173,17 @@ def test_unsupported_networks_are_refused(kwargs, match):
         rtrl_gradients(net, np.zeros((1, 3, 2)), lambda out: (0.0, out))
 
 
+def test_bad_input_is_refused_before_any_step():
+    net = Network("gru", 2, 3, 1, many_to_many=True, random_state=0)
+    with pytest.raises(ValueError, match="X has 3 features, but the layer expects 2"):
+        rtrl_gradients(net, np.zeros((1, 4, 3)), lambda out, t: None)
+    with pytest.raises(ValueError, match=r"lengths\[0\] = 5 is outside \[1, 4\]"):
+        rtrl_gradients(net, np.zeros((1, 4, 2)), lambda out, t: None, lengths=[5])
+    with pytest.raises(TypeError, match="X has dtype float32, but the layer computes in "
+                                        "float64"):
+        rtrl_gradients(net, np.zeros((1, 4, 2), np.float32), lambda out, t: None)
+
+
 def test_sensitivities_too_large_for_memory_are_refused_before_allocating():
     net = Network("rnn", 1, 4, 1, random_state=0)
     with pytest.raises(ValueError, match=r"RTRL's sensitivities for batch=10000000000, "

@@ -39,6 +39,7 @@ from scipy.special import expit
 from ..utils._validation import check_memory
 from ._threads import all_blas_single_threaded
 from .clipping import clip_by_global_norm
+from .layers import check_lengths, check_sequences
 
 __all__ = ["RTRL", "RTRLTrainer", "rtrl_gradients", "check_rtrl_network"]
 
@@ -313,8 +314,10 @@ def rtrl_gradients(net, X, loss_fn, *, lengths=None, initial_state=None):
     grads : dict of ndarray, keyed like ``net.params``
     state : tuple of ndarray of shape (B, H), each sequence's final state
     """
+    check_rtrl_network(net)
+    X = check_sequences(X, net.input_size, net.dtype)
     B, T, _ = X.shape
-    lengths = np.full(B, T, np.intp) if lengths is None else np.asarray(lengths)
+    lengths = check_lengths(lengths, B, T)
     tracker = RTRL(net, B, initial_state)
     value, grads = 0.0, None
     with all_blas_single_threaded():  # NumPy's products: the same bits for any threads
