@@ -121,11 +121,14 @@ def time_row(cell, H, args):
 
 
 def crossover(rows, column):
-    """The smallest H from which RTRL is slower than ``column``, or None."""
-    for row in rows:
-        if row["rtrl_ms"] > row[column]:
-            return row["H"]
-    return None
+    """The smallest H from which RTRL is slower than ``column`` at every larger H of
+    the grid (so a noisy tie at a small H does not count), or None."""
+    found = None
+    for row in reversed(rows):
+        if row["rtrl_ms"] <= row[column]:
+            break
+        found = row["H"]
+    return found
 
 
 def main(argv=None):
@@ -169,7 +172,7 @@ def main(argv=None):
                       f"H={b['H']}")
             print(f"  {cell}: RTRL slower per observation than tbptt(k,k) from "
                   f"H={crossover(cell_rows, 'tbptt_kk_ms')}, than tbptt(1,k) from "
-                  f"H={crossover(cell_rows, 'tbptt_1k_ms')} (None: not within the grid)")
+                  f"H={crossover(cell_rows, 'tbptt_1k_ms')} on (None: not within the grid)")
             rows.extend(cell_rows)
     if args.json:
         with open(args.json, "w") as f:
