@@ -38,7 +38,7 @@ from scipy.special import expit
 
 from ..utils._validation import check_memory
 from ._threads import all_blas_single_threaded
-from .clipping import clip_by_global_norm
+from .clipping import clip_by_global_norm, global_norm
 from .layers import check_lengths, check_sequences
 
 __all__ = ["RTRL", "RTRLTrainer", "rtrl_gradients", "check_rtrl_network"]
@@ -112,7 +112,10 @@ class RTRL:
         # The LSTM keeps S_c and S stacked in one buffer (S_c first), so one product
         # updates both; the next step writes into the spare buffer, without allocating.
         self._buf = np.zeros((batch, n_sens * H, G * H, K), dt)
-        self._spare = np.empty_like(self._buf)
+        self._spare = np.zeros_like(self._buf)
+        # each buffer's unit-diagonal views, made once (per block of H rows)
+        self._diags = {id(b): [_unit_diagonal(b[:, r:r + H], G) for r in range(0, n_sens * H, H)]
+                       for b in (self._buf, self._spare)}
         self._tmp = np.empty((batch, H, G * H, K), dt) if self.kind == "lstm" else None
         self._point_into(self._buf)
         self.S_b = np.zeros((batch, H, H), dt) if self.kind == "gru" else None
@@ -177,15 +180,16 @@ class RTRL:
 
         J (B, n*H, H): the state Jacobian (the LSTM stacks those of c and h); coef
         (B, n*H, G): the derivative of the new state with respect to each gate's
-        pre-activation. Returns the spare buffer (B, n*H, G*H, K).
+        pre-activation. Returns the spare buffer (B, n*H, G*H, K) and its
+        unit-diagonal views.
         """
         B, H = J.shape[0], self.layer.hidden_size
         out = self._spare
         np.matmul(J, self.S.reshape(B, H, -1), out=out.reshape(B, J.shape[1], -1))
-        for r in range(0, J.shape[1], H):  # the LSTM: c's rows, then h's
-            _unit_diagonal(out[:, r:r + H], n_gates)[...] += \
-                coef[:, r:r + H, :, None] * xh[:, None, None, :]
-        return out
+        diags = self._diags[id(out)]
+        for r, diag in zip(range(0, J.shape[1], H), diags):  # the LSTM: c's rows, then h's
+            diag += coef[:, r:r + H, :, None] * xh[:, None, None, :]
+        return out, diags
 
     def _rnn_step(self, p):
         W, F, H = p["W"], self.layer.input_size, self.layer.hidden_size
@@ -212,14 +216,14 @@ class RTRL:
         D_r = D_n * hn * r * (1 - r)
         J = (D_r[:, :, None] * W_h[:, :H].T + D_z[:, :, None] * W_h[:, H:2 * H].T
              + (D_n * r)[:, :, None] * W_h[:, 2 * H:].T)
-        J[:, np.arange(H), np.arange(H)] += z
+        units = np.arange(H)
+        J[:, units, units] += z  # (J may be laid out transposed: no reshaped view)
         coef = np.stack([D_r, D_z, D_n], axis=2)
-        S = self._propagate(J, 3, coef, xh)
+        _, (diag,) = self._propagate(J, 3, coef, xh)
         # the candidate's recurrent rows enter through r * (h W_hn): scale them by r
-        diag = _unit_diagonal(S, 3)
         diag[:, :, 2, F:F + H] += (D_n * (r - 1))[:, :, None] * h[:, None, :]
         S_b = np.matmul(J, self.S_b)
-        S_b[:, np.arange(H), np.arange(H)] += D_n * r
+        S_b[:, units, units] += D_n * r
         self._swap()
         self.S_b = S_b
         self.h = (1 - z) * n + z * h
@@ -240,8 +244,9 @@ class RTRL:
         coef_o = np.zeros_like(coef_c)
         coef_o[:, :, 3] = D_o
         # [dc/dtheta; dh/dtheta] through h and directly: the gates i, f, g for c, o for h
-        out = self._propagate(np.concatenate([J_c, D_o[:, :, None] * W_hT[3 * H:]], axis=1),
-                              4, np.concatenate([coef_c, coef_o], axis=1), xh)
+        out, _ = self._propagate(
+            np.concatenate([J_c, D_o[:, :, None] * W_hT[3 * H:]], axis=1), 4,
+            np.concatenate([coef_c, coef_o], axis=1), xh)
         S_c, S_h, tmp = out[:, :H], out[:, H:], self._tmp
         np.multiply(f[:, :, None, None], self.S_c, out=tmp)  # the old cell, kept by f
         S_c += tmp
@@ -397,15 +402,16 @@ class RTRLTrainer:
         """
         out = self.tracker.step(x_t)
         value, d_out = self.loss(out, y_t)
-        grads = (self.tracker.gradients(d_out)
-                 if np.isfinite(value) and np.isfinite(d_out).all() else None)
-        if grads is None or not all(np.isfinite(g).all() for g in grads.values()):
-            # before the update: the weights stay finite
+        grads, norm = None, np.nan
+        if np.isfinite(value) and np.isfinite(d_out).all():
+            grads = self.tracker.gradients(d_out)
+            norm = global_norm(grads)  # not finite if any gradient is not
+        if not np.isfinite(norm):  # before the update: the weights stay finite
             raise FloatingPointError(
                 f"online RTRL step {self.optimizer.t + 1} gave a non-finite loss or "
                 "gradient; the weights were not updated. Lower the learning rate, "
                 "set clip_norm, or scale the inputs and targets")
         if self.clip_norm is not None:
-            clip_by_global_norm(grads, self.clip_norm)
+            clip_by_global_norm(grads, self.clip_norm, norm)
         self.optimizer.step([grads[k] for k in self._names])
         return out, value
