@@ -60,7 +60,10 @@ class RTRLRegressor(RegressorMixin, BaseEstimator):
         can be large.
     dtype : {'float64', 'float32'}, default='float64'
     random_state : int, RandomState or None, default=None
-        Seeds the initial weights.
+        Seeds the initial weights. The same seed and stream give bitwise the same
+        weights for any thread count (NumPy's BLAS, which RTRL's products use, is
+        held at one thread); another BLAS kernel (``OPENBLAS_CORETYPE``) can change
+        the last bits.
 
     Attributes
     ----------
