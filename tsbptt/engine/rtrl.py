@@ -23,18 +23,20 @@ Cost, per step and sequence, with K = F + H + 1 rows of the packed ``W`` and G
 gates (RNN 1, GRU 3, LSTM 4): the sensitivity holds ``H * G*H * K`` numbers
 (twice that for the LSTM's cell state) and its update is one product of an
 (H, H) Jacobian with it, ``2 H * H * G*H * K`` flops: O(G H^4) for H >> F, against
-O(k G H^2) per update of truncated BPTT through k steps (the LSTM's stacked
-product is twice the RNN's per gate). Measured (``benchmarks/bench_rtrl.py``,
+O(k G H^2) per update of truncated BPTT through k steps (the LSTM's product
+has 2H rows: cell and hidden state). Measured (``benchmarks/bench_rtrl.py``,
 ``benchmarks/README.md``): an online step costs less than a TBPTT update through
-16 or 64 steps up to H = 32 for the RNN and H = 16 for the GRU (below that, call
-overhead dominates both), and 5-19x more at H = 64-128; TBPTT that updates once
+16 or 64 steps up to H = 32 for the RNN and H = 16 for the GRU (at small H both
+are mostly call overhead), and 3-19x more at H = 64-128; TBPTT that updates once
 per window is always cheaper per observation. RTRL pays where the dependency to
 learn is longer than any window TBPTT can afford, where memory must not grow with
 it, or where the weights must follow a stream step by step, for small H.
 
 Layout: ``S[b, i, c, k] = dh[b, i] / dW[k, c]`` (B, H, G*H, K), i.e. ``W``'s
 transpose flattened per hidden unit, so the entries that a unit's own gate
-columns touch directly, ``S[b, i, g*H + i, :]``, form one strided view.
+columns touch directly, ``S[b, i, g*H + i, :]``, form one strided view. The
+GRU's ``b_hn`` has its own ``S_b[b, i, j] = dh[b, i] / db_hn[j]`` (B, H, H); the
+LSTM's cell state its own ``S_c``, laid out as ``S``.
 """
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
