@@ -138,9 +138,12 @@ def test_sklearn_compatible(estimator, check):
 @pytest.mark.slow
 def test_online_rtrl_learns_a_delayed_recall_that_shorter_tbptt_cannot():
     """Recall the input d=8 steps back. RTRL, one online pass over 6000 steps,
-    learns it; stateful truncated BPTT with a 4-step window, given two epochs over
-    the same stream (3000 updates of 4 losses each), cannot, since no gradient
-    spans 8 steps; with a 16-step window it can (the task is learnable)."""
+    learns it (test MSE ~0.01); stateful truncated BPTT with a 4-step window, given
+    two epochs over the same stream (3000 updates of 4 losses each), cannot, since
+    no gradient spans 8 steps: its head, trained exactly, decodes part of the old
+    input from the recurrent dynamics (MSE ~0.65 after 2000-4000 steps), but the
+    recurrent weights never learn to keep it and the error rises again (0.97 here).
+    With a 16-step window TBPTT learns it (the task is learnable)."""
     d = 8
     X, y = _stream(6000, d, seed=0)
     X_test, y_test = _stream(1000, d, seed=1)
@@ -160,5 +163,5 @@ def test_online_rtrl_learns_a_delayed_recall_that_shorter_tbptt_cannot():
             warnings.simplefilter("ignore")  # max_iter reached
             m.fit(X[None], y[None])
         return np.mean((m.predict(X_test[None])[0, d:] - y_test[d:]) ** 2)
-    assert tbptt_mse(4) > 0.8
+    assert tbptt_mse(4) > 0.5  # 50x RTRL's error at least
     assert tbptt_mse(16) < 0.1
