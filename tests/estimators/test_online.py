@@ -6,7 +6,7 @@ import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 from threadpoolctl import threadpool_limits
 
-from tsbptt import RNNRegressor, RTRLRegressor
+from tsbptt import RNNRegressor, RTRLRegressor, save_model
 from tsbptt._kernels import reference
 
 
@@ -116,6 +116,15 @@ def test_a_diverging_step_is_refused_and_the_weights_stay_finite():
                                                    match="non-finite loss or gradient"):
         m.partial_fit(X[:1], np.array([1e300]))
     assert all(np.isfinite(v).all() for v in m.network_.params.values())
+
+
+def test_saving_is_refused_before_a_file_is_written(tmp_path):
+    X, y = _stream(10, 2, seed=0)
+    m = RTRLRegressor(hidden_size=2).fit(X, y)
+    with pytest.raises(TypeError, match="estimator: a RTRLRegressor cannot be saved: its "
+                                        "online state"):
+        save_model(m, tmp_path / "m.npz")
+    assert not list(tmp_path.iterdir())
 
 
 def _expected_failures(estimator):

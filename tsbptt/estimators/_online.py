@@ -92,6 +92,11 @@ class RTRLRegressor(RegressorMixin, BaseEstimator):
         "random_state": ["random_state"],
     }
 
+    #: for :func:`tsbptt.save_model`, which refuses it with this reason
+    _not_saved_because = ("its online state (the sensitivities dh/dtheta and the "
+                          "optimizer's moments) has no file format yet; keep the fitted "
+                          "object, or copy network_.params")
+
     def __init__(self, cell="rnn", hidden_size=16, *, optimizer="adam", learning_rate=1e-3,
                  momentum=0.9, nesterov=False, weight_decay=0.0, clip_norm=1.0,
                  dtype="float64", random_state=None):
