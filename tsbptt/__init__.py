@@ -18,7 +18,8 @@ except ImportError as exc:  # pragma: no cover - depends on how tsbptt was insta
 
 from ._config import get_config, show_config
 from .estimators import (GRUClassifier, GRURegressor, LagLayout, LSTMClassifier,
-                         LSTMRegressor, RecurrentState, RNNClassifier, RNNRegressor)
+                         LSTMRegressor, RecurrentState, RNNClassifier, RNNRegressor,
+                         RTRLRegressor)
 
 from .persistence import load_model, save_model
 from .forecasting import metrics, returns
@@ -34,6 +35,6 @@ __all__ = [
     "get_config", "GRUClassifier", "GRURegressor", "infer_season", "LagLayout",
     "load_forecaster", "load_model",
     "LSTMClassifier", "LSTMRegressor", "make_windows", "metrics", "RecurrentState", "returns",
-    "RNNClassifier", "RNNRegressor", "RollingOrigin", "save_model", "SeasonalNaive",
-    "show_config", "Windows",
+    "RNNClassifier", "RNNRegressor", "RollingOrigin", "RTRLRegressor", "save_model",
+    "SeasonalNaive", "show_config", "Windows",
 ]
