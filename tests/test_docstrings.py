@@ -36,6 +36,9 @@ def _public_objects():
 PUBLIC = _public_objects()
 
 
+_NAMES = re.compile(r"\*{0,2}\w+(\s*,\s*\*{0,2}\w+)*")
+
+
 def documented_parameters(doc, section="Parameters"):
     """The names a numpydoc section (``Parameters``) documents, in order."""
     lines = inspect.cleandoc(doc or "").splitlines()
@@ -59,6 +62,8 @@ def documented_parameters(doc, section="Parameters"):
             names.pop()
             break
         head = stripped.split(" : ")[0].rstrip(":")
+        if not _NAMES.fullmatch(head):
+            break  # prose after the last entry: the section has ended
         names.extend(n.strip().lstrip("*") for n in head.split(","))
     return names
 
@@ -79,6 +84,8 @@ def test_the_parser_reads_a_numpydoc_section():
         Text, with a line ``b : not a parameter`` indented further.
     b, c : float
     *args : tuple
+
+    A paragraph of prose after the entries ends the section.
 
     Returns
     -------

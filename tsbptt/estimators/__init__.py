@@ -5,11 +5,12 @@ lists), then call the engine; they never see pandas.
 """
 from ._classifiers import GRUClassifier, LSTMClassifier, RNNClassifier
 from ._layout import LagLayout
+from ._online import RTRLRegressor
 from ._regressors import GRURegressor, LSTMRegressor, RNNRegressor
 from ._state import load_model, save_model
 from ._streaming import RecurrentState
 from ._tags import Capabilities, capabilities
 
 __all__ = ["GRUClassifier", "GRURegressor", "LagLayout", "LSTMClassifier", "LSTMRegressor",
-           "RNNClassifier", "RNNRegressor", "RecurrentState", "load_model", "save_model",
-           "Capabilities", "capabilities"]
+           "RNNClassifier", "RNNRegressor", "RTRLRegressor", "RecurrentState", "load_model",
+           "save_model", "Capabilities", "capabilities"]

@@ -199,6 +199,8 @@ def save_model(estimator, path):
 
     Raises
     ------
+    TypeError
+        If the estimator's class has no file format (``RTRLRegressor``).
     sklearn.exceptions.NotFittedError
         If the estimator is not fitted.
     ValueError
@@ -210,6 +212,9 @@ def save_model(estimator, path):
     load_model : read the file back.
     tsbptt.persistence : the file format and its safety checks.
     """
+    if getattr(estimator, "_not_saved_because", None):  # before a file is written
+        raise TypeError(f"estimator: a {type(estimator).__name__} cannot be saved: "
+                        f"{estimator._not_saved_because}")
     check_is_fitted(estimator)
     arrays, meta = estimator._fitted_state()
     write_model_file(path, arrays, meta)
