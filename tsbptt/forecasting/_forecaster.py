@@ -48,7 +48,7 @@ from ._panel import (
     to_output,
     y_name,
 )
-from ._parts import _joined, _names, _warn_once
+from ._parts import _joined, _MemberWarnings, _names, _warn_once
 from ._saving import read_forecaster, save_forecaster
 from ._strategies import _Strategies
 from ..utils._validation import check_window_length, refuse_bool_numbers
@@ -350,7 +350,8 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         self._validate_params()
         self._convergence_notes = []  # the members' ConvergenceWarnings, deferred
         try:
-            self._fit(y, X)
+            with _MemberWarnings(self._convergence_notes):  # scikit-learn members'
+                self._fit(y, X)
             _warn_once(self._convergence_notes)
             return self
         except BaseException:
@@ -362,6 +363,7 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
             raise
         finally:
             vars(self).pop("_convergence_notes", None)
+            vars(self).pop("_member_label", None)
 
     _FIT_PRIVATE = ("_past", "_future", "_calendar", "_one_hot", "_index_names",
                     "_positions_cache")

@@ -43,10 +43,11 @@ class _Strategies:
 
     def _new_estimator(self, n_steps=None, label=None):
         est = clone(self.estimator)
+        self._member_label = f"{label or 'model fit'} ({type(est).__name__})"
         if hasattr(type(est), "_progress"):  # tsbptt's own estimators
             est._defer_convergence_warning = True  # one warning per Forecaster fit
             if label is not None:
-                est._progress_label = f"{label} ({type(est).__name__})"
+                est._progress_label = self._member_label
         network = is_network(est)
         if network and self.training == "auto":
             apply_budget(est, stateful=self.strategy == "stateful")
@@ -126,8 +127,12 @@ class _Strategies:
         members = ((model.estimator, model.estimator_) if isinstance(model, WindowModel)
                    else (model,))
         note = vars(members[-1]).pop("_convergence_note", None)
-        if note is not None and hasattr(self, "_convergence_notes"):
-            self._convergence_notes.append(note)
+        notes = getattr(self, "_convergence_notes", None)
+        if notes is not None:
+            if note is not None:
+                notes.append((None, note))
+            label = getattr(self, "_member_label", None)  # this fit's, for the summary
+            notes[:] = [(label if lab is None else lab, msg) for lab, msg in notes]
         for member in members:
             vars(member).pop("_defer_convergence_warning", None)
         return model
