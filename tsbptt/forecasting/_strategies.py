@@ -67,7 +67,8 @@ class _Strategies:
             return est
         diff = transforms.difference_of(transforms.check_transform(self.transform))
         linear = self.linear and network
-        if self.scaling_ != "window" and not diff and not linear:
+        if (self.scaling_ != "window" and not diff and not linear and self.n_seeds == 1
+                and self.max_time is None):
             return est
         window = self.scaling_ == "window"
         return WindowModel(
@@ -76,7 +77,8 @@ class _Strategies:
             season=self.season_ if diff == "seasonal_diff" else None, linear=linear,
             validation_fraction=params.get("validation_fraction", 0.2)
             if params.get("early_stopping") else 0.2,
-            max_windows=MAX_WINDOWS if network and self.training == "auto" else None)
+            max_windows=MAX_WINDOWS if network and self.training == "auto" else None,
+            n_seeds=self.n_seeds, max_time=self.max_time)
 
     def _windows(self, s, origins):
         """Flattened input windows ending at ``origins``: (len(origins), lags * C)."""
