@@ -42,6 +42,12 @@ def test_one_worker_is_the_single_process_engine_bitwise(client, mode):
     assert one.loss_curve_ == serial.loss_curve_
     assert [h["n_updates"] for h in one.history_] == [10, 10, 10]
     assert dp.stats_["updates"] == 30
+    assert serial._optimizer.t == one._optimizer.t == 30
+    # a later partial_fit continues from the same optimizer state
+    serial.partial_fit(X, y)
+    with DataParallel(client, n_workers=1, mode=mode, sync_every=3):
+        one.partial_fit(X, y)
+    assert _same_weights(serial, one)
     n_weights = sum(p.size for p in serial.params_.values())
     if mode == "gradient":  # one round trip per step: weights down, gradients up
         assert dp.stats_["rounds"] == 30

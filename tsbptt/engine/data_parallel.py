@@ -17,7 +17,9 @@ worker, and the arithmetic of every update runs there. Two algorithms:
     of the optimizer, then the client averages the weights (weighted by rows).
     ``sync_every`` times fewer round trips, but a different algorithm: the
     workers' models drift apart between averages, and the optimizer states are
-    never averaged. With one worker it is again the single-process run, bitwise.
+    averaged only at the end of each epoch, into the client's optimizer (so a
+    later ``partial_fit`` or warm start continues from it). With one worker it is
+    again the single-process run, bitwise.
 
 Why 'gradient' is the default (see benchmarks/README.md, ``bench_dask.py``): a
 GRU of H=64 has about 13k weights (51 kB in float32), while a step of 256
@@ -155,6 +157,10 @@ class ShardWorker:
             return (_flat(self.net, self.net.params), total, weight, counters,
                     time.perf_counter() - t0, stopped)
 
+    def optimizer_state(self):
+        """The step count and moments of the worker's optimizer ('average' mode)."""
+        return self.optimizer.t, self.optimizer._state
+
 
 class DataParallel:
     """Context manager: tsbptt training inside it is data-parallel on Dask.
@@ -276,7 +282,7 @@ class DataParallel:
                 total, weight = self._gradient_epoch(net, optimizer, lr, opts, steps,
                                                      counters)
             else:
-                total, weight = self._average_epoch(net, lr, steps, counters)
+                total, weight = self._average_epoch(net, optimizer, lr, steps, counters)
         finally:
             self.stats_["wall_s"] += time.perf_counter() - t0
         if weight == 0:
@@ -301,7 +307,7 @@ class DataParallel:
             total, weight = total + value * bw, weight + bw
         return total, weight
 
-    def _average_epoch(self, net, lr, steps, counters):
+    def _average_epoch(self, net, optimizer, lr, steps, counters):
         total, weight = 0.0, 0.0
         for r in range(0, len(steps), self.sync_every):
             block = steps[r:r + self.sync_every]
@@ -324,7 +330,25 @@ class DataParallel:
                 _merge_counters(counters, g[3])
                 self.stats_["updates"] += g[3]["n_updates"]
                 total, weight = total + g[1], weight + g[2]
+        self._sync_optimizer(optimizer, [sum(len(p[s]) for p in steps)
+                                         for s in range(len(self._actors))])
         return total, weight
+
+    def _sync_optimizer(self, optimizer, rows):
+        """The client's optimizer takes the workers' state (averaged by rows, or the
+        one worker's), so that a later fit that continues (partial_fit,
+        warm_start) starts from it; the workers keep their own."""
+        states = [f.result() for f in [a.optimizer_state() for a in self._actors]]
+        optimizer.t = max(t for t, _ in states)
+        if len(states) == 1:
+            optimizer._state = states[0][1]
+            return
+        total = sum(rows)
+        for i, slot in enumerate(optimizer._state):
+            for key in [k for k, v in slot.items() if isinstance(v, np.ndarray)]:
+                avg = sum((n / total) * st[i][key].astype(np.float64)
+                          for n, (_, st) in zip(rows, states))
+                slot[key] = avg.astype(slot[key].dtype)
 
     def _count(self, sent, received, compute):
         self.stats_["rounds"] += 1
