@@ -52,6 +52,43 @@ def _cluster(n_workers):
     return cluster, Client(cluster)
 
 
+def _cpu(client):
+    """CPU seconds so far: of each worker process (by address) and of this one."""
+    per = client.run(time.process_time)
+    return [per[k] for k in sorted(per)], time.process_time()
+
+
+class _Timed:
+    """Wall time, and CPU time of every worker and of the client, of a block.
+
+    ``busiest`` (the largest of those CPU times) is what the block would take on
+    otherwise idle cores, one per process: on a shared machine the wall time
+    measures the other loads too, the CPU time only this work (its overheads
+    included: pickling, the scheduler's messages)."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def __enter__(self):
+        self._cpu0, self._t0 = _cpu(self.client), time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.wall = time.perf_counter() - self._t0
+        (w1, c1), (w0, c0) = _cpu(self.client), self._cpu0
+        self.workers = [b - a for a, b in zip(w0, w1)]
+        self.client_cpu = c1 - c0
+        self.busiest = max(self.workers + [self.client_cpu])
+
+
+def _summary(runs):
+    """Medians over repeats: wall, busiest CPU, per-worker CPU, client CPU."""
+    return dict(wall=statistics.median(r.wall for r in runs),
+                busiest=statistics.median(r.busiest for r in runs),
+                workers=[statistics.median(w) for w in zip(*(r.workers for r in runs))],
+                client=statistics.median(r.client_cpu for r in runs))
+
+
 def _load():
     return os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
 
@@ -70,38 +107,36 @@ def grid_search(n_workers, repeats):
     est = Forecaster(GRURegressor(max_iter=15, random_state=0, n_threads=1, tol=0),
                      horizon=24, training="as_given", linear=False)
     cluster, client = _cluster(n_workers)
-    times, scores = [], None
+    runs, scores = [], None
     try:
         for _ in range(repeats):
             search = GridSearchCV(est, grid, cv=RollingOrigin(initial=552, step=24,
                                                               horizon=24), n_jobs=-1)
-            t0 = time.perf_counter()
-            with parallel_config(backend="dask"):
+            with _Timed(client) as timed, parallel_config(backend="dask"):
                 search.fit(y)
-            times.append(time.perf_counter() - t0)
+            runs.append(timed)
             scores = search.cv_results_["mean_test_score"]
     finally:
         client.close()
         cluster.close()
-    return statistics.median(times), scores
+    return _summary(runs), scores
 
 
 def local_models(n_workers, repeats, n_series=100):
     panel = {f"s{k}": _hourly(k, 500) for k in range(n_series)}
     est = Forecaster(Ridge(), lags=24, horizon=24)
     cluster, client = _cluster(n_workers)
-    times, table = [], None
+    runs, table = [], None
     try:
         for _ in range(repeats):
-            t0 = time.perf_counter()
-            with parallel_config(backend="dask"):
+            with _Timed(client) as timed, parallel_config(backend="dask"):
                 _, table = backtest_series(est, panel, initial=380, step=24, horizon=24,
                                            n_jobs=-1)
-            times.append(time.perf_counter() - t0)
+            runs.append(timed)
     finally:
         client.close()
         cluster.close()
-    return statistics.median(times), table
+    return _summary(runs), table
 
 
 def _windows(n, T=48, seed=0):
@@ -124,7 +159,8 @@ def data_parallel(n_windows, epochs):
     for W, mode in [(1, "gradient"), (2, "gradient"), (2, "average")]:
         cluster, client = _cluster(W)
         try:
-            with DataParallel(client, n_workers=W, mode=mode, sync_every=16) as dp:
+            with _Timed(client) as timed, \
+                    DataParallel(client, n_workers=W, mode=mode, sync_every=16) as dp:
                 model = GRURegressor(**kw).fit(X, y)
         finally:
             client.close()
@@ -132,12 +168,25 @@ def data_parallel(n_windows, epochs):
         st = dp.stats_
         rows[f"{W} worker{'s' * (W > 1)}, {mode}"] = dict(
             epoch_s=[h["wall_time"] for h in model.history_], loss=model.loss_curve_,
+            cpu_busiest_per_epoch=timed.busiest / epochs,
+            cpu_workers=timed.workers, cpu_client=timed.client_cpu,
             kB_per_round=(st["bytes_sent"] + st["bytes_received"]) / st["rounds"] / 1e3,
             compute_ms_per_round=1e3 * st["compute_s"] / st["rounds"] / W,
             wall_ms_per_round=1e3 * st["wall_s"] / st["rounds"], rounds=st["rounds"],
             bitwise_serial=all(np.array_equal(model.params_[k], serial.params_[k])
                                for k in serial.params_))
     return rows
+
+
+def _compare(name, r1, r2, bitwise):
+    out = dict(one=r1, two=r2, wall_speedup=r1["wall"] / r2["wall"],
+               cpu_speedup=r1["busiest"] / r2["busiest"], bitwise=bitwise)
+    print(f"{name}: wall 1 worker {r1['wall']:.2f} s, 2 workers {r2['wall']:.2f} s "
+          f"({out['wall_speedup']:.2f}x); busiest process CPU {r1['busiest']:.2f} s vs "
+          f"{r2['busiest']:.2f} s ({out['cpu_speedup']:.2f}x; workers "
+          f"{' + '.join(f'{w:.2f}' for w in r2['workers'])} s, client {r2['client']:.2f} s);"
+          f" results bitwise equal: {bitwise}")
+    return out
 
 
 def main():
@@ -154,18 +203,13 @@ def main():
     out = {"load_before": _load(), "cores": os.cpu_count()}
     print(f"load average before: {out['load_before']}, cores: {out['cores']}")
     if "grid" in a.only:
-        (t1, s1), (t2, s2) = grid_search(1, a.repeats), grid_search(2, a.repeats)
-        out["grid"] = dict(t1=t1, t2=t2, speedup=t1 / t2,
-                           bitwise=bool(np.array_equal(s1, s2)))
-        print(f"grid search, 16 candidates x 2 origins: 1 worker {t1:.2f} s, 2 workers "
-              f"{t2:.2f} s, speed-up {t1 / t2:.2f}x, scores bitwise equal: "
-              f"{out['grid']['bitwise']}")
+        (r1, s1), (r2, s2) = grid_search(1, a.repeats), grid_search(2, a.repeats)
+        out["grid"] = _compare("grid search, 16 candidates x 2 origins", r1, r2,
+                               bool(np.array_equal(s1, s2)))
     if "local" in a.only:
-        (t1, f1), (t2, f2) = local_models(1, a.repeats), local_models(2, a.repeats)
-        out["local"] = dict(t1=t1, t2=t2, speedup=t1 / t2, bitwise=bool(f1.equals(f2)))
-        print(f"local models, 100 series backtest: 1 worker {t1:.2f} s, 2 workers "
-              f"{t2:.2f} s, speed-up {t1 / t2:.2f}x, forecasts bitwise equal: "
-              f"{out['local']['bitwise']}")
+        (r1, f1), (r2, f2) = local_models(1, a.repeats), local_models(2, a.repeats)
+        out["local"] = _compare("local models, backtest of 100 series", r1, r2,
+                                bool(f1.equals(f2)))
     if "dp" in a.only:
         rows = data_parallel(a.windows, a.epochs)
         out["dp"] = rows
@@ -176,7 +220,10 @@ def main():
             med = statistics.median(r["epoch_s"])
             extra = ""
             if "rounds" in r:
-                extra = (f" | {r['kB_per_round']:.0f} kB/round, compute "
+                extra += (f" | busiest CPU {r['cpu_busiest_per_epoch']:.2f} s/epoch (workers "
+                          + " + ".join(f"{w:.1f}" for w in r["cpu_workers"])
+                          + f" s, client {r['cpu_client']:.1f} s)")
+                extra += (f" | {r['kB_per_round']:.0f} kB/round, compute "
                          f"{r['compute_ms_per_round']:.1f} ms/round/worker, wall "
                          f"{r['wall_ms_per_round']:.1f} ms/round, vs 1 worker "
                          f"{base / med:.2f}x, bitwise single process: "
