@@ -65,6 +65,23 @@ def test_backtest_refit_false_parallel_matches_serial():
     np.testing.assert_array_equal(got, expected)
 
 
+def _thread_id():
+    import threading
+    return threading.get_ident()
+
+
+def test_n_jobs_1_runs_here_even_under_a_parallel_config():
+    # a job that is itself one of many parallel jobs (each series' backtest in
+    # backtest_series) must not send its own jobs out again: under Dask a task
+    # waiting on tasks holds its worker
+    from tsbptt.forecasting._parallel import parallel_map
+
+    here = _thread_id()
+    with parallel_config(backend="threading", n_jobs=2):
+        assert parallel_map(_thread_id, [()] * 4, 1) == [here] * 4
+        assert here not in parallel_map(_thread_id, [()] * 4, None)
+
+
 @pytest.mark.parametrize("bad", [0, 1.5, "2", True])
 def test_backtest_bad_n_jobs(bad):
     with pytest.raises(ValueError, match=r"n_jobs must be None or a non-zero integer, "

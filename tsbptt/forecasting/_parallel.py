@@ -9,11 +9,16 @@ Design
 ------
 - Results come back in submission order (``return_as="generator"``), so the
   output never depends on ``n_jobs`` or on which worker finished first.
-- Each job runs under :func:`worker_thread_limits`: tsbptt's kernels (and any
-  BLAS) use at most the cores the worker was given, so two worker processes on
-  one machine do not both spawn a thread per core. The kernels' results do not
-  depend on their thread count, so a job gives the same bits in a worker as in
-  the calling process.
+- Each job runs under :class:`~tsbptt.utils._workers.worker_thread_limits`: in
+  a Dask worker, tsbptt's kernels (and any BLAS) use at most the cores the worker
+  was given, so two worker processes on one machine do not both spawn a thread
+  per core (joblib already limits its own loky workers' threads the same way).
+  The kernels' results do not depend on their thread count, so a job gives the
+  same bits in a worker as in the calling process.
+- ``n_jobs=1`` always runs here: a job that is one of many parallel jobs (a
+  series' backtest in :func:`~tsbptt.forecasting.local.backtest_series`) runs
+  its own jobs in place; under the Dask backend a task that sent tasks to the
+  cluster would hold its worker while waiting for them.
 """
 from numbers import Integral
 
@@ -54,8 +59,10 @@ def parallel_map(fn, jobs, n_jobs=None, on_result=None):
     jobs : list of tuple
         The arguments of each call.
     n_jobs : int or None, default=None
-        joblib's: None or 1 runs the jobs here one after the other (unless a
-        ``joblib.parallel_config`` says otherwise), -1 uses every worker.
+        joblib's: None runs the jobs here one after the other unless a
+        ``joblib.parallel_config`` says otherwise, -1 uses every worker; 1 always
+        runs them here (what jobs that are themselves parallel jobs use: a Dask
+        task that sends tasks to the cluster and waits for them holds its worker).
     on_result : callable or None, default=None
         Called with each result as it arrives, in job order (e.g. progress).
 
@@ -65,6 +72,13 @@ def parallel_map(fn, jobs, n_jobs=None, on_result=None):
         The results in job order, whatever the worker that computed each.
     """
     n_jobs = check_n_jobs(n_jobs)
+    if n_jobs == 1:  # here, even under a parallel_config: a job inside a job
+        out = []
+        for job in jobs:
+            out.append(fn(*job))
+            if on_result is not None:
+                on_result(out[-1])
+        return out
     parallel = Parallel(n_jobs=n_jobs, return_as="generator")
     out = []
     for result in parallel(delayed(_limited)(fn, *job) for job in jobs):

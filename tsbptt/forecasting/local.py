@@ -168,7 +168,8 @@ class LocalModels(BaseEstimator):
 
 
 def _backtest_one(forecaster, y, X, kwargs):
-    return backtest(forecaster, y, X, **kwargs)
+    # the series are the parallel jobs; each one's origins run in its job
+    return backtest(forecaster, y, X, n_jobs=1, **kwargs)
 
 
 def backtest_series(forecaster, y, X=None, *, n_jobs=None, **kwargs):
