@@ -17,8 +17,8 @@ except ImportError as exc:  # pragma: no cover - depends on how tsbptt was insta
     ) from exc
 
 from ._config import get_config, show_config
-from .estimators import (GRUClassifier, GRURegressor, LSTMClassifier, LSTMRegressor,
-                         RecurrentState, RNNClassifier, RNNRegressor)
+from .estimators import (GRUClassifier, GRURegressor, LagLayout, LSTMClassifier,
+                         LSTMRegressor, RecurrentState, RNNClassifier, RNNRegressor)
 
 from .persistence import load_model, save_model
 from .forecasting import metrics, returns
@@ -32,7 +32,7 @@ from .forecasting.windowing import Windows, calendar_features, infer_season, mak
 
 __all__ = [
     "AutoForecaster", "Backtest", "backtest", "calendar_features", "datasets", "Forecaster",
-    "get_config", "GRUClassifier", "GRURegressor", "infer_season", "load_model",
+    "get_config", "GRUClassifier", "GRURegressor", "infer_season", "LagLayout", "load_model",
     "LocalModels", "LSTMClassifier", "LSTMRegressor", "make_windows", "metrics",
     "RecurrentState", "returns",
     "RNNClassifier", "RNNRegressor", "RollingOrigin", "save_model", "SeasonalNaive",

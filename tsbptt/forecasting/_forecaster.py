@@ -25,6 +25,7 @@ each window's target values are made scale-free (centred on the window's last
 value, divided by its spread) and a ridge regression on the same windows is the
 linear part the network corrects.
 """
+import sys
 from numbers import Integral, Real
 
 import numpy as np
@@ -59,6 +60,35 @@ from .metrics import mae
 from .windowing import CALENDAR_FEATURES, calendar_features, check_numeric, infer_season
 
 __all__ = ["Forecaster"]
+
+
+def _check_multi_output(estimator, strategy, horizon, interval):
+    """Refuse, before any fitting, an ensemble that fits only one target where the
+    direct strategy (or quantile intervals) trains several per window."""
+    if strategy != "direct" or (horizon == 1 and interval != "quantile"):
+        return
+    ensemble = sys.modules.get("sklearn.ensemble")  # loaded if the user built one
+    if ensemble and isinstance(estimator, (ensemble.VotingRegressor,
+                                           ensemble.StackingRegressor)):
+        name = type(estimator).__name__
+        raise ValueError(
+            f"{name} fits a single target, but strategy='direct' with horizon={horizon} "
+            f"trains {horizon} targets per window (one per step). Use "
+            f"strategy='recursive' (a one-step {name}, its forecasts fed back), or fit "
+            "one Forecaster per network and average their forecasts; "
+            f"MultiOutputRegressor({name}(...)) also works but fits one ensemble per "
+            "step")
+
+
+def _set_channels(est, n_channels):
+    """Set ``n_channels`` on a tsbptt network and on every network nested in ``est``
+    (a VotingRegressor's members, a Pipeline's last step): a nested one left at 1
+    would read each window's channels as extra time steps."""
+    params = est.get_params()
+    keys = [k for k in params if k == "n_channels"
+            or k.endswith("__n_channels") and is_network(params[k[:-len("__n_channels")]])]
+    if keys:
+        est.set_params(**{k: n_channels for k in keys})
 
 
 class Forecaster(BaseEstimator):
@@ -262,6 +292,7 @@ class Forecaster(BaseEstimator):
                 raise ValueError(f"interval='quantile' needs a tsbptt regressor (trained "
                                  f"with the pinball loss); {type(self.estimator).__name__} "
                                  "is not one: use interval='conformal'")
+        _check_multi_output(self.estimator, self.strategy, self.horizon, self.interval)
         if self.strategy == "stateful" and not hasattr(self.estimator, "predict_sequence"):
             raise ValueError(f"strategy='stateful' needs a tsbptt recurrent regressor, "
                              f"got {type(self.estimator).__name__}")
@@ -308,8 +339,8 @@ class Forecaster(BaseEstimator):
                                  "early_stopping=False (one sequence per series)")
             if params.get("bptt_steps") is None:
                 est.set_params(bptt_steps=min(self.lags_, n_steps))
-        elif "n_channels" in params:
-            est.set_params(n_channels=len(self.channels_))
+        else:
+            _set_channels(est, len(self.channels_))
         if self.interval == "quantile":
             a = (1 - self.coverage) / 2
             est.set_params(loss="quantile", quantiles=(a, 0.5, 1 - a))

@@ -112,7 +112,9 @@ def _regular(entry, freq, fill):
     if len(y) < 2:
         raise ValueError(f"{_where(key)} has {len(y)} value(s); a series needs at least 2")
     step = _step_of(y.index, freq, key, allow_gaps=fill is not None)
-    frame = y.to_frame() if X is None else pd.concat([y.to_frame(), X], axis=1)
+    # an unnamed y is column 'y' here (as in messages), not 0, which X may also use
+    ycol = y.to_frame(y_name(y))
+    frame = ycol if X is None else pd.concat([ycol, X], axis=1)
     if fill is not None:
         grid = _grid(y.index, step)
         off = ~y.index.isin(grid)
