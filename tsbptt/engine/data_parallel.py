@@ -220,7 +220,7 @@ class DataParallel:
 
     def __enter__(self):
         self._workers = self._validate()
-        self._actors, self._key = None, None
+        self._actors, self._futures, self._key = None, None, None
         self.stats_ = dict(rounds=0, updates=0, bytes_sent=0, bytes_received=0,
                            compute_s=0.0, wall_s=0.0)
         self._token = epoch_runner.set(self)
@@ -228,7 +228,7 @@ class DataParallel:
 
     def __exit__(self, *exc_info):
         epoch_runner.reset(self._token)
-        self._actors = None  # the actors end with their last reference
+        self._actors = self._futures = None  # the actors end with their last reference
 
     # -- set-up --------------------------------------------------------------------
     @staticmethod
