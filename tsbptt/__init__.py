@@ -18,13 +18,14 @@ except ImportError as exc:  # pragma: no cover - depends on how tsbptt was insta
 
 from ._config import get_config, show_config
 from .estimators import (GRUClassifier, GRURegressor, LagLayout, LSTMClassifier,
-                         LSTMRegressor, RecurrentState, RNNClassifier, RNNRegressor)
+                         LSTMRegressor, RecurrentState, RNNClassifier, RNNRegressor,
+                         RTRLRegressor)
 
 from .persistence import load_model, save_model
 from .forecasting import metrics, returns
 from . import datasets
 from .forecasting.backtesting import Backtest, RollingOrigin, backtest
-from .forecasting import Forecaster
+from .forecasting import Forecaster, load_forecaster
 from .forecasting.baselines import SeasonalNaive
 from .forecasting.local import LocalModels
 from .forecasting.auto import AutoForecaster
@@ -32,9 +33,9 @@ from .forecasting.windowing import Windows, calendar_features, infer_season, mak
 
 __all__ = [
     "AutoForecaster", "Backtest", "backtest", "calendar_features", "datasets", "Forecaster",
-    "get_config", "GRUClassifier", "GRURegressor", "infer_season", "LagLayout", "load_model",
-    "LocalModels", "LSTMClassifier", "LSTMRegressor", "make_windows", "metrics",
-    "RecurrentState", "returns",
-    "RNNClassifier", "RNNRegressor", "RollingOrigin", "save_model", "SeasonalNaive",
-    "show_config", "Windows",
+    "get_config", "GRUClassifier", "GRURegressor", "infer_season", "LagLayout",
+    "load_forecaster", "load_model", "LocalModels",
+    "LSTMClassifier", "LSTMRegressor", "make_windows", "metrics", "RecurrentState", "returns",
+    "RNNClassifier", "RNNRegressor", "RollingOrigin", "RTRLRegressor", "save_model",
+    "SeasonalNaive", "show_config", "Windows",
 ]

@@ -82,6 +82,21 @@ def test_n_jobs_1_runs_here_even_under_a_parallel_config():
         assert here not in parallel_map(_thread_id, [()] * 4, None)
 
 
+def test_panel_backtest_cutoffs_in_parallel_are_bitwise_serial():
+    panel = _panel(3)
+    f = Forecaster(Ridge(), lags=6, horizon=2)
+    serial = backtest(f, panel, initial=60, step=5, horizon=2)
+    with parallel_config(backend="threading"):
+        parallel = backtest(f, panel, initial=60, step=5, horizon=2, n_jobs=2)
+    pd.testing.assert_frame_equal(serial.forecasts, parallel.forecasts, check_exact=True)
+    assert serial.metrics == parallel.metrics
+    # refit=False moves one model through the cutoffs in order, whatever n_jobs
+    moved = backtest(f, panel, initial=60, step=5, horizon=2, refit=False, n_jobs=2)
+    pd.testing.assert_frame_equal(
+        moved.forecasts, backtest(f, panel, initial=60, step=5, horizon=2,
+                                  refit=False).forecasts, check_exact=True)
+
+
 @pytest.mark.parametrize("bad", [0, 1.5, "2", True])
 def test_backtest_bad_n_jobs(bad):
     with pytest.raises(ValueError, match=r"n_jobs must be None or a non-zero integer, "

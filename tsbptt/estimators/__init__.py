@@ -6,7 +6,8 @@ lists), then call the engine; they never see pandas.
 from ._base import (GRUClassifier, GRURegressor, LSTMClassifier, LSTMRegressor,
                     RNNClassifier, RNNRegressor)
 from ._layout import LagLayout
+from ._online import RTRLRegressor
 from ._streaming import RecurrentState
 
 __all__ = ["GRUClassifier", "GRURegressor", "LagLayout", "LSTMClassifier", "LSTMRegressor",
-           "RNNClassifier", "RNNRegressor", "RecurrentState"]
+           "RNNClassifier", "RNNRegressor", "RTRLRegressor", "RecurrentState"]
