@@ -17,7 +17,8 @@ except ImportError as exc:  # pragma: no cover - depends on how tsbptt was insta
     ) from exc
 
 from ._config import get_config, show_config
-from .estimators import (GRUClassifier, GRURegressor, LSTMClassifier, LSTMRegressor,
+from .estimators import (ESNRegressor, GRUClassifier, GRURegressor, LSTMClassifier,
+                         LSTMRegressor,
                          RecurrentState, RNNClassifier, RNNRegressor)
 
 from .persistence import load_model, save_model
@@ -30,7 +31,8 @@ from .forecasting.auto import AutoForecaster
 from .forecasting.windowing import Windows, calendar_features, infer_season, make_windows
 
 __all__ = [
-    "AutoForecaster", "Backtest", "backtest", "calendar_features", "datasets", "Forecaster",
+    "AutoForecaster", "Backtest", "backtest", "calendar_features", "datasets", "ESNRegressor",
+    "Forecaster",
     "get_config", "GRUClassifier", "GRURegressor", "infer_season", "load_model",
     "LSTMClassifier", "LSTMRegressor", "make_windows", "metrics", "RecurrentState", "returns",
     "RNNClassifier", "RNNRegressor", "RollingOrigin", "save_model", "SeasonalNaive",

@@ -5,7 +5,9 @@ lists), then call the engine; they never see pandas.
 """
 from ._base import (GRUClassifier, GRURegressor, LSTMClassifier, LSTMRegressor,
                     RNNClassifier, RNNRegressor)
+from ._esn import ESNRegressor
 from ._streaming import RecurrentState
 
-__all__ = ["GRUClassifier", "GRURegressor", "LSTMClassifier", "LSTMRegressor",
+__all__ = ["ESNRegressor", "GRUClassifier", "GRURegressor", "LSTMClassifier",
+           "LSTMRegressor",
            "RNNClassifier", "RNNRegressor", "RecurrentState"]
