@@ -253,8 +253,11 @@ class ESNRegressor(RegressorMixin, BaseEstimator):
         self.intercept_ = np.atleast_1d(model.intercept_).astype(np.float64)
 
     def _readout(self, Phi):
-        with threadpool_limits(limits=1, user_api="blas"):
-            return np.asarray(Phi, np.float64) @ self.coef_.T + self.intercept_
+        """Phi @ coef_.T + intercept_, each row summed alone (NumPy's pairwise sum
+        over a contiguous axis), so a row's prediction never depends on the batch:
+        a BLAS product would block differently for different numbers of rows."""
+        Phi = np.asarray(Phi, np.float64)
+        return (Phi[:, None, :] * self.coef_[None]).sum(axis=2) + self.intercept_
 
     def _scale(self, X3, lengths):
         Xs = (X3 - self.input_mean_) / self.input_scale_
