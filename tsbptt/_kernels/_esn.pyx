@@ -29,6 +29,11 @@ from ._openmp_helpers cimport omp_get_thread_num
 cdef enum:
     CHUNK = 16
 ROWS_PER_CHUNK = CHUNK
+# CHUNK again, as a variable: GCC unrolls a loop of a known 16 iterations fully and
+# then cannot call the SIMD tanh (libmvec) in it; a trip count it cannot see keeps
+# the loop, vectorised (16 is a multiple of every vector width, so no lane ever
+# takes a scalar remainder path).
+cdef Py_ssize_t _LANES = CHUNK
 
 
 cdef void _chunk(const floating[:, :, ::1] U, const Py_ssize_t[::1] lengths,
@@ -47,6 +52,7 @@ cdef void _chunk(const floating[:, :, ::1] U, const Py_ssize_t[::1] lengths,
     cdef floating* tot = work + 2 * N * CHUNK  # (N, CHUNK) sum of the kept states
     cdef floating acc[CHUNK]                  # pre-activations of unit i
     cdef floating w, keep = 1 - leak
+    cdef Py_ssize_t lanes = _LANES
     for i in range(3 * N * CHUNK):
         work[i] = 0
     for k in range(nb):
@@ -72,7 +78,7 @@ cdef void _chunk(const floating[:, :, ::1] U, const Py_ssize_t[::1] lengths,
                 w = W_fb[i, o]
                 for k in range(nb):
                     acc[k] = acc[k] + w * Y_fb[b0 + k, t, o]
-            for k in range(CHUNK):
+            for k in range(lanes):
                 xn[i * CHUNK + k] = keep * xs[i * CHUNK + k] + leak * tanh_(acc[k])
         for k in range(nb):
             if t >= lengths[b0 + k]:  # past this row's end: its state stays

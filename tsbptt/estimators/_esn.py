@@ -25,7 +25,6 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
-from sklearn.linear_model import Ridge, RidgeCV
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
@@ -37,13 +36,14 @@ from ..utils._validation import refuse_bool_numbers
 from ._inputs import to_sequences
 from ._targets import check_weights, mean_scale
 
-__all__ = ["ESNRegressor", "DEFAULT_ALPHAS"]
+__all__ = ["ESNRegressor", "DEFAULT_ALPHAS", "ridge_gcv"]
 
-#: The ridge penalties the default ``alpha`` chooses from by leave-one-out.
+#: The ridge penalties the default ``alpha`` chooses from by generalized
+#: cross-validation.
 DEFAULT_ALPHAS = tuple(10.0 ** k for k in range(-10, 3))
-#: Above this reservoir size the spectral radius comes from ARPACK, not a dense
-#: eigendecomposition.
-DENSE_EIGEN_MAX = 1500
+#: Above this reservoir size the spectral radius comes from ARPACK (started from a
+#: fixed vector, so deterministic), not a dense eigendecomposition.
+DENSE_EIGEN_MAX = 64
 
 
 def _alphas_ok(value):
@@ -67,7 +67,7 @@ class ESNRegressor(RegressorMixin, BaseEstimator):
 
     Parameters
     ----------
-    n_reservoir : int, default=300
+    n_reservoir : int, default=200
         Reservoir units N.
     spectral_radius : float, default=0.9
         Largest absolute eigenvalue of ``W`` (< 1 for the echo-state property
@@ -84,9 +84,9 @@ class ESNRegressor(RegressorMixin, BaseEstimator):
         each sequence (which must then be longer). Ignored with ``state='final'``.
     alpha : float or array-like of floats, default=DEFAULT_ALPHAS
         Ridge penalty of the readout. A sequence of candidates (the default is
-        ``1e-10, 1e-9, ..., 100``) picks one by efficient leave-one-out
-        cross-validation (:class:`sklearn.linear_model.RidgeCV`); the choice is
-        ``alpha_``.
+        ``1e-10, 1e-9, ..., 100``) picks one by generalized cross-validation
+        (one eigendecomposition for all candidates, see :func:`ridge_gcv`); the
+        choice is ``alpha_``. 0 is the minimum-norm least-squares readout.
     bias_scaling : float, default=0.5
         Half-width of the uniform reservoir biases.
     output_feedback : bool, default=False
@@ -106,7 +106,7 @@ class ESNRegressor(RegressorMixin, BaseEstimator):
     n_threads : int or None, default=None
         OpenMP threads of the reservoir kernel; None uses the available cores,
         ``-k`` all but ``k - 1``. The results never depend on it.
-    dtype : {'float32', 'float64'}, default='float64'
+    dtype : {'float32', 'float64'}, default='float32'
         Precision of the reservoir; the readout is always solved in float64.
     random_state : int, RandomState or None, default=None
         Seeds the reservoir weights.
@@ -158,11 +158,11 @@ class ESNRegressor(RegressorMixin, BaseEstimator):
         "random_state": ["random_state"],
     }
 
-    def __init__(self, n_reservoir=300, *, spectral_radius=0.9, input_scaling=0.3,
+    def __init__(self, n_reservoir=200, *, spectral_radius=0.9, input_scaling=0.3,
                  leak_rate=1.0, sparsity=0.9, washout=0, alpha=DEFAULT_ALPHAS,
                  bias_scaling=0.5, output_feedback=False, feedback_scaling=0.3,
                  include_inputs=True, state="final", n_channels=1, scale_inputs=True,
-                 n_threads=None, dtype="float64", random_state=None):
+                 n_threads=None, dtype="float32", random_state=None):
         self.n_reservoir = n_reservoir
         self.spectral_radius = spectral_radius
         self.input_scaling = input_scaling
@@ -239,18 +239,11 @@ class ESNRegressor(RegressorMixin, BaseEstimator):
     # -- readout ------------------------------------------------------------------------
     def _fit_readout(self, Phi, Y, w):
         """Ridge of Y on Phi in float64, BLAS on one thread: coef_, intercept_, alpha_."""
-        Phi = np.asarray(Phi, dtype=np.float64)
+        alphas = [float(self.alpha)] if isinstance(self.alpha, Real) else \
+            [float(a) for a in np.asarray(self.alpha, dtype=float)]
         with threadpool_limits(limits=1, user_api="blas"):
-            if isinstance(self.alpha, Real):
-                model = Ridge(alpha=float(self.alpha), solver="auto")
-                model.fit(Phi, Y, sample_weight=w)
-                self.alpha_ = float(self.alpha)
-            else:
-                model = RidgeCV(alphas=np.asarray(self.alpha, dtype=float))
-                model.fit(Phi, Y, sample_weight=w)
-                self.alpha_ = float(model.alpha_)
-        self.coef_ = np.atleast_2d(model.coef_).astype(np.float64)
-        self.intercept_ = np.atleast_1d(model.intercept_).astype(np.float64)
+            coef, intercept, self.alpha_ = ridge_gcv(Phi, Y, w, alphas)
+        self.coef_, self.intercept_ = coef.T, intercept
 
     def _readout(self, Phi):
         """Phi @ coef_.T + intercept_, each row summed alone (NumPy's pairwise sum
@@ -520,6 +513,55 @@ class ESNRegressor(RegressorMixin, BaseEstimator):
             x, _, states = self._run(U, [1], x0=x, Y_fb=fb, states=True)
             out[t] = y_prev = self._readout(self._series_features(states, U))[0]
         return out[:, 0] if self._y_ndim == 1 else out
+
+
+def ridge_gcv(Phi, Y, w, alphas):
+    """Ridge regression with an intercept, the penalty chosen by generalized
+    cross-validation (Golub, Heath & Wahba, 1979) when several are given.
+
+    One eigendecomposition of the centred, weighted Gram matrix serves every
+    candidate: with ``A = sqrt(w) (Phi - mean)``, ``A'A = V diag(s) V'`` and
+    ``Q = V' A' b``, the residual sum of squares of penalty ``a`` is
+    ``|b|^2 - sum Q^2 (s + 2a) / (s + a)^2`` and its degrees of freedom are
+    ``1 + sum s / (s + a)``; GCV is ``n RSS / (n - dof)^2`` with ``n`` the sum of
+    the weights, so a weight of 2 is exactly a repeated row. A penalty of 0 is
+    the minimum-norm least-squares fit.
+
+    Parameters
+    ----------
+    Phi : ndarray of shape (n, p)
+    Y : ndarray of shape (n,) or (n, k)
+    w : ndarray of shape (n,) or None
+    alphas : list of float >= 0
+
+    Returns
+    -------
+    coef : ndarray (p, k); intercept : ndarray (k,); alpha : float
+    """
+    Phi = np.asarray(Phi, dtype=np.float64)
+    Y = np.asarray(Y, dtype=np.float64).reshape(len(Phi), -1)
+    w = np.ones(len(Phi)) if w is None else np.asarray(w, dtype=np.float64)
+    n = w.sum()
+    x_mean, y_mean = w @ Phi / n, w @ Y / n
+    sw = np.sqrt(w)[:, None]
+    A, b = (Phi - x_mean) * sw, (Y - y_mean) * sw
+    s, V = np.linalg.eigh(A.T @ A)
+    s = np.maximum(s, 0.0)
+    Q = V.T @ (A.T @ b)                      # (p, k)
+    best, alpha = np.inf, alphas[0]
+    for a in alphas if len(alphas) > 1 else ():
+        rss = np.sum(b * b) - np.sum(Q * Q * ((s + 2 * a) / (s + a) ** 2)[:, None])
+        dof = 1.0 + np.sum(s / (s + a))
+        score = n * max(rss, 0.0) / max(n - dof, 1e-12) ** 2
+        if score < best:
+            best, alpha = score, a
+    if alpha > 0:
+        gain = 1.0 / (s + alpha)
+    else:  # minimum-norm least squares
+        gain = np.where(s > s.max() * len(s) * np.finfo(float).eps, 1.0 / np.where(
+            s > 0, s, 1.0), 0.0)
+    coef = V @ (Q * gain[:, None])
+    return coef, y_mean - x_mean @ coef, alpha
 
 
 def _spectral_radius(W):
