@@ -25,5 +25,5 @@ from ._loaders import (
 )
 from ._generators import make_mackey_glass
 
-__all__ = ["list_datasets", "make_mackey_glass", "load_air_passengers", "load_electricity_load",
-           "load_sensor_temperatures", "load_stock_prices"]
+__all__ = ["list_datasets", "load_air_passengers", "load_electricity_load",
+           "load_sensor_temperatures", "load_stock_prices", "make_mackey_glass"]
