@@ -15,9 +15,13 @@ Part 3, the bundled and generated series of ``bench_accuracy.py`` with its
 protocol (rolling origins, refit at each, lags = 2 x season): MASE and fit time
 of seasonal naive, Ridge(1.0), the default ESN and the default LSTM Forecasters.
 
-    python benchmarks/bench_esn.py                 # all three parts
+    python benchmarks/bench_esn.py                 # all four parts
+    python benchmarks/bench_esn.py --parts 4       # the reservoir kernel alone
     python benchmarks/bench_esn.py --quick         # 2 origins, LSTM only in part 2
     python benchmarks/bench_esn.py --json esn.json
+
+Part 4, the reservoir kernel alone: CSR at 10% connectivity vs a dense reservoir
+(the same loop), N = 200 and 300, float32 and float64, 1,000 windows of 48 steps.
 
 Every model runs on one thread (``n_threads=1``; BLAS as loaded, the ESN's
 readout holds it to one thread). One set of ESN defaults for every series.
@@ -135,6 +139,36 @@ def series_table(n_origins, with_lstm):
     return rows
 
 
+def kernel_table(repeats=3, n_windows=1000):
+    """The reservoir kernel alone: CSR at the default connectivity vs dense."""
+    import scipy.sparse as sp
+
+    from tsbptt._kernels._esn import esn_states
+    rows = []
+    for N in (200, 300):
+        for density in (0.1, 1.0):
+            for dtype in (np.float32, np.float64):
+                rs = np.random.RandomState(0)
+                W = sp.random(N, N, density=density, random_state=rs, format="csr",
+                              data_rvs=lambda k: rs.uniform(-1, 1, k))
+                W = (W * (0.9 / np.max(np.abs(np.linalg.eigvals(W.toarray()))))).tocsr()
+                W = W.astype(dtype)
+                U = rs.randn(n_windows, LAGS, 1).astype(dtype)
+                args = (U, np.full(n_windows, LAGS, np.intp),
+                        (0.3 * rs.uniform(-1, 1, (N, 1))).astype(dtype), W.data,
+                        W.indices.astype(np.int32), W.indptr.astype(np.int32),
+                        np.zeros(N, dtype), np.zeros((N, 0), dtype),
+                        np.zeros((n_windows, LAGS, 0), dtype), 1.0)
+                secs, _ = _timed(lambda: esn_states(*args, np.zeros((n_windows, N), dtype),
+                                                    n_threads=1), repeats)
+                rows.append({"N": N, "density": density, "dtype": dtype.__name__,
+                             "cpu_s": secs})
+                print(f"kernel N={N} {'CSR 10%' if density < 1 else 'dense  '} "
+                      f"{dtype.__name__:<8} {n_windows} windows x {LAGS} steps "
+                      f"{secs:.3f} s", flush=True)
+    return rows
+
+
 def markdown(rows):
     models = list(dict.fromkeys(r["model"] for r in rows))
     got = {(r["series"], r["model"]): r for r in rows}
@@ -157,7 +191,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
                         help="2 origins in part 3, no LSTM in parts 1 and 3")
-    parser.add_argument("--parts", nargs="+", type=int, default=[1, 2, 3])
+    parser.add_argument("--parts", nargs="+", type=int, default=[1, 2, 3, 4])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", metavar="PATH")
     args = parser.parse_args()
@@ -174,6 +208,8 @@ def main():
         out["series"] = series_table(2 if args.quick else 3, not args.quick)
         print()
         print(markdown(out["series"]))
+    if 4 in args.parts:
+        out["kernel"] = kernel_table(args.repeats)
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(out, fh, indent=1)
