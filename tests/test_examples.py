@@ -140,3 +140,10 @@ def test_sensors_plot_and_stock_plot(tmp_path):
         path = tmp_path / f"{name}.png"
         _load(name).main(quick=True, plot_path=path)
         assert path.stat().st_size > 1000
+
+
+def test_online_recall(capsys):
+    results = _load("online_recall").main(windows=(4,))
+    assert results["RTRL (no window)"] < 0.2
+    assert results["TBPTT, window 4"] > 0.5
+    assert "recall the input 8 steps back" in capsys.readouterr().out

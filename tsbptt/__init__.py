@@ -17,24 +17,24 @@ except ImportError as exc:  # pragma: no cover - depends on how tsbptt was insta
     ) from exc
 
 from ._config import get_config, show_config
-from .estimators import (ESNRegressor, GRUClassifier, GRURegressor, LSTMClassifier,
-                         LSTMRegressor,
-                         RecurrentState, RNNClassifier, RNNRegressor)
+from .estimators import (ESNRegressor, GRUClassifier, GRURegressor, LagLayout,
+                         LSTMClassifier, LSTMRegressor, RecurrentState, RNNClassifier,
+                         RNNRegressor, RTRLRegressor)
 
 from .persistence import load_model, save_model
 from .forecasting import metrics, returns
 from . import datasets
 from .forecasting.backtesting import Backtest, RollingOrigin, backtest
-from .forecasting import Forecaster
+from .forecasting import Forecaster, load_forecaster
 from .forecasting.baselines import SeasonalNaive
 from .forecasting.auto import AutoForecaster
 from .forecasting.windowing import Windows, calendar_features, infer_season, make_windows
 
 __all__ = [
     "AutoForecaster", "Backtest", "backtest", "calendar_features", "datasets", "ESNRegressor",
-    "Forecaster",
-    "get_config", "GRUClassifier", "GRURegressor", "infer_season", "load_model",
+    "Forecaster", "get_config", "GRUClassifier", "GRURegressor", "infer_season", "LagLayout",
+    "load_forecaster", "load_model",
     "LSTMClassifier", "LSTMRegressor", "make_windows", "metrics", "RecurrentState", "returns",
-    "RNNClassifier", "RNNRegressor", "RollingOrigin", "save_model", "SeasonalNaive",
-    "show_config", "Windows",
+    "RNNClassifier", "RNNRegressor", "RollingOrigin", "RTRLRegressor", "save_model",
+    "SeasonalNaive", "show_config", "Windows",
 ]

@@ -135,6 +135,8 @@ def save_model(estimator, path):
 
     Raises
     ------
+    TypeError
+        If the estimator's class has no file format (``RTRLRegressor``).
     sklearn.exceptions.NotFittedError
         If the estimator is not fitted.
     ValueError
@@ -142,6 +144,9 @@ def save_model(estimator, path):
         numbers, booleans or strings).
     """
     from sklearn.utils.validation import check_is_fitted
+    if getattr(estimator, "_not_saved_because", None):  # before a file is written
+        raise TypeError(f"estimator: a {type(estimator).__name__} cannot be saved: "
+                        f"{estimator._not_saved_because}")
     check_is_fitted(estimator)
     arrays = {f"param/{k}": v for k, v in estimator.network_.params.items()}
     for name in _FITTED_ARRAYS:

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from tsbptt import _reference as ref
+from tsbptt._kernels import reference as ref
 from tsbptt.engine import Bidirectional, RecurrentLayer, RecurrentStack
 from tsbptt.engine import _cells
 

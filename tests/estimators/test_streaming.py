@@ -7,7 +7,7 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from tsbptt import (GRUClassifier, GRURegressor, LSTMClassifier, LSTMRegressor,
                     RecurrentState, RNNRegressor)
-from tsbptt import _reference as ref
+from tsbptt._kernels import reference as ref
 
 REGRESSORS = [LSTMRegressor, GRURegressor, RNNRegressor]
 DTYPES = ["float32", "float64"]

@@ -279,3 +279,15 @@ def test_a_text_index_is_named_as_the_problem_not_its_order():
     with pytest.raises(TypeError, match="needs a DatetimeIndex or an integer index, got "
                                         "Index"):
         Forecaster(Ridge(), lags=3).fit(y)  # used to say "'10' comes after '9'"
+
+
+def test_unnamed_y_with_a_covariate_column_named_0():
+    """pandas names an unnamed Series' column 0; X's first column is often 0 too."""
+    t = np.arange(40, dtype=float)
+    y = pd.Series(np.sin(t / 3))
+    X = pd.DataFrame({0: np.cos(t / 3)})
+    f = Forecaster(Ridge(), lags=4, horizon=2, future_exog=[0]).fit(y.iloc[:38], X.iloc[:38])
+    named = Forecaster(Ridge(), lags=4, horizon=2, future_exog=["c"]).fit(
+        y.iloc[:38], X.iloc[:38].set_axis(["c"], axis=1))
+    np.testing.assert_array_equal(f.predict(X=X.iloc[38:]).to_numpy(),
+                                  named.predict(X=X.iloc[38:].set_axis(["c"], axis=1)))

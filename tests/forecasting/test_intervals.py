@@ -7,7 +7,7 @@ from sklearn.linear_model import Ridge
 from sklearn.model_selection import GridSearchCV
 
 from tsbptt import Forecaster, LSTMRegressor, RollingOrigin, backtest
-from tsbptt.forecasting import _conformal_quantile
+from tsbptt.forecasting._intervals import _conformal_quantile
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 

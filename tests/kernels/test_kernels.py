@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from tsbptt import _reference as ref
+from tsbptt._kernels import reference as ref
 from tsbptt._kernels import _reduce, cell_kernels, isa_usable
 from tsbptt.engine import RecurrentLayer
 from tsbptt.engine import _cells

@@ -1,4 +1,4 @@
-"""Tests of the executable spec ``tsbptt/_reference.py`` itself.
+"""Tests of the executable spec ``tsbptt/_kernels/reference.py`` itself.
 
 (a) every backward gradient against finite differences of a scalar loss,
 (b) the variable-length semantics of docs/kernel_layout.md,

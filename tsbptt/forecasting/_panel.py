@@ -3,17 +3,19 @@
 The forecaster accepts one Series, a dict of Series, or a Series with a two-level
 MultiIndex (series id, time) — the long layout ``frame.set_index([id, time])[value]``
 — with covariates in the same layout. This module turns any of them into a list of
-:class:`Entry` (one per series) on regular indexes, and turns forecasts back into
-the layout the user gave. Nothing is reordered: series keep the order in which they
-first appear, and every check names the series and the label it failed at.
+:class:`Entry` (one per series) on regular indexes, scales them into
+:class:`_Scaled` series (:class:`_PanelScaling`, a mixin of the Forecaster), and
+turns forecasts back into the layout the user gave. Nothing is reordered: series
+keep the order in which they first appear, and every check names the series and
+the label it failed at.
 """
 import warnings
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 
-from .windowing import check_numeric, check_order
+from . import transforms
+from ..utils._validation import mean_std
+from .windowing import calendar_features, check_numeric, check_order
 
 __all__ = ["Entry", "continuations", "future_index", "split_future", "to_entries",
            "to_output"]
@@ -21,15 +23,95 @@ __all__ = ["Entry", "continuations", "future_index", "split_future", "to_entries
 FILL_METHODS = ("ffill", "interpolate")
 
 
-@dataclass
+class _Block:
+    """Many series in one values array grouped by series (offsets given by the
+    entries that view it): ``values`` (N,), ``index`` the time labels (N,),
+    ``times`` the same as a sortable NumPy array, ``X`` a DataFrame on ``index``
+    or None, ``name`` y's name."""
+
+    def __init__(self, values, index, X, name):
+        self.values, self.index, self.X, self.name = values, index, X, name
+        self.times = _sortable(index)
+
+
+def _sortable(index):
+    """A time index as a NumPy array that sorts like it (no copy for a
+    DatetimeIndex or an integer index; ordinals for a PeriodIndex)."""
+    if isinstance(index, pd.PeriodIndex):
+        return index.asi8
+    return index.to_numpy()
+
+
 class Entry:
     """One series: ``key`` (None for a lone Series), ``y`` and covariates ``X``
-    (None or a DataFrame on y's index), and how many steps ``fill`` filled in."""
+    (None or a DataFrame on y's index), and how many steps ``fill`` filled in.
 
-    key: object
-    y: pd.Series
-    X: object = None
-    n_filled: int = 0
+    An entry either holds its pandas objects or views rows ``a:b`` of a
+    :class:`_Block`; then ``y`` and ``X`` are made only when read, and
+    ``values``, ``times`` and ``len`` (what the forecaster's hot paths read)
+    never make them.
+    """
+
+    def __init__(self, key, y, X=None, n_filled=0):
+        self.key, self._y, self._X, self.n_filled = key, y, X, n_filled
+        self._view = None
+
+    @classmethod
+    def view(cls, key, block, a, b):
+        entry = cls(key, None)
+        entry._view = (block, a, b)
+        return entry
+
+    @property
+    def y(self):
+        if self._y is None:
+            block, a, b = self._view
+            self._y = pd.Series(block.values[a:b], index=block.index[a:b], name=block.name,
+                                copy=False)
+        return self._y
+
+    @property
+    def X(self):
+        if self._X is None and self._view is not None and self._view[0].X is not None:
+            block, a, b = self._view
+            self._X = block.X.iloc[a:b]
+        return self._X
+
+    @property
+    def values(self):
+        """y's values as float64: (n,)."""
+        if self._view is not None:
+            block, a, b = self._view
+            return block.values[a:b].astype(np.float64, copy=False)
+        return self._y.to_numpy(np.float64)
+
+    @property
+    def times(self):
+        """y's labels as a sortable NumPy array: (n,)."""
+        if self._view is not None:
+            block, a, b = self._view
+            return block.times[a:b]
+        return _sortable(self._y.index)
+
+    @property
+    def last_label(self):
+        if self._view is not None:
+            block, _, b = self._view
+            return block.index[b - 1]
+        return self._y.index[-1]
+
+    def head(self, k):
+        """The entry of the first ``k`` steps."""
+        if self._view is not None:
+            block, a, _ = self._view
+            return Entry.view(self.key, block, a, a + k)
+        return Entry(self.key, self._y.iloc[:k], None if self._X is None else self._X.iloc[:k],
+                     self.n_filled)
+
+    def __len__(self):
+        if self._view is not None:
+            return self._view[2] - self._view[1]
+        return len(self._y)
 
 
 def _where(key):
@@ -67,6 +149,18 @@ def _step_of(index, freq, key, allow_gaps):
                     "fill='interpolate' or fill='ffill' to fill gaps, or resample first "
                     "(y.resample(freq).mean())")
         return step
+    if isinstance(index, pd.PeriodIndex):
+        if freq is not None and (isinstance(freq, (int, np.integer)) or
+                                 pd.tseries.frequencies.to_offset(freq) != index.freq):
+            raise ValueError(f"freq={freq!r} differs from the frequency {index.freqstr!r} "
+                             f"of {_where(key)}'s PeriodIndex: leave freq=None")
+        steps = np.diff(index.asi8)
+        if not allow_gaps and len(steps) and not np.all(steps == index.freq.n):
+            bad = int(np.flatnonzero(steps != index.freq.n)[0]) + 1
+            raise ValueError(f"{_where(key)}'s PeriodIndex is not regular: "
+                             f"{index[bad]!r} after {index[bad - 1]!r} (a gap); pass "
+                             "fill='interpolate' or fill='ffill' to fill gaps")
+        return index.freq
     if pd.api.types.is_integer_dtype(index):
         if freq is not None and not isinstance(freq, (int, np.integer)):
             raise ValueError(f"freq={freq!r} is a pandas frequency, but {_where(key)} has "
@@ -81,12 +175,14 @@ def _step_of(index, freq, key, allow_gaps):
                              "fill='interpolate' or fill='ffill' to fill gaps")
         return step
     raise TypeError(f"{_where(key)} needs a DatetimeIndex or an integer index, got "
-                    f"{type(index).__name__}")
+                    f"{type(index).__name__} (a PeriodIndex works too)")
 
 
 def _grid(index, step):
     if isinstance(step, int):
         return pd.Index(np.arange(index[0], index[-1] + 1, step))
+    if isinstance(index, pd.PeriodIndex):
+        return pd.period_range(index[0], index[-1], freq=step)
     return pd.date_range(index[0], index[-1], freq=step)
 
 
@@ -104,15 +200,18 @@ def _regular(entry, freq, fill):
     """Check an entry and, with ``fill``, reindex it to its regular grid and fill
     the gaps and missing values; returns (entry, step)."""
     y, X, key = entry.y, entry.X, entry.key
-    if not (isinstance(y.index, pd.DatetimeIndex)
+    if not (isinstance(y.index, (pd.DatetimeIndex, pd.PeriodIndex))
             or pd.api.types.is_integer_dtype(y.index)):  # before the order: '10' < '9'
         raise TypeError(f"{_where(key)} needs a DatetimeIndex or an integer index, got "
-                        f"{type(y.index).__name__} of dtype {y.index.dtype}")
+                        f"{type(y.index).__name__} of dtype {y.index.dtype} (a PeriodIndex "
+                        "works too)")
     _check_order(y.index, key)
     if len(y) < 2:
         raise ValueError(f"{_where(key)} has {len(y)} value(s); a series needs at least 2")
     step = _step_of(y.index, freq, key, allow_gaps=fill is not None)
-    frame = y.to_frame() if X is None else pd.concat([y.to_frame(), X], axis=1)
+    # an unnamed y is column 'y' here (as in messages), not 0, which X may also use
+    ycol = y.to_frame(y_name(y))
+    frame = ycol if X is None else pd.concat([ycol, X], axis=1)
     if fill is not None:
         grid = _grid(y.index, step)
         off = ~y.index.isin(grid)
@@ -137,6 +236,91 @@ def _regular(entry, freq, fill):
     else:
         _check_values(frame, key)
     return entry, step
+
+
+def _is_float_frame(values):
+    """Whether every column of a 2D array or frame is real, non-bool and finite."""
+    frame = values if isinstance(values, pd.DataFrame) else pd.DataFrame(values)
+    for col in frame.columns:
+        dtype = frame[col].dtype
+        if (not pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
+                or pd.api.types.is_complex_dtype(dtype)):
+            return False
+    return bool(np.isfinite(frame.to_numpy(np.float64, na_value=np.nan)).all())
+
+
+def _time_codes(index):
+    """The labels of a time index as int64 codes (nanoseconds or the index's unit for
+    a DatetimeIndex, ordinals for a PeriodIndex, the integers themselves)."""
+    if isinstance(index, (pd.DatetimeIndex, pd.PeriodIndex)):
+        return index.asi8
+    return np.asarray(index, dtype=np.int64)
+
+
+def _step_code(step, index):
+    """The step as a difference of :func:`_time_codes`, or None when it has no fixed
+    size (months, business days)."""
+    if isinstance(step, int):
+        return step
+    if isinstance(index, pd.PeriodIndex):
+        return step.n if step.base == index.freq.base else None
+    if isinstance(step, pd.offsets.Day) and index.tz is None:  # a calendar day
+        delta = pd.Timedelta(days=step.n)
+    elif isinstance(step, pd.offsets.Tick):
+        delta = pd.Timedelta(step)
+    else:
+        return None
+    return int(delta.as_unit(index.unit).asm8.view(np.int64))
+
+
+def _fast_long(y, X, freq):
+    """The entries of a long ``y`` (and its step) in one pass over its arrays, or
+    None when a check fails or the layout needs the per-series path, which then
+    names the series and the label at fault.
+
+    The rows are grouped by series id (stably, so each series keeps its order) into
+    one values array with offsets; order, regularity and finiteness are checked on
+    the whole arrays at once, and each Entry holds views of them.
+    """
+    ids, times = y.index.get_level_values(0), y.index.get_level_values(1)
+    if not (isinstance(times, (pd.DatetimeIndex, pd.PeriodIndex))
+            or pd.api.types.is_integer_dtype(times)):
+        return None
+    codes, keys = pd.factorize(ids)
+    if not len(codes) or (codes < 0).any():
+        return None
+    order = None
+    if (np.diff(codes) < 0).any():  # rows of a series apart: group them, stably
+        order = np.argsort(codes, kind="stable")
+        codes, times = codes[order], times[order]
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+    offsets = np.r_[starts, len(codes)]
+    if np.diff(offsets).min() < 2:
+        return None
+    t = _time_codes(times)
+    inside = np.ones(len(t) - 1, dtype=bool)
+    inside[starts[1:] - 1] = False  # a step from one series to the next is no step
+    d = np.diff(t)[inside]
+    if not (d > 0).all():
+        return None
+    step = _step_of(times[offsets[0]:offsets[1]], freq, keys[0], allow_gaps=False)
+    code = _step_code(step, times)
+    if code is None or not (d == code).all():
+        return None
+    values = y.to_numpy() if order is None else y.to_numpy()[order]
+    xv = None
+    if X is not None:
+        xv = pd.DataFrame(X.to_numpy() if order is None else X.to_numpy()[order],
+                          index=times, columns=X.columns).astype(X.dtypes.to_dict())
+        if not _is_float_frame(xv):
+            return None
+    if not _is_float_frame(pd.DataFrame({0: values})):
+        return None
+    block = _Block(values, times, xv, y.name)
+    entries = [Entry.view(k, block, a, b)
+               for k, a, b in zip(keys.tolist() if isinstance(keys, np.ndarray) else keys,
+                                  offsets[:-1].tolist(), offsets[1:].tolist())]
+    return entries, step
 
 
 def _entries(y, X):
@@ -201,6 +385,15 @@ def to_entries(y, X=None, *, freq=None, fill=None):
     step : DateOffset or int
         The common step of every series.
     """
+    if (fill is None and isinstance(y, pd.Series) and isinstance(y.index, pd.MultiIndex)
+            and y.index.nlevels == 2 and (X is None or (isinstance(X, pd.DataFrame)
+                                                        and X.index.equals(y.index)))):
+        fast = _fast_long(y, X, freq)
+        if fast is not None:
+            entries, step = fast
+            if entries[0].X is not None and y_name(entries[0].y) in entries[0].X.columns:
+                raise ValueError(f"X has a column named like y ({y_name(entries[0].y)!r})")
+            return entries, "long", step
     entries, layout = _entries(y, X)
     out, step = [], None
     columns = None if entries[0].X is None else list(entries[0].X.columns)
@@ -285,6 +478,68 @@ def continuations(y_new, X_new, layout, step, tails, exog_names):
     return entries
 
 
+def frame_to_long(frame, id_col, time_col, target_col=None, what="y"):
+    """A long DataFrame (one row per series and time step, Nixtla's layout) -> the
+    long Series layout.
+
+    Parameters
+    ----------
+    frame : DataFrame with columns ``id_col``, ``time_col`` (and ``target_col``)
+    id_col, time_col, target_col : str
+        The columns of the series id, the time and the target (None: ``frame``
+        holds covariates only).
+    what : str
+        How the frame is named in errors.
+
+    Returns
+    -------
+    y : Series with a (series id, time) MultiIndex, or None without ``target_col``
+    X : DataFrame of the other columns on the same index, or None if there are none
+    """
+    needed = [id_col, time_col] + ([] if target_col is None else [target_col])
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{what} is a long DataFrame without the column(s) {missing} "
+                         f"(id_col={id_col!r}, time_col={time_col!r}, "
+                         f"target_col={target_col!r}); it has {list(frame.columns)}")
+    indexed = frame.set_index([id_col, time_col])
+    y = None if target_col is None else indexed[target_col]
+    rest = indexed if target_col is None else indexed.drop(columns=[target_col])
+    return y, (rest if rest.shape[1] else None)
+
+
+def split_static(y, X, names):
+    """Take the static covariates ``names`` out of a long ``X``.
+
+    Returns
+    -------
+    X : DataFrame or None
+        The other covariates (None if there are none).
+    static : DataFrame
+        One row per series id (in order of first appearance), the ``names`` columns.
+    """
+    if not (isinstance(y, pd.Series) and isinstance(y.index, pd.MultiIndex)):
+        raise ValueError("static_features need many series in the long layout (a long "
+                         "DataFrame, or a Series with a (series id, time) MultiIndex and "
+                         "its covariates X)")
+    missing = [c for c in names if X is None or c not in X.columns]
+    if missing:
+        raise ValueError(f"static_features names columns the data does not have: "
+                         f"{missing} (covariates: {[] if X is None else list(X.columns)})")
+    part = X[names]
+    check_numeric(part, "the static features")
+    groups = part.groupby(level=0, sort=False)
+    varying = groups.nunique(dropna=False).max()
+    if (varying > 1).any():
+        col = varying.index[np.flatnonzero((varying > 1).to_numpy())[0]]
+        counts = groups[col].nunique(dropna=False)
+        raise ValueError(f"static feature {col!r} changes within series "
+                         f"{counts.index[np.flatnonzero(counts.to_numpy() > 1)[0]]!r}: a "
+                         "static feature has one value per series (pass it as a covariate)")
+    rest = X.drop(columns=names)
+    return (rest if rest.shape[1] else None), groups.first().astype(np.float64)
+
+
 def y_name(y):
     return y.name if y.name is not None else "y"
 
@@ -293,7 +548,25 @@ def future_index(last, step, steps):
     """The ``steps`` labels after ``last``."""
     if isinstance(step, int):
         return pd.Index(last + step * np.arange(1, steps + 1))
+    if isinstance(last, pd.Period):
+        return pd.period_range(last + step, periods=steps, freq=step)
     return pd.date_range(last + step, periods=steps, freq=step)
+
+
+def future_labels(lasts, step, steps):
+    """The ``steps`` labels after each of ``lasts`` (an Index of last labels), one
+    series after another: an Index of ``len(lasts) * steps`` labels."""
+    code = _step_code(step, lasts) if isinstance(
+        lasts, (pd.DatetimeIndex, pd.PeriodIndex)) or isinstance(step, int) else None
+    if code is None:  # a step of no fixed size (months): label by label
+        return future_index(lasts[0], step, steps).append(
+            [future_index(last, step, steps) for last in lasts[1:]])
+    codes = (_time_codes(lasts)[:, None] + code * np.arange(1, steps + 1)[None, :]).ravel()
+    if isinstance(lasts, pd.DatetimeIndex):
+        return pd.DatetimeIndex(codes.view(f"M8[{lasts.unit}]"), tz=lasts.tz)
+    if isinstance(lasts, pd.PeriodIndex):
+        return pd.PeriodIndex.from_ordinals(codes, freq=lasts.freq)
+    return pd.Index(codes)
 
 
 def split_future(X, layout, keys):
@@ -331,3 +604,163 @@ def to_output(values, layout, names):
     ids = pd.Index(keys, tupleize_cols=False).repeat([len(v) for _, v in values])
     out.index = pd.MultiIndex.from_arrays([ids, out.index], names=names)
     return out
+
+
+class _Scaled:
+    """One series, scaled, with its future-known channels over ``n + n_future`` steps.
+
+    Attributes: ``key``, ``times`` (n,) (the labels, sortable), ``y`` (n,),
+    ``past`` (n, p), ``fut`` (n + n_future, q) and ``static`` (k,).
+    """
+
+    def __init__(self, key, times, y, past, fut, static, entry=None):
+        self.key, self.times, self.y = key, times, y
+        self.past, self.fut, self.static = past, fut, static
+        self._entry = entry
+
+    @property
+    def index(self):
+        """The pandas labels of the steps (made from the entry when read)."""
+        return self._entry.y.index
+
+    def channels(self, t, lead, y=None):
+        """Channel rows for the time steps ``t`` (an int array): (len(t), C)."""
+        def take(a, rows):  # a zero-width block has no rows to run out of
+            return a[rows] if a.shape[1] else np.empty((len(rows), 0))
+
+        yv = self.y[t] if y is None else y
+        if not (self.past.shape[1] or self.fut.shape[1] or len(self.static)):
+            return np.asarray(yv, dtype=np.float64).reshape(len(t), 1)  # y alone
+        return np.column_stack([yv, take(self.past, t), take(self.fut, t + lead),
+                                np.broadcast_to(self.static, (len(t), len(self.static)))])
+
+
+def _series_mean_std(values):
+    """:func:`mean_std` of each array in ``values``: two arrays of shape (n,).
+
+    Series of one length are done together, a row each: NumPy sums a contiguous
+    row as it sums a 1D array, so the figures are bitwise those of one call per
+    series; a group that overflows is redone series by series."""
+    mean, std = np.empty(len(values)), np.empty(len(values))
+    lengths = np.array([len(v) for v in values])
+    for n in np.unique(lengths):
+        rows = np.flatnonzero(lengths == n)
+        M = np.stack([values[i] for i in rows])
+        with np.errstate(over="ignore", invalid="ignore"):
+            m = np.mean(M, axis=1)
+            s = np.sqrt(np.mean((M - m[:, None]) ** 2, axis=1))
+        if not (np.isfinite(m).all() and np.isfinite(s).all()):
+            m, s = (np.array(v) for v in zip(*(mean_std(values[i]) for i in rows)))
+        mean[rows], std[rows] = m, s
+    return mean, std
+
+
+class _PanelScaling:
+    """Per-series scaling of a Forecaster's entries into :class:`_Scaled` series
+    with their channels (a mixin of :class:`tsbptt.forecasting.Forecaster`)."""
+
+    def _fit_scaling(self, entries):
+        """Per series (rows, in ``series_`` order): the mean and scale of y and of
+        every covariate column."""
+        names = self.exog_names_
+        power = transforms.power_of(transforms.check_transform(self.transform))
+        for e in entries:
+            if power:
+                transforms.check_positive(e.y, power, self._where(e.key))
+        self.target_lambda_ = [transforms.fit_lambda(e.values, power) for e in entries]
+        y = [transforms.forward(e.values, lam)
+             for e, lam in zip(entries, self.target_lambda_)]
+        X = [np.empty((len(e), 0)) if e.X is None else e.X[names].to_numpy(np.float64)
+             for e in entries]
+        if self.scaling_ is not None:  # mean_std: a series of 1e300 must not overflow to NaN
+            self.target_mean_, self.target_scale_ = _series_mean_std(y)
+            stats = [mean_std(v) if v.shape[1] else (np.empty(0), np.empty(0)) for v in X]
+            self.exog_mean_ = np.array([m for m, _ in stats]).reshape(len(X), -1)
+            self.exog_scale_ = np.array([s for _, s in stats]).reshape(len(X), -1)
+        else:
+            self.target_mean_, self.target_scale_ = np.zeros(len(y)), np.ones(len(y))
+            self.exog_mean_ = np.zeros((len(X), len(names)))
+            self.exog_scale_ = np.ones((len(X), len(names)))
+        for name in ("target", "exog"):
+            stats = np.concatenate([getattr(self, f"{name}_mean_").ravel(),
+                                    getattr(self, f"{name}_scale_").ravel()])
+            if not np.isfinite(stats).all():
+                raise ValueError(f"the {'y' if name == 'target' else 'X'} values span "
+                                 "more than the float64 range: their mean and standard "
+                                 "deviation overflow; divide them by a constant first")
+        # a constant series or column: leave it centred, not divided by zero
+        self.target_scale_[self.target_scale_ <= 1e-12] = 1.0
+        self.exog_scale_[self.exog_scale_ <= 1e-12] = 1.0
+
+    @property
+    def _positions(self):
+        """Each series key's position in ``series_`` (a dict, so a lookup does not
+        grow with the number of series)."""
+        cached = vars(self).get("_positions_cache")
+        if cached is None or cached[0] is not self.series_:
+            cached = (self.series_, {k: i for i, k in enumerate(self.series_)})
+            self._positions_cache = cached
+        return cached[1]
+
+    def _scaled(self, entry, future_X=None, n_future=0):
+        """Scale a series with the fitted statistics; future-known channels over
+        its steps and ``n_future`` more (from ``future_X``, the calendar)."""
+        key = entry.key
+        i = self._positions.get(key)
+        if i is None:
+            raise ValueError(f"series {key!r} was not seen in fit "
+                             f"(known: {self.series_[:10]})")
+        lam = self.target_lambda_[i]
+        if lam is not None:
+            transforms.check_positive(entry.y, transforms.power_of(
+                transforms.check_transform(self.transform)), self._where(key))
+        y = (transforms.forward(entry.values, lam) - self.target_mean_[i]) / self.target_scale_[i]
+        n = len(y)
+        # the labels themselves are only needed to read covariates and the calendar
+        index = entry.y.index if self._future or self._calendar else None
+        full_index = (index.append(future_index(index[-1], self.step_, n_future))
+                      if n_future and index is not None else index)
+
+        def cols(names, frame):
+            if not names:
+                return np.empty((n if frame is None else len(frame), 0))
+            cols = [self.exog_names_.index(c) for c in names]
+            return ((frame[names].to_numpy(np.float64) - self.exog_mean_[i, cols])
+                    / self.exog_scale_[i, cols])
+
+        past = cols(self._past, entry.X)
+        fut = cols(self._future, entry.X)
+        if n_future and self._future:
+            fut = np.vstack([fut, cols(self._future, self._future_rows(
+                key, future_X, full_index[n:]))])
+        elif n_future:
+            fut = np.empty((n + n_future, 0))
+        if self._calendar:
+            fut = np.hstack([fut, calendar_features(full_index, self._calendar).to_numpy()])
+        static = np.zeros(len(self.series_) if self._one_hot else 0)
+        if self._one_hot:
+            static[i] = 1.0
+        if self.static_values_ is not None:
+            static = np.concatenate([static, self.static_values_[i]])
+        return _Scaled(key, entry.times, y, past, fut, static, entry)
+
+    def _future_rows(self, key, future_X, needed):
+        where = "X" if key is None else f"X of series {key!r}"
+        if future_X is None:
+            raise ValueError(f"{where} must give the future-known covariates "
+                             f"{self._future} for the forecast steps {needed[0]!r} .. "
+                             f"{needed[-1]!r}")
+        missing = needed.difference(future_X.index)
+        if len(missing):
+            raise ValueError(f"{where} does not cover the forecast steps: missing "
+                             f"{list(missing[:3])}{' ...' if len(missing) > 3 else ''}")
+        absent = [c for c in self._future if c not in future_X.columns]
+        if absent:
+            raise ValueError(f"{where} lacks the future-known columns {absent}")
+        rows = future_X.loc[needed, self._future]
+        check_numeric(rows, where, finite=False)  # numbers, not complex; finite below
+        bad = ~np.isfinite(rows.to_numpy(np.float64, na_value=np.nan))
+        if bad.any():
+            first = needed[np.flatnonzero(bad.any(1))[0]]
+            raise ValueError(f"{where} has a missing value at {first!r}")
+        return rows

@@ -1,4 +1,4 @@
-"""Small parts of the Forecaster: one scaled series, conformal ranks, job grouping.
+"""Small parts of the Forecaster: names, job grouping, states, warnings.
 
 Kept apart from :mod:`tsbptt.forecasting` so that the estimator class stays
 readable; nothing here is public.
@@ -12,38 +12,8 @@ from sklearn.exceptions import ConvergenceWarning
 from ._panel import Entry
 
 
-class _Scaled:
-    """One series, scaled, with its future-known channels over ``n + n_future`` steps.
-
-    Attributes: ``key``, ``index`` (n,), ``y`` (n,), ``past`` (n, p), ``fut``
-    (n + n_future, q) and ``static`` (k,).
-    """
-
-    def __init__(self, key, index, y, past, fut, static):
-        self.key, self.index, self.y = key, index, y
-        self.past, self.fut, self.static = past, fut, static
-
-    def channels(self, t, lead, y=None):
-        """Channel rows for the time steps ``t`` (an int array): (len(t), C)."""
-        def take(a, rows):  # a zero-width block has no rows to run out of
-            return a[rows] if a.shape[1] else np.empty((len(rows), 0))
-
-        yv = self.y[t] if y is None else y
-        return np.column_stack([yv, take(self.past, t), take(self.fut, t + lead),
-                                np.broadcast_to(self.static, (len(t), len(self.static)))])
 
 
-def _conformal_quantile(abs_residuals, coverage):
-    """Per column, the ceil((m + 1) * coverage)-th smallest of m residuals: the
-    split-conformal bound (Lei et al., 2018), valid for exchangeable errors."""
-    m = abs_residuals.shape[0]
-    rank = int(np.ceil((m + 1) * coverage - 1e-9))  # 1e-9: 10 * 0.9 is 9, not 9.000...1
-    if rank > m:
-        needed = int(np.ceil(coverage / (1 - coverage) - 1e-9))
-        raise ValueError(f"coverage={coverage} needs at least {needed} calibration "
-                         f"windows, there are {m}: use a larger calibration fraction or "
-                         "a longer series")
-    return np.sort(abs_residuals, axis=0)[rank - 1]
 
 
 def _names(value):

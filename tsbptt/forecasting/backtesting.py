@@ -16,6 +16,7 @@ from sklearn.base import clone
 from sklearn.model_selection import BaseCrossValidator
 
 from ..utils._progress import ProgressReporter
+from ._panel_backtest import is_panel, panel_backtest, panel_splits
 from .metrics import mae, mape, mase, rmse, smape
 
 __all__ = ["Backtest", "RollingOrigin", "backtest"]
@@ -54,13 +55,22 @@ class RollingOrigin(BaseCrossValidator):
         Test steps per split.
     max_splits : int or None, default=None
         Keep only the last ``max_splits`` origins.
+    time_col : str, default='ds'
+        The time column of a long DataFrame panel.
+
+    A panel (a Series or DataFrame with a (series id, time) MultiIndex, or a long
+    DataFrame with ``time_col``) is split on time, the same cutoff for every
+    series: ``initial``, ``step`` and ``horizon`` count steps of the panel's time
+    axis, the training rows are every row up to the cutoff and the test rows the
+    ``horizon`` time steps after it.
     """
 
-    def __init__(self, initial, step=1, horizon=1, max_splits=None):
+    def __init__(self, initial, step=1, horizon=1, max_splits=None, time_col="ds"):
         self.initial = initial
         self.step = step
         self.horizon = horizon
         self.max_splits = max_splits
+        self.time_col = time_col
 
     def _lengths(self, n):
         lengths = list(_origins(n, self.initial, self.step, self.horizon))
@@ -68,14 +78,41 @@ class RollingOrigin(BaseCrossValidator):
             lengths = lengths[-_positive_int("max_splits", self.max_splits):]
         return lengths
 
+    def _panel(self, X):
+        """The time labels of a panel's rows, or None for one series."""
+        if isinstance(X, (pd.Series, pd.DataFrame)) and isinstance(X.index, pd.MultiIndex):
+            if X.index.nlevels != 2:
+                raise ValueError("a panel needs a two-level (series id, time) MultiIndex, "
+                                 f"got {X.index.nlevels} levels")
+            return X.index.get_level_values(1)
+        if isinstance(X, pd.DataFrame) and self.time_col in X.columns:
+            return X[self.time_col]
+        return None
+
+    def _panel_splits(self, times):
+        max_splits = (None if self.max_splits is None
+                      else _positive_int("max_splits", self.max_splits))
+        return panel_splits(times, _positive_int("initial", self.initial),
+                            _positive_int("step", self.step),
+                            _positive_int("horizon", self.horizon), max_splits)
+
     def split(self, X, y=None, groups=None):
-        """Yield (train, test) integer positions in time order."""
+        """Yield (train, test) integer positions in time order (for a panel: the
+        rows of every series up to each cutoff, and the ``horizon`` time steps
+        after it)."""
+        times = self._panel(X)
+        if times is not None:
+            yield from self._panel_splits(times)
+            return
         for length in self._lengths(len(X)):
             yield np.arange(length), np.arange(length, length + self.horizon)
 
     def get_n_splits(self, X=None, y=None, groups=None):
         if X is None:
             raise ValueError("RollingOrigin needs X to count its splits")
+        times = self._panel(X)
+        if times is not None:
+            return len(self._panel_splits(times))
         return len(self._lengths(len(X)))
 
 
@@ -93,10 +130,20 @@ class Backtest:
         ``mae``, ``rmse``, ``smape``, ``mase`` (and ``mape`` when no actual is 0,
         ``coverage`` — the fraction of actuals inside their interval — with
         intervals) over all rows.
+    per_series : DataFrame or None
+        For a panel: the same metrics for each series (one row per series id).
+
+    For a panel, ``forecasts`` is a long frame in the layout of Nixtla's
+    ``cross_validation``: the forecaster's ``id_col`` and ``time_col``,
+    ``cutoff`` (the last training time), its ``target_col`` (the actual), one
+    column named after the model (its estimator's class) and, with intervals,
+    ``{model}-lo-{pct}`` and ``{model}-hi-{pct}``. The pooled ``mase`` is the mean
+    of the series' MASE (each scaled by its own in-sample naive error).
     """
 
     forecasts: pd.DataFrame
     metrics: dict
+    per_series: pd.DataFrame = None
 
 
 def backtest(forecaster, y, X=None, *, initial, step=1, horizon=None, refit=True,
@@ -107,12 +154,15 @@ def backtest(forecaster, y, X=None, *, initial, step=1, horizon=None, refit=True
     Parameters
     ----------
     forecaster : Forecaster
-    y : Series
+    y : Series, or a panel: a dict of Series, a Series with a (series id, time)
+        MultiIndex or a long DataFrame (the forecaster's ``id_col``, ``time_col``,
+        ``target_col``). A panel is cut at the same times for every series.
     X : DataFrame on y's index, default=None
         Covariates: the forecaster's ``future_exog`` columns are read over the
         forecast steps too, as a forecast made at that origin would have them.
     initial : int
-        Steps of the first training series; the first origin is its last step.
+        Steps of the first training series; the first origin is its last step
+        (for a panel: steps of the panel's time axis, the union of its labels).
     step : int, default=1
         Steps between origins.
     horizon : int, default=None (the forecaster's)
@@ -136,9 +186,17 @@ def backtest(forecaster, y, X=None, *, initial, step=1, horizon=None, refit=True
     -------
     Backtest
     """
-    if not isinstance(y, pd.Series) or isinstance(y.index, pd.MultiIndex):
-        raise TypeError("backtest takes one series (a pandas Series); loop over the "
-                        "series of a panel")
+    if is_panel(y):
+        table, metrics, per_series = panel_backtest(
+            forecaster, y, X, initial=_positive_int("initial", initial),
+            step=_positive_int("step", step),
+            horizon=_positive_int("horizon", forecaster.horizon if horizon is None
+                                  else horizon),
+            refit=refit, season=_positive_int("season", season), coverage=coverage,
+            verbose=verbose)
+        return Backtest(forecasts=table, metrics=metrics, per_series=per_series)
+    if not isinstance(y, pd.Series):
+        raise TypeError(f"y must be a pandas Series or a panel, got {type(y).__name__}")
     if X is not None and (not isinstance(X, pd.DataFrame) or not X.index.equals(y.index)):
         raise ValueError("X must be a DataFrame on exactly y's index")
     horizon = forecaster.horizon if horizon is None else horizon

@@ -131,7 +131,8 @@ def infer_season(step):
     if step is None or isinstance(step, (int, np.integer)):
         return 1
     offset = pd.tseries.frequencies.to_offset(step)
-    if isinstance(offset, pd.offsets.Tick):
+    # a Day is a Tick before pandas 3, a calendar day (weekly cycle) in both
+    if isinstance(offset, pd.offsets.Tick) and not isinstance(offset, pd.offsets.Day):
         steps_per_day, rest = divmod(pd.Timedelta(days=1), pd.Timedelta(offset))
         return int(steps_per_day) if rest == pd.Timedelta(0) and 2 <= steps_per_day <= 96 \
             else 1

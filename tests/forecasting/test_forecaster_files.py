@@ -1,0 +1,95 @@
+"""Forecaster.save / load_forecaster: the same forecasts, intervals and updates after
+a round trip, and damaged or foreign files refused."""
+import warnings
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import Ridge
+from sklearn.neighbors import KNeighborsRegressor
+
+from tsbptt import Forecaster, GRURegressor, SeasonalNaive, load_forecaster
+
+
+def _frame(T=120):
+    rng = np.random.default_rng(0)
+    t = np.arange(T)
+    return pd.DataFrame({
+        "unique_id": np.repeat(["a", "b", "c"], T),
+        "ds": np.tile(pd.date_range("2024-01-01", periods=T, freq="h"), 3),
+        "y": np.concatenate([2 * k + k * np.sin(2 * np.pi * t / 24) + rng.normal(0, .1, T)
+                             for k in (1, 2, 3)]),
+        "size": np.repeat([1.0, 2.0, 5.0], T)})
+
+
+def _round_trip(f, tmp_path):
+    path = tmp_path / "forecaster.npz"
+    f.save(path)
+    return load_forecaster(path)
+
+
+def _gru():
+    return GRURegressor(hidden_size=4, max_iter=3, random_state=0)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: Forecaster(Ridge(), lags=24, horizon=3, interval="conformal",
+                       static_features=["size"], calendar=["hour"], transform="log",
+                       series_id=True),
+    lambda: Forecaster(_gru(), lags=24, horizon=3, interval="conformal"),
+    lambda: Forecaster(SeasonalNaive(24), lags=24, horizon=3, scaling=None),
+], ids=["ridge", "gru_window_model", "naive"])
+def test_round_trip_gives_the_same_forecasts_and_intervals(make, tmp_path):
+    f = make()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        f.fit(_frame() if f.static_features else _frame().drop(columns="size"))
+    g = _round_trip(f, tmp_path)
+    pd.testing.assert_frame_equal(g.predict(), f.predict(), check_exact=True)
+    if f.interval:
+        pd.testing.assert_frame_equal(g.predict_interval(coverage=0.8),
+                                      f.predict_interval(coverage=0.8), check_exact=True)
+    np.testing.assert_array_equal(g.target_mean_, f.target_mean_)
+    assert g.get_params(deep=False).keys() == f.get_params(deep=False).keys()
+    assert g.channels_ == f.channels_ and g.season_ == f.season_
+
+
+def test_stateful_state_survives_and_updates_alike(tmp_path):
+    y = pd.Series(np.sin(np.arange(150) / 5) + 2, index=pd.period_range(
+        "2000-01", periods=150, freq="M"), name="v")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        f = Forecaster(_gru(), lags=12, horizon=4, strategy="stateful").fit(y)
+    g = _round_trip(f, tmp_path)
+    for a, b in zip(g.states_, f.states_):
+        for u, v in zip(a, b):
+            np.testing.assert_array_equal(u, v)
+    new = pd.Series([2.5, 2.4], index=pd.period_range("2012-07", periods=2, freq="M"))
+    pd.testing.assert_series_equal(g.update(new).predict(), f.update(new).predict(),
+                                   check_exact=True)
+    assert isinstance(g.predict().index, pd.PeriodIndex)
+
+
+def test_damaged_or_foreign_files_are_refused(tmp_path):
+    f = Forecaster(Ridge(), lags=6, horizon=2).fit(_frame().drop(columns="size"))
+    path = tmp_path / "f.npz"
+    f.save(path)
+    arrays = dict(np.load(path))
+    arrays["fit/target_mean_"] = arrays["fit/target_mean_"] + 1.0
+    np.savez(tmp_path / "edited.npz", **arrays)
+    with pytest.raises(ValueError, match="checksum mismatch"):
+        load_forecaster(tmp_path / "edited.npz")
+    with zipfile.ZipFile(tmp_path / "extra.npz", "w") as zf:
+        zf.writestr("payload.pkl", b"x")
+    with pytest.raises(ValueError, match="unexpected member 'payload.pkl'"):
+        load_forecaster(tmp_path / "extra.npz")
+    with pytest.raises(ValueError, match="is not a regular file"):
+        load_forecaster(tmp_path)
+    (tmp_path / "text.npz").write_text("hello")
+    with pytest.raises(ValueError, match="is not a forecaster file"):
+        load_forecaster(tmp_path / "text.npz")
+    knn = Forecaster(KNeighborsRegressor(2), lags=6).fit(_frame().drop(columns="size"))
+    with pytest.raises(ValueError, match="around KNeighborsRegressor cannot be saved"):
+        knn.save(tmp_path / "knn.npz")

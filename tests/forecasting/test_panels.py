@@ -1,0 +1,215 @@
+"""Panels: the grouped fast path, long frames, PeriodIndex, static features, and
+rolling-origin evaluation on one time axis (backtest, RollingOrigin, GridSearchCV)."""
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import Ridge
+from sklearn.model_selection import GridSearchCV
+
+from tsbptt import Forecaster, RollingOrigin, backtest
+from tsbptt.forecasting import _panel
+from tsbptt.forecasting.metrics import mae
+
+IDS = ["a", "b", "c"]
+
+
+def _frame(T=120, ids=IDS, seed=0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(T)
+    return pd.DataFrame({
+        "unique_id": np.repeat(ids, T),
+        "ds": np.tile(pd.date_range("2024-01-01", periods=T, freq="D"), len(ids)),
+        "y": np.concatenate([k + k * np.sin(2 * np.pi * t / 7) + rng.normal(0, .1, T)
+                             for k in range(1, len(ids) + 1)])})
+
+
+def _long(df):
+    return df.set_index(["unique_id", "ds"])["y"]
+
+
+def test_grouped_fast_path_matches_the_per_series_path(monkeypatch):
+    y = _long(_frame())
+    f = Forecaster(Ridge(), lags=7, horizon=3, interval="conformal", calibration=0.3)
+    fast = f.fit(y).predict_interval()
+    assert isinstance(f.tails_["a"]._view, tuple)  # the grouped block was used
+    monkeypatch.setattr(_panel, "_fast_long", lambda *a: None)
+    slow = Forecaster(**f.get_params(deep=False)).fit(y).predict_interval()
+    pd.testing.assert_frame_equal(fast, slow, check_exact=True)
+    # rows of a series apart (sorted by time, then id): grouped stably, same result
+    monkeypatch.undo()
+    mixed = y.sort_index(level=[1, 0])
+    pd.testing.assert_frame_equal(Forecaster(**f.get_params(deep=False)).fit(mixed).predict_interval(),
+                                  fast, check_exact=True)
+
+
+def test_grouped_fast_path_with_covariates_and_periods_matches(monkeypatch):
+    n, T = 3, 60
+    months = pd.period_range("2018-01", periods=T, freq="M")
+    index = pd.MultiIndex.from_arrays([np.repeat(["x", "y", "z"], T), np.tile(months, n)],
+                                      names=["id", "month"])
+    rng = np.random.default_rng(3)
+    y = pd.Series(5 + rng.normal(0, 1, n * T).cumsum() / 10, index=index, name="sales")
+    X = pd.DataFrame({"price": rng.uniform(1, 2, n * T), "promo": rng.integers(0, 2, n * T)},
+                     index=index)
+    f = Forecaster(Ridge(), lags=12, horizon=3, future_exog=["promo"], season=12)
+    future = pd.DataFrame({"promo": [1, 0, 1] * n}, index=pd.MultiIndex.from_arrays(
+        [np.repeat(["x", "y", "z"], 3), np.tile(pd.period_range("2023-01", periods=3,
+                                                                freq="M"), n)]))
+    fast = f.fit(y, X).predict(X=future)
+    assert isinstance(f.tails_["x"]._view, tuple)
+    assert isinstance(fast.index.get_level_values(1), pd.PeriodIndex)
+    monkeypatch.setattr(_panel, "_fast_long", lambda *a: None)
+    slow = Forecaster(**f.get_params(deep=False)).fit(y, X).predict(X=future)
+    pd.testing.assert_series_equal(fast, slow, check_exact=True)
+
+
+@pytest.mark.parametrize("bad, match", [
+    (lambda y: y.drop(("b", pd.Timestamp("2024-01-10"))),
+     r"series 'b''s index is not regular at frequency 24h: Timestamp\('2024-01-11"),
+    (lambda y: y.where(~((y.index.get_level_values(0) == "c")
+                         & (y.index.get_level_values(1) == "2024-02-01"))),
+     r"column 'y' of series 'c' has a missing or infinite value at Timestamp\('2024-02-01"),
+])
+def test_grouped_fast_path_errors_name_the_series_and_label(bad, match):
+    with pytest.raises(ValueError, match=match):
+        Forecaster(Ridge(), lags=7).fit(bad(_long(_frame())))
+
+
+def test_long_dataframe_in_and_out():
+    df = _frame()
+    df["temp"] = np.arange(len(df), dtype=float) % 5
+    f = Forecaster(Ridge(), lags=7, horizon=3).fit(df)
+    out = f.predict()
+    assert list(out.columns) == ["unique_id", "ds", "y"] and len(out) == 9
+    assert f.exog_names_ == ["temp"]
+    ref = Forecaster(Ridge(), lags=7, horizon=3).fit(
+        _long(df), df.set_index(["unique_id", "ds"])[["temp"]]).predict()
+    np.testing.assert_array_equal(out["y"].to_numpy(), ref.to_numpy())
+    np.testing.assert_array_equal(out["ds"].to_numpy(), ref.index.get_level_values(1))
+    renamed = df.rename(columns={"unique_id": "store", "ds": "day", "y": "sales"})
+    g = Forecaster(Ridge(), lags=7, horizon=3, id_col="store", time_col="day",
+                   target_col="sales").fit(renamed)
+    assert list(g.predict().columns) == ["store", "day", "sales"]
+    with pytest.raises(ValueError, match=r"without the column\(s\) \['unique_id', 'y'\]"):
+        Forecaster(Ridge(), lags=7).fit(renamed.rename(columns={"day": "ds"}))
+    with pytest.raises(ValueError, match="give its covariates as its other columns"):
+        Forecaster(Ridge(), lags=7).fit(df, df[["temp"]])
+
+
+def test_period_index_in_and_out_same_numbers_as_an_integer_index():
+    n = 72
+    values = 10 + np.sin(2 * np.pi * np.arange(n) / 12) + 0.01 * np.arange(n)
+    months = pd.Series(values, index=pd.period_range("2015-01", periods=n, freq="M"))
+    ints = pd.Series(values, index=pd.RangeIndex(n))
+    kw = dict(lags=12, horizon=6, season=12, interval="conformal")
+    fm = Forecaster(Ridge(), **kw).fit(months)
+    fi = Forecaster(Ridge(), **kw).fit(ints)
+    pm, pi = fm.predict_interval(), fi.predict_interval()
+    assert isinstance(pm.index, pd.PeriodIndex) and pm.index[0] == pd.Period("2021-01", "M")
+    np.testing.assert_array_equal(pm.to_numpy(), pi.to_numpy())
+    assert Forecaster(Ridge(), lags=12).fit(months).season_ == 12
+    fm.update(pd.Series([11.0], index=pd.period_range("2021-01", periods=1, freq="M")))
+    assert fm.predict().index[0] == pd.Period("2021-02", "M")
+    gap = months.drop(months.index[30])
+    with pytest.raises(ValueError, match=r"PeriodIndex is not regular: Period\('2017-08'"):
+        Forecaster(Ridge(), lags=12).fit(gap)
+
+
+def test_static_features_are_standardised_channels():
+    df = _frame()
+    df["size"] = np.repeat([1.0, 2.0, 6.0], 120)
+    f = Forecaster(Ridge(), lags=7, horizon=3, static_features=["size"],
+                   series_id=True).fit(df)
+    assert f.channels_ == ["y", "series=a", "series=b", "series=c", "size"]
+    sizes = np.array([1.0, 2.0, 6.0])
+    np.testing.assert_allclose(f.static_values_.ravel(),
+                               (sizes - sizes.mean()) / sizes.std())
+    window = f._windows(f._scaled(f.tails_["c"]), np.array([119]))
+    np.testing.assert_allclose(window[0, 4::5], f.static_values_[2, 0])
+    np.testing.assert_array_equal(window[0, 1::5], 0.0)
+    np.testing.assert_array_equal(window[0, 3::5], 1.0)
+    assert len(f.predict()) == 9  # no static column needed at predict time
+    df.loc[5, "size"] = 9.0
+    with pytest.raises(ValueError, match="static feature 'size' changes within series 'a'"):
+        Forecaster(Ridge(), lags=7, static_features=["size"]).fit(df)
+    with pytest.raises(ValueError, match=r"names columns the data does not have: \['area'\]"):
+        Forecaster(Ridge(), lags=7, static_features=["area"]).fit(df)
+
+
+def test_panel_backtest_long_frame_layout_and_metrics():
+    df = _frame()
+    f = Forecaster(Ridge(), lags=14, horizon=3, interval="conformal")
+    b = backtest(f, df, initial=80, step=10, horizon=3, coverage=0.8, season=7)
+    t = b.forecasts
+    assert list(t.columns) == ["unique_id", "ds", "cutoff", "y", "Ridge", "Ridge-lo-80",
+                               "Ridge-hi-80"]
+    cutoffs = pd.date_range("2024-01-01", periods=120, freq="D")[[79, 89, 99, 109]]
+    assert list(t["cutoff"].unique()) == list(cutoffs) and len(t) == 4 * 3 * 3
+    # one cutoff by hand: fit on every series up to it, forecast the next 3 days
+    y = _long(df)
+    first = t[t["cutoff"] == cutoffs[0]]
+    ref = Forecaster(**f.get_params(deep=False)).fit(y[y.index.get_level_values(1) <= cutoffs[0]])
+    np.testing.assert_array_equal(first["Ridge"], ref.predict_interval(3, coverage=0.8)
+                                  ["forecast"].to_numpy())
+    np.testing.assert_array_equal(first["y"], y.loc[list(zip(first["unique_id"],
+                                                             first["ds"]))])
+    assert b.metrics["mae"] == pytest.approx(mae(t["y"], t["Ridge"]))
+    for key in IDS:
+        part = t[t["unique_id"] == key]
+        assert b.per_series.loc[key, "mae"] == pytest.approx(mae(part["y"], part["Ridge"]))
+        inside = (part["y"] >= part["Ridge-lo-80"]) & (part["y"] <= part["Ridge-hi-80"])
+        assert b.per_series.loc[key, "coverage"] == pytest.approx(inside.mean())
+    assert b.metrics["mase"] == pytest.approx(b.per_series["mase"].mean())
+
+
+def test_panel_backtest_without_refit_moves_the_first_fit():
+    y = {k: s.droplevel(0) for k, s in _long(_frame()).groupby(level=0)}
+    f = Forecaster(Ridge(), lags=14, horizon=2)
+    b = backtest(f, y, initial=80, step=15, horizon=2, refit=False, season=7)
+    fitted = Forecaster(Ridge(), lags=14, horizon=2).fit({k: s.iloc[:80] for k, s in y.items()})
+    last = b.forecasts[b.forecasts["cutoff"] == b.forecasts["cutoff"].max()]
+    cut = int(np.flatnonzero(y["a"].index == last["cutoff"].iloc[0])[0]) + 1
+    expected = fitted.predict(2, history={k: s.iloc[:cut] for k, s in y.items()})
+    np.testing.assert_array_equal(last["Ridge"].to_numpy(), expected.to_numpy())
+    assert list(b.forecasts.columns[:2]) == ["unique_id", "ds"]
+
+
+def test_panel_backtest_refuses_a_series_without_actuals():
+    df = _frame()
+    df = df[~((df["unique_id"] == "b") & (df["ds"] > "2024-04-19"))]
+    with pytest.raises(ValueError, match="series 'b' has no actual value at"):
+        backtest(Forecaster(Ridge(), lags=7, horizon=3), df, initial=100, step=10,
+                 horizon=3)
+    df = df[~((df["unique_id"] == "b") & (df["ds"] > "2024-04-15"))]
+    with pytest.raises(ValueError, match="series 'b' ends before the cutoff"):
+        backtest(Forecaster(Ridge(), lags=7, horizon=3), df, initial=100, step=10,
+                 horizon=3)
+
+
+def test_rolling_origin_splits_a_panel_on_time():
+    df = _frame(T=30).sort_values(["ds", "unique_id"])  # rows interleaved by time
+    cv = RollingOrigin(20, step=4, horizon=3)
+    splits = list(cv.split(df))
+    assert cv.get_n_splits(df) == len(splits) == 2
+    days = pd.date_range("2024-01-01", periods=30, freq="D")
+    for (train, test), cut in zip(splits, [19, 23]):
+        assert set(df["ds"].iloc[train]) == set(days[:cut + 1])
+        assert set(df["ds"].iloc[test]) == set(days[cut + 1:cut + 4])
+        assert len(train) == 3 * (cut + 1) and len(test) == 9
+    y = _long(_frame(T=30))
+    assert [len(te) for _, te in RollingOrigin(20, step=4, horizon=3).split(y)] == [9] * 2
+
+
+@pytest.mark.parametrize("layout", ["long_series", "frame"])
+def test_panel_grid_search_picks_the_better_candidate(layout):
+    df = _frame()
+    data = _long(df) if layout == "long_series" else df.sort_values(["ds", "unique_id"])
+    cv = RollingOrigin(80, step=10, horizon=3)
+    search = GridSearchCV(Forecaster(Ridge(), horizon=3), {"lags": [1, 14]}, cv=cv,
+                          error_score="raise").fit(data)
+    scores = search.cv_results_["mean_test_score"]
+    assert np.isfinite(scores).all() and search.best_params_ == {"lags": 14}
+    # the same cuts as the panel backtest: the score is minus its pooled MAE
+    b = backtest(Forecaster(Ridge(), lags=14, horizon=3), df, initial=80, step=10,
+                 horizon=3, season=7)
+    assert scores[1] == pytest.approx(-b.metrics["mae"])

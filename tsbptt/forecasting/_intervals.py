@@ -1,0 +1,131 @@
+"""Prediction intervals of the Forecaster: conformal calibration and its maths.
+
+``interval='conformal'``: a copy of the model is fitted on the data before a
+cut-off time (the same for every series) and its standardised errors at every
+origin after it are the calibration scores; a band is the split-conformal
+quantile of their absolute values per horizon step. ``interval='quantile'``: the
+network outputs three quantiles and the same held-back origins widen or narrow
+them (conformalised quantile regression, Romano et al., 2019).
+
+:class:`_Intervals` is a mixin of :class:`tsbptt.forecasting.Forecaster`.
+"""
+from numbers import Real
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted
+
+
+
+def _conformal_quantile(abs_residuals, coverage):
+    """Per column, the ceil((m + 1) * coverage)-th smallest of m residuals: the
+    split-conformal bound (Lei et al., 2018), valid for exchangeable errors."""
+    m = abs_residuals.shape[0]
+    rank = int(np.ceil((m + 1) * coverage - 1e-9))  # 1e-9: 10 * 0.9 is 9, not 9.000...1
+    if rank > m:
+        needed = int(np.ceil(coverage / (1 - coverage) - 1e-9))
+        raise ValueError(f"coverage={coverage} needs at least {needed} calibration "
+                         f"windows, there are {m}: use a larger calibration fraction or "
+                         "a longer series")
+    return np.sort(abs_residuals, axis=0)[rank - 1]
+
+
+class _Intervals:
+    """Calibration at fit time and :meth:`predict_interval` (a mixin)."""
+
+    def _calibrate(self, entries, data):
+        """Scores of a model fitted on the data before a cut-off time, forecasting
+        every origin from then on: (n_origins, horizon), standardised.
+
+        The cut-off is a time, the same for every series, so that no series'
+        data after it teaches the calibration model about another's held-back
+        part; it leaves the last ``calibration`` fraction of all origins held back.
+        The data before it is all the calibration model sees, its scaling included.
+        """
+        H, first = self.horizon, self.lags_ - 1
+        times = [s.times[first:len(s.y) - H] for s in data]  # each series' origins
+        pooled = np.sort(np.concatenate(times))
+        t_cut = pooled[min(len(pooled) - 1,
+                           int(np.floor((1 - self.calibration) * len(pooled))))]
+        # the last step at or before the cut-off: the calibration model's data ends there
+        stops = [int(s.times.searchsorted(t_cut, side="right")) - 1 for s in data]
+        if self.strategy == "stateful":  # one sequence length for every series
+            stops = [min(stops)] * len(data)
+        origins = [(i, o) for i, (s, stop) in enumerate(zip(data, stops))
+                   for o in range(max(first, stop), len(s.y) - H)]
+        cuts = [min(stop, len(s.y) - 1) for s, stop in zip(data, stops)]
+        if sum(max(0, c - H - first + 1) for c in cuts) < 1 or not origins:
+            raise ValueError(f"too few windows to calibrate intervals ({len(pooled)} "
+                             "origins in all); use a longer series or interval=None")
+        needed = int(np.ceil(self.coverage / (1 - self.coverage) - 1e-9))
+        if len(origins) < needed:
+            raise ValueError(f"too few windows to calibrate a {self.coverage:.0%} interval: "
+                             f"{len(origins)} held-back origins, {needed} needed; use a "
+                             "longer series or a larger calibration fraction")
+        final = {name: getattr(self, name) for name in self._SCALING}
+        try:
+            # a series that starts after the cut-off is scaled by its first window,
+            # which its first held-back origin knows
+            known = [max(c, first) + 1 for c in cuts]
+            self._fit_scaling([e.head(k) for e, k in zip(entries, known)])
+            data = [self._scaled(e) for e in entries]
+            jobs = [(data[i], o) for i, o in origins]
+            model = self._fit_model(data, cuts, "fit 1/2: calibration model")
+            actual = np.stack([s.y[o + 1:o + 1 + H] for s, o in jobs])
+            if self.interval == "quantile":
+                # conformalised quantile regression (Romano et al., 2019): how far the
+                # actual falls outside the predicted band (negative: inside)
+                q = self._direct(model, jobs, "predict_quantiles").reshape(len(jobs), H, 3)
+                return np.maximum(q[..., 0] - actual, actual - q[..., 2])
+            states = (self._states_before(model, jobs) if self.strategy == "stateful"
+                      else None)
+            return actual - self._forecast(model, jobs, H, states)
+        finally:
+            for name, value in final.items():
+                setattr(self, name, value)
+
+    def predict_interval(self, steps=None, X=None, coverage=None, history=None,
+                         history_X=None):
+        """Forecasts with a prediction interval (needs ``interval`` set before fit).
+
+        Parameters
+        ----------
+        steps, X, history, history_X : as in :meth:`predict`
+        coverage : float, default=None (the ``coverage`` parameter)
+            Nominal probability that the actual value falls in [lower, upper]. Any
+            value for conformal intervals; the fitted one for quantile intervals.
+
+        Returns
+        -------
+        DataFrame
+            Columns ``forecast``, ``lower`` and ``upper``, indexed as
+            :meth:`predict`'s output; ``attrs['coverage']`` holds the coverage.
+        """
+        check_is_fitted(self)
+        if self.interval is None:
+            raise ValueError("predict_interval needs interval='conformal' or "
+                             "interval='quantile', set before fit")
+        coverage = self.coverage if coverage is None else coverage
+        if not isinstance(coverage, Real) or not 0 < coverage < 1:
+            raise ValueError(f"coverage must lie strictly between 0 and 1, got {coverage!r}")
+        steps = self._check_steps(steps)
+        if steps > self.horizon:
+            raise ValueError(f"intervals were calibrated for {self.horizon} steps "
+                             f"(horizon), steps={steps} asks for more")
+        entries, jobs, states = self._origins(steps, X, history, history_X)
+        if self.interval == "quantile":
+            if not np.isclose(coverage, self.coverage):
+                raise ValueError(f"quantile intervals were fitted for coverage="
+                                 f"{self.coverage}; refit for coverage={coverage} or "
+                                 "use interval='conformal'")
+            q = self._direct(self.estimator_, jobs, "predict_quantiles")
+            q = q.reshape(len(jobs), -1, 3)[:, :steps]  # (series, step, (lo, mid, hi))
+            widen = _conformal_quantile(self.residuals_[:, :steps], coverage)
+            values = np.stack([q[..., 1], np.minimum(q[..., 0] - widen, q[..., 1]),
+                               np.maximum(q[..., 2] + widen, q[..., 1])], axis=-1)
+        else:
+            f = self._forecast(self.estimator_, jobs, steps, states)
+            half = _conformal_quantile(np.abs(self.residuals_[:, :steps]), coverage)
+            values = np.stack([f, f - half, f + half], axis=-1)
+        out = self._dated(entries, values, steps, ["forecast", "lower", "upper"])
+        out.attrs["coverage"] = float(coverage)
+        return self._to_user(out)

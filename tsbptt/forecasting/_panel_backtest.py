@@ -1,0 +1,207 @@
+"""Rolling-origin evaluation of many series at once, on one time axis.
+
+A panel (a dict of Series, a Series with a (series id, time) MultiIndex, or a long
+DataFrame) is cut at the same time for every series: at each cutoff the
+forecaster is fitted on every series' steps up to it and forecasts the
+``horizon`` steps after it. The result is one long frame in the layout of
+Nixtla's ``cross_validation`` (series id, time, cutoff, actual, one column per
+model, interval bounds), with metrics per series and pooled.
+
+:func:`panel_splits` gives the same cuts as row positions, for
+:class:`tsbptt.RollingOrigin` under ``GridSearchCV``.
+"""
+import warnings
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+
+from ..utils._progress import ProgressReporter
+from ._panel import frame_to_long, to_output
+from .metrics import mae, mape, mase, rmse, smape
+
+__all__ = ["is_panel", "panel_backtest", "panel_splits"]
+
+
+def is_panel(y):
+    """Whether ``y`` holds many series: a dict, a long Series or a DataFrame."""
+    return (isinstance(y, (dict, pd.DataFrame))
+            or (isinstance(y, pd.Series) and isinstance(y.index, pd.MultiIndex)))
+
+
+def _long(forecaster, y, X):
+    """The panel as a long Series and its covariates on the same index (a long
+    frame's other columns, static features included)."""
+    if isinstance(y, pd.DataFrame) and not isinstance(y.index, pd.MultiIndex):
+        if X is not None:
+            raise ValueError("y is a long DataFrame: give its covariates as its other "
+                             "columns, not as X")
+        return frame_to_long(y, forecaster.id_col, forecaster.time_col,
+                             forecaster.target_col)
+    if isinstance(y, dict):
+        names = ["series", "time"]
+        y = to_output(list(y.items()), "dict", names)
+        if X is not None:
+            if not isinstance(X, dict) or set(X) != set(y.index.get_level_values(0)):
+                raise ValueError("with a dict y, X must be a dict with the same keys")
+            X = to_output([(k, X[k]) for k in pd.unique(y.index.get_level_values(0))],
+                          "dict", names)
+    if not isinstance(y, pd.Series) or y.index.nlevels != 2:
+        raise TypeError("a panel is a dict of Series, a Series with a (series id, time) "
+                        f"MultiIndex or a long DataFrame; got {type(y).__name__}")
+    if X is not None and not (isinstance(X, pd.DataFrame) and X.index.equals(y.index)):
+        raise ValueError("X must be a DataFrame on exactly y's (series id, time) index")
+    return y, X
+
+
+def _cutoffs(times, initial, step, horizon):
+    """Positions in the sorted time grid of each cutoff (the last training step)."""
+    n = len(times)
+    if initial + horizon > n:
+        raise ValueError(f"initial={initial} + horizon={horizon} exceeds the panel's "
+                         f"{n} time steps")
+    return list(range(initial - 1, n - horizon, step))
+
+
+def panel_splits(times, initial, step, horizon, max_splits=None):
+    """(train, test) row positions of a long panel, cut on time for every series.
+
+    Parameters
+    ----------
+    times : array-like of shape (n_rows,)
+        The time label of each row (any order, any number of series).
+    initial, step, horizon : int
+        Time steps of the first training part, between cutoffs, and tested.
+    max_splits : int or None
+        Keep only the last ``max_splits`` cutoffs.
+
+    Returns
+    -------
+    list of (ndarray, ndarray)
+    """
+    t = np.asarray(times)
+    grid = np.unique(t)
+    cuts = _cutoffs(grid, initial, step, horizon)
+    if max_splits is not None:
+        cuts = cuts[-max_splits:]
+    codes = np.searchsorted(grid, t)
+    return [(np.flatnonzero(codes <= c),
+             np.flatnonzero((codes > c) & (codes <= c + horizon))) for c in cuts]
+
+
+def _forecast_at(fitted, y, X, grid, c, horizon, coverage):
+    """The forecasts after cutoff ``grid[c]`` with the actuals beside them."""
+    t = y.index.get_level_values(1)
+    fh = max(horizon, fitted.horizon)
+    fut_X = None if X is None else X[(t > grid[c]) & (t <= grid[min(c + fh, len(grid) - 1)])]
+    if coverage is None:
+        pred = fitted.predict(horizon, X=fut_X).to_frame("forecast")
+    else:
+        pred = fitted.predict_interval(horizon, X=fut_X, coverage=coverage)
+    when = pred.index.get_level_values(1)
+    early = when <= grid[c]
+    if early.any():
+        raise ValueError(f"series {pred.index[np.flatnonzero(early)[0]][0]!r} ends before "
+                         f"the cutoff {grid[c]!r}: every series must reach each cutoff "
+                         "(use a later initial, or leave the series out)")
+    actual = y.reindex(pred.index)
+    if actual.isna().any():
+        key, when = actual.index[np.flatnonzero(actual.isna().to_numpy())[0]]
+        raise ValueError(f"series {key!r} has no actual value at {when!r}, "
+                         f"{horizon} steps after the cutoff {grid[c]!r}: every series "
+                         "must cover the steps it is scored on")
+    return pred, actual
+
+
+def _metrics(a, f, train, season):
+    out = {"mae": mae(a, f), "rmse": rmse(a, f), "smape": smape(a, f)}
+    out["mase"] = (mase(a, f, train, season) if len(train) > season
+                   and not np.all(train[season:] == train[:-season]) else float("nan"))
+    if not np.any(a == 0):
+        out["mape"] = mape(a, f)
+    return out
+
+
+def panel_backtest(forecaster, y, X, *, initial, step, horizon, refit, season, coverage,
+                   verbose):
+    """:func:`tsbptt.backtest` on a panel; returns (forecasts, metrics, per_series)."""
+    y, X = _long(forecaster, y, X)
+    t = y.index.get_level_values(1)
+    grid = t.unique().sort_values()
+    cuts = _cutoffs(grid, initial, step, horizon)
+    if initial <= season:  # MASE's in-sample naive forecast needs a season of data
+        raise ValueError(f"initial={initial} must exceed season={season}")
+    progress = ProgressReporter(len(cuts), verbose, label="backtest", unit="cutoff")
+    try:
+        table = _run_cutoffs(forecaster, y, X, grid, cuts, horizon, refit, coverage,
+                             progress)
+    finally:
+        progress.close()
+    return (table,) + _scores(forecaster, table, y[t <= grid[initial - 1]], season,
+                              coverage)
+
+
+def _run_cutoffs(forecaster, y, X, grid, cuts, horizon, refit, coverage, progress):
+    """The long forecast frame of every cutoff."""
+    t = y.index.get_level_values(1)
+    model = type(forecaster.estimator).__name__
+    id_col, time_col, target_col = (forecaster.id_col, forecaster.time_col,
+                                    forecaster.target_col)
+    rows, fitted, fitted_end = [], None, None
+    for c in cuts:
+        past = t <= grid[c]
+        if refit or fitted is None:
+            fitted = clone(forecaster).fit(y[past], None if X is None else X[past])
+        else:  # the first fit, moved to this cutoff
+            fitted.update(y[past & (t > fitted_end)],
+                          None if X is None else X[past & (t > fitted_end)])
+        fitted_end = grid[c]
+        pred, actual = _forecast_at(fitted, y, X, grid, c, horizon, coverage)
+        table = pd.DataFrame({id_col: pred.index.get_level_values(0),
+                              time_col: pred.index.get_level_values(1),
+                              "cutoff": grid[c], target_col: actual.to_numpy(),
+                              model: pred["forecast"].to_numpy()})
+        if coverage is not None:
+            pct = int(round(100 * coverage))
+            table[f"{model}-lo-{pct}"] = pred["lower"].to_numpy()
+            table[f"{model}-hi-{pct}"] = pred["upper"].to_numpy()
+        rows.append(table)
+        progress.update({})
+    return pd.concat(rows, ignore_index=True)
+
+
+def _scores(forecaster, table, first, season, coverage):
+    """Metrics pooled over the panel and per series (``first``: each series'
+    steps up to the first cutoff, MASE's in-sample scale)."""
+    id_col, target_col = forecaster.id_col, forecaster.target_col
+    model = type(forecaster.estimator).__name__
+    trains = {k: v.to_numpy(np.float64) for k, v in first.groupby(level=0, sort=False)}
+    per_series = {}
+    for key, part in table.groupby(id_col, sort=False):
+        train = trains.get(key, np.empty(0))
+        m = _metrics(part[target_col].to_numpy(), part[model].to_numpy(), train, season)
+        if coverage is not None:
+            m["coverage"] = _inside(part, target_col, model, coverage)
+        per_series[key] = m
+    per_series = pd.DataFrame.from_dict(per_series, orient="index")
+    per_series.index.name = id_col
+    a, f = table[target_col].to_numpy(), table[model].to_numpy()
+    metrics = {"mae": mae(a, f), "rmse": rmse(a, f), "smape": smape(a, f),
+               "mase": float(per_series["mase"].mean())}
+    if per_series["mase"].isna().any():
+        warnings.warn("MASE is undefined for the series whose seasonal naive forecast "
+                      f"(season={season}) is exact on their first steps; "
+                      "metrics['mase'] averages the others", RuntimeWarning, stacklevel=3)
+        metrics["mase"] = float(per_series["mase"].mean(skipna=True))
+    if not np.any(a == 0):
+        metrics["mape"] = mape(a, f)
+    if coverage is not None:
+        metrics["coverage"] = _inside(table, target_col, model, coverage)
+    return metrics, per_series
+
+
+def _inside(table, target_col, model, coverage):
+    pct = int(round(100 * coverage))
+    a = table[target_col]
+    inside = (a >= table[f"{model}-lo-{pct}"]) & (a <= table[f"{model}-hi-{pct}"])
+    return float(np.mean(inside))

@@ -1,0 +1,382 @@
+"""Whole-forecaster model files: ``Forecaster.save`` and ``load_forecaster``.
+
+The file is a NumPy ``.npz`` archive read with ``allow_pickle=False``, like the
+estimators' model files (:mod:`tsbptt.persistence`): ``meta.json`` (the format,
+the versions, the Forecaster's parameters and fitted settings, and a SHA-256
+checksum of everything else) and one array per fitted quantity: the scaling of
+every series, the conformal calibration scores, the static features, the last
+``lags`` steps of every series (where forecasts start), the stateful strategy's
+hidden states, and the fitted model. A tsbptt network is stored as its own model
+file (written by :func:`tsbptt.save_model`, embedded as bytes, and read back by
+:func:`tsbptt.load_model` with all of its checks); a linear scikit-learn model
+(from a fixed table) as its coefficients; the window model around a network as
+its settings, its ridge part and the network.
+
+Loading reads only a regular file, only members with the names a forecaster file
+has, each a plain ``.npy`` array of numbers or strings, checks the checksum and
+every value's type, and rebuilds the forecaster through its own parameter
+validation; any problem is a ``ValueError`` naming the file.
+"""
+import hashlib
+import json
+import os
+import stat
+import tempfile
+import zipfile
+
+import numpy as np
+import pandas as pd
+from sklearn import linear_model
+from sklearn.base import clone
+
+from .. import estimators as _estimators
+from .._version import __version__
+from ..persistence import load_model, save_model
+from ._panel import Entry
+from ._window_model import WindowModel
+from .baselines import SeasonalNaive
+
+__all__ = ["read_forecaster", "save_forecaster"]
+
+FORMAT = "tsbptt-forecaster"
+FORMAT_VERSION = 1
+#: scikit-learn linear models stored as their coefficients.
+_LINEAR = ("LinearRegression", "Ridge", "RidgeCV", "Lasso", "ElasticNet")
+_MEMBER_PREFIXES = ("meta.json", "fit/", "tail/", "state/", "model/")
+_MAX_MEMBERS = 4096
+#: Fitted settings kept in meta.json.
+_SETTINGS = ("layout_", "season_", "lags_", "scaling_", "name_", "exog_names_",
+             "channels_", "feature_names_", "long_frame_", "_past", "_future",
+             "_calendar", "_one_hot", "_index_names")
+_ARRAYS = ("target_mean_", "target_scale_", "exog_mean_", "exog_scale_", "residuals_",
+           "static_values_")
+
+
+def _estimator_class(name):
+    table = {n: getattr(_estimators, n) for n in _estimators.__all__
+             if isinstance(getattr(_estimators, n), type)}
+    table.update({n: getattr(linear_model, n) for n in _LINEAR})
+    table["SeasonalNaive"] = SeasonalNaive
+    if name not in table:
+        raise ValueError(f"unknown estimator class {name!r}")
+    return table[name]
+
+
+def _json_params(est):
+    params = est.get_params(deep=False)
+    if not isinstance(params.get("random_state"), (int, type(None))):
+        params["random_state"] = None  # the fitted weights do not need the generator
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
+
+
+def _spec(est):
+    """A model template as (class name, JSON parameters)."""
+    name = type(est).__name__
+    try:
+        _estimator_class(name)
+    except ValueError:
+        raise ValueError(f"a Forecaster around {name} cannot be saved without pickle: "
+                         f"use a tsbptt estimator, SeasonalNaive or one of {_LINEAR}"
+                         ) from None
+    return {"class": name, "params": _json_params(est)}
+
+
+def _from_spec(spec):
+    params = {k: tuple(v) if isinstance(v, list) else v for k, v in spec["params"].items()}
+    return _estimator_class(spec["class"])(**params)
+
+
+def _embed(network):
+    """A fitted tsbptt estimator's model file, as bytes in a uint8 array."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "network.npz")
+        save_model(network, path)
+        with open(path, "rb") as fh:
+            return np.frombuffer(fh.read(), dtype=np.uint8)
+
+
+def _unembed(blob):
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "network.npz")
+        with open(path, "wb") as fh:
+            fh.write(np.ascontiguousarray(blob, dtype=np.uint8).tobytes())
+        return load_model(path)
+
+
+def _linear_arrays(model, prefix):
+    out = {f"{prefix}coef_": np.asarray(model.coef_, dtype=np.float64),
+           f"{prefix}intercept_": np.asarray(model.intercept_, dtype=np.float64)}
+    if hasattr(model, "feature_names_in_"):
+        out[f"{prefix}feature_names_in_"] = np.asarray(model.feature_names_in_, dtype=str)
+    return out
+
+
+def _set_linear(model, arrays, prefix, fitted):
+    model.coef_ = arrays[f"{prefix}coef_"]
+    intercept = arrays[f"{prefix}intercept_"]
+    model.intercept_ = float(intercept) if intercept.ndim == 0 else intercept
+    model.n_features_in_ = int(model.coef_.shape[-1])
+    if f"{prefix}feature_names_in_" in arrays:
+        model.feature_names_in_ = arrays[f"{prefix}feature_names_in_"].astype(object)
+    for k, v in fitted.items():
+        setattr(model, k, v)
+    return model
+
+
+def _model_parts(model):
+    """The fitted model as (meta, arrays)."""
+    if isinstance(model, WindowModel):
+        params = model.get_params(deep=False)
+        params.pop("estimator")
+        meta = {"kind": "window", "params": params, "single": model._single,
+                "n_outputs": model._n_outputs, "use_network": bool(model.use_network_),
+                "validation_mse": model.validation_mse_,
+                "linear_alpha": None if model.linear_ is None else float(model.linear_.alpha_)}
+        arrays = {"model/network": _embed(model.estimator_)}
+        if model.linear_ is not None:
+            arrays.update(_linear_arrays(model.linear_, "model/linear/"))
+        return meta, arrays
+    if hasattr(model, "network_"):
+        return {"kind": "tsbptt"}, {"model/network": _embed(model)}
+    spec = _spec(model)
+    if isinstance(model, SeasonalNaive):
+        return {"kind": "naive", **spec, "n_outputs": int(model.n_outputs_),
+                "lags": int(model.lags_), "single": bool(model._single),
+                "n_features_in": int(model.n_features_in_)}, (
+            {} if not hasattr(model, "feature_names_in_") else
+            {"model/feature_names_in_": np.asarray(model.feature_names_in_, dtype=str)})
+    return {"kind": "linear", **spec}, _linear_arrays(model, "model/")
+
+
+def _rebuild_model(meta, arrays):
+    kind = meta["kind"]
+    if kind == "tsbptt":
+        return _unembed(arrays["model/network"])
+    if kind == "window":
+        network = _unembed(arrays["model/network"])
+        model = WindowModel(clone(network), **meta["params"])
+        model.estimator_, model._single = network, bool(meta["single"])
+        model._n_outputs = int(meta["n_outputs"])
+        model.use_network_ = bool(meta["use_network"])
+        model.validation_mse_ = meta["validation_mse"]
+        model.linear_ = None
+        if meta["linear_alpha"] is not None:
+            model.linear_ = _set_linear(linear_model.RidgeCV(), arrays, "model/linear/",
+                                        {"alpha_": float(meta["linear_alpha"])})
+        return model
+    model = _from_spec(meta)
+    if kind == "naive":
+        model.n_outputs_, model.lags_ = int(meta["n_outputs"]), int(meta["lags"])
+        model._single = bool(meta["single"])
+        model.n_features_in_ = int(meta["n_features_in"])
+        if "model/feature_names_in_" in arrays:
+            model.feature_names_in_ = arrays["model/feature_names_in_"].astype(object)
+        return model
+    return _set_linear(model, arrays, "model/", {})
+
+
+def _time_meta(index):
+    if isinstance(index, pd.PeriodIndex):
+        return {"kind": "period", "freq": index.freqstr}
+    if isinstance(index, pd.DatetimeIndex):
+        return {"kind": "datetime", "unit": index.unit,
+                "tz": None if index.tz is None else str(index.tz)}
+    return {"kind": "int"}
+
+
+def _labels(codes, meta):
+    if meta["kind"] == "period":
+        return pd.PeriodIndex.from_ordinals(codes, freq=meta["freq"])
+    if meta["kind"] == "datetime":
+        index = pd.DatetimeIndex(codes.view(f"M8[{meta['unit']}]"))
+        return index if meta["tz"] is None else index.tz_localize("UTC").tz_convert(meta["tz"])
+    return pd.Index(codes)
+
+
+def _tails(f):
+    """The last ``lags_`` steps of every series: one values array with offsets."""
+    parts = [f.tails_[k] for k in f.series_]
+    keep = [min(len(e), f.lags_) for e in parts]
+    ys = [e.y.iloc[-n:] for e, n in zip(parts, keep)]
+    arrays = {"tail/offsets": np.cumsum([0] + keep),
+              "tail/values": np.concatenate([y.to_numpy(np.float64) for y in ys]),
+              "tail/times": np.concatenate([_codes(y.index) for y in ys])}
+    if f.exog_names_:
+        arrays["tail/X"] = np.concatenate([e.X.iloc[-n:][f.exog_names_].to_numpy(np.float64)
+                                           for e, n in zip(parts, keep)])
+    return arrays, _time_meta(ys[0].index), ys[0].index.name
+
+
+def _codes(index):
+    if isinstance(index, pd.DatetimeIndex) and index.tz is not None:
+        index = index.tz_convert("UTC").tz_localize(None)
+    return index.asi8 if isinstance(index, (pd.DatetimeIndex, pd.PeriodIndex)) \
+        else np.asarray(index, dtype=np.int64)
+
+
+def _checksum(arrays, meta):
+    h = hashlib.sha256(json.dumps({k: v for k, v in meta.items() if k != "checksum"},
+                                  sort_keys=True, allow_nan=False).encode())
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(arrays[name])
+        h.update(f"{name}|{a.dtype.str}|{a.shape}|".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def _key(k):
+    if k is None or isinstance(k, (str, bool)):
+        return k
+    if isinstance(k, (int, np.integer)):
+        return int(k)
+    raise ValueError(f"series key {k!r} cannot be saved: save a forecaster whose series "
+                     "ids are strings or integers")
+
+
+def _step(step):
+    if isinstance(step, (int, np.integer)):
+        return {"int": int(step)}
+    return {"offset": step.freqstr}
+
+
+def save_forecaster(f, path):
+    """Write a fitted Forecaster to ``path`` (see :meth:`Forecaster.save`)."""
+    model_meta, arrays = _model_parts(f.estimator_)
+    tails, time_meta, time_name = _tails(f)
+    arrays.update(tails)
+    for name in _ARRAYS:
+        value = getattr(f, name)
+        if value is not None:
+            arrays[f"fit/{name}"] = np.asarray(value, dtype=np.float64)
+    if f.static_ is not None:
+        arrays["fit/static_"] = f.static_.to_numpy(np.float64)
+    if f.strategy == "stateful":
+        for i, layer in enumerate(f.states_):
+            for j, a in enumerate(layer):
+                arrays[f"state/{i}/{j}"] = np.asarray(a)
+    params = f.get_params(deep=False)
+    params["estimator"] = _spec(f.estimator)
+    meta = {
+        "format": FORMAT, "format_version": FORMAT_VERSION, "tsbptt_version": __version__,
+        "params": params, "settings": {k: getattr(f, k) for k in _SETTINGS},
+        "series": [_key(k) for k in f.series_], "step": _step(f.step_),
+        "target_lambda": f.target_lambda_, "n_filled": [f.n_filled_[k] for k in f.series_],
+        "time": time_meta, "time_name": time_name, "model": model_meta,
+        "static_columns": None if f.static_ is None else list(map(str, f.static_.columns)),
+        "n_states": None if f.strategy != "stateful" else [len(s) for s in f.states_],
+    }
+    meta = json.loads(json.dumps(meta, allow_nan=False, default=_json_default))
+    meta["checksum"] = _checksum(arrays, meta)
+    arrays["meta.json"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise ValueError(f"path {path!r} is a folder; give a file name")
+    folder = os.path.dirname(os.path.abspath(path))
+    with tempfile.NamedTemporaryFile(dir=folder, suffix=".npz", delete=False) as tmp:
+        try:
+            np.savez(tmp, **arrays)
+        except BaseException:
+            os.unlink(tmp.name)
+            raise
+    os.replace(tmp.name, path)  # a reader never sees half a file
+
+
+def _json_default(value):
+    if isinstance(value, (np.integer, np.floating, np.bool_)):
+        return value.item()
+    if isinstance(value, tuple):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} cannot be written to a forecaster file")
+
+
+def _read(path):
+    path = os.fspath(path)
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        raise ValueError(f"{path!r}: cannot read the forecaster file ({exc})") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ValueError(f"{path!r} is not a regular file")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = zf.namelist()
+            if len(names) > _MAX_MEMBERS:
+                raise ValueError(f"{path!r}: {len(names)} members, too many")
+            bad = [n for n in names if not (n.endswith(".npy")
+                                            and n.startswith(_MEMBER_PREFIXES))]
+            if bad:
+                raise ValueError(f"{path!r}: unexpected member {bad[0]!r}")
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise ValueError(f"{path!r} is not a forecaster file ({exc})") from None
+    except ValueError as exc:
+        raise ValueError(f"{path!r}: {exc}") from None
+    for name, a in arrays.items():
+        if a.dtype.kind not in "biufU":
+            raise ValueError(f"{path!r}: member {name!r} has dtype {a.dtype}")
+    if "meta.json" not in arrays:
+        raise ValueError(f"{path!r} is not a forecaster file (no meta.json)")
+    try:
+        meta = json.loads(arrays.pop("meta.json").tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path!r}: meta.json is not JSON ({exc})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ValueError(f"{path!r} is not a forecaster file")
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise ValueError(f"{path!r}: format version {meta.get('format_version')!r}, this "
+                         f"tsbptt reads {FORMAT_VERSION}")
+    if meta.get("checksum") != _checksum(arrays, meta):
+        raise ValueError(f"{path!r}: checksum mismatch: the file is damaged or was edited")
+    return meta, arrays
+
+
+def read_forecaster(cls, path):
+    """The Forecaster (of class ``cls``) in the file at ``path``; see
+    :func:`tsbptt.load_forecaster`."""
+    meta, arrays = _read(path)
+    try:
+        return _rebuild(cls, meta, arrays)
+    except (KeyError, TypeError, IndexError, AttributeError) as exc:
+        raise ValueError(f"{os.fspath(path)!r}: bad forecaster file ({exc!r})") from None
+
+
+def _rebuild(cls, meta, arrays):
+    params = dict(meta["params"])
+    params["estimator"] = _from_spec(params["estimator"])
+    f = cls(**params)
+    f._validate_params()  # the parameters pass the Forecaster's own checks
+    for k, v in meta["settings"].items():
+        setattr(f, k, v)
+    f.series_ = [k for k in meta["series"]]
+    step = meta["step"]
+    f.step_ = step["int"] if "int" in step else pd.tseries.frequencies.to_offset(
+        step["offset"])
+    f.target_lambda_ = meta["target_lambda"]
+    f.n_filled_ = dict(zip(f.series_, meta["n_filled"]))
+    for name in _ARRAYS:
+        setattr(f, name, arrays.get(f"fit/{name}"))
+    n = len(f.series_)
+    for name in ("target_mean_", "target_scale_"):
+        if getattr(f, name).shape != (n,) or not np.isfinite(getattr(f, name)).all():
+            raise ValueError(f"bad {name}")
+    f.static_ = None
+    if meta["static_columns"] is not None:
+        f.static_ = pd.DataFrame(arrays["fit/static_"],
+                                 index=pd.Index(f.series_, tupleize_cols=False),
+                                 columns=meta["static_columns"])
+    f.estimator_ = _rebuild_model(meta["model"], arrays)
+    offsets, values = arrays["tail/offsets"], arrays["tail/values"]
+    times = _labels(arrays["tail/times"], meta["time"]).rename(meta["time_name"])
+    X = arrays.get("tail/X")
+    f.tails_ = {}
+    for i, k in enumerate(f.series_):
+        a, b = int(offsets[i]), int(offsets[i + 1])
+        y = pd.Series(values[a:b], index=times[a:b], name=f.name_)
+        part = None if X is None else pd.DataFrame(X[a:b], index=y.index,
+                                                   columns=f.exog_names_)
+        f.tails_[k] = Entry(k, y, part, f.n_filled_[k])
+    if meta["n_states"] is not None:
+        f.states_ = [tuple(arrays[f"state/{i}/{j}"] for j in range(m))
+                     for i, m in enumerate(meta["n_states"])]
+    return f

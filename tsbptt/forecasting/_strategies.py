@@ -1,0 +1,208 @@
+"""The Forecaster's strategies: how windows are made, models fitted and forecasts run.
+
+``'direct'``: one model reads the window ending at the origin and outputs every
+horizon step at once. ``'recursive'``: a one-step model whose forecasts are fed
+back as the newest row of the window. ``'stateful'``: a recurrent model trained on
+each whole series (truncated BPTT) whose hidden state is carried to the origin and
+then forward over its own forecasts.
+
+:class:`_Strategies` is a mixin of :class:`tsbptt.forecasting.Forecaster`; it reads
+the fitted attributes the Forecaster sets (``lags_``, ``channels_``,
+``feature_names_``, ...) and works on :class:`tsbptt.forecasting._panel._Scaled`
+series. Nothing here is public.
+"""
+import numpy as np
+import pandas as pd
+from numpy.lib.stride_tricks import sliding_window_view
+from sklearn.base import clone
+
+from . import transforms
+from ._parts import _by_series, _joined, _stack_states
+from ._window_model import MAX_WINDOWS, WindowModel, apply_budget, is_network
+
+
+def _set_channels(est, n_channels):
+    """Set ``n_channels`` on a tsbptt network and on every network nested in ``est``
+    (a VotingRegressor's members, a Pipeline's last step): a nested one left at 1
+    would read each window's channels as extra time steps."""
+    params = est.get_params()
+    keys = [k for k in params if k == "n_channels"
+            or k.endswith("__n_channels") and is_network(params[k[:-len("__n_channels")]])]
+    if keys:
+        est.set_params(**{k: n_channels for k in keys})
+
+
+class _Strategies:
+    """Windows, model fits and forecasts of the three strategies (a mixin)."""
+
+    @property
+    def _lead(self):
+        """Steps the model forecasts at once, which is also how far ahead of its row
+        a future-known channel is read."""
+        return self.horizon if self.strategy == "direct" else 1
+
+    def _new_estimator(self, n_steps=None, label=None):
+        est = clone(self.estimator)
+        if hasattr(type(est), "_progress"):  # tsbptt's own estimators
+            est._defer_convergence_warning = True  # one warning per Forecaster fit
+            if label is not None:
+                est._progress_label = f"{label} ({type(est).__name__})"
+        network = is_network(est)
+        if network and self.training == "auto":
+            apply_budget(est, stateful=self.strategy == "stateful")
+        params = est.get_params()
+        if self.strategy == "stateful":
+            if params.get("bidirectional") or params.get("early_stopping"):
+                raise ValueError("strategy='stateful' needs bidirectional=False and "
+                                 "early_stopping=False (one sequence per series)")
+            if params.get("bptt_steps") is None:
+                est.set_params(bptt_steps=min(self.lags_, n_steps))
+        else:
+            _set_channels(est, len(self.channels_))
+        if self.interval == "quantile":
+            a = (1 - self.coverage) / 2
+            est.set_params(loss="quantile", quantiles=(a, 0.5, 1 - a))
+        if self.strategy == "stateful":
+            return est
+        diff = transforms.difference_of(transforms.check_transform(self.transform))
+        linear = self.linear and network
+        if self.scaling_ != "window" and not diff and not linear:
+            return est
+        window = self.scaling_ == "window"
+        return WindowModel(
+            est, n_channels=len(self.channels_),
+            center="last" if window or diff else None, scale_windows=window,
+            season=self.season_ if diff == "seasonal_diff" else None, linear=linear,
+            validation_fraction=params.get("validation_fraction", 0.2)
+            if params.get("early_stopping") else 0.2,
+            max_windows=MAX_WINDOWS if network and self.training == "auto" else None)
+
+    def _windows(self, s, origins):
+        """Flattened input windows ending at ``origins``: (len(origins), lags * C)."""
+        t = origins[:, None] - self.lags_ + 1 + np.arange(self.lags_)[None, :]
+        rows = s.channels(t.ravel(), self._lead)
+        return rows.reshape(len(origins), -1)
+
+    def _fit_model(self, data, last, label=None):
+        """Fit a new model on each series' steps up to ``last[i]`` (inclusive);
+        ``label`` names the fit in the model's progress lines."""
+        if self.strategy == "stateful":
+            T = last[0]
+            X3 = np.stack([s.channels(np.arange(T), 1) for s in data])
+            Y = np.stack([s.y[1:T + 1] for s in data])
+            return self._noted(self._new_estimator(T, label).fit(X3, Y))
+        H, L = self._lead, self.lags_
+        # every series' channel rows (those a window can read) and targets, one after
+        # another, and where each window and target row starts in them
+        rows, ys, starts, y_starts, when = [], [], [], [], []
+        n_rows = n_ys = 0
+        for s, stop in zip(data, last):
+            n = len(s.y)
+            origins = np.arange(L - 1, stop - H + 1)
+            if len(origins):  # none: a series that starts after a calibration cut-off
+                rows.append(s.channels(np.arange(n - H), H))
+                starts.append(n_rows + origins - L + 1)
+                y_starts.append(n_ys + origins + 1)
+                when.append(s.times[origins])
+                n_rows += n - H
+            ys.append(s.y)
+            n_ys += n
+        # in time order across series, so a model's validation tail is the latest
+        order = np.argsort(np.concatenate(when), kind="stable")
+        C = len(self.channels_)
+        # windows as strided views over all the rows, gathered once in that order
+        windows = sliding_window_view(np.concatenate(rows), L, axis=0)  # (-, C, L)
+        Xw = windows[np.concatenate(starts)[order]].transpose(0, 2, 1).reshape(-1, L * C)
+        Y = sliding_window_view(np.concatenate(ys), H)[np.concatenate(y_starts)[order]]
+        Xw = pd.DataFrame(Xw, columns=self.feature_names_, copy=False)
+        return self._noted(self._new_estimator(label=label).fit(Xw, Y[:, 0] if H == 1
+                                                                else Y))
+
+    def _noted(self, model):
+        """A fitted member, its deferred convergence note moved to the Forecaster's
+        list; later fits of the member warn as usual again."""
+        # a window model keeps the network's template (estimator) and the fitted
+        # network (estimator_): neither may defer the warnings of a later fit
+        members = ((model.estimator, model.estimator_) if isinstance(model, WindowModel)
+                   else (model,))
+        note = vars(members[-1]).pop("_convergence_note", None)
+        if note is not None and hasattr(self, "_convergence_notes"):
+            self._convergence_notes.append(note)
+        for member in members:
+            vars(member).pop("_defer_convergence_warning", None)
+        return model
+
+    def _states_before(self, model, jobs):
+        """A stateful model's states before each job's origin (after steps 0 .. o - 1
+        of its series): each series is read once, in pieces between its origins."""
+        per_job = [None] * len(jobs)
+        for s, pos, origins in _by_series(jobs):
+            states, done = None, 0
+            for o, j in sorted(zip(origins.tolist(), pos.tolist())):
+                if o > done:
+                    piece = s.channels(np.arange(done, o), 1)[None]
+                    states = model.predict_sequence(piece, states)[1]
+                    done = o
+                per_job[j] = states
+        return _stack_states(per_job)
+
+    def _forecast(self, model, jobs, steps, states=None):
+        """Standardised forecasts of ``steps`` steps after each (series, origin) job:
+        (len(jobs), steps). ``states`` (stateful) are the states before each origin."""
+        if self.strategy == "direct":
+            return self._direct(model, jobs, "predict").reshape(len(jobs), -1)[:, :steps]
+        out = np.empty((len(jobs), steps))
+        if self.strategy == "recursive":
+            window = self._job_windows(jobs)
+            C = len(self.channels_)
+            for k in range(steps):
+                out[:, k] = np.ravel(model.predict(pd.DataFrame(
+                    window, columns=self.feature_names_)))
+                if k + 1 < steps:  # the next row, its y the forecast just made
+                    window = np.hstack([window[:, C:], self._job_rows(jobs, k + 1,
+                                                                      out[:, k])])
+            return out
+        # stateful: the origin's own row, then the forecasts fed back one by one
+        rows = self._job_rows(jobs, 0)
+        for k in range(steps):
+            pred, states = model.predict_sequence(rows[:, None, :], states)
+            out[:, k] = pred[:, -1]
+            if k + 1 < steps:
+                rows = self._job_rows(jobs, k + 1, out[:, k])
+        return out
+
+    def _job_windows(self, jobs):
+        """The flattened window ending at each job's origin, in job order."""
+        out = np.empty((len(jobs), self.lags_ * len(self.channels_)))
+        for s, pos, origins in _by_series(jobs):
+            out[pos] = self._windows(s, origins)
+        return out
+
+    def _job_rows(self, jobs, after, y=None):
+        """The channel row ``after`` steps past each job's origin (one-step lead), with
+        ``y`` (one value per job) in its target channel instead of the series'."""
+        out = np.empty((len(jobs), len(self.channels_)))
+        for s, pos, origins in _by_series(jobs):
+            out[pos] = s.channels(origins + after, 1, y=None if y is None else y[pos])
+        return out
+
+    def _direct(self, model, jobs, method):
+        X = pd.DataFrame(self._job_windows(jobs), columns=self.feature_names_)
+        return np.asarray(getattr(model, method)(X), dtype=np.float64)
+
+    def _carried_states(self, new):
+        """``states_`` moved over the new steps of the updated series (one sequence
+        each, as :meth:`_states_before` reads them)."""
+        states = [tuple(a.copy() for a in layer) for layer in self.states_]
+        for e in new:
+            i = self._positions[e.key]
+            # the rows from the old origin to the step before the new one; a row reads
+            # its future-known channels one step ahead, inside the new values
+            part = _joined(self.tails_[e.key], e, len(e.y) + 1)
+            rows = self._scaled(part).channels(np.arange(len(e.y)), 1)[None]
+            mine = [tuple(a[i:i + 1] for a in layer) for layer in states]
+            _, after = self.estimator_.predict_sequence(rows, mine)
+            for layer, s in zip(states, after):
+                for a, b in zip(layer, s):
+                    a[i:i + 1] = b
+        return states
