@@ -56,7 +56,7 @@ def test_checks_that_check_estimator_leaves_out(check):
 def test_predictions_are_a_ridge_over_the_numpy_reservoir(dtype, state):
     X, y = _windows()
     est = ESNRegressor(**{**SMALL, "dtype": dtype}, alpha=1e-4, leak_rate=0.6, washout=3,
-                       state=state).fit(X, y)
+                       state=state, include_inputs=True).fit(X, y)
     U = ((X - X.mean()) / X.std())[:, :, None].astype(dtype)
     _, final, mean = reference.esn_forward(U, est.W_in_, est.W_, est.bias_, 0.6,
                                            washout=3)
@@ -65,6 +65,26 @@ def test_predictions_are_a_ridge_over_the_numpy_reservoir(dtype, state):
     tol = 1e-9 if dtype == "float64" else 2e-3
     np.testing.assert_allclose(est.predict(X), want, rtol=tol, atol=tol)
     assert est.alpha_ == 1e-4 and est.coef_.shape == (1, 41)
+
+
+def test_include_inputs_window_reads_the_whole_window():
+    X, y = _windows()
+    est = ESNRegressor(**SMALL, alpha=1e-4).fit(X, y)  # 'auto': 2D windows
+    U = ((X - X.mean()) / X.std())[:, :, None]
+    _, final, _ = reference.esn_forward(U, est.W_in_, est.W_, est.bias_, 1.0)
+    Phi = np.hstack([final, U[:, :, 0]])
+    np.testing.assert_allclose(est.predict(X), Ridge(alpha=1e-4).fit(Phi, y).predict(Phi),
+                               rtol=1e-9, atol=1e-9)
+    assert est.coef_.shape == (1, 40 + 12)
+    # 'auto' on a list is the last step's inputs; 'window' refuses ragged lists
+    seqs = [X[i, :6 + i % 5, None] for i in range(len(X))]
+    assert ESNRegressor(**SMALL).fit(seqs, y).coef_.shape == (1, 41)
+    with pytest.raises(ValueError, match=r"include_inputs='window' needs sequences of "
+                                         r"the 10 steps of the training data"):
+        ESNRegressor(**SMALL, include_inputs="window").fit(seqs, y)
+    est3 = ESNRegressor(**SMALL, include_inputs="window").fit(X[:, :, None], y)
+    with pytest.raises(ValueError, match="needs sequences of the 12 steps"):
+        est3.predict(X[:, :8, None])
 
 
 def test_reservoir_has_the_asked_spectral_radius_and_sparsity():
@@ -121,8 +141,8 @@ def test_bitwise_for_any_thread_count_and_batch():
 def test_input_forms_agree():
     X, y = _windows()
     Y = np.c_[y, 2 * y]
-    est2d = ESNRegressor(**SMALL, alpha=1e-3).fit(X, Y)
-    est3d = ESNRegressor(**SMALL, alpha=1e-3).fit(X[:, :, None], Y)
+    est2d = ESNRegressor(**SMALL, alpha=1e-3).fit(X, Y)  # 'auto' is 'window' here
+    est3d = ESNRegressor(**SMALL, alpha=1e-3, include_inputs="window").fit(X[:, :, None], Y)
     assert est2d.predict(X).shape == (len(X), 2)
     np.testing.assert_allclose(est3d.predict(X[:, :, None]), est2d.predict(X), rtol=1e-12)
     # ragged: each sequence predicts as it would alone, padding changes nothing
@@ -138,7 +158,7 @@ def test_multichannel_windows_are_time_major():
     X3 = rs.randn(80, 7, 2)
     y = X3[:, -1, 0] - X3[:, -2, 1]
     flat = ESNRegressor(**SMALL, n_channels=2).fit(X3.reshape(80, 14), y)
-    seq = ESNRegressor(**SMALL).fit(X3, y)
+    seq = ESNRegressor(**SMALL, include_inputs="window").fit(X3, y)
     np.testing.assert_allclose(flat.predict(X3.reshape(80, 14)), seq.predict(X3),
                                rtol=1e-12)
 

@@ -11,7 +11,8 @@ Two modes:
 - **windows / sequences** (:meth:`ESNRegressor.fit`, :meth:`~ESNRegressor.predict`):
   every sample runs the reservoir from the zero state; the readout sees its final
   state (``state='final'``) or its mean state after the washout (``'mean'``), and,
-  with ``include_inputs``, the inputs of its last step. The same input forms as the
+  with ``include_inputs``, the inputs of its last step (or of every step of a
+  2D window: the window itself, as a Ridge on the lags would see it). The same input forms as the
   other estimators: 2D windows, 3D arrays, ragged lists.
 - **stateful** (:meth:`~ESNRegressor.fit_series`, :meth:`~ESNRegressor.update_series`,
   :meth:`~ESNRegressor.predict_series`): one long series, no windows. The reservoir
@@ -94,8 +95,14 @@ class ESNRegressor(RegressorMixin, BaseEstimator):
         mode only: windows have no per-step outputs; ``fit`` refuses it).
     feedback_scaling : float, default=0.3
         Half-width of the uniform feedback weights ``W_fb``.
-    include_inputs : bool, default=True
-        Give the readout the (standardised) inputs of the last step too.
+    include_inputs : bool, 'window' or 'auto', default='auto'
+        Give the readout the (standardised) inputs too: True, those of each
+        sequence's last step; 'window', those of every step (sequences of one
+        length: 2D windows or a 3D array, the same number of steps at predict);
+        'auto', 'window' for 2D windows and True for 3D arrays and lists. With
+        'window' the readout contains a ridge regression on the lags, and the
+        reservoir adds what the lags alone cannot say. In the stateful mode any
+        true value gives the current step's inputs.
     state : {'final', 'mean'}, default='final'
         Which state of a window or sequence the readout sees.
     n_channels : int, default=1
@@ -121,6 +128,8 @@ class ESNRegressor(RegressorMixin, BaseEstimator):
     alpha_ : float
         The ridge penalty used.
     n_outputs_ : int
+    n_steps_ : int
+        Steps of the longest training sequence (windows mode).
     mode_ : {'windows', 'series'}
     reservoir_state_ : ndarray of shape (N,)
         Stateful mode: the state after the last step seen (fit_series,
@@ -148,7 +157,7 @@ class ESNRegressor(RegressorMixin, BaseEstimator):
         "bias_scaling": [Interval(Real, 0, None, closed="left")],
         "output_feedback": ["boolean"],
         "feedback_scaling": [Interval(Real, 0, None, closed="left")],
-        "include_inputs": ["boolean"],
+        "include_inputs": ["boolean", StrOptions({"window", "auto"})],
         "state": [StrOptions({"final", "mean"})],
         "n_channels": [Interval(Integral, 1, None, closed="left")],
         "scale_inputs": ["boolean"],
@@ -161,7 +170,7 @@ class ESNRegressor(RegressorMixin, BaseEstimator):
     def __init__(self, n_reservoir=200, *, spectral_radius=0.9, input_scaling=0.3,
                  leak_rate=1.0, sparsity=0.9, washout=0, alpha=DEFAULT_ALPHAS,
                  bias_scaling=0.5, output_feedback=False, feedback_scaling=0.3,
-                 include_inputs=True, state="final", n_channels=1, scale_inputs=True,
+                 include_inputs="auto", state="final", n_channels=1, scale_inputs=True,
                  n_threads=None, dtype="float32", random_state=None):
         self.n_reservoir = n_reservoir
         self.spectral_radius = spectral_radius
@@ -282,7 +291,16 @@ class ESNRegressor(RegressorMixin, BaseEstimator):
         """Readout features of prepared sequences: [state, last inputs]."""
         final, mean, _ = self._run(U, lengths)
         parts = [final if self.state == "final" else mean]
-        if self.include_inputs:
+        inputs = self.include_inputs
+        if inputs == "auto":
+            inputs = "window" if self.input_kind_ == "2d" else True
+        if inputs == "window":
+            if lengths.min() < U.shape[1] or U.shape[1] != self.n_steps_:
+                raise ValueError(f"include_inputs='window' needs sequences of the "
+                                 f"{self.n_steps_} steps of the training data, got "
+                                 f"lengths {lengths.min()} .. {U.shape[1]}")
+            parts.append(U.reshape(len(U), -1))
+        elif inputs:
             parts.append(U[np.arange(len(U)), lengths - 1])
         return np.hstack(parts)
 
@@ -324,6 +342,7 @@ class ESNRegressor(RegressorMixin, BaseEstimator):
         rows_w = None if w is None else np.broadcast_to(w[:, None], valid.shape)[valid]
         self._fit_scaling(X3[valid], rows_w)
         self._init_reservoir(X3.shape[2], 0)
+        self.n_steps_ = int(lengths.max())
         self.n_outputs_, self._y_ndim = (1 if y.ndim == 1 else y.shape[1]), y.ndim
         self.mode_ = "windows"
         self._fit_readout(self._features(self._scale(X3, lengths), lengths), y, w)
