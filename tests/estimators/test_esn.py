@@ -26,7 +26,7 @@ def _windows(n=120, T=12, seed=0):
 def _expected_failures(est):
     if est.alpha is DEFAULT_ALPHAS:
         return {"check_sample_weight_equivalence_on_dense_data":
-                "on the check's few rows (fewer than the reservoir's 30 features) GCV "
+                "on the check's few rows (fewer than the readout's 40 features) GCV "
                 "picks a tiny penalty (1e-10 .. 1e-8) and the float64 solve is "
                 "ill-conditioned: weights and repetitions agree to ~1e-5, not 1e-7 "
                 "(they pass with alpha >= 1e-6, and the GCV choice itself is exactly "
