@@ -233,6 +233,19 @@ def test_bad_parameters_are_refused_by_name(params, match):
         ESNRegressor(**params).fit(*_windows())
 
 
+def test_bad_sample_weights_leave_no_model():
+    X, y = _windows()
+    est = ESNRegressor(**SMALL, scale_inputs=False)
+    with pytest.raises(ValueError, match="at least one non-zero"):  # scikit-learn's
+        est.fit(X, y, sample_weight=np.zeros(len(X)))
+    w = np.ones(len(X))
+    w[3] = -1.0
+    with pytest.raises(ValueError, match="sample_weight must be >= 0 with a positive "
+                                         "sum, got weights from -1 to 1"):
+        est.fit(X, y, sample_weight=w)
+    assert not hasattr(est, "coef_")
+
+
 def test_mode_errors():
     X, y = _windows()
     with pytest.raises(ValueError, match="fit_series without X needs output_feedback"):

@@ -561,6 +561,9 @@ def ridge_gcv(Phi, Y, w, alphas):
     Y = np.asarray(Y, dtype=np.float64).reshape(len(Phi), -1)
     w = np.ones(len(Phi)) if w is None else np.asarray(w, dtype=np.float64)
     n = w.sum()
+    if np.any(w < 0) or not n > 0:
+        raise ValueError("sample_weight must be >= 0 with a positive sum, got weights "
+                         f"from {w.min():.3g} to {w.max():.3g} summing to {n:.3g}")
     x_mean, y_mean = w @ Phi / n, w @ Y / n
     sw = np.sqrt(w)[:, None]
     A, b = (Phi - x_mean) * sw, (Y - y_mean) * sw
