@@ -16,6 +16,7 @@ large); ``TSBPTT_DEBUG_BUILD=1`` keeps it. Cython and the C compiler both run on
 job per core.
 """
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -146,10 +147,20 @@ def isa_flags(pyx):
     return BASELINE_FLAGS
 
 
+def source_size(path):
+    """Bytes of a Cython file and of the files it includes: the compile order's key."""
+    text = Path(path).read_text()
+    return len(text) + sum(source_size(Path(path).parent / name)
+                           for name in re.findall(r'^include "(.+)"', text, re.M))
+
+
 def extensions(omp):
     # Headers and .pxd files are dependencies: touching one recompiles the kernels.
     depends = sorted(glob(f"{KERNELS}/*.h") + glob(f"{KERNELS}/*.pxd")
                      + glob(f"{KERNELS}/*.pxi"))
+    # Largest first: the parallel compile then ends with the small modules, not
+    # with one large one running alone on one core.
+    sources = sorted(glob(f"{KERNELS}/*.pyx"), key=lambda pyx: (-source_size(pyx), pyx))
     return [
         Extension(
             f"tsbptt._kernels.{Path(pyx).stem}",
@@ -162,7 +173,7 @@ def extensions(omp):
             # glibc: libm.so is a linker script that also pulls libmvec when needed.
             libraries=["m"],
         )
-        for pyx in sorted(glob(f"{KERNELS}/*.pyx"))
+        for pyx in sources
         if isa_flags(pyx) is not None
     ]
 

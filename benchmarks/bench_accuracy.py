@@ -6,10 +6,16 @@ in-sample seasonal naive forecast's error as the unit) and the fit time of all
 the refits, for seasonal naive, Ridge on the lags, the default LSTM and GRU
 Forecasters (every setting at its default but ``horizon`` and ``random_state``)
 and the automatic choice (:class:`tsbptt.AutoForecaster`, when present). The
-summary row is the geometric mean of MASE relative to seasonal naive.
+summary row is the geometric mean of MASE relative to seasonal naive. Each
+MASE comes with its standard error over the origins (the origins are ``horizon``
+apart, so their forecasts do not overlap): a difference within two of them is
+noise. Everything runs on one thread (the networks' ``n_threads=1`` and BLAS
+limited to one thread with threadpoolctl, Ridge included), so fit-time ratios
+compare one core with one core.
 
     python benchmarks/bench_accuracy.py --quick          # 2 origins per series
-    python benchmarks/bench_accuracy.py                  # 3 origins per series
+    python benchmarks/bench_accuracy.py                  # 8-24 origins per series
+    python benchmarks/bench_accuracy.py --fit-time       # one 4,000-step fit, 5 repeats
     python benchmarks/bench_accuracy.py --json acc.json --models naive ridge lstm
     python benchmarks/bench_accuracy.py --models naive --intervals  # 90% intervals
 
@@ -27,6 +33,7 @@ import numpy as np
 import pandas as pd
 from _common import tsbptt
 from sklearn.linear_model import Ridge
+from threadpoolctl import threadpool_limits
 
 from tsbptt import Forecaster, GRURegressor, LSTMRegressor, backtest, datasets
 from tsbptt import SeasonalNaive
@@ -104,7 +111,8 @@ def run(names, n_origins, seed, only=None):
     for name, y, season, horizon in _series():
         if only and not any(word in name for word in only):
             continue
-        initial = len(y) - n_origins * horizon
+        n = n_origins or _origins(len(y), horizon)
+        initial = len(y) - n * horizon
         for label, make in _models(season, horizon, seed).items():
             if label not in names:
                 continue
@@ -113,12 +121,57 @@ def run(names, n_origins, seed, only=None):
                 warnings.simplefilter("ignore")
                 result = backtest(make(), y, initial=initial, step=horizon, refit=True,
                                   season=season)
-            rows.append({"series": name, "model": label, "mase": result.metrics["mase"],
-                         "seconds": time.perf_counter() - t0, "n": len(y),
-                         "season": season, "horizon": horizon, "origins": n_origins})
-            print(f"{name:<42} {label:<6} MASE {rows[-1]['mase']:7.3f}  "
-                  f"{rows[-1]['seconds']:7.1f} s", flush=True)
+            seconds = time.perf_counter() - t0
+            mase, se = _mase_and_se(result)
+            rows.append({"series": name, "model": label, "mase": mase, "se": se,
+                         "seconds": seconds, "n": len(y), "season": season,
+                         "horizon": horizon, "origins": n,
+                         "forecasts": len(result.forecasts)})
+            print(f"{name:<42} {label:<6} MASE {mase:7.3f} +- {se:5.3f}  "
+                  f"{seconds:7.1f} s", flush=True)
     return rows
+
+
+def _origins(n_steps, horizon):
+    """The default number of origins: at least 120 forecasts and 8 origins, at
+    most the last quarter of the series (at least 2 origins)."""
+    return max(2, min(max(8, -(-120 // horizon)), n_steps // 4 // horizon))
+
+
+def _mase_and_se(result):
+    """MASE and its standard error over the origins (each origin's MAE in the
+    backtest's MASE unit; origins ``horizon`` apart do not overlap)."""
+    mase = result.metrics["mase"]
+    unit = result.metrics["mae"] / mase
+    f = result.forecasts
+    per_origin = (f["actual"] - f["forecast"]).abs().groupby(f["origin"]).mean() / unit
+    se = per_origin.std(ddof=1) / np.sqrt(len(per_origin)) if len(per_origin) > 1 else np.nan
+    return float(mase), float(se)
+
+
+def fit_time(repeats=5, n=4000):
+    """Median seconds of one fit on an hourly series of ``n`` steps (lags 48,
+    horizon 24), Ridge and the default LSTM and GRU Forecasters, one thread."""
+    rng = np.random.default_rng(0)
+    t = np.arange(n)
+    y = pd.Series(10 + 3 * np.sin(2 * np.pi * t / 24) + np.cumsum(rng.normal(0, .2, n))
+                  + rng.normal(0, .5, n), index=pd.date_range("2020", periods=n, freq="h"))
+    makes = {"ridge": lambda: Ridge(1.0),
+             "lstm": lambda: LSTMRegressor(random_state=0, n_threads=1),
+             "gru": lambda: GRURegressor(random_state=0, n_threads=1)}
+    times = {k: [] for k in makes}
+    for _ in range(repeats):  # interleaved, so a burst of load hits all alike
+        for label, make in makes.items():
+            t0 = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                Forecaster(make(), lags=48, horizon=24).fit(y)
+            times[label].append(time.perf_counter() - t0)
+    med = {k: float(np.median(v)) for k, v in times.items()}
+    for k, v in med.items():
+        print(f"fit on {n} hourly steps: {k:<6} median {v:6.3f} s of {repeats}  "
+              f"({v / med['ridge']:5.1f}x Ridge)", flush=True)
+    return med
 
 
 def coverage(n_threads=1):
@@ -153,47 +206,67 @@ def table(rows):
     models = list(dict.fromkeys(r["model"] for r in rows))
     series = list(dict.fromkeys(r["series"] for r in rows))
     got = {(r["series"], r["model"]): r for r in rows}
-    lines = ["| series | " + " | ".join(models) + " |",
-             "|---|" + "---|" * len(models)]
+    lines = ["| series | forecasts | " + " | ".join(models) + " |",
+             "|---|---|" + "---|" * len(models)]
     for s in series:
-        lines.append(f"| {s} | " + " | ".join(
-            f"{got[s, m]['mase']:.3f}" if (s, m) in got else "-" for m in models) + " |")
+        n = next(got[s, m]["forecasts"] for m in models if (s, m) in got)
+        lines.append(f"| {s} | {n} | " + " | ".join(
+            f"{got[s, m]['mase']:.3f} ({got[s, m]['se']:.3f})" if (s, m) in got else "-"
+            for m in models) + " |")
     gm = []
     for m in models:
         rel = [got[s, m]["mase"] / got[s, "naive"]["mase"] for s in series
                if (s, m) in got and (s, "naive") in got]
         gm.append(f"{np.exp(np.mean(np.log(rel))):.3f}" if rel else "-")
-    lines.append("| **geometric mean relative to naive** | " + " | ".join(gm) + " |")
+    lines.append("| **geometric mean relative to naive** | | " + " | ".join(gm) + " |")
     secs = [sum(got[s, m]["seconds"] for s in series if (s, m) in got) for m in models]
-    lines.append("| time for all fits (s) | " + " | ".join(f"{v:.1f}" for v in secs) + " |")
+    lines.append("| time for all fits (s) | | " + " | ".join(f"{v:.1f}" for v in secs)
+                 + " |")
+    if "ridge" in models:
+        lines.append("| time relative to Ridge | | " + " | ".join(
+            f"{v / secs[models.index('ridge')]:.1f}x" for v in secs) + " |")
     return "\n".join(lines)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2 origins per series")
-    parser.add_argument("--origins", type=int, default=3)
+    parser.add_argument("--origins", type=int, default=None,
+                        help="origins per series (default: at least 8 and 120 "
+                             "forecasts, within the last quarter of the series)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--models", nargs="+",
+    parser.add_argument("--models", nargs="*",
                         default=["naive", "ridge", "lstm", "gru", "auto"])
     parser.add_argument("--series", nargs="+", metavar="WORD",
                         help="only the series whose name contains one of these")
     parser.add_argument("--intervals", action="store_true",
                         help="also the coverage of 90%% intervals on the electricity "
                              "load's last 14 days (models with their defaults)")
+    parser.add_argument("--fit-time", action="store_true",
+                        help="only the median fit time on a 4,000-step hourly series")
     parser.add_argument("--json", metavar="PATH")
     args = parser.parse_args()
-    n_origins = 2 if args.quick else args.origins
-    print(f"tsbptt {tsbptt.__version__}; {n_origins} rolling origins per series, "
-          f"step = horizon = season, refit at each; networks n_threads=1, "
-          f"random_state={args.seed}")
-    rows = run(args.models, n_origins, args.seed, args.series)
-    print()
-    print(table(rows))
-    intervals = coverage() if args.intervals else None
+    with threadpool_limits(1):  # one core each: the networks' n_threads=1, BLAS too
+        out = _main(args)
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump({"mase": rows, "intervals": intervals}, fh, indent=1)
+            json.dump(out, fh, indent=1)
+
+
+def _main(args):
+    if args.fit_time:
+        return {"fit_time": fit_time()}
+    n_origins = 2 if args.quick else args.origins
+    print(f"tsbptt {tsbptt.__version__}; {n_origins or 'default'} rolling origins "
+          f"per series, "
+          f"step = horizon = season, refit at each; one thread (networks and BLAS), "
+          f"random_state={args.seed}")
+    rows = run(args.models, n_origins, args.seed, args.series) if args.models else []
+    if rows:
+        print()
+        print(table(rows))
+    intervals = coverage() if args.intervals else None
+    return {"mase": rows, "intervals": intervals}
 
 
 if __name__ == "__main__":

@@ -27,13 +27,14 @@ from . import datasets
 from .forecasting.backtesting import Backtest, RollingOrigin, backtest
 from .forecasting import Forecaster, load_forecaster
 from .forecasting.baselines import SeasonalNaive
+from .forecasting.local import LocalModels
 from .forecasting.auto import AutoForecaster
 from .forecasting.windowing import Windows, calendar_features, infer_season, make_windows
 
 __all__ = [
     "AutoForecaster", "Backtest", "backtest", "calendar_features", "datasets", "ESNRegressor",
     "Forecaster", "get_config", "GRUClassifier", "GRURegressor", "infer_season", "LagLayout",
-    "load_forecaster", "load_model",
+    "load_forecaster", "load_model", "LocalModels",
     "LSTMClassifier", "LSTMRegressor", "make_windows", "metrics", "RecurrentState", "returns",
     "RNNClassifier", "RNNRegressor", "RollingOrigin", "RTRLRegressor", "save_model",
     "SeasonalNaive", "show_config", "Windows",

@@ -2,6 +2,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.linear_model import Ridge
 
 from tsbptt import AutoForecaster, Forecaster, backtest
 from tsbptt.forecasting.baselines import SeasonalNaive
@@ -59,6 +60,43 @@ def test_scores_are_backtests_of_the_training_data_only():
                   initial=300 - 12, step=3, season=2, refit=False)
     assert auto.scores_["seasonal naive"] == pytest.approx(bt.metrics["mae"], rel=1e-12)
     assert list(auto.origins_) == [287, 290, 293, 296]
+
+
+def test_each_fold_refits_on_the_data_before_it():
+    # 7 origins in 3 consecutive blocks (3, 2, 2): ridge is fitted before each block
+    # on the steps before it only, and moves its window over the block's origins
+    y = _random_walk(6, n=300)
+    auto = AutoForecaster(horizon=3, n_origins=7, season=2, n_folds=3,
+                          candidates=("seasonal naive", "ridge")).fit(y)
+    errors = []
+    for start, end in [(279, 288), (288, 294), (294, 300)]:
+        bt = backtest(Forecaster(Ridge(1.0), lags=8, horizon=3, season=2), y.iloc[:end],
+                      initial=start, step=3, season=2, refit=False)
+        assert bt.forecasts["origin"].max() < end - 1
+        errors.append(np.abs(bt.forecasts["actual"] - bt.forecasts["forecast"]).to_numpy())
+    assert auto.fold_scores_["ridge"] == pytest.approx([e.mean() for e in errors],
+                                                       rel=1e-12)
+    assert auto.scores_["ridge"] == pytest.approx(np.concatenate(errors).mean(), rel=1e-12)
+    assert list(auto.origins_) == list(range(278, 297, 3))
+    one = AutoForecaster(horizon=3, n_origins=7, season=2, n_folds=1,
+                         candidates=("ridge",)).fit(y)
+    assert len(one.fold_scores_["ridge"]) == 1
+    assert one.scores_["ridge"] != pytest.approx(auto.scores_["ridge"], rel=1e-9)
+
+
+@pytest.mark.parametrize("folds,chosen", [([1.1, 1.1, 0.1], "seasonal naive"),
+                                          ([0.8, 0.8, 1.1], "lstm")])
+def test_a_network_must_win_by_the_margin_and_on_most_folds(folds, chosen):
+    # both networks' means (0.77, 0.9) are over 5% below the baseline's (1.0); the
+    # first wins on one fold of three
+    auto = AutoForecaster(margin=0.05)
+    auto.fold_scores_ = {"seasonal naive": [1.0, 1.0, 1.0], "lstm": folds}
+    auto.scores_ = {k: float(np.mean(v)) for k, v in auto.fold_scores_.items()}
+    assert auto._choose() == chosen
+    auto.fold_scores_ = {"seasonal naive": [1.0] * 3, "ridge": [0.97] * 3,
+                         "lstm": [0.93] * 3}
+    auto.scores_ = {k: v[0] for k, v in auto.fold_scores_.items()}
+    assert auto._choose() == "ridge"  # 4% better than ridge: not enough
 
 
 def test_no_look_ahead_a_poisoned_future_changes_nothing():

@@ -40,7 +40,8 @@ def _gru():
                        series_id=True),
     lambda: Forecaster(_gru(), lags=24, horizon=3, interval="conformal"),
     lambda: Forecaster(SeasonalNaive(24), lags=24, horizon=3, scaling=None),
-], ids=["ridge", "gru_window_model", "naive"])
+    lambda: Forecaster(_gru(), lags=24, horizon=3, n_seeds=2, max_time=1e6),
+], ids=["ridge", "gru_window_model", "naive", "gru_seeds"])
 def test_round_trip_gives_the_same_forecasts_and_intervals(make, tmp_path):
     f = make()
     with warnings.catch_warnings():
@@ -54,6 +55,9 @@ def test_round_trip_gives_the_same_forecasts_and_intervals(make, tmp_path):
     np.testing.assert_array_equal(g.target_mean_, f.target_mean_)
     assert g.get_params(deep=False).keys() == f.get_params(deep=False).keys()
     assert g.channels_ == f.channels_ and g.season_ == f.season_
+    if f.n_seeds > 1:  # every member comes back, with the epochs the budget allowed
+        assert len(g.estimator_.estimators_) == 2 and g.estimator_.max_iter_ == 3
+        assert g.estimator_.use_network_ == f.estimator_.use_network_
 
 
 def test_stateful_state_survives_and_updates_alike(tmp_path):

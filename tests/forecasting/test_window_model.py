@@ -12,6 +12,7 @@ from tsbptt.forecasting._window_model import (
     BUDGET,
     WindowModel,
     apply_budget,
+    loo_alpha,
     window_base,
     window_stats,
 )
@@ -284,3 +285,98 @@ def test_same_seed_same_forecast_for_any_thread_count():
              for n in (1, 2)]
     np.testing.assert_array_equal(preds[0], preds[1])
     assert np.all(np.isfinite(preds[0]))
+
+
+@pytest.mark.parametrize("n,p,k", [(200, 10, 3), (30, 40, 2), (60, 13, 1)])
+def test_loo_alpha_is_ridgecvs_choice(n, p, k):
+    rng = np.random.default_rng(n)
+    X = rng.normal(size=(n, p)) * rng.uniform(0.1, 10, p) + 3
+    Y = X[:, :k] * 0.3 + rng.normal(size=(n, k)) * rng.uniform(0.1, 3)
+    alphas = np.logspace(-3, 4, 15)
+    assert loo_alpha(X, Y, alphas) == RidgeCV(alphas=alphas).fit(X, Y).alpha_
+
+
+class _Seeded(RegressorMixin, BaseEstimator):
+    """A 'network' whose prediction is its seed (and its epochs): the members of an
+    ensemble are told apart exactly."""
+
+    def __init__(self, random_state=None, max_iter=100):
+        self.random_state = random_state
+        self.max_iter = max_iter
+
+    def fit(self, X, y):
+        self.shape_ = np.shape(y)[1:]
+        self.n_iter_ = self.max_iter
+        return self
+
+    def predict(self, X):
+        return np.full((len(X),) + self.shape_, float(self.random_state))
+
+
+def test_seed_ensemble_is_the_median_of_its_members():
+    rng = np.random.default_rng(11)
+    X, Y = _windows(rng, n=30, C=1)
+    m = WindowModel(_Seeded(random_state=4), linear=False, n_seeds=4).fit(X, Y)
+    assert [e.random_state for e in m.estimators_] == [4, 5, 6, 7]
+    assert m.estimator_ is m.estimators_[0]
+    loc, scale = window_stats(X)
+    # the median of 4, 5, 6, 7 in the normalised units, mapped back
+    np.testing.assert_allclose(m.predict(X), np.broadcast_to(
+        loc[:, None] + scale[:, None] * 5.5, Y.shape), rtol=1e-13)
+    one = WindowModel(_Seeded(random_state=4), linear=False).fit(X, Y)
+    np.testing.assert_allclose(one.predict(X), np.broadcast_to(
+        loc[:, None] + scale[:, None] * 4.0, Y.shape), rtol=1e-13)
+    drawn = WindowModel(_Seeded(random_state=np.random.RandomState(0)), linear=False,
+                        n_seeds=2).fit(X, Y)
+    assert [e.random_state for e in drawn.estimators_] == list(
+        np.random.RandomState(0).randint(np.iinfo(np.int32).max, size=2))
+
+
+def test_network_seed_ensemble_median_and_reproducible():
+    rng = np.random.default_rng(12)
+    X, Y = _windows(rng, n=80, C=1)
+    net = LSTMRegressor(hidden_size=3, max_iter=3, random_state=2, n_threads=1)
+    m = WindowModel(net, linear=False, n_seeds=3).fit(X, Y)
+    Xn = m._normalised(X, 3)[0]
+    loc, scale = window_stats(X)
+    members = [LSTMRegressor(hidden_size=3, max_iter=3, random_state=s, n_threads=1)
+               .fit(Xn, (Y - loc[:, None]) / scale[:, None]) for s in (2, 3, 4)]
+    median = np.median([e.predict(Xn) for e in members], axis=0)
+    np.testing.assert_array_equal(
+        m.predict(X), loc[:, None] + scale[:, None] * median)
+    again = WindowModel(net, linear=False, n_seeds=3).fit(X, Y)
+    np.testing.assert_array_equal(again.predict(X), m.predict(X))
+
+
+def test_max_time_becomes_epochs_and_a_refit_with_them_reproduces():
+    rng = np.random.default_rng(13)
+    X, Y = _windows(rng, n=80, C=1)
+    net = LSTMRegressor(hidden_size=3, max_iter=50, random_state=0, n_threads=1)
+    m = WindowModel(net, linear=False, max_time=1e-6).fit(X, Y)
+    assert m.max_iter_ == 1 and m.estimator_.n_iter_ == 1  # less than an epoch: one
+    roomy = WindowModel(net, linear=False, max_time=1e6, n_seeds=2).fit(X, Y)
+    assert roomy.max_iter_ == 50  # never more than max_iter
+    assert all(e.max_iter == 50 for e in roomy.estimators_)
+    assert WindowModel(net, linear=False).fit(X, Y).max_iter_ is None
+    again = WindowModel(net.set_params(max_iter=m.max_iter_), linear=False).fit(X, Y)
+    np.testing.assert_array_equal(again.predict(X), m.predict(X))
+    with pytest.raises(ValueError, match="max_time=2.0 needs an estimator trained in "
+                                         "epochs.*_Memo has none"):
+        WindowModel(_Memo(), max_time=2.0).fit(X, Y)
+
+
+def test_forecaster_passes_seeds_and_time_budget_to_the_window_model():
+    rng = np.random.default_rng(14)
+    y = pd.Series(np.cumsum(rng.normal(0, 1, 200)), name="y",
+                  index=pd.date_range("2024-01-01", periods=200, freq="h"))
+    net = LSTMRegressor(hidden_size=3, max_iter=4, random_state=1, n_threads=1)
+    f = Forecaster(net, horizon=2, n_seeds=2, max_time=1e6).fit(y)
+    assert [e.random_state for e in f.estimator_.estimators_] == [1, 2]
+    assert f.estimator_.max_iter_ == 4
+    g = Forecaster(net, horizon=2, scaling="global", linear=False, n_seeds=2).fit(y)
+    assert isinstance(g.estimator_, WindowModel) and g.estimator_.center is None
+    with pytest.raises(ValueError, match=r"n_seeds=3 and max_time=None need a tsbptt "
+                                         r"regressor.*got Ridge"):
+        Forecaster(Ridge(), horizon=2, n_seeds=3).fit(y)
+    with pytest.raises(ValueError, match="n_seeds=1 and max_time=5 need.*'stateful'"):
+        Forecaster(net, horizon=1, strategy="stateful", max_time=5).fit(y)

@@ -226,7 +226,7 @@ def lstm_backward(const floating[:, ::1] W_T not None,      # IN  (4H, F + H) = 
     """LSTM backward through all steps; see the module header for the layout.
 
     Weight gradients are ADDED to the per-chunk accumulators ``dW_acc``; sum them
-    with ``_reduce.sum_chunks``.
+    with ``sum_chunks`` (``_reduce.pxi``).
     """
     cdef Py_ssize_t B = xh.shape[0], T = xh.shape[1], H = c0.shape[1]
     cdef Py_ssize_t F = xh.shape[2] - H - 1, G = 4 * H, K = F + H + 1, k, n_chunks
@@ -338,3 +338,4 @@ def lstm_infer(const floating[:, :, ::1] X not None,  # IN  (B, T, F)
 
 
 include "_products.pxi"
+include "_reduce.pxi"

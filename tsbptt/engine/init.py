@@ -8,6 +8,8 @@ numbers up to rounding.
 """
 import numpy as np
 
+from ._threads import all_blas_single_threaded
+
 
 def glorot_uniform(rng, fan_in, fan_out):
     """Array (fan_in, fan_out) from U(-a, a) with a = sqrt(6 / (fan_in + fan_out))."""
@@ -17,7 +19,11 @@ def glorot_uniform(rng, fan_in, fan_out):
 
 def orthogonal(rng, n):
     """A random (n, n) orthogonal matrix, uniformly distributed (Haar measure)."""
-    q, r = np.linalg.qr(rng.standard_normal((n, n)))
+    # LAPACK on one BLAS thread: a few milliseconds, where a multi-threaded BLAS
+    # sharing the cores with other work (or with OpenMP threads still spinning after
+    # a kernel call) took up to half a second per matrix, all of it serial in a fit.
+    with all_blas_single_threaded():
+        q, r = np.linalg.qr(rng.standard_normal((n, n)))
     # Fix the signs so that the distribution is uniform (Mezzadri 2007).
     return q * np.sign(np.diag(r))
 

@@ -13,6 +13,7 @@ BPTT schedules of :mod:`tsbptt.engine.bptt`. What it guarantees:
 - Ctrl-C stops training cleanly with the best weights so far;
 - with early stopping, the weights of the best validation epoch are restored.
 """
+import contextvars
 import time
 import warnings
 from dataclasses import dataclass
@@ -25,6 +26,11 @@ from ._threads import all_blas_single_threaded
 from .clipping import clip_by_global_norm, clip_by_value, global_norm
 
 __all__ = ["TrainOptions", "evaluate", "time_ordered_split", "train"]
+
+#: Who runs an epoch's updates: None for this process (:func:`_run_epoch`), or an
+#: object whose ``run_epoch`` takes the same arguments (set by
+#: :class:`tsbptt.engine.data_parallel.DataParallel` for data-parallel training).
+epoch_runner = contextvars.ContextVar("tsbptt_epoch_runner", default=None)
 
 
 @dataclass
@@ -257,6 +263,8 @@ def _train_epochs(net, loss, optimizer, schedule, data, opts, validation, rng,
                   start_epoch):
     """The epoch loop of :func:`train`, on checked arguments."""
     history = []
+    runner = epoch_runner.get()
+    run_epoch = _run_epoch if runner is None else runner.run_epoch
     best_score, best_weights, bad_epochs, last_monitored = np.inf, None, 0, None
     stopped = None
     for epoch in range(start_epoch, start_epoch + opts.max_iter):
@@ -266,7 +274,7 @@ def _train_epochs(net, loss, optimizer, schedule, data, opts, validation, rng,
         t0 = time.perf_counter()
         epoch_start = _snapshot(net.params)
         try:
-            train_loss = _run_epoch(net, data, loss, optimizer, lr, opts, rng, counters)
+            train_loss = run_epoch(net, data, loss, optimizer, lr, opts, rng, counters)
             val_loss = (evaluate(net, loss, validation, n_threads=opts.n_threads)
                         if validation is not None else None)
             record = _epoch_record(epoch, train_loss, val_loss, lr, counters, t0)

@@ -48,7 +48,7 @@ from ._panel import (
     to_output,
     y_name,
 )
-from ._parts import _joined, _names, _warn_once
+from ._parts import _joined, _MemberWarnings, _names, _warn_once
 from ._saving import read_forecaster, save_forecaster
 from ._strategies import _Strategies
 from ..utils._validation import check_window_length, refuse_bool_numbers
@@ -157,9 +157,19 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         ``'auto'``: the parameters of a tsbptt regressor left at their defaults
         take the forecasting budget
         :data:`tsbptt._window_model.BUDGET` (early stopping on the latest 20% of
-        the windows, at most 100 epochs, batch 64, rate 3e-3), and the network
-        trains on at most 2,000 windows evenly spaced in time (the linear part on
+        the windows, at most 40 epochs, stopping after 5 without improvement, batch 64,
+        rate 3e-3), and the network
+        trains on at most 600 windows evenly spaced in time (the linear part on
         all); parameters you set are kept. ``'as_given'``: the estimator as it is.
+    n_seeds : int, default=1
+        For tsbptt regressors (direct and recursive): train this many networks with
+        consecutive seeds and forecast the median of their outputs (see
+        :class:`tsbptt._window_model.WindowModel`).
+    max_time : float or None, default=None
+        For tsbptt regressors (direct and recursive): seconds each model's
+        networks may train, turned once into a number of epochs (the
+        ``max_iter_`` of ``estimator_``). Opt-in because the result then depends
+        on the machine's speed and load; refit with that ``max_iter`` to reproduce.
     freq : str or DateOffset or int or None, default=None
         The series' step, if it cannot be inferred from the index.
     id_col, time_col, target_col : str, default='unique_id', 'ds', 'y'
@@ -230,6 +240,8 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         "transform": [str, list, tuple, None],
         "linear": ["boolean"],
         "training": [StrOptions({"auto", "as_given"})],
+        "n_seeds": [Interval(Integral, 1, None, closed="left")],
+        "max_time": [Interval(Real, 0, None, closed="neither"), None],
         "freq": [str, pd.DateOffset, Interval(Integral, 1, None, closed="left"), None],
         "fill": [StrOptions(set(FILL_METHODS)), None],
         "id_col": [str],
@@ -241,8 +253,9 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
     def __init__(self, estimator, lags=None, horizon=1, strategy="direct", *,
                  future_exog=None, calendar=None, series_id=False, interval=None,
                  coverage=0.9, calibration=0.2, season=None, scaling="auto",
-                 transform=None, linear=True, training="auto", freq=None, fill=None,
-                 id_col="unique_id", time_col="ds", target_col="y", static_features=None):
+                 transform=None, linear=True, training="auto", n_seeds=1, max_time=None,
+                 freq=None, fill=None, id_col="unique_id", time_col="ds", target_col="y",
+                 static_features=None):
         self.estimator = estimator
         self.lags = lags
         self.horizon = horizon
@@ -258,6 +271,8 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         self.transform = transform
         self.linear = linear
         self.training = training
+        self.n_seeds = n_seeds
+        self.max_time = max_time
         self.freq = freq
         self.fill = fill
         self.id_col = id_col
@@ -303,6 +318,12 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         if self.strategy == "stateful" and not hasattr(self.estimator, "predict_sequence"):
             raise ValueError(f"strategy='stateful' needs a tsbptt recurrent regressor, "
                              f"got {type(self.estimator).__name__}")
+        if (self.n_seeds > 1 or self.max_time is not None) and (
+                self.strategy == "stateful" or not is_network(self.estimator)):
+            raise ValueError(f"n_seeds={self.n_seeds!r} and max_time={self.max_time!r} "
+                             "need a tsbptt regressor and strategy='direct' or "
+                             f"'recursive' (got {type(self.estimator).__name__}, "
+                             f"strategy={self.strategy!r})")
         names = transforms.check_transform(self.transform)
         if self.strategy == "stateful" and (self.scaling == "window"
                                             or transforms.difference_of(names)):
@@ -350,7 +371,8 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         self._validate_params()
         self._convergence_notes = []  # the members' ConvergenceWarnings, deferred
         try:
-            self._fit(y, X)
+            with _MemberWarnings(self._convergence_notes):  # scikit-learn members'
+                self._fit(y, X)
             _warn_once(self._convergence_notes)
             return self
         except BaseException:
@@ -362,6 +384,7 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
             raise
         finally:
             vars(self).pop("_convergence_notes", None)
+            vars(self).pop("_member_label", None)
 
     _FIT_PRIVATE = ("_past", "_future", "_calendar", "_one_hot", "_index_names",
                     "_positions_cache")

@@ -18,6 +18,7 @@ from sklearn.base import clone
 
 from ..utils._progress import ProgressReporter
 from ._panel import frame_to_long, to_output
+from ._parallel import parallel_map
 from .metrics import mae, mape, mase, rmse, smape
 
 __all__ = ["is_panel", "panel_backtest", "panel_splits"]
@@ -123,7 +124,7 @@ def _metrics(a, f, train, season):
 
 
 def panel_backtest(forecaster, y, X, *, initial, step, horizon, refit, season, coverage,
-                   verbose):
+                   verbose, n_jobs=None):
     """:func:`tsbptt.backtest` on a panel; returns (forecasts, metrics, per_series)."""
     y, X = _long(forecaster, y, X)
     t = y.index.get_level_values(1)
@@ -134,40 +135,56 @@ def panel_backtest(forecaster, y, X, *, initial, step, horizon, refit, season, c
     progress = ProgressReporter(len(cuts), verbose, label="backtest", unit="cutoff")
     try:
         table = _run_cutoffs(forecaster, y, X, grid, cuts, horizon, refit, coverage,
-                             progress)
+                             progress, n_jobs)
     finally:
         progress.close()
     return (table,) + _scores(forecaster, table, y[t <= grid[initial - 1]], season,
                               coverage)
 
 
-def _run_cutoffs(forecaster, y, X, grid, cuts, horizon, refit, coverage, progress):
-    """The long forecast frame of every cutoff."""
+def _run_cutoffs(forecaster, y, X, grid, cuts, horizon, refit, coverage, progress,
+                 n_jobs=None):
+    """The long forecast frame of every cutoff; with ``refit`` the cutoffs are
+    independent jobs (``n_jobs``, see :mod:`tsbptt.forecasting._parallel`)."""
+    if refit:
+        jobs = [(forecaster, None, y, X, grid, c, horizon, coverage) for c in cuts]
+        rows = parallel_map(_cutoff_rows, jobs, n_jobs,
+                            on_result=lambda _: progress.update({}))
+        return pd.concat(rows, ignore_index=True)
     t = y.index.get_level_values(1)
-    model = type(forecaster.estimator).__name__
-    id_col, time_col, target_col = (forecaster.id_col, forecaster.time_col,
-                                    forecaster.target_col)
     rows, fitted, fitted_end = [], None, None
-    for c in cuts:
+    for c in cuts:  # one fit, moved from cutoff to cutoff: in order
         past = t <= grid[c]
-        if refit or fitted is None:
+        if fitted is None:
             fitted = clone(forecaster).fit(y[past], None if X is None else X[past])
         else:  # the first fit, moved to this cutoff
             fitted.update(y[past & (t > fitted_end)],
                           None if X is None else X[past & (t > fitted_end)])
         fitted_end = grid[c]
-        pred, actual = _forecast_at(fitted, y, X, grid, c, horizon, coverage)
-        table = pd.DataFrame({id_col: pred.index.get_level_values(0),
-                              time_col: pred.index.get_level_values(1),
-                              "cutoff": grid[c], target_col: actual.to_numpy(),
-                              model: pred["forecast"].to_numpy()})
-        if coverage is not None:
-            pct = int(round(100 * coverage))
-            table[f"{model}-lo-{pct}"] = pred["lower"].to_numpy()
-            table[f"{model}-hi-{pct}"] = pred["upper"].to_numpy()
-        rows.append(table)
+        rows.append(_cutoff_rows(forecaster, fitted, y, X, grid, c, horizon, coverage))
         progress.update({})
     return pd.concat(rows, ignore_index=True)
+
+
+def _cutoff_rows(forecaster, fitted, y, X, grid, c, horizon, coverage):
+    """The long forecast frame of cutoff ``grid[c]`` (``fitted``: None fits a clone
+    of ``forecaster`` on the data up to it)."""
+    if fitted is None:
+        past = y.index.get_level_values(1) <= grid[c]
+        fitted = clone(forecaster).fit(y[past], None if X is None else X[past])
+    model = type(forecaster.estimator).__name__
+    id_col, time_col, target_col = (forecaster.id_col, forecaster.time_col,
+                                    forecaster.target_col)
+    pred, actual = _forecast_at(fitted, y, X, grid, c, horizon, coverage)
+    table = pd.DataFrame({id_col: pred.index.get_level_values(0),
+                          time_col: pred.index.get_level_values(1),
+                          "cutoff": grid[c], target_col: actual.to_numpy(),
+                          model: pred["forecast"].to_numpy()})
+    if coverage is not None:
+        pct = int(round(100 * coverage))
+        table[f"{model}-lo-{pct}"] = pred["lower"].to_numpy()
+        table[f"{model}-hi-{pct}"] = pred["upper"].to_numpy()
+    return table
 
 
 def _scores(forecaster, table, first, season, coverage):

@@ -3,6 +3,7 @@
 Kept apart from :mod:`tsbptt.forecasting` so that the estimator class stays
 readable; nothing here is public.
 """
+import threading
 import warnings
 
 import numpy as np
@@ -43,12 +44,68 @@ def _stack_states(states_list):
 
 def _warn_once(notes):
     """One ConvergenceWarning for the members of a Forecaster fit that did not
-    converge (``notes``: their messages), from the caller's ``fit`` line."""
-    if notes:
-        first = " ".join(notes[0].split())
-        which = "its model fit" if len(notes) == 1 else f"{len(notes)} of its model fits"
-        warnings.warn(f"Forecaster: {which} did not converge ({first}); raise max_iter, "
-                      "or stop by tol or early_stopping", ConvergenceWarning, stacklevel=3)
+    converge, from the caller's ``fit`` line.
+
+    ``notes``: (fit label or None, message) pairs, one per warning a member gave;
+    the summary counts the fits, quotes the first message and names each fit."""
+    if not notes:
+        return
+    fits = list(dict.fromkeys(label for label, _ in notes))
+    first = " ".join(notes[0][1].split())
+    which = "its model fit" if len(fits) == 1 else f"{len(fits)} of its model fits"
+    more = f"; {len(notes)} warnings in all" if len(notes) > len(fits) else ""
+    named = [label for label in fits if label is not None]
+    where = f" in {', '.join(named)}" if named else ""
+    warnings.warn(f"Forecaster: {which} did not converge ({first}{more}){where}; raise "
+                  "max_iter, or stop by tol or early_stopping", ConvergenceWarning,
+                  stacklevel=3)
+
+
+_collectors = threading.local()  # .stack: the lists collecting in this thread
+
+
+class _MemberWarnings:
+    """Context manager: the ConvergenceWarnings that reach display in this thread
+    within it (scikit-learn members': an MLP, an ensemble's estimators) are appended
+    to ``notes`` as (None, message) instead of shown; other warnings pass through.
+
+    No ``warnings.catch_warnings``: it swaps the process-wide filters and display
+    hook, so two fits in two threads could leave them swapped for good. Instead one
+    pass-through hook on ``warnings.showwarning`` is put in place (again only where
+    something replaced it) and never taken out; it diverts only warnings raised
+    in a thread that is inside this context. The user's filters still apply first:
+    an ignored warning, or a repeat the 'default' action hides, is not counted.
+    """
+
+    def __init__(self, notes):
+        self.notes = notes
+
+    def __enter__(self):
+        if not getattr(warnings.showwarning, "_tsbptt_collector", False):
+            warnings.showwarning = _diverting(warnings.showwarning)
+        stack = getattr(_collectors, "stack", None)
+        if stack is None:
+            stack = _collectors.stack = []
+        stack.append(self.notes)
+        return self.notes
+
+    def __exit__(self, *exc_info):
+        _collectors.stack.pop()
+        return False
+
+
+def _diverting(show):
+    """``show`` (a ``warnings.showwarning``) with this thread's ConvergenceWarnings
+    diverted to the innermost :class:`_MemberWarnings` while one is active."""
+    def showwarning(message, category, filename, lineno, file=None, line=None):
+        stack = getattr(_collectors, "stack", None)
+        if stack and issubclass(category, ConvergenceWarning):
+            stack[-1].append((None, str(message)))
+        else:
+            show(message, category, filename, lineno, file, line)
+
+    showwarning._tsbptt_collector = True
+    return showwarning
 
 
 def _joined(old, new, keep):

@@ -130,9 +130,13 @@ def _model_parts(model):
         params.pop("estimator")
         meta = {"kind": "window", "params": params, "single": model._single,
                 "n_outputs": model._n_outputs, "use_network": bool(model.use_network_),
-                "validation_mse": model.validation_mse_,
-                "linear_alpha": None if model.linear_ is None else float(model.linear_.alpha_)}
+                "validation_mse": model.validation_mse_, "max_iter": model.max_iter_,
+                "n_members": len(model.estimators_),
+                "linear_alpha": None if model.linear_ is None else float(
+                    getattr(model.linear_, "alpha_", model.linear_.alpha))}
         arrays = {"model/network": _embed(model.estimator_)}
+        arrays.update({f"model/network{i}": _embed(m)  # the other seeds' networks
+                       for i, m in enumerate(model.estimators_[1:], 1)})
         if model.linear_ is not None:
             arrays.update(_linear_arrays(model.linear_, "model/linear/"))
         return meta, arrays
@@ -156,13 +160,16 @@ def _rebuild_model(meta, arrays):
         network = _unembed(arrays["model/network"])
         model = WindowModel(clone(network), **meta["params"])
         model.estimator_, model._single = network, bool(meta["single"])
+        model.estimators_ = [network] + [_unembed(arrays[f"model/network{i}"])
+                                         for i in range(1, int(meta.get("n_members", 1)))]
+        model.max_iter_ = meta.get("max_iter")
         model._n_outputs = int(meta["n_outputs"])
         model.use_network_ = bool(meta["use_network"])
         model.validation_mse_ = meta["validation_mse"]
         model.linear_ = None
         if meta["linear_alpha"] is not None:
-            model.linear_ = _set_linear(linear_model.RidgeCV(), arrays, "model/linear/",
-                                        {"alpha_": float(meta["linear_alpha"])})
+            model.linear_ = _set_linear(linear_model.Ridge(float(meta["linear_alpha"])),
+                                        arrays, "model/linear/", {})
         return model
     model = _from_spec(meta)
     if kind == "naive":

@@ -43,10 +43,11 @@ class _Strategies:
 
     def _new_estimator(self, n_steps=None, label=None):
         est = clone(self.estimator)
+        self._member_label = f"{label or 'model fit'} ({type(est).__name__})"
         if hasattr(type(est), "_progress"):  # tsbptt's own estimators
             est._defer_convergence_warning = True  # one warning per Forecaster fit
             if label is not None:
-                est._progress_label = f"{label} ({type(est).__name__})"
+                est._progress_label = self._member_label
         network = is_network(est)
         if network and self.training == "auto":
             apply_budget(est, stateful=self.strategy == "stateful")
@@ -66,7 +67,8 @@ class _Strategies:
             return est
         diff = transforms.difference_of(transforms.check_transform(self.transform))
         linear = self.linear and network
-        if self.scaling_ != "window" and not diff and not linear:
+        if (self.scaling_ != "window" and not diff and not linear and self.n_seeds == 1
+                and self.max_time is None):
             return est
         window = self.scaling_ == "window"
         return WindowModel(
@@ -75,7 +77,8 @@ class _Strategies:
             season=self.season_ if diff == "seasonal_diff" else None, linear=linear,
             validation_fraction=params.get("validation_fraction", 0.2)
             if params.get("early_stopping") else 0.2,
-            max_windows=MAX_WINDOWS if network and self.training == "auto" else None)
+            max_windows=MAX_WINDOWS if network and self.training == "auto" else None,
+            n_seeds=self.n_seeds, max_time=self.max_time)
 
     def _windows(self, s, origins):
         """Flattened input windows ending at ``origins``: (len(origins), lags * C)."""
@@ -126,8 +129,12 @@ class _Strategies:
         members = ((model.estimator, model.estimator_) if isinstance(model, WindowModel)
                    else (model,))
         note = vars(members[-1]).pop("_convergence_note", None)
-        if note is not None and hasattr(self, "_convergence_notes"):
-            self._convergence_notes.append(note)
+        notes = getattr(self, "_convergence_notes", None)
+        if notes is not None:
+            if note is not None:
+                notes.append((None, note))
+            label = getattr(self, "_member_label", None)  # this fit's, for the summary
+            notes[:] = [(label if lab is None else lab, msg) for lab, msg in notes]
         for member in members:
             vars(member).pop("_defer_convergence_warning", None)
         return model

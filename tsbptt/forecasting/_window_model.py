@@ -19,11 +19,14 @@
    network is never worse than its linear part there.
 """
 import inspect
+import time
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, clone
-from sklearn.linear_model import RidgeCV
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import Ridge
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
@@ -31,8 +34,39 @@ from sklearn.utils.validation import check_is_fitted
 #: large one shrinks it toward the base, the last value or the seasonal naive one.
 _ALPHAS = np.logspace(-3, 4, 15)
 
-__all__ = ["BUDGET", "MAX_WINDOWS", "WindowModel", "apply_budget", "is_network", "window_base",
-           "window_stats"]
+__all__ = ["BUDGET", "MAX_WINDOWS", "WindowModel", "apply_budget", "is_network", "loo_alpha",
+           "window_base", "window_stats"]
+
+
+def loo_alpha(X, Y, alphas=_ALPHAS):
+    """The ridge penalty (intercept unpenalised) with the least leave-one-out
+    squared error, summed over the outputs: scikit-learn's ``RidgeCV(alphas)``
+    choice, from one thin SVD of the centred inputs instead of one
+    decomposition per penalty.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    Y : ndarray of shape (n_samples, n_outputs)
+    alphas : sequence of float, default: 15 values from 1e-3 to 1e4
+
+    Returns
+    -------
+    float
+    """
+    n = len(X)
+    Xc, Yc = X - X.mean(axis=0), Y - Y.mean(axis=0)
+    U, s, _ = np.linalg.svd(Xc, full_matrices=False)
+    UtY, U2, s2 = U.T @ Yc, U ** 2, s ** 2
+    errors = []
+    for alpha in alphas:
+        shrink = s2 / (s2 + alpha)
+        hat = U2 @ shrink + 1.0 / n  # the hat matrix's diagonal, intercept included
+        with np.errstate(divide="ignore", invalid="ignore"):  # hat = 1: no left-out fit
+            resid = (Yc - U @ (shrink[:, None] * UtY)) / (1.0 - hat)[:, None]
+            err = float(np.sum(resid ** 2))
+        errors.append(err if np.isfinite(err) else np.inf)
+    return float(alphas[int(np.argmin(errors))])
 
 
 def window_stats(yw, center="last", floor=1e-2, scale=True):
@@ -116,10 +150,28 @@ class WindowModel(RegressorMixin, BaseEstimator):
         Train the estimator on at most this many windows, evenly spaced in time
         and ending with the latest (overlapping windows repeat each other; the
         linear part always sees them all). None: all of them.
+    n_seeds : int, default=1
+        Fit this many clones of the estimator, with seeds ``random_state``,
+        ``random_state + 1``, ... (an int seed; None: unseeded), and use the median
+        of their corrections (and of their quantiles).
+    max_time : float or None, default=None
+        Seconds the estimator's training may take (all members together; the
+        linear part is not counted). The budget is turned into epochs once: one
+        epoch of the first member is timed on a throw-away copy, and every member
+        trains for at most ``max_iter_`` epochs (never more than its
+        ``max_iter``; early stopping may end it sooner). Results then depend on
+        the machine's speed and load: to reproduce a fit, pass
+        ``max_iter=max_iter_`` and leave ``max_time`` None. Needs an estimator
+        with ``max_iter`` (a tsbptt network).
 
     Attributes
     ----------
     estimator_ : fitted clone of ``estimator``
+        The first member.
+    estimators_ : list of fitted clones of ``estimator``
+        All ``n_seeds`` members.
+    max_iter_ : int or None
+        The epochs the ``max_time`` budget allowed each member (None without it).
     linear_ : fitted Ridge or None
     use_network_ : bool
         Whether predictions include the estimator's correction.
@@ -137,11 +189,13 @@ class WindowModel(RegressorMixin, BaseEstimator):
         "floor": [Interval(Real, 0, None, closed="neither")],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "max_windows": [Interval(Integral, 1, None, closed="left"), None],
+        "n_seeds": [Interval(Integral, 1, None, closed="left")],
+        "max_time": [Interval(Real, 0, None, closed="neither"), None],
     }
 
     def __init__(self, estimator, n_channels=1, center="last", scale_windows=True,
                  season=None, linear=True, floor=1e-2, validation_fraction=0.2,
-                 max_windows=None):
+                 max_windows=None, n_seeds=1, max_time=None):
         self.estimator = estimator
         self.n_channels = n_channels
         self.center = center
@@ -151,6 +205,8 @@ class WindowModel(RegressorMixin, BaseEstimator):
         self.floor = floor
         self.validation_fraction = validation_fraction
         self.max_windows = max_windows
+        self.n_seeds = n_seeds
+        self.max_time = max_time
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -181,21 +237,22 @@ class WindowModel(RegressorMixin, BaseEstimator):
         self
         """
         self._validate_params()
+        if self.max_time is not None and "max_iter" not in self.estimator.get_params():
+            raise ValueError(f"max_time={self.max_time!r} needs an estimator trained in "
+                             f"epochs (a max_iter parameter); "
+                             f"{type(self.estimator).__name__} has none")
         y = np.asarray(y, dtype=np.float64)
         self._single = y.ndim == 1
         Y = y[:, None] if self._single else y
         Xn, base, scale, Xl = self._normalised(X, Y.shape[1])
         Yn = (Y - base) / scale[:, None]
-        self.linear_ = RidgeCV(alphas=_ALPHAS).fit(Xl, Yn) if self.linear else None
+        self.linear_ = (Ridge(loo_alpha(Xl, Yn)).fit(Xl, Yn) if self.linear else None)
         lin = self.linear_.predict(Xl) if self.linear else np.zeros_like(Yn)
         target = Yn - lin
         rows = self._training_rows(len(Xn))
-        member = clone(self.estimator)
-        for hint in _FORECASTER_HINTS:  # private, so clone drops them
-            if hint in vars(self.estimator):
-                setattr(member, hint, getattr(self.estimator, hint))
-        self.estimator_ = member.fit(
+        self.estimators_ = self._fit_members(
             Xn[rows], target[rows, 0] if self._single else target[rows])
+        self.estimator_ = self.estimators_[0]
         self._n_outputs = Y.shape[1]
         self.use_network_ = True
         self.validation_mse_ = None
@@ -203,13 +260,62 @@ class WindowModel(RegressorMixin, BaseEstimator):
         quantile = getattr(self.estimator_, "loss", None) == "quantile"
         if self.linear and len(Yn) > n_val and not quantile:  # bands need the network
             tail = slice(len(Yn) - n_val, None)
-            corr = self._raw(self.estimator_.predict(Xn[tail]), len(Yn[tail]))
+            corr = self._correction(Xn[tail])
             self.validation_mse_ = {
                 "linear": float(np.mean(target[tail] ** 2)),
                 "network": float(np.mean((target[tail] - corr) ** 2))}
             self.use_network_ = (self.validation_mse_["network"]
                                  < self.validation_mse_["linear"])
         return self
+
+    def _member(self, seed):
+        member = clone(self.estimator)
+        for hint in _FORECASTER_HINTS:  # private, so clone drops them
+            if hint in vars(self.estimator):
+                setattr(member, hint, getattr(self.estimator, hint))
+        if self.n_seeds > 1 and "random_state" in member.get_params():
+            member.set_params(random_state=seed)
+        return member
+
+    def _seeds(self):
+        """The members' seeds: random_state + i for an int, None for None, drawn
+        from a RandomState instance otherwise."""
+        base = self.estimator.get_params().get("random_state")
+        if base is None or isinstance(base, Integral):
+            return [None if base is None else int(base) + i for i in range(self.n_seeds)]
+        return [int(v) for v in base.randint(np.iinfo(np.int32).max, size=self.n_seeds)]
+
+    def _fit_members(self, X, y):
+        """Fit the n_seeds members, each within the max_time budget's epochs."""
+        self.max_iter_, members = None, []
+        for i, seed in enumerate(self._seeds()):
+            member = self._member(seed)
+            if self.max_time is not None:
+                if self.max_iter_ is None:
+                    self.max_iter_ = self._epochs_within(member, X, y)
+                member.set_params(max_iter=self.max_iter_)
+            members.append(member.fit(X, y))
+            if i:  # only the first member's note reaches the Forecaster's summary
+                for name in ("_defer_convergence_warning", "_convergence_note"):
+                    vars(member).pop(name, None)
+        return members
+
+    def _epochs_within(self, member, X, y):
+        """How many epochs of ``member`` fit in max_time (shared by n_seeds
+        members), from one epoch timed on a copy; the copy's epoch is counted."""
+        probe = clone(member).set_params(max_iter=1)
+        t0 = time.perf_counter()
+        with warnings.catch_warnings():  # one epoch does not converge, by design
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            probe.fit(X, y)
+        epoch = max(time.perf_counter() - t0, 1e-9)
+        per_member = (self.max_time - epoch) / self.n_seeds
+        return int(min(member.get_params()["max_iter"], max(1, per_member // epoch)))
+
+    def _correction(self, Xn):
+        """The members' median prediction: (n_windows, n_outputs)."""
+        preds = [self._raw(m.predict(Xn), len(Xn)) for m in self.estimators_]
+        return preds[0] if len(preds) == 1 else np.median(preds, axis=0)
 
     def _training_rows(self, n):
         """Every ``ceil(n / max_windows)``-th row, counted back from the last."""
@@ -231,7 +337,7 @@ class WindowModel(RegressorMixin, BaseEstimator):
         Xn, base, scale, Xl = self._prepared(X)
         out = self._linear_part(Xl, base.shape)
         if self.use_network_:
-            out = out + self._raw(self.estimator_.predict(Xn), len(Xn))
+            out = out + self._correction(Xn)
         out = base + scale[:, None] * out
         return out[:, 0] if self._single else out
 
@@ -244,8 +350,8 @@ class WindowModel(RegressorMixin, BaseEstimator):
         n_quantiles)."""
         check_is_fitted(self)
         Xn, base, scale, Xl = self._prepared(X)
-        q = np.asarray(self.estimator_.predict_quantiles(Xn), dtype=np.float64)
-        q = q.reshape(len(Xn), base.shape[1], -1)
+        q = np.median([np.asarray(m.predict_quantiles(Xn), dtype=np.float64).reshape(
+            len(Xn), base.shape[1], -1) for m in self.estimators_], axis=0)
         q = q + np.asarray(self._linear_part(Xl, base.shape))[..., None]
         out = base[..., None] + scale[:, None, None] * q
         return out[:, 0] if self._single else out
@@ -254,12 +360,12 @@ class WindowModel(RegressorMixin, BaseEstimator):
 #: What ``Forecaster(training='auto')`` gives a tsbptt regressor's parameters that
 #: are left at their defaults: early stopping on the time-ordered tail, and a
 #: larger batch and rate, so that a fit takes seconds.
-BUDGET = {"max_iter": 100, "early_stopping": True, "validation_fraction": 0.2,
-          "n_iter_no_change": 10, "learning_rate": 3e-3, "batch_size": 64}
+BUDGET = {"max_iter": 40, "early_stopping": True, "validation_fraction": 0.2,
+          "n_iter_no_change": 5, "learning_rate": 3e-3, "batch_size": 64}
 
 #: How many windows ``training='auto'`` lets a network train on (WindowModel's
 #: ``max_windows``).
-MAX_WINDOWS = 2000
+MAX_WINDOWS = 600
 
 
 def is_network(estimator):

@@ -3,14 +3,17 @@
 :class:`AutoForecaster` backtests a few candidates (seasonal naive, naive, a
 ridge regression on the lags, the default LSTM Forecaster with scale-free or with
 globally standardised windows) over origins in the last 20% of the series it is
-fitted on, each candidate fitted on the data before them only (once, or at every
-origin with ``refit=True``), keeps the best, refits it on all the data and says
-which it chose. A network must beat the best baseline by ``margin`` to be chosen, so on a
-series it cannot learn (a random walk) the choice falls back to a baseline.
+fitted on. The origins are split into ``n_folds`` consecutive blocks; each
+candidate is refitted before every block on the data before it only, and moves
+its window over the block's origins. It keeps the best, refits it on all the
+data and says which it chose. A network must beat the best baseline by
+``margin`` (and on most folds) to be chosen, so on a series it cannot learn (a
+random walk) the choice falls back to a baseline.
 """
 import warnings
 from numbers import Integral, Real
 
+import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.linear_model import Ridge
@@ -57,13 +60,18 @@ class AutoForecaster(BaseEstimator):
         None: as many as the last ``holdout`` of the steps hold (at least 3).
     holdout : float, default=0.2
         With ``n_origins=None``, the fraction of the latest steps scored.
+    n_folds : int, default=3
+        The origins are split into this many consecutive blocks (fewer when there
+        are fewer origins); each candidate is fitted once per block, on the steps
+        before the block's first origin, and moves its window over the block's
+        origins. More folds: a choice less tied to one training cut, at one fit
+        per fold and candidate.
     refit : bool, default=False
-        Refit each candidate at every origin; False fits it once, on the steps
-        before the first origin, and moves the window over the others (one fit
-        per candidate, so many origins cost little).
+        Refit each candidate at every origin (``n_folds`` is then ignored).
     margin : float, default=0.05
-        A network is chosen only if its backtest error is below ``1 - margin``
-        times the best baseline's.
+        A network is chosen only if its mean backtest error is below ``1 - margin``
+        times the best baseline's and it beats that baseline on most folds: the
+        simpler model is kept unless the network clearly wins.
     random_state : int or None, default=None
         Seed of the networks.
     n_threads : int or None, default=None
@@ -77,6 +85,8 @@ class AutoForecaster(BaseEstimator):
         The chosen candidate.
     scores_ : dict
         Candidate name -> mean absolute error over the backtest origins.
+    fold_scores_ : dict
+        Candidate name -> list of the mean absolute errors of each fold.
     forecaster_ : Forecaster
         The chosen candidate, fitted on all the data.
     season_ : int
@@ -92,6 +102,7 @@ class AutoForecaster(BaseEstimator):
         "candidates": [list, tuple, None],
         "n_origins": [Interval(Integral, 1, None, closed="left"), None],
         "holdout": [Interval(Real, 0, 1, closed="neither")],
+        "n_folds": [Interval(Integral, 1, None, closed="left")],
         "refit": ["boolean"],
         "margin": [Interval(Real, 0, 1, closed="left")],
         "random_state": ["random_state"],
@@ -100,7 +111,7 @@ class AutoForecaster(BaseEstimator):
     }
 
     def __init__(self, horizon=1, *, season=None, lags=None, candidates=None,
-                 n_origins=None, holdout=0.2, refit=False, margin=0.05,
+                 n_origins=None, holdout=0.2, n_folds=3, refit=False, margin=0.05,
                  random_state=None, n_threads=None, freq=None):
         self.horizon = horizon
         self.season = season
@@ -108,6 +119,7 @@ class AutoForecaster(BaseEstimator):
         self.candidates = candidates
         self.n_origins = n_origins
         self.holdout = holdout
+        self.n_folds = n_folds
         self.refit = refit
         self.margin = margin
         self.random_state = random_state
@@ -172,18 +184,34 @@ class AutoForecaster(BaseEstimator):
                              f"{n_origins} origins of horizon={self.horizon} "
                              f"with lags={lags} (needs at least "
                              f"{need + n_origins * self.horizon})")
-        self.scores_, origins = {}, None
+        self.scores_, self.fold_scores_ = {}, {}
         for name in names:
-            with warnings.catch_warnings():  # the choice reads MAE, never MASE
-                warnings.filterwarnings("ignore", message="MASE is undefined")
-                bt = backtest(self._candidate(name, season, lags), y, initial=initial,
-                              step=self.horizon, refit=self.refit, season=season)
-            self.scores_[name] = float(bt.metrics["mae"])
-            origins = bt.forecasts["origin"].drop_duplicates()
+            self.fold_scores_[name], origins = self._backtest(name, y, initial, season,
+                                                               lags)
+            self.scores_[name] = float(np.mean(np.concatenate(self.fold_scores_[name])))
+            self.fold_scores_[name] = [float(np.mean(e)) for e in self.fold_scores_[name]]
         self.origins_ = pd.Index(origins)
         self.choice_ = self._choose()
         self.forecaster_ = self._candidate(self.choice_, season, lags).fit(y)
         return self
+
+    def _backtest(self, name, y, initial, season, lags):
+        """Absolute errors of each fold (list of arrays) and the origins, in order."""
+        starts = np.arange(initial, len(y), self.horizon)
+        folds = ([starts] if self.refit else
+                 np.array_split(starts, min(self.n_folds, len(starts))))
+        errors, origins = [], []
+        for block in folds:
+            end = min(block[-1] + self.horizon, len(y))
+            with warnings.catch_warnings():  # the choice reads MAE, never MASE
+                warnings.filterwarnings("ignore", message="MASE is undefined")
+                bt = backtest(self._candidate(name, season, lags), y.iloc[:end],
+                              initial=int(block[0]), step=self.horizon,
+                              refit=self.refit, season=season)
+            f = bt.forecasts
+            errors.append(np.abs(f["actual"] - f["forecast"]).to_numpy())
+            origins.extend(f["origin"].drop_duplicates())
+        return errors, origins
 
     def _choose(self):
         base = {k: v for k, v in self.scores_.items() if k not in NETWORKS}
@@ -192,9 +220,10 @@ class AutoForecaster(BaseEstimator):
         best_net = min(nets, key=nets.get) if nets else None
         if best_base is None:
             return best_net
-        if best_net is not None and nets[best_net] < (1 - self.margin) * base[best_base]:
-            return best_net
-        return best_base
+        if best_net is None or nets[best_net] >= (1 - self.margin) * base[best_base]:
+            return best_base
+        wins = np.less(self.fold_scores_[best_net], self.fold_scores_[best_base])
+        return best_net if wins.sum() * 2 > len(wins) else best_base
 
     @property
     def network_loses_(self):

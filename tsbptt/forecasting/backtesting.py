@@ -16,6 +16,7 @@ from sklearn.base import clone
 from sklearn.model_selection import BaseCrossValidator
 
 from ..utils._progress import ProgressReporter
+from ._parallel import check_n_jobs, parallel_map
 from ._panel_backtest import is_panel, panel_backtest, panel_splits
 from .metrics import mae, mape, mase, rmse, smape
 
@@ -147,7 +148,7 @@ class Backtest:
 
 
 def backtest(forecaster, y, X=None, *, initial, step=1, horizon=None, refit=True,
-             season=1, coverage=None, verbose=0):
+             season=1, coverage=None, verbose=0, n_jobs=None):
     """Rolling-origin evaluation of one series: fit up to each origin, forecast
     what follows, compare.
 
@@ -181,11 +182,19 @@ def backtest(forecaster, y, X=None, *, initial, step=1, horizon=None, refit=True
         1: the origins done and left, and the time left, on one line redrawn at a
         terminal or in a notebook; 2: one line per origin (see
         :mod:`tsbptt._progress`).
+    n_jobs : int or None, default=None
+        Origins (a panel's cutoffs, with ``refit``) run in parallel through
+        joblib (None: one after the other, or what ``joblib.parallel_config``
+        says; -1: every core or worker), so
+        ``with joblib.parallel_config(backend="dask"):`` runs them on a Dask
+        cluster. The results are bitwise those of ``n_jobs=1`` (see
+        :mod:`tsbptt.forecasting._parallel`).
 
     Returns
     -------
     Backtest
     """
+    n_jobs = check_n_jobs(n_jobs)
     if is_panel(y):
         table, metrics, per_series = panel_backtest(
             forecaster, y, X, initial=_positive_int("initial", initial),
@@ -193,7 +202,7 @@ def backtest(forecaster, y, X=None, *, initial, step=1, horizon=None, refit=True
             horizon=_positive_int("horizon", forecaster.horizon if horizon is None
                                   else horizon),
             refit=refit, season=_positive_int("season", season), coverage=coverage,
-            verbose=verbose)
+            verbose=verbose, n_jobs=n_jobs)
         return Backtest(forecasts=table, metrics=metrics, per_series=per_series)
     if not isinstance(y, pd.Series):
         raise TypeError(f"y must be a pandas Series or a panel, got {type(y).__name__}")
@@ -216,7 +225,8 @@ def backtest(forecaster, y, X=None, *, initial, step=1, horizon=None, refit=True
                              "initial")
     progress = ProgressReporter(len(origins), verbose, label="backtest", unit="origin")
     try:
-        rows = _run_origins(forecaster, y, X, origins, horizon, refit, coverage, progress)
+        rows = _run_origins(forecaster, y, X, origins, horizon, refit, coverage, progress,
+                            n_jobs)
     finally:
         progress.close()
     table = pd.concat(rows, ignore_index=True)
@@ -237,31 +247,38 @@ def backtest(forecaster, y, X=None, *, initial, step=1, horizon=None, refit=True
     return Backtest(forecasts=table, metrics=metrics)
 
 
-def _run_origins(forecaster, y, X, origins, horizon, refit, coverage, progress):
-    """The forecast table of each origin (see :func:`backtest`)."""
-    rows, fitted = [], None
-    for origin in origins:
-        hist_X = None if X is None else X.iloc[:origin]
-        # the covariate rows of the forecast steps (the forecaster reads only its
-        # future-known columns there)
-        fut_X = None if X is None else X.iloc[origin:origin + max(horizon,
-                                                                   forecaster.horizon)]
-        if refit or fitted is None:
-            fitted = clone(forecaster).fit(y.iloc[:origin], hist_X)
-            at = {}
-        else:
-            at = {"history": y.iloc[:origin], "history_X": hist_X}
-        if coverage is None:
-            pred = fitted.predict(horizon, X=fut_X, **at).to_frame("forecast")
-        else:
-            pred = fitted.predict_interval(horizon, X=fut_X, coverage=coverage, **at)
-        actual = y.iloc[origin:origin + horizon]
-        if not pred.index.equals(actual.index):
-            raise ValueError(f"forecast dates {list(pred.index[:2])} do not match the "
-                             f"series' {list(actual.index[:2])} at origin {origin}")
-        table = pd.DataFrame({"origin": y.index[origin - 1], "time": actual.index,
-                              "step": np.arange(1, horizon + 1),
-                              "actual": actual.to_numpy()})
-        rows.append(pd.concat([table, pred.reset_index(drop=True)], axis=1))
-        progress.update({})
-    return rows
+def _run_origins(forecaster, y, X, origins, horizon, refit, coverage, progress,
+                 n_jobs=None):
+    """The forecast table of each origin (see :func:`backtest`), in origin order."""
+    fitted = None
+    if not refit:  # one model, fitted once on the first origin's data, moved along
+        fitted = clone(forecaster).fit(y.iloc[:origins[0]],
+                                       None if X is None else X.iloc[:origins[0]])
+    # the first origin forecasts from the fit's own end, the others from a history
+    jobs = [(forecaster, fitted, i > 0, y, X, origin, horizon, coverage)
+            for i, origin in enumerate(origins)]
+    return parallel_map(_origin_rows, jobs, n_jobs, on_result=lambda _: progress.update({}))
+
+
+def _origin_rows(forecaster, fitted, move, y, X, origin, horizon, coverage):
+    """Fit a clone of ``forecaster`` up to ``origin`` (or, given ``fitted``, move it
+    there when ``move``) and tabulate its forecasts."""
+    hist_X = None if X is None else X.iloc[:origin]
+    # the covariate rows of the forecast steps (the forecaster reads only its
+    # future-known columns there)
+    fut_X = None if X is None else X.iloc[origin:origin + max(horizon, forecaster.horizon)]
+    if fitted is None:
+        fitted = clone(forecaster).fit(y.iloc[:origin], hist_X)
+    at = {"history": y.iloc[:origin], "history_X": hist_X} if move else {}
+    if coverage is None:
+        pred = fitted.predict(horizon, X=fut_X, **at).to_frame("forecast")
+    else:
+        pred = fitted.predict_interval(horizon, X=fut_X, coverage=coverage, **at)
+    actual = y.iloc[origin:origin + horizon]
+    if not pred.index.equals(actual.index):
+        raise ValueError(f"forecast dates {list(pred.index[:2])} do not match the "
+                         f"series' {list(actual.index[:2])} at origin {origin}")
+    table = pd.DataFrame({"origin": y.index[origin - 1], "time": actual.index,
+                          "step": np.arange(1, horizon + 1),
+                          "actual": actual.to_numpy()})
+    return pd.concat([table, pred.reset_index(drop=True)], axis=1)

@@ -1,14 +1,16 @@
-# Deterministic reduction of per-chunk gradient accumulators.
+# Deterministic reduction of per-chunk gradient accumulators, compiled into each
+# build of the LSTM module (included by _lstm_impl.pxi); tsbptt._kernels._reduce
+# re-exports the baseline build's. A module of its own cost a translation unit of
+# Cython's memoryview support (about 9 s of compiling) for a 20-line loop.
 #
 # Each element is summed over chunks in the order 0, 1, ..., whatever the number of
-# threads that run the loop, so the result never depends on the thread count.
-from cython cimport floating
-from cython.parallel cimport prange
+# threads that run the loop, so the result never depends on the thread count (nor
+# on the build: additions only, no contraction to fuse).
 
-from ._common cimport BLOCK_STEPS as _BLOCK_STEPS
 
-#: Steps per weight-gradient block in the backward kernels (see _common.pxd).
-BLOCK_STEPS = _BLOCK_STEPS
+def kernel_block_steps():
+    """Steps per weight-gradient block in the backward kernels (_common.pxd)."""
+    return BLOCK_STEPS
 
 
 def sum_chunks(const floating[:, ::1] partial not None,  # IN  (n_chunks, size)

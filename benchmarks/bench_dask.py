@@ -1,0 +1,241 @@
+"""Scaling out on Dask: 1 worker against 2 on a LocalCluster, same run.
+
+Three measurements, each on a fresh ``LocalCluster(n_workers=W,
+threads_per_worker=1, processes=True)`` for W = 1 and 2 (the start-up is not
+timed), with bitwise comparisons of the results:
+
+1. **grid search**: ``GridSearchCV`` over 16 Forecaster candidates (lags x hidden
+   size x learning rate of a small GRU, 2 rolling origins) through
+   ``joblib.parallel_config(backend="dask")``; ``cv_results_`` scores compared.
+2. **local models**: a rolling-origin backtest of one Forecaster per series over
+   100 hourly series (:func:`tsbptt.forecasting.local.backtest_series`); the
+   forecasts compared.
+3. **data-parallel training** (:class:`tsbptt.engine.data_parallel.DataParallel`):
+   epoch time of one GRU (H=64) on N windows of T=48 steps (N=200,000 by default),
+   single process vs 1 and 2 workers ('gradient' mode), and 2 workers in
+   'average' mode, with each run's loss curve, bytes per round trip and the
+   workers' compute per round trip.
+
+Medians of ``--repeats`` runs (grid search and local models); the epoch times of
+``--epochs`` epochs. Every model uses one OpenMP thread (``n_threads=1``) so that
+W workers use W cores; BLAS is held to one thread inside training. The machine's
+load average is printed before and after: other processes share the cores.
+
+    nice -n 10 python benchmarks/bench_dask.py                       # the issue's sizes
+    nice -n 10 python benchmarks/bench_dask.py --windows 20000 --epochs 2 --repeats 3
+    python benchmarks/bench_dask.py --only dp --json dask.json
+"""
+import argparse
+import json
+import os
+import statistics
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+from _common import tsbptt  # noqa: F401  (imports the installed or in-place build)
+from joblib import parallel_config
+from sklearn.linear_model import Ridge
+from sklearn.model_selection import GridSearchCV
+
+from tsbptt import Forecaster, GRURegressor, RollingOrigin
+from tsbptt.engine.data_parallel import DataParallel
+from tsbptt.forecasting.local import backtest_series
+
+
+def _cluster(n_workers):
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                           dashboard_address=None)
+    return cluster, Client(cluster)
+
+
+def _cpu(client):
+    """CPU seconds so far: of each worker process (by address) and of this one."""
+    per = client.run(time.process_time)
+    return [per[k] for k in sorted(per)], time.process_time()
+
+
+class _Timed:
+    """Wall time, and CPU time of every worker and of the client, of a block.
+
+    ``busiest`` (the largest of those CPU times) is what the block would take on
+    otherwise idle cores, one per process: on a shared machine the wall time
+    measures the other loads too, the CPU time only this work (its overheads
+    included: pickling, the scheduler's messages)."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def __enter__(self):
+        self._cpu0, self._t0 = _cpu(self.client), time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.wall = time.perf_counter() - self._t0
+        (w1, c1), (w0, c0) = _cpu(self.client), self._cpu0
+        self.workers = [b - a for a, b in zip(w0, w1)]
+        self.client_cpu = c1 - c0
+        self.busiest = max(self.workers + [self.client_cpu])
+
+
+def _summary(runs):
+    """Medians over repeats: wall, busiest CPU, per-worker CPU, client CPU."""
+    return dict(wall=statistics.median(r.wall for r in runs),
+                busiest=statistics.median(r.busiest for r in runs),
+                workers=[statistics.median(w) for w in zip(*(r.workers for r in runs))],
+                client=statistics.median(r.client_cpu for r in runs))
+
+
+def _load():
+    return os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
+
+
+def _hourly(seed, n):
+    rng = np.random.RandomState(seed)
+    t = np.arange(n)
+    v = 10 + 3 * np.sin(2 * np.pi * t / 24 + seed) + np.cumsum(0.05 * rng.randn(n))
+    return pd.Series(v, index=pd.date_range("2024-01-01", periods=n, freq="h"))
+
+
+def grid_search(n_workers, repeats):
+    y = _hourly(0, 600)
+    grid = {"lags": [12, 24, 36, 48], "estimator__hidden_size": [8, 16],
+            "estimator__learning_rate": [3e-3, 1e-2]}
+    est = Forecaster(GRURegressor(max_iter=15, random_state=0, n_threads=1, tol=0),
+                     horizon=24, training="as_given", linear=False)
+    cluster, client = _cluster(n_workers)
+    runs, scores = [], None
+    try:
+        for _ in range(repeats):
+            search = GridSearchCV(est, grid, cv=RollingOrigin(initial=552, step=24,
+                                                              horizon=24), n_jobs=-1)
+            with _Timed(client) as timed, parallel_config(backend="dask"):
+                search.fit(y)
+            runs.append(timed)
+            scores = search.cv_results_["mean_test_score"]
+    finally:
+        client.close()
+        cluster.close()
+    return _summary(runs), scores
+
+
+def local_models(n_workers, repeats, n_series=100):
+    panel = {f"s{k}": _hourly(k, 500) for k in range(n_series)}
+    est = Forecaster(Ridge(), lags=24, horizon=24)
+    cluster, client = _cluster(n_workers)
+    runs, table = [], None
+    try:
+        for _ in range(repeats):
+            with _Timed(client) as timed, parallel_config(backend="dask"):
+                _, table = backtest_series(est, panel, initial=380, step=24, horizon=24,
+                                           n_jobs=-1)
+            runs.append(timed)
+    finally:
+        client.close()
+        cluster.close()
+    return _summary(runs), table
+
+
+def _windows(n, T=48, seed=0):
+    rng = np.random.RandomState(seed)
+    t = np.arange(n + T)
+    s = np.sin(2 * np.pi * t / 24) + 0.5 * np.sin(2 * np.pi * t / 168) \
+        + 0.1 * rng.randn(n + T)
+    w = np.lib.stride_tricks.sliding_window_view(s, T + 1)[:n].astype(np.float32)
+    return w[:, :T], w[:, T]
+
+
+def data_parallel(n_windows, epochs):
+    X, y = _windows(n_windows)
+    kw = dict(hidden_size=64, batch_size=256, max_iter=epochs, tol=0, random_state=0,
+              n_threads=1, scale_inputs=False)
+    rows = {}
+    serial = GRURegressor(**kw).fit(X, y)
+    rows["single process"] = dict(epoch_s=[h["wall_time"] for h in serial.history_],
+                                  loss=serial.loss_curve_)
+    for W, mode in [(1, "gradient"), (2, "gradient"), (2, "average")]:
+        cluster, client = _cluster(W)
+        try:
+            with _Timed(client) as timed, \
+                    DataParallel(client, n_workers=W, mode=mode, sync_every=16) as dp:
+                model = GRURegressor(**kw).fit(X, y)
+        finally:
+            client.close()
+            cluster.close()
+        st = dp.stats_
+        rows[f"{W} worker{'s' * (W > 1)}, {mode}"] = dict(
+            epoch_s=[h["wall_time"] for h in model.history_], loss=model.loss_curve_,
+            cpu_busiest_per_epoch=timed.busiest / epochs,
+            cpu_workers=timed.workers, cpu_client=timed.client_cpu,
+            kB_per_round=(st["bytes_sent"] + st["bytes_received"]) / st["rounds"] / 1e3,
+            compute_ms_per_round=1e3 * st["compute_s"] / st["rounds"] / W,
+            wall_ms_per_round=1e3 * st["wall_s"] / st["rounds"], rounds=st["rounds"],
+            bitwise_serial=all(np.array_equal(model.params_[k], serial.params_[k])
+                               for k in serial.params_))
+    return rows
+
+
+def _compare(name, r1, r2, bitwise):
+    out = dict(one=r1, two=r2, wall_speedup=r1["wall"] / r2["wall"],
+               cpu_speedup=r1["busiest"] / r2["busiest"], bitwise=bitwise)
+    print(f"{name}: wall 1 worker {r1['wall']:.2f} s, 2 workers {r2['wall']:.2f} s "
+          f"({out['wall_speedup']:.2f}x); busiest process CPU {r1['busiest']:.2f} s vs "
+          f"{r2['busiest']:.2f} s ({out['cpu_speedup']:.2f}x; workers "
+          f"{' + '.join(f'{w:.2f}' for w in r2['workers'])} s, client {r2['client']:.2f} s);"
+          f" results bitwise equal: {bitwise}")
+    return out
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--only", nargs="+", default=["grid", "local", "dp"],
+                   choices=["grid", "local", "dp"])
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--windows", type=int, default=200_000)
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--json", default=None)
+    a = p.parse_args()
+    warnings.filterwarnings("ignore", category=Warning, module="sklearn")
+    warnings.filterwarnings("ignore", message=".*converge.*")
+    out = {"load_before": _load(), "cores": os.cpu_count()}
+    print(f"load average before: {out['load_before']}, cores: {out['cores']}")
+    if "grid" in a.only:
+        (r1, s1), (r2, s2) = grid_search(1, a.repeats), grid_search(2, a.repeats)
+        out["grid"] = _compare("grid search, 16 candidates x 2 origins", r1, r2,
+                               bool(np.array_equal(s1, s2)))
+    if "local" in a.only:
+        (r1, f1), (r2, f2) = local_models(1, a.repeats), local_models(2, a.repeats)
+        out["local"] = _compare("local models, backtest of 100 series", r1, r2,
+                                bool(f1.equals(f2)))
+    if "dp" in a.only:
+        rows = data_parallel(a.windows, a.epochs)
+        out["dp"] = rows
+        print(f"data-parallel GRU H=64, {a.windows} windows of T=48, batch 256, "
+              f"{a.epochs} epochs (median epoch s | loss per epoch)")
+        base = statistics.median(rows["1 worker, gradient"]["epoch_s"])
+        for name, r in rows.items():
+            med = statistics.median(r["epoch_s"])
+            extra = ""
+            if "rounds" in r:
+                extra += (f" | busiest CPU {r['cpu_busiest_per_epoch']:.2f} s/epoch (workers "
+                          + " + ".join(f"{w:.1f}" for w in r["cpu_workers"])
+                          + f" s, client {r['cpu_client']:.1f} s)")
+                extra += (f" | {r['kB_per_round']:.0f} kB/round, compute "
+                         f"{r['compute_ms_per_round']:.1f} ms/round/worker, wall "
+                         f"{r['wall_ms_per_round']:.1f} ms/round, vs 1 worker "
+                         f"{base / med:.2f}x, bitwise single process: "
+                         f"{r['bitwise_serial']}")
+            print(f"  {name:22s} {med:8.2f} s | "
+                  + " ".join(f"{v:.5f}" for v in r["loss"]) + extra)
+    out["load_after"] = _load()
+    print(f"load average after: {out['load_after']}")
+    if a.json:
+        with open(a.json, "w") as fh:
+            json.dump(out, fh, indent=1, default=float)
+
+
+if __name__ == "__main__":
+    main()

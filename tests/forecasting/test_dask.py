@@ -1,0 +1,298 @@
+"""Parallel backtests, one model per series, grid searches on a Dask cluster, and
+training on the partitions of a panel larger than memory."""
+import numpy as np
+import pandas as pd
+import pytest
+from joblib import parallel_config
+from sklearn.linear_model import LinearRegression, Ridge, SGDRegressor
+from sklearn.model_selection import GridSearchCV
+
+from tsbptt import Forecaster, GRURegressor, backtest
+from tsbptt.forecasting.local import LocalModels, backtest_series
+from tsbptt.forecasting.partitioned import fit_partitions, partition_windows
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+@pytest.fixture(scope="module")
+def client():
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as c:
+        yield c
+
+
+def _series(seed, n=80, season=6):
+    rng = np.random.RandomState(seed)
+    t = np.arange(n)
+    values = 5 + np.sin(2 * np.pi * t / season) * (1 + seed % 3) + 0.1 * rng.randn(n)
+    return pd.Series(values, index=pd.date_range("2024-01-01", periods=n, freq="h"),
+                     name="load")
+
+
+def _panel(n_series=4):
+    return {f"s{k}": _series(k) for k in range(n_series)}
+
+
+def _gru():
+    return GRURegressor(hidden_size=4, max_iter=3, random_state=0)
+
+
+# -- backtest n_jobs ---------------------------------------------------------------------
+@pytest.mark.slow  # starts loky's worker processes
+def test_backtest_n_jobs_loky_is_bitwise_serial():
+    y = _series(1)
+    f = Forecaster(_gru(), lags=6, horizon=2, linear=False)
+    serial = backtest(f, y, initial=60, step=4, horizon=2)
+    parallel = backtest(f, y, initial=60, step=4, horizon=2, n_jobs=2)
+    pd.testing.assert_frame_equal(serial.forecasts, parallel.forecasts, check_exact=True)
+    assert serial.metrics == parallel.metrics
+    # the rows are in origin order, one block of horizon rows per origin
+    assert list(parallel.forecasts["origin"].unique()) == list(y.index[[59, 63, 67, 71, 75]])
+
+
+def test_backtest_refit_false_parallel_matches_serial():
+    y = _series(2)
+    f = Forecaster(Ridge(), lags=6, horizon=3)
+    serial = backtest(f, y, initial=50, step=3, horizon=3, refit=False)
+    parallel = backtest(f, y, initial=50, step=3, horizon=3, refit=False, n_jobs=2)
+    pd.testing.assert_frame_equal(serial.forecasts, parallel.forecasts, check_exact=True)
+    # by hand: the first origin's model, moved along by its history
+    model = Forecaster(Ridge(), lags=6, horizon=3).fit(y.iloc[:50])
+    expected = model.predict(3, history=y.iloc[:53]).to_numpy()
+    got = parallel.forecasts.query("step > 0").iloc[3:6]["forecast"].to_numpy()
+    np.testing.assert_array_equal(got, expected)
+
+
+def _thread_id():
+    import threading
+    return threading.get_ident()
+
+
+def test_n_jobs_1_runs_here_even_under_a_parallel_config():
+    # a job that is itself one of many parallel jobs (each series' backtest in
+    # backtest_series) must not send its own jobs out again: under Dask a task
+    # waiting on tasks holds its worker
+    from tsbptt.forecasting._parallel import parallel_map
+
+    here = _thread_id()
+    with parallel_config(backend="threading", n_jobs=2):
+        assert parallel_map(_thread_id, [()] * 4, 1) == [here] * 4
+        assert here not in parallel_map(_thread_id, [()] * 4, None)
+
+
+def test_panel_backtest_cutoffs_in_parallel_are_bitwise_serial():
+    panel = _panel(3)
+    f = Forecaster(Ridge(), lags=6, horizon=2)
+    serial = backtest(f, panel, initial=60, step=5, horizon=2)
+    with parallel_config(backend="threading"):
+        parallel = backtest(f, panel, initial=60, step=5, horizon=2, n_jobs=2)
+    pd.testing.assert_frame_equal(serial.forecasts, parallel.forecasts, check_exact=True)
+    assert serial.metrics == parallel.metrics
+    # refit=False moves one model through the cutoffs in order, whatever n_jobs
+    moved = backtest(f, panel, initial=60, step=5, horizon=2, refit=False, n_jobs=2)
+    pd.testing.assert_frame_equal(
+        moved.forecasts, backtest(f, panel, initial=60, step=5, horizon=2,
+                                  refit=False).forecasts, check_exact=True)
+
+
+@pytest.mark.parametrize("bad", [0, 1.5, "2", True])
+def test_backtest_bad_n_jobs(bad):
+    with pytest.raises(ValueError, match=r"n_jobs must be None or a non-zero integer, "
+                                         rf"got {bad!r}"):
+        backtest(Forecaster(Ridge(), lags=4), _series(0), initial=60, n_jobs=bad)
+
+
+# -- LocalModels ---------------------------------------------------------------------------
+def test_local_models_equal_one_forecaster_per_series():
+    panel = _panel(3)
+    template = Forecaster(Ridge(alpha=0.5), lags=6, horizon=3)
+    local = LocalModels(template, n_jobs=2).fit(panel)
+    pred = local.predict()
+    # the layout of a global forecaster's forecasts
+    assert pred.index.equals(Forecaster(Ridge(), lags=6, horizon=3).fit(panel).predict().index)
+    assert list(pred.index.get_level_values(0).unique()) == ["s0", "s1", "s2"]
+    for key, y in panel.items():
+        alone = Forecaster(Ridge(alpha=0.5), lags=6, horizon=3).fit(y).predict()
+        np.testing.assert_array_equal(pred.loc[key].to_numpy(), alone.to_numpy())
+        assert pred.loc[key].index.equals(alone.index)
+        np.testing.assert_array_equal(local.forecasters_[key].estimator_.coef_,
+                                      Forecaster(Ridge(alpha=0.5), lags=6, horizon=3)
+                                      .fit(y).estimator_.coef_)
+
+
+def test_local_models_long_layout_and_score():
+    panel = _panel(2)
+    long = pd.concat(panel, names=["id", "time"])
+    train = long.groupby(level=0).head(70)
+    test = long.groupby(level=0).tail(10)
+    local = LocalModels(Forecaster(LinearRegression(), lags=6, horizon=10)).fit(train)
+    pred = local.predict()
+    assert pred.index.equals(test.index)
+    assert local.score(test) == pytest.approx(
+        -np.mean(np.abs(test.to_numpy() - pred.to_numpy())), rel=1e-12)
+    with pytest.raises(ValueError, match="y must hold the fitted series"):
+        local.score(test.loc[["s1"]])
+
+
+def test_local_models_bad_input():
+    with pytest.raises(TypeError, match=r"y\['b'\] must be a pandas Series, got list"):
+        LocalModels(Forecaster(Ridge())).fit({"a": _series(0), "b": [1, 2, 3]})
+    with pytest.raises(ValueError, match="n_jobs must be None or a non-zero integer"):
+        LocalModels(Forecaster(Ridge()), n_jobs=0).fit(_panel(2))
+
+
+def test_backtest_series_is_each_series_backtest():
+    panel = _panel(3)
+    f = Forecaster(Ridge(), lags=6, horizon=2)
+    results, table = backtest_series(f, panel, initial=60, step=5, horizon=2, n_jobs=2)
+    assert list(results) == ["s0", "s1", "s2"]
+    for key, y in panel.items():
+        alone = backtest(f, y, initial=60, step=5, horizon=2)
+        pd.testing.assert_frame_equal(results[key].forecasts, alone.forecasts,
+                                      check_exact=True)
+        assert results[key].metrics == alone.metrics
+    assert table.columns[0] == "series" and len(table) == 3 * len(alone.forecasts)
+
+
+# -- on a real LocalCluster ------------------------------------------------------------
+def _worker_limits():
+    from tsbptt._kernels._openmp_helpers import openmp_max_threads
+    from tsbptt.utils._workers import worker_cores, worker_thread_limits
+
+    with worker_thread_limits():
+        return worker_cores(), openmp_max_threads()
+
+
+@pytest.mark.slow
+def test_dask_workers_cap_openmp_threads(client):
+    # threads_per_worker=1: every job runs with one OpenMP thread
+    assert client.submit(_worker_limits, pure=False).result() == (1, 1)
+
+
+@pytest.mark.slow
+def test_dask_backtest_and_local_models_bitwise_local(client):
+    y, panel = _series(3), _panel(4)
+    f = Forecaster(_gru(), lags=6, horizon=2, linear=False)
+    serial = backtest(f, y, initial=64, step=5, horizon=2)
+    local = LocalModels(Forecaster(_gru(), lags=6, horizon=2, linear=False)).fit(panel)
+    with parallel_config(backend="dask"):
+        remote = backtest(f, y, initial=64, step=5, horizon=2, n_jobs=-1)
+        models = LocalModels(Forecaster(_gru(), lags=6, horizon=2, linear=False),
+                             n_jobs=-1).fit(panel)
+        pred = models.predict()
+    pd.testing.assert_frame_equal(serial.forecasts, remote.forecasts, check_exact=True)
+    pd.testing.assert_series_equal(local.predict(), pred, check_exact=True)
+    for key in panel:
+        a = local.forecasters_[key].estimator_.estimator_  # the WindowModel's network
+        b = models.forecasters_[key].estimator_.estimator_
+        for name in a.params_:
+            np.testing.assert_array_equal(a.params_[name], b.params_[name])
+
+
+@pytest.mark.slow
+def test_dask_grid_search_over_forecaster_parameters(client):
+    # a period-12 series: 12 lags see the whole season, 2 lags cannot
+    t = np.arange(240)
+    y = pd.Series(np.sin(2 * np.pi * t / 12) + 0.05 * np.random.RandomState(0).randn(240))
+    from tsbptt import RollingOrigin
+    grid = {"lags": [2, 12], "estimator__alpha": [0.1, 10.0]}
+    search = GridSearchCV(Forecaster(Ridge(), horizon=3), grid,
+                          cv=RollingOrigin(initial=180, step=20, horizon=3), n_jobs=-1)
+    serial = GridSearchCV(Forecaster(Ridge(), horizon=3), grid,
+                          cv=RollingOrigin(initial=180, step=20, horizon=3)).fit(y)
+    with parallel_config(backend="dask"):
+        search.fit(y)
+    np.testing.assert_array_equal(search.cv_results_["mean_test_score"],
+                                  serial.cv_results_["mean_test_score"])
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+    assert search.best_params_["lags"] == 12
+
+
+# -- partitions of a panel larger than memory -------------------------------------------
+def _long_panel():
+    rng = np.random.RandomState(0)
+    sizes = {"a": 30, "b": 5, "c": 40, "d": 9}
+    return pd.DataFrame({
+        "unique_id": np.repeat(list(sizes), list(sizes.values())),
+        "ds": np.concatenate([np.arange(n) for n in sizes.values()]),
+        "y": rng.randn(sum(sizes.values())) * 3 + 1})
+
+
+def _pieces(df, cuts):
+    dask = pytest.importorskip("dask")
+    return [dask.delayed(df.iloc[a:b]) for a, b in zip(cuts[:-1], cuts[1:])]
+
+
+@pytest.mark.parametrize("cuts", [[0, 84], [0, 7, 12, 33, 34, 34, 60, 84],
+                                  [0, 31, 32, 33, 34, 35, 36, 84]])
+def test_partition_windows_are_the_whole_panels(cuts):
+    df, lags, horizon = _long_panel(), 4, 2
+    mean = df.groupby("unique_id")["y"].mean().to_dict()
+    std = df.groupby("unique_id")["y"].std(ddof=0).to_dict()
+    got = list(partition_windows(_pieces(df, cuts), lags, horizon,
+                                 ("unique_id", "ds", "y"), mean, std))
+    assert len(got) == len(cuts) - 1
+    X = np.concatenate([g[0] for g in got])
+    Y = np.concatenate([g[1] for g in got])
+    want = []
+    for key, g in df.groupby("unique_id", sort=False):
+        z = (g["y"].to_numpy() - mean[key]) / std[key]
+        want += [z[i:i + lags + horizon] for i in range(len(z) - lags - horizon + 1)]
+    want = np.array(want)
+    np.testing.assert_allclose(X, want[:, :lags], rtol=0, atol=1e-15)
+    np.testing.assert_allclose(Y, want[:, lags:], rtol=0, atol=1e-15)
+
+
+def test_fit_partitions_is_partial_fit_per_partition():
+    df = _long_panel()
+    cuts = [0, 20, 50, 84]
+    model = fit_partitions(SGDRegressor(random_state=0, shuffle=False), _pieces(df, cuts),
+                           lags=3, epochs=2)
+    assert model.n_windows_ == (30 - 3) + (5 - 3) + (40 - 3) + (9 - 3)
+    mean, std = model.mean_, model.std_
+    assert std["a"] == pytest.approx(df.query("unique_id == 'a'")["y"].std(ddof=0),
+                                     rel=1e-12)
+    by_hand = SGDRegressor(random_state=0, shuffle=False)
+    parts = list(partition_windows(_pieces(df, cuts), 3, 1, ("unique_id", "ds", "y"),
+                                   mean, std))
+    for _ in range(2):
+        for X, Y in parts:
+            by_hand.partial_fit(X, Y[:, 0])
+    np.testing.assert_array_equal(model.estimator_.coef_, by_hand.coef_)
+    out = model.predict(df.groupby("unique_id").tail(3))
+    assert list(out["ds"]) == [30, 5, 40, 9]
+    last = df.groupby("unique_id").tail(3)
+    z = (last.query("unique_id == 'c'")["y"].to_numpy() - mean["c"]) / std["c"]
+    expected = by_hand.predict(z[None])[0] * std["c"] + mean["c"]
+    assert out.query("unique_id == 'c'")["forecast"].item() == pytest.approx(expected,
+                                                                             rel=1e-12)
+
+
+def test_fit_partitions_gru_horizon_two_and_errors():
+    df = _long_panel()
+    model = fit_partitions(GRURegressor(hidden_size=4, random_state=0), df, lags=4,
+                           horizon=2)
+    assert model.estimator_.n_iter_ == 1
+    assert model.predict(df.groupby("unique_id").tail(4)).shape == (8, 4)
+    with pytest.raises(TypeError, match="Ridge has no partial_fit"):
+        fit_partitions(Ridge(), df, lags=3)
+    with pytest.raises(ValueError, match="lags must be a positive integer, got 0"):
+        fit_partitions(SGDRegressor(), df, lags=0)
+    shuffled = df.iloc[np.r_[0:10, 40:50, 10:40, 50:84]]
+    with pytest.raises(ValueError, match="series 'a' appears again in partition 0"):
+        fit_partitions(SGDRegressor(), shuffled, lags=3)
+    with pytest.raises(ValueError, match="partition 0 lacks the columns \\['y'\\]"):
+        fit_partitions(SGDRegressor(), df.rename(columns={"y": "v"}), lags=3)
+
+
+@pytest.mark.slow
+def test_fit_partitions_of_a_dask_dataframe(client):
+    dd = pytest.importorskip("dask.dataframe")  # needs pyarrow
+    df = _long_panel()
+    ddf = dd.from_pandas(df, npartitions=3, sort=False)
+    a = fit_partitions(SGDRegressor(random_state=0, shuffle=False), ddf, lags=3)
+    b = fit_partitions(SGDRegressor(random_state=0, shuffle=False),
+                       [ddf.get_partition(i).compute() for i in range(3)], lags=3)
+    np.testing.assert_array_equal(a.estimator_.coef_, b.estimator_.coef_)

@@ -1,0 +1,386 @@
+"""Data-parallel training of one network on a Dask cluster.
+
+``with DataParallel(client, n_workers=2): model.fit(X, y)`` trains the usual
+network of any tsbptt estimator, but the windows are cut into ``n_workers``
+contiguous shards, each held by a Dask actor (:class:`ShardWorker`) on its own
+worker, and the arithmetic of every update runs there. Two algorithms:
+
+``mode='gradient'`` (synchronous gradient averaging, the default)
+    Every step, each worker computes the loss and gradients of its part of the
+    minibatch at the current weights; the client combines them, weighted by each
+    part's share of the rows (the exact gradient of the whole minibatch), and
+    applies the update with the usual optimizer, clipping and NaN checks. The
+    algorithm is the single-process one; with one worker it *is* it, bitwise.
+    Cost per step and worker: the weights down, the gradients up.
+``mode='average'`` (periodic model averaging, "local SGD")
+    Each worker runs ``sync_every`` updates on its own shard with its own copy
+    of the optimizer, then the client averages the weights (weighted by rows).
+    ``sync_every`` times fewer round trips, but a different algorithm: the
+    workers' models drift apart between averages, and the optimizer states are
+    averaged only at the end of each epoch, into the client's optimizer (so a
+    later ``partial_fit`` or warm start continues from it). With one worker it is
+    again the single-process run, bitwise.
+
+Why 'gradient' is the default (see benchmarks/README.md, ``bench_dask.py``): a
+GRU of H=64 has about 13k weights (51 kB in float32), while a step of 256
+windows of 48 steps is tens of milliseconds of kernels, so the weights and
+gradients of every step cost far less than the compute, and the loss curve is
+the single-process one. Local SGD pays off only where a step is short beside a
+round trip (tiny batches, slow networks).
+
+Determinism: the shards are fixed by the data order and ``n_workers``; the
+minibatches are drawn from the estimator's seeded generator (one permutation
+per shard, in shard order, then each step takes the next ``batch_size /
+n_workers`` rows of every shard); the gradients are combined in shard order in
+float64. The same data, seeds, ``n_workers`` and mode give bitwise the same
+weights, and the kernels give the same bits for any thread count, so the
+workers' cores do not matter either (:mod:`tsbptt.utils._workers` caps them).
+
+Not supported (a ValueError says so before any work): dropout (the masks would
+need one generator per worker) and truncated BPTT (``bptt_steps`` shorter than
+the sequences: one long sequence is not data-parallel).
+
+``distributed`` is imported only through the client the caller passes.
+"""
+import time
+from dataclasses import replace
+from numbers import Integral
+
+import numpy as np
+
+from ..utils._workers import worker_thread_limits
+from .bptt import full_bptt
+from .trainer import _Stop, _row_weight, _update, epoch_runner
+
+__all__ = ["DataParallel", "ShardWorker"]
+
+MODES = ("gradient", "average")
+
+
+def _flat(net, arrays):
+    """Arrays keyed like ``net.params`` -> one flat vector, in ``net.params`` order."""
+    return np.concatenate([arrays[k].ravel() for k in net.params])
+
+
+def _unflat(net, flat):
+    """One flat vector -> arrays shaped like ``net.params`` (views of ``flat``)."""
+    out, at = {}, 0
+    for k, p in net.params.items():
+        out[k] = flat[at:at + p.size].reshape(p.shape)
+        at += p.size
+    return out
+
+
+def _new_counters():
+    return dict(norm_sum=0.0, norm_max=0.0, n_updates=0, clipped_norm=0,
+                clipped_value=0, clipped_step=0)
+
+
+class ShardWorker:
+    """A Dask actor holding one shard of the windows and a copy of the network.
+
+    Parameters
+    ----------
+    net : Network
+    loss : tsbptt.engine.losses.Objective
+    optimizer : Optimizer
+        Built on ``net``'s parameters (pickled together, so it stays so); used by
+        ``mode='average'`` only.
+    shard : tuple (X, y, lengths, sample_weight)
+        The worker's rows, as :func:`tsbptt.engine.trainer.train` takes them.
+    opts : TrainOptions
+        Without its callback.
+    """
+
+    def __init__(self, net, loss, optimizer, shard, opts):
+        self.net, self.loss, self.optimizer, self.opts = net, loss, optimizer, opts
+        self.X, self.y, self.lengths, self.w = shard
+
+    def _gradient(self, idx):
+        """(value, row weight, grads, clipped dL/dh entries) of rows ``idx``, or
+        None when no row of them has weight."""
+        wb = None if self.w is None else self.w[idx]
+        if wb is not None and not wb.sum() > 0:
+            return None
+        lb = self.lengths[idx]
+        value, grads, stats = full_bptt(
+            self.net, np.ascontiguousarray(self.X[idx]), lb,
+            self.loss.batch_fn(self.net, self.y[idx], lb, wb),
+            checkpoint_every=self.opts.checkpoint_every, clip_step=self.opts.clip_step,
+            n_threads=self.opts.n_threads)
+        bw = _row_weight(self.net, wb, lb if self.net.many_to_many else np.ones(len(idx)))
+        return value, bw, grads, int(sum(s.sum() for s in stats["n_clipped"]))
+
+    def gradient(self, weights, idx):
+        """Loss and flat gradients of rows ``idx`` of the shard at ``weights``.
+
+        Returns
+        -------
+        None, or tuple (value, row_weight, flat_grads, clipped, seconds)
+        """
+        with worker_thread_limits():
+            t0 = time.perf_counter()
+            for k, v in _unflat(self.net, weights).items():
+                self.net.params[k][...] = v
+            got = self._gradient(idx)
+            if got is None:
+                return None
+            value, bw, grads, clipped = got
+            return value, bw, _flat(self.net, grads), clipped, time.perf_counter() - t0
+
+    def local_steps(self, weights, batches, lr):
+        """``len(batches)`` updates from ``weights`` with the worker's optimizer.
+
+        Returns
+        -------
+        tuple (flat_weights, loss_sum, row_weight, counters, seconds, stopped)
+            ``stopped``: None, or why an update was refused (the weights are then
+            the last finite ones).
+        """
+        with worker_thread_limits():
+            t0 = time.perf_counter()
+            for k, v in _unflat(self.net, weights).items():
+                self.net.params[k][...] = v
+            counters, total, weight, stopped = _new_counters(), 0.0, 0.0, None
+            for idx in batches:
+                got = self._gradient(idx)
+                if got is None:
+                    continue
+                value, bw, grads, clipped = got
+                try:
+                    _update(self.net, self.optimizer, value, grads,
+                            {"n_clipped": [np.array([clipped])]}, lr, self.opts, counters)
+                except _Stop as why:
+                    stopped = str(why)
+                    break
+                total, weight = total + value * bw, weight + bw
+            return (_flat(self.net, self.net.params), total, weight, counters,
+                    time.perf_counter() - t0, stopped)
+
+    def optimizer_state(self):
+        """The step count and moments of the worker's optimizer ('average' mode)."""
+        return self.optimizer.t, self.optimizer._state
+
+
+class DataParallel:
+    """Context manager: tsbptt training inside it is data-parallel on Dask.
+
+    Parameters
+    ----------
+    client : distributed.Client
+    n_workers : int or None, default=None
+        Shards, one per worker (the first ``n_workers`` workers by address); None:
+        every worker of the cluster.
+    mode : {'gradient', 'average'}, default='gradient'
+        Synchronous gradient averaging, or periodic model averaging (see the
+        module's notes).
+    sync_every : int, default=16
+        ``mode='average'``: local updates between two averages.
+
+    Attributes
+    ----------
+    stats_ : dict
+        Accumulated over the epochs run inside: ``rounds`` (round trips),
+        ``updates`` (optimizer steps: of the whole model for 'gradient', of
+        each worker's copy for 'average'), ``bytes_sent`` / ``bytes_received``
+        (weights, gradients and row indices; the pickling overhead excluded),
+        ``compute_s`` (seconds the workers spent computing, summed over
+        workers) and ``wall_s`` (seconds of the epochs at the client).
+
+    Examples
+    --------
+    >>> from distributed import Client, LocalCluster          # doctest: +SKIP
+    >>> client = Client(LocalCluster(n_workers=2, threads_per_worker=1))
+    >>> with DataParallel(client):                             # doctest: +SKIP
+    ...     GRURegressor(64, random_state=0).fit(X, y)
+    """
+
+    def __init__(self, client, n_workers=None, *, mode="gradient", sync_every=16):
+        self.client = client
+        self.n_workers = n_workers
+        self.mode = mode
+        self.sync_every = sync_every
+
+    def _validate(self):
+        if not hasattr(self.client, "submit") or not hasattr(self.client, "scheduler_info"):
+            raise TypeError(f"client must be a distributed.Client, got "
+                            f"{type(self.client).__name__}")
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
+        if not isinstance(self.sync_every, Integral) or isinstance(self.sync_every, bool) \
+                or self.sync_every < 1:
+            raise ValueError(f"sync_every must be a positive integer, got "
+                             f"{self.sync_every!r}")
+        workers = sorted(self.client.scheduler_info()["workers"])
+        n = len(workers) if self.n_workers is None else self.n_workers
+        if not isinstance(n, Integral) or isinstance(n, bool) or not 1 <= n <= len(workers):
+            raise ValueError(f"n_workers must be an integer in [1, {len(workers)}] (the "
+                             f"cluster's workers), got {self.n_workers!r}")
+        return workers[:n]
+
+    def __enter__(self):
+        self._workers = self._validate()
+        self._actors, self._futures, self._key = None, None, None
+        self.stats_ = dict(rounds=0, updates=0, bytes_sent=0, bytes_received=0,
+                           compute_s=0.0, wall_s=0.0)
+        self._token = epoch_runner.set(self)
+        return self
+
+    def __exit__(self, *exc_info):
+        epoch_runner.reset(self._token)
+        self._actors = self._futures = None  # the actors end with their last reference
+
+    # -- set-up --------------------------------------------------------------------
+    @staticmethod
+    def _check(net, data, opts):
+        if net.dropout > 0 or net.input_dropout > 0:
+            raise ValueError("data-parallel training does not support dropout (each "
+                             "worker would need its own mask generator); set dropout=0")
+        if opts.bptt_steps is not None and opts.bptt_steps < data[0].shape[1]:
+            raise ValueError(f"data-parallel training needs full BPTT over each window; "
+                             f"got bptt_steps={opts.bptt_steps} for {data[0].shape[1]} "
+                             "steps (cut long sequences into windows instead)")
+
+    def _setup(self, net, data, loss, optimizer, opts):
+        """One actor per worker, each holding its contiguous shard of ``data``."""
+        n = data[0].shape[0]
+        if n < len(self._workers):
+            raise ValueError(f"{n} training sequences cannot be shared by "
+                             f"{len(self._workers)} workers")
+        self._shards = np.array_split(np.arange(n), len(self._workers))
+        worker_opts = replace(opts, callback=None)
+        futures = []
+        for rows, address in zip(self._shards, self._workers):
+            shard = tuple(None if a is None else a[rows] for a in data)
+            futures.append(self.client.submit(ShardWorker, net, loss, optimizer, shard,
+                                              worker_opts, actor=True, pure=False,
+                                              workers=[address]))
+        self._actors = [f.result() for f in futures]
+        self._futures = futures  # keep the actors alive
+        self._key = (id(net), id(data[0]), id(optimizer))
+
+    def _batches(self, rng, shuffle, batch_size):
+        """Per step, each shard's row indices (see the module's notes)."""
+        sizes = [len(s) for s in self._shards]
+        orders = [rng.permutation(m) if shuffle else np.arange(m) for m in sizes]
+        W = len(sizes)
+        per = [batch_size // W + (s < batch_size % W) for s in range(W)]
+        per = [max(1, b) for b in per]
+        n_steps = max(-(-m // b) for m, b in zip(sizes, per))
+        return [[o[k * b:(k + 1) * b] for o, b in zip(orders, per)] for k in range(n_steps)]
+
+    # -- the epoch -----------------------------------------------------------------
+    def run_epoch(self, net, data, loss, optimizer, lr, opts, rng, counters):
+        """One pass over the training data (the engine's ``_run_epoch`` signature)."""
+        self._check(net, data, opts)
+        if self._actors is None or self._key != (id(net), id(data[0]), id(optimizer)):
+            self._setup(net, data, loss, optimizer, opts)
+        t0 = time.perf_counter()
+        steps = self._batches(rng, opts.shuffle, opts.batch_size)
+        try:
+            if self.mode == "gradient":
+                total, weight = self._gradient_epoch(net, optimizer, lr, opts, steps,
+                                                     counters)
+            else:
+                total, weight = self._average_epoch(net, optimizer, lr, steps, counters)
+        finally:
+            self.stats_["wall_s"] += time.perf_counter() - t0
+        if weight == 0:
+            raise ValueError("no training sample has a positive weight")
+        return total / weight
+
+    def _gradient_epoch(self, net, optimizer, lr, opts, steps, counters):
+        total, weight = 0.0, 0.0
+        for parts in steps:
+            flat = _flat(net, net.params)
+            futures = [a.gradient(flat, idx) for a, idx in zip(self._actors, parts)
+                       if len(idx)]
+            got = [g for g in (f.result() for f in futures) if g is not None]
+            self._count(flat.nbytes * len(futures) + sum(i.nbytes for i in parts),
+                        sum(g[2].nbytes for g in got), sum(g[4] for g in got))
+            if not got:
+                continue
+            value, bw, grads, clipped = _combine(net, got)
+            _update(net, optimizer, value, grads, {"n_clipped": [np.array([clipped])]},
+                    lr, opts, counters)
+            self.stats_["updates"] += 1
+            total, weight = total + value * bw, weight + bw
+        return total, weight
+
+    def _average_epoch(self, net, optimizer, lr, steps, counters):
+        total, weight = 0.0, 0.0
+        for r in range(0, len(steps), self.sync_every):
+            block = steps[r:r + self.sync_every]
+            flat = _flat(net, net.params)
+            futures = [a.local_steps(flat, [parts[s] for parts in block], lr)
+                       for s, a in enumerate(self._actors)]
+            got = [f.result() for f in futures]
+            self._count(flat.nbytes * len(futures)
+                        + sum(p[s].nbytes for p in block for s in range(len(got))),
+                        sum(g[0].nbytes for g in got), sum(g[4] for g in got))
+            stopped = [g[5] for g in got if g[5] is not None]
+            if stopped:
+                raise _Stop(stopped[0])
+            new = _weighted([(g[2], g[0]) for g in got if g[2] > 0])
+            if new is not None:
+                for k, v in _unflat(net, new.astype(net.params[next(iter(net.params))].dtype,
+                                                    copy=False)).items():
+                    net.params[k][...] = v
+            for g in got:
+                _merge_counters(counters, g[3])
+                self.stats_["updates"] += g[3]["n_updates"]
+                total, weight = total + g[1], weight + g[2]
+        self._sync_optimizer(optimizer, [sum(len(p[s]) for p in steps)
+                                         for s in range(len(self._actors))])
+        return total, weight
+
+    def _sync_optimizer(self, optimizer, rows):
+        """The client's optimizer takes the workers' state (averaged by rows, or the
+        one worker's), so that a later fit that continues (partial_fit,
+        warm_start) starts from it; the workers keep their own."""
+        states = [f.result() for f in [a.optimizer_state() for a in self._actors]]
+        optimizer.t = max(t for t, _ in states)
+        if len(states) == 1:
+            optimizer._state = states[0][1]
+            return
+        total = sum(rows)
+        for i, slot in enumerate(optimizer._state):
+            for key in [k for k, v in slot.items() if isinstance(v, np.ndarray)]:
+                avg = sum((n / total) * st[i][key].astype(np.float64)
+                          for n, (_, st) in zip(rows, states))
+                slot[key] = avg.astype(slot[key].dtype)
+
+    def _count(self, sent, received, compute):
+        self.stats_["rounds"] += 1
+        self.stats_["bytes_sent"] += int(sent)
+        self.stats_["bytes_received"] += int(received)
+        self.stats_["compute_s"] += compute
+
+
+def _weighted(pairs):
+    """Sum of ``w / sum(w) * x`` over (w, x) pairs in order, in float64; one pair
+    gives its ``x`` untouched (so one worker reproduces the serial run bitwise)."""
+    if not pairs:
+        return None
+    if len(pairs) == 1:
+        return pairs[0][1]
+    total = sum(w for w, _ in pairs)
+    out = np.zeros(pairs[0][1].shape, np.float64)
+    for w, x in pairs:
+        out += (w / total) * x.astype(np.float64)
+    return out
+
+
+def _combine(net, got):
+    """The minibatch's loss and gradients from the workers' parts, in shard order."""
+    bw = sum(g[1] for g in got)
+    value = got[0][0] if len(got) == 1 else sum(g[1] / bw * g[0] for g in got)
+    dtype = net.params[next(iter(net.params))].dtype
+    flat = _weighted([(g[1], g[2]) for g in got]).astype(dtype, copy=False)
+    grads = {k: v.copy() for k, v in _unflat(net, flat).items()}
+    return value, bw, grads, sum(g[3] for g in got)
+
+
+def _merge_counters(into, more):
+    for k, v in more.items():
+        into[k] = max(into[k], v) if k == "norm_max" else into[k] + v

@@ -1,0 +1,210 @@
+"""One model per series of a panel: :class:`LocalModels`, fitted in parallel.
+
+A global :class:`~tsbptt.forecasting.Forecaster` fits one model on the windows of
+every series; ``LocalModels(Forecaster(...))`` fits a clone per series instead
+(the classical statistical setting, and what a baseline of a global model should
+be compared with). Its ``fit``, ``predict``, ``predict_interval`` and ``score``
+take and return the same layouts as the Forecaster's (a dict of Series, or a long
+Series with a (series id, time) MultiIndex), so the two are interchangeable.
+
+The series are independent, so every series is one joblib job
+(:func:`~tsbptt.forecasting._parallel.parallel_map`): ``n_jobs`` spreads them
+over local processes, and ``joblib.parallel_config(backend="dask")`` over a Dask
+cluster. Each clone sees only its series, so the fitted models are bitwise those
+of fitting each series alone, whatever ``n_jobs`` and the backend.
+
+Why a wrapper rather than ``Forecaster(per_series=True)``: the Forecaster's
+state (one scaling per series, one model, one calibration) is that of a global
+model; a wrapper keeps both classes simple, and each member is a complete,
+ordinary Forecaster (``forecasters_[key]``) that can be inspected, saved or
+backtested on its own.
+"""
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, clone
+from sklearn.utils._param_validation import HasMethods
+from sklearn.utils.validation import check_is_fitted
+
+from ._panel import _entries, split_future, to_output
+from ._parallel import check_n_jobs, parallel_map
+from .backtesting import backtest
+
+__all__ = ["LocalModels", "backtest_series"]
+
+
+def _fit_one(forecaster, y, X):
+    return clone(forecaster).fit(y, X)
+
+
+def _call(model, method, kwargs):
+    return getattr(model, method)(**kwargs)
+
+
+class LocalModels(BaseEstimator):
+    """Fit a clone of a forecaster on each series of a panel, in parallel.
+
+    Parameters
+    ----------
+    forecaster : Forecaster
+        The template; cloned once per series in ``fit`` (its ``series_id`` has
+        nothing to tell apart and is ignored by each lone-series clone).
+    n_jobs : int or None, default=None
+        Series fitted (and forecast) at once, through joblib: None runs them one
+        after the other unless a ``joblib.parallel_config`` says otherwise, -1
+        uses every core or Dask worker.
+
+    Attributes
+    ----------
+    forecasters_ : dict
+        Series key -> the fitted Forecaster of that series, in ``series_`` order.
+    series_ : list
+        The series keys, in the order of ``y``.
+    layout_ : {'single', 'dict', 'long'}
+        The layout of ``y``; forecasts come back in it.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from sklearn.linear_model import Ridge
+    >>> from tsbptt import Forecaster
+    >>> from tsbptt.forecasting.local import LocalModels
+    >>> t = np.arange(60)
+    >>> panel = {k: pd.Series(np.sin(t / (3 + k)) + k, index=t) for k in range(3)}
+    >>> models = LocalModels(Forecaster(Ridge(), lags=6, horizon=2)).fit(panel)
+    >>> models.predict().shape
+    (6,)
+    """
+
+    _parameter_constraints = {
+        "forecaster": [HasMethods(["fit", "predict"])],
+        "n_jobs": [int, None],
+    }
+
+    def __init__(self, forecaster, *, n_jobs=None):
+        self.forecaster = forecaster
+        self.n_jobs = n_jobs
+
+    def fit(self, y, X=None):
+        """Fit one clone of ``forecaster`` per series.
+
+        Parameters
+        ----------
+        y : Series, dict of Series, or Series with a (series id, time) MultiIndex
+        X : DataFrame in y's layout (dict of DataFrames for a dict y), default=None
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        check_n_jobs(self.n_jobs)
+        entries, layout = _entries(y, X)
+        keys = [e.key for e in entries]
+        if len(set(keys)) != len(keys):
+            raise ValueError("y's series ids must be unique; got repeated ids")
+        fitted = parallel_map(_fit_one, [(self.forecaster, e.y, e.X) for e in entries],
+                              self.n_jobs)
+        self.series_, self.layout_ = keys, layout
+        self.forecasters_ = dict(zip(keys, fitted))
+        self._index_names = (list(y.index.names) if layout == "long"
+                             else ["series", entries[0].y.index.name or "time"])
+        return self
+
+    def _per_series(self, method, steps, X, **extra):
+        check_is_fitted(self)
+        futures = split_future(X, self.layout_, self.series_)
+        jobs = [(self.forecasters_[k], method, dict(steps=steps, X=futures[k], **extra))
+                for k in self.series_]
+        out = parallel_map(_call, jobs, self.n_jobs)
+        return to_output(list(zip(self.series_, out)), self.layout_, self._index_names)
+
+    def predict(self, steps=None, X=None):
+        """Forecast ``steps`` steps after each series.
+
+        Parameters
+        ----------
+        steps : int, default=None (the forecaster's horizon)
+        X : DataFrame in y's layout, default=None
+            The future-known covariates of each series on its forecast steps.
+
+        Returns
+        -------
+        Series
+            As :meth:`Forecaster.predict`: one series, or many with a (series id,
+            time) MultiIndex, in ``series_`` order.
+        """
+        return self._per_series("predict", steps, X)
+
+    def predict_interval(self, steps=None, X=None, coverage=None):
+        """Forecasts with intervals (the forecaster needs ``interval`` set).
+
+        Returns
+        -------
+        DataFrame
+            Columns ``forecast``, ``lower``, ``upper``, laid out as :meth:`predict`.
+        """
+        out = self._per_series("predict_interval", steps, X, coverage=coverage)
+        first = self.forecasters_[self.series_[0]]
+        out.attrs["coverage"] = float(first.coverage if coverage is None else coverage)
+        return out
+
+    def score(self, y, X=None):
+        """Negative mean absolute error of forecasting ``y``, the steps right after
+        each training series (all series pooled, as :meth:`Forecaster.score`)."""
+        check_is_fitted(self)
+        entries, _ = _entries(y, X)
+        if [e.key for e in entries] != self.series_:
+            raise ValueError(f"y must hold the fitted series {self.series_!r} in that "
+                             f"order, got {[e.key for e in entries]!r}")
+        steps = {len(e.y) for e in entries}
+        if len(steps) != 1:
+            raise ValueError(f"y must hold as many steps for every series, got {steps}")
+        pred = self.predict(steps.pop(), X=X)
+        if isinstance(y, dict):
+            y = to_output(list(y.items()), "dict", self._index_names)
+        if not pred.index.equals(y.index):
+            raise ValueError("y must hold the steps right after the training series")
+        return -float(np.mean(np.abs(y.to_numpy(np.float64) - pred.to_numpy(np.float64))))
+
+
+def _backtest_one(forecaster, y, X, kwargs):
+    # the series are the parallel jobs; each one's origins run in its job
+    return backtest(forecaster, y, X, n_jobs=1, **kwargs)
+
+
+def backtest_series(forecaster, y, X=None, *, n_jobs=None, **kwargs):
+    """:func:`~tsbptt.forecasting.backtesting.backtest` of every series of a
+    panel, one model per series, the series in parallel.
+
+    Parameters
+    ----------
+    forecaster : Forecaster
+    y : Series, dict of Series, or Series with a (series id, time) MultiIndex
+    X : DataFrame in y's layout, default=None
+    n_jobs : int or None, default=None
+        Series backtested at once through joblib (see :class:`LocalModels`);
+        each series' own origins run one after the other.
+    **kwargs
+        ``backtest``'s keywords (``initial``, ``step``, ``horizon``, ``refit``,
+        ``season``, ``coverage``).
+
+    Returns
+    -------
+    results : dict
+        Series key -> its :class:`~tsbptt.forecasting.backtesting.Backtest`, in the
+        order of ``y``; bitwise those of backtesting each series alone.
+    forecasts : DataFrame
+        Every series' forecast rows, a ``series`` column first.
+    """
+    n_jobs = check_n_jobs(n_jobs)
+    if "verbose" in kwargs or "n_jobs" in kwargs:
+        raise TypeError("backtest_series runs each series' backtest quietly on one job; "
+                        "drop verbose and pass n_jobs only once")
+    entries, _ = _entries(y, X)
+    out = parallel_map(_backtest_one, [(forecaster, e.y, e.X, kwargs) for e in entries],
+                       n_jobs)
+    results = {e.key: r for e, r in zip(entries, out)}
+    forecasts = pd.concat([r.forecasts.assign(series=[k] * len(r.forecasts))
+                           for k, r in results.items()], ignore_index=True)
+    forecasts = forecasts[["series"] + [c for c in forecasts.columns if c != "series"]]
+    return results, forecasts

@@ -1,0 +1,236 @@
+"""A global model trained on a panel larger than memory, one partition at a time.
+
+:func:`fit_partitions` reads a long panel (one row per series and step:
+``id_col``, ``time_col``, ``target_col``) partition by partition — a Dask
+DataFrame's partitions, or any sequence of pandas DataFrames or of
+``dask.delayed`` objects that compute to them — and feeds the lag windows of
+each partition to the estimator's ``partial_fit``: one pass over the partitions
+per epoch, so only one partition and its windows are in memory at a time.
+
+Design
+------
+- The rows must be sorted by series, then time, across the partitions (what
+  ``set_index``/``sort_values`` and most writers give); a series may straddle
+  partition boundaries. The last ``lags + horizon - 1`` rows of the series that
+  a partition ends with are carried into the next, so exactly the windows of
+  the whole panel are built, each once, in the panel's order
+  (:func:`partition_windows`; a test compares them with the whole panel's).
+- Scaling: each series is standardised by its mean and standard deviation,
+  computed in a first pass (counts, means and squared deviations combined
+  partition by partition, Chan et al.'s formula), and forecasts mapped back.
+- Estimators: anything with ``partial_fit(X, y)`` on 2D windows — tsbptt's
+  regressors (one epoch per call; they fit their input scaling on the first
+  call, so the per-series standardisation matters), ``SGDRegressor`` (horizon
+  1), ``MLPRegressor``. Ridge and other batch-only models have none: a
+  TypeError says so before any partition is read.
+"""
+from numbers import Integral
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+
+__all__ = ["PartitionedModel", "fit_partitions", "partition_windows"]
+
+
+def _partitions(data):
+    """The partitions of ``data`` as a list of lazy or eager pieces."""
+    if hasattr(data, "to_delayed") and hasattr(data, "npartitions"):
+        return list(data.to_delayed())
+    if isinstance(data, pd.DataFrame):
+        return [data]
+    if isinstance(data, (list, tuple)) and data:
+        return list(data)
+    raise TypeError("data must be a dask DataFrame, a pandas DataFrame, or a non-empty "
+                    f"list of (delayed) pandas DataFrames, got {type(data).__name__}")
+
+
+def _load(part, columns, i):
+    frame = part.compute() if hasattr(part, "compute") else part
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"partition {i} is a {type(frame).__name__}, not a DataFrame")
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"partition {i} lacks the columns {missing}; it has "
+                         f"{list(frame.columns)}")
+    values = frame[columns[2]].to_numpy(np.float64)
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"partition {i}: column {columns[2]!r} holds NaN or infinite "
+                         "values")
+    return frame[columns[0]].to_numpy(), frame[columns[1]].to_numpy(), values
+
+
+def _runs(ids):
+    """Start positions of each run of equal ids, and the end."""
+    if not len(ids):
+        return np.zeros(1, np.intp)
+    change = np.flatnonzero(ids[1:] != ids[:-1]) + 1
+    return np.concatenate([[0], change, [len(ids)]])
+
+
+def _series_stats(parts, columns):
+    """Per series: (count, mean, M2) over every partition, and the series order."""
+    stats, order, last = {}, [], None
+    for i, part in enumerate(parts):
+        ids, times, y = _load(part, columns, i)
+        bounds = _runs(ids)
+        for a, b in zip(bounds[:-1], bounds[1:]):
+            key = ids[a]
+            if key in stats and key != last:
+                raise ValueError(f"series {key!r} appears again in partition {i} after "
+                                 "other series: sort the rows by series, then time")
+            if np.any(np.diff(times[a:b]) <= 0 if b - a > 1 else False):
+                raise ValueError(f"series {key!r} is not in increasing time order in "
+                                 f"partition {i}")
+            n, m, m2 = b - a, float(np.mean(y[a:b])), float(np.sum((y[a:b] - y[a:b].mean())
+                                                                   ** 2))
+            if key in stats:  # Chan et al.: combine two parts' moments
+                n0, m0, s0 = stats[key]
+                d, tot = m - m0, n0 + n
+                stats[key] = (tot, m0 + d * n / tot, s0 + m2 + d * d * n0 * n / tot)
+            else:
+                stats[key] = (n, m, m2)
+                order.append(key)
+            last = key
+    return stats, order
+
+
+def _scales(stats):
+    mean = {k: s[1] for k, s in stats.items()}
+    std = {k: float(np.sqrt(s[2] / s[0])) if s[0] > 0 else 1.0 for k, s in stats.items()}
+    return mean, {k: v if v > 0 else 1.0 for k, v in std.items()}
+
+
+def partition_windows(parts, lags, horizon, columns, mean, std):
+    """Yield each partition's windows ``(X (n, lags), Y (n, horizon))``.
+
+    The windows of a series that began in earlier partitions read those rows
+    through the carried tail, so the windows of all partitions are exactly those
+    of the whole panel, in its order. ``parts`` as :func:`fit_partitions` takes
+    them; ``columns`` = (id, time, target); ``mean``/``std`` per series key.
+    """
+    need = lags + horizon
+    carry_key, carry = None, np.empty(0)
+    for i, part in enumerate(parts):
+        ids, _, y = _load(part, columns, i)
+        bounds = _runs(ids)
+        Xs, Ys = [], []
+        for j, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
+            key = ids[a]
+            z = (y[a:b] - mean[key]) / std[key]
+            if j == 0 and key == carry_key:
+                z = np.concatenate([carry, z])
+            if len(z) >= need:
+                w = np.lib.stride_tricks.sliding_window_view(z, need)
+                Xs.append(w[:, :lags])
+                Ys.append(w[:, lags:])
+            if j == len(bounds) - 2:  # the series this partition ends with
+                carry_key, carry = key, z[-(need - 1):] if need > 1 else z[:0]
+        if Xs:
+            yield np.concatenate(Xs), np.concatenate(Ys)
+        else:
+            yield np.empty((0, lags)), np.empty((0, horizon))
+
+
+class PartitionedModel:
+    """A global model fitted by :func:`fit_partitions`.
+
+    Attributes
+    ----------
+    estimator_ : the fitted estimator
+    lags_, horizon_ : int
+    mean_, std_ : dict
+        Per series key, the standardisation of its target.
+    n_windows_ : int
+        Windows per epoch.
+    columns_ : tuple of str
+        (id_col, time_col, target_col).
+    """
+
+    def __init__(self, estimator, lags, horizon, columns, mean, std, n_windows):
+        self.estimator_, self.lags_, self.horizon_ = estimator, lags, horizon
+        self.columns_, self.mean_, self.std_, self.n_windows_ = columns, mean, std, n_windows
+
+    def predict(self, last):
+        """Forecast ``horizon_`` steps after the end of each series of ``last``.
+
+        Parameters
+        ----------
+        last : DataFrame
+            The long layout of the training data, with at least the last
+            ``lags_`` rows of each series to forecast (sorted by time within a
+            series), e.g. ``ddf.groupby(id_col).tail(lags)``.
+
+        Returns
+        -------
+        DataFrame
+            Columns ``id_col``, ``step`` (1 .. horizon), ``time_col`` (the last
+            time plus ``step`` times the series' last step) and ``forecast``.
+        """
+        id_col, time_col, target_col = self.columns_
+        rows, keys, ends, deltas = [], [], [], []
+        for key, g in last.groupby(id_col, sort=False):
+            if key not in self.mean_:
+                raise ValueError(f"series {key!r} was not in the training data")
+            if len(g) < max(self.lags_, 2):
+                raise ValueError(f"series {key!r} has {len(g)} rows; give at least "
+                                 f"{max(self.lags_, 2)}")
+            y = g[target_col].to_numpy(np.float64)[-self.lags_:]
+            rows.append((y - self.mean_[key]) / self.std_[key])
+            t = g[time_col].to_numpy()
+            keys.append(key)
+            ends.append(t[-1])
+            deltas.append(t[-1] - t[-2])
+        pred = np.asarray(self.estimator_.predict(np.stack(rows)), np.float64)
+        pred = pred.reshape(len(keys), self.horizon_)
+        steps = np.arange(1, self.horizon_ + 1)
+        return pd.DataFrame({
+            id_col: np.repeat(keys, self.horizon_),
+            "step": np.tile(steps, len(keys)),
+            time_col: [e + s * d for e, d in zip(ends, deltas) for s in steps],
+            "forecast": (pred * np.array([self.std_[k] for k in keys])[:, None]
+                         + np.array([self.mean_[k] for k in keys])[:, None]).ravel()})
+
+
+def fit_partitions(estimator, data, *, lags, horizon=1, epochs=1, id_col="unique_id",
+                   time_col="ds", target_col="y"):
+    """Train a clone of ``estimator`` on the lag windows of a long panel, one
+    partition at a time (see the module's notes).
+
+    Parameters
+    ----------
+    estimator : regressor with ``partial_fit``
+    data : dask DataFrame, pandas DataFrame, or list of (delayed) DataFrames
+        Long layout, sorted by series then time across the partitions.
+    lags : int
+        Input steps per window.
+    horizon : int, default=1
+        Target steps per window (a 2D target when > 1).
+    epochs : int, default=1
+        Passes over the partitions; each partition is one ``partial_fit`` call.
+    id_col, time_col, target_col : str, default 'unique_id', 'ds', 'y'
+
+    Returns
+    -------
+    PartitionedModel
+    """
+    for name, v in (("lags", lags), ("horizon", horizon), ("epochs", epochs)):
+        if not isinstance(v, Integral) or isinstance(v, bool) or v < 1:
+            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+    if not hasattr(estimator, "partial_fit"):
+        raise TypeError(f"{type(estimator).__name__} has no partial_fit: use a tsbptt "
+                        "regressor, SGDRegressor or MLPRegressor to train on partitions")
+    parts, columns = _partitions(data), (id_col, time_col, target_col)
+    stats, _ = _series_stats(parts, columns)
+    mean, std = _scales(stats)
+    model, n_windows = clone(estimator), 0
+    for _ in range(epochs):
+        n_windows = 0
+        for X, Y in partition_windows(parts, lags, horizon, columns, mean, std):
+            if len(X):
+                model.partial_fit(X, Y[:, 0] if horizon == 1 else Y)
+                n_windows += len(X)
+    if n_windows == 0:
+        raise ValueError(f"no series has lags + horizon = {lags + horizon} rows: nothing "
+                         "to train on")
+    return PartitionedModel(model, lags, horizon, columns, mean, std, n_windows)
