@@ -65,7 +65,8 @@ def test_public_api():
     assert "datasets" in tsbptt.__all__
     assert tsbptt.datasets is datasets
     assert sorted(datasets.__all__) == datasets.__all__
-    assert set(datasets.__all__) == {"list_datasets", *(f"load_{n}" for n in LOADERS)}
+    assert set(datasets.__all__) == {"list_datasets", "make_mackey_glass",
+                                     *(f"load_{n}" for n in LOADERS)}
     for name in datasets.__all__:
         assert getattr(datasets, name).__doc__
 

@@ -17,9 +17,9 @@ except ImportError as exc:  # pragma: no cover - depends on how tsbptt was insta
     ) from exc
 
 from ._config import get_config, show_config
-from .estimators import (GRUClassifier, GRURegressor, LagLayout, LSTMClassifier,
-                         LSTMRegressor, RecurrentState, RNNClassifier, RNNRegressor,
-                         RTRLRegressor, load_model, save_model)
+from .estimators import (ESNRegressor, GRUClassifier, GRURegressor, LagLayout,
+                         LSTMClassifier, LSTMRegressor, RecurrentState, RNNClassifier,
+                         RNNRegressor, RTRLRegressor, load_model, save_model)
 from .forecasting import metrics, returns
 from . import datasets
 from .forecasting.backtesting import Backtest, RollingOrigin, backtest
@@ -30,8 +30,8 @@ from .forecasting.auto import AutoForecaster
 from .forecasting.windowing import Windows, calendar_features, infer_season, make_windows
 
 __all__ = [
-    "AutoForecaster", "Backtest", "backtest", "calendar_features", "datasets", "Forecaster",
-    "get_config", "GRUClassifier", "GRURegressor", "infer_season", "LagLayout",
+    "AutoForecaster", "Backtest", "backtest", "calendar_features", "datasets", "ESNRegressor",
+    "Forecaster", "get_config", "GRUClassifier", "GRURegressor", "infer_season", "LagLayout",
     "load_forecaster", "load_model", "LocalModels",
     "LSTMClassifier", "LSTMRegressor", "make_windows", "metrics", "RecurrentState", "returns",
     "RNNClassifier", "RNNRegressor", "RollingOrigin", "RTRLRegressor", "save_model",

@@ -60,6 +60,7 @@ __all__ = [
     "gru_backward",
     "rnn_forward",
     "rnn_backward",
+    "esn_forward",
 ]
 
 
@@ -492,3 +493,52 @@ def rnn_backward(X, W, cache, dY, dh_T=None, lengths=None,
     dX = dA @ W_x.T
     dW = _weight_grads(X, h_prev, dA, dA)
     return dict(dX=dX, dh0=dh, dW=dW, delta_sq=delta_sq, n_clipped=n_clipped)
+
+
+def esn_forward(U, W_in, W, bias, leak, lengths=None, W_fb=None, Y_fb=None, x0=None,
+                washout=0):
+    """Leaky-tanh reservoir of an echo-state network (no training, no backward).
+
+    ``x_t = (1 - leak) x_{t-1} + leak * tanh(W_in u_t + W x_{t-1} + b + W_fb y_t)``
+    where ``y_t = Y_fb[:, t]`` is the value fed back at step t (the caller shifts
+    it: the target or output of step t - 1).
+
+    Parameters
+    ----------
+    U : (B, T, F) inputs.
+    W_in : (N, F) input weights.  W : (N, N) reservoir weights (dense or a SciPy
+        sparse matrix).  bias : (N,).  leak : float in (0, 1].
+    lengths : (B,) ints in [1, T] or None (all T).  Steps past a sequence's end
+        leave its state unchanged.
+    W_fb : (N, O) feedback weights, with Y_fb (B, T, O); both or neither.
+    x0 : (B, N) initial state or None (zeros).
+    washout : int, steps left out of the mean state.
+
+    Returns
+    -------
+    states : (B, T, N) the state after each step, 0 past a sequence's end.
+    final : (B, N) the state after each sequence's last step.
+    mean : (B, N) mean state over steps washout .. lengths[b]-1 (0 where none).
+    """
+    dtype = _dtype_of(U)
+    B, T, _ = U.shape
+    N = W_in.shape[0]
+    lengths = _lengths(lengths, B, T)
+    W = W.toarray() if hasattr(W, "toarray") else np.asarray(W)
+    W = W.astype(dtype)
+    x = np.zeros((B, N), dtype) if x0 is None else np.array(x0, dtype=dtype)
+    states = np.zeros((B, T, N), dtype)
+    total = np.zeros((B, N), dtype)
+    leak = dtype.type(leak)
+    for t in range(T):
+        a = U[:, t] @ W_in.T.astype(dtype) + x @ W.T + bias.astype(dtype)
+        if W_fb is not None:
+            a = a + Y_fb[:, t] @ W_fb.T.astype(dtype)
+        new = (1 - leak) * x + leak * np.tanh(a)
+        valid = (t < lengths)[:, None]
+        x = np.where(valid, new, x)
+        states[:, t] = np.where(valid, x, 0)
+        total += np.where(valid & (t >= washout), x, 0)
+    counts = np.maximum(lengths - washout, 0)[:, None]
+    mean = np.where(counts > 0, total / np.maximum(counts, 1), 0).astype(dtype)
+    return states, x, mean

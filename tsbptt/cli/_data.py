@@ -25,7 +25,8 @@ MAX_SHOWN = 80
 
 #: The --model choices and what each is.
 MODELS = {"lstm": "LSTMRegressor", "gru": "GRURegressor", "rnn": "RNNRegressor",
-          "ridge": "sklearn Ridge", "naive": "SeasonalNaive",
+          "ridge": "sklearn Ridge", "esn": "ESNRegressor (echo-state network)",
+          "naive": "SeasonalNaive",
           "auto": "AutoForecaster, the best of naive, ridge and LSTM in a backtest "
                   "of the training data"}
 
@@ -36,17 +37,20 @@ NET_DEFAULTS = {"hidden_size": 32, "num_layers": 1, "max_iter": 50,
                 "learning_rate": 1e-2, "batch_size": 64, "dropout": 0.0,
                 "random_state": 0, "n_threads": None}
 RIDGE_DEFAULTS = {"alpha": 1.0}
+ESN_DEFAULTS = {"random_state": 0, "n_threads": None}
 
 #: Which flag sets which estimator parameter, and the models it applies to.
-FLAG_PARAMS = {"hidden_size": ("--hidden-size", "hidden_size", "net"),
-               "layers": ("--layers", "num_layers", "net"),
-               "epochs": ("--epochs", "max_iter", "net"),
-               "learning_rate": ("--learning-rate", "learning_rate", "net"),
-               "batch_size": ("--batch-size", "batch_size", "net"),
-               "dropout": ("--dropout", "dropout", "net"),
-               "threads": ("--threads", "n_threads", "net"),
-               "random_state": ("--random-state", "random_state", "net"),
-               "alpha": ("--alpha", "alpha", "ridge")}
+FLAG_PARAMS = {"hidden_size": ("--hidden-size", "hidden_size", ("net",)),
+               "layers": ("--layers", "num_layers", ("net",)),
+               "epochs": ("--epochs", "max_iter", ("net",)),
+               "learning_rate": ("--learning-rate", "learning_rate", ("net",)),
+               "batch_size": ("--batch-size", "batch_size", ("net",)),
+               "dropout": ("--dropout", "dropout", ("net",)),
+               "threads": ("--threads", "n_threads", ("net", "esn")),
+               "random_state": ("--random-state", "random_state", ("net", "esn")),
+               "alpha": ("--alpha", "alpha", ("ridge", "esn"))}
+#: The --model values of each kind in FLAG_PARAMS, for error messages.
+_KIND_WORDS = {"net": "lstm, gru or rnn", "ridge": "ridge", "esn": "esn"}
 
 
 class UsageError(ValueError):
@@ -638,12 +642,12 @@ def build_estimator(args, config=None, verbose=0):
     from sklearn.linear_model import Ridge
 
     from ..forecasting.baselines import SeasonalNaive
-    from ..estimators import GRURegressor, LSTMRegressor, RNNRegressor
+    from ..estimators import ESNRegressor, GRURegressor, LSTMRegressor, RNNRegressor
 
     kind = {"lstm": "net", "gru": "net", "rnn": "net"}.get(args.model, args.model)
     for attr, (flag, _, applies) in FLAG_PARAMS.items():
-        if getattr(args, attr, None) is not None and applies != kind:
-            what = "--model lstm, gru or rnn" if applies == "net" else "--model ridge"
+        if getattr(args, attr, None) is not None and kind not in applies:
+            what = "--model " + " or ".join(_KIND_WORDS[k] for k in applies)
             raise UsageError(f"{flag} applies to {what}, not to --model {args.model}")
     if args.model == "auto":
         if config:
@@ -651,6 +655,8 @@ def build_estimator(args, config=None, verbose=0):
         return None
     if args.model == "ridge":
         est = Ridge(**RIDGE_DEFAULTS)
+    elif args.model == "esn":
+        est = ESNRegressor(**ESN_DEFAULTS)
     elif args.model == "naive":
         est = SeasonalNaive(season=args.season or 1)
     else:
@@ -665,7 +671,7 @@ def build_estimator(args, config=None, verbose=0):
         est.set_params(**config)
     est.set_params(**{param: getattr(args, attr)
                       for attr, (_, param, applies) in FLAG_PARAMS.items()
-                      if applies == kind and getattr(args, attr, None) is not None})
+                      if kind in applies and getattr(args, attr, None) is not None})
     if args.model == "naive" and args.season is not None:  # the flag wins, as the others
         est.set_params(season=args.season)
     return est

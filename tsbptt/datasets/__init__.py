@@ -8,6 +8,9 @@
 - :func:`load_sensor_temperatures`: synthetic, hourly, 4 sensors x 1344 values in
   long format; CC0.
 
+:func:`make_mackey_glass` generates the Mackey-Glass chaotic series (NumPy array,
+deterministic), the classic benchmark of echo-state networks.
+
 :func:`list_datasets` describes them in one line each. Every loader returns a new
 pandas object on each call. Provenance and licenses are in the ``README.md`` next to
 this module; the synthetic series are regenerated bit for bit by
@@ -20,6 +23,7 @@ from ._loaders import (
     load_sensor_temperatures,
     load_stock_prices,
 )
+from ._generators import make_mackey_glass
 
 __all__ = ["list_datasets", "load_air_passengers", "load_electricity_load",
-           "load_sensor_temperatures", "load_stock_prices"]
+           "load_sensor_temperatures", "load_stock_prices", "make_mackey_glass"]

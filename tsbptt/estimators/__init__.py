@@ -4,6 +4,7 @@ Estimators validate and convert their inputs (NumPy arrays, 3D sequences, ragged
 lists), then call the engine; they never see pandas.
 """
 from ._classifiers import GRUClassifier, LSTMClassifier, RNNClassifier
+from ._esn import ESNRegressor
 from ._layout import LagLayout
 from ._online import RTRLRegressor
 from ._regressors import GRURegressor, LSTMRegressor, RNNRegressor
@@ -11,6 +12,6 @@ from ._state import load_model, save_model
 from ._streaming import RecurrentState
 from ._tags import Capabilities, capabilities
 
-__all__ = ["GRUClassifier", "GRURegressor", "LagLayout", "LSTMClassifier", "LSTMRegressor",
-           "RNNClassifier", "RNNRegressor", "RTRLRegressor", "RecurrentState", "load_model",
-           "save_model", "Capabilities", "capabilities"]
+__all__ = ["ESNRegressor", "GRUClassifier", "GRURegressor", "LagLayout", "LSTMClassifier",
+           "LSTMRegressor", "RNNClassifier", "RNNRegressor", "RTRLRegressor", "RecurrentState",
+           "load_model", "save_model", "Capabilities", "capabilities"]

@@ -1,0 +1,219 @@
+"""Echo-state network vs the default LSTM and a Ridge: accuracy and fit time.
+
+Part 1, Mackey-Glass (tau=17, one sample per time unit): 48-step windows, the
+first 3,000 for training, the next 1,000 for testing. One-step NRMSE (RMSE over
+the test targets' standard deviation) and fit time of ESNRegressor (defaults),
+Ridge on the same windows (alpha=1, the Forecaster benchmarks' ridge, and the
+best of the ESN's own alpha grid chosen by leave-one-out), and LSTMRegressor
+(defaults) on the same windows.
+
+Part 2, fit time on a 4,000-step series (Mackey-Glass): ``Forecaster(est,
+lags=48)`` with every setting at its default, ESN vs LSTM, median of repeats
+(one repeat of the LSTM), then MASE of 200 one-step forecasts after it (no refit).
+
+Part 3, the bundled and generated series of ``bench_accuracy.py`` with its
+protocol (rolling origins, refit at each, lags = 2 x season): MASE and fit time
+of seasonal naive, Ridge(1.0), the default ESN and the default LSTM Forecasters.
+
+    python benchmarks/bench_esn.py                 # all four parts
+    python benchmarks/bench_esn.py --parts 4       # the reservoir kernel alone
+    python benchmarks/bench_esn.py --quick         # 2 origins, LSTM only in part 2
+    python benchmarks/bench_esn.py --json esn.json
+
+Part 4, the reservoir kernel alone: CSR at 10% connectivity vs a dense reservoir
+(the same loop), N = 200 and 300, float32 and float64, 1,000 windows of 48 steps.
+
+Every model runs on one thread (``n_threads=1``; BLAS as loaded, the ESN's
+readout holds it to one thread). One set of ESN defaults for every series.
+"""
+import argparse
+import json
+import statistics
+import time
+import warnings
+
+import numpy as np
+from _common import header_lines, tsbptt  # noqa: F401  (tsbptt from this checkout)
+from bench_accuracy import _series
+from sklearn.linear_model import Ridge, RidgeCV
+
+from tsbptt import ESNRegressor, Forecaster, LSTMRegressor, SeasonalNaive, backtest
+from tsbptt.datasets import make_mackey_glass
+from tsbptt.estimators._esn import DEFAULT_ALPHAS
+
+LAGS = 48
+
+
+def _timed(fn, repeats):
+    """(median CPU seconds of this process, last result) of ``repeats`` calls: CPU
+    time, not wall time, because the benchmark machine is shared (every model runs
+    on one thread, so CPU time is what it costs)."""
+    times, out = [], None
+    for _ in range(repeats):
+        t0 = time.process_time()
+        out = fn()
+        times.append(time.process_time() - t0)
+    return statistics.median(times), out
+
+
+def mackey_glass_windows(n_train=3000, n_test=1000, skip_lstm=False, repeats=3):
+    y = make_mackey_glass(n_train + n_test + LAGS)
+    X = np.lib.stride_tricks.sliding_window_view(y[:-1], LAGS)
+    t = y[LAGS:]
+    Xtr, ytr, Xte, yte = X[:n_train], t[:n_train], X[n_train:], t[n_train:]
+    models = {"esn": lambda: ESNRegressor(random_state=0, n_threads=1),
+              "ridge(alpha=1)": lambda: Ridge(1.0),
+              "ridge(best alpha)": lambda: RidgeCV(alphas=DEFAULT_ALPHAS)}
+    if not skip_lstm:
+        models["lstm"] = lambda: LSTMRegressor(random_state=0, n_threads=1)
+    rows = []
+    for name, make in models.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            secs, model = _timed(lambda: make().fit(Xtr, ytr),
+                                 1 if name == "lstm" else repeats)
+        pred = model.predict(Xte)
+        nrmse = float(np.sqrt(np.mean((pred - yte) ** 2)) / np.std(yte))
+        rows.append({"model": name, "nrmse": nrmse, "fit_s": secs})
+        print(f"Mackey-Glass windows  {name:<18} 1-step NRMSE {nrmse:9.2e}  "
+              f"fit {secs:8.2f} s", flush=True)
+    return rows
+
+
+def fit_time_4000(repeats=3, n_test=200, windows_lstm=True):
+    """Forecaster fit time on a 4,000-step series, then MASE of 1-step forecasts."""
+    import pandas as pd
+    s = make_mackey_glass(4000 + n_test)
+    y = pd.Series(s, index=pd.date_range("2020-01-01", periods=len(s), freq="h"))
+    makers = {"esn": lambda: ESNRegressor(random_state=0, n_threads=1),
+              "lstm": lambda: LSTMRegressor(random_state=0, n_threads=1)}
+    rows = []
+    if windows_lstm:  # the same windows, no Forecaster budget: LSTMRegressor's defaults
+        X = np.lib.stride_tricks.sliding_window_view(s[:3999], LAGS)
+        for name, make in makers.items():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                secs, _ = _timed(lambda: make().fit(X, s[LAGS:4000]),
+                                 1 if name == "lstm" else repeats)
+            rows.append({"model": name + " on the windows", "fit_s": secs})
+            print(f"4,000-step series     {name:<18} fit on its {len(X)} windows "
+                  f"{secs:8.2f} s", flush=True)
+    for name, make in makers.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            secs, _ = _timed(lambda: Forecaster(make(), lags=LAGS).fit(y.iloc[:4000]),
+                             1 if name == "lstm" else repeats)
+            bt = backtest(Forecaster(make(), lags=LAGS), y, initial=4000, step=1,
+                          refit=False, season=1)
+        rows.append({"model": name, "fit_s": secs, "mase": bt.metrics["mase"]})
+        print(f"4,000-step series     {name:<18} Forecaster.fit {secs:8.2f} s  "
+              f"MASE (1 step, {n_test} origins) {bt.metrics['mase']:.4f}", flush=True)
+    ratio = {r["model"]: r["fit_s"] for r in rows}
+    ratio = {"forecaster": ratio["lstm"] / ratio["esn"],
+             "windows": ratio.get("lstm on the windows", np.nan)
+             / ratio.get("esn on the windows", np.nan)}
+    print(f"LSTM fit / ESN fit: Forecaster {ratio['forecaster']:.0f}x, same windows "
+          f"{ratio['windows']:.0f}x", flush=True)
+    return rows, ratio
+
+
+def series_table(n_origins, with_lstm):
+    rows = []
+    for name, y, season, horizon in _series():
+        lags = 2 * season
+        models = {"naive": lambda: SeasonalNaive(season), "ridge": lambda: Ridge(1.0),
+                  "esn": lambda: ESNRegressor(random_state=0, n_threads=1)}
+        if with_lstm:
+            models["lstm"] = lambda: LSTMRegressor(random_state=0, n_threads=1)
+        for label, make in models.items():
+            t0 = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                result = backtest(Forecaster(make(), lags=lags, horizon=horizon), y,
+                                  initial=len(y) - n_origins * horizon, step=horizon,
+                                  refit=True, season=season)
+            rows.append({"series": name, "model": label, "mase": result.metrics["mase"],
+                         "seconds": time.perf_counter() - t0})
+            print(f"{name:<42} {label:<6} MASE {rows[-1]['mase']:7.3f}  "
+                  f"{rows[-1]['seconds']:7.1f} s", flush=True)
+    return rows
+
+
+def kernel_table(repeats=3, n_windows=1000):
+    """The reservoir kernel alone: CSR at the default connectivity vs dense."""
+    import scipy.sparse as sp
+
+    from tsbptt._kernels._esn import esn_states
+    rows = []
+    for N in (200, 300):
+        for density in (0.1, 1.0):
+            for dtype in (np.float32, np.float64):
+                rs = np.random.RandomState(0)
+                W = sp.random(N, N, density=density, random_state=rs, format="csr",
+                              data_rvs=lambda k: rs.uniform(-1, 1, k))
+                W = (W * (0.9 / np.max(np.abs(np.linalg.eigvals(W.toarray()))))).tocsr()
+                W = W.astype(dtype)
+                U = rs.randn(n_windows, LAGS, 1).astype(dtype)
+                args = (U, np.full(n_windows, LAGS, np.intp),
+                        (0.3 * rs.uniform(-1, 1, (N, 1))).astype(dtype), W.data,
+                        W.indices.astype(np.int32), W.indptr.astype(np.int32),
+                        np.zeros(N, dtype), np.zeros((N, 0), dtype),
+                        np.zeros((n_windows, LAGS, 0), dtype), 1.0)
+                secs, _ = _timed(lambda: esn_states(*args, np.zeros((n_windows, N), dtype),
+                                                    n_threads=1), repeats)
+                rows.append({"N": N, "density": density, "dtype": dtype.__name__,
+                             "cpu_s": secs})
+                print(f"kernel N={N} {'CSR 10%' if density < 1 else 'dense  '} "
+                      f"{dtype.__name__:<8} {n_windows} windows x {LAGS} steps "
+                      f"{secs:.3f} s", flush=True)
+    return rows
+
+
+def markdown(rows):
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    got = {(r["series"], r["model"]): r for r in rows}
+    series = list(dict.fromkeys(r["series"] for r in rows))
+    lines = ["| series | " + " | ".join(models) + " |", "|---|" + "---|" * len(models)]
+    for s in series:
+        lines.append(f"| {s} | " + " | ".join(
+            f"{got[s, m]['mase']:.3f}" for m in models) + " |")
+    gm = [np.exp(np.mean([np.log(got[s, m]["mase"] / got[s, "naive"]["mase"])
+                          for s in series])) for m in models]
+    lines.append("| **geometric mean relative to naive** | "
+                 + " | ".join(f"{g:.3f}" for g in gm) + " |")
+    secs = [sum(got[s, m]["seconds"] for s in series) for m in models]
+    lines.append("| time for all fits (s) | " + " | ".join(f"{v:.1f}" for v in secs)
+                 + " |")
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="2 origins in part 3, no LSTM in parts 1 and 3")
+    parser.add_argument("--parts", nargs="+", type=int, default=[1, 2, 3, 4])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--json", metavar="PATH")
+    args = parser.parse_args()
+    _, lines = header_lines(None, True, "1 (n_threads=1)")
+    print("\n".join(lines), flush=True)
+    out = {}
+    if 1 in args.parts:
+        out["mackey_glass"] = mackey_glass_windows(skip_lstm=args.quick,
+                                                   repeats=args.repeats)
+    if 2 in args.parts:
+        out["fit_4000"], out["fit_ratio"] = fit_time_4000(args.repeats,
+                                                          windows_lstm=not args.quick)
+    if 3 in args.parts:
+        out["series"] = series_table(2 if args.quick else 3, not args.quick)
+        print()
+        print(markdown(out["series"]))
+    if 4 in args.parts:
+        out["kernel"] = kernel_table(args.repeats)
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(out, fh, indent=1)
+
+
+if __name__ == "__main__":
+    main()

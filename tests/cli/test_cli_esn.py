@@ -1,0 +1,38 @@
+"""``tsbptt forecast --model esn``: the echo-state network from the command line."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from tsbptt.cli import _main as cli
+
+
+@pytest.fixture
+def wave_csv(tmp_path):
+    times = pd.date_range("2024-01-01", periods=480, freq="h")
+    path = tmp_path / "wave.csv"
+    pd.DataFrame({"ts": times.strftime("%Y-%m-%dT%H:%M"),
+                  "value": 10 + 3 * np.sin(2 * np.pi * np.arange(480) / 24)}).to_csv(
+                      path, index=False)
+    return path
+
+
+def test_forecast_model_esn_continues_a_sine_wave(wave_csv, tmp_path, capsys):
+    out_csv = tmp_path / "f.csv"
+    code = cli.main(["forecast", str(wave_csv), "--time-col", "ts", "--target", "value",
+                     "--horizon", "6", "--lags", "24", "--model", "esn", "--threads", "1",
+                     "--alpha", "1e-8", "--out", str(out_csv)])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "wrote" in out
+    frame = pd.read_csv(out_csv)
+    np.testing.assert_allclose(frame["forecast"],
+                               10 + 3 * np.sin(2 * np.pi * (480 + np.arange(6)) / 24),
+                               atol=1e-2)
+
+
+def test_network_flags_are_refused_for_esn(wave_csv, capsys):
+    code = cli.main(["forecast", str(wave_csv), "--time-col", "ts", "--target", "value",
+                     "--horizon", "3", "--model", "esn", "--epochs", "3"])
+    _, err = capsys.readouterr()
+    assert code == 2
+    assert "--epochs applies to --model lstm, gru or rnn, not to --model esn" in err

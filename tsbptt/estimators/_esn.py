@@ -1,0 +1,604 @@
+"""Echo-state networks: a fixed random reservoir read out by a ridge regression.
+
+The reservoir is never trained: its states come from the compiled kernel
+:func:`tsbptt._kernels._esn.esn_states` (deterministic for any thread count, a row
+alone or in a batch), and fitting is one ridge regression of the targets on the
+states, solved in float64 with the BLAS held to one thread (so its bits do not
+depend on the BLAS thread count either).
+
+Two modes:
+
+- **windows / sequences** (:meth:`ESNRegressor.fit`, :meth:`~ESNRegressor.predict`):
+  every sample runs the reservoir from the zero state; the readout sees its final
+  state (``state='final'``) or its mean state after the washout (``'mean'``), and,
+  with ``include_inputs``, the inputs of its last step (or of every step of a
+  2D window: the window itself, as a Ridge on the lags would see it). The same input forms as the
+  other estimators: 2D windows, 3D arrays, ragged lists.
+- **stateful** (:meth:`~ESNRegressor.fit_series`, :meth:`~ESNRegressor.update_series`,
+  :meth:`~ESNRegressor.predict_series`): one long series, no windows. The reservoir
+  runs once through it, driven by exogenous inputs ``X`` and, with
+  ``output_feedback``, by the previous value of the series (teacher forcing); the
+  readout learns every step after the washout. Forecasts continue from the end of
+  the series, feeding the model's own predictions back.
+"""
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_array, check_is_fitted
+from threadpoolctl import threadpool_limits
+
+from .._kernels._esn import esn_states
+from ..engine._threads import MAX_THREADS, resolve_n_threads
+from ..utils._validation import refuse_bool_numbers
+from ._inputs import to_sequences
+from ._tags import Capabilities
+from ._targets import check_weights, mean_scale
+
+__all__ = ["ESNRegressor", "DEFAULT_ALPHAS", "ridge_gcv"]
+
+#: The ridge penalties the default ``alpha`` chooses from by generalized
+#: cross-validation.
+DEFAULT_ALPHAS = tuple(10.0 ** k for k in range(-10, 3))
+#: Above this reservoir size the spectral radius comes from ARPACK (started from a
+#: fixed vector, so deterministic), not a dense eigendecomposition.
+DENSE_EIGEN_MAX = 64
+
+
+def _alphas_ok(value):
+    a = np.asarray(value, dtype=float) if not isinstance(value, str) else None
+    return a is not None and a.ndim == 1 and a.size > 0 and np.all(np.isfinite(a)) \
+        and np.all(a > 0)
+
+
+class ESNRegressor(RegressorMixin, BaseEstimator):
+    """Echo-state network regressor: a leaky-tanh reservoir and a ridge readout.
+
+    The reservoir state follows
+
+    ``x_t = (1 - leak_rate) x_{t-1} + leak_rate * tanh(W_in u_t + W x_{t-1} + b
+    + W_fb y_{t-1})``
+
+    with fixed random weights: ``W`` sparse with spectral radius
+    ``spectral_radius``, ``W_in``, ``b`` and ``W_fb`` uniform in ``[-s, s]`` for
+    their scaling ``s``. Inputs ``u_t`` are standardised first (``scale_inputs``).
+    Only the linear readout is learned.
+
+    Parameters
+    ----------
+    n_reservoir : int, default=200
+        Reservoir units N.
+    spectral_radius : float, default=0.9
+        Largest absolute eigenvalue of ``W`` (< 1 for the echo-state property
+        with ``leak_rate=1``).
+    input_scaling : float, default=0.3
+        Half-width of the uniform input weights (inputs are standardised).
+    leak_rate : float in (0, 1], default=1.0
+        1 is the plain tanh reservoir; smaller values slow the states down.
+    sparsity : float in [0, 1), default=0.9
+        Fraction of ``W``'s entries that are zero (connectivity ``1 - sparsity``).
+    washout : int, default=0
+        Leading steps whose states the readout never sees: in the stateful mode,
+        the first steps of the series; with ``state='mean'``, the first steps of
+        each sequence (which must then be longer). Ignored with ``state='final'``.
+    alpha : float or array-like of floats, default=DEFAULT_ALPHAS
+        Ridge penalty of the readout. A sequence of candidates (the default is
+        ``1e-10, 1e-9, ..., 100``) picks one by generalized cross-validation
+        (one eigendecomposition for all candidates, see :func:`ridge_gcv`); the
+        choice is ``alpha_``. 0 is the minimum-norm least-squares readout.
+    bias_scaling : float, default=0.5
+        Half-width of the uniform reservoir biases.
+    output_feedback : bool, default=False
+        Feed the previous value of the target back into the reservoir (stateful
+        mode only: windows have no per-step outputs; ``fit`` refuses it).
+    feedback_scaling : float, default=0.3
+        Half-width of the uniform feedback weights ``W_fb``.
+    include_inputs : bool, 'window' or 'auto', default='auto'
+        Give the readout the (standardised) inputs too: True, those of each
+        sequence's last step; 'window', those of every step (sequences of one
+        length: 2D windows or a 3D array, the same number of steps at predict);
+        'auto', 'window' for 2D windows and True for 3D arrays and lists. With
+        'window' the readout contains a ridge regression on the lags, and the
+        reservoir adds what the lags alone cannot say. In the stateful mode any
+        true value gives the current step's inputs.
+    state : {'final', 'mean'}, default='final'
+        Which state of a window or sequence the readout sees.
+    n_channels : int, default=1
+        Channels of 2D windows (columns ``t * n_channels + c``), as in
+        :class:`~tsbptt.LSTMRegressor`.
+    scale_inputs : bool, default=True
+        Standardise each input feature with the training data's mean and deviation.
+    n_threads : int or None, default=None
+        OpenMP threads of the reservoir kernel; None uses the available cores,
+        ``-k`` all but ``k - 1``. The results never depend on it.
+    dtype : {'float32', 'float64'}, default='float32'
+        Precision of the reservoir; the readout is always solved in float64.
+    random_state : int, RandomState or None, default=None
+        Seeds the reservoir weights.
+
+    Attributes
+    ----------
+    W_in_ : ndarray (N, n_inputs); W_ : scipy.sparse.csr_matrix (N, N);
+    bias_ : ndarray (N,); W_fb_ : ndarray (N, n_outputs) or (N, 0)
+        The reservoir, in ``dtype_``.
+    coef_ : ndarray of shape (n_outputs, n_readout); intercept_ : (n_outputs,)
+        The readout (float64), over ``[state, inputs]``.
+    alpha_ : float
+        The ridge penalty used.
+    n_outputs_ : int
+    n_steps_ : int
+        Steps of the longest training sequence (windows mode).
+    mode_ : {'windows', 'series'}
+    reservoir_state_ : ndarray of shape (N,)
+        Stateful mode: the state after the last step seen (fit_series,
+        update_series).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tsbptt import ESNRegressor
+    >>> X = np.sin(np.arange(220) / 5)[np.arange(200)[:, None] + np.arange(20)]
+    >>> y = np.sin((np.arange(200) + 20) / 5)
+    >>> esn = ESNRegressor(random_state=0).fit(X, y)
+    >>> float(np.abs(esn.predict(X) - y).max()) < 1e-3
+    True
+    """
+
+    _parameter_constraints = {
+        "n_reservoir": [Interval(Integral, 1, None, closed="left")],
+        "spectral_radius": [Interval(Real, 0, None, closed="left")],
+        "input_scaling": [Interval(Real, 0, None, closed="left")],
+        "leak_rate": [Interval(Real, 0, 1, closed="right")],
+        "sparsity": [Interval(Real, 0, 1, closed="left")],
+        "washout": [Interval(Integral, 0, None, closed="left")],
+        "alpha": [Interval(Real, 0, None, closed="left"), "array-like"],
+        "bias_scaling": [Interval(Real, 0, None, closed="left")],
+        "output_feedback": ["boolean"],
+        "feedback_scaling": [Interval(Real, 0, None, closed="left")],
+        "include_inputs": ["boolean", StrOptions({"window", "auto"})],
+        "state": [StrOptions({"final", "mean"})],
+        "n_channels": [Interval(Integral, 1, None, closed="left")],
+        "scale_inputs": ["boolean"],
+        "n_threads": [Interval(Integral, -MAX_THREADS, -1, closed="both"),
+                      Interval(Integral, 1, MAX_THREADS, closed="both"), None],
+        "dtype": [StrOptions({"float32", "float64"})],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(self, n_reservoir=200, *, spectral_radius=0.9, input_scaling=0.3,
+                 leak_rate=1.0, sparsity=0.9, washout=0, alpha=DEFAULT_ALPHAS,
+                 bias_scaling=0.5, output_feedback=False, feedback_scaling=0.3,
+                 include_inputs="auto", state="final", n_channels=1, scale_inputs=True,
+                 n_threads=None, dtype="float32", random_state=None):
+        self.n_reservoir = n_reservoir
+        self.spectral_radius = spectral_radius
+        self.input_scaling = input_scaling
+        self.leak_rate = leak_rate
+        self.sparsity = sparsity
+        self.washout = washout
+        self.alpha = alpha
+        self.bias_scaling = bias_scaling
+        self.output_feedback = output_feedback
+        self.feedback_scaling = feedback_scaling
+        self.include_inputs = include_inputs
+        self.state = state
+        self.n_channels = n_channels
+        self.scale_inputs = scale_inputs
+        self.n_threads = n_threads
+        self.dtype = dtype
+        self.random_state = random_state
+
+    # -- validation and tags ------------------------------------------------------------
+    def _validate_params(self):
+        super()._validate_params()
+        refuse_bool_numbers(self)
+        if not isinstance(self.alpha, Real) and not _alphas_ok(self.alpha):
+            raise ValueError(f"The 'alpha' parameter of {type(self).__name__} must be a "
+                             "float >= 0 or a non-empty 1D sequence of finite floats > 0. "
+                             f"Got {self.alpha!r} instead.")
+
+    def __tsbptt_capabilities__(self):
+        """It reads 2D windows as ``n_channels`` features per step (see
+        :mod:`tsbptt.estimators._tags`); it is not trained by epochs."""
+        return Capabilities(channels=True)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        tags.target_tags.multi_output = True
+        tags.non_deterministic = False
+        return tags
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "coef_")
+
+    # -- the reservoir ------------------------------------------------------------------
+    def _init_reservoir(self, n_inputs, n_feedback):
+        """Draw W_in_, W_, bias_, W_fb_ (float64 draws, stored in dtype_)."""
+        rs = check_random_state(self.random_state)
+        N, dtype = self.n_reservoir, np.dtype(self.dtype_)
+        W = sp.random(N, N, density=1.0 - self.sparsity, format="csr", random_state=rs,
+                      data_rvs=lambda k: rs.uniform(-1.0, 1.0, k))
+        radius = _spectral_radius(W)
+        if radius > 0:
+            W = W * (self.spectral_radius / radius)
+        W.sort_indices()
+        self.W_ = W.astype(dtype).tocsr()
+        self.W_in_ = (rs.uniform(-1, 1, (N, n_inputs)) * self.input_scaling).astype(dtype)
+        self.bias_ = (rs.uniform(-1, 1, N) * self.bias_scaling).astype(dtype)
+        self.W_fb_ = (rs.uniform(-1, 1, (N, n_feedback))
+                      * self.feedback_scaling).astype(dtype)
+
+    def _run(self, U, lengths, x0=None, Y_fb=None, states=False):
+        """The kernel over prepared inputs: (final, mean or None, states or None)."""
+        dtype = np.dtype(self.dtype_)
+        B, T = U.shape[:2]
+        N = self.n_reservoir
+        x = np.zeros((B, N), dtype) if x0 is None else np.array(x0, dtype=dtype)
+        n_fb = self.W_fb_.shape[1]
+        Y_fb = np.zeros((B, T, n_fb), dtype) if Y_fb is None else \
+            np.ascontiguousarray(Y_fb, dtype=dtype)
+        all_states = np.zeros((B, T, N), dtype) if states else None
+        mean = np.zeros((B, N), dtype) if self.state == "mean" and not states else None
+        W = self.W_
+        esn_states(np.ascontiguousarray(U, dtype=dtype), np.asarray(lengths, np.intp),
+                   self.W_in_, W.data, W.indices.astype(np.int32, copy=False),
+                   W.indptr.astype(np.int32, copy=False), self.bias_, self.W_fb_, Y_fb,
+                   float(self.leak_rate), x, states=all_states, mean=mean,
+                   washout=self.washout, n_threads=int(resolve_n_threads(self.n_threads)))
+        return x, mean, all_states
+
+    # -- readout ------------------------------------------------------------------------
+    def _fit_readout(self, Phi, Y, w):
+        """Ridge of Y on Phi in float64, BLAS on one thread: coef_, intercept_, alpha_."""
+        alphas = [float(self.alpha)] if isinstance(self.alpha, Real) else \
+            [float(a) for a in np.asarray(self.alpha, dtype=float)]
+        with threadpool_limits(limits=1, user_api="blas"):
+            coef, intercept, self.alpha_ = ridge_gcv(Phi, Y, w, alphas)
+        self.coef_, self.intercept_ = coef.T, intercept
+
+    def _readout(self, Phi):
+        """Phi @ coef_.T + intercept_, each row summed alone (NumPy's pairwise sum
+        over a contiguous axis), so a row's prediction never depends on the batch:
+        a BLAS product would block differently for different numbers of rows."""
+        Phi = np.asarray(Phi, np.float64)
+        return (Phi[:, None, :] * self.coef_[None]).sum(axis=2) + self.intercept_
+
+    def _scale(self, X3, lengths):
+        Xs = (X3 - self.input_mean_) / self.input_scale_
+        if lengths.min() < X3.shape[1]:  # padding of ragged lists stays exactly 0
+            Xs[np.arange(X3.shape[1])[None, :] >= lengths[:, None]] = 0
+        return np.ascontiguousarray(Xs, dtype=np.dtype(self.dtype_))
+
+    def _fit_scaling(self, rows, w=None, name="X"):
+        """input_mean_, input_scale_ from rows (n, F) of the training inputs."""
+        if self.scale_inputs:
+            self.input_mean_, self.input_scale_ = mean_scale(
+                np.asarray(rows, np.float64), w, name=name)
+        else:
+            self.input_mean_ = np.zeros(rows.shape[1])
+            self.input_scale_ = np.ones(rows.shape[1])
+
+    # -- windows and sequences ----------------------------------------------------------
+    def _sequences(self, X, reset):
+        if reset:
+            for name in ("coef_", "n_channels_", "dtype_", "input_kind_", "mode_"):
+                self.__dict__.pop(name, None)
+        dtype = np.dtype(self.dtype if reset else self.dtype_)
+        X3, lengths, kind = to_sequences(self, X, reset=reset, dtype=dtype)
+        if reset:
+            self.input_kind_, self.n_channels_, self.dtype_ = kind, self.n_channels, dtype.name
+        return X3, lengths
+
+    def _features(self, U, lengths):
+        """Readout features of prepared sequences: [state, last inputs]."""
+        final, mean, _ = self._run(U, lengths)
+        parts = [final if self.state == "final" else mean]
+        inputs = self.include_inputs
+        if inputs == "auto":
+            inputs = "window" if self.input_kind_ == "2d" else True
+        if inputs == "window":
+            if lengths.min() < U.shape[1] or U.shape[1] != self.n_steps_:
+                raise ValueError(f"include_inputs='window' needs sequences of the "
+                                 f"{self.n_steps_} steps of the training data, got "
+                                 f"lengths {lengths.min()} .. {U.shape[1]}")
+            parts.append(U.reshape(len(U), -1))
+        elif inputs:
+            parts.append(U[np.arange(len(U)), lengths - 1])
+        return np.hstack(parts)
+
+    def _window_targets(self, y, n):
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the "
+                             "target y is None")
+        y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
+        if y.ndim not in (1, 2) or len(y) != n:
+            raise ValueError(f"y must have shape ({n},) or ({n}, n_outputs), got {y.shape}")
+        return y
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the readout on windows or sequences X and targets y.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps * n_channels), or of shape
+            (n_samples, n_timesteps, n_features), or list of arrays (T_i, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self
+        """
+        if self.output_feedback:
+            raise ValueError("output_feedback=True feeds the previous target back at "
+                             "every step; windows have one target each. Use "
+                             "fit_series for one long series, or output_feedback=False")
+        X3, lengths = self._sequences(X, reset=True)
+        y = self._window_targets(y, len(X3))
+        w = check_weights(sample_weight, len(X3))
+        if self.state == "mean" and lengths.min() <= self.washout:
+            raise ValueError(f"washout={self.washout} leaves no step of the shortest "
+                             f"sequence ({lengths.min()} steps) for state='mean'")
+        valid = np.arange(X3.shape[1])[None, :] < lengths[:, None]
+        rows_w = None if w is None else np.broadcast_to(w[:, None], valid.shape)[valid]
+        self._fit_scaling(X3[valid], rows_w)
+        self._init_reservoir(X3.shape[2], 0)
+        self.n_steps_ = int(lengths.max())
+        self.n_outputs_, self._y_ndim = (1 if y.ndim == 1 else y.shape[1]), y.ndim
+        self.mode_ = "windows"
+        self._fit_readout(self._features(self._scale(X3, lengths), lengths), y, w)
+        return self
+
+    def predict(self, X):
+        """Predictions for windows or sequences X, in the units of y.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        """
+        check_is_fitted(self)
+        if self.mode_ != "windows":
+            raise ValueError("this ESNRegressor was fitted with fit_series; use "
+                             "predict_series (or fit it on windows)")
+        X3, lengths = self._sequences(X, reset=False)
+        out = self._readout(self._features(self._scale(X3, lengths), lengths))
+        return out[:, 0] if self._y_ndim == 1 else out
+
+    # -- the stateful mode --------------------------------------------------------------
+    def _series_inputs(self, y, X, reset):
+        """Validated (y2 (T, O) float64, X2 (T, F) or None)."""
+        y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
+        if y.ndim not in (1, 2) or len(y) < 1:
+            raise ValueError(f"y must be a series of shape (n_steps,) or (n_steps, "
+                             f"n_outputs), got {y.shape}")
+        y2 = y[:, None] if y.ndim == 1 else y
+        if X is not None:
+            X = check_array(X, dtype=np.float64, input_name="X")
+            if len(X) != len(y2):
+                raise ValueError(f"X has {len(X)} rows but y has {len(y2)} steps; X[t] "
+                                 "must be the inputs of step t")
+        if reset:
+            self._y_ndim = y.ndim
+            return y2, X
+        self._check_series_like_fit(y2, X)
+        return y2, X
+
+    def _check_series_like_fit(self, y2, X):
+        if y2.shape[1] != self.n_outputs_:
+            raise ValueError(f"y has {y2.shape[1]} outputs, the model was fitted with "
+                             f"{self.n_outputs_}")
+        if (X is None) != (self.n_exog_ == 0) or (X is not None and
+                                                 X.shape[1] != self.n_exog_):
+            raise ValueError(f"the model was fitted with {self.n_exog_} exogenous "
+                             f"input columns; X gives "
+                             f"{0 if X is None else X.shape[1]}")
+
+    def _drive(self, y2, X, y_prev):
+        """Inputs U (1, T, F) and fed-back values (1, T, O) of a teacher-forced run."""
+        T = len(y2)
+        if X is None:
+            U = np.zeros((1, T, 0))
+        else:
+            U = ((X - self.input_mean_) / self.input_scale_)[None]
+        fb = np.zeros((1, T, self.W_fb_.shape[1]))
+        if self.output_feedback:
+            ys = (y2 - self.target_mean_) / self.target_scale_
+            fb[0, 0] = y_prev
+            fb[0, 1:] = ys[:-1]
+        return U, fb
+
+    def _series_features(self, states, U):
+        parts = [states[0]]
+        if self.include_inputs and U.shape[2]:
+            parts.append(U[0])
+        return np.hstack(parts)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_series(self, y, X=None):
+        """Fit on one long series, stateful: no windows, one reservoir run.
+
+        The reservoir starts from the zero state and runs through every step t,
+        driven by ``X[t]`` (if given) and, with ``output_feedback``, by the
+        observed ``y[t-1]`` (teacher forcing; 0 before the first step). The
+        readout learns ``y[t]`` from the state after step t (and ``X[t]`` with
+        ``include_inputs``) for every t >= ``washout``.
+
+        Parameters
+        ----------
+        y : array-like of shape (n_steps,) or (n_steps, n_outputs)
+            The series, oldest first.
+        X : array-like of shape (n_steps, n_features), default=None
+            Exogenous inputs known at each step. Without X the reservoir needs
+            ``output_feedback=True``: nothing else would drive it.
+
+        Returns
+        -------
+        self
+        """
+        if X is None and not self.output_feedback:
+            raise ValueError("fit_series without X needs output_feedback=True: "
+                             "nothing else drives the reservoir")
+        for name in ("coef_", "input_kind_", "mode_"):
+            self.__dict__.pop(name, None)
+        self.dtype_ = self.dtype
+        y2, X = self._series_inputs(y, X, reset=True)
+        if len(y2) <= self.washout:
+            raise ValueError(f"washout={self.washout} leaves none of the {len(y2)} "
+                             "steps of y to learn from")
+        self.n_exog_ = 0 if X is None else X.shape[1]
+        self.n_outputs_ = y2.shape[1]
+        if X is None:
+            self.input_mean_, self.input_scale_ = np.zeros(0), np.ones(0)
+        else:
+            self._fit_scaling(X)
+        if self.output_feedback:
+            self.target_mean_, self.target_scale_ = mean_scale(y2, None)
+        self._init_reservoir(self.n_exog_, self.n_outputs_ if self.output_feedback else 0)
+        U, fb = self._drive(y2, X, np.zeros(y2.shape[1]))
+        x, _, states = self._run(U, [len(y2)], Y_fb=fb, states=True)
+        Phi = self._series_features(states, U)
+        self.mode_ = "series"
+        self._fit_readout(Phi[self.washout:], y2[self.washout:], None)
+        self.reservoir_state_, self._last_y = x[0], y2[-1]
+        return self
+
+    def _check_series_fitted(self):
+        check_is_fitted(self)
+        if self.mode_ != "series":
+            raise ValueError("this ESNRegressor was fitted on windows; call fit_series "
+                             "first for the stateful mode")
+
+    def update_series(self, y, X=None):
+        """Advance the state through newly observed steps (no refit).
+
+        Parameters
+        ----------
+        y : array-like of shape (n_new,) or (n_new, n_outputs)
+            Values observed after the series seen so far.
+        X : array-like of shape (n_new, n_features), default=None
+            Their exogenous inputs (required if the model was fitted with X).
+
+        Returns
+        -------
+        predictions : ndarray of shape (n_new,) or (n_new, n_outputs)
+            The one-step-ahead predictions of those steps, each made before its
+            value was seen.
+        """
+        self._check_series_fitted()
+        y2, X = self._series_inputs(y, X, reset=False)
+        y_prev = ((self._last_y - self.target_mean_) / self.target_scale_
+                  if self.output_feedback else None)
+        U, fb = self._drive(y2, X, y_prev)
+        x, _, states = self._run(U, [len(y2)], x0=self.reservoir_state_[None], Y_fb=fb,
+                                 states=True)
+        pred = self._readout(self._series_features(states, U))
+        self.reservoir_state_, self._last_y = x[0], y2[-1]
+        return pred[:, 0] if self._y_ndim == 1 else pred
+
+    def predict_series(self, n_steps=None, X=None):
+        """Forecast the steps after the series seen so far (the state is kept).
+
+        With ``output_feedback`` each prediction is fed back as the next step's
+        previous value (free-running generation).
+
+        Parameters
+        ----------
+        n_steps : int, default=None
+            Steps to forecast; None means ``len(X)``.
+        X : array-like of shape (n_steps, n_features), default=None
+            Exogenous inputs of those steps (required if fitted with X).
+
+        Returns
+        -------
+        ndarray of shape (n_steps,) or (n_steps, n_outputs)
+        """
+        self._check_series_fitted()
+        if X is not None:
+            X = check_array(X, dtype=np.float64, input_name="X")
+            n_steps = len(X) if n_steps is None else n_steps
+        if not isinstance(n_steps, Integral) or isinstance(n_steps, bool) or n_steps < 1:
+            raise ValueError(f"n_steps must be a positive int, got {n_steps!r}")
+        self._check_series_like_fit(np.zeros((0, self.n_outputs_)), X)
+        if X is not None and len(X) != n_steps:
+            raise ValueError(f"X has {len(X)} rows for n_steps={n_steps}")
+        x = self.reservoir_state_[None].copy()
+        y_prev = self._last_y
+        out = np.empty((n_steps, self.n_outputs_))
+        for t in range(n_steps):
+            U = np.zeros((1, 1, 0)) if X is None else \
+                ((X[t] - self.input_mean_) / self.input_scale_)[None, None]
+            fb = np.zeros((1, 1, self.W_fb_.shape[1]))
+            if self.output_feedback:
+                fb[0, 0] = (y_prev - self.target_mean_) / self.target_scale_
+            x, _, states = self._run(U, [1], x0=x, Y_fb=fb, states=True)
+            out[t] = y_prev = self._readout(self._series_features(states, U))[0]
+        return out[:, 0] if self._y_ndim == 1 else out
+
+
+def ridge_gcv(Phi, Y, w, alphas):
+    """Ridge regression with an intercept, the penalty chosen by generalized
+    cross-validation (Golub, Heath & Wahba, 1979) when several are given.
+
+    One eigendecomposition of the centred, weighted Gram matrix serves every
+    candidate: with ``A = sqrt(w) (Phi - mean)``, ``A'A = V diag(s) V'`` and
+    ``Q = V' A' b``, the residual sum of squares of penalty ``a`` is
+    ``|b|^2 - sum Q^2 (s + 2a) / (s + a)^2`` and its degrees of freedom are
+    ``1 + sum s / (s + a)``; GCV is ``n RSS / (n - dof)^2`` with ``n`` the sum of
+    the weights, so a weight of 2 is exactly a repeated row. A penalty of 0 is
+    the minimum-norm least-squares fit.
+
+    Parameters
+    ----------
+    Phi : ndarray of shape (n, p)
+    Y : ndarray of shape (n,) or (n, k)
+    w : ndarray of shape (n,) or None
+    alphas : list of float >= 0
+
+    Returns
+    -------
+    coef : ndarray (p, k); intercept : ndarray (k,); alpha : float
+    """
+    Phi = np.asarray(Phi, dtype=np.float64)
+    Y = np.asarray(Y, dtype=np.float64).reshape(len(Phi), -1)
+    w = np.ones(len(Phi)) if w is None else np.asarray(w, dtype=np.float64)
+    n = w.sum()
+    if np.any(w < 0) or not n > 0:
+        raise ValueError("sample_weight must be >= 0 with a positive sum, got weights "
+                         f"from {w.min():.3g} to {w.max():.3g} summing to {n:.3g}")
+    x_mean, y_mean = w @ Phi / n, w @ Y / n
+    sw = np.sqrt(w)[:, None]
+    A, b = (Phi - x_mean) * sw, (Y - y_mean) * sw
+    s, V = np.linalg.eigh(A.T @ A)
+    s = np.maximum(s, 0.0)
+    Q = V.T @ (A.T @ b)                      # (p, k)
+    best, alpha = np.inf, alphas[0]
+    for a in alphas if len(alphas) > 1 else ():
+        rss = np.sum(b * b) - np.sum(Q * Q * ((s + 2 * a) / (s + a) ** 2)[:, None])
+        dof = 1.0 + np.sum(s / (s + a))
+        score = n * max(rss, 0.0) / max(n - dof, 1e-12) ** 2
+        if score < best:
+            best, alpha = score, a
+    if alpha > 0:
+        gain = 1.0 / (s + alpha)
+    else:  # minimum-norm least squares
+        gain = np.where(s > s.max() * len(s) * np.finfo(float).eps, 1.0 / np.where(
+            s > 0, s, 1.0), 0.0)
+    coef = V @ (Q * gain[:, None])
+    return coef, y_mean - x_mean @ coef, alpha
+
+
+def _spectral_radius(W):
+    """Largest |eigenvalue| of a sparse matrix (float64, BLAS on one thread)."""
+    if W.nnz == 0:
+        return 0.0
+    with threadpool_limits(limits=1, user_api="blas"):
+        if W.shape[0] <= DENSE_EIGEN_MAX:
+            return float(np.max(np.abs(np.linalg.eigvals(W.toarray()))))
+        from scipy.sparse.linalg import eigs
+        vals = eigs(W, k=1, which="LM", v0=np.ones(W.shape[0]), return_eigenvectors=False)
+        return float(np.abs(vals[0]))
