@@ -149,9 +149,10 @@ def test_small_kernel_calls_run_on_one_thread(monkeypatch):
             self.module = module
 
         def __getattr__(self, name):
-            def call(*args):
-                seen.append((name, args[-1]))  # n_threads is the last argument
-                return getattr(self.module, name)(*args)
+            def call(*args, **kwargs):
+                # the kernels are called by keyword; n_threads is the last argument
+                seen.append((name, kwargs["n_threads"] if kwargs else args[-1]))
+                return getattr(self.module, name)(*args, **kwargs)
             return call
 
     real = _cells.cell_kernels

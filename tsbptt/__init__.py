@@ -19,9 +19,7 @@ except ImportError as exc:  # pragma: no cover - depends on how tsbptt was insta
 from ._config import get_config, show_config
 from .estimators import (ESNRegressor, GRUClassifier, GRURegressor, LagLayout,
                          LSTMClassifier, LSTMRegressor, RecurrentState, RNNClassifier,
-                         RNNRegressor, RTRLRegressor)
-
-from .persistence import load_model, save_model
+                         RNNRegressor, RTRLRegressor, load_model, save_model)
 from .forecasting import metrics, returns
 from . import datasets
 from .forecasting.backtesting import Backtest, RollingOrigin, backtest

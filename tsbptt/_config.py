@@ -4,9 +4,12 @@
 output of ``python -c "import tsbptt; tsbptt.show_config()"`` into bug reports and
 next to benchmark numbers.
 """
+from __future__ import annotations
+
 import os
 import platform
 import sys
+from typing import TextIO
 
 __all__ = ["get_config", "show_config"]
 
@@ -31,7 +34,7 @@ def _blas_and_openmp_info():
     return blas, openmp
 
 
-def get_config():
+def get_config() -> dict:
     """Versions, OpenMP and BLAS facts of this tsbptt build.
 
     Returns
@@ -80,7 +83,7 @@ def get_config():
     }
 
 
-def show_config(file=None):
+def show_config(file: TextIO | None = None) -> None:
     """Print :func:`get_config` in a readable form.
 
     Parameters

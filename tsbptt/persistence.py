@@ -10,18 +10,18 @@ never runs code from the file. It holds:
   its fitted scalars and history, and a SHA-256 checksum of everything else (the
   rest of the JSON, and every array's name, dtype, shape and bytes).
 
-:func:`load_model` reads only regular files, and in them only the members it
-knows, stored uncompressed, without encryption or other zip features, each an
-``.npy`` array of plain numbers or strings whose declared shape matches its bytes
-(checked before anything is allocated, so memory stays within twice the file's
-size); the metadata must be small JSON (bounded nesting and integer sizes). Then
-it checks the format, the version, the checksum, the
-class (one of tsbptt's own estimators, by name, from a fixed table), the
-parameters (the estimator's own validation), every fitted value's type, and that
-the weights have exactly the shapes those parameters give, before it allocates
-anything, and that every weight and scaling value is finite; any problem is a
-``ValueError`` that names the file and says what is wrong. The optimizer's
-state is not saved: ``warm_start`` after loading starts a fresh optimizer.
+:func:`read_model_file` reads only regular files, and in them only the members
+its reader knows, stored uncompressed, without encryption or other zip features,
+each an ``.npy`` array of plain numbers or strings whose declared shape matches its
+bytes (checked before anything is allocated, so memory stays within twice the
+file's size); the metadata must be small JSON (bounded nesting and integer sizes).
+Then it checks the format, the version and the checksum; any problem is a
+``ValueError`` that names the file and says what is wrong.
+
+This module knows the file, not the estimators: what an estimator stores, and the
+checks of its class, parameters, fitted values and weight shapes on the way back,
+are the estimator's own (:mod:`tsbptt.estimators._state`, which holds
+:func:`tsbptt.save_model` and :func:`tsbptt.load_model`).
 """
 import hashlib
 import json
@@ -35,32 +35,11 @@ import numpy as np
 
 from ._version import __version__
 
-__all__ = ["save_model", "load_model", "FORMAT_VERSION"]
+__all__ = ["FORMAT_VERSION", "from_json", "read_model_file", "write_model_file"]
 
 #: Bump when the layout of the file changes incompatibly.
 FORMAT_VERSION = 1
 
-#: Fitted attributes kept in meta.json, with the check each value must pass.
-_FITTED_SCALARS = {
-    "n_features_in_": lambda v: isinstance(v, int) and v >= 1,
-    "input_kind_": lambda v: v in ("2d", "3d", "list"),
-    "n_channels_": lambda v: isinstance(v, int) and v >= 1,
-    "dtype_": lambda v: v in ("float32", "float64"),
-    "per_step_": lambda v: isinstance(v, bool),
-    "n_outputs_": lambda v: isinstance(v, int) and v >= 1,
-    "n_iter_": lambda v: isinstance(v, int) and v >= 0,
-    "t_": lambda v: isinstance(v, int) and v >= 0,
-    "loss_": lambda v: isinstance(v, (int, float)),
-    "best_loss_": lambda v: isinstance(v, (int, float)),
-    "loss_curve_": lambda v: isinstance(v, list),
-    "validation_scores_": lambda v: v is None or isinstance(v, list),
-    "best_validation_score_": lambda v: v is None or isinstance(v, (int, float)),
-    "history_": lambda v: isinstance(v, list) and all(isinstance(h, dict) for h in v),
-}
-_REQUIRED = ("n_features_in_", "input_kind_", "n_channels_", "dtype_", "n_outputs_")
-#: Fitted arrays kept as arrays.
-_FITTED_ARRAYS = ("input_mean_", "input_scale_", "target_mean_", "target_scale_",
-                  "classes_")
 #: Zip flag bits a model file may use: a data descriptor, UTF-8 names.
 _ZIP_FLAGS = 0x08 | 0x800
 #: Array kinds a model file may hold: booleans, integers, floats, strings.
@@ -71,11 +50,6 @@ _MAX_DIGITS = 30
 #: Most members a model file may declare (a valid one has a few per layer):
 #: zipfile builds an object per central-directory entry before any member is read.
 _MAX_MEMBERS = 4096
-
-
-def _estimator_classes():
-    from . import estimators
-    return {name: getattr(estimators, name) for name in estimators.__all__}
 
 
 def _checksum(arrays, meta):
@@ -104,76 +78,46 @@ def _json_safe(value):
     return value
 
 
-def _from_json(value):
+def from_json(value):
+    """A value of the metadata with the floats JSON cannot hold turned back from
+    the strings ``write_model_file`` stored them as ('nan', 'inf', '-inf')."""
     if isinstance(value, dict):
-        return {k: _from_json(v) for k, v in value.items()}
+        return {k: from_json(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_from_json(v) for v in value]
+        return [from_json(v) for v in value]
     if value in ("nan", "inf", "-inf"):
         return float(value)
     return value
 
 
-def _params_for_json(est):
-    params = est.get_params(deep=False)
-    if not isinstance(params.get("random_state"), (int, type(None))):
-        # A RandomState instance cannot be written; the fitted weights do not need it.
-        params["random_state"] = None
-    for name in ("hidden_size", "quantiles"):  # JSON has lists, not tuples
-        if isinstance(params.get(name), tuple):
-            params[name] = list(params[name])
-    return params
-
-
-def save_model(estimator, path):
-    """Write a fitted tsbptt estimator to ``path`` (a ``.npz`` file).
+def write_model_file(path, arrays, meta):
+    """Write arrays and metadata to ``path`` as a model file, atomically.
 
     Parameters
     ----------
-    estimator : a fitted tsbptt estimator
     path : str or os.PathLike
+        The file to write (replaced whole: a reader never sees half a file).
+    arrays : dict of str to ndarray
+        The arrays to store, by member name; numbers, booleans or strings only.
+    meta : dict
+        JSON-compatible metadata (the writer's class, parameters, fitted values);
+        NaN and infinities are stored as strings. The format, the versions and the
+        checksum are added here.
 
     Raises
     ------
-    TypeError
-        If the estimator's class has no file format (``RTRLRegressor``).
-    sklearn.exceptions.NotFittedError
-        If the estimator is not fitted.
     ValueError
-        If its class labels cannot be stored without pickle (they must be
-        numbers, booleans or strings).
+        If ``path`` is a folder, or an array holds objects that a file read
+        without pickle cannot hold.
     """
-    from sklearn.utils.validation import check_is_fitted
-    if getattr(estimator, "_not_saved_because", None):  # before a file is written
-        raise TypeError(f"estimator: a {type(estimator).__name__} cannot be saved: "
-                        f"{estimator._not_saved_because}")
-    check_is_fitted(estimator)
-    arrays = {f"param/{k}": v for k, v in estimator.network_.params.items()}
-    for name in _FITTED_ARRAYS:
-        if hasattr(estimator, name):
-            a = np.asarray(getattr(estimator, name))
-            if a.dtype.kind == "O":
-                try:
-                    a = a.astype(str) if all(isinstance(c, str) for c in a) else a
-                except TypeError:
-                    pass
-            if a.dtype.kind not in "biufU":
-                raise ValueError(f"{name} of dtype {a.dtype} cannot be saved without "
-                                 "pickle; use numbers or strings as class labels")
-            arrays[name] = a
-    meta = {
-        "format": "tsbptt-model", "format_version": FORMAT_VERSION,
-        "tsbptt_version": __version__, "class": type(estimator).__name__,
-        "params": _params_for_json(estimator),
-        "fitted": {k: getattr(estimator, k) for k in _FITTED_SCALARS
-                   if hasattr(estimator, k)},
-        "feature_names_in_": (list(map(str, estimator.feature_names_in_))
-                              if hasattr(estimator, "feature_names_in_") else None),
-    }
-    meta = _json_safe(meta)
+    for name, a in arrays.items():
+        if a.dtype.kind not in _ARRAY_KINDS or a.dtype.hasobject:
+            raise ValueError(f"{name} of dtype {a.dtype} cannot be saved without pickle")
+    meta = _json_safe({"format": "tsbptt-model", "format_version": FORMAT_VERSION,
+                       "tsbptt_version": __version__, **meta})
     meta["checksum"] = _checksum(arrays, meta)
     blob = json.dumps(meta, allow_nan=False).encode("utf-8")
-    arrays["meta.json"] = np.frombuffer(blob, dtype=np.uint8)
+    arrays = {**arrays, "meta.json": np.frombuffer(blob, dtype=np.uint8)}
     path = os.fspath(path)
     if os.path.isdir(path):
         raise ValueError(f"path {path!r} is a folder; give a file name, e.g. "
@@ -191,12 +135,6 @@ def save_model(estimator, path):
     except BaseException:
         os.unlink(tmp.name)
         raise
-
-
-def _allowed_member(name):
-    stem = name[:-4] if name.endswith(".npy") else None
-    return stem is not None and (stem == "meta.json" or stem in _FITTED_ARRAYS
-                                 or stem.startswith("param/"))
 
 
 def _open_regular(path):
@@ -272,7 +210,7 @@ def _declared_members(fp, size):
     return count
 
 
-def _read_arrays(fp, shown):
+def _read_arrays(fp, known):
     size = os.fstat(fp.fileno()).st_size
     declared = _declared_members(fp, size)
     if declared is not None and declared > _MAX_MEMBERS:
@@ -282,7 +220,8 @@ def _read_arrays(fp, shown):
         infos = zf.infolist()
         names = [info.filename for info in infos]
         for info in infos:
-            if not _allowed_member(info.filename):
+            stem = info.filename[:-4] if info.filename.endswith(".npy") else None
+            if stem is None or not (stem == "meta.json" or known(stem)):
                 raise ValueError(f"unexpected member {info.filename!r}")
             if info.file_size > size:
                 raise ValueError(f"member {info.filename!r} is larger than the file")
@@ -333,12 +272,12 @@ def _parse_meta(blob, shown):
     return meta
 
 
-def _read(path):
+def _read(path, known):
     """The arrays and metadata of a model file, reading only known, stored members."""
     shown = os.fspath(path)
     try:
         with _open_regular(shown) as fp:
-            arrays = _read_arrays(fp, shown)
+            arrays = _read_arrays(fp, known)
     except FileNotFoundError:
         raise
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError,
@@ -353,11 +292,37 @@ def _read(path):
     return arrays, _parse_meta(blob, shown)
 
 
-def _check_meta(meta, arrays, path):
+def read_model_file(path, known):
+    """The arrays and metadata of a model file, after every check of the format.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    known : callable
+        ``known(name) -> bool`` for an array's member name (without ``.npy``): the
+        members the reader expects. Any other member is refused unread.
+
+    Returns
+    -------
+    arrays : dict of str to ndarray
+    meta : dict
+        The metadata, checksum verified, as stored: pass a value that may hold NaN
+        or infinities through :func:`from_json` to turn them back into floats.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no file at ``path``.
+    ValueError
+        If the file is not a model file of this format version, is damaged, or was
+        changed after it was written; the message names the file.
+    """
+    shown = os.fspath(path)
+    arrays, meta = _read(path, known)
     if meta.get("format") != "tsbptt-model":
-        raise ValueError(f"{path!r} is not a tsbptt model file")
+        raise ValueError(f"{shown!r} is not a tsbptt model file")
     if meta.get("format_version") != FORMAT_VERSION:
-        raise ValueError(f"{path!r} has model format {meta.get('format_version')!r}, "
+        raise ValueError(f"{shown!r} has model format {meta.get('format_version')!r}, "
                          f"this tsbptt ({__version__}) reads format {FORMAT_VERSION}; "
                          f"it was written by tsbptt {meta.get('tsbptt_version')!r}")
     try:
@@ -365,108 +330,7 @@ def _check_meta(meta, arrays, path):
     except (TypeError, ValueError, RecursionError):
         ok = False
     if not ok:
-        raise ValueError(f"{path!r} failed its checksum: the file was changed or "
+        raise ValueError(f"{shown!r} failed its checksum: the file was changed or "
                          "damaged after it was written")
-    classes = _estimator_classes()
-    if meta.get("class") not in classes:
-        raise ValueError(f"{path!r} names an unknown estimator class "
-                         f"{meta.get('class')!r}; expected one of {sorted(classes)}")
-    fitted = meta.get("fitted")
-    if not isinstance(fitted, dict) or not isinstance(meta.get("params"), dict):
-        raise ValueError(f"{path!r}: meta.json lacks its params or fitted values")
-    for key in _REQUIRED:
-        if key not in fitted:
-            raise ValueError(f"{path!r}: meta.json lacks the fitted value {key}")
-    for key, value in fitted.items():
-        if key not in _FITTED_SCALARS or not _FITTED_SCALARS[key](_from_json(value)):
-            raise ValueError(f"{path!r}: bad fitted value {key}={value!r}")
-    return classes[meta["class"]]
+    return arrays, meta
 
-
-def _build(cls, meta, path):
-    """The estimator with its parameters and fitted values; nothing allocated yet."""
-    params = _from_json(meta["params"])
-    for name in ("hidden_size", "quantiles"):
-        if isinstance(params.get(name), list):
-            params[name] = tuple(params[name])
-    try:
-        est = cls(**params)
-        est._validate_params()
-        est._check_hidden_size()
-        if params.get("loss") == "quantile":
-            est._checked_quantiles()
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{path!r}: the saved parameters are not valid: {exc}") from None
-    for k, v in _from_json(meta["fitted"]).items():
-        setattr(est, k, v)
-    names = meta.get("feature_names_in_")
-    if names is not None:
-        if not (isinstance(names, list) and len(names) == est.n_features_in_
-                and all(isinstance(n, str) for n in names)):
-            raise ValueError(f"{path!r}: bad feature_names_in_")
-        est.feature_names_in_ = np.asarray(names, dtype=object)
-    return est
-
-
-def _check_arrays(est, arrays, path):
-    """Fitted arrays and weights of the shapes and dtypes the settings give."""
-    from .engine.network import param_shapes
-    F = est._network_input_size()
-    if est.input_kind_ == "2d" and est.n_features_in_ % est.n_channels_:
-        raise ValueError(f"{path!r}: n_features_in_ and n_channels_ do not agree")
-    expected = {"input_mean_": (F,), "input_scale_": (F,)}
-    if "target_mean_" in arrays or "classes_" not in arrays:
-        expected.update(target_mean_=(est.n_outputs_,), target_scale_=(est.n_outputs_,))
-    n_out = len(arrays["classes_"]) if "classes_" in arrays else est._network_outputs()
-    shapes = param_shapes(est._cell, F, est.hidden_size, n_out, num_layers=est.num_layers,
-                          bidirectional=est.bidirectional)
-    expected.update({f"param/{k}": v for k, v in shapes.items()})
-    got = {k: v.shape for k, v in arrays.items() if k != "classes_"}
-    if got != expected:
-        raise ValueError(f"{path!r}: the arrays do not match a {type(est).__name__} with "
-                         f"these settings (expected {expected}, found {got})")
-    for k, v in arrays.items():
-        if k.startswith("param/") and v.dtype != np.dtype(est.dtype_):
-            raise ValueError(f"{path!r}: weight {k} is {v.dtype}, expected {est.dtype_}")
-        if k != "classes_" and not k.startswith("param/") and v.dtype.kind != "f":
-            raise ValueError(f"{path!r}: {k} is {v.dtype}, expected floating point")
-        if k != "classes_" and not np.isfinite(v).all():
-            raise ValueError(f"{path!r}: {k} holds NaN or infinite values; a fitted "
-                             "model never does")
-        if k.endswith("scale_") and not (v > 0).all():
-            raise ValueError(f"{path!r}: {k} holds a scale <= 0")
-    if "classes_" in arrays and arrays["classes_"].ndim != 1:
-        raise ValueError(f"{path!r}: classes_ is not one-dimensional")
-
-
-def load_model(path):
-    """Read a model written by :func:`save_model`; it predicts bitwise identically.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-
-    Returns
-    -------
-    estimator
-    """
-    shown = os.fspath(path)
-    arrays, meta = _read(path)
-    cls = _check_meta(meta, arrays, shown)
-    est = _build(cls, meta, shown)
-    _check_arrays(est, arrays, shown)
-    for name in _FITTED_ARRAYS:
-        if name in arrays:
-            setattr(est, name, arrays[name])
-    if hasattr(est, "classes_"):
-        from sklearn.preprocessing import LabelEncoder
-        est._encoder = LabelEncoder()
-        est._encoder.classes_ = est.classes_
-    n_outputs = len(est.classes_) if hasattr(est, "classes_") else est._network_outputs()
-    est.network_ = est._new_network(n_outputs, 0)
-    for k, v in arrays.items():
-        if k.startswith("param/"):
-            est.network_.params[k[len("param/"):]][...] = v
-    est._rng = np.random.RandomState(0)
-    est._optimizer = est._new_optimizer()
-    return est

@@ -5,10 +5,11 @@ function is called, never at ``import tsbptt``. Every function draws on the Axes
 given (or on a new figure), labels it, and returns the Axes; none calls
 ``plt.show()``, so the figures work in scripts, notebooks and tests alike.
 """
-from numbers import Integral
 
 import numpy as np
 import pandas as pd
+
+from .utils._validation import check_positive_int
 
 __all__ = ["date_axis", "plot_forecast", "plot_gradient_flow", "plot_history"]
 
@@ -123,8 +124,7 @@ def plot_forecast(history, forecast, interval=None, actual=None, ax=None, title=
         raise ValueError(f"interval must be a DataFrame with columns 'lower' and 'upper', "
                          f"got {got}")
     if history_tail is not None:
-        if not isinstance(history_tail, Integral) or history_tail < 1:
-            raise ValueError(f"history_tail must be a positive int, got {history_tail!r}")
+        check_positive_int("history_tail", history_tail)
         history = history.iloc[-history_tail:]
     parts = [p for p in (history, forecast, actual, interval) if p is not None]
     dated = {isinstance(p.index, pd.DatetimeIndex) for p in parts if len(p)}

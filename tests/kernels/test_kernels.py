@@ -269,7 +269,7 @@ def test_lstm_output_gate_that_underflows(gate, dtype, tol, rng):
     X, state0, dY, d_state = make_data("lstm", B, T, F, H, dtype, rng)
     lengths = make_lengths(B, T, rng)
     got = compiled(layer, X, state0, lengths, dY, d_state)
-    o = layer.forward(X, lengths, state0)[2]["gates"][np.arange(T) < lengths[:, None]]
+    o = layer.forward(X, lengths, state0)[2].gates[np.arange(T) < lengths[:, None]]
     o = o[:, 3 * H:]                            # o at every valid step
     if gate == "o-zero":
         assert (o == 0).all()

@@ -6,6 +6,8 @@ that frequency on the index. The files and their provenance are described in
 ``tsbptt/datasets/README.md``; ``tools/make_datasets.py`` in the source repository
 regenerates them.
 """
+from __future__ import annotations
+
 from importlib.resources import files
 
 import pandas as pd
@@ -28,7 +30,7 @@ _DESCRIPTIONS = {
 }
 
 
-def list_datasets():
+def list_datasets() -> dict[str, str]:
     """The bundled datasets, each with a one-line description.
 
     Returns
@@ -68,7 +70,7 @@ def _regular_index(stamps, freq, source):
     return expected
 
 
-def load_air_passengers():
+def load_air_passengers() -> pd.Series:
     """Monthly totals of international airline passengers, 1949-1960 (real data).
 
     The classic Box & Jenkins "airline" series (series G): 144 monthly totals, in
@@ -107,7 +109,7 @@ def load_air_passengers():
                      name="passengers")
 
 
-def load_electricity_load(with_temperature=False):
+def load_electricity_load(with_temperature: bool = False) -> pd.Series | pd.DataFrame:
     """Hourly electricity load of a synthetic utility, 16 weeks of winter and spring.
 
     2688 hourly values from 2024-01-01 00:00 to 2024-04-21 23:00 (timezone-naive).
@@ -151,7 +153,7 @@ def load_electricity_load(with_temperature=False):
     return frame["load_mw"].astype("float64")
 
 
-def load_stock_prices():
+def load_stock_prices() -> pd.Series:
     """Daily closing prices of a synthetic stock, business days 2019-2022.
 
     1043 closes on every Monday to Friday from 2019-01-02 to 2022-12-30 (exchange
@@ -187,7 +189,7 @@ def load_stock_prices():
                      name="close")
 
 
-def load_sensor_temperatures():
+def load_sensor_temperatures() -> pd.DataFrame:
     """Hourly temperatures of four synthetic sensors, in long format.
 
     Sensors ``"s1"`` .. ``"s4"``, each with 1344 hourly readings over 8 weeks from

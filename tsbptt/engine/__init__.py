@@ -7,9 +7,9 @@ from .losses import LOSSES, Objective
 from .network import Network
 from .optimizers import OPTIMIZERS, bias_free_mask, build_optimizer
 from .schedules import SCHEDULES
-from .trainer import TrainOptions, evaluate, time_ordered_split, train
+from .trainer import TrainingData, TrainOptions, evaluate, time_ordered_split, train
 
 __all__ = ["Bidirectional", "LOSSES", "Network", "OPTIMIZERS", "Objective",
-           "RecurrentLayer", "RecurrentStack", "SCHEDULES", "TrainOptions",
+           "RecurrentLayer", "RecurrentStack", "SCHEDULES", "TrainingData", "TrainOptions",
            "bias_free_mask", "build_optimizer", "evaluate", "full_bptt", "gradient_flow",
            "time_ordered_split", "train", "truncated_bptt", "truncation_windows"]

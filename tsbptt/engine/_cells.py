@@ -8,6 +8,7 @@ import numpy as np
 
 from .._kernels import _reduce, cell_kernels
 from .._kernels._reduce import BLOCK_STEPS
+from ._caches import BackwardWork, GRUCache, LSTMCache, RNNCache
 from ._threads import chunk_rows, thread_plan
 
 #: Per-chunk gradients with fewer elements in all are summed by one thread: a sum
@@ -72,11 +73,18 @@ class _Cell:
         chunk = chunk_rows(B)
         n_chunks = _n_chunks(B, chunk)
         rows = BLOCK_STEPS * min(chunk, B)
-        return dict(
-            chunk=chunk, dX=np.empty((B, T, F), dtype),
+        return BackwardWork(
+            chunk=chunk, n_chunks=n_chunks, rows=rows, dX=np.empty((B, T, F), dtype),
             blk_xh=np.empty((n_chunks, rows, F + H + 1), dtype),
-            n_clipped=np.zeros(B, dtype=np.intp), delta_sq=np.empty((B, T), dtype),
-            n_chunks=n_chunks, rows=rows)
+            n_clipped=np.zeros(B, dtype=np.intp), delta_sq=np.empty((B, T), dtype))
+
+    def state_at(self, cache, offset):
+        """The recurrent state entering local step ``offset`` (0 <= offset < T) of
+        the forward that made ``cache``: h_{offset-1}, read from its input rows
+        ``[x_t, h_{t-1}, 1]``."""
+        H = cache.W.shape[1] // self.n_gates
+        F = cache.xh.shape[2] - H - 1
+        return (np.ascontiguousarray(cache.xh[:, offset, F:F + H]),)
 
     def forward(self, X, params, state0, lengths, n_threads):
         """Run the kernel forward.
@@ -85,7 +93,7 @@ class _Cell:
         -------
         Y : ndarray of shape (B, T, H)
         state : tuple of ndarray of shape (B, H)
-        cache : dict, everything :meth:`backward` needs
+        cache : RNNCache, GRUCache or LSTMCache, everything :meth:`backward` needs
         """
         raise NotImplementedError
 
@@ -94,7 +102,7 @@ class _Cell:
 
         Parameters
         ----------
-        cache : dict from :meth:`forward`
+        cache : the cache from :meth:`forward`
         dY : ndarray of shape (B, T, H)
         d_state : tuple of ndarray of shape (B, H)
         n_threads : int
@@ -130,7 +138,7 @@ class _Cell:
 
     def _finish(self, acc, reduce, work, n_threads):
         grads = self.reduce_accumulators(acc, n_threads) if reduce else None
-        return grads, {"delta_sq": work["delta_sq"], "n_clipped": work["n_clipped"]}
+        return grads, {"delta_sq": work.delta_sq, "n_clipped": work.n_clipped}
 
 
 def _empty(shape, dtype):
@@ -170,19 +178,29 @@ class LSTMCell(_Cell):
         H = h0.shape[1]
         dt = X.dtype
         chunk = chunk_rows(B)
-        cache = dict(W=W, c0=c0, lengths=lengths, xh=_empty(_xh_shape(X, H), dt),
-                     gates=_empty((B, T, 4 * H), dt), cell=_empty((B, T, H), dt))
+        cache = LSTMCache(W=W, lengths=lengths, xh=_empty(_xh_shape(X, H), dt),
+                          gates=_empty((B, T, 4 * H), dt), c0=c0,
+                          cell=_empty((B, T, H), dt))
         Y, h_T, c_T = _empty((B, T, H), dt), _empty((B, H), dt), _empty((B, H), dt)
         plan = thread_plan(n_threads, (self.name, "forward"), B, T, X.shape[2] + H + 1,
                            self.n_gates, H)
         with plan:
             cell_kernels(self.name).lstm_forward(
-                X, W, h0, c0, lengths, cache["xh"], cache["gates"], cache["cell"], Y,
-                h_T, c_T, _empty(_per_chunk(B, chunk, 4 * H), dt), chunk, plan.n)
+                X=X, W=W, h0=h0, c0=c0, lengths=lengths, xh=cache.xh, gates=cache.gates,
+                cell=cache.cell, Y=Y, h_T=h_T, c_T=c_T,
+                pre=_empty(_per_chunk(B, chunk, 4 * H), dt), chunk_size=chunk,
+                n_threads=plan.n)
         # The backward reads the last step's h from here (the others are in xh): a
         # copy, so a caller who edits the returned state cannot change the gradients.
-        cache["h_T"] = h_T.copy()
+        cache.h_T = h_T.copy()
         return Y, (h_T, c_T), cache
+
+    def state_at(self, cache, offset):
+        """(h, c) entering local step ``offset``: h from the input rows, c from the
+        cell states (the initial one at step 0)."""
+        (h,) = super().state_at(cache, offset)
+        c = cache.c0 if offset == 0 else cache.cell[:, offset - 1]
+        return h, np.ascontiguousarray(c)
 
     def infer(self, X, params, state0, lengths, n_threads, keep_outputs=True):
         B, T, _ = X.shape
@@ -195,32 +213,33 @@ class LSTMCell(_Cell):
                            self.n_gates, H)
         with plan:
             cell_kernels(self.name).lstm_infer(
-                X, params["W"], h0, c0, lengths, Y, h_T, c_T, xh, pre,
-                _empty((len(pre), 5 * H), dt), chunk, plan.n)
+                X=X, W=params["W"], h0=h0, c0=c0, lengths=lengths, Y=Y, h_T=h_T, c_T=c_T,
+                xh=xh, pre=pre, act=_empty((len(pre), 5 * H), dt), chunk_size=chunk,
+                n_threads=plan.n)
         return (Y if keep_outputs else None), (h_T, c_T)
 
     def backward(self, cache, dY, d_state, n_threads, clip_step=0.0, acc=None):
-        W, xh = cache["W"], cache["xh"]
+        W, xh = cache.W, cache.xh
         B, T, _ = xh.shape
-        H = cache["c0"].shape[1]
+        H = cache.c0.shape[1]
         G, dt = 4 * H, xh.dtype
         work = self._backward_work((B, T, xh.shape[2] - H - 1), H, dt)
         reduce = acc is None
-        acc = self._zero_accumulators(work["n_chunks"], {"W": W}) if reduce else acc
+        acc = self._zero_accumulators(work.n_chunks, {"W": W}) if reduce else acc
         dh0, dc0 = _empty((B, H), dt), _empty((B, H), dt)
         # two products per step (dW and dh): a backward call has twice the work
         plan = thread_plan(n_threads, (self.name, "backward"), B, 2 * T, xh.shape[2],
                            self.n_gates, H)
         with plan:
             cell_kernels(self.name).lstm_backward(
-                _transposed(W), cache["c0"], cache["h_T"], cache["lengths"], xh,
-                cache["gates"],
-                cache["cell"], dY,
-                d_state[0], d_state[1], work["dX"], dh0, dc0, acc["W"], work["blk_xh"],
-                _empty((work["n_chunks"], work["rows"], G), dt),
-                _empty((work["n_chunks"], min(work["chunk"], B), W.shape[0] - 1), dt),
-                clip_step, work["n_clipped"], work["delta_sq"], work["chunk"], plan.n)
-        return (work["dX"], (dh0, dc0)) + self._finish(acc, reduce, work, plan.n)
+                W_T=_transposed(W), c0=cache.c0, h_T=cache.h_T, lengths=cache.lengths,
+                xh=xh, gates=cache.gates, cell=cache.cell, dY=dY, dh_T=d_state[0],
+                dc_T=d_state[1], dX=work.dX, dh0=dh0, dc0=dc0, dW_acc=acc["W"],
+                blk_xh=work.blk_xh, blk_da=_empty((work.n_chunks, work.rows, G), dt),
+                work=_empty((work.n_chunks, min(work.chunk, B), W.shape[0] - 1), dt),
+                clip_step=clip_step, n_clipped=work.n_clipped, delta_sq=work.delta_sq,
+                chunk_size=work.chunk, n_threads=plan.n)
+        return (work.dX, (dh0, dc0)) + self._finish(acc, reduce, work, plan.n)
 
 
 class GRUCell(_Cell):
@@ -237,15 +256,17 @@ class GRUCell(_Cell):
         H = h0.shape[1]
         dt = X.dtype
         chunk = chunk_rows(B)
-        cache = dict(W=W, lengths=lengths, xh=_empty(_xh_shape(X, H), dt),
-                     gates=_empty((B, T, 3 * H), dt), hn=_empty((B, T, H), dt))
+        cache = GRUCache(W=W, lengths=lengths, xh=_empty(_xh_shape(X, H), dt),
+                         gates=_empty((B, T, 3 * H), dt), hn=_empty((B, T, H), dt))
         Y, h_T = _empty((B, T, H), dt), _empty((B, H), dt)
         plan = thread_plan(n_threads, (self.name, "forward"), B, T, X.shape[2] + H + 1,
                            self.n_gates, H)
         with plan:
             cell_kernels(self.name).gru_forward(
-                X, W, b_hn, h0, lengths, cache["xh"], cache["gates"], cache["hn"], Y,
-                h_T, _empty(_per_chunk(B, chunk, 3 * H), dt), chunk, plan.n)
+                X=X, W=W, b_hn=b_hn, h0=h0, lengths=lengths, xh=cache.xh,
+                gates=cache.gates, hn=cache.hn, Y=Y, h_T=h_T,
+                pre=_empty(_per_chunk(B, chunk, 3 * H), dt), chunk_size=chunk,
+                n_threads=plan.n)
         return Y, (h_T,), cache
 
     def infer(self, X, params, state0, lengths, n_threads, keep_outputs=True):
@@ -258,33 +279,35 @@ class GRUCell(_Cell):
                            self.n_gates, H)
         with plan:
             cell_kernels(self.name).gru_infer(
-                X, params["W"], params["b_hn"], h0, lengths, Y, h_T, xh, pre,
-                _empty((len(pre), 4 * H), dt), chunk, plan.n)
+                X=X, W=params["W"], b_hn=params["b_hn"], h0=h0, lengths=lengths, Y=Y,
+                h_T=h_T, xh=xh, pre=pre, act=_empty((len(pre), 4 * H), dt),
+                chunk_size=chunk, n_threads=plan.n)
         return (Y if keep_outputs else None), (h_T,)
 
     def backward(self, cache, dY, d_state, n_threads, clip_step=0.0, acc=None):
-        W, xh = cache["W"], cache["xh"]
+        W, xh = cache.W, cache.xh
         B, T, _ = xh.shape
-        H = cache["hn"].shape[2]
+        H = cache.hn.shape[2]
         G, dt = 3 * H, xh.dtype
         work = self._backward_work((B, T, xh.shape[2] - H - 1), H, dt)
         reduce = acc is None
         if reduce:
-            acc = self._zero_accumulators(work["n_chunks"],
-                                          {"W": W, "b_hn": np.empty(H, dt)})
-        blk = (work["n_chunks"], work["rows"], G)
+            acc = self._zero_accumulators(work.n_chunks, {"W": W, "b_hn": np.empty(H, dt)})
+        blk = (work.n_chunks, work.rows, G)
         dh0 = _empty((B, H), dt)
         # two products per step (dW and dh): a backward call has twice the work
         plan = thread_plan(n_threads, (self.name, "backward"), B, 2 * T, xh.shape[2],
                            self.n_gates, H)
         with plan:
             cell_kernels(self.name).gru_backward(
-                _transposed(W), cache["lengths"], xh, cache["gates"], cache["hn"], dY,
-                d_state[0],
-                work["dX"], dh0, acc["W"], acc["b_hn"], work["blk_xh"], _empty(blk, dt),
-                _empty(blk, dt), _empty((work["n_chunks"], min(work["chunk"], B), H), dt),
-                clip_step, work["n_clipped"], work["delta_sq"], work["chunk"], plan.n)
-        return (work["dX"], (dh0,)) + self._finish(acc, reduce, work, plan.n)
+                W_T=_transposed(W), lengths=cache.lengths, xh=xh, gates=cache.gates,
+                hn=cache.hn, dY=dY, dh_T=d_state[0], dX=work.dX, dh0=dh0,
+                dW_acc=acc["W"], db_hn_acc=acc["b_hn"], blk_xh=work.blk_xh,
+                blk_dgx=_empty(blk, dt), blk_dgh=_empty(blk, dt),
+                work=_empty((work.n_chunks, min(work.chunk, B), H), dt),
+                clip_step=clip_step, n_clipped=work.n_clipped, delta_sq=work.delta_sq,
+                chunk_size=work.chunk, n_threads=plan.n)
+        return (work.dX, (dh0,)) + self._finish(acc, reduce, work, plan.n)
 
 
 class RNNCell(_Cell):
@@ -300,15 +323,16 @@ class RNNCell(_Cell):
         H = h0.shape[1]
         dt = X.dtype
         chunk = chunk_rows(B)
-        cache = dict(W=W, lengths=lengths, xh=_empty(_xh_shape(X, H), dt),
-                     gates=_empty((B, T, H), dt))
+        cache = RNNCache(W=W, lengths=lengths, xh=_empty(_xh_shape(X, H), dt),
+                         gates=_empty((B, T, H), dt))
         Y, h_T = _empty((B, T, H), dt), _empty((B, H), dt)
         plan = thread_plan(n_threads, (self.name, "forward"), B, T, X.shape[2] + H + 1,
                            self.n_gates, H)
         with plan:
             cell_kernels(self.name).rnn_forward(
-                X, W, h0, lengths, cache["xh"], cache["gates"], Y, h_T,
-                _empty(_per_chunk(B, chunk, H), dt), chunk, plan.n)
+                X=X, W=W, h0=h0, lengths=lengths, xh=cache.xh, gates=cache.gates, Y=Y,
+                h_T=h_T, pre=_empty(_per_chunk(B, chunk, H), dt), chunk_size=chunk,
+                n_threads=plan.n)
         return Y, (h_T,), cache
 
     def infer(self, X, params, state0, lengths, n_threads, keep_outputs=True):
@@ -320,30 +344,32 @@ class RNNCell(_Cell):
         plan = thread_plan(n_threads, (self.name, "infer"), B, T, X.shape[2] + H + 1,
                            self.n_gates, H)
         with plan:
-            cell_kernels(self.name).rnn_infer(X, params["W"], h0, lengths, Y, h_T, xh, pre,
-                                              chunk, plan.n)
+            cell_kernels(self.name).rnn_infer(
+                X=X, W=params["W"], h0=h0, lengths=lengths, Y=Y, h_T=h_T, xh=xh, pre=pre,
+                chunk_size=chunk, n_threads=plan.n)
         return (Y if keep_outputs else None), (h_T,)
 
     def backward(self, cache, dY, d_state, n_threads, clip_step=0.0, acc=None):
-        W, xh = cache["W"], cache["xh"]
+        W, xh = cache.W, cache.xh
         B, T, _ = xh.shape
         H = W.shape[1]
         dt = xh.dtype
         work = self._backward_work((B, T, xh.shape[2] - H - 1), H, dt)
         reduce = acc is None
-        acc = self._zero_accumulators(work["n_chunks"], {"W": W}) if reduce else acc
+        acc = self._zero_accumulators(work.n_chunks, {"W": W}) if reduce else acc
         dh0 = _empty((B, H), dt)
         # two products per step (dW and dh): a backward call has twice the work
         plan = thread_plan(n_threads, (self.name, "backward"), B, 2 * T, xh.shape[2],
                            self.n_gates, H)
         with plan:
             cell_kernels(self.name).rnn_backward(
-                _transposed(W), cache["lengths"], xh, cache["gates"], dY, d_state[0],
-                work["dX"], dh0,
-                acc["W"], work["blk_xh"], _empty((work["n_chunks"], work["rows"], H), dt),
-                _empty((work["n_chunks"], min(work["chunk"], B), W.shape[0] - 1), dt),
-                clip_step, work["n_clipped"], work["delta_sq"], work["chunk"], plan.n)
-        return (work["dX"], (dh0,)) + self._finish(acc, reduce, work, plan.n)
+                W_T=_transposed(W), lengths=cache.lengths, xh=xh, gates=cache.gates, dY=dY,
+                dh_T=d_state[0], dX=work.dX, dh0=dh0, dW_acc=acc["W"], blk_xh=work.blk_xh,
+                blk_da=_empty((work.n_chunks, work.rows, H), dt),
+                work=_empty((work.n_chunks, min(work.chunk, B), W.shape[0] - 1), dt),
+                clip_step=clip_step, n_clipped=work.n_clipped, delta_sq=work.delta_sq,
+                chunk_size=work.chunk, n_threads=plan.n)
+        return (work.dX, (dh0,)) + self._finish(acc, reduce, work, plan.n)
 
 
 CELLS = {cls.name: cls() for cls in (LSTMCell, GRUCell, RNNCell)}

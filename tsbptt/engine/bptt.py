@@ -18,9 +18,25 @@ weights or masks.
   window. The hidden state is carried from window to window (stateful); the
   gradient stops at the window's first step. Only k2 steps are ever cached.
 """
+from typing import NamedTuple
+
 import numpy as np
 
+from ..utils._validation import check_positive_int
+
 __all__ = ["full_bptt", "truncated_bptt", "truncation_windows"]
+
+
+class _PieceRun(NamedTuple):
+    """What every piece of a checkpointed pass shares: the network, the whole
+    batch and how to run it (``input_masks``: variational masks drawn once)."""
+
+    net: object
+    X: np.ndarray
+    lengths: np.ndarray
+    training: bool
+    n_threads: object
+    input_masks: list
 
 
 def full_bptt(net, X, lengths, loss_fn, *, initial_states=None, checkpoint_every=None,
@@ -53,10 +69,7 @@ def full_bptt(net, X, lengths, loss_fn, *, initial_states=None, checkpoint_every
     """
     stats = {}
     T = X.shape[1]
-    if checkpoint_every is not None and not (
-            isinstance(checkpoint_every, (int, np.integer)) and checkpoint_every >= 1):
-        raise ValueError(f"checkpoint_every must be a positive integer or None, "
-                         f"got {checkpoint_every!r}")
+    check_positive_int("checkpoint_every", checkpoint_every, allow_none=True)
     net.check_dropout_rng(training, rng)
     if checkpoint_every is None or checkpoint_every >= T:
         out, _, cache = net.forward(X, lengths, initial_states, training=training,
@@ -90,8 +103,9 @@ def _checkpointed(net, X, lengths, loss_fn, c, initial_states, clip_step, traini
     # Variational masks hold for the whole sequence: draw them once for all pieces.
     # Per-element masks are drawn per piece (replayed in pass 2); they are i.i.d.,
     # so that is the same dropout, though not the same draws as without pieces.
-    run = dict(net=net, X=X, lengths=lengths, training=training, n_threads=n_threads,
-               input_masks=net.draw_input_masks(B, rng) if training else None)
+    run = _PieceRun(net=net, X=X, lengths=lengths, training=training,
+                    n_threads=n_threads,
+                    input_masks=net.draw_input_masks(B, rng) if training else None)
     head_input, starts = _pieces_forward(run, pieces, initial_states, rng)
     out, head_cache = net.head_forward(head_input, lengths, training=training, rng=rng)
     value, d_out = loss_fn(out)
@@ -103,10 +117,10 @@ def _checkpointed(net, X, lengths, loss_fn, c, initial_states, clip_step, traini
 
 def _run_piece(run, s, e, state0, rng):
     """The recurrent layers over steps [s, e) of every sequence."""
-    return run["net"].forward_layers(
-        np.ascontiguousarray(run["X"][:, s:e]), _segment_lengths(run["lengths"], s, e),
-        state0, training=run["training"], rng=rng, n_threads=run["n_threads"],
-        input_masks=run["input_masks"])
+    return run.net.forward_layers(
+        np.ascontiguousarray(run.X[:, s:e]), _segment_lengths(run.lengths, s, e),
+        state0, training=run.training, rng=rng, n_threads=run.n_threads,
+        input_masks=run.input_masks)
 
 
 def _pieces_forward(run, pieces, initial_states, rng):
@@ -115,8 +129,8 @@ def _pieces_forward(run, pieces, initial_states, rng):
     Returns the head's input (the top layer's outputs for many-to-many, else the
     outputs at each sequence's last step) and, per piece, its initial states and
     the generator state its dropout masks were drawn from."""
-    net, lengths = run["net"], run["lengths"]
-    B, T, _ = run["X"].shape
+    net, lengths = run.net, run.lengths
+    B, T, _ = run.X.shape
     last = lengths - 1
     D = net.stack.output_size
     head_input = np.zeros((B, T, D) if net.many_to_many else (B, D), net.dtype)
@@ -135,8 +149,8 @@ def _pieces_forward(run, pieces, initial_states, rng):
 def _pieces_backward(run, pieces, starts, dZ, clip_step):
     """Pass 2: last piece first, recompute its forward and backpropagate through it,
     adding the weight gradients into one set of accumulators."""
-    net, lengths = run["net"], run["lengths"]
-    B, T, _ = run["X"].shape
+    net, lengths = run.net, run.lengths
+    B, T, _ = run.X.shape
     last = lengths - 1
     acc = [layer.new_accumulators(B) for layer in net.stack.layers]
     d_states, delta_sq = None, [np.zeros((B, T), net.dtype) for _ in acc]
@@ -155,7 +169,7 @@ def _pieces_backward(run, pieces, starts, dZ, clip_step):
             dY[here, last[here] - s] = dZ[here]
         piece_stats = {}
         _, d_states = net.backward_layers(cache, dY, d_states, clip_step=clip_step,
-                                          n_threads=run["n_threads"], stats=piece_stats,
+                                          n_threads=run.n_threads, stats=piece_stats,
                                           acc=acc)
         for i in range(len(acc)):
             delta_sq[i][:, s:e] = piece_stats["delta_sq"][i]
@@ -163,7 +177,7 @@ def _pieces_backward(run, pieces, starts, dZ, clip_step):
     grads = {}
     for i, layer in enumerate(net.stack.layers):
         grads.update({f"rnn.{i}.{k}": v for k, v in
-                      layer.reduce_accumulators(acc[i], run["n_threads"]).items()})
+                      layer.reduce_accumulators(acc[i], run.n_threads).items()})
     return grads, {"delta_sq": delta_sq, "n_clipped": n_clipped}
 
 
@@ -192,19 +206,9 @@ def states_at(net, cache, offset, final_states):
 
     ``offset`` equal to the forward's length gives ``final_states``.
     """
-    T = cache["shape"][1]
-    if offset == T:
+    if offset == cache.shape[1]:
         return final_states
-    out = []
-    for layer, c in zip(net.stack.layers, cache["caches"]):
-        F, H = layer.input_size, layer.hidden_size
-        h = np.ascontiguousarray(c["xh"][:, offset, F:F + H])
-        if layer.cell.name == "lstm":
-            cs = c["c0"] if offset == 0 else c["cell"][:, offset - 1]
-            out.append((h, np.ascontiguousarray(cs)))
-        else:
-            out.append((h,))
-    return out
+    return [layer.state_at(c, offset) for layer, c in zip(net.stack.layers, cache.caches)]
 
 
 def truncated_bptt(net, X, loss_fn, k1, k2, *, rows=None, initial_states=None,

@@ -9,11 +9,13 @@ Shapes: ``X`` (batch, time, features), ``Y`` (batch, time, hidden) (twice hidden
 a bidirectional layer), states (batch, hidden), ``lengths`` (batch,) integers in
 [1, time]. Padding past a sequence's length is ignored but must be finite.
 """
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 from sklearn.utils import check_random_state
 
+from ..utils._validation import check_positive_int
+from ._caches import BidirectionalCache
 from ._cells import CELLS
 from ._threads import resolve_n_threads
 from .init import init_cell_params
@@ -26,12 +28,6 @@ def _check_dtype(dtype):
     if dt not in (np.float32, np.float64):
         raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
     return dt
-
-
-def _check_positive_int(name, value):
-    if not isinstance(value, Integral) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 def _check_cell(cell):
@@ -117,8 +113,8 @@ class RecurrentLayer:
     def __init__(self, cell, input_size, hidden_size, *, dtype="float64",
                  random_state=None):
         self.cell = _check_cell(cell)
-        self.input_size = _check_positive_int("input_size", input_size)
-        self.hidden_size = _check_positive_int("hidden_size", hidden_size)
+        self.input_size = check_positive_int("input_size", input_size)
+        self.hidden_size = check_positive_int("hidden_size", hidden_size)
         self.dtype = _check_dtype(dtype)
         self.params = init_cell_params(self.cell, self.input_size, self.hidden_size,
                                        check_random_state(random_state), self.dtype)
@@ -162,7 +158,7 @@ class RecurrentLayer:
             Zero at steps past a sequence's length.
         state : tuple of ndarray of shape (B, H)
             The state after each sequence's last step.
-        cache : dict
+        cache : RNNCache, GRUCache or LSTMCache
             Pass it to :meth:`backward`.
         """
         X = check_sequences(X, self.input_size, self.dtype)
@@ -197,6 +193,11 @@ class RecurrentLayer:
         return self.cell.infer(X, self.params, initial_state, lengths,
                                resolve_n_threads(n_threads), keep_outputs)
 
+    def state_at(self, cache, offset):
+        """The state entering local step ``offset`` of the forward that made
+        ``cache`` (0 <= offset < T); the cell knows where its cache keeps it."""
+        return self.cell.state_at(cache, offset)
+
     def new_accumulators(self, batch):
         """Zeroed gradient accumulators for :meth:`run_backward` over ``batch`` rows."""
         return self.cell.new_accumulators(batch, self.params)
@@ -211,7 +212,7 @@ class RecurrentLayer:
 
         Parameters
         ----------
-        cache : dict
+        cache : RNNCache, GRUCache or LSTMCache
             From :meth:`forward`.
         dY : ndarray of shape (B, T, H)
             Gradient of the loss with respect to every output (ignored past a
@@ -232,7 +233,7 @@ class RecurrentLayer:
         d_initial_state : tuple of ndarray of shape (B, H)
         grads : dict of ndarray, the same keys and shapes as ``params``
         """
-        B, T, _ = cache["xh"].shape
+        B, T, _ = cache.xh.shape
         dY = _check_array("dY", dY, self.dtype)
         if dY.shape != (B, T, self.hidden_size):
             raise ValueError(f"dY has shape {dY.shape}, expected {(B, T, self.hidden_size)}")
@@ -250,7 +251,7 @@ class RecurrentLayer:
         exactly the gradients of one call over the whole sequence (bitwise, when
         every piece but the last is a multiple of 16 steps long).
         """
-        B = cache["xh"].shape[0]
+        B = cache.xh.shape[0]
         if d_state is None:
             d_state = self._check_state(None, B, "d_state")
         dY = np.ascontiguousarray(dY, dtype=self.dtype)
@@ -339,7 +340,7 @@ class Bidirectional:
         Y_r, s_b, c_b = self.backward_layer.run_forward(
             np.ascontiguousarray(X[rev]), lengths, initial_state[1], n_threads)
         Y = np.concatenate([Y_f, Y_r[rev]], axis=2)
-        return Y, (s_f, s_b), {"forward": c_f, "backward": c_b, "rev": rev}
+        return Y, (s_f, s_b), BidirectionalCache(forward=c_f, backward=c_b, rev=rev)
 
     def run_infer(self, X, lengths, initial_state=None, n_threads=None,
                   keep_outputs=True):
@@ -379,12 +380,12 @@ class Bidirectional:
         H = self.hidden_size
         d_state = (None, None) if d_state is None else d_state
         acc = (None, None) if acc is None else acc
-        rev = cache["rev"]
+        rev = cache.rev
         s_f, s_b = {}, {}
         dX_f, ds_f, g_f = self.forward_layer.run_backward(
-            cache["forward"], dY[:, :, :H], d_state[0], n_threads, clip_step, s_f, acc[0])
+            cache.forward, dY[:, :, :H], d_state[0], n_threads, clip_step, s_f, acc[0])
         dX_r, ds_b, g_b = self.backward_layer.run_backward(
-            cache["backward"], dY[:, :, H:][rev], d_state[1], n_threads, clip_step, s_b,
+            cache.backward, dY[:, :, H:][rev], d_state[1], n_threads, clip_step, s_b,
             acc[1])
         if stats is not None:
             stats.update(delta_sq=s_f["delta_sq"] + s_b["delta_sq"][rev],
@@ -419,12 +420,12 @@ class RecurrentStack:
     def __init__(self, cell, input_size, hidden_size, *, num_layers=1,
                  bidirectional=False, dtype="float64", random_state=None):
         if isinstance(hidden_size, (tuple, list)):
-            sizes = [_check_positive_int("hidden_size", h) for h in hidden_size]
+            sizes = [check_positive_int("hidden_size", h) for h in hidden_size]
             if not sizes:
                 raise ValueError("hidden_size must name at least one layer, got ()")
         else:
-            sizes = [_check_positive_int("hidden_size", hidden_size)] * \
-                _check_positive_int("num_layers", num_layers)
+            sizes = [check_positive_int("hidden_size", hidden_size)] * \
+                check_positive_int("num_layers", num_layers)
         rng = check_random_state(random_state)
         kind = Bidirectional if bidirectional else RecurrentLayer
         self.layers = []

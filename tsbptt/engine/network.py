@@ -18,6 +18,8 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from .._kernels import cell_kernels
+from ..utils._validation import check_positive_int
+from ._caches import HeadCache, NetworkCache
 from .layers import RecurrentStack, check_lengths, check_sequences
 from .init import glorot_uniform
 
@@ -73,10 +75,7 @@ class Network:
         self.dropout = _check_rate("dropout", dropout)
         self.input_dropout = _check_rate("input_dropout", input_dropout)
         D = self.stack.output_size
-        if (not isinstance(output_size, (int, np.integer)) or isinstance(output_size, bool)
-                or output_size < 1):
-            raise ValueError(f"output_size must be a positive integer, got {output_size!r}")
-        self.output_size = int(output_size)
+        self.output_size = check_positive_int("output_size", output_size)
         self.head = {"W": glorot_uniform(rng, D, self.output_size).astype(self.dtype),
                      "b": np.zeros(self.output_size, dtype=self.dtype)}
 
@@ -124,7 +123,7 @@ class Network:
         out : ndarray of shape (B, output_size), or (B, T, output_size) for
             many-to-many (zero past each sequence's end)
         states : list, the final state of every layer
-        cache : dict, for :meth:`backward`
+        cache : NetworkCache, for :meth:`backward`
         """
         X = check_sequences(X, self.input_size, self.dtype)
         lengths = check_lengths(lengths, X.shape[0], X.shape[1])
@@ -135,8 +134,7 @@ class Network:
                                                n_threads=n_threads,
                                                input_masks=input_masks)
         Z = Y if self.many_to_many else self._gather_last(Y, lengths)[0]
-        out, head_cache = self.head_forward(Z, lengths, training=training, rng=rng)
-        cache.update(head_cache)
+        out, cache.head = self.head_forward(Z, lengths, training=training, rng=rng)
         return out, states, cache
 
     def predict_outputs(self, X, lengths, n_threads=None):
@@ -221,7 +219,7 @@ class Network:
         -------
         Y : ndarray of shape (B, T, D), the last layer's outputs
         states : list, each layer's final state
-        cache : dict
+        cache : NetworkCache, without the head's part
         """
         B = X.shape[0]
         layers = self.stack.layers
@@ -244,8 +242,8 @@ class Network:
             out_masks.append(m_out)
             caches.append(c)
             states.append(s)
-        cache = dict(caches=caches, in_masks=in_masks, out_masks=out_masks,
-                     lengths=lengths, shape=Y.shape)
+        cache = NetworkCache(caches=caches, in_masks=in_masks, out_masks=out_masks,
+                             lengths=lengths, shape=Y.shape)
         return Y, states, cache
 
     def head_forward(self, Z, lengths, *, training=False, rng=None):
@@ -260,7 +258,7 @@ class Network:
         Returns
         -------
         out : ndarray of shape (B, output_size) or (B, T, output_size)
-        cache : dict, for :meth:`head_backward`
+        cache : HeadCache, for :meth:`head_backward`
         """
         m_head = None
         if training and self.dropout > 0:
@@ -279,14 +277,14 @@ class Network:
             out += self.head["b"]
         if self.many_to_many:
             out[np.arange(out.shape[1])[None, :] >= lengths[:, None]] = 0
-        return out, {"Z": Z, "m_head": m_head}
+        return out, HeadCache(Z=Z, m_head=m_head)
 
     def head_backward(self, cache, d_out, lengths):
         """Gradients of the head's parameters and of its input.
 
         Parameters
         ----------
-        cache : dict from :meth:`head_forward`
+        cache : HeadCache from :meth:`head_forward`
         d_out : ndarray, the shape of the head's output
         lengths : ndarray of intp of shape (B,)
 
@@ -296,7 +294,7 @@ class Network:
         dZ : ndarray, the shape of the head's input
         """
         d_out = np.asarray(d_out, dtype=self.dtype)
-        Z = cache["Z"]
+        Z = cache.Z
         if self.many_to_many:
             T = d_out.shape[1]
             d_out = np.where((np.arange(T)[None, :] < lengths[:, None])[..., None],
@@ -304,8 +302,8 @@ class Network:
         Z2, d2 = Z.reshape(-1, Z.shape[-1]), d_out.reshape(-1, self.output_size)
         grads = {"head.W": Z2.T @ d2, "head.b": d2.sum(axis=0)}
         dZ = d_out @ self.head["W"].T
-        if cache["m_head"] is not None:
-            dZ = dZ * cache["m_head"]
+        if cache.m_head is not None:
+            dZ = dZ * cache.m_head
         return grads, dZ
 
     def scatter_last(self, dZ, lengths, shape):
@@ -332,7 +330,7 @@ class Network:
 
         Parameters
         ----------
-        cache : dict from :meth:`forward`
+        cache : NetworkCache from :meth:`forward`
         d_out : ndarray, the shape of ``out``
         d_states : list or None, default=None
             Gradients with respect to the final states (truncated BPTT).
@@ -348,9 +346,9 @@ class Network:
         grads : dict of ndarray, keyed like :attr:`params`
         d_initial_states : list
         """
-        lengths = cache["lengths"]
-        grads, dZ = self.head_backward(cache, d_out, lengths)
-        dY = dZ if self.many_to_many else self.scatter_last(dZ, lengths, cache["shape"])
+        lengths = cache.lengths
+        grads, dZ = self.head_backward(cache.head, d_out, lengths)
+        dY = dZ if self.many_to_many else self.scatter_last(dZ, lengths, cache.shape)
         g, d_init = self.backward_layers(cache, dY, d_states, clip_step=clip_step,
                                          n_threads=n_threads, stats=stats)
         grads.update(g)
@@ -369,13 +367,13 @@ class Network:
         d_init, grads = [None] * len(layers), {}
         layer_stats = [dict() for _ in layers]
         for i in range(len(layers) - 1, -1, -1):
-            if cache["out_masks"][i] is not None:
-                dY = dY * cache["out_masks"][i]
+            if cache.out_masks[i] is not None:
+                dY = dY * cache.out_masks[i]
             dY, d_init[i], g = layers[i].run_backward(
-                cache["caches"][i], dY, d_states[i], n_threads, clip_step,
+                cache.caches[i], dY, d_states[i], n_threads, clip_step,
                 layer_stats[i], None if acc is None else acc[i])
-            if cache["in_masks"][i] is not None:
-                dY = dY * cache["in_masks"][i]
+            if cache.in_masks[i] is not None:
+                dY = dY * cache.in_masks[i]
             if g is not None:
                 grads.update({f"rnn.{i}.{k}": v for k, v in g.items()})
         if stats is not None:

@@ -17,15 +17,18 @@ import contextvars
 import time
 import warnings
 from dataclasses import dataclass
-from numbers import Integral, Real
+from numbers import Real
+from typing import NamedTuple
 
 import numpy as np
 
+from ..utils._validation import check_positive_int
 from .bptt import full_bptt, truncated_bptt
 from ._threads import all_blas_single_threaded
 from .clipping import clip_by_global_norm, clip_by_value, global_norm
 
-__all__ = ["TrainOptions", "evaluate", "time_ordered_split", "train"]
+__all__ = ["EpochCounters", "TrainOptions", "TrainingData", "evaluate",
+           "time_ordered_split", "train"]
 
 #: Who runs an epoch's updates: None for this process (:func:`_run_epoch`), or an
 #: object whose ``run_epoch`` takes the same arguments (set by
@@ -56,10 +59,10 @@ class TrainOptions:
     def validate(self, n_steps):
         """Raise ValueError naming the first bad option; ``n_steps`` is T."""
         for name in ("batch_size", "max_iter", "n_iter_no_change"):
-            _positive_int(name, getattr(self, name))
+            check_positive_int(name, getattr(self, name))
         for name in ("bptt_steps", "bptt_stride", "checkpoint_every"):
             if getattr(self, name) is not None:
-                _positive_int(name, getattr(self, name))
+                check_positive_int(name, getattr(self, name))
         for name in ("clip_norm", "clip_value", "clip_step"):
             v = getattr(self, name)
             if v is not None and not (isinstance(v, Real) and 0 < v < np.inf):
@@ -76,9 +79,45 @@ class TrainOptions:
             raise ValueError(f"tol must be a number >= 0, got {self.tol!r}")
 
 
-def _positive_int(name, value):
-    if not isinstance(value, Integral) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+class TrainingData(NamedTuple):
+    """The arrays :func:`train` and :func:`evaluate` read.
+
+    Attributes
+    ----------
+    X : ndarray of shape (N, T, F)
+        C-contiguous, of the network's dtype.
+    y : ndarray
+        The targets as the loss reads them: (N, n_outputs), (N, T, n_outputs) per
+        step, or class indices (N,) or (N, T).
+    lengths : ndarray of intp of shape (N,)
+    sample_weight : ndarray of shape (N,) or None
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    lengths: np.ndarray
+    sample_weight: np.ndarray = None
+
+
+@dataclass
+class EpochCounters:
+    """What one epoch's updates add up, for its history record."""
+
+    norm_sum: float = 0.0
+    norm_max: float = 0.0
+    n_updates: int = 0
+    clipped_norm: int = 0
+    clipped_value: int = 0
+    clipped_step: int = 0
+
+    def record(self, epoch, train_loss, val_loss, lr, t0):
+        """The epoch's history record (a dict: it becomes ``history_``)."""
+        n = self.n_updates
+        return dict(epoch=epoch + 1, train_loss=train_loss, val_loss=val_loss,
+                    learning_rate=lr, grad_norm=self.norm_sum / n if n else 0.0,
+                    grad_norm_max=self.norm_max, clipped_norm=self.clipped_norm,
+                    clipped_value=self.clipped_value, clipped_step=self.clipped_step,
+                    n_updates=n, wall_time=time.perf_counter() - t0, stopped=None)
 
 
 def _snapshot(params):
@@ -111,13 +150,13 @@ def _apply(net, optimizer, grads, lr, opts, counters):
     norm = global_norm(grads)
     if not np.isfinite(norm):
         raise _Stop("the gradients are not finite")
-    counters["norm_sum"] += norm
-    counters["norm_max"] = max(counters["norm_max"], norm)
-    counters["n_updates"] += 1
+    counters.norm_sum += norm
+    counters.norm_max = max(counters.norm_max, norm)
+    counters.n_updates += 1
     if opts.clip_value is not None:
-        counters["clipped_value"] += clip_by_value(grads, opts.clip_value)
+        counters.clipped_value += clip_by_value(grads, opts.clip_value)
     if opts.clip_norm is not None:
-        counters["clipped_norm"] += clip_by_global_norm(grads, opts.clip_norm)
+        counters.clipped_norm += clip_by_global_norm(grads, opts.clip_norm)
     names = list(net.params)
     before = [net.params[k].copy() for k in names]
     optimizer.step([grads[k] for k in names], learning_rate=lr)
@@ -130,7 +169,7 @@ def _apply(net, optimizer, grads, lr, opts, counters):
 def _update(net, optimizer, value, grads, stats, lr, opts, counters):
     if not np.isfinite(value):
         raise _Stop("the loss is not finite")
-    counters["clipped_step"] += int(sum(s.sum() for s in stats["n_clipped"]))
+    counters.clipped_step += int(sum(s.sum() for s in stats["n_clipped"]))
     _apply(net, optimizer, grads, lr, opts, counters)
 
 
@@ -172,7 +211,7 @@ def _run_epoch(net, data, loss, optimizer, lr, opts, rng, counters):
 
 
 def evaluate(net, loss, data, batch_size=256, n_threads=None):
-    """Weighted mean loss of ``net`` on (X, y, lengths, w), without dropout.
+    """Weighted mean loss of ``net`` on :class:`TrainingData`, without dropout.
 
     The mean is over samples (many-to-one) or over valid steps (many-to-many),
     weighted by the sample weights, whatever the batch size.
@@ -206,16 +245,6 @@ def _check_data(net, data, opts):
                          "bptt_steps steps are cached anyway")
 
 
-def _epoch_record(epoch, train_loss, val_loss, lr, counters, t0):
-    n = counters["n_updates"]
-    return dict(epoch=epoch + 1, train_loss=train_loss, val_loss=val_loss,
-                learning_rate=lr, grad_norm=counters["norm_sum"] / n if n else 0.0,
-                grad_norm_max=counters["norm_max"], clipped_norm=counters["clipped_norm"],
-                clipped_value=counters["clipped_value"],
-                clipped_step=counters["clipped_step"], n_updates=n,
-                wall_time=time.perf_counter() - t0, stopped=None)
-
-
 def train(net, loss, optimizer, schedule, data, opts, *, validation=None, rng=None,
           start_epoch=0):
     """Train ``net`` in place.
@@ -229,10 +258,10 @@ def train(net, loss, optimizer, schedule, data, opts, *, validation=None, rng=No
     optimizer : tsbptt.engine.optimizers.Optimizer
         Built on ``list(net.params.values())`` in that order.
     schedule : tsbptt.engine.schedules.Constant (or subclass)
-    data : tuple (X, y, lengths, sample_weight)
-        X (N, T, F) C-contiguous; y the targets; lengths (N,) intp; weights or None.
+    data : TrainingData
+        Or a tuple (X, y, lengths, sample_weight) in that order.
     opts : TrainOptions
-    validation : tuple like ``data`` or None
+    validation : TrainingData or None
         Scored after every epoch; early stopping watches it when given.
     rng : numpy.random.RandomState or None
         Shuffling and dropout; None seeds one with 0.
@@ -251,6 +280,8 @@ def train(net, loss, optimizer, schedule, data, opts, *, validation=None, rng=No
         ``n_iter_no_change`` epochs), ``'non-finite'`` or ``'interrupted'``. A
         stop during the first epoch leaves one record with ``n_updates`` so far.
     """
+    data = TrainingData(*data)
+    validation = None if validation is None else TrainingData(*validation)
     _check_data(net, data, opts)
     rng = np.random.RandomState(0) if rng is None else rng
     with all_blas_single_threaded():
@@ -269,15 +300,14 @@ def _train_epochs(net, loss, optimizer, schedule, data, opts, validation, rng,
     stopped = None
     for epoch in range(start_epoch, start_epoch + opts.max_iter):
         lr = schedule.rate(epoch, last_monitored)
-        counters = dict(norm_sum=0.0, norm_max=0.0, n_updates=0, clipped_norm=0,
-                        clipped_value=0, clipped_step=0)
+        counters = EpochCounters()
         t0 = time.perf_counter()
         epoch_start = _snapshot(net.params)
         try:
             train_loss = run_epoch(net, data, loss, optimizer, lr, opts, rng, counters)
             val_loss = (evaluate(net, loss, validation, n_threads=opts.n_threads)
                         if validation is not None else None)
-            record = _epoch_record(epoch, train_loss, val_loss, lr, counters, t0)
+            record = counters.record(epoch, train_loss, val_loss, lr, t0)
             history.append(record)
             if opts.callback is not None:
                 opts.callback(record)
@@ -295,7 +325,7 @@ def _train_epochs(net, loss, optimizer, schedule, data, opts, validation, rng,
             stopped = "interrupted"
         if stopped is not None:
             if not history or history[-1]["epoch"] != epoch + 1:
-                history.append(_epoch_record(epoch, np.nan, None, lr, counters, t0))
+                history.append(counters.record(epoch, np.nan, None, lr, t0))
             break
         monitored = last_monitored = val_loss if validation is not None else train_loss
         if monitored < best_score:

@@ -3,12 +3,15 @@
 Estimators validate and convert their inputs (NumPy arrays, 3D sequences, ragged
 lists), then call the engine; they never see pandas.
 """
-from ._base import (GRUClassifier, GRURegressor, LSTMClassifier, LSTMRegressor,
-                    RNNClassifier, RNNRegressor)
+from ._classifiers import GRUClassifier, LSTMClassifier, RNNClassifier
 from ._esn import ESNRegressor
 from ._layout import LagLayout
 from ._online import RTRLRegressor
+from ._regressors import GRURegressor, LSTMRegressor, RNNRegressor
+from ._state import load_model, save_model
 from ._streaming import RecurrentState
+from ._tags import Capabilities, capabilities
 
 __all__ = ["ESNRegressor", "GRUClassifier", "GRURegressor", "LagLayout", "LSTMClassifier",
-           "LSTMRegressor", "RNNClassifier", "RNNRegressor", "RTRLRegressor", "RecurrentState"]
+           "LSTMRegressor", "RNNClassifier", "RNNRegressor", "RTRLRegressor", "RecurrentState",
+           "load_model", "save_model", "Capabilities", "capabilities"]

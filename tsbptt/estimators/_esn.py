@@ -35,6 +35,7 @@ from .._kernels._esn import esn_states
 from ..engine._threads import MAX_THREADS, resolve_n_threads
 from ..utils._validation import refuse_bool_numbers
 from ._inputs import to_sequences
+from ._tags import Capabilities
 from ._targets import check_weights, mean_scale
 
 __all__ = ["ESNRegressor", "DEFAULT_ALPHAS", "ridge_gcv"]
@@ -198,6 +199,11 @@ class ESNRegressor(RegressorMixin, BaseEstimator):
             raise ValueError(f"The 'alpha' parameter of {type(self).__name__} must be a "
                              "float >= 0 or a non-empty 1D sequence of finite floats > 0. "
                              f"Got {self.alpha!r} instead.")
+
+    def __tsbptt_capabilities__(self):
+        """It reads 2D windows as ``n_channels`` features per step (see
+        :mod:`tsbptt.estimators._tags`); it is not trained by epochs."""
+        return Capabilities(channels=True)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -51,6 +51,7 @@ from ._panel import (
 from ._parts import _joined, _MemberWarnings, _names, _warn_once
 from ._saving import read_forecaster, save_forecaster
 from ._strategies import _Strategies
+from ..estimators import capabilities
 from ..utils._validation import check_window_length, refuse_bool_numbers
 from ._window_model import is_network
 from .metrics import mae
@@ -310,12 +311,12 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
                 raise ValueError("interval='quantile' needs strategy='direct' (feeding a "
                                  "median back loses the spread of the earlier steps); "
                                  "use interval='conformal'")
-            if "quantiles" not in self.estimator.get_params():
+            if not capabilities(self.estimator).quantile_loss:
                 raise ValueError(f"interval='quantile' needs a tsbptt regressor (trained "
                                  f"with the pinball loss); {type(self.estimator).__name__} "
                                  "is not one: use interval='conformal'")
         _check_multi_output(self.estimator, self.strategy, self.horizon, self.interval)
-        if self.strategy == "stateful" and not hasattr(self.estimator, "predict_sequence"):
+        if self.strategy == "stateful" and not capabilities(self.estimator).stateful:
             raise ValueError(f"strategy='stateful' needs a tsbptt recurrent regressor, "
                              f"got {type(self.estimator).__name__}")
         if (self.n_seeds > 1 or self.max_time is not None) and (

@@ -31,7 +31,7 @@ from sklearn.base import clone
 
 from .. import estimators as _estimators
 from .._version import __version__
-from ..persistence import load_model, save_model
+from ..estimators import load_model, save_model
 from ._panel import Entry
 from ._window_model import WindowModel
 from .baselines import SeasonalNaive

@@ -19,15 +19,18 @@ from sklearn.base import clone
 from . import transforms
 from ._parts import _by_series, _joined, _stack_states
 from ._window_model import MAX_WINDOWS, WindowModel, apply_budget, is_network
+from ..estimators import capabilities
 
 
 def _set_channels(est, n_channels):
-    """Set ``n_channels`` on a tsbptt network and on every network nested in ``est``
-    (a VotingRegressor's members, a Pipeline's last step): a nested one left at 1
-    would read each window's channels as extra time steps."""
+    """Set ``n_channels`` on an estimator that declares it reads channels, and on
+    every network nested in ``est`` (a VotingRegressor's members, a Pipeline's last
+    step): a nested one left at 1 would read each window's channels as extra time
+    steps."""
     params = est.get_params()
-    keys = [k for k in params if k == "n_channels"
-            or k.endswith("__n_channels") and is_network(params[k[:-len("__n_channels")]])]
+    keys = ["n_channels"] if capabilities(est).channels else []
+    keys += [k for k in params if k.endswith("__n_channels")
+             and is_network(params[k[:-len("__n_channels")]])]
     if keys:
         est.set_params(**{k: n_channels for k in keys})
 
@@ -44,7 +47,7 @@ class _Strategies:
     def _new_estimator(self, n_steps=None, label=None):
         est = clone(self.estimator)
         self._member_label = f"{label or 'model fit'} ({type(est).__name__})"
-        if hasattr(type(est), "_progress"):  # tsbptt's own estimators
+        if capabilities(est).reports_progress:
             est._defer_convergence_warning = True  # one warning per Forecaster fit
             if label is not None:
                 est._progress_label = self._member_label

@@ -30,6 +30,8 @@ from sklearn.linear_model import Ridge
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ..estimators import capabilities
+
 #: The ridge penalties the linear part chooses from (efficient leave-one-out); a
 #: large one shrinks it toward the base, the last value or the seasonal naive one.
 _ALPHAS = np.logspace(-3, 4, 15)
@@ -369,9 +371,8 @@ MAX_WINDOWS = 600
 
 
 def is_network(estimator):
-    """Whether ``estimator`` is a tsbptt recurrent regressor."""
-    params = estimator.get_params()
-    return "hidden_size" in params and "n_channels" in params
+    """Whether ``estimator`` is a tsbptt recurrent network (it declares so)."""
+    return capabilities(estimator).recurrent
 
 
 def apply_budget(estimator, stateful=False):

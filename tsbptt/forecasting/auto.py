@@ -10,6 +10,8 @@ data and says which it chose. A network must beat the best baseline by
 ``margin`` (and on most folds) to be chosen, so on a series it cannot learn (a
 random walk) the choice falls back to a baseline.
 """
+from __future__ import annotations
+
 import warnings
 from numbers import Integral, Real
 
@@ -110,9 +112,11 @@ class AutoForecaster(BaseEstimator):
         "freq": [str, pd.DateOffset, Interval(Integral, 1, None, closed="left"), None],
     }
 
-    def __init__(self, horizon=1, *, season=None, lags=None, candidates=None,
-                 n_origins=None, holdout=0.2, n_folds=3, refit=False, margin=0.05,
-                 random_state=None, n_threads=None, freq=None):
+    def __init__(self, horizon: int = 1, *, season: int | None = None,
+                 lags: int | None = None, candidates: tuple[str, ...] | None = None,
+                 n_origins: int | None = None, holdout: float = 0.2, n_folds: int = 3,
+                 refit: bool = False, margin: float = 0.05, random_state: int | None = None,
+                 n_threads: int | None = None, freq: str | int | None = None) -> None:
         self.horizon = horizon
         self.season = season
         self.lags = lags
@@ -151,7 +155,8 @@ class AutoForecaster(BaseEstimator):
                              f"from {list(CANDIDATES)}")
         return names
 
-    def fit(self, y, X=None):
+    def fit(self, y: pd.Series | pd.DataFrame, X: pd.DataFrame | None = None
+            ) -> AutoForecaster:
         """Backtest the candidates on ``y``, then fit the best on all of it.
 
         Parameters
@@ -226,7 +231,7 @@ class AutoForecaster(BaseEstimator):
         return best_net if wins.sum() * 2 > len(wins) else best_base
 
     @property
-    def network_loses_(self):
+    def network_loses_(self) -> bool | None:
         """Whether the best network scored worse than seasonal naive (None when one
         of them was not a candidate)."""
         check_is_fitted(self)
@@ -235,7 +240,7 @@ class AutoForecaster(BaseEstimator):
             return None
         return min(nets) > self.scores_["seasonal naive"]
 
-    def summary(self):
+    def summary(self) -> str:
         """One line: the choice and every candidate's backtest error."""
         check_is_fitted(self)
         scores = ", ".join(f"{k} {v:.4g}" for k, v in
@@ -243,7 +248,9 @@ class AutoForecaster(BaseEstimator):
         return (f"chose {self.choice_} (season {self.season_}; mean absolute error over "
                 f"{len(self.origins_)} backtest origins of the training data: {scores})")
 
-    def predict(self, steps=None, X=None, history=None, history_X=None):
+    def predict(self, steps: int | None = None, X: pd.DataFrame | None = None,
+                history: pd.Series | pd.DataFrame | None = None,
+                history_X: pd.DataFrame | None = None) -> pd.Series | pd.DataFrame:
         """The chosen forecaster's :meth:`Forecaster.predict`."""
         check_is_fitted(self)
         return self.forecaster_.predict(steps, X=X, history=history, history_X=history_X)

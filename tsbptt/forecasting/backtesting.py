@@ -6,9 +6,11 @@ yields the same (train, test) splits for ``GridSearchCV``, so the forecaster's o
 parameters (lags, strategy, the wrapped model's) are tuned without leaking the
 future.
 """
+from __future__ import annotations
+
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
-from numbers import Integral
 
 import numpy as np
 import pandas as pd
@@ -16,6 +18,7 @@ from sklearn.base import clone
 from sklearn.model_selection import BaseCrossValidator
 
 from ..utils._progress import ProgressReporter
+from ..utils._validation import check_int
 from ._parallel import check_n_jobs, parallel_map
 from ._panel_backtest import is_panel, panel_backtest, panel_splits
 from .metrics import mae, mape, mase, rmse, smape
@@ -23,16 +26,10 @@ from .metrics import mae, mape, mase, rmse, smape
 __all__ = ["Backtest", "RollingOrigin", "backtest"]
 
 
-def _positive_int(name, value, low=1):
-    if not isinstance(value, Integral) or isinstance(value, bool) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
-
-
 def _origins(n, initial, step, horizon):
     """Training lengths (origin = the last training step) of a rolling origin."""
-    initial, step = _positive_int("initial", initial), _positive_int("step", step)
-    horizon = _positive_int("horizon", horizon)
+    initial, step = check_int("initial", initial, 1), check_int("step", step, 1)
+    horizon = check_int("horizon", horizon, 1)
     if initial + horizon > n:
         raise ValueError(f"initial={initial} + horizon={horizon} exceeds the series' "
                          f"{n} steps")
@@ -66,7 +63,8 @@ class RollingOrigin(BaseCrossValidator):
     ``horizon`` time steps after it.
     """
 
-    def __init__(self, initial, step=1, horizon=1, max_splits=None, time_col="ds"):
+    def __init__(self, initial: int, step: int = 1, horizon: int = 1,
+                 max_splits: int | None = None, time_col: str = "ds") -> None:
         self.initial = initial
         self.step = step
         self.horizon = horizon
@@ -76,7 +74,7 @@ class RollingOrigin(BaseCrossValidator):
     def _lengths(self, n):
         lengths = list(_origins(n, self.initial, self.step, self.horizon))
         if self.max_splits is not None:
-            lengths = lengths[-_positive_int("max_splits", self.max_splits):]
+            lengths = lengths[-check_int("max_splits", self.max_splits, 1):]
         return lengths
 
     def _panel(self, X):
@@ -92,12 +90,12 @@ class RollingOrigin(BaseCrossValidator):
 
     def _panel_splits(self, times):
         max_splits = (None if self.max_splits is None
-                      else _positive_int("max_splits", self.max_splits))
-        return panel_splits(times, _positive_int("initial", self.initial),
-                            _positive_int("step", self.step),
-                            _positive_int("horizon", self.horizon), max_splits)
+                      else check_int("max_splits", self.max_splits, 1))
+        return panel_splits(times, check_int("initial", self.initial, 1),
+                            check_int("step", self.step, 1),
+                            check_int("horizon", self.horizon, 1), max_splits)
 
-    def split(self, X, y=None, groups=None):
+    def split(self, X, y=None, groups=None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Yield (train, test) integer positions in time order (for a panel: the
         rows of every series up to each cutoff, and the ``horizon`` time steps
         after it)."""
@@ -108,7 +106,7 @@ class RollingOrigin(BaseCrossValidator):
         for length in self._lengths(len(X)):
             yield np.arange(length), np.arange(length, length + self.horizon)
 
-    def get_n_splits(self, X=None, y=None, groups=None):
+    def get_n_splits(self, X=None, y=None, groups=None) -> int:
         if X is None:
             raise ValueError("RollingOrigin needs X to count its splits")
         times = self._panel(X)
@@ -134,6 +132,8 @@ class Backtest:
     per_series : DataFrame or None
         For a panel: the same metrics for each series (one row per series id).
 
+    Notes
+    -----
     For a panel, ``forecasts`` is a long frame in the layout of Nixtla's
     ``cross_validation``: the forecaster's ``id_col`` and ``time_col``,
     ``cutoff`` (the last training time), its ``target_col`` (the actual), one
@@ -147,8 +147,10 @@ class Backtest:
     per_series: pd.DataFrame = None
 
 
-def backtest(forecaster, y, X=None, *, initial, step=1, horizon=None, refit=True,
-             season=1, coverage=None, verbose=0, n_jobs=None):
+def backtest(forecaster, y: pd.Series, X: pd.DataFrame | None = None, *, initial: int,
+             step: int = 1, horizon: int | None = None, refit: bool = True,
+             season: int = 1, coverage: float | None = None, verbose: int = 0,
+             n_jobs: int | None = None) -> Backtest:
     """Rolling-origin evaluation of one series: fit up to each origin, forecast
     what follows, compare.
 
@@ -197,11 +199,11 @@ def backtest(forecaster, y, X=None, *, initial, step=1, horizon=None, refit=True
     n_jobs = check_n_jobs(n_jobs)
     if is_panel(y):
         table, metrics, per_series = panel_backtest(
-            forecaster, y, X, initial=_positive_int("initial", initial),
-            step=_positive_int("step", step),
-            horizon=_positive_int("horizon", forecaster.horizon if horizon is None
-                                  else horizon),
-            refit=refit, season=_positive_int("season", season), coverage=coverage,
+            forecaster, y, X, initial=check_int("initial", initial, 1),
+            step=check_int("step", step, 1),
+            horizon=check_int("horizon", forecaster.horizon if horizon is None
+                              else horizon, 1),
+            refit=refit, season=check_int("season", season, 1), coverage=coverage,
             verbose=verbose, n_jobs=n_jobs)
         return Backtest(forecasts=table, metrics=metrics, per_series=per_series)
     if not isinstance(y, pd.Series):
@@ -210,7 +212,7 @@ def backtest(forecaster, y, X=None, *, initial, step=1, horizon=None, refit=True
         raise ValueError("X must be a DataFrame on exactly y's index")
     horizon = forecaster.horizon if horizon is None else horizon
     origins = _origins(len(y), initial, step, horizon)
-    season = _positive_int("season", season)
+    season = check_int("season", season, 1)
     if initial <= season:  # MASE's in-sample naive forecast needs a season of data
         raise ValueError(f"initial={initial} must exceed season={season}")
     if X is not None and forecaster.future_exog and forecaster.strategy == "direct" \

@@ -4,12 +4,17 @@ A baseline that is a scikit-learn regressor over the same lag windows runs throu
 the same :class:`tsbptt.Forecaster`, :func:`tsbptt.backtest` and command line as
 the networks, so every comparison is like for like.
 """
+from __future__ import annotations
+
 from numbers import Integral
 
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ..estimators import Capabilities
 
 __all__ = ["SeasonalNaive"]
 
@@ -34,7 +39,7 @@ class SeasonalNaive(RegressorMixin, BaseEstimator):
     Examples
     --------
     >>> from tsbptt import Forecaster
-    >>> from tsbptt.baselines import SeasonalNaive
+    >>> from tsbptt import SeasonalNaive
     >>> f = Forecaster(SeasonalNaive(season=24), lags=24, horizon=24)  # doctest: +SKIP
     """
 
@@ -43,9 +48,14 @@ class SeasonalNaive(RegressorMixin, BaseEstimator):
         "n_channels": [Interval(Integral, 1, None, closed="left")],
     }
 
-    def __init__(self, season=1, n_channels=1):
+    def __init__(self, season: int = 1, n_channels: int = 1) -> None:
         self.season = season
         self.n_channels = n_channels
+
+    def __tsbptt_capabilities__(self):
+        """It reads 2D windows as ``n_channels`` features per step (see
+        :mod:`tsbptt.estimators._tags`)."""
+        return Capabilities(channels=True)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -53,7 +63,7 @@ class SeasonalNaive(RegressorMixin, BaseEstimator):
         tags.regressor_tags.poor_score = True  # a rule: no fit to random data
         return tags
 
-    def fit(self, X, y):
+    def fit(self, X: ArrayLike, y: ArrayLike) -> SeasonalNaive:
         """Record the window length and the number of steps to forecast.
 
         Parameters
@@ -79,7 +89,7 @@ class SeasonalNaive(RegressorMixin, BaseEstimator):
         self._single = y.ndim == 1
         return self
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """The seasonal naive forecast of each horizon step.
 
         Returns

@@ -3,6 +3,9 @@
 Every function takes array-likes of the same shape (flattened) and returns a float.
 """
 import numpy as np
+from numpy.typing import ArrayLike
+
+from ..utils._validation import check_positive_int
 
 __all__ = ["mae", "rmse", "mape", "smape", "mase"]
 
@@ -18,42 +21,106 @@ def _pair(y_true, y_pred):
     return a, f
 
 
-def mae(y_true, y_pred):
-    """Mean absolute error."""
+def mae(y_true: ArrayLike, y_pred: ArrayLike) -> float:
+    """Mean absolute error.
+
+    Parameters
+    ----------
+    y_true : array-like
+        The actual values (flattened).
+    y_pred : array-like of the same size
+        The forecasts.
+
+    Returns
+    -------
+    float
+    """
     a, f = _pair(y_true, y_pred)
     return float(np.mean(np.abs(a - f)))
 
 
-def rmse(y_true, y_pred):
-    """Root mean squared error."""
+def rmse(y_true: ArrayLike, y_pred: ArrayLike) -> float:
+    """Root mean squared error.
+
+    Parameters
+    ----------
+    y_true : array-like
+        The actual values (flattened).
+    y_pred : array-like of the same size
+        The forecasts.
+
+    Returns
+    -------
+    float
+    """
     a, f = _pair(y_true, y_pred)
     return float(np.sqrt(np.mean((a - f) ** 2)))
 
 
-def mape(y_true, y_pred):
-    """Mean absolute percentage error, in percent. Undefined if an actual is 0."""
+def mape(y_true: ArrayLike, y_pred: ArrayLike) -> float:
+    """Mean absolute percentage error, in percent. Undefined if an actual is 0.
+
+    Parameters
+    ----------
+    y_true : array-like
+        The actual values (flattened).
+    y_pred : array-like of the same size
+        The forecasts.
+
+    Returns
+    -------
+    float
+    """
     a, f = _pair(y_true, y_pred)
     if np.any(a == 0):
         raise ValueError("MAPE is undefined when an actual value is 0; use sMAPE or MASE")
     return float(100 * np.mean(np.abs((a - f) / a)))
 
 
-def smape(y_true, y_pred):
+def smape(y_true: ArrayLike, y_pred: ArrayLike) -> float:
     """Symmetric MAPE in percent (0 to 200): mean of 2|a - f| / (|a| + |f|), with 0/0
-    counted as 0."""
+    counted as 0.
+
+    Parameters
+    ----------
+    y_true : array-like
+        The actual values (flattened).
+    y_pred : array-like of the same size
+        The forecasts.
+
+    Returns
+    -------
+    float
+    """
     a, f = _pair(y_true, y_pred)
     denom = np.abs(a) + np.abs(f)
     ratio = np.divide(2 * np.abs(a - f), denom, out=np.zeros_like(denom), where=denom > 0)
     return float(100 * np.mean(ratio))
 
 
-def mase(y_true, y_pred, y_train, season=1):
+def mase(y_true: ArrayLike, y_pred: ArrayLike, y_train: ArrayLike,
+         season: int = 1) -> float:
     """Mean absolute scaled error: MAE over the in-sample MAE of the seasonal naive
-    forecast (y_t = y_{t - season}) on the training series. Below 1 beats it."""
+    forecast (y_t = y_{t - season}) on the training series. Below 1 beats it.
+
+    Parameters
+    ----------
+    y_true : array-like
+        The actual values (flattened).
+    y_pred : array-like of the same size
+        The forecasts.
+    y_train : array-like
+        The training series the naive forecast is scored on, oldest first.
+    season : int, default=1
+        The seasonal period (1: the naive forecast y_t = y_{t-1}).
+
+    Returns
+    -------
+    float
+    """
     a, f = _pair(y_true, y_pred)
     train = np.asarray(y_train, dtype=np.float64).ravel()
-    if not isinstance(season, (int, np.integer)) or season < 1:
-        raise ValueError(f"season must be a positive integer, got {season!r}")
+    season = check_positive_int("season", season)
     if train.size <= season:
         raise ValueError(f"y_train has {train.size} values, needs more than "
                          f"season={season}")

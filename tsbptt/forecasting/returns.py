@@ -4,13 +4,15 @@ Prices wander without a fixed level, which tanh networks (and most models) canno
 extrapolate; log returns are close to stationary. Forecast ``log_returns(prices)``
 and turn the forecast back into prices with :func:`prices_from_log_returns`.
 """
+from __future__ import annotations
+
 import numpy as np
 import pandas as pd
 
 __all__ = ["log_returns", "prices_from_log_returns"]
 
 
-def log_returns(prices):
+def log_returns(prices: pd.Series | np.ndarray) -> pd.Series | np.ndarray:
     """``log(p_t / p_{t-1})`` for every step after the first.
 
     Parameters
@@ -31,7 +33,8 @@ def log_returns(prices):
     return pd.Series(np.diff(np.log(values)), index=prices.index[1:], name=prices.name)
 
 
-def prices_from_log_returns(last_price, returns):
+def prices_from_log_returns(last_price: float, returns: pd.Series | np.ndarray
+                            ) -> pd.Series | np.ndarray:
     """Prices implied by compounding forecast log returns from a last known price.
 
     Parameters

@@ -12,6 +12,8 @@ Origins run every ``stride`` rows and are aligned to the end of the series, so t
 most recent window is always kept. The 3D output is a read-only strided view of
 the series (no copy per window), so millions of points window in bounded memory.
 """
+from __future__ import annotations
+
 import warnings
 from dataclasses import dataclass
 
@@ -55,7 +57,8 @@ CALENDAR_FEATURES = {"minute": 60, "hour": 24, "dayofweek": 7, "dayofmonth": 31,
                      "dayofyear": 366, "weekofyear": 53, "month": 12, "quarter": 4}
 
 
-def calendar_features(index, features=("hour", "dayofweek", "month"), cyclical=True):
+def calendar_features(index: pd.DatetimeIndex, features: tuple[str, ...] | list[str] = (
+        "hour", "dayofweek", "month"), cyclical: bool = True) -> pd.DataFrame:
     """Calendar features of a DatetimeIndex: known for any future date.
 
     Parameters
@@ -110,7 +113,7 @@ _SEASON_OF_OFFSET = (  # (offset types, steps per cycle) for a step of n == 1
 )
 
 
-def infer_season(step):
+def infer_season(step: pd.DateOffset | pd.Timedelta | str | int | None) -> int:
     """The usual seasonal period of a series with this step.
 
     A step that divides a day (15 minutes to 12 hours) has a daily cycle (30
@@ -242,8 +245,10 @@ def _target_frame(data, target):
     return data[[target]], target
 
 
-def make_windows(data, lags, horizon=1, stride=1, gap=0, target=None, exog=None,
-                 future_exog=None, as_3d=False):
+def make_windows(data: pd.Series | pd.DataFrame, lags: int, horizon: int = 1,
+                 stride: int = 1, gap: int = 0, target: str | None = None,
+                 exog: list[str] | None = None, future_exog: list[str] | None = None,
+                 as_3d: bool = False) -> Windows:
     """Cut a time series into aligned (inputs, targets) windows.
 
     Parameters

@@ -15,8 +15,8 @@ from numbers import Integral
 
 import numpy as np
 
-__all__ = ["check_int", "check_memory", "check_window_length", "mean_std",
-           "refuse_bool_numbers", "reject_complex"]
+__all__ = ["check_int", "check_memory", "check_positive_int", "check_window_length",
+           "is_positive_int", "mean_std", "refuse_bool_numbers", "reject_complex"]
 
 
 def check_int(name, value, minimum, maximum=None):
@@ -38,6 +38,40 @@ def check_int(name, value, minimum, maximum=None):
             or value < minimum or (maximum is not None and value > maximum):
         bound = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
         raise ValueError(f"{name} must be an integer {bound}, got {value!r}")
+    return int(value)
+
+
+def is_positive_int(value):
+    """Whether ``value`` is an integer >= 1 (booleans are not integers)."""
+    return (isinstance(value, Integral) and not isinstance(value, (bool, np.bool_))
+            and value >= 1)
+
+
+def check_positive_int(name, value, *, allow_none=False):
+    """``value`` as a positive int; the one check of "a positive integer".
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the message.
+    value : object
+    allow_none : bool, default=False
+        Let None through (an option that is off).
+
+    Returns
+    -------
+    int or None
+
+    Raises
+    ------
+    ValueError
+        ``"{name} must be a positive integer[ or None], got {value!r}"``.
+    """
+    if value is None and allow_none:
+        return None
+    if not is_positive_int(value):
+        raise ValueError(f"{name} must be a positive integer"
+                         f"{' or None' if allow_none else ''}, got {value!r}")
     return int(value)
 
 
