@@ -147,6 +147,11 @@ class ESNRegressor(RegressorMixin, BaseEstimator):
     True
     """
 
+    #: for :func:`tsbptt.save_model`, which refuses it with this reason
+    _not_saved_because = ("its reservoir (a sparse matrix) and readout have no file "
+                          "format yet; refit it from its parameters and random_state, "
+                          "which give bitwise the same model")
+
     _parameter_constraints = {
         "n_reservoir": [Interval(Integral, 1, None, closed="left")],
         "spectral_radius": [Interval(Real, 0, None, closed="left")],

@@ -215,6 +215,9 @@ def save_model(estimator, path):
     if getattr(estimator, "_not_saved_because", None):  # before a file is written
         raise TypeError(f"estimator: a {type(estimator).__name__} cannot be saved: "
                         f"{estimator._not_saved_because}")
+    if not callable(getattr(estimator, "_fitted_state", None)):
+        raise TypeError(f"estimator: save_model writes tsbptt's recurrent estimators; a "
+                        f"{type(estimator).__name__} has no saved form")
     check_is_fitted(estimator)
     arrays, meta = estimator._fitted_state()
     write_model_file(path, arrays, meta)
