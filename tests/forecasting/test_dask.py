@@ -157,18 +157,19 @@ def test_backtest_series_is_each_series_backtest():
 
 
 # -- on a real LocalCluster ------------------------------------------------------------
-def _worker_limits():
-    from tsbptt._kernels._openmp_helpers import openmp_max_threads
-    from tsbptt.utils._workers import worker_cores, worker_thread_limits
-
-    with worker_thread_limits():
-        return worker_cores(), openmp_max_threads()
-
-
 @pytest.mark.slow
 def test_dask_workers_cap_openmp_threads(client):
+    # A local function, so that it is shipped by value: pytest names this module
+    # tests.forecasting.test_dask, which the workers cannot import.
+    def worker_limits():
+        from tsbptt._kernels._openmp_helpers import openmp_max_threads
+        from tsbptt.utils._workers import worker_cores, worker_thread_limits
+
+        with worker_thread_limits():
+            return worker_cores(), openmp_max_threads()
+
     # threads_per_worker=1: every job runs with one OpenMP thread
-    assert client.submit(_worker_limits, pure=False).result() == (1, 1)
+    assert client.submit(worker_limits, pure=False).result(timeout=120) == (1, 1)
 
 
 @pytest.mark.slow

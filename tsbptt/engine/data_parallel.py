@@ -43,14 +43,14 @@ the sequences: one long sequence is not data-parallel).
 ``distributed`` is imported only through the client the caller passes.
 """
 import time
-from dataclasses import replace
+from dataclasses import fields, replace
 from numbers import Integral
 
 import numpy as np
 
 from ..utils._workers import worker_thread_limits
 from .bptt import full_bptt
-from .trainer import _Stop, _row_weight, _update, epoch_runner
+from .trainer import EpochCounters, _Stop, _row_weight, _update, epoch_runner
 
 __all__ = ["DataParallel", "ShardWorker"]
 
@@ -72,8 +72,7 @@ def _unflat(net, flat):
 
 
 def _new_counters():
-    return dict(norm_sum=0.0, norm_max=0.0, n_updates=0, clipped_norm=0,
-                clipped_value=0, clipped_step=0)
+    return EpochCounters()
 
 
 class ShardWorker:
@@ -328,7 +327,7 @@ class DataParallel:
                     net.params[k][...] = v
             for g in got:
                 _merge_counters(counters, g[3])
-                self.stats_["updates"] += g[3]["n_updates"]
+                self.stats_["updates"] += g[3].n_updates
                 total, weight = total + g[1], weight + g[2]
         self._sync_optimizer(optimizer, [sum(len(p[s]) for p in steps)
                                          for s in range(len(self._actors))])
@@ -382,5 +381,7 @@ def _combine(net, got):
 
 
 def _merge_counters(into, more):
-    for k, v in more.items():
-        into[k] = max(into[k], v) if k == "norm_max" else into[k] + v
+    """Add a worker's EpochCounters into the epoch's own (the largest norm_max)."""
+    for field in fields(EpochCounters):
+        k, v = field.name, getattr(more, field.name)
+        setattr(into, k, max(getattr(into, k), v) if k == "norm_max" else getattr(into, k) + v)
