@@ -26,6 +26,7 @@ value, divided by its spread) and a ridge regression on the same windows is the
 linear part the network corrects.
 """
 import sys
+from typing import Any
 from numbers import Integral, Real
 
 import numpy as np
@@ -251,12 +252,16 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         "static_features": [list, tuple, str, None],
     }
 
-    def __init__(self, estimator, lags=None, horizon=1, strategy="direct", *,
-                 future_exog=None, calendar=None, series_id=False, interval=None,
-                 coverage=0.9, calibration=0.2, season=None, scaling="auto",
-                 transform=None, linear=True, training="auto", n_seeds=1, max_time=None,
-                 freq=None, fill=None, id_col="unique_id", time_col="ds", target_col="y",
-                 static_features=None):
+    def __init__(self, estimator: Any, lags: int | None = None, horizon: int = 1,
+                 strategy: str = "direct", *, future_exog: list[str] | None = None,
+                 calendar: list[str] | None = None, series_id: bool = False,
+                 interval: str | None = None, coverage: float = 0.9,
+                 calibration: float = 0.2, season: int | None = None,
+                 scaling: str | None = "auto", transform: str | tuple[str, ...] | None = None,
+                 linear: bool = True, training: str = "auto", n_seeds: int = 1,
+                 max_time: float | None = None, freq: Any = None, fill: str | None = None,
+                 id_col: str = "unique_id", time_col: str = "ds", target_col: str = "y",
+                 static_features: list[str] | None = None) -> None:
         self.estimator = estimator
         self.lags = lags
         self.horizon = horizon
@@ -354,7 +359,7 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
 
     # -- data ---------------------------------------------------------------------------
     # -- fit ----------------------------------------------------------------------------
-    def fit(self, y, X=None):
+    def fit(self, y: Any, X: Any = None) -> "Forecaster":
         """Fit on one series or many, with optional covariates.
 
         Parameters
@@ -559,7 +564,8 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
             return pd.Series(flat, index=index, name=self.name_)
         return pd.DataFrame(flat, index=index, columns=columns)
 
-    def predict(self, steps=None, X=None, history=None, history_X=None):
+    def predict(self, steps: int | None = None, X: Any = None, history: Any = None,
+                history_X: Any = None) -> Any:
         """Forecast the ``steps`` steps after the end of each series.
 
         Parameters
@@ -591,7 +597,7 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         return self._dated(entries, self._forecast(self.estimator_, jobs, steps, states),
                            steps)
 
-    def update(self, y_new, X_new=None):
+    def update(self, y_new: Any, X_new: Any = None) -> "Forecaster":
         """Append newly observed values: the next forecasts start after them.
 
         The fitted model, its scaling and its calibration are unchanged (no
@@ -624,7 +630,7 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
             self.states_ = states
         return self
 
-    def score(self, y, X=None):
+    def score(self, y: Any, X: Any = None) -> float:
         """Negative mean absolute error of forecasting ``y``, the steps right after
         the training series (higher is better, as scikit-learn's scorers expect).
 
@@ -654,7 +660,7 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
                              f"{list(y.index[:2])}...")
         return -mae(y.to_numpy(), pred.to_numpy())
 
-    def save(self, path):
+    def save(self, path: Any) -> None:
         """Write the fitted forecaster to ``path`` (a ``.npz`` file, no pickle).
 
         Everything forecasting reads is kept: the fitted model (a tsbptt network
@@ -679,7 +685,7 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         save_forecaster(self, path)
 
 
-def load_forecaster(path):
+def load_forecaster(path: Any) -> Forecaster:
     """Read a forecaster written by :meth:`Forecaster.save`.
 
     The file is read with ``allow_pickle=False``; its members, checksum, values

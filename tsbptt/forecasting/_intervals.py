@@ -10,6 +10,7 @@ them (conformalised quantile regression, Romano et al., 2019).
 :class:`_Intervals` is a mixin of :class:`tsbptt.forecasting.Forecaster`.
 """
 from numbers import Real
+from typing import Any
 
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
@@ -83,8 +84,9 @@ class _Intervals:
             for name, value in final.items():
                 setattr(self, name, value)
 
-    def predict_interval(self, steps=None, X=None, coverage=None, history=None,
-                         history_X=None):
+    def predict_interval(self, steps: int | None = None, X: Any = None,
+                         coverage: float | None = None, history: Any = None,
+                         history_X: Any = None) -> Any:
         """Forecasts with a prediction interval (needs ``interval`` set before fit).
 
         Parameters
