@@ -148,3 +148,11 @@ def test_grid_search_tunes_the_forecaster_without_leaking():
     assert f.score(y.iloc[100:103]) <= 0
     with pytest.raises(ValueError, match="right after the training series"):
         f.score(y.iloc[101:104])
+
+
+def test_forecast_dates_of_one_series_keep_their_freq():
+    y = pd.Series(np.sin(np.arange(120) / 4),
+                  index=pd.date_range("2024-01-01", periods=120, freq="h"))
+    fc = Forecaster(Ridge(), lags=8, horizon=3).fit(y).predict()
+    assert fc.index.freq == pd.tseries.frequencies.to_offset("h")
+    assert list(fc.index) == list(pd.date_range("2024-01-06", periods=3, freq="h"))

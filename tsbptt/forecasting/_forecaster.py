@@ -42,6 +42,7 @@ from ._panel import (
     _PanelScaling,
     continuations,
     frame_to_long,
+    future_index,
     future_labels,
     split_static,
     split_future,
@@ -553,10 +554,10 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         if any(lam is not None for lam in lambdas):
             v = np.stack([transforms.inverse(row, lam) for row, lam in zip(v, lambdas)])
         lasts = pd.Index([e.last_label for e in entries])
-        times = future_labels(lasts, self.step_, steps)
-        if self.layout_ == "single":
-            index = times
+        if self.layout_ == "single":  # one series: its dates keep their freq
+            index = future_index(lasts[0], self.step_, steps)
         else:
+            times = future_labels(lasts, self.step_, steps)
             ids = pd.Index([e.key for e in entries], tupleize_cols=False).repeat(steps)
             index = pd.MultiIndex.from_arrays([ids, times], names=self._index_names)
         flat = v.reshape(len(entries) * steps, *v.shape[2:])
