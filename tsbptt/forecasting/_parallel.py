@@ -19,14 +19,25 @@ Design
   series' backtest in :func:`~tsbptt.forecasting.local.backtest_series`) runs
   its own jobs in place; under the Dask backend a task that sent tasks to the
   cluster would hold its worker while waiting for them.
+- The jobs travel in contiguous chunks, ``CHUNKS_PER_WORKER`` per worker (or
+  core): one task per series or origin cost the Dask backend a scheduler round
+  trip, a pickling of the shared arguments (the template forecaster, the whole
+  series of every origin) and the worker's task bookkeeping each, which on 100
+  series of a Ridge forecaster was a third of the work (``bench_dask.py``).
+  In a chunk, the arguments the jobs share are pickled once. A few chunks per
+  worker rather than one keep the workers busy to the end when jobs differ in
+  cost (later origins train on more data).
 """
 from numbers import Integral
 
-from joblib import Parallel, delayed
+import numpy as np
+from joblib import Parallel, delayed, effective_n_jobs
 
 from ..utils._workers import worker_thread_limits
 
 __all__ = ["check_n_jobs", "parallel_map"]
+
+CHUNKS_PER_WORKER = 4
 
 
 def check_n_jobs(n_jobs):
@@ -44,9 +55,17 @@ def check_n_jobs(n_jobs):
     return int(n_jobs)
 
 
-def _limited(fn, *args):
+def _chunk(fn, jobs):
     with worker_thread_limits():
-        return fn(*args)
+        return [fn(*job) for job in jobs]
+
+
+def _chunks(n_jobs_total, n_workers):
+    """Contiguous (start, stop) ranges: ``CHUNKS_PER_WORKER`` per worker, at most
+    one per job, sizes differing by at most one."""
+    n_chunks = min(n_jobs_total, CHUNKS_PER_WORKER * max(1, n_workers))
+    bounds = np.linspace(0, n_jobs_total, n_chunks + 1).round().astype(int)
+    return list(zip(bounds[:-1].tolist(), bounds[1:].tolist()))
 
 
 def parallel_map(fn, jobs, n_jobs=None, on_result=None):
@@ -60,11 +79,13 @@ def parallel_map(fn, jobs, n_jobs=None, on_result=None):
         The arguments of each call.
     n_jobs : int or None, default=None
         joblib's: None runs the jobs here one after the other unless a
-        ``joblib.parallel_config`` says otherwise, -1 uses every worker; 1 always
+        ``joblib.parallel_config`` says otherwise, -1 uses every worker (the jobs
+        sent in ``CHUNKS_PER_WORKER`` contiguous chunks per worker); 1 always
         runs them here (what jobs that are themselves parallel jobs use: a Dask
         task that sends tasks to the cluster and waits for them holds its worker).
     on_result : callable or None, default=None
-        Called with each result as it arrives, in job order (e.g. progress).
+        Called with each result as it arrives, in job order (e.g. progress; a
+        chunk's results arrive together).
 
     Returns
     -------
@@ -79,11 +100,14 @@ def parallel_map(fn, jobs, n_jobs=None, on_result=None):
             if on_result is not None:
                 on_result(out[-1])
         return out
+    jobs = list(jobs)
     parallel = Parallel(n_jobs=n_jobs, return_as="generator")
+    chunks = _chunks(len(jobs), effective_n_jobs(n_jobs))
     out = []
-    for result in parallel(delayed(_limited)(fn, *job) for job in jobs):
-        out.append(result)
-        if on_result is not None:
-            on_result(result)
+    for results in parallel(delayed(_chunk)(fn, jobs[a:b]) for a, b in chunks):
+        for result in results:
+            out.append(result)
+            if on_result is not None:
+                on_result(result)
     return out
 
