@@ -49,6 +49,8 @@ def test_one_worker_is_the_single_process_engine_bitwise(client, mode):
         one.partial_fit(X, y)
     assert _same_weights(serial, one)
     n_weights = sum(p.size for p in serial.params_.values())
+    st = dp.stats_  # the time accounts are consistent: waits and set-up within the wall
+    assert st["setup_s"] > 0 and 0 <= st["wait_s"] <= st["wall_s"]
     if mode == "gradient":  # one round trip per step: weights down, gradients up
         assert dp.stats_["rounds"] == 30
         assert dp.stats_["bytes_received"] == 30 * 4 * n_weights

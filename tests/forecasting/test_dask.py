@@ -82,6 +82,34 @@ def test_n_jobs_1_runs_here_even_under_a_parallel_config():
         assert here not in parallel_map(_thread_id, [()] * 4, None)
 
 
+def _tagged(k):
+    import threading
+    return k, threading.get_ident()
+
+
+@pytest.mark.parametrize("n_jobs_total, n_workers", [(100, 2), (7, 2), (3, 4), (1, 1)])
+def test_jobs_travel_in_contiguous_chunks(n_jobs_total, n_workers):
+    from tsbptt.forecasting._parallel import CHUNKS_PER_WORKER, _chunks
+
+    chunks = _chunks(n_jobs_total, n_workers)
+    assert len(chunks) == min(n_jobs_total, CHUNKS_PER_WORKER * n_workers)
+    assert chunks[0][0] == 0 and chunks[-1][1] == n_jobs_total
+    assert all(a[1] == b[0] for a, b in zip(chunks[:-1], chunks[1:]))  # no gap, no overlap
+    sizes = [b - a for a, b in chunks]
+    assert min(sizes) >= 1 and max(sizes) - min(sizes) <= 1
+
+
+def test_parallel_map_chunks_keep_job_order():
+    # 20 jobs on 2 threads: 8 chunks of 2-3 jobs, each chunk's jobs on one thread
+    from tsbptt.forecasting._parallel import _chunks, parallel_map
+
+    with parallel_config(backend="threading", n_jobs=2):
+        got = parallel_map(_tagged, [(k,) for k in range(20)], -1)
+    assert [k for k, _ in got] == list(range(20))
+    for a, b in _chunks(20, 2):
+        assert len({thread for _, thread in got[a:b]}) == 1
+
+
 def test_panel_backtest_cutoffs_in_parallel_are_bitwise_serial():
     panel = _panel(3)
     f = Forecaster(Ridge(), lags=6, horizon=2)

@@ -184,7 +184,13 @@ class DataParallel:
         each worker's copy for 'average'), ``bytes_sent`` / ``bytes_received``
         (weights, gradients and row indices; the pickling overhead excluded),
         ``compute_s`` (seconds the workers spent computing, summed over
-        workers) and ``wall_s`` (seconds of the epochs at the client).
+        workers), ``wait_s`` (what the round trips cost beyond the work: per
+        round, the client's wait for the last result less the slowest worker's
+        compute, summed: messages, pickling, scheduling, idle cores) and
+        ``wall_s`` (seconds of the epochs at the client; the rest of it, beyond
+        the rounds, is the client's own share: combining and applying updates)
+        and ``setup_s`` (sending the shards and starting the actors, once per
+        fit: part of the first epoch's time in the estimator's ``history_``).
 
     Examples
     --------
@@ -221,7 +227,7 @@ class DataParallel:
         self._workers = self._validate()
         self._actors, self._futures, self._key = None, None, None
         self.stats_ = dict(rounds=0, updates=0, bytes_sent=0, bytes_received=0,
-                           compute_s=0.0, wall_s=0.0)
+                           compute_s=0.0, wait_s=0.0, wall_s=0.0, setup_s=0.0)
         self._token = epoch_runner.set(self)
         return self
 
@@ -241,7 +247,11 @@ class DataParallel:
                              "steps (cut long sequences into windows instead)")
 
     def _setup(self, net, data, loss, optimizer, opts):
-        """One actor per worker, each holding its contiguous shard of ``data``."""
+        """One actor per worker, each holding its contiguous shard of ``data``.
+
+        Each shard goes once, straight to its worker (``scatter(direct=True)``,
+        not through the scheduler inside a task), as a slice (a view: nothing is
+        copied here); every step then sends only the weights and row indices."""
         n = data[0].shape[0]
         if n < len(self._workers):
             raise ValueError(f"{n} training sequences cannot be shared by "
@@ -250,8 +260,11 @@ class DataParallel:
         worker_opts = replace(opts, callback=None)
         futures = []
         for rows, address in zip(self._shards, self._workers):
-            shard = tuple(None if a is None else a[rows] for a in data)
-            futures.append(self.client.submit(ShardWorker, net, loss, optimizer, shard,
+            part = slice(int(rows[0]), int(rows[-1]) + 1) if len(rows) else slice(0, 0)
+            shard = tuple(None if a is None else a[part] for a in data)
+            [held] = self.client.scatter([shard], workers=[address], direct=True,
+                                         hash=False)
+            futures.append(self.client.submit(ShardWorker, net, loss, optimizer, held,
                                               worker_opts, actor=True, pure=False,
                                               workers=[address]))
         self._actors = [f.result() for f in futures]
@@ -273,7 +286,9 @@ class DataParallel:
         """One pass over the training data (the engine's ``_run_epoch`` signature)."""
         self._check(net, data, opts)
         if self._actors is None or self._key != (id(net), id(data[0]), id(optimizer)):
+            t0 = time.perf_counter()
             self._setup(net, data, loss, optimizer, opts)
+            self.stats_["setup_s"] += time.perf_counter() - t0
         t0 = time.perf_counter()
         steps = self._batches(rng, opts.shuffle, opts.batch_size)
         try:
@@ -291,12 +306,14 @@ class DataParallel:
     def _gradient_epoch(self, net, optimizer, lr, opts, steps, counters):
         total, weight = 0.0, 0.0
         for parts in steps:
+            t0 = time.perf_counter()
             flat = _flat(net, net.params)
             futures = [a.gradient(flat, idx) for a, idx in zip(self._actors, parts)
                        if len(idx)]
             got = [g for g in (f.result() for f in futures) if g is not None]
             self._count(flat.nbytes * len(futures) + sum(i.nbytes for i in parts),
-                        sum(g[2].nbytes for g in got), sum(g[4] for g in got))
+                        sum(g[2].nbytes for g in got), [g[4] for g in got],
+                        time.perf_counter() - t0)
             if not got:
                 continue
             value, bw, grads, clipped = _combine(net, got)
@@ -309,6 +326,7 @@ class DataParallel:
     def _average_epoch(self, net, optimizer, lr, steps, counters):
         total, weight = 0.0, 0.0
         for r in range(0, len(steps), self.sync_every):
+            t0 = time.perf_counter()
             block = steps[r:r + self.sync_every]
             flat = _flat(net, net.params)
             futures = [a.local_steps(flat, [parts[s] for parts in block], lr)
@@ -316,7 +334,8 @@ class DataParallel:
             got = [f.result() for f in futures]
             self._count(flat.nbytes * len(futures)
                         + sum(p[s].nbytes for p in block for s in range(len(got))),
-                        sum(g[0].nbytes for g in got), sum(g[4] for g in got))
+                        sum(g[0].nbytes for g in got), [g[4] for g in got],
+                        time.perf_counter() - t0)
             stopped = [g[5] for g in got if g[5] is not None]
             if stopped:
                 raise _Stop(stopped[0])
@@ -349,11 +368,15 @@ class DataParallel:
                           for n, (_, st) in zip(rows, states))
                 slot[key] = avg.astype(slot[key].dtype)
 
-    def _count(self, sent, received, compute):
+    def _count(self, sent, received, compute, round_s):
+        """Add one round trip: bytes each way, the workers' compute seconds (one
+        per worker), and the round's seconds at the client until every result
+        was in."""
         self.stats_["rounds"] += 1
         self.stats_["bytes_sent"] += int(sent)
         self.stats_["bytes_received"] += int(received)
-        self.stats_["compute_s"] += compute
+        self.stats_["compute_s"] += sum(compute)
+        self.stats_["wait_s"] += max(0.0, round_s - max(compute, default=0.0))
 
 
 def _weighted(pairs):
