@@ -52,11 +52,19 @@ from tsbptt.engine.data_parallel import DataParallel
 from tsbptt.forecasting.local import backtest_series
 
 
+PROFILE_WORKERS = False  # --profile-workers
+
+
 def _cluster(n_workers):
+    import dask
     from distributed import Client, LocalCluster
 
-    cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                           dashboard_address=None)
+    # Dask's statistical profiler samples every worker thread's stack every 10 ms:
+    # about 12% more CPU per job here (bench_dask.py's README section); off unless
+    # --profile-workers (its data: client.profile(), the dashboard)
+    with dask.config.set({"distributed.worker.profile.enabled": PROFILE_WORKERS}):
+        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None)
     client = Client(cluster)
     # a new worker imports tsbptt, scikit-learn and pandas with its first task
     # (seconds of CPU): done before any timing, like the cluster's start-up
@@ -268,12 +276,18 @@ def main():
     p.add_argument("--loss-rtol", type=float, default=0.02,
                    help="data-parallel: the largest relative gap per epoch between the "
                         "2-worker and the single-process loss curves counted as noise")
+    p.add_argument("--profile-workers", action="store_true",
+                   help="keep Dask's statistical profiler on in the workers (off by "
+                        "default: it costs CPU in every job)")
     p.add_argument("--json", default=None)
     a = p.parse_args()
+    global PROFILE_WORKERS
+    PROFILE_WORKERS = a.profile_workers
     only = {ALIASES[o] for o in a.only}
     warnings.filterwarnings("ignore", category=Warning, module="sklearn")
     warnings.filterwarnings("ignore", message=".*converge.*")
-    out = {"load_before": _load(), "cores": os.cpu_count()}
+    out = {"load_before": _load(), "cores": os.cpu_count(),
+           "profile_workers": a.profile_workers}
     print(f"load average before: {out['load_before']}, cores: {out['cores']}")
     if "grid" in only:
         (r1, s1), (r2, s2) = grid_search(1, a.repeats), grid_search(2, a.repeats)
