@@ -17,6 +17,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from sklearn.base import clone
 
 from . import transforms
+from ._gram import CHUNK_ROWS, fits_by_chunks, ridge_by_chunks
 from ._parts import _by_series, _joined, _stack_states
 from ._window_model import MAX_WINDOWS, WindowModel, apply_budget, is_network
 from ..estimators import capabilities
@@ -113,16 +114,48 @@ class _Strategies:
                 n_rows += n - H
             ys.append(s.y)
             n_ys += n
+        C = len(self.channels_)
+        # windows as strided views over all the rows, gathered in chunks or at once
+        windows = sliding_window_view(np.concatenate(rows), L, axis=0)  # (-, C, L)
+        targets = sliding_window_view(np.concatenate(ys), H)
+        starts, y_starts = np.concatenate(starts), np.concatenate(y_starts)
+        est = self._new_estimator(label=label)
+        if fits_by_chunks(est):  # the normal equations, never the whole design matrix
+            return self._noted(self._ridge_by_chunks(est, rows, ys, starts, y_starts))
         # in time order across series, so a model's validation tail is the latest
         order = np.argsort(np.concatenate(when), kind="stable")
-        C = len(self.channels_)
-        # windows as strided views over all the rows, gathered once in that order
-        windows = sliding_window_view(np.concatenate(rows), L, axis=0)  # (-, C, L)
-        Xw = windows[np.concatenate(starts)[order]].transpose(0, 2, 1).reshape(-1, L * C)
-        Y = sliding_window_view(np.concatenate(ys), H)[np.concatenate(y_starts)[order]]
+        Xw = windows[starts[order]].transpose(0, 2, 1).reshape(-1, L * C)
+        Y = targets[y_starts[order]]
         Xw = pd.DataFrame(Xw, columns=self.feature_names_, copy=False)
-        return self._noted(self._new_estimator(label=label).fit(Xw, Y[:, 0] if H == 1
-                                                                else Y))
+        return self._noted(est.fit(Xw, Y[:, 0] if H == 1 else Y))
+
+    def _ridge_by_chunks(self, est, rows, ys, starts, y_starts):
+        """:func:`ridge_by_chunks` on the windows ``_fit_model`` lays out."""
+        H, L, C = self._lead, self.lags_, len(self.channels_)
+        ys = np.concatenate(ys)
+        c_y = ys.mean() if len(ys) else 0.0
+        ys = ys - c_y  # one shift of the values, not one per chunk of windows
+        if C == 1:  # y alone: a window and its targets are one run of L + H values
+            runs = sliding_window_view(ys, L + H)
+            chunks = (runs[y_starts[a:a + CHUNK_ROWS] - L]
+                      for a in range(0, len(y_starts), CHUNK_ROWS))
+            shift = np.full(L + H, c_y)
+        else:
+            rows = np.concatenate(rows)
+            c_rows = rows.mean(axis=0)
+            windows = sliding_window_view(rows - c_rows, L, axis=0)  # (-, C, L)
+            targets = sliding_window_view(ys, H)
+
+            def chunk(a):
+                b = min(a + CHUNK_ROWS, len(starts))
+                Z = np.empty((b - a, L * C + H))
+                Z[:, :L * C] = windows[starts[a:b]].transpose(0, 2, 1).reshape(b - a, -1)
+                Z[:, L * C:] = targets[y_starts[a:b]]
+                return Z
+
+            chunks = (chunk(a) for a in range(0, len(starts), CHUNK_ROWS))
+            shift = np.concatenate([np.tile(c_rows, L), np.full(H, c_y)])
+        return ridge_by_chunks(est, chunks, self.feature_names_, H == 1, shift)
 
     def _noted(self, model):
         """A fitted member, its deferred convergence note moved to the Forecaster's
