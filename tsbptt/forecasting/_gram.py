@@ -16,7 +16,7 @@ from scipy import linalg
 from scipy.linalg.blas import dsyrk
 from sklearn.linear_model import Ridge
 
-__all__ = ["CHUNK_ROWS", "fits_by_chunks", "ridge_by_chunks"]
+__all__ = ["CHUNK_ROWS", "fits_by_chunks", "gram_of_chunks", "ridge_from_gram"]
 
 #: windows per chunk: 65,536 x (24 + 24) float64 is 25 MB
 CHUNK_ROWS = 65536
@@ -33,43 +33,55 @@ def fits_by_chunks(est):
             and not est.positive)
 
 
-def ridge_by_chunks(est, chunks, feature_names, n_targets_1d, shift):
-    """Fit ``est`` (see :func:`fits_by_chunks`) on windows given chunk by chunk.
+def gram_of_chunks(chunks, width):
+    """The Gram matrix, column sums and row count of windows given in chunks.
 
     Parameters
     ----------
-    est : Ridge
-        Unfitted; its parameters are validated as ``fit`` validates them.
-    chunks : iterable of ndarray
-        The windows ``[X | Y]`` less ``shift``, (m, p + H) float64 per chunk, in
-        any order: ``X`` the p features, ``Y`` the H targets.
-    feature_names : list of str, length p
-        Stored as ``feature_names_in_`` (what ``fit`` on a DataFrame stores).
-    n_targets_1d : bool
-        Whether the target is one column given as a 1D ``y`` (``coef_`` of shape
-        (p,) and a float ``intercept_``), as ``fit`` would store them.
-    shift : ndarray of shape (p + H,)
-        What the chunks' columns were shifted by: a value near their means, so
-        that the sums of products lose no digits to the centring.
+    chunks : iterable of ndarray, each (m, width) float64
+    width : int
 
     Returns
     -------
-    est : Ridge, fitted
+    G : ndarray (width, width), s : ndarray (width,), n : int
     """
-    est._validate_params()
-    G = np.zeros((len(shift), len(shift)))
-    s = np.zeros(len(shift))
-    n = 0
+    G, s, n = np.zeros((width, width)), np.zeros(width), 0
     for Z in chunks:
         # Z^T Z into the upper triangle (Z.T is Fortran-ordered: no copy); the
         # column sums as a product too (a reduction over rows is slower)
         G = dsyrk(1.0, Z.T, beta=1.0, c=G, trans=0, lower=0, overwrite_c=1)
         s += np.ones(len(Z)) @ Z
         n += len(Z)
+    return np.triu(G) + np.triu(G, 1).T, s, n
+
+
+def ridge_from_gram(est, G, s, n, shift, feature_names, n_targets_1d):
+    """Fit ``est`` (see :func:`fits_by_chunks`) from the normal equations of its
+    windows ``[X | Y]`` (the p features, then the H targets).
+
+    Parameters
+    ----------
+    est : Ridge
+        Unfitted; its parameters are validated as ``fit`` validates them.
+    G, s, n : the Gram matrix (p + H, p + H), column sums (p + H,) and number of the
+        windows less ``shift`` (:func:`gram_of_chunks`)
+    shift : ndarray of shape (p + H,)
+        What the windows' columns were shifted by: a value near their means, so
+        that the sums of products lose no digits to the centring.
+    feature_names : list of str, length p
+        Stored as ``feature_names_in_`` (what ``fit`` on a DataFrame stores).
+    n_targets_1d : bool
+        Whether the target is one column given as a 1D ``y`` (``coef_`` of shape
+        (p,) and a float ``intercept_``), as ``fit`` would store them.
+
+    Returns
+    -------
+    est : Ridge, fitted
+    """
+    est._validate_params()
     if not n:
         raise ValueError("no window to fit the model on")
     p = len(feature_names)
-    G = np.triu(G) + np.triu(G, 1).T
     d = s / n  # the mean less the shift
     if est.fit_intercept:
         G -= n * np.outer(d, d)
