@@ -17,8 +17,8 @@ from . import transforms
 from ..utils._validation import mean_std
 from .windowing import calendar_features, check_numeric, check_order
 
-__all__ = ["Entry", "continuations", "future_index", "split_future", "to_entries",
-           "to_output"]
+__all__ = ["Entry", "continuations", "future_index", "last_labels", "split_future",
+           "to_entries", "to_output"]
 
 FILL_METHODS = ("ffill", "interpolate")
 
@@ -112,6 +112,15 @@ class Entry:
         if self._view is not None:
             return self._view[2] - self._view[1]
         return len(self._y)
+
+
+def last_labels(entries):
+    """The last label of each entry, as an Index: one take from the block when the
+    entries view one (no pandas scalar per series)."""
+    views = [e._view for e in entries]
+    if views and all(v is not None and v[0] is views[0][0] for v in views):
+        return views[0][0].index[np.array([b - 1 for _, _, b in views])]
+    return pd.Index([e.last_label for e in entries])
 
 
 def _where(key):

@@ -120,6 +120,8 @@ class _Strategies:
         # across series, so a model's validation tail is the latest
         when = np.concatenate([data[i].times[L - 1:L - 1 + n_win[i]] for i in has])
         order = np.argsort(when, kind="stable")
+        if isinstance(est, WindowModel):  # only the windows it reads are gathered
+            order = order[est.sample_rows(len(order))]
         windows = sliding_window_view(np.concatenate(rows), L, axis=0)  # (-, C, L)
         Xw = windows[starts[order]].transpose(0, 2, 1).reshape(-1, L * C)
         Y = sliding_window_view(np.concatenate(ys), H)[y_starts[order]]
@@ -216,7 +218,11 @@ class _Strategies:
 
     def _job_windows(self, jobs):
         """The flattened window ending at each job's origin, in job order."""
-        out = np.empty((len(jobs), self.lags_ * len(self.channels_)))
+        L = self.lags_
+        if len(self.channels_) == 1 and jobs and min(o for _, o in jobs) >= L - 1:
+            # y alone: each window is a slice of its series
+            return np.stack([s.y[o - L + 1:o + 1] for s, o in jobs])
+        out = np.empty((len(jobs), L * len(self.channels_)))
         for s, pos, origins in _by_series(jobs):
             out[pos] = self._windows(s, origins)
         return out
