@@ -15,7 +15,7 @@ class _WholeMatrixRidge(Ridge):
     """A subclass: the Forecaster fits it with Ridge.fit on every window at once."""
 
 
-def _panel(n_series=40, steps=120, seed=0, ragged=True):
+def _panel(n_series=12, steps=90, seed=0, ragged=True):
     rng = np.random.default_rng(seed)
     parts = []
     for k in range(n_series):
