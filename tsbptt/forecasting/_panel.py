@@ -676,14 +676,19 @@ class _PanelScaling:
         for e in entries:
             if power:
                 transforms.check_positive(e.y, power, self._where(e.key))
-        self.target_lambda_ = [transforms.fit_lambda(e.values, power) for e in entries]
-        y = [transforms.forward(e.values, lam)
-             for e, lam in zip(entries, self.target_lambda_)]
-        X = [np.empty((len(e), 0)) if e.X is None else e.X[names].to_numpy(np.float64)
-             for e in entries]
+        if power:
+            self.target_lambda_ = [transforms.fit_lambda(e.values, power) for e in entries]
+            y = [transforms.forward(e.values, lam)
+                 for e, lam in zip(entries, self.target_lambda_)]
+        else:  # no transform: no call per series
+            self.target_lambda_ = [None] * len(entries)
+            y = [e.values for e in entries]
+        X = ([e.X[names].to_numpy(np.float64) for e in entries] if names
+             else [np.empty((0, 0))] * len(entries))
         if self.scaling_ is not None:  # mean_std: a series of 1e300 must not overflow to NaN
             self.target_mean_, self.target_scale_ = _series_mean_std(y)
-            stats = [mean_std(v) if v.shape[1] else (np.empty(0), np.empty(0)) for v in X]
+            stats = ([mean_std(v) for v in X] if names
+                     else [(np.empty(0), np.empty(0))] * len(X))
             self.exog_mean_ = np.array([m for m, _ in stats]).reshape(len(X), -1)
             self.exog_scale_ = np.array([s for _, s in stats]).reshape(len(X), -1)
         else:
