@@ -8,7 +8,7 @@ from sklearn.linear_model import Ridge
 
 from tsbptt.forecasting import Forecaster
 from tsbptt.forecasting._gram import (CHUNK_ROWS, fits_by_chunks, gram_of_chunks,
-                                      ridge_from_gram)
+                                      ridge_from_gram, run_sums)
 
 
 class _WholeMatrixRidge(Ridge):
@@ -61,6 +61,19 @@ def test_gram_of_chunks_against_numpy():
     np.testing.assert_allclose(G, Z.T @ Z, rtol=1e-12)
     np.testing.assert_allclose(s, Z.sum(axis=0), rtol=1e-12)
     assert n == len(Z)
+
+
+def test_run_sums_against_the_windows_themselves():
+    rng = np.random.default_rng(3)
+    values = rng.normal(size=500) + 7
+    # three runs of consecutive starts, and a lone one
+    starts = np.r_[np.arange(0, 40), np.arange(100, 101), np.arange(200, 380), 450]
+    windows = np.stack([values[u:u + 9] for u in starts])
+    np.testing.assert_allclose(run_sums(values, starts, 9), windows.sum(axis=0),
+                               rtol=1e-12)
+    G, s, n = gram_of_chunks([windows[:100], windows[100:]], 9, sums=False)
+    assert not s.any() and n == len(windows)
+    np.testing.assert_allclose(G, windows.T @ windows, rtol=1e-12)
 
 
 def test_ridge_from_gram_validates_like_fit():

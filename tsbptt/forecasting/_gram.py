@@ -16,7 +16,7 @@ from scipy import linalg
 from scipy.linalg.blas import dsyrk
 from sklearn.linear_model import Ridge
 
-__all__ = ["CHUNK_ROWS", "fits_by_chunks", "gram_of_chunks", "ridge_from_gram"]
+__all__ = ["CHUNK_ROWS", "fits_by_chunks", "gram_of_chunks", "ridge_from_gram", "run_sums"]
 
 #: windows per chunk: 65,536 x (24 + 24) float64 is 25 MB
 CHUNK_ROWS = 65536
@@ -33,13 +33,15 @@ def fits_by_chunks(est):
             and not est.positive)
 
 
-def gram_of_chunks(chunks, width):
+def gram_of_chunks(chunks, width, sums=True):
     """The Gram matrix, column sums and row count of windows given in chunks.
 
     Parameters
     ----------
     chunks : iterable of ndarray, each (m, width) float64
     width : int
+    sums : bool, default=True
+        False: the caller has the column sums (``s`` is then zeros).
 
     Returns
     -------
@@ -50,9 +52,32 @@ def gram_of_chunks(chunks, width):
         # Z^T Z into the upper triangle (Z.T is Fortran-ordered: no copy); the
         # column sums as a product too (a reduction over rows is slower)
         G = dsyrk(1.0, Z.T, beta=1.0, c=G, trans=0, lower=0, overwrite_c=1)
-        s += np.ones(len(Z)) @ Z
+        if sums:
+            s += np.ones(len(Z)) @ Z
         n += len(Z)
     return np.triu(G) + np.triu(G, 1).T, s, n
+
+
+def run_sums(values, starts, width):
+    """The column sums of the windows ``values[u:u + width]`` for every ``u`` in
+    ``starts``, from one running sum of ``values`` (a window's columns are
+    ``width`` consecutive values, and consecutive starts form runs).
+
+    Parameters
+    ----------
+    values : ndarray (N,) float64
+    starts : ndarray of int (n,)
+    width : int
+
+    Returns
+    -------
+    ndarray (width,)
+    """
+    total = np.concatenate([[0.0], np.cumsum(values)])
+    first = np.flatnonzero(np.r_[True, np.diff(starts) != 1])
+    lo = starts[first][:, None] + np.arange(width)[None, :]
+    count = np.diff(np.r_[first, len(starts)])[:, None]
+    return (total[lo + count] - total[lo]).sum(axis=0)
 
 
 def ridge_from_gram(est, G, s, n, shift, feature_names, n_targets_1d):

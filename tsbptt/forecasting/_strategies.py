@@ -17,7 +17,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from sklearn.base import clone
 
 from . import transforms
-from ._gram import CHUNK_ROWS, fits_by_chunks, gram_of_chunks, ridge_from_gram
+from ._gram import CHUNK_ROWS, fits_by_chunks, gram_of_chunks, ridge_from_gram, run_sums
 from ._parts import _by_series, _joined, _stack_states
 from ._window_model import MAX_WINDOWS, WindowModel, apply_budget, is_network
 from ..estimators import capabilities
@@ -139,7 +139,8 @@ class _Strategies:
             runs = sliding_window_view(ys, L + H)
             chunks = (runs[y_starts[a:a + CHUNK_ROWS] - L]
                       for a in range(0, len(y_starts), CHUNK_ROWS))
-            G, s, n = gram_of_chunks(chunks, L + H)
+            G, _, n = gram_of_chunks(chunks, L + H, sums=False)
+            s = run_sums(ys, y_starts - L, L + H)
             shift = np.full(L + H, c_y)
         else:
             rows = np.concatenate(rows)
