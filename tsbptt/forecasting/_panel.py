@@ -282,6 +282,19 @@ def _step_code(step, index):
     return int(delta.as_unit(index.unit).asm8.view(np.int64))
 
 
+def _id_codes(index):
+    """``pd.factorize`` of a MultiIndex's first level (codes in order of first
+    appearance, and the keys), from the index's own codes: the ids themselves
+    (5 M strings for a big panel) are neither built nor hashed again."""
+    level_codes, level = index.codes[0], index.levels[0]
+    if not len(level_codes) or (level_codes < 0).any():  # a missing id: per series
+        return np.asarray(level_codes, dtype=np.intp), level
+    first = pd.unique(level_codes)  # the level positions in order of appearance
+    rank = np.empty(len(level), dtype=np.intp)
+    rank[first] = np.arange(len(first))
+    return rank[level_codes], level[first]
+
+
 def _fast_long(y, X, freq):
     """The entries of a long ``y`` (and its step) in one pass over its arrays, or
     None when a check fails or the layout needs the per-series path, which then
@@ -291,11 +304,11 @@ def _fast_long(y, X, freq):
     one values array with offsets; order, regularity and finiteness are checked on
     the whole arrays at once, and each Entry holds views of them.
     """
-    ids, times = y.index.get_level_values(0), y.index.get_level_values(1)
+    times = y.index.get_level_values(1)
     if not (isinstance(times, (pd.DatetimeIndex, pd.PeriodIndex))
             or pd.api.types.is_integer_dtype(times)):
         return None
-    codes, keys = pd.factorize(ids)
+    codes, keys = _id_codes(y.index)
     if not len(codes) or (codes < 0).any():
         return None
     order = None
