@@ -90,3 +90,20 @@ def test_ridge_from_gram_validates_like_fit():
     (Ridge(alpha=np.array([1.0, 2.0])), False)])
 def test_only_plain_ridge_takes_the_chunked_path(est, expected):
     assert fits_by_chunks(est) is expected
+
+
+def test_chunked_ridge_is_bitwise_the_same_for_any_blas_thread_count():
+    from threadpoolctl import threadpool_limits
+    rng = np.random.default_rng(4)
+    n, T = 1000, 200  # 167,000 windows: three chunks
+    index = pd.MultiIndex.from_arrays(
+        [np.repeat(np.arange(n), T),
+         np.tile(pd.date_range("2024-01-01", periods=T, freq="h"), n)])
+    y = pd.Series((rng.normal(size=(n, T)) + rng.uniform(0, 9, (n, 1))).ravel(), index=index)
+    coefs = []
+    for threads in (1, 2):
+        with threadpool_limits(threads):
+            f = Forecaster(Ridge(), lags=24, horizon=24).fit(y)
+        coefs.append((f.estimator_.coef_.copy(), f.estimator_.intercept_.copy()))
+    np.testing.assert_array_equal(coefs[0][0], coefs[1][0])
+    np.testing.assert_array_equal(coefs[0][1], coefs[1][1])
