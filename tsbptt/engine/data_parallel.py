@@ -249,8 +249,9 @@ class DataParallel:
     def _setup(self, net, data, loss, optimizer, opts):
         """One actor per worker, each holding its contiguous shard of ``data``.
 
-        Each shard goes once, straight to its worker (``scatter(direct=True)``,
-        not through the scheduler inside a task), as a slice (a view: nothing is
+        Each shard goes once to its worker (``scatter``: not inside the actor's
+        construction task, and through the scheduler only where the client
+        cannot reach the workers directly), as a slice (a view: nothing is
         copied here); every step then sends only the weights and row indices."""
         n = data[0].shape[0]
         if n < len(self._workers):
@@ -262,8 +263,7 @@ class DataParallel:
         for rows, address in zip(self._shards, self._workers):
             part = slice(int(rows[0]), int(rows[-1]) + 1) if len(rows) else slice(0, 0)
             shard = tuple(None if a is None else a[part] for a in data)
-            [held] = self.client.scatter([shard], workers=[address], direct=True,
-                                         hash=False)
+            [held] = self.client.scatter([shard], workers=[address], hash=False)
             futures.append(self.client.submit(ShardWorker, net, loss, optimizer, held,
                                               worker_opts, actor=True, pure=False,
                                               workers=[address]))
