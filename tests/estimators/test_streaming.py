@@ -1,4 +1,7 @@
 """The streaming step: predict_step / predict_proba_step, streams and RecurrentState."""
+import os
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -329,6 +332,35 @@ def test_stream_errors(lstm):
     bi = _fit(GRURegressor, X, Y, bidirectional=True)
     with pytest.raises(ValueError, match="stream needs a unidirectional model"):
         bi.stream()
+
+
+_DISPATCH_CHECK = """
+import warnings
+import numpy as np
+from tsbptt import LSTMRegressor
+from tsbptt._kernels import cell_kernels, kernel_isa
+warnings.simplefilter("ignore")
+rng = np.random.RandomState(0)
+X = rng.randn(6, 9, 2)
+est = LSTMRegressor(5, max_iter=2, random_state=0).fit(X, X[..., 0].cumsum(1))
+stream = est.stream(n_streams=6)
+got = np.stack([stream.step(X[:, t]) for t in range(9)], 1)
+assert np.array_equal(got, est.predict_sequence(X)[0])
+assert stream._stepper.isa == cell_kernels("lstm").microkernel_tiles()["isa"]
+print(kernel_isa())
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("variable, allowed", [("TSBPTT_DISABLE_AVX512", {"avx2", "baseline"}),
+                                               ("TSBPTT_DISABLE_AVX2", {"baseline"})])
+def test_streams_run_the_build_the_kernels_use(variable, allowed):
+    """The stepper takes the instruction-set build the other kernels use (chosen once
+    per process): a step stays bitwise predict_sequence's under each setting."""
+    run = subprocess.run([sys.executable, "-c", _DISPATCH_CHECK], capture_output=True,
+                         text=True, env={**os.environ, variable: "1"}, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() in allowed
 
 
 # -- errors ------------------------------------------------------------------------------

@@ -75,11 +75,16 @@ cdef class Stepper:
     lstm : bool
         The state has cell states.
     n_streams : int, default=1
+
+    Attributes
+    ----------
+    isa : str
+        The instruction-set build whose kernels run the steps.
     """
 
     cdef readonly Py_ssize_t n_streams, n_inputs, n_layers, n_targets
     cdef readonly bint lstm
-    cdef readonly object dtype
+    cdef readonly object dtype, isa
     cdef bint is64, raw
     cdef Py_ssize_t itemsize, n_net, D, K, k_point, work_len, max_h
     cdef StreamLayer* layers
@@ -120,6 +125,7 @@ cdef class Stepper:
         if exports["isa"] != head["isa"]:
             raise ValueError(f"the cell module ({exports['isa']}) and the head module "
                              f"({head['isa']}) are different builds")
+        self.isa = exports["isa"]
         self.lstm, self.keep = lstm, []
         self._load_layers(cell_module, layers)
         self._load_head(head_module, head_W, head_b)
