@@ -253,6 +253,22 @@ def test_stream_state_is_a_copy():
     np.testing.assert_array_equal(stream.step(X[:2, 1]), expected[:, 1])
 
 
+def test_stream_pickles_and_copies_with_its_state():
+    import copy
+    import pickle
+    X, Y = _per_step_data()
+    est = _fit(GRURegressor, X, Y, hidden_size=(4, 3))
+    stream = est.stream(n_streams=2)
+    stream.step(X[:2, 0])
+    again = pickle.loads(pickle.dumps(stream))
+    twin = copy.copy(stream)
+    assert twin.estimator is est and again.n_streams == 2
+    expected = stream.step(X[:2, 1])
+    np.testing.assert_array_equal(again.step(X[:2, 1]), expected)
+    np.testing.assert_array_equal(twin.step(X[:2, 1]), expected)
+    assert "RecurrentStream(GRURegressor, n_streams=2, n_features=2)" == repr(stream)
+
+
 def test_stream_follows_refits_and_keeps_its_state():
     X, Y = _per_step_data(n=8)
     est = _fit(GRURegressor, X, Y, hidden_size=5, dtype="float64")

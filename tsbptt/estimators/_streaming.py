@@ -255,6 +255,11 @@ class RecurrentStream:
         out = self._stepper.step(x_t)
         return out if self._transform is None else self._transform(out)
 
+    def __reduce__(self):
+        # pickle and copy: the estimator and the state (the compiled stepper is
+        # rebuilt from them)
+        return type(self), (self.estimator, self.state)
+
     def __repr__(self):
         return (f"RecurrentStream({type(self.estimator).__name__}, n_streams="
                 f"{self.n_streams}, n_features={self.n_features})")
