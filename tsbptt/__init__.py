@@ -18,8 +18,8 @@ except ImportError as exc:  # pragma: no cover - depends on how tsbptt was insta
 
 from ._config import get_config, show_config
 from .estimators import (ESNRegressor, GRUClassifier, GRURegressor, LagLayout,
-                         LSTMClassifier, LSTMRegressor, RecurrentState, RNNClassifier,
-                         RNNRegressor, RTRLRegressor, load_model, save_model)
+                         LSTMClassifier, LSTMRegressor, RecurrentState, RecurrentStream,
+                         RNNClassifier, RNNRegressor, RTRLRegressor, load_model, save_model)
 from .forecasting import metrics, returns
 from . import datasets
 from .forecasting.backtesting import Backtest, RollingOrigin, backtest
@@ -33,7 +33,8 @@ __all__ = [
     "AutoForecaster", "Backtest", "backtest", "calendar_features", "datasets", "ESNRegressor",
     "Forecaster", "get_config", "GRUClassifier", "GRURegressor", "infer_season", "LagLayout",
     "load_forecaster", "load_model", "LocalModels",
-    "LSTMClassifier", "LSTMRegressor", "make_windows", "metrics", "RecurrentState", "returns",
+    "LSTMClassifier", "LSTMRegressor", "make_windows", "metrics", "RecurrentState",
+    "RecurrentStream", "returns",
     "RNNClassifier", "RNNRegressor", "RollingOrigin", "RTRLRegressor", "save_model",
     "SeasonalNaive", "show_config", "Windows",
 ]
