@@ -296,3 +296,44 @@ def test_power_iteration_estimates_the_spectral_radius(N):
         assert est == pytest.approx(exact, rel=0.03)
         assert _spectral_radius(W.copy()) == est  # a fixed sequence of products
     assert _spectral_radius(sp.csr_matrix(np.triu(np.ones((80, 80)), 1))) == 0.0
+
+
+# -- per-step targets (sequence to sequence) --------------------------------------------
+def _per_step_problem(seed=0, B=3, T=40, F=2):
+    rs = np.random.RandomState(seed)
+    X = rs.randn(B, T, F)
+    Y = 0.5 * X[..., 0] + 0.3 * np.concatenate([np.zeros((B, 1)), X[:, :-1, 1]], axis=1)
+    return X, Y
+
+
+def test_per_step_fit_is_a_ridge_on_every_steps_state():
+    X, Y = _per_step_problem()
+    est = ESNRegressor(**SMALL, washout=4, alpha=1e-3).fit(X, Y)
+    assert est.per_step_ and est.coef_.shape == (1, 40 + 2)
+    U = (X - est.input_mean_) / est.input_scale_
+    states = reference.esn_forward(U, est.W_in_, est.W_, est.bias_, 1.0)[0]
+    Phi = np.concatenate([states, U], axis=2)[:, 4:].reshape(-1, 42)
+    want = Ridge(1e-3).fit(Phi, Y[:, 4:].ravel())
+    np.testing.assert_allclose(est.coef_[0], want.coef_, rtol=1e-6, atol=1e-8)
+    pred = est.predict(X)
+    assert pred.shape == Y.shape
+    np.testing.assert_allclose(pred[:, 4:].ravel(), want.predict(Phi), atol=1e-8)
+    assert np.sqrt(np.mean((pred[:, 4:] - Y[:, 4:]) ** 2)) < 0.1 * Y.std()
+
+
+def test_predict_sequence_in_pieces_equals_one_run_bitwise():
+    X, Y = _per_step_problem()
+    est = ESNRegressor(n_reservoir=40, random_state=0).fit(X, Y)
+    whole = est.predict(X)
+    p1, states = est.predict_sequence(X[:, :13])
+    p2, _ = est.predict_sequence(X[:, 13:], states)
+    assert np.array_equal(np.concatenate([p1, p2], axis=1), whole)
+    alone, _ = est.predict_sequence(X[2:3])  # the one-row kernel path
+    assert np.array_equal(alone[0], whole[2])
+    with pytest.raises(ValueError, match=r"initial_states must be \[\(x,\)\]"):
+        est.predict_sequence(X[:, :3], [(np.zeros((2, 40)),)])
+    windows = ESNRegressor(**SMALL).fit(*_windows())
+    with pytest.raises(ValueError, match="needs a model fitted with per-step targets"):
+        windows.predict_sequence(X)
+    with pytest.raises(ValueError, match="washout=40 leaves no step"):
+        ESNRegressor(**SMALL, washout=40).fit(X, Y)

@@ -36,7 +36,7 @@ from ..engine._threads import MAX_THREADS, resolve_n_threads
 from ..utils._validation import refuse_bool_numbers
 from ._inputs import to_sequences
 from ._tags import Capabilities
-from ._targets import check_weights, mean_scale
+from ._targets import check_weights, mean_scale, per_step_targets, targets_per_step
 
 __all__ = ["ESNRegressor", "DEFAULT_ALPHAS", "ridge_gcv"]
 
@@ -208,9 +208,11 @@ class ESNRegressor(RegressorMixin, BaseEstimator):
                              f"Got {self.alpha!r} instead.")
 
     def __tsbptt_capabilities__(self):
-        """It reads 2D windows as ``n_channels`` features per step (see
-        :mod:`tsbptt.estimators._tags`); it is not trained by epochs."""
-        return Capabilities(channels=True)
+        """It reads 2D windows as ``n_channels`` features per step, and, fitted
+        with per-step targets, runs on from given states (:meth:`predict_sequence`,
+        the Forecaster's ``strategy='stateful'``); see
+        :mod:`tsbptt.estimators._tags`. It is not trained by epochs."""
+        return Capabilities(channels=True, stateful=True)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -292,7 +294,8 @@ class ESNRegressor(RegressorMixin, BaseEstimator):
     # -- windows and sequences ----------------------------------------------------------
     def _sequences(self, X, reset):
         if reset:
-            for name in ("coef_", "n_channels_", "dtype_", "input_kind_", "mode_"):
+            for name in ("coef_", "n_channels_", "dtype_", "input_kind_", "mode_",
+                         "per_step_"):
                 self.__dict__.pop(name, None)
         dtype = np.dtype(self.dtype if reset else self.dtype_)
         X3, lengths, kind = to_sequences(self, X, reset=reset, dtype=dtype)
@@ -346,6 +349,9 @@ class ESNRegressor(RegressorMixin, BaseEstimator):
                              "every step; windows have one target each. Use "
                              "fit_series for one long series, or output_feedback=False")
         X3, lengths = self._sequences(X, reset=True)
+        if y is not None and targets_per_step(self.input_kind_, y, lengths, X3.shape[1],
+                                              labels=False):
+            return self._fit_per_step(X3, lengths, y, sample_weight)
         y = self._window_targets(y, len(X3))
         w = check_weights(sample_weight, len(X3))
         if self.state == "mean" and lengths.min() <= self.washout:
@@ -357,7 +363,7 @@ class ESNRegressor(RegressorMixin, BaseEstimator):
         self._init_reservoir(X3.shape[2], 0)
         self.n_steps_ = int(lengths.max())
         self.n_outputs_, self._y_ndim = (1 if y.ndim == 1 else y.shape[1]), y.ndim
-        self.mode_ = "windows"
+        self.mode_, self.per_step_ = "windows", False
         self._fit_readout(self._features(self._scale(X3, lengths), lengths), y, w)
         return self
 
@@ -373,8 +379,98 @@ class ESNRegressor(RegressorMixin, BaseEstimator):
             raise ValueError("this ESNRegressor was fitted with fit_series; use "
                              "predict_series (or fit it on windows)")
         X3, lengths = self._sequences(X, reset=False)
+        if self.per_step_:
+            pred = self._per_step_predict(self._scale(X3, lengths), lengths)[0]
+            pred[np.arange(pred.shape[1])[None, :] >= lengths[:, None]] = 0
+            pred = pred[..., 0] if self._y_ndim == 1 else pred
+            if isinstance(X, (list, tuple)):
+                return [p[:n] for p, n in zip(pred, lengths)]
+            return pred
         out = self._readout(self._features(self._scale(X3, lengths), lengths))
         return out[:, 0] if self._y_ndim == 1 else out
+
+    # -- per-step targets (sequence to sequence) ----------------------------------------
+    def _fit_per_step(self, X3, lengths, y, sample_weight):
+        """The readout of every step's state (after the washout) to that step's
+        target: one reservoir run per sequence, no windows."""
+        Y = per_step_targets(y, lengths, X3.shape[1])  # (n, T, n_outputs)
+        self._y_ndim = 1 if np.ndim(y[0]) == 1 else 2
+        w = check_weights(sample_weight, len(X3))
+        T = X3.shape[1]
+        valid = np.arange(T)[None, :] < lengths[:, None]
+        if not np.any(valid[:, self.washout:]):
+            raise ValueError(f"washout={self.washout} leaves no step of the longest "
+                             f"sequence ({lengths.max()} steps) to learn from")
+        rows_w = None if w is None else np.broadcast_to(w[:, None], valid.shape)[valid]
+        self._fit_scaling(X3[valid], rows_w)
+        self._init_reservoir(X3.shape[2], 0)
+        self.n_steps_ = int(lengths.max())
+        self.n_outputs_, self.per_step_, self.mode_ = Y.shape[2], True, "windows"
+        U = self._scale(X3, lengths)
+        _, _, states = self._run(U, lengths, states=True)
+        keep = valid & (np.arange(T)[None, :] >= self.washout)
+        Phi = self._step_features(states, U)[keep]
+        self._fit_readout(Phi, Y[keep], None if rows_w is None else
+                          np.broadcast_to(w[:, None], valid.shape)[keep])
+        return self
+
+    def _step_features(self, states, U):
+        """(B, T, N [+ F]) readout features of every step: its state and, with any
+        true ``include_inputs``, its (standardised) inputs."""
+        if self.include_inputs and U.shape[2]:
+            return np.concatenate([states, U.astype(states.dtype, copy=False)], axis=2)
+        return states
+
+    def _per_step_predict(self, U, lengths, x0=None):
+        """(pred (B, T, n_outputs), final states (B, N)) from prepared inputs."""
+        x, _, states = self._run(U, lengths, x0=x0, states=True)
+        Phi = self._step_features(states, U)
+        B, T = Phi.shape[:2]
+        pred = self._readout(Phi.reshape(B * T, -1)).reshape(B, T, -1)
+        return pred, x
+
+    def predict_sequence(self, X, initial_states=None):
+        """Run a model fitted with per-step targets on from given reservoir states.
+
+        The stateful forecast step (what ``Forecaster(strategy='stateful')``
+        calls): the sequences continue from the states an earlier call returned,
+        so a long series can be fed in pieces, or one step at a time feeding
+        forecasts back, and give bitwise what one call over the whole series
+        gives (the kernel's rows never depend on their batch).
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_sequences, n_timesteps, n_features)
+            The next steps of each sequence.
+        initial_states : list or None, default=None
+            The ``states`` of a previous call on the same rows: ``[(x,)]`` with
+            ``x`` of shape (n_sequences, n_reservoir); None starts from zeros.
+
+        Returns
+        -------
+        pred : ndarray of shape (n_sequences, n_timesteps[, n_outputs])
+            The predictions of every step, in y's units.
+        states : list
+            ``[(x,)]``: the reservoir states after the last step.
+        """
+        check_is_fitted(self)
+        if not getattr(self, "per_step_", False):
+            raise ValueError("predict_sequence needs a model fitted with per-step "
+                             "targets (y of shape (n_samples, n_timesteps))")
+        X = np.asarray(X)
+        if X.ndim != 3:
+            raise ValueError(f"X must be 3D (n_sequences, n_timesteps, n_features), got "
+                             f"shape {X.shape}")
+        X3, lengths = self._sequences(X, reset=False)
+        x0 = None
+        if initial_states is not None:
+            x0 = np.asarray(initial_states[0][0])
+            if len(initial_states) != 1 or x0.shape != (len(X3), self.n_reservoir):
+                raise ValueError(f"initial_states must be [(x,)] with x of shape "
+                                 f"({len(X3)}, {self.n_reservoir}), got "
+                                 f"{[tuple(np.shape(a) for a in s) for s in initial_states]}")
+        pred, x = self._per_step_predict(self._scale(X3, lengths), lengths, x0)
+        return (pred[..., 0] if self.n_outputs_ == 1 else pred), [(x,)]
 
     # -- the stateful mode --------------------------------------------------------------
     def _series_inputs(self, y, X, reset):
@@ -452,7 +548,7 @@ class ESNRegressor(RegressorMixin, BaseEstimator):
                              "nothing else drives the reservoir")
         for name in ("coef_", "input_kind_", "mode_"):
             self.__dict__.pop(name, None)
-        self.dtype_ = self.dtype
+        self.dtype_, self.per_step_ = self.dtype, False
         y2, X = self._series_inputs(y, X, reset=True)
         if len(y2) <= self.washout:
             raise ValueError(f"washout={self.washout} leaves none of the {len(y2)} "
