@@ -66,3 +66,15 @@ def test_stateful_strategy_runs_the_reservoir_once_over_the_series():
     again = f.predict(5, history=y.iloc[:1250])
     assert np.array_equal(g.predict(5).to_numpy(), again.to_numpy())
     np.testing.assert_allclose(again.to_numpy()[:2], s[1250:1252], atol=2e-3)
+
+
+def test_forecaster_around_an_esn_is_saved_and_loaded_bitwise(tmp_path):
+    from tsbptt import load_forecaster
+    y = _series(300)
+    for strategy in ("direct", "stateful"):
+        f = Forecaster(ESNRegressor(n_reservoir=70, random_state=0), lags=24, horizon=3,
+                       strategy=strategy).fit(y)
+        f.save(tmp_path / f"{strategy}.npz")
+        g = load_forecaster(tmp_path / f"{strategy}.npz")
+        assert type(g.estimator_) is ESNRegressor
+        assert np.array_equal(g.predict().to_numpy(), f.predict().to_numpy())

@@ -34,6 +34,7 @@ from threadpoolctl import threadpool_limits
 from .._kernels._esn import esn_states
 from ..engine._threads import MAX_THREADS, resolve_n_threads
 from ..utils._validation import refuse_bool_numbers
+from ._esn_state import ESNState
 from ._inputs import to_sequences
 from ._tags import Capabilities
 from ._targets import check_weights, mean_scale, per_step_targets, targets_per_step
@@ -56,103 +57,10 @@ def _alphas_ok(value):
         and np.all(a > 0)
 
 
-class ESNRegressor(RegressorMixin, BaseEstimator):
-    """Echo-state network regressor: a leaky-tanh reservoir and a ridge readout.
-
-    The reservoir state follows
-
-    ``x_t = (1 - leak_rate) x_{t-1} + leak_rate * tanh(W_in u_t + W x_{t-1} + b
-    + W_fb y_{t-1})``
-
-    with fixed random weights: ``W`` sparse with spectral radius
-    ``spectral_radius``, ``W_in``, ``b`` and ``W_fb`` uniform in ``[-s, s]`` for
-    their scaling ``s``. Inputs ``u_t`` are standardised first (``scale_inputs``).
-    Only the linear readout is learned.
-
-    Parameters
-    ----------
-    n_reservoir : int, default=200
-        Reservoir units N.
-    spectral_radius : float, default=0.9
-        Largest absolute eigenvalue of ``W`` (< 1 for the echo-state property
-        with ``leak_rate=1``).
-    input_scaling : float, default=0.3
-        Half-width of the uniform input weights (inputs are standardised).
-    leak_rate : float in (0, 1], default=1.0
-        1 is the plain tanh reservoir; smaller values slow the states down.
-    sparsity : float in [0, 1), default=0.9
-        Fraction of ``W``'s entries that are zero (connectivity ``1 - sparsity``).
-    washout : int, default=0
-        Leading steps whose states the readout never sees: in the stateful mode,
-        the first steps of the series; with ``state='mean'``, the first steps of
-        each sequence (which must then be longer). Ignored with ``state='final'``.
-    alpha : float or array-like of floats, default=DEFAULT_ALPHAS
-        Ridge penalty of the readout. A sequence of candidates (the default is
-        ``1e-10, 1e-9, ..., 100``) picks one by generalized cross-validation
-        (one eigendecomposition for all candidates, see :func:`ridge_gcv`); the
-        choice is ``alpha_``. 0 is the minimum-norm least-squares readout.
-    bias_scaling : float, default=0.5
-        Half-width of the uniform reservoir biases.
-    output_feedback : bool, default=False
-        Feed the previous value of the target back into the reservoir (stateful
-        mode only: windows have no per-step outputs; ``fit`` refuses it).
-    feedback_scaling : float, default=0.3
-        Half-width of the uniform feedback weights ``W_fb``.
-    include_inputs : bool, 'window' or 'auto', default='auto'
-        Give the readout the (standardised) inputs too: True, those of each
-        sequence's last step; 'window', those of every step (sequences of one
-        length: 2D windows or a 3D array, the same number of steps at predict);
-        'auto', 'window' for 2D windows and True for 3D arrays and lists. With
-        'window' the readout contains a ridge regression on the lags, and the
-        reservoir adds what the lags alone cannot say. In the stateful mode any
-        true value gives the current step's inputs.
-    state : {'final', 'mean'}, default='final'
-        Which state of a window or sequence the readout sees.
-    n_channels : int, default=1
-        Channels of 2D windows (columns ``t * n_channels + c``), as in
-        :class:`~tsbptt.LSTMRegressor`.
-    scale_inputs : bool, default=True
-        Standardise each input feature with the training data's mean and deviation.
-    n_threads : int or None, default=None
-        OpenMP threads of the reservoir kernel; None uses the available cores,
-        ``-k`` all but ``k - 1``. The results never depend on it.
-    dtype : {'float32', 'float64'}, default='float32'
-        Precision of the reservoir; the readout is always solved in float64.
-    random_state : int, RandomState or None, default=None
-        Seeds the reservoir weights.
-
-    Attributes
-    ----------
-    W_in_ : ndarray (N, n_inputs); W_ : scipy.sparse.csr_matrix (N, N);
-    bias_ : ndarray (N,); W_fb_ : ndarray (N, n_outputs) or (N, 0)
-        The reservoir, in ``dtype_``.
-    coef_ : ndarray of shape (n_outputs, n_readout); intercept_ : (n_outputs,)
-        The readout (float64), over ``[state, inputs]``.
-    alpha_ : float
-        The ridge penalty used.
-    n_outputs_ : int
-    n_steps_ : int
-        Steps of the longest training sequence (windows mode).
-    mode_ : {'windows', 'series'}
-    reservoir_state_ : ndarray of shape (N,)
-        Stateful mode: the state after the last step seen (fit_series,
-        update_series).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from tsbptt import ESNRegressor
-    >>> X = np.sin(np.arange(220) / 5)[np.arange(200)[:, None] + np.arange(20)]
-    >>> y = np.sin((np.arange(200) + 20) / 5)
-    >>> esn = ESNRegressor(random_state=0).fit(X, y)
-    >>> float(np.abs(esn.predict(X) - y).max()) < 1e-3
-    True
-    """
-
-    #: for :func:`tsbptt.save_model`, which refuses it with this reason
-    _not_saved_because = ("its reservoir (a sparse matrix) and readout have no file "
-                          "format yet; refit it from its parameters and random_state, "
-                          "which give bitwise the same model")
+class _Reservoir(ESNState, BaseEstimator):
+    """The reservoir, the input scaling, the readout and the window features that
+    :class:`ESNRegressor` and :class:`~tsbptt.ESNClassifier` share (the
+    parameters are described in :class:`ESNRegressor`)."""
 
     _parameter_constraints = {
         "n_reservoir": [Interval(Integral, 1, None, closed="left")],
@@ -207,17 +115,9 @@ class ESNRegressor(RegressorMixin, BaseEstimator):
                              "float >= 0 or a non-empty 1D sequence of finite floats > 0. "
                              f"Got {self.alpha!r} instead.")
 
-    def __tsbptt_capabilities__(self):
-        """It reads 2D windows as ``n_channels`` features per step, and, fitted
-        with per-step targets, runs on from given states (:meth:`predict_sequence`,
-        the Forecaster's ``strategy='stateful'``); see
-        :mod:`tsbptt.estimators._tags`. It is not trained by epochs."""
-        return Capabilities(channels=True, stateful=True)
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
-        tags.target_tags.multi_output = True
         tags.non_deterministic = False
         return tags
 
@@ -319,6 +219,112 @@ class ESNRegressor(RegressorMixin, BaseEstimator):
         elif inputs:
             parts.append(U[np.arange(len(U)), lengths - 1])
         return np.hstack(parts)
+
+
+class ESNRegressor(RegressorMixin, _Reservoir):
+    """Echo-state network regressor: a leaky-tanh reservoir and a ridge readout.
+
+    The reservoir state follows
+
+    ``x_t = (1 - leak_rate) x_{t-1} + leak_rate * tanh(W_in u_t + W x_{t-1} + b
+    + W_fb y_{t-1})``
+
+    with fixed random weights: ``W`` sparse with spectral radius
+    ``spectral_radius``, ``W_in``, ``b`` and ``W_fb`` uniform in ``[-s, s]`` for
+    their scaling ``s``. Inputs ``u_t`` are standardised first (``scale_inputs``).
+    Only the linear readout is learned.
+
+    Parameters
+    ----------
+    n_reservoir : int, default=200
+        Reservoir units N.
+    spectral_radius : float, default=0.9
+        Largest absolute eigenvalue of ``W`` (< 1 for the echo-state property
+        with ``leak_rate=1``).
+    input_scaling : float, default=0.3
+        Half-width of the uniform input weights (inputs are standardised).
+    leak_rate : float in (0, 1], default=1.0
+        1 is the plain tanh reservoir; smaller values slow the states down.
+    sparsity : float in [0, 1), default=0.9
+        Fraction of ``W``'s entries that are zero (connectivity ``1 - sparsity``).
+    washout : int, default=0
+        Leading steps whose states the readout never sees: in the stateful mode,
+        the first steps of the series; with ``state='mean'``, the first steps of
+        each sequence (which must then be longer). Ignored with ``state='final'``.
+    alpha : float or array-like of floats, default=DEFAULT_ALPHAS
+        Ridge penalty of the readout. A sequence of candidates (the default is
+        ``1e-10, 1e-9, ..., 100``) picks one by generalized cross-validation
+        (one eigendecomposition for all candidates, see :func:`ridge_gcv`); the
+        choice is ``alpha_``. 0 is the minimum-norm least-squares readout.
+    bias_scaling : float, default=0.5
+        Half-width of the uniform reservoir biases.
+    output_feedback : bool, default=False
+        Feed the previous value of the target back into the reservoir (stateful
+        mode only: windows have no per-step outputs; ``fit`` refuses it).
+    feedback_scaling : float, default=0.3
+        Half-width of the uniform feedback weights ``W_fb``.
+    include_inputs : bool, 'window' or 'auto', default='auto'
+        Give the readout the (standardised) inputs too: True, those of each
+        sequence's last step; 'window', those of every step (sequences of one
+        length: 2D windows or a 3D array, the same number of steps at predict);
+        'auto', 'window' for 2D windows and True for 3D arrays and lists. With
+        'window' the readout contains a ridge regression on the lags, and the
+        reservoir adds what the lags alone cannot say. In the stateful mode any
+        true value gives the current step's inputs.
+    state : {'final', 'mean'}, default='final'
+        Which state of a window or sequence the readout sees.
+    n_channels : int, default=1
+        Channels of 2D windows (columns ``t * n_channels + c``), as in
+        :class:`~tsbptt.LSTMRegressor`.
+    scale_inputs : bool, default=True
+        Standardise each input feature with the training data's mean and deviation.
+    n_threads : int or None, default=None
+        OpenMP threads of the reservoir kernel; None uses the available cores,
+        ``-k`` all but ``k - 1``. The results never depend on it.
+    dtype : {'float32', 'float64'}, default='float32'
+        Precision of the reservoir; the readout is always solved in float64.
+    random_state : int, RandomState or None, default=None
+        Seeds the reservoir weights.
+
+    Attributes
+    ----------
+    W_in_ : ndarray (N, n_inputs); W_ : scipy.sparse.csr_matrix (N, N);
+    bias_ : ndarray (N,); W_fb_ : ndarray (N, n_outputs) or (N, 0)
+        The reservoir, in ``dtype_``.
+    coef_ : ndarray of shape (n_outputs, n_readout); intercept_ : (n_outputs,)
+        The readout (float64), over ``[state, inputs]``.
+    alpha_ : float
+        The ridge penalty used.
+    n_outputs_ : int
+    n_steps_ : int
+        Steps of the longest training sequence (windows mode).
+    mode_ : {'windows', 'series'}
+    reservoir_state_ : ndarray of shape (N,)
+        Stateful mode: the state after the last step seen (fit_series,
+        update_series).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tsbptt import ESNRegressor
+    >>> X = np.sin(np.arange(220) / 5)[np.arange(200)[:, None] + np.arange(20)]
+    >>> y = np.sin((np.arange(200) + 20) / 5)
+    >>> esn = ESNRegressor(random_state=0).fit(X, y)
+    >>> float(np.abs(esn.predict(X) - y).max()) < 1e-3
+    True
+    """
+
+    def __tsbptt_capabilities__(self):
+        """It reads 2D windows as ``n_channels`` features per step, and, fitted
+        with per-step targets, runs on from given states (:meth:`predict_sequence`,
+        the Forecaster's ``strategy='stateful'``); see
+        :mod:`tsbptt.estimators._tags`. It is not trained by epochs."""
+        return Capabilities(channels=True, stateful=True)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
 
     def _window_targets(self, y, n):
         if y is None:
