@@ -220,6 +220,26 @@ class _Reservoir(ESNState, BaseEstimator):
             parts.append(U[np.arange(len(U)), lengths - 1])
         return np.hstack(parts)
 
+    def _refuse_feedback(self):
+        if self.output_feedback:
+            raise ValueError("output_feedback=True feeds the previous target back at "
+                             "every step; windows have one target each. Use "
+                             "fit_series for one long series, or output_feedback=False")
+
+    def _window_features_for_fit(self, X3, lengths, w):
+        """Scaling and reservoir drawn from the training sequences; their readout
+        features (one row per sequence)."""
+        if self.state == "mean" and lengths.min() <= self.washout:
+            raise ValueError(f"washout={self.washout} leaves no step of the shortest "
+                             f"sequence ({lengths.min()} steps) for state='mean'")
+        valid = np.arange(X3.shape[1])[None, :] < lengths[:, None]
+        rows_w = None if w is None else np.broadcast_to(w[:, None], valid.shape)[valid]
+        self._fit_scaling(X3[valid], rows_w)
+        self._init_reservoir(X3.shape[2], 0)
+        self.n_steps_ = int(lengths.max())
+        self.mode_, self.per_step_ = "windows", False
+        return self._features(self._scale(X3, lengths), lengths)
+
 
 class ESNRegressor(RegressorMixin, _Reservoir):
     """Echo-state network regressor: a leaky-tanh reservoir and a ridge readout.
@@ -350,27 +370,16 @@ class ESNRegressor(RegressorMixin, _Reservoir):
         -------
         self
         """
-        if self.output_feedback:
-            raise ValueError("output_feedback=True feeds the previous target back at "
-                             "every step; windows have one target each. Use "
-                             "fit_series for one long series, or output_feedback=False")
+        self._refuse_feedback()
         X3, lengths = self._sequences(X, reset=True)
         if y is not None and targets_per_step(self.input_kind_, y, lengths, X3.shape[1],
                                               labels=False):
             return self._fit_per_step(X3, lengths, y, sample_weight)
         y = self._window_targets(y, len(X3))
         w = check_weights(sample_weight, len(X3))
-        if self.state == "mean" and lengths.min() <= self.washout:
-            raise ValueError(f"washout={self.washout} leaves no step of the shortest "
-                             f"sequence ({lengths.min()} steps) for state='mean'")
-        valid = np.arange(X3.shape[1])[None, :] < lengths[:, None]
-        rows_w = None if w is None else np.broadcast_to(w[:, None], valid.shape)[valid]
-        self._fit_scaling(X3[valid], rows_w)
-        self._init_reservoir(X3.shape[2], 0)
-        self.n_steps_ = int(lengths.max())
+        Phi = self._window_features_for_fit(X3, lengths, w)
         self.n_outputs_, self._y_ndim = (1 if y.ndim == 1 else y.shape[1]), y.ndim
-        self.mode_, self.per_step_ = "windows", False
-        self._fit_readout(self._features(self._scale(X3, lengths), lengths), y, w)
+        self._fit_readout(Phi, y, w)
         return self
 
     def predict(self, X):
