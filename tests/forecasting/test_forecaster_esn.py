@@ -59,6 +59,9 @@ def test_stateful_strategy_runs_the_reservoir_once_over_the_series():
                                                     + est.input_mean_)[0][0, 24:],
                                want.predict(Phi), atol=2e-5)
     assert np.sqrt(np.mean((want.predict(Phi) - z[25:1200]) ** 2)) < 1e-3
+    # the state the fit ended in: bitwise what a second pass over the series gives
+    second = est.predict_sequence(U * est.input_scale_ + est.input_mean_)[1]
+    assert np.array_equal(f.states_[0][0], second[0][0])
     pred = f.predict(5)
     np.testing.assert_allclose(pred.to_numpy(), s[1200:1205], atol=5e-3)
     # the state moves with update, bitwise as re-reading the longer history

@@ -195,7 +195,7 @@ class _Reservoir(ESNState, BaseEstimator):
     def _sequences(self, X, reset):
         if reset:
             for name in ("coef_", "n_channels_", "dtype_", "input_kind_", "mode_",
-                         "per_step_"):
+                         "per_step_", "final_states_"):
                 self.__dict__.pop(name, None)
         dtype = np.dtype(self.dtype if reset else self.dtype_)
         X3, lengths, kind = to_sequences(self, X, reset=reset, dtype=dtype)
@@ -319,6 +319,9 @@ class ESNRegressor(RegressorMixin, _Reservoir):
     n_steps_ : int
         Steps of the longest training sequence (windows mode).
     mode_ : {'windows', 'series'}
+    final_states_ : list
+        Per-step targets: ``[(x,)]``, the reservoir states after each training
+        sequence's last step, bitwise what ``predict_sequence(X)[1]`` returns.
     reservoir_state_ : ndarray of shape (N,)
         Stateful mode: the state after the last step seen (fit_series,
         update_series).
@@ -422,7 +425,8 @@ class ESNRegressor(RegressorMixin, _Reservoir):
         self.n_steps_ = int(lengths.max())
         self.n_outputs_, self.per_step_, self.mode_ = Y.shape[2], True, "windows"
         U = self._scale(X3, lengths)
-        _, _, states = self._run(U, lengths, states=True)
+        x, _, states = self._run(U, lengths, states=True)
+        self.final_states_ = [(x,)]  # as predict_sequence(X) would return them
         keep = valid & (np.arange(T)[None, :] >= self.washout)
         Phi = self._step_features(states, U)[keep]
         self._fit_readout(Phi, Y[keep], None if rows_w is None else
@@ -561,7 +565,7 @@ class ESNRegressor(RegressorMixin, _Reservoir):
         if X is None and not self.output_feedback:
             raise ValueError("fit_series without X needs output_feedback=True: "
                              "nothing else drives the reservoir")
-        for name in ("coef_", "input_kind_", "mode_"):
+        for name in ("coef_", "input_kind_", "mode_", "final_states_"):
             self.__dict__.pop(name, None)
         self.dtype_, self.per_step_ = self.dtype, False
         y2, X = self._series_inputs(y, X, reset=True)

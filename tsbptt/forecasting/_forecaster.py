@@ -479,8 +479,11 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
                                           f"fit {n}/{n}: final model")
         self.tails_ = {e.key: e for e in entries}
         if self.strategy == "stateful":  # where forecasts start from
-            self.states_ = self._states_before(self.estimator_,
-                                               [(s, len(s.y) - 1) for s in data])
+            # an ESN keeps the states its fit ended in: the same steps (0 .. n - 2 of
+            # every series) and bitwise the same states, without a second pass
+            known = getattr(self.estimator_, "final_states_", None)
+            self.states_ = known if known is not None else self._states_before(
+                self.estimator_, [(s, len(s.y) - 1) for s in data])
         return self
 
     def _check_lengths(self, data):
