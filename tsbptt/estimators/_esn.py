@@ -29,10 +29,9 @@ from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
-from threadpoolctl import threadpool_limits
 
 from .._kernels._esn import esn_states
-from ..engine._threads import MAX_THREADS, resolve_n_threads
+from ..engine._threads import MAX_THREADS, all_blas_single_threaded, resolve_n_threads
 from ..utils._validation import refuse_bool_numbers
 from ._esn_state import ESNState
 from ._inputs import to_sequences
@@ -165,7 +164,7 @@ class _Reservoir(ESNState, BaseEstimator):
         """Ridge of Y on Phi in float64, BLAS on one thread: coef_, intercept_, alpha_."""
         alphas = [float(self.alpha)] if isinstance(self.alpha, Real) else \
             [float(a) for a in np.asarray(self.alpha, dtype=float)]
-        with threadpool_limits(limits=1, user_api="blas"):
+        with all_blas_single_threaded():
             coef, intercept, self.alpha_ = ridge_gcv(Phi, Y, w, alphas)
         self.coef_, self.intercept_ = coef.T, intercept
 
@@ -687,14 +686,17 @@ def ridge_gcv(Phi, Y, w, alphas):
     """
     Phi = np.asarray(Phi, dtype=np.float64)
     Y = np.asarray(Y, dtype=np.float64).reshape(len(Phi), -1)
-    w = np.ones(len(Phi)) if w is None else np.asarray(w, dtype=np.float64)
+    unweighted = w is None
+    w = np.ones(len(Phi)) if unweighted else np.asarray(w, dtype=np.float64)
     n = w.sum()
     if np.any(w < 0) or not n > 0:
         raise ValueError("sample_weight must be >= 0 with a positive sum, got weights "
                          f"from {w.min():.3g} to {w.max():.3g} summing to {n:.3g}")
     x_mean, y_mean = w @ Phi / n, w @ Y / n
-    sw = np.sqrt(w)[:, None]
-    A, b = (Phi - x_mean) * sw, (Y - y_mean) * sw
+    A, b = Phi - x_mean, Y - y_mean
+    if not unweighted:  # (a weight of 1 multiplies by exactly 1.0: skipped)
+        sw = np.sqrt(w)[:, None]
+        A, b = A * sw, b * sw
     s, V = np.linalg.eigh(A.T @ A)
     s = np.maximum(s, 0.0)
     Q = V.T @ (A.T @ b)                      # (p, k)
@@ -730,7 +732,7 @@ def _spectral_radius(W):
     if W.nnz == 0:
         return 0.0
     if W.shape[0] <= DENSE_EIGEN_MAX:
-        with threadpool_limits(limits=1, user_api="blas"):
+        with all_blas_single_threaded():
             return float(np.max(np.abs(np.linalg.eigvals(W.toarray()))))
     W = sp.csr_matrix(W, dtype=np.float64)
     v = np.full(W.shape[0], 1.0 / np.sqrt(W.shape[0]))
