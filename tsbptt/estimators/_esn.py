@@ -6,7 +6,7 @@ alone or in a batch), and fitting is one ridge regression of the targets on the
 states, solved in float64 with the BLAS held to one thread (so its bits do not
 depend on the BLAS thread count either).
 
-Two modes:
+Three modes:
 
 - **windows / sequences** (:meth:`ESNRegressor.fit`, :meth:`~ESNRegressor.predict`):
   every sample runs the reservoir from the zero state; the readout sees its final
@@ -14,6 +14,12 @@ Two modes:
   with ``include_inputs``, the inputs of its last step (or of every step of a
   2D window: the window itself, as a Ridge on the lags would see it). The same input forms as the
   other estimators: 2D windows, 3D arrays, ragged lists.
+- **per-step targets** (3D ``X`` with ``y`` of shape (n, T[, n_outputs])): every
+  sequence runs once; the readout learns every step's target from that step's
+  state (and inputs) after the washout. :meth:`~ESNRegressor.predict_sequence`
+  continues from given states, which is how ``Forecaster(strategy='stateful')``
+  fits an ESN in one reservoir pass over each series and forecasts from the
+  state at its end.
 - **stateful** (:meth:`~ESNRegressor.fit_series`, :meth:`~ESNRegressor.update_series`,
   :meth:`~ESNRegressor.predict_series`): one long series, no windows. The reservoir
   runs once through it, driven by exogenous inputs ``X`` and, with
