@@ -81,3 +81,19 @@ def test_forecaster_around_an_esn_is_saved_and_loaded_bitwise(tmp_path):
         g = load_forecaster(tmp_path / f"{strategy}.npz")
         assert type(g.estimator_) is ESNRegressor
         assert np.array_equal(g.predict().to_numpy(), f.predict().to_numpy())
+
+
+def test_stateful_panel_starts_from_each_series_final_state():
+    idx = pd.date_range("2024-01-01", periods=300, freq="h")
+    t = np.arange(300)
+    ys = {"a": pd.Series(np.sin(t / 5), index=idx),
+          "b": pd.Series(np.cos(t / 7) * 2 + 1, index=idx)}
+    f = Forecaster(ESNRegressor(n_reservoir=80, random_state=0), lags=24, horizon=3,
+                   strategy="stateful").fit(ys)
+    assert f.states_[0][0].shape == (2, 80)
+    # the states kept from the fit = those a fresh pass over each whole series gives
+    again = f.predict(history=ys)
+    assert np.array_equal(f.predict().to_numpy(), again.to_numpy())
+    next_values = {"a": np.sin(300 / 5), "b": np.cos(300 / 7) * 2 + 1}
+    for key, value in next_values.items():
+        assert abs(again.loc[key].iloc[0] - value) < 0.05
