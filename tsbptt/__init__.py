@@ -17,7 +17,7 @@ except ImportError as exc:  # pragma: no cover - depends on how tsbptt was insta
     ) from exc
 
 from ._config import get_config, show_config
-from .estimators import (ESNRegressor, GRUClassifier, GRURegressor, LagLayout,
+from .estimators import (ESNClassifier, ESNRegressor, GRUClassifier, GRURegressor, LagLayout,
                          LSTMClassifier, LSTMRegressor, RecurrentState, RecurrentStream,
                          RNNClassifier, RNNRegressor, RTRLRegressor, load_model, save_model)
 from .forecasting import metrics, returns
@@ -30,7 +30,8 @@ from .forecasting.auto import AutoForecaster
 from .forecasting.windowing import Windows, calendar_features, infer_season, make_windows
 
 __all__ = [
-    "AutoForecaster", "Backtest", "backtest", "calendar_features", "datasets", "ESNRegressor",
+    "AutoForecaster", "Backtest", "backtest", "calendar_features", "datasets", "ESNClassifier",
+    "ESNRegressor",
     "Forecaster", "get_config", "GRUClassifier", "GRURegressor", "infer_season", "LagLayout",
     "load_forecaster", "load_model", "LocalModels",
     "LSTMClassifier", "LSTMRegressor", "make_windows", "metrics", "RecurrentState",

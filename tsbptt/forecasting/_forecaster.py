@@ -102,9 +102,12 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         ``'direct'``: one output per horizon step. ``'recursive'``: a one-step
         model whose forecasts are fed back as inputs. ``'stateful'``: a tsbptt
         recurrent regressor trained on each whole series with per-step targets
-        (truncated BPTT, the state carried across windows); forecasts carry the
-        hidden state forward from the end of the series instead of re-reading a
-        window.
+        (truncated BPTT, the state carried across windows), or an
+        :class:`~tsbptt.ESNRegressor` (one reservoir run over each series, a ridge
+        readout of every step's state after a washout of ``lags`` steps, with
+        ``training='auto'`` and ``washout`` at its default); forecasts carry the
+        hidden (reservoir) state forward from the end of the series instead of
+        re-reading a window.
     future_exog : list of str, default=None
         Columns of ``X`` known in advance (planned values, holidays): at predict
         time ``X`` must give them for the forecast steps. The other columns of
@@ -324,7 +327,8 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
                                  "is not one: use interval='conformal'")
         _check_multi_output(self.estimator, self.strategy, self.horizon, self.interval)
         if self.strategy == "stateful" and not capabilities(self.estimator).stateful:
-            raise ValueError(f"strategy='stateful' needs a tsbptt recurrent regressor, "
+            raise ValueError(f"strategy='stateful' needs a tsbptt recurrent regressor "
+                             f"or ESNRegressor, "
                              f"got {type(self.estimator).__name__}")
         if (self.n_seeds > 1 or self.max_time is not None) and (
                 self.strategy == "stateful" or not is_network(self.estimator)):
@@ -476,8 +480,11 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
                                           f"fit {n}/{n}: final model")
         self.tails_ = {e.key: e for e in entries}
         if self.strategy == "stateful":  # where forecasts start from
-            self.states_ = self._states_before(self.estimator_,
-                                               [(s, len(s.y) - 1) for s in data])
+            # an ESN keeps the states its fit ended in: the same steps (0 .. n - 2 of
+            # every series) and bitwise the same states, without a second pass
+            known = getattr(self.estimator_, "final_states_", None)
+            self.states_ = known if known is not None else self._states_before(
+                self.estimator_, [(s, len(s.y) - 1) for s in data])
         return self
 
     def _check_lengths(self, data):

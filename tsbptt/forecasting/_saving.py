@@ -139,8 +139,8 @@ def _model_parts(model):
         if model.linear_ is not None:
             arrays.update(_linear_arrays(model.linear_, "model/linear/"))
         return meta, arrays
-    if hasattr(model, "network_"):
-        return {"kind": "tsbptt"}, {"model/network": _embed(model)}
+    if hasattr(model, "network_") or callable(getattr(model, "_fitted_state", None)):
+        return {"kind": "tsbptt"}, {"model/network": _embed(model)}  # an ESN too
     spec = _spec(model)
     if isinstance(model, SeasonalNaive):
         return {"kind": "naive", **spec, "n_outputs": int(model.n_outputs_),

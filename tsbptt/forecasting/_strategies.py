@@ -60,8 +60,11 @@ class _Strategies:
             if params.get("bidirectional") or params.get("early_stopping"):
                 raise ValueError("strategy='stateful' needs bidirectional=False and "
                                  "early_stopping=False (one sequence per series)")
-            if params.get("bptt_steps") is None:
+            if "bptt_steps" in params and params["bptt_steps"] is None:
                 est.set_params(bptt_steps=min(self.lags_, n_steps))
+            if (self.training == "auto" and "washout" in params and params["washout"] == 0
+                    and not network):  # a reservoir: its first lags states are transient
+                est.set_params(washout=min(self.lags_, n_steps // 2))
         else:
             _set_channels(est, len(self.channels_))
         if self.interval == "quantile":
