@@ -14,14 +14,15 @@
 2. **A linear part** that the network corrects: the network learns its
    residual. By default the mean of two ridge regressions (penalties chosen by
    leave-one-out from a grid): one on the normalised windows and their scale
-   (scale-free, it follows a trend or a walk), one on the lags as given (it
-   sees the level, as a Ridge on the lags does). Averaging the two was more
-   robust on the accuracy benchmark than either, or than choosing between them
-   on the validation tail (``linear='auto'``). On a time-ordered validation
-   tail the network's correction is weighted by its least-squares weight
-   clipped to [0, 1] (``network_weight_``; 0 switches the network off): on
-   trends and random walks the network is never worse than its linear part
-   there.
+   (scale-free, it follows a trend or a walk), one on the lags centred on the
+   last value plus that value, clipped to its training range (inside it, a
+   Ridge on the raw lags: it sees the level; beyond it, still shift-free). On
+   the accuracy benchmark the average beat the scale-free part alone and
+   choosing between the two on the validation tail (``linear='auto'``; see
+   benchmarks/README.md). On a time-ordered validation tail the network's
+   correction is weighted by its least-squares weight clipped to [0, 1]
+   (``network_weight_``; 0 switches the network off): on trends and random
+   walks the network is never worse than its linear part there.
 """
 import inspect
 import time
@@ -301,11 +302,11 @@ class WindowModel(RegressorMixin, BaseEstimator):
         return self
 
     def _fit_linear(self, X, Xl, Y, Yn, base, scale, n_val):
-        """The linear part: ridge on the normalised windows ('window'), on the lags
-        as given (globally scaled; 'lags') or the mean of the two ('mean', also
-        True); ``linear='auto'`` takes whichever of the three forecasts the
-        time-ordered tail best when fitted on the windows before it ('mean' when
-        the windows are too few to tell)."""
+        """The linear part: ridge on the normalised windows ('window'), on the
+        centred lags and the clipped level (see :meth:`_lag_inputs`; 'lags') or the
+        mean of the two ('mean', also True); ``linear='auto'`` takes whichever of
+        the three forecasts the time-ordered tail best when fitted on the windows
+        before it ('mean' when the windows are too few to tell)."""
         kind = {True: "mean", "auto": "mean"}.get(self.linear, self.linear)
         if self.linear == "auto" and len(Yn) > n_val + X.shape[1]:  # a head to fit on
             head, tail = slice(0, len(Yn) - n_val), slice(len(Yn) - n_val, None)
