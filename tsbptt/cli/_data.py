@@ -27,8 +27,8 @@ MAX_SHOWN = 80
 MODELS = {"lstm": "LSTMRegressor", "gru": "GRURegressor", "rnn": "RNNRegressor",
           "ridge": "sklearn Ridge", "esn": "ESNRegressor (echo-state network)",
           "naive": "SeasonalNaive",
-          "auto": "AutoForecaster, the best of naive, ridge and LSTM in a backtest "
-                  "of the training data"}
+          "auto": "AutoForecaster, the best of naive, ridge, LSTM and means of pairs "
+                  "of them in a backtest of the training data"}
 
 #: Defaults of the model flags of the command line (the library's own defaults
 #: differ where a quick command-line run needs them to: fewer epochs, a higher

@@ -128,7 +128,11 @@ class _ClassifierBase(ClassifierMixin, _BaseRecurrent):
 
 
     def _score_prepared(self, X3, Y, lengths, w):
-        pred = np.argmax(self._forward(X3, lengths), axis=-1)
+        return self._score_outputs(self._forward(X3, lengths), Y, lengths, w)
+
+    def _score_outputs(self, out, Y, lengths, w):
+        """Accuracy of the network's outputs ``out`` on prepared labels."""
+        pred = np.argmax(out, axis=-1)
         if Y.ndim == 2:  # per step: accuracy over the valid steps
             valid = np.arange(Y.shape[1])[None, :] < lengths[:, None]
             rows_w = None if w is None else np.broadcast_to(w[:, None], valid.shape)[valid]

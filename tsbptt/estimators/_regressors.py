@@ -194,7 +194,11 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
         return out * self.target_scale_ + self.target_mean_
 
     def _score_prepared(self, X3, Y, lengths, w):
-        pred = self._point(self._forward(X3, lengths))
+        return self._score_outputs(self._forward(X3, lengths), Y, lengths, w)
+
+    def _score_outputs(self, out, Y, lengths, w):
+        """R^2 of the network's outputs ``out`` on prepared (scaled) targets."""
+        pred = self._point(np.asarray(out, dtype=np.float64))
         if Y.ndim == 3:  # per step: score the valid steps
             valid = np.arange(Y.shape[1])[None, :] < lengths[:, None]
             rows_w = None if w is None else np.broadcast_to(w[:, None], valid.shape)[valid]

@@ -22,8 +22,8 @@ rows, flattened time-major (the layout of the estimators' ``n_channels``), so
 scikit-learn regressors see the same numbers as the recurrent ones. A tsbptt
 regressor is by default wrapped in :class:`tsbptt._window_model.WindowModel`:
 each window's target values are made scale-free (centred on the window's last
-value, divided by its spread) and a ridge regression on the same windows is the
-linear part the network corrects.
+value, divided by its spread) and the mean of two ridge regressions, on those
+windows and on the lags as given, is the linear part the network corrects.
 """
 import sys
 from typing import Any
@@ -155,11 +155,11 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         (direct and recursive). E.g. ``('log', 'seasonal_diff')``. Every one is
         inverted exactly, interval bounds included.
     linear : bool, default=True
-        For tsbptt regressors (direct and recursive): fit a ridge regression on
-        the same (scaled) windows and train the network on what it leaves; the
-        network is dropped if it does not improve on it over the time-ordered
-        validation tail (see :class:`tsbptt._window_model.WindowModel`).
-        Other regressors ignore it.
+        For tsbptt regressors (direct and recursive): a linear part (the mean of a
+        ridge regression on the scale-free windows and one on the lags) that the
+        network learns to correct; the correction is weighted by what it gains
+        on the time-ordered validation tail (0: dropped; see
+        :class:`tsbptt._window_model.WindowModel`). Other regressors ignore it.
     training : {'auto', 'as_given'}, default='auto'
         ``'auto'``: the parameters of a tsbptt regressor left at their defaults
         take the forecasting budget
