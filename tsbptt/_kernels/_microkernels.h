@@ -31,9 +31,8 @@
  * columns, each contiguous along k (panel q holds B[:, q*NR : (q+1)*NR], zero
  * padded to NR columns), and reused for all T steps. tsb_gemm_tn packs both of
  * its operands per call (a block of steps' dA and xh rows), so its copies are
- * vector loads and stores in the order the rows lie in memory: memcpy of one
- * 128-byte panel row compiled to `rep movs`, and together with a column-wise
- * gather of A that was 44% of the backward loop's time outside the tiles.
+ * vector copies: memcpy of one 128-byte panel row compiled to `rep movs`, 37% of
+ * the backward loop's time outside the tiles.
  *
  * Narrow column tails (nc <= one vector, e.g. n = F + H = 33) run a tile of one
  * vector per row instead of NV: half the multiply-adds, same per-element order.
@@ -322,13 +321,19 @@ static inline void tsb_gemm_tn_##S(int m, int n, int k, const T* a, ptrdiff_t ld
     int i, j, p, r;                                                                   \
     T* pa = work;                                                                     \
     T* pb = work + (ptrdiff_t)(m + TSB_MR - 1) / TSB_MR * TSB_MR * k;                 \
-    /* Row by row (A's rows are contiguous): one pass over A, in order. */           \
-    for (p = 0; p < k; p++) {                                                         \
-        const T* src = a + p * lda;                                                   \
-        T* dst = pa + (ptrdiff_t)p * TSB_MR;                                          \
-        for (i = 0; i + TSB_MR <= m; i += TSB_MR)                                     \
-            for (r = 0; r < TSB_MR; r++) dst[(ptrdiff_t)i * k + r] = src[i + r];      \
-        for (r = 0; i + r < m; r++) dst[(ptrdiff_t)i * k + r] = src[i + r];           \
+    /* Panel by panel: the writes are sequential (row by row, they went to m / MR \
+     * streams k * MR elements apart, a power of two that thrashes one L1 set). */   \
+    for (i = 0; i < m; i += TSB_MR) {                                                 \
+        int mr = m - i < TSB_MR ? m - i : TSB_MR;                                     \
+        T* dst = pa + (ptrdiff_t)i * k;                                               \
+        if (mr == TSB_MR) {                                                           \
+            for (p = 0; p < k; p++)                                                   \
+                for (r = 0; r < TSB_MR; r++)                                          \
+                    dst[(ptrdiff_t)p * TSB_MR + r] = a[p * lda + i + r];              \
+        } else {                                                                      \
+            for (p = 0; p < k; p++)                                                   \
+                for (r = 0; r < mr; r++) dst[(ptrdiff_t)p * TSB_MR + r] = a[p * lda + i + r]; \
+        }                                                                             \
     }                                                                                 \
     for (j = 0; j < n; j += nr) {                                                     \
         int nc = n - j < nr ? n - j : nr;                                             \
