@@ -14,6 +14,10 @@ Release builds carry no debug information (``-g0``, stripped at link time: Pytho
 own CFLAGS usually say ``-g``, which makes the installed kernels three times as
 large); ``TSBPTT_DEBUG_BUILD=1`` keeps it. Cython and the C compiler both run one
 job per core.
+
+The compiler probes and Cython run inside ``build_ext`` only: pip runs this file
+three times for one wheel (build requirements, metadata, build), and only the last
+needs them.
 """
 import os
 import re
@@ -23,7 +27,6 @@ import tempfile
 from glob import glob
 from pathlib import Path
 
-import numpy
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext, customize_compiler, new_compiler
@@ -77,8 +80,6 @@ def openmp_flags():
     return []
 
 
-OMP = openmp_flags()
-
 # GCC gives up vectorising a loop once it would need more than 10 run-time alias
 # checks; the fused gate-gradient loops (many pointers, no `restrict` in Cython)
 # need more. Compilers that do not know the parameter simply go without it.
@@ -99,7 +100,7 @@ def compiler_accepts(flags):
     return True
 
 
-OPT = ["-O3", "-fno-math-errno"] + (VECTOR_FLAGS if compiler_accepts(VECTOR_FLAGS) else [])
+OPT = ["-O3", "-fno-math-errno"]
 DEBUG_BUILD = os.environ.get("TSBPTT_DEBUG_BUILD", "0") not in ("", "0")
 # Compile flags come after Python's CFLAGS, so -g0 wins over their -g.
 RELEASE_COMPILE = [] if DEBUG_BUILD else ["-g0"]
@@ -112,40 +113,8 @@ RELEASE_LINK = [] if DEBUG_BUILD or sys.platform == "darwin" else ["-s"]
 AVX2_FLAGS = ["-mavx2", "-mfma"]
 AVX512_FLAGS = AVX2_FLAGS + ["-mavx512f", "-mavx512dq", "-mavx512vl", "-mavx512bw",
                              "-mprefer-vector-width=512"]
-#: Extra compile flags of each instruction-set build, by file suffix; None where the
-#: compiler refuses them.
-ISA_BUILDS = {suffix: (flags if compiler_accepts(flags) else None)
-              for suffix, flags in (("_avx2.pyx", AVX2_FLAGS),
-                                    ("_avx512.pyx", AVX512_FLAGS))}
-
-class BuildExt(build_ext):
-    """Rebuild everything when the OpenMP or debug flags differ from the last build
-    in this tree: build_ext only compares file times and would keep the old objects."""
-
-    def run(self):
-        stamp = Path(self.build_temp, "tsbptt-openmp-flags.txt")
-        flags = (" ".join(OMP) or "serial") + (" debug" if DEBUG_BUILD else "")
-        if not stamp.exists() or stamp.read_text() != flags:
-            self.force = True
-        super().run()
-        stamp.parent.mkdir(parents=True, exist_ok=True)
-        stamp.write_text(flags)
-
-
-#: The baseline build's micro-kernels multiply, then add (_microkernels.h): no
-#: contraction into fused multiply-adds, which some targets' compilers would do in
-#: some loops and not others.
-BASELINE_FLAGS = ["-ffp-contract=off"] if compiler_accepts(["-ffp-contract=off"]) else []
-
-
-def isa_flags(pyx):
-    """Extra compile flags of a kernel file: BASELINE_FLAGS for the baseline build,
-    None when the compiler cannot build its instruction set."""
-    for suffix, flags in ISA_BUILDS.items():
-        if pyx.endswith(suffix):
-            return flags
-    return BASELINE_FLAGS
-
+#: Extra compile flags of each instruction-set build, by file suffix.
+ISA_BUILDS = {"_avx2.pyx": AVX2_FLAGS, "_avx512.pyx": AVX512_FLAGS}
 
 def source_size(path):
     """Bytes of a Cython file and of the files it includes: the compile order's key."""
@@ -154,7 +123,9 @@ def source_size(path):
                            for name in re.findall(r'^include "(.+)"', text, re.M))
 
 
-def extensions(omp):
+def extensions():
+    """One extension per ``tsbptt/_kernels/*.pyx``, names and sources only (no probes:
+    pip also runs this file for the metadata, which needs no compiler)."""
     # Headers and .pxd files are dependencies: touching one recompiles the kernels.
     depends = sorted(glob(f"{KERNELS}/*.h") + glob(f"{KERNELS}/*.pxd")
                      + glob(f"{KERNELS}/*.pxi"))
@@ -165,32 +136,94 @@ def extensions(omp):
         Extension(
             f"tsbptt._kernels.{Path(pyx).stem}",
             sources=[pyx],
-            include_dirs=[KERNELS, numpy.get_include()],
-            define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
+            include_dirs=[KERNELS],
             depends=depends,
-            extra_compile_args=OPT + RELEASE_COMPILE + omp + isa_flags(pyx),
-            extra_link_args=omp + RELEASE_LINK,
             # glibc: libm.so is a linker script that also pulls libmvec when needed.
             libraries=["m"],
         )
         for pyx in sources
-        if isa_flags(pyx) is not None
     ]
 
 
+def isa_suffix(pyx):
+    """The instruction-set suffix of a kernel file (``"_avx2.pyx"``, ...), or None."""
+    return next((suffix for suffix in ISA_BUILDS if pyx.endswith(suffix)), None)
+
+
+class BuildExt(build_ext):
+    """Probe the compiler, set each extension's flags and run Cython, then compile.
+
+    Rebuilds everything when the OpenMP or debug flags differ from the last build in
+    this tree: build_ext only compares file times and would keep the old objects.
+    """
+
+    def run(self):
+        self.configure_extensions()
+        stamp = Path(self.build_temp, "tsbptt-openmp-flags.txt")
+        flags = (" ".join(self.omp) or "serial") + (" debug" if DEBUG_BUILD else "")
+        if not stamp.exists() or stamp.read_text() != flags:
+            self.force = True
+        super().run()
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(flags)
+
+    def configure_extensions(self):
+        """Probe the compiler, set each extension's flags and Cythonize the kept ones."""
+        import numpy  # a build requirement, imported only when something is built
+
+        self.omp = openmp_flags()
+        accepted = {suffix: compiler_accepts(flags) for suffix, flags in ISA_BUILDS.items()}
+        vector = VECTOR_FLAGS if compiler_accepts(VECTOR_FLAGS) else []
+        #: The baseline build multiplies, then adds (_microkernels.h): no contraction
+        #: into fused multiply-adds, which some compilers would do in some loops only.
+        baseline = ["-ffp-contract=off"] if compiler_accepts(["-ffp-contract=off"]) else []
+        # Where the x86-64 instruction-set builds exist, the baseline build is only the
+        # fallback for CPUs without AVX2 + FMA: -O2 compiles it in less time and its
+        # training step measured as fast as with -O3 (benchmarks/README.md, "Build
+        # time"). Elsewhere (aarch64, ...) it is the only build and keeps -O3.
+        fallback_opt = ["-O2"] if any(accepted.values()) else []
+        sources = {ext.sources[0] for ext in self.extensions}
+        kept = []
+        for ext in self.extensions:
+            pyx = ext.sources[0]
+            suffix = isa_suffix(pyx)
+            if suffix is not None and not accepted[suffix]:
+                continue  # the compiler cannot build this instruction set
+            if suffix:
+                isa = ISA_BUILDS[suffix]
+            elif any(pyx[:-4] + other in sources for other in ISA_BUILDS):
+                isa = baseline + fallback_opt  # a cell's baseline build
+            else:
+                isa = baseline
+            # The streaming stepper reads arrays through NumPy's C API.
+            ext.include_dirs.append(numpy.get_include())
+            ext.define_macros.append(("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION"))
+            # Later flags win: a baseline "-O2" overrides OPT's "-O3".
+            ext.extra_compile_args = OPT + vector + RELEASE_COMPILE + self.omp + isa
+            ext.extra_link_args = self.omp + RELEASE_LINK
+            kept.append(ext)
+        generated = cythonize(
+            kept,
+            compiler_directives={
+                "language_level": 3,
+                "boundscheck": False,
+                "wraparound": False,
+                "cdivision": True,
+                "initializedcheck": False,
+                "nonecheck": False,
+            },
+            nthreads=os.cpu_count() or 1,
+        )
+        # Keep setuptools' own Extension objects (finalize_options annotated them):
+        # only their sources change, from .pyx to the generated .c.
+        c_sources = {ext.name: ext.sources for ext in generated}
+        for ext in kept:
+            ext.sources = c_sources[ext.name]
+        self.extensions = kept
+
+
 setup(
-    ext_modules=cythonize(
-        extensions(OMP),
-        compiler_directives={
-            "language_level": 3,
-            "boundscheck": False,
-            "wraparound": False,
-            "cdivision": True,
-            "initializedcheck": False,
-            "nonecheck": False,
-        },
-        nthreads=os.cpu_count() or 1,
-    ),
+    ext_modules=extensions(),
     cmdclass={"build_ext": BuildExt},
     # Compile the extensions in parallel (2 cores on the dev/CI machines).
     options={"build_ext": {"parallel": os.cpu_count() or 1}},

@@ -44,3 +44,20 @@ def test_a_changed_array_fails_the_checksum(tmp_path):
     np.savez(tmp_path / "bad.npz", **members)
     with pytest.raises(ValueError, match="failed its checksum"):
         read_model_file(tmp_path / "bad.npz", _known)
+
+
+def test_a_format_name_and_version_of_its_own(tmp_path):
+    write_model_file(tmp_path / "f.npz", {"a": np.zeros(2)}, {"k": 1},
+                     format="tsbptt-thing", format_version=3)
+    arrays, meta = read_model_file(tmp_path / "f.npz", _known, format="tsbptt-thing",
+                                   format_version=3, what="thing file")
+    assert meta["format"] == "tsbptt-thing" and meta["format_version"] == 3
+    assert meta["k"] == 1 and list(arrays) == ["a"]
+    with pytest.raises(ValueError, match="f.npz' is not a tsbptt model file$"):
+        read_model_file(tmp_path / "f.npz", _known)
+    with pytest.raises(ValueError, match="has model format 3, .* reads format 2"):
+        read_model_file(tmp_path / "f.npz", _known, format="tsbptt-thing",
+                        format_version=2)
+    write_model_file(tmp_path / "m.npz", {"a": np.zeros(2)}, {})
+    with pytest.raises(ValueError, match="m.npz' is not a thing file$"):
+        read_model_file(tmp_path / "m.npz", _known, format="tsbptt-thing", what="thing file")

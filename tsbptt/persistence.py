@@ -35,10 +35,13 @@ import numpy as np
 
 from ._version import __version__
 
-__all__ = ["FORMAT_VERSION", "from_json", "read_model_file", "write_model_file"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "from_json", "read_model_file", "write_model_file"]
 
 #: Bump when the layout of the file changes incompatibly.
 FORMAT_VERSION = 1
+#: The format name an estimator's model file carries in its metadata; other
+#: writers (the Forecaster's whole-forecaster files) give their own.
+FORMAT = "tsbptt-model"
 
 #: Zip flag bits a model file may use: a data descriptor, UTF-8 names.
 _ZIP_FLAGS = 0x08 | 0x800
@@ -90,7 +93,7 @@ def from_json(value):
     return value
 
 
-def write_model_file(path, arrays, meta):
+def write_model_file(path, arrays, meta, *, format=FORMAT, format_version=FORMAT_VERSION):
     """Write arrays and metadata to ``path`` as a model file, atomically.
 
     Parameters
@@ -103,6 +106,11 @@ def write_model_file(path, arrays, meta):
         JSON-compatible metadata (the writer's class, parameters, fitted values);
         NaN and infinities are stored as strings. The format, the versions and the
         checksum are added here.
+    format : str, default='tsbptt-model'
+        The format's name, stored as ``meta['format']``: what kind of file this is
+        (``'tsbptt-forecaster'`` for a whole Forecaster).
+    format_version : int, default=FORMAT_VERSION
+        The version of that format's layout, stored as ``meta['format_version']``.
 
     Raises
     ------
@@ -113,7 +121,7 @@ def write_model_file(path, arrays, meta):
     for name, a in arrays.items():
         if a.dtype.kind not in _ARRAY_KINDS or a.dtype.hasobject:
             raise ValueError(f"{name} of dtype {a.dtype} cannot be saved without pickle")
-    meta = _json_safe({"format": "tsbptt-model", "format_version": FORMAT_VERSION,
+    meta = _json_safe({"format": format, "format_version": format_version,
                        "tsbptt_version": __version__, **meta})
     meta["checksum"] = _checksum(arrays, meta)
     blob = json.dumps(meta, allow_nan=False).encode("utf-8")
@@ -272,7 +280,7 @@ def _parse_meta(blob, shown):
     return meta
 
 
-def _read(path, known):
+def _read(path, known, what):
     """The arrays and metadata of a model file, reading only known, stored members."""
     shown = os.fspath(path)
     try:
@@ -282,17 +290,18 @@ def _read(path, known):
         raise
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError,
             RuntimeError, NotImplementedError) as exc:
-        raise ValueError(f"{shown!r} is not a readable tsbptt model file "
+        raise ValueError(f"{shown!r} is not a readable {what} "
                          f"(damaged or truncated?): {exc}") from None
     if "meta.json" not in arrays:
-        raise ValueError(f"{shown!r} is not a tsbptt model file: no meta.json")
+        raise ValueError(f"{shown!r} is not a {what}: no meta.json")
     blob = arrays.pop("meta.json")
     if blob.dtype != np.uint8 or blob.ndim != 1:
         raise ValueError(f"{shown!r}: meta.json is not a byte array")
     return arrays, _parse_meta(blob, shown)
 
 
-def read_model_file(path, known):
+def read_model_file(path, known, *, format=FORMAT, format_version=FORMAT_VERSION,
+                    what="tsbptt model file"):
     """The arrays and metadata of a model file, after every check of the format.
 
     Parameters
@@ -301,6 +310,12 @@ def read_model_file(path, known):
     known : callable
         ``known(name) -> bool`` for an array's member name (without ``.npy``): the
         members the reader expects. Any other member is refused unread.
+    format : str, default='tsbptt-model'
+        The format name the file must carry (see :func:`write_model_file`).
+    format_version : int, default=FORMAT_VERSION
+        The version of that format this reader reads.
+    what : str, default='tsbptt model file'
+        How the file is named in errors.
 
     Returns
     -------
@@ -318,12 +333,12 @@ def read_model_file(path, known):
         changed after it was written; the message names the file.
     """
     shown = os.fspath(path)
-    arrays, meta = _read(path, known)
-    if meta.get("format") != "tsbptt-model":
-        raise ValueError(f"{shown!r} is not a tsbptt model file")
-    if meta.get("format_version") != FORMAT_VERSION:
+    arrays, meta = _read(path, known, what)
+    if meta.get("format") != format:
+        raise ValueError(f"{shown!r} is not a {what}")
+    if meta.get("format_version") != format_version:
         raise ValueError(f"{shown!r} has model format {meta.get('format_version')!r}, "
-                         f"this tsbptt ({__version__}) reads format {FORMAT_VERSION}; "
+                         f"this tsbptt ({__version__}) reads format {format_version}; "
                          f"it was written by tsbptt {meta.get('tsbptt_version')!r}")
     try:
         ok = _checksum(arrays, meta) == meta.get("checksum")
@@ -331,6 +346,5 @@ def read_model_file(path, known):
         ok = False
     if not ok:
         raise ValueError(f"{shown!r} failed its checksum: the file was changed or "
-                         "damaged after it was written")
+                         "damaged after it was written (checksum mismatch)")
     return arrays, meta
-

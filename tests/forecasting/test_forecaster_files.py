@@ -1,7 +1,9 @@
 """Forecaster.save / load_forecaster: the same forecasts, intervals and updates after
 a round trip, and damaged or foreign files refused."""
+import json
 import warnings
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -10,7 +12,12 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Ridge
 from sklearn.neighbors import KNeighborsRegressor
 
-from tsbptt import Forecaster, GRURegressor, SeasonalNaive, load_forecaster
+from tsbptt import (Forecaster, GRURegressor, SeasonalNaive, load_forecaster, load_model,
+                    save_model)
+from tsbptt.persistence import read_model_file
+
+
+DATA = Path(__file__).parent / "data"
 
 
 def _frame(T=120):
@@ -92,8 +99,70 @@ def test_damaged_or_foreign_files_are_refused(tmp_path):
     with pytest.raises(ValueError, match="is not a regular file"):
         load_forecaster(tmp_path)
     (tmp_path / "text.npz").write_text("hello")
-    with pytest.raises(ValueError, match="is not a forecaster file"):
+    with pytest.raises(ValueError, match="is not a readable forecaster file"):
         load_forecaster(tmp_path / "text.npz")
     knn = Forecaster(KNeighborsRegressor(2), lags=6).fit(_frame().drop(columns="size"))
     with pytest.raises(ValueError, match="around KNeighborsRegressor cannot be saved"):
         knn.save(tmp_path / "knn.npz")
+
+
+def test_a_file_of_format_1_written_before_the_shared_reader_still_loads():
+    # written by the Forecaster.save of commit b218a78 (its own writer, before
+    # forecaster files went through tsbptt.persistence): same layout, same checksum
+    g = load_forecaster(DATA / "forecaster_format1.npz")
+    f = Forecaster(Ridge(), lags=24, horizon=3, interval="conformal",
+                   static_features=["size"], calendar=["hour"], series_id=True).fit(_frame())
+    np.testing.assert_array_equal(g.target_mean_, f.target_mean_)
+    np.testing.assert_allclose(g.residuals_, f.residuals_, rtol=1e-9, atol=1e-12)
+    pd.testing.assert_frame_equal(g.predict(), f.predict(), rtol=1e-9)
+    pd.testing.assert_frame_equal(g.predict_interval(coverage=0.8),
+                                  f.predict_interval(coverage=0.8), rtol=1e-9)
+
+
+def test_forecaster_files_get_the_model_files_checks(tmp_path):
+    f = Forecaster(Ridge(), lags=6, horizon=2).fit(_frame().drop(columns="size"))
+    path = tmp_path / "f.npz"
+    f.save(path)
+    arrays, meta = read_model_file(path, lambda name: True, format="tsbptt-forecaster",
+                                   what="forecaster file")
+    assert meta["format"] == "tsbptt-forecaster" and meta["format_version"] == 1
+    assert "tsbptt_version" in meta and len(meta["checksum"]) == 64
+    # a compressed archive with a valid checksum: refused before it is inflated
+    blob = {k: v for k, v in dict(np.load(path)).items()}
+    np.savez_compressed(tmp_path / "zipped.npz", **blob)
+    with pytest.raises(ValueError, match="member .* is compressed"):
+        load_forecaster(tmp_path / "zipped.npz")
+    # a member whose header declares more bytes than it holds
+    blob["fit/target_mean_"] = np.zeros(3)
+    np.savez(tmp_path / "short.npz", **blob)
+    with zipfile.ZipFile(tmp_path / "short.npz") as zf:
+        parts = {n: zf.read(n) for n in zf.namelist()}
+    parts["fit/target_mean_.npy"] = parts["fit/target_mean_.npy"][:-8]
+    with zipfile.ZipFile(tmp_path / "short.npz", "w") as zf:
+        for n, b in parts.items():
+            zf.writestr(n, b)
+    with pytest.raises(ValueError, match="declares shape"):
+        load_forecaster(tmp_path / "short.npz")
+    # an estimator's model file is not a forecaster file, and the other way round
+    save_model(_fitted_gru(), tmp_path / "gru.npz")
+    with pytest.raises(ValueError, match="gru.npz' is not a readable forecaster "
+                                         "file.*unexpected member"):
+        load_forecaster(tmp_path / "gru.npz")
+    with pytest.raises(ValueError, match="not a readable tsbptt model file.*unexpected "
+                                         "member 'model/coef_.npy'"):
+        load_model(path)
+    # the metadata is parsed with the model files' bounds (here: a huge integer)
+    meta_blob = json.loads(dict(np.load(path))["meta.json"].tobytes())
+    meta_blob["series"] = [int("9" * 40)]
+    blob = dict(np.load(path))
+    blob["meta.json"] = np.frombuffer(json.dumps(meta_blob).encode(), dtype=np.uint8)
+    np.savez(tmp_path / "big.npz", **blob)
+    with pytest.raises(ValueError, match="meta.json is damaged"):
+        load_forecaster(tmp_path / "big.npz")
+
+
+def _fitted_gru():
+    X = np.random.default_rng(0).normal(size=(20, 4))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return _gru().fit(X, X[:, 0])

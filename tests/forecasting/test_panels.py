@@ -213,3 +213,28 @@ def test_panel_grid_search_picks_the_better_candidate(layout):
     b = backtest(Forecaster(Ridge(), lags=14, horizon=3), df, initial=80, step=10,
                  horizon=3, season=7)
     assert scores[1] == pytest.approx(-b.metrics["mae"])
+
+
+def test_series_ids_from_the_index_codes_keep_first_appearance_order():
+    from tsbptt.forecasting._panel import _id_codes
+    rng = np.random.default_rng(5)
+    t = pd.date_range("2024-01-01", periods=30, freq="h")
+    parts = {k: pd.Series(rng.normal(size=30) + i, index=t, name="y")
+             for i, k in enumerate(["zeta", "alpha", "mid", "beta"])}
+    long = pd.concat(parts, names=["id", "ds"])
+    # rows of the series interleaved, and a slice that leaves an unused level value
+    shuffled = long.iloc[rng.permutation(len(long))].sort_index(level=1, kind="stable")
+    sliced = shuffled[shuffled.index.get_level_values(0) != "mid"]
+    assert "mid" in sliced.index.levels[0]
+    for y in (long, shuffled, sliced):
+        codes, keys = _id_codes(y.index)
+        ref_codes, ref_keys = pd.factorize(y.index.get_level_values(0))
+        np.testing.assert_array_equal(codes, ref_codes)
+        assert list(keys) == list(ref_keys)
+    f = Forecaster(Ridge(), lags=4, horizon=2).fit(sliced)
+    assert f.series_ == list(pd.unique(sliced.index.get_level_values(0)))
+    as_dict = Forecaster(Ridge(), lags=4, horizon=2).fit(
+        {k: v for k, v in parts.items() if k != "mid"}).predict()
+    # the same forecasts as from the dict layout, series in first-appearance order
+    pd.testing.assert_series_equal(f.predict().sort_index(), as_dict.sort_index(),
+                                   check_names=False, rtol=1e-9)

@@ -380,3 +380,47 @@ def test_forecaster_passes_seeds_and_time_budget_to_the_window_model():
         Forecaster(Ridge(), horizon=2, n_seeds=3).fit(y)
     with pytest.raises(ValueError, match="n_seeds=1 and max_time=5 need.*'stateful'"):
         Forecaster(net, horizon=1, strategy="stateful", max_time=5).fit(y)
+
+
+def test_max_windows_bounds_what_the_linear_part_and_validation_read():
+    from tsbptt.forecasting._window_model import LINEAR_WINDOWS
+    rng = np.random.default_rng(11)
+    X, Y = _windows(rng, n=5 * LINEAR_WINDOWS + 3, C=1)
+    m = WindowModel(_Memo(), max_windows=2)
+    rows = m.sample_rows(len(X))
+    # at most LINEAR_WINDOWS * max_windows, evenly spaced, ending with the latest
+    assert len(rows) <= 2 * LINEAR_WINDOWS and rows[-1] == len(X) - 1
+    assert len(np.unique(np.diff(rows))) == 1 and np.diff(rows)[0] == 3
+    np.testing.assert_array_equal(m.sample_rows(len(rows)), np.arange(len(rows)))
+    a = WindowModel(Ridge(), max_windows=2).fit(X, Y)
+    b = WindowModel(Ridge(), max_windows=2).fit(X[rows], Y[rows])
+    np.testing.assert_array_equal(a.linear_.coef_, b.linear_.coef_)
+    np.testing.assert_array_equal(a.estimator_.coef_, b.estimator_.coef_)
+    assert a.validation_mse_ == b.validation_mse_
+    np.testing.assert_array_equal(a.predict(X), b.predict(X))
+    # without max_windows every window is read
+    assert len(WindowModel(_Memo()).sample_rows(len(X))) == len(X)
+
+
+def test_the_forecaster_gathers_only_the_windows_its_window_model_reads():
+    from tsbptt.forecasting import _window_model
+    seen = []
+    original = _window_model.WindowModel.fit
+
+    def spy(self, X, y):
+        seen.append(len(X))
+        return original(self, X, y)
+
+    rng = np.random.default_rng(12)
+    y = pd.Series(np.cumsum(rng.normal(0, 1, 12100)), name="y",
+                  index=pd.date_range("2024-01-01", periods=12100, freq="h"))
+    _window_model.WindowModel.fit = spy
+    try:
+        Forecaster(GRURegressor(hidden_size=2, max_iter=1, random_state=0),
+                   lags=4, horizon=2).fit(y)
+    finally:
+        _window_model.WindowModel.fit = original
+    from tsbptt.forecasting._window_model import LINEAR_WINDOWS, MAX_WINDOWS
+    n_windows = 12100 - 4 - 2 + 1  # > LINEAR_WINDOWS * MAX_WINDOWS: every 2nd is read
+    assert n_windows > LINEAR_WINDOWS * MAX_WINDOWS
+    assert seen == [len(np.arange(n_windows - 1, -1, -2))]

@@ -42,6 +42,7 @@ from ._panel import (
     _PanelScaling,
     continuations,
     frame_to_long,
+    last_labels,
     future_index,
     future_labels,
     split_static,
@@ -553,7 +554,7 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         lambdas = [self.target_lambda_[j] for j in pos]
         if any(lam is not None for lam in lambdas):
             v = np.stack([transforms.inverse(row, lam) for row, lam in zip(v, lambdas)])
-        lasts = pd.Index([e.last_label for e in entries])
+        lasts = last_labels(entries)
         if self.layout_ == "single":  # one series: its dates keep their freq
             index = future_index(lasts[0], self.step_, steps)
         else:

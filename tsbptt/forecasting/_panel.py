@@ -17,8 +17,8 @@ from . import transforms
 from ..utils._validation import mean_std
 from .windowing import calendar_features, check_numeric, check_order
 
-__all__ = ["Entry", "continuations", "future_index", "split_future", "to_entries",
-           "to_output"]
+__all__ = ["Entry", "continuations", "future_index", "last_labels", "split_future",
+           "to_entries", "to_output"]
 
 FILL_METHODS = ("ffill", "interpolate")
 
@@ -112,6 +112,15 @@ class Entry:
         if self._view is not None:
             return self._view[2] - self._view[1]
         return len(self._y)
+
+
+def last_labels(entries):
+    """The last label of each entry, as an Index: one take from the block when the
+    entries view one (no pandas scalar per series)."""
+    views = [e._view for e in entries]
+    if views and all(v is not None and v[0] is views[0][0] for v in views):
+        return views[0][0].index[np.array([b - 1 for _, _, b in views])]
+    return pd.Index([e.last_label for e in entries])
 
 
 def _where(key):
@@ -273,6 +282,19 @@ def _step_code(step, index):
     return int(delta.as_unit(index.unit).asm8.view(np.int64))
 
 
+def _id_codes(index):
+    """``pd.factorize`` of a MultiIndex's first level (codes in order of first
+    appearance, and the keys), from the index's own codes: the ids themselves
+    (5 M strings for a big panel) are neither built nor hashed again."""
+    level_codes, level = index.codes[0], index.levels[0]
+    if not len(level_codes) or (level_codes < 0).any():  # a missing id: per series
+        return np.asarray(level_codes, dtype=np.intp), level
+    first = pd.unique(level_codes)  # the level positions in order of appearance
+    rank = np.empty(len(level), dtype=np.intp)
+    rank[first] = np.arange(len(first))
+    return rank[level_codes], level[first]
+
+
 def _fast_long(y, X, freq):
     """The entries of a long ``y`` (and its step) in one pass over its arrays, or
     None when a check fails or the layout needs the per-series path, which then
@@ -282,11 +304,11 @@ def _fast_long(y, X, freq):
     one values array with offsets; order, regularity and finiteness are checked on
     the whole arrays at once, and each Entry holds views of them.
     """
-    ids, times = y.index.get_level_values(0), y.index.get_level_values(1)
+    times = y.index.get_level_values(1)
     if not (isinstance(times, (pd.DatetimeIndex, pd.PeriodIndex))
             or pd.api.types.is_integer_dtype(times)):
         return None
-    codes, keys = pd.factorize(ids)
+    codes, keys = _id_codes(y.index)
     if not len(codes) or (codes < 0).any():
         return None
     order = None
@@ -667,14 +689,19 @@ class _PanelScaling:
         for e in entries:
             if power:
                 transforms.check_positive(e.y, power, self._where(e.key))
-        self.target_lambda_ = [transforms.fit_lambda(e.values, power) for e in entries]
-        y = [transforms.forward(e.values, lam)
-             for e, lam in zip(entries, self.target_lambda_)]
-        X = [np.empty((len(e), 0)) if e.X is None else e.X[names].to_numpy(np.float64)
-             for e in entries]
+        if power:
+            self.target_lambda_ = [transforms.fit_lambda(e.values, power) for e in entries]
+            y = [transforms.forward(e.values, lam)
+                 for e, lam in zip(entries, self.target_lambda_)]
+        else:  # no transform: no call per series
+            self.target_lambda_ = [None] * len(entries)
+            y = [e.values for e in entries]
+        X = ([e.X[names].to_numpy(np.float64) for e in entries] if names
+             else [np.empty((0, 0))] * len(entries))
         if self.scaling_ is not None:  # mean_std: a series of 1e300 must not overflow to NaN
             self.target_mean_, self.target_scale_ = _series_mean_std(y)
-            stats = [mean_std(v) if v.shape[1] else (np.empty(0), np.empty(0)) for v in X]
+            stats = ([mean_std(v) for v in X] if names
+                     else [(np.empty(0), np.empty(0))] * len(X))
             self.exog_mean_ = np.array([m for m, _ in stats]).reshape(len(X), -1)
             self.exog_scale_ = np.array([s for _, s in stats]).reshape(len(X), -1)
         else:

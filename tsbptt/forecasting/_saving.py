@@ -12,17 +12,17 @@ file (written by :func:`tsbptt.save_model`, embedded as bytes, and read back by
 (from a fixed table) as its coefficients; the window model around a network as
 its settings, its ridge part and the network.
 
-Loading reads only a regular file, only members with the names a forecaster file
-has, each a plain ``.npy`` array of numbers or strings, checks the checksum and
-every value's type, and rebuilds the forecaster through its own parameter
-validation; any problem is a ``ValueError`` naming the file.
+The file itself is written and read by :mod:`tsbptt.persistence` under the format
+name ``'tsbptt-forecaster'``, with every check an estimator's model file gets: only
+a regular file, only the members a forecaster file has, each stored uncompressed
+as a plain ``.npy`` array of numbers or strings whose declared size matches its
+bytes, small JSON metadata, the format version and the checksum. The forecaster is
+then rebuilt through its own parameter validation, every value's type checked;
+any problem is a ``ValueError`` naming the file.
 """
-import hashlib
 import json
 import os
-import stat
 import tempfile
-import zipfile
 
 import numpy as np
 import pandas as pd
@@ -30,8 +30,8 @@ from sklearn import linear_model
 from sklearn.base import clone
 
 from .. import estimators as _estimators
-from .._version import __version__
 from ..estimators import load_model, save_model
+from ..persistence import read_model_file, write_model_file
 from ._panel import Entry
 from ._window_model import WindowModel
 from .baselines import SeasonalNaive
@@ -42,8 +42,7 @@ FORMAT = "tsbptt-forecaster"
 FORMAT_VERSION = 1
 #: scikit-learn linear models stored as their coefficients.
 _LINEAR = ("LinearRegression", "Ridge", "RidgeCV", "Lasso", "ElasticNet")
-_MEMBER_PREFIXES = ("meta.json", "fit/", "tail/", "state/", "model/")
-_MAX_MEMBERS = 4096
+_MEMBER_PREFIXES = ("fit/", "tail/", "state/", "model/")
 #: Fitted settings kept in meta.json.
 _SETTINGS = ("layout_", "season_", "lags_", "scaling_", "name_", "exog_names_",
              "channels_", "feature_names_", "long_frame_", "_past", "_future",
@@ -221,16 +220,6 @@ def _codes(index):
         else np.asarray(index, dtype=np.int64)
 
 
-def _checksum(arrays, meta):
-    h = hashlib.sha256(json.dumps({k: v for k, v in meta.items() if k != "checksum"},
-                                  sort_keys=True, allow_nan=False).encode())
-    for name in sorted(arrays):
-        a = np.ascontiguousarray(arrays[name])
-        h.update(f"{name}|{a.dtype.str}|{a.shape}|".encode())
-        h.update(a.tobytes())
-    return h.hexdigest()
-
-
 def _key(k):
     if k is None or isinstance(k, (str, bool)):
         return k
@@ -264,7 +253,6 @@ def save_forecaster(f, path):
     params = f.get_params(deep=False)
     params["estimator"] = _spec(f.estimator)
     meta = {
-        "format": FORMAT, "format_version": FORMAT_VERSION, "tsbptt_version": __version__,
         "params": params, "settings": {k: getattr(f, k) for k in _SETTINGS},
         "series": [_key(k) for k in f.series_], "step": _step(f.step_),
         "target_lambda": f.target_lambda_, "n_filled": [f.n_filled_[k] for k in f.series_],
@@ -272,20 +260,12 @@ def save_forecaster(f, path):
         "static_columns": None if f.static_ is None else list(map(str, f.static_.columns)),
         "n_states": None if f.strategy != "stateful" else [len(s) for s in f.states_],
     }
+    # plain JSON types (NumPy scalars, tuples), as read back: the checksum covers them
     meta = json.loads(json.dumps(meta, allow_nan=False, default=_json_default))
-    meta["checksum"] = _checksum(arrays, meta)
-    arrays["meta.json"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
     path = os.fspath(path)
     if os.path.isdir(path):
         raise ValueError(f"path {path!r} is a folder; give a file name")
-    folder = os.path.dirname(os.path.abspath(path))
-    with tempfile.NamedTemporaryFile(dir=folder, suffix=".npz", delete=False) as tmp:
-        try:
-            np.savez(tmp, **arrays)
-        except BaseException:
-            os.unlink(tmp.name)
-            raise
-    os.replace(tmp.name, path)  # a reader never sees half a file
+    write_model_file(path, arrays, meta, format=FORMAT, format_version=FORMAT_VERSION)
 
 
 def _json_default(value):
@@ -296,45 +276,16 @@ def _json_default(value):
     raise TypeError(f"{type(value).__name__} cannot be written to a forecaster file")
 
 
+def _known(name):
+    return name.startswith(_MEMBER_PREFIXES)
+
+
 def _read(path):
-    path = os.fspath(path)
-    try:
-        info = os.stat(path)
-    except OSError as exc:
-        raise ValueError(f"{path!r}: cannot read the forecaster file ({exc})") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise ValueError(f"{path!r} is not a regular file")
-    try:
-        with zipfile.ZipFile(path) as zf:
-            names = zf.namelist()
-            if len(names) > _MAX_MEMBERS:
-                raise ValueError(f"{path!r}: {len(names)} members, too many")
-            bad = [n for n in names if not (n.endswith(".npy")
-                                            and n.startswith(_MEMBER_PREFIXES))]
-            if bad:
-                raise ValueError(f"{path!r}: unexpected member {bad[0]!r}")
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise ValueError(f"{path!r} is not a forecaster file ({exc})") from None
-    except ValueError as exc:
-        raise ValueError(f"{path!r}: {exc}") from None
-    for name, a in arrays.items():
-        if a.dtype.kind not in "biufU":
-            raise ValueError(f"{path!r}: member {name!r} has dtype {a.dtype}")
-    if "meta.json" not in arrays:
-        raise ValueError(f"{path!r} is not a forecaster file (no meta.json)")
-    try:
-        meta = json.loads(arrays.pop("meta.json").tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{path!r}: meta.json is not JSON ({exc})") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ValueError(f"{path!r} is not a forecaster file")
-    if meta.get("format_version") != FORMAT_VERSION:
-        raise ValueError(f"{path!r}: format version {meta.get('format_version')!r}, this "
-                         f"tsbptt reads {FORMAT_VERSION}")
-    if meta.get("checksum") != _checksum(arrays, meta):
-        raise ValueError(f"{path!r}: checksum mismatch: the file is damaged or was edited")
+    """A forecaster file's metadata and arrays, after every check of
+    :func:`tsbptt.persistence.read_model_file`."""
+    arrays, meta = read_model_file(path, _known, format=FORMAT,
+                                   format_version=FORMAT_VERSION,
+                                   what="forecaster file")
     return meta, arrays
 
 

@@ -17,6 +17,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from sklearn.base import clone
 
 from . import transforms
+from ._gram import CHUNK_ROWS, fits_by_chunks, gram_of_chunks, ridge_from_gram, run_sums
 from ._parts import _by_series, _joined, _stack_states
 from ._window_model import MAX_WINDOWS, WindowModel, apply_budget, is_network
 from ..estimators import capabilities
@@ -98,31 +99,66 @@ class _Strategies:
             Y = np.stack([s.y[1:T + 1] for s in data])
             return self._noted(self._new_estimator(T, label).fit(X3, Y))
         H, L = self._lead, self.lags_
-        # every series' channel rows (those a window can read) and targets, one after
-        # another, and where each window and target row starts in them
-        rows, ys, starts, y_starts, when = [], [], [], [], []
-        n_rows = n_ys = 0
-        for s, stop in zip(data, last):
-            n = len(s.y)
-            origins = np.arange(L - 1, stop - H + 1)
-            if len(origins):  # none: a series that starts after a calibration cut-off
-                rows.append(s.channels(np.arange(n - H), H))
-                starts.append(n_rows + origins - L + 1)
-                y_starts.append(n_ys + origins + 1)
-                when.append(s.times[origins])
-                n_rows += n - H
-            ys.append(s.y)
-            n_ys += n
-        # in time order across series, so a model's validation tail is the latest
-        order = np.argsort(np.concatenate(when), kind="stable")
+        lens = np.array([len(s.y) for s in data])
+        # windows per series (none: a series that starts after a calibration cut-off)
+        n_win = np.maximum(np.asarray(last) - H - L + 2, 0)
+        has = np.flatnonzero(n_win)
+        local = np.arange(n_win.sum()) - np.repeat(np.cumsum(n_win) - n_win, n_win)
+        # where each window starts in every series' channel rows (those a window can
+        # read, n - H per series, one series after another) and its targets in ys
+        row_at = np.cumsum(lens[has] - H) - (lens[has] - H)
+        starts = np.repeat(row_at, n_win[has]) + local
+        y_starts = np.repeat(np.cumsum(lens) - lens + L, n_win) + local
+        ys = [s.y for s in data]
+        est = self._new_estimator(label=label)
         C = len(self.channels_)
-        # windows as strided views over all the rows, gathered once in that order
+        rows = None if C == 1 and fits_by_chunks(est) else [
+            data[i].channels(np.arange(lens[i] - H), H) for i in has]
+        if fits_by_chunks(est):  # the normal equations, never the whole design matrix
+            return self._noted(self._ridge_by_chunks(est, rows, ys, starts, y_starts))
+        # windows as strided views over all the rows, gathered once in time order
+        # across series, so a model's validation tail is the latest
+        when = np.concatenate([data[i].times[L - 1:L - 1 + n_win[i]] for i in has])
+        order = np.argsort(when, kind="stable")
+        if isinstance(est, WindowModel):  # only the windows it reads are gathered
+            order = order[est.sample_rows(len(order))]
         windows = sliding_window_view(np.concatenate(rows), L, axis=0)  # (-, C, L)
-        Xw = windows[np.concatenate(starts)[order]].transpose(0, 2, 1).reshape(-1, L * C)
-        Y = sliding_window_view(np.concatenate(ys), H)[np.concatenate(y_starts)[order]]
+        Xw = windows[starts[order]].transpose(0, 2, 1).reshape(-1, L * C)
+        Y = sliding_window_view(np.concatenate(ys), H)[y_starts[order]]
         Xw = pd.DataFrame(Xw, columns=self.feature_names_, copy=False)
-        return self._noted(self._new_estimator(label=label).fit(Xw, Y[:, 0] if H == 1
-                                                                else Y))
+        return self._noted(est.fit(Xw, Y[:, 0] if H == 1 else Y))
+
+    def _ridge_by_chunks(self, est, rows, ys, starts, y_starts):
+        """A plain ``Ridge`` fitted from the normal equations of the windows
+        ``_fit_model`` lays out (:mod:`._gram`)."""
+        H, L, C = self._lead, self.lags_, len(self.channels_)
+        ys = np.concatenate(ys)
+        c_y = ys.mean() if len(ys) else 0.0
+        ys = ys - c_y  # one shift of the values, not one per chunk of windows
+        if C == 1:  # y alone: a window and its targets are one run of L + H values
+            runs = sliding_window_view(ys, L + H)
+            chunks = (runs[y_starts[a:a + CHUNK_ROWS] - L]
+                      for a in range(0, len(y_starts), CHUNK_ROWS))
+            G, _, n = gram_of_chunks(chunks, L + H, sums=False)
+            s = run_sums(ys, y_starts - L, L + H)
+            shift = np.full(L + H, c_y)
+        else:
+            rows = np.concatenate(rows)
+            c_rows = rows.mean(axis=0)
+            windows = sliding_window_view(rows - c_rows, L, axis=0)  # (-, C, L)
+            targets = sliding_window_view(ys, H)
+
+            def chunk(a):
+                b = min(a + CHUNK_ROWS, len(starts))
+                Z = np.empty((b - a, L * C + H))
+                Z[:, :L * C] = windows[starts[a:b]].transpose(0, 2, 1).reshape(b - a, -1)
+                Z[:, L * C:] = targets[y_starts[a:b]]
+                return Z
+
+            G, s, n = gram_of_chunks((chunk(a) for a in range(0, len(starts), CHUNK_ROWS)),
+                                     L * C + H)
+            shift = np.concatenate([np.tile(c_rows, L), np.full(H, c_y)])
+        return ridge_from_gram(est, G, s, n, shift, self.feature_names_, H == 1)
 
     def _noted(self, model):
         """A fitted member, its deferred convergence note moved to the Forecaster's
@@ -183,7 +219,11 @@ class _Strategies:
 
     def _job_windows(self, jobs):
         """The flattened window ending at each job's origin, in job order."""
-        out = np.empty((len(jobs), self.lags_ * len(self.channels_)))
+        L = self.lags_
+        if len(self.channels_) == 1 and jobs and min(o for _, o in jobs) >= L - 1:
+            # y alone: each window is a slice of its series
+            return np.stack([s.y[o - L + 1:o + 1] for s, o in jobs])
+        out = np.empty((len(jobs), L * len(self.channels_)))
         for s, pos, origins in _by_series(jobs):
             out[pos] = self._windows(s, origins)
         return out

@@ -36,8 +36,8 @@ from ..estimators import capabilities
 #: large one shrinks it toward the base, the last value or the seasonal naive one.
 _ALPHAS = np.logspace(-3, 4, 15)
 
-__all__ = ["BUDGET", "MAX_WINDOWS", "WindowModel", "apply_budget", "is_network", "loo_alpha",
-           "window_base", "window_stats"]
+__all__ = ["BUDGET", "LINEAR_WINDOWS", "MAX_WINDOWS", "WindowModel", "apply_budget",
+           "is_network", "loo_alpha", "window_base", "window_stats"]
 
 
 def loo_alpha(X, Y, alphas=_ALPHAS):
@@ -150,8 +150,11 @@ class WindowModel(RegressorMixin, BaseEstimator):
         The time-ordered tail that decides whether the network helps.
     max_windows : int or None, default=None
         Train the estimator on at most this many windows, evenly spaced in time
-        and ending with the latest (overlapping windows repeat each other; the
-        linear part always sees them all). None: all of them.
+        and ending with the latest (overlapping windows repeat each other). The
+        linear part and the validation tail then read at most
+        ``LINEAR_WINDOWS * max_windows`` windows, spaced the same way: a panel of
+        thousands of series costs what its network costs, not a ridge
+        regression and a network forecast over every window. None: all of them.
     n_seeds : int, default=1
         Fit this many clones of the estimator, with seeds ``random_state``,
         ``random_state + 1``, ... (an int seed; None: unseeded), and use the median
@@ -244,6 +247,9 @@ class WindowModel(RegressorMixin, BaseEstimator):
                              f"epochs (a max_iter parameter); "
                              f"{type(self.estimator).__name__} has none")
         y = np.asarray(y, dtype=np.float64)
+        rows = self.sample_rows(len(y))
+        if len(rows) < len(y):
+            X, y = np.asarray(X, dtype=np.float64)[rows], y[rows]
         self._single = y.ndim == 1
         Y = y[:, None] if self._single else y
         Xn, base, scale, Xl = self._normalised(X, Y.shape[1])
@@ -321,10 +327,15 @@ class WindowModel(RegressorMixin, BaseEstimator):
 
     def _training_rows(self, n):
         """Every ``ceil(n / max_windows)``-th row, counted back from the last."""
-        if self.max_windows is None or n <= self.max_windows:
-            return np.arange(n)
-        stride = -(-n // self.max_windows)
-        return np.arange(n - 1, -1, -stride)[::-1]
+        return _evenly(n, self.max_windows)
+
+    def sample_rows(self, n):
+        """The rows of ``n`` windows (in time order) that :meth:`fit` reads: all
+        of them, or with ``max_windows`` at most ``LINEAR_WINDOWS * max_windows``
+        evenly spaced ones ending with the latest. Fitting on ``X[rows]`` is
+        fitting on ``X``."""
+        return _evenly(n, None if self.max_windows is None
+                       else LINEAR_WINDOWS * self.max_windows)
 
     @staticmethod
     def _raw(pred, n):
@@ -368,6 +379,21 @@ BUDGET = {"max_iter": 40, "early_stopping": True, "validation_fraction": 0.2,
 #: How many windows ``training='auto'`` lets a network train on (WindowModel's
 #: ``max_windows``).
 MAX_WINDOWS = 600
+
+
+#: With ``max_windows``, how many windows per network window the linear part and
+#: the validation tail read (WindowModel.sample_rows): 12,000 for the default 600,
+#: far more than a ridge regression of a few dozen inputs needs.
+LINEAR_WINDOWS = 20
+
+
+def _evenly(n, most):
+    """Every ``ceil(n / most)``-th of ``n`` rows, counted back from the last (all
+    of them for ``most`` None or >= n)."""
+    if most is None or n <= most:
+        return np.arange(n)
+    stride = -(-n // most)
+    return np.arange(n - 1, -1, -stride)[::-1]
 
 
 def is_network(estimator):

@@ -4,8 +4,10 @@ A global :class:`~tsbptt.forecasting.Forecaster` fits one model on the windows o
 every series; ``LocalModels(Forecaster(...))`` fits a clone per series instead
 (the classical statistical setting, and what a baseline of a global model should
 be compared with). Its ``fit``, ``predict``, ``predict_interval`` and ``score``
-take and return the same layouts as the Forecaster's (a dict of Series, or a long
-Series with a (series id, time) MultiIndex), so the two are interchangeable.
+take and return the same layouts as the Forecaster's (a dict of Series, a long
+Series with a (series id, time) MultiIndex, or a long DataFrame with the columns
+``id_col``, ``time_col``, ``target_col``, Nixtla's layout), so the two are
+interchangeable.
 
 The series are independent, so every series is one joblib job
 (:func:`~tsbptt.forecasting._parallel.parallel_map`): ``n_jobs`` spreads them
@@ -25,7 +27,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import check_is_fitted
 
-from ._panel import _entries, split_future, to_output
+from ._panel import _entries, frame_to_long, split_future, to_output
 from ._parallel import check_n_jobs, parallel_map
 from .backtesting import backtest
 
@@ -52,6 +54,12 @@ class LocalModels(BaseEstimator):
         Series fitted (and forecast) at once, through joblib: None runs them one
         after the other unless a ``joblib.parallel_config`` says otherwise, -1
         uses every core or Dask worker.
+    id_col, time_col, target_col : str, default='unique_id', 'ds', 'y'
+        The columns of a long DataFrame ``y`` (one row per series and time step;
+        its other columns are covariates): forecasts then come back as a
+        DataFrame with the columns ``id_col``, ``time_col`` and ``target_col``
+        (``forecast``, ``lower``, ``upper`` for intervals), as from the
+        Forecaster. Future covariates ``X`` may be given the same way.
 
     Attributes
     ----------
@@ -61,6 +69,8 @@ class LocalModels(BaseEstimator):
         The series keys, in the order of ``y``.
     layout_ : {'single', 'dict', 'long'}
         The layout of ``y``; forecasts come back in it.
+    long_frame_ : bool
+        Whether ``y`` was a long DataFrame (forecasts come back as one).
 
     Examples
     --------
@@ -78,18 +88,49 @@ class LocalModels(BaseEstimator):
     _parameter_constraints = {
         "forecaster": [HasMethods(["fit", "predict"])],
         "n_jobs": [int, None],
+        "id_col": [str],
+        "time_col": [str],
+        "target_col": [str],
     }
 
-    def __init__(self, forecaster, *, n_jobs=None):
+    def __init__(self, forecaster, *, n_jobs=None, id_col="unique_id", time_col="ds",
+                 target_col="y"):
         self.forecaster = forecaster
         self.n_jobs = n_jobs
+        self.id_col = id_col
+        self.time_col = time_col
+        self.target_col = target_col
+
+    def _from_frame(self, y, X, what="y"):
+        """A long DataFrame ``y`` (or future covariates ``X`` as one) -> the long
+        Series layout; any other layout as it is."""
+        if isinstance(y, pd.DataFrame):
+            if X is not None:
+                raise ValueError(f"{what} is a long DataFrame: give its covariates as its "
+                                 "other columns, not as a separate X")
+            return frame_to_long(y, self.id_col, self.time_col, self.target_col, what)
+        if isinstance(X, pd.DataFrame) and not isinstance(X.index, pd.MultiIndex) \
+                and self.id_col in X.columns and self.time_col in X.columns:
+            X = frame_to_long(X, self.id_col, self.time_col, None, "X")[1]
+        return y, X
+
+    def _to_user(self, out):
+        """Forecasts in the layout of the training data (a long frame if it was one)."""
+        if not self.long_frame_:
+            return out
+        attrs = dict(out.attrs)
+        out = out.reset_index()
+        out.attrs.update(attrs)
+        return out
 
     def fit(self, y, X=None):
         """Fit one clone of ``forecaster`` per series.
 
         Parameters
         ----------
-        y : Series, dict of Series, or Series with a (series id, time) MultiIndex
+        y : Series, dict of Series, Series with a (series id, time) MultiIndex, or
+            a long DataFrame (columns ``id_col``, ``time_col``, ``target_col`` and
+            covariates)
         X : DataFrame in y's layout (dict of DataFrames for a dict y), default=None
 
         Returns
@@ -98,13 +139,15 @@ class LocalModels(BaseEstimator):
         """
         self._validate_params()
         check_n_jobs(self.n_jobs)
+        long_frame = isinstance(y, pd.DataFrame)
+        y, X = self._from_frame(y, X)
         entries, layout = _entries(y, X)
         keys = [e.key for e in entries]
         if len(set(keys)) != len(keys):
             raise ValueError("y's series ids must be unique; got repeated ids")
         fitted = parallel_map(_fit_one, [(self.forecaster, e.y, e.X) for e in entries],
                               self.n_jobs)
-        self.series_, self.layout_ = keys, layout
+        self.series_, self.layout_, self.long_frame_ = keys, layout, long_frame
         self.forecasters_ = dict(zip(keys, fitted))
         self._index_names = (list(y.index.names) if layout == "long"
                              else ["series", entries[0].y.index.name or "time"])
@@ -112,6 +155,7 @@ class LocalModels(BaseEstimator):
 
     def _per_series(self, method, steps, X, **extra):
         check_is_fitted(self)
+        X = self._from_frame(None, X)[1]
         futures = split_future(X, self.layout_, self.series_)
         jobs = [(self.forecasters_[k], method, dict(steps=steps, X=futures[k], **extra))
                 for k in self.series_]
@@ -129,11 +173,11 @@ class LocalModels(BaseEstimator):
 
         Returns
         -------
-        Series
+        Series or DataFrame
             As :meth:`Forecaster.predict`: one series, or many with a (series id,
-            time) MultiIndex, in ``series_`` order.
+            time) MultiIndex, in ``series_`` order; a long DataFrame if ``y`` was.
         """
-        return self._per_series("predict", steps, X)
+        return self._to_user(self._per_series("predict", steps, X))
 
     def predict_interval(self, steps=None, X=None, coverage=None):
         """Forecasts with intervals (the forecaster needs ``interval`` set).
@@ -146,12 +190,14 @@ class LocalModels(BaseEstimator):
         out = self._per_series("predict_interval", steps, X, coverage=coverage)
         first = self.forecasters_[self.series_[0]]
         out.attrs["coverage"] = float(first.coverage if coverage is None else coverage)
-        return out
+        return self._to_user(out)
 
     def score(self, y, X=None):
         """Negative mean absolute error of forecasting ``y``, the steps right after
-        each training series (all series pooled, as :meth:`Forecaster.score`)."""
+        each training series (all series pooled, as :meth:`Forecaster.score`);
+        ``y`` in the layout of the training data."""
         check_is_fitted(self)
+        y, X = self._from_frame(y, X)
         entries, _ = _entries(y, X)
         if [e.key for e in entries] != self.series_:
             raise ValueError(f"y must hold the fitted series {self.series_!r} in that "
@@ -159,7 +205,7 @@ class LocalModels(BaseEstimator):
         steps = {len(e.y) for e in entries}
         if len(steps) != 1:
             raise ValueError(f"y must hold as many steps for every series, got {steps}")
-        pred = self.predict(steps.pop(), X=X)
+        pred = self._per_series("predict", steps.pop(), X)
         if isinstance(y, dict):
             y = to_output(list(y.items()), "dict", self._index_names)
         if not pred.index.equals(y.index):
@@ -179,7 +225,9 @@ def backtest_series(forecaster, y, X=None, *, n_jobs=None, **kwargs):
     Parameters
     ----------
     forecaster : Forecaster
-    y : Series, dict of Series, or Series with a (series id, time) MultiIndex
+    y : Series, dict of Series, Series with a (series id, time) MultiIndex, or a
+        long DataFrame with the forecaster's ``id_col``, ``time_col`` and
+        ``target_col`` columns (its other columns are covariates)
     X : DataFrame in y's layout, default=None
     n_jobs : int or None, default=None
         Series backtested at once through joblib (see :class:`LocalModels`);
@@ -200,6 +248,12 @@ def backtest_series(forecaster, y, X=None, *, n_jobs=None, **kwargs):
     if "verbose" in kwargs or "n_jobs" in kwargs:
         raise TypeError("backtest_series runs each series' backtest quietly on one job; "
                         "drop verbose and pass n_jobs only once")
+    if isinstance(y, pd.DataFrame):
+        if X is not None:
+            raise ValueError("y is a long DataFrame: give its covariates as its other "
+                             "columns, not as a separate X")
+        y, X = frame_to_long(y, forecaster.id_col, forecaster.time_col,
+                             forecaster.target_col)
     entries, _ = _entries(y, X)
     out = parallel_map(_backtest_one, [(forecaster, e.y, e.X, kwargs) for e in entries],
                        n_jobs)

@@ -1,0 +1,106 @@
+"""LocalModels and backtest_series on a long DataFrame (Nixtla's layout: one row per
+series and time step), in and out, as the Forecaster takes and returns it."""
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import Ridge
+
+from tsbptt import Forecaster
+from tsbptt.forecasting.local import LocalModels, backtest_series
+
+
+def _frame(n_series=3, T=80, id_col="unique_id", time_col="ds", target_col="y"):
+    rng = np.random.default_rng(0)
+    t = np.arange(T)
+    return pd.DataFrame({
+        id_col: np.repeat([f"s{k}" for k in range(n_series)], T),
+        time_col: np.tile(pd.date_range("2024-01-01", periods=T, freq="h"), n_series),
+        target_col: np.concatenate([5 + k + np.sin(2 * np.pi * t / 6) * (1 + k)
+                                    + rng.normal(0, .1, T) for k in range(n_series)]),
+        "temp": rng.normal(size=n_series * T)})
+
+
+def _long_series(frame, id_col="unique_id", time_col="ds", target_col="y"):
+    indexed = frame.set_index([id_col, time_col])
+    return indexed[target_col], indexed.drop(columns=[target_col])
+
+
+def test_a_long_frame_in_and_out_equals_the_long_series_layout():
+    frame = _frame().drop(columns="temp")
+    template = Forecaster(Ridge(alpha=0.5), lags=6, horizon=3)
+    local = LocalModels(template).fit(frame)
+    assert local.long_frame_ and local.layout_ == "long"
+    pred = local.predict()
+    assert isinstance(pred, pd.DataFrame)
+    assert list(pred.columns) == ["unique_id", "ds", "y"]
+    y, _ = _long_series(frame)
+    ref = LocalModels(template).fit(y).predict()
+    np.testing.assert_array_equal(pred["y"].to_numpy(), ref.to_numpy())
+    np.testing.assert_array_equal(pred["unique_id"].to_numpy(),
+                                  ref.index.get_level_values(0).to_numpy())
+    assert pd.DatetimeIndex(pred["ds"]).equals(ref.index.get_level_values(1))
+    # the layout a global Forecaster gives for the same frame
+    glob = Forecaster(Ridge(alpha=0.5), lags=6, horizon=3).fit(frame).predict()
+    assert list(glob.columns) == list(pred.columns)
+    pd.testing.assert_frame_equal(glob[["unique_id", "ds"]], pred[["unique_id", "ds"]])
+
+
+def test_column_names_covariates_and_future_covariates_as_a_long_frame():
+    names = dict(id_col="store", time_col="hour", target_col="sales")
+    frame = _frame(**names)
+    train = frame.groupby("store").head(70)
+    future = frame.groupby("store").tail(10).iloc[:, :2].assign(
+        temp=frame.groupby("store").tail(10)["temp"].to_numpy())
+    template = Forecaster(Ridge(), lags=6, horizon=2, future_exog=["temp"])
+    local = LocalModels(template, **names).fit(train)
+    pred = local.predict(2, X=future)
+    assert list(pred.columns) == ["store", "hour", "sales"]
+    assert len(pred) == 3 * 2
+    # the same through the long Series layout and a (series id, time) X
+    y, X = _long_series(train, **{k: v for k, v in names.items()})
+    Xf = future.set_index(["store", "hour"])
+    ref = LocalModels(template).fit(y, X).predict(2, X=Xf)
+    np.testing.assert_array_equal(pred["sales"].to_numpy(), ref.to_numpy())
+    for key in ["s0", "s1", "s2"]:  # each member saw its series and its covariate
+        alone = Forecaster(Ridge(), lags=6, horizon=2, future_exog=["temp"]).fit(
+            y.loc[key], X.loc[key]).predict(2, X=Xf.loc[key])
+        np.testing.assert_array_equal(pred.loc[pred["store"] == key, "sales"].to_numpy(),
+                                      alone.to_numpy())
+
+
+def test_intervals_and_score_on_long_frames():
+    frame = _frame().drop(columns="temp")
+    train, test = frame.groupby("unique_id").head(70), frame.groupby("unique_id").tail(10)
+    local = LocalModels(Forecaster(Ridge(), lags=6, horizon=10, interval="conformal")
+                        ).fit(train)
+    out = local.predict_interval(coverage=0.8)
+    assert list(out.columns) == ["unique_id", "ds", "forecast", "lower", "upper"]
+    assert out.attrs["coverage"] == 0.8
+    assert (out["lower"] <= out["forecast"]).all() and (out["forecast"] <= out["upper"]).all()
+    pred = local.predict()
+    expected = -np.mean(np.abs(test["y"].to_numpy() - pred["y"].to_numpy()))
+    assert local.score(test) == pytest.approx(expected, rel=1e-12)
+    y_test, _ = _long_series(test)
+    assert local.score(y_test) == local.score(test)
+
+
+def test_long_frame_errors_name_the_problem():
+    frame = _frame().drop(columns="temp")
+    with pytest.raises(ValueError, match=r"without the column\(s\) \['series'\].*"
+                                         r"id_col='series'"):
+        LocalModels(Forecaster(Ridge(), lags=6), id_col="series").fit(frame)
+    with pytest.raises(ValueError, match="y is a long DataFrame: give its covariates as "
+                                         "its other columns"):
+        LocalModels(Forecaster(Ridge(), lags=6)).fit(frame, X=frame[["y"]])
+    with pytest.raises(ValueError, match="id_col"):
+        LocalModels(Forecaster(Ridge(), lags=6), id_col=3).fit(frame)
+
+
+def test_backtest_series_on_a_long_frame():
+    frame = _frame(n_series=2).drop(columns="temp")
+    f = Forecaster(Ridge(), lags=6, horizon=2)
+    results, forecasts = backtest_series(f, frame, initial=60, step=5, horizon=2)
+    y, _ = _long_series(frame)
+    ref_results, ref_forecasts = backtest_series(f, y, initial=60, step=5, horizon=2)
+    assert list(results) == ["s0", "s1"]
+    pd.testing.assert_frame_equal(forecasts, ref_forecasts, check_exact=True)
