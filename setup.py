@@ -17,8 +17,7 @@ job per core.
 
 The compiler probes and Cython run inside ``build_ext`` only: pip runs this file
 three times for one wheel (build requirements, metadata, build), and only the last
-needs them. NumPy is not a build requirement: the kernels use typed memoryviews,
-not NumPy's C API.
+needs them.
 """
 import os
 import re
@@ -170,6 +169,8 @@ class BuildExt(build_ext):
 
     def configure_extensions(self):
         """Probe the compiler, set each extension's flags and Cythonize the kept ones."""
+        import numpy  # a build requirement, imported only when something is built
+
         self.omp = openmp_flags()
         accepted = {suffix: compiler_accepts(flags) for suffix, flags in ISA_BUILDS.items()}
         vector = VECTOR_FLAGS if compiler_accepts(VECTOR_FLAGS) else []
@@ -194,6 +195,9 @@ class BuildExt(build_ext):
                 isa = baseline + fallback_opt  # a cell's baseline build
             else:
                 isa = baseline
+            # The streaming stepper reads arrays through NumPy's C API.
+            ext.include_dirs.append(numpy.get_include())
+            ext.define_macros.append(("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION"))
             # Later flags win: a baseline "-O2" overrides OPT's "-O3".
             ext.extra_compile_args = OPT + vector + RELEASE_COMPILE + self.omp + isa
             ext.extra_link_args = self.omp + RELEASE_LINK

@@ -8,20 +8,25 @@ best of the ESN's own alpha grid chosen by leave-one-out), and LSTMRegressor
 (defaults) on the same windows.
 
 Part 2, fit time on a 4,000-step series (Mackey-Glass): ``Forecaster(est,
-lags=48)`` with every setting at its default, ESN vs LSTM, median of repeats
-(one repeat of the LSTM), then MASE of 200 one-step forecasts after it (no refit).
+lags=48)`` with every setting at its default, ESN vs LSTM, and the ESN in its
+stateful mode (``Forecaster(strategy='stateful')``, ``ESNRegressor.fit_series``),
+median of repeats (one repeat of the LSTM), then MASE of 200 one-step forecasts
+after it (no refit).
 
 Part 3, the bundled and generated series of ``bench_accuracy.py`` with its
 protocol (rolling origins, refit at each, lags = 2 x season): MASE and fit time
 of seasonal naive, Ridge(1.0), the default ESN and the default LSTM Forecasters.
 
-    python benchmarks/bench_esn.py                 # all four parts
+    python benchmarks/bench_esn.py                 # all five parts
     python benchmarks/bench_esn.py --parts 4       # the reservoir kernel alone
     python benchmarks/bench_esn.py --quick         # 2 origins, LSTM only in part 2
     python benchmarks/bench_esn.py --json esn.json
 
 Part 4, the reservoir kernel alone: CSR at 10% connectivity vs a dense reservoir
 (the same loop), N = 200 and 300, float32 and float64, 1,000 windows of 48 steps.
+
+Part 5, the spectral radius (ARPACK, dense, the power iteration the ESN uses)
+and the kernel's one-row path against the 16-lane chunk path.
 
 Every model runs on one thread (``n_threads=1``; BLAS as loaded, the ESN's
 readout holds it to one thread). One set of ESN defaults for every series.
@@ -80,41 +85,122 @@ def mackey_glass_windows(n_train=3000, n_test=1000, skip_lstm=False, repeats=3):
     return rows
 
 
-def fit_time_4000(repeats=3, n_test=200, windows_lstm=True):
-    """Forecaster fit time on a 4,000-step series, then MASE of 1-step forecasts."""
+def _stateful_mase(make, y, n_train, n_test):
+    """MASE of one-step forecasts of a stateful Forecaster: fitted once, then
+    update()d one step at a time (the state carried, no refit, as a backtest with
+    refit=False but without re-reading the whole history at every origin)."""
+    from tsbptt.forecasting.metrics import mase
+    f = make().fit(y.iloc[:n_train])
+    pred = np.empty(n_test)
+    for k in range(n_test):
+        pred[k] = f.predict(1).iloc[0]
+        f.update(y.iloc[n_train + k:n_train + k + 1])
+    return mase(y.iloc[n_train:n_train + n_test].to_numpy(), pred,
+                y.iloc[:n_train].to_numpy(), 1)
+
+
+def fit_time_4000(repeats=3, n_test=200, windows_lstm=True, lstm_repeats=1):
+    """Fit time on a 4,000-step series, then MASE of 1-step forecasts: the default
+    LSTM Forecaster against the ESN fitted on windows (as any regressor) and in its
+    stateful mode (one reservoir pass: Forecaster(strategy='stateful') and
+    ESNRegressor.fit_series)."""
     import pandas as pd
     s = make_mackey_glass(4000 + n_test)
     y = pd.Series(s, index=pd.date_range("2020-01-01", periods=len(s), freq="h"))
     makers = {"esn": lambda: ESNRegressor(random_state=0, n_threads=1),
               "lstm": lambda: LSTMRegressor(random_state=0, n_threads=1)}
     rows = []
+
+    def record(model, secs, mase=None, what=""):
+        rows.append({"model": model, "fit_s": secs, "mase": mase})
+        extra = "" if mase is None else f"  MASE (1 step, {n_test} origins) {mase:.4f}"
+        print(f"4,000-step series     {model:<28} {what} {secs:8.3f} s{extra}", flush=True)
+
     if windows_lstm:  # the same windows, no Forecaster budget: LSTMRegressor's defaults
         X = np.lib.stride_tricks.sliding_window_view(s[:3999], LAGS)
         for name, make in makers.items():
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 secs, _ = _timed(lambda: make().fit(X, s[LAGS:4000]),
-                                 1 if name == "lstm" else repeats)
-            rows.append({"model": name + " on the windows", "fit_s": secs})
-            print(f"4,000-step series     {name:<18} fit on its {len(X)} windows "
-                  f"{secs:8.2f} s", flush=True)
+                                 lstm_repeats if name == "lstm" else repeats)
+            record(name + " on the windows", secs, what=f"fit on its {len(X)} windows")
     for name, make in makers.items():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             secs, _ = _timed(lambda: Forecaster(make(), lags=LAGS).fit(y.iloc[:4000]),
-                             1 if name == "lstm" else repeats)
+                             lstm_repeats if name == "lstm" else repeats)
             bt = backtest(Forecaster(make(), lags=LAGS), y, initial=4000, step=1,
                           refit=False, season=1)
-        rows.append({"model": name, "fit_s": secs, "mase": bt.metrics["mase"]})
-        print(f"4,000-step series     {name:<18} Forecaster.fit {secs:8.2f} s  "
-              f"MASE (1 step, {n_test} origins) {bt.metrics['mase']:.4f}", flush=True)
-    ratio = {r["model"]: r["fit_s"] for r in rows}
-    ratio = {"forecaster": ratio["lstm"] / ratio["esn"],
-             "windows": ratio.get("lstm on the windows", np.nan)
-             / ratio.get("esn on the windows", np.nan)}
-    print(f"LSTM fit / ESN fit: Forecaster {ratio['forecaster']:.0f}x, same windows "
-          f"{ratio['windows']:.0f}x", flush=True)
+        record(name, secs, bt.metrics["mase"], "Forecaster.fit")
+    stateful = lambda: Forecaster(makers["esn"](), lags=LAGS,  # noqa: E731
+                                  strategy="stateful")
+    secs, _ = _timed(lambda: stateful().fit(y.iloc[:4000]), repeats)
+    record("esn stateful", secs, _stateful_mase(stateful, y, 4000, n_test),
+           "Forecaster(strategy='stateful').fit")
+    secs, _ = _timed(lambda: ESNRegressor(random_state=0, n_threads=1, washout=LAGS,
+                                          output_feedback=True).fit_series(s[:4000]),
+                     repeats)
+    record("esn fit_series", secs, what="ESNRegressor.fit_series (feedback)")
+    t = {r["model"]: r["fit_s"] for r in rows}
+    ratio = {"forecaster": t["lstm"] / t["esn"],
+             "forecaster_stateful": t["lstm"] / t["esn stateful"],
+             "fit_series_vs_forecaster_lstm": t["lstm"] / t["esn fit_series"],
+             "windows": t.get("lstm on the windows", np.nan)
+             / t.get("esn on the windows", np.nan),
+             "fit_series_vs_windows_lstm": t.get("lstm on the windows", np.nan)
+             / t["esn fit_series"]}
+    print("LSTM fit / ESN fit: " + ", ".join(f"{k} {v:.0f}x" for k, v in ratio.items()),
+          flush=True)
     return rows, ratio
+
+
+def radius_and_row_path(repeats=5, n_steps=4000):
+    """The spectral radius (ARPACK, dense, the power iteration) and the reservoir
+    kernel on one long row (the one-row path) against a batch of two rows (the
+    16-lane chunk path: what one row cost before the one-row path)."""
+    import scipy.sparse as sp
+    from scipy.sparse.linalg import eigs
+
+    from tsbptt._kernels._esn import esn_states
+    from tsbptt.estimators._esn import _spectral_radius
+    rows = []
+    for N in (200, 300, 1000):
+        rs = np.random.RandomState(0)
+        W = sp.random(N, N, density=0.1, random_state=rs, format="csr",
+                      data_rvs=lambda k: rs.uniform(-1, 1, k))
+        methods = {"arpack": lambda: float(np.abs(eigs(
+            W, k=1, which="LM", v0=np.ones(N), return_eigenvectors=False)[0])),
+            "dense": lambda: float(np.max(np.abs(np.linalg.eigvals(W.toarray())))),
+            "power": lambda: _spectral_radius(W)}
+        got = {}
+        for name, fn in methods.items():
+            secs, got[name] = _timed(fn, repeats)
+            rows.append({"N": N, "radius": name, "cpu_s": secs, "value": got[name]})
+        print(f"spectral radius N={N}: " + ", ".join(
+            f"{r['radius']} {r['value']:.4f} in {1e3 * r['cpu_s']:.1f} ms"
+            for r in rows[-3:]), flush=True)
+    for N in (200, 300):
+        for dtype in (np.float32, np.float64):
+            rs = np.random.RandomState(0)
+            W = sp.random(N, N, density=0.1, random_state=rs, format="csr",
+                          data_rvs=lambda k: rs.uniform(-0.1, 0.1, k)).astype(dtype)
+            W_in = (0.3 * rs.uniform(-1, 1, (N, 1))).astype(dtype)
+            secs = {}
+            for B in (1, 2):
+                U = rs.randn(B, n_steps, 1).astype(dtype)
+                args = (U, np.full(B, n_steps, np.intp), W_in, W.data,
+                        W.indices.astype(np.int32), W.indptr.astype(np.int32),
+                        np.zeros(N, dtype), np.zeros((N, 0), dtype),
+                        np.zeros((B, n_steps, 0), dtype), 1.0)
+                secs[B], _ = _timed(lambda: esn_states(
+                    *args, np.zeros((B, N), dtype),
+                    states=np.zeros((B, n_steps, N), dtype), n_threads=1), repeats)
+            rows.append({"N": N, "dtype": dtype.__name__, "row_s": secs[1],
+                         "chunk_s": secs[2]})
+            print(f"kernel N={N} {dtype.__name__:<8} one row of {n_steps} steps "
+                  f"{secs[1]:.4f} s, two rows (16-lane chunk) {secs[2]:.4f} s "
+                  f"({secs[2] / secs[1]:.1f}x)", flush=True)
+    return rows
 
 
 def series_table(n_origins, with_lstm):
@@ -191,8 +277,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
                         help="2 origins in part 3, no LSTM in parts 1 and 3")
-    parser.add_argument("--parts", nargs="+", type=int, default=[1, 2, 3, 4])
+    parser.add_argument("--parts", nargs="+", type=int, default=[1, 2, 3, 4, 5])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--lstm-repeats", type=int, default=1,
+                        help="repeats of the LSTM fits in part 2 (median)")
     parser.add_argument("--json", metavar="PATH")
     args = parser.parse_args()
     _, lines = header_lines(None, True, "1 (n_threads=1)")
@@ -202,14 +290,16 @@ def main():
         out["mackey_glass"] = mackey_glass_windows(skip_lstm=args.quick,
                                                    repeats=args.repeats)
     if 2 in args.parts:
-        out["fit_4000"], out["fit_ratio"] = fit_time_4000(args.repeats,
-                                                          windows_lstm=not args.quick)
+        out["fit_4000"], out["fit_ratio"] = fit_time_4000(
+            args.repeats, windows_lstm=not args.quick, lstm_repeats=args.lstm_repeats)
     if 3 in args.parts:
         out["series"] = series_table(2 if args.quick else 3, not args.quick)
         print()
         print(markdown(out["series"]))
     if 4 in args.parts:
         out["kernel"] = kernel_table(args.repeats)
+    if 5 in args.parts:
+        out["radius_and_row"] = radius_and_row_path(max(args.repeats, 5))
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(out, fh, indent=1)

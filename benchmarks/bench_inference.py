@@ -5,7 +5,10 @@
   ``torch.nn.LSTM`` / ``GRU`` + ``Linear`` on the last step under
   ``torch.inference_mode`` (same weights);
 - **step**: one ``predict_step`` (one observation, the state of the previous call),
-  against one ``torch.nn.LSTMCell`` / ``GRUCell`` + ``Linear`` call;
+  and **stream**: one ``stream.step`` of a ``RecurrentStream`` (the state kept in
+  the stream), each against one ``torch.nn.LSTMCell`` / ``GRUCell`` + ``Linear``
+  call; **floor**: one Python call of a compiled function doing nothing
+  (``math.fabs``), what any step through Python costs at least;
 - **memory**: ``predict`` of one (1, 200000, 1) sequence: the tracemalloc peak
   (NumPy's allocations are traced) and the wall time.
 
@@ -17,6 +20,7 @@ figures are medians of every timed call. Run from the repository root::
 """
 import argparse
 import json
+import math
 import os
 import statistics
 import sys
@@ -90,9 +94,14 @@ def bench_cell(torch, cell, repeats):
     window = X[:1]
     x_t = np.array([0.5])
     _, state = est.predict_step(x_t)
+    stream = est.stream(state)
+    x0 = float(x_t[0])
     fns = {"window": lambda: est.predict(window),
-           "step": lambda: est.predict_step(x_t, state)}
-    row = {"cell": cell, "T": T, "H": H, "dtype": "float32", "threads": 1}
+           "step": lambda: est.predict_step(x_t, state),
+           "stream": lambda: stream.step(x0)}
+    floor = time_interleaved([lambda: math.fabs(x0)], repeats)[0]
+    row = {"cell": cell, "T": T, "H": H, "dtype": "float32", "threads": 1,
+           "floor_us": statistics.median(floor)}
     if torch is None:
         for name, ts in zip(fns, time_interleaved(list(fns.values()), repeats)):
             row[f"{name}_tsbptt_us"] = statistics.median(ts)
@@ -119,10 +128,14 @@ def bench_cell(torch, cell, repeats):
     ours = est.predict(window)[0]
     theirs = float(torch_window()[0, 0]) * est.target_scale_[0] + est.target_mean_[0]
     row["window_rel_diff"] = abs(ours - theirs) / max(abs(ours), 1e-12)
-    names = ["window", "step"]
-    times = time_interleaved([fns["window"], torch_window, fns["step"], torch_step],
+    # the stream's step is predict_step's, bitwise
+    before = stream.state
+    if stream.step(x0) != est.predict_step(x_t, before)[0]:
+        raise AssertionError("stream.step and predict_step disagree")
+    pairs = {"window": torch_window, "step": torch_step, "stream": torch_step}
+    times = time_interleaved([f for name in pairs for f in (fns[name], pairs[name])],
                              repeats)
-    for k, name in enumerate(names):
+    for k, name in enumerate(pairs):
         ours, theirs = (statistics.median(ts) for ts in times[2 * k:2 * k + 2])
         row[f"{name}_tsbptt_us"], row[f"{name}_torch_us"] = ours, theirs
         row[f"{name}_speedup"] = theirs / ours
@@ -181,11 +194,13 @@ def main(argv=None):
           "speedup = torch / tsbptt")
     print(f"{'cell':5s} {'call':7s} {'tsbptt':>9s} {'torch':>9s} {'speedup':>8s}")
     for r in rows:
-        for name in ("window", "step"):
+        for name in ("window", "step", "stream"):
             theirs = r.get(f"{name}_torch_us")
             print(f"{r['cell']:5s} {name:7s} {r[f'{name}_tsbptt_us']:9.1f} "
                   + (f"{theirs:9.1f} {r[f'{name}_speedup']:8.2f}" if theirs else
                      f"{'-':>9s} {'-':>8s}"))
+        print(f"{r['cell']:5s} {'floor':7s} {r['floor_us']:9.2f}   (one Python call of "
+              "a compiled no-op, math.fabs)")
         if "window_rel_diff" in r:
             print(f"      (window prediction, tsbptt vs torch: relative difference "
                   f"{r['window_rel_diff']:.1e})")

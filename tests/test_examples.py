@@ -121,10 +121,11 @@ def test_sensor_stream(capsys):
     np.testing.assert_array_equal(actual, y.to_numpy()[672:672 + 48])
     assert forecasts.shape == (48,) and np.isfinite(forecasts).all()
     mae = result["mae"]
-    assert list(mae) == ["LSTM, predict_step", "persistence", "seasonal naive (24 h)"]
+    assert list(mae) == ["LSTM, stream", "persistence", "seasonal naive (24 h)"]
     np.testing.assert_allclose(mae["persistence"],
                                np.abs(y.to_numpy()[671:719] - actual).mean())
-    np.testing.assert_allclose(mae["LSTM, predict_step"], np.abs(forecasts - actual).mean())
+    np.testing.assert_allclose(mae["LSTM, stream"], np.abs(forecasts - actual).mean())
+    assert list(result["per_step"]) == ["stream.step", "predict_step"]
     # after the k-th update the 6-hour forecast starts the hour after that reading
     six = result["six_hours"]
     assert len(six) == 6

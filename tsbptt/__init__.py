@@ -17,9 +17,9 @@ except ImportError as exc:  # pragma: no cover - depends on how tsbptt was insta
     ) from exc
 
 from ._config import get_config, show_config
-from .estimators import (ESNRegressor, GRUClassifier, GRURegressor, LagLayout,
-                         LSTMClassifier, LSTMRegressor, RecurrentState, RNNClassifier,
-                         RNNRegressor, RTRLRegressor, load_model, save_model)
+from .estimators import (ESNClassifier, ESNRegressor, GRUClassifier, GRURegressor, LagLayout,
+                         LSTMClassifier, LSTMRegressor, RecurrentState, RecurrentStream,
+                         RNNClassifier, RNNRegressor, RTRLRegressor, load_model, save_model)
 from .forecasting import metrics, returns
 from . import datasets
 from .forecasting.backtesting import Backtest, RollingOrigin, backtest
@@ -30,10 +30,12 @@ from .forecasting.auto import AutoForecaster
 from .forecasting.windowing import Windows, calendar_features, infer_season, make_windows
 
 __all__ = [
-    "AutoForecaster", "Backtest", "backtest", "calendar_features", "datasets", "ESNRegressor",
+    "AutoForecaster", "Backtest", "backtest", "calendar_features", "datasets", "ESNClassifier",
+    "ESNRegressor",
     "Forecaster", "get_config", "GRUClassifier", "GRURegressor", "infer_season", "LagLayout",
     "load_forecaster", "load_model", "LocalModels",
-    "LSTMClassifier", "LSTMRegressor", "make_windows", "metrics", "RecurrentState", "returns",
+    "LSTMClassifier", "LSTMRegressor", "make_windows", "metrics", "RecurrentState",
+    "RecurrentStream", "returns",
     "RNNClassifier", "RNNRegressor", "RollingOrigin", "RTRLRegressor", "save_model",
     "SeasonalNaive", "show_config", "Windows",
 ]

@@ -36,3 +36,26 @@ def test_network_flags_are_refused_for_esn(wave_csv, capsys):
     _, err = capsys.readouterr()
     assert code == 2
     assert "--epochs applies to --model lstm, gru or rnn, not to --model esn" in err
+
+
+def test_forecast_model_esn_stateful_strategy(wave_csv, tmp_path, capsys):
+    out_csv = tmp_path / "f.csv"
+    code = cli.main(["forecast", str(wave_csv), "--time-col", "ts", "--target", "value",
+                     "--horizon", "6", "--lags", "24", "--model", "esn", "--threads", "1",
+                     "--strategy", "stateful", "--out", str(out_csv)])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    frame = pd.read_csv(out_csv)
+    np.testing.assert_allclose(frame["forecast"],
+                               10 + 3 * np.sin(2 * np.pi * (480 + np.arange(6)) / 24),
+                               atol=1e-3)
+    code = cli.main(["forecast", str(wave_csv), "--time-col", "ts", "--target", "value",
+                     "--horizon", "3", "--model", "ridge", "--strategy", "stateful"])
+    _, err = capsys.readouterr()
+    assert code == 2
+    assert "strategy='stateful' needs a tsbptt recurrent regressor or ESNRegressor, " \
+           "got Ridge" in err
+    code = cli.main(["forecast", str(wave_csv), "--time-col", "ts", "--target", "value",
+                     "--horizon", "3", "--model", "auto", "--strategy", "stateful"])
+    _, err = capsys.readouterr()
+    assert code == 2 and "--strategy stateful does not apply to --model auto" in err

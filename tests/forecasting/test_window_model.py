@@ -111,8 +111,8 @@ def test_seasonal_base_is_the_seasonal_naive_forecast():
 def test_a_network_that_does_not_help_is_dropped_for_the_linear_part():
     rng = np.random.default_rng(3)
     X, Y = _windows(rng, n=60, C=1)
-    m = WindowModel(_Constant(), linear=True).fit(X, Y)
-    assert not m.use_network_
+    m = WindowModel(_Constant(), linear="window", shrink=False).fit(X, Y)
+    assert not m.use_network_ and m.network_weight_ == 0.0
     assert m.validation_mse_["network"] > m.validation_mse_["linear"]
     loc, scale = window_stats(X)
     # the linear part reads the normalised window and its scale
@@ -122,12 +122,84 @@ def test_a_network_that_does_not_help_is_dropped_for_the_linear_part():
                                * ridge.predict(Xl), rtol=1e-12)
 
 
-def test_the_network_learns_the_linear_residual():
+@pytest.mark.parametrize("linear", [True, "window", "lags", "mean", "auto"])
+def test_the_network_learns_the_linear_residual(linear):
     rng = np.random.default_rng(4)
     X, Y = _windows(rng, n=50, C=1)
-    m = WindowModel(_Memo(), linear=True).fit(X, Y)
+    m = WindowModel(_Memo(), linear=linear).fit(X, Y)
     assert m.use_network_  # it is exact on its own training rows
+    assert m.network_weight_ == pytest.approx(1.0, rel=1e-12)
     np.testing.assert_allclose(m.predict(X), Y, rtol=1e-12)
+
+
+class _Twice(_Memo):
+    """Twice the memorised target: a correction in the right direction, too large."""
+
+    def predict(self, X):
+        return 2 * super().predict(X)
+
+
+def test_the_correction_is_shrunk_by_its_least_squares_weight_on_the_tail():
+    rng = np.random.default_rng(9)
+    X, Y = _windows(rng, n=50, C=1)
+    m = WindowModel(_Twice(), linear="window").fit(X, Y)
+    # on the tail the residual r is corrected by 2r: weight <r, 2r> / <2r, 2r> = 1/2
+    assert m.network_weight_ == pytest.approx(0.5, rel=1e-12)
+    np.testing.assert_allclose(m.predict(X), Y, rtol=1e-12)
+    off = WindowModel(_Twice(), linear="window", shrink=False).fit(X, Y)
+    # without shrinking: on (its error r equals the linear part's) or off, never halved
+    assert off.network_weight_ in (0.0, 1.0)
+
+
+def _linear_parts(X, Y, Z):
+    """The two linear parts fitted by hand on (X, Y), forecasting from windows Z in
+    y's units: ridge on the normalised windows and their scale, and on the lags
+    centred on the last value, plus that value clipped to its training range."""
+    def inputs(W):
+        loc, scale = window_stats(W)
+        return loc[:, None], scale[:, None], np.column_stack(
+            [(W - loc[:, None]) / scale[:, None], scale])
+    loc, scale, Xl = inputs(X)
+    window = RidgeCV(alphas=_ALPHAS).fit(Xl, (Y - loc) / scale)
+    last, z_last = X[:, -1:], Z[:, -1:]
+    lags = RidgeCV(alphas=_ALPHAS).fit(np.column_stack([X - last, last]), Y - last)
+    z_level = np.clip(z_last, last.min(), last.max())
+    loc, scale, Zl = inputs(Z)
+    return (loc + scale * window.predict(Zl).reshape(len(Z), -1),  # RidgeCV ravels 1 column
+            z_last + lags.predict(np.column_stack([Z - z_last, z_level])).reshape(len(Z), -1))
+
+
+@pytest.mark.parametrize("kind", ["window", "lags", "mean", True])
+def test_each_linear_part_matches_a_hand_fit(kind):
+    rng = np.random.default_rng(10)
+    X, Y = _windows(rng, n=80, C=1)
+    Y = Y + 0.5 * X[:, -3:]  # a level the lags see
+    m = WindowModel(_Constant(), linear=kind, shrink=False).fit(X, Y)
+    kind = "mean" if kind is True else kind  # the default: both parts, averaged
+    assert m.linear_kind_ == kind and not m.use_network_
+    window, lags = _linear_parts(X, Y, X)
+    expected = {"window": window, "lags": lags, "mean": (window + lags) / 2}[kind]
+    np.testing.assert_allclose(m.predict(X), expected, rtol=1e-10)
+
+
+@pytest.mark.parametrize("level,chosen", [(0.0, "window"), (1.0, "lags")])
+def test_linear_auto_takes_the_part_that_forecasts_the_tail_best(level, chosen):
+    # random walks at random levels: the next value is the last one plus twice the
+    # window's spread (scale-free), or with level=1 drawn back to 10 (a level that
+    # only the lags see)
+    rng = np.random.default_rng(11)
+    n, n_val = 100, 20
+    X = np.cumsum(rng.normal(size=(n, 6)), axis=1) + rng.normal(0, 5, size=(n, 1))
+    last = X[:, -1:]
+    Y = (last + (1 - level) * 2 * X.std(axis=1, keepdims=True) + level * (10 - last)
+         + rng.normal(0, 0.1, (n, 1)))
+    m = WindowModel(_Constant(), linear="auto", shrink=False,
+                    validation_fraction=n_val / n).fit(X, Y)
+    head, tail = slice(0, n - n_val), slice(n - n_val, None)
+    window, lags = _linear_parts(X[head], Y[head], X[tail])
+    errors = {k: np.mean((Y[tail] - p) ** 2) for k, p in
+              {"window": window, "lags": lags, "mean": (window + lags) / 2}.items()}
+    assert m.linear_kind_ == min(errors, key=errors.get) == chosen
 
 
 @pytest.mark.parametrize("lam", [None, 0.0, 0.5, -0.7, 1.3])
@@ -260,9 +332,14 @@ def test_network_forecaster_defaults_window_scaling_and_a_linear_part():
                    horizon=2, scaling="global", linear=False,
                    training="as_given").fit(y.iloc[:200])
     assert isinstance(g.estimator_, LSTMRegressor) and not g.estimator_.early_stopping
-    # far above its training range, scale-free windows shift the forecast with it
+    # far above its training range, scale-free windows (and the lags part, whose
+    # level input is clipped to that range) shift the forecast with the series
     shifted = f.predict(history=y + 10_000).to_numpy()
-    np.testing.assert_allclose(shifted - 10_000, f.predict().to_numpy(), atol=1e-3)
+    np.testing.assert_allclose(f.predict(history=y + 20_000).to_numpy() - 10_000,
+                               shifted, atol=1e-3)
+    m = f.estimator_
+    lowest = (y.min() + 10_000 - f.target_mean_[0]) / f.target_scale_[0]
+    assert m.linear_kind_ == "mean" and m.level_range_[1] < lowest
 
 
 def test_max_windows_keeps_evenly_spaced_rows_ending_with_the_latest():

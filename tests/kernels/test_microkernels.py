@@ -33,11 +33,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def tile_shapes(isa, dtype):
-    """(m, n) pairs around the build's tile: 1, one less, equal, one more, several."""
+    """(m, n) pairs around the build's tile: 1, one less, equal, one more, several;
+    columns also around one vector (a tile's two vectors in the AVX builds), where
+    a narrow column tail switches to its one-vector tile."""
     tiles = cell_kernels("lstm", isa).microkernel_tiles()
     mr, nr = tiles["rows"], tiles[f"cols_{np.dtype(dtype).name}"]
+    w = 1 if isa == "baseline" else nr // 2
     ms = sorted({1, max(1, mr - 1), mr, mr + 1, 2 * mr + 3})
-    ns = sorted({1, max(1, nr - 1), nr, nr + 1, 2 * nr + 5, 37})
+    ns = sorted({1, max(1, nr - 1), nr, nr + 1, 2 * nr + 5, 37,
+                 max(1, w - 1), w, w + 1, nr + w, nr + w + 1})
     return [(m, n) for m in ms for n in ns]
 
 
@@ -69,7 +73,7 @@ def test_gradient_product_matches_numpy_on_every_tail(isa, dtype):
     mod = cell_kernels("lstm", isa)
     rng = np.random.default_rng(1)
     for m, n in tile_shapes(isa, dtype):
-        for k in (1, 5, 70):
+        for k in (1, 5, 70, 300):
             A, B = strided(rng, k, m, dtype), strided(rng, k, n, dtype)
             C0 = rng.standard_normal((m, n + 2)).astype(dtype)
             out = C0.copy()

@@ -36,6 +36,66 @@ ROWS_PER_CHUNK = CHUNK
 cdef Py_ssize_t _LANES = CHUNK
 
 
+cdef void _row(const floating[:, :, ::1] U, const Py_ssize_t[::1] lengths,
+               const floating[:, ::1] W_in, const floating[::1] W_data,
+               const int[::1] W_indices, const int[::1] W_indptr,
+               const floating[::1] bias, const floating[:, ::1] W_fb,
+               const floating[:, :, ::1] Y_fb, floating leak,
+               floating[:, ::1] x, floating[:, :, ::1] states, floating[:, ::1] mean,
+               bint want_states, bint want_mean, Py_ssize_t washout,
+               Py_ssize_t b, floating* work) noexcept nogil:
+    """Advance the single row b: a chunk of one row, 1/CHUNK of a chunk's work.
+
+    The pre-activations of CHUNK consecutive units are summed one by one (in the
+    same order of operations as a chunk's lane), then go through the same
+    CHUNK-lane tanh loop as a chunk's, so the bits equal the row's in any batch.
+    """
+    cdef Py_ssize_t N = W_in.shape[0], F = W_in.shape[1], n_fb = W_fb.shape[1]
+    cdef Py_ssize_t n_pad = (N + CHUNK - 1) // CHUNK * CHUNK
+    cdef Py_ssize_t i, i0, blk, k, f, o, p, t, T = lengths[b]
+    cdef floating* xs = work                  # (n_pad,) state entering the step
+    cdef floating* xn = work + n_pad          # (n_pad,) state after the step
+    cdef floating* tot = work + 2 * n_pad     # (n_pad,) sum of the kept states
+    cdef floating acc[CHUNK]
+    cdef floating a, keep = 1 - leak
+    cdef Py_ssize_t lanes = _LANES
+    for i in range(3 * n_pad):
+        work[i] = 0
+    for i in range(N):
+        xs[i] = x[b, i]
+    for t in range(T):
+        for blk in range(n_pad // CHUNK):
+            i0 = blk * CHUNK
+            for k in range(CHUNK):
+                i = i0 + k
+                a = 0
+                if i < N:
+                    a = bias[i]
+                    for f in range(F):
+                        a = a + W_in[i, f] * U[b, t, f]
+                    for p in range(W_indptr[i], W_indptr[i + 1]):
+                        a = a + W_data[p] * xs[W_indices[p]]
+                    for o in range(n_fb):
+                        a = a + W_fb[i, o] * Y_fb[b, t, o]
+                acc[k] = a
+            for k in range(lanes):
+                xn[i0 + k] = keep * xs[i0 + k] + leak * tanh_(acc[k])
+        for i in range(N):
+            xs[i] = xn[i]
+        if want_states:
+            for i in range(N):
+                states[b, t, i] = xn[i]
+        if want_mean and t >= washout:
+            for i in range(N):
+                tot[i] = tot[i] + xn[i]
+    for i in range(N):
+        x[b, i] = xs[i]
+    if want_mean:
+        f = max(T - washout, 0)  # steps in the mean
+        for i in range(N):
+            mean[b, i] = tot[i] / f if f > 0 else 0
+
+
 cdef void _chunk(const floating[:, :, ::1] U, const Py_ssize_t[::1] lengths,
                  const floating[:, ::1] W_in, const floating[::1] W_data,
                  const int[::1] W_indices, const int[::1] W_indptr,
@@ -53,6 +113,10 @@ cdef void _chunk(const floating[:, :, ::1] U, const Py_ssize_t[::1] lengths,
     cdef floating acc[CHUNK]                  # pre-activations of unit i
     cdef floating w, keep = 1 - leak
     cdef Py_ssize_t lanes = _LANES
+    if nb == 1:
+        _row(U, lengths, W_in, W_data, W_indices, W_indptr, bias, W_fb, Y_fb, leak, x,
+             states, mean, want_states, want_mean, washout, b0, work)
+        return
     for i in range(3 * N * CHUNK):
         work[i] = 0
     for k in range(nb):

@@ -1,2 +1,3 @@
 # The LSTM kernels built for the baseline instruction set of the platform.
 include "_lstm_impl.pxi"
+include "_lstm_stream.pxi"

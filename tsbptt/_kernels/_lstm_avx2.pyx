@@ -1,3 +1,4 @@
 # The LSTM kernels built with -mavx2 -mfma (8-wide gate loops); imported only on CPUs
 # that have both (see tsbptt/_kernels/__init__.py).
 include "_lstm_impl.pxi"
+include "_lstm_stream.pxi"

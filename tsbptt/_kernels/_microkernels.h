@@ -29,7 +29,13 @@
  *
  * Packing (tsb_pack): B (k, n) is copied once per kernel call into panels of NR
  * columns, each contiguous along k (panel q holds B[:, q*NR : (q+1)*NR], zero
- * padded to NR columns), and reused for all T steps.
+ * padded to NR columns), and reused for all T steps. tsb_gemm_tn packs both of
+ * its operands per call (a block of steps' dA and xh rows), so its copies are
+ * vector copies: memcpy of one 128-byte panel row compiled to `rep movs`, 37% of
+ * the backward loop's time outside the tiles.
+ *
+ * Narrow column tails (nc <= one vector, e.g. n = F + H = 33) run a tile of one
+ * vector per row instead of NV: half the multiply-adds, same per-element order.
  */
 #ifndef TSBPTT_MICROKERNELS_H
 #define TSBPTT_MICROKERNELS_H
@@ -156,56 +162,87 @@ static inline ptrdiff_t tsb_packed_size_##S(int k, int n) {                     
     return (ptrdiff_t)((n + NV * W - 1) / (NV * W)) * (NV * W) * (k > 0 ? k : 1);     \
 }                                                                                     \
                                                                                       \
-/* packed[q][p][c] = B[p, q * NR + c], 0 beyond column n. */                          \
+/* packed[q][p][c] = B[p, q * NR + c], 0 beyond column n. Vector copies: the   \
+ * backward packs a block's dA (one panel row of NR elements per step row) for   \
+ * every weight-gradient product, where a memcpy of 128 bytes became a slow      \
+ * `rep movs` and cost more than the product's own loads. */                      \
 static inline void tsb_pack_##S(int k, int n, const T* b, ptrdiff_t ldb, T* packed) { \
     const int nr = NV * W;                                                            \
-    int q, p, c;                                                                      \
+    int q, p, v;                                                                      \
     for (q = 0; q * nr < n; q++) {                                                    \
         int nc = n - q * nr < nr ? n - q * nr : nr;                                   \
-        for (p = 0; p < k; p++) {                                                     \
-            T* dst = packed + ((ptrdiff_t)q * k + p) * nr;                            \
-            memcpy(dst, b + p * ldb + q * nr, (size_t)nc * sizeof(T));                \
-            for (c = nc; c < nr; c++) dst[c] = 0;                                     \
+        const T* src = b + q * nr;                                                    \
+        T* dst = packed + (ptrdiff_t)q * k * nr;                                      \
+        if (nc == nr) {                                                               \
+            for (p = 0; p < k; p++)                                                   \
+                for (v = 0; v < NV; v++)                                              \
+                    X##_store(dst + (ptrdiff_t)p * nr + v * W,                        \
+                              X##_load(src + p * ldb + v * W));                       \
+        } else {                                                                      \
+            for (v = 0; v < NV; v++) {                                                \
+                M m = X##_mask(nc - v * W);                                           \
+                for (p = 0; p < k; p++)                                               \
+                    X##_store(dst + (ptrdiff_t)p * nr + v * W,                        \
+                              X##_mload(src + p * ldb + v * W, m));                   \
+            }                                                                         \
         }                                                                             \
     }                                                                                 \
 }                                                                                     \
                                                                                       \
-/* C[0:mr, 0:nc] = A[0:mr, 0:k] @ panel; mr a constant after inlining. */             \
-TSB_INLINE void tsb_tile_##S(const int mr, int k, const T* a, ptrdiff_t lda,          \
-                             const T* panel, T* c, ptrdiff_t ldc, int nc) {           \
+/* C[0:mr, 0:nc] = A[0:mr, 0:k] @ panel, from the first nv vectors of each panel   \
+ * row (nv * W >= nc); mr and nv constants after inlining. */                       \
+TSB_INLINE void tsb_tile_##S(const int mr, const int nv, int k, const T* a,          \
+                             ptrdiff_t lda, const T* panel, T* c, ptrdiff_t ldc,      \
+                             int nc) {                                                \
     V acc[TSB_MR][NV], bv[NV];                                                        \
     int r, v, p;                                                                      \
     for (r = 0; r < mr; r++)                                                          \
-        for (v = 0; v < NV; v++) acc[r][v] = X##_zero();                              \
+        for (v = 0; v < nv; v++) acc[r][v] = X##_zero();                              \
     for (p = 0; p < k; p++) {                                                         \
-        for (v = 0; v < NV; v++) bv[v] = X##_load(panel + (ptrdiff_t)p * NV * W + v * W); \
+        for (v = 0; v < nv; v++) bv[v] = X##_load(panel + (ptrdiff_t)p * NV * W + v * W); \
         for (r = 0; r < mr; r++) {                                                    \
             V ar = X##_bcast(a[r * lda + p]);                                         \
-            for (v = 0; v < NV; v++) acc[r][v] = X##_fma(ar, bv[v], acc[r][v]);       \
+            for (v = 0; v < nv; v++) acc[r][v] = X##_fma(ar, bv[v], acc[r][v]);       \
         }                                                                             \
     }                                                                                 \
     if (nc == NV * W) {                                                               \
         for (r = 0; r < mr; r++)                                                      \
-            for (v = 0; v < NV; v++) X##_store(c + r * ldc + v * W, acc[r][v]);       \
+            for (v = 0; v < nv; v++) X##_store(c + r * ldc + v * W, acc[r][v]);       \
     } else {                                                                          \
-        for (v = 0; v < NV; v++) {                                                    \
+        for (v = 0; v < nv; v++) {                                                    \
             M m = X##_mask(nc - v * W);                                               \
             for (r = 0; r < mr; r++) X##_mstore(c + r * ldc + v * W, m, acc[r][v]);   \
         }                                                                             \
     }                                                                                 \
 }                                                                                     \
                                                                                       \
+/* Row tails (mr < MR) and narrow column tails (nc <= W: one vector, half the        \
+ * multiply-adds of a full tile in the AVX builds) get their own unrolled code;      \
+ * every element still sees the same operations as in a full tile. */               \
 static void tsb_rows_##S(int mr, int k, const T* a, ptrdiff_t lda, const T* panel,    \
                          T* c, ptrdiff_t ldc, int nc) {                               \
+    if (nc <= W && NV > 1) {                                                          \
+        switch (mr) {                                                                 \
+        case 1: tsb_tile_##S(1, 1, k, a, lda, panel, c, ldc, nc); break;              \
+        case 2: tsb_tile_##S(2, 1, k, a, lda, panel, c, ldc, nc); break;              \
+        case 3: tsb_tile_##S(3, 1, k, a, lda, panel, c, ldc, nc); break;              \
+        case 4: tsb_tile_##S(4, 1, k, a, lda, panel, c, ldc, nc); break;              \
+        case 5: tsb_tile_##S(TSB_MR > 4 ? 5 : 1, 1, k, a, lda, panel, c, ldc, nc); break; \
+        case 6: tsb_tile_##S(TSB_MR > 5 ? 6 : 1, 1, k, a, lda, panel, c, ldc, nc); break; \
+        case 7: tsb_tile_##S(TSB_MR > 6 ? 7 : 1, 1, k, a, lda, panel, c, ldc, nc); break; \
+        default: tsb_tile_##S(TSB_MR > 7 ? 8 : 1, 1, k, a, lda, panel, c, ldc, nc); break; \
+        }                                                                             \
+        return;                                                                       \
+    }                                                                                 \
     switch (mr) {                                                                     \
-    case 1: tsb_tile_##S(1, k, a, lda, panel, c, ldc, nc); break;                     \
-    case 2: tsb_tile_##S(2, k, a, lda, panel, c, ldc, nc); break;                     \
-    case 3: tsb_tile_##S(3, k, a, lda, panel, c, ldc, nc); break;                     \
-    case 4: tsb_tile_##S(4, k, a, lda, panel, c, ldc, nc); break;                     \
-    case 5: tsb_tile_##S(TSB_MR > 4 ? 5 : 1, k, a, lda, panel, c, ldc, nc); break;    \
-    case 6: tsb_tile_##S(TSB_MR > 5 ? 6 : 1, k, a, lda, panel, c, ldc, nc); break;    \
-    case 7: tsb_tile_##S(TSB_MR > 6 ? 7 : 1, k, a, lda, panel, c, ldc, nc); break;    \
-    default: tsb_tile_##S(TSB_MR > 7 ? 8 : 1, k, a, lda, panel, c, ldc, nc); break;   \
+    case 1: tsb_tile_##S(1, NV, k, a, lda, panel, c, ldc, nc); break;                 \
+    case 2: tsb_tile_##S(2, NV, k, a, lda, panel, c, ldc, nc); break;                 \
+    case 3: tsb_tile_##S(3, NV, k, a, lda, panel, c, ldc, nc); break;                 \
+    case 4: tsb_tile_##S(4, NV, k, a, lda, panel, c, ldc, nc); break;                 \
+    case 5: tsb_tile_##S(TSB_MR > 4 ? 5 : 1, NV, k, a, lda, panel, c, ldc, nc); break; \
+    case 6: tsb_tile_##S(TSB_MR > 5 ? 6 : 1, NV, k, a, lda, panel, c, ldc, nc); break; \
+    case 7: tsb_tile_##S(TSB_MR > 6 ? 7 : 1, NV, k, a, lda, panel, c, ldc, nc); break; \
+    default: tsb_tile_##S(TSB_MR > 7 ? 8 : 1, NV, k, a, lda, panel, c, ldc, nc); break; \
     }                                                                                 \
 }                                                                                     \
                                                                                       \
@@ -284,11 +321,18 @@ static inline void tsb_gemm_tn_##S(int m, int n, int k, const T* a, ptrdiff_t ld
     int i, j, p, r;                                                                   \
     T* pa = work;                                                                     \
     T* pb = work + (ptrdiff_t)(m + TSB_MR - 1) / TSB_MR * TSB_MR * k;                 \
+    /* Panel by panel: the writes are sequential (row by row, they went to m / MR \
+     * streams k * MR elements apart, a power of two that thrashes one L1 set). */   \
     for (i = 0; i < m; i += TSB_MR) {                                                 \
         int mr = m - i < TSB_MR ? m - i : TSB_MR;                                     \
         T* dst = pa + (ptrdiff_t)i * k;                                               \
-        for (p = 0; p < k; p++) {                                                     \
-            for (r = 0; r < mr; r++) dst[(ptrdiff_t)p * TSB_MR + r] = a[p * lda + i + r]; \
+        if (mr == TSB_MR) {                                                           \
+            for (p = 0; p < k; p++)                                                   \
+                for (r = 0; r < TSB_MR; r++)                                          \
+                    dst[(ptrdiff_t)p * TSB_MR + r] = a[p * lda + i + r];              \
+        } else {                                                                      \
+            for (p = 0; p < k; p++)                                                   \
+                for (r = 0; r < mr; r++) dst[(ptrdiff_t)p * TSB_MR + r] = a[p * lda + i + r]; \
         }                                                                             \
     }                                                                                 \
     for (j = 0; j < n; j += nr) {                                                     \

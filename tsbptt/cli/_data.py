@@ -27,8 +27,8 @@ MAX_SHOWN = 80
 MODELS = {"lstm": "LSTMRegressor", "gru": "GRURegressor", "rnn": "RNNRegressor",
           "ridge": "sklearn Ridge", "esn": "ESNRegressor (echo-state network)",
           "naive": "SeasonalNaive",
-          "auto": "AutoForecaster, the best of naive, ridge and LSTM in a backtest "
-                  "of the training data"}
+          "auto": "AutoForecaster, the best of naive, ridge, LSTM and means of pairs "
+                  "of them in a backtest of the training data"}
 
 #: Defaults of the model flags of the command line (the library's own defaults
 #: differ where a quick command-line run needs them to: fewer epochs, a higher
@@ -208,9 +208,12 @@ def add_data_flags(p):
                    help="steps to forecast (required)")
     f.add_argument("--lags", type=positive_int, metavar="N",
                    help="past steps the model reads; default: 2 x season, at least 8")
-    f.add_argument("--strategy", choices=["direct", "recursive"], default="direct",
+    f.add_argument("--strategy", choices=["direct", "recursive", "stateful"],
+                   default="direct",
                    help="direct: one output per horizon step; recursive: a one-step "
-                        "model fed its own forecasts; default: direct")
+                        "model fed its own forecasts; stateful (lstm, gru, rnn, esn): "
+                        "one pass over the series, forecasts from its final state "
+                        "(the fastest fit of --model esn); default: direct")
     f.add_argument("--interval", type=coverage_arg, metavar="COVERAGE",
                    help="add a conformal prediction interval of this coverage, e.g. 0.9; "
                         "default: no interval")
@@ -572,7 +575,7 @@ def warn_few_windows(n_steps, args, what):
     training windows of ``--lags`` + ``--horizon`` steps."""
     import sys
 
-    span = args.lags + (1 if args.strategy == "recursive" else args.horizon)
+    span = args.lags + (args.horizon if args.strategy == "direct" else 1)
     n = n_steps - span + 1
     if 0 < n < MIN_WINDOWS:
         print(f"tsbptt: warning: {what} has {n_steps} steps, which give only {n} training "

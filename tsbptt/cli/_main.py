@@ -199,7 +199,7 @@ def _auto(args):
 
     for flag, given in (("--interval", args.interval), ("--future-exog", args.future_exog),
                         ("--calendar", args.calendar),
-                        ("--strategy recursive", args.strategy == "recursive")):
+                        (f"--strategy {args.strategy}", args.strategy != "direct")):
         if given:
             raise UsageError(f"{flag} does not apply to --model auto")
     # one thread: the candidates' networks are small, and many

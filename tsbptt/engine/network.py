@@ -264,18 +264,15 @@ class Network:
         if training and self.dropout > 0:
             m_head = _mask(rng, Z.shape, self.dropout, self.dtype)
             Z = Z * m_head
+        # the kernels' own product, not BLAS (nor einsum): a row's bits then depend
+        # neither on the batch it is in nor on the BLAS NumPy loaded, and one step
+        # of the compiled stepper (_kernels/_stream.pyx) gives the same bits
+        Z2 = np.ascontiguousarray(Z.reshape(-1, Z.shape[-1]))
+        out = np.empty((Z2.shape[0], self.head["W"].shape[1]), self.dtype)
+        cell_kernels("lstm").microkernel_gemm(Z2, np.ascontiguousarray(self.head["W"]), out)
+        out += self.head["b"]
         if self.many_to_many:
-            # einsum, not BLAS: a BLAS call's shape would depend on the batch's
-            # longest sequence, and with it the last bits of every prediction
-            out = np.einsum("btd,do->bto", Z, self.head["W"]) + self.head["b"]
-        else:
-            # the kernels' own product, not BLAS: a row's bits then do not depend on
-            # the batch it is in, or on the BLAS NumPy loaded
-            out = np.empty((Z.shape[0], self.head["W"].shape[1]), self.dtype)
-            cell_kernels("lstm").microkernel_gemm(
-                np.ascontiguousarray(Z), np.ascontiguousarray(self.head["W"]), out)
-            out += self.head["b"]
-        if self.many_to_many:
+            out = out.reshape(Z.shape[:-1] + (out.shape[1],))
             out[np.arange(out.shape[1])[None, :] >= lengths[:, None]] = 0
         return out, HeadCache(Z=Z, m_head=m_head)
 

@@ -39,7 +39,10 @@ epoch_runner = contextvars.ContextVar("tsbptt_epoch_runner", default=None)
 @dataclass
 class TrainOptions:
     """How to train; every field has the meaning of the estimator parameter of the
-    same name (see the estimators' docstrings). :meth:`validate` checks them."""
+    same name (see the estimators' docstrings). :meth:`validate` checks them.
+    ``callback(record)`` is called after every epoch; ``score_validation(outputs)``
+    turns the network's forward-only outputs on the validation data into the
+    record's ``val_score`` (the same pass gives ``val_loss``)."""
 
     batch_size: int = 32
     max_iter: int = 100
@@ -55,6 +58,7 @@ class TrainOptions:
     tol: float = 1e-4
     n_threads: int = None
     callback: object = None
+    score_validation: object = None
 
     def validate(self, n_steps):
         """Raise ValueError naming the first bad option; ``n_steps`` is T."""
@@ -210,11 +214,12 @@ def _run_epoch(net, data, loss, optimizer, lr, opts, rng, counters):
     return total / weight
 
 
-def evaluate(net, loss, data, batch_size=256, n_threads=None):
+def evaluate(net, loss, data, batch_size=256, n_threads=None, outputs=None):
     """Weighted mean loss of ``net`` on :class:`TrainingData`, without dropout.
 
     The mean is over samples (many-to-one) or over valid steps (many-to-many),
-    weighted by the sample weights, whatever the batch size.
+    weighted by the sample weights, whatever the batch size. ``outputs``: the
+    network's outputs on ``data``'s X, already computed (no forward pass then).
     """
     X, y, lengths, w = data
     total, weight = 0.0, 0.0
@@ -223,13 +228,30 @@ def evaluate(net, loss, data, batch_size=256, n_threads=None):
         wb = None if w is None else w[sl]
         if wb is not None and not wb.sum() > 0:
             continue
-        out, _, _ = net.forward(np.ascontiguousarray(X[sl]), lengths[sl],
-                                n_threads=n_threads)
+        if outputs is not None:
+            out = outputs[sl]
+        else:
+            out, _, _ = net.forward(np.ascontiguousarray(X[sl]), lengths[sl],
+                                    n_threads=n_threads)
         value, _ = loss.batch_fn(net, y[sl], lengths[sl], wb)(out)
         rows = lengths[sl] if net.many_to_many else np.ones(out.shape[0])
         bw = _row_weight(net, wb, rows)
         total, weight = total + value * bw, weight + bw
     return total / weight
+
+
+def _validate(net, loss, validation, opts):
+    """(loss, score) on the validation data (None, None without it); with
+    ``opts.score_validation`` one forward-only pass serves both."""
+    if validation is None:
+        return None, None
+    if opts.score_validation is None:
+        return evaluate(net, loss, validation, n_threads=opts.n_threads), None
+    X, _, lengths, _ = validation
+    out = net.predict_outputs(np.ascontiguousarray(X), np.asarray(lengths, dtype=np.intp),
+                              n_threads=opts.n_threads)
+    return (evaluate(net, loss, validation, outputs=out),
+            opts.score_validation(out))
 
 
 def _check_data(net, data, opts):
@@ -275,7 +297,8 @@ def train(net, loss, optimizer, schedule, data, opts, *, validation=None, rng=No
         None), ``learning_rate``, ``grad_norm`` (mean global norm before clipping),
         ``grad_norm_max``, ``clipped_norm`` (updates whose norm was clipped),
         ``clipped_value`` (gradient entries clipped), ``clipped_step`` (dL/dh_t
-        entries clipped), ``n_updates``, ``wall_time`` (seconds) and ``stopped``:
+        entries clipped), ``n_updates``, ``wall_time`` (seconds), ``val_score`` (with
+        ``opts.score_validation`` and validation data) and ``stopped``:
         None, or on the last record ``'converged'`` (no improvement for
         ``n_iter_no_change`` epochs), ``'non-finite'`` or ``'interrupted'``. A
         stop during the first epoch leaves one record with ``n_updates`` so far.
@@ -305,9 +328,10 @@ def _train_epochs(net, loss, optimizer, schedule, data, opts, validation, rng,
         epoch_start = _snapshot(net.params)
         try:
             train_loss = run_epoch(net, data, loss, optimizer, lr, opts, rng, counters)
-            val_loss = (evaluate(net, loss, validation, n_threads=opts.n_threads)
-                        if validation is not None else None)
+            val_loss, val_score = _validate(net, loss, validation, opts)
             record = counters.record(epoch, train_loss, val_loss, lr, t0)
+            if val_score is not None:
+                record["val_score"] = val_score
             history.append(record)
             if opts.callback is not None:
                 opts.callback(record)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from functools import partial
 from numbers import Integral, Real
 from typing import TYPE_CHECKING, Sequence, Union
 
@@ -245,12 +246,15 @@ class _BaseRecurrent(FittedState, BaseEstimator):
                                None if w is None else w[val_idx])
         data = TrainingData(np.ascontiguousarray(X3[idx]), Y[idx], lengths[idx],
                             None if w is None else w[idx])
-        progress = self._progress(val, max_iter)
+        progress = self._progress(max_iter)
+        opts = self._options(max_iter, progress)
+        if val is not None:  # scored from the outputs that give the validation loss
+            opts.score_validation = partial(self._score_outputs, Y=val.y,
+                                            lengths=val.lengths, w=val.sample_weight)
         history = None
         try:
             history = train(self.network_, Objective(self._loss()), self._optimizer,
-                            Constant(self.learning_rate), data,
-                            self._options(max_iter, progress), validation=val,
+                            Constant(self.learning_rate), data, opts, validation=val,
                             rng=self._rng, start_epoch=self.n_iter_)
         finally:
             # partial_fit's single epochs have no reason to stop worth a line
@@ -259,17 +263,14 @@ class _BaseRecurrent(FittedState, BaseEstimator):
         self._record(history, len(idx), val is not None)
         return history
 
-    def _progress(self, val, max_iter):
-        """The engine's per-epoch callback of one ``_train`` call: scores the
-        validation tail (``record["val_score"]``) and reports progress (see
-        :mod:`tsbptt._progress`). Call its ``close()`` once training returns."""
+    def _progress(self, max_iter):
+        """The engine's per-epoch callback of one ``_train`` call: reports progress
+        (see :mod:`tsbptt._progress`). Call its ``close()`` once training returns."""
         # a Forecaster names each of its fits (e.g. "fit 1/2: calibration model")
         label = getattr(self, "_progress_label", None) or type(self).__name__
         reporter = ProgressReporter(max_iter, self.verbose, label=label)
 
         def callback(record):
-            if val is not None:
-                record["val_score"] = self._score_prepared(*val)
             reporter.update(record)
         callback.close = reporter.close
         return callback

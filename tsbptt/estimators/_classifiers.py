@@ -20,7 +20,7 @@ from sklearn.utils.validation import column_or_1d
 from ..engine import LOSSES
 from ._base import Sequences, _BaseRecurrent
 from ._docs import fill_doc
-from ._streaming import RecurrentState, step
+from ._streaming import RecurrentState, RecurrentStream, step_from
 from ._targets import check_weights, target_ndim, targets_per_step
 
 if TYPE_CHECKING:  # typing.Self is Python >= 3.11
@@ -128,7 +128,11 @@ class _ClassifierBase(ClassifierMixin, _BaseRecurrent):
 
 
     def _score_prepared(self, X3, Y, lengths, w):
-        pred = np.argmax(self._forward(X3, lengths), axis=-1)
+        return self._score_outputs(self._forward(X3, lengths), Y, lengths, w)
+
+    def _score_outputs(self, out, Y, lengths, w):
+        """Accuracy of the network's outputs ``out`` on prepared labels."""
+        pred = np.argmax(out, axis=-1)
         if Y.ndim == 2:  # per step: accuracy over the valid steps
             valid = np.arange(Y.shape[1])[None, :] < lengths[:, None]
             rows_w = None if w is None else np.broadcast_to(w[:, None], valid.shape)[valid]
@@ -262,6 +266,9 @@ class _ClassifierBase(ClassifierMixin, _BaseRecurrent):
                            ) -> tuple[np.ndarray, RecurrentState]:
         """Class probabilities after one more observation per sequence.
 
+        One compiled call for the network (see :meth:`stream`, which keeps the
+        state for you).
+
         Parameters
         ----------
         x_t : array-like of shape (n_features,) or (n_sequences, n_features)
@@ -275,9 +282,34 @@ class _ClassifierBase(ClassifierMixin, _BaseRecurrent):
         proba : ndarray of shape (n_classes,) or (n_sequences, n_classes)
         state : RecurrentState
         """
-        out, state, single = step(self, x_t, state, "predict_proba_step")
-        proba = softmax(out, axis=-1)
-        return (proba[0] if single else proba), state
+        out, state = step_from(self, x_t, state, "predict_proba_step")
+        return self._stream_transform(out), state
+
+    def stream(self, state: RecurrentState | None = None, n_streams: int | None = None
+               ) -> RecurrentStream:
+        """A stream over this model: ``stream.step(x_t)`` returns the class
+        probabilities after one more observation per stream, as
+        :meth:`predict_proba_step` does, keeping the state itself.
+
+        Parameters
+        ----------
+        state : RecurrentState or None, default=None
+            Where the streams start (None: the start of a series).
+        n_streams : int or None, default=None
+            Streams read side by side; None: the state's, or 1.
+
+        Returns
+        -------
+        RecurrentStream
+        """
+        return RecurrentStream(self, state, n_streams)
+
+    def _stream_outputs(self):
+        """The compiled stepper returns the raw outputs: the softmax is NumPy's."""
+        return {}
+
+    def _stream_transform(self, out):
+        return softmax(out, axis=-1)
 
     def predict(self, X: Sequences) -> np.ndarray | list[np.ndarray]:
         """The most probable class of each sequence, or of each step.

@@ -22,7 +22,7 @@ from ..engine import LOSSES
 from ..utils._validation import reject_complex
 from ._base import Sequences, _BaseRecurrent
 from ._docs import fill_doc
-from ._streaming import RecurrentState, step
+from ._streaming import RecurrentState, RecurrentStream, step_from
 from ._targets import check_weights, mean_scale, per_step_targets, targets_per_step
 
 if TYPE_CHECKING:  # typing.Self is Python >= 3.11
@@ -194,7 +194,11 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
         return out * self.target_scale_ + self.target_mean_
 
     def _score_prepared(self, X3, Y, lengths, w):
-        pred = self._point(self._forward(X3, lengths))
+        return self._score_outputs(self._forward(X3, lengths), Y, lengths, w)
+
+    def _score_outputs(self, out, Y, lengths, w):
+        """R^2 of the network's outputs ``out`` on prepared (scaled) targets."""
+        pred = self._point(np.asarray(out, dtype=np.float64))
         if Y.ndim == 3:  # per step: score the valid steps
             valid = np.arange(Y.shape[1])[None, :] < lengths[:, None]
             rows_w = None if w is None else np.broadcast_to(w[:, None], valid.shape)[valid]
@@ -373,7 +377,9 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
 
         The output at this step, bitwise as :meth:`predict_sequence` computes it
         over the whole series; for a model fitted on windows, after a window's last
-        step, :meth:`predict`'s value for it (to rounding while predict pads).
+        step, :meth:`predict`'s value for it. One compiled call (see
+        :meth:`stream`, which also keeps the state for you and skips checking it
+        at every step).
 
         Parameters
         ----------
@@ -391,11 +397,51 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
         state : RecurrentState
             The state after this step (new arrays), for the next call.
         """
-        out, state, single = step(self, x_t, state, "predict_step")
-        pred = self._unscale(self._point(out))
-        if single:
-            return (pred[0, 0] if self.n_outputs_ == 1 else pred[0]), state
-        return (pred[:, 0] if self.n_outputs_ == 1 else pred), state
+        return step_from(self, x_t, state, "predict_step")
+
+    def stream(self, state: RecurrentState | None = None, n_streams: int | None = None
+               ) -> RecurrentStream:
+        """A stream over this model: one compiled call per new observation.
+
+        ``stream.step(x_t)`` consumes one observation per stream and returns the
+        forecast after it, as :meth:`predict_step` does, but the stream keeps the
+        state itself (``stream.state`` reads it) and checks only x_t per step: the
+        cheapest way to follow a live series.
+
+        Parameters
+        ----------
+        state : RecurrentState or None, default=None
+            Where the streams start: None for the start of a series, or a state from
+            :meth:`predict_step`, from another stream, or
+            ``RecurrentState.from_states`` of :meth:`predict_sequence`'s states.
+        n_streams : int or None, default=None
+            Streams read side by side (one row of x_t each); None: the state's, or
+            1.
+
+        Returns
+        -------
+        RecurrentStream
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from tsbptt import GRURegressor
+        >>> X = np.sin(np.arange(400) / 5).reshape(20, 20)
+        >>> model = GRURegressor(8, max_iter=5, random_state=0).fit(X[:, :-1], X[:, -1])
+        >>> stream = model.stream()
+        >>> for value in X[0, :-1]:
+        ...     y_hat = stream.step(value)
+        >>> bool(y_hat == model.predict(X[:1, :-1])[0])
+        True
+        """
+        return RecurrentStream(self, state, n_streams)
+
+    def _stream_outputs(self):
+        """How the compiled stepper turns network outputs into forecasts."""
+        K = self._n_quantiles()
+        k = int(np.argmin(np.abs(np.asarray(self.quantiles) - 0.5))) if K > 1 else 0
+        return {"target_mean": self.target_mean_, "target_scale": self.target_scale_,
+                "n_quantiles": K, "point_index": k}
 
     def _finish(self, X, pred, lengths, squeeze=True):
         """Zero past each sequence's end, drop a single output axis, split a list."""

@@ -50,7 +50,7 @@ MODEL_CLASSES = {}
 
 
 def _known_member(name):
-    return name in FITTED_ARRAYS or name.startswith("param/")
+    return name in FITTED_ARRAYS or name.startswith(("param/", "esn/"))
 
 
 class FittedState:
@@ -233,7 +233,7 @@ def load_model(path):
     Returns
     -------
     estimator : LSTMRegressor, GRURegressor, RNNRegressor, LSTMClassifier, \
-GRUClassifier or RNNClassifier
+GRUClassifier, RNNClassifier, ESNRegressor or ESNClassifier
         The class the file names, fitted.
 
     Raises

@@ -1,23 +1,31 @@
-"""One step at a time: the state a recurrent estimator carries between observations.
+"""One step at a time: streams over a fitted recurrent estimator.
 
-:meth:`LSTMRegressor.predict_step` (and the other estimators' ``predict_step`` /
-``predict_proba_step``) consume one observation per sequence and return the
-network's output at that step with the state after it. The step runs the same
-layers, the same kernels and the same input scaling as ``predict_sequence``, so
-feeding a series one observation at a time gives, bitwise, what one call over the
-whole series gives. Nothing of the step is kept: the returned state is the only
-memory, ``layers * n * hidden_size`` values (twice that for an LSTM).
+:meth:`LSTMRegressor.stream` returns a :class:`RecurrentStream`: the fitted network,
+its input scaling, its head and its output transform, with the state of one or
+more streams, run by one compiled call per observation
+(:class:`tsbptt._kernels._stream.Stepper`). ``predict_step`` (and the classifiers'
+``predict_proba_step``) run the same compiled step from a state the caller passes
+and gets back (:class:`RecurrentState`). Either way a step runs the very kernels,
+with the same input scaling, that ``predict_sequence`` runs, so feeding a series one
+observation at a time gives, bitwise, what one call over the whole series gives.
+
+What a stream checks. Once, when it is made or its state is set: that the model is
+fitted and unidirectional, the weights, the scaling and the state (shapes, dtype,
+finite). At every step: x_t's shape, and that every scaled value is finite (refused
+with the position and the value before the state moves). The stream re-reads the
+estimator's weights when a fit or partial_fit has changed them since (the state
+is kept); weights edited in place by hand are not noticed: make a new stream then.
 """
-import math
-from functools import lru_cache
+import weakref
 from typing import NamedTuple
 
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from ..engine._threads import MIN_CHUNK_ROWS
+from .._kernels import cell_kernels
+from .._kernels._stream import Stepper
 
-__all__ = ["RecurrentState"]
+__all__ = ["RecurrentState", "RecurrentStream"]
 
 
 class RecurrentState(NamedTuple):
@@ -64,22 +72,8 @@ class RecurrentState(NamedTuple):
         return cls(h, c)
 
 
-def _all_finite(a):
-    """np.isfinite(a).all(), cheaper for the small arrays of a step: a dot product
-    is finite unless an element is not (or it overflows, then the exact check)."""
-    return math.isfinite(np.vdot(a, a)) or bool(np.isfinite(a).all())
-
-
-@lru_cache(maxsize=16)
-def _ones(n):
-    """Read-only lengths of n one-step sequences (the same few sizes every step)."""
-    out = np.ones(n, dtype=np.intp)
-    out.setflags(write=False)
-    return out
-
-
 def _check_stepping(est, method):
-    if "network_" not in est.__dict__:  # the usual case costs one lookup
+    if "network_" not in est.__dict__:
         check_is_fitted(est)
     if est.network_.bidirectional:
         raise ValueError(f"{method} needs a unidirectional model: a bidirectional layer "
@@ -87,99 +81,185 @@ def _check_stepping(est, method):
                          "has not reached yet")
 
 
-def _bad_value(x, xs):
-    """The first input value whose scaled value is not finite, as 'x_t[i, j] = v'."""
-    where = np.unravel_index(int(np.flatnonzero(~np.isfinite(xs))[0]), xs.shape)
-    return f"x_t[{', '.join(map(str, where))}] = {x[where]!r}"
+def _weights_token(est):
+    """What changes whenever fit or partial_fit writes the weights: the network
+    object (a cold fit makes a new one) and the samples and epochs trained on."""
+    d = est.__dict__
+    return d.get("network_"), d.get("t_"), len(d.get("history_") or ())
 
 
-def _check_x(est, x_t):
-    """x_t as scaled network input (n, 1, F) of the estimator's dtype, and whether
-    it was a single observation (1D, or a scalar for one feature)."""
-    F = est.network_.input_size
-    x = np.asarray(x_t)
-    if x.dtype.kind not in "fiub":
-        raise TypeError(f"x_t must hold numbers, got an array of dtype {x.dtype}")
-    single = x.ndim < 2
-    if x.ndim == 0 and F == 1:
-        x = x.reshape(1, 1)
-    elif x.ndim == 1:
-        x = x.reshape(1, -1)
-    if x.ndim != 2 or x.shape[1] != F or x.shape[0] < 1:
-        raise ValueError(f"x_t must have shape ({F},) (one observation of {F} features) "
-                         f"or (n_sequences, {F}), got shape {np.shape(x_t)}")
-    if x.dtype.kind != "f" or x.dtype.itemsize > 8:  # as check_array: ints via float64
-        x = x.astype(np.float64)
-    dt = est.network_.dtype
-    # the arithmetic of _scale_inputs, element by element: the same bits
-    xs = ((x.astype(dt, copy=False) - est.input_mean_) / est.input_scale_).astype(dt)
-    if not _all_finite(xs):
-        raise ValueError(f"x_t must be finite in the model's dtype ({dt.name}) after "
-                         f"scaling: {_bad_value(x, xs)}")
-    return xs.reshape(x.shape[0], 1, F), single
+def new_stepper(est, method, n_streams=1):
+    """A compiled stepper over ``est``'s network as it is now (weights copied)."""
+    _check_stepping(est, method)
+    net = est.network_
+    layers = net.stack.layers
+    cell = layers[0].cell.name
+    return Stepper(cell_kernels(cell), cell_kernels("lstm"),
+                   [(layer.params["W"], layer.params.get("b_hn")) for layer in layers],
+                   net.head["W"], net.head["b"], est.input_mean_, est.input_scale_,
+                   lstm=cell == "lstm", n_streams=n_streams, **est._stream_outputs())
 
 
-def _check_part(name, arrays, layers, n, dt):
-    if not isinstance(arrays, tuple) or len(arrays) != len(layers):
-        raise ValueError(f"state.{name} must be a tuple of {len(layers)} arrays (one per "
-                         f"layer), got {type(arrays).__name__} of length "
-                         f"{len(arrays) if hasattr(arrays, '__len__') else '?'}")
-    out = []
-    for i, (a, layer) in enumerate(zip(arrays, layers)):
-        if not isinstance(a, np.ndarray) or a.dtype != dt:
-            raise TypeError(f"state.{name}[{i}] must be a {dt.name} ndarray (the model's "
-                            f"dtype), got {getattr(a, 'dtype', type(a).__name__)}")
-        if a.shape != (n, layer.hidden_size):
-            raise ValueError(f"state.{name}[{i}] has shape {a.shape}, expected "
-                             f"({n}, {layer.hidden_size}) for {n} sequence(s)")
-        if not _all_finite(a):
-            raise ValueError(f"state.{name}[{i}] contains NaN or infinity")
-        out.append(a if a.flags.c_contiguous else np.ascontiguousarray(a))
-    return out
+#: The stepper predict_step uses, per estimator: id -> (weak reference, token, stepper).
+_SHARED = {}
 
 
-def _check_state(est, state, n):
-    """The per-layer initial states (list of tuples) from a RecurrentState, or None."""
+def shared_stepper(est, method):
+    """The stepper of ``est``'s current weights, made once and kept while they last."""
+    entry = _SHARED.get(id(est))
+    if entry is not None and entry[0]() is est and entry[1] == _weights_token(est):
+        return entry[2]
+    stepper = new_stepper(est, method)
+    key = id(est)
+    _SHARED[key] = (weakref.ref(est, lambda _, key=key: _SHARED.pop(key, None)),
+                    _weights_token(est), stepper)
+    return stepper
+
+
+def step_from(est, x_t, state, method):
+    """One step of ``est`` from ``state`` (None: zeros): (output, new RecurrentState).
+
+    The output is the forecast in y's units for a regressor, the raw network outputs
+    (float64) for a classifier; see :meth:`Stepper.step_from` for its shape."""
+    stepper = shared_stepper(est, method)
     if state is None:
-        return None
-    if not isinstance(state, RecurrentState):
+        out, h, c = stepper.step_from(x_t, None, None, False)
+    elif isinstance(state, RecurrentState):
+        out, h, c = stepper.step_from(x_t, state.h, state.c, True)
+    else:
         raise TypeError("state must be None or the RecurrentState a previous step "
                         f"returned, got {type(state).__name__} (a predict_sequence "
                         "states list converts with RecurrentState.from_states)")
-    layers, dt = est.network_.stack.layers, est.network_.dtype
-    h = _check_part("h", state.h, layers, n, dt)
-    if est.network_.stack.layers[0].cell.name != "lstm":
-        if state.c is not None:
-            raise ValueError("state.c must be None: only an LSTM has a cell state")
-        return [(a,) for a in h]
-    if state.c is None:
-        raise ValueError("state.c is None, but an LSTM's state needs its cell states")
-    return list(zip(h, _check_part("c", state.c, layers, n, dt)))
+    return out, RecurrentState(h, c)
 
 
-def step(est, x_t, state, method):
-    """Run one step of a fitted estimator's network.
+class RecurrentStream:
+    """A fitted recurrent estimator reading one or more streams, one step at a time.
 
-    Returns
-    -------
-    out : ndarray of shape (n, n_network_outputs), float64, before any unscaling
-    state : RecurrentState
-    single : bool
-        x_t was one observation: drop the sequence axis of the result.
+    Made by the estimators' ``stream`` method (e.g. :meth:`LSTMRegressor.stream`).
+    Each :meth:`step` consumes one new observation per stream and returns the
+    forecast made after it, in one compiled call: the same bits that
+    ``predict_sequence`` gives over the whole series, without re-reading it.
+
+    Parameters
+    ----------
+    estimator : fitted unidirectional LSTM/GRU/RNN regressor or classifier
+    state : RecurrentState or None, default=None
+        Where the streams start (None: zeros, i.e. the start of a series).
+    n_streams : int or None, default=None
+        Streams read side by side; None takes the state's, or 1.
+
+    Attributes
+    ----------
+    estimator : the estimator it reads
+    n_streams : int
+    n_features : int
+        Values per observation (``n_channels`` for a model fitted on 2D windows).
+
+    Notes
+    -----
+    The stream copies the weights and the scaling when it is made, and again when
+    a ``fit`` or ``partial_fit`` of the estimator has changed them since the last
+    step (the state carries over). Weights edited in place by hand are not
+    noticed: make a new stream then (``est.stream(state=old.state)``).
     """
-    _check_stepping(est, method)
-    X, single = _check_x(est, x_t)
-    n = X.shape[0]
-    states = _check_state(est, state, n)
-    net = est.network_
-    lengths = _ones(n)
-    # rows that fit one chunk run on one thread whatever n_threads says (same bits)
-    threads = 1 if n <= MIN_CHUNK_ROWS else est.n_threads
-    Y, new, _ = net.forward_layers(X, lengths, states, n_threads=threads)
-    out, _ = net.head_forward(Y if net.many_to_many else Y[:, 0], lengths)
-    out = (out if out.ndim == 2 else out.reshape(n, -1)).astype(np.float64)
-    if len(new[0]) == 2:
-        new_state = RecurrentState(tuple(s[0] for s in new), tuple(s[1] for s in new))
-    else:
-        new_state = RecurrentState(tuple(s[0] for s in new))
-    return out, new_state, single
+
+    def __init__(self, estimator, state=None, n_streams=None):
+        self.estimator = estimator
+        # classifiers turn the raw outputs into probabilities; regressors have none
+        self._transform = getattr(estimator, "_stream_transform", None)
+        self._stepper = new_stepper(estimator, "stream")
+        self._token = _weights_token(estimator)
+        self.reset(state, n_streams)
+
+    def reset(self, state=None, n_streams=None):
+        """Start again from ``state`` (None: zeros for ``n_streams`` streams).
+
+        Parameters
+        ----------
+        state : RecurrentState or None, default=None
+        n_streams : int or None, default=None
+            None: the state's number of sequences, or 1 without a state.
+
+        Returns
+        -------
+        self
+        """
+        if state is None:
+            if n_streams is None:
+                n_streams = 1
+            if isinstance(n_streams, (bool, np.bool_)) or not isinstance(
+                    n_streams, (int, np.integer)) or n_streams < 1:
+                raise ValueError(f"n_streams must be a positive int, got {n_streams!r}")
+            self._stepper.reset(int(n_streams))
+            return self
+        if not isinstance(state, RecurrentState):
+            raise TypeError(f"state must be None or a RecurrentState, got "
+                            f"{type(state).__name__} (a predict_sequence states list "
+                            "converts with RecurrentState.from_states)")
+        if n_streams is not None and n_streams != state.n_sequences:
+            raise ValueError(f"n_streams={n_streams!r} but the state holds "
+                             f"{state.n_sequences} sequence(s)")
+        self._stepper.set_state(state.h, state.c)
+        return self
+
+    @property
+    def n_streams(self):
+        return self._stepper.n_streams
+
+    @property
+    def n_features(self):
+        return self._stepper.n_inputs
+
+    @property
+    def state(self):
+        """The state after the last step: a RecurrentState of new arrays (editing
+        them changes nothing here; assign a state to load one)."""
+        return RecurrentState(*self._stepper.get_state())
+
+    @state.setter
+    def state(self, state):
+        self.reset(state)
+
+    def _refresh(self):
+        """A new stepper for the estimator's new weights, with the state kept."""
+        h, c = self._stepper.get_state()
+        stepper = new_stepper(self.estimator, "stream")
+        try:
+            stepper.set_state(h, c)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"the estimator was refitted with another network since this "
+                             f"stream was made, and the stream's state no longer fits "
+                             f"it ({exc}); make a new stream") from None
+        self._stepper, self._token = stepper, _weights_token(self.estimator)
+
+    def step(self, x_t):
+        """Consume one observation per stream; return the forecast after it.
+
+        Parameters
+        ----------
+        x_t : float or array-like of shape (n_features,) or (n_streams, n_features)
+            One observation (a scalar for one feature); with several streams, one
+            row per stream.
+
+        Returns
+        -------
+        y_hat : float or ndarray
+            Regressors: in y's units (the point forecast for the quantile loss), a
+            float for one stream and one target, else (n_outputs,), (n_streams,)
+            or (n_streams, n_outputs). Classifiers: the class probabilities,
+            (n_classes,) or (n_streams, n_classes).
+        """
+        if _weights_token(self.estimator) != self._token:
+            self._refresh()
+        out = self._stepper.step(x_t)
+        return out if self._transform is None else self._transform(out)
+
+    def __reduce__(self):
+        # pickle and copy: the estimator and the state (the compiled stepper is
+        # rebuilt from them)
+        return type(self), (self.estimator, self.state)
+
+    def __repr__(self):
+        return (f"RecurrentStream({type(self.estimator).__name__}, n_streams="
+                f"{self.n_streams}, n_features={self.n_features})")

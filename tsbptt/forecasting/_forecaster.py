@@ -22,8 +22,8 @@ rows, flattened time-major (the layout of the estimators' ``n_channels``), so
 scikit-learn regressors see the same numbers as the recurrent ones. A tsbptt
 regressor is by default wrapped in :class:`tsbptt._window_model.WindowModel`:
 each window's target values are made scale-free (centred on the window's last
-value, divided by its spread) and a ridge regression on the same windows is the
-linear part the network corrects.
+value, divided by its spread) and the mean of two ridge regressions, on those
+windows and on the lags as given, is the linear part the network corrects.
 """
 import sys
 from typing import Any
@@ -102,9 +102,12 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         ``'direct'``: one output per horizon step. ``'recursive'``: a one-step
         model whose forecasts are fed back as inputs. ``'stateful'``: a tsbptt
         recurrent regressor trained on each whole series with per-step targets
-        (truncated BPTT, the state carried across windows); forecasts carry the
-        hidden state forward from the end of the series instead of re-reading a
-        window.
+        (truncated BPTT, the state carried across windows), or an
+        :class:`~tsbptt.ESNRegressor` (one reservoir run over each series, a ridge
+        readout of every step's state after a washout of ``lags`` steps, with
+        ``training='auto'`` and ``washout`` at its default); forecasts carry the
+        hidden (reservoir) state forward from the end of the series instead of
+        re-reading a window.
     future_exog : list of str, default=None
         Columns of ``X`` known in advance (planned values, holidays): at predict
         time ``X`` must give them for the forecast steps. The other columns of
@@ -152,11 +155,11 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         (direct and recursive). E.g. ``('log', 'seasonal_diff')``. Every one is
         inverted exactly, interval bounds included.
     linear : bool, default=True
-        For tsbptt regressors (direct and recursive): fit a ridge regression on
-        the same (scaled) windows and train the network on what it leaves; the
-        network is dropped if it does not improve on it over the time-ordered
-        validation tail (see :class:`tsbptt._window_model.WindowModel`).
-        Other regressors ignore it.
+        For tsbptt regressors (direct and recursive): a linear part (the mean of a
+        ridge regression on the scale-free windows and one on the lags) that the
+        network learns to correct; the correction is weighted by what it gains
+        on the time-ordered validation tail (0: dropped; see
+        :class:`tsbptt._window_model.WindowModel`). Other regressors ignore it.
     training : {'auto', 'as_given'}, default='auto'
         ``'auto'``: the parameters of a tsbptt regressor left at their defaults
         take the forecasting budget
@@ -324,7 +327,8 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
                                  "is not one: use interval='conformal'")
         _check_multi_output(self.estimator, self.strategy, self.horizon, self.interval)
         if self.strategy == "stateful" and not capabilities(self.estimator).stateful:
-            raise ValueError(f"strategy='stateful' needs a tsbptt recurrent regressor, "
+            raise ValueError(f"strategy='stateful' needs a tsbptt recurrent regressor "
+                             f"or ESNRegressor, "
                              f"got {type(self.estimator).__name__}")
         if (self.n_seeds > 1 or self.max_time is not None) and (
                 self.strategy == "stateful" or not is_network(self.estimator)):
@@ -476,8 +480,11 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
                                           f"fit {n}/{n}: final model")
         self.tails_ = {e.key: e for e in entries}
         if self.strategy == "stateful":  # where forecasts start from
-            self.states_ = self._states_before(self.estimator_,
-                                               [(s, len(s.y) - 1) for s in data])
+            # an ESN keeps the states its fit ended in: the same steps (0 .. n - 2 of
+            # every series) and bitwise the same states, without a second pass
+            known = getattr(self.estimator_, "final_states_", None)
+            self.states_ = known if known is not None else self._states_before(
+                self.estimator_, [(s, len(s.y) - 1) for s in data])
         return self
 
     def _check_lengths(self, data):

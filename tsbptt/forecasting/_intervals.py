@@ -76,10 +76,16 @@ class _Intervals:
                 # conformalised quantile regression (Romano et al., 2019): how far the
                 # actual falls outside the predicted band (negative: inside)
                 q = self._direct(model, jobs, "predict_quantiles").reshape(len(jobs), H, 3)
-                return np.maximum(q[..., 0] - actual, actual - q[..., 2])
-            states = (self._states_before(model, jobs) if self.strategy == "stateful"
-                      else None)
-            return actual - self._forecast(model, jobs, H, states)
+                scores = np.maximum(q[..., 0] - actual, actual - q[..., 2])
+            else:
+                states = (self._states_before(model, jobs) if self.strategy == "stateful"
+                          else None)
+                scores = actual - self._forecast(model, jobs, H, states)
+            # the scores are in the calibration model's standardised units; the
+            # bands are added in the final model's (scaled by all the data)
+            rows = np.array([i for i, _ in origins])
+            return scores * (self.target_scale_[rows]
+                             / final["target_scale_"][rows])[:, None]
         finally:
             for name, value in final.items():
                 setattr(self, name, value)

@@ -122,6 +122,10 @@ def _set_linear(model, arrays, prefix, fitted):
     return model
 
 
+def _alpha(ridge):
+    return None if ridge is None else float(getattr(ridge, "alpha_", ridge.alpha))
+
+
 def _model_parts(model):
     """The fitted model as (meta, arrays)."""
     if isinstance(model, WindowModel):
@@ -131,16 +135,21 @@ def _model_parts(model):
                 "n_outputs": model._n_outputs, "use_network": bool(model.use_network_),
                 "validation_mse": model.validation_mse_, "max_iter": model.max_iter_,
                 "n_members": len(model.estimators_),
-                "linear_alpha": None if model.linear_ is None else float(
-                    getattr(model.linear_, "alpha_", model.linear_.alpha))}
+                "linear_alpha": _alpha(model.linear_),
+                "linear_kind": model.linear_kind_,
+                "linear_lags_alpha": _alpha(model.linear_lags_),
+                "network_weight": float(model.network_weight_),
+                "level_range": getattr(model, "level_range_", None)}
         arrays = {"model/network": _embed(model.estimator_)}
         arrays.update({f"model/network{i}": _embed(m)  # the other seeds' networks
                        for i, m in enumerate(model.estimators_[1:], 1)})
         if model.linear_ is not None:
             arrays.update(_linear_arrays(model.linear_, "model/linear/"))
+        if model.linear_lags_ is not None:
+            arrays.update(_linear_arrays(model.linear_lags_, "model/linear_lags/"))
         return meta, arrays
-    if hasattr(model, "network_"):
-        return {"kind": "tsbptt"}, {"model/network": _embed(model)}
+    if hasattr(model, "network_") or callable(getattr(model, "_fitted_state", None)):
+        return {"kind": "tsbptt"}, {"model/network": _embed(model)}  # an ESN too
     spec = _spec(model)
     if isinstance(model, SeasonalNaive):
         return {"kind": "naive", **spec, "n_outputs": int(model.n_outputs_),
@@ -165,10 +174,19 @@ def _rebuild_model(meta, arrays):
         model._n_outputs = int(meta["n_outputs"])
         model.use_network_ = bool(meta["use_network"])
         model.validation_mse_ = meta["validation_mse"]
-        model.linear_ = None
+        model.network_weight_ = float(meta.get("network_weight", model.use_network_))
+        model.linear_kind_ = meta.get("linear_kind", "window" if meta["linear_alpha"]
+                                      is not None else None)  # files before the choice
+        model.linear_ = model.linear_lags_ = None
         if meta["linear_alpha"] is not None:
             model.linear_ = _set_linear(linear_model.Ridge(float(meta["linear_alpha"])),
                                         arrays, "model/linear/", {})
+        if meta.get("level_range") is not None:
+            model.level_range_ = tuple(float(v) for v in meta["level_range"])
+        if meta.get("linear_lags_alpha") is not None:
+            model.linear_lags_ = _set_linear(
+                linear_model.Ridge(float(meta["linear_lags_alpha"])), arrays,
+                "model/linear_lags/", {})
         return model
     model = _from_spec(meta)
     if kind == "naive":

@@ -20,7 +20,7 @@ from . import transforms
 from ._gram import CHUNK_ROWS, fits_by_chunks, gram_of_chunks, ridge_from_gram, run_sums
 from ._parts import _by_series, _joined, _stack_states
 from ._window_model import MAX_WINDOWS, WindowModel, apply_budget, is_network
-from ..estimators import capabilities
+from ..estimators import RecurrentState, capabilities
 
 
 def _set_channels(est, n_channels):
@@ -60,8 +60,11 @@ class _Strategies:
             if params.get("bidirectional") or params.get("early_stopping"):
                 raise ValueError("strategy='stateful' needs bidirectional=False and "
                                  "early_stopping=False (one sequence per series)")
-            if params.get("bptt_steps") is None:
+            if "bptt_steps" in params and params["bptt_steps"] is None:
                 est.set_params(bptt_steps=min(self.lags_, n_steps))
+            if (self.training == "auto" and "washout" in params and params["washout"] == 0
+                    and not network):  # a reservoir: its first lags states are transient
+                est.set_params(washout=min(self.lags_, n_steps // 2))
         else:
             _set_channels(est, len(self.channels_))
         if self.interval == "quantile":
@@ -208,11 +211,18 @@ class _Strategies:
                     window = np.hstack([window[:, C:], self._job_rows(jobs, k + 1,
                                                                       out[:, k])])
             return out
-        # stateful: the origin's own row, then the forecasts fed back one by one
+        # stateful: the origin's own row, then the forecasts fed back one by one; a
+        # tsbptt network runs them as a stream (one compiled call per step, the bits
+        # of predict_sequence), another model by predict_sequence
         rows = self._job_rows(jobs, 0)
+        stream = (model.stream(RecurrentState.from_states(states))
+                  if hasattr(model, "stream") else None)
         for k in range(steps):
-            pred, states = model.predict_sequence(rows[:, None, :], states)
-            out[:, k] = pred[:, -1]
+            if stream is not None:
+                out[:, k] = stream.step(rows)
+            else:
+                pred, states = model.predict_sequence(rows[:, None, :], states)
+                out[:, k] = pred[:, -1]
             if k + 1 < steps:
                 rows = self._job_rows(jobs, k + 1, out[:, k])
         return out

@@ -11,12 +11,18 @@
    seasonal differencing), and the outputs are mapped back exactly:
    ``y = base + scale * output``. A series that trends or wanders therefore
    never leaves the range the network was trained on.
-2. **A linear part** (a ridge regression on the same normalised windows and
-   their scale, its penalty chosen by leave-one-out from a grid) that
-   the network corrects: the network learns its residual. On a time-ordered
-   validation tail the corrected forecast must beat the linear one, otherwise
-   the network is switched off (``use_network_``): on trends and random walks the
-   network is never worse than its linear part there.
+2. **A linear part** that the network corrects: the network learns its
+   residual. By default the mean of two ridge regressions (penalties chosen by
+   leave-one-out from a grid): one on the normalised windows and their scale
+   (scale-free, it follows a trend or a walk), one on the lags centred on the
+   last value plus that value, clipped to its training range (inside it, a
+   Ridge on the raw lags: it sees the level; beyond it, still shift-free). On
+   the accuracy benchmark the average beat the scale-free part alone and
+   choosing between the two on the validation tail (``linear='auto'``; see
+   benchmarks/README.md). On a time-ordered validation tail the network's
+   correction is weighted by its least-squares weight clipped to [0, 1]
+   (``network_weight_``; 0 switches the network off): on trends and random
+   walks the network is never worse than its linear part there.
 """
 import inspect
 import time
@@ -135,14 +141,26 @@ class WindowModel(RegressorMixin, BaseEstimator):
     season : int or None, default=None
         Express the targets relative to the seasonal naive forecast (seasonal
         differencing, exact to invert) instead of the window's centre.
-    linear : bool, default=True
-        Fit a ridge regression on the normalised windows, with each window's
-        scale as one more input (a spread that grows with the level, as in a
-        multiplicative season; the centre is left out, so a shift of the whole
-        series shifts the forecast with it), first; the estimator
-        learns its residual, and is dropped if it does not improve on it over
-        the last ``validation_fraction`` of the windows (in time order); a
-        quantile network (``loss='quantile'``) is always kept, for its bands.
+    linear : {True, 'mean', 'window', 'lags', 'auto', False}, default=True
+        The linear part, fitted first; the estimator learns its residual.
+        ``'window'``: a ridge regression on the normalised windows, with each
+        window's scale as one more input (a spread that grows with the level, as
+        in a multiplicative season; the centre is left out, so a shift of the
+        whole series shifts the forecast with it). ``'lags'``: a ridge
+        regression on the windows as given (the Forecaster's globally scaled
+        lags), which sees the level; its centre input is clipped to the range
+        seen in training, so that beyond it the forecast shifts with the series
+        (see ``level_range_``). ``'mean'`` (also True): the mean of the two.
+        ``'auto'``: whichever of the three, each fitted on the windows before the
+        last ``validation_fraction``, forecasts those last ones best. False: no
+        linear part.
+    shrink : bool, default=True
+        With a linear part: weight the estimator's correction by its
+        least-squares weight against the linear part's residual over the last
+        ``validation_fraction`` of the windows (in time order), clipped to [0,
+        1]. False: weight 1 if it lowers the squared error there, else 0. A
+        quantile network (``loss='quantile'``) is always kept whole, for its
+        bands.
     floor : float, default=1e-2
         The smallest window scale, in the units of the inputs (the Forecaster
         passes globally standardised values, so 1% of the series' spread).
@@ -177,11 +195,23 @@ class WindowModel(RegressorMixin, BaseEstimator):
         All ``n_seeds`` members.
     max_iter_ : int or None
         The epochs the ``max_time`` budget allowed each member (None without it).
+    linear_kind_ : {'window', 'lags', 'mean'} or None
+        The linear part used (None without one).
     linear_ : fitted Ridge or None
+        On the normalised windows ('window' and 'mean').
+    linear_lags_ : fitted Ridge or None
+        On the lags ('lags' and 'mean'), centred, plus the clipped centre.
+    level_range_ : tuple of float
+        With ``linear_lags_`` and centring: the smallest and largest window centre
+        in training (the centre input is clipped to it).
+    network_weight_ : float
+        The weight of the estimator's correction in the forecasts, in [0, 1].
     use_network_ : bool
-        Whether predictions include the estimator's correction.
-    validation_mse_ : dict
-        ``{'linear': ..., 'network': ...}`` on the validation tail (normalised units).
+        Whether predictions include the estimator's correction (weight > 0).
+    validation_mse_ : dict or None
+        ``{'linear': ..., 'network': ..., 'weighted': ...}`` on the validation tail
+        (normalised units): the linear part alone, plus the whole correction,
+        plus the weighted one.
     """
 
     _parameter_constraints = {  # noqa: RUF012 (scikit-learn's convention)
@@ -190,7 +220,8 @@ class WindowModel(RegressorMixin, BaseEstimator):
         "center": [StrOptions({"last", "mean"}), None],
         "scale_windows": ["boolean"],
         "season": [Interval(Integral, 1, None, closed="left"), None],
-        "linear": ["boolean"],
+        "linear": ["boolean", StrOptions({"window", "lags", "mean", "auto"})],
+        "shrink": ["boolean"],
         "floor": [Interval(Real, 0, None, closed="neither")],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "max_windows": [Interval(Integral, 1, None, closed="left"), None],
@@ -199,14 +230,15 @@ class WindowModel(RegressorMixin, BaseEstimator):
     }
 
     def __init__(self, estimator, n_channels=1, center="last", scale_windows=True,
-                 season=None, linear=True, floor=1e-2, validation_fraction=0.2,
-                 max_windows=None, n_seeds=1, max_time=None):
+                 season=None, linear=True, shrink=True, floor=1e-2,
+                 validation_fraction=0.2, max_windows=None, n_seeds=1, max_time=None):
         self.estimator = estimator
         self.n_channels = n_channels
         self.center = center
         self.scale_windows = scale_windows
         self.season = season
         self.linear = linear
+        self.shrink = shrink
         self.floor = floor
         self.validation_fraction = validation_fraction
         self.max_windows = max_windows
@@ -252,29 +284,90 @@ class WindowModel(RegressorMixin, BaseEstimator):
             X, y = np.asarray(X, dtype=np.float64)[rows], y[rows]
         self._single = y.ndim == 1
         Y = y[:, None] if self._single else y
+        X = np.asarray(X, dtype=np.float64)
         Xn, base, scale, Xl = self._normalised(X, Y.shape[1])
         Yn = (Y - base) / scale[:, None]
-        self.linear_ = (Ridge(loo_alpha(Xl, Yn)).fit(Xl, Yn) if self.linear else None)
-        lin = self.linear_.predict(Xl) if self.linear else np.zeros_like(Yn)
+        n_val = max(1, round(len(Yn) * self.validation_fraction))
+        self.linear_ = self.linear_lags_ = self.linear_kind_ = None
+        lin = np.zeros_like(Yn)
+        if self.linear:
+            self._fit_linear(X, Xl, Y, Yn, base, scale, n_val)
+            lin = self._linear_part(X, Xl, base, scale)
         target = Yn - lin
         rows = self._training_rows(len(Xn))
         self.estimators_ = self._fit_members(
             Xn[rows], target[rows, 0] if self._single else target[rows])
         self.estimator_ = self.estimators_[0]
         self._n_outputs = Y.shape[1]
-        self.use_network_ = True
-        self.validation_mse_ = None
-        n_val = max(1, round(len(Yn) * self.validation_fraction))
+        self.network_weight_, self.validation_mse_ = 1.0, None
         quantile = getattr(self.estimator_, "loss", None) == "quantile"
         if self.linear and len(Yn) > n_val and not quantile:  # bands need the network
             tail = slice(len(Yn) - n_val, None)
-            corr = self._correction(Xn[tail])
-            self.validation_mse_ = {
-                "linear": float(np.mean(target[tail] ** 2)),
-                "network": float(np.mean((target[tail] - corr) ** 2))}
-            self.use_network_ = (self.validation_mse_["network"]
-                                 < self.validation_mse_["linear"])
+            self._weigh_network(target[tail], self._correction(Xn[tail]))
+        self.use_network_ = self.network_weight_ > 0
         return self
+
+    def _fit_linear(self, X, Xl, Y, Yn, base, scale, n_val):
+        """The linear part: ridge on the normalised windows ('window'), on the
+        centred lags and the clipped level (see :meth:`_lag_inputs`; 'lags') or the
+        mean of the two ('mean', also True); ``linear='auto'`` takes whichever of
+        the three forecasts the time-ordered tail best when fitted on the windows
+        before it ('mean' when the windows are too few to tell)."""
+        kind = {True: "mean", "auto": "mean"}.get(self.linear, self.linear)
+        if self.linear == "auto" and len(Yn) > n_val + X.shape[1]:  # a head to fit on
+            head, tail = slice(0, len(Yn) - n_val), slice(len(Yn) - n_val, None)
+            win = Ridge(loo_alpha(Xl[head], Yn[head])).fit(Xl[head], Yn[head])
+            A, B, _ = self._lag_inputs(X[head], Y[head])  # the head's level range
+            lags = Ridge(loo_alpha(A, B)).fit(A, B)
+            A, _, shift = self._lag_inputs(X[tail])
+            preds = {"window": base[tail] + scale[tail, None]
+                     * win.predict(Xl[tail]).reshape(Yn[tail].shape),
+                     "lags": shift[:, None] + lags.predict(A).reshape(Y[tail].shape)}
+            preds["mean"] = (preds["window"] + preds["lags"]) / 2
+            errors = {k: float(np.mean((Y[tail] - p) ** 2)) for k, p in preds.items()}
+            kind = min(errors, key=errors.get)
+        self.linear_kind_ = kind
+        self.linear_ = (Ridge(loo_alpha(Xl, Yn)).fit(Xl, Yn)
+                        if kind in ("window", "mean") else None)
+        self.linear_lags_ = None
+        if kind in ("lags", "mean"):
+            A, B, _ = self._lag_inputs(X, Y)
+            self.linear_lags_ = Ridge(loo_alpha(A, B)).fit(A, B)
+
+    def _lag_inputs(self, X, Y=None):
+        """The lags part's inputs and targets, and each window's centre (n_windows,).
+
+        The target values are centred on the window's centre, which is given as
+        one more input, clipped to the range it had in training (``level_range_``,
+        set when ``Y`` is given): inside that range this is a ridge regression on
+        the lags as given (the level can pull the forecast, as in a mean-reverting
+        series); beyond it, a shift of the whole series shifts the forecast with
+        it, as the scale-free part does. Without centring (``center=None``): the
+        windows as given.
+        """
+        if self.center is None:
+            return X, Y, np.zeros(len(X))
+        C = self.n_channels
+        shift, _ = window_stats(X[:, 0::C], self.center, scale=False)
+        if Y is not None:
+            self.level_range_ = (float(shift.min()), float(shift.max()))
+        A = X.copy()
+        A[:, 0::C] -= shift[:, None]
+        A = np.column_stack([A, np.clip(shift, *self.level_range_)])
+        return A, None if Y is None else Y - shift[:, None], shift
+
+    def _weigh_network(self, target, corr):
+        """How much of the network's correction to add: the least-squares weight
+        of ``corr`` against what the linear part leaves on the validation tail,
+        clipped to [0, 1] (0: the network is switched off)."""
+        denom = float(np.sum(corr ** 2))
+        weight = float(np.clip(np.sum(target * corr) / denom, 0.0, 1.0)) if denom > 0 else 0.0
+        self.validation_mse_ = {
+            "linear": float(np.mean(target ** 2)),
+            "network": float(np.mean((target - corr) ** 2)),
+            "weighted": float(np.mean((target - weight * corr) ** 2))}
+        self.network_weight_ = weight if self.shrink else float(
+            self.validation_mse_["network"] < self.validation_mse_["linear"])
 
     def _member(self, seed):
         member = clone(self.estimator)
@@ -341,31 +434,40 @@ class WindowModel(RegressorMixin, BaseEstimator):
     def _raw(pred, n):
         return np.asarray(pred, dtype=np.float64).reshape(n, -1)
 
-    def _linear_part(self, Xl, shape):
-        return self.linear_.predict(Xl).reshape(shape) if self.linear else 0.0
+    def _linear_part(self, X, Xl, base, scale):
+        """The linear part's forecast in normalised units: (n_windows, horizon)."""
+        parts = []
+        if self.linear_ is not None:
+            parts.append(self.linear_.predict(Xl).reshape(base.shape))
+        if self.linear_lags_ is not None:
+            A, _, shift = self._lag_inputs(X)
+            pred = shift[:, None] + self.linear_lags_.predict(A).reshape(base.shape)
+            parts.append((pred - base) / scale[:, None])
+        return sum(parts) / len(parts) if parts else np.zeros_like(base)
 
     def predict(self, X):
         """Forecasts in the units of ``y``: (n_windows,) or (n_windows, horizon)."""
         check_is_fitted(self)
-        Xn, base, scale, Xl = self._prepared(X)
-        out = self._linear_part(Xl, base.shape)
+        X, Xn, base, scale, Xl = self._prepared(X)
+        out = self._linear_part(X, Xl, base, scale)
         if self.use_network_:
-            out = out + self._correction(Xn)
+            out = out + self.network_weight_ * self._correction(Xn)
         out = base + scale[:, None] * out
         return out[:, 0] if self._single else out
 
     def _prepared(self, X):
-        return self._normalised(X, self._n_outputs)
+        X = np.asarray(X, dtype=np.float64)
+        return (X, *self._normalised(X, self._n_outputs))
 
     def predict_quantiles(self, X):
         """The estimator's quantiles (loss='quantile') in y's units, the linear part
         added to every level: (n_windows, n_quantiles) or (n_windows, horizon,
         n_quantiles)."""
         check_is_fitted(self)
-        Xn, base, scale, Xl = self._prepared(X)
+        X, Xn, base, scale, Xl = self._prepared(X)
         q = np.median([np.asarray(m.predict_quantiles(Xn), dtype=np.float64).reshape(
             len(Xn), base.shape[1], -1) for m in self.estimators_], axis=0)
-        q = q + np.asarray(self._linear_part(Xl, base.shape))[..., None]
+        q = q + self._linear_part(X, Xl, base, scale)[..., None]
         out = base[..., None] + scale[:, None, None] * q
         return out[:, 0] if self._single else out
 

@@ -5,7 +5,9 @@ ridge regression on the lags, the default LSTM Forecaster with scale-free or wit
 globally standardised windows) over origins in the last 20% of the series it is
 fitted on. The origins are split into ``n_folds`` consecutive blocks; each
 candidate is refitted before every block on the data before it only, and moves
-its window over the block's origins. It keeps the best, refits it on all the
+its window over the block's origins. The mean forecasts of a few pairs of
+candidates are scored too, from the members' backtest forecasts (no extra fits).
+It keeps the best, refits it on all the
 data and says which it chose. A network must beat the best baseline by
 ``margin`` (and on most folds) to be chosen, so on a series it cannot learn (a
 random walk) the choice falls back to a baseline.
@@ -29,7 +31,7 @@ from ..estimators import GRURegressor, LSTMRegressor
 from ._forecaster import Forecaster
 from .windowing import infer_season
 
-__all__ = ["AutoForecaster"]
+__all__ = ["AutoForecaster", "MeanForecaster"]
 
 #: The candidates' names. The networks: LSTM or GRU Forecasters at their
 #: defaults (scale-free windows), or with ``scaling='global'`` (for a stationary
@@ -38,6 +40,50 @@ CANDIDATES = ("seasonal naive", "naive", "ridge", "lstm", "lstm global", "gru",
               "gru global")
 DEFAULT_CANDIDATES = CANDIDATES[:5]
 NETWORKS = ("lstm", "lstm global", "gru", "gru global")
+
+#: Combinations scored by default: the mean of two candidates' forecasts. They cost
+#: no backtest of their own (the members' backtest forecasts are averaged); a
+#: combination with a network counts as a network in the choice.
+COMBINATIONS = (("seasonal naive", "ridge"), ("ridge", "lstm"), ("seasonal naive", "lstm"))
+
+
+def _combined(pair):
+    return " + ".join(pair)
+
+
+def _has_network(name):
+    return any(part in NETWORKS for part in name.split(" + "))
+
+
+class MeanForecaster:
+    """The mean of several forecasters' forecasts (an AutoForecaster's choice when a
+    combination backtested best).
+
+    Parameters
+    ----------
+    forecasters : list of Forecaster
+        Unfitted; :meth:`fit` fits each on the same data.
+
+    Attributes
+    ----------
+    forecasters : list of Forecaster
+        Fitted by :meth:`fit`.
+    """
+
+    def __init__(self, forecasters):
+        self.forecasters = forecasters
+
+    def fit(self, y, X=None):
+        """Fit every member on ``y`` (and ``X``); returns self."""
+        for f in self.forecasters:
+            f.fit(y, X)
+        return self
+
+    def predict(self, steps=None, X=None, history=None, history_X=None):
+        """The mean of the members' :meth:`Forecaster.predict`."""
+        preds = [f.predict(steps, X=X, history=history, history_X=history_X)
+                 for f in self.forecasters]
+        return sum(preds[1:], preds[0]) / len(preds)
 
 
 class AutoForecaster(BaseEstimator):
@@ -74,6 +120,11 @@ class AutoForecaster(BaseEstimator):
         A network is chosen only if its mean backtest error is below ``1 - margin``
         times the best baseline's and it beats that baseline on most folds: the
         simpler model is kept unless the network clearly wins.
+    combine : bool, default=True
+        Also score the mean of the forecasts of seasonal naive and ridge, of ridge
+        and the LSTM, and of seasonal naive and the LSTM (where both are
+        candidates), at no extra backtest cost: averaging two models is often more
+        robust than either. A combination with a network counts as a network.
     random_state : int or None, default=None
         Seed of the networks.
     n_threads : int or None, default=None
@@ -84,12 +135,12 @@ class AutoForecaster(BaseEstimator):
     Attributes
     ----------
     choice_ : str
-        The chosen candidate.
+        The chosen candidate (a combination is named ``'ridge + lstm'``).
     scores_ : dict
         Candidate name -> mean absolute error over the backtest origins.
     fold_scores_ : dict
         Candidate name -> list of the mean absolute errors of each fold.
-    forecaster_ : Forecaster
+    forecaster_ : Forecaster or MeanForecaster
         The chosen candidate, fitted on all the data.
     season_ : int
     origins_ : Index
@@ -107,6 +158,7 @@ class AutoForecaster(BaseEstimator):
         "n_folds": [Interval(Integral, 1, None, closed="left")],
         "refit": ["boolean"],
         "margin": [Interval(Real, 0, 1, closed="left")],
+        "combine": ["boolean"],
         "random_state": ["random_state"],
         "n_threads": [Interval(Integral, 1, None, closed="left"), None],
         "freq": [str, pd.DateOffset, Interval(Integral, 1, None, closed="left"), None],
@@ -115,8 +167,9 @@ class AutoForecaster(BaseEstimator):
     def __init__(self, horizon: int = 1, *, season: int | None = None,
                  lags: int | None = None, candidates: tuple[str, ...] | None = None,
                  n_origins: int | None = None, holdout: float = 0.2, n_folds: int = 3,
-                 refit: bool = False, margin: float = 0.05, random_state: int | None = None,
-                 n_threads: int | None = None, freq: str | int | None = None) -> None:
+                 refit: bool = False, margin: float = 0.05, combine: bool = True,
+                 random_state: int | None = None, n_threads: int | None = None,
+                 freq: str | int | None = None) -> None:
         self.horizon = horizon
         self.season = season
         self.lags = lags
@@ -126,6 +179,7 @@ class AutoForecaster(BaseEstimator):
         self.n_folds = n_folds
         self.refit = refit
         self.margin = margin
+        self.combine = combine
         self.random_state = random_state
         self.n_threads = n_threads
         self.freq = freq
@@ -189,19 +243,27 @@ class AutoForecaster(BaseEstimator):
                              f"{n_origins} origins of horizon={self.horizon} "
                              f"with lags={lags} (needs at least "
                              f"{need + n_origins * self.horizon})")
-        self.scores_, self.fold_scores_ = {}, {}
+        folds = {}
         for name in names:
-            self.fold_scores_[name], origins = self._backtest(name, y, initial, season,
-                                                               lags)
-            self.scores_[name] = float(np.mean(np.concatenate(self.fold_scores_[name])))
-            self.fold_scores_[name] = [float(np.mean(e)) for e in self.fold_scores_[name]]
+            folds[name], origins = self._backtest(name, y, initial, season, lags)
+        if self.combine:
+            for pair in COMBINATIONS:
+                if all(p in folds for p in pair):
+                    folds[_combined(pair)] = [
+                        (actual, (fa + fb) / 2) for (actual, fa), (_, fb)
+                        in zip(folds[pair[0]], folds[pair[1]])]
+        errors = {k: [np.abs(a - f) for a, f in v] for k, v in folds.items()}
+        self.fold_scores_ = {k: [float(np.mean(e)) for e in v] for k, v in errors.items()}
+        self.scores_ = {k: float(np.mean(np.concatenate(v))) for k, v in errors.items()}
         self.origins_ = pd.Index(origins)
         self.choice_ = self._choose()
-        self.forecaster_ = self._candidate(self.choice_, season, lags).fit(y)
+        members = [self._candidate(m, season, lags) for m in self.choice_.split(" + ")]
+        self.forecaster_ = (members[0] if len(members) == 1
+                            else MeanForecaster(members)).fit(y)
         return self
 
     def _backtest(self, name, y, initial, season, lags):
-        """Absolute errors of each fold (list of arrays) and the origins, in order."""
+        """(actual, forecast) arrays of each fold, and the origins, in order."""
         starts = np.arange(initial, len(y), self.horizon)
         folds = ([starts] if self.refit else
                  np.array_split(starts, min(self.n_folds, len(starts))))
@@ -214,13 +276,13 @@ class AutoForecaster(BaseEstimator):
                               initial=int(block[0]), step=self.horizon,
                               refit=self.refit, season=season)
             f = bt.forecasts
-            errors.append(np.abs(f["actual"] - f["forecast"]).to_numpy())
+            errors.append((f["actual"].to_numpy(), f["forecast"].to_numpy()))
             origins.extend(f["origin"].drop_duplicates())
         return errors, origins
 
     def _choose(self):
-        base = {k: v for k, v in self.scores_.items() if k not in NETWORKS}
-        nets = {k: v for k, v in self.scores_.items() if k in NETWORKS}
+        base = {k: v for k, v in self.scores_.items() if not _has_network(k)}
+        nets = {k: v for k, v in self.scores_.items() if _has_network(k)}
         best_base = min(base, key=base.get) if base else None
         best_net = min(nets, key=nets.get) if nets else None
         if best_base is None:
