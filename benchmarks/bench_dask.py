@@ -135,8 +135,12 @@ def grid_search(n_workers, repeats):
     runs, scores = [], None
     try:
         for _ in range(repeats):
+            # pre_dispatch="all": every fit queued on the cluster at once; with
+            # scikit-learn's default (2 x n_jobs ahead) each completion costs a round
+            # trip through the client before the next fit starts (0.94x -> 1.29x wall)
             search = GridSearchCV(est, grid, cv=RollingOrigin(initial=552, step=24,
-                                                              horizon=24), n_jobs=-1)
+                                                              horizon=24), n_jobs=-1,
+                                  pre_dispatch="all")
             with _Timed(client) as timed, parallel_config(backend="dask"):
                 search.fit(y)
             runs.append(timed)
