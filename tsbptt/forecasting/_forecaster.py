@@ -43,6 +43,7 @@ from ._panel import (
     continuations,
     frame_to_long,
     last_labels,
+    long_to_user,
     future_index,
     future_labels,
     split_static,
@@ -421,12 +422,7 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
 
     def _to_user(self, out):
         """Forecasts in the layout of the training data (a long frame if it was one)."""
-        if not self.long_frame_:
-            return out
-        attrs = dict(out.attrs)
-        out = out.reset_index()
-        out.attrs.update(attrs)
-        return out
+        return long_to_user(out, self.long_frame_)
 
     def _fit_static(self, y, X):
         """Take the static features out of X; their values per series, standardised

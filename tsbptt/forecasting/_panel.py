@@ -500,6 +500,17 @@ def continuations(y_new, X_new, layout, step, tails, exog_names):
     return entries
 
 
+def long_to_user(out, long_frame):
+    """Forecasts ``out`` in the layout of the training data: a long frame (the index
+    levels as columns, ``attrs`` kept) if the model was fitted on one, else as they are."""
+    if not long_frame:
+        return out
+    attrs = dict(out.attrs)
+    out = out.reset_index()
+    out.attrs.update(attrs)
+    return out
+
+
 def frame_to_long(frame, id_col, time_col, target_col=None, what="y"):
     """A long DataFrame (one row per series and time step, Nixtla's layout) -> the
     long Series layout.

@@ -27,7 +27,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import check_is_fitted
 
-from ._panel import _entries, frame_to_long, split_future, to_output
+from ._panel import _entries, frame_to_long, long_to_user, split_future, to_output
 from ._parallel import check_n_jobs, parallel_map
 from .backtesting import backtest
 
@@ -116,12 +116,7 @@ class LocalModels(BaseEstimator):
 
     def _to_user(self, out):
         """Forecasts in the layout of the training data (a long frame if it was one)."""
-        if not self.long_frame_:
-            return out
-        attrs = dict(out.attrs)
-        out = out.reset_index()
-        out.attrs.update(attrs)
-        return out
+        return long_to_user(out, self.long_frame_)
 
     def fit(self, y, X=None):
         """Fit one clone of ``forecaster`` per series.
