@@ -370,11 +370,14 @@ print(kernel_isa())
 @pytest.mark.slow
 @pytest.mark.parametrize("variable, allowed", [("TSBPTT_DISABLE_AVX512", {"avx2", "baseline"}),
                                                ("TSBPTT_DISABLE_AVX2", {"baseline"})])
-def test_streams_run_the_build_the_kernels_use(variable, allowed):
+def test_streams_run_the_build_the_kernels_use(variable, allowed, tmp_path):
     """The stepper takes the instruction-set build the other kernels use (chosen once
     per process): a step stays bitwise predict_sequence's under each setting."""
+    # Outside the checkout, so that `python -c` imports the installed package (CI
+    # installs it; the checkout itself has no compiled kernels there).
     run = subprocess.run([sys.executable, "-c", _DISPATCH_CHECK], capture_output=True,
-                         text=True, env={**os.environ, variable: "1"}, timeout=300)
+                         text=True, env={**os.environ, variable: "1"}, timeout=300,
+                         cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() in allowed
 
