@@ -15,7 +15,7 @@ import scipy.sparse as sp
 from sklearn.preprocessing import LabelEncoder
 
 from ..persistence import from_json
-from ._state import FittedState
+from ._state import FittedState, checked_fitted, fitted_meta
 
 __all__ = ["ESNState"]
 
@@ -70,24 +70,13 @@ class ESNState(FittedState):
         params = self._params_for_json()
         if isinstance(params["alpha"], (tuple, np.ndarray)):
             params["alpha"] = [float(a) for a in params["alpha"]]
-        meta = {"class": type(self).__name__, "params": params,
-                "fitted": {k: getattr(self, k) for k in ESN_SCALARS if hasattr(self, k)},
-                "feature_names_in_": (list(map(str, self.feature_names_in_))
-                                      if hasattr(self, "feature_names_in_") else None)}
-        return arrays, meta
+        return arrays, fitted_meta(self, ESN_SCALARS, params)
 
     @classmethod
     def _from_fitted_state(cls, arrays, meta, path):
         """The ESN a model file describes, every value checked first."""
-        fitted = meta.get("fitted")
-        if not isinstance(fitted, dict) or not isinstance(meta.get("params"), dict):
-            raise ValueError(f"{path!r}: meta.json lacks its params or fitted values")
-        for key, value in fitted.items():
-            if key not in ESN_SCALARS or not ESN_SCALARS[key](from_json(value)):
-                raise ValueError(f"{path!r}: bad fitted value {key}={value!r}")
-        for key in REQUIRED.get(fitted.get("mode_"), ("mode_",)):
-            if key not in fitted:
-                raise ValueError(f"{path!r}: meta.json lacks the fitted value {key}")
+        checked_fitted(meta, ESN_SCALARS,
+                       lambda fitted: REQUIRED.get(fitted.get("mode_"), ("mode_",)), path)
         params = from_json(meta["params"])
         if isinstance(params.get("alpha"), list):
             params["alpha"] = tuple(params["alpha"])

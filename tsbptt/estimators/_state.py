@@ -49,6 +49,30 @@ _TUPLE_PARAMS = ("hidden_size", "quantiles")
 MODEL_CLASSES = {}
 
 
+def fitted_meta(est, scalars, params):
+    """meta.json of a fitted estimator: its class, ``params``, the fitted scalars it
+    has among ``scalars`` and its feature names."""
+    return {"class": type(est).__name__, "params": params,
+            "fitted": {k: getattr(est, k) for k in scalars if hasattr(est, k)},
+            "feature_names_in_": (list(map(str, est.feature_names_in_))
+                                  if hasattr(est, "feature_names_in_") else None)}
+
+
+def checked_fitted(meta, scalars, required, path):
+    """meta.json's fitted scalars, every one known to ``scalars`` and valid by its
+    check, and none of ``required(fitted)`` missing; ValueError naming the file."""
+    fitted = meta.get("fitted")
+    if not isinstance(fitted, dict) or not isinstance(meta.get("params"), dict):
+        raise ValueError(f"{path!r}: meta.json lacks its params or fitted values")
+    for key, value in fitted.items():
+        if key not in scalars or not scalars[key](from_json(value)):
+            raise ValueError(f"{path!r}: bad fitted value {key}={value!r}")
+    for key in required(fitted):
+        if key not in fitted:
+            raise ValueError(f"{path!r}: meta.json lacks the fitted value {key}")
+    return fitted
+
+
 def _known_member(name):
     return name in FITTED_ARRAYS or name.startswith(("param/", "esn/"))
 
@@ -92,26 +116,12 @@ class FittedState:
                     raise ValueError(f"{name} of dtype {a.dtype} cannot be saved without "
                                      "pickle; use numbers or strings as class labels")
                 arrays[name] = a
-        meta = {
-            "class": type(self).__name__, "params": self._params_for_json(),
-            "fitted": {k: getattr(self, k) for k in FITTED_SCALARS if hasattr(self, k)},
-            "feature_names_in_": (list(map(str, self.feature_names_in_))
-                                  if hasattr(self, "feature_names_in_") else None),
-        }
-        return arrays, meta
+        return arrays, fitted_meta(self, FITTED_SCALARS, self._params_for_json())
 
     @classmethod
     def _from_fitted_state(cls, arrays, meta, path):
         """The estimator a model file describes, every value checked first."""
-        fitted = meta.get("fitted")
-        if not isinstance(fitted, dict) or not isinstance(meta.get("params"), dict):
-            raise ValueError(f"{path!r}: meta.json lacks its params or fitted values")
-        for key in REQUIRED:
-            if key not in fitted:
-                raise ValueError(f"{path!r}: meta.json lacks the fitted value {key}")
-        for key, value in fitted.items():
-            if key not in FITTED_SCALARS or not FITTED_SCALARS[key](from_json(value)):
-                raise ValueError(f"{path!r}: bad fitted value {key}={value!r}")
+        checked_fitted(meta, FITTED_SCALARS, lambda fitted: REQUIRED, path)
         est = cls._with_saved_values(meta, path)
         est._check_saved_arrays(arrays, path)
         for name in FITTED_ARRAYS:
