@@ -97,8 +97,12 @@ class BackwardWork:
         Rows of one gradient block: ``BLOCK_STEPS * min(chunk, B)``.
     dX : ndarray of shape (B, T, F)
         OUT: the gradient of the input.
-    blk_xh : ndarray of shape (n_chunks, rows, F + H + 1)
-        WORK: a block of input rows for the weight-gradient product.
+    scratch : tuple of ndarray
+        WORK: the kernel's per-chunk work arrays, first the block of input rows
+        (n_chunks, rows, F + H + 1) for the weight-gradient product; kept for the
+        next call of the same shape.
+    spec : tsbptt.engine._cells._WorkSpec
+        The call's chunking and work-array shapes; ``spec.give(scratch)`` keeps them.
     n_clipped : ndarray of intp of shape (B,)
         OUT: entries clipped by ``clip_step``, per sample.
     delta_sq : ndarray of shape (B, T)
@@ -109,6 +113,7 @@ class BackwardWork:
     n_chunks: int
     rows: int
     dX: np.ndarray
-    blk_xh: np.ndarray
+    scratch: tuple
+    spec: object
     n_clipped: np.ndarray
     delta_sq: np.ndarray

@@ -17,6 +17,70 @@ PARALLEL_SUM_MIN = 1 << 22
 #: Up to this many chunks, a single-threaded sum is NumPy's adds in chunk order:
 #: the same bits as the compiled sum, without the call's fixed cost.
 NUMPY_SUM_MAX_CHUNKS = 8
+#: Work arrays of a kernel call up to this many bytes in all are kept for the next
+#: call of the same shape (:class:`_WorkSpec`); larger ones are allocated anew.
+SCRATCH_MAX_BYTES = 1 << 22
+#: Call shapes whose work arrays are kept at once (the oldest is dropped first).
+SCRATCH_MAX_SHAPES = 16
+
+#: Shapes of kernel calls remembered (:func:`_work_spec`), cleared when full.
+MAX_SPECS = 256
+
+_scratch = {}  # _WorkSpec -> tuple of its work arrays, not in use now
+_specs = {}    # (cell, kind, B, T, F, H, dtype) -> _WorkSpec
+
+
+class _WorkSpec:
+    """The chunking and work arrays of one kind of kernel call at one shape.
+
+    Work arrays are taken with :meth:`take` and handed back with :meth:`give`
+    once the call returns. A small call's time is largely fixed costs: a fresh
+    array per call costs an allocation and, past malloc's mmap threshold, page
+    faults on first touch, so a set of up to :data:`SCRATCH_MAX_BYTES` is kept
+    for the next call of the same spec. A kept set is out of the pool while in
+    use (``dict.pop`` is atomic under the GIL): two Python threads running
+    kernels at once never share one, the second allocates its own.
+    """
+
+    __slots__ = ("chunk", "n_chunks", "rows", "shapes", "dtype", "keep")
+
+    def __init__(self, batch, widths, dtype):
+        self.chunk = chunk_rows(batch)
+        self.n_chunks = _n_chunks(batch, self.chunk)
+        self.rows = BLOCK_STEPS * min(self.chunk, batch)
+        lead = {"blk": (self.n_chunks, self.rows), "row": (self.n_chunks, min(self.chunk, batch)),
+                "chunk": (self.n_chunks,)}
+        self.shapes = tuple(lead[kind] + (width,) for kind, width in widths)
+        self.dtype = dtype
+        self.keep = sum(int(np.prod(shape)) for shape in self.shapes) * dtype.itemsize \
+            <= SCRATCH_MAX_BYTES
+
+    def take(self):
+        arrays = _scratch.pop(self, None)
+        if arrays is None:
+            arrays = tuple(np.empty(shape, dtype=self.dtype) for shape in self.shapes)
+        return arrays
+
+    def give(self, arrays):
+        if self.keep:
+            if len(_scratch) >= SCRATCH_MAX_SHAPES:
+                _scratch.pop(next(iter(_scratch)), None)
+            _scratch[self] = arrays
+
+
+def _work_spec(cell, kind, batch, widths, dtype):
+    """The :class:`_WorkSpec` of a call, made once per shape.
+
+    ``widths``: each work array as ``(kind, width)``: ``"blk"`` is (n_chunks, rows
+    of a block of steps, width), ``"row"`` (n_chunks, rows of a chunk, width),
+    ``"chunk"`` (n_chunks, width)."""
+    key = (cell, kind, batch, widths, dtype)
+    spec = _specs.get(key)
+    if spec is None:
+        if len(_specs) >= MAX_SPECS:
+            _specs.clear()
+        spec = _specs[key] = _WorkSpec(batch, widths, dtype)
+    return spec
 
 
 class _Cell:
@@ -58,8 +122,8 @@ class _Cell:
             # Each element is summed in chunk order whatever the thread count.
             threads = n_threads if a.size >= PARALLEL_SUM_MIN else 1
             if threads == 1 and len(a) <= NUMPY_SUM_MAX_CHUNKS:
-                out = a[0].copy()
-                for k in range(1, len(a)):
+                out = a[0].copy() if len(a) == 1 else np.add(a[0], a[1])
+                for k in range(2, len(a)):
                     np.add(out, a[k], out=out)
             else:
                 out = np.empty(a.shape[1:], dtype=a.dtype)
@@ -67,15 +131,16 @@ class _Cell:
             grads[name] = out
         return grads
 
-    def _backward_work(self, X_shape, H, dtype):
-        """Work arrays of one backward call, shared by every cell."""
+    def _backward_work(self, X_shape, H, dtype, widths):
+        """Arrays of one backward call, shared by every cell.
+
+        ``widths`` name the cell's per-chunk work arrays (see :func:`_work_spec`);
+        ``work.scratch`` holds them, after the block of input rows."""
         B, T, F = X_shape
-        chunk = chunk_rows(B)
-        n_chunks = _n_chunks(B, chunk)
-        rows = BLOCK_STEPS * min(chunk, B)
+        spec = _work_spec(self.name, "backward", B, (("blk", F + H + 1),) + widths, dtype)
         return BackwardWork(
-            chunk=chunk, n_chunks=n_chunks, rows=rows, dX=np.empty((B, T, F), dtype),
-            blk_xh=np.empty((n_chunks, rows, F + H + 1), dtype),
+            chunk=spec.chunk, n_chunks=spec.n_chunks, rows=spec.rows,
+            dX=np.empty((B, T, F), dtype), scratch=spec.take(), spec=spec,
             n_clipped=np.zeros(B, dtype=np.intp), delta_sq=np.empty((B, T), dtype))
 
     def state_at(self, cache, offset):
@@ -129,14 +194,24 @@ class _Cell:
         """Forward without training caches: ``(Y or None, final state)``."""
         raise NotImplementedError
 
-    def _infer_work(self, X, H, width):
-        """xh (n_chunks, chunk, F + H + 1) and pre (n_chunks, chunk, width) scratch."""
-        B, _, F = X.shape
-        chunk = chunk_rows(B)
-        return chunk, (_empty(_per_chunk(B, chunk, F + H + 1), X.dtype),
-                       _empty(_per_chunk(B, chunk, width), X.dtype))
+    def _infer_work(self, X, H, width, act_width):
+        """The forward-only kernels' work arrays, xh (n_chunks, chunk, F + H + 1),
+        pre (n_chunks, chunk, width) and, if ``act_width``, act (n_chunks,
+        act_width): ``(spec, arrays)``; hand them back with ``spec.give``."""
+        widths = (("row", X.shape[2] + H + 1), ("row", width))
+        if act_width:
+            widths += (("chunk", act_width),)
+        spec = _work_spec(self.name, "infer", X.shape[0], widths, X.dtype)
+        return spec, spec.take()
+
+    def _forward_pre(self, batch, width, dtype):
+        """The training forward's pre-activations (n_chunks, chunk, width):
+        ``(spec, pre)``; hand it back with ``spec.give((pre,))``."""
+        spec = _work_spec(self.name, "forward", batch, (("row", width),), dtype)
+        return spec, spec.take()[0]
 
     def _finish(self, acc, reduce, work, n_threads):
+        work.spec.give(work.scratch)
         grads = self.reduce_accumulators(acc, n_threads) if reduce else None
         return grads, {"delta_sq": work.delta_sq, "n_clipped": work.n_clipped}
 
@@ -177,7 +252,7 @@ class LSTMCell(_Cell):
         h0, c0 = state0
         H = h0.shape[1]
         dt = X.dtype
-        chunk = chunk_rows(B)
+        spec, pre = self._forward_pre(B, 4 * H, dt)
         cache = LSTMCache(W=W, lengths=lengths, xh=_empty(_xh_shape(X, H), dt),
                           gates=_empty((B, T, 4 * H), dt), c0=c0,
                           cell=_empty((B, T, H), dt))
@@ -188,8 +263,9 @@ class LSTMCell(_Cell):
             cell_kernels(self.name).lstm_forward(
                 X=X, W=W, h0=h0, c0=c0, lengths=lengths, xh=cache.xh, gates=cache.gates,
                 cell=cache.cell, Y=Y, h_T=h_T, c_T=c_T,
-                pre=_empty(_per_chunk(B, chunk, 4 * H), dt), chunk_size=chunk,
+                pre=pre, chunk_size=spec.chunk,
                 n_threads=plan.n)
+        spec.give((pre,))
         # The backward reads the last step's h from here (the others are in xh): a
         # copy, so a caller who edits the returned state cannot change the gradients.
         cache.h_T = h_T.copy()
@@ -206,7 +282,7 @@ class LSTMCell(_Cell):
         B, T, _ = X.shape
         h0, c0 = state0
         H, dt = h0.shape[1], X.dtype
-        chunk, (xh, pre) = self._infer_work(X, H, 4 * H)
+        spec, (xh, pre, act) = self._infer_work(X, H, 4 * H, 5 * H)
         Y = _empty((B if keep_outputs else 0, T, H), dt)
         h_T, c_T = _empty((B, H), dt), _empty((B, H), dt)
         plan = thread_plan(n_threads, (self.name, "infer"), B, T, X.shape[2] + H + 1,
@@ -214,8 +290,8 @@ class LSTMCell(_Cell):
         with plan:
             cell_kernels(self.name).lstm_infer(
                 X=X, W=params["W"], h0=h0, c0=c0, lengths=lengths, Y=Y, h_T=h_T, c_T=c_T,
-                xh=xh, pre=pre, act=_empty((len(pre), 5 * H), dt), chunk_size=chunk,
-                n_threads=plan.n)
+                xh=xh, pre=pre, act=act, chunk_size=spec.chunk, n_threads=plan.n)
+        spec.give((xh, pre, act))
         return (Y if keep_outputs else None), (h_T, c_T)
 
     def backward(self, cache, dY, d_state, n_threads, clip_step=0.0, acc=None):
@@ -223,7 +299,9 @@ class LSTMCell(_Cell):
         B, T, _ = xh.shape
         H = cache.c0.shape[1]
         G, dt = 4 * H, xh.dtype
-        work = self._backward_work((B, T, xh.shape[2] - H - 1), H, dt)
+        F = xh.shape[2] - H - 1
+        work = self._backward_work((B, T, F), H, dt, (("blk", G), ("row", F + H)))
+        blk_xh, blk_da, rows_work = work.scratch
         reduce = acc is None
         acc = self._zero_accumulators(work.n_chunks, {"W": W}) if reduce else acc
         dh0, dc0 = _empty((B, H), dt), _empty((B, H), dt)
@@ -235,10 +313,9 @@ class LSTMCell(_Cell):
                 W_T=_transposed(W), c0=cache.c0, h_T=cache.h_T, lengths=cache.lengths,
                 xh=xh, gates=cache.gates, cell=cache.cell, dY=dY, dh_T=d_state[0],
                 dc_T=d_state[1], dX=work.dX, dh0=dh0, dc0=dc0, dW_acc=acc["W"],
-                blk_xh=work.blk_xh, blk_da=_empty((work.n_chunks, work.rows, G), dt),
-                work=_empty((work.n_chunks, min(work.chunk, B), W.shape[0] - 1), dt),
-                clip_step=clip_step, n_clipped=work.n_clipped, delta_sq=work.delta_sq,
-                chunk_size=work.chunk, n_threads=plan.n)
+                blk_xh=blk_xh, blk_da=blk_da, work=rows_work, clip_step=clip_step,
+                n_clipped=work.n_clipped, delta_sq=work.delta_sq, chunk_size=work.chunk,
+                n_threads=plan.n)
         return (work.dX, (dh0, dc0)) + self._finish(acc, reduce, work, plan.n)
 
 
@@ -255,7 +332,7 @@ class GRUCell(_Cell):
         (h0,) = state0
         H = h0.shape[1]
         dt = X.dtype
-        chunk = chunk_rows(B)
+        spec, pre = self._forward_pre(B, 3 * H, dt)
         cache = GRUCache(W=W, lengths=lengths, xh=_empty(_xh_shape(X, H), dt),
                          gates=_empty((B, T, 3 * H), dt), hn=_empty((B, T, H), dt))
         Y, h_T = _empty((B, T, H), dt), _empty((B, H), dt)
@@ -265,23 +342,24 @@ class GRUCell(_Cell):
             cell_kernels(self.name).gru_forward(
                 X=X, W=W, b_hn=b_hn, h0=h0, lengths=lengths, xh=cache.xh,
                 gates=cache.gates, hn=cache.hn, Y=Y, h_T=h_T,
-                pre=_empty(_per_chunk(B, chunk, 3 * H), dt), chunk_size=chunk,
+                pre=pre, chunk_size=spec.chunk,
                 n_threads=plan.n)
+        spec.give((pre,))
         return Y, (h_T,), cache
 
     def infer(self, X, params, state0, lengths, n_threads, keep_outputs=True):
         B, T, _ = X.shape
         (h0,) = state0
         H, dt = h0.shape[1], X.dtype
-        chunk, (xh, pre) = self._infer_work(X, H, 4 * H)
+        spec, (xh, pre, act) = self._infer_work(X, H, 4 * H, 4 * H)
         Y, h_T = _empty((B if keep_outputs else 0, T, H), dt), _empty((B, H), dt)
         plan = thread_plan(n_threads, (self.name, "infer"), B, T, X.shape[2] + H + 1,
                            self.n_gates, H)
         with plan:
             cell_kernels(self.name).gru_infer(
                 X=X, W=params["W"], b_hn=params["b_hn"], h0=h0, lengths=lengths, Y=Y,
-                h_T=h_T, xh=xh, pre=pre, act=_empty((len(pre), 4 * H), dt),
-                chunk_size=chunk, n_threads=plan.n)
+                h_T=h_T, xh=xh, pre=pre, act=act, chunk_size=spec.chunk, n_threads=plan.n)
+        spec.give((xh, pre, act))
         return (Y if keep_outputs else None), (h_T,)
 
     def backward(self, cache, dY, d_state, n_threads, clip_step=0.0, acc=None):
@@ -289,11 +367,12 @@ class GRUCell(_Cell):
         B, T, _ = xh.shape
         H = cache.hn.shape[2]
         G, dt = 3 * H, xh.dtype
-        work = self._backward_work((B, T, xh.shape[2] - H - 1), H, dt)
+        work = self._backward_work((B, T, xh.shape[2] - H - 1), H, dt,
+                                   (("blk", G), ("blk", G), ("row", H)))
+        blk_xh, blk_dgx, blk_dgh, rows_work = work.scratch
         reduce = acc is None
         if reduce:
             acc = self._zero_accumulators(work.n_chunks, {"W": W, "b_hn": np.empty(H, dt)})
-        blk = (work.n_chunks, work.rows, G)
         dh0 = _empty((B, H), dt)
         # two products per step (dW and dh): a backward call has twice the work
         plan = thread_plan(n_threads, (self.name, "backward"), B, 2 * T, xh.shape[2],
@@ -302,11 +381,10 @@ class GRUCell(_Cell):
             cell_kernels(self.name).gru_backward(
                 W_T=_transposed(W), lengths=cache.lengths, xh=xh, gates=cache.gates,
                 hn=cache.hn, dY=dY, dh_T=d_state[0], dX=work.dX, dh0=dh0,
-                dW_acc=acc["W"], db_hn_acc=acc["b_hn"], blk_xh=work.blk_xh,
-                blk_dgx=_empty(blk, dt), blk_dgh=_empty(blk, dt),
-                work=_empty((work.n_chunks, min(work.chunk, B), H), dt),
-                clip_step=clip_step, n_clipped=work.n_clipped, delta_sq=work.delta_sq,
-                chunk_size=work.chunk, n_threads=plan.n)
+                dW_acc=acc["W"], db_hn_acc=acc["b_hn"], blk_xh=blk_xh, blk_dgx=blk_dgx,
+                blk_dgh=blk_dgh, work=rows_work, clip_step=clip_step,
+                n_clipped=work.n_clipped, delta_sq=work.delta_sq, chunk_size=work.chunk,
+                n_threads=plan.n)
         return (work.dX, (dh0,)) + self._finish(acc, reduce, work, plan.n)
 
 
@@ -322,7 +400,7 @@ class RNNCell(_Cell):
         (h0,) = state0
         H = h0.shape[1]
         dt = X.dtype
-        chunk = chunk_rows(B)
+        spec, pre = self._forward_pre(B, H, dt)
         cache = RNNCache(W=W, lengths=lengths, xh=_empty(_xh_shape(X, H), dt),
                          gates=_empty((B, T, H), dt))
         Y, h_T = _empty((B, T, H), dt), _empty((B, H), dt)
@@ -331,22 +409,24 @@ class RNNCell(_Cell):
         with plan:
             cell_kernels(self.name).rnn_forward(
                 X=X, W=W, h0=h0, lengths=lengths, xh=cache.xh, gates=cache.gates, Y=Y,
-                h_T=h_T, pre=_empty(_per_chunk(B, chunk, H), dt), chunk_size=chunk,
+                h_T=h_T, pre=pre, chunk_size=spec.chunk,
                 n_threads=plan.n)
+        spec.give((pre,))
         return Y, (h_T,), cache
 
     def infer(self, X, params, state0, lengths, n_threads, keep_outputs=True):
         B, T, _ = X.shape
         (h0,) = state0
         H, dt = h0.shape[1], X.dtype
-        chunk, (xh, pre) = self._infer_work(X, H, H)
+        spec, (xh, pre) = self._infer_work(X, H, H, 0)
         Y, h_T = _empty((B if keep_outputs else 0, T, H), dt), _empty((B, H), dt)
         plan = thread_plan(n_threads, (self.name, "infer"), B, T, X.shape[2] + H + 1,
                            self.n_gates, H)
         with plan:
             cell_kernels(self.name).rnn_infer(
                 X=X, W=params["W"], h0=h0, lengths=lengths, Y=Y, h_T=h_T, xh=xh, pre=pre,
-                chunk_size=chunk, n_threads=plan.n)
+                chunk_size=spec.chunk, n_threads=plan.n)
+        spec.give((xh, pre))
         return (Y if keep_outputs else None), (h_T,)
 
     def backward(self, cache, dY, d_state, n_threads, clip_step=0.0, acc=None):
@@ -354,7 +434,9 @@ class RNNCell(_Cell):
         B, T, _ = xh.shape
         H = W.shape[1]
         dt = xh.dtype
-        work = self._backward_work((B, T, xh.shape[2] - H - 1), H, dt)
+        F = xh.shape[2] - H - 1
+        work = self._backward_work((B, T, F), H, dt, (("blk", H), ("row", F + H)))
+        blk_xh, blk_da, rows_work = work.scratch
         reduce = acc is None
         acc = self._zero_accumulators(work.n_chunks, {"W": W}) if reduce else acc
         dh0 = _empty((B, H), dt)
@@ -364,11 +446,10 @@ class RNNCell(_Cell):
         with plan:
             cell_kernels(self.name).rnn_backward(
                 W_T=_transposed(W), lengths=cache.lengths, xh=xh, gates=cache.gates, dY=dY,
-                dh_T=d_state[0], dX=work.dX, dh0=dh0, dW_acc=acc["W"], blk_xh=work.blk_xh,
-                blk_da=_empty((work.n_chunks, work.rows, H), dt),
-                work=_empty((work.n_chunks, min(work.chunk, B), W.shape[0] - 1), dt),
-                clip_step=clip_step, n_clipped=work.n_clipped, delta_sq=work.delta_sq,
-                chunk_size=work.chunk, n_threads=plan.n)
+                dh_T=d_state[0], dX=work.dX, dh0=dh0, dW_acc=acc["W"], blk_xh=blk_xh,
+                blk_da=blk_da, work=rows_work, clip_step=clip_step,
+                n_clipped=work.n_clipped, delta_sq=work.delta_sq, chunk_size=work.chunk,
+                n_threads=plan.n)
         return (work.dX, (dh0,)) + self._finish(acc, reduce, work, plan.n)
 
 

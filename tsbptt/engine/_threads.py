@@ -83,7 +83,9 @@ def resolve_n_threads(n_threads):
     int
         1 when tsbptt was built without OpenMP; an :class:`AutoThreads` for None.
     """
-    if n_threads is None:
+    if type(n_threads) is int and 0 < n_threads <= MAX_THREADS:  # the common case
+        n = n_threads
+    elif n_threads is None:
         n = AutoThreads(max(1, min(available_cores(), openmp_max_threads())))
     elif isinstance(n_threads, Integral) and not isinstance(n_threads, bool) \
             and n_threads != 0 and abs(n_threads) <= MAX_THREADS:

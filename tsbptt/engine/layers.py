@@ -125,8 +125,8 @@ class RecurrentLayer:
 
     def _check_state(self, state, batch, name):
         n = len(self.cell.state_names)
-        if state is None:
-            return tuple(np.zeros((batch, self.hidden_size), self.dtype) for _ in range(n))
+        if state is None:  # views of one allocation: a small call's fixed costs count
+            return tuple(np.zeros((n, batch, self.hidden_size), self.dtype))
         if not isinstance(state, (tuple, list)) or len(state) != n:
             raise ValueError(
                 f"{name} must be a tuple of {n} arrays "
