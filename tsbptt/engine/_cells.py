@@ -27,7 +27,7 @@ SCRATCH_MAX_SHAPES = 16
 MAX_SPECS = 256
 
 _scratch = {}  # _WorkSpec -> tuple of its work arrays, not in use now
-_specs = {}    # (cell, kind, B, T, F, H, dtype) -> _WorkSpec
+_specs = {}    # (cell, kind, batch, widths, dtype) -> _WorkSpec
 
 
 class _WorkSpec:
@@ -64,7 +64,10 @@ class _WorkSpec:
     def give(self, arrays):
         if self.keep:
             if len(_scratch) >= SCRATCH_MAX_SHAPES:
-                _scratch.pop(next(iter(_scratch)), None)
+                try:  # drop the oldest; another thread may change the dict meanwhile
+                    _scratch.pop(next(iter(_scratch)), None)
+                except (RuntimeError, StopIteration):
+                    pass
             _scratch[self] = arrays
 
 
@@ -222,11 +225,6 @@ def _empty(shape, dtype):
 
 def _n_chunks(batch, chunk):
     return -(-batch // chunk)
-
-
-def _per_chunk(batch, chunk, width):
-    """Shape of a per-chunk scratch array: (n_chunks, rows per chunk, width)."""
-    return (_n_chunks(batch, chunk), min(chunk, batch), width)
 
 
 def _transposed(W):
