@@ -11,6 +11,7 @@ from numpy.testing import assert_array_equal
 from tsbptt.engine import RecurrentLayer, _cells
 
 CELLS = ["lstm", "gru", "rnn"]
+KEPT_BYTES = _cells.SCRATCH_MAX_BYTES
 
 
 def run_all(layer, X, dY, lengths):
@@ -22,7 +23,7 @@ def run_all(layer, X, dY, lengths):
 
 
 def fresh_pool(monkeypatch, keep):
-    monkeypatch.setattr(_cells, "SCRATCH_MAX_BYTES", (1 << 22) if keep else -1)
+    monkeypatch.setattr(_cells, "SCRATCH_MAX_BYTES", KEPT_BYTES if keep else -1)
     monkeypatch.setattr(_cells, "_specs", {})
     monkeypatch.setattr(_cells, "_scratch", {})
 
@@ -62,8 +63,9 @@ def test_a_set_in_use_is_not_shared_and_large_sets_are_not_kept(monkeypatch):
     assert not np.shares_memory(first[0], second[0])
     spec.give(first)
     assert spec.take()[0] is first[0]
-    # 2^22 bytes is the limit: one float32 more is allocated per call
-    big = _cells._work_spec("lstm", "forward", 1, (("row", (1 << 20) + 1),), f32)
+    # SCRATCH_MAX_BYTES is the limit: one float32 more is allocated per call
+    width = _cells.SCRATCH_MAX_BYTES // 4 + 1
+    big = _cells._work_spec("lstm", "forward", 1, (("row", width),), f32)
     arrays = big.take()
     big.give(arrays)
     assert big not in _cells._scratch

@@ -18,8 +18,9 @@ PARALLEL_SUM_MIN = 1 << 22
 #: the same bits as the compiled sum, without the call's fixed cost.
 NUMPY_SUM_MAX_CHUNKS = 8
 #: Work arrays of a kernel call up to this many bytes in all are kept for the next
-#: call of the same shape (:class:`_WorkSpec`); larger ones are allocated anew.
-SCRATCH_MAX_BYTES = 1 << 22
+#: call of the same shape (:class:`_WorkSpec`); larger ones are allocated anew (a
+#: larger call's work hides the allocation, and the pool stays under 16 MB).
+SCRATCH_MAX_BYTES = 1 << 20
 #: Call shapes whose work arrays are kept at once (the oldest is dropped first).
 SCRATCH_MAX_SHAPES = 16
 
