@@ -791,8 +791,9 @@ def _spectral_radius(W):
     direction never settles but the growth rate does), and lands within ~2% of
     the true radius for random reservoirs of 200-1,000 units (usually below it).
     The products run compiled (:func:`~tsbptt._kernels._esn.power_log_norms`):
-    ~0.3 ms at N=200, where ARPACK took ~30-40 ms and the same iteration in
-    scipy.sparse calls ~2 ms (``benchmarks/bench_esn.py --parts 5``).
+    1.8 ms at N=200 on a loaded machine, where the same iteration through
+    scipy.sparse took 4.2 ms and ARPACK ~20-40 ms
+    (``benchmarks/bench_esn.py --parts 5``).
     """
     if W.nnz == 0:
         return 0.0
