@@ -13,6 +13,9 @@ stateful mode (``Forecaster(strategy='stateful')``, ``ESNRegressor.fit_series``)
 median of repeats (one repeat of the LSTM), then MASE of 200 one-step forecasts
 after it (no refit).
 
+Part 2 ends with where the stateful ESN Forecaster's fit goes (reservoir
+kernel, reservoir draw, readout, the Forecaster's own work; CPU ms, medians).
+
 Part 3, the bundled and generated series of ``bench_accuracy.py`` with its
 protocol (rolling origins, refit at each, lags = 2 x season): MASE and fit time
 of seasonal naive, Ridge(1.0), the default ESN and the default LSTM Forecasters.
@@ -154,6 +157,55 @@ def fit_time_4000(repeats=3, n_test=200, windows_lstm=True, lstm_repeats=1):
     return rows, ratio
 
 
+def stateful_breakdown(repeats=9):
+    """Where one ``Forecaster(ESNRegressor(), lags=48, strategy='stateful').fit``
+    on 4,000 steps goes: CPU ms of its parts (each the median over ``repeats``
+    fits, timed by wrapping the ESN's methods), and the fit in total."""
+    import pandas as pd
+
+    import tsbptt.estimators._esn as esn
+    s = make_mackey_glass(4000)
+    y = pd.Series(s, index=pd.date_range("2020-01-01", periods=len(s), freq="h"))
+    parts = {"reservoir states (kernel)": (esn._Reservoir, "_run"),
+             "reservoir draw": (esn._Reservoir, "_init_reservoir"),
+             "  of which the spectral radius": (esn, "_spectral_radius"),
+             "readout (Gram, eigh, GCV)": (esn, "ridge_gcv"),
+             "  of which the Gram matrix": (esn, "_centred_gram"),
+             "ESNRegressor.fit": (esn.ESNRegressor, "fit")}
+    spent = {name: [] for name in parts}
+    saved = {name: getattr(obj, attr) for name, (obj, attr) in parts.items()}
+
+    def timed(name, fn):
+        def wrapper(*args, **kwargs):
+            t0 = time.process_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent[name][-1] += time.process_time() - t0
+        return wrapper
+
+    for name, (obj, attr) in parts.items():
+        setattr(obj, attr, timed(name, saved[name]))
+    total = []
+    try:
+        for _ in range(repeats + 1):  # the first one warms up, not counted
+            for v in spent.values():
+                v.append(0.0)
+            t0 = time.process_time()
+            Forecaster(ESNRegressor(random_state=0, n_threads=1), lags=LAGS,
+                       strategy="stateful").fit(y)
+            total.append(time.process_time() - t0)
+    finally:
+        for name, (obj, attr) in parts.items():
+            setattr(obj, attr, saved[name])
+    out = {name: 1e3 * statistics.median(v[1:]) for name, v in spent.items()}
+    out["Forecaster.fit (total)"] = 1e3 * statistics.median(total[1:])
+    out["Forecaster's own work"] = out["Forecaster.fit (total)"] - out["ESNRegressor.fit"]
+    for name, ms in out.items():
+        print(f"stateful fit, 4,000 steps: {name:<32} {ms:7.2f} ms", flush=True)
+    return out
+
+
 def radius_and_row_path(repeats=5, n_steps=4000):
     """The spectral radius (ARPACK, dense, the power iteration) and the reservoir
     kernel on one long row (the one-row path) against a batch of two rows (the
@@ -292,6 +344,7 @@ def main():
     if 2 in args.parts:
         out["fit_4000"], out["fit_ratio"] = fit_time_4000(
             args.repeats, windows_lstm=not args.quick, lstm_repeats=args.lstm_repeats)
+        out["stateful_breakdown"] = stateful_breakdown(max(args.repeats, 9))
     if 3 in args.parts:
         out["series"] = series_table(2 if args.quick else 3, not args.quick)
         print()

@@ -131,6 +131,59 @@ def test_alpha_is_chosen_by_generalized_cross_validation():
     np.testing.assert_allclose(est.predict(X), fixed.predict(X), rtol=1e-9)
 
 
+def _ridge_gcv_by_svd(Phi, y, w, alphas):
+    """The readout through an SVD of the centred, weighted design matrix, the
+    residuals of every candidate formed explicitly: the reference of ridge_gcv."""
+    w = np.ones(len(Phi)) if w is None else w
+    n, sw = w.sum(), np.sqrt(w)
+    x_mean, y_mean = w @ Phi / n, w @ y / n
+    U, sig, Vt = np.linalg.svd((Phi - x_mean) * sw[:, None], full_matrices=False)
+    b = (y - y_mean) * sw
+    Ub = U.T @ b
+    scores = []
+    for a in alphas:
+        r = b - U @ (sig ** 2 / (sig ** 2 + a) * Ub)
+        dof = 1 + np.sum(sig ** 2 / (sig ** 2 + a))
+        scores.append(n * (r @ r) / (n - dof) ** 2)
+    a = alphas[int(np.argmin(scores))]
+    coef = Vt.T @ (sig / (sig ** 2 + a) * Ub)
+    return coef, y_mean - x_mean @ coef, a
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_gram_readout_matches_the_svd_path(weighted):
+    from tsbptt.estimators._esn import GRAM_ROWS
+    rs = np.random.RandomState(3)
+    n, p = 2 * GRAM_ROWS + 77, 30  # two full panels and a partial one
+    Phi = np.tanh(rs.randn(n, p) @ rs.randn(p, p) * 0.4 + rs.uniform(-1, 1, p))
+    Phi[:, 20:] = Phi[:, :10] + 1e-3 * rs.randn(n, 10)  # nearly collinear: cond ~2.5e3
+    y = Phi @ rs.randn(p) + 0.3 * np.sin(3 * Phi[:, 0]) + 0.01 * rs.randn(n) + 2.0
+    w = rs.uniform(0.2, 3.0, n) if weighted else None
+    alphas = list(DEFAULT_ALPHAS)
+    want_coef, want_icpt, want_a = _ridge_gcv_by_svd(Phi, y, w, alphas)
+    assert 1e-10 < want_a < 100  # an interior choice, not an end of the grid
+    coef, icpt, a = ridge_gcv(Phi, y, w, alphas)
+    assert a == want_a
+    np.testing.assert_allclose(coef[:, 0], want_coef, rtol=1e-8,
+                               atol=1e-8 * np.abs(want_coef).max())
+    np.testing.assert_allclose(icpt, [want_icpt], rtol=1e-8)
+    # column blocks: the same bits as the whole matrix (weighted: the means are
+    # BLAS products over the blocks, summed in a blocking of their own; ~1e-16 in
+    # the mean, times the conditioning)
+    split = ridge_gcv([Phi[:, :7], Phi[:, 7:]], y, w, alphas)
+    tol = 1e-9 if weighted else 0.0
+    np.testing.assert_allclose(split[0], coef, rtol=0, atol=tol * np.abs(coef).max())
+    np.testing.assert_allclose(split[1], icpt, rtol=tol)
+    # float32 features: the Gram is accumulated in float64 from the float32 values
+    P32 = Phi.astype(np.float32)
+    c32, i32, a32 = ridge_gcv([P32[:, :7], P32[:, 7:]], y, w, alphas)
+    ref32 = _ridge_gcv_by_svd(P32.astype(np.float64), y, w, alphas)
+    assert a32 == ref32[2]
+    np.testing.assert_allclose(c32[:, 0], ref32[0], rtol=1e-8,
+                               atol=1e-8 * np.abs(ref32[0]).max())
+    np.testing.assert_allclose(i32, [ref32[1]], rtol=1e-8)
+
+
 def test_bitwise_for_any_thread_count_and_batch():
     X, y = _windows(n=70)
     runs = [ESNRegressor(**SMALL, n_threads=n).fit(X, y) for n in (1, 2, 3)]

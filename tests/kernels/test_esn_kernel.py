@@ -4,7 +4,7 @@ import pytest
 import scipy.sparse as sp
 
 from tsbptt._kernels import reference
-from tsbptt._kernels._esn import ROWS_PER_CHUNK, esn_states
+from tsbptt._kernels._esn import ROWS_PER_CHUNK, esn_states, power_log_norms
 
 TOL = {np.float32: 2e-5, np.float64: 1e-12}
 
@@ -38,8 +38,9 @@ def _run(p, leak=0.7, washout=2, n_threads=1, rows=None):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("n_fb", [0, 2])
-def test_matches_numpy_twin(dtype, n_fb):
-    p = _problem(dtype, n_fb=n_fb)
+@pytest.mark.parametrize("N", [24, 23])
+def test_matches_numpy_twin(dtype, n_fb, N):
+    p = _problem(dtype, n_fb=n_fb, N=N)
     got = _run(p)
     want = reference.esn_forward(p["U"], p["W_in"], p["W"], p["bias"], 0.7,
                                  lengths=p["lengths"], W_fb=p["W_fb"] if n_fb else None,
@@ -59,8 +60,9 @@ def test_one_step_by_hand():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_bitwise_any_thread_count_and_batch(dtype):
-    p = _problem(dtype, B=3 * ROWS_PER_CHUNK + 5, n_fb=1)
+@pytest.mark.parametrize("N", [24, 23])  # 23: the one-row path's single-unit tail too
+def test_bitwise_any_thread_count_and_batch(dtype, N):
+    p = _problem(dtype, B=3 * ROWS_PER_CHUNK + 5, n_fb=1, N=N)
     base = _run(p, n_threads=1)
     for n_threads in (2, 3, 8):
         for a, b in zip(base, _run(p, n_threads=n_threads)):
@@ -113,3 +115,48 @@ def test_bad_shapes_are_refused():
         esn_states(*bad, np.zeros((2, 24)))
     with pytest.raises(ValueError, match="n_threads >= 1"):
         esn_states(*args, np.zeros((2, 24)), n_threads=0)
+
+
+def _power_reference(W, steps):
+    """The power iteration of power_log_norms in plain NumPy."""
+    v, logs = np.full(W.shape[0], 1 / np.sqrt(W.shape[0])), np.full(steps, -np.inf)
+    for k in range(steps):
+        u = W @ v
+        norm = np.sqrt(u @ u)
+        if norm == 0:
+            break
+        logs[k], v = np.log(norm), u / norm
+    return logs
+
+
+def _csr_args(W):
+    return W.data, W.indices.astype(np.int32), W.indptr.astype(np.int32)
+
+
+def test_power_log_norms_against_numpy():
+    rs = np.random.RandomState(4)
+    W = sp.random(50, 50, density=0.15, random_state=rs, format="csr")
+    W.data = rs.uniform(-1, 1, W.nnz)
+    got = power_log_norms(*_csr_args(W), 60)
+    np.testing.assert_allclose(got, _power_reference(W, 60), rtol=1e-12, atol=1e-12)
+    assert np.array_equal(power_log_norms(*_csr_args(W.copy()), 60), got)  # fixed order
+    # nilpotent (strictly upper triangular): the norm reaches 0, the rest stays -inf
+    N = sp.csr_matrix(np.triu(np.ones((6, 6)), 1))
+    logs = power_log_norms(*_csr_args(N), 10)
+    want = _power_reference(N, 10)
+    assert np.isneginf(logs[5:]).all() and np.isneginf(want[5:]).all()
+    np.testing.assert_allclose(logs[:5], want[:5], rtol=1e-12)
+    assert power_log_norms(*_csr_args(W), 0).shape == (0,)
+
+
+def test_power_log_norms_refuses_a_broken_csr():
+    W = sp.csr_matrix(np.eye(4))
+    data, indices, indptr = _csr_args(W)
+    with pytest.raises(ValueError, match="not one square CSR matrix"):
+        power_log_norms(data[:3], indices, indptr, 5)
+    with pytest.raises(ValueError, match="not one square CSR matrix"):
+        power_log_norms(data, indices, indptr, -1)
+    with pytest.raises(ValueError, match=r"W_indices must lie in \[0, 4\)"):
+        power_log_norms(data, np.full_like(indices, 4), indptr, 5)
+    with pytest.raises(ValueError, match="W_indptr must be non-decreasing"):
+        power_log_norms(data, indices, np.array([0, 2, 1, 3, 4], np.int32), 5)

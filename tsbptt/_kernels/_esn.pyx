@@ -18,6 +18,7 @@
 # through the vectorised tanh (libmvec, _simd_math.h) whatever its lane.
 from cython cimport floating
 from cython.parallel cimport prange
+from libc.math cimport log, sqrt
 
 import numpy as np
 
@@ -36,6 +37,73 @@ ROWS_PER_CHUNK = CHUNK
 cdef Py_ssize_t _LANES = CHUNK
 
 
+cdef inline floating _pre1(const floating[:, :, ::1] U, const floating[:, ::1] W_in,
+                           const floating[::1] W_data, const int[::1] W_indices,
+                           const int[::1] W_indptr, const floating[::1] bias,
+                           const floating[:, ::1] W_fb, const floating[:, :, ::1] Y_fb,
+                           const floating* xs, Py_ssize_t b, Py_ssize_t t,
+                           Py_ssize_t i) noexcept nogil:
+    """Pre-activation of unit i of row b at step t, in a chunk lane's order: b[i],
+    the input terms in feature order, the reservoir terms in CSR order, then the
+    feedback terms."""
+    cdef Py_ssize_t f, o, p
+    cdef floating a = bias[i]
+    for f in range(W_in.shape[1]):
+        a = a + W_in[i, f] * U[b, t, f]
+    for p in range(W_indptr[i], W_indptr[i + 1]):
+        a = a + W_data[p] * xs[W_indices[p]]
+    for o in range(W_fb.shape[1]):
+        a = a + W_fb[i, o] * Y_fb[b, t, o]
+    return a
+
+
+cdef inline void _pre4(const floating[:, :, ::1] U, const floating[:, ::1] W_in,
+                       const floating[::1] W_data, const int[::1] W_indices,
+                       const int[::1] W_indptr, const floating[::1] bias,
+                       const floating[:, ::1] W_fb, const floating[:, :, ::1] Y_fb,
+                       const floating* xs, Py_ssize_t b, Py_ssize_t t, Py_ssize_t i,
+                       floating* out) noexcept nogil:
+    """_pre1 of units i .. i+3, their four chains of adds side by side (the CSR
+    terms up to the shortest row's count together, then each row's rest): the
+    same operations in the same order per unit, but four independent chains in
+    flight instead of one, which the one-row path is latency-bound on."""
+    cdef Py_ssize_t f, o, q
+    cdef Py_ssize_t s0 = W_indptr[i], s1 = W_indptr[i + 1], s2 = W_indptr[i + 2]
+    cdef Py_ssize_t s3 = W_indptr[i + 3], e3 = W_indptr[i + 4]
+    cdef Py_ssize_t m = min(min(s1 - s0, s2 - s1), min(s3 - s2, e3 - s3))
+    cdef floating a0 = bias[i], a1 = bias[i + 1], a2 = bias[i + 2], a3 = bias[i + 3]
+    cdef floating u
+    for f in range(W_in.shape[1]):
+        u = U[b, t, f]
+        a0 = a0 + W_in[i, f] * u
+        a1 = a1 + W_in[i + 1, f] * u
+        a2 = a2 + W_in[i + 2, f] * u
+        a3 = a3 + W_in[i + 3, f] * u
+    for q in range(m):
+        a0 = a0 + W_data[s0 + q] * xs[W_indices[s0 + q]]
+        a1 = a1 + W_data[s1 + q] * xs[W_indices[s1 + q]]
+        a2 = a2 + W_data[s2 + q] * xs[W_indices[s2 + q]]
+        a3 = a3 + W_data[s3 + q] * xs[W_indices[s3 + q]]
+    for q in range(s0 + m, s1):
+        a0 = a0 + W_data[q] * xs[W_indices[q]]
+    for q in range(s1 + m, s2):
+        a1 = a1 + W_data[q] * xs[W_indices[q]]
+    for q in range(s2 + m, s3):
+        a2 = a2 + W_data[q] * xs[W_indices[q]]
+    for q in range(s3 + m, e3):
+        a3 = a3 + W_data[q] * xs[W_indices[q]]
+    for o in range(W_fb.shape[1]):
+        u = Y_fb[b, t, o]
+        a0 = a0 + W_fb[i, o] * u
+        a1 = a1 + W_fb[i + 1, o] * u
+        a2 = a2 + W_fb[i + 2, o] * u
+        a3 = a3 + W_fb[i + 3, o] * u
+    out[0] = a0
+    out[1] = a1
+    out[2] = a2
+    out[3] = a3
+
+
 cdef void _row(const floating[:, :, ::1] U, const Py_ssize_t[::1] lengths,
                const floating[:, ::1] W_in, const floating[::1] W_data,
                const int[::1] W_indices, const int[::1] W_indptr,
@@ -46,18 +114,19 @@ cdef void _row(const floating[:, :, ::1] U, const Py_ssize_t[::1] lengths,
                Py_ssize_t b, floating* work) noexcept nogil:
     """Advance the single row b: a chunk of one row, 1/CHUNK of a chunk's work.
 
-    The pre-activations of CHUNK consecutive units are summed one by one (in the
-    same order of operations as a chunk's lane), then go through the same
-    CHUNK-lane tanh loop as a chunk's, so the bits equal the row's in any batch.
+    The pre-activations of CHUNK consecutive units are summed four units at a time
+    (each unit in the same order of operations as a chunk's lane), then go through
+    the same CHUNK-lane tanh loop as a chunk's, so the bits equal the row's in any
+    batch.
     """
-    cdef Py_ssize_t N = W_in.shape[0], F = W_in.shape[1], n_fb = W_fb.shape[1]
+    cdef Py_ssize_t N = W_in.shape[0]
     cdef Py_ssize_t n_pad = (N + CHUNK - 1) // CHUNK * CHUNK
-    cdef Py_ssize_t i, i0, blk, k, f, o, p, t, T = lengths[b]
+    cdef Py_ssize_t i, i0, blk, k, f, t, T = lengths[b]
     cdef floating* xs = work                  # (n_pad,) state entering the step
     cdef floating* xn = work + n_pad          # (n_pad,) state after the step
     cdef floating* tot = work + 2 * n_pad     # (n_pad,) sum of the kept states
     cdef floating acc[CHUNK]
-    cdef floating a, keep = 1 - leak
+    cdef floating keep = 1 - leak
     cdef Py_ssize_t lanes = _LANES
     for i in range(3 * n_pad):
         work[i] = 0
@@ -66,18 +135,17 @@ cdef void _row(const floating[:, :, ::1] U, const Py_ssize_t[::1] lengths,
     for t in range(T):
         for blk in range(n_pad // CHUNK):
             i0 = blk * CHUNK
-            for k in range(CHUNK):
+            k = 0
+            while k < CHUNK:
                 i = i0 + k
-                a = 0
-                if i < N:
-                    a = bias[i]
-                    for f in range(F):
-                        a = a + W_in[i, f] * U[b, t, f]
-                    for p in range(W_indptr[i], W_indptr[i + 1]):
-                        a = a + W_data[p] * xs[W_indices[p]]
-                    for o in range(n_fb):
-                        a = a + W_fb[i, o] * Y_fb[b, t, o]
-                acc[k] = a
+                if i + 4 <= N:
+                    _pre4(U, W_in, W_data, W_indices, W_indptr, bias, W_fb, Y_fb, xs,
+                          b, t, i, &acc[k])
+                    k = k + 4
+                else:
+                    acc[k] = _pre1(U, W_in, W_data, W_indices, W_indptr, bias, W_fb,
+                                   Y_fb, xs, b, t, i) if i < N else 0
+                    k = k + 1
             for k in range(lanes):
                 xn[i0 + k] = keep * xs[i0 + k] + leak * tanh_(acc[k])
         for i in range(N):
@@ -239,3 +307,56 @@ def esn_states(const floating[:, :, ::1] U not None,
             _chunk(U, lengths, W_in, W_data, W_indices, W_indptr, bias, W_fb, Y_fb, lk,
                    x, states, mean, want_states, want_mean, washout, c * CHUNK,
                    min(CHUNK, B - c * CHUNK), &work[omp_get_thread_num(), 0])
+
+
+def power_log_norms(const double[::1] W_data not None, const int[::1] W_indices not None,
+                    const int[::1] W_indptr not None, Py_ssize_t steps):
+    """Power iteration of a square CSR matrix from the all-ones direction.
+
+    ``v_0 = 1 / sqrt(N)``; at each step ``u = W v`` (each row summed from 0.0 in
+    CSR order), ``logs[k] = log |u|`` (the squares summed in index order) and
+    ``v = u / |u|``. A fixed sequence of float64 operations: the same bits on
+    every run and thread count.
+
+    Parameters
+    ----------
+    W_data, W_indices, W_indptr : the (N, N) matrix in CSR form (int32 indices,
+        checked to lie in [0, N)).
+    steps : int >= 0, the number of products.
+
+    Returns
+    -------
+    logs : ndarray of shape (steps,)
+        ``log |W v_k|``; the iteration stops at the first zero norm (a nilpotent
+        matrix), whose step and the later ones hold -inf.
+    """
+    cdef Py_ssize_t N = W_indptr.shape[0] - 1
+    if N < 1 or W_indptr[0] != 0 or W_indptr[N] != W_data.shape[0] \
+            or W_indices.shape[0] != W_data.shape[0] or steps < 0:
+        raise ValueError("W_data, W_indices and W_indptr are not one square CSR matrix")
+    if np.any(np.diff(np.asarray(W_indptr)) < 0):
+        raise ValueError("W_indptr must be non-decreasing")
+    if W_data.shape[0] and not (0 <= np.min(W_indices) and np.max(W_indices) < N):
+        raise ValueError(f"W_indices must lie in [0, {N})")
+    logs_arr = np.full(steps, -np.inf)
+    v_arr = np.full(N, 1.0 / np.sqrt(N))
+    u_arr = np.empty(N)
+    cdef double[::1] logs = logs_arr, v = v_arr, u = u_arr
+    cdef Py_ssize_t i, p, k
+    cdef double a, norm
+    with nogil:
+        for k in range(steps):
+            norm = 0.0
+            for i in range(N):
+                a = 0.0
+                for p in range(W_indptr[i], W_indptr[i + 1]):
+                    a = a + W_data[p] * v[W_indices[p]]
+                u[i] = a
+                norm = norm + a * a
+            if norm == 0.0:
+                break
+            norm = sqrt(norm)
+            logs[k] = log(norm)
+            for i in range(N):
+                v[i] = u[i] / norm
+    return logs_arr

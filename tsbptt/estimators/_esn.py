@@ -36,7 +36,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from .._kernels._esn import esn_states
+from .._kernels._esn import esn_states, power_log_norms
 from ..engine._threads import MAX_THREADS, all_blas_single_threaded, resolve_n_threads
 from ..utils._validation import refuse_bool_numbers
 from ._esn_state import ESNState
@@ -54,6 +54,10 @@ DEFAULT_ALPHAS = tuple(10.0 ** k for k in range(-10, 3))
 DENSE_EIGEN_MAX = 64
 #: Sparse products of that power iteration.
 POWER_STEPS = 200
+#: Rows per panel of the readout's Gram matrix (:func:`_centred_gram`): a float64
+#: panel of ~200 features (0.8 MB) stays in the L2 cache; the syrk of 512-row
+#: panels measured as fast as one over all rows, 256-row panels slower.
+GRAM_ROWS = 512
 
 
 def _alphas_ok(value):
@@ -167,7 +171,8 @@ class _Reservoir(ESNState, BaseEstimator):
 
     # -- readout ------------------------------------------------------------------------
     def _fit_readout(self, Phi, Y, w):
-        """Ridge of Y on Phi in float64, BLAS on one thread: coef_, intercept_, alpha_."""
+        """Ridge of Y on Phi (an array, or a list of its column blocks) in float64,
+        BLAS on one thread: coef_, intercept_, alpha_."""
         alphas = [float(self.alpha)] if isinstance(self.alpha, Real) else \
             [float(a) for a in np.asarray(self.alpha, dtype=float)]
         with all_blas_single_threaded():
@@ -433,10 +438,19 @@ class ESNRegressor(RegressorMixin, _Reservoir):
         x, _, states = self._run(U, lengths, states=True)
         self.final_states_ = [(x,)]  # as predict_sequence(X) would return them
         keep = valid & (np.arange(T)[None, :] >= self.washout)
-        Phi = self._step_features(states, U)[keep]
-        self._fit_readout(Phi, Y[keep], None if rows_w is None else
+        self._fit_readout(self._step_parts(states, U, keep, lengths), Y[keep],
+                          None if rows_w is None else
                           np.broadcast_to(w[:, None], valid.shape)[keep])
         return self
+
+    def _step_parts(self, states, U, keep, lengths):
+        """The column blocks of ``_step_features(states, U)[keep]``: views of one
+        sequence's kept steps (a slice), copies of the kept rows otherwise."""
+        rows = (0, slice(self.washout, lengths[0])) if len(states) == 1 else keep
+        parts = [states[rows]]
+        if self.include_inputs and U.shape[2]:
+            parts.append(U[rows].astype(states.dtype, copy=False))
+        return parts
 
     def _step_features(self, states, U):
         """(B, T, N [+ F]) readout features of every step: its state and, with any
@@ -588,9 +602,11 @@ class ESNRegressor(RegressorMixin, _Reservoir):
         self._init_reservoir(self.n_exog_, self.n_outputs_ if self.output_feedback else 0)
         U, fb = self._drive(y2, X, np.zeros(y2.shape[1]))
         x, _, states = self._run(U, [len(y2)], Y_fb=fb, states=True)
-        Phi = self._series_features(states, U)
         self.mode_ = "series"
-        self._fit_readout(Phi[self.washout:], y2[self.washout:], None)
+        parts = [states[0, self.washout:]]
+        if self.include_inputs and U.shape[2]:  # the blocks of _series_features
+            parts.append(U[0, self.washout:])
+        self._fit_readout(parts, y2[self.washout:], None)
         self.reservoir_state_, self._last_y = x[0], y2[-1]
         return self
 
@@ -677,11 +693,19 @@ def ridge_gcv(Phi, Y, w, alphas):
     ``|b|^2 - sum Q^2 (s + 2a) / (s + a)^2`` and its degrees of freedom are
     ``1 + sum s / (s + a)``; GCV is ``n RSS / (n - dof)^2`` with ``n`` the sum of
     the weights, so a weight of 2 is exactly a repeated row. A penalty of 0 is
-    the minimum-norm least-squares fit.
+    the minimum-norm least-squares fit. These are the singular values and
+    vectors of ``A`` (``s`` their squares): the same choice and solution as an
+    SVD of ``A``, for one (p, p) eigendecomposition instead of an (n, p) SVD.
+
+    ``A'A`` is accumulated in float64 over panels of :data:`GRAM_ROWS` rows,
+    centred (and weighted) one panel at a time, so a float32 ``Phi`` (or its
+    column blocks) is never copied whole.
 
     Parameters
     ----------
-    Phi : ndarray of shape (n, p)
+    Phi : ndarray of shape (n, p), or list of ndarrays of shapes (n, p_j)
+        The design matrix, or its column blocks (left to right); float32 or
+        float64.
     Y : ndarray of shape (n,) or (n, k)
     w : ndarray of shape (n,) or None
     alphas : list of float >= 0
@@ -690,29 +714,28 @@ def ridge_gcv(Phi, Y, w, alphas):
     -------
     coef : ndarray (p, k); intercept : ndarray (k,); alpha : float
     """
-    Phi = np.asarray(Phi, dtype=np.float64)
-    Y = np.asarray(Y, dtype=np.float64).reshape(len(Phi), -1)
+    parts = [np.asarray(P) for P in (Phi if isinstance(Phi, (list, tuple)) else [Phi])]
+    n_rows = len(parts[0])
+    Y = np.asarray(Y, dtype=np.float64).reshape(n_rows, -1)
     unweighted = w is None
-    w = np.ones(len(Phi)) if unweighted else np.asarray(w, dtype=np.float64)
+    w = np.ones(n_rows) if unweighted else np.asarray(w, dtype=np.float64)
     n = w.sum()
     if np.any(w < 0) or not n > 0:
         raise ValueError("sample_weight must be >= 0 with a positive sum, got weights "
                          f"from {w.min():.3g} to {w.max():.3g} summing to {n:.3g}")
-    x_mean, y_mean = w @ Phi / n, w @ Y / n
-    A, b = Phi - x_mean, Y - y_mean
-    if not unweighted:  # (a weight of 1 multiplies by exactly 1.0: skipped)
-        sw = np.sqrt(w)[:, None]
-        A, b = A * sw, b * sw
-    s, V = np.linalg.eigh(A.T @ A)
+    if unweighted:
+        x_mean = np.concatenate([P.mean(axis=0, dtype=np.float64) for P in parts])
+        y_mean, sw = Y.mean(axis=0), None
+        b = Y - y_mean
+    else:
+        x_mean = np.concatenate([w @ P.astype(np.float64, copy=False) for P in parts]) / n
+        y_mean, sw = w @ Y / n, np.sqrt(w)
+        b = (Y - y_mean) * sw[:, None]
+    G, q = _centred_gram(parts, x_mean, sw, b)
+    s, V = np.linalg.eigh(G)
     s = np.maximum(s, 0.0)
-    Q = V.T @ (A.T @ b)                      # (p, k)
-    best, alpha = np.inf, alphas[0]
-    for a in alphas if len(alphas) > 1 else ():
-        rss = np.sum(b * b) - np.sum(Q * Q * ((s + 2 * a) / (s + a) ** 2)[:, None])
-        dof = 1.0 + np.sum(s / (s + a))
-        score = n * max(rss, 0.0) / max(n - dof, 1e-12) ** 2
-        if score < best:
-            best, alpha = score, a
+    Q = V.T @ q                              # (p, k)
+    alpha = _gcv_choice(s, Q, float(np.sum(b * b)), n, alphas)
     if alpha > 0:
         gain = 1.0 / (s + alpha)
     else:  # minimum-norm least squares
@@ -720,6 +743,41 @@ def ridge_gcv(Phi, Y, w, alphas):
             s > 0, s, 1.0), 0.0)
     coef = V @ (Q * gain[:, None])
     return coef, y_mean - x_mean @ coef, alpha
+
+
+def _gcv_choice(s, Q, bb, n, alphas):
+    """The penalty of ``alphas`` with the least GCV score (the first of ties; the
+    only one, unscored, if there is one)."""
+    best, alpha = np.inf, alphas[0]
+    for a in alphas if len(alphas) > 1 else ():
+        rss = bb - np.sum(Q * Q * ((s + 2 * a) / (s + a) ** 2)[:, None])
+        dof = 1.0 + np.sum(s / (s + a))
+        score = n * max(rss, 0.0) / max(n - dof, 1e-12) ** 2
+        if score < best:
+            best, alpha = score, a
+    return alpha
+
+
+def _centred_gram(parts, x_mean, sw, b):
+    """``(A'A, A'b)`` in float64 for ``A = sw (Phi - x_mean)``, ``Phi`` the column
+    blocks ``parts`` side by side: panels of rows centred into one float64 buffer,
+    each panel's ``A'A`` one symmetric rank-k update (NumPy calls the BLAS's syrk
+    for ``A.T @ A``)."""
+    n, p = len(b), len(x_mean)
+    G, q, tmp = np.zeros((p, p)), np.zeros((p, b.shape[1])), np.empty((p, p))
+    buf = np.empty((min(GRAM_ROWS, n), p))
+    for r0 in range(0, n, GRAM_ROWS):
+        A = buf[:min(GRAM_ROWS, n - r0)]
+        rows = slice(r0, r0 + len(A))
+        c0 = 0
+        for P in parts:
+            np.subtract(P[rows], x_mean[c0:c0 + P.shape[1]], out=A[:, c0:c0 + P.shape[1]])
+            c0 += P.shape[1]
+        if sw is not None:
+            A *= sw[rows, None]
+        G += np.matmul(A.T, A, out=tmp)
+        q += A.T @ b[rows]
+    return G, q
 
 
 def _spectral_radius(W):
@@ -732,7 +790,9 @@ def _spectral_radius(W):
     thread count. It tolerates a complex-conjugate dominant pair (where the
     direction never settles but the growth rate does), and lands within ~2% of
     the true radius for random reservoirs of 200-1,000 units (usually below it).
-    It costs ~2 ms at N=200 where ARPACK took ~30-40 ms
+    The products run compiled (:func:`~tsbptt._kernels._esn.power_log_norms`):
+    1.8 ms at N=200 on a loaded machine, where the same iteration through
+    scipy.sparse took 4.2 ms and ARPACK ~20-40 ms
     (``benchmarks/bench_esn.py --parts 5``).
     """
     if W.nnz == 0:
@@ -741,13 +801,8 @@ def _spectral_radius(W):
         with all_blas_single_threaded():
             return float(np.max(np.abs(np.linalg.eigvals(W.toarray()))))
     W = sp.csr_matrix(W, dtype=np.float64)
-    v = np.full(W.shape[0], 1.0 / np.sqrt(W.shape[0]))
-    logs = np.zeros(POWER_STEPS)
-    for k in range(POWER_STEPS):
-        v = W @ v
-        norm = np.sqrt(np.dot(v, v))
-        if norm == 0.0:  # nilpotent: every eigenvalue is 0
-            return 0.0
-        logs[k] = np.log(norm)
-        v /= norm
+    logs = power_log_norms(W.data, W.indices.astype(np.int32, copy=False),
+                           W.indptr.astype(np.int32, copy=False), POWER_STEPS)
+    if not np.isfinite(logs[-1]):  # nilpotent: every eigenvalue is 0
+        return 0.0
     return float(np.exp(logs[POWER_STEPS // 2:].mean()))
