@@ -231,9 +231,27 @@ class AutoForecaster(BaseEstimator):
         if not isinstance(y, pd.Series) or isinstance(y.index, pd.MultiIndex):
             raise TypeError(f"AutoForecaster fits one series (a pandas Series), got "
                             f"{type(y).__name__}")
+        folds, origins = self._backtest_all(y)
+        errors = {k: [np.abs(a - f) for a, f in v] for k, v in folds.items()}
+        self.fold_scores_ = {k: [float(np.mean(e)) for e in v] for k, v in errors.items()}
+        self.scores_ = {k: float(np.mean(np.concatenate(v))) for k, v in errors.items()}
+        self.origins_ = pd.Index(origins)
+        self.choice_ = self._choose()
+        season, lags = self.season_, self._lags()
+        members = [self._candidate(m, season, lags) for m in self.choice_.split(" + ")]
+        self.forecaster_ = (members[0] if len(members) == 1
+                            else MeanForecaster(members)).fit(y)
+        return self
+
+    def _lags(self):
+        return self.lags or max(2 * self.season_, 8)
+
+    def _backtest_all(self, y):
+        """Set ``season_``; backtest every candidate (and combination) on ``y``:
+        name -> [(actual, forecast) of each fold], and the origins."""
         step = to_entries(y, freq=self.freq)[2]
         self.season_ = infer_season(step) if self.season is None else self.season
-        season, lags = self.season_, self.lags or max(2 * self.season_, 8)
+        season, lags = self.season_, self._lags()
         names = self._names(season)
         n_origins = self.n_origins or max(3, int(self.holdout * len(y)) // self.horizon)
         initial = len(y) - n_origins * self.horizon
@@ -252,15 +270,7 @@ class AutoForecaster(BaseEstimator):
                     folds[_combined(pair)] = [
                         (actual, (fa + fb) / 2) for (actual, fa), (_, fb)
                         in zip(folds[pair[0]], folds[pair[1]])]
-        errors = {k: [np.abs(a - f) for a, f in v] for k, v in folds.items()}
-        self.fold_scores_ = {k: [float(np.mean(e)) for e in v] for k, v in errors.items()}
-        self.scores_ = {k: float(np.mean(np.concatenate(v))) for k, v in errors.items()}
-        self.origins_ = pd.Index(origins)
-        self.choice_ = self._choose()
-        members = [self._candidate(m, season, lags) for m in self.choice_.split(" + ")]
-        self.forecaster_ = (members[0] if len(members) == 1
-                            else MeanForecaster(members)).fit(y)
-        return self
+        return folds, origins
 
     def _backtest(self, name, y, initial, season, lags):
         """(actual, forecast) arrays of each fold, and the origins, in order."""
