@@ -65,16 +65,11 @@ def loo_alpha(X, Y, alphas=_ALPHAS):
     return loo_ridge(X, Y, alphas).alpha
 
 
-#: Elements of the (rows, penalties, outputs) residuals computed at once.
-_LOO_BLOCK = 1 << 22
-
-
 def loo_ridge(X, Y, alphas=_ALPHAS):
     """``Ridge(loo_alpha(X, Y, alphas)).fit(X, Y)``, from the same SVD.
 
-    The leave-one-out residuals of all the penalties come from one product
-    (blocks of penalties when rows x penalties x outputs is large), and the
-    chosen penalty's coefficients from the SVD too: no second decomposition.
+    The chosen penalty's coefficients come from the SVD that scored the
+    penalties: no second decomposition of the data.
 
     Parameters
     ----------
@@ -85,26 +80,23 @@ def loo_ridge(X, Y, alphas=_ALPHAS):
     Returns
     -------
     Ridge
-        Fitted (``coef_`` of shape (n_outputs, n_features), ``intercept_`` of
-        shape (n_outputs,)), equal to ``Ridge(alpha).fit(X, Y)``'s to rounding.
+        Fitted (``coef_`` of shape (n_outputs, n_features), or (n_features,) for
+        one output, and ``intercept_`` of shape (n_outputs,)), equal to
+        ``Ridge(alpha).fit(X, Y)``'s to rounding.
     """
     alphas = np.asarray(alphas, dtype=np.float64)
     n, H = Y.shape
     x_mean, y_mean = X.mean(axis=0), Y.mean(axis=0)
     Xc, Yc = X - x_mean, Y - y_mean
     U, s, Vt = np.linalg.svd(Xc, full_matrices=False)
-    UtY, s2 = U.T @ Yc, s ** 2
-    shrink = s2 / (s2 + alphas[:, None])  # (n_alphas, rank)
-    hat = (U ** 2) @ shrink.T + 1.0 / n  # each penalty's hat diagonal, intercept included
+    UtY, U2, s2 = U.T @ Yc, U ** 2, s ** 2
     errors = np.empty(len(alphas))
-    step = max(1, _LOO_BLOCK // max(1, n * H))
-    for lo in range(0, len(alphas), step):
-        sl = slice(lo, lo + step)
-        M = (shrink[sl, :, None] * UtY).transpose(1, 0, 2).reshape(len(s), -1)
-        fit = (U @ M).reshape(n, -1, H)
+    for i, alpha in enumerate(alphas):  # one penalty at a time: the arrays stay in cache
+        shrink = s2 / (s2 + alpha)
+        hat = U2 @ shrink + 1.0 / n  # the hat matrix's diagonal, intercept included
         with np.errstate(divide="ignore", invalid="ignore"):  # hat = 1: no left-out fit
-            resid = (Yc[:, None, :] - fit) / (1.0 - hat[:, sl])[:, :, None]
-            errors[sl] = np.sum(resid ** 2, axis=(0, 2))
+            resid = (Yc - U @ (shrink[:, None] * UtY)) / (1.0 - hat)[:, None]
+            errors[i] = np.sum(resid ** 2)
     errors[~np.isfinite(errors)] = np.inf
     best = int(np.argmin(errors))
     coef = (Vt.T * (s / (s2 + alphas[best]))) @ UtY  # (n_features, n_outputs)
