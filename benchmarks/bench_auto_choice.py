@@ -80,6 +80,7 @@ SIMPLE = ("naive", "seasonal naive", "ridge", "lstm", "lstm global")  # simplest
 def _rules():
     """rule label -> function(origin errors, folds, horizon) -> {candidate: weight}."""
     return {
+        "AutoForecaster's rule (best 3 within 1.5x)": lambda e, f, h: _library(e),
         "winner, margin 5% (before)": lambda e, f, h: _winner(f, h, np.mean),
         "winner, median score": lambda e, f, h: _winner(f, h, np.median),
         "winner, 10% trimmed score": lambda e, f, h: _winner(f, h, _trim),
@@ -93,9 +94,25 @@ def _rules():
                                                              "lstm")),
         "fixed ridge+lstm": lambda e, f, h: _fixed(("ridge", "lstm")),
         "fixed snaive+ridge": lambda e, f, h: _fixed(("seasonal naive", "ridge")),
-        "gated best 3": lambda e, f, h: _gated(e, 3),
-        "gated best 2": lambda e, f, h: _gated(e, 2),
+        "best 3 within 1.1x": lambda e, f, h: _within(e, 3, 1.1),
+        "best 3 within 1.2x": lambda e, f, h: _within(e, 3, 1.2),
+        "best 3 within 1.5x": lambda e, f, h: _within(e, 3, 1.5),
+        "gated 5%, best 3 within 1.2x": lambda e, f, h: _within(e, 3, 1.2, 0.05),
+        "gated 0%, best 3 within 1.2x": lambda e, f, h: _within(e, 3, 1.2, 0.0),
+        "gated 5% most folds, 3 in 1.2x": lambda e, f, h: _within(e, 3, 1.2, 0.05, True),
+        "gated 5%, best 3 within 1.5x": lambda e, f, h: _within(e, 3, 1.5, 0.05),
+        "gated 0%, best 3 within 1.5x": lambda e, f, h: _within(e, 3, 1.5, 0.0),
+        "gated 5%, best 3 within 2x": lambda e, f, h: _within(e, 3, 2.0, 0.05),
+        "best 3 within 2x": lambda e, f, h: _within(e, 3, 2.0),
     }
+
+
+def _library(err):
+    """The rule of this version's AutoForecaster (its defaults), on the cached scores."""
+    auto = AutoForecaster()
+    auto.scores_ = {c: float(np.mean(np.concatenate(v))) for c, v in err.items()}
+    members = auto._choose()
+    return {c: 1 / len(members) for c in members}
 
 
 def _trim(x):
@@ -153,12 +170,23 @@ def _fixed(members):
     return {c: 1 / len(members) for c in members}
 
 
-def _gated(err, k):
-    """Mean of the best k, networks admitted only if they beat the best baseline by 5%."""
+def _within(err, k, ratio, margin=None, folds=False):
+    """Mean of the best k whose error is within ``ratio`` of the best; with
+    ``margin``, a network is admitted only if it beats the best baseline by it
+    (and, with ``folds``, on most folds)."""
     score = {c: np.mean(np.concatenate(v)) for c, v in err.items()}
-    base = min(v for c, v in score.items() if not _is_net(c))
-    ok = {c: v for c, v in score.items() if not _is_net(c) or v < 0.95 * base}
-    top = sorted(ok, key=ok.get)[:k]
+    if margin is not None:
+        bb = min((c for c in score if not _is_net(c)), key=score.get)
+        fold = {c: [np.mean(x) for x in v] for c, v in err.items()}
+
+        def ok(c):
+            if not _is_net(c):
+                return True
+            wins = 2 * np.sum(np.less(fold[c], fold[bb])) > len(fold[c])
+            return score[c] < (1 - margin) * score[bb] and (wins or not folds)
+        score = {c: v for c, v in score.items() if ok(c)}
+    best = min(score.values())
+    top = sorted((c for c in score if score[c] <= ratio * best), key=score.get)[:k]
     return {c: 1 / len(top) for c in top}
 
 
