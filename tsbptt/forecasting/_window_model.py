@@ -505,7 +505,7 @@ class WindowModel(RegressorMixin, BaseEstimator):
 #: are left at their defaults: early stopping on the time-ordered tail, and a
 #: larger batch and rate, so that a fit takes seconds.
 BUDGET = {"max_iter": 40, "early_stopping": True, "validation_fraction": 0.2,
-          "n_iter_no_change": 5, "learning_rate": 3e-3, "batch_size": 64}
+          "n_iter_no_change": 3, "learning_rate": 3e-3, "batch_size": 64}
 
 #: How many windows ``training='auto'`` lets a network train on (WindowModel's
 #: ``max_windows``).
