@@ -49,7 +49,7 @@ def collect(words, seed, n_folds, cache):
             cut = initial + k * horizon
             train, test = y.iloc[:cut], y.iloc[cut:cut + horizon]
             auto = AutoForecaster(horizon=horizon, season=season, random_state=seed,
-                                  n_threads=1, n_folds=n_folds, combine=False)
+                                  n_threads=1, n_folds=n_folds)
             auto._validate_params()
             t0 = time.perf_counter()
             with warnings.catch_warnings():
