@@ -817,3 +817,25 @@ def test_quantile_point_forecast_is_the_median_predict_quantiles_gives():
                          random_state=0).fit(X, Y)
         q = m.predict_quantiles(X)
         np.testing.assert_allclose(m.predict(X), q[..., 1], rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("shape,weighted", [((40,), False), ((40, 3), True),
+                                            ((7, 1), True), ((25, 4), False)])
+def test_validation_r2_is_sklearns_r2_score(shape, weighted):
+    # the R^2 early stopping reports each epoch, without r2_score's input checks:
+    # weights, several outputs (averaged), a constant output predicted exactly
+    # (1) or not (0), and one sample (undefined: nan)
+    from sklearn.metrics import r2_score
+
+    from tsbptt.estimators._regressors import r2
+    rng = np.random.default_rng(sum(shape))
+    y = rng.normal(size=shape)
+    pred = y + rng.normal(0, 0.5, shape)
+    w = rng.uniform(0.1, 2, shape[0]) if weighted else None
+    if y.ndim == 2 and y.shape[1] > 2:
+        y[:, 1] = 3.0
+        pred[:, 1] = 3.0   # constant and exact: 1
+        y[:, 2] = -1.0     # constant, not exact: 0
+    want = r2_score(y, pred, sample_weight=w)
+    assert r2(y, pred, w) == pytest.approx(want, rel=1e-12, abs=1e-15)
+    assert np.isnan(r2(y[:1], pred[:1]))

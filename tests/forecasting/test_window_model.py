@@ -13,6 +13,7 @@ from tsbptt.forecasting._window_model import (
     WindowModel,
     apply_budget,
     loo_alpha,
+    loo_ridge,
     window_base,
     window_stats,
 )
@@ -371,6 +372,23 @@ def test_loo_alpha_is_ridgecvs_choice(n, p, k):
     Y = X[:, :k] * 0.3 + rng.normal(size=(n, k)) * rng.uniform(0.1, 3)
     alphas = np.logspace(-3, 4, 15)
     assert loo_alpha(X, Y, alphas) == RidgeCV(alphas=alphas).fit(X, Y).alpha_
+
+
+@pytest.mark.parametrize("n,p,k", [(200, 10, 3), (30, 40, 2), (60, 13, 1)])
+def test_loo_ridge_is_ridgecv_then_ridge(n, p, k):
+    # the penalty RidgeCV picks, and Ridge's coefficients at it (one output: the
+    # shapes Ridge.fit stores)
+    rng = np.random.default_rng(n + p)
+    X = rng.normal(size=(n, p)) * rng.uniform(0.1, 10, p) + 3
+    Y = X[:, :k] * 0.3 + rng.normal(size=(n, k)) * rng.uniform(0.1, 3)
+    alphas = np.logspace(-3, 4, 15)
+    got = loo_ridge(X, Y, alphas)
+    want = Ridge(RidgeCV(alphas=alphas).fit(X, Y).alpha_).fit(X, Y)
+    assert got.alpha == want.alpha
+    assert got.coef_.shape == want.coef_.shape and got.intercept_.shape == (k,)
+    np.testing.assert_allclose(got.coef_, want.coef_, rtol=1e-7, atol=1e-10)
+    np.testing.assert_allclose(got.intercept_, want.intercept_, rtol=1e-7, atol=1e-10)
+    np.testing.assert_allclose(got.predict(X), want.predict(X), rtol=1e-9)
 
 
 class _Seeded(RegressorMixin, BaseEstimator):

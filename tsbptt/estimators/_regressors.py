@@ -14,7 +14,6 @@ import numpy as np
 from numbers import Real
 from numpy.typing import ArrayLike
 from sklearn.base import RegressorMixin, _fit_context
-from sklearn.metrics import r2_score
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
@@ -30,6 +29,33 @@ if TYPE_CHECKING:  # typing.Self is Python >= 3.11
 
 __all__ = ["GRURegressor", "LSTMRegressor", "RNNRegressor"]
 
+
+def r2(y, pred, sample_weight=None):
+    """``sklearn.metrics.r2_score(y, pred, sample_weight=sample_weight)`` (the
+    outputs' R^2 averaged, 1 or 0 for a constant output), without its input
+    checks: early stopping scores the validation tail every epoch.
+
+    Parameters
+    ----------
+    y, pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+    sample_weight : ndarray of shape (n_samples,) or None
+
+    Returns
+    -------
+    float
+    """
+    if len(y) < 2:  # as r2_score: undefined
+        return float("nan")
+    y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+    pred = np.asarray(pred, dtype=np.float64).reshape(y.shape)
+    w = np.ones((len(y), 1)) if sample_weight is None else \
+        np.asarray(sample_weight, dtype=np.float64).reshape(-1, 1)
+    num = (w * (y - pred) ** 2).sum(axis=0)
+    den = (w * (y - np.average(y, axis=0, weights=w[:, 0])) ** 2).sum(axis=0)
+    safe = den != 0
+    scores = np.where(num == 0, 1.0, 0.0)  # a constant output: exact or not
+    scores[safe] = 1 - num[safe] / den[safe]
+    return float(np.mean(scores))
 
 class _RegressorBase(RegressorMixin, _BaseRecurrent):
     """Regression: one output per target column (several horizons or targets)."""
@@ -202,8 +228,8 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
         if Y.ndim == 3:  # per step: score the valid steps
             valid = np.arange(Y.shape[1])[None, :] < lengths[:, None]
             rows_w = None if w is None else np.broadcast_to(w[:, None], valid.shape)[valid]
-            return r2_score(Y[valid], pred[valid], sample_weight=rows_w)
-        return r2_score(Y, pred, sample_weight=w)
+            return r2(Y[valid], pred[valid], rows_w)
+        return r2(Y, pred, w)
 
     def _fit_or_continue(self, X, y, sample_weight, max_iter, incremental):
         first = not (incremental or self.warm_start) or not hasattr(self, "network_")

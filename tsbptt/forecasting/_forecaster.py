@@ -165,7 +165,7 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         ``'auto'``: the parameters of a tsbptt regressor left at their defaults
         take the forecasting budget
         :data:`tsbptt._window_model.BUDGET` (early stopping on the latest 20% of
-        the windows, at most 40 epochs, stopping after 5 without improvement, batch 64,
+        the windows, at most 40 epochs, stopping after 3 without improvement, batch 64,
         rate 3e-3), and the network
         trains on at most 600 windows evenly spaced in time (the linear part on
         all); parameters you set are kept. ``'as_given'``: the estimator as it is.

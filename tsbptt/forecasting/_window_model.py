@@ -43,7 +43,7 @@ from ..estimators import capabilities
 _ALPHAS = np.logspace(-3, 4, 15)
 
 __all__ = ["BUDGET", "LINEAR_WINDOWS", "MAX_WINDOWS", "WindowModel", "apply_budget",
-           "is_network", "loo_alpha", "window_base", "window_stats"]
+           "is_network", "loo_alpha", "loo_ridge", "window_base", "window_stats"]
 
 
 def loo_alpha(X, Y, alphas=_ALPHAS):
@@ -62,19 +62,49 @@ def loo_alpha(X, Y, alphas=_ALPHAS):
     -------
     float
     """
-    n = len(X)
-    Xc, Yc = X - X.mean(axis=0), Y - Y.mean(axis=0)
-    U, s, _ = np.linalg.svd(Xc, full_matrices=False)
+    return loo_ridge(X, Y, alphas).alpha
+
+
+def loo_ridge(X, Y, alphas=_ALPHAS):
+    """``Ridge(loo_alpha(X, Y, alphas)).fit(X, Y)``, from the same SVD.
+
+    The chosen penalty's coefficients come from the SVD that scored the
+    penalties: no second decomposition of the data.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    Y : ndarray of shape (n_samples, n_outputs)
+    alphas : sequence of float, default: 15 values from 1e-3 to 1e4
+
+    Returns
+    -------
+    Ridge
+        Fitted (``coef_`` of shape (n_outputs, n_features), or (n_features,) for
+        one output, and ``intercept_`` of shape (n_outputs,)), equal to
+        ``Ridge(alpha).fit(X, Y)``'s to rounding.
+    """
+    alphas = np.asarray(alphas, dtype=np.float64)
+    n, H = Y.shape
+    x_mean, y_mean = X.mean(axis=0), Y.mean(axis=0)
+    Xc, Yc = X - x_mean, Y - y_mean
+    U, s, Vt = np.linalg.svd(Xc, full_matrices=False)
     UtY, U2, s2 = U.T @ Yc, U ** 2, s ** 2
-    errors = []
-    for alpha in alphas:
+    errors = np.empty(len(alphas))
+    for i, alpha in enumerate(alphas):  # one penalty at a time: the arrays stay in cache
         shrink = s2 / (s2 + alpha)
         hat = U2 @ shrink + 1.0 / n  # the hat matrix's diagonal, intercept included
         with np.errstate(divide="ignore", invalid="ignore"):  # hat = 1: no left-out fit
             resid = (Yc - U @ (shrink[:, None] * UtY)) / (1.0 - hat)[:, None]
-            err = float(np.sum(resid ** 2))
-        errors.append(err if np.isfinite(err) else np.inf)
-    return float(alphas[int(np.argmin(errors))])
+            errors[i] = np.sum(resid ** 2)
+    errors[~np.isfinite(errors)] = np.inf
+    best = int(np.argmin(errors))
+    coef = (Vt.T * (s / (s2 + alphas[best]))) @ UtY  # (n_features, n_outputs)
+    ridge = Ridge(float(alphas[best]))
+    ridge.coef_ = coef[:, 0] if H == 1 else coef.T  # as Ridge.fit stores one output
+    ridge.intercept_ = y_mean - x_mean @ coef
+    ridge.n_features_in_, ridge.n_iter_, ridge.solver_ = X.shape[1], None, "svd"
+    return ridge
 
 
 def window_stats(yw, center="last", floor=1e-2, scale=True):
@@ -316,9 +346,9 @@ class WindowModel(RegressorMixin, BaseEstimator):
         kind = {True: "mean", "auto": "mean"}.get(self.linear, self.linear)
         if self.linear == "auto" and len(Yn) > n_val + X.shape[1]:  # a head to fit on
             head, tail = slice(0, len(Yn) - n_val), slice(len(Yn) - n_val, None)
-            win = Ridge(loo_alpha(Xl[head], Yn[head])).fit(Xl[head], Yn[head])
+            win = loo_ridge(Xl[head], Yn[head])
             A, B, _ = self._lag_inputs(X[head], Y[head])  # the head's level range
-            lags = Ridge(loo_alpha(A, B)).fit(A, B)
+            lags = loo_ridge(A, B)
             A, _, shift = self._lag_inputs(X[tail])
             preds = {"window": base[tail] + scale[tail, None]
                      * win.predict(Xl[tail]).reshape(Yn[tail].shape),
@@ -327,12 +357,11 @@ class WindowModel(RegressorMixin, BaseEstimator):
             errors = {k: float(np.mean((Y[tail] - p) ** 2)) for k, p in preds.items()}
             kind = min(errors, key=errors.get)
         self.linear_kind_ = kind
-        self.linear_ = (Ridge(loo_alpha(Xl, Yn)).fit(Xl, Yn)
-                        if kind in ("window", "mean") else None)
+        self.linear_ = loo_ridge(Xl, Yn) if kind in ("window", "mean") else None
         self.linear_lags_ = None
         if kind in ("lags", "mean"):
             A, B, _ = self._lag_inputs(X, Y)
-            self.linear_lags_ = Ridge(loo_alpha(A, B)).fit(A, B)
+            self.linear_lags_ = loo_ridge(A, B)
 
     def _lag_inputs(self, X, Y=None):
         """The lags part's inputs and targets, and each window's centre (n_windows,).
@@ -476,7 +505,7 @@ class WindowModel(RegressorMixin, BaseEstimator):
 #: are left at their defaults: early stopping on the time-ordered tail, and a
 #: larger batch and rate, so that a fit takes seconds.
 BUDGET = {"max_iter": 40, "early_stopping": True, "validation_fraction": 0.2,
-          "n_iter_no_change": 5, "learning_rate": 3e-3, "batch_size": 64}
+          "n_iter_no_change": 3, "learning_rate": 3e-3, "batch_size": 64}
 
 #: How many windows ``training='auto'`` lets a network train on (WindowModel's
 #: ``max_windows``).
