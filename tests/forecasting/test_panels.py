@@ -238,3 +238,47 @@ def test_series_ids_from_the_index_codes_keep_first_appearance_order():
     # the same forecasts as from the dict layout, series in first-appearance order
     pd.testing.assert_series_equal(f.predict().sort_index(), as_dict.sort_index(),
                                    check_names=False, rtol=1e-9)
+
+
+def _argsort_order(times, sample=None):
+    order = np.argsort(np.concatenate(times), kind="stable")
+    return order if sample is None else order[sample(len(order))]
+
+
+@pytest.mark.parametrize("kind", ["aligned", "ragged", "offset", "empty_series"])
+@pytest.mark.parametrize("sample", [None, lambda n: np.arange(n - 1, -1, -7)[::-1]])
+def test_time_order_is_the_stable_argsort(kind, sample):
+    from tsbptt.forecasting._strategies import _time_order
+    base = pd.date_range("2024-01-01", periods=40, freq="h").to_numpy()
+    if kind == "aligned":  # the closed form: rank r is window r // S of series r % S
+        times = [base[5:35] for _ in range(6)]
+    elif kind == "ragged":  # different starts, one end: the sort
+        times = [base[i:35] for i in (0, 3, 3, 9, 1)]
+    elif kind == "offset":  # same lengths, shifted: the sort
+        times = [base[i:i + 20] for i in (0, 2, 1)]
+    else:
+        times = [base[:0], base[:0]]
+    got = _time_order(times, sample)
+    np.testing.assert_array_equal(got, _argsort_order(times, sample))
+    if kind == "aligned" and sample is None:  # series by series at each time
+        assert got[:7].tolist() == [0, 30, 60, 90, 120, 150, 1]
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("calendar", [None, ["hour"]])
+def test_network_windows_of_an_aligned_panel_are_those_of_the_sort(monkeypatch, calendar):
+    from tsbptt import GRURegressor
+    from tsbptt.forecasting import _strategies
+    T, ids = 80, [f"s{i}" for i in range(5)]
+    index = pd.MultiIndex.from_arrays(
+        [np.repeat(ids, T), np.tile(pd.date_range("2024-01-01", periods=T, freq="h"), 5)])
+    rng = np.random.default_rng(0)
+    y = pd.Series(rng.normal(size=5 * T).cumsum(), index=index)
+    params = dict(estimator=GRURegressor(hidden_size=4, max_iter=2, random_state=0),
+                  lags=8, horizon=3, calendar=calendar)
+    fast = Forecaster(**params).fit(y)
+    assert fast.estimator_.max_windows is not None  # the sampled windows only
+    monkeypatch.setattr(_strategies, "_time_order", _argsort_order)
+    slow = Forecaster(**params).fit(y)
+    np.testing.assert_array_equal(fast.estimator_.linear_.coef_, slow.estimator_.linear_.coef_)
+    pd.testing.assert_series_equal(fast.predict(), slow.predict(), check_exact=True)

@@ -36,6 +36,29 @@ def _set_channels(est, n_channels):
         est.set_params(**{k: n_channels for k in keys})
 
 
+def _time_order(times, sample=None):
+    """The windows of all series (``times``: each series' window times, one array
+    per series, increasing) in time order, ties in series order: the indices into
+    their concatenation, or with ``sample`` (a function of the number of windows
+    giving ranks in that order) those at the sampled ranks only.
+
+    That is ``np.argsort(np.concatenate(times), kind='stable')[sample(n)]``. When
+    every series has the same window times (an aligned panel on a regular grid:
+    the same first time and count), rank ``r`` is window ``r // S`` of series ``r
+    % S``, with no sort of the millions of windows.
+    """
+    counts = np.array([len(t) for t in times])
+    n = int(counts.sum())
+    ranks = np.arange(n) if sample is None else sample(n)
+    if len(times) and (counts == counts[0]).all() and counts[0]:
+        first = np.array([t[0] for t in times])
+        if (first == first[0]).all():
+            S = len(times)
+            return (ranks % S) * counts[0] + ranks // S
+    order = np.argsort(np.concatenate(times), kind="stable")
+    return order if sample is None else order[ranks]
+
+
 class _Strategies:
     """Windows, model fits and forecasts of the three strategies (a mixin)."""
 
@@ -115,19 +138,21 @@ class _Strategies:
         ys = [s.y for s in data]
         est = self._new_estimator(label=label)
         C = len(self.channels_)
-        rows = None if C == 1 and fits_by_chunks(est) else [
+        rows = None if C == 1 else [  # y alone: the windows are runs of the values
             data[i].channels(np.arange(lens[i] - H), H) for i in has]
         if fits_by_chunks(est):  # the normal equations, never the whole design matrix
             return self._noted(self._ridge_by_chunks(est, rows, ys, starts, y_starts))
-        # windows as strided views over all the rows, gathered once in time order
-        # across series, so a model's validation tail is the latest
-        when = np.concatenate([data[i].times[L - 1:L - 1 + n_win[i]] for i in has])
-        order = np.argsort(when, kind="stable")
-        if isinstance(est, WindowModel):  # only the windows it reads are gathered
-            order = order[est.sample_rows(len(order))]
-        windows = sliding_window_view(np.concatenate(rows), L, axis=0)  # (-, C, L)
-        Xw = windows[starts[order]].transpose(0, 2, 1).reshape(-1, L * C)
-        Y = sliding_window_view(np.concatenate(ys), H)[y_starts[order]]
+        # windows gathered once in time order across series, so a model's validation
+        # tail is the latest; only those a window model reads
+        order = _time_order([data[i].times[L - 1:L - 1 + n_win[i]] for i in has],
+                            est.sample_rows if isinstance(est, WindowModel) else None)
+        ys = np.concatenate(ys)
+        if rows is None:
+            Xw = sliding_window_view(ys, L)[y_starts[order] - L]
+        else:  # strided views over all the channel rows, one series after another
+            windows = sliding_window_view(np.concatenate(rows), L, axis=0)  # (-, C, L)
+            Xw = windows[starts[order]].transpose(0, 2, 1).reshape(-1, L * C)
+        Y = sliding_window_view(ys, H)[y_starts[order]]
         Xw = pd.DataFrame(Xw, columns=self.feature_names_, copy=False)
         return self._noted(est.fit(Xw, Y[:, 0] if H == 1 else Y))
 
