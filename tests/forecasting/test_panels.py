@@ -282,3 +282,31 @@ def test_network_windows_of_an_aligned_panel_are_those_of_the_sort(monkeypatch, 
     slow = Forecaster(**params).fit(y)
     np.testing.assert_array_equal(fast.estimator_.linear_.coef_, slow.estimator_.linear_.coef_)
     pd.testing.assert_series_equal(fast.predict(), slow.predict(), check_exact=True)
+
+
+@pytest.mark.parametrize("n_future", [0, 4])
+def test_scaled_all_is_scaled_series_by_series(n_future):
+    y = _long(_frame(T=50, ids=["a", "b", "c", "d"]))
+    f = Forecaster(Ridge(), lags=7, horizon=3).fit(y)
+    tails = [f.tails_[k] for k in f.series_]
+    for entries in (tails,  # one run of the block
+                    [tails[2], tails[0], tails[3]],  # apart and reordered
+                    [e.head(k) for e, k in zip(tails, (20, 31, 50, 12))]):  # ragged heads
+        fast = f._scaled_all(entries, None, n_future)
+        slow = [f._scaled(e, None, n_future) for e in entries]
+        for a, b in zip(fast, slow, strict=True):
+            assert a.key == b.key and a._entry is b._entry
+            np.testing.assert_array_equal(a.y, b.y, strict=True)
+            np.testing.assert_array_equal(a.times, b.times, strict=True)
+            assert a.past.shape == b.past.shape and a.fut.shape == b.fut.shape
+            np.testing.assert_array_equal(a.static, b.static, strict=True)
+            np.testing.assert_array_equal(a.channels(np.arange(5), 1),
+                                          b.channels(np.arange(5), 1), strict=True)
+
+
+def test_scaled_all_refuses_an_unknown_series():
+    y = _long(_frame(T=50))
+    f = Forecaster(Ridge(), lags=7, horizon=3).fit(y)
+    other = _long(_frame(T=50, ids=["a", "zz"]))
+    with pytest.raises(ValueError, match="series 'zz' was not seen in fit"):
+        f.predict(history=other)

@@ -782,6 +782,39 @@ class _PanelScaling:
             static = np.concatenate([static, self.static_values_[i]])
         return _Scaled(key, entry.times, y, past, fut, static, entry)
 
+    def _scaled_all(self, entries, futures=None, n_future=0):
+        """:meth:`_scaled` of every entry (``futures``: each key's future X, or
+        None). Series of y alone that view one block are scaled in one pass over
+        its values (elementwise, so bitwise as series by series), leaving a few
+        microseconds of Python per series instead of a few dozen."""
+        views = [e._view for e in entries]
+        positions = self._positions
+        idx = [positions.get(e.key) for e in entries]
+        plain = (not (self._past or self._future or self._calendar or self._one_hot)
+                 and self.static_values_ is None and len(entries) > 1
+                 and all(v is not None and v[0] is views[0][0] for v in views)
+                 and None not in idx and all(self.target_lambda_[i] is None for i in idx))
+        if not plain:
+            return [self._scaled(e, None if futures is None else futures[e.key], n_future)
+                    for e in entries]
+        block = views[0][0]
+        a = np.array([v[1] for v in views])
+        b = np.array([v[2] for v in views])
+        lens = b - a
+        if (a[1:] == b[:-1]).all():  # one run of the block (a fit's entries)
+            values = block.values[a[0]:b[-1]]
+        else:
+            values = np.concatenate([block.values[i:j] for i, j in zip(a.tolist(), b.tolist())])
+        idx = np.array(idx)
+        y = ((values.astype(np.float64, copy=False) - np.repeat(self.target_mean_[idx], lens))
+             / np.repeat(self.target_scale_[idx], lens))
+        ends = np.cumsum(lens).tolist()
+        none = np.empty((int(lens.max()) + n_future, 0))
+        static = np.zeros(0)
+        return [_Scaled(e.key, block.times[i:j], y[k - n:k], none[:n], none[:n + n_future],
+                        static, e)
+                for e, i, j, k, n in zip(entries, a.tolist(), b.tolist(), ends, lens.tolist())]
+
     def _future_rows(self, key, future_X, needed):
         where = "X" if key is None else f"X of series {key!r}"
         if future_X is None:
