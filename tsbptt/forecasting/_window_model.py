@@ -67,12 +67,15 @@ def loo_alpha(X, Y, alphas=_ALPHAS):
     U, s, _ = np.linalg.svd(Xc, full_matrices=False)
     UtY, U2, s2 = U.T @ Yc, U ** 2, s ** 2
     errors = []
-    for alpha in alphas:
+    resid = np.empty_like(Yc)  # one buffer, written in place: the same numbers as
+    for alpha in alphas:  # fresh arrays, without the page faults of making them
         shrink = s2 / (s2 + alpha)
         hat = U2 @ shrink + 1.0 / n  # the hat matrix's diagonal, intercept included
         with np.errstate(divide="ignore", invalid="ignore"):  # hat = 1: no left-out fit
-            resid = (Yc - U @ (shrink[:, None] * UtY)) / (1.0 - hat)[:, None]
-            err = float(np.sum(resid ** 2))
+            np.matmul(U, shrink[:, None] * UtY, out=resid)
+            np.subtract(Yc, resid, out=resid)
+            np.divide(resid, (1.0 - hat)[:, None], out=resid)
+            err = float(np.sum(np.square(resid, out=resid)))
         errors.append(err if np.isfinite(err) else np.inf)
     return float(alphas[int(np.argmin(errors))])
 
