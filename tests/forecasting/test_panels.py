@@ -310,3 +310,19 @@ def test_scaled_all_refuses_an_unknown_series():
     other = _long(_frame(T=50, ids=["a", "zz"]))
     with pytest.raises(ValueError, match="series 'zz' was not seen in fit"):
         f.predict(history=other)
+
+
+def test_window_starts_of_some_windows_are_those_of_all():
+    from tsbptt.forecasting._strategies import _window_starts
+    lens, H, L = np.array([30, 12, 25, 40]), 3, 5
+    n_win = np.array([23, 0, 10, 33])  # the second series has none (a late start)
+    has = np.flatnonzero(n_win)
+    starts, y_starts = _window_starts(lens, n_win, has, H, L)
+    # by hand: series 0's rows 0.., series 2's after series 0's 27 readable rows
+    assert starts[:2].tolist() == [0, 1] and starts[23] == 27
+    assert y_starts[0] == L and y_starts[23] == 30 + 12 + L
+    assert len(starts) == len(y_starts) == n_win.sum()
+    which = np.array([65, 0, 22, 23, 32, 33, 40])
+    some = _window_starts(lens, n_win, has, H, L, which)
+    np.testing.assert_array_equal(some[0], starts[which])
+    np.testing.assert_array_equal(some[1], y_starts[which])

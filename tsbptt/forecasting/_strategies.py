@@ -59,6 +59,25 @@ def _time_order(times, sample=None):
     return order if sample is None else order[ranks]
 
 
+def _window_starts(lens, n_win, has, H, L, which=None):
+    """Where windows start in every series' channel rows (those a window can read,
+    ``n - H`` per series, one series after another) and where their targets start
+    in the concatenated values: two int arrays, for the windows ``which`` (indices
+    into all series' windows, one series after another; None: all of them).
+
+    ``n_win`` windows per series of ``lens`` steps, ``has`` the series with some.
+    """
+    read = lens[has] - H
+    row_at, y_at = np.cumsum(read) - read, (np.cumsum(lens) - lens + L)[has]
+    if which is None:
+        local = np.arange(n_win.sum()) - np.repeat(np.cumsum(n_win) - n_win, n_win)
+        return np.repeat(row_at, n_win[has]) + local, np.repeat(y_at, n_win[has]) + local
+    ends = np.cumsum(n_win[has])
+    k = np.searchsorted(ends, which, side="right")  # each window's series, in has
+    local = which - (ends - n_win[has])[k]
+    return row_at[k] + local, y_at[k] + local
+
+
 class _Strategies:
     """Windows, model fits and forecasts of the three strategies (a mixin)."""
 
@@ -129,30 +148,26 @@ class _Strategies:
         # windows per series (none: a series that starts after a calibration cut-off)
         n_win = np.maximum(np.asarray(last) - H - L + 2, 0)
         has = np.flatnonzero(n_win)
-        local = np.arange(n_win.sum()) - np.repeat(np.cumsum(n_win) - n_win, n_win)
-        # where each window starts in every series' channel rows (those a window can
-        # read, n - H per series, one series after another) and its targets in ys
-        row_at = np.cumsum(lens[has] - H) - (lens[has] - H)
-        starts = np.repeat(row_at, n_win[has]) + local
-        y_starts = np.repeat(np.cumsum(lens) - lens + L, n_win) + local
         ys = [s.y for s in data]
         est = self._new_estimator(label=label)
         C = len(self.channels_)
         rows = None if C == 1 else [  # y alone: the windows are runs of the values
             data[i].channels(np.arange(lens[i] - H), H) for i in has]
         if fits_by_chunks(est):  # the normal equations, never the whole design matrix
+            starts, y_starts = _window_starts(lens, n_win, has, H, L)
             return self._noted(self._ridge_by_chunks(est, rows, ys, starts, y_starts))
         # windows gathered once in time order across series, so a model's validation
         # tail is the latest; only those a window model reads
         order = _time_order([data[i].times[L - 1:L - 1 + n_win[i]] for i in has],
                             est.sample_rows if isinstance(est, WindowModel) else None)
+        starts, y_starts = _window_starts(lens, n_win, has, H, L, order)
         ys = np.concatenate(ys)
         if rows is None:
-            Xw = sliding_window_view(ys, L)[y_starts[order] - L]
+            Xw = sliding_window_view(ys, L)[y_starts - L]
         else:  # strided views over all the channel rows, one series after another
             windows = sliding_window_view(np.concatenate(rows), L, axis=0)  # (-, C, L)
-            Xw = windows[starts[order]].transpose(0, 2, 1).reshape(-1, L * C)
-        Y = sliding_window_view(ys, H)[y_starts[order]]
+            Xw = windows[starts].transpose(0, 2, 1).reshape(-1, L * C)
+        Y = sliding_window_view(ys, H)[y_starts]
         Xw = pd.DataFrame(Xw, columns=self.feature_names_, copy=False)
         return self._noted(est.fit(Xw, Y[:, 0] if H == 1 else Y))
 
