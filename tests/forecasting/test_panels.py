@@ -326,3 +326,10 @@ def test_window_starts_of_some_windows_are_those_of_all():
     some = _window_starts(lens, n_win, has, H, L, which)
     np.testing.assert_array_equal(some[0], starts[which])
     np.testing.assert_array_equal(some[1], y_starts[which])
+
+
+def test_short_series_error_names_the_first_short_series():
+    parts = [_long(_frame(T=T, ids=[k])) for k, T in (("a", 40), ("b", 9), ("c", 6))]
+    with pytest.raises(ValueError, match=r"series 'b' has 9 steps, too short for lags=7 "
+                                         r"and horizon=3 \(needs at least 10\)"):
+        Forecaster(Ridge(), lags=7, horizon=3).fit(pd.concat(parts))

@@ -485,10 +485,12 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
 
     def _check_lengths(self, data):
         """Every series long enough for one window; before anything sized by lags."""
-        for s in data:
+        lens = np.array([len(s) for s in data])
+        for i in np.flatnonzero(lens < self.lags_ + self.horizon)[:1]:  # the first short one
+            s = data[i]
             check_window_length(len(s), self.lags_, self.horizon,
                                 what="y" if s.key is None else f"series {s.key!r}")
-        if self.strategy == "stateful" and len({len(s) for s in data}) > 1:
+        if self.strategy == "stateful" and (lens != lens[0]).any():
             raise ValueError("strategy='stateful' trains all series together with "
                              "truncated BPTT, which needs series of equal length; give "
                              "series over the same dates, or use 'direct' or 'recursive'")

@@ -669,16 +669,18 @@ class _Scaled:
 
 
 def _series_mean_std(values):
-    """:func:`mean_std` of each array in ``values``: two arrays of shape (n,).
+    """:func:`mean_std` of each array in ``values`` (a list, or a 2D array of one
+    series a row): two arrays of shape (n,).
 
     Series of one length are done together, a row each: NumPy sums a contiguous
     row as it sums a 1D array, so the figures are bitwise those of one call per
     series; a group that overflows is redone series by series."""
     mean, std = np.empty(len(values)), np.empty(len(values))
-    lengths = np.array([len(v) for v in values])
+    lengths = np.full(len(values), values.shape[1]) if isinstance(values, np.ndarray) \
+        else np.array([len(v) for v in values])
     for n in np.unique(lengths):
         rows = np.flatnonzero(lengths == n)
-        M = np.stack([values[i] for i in rows])
+        M = values if isinstance(values, np.ndarray) else np.stack([values[i] for i in rows])
         with np.errstate(over="ignore", invalid="ignore"):
             m = np.mean(M, axis=1)
             s = np.sqrt(np.mean((M - m[:, None]) ** 2, axis=1))
@@ -686,6 +688,19 @@ def _series_mean_std(values):
             m, s = (np.array(v) for v in zip(*(mean_std(values[i]) for i in rows)))
         mean[rows], std[rows] = m, s
     return mean, std
+
+
+def _block_rows(entries):
+    """The values of entries that view one run of a block, all of one length, as
+    a 2D view (one series a row), or None."""
+    views = [e._view for e in entries]
+    if not views or any(v is None or v[0] is not views[0][0] for v in views):
+        return None
+    a, b = np.array([v[1] for v in views]), np.array([v[2] for v in views])
+    n = b[0] - a[0]
+    if not ((b - a == n).all() and (a[1:] == b[:-1]).all()):
+        return None
+    return views[0][0].values[a[0]:b[-1]].astype(np.float64, copy=False).reshape(-1, n)
 
 
 class _PanelScaling:
@@ -706,7 +721,8 @@ class _PanelScaling:
                  for e, lam in zip(entries, self.target_lambda_)]
         else:  # no transform: no call per series
             self.target_lambda_ = [None] * len(entries)
-            y = [e.values for e in entries]
+            y = _block_rows(entries)
+            y = [e.values for e in entries] if y is None else y
         X = ([e.X[names].to_numpy(np.float64) for e in entries] if names
              else [np.empty((0, 0))] * len(entries))
         if self.scaling_ is not None:  # mean_std: a series of 1e300 must not overflow to NaN
