@@ -226,7 +226,11 @@ def test_series_ids_from_the_index_codes_keep_first_appearance_order():
     shuffled = long.iloc[rng.permutation(len(long))].sort_index(level=1, kind="stable")
     sliced = shuffled[shuffled.index.get_level_values(0) != "mid"]
     assert "mid" in sliced.index.levels[0]
-    for y in (long, shuffled, sliced):
+    # sorted by id (the codes' own order): all levels used, and one left unused
+    ordered = long.sort_index()
+    ordered_sliced = ordered[ordered.index.get_level_values(0) != "mid"]
+    assert "mid" in ordered_sliced.index.levels[0]
+    for y in (long, shuffled, sliced, ordered, ordered_sliced):
         codes, keys = _id_codes(y.index)
         ref_codes, ref_keys = pd.factorize(y.index.get_level_values(0))
         np.testing.assert_array_equal(codes, ref_codes)

@@ -289,7 +289,13 @@ def _id_codes(index):
     level_codes, level = index.codes[0], index.levels[0]
     if not len(level_codes) or (level_codes < 0).any():  # a missing id: per series
         return np.asarray(level_codes, dtype=np.intp), level
-    first = pd.unique(level_codes)  # the level positions in order of appearance
+    steps = np.diff(level_codes)
+    if (steps >= 0).all():  # grouped and in level order (a sorted index): no hashing
+        first = level_codes[np.flatnonzero(np.r_[True, steps != 0])]
+        if len(first) == len(level):  # every level used: the codes are the ranks
+            return np.asarray(level_codes, dtype=np.intp), level
+    else:
+        first = pd.unique(level_codes)  # the level positions in order of appearance
     rank = np.empty(len(level), dtype=np.intp)
     rank[first] = np.arange(len(first))
     return rank[level_codes], level[first]
