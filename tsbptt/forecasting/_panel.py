@@ -814,22 +814,27 @@ class _PanelScaling:
         idx = [positions.get(e.key) for e in entries]
         plain = (not (self._past or self._future or self._calendar or self._one_hot)
                  and self.static_values_ is None and len(entries) > 1
+                 and not transforms.power_of(transforms.check_transform(self.transform))
                  and all(v is not None and v[0] is views[0][0] for v in views)
-                 and None not in idx and all(self.target_lambda_[i] is None for i in idx))
+                 and None not in idx)
         if not plain:
             return [self._scaled(e, None if futures is None else futures[e.key], n_future)
                     for e in entries]
         block = views[0][0]
-        a = np.array([v[1] for v in views])
-        b = np.array([v[2] for v in views])
-        lens = b - a
-        if (a[1:] == b[:-1]).all():  # one run of the block (a fit's entries)
-            values = block.values[a[0]:b[-1]]
-        else:
-            values = np.concatenate([block.values[i:j] for i, j in zip(a.tolist(), b.tolist())])
         idx = np.array(idx)
-        y = ((values.astype(np.float64, copy=False) - np.repeat(self.target_mean_[idx], lens))
-             / np.repeat(self.target_scale_[idx], lens))
+        mean, scale = self.target_mean_[idx], self.target_scale_[idx]
+        rows = _block_rows(entries)  # (series, steps): no repeat of the statistics
+        if rows is not None:
+            y = ((rows - mean[:, None]) / scale[:, None]).ravel()
+            lens = np.full(len(entries), rows.shape[1])
+            a = np.array([v[1] for v in views])
+        else:
+            a = np.array([v[1] for v in views])
+            lens = np.array([v[2] for v in views]) - a
+            values = np.concatenate([block.values[i:i + n] for i, n in
+                                     zip(a.tolist(), lens.tolist())]).astype(np.float64, copy=False)
+            y = (values - np.repeat(mean, lens)) / np.repeat(scale, lens)
+        b = a + lens
         ends = np.cumsum(lens).tolist()
         none = np.empty((int(lens.max()) + n_future, 0))
         static = np.zeros(0)
