@@ -187,6 +187,67 @@ def time_gru_epochs(n_series, steps, epochs, repeats):
             "whole_ratio_e1": med["f1"] / med["n1"], "whole_ratio_e2": med["f2"] / med["n2"]}
 
 
+#: The phases ``--phases`` times: (module path, owner, function, label). Missing
+#: ones (another checkout's) are skipped.
+PHASES = [
+    ("tsbptt.forecasting._forecaster", None, "to_entries", "reading the panel"),
+    ("tsbptt.forecasting._forecaster", "Forecaster", "_check_lengths", "length checks"),
+    ("tsbptt.forecasting._forecaster", "Forecaster", "_fit_scaling", "scaling statistics"),
+    ("tsbptt.forecasting._forecaster", "Forecaster", "_scaled", "scaled series"),
+    ("tsbptt.forecasting._forecaster", "Forecaster", "_scaled_all", "scaled series"),
+    ("tsbptt.forecasting._forecaster", "Forecaster", "_fit_model", "windows + model"),
+    ("tsbptt.forecasting._window_model", "WindowModel", "fit", "  window model"),
+    ("tsbptt.forecasting._window_model", "WindowModel", "_fit_linear", "    linear part"),
+    ("tsbptt.forecasting._window_model", None, "loo_alpha", "      loo_alpha"),
+    ("tsbptt.forecasting._window_model", "WindowModel", "_fit_members", "    network"),
+    ("tsbptt.forecasting._window_model", "WindowModel", "_correction", "    validation"),
+]
+
+
+def time_phases(n_series, steps, repeats):
+    """CPU seconds of the default GRU Forecaster's fit and of its phases (timers
+    wrapped around the functions of ``PHASES``; the time order's argsort, where
+    there is one, counted as its own phase): one dict per repeat."""
+    import importlib
+    from collections import defaultdict
+
+    from tsbptt.forecasting import _strategies
+    acc, undo = defaultdict(float), []
+
+    def timed(fn, label):
+        def wrapper(*args, **kwargs):
+            c0 = time.process_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                acc[label] += time.process_time() - c0
+        return wrapper
+
+    for module, owner, name, label in PHASES:
+        obj = importlib.import_module(module)
+        if owner is not None:  # the class (a mixin, maybe) that defines it
+            obj = next((k for k in getattr(obj, owner).__mro__ if name in vars(k)), None)
+        if obj is not None and name in vars(obj):
+            undo.append((obj, name, vars(obj)[name]))
+            setattr(obj, name, timed(getattr(obj, name), label))
+    argsort = np.argsort
+    _strategies.np = type(sys)("np_timed")  # only _strategies' argsort is timed
+    _strategies.np.__dict__.update(np.__dict__, argsort=timed(argsort, "  argsort"))
+    _warm_up()
+    y, out = panel(n_series, steps), []
+    try:
+        for _ in range(repeats):
+            acc.clear()
+            f = tsbptt.Forecaster(tsbptt.GRURegressor(random_state=0), lags=24, horizon=24)
+            total = _quiet_fit(f, y)[0]
+            out.append({"total": total, **acc})
+    finally:
+        _strategies.np = np
+        for obj, name, fn in undo:
+            setattr(obj, name, fn)
+    return out
+
+
 def exponent(rows, key):
     n = np.log([r["n_series"] for r in rows])
     t = np.log([r[key] for r in rows])
@@ -199,6 +260,7 @@ def measure(args):
     out["gru"] = [time_gru(n, args.steps, args.gru_epochs) for n in args.gru_series if n]
     out["epochs"] = [time_gru_epochs(n, args.steps, args.epoch_pair, args.epoch_repeats)
                      for n in args.epoch_series if n]
+    out["phases"] = time_phases(args.phases, args.steps, 2) if args.phases else []
     return out
 
 
@@ -279,6 +341,8 @@ def main():
     p.add_argument("--epoch-pair", type=int, nargs=2, default=[5, 25], metavar=("E1", "E2"),
                    help="the two epoch counts of the per-epoch measurement")
     p.add_argument("--epoch-repeats", type=int, default=3)
+    p.add_argument("--phases", type=int, default=0, metavar="N_SERIES",
+                   help="time the phases of two GRU fits on this many series (0: skip)")
     p.add_argument("--json", help="write the figures here")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -298,6 +362,10 @@ def main():
     report_ridge(out["ridge"], base and base["ridge"], args)
     report_gru(out["gru"], base and base["gru"], args)
     report_epochs(out["epochs"], base and base["epochs"])
+    for who, rows in (("", out["phases"]), (" (baseline)", (base or {}).get("phases", []))):
+        for r in rows:
+            print(f"GRU fit phases{who} on {args.phases} series, CPU s: "
+                  + ", ".join(f"{k.strip()} {v:.3f}" for k, v in r.items()))
     print(f"load at the end {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     if args.json:
         with open(args.json, "w") as fh:
