@@ -26,7 +26,9 @@ stopping made inert: ``tol=0``, a patience of E2; the budget's windows
 otherwise), ``(t(E2) - t(E1)) / (E2 - E1)``, against the same difference for the
 network alone on the windows the Forecaster gave it (captured from an E2 fit),
 the four fits interleaved ``--epoch-repeats`` times, medians. It also prints the
-panel layer's fixed cost, ``t_Forecaster(E1) - t_network(E1)``.
+panel layer's fixed cost, ``t_Forecaster(E1) - t_network(E1)``. ``--phases N``
+times the phases of two default GRU fits on N series (timers wrapped around the
+panel layer's functions, see ``PHASES``).
 
 Everything runs on one thread (OMP_NUM_THREADS=1, OPENBLAS_NUM_THREADS=1, set
 before NumPy loads).
