@@ -249,7 +249,8 @@ def _argsort_order(times, sample=None):
     return order if sample is None else order[sample(len(order))]
 
 
-@pytest.mark.parametrize("kind", ["aligned", "ragged", "offset", "empty_series"])
+@pytest.mark.parametrize("kind", ["aligned", "ragged", "offset", "empty_series", "off_grid",
+                                  "integers", "long_grid", "tz"])
 @pytest.mark.parametrize("sample", [None, lambda n: np.arange(n - 1, -1, -7)[::-1]])
 def test_time_order_is_the_stable_argsort(kind, sample):
     from tsbptt.forecasting._strategies import _time_order
@@ -260,12 +261,34 @@ def test_time_order_is_the_stable_argsort(kind, sample):
         times = [base[i:35] for i in (0, 3, 3, 9, 1)]
     elif kind == "offset":  # same lengths, shifted: the sort
         times = [base[i:i + 20] for i in (0, 2, 1)]
+    elif kind == "off_grid":  # one series half a step off the others' grid
+        times = [base[3:30], base[:20] + np.timedelta64(30, "m"), base[1:30]]
+    elif kind == "integers":
+        times = [np.arange(i, 50, dtype=np.int64) * 5 for i in (4, 0, 9)]
+    elif kind == "long_grid":  # more steps than 16 bits hold: the times are sorted
+        times = [np.arange(i, 700_000, 7, dtype=np.int64) for i in (14, 0)]
+    elif kind == "tz":  # tz-aware labels come as objects: sorted as they are
+        stamps = pd.date_range("2024-01-01", periods=40, freq="h", tz="UTC").to_numpy()
+        times = [stamps[i:35] for i in (4, 0, 9)]
     else:
         times = [base[:0], base[:0]]
     got = _time_order(times, sample)
     np.testing.assert_array_equal(got, _argsort_order(times, sample))
     if kind == "aligned" and sample is None:  # series by series at each time
         assert got[:7].tolist() == [0, 30, 60, 90, 120, 150, 1]
+
+
+def test_grid_positions_only_on_one_short_grid():
+    from tsbptt.forecasting._strategies import _grid_positions
+    base = pd.date_range("2024-01-01", periods=40, freq="h").to_numpy()
+    times = [base[5:30], base[2:10]]
+    grid = _grid_positions(np.concatenate(times), times)
+    assert grid.dtype == np.uint16
+    assert grid.tolist() == list(range(3, 28)) + list(range(0, 8))
+    off = [base[5:30], base[2:10] + np.timedelta64(1, "m")]
+    assert _grid_positions(np.concatenate(off), off) is None
+    long = [np.array([0, 1]), np.array([2 ** 16])]
+    assert _grid_positions(np.concatenate(long), long) is None
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

@@ -55,8 +55,29 @@ def _time_order(times, sample=None):
         if (first == first[0]).all():
             S = len(times)
             return (ranks % S) * counts[0] + ranks // S
-    order = np.argsort(np.concatenate(times), kind="stable")
+    when = np.concatenate(times)
+    grid = _grid_positions(when, times)
+    order = np.argsort(when if grid is None else grid, kind="stable")
     return order if sample is None else order[ranks]
+
+
+def _grid_positions(when, times):
+    """``when`` (datetime64 or integer times) as 16-bit positions on one grid of the
+    series' step, which sort as the times do (NumPy sorts 16-bit keys stably by
+    radix, 3x faster than 64-bit times); None when some time is off that grid, the
+    grid is longer than 65,536 steps or the times are not numbers."""
+    if when.dtype.kind not in "iM" or not len(when):
+        return None
+    t = when.view(np.int64)
+    step = next((int(a[1].view(np.int64) - a[0].view(np.int64)) for a in times
+                 if len(a) > 1), 0)
+    lo, hi = int(t.min()), int(t.max())
+    if step <= 0 or (hi - lo) // step >= 2 ** 16:  # in Python ints: no overflow
+        return None
+    shifted = t - lo
+    if (shifted % step).any():
+        return None
+    return (shifted // step).astype(np.uint16)
 
 
 def _window_starts(lens, n_win, has, H, L, which=None):
