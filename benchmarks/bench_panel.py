@@ -16,14 +16,28 @@ with the forecasting defaults on ``--gru-series`` series. "The kernels' time for
 the same windows" is defined as: the network's ``fit`` on the very window arrays
 the Forecaster gave it (captured from the fit), with the same parameters, so the
 same epochs (``random_state=0``), timed on its own after the Forecaster's fit.
-The ratio of the Forecaster's whole fit to it, per epoch, is what the panel
-layer (windows, scaling, the window model's linear part and validation) adds.
+The ratio of the Forecaster's whole fit to it is the whole-fit ratio: what the
+panel layer (reading, scaling, windows, the window model's linear part and
+validation) adds, mostly once per fit, divided by the network's few epochs.
+
+The per-epoch part (``--epoch-series``) measures the issue's "fit time per epoch"
+as a marginal cost: Forecaster fits of ``--epoch-pair E1 E2`` epochs (early
+stopping made inert: ``tol=0``, a patience of E2; the budget's windows
+otherwise), ``(t(E2) - t(E1)) / (E2 - E1)``, against the same difference for the
+network alone on the windows the Forecaster gave it (captured from an E2 fit),
+the four fits interleaved ``--epoch-repeats`` times, medians. It also prints the
+panel layer's fixed cost, ``t_Forecaster(E1) - t_network(E1)``. ``--phases N``
+times the phases of two default GRU fits on N series (timers wrapped around the
+panel layer's functions, see ``PHASES``).
 
 Everything runs on one thread (OMP_NUM_THREADS=1, OPENBLAS_NUM_THREADS=1, set
 before NumPy loads).
 
     python benchmarks/bench_panel.py --sizes 1000 3000 10000 --baseline /work/main
-    python benchmarks/bench_panel.py --sizes 1000 10000 100000 --repeats 1 --gru-series 0
+    python benchmarks/bench_panel.py --sizes 1000 10000 100000 --repeats 1 --gru-series 0 \
+        --epoch-series
+    python benchmarks/bench_panel.py --sizes --gru-series 1000 10000 \
+        --epoch-series 1000 10000 --epoch-repeats 5 --baseline /work/main
 """
 import os
 
@@ -86,9 +100,23 @@ def time_ridge(n_series, steps, repeats):
             "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
-def time_gru(n_series, steps, max_iter):
-    """The whole Forecaster fit, and the network's fit on the windows it was given
-    (captured, then refitted on its own: the kernels' time for the same windows)."""
+def _quiet_fit(model, *args):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        c0, w0 = _clocks()
+        model.fit(*args)
+        c1, w1 = _clocks()
+    return c1 - c0, w1 - w0
+
+
+def _warm_up():
+    """The first fit of a process loads threadpoolctl's view of the BLAS libraries."""
+    _quiet_fit(tsbptt.GRURegressor(hidden_size=2, max_iter=1), np.zeros((8, 3)), np.zeros(8))
+
+
+def _captured(n_series, steps, params):
+    """A Forecaster fit with the network's fit intercepted: (the Forecaster's CPU
+    and wall seconds, the network's template, its X, its y)."""
     cls = tsbptt.GRURegressor
     calls, original = [], cls.fit
 
@@ -96,34 +124,130 @@ def time_gru(n_series, steps, max_iter):
         calls.append((clone(self), np.array(X, copy=True), np.array(y, copy=True)))
         return original(self, X, y, *args, **kwargs)
 
-    with warnings.catch_warnings():  # warm up: the first fit of a process loads
-        warnings.simplefilter("ignore")  # threadpoolctl's view of the BLAS libraries
-        cls(hidden_size=2, max_iter=1).fit(np.zeros((8, 3)), np.zeros(8))
     y = panel(n_series, steps)
-    params = {"random_state": 0} if max_iter is None else {"random_state": 0,
-                                                           "max_iter": max_iter}
     f = tsbptt.Forecaster(cls(**params), lags=24, horizon=24)
     cls.fit = capture
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            c0, w0 = _clocks()
-            f.fit(y)
-            c1, w1 = _clocks()
+        cpu, wall = _quiet_fit(f, y)
     finally:
         cls.fit = original
-    template, X, Y = calls[-1]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        c2, w2 = _clocks()
-        net = template.fit(X, Y)
-        c3, w3 = _clocks()
-    epochs = net.n_iter_
-    total, alone = c1 - c0, c3 - c2
-    return {"n_series": n_series, "fit_s": total, "fit_wall_s": w1 - w0,
-            "network_fit_s": alone, "network_fit_wall_s": w3 - w2, "epochs": epochs,
+    return (cpu, wall), y, calls[-1]
+
+
+def time_gru(n_series, steps, max_iter):
+    """The whole Forecaster fit, and the network's fit on the windows it was given
+    (captured, then refitted on its own: the kernels' time for the same windows)."""
+    _warm_up()
+    params = {"random_state": 0} if max_iter is None else {"random_state": 0,
+                                                           "max_iter": max_iter}
+    (total, wall), _, (template, X, Y) = _captured(n_series, steps, params)
+    alone, alone_wall = _quiet_fit(template, X, Y)
+    epochs = template.n_iter_
+    return {"n_series": n_series, "fit_s": total, "fit_wall_s": wall,
+            "network_fit_s": alone, "network_fit_wall_s": alone_wall, "epochs": epochs,
             "windows": list(X.shape), "per_epoch_s": total / epochs,
             "network_per_epoch_s": alone / epochs, "ratio": total / alone}
+
+
+def time_gru_epochs(n_series, steps, epochs, repeats):
+    """The marginal cost of one epoch: Forecaster fits of ``epochs = (E1, E2)``
+    epochs each, ``(t(E2) - t(E1)) / (E2 - E1)``, against the same for the network
+    alone on the windows the Forecaster gave it (captured from an E2 fit).
+
+    ``training='auto'`` turns the class default ``early_stopping=False`` into the
+    budget's True, so early stopping cannot be switched off there; it is made
+    inert instead (``tol=0`` and a patience of E2 epochs), so every fit runs
+    exactly E epochs, scoring the same validation tail each epoch on both sides.
+    """
+    e1, e2 = epochs
+    _warm_up()
+
+    def params(e):
+        return {"random_state": 0, "max_iter": e, "tol": 0.0, "n_iter_no_change": e2}
+
+    _, y, (template, X, Y) = _captured(n_series, steps, params(e2))
+    times = {k: [] for k in ("f1", "f2", "n1", "n2")}
+    for _ in range(repeats):  # interleaved, so load drifts hit every column alike
+        for key, e in (("f1", e1), ("f2", e2)):
+            f = tsbptt.Forecaster(tsbptt.GRURegressor(**params(e)), lags=24, horizon=24)
+            times[key].append(_quiet_fit(f, y)[0])
+            if f.estimator_.estimator_.n_iter_ != e:
+                raise RuntimeError(f"the Forecaster's network ran "
+                                   f"{f.estimator_.estimator_.n_iter_} epochs, not {e}")
+        for key, e in (("n1", e1), ("n2", e2)):
+            net = clone(template).set_params(max_iter=e)
+            times[key].append(_quiet_fit(net, X, Y)[0])
+            if net.n_iter_ != e:
+                raise RuntimeError(f"the network ran {net.n_iter_} epochs, not {e}")
+    med = {k: float(np.median(v)) for k, v in times.items()}
+    per_f, per_n = (med["f2"] - med["f1"]) / (e2 - e1), (med["n2"] - med["n1"]) / (e2 - e1)
+    return {"n_series": n_series, "epochs": [e1, e2], "windows": list(X.shape),
+            "repeats": repeats, **{f"{k}_s": v for k, v in med.items()},
+            "forecaster_per_epoch_s": per_f, "network_per_epoch_s": per_n,
+            "per_epoch_ratio": per_f / per_n,
+            "fixed_s": med["f1"] - med["n1"],  # what the panel layer adds once
+            "whole_ratio_e1": med["f1"] / med["n1"], "whole_ratio_e2": med["f2"] / med["n2"]}
+
+
+#: The phases ``--phases`` times: (module path, owner, function, label). Missing
+#: ones (another checkout's) are skipped.
+PHASES = [
+    ("tsbptt.forecasting._forecaster", None, "to_entries", "reading the panel"),
+    ("tsbptt.forecasting._forecaster", "Forecaster", "_check_lengths", "length checks"),
+    ("tsbptt.forecasting._forecaster", "Forecaster", "_fit_scaling", "scaling statistics"),
+    ("tsbptt.forecasting._forecaster", "Forecaster", "_scaled", "scaled series"),
+    ("tsbptt.forecasting._forecaster", "Forecaster", "_scaled_all", "scaled series"),
+    ("tsbptt.forecasting._forecaster", "Forecaster", "_fit_model", "windows + model"),
+    ("tsbptt.forecasting._window_model", "WindowModel", "fit", "  window model"),
+    ("tsbptt.forecasting._window_model", "WindowModel", "_fit_linear", "    linear part"),
+    ("tsbptt.forecasting._window_model", None, "loo_alpha", "      loo_alpha"),
+    ("tsbptt.forecasting._window_model", "WindowModel", "_fit_members", "    network"),
+    ("tsbptt.forecasting._window_model", "WindowModel", "_correction", "    validation"),
+]
+
+
+def time_phases(n_series, steps, repeats):
+    """CPU seconds of the default GRU Forecaster's fit and of its phases (timers
+    wrapped around the functions of ``PHASES``; the time order's argsort, where
+    there is one, counted as its own phase): one dict per repeat."""
+    import importlib
+    from collections import defaultdict
+
+    from tsbptt.forecasting import _strategies
+    acc, undo = defaultdict(float), []
+
+    def timed(fn, label):
+        def wrapper(*args, **kwargs):
+            c0 = time.process_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                acc[label] += time.process_time() - c0
+        return wrapper
+
+    for module, owner, name, label in PHASES:
+        obj = importlib.import_module(module)
+        if owner is not None:  # the class (a mixin, maybe) that defines it
+            obj = next((k for k in getattr(obj, owner).__mro__ if name in vars(k)), None)
+        if obj is not None and name in vars(obj):
+            undo.append((obj, name, vars(obj)[name]))
+            setattr(obj, name, timed(getattr(obj, name), label))
+    argsort = np.argsort
+    _strategies.np = type(sys)("np_timed")  # only _strategies' argsort is timed
+    _strategies.np.__dict__.update(np.__dict__, argsort=timed(argsort, "  argsort"))
+    _warm_up()
+    y, out = panel(n_series, steps), []
+    try:
+        for _ in range(repeats):
+            acc.clear()
+            f = tsbptt.Forecaster(tsbptt.GRURegressor(random_state=0), lags=24, horizon=24)
+            total = _quiet_fit(f, y)[0]
+            out.append({"total": total, **acc})
+    finally:
+        _strategies.np = np
+        for obj, name, fn in undo:
+            setattr(obj, name, fn)
+    return out
 
 
 def exponent(rows, key):
@@ -132,35 +256,26 @@ def exponent(rows, key):
     return float(np.polyfit(n, t, 1)[0]) if len(rows) > 1 else float("nan")
 
 
+def measure(args):
+    """Every figure this run asks for, in this process: a JSON-able dict."""
+    out = {"ridge": [time_ridge(n, args.steps, args.repeats) for n in args.sizes]}
+    out["gru"] = [time_gru(n, args.steps, args.gru_epochs) for n in args.gru_series if n]
+    out["epochs"] = [time_gru_epochs(n, args.steps, args.epoch_pair, args.epoch_repeats)
+                     for n in args.epoch_series if n]
+    out["phases"] = time_phases(args.phases, args.steps, 2) if args.phases else []
+    return out
+
+
 def run_baseline(path, args):
+    """The same measurement on another checkout, in a subprocess."""
     env = dict(os.environ, PYTHONPATH=os.path.abspath(path))
-    cmd = [sys.executable, __file__, "--worker", "--steps", str(args.steps),
-           "--repeats", str(args.repeats), "--sizes", *map(str, args.sizes)]
+    cmd = [sys.executable, __file__, "--worker", *args.argv]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True,
                          cwd=os.path.dirname(os.path.abspath(__file__)))
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--sizes", type=int, nargs="+", default=[1000, 3000, 10000])
-    p.add_argument("--steps", type=int, default=500)
-    p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--baseline", help="another checkout to time in the same run")
-    p.add_argument("--gru-series", type=int, default=1000, help="0: skip the GRU part")
-    p.add_argument("--gru-epochs", type=int, default=None,
-                   help="the network's max_iter (default: the forecasting budget's)")
-    p.add_argument("--json", help="write the figures here")
-    p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
-    args = p.parse_args()
-    rows = [time_ridge(n, args.steps, args.repeats) for n in args.sizes]
-    if args.worker:
-        print(json.dumps(rows))
-        return
-    print(f"tsbptt {tsbptt.__version__} from {os.path.dirname(tsbptt.__file__)}; "
-          f"threads: OMP={os.environ['OMP_NUM_THREADS']} "
-          f"OPENBLAS={os.environ['OPENBLAS_NUM_THREADS']}; load {os.getloadavg()[0]:.1f}")
-    base = run_baseline(args.baseline, args) if args.baseline else None
+def report_ridge(rows, base, args):
     print(f"Ridge, lags=24, horizon=24, {args.steps} hourly steps, median of "
           f"{args.repeats}; CPU seconds (wall in brackets)")
     print(f"{'series':>8} {'fit s':>14} {'predict s':>14} {'peak MB':>8}"
@@ -173,23 +288,90 @@ def main():
             line += (f" {b['fit_s']:>9.2f} {b['predict_s']:>9.2f} "
                      f"{b['fit_s'] / r['fit_s']:>8.1f}x")
         print(line)
-    print(f"growth exponent: fit {exponent(rows, 'fit_s'):.2f}, predict "
-          f"{exponent(rows, 'predict_s'):.2f}" + (
-              f" (baseline fit {exponent(base, 'fit_s'):.2f}, predict "
-              f"{exponent(base, 'predict_s'):.2f})" if base else ""))
-    gru = None
-    if args.gru_series:
-        gru = time_gru(args.gru_series, args.steps, args.gru_epochs)
-        print(f"GRU (defaults, max_iter={args.gru_epochs or 'budget'}) on "
-              f"{gru['n_series']} series, CPU s: Forecaster fit {gru['fit_s']:.2f} "
-              f"(wall {gru['fit_wall_s']:.1f}); the network alone on the same windows "
-              f"{gru['windows']} {gru['network_fit_s']:.2f} (wall "
-              f"{gru['network_fit_wall_s']:.1f}) over {gru['epochs']} epochs; per epoch "
-              f"{gru['per_epoch_s']:.3f} vs {gru['network_per_epoch_s']:.3f} "
-              f"(ratio {gru['ratio']:.2f}; target <= 1.3)")
+    if rows:
+        print(f"growth exponent: fit {exponent(rows, 'fit_s'):.2f}, predict "
+              f"{exponent(rows, 'predict_s'):.2f}" + (
+                  f" (baseline fit {exponent(base, 'fit_s'):.2f}, predict "
+                  f"{exponent(base, 'predict_s'):.2f})" if base else ""))
+
+
+def report_gru(rows, base, args, who=""):
+    for i, g in enumerate(rows):
+        print(f"GRU{who} (defaults, max_iter={args.gru_epochs or 'budget'}) on "
+              f"{g['n_series']} series, CPU s: Forecaster fit {g['fit_s']:.2f} "
+              f"(wall {g['fit_wall_s']:.1f}); the network alone on the same windows "
+              f"{g['windows']} {g['network_fit_s']:.2f} (wall "
+              f"{g['network_fit_wall_s']:.1f}) over {g['epochs']} epochs; per epoch "
+              f"{g['per_epoch_s']:.3f} vs {g['network_per_epoch_s']:.3f} "
+              f"(whole-fit ratio {g['ratio']:.2f}; target <= 1.3)")
+    for i, g in enumerate(base or []):
+        print(f"  baseline: Forecaster fit {g['fit_s']:.2f}, network alone "
+              f"{g['network_fit_s']:.2f} over {g['epochs']} epochs, ratio {g['ratio']:.2f}")
+
+
+def report_epochs(rows, base):
+    for i, m in enumerate(rows):
+        e1, e2 = m["epochs"]
+        print(f"GRU per epoch on {m['n_series']} series ({m['windows']} network windows, "
+              f"median of {m['repeats']}), CPU s: Forecaster {e1} / {e2} epochs "
+              f"{m['f1_s']:.3f} / {m['f2_s']:.3f}, network alone {m['n1_s']:.3f} / "
+              f"{m['n2_s']:.3f}; marginal per epoch {m['forecaster_per_epoch_s']:.4f} vs "
+              f"{m['network_per_epoch_s']:.4f} (ratio {m['per_epoch_ratio']:.2f}; target "
+              f"<= 1.3); fixed cost of the panel layer {m['fixed_s']:.3f}; whole-fit "
+              f"ratio {m['whole_ratio_e1']:.2f} at {e1} epochs, {m['whole_ratio_e2']:.2f} "
+              f"at {e2}")
+        if base:
+            b = base[i]
+            print(f"  baseline: Forecaster {b['f1_s']:.3f} / {b['f2_s']:.3f}, network "
+                  f"{b['n1_s']:.3f} / {b['n2_s']:.3f}, per-epoch ratio "
+                  f"{b['per_epoch_ratio']:.2f}, fixed {b['fixed_s']:.3f}")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--sizes", type=int, nargs="*", default=[1000, 3000, 10000],
+                   help="series counts for the Ridge part (none: skip it)")
+    p.add_argument("--steps", type=int, default=500)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--baseline", help="another checkout to time in the same run")
+    p.add_argument("--gru-series", type=int, nargs="*", default=[1000],
+                   help="series counts for the whole GRU fit (0 or none: skip)")
+    p.add_argument("--gru-epochs", type=int, default=None,
+                   help="the network's max_iter (default: the forecasting budget's)")
+    p.add_argument("--epoch-series", type=int, nargs="*", default=[1000, 10000],
+                   help="series counts for the marginal per-epoch cost (none: skip)")
+    p.add_argument("--epoch-pair", type=int, nargs=2, default=[5, 25], metavar=("E1", "E2"),
+                   help="the two epoch counts of the per-epoch measurement")
+    p.add_argument("--epoch-repeats", type=int, default=3)
+    p.add_argument("--phases", type=int, default=0, metavar="N_SERIES",
+                   help="time the phases of two GRU fits on this many series (0: skip)")
+    p.add_argument("--json", help="write the figures here")
+    p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = p.parse_args()
+    args.argv = [a for a in sys.argv[1:] if a != "--worker"]
+    if args.baseline:  # the worker gets every argument but these two
+        i = args.argv.index("--baseline")
+        del args.argv[i:i + 2]
+    if args.worker:
+        print(json.dumps(measure(args)))
+        return
+    print(f"tsbptt {tsbptt.__version__} from {os.path.dirname(tsbptt.__file__)}; "
+          f"threads: OMP={os.environ['OMP_NUM_THREADS']} "
+          f"OPENBLAS={os.environ['OPENBLAS_NUM_THREADS']}; load "
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    base = run_baseline(args.baseline, args) if args.baseline else None
+    out = measure(args)
+    report_ridge(out["ridge"], base and base["ridge"], args)
+    report_gru(out["gru"], base and base["gru"], args)
+    report_epochs(out["epochs"], base and base["epochs"])
+    for who, rows in (("", out["phases"]), (" (baseline)", (base or {}).get("phases", []))):
+        for r in rows:
+            print(f"GRU fit phases{who} on {args.phases} series, CPU s: "
+                  + ", ".join(f"{k.strip()} {v:.3f}" for k, v in r.items()))
+    print(f"load at the end {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump({"ridge": rows, "baseline": base, "gru": gru}, fh, indent=1)
+            json.dump({**out, "baseline": base}, fh, indent=1)
 
 
 if __name__ == "__main__":

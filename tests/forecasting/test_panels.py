@@ -226,7 +226,11 @@ def test_series_ids_from_the_index_codes_keep_first_appearance_order():
     shuffled = long.iloc[rng.permutation(len(long))].sort_index(level=1, kind="stable")
     sliced = shuffled[shuffled.index.get_level_values(0) != "mid"]
     assert "mid" in sliced.index.levels[0]
-    for y in (long, shuffled, sliced):
+    # sorted by id (the codes' own order): all levels used, and one left unused
+    ordered = long.sort_index()
+    ordered_sliced = ordered[ordered.index.get_level_values(0) != "mid"]
+    assert "mid" in ordered_sliced.index.levels[0]
+    for y in (long, shuffled, sliced, ordered, ordered_sliced):
         codes, keys = _id_codes(y.index)
         ref_codes, ref_keys = pd.factorize(y.index.get_level_values(0))
         np.testing.assert_array_equal(codes, ref_codes)
@@ -238,3 +242,121 @@ def test_series_ids_from_the_index_codes_keep_first_appearance_order():
     # the same forecasts as from the dict layout, series in first-appearance order
     pd.testing.assert_series_equal(f.predict().sort_index(), as_dict.sort_index(),
                                    check_names=False, rtol=1e-9)
+
+
+def _argsort_order(times, sample=None):
+    order = np.argsort(np.concatenate(times), kind="stable")
+    return order if sample is None else order[sample(len(order))]
+
+
+@pytest.mark.parametrize("kind", ["aligned", "ragged", "offset", "empty_series", "off_grid",
+                                  "integers", "long_grid", "tz"])
+@pytest.mark.parametrize("sample", [None, lambda n: np.arange(n - 1, -1, -7)[::-1]])
+def test_time_order_is_the_stable_argsort(kind, sample):
+    from tsbptt.forecasting._strategies import _time_order
+    base = pd.date_range("2024-01-01", periods=40, freq="h").to_numpy()
+    if kind == "aligned":  # the closed form: rank r is window r // S of series r % S
+        times = [base[5:35] for _ in range(6)]
+    elif kind == "ragged":  # different starts, one end: the sort
+        times = [base[i:35] for i in (0, 3, 3, 9, 1)]
+    elif kind == "offset":  # same lengths, shifted: the sort
+        times = [base[i:i + 20] for i in (0, 2, 1)]
+    elif kind == "off_grid":  # one series half a step off the others' grid
+        times = [base[3:30], base[:20] + np.timedelta64(30, "m"), base[1:30]]
+    elif kind == "integers":
+        times = [np.arange(i, 50, dtype=np.int64) * 5 for i in (4, 0, 9)]
+    elif kind == "long_grid":  # more steps than 16 bits hold: the times are sorted
+        times = [np.arange(i, 700_000, 7, dtype=np.int64) for i in (14, 0)]
+    elif kind == "tz":  # tz-aware labels come as objects: sorted as they are
+        stamps = pd.date_range("2024-01-01", periods=40, freq="h", tz="UTC").to_numpy()
+        times = [stamps[i:35] for i in (4, 0, 9)]
+    else:
+        times = [base[:0], base[:0]]
+    got = _time_order(times, sample)
+    np.testing.assert_array_equal(got, _argsort_order(times, sample))
+    if kind == "aligned" and sample is None:  # series by series at each time
+        assert got[:7].tolist() == [0, 30, 60, 90, 120, 150, 1]
+
+
+def test_grid_positions_only_on_one_short_grid():
+    from tsbptt.forecasting._strategies import _grid_positions
+    base = pd.date_range("2024-01-01", periods=40, freq="h").to_numpy()
+    times = [base[5:30], base[2:10]]
+    grid = _grid_positions(np.concatenate(times), times)
+    assert grid.dtype == np.uint16
+    assert grid.tolist() == list(range(3, 28)) + list(range(0, 8))
+    off = [base[5:30], base[2:10] + np.timedelta64(1, "m")]
+    assert _grid_positions(np.concatenate(off), off) is None
+    long = [np.array([0, 1]), np.array([2 ** 16])]
+    assert _grid_positions(np.concatenate(long), long) is None
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("calendar", [None, ["hour"]])
+def test_network_windows_of_an_aligned_panel_are_those_of_the_sort(monkeypatch, calendar):
+    from tsbptt import GRURegressor
+    from tsbptt.forecasting import _strategies
+    T, ids = 80, [f"s{i}" for i in range(5)]
+    index = pd.MultiIndex.from_arrays(
+        [np.repeat(ids, T), np.tile(pd.date_range("2024-01-01", periods=T, freq="h"), 5)])
+    rng = np.random.default_rng(0)
+    y = pd.Series(rng.normal(size=5 * T).cumsum(), index=index)
+    params = dict(estimator=GRURegressor(hidden_size=4, max_iter=2, random_state=0),
+                  lags=8, horizon=3, calendar=calendar)
+    fast = Forecaster(**params).fit(y)
+    assert fast.estimator_.max_windows is not None  # the sampled windows only
+    monkeypatch.setattr(_strategies, "_time_order", _argsort_order)
+    slow = Forecaster(**params).fit(y)
+    np.testing.assert_array_equal(fast.estimator_.linear_.coef_, slow.estimator_.linear_.coef_)
+    pd.testing.assert_series_equal(fast.predict(), slow.predict(), check_exact=True)
+
+
+@pytest.mark.parametrize("n_future", [0, 4])
+def test_scaled_all_is_scaled_series_by_series(n_future):
+    y = _long(_frame(T=50, ids=["a", "b", "c", "d"]))
+    f = Forecaster(Ridge(), lags=7, horizon=3).fit(y)
+    tails = [f.tails_[k] for k in f.series_]
+    for entries in (tails,  # one run of the block
+                    [tails[2], tails[0], tails[3]],  # apart and reordered
+                    [e.head(k) for e, k in zip(tails, (20, 31, 50, 12))]):  # ragged heads
+        fast = f._scaled_all(entries, None, n_future)
+        slow = [f._scaled(e, None, n_future) for e in entries]
+        for a, b in zip(fast, slow, strict=True):
+            assert a.key == b.key and a._entry is b._entry
+            np.testing.assert_array_equal(a.y, b.y, strict=True)
+            np.testing.assert_array_equal(a.times, b.times, strict=True)
+            assert a.past.shape == b.past.shape and a.fut.shape == b.fut.shape
+            np.testing.assert_array_equal(a.static, b.static, strict=True)
+            np.testing.assert_array_equal(a.channels(np.arange(5), 1),
+                                          b.channels(np.arange(5), 1), strict=True)
+
+
+def test_scaled_all_refuses_an_unknown_series():
+    y = _long(_frame(T=50))
+    f = Forecaster(Ridge(), lags=7, horizon=3).fit(y)
+    other = _long(_frame(T=50, ids=["a", "zz"]))
+    with pytest.raises(ValueError, match="series 'zz' was not seen in fit"):
+        f.predict(history=other)
+
+
+def test_window_starts_of_some_windows_are_those_of_all():
+    from tsbptt.forecasting._strategies import _window_starts
+    lens, H, L = np.array([30, 12, 25, 40]), 3, 5
+    n_win = np.array([23, 0, 10, 33])  # the second series has none (a late start)
+    has = np.flatnonzero(n_win)
+    starts, y_starts = _window_starts(lens, n_win, has, H, L)
+    # by hand: series 0's rows 0.., series 2's after series 0's 27 readable rows
+    assert starts[:2].tolist() == [0, 1] and starts[23] == 27
+    assert y_starts[0] == L and y_starts[23] == 30 + 12 + L
+    assert len(starts) == len(y_starts) == n_win.sum()
+    which = np.array([65, 0, 22, 23, 32, 33, 40])
+    some = _window_starts(lens, n_win, has, H, L, which)
+    np.testing.assert_array_equal(some[0], starts[which])
+    np.testing.assert_array_equal(some[1], y_starts[which])
+
+
+def test_short_series_error_names_the_first_short_series():
+    parts = [_long(_frame(T=T, ids=[k])) for k, T in (("a", 40), ("b", 9), ("c", 6))]
+    with pytest.raises(ValueError, match=r"series 'b' has 9 steps, too short for lags=7 "
+                                         r"and horizon=3 \(needs at least 10\)"):
+        Forecaster(Ridge(), lags=7, horizon=3).fit(pd.concat(parts))

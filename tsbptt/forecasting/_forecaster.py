@@ -469,7 +469,7 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
                           + _names(self.static_features))
         self.feature_names_ = [f"{c}_lag{k}" for k in range(self.lags_, 0, -1)
                                for c in self.channels_]
-        data = [self._scaled(e) for e in entries]
+        data = self._scaled_all(entries)
         self.residuals_ = self._calibrate(entries, data) if self.interval else None
         n = 2 if self.interval else 1
         self.estimator_ = self._fit_model(data, [len(s.y) - 1 for s in data],
@@ -485,10 +485,12 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
 
     def _check_lengths(self, data):
         """Every series long enough for one window; before anything sized by lags."""
-        for s in data:
+        lens = np.array([len(s) for s in data])
+        for i in np.flatnonzero(lens < self.lags_ + self.horizon)[:1]:  # the first short one
+            s = data[i]
             check_window_length(len(s), self.lags_, self.horizon,
                                 what="y" if s.key is None else f"series {s.key!r}")
-        if self.strategy == "stateful" and len({len(s) for s in data}) > 1:
+        if self.strategy == "stateful" and (lens != lens[0]).any():
             raise ValueError("strategy='stateful' trains all series together with "
                              "truncated BPTT, which needs series of equal length; give "
                              "series over the same dates, or use 'direct' or 'recursive'")
@@ -535,7 +537,7 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
                                  f"with {self.exog_names_}")
         futures = split_future(X, self.layout_, [e.key for e in entries])
         n_future = self.horizon if self.strategy == "direct" else steps
-        data = [self._scaled(e, futures[e.key], n_future) for e in entries]
+        data = self._scaled_all(entries, futures, n_future)
         short = [s for s in data if len(s.y) < self.lags_] if history is not None else []
         if short:  # a shorter window would wrap around to the end of the series
             s = short[0]

@@ -68,7 +68,7 @@ class _Intervals:
             # which its first held-back origin knows
             known = [max(c, first) + 1 for c in cuts]
             self._fit_scaling([e.head(k) for e, k in zip(entries, known)])
-            data = [self._scaled(e) for e in entries]
+            data = self._scaled_all(entries)
             jobs = [(data[i], o) for i, o in origins]
             model = self._fit_model(data, cuts, "fit 1/2: calibration model")
             actual = np.stack([s.y[o + 1:o + 1 + H] for s, o in jobs])

@@ -289,7 +289,13 @@ def _id_codes(index):
     level_codes, level = index.codes[0], index.levels[0]
     if not len(level_codes) or (level_codes < 0).any():  # a missing id: per series
         return np.asarray(level_codes, dtype=np.intp), level
-    first = pd.unique(level_codes)  # the level positions in order of appearance
+    steps = np.diff(level_codes)
+    if (steps >= 0).all():  # grouped and in level order (a sorted index): no hashing
+        first = level_codes[np.flatnonzero(np.r_[True, steps != 0])]
+        if len(first) == len(level):  # every level used: the codes are the ranks
+            return np.asarray(level_codes, dtype=np.intp), level
+    else:
+        first = pd.unique(level_codes)  # the level positions in order of appearance
     rank = np.empty(len(level), dtype=np.intp)
     rank[first] = np.arange(len(first))
     return rank[level_codes], level[first]
@@ -669,16 +675,18 @@ class _Scaled:
 
 
 def _series_mean_std(values):
-    """:func:`mean_std` of each array in ``values``: two arrays of shape (n,).
+    """:func:`mean_std` of each array in ``values`` (a list, or a 2D array of one
+    series a row): two arrays of shape (n,).
 
     Series of one length are done together, a row each: NumPy sums a contiguous
     row as it sums a 1D array, so the figures are bitwise those of one call per
     series; a group that overflows is redone series by series."""
     mean, std = np.empty(len(values)), np.empty(len(values))
-    lengths = np.array([len(v) for v in values])
+    lengths = np.full(len(values), values.shape[1]) if isinstance(values, np.ndarray) \
+        else np.array([len(v) for v in values])
     for n in np.unique(lengths):
         rows = np.flatnonzero(lengths == n)
-        M = np.stack([values[i] for i in rows])
+        M = values if isinstance(values, np.ndarray) else np.stack([values[i] for i in rows])
         with np.errstate(over="ignore", invalid="ignore"):
             m = np.mean(M, axis=1)
             s = np.sqrt(np.mean((M - m[:, None]) ** 2, axis=1))
@@ -686,6 +694,19 @@ def _series_mean_std(values):
             m, s = (np.array(v) for v in zip(*(mean_std(values[i]) for i in rows)))
         mean[rows], std[rows] = m, s
     return mean, std
+
+
+def _block_rows(entries):
+    """The values of entries that view one run of a block, all of one length, as
+    a 2D view (one series a row), or None."""
+    views = [e._view for e in entries]
+    if not views or any(v is None or v[0] is not views[0][0] for v in views):
+        return None
+    a, b = np.array([v[1] for v in views]), np.array([v[2] for v in views])
+    n = b[0] - a[0]
+    if not ((b - a == n).all() and (a[1:] == b[:-1]).all()):
+        return None
+    return views[0][0].values[a[0]:b[-1]].astype(np.float64, copy=False).reshape(-1, n)
 
 
 class _PanelScaling:
@@ -706,7 +727,8 @@ class _PanelScaling:
                  for e, lam in zip(entries, self.target_lambda_)]
         else:  # no transform: no call per series
             self.target_lambda_ = [None] * len(entries)
-            y = [e.values for e in entries]
+            y = _block_rows(entries)
+            y = [e.values for e in entries] if y is None else y
         X = ([e.X[names].to_numpy(np.float64) for e in entries] if names
              else [np.empty((0, 0))] * len(entries))
         if self.scaling_ is not None:  # mean_std: a series of 1e300 must not overflow to NaN
@@ -781,6 +803,44 @@ class _PanelScaling:
         if self.static_values_ is not None:
             static = np.concatenate([static, self.static_values_[i]])
         return _Scaled(key, entry.times, y, past, fut, static, entry)
+
+    def _scaled_all(self, entries, futures=None, n_future=0):
+        """:meth:`_scaled` of every entry (``futures``: each key's future X, or
+        None). Series of y alone that view one block are scaled in one pass over
+        its values (elementwise, so bitwise as series by series), leaving a few
+        microseconds of Python per series instead of a few dozen."""
+        views = [e._view for e in entries]
+        positions = self._positions
+        idx = [positions.get(e.key) for e in entries]
+        plain = (not (self._past or self._future or self._calendar or self._one_hot)
+                 and self.static_values_ is None and len(entries) > 1
+                 and not transforms.power_of(transforms.check_transform(self.transform))
+                 and all(v is not None and v[0] is views[0][0] for v in views)
+                 and None not in idx)
+        if not plain:
+            return [self._scaled(e, None if futures is None else futures[e.key], n_future)
+                    for e in entries]
+        block = views[0][0]
+        idx = np.array(idx)
+        mean, scale = self.target_mean_[idx], self.target_scale_[idx]
+        rows = _block_rows(entries)  # (series, steps): no repeat of the statistics
+        if rows is not None:
+            y = ((rows - mean[:, None]) / scale[:, None]).ravel()
+            lens = np.full(len(entries), rows.shape[1])
+            a = np.array([v[1] for v in views])
+        else:
+            a = np.array([v[1] for v in views])
+            lens = np.array([v[2] for v in views]) - a
+            values = np.concatenate([block.values[i:i + n] for i, n in
+                                     zip(a.tolist(), lens.tolist())]).astype(np.float64, copy=False)
+            y = (values - np.repeat(mean, lens)) / np.repeat(scale, lens)
+        b = a + lens
+        ends = np.cumsum(lens).tolist()
+        none = np.empty((int(lens.max()) + n_future, 0))
+        static = np.zeros(0)
+        return [_Scaled(e.key, block.times[i:j], y[k - n:k], none[:n], none[:n + n_future],
+                        static, e)
+                for e, i, j, k, n in zip(entries, a.tolist(), b.tolist(), ends, lens.tolist())]
 
     def _future_rows(self, key, future_X, needed):
         where = "X" if key is None else f"X of series {key!r}"

@@ -91,12 +91,15 @@ def loo_ridge(X, Y, alphas=_ALPHAS):
     U, s, Vt = np.linalg.svd(Xc, full_matrices=False)
     UtY, U2, s2 = U.T @ Yc, U ** 2, s ** 2
     errors = np.empty(len(alphas))
-    for i, alpha in enumerate(alphas):  # one penalty at a time: the arrays stay in cache
+    resid = np.empty_like(Yc)  # one buffer, written in place: the same numbers as
+    for i, alpha in enumerate(alphas):  # fresh arrays, without their page faults
         shrink = s2 / (s2 + alpha)
         hat = U2 @ shrink + 1.0 / n  # the hat matrix's diagonal, intercept included
         with np.errstate(divide="ignore", invalid="ignore"):  # hat = 1: no left-out fit
-            resid = (Yc - U @ (shrink[:, None] * UtY)) / (1.0 - hat)[:, None]
-            errors[i] = np.sum(resid ** 2)
+            np.matmul(U, shrink[:, None] * UtY, out=resid)
+            np.subtract(Yc, resid, out=resid)
+            np.divide(resid, (1.0 - hat)[:, None], out=resid)
+            errors[i] = np.sum(np.square(resid, out=resid))
     errors[~np.isfinite(errors)] = np.inf
     best = int(np.argmin(errors))
     coef = (Vt.T * (s / (s2 + alphas[best]))) @ UtY  # (n_features, n_outputs)
