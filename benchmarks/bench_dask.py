@@ -53,22 +53,46 @@ from tsbptt.forecasting.local import backtest_series
 
 
 PROFILE_WORKERS = False  # --profile-workers
+STOCK_DASK = False  # --stock-dask
+PIN = False  # --pin
+
+# Dask's defaults that cost a CPU-bound cluster on few cores (measured: bench_dask.py's
+# README section); --stock-dask keeps Dask's own
+TUNED = {
+    # the statistical profiler samples every worker thread every 10 ms: ~12% of a job
+    "distributed.worker.profile.enabled": False,
+    # the nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536, which also fixes
+    # glibc's mmap threshold at 128 kB: every larger numpy temporary is mmapped and
+    # its pages faulted in afresh, 30% more CPU for a small GRU's fit, 60% for H=64
+    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+    # event-loop ticks every 20 ms, memory and system monitors: 2.5% of a core per
+    # idle worker and 5.9% for the client hosting the scheduler; 0.5% and 1.1% so
+    "distributed.admin.tick.interval": "1s",
+    "distributed.worker.memory.monitor-interval": "1s",
+    "distributed.admin.system-monitor.interval": "2s",
+}
 
 
 def _cluster(n_workers):
     import dask
     from distributed import Client, LocalCluster
 
-    # Dask's statistical profiler samples every worker thread's stack every 10 ms:
-    # about 12% more CPU per job here (bench_dask.py's README section); off unless
-    # --profile-workers (its data: client.profile(), the dashboard)
-    with dask.config.set({"distributed.worker.profile.enabled": PROFILE_WORKERS}):
+    config = {} if STOCK_DASK else dict(TUNED)
+    if PROFILE_WORKERS or STOCK_DASK:
+        config["distributed.worker.profile.enabled"] = PROFILE_WORKERS or STOCK_DASK
+    if not STOCK_DASK:  # a nanny of an earlier cluster put it in this process's environ
+        os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+    with dask.config.set(config):
         cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
                                dashboard_address=None)
     client = Client(cluster)
     # a new worker imports tsbptt, scikit-learn and pandas with its first task
     # (seconds of CPU): done before any timing, like the cluster's start-up
     client.run(_warm)
+    if PIN:  # worker k on core k (of the cores this process may use)
+        cores = sorted(os.sched_getaffinity(0))
+        for k, address in enumerate(sorted(client.scheduler_info()["workers"])):
+            client.run(os.sched_setaffinity, 0, {cores[k % len(cores)]}, workers=[address])
     return cluster, client
 
 
@@ -283,15 +307,20 @@ def main():
     p.add_argument("--profile-workers", action="store_true",
                    help="keep Dask's statistical profiler on in the workers (off by "
                         "default: it costs CPU in every job)")
+    p.add_argument("--stock-dask", action="store_true",
+                   help="start the clusters with Dask's default configuration (see TUNED: "
+                        "the profiler, the nanny's MALLOC_TRIM_THRESHOLD_, the monitors)")
+    p.add_argument("--pin", action="store_true",
+                   help="pin worker k to core k (sched_setaffinity)")
     p.add_argument("--json", default=None)
     a = p.parse_args()
-    global PROFILE_WORKERS
-    PROFILE_WORKERS = a.profile_workers
+    global PROFILE_WORKERS, STOCK_DASK, PIN
+    PROFILE_WORKERS, STOCK_DASK, PIN = a.profile_workers, a.stock_dask, a.pin
     only = {ALIASES[o] for o in a.only}
     warnings.filterwarnings("ignore", category=Warning, module="sklearn")
     warnings.filterwarnings("ignore", message=".*converge.*")
     out = {"load_before": _load(), "cores": os.cpu_count(),
-           "profile_workers": a.profile_workers}
+           "profile_workers": a.profile_workers, "stock_dask": a.stock_dask, "pin": a.pin}
     print(f"load average before: {out['load_before']}, cores: {out['cores']}")
     if "grid" in only:
         (r1, s1), (r2, s2) = grid_search(1, a.repeats), grid_search(2, a.repeats)

@@ -51,9 +51,11 @@ def test_one_worker_is_the_single_process_engine_bitwise(client, mode):
     n_weights = sum(p.size for p in serial.params_.values())
     st = dp.stats_  # the time accounts are consistent: waits and set-up within the wall
     assert st["setup_s"] > 0 and 0 <= st["wait_s"] <= st["wall_s"]
-    if mode == "gradient":  # one round trip per step: weights down, gradients up
+    if mode == "gradient":
+        # the epoch runs in the one worker: 30 steps, but only the weights and Adam's
+        # two moments (float32) travel, once per epoch each way
         assert dp.stats_["rounds"] == 30
-        assert dp.stats_["bytes_received"] == 30 * 4 * n_weights
+        assert dp.stats_["bytes_received"] == 3 * 3 * 4 * n_weights
     else:  # a round trip every 3 steps: weights down and up
         assert dp.stats_["rounds"] == 3 * 4
         assert dp.stats_["bytes_received"] == 12 * 4 * n_weights
@@ -85,6 +87,10 @@ def test_combined_gradient_is_the_whole_batchs(client):
     with DataParallel(client, n_workers=2) as dp:
         two = GRURegressor(**kw).fit(X, y)
     assert dp.stats_["rounds"] == 1
+    # float64: the weights and SGD's momentum buffer came back to the client, the other
+    # worker's gradients went to the leading worker
+    n_weights = sum(p.size for p in start.params_.values())
+    assert dp.stats_["bytes_received"] == 3 * 8 * n_weights
     net = start.network_
     X3, lengths = start._sequences(X, reset=False)
     X3 = start._scale_inputs(X3, lengths)
@@ -94,6 +100,25 @@ def test_combined_gradient_is_the_whole_batchs(client):
     for k, g in grads.items():
         np.testing.assert_allclose(two.params_[k], start.params_[k] - 0.1 * g,
                                    rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("n_workers", [1, 2])
+def test_a_non_finite_update_stops_with_the_last_finite_weights(client, n_workers):
+    X, y = _data(n=40, seed=4)
+    kw = dict(hidden_size=4, max_iter=3, batch_size=20, optimizer="sgd",
+              learning_rate=1e38, random_state=0, tol=0)
+    with pytest.warns(RuntimeWarning, match="Training stopped at epoch 1: the loss is not "
+                                            "finite"):
+        serial = GRURegressor(**kw).fit(X, y)
+    with pytest.warns(RuntimeWarning, match="Training stopped at epoch 1: the loss is not "
+                                            "finite"):
+        with DataParallel(client, n_workers=n_workers):
+            par = GRURegressor(**kw).fit(X, y)
+    assert all(np.isfinite(v).all() for v in par.params_.values())
+    assert par.history_[-1]["stopped"] == "non-finite"
+    if n_workers == 1:  # the updates before the stop counted as in one process
+        assert _same_weights(serial, par)
+        assert par.history_[-1]["n_updates"] == serial.history_[-1]["n_updates"] >= 1
 
 
 def test_refusals(client):

@@ -156,6 +156,65 @@ class ShardWorker:
             return (_flat(self.net, self.net.params), total, weight, counters,
                     time.perf_counter() - t0, stopped)
 
+    def gradient_epoch(self, weights, state, lr, steps, peers):
+        """One epoch of 'gradient' mode led by this worker (shard 0).
+
+        Every step the leader sends the weights and row indices to its ``peers``
+        (the other shards' actors, worker to worker: the client is not in the
+        loop), computes its own part meanwhile, combines the parts in shard order
+        and applies the update with its copy of the optimizer, whose step count
+        and moments arrive in ``state`` and go back with the weights.
+
+        Returns
+        -------
+        tuple (flat_weights, state, loss_sum, row_weight, counters, stats, stopped)
+            ``stats``: the round trips' accounts (see :attr:`DataParallel.stats_`);
+            ``stopped``: None, or why an update was refused (the weights are then
+            the last finite ones).
+        """
+        with worker_thread_limits():
+            for k, v in _unflat(self.net, weights).items():
+                self.net.params[k][...] = v
+            self.optimizer.t, self.optimizer._state = state
+            counters, total, weight, stopped = _new_counters(), 0.0, 0.0, None
+            stats = dict(rounds=0, bytes_sent=0, bytes_received=0, compute_s=0.0,
+                         wait_s=0.0)
+            for parts in steps:
+                got, sent, received, compute, round_s = self._gradient_step(parts, peers)
+                _count(stats, sent, received, compute, round_s)
+                if not got:
+                    continue
+                value, bw, grads, clipped = _combine(self.net, got)
+                try:
+                    _update(self.net, self.optimizer, value, grads,
+                            {"n_clipped": [np.array([clipped])]}, lr, self.opts, counters)
+                except _Stop as why:
+                    stopped = str(why)
+                    break
+                total, weight = total + value * bw, weight + bw
+            return (_flat(self.net, self.net.params), (self.optimizer.t, self.optimizer._state),
+                    total, weight, counters, stats, stopped)
+
+    def _gradient_step(self, parts, peers):
+        """The parts of one step's gradient, in shard order: the peers' asked
+        first, the leader's own computed while they work."""
+        t0 = time.perf_counter()
+        flat = _flat(self.net, self.net.params)
+        futures = [peer.gradient(flat, idx) for peer, idx in zip(peers, parts[1:])
+                   if len(idx)]
+        mine = None
+        if len(parts[0]):
+            c0 = time.perf_counter()
+            mine = self._gradient(parts[0])
+            if mine is not None:
+                mine = mine[:2] + (_flat(self.net, mine[2]), mine[3],
+                                   time.perf_counter() - c0)
+        theirs = [f.result() for f in futures]
+        got = [g for g in [mine] + theirs if g is not None]
+        sent = flat.nbytes * len(futures) + sum(i.nbytes for i in parts[1:])
+        received = sum(g[2].nbytes for g in theirs if g is not None)
+        return (got, sent, received, [g[4] for g in got], time.perf_counter() - t0)
+
     def optimizer_state(self):
         """The step count and moments of the worker's optimizer ('average' mode)."""
         return self.optimizer.t, self.optimizer._state
@@ -304,23 +363,30 @@ class DataParallel:
         return total / weight
 
     def _gradient_epoch(self, net, optimizer, lr, opts, steps, counters):
-        total, weight = 0.0, 0.0
-        for parts in steps:
-            t0 = time.perf_counter()
-            flat = _flat(net, net.params)
-            futures = [a.gradient(flat, idx) for a, idx in zip(self._actors, parts)
-                       if len(idx)]
-            got = [g for g in (f.result() for f in futures) if g is not None]
-            self._count(flat.nbytes * len(futures) + sum(i.nbytes for i in parts),
-                        sum(g[2].nbytes for g in got), [g[4] for g in got],
-                        time.perf_counter() - t0)
-            if not got:
-                continue
-            value, bw, grads, clipped = _combine(net, got)
-            _update(net, optimizer, value, grads, {"n_clipped": [np.array([clipped])]},
-                    lr, opts, counters)
-            self.stats_["updates"] += 1
-            total, weight = total + value * bw, weight + bw
+        """The epoch runs in the first worker (see :meth:`ShardWorker.gradient_epoch`):
+        one call per epoch from here, the weights and optimizer state there and
+        back."""
+        flat = _flat(net, net.params)
+        state = (optimizer.t, optimizer._state)
+        call = self._actors[0].gradient_epoch(flat, state, lr, steps, self._actors[1:])
+        new, (t, moments), total, weight, more, stats, stopped = call.result()
+        for k, v in _unflat(net, new).items():
+            net.params[k][...] = v
+        optimizer.t = t
+        for slot, got in zip(optimizer._state, moments):
+            for key, v in got.items():
+                slot[key] = v  # the worker's arrays: already copies
+        _merge_counters(counters, more)
+        self.stats_["updates"] += more.n_updates
+        state_bytes = sum(v.nbytes for slot in moments for v in slot.values()
+                          if isinstance(v, np.ndarray))
+        stats["bytes_sent"] += flat.nbytes + state_bytes + sum(
+            i.nbytes for parts in steps for i in parts)
+        stats["bytes_received"] += new.nbytes + state_bytes
+        for k, v in stats.items():
+            self.stats_[k] += v
+        if stopped is not None:
+            raise _Stop(stopped)
         return total, weight
 
     def _average_epoch(self, net, optimizer, lr, steps, counters):
@@ -332,10 +398,10 @@ class DataParallel:
             futures = [a.local_steps(flat, [parts[s] for parts in block], lr)
                        for s, a in enumerate(self._actors)]
             got = [f.result() for f in futures]
-            self._count(flat.nbytes * len(futures)
-                        + sum(p[s].nbytes for p in block for s in range(len(got))),
-                        sum(g[0].nbytes for g in got), [g[4] for g in got],
-                        time.perf_counter() - t0)
+            _count(self.stats_, flat.nbytes * len(futures)
+                   + sum(p[s].nbytes for p in block for s in range(len(got))),
+                   sum(g[0].nbytes for g in got), [g[4] for g in got],
+                   time.perf_counter() - t0)
             stopped = [g[5] for g in got if g[5] is not None]
             if stopped:
                 raise _Stop(stopped[0])
@@ -368,15 +434,14 @@ class DataParallel:
                           for n, (_, st) in zip(rows, states))
                 slot[key] = avg.astype(slot[key].dtype)
 
-    def _count(self, sent, received, compute, round_s):
-        """Add one round trip: bytes each way, the workers' compute seconds (one
-        per worker), and the round's seconds at the client until every result
-        was in."""
-        self.stats_["rounds"] += 1
-        self.stats_["bytes_sent"] += int(sent)
-        self.stats_["bytes_received"] += int(received)
-        self.stats_["compute_s"] += sum(compute)
-        self.stats_["wait_s"] += max(0.0, round_s - max(compute, default=0.0))
+def _count(stats, sent, received, compute, round_s):
+    """Add one round trip to ``stats``: bytes each way, the workers' compute seconds
+    (one per worker), and the round's seconds until every result was in."""
+    stats["rounds"] += 1
+    stats["bytes_sent"] += int(sent)
+    stats["bytes_received"] += int(received)
+    stats["compute_s"] += sum(compute)
+    stats["wait_s"] += max(0.0, round_s - max(compute, default=0.0))
 
 
 def _weighted(pairs):
