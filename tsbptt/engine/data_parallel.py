@@ -7,11 +7,17 @@ worker, and the arithmetic of every update runs there. Two algorithms:
 
 ``mode='gradient'`` (synchronous gradient averaging, the default)
     Every step, each worker computes the loss and gradients of its part of the
-    minibatch at the current weights; the client combines them, weighted by each
-    part's share of the rows (the exact gradient of the whole minibatch), and
-    applies the update with the usual optimizer, clipping and NaN checks. The
-    algorithm is the single-process one; with one worker it *is* it, bitwise.
-    Cost per step and worker: the weights down, the gradients up.
+    minibatch at the current weights; they are combined, weighted by each part's
+    share of the rows (the exact gradient of the whole minibatch), and the update
+    is applied with the usual optimizer, clipping and NaN checks. The algorithm
+    is the single-process one; with one worker it *is* it, bitwise. The first
+    worker leads the epoch (:meth:`ShardWorker.gradient_epoch`): it sends the
+    weights to the others worker to worker, computes its own part meanwhile,
+    combines and updates; the client only hands it the weights and the
+    optimizer's state at the start of an epoch and takes them back at the end,
+    so it is out of the loop (on one machine its process, which also hosts a
+    LocalCluster's scheduler, no longer takes the workers' cores every step).
+    Cost per step and other worker: the weights out, the gradients back.
 ``mode='average'`` (periodic model averaging, "local SGD")
     Each worker runs ``sync_every`` updates on its own shard with its own copy
     of the optimizer, then the client averages the weights (weighted by rows).
@@ -238,16 +244,19 @@ class DataParallel:
     Attributes
     ----------
     stats_ : dict
-        Accumulated over the epochs run inside: ``rounds`` (round trips),
+        Accumulated over the epochs run inside: ``rounds`` (synchronisations:
+        'gradient', one per step, the leading worker's exchange with the others;
+        'average', one per ``sync_every`` steps, through the client),
         ``updates`` (optimizer steps: of the whole model for 'gradient', of
         each worker's copy for 'average'), ``bytes_sent`` / ``bytes_received``
-        (weights, gradients and row indices; the pickling overhead excluded),
+        (weights, gradients, optimizer states and row indices, both between
+        workers and with the client; the pickling overhead excluded),
         ``compute_s`` (seconds the workers spent computing, summed over
-        workers), ``wait_s`` (what the round trips cost beyond the work: per
-        round, the client's wait for the last result less the slowest worker's
-        compute, summed: messages, pickling, scheduling, idle cores) and
-        ``wall_s`` (seconds of the epochs at the client; the rest of it, beyond
-        the rounds, is the client's own share: combining and applying updates)
+        workers), ``wait_s`` (what the rounds cost beyond the work: per round,
+        the wait for the last part less the slowest worker's compute, summed:
+        messages, pickling, idle cores), ``wall_s`` (seconds of the epochs at
+        the client; beyond the rounds: combining and applying updates, and the
+        epoch's hand-over to and from the leading worker)
         and ``setup_s`` (sending the shards and starting the actors, once per
         fit: part of the first epoch's time in the estimator's ``history_``).
 
