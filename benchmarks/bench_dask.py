@@ -89,11 +89,29 @@ def _cluster(n_workers):
     # a new worker imports tsbptt, scikit-learn and pandas with its first task
     # (seconds of CPU): done before any timing, like the cluster's start-up
     client.run(_warm)
+    if not STOCK_DASK:
+        client.run(_malloc)
     if PIN:  # worker k on core k (of the cores this process may use)
         cores = sorted(os.sched_getaffinity(0))
         for k, address in enumerate(sorted(client.scheduler_info()["workers"])):
             client.run(os.sched_setaffinity, 0, {cores[k % len(cores)]}, workers=[address])
     return cluster, client
+
+
+def _malloc():
+    """glibc's heap kept, not trimmed, between a worker's steps: each task and actor
+    call runs in a thread of its own arena, whose top glibc hands back to the system
+    (madvise) once it exceeds the trim threshold, so the next step faults its
+    megabytes of temporaries in afresh: 0.1 to 0.7 s of system time beside 1.3 s of
+    user time for 40 steps of a 64-unit GRU on 256 windows, varying from run to run.
+    The thresholds are glibc's own dynamic ceilings (32 MB mmap, 64 MB trim)."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc
+        return None
+    return libc.mallopt(-3, 32 << 20), libc.mallopt(-1, 64 << 20)  # M_MMAP_, M_TRIM_THRESHOLD
 
 
 def _warm():
