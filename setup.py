@@ -12,7 +12,9 @@ the whole process.  ``-fno-math-errno`` is enough for the vectorised expf/tanh.
 
 Release builds carry no debug information (``-g0``, stripped at link time: Python's
 own CFLAGS usually say ``-g``, which makes the installed kernels three times as
-large); ``TSBPTT_DEBUG_BUILD=1`` keeps it. Cython and the C compiler both run one
+large); ``TSBPTT_DEBUG_BUILD=1`` keeps it. Cython's utility code (memoryviews and
+the like) is compiled once, into ``tsbptt._kernels._cyutility``, not into each of
+the thirteen kernel modules (Cython >= 3.1). Cython and the C compiler both run one
 job per core.
 
 The compiler probes and Cython run inside ``build_ext`` only: pip runs this file
@@ -32,6 +34,10 @@ from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext, customize_compiler, new_compiler
 
 KERNELS = "tsbptt/_kernels"
+#: Cython's own utility code (memoryviews, argument parsing helpers, ...) compiled
+#: once into this module instead of into each of the kernel modules: without it,
+#: every one of them carries its own copy, which made up most of the installed size.
+SHARED_UTILITY = "tsbptt._kernels._cyutility"
 OPENMP_FLAGS = ["-fopenmp"]
 PROBE_SOURCE = r"""
 #include <omp.h>
@@ -132,7 +138,7 @@ def extensions():
     # Largest first: the parallel compile then ends with the small modules, not
     # with one large one running alone on one core.
     sources = sorted(glob(f"{KERNELS}/*.pyx"), key=lambda pyx: (-source_size(pyx), pyx))
-    return [
+    kernels = [
         Extension(
             f"tsbptt._kernels.{Path(pyx).stem}",
             sources=[pyx],
@@ -143,6 +149,9 @@ def extensions():
         )
         for pyx in sources
     ]
+    # Its C file is written by cythonize (below), from Cython's own sources.
+    shared = Extension(SHARED_UTILITY, sources=[SHARED_UTILITY.replace(".", "/") + ".c"])
+    return kernels + [shared]
 
 
 def isa_suffix(pyx):
@@ -213,6 +222,7 @@ class BuildExt(build_ext):
                 "nonecheck": False,
             },
             nthreads=os.cpu_count() or 1,
+            shared_utility_qualified_name=SHARED_UTILITY,
         )
         # Keep setuptools' own Extension objects (finalize_options annotated them):
         # only their sources change, from .pyx to the generated .c.
