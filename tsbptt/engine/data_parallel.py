@@ -46,7 +46,8 @@ Not supported (a ValueError says so before any work): dropout (the masks would
 need one generator per worker) and truncated BPTT (``bptt_steps`` shorter than
 the sequences: one long sequence is not data-parallel).
 
-``distributed`` is imported only through the client the caller passes.
+``distributed`` is imported only through the client the caller passes, and in the
+workers (to find the address a shard's channel listens on).
 """
 import contextvars
 import os
