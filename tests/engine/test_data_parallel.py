@@ -4,8 +4,9 @@ import pytest
 
 from tsbptt import GRURegressor, LSTMRegressor
 from tsbptt.engine.bptt import full_bptt
-from tsbptt.engine.data_parallel import DataParallel
+from tsbptt.engine.data_parallel import DataParallel, ShardWorker, _serve
 from tsbptt.engine.losses import Objective
+from tsbptt.engine.trainer import TrainOptions
 
 pytestmark = [pytest.mark.slow,  # a cluster takes seconds to start
               pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")]
@@ -119,6 +120,40 @@ def test_a_non_finite_update_stops_with_the_last_finite_weights(client, n_worker
     if n_workers == 1:  # the updates before the stop counted as in one process
         assert _same_weights(serial, par)
         assert par.history_[-1]["n_updates"] == serial.history_[-1]["n_updates"] >= 1
+
+
+def _shard_worker(n=12):
+    X, y = _data(n=n, seed=5)
+    est = GRURegressor(3, max_iter=1, random_state=0, dtype="float64", tol=0).fit(X, y)
+    X3, lengths = est._sequences(X, reset=False)
+    X3 = est._scale_inputs(X3, lengths)
+    Y = est._scaled_targets(est._targets(y, lengths, X3.shape[1])[0])
+    return ShardWorker(est.network_, Objective(est._loss()), None,
+                       (X3, Y, lengths, None), TrainOptions())
+
+
+def test_the_channel_answers_gradients_and_returns_errors():
+    # no cluster: a peer's channel thread and the leader's step, over a local socket
+    from multiprocessing.connection import Client, Listener
+    import threading
+    import weakref
+
+    leader, peer = _shard_worker(), _shard_worker()
+    listener = Listener(("127.0.0.1", 0), authkey=b"fit key")
+    thread = threading.Thread(target=_serve, args=(listener, weakref.ref(peer)), daemon=True)
+    thread.start()
+    with Client(listener.address, authkey=b"fit key") as conn:
+        got, sent, received, compute, _ = leader._gradient_step(
+            [np.arange(4), np.arange(4, 10)], [conn])
+        # the peer's part is its own gradient of its rows, bitwise
+        flat = np.concatenate([p.ravel() for p in peer.net.params.values()])
+        assert np.array_equal(got[1][2], peer.gradient(flat, np.arange(4, 10))[2])
+        assert received == got[1][2].nbytes and len(compute) == 2
+        assert sent == flat.nbytes + np.arange(4, 10).nbytes
+        with pytest.raises(IndexError, match="out of bounds"):  # raised in the peer
+            leader._gradient_step([np.arange(4), np.array([99])], [conn])
+    thread.join(5)  # the leader hung up: the channel ends
+    assert not thread.is_alive()
 
 
 def test_refusals(client):

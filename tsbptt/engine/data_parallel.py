@@ -54,6 +54,7 @@ import os
 import socket
 import threading
 import time
+import weakref
 from dataclasses import fields, replace
 from multiprocessing.connection import Client as _connect
 from multiprocessing.connection import Listener
@@ -189,23 +190,10 @@ class ShardWorker:
         listener = Listener((get_address_host(get_worker().address), 0), authkey=authkey)
         # with this call's context, so that the thread knows its worker (its
         # cores, for worker_thread_limits)
-        threading.Thread(target=contextvars.copy_context().run, args=(self._serve, listener),
+        threading.Thread(target=contextvars.copy_context().run,
+                         args=(_serve, listener, weakref.ref(self)),
                          daemon=True, name="tsbptt-shard-channel").start()
         return listener.address
-
-    def _serve(self, listener):
-        with listener, listener.accept() as conn:
-            _no_delay(conn)
-            while True:
-                try:
-                    msg = conn.recv()
-                except (EOFError, OSError):  # the leader is gone: the fit ended
-                    return
-                try:
-                    out = ("ok", self.gradient(*msg))
-                except Exception as exc:  # noqa: BLE001  (sent to the leader, raised there)
-                    out = ("error", exc)
-                conn.send(out)
 
     def _channels(self, peers, authkey):
         """The leader's connections to ``peers``' channels, opened once per fit."""
@@ -509,6 +497,29 @@ class DataParallel:
                 avg = sum((n / total) * st[i][key].astype(np.float64)
                           for n, (_, st) in zip(rows, states))
                 slot[key] = avg.astype(slot[key].dtype)
+
+def _serve(listener, shard_worker):
+    """A peer's channel: answer each ``(weights, idx)`` with ``gradient``, an
+    exception with ``('error', exc)`` (the leader raises it), until the leader
+    hangs up. ``shard_worker`` is a weak reference: a thread still waiting for its
+    leader (a fit that failed first) does not keep the shard alive."""
+    with listener, listener.accept() as conn:
+        _no_delay(conn)
+        while True:
+            try:
+                msg = conn.recv()
+            except (EOFError, OSError):  # the leader is gone: the fit ended
+                return
+            worker = shard_worker()
+            if worker is None:
+                return
+            try:
+                out = ("ok", worker.gradient(*msg))
+            except Exception as exc:  # noqa: BLE001  (sent to the leader, raised there)
+                out = ("error", exc)
+            del worker
+            conn.send(out)
+
 
 def _no_delay(conn):
     """TCP_NODELAY on a connection's socket: a message over 16 kB goes out as a
