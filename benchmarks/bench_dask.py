@@ -94,7 +94,7 @@ def _cluster(n_workers):
     if PIN:  # worker k on core k (of the cores this process may use)
         cores = sorted(os.sched_getaffinity(0))
         for k, address in enumerate(sorted(client.scheduler_info()["workers"])):
-            client.run(os.sched_setaffinity, 0, {cores[k % len(cores)]}, workers=[address])
+            client.run(_pin, cores[k % len(cores)], workers=[address])
     return cluster, client
 
 
@@ -112,6 +112,14 @@ def _malloc():
     except OSError:  # not glibc
         return None
     return libc.mallopt(-3, 32 << 20), libc.mallopt(-1, 64 << 20)  # M_MMAP_, M_TRIM_THRESHOLD
+
+
+def _pin(core):
+    """Every thread of this process (and the threads they start) on ``core``: the
+    affinity of pid 0 would be only the calling thread's."""
+    for tid in os.listdir("/proc/self/task"):
+        os.sched_setaffinity(int(tid), {core})
+    return core
 
 
 def _warm():
