@@ -53,23 +53,73 @@ from tsbptt.forecasting.local import backtest_series
 
 
 PROFILE_WORKERS = False  # --profile-workers
+STOCK_DASK = False  # --stock-dask
+PIN = False  # --pin
+
+# Dask's defaults that cost a CPU-bound cluster on few cores (measured: bench_dask.py's
+# README section); --stock-dask keeps Dask's own
+TUNED = {
+    # the statistical profiler samples every worker thread every 10 ms: ~12% of a job
+    "distributed.worker.profile.enabled": False,
+    # the nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536, which also fixes
+    # glibc's mmap threshold at 128 kB: every larger numpy temporary is mmapped and
+    # its pages faulted in afresh, 30% more CPU for a small GRU's fit, 60% for H=64
+    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+    # event-loop ticks every 20 ms, memory and system monitors: 2.5% of a core per
+    # idle worker and 5.9% for the client hosting the scheduler; 0.5% and 1.1% so
+    "distributed.admin.tick.interval": "1s",
+    "distributed.worker.memory.monitor-interval": "1s",
+    "distributed.admin.system-monitor.interval": "2s",
+}
 
 
 def _cluster(n_workers):
     import dask
     from distributed import Client, LocalCluster
 
-    # Dask's statistical profiler samples every worker thread's stack every 10 ms:
-    # about 12% more CPU per job here (bench_dask.py's README section); off unless
-    # --profile-workers (its data: client.profile(), the dashboard)
-    with dask.config.set({"distributed.worker.profile.enabled": PROFILE_WORKERS}):
+    config = {} if STOCK_DASK else dict(TUNED)
+    if PROFILE_WORKERS or STOCK_DASK:
+        config["distributed.worker.profile.enabled"] = PROFILE_WORKERS or STOCK_DASK
+    if not STOCK_DASK:  # a nanny of an earlier cluster put it in this process's environ
+        os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+    with dask.config.set(config):
         cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
                                dashboard_address=None)
     client = Client(cluster)
     # a new worker imports tsbptt, scikit-learn and pandas with its first task
     # (seconds of CPU): done before any timing, like the cluster's start-up
     client.run(_warm)
+    if not STOCK_DASK:
+        client.run(_malloc)
+    if PIN:  # worker k on core k (of the cores this process may use)
+        cores = sorted(os.sched_getaffinity(0))
+        for k, address in enumerate(sorted(client.scheduler_info()["workers"])):
+            client.run(_pin, cores[k % len(cores)], workers=[address])
     return cluster, client
+
+
+def _malloc():
+    """glibc's heap kept, not trimmed, between a worker's steps: each task and actor
+    call runs in a thread of its own arena, whose top glibc hands back to the system
+    (madvise) once it exceeds the trim threshold, so the next step faults its
+    megabytes of temporaries in afresh: 0.1 to 0.7 s of system time beside 1.3 s of
+    user time for 40 steps of a 64-unit GRU on 256 windows, varying from run to run.
+    The thresholds are glibc's own dynamic ceilings (32 MB mmap, 64 MB trim)."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc
+        return None
+    return libc.mallopt(-3, 32 << 20), libc.mallopt(-1, 64 << 20)  # M_MMAP_, M_TRIM_THRESHOLD
+
+
+def _pin(core):
+    """Every thread of this process (and the threads they start) on ``core``: the
+    affinity of pid 0 would be only the calling thread's."""
+    for tid in os.listdir("/proc/self/task"):
+        os.sched_setaffinity(int(tid), {core})
+    return core
 
 
 def _warm():
@@ -144,11 +194,13 @@ def grid_search(n_workers, repeats):
             with _Timed(client) as timed, parallel_config(backend="dask"):
                 search.fit(y)
             runs.append(timed)
+            timed.refit = search.refit_time_
             scores = search.cv_results_["mean_test_score"]
     finally:
         client.close()
         cluster.close()
-    return _summary(runs), scores
+    # the refit of the best candidate runs in the client after the search: serial
+    return dict(_summary(runs), refit=statistics.median(r.refit for r in runs)), scores
 
 
 def local_models(n_workers, repeats, n_series=100):
@@ -225,7 +277,9 @@ def _compare(name, r1, r2, bitwise, target):
           f"({out['wall_speedup']:.2f}x); busiest process CPU {r1['busiest']:.2f} s vs "
           f"{r2['busiest']:.2f} s ({out['cpu_speedup']:.2f}x; workers "
           f"{' + '.join(f'{w:.2f}' for w in r2['workers'])} s, client {r2['client']:.2f} s);"
-          f" results bitwise equal: {bitwise}")
+          f" results bitwise equal: {bitwise}"
+          + (f"; the final refit in the client (serial) {r1['refit']:.2f} s vs "
+             f"{r2['refit']:.2f} s" if "refit" in r1 else ""))
     _target(name.split(",")[0], out["wall_speedup"], out["cpu_speedup"], target,
             "results bitwise equal", bitwise)
     return out
@@ -283,15 +337,20 @@ def main():
     p.add_argument("--profile-workers", action="store_true",
                    help="keep Dask's statistical profiler on in the workers (off by "
                         "default: it costs CPU in every job)")
+    p.add_argument("--stock-dask", action="store_true",
+                   help="start the clusters with Dask's default configuration (see TUNED: "
+                        "the profiler, the nanny's MALLOC_TRIM_THRESHOLD_, the monitors)")
+    p.add_argument("--pin", action="store_true",
+                   help="pin worker k to core k (sched_setaffinity)")
     p.add_argument("--json", default=None)
     a = p.parse_args()
-    global PROFILE_WORKERS
-    PROFILE_WORKERS = a.profile_workers
+    global PROFILE_WORKERS, STOCK_DASK, PIN
+    PROFILE_WORKERS, STOCK_DASK, PIN = a.profile_workers, a.stock_dask, a.pin
     only = {ALIASES[o] for o in a.only}
     warnings.filterwarnings("ignore", category=Warning, module="sklearn")
     warnings.filterwarnings("ignore", message=".*converge.*")
     out = {"load_before": _load(), "cores": os.cpu_count(),
-           "profile_workers": a.profile_workers}
+           "profile_workers": a.profile_workers, "stock_dask": a.stock_dask, "pin": a.pin}
     print(f"load average before: {out['load_before']}, cores: {out['cores']}")
     if "grid" in only:
         (r1, s1), (r2, s2) = grid_search(1, a.repeats), grid_search(2, a.repeats)

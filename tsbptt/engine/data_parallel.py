@@ -7,11 +7,17 @@ worker, and the arithmetic of every update runs there. Two algorithms:
 
 ``mode='gradient'`` (synchronous gradient averaging, the default)
     Every step, each worker computes the loss and gradients of its part of the
-    minibatch at the current weights; the client combines them, weighted by each
-    part's share of the rows (the exact gradient of the whole minibatch), and
-    applies the update with the usual optimizer, clipping and NaN checks. The
-    algorithm is the single-process one; with one worker it *is* it, bitwise.
-    Cost per step and worker: the weights down, the gradients up.
+    minibatch at the current weights; they are combined, weighted by each part's
+    share of the rows (the exact gradient of the whole minibatch), and the update
+    is applied with the usual optimizer, clipping and NaN checks. The algorithm
+    is the single-process one; with one worker it *is* it, bitwise. The first
+    worker leads the epoch (:meth:`ShardWorker.gradient_epoch`): it sends the
+    weights to the others worker to worker, computes its own part meanwhile,
+    combines and updates; the client only hands it the weights and the
+    optimizer's state at the start of an epoch and takes them back at the end,
+    so it is out of the loop (on one machine its process, which also hosts a
+    LocalCluster's scheduler, no longer takes the workers' cores every step).
+    Cost per step and other worker: the weights out, the gradients back.
 ``mode='average'`` (periodic model averaging, "local SGD")
     Each worker runs ``sync_every`` updates on its own shard with its own copy
     of the optimizer, then the client averages the weights (weighted by rows).
@@ -40,10 +46,18 @@ Not supported (a ValueError says so before any work): dropout (the masks would
 need one generator per worker) and truncated BPTT (``bptt_steps`` shorter than
 the sequences: one long sequence is not data-parallel).
 
-``distributed`` is imported only through the client the caller passes.
+``distributed`` is imported only through the client the caller passes, and in the
+workers (to find the address a shard's channel listens on).
 """
+import contextvars
+import os
+import socket
+import threading
 import time
+import weakref
 from dataclasses import fields, replace
+from multiprocessing.connection import Client as _connect
+from multiprocessing.connection import Listener
 from numbers import Integral
 
 import numpy as np
@@ -156,6 +170,107 @@ class ShardWorker:
             return (_flat(self.net, self.net.params), total, weight, counters,
                     time.perf_counter() - t0, stopped)
 
+    def listen(self, authkey):
+        """Open this worker's channel for the leading worker ('gradient' mode).
+
+        A socket on the worker's host (``multiprocessing.connection``: framed
+        pickles, the peer authenticated by ``authkey`` before anything is
+        unpickled), served by a thread of its own that answers each
+        ``(weights, idx)`` with :meth:`gradient`. A step's exchange then costs
+        two small messages, not a Dask actor call (the scheduler's bookkeeping,
+        the event loop's hops between threads: milliseconds of CPU a step).
+
+        Returns
+        -------
+        tuple (host, port)
+        """
+        from distributed import get_worker
+        from distributed.comm import get_address_host
+
+        listener = Listener((get_address_host(get_worker().address), 0), authkey=authkey)
+        # with this call's context, so that the thread knows its worker (its
+        # cores, for worker_thread_limits)
+        threading.Thread(target=contextvars.copy_context().run,
+                         args=(_serve, listener, weakref.ref(self)),
+                         daemon=True, name="tsbptt-shard-channel").start()
+        return listener.address
+
+    def _channels(self, peers, authkey):
+        """The leader's connections to ``peers``' channels, opened once per fit."""
+        conns = getattr(self, "_conns", None)
+        if conns is None or list(conns) != list(peers):
+            self._conns = {tuple(a): _no_delay(_connect(tuple(a), authkey=authkey))
+                           for a in peers}
+        return list(self._conns.values())
+
+    def gradient_epoch(self, weights, state, lr, steps, peers, authkey=None):
+        """One epoch of 'gradient' mode led by this worker (shard 0).
+
+        Every step the leader sends the weights and row indices to its ``peers``
+        (the (host, port) of the other shards' channels, see :meth:`listen`:
+        worker to worker, the client is not in the loop), computes its own part
+        meanwhile, combines the parts in shard order and applies the update with
+        its copy of the optimizer, whose step count and moments arrive in
+        ``state`` and go back with the weights.
+
+        Returns
+        -------
+        tuple (flat_weights, state, loss_sum, row_weight, counters, stats, stopped)
+            ``stats``: the round trips' accounts (see :attr:`DataParallel.stats_`);
+            ``stopped``: None, or why an update was refused (the weights are then
+            the last finite ones).
+        """
+        with worker_thread_limits():
+            for k, v in _unflat(self.net, weights).items():
+                self.net.params[k][...] = v
+            self.optimizer.t, self.optimizer._state = state
+            counters, total, weight, stopped = _new_counters(), 0.0, 0.0, None
+            stats = dict(rounds=0, bytes_sent=0, bytes_received=0, compute_s=0.0,
+                         wait_s=0.0)
+            conns = self._channels(peers, authkey)
+            for parts in steps:
+                got, sent, received, compute, round_s = self._gradient_step(parts, conns)
+                _count(stats, sent, received, compute, round_s)
+                if not got:
+                    continue
+                value, bw, grads, clipped = _combine(self.net, got)
+                try:
+                    _update(self.net, self.optimizer, value, grads,
+                            {"n_clipped": [np.array([clipped])]}, lr, self.opts, counters)
+                except _Stop as why:
+                    stopped = str(why)
+                    break
+                total, weight = total + value * bw, weight + bw
+            return (_flat(self.net, self.net.params), (self.optimizer.t, self.optimizer._state),
+                    total, weight, counters, stats, stopped)
+
+    def _gradient_step(self, parts, conns):
+        """The parts of one step's gradient, in shard order: the peers' asked
+        first, the leader's own computed while they work."""
+        t0 = time.perf_counter()
+        flat = _flat(self.net, self.net.params)
+        asked = [conn for conn, idx in zip(conns, parts[1:]) if len(idx)]
+        for conn, idx in zip(conns, parts[1:]):
+            if len(idx):
+                conn.send((flat, idx))
+        mine = None
+        if len(parts[0]):
+            c0 = time.perf_counter()
+            mine = self._gradient(parts[0])
+            if mine is not None:
+                mine = mine[:2] + (_flat(self.net, mine[2]), mine[3],
+                                   time.perf_counter() - c0)
+        theirs = []
+        for conn in asked:
+            status, out = conn.recv()
+            if status == "error":
+                raise out
+            theirs.append(out)
+        got = [g for g in [mine] + theirs if g is not None]
+        sent = flat.nbytes * len(asked) + sum(i.nbytes for i in parts[1:])
+        received = sum(g[2].nbytes for g in theirs if g is not None)
+        return (got, sent, received, [g[4] for g in got], time.perf_counter() - t0)
+
     def optimizer_state(self):
         """The step count and moments of the worker's optimizer ('average' mode)."""
         return self.optimizer.t, self.optimizer._state
@@ -179,16 +294,19 @@ class DataParallel:
     Attributes
     ----------
     stats_ : dict
-        Accumulated over the epochs run inside: ``rounds`` (round trips),
+        Accumulated over the epochs run inside: ``rounds`` (synchronisations:
+        'gradient', one per step, the leading worker's exchange with the others;
+        'average', one per ``sync_every`` steps, through the client),
         ``updates`` (optimizer steps: of the whole model for 'gradient', of
         each worker's copy for 'average'), ``bytes_sent`` / ``bytes_received``
-        (weights, gradients and row indices; the pickling overhead excluded),
+        (weights, gradients, optimizer states and row indices, both between
+        workers and with the client; the pickling overhead excluded),
         ``compute_s`` (seconds the workers spent computing, summed over
-        workers), ``wait_s`` (what the round trips cost beyond the work: per
-        round, the client's wait for the last result less the slowest worker's
-        compute, summed: messages, pickling, scheduling, idle cores) and
-        ``wall_s`` (seconds of the epochs at the client; the rest of it, beyond
-        the rounds, is the client's own share: combining and applying updates)
+        workers), ``wait_s`` (what the rounds cost beyond the work: per round,
+        the wait for the last part less the slowest worker's compute, summed:
+        messages, pickling, idle cores), ``wall_s`` (seconds of the epochs at
+        the client; beyond the rounds: combining and applying updates, and the
+        epoch's hand-over to and from the leading worker)
         and ``setup_s`` (sending the shards and starting the actors, once per
         fit: part of the first epoch's time in the estimator's ``history_``).
 
@@ -269,6 +387,10 @@ class DataParallel:
                                               workers=[address]))
         self._actors = [f.result() for f in futures]
         self._futures = futures  # keep the actors alive
+        self._authkey = os.urandom(32)
+        self._peers = ([a.listen(self._authkey) for a in self._actors[1:]]
+                       if self.mode == "gradient" else [])
+        self._peers = [f.result() for f in self._peers]
         self._key = (id(net), id(data[0]), id(optimizer))
 
     def _batches(self, rng, shuffle, batch_size):
@@ -304,23 +426,31 @@ class DataParallel:
         return total / weight
 
     def _gradient_epoch(self, net, optimizer, lr, opts, steps, counters):
-        total, weight = 0.0, 0.0
-        for parts in steps:
-            t0 = time.perf_counter()
-            flat = _flat(net, net.params)
-            futures = [a.gradient(flat, idx) for a, idx in zip(self._actors, parts)
-                       if len(idx)]
-            got = [g for g in (f.result() for f in futures) if g is not None]
-            self._count(flat.nbytes * len(futures) + sum(i.nbytes for i in parts),
-                        sum(g[2].nbytes for g in got), [g[4] for g in got],
-                        time.perf_counter() - t0)
-            if not got:
-                continue
-            value, bw, grads, clipped = _combine(net, got)
-            _update(net, optimizer, value, grads, {"n_clipped": [np.array([clipped])]},
-                    lr, opts, counters)
-            self.stats_["updates"] += 1
-            total, weight = total + value * bw, weight + bw
+        """The epoch runs in the first worker (see :meth:`ShardWorker.gradient_epoch`):
+        one call per epoch from here, the weights and optimizer state there and
+        back."""
+        flat = _flat(net, net.params)
+        state = (optimizer.t, optimizer._state)
+        call = self._actors[0].gradient_epoch(flat, state, lr, steps, self._peers,
+                                              self._authkey)
+        new, (t, moments), total, weight, more, stats, stopped = call.result()
+        for k, v in _unflat(net, new).items():
+            net.params[k][...] = v
+        optimizer.t = t
+        for slot, got in zip(optimizer._state, moments):
+            for key, v in got.items():
+                slot[key] = v  # the worker's arrays: already copies
+        _merge_counters(counters, more)
+        self.stats_["updates"] += more.n_updates
+        state_bytes = sum(v.nbytes for slot in moments for v in slot.values()
+                          if isinstance(v, np.ndarray))
+        stats["bytes_sent"] += flat.nbytes + state_bytes + sum(
+            i.nbytes for parts in steps for i in parts)
+        stats["bytes_received"] += new.nbytes + state_bytes
+        for k, v in stats.items():
+            self.stats_[k] += v
+        if stopped is not None:
+            raise _Stop(stopped)
         return total, weight
 
     def _average_epoch(self, net, optimizer, lr, steps, counters):
@@ -332,10 +462,10 @@ class DataParallel:
             futures = [a.local_steps(flat, [parts[s] for parts in block], lr)
                        for s, a in enumerate(self._actors)]
             got = [f.result() for f in futures]
-            self._count(flat.nbytes * len(futures)
-                        + sum(p[s].nbytes for p in block for s in range(len(got))),
-                        sum(g[0].nbytes for g in got), [g[4] for g in got],
-                        time.perf_counter() - t0)
+            _count(self.stats_, flat.nbytes * len(futures)
+                   + sum(p[s].nbytes for p in block for s in range(len(got))),
+                   sum(g[0].nbytes for g in got), [g[4] for g in got],
+                   time.perf_counter() - t0)
             stopped = [g[5] for g in got if g[5] is not None]
             if stopped:
                 raise _Stop(stopped[0])
@@ -368,15 +498,46 @@ class DataParallel:
                           for n, (_, st) in zip(rows, states))
                 slot[key] = avg.astype(slot[key].dtype)
 
-    def _count(self, sent, received, compute, round_s):
-        """Add one round trip: bytes each way, the workers' compute seconds (one
-        per worker), and the round's seconds at the client until every result
-        was in."""
-        self.stats_["rounds"] += 1
-        self.stats_["bytes_sent"] += int(sent)
-        self.stats_["bytes_received"] += int(received)
-        self.stats_["compute_s"] += sum(compute)
-        self.stats_["wait_s"] += max(0.0, round_s - max(compute, default=0.0))
+def _serve(listener, shard_worker):
+    """A peer's channel: answer each ``(weights, idx)`` with ``gradient``, an
+    exception with ``('error', exc)`` (the leader raises it), until the leader
+    hangs up. ``shard_worker`` is a weak reference: a thread still waiting for its
+    leader (a fit that failed first) does not keep the shard alive."""
+    with listener, listener.accept() as conn:
+        _no_delay(conn)
+        while True:
+            try:
+                msg = conn.recv()
+            except (EOFError, OSError):  # the leader is gone: the fit ended
+                return
+            worker = shard_worker()
+            if worker is None:
+                return
+            try:
+                out = ("ok", worker.gradient(*msg))
+            except Exception as exc:  # noqa: BLE001  (sent to the leader, raised there)
+                out = ("error", exc)
+            del worker
+            conn.send(out)
+
+
+def _no_delay(conn):
+    """TCP_NODELAY on a connection's socket: a message over 16 kB goes out as a
+    header and a body, and Nagle's algorithm held the body back until the header's
+    delayed ACK, 40 ms a step."""
+    with socket.socket(fileno=os.dup(conn.fileno())) as sock:  # options are the socket's
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return conn
+
+
+def _count(stats, sent, received, compute, round_s):
+    """Add one round trip to ``stats``: bytes each way, the workers' compute seconds
+    (one per worker), and the round's seconds until every result was in."""
+    stats["rounds"] += 1
+    stats["bytes_sent"] += int(sent)
+    stats["bytes_received"] += int(received)
+    stats["compute_s"] += sum(compute)
+    stats["wait_s"] += max(0.0, round_s - max(compute, default=0.0))
 
 
 def _weighted(pairs):

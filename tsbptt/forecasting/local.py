@@ -253,7 +253,9 @@ def backtest_series(forecaster, y, X=None, *, n_jobs=None, **kwargs):
     out = parallel_map(_backtest_one, [(forecaster, e.y, e.X, kwargs) for e in entries],
                        n_jobs)
     results = {e.key: r for e, r in zip(entries, out)}
-    forecasts = pd.concat([r.forecasts.assign(series=[k] * len(r.forecasts))
-                           for k, r in results.items()], ignore_index=True)
-    forecasts = forecasts[["series"] + [c for c in forecasts.columns if c != "series"]]
+    # one concat, then the key column once (a frame per series cost 1 ms each here,
+    # serial time in the client while the workers idle)
+    forecasts = pd.concat([r.forecasts for r in out], ignore_index=True)
+    forecasts.insert(0, "series", pd.Series(
+        [e.key for e, r in zip(entries, out) for _ in range(len(r.forecasts))]))
     return results, forecasts
