@@ -33,11 +33,11 @@ panel layer's functions, see ``PHASES``).
 Everything runs on one thread (OMP_NUM_THREADS=1, OPENBLAS_NUM_THREADS=1, set
 before NumPy loads).
 
-    python benchmarks/bench_panel.py --sizes 1000 3000 10000 --baseline /work/main
+    python benchmarks/bench_panel.py --sizes 1000 3000 10000 --baseline ../tsbptt-before
     python benchmarks/bench_panel.py --sizes 1000 10000 100000 --repeats 1 --gru-series 0 \
         --epoch-series
     python benchmarks/bench_panel.py --sizes --gru-series 1000 10000 \
-        --epoch-series 1000 10000 --epoch-repeats 5 --baseline /work/main
+        --epoch-series 1000 10000 --epoch-repeats 5 --baseline ../tsbptt-before
 """
 import os
 
