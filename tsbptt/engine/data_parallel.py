@@ -159,13 +159,10 @@ class ShardWorker:
                 got = self._gradient(idx)
                 if got is None:
                     continue
-                value, bw, grads, clipped = got
-                try:
-                    _update(self.net, self.optimizer, value, grads,
-                            {"n_clipped": [np.array([clipped])]}, lr, self.opts, counters)
-                except _Stop as why:
-                    stopped = str(why)
+                stopped = _apply(self.net, self.optimizer, got, lr, self.opts, counters)
+                if stopped is not None:
                     break
+                value, bw = got[:2]
                 total, weight = total + value * bw, weight + bw
             return (_flat(self.net, self.net.params), total, weight, counters,
                     time.perf_counter() - t0, stopped)
@@ -233,13 +230,11 @@ class ShardWorker:
                 _count(stats, sent, received, compute, round_s)
                 if not got:
                     continue
-                value, bw, grads, clipped = _combine(self.net, got)
-                try:
-                    _update(self.net, self.optimizer, value, grads,
-                            {"n_clipped": [np.array([clipped])]}, lr, self.opts, counters)
-                except _Stop as why:
-                    stopped = str(why)
+                combined = _combine(self.net, got)
+                stopped = _apply(self.net, self.optimizer, combined, lr, self.opts, counters)
+                if stopped is not None:
                     break
+                value, bw = combined[:2]
                 total, weight = total + value * bw, weight + bw
             return (_flat(self.net, self.net.params), (self.optimizer.t, self.optimizer._state),
                     total, weight, counters, stats, stopped)
@@ -528,6 +523,33 @@ def _no_delay(conn):
     with socket.socket(fileno=os.dup(conn.fileno())) as sock:  # options are the socket's
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return conn
+
+
+def _apply(net, optimizer, got, lr, opts, counters):
+    """One optimizer step from a (combined) gradient.
+
+    Parameters
+    ----------
+    net, optimizer : the network and its optimizer, updated in place
+    got : tuple (value, batch_weight, grads, n_clipped)
+        The loss, its weight, the gradients by parameter name and the count of
+        clipped steps, as ``_gradient`` and ``_combine`` return them.
+    lr : float
+    opts : TrainOptions
+    counters : EpochCounters
+
+    Returns
+    -------
+    str or None
+        Why training stopped (a non-finite update), or None.
+    """
+    value, _, grads, clipped = got
+    try:
+        _update(net, optimizer, value, grads, {"n_clipped": [np.array([clipped])]}, lr, opts,
+                counters)
+    except _Stop as why:
+        return str(why)
+    return None
 
 
 def _count(stats, sent, received, compute, round_s):
