@@ -201,6 +201,7 @@ PHASES = [
     ("tsbptt.forecasting._window_model", "WindowModel", "fit", "  window model"),
     ("tsbptt.forecasting._window_model", "WindowModel", "_fit_linear", "    linear part"),
     ("tsbptt.forecasting._window_model", None, "loo_alpha", "      loo_alpha"),
+    ("tsbptt.forecasting._window_model", None, "loo_ridge", "      loo_ridge"),
     ("tsbptt.forecasting._window_model", "WindowModel", "_fit_members", "    network"),
     ("tsbptt.forecasting._window_model", "WindowModel", "_correction", "    validation"),
 ]

@@ -39,7 +39,6 @@ from . import transforms
 from ._intervals import _Intervals
 from ._panel import (
     FILL_METHODS,
-    _PanelScaling,
     continuations,
     frame_to_long,
     last_labels,
@@ -52,6 +51,7 @@ from ._panel import (
     to_output,
     y_name,
 )
+from ._panel_scaling import _PanelScaling
 from ._parts import _joined, _MemberWarnings, _names, _warn_once
 from ._saving import read_forecaster, save_forecaster
 from ._strategies import _Strategies

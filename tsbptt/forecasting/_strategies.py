@@ -8,7 +8,7 @@ then forward over its own forecasts.
 
 :class:`_Strategies` is a mixin of :class:`tsbptt.forecasting.Forecaster`; it reads
 the fitted attributes the Forecaster sets (``lags_``, ``channels_``,
-``feature_names_``, ...) and works on :class:`tsbptt.forecasting._panel._Scaled`
+``feature_names_``, ...) and works on :class:`tsbptt.forecasting._panel_scaling._Scaled`
 series. Nothing here is public.
 """
 import numpy as np
