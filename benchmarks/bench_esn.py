@@ -164,13 +164,14 @@ def stateful_breakdown(repeats=9):
     import pandas as pd
 
     import tsbptt.estimators._esn as esn
+    import tsbptt.estimators._esn_readout as readout
     s = make_mackey_glass(4000)
     y = pd.Series(s, index=pd.date_range("2020-01-01", periods=len(s), freq="h"))
     parts = {"reservoir states (kernel)": (esn._Reservoir, "_run"),
              "reservoir draw": (esn._Reservoir, "_init_reservoir"),
-             "  of which the spectral radius": (esn, "_spectral_radius"),
+             "  of which the spectral radius": (esn, "spectral_radius"),
              "readout (Gram, eigh, GCV)": (esn, "ridge_gcv"),
-             "  of which the Gram matrix": (esn, "_centred_gram"),
+             "  of which the Gram matrix": (readout, "_centred_gram"),
              "ESNRegressor.fit": (esn.ESNRegressor, "fit")}
     spent = {name: [] for name in parts}
     saved = {name: getattr(obj, attr) for name, (obj, attr) in parts.items()}
@@ -214,7 +215,7 @@ def radius_and_row_path(repeats=5, n_steps=4000):
     from scipy.sparse.linalg import eigs
 
     from tsbptt._kernels._esn import esn_states
-    from tsbptt.estimators._esn import _spectral_radius
+    from tsbptt.estimators._esn_spectral import spectral_radius
     rows = []
     for N in (200, 300, 1000):
         rs = np.random.RandomState(0)
@@ -223,7 +224,7 @@ def radius_and_row_path(repeats=5, n_steps=4000):
         methods = {"arpack": lambda: float(np.abs(eigs(
             W, k=1, which="LM", v0=np.ones(N), return_eigenvectors=False)[0])),
             "dense": lambda: float(np.max(np.abs(np.linalg.eigvals(W.toarray())))),
-            "power": lambda: _spectral_radius(W)}
+            "power": lambda: spectral_radius(W)}
         got = {}
         for name, fn in methods.items():
             secs, got[name] = _timed(fn, repeats)

@@ -152,7 +152,7 @@ def _ridge_gcv_by_svd(Phi, y, w, alphas):
 
 @pytest.mark.parametrize("weighted", [False, True])
 def test_gram_readout_matches_the_svd_path(weighted):
-    from tsbptt.estimators._esn import GRAM_ROWS
+    from tsbptt.estimators._esn_readout import GRAM_ROWS
     rs = np.random.RandomState(3)
     n, p = 2 * GRAM_ROWS + 77, 30  # two full panels and a partial one
     Phi = np.tanh(rs.randn(n, p) @ rs.randn(p, p) * 0.4 + rs.uniform(-1, 1, p))
@@ -335,16 +335,16 @@ def test_saving_a_ridge_is_refused_before_a_file_is_written(tmp_path):
 def test_power_iteration_estimates_the_spectral_radius(N):
     import scipy.sparse as sp
 
-    from tsbptt.estimators._esn import _spectral_radius
+    from tsbptt.estimators._esn_spectral import spectral_radius
     for seed in range(3):
         rs = np.random.RandomState(seed)
         W = sp.random(N, N, density=0.1, format="csr", random_state=rs,
                       data_rvs=lambda k: rs.uniform(-1, 1, k))
         exact = np.max(np.abs(np.linalg.eigvals(W.toarray())))
-        est = _spectral_radius(W)
+        est = spectral_radius(W)
         assert est == pytest.approx(exact, rel=0.03)
-        assert _spectral_radius(W.copy()) == est  # a fixed sequence of products
-    assert _spectral_radius(sp.csr_matrix(np.triu(np.ones((80, 80)), 1))) == 0.0
+        assert spectral_radius(W.copy()) == est  # a fixed sequence of products
+    assert spectral_radius(sp.csr_matrix(np.triu(np.ones((80, 80)), 1))) == 0.0
 
 
 # -- per-step targets (sequence to sequence) --------------------------------------------
