@@ -64,7 +64,7 @@ ROW_ISA = ROW_ISA_AVAILABLE
 cdef class _Packed:
     """The reservoir packed for the one-row path (_esn_sell.h). The units sit in
     the order ``perm`` (most CSR terms first, so that a slice's units have about
-    as many terms each and the padding is small: ~3% at N=200 against 46% in
+    as many terms each and the padding is small: ~6% at N=200 against 46% in
     their own order); position ``l`` holds unit ``perm[l]`` and ``inv`` is the
     inverse. The CSR terms are in SELL-16 slices of those positions (padding:
     weight -0.0 at the index ``n_pad``, a slot that holds +0.0), the biases,
