@@ -117,6 +117,15 @@ def _pack_row(W_data, const int[::1] W_indptr, const int[::1] W_indices, bias, W
     return packed
 
 
+cdef inline void _unpermute(const floating* src, const int* inv, floating* dst,
+                            Py_ssize_t n) noexcept nogil:
+    """dst[i] = src[inv[i]], i < n (plain pointers: indexing the memoryviews
+    inside _row kept reloading their strides from the stack)."""
+    cdef Py_ssize_t i
+    for i in range(n):
+        dst[i] = src[inv[i]]
+
+
 cdef void _row(const floating[:, :, ::1] U, const Py_ssize_t[::1] lengths,
                const floating[:, :, ::1] Y_fb, floating leak, const int[::1] ptr,
                const floating[::1] data, const int[::1] index,
@@ -169,8 +178,7 @@ cdef void _row(const floating[:, :, ::1] U, const Py_ssize_t[::1] lengths,
         xs = xn
         xn = swap
         if want_states:
-            for i in range(N):
-                states[b, t, i] = xs[inv[i]]
+            _unpermute(xs, &inv[0], &states[b, t, 0], N)
         if want_mean and t >= washout:
             for i in range(n_pad):
                 tot[i] = tot[i] + xs[i]
