@@ -249,6 +249,24 @@ def test_fit_series_is_teacher_forced_on_the_numpy_reservoir():
     np.testing.assert_allclose(est.reservoir_state_, final[0], rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_stateful_fit_is_bitwise_the_same_on_every_instruction_set(dtype, monkeypatch):
+    """The one-row kernel path picks AVX-512F, AVX2 or plain C at run time; the
+    fitted readout, the state and the forecasts are the same bits with each."""
+    from tsbptt._kernels import _esn as kernel
+    s = make_mackey_glass(500)
+    fits = []
+    for isa in range(kernel.ROW_ISA_AVAILABLE + 1):
+        monkeypatch.setattr(kernel, "ROW_ISA", isa)
+        est = ESNRegressor(n_reservoir=50, dtype=dtype, random_state=1,
+                           output_feedback=True, washout=20).fit_series(s[:400])
+        fits.append((est.coef_, est.intercept_, est.reservoir_state_,
+                     est.predict_series(10), est.update_series(s[400:450])))
+    for other in fits[1:]:
+        for a, b in zip(fits[0], other):
+            assert np.array_equal(a, b)
+
+
 def test_predict_series_feeds_its_predictions_back():
     s = make_mackey_glass(700)
     est = ESNRegressor(**SMALL, output_feedback=True, washout=50).fit_series(s[:600])
