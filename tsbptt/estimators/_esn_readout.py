@@ -6,11 +6,11 @@ import numpy as np
 __all__ = ["ridge_gcv"]
 
 #: Rows per panel of the readout's Gram matrix (:func:`_centred_gram`): a float64
-#: panel of ~200 features is 3.3 MB, against 6.4 MB for all 4,000 steps of a
-#: series and 160 MB for 100,000. The syrk of 2,048-row panels measured as fast as
-#: one over all rows (3,951 x 201: 6.39 against 6.33 ms under load, interleaved
-#: medians of 25), 1,024-row panels 5% and 512-row panels 18% slower.
-GRAM_ROWS = 2048
+#: panel of ~200 features is 1.6 MB, within the L2 cache between the centring and
+#: the syrk. Measured on 3,951 x 201 (float32 states, under load, interleaved
+#: medians of 40 with the caches flushed): 512 rows 7.49 ms, 1,024 7.14, 2,048
+#: 7.28; a syrk over all rows at once (no centring pass) is no faster than 2,048.
+GRAM_ROWS = 1024
 
 
 def ridge_gcv(Phi, Y, w, alphas):
