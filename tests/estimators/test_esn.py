@@ -131,6 +131,37 @@ def test_alpha_is_chosen_by_generalized_cross_validation():
     np.testing.assert_allclose(est.predict(X), fixed.predict(X), rtol=1e-9)
 
 
+@pytest.mark.parametrize("p, k", [(1, 1), (3, 2), (60, 1)])
+@pytest.mark.parametrize("alpha", [0.0, 1e-6, None])
+def test_ridge_gcv_matches_the_eigh_path(p, k, alpha):
+    """The readout's LAPACK steps (dsytrd, dstevd, Q on two vectors) give what
+    numpy's eigh of the same Gram matrix gives: the same GCV choice and the
+    solution to 1e-10."""
+    from tsbptt.estimators._esn_readout import _centred_gram, _gcv_choice
+    rs = np.random.RandomState(p + k)
+    Phi = rs.randn(200, p) + 3.0
+    Y = Phi @ rs.randn(p, k) + 0.1 * rs.randn(200, k)
+    w = rs.uniform(0.5, 2, 200)
+    alphas = list(DEFAULT_ALPHAS) if alpha is None else [alpha]
+    coef, intercept, chosen = ridge_gcv(Phi, Y, w, alphas)
+    n = w.sum()
+    x_mean, y_mean = w @ Phi / n, w @ Y / n
+    b = (Y - y_mean) * np.sqrt(w)[:, None]
+    G, q = _centred_gram([Phi], x_mean, np.sqrt(w), b)
+    s, V = np.linalg.eigh(G)
+    s = np.maximum(s, 0.0)
+    Q = V.T @ q
+    assert chosen == _gcv_choice(s, Q, float(np.sum(b * b)), n, alphas)
+    if chosen > 0:
+        gain = 1.0 / (s + chosen)
+    else:
+        gain = np.where(s > s.max() * len(s) * np.finfo(float).eps, 1.0 / s, 0.0)
+    want = V @ (Q * gain[:, None])
+    np.testing.assert_allclose(coef, want, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(intercept, y_mean - x_mean @ want, rtol=1e-10,
+                               atol=1e-12)
+
+
 def _ridge_gcv_by_svd(Phi, y, w, alphas):
     """The readout through an SVD of the centred, weighted design matrix, the
     residuals of every candidate formed explicitly: the reference of ridge_gcv."""

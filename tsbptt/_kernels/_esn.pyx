@@ -413,3 +413,39 @@ def power_log_norms(const double[::1] W_data not None, const int[::1] W_indices 
             for i in range(N):
                 v[i] = u[i] / norm
     return logs_arr
+
+
+def tridiagonal_reflect(const double[:, :] c not None, const double[::1] tau not None,
+                        double[:, ::1] X not None, bint transpose):
+    """Apply the orthogonal factor of LAPACK's ``dsytrd(uplo='L')`` to columns.
+
+    ``G = Q T Q'`` with ``Q = H_0 H_1 ... H_{p-2}``, ``H_i = I - tau_i v_i v_i'``,
+    ``v_i`` zero above position i + 1, 1 there and ``c[i+2:, i]`` below. X (p, k)
+    is overwritten with ``Q' X`` (``transpose``) or ``Q X``: the readout needs Q
+    on two vectors only, O(p^2) each, instead of forming Q V (2 p^3) as ``eigh``
+    does. A fixed order of float64 operations (same bits on every run).
+
+    Parameters
+    ----------
+    c : (p, p) the matrix ``dsytrd`` returned (its reflectors below the diagonal).
+    tau : (p - 1,) their scalars.  X : (p, k) IN/OUT.  transpose : bool.
+    """
+    cdef Py_ssize_t p = X.shape[0], k = X.shape[1], n_refl = tau.shape[0]
+    if c.shape[0] != p or c.shape[1] != p or n_refl != max(p - 1, 0):
+        raise ValueError(f"c must be ({p}, {p}) and tau ({max(p - 1, 0)},), got "
+                         f"{(c.shape[0], c.shape[1])} and ({n_refl},)")
+    cdef Py_ssize_t i, j, r, step
+    cdef double dot
+    with nogil:
+        for step in range(n_refl):
+            i = step if transpose else n_refl - 1 - step
+            if tau[i] == 0:
+                continue
+            for r in range(k):
+                dot = X[i + 1, r]
+                for j in range(i + 2, p):
+                    dot = dot + c[j, i] * X[j, r]
+                dot = dot * tau[i]
+                X[i + 1, r] = X[i + 1, r] - dot
+                for j in range(i + 2, p):
+                    X[j, r] = X[j, r] - dot * c[j, i]
