@@ -29,7 +29,8 @@ Part 4, the reservoir kernel alone: CSR at 10% connectivity vs a dense reservoir
 (the same loop), N = 200 and 300, float32 and float64, 1,000 windows of 48 steps.
 
 Part 5, the spectral radius (ARPACK, dense, the power iteration the ESN uses)
-and the kernel's one-row path against the 16-lane chunk path.
+and the kernel's one-row path (SELL-16 slices, on each instruction set this CPU
+runs) against the 16-lane chunk path.
 
 Every model runs on one thread (``n_threads=1``; BLAS as loaded, the ESN's
 readout holds it to one thread). One set of ESN defaults for every series.
@@ -50,6 +51,8 @@ from tsbptt.datasets import make_mackey_glass
 from tsbptt.estimators._esn import DEFAULT_ALPHAS
 
 LAGS = 48
+#: The one-row product's instruction sets (tsbptt._kernels._esn.ROW_ISA).
+ISA_NAMES = {0: "portable C", 1: "AVX2", 2: "AVX-512F"}
 
 
 def _timed(fn, repeats):
@@ -164,13 +167,14 @@ def stateful_breakdown(repeats=9):
     import pandas as pd
 
     import tsbptt.estimators._esn as esn
+    import tsbptt.estimators._esn_readout as readout
     s = make_mackey_glass(4000)
     y = pd.Series(s, index=pd.date_range("2020-01-01", periods=len(s), freq="h"))
     parts = {"reservoir states (kernel)": (esn._Reservoir, "_run"),
              "reservoir draw": (esn._Reservoir, "_init_reservoir"),
-             "  of which the spectral radius": (esn, "_spectral_radius"),
+             "  of which the spectral radius": (esn, "spectral_radius"),
              "readout (Gram, eigh, GCV)": (esn, "ridge_gcv"),
-             "  of which the Gram matrix": (esn, "_centred_gram"),
+             "  of which the Gram matrix": (readout, "_centred_gram"),
              "ESNRegressor.fit": (esn.ESNRegressor, "fit")}
     spent = {name: [] for name in parts}
     saved = {name: getattr(obj, attr) for name, (obj, attr) in parts.items()}
@@ -213,8 +217,9 @@ def radius_and_row_path(repeats=5, n_steps=4000):
     import scipy.sparse as sp
     from scipy.sparse.linalg import eigs
 
+    from tsbptt._kernels import _esn
     from tsbptt._kernels._esn import esn_states
-    from tsbptt.estimators._esn import _spectral_radius
+    from tsbptt.estimators._esn_spectral import spectral_radius
     rows = []
     for N in (200, 300, 1000):
         rs = np.random.RandomState(0)
@@ -223,7 +228,7 @@ def radius_and_row_path(repeats=5, n_steps=4000):
         methods = {"arpack": lambda: float(np.abs(eigs(
             W, k=1, which="LM", v0=np.ones(N), return_eigenvectors=False)[0])),
             "dense": lambda: float(np.max(np.abs(np.linalg.eigvals(W.toarray())))),
-            "power": lambda: _spectral_radius(W)}
+            "power": lambda: spectral_radius(W)}
         got = {}
         for name, fn in methods.items():
             secs, got[name] = _timed(fn, repeats)
@@ -238,20 +243,32 @@ def radius_and_row_path(repeats=5, n_steps=4000):
                           data_rvs=lambda k: rs.uniform(-0.1, 0.1, k)).astype(dtype)
             W_in = (0.3 * rs.uniform(-1, 1, (N, 1))).astype(dtype)
             secs = {}
-            for B in (1, 2):
+            # the one-row path on each instruction set this CPU runs (the same
+            # bits on all), then a batch of two rows (the 16-lane chunk path)
+            for B, isa in [(1, i) for i in range(_esn.ROW_ISA_AVAILABLE, -1, -1)] \
+                    + [(2, _esn.ROW_ISA_AVAILABLE)]:
                 U = rs.randn(B, n_steps, 1).astype(dtype)
                 args = (U, np.full(B, n_steps, np.intp), W_in, W.data,
                         W.indices.astype(np.int32), W.indptr.astype(np.int32),
                         np.zeros(N, dtype), np.zeros((N, 0), dtype),
                         np.zeros((B, n_steps, 0), dtype), 1.0)
-                secs[B], _ = _timed(lambda: esn_states(
-                    *args, np.zeros((B, N), dtype),
-                    states=np.zeros((B, n_steps, N), dtype), n_threads=1), repeats)
-            rows.append({"N": N, "dtype": dtype.__name__, "row_s": secs[1],
-                         "chunk_s": secs[2]})
+                _esn.ROW_ISA = isa
+                try:
+                    secs[B, isa], _ = _timed(lambda: esn_states(
+                        *args, np.zeros((B, N), dtype),
+                        states=np.zeros((B, n_steps, N), dtype), n_threads=1), repeats)
+                finally:
+                    _esn.ROW_ISA = _esn.ROW_ISA_AVAILABLE
+            row = secs[1, _esn.ROW_ISA_AVAILABLE]
+            chunk = secs[2, _esn.ROW_ISA_AVAILABLE]
+            rows.append({"N": N, "dtype": dtype.__name__, "row_s": row, "chunk_s": chunk,
+                         "row_s_by_isa": {ISA_NAMES[i]: secs[1, i]
+                                          for i in range(_esn.ROW_ISA_AVAILABLE + 1)}})
             print(f"kernel N={N} {dtype.__name__:<8} one row of {n_steps} steps "
-                  f"{secs[1]:.4f} s, two rows (16-lane chunk) {secs[2]:.4f} s "
-                  f"({secs[2] / secs[1]:.1f}x)", flush=True)
+                  f"{row:.4f} s, two rows (16-lane chunk) {chunk:.4f} s "
+                  f"({chunk / row:.1f}x); one row by instruction set: " + ", ".join(
+                      f"{ISA_NAMES[i]} {secs[1, i]:.4f} s"
+                      for i in range(_esn.ROW_ISA_AVAILABLE, -1, -1)), flush=True)
     return rows
 
 

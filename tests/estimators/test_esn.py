@@ -131,6 +131,37 @@ def test_alpha_is_chosen_by_generalized_cross_validation():
     np.testing.assert_allclose(est.predict(X), fixed.predict(X), rtol=1e-9)
 
 
+@pytest.mark.parametrize("p, k", [(1, 1), (3, 2), (60, 1)])
+@pytest.mark.parametrize("alpha", [0.0, 1e-6, None])
+def test_ridge_gcv_matches_the_eigh_path(p, k, alpha):
+    """The readout's LAPACK steps (dsytrd, dstevd, Q on two vectors) give what
+    numpy's eigh of the same Gram matrix gives: the same GCV choice and the
+    solution to 1e-10."""
+    from tsbptt.estimators._esn_readout import _centred_gram, _gcv_choice
+    rs = np.random.RandomState(p + k)
+    Phi = rs.randn(200, p) + 3.0
+    Y = Phi @ rs.randn(p, k) + 0.1 * rs.randn(200, k)
+    w = rs.uniform(0.5, 2, 200)
+    alphas = list(DEFAULT_ALPHAS) if alpha is None else [alpha]
+    coef, intercept, chosen = ridge_gcv(Phi, Y, w, alphas)
+    n = w.sum()
+    x_mean, y_mean = w @ Phi / n, w @ Y / n
+    b = (Y - y_mean) * np.sqrt(w)[:, None]
+    G, q = _centred_gram([Phi], x_mean, np.sqrt(w), b)
+    s, V = np.linalg.eigh(G)
+    s = np.maximum(s, 0.0)
+    Q = V.T @ q
+    assert chosen == _gcv_choice(s, Q, float(np.sum(b * b)), n, alphas)
+    if chosen > 0:
+        gain = 1.0 / (s + chosen)
+    else:
+        gain = np.where(s > s.max() * len(s) * np.finfo(float).eps, 1.0 / s, 0.0)
+    want = V @ (Q * gain[:, None])
+    np.testing.assert_allclose(coef, want, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(intercept, y_mean - x_mean @ want, rtol=1e-10,
+                               atol=1e-12)
+
+
 def _ridge_gcv_by_svd(Phi, y, w, alphas):
     """The readout through an SVD of the centred, weighted design matrix, the
     residuals of every candidate formed explicitly: the reference of ridge_gcv."""
@@ -152,7 +183,7 @@ def _ridge_gcv_by_svd(Phi, y, w, alphas):
 
 @pytest.mark.parametrize("weighted", [False, True])
 def test_gram_readout_matches_the_svd_path(weighted):
-    from tsbptt.estimators._esn import GRAM_ROWS
+    from tsbptt.estimators._esn_readout import GRAM_ROWS
     rs = np.random.RandomState(3)
     n, p = 2 * GRAM_ROWS + 77, 30  # two full panels and a partial one
     Phi = np.tanh(rs.randn(n, p) @ rs.randn(p, p) * 0.4 + rs.uniform(-1, 1, p))
@@ -249,6 +280,24 @@ def test_fit_series_is_teacher_forced_on_the_numpy_reservoir():
     np.testing.assert_allclose(est.reservoir_state_, final[0], rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_stateful_fit_is_bitwise_the_same_on_every_instruction_set(dtype, monkeypatch):
+    """The one-row kernel path picks AVX-512F, AVX2 or plain C at run time; the
+    fitted readout, the state and the forecasts are the same bits with each."""
+    from tsbptt._kernels import _esn as kernel
+    s = make_mackey_glass(500)
+    fits = []
+    for isa in range(kernel.ROW_ISA_AVAILABLE + 1):
+        monkeypatch.setattr(kernel, "ROW_ISA", isa)
+        est = ESNRegressor(n_reservoir=50, dtype=dtype, random_state=1,
+                           output_feedback=True, washout=20).fit_series(s[:400])
+        fits.append((est.coef_, est.intercept_, est.reservoir_state_,
+                     est.predict_series(10), est.update_series(s[400:450])))
+    for other in fits[1:]:
+        for a, b in zip(fits[0], other):
+            assert np.array_equal(a, b)
+
+
 def test_predict_series_feeds_its_predictions_back():
     s = make_mackey_glass(700)
     est = ESNRegressor(**SMALL, output_feedback=True, washout=50).fit_series(s[:600])
@@ -335,16 +384,16 @@ def test_saving_a_ridge_is_refused_before_a_file_is_written(tmp_path):
 def test_power_iteration_estimates_the_spectral_radius(N):
     import scipy.sparse as sp
 
-    from tsbptt.estimators._esn import _spectral_radius
+    from tsbptt.estimators._esn_spectral import spectral_radius
     for seed in range(3):
         rs = np.random.RandomState(seed)
         W = sp.random(N, N, density=0.1, format="csr", random_state=rs,
                       data_rvs=lambda k: rs.uniform(-1, 1, k))
         exact = np.max(np.abs(np.linalg.eigvals(W.toarray())))
-        est = _spectral_radius(W)
+        est = spectral_radius(W)
         assert est == pytest.approx(exact, rel=0.03)
-        assert _spectral_radius(W.copy()) == est  # a fixed sequence of products
-    assert _spectral_radius(sp.csr_matrix(np.triu(np.ones((80, 80)), 1))) == 0.0
+        assert spectral_radius(W.copy()) == est  # a fixed sequence of products
+    assert spectral_radius(sp.csr_matrix(np.triu(np.ones((80, 80)), 1))) == 0.0
 
 
 # -- per-step targets (sequence to sequence) --------------------------------------------

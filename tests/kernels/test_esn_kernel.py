@@ -160,3 +160,26 @@ def test_power_log_norms_refuses_a_broken_csr():
         power_log_norms(data, np.full_like(indices, 4), indptr, 5)
     with pytest.raises(ValueError, match="W_indptr must be non-decreasing"):
         power_log_norms(data, indices, np.array([0, 2, 1, 3, 4], np.int32), 5)
+
+
+@pytest.mark.parametrize("p", [1, 2, 5, 40])
+def test_tridiagonal_reflect_is_the_q_of_dsytrd(p):
+    """Q X and Q' X against Q formed column by column: G = Q T Q', Q'Q = I."""
+    from scipy.linalg import lapack
+
+    from tsbptt._kernels._esn import tridiagonal_reflect
+    rs = np.random.RandomState(p)
+    A = rs.randn(3 * p + 4, p)
+    G = A.T @ A
+    c, d, e, tau, _ = lapack.dsytrd(G, lower=1)
+    Q = np.eye(p)
+    tridiagonal_reflect(c, tau, Q, False)
+    T = np.diag(d) + np.diag(e, 1) + np.diag(e, -1)
+    np.testing.assert_allclose(Q @ T @ Q.T, G, rtol=0, atol=1e-12 * np.abs(G).max())
+    np.testing.assert_allclose(Q.T @ Q, np.eye(p), rtol=0, atol=1e-14)
+    X = rs.randn(p, 3)
+    Y = X.copy()
+    tridiagonal_reflect(c, tau, Y, True)
+    np.testing.assert_allclose(Y, Q.T @ X, rtol=0, atol=1e-13)
+    with pytest.raises(ValueError, match=r"c must be"):
+        tridiagonal_reflect(c, tau[:0] if p > 1 else np.zeros(1), Y, True)

@@ -16,6 +16,16 @@
 # The element-wise loops always run over all CHUNK lanes (rows past the batch's end
 # hold finite junk that is never stored), so every value takes the same path
 # through the vectorised tanh (libmvec, _simd_math.h) whatever its lane.
+#
+# One row alone (the stateful fits: one long series) is a chunk of one lane, so
+# it runs its own path, 16 units at a time instead of 16 rows (_row): the CSR
+# terms packed into SELL-16 slices (_esn_sell.h), one vector accumulator per
+# slice and a gather of the state at each slice's k-th indices, every unit
+# adding exactly its own terms in CSR order (the same bits as its batch lane,
+# on every instruction set). AVX-512 / AVX2 are picked at run time inside this
+# one portable module (function target attributes), as they only change speed.
+# 4,000 steps at N=200 float32: ~7-9 ms against ~13-14 ms for the four scalar
+# chains it replaced (benchmarks/README.md, "Echo-state networks").
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.math cimport log, sqrt
@@ -37,131 +47,162 @@ ROWS_PER_CHUNK = CHUNK
 cdef Py_ssize_t _LANES = CHUNK
 
 
-cdef inline floating _pre1(const floating[:, :, ::1] U, const floating[:, ::1] W_in,
-                           const floating[::1] W_data, const int[::1] W_indices,
-                           const int[::1] W_indptr, const floating[::1] bias,
-                           const floating[:, ::1] W_fb, const floating[:, :, ::1] Y_fb,
-                           const floating* xs, Py_ssize_t b, Py_ssize_t t,
-                           Py_ssize_t i) noexcept nogil:
-    """Pre-activation of unit i of row b at step t, in a chunk lane's order: b[i],
-    the input terms in feature order, the reservoir terms in CSR order, then the
-    feedback terms."""
-    cdef Py_ssize_t f, o, p
-    cdef floating a = bias[i]
-    for f in range(W_in.shape[1]):
-        a = a + W_in[i, f] * U[b, t, f]
-    for p in range(W_indptr[i], W_indptr[i + 1]):
-        a = a + W_data[p] * xs[W_indices[p]]
-    for o in range(W_fb.shape[1]):
-        a = a + W_fb[i, o] * Y_fb[b, t, o]
-    return a
+cdef extern from "_esn_sell.h" nogil:
+    int tsb_esn_sell_isa()
+    void tsb_sell_f32(int isa, Py_ssize_t n_slices, const int* ptr, const float* d,
+                      const int* ix, const float* x, float* acc)
+    void tsb_sell_f64(int isa, Py_ssize_t n_slices, const int* ptr, const double* d,
+                      const int* ix, const double* x, double* acc)
 
 
-cdef inline void _pre4(const floating[:, :, ::1] U, const floating[:, ::1] W_in,
-                       const floating[::1] W_data, const int[::1] W_indices,
-                       const int[::1] W_indptr, const floating[::1] bias,
-                       const floating[:, ::1] W_fb, const floating[:, :, ::1] Y_fb,
-                       const floating* xs, Py_ssize_t b, Py_ssize_t t, Py_ssize_t i,
-                       floating* out) noexcept nogil:
-    """_pre1 of units i .. i+3, their four chains of adds side by side (the CSR
-    terms up to the shortest row's count together, then each row's rest): the
-    same operations in the same order per unit, but four independent chains in
-    flight instead of one, which the one-row path is latency-bound on."""
-    cdef Py_ssize_t f, o, q
-    cdef Py_ssize_t s0 = W_indptr[i], s1 = W_indptr[i + 1], s2 = W_indptr[i + 2]
-    cdef Py_ssize_t s3 = W_indptr[i + 3], e3 = W_indptr[i + 4]
-    cdef Py_ssize_t m = min(min(s1 - s0, s2 - s1), min(s3 - s2, e3 - s3))
-    cdef floating a0 = bias[i], a1 = bias[i + 1], a2 = bias[i + 2], a3 = bias[i + 3]
-    cdef floating u
-    for f in range(W_in.shape[1]):
-        u = U[b, t, f]
-        a0 = a0 + W_in[i, f] * u
-        a1 = a1 + W_in[i + 1, f] * u
-        a2 = a2 + W_in[i + 2, f] * u
-        a3 = a3 + W_in[i + 3, f] * u
-    for q in range(m):
-        a0 = a0 + W_data[s0 + q] * xs[W_indices[s0 + q]]
-        a1 = a1 + W_data[s1 + q] * xs[W_indices[s1 + q]]
-        a2 = a2 + W_data[s2 + q] * xs[W_indices[s2 + q]]
-        a3 = a3 + W_data[s3 + q] * xs[W_indices[s3 + q]]
-    for q in range(s0 + m, s1):
-        a0 = a0 + W_data[q] * xs[W_indices[q]]
-    for q in range(s1 + m, s2):
-        a1 = a1 + W_data[q] * xs[W_indices[q]]
-    for q in range(s2 + m, s3):
-        a2 = a2 + W_data[q] * xs[W_indices[q]]
-    for q in range(s3 + m, e3):
-        a3 = a3 + W_data[q] * xs[W_indices[q]]
-    for o in range(W_fb.shape[1]):
-        u = Y_fb[b, t, o]
-        a0 = a0 + W_fb[i, o] * u
-        a1 = a1 + W_fb[i + 1, o] * u
-        a2 = a2 + W_fb[i + 2, o] * u
-        a3 = a3 + W_fb[i + 3, o] * u
-    out[0] = a0
-    out[1] = a1
-    out[2] = a2
-    out[3] = a3
+#: Instruction set of the one-row product (_esn_sell.h: 2 AVX-512F, 1 AVX2, 0 C).
+#: Every choice gives the same bits; the tests set it to compare them.
+ROW_ISA_AVAILABLE = tsb_esn_sell_isa()
+ROW_ISA = ROW_ISA_AVAILABLE
+_NO_ROWS = np.zeros(1, np.int32)  # the indptr of a reservoir of no units
+
+
+cdef class _Packed:
+    """The reservoir packed for the one-row path (_esn_sell.h). The units sit in
+    the order ``perm`` (most CSR terms first, so that a slice's units have about
+    as many terms each and the padding is small: ~6% at N=200 against 46% in
+    their own order); position ``l`` holds unit ``perm[l]`` and ``inv`` is the
+    inverse. The CSR terms are in SELL-16 slices of those positions (padding:
+    weight -0.0 at the index ``n_pad``, a slot that holds +0.0), the biases,
+    input and feedback weights position-contiguous, zero beyond N."""
+    cdef public object ptr, data, index, bias, w_in, w_fb, perm, inv
+
+
+def _pack_row(const floating[::1] W_data, const int[::1] W_indptr,
+              const int[::1] W_indices, const floating[::1] bias,
+              const floating[:, ::1] W_in, const floating[:, ::1] W_fb):
+    """The :class:`_Packed` form of a reservoir: plain loops over the CSR terms
+    and a counting sort of the units (~10 microseconds at N=200, so a call of one
+    step, as predict_series makes, hardly pays for it)."""
+    cdef Py_ssize_t N = W_indptr.shape[0] - 1, F = W_in.shape[1], n_fb = W_fb.shape[1]
+    cdef Py_ssize_t n_pad = (N + CHUNK - 1) // CHUNK * CHUNK, n_slices = n_pad // CHUNK
+    cdef Py_ssize_t s, i, k, q, p, width, top = 0
+    dtype = np.float32 if floating is float else np.float64
+    ints = np.zeros(n_slices + 1 + 2 * N + N + 2, np.int32)  # ptr, perm, inv, buckets
+    cdef int[::1] iv = ints
+    cdef int* ptr = &iv[0]
+    cdef int* perm = ptr + n_slices + 1
+    cdef int* inv = perm + N
+    cdef int* start = inv + N             # (top + 2,) bucket starts, most terms first
+    for i in range(N):
+        top = max(top, W_indptr[i + 1] - W_indptr[i])
+    for i in range(N):                    # units per count, placed from count top down
+        start[top - (W_indptr[i + 1] - W_indptr[i]) + 1] += 1
+    for k in range(top + 1):
+        start[k + 1] += start[k]
+    for i in range(N):                    # stable: ties keep the units' order
+        q = start[top - (W_indptr[i + 1] - W_indptr[i])]
+        start[top - (W_indptr[i + 1] - W_indptr[i])] += 1
+        perm[q] = <int>i
+        inv[i] = <int>q
+    for s in range(n_slices):
+        width = 0
+        for q in range(s * CHUNK, min(N, (s + 1) * CHUNK)):
+            i = perm[q]
+            width = max(width, W_indptr[i + 1] - W_indptr[i])
+        ptr[s + 1] = <int>(ptr[s] + width)
+    data_arr = np.full(ptr[n_slices] * CHUNK, -0.0, dtype=dtype)
+    index_arr = np.full(ptr[n_slices] * CHUNK, n_pad, np.int32)
+    vecs = np.zeros((1 + F + n_fb, n_pad), dtype)   # bias, W_in.T, W_fb.T
+    cdef floating[::1] data = data_arr
+    cdef int[::1] index = index_arr
+    cdef floating[:, ::1] vv = vecs
+    for q in range(N):  # position q holds unit perm[q]
+        i = perm[q]
+        s = q // CHUNK
+        for k in range(W_indptr[i + 1] - W_indptr[i]):
+            p = W_indptr[i] + k
+            data[(ptr[s] + k) * CHUNK + q % CHUNK] = W_data[p]
+            index[(ptr[s] + k) * CHUNK + q % CHUNK] = inv[W_indices[p]]
+        vv[0, q] = bias[i]
+        for k in range(F):
+            vv[1 + k, q] = W_in[i, k]
+        for k in range(n_fb):
+            vv[1 + F + k, q] = W_fb[i, k]
+    packed = _Packed()
+    packed.ptr, packed.data, packed.index = ints[:n_slices + 1], data_arr, index_arr
+    packed.perm = ints[n_slices + 1:n_slices + 1 + N]
+    packed.inv = ints[n_slices + 1 + N:n_slices + 1 + 2 * N]
+    packed.bias, packed.w_in, packed.w_fb = vecs[0], vecs[1:1 + F], vecs[1 + F:]
+    return packed
+
+
+cdef inline void _unpermute(const floating* src, const int* inv, floating* dst,
+                            Py_ssize_t n) noexcept nogil:
+    """dst[i] = src[inv[i]], i < n (plain pointers: indexing the memoryviews
+    inside _row kept reloading their strides from the stack)."""
+    cdef Py_ssize_t i
+    for i in range(n):
+        dst[i] = src[inv[i]]
 
 
 cdef void _row(const floating[:, :, ::1] U, const Py_ssize_t[::1] lengths,
-               const floating[:, ::1] W_in, const floating[::1] W_data,
-               const int[::1] W_indices, const int[::1] W_indptr,
-               const floating[::1] bias, const floating[:, ::1] W_fb,
-               const floating[:, :, ::1] Y_fb, floating leak,
+               const floating[:, :, ::1] Y_fb, floating leak, const int[::1] ptr,
+               const floating[::1] data, const int[::1] index,
+               const floating[::1] bias, const floating[:, ::1] w_in,
+               const floating[:, ::1] w_fb, const int[::1] inv, int isa,
                floating[:, ::1] x, floating[:, :, ::1] states, floating[:, ::1] mean,
                bint want_states, bint want_mean, Py_ssize_t washout,
                Py_ssize_t b, floating* work) noexcept nogil:
-    """Advance the single row b: a chunk of one row, 1/CHUNK of a chunk's work.
+    """Advance the single row b: 16 units at a time (a SELL-16 slice), the
+    state kept in the packed order (_Packed.perm; unit i at position inv[i]).
 
-    The pre-activations of CHUNK consecutive units are summed four units at a time
-    (each unit in the same order of operations as a chunk's lane), then go through
-    the same CHUNK-lane tanh loop as a chunk's, so the bits equal the row's in any
-    batch.
+    Each unit's pre-activation takes the batch lane's order of operations: its
+    bias, the input terms in feature order, its CSR terms in CSR order
+    (_esn_sell.h), the feedback terms; then the same 16-lane tanh loop as a
+    chunk's. So the bits equal the row's in any batch.
     """
-    cdef Py_ssize_t N = W_in.shape[0]
-    cdef Py_ssize_t n_pad = (N + CHUNK - 1) // CHUNK * CHUNK
-    cdef Py_ssize_t i, i0, blk, k, f, t, T = lengths[b]
-    cdef floating* xs = work                  # (n_pad,) state entering the step
-    cdef floating* xn = work + n_pad          # (n_pad,) state after the step
-    cdef floating* tot = work + 2 * n_pad     # (n_pad,) sum of the kept states
-    cdef floating acc[CHUNK]
-    cdef floating keep = 1 - leak
+    cdef Py_ssize_t N = x.shape[1], n_pad = bias.shape[0], n_slices = n_pad // CHUNK
+    cdef Py_ssize_t i, i0, blk, k, f, o, t, T = lengths[b]
+    cdef floating* xs = work                  # (n_pad + 1,) state entering the step
+    cdef floating* xn = work + n_pad + 1      # (n_pad + 1,) state after the step
+    cdef floating* tot = work + 2 * n_pad + 2  # (n_pad,) sum of the kept states
+    cdef floating* acc = work + 3 * n_pad + 2  # (n_pad,) pre-activations
+    cdef floating* swap
+    cdef floating u, keep = 1 - leak
     cdef Py_ssize_t lanes = _LANES
-    for i in range(3 * n_pad):
-        work[i] = 0
+    for i in range(4 * n_pad + 2):
+        work[i] = 0                           # xs[n_pad], xn[n_pad]: the +0.0 slot
     for i in range(N):
-        xs[i] = x[b, i]
+        xs[inv[i]] = x[b, i]
     for t in range(T):
-        for blk in range(n_pad // CHUNK):
+        for i in range(n_pad):
+            acc[i] = bias[i]
+        for f in range(w_in.shape[0]):
+            u = U[b, t, f]
+            for i in range(n_pad):
+                acc[i] = acc[i] + w_in[f, i] * u
+        if floating is float:
+            tsb_sell_f32(isa, n_slices, &ptr[0], &data[0], &index[0], xs, acc)
+        else:
+            tsb_sell_f64(isa, n_slices, &ptr[0], &data[0], &index[0], xs, acc)
+        for o in range(w_fb.shape[0]):
+            u = Y_fb[b, t, o]
+            for i in range(n_pad):
+                acc[i] = acc[i] + w_fb[o, i] * u
+        for blk in range(n_slices):
             i0 = blk * CHUNK
-            k = 0
-            while k < CHUNK:
-                i = i0 + k
-                if i + 4 <= N:
-                    _pre4(U, W_in, W_data, W_indices, W_indptr, bias, W_fb, Y_fb, xs,
-                          b, t, i, &acc[k])
-                    k = k + 4
-                else:
-                    acc[k] = _pre1(U, W_in, W_data, W_indices, W_indptr, bias, W_fb,
-                                   Y_fb, xs, b, t, i) if i < N else 0
-                    k = k + 1
             for k in range(lanes):
-                xn[i0 + k] = keep * xs[i0 + k] + leak * tanh_(acc[k])
-        for i in range(N):
-            xs[i] = xn[i]
+                xn[i0 + k] = keep * xs[i0 + k] + leak * tanh_(acc[i0 + k])
+        swap = xs
+        xs = xn
+        xn = swap
         if want_states:
-            for i in range(N):
-                states[b, t, i] = xn[i]
+            _unpermute(xs, &inv[0], &states[b, t, 0], N)
         if want_mean and t >= washout:
-            for i in range(N):
-                tot[i] = tot[i] + xn[i]
+            for i in range(n_pad):
+                tot[i] = tot[i] + xs[i]
     for i in range(N):
-        x[b, i] = xs[i]
+        x[b, i] = xs[inv[i]]
     if want_mean:
         f = max(T - washout, 0)  # steps in the mean
         for i in range(N):
-            mean[b, i] = tot[i] / f if f > 0 else 0
+            mean[b, i] = tot[inv[i]] / f if f > 0 else 0
 
 
 cdef void _chunk(const floating[:, :, ::1] U, const Py_ssize_t[::1] lengths,
@@ -172,7 +213,7 @@ cdef void _chunk(const floating[:, :, ::1] U, const Py_ssize_t[::1] lengths,
                  floating[:, ::1] x, floating[:, :, ::1] states, floating[:, ::1] mean,
                  bint want_states, bint want_mean, Py_ssize_t washout,
                  Py_ssize_t b0, Py_ssize_t nb, floating* work) noexcept nogil:
-    """Advance rows b0 .. b0+nb-1 through all their steps."""
+    """Advance rows b0 .. b0+nb-1 (nb >= 2) through all their steps."""
     cdef Py_ssize_t N = W_in.shape[0], F = W_in.shape[1], n_fb = W_fb.shape[1]
     cdef Py_ssize_t i, j, k, f, o, p, t, T_chunk = 0
     cdef floating* xs = work                  # (N, CHUNK) state entering the step
@@ -181,10 +222,6 @@ cdef void _chunk(const floating[:, :, ::1] U, const Py_ssize_t[::1] lengths,
     cdef floating acc[CHUNK]                  # pre-activations of unit i
     cdef floating w, keep = 1 - leak
     cdef Py_ssize_t lanes = _LANES
-    if nb == 1:
-        _row(U, lengths, W_in, W_data, W_indices, W_indptr, bias, W_fb, Y_fb, leak, x,
-             states, mean, want_states, want_mean, washout, b0, work)
-        return
     for i in range(3 * N * CHUNK):
         work[i] = 0
     for k in range(nb):
@@ -292,21 +329,37 @@ def esn_states(const floating[:, :, ::1] U not None,
     if n_threads < 1 or washout < 0:
         raise ValueError(f"need n_threads >= 1 and washout >= 0, got {n_threads}, "
                          f"{washout}")
-    cdef Py_ssize_t B = U.shape[0], N = W_in.shape[0], c
+    cdef Py_ssize_t B = U.shape[0], N = W_in.shape[0], c, nb
     cdef Py_ssize_t n_chunks = (B + CHUNK - 1) // CHUNK
+    cdef Py_ssize_t n_pad = (N + CHUNK - 1) // CHUNK * CHUNK
     cdef int threads = <int>max(1, min(n_threads, n_chunks))
     cdef bint want_states = states is not None, want_mean = mean is not None
     dtype = np.float32 if floating is float else np.float64
-    work_arr = np.zeros((threads, 3 * N * CHUNK), dtype=dtype)
+    work_arr = np.zeros((threads, max(3 * N * CHUNK, 4 * n_pad + 2)), dtype=dtype)
     cdef floating[:, ::1] work = work_arr
     cdef floating lk = <floating>leak
     if B == 0:
         return
+    # The last chunk holds one row: the one-row path and its packed reservoir.
+    packed = _pack_row(W_data, W_indptr, W_indices, bias, W_in, W_fb) \
+        if B % CHUNK == 1 else _pack_row(W_data[:0], _NO_ROWS, W_indices[:0], bias[:0],
+                                         W_in[:0], W_fb[:0])
+    cdef const int[::1] p_ptr = packed.ptr, p_index = packed.index
+    cdef const floating[::1] p_data = packed.data, p_bias = packed.bias
+    cdef const floating[:, ::1] p_in = packed.w_in, p_fb = packed.w_fb
+    cdef const int[::1] p_inv = packed.inv
+    cdef int isa = ROW_ISA
     with nogil:
         for c in prange(n_chunks, num_threads=threads, schedule='dynamic'):
-            _chunk(U, lengths, W_in, W_data, W_indices, W_indptr, bias, W_fb, Y_fb, lk,
-                   x, states, mean, want_states, want_mean, washout, c * CHUNK,
-                   min(CHUNK, B - c * CHUNK), &work[omp_get_thread_num(), 0])
+            nb = min(CHUNK, B - c * CHUNK)
+            if nb == 1:
+                _row(U, lengths, Y_fb, lk, p_ptr, p_data, p_index, p_bias, p_in, p_fb,
+                     p_inv, isa, x, states, mean, want_states, want_mean, washout,
+                     c * CHUNK, &work[omp_get_thread_num(), 0])
+            else:
+                _chunk(U, lengths, W_in, W_data, W_indices, W_indptr, bias, W_fb, Y_fb,
+                       lk, x, states, mean, want_states, want_mean, washout, c * CHUNK,
+                       nb, &work[omp_get_thread_num(), 0])
 
 
 def power_log_norms(const double[::1] W_data not None, const int[::1] W_indices not None,
@@ -360,3 +413,39 @@ def power_log_norms(const double[::1] W_data not None, const int[::1] W_indices 
             for i in range(N):
                 v[i] = u[i] / norm
     return logs_arr
+
+
+def tridiagonal_reflect(const double[:, :] c not None, const double[::1] tau not None,
+                        double[:, ::1] X not None, bint transpose):
+    """Apply the orthogonal factor of LAPACK's ``dsytrd(uplo='L')`` to columns.
+
+    ``G = Q T Q'`` with ``Q = H_0 H_1 ... H_{p-2}``, ``H_i = I - tau_i v_i v_i'``,
+    ``v_i`` zero above position i + 1, 1 there and ``c[i+2:, i]`` below. X (p, k)
+    is overwritten with ``Q' X`` (``transpose``) or ``Q X``: the readout needs Q
+    on two vectors only, O(p^2) each, instead of forming Q V (2 p^3) as ``eigh``
+    does. A fixed order of float64 operations (same bits on every run).
+
+    Parameters
+    ----------
+    c : (p, p) the matrix ``dsytrd`` returned (its reflectors below the diagonal).
+    tau : (p - 1,) their scalars.  X : (p, k) IN/OUT.  transpose : bool.
+    """
+    cdef Py_ssize_t p = X.shape[0], k = X.shape[1], n_refl = tau.shape[0]
+    if c.shape[0] != p or c.shape[1] != p or n_refl != max(p - 1, 0):
+        raise ValueError(f"c must be ({p}, {p}) and tau ({max(p - 1, 0)},), got "
+                         f"{(c.shape[0], c.shape[1])} and ({n_refl},)")
+    cdef Py_ssize_t i, j, r, step
+    cdef double dot
+    with nogil:
+        for step in range(n_refl):
+            i = step if transpose else n_refl - 1 - step
+            if tau[i] == 0:
+                continue
+            for r in range(k):
+                dot = X[i + 1, r]
+                for j in range(i + 2, p):
+                    dot = dot + c[j, i] * X[j, r]
+                dot = dot * tau[i]
+                X[i + 1, r] = X[i + 1, r] - dot
+                for j in range(i + 2, p):
+                    X[j, r] = X[j, r] - dot * c[j, i]

@@ -36,9 +36,11 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from .._kernels._esn import esn_states, power_log_norms
+from .._kernels._esn import esn_states
 from ..engine._threads import MAX_THREADS, all_blas_single_threaded, resolve_n_threads
 from ..utils._validation import refuse_bool_numbers
+from ._esn_readout import ridge_gcv
+from ._esn_spectral import spectral_radius
 from ._esn_state import ESNState
 from ._inputs import to_sequences
 from ._tags import Capabilities
@@ -49,15 +51,6 @@ __all__ = ["ESNRegressor", "DEFAULT_ALPHAS", "ridge_gcv"]
 #: The ridge penalties the default ``alpha`` chooses from by generalized
 #: cross-validation.
 DEFAULT_ALPHAS = tuple(10.0 ** k for k in range(-10, 3))
-#: Above this reservoir size the spectral radius is a power-iteration estimate
-#: (:func:`_spectral_radius`), not a dense eigendecomposition.
-DENSE_EIGEN_MAX = 64
-#: Sparse products of that power iteration.
-POWER_STEPS = 200
-#: Rows per panel of the readout's Gram matrix (:func:`_centred_gram`): a float64
-#: panel of ~200 features (0.8 MB) stays in the L2 cache; the syrk of 512-row
-#: panels measured as fast as one over all rows, 256-row panels slower.
-GRAM_ROWS = 512
 
 
 def _alphas_ok(value):
@@ -140,7 +133,7 @@ class _Reservoir(ESNState, BaseEstimator):
         N, dtype = self.n_reservoir, np.dtype(self.dtype_)
         W = sp.random(N, N, density=1.0 - self.sparsity, format="csr", random_state=rs,
                       data_rvs=lambda k: rs.uniform(-1.0, 1.0, k))
-        radius = _spectral_radius(W)
+        radius = spectral_radius(W)
         if radius > 0:
             W = W * (self.spectral_radius / radius)
         W.sort_indices()
@@ -681,128 +674,3 @@ class ESNRegressor(RegressorMixin, _Reservoir):
             x, _, states = self._run(U, [1], x0=x, Y_fb=fb, states=True)
             out[t] = y_prev = self._readout(self._series_features(states, U))[0]
         return out[:, 0] if self._y_ndim == 1 else out
-
-
-def ridge_gcv(Phi, Y, w, alphas):
-    """Ridge regression with an intercept, the penalty chosen by generalized
-    cross-validation (Golub, Heath & Wahba, 1979) when several are given.
-
-    One eigendecomposition of the centred, weighted Gram matrix serves every
-    candidate: with ``A = sqrt(w) (Phi - mean)``, ``A'A = V diag(s) V'`` and
-    ``Q = V' A' b``, the residual sum of squares of penalty ``a`` is
-    ``|b|^2 - sum Q^2 (s + 2a) / (s + a)^2`` and its degrees of freedom are
-    ``1 + sum s / (s + a)``; GCV is ``n RSS / (n - dof)^2`` with ``n`` the sum of
-    the weights, so a weight of 2 is exactly a repeated row. A penalty of 0 is
-    the minimum-norm least-squares fit. These are the singular values and
-    vectors of ``A`` (``s`` their squares): the same choice and solution as an
-    SVD of ``A``, for one (p, p) eigendecomposition instead of an (n, p) SVD.
-
-    ``A'A`` is accumulated in float64 over panels of :data:`GRAM_ROWS` rows,
-    centred (and weighted) one panel at a time, so a float32 ``Phi`` (or its
-    column blocks) is never copied whole.
-
-    Parameters
-    ----------
-    Phi : ndarray of shape (n, p), or list of ndarrays of shapes (n, p_j)
-        The design matrix, or its column blocks (left to right); float32 or
-        float64.
-    Y : ndarray of shape (n,) or (n, k)
-    w : ndarray of shape (n,) or None
-    alphas : list of float >= 0
-
-    Returns
-    -------
-    coef : ndarray (p, k); intercept : ndarray (k,); alpha : float
-    """
-    parts = [np.asarray(P) for P in (Phi if isinstance(Phi, (list, tuple)) else [Phi])]
-    n_rows = len(parts[0])
-    Y = np.asarray(Y, dtype=np.float64).reshape(n_rows, -1)
-    unweighted = w is None
-    w = np.ones(n_rows) if unweighted else np.asarray(w, dtype=np.float64)
-    n = w.sum()
-    if np.any(w < 0) or not n > 0:
-        raise ValueError("sample_weight must be >= 0 with a positive sum, got weights "
-                         f"from {w.min():.3g} to {w.max():.3g} summing to {n:.3g}")
-    if unweighted:
-        x_mean = np.concatenate([P.mean(axis=0, dtype=np.float64) for P in parts])
-        y_mean, sw = Y.mean(axis=0), None
-        b = Y - y_mean
-    else:
-        x_mean = np.concatenate([w @ P.astype(np.float64, copy=False) for P in parts]) / n
-        y_mean, sw = w @ Y / n, np.sqrt(w)
-        b = (Y - y_mean) * sw[:, None]
-    G, q = _centred_gram(parts, x_mean, sw, b)
-    s, V = np.linalg.eigh(G)
-    s = np.maximum(s, 0.0)
-    Q = V.T @ q                              # (p, k)
-    alpha = _gcv_choice(s, Q, float(np.sum(b * b)), n, alphas)
-    if alpha > 0:
-        gain = 1.0 / (s + alpha)
-    else:  # minimum-norm least squares
-        gain = np.where(s > s.max() * len(s) * np.finfo(float).eps, 1.0 / np.where(
-            s > 0, s, 1.0), 0.0)
-    coef = V @ (Q * gain[:, None])
-    return coef, y_mean - x_mean @ coef, alpha
-
-
-def _gcv_choice(s, Q, bb, n, alphas):
-    """The penalty of ``alphas`` with the least GCV score (the first of ties; the
-    only one, unscored, if there is one)."""
-    best, alpha = np.inf, alphas[0]
-    for a in alphas if len(alphas) > 1 else ():
-        rss = bb - np.sum(Q * Q * ((s + 2 * a) / (s + a) ** 2)[:, None])
-        dof = 1.0 + np.sum(s / (s + a))
-        score = n * max(rss, 0.0) / max(n - dof, 1e-12) ** 2
-        if score < best:
-            best, alpha = score, a
-    return alpha
-
-
-def _centred_gram(parts, x_mean, sw, b):
-    """``(A'A, A'b)`` in float64 for ``A = sw (Phi - x_mean)``, ``Phi`` the column
-    blocks ``parts`` side by side: panels of rows centred into one float64 buffer,
-    each panel's ``A'A`` one symmetric rank-k update (NumPy calls the BLAS's syrk
-    for ``A.T @ A``)."""
-    n, p = len(b), len(x_mean)
-    G, q, tmp = np.zeros((p, p)), np.zeros((p, b.shape[1])), np.empty((p, p))
-    buf = np.empty((min(GRAM_ROWS, n), p))
-    for r0 in range(0, n, GRAM_ROWS):
-        A = buf[:min(GRAM_ROWS, n - r0)]
-        rows = slice(r0, r0 + len(A))
-        c0 = 0
-        for P in parts:
-            np.subtract(P[rows], x_mean[c0:c0 + P.shape[1]], out=A[:, c0:c0 + P.shape[1]])
-            c0 += P.shape[1]
-        if sw is not None:
-            A *= sw[rows, None]
-        G += np.matmul(A.T, A, out=tmp)
-        q += A.T @ b[rows]
-    return G, q
-
-
-def _spectral_radius(W):
-    """Largest |eigenvalue| of a sparse matrix: exact (dense) up to
-    :data:`DENSE_EIGEN_MAX` units, above that a power-iteration estimate.
-
-    The estimate is the mean log growth of ``|W^k v|`` over iterations
-    ``POWER_STEPS / 2 .. POWER_STEPS`` from a fixed start vector (all ones): a
-    fixed sequence of float64 sparse products, so the same bits on every run and
-    thread count. It tolerates a complex-conjugate dominant pair (where the
-    direction never settles but the growth rate does), and lands within ~2% of
-    the true radius for random reservoirs of 200-1,000 units (usually below it).
-    The products run compiled (:func:`~tsbptt._kernels._esn.power_log_norms`):
-    1.8 ms at N=200 on a loaded machine, where the same iteration through
-    scipy.sparse took 4.2 ms and ARPACK ~20-40 ms
-    (``benchmarks/bench_esn.py --parts 5``).
-    """
-    if W.nnz == 0:
-        return 0.0
-    if W.shape[0] <= DENSE_EIGEN_MAX:
-        with all_blas_single_threaded():
-            return float(np.max(np.abs(np.linalg.eigvals(W.toarray()))))
-    W = sp.csr_matrix(W, dtype=np.float64)
-    logs = power_log_norms(W.data, W.indices.astype(np.int32, copy=False),
-                           W.indptr.astype(np.int32, copy=False), POWER_STEPS)
-    if not np.isfinite(logs[-1]):  # nilpotent: every eigenvalue is 0
-        return 0.0
-    return float(np.exp(logs[POWER_STEPS // 2:].mean()))
