@@ -4,9 +4,10 @@ import pytest
 
 from tsbptt import GRURegressor, LSTMRegressor
 from tsbptt.engine.bptt import full_bptt
-from tsbptt.engine.data_parallel import DataParallel, ShardWorker, _serve
+from tsbptt.engine.data_parallel import (DataParallel, ShardWorker, _accept, _apply,
+                                         _combine, _gather, _PeerLost)
 from tsbptt.engine.losses import Objective
-from tsbptt.engine.trainer import TrainOptions
+from tsbptt.engine.trainer import EpochCounters, TrainOptions
 
 pytestmark = [pytest.mark.slow,  # a cluster takes seconds to start
               pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")]
@@ -88,10 +89,13 @@ def test_combined_gradient_is_the_whole_batchs(client):
     with DataParallel(client, n_workers=2) as dp:
         two = GRURegressor(**kw).fit(X, y)
     assert dp.stats_["rounds"] == 1
-    # float64: the weights and SGD's momentum buffer came back to the client, the other
-    # worker's gradients went to the leading worker
+    # float64: the weights and SGD's momentum buffer came back to the client from the
+    # first worker; each worker received the other's gradients
     n_weights = sum(p.size for p in start.params_.values())
-    assert dp.stats_["bytes_received"] == 3 * 8 * n_weights
+    assert dp.stats_["bytes_received"] == 4 * 8 * n_weights
+    # out: the weights and the buffer to each worker, each worker's gradients to the
+    # other, and the 40 row indices
+    assert dp.stats_["bytes_sent"] == 6 * 8 * n_weights + 40 * 8
     net = start.network_
     X3, lengths = start._sequences(X, reset=False)
     X3 = start._scale_inputs(X3, lengths)
@@ -122,38 +126,126 @@ def test_a_non_finite_update_stops_with_the_last_finite_weights(client, n_worker
         assert par.history_[-1]["n_updates"] == serial.history_[-1]["n_updates"] >= 1
 
 
-def _shard_worker(n=12):
+def _shard_workers(n=12):
+    """Two ShardWorkers on the two halves of the same data, each with its own copy of
+    the network and of an Adam optimizer on it."""
+    import copy
+
+    from tsbptt.engine.optimizers import Adam
+
     X, y = _data(n=n, seed=5)
     est = GRURegressor(3, max_iter=1, random_state=0, dtype="float64", tol=0).fit(X, y)
     X3, lengths = est._sequences(X, reset=False)
     X3 = est._scale_inputs(X3, lengths)
     Y = est._scaled_targets(est._targets(y, lengths, X3.shape[1])[0])
-    return ShardWorker(est.network_, Objective(est._loss()), None,
-                       (X3, Y, lengths, None), TrainOptions())
+    net = est.network_
+    pair = (net, Adam(list(net.params.values()), 0.01))
+    half = n // 2
+    return [ShardWorker(net_, Objective(est._loss()), opt_,
+                        (X3[rows], Y[rows], lengths[rows], None), TrainOptions())
+            for rows, (net_, opt_) in [(slice(0, half), copy.deepcopy(pair)),
+                                       (slice(half, n), copy.deepcopy(pair))]]
 
 
-def test_the_channel_answers_gradients_and_returns_errors():
-    # no cluster: a peer's channel thread and the leader's step, over a local socket
-    from multiprocessing.connection import Client, Listener
+def _in_threads(*calls):
+    """Run the calls at once, one thread each; their results or exceptions."""
     import threading
-    import weakref
 
-    leader, peer = _shard_worker(), _shard_worker()
-    listener = Listener(("127.0.0.1", 0), authkey=b"fit key")
-    thread = threading.Thread(target=_serve, args=(listener, weakref.ref(peer)), daemon=True)
-    thread.start()
-    with Client(listener.address, authkey=b"fit key") as conn:
-        got, sent, received, compute, _ = leader._gradient_step(
-            [np.arange(4), np.arange(4, 10)], [conn])
-        # the peer's part is its own gradient of its rows, bitwise
-        flat = np.concatenate([p.ravel() for p in peer.net.params.values()])
-        assert np.array_equal(got[1][2], peer.gradient(flat, np.arange(4, 10))[2])
-        assert received == got[1][2].nbytes and len(compute) == 2
-        assert sent == flat.nbytes + np.arange(4, 10).nbytes
-        with pytest.raises(IndexError, match="out of bounds"):  # raised in the peer
-            leader._gradient_step([np.arange(4), np.array([99])], [conn])
-    thread.join(5)  # the leader hung up: the channel ends
-    assert not thread.is_alive()
+    out = [None] * len(calls)
+
+    def run(k, f):
+        try:
+            out[k] = f()
+        except Exception as exc:  # noqa: BLE001
+            out[k] = exc
+    threads = [threading.Thread(target=run, args=(k, f), daemon=True)
+               for k, f in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not any(t.is_alive() for t in threads)  # nobody hangs
+    return out
+
+
+def _meshed(workers):
+    """Connect two ShardWorkers as DataParallel does, over a local socket."""
+    import threading
+    from multiprocessing.connection import Listener
+
+    key = b"fit key"
+    listener = Listener(("127.0.0.1", 0), authkey=key)
+    first, second = workers
+    first._accepted = {}
+    first._acceptor = threading.Thread(target=_accept, args=(listener, 1, first._accepted),
+                                       daemon=True)
+    first._acceptor.start()
+    addresses = [listener.address, None]
+    assert _in_threads(lambda: first.connect(0, addresses, key),
+                       lambda: second.connect(1, addresses, key)) == [None, None]
+
+
+def test_the_all_reduce_epoch_gives_every_worker_the_same_update():
+    # no cluster: two workers' epochs in threads, exchanging over a local socket
+    workers = _shard_workers()
+    _meshed(workers)
+    net, opt = workers[0].net, workers[0].optimizer
+    flat0 = np.concatenate([p.ravel() for p in net.params.values()])
+    state0 = (opt.t, opt._state)
+    steps = [[np.array([0, 1, 2]), np.array([3, 4, 5])],  # shard 0's rows, step by step
+             [np.array([0, 1, 2, 3]), np.array([], dtype=np.intp)]]  # shard 1's
+    got = _in_threads(*[lambda s=s: workers[s].gradient_epoch(flat0, state0, 0.01,
+                                                              steps[s], s == 0)
+                        for s in range(2)])
+    (back, state), digest0 = got[0][:2]
+    assert got[1][0] is None and got[1][1] == digest0  # the same weights, bitwise
+    assert state[0] == 2 and got[0][4].n_updates == got[1][4].n_updates == 2
+    # the reference: the same parts combined and applied in one process, in order
+    ref = _shard_workers()
+    counters = EpochCounters()
+    for parts in zip(*steps):
+        mine = [ref[s]._gradient(idx) for s, idx in enumerate(parts) if len(idx)]
+        mine = [g[:2] + (np.concatenate([g[2][k].ravel() for k in ref[0].net.params]),
+                         g[3]) for g in mine]
+        _apply(ref[0].net, ref[0].optimizer, _combine(ref[0].net, mine), 0.01,
+               TrainOptions(), counters)
+        for k, v in ref[0].net.params.items():
+            ref[1].net.params[k][...] = v
+    expected = np.concatenate([p.ravel() for p in ref[0].net.params.values()])
+    assert np.array_equal(back, expected)
+    # the accounts: one round per step; the second step's shard 1 sent nothing
+    st0, st1 = got[0][5], got[1][5]
+    assert st0["rounds"] == st1["rounds"] == 2
+    assert st0["bytes_sent"] == st1["bytes_received"] == 2 * expected.nbytes
+    assert st1["bytes_sent"] == st0["bytes_received"] == expected.nbytes
+
+
+def test_a_failing_worker_ends_its_peers_epoch_with_an_error():
+    workers = _shard_workers()
+    _meshed(workers)
+    net, opt = workers[0].net, workers[0].optimizer
+    flat0 = np.concatenate([p.ravel() for p in net.params.values()])
+    got = _in_threads(lambda: workers[0].gradient_epoch(flat0, (opt.t, opt._state), 0.01,
+                                                        [np.arange(3)], True),
+                      lambda: workers[1].gradient_epoch(flat0, (opt.t, opt._state), 0.01,
+                                                        [np.array([99])], False))
+    assert isinstance(got[1], IndexError)  # shard 1's own error
+    assert isinstance(got[0], _PeerLost)  # shard 0 does not hang waiting for it
+    assert "shard 1 hung up" in str(got[0])
+    with pytest.raises(IndexError, match="99"):  # the client raises the root error
+        _gather([_Done(got[0]), _Done(got[1])])
+
+
+class _Done:
+    """A finished future: its result, or its exception raised."""
+
+    def __init__(self, out):
+        self.out = out
+
+    def result(self):
+        if isinstance(self.out, Exception):
+            raise self.out
+        return self.out
 
 
 def test_refusals(client):
