@@ -263,6 +263,7 @@ def data_parallel(n_windows, epochs, modes=("gradient", "average")):
             compute_ms_per_round=1e3 * st["compute_s"] / st["rounds"] / W,
             wall_ms_per_round=1e3 * st["wall_s"] / st["rounds"], rounds=st["rounds"],
             wait_ms_per_round=1e3 * st["wait_s"] / st["rounds"], setup_s=st["setup_s"],
+            update_ms_per_round=1e3 * st.get("update_s", 0.0) / st["rounds"],
             bitwise_serial=all(np.array_equal(model.params_[k], serial.params_[k])
                                for k in serial.params_))
     return rows
@@ -365,7 +366,8 @@ def _report_dp(rows, a):
             extra += (f" | {r['kB_per_round']:.0f} kB/round, compute "
                       f"{r['compute_ms_per_round']:.1f} ms/round/worker, wall "
                       f"{r['wall_ms_per_round']:.1f} ms/round (waiting beyond the "
-                      f"slowest worker {r['wait_ms_per_round']:.1f}), set-up "
+                      f"slowest worker {r['wait_ms_per_round']:.1f}; combining and "
+                      f"updating {r['update_ms_per_round']:.2f}), set-up "
                       f"{r['setup_s']:.1f} s (in epoch 1), vs 1 worker "
                       f"{base_epoch / med:.2f}x, bitwise single process: "
                       f"{r['bitwise_serial']}")

@@ -53,6 +53,7 @@ def test_one_worker_is_the_single_process_engine_bitwise(client, mode):
     n_weights = sum(p.size for p in serial.params_.values())
     st = dp.stats_  # the time accounts are consistent: waits and set-up within the wall
     assert st["setup_s"] > 0 and 0 <= st["wait_s"] <= st["wall_s"]
+    assert (0 < st["update_s"] < st["wall_s"]) if mode == "gradient" else st["update_s"] == 0
     if mode == "gradient":
         # the epoch runs in the one worker: 30 steps, but only the weights and Adam's
         # two moments (float32) travel, once per epoch each way

@@ -261,15 +261,17 @@ class ShardWorker:
                                       for k, v in slot.items()} for slot in state[1]]
             counters, total, weight, stopped = _new_counters(), 0.0, 0.0, None
             stats = dict(rounds=0, bytes_sent=0, bytes_received=0, compute_s=0.0,
-                         wait_s=0.0)
+                         wait_s=0.0, update_s=0.0)
             try:
                 for idx in parts:
                     got = self._step(idx, stats)
                     if not got:
                         continue
+                    t0 = time.perf_counter()
                     combined = _combine(self.net, got)
                     stopped = _apply(self.net, self.optimizer, combined, lr, self.opts,
                                      counters)
+                    stats["update_s"] += time.perf_counter() - t0
                     if stopped is not None:
                         break
                     value, bw = combined[:2]
@@ -334,7 +336,10 @@ class DataParallel:
         workers), ``wait_s`` (what the rounds cost beyond the work: per round,
         the wait for the last part less the slowest worker's compute, summed
         (the largest sum of any worker's, 'gradient' mode):
-        messages, pickling, idle cores), ``wall_s`` (seconds of the epochs at
+        messages, pickling, idle cores), ``update_s`` ('gradient' mode:
+        combining the parts and applying the update, the largest sum of any
+        worker's; in 'average' mode the updates are part of ``compute_s``),
+        ``wall_s`` (seconds of the epochs at
         the client; beyond the rounds: combining and applying updates, and the
         epoch's hand-over to and from the workers)
         and ``setup_s`` (sending the shards and starting the actors, once per
@@ -375,7 +380,8 @@ class DataParallel:
         self._workers = self._validate()
         self._actors, self._futures, self._key = None, None, None
         self.stats_ = dict(rounds=0, updates=0, bytes_sent=0, bytes_received=0,
-                           compute_s=0.0, wait_s=0.0, wall_s=0.0, setup_s=0.0)
+                           compute_s=0.0, wait_s=0.0, update_s=0.0, wall_s=0.0,
+                           setup_s=0.0)
         self._token = epoch_runner.set(self)
         return self
 
@@ -492,7 +498,8 @@ class DataParallel:
                           if isinstance(v, np.ndarray))
         stats = [o[5] for o in outs]
         self.stats_["rounds"] += stats[0]["rounds"]
-        self.stats_["wait_s"] += max(st["wait_s"] for st in stats)
+        for k in ("wait_s", "update_s"):
+            self.stats_[k] += max(st[k] for st in stats)
         for k in ("bytes_sent", "bytes_received", "compute_s"):
             self.stats_[k] += sum(st[k] for st in stats)
         self.stats_["bytes_sent"] += (flat.nbytes + state_bytes) * len(outs) + sum(
