@@ -127,8 +127,8 @@ def test_a_non_finite_update_stops_with_the_last_finite_weights(client, n_worker
         assert par.history_[-1]["n_updates"] == serial.history_[-1]["n_updates"] >= 1
 
 
-def _shard_workers(n=12):
-    """Two ShardWorkers on the two halves of the same data, each with its own copy of
+def _shard_workers(n=12, n_shards=2):
+    """ShardWorkers on contiguous parts of the same data, each with its own copy of
     the network and of an Adam optimizer on it."""
     import copy
 
@@ -141,11 +141,12 @@ def _shard_workers(n=12):
     Y = est._scaled_targets(est._targets(y, lengths, X3.shape[1])[0])
     net = est.network_
     pair = (net, Adam(list(net.params.values()), 0.01))
-    half = n // 2
-    return [ShardWorker(net_, Objective(est._loss()), opt_,
-                        (X3[rows], Y[rows], lengths[rows], None), TrainOptions())
-            for rows, (net_, opt_) in [(slice(0, half), copy.deepcopy(pair)),
-                                       (slice(half, n), copy.deepcopy(pair))]]
+    out = []
+    for rows in np.array_split(np.arange(n), n_shards):
+        net_, opt_ = copy.deepcopy(pair)
+        out.append(ShardWorker(net_, Objective(est._loss()), opt_,
+                               (X3[rows], Y[rows], lengths[rows], None), TrainOptions()))
+    return out
 
 
 def _in_threads(*calls):
@@ -170,20 +171,22 @@ def _in_threads(*calls):
 
 
 def _meshed(workers):
-    """Connect two ShardWorkers as DataParallel does, over a local socket."""
+    """Connect ShardWorkers as DataParallel does, over local sockets."""
     import threading
     from multiprocessing.connection import Listener
 
-    key = b"fit key"
-    listener = Listener(("127.0.0.1", 0), authkey=key)
-    first, second = workers
-    first._accepted = {}
-    first._acceptor = threading.Thread(target=_accept, args=(listener, 1, first._accepted),
-                                       daemon=True)
-    first._acceptor.start()
-    addresses = [listener.address, None]
-    assert _in_threads(lambda: first.connect(0, addresses, key),
-                       lambda: second.connect(1, addresses, key)) == [None, None]
+    key, W = b"fit key", len(workers)
+    addresses = []
+    for s, worker in enumerate(workers[:-1]):  # as ShardWorker.listen, without Dask
+        worker._listener = Listener(("127.0.0.1", 0), authkey=key)
+        worker._accepted = {}
+        worker._acceptor = threading.Thread(
+            target=_accept, args=(worker._listener, W - 1 - s, worker._accepted), daemon=True)
+        worker._acceptor.start()
+        addresses.append(worker._listener.address)
+    addresses.append(None)
+    assert _in_threads(*[lambda s=s: workers[s].connect(s, addresses, key)
+                         for s in range(W)]) == [None] * W
 
 
 def test_the_all_reduce_epoch_gives_every_worker_the_same_update():
@@ -235,6 +238,58 @@ def test_a_failing_worker_ends_its_peers_epoch_with_an_error():
     assert "shard 1 hung up" in str(got[0])
     with pytest.raises(IndexError, match="99"):  # the client raises the root error
         _gather([_Done(got[0]), _Done(got[1])])
+
+
+def test_three_workers_exchange_without_deadlock_and_agree():
+    # the mesh's fixed pair order with three workers: every pair exchanges, all end
+    # with the same weights as one process combining the three parts in order
+    workers = _shard_workers(n=18, n_shards=3)
+    _meshed(workers)
+    net, opt = workers[0].net, workers[0].optimizer
+    flat0 = np.concatenate([p.ravel() for p in net.params.values()])
+    steps = [[np.array([0, 1]), np.array([2, 3, 4, 5])] for _ in range(3)]
+    got = _in_threads(*[lambda s=s: workers[s].gradient_epoch(
+        flat0, (opt.t, opt._state), 0.01, steps[s], s == 0) for s in range(3)])
+    assert len({g[1] for g in got}) == 1
+    ref = _shard_workers(n=18, n_shards=3)
+    for k in range(2):
+        parts = [ref[s]._gradient(steps[s][k]) for s in range(3)]
+        parts = [g[:2] + (np.concatenate([g[2][name].ravel() for name in ref[0].net.params]),
+                          g[3]) for g in parts]
+        _apply(ref[0].net, ref[0].optimizer, _combine(ref[0].net, parts), 0.01,
+               TrainOptions(), EpochCounters())
+        for s in (1, 2):
+            for name, v in ref[0].net.params.items():
+                ref[s].net.params[name][...] = v
+    expected = np.concatenate([p.ravel() for p in ref[0].net.params.values()])
+    assert np.array_equal(got[0][0][0], expected)
+    assert all(g[5]["bytes_sent"] == 2 * 2 * expected.nbytes for g in got)
+
+
+def test_the_client_refuses_workers_whose_weights_differ():
+    X, y = _data(n=20)
+    est = GRURegressor(3, max_iter=1, random_state=0, tol=0).fit(X, y)
+    net, opt = est.network_, est._optimizer
+    flat = np.concatenate([p.ravel() for p in net.params.values()])
+    stats = dict(rounds=1, bytes_sent=0, bytes_received=0, compute_s=0.0, wait_s=0.0,
+                 update_s=0.0)
+
+    class Actor:
+        def __init__(self, digest):
+            self.digest = digest
+
+        def gradient_epoch(self, *args):
+            return _Done(((flat, (opt.t, opt._state)), self.digest, 0.0, 1.0,
+                          EpochCounters(), stats, None))
+
+    dp = DataParallel(None)
+    dp._actors, dp.stats_ = [Actor("a"), Actor("b")], dict(stats, updates=0)
+    steps = [[np.arange(2), np.arange(2)]]
+    with pytest.raises(RuntimeError, match="the workers' weights differ after the epoch"):
+        dp._gradient_epoch(net, opt, 0.01, TrainOptions(), steps, EpochCounters())
+    dp._actors = [Actor("a"), Actor("a")]
+    assert dp._gradient_epoch(net, opt, 0.01, TrainOptions(), steps,
+                              EpochCounters()) == (0.0, 1.0)
 
 
 class _Done:

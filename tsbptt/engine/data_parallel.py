@@ -172,7 +172,7 @@ class ShardWorker:
         from distributed.comm import get_address_host
 
         listener = Listener((get_address_host(get_worker().address), 0), authkey=authkey)
-        self._accepted = {}
+        self._accepted, self._listener = {}, listener
         self._acceptor = threading.Thread(target=_accept,
                                           args=(listener, n_peers, self._accepted),
                                           daemon=True, name="tsbptt-shard-accept")
@@ -193,6 +193,7 @@ class ShardWorker:
             self._acceptor.join(timeout)
             peers.update(self._accepted)
             if len(peers) != len(addresses) - 1:
+                self._listener.close()  # its thread's accept ends with an error
                 self._peers = peers
                 self._close()
                 raise TimeoutError(f"shard {index}: {len(peers)} of the "
@@ -564,8 +565,11 @@ def _accept(listener, n_peers, into):
     index its worker sends first."""
     with listener:
         for _ in range(n_peers):
-            conn = _no_delay(listener.accept())
-            into[conn.recv()] = conn
+            try:
+                conn = _no_delay(listener.accept())
+                into[conn.recv()] = conn
+            except (OSError, EOFError):  # closed by connect() after its time-out
+                return
 
 
 def _recv(conn, shard):
