@@ -80,6 +80,25 @@ def test_two_workers_are_deterministic(client, mode):
     assert runs[0].loss_curve_[-1] == pytest.approx(serial.loss_curve_[-1], rel=0.2)
 
 
+@pytest.mark.parametrize("mode", ["gradient", "average"])
+def test_an_in_process_cluster_gives_the_same_bits(client, mode):
+    # processes=False: the workers get the caller's objects without pickling; each
+    # must still update its own copy of the network (the first version of the
+    # all-reduce updated one shared network twice)
+    import distributed
+
+    X, y = _data(n=60, seed=6)
+    kw = dict(hidden_size=4, max_iter=2, batch_size=20, random_state=1, tol=0)
+    with DataParallel(client, n_workers=2, mode=mode, sync_every=2):
+        two_processes = GRURegressor(**kw).fit(X, y)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as local, \
+            DataParallel(local, n_workers=2, mode=mode, sync_every=2):
+        in_process = GRURegressor(**kw).fit(X, y)
+    assert _same_weights(two_processes, in_process)
+
+
 def test_combined_gradient_is_the_whole_batchs(client):
     # one step of plain SGD: the update is -lr * the gradient of the whole minibatch,
     # which the two workers' parts must reproduce (float64: to rounding)

@@ -52,6 +52,7 @@ the sequences: one long sequence is not data-parallel).
 ``distributed`` is imported only through the client the caller passes, and in the
 workers (to find the address a shard's channel listens on).
 """
+import copy
 import hashlib
 import os
 import socket
@@ -99,8 +100,8 @@ class ShardWorker:
     net : Network
     loss : tsbptt.engine.losses.Objective
     optimizer : Optimizer
-        Built on ``net``'s parameters (pickled together, so it stays so); used by
-        ``mode='average'`` only.
+        Built on ``net``'s parameters (copied together, so it stays so); each
+        worker updates its own copy of both.
     shard : tuple (X, y, lengths, sample_weight)
         The worker's rows, as :func:`tsbptt.engine.trainer.train` takes them.
     opts : TrainOptions
@@ -108,6 +109,9 @@ class ShardWorker:
     """
 
     def __init__(self, net, loss, optimizer, shard, opts):
+        # its own copies: the workers of an in-process cluster (processes=False) get
+        # the caller's objects unpickled, and each worker updates its network
+        net, optimizer = copy.deepcopy((net, optimizer))  # together: still linked
         self.net, self.loss, self.optimizer, self.opts = net, loss, optimizer, opts
         self.X, self.y, self.lengths, self.w = shard
         self._index, self._peers = 0, {}  # alone until connect() ('gradient' mode)
