@@ -16,7 +16,12 @@ timed), with bitwise comparisons of the results:
    'average' mode, with each run's loss curve, bytes per round trip and the
    workers' compute per round trip.
 
-Medians of ``--repeats`` runs (grid search and local models); the epoch times of
+4. **contention** (``--only contention``, not run by default): the same job (half
+   the local-models block; 20 steps of the data-parallel GRU) in one plain process
+   alone, then in two at once, no Dask: the CPU each takes, and so the ceiling of
+   a 2-worker speed-up over one process on these cores.
+
+Medians of ``--repeats`` runs (grid search, local models, contention); the epoch times of
 ``--epochs`` epochs. Every model uses one OpenMP thread (``n_threads=1``) so that
 W workers use W cores; BLAS is held to one thread inside training. The machine's
 load average is printed before and after: other processes share the cores.
@@ -258,9 +263,65 @@ def data_parallel(n_windows, epochs, modes=("gradient", "average")):
             compute_ms_per_round=1e3 * st["compute_s"] / st["rounds"] / W,
             wall_ms_per_round=1e3 * st["wall_s"] / st["rounds"], rounds=st["rounds"],
             wait_ms_per_round=1e3 * st["wait_s"] / st["rounds"], setup_s=st["setup_s"],
+            update_ms_per_round=1e3 * st.get("update_s", 0.0) / st["rounds"],
             bitwise_serial=all(np.array_equal(model.params_[k], serial.params_[k])
                                for k in serial.params_))
     return rows
+
+
+def _contention_job(kind):
+    """The work of one process in the contention check: a Ridge backtest of 50
+    series (half the local-models block), or 20 steps of the data-parallel GRU."""
+    if kind == "backtest":
+        panel = {f"s{k}": _hourly(k, 500) for k in range(50)}
+        est = Forecaster(Ridge(), lags=24, horizon=24)
+        return lambda: backtest_series(est, panel, initial=380, step=24, horizon=24,
+                                       n_jobs=1)
+    X, y = _windows(20 * 256)
+    est = GRURegressor(hidden_size=64, batch_size=256, max_iter=1, tol=0, random_state=0,
+                       n_threads=1, scale_inputs=False, shuffle=False)
+    return lambda: est.fit(X, y)
+
+
+def _contention_child(kind, barrier, out):
+    warnings.filterwarnings("ignore")
+    job = _contention_job(kind)
+    job()  # imports, first use of each code path
+    barrier.wait()
+    t0 = time.process_time()
+    job()
+    out.put(time.process_time() - t0)
+
+
+def contention(repeats, kinds=("backtest", "gru")):
+    """The same job in one process alone, then in two processes at once (no Dask):
+    the CPU time each takes. Two busy processes share the machine's caches, memory
+    bandwidth and (on a VM) perhaps a physical core; the ratio bounds what two Dask
+    workers can gain over one process on the same cores, whatever Dask does."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    out = {}
+    for kind in kinds:
+        alone, pair = [], []
+        for _ in range(repeats):
+            for n, into in ((1, alone), (2, pair)):
+                barrier, results = ctx.Barrier(n + 1), ctx.Queue()
+                procs = [ctx.Process(target=_contention_child, args=(kind, barrier, results))
+                         for _ in range(n)]
+                for proc in procs:
+                    proc.start()
+                barrier.wait()
+                into.extend(results.get() for _ in procs)
+                for proc in procs:
+                    proc.join()
+        a, b = statistics.median(alone), statistics.median(pair)
+        out[kind] = dict(alone=alone, pair=pair, ratio=b / a, ceiling=2 * a / b)
+        print(f"contention, {kind}: CPU s of one process alone {a:.3f} (median of "
+              f"{len(alone)}), of each of two at once {b:.3f} ({b / a:.2f}x): two "
+              f"workers' wall speed-up over one process is bounded near {2 * a / b:.2f}x "
+              f"on these cores; load average now {_load()[0]:.1f}")
+    return out
 
 
 def _target(name, wall, cpu, target, ok_name, ok):
@@ -286,7 +347,8 @@ def _compare(name, r1, r2, bitwise, target):
 
 
 ALIASES = {"grid": "grid", "backtest": "backtest", "local": "backtest",
-           "dataparallel": "dataparallel", "dp": "dataparallel"}
+           "dataparallel": "dataparallel", "dp": "dataparallel",
+           "contention": "contention"}
 
 
 def _report_dp(rows, a):
@@ -304,7 +366,8 @@ def _report_dp(rows, a):
             extra += (f" | {r['kB_per_round']:.0f} kB/round, compute "
                       f"{r['compute_ms_per_round']:.1f} ms/round/worker, wall "
                       f"{r['wall_ms_per_round']:.1f} ms/round (waiting beyond the "
-                      f"slowest worker {r['wait_ms_per_round']:.1f}), set-up "
+                      f"slowest worker {r['wait_ms_per_round']:.1f}; combining and "
+                      f"updating {r['update_ms_per_round']:.2f}), set-up "
                       f"{r['setup_s']:.1f} s (in epoch 1), vs 1 worker "
                       f"{base_epoch / med:.2f}x, bitwise single process: "
                       f"{r['bitwise_serial']}")
@@ -324,7 +387,9 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--only", nargs="+", default=["grid", "backtest", "dataparallel"],
                    choices=sorted(ALIASES),
-                   help="which targets to run (local = backtest, dp = dataparallel)")
+                   help="which targets to run (local = backtest, dp = dataparallel; "
+                        "contention: the same job in 1 and 2 plain processes, no Dask, "
+                        "not run unless named)")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--windows", type=int, default=200_000)
     p.add_argument("--epochs", type=int, default=3)
@@ -360,6 +425,8 @@ def main():
         (r1, f1), (r2, f2) = local_models(1, a.repeats), local_models(2, a.repeats)
         out["backtest"] = _compare("local models, backtest of 100 series", r1, r2,
                                    bool(f1.equals(f2)), 1.7)
+    if "contention" in only:
+        out["contention"] = contention(a.repeats)
     if "dataparallel" in only:
         out["dataparallel"] = _report_dp(data_parallel(a.windows, a.epochs, a.modes), a)
     out["load_after"] = _load()

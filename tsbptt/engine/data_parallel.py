@@ -10,14 +10,17 @@ worker, and the arithmetic of every update runs there. Two algorithms:
     minibatch at the current weights; they are combined, weighted by each part's
     share of the rows (the exact gradient of the whole minibatch), and the update
     is applied with the usual optimizer, clipping and NaN checks. The algorithm
-    is the single-process one; with one worker it *is* it, bitwise. The first
-    worker leads the epoch (:meth:`ShardWorker.gradient_epoch`): it sends the
-    weights to the others worker to worker, computes its own part meanwhile,
-    combines and updates; the client only hands it the weights and the
-    optimizer's state at the start of an epoch and takes them back at the end,
-    so it is out of the loop (on one machine its process, which also hosts a
-    LocalCluster's scheduler, no longer takes the workers' cores every step).
-    Cost per step and other worker: the weights out, the gradients back.
+    is the single-process one; with one worker it *is* it, bitwise. The workers
+    run the epoch all-reduce style (:meth:`ShardWorker.gradient_epoch`): each
+    sends its part to every other worker directly and receives theirs, all sum
+    the parts in the same shard order and each applies the same update to its
+    own copy of the weights, so all hold bitwise the same weights (checked at
+    the end of every epoch) and no worker waits for another's update. The
+    client only hands them the weights and the optimizer's state at the start
+    of an epoch and takes them back from the first at the end, so it is out of
+    the loop (on one machine its process, which also hosts a LocalCluster's
+    scheduler, does not take the workers' cores every step). Cost per step:
+    each worker's gradients to each other worker, nothing else.
 ``mode='average'`` (periodic model averaging, "local SGD")
     Each worker runs ``sync_every`` updates on its own shard with its own copy
     of the optimizer, then the client averages the weights (weighted by rows).
@@ -49,12 +52,12 @@ the sequences: one long sequence is not data-parallel).
 ``distributed`` is imported only through the client the caller passes, and in the
 workers (to find the address a shard's channel listens on).
 """
-import contextvars
+import copy
+import hashlib
 import os
 import socket
 import threading
 import time
-import weakref
 from dataclasses import fields, replace
 from multiprocessing.connection import Client as _connect
 from multiprocessing.connection import Listener
@@ -97,8 +100,8 @@ class ShardWorker:
     net : Network
     loss : tsbptt.engine.losses.Objective
     optimizer : Optimizer
-        Built on ``net``'s parameters (pickled together, so it stays so); used by
-        ``mode='average'`` only.
+        Built on ``net``'s parameters (copied together, so it stays so); each
+        worker updates its own copy of both.
     shard : tuple (X, y, lengths, sample_weight)
         The worker's rows, as :func:`tsbptt.engine.trainer.train` takes them.
     opts : TrainOptions
@@ -106,8 +109,12 @@ class ShardWorker:
     """
 
     def __init__(self, net, loss, optimizer, shard, opts):
+        # its own copies: the workers of an in-process cluster (processes=False) get
+        # the caller's objects unpickled, and each worker updates its network
+        net, optimizer = copy.deepcopy((net, optimizer))  # together: still linked
         self.net, self.loss, self.optimizer, self.opts = net, loss, optimizer, opts
         self.X, self.y, self.lengths, self.w = shard
+        self._index, self._peers = 0, {}  # alone until connect() ('gradient' mode)
 
     def _gradient(self, idx):
         """(value, row weight, grads, clipped dL/dh entries) of rows ``idx``, or
@@ -123,23 +130,6 @@ class ShardWorker:
             n_threads=self.opts.n_threads)
         bw = _row_weight(self.net, wb, lb if self.net.many_to_many else np.ones(len(idx)))
         return value, bw, grads, int(sum(s.sum() for s in stats["n_clipped"]))
-
-    def gradient(self, weights, idx):
-        """Loss and flat gradients of rows ``idx`` of the shard at ``weights``.
-
-        Returns
-        -------
-        None, or tuple (value, row_weight, flat_grads, clipped, seconds)
-        """
-        with worker_thread_limits():
-            t0 = time.perf_counter()
-            for k, v in _unflat(self.net, weights).items():
-                self.net.params[k][...] = v
-            got = self._gradient(idx)
-            if got is None:
-                return None
-            value, bw, grads, clipped = got
-            return value, bw, _flat(self.net, grads), clipped, time.perf_counter() - t0
 
     def local_steps(self, weights, batches, lr):
         """``len(batches)`` updates from ``weights`` with the worker's optimizer.
@@ -167,15 +157,16 @@ class ShardWorker:
             return (_flat(self.net, self.net.params), total, weight, counters,
                     time.perf_counter() - t0, stopped)
 
-    def listen(self, authkey):
-        """Open this worker's channel for the leading worker ('gradient' mode).
+    def listen(self, authkey, n_peers):
+        """Open this worker's channel ('gradient' mode) for the ``n_peers`` workers
+        after it, which connect in :meth:`connect`.
 
         A socket on the worker's host (``multiprocessing.connection``: framed
-        pickles, the peer authenticated by ``authkey`` before anything is
-        unpickled), served by a thread of its own that answers each
-        ``(weights, idx)`` with :meth:`gradient`. A step's exchange then costs
-        two small messages, not a Dask actor call (the scheduler's bookkeeping,
-        the event loop's hops between threads: milliseconds of CPU a step).
+        pickles, each peer authenticated by ``authkey`` before anything is
+        unpickled); a thread of its own accepts the peers, each announcing its
+        shard. A step's exchange then costs a message each way per pair of
+        workers, not a Dask actor call (the scheduler's bookkeeping, the event
+        loop's hops between threads: milliseconds of CPU a step).
 
         Returns
         -------
@@ -185,86 +176,136 @@ class ShardWorker:
         from distributed.comm import get_address_host
 
         listener = Listener((get_address_host(get_worker().address), 0), authkey=authkey)
-        # with this call's context, so that the thread knows its worker (its
-        # cores, for worker_thread_limits)
-        threading.Thread(target=contextvars.copy_context().run,
-                         args=(_serve, listener, weakref.ref(self)),
-                         daemon=True, name="tsbptt-shard-channel").start()
+        self._accepted, self._listener = {}, listener
+        self._acceptor = threading.Thread(target=_accept,
+                                          args=(listener, n_peers, self._accepted),
+                                          daemon=True, name="tsbptt-shard-accept")
+        self._acceptor.start()
         return listener.address
 
-    def _channels(self, peers, authkey):
-        """The leader's connections to ``peers``' channels, opened once per fit."""
-        conns = getattr(self, "_conns", None)
-        if conns is None or list(conns) != list(peers):
-            self._conns = {tuple(a): _no_delay(_connect(tuple(a), authkey=authkey))
-                           for a in peers}
-        return list(self._conns.values())
+    def connect(self, index, addresses, authkey, timeout=60.0):
+        """Join the mesh of shard ``index``: connect to the channels of the workers
+        before it (``addresses``, in shard order) and take the connections of those
+        after it, which :meth:`listen`'s thread accepted."""
+        self._close()
+        peers = {}
+        for j, address in enumerate(addresses[:index]):
+            conn = _no_delay(_connect(tuple(address), authkey=authkey))
+            conn.send(index)
+            peers[j] = conn
+        if index < len(addresses) - 1:
+            self._acceptor.join(timeout)
+            peers.update(self._accepted)
+            if len(peers) != len(addresses) - 1:
+                self._listener.close()  # its thread's accept ends with an error
+                self._peers = peers
+                self._close()
+                raise TimeoutError(f"shard {index}: {len(peers)} of the "
+                                   f"{len(addresses) - 1} other workers connected within "
+                                   f"{timeout:g} s")
+        self._index, self._peers = index, dict(sorted(peers.items()))
 
-    def gradient_epoch(self, weights, state, lr, steps, peers, authkey=None):
-        """One epoch of 'gradient' mode led by this worker (shard 0).
+    def _close(self):
+        """Hang up on every peer (after a failure: their waits end with an error)."""
+        for conn in getattr(self, "_peers", {}).values():
+            conn.close()
+        self._peers = {}
 
-        Every step the leader sends the weights and row indices to its ``peers``
-        (the (host, port) of the other shards' channels, see :meth:`listen`:
-        worker to worker, the client is not in the loop), computes its own part
-        meanwhile, combines the parts in shard order and applies the update with
-        its copy of the optimizer, whose step count and moments arrive in
-        ``state`` and go back with the weights.
+    def _exchange(self, mine):
+        """Every shard's part of one step, in shard order: ``mine`` to each peer and
+        theirs back. Each pair of workers exchanges in one fixed global order (the
+        lower shard sends first), so no two workers can block sending to each other
+        however large the messages."""
+        got = {self._index: mine}
+        for j, conn in self._peers.items():
+            if j < self._index:
+                got[j] = _recv(conn, j)
+                conn.send(mine)
+            else:
+                conn.send(mine)
+                got[j] = _recv(conn, j)
+        return [got[j] for j in sorted(got)]
+
+    def gradient_epoch(self, weights, state, lr, parts, give_back):
+        """One epoch of 'gradient' mode, all-reduce style; every worker runs it.
+
+        Every step each worker computes the gradient of its rows, sends it to every
+        other worker and receives theirs (:meth:`_exchange`), combines the parts in
+        shard order and applies the update to its own copy of the weights with its
+        own copy of the optimizer: the same arithmetic on the same inputs, so every
+        worker holds bitwise the same weights, and none waits for another's update.
+
+        Parameters
+        ----------
+        weights : ndarray
+            The flat weights at the start of the epoch.
+        state : tuple (t, moments)
+            The optimizer's step count and moments.
+        lr : float
+        parts : list of ndarray
+            Per step, this worker's row indices in its shard.
+        give_back : bool
+            Return the weights and optimizer state (one worker does).
 
         Returns
         -------
-        tuple (flat_weights, state, loss_sum, row_weight, counters, stats, stopped)
-            ``stats``: the round trips' accounts (see :attr:`DataParallel.stats_`);
-            ``stopped``: None, or why an update was refused (the weights are then
-            the last finite ones).
+        tuple (back, digest, loss_sum, row_weight, counters, stats, stopped)
+            ``back``: None, or (flat_weights, state); ``digest``: a hash of the
+            final weights (the client checks that all workers agree); ``stats``:
+            this worker's accounts (see :attr:`DataParallel.stats_`); ``stopped``:
+            None, or why an update was refused (the weights are then the last
+            finite ones).
         """
         with worker_thread_limits():
             for k, v in _unflat(self.net, weights).items():
                 self.net.params[k][...] = v
-            self.optimizer.t, self.optimizer._state = state
+            # copies: workers in one process (threads, an in-process cluster) must
+            # not share the moments they update in place
+            self.optimizer.t = state[0]
+            self.optimizer._state = [{k: v.copy() if isinstance(v, np.ndarray) else v
+                                      for k, v in slot.items()} for slot in state[1]]
             counters, total, weight, stopped = _new_counters(), 0.0, 0.0, None
             stats = dict(rounds=0, bytes_sent=0, bytes_received=0, compute_s=0.0,
-                         wait_s=0.0)
-            conns = self._channels(peers, authkey)
-            for parts in steps:
-                got, sent, received, compute, round_s = self._gradient_step(parts, conns)
-                _count(stats, sent, received, compute, round_s)
-                if not got:
-                    continue
-                combined = _combine(self.net, got)
-                stopped = _apply(self.net, self.optimizer, combined, lr, self.opts, counters)
-                if stopped is not None:
-                    break
-                value, bw = combined[:2]
-                total, weight = total + value * bw, weight + bw
-            return (_flat(self.net, self.net.params), (self.optimizer.t, self.optimizer._state),
+                         wait_s=0.0, update_s=0.0)
+            try:
+                for idx in parts:
+                    got = self._step(idx, stats)
+                    if not got:
+                        continue
+                    t0 = time.perf_counter()
+                    combined = _combine(self.net, got)
+                    stopped = _apply(self.net, self.optimizer, combined, lr, self.opts,
+                                     counters)
+                    stats["update_s"] += time.perf_counter() - t0
+                    if stopped is not None:
+                        break
+                    value, bw = combined[:2]
+                    total, weight = total + value * bw, weight + bw
+            except BaseException:
+                self._close()  # the peers' waits end (_PeerLost) instead of hanging
+                raise
+            flat = _flat(self.net, self.net.params)
+            back = (flat, (self.optimizer.t, self.optimizer._state)) if give_back else None
+            return (back, hashlib.blake2b(flat.tobytes(), digest_size=16).hexdigest(),
                     total, weight, counters, stats, stopped)
 
-    def _gradient_step(self, parts, conns):
-        """The parts of one step's gradient, in shard order: the peers' asked
-        first, the leader's own computed while they work."""
+    def _step(self, idx, stats):
+        """This worker's part of one step, exchanged: the parts with rows of weight,
+        in shard order (see :meth:`_exchange`); ``stats`` takes the step's accounts."""
         t0 = time.perf_counter()
-        flat = _flat(self.net, self.net.params)
-        asked = [conn for conn, idx in zip(conns, parts[1:]) if len(idx)]
-        for conn, idx in zip(conns, parts[1:]):
-            if len(idx):
-                conn.send((flat, idx))
-        mine = None
-        if len(parts[0]):
-            c0 = time.perf_counter()
-            mine = self._gradient(parts[0])
-            if mine is not None:
-                mine = mine[:2] + (_flat(self.net, mine[2]), mine[3],
-                                   time.perf_counter() - c0)
-        theirs = []
-        for conn in asked:
-            status, out = conn.recv()
-            if status == "error":
-                raise out
-            theirs.append(out)
-        got = [g for g in [mine] + theirs if g is not None]
-        sent = flat.nbytes * len(asked) + sum(i.nbytes for i in parts[1:])
-        received = sum(g[2].nbytes for g in theirs if g is not None)
-        return (got, sent, received, [g[4] for g in got], time.perf_counter() - t0)
+        mine = self._gradient(idx) if len(idx) else None
+        if mine is not None:
+            mine = mine[:2] + (_flat(self.net, mine[2]), mine[3], time.perf_counter() - t0)
+        parts = self._exchange(mine)
+        round_s = time.perf_counter() - t0
+        got = [g for g in parts if g is not None]
+        stats["rounds"] += 1
+        stats["bytes_sent"] += 0 if mine is None else mine[2].nbytes * len(self._peers)
+        stats["bytes_received"] += sum(g[2].nbytes for g in got) - (
+            0 if mine is None else mine[2].nbytes)
+        stats["compute_s"] += 0.0 if mine is None else mine[4]
+        stats["wait_s"] += max(0.0, round_s - max((g[4] for g in got), default=0.0))
+        return got
 
     def optimizer_state(self):
         """The step count and moments of the worker's optimizer ('average' mode)."""
@@ -290,7 +331,7 @@ class DataParallel:
     ----------
     stats_ : dict
         Accumulated over the epochs run inside: ``rounds`` (synchronisations:
-        'gradient', one per step, the leading worker's exchange with the others;
+        'gradient', one per step, the workers' exchange of their gradients;
         'average', one per ``sync_every`` steps, through the client),
         ``updates`` (optimizer steps: of the whole model for 'gradient', of
         each worker's copy for 'average'), ``bytes_sent`` / ``bytes_received``
@@ -298,10 +339,14 @@ class DataParallel:
         workers and with the client; the pickling overhead excluded),
         ``compute_s`` (seconds the workers spent computing, summed over
         workers), ``wait_s`` (what the rounds cost beyond the work: per round,
-        the wait for the last part less the slowest worker's compute, summed:
-        messages, pickling, idle cores), ``wall_s`` (seconds of the epochs at
+        the wait for the last part less the slowest worker's compute, summed
+        (the largest sum of any worker's, 'gradient' mode):
+        messages, pickling, idle cores), ``update_s`` ('gradient' mode:
+        combining the parts and applying the update, the largest sum of any
+        worker's; in 'average' mode the updates are part of ``compute_s``),
+        ``wall_s`` (seconds of the epochs at
         the client; beyond the rounds: combining and applying updates, and the
-        epoch's hand-over to and from the leading worker)
+        epoch's hand-over to and from the workers)
         and ``setup_s`` (sending the shards and starting the actors, once per
         fit: part of the first epoch's time in the estimator's ``history_``).
 
@@ -340,7 +385,8 @@ class DataParallel:
         self._workers = self._validate()
         self._actors, self._futures, self._key = None, None, None
         self.stats_ = dict(rounds=0, updates=0, bytes_sent=0, bytes_received=0,
-                           compute_s=0.0, wait_s=0.0, wall_s=0.0, setup_s=0.0)
+                           compute_s=0.0, wait_s=0.0, update_s=0.0, wall_s=0.0,
+                           setup_s=0.0)
         self._token = epoch_runner.set(self)
         return self
 
@@ -382,11 +428,19 @@ class DataParallel:
                                               workers=[address]))
         self._actors = [f.result() for f in futures]
         self._futures = futures  # keep the actors alive
-        self._authkey = os.urandom(32)
-        self._peers = ([a.listen(self._authkey) for a in self._actors[1:]]
-                       if self.mode == "gradient" else [])
-        self._peers = [f.result() for f in self._peers]
+        if self.mode == "gradient" and len(self._actors) > 1:
+            self._mesh()
         self._key = (id(net), id(data[0]), id(optimizer))
+
+    def _mesh(self):
+        """Connect every pair of workers ('gradient' mode): each but the last listens
+        for the workers after it, each connects to those before it; a key per fit
+        authenticates them."""
+        authkey, W = os.urandom(32), len(self._actors)
+        addresses = [f.result() for f in [a.listen(authkey, W - 1 - s)
+                                          for s, a in enumerate(self._actors[:-1])]]
+        _gather([a.connect(s, addresses + [None], authkey)
+                 for s, a in enumerate(self._actors)])
 
     def _batches(self, rng, shuffle, batch_size):
         """Per step, each shard's row indices (see the module's notes)."""
@@ -421,14 +475,22 @@ class DataParallel:
         return total / weight
 
     def _gradient_epoch(self, net, optimizer, lr, opts, steps, counters):
-        """The epoch runs in the first worker (see :meth:`ShardWorker.gradient_epoch`):
-        one call per epoch from here, the weights and optimizer state there and
-        back."""
+        """The epoch runs in the workers (see :meth:`ShardWorker.gradient_epoch`): one
+        call per worker and epoch from here, with the weights, the optimizer's state
+        and the worker's row indices; the first worker hands the weights and state
+        back, all hand back a hash of their weights."""
         flat = _flat(net, net.params)
         state = (optimizer.t, optimizer._state)
-        call = self._actors[0].gradient_epoch(flat, state, lr, steps, self._peers,
-                                              self._authkey)
-        new, (t, moments), total, weight, more, stats, stopped = call.result()
+        try:
+            outs = _gather([a.gradient_epoch(flat, state, lr, [p[s] for p in steps], s == 0)
+                            for s, a in enumerate(self._actors)])
+        except BaseException:
+            self._actors = None  # a broken mesh: set up again by the next fit
+            raise
+        (new, (t, moments)), _, total, weight, more, _, stopped = outs[0]
+        if len({o[1] for o in outs}) != 1:
+            raise RuntimeError("the workers' weights differ after the epoch: their "
+                               "updates were not the same arithmetic")
         for k, v in _unflat(net, new).items():
             net.params[k][...] = v
         optimizer.t = t
@@ -439,11 +501,15 @@ class DataParallel:
         self.stats_["updates"] += more.n_updates
         state_bytes = sum(v.nbytes for slot in moments for v in slot.values()
                           if isinstance(v, np.ndarray))
-        stats["bytes_sent"] += flat.nbytes + state_bytes + sum(
+        stats = [o[5] for o in outs]
+        self.stats_["rounds"] += stats[0]["rounds"]
+        for k in ("wait_s", "update_s"):
+            self.stats_[k] += max(st[k] for st in stats)
+        for k in ("bytes_sent", "bytes_received", "compute_s"):
+            self.stats_[k] += sum(st[k] for st in stats)
+        self.stats_["bytes_sent"] += (flat.nbytes + state_bytes) * len(outs) + sum(
             i.nbytes for parts in steps for i in parts)
-        stats["bytes_received"] += new.nbytes + state_bytes
-        for k, v in stats.items():
-            self.stats_[k] += v
+        self.stats_["bytes_received"] += new.nbytes + state_bytes
         if stopped is not None:
             raise _Stop(stopped)
         return total, weight
@@ -493,27 +559,42 @@ class DataParallel:
                           for n, (_, st) in zip(rows, states))
                 slot[key] = avg.astype(slot[key].dtype)
 
-def _serve(listener, shard_worker):
-    """A peer's channel: answer each ``(weights, idx)`` with ``gradient``, an
-    exception with ``('error', exc)`` (the leader raises it), until the leader
-    hangs up. ``shard_worker`` is a weak reference: a thread still waiting for its
-    leader (a fit that failed first) does not keep the shard alive."""
-    with listener, listener.accept() as conn:
-        _no_delay(conn)
-        while True:
+class _PeerLost(ConnectionError):
+    """A peer's channel closed during an epoch: that worker failed (its own error
+    is the one the client raises)."""
+
+
+def _accept(listener, n_peers, into):
+    """``listen``'s thread: accept ``n_peers`` connections, each keyed by the shard
+    index its worker sends first."""
+    with listener:
+        for _ in range(n_peers):
             try:
-                msg = conn.recv()
-            except (EOFError, OSError):  # the leader is gone: the fit ended
+                conn = _no_delay(listener.accept())
+                into[conn.recv()] = conn
+            except (OSError, EOFError):  # closed by connect() after its time-out
                 return
-            worker = shard_worker()
-            if worker is None:
-                return
-            try:
-                out = ("ok", worker.gradient(*msg))
-            except Exception as exc:  # noqa: BLE001  (sent to the leader, raised there)
-                out = ("error", exc)
-            del worker
-            conn.send(out)
+
+
+def _recv(conn, shard):
+    try:
+        return conn.recv()
+    except (EOFError, OSError) as exc:
+        raise _PeerLost(f"the worker of shard {shard} hung up during the epoch") from exc
+
+
+def _gather(futures):
+    """The results of actor calls, in order; if any failed, the root error: not a
+    :class:`_PeerLost` of a worker whose peer failed first."""
+    outs, errors = [], []
+    for f in futures:
+        try:
+            outs.append(f.result())
+        except Exception as exc:  # noqa: BLE001  (raised below, the root one first)
+            errors.append(exc)
+    if errors:
+        raise next((e for e in errors if not isinstance(e, _PeerLost)), errors[0])
+    return outs
 
 
 def _no_delay(conn):
