@@ -45,11 +45,33 @@ def _kernel_args(N, dtype, n_steps=4000):
             np.zeros((N, 0), dtype), np.zeros((1, n_steps, 0), dtype), 1.0)
 
 
+def _row_isas(args):
+    """One line: the one-row kernel (N=200, 4,000 steps) per dtype and instruction set."""
+    from tsbptt._kernels import _esn
+    out = {}
+    for dtype in (np.float32, np.float64):
+        k = _kernel_args(200, dtype)
+        for isa in range(_esn.ROW_ISA_AVAILABLE + 1):
+            _esn.ROW_ISA = isa
+            out[f"{np.dtype(dtype).name} isa{isa}"] = _median_ms(lambda: esn_states(
+                *k, np.zeros((1, 200), dtype), states=np.zeros((1, 4000, 200), dtype),
+                n_threads=1), args.repeats)
+    _esn.ROW_ISA = _esn.ROW_ISA_AVAILABLE
+    print(f"{args.label:<12} " + "  ".join(f"{k} {v:5.1f}" for k, v in out.items()),
+          flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--label", default=os.environ.get("PYTHONPATH", "."))
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--row-isas", action="store_true",
+                        help="only the kernel's one-row path, on every instruction set "
+                        "this CPU runs (0 portable C, 1 AVX2, 2 AVX-512F)")
     args = parser.parse_args()
+    if args.row_isas:
+        _row_isas(args)
+        return
     s = make_mackey_glass(4000)
     y = pd.Series(s, index=pd.date_range("2020-01-01", periods=len(s), freq="h"))
     out = {"stateful Forecaster": _median_ms(lambda: Forecaster(

@@ -1,5 +1,6 @@
 """Does each instruction-set build of the kernels pay? One training step of each cell
-(forward + backward, float32) with the AVX-512, AVX2 and baseline builds, in one run.
+(``bench_kernels.py``'s: forward + backward, float32) with the AVX-512, AVX2 and
+baseline builds, in one run.
 
     python benchmarks/bench_isa.py                  # 1 thread, three sizes
     python benchmarks/bench_isa.py --threads 2 --cells rnn
@@ -14,26 +15,11 @@ import argparse
 import statistics
 import time
 
-import numpy as np
-
 from _common import header_lines
+from bench_kernels import make_tsbptt_step
 from tsbptt import _kernels
-from tsbptt.engine.layers import RecurrentLayer
 
 SIZES = [(32, 24, 1, 32), (64, 50, 8, 64), (128, 100, 8, 128)]
-
-
-def make_step(cell, B, T, F, H, n_threads):
-    layer = RecurrentLayer(cell, F, H, dtype="float32", random_state=0)
-    X = np.random.default_rng(1).standard_normal((B, T, F), dtype=np.float32)
-    dY = np.zeros((B, T, H), np.float32)
-    dY[:, -1, :] = 1.0 / B
-
-    def step():
-        _, _, cache = layer.forward(X, n_threads=n_threads)
-        return layer.backward(cache, dY, n_threads=n_threads)
-
-    return step
 
 
 def time_builds(step, isas, rounds, seconds):
@@ -72,8 +58,8 @@ def main(argv=None):
           + "".join(f"{a + '/' + b[:4]:>13}" for a, b in zip(isas, isas[1:])))
     for cell in args.cells:
         for size in SIZES:
-            med = time_builds(make_step(cell, *size, args.threads), isas, args.rounds,
-                              args.seconds)
+            _, _, step = make_tsbptt_step(cell, *size, args.threads)
+            med = time_builds(step, isas, args.rounds, args.seconds)
             print(f"{cell:<6}{' '.join(map(str, size)):<18}"
                   + "".join(f"{med[isa] * 1e3:>13.3f}" for isa in isas)
                   + "".join(f"{med[b] / med[a]:>13.2f}" for a, b in zip(isas, isas[1:])),

@@ -1,5 +1,5 @@
-"""Shared fixtures: the dtype under test, its tolerances, a seeded generator; the
-``slow`` tier (tests marked ``@pytest.mark.slow`` run only with ``--slow``)."""
+"""Shared fixtures: the dtype under test, its tolerances, a seeded generator, a
+Dask client; the ``slow`` tier (tests marked ``@pytest.mark.slow`` run only with ``--slow``)."""
 
 import numpy as np
 import pytest
@@ -49,6 +49,17 @@ def threads_for_any_work(monkeypatch):
     thread counts use this fixture so that they really run several."""
     from tsbptt.engine import _threads
     monkeypatch.setattr(_threads, "GRAIN_MACS", 1)
+
+
+@pytest.fixture(scope="module")
+def client():
+    """A Dask client of a two-process LocalCluster (one thread each), one per test
+    module; the test is skipped where ``distributed`` is not installed."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as c:
+        yield c
 
 
 @pytest.fixture

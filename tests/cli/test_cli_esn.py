@@ -1,22 +1,13 @@
 """``tsbptt forecast --model esn``: the echo-state network from the command line."""
+
 import numpy as np
 import pandas as pd
-import pytest
 
 from tsbptt.cli import _main as cli
 
 
-@pytest.fixture
-def wave_csv(tmp_path):
-    times = pd.date_range("2024-01-01", periods=480, freq="h")
-    path = tmp_path / "wave.csv"
-    pd.DataFrame({"ts": times.strftime("%Y-%m-%dT%H:%M"),
-                  "value": 10 + 3 * np.sin(2 * np.pi * np.arange(480) / 24)}).to_csv(
-                      path, index=False)
-    return path
-
-
-def test_forecast_model_esn_continues_a_sine_wave(wave_csv, tmp_path, capsys):
+def test_forecast_model_esn_continues_a_sine_wave(wave_csv, tmp_path, capsys, wave,
+                                                  wave_hours):
     out_csv = tmp_path / "f.csv"
     code = cli.main(["forecast", str(wave_csv), "--time-col", "ts", "--target", "value",
                      "--horizon", "6", "--lags", "24", "--model", "esn", "--threads", "1",
@@ -26,7 +17,7 @@ def test_forecast_model_esn_continues_a_sine_wave(wave_csv, tmp_path, capsys):
     assert "wrote" in out
     frame = pd.read_csv(out_csv)
     np.testing.assert_allclose(frame["forecast"],
-                               10 + 3 * np.sin(2 * np.pi * (480 + np.arange(6)) / 24),
+                               wave(wave_hours + np.arange(6)),
                                atol=1e-2)
 
 
@@ -38,7 +29,7 @@ def test_network_flags_are_refused_for_esn(wave_csv, capsys):
     assert "--epochs applies to --model lstm, gru or rnn, not to --model esn" in err
 
 
-def test_forecast_model_esn_stateful_strategy(wave_csv, tmp_path, capsys):
+def test_forecast_model_esn_stateful_strategy(wave_csv, tmp_path, capsys, wave, wave_hours):
     out_csv = tmp_path / "f.csv"
     code = cli.main(["forecast", str(wave_csv), "--time-col", "ts", "--target", "value",
                      "--horizon", "6", "--lags", "24", "--model", "esn", "--threads", "1",
@@ -47,7 +38,7 @@ def test_forecast_model_esn_stateful_strategy(wave_csv, tmp_path, capsys):
     assert code == 0, err
     frame = pd.read_csv(out_csv)
     np.testing.assert_allclose(frame["forecast"],
-                               10 + 3 * np.sin(2 * np.pi * (480 + np.arange(6)) / 24),
+                               wave(wave_hours + np.arange(6)),
                                atol=1e-3)
     code = cli.main(["forecast", str(wave_csv), "--time-col", "ts", "--target", "value",
                      "--horizon", "3", "--model", "ridge", "--strategy", "stateful"])

@@ -13,15 +13,6 @@ pytestmark = [pytest.mark.slow,  # a cluster takes seconds to start
               pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")]
 
 
-@pytest.fixture(scope="module")
-def client():
-    distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, \
-            distributed.Client(cluster) as c:
-        yield c
-
-
 def _data(n=150, T=10, seed=0):
     rng = np.random.RandomState(seed)
     X = rng.randn(n, T)

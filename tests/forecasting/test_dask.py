@@ -14,15 +14,6 @@ from tsbptt.forecasting.partitioned import fit_partitions, partition_windows
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
-@pytest.fixture(scope="module")
-def client():
-    distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, \
-            distributed.Client(cluster) as c:
-        yield c
-
-
 def _series(seed, n=80, season=6):
     rng = np.random.RandomState(seed)
     t = np.arange(n)

@@ -45,139 +45,112 @@ static int tsb_esn_sell_isa(void) {
 
 /* acc[16 s + l] += sum over k of d[16 k + l] * x[ix[16 k + l]], k from ptr[s] to
    ptr[s + 1] - 1, for every slice s < n_slices, in k order. Scalar: half a slice
-   at a time, 8 chains of adds in flight (16 accumulators spill). GCC's own vectorisation of this loop (SSE2, gathers emulated
-   lane by lane) measured 3x slower than the scalar code, so it is turned off. */
+   at a time, 8 chains of adds in flight (16 accumulators spill). GCC's own
+   vectorisation of this loop (SSE2, gathers emulated lane by lane) measured 3x
+   slower than the scalar code, so it is turned off. */
 #if defined(__GNUC__) && !defined(__clang__)
 #define TSB_SELL_SCALAR __attribute__((optimize("no-tree-vectorize")))
 #else
 #define TSB_SELL_SCALAR
 #endif
 
-TSB_SELL_SCALAR
-static void tsb_sell_f32_c(ptrdiff_t n_slices, const int* ptr, const float* d,
-                           const int* ix, const float* x, float* acc) {
-    for (ptrdiff_t s = 0; s < 2 * n_slices; s++) {  /* half slices: 8 lanes */
-        const ptrdiff_t h = 8 * (s % 2), k0 = ptr[s / 2], k1 = ptr[s / 2 + 1];
-        float a[8];
-        for (int l = 0; l < 8; l++) a[l] = acc[8 * s + l];
-        for (ptrdiff_t k = k0; k < k1; k++) {
-            const float* dk = d + TSB_SELL_C * k + h;
-            const int* ik = ix + TSB_SELL_C * k + h;
-            for (int l = 0; l < 8; l++) a[l] = a[l] + dk[l] * x[ik[l]];
-        }
-        for (int l = 0; l < 8; l++) acc[8 * s + l] = a[l];
+/* One definition per kernel, stamped out for float and for double: the twins
+   differ in their types, vector widths and intrinsics' names only, so a change to
+   the loop cannot reach one dtype and miss the other. */
+#define TSB_SELL_DEFINE_C(SUFFIX, T)                                                \
+    TSB_SELL_SCALAR                                                                 \
+    static void tsb_sell_##SUFFIX##_c(ptrdiff_t n_slices, const int* ptr,           \
+                                      const T* d, const int* ix, const T* x,        \
+                                      T* acc) {                                     \
+        for (ptrdiff_t s = 0; s < 2 * n_slices; s++) {  /* half slices: 8 lanes */  \
+            const ptrdiff_t h = 8 * (s % 2), k0 = ptr[s / 2], k1 = ptr[s / 2 + 1];  \
+            T a[8];                                                                 \
+            for (int l = 0; l < 8; l++) a[l] = acc[8 * s + l];                      \
+            for (ptrdiff_t k = k0; k < k1; k++) {                                   \
+                const T* dk = d + TSB_SELL_C * k + h;                               \
+                const int* ik = ix + TSB_SELL_C * k + h;                            \
+                for (int l = 0; l < 8; l++) a[l] = a[l] + dk[l] * x[ik[l]];         \
+            }                                                                       \
+            for (int l = 0; l < 8; l++) acc[8 * s + l] = a[l];                      \
+        }                                                                           \
     }
-}
 
-TSB_SELL_SCALAR
-static void tsb_sell_f64_c(ptrdiff_t n_slices, const int* ptr, const double* d,
-                           const int* ix, const double* x, double* acc) {
-    for (ptrdiff_t s = 0; s < 2 * n_slices; s++) {  /* half slices: 8 lanes */
-        const ptrdiff_t h = 8 * (s % 2), k0 = ptr[s / 2], k1 = ptr[s / 2 + 1];
-        double a[8];
-        for (int l = 0; l < 8; l++) a[l] = acc[8 * s + l];
-        for (ptrdiff_t k = k0; k < k1; k++) {
-            const double* dk = d + TSB_SELL_C * k + h;
-            const int* ik = ix + TSB_SELL_C * k + h;
-            for (int l = 0; l < 8; l++) a[l] = a[l] + dk[l] * x[ik[l]];
-        }
-        for (int l = 0; l < 8; l++) acc[8 * s + l] = a[l];
-    }
-}
+TSB_SELL_DEFINE_C(f32, float)
+TSB_SELL_DEFINE_C(f64, double)
 
 #if TSB_SELL_X86
+/* The gather of W lanes of x at W consecutive indices, per instruction set and
+   dtype (W = the vector's width: 8 or 4 in AVX2, 16 or 8 in AVX-512). */
 __attribute__((target("avx2")))
-static void tsb_sell_f32_avx2(ptrdiff_t n_slices, const int* ptr, const float* d,
-                              const int* ix, const float* x, float* acc) {
-    for (ptrdiff_t s = 0; s < n_slices; s++) {
-        __m256 a0 = _mm256_loadu_ps(acc + TSB_SELL_C * s);
-        __m256 a1 = _mm256_loadu_ps(acc + TSB_SELL_C * s + 8);
-        for (ptrdiff_t k = ptr[s]; k < ptr[s + 1]; k++) {
-            const float* dk = d + TSB_SELL_C * k;
-            const int* ik = ix + TSB_SELL_C * k;
-            __m256 x0 = _mm256_i32gather_ps(x, _mm256_loadu_si256((const __m256i*)ik), 4);
-            __m256 x1 = _mm256_i32gather_ps(
-                x, _mm256_loadu_si256((const __m256i*)(ik + 8)), 4);
-            a0 = _mm256_add_ps(a0, _mm256_mul_ps(_mm256_loadu_ps(dk), x0));
-            a1 = _mm256_add_ps(a1, _mm256_mul_ps(_mm256_loadu_ps(dk + 8), x1));
-        }
-        _mm256_storeu_ps(acc + TSB_SELL_C * s, a0);
-        _mm256_storeu_ps(acc + TSB_SELL_C * s + 8, a1);
-    }
+static inline __m256 tsb_sell_gather_f32_avx2(const float* x, const int* i) {
+    return _mm256_i32gather_ps(x, _mm256_loadu_si256((const __m256i*)i), 4);
 }
 
 __attribute__((target("avx2")))
-static void tsb_sell_f64_avx2(ptrdiff_t n_slices, const int* ptr, const double* d,
-                              const int* ix, const double* x, double* acc) {
-    for (ptrdiff_t s = 0; s < n_slices; s++) {
-        __m256d a[4];
-        for (int q = 0; q < 4; q++) a[q] = _mm256_loadu_pd(acc + TSB_SELL_C * s + 4 * q);
-        for (ptrdiff_t k = ptr[s]; k < ptr[s + 1]; k++) {
-            const double* dk = d + TSB_SELL_C * k;
-            const int* ik = ix + TSB_SELL_C * k;
-            for (int q = 0; q < 4; q++) {
-                __m256d xq = _mm256_i32gather_pd(
-                    x, _mm_loadu_si128((const __m128i*)(ik + 4 * q)), 8);
-                a[q] = _mm256_add_pd(a[q], _mm256_mul_pd(_mm256_loadu_pd(dk + 4 * q), xq));
-            }
-        }
-        for (int q = 0; q < 4; q++) _mm256_storeu_pd(acc + TSB_SELL_C * s + 4 * q, a[q]);
-    }
+static inline __m256d tsb_sell_gather_f64_avx2(const double* x, const int* i) {
+    return _mm256_i32gather_pd(x, _mm_loadu_si128((const __m128i*)i), 8);
 }
 
 __attribute__((target("avx512f")))
-static void tsb_sell_f32_avx512(ptrdiff_t n_slices, const int* ptr, const float* d,
-                                const int* ix, const float* x, float* acc) {
-    for (ptrdiff_t s = 0; s < n_slices; s++) {
-        __m512 a = _mm512_loadu_ps(acc + TSB_SELL_C * s);
-        for (ptrdiff_t k = ptr[s]; k < ptr[s + 1]; k++) {
-            __m512 xk = _mm512_i32gather_ps(_mm512_loadu_si512(ix + TSB_SELL_C * k), x, 4);
-            a = _mm512_add_ps(a, _mm512_mul_ps(_mm512_loadu_ps(d + TSB_SELL_C * k), xk));
-        }
-        _mm512_storeu_ps(acc + TSB_SELL_C * s, a);
-    }
+static inline __m512 tsb_sell_gather_f32_avx512(const float* x, const int* i) {
+    return _mm512_i32gather_ps(_mm512_loadu_si512(i), x, 4);
 }
 
 __attribute__((target("avx512f")))
-static void tsb_sell_f64_avx512(ptrdiff_t n_slices, const int* ptr, const double* d,
-                                const int* ix, const double* x, double* acc) {
-    for (ptrdiff_t s = 0; s < n_slices; s++) {
-        __m512d a0 = _mm512_loadu_pd(acc + TSB_SELL_C * s);
-        __m512d a1 = _mm512_loadu_pd(acc + TSB_SELL_C * s + 8);
-        for (ptrdiff_t k = ptr[s]; k < ptr[s + 1]; k++) {
-            const double* dk = d + TSB_SELL_C * k;
-            const int* ik = ix + TSB_SELL_C * k;
-            __m512d x0 = _mm512_i32gather_pd(_mm256_loadu_si256((const __m256i*)ik), x, 8);
-            __m512d x1 = _mm512_i32gather_pd(
-                _mm256_loadu_si256((const __m256i*)(ik + 8)), x, 8);
-            a0 = _mm512_add_pd(a0, _mm512_mul_pd(_mm512_loadu_pd(dk), x0));
-            a1 = _mm512_add_pd(a1, _mm512_mul_pd(_mm512_loadu_pd(dk + 8), x1));
-        }
-        _mm512_storeu_pd(acc + TSB_SELL_C * s, a0);
-        _mm512_storeu_pd(acc + TSB_SELL_C * s + 8, a1);
-    }
+static inline __m512d tsb_sell_gather_f64_avx512(const double* x, const int* i) {
+    return _mm512_i32gather_pd(_mm256_loadu_si256((const __m256i*)i), x, 8);
 }
+
+/* A slice's 16 lanes in 16 / W vectors of W lanes (V): one accumulator each, one
+   gather, one multiply and one add per vector and k-row. P is the intrinsics'
+   prefix and width (_mm256, _mm512), S their dtype suffix (ps, pd). */
+#define TSB_SELL_DEFINE_VEC(SUFFIX, ISA, TARGET, T, V, W, P, S)                     \
+    __attribute__((target(TARGET)))                                                 \
+    static void tsb_sell_##SUFFIX##_##ISA(ptrdiff_t n_slices, const int* ptr,       \
+                                          const T* d, const int* ix, const T* x,    \
+                                          T* acc) {                                 \
+        for (ptrdiff_t s = 0; s < n_slices; s++) {                                  \
+            V a[TSB_SELL_C / (W)];                                                  \
+            for (int q = 0; q < TSB_SELL_C / (W); q++)                              \
+                a[q] = P##_loadu_##S(acc + TSB_SELL_C * s + (W) * q);               \
+            for (ptrdiff_t k = ptr[s]; k < ptr[s + 1]; k++) {                       \
+                const T* dk = d + TSB_SELL_C * k;                                   \
+                const int* ik = ix + TSB_SELL_C * k;                                \
+                for (int q = 0; q < TSB_SELL_C / (W); q++) {                        \
+                    V xq = tsb_sell_gather_##SUFFIX##_##ISA(x, ik + (W) * q);       \
+                    a[q] = P##_add_##S(a[q], P##_mul_##S(P##_loadu_##S(dk + (W) * q), \
+                                                         xq));                      \
+                }                                                                   \
+            }                                                                       \
+            for (int q = 0; q < TSB_SELL_C / (W); q++)                              \
+                P##_storeu_##S(acc + TSB_SELL_C * s + (W) * q, a[q]);               \
+        }                                                                           \
+    }
+
+TSB_SELL_DEFINE_VEC(f32, avx2, "avx2", float, __m256, 8, _mm256, ps)
+TSB_SELL_DEFINE_VEC(f64, avx2, "avx2", double, __m256d, 4, _mm256, pd)
+TSB_SELL_DEFINE_VEC(f32, avx512, "avx512f", float, __m512, 16, _mm512, ps)
+TSB_SELL_DEFINE_VEC(f64, avx512, "avx512f", double, __m512d, 8, _mm512, pd)
 #endif
 
 /* The product of every slice with the instruction set isa (tsb_esn_sell_isa). */
-static void tsb_sell_f32(int isa, ptrdiff_t n_slices, const int* ptr, const float* d,
-                         const int* ix, const float* x, float* acc) {
 #if TSB_SELL_X86
-    if (isa == 2) { tsb_sell_f32_avx512(n_slices, ptr, d, ix, x, acc); return; }
-    if (isa == 1) { tsb_sell_f32_avx2(n_slices, ptr, d, ix, x, acc); return; }
+#define TSB_SELL_DISPATCH_X86(SUFFIX)                                               \
+    if (isa == 2) { tsb_sell_##SUFFIX##_avx512(n_slices, ptr, d, ix, x, acc); return; } \
+    if (isa == 1) { tsb_sell_##SUFFIX##_avx2(n_slices, ptr, d, ix, x, acc); return; }
+#else
+#define TSB_SELL_DISPATCH_X86(SUFFIX)
 #endif
-    (void)isa;
-    tsb_sell_f32_c(n_slices, ptr, d, ix, x, acc);
-}
 
-static void tsb_sell_f64(int isa, ptrdiff_t n_slices, const int* ptr, const double* d,
-                         const int* ix, const double* x, double* acc) {
-#if TSB_SELL_X86
-    if (isa == 2) { tsb_sell_f64_avx512(n_slices, ptr, d, ix, x, acc); return; }
-    if (isa == 1) { tsb_sell_f64_avx2(n_slices, ptr, d, ix, x, acc); return; }
-#endif
-    (void)isa;
-    tsb_sell_f64_c(n_slices, ptr, d, ix, x, acc);
-}
+#define TSB_SELL_DEFINE_DISPATCH(SUFFIX, T)                                         \
+    static void tsb_sell_##SUFFIX(int isa, ptrdiff_t n_slices, const int* ptr,      \
+                                  const T* d, const int* ix, const T* x, T* acc) {  \
+        TSB_SELL_DISPATCH_X86(SUFFIX)                                               \
+        (void)isa;                                                                  \
+        tsb_sell_##SUFFIX##_c(n_slices, ptr, d, ix, x, acc);                        \
+    }
+
+TSB_SELL_DEFINE_DISPATCH(f32, float)
+TSB_SELL_DEFINE_DISPATCH(f64, double)
 
 #endif /* TSBPTT_ESN_SELL_H */

@@ -1,0 +1,260 @@
+"""The ``tsbptt`` commands' outputs: demo, forecast, backtest, datasets, help and
+version, checked by value (dates, forecasts, intervals, plots, tables)."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tsbptt import __version__
+from tsbptt.datasets import list_datasets, load_air_passengers, load_electricity_load
+
+
+def test_demo_quick_writes_a_dated_forecast_with_interval_and_plot(tmp_path, capsys, run,
+                                                                   read_forecast):
+    pytest.importorskip("matplotlib")
+    out_dir = tmp_path / "demo"
+    code, out, err = run(capsys, "demo", "--quick", "--threads", "1", "--out", out_dir)
+    assert code == 0, err
+    frame = read_forecast(out_dir / "forecast.csv")
+    assert list(frame.columns) == ["time", "forecast", "lower", "upper"]
+    assert len(frame) == 24
+    y = load_electricity_load()
+    expected = pd.date_range(y.index[-1] + pd.Timedelta(hours=1), periods=24, freq="h")
+    assert (pd.DatetimeIndex(frame["time"]) == expected).all()
+    assert (frame["lower"] <= frame["forecast"]).all()
+    assert (frame["forecast"] <= frame["upper"]).all()
+    assert (frame["upper"] > frame["lower"]).all()
+    # forecasts of the load's scale (hundreds to ~1500 MW), not of standardised units
+    assert frame["forecast"].between(0.5 * y.min(), 1.5 * y.max()).all()
+    png = (out_dir / "forecast.png").read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 10_000
+    assert "seasonal naive" in out and "MASE" in out
+    assert "load_electricity_load" in out
+    assert err == ""  # the short training's ConvergenceWarning stays silent
+
+
+def test_demo_without_matplotlib_says_how_to_get_the_plot(tmp_path, capsys, monkeypatch, run):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import fails
+    code, out, err = run(capsys, "demo", "--quick", "--model", "ridge", "--out", tmp_path)
+    assert code == 0, err
+    assert "tsbptt[plot]" in out
+    assert (tmp_path / "forecast.csv").exists()
+    assert not (tmp_path / "forecast.png").exists()
+
+
+def test_demo_no_plot(tmp_path, capsys, run, read_forecast):
+    code, _, err = run(capsys, "demo", "--quick", "--model", "ridge", "--no-plot",
+                       "--out", tmp_path)
+    assert code == 0, err
+    assert len(read_forecast(tmp_path / "forecast.csv")) == 24
+    assert not (tmp_path / "forecast.png").exists()
+
+
+def test_demo_writes_into_a_new_temporary_folder_by_default(tmp_path, capsys, monkeypatch, run):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    import tempfile
+    monkeypatch.setattr(tempfile, "tempdir", None)  # re-read TMPDIR
+    code, out, err = run(capsys, "demo", "--quick", "--model", "ridge", "--no-plot")
+    assert code == 0, err
+    made = list((tmp_path / "tmp").glob("tsbptt-demo-*"))
+    assert len(made) == 1 and f"wrote {made[0] / 'forecast.csv'}" in out
+    assert len(pd.read_csv(made[0] / "forecast.csv")) == 24
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tmp"]  # nothing else here
+    code, _, err = run(capsys, "demo", "--quick", "--model", "ridge", "--no-plot", "--out",
+                       made[0] / "forecast.csv")
+    assert code == 2 and "is a file; give a folder" in err
+
+
+def test_forecast_ridge_continues_a_sine_wave(wave_csv, tmp_path, capsys, run, read_forecast, wave,
+                                              wave_hours):
+    out_csv = tmp_path / "f.csv"
+    code, out, err = run(capsys, "forecast", wave_csv, "--time-col", "ts", "--target",
+                         "value", "--horizon", 6, "--lags", 24, "--model", "ridge",
+                         "--alpha", 1e-6, "--out", out_csv)
+    assert code == 0, err
+    assert "wrote" in out
+    frame = read_forecast(out_csv)
+    assert list(frame.columns) == ["time", "forecast"]
+    expected_times = pd.date_range("2024-01-21", periods=6, freq="h")
+    assert (pd.DatetimeIndex(frame["time"]) == expected_times).all()
+    np.testing.assert_allclose(frame["forecast"], wave(wave_hours + np.arange(6)),
+                               atol=5e-3)
+
+
+def test_forecast_prints_a_table_without_out(wave_csv, capsys, run, wave, wave_hours):
+    code, out, err = run(capsys, "forecast", wave_csv, "--time-col", "ts", "--target",
+                         "value", "--horizon", 3, "--lags", 24, "--model", "ridge",
+                         "--alpha", 1e-6)
+    assert code == 0, err
+    lines = out.strip().splitlines()
+    assert lines[0].split() == ["time", "forecast"]
+    assert lines[1].split()[:2] == ["2024-01-21", "00:00:00"]
+    assert float(lines[1].split()[-1]) == pytest.approx(wave(wave_hours), abs=0.01)
+    assert len(lines) == 4
+
+
+def test_forecast_seasonal_naive_repeats_the_last_day(noise_csv, tmp_path, capsys, run,
+                                                      read_forecast):
+    path, values = noise_csv
+    out_csv = tmp_path / "f.csv"
+    code, _, err = run(capsys, "forecast", path, "--time-col", "time", "--target", "load",
+                       "--horizon", 24, "--lags", 24, "--model", "naive", "--season", 24,
+                       "--out", out_csv)
+    assert code == 0, err
+    frame = read_forecast(out_csv)
+    np.testing.assert_allclose(frame["forecast"], values[-24:], rtol=1e-12)
+    assert frame["time"].iloc[0] == pd.Timestamp("2024-03-11 00:00")
+
+
+def test_forecast_interval_and_plot(noise_csv, tmp_path, capsys, run, read_forecast):
+    pytest.importorskip("matplotlib")
+    path, _ = noise_csv
+    out_csv, png = tmp_path / "f.csv", tmp_path / "f.png"
+    code, _, err = run(capsys, "forecast", path, "--time-col", "time", "--target", "load",
+                       "--horizon", 4, "--lags", 24, "--model", "naive", "--season", 24,
+                       "--interval", 0.8, "--out", out_csv, "--plot", png)
+    assert code == 0, err
+    frame = read_forecast(out_csv)
+    assert list(frame.columns) == ["time", "forecast", "lower", "upper"]
+    assert ((frame["lower"] < frame["forecast"]) & (frame["forecast"] < frame["upper"])).all()
+    assert png.read_bytes().startswith(b"\x89PNG")
+
+
+def test_forecast_reads_future_covariates_from_trailing_rows(tmp_path, capsys, run, read_forecast):
+    n, h = 200, 12
+    plan = np.random.default_rng(1).normal(size=n + h)
+    frame = pd.DataFrame({"ts": pd.date_range("2024-01-01", periods=n + h, freq="D"),
+                          "sales": np.r_[2 * plan[:n], [np.nan] * h], "plan": plan})
+    path = tmp_path / "plan.csv"
+    frame.to_csv(path, index=False)
+    out_csv = tmp_path / "f.csv"
+    code, _, err = run(capsys, "forecast", path, "--time-col", "ts", "--target", "sales",
+                       "--future-exog", "plan", "--horizon", h, "--lags", h, "--model",
+                       "ridge", "--alpha", 1e-8, "--out", out_csv)
+    assert code == 0, err
+    result = read_forecast(out_csv)
+    assert (result["time"] == frame["ts"].iloc[n:].reset_index(drop=True)).all()
+    np.testing.assert_allclose(result["forecast"], 2 * plan[n:], atol=1e-4)
+
+
+def test_forecast_from_a_bundled_dataset(capsys, tmp_path, run, read_forecast):
+    out_csv = tmp_path / "f.csv"
+    code, _, err = run(capsys, "forecast", "--dataset", "air_passengers", "--horizon", 12,
+                       "--lags", 12, "--model", "naive", "--season", 12, "--out", out_csv)
+    assert code == 0, err
+    y = load_air_passengers()
+    frame = read_forecast(out_csv)
+    np.testing.assert_allclose(frame["forecast"], y.iloc[-12:].to_numpy())
+    assert frame["time"].iloc[0] == pd.Timestamp("1961-01-01")
+
+
+def test_forecast_span_is_written_to_one_precision(wave_csv, tmp_path, capsys, run):
+    code, out, err = run(capsys, "forecast", wave_csv, "--time-col", "ts", "--target",
+                         "value", "--horizon", 3, "--lags", 24, "--model", "ridge",
+                         "--out", tmp_path / "f.csv")
+    assert code == 0, err
+    assert "3 forecasts of 'value', 2024-01-21 00:00 .. 2024-01-21 02:00" in out
+
+
+def test_forecast_model_auto_says_its_choice_and_warns_when_networks_lose(tmp_path, capsys, run):
+    # one day of noise repeated: seasonal naive is exact, no network can beat it
+    day = np.random.default_rng(1).normal(50, 5, size=24).round(3)
+    path = tmp_path / "days.csv"
+    pd.DataFrame({"time": pd.date_range("2024-03-01", periods=120, freq="h"),
+                  "load": np.tile(day, 5)}).to_csv(path, index=False)
+    code, out, err = run(capsys, "forecast", path, "--time-col", "time", "--target",
+                         "load", "--horizon", 6, "--model", "auto")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0].startswith("chose seasonal naive (season 24; mean absolute error "
+                               "over 4 backtest origins of the training data: "
+                               "seasonal naive 0,")
+    assert lines[1].split() == ["time", "forecast"]
+    np.testing.assert_allclose([float(v.split()[-1]) for v in lines[2:]], day[:6],
+                               atol=0.006)  # the table's 2 decimals
+    assert err.splitlines() == [
+        ("tsbptt: season 24 (from the time step <Hour>; set it with --season); lags 48 "
+         "(2 x season, at least 8; set it with --lags)"),
+        ("tsbptt: warning: the networks lost to seasonal naive in the backtest of the "
+         "training data; forecasting with seasonal naive")]
+    code, _, err = run(capsys, "forecast", path, "--time-col", "time", "--target",
+                       "load", "--horizon", 6, "--model", "auto", "--interval", 0.9)
+    assert code == 2 and "--interval does not apply to --model auto" in err
+
+
+def test_backtest_prints_the_model_and_the_seasonal_naive(noise_csv, capsys, run):
+    path, _ = noise_csv
+    code, out, err = run(capsys, "backtest", path, "--time-col", "time", "--target",
+                         "load", "--horizon", 24, "--lags", 24, "--model", "ridge",
+                         "--season", 24, "--interval", 0.9)
+    assert code == 0, err
+    lines = out.splitlines()
+    header = next(line for line in lines if "MASE" in line).split()
+    assert header == ["MAE", "RMSE", "sMAPE", "%", "MASE", "coverage"]
+    rows = {line.split()[0]: line.split() for line in lines
+            if line.startswith(("ridge", "seasonal naive"))}
+    assert set(rows) == {"ridge", "seasonal"}
+    for values in rows.values():
+        mase, coverage = float(values[-2]), float(values[-1])
+        assert 0 < mase < 10 and 0 <= coverage <= 1
+    # 80% of 240 steps = 192: origins every 24 steps from step 192 to 216
+    assert "2 origin(s) from 2024-03-08 23:00 to 2024-03-09 23:00" in out
+
+
+def test_backtest_with_initial_step_and_refit(wave_csv, capsys, run):
+    code, out, err = run(capsys, "backtest", wave_csv, "--time-col", "ts", "--target",
+                         "value", "--horizon", 6, "--lags", 24, "--model", "naive",
+                         "--season", 24, "--initial", 400, "--step", 10, "--refit")
+    assert code == 0, err
+    assert "8 origin(s)" in out and "refitted at each origin" in out
+    naive = next(line for line in out.splitlines() if line.startswith("seasonal naive"))
+    assert float(naive.split()[4]) == pytest.approx(0.0, abs=1e-6)  # MAE of an exact copy
+
+
+def test_backtest_infers_the_season_of_mase_and_the_baseline(noise_csv, capsys, run):
+    path, _ = noise_csv
+    code, out, err = run(capsys, "backtest", path, "--time-col", "time", "--target",
+                         "load", "--horizon", 6, "--lags", 24, "--model", "ridge")
+    assert code == 0, err
+    assert "season 24 (from the time step <Hour>; set it with --season)" in out
+    assert "seasonal naive (season 24)" in out and "lags 48" not in out
+
+
+def test_datasets_lists_every_bundled_dataset(capsys, run):
+    code, out, _ = run(capsys, "datasets")
+    assert code == 0
+    for name, text in list_datasets().items():
+        assert name in out and text in out
+
+
+@pytest.mark.slow  # starts Python twice
+def test_help_and_version_via_python_m(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "tsbptt", "--help"], check=False,
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    for command in ("demo", "forecast", "backtest", "datasets"):
+        assert command in done.stdout
+    done = subprocess.run([sys.executable, "-m", "tsbptt", "--version"], check=False,
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == f"tsbptt {__version__}"
+
+
+@pytest.mark.parametrize("command", ["forecast", "backtest"])
+def test_subcommand_help_explains_every_flag(command, capsys, run):
+    code, out, _ = run(capsys, command, "--help")
+    assert code == 0
+    for flag in ("--time-col", "--target", "--exog", "--future-exog", "--calendar",
+                 "--horizon", "--lags", "--model", "--strategy", "--interval", "--freq",
+                 "--fill", "--season", "--hidden-size", "--layers", "--epochs",
+                 "--learning-rate", "--batch-size", "--dropout", "--alpha",
+                 "--random-state", "--threads", "--config", "--dataset", "--verbose"):
+        assert flag in out
+    assert "(default: 32)" in out and "(default: 0)" in out
+    extra = ("--out", "--plot") if command == "forecast" else ("--initial", "--step",
+                                                                "--refit")
+    assert all(flag in out for flag in extra)

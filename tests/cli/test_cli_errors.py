@@ -1,0 +1,211 @@
+"""The ``tsbptt`` command's errors: one line naming the flag or the file, exit
+code 2 for a user's mistake and 1 for a bug, --debug re-raising, flags
+range-checked before any work starts."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tsbptt.cli import _main as cli
+
+
+@pytest.fixture
+def bad_files(tmp_path):
+    files = {"baddate": "ts,value\n2024-01-01,1\n2024-01-02,2\nnot a date,3\n",
+             "badnum": "ts,value\n2024-01-01,1\n2024-01-02,oops\n2024-01-03,3\n",
+             "unsorted": "ts,value\n2024-01-02,1\n2024-01-01,2\n2024-01-03,3\n"
+                         "2024-01-04,4\n",
+             "trailing": "ts,value\n2024-01-01,1\n2024-01-02,2\n2024-01-03,3\n"
+                         "2024-01-04,\n"}
+    for name, text in files.items():
+        (tmp_path / f"{name}.csv").write_text(text)
+    (tmp_path / "bad.json").write_text(json.dumps({"hidden_size": 4, "bogus": 1}))
+    return tmp_path
+
+
+@pytest.mark.parametrize("case, expected", [
+    ("missing_file", "file not found"),
+    ("missing_target", "['ts', 'value']"),
+    ("missing_time", "no column 'when'"),
+    ("baddate", "'not a date'"),
+    ("badnum", "'oops'"),
+    ("unsorted", "not sorted"),
+    ("horizon", "too short"),
+    ("config", "'bogus'"),
+    ("validation", "season"),
+    ("flag_for_other_model", "--hidden-size"),
+    ("trailing", "--future-exog"),
+    ("no_input", "--dataset"),
+    ("unknown_dataset", "sensor_temperatures"),
+    ("future_rows_missing", "append one row per forecast step"),
+])
+def test_user_errors_are_one_line_with_exit_code_2(case, expected, bad_files, wave_csv, capsys, run,
+                                                   ridge_args, lstm_args):
+    d = bad_files
+    argv = {
+        "missing_file": ridge_args(d / "nope.csv"),
+        "missing_target": ridge_args(wave_csv, target="sales"),
+        "missing_time": ridge_args(wave_csv, time_col="when"),
+        "baddate": ridge_args(d / "baddate.csv"),
+        "badnum": ridge_args(d / "badnum.csv"),
+        "unsorted": ridge_args(d / "unsorted.csv"),
+        "horizon": ("forecast", wave_csv, "--time-col", "ts", "--target", "value",
+                    "--horizon", 400, "--lags", 200, "--model", "ridge"),
+        "config": lstm_args(wave_csv, "--config", d / "bad.json"),
+        "validation": ("forecast", wave_csv, "--time-col", "ts", "--target", "value",
+                       "--horizon", 1, "--lags", 12, "--model", "naive", "--season", 24),
+        "flag_for_other_model": ridge_args(wave_csv, "--hidden-size", 8),
+        "trailing": ridge_args(d / "trailing.csv"),
+        "no_input": ("forecast", "--horizon", 1, "--lags", 2),
+        "unknown_dataset": ("backtest", "--dataset", "sensor_temperatures", "--horizon", 1,
+                            "--lags", 2),
+        "future_rows_missing": ("forecast", "--dataset", "electricity_load", "--future-exog",
+                                "temperature_c", "--horizon", 4, "--lags", 8, "--model",
+                                "ridge"),
+    }[case]
+    code, _, err = run(capsys, *argv)
+    assert code == 2
+    assert err.startswith("tsbptt: error:") and err.count("\n") == 1, err
+    assert "Traceback" not in err
+    assert expected in err
+
+
+def test_usage_errors_exit_with_code_2(wave_csv, capsys, run, ridge_args):
+    # the time column is guessed and --lags inferred, but --target must be named
+    code, _, err = run(capsys, "forecast", wave_csv, "--horizon", 1)
+    assert code == 2 and "--target is required with a FILE" in err
+    code, _, err = run(capsys, "forecast", wave_csv, "--dataset", "air_passengers",
+                       "--horizon", 1, "--lags", 2)
+    assert code == 2 and "not allowed" in err
+    code, _, err = run(capsys, *ridge_args(wave_csv, "--interval", 1.5))
+    assert code == 2 and "between 0 and 1" in err
+
+
+def test_debug_reraises(bad_files, capsys, ridge_args):
+    with pytest.raises(ValueError, match="file not found"):
+        cli.main(["--debug", *map(str, ridge_args(bad_files / "nope.csv"))])
+    with pytest.raises(ValueError, match="'not a date'"):
+        cli.main([*map(str, ridge_args(bad_files / "baddate.csv")), "--debug"])
+
+
+def test_unexpected_errors_exit_with_code_1(monkeypatch, capsys, run):
+    def boom(args):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(cli, "cmd_datasets", boom)
+    code, _, err = run(capsys, "datasets")
+    assert code == 1
+    assert err.startswith("tsbptt: error: RuntimeError: boom") and err.count("\n") == 1
+    with pytest.raises(RuntimeError, match="boom"):
+        cli.main(["--debug", "datasets"])
+
+
+@pytest.mark.parametrize("flag, value, words", [
+    ("--threads", "1e20", "expected an integer number of threads"),
+    ("--threads", "100000000000000000000", "expected 1 to 4096 threads"),
+    ("--threads", "0", "expected 1 to 4096 threads"),
+    ("--lags", "0", "expected an integer from 1 to 10000000"),
+    ("--horizon", "10000000000", "expected an integer from 1 to 10000000"),
+    ("--epochs", "-3", "expected an integer from 1 to 10000000"),
+    ("--learning-rate", "0", "expected a learning rate > 0"),
+    ("--learning-rate", "inf", "expected a learning rate > 0"),
+    ("--learning-rate", "nan", "expected a learning rate > 0"),
+    ("--dropout", "1", "expected a dropout rate from 0 to below 1"),
+    ("--random-state", "-1", "expected a seed from 0 to 4294967295"),
+])
+def test_numeric_flags_are_range_checked_in_one_line(flag, value, words, wave_csv, capsys, run):
+    argv = ["forecast", wave_csv, "--time-col", "ts", "--target", "value", "--horizon", 1,
+            "--lags", 2, flag, value]
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == ""
+    assert err == f"tsbptt forecast: error: argument {flag}: {words}" + \
+        err.split(words, 1)[1]
+    assert err.count("\n") == 1 and repr(value) in err
+    assert err.endswith("(see `tsbptt forecast --help`)\n")
+
+
+def test_alpha_and_dropout_accept_zero(wave_csv, capsys, run, ridge_args):
+    code, _, err = run(capsys, *ridge_args(wave_csv, "--alpha", "0"))
+    assert code == 0, err
+
+
+def test_flag_errors_are_one_line_with_a_pointer_to_help(capsys, run):
+    code, out, err = run(capsys, "forecast", "--horizn", 3)
+    assert code == 2 and out == ""
+    assert err == ("tsbptt forecast: error: the following arguments are required: "
+                   "--horizon (see `tsbptt forecast --help`)\n")
+    code, _, err = run(capsys, "forecast", "--horizon", 3, "--lags", 2, "--bogus")
+    assert code == 2
+    assert err == "tsbptt: error: unrecognized arguments: --bogus (see `tsbptt --help`)\n"
+    code, _, err = run(capsys, "forecst")
+    assert code == 2 and err == ("tsbptt: error: argument COMMAND: invalid choice: "
+                                 "'forecst' (choose from 'demo', 'forecast', 'backtest', "
+                                 "'datasets') (see `tsbptt --help`)\n")
+
+
+def test_plot_and_out_paths_are_checked_before_fitting(wave_csv, tmp_path, capsys, run, ridge_args):
+    pytest.importorskip("matplotlib")
+    out_csv = tmp_path / "f.csv"
+    code, _, err = run(capsys, *ridge_args(wave_csv, "--out", out_csv, "--plot",
+                                       tmp_path / "f.foo"))
+    assert code == 2 and "--plot" in err and "'.foo'" in err and ".png" in err
+    assert not out_csv.exists()  # nothing written before the error
+    code, _, err = run(capsys, *ridge_args(wave_csv, "--out", tmp_path))
+    assert code == 2 and f"--out {tmp_path} is a folder" in err
+    # no extension: a PNG under the very name the message gives
+    png = tmp_path / "plot"
+    code, out, err = run(capsys, *ridge_args(wave_csv, "--plot", png))
+    assert code == 0, err
+    assert f"wrote {png}\n" in out and png.read_bytes().startswith(b"\x89PNG")
+
+
+def test_bad_freq_names_the_flag(wave_csv, capsys, run, ridge_args):
+    code, _, err = run(capsys, *ridge_args(wave_csv, "--freq", "xyz"))
+    assert code == 2 and err.startswith("tsbptt: error: --freq 'xyz' is neither")
+
+
+def test_backtest_initial_errors_name_the_flag(wave_csv, capsys, run, wave_hours):
+    args = ("backtest", wave_csv, "--time-col", "ts", "--target", "value", "--horizon", 6,
+            "--model", "ridge")
+    code, _, err = run(capsys, *args, "--lags", 24, "--initial", 5)
+    assert code == 2
+    assert "--initial 5 is too short for --lags 24 and --horizon 6: it needs at least " \
+           "30 steps" in err
+    code, _, err = run(capsys, *args, "--lags", 24, "--initial", wave_hours - 1)
+    assert code == 2 and f"--initial {wave_hours - 1} leaves no room" in err
+    code, _, err = run(capsys, *args, "--lags", 400)
+    assert code == 2 and "the first fit (384 steps, 80% of the series; set it with " \
+        "--initial) is too short for --lags 400" in err
+
+
+def test_library_hints_are_spelled_as_flags(tmp_path, capsys):
+    from tsbptt.cli import main
+    times = pd.date_range("2024-01-01", periods=60, freq="h").delete([20, 21])
+    path = tmp_path / "gappy.csv"
+    pd.DataFrame({"t": times, "y": np.arange(58.0)}).to_csv(path, index=False)
+    code = main(["forecast", str(path), "--time-col", "t", "--target", "y",
+                 "--horizon", "2", "--lags", "3", "--model", "ridge"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("tsbptt: error:")
+    assert "--fill interpolate or --fill ffill" in err and "fill='" not in err
+
+
+def test_library_errors_are_in_the_command_lines_words(tmp_path, capsys, run, ridge_args):
+    gap = tmp_path / "gap.csv"
+    gap.write_text("ts,value\n" + "".join(
+        f"2024-01-01 {h:02d}:00,{h}\n" for h in (0, 1, 2, 5, 6, 7, 8)))
+    code, _, err = run(capsys, *ridge_args(gap))
+    assert code == 2
+    assert err == ("tsbptt: error: the time column is not regular at frequency h: "
+                   "2024-01-01 05:00:00 where 2024-01-01 03:00:00 was expected (a gap); "
+                   "pass --fill interpolate or --fill ffill to fill gaps, or resample "
+                   "first\n")  # no warning about few windows: the data was refused
+    off = tmp_path / "off.csv"
+    off.write_text("ts,value\n" + "".join(
+        f"2024-01-01 {t},{i}\n" for i, t in enumerate(
+            ["00:00", "01:00", "02:30", "03:00", "04:00", "05:00", "06:00"])))
+    code, _, err = run(capsys, *ridge_args(off, "--fill", "ffill", "--freq", "h"))
+    assert code == 2 and err == ("tsbptt: error: the series has a timestamp off its Hour "
+                                 "grid: 2024-01-01 02:30:00; resample it first\n")

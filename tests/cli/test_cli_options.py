@@ -1,0 +1,147 @@
+"""What the ``tsbptt`` command does with its settings: config files (JSON,
+TOML) and the flags that win over them, the season and lags it infers and says,
+--verbose and --quiet, warnings, and Ctrl-C."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tsbptt.cli import _main as cli
+
+
+def test_config_file_sets_parameters_and_flags_win(wave_csv, tmp_path, capsys, run, lstm_args):
+    config = tmp_path / "model.json"
+    config.write_text(json.dumps({"hidden_size": 4, "max_iter": 2, "batch_size": 128}))
+    code, out, err = run(capsys, *lstm_args(wave_csv, "--config", config, "--verbose"))
+    assert code == 0, err
+    assert "epoch 2/2" in out and "epoch 3/" not in out
+    code, out, err = run(capsys, *lstm_args(wave_csv, "--config", config, "--epochs", 3,
+                                             "--verbose"))
+    assert code == 0, err
+    assert "epoch 3/3" in out
+
+
+def test_toml_config_file(wave_csv, tmp_path, capsys, run, lstm_args):
+    pytest.importorskip("tomllib")
+    config = tmp_path / "model.toml"
+    config.write_text("hidden_size = 4\nmax_iter = 1\nbatch_size = 128\n")
+    code, out, err = run(capsys, *lstm_args(wave_csv, "--config", config, "--verbose"))
+    assert code == 0, err
+    assert "epoch 1/1" in out
+
+
+def test_season_flag_wins_over_the_config_file(wave_csv, noise_csv, tmp_path, capsys, run, wave,
+                                               wave_hours):
+    config = tmp_path / "naive.json"
+    config.write_text(json.dumps({"season": 12}))
+    code, out, err = run(capsys, "forecast", wave_csv, "--time-col", "ts", "--target",
+                         "value", "--horizon", 3, "--lags", 24, "--model", "naive",
+                         "--season", 24, "--config", config)
+    assert code == 0, err
+    forecasts = [float(line.split()[-1]) for line in out.splitlines()[1:]]
+    np.testing.assert_allclose(forecasts, wave(wave_hours + np.arange(3)), atol=0.01)
+    # without --season, the config's season names the model and scores MASE
+    path, _ = noise_csv
+    code, out, err = run(capsys, "backtest", path, "--time-col", "time", "--target",
+                         "load", "--horizon", 6, "--lags", 24, "--model", "naive",
+                         "--config", config)
+    assert code == 0, err
+    assert "seasonal naive (season 12)" in out and "(season 1)" not in out
+
+
+def test_season_and_lags_are_inferred_and_said_or_taken_from_the_flags(wave_csv, capsys, run,
+                                                                       ridge_args):
+    # hourly data: season 24 from the time step, lags 2 x 24, both said on stderr
+    code, out, err = run(capsys, "forecast", wave_csv, "--time-col", "ts", "--target",
+                         "value", "--horizon", 3, "--model", "ridge", "--alpha", 1e-6)
+    assert code == 0, err
+    assert err == ("tsbptt: season 24 (from the time step <Hour>; set it with --season); "
+                   "lags 48 (2 x season, at least 8; set it with --lags)\n")
+    assert out.splitlines()[0].split() == ["time", "forecast"]
+    code, out, err = run(capsys, *ridge_args(wave_csv, "--season", 5))
+    assert code == 0 and err == ""  # both given: nothing to say
+    code, out, err = run(capsys, "forecast", wave_csv, "--time-col", "ts", "--target",
+                         "value", "--horizon", 3, "--model", "ridge", "--season", 5)
+    assert code == 0 and err == ("tsbptt: lags 10 (2 x season, at least 8; set it with "
+                                 "--lags)\n")
+
+
+def test_convergence_warning_is_silent_unless_verbose(wave_csv, capsys, run, lstm_args):
+    quick = ("--hidden-size", 4, "--epochs", 2, "--batch-size", 128)
+    code, _, err = run(capsys, *lstm_args(wave_csv, *quick))
+    assert code == 0 and err == ""
+    code, _, err = run(capsys, *lstm_args(wave_csv, *quick, "--verbose"))
+    assert code == 0
+    assert err.count("\n") == 1 and err.startswith("tsbptt: warning:") and "max_iter" in err
+
+
+def test_few_training_windows_are_warned_about(tmp_path, capsys, run, ridge_args):
+    times = pd.date_range("2024-01-01", periods=40, freq="D")
+    path = tmp_path / "short.csv"
+    pd.DataFrame({"ts": times, "value": np.arange(40.0)}).to_csv(path, index=False)
+    code, _, err = run(capsys, *ridge_args(path, time_col="ts")[:-4], "--lags", 12,
+                       "--model", "ridge", "--horizon", 1)
+    assert code == 0
+    assert f"tsbptt: warning: {path} has 40 steps, which give only 28 training window(s)" \
+        in err and "--lags 12" in err
+    code, _, err = run(capsys, *ridge_args(path, time_col="ts")[:-4], "--lags", 2,
+                       "--model", "ridge", "--horizon", 1)
+    assert code == 0 and "warning" not in err
+
+
+def test_verbose_labels_each_fit_and_says_why_it_stopped(wave_csv, capsys, run):
+    code, out, err = run(capsys, "forecast", wave_csv, "--time-col", "ts", "--target",
+                         "value", "--horizon", 2, "--lags", 24, "--epochs", 2,
+                         "--hidden-size", 4, "--interval", 0.8, "--verbose")
+    assert code == 0, err
+    heads = [ln.split(" | ")[0] for ln in out.splitlines() if ln.startswith("fit ")]
+    assert heads == [
+        "fit 1/2: calibration model (LSTMRegressor): epoch 1/2",
+        "fit 1/2: calibration model (LSTMRegressor): epoch 2/2",
+        "fit 1/2: calibration model (LSTMRegressor): ran all 2 epochs (max_iter) without "
+        "converging",
+        "fit 2/2: final model (LSTMRegressor): epoch 1/2",
+        "fit 2/2: final model (LSTMRegressor): epoch 2/2",
+        "fit 2/2: final model (LSTMRegressor): ran all 2 epochs (max_iter) without "
+        "converging"]
+    # one convergence warning for the Forecaster's two fits
+    assert err.count("did not converge") == 1 and "2 of its model fits" in err
+
+
+def test_backtest_verbose_counts_origins_and_quiet_shows_nothing(wave_csv, capsys, run, wave_hours):
+    argv = ("backtest", wave_csv, "--time-col", "ts", "--target", "value", "--horizon", 24,
+            "--lags", 24, "--model", "ridge", "--initial", wave_hours - 72)
+    code, out, err = run(capsys, *argv, "--verbose")
+    assert code == 0, err
+    assert [ln.split(" | ")[0] for ln in out.splitlines() if ln.startswith("backtest:")] \
+        == ["backtest: origin 1/3", "backtest: origin 2/3", "backtest: origin 3/3"]
+    assert cli._verbosity(cli.build_parser().parse_args(["backtest", *map(str, argv[1:]),
+                                                          "--quiet"])) == 0
+    assert cli._verbosity(cli.build_parser().parse_args([*map(str, argv)])) == 1
+
+
+def test_ctrl_c_stops_the_command_and_writes_nothing(wave_csv, tmp_path, capsys, monkeypatch, run,
+                                                     lstm_args):
+    # the training loop catches KeyboardInterrupt to stop early and keep the model:
+    # the command went on, wrote its forecast and exited 0
+    import signal
+
+    from tsbptt.utils._progress import ProgressReporter
+
+    def ctrl_c(self, record):
+        signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(ProgressReporter, "update", ctrl_c)
+    # Python's own handler, as at a terminal: a shell starts background jobs (a test
+    # run with `&`) with SIGINT ignored, which the command rightly leaves ignored
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        out_csv = tmp_path / "f.csv"
+        code, _, err = run(capsys, *lstm_args(wave_csv, "--epochs", 5, "--out", out_csv))
+        assert code == 130 and err == "tsbptt: interrupted\n"
+        assert not out_csv.exists()
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, previous)
