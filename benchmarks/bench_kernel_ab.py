@@ -65,8 +65,12 @@ def outputs(router, which, layer, X, dY):
     return [Y, dX] + [grads[k] for k in sorted(grads)]
 
 
-def compare(router, row, pairs):
-    """Bitwise check, then ``pairs`` A B B A rounds: (ms A, ms B, ratio B / A)."""
+def compare(router, row, pairs, clock=time.perf_counter):
+    """Bitwise check, then ``pairs`` A B B A rounds: (ms A, ms B, ratio B / A).
+
+    ``clock``: ``time.perf_counter`` (wall) or ``time.thread_time`` (this thread's
+    CPU time: on a loaded machine it leaves out the time the step waited for a core).
+    """
     B, T, F, H = row
     layer, X, _ = make_tsbptt_step(router.cell, B, T, F, H, 1)
     dY = np.zeros((B, T, H), np.float32)
@@ -76,10 +80,10 @@ def compare(router, row, pairs):
 
     def step(which):
         router.current = which
-        t0 = time.perf_counter()
+        t0 = clock()
         _, _, cache = layer.forward(X, n_threads=1)
         layer.backward(cache, dY, n_threads=1)
-        return time.perf_counter() - t0
+        return clock() - t0
 
     for which in (0, 1, 0, 1):  # warm-up
         step(which)
@@ -105,6 +109,8 @@ def main(argv=None):
                    help="grid rows of bench_kernels.py (default: 0 1 2)")
     p.add_argument("--seconds", type=float, default=3.0,
                    help="about this long per row and build (default: 3)")
+    p.add_argument("--cpu", action="store_true",
+                   help="time the step's thread CPU time instead of wall time (under load)")
     args = p.parse_args(argv)
     builds = [load_build(args.a), load_build(args.b)]
     cell = os.path.basename(args.a).split(".")[0].lstrip("_").split("_")[0]
@@ -112,7 +118,8 @@ def main(argv=None):
     cells.cell_kernels = router
     print("\n".join(header_lines(None, True, "1 thread", "not used")[1]))
     print(f"A = {args.a}\nB = {args.b}\ncell {cell}, 1 thread, float32, step = forward + "
-          "backward; times are medians, B/A the median of the A B B A rounds' ratios")
+          "backward; times are medians, B/A the median of the A B B A rounds' ratios"
+          + ("; thread CPU time" if args.cpu else "; wall time"))
     print(f"{'row (B,T,F,H)':>16} {'A ms':>9} {'B ms':>9} {'B/A':>6}  bitwise")
     for i in args.rows:
         row = GRID[i]
@@ -120,7 +127,8 @@ def main(argv=None):
         t0 = time.perf_counter()
         one()
         pairs = max(3, int(args.seconds / 2 / max(time.perf_counter() - t0, 1e-6)))
-        a_ms, b_ms, ratio, same = compare(router, row, pairs)
+        a_ms, b_ms, ratio, same = compare(router, row, pairs,
+                                          time.thread_time if args.cpu else time.perf_counter)
         print(f"{str(row):>16} {a_ms:9.3f} {b_ms:9.3f} {ratio:6.3f}  "
               f"{'same' if same else 'DIFFERENT'}  (load {os.getloadavg()[0]:.1f})")
 
