@@ -23,7 +23,7 @@
 # with exactly the same operands either way.
 from cython cimport floating
 from libc.stddef cimport ptrdiff_t
-from libc.string cimport memcpy, memset
+from libc.string cimport memset
 
 
 #: Steps per weight-gradient product in the backward (k = BLOCK_STEPS * chunk rows).
@@ -84,9 +84,9 @@ cdef inline void fill_xh(const floating* X, const floating* h0, floating* xh,
     for r in range(r0, r1):
         for t in range(T):
             row = xh + (r * T + t) * K
-            memcpy(row, X + (r * T + t) * F, F * sizeof(floating))
+            copy_row(row, X + (r * T + t) * F, F)
             row[F + H] = 1
-        memcpy(xh + r * T * K + F, h0 + r * H, H * sizeof(floating))
+        copy_row(xh + r * T * K + F, h0 + r * H, H)
 
 
 cdef extern from "_microkernels.h" nogil:
@@ -169,9 +169,9 @@ cdef inline void infer_rows(const floating* X, const floating* h0, floating* xh,
     cdef floating* row
     for r in range(r0, r1):
         row = xh + (r - r0) * K
-        memcpy(row, X + (r * T + t) * F, F * sizeof(floating))
+        copy_row(row, X + (r * T + t) * F, F)
         if t == 0:
-            memcpy(row + F, h0 + r * H, H * sizeof(floating))
+            copy_row(row + F, h0 + r * H, H)
             row[F + H] = 1
 
 
@@ -181,7 +181,7 @@ cdef inline void gather_block_rows(const floating* xh, floating* blk, Py_ssize_t
     """Copy xh[r0:r1, t] into rows [s*nb, (s+1)*nb) of a chunk's block buffer."""
     cdef Py_ssize_t r, nb = r1 - r0
     for r in range(r0, r1):
-        memcpy(blk + (s * nb + r - r0) * K, xh + (r * T + t) * K, K * sizeof(floating))
+        copy_row(blk + (s * nb + r - r0) * K, xh + (r * T + t) * K, K)
 
 
 cdef inline Py_ssize_t add_clip_norm(floating* dh, const floating* dy, Py_ssize_t H,
@@ -244,8 +244,17 @@ cdef inline void prefetch_row(const floating* p, Py_ssize_t n, int for_write) no
         TSBPTT_PREFETCH(c + off, for_write)
 
 
+cdef extern from "_rowcopy.h" nogil:
+    void tsb_copy_f32(float* dst, const float* src, ptrdiff_t n)
+    void tsb_copy_f64(double* dst, const double* src, ptrdiff_t n)
+
+
 cdef inline void copy_row(floating* dst, const floating* src, Py_ssize_t n) noexcept nogil:
-    memcpy(dst, src, n * sizeof(floating))
+    """dst[0:n] = src[0:n] (no overlap), inline: no libc call per row (_rowcopy.h)."""
+    if floating is float:
+        tsb_copy_f32(dst, src, n)
+    else:
+        tsb_copy_f64(dst, src, n)
 
 
 cdef inline void zero_row(floating* dst, Py_ssize_t n) noexcept nogil:

@@ -131,27 +131,25 @@ def lstm_forward(const floating[:, :, ::1] X not None,  # IN  (B, T, F)
 
 
 cdef void _gate_grads(const floating* a, const floating* h, const floating* c_prev,
-                      const floating* dh, floating* dc, floating* da, floating* tc,
+                      const floating* dh, floating* dc, floating* da,
                       Py_ssize_t H) noexcept nogil:
     """One valid step of one sample: the gates a and output h of step t, dL/dh_t (dh)
-    and the running dc -> da (4H,)."""
+    and the running dc -> da (4H,). One pass: tanh(c_t) stays in a register."""
     cdef Py_ssize_t j
-    cdef floating dcj, i, f, g, o
+    cdef floating dcj, i, f, g, o, tc
     cdef floating one = 1  # a typed 1: a bare literal would make float32 maths double
     cdef floating tiny = FLT_MIN if floating is float else DBL_MIN
-    for j in range(H):  # tanh(c_t) = h_t / o_t (see the module header)
-        o = a[3 * H + j]
-        tc[j] = h[j] / (o if o > tiny else tiny)
     for j in range(H):
         i = a[j]
         f = a[H + j]
         g = a[2 * H + j]
         o = a[3 * H + j]
-        dcj = dc[j] + dh[j] * o * (one - tc[j] * tc[j])
+        tc = h[j] / (o if o > tiny else tiny)  # tanh(c_t) = h_t / o_t (module header)
+        dcj = dc[j] + dh[j] * o * (one - tc * tc)
         da[j] = dcj * g * i * (one - i)
         da[H + j] = dcj * c_prev[j] * f * (one - f)
         da[2 * H + j] = dcj * i * (one - g * g)
-        da[3 * H + j] = dh[j] * tc[j] * o * (one - o)
+        da[3 * H + j] = dh[j] * tc * o * (one - o)
         dc[j] = dcj * f
 
 
@@ -184,8 +182,7 @@ cdef void _backward_chunk(const floating* W_T, const floating* c0,
                                               delta_sq + row)
                 c_prev = c0 + r * H if t == 0 else cell + (row - 1) * H
                 h_t = xh + (row + 1) * K + F if t + 1 < T else h_T + r * H
-                _gate_grads(gates + row * G, h_t, c_prev, dh + r * H,
-                            dc + r * H, da, work + (r - r0) * (F + H), H)
+                _gate_grads(gates + row * G, h_t, c_prev, dh + r * H, dc + r * H, da, H)
             else:
                 delta_sq[row] = 0
                 zero_row(da, G)
