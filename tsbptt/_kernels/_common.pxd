@@ -244,6 +244,27 @@ cdef inline void prefetch_row(const floating* p, Py_ssize_t n, int for_write) no
         TSBPTT_PREFETCH(c + off, for_write)
 
 
+cdef inline floating dot_row(const floating* a, const floating* b,
+                             Py_ssize_t n) noexcept nogil:
+    """sum_j a[j] * b[j] in a fixed order that depends on n alone: 16 interleaved
+    partial sums (one or two vector registers), a fixed tree, then the tail."""
+    cdef Py_ssize_t j = 0, k
+    cdef floating s
+    cdef floating acc[16]
+    for k in range(16):
+        acc[k] = 0
+    while j + 16 <= n:
+        for k in range(16):
+            acc[k] = acc[k] + a[j + k] * b[j + k]
+        j += 16
+    s = (((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
+         + (((acc[8] + acc[9]) + (acc[10] + acc[11]))
+            + ((acc[12] + acc[13]) + (acc[14] + acc[15]))))
+    while j < n:
+        s = s + a[j] * b[j]
+        j += 1
+    return s
+
 cdef extern from "_rowcopy.h" nogil:
     void tsb_copy_f32(float* dst, const float* src, ptrdiff_t n)
     void tsb_copy_f64(double* dst, const double* src, ptrdiff_t n)
