@@ -91,6 +91,7 @@ cdef inline void fill_xh(const floating* X, const floating* h0, floating* xh,
 
 cdef extern from "_microkernels.h" nogil:
     const char* TSB_ISA
+    enum: TSB_VEC  # 1 in the AVX2 and AVX-512 builds, 0 in the portable one
     const int tsb_tile_rows, tsb_tile_cols_f32, tsb_tile_cols_f64
     ptrdiff_t tsb_packed_size_f32(int k, int n)
     ptrdiff_t tsb_packed_size_f64(int k, int n)

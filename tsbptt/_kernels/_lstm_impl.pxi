@@ -33,7 +33,7 @@ from libc.float cimport DBL_MIN, FLT_MIN
 
 from ._activations cimport sigmoid, tanh_
 from ._common cimport (BLOCK_STEPS, add_clip_norm, check_common, check_dims,
-                       copy_row, dot_row, fill_xh, gather_block_rows, gemm_step,
+                       TSB_VEC, copy_row, dot_row, fill_xh, gather_block_rows, gemm_step,
                        gemm_tn_add, infer_rows, n_chunks_of, pack_b, packed_size,
                        prefetch_row, tn_work_size, zero_row)
 
@@ -42,7 +42,8 @@ import numpy as np
 #: Up to this many input features the backward makes dx_t by dot products, row by
 #: row, and the step product makes dh only: F columns of the product would take a
 #: whole (masked) vector per multiply-add of a narrow column tail, a dot product
-#: one vector per 16 of the 4H terms.
+#: one vector per 16 of the 4H terms. Vector builds only: the portable build's tile
+#: is 4 scalar columns wide, so its narrow tail costs no more than its columns.
 cdef enum:
     DOT_DX_MAX_F = 2
 
@@ -138,25 +139,33 @@ def lstm_forward(const floating[:, :, ::1] X not None,  # IN  (B, T, F)
 
 
 cdef void _gate_grads(const floating* a, const floating* h, const floating* c_prev,
-                      const floating* dh, floating* dc, floating* da,
+                      const floating* dh, floating* dc, floating* da, floating* tc,
                       Py_ssize_t H) noexcept nogil:
     """One valid step of one sample: the gates a and output h of step t, dL/dh_t (dh)
-    and the running dc -> da (4H,). One pass: tanh(c_t) stays in a register."""
+    and the running dc -> da (4H,). tanh(c_t) = h_t / o_t (see the module header).
+
+    The vector builds make it in the one loop, kept in a register; the portable build
+    (-O2) vectorises only the two-loop form, through the scratch row tc (H,). The
+    arithmetic, and so every bit, is the same either way."""
     cdef Py_ssize_t j
-    cdef floating dcj, i, f, g, o, tc
+    cdef floating dcj, i, f, g, o, t
     cdef floating one = 1  # a typed 1: a bare literal would make float32 maths double
     cdef floating tiny = FLT_MIN if floating is float else DBL_MIN
+    if not TSB_VEC:
+        for j in range(H):
+            o = a[3 * H + j]
+            tc[j] = h[j] / (o if o > tiny else tiny)
     for j in range(H):
         i = a[j]
         f = a[H + j]
         g = a[2 * H + j]
         o = a[3 * H + j]
-        tc = h[j] / (o if o > tiny else tiny)  # tanh(c_t) = h_t / o_t (module header)
-        dcj = dc[j] + dh[j] * o * (one - tc * tc)
+        t = h[j] / (o if o > tiny else tiny) if TSB_VEC else tc[j]
+        dcj = dc[j] + dh[j] * o * (one - t * t)
         da[j] = dcj * g * i * (one - i)
         da[H + j] = dcj * c_prev[j] * f * (one - f)
         da[2 * H + j] = dcj * i * (one - g * g)
-        da[3 * H + j] = dh[j] * tc * o * (one - o)
+        da[3 * H + j] = dh[j] * t * o * (one - o)
         dc[j] = dcj * f
 
 
@@ -189,7 +198,8 @@ cdef void _backward_chunk(const floating* W_T, const floating* Wx, const floatin
                                               delta_sq + row)
                 c_prev = c0 + r * H if t == 0 else cell + (row - 1) * H
                 h_t = xh + (row + 1) * K + F if t + 1 < T else h_T + r * H
-                _gate_grads(gates + row * G, h_t, c_prev, dh + r * H, dc + r * H, da, H)
+                _gate_grads(gates + row * G, h_t, c_prev, dh + r * H, dc + r * H, da,
+                            work + (r - r0) * (F + H), H)
             else:
                 delta_sq[row] = 0
                 zero_row(da, G)
@@ -270,11 +280,11 @@ def lstm_backward(const floating[:, ::1] W_T not None,      # IN  (4H, F + H) = 
     dh0[...] = dh_T
     dc0[...] = dc_T
     dt = np.float32 if floating is float else np.float64
+    cdef bint dot_dx = TSB_VEC and F <= DOT_DX_MAX_F  # portable build: the product
+    Wp = np.empty(packed_size(&dh0[0, 0], G, H if dot_dx else F + H), dtype=dt)
     tn_work = np.empty((n_chunks, tn_work_size(&dh0[0, 0], K, rows_blk)), dtype=dt)
-    cdef bint dot_dx = F <= DOT_DX_MAX_F
     cdef floating[:, ::1] Wx = np.empty((F if dot_dx else 0, G), dtype=dt)
     cdef const floating* wx = &Wx[0, 0] if dot_dx else NULL
-    Wp = np.empty(packed_size(&dh0[0, 0], G, H if dot_dx else F + H), dtype=dt)
     with nogil:
         if dot_dx:  # the product makes dh only; Wx = W_x (F, 4H) for the dx rows
             pack_b(G, H, &W_T[0, F], F + H, &Wp[0])
