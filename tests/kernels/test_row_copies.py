@@ -51,8 +51,9 @@ def test_forward_rows_are_exact_copies(cell, isa, dtype, F, H, monkeypatch):
 @pytest.mark.parametrize("dtype, tol", [(np.float32, 1e-5), (np.float64, 1e-12)])
 @pytest.mark.parametrize("F, H", SHAPES)
 def test_lstm_backward_copies_match_the_reference(isa, dtype, tol, F, H, monkeypatch):
-    """dx and dh leave the step product's rows, and the input rows enter the
-    weight-gradient block, at every width: the gradients equal the NumPy reference."""
+    """dx and dh leave the step product's rows (dx by dot products at F <= 2 in the
+    vector builds), and the input rows enter the weight-gradient block, at every
+    width: the gradients equal the NumPy reference."""
     monkeypatch.setattr(_cells, "cell_kernels", lambda name: cell_kernels(name, isa))
     rng = np.random.default_rng(7 * F + H)
     B, T = 19, 18  # two chunks; 18 steps: a full block of 16 and a partial one
