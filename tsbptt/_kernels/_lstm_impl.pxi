@@ -12,10 +12,11 @@
 #   W is packed once per call into the micro-kernels' panels (_microkernels.h).
 # - Backward per step: gate gradients dA_t for the chunk's rows, then one product
 #   dA_t @ W[:F+H]^T gives [dx_t, dh_{t-1}] together, from W_T = W[:F+H].T packed
-#   once per call. dA and xh rows are gathered into a block buffer; every
-#   BLOCK_STEPS steps one product adds xh_blk^T @ dA_blk to
-#   the chunk's weight-gradient accumulator (the ones column makes its last row the
-#   bias gradient).
+#   once per call (with F <= DOT_DX_MAX_F, in the vector builds, the product gives
+#   dh_{t-1} only and each row's dx_t is F dot products of length 4H). dA and xh
+#   rows are gathered into a block buffer; every BLOCK_STEPS steps one product adds
+#   xh_blk^T @ dA_blk to the chunk's weight-gradient accumulator (the ones column
+#   makes its last row the bias gradient).
 # - The backward needs tanh(c_t); it divides h_t = o_t * tanh(c_t) by o_t, several
 #   times cheaper than tanh: h_t is xh[b, t + 1]'s h part, or the forward's h_T (the
 #   one extra cache, (B, H)) at the last step. o_t is a sigmoid, so it is > 0 unless
