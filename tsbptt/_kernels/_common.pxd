@@ -23,7 +23,7 @@
 # with exactly the same operands either way.
 from cython cimport floating
 from libc.stddef cimport ptrdiff_t
-from libc.string cimport memcpy, memset
+from libc.string cimport memset
 
 
 #: Steps per weight-gradient product in the backward (k = BLOCK_STEPS * chunk rows).
@@ -84,13 +84,14 @@ cdef inline void fill_xh(const floating* X, const floating* h0, floating* xh,
     for r in range(r0, r1):
         for t in range(T):
             row = xh + (r * T + t) * K
-            memcpy(row, X + (r * T + t) * F, F * sizeof(floating))
+            copy_row(row, X + (r * T + t) * F, F)
             row[F + H] = 1
-        memcpy(xh + r * T * K + F, h0 + r * H, H * sizeof(floating))
+        copy_row(xh + r * T * K + F, h0 + r * H, H)
 
 
 cdef extern from "_microkernels.h" nogil:
     const char* TSB_ISA
+    enum: TSB_VEC  # 1 in the AVX2 and AVX-512 builds, 0 in the portable one
     const int tsb_tile_rows, tsb_tile_cols_f32, tsb_tile_cols_f64
     ptrdiff_t tsb_packed_size_f32(int k, int n)
     ptrdiff_t tsb_packed_size_f64(int k, int n)
@@ -169,9 +170,9 @@ cdef inline void infer_rows(const floating* X, const floating* h0, floating* xh,
     cdef floating* row
     for r in range(r0, r1):
         row = xh + (r - r0) * K
-        memcpy(row, X + (r * T + t) * F, F * sizeof(floating))
+        copy_row(row, X + (r * T + t) * F, F)
         if t == 0:
-            memcpy(row + F, h0 + r * H, H * sizeof(floating))
+            copy_row(row + F, h0 + r * H, H)
             row[F + H] = 1
 
 
@@ -181,7 +182,7 @@ cdef inline void gather_block_rows(const floating* xh, floating* blk, Py_ssize_t
     """Copy xh[r0:r1, t] into rows [s*nb, (s+1)*nb) of a chunk's block buffer."""
     cdef Py_ssize_t r, nb = r1 - r0
     for r in range(r0, r1):
-        memcpy(blk + (s * nb + r - r0) * K, xh + (r * T + t) * K, K * sizeof(floating))
+        copy_row(blk + (s * nb + r - r0) * K, xh + (r * T + t) * K, K)
 
 
 cdef inline Py_ssize_t add_clip_norm(floating* dh, const floating* dy, Py_ssize_t H,
@@ -244,8 +245,38 @@ cdef inline void prefetch_row(const floating* p, Py_ssize_t n, int for_write) no
         TSBPTT_PREFETCH(c + off, for_write)
 
 
+cdef inline floating dot_row(const floating* a, const floating* b,
+                             Py_ssize_t n) noexcept nogil:
+    """sum_j a[j] * b[j] in a fixed order that depends on n alone: 16 interleaved
+    partial sums (one or two vector registers), a fixed tree, then the tail."""
+    cdef Py_ssize_t j = 0, k
+    cdef floating s
+    cdef floating acc[16]
+    for k in range(16):
+        acc[k] = 0
+    while j + 16 <= n:
+        for k in range(16):
+            acc[k] = acc[k] + a[j + k] * b[j + k]
+        j += 16
+    s = (((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
+         + (((acc[8] + acc[9]) + (acc[10] + acc[11]))
+            + ((acc[12] + acc[13]) + (acc[14] + acc[15]))))
+    while j < n:
+        s = s + a[j] * b[j]
+        j += 1
+    return s
+
+cdef extern from "_rowcopy.h" nogil:
+    void tsb_copy_f32(float* dst, const float* src, ptrdiff_t n)
+    void tsb_copy_f64(double* dst, const double* src, ptrdiff_t n)
+
+
 cdef inline void copy_row(floating* dst, const floating* src, Py_ssize_t n) noexcept nogil:
-    memcpy(dst, src, n * sizeof(floating))
+    """dst[0:n] = src[0:n] (no overlap), inline: no libc call per row (_rowcopy.h)."""
+    if floating is float:
+        tsb_copy_f32(dst, src, n)
+    else:
+        tsb_copy_f64(dst, src, n)
 
 
 cdef inline void zero_row(floating* dst, Py_ssize_t n) noexcept nogil:

@@ -12,10 +12,11 @@
 #   W is packed once per call into the micro-kernels' panels (_microkernels.h).
 # - Backward per step: gate gradients dA_t for the chunk's rows, then one product
 #   dA_t @ W[:F+H]^T gives [dx_t, dh_{t-1}] together, from W_T = W[:F+H].T packed
-#   once per call. dA and xh rows are gathered into a block buffer; every
-#   BLOCK_STEPS steps one product adds xh_blk^T @ dA_blk to
-#   the chunk's weight-gradient accumulator (the ones column makes its last row the
-#   bias gradient).
+#   once per call (with F <= DOT_DX_MAX_F, in the vector builds, the product gives
+#   dh_{t-1} only and each row's dx_t is F dot products of length 4H). dA and xh
+#   rows are gathered into a block buffer; every BLOCK_STEPS steps one product adds
+#   xh_blk^T @ dA_blk to the chunk's weight-gradient accumulator (the ones column
+#   makes its last row the bias gradient).
 # - The backward needs tanh(c_t); it divides h_t = o_t * tanh(c_t) by o_t, several
 #   times cheaper than tanh: h_t is xh[b, t + 1]'s h part, or the forward's h_T (the
 #   one extra cache, (B, H)) at the last step. o_t is a sigmoid, so it is > 0 unless
@@ -33,11 +34,19 @@ from libc.float cimport DBL_MIN, FLT_MIN
 
 from ._activations cimport sigmoid, tanh_
 from ._common cimport (BLOCK_STEPS, add_clip_norm, check_common, check_dims,
-                       copy_row, fill_xh, gather_block_rows, gemm_step, gemm_tn_add,
-                       infer_rows, n_chunks_of, pack_b, packed_size, prefetch_row, tn_work_size,
-                       zero_row)
+                       TSB_VEC, copy_row, dot_row, fill_xh, gather_block_rows, gemm_step,
+                       gemm_tn_add, infer_rows, n_chunks_of, pack_b, packed_size,
+                       prefetch_row, tn_work_size, zero_row)
 
 import numpy as np
+
+#: Up to this many input features the backward makes dx_t by dot products, row by
+#: row, and the step product makes dh only: F columns of the product would take a
+#: whole (masked) vector per multiply-add of a narrow column tail, a dot product
+#: one vector per 16 of the 4H terms. Vector builds only: the portable build's tile
+#: is 4 scalar columns wide, so its narrow tail costs no more than its columns.
+cdef enum:
+    DOT_DX_MAX_F = 2
 
 
 cdef void _activate(const floating* pre, floating* a, const floating* c_in,
@@ -134,28 +143,34 @@ cdef void _gate_grads(const floating* a, const floating* h, const floating* c_pr
                       const floating* dh, floating* dc, floating* da, floating* tc,
                       Py_ssize_t H) noexcept nogil:
     """One valid step of one sample: the gates a and output h of step t, dL/dh_t (dh)
-    and the running dc -> da (4H,)."""
+    and the running dc -> da (4H,). tanh(c_t) = h_t / o_t (see the module header).
+
+    The vector builds make it in the one loop, kept in a register; the portable build
+    (-O2) vectorises only the two-loop form, through the scratch row tc (H,). The
+    arithmetic, and so every bit, is the same either way."""
     cdef Py_ssize_t j
-    cdef floating dcj, i, f, g, o
+    cdef floating dcj, i, f, g, o, t
     cdef floating one = 1  # a typed 1: a bare literal would make float32 maths double
     cdef floating tiny = FLT_MIN if floating is float else DBL_MIN
-    for j in range(H):  # tanh(c_t) = h_t / o_t (see the module header)
-        o = a[3 * H + j]
-        tc[j] = h[j] / (o if o > tiny else tiny)
+    if not TSB_VEC:
+        for j in range(H):
+            o = a[3 * H + j]
+            tc[j] = h[j] / (o if o > tiny else tiny)
     for j in range(H):
         i = a[j]
         f = a[H + j]
         g = a[2 * H + j]
         o = a[3 * H + j]
-        dcj = dc[j] + dh[j] * o * (one - tc[j] * tc[j])
+        t = h[j] / (o if o > tiny else tiny) if TSB_VEC else tc[j]
+        dcj = dc[j] + dh[j] * o * (one - t * t)
         da[j] = dcj * g * i * (one - i)
         da[H + j] = dcj * c_prev[j] * f * (one - f)
         da[2 * H + j] = dcj * i * (one - g * g)
-        da[3 * H + j] = dh[j] * tc[j] * o * (one - o)
+        da[3 * H + j] = dh[j] * t * o * (one - o)
         dc[j] = dcj * f
 
 
-cdef void _backward_chunk(const floating* W_T, const floating* c0,
+cdef void _backward_chunk(const floating* W_T, const floating* Wx, const floating* c0,
                           const floating* h_T, const Py_ssize_t* lengths, const floating* xh,
                           const floating* gates, const floating* cell,
                           const floating* dY, floating* dX, floating* dh, floating* dc,
@@ -164,7 +179,7 @@ cdef void _backward_chunk(const floating* W_T, const floating* c0,
                           Py_ssize_t* n_clipped,
                           floating* delta_sq, Py_ssize_t r0, Py_ssize_t r1,
                           Py_ssize_t T, Py_ssize_t F, Py_ssize_t H) noexcept nogil:
-    cdef Py_ssize_t G = 4 * H, K = F + H + 1, nb = r1 - r0, r, t, row, s
+    cdef Py_ssize_t G = 4 * H, K = F + H + 1, nb = r1 - r0, r, t, row, s, f
     cdef const floating* c_prev
     cdef const floating* h_t
     cdef floating* da
@@ -184,18 +199,27 @@ cdef void _backward_chunk(const floating* W_T, const floating* c0,
                                               delta_sq + row)
                 c_prev = c0 + r * H if t == 0 else cell + (row - 1) * H
                 h_t = xh + (row + 1) * K + F if t + 1 < T else h_T + r * H
-                _gate_grads(gates + row * G, h_t, c_prev, dh + r * H,
-                            dc + r * H, da, work + (r - r0) * (F + H), H)
+                _gate_grads(gates + row * G, h_t, c_prev, dh + r * H, dc + r * H, da,
+                            work + (r - r0) * (F + H), H)
             else:
                 delta_sq[row] = 0
                 zero_row(da, G)
-        # [dx_t, dh_{t-1}] = dA_t @ W[:F+H]^T
-        gemm_step(nb, F + H, G, blk_da + s * nb * G, G, W_T, work, F + H)
-        for r in range(r0, r1):
-            row = r * T + t
-            copy_row(dX + row * F, work + (r - r0) * (F + H), F)
-            if t < lengths[r]:
-                copy_row(dh + r * H, work + (r - r0) * (F + H) + F, H)
+        if Wx != NULL:  # dh_{t-1} = dA_t @ W_h^T, dx_t row by row (DOT_DX_MAX_F)
+            gemm_step(nb, H, G, blk_da + s * nb * G, G, W_T, work, H)
+            for r in range(r0, r1):
+                row = r * T + t
+                da = blk_da + (s * nb + r - r0) * G
+                for f in range(F):
+                    dX[row * F + f] = dot_row(da, Wx + f * G, G)
+                if t < lengths[r]:
+                    copy_row(dh + r * H, work + (r - r0) * H, H)
+        else:  # [dx_t, dh_{t-1}] = dA_t @ W[:F+H]^T
+            gemm_step(nb, F + H, G, blk_da + s * nb * G, G, W_T, work, F + H)
+            for r in range(r0, r1):
+                row = r * T + t
+                copy_row(dX + row * F, work + (r - r0) * (F + H), F)
+                if t < lengths[r]:
+                    copy_row(dh + r * H, work + (r - r0) * (F + H) + F, H)
         gather_block_rows(xh, blk_xh, r0, r1, t, s, T, K)
         if s == 0:  # the block [t, t + BLOCK_STEPS) is complete
             gemm_tn_add(K, G, min(T - t, BLOCK_STEPS) * nb, blk_xh, K, blk_da, G, dW, G,
@@ -229,7 +253,7 @@ def lstm_backward(const floating[:, ::1] W_T not None,      # IN  (4H, F + H) = 
     with ``sum_chunks`` (``_reduce.pxi``).
     """
     cdef Py_ssize_t B = xh.shape[0], T = xh.shape[1], H = c0.shape[1]
-    cdef Py_ssize_t F = xh.shape[2] - H - 1, G = 4 * H, K = F + H + 1, k, n_chunks
+    cdef Py_ssize_t F = xh.shape[2] - H - 1, G = 4 * H, K = F + H + 1, k, j, n_chunks
     check_common(B, T, F, G, chunk_size, n_threads, lengths)
     n_chunks = n_chunks_of(B, chunk_size)
     cdef Py_ssize_t rows_blk = BLOCK_STEPS * min(chunk_size, B)
@@ -257,13 +281,22 @@ def lstm_backward(const floating[:, ::1] W_T not None,      # IN  (4H, F + H) = 
     dh0[...] = dh_T
     dc0[...] = dc_T
     dt = np.float32 if floating is float else np.float64
-    Wp = np.empty(packed_size(&dh0[0, 0], G, F + H), dtype=dt)
+    cdef bint dot_dx = TSB_VEC and F <= DOT_DX_MAX_F  # portable build: the product
+    Wp = np.empty(packed_size(&dh0[0, 0], G, H if dot_dx else F + H), dtype=dt)
     tn_work = np.empty((n_chunks, tn_work_size(&dh0[0, 0], K, rows_blk)), dtype=dt)
+    cdef floating[:, ::1] Wx = np.empty((F if dot_dx else 0, G), dtype=dt)
+    cdef const floating* wx = &Wx[0, 0] if dot_dx else NULL
     with nogil:
-        pack_b(G, F + H, &W_T[0, 0], F + H, &Wp[0])
+        if dot_dx:  # the product makes dh only; Wx = W_x (F, 4H) for the dx rows
+            pack_b(G, H, &W_T[0, F], F + H, &Wp[0])
+            for k in range(G):
+                for j in range(F):
+                    Wx[j, k] = W_T[k, j]
+        else:
+            pack_b(G, F + H, &W_T[0, 0], F + H, &Wp[0])
         for k in prange(n_chunks, num_threads=min(n_threads, n_chunks),
                         schedule='dynamic'):
-            _backward_chunk(&Wp[0], &c0[0, 0], &h_T[0, 0], &lengths[0], &xh[0, 0, 0],
+            _backward_chunk(&Wp[0], wx, &c0[0, 0], &h_T[0, 0], &lengths[0], &xh[0, 0, 0],
                             &gates[0, 0, 0], &cell[0, 0, 0], &dY[0, 0, 0], &dX[0, 0, 0],
                             &dh0[0, 0], &dc0[0, 0], &dW_acc[k, 0, 0], &blk_xh[k, 0, 0],
                             &blk_da[k, 0, 0], &work[k, 0, 0], &tn_work[k, 0], clip_step,
