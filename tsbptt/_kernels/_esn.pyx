@@ -250,7 +250,7 @@ cdef void _row(const floating[:, :, ::1] U, const Py_ssize_t[::1] lengths,
 
 cdef void _chunk(const floating[:, :, ::1] U, const Py_ssize_t[::1] lengths,
                  const floating[:, :, ::1] Y_fb, floating leak, const int[::1] ptr,
-                 const floating[::1] data, const int[::1] index,
+                 const floating[::1] data, const int[::1] offs,
                  const floating[::1] bias, const floating[:, ::1] w_in,
                  const floating[:, ::1] w_fb, const int[::1] inv, int isa, bint wide,
                  floating[:, ::1] x, floating[:, :, ::1] states, floating[:, ::1] mean,
@@ -263,7 +263,8 @@ cdef void _chunk(const floating[:, :, ::1] U, const Py_ssize_t[::1] lengths,
     u / y (0 in the lanes past nb), the pre-activations of every position by
     _esn_chunk.h (bias, input terms, CSR terms, feedback terms: the scalar
     order), then the 16-lane tanh loop of the row path. The lanes past nb hold
-    finite junk that is never stored.
+    finite junk that is never stored. offs: the packed index times CHUNK (the
+    offset of a row of xs).
     """
     cdef Py_ssize_t N = x.shape[1], n_pad = bias.shape[0], n_slices = n_pad // CHUNK
     cdef Py_ssize_t F = w_in.shape[0], n_fb = w_fb.shape[0]
@@ -292,11 +293,11 @@ cdef void _chunk(const floating[:, :, ::1] U, const Py_ssize_t[::1] lengths,
             for o in range(n_fb):
                 y[o * CHUNK + k] = Y_fb[b0 + k, t, o]
         if floating is float:
-            tsb_chunk_float(isa, n_slices, &ptr[0], &data[0], &index[0], &bias[0], F,
+            tsb_chunk_float(isa, n_slices, &ptr[0], &data[0], &offs[0], &bias[0], F,
                             &w_in[0, 0] if F else NULL, u, n_fb,
                             &w_fb[0, 0] if n_fb else NULL, y, xs, acc)
         else:
-            tsb_chunk_double(isa, n_slices, &ptr[0], &data[0], &index[0], &bias[0], F,
+            tsb_chunk_double(isa, n_slices, &ptr[0], &data[0], &offs[0], &bias[0], F,
                              &w_in[0, 0] if F else NULL, u, n_fb,
                              &w_fb[0, 0] if n_fb else NULL, y, xs, acc)
         if floating is float and wide:
@@ -426,6 +427,7 @@ def esn_states(const floating[:, :, ::1] U not None,
     # Both paths run on the packed reservoir (_Packed): ~15 us at N=200.
     packed = _pack_row(W_data, W_indptr, W_indices, bias, W_in, W_fb)
     cdef const int[::1] p_ptr = packed.ptr, p_index = packed.index
+    cdef const int[::1] p_rows = packed.index * CHUNK  # rows of the chunk's state
     cdef const floating[::1] p_data = packed.data, p_bias = packed.bias
     cdef const floating[:, ::1] p_in = packed.w_in, p_fb = packed.w_fb
     cdef const int[::1] p_inv = packed.inv
@@ -439,7 +441,7 @@ def esn_states(const floating[:, :, ::1] U not None,
                      p_inv, isa, wide, x, states, mean, want_states, want_mean, washout,
                      c * CHUNK, &work[omp_get_thread_num(), 0])
             else:
-                _chunk(U, lengths, Y_fb, lk, p_ptr, p_data, p_index, p_bias, p_in, p_fb,
+                _chunk(U, lengths, Y_fb, lk, p_ptr, p_data, p_rows, p_bias, p_in, p_fb,
                        p_inv, chunk_isa, wide, x, states, mean, want_states, want_mean,
                        washout, c * CHUNK, nb, &work[omp_get_thread_num(), 0])
 

@@ -10,9 +10,10 @@
  *
  * For every position q < 16 n_slices and lane l < 16:
  *   acc[16 q + l] = bias[q] + sum_f w_in[f][q] u[16 f + l]         (feature order)
- *                 + sum_k d[16 k + j] xs[16 ix[16 k + j] + l]        (CSR order)
+ *                 + sum_k d[16 k + j] xs[ix[16 k + j] + l]           (CSR order)
  *                 + sum_o w_fb[o][q] y[16 o + l]                    (feedback order)
- * with j = q % 16, k over the slice's k-rows, one multiply then one add per
+ * with j = q % 16, k over the slice's k-rows (ix: the packed index times 16,
+ * the offset of the row of xs, so the address needs no shift), one multiply then one add per
  * term, left to right: exactly the scalar batch path's order, so each lane gets
  * the bits it got from it (a padded term adds (-0.0) * (+0.0) = -0.0, which
  * leaves any sum unchanged, bit for bit). Multiply, then add, never fused: the
@@ -36,7 +37,6 @@
 #include <string.h>
 
 #include "_esn_sell.h"  /* TSB_SELL_C (16), TSB_SELL_X86, tsb_esn_sell_isa */
-#include "_simd_math.h"  /* TSBPTT_LIBMVEC: glibc's vector tanhf is declared */
 
 /* The k-row loop of G units (positions q0 .. q0 + G - 1 of slice s), NV vectors
    of VN lanes per unit. VEC, SET1, LOAD, STORE, ADD, MUL: the vector type and its
@@ -63,7 +63,7 @@
                 const int* ik = ix + TSB_SELL_C * k + g0;                               \
                 _Pragma("GCC unroll 16") for (int g = 0; g < (G); g++) {                \
                     const VEC w = SET1(dk[g]);                                          \
-                    const T* xr = xs + (ptrdiff_t)TSB_SELL_C * ik[g];                   \
+                    const T* xr = xs + ik[g];                   \
                     _Pragma("GCC unroll 4") for (int v = 0; v < (NV); v++)              \
                         a[g][v] = ADD(a[g][v], MUL(w, LOAD(xr + (VN) * v)));            \
                 }                                                                       \
@@ -105,7 +105,7 @@
             for (ptrdiff_t k = ptr[s]; k < ptr[s + 1]; k++)                             \
                 for (int g = 0; g < 2; g++) {                                           \
                     const T w = d[TSB_SELL_C * k + g0 + g];                             \
-                    const T* xr = xs + (ptrdiff_t)TSB_SELL_C * ix[TSB_SELL_C * k + g0 + g]; \
+                    const T* xr = xs + ix[TSB_SELL_C * k + g0 + g];             \
                     for (int l = 0; l < TSB_SELL_C; l++) a[g][l] = a[g][l] + w * xr[l]; \
                 }                                                                       \
             for (ptrdiff_t o = 0; o < n_fb; o++)                                        \
@@ -177,8 +177,12 @@ TSB_CHUNK_DISPATCH(double)
  * checked exhaustively: tsb_tanhf_mismatches, tests/kernels/test_esn_chunk_path.py,
  * and again on a sample when the module loads, see _esn.pyx's TANHF_WIDE). The
  * AVX-512 16-wide variant does not (64.6 M inputs differ in the last bit), nor do
- * the float64 variants: they are not used. 0 where libmvec is not available. */
-#if TSB_SELL_X86 && defined(TSBPTT_LIBMVEC)
+ * the float64 variants: they are not used. 0 where libmvec is not available
+ * (the condition of _simd_math.h). */
+/* Where _simd_math.h declares glibc's vector variants (the same test). */
+#if TSB_SELL_X86 && !defined(__clang__) && defined(__GLIBC__) && \
+    defined(__GLIBC_MINOR__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35)) && \
+    !defined(TSBPTT_NO_LIBMVEC)
 #define TSB_TANHF_WIDE 1
 #pragma GCC push_options
 #pragma GCC target("avx2")

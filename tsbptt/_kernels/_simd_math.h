@@ -21,7 +21,6 @@
     defined(__GLIBC__) && defined(__GLIBC_MINOR__) && \
     (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35)) && \
     !defined(TSBPTT_NO_LIBMVEC)
-#define TSBPTT_LIBMVEC 1
 __attribute__((__simd__("notinbranch"))) extern float expf(float);
 __attribute__((__simd__("notinbranch"))) extern double exp(double);
 __attribute__((__simd__("notinbranch"))) extern float tanhf(float);
