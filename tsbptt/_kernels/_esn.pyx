@@ -26,6 +26,15 @@
 # one portable module (function target attributes), as they only change speed.
 # 4,000 steps at N=200 float32: ~7-9 ms against ~13-14 ms for the four scalar
 # chains it replaced (benchmarks/README.md, "Echo-state networks").
+#
+# A chunk of 2 .. 16 rows (_chunk) runs on the same packing, its state kept
+# position x lane: one vector (or 2 / 4) holds a unit's 16 lanes, and a CSR term
+# is a broadcast weight times a row of the state. _esn_chunk.h advances 8 such
+# chains at once (AVX-512F / AVX2 / C, chosen at run time like the row path's,
+# CHUNK_ISA), each unit still adding its own terms in CSR order: the bits of the
+# scalar lane-by-lane loop it replaced, ~4x faster at N=200 float32. The float32
+# leaky tanh of both paths takes glibc's 8-wide tanhf where the CPU has AVX2
+# (TANHF_WIDE): the same bits as the 4-wide one for every float32 input.
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.math cimport log, sqrt
@@ -271,15 +280,16 @@ cdef void _chunk(const floating[:, :, ::1] U, const Py_ssize_t[::1] lengths,
     cdef Py_ssize_t i, q, k, f, o, t, T_chunk = 0, T_all = lengths[b0]
     cdef Py_ssize_t rows = (n_pad + 1) * CHUNK
     cdef floating* xs = work                  # (n_pad + 1, CHUNK) state entering the step
-    cdef floating* xn = work + rows           # (n_pad + 1, CHUNK) state after the step
+    cdef floating* xn = work + rows           # (n_pad + 1, CHUNK) state after the step,
+    #                                           first its pre-activations (in place:
+    #                                           a smaller working set than a 4th array)
     cdef floating* tot = work + 2 * rows      # (n_pad, CHUNK) sum of the kept states
-    cdef floating* acc = tot + n_pad * CHUNK  # (n_pad, CHUNK) pre-activations
-    cdef floating* u = acc + n_pad * CHUNK    # (F, CHUNK) this step's inputs
+    cdef floating* u = tot + n_pad * CHUNK    # (F, CHUNK) this step's inputs
     cdef floating* y = u + F * CHUNK          # (n_fb, CHUNK) this step's feedback
     cdef floating* swap
     cdef floating keep = 1 - leak
     cdef Py_ssize_t lanes = _LANES
-    for i in range(2 * rows + (2 * n_pad + F + n_fb) * CHUNK):
+    for i in range(2 * rows + (n_pad + F + n_fb) * CHUNK):
         work[i] = 0                           # row n_pad of xs, xn: the +0.0 slot
     for k in range(nb):
         T_chunk = max(T_chunk, lengths[b0 + k])
@@ -295,18 +305,18 @@ cdef void _chunk(const floating[:, :, ::1] U, const Py_ssize_t[::1] lengths,
         if floating is float:
             tsb_chunk_float(isa, n_slices, &ptr[0], &data[0], &offs[0], &bias[0], F,
                             &w_in[0, 0] if F else NULL, u, n_fb,
-                            &w_fb[0, 0] if n_fb else NULL, y, xs, acc)
+                            &w_fb[0, 0] if n_fb else NULL, y, xs, xn)
         else:
             tsb_chunk_double(isa, n_slices, &ptr[0], &data[0], &offs[0], &bias[0], F,
                              &w_in[0, 0] if F else NULL, u, n_fb,
-                             &w_fb[0, 0] if n_fb else NULL, y, xs, acc)
+                             &w_fb[0, 0] if n_fb else NULL, y, xs, xn)
         if floating is float and wide:
-            tsb_leaky_tanhf_avx2(N * CHUNK, keep, leak, xs, acc, xn)
+            tsb_leaky_tanhf_avx2(N * CHUNK, keep, leak, xs, xn, xn)
         else:
             for q in range(N):
                 for k in range(lanes):
                     xn[q * CHUNK + k] = keep * xs[q * CHUNK + k] \
-                        + leak * tanh_(acc[q * CHUNK + k])
+                        + leak * tanh_(xn[q * CHUNK + k])
         if t < T_all:  # every row still runs: the new state is xn, in every lane
             swap = xs
             xs = xn
