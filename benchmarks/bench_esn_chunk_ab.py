@@ -60,11 +60,21 @@ def main():
     parser.add_argument("builds", nargs="+", help="label=path of an _esn .so")
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--isa", type=int, default=None,
+                        help="CHUNK_ISA of the builds that have one (0 C, 1 AVX2, "
+                             "2 AVX-512F; default: the best this CPU runs)")
+    parser.add_argument("--narrow-tanh", action="store_true",
+                        help="TANHF_WIDE off (the 4-wide float32 tanh)")
     args = parser.parse_args()
     _, lines = header_lines(None, True, f"{args.threads} (n_threads)")
     print("\n".join(lines))
     builds = dict(b.split("=", 1) for b in args.builds)
     modules = {label: _load(path) for label, path in builds.items()}
+    for module in modules.values():
+        if args.isa is not None and hasattr(module, "CHUNK_ISA"):
+            module.CHUNK_ISA = args.isa
+        if args.narrow_tanh and hasattr(module, "TANHF_WIDE"):
+            module.TANHF_WIDE = False
     for dtype in (np.float32, np.float64):
         case = _case(dtype)
         times = {label: [] for label in modules}

@@ -88,33 +88,33 @@
     ptrdiff_t n_in, const T* w_in, const T* u, ptrdiff_t n_fb, const T* w_fb,           \
     const T* y, const T* xs, T* acc
 
-/* Portable C: one "vector" of 16 lanes held as an array the compiler may vectorise
-   (contiguous loads, no gathers), two units at a time. */
+/* Portable C: one unit at a time, its 16 lanes in an array the compiler keeps in
+   vector registers (SSE2: 4 / 8 of them, as many independent chains; contiguous
+   loads, no gathers). Two units interleaved measured slower: GCC then kept the
+   accumulators in memory. */
 #define TSB_CHUNK_C(T)                                                                  \
     static void tsb_chunk_##T##_c(TSB_CHUNK_ARGS(T)) {                                  \
         const ptrdiff_t n_pad = TSB_SELL_C * n_slices;                                  \
-        for (ptrdiff_t q0 = 0; q0 < n_pad; q0 += 2) {                                   \
-            const ptrdiff_t s = q0 / TSB_SELL_C, g0 = q0 % TSB_SELL_C;                  \
-            T a[2][TSB_SELL_C];                                                         \
-            for (int g = 0; g < 2; g++)                                                 \
-                for (int l = 0; l < TSB_SELL_C; l++) a[g][l] = bias[q0 + g];            \
-            for (ptrdiff_t f = 0; f < n_in; f++)                                        \
-                for (int g = 0; g < 2; g++)                                             \
-                    for (int l = 0; l < TSB_SELL_C; l++)                                \
-                        a[g][l] = a[g][l] + w_in[f * n_pad + q0 + g] * u[TSB_SELL_C * f + l];   \
-            for (ptrdiff_t k = ptr[s]; k < ptr[s + 1]; k++)                             \
-                for (int g = 0; g < 2; g++) {                                           \
-                    const T w = d[TSB_SELL_C * k + g0 + g];                             \
-                    const T* xr = xs + ix[TSB_SELL_C * k + g0 + g];             \
-                    for (int l = 0; l < TSB_SELL_C; l++) a[g][l] = a[g][l] + w * xr[l]; \
-                }                                                                       \
-            for (ptrdiff_t o = 0; o < n_fb; o++)                                        \
-                for (int g = 0; g < 2; g++)                                             \
-                    for (int l = 0; l < TSB_SELL_C; l++)                                \
-                        a[g][l] = a[g][l] + w_fb[o * n_pad + q0 + g] * y[TSB_SELL_C * o + l];   \
-            for (int g = 0; g < 2; g++)                                                 \
+        for (ptrdiff_t q = 0; q < n_pad; q++) {                                         \
+            const ptrdiff_t s = q / TSB_SELL_C, j = q % TSB_SELL_C;                     \
+            T a[TSB_SELL_C];                                                            \
+            for (int l = 0; l < TSB_SELL_C; l++) a[l] = bias[q];                        \
+            for (ptrdiff_t f = 0; f < n_in; f++) {                                      \
+                const T w = w_in[f * n_pad + q];                                        \
                 for (int l = 0; l < TSB_SELL_C; l++)                                    \
-                    acc[TSB_SELL_C * (q0 + g) + l] = a[g][l];                           \
+                    a[l] = a[l] + w * u[TSB_SELL_C * f + l];                            \
+            }                                                                           \
+            for (ptrdiff_t k = ptr[s]; k < ptr[s + 1]; k++) {                           \
+                const T w = d[TSB_SELL_C * k + j];                                      \
+                const T* xr = xs + ix[TSB_SELL_C * k + j];                              \
+                for (int l = 0; l < TSB_SELL_C; l++) a[l] = a[l] + w * xr[l];           \
+            }                                                                           \
+            for (ptrdiff_t o = 0; o < n_fb; o++) {                                      \
+                const T w = w_fb[o * n_pad + q];                                        \
+                for (int l = 0; l < TSB_SELL_C; l++)                                    \
+                    a[l] = a[l] + w * y[TSB_SELL_C * o + l];                            \
+            }                                                                           \
+            for (int l = 0; l < TSB_SELL_C; l++) acc[TSB_SELL_C * q + l] = a[l];        \
         }                                                                               \
     }
 
