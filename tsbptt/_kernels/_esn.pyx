@@ -277,7 +277,7 @@ cdef void _chunk(const floating[:, :, ::1] U, const Py_ssize_t[::1] lengths,
     """
     cdef Py_ssize_t N = x.shape[1], n_pad = bias.shape[0], n_slices = n_pad // CHUNK
     cdef Py_ssize_t F = w_in.shape[0], n_fb = w_fb.shape[0]
-    cdef Py_ssize_t i, q, k, f, o, t, T_chunk = 0, T_all = lengths[b0]
+    cdef Py_ssize_t i, k, f, o, t, T_chunk = 0, T_all = lengths[b0]
     cdef Py_ssize_t rows = (n_pad + 1) * CHUNK
     cdef floating* xs = work                  # (n_pad + 1, CHUNK) state entering the step
     cdef floating* xn = work + rows           # (n_pad + 1, CHUNK) state after the step,
@@ -288,7 +288,6 @@ cdef void _chunk(const floating[:, :, ::1] U, const Py_ssize_t[::1] lengths,
     cdef floating* y = u + F * CHUNK          # (n_fb, CHUNK) this step's feedback
     cdef floating* swap
     cdef floating keep = 1 - leak
-    cdef Py_ssize_t lanes = _LANES
     for i in range(2 * rows + (n_pad + F + n_fb) * CHUNK):
         work[i] = 0                           # row n_pad of xs, xn: the +0.0 slot
     for k in range(nb):
@@ -302,21 +301,9 @@ cdef void _chunk(const floating[:, :, ::1] U, const Py_ssize_t[::1] lengths,
                 u[f * CHUNK + k] = U[b0 + k, t, f]
             for o in range(n_fb):
                 y[o * CHUNK + k] = Y_fb[b0 + k, t, o]
-        if floating is float:
-            tsb_chunk_float(isa, n_slices, &ptr[0], &data[0], &offs[0], &bias[0], F,
-                            &w_in[0, 0] if F else NULL, u, n_fb,
-                            &w_fb[0, 0] if n_fb else NULL, y, xs, xn)
-        else:
-            tsb_chunk_double(isa, n_slices, &ptr[0], &data[0], &offs[0], &bias[0], F,
-                             &w_in[0, 0] if F else NULL, u, n_fb,
-                             &w_fb[0, 0] if n_fb else NULL, y, xs, xn)
-        if floating is float and wide:
-            tsb_leaky_tanhf_avx2(N * CHUNK, keep, leak, xs, xn, xn)
-        else:
-            for q in range(N):
-                for k in range(lanes):
-                    xn[q * CHUNK + k] = keep * xs[q * CHUNK + k] \
-                        + leak * tanh_(xn[q * CHUNK + k])
+        _chunk_step(isa, wide, n_slices, N, &ptr[0], &data[0], &offs[0], &bias[0], F,
+                    &w_in[0, 0] if F else NULL, u, n_fb, &w_fb[0, 0] if n_fb else NULL,
+                    y, keep, leak, xs, xn)
         if t < T_all:  # every row still runs: the new state is xn, in every lane
             swap = xs
             xs = xn
@@ -329,16 +316,9 @@ cdef void _chunk(const floating[:, :, ::1] U, const Py_ssize_t[::1] lengths,
                     tot[i] = tot[i] + xs[i]
             continue
         for k in range(nb):
-            if t >= lengths[b0 + k]:  # past this row's end: its state stays
-                continue
-            for q in range(N):
-                xs[q * CHUNK + k] = xn[q * CHUNK + k]
-            if want_states:
-                for i in range(N):
-                    states[b0 + k, t, i] = xn[inv[i] * CHUNK + k]
-            if want_mean and t >= washout:
-                for q in range(N):
-                    tot[q * CHUNK + k] = tot[q * CHUNK + k] + xn[q * CHUNK + k]
+            if t < lengths[b0 + k]:  # past a row's end its state stays
+                _take_lane(xn, xs, tot, &inv[0], N, k, want_mean and t >= washout,
+                           &states[b0 + k, t, 0] if want_states else NULL)
     for k in range(nb):
         for i in range(N):
             x[b0 + k, i] = xs[inv[i] * CHUNK + k]
@@ -346,6 +326,46 @@ cdef void _chunk(const floating[:, :, ::1] U, const Py_ssize_t[::1] lengths,
             f = max(lengths[b0 + k] - washout, 0)  # steps in the mean
             for i in range(N):
                 mean[b0 + k, i] = tot[inv[i] * CHUNK + k] / f if f > 0 else 0
+
+
+cdef inline void _chunk_step(int isa, bint wide, Py_ssize_t n_slices, Py_ssize_t N,
+                             const int* ptr, const floating* data, const int* offs,
+                             const floating* bias, Py_ssize_t F, const floating* w_in,
+                             const floating* u, Py_ssize_t n_fb, const floating* w_fb,
+                             const floating* y, floating keep, floating leak,
+                             const floating* xs, floating* xn) noexcept nogil:
+    """One step of a chunk: the pre-activations of every position into xn
+    (_esn_chunk.h), then xn = keep * xs + leak * tanh(xn) over N x CHUNK lanes
+    (8 float32 at a time where ``wide``, else the 16-lane loop of the row path)."""
+    cdef Py_ssize_t q, k, lanes = _LANES
+    if floating is float:
+        tsb_chunk_float(isa, n_slices, ptr, data, offs, bias, F, w_in, u, n_fb, w_fb, y,
+                        xs, xn)
+    else:
+        tsb_chunk_double(isa, n_slices, ptr, data, offs, bias, F, w_in, u, n_fb, w_fb, y,
+                         xs, xn)
+    if floating is float and wide:
+        tsb_leaky_tanhf_avx2(N * CHUNK, keep, leak, xs, xn, xn)
+    else:
+        for q in range(N):
+            for k in range(lanes):
+                xn[q * CHUNK + k] = keep * xs[q * CHUNK + k] + leak * tanh_(xn[q * CHUNK + k])
+
+
+cdef inline void _take_lane(const floating* xn, floating* xs, floating* tot,
+                            const int* inv, Py_ssize_t N, Py_ssize_t k, bint add_mean,
+                            floating* state_row) noexcept nogil:
+    """Lane k's new state into xs (the other lanes keep theirs), its row of
+    ``states`` (units in their order; NULL: none) and its sum ``tot``."""
+    cdef Py_ssize_t i, q
+    for q in range(N):
+        xs[q * CHUNK + k] = xn[q * CHUNK + k]
+    if state_row != NULL:
+        for i in range(N):
+            state_row[i] = xn[inv[i] * CHUNK + k]
+    if add_mean:
+        for q in range(N):
+            tot[q * CHUNK + k] = tot[q * CHUNK + k] + xn[q * CHUNK + k]
 
 
 cdef inline void _store_states(const floating* xs, const int* inv, floating* dst,
