@@ -317,11 +317,34 @@ def kernel_table(repeats=3, n_windows=1000):
                 secs, _ = _timed(lambda: esn_states(*args, np.zeros((n_windows, N), dtype),
                                                     n_threads=1), repeats)
                 rows.append({"N": N, "density": density, "dtype": dtype.__name__,
-                             "cpu_s": secs})
+                             "cpu_s": secs, "by_isa": _chunk_by_isa(args, repeats)
+                             if density < 1 else {}})
                 print(f"kernel N={N} {'CSR 10%' if density < 1 else 'dense  '} "
                       f"{dtype.__name__:<8} {n_windows} windows x {LAGS} steps "
-                      f"{secs:.3f} s", flush=True)
+                      f"{secs:.3f} s" + "".join(f", {k} {v:.3f} s"
+                                                for k, v in rows[-1]["by_isa"].items()),
+                      flush=True)
     return rows
+
+
+def _chunk_by_isa(args, repeats):
+    """The batch path's CPU seconds on each instruction set (CHUNK_ISA) and, for
+    float32, each tanh width (TANHF_WIDE): the same bits on all."""
+    from tsbptt._kernels import _esn
+    out = {}
+    n, N = len(args[0]), len(args[6])
+    wides = [True, False] if _esn.TANHF_WIDE_AVAILABLE and args[0].dtype == np.float32 \
+        else [False]
+    try:
+        for isa in range(_esn.ROW_ISA_AVAILABLE, -1, -1):
+            for wide in wides:
+                _esn.CHUNK_ISA, _esn.TANHF_WIDE = isa, wide
+                label = ISA_NAMES[isa] + (" tanh x8" if wide else " tanh x4")
+                out[label], _ = _timed(lambda: _esn.esn_states(
+                    *args, np.zeros((n, N), args[0].dtype), n_threads=1), repeats)
+    finally:
+        _esn.CHUNK_ISA, _esn.TANHF_WIDE = _esn.ROW_ISA_AVAILABLE, _esn.TANHF_WIDE_AVAILABLE
+    return out
 
 
 def markdown(rows):

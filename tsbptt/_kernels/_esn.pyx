@@ -26,6 +26,15 @@
 # one portable module (function target attributes), as they only change speed.
 # 4,000 steps at N=200 float32: ~7-9 ms against ~13-14 ms for the four scalar
 # chains it replaced (benchmarks/README.md, "Echo-state networks").
+#
+# A chunk of 2 .. 16 rows (_chunk) runs on the same packing, its state kept
+# position x lane: one vector (or 2 / 4) holds a unit's 16 lanes, and a CSR term
+# is a broadcast weight times a row of the state. _esn_chunk.h advances 8 such
+# chains at once (AVX-512F / AVX2 / C, chosen at run time like the row path's,
+# CHUNK_ISA), each unit still adding its own terms in CSR order: the bits of the
+# scalar lane-by-lane loop it replaced, ~4x faster at N=200 float32. The float32
+# leaky tanh of both paths takes glibc's 8-wide tanhf where the CPU has AVX2
+# (TANHF_WIDE): the same bits as the 4-wide one for every float32 input.
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.math cimport log, sqrt
@@ -55,11 +64,51 @@ cdef extern from "_esn_sell.h" nogil:
                       const int* ix, const double* x, double* acc)
 
 
+cdef extern from "_esn_chunk.h" nogil:
+    void tsb_chunk_float(int isa, Py_ssize_t n_slices, const int* ptr, const float* d,
+                         const int* ix, const float* bias, Py_ssize_t n_in,
+                         const float* w_in, const float* u, Py_ssize_t n_fb,
+                         const float* w_fb, const float* y, const float* xs, float* acc)
+    void tsb_chunk_double(int isa, Py_ssize_t n_slices, const int* ptr, const double* d,
+                          const int* ix, const double* bias, Py_ssize_t n_in,
+                          const double* w_in, const double* u, Py_ssize_t n_fb,
+                          const double* w_fb, const double* y, const double* xs,
+                          double* acc)
+    int TSB_TANHF_WIDE
+    void tsb_leaky_tanhf_avx2(Py_ssize_t n, float keep, float leak, const float* xs,
+                              const float* acc, float* xn)
+    long long tsb_tanhf_mismatches(long long start, long long stop, long long step)
+
+
 #: Instruction set of the one-row product (_esn_sell.h: 2 AVX-512F, 1 AVX2, 0 C).
 #: Every choice gives the same bits; the tests set it to compare them.
 ROW_ISA_AVAILABLE = tsb_esn_sell_isa()
 ROW_ISA = ROW_ISA_AVAILABLE
-_NO_ROWS = np.zeros(1, np.int32)  # the indptr of a reservoir of no units
+#: Instruction set of the batch path's pre-activations (_esn_chunk.h, the same
+#: choices and the same bits on each).
+CHUNK_ISA = ROW_ISA_AVAILABLE
+
+
+def _tanhf_mismatches(long long start, long long stop, long long step):
+    """How many float32 bit patterns start, start + step, ... < stop (<= 2**32)
+    get other bits from glibc's 8-wide tanhf than from its 4-wide one (-1 where
+    the module has no 8-wide tanhf; _esn_chunk.h)."""
+    if not (0 <= start and stop <= 2 ** 32 and step >= 1):
+        raise ValueError(f"need 0 <= start, stop <= 2**32, step >= 1; got {start}, "
+                         f"{stop}, {step}")
+    cdef long long bad
+    with nogil:
+        bad = tsb_tanhf_mismatches(start, stop, step)
+    return bad
+
+
+#: float32 leaky tanh 8 lanes at a time (AVX2, glibc's _ZGVdN8v_tanhf) instead of
+#: 4: the same bits for every input (checked exhaustively in the slow tests; here
+#: on 65,536 patterns spread over all exponents, so another glibc whose variants
+#: disagree falls back to the 4-wide loop).
+TANHF_WIDE_AVAILABLE = bool(TSB_TANHF_WIDE) and ROW_ISA_AVAILABLE >= 1 \
+    and _tanhf_mismatches(0, 2 ** 32, 65537) == 0
+TANHF_WIDE = TANHF_WIDE_AVAILABLE
 
 
 cdef class _Packed:
@@ -145,7 +194,7 @@ cdef void _row(const floating[:, :, ::1] U, const Py_ssize_t[::1] lengths,
                const floating[:, :, ::1] Y_fb, floating leak, const int[::1] ptr,
                const floating[::1] data, const int[::1] index,
                const floating[::1] bias, const floating[:, ::1] w_in,
-               const floating[:, ::1] w_fb, const int[::1] inv, int isa,
+               const floating[:, ::1] w_fb, const int[::1] inv, int isa, bint wide,
                floating[:, ::1] x, floating[:, :, ::1] states, floating[:, ::1] mean,
                bint want_states, bint want_mean, Py_ssize_t washout,
                Py_ssize_t b, floating* work) noexcept nogil:
@@ -185,10 +234,13 @@ cdef void _row(const floating[:, :, ::1] U, const Py_ssize_t[::1] lengths,
             u = Y_fb[b, t, o]
             for i in range(n_pad):
                 acc[i] = acc[i] + w_fb[o, i] * u
-        for blk in range(n_slices):
-            i0 = blk * CHUNK
-            for k in range(lanes):
-                xn[i0 + k] = keep * xs[i0 + k] + leak * tanh_(acc[i0 + k])
+        if floating is float and wide:
+            tsb_leaky_tanhf_avx2(n_pad, keep, leak, xs, acc, xn)
+        else:
+            for blk in range(n_slices):
+                i0 = blk * CHUNK
+                for k in range(lanes):
+                    xn[i0 + k] = keep * xs[i0 + k] + leak * tanh_(acc[i0 + k])
         swap = xs
         xs = xn
         xn = swap
@@ -206,67 +258,127 @@ cdef void _row(const floating[:, :, ::1] U, const Py_ssize_t[::1] lengths,
 
 
 cdef void _chunk(const floating[:, :, ::1] U, const Py_ssize_t[::1] lengths,
-                 const floating[:, ::1] W_in, const floating[::1] W_data,
-                 const int[::1] W_indices, const int[::1] W_indptr,
-                 const floating[::1] bias, const floating[:, ::1] W_fb,
-                 const floating[:, :, ::1] Y_fb, floating leak,
+                 const floating[:, :, ::1] Y_fb, floating leak, const int[::1] ptr,
+                 const floating[::1] data, const int[::1] offs,
+                 const floating[::1] bias, const floating[:, ::1] w_in,
+                 const floating[:, ::1] w_fb, const int[::1] inv, int isa, bint wide,
                  floating[:, ::1] x, floating[:, :, ::1] states, floating[:, ::1] mean,
                  bint want_states, bint want_mean, Py_ssize_t washout,
                  Py_ssize_t b0, Py_ssize_t nb, floating* work) noexcept nogil:
-    """Advance rows b0 .. b0+nb-1 (nb >= 2) through all their steps."""
-    cdef Py_ssize_t N = W_in.shape[0], F = W_in.shape[1], n_fb = W_fb.shape[1]
-    cdef Py_ssize_t i, j, k, f, o, p, t, T_chunk = 0
-    cdef floating* xs = work                  # (N, CHUNK) state entering the step
-    cdef floating* xn = work + N * CHUNK      # (N, CHUNK) state after the step
-    cdef floating* tot = work + 2 * N * CHUNK  # (N, CHUNK) sum of the kept states
-    cdef floating acc[CHUNK]                  # pre-activations of unit i
-    cdef floating w, keep = 1 - leak
-    cdef Py_ssize_t lanes = _LANES
-    for i in range(3 * N * CHUNK):
-        work[i] = 0
+    """Advance rows b0 .. b0+nb-1 (nb >= 2) through all their steps, the state
+    kept position x lane (rows of xs: the units in the packed order, _Packed).
+
+    Each step: the inputs and fed-back values of the 16 lanes gathered into
+    u / y (0 in the lanes past nb), the pre-activations of every position by
+    _esn_chunk.h (bias, input terms, CSR terms, feedback terms: the scalar
+    order), then the 16-lane tanh loop of the row path. The lanes past nb hold
+    finite junk that is never stored. offs: the packed index times CHUNK (the
+    offset of a row of xs).
+    """
+    cdef Py_ssize_t N = x.shape[1], n_pad = bias.shape[0], n_slices = n_pad // CHUNK
+    cdef Py_ssize_t F = w_in.shape[0], n_fb = w_fb.shape[0]
+    cdef Py_ssize_t i, k, f, o, t, T_chunk = 0, T_all = lengths[b0]
+    cdef Py_ssize_t rows = (n_pad + 1) * CHUNK
+    cdef floating* xs = work                  # (n_pad + 1, CHUNK) state entering the step
+    cdef floating* xn = work + rows           # (n_pad + 1, CHUNK) state after the step,
+    #                                           first its pre-activations (in place:
+    #                                           a smaller working set than a 4th array)
+    cdef floating* tot = work + 2 * rows      # (n_pad, CHUNK) sum of the kept states
+    cdef floating* u = tot + n_pad * CHUNK    # (F, CHUNK) this step's inputs
+    cdef floating* y = u + F * CHUNK          # (n_fb, CHUNK) this step's feedback
+    cdef floating* swap
+    cdef floating keep = 1 - leak
+    for i in range(2 * rows + (n_pad + F + n_fb) * CHUNK):
+        work[i] = 0                           # row n_pad of xs, xn: the +0.0 slot
     for k in range(nb):
         T_chunk = max(T_chunk, lengths[b0 + k])
+        T_all = min(T_all, lengths[b0 + k])
         for i in range(N):
-            xs[i * CHUNK + k] = x[b0 + k, i]
+            xs[inv[i] * CHUNK + k] = x[b0 + k, i]
     for t in range(T_chunk):
-        for i in range(N):
-            for k in range(CHUNK):
-                acc[k] = bias[i]
-            for f in range(F):
-                w = W_in[i, f]
-                for k in range(nb):
-                    acc[k] = acc[k] + w * U[b0 + k, t, f]
-            # the hot loop: all CHUNK lanes (a fixed trip count the compiler unrolls;
-            # the lanes past nb hold finite junk that is never stored)
-            for p in range(W_indptr[i], W_indptr[i + 1]):
-                w = W_data[p]
-                j = W_indices[p]
-                for k in range(CHUNK):
-                    acc[k] = acc[k] + w * xs[j * CHUNK + k]
-            for o in range(n_fb):
-                w = W_fb[i, o]
-                for k in range(nb):
-                    acc[k] = acc[k] + w * Y_fb[b0 + k, t, o]
-            for k in range(lanes):
-                xn[i * CHUNK + k] = keep * xs[i * CHUNK + k] + leak * tanh_(acc[k])
         for k in range(nb):
-            if t >= lengths[b0 + k]:  # past this row's end: its state stays
-                continue
-            for i in range(N):
-                xs[i * CHUNK + k] = xn[i * CHUNK + k]
+            for f in range(F):
+                u[f * CHUNK + k] = U[b0 + k, t, f]
+            for o in range(n_fb):
+                y[o * CHUNK + k] = Y_fb[b0 + k, t, o]
+        _chunk_step(isa, wide, n_slices, N, &ptr[0], &data[0], &offs[0], &bias[0], F,
+                    &w_in[0, 0] if F else NULL, u, n_fb, &w_fb[0, 0] if n_fb else NULL,
+                    y, keep, leak, xs, xn)
+        if t < T_all:  # every row still runs: the new state is xn, in every lane
+            swap = xs
+            xs = xn
+            xn = swap
             if want_states:
-                for i in range(N):
-                    states[b0 + k, t, i] = xn[i * CHUNK + k]
+                _store_states(xs, &inv[0], &states[b0, t, 0], N, nb,
+                              states.shape[1] * N)
             if want_mean and t >= washout:
-                for i in range(N):
-                    tot[i * CHUNK + k] = tot[i * CHUNK + k] + xn[i * CHUNK + k]
+                for i in range(N * CHUNK):
+                    tot[i] = tot[i] + xs[i]
+            continue
+        for k in range(nb):
+            if t < lengths[b0 + k]:  # past a row's end its state stays
+                _take_lane(xn, xs, tot, &inv[0], N, k, want_mean and t >= washout,
+                           &states[b0 + k, t, 0] if want_states else NULL)
     for k in range(nb):
         for i in range(N):
-            x[b0 + k, i] = xs[i * CHUNK + k]
+            x[b0 + k, i] = xs[inv[i] * CHUNK + k]
         if want_mean:
             f = max(lengths[b0 + k] - washout, 0)  # steps in the mean
             for i in range(N):
-                mean[b0 + k, i] = tot[i * CHUNK + k] / f if f > 0 else 0
+                mean[b0 + k, i] = tot[inv[i] * CHUNK + k] / f if f > 0 else 0
+
+
+cdef inline void _chunk_step(int isa, bint wide, Py_ssize_t n_slices, Py_ssize_t N,
+                             const int* ptr, const floating* data, const int* offs,
+                             const floating* bias, Py_ssize_t F, const floating* w_in,
+                             const floating* u, Py_ssize_t n_fb, const floating* w_fb,
+                             const floating* y, floating keep, floating leak,
+                             const floating* xs, floating* xn) noexcept nogil:
+    """One step of a chunk: the pre-activations of every position into xn
+    (_esn_chunk.h), then xn = keep * xs + leak * tanh(xn) over N x CHUNK lanes
+    (8 float32 at a time where ``wide``, else the 16-lane loop of the row path)."""
+    cdef Py_ssize_t q, k, lanes = _LANES
+    if floating is float:
+        tsb_chunk_float(isa, n_slices, ptr, data, offs, bias, F, w_in, u, n_fb, w_fb, y,
+                        xs, xn)
+    else:
+        tsb_chunk_double(isa, n_slices, ptr, data, offs, bias, F, w_in, u, n_fb, w_fb, y,
+                         xs, xn)
+    if floating is float and wide:
+        tsb_leaky_tanhf_avx2(N * CHUNK, keep, leak, xs, xn, xn)
+    else:
+        for q in range(N):
+            for k in range(lanes):
+                xn[q * CHUNK + k] = keep * xs[q * CHUNK + k] + leak * tanh_(xn[q * CHUNK + k])
+
+
+cdef inline void _take_lane(const floating* xn, floating* xs, floating* tot,
+                            const int* inv, Py_ssize_t N, Py_ssize_t k, bint add_mean,
+                            floating* state_row) noexcept nogil:
+    """Lane k's new state into xs (the other lanes keep theirs), its row of
+    ``states`` (units in their order; NULL: none) and its sum ``tot``."""
+    cdef Py_ssize_t i, q
+    for q in range(N):
+        xs[q * CHUNK + k] = xn[q * CHUNK + k]
+    if state_row != NULL:
+        for i in range(N):
+            state_row[i] = xn[inv[i] * CHUNK + k]
+    if add_mean:
+        for q in range(N):
+            tot[q * CHUNK + k] = tot[q * CHUNK + k] + xn[q * CHUNK + k]
+
+
+cdef inline void _store_states(const floating* xs, const int* inv, floating* dst,
+                               Py_ssize_t N, Py_ssize_t nb,
+                               Py_ssize_t row_stride) noexcept nogil:
+    """dst[k * row_stride + i] = xs[inv[i] * CHUNK + k], i < N, k < nb: the
+    state of step t of every lane, in the units' order."""
+    cdef Py_ssize_t i, k
+    cdef const floating* src
+    for i in range(N):
+        src = xs + inv[i] * CHUNK
+        for k in range(nb):
+            dst[k * row_stride + i] = src[k]
 
 
 def _check_shapes(U, lengths, W_in, W_data, W_indices, W_indptr, bias, W_fb, Y_fb, x,
@@ -335,31 +447,33 @@ def esn_states(const floating[:, :, ::1] U not None,
     cdef int threads = <int>max(1, min(n_threads, n_chunks))
     cdef bint want_states = states is not None, want_mean = mean is not None
     dtype = np.float32 if floating is float else np.float64
-    work_arr = np.zeros((threads, max(3 * N * CHUNK, 4 * n_pad + 2)), dtype=dtype)
+    cdef Py_ssize_t F = W_in.shape[1], n_fb = W_fb.shape[1]
+    # one thread's scratch: the chunk path's (_chunk), which holds the row path's
+    work_arr = np.zeros((threads, (4 * n_pad + 2 + F + n_fb) * CHUNK), dtype=dtype)
     cdef floating[:, ::1] work = work_arr
     cdef floating lk = <floating>leak
     if B == 0:
         return
-    # The last chunk holds one row: the one-row path and its packed reservoir.
-    packed = _pack_row(W_data, W_indptr, W_indices, bias, W_in, W_fb) \
-        if B % CHUNK == 1 else _pack_row(W_data[:0], _NO_ROWS, W_indices[:0], bias[:0],
-                                         W_in[:0], W_fb[:0])
+    # Both paths run on the packed reservoir (_Packed): ~15 us at N=200.
+    packed = _pack_row(W_data, W_indptr, W_indices, bias, W_in, W_fb)
     cdef const int[::1] p_ptr = packed.ptr, p_index = packed.index
+    cdef const int[::1] p_rows = packed.index * CHUNK  # rows of the chunk's state
     cdef const floating[::1] p_data = packed.data, p_bias = packed.bias
     cdef const floating[:, ::1] p_in = packed.w_in, p_fb = packed.w_fb
     cdef const int[::1] p_inv = packed.inv
-    cdef int isa = ROW_ISA
+    cdef int isa = ROW_ISA, chunk_isa = CHUNK_ISA
+    cdef bint wide = TANHF_WIDE and TANHF_WIDE_AVAILABLE
     with nogil:
         for c in prange(n_chunks, num_threads=threads, schedule='dynamic'):
             nb = min(CHUNK, B - c * CHUNK)
             if nb == 1:
                 _row(U, lengths, Y_fb, lk, p_ptr, p_data, p_index, p_bias, p_in, p_fb,
-                     p_inv, isa, x, states, mean, want_states, want_mean, washout,
+                     p_inv, isa, wide, x, states, mean, want_states, want_mean, washout,
                      c * CHUNK, &work[omp_get_thread_num(), 0])
             else:
-                _chunk(U, lengths, W_in, W_data, W_indices, W_indptr, bias, W_fb, Y_fb,
-                       lk, x, states, mean, want_states, want_mean, washout, c * CHUNK,
-                       nb, &work[omp_get_thread_num(), 0])
+                _chunk(U, lengths, Y_fb, lk, p_ptr, p_data, p_rows, p_bias, p_in, p_fb,
+                       p_inv, chunk_isa, wide, x, states, mean, want_states, want_mean,
+                       washout, c * CHUNK, nb, &work[omp_get_thread_num(), 0])
 
 
 def power_log_norms(const double[::1] W_data not None, const int[::1] W_indices not None,
