@@ -10,6 +10,7 @@ the file).
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 
 from tsbptt._kernels import reference as ref
@@ -195,6 +196,31 @@ def assert_sum_close_fixture():
     return assert_sum_close
 
 
+def make_reservoir(N, dtype, seed=0, density=0.15, F=2, n_fb=1):
+    """A random reservoir of ``N`` units for the ESN kernel tests, radius 0.9.
+
+    With ``N > 3`` unit 1 has no reservoir terms and unit 2 has all ``N``: the
+    extremes of the SELL-16 padding. Returns a dict with the CSR matrix ``W`` (sorted
+    indices), ``W_in`` (N, F), ``bias`` (N,) and ``W_fb`` (N, n_fb), all of ``dtype``.
+    """
+    rs = np.random.RandomState(seed)
+    W = sp.random(N, N, density=density, random_state=rs, format="csr")
+    W.data = rs.uniform(-1, 1, W.nnz)
+    W = W.tocsr()
+    if N > 3:
+        W = W.tolil()
+        W[1, :] = 0
+        W[2, :] = rs.uniform(-1, 1, N)
+        W = W.tocsr()
+    W.eliminate_zeros()
+    radius = np.max(np.abs(np.linalg.eigvals(W.toarray()))) if W.nnz else 1.0
+    W = (W * (0.9 / radius)).tocsr().astype(dtype)
+    W.sort_indices()
+    return dict(W=W, W_in=rs.uniform(-1, 1, (N, F)).astype(dtype),
+                bias=rs.uniform(-0.5, 0.5, N).astype(dtype),
+                W_fb=rs.uniform(-1, 1, (N, n_fb)).astype(dtype))
+
+
 @pytest.fixture(name="make_layer")
 def make_layer_fixture():
     """The helper :func:`make_layer` above."""
@@ -253,3 +279,9 @@ def check_against_reference_fixture():
 def pick_clip_fixture():
     """The helper :func:`pick_clip` above."""
     return pick_clip
+
+
+@pytest.fixture(name="make_reservoir")
+def make_reservoir_fixture():
+    """The helper :func:`make_reservoir` above."""
+    return make_reservoir

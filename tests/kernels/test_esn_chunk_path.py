@@ -5,7 +5,6 @@ import itertools
 
 import numpy as np
 import pytest
-import scipy.sparse as sp
 
 from tsbptt._kernels import _esn, reference
 from tsbptt._kernels._esn import ROWS_PER_CHUNK, esn_states
@@ -16,25 +15,6 @@ TOL = {np.float32: 1e-5, np.float64: 1e-12}
 ISAS = list(range(_esn.ROW_ISA_AVAILABLE + 1))
 WIDES = [False, True] if _esn.TANHF_WIDE_AVAILABLE else [False]
 VARIANTS = list(itertools.product(ISAS, WIDES))
-
-
-def _reservoir(N, dtype, seed=0, density=0.15, F=2, n_fb=1):
-    rs = np.random.RandomState(seed)
-    W = sp.random(N, N, density=density, random_state=rs, format="csr")
-    W.data = rs.uniform(-1, 1, W.nnz)
-    W = W.tocsr()
-    if N > 3:  # an empty row and a full one: the padding's extremes
-        W = W.tolil()
-        W[1, :] = 0
-        W[2, :] = rs.uniform(-1, 1, N)
-        W = W.tocsr()
-    W.eliminate_zeros()
-    radius = np.max(np.abs(np.linalg.eigvals(W.toarray()))) if W.nnz else 1.0
-    W = (W * (0.9 / radius)).tocsr().astype(dtype)
-    W.sort_indices()
-    return dict(W=W, W_in=rs.uniform(-1, 1, (N, F)).astype(dtype),
-                bias=rs.uniform(-0.5, 0.5, N).astype(dtype),
-                W_fb=rs.uniform(-1, 1, (N, n_fb)).astype(dtype))
 
 
 def _inputs(res, B, T, seed=1, ragged=True):
@@ -73,10 +53,10 @@ def _variant(monkeypatch, isa, wide):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("N", [1, 5, 37, 203])  # none a multiple of 16
 @pytest.mark.parametrize("isa, wide", VARIANTS)
-def test_batch_matches_numpy_twin(dtype, N, isa, wide, monkeypatch):
+def test_batch_matches_numpy_twin(dtype, N, isa, wide, monkeypatch, make_reservoir):
     """Ragged lengths, a partial last chunk (B = 16 + 3), inputs and feedback."""
     _variant(monkeypatch, isa, wide)
-    res = _reservoir(N, dtype)
+    res = make_reservoir(N, dtype)
     inp = _inputs(res, ROWS_PER_CHUNK + 3, 30)
     got = _run(res, inp)
     want = reference.esn_forward(inp["U"], res["W_in"], res["W"], res["bias"], 0.6,
@@ -90,11 +70,11 @@ def test_batch_matches_numpy_twin(dtype, N, isa, wide, monkeypatch):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("N", [5, 37, 203])
 @pytest.mark.parametrize("ragged", [False, True])
-def test_every_variant_gives_the_same_bits(dtype, N, ragged, monkeypatch):
+def test_every_variant_gives_the_same_bits(dtype, N, ragged, monkeypatch, make_reservoir):
     """Every instruction set and tanh width, 1 or 3 threads, against the portable
     C path with the 4-wide tanh (the scalar batch path's bits): states, final
     states and means bitwise, in batches of 2, 16 + 1 and 2 x 16 + 5 rows."""
-    res = _reservoir(N, dtype, seed=N)
+    res = make_reservoir(N, dtype, seed=N)
     inp = _inputs(res, 2 * ROWS_PER_CHUNK + 5, 25, seed=N, ragged=ragged)
     _variant(monkeypatch, 0, False)
     base = {B: _run(res, inp, rows=range(B)) for B in (2, ROWS_PER_CHUNK + 1, len(inp["U"]))}
@@ -109,11 +89,11 @@ def test_every_variant_gives_the_same_bits(dtype, N, ragged, monkeypatch):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("isa, wide", VARIANTS)
-def test_a_row_alone_has_its_lanes_bits(dtype, isa, wide, monkeypatch):
+def test_a_row_alone_has_its_lanes_bits(dtype, isa, wide, monkeypatch, make_reservoir):
     """A row alone (the one-row path) and the same row in any lane of a chunk,
     any batch size, give the same bits."""
     _variant(monkeypatch, isa, wide)
-    res = _reservoir(37, dtype)
+    res = make_reservoir(37, dtype)
     inp = _inputs(res, 2 * ROWS_PER_CHUNK + 2, 20)
     batch = _run(res, inp, n_threads=2)
     for i in (0, 5, ROWS_PER_CHUNK - 1, ROWS_PER_CHUNK, len(inp["U"]) - 1):
@@ -124,11 +104,11 @@ def test_a_row_alone_has_its_lanes_bits(dtype, isa, wide, monkeypatch):
 
 
 @pytest.mark.parametrize("isa, wide", VARIANTS)
-def test_unsorted_csr_and_no_inputs(isa, wide, monkeypatch):
+def test_unsorted_csr_and_no_inputs(isa, wide, monkeypatch, make_reservoir):
     """The terms are added in CSR order as stored (shuffled rows); no input and no
     feedback columns (F = n_fb = 0): the batch path still matches its rows."""
     _variant(monkeypatch, isa, wide)
-    res = _reservoir(37, np.float32, F=0, n_fb=0)
+    res = make_reservoir(37, np.float32, F=0, n_fb=0)
     W = res["W"]
     rs = np.random.RandomState(3)
     for i in range(37):
@@ -146,10 +126,10 @@ def test_unsorted_csr_and_no_inputs(isa, wide, monkeypatch):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_batch_keeps_negative_zero(dtype, monkeypatch):
+def test_batch_keeps_negative_zero(dtype, monkeypatch, make_reservoir):
     """A unit with no reservoir terms and the pre-activation -0.0 keeps it in every
     lane through the padded -0.0 terms, on every variant."""
-    res = _reservoir(37, dtype)
+    res = make_reservoir(37, dtype)
     assert res["W"].indptr[2] == res["W"].indptr[1]  # unit 1 has no terms
     res["bias"][1] = -0.0
     res["W_in"][1] = -0.0

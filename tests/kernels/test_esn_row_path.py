@@ -3,7 +3,6 @@ NumPy twin, bitwise against the batch lanes, and the same bits for every
 instruction set this CPU runs."""
 import numpy as np
 import pytest
-import scipy.sparse as sp
 
 from tsbptt._kernels import _esn, reference
 from tsbptt._kernels._esn import ROWS_PER_CHUNK, _pack_row, esn_states
@@ -12,25 +11,6 @@ TOL = {np.float32: 1e-5, np.float64: 1e-12}
 #: The instruction sets of the one-row product this CPU runs (0 portable C,
 #: 1 AVX2, 2 AVX-512F).
 ISAS = list(range(_esn.ROW_ISA_AVAILABLE + 1))
-
-
-def _reservoir(N, dtype, seed=0, density=0.15, F=2, n_fb=1):
-    rs = np.random.RandomState(seed)
-    W = sp.random(N, N, density=density, random_state=rs, format="csr")
-    W.data = rs.uniform(-1, 1, W.nnz)
-    W = W.tocsr()
-    if N > 3:  # an empty row and a full one: the padding's extremes
-        W = W.tolil()
-        W[1, :] = 0
-        W[2, :] = rs.uniform(-1, 1, N)
-        W = W.tocsr()
-    W.eliminate_zeros()
-    radius = np.max(np.abs(np.linalg.eigvals(W.toarray()))) if W.nnz else 1.0
-    W = (W * (0.9 / radius)).tocsr().astype(dtype)
-    W.sort_indices()
-    return dict(W=W, W_in=rs.uniform(-1, 1, (N, F)).astype(dtype),
-                bias=rs.uniform(-0.5, 0.5, N).astype(dtype),
-                W_fb=rs.uniform(-1, 1, (N, n_fb)).astype(dtype))
 
 
 def _inputs(res, B, T, seed=1):
@@ -63,9 +43,9 @@ def _run(res, inp, rows=None, leak=0.6, washout=3, indices=None, n_threads=1):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("N", [1, 5, 37, 203])  # none a multiple of 16
 @pytest.mark.parametrize("isa", ISAS)
-def test_one_row_matches_numpy_twin(dtype, N, isa, monkeypatch):
+def test_one_row_matches_numpy_twin(dtype, N, isa, monkeypatch, make_reservoir):
     monkeypatch.setattr(_esn, "ROW_ISA", isa)
-    res = _reservoir(N, dtype)
+    res = make_reservoir(N, dtype)
     inp = _inputs(res, 1, 40)
     got = _run(res, inp)
     want = reference.esn_forward(inp["U"], res["W_in"], res["W"], res["bias"], 0.6,
@@ -78,11 +58,11 @@ def test_one_row_matches_numpy_twin(dtype, N, isa, monkeypatch):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("N", [5, 37, 203])
-def test_one_row_bitwise_as_in_a_batch_for_every_isa(dtype, N, monkeypatch):
+def test_one_row_bitwise_as_in_a_batch_for_every_isa(dtype, N, monkeypatch, make_reservoir):
     """A row alone (the one-row path) gives the bits of its lane in a batch of
     2 .. 16 rows (the chunk path), on every instruction set; so does the lone
     last row of a batch of 2 chunks + 1."""
-    res = _reservoir(N, dtype)
+    res = make_reservoir(N, dtype)
     B = 2 * ROWS_PER_CHUNK + 1
     inp = _inputs(res, B, 25)
     batch = _run(res, inp, n_threads=2)
@@ -96,11 +76,11 @@ def test_one_row_bitwise_as_in_a_batch_for_every_isa(dtype, N, monkeypatch):
 
 
 @pytest.mark.parametrize("isa", ISAS)
-def test_unsorted_csr_keeps_its_order(isa, monkeypatch):
+def test_unsorted_csr_keeps_its_order(isa, monkeypatch, make_reservoir):
     """The terms are added in CSR order as stored, sorted or not: the one-row
     path follows the batch lanes there too."""
     monkeypatch.setattr(_esn, "ROW_ISA", isa)
-    res = _reservoir(37, np.float32)
+    res = make_reservoir(37, np.float32)
     W = res["W"]
     rs = np.random.RandomState(3)
     for i in range(37):  # shuffle each row's terms
@@ -115,12 +95,12 @@ def test_unsorted_csr_keeps_its_order(isa, monkeypatch):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_padding_keeps_negative_zero(dtype):
+def test_padding_keeps_negative_zero(dtype, make_reservoir):
     """A unit with no reservoir terms and the pre-activation -0.0 (bias -0.0,
     input and feedback weights -0.0 times positive values) keeps it through the
     padded -0.0 terms: tanh(-0.0) = -0.0, the state -0.0, as in a batch lane
     (a padding of +0.0 would turn it into +0.0)."""
-    res = _reservoir(37, dtype)
+    res = make_reservoir(37, dtype)
     assert res["W"].indptr[2] == res["W"].indptr[1]  # unit 1 has no terms
     res["bias"][1] = -0.0
     res["W_in"][1] = -0.0
@@ -136,10 +116,10 @@ def test_padding_keeps_negative_zero(dtype):
     assert np.array_equal(np.signbit(alone), np.signbit(batch))
 
 
-def test_packed_layout():
+def test_packed_layout(make_reservoir):
     """Every CSR term once, in its unit's lane, in CSR order; the padding is
     -0.0 at the +0.0 slot n_pad; units sorted by their number of terms."""
-    res = _reservoir(37, np.float64)
+    res = make_reservoir(37, np.float64)
     W = res["W"]
     p = _pack_row(W.data, W.indptr.astype(np.int32), W.indices.astype(np.int32),
                   res["bias"], res["W_in"], res["W_fb"])
