@@ -1,8 +1,9 @@
-"""The harness of the layer-level kernel tests, shared as fixtures.
+"""The harness of the kernel tests, shared as fixtures.
 
 Random layers and data, one forward and backward through the compiled kernels
 (:class:`tsbptt.engine.RecurrentLayer`) and through the NumPy reference
-(``tsbptt._kernels.reference``), and the comparisons between them. pytest runs
+(``tsbptt._kernels.reference``), and the comparisons between them; random
+reservoirs for the ESN kernel's tests. pytest runs
 with ``--import-mode=importlib``, so a test module cannot import these: each
 helper below is handed to the tests by the fixture of the same name (bottom of
 the file).
@@ -190,12 +191,6 @@ def pick_clip(cell, params, X, state0, lengths, dY, d_state, H):
 # --------------------------------------------------------------------------
 # the helpers as fixtures
 # --------------------------------------------------------------------------
-@pytest.fixture(name="assert_sum_close")
-def assert_sum_close_fixture():
-    """The helper :func:`assert_sum_close` above."""
-    return assert_sum_close
-
-
 def make_reservoir(N, dtype, seed=0, density=0.15, F=2, n_fb=1):
     """A random reservoir of ``N`` units for the ESN kernel tests, radius 0.9.
 
@@ -219,6 +214,12 @@ def make_reservoir(N, dtype, seed=0, density=0.15, F=2, n_fb=1):
     return dict(W=W, W_in=rs.uniform(-1, 1, (N, F)).astype(dtype),
                 bias=rs.uniform(-0.5, 0.5, N).astype(dtype),
                 W_fb=rs.uniform(-1, 1, (N, n_fb)).astype(dtype))
+
+
+@pytest.fixture(name="assert_sum_close")
+def assert_sum_close_fixture():
+    """The helper :func:`assert_sum_close` above."""
+    return assert_sum_close
 
 
 @pytest.fixture(name="make_layer")

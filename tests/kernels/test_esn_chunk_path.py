@@ -100,7 +100,7 @@ def test_a_row_alone_has_its_lanes_bits(dtype, isa, wide, monkeypatch, make_rese
         for rows in ([i], [i, 0], list(range(i + 1))):
             got = _run(res, inp, rows=rows)
             for a, b in zip(batch, got):
-                assert np.array_equal(a[i], b[rows.index(i)])
+                assert np.array_equal(a[i].view(np.uint8), b[rows.index(i)].view(np.uint8))
 
 
 @pytest.mark.parametrize("isa, wide", VARIANTS)
@@ -122,7 +122,7 @@ def test_unsorted_csr_and_no_inputs(isa, wide, monkeypatch, make_reservoir):
     for g, w in zip(batch, want):
         np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5)
     for a, b in zip(batch, _run(res, inp, rows=[3])):
-        assert np.array_equal(a[3], b[0])
+        assert np.array_equal(a[3].view(np.uint8), b[0].view(np.uint8))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -148,8 +148,12 @@ def test_tanhf_widths_agree_on_a_sample():
     """The 8-wide tanhf gives the 4-wide one's bits on ~1 M patterns spread over
     every exponent, NaNs and infinities included (the import-time check uses
     65,536)."""
-    if not _esn.TANHF_WIDE_AVAILABLE:
+    if not _esn.TANHF_WIDE_BUILT:
         pytest.skip("no 8-wide tanhf in this build or CPU")
+    if not _esn.TANHF_WIDE_AVAILABLE:  # the import-time check found a disagreement
+        assert _esn._tanhf_mismatches(0, 2 ** 32, 65537) > 0
+        pytest.skip("glibc's 8-wide tanhf disagrees with its 4-wide one here: the "
+                    "batch path runs the 4-wide loop")
     assert _esn._tanhf_mismatches(0, 2 ** 32, 4099) == 0
     assert _esn._tanhf_mismatches(0x7F800000, 0x80000000, 97) == 0  # +inf, NaNs
 
@@ -157,9 +161,15 @@ def test_tanhf_widths_agree_on_a_sample():
 @pytest.mark.slow
 def test_tanhf_widths_agree_on_every_float32():
     """Exhaustive: all 2^32 float32 bit patterns (~30-45 s)."""
-    if not _esn.TANHF_WIDE_AVAILABLE:
+    if not _esn.TANHF_WIDE_BUILT:
         pytest.skip("no 8-wide tanhf in this build or CPU")
-    assert _esn._tanhf_mismatches(0, 2 ** 32, 1) == 0
+    mismatches = _esn._tanhf_mismatches(0, 2 ** 32, 1)
+    if not _esn.TANHF_WIDE_AVAILABLE:
+        assert mismatches > 0
+        pytest.skip(f"glibc's 8-wide tanhf disagrees with its 4-wide one on {mismatches} "
+                    "inputs here: the batch path runs the 4-wide loop")
+    # in use: a disagreement the import-time sample missed would change results
+    assert mismatches == 0
 
 
 def test_tanhf_mismatches_refuses_bad_ranges():

@@ -19,7 +19,7 @@ ISAS = [pytest.param(isa, marks=pytest.mark.skipif(
     for isa in ("baseline", "avx2", "avx512")]
 # Widths around the vector lengths (4, 8 and 16 elements): F, H and K = F + H + 1
 # each land on and next to a multiple, and past two vectors.
-SHAPES = [(1, 1), (1, 16), (3, 4), (7, 8), (8, 7), (9, 15), (16, 17), (17, 33)]
+SHAPES = [(1, 1), (1, 16), (2, 5), (3, 4), (7, 8), (8, 7), (9, 15), (16, 17), (17, 33)]
 
 
 @pytest.mark.parametrize("isa", ISAS)

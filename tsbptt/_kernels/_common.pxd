@@ -248,7 +248,7 @@ cdef inline void prefetch_row(const floating* p, Py_ssize_t n, int for_write) no
 cdef inline floating dot_row(const floating* a, const floating* b,
                              Py_ssize_t n) noexcept nogil:
     """sum_j a[j] * b[j] in a fixed order that depends on n alone: 16 interleaved
-    partial sums (one or two vector registers), a fixed tree, then the tail."""
+    partial sums (one to four vector registers), a fixed tree, then the tail."""
     cdef Py_ssize_t j = 0, k
     cdef floating s
     cdef floating acc[16]

@@ -106,8 +106,9 @@ def _tanhf_mismatches(long long start, long long stop, long long step):
 #: 4: the same bits for every input (checked exhaustively in the slow tests; here
 #: on 65,536 patterns spread over all exponents, so another glibc whose variants
 #: disagree falls back to the 4-wide loop).
-TANHF_WIDE_AVAILABLE = bool(TSB_TANHF_WIDE) and ROW_ISA_AVAILABLE >= 1 \
-    and _tanhf_mismatches(0, 2 ** 32, 65537) == 0
+#: TANHF_WIDE_BUILT: this build has the 8-wide loop and the CPU runs AVX2.
+TANHF_WIDE_BUILT = bool(TSB_TANHF_WIDE) and ROW_ISA_AVAILABLE >= 1
+TANHF_WIDE_AVAILABLE = TANHF_WIDE_BUILT and _tanhf_mismatches(0, 2 ** 32, 65537) == 0
 TANHF_WIDE = TANHF_WIDE_AVAILABLE
 
 
@@ -461,7 +462,10 @@ def esn_states(const floating[:, :, ::1] U not None,
     cdef const floating[::1] p_data = packed.data, p_bias = packed.bias
     cdef const floating[:, ::1] p_in = packed.w_in, p_fb = packed.w_fb
     cdef const int[::1] p_inv = packed.inv
-    cdef int isa = ROW_ISA, chunk_isa = CHUNK_ISA
+    # the settings are clamped to what this CPU runs: an AVX-512 path on a CPU
+    # without it would kill the interpreter (SIGILL)
+    cdef int isa = max(0, min(ROW_ISA, ROW_ISA_AVAILABLE))
+    cdef int chunk_isa = max(0, min(CHUNK_ISA, ROW_ISA_AVAILABLE))
     cdef bint wide = TANHF_WIDE and TANHF_WIDE_AVAILABLE
     with nogil:
         for c in prange(n_chunks, num_threads=threads, schedule='dynamic'):

@@ -45,10 +45,10 @@
 
 #if defined(__GNUC__) || defined(__clang__)
 #define TSB_INLINE static inline __attribute__((always_inline))
-#define TSB_PREFETCHW(p) __builtin_prefetch((p), 1, 3)
+#define TSB_PREFETCH_L1(p) __builtin_prefetch((p), 0, 3) /* prefetcht0 */
 #else
 #define TSB_INLINE static inline
-#define TSB_PREFETCHW(p) ((void)0)
+#define TSB_PREFETCH_L1(p) ((void)0)
 #endif
 /* Bytes in a cache line (prefetch granularity). */
 #define TSB_LINE 64
@@ -277,8 +277,8 @@ TSB_INLINE void tsb_tile_tn_##S(const int mr, int k, const T* ap, const T* bp, T
     /* C's rows are 4H elements apart (a new page each at H >= 256): no hardware      \
      * prefetch reaches them, so ask for them now, a whole k loop ahead. */           \
     for (r = 0; r < mr; r++)                                                          \
-        for (v = 0; v < NV * W; v += TSB_LINE / (int)sizeof(T))                       \
-            TSB_PREFETCHW(c + r * ldc + v);                                           \
+        for (v = 0; v < nc; v += TSB_LINE / (int)sizeof(T))                           \
+            TSB_PREFETCH_L1(c + r * ldc + v);                                         \
     for (r = 0; r < mr; r++)                                                          \
         for (v = 0; v < NV; v++) acc[r][v] = X##_zero();                              \
     for (p = 0; p < k; p++) {                                                         \
