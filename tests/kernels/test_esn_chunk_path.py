@@ -177,3 +177,16 @@ def test_tanhf_mismatches_refuses_bad_ranges():
         _esn._tanhf_mismatches(0, 2 ** 32 + 1, 1)
     with pytest.raises(ValueError, match=r"step >= 1; got 0, 10, 0"):
         _esn._tanhf_mismatches(0, 10, 0)
+
+
+@pytest.mark.parametrize("setting, runs_as", [(99, _esn.ROW_ISA_AVAILABLE), (-1, 0)])
+def test_isa_settings_are_clamped_to_the_cpu(setting, runs_as, monkeypatch, make_reservoir):
+    """An instruction set above what the CPU runs (which would raise SIGILL) or below
+    the portable C falls back to the nearest one: the same bits as that one."""
+    res = make_reservoir(37, np.float32)
+    inp = _inputs(res, ROWS_PER_CHUNK + 3, 12)  # a batch chunk and a lone row
+    _variant(monkeypatch, runs_as, False)
+    want = _run(res, inp)
+    _variant(monkeypatch, setting, False)
+    for g, w in zip(_run(res, inp), want):
+        assert np.array_equal(g.view(np.uint8), w.view(np.uint8))
