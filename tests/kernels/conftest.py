@@ -216,6 +216,32 @@ def make_reservoir(N, dtype, seed=0, density=0.15, F=2, n_fb=1):
                 W_fb=rs.uniform(-1, 1, (N, n_fb)).astype(dtype))
 
 
+def run_esn(res, inp, rows=None, leak=0.6, washout=3, indices=None, n_threads=1):
+    """The reservoir kernel (``_esn.esn_states``) on the rows ``rows`` of ``inp``.
+
+    ``res`` is a :func:`make_reservoir` dict, ``inp`` a dict of ``U`` (B, T, F),
+    ``Y_fb`` (B, T, n_fb), ``x0`` (B, N) and ``lengths`` (B,); ``indices`` replaces the
+    CSR column indices. Returns the states (b, T, N), the final states (b, N) and the
+    mean states (b, N) of the b rows.
+    """
+    from tsbptt._kernels._esn import esn_states
+
+    rows = np.arange(len(inp["U"])) if rows is None else np.asarray(rows)
+    W = res["W"]
+    dtype = W.dtype
+    B, T = len(rows), inp["U"].shape[1]
+    N = W.shape[0]
+    x = inp["x0"][rows].copy()
+    states, mean = np.zeros((B, T, N), dtype), np.zeros((B, N), dtype)
+    esn_states(np.ascontiguousarray(inp["U"][rows]),
+               np.ascontiguousarray(inp["lengths"][rows]), res["W_in"], W.data,
+               (W.indices if indices is None else indices).astype(np.int32),
+               W.indptr.astype(np.int32), res["bias"], res["W_fb"],
+               np.ascontiguousarray(inp["Y_fb"][rows]), leak, x, states=states,
+               mean=mean, washout=washout, n_threads=n_threads)
+    return states, x, mean
+
+
 @pytest.fixture(name="assert_sum_close")
 def assert_sum_close_fixture():
     """The helper :func:`assert_sum_close` above."""
@@ -286,3 +312,9 @@ def pick_clip_fixture():
 def make_reservoir_fixture():
     """The helper :func:`make_reservoir` above."""
     return make_reservoir
+
+
+@pytest.fixture(name="run_esn")
+def run_esn_fixture():
+    """The helper :func:`run_esn` above."""
+    return run_esn

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from tsbptt._kernels import _esn, reference
-from tsbptt._kernels._esn import ROWS_PER_CHUNK, esn_states
+from tsbptt._kernels._esn import ROWS_PER_CHUNK
 
 TOL = {np.float32: 1e-5, np.float64: 1e-12}
 #: The instruction sets of the batch path this CPU runs (0 portable C, 1 AVX2,
@@ -28,22 +28,6 @@ def _inputs(res, B, T, seed=1, ragged=True):
                 lengths=lengths.astype(np.intp))
 
 
-def _run(res, inp, rows=None, leak=0.6, washout=3, n_threads=1):
-    rows = np.arange(len(inp["U"])) if rows is None else np.asarray(rows)
-    W = res["W"]
-    dtype = W.dtype
-    B, T = len(rows), inp["U"].shape[1]
-    N = W.shape[0]
-    x = inp["x0"][rows].copy()
-    states, mean = np.zeros((B, T, N), dtype), np.zeros((B, N), dtype)
-    esn_states(np.ascontiguousarray(inp["U"][rows]),
-               np.ascontiguousarray(inp["lengths"][rows]), res["W_in"], W.data,
-               W.indices.astype(np.int32), W.indptr.astype(np.int32), res["bias"],
-               res["W_fb"], np.ascontiguousarray(inp["Y_fb"][rows]), leak, x,
-               states=states, mean=mean, washout=washout, n_threads=n_threads)
-    return states, x, mean
-
-
 def _variant(monkeypatch, isa, wide):
     monkeypatch.setattr(_esn, "CHUNK_ISA", isa)
     monkeypatch.setattr(_esn, "ROW_ISA", isa)
@@ -53,12 +37,12 @@ def _variant(monkeypatch, isa, wide):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("N", [1, 5, 37, 203])  # none a multiple of 16
 @pytest.mark.parametrize("isa, wide", VARIANTS)
-def test_batch_matches_numpy_twin(dtype, N, isa, wide, monkeypatch, make_reservoir):
+def test_batch_matches_numpy_twin(dtype, N, isa, wide, monkeypatch, make_reservoir, run_esn):
     """Ragged lengths, a partial last chunk (B = 16 + 3), inputs and feedback."""
     _variant(monkeypatch, isa, wide)
     res = make_reservoir(N, dtype)
     inp = _inputs(res, ROWS_PER_CHUNK + 3, 30)
-    got = _run(res, inp)
+    got = run_esn(res, inp)
     want = reference.esn_forward(inp["U"], res["W_in"], res["W"], res["bias"], 0.6,
                                  lengths=inp["lengths"], W_fb=res["W_fb"],
                                  Y_fb=inp["Y_fb"], x0=inp["x0"], washout=3)
@@ -70,18 +54,18 @@ def test_batch_matches_numpy_twin(dtype, N, isa, wide, monkeypatch, make_reservo
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("N", [5, 37, 203])
 @pytest.mark.parametrize("ragged", [False, True])
-def test_every_variant_gives_the_same_bits(dtype, N, ragged, monkeypatch, make_reservoir):
+def test_every_variant_gives_the_same_bits(dtype, N, ragged, monkeypatch, make_reservoir, run_esn):
     """Every instruction set and tanh width, 1 or 3 threads, against the portable
     C path with the 4-wide tanh (the scalar batch path's bits): states, final
     states and means bitwise, in batches of 2, 16 + 1 and 2 x 16 + 5 rows."""
     res = make_reservoir(N, dtype, seed=N)
     inp = _inputs(res, 2 * ROWS_PER_CHUNK + 5, 25, seed=N, ragged=ragged)
     _variant(monkeypatch, 0, False)
-    base = {B: _run(res, inp, rows=range(B)) for B in (2, ROWS_PER_CHUNK + 1, len(inp["U"]))}
+    base = {B: run_esn(res, inp, rows=range(B)) for B in (2, ROWS_PER_CHUNK + 1, len(inp["U"]))}
     for (isa, wide), n_threads in itertools.product(VARIANTS, (1, 3)):
         _variant(monkeypatch, isa, wide)
         for B, want in base.items():
-            got = _run(res, inp, rows=range(B), n_threads=n_threads)
+            got = run_esn(res, inp, rows=range(B), n_threads=n_threads)
             for g, w in zip(got, want):
                 assert np.array_equal(g.view(np.uint8), w.view(np.uint8)), \
                     (isa, wide, n_threads, B)
@@ -89,22 +73,22 @@ def test_every_variant_gives_the_same_bits(dtype, N, ragged, monkeypatch, make_r
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("isa, wide", VARIANTS)
-def test_a_row_alone_has_its_lanes_bits(dtype, isa, wide, monkeypatch, make_reservoir):
+def test_a_row_alone_has_its_lanes_bits(dtype, isa, wide, monkeypatch, make_reservoir, run_esn):
     """A row alone (the one-row path) and the same row in any lane of a chunk,
     any batch size, give the same bits."""
     _variant(monkeypatch, isa, wide)
     res = make_reservoir(37, dtype)
     inp = _inputs(res, 2 * ROWS_PER_CHUNK + 2, 20)
-    batch = _run(res, inp, n_threads=2)
+    batch = run_esn(res, inp, n_threads=2)
     for i in (0, 5, ROWS_PER_CHUNK - 1, ROWS_PER_CHUNK, len(inp["U"]) - 1):
         for rows in ([i], [i, 0], list(range(i + 1))):
-            got = _run(res, inp, rows=rows)
+            got = run_esn(res, inp, rows=rows)
             for a, b in zip(batch, got):
                 assert np.array_equal(a[i].view(np.uint8), b[rows.index(i)].view(np.uint8))
 
 
 @pytest.mark.parametrize("isa, wide", VARIANTS)
-def test_unsorted_csr_and_no_inputs(isa, wide, monkeypatch, make_reservoir):
+def test_unsorted_csr_and_no_inputs(isa, wide, monkeypatch, make_reservoir, run_esn):
     """The terms are added in CSR order as stored (shuffled rows); no input and no
     feedback columns (F = n_fb = 0): the batch path still matches its rows."""
     _variant(monkeypatch, isa, wide)
@@ -116,17 +100,17 @@ def test_unsorted_csr_and_no_inputs(isa, wide, monkeypatch, make_reservoir):
         order = lo + rs.permutation(hi - lo)
         W.data[lo:hi], W.indices[lo:hi] = W.data[order].copy(), W.indices[order].copy()
     inp = _inputs(res, 5, 20)
-    batch = _run(res, inp)
+    batch = run_esn(res, inp)
     want = reference.esn_forward(inp["U"], res["W_in"], res["W"], res["bias"], 0.6,
                                  lengths=inp["lengths"], x0=inp["x0"], washout=3)
     for g, w in zip(batch, want):
         np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5)
-    for a, b in zip(batch, _run(res, inp, rows=[3])):
+    for a, b in zip(batch, run_esn(res, inp, rows=[3])):
         assert np.array_equal(a[3].view(np.uint8), b[0].view(np.uint8))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_batch_keeps_negative_zero(dtype, monkeypatch, make_reservoir):
+def test_batch_keeps_negative_zero(dtype, monkeypatch, make_reservoir, run_esn):
     """A unit with no reservoir terms and the pre-activation -0.0 keeps it in every
     lane through the padded -0.0 terms, on every variant."""
     res = make_reservoir(37, dtype)
@@ -140,7 +124,7 @@ def test_batch_keeps_negative_zero(dtype, monkeypatch, make_reservoir):
     inp["Y_fb"][:] = np.abs(inp["Y_fb"]) + 0.1
     for isa, wide in VARIANTS:
         _variant(monkeypatch, isa, wide)
-        states = _run(res, inp, leak=1.0)[0]
+        states = run_esn(res, inp, leak=1.0)[0]
         assert (states[:, :, 1] == 0).all() and np.signbit(states[:, :, 1]).all()
 
 
@@ -180,13 +164,14 @@ def test_tanhf_mismatches_refuses_bad_ranges():
 
 
 @pytest.mark.parametrize("setting, runs_as", [(99, _esn.ROW_ISA_AVAILABLE), (-1, 0)])
-def test_isa_settings_are_clamped_to_the_cpu(setting, runs_as, monkeypatch, make_reservoir):
+def test_isa_settings_are_clamped_to_the_cpu(setting, runs_as, monkeypatch, make_reservoir,
+                                             run_esn):
     """An instruction set above what the CPU runs (which would raise SIGILL) or below
     the portable C falls back to the nearest one: the same bits as that one."""
     res = make_reservoir(37, np.float32)
     inp = _inputs(res, ROWS_PER_CHUNK + 1, 12)  # a batch chunk and a lone row
     _variant(monkeypatch, runs_as, False)
-    want = _run(res, inp)
+    want = run_esn(res, inp)
     _variant(monkeypatch, setting, False)
-    for g, w in zip(_run(res, inp), want):
+    for g, w in zip(run_esn(res, inp), want):
         assert np.array_equal(g.view(np.uint8), w.view(np.uint8))

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from tsbptt._kernels import _esn, reference
-from tsbptt._kernels._esn import ROWS_PER_CHUNK, _pack_row, esn_states
+from tsbptt._kernels._esn import ROWS_PER_CHUNK, _pack_row
 
 TOL = {np.float32: 1e-5, np.float64: 1e-12}
 #: The instruction sets of the one-row product this CPU runs (0 portable C,
@@ -23,31 +23,14 @@ def _inputs(res, B, T, seed=1):
                 lengths=np.full(B, T, np.intp))
 
 
-def _run(res, inp, rows=None, leak=0.6, washout=3, indices=None, n_threads=1):
-    rows = np.arange(len(inp["U"])) if rows is None else np.asarray(rows)
-    W = res["W"]
-    dtype = W.dtype
-    B, T = len(rows), inp["U"].shape[1]
-    N = W.shape[0]
-    x = inp["x0"][rows].copy()
-    states, mean = np.zeros((B, T, N), dtype), np.zeros((B, N), dtype)
-    esn_states(np.ascontiguousarray(inp["U"][rows]),
-               np.ascontiguousarray(inp["lengths"][rows]), res["W_in"], W.data,
-               (W.indices if indices is None else indices).astype(np.int32),
-               W.indptr.astype(np.int32), res["bias"], res["W_fb"],
-               np.ascontiguousarray(inp["Y_fb"][rows]), leak, x, states=states,
-               mean=mean, washout=washout, n_threads=n_threads)
-    return states, x, mean
-
-
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("N", [1, 5, 37, 203])  # none a multiple of 16
 @pytest.mark.parametrize("isa", ISAS)
-def test_one_row_matches_numpy_twin(dtype, N, isa, monkeypatch, make_reservoir):
+def test_one_row_matches_numpy_twin(dtype, N, isa, monkeypatch, make_reservoir, run_esn):
     monkeypatch.setattr(_esn, "ROW_ISA", isa)
     res = make_reservoir(N, dtype)
     inp = _inputs(res, 1, 40)
-    got = _run(res, inp)
+    got = run_esn(res, inp)
     want = reference.esn_forward(inp["U"], res["W_in"], res["W"], res["bias"], 0.6,
                                  W_fb=res["W_fb"], Y_fb=inp["Y_fb"], x0=inp["x0"],
                                  washout=3)
@@ -58,25 +41,26 @@ def test_one_row_matches_numpy_twin(dtype, N, isa, monkeypatch, make_reservoir):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("N", [5, 37, 203])
-def test_one_row_bitwise_as_in_a_batch_for_every_isa(dtype, N, monkeypatch, make_reservoir):
+def test_one_row_bitwise_as_in_a_batch_for_every_isa(dtype, N, monkeypatch, make_reservoir,
+                                                     run_esn):
     """A row alone (the one-row path) gives the bits of its lane in a batch of
     2 .. 16 rows (the chunk path), on every instruction set; so does the lone
     last row of a batch of 2 chunks + 1."""
     res = make_reservoir(N, dtype)
     B = 2 * ROWS_PER_CHUNK + 1
     inp = _inputs(res, B, 25)
-    batch = _run(res, inp, n_threads=2)
+    batch = run_esn(res, inp, n_threads=2)
     for isa in ISAS:
         monkeypatch.setattr(_esn, "ROW_ISA", isa)
         for i in (0, 7, B - 1):
-            for a, b in zip(batch, _run(res, inp, rows=[i])):
+            for a, b in zip(batch, run_esn(res, inp, rows=[i])):
                 assert np.array_equal(a[i], b[0])
-        for a, b in zip(batch, _run(res, inp)):  # its last chunk is one row
+        for a, b in zip(batch, run_esn(res, inp)):  # its last chunk is one row
             assert np.array_equal(a, b)
 
 
 @pytest.mark.parametrize("isa", ISAS)
-def test_unsorted_csr_keeps_its_order(isa, monkeypatch, make_reservoir):
+def test_unsorted_csr_keeps_its_order(isa, monkeypatch, make_reservoir, run_esn):
     """The terms are added in CSR order as stored, sorted or not: the one-row
     path follows the batch lanes there too."""
     monkeypatch.setattr(_esn, "ROW_ISA", isa)
@@ -88,14 +72,14 @@ def test_unsorted_csr_keeps_its_order(isa, monkeypatch, make_reservoir):
         order = lo + rs.permutation(hi - lo)
         W.data[lo:hi], W.indices[lo:hi] = W.data[order].copy(), W.indices[order].copy()
     inp = _inputs(res, 3, 20)
-    batch = _run(res, inp)
-    alone = _run(res, inp, rows=[1])
+    batch = run_esn(res, inp)
+    alone = run_esn(res, inp, rows=[1])
     for a, b in zip(batch, alone):
         assert np.array_equal(a[1], b[0])
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_padding_keeps_negative_zero(dtype, make_reservoir):
+def test_padding_keeps_negative_zero(dtype, make_reservoir, run_esn):
     """A unit with no reservoir terms and the pre-activation -0.0 (bias -0.0,
     input and feedback weights -0.0 times positive values) keeps it through the
     padded -0.0 terms: tanh(-0.0) = -0.0, the state -0.0, as in a batch lane
@@ -109,9 +93,9 @@ def test_padding_keeps_negative_zero(dtype, make_reservoir):
     inp["x0"][:, 1] = -0.0
     inp["U"][:] = np.abs(inp["U"]) + 0.1
     inp["Y_fb"][:] = np.abs(inp["Y_fb"]) + 0.1
-    alone = _run(res, inp, rows=[0], leak=1.0)[0][0]
+    alone = run_esn(res, inp, rows=[0], leak=1.0)[0][0]
     assert (alone[:, 1] == 0).all() and np.signbit(alone[:, 1]).all()
-    batch = _run(res, inp, leak=1.0)[0][0]
+    batch = run_esn(res, inp, leak=1.0)[0][0]
     assert np.array_equal(alone, batch)
     assert np.array_equal(np.signbit(alone), np.signbit(batch))
 
