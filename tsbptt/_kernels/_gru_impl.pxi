@@ -190,8 +190,9 @@ cdef void _backward_chunk(const floating* Wp, Py_ssize_t off_h, const Py_ssize_t
                 delta_sq[row] = 0
                 zero_row(blk_dgx + off, G)
                 zero_row(blk_dgh + off, G)
-        # dx_t = dgx @ W_x^T (zero rows past a sequence's end give dX = 0)
-        gemm_step(nb, F, G, blk_dgx + s * nb * G, G, Wp, dX + (r0 * T + t) * F, T * F)
+        # dx_t = dgx @ W_x^T (zero rows past a sequence's end give dX = 0), if asked for
+        if dX != NULL:
+            gemm_step(nb, F, G, blk_dgx + s * nb * G, G, Wp, dX + (r0 * T + t) * F, T * F)
         # dh_{t-1} = dh * z + dgh @ W_h^T
         gemm_step(nb, H, G, blk_dgh + s * nb * G, G, Wp + off_h, work, H)
         for r in range(r0, r1):
@@ -213,7 +214,7 @@ def gru_backward(const floating[:, ::1] W_T not None,      # IN  (3H, F + H) = W
                  const floating[:, :, ::1] hn not None,    # IN  (B, T, H) forward's
                  const floating[:, :, ::1] dY not None,    # IN  (B, T, H)
                  const floating[:, ::1] dh_T not None,     # IN  (B, H)
-                 floating[:, :, ::1] dX not None,          # OUT (B, T, F)
+                 floating[:, :, ::1] dX not None,          # OUT (B, T, F); (0, T, F): none
                  floating[:, ::1] dh0 not None,            # OUT (B, H)
                  floating[:, :, ::1] dW_acc not None,      # IN/OUT (n_chunks, F + H + 1, 3H)
                  floating[:, ::1] db_hn_acc not None,      # IN/OUT (n_chunks, H)
@@ -225,7 +226,8 @@ def gru_backward(const floating[:, ::1] W_T not None,      # IN  (3H, F + H) = W
                  Py_ssize_t[::1] n_clipped not None,       # IN/OUT (B,) entries clipped, added
                  floating[:, ::1] delta_sq not None,       # OUT (B, T) |dL/dh_t|^2 before clipping
                  Py_ssize_t chunk_size, int n_threads):
-    """GRU backward through all steps; weight gradients are ADDED to the accumulators."""
+    """GRU backward through all steps; weight gradients are ADDED to the accumulators.
+    A ``dX`` with no rows skips the input gradient; every other output keeps its bits."""
     cdef Py_ssize_t B = xh.shape[0], T = xh.shape[1], H = dh_T.shape[1]
     cdef Py_ssize_t F = xh.shape[2] - H - 1, G = 3 * H, K = F + H + 1, k, n_chunks
     check_common(B, T, F, G, chunk_size, n_threads, lengths)
@@ -238,7 +240,9 @@ def gru_backward(const floating[:, ::1] W_T not None,      # IN  (3H, F + H) = W
     check_dims("hn", hn.shape, 3, B, T, H)
     check_dims("dY", dY.shape, 3, B, T, H)
     check_dims("dh_T", dh_T.shape, 2, B, H, 0)
-    check_dims("dX", dX.shape, 3, B, T, F)
+    cdef bint want_dx = dX.shape[0] > 0
+    cdef floating* dx = &dX[0, 0, 0] if want_dx else NULL
+    check_dims("dX", dX.shape, 3, B if want_dx else 0, T, F)
     check_dims("dh0", dh0.shape, 2, B, H, 0)
     check_dims("dW_acc", dW_acc.shape, 3, n_chunks, K, G)
     check_dims("db_hn_acc", db_hn_acc.shape, 2, n_chunks, H, 0)
@@ -261,7 +265,7 @@ def gru_backward(const floating[:, ::1] W_T not None,      # IN  (3H, F + H) = W
         for k in prange(n_chunks, num_threads=min(n_threads, n_chunks),
                         schedule='dynamic'):
             _backward_chunk(&Wp[0], off_h, &lengths[0], &xh[0, 0, 0], &gates[0, 0, 0],
-                            &hn[0, 0, 0], &dY[0, 0, 0], &dX[0, 0, 0], &dh0[0, 0],
+                            &hn[0, 0, 0], &dY[0, 0, 0], dx, &dh0[0, 0],
                             &dW_acc[k, 0, 0], &db_hn_acc[k, 0], &blk_xh[k, 0, 0],
                             &blk_dgx[k, 0, 0], &blk_dgh[k, 0, 0], &work[k, 0, 0],
                             &tn_work[k, 0], clip_step, &n_clipped[0], &delta_sq[0, 0],

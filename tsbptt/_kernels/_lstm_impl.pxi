@@ -13,7 +13,9 @@
 # - Backward per step: gate gradients dA_t for the chunk's rows, then one product
 #   dA_t @ W[:F+H]^T gives [dx_t, dh_{t-1}] together, from W_T = W[:F+H].T packed
 #   once per call (with F <= DOT_DX_MAX_F, in the vector builds, the product gives
-#   dh_{t-1} only and each row's dx_t is F dot products of length 4H). dA and xh
+#   dh_{t-1} only and each row's dx_t is F dot products of length 4H; a dX of
+#   shape (0, T, F) asks for no dx at all: a fit's first layer, whose input
+#   gradient nobody reads, and the product makes dh_{t-1} only). dA and xh
 #   rows are gathered into a block buffer; every BLOCK_STEPS steps one product adds
 #   xh_blk^T @ dA_blk to the chunk's weight-gradient accumulator (the ones column
 #   makes its last row the bias gradient).
@@ -176,8 +178,8 @@ cdef void _backward_chunk(const floating* W_T, const floating* Wx, const floatin
                           const floating* dY, floating* dX, floating* dh, floating* dc,
                           floating* dW, floating* blk_xh, floating* blk_da,
                           floating* work, floating* tn_work, floating clip,
-                          Py_ssize_t* n_clipped,
-                          floating* delta_sq, Py_ssize_t r0, Py_ssize_t r1,
+                          Py_ssize_t* n_clipped, floating* delta_sq, bint dh_only,
+                          Py_ssize_t r0, Py_ssize_t r1,
                           Py_ssize_t T, Py_ssize_t F, Py_ssize_t H) noexcept nogil:
     cdef Py_ssize_t G = 4 * H, K = F + H + 1, nb = r1 - r0, r, t, row, s, f
     cdef const floating* c_prev
@@ -204,13 +206,14 @@ cdef void _backward_chunk(const floating* W_T, const floating* Wx, const floatin
             else:
                 delta_sq[row] = 0
                 zero_row(da, G)
-        if Wx != NULL:  # dh_{t-1} = dA_t @ W_h^T, dx_t row by row (DOT_DX_MAX_F)
+        if dh_only:  # dh_{t-1} = dA_t @ W_h^T; dx_t row by row (DOT_DX_MAX_F) or none
             gemm_step(nb, H, G, blk_da + s * nb * G, G, W_T, work, H)
             for r in range(r0, r1):
                 row = r * T + t
                 da = blk_da + (s * nb + r - r0) * G
-                for f in range(F):
-                    dX[row * F + f] = dot_row(da, Wx + f * G, G)
+                if Wx != NULL:
+                    for f in range(F):
+                        dX[row * F + f] = dot_row(da, Wx + f * G, G)
                 if t < lengths[r]:
                     copy_row(dh + r * H, work + (r - r0) * H, H)
         else:  # [dx_t, dh_{t-1}] = dA_t @ W[:F+H]^T
@@ -236,7 +239,7 @@ def lstm_backward(const floating[:, ::1] W_T not None,      # IN  (4H, F + H) = 
                   const floating[:, :, ::1] dY not None,    # IN  (B, T, H)
                   const floating[:, ::1] dh_T not None,     # IN  (B, H)
                   const floating[:, ::1] dc_T not None,     # IN  (B, H)
-                  floating[:, :, ::1] dX not None,          # OUT (B, T, F)
+                  floating[:, :, ::1] dX not None,          # OUT (B, T, F); (0, T, F): none
                   floating[:, ::1] dh0 not None,            # OUT (B, H)
                   floating[:, ::1] dc0 not None,            # OUT (B, H)
                   floating[:, :, ::1] dW_acc not None,      # IN/OUT (n_chunks, F + H + 1, 4H)
@@ -250,7 +253,8 @@ def lstm_backward(const floating[:, ::1] W_T not None,      # IN  (4H, F + H) = 
     """LSTM backward through all steps; see the module header for the layout.
 
     Weight gradients are ADDED to the per-chunk accumulators ``dW_acc``; sum them
-    with ``sum_chunks`` (``_reduce.pxi``).
+    with ``sum_chunks`` (``_reduce.pxi``). A ``dX`` with no rows skips the input
+    gradient; every other output keeps its bits.
     """
     cdef Py_ssize_t B = xh.shape[0], T = xh.shape[1], H = c0.shape[1]
     cdef Py_ssize_t F = xh.shape[2] - H - 1, G = 4 * H, K = F + H + 1, k, j, n_chunks
@@ -267,7 +271,8 @@ def lstm_backward(const floating[:, ::1] W_T not None,      # IN  (4H, F + H) = 
     check_dims("dY", dY.shape, 3, B, T, H)
     check_dims("dh_T", dh_T.shape, 2, B, H, 0)
     check_dims("dc_T", dc_T.shape, 2, B, H, 0)
-    check_dims("dX", dX.shape, 3, B, T, F)
+    cdef bint want_dx = dX.shape[0] > 0
+    check_dims("dX", dX.shape, 3, B if want_dx else 0, T, F)
     check_dims("dh0", dh0.shape, 2, B, H, 0)
     check_dims("dc0", dc0.shape, 2, B, H, 0)
     check_dims("dW_acc", dW_acc.shape, 3, n_chunks, K, G)
@@ -281,15 +286,18 @@ def lstm_backward(const floating[:, ::1] W_T not None,      # IN  (4H, F + H) = 
     dh0[...] = dh_T
     dc0[...] = dc_T
     dt = np.float32 if floating is float else np.float64
-    cdef bint dot_dx = TSB_VEC and F <= DOT_DX_MAX_F  # portable build: the product
-    Wp = np.empty(packed_size(&dh0[0, 0], G, H if dot_dx else F + H), dtype=dt)
+    # portable build: dx from the product (see DOT_DX_MAX_F)
+    cdef bint dot_dx = want_dx and TSB_VEC and F <= DOT_DX_MAX_F
+    cdef bint dh_only = dot_dx or not want_dx
+    Wp = np.empty(packed_size(&dh0[0, 0], G, H if dh_only else F + H), dtype=dt)
     tn_work = np.empty((n_chunks, tn_work_size(&dh0[0, 0], K, rows_blk)), dtype=dt)
     cdef floating[:, ::1] Wx = np.empty((F if dot_dx else 0, G), dtype=dt)
     cdef const floating* wx = &Wx[0, 0] if dot_dx else NULL
+    cdef floating* dx = &dX[0, 0, 0] if want_dx else NULL
     with nogil:
-        if dot_dx:  # the product makes dh only; Wx = W_x (F, 4H) for the dx rows
+        if dh_only:  # the product makes dh only; Wx = W_x (F, 4H) for the dx rows
             pack_b(G, H, &W_T[0, F], F + H, &Wp[0])
-            for k in range(G):
+            for k in range(G if dot_dx else 0):
                 for j in range(F):
                     Wx[j, k] = W_T[k, j]
         else:
@@ -297,11 +305,10 @@ def lstm_backward(const floating[:, ::1] W_T not None,      # IN  (4H, F + H) = 
         for k in prange(n_chunks, num_threads=min(n_threads, n_chunks),
                         schedule='dynamic'):
             _backward_chunk(&Wp[0], wx, &c0[0, 0], &h_T[0, 0], &lengths[0], &xh[0, 0, 0],
-                            &gates[0, 0, 0], &cell[0, 0, 0], &dY[0, 0, 0], &dX[0, 0, 0],
+                            &gates[0, 0, 0], &cell[0, 0, 0], &dY[0, 0, 0], dx,
                             &dh0[0, 0], &dc0[0, 0], &dW_acc[k, 0, 0], &blk_xh[k, 0, 0],
                             &blk_da[k, 0, 0], &work[k, 0, 0], &tn_work[k, 0], clip_step,
-                            &n_clipped[0],
-                            &delta_sq[0, 0], k * chunk_size,
+                            &n_clipped[0], &delta_sq[0, 0], dh_only, k * chunk_size,
                             min(B, (k + 1) * chunk_size), T, F, H)
 
 

@@ -6,7 +6,8 @@
 #   xh[b, t] = [x_t, h_{t-1}, 1], one product xh[rows, t] @ W per step into the chunk's
 #   `pre` scratch (contiguous, in cache), then tanh into `gates`, which holds h_t.
 # - Backward per step: da = dL/dh_t * (1 - h_t^2); one product da @ W[:F+H]^T gives
-#   [dx_t, dh_{t-1}] (from W_T = W[:F+H].T); every BLOCK_STEPS steps one product
+#   [dx_t, dh_{t-1}] (from W_T = W[:F+H].T; dh_{t-1} alone, from W_h^T, when dX has
+#   shape (0, T, F): no input gradient asked for); every BLOCK_STEPS steps one product
 #   adds xh_blk^T @ da_blk to the chunk's weight-gradient accumulator (last row: the
 #   bias). W and W_T are packed once per call (_microkernels.h).
 # - Steps t >= lengths[b] copy the state through, write Y = 0, dX = 0, and get zero
@@ -96,7 +97,9 @@ cdef void _backward_chunk(const floating* W_T, const Py_ssize_t* lengths,
                           floating clip,
                           Py_ssize_t* n_clipped, floating* delta_sq, Py_ssize_t r0,
                           Py_ssize_t r1, Py_ssize_t T, Py_ssize_t F, Py_ssize_t H) noexcept nogil:
+    # without dX the product makes dh only: columns [nx, nx + H) of its rows
     cdef Py_ssize_t K = F + H + 1, nb = r1 - r0, r, t, row, s, j
+    cdef Py_ssize_t nx = F if dX != NULL else 0
     cdef const floating* a
     cdef floating* da
     cdef floating* dhr
@@ -119,12 +122,13 @@ cdef void _backward_chunk(const floating* W_T, const Py_ssize_t* lengths,
             else:
                 delta_sq[row] = 0
                 zero_row(da, H)
-        gemm_step(nb, F + H, H, blk_da + s * nb * H, H, W_T, work, F + H)
+        gemm_step(nb, nx + H, H, blk_da + s * nb * H, H, W_T, work, nx + H)
         for r in range(r0, r1):
             row = r * T + t
-            copy_row(dX + row * F, work + (r - r0) * (F + H), F)
+            if nx:
+                copy_row(dX + row * F, work + (r - r0) * (F + H), F)
             if t < lengths[r]:
-                copy_row(dh + r * H, work + (r - r0) * (F + H) + F, H)
+                copy_row(dh + r * H, work + (r - r0) * (nx + H) + nx, H)
         gather_block_rows(xh, blk_xh, r0, r1, t, s, T, K)
         if s == 0:
             gemm_tn_add(K, H, min(T - t, BLOCK_STEPS) * nb, blk_xh, K, blk_da, H, dW, H,
@@ -137,7 +141,7 @@ def rnn_backward(const floating[:, ::1] W_T not None,      # IN  (H, F + H) = W[
                  const floating[:, :, ::1] gates not None,  # IN  (B, T, H) forward's
                  const floating[:, :, ::1] dY not None,    # IN  (B, T, H)
                  const floating[:, ::1] dh_T not None,     # IN  (B, H)
-                 floating[:, :, ::1] dX not None,          # OUT (B, T, F)
+                 floating[:, :, ::1] dX not None,          # OUT (B, T, F); (0, T, F): none
                  floating[:, ::1] dh0 not None,            # OUT (B, H)
                  floating[:, :, ::1] dW_acc not None,      # IN/OUT (n_chunks, F + H + 1, H)
                  floating[:, :, ::1] blk_xh not None,      # WORK (n_chunks, 16 * chunk, F + H + 1)
@@ -147,7 +151,8 @@ def rnn_backward(const floating[:, ::1] W_T not None,      # IN  (H, F + H) = W[
                  Py_ssize_t[::1] n_clipped not None,       # IN/OUT (B,) entries clipped, added
                  floating[:, ::1] delta_sq not None,       # OUT (B, T) |dL/dh_t|^2 before clipping
                  Py_ssize_t chunk_size, int n_threads):
-    """Elman RNN backward through all steps; weight gradients are ADDED to dW_acc."""
+    """Elman RNN backward through all steps; weight gradients are ADDED to dW_acc.
+    A ``dX`` with no rows skips the input gradient; every other output keeps its bits."""
     cdef Py_ssize_t B = xh.shape[0], T = xh.shape[1], H = dh_T.shape[1]
     cdef Py_ssize_t F = xh.shape[2] - H - 1, K = F + H + 1, k, n_chunks
     check_common(B, T, F, H, chunk_size, n_threads, lengths)
@@ -159,7 +164,10 @@ def rnn_backward(const floating[:, ::1] W_T not None,      # IN  (H, F + H) = W[
     check_dims("gates", gates.shape, 3, B, T, H)
     check_dims("dY", dY.shape, 3, B, T, H)
     check_dims("dh_T", dh_T.shape, 2, B, H, 0)
-    check_dims("dX", dX.shape, 3, B, T, F)
+    cdef bint want_dx = dX.shape[0] > 0
+    cdef Py_ssize_t nx = F if want_dx else 0
+    cdef floating* dx = &dX[0, 0, 0] if want_dx else NULL
+    check_dims("dX", dX.shape, 3, B if want_dx else 0, T, F)
     check_dims("dh0", dh0.shape, 2, B, H, 0)
     check_dims("dW_acc", dW_acc.shape, 3, n_chunks, K, H)
     check_dims("blk_xh", blk_xh.shape, 3, n_chunks, rows_blk, K)
@@ -171,14 +179,14 @@ def rnn_backward(const floating[:, ::1] W_T not None,      # IN  (H, F + H) = W[
         raise ValueError(f"xh has {xh.shape[2]} columns, expected F + H + 1 with F >= 1")
     dh0[...] = dh_T
     dt = np.float32 if floating is float else np.float64
-    Wp = np.empty(packed_size(&dh0[0, 0], H, F + H), dtype=dt)
+    Wp = np.empty(packed_size(&dh0[0, 0], H, nx + H), dtype=dt)
     tn_work = np.empty((n_chunks, tn_work_size(&dh0[0, 0], K, rows_blk)), dtype=dt)
     with nogil:
-        pack_b(H, F + H, &W_T[0, 0], F + H, &Wp[0])
+        pack_b(H, nx + H, &W_T[0, F - nx], F + H, &Wp[0])
         for k in prange(n_chunks, num_threads=min(n_threads, n_chunks),
                         schedule='dynamic'):
             _backward_chunk(&Wp[0], &lengths[0], &xh[0, 0, 0], &gates[0, 0, 0],
-                            &dY[0, 0, 0], &dX[0, 0, 0], &dh0[0, 0], &dW_acc[k, 0, 0],
+                            &dY[0, 0, 0], dx, &dh0[0, 0], &dW_acc[k, 0, 0],
                             &blk_xh[k, 0, 0], &blk_da[k, 0, 0], &work[k, 0, 0],
                             &tn_work[k, 0], clip_step, &n_clipped[0], &delta_sq[0, 0],
                             k * chunk_size,

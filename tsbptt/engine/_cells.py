@@ -135,16 +135,18 @@ class _Cell:
             grads[name] = out
         return grads
 
-    def _backward_work(self, X_shape, H, dtype, widths):
+    def _backward_work(self, X_shape, H, dtype, widths, need_dx=True):
         """Arrays of one backward call, shared by every cell.
 
         ``widths`` name the cell's per-chunk work arrays (see :func:`_work_spec`);
-        ``work.scratch`` holds them, after the block of input rows."""
+        ``work.scratch`` holds them, after the block of input rows. Without
+        ``need_dx``, dX has no rows: the kernels then skip the input gradient."""
         B, T, F = X_shape
         spec = _work_spec(self.name, "backward", B, (("blk", F + H + 1),) + widths, dtype)
         return BackwardWork(
             chunk=spec.chunk, n_chunks=spec.n_chunks, rows=spec.rows,
-            dX=np.empty((B, T, F), dtype), scratch=spec.take(), spec=spec,
+            dX=np.empty((B if need_dx else 0, T, F), dtype), scratch=spec.take(),
+            spec=spec,
             n_clipped=np.zeros(B, dtype=np.intp), delta_sq=np.empty((B, T), dtype))
 
     def state_at(self, cache, offset):
@@ -166,7 +168,8 @@ class _Cell:
         """
         raise NotImplementedError
 
-    def backward(self, cache, dY, d_state, n_threads, clip_step=0.0, acc=None):
+    def backward(self, cache, dY, d_state, n_threads, clip_step=0.0, acc=None,
+                 need_dx=True):
         """Run the kernel backward.
 
         Parameters
@@ -181,10 +184,13 @@ class _Cell:
         acc : dict of ndarray or None
             Per-chunk accumulators (:meth:`new_accumulators`) to add the weight
             gradients into; None makes fresh ones and reduces them.
+        need_dx : bool, default=True
+            False skips the input gradient (a fit's first layer): the kernels leave
+            out its products, and every other output keeps its bits.
 
         Returns
         -------
-        dX : ndarray of shape (B, T, F)
+        dX : ndarray of shape (B, T, F), or None without ``need_dx``
         d_state0 : tuple of ndarray of shape (B, H)
         grads : dict of ndarray or None
             The parameter gradients; None when ``acc`` was given.
@@ -293,13 +299,15 @@ class LSTMCell(_Cell):
         spec.give((xh, pre, act))
         return (Y if keep_outputs else None), (h_T, c_T)
 
-    def backward(self, cache, dY, d_state, n_threads, clip_step=0.0, acc=None):
+    def backward(self, cache, dY, d_state, n_threads, clip_step=0.0, acc=None,
+                 need_dx=True):
         W, xh = cache.W, cache.xh
         B, T, _ = xh.shape
         H = cache.c0.shape[1]
         G, dt = 4 * H, xh.dtype
         F = xh.shape[2] - H - 1
-        work = self._backward_work((B, T, F), H, dt, (("blk", G), ("row", F + H)))
+        work = self._backward_work((B, T, F), H, dt, (("blk", G), ("row", F + H)),
+                                   need_dx)
         blk_xh, blk_da, rows_work = work.scratch
         reduce = acc is None
         acc = self._zero_accumulators(work.n_chunks, {"W": W}) if reduce else acc
@@ -315,7 +323,7 @@ class LSTMCell(_Cell):
                 blk_xh=blk_xh, blk_da=blk_da, work=rows_work, clip_step=clip_step,
                 n_clipped=work.n_clipped, delta_sq=work.delta_sq, chunk_size=work.chunk,
                 n_threads=plan.n)
-        return (work.dX, (dh0, dc0)) + self._finish(acc, reduce, work, plan.n)
+        return (work.dX if need_dx else None, (dh0, dc0)) + self._finish(acc, reduce, work, plan.n)
 
 
 class GRUCell(_Cell):
@@ -361,13 +369,14 @@ class GRUCell(_Cell):
         spec.give((xh, pre, act))
         return (Y if keep_outputs else None), (h_T,)
 
-    def backward(self, cache, dY, d_state, n_threads, clip_step=0.0, acc=None):
+    def backward(self, cache, dY, d_state, n_threads, clip_step=0.0, acc=None,
+                 need_dx=True):
         W, xh = cache.W, cache.xh
         B, T, _ = xh.shape
         H = cache.hn.shape[2]
         G, dt = 3 * H, xh.dtype
         work = self._backward_work((B, T, xh.shape[2] - H - 1), H, dt,
-                                   (("blk", G), ("blk", G), ("row", H)))
+                                   (("blk", G), ("blk", G), ("row", H)), need_dx)
         blk_xh, blk_dgx, blk_dgh, rows_work = work.scratch
         reduce = acc is None
         if reduce:
@@ -384,7 +393,7 @@ class GRUCell(_Cell):
                 blk_dgh=blk_dgh, work=rows_work, clip_step=clip_step,
                 n_clipped=work.n_clipped, delta_sq=work.delta_sq, chunk_size=work.chunk,
                 n_threads=plan.n)
-        return (work.dX, (dh0,)) + self._finish(acc, reduce, work, plan.n)
+        return (work.dX if need_dx else None, (dh0,)) + self._finish(acc, reduce, work, plan.n)
 
 
 class RNNCell(_Cell):
@@ -428,13 +437,15 @@ class RNNCell(_Cell):
         spec.give((xh, pre))
         return (Y if keep_outputs else None), (h_T,)
 
-    def backward(self, cache, dY, d_state, n_threads, clip_step=0.0, acc=None):
+    def backward(self, cache, dY, d_state, n_threads, clip_step=0.0, acc=None,
+                 need_dx=True):
         W, xh = cache.W, cache.xh
         B, T, _ = xh.shape
         H = W.shape[1]
         dt = xh.dtype
         F = xh.shape[2] - H - 1
-        work = self._backward_work((B, T, F), H, dt, (("blk", H), ("row", F + H)))
+        work = self._backward_work((B, T, F), H, dt, (("blk", H), ("row", F + H)),
+                                   need_dx)
         blk_xh, blk_da, rows_work = work.scratch
         reduce = acc is None
         acc = self._zero_accumulators(work.n_chunks, {"W": W}) if reduce else acc
@@ -449,7 +460,7 @@ class RNNCell(_Cell):
                 blk_da=blk_da, work=rows_work, clip_step=clip_step,
                 n_clipped=work.n_clipped, delta_sq=work.delta_sq, chunk_size=work.chunk,
                 n_threads=plan.n)
-        return (work.dX, (dh0,)) + self._finish(acc, reduce, work, plan.n)
+        return (work.dX if need_dx else None, (dh0,)) + self._finish(acc, reduce, work, plan.n)
 
 
 CELLS = {cls.name: cls() for cls in (LSTMCell, GRUCell, RNNCell)}

@@ -242,21 +242,24 @@ class RecurrentLayer:
                                  stats)
 
     def run_backward(self, cache, dY, d_state=None, n_threads=None, clip_step=None,
-                     stats=None, acc=None):
+                     stats=None, acc=None, need_dx=True):
         """:meth:`backward` without validation, for the engine's own calls.
 
         With ``acc`` (from :meth:`new_accumulators`) the weight gradients are added
         into it and None is returned in their place: consecutive pieces of a
         sequence, backpropagated last piece first into the same accumulators, give
         exactly the gradients of one call over the whole sequence (bitwise, when
-        every piece but the last is a multiple of 16 steps long).
+        every piece but the last is a multiple of 16 steps long). ``need_dx=False``
+        returns None for dX and skips its products (a network's first layer in a
+        fit); the other results keep their bits.
         """
         B = cache.xh.shape[0]
         if d_state is None:
             d_state = self._check_state(None, B, "d_state")
         dY = np.ascontiguousarray(dY, dtype=self.dtype)
         dX, d_state0, grads, info = self.cell.backward(
-            cache, dY, d_state, resolve_n_threads(n_threads), clip_step or 0.0, acc)
+            cache, dY, d_state, resolve_n_threads(n_threads), clip_step or 0.0, acc,
+            need_dx)
         if stats is not None:
             stats.update(info)
         return dX, d_state0, grads
@@ -375,18 +378,20 @@ class Bidirectional:
                                  stats)
 
     def run_backward(self, cache, dY, d_state=None, n_threads=None, clip_step=None,
-                     stats=None, acc=None):
-        """:meth:`backward` without validation; ``acc`` is a pair of accumulators."""
+                     stats=None, acc=None, need_dx=True):
+        """:meth:`backward` without validation; ``acc`` is a pair of accumulators;
+        ``need_dx=False``: no input gradient (None)."""
         H = self.hidden_size
         d_state = (None, None) if d_state is None else d_state
         acc = (None, None) if acc is None else acc
         rev = cache.rev
         s_f, s_b = {}, {}
         dX_f, ds_f, g_f = self.forward_layer.run_backward(
-            cache.forward, dY[:, :, :H], d_state[0], n_threads, clip_step, s_f, acc[0])
+            cache.forward, dY[:, :, :H], d_state[0], n_threads, clip_step, s_f, acc[0],
+            need_dx)
         dX_r, ds_b, g_b = self.backward_layer.run_backward(
             cache.backward, dY[:, :, H:][rev], d_state[1], n_threads, clip_step, s_b,
-            acc[1])
+            acc[1], need_dx)
         if stats is not None:
             stats.update(delta_sq=s_f["delta_sq"] + s_b["delta_sq"][rev],
                          n_clipped=s_f["n_clipped"] + s_b["n_clipped"])
@@ -394,7 +399,8 @@ class Bidirectional:
         if g_f is not None:
             grads = {f"forward.{k}": v for k, v in g_f.items()}
             grads.update({f"backward.{k}": v for k, v in g_b.items()})
-        return dX_f + dX_r[rev], (ds_f, ds_b), grads
+        dX = dX_f + dX_r[rev] if need_dx else None
+        return dX, (ds_f, ds_b), grads
 
 
 class RecurrentStack:

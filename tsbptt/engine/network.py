@@ -366,10 +366,11 @@ class Network:
         for i in range(len(layers) - 1, -1, -1):
             if cache.out_masks[i] is not None:
                 dY = dY * cache.out_masks[i]
+            # the first layer's input gradient is never read: not computed
             dY, d_init[i], g = layers[i].run_backward(
                 cache.caches[i], dY, d_states[i], n_threads, clip_step,
-                layer_stats[i], None if acc is None else acc[i])
-            if cache.in_masks[i] is not None:
+                layer_stats[i], None if acc is None else acc[i], need_dx=i > 0)
+            if cache.in_masks[i] is not None and i > 0:
                 dY = dY * cache.in_masks[i]
             if g is not None:
                 grads.update({f"rnn.{i}.{k}": v for k, v in g.items()})
