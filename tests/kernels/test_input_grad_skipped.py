@@ -82,24 +82,26 @@ def test_network_asks_no_dx_of_the_first_layer_only(cell, monkeypatch):
     X = rng.standard_normal((6, 9, 2))
     out, _, cache = net.forward(X)
     d_out = rng.standard_normal(out.shape)
-    asked, seen = [], {}
-
-    def backward_spy(original):
-        def run_backward(self, *args, need_dx=True, **kwargs):
-            asked.append((self.input_size, need_dx))
-            return original(self, *args, need_dx=need_dx, **kwargs)
-        return run_backward
-
-    grads, d_init = net.backward(cache, d_out)
+    grads, _ = net.backward(cache, d_out)
     original = RecurrentLayer.run_backward
-    monkeypatch.setattr(RecurrentLayer, "run_backward", backward_spy(original))
+    asked = []
+
+    def spy(self, *args, need_dx=True, **kwargs):
+        asked.append((self.input_size, need_dx))
+        return original(self, *args, need_dx=need_dx, **kwargs)
+
+    monkeypatch.setattr(RecurrentLayer, "run_backward", spy)
     net.backward(cache, d_out)
-    assert asked == [(5, True), (2, False)]
-    monkeypatch.setattr(RecurrentLayer, "run_backward",
-                        lambda self, *a, need_dx=True, **k: original(self, *a, **k))
-    seen["grads"], _ = net.backward(cache, d_out)  # every layer computes its dX
+    assert asked == [(5, True), (2, False)]  # last layer first
+
+    def always_dx(self, *args, need_dx=True, **kwargs):
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(RecurrentLayer, "run_backward", always_dx)
+    every_dx, _ = net.backward(cache, d_out)
+    assert grads.keys() == every_dx.keys()
     for k in grads:
-        np.testing.assert_array_equal(grads[k], seen["grads"][k], err_msg=k)
+        np.testing.assert_array_equal(grads[k], every_dx[k], err_msg=k)
 
 
 class _WrongDX:
@@ -129,3 +131,21 @@ def test_kernel_rejects_a_dx_of_the_wrong_shape(cell, shape, monkeypatch):
     with pytest.raises(ValueError, match=rf"dX has shape \({shape[0]}, {shape[1]}, "
                                          rf"{shape[2]}\), expected {want}"):
         layer.run_backward(cache, np.zeros((4, 5, 3), np.float32), None, 1)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_skipping_dx_gives_the_same_bits_on_any_thread_count(cell):
+    layer = RecurrentLayer(cell, 3, 9, dtype=np.float32, random_state=4)
+    rng = np.random.default_rng(5)
+    B, T = 70, 20  # several chunks
+    X = rng.standard_normal((B, T, 3)).astype(np.float32)
+    lengths = rng.integers(1, T + 1, B).astype(np.intp)
+    dY = rng.standard_normal((B, T, 9)).astype(np.float32)
+    _, _, cache = layer.run_forward(X, lengths, None, 1)
+    runs = [layer.run_backward(cache, dY, None, n, need_dx=False) for n in (1, 2)]
+    for (dX1, d1, g1), (dX2, d2, g2) in [runs]:
+        assert dX1 is None and dX2 is None
+        for a, b in zip(d1, d2):
+            np.testing.assert_array_equal(a, b)
+        for k in g1:
+            np.testing.assert_array_equal(g1[k], g2[k], err_msg=k)
