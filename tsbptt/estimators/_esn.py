@@ -40,7 +40,7 @@ from .._kernels._esn import esn_states
 from ..engine._threads import MAX_THREADS, all_blas_single_threaded, resolve_n_threads
 from ..utils._validation import refuse_bool_numbers
 from ._esn_readout import ridge_gcv
-from ._esn_spectral import spectral_radius
+from ._esn_spectral import random_reservoir, spectral_radius
 from ._esn_state import ESNState
 from ._inputs import to_sequences
 from ._tags import Capabilities
@@ -131,13 +131,11 @@ class _Reservoir(ESNState, BaseEstimator):
         """Draw W_in_, W_, bias_, W_fb_ (float64 draws, stored in dtype_)."""
         rs = check_random_state(self.random_state)
         N, dtype = self.n_reservoir, np.dtype(self.dtype_)
-        W = sp.random(N, N, density=1.0 - self.sparsity, format="csr", random_state=rs,
-                      data_rvs=lambda k: rs.uniform(-1.0, 1.0, k))
+        W = random_reservoir(N, 1.0 - self.sparsity, rs)  # CSR, sorted indices
         radius = spectral_radius(W)
         if radius > 0:
-            W = W * (self.spectral_radius / radius)
-        W.sort_indices()
-        self.W_ = W.astype(dtype).tocsr()
+            W.data *= self.spectral_radius / radius
+        self.W_ = sp.csr_matrix((W.data.astype(dtype), W.indices, W.indptr), shape=(N, N))
         self.W_in_ = (rs.uniform(-1, 1, (N, n_inputs)) * self.input_scaling).astype(dtype)
         self.bias_ = (rs.uniform(-1, 1, N) * self.bias_scaling).astype(dtype)
         self.W_fb_ = (rs.uniform(-1, 1, (N, n_feedback))
