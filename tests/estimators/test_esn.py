@@ -2,6 +2,7 @@
 the stateful mode, errors by message, and scikit-learn's estimator checks."""
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from sklearn.linear_model import Ridge
 from sklearn.utils.estimator_checks import (check_dataframe_column_names_consistency,
                                             check_param_validation,
@@ -451,3 +452,19 @@ def test_mackey_glass_targets_of_the_issue():
     ridge_nrmse = np.sqrt(np.mean((ridge.predict(X[3000:]) - t[3000:]) ** 2)) / np.std(
         t[3000:])
     assert nrmse <= 3e-4 and nrmse <= ridge_nrmse / 3, (nrmse, ridge_nrmse)
+
+
+@pytest.mark.parametrize("n", [1, 2, 17, 65, 200])
+@pytest.mark.parametrize("density", [0.0, 0.01, 0.1, 0.5, 1.0])
+def test_random_reservoir_is_scipys_draw_bit_for_bit(n, density):
+    from tsbptt.estimators._esn_spectral import random_reservoir
+    for seed in range(3):
+        rs_scipy, rs_ours = np.random.RandomState(seed), np.random.RandomState(seed)
+        want = sp.random(n, n, density=density, format="csr", random_state=rs_scipy,
+                         data_rvs=lambda k: rs_scipy.uniform(-1.0, 1.0, k))
+        got = random_reservoir(n, density, rs_ours)
+        np.testing.assert_array_equal(got.data.view(np.int64), want.data.view(np.int64))
+        np.testing.assert_array_equal(got.indices, want.indices)
+        np.testing.assert_array_equal(got.indptr, want.indptr)
+        assert got.indices.dtype == np.int32 and got.shape == (n, n)
+        assert rs_ours.randint(2 ** 30) == rs_scipy.randint(2 ** 30)  # same state after

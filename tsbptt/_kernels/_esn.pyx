@@ -80,6 +80,17 @@ cdef extern from "_esn_chunk.h" nogil:
     long long tsb_tanhf_mismatches(long long start, long long stop, long long step)
 
 
+cdef extern from "_esn_panel.h" nogil:
+    void tsb_colsum_rows_f32(int isa, const float* src, Py_ssize_t n, Py_ssize_t m,
+                             Py_ssize_t ld, double* acc)
+    void tsb_colsum_rows_f64(int isa, const double* src, Py_ssize_t n, Py_ssize_t m,
+                             Py_ssize_t ld, double* acc)
+    void tsb_centre_rows_f32(int isa, const float* src, Py_ssize_t n, Py_ssize_t m,
+                             Py_ssize_t ld, const double* sh, double* dst, Py_ssize_t ldd)
+    void tsb_centre_rows_f64(int isa, const double* src, Py_ssize_t n, Py_ssize_t m,
+                             Py_ssize_t ld, const double* sh, double* dst, Py_ssize_t ldd)
+
+
 #: Instruction set of the one-row product (_esn_sell.h: 2 AVX-512F, 1 AVX2, 0 C).
 #: Every choice gives the same bits; the tests set it to compare them.
 ROW_ISA_AVAILABLE = tsb_esn_sell_isa()
@@ -567,3 +578,62 @@ def tridiagonal_reflect(const double[:, :] c not None, const double[::1] tau not
                 X[i + 1, r] = X[i + 1, r] - dot
                 for j in range(i + 2, p):
                     X[j, r] = X[j, r] - dot * c[j, i]
+
+
+def _row_layout(P, Py_ssize_t itemsize):
+    """Row stride of P in elements; its rows must be contiguous."""
+    if P.shape[1] > 1 and P.strides[1] != itemsize or P.strides[0] % itemsize:
+        raise ValueError(f"P's rows must be contiguous, got strides {tuple(P.strides)}")
+    return P.strides[0] // itemsize
+
+
+def column_means(const floating[:, :] P not None, double[::1] out not None):
+    """``out[j]`` = the float64 mean of column j of P (n >= 1 rows, each row
+    contiguous): each column summed in float64 in row order, then divided by n,
+    as NumPy's ``P.mean(axis=0, dtype=np.float64)`` does (the same bits), in one
+    pass without NumPy's casting buffers (_esn_panel.h; the ESN readout's means).
+    """
+    cdef Py_ssize_t n = P.shape[0], m = P.shape[1], j
+    if n < 1 or out.shape[0] != m:
+        raise ValueError(f"need P with >= 1 row and out of shape ({m},); got {n} rows "
+                         f"and out of shape ({out.shape[0]},)")
+    cdef Py_ssize_t ld = _row_layout(P, sizeof(floating))
+    cdef int isa = max(0, min(ROW_ISA, ROW_ISA_AVAILABLE))
+    if m == 0:
+        return
+    with nogil:
+        for j in range(m):
+            out[j] = 0.0
+        if floating is float:
+            tsb_colsum_rows_f32(isa, &P[0, 0], n, m, ld, &out[0])
+        else:
+            tsb_colsum_rows_f64(isa, &P[0, 0], n, m, ld, &out[0])
+        for j in range(m):
+            out[j] = out[j] / n
+
+
+def centre_rows(const floating[:, :] P not None, Py_ssize_t r0,
+                const double[::1] shift not None, double[:, :] out not None,
+                Py_ssize_t c0):
+    """``out[r, c0 + j] = float64(P[r0 + r, j]) - shift[j]`` for ``r < len(out)``,
+    ``j < P.shape[1]``: a panel of the ESN readout's centred design matrix, the
+    cast and the subtraction in one pass (_esn_panel.h): the bits of NumPy's
+    ``np.subtract(P[rows], shift, out=...)``, without its casting buffers. The
+    rows of P and of out must be contiguous.
+    """
+    cdef Py_ssize_t R = out.shape[0], m = P.shape[1]
+    if not (0 <= r0 and r0 + R <= P.shape[0] and shift.shape[0] == m and 0 <= c0
+            and c0 + m <= out.shape[1]):
+        raise ValueError(f"rows {r0} .. {r0 + R} of P {(P.shape[0], m)} into columns "
+                         f"{c0} .. {c0 + m} of out {(R, out.shape[1])} with "
+                         f"{shift.shape[0]} shifts do not fit")
+    if R == 0 or m == 0:
+        return
+    cdef Py_ssize_t ld = _row_layout(P, sizeof(floating))
+    cdef Py_ssize_t ldd = _row_layout(out, sizeof(double))
+    cdef int isa = max(0, min(ROW_ISA, ROW_ISA_AVAILABLE))
+    with nogil:
+        if floating is float:
+            tsb_centre_rows_f32(isa, &P[r0, 0], R, m, ld, &shift[0], &out[0, c0], ldd)
+        else:
+            tsb_centre_rows_f64(isa, &P[r0, 0], R, m, ld, &shift[0], &out[0, c0], ldd)
