@@ -188,12 +188,12 @@ class BuildExt(build_ext):
         baseline = ["-ffp-contract=off"] if compiler_accepts(["-ffp-contract=off"]) else []
         # Where the x86-64 instruction-set builds exist, the baseline build is only the
         # fallback for CPUs without AVX2 + FMA: -O2 compiles it in less time and its
-        # training step measured as fast as with -O3 (benchmarks/README.md, "Build
-        # time"). Elsewhere (aarch64, ...) it is the only build and keeps -O3.
+        # training step measured as fast as with -O3 (benchmarks/reports/
+        # build_time.md). Elsewhere (aarch64, ...) it is the only build and keeps -O3.
         fallback_opt = ["-O2"] if any(accepted.values()) else []
         # -O2 aligns functions to 16 bytes only: the scalar product loops then swung by
-        # 15-35% with unrelated edits that moved them by 32 bytes (benchmarks/README.md,
-        # "small5"); 64 keeps their placement in the instruction cache fixed.
+        # 15-35% with unrelated edits that moved them by 32 bytes (benchmarks/reports/
+        # training_step.md, "small5"); 64 keeps their placement in the instruction cache fixed.
         if fallback_opt and compiler_accepts(["-falign-functions=64"]):
             fallback_opt.append("-falign-functions=64")
         sources = {ext.sources[0] for ext in self.extensions}

@@ -21,7 +21,7 @@ Run from the repository root::
 both), and prints which OpenBLAS kernel each run had: the kernels' products do not
 use a BLAS, but torch's and the GEMM peak's do, and CI machines differ.
 
-See benchmarks/README.md for what each column means.
+See benchmarks/reports/training_step.md for what each column means.
 """
 import argparse
 import gc

@@ -19,7 +19,7 @@ Run from the repository root::
     python benchmarks/bench_training.py --quick
     python benchmarks/bench_training.py --threads 1 2 --json results.json
 
-See benchmarks/README.md for what each column means.
+See benchmarks/reports/training_loop.md for what each column means.
 """
 import argparse
 import gc

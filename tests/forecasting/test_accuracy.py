@@ -1,7 +1,7 @@
 """The recurrent forecasters beat the seasonal naive forecast on bundled data.
 
 The backtest is the one of ``benchmarks/bench_accuracy.py`` (its table is in
-benchmarks/README.md), with fewer epochs: the last 14 days of the bundled hourly
+benchmarks/reports/accuracy.md), with fewer epochs: the last 14 days of the bundled hourly
 electricity load, forecast 24 hours ahead at every midnight by a model fitted once
 on the weeks before.
 """

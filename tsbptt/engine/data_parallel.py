@@ -30,7 +30,7 @@ worker, and the arithmetic of every update runs there. Two algorithms:
     later ``partial_fit`` or warm start continues from it). With one worker it is
     again the single-process run, bitwise.
 
-Why 'gradient' is the default (see benchmarks/README.md, ``bench_dask.py``): a
+Why 'gradient' is the default (see benchmarks/reports/dask.md): a
 GRU of H=64 has about 13k weights (51 kB in float32), while a step of 256
 windows of 48 steps is tens of milliseconds of kernels, so the weights and
 gradients of every step cost far less than the compute, and the loss curve is

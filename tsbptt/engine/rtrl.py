@@ -25,7 +25,7 @@ gates (RNN 1, GRU 3, LSTM 4): the sensitivity holds ``H * G*H * K`` numbers
 (H, H) Jacobian with it, ``2 H * H * G*H * K`` flops: O(G H^4) for H >> F, against
 O(k G H^2) per update of truncated BPTT through k steps (the LSTM's product
 has 2H rows: cell and hidden state). Measured (``benchmarks/bench_rtrl.py``,
-``benchmarks/README.md``): an online step costs less than a TBPTT update through
+``benchmarks/reports/rtrl.md``): an online step costs less than a TBPTT update through
 16 or 64 steps up to H = 32 for the RNN and H = 16 for the GRU (at small H both
 are mostly call overhead), and 3-19x more at H = 64-128; TBPTT that updates once
 per window is always cheaper per observation. RTRL pays where the dependency to

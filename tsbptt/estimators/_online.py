@@ -47,7 +47,7 @@ class RTRLRegressor(RegressorMixin, BaseEstimator):
     cell : {'rnn', 'gru', 'lstm'}, default='rnn'
     hidden_size : int, default=16
         Hidden units H. The cost per step grows as H^4: keep it small (see
-        ``benchmarks/README.md``, RTRL section).
+        ``benchmarks/reports/rtrl.md``).
     optimizer : {'adam', 'adamw', 'sgd', 'rmsprop', 'adagrad', 'adadelta'}, default='adam'
     learning_rate : float, default=1e-3
     momentum : float, default=0.9

@@ -19,7 +19,7 @@
    Ridge on the raw lags: it sees the level; beyond it, still shift-free). On
    the accuracy benchmark the average beat the scale-free part alone and
    choosing between the two on the validation tail (``linear='auto'``; see
-   benchmarks/README.md). On a time-ordered validation tail the network's
+   benchmarks/reports/accuracy.md). On a time-ordered validation tail the network's
    correction is weighted by its least-squares weight clipped to [0, 1]
    (``network_weight_``; 0 switches the network off): on trends and random
    walks the network is never worse than its linear part there.

@@ -16,7 +16,7 @@ Why a mean and not the winner: on ``benchmarks/bench_accuracy.py`` (ten series,
 every choice made on the training part only) the backtest winner often lost on
 the test part, by up to 27% against the better of seasonal naive and Ridge; the
 mean of the best three stayed within 5% of it on every series (see
-benchmarks/README.md and ``bench_auto_choice.py``, which replays the rules).
+benchmarks/reports/accuracy.md and ``bench_auto_choice.py``, which replays the rules).
 """
 from __future__ import annotations
 
