@@ -49,8 +49,10 @@ def test_bad_shapes_are_refused():
         centre_rows(P, 8, np.zeros(4), np.empty((4, 4)), 0)
     with pytest.raises(ValueError, match="into columns 1 .. 5"):
         centre_rows(P, 0, np.zeros(4), np.empty((4, 4)), 1)
-    with pytest.raises(ValueError, match="rows must be contiguous"):
+    with pytest.raises(ValueError, match="P's rows must be contiguous"):
         centre_rows(P[:, ::2], 0, np.zeros(2), np.empty((4, 2)), 0)
+    with pytest.raises(ValueError, match="out's rows must be contiguous"):
+        centre_rows(P, 0, np.zeros(4), np.empty((4, 8))[:, ::2], 0)
     with pytest.raises(ValueError, match="out of shape \\(4,\\)"):
         column_means(P, np.empty(3))
     with pytest.raises(ValueError, match="need P with >= 1 row"):

@@ -144,10 +144,10 @@ def test_skipping_dx_gives_the_same_bits_on_any_thread_count(cell, monkeypatch):
     lengths = rng.integers(1, T + 1, B).astype(np.intp)
     dY = rng.standard_normal((B, T, 9)).astype(np.float32)
     _, _, cache = layer.run_forward(X, lengths, None, 1)
-    runs = [layer.run_backward(cache, dY, None, n, need_dx=False) for n in (1, 2)]
-    for (dX1, d1, g1), (dX2, d2, g2) in [runs]:
-        assert dX1 is None and dX2 is None
-        for a, b in zip(d1, d2):
-            np.testing.assert_array_equal(a, b)
-        for k in g1:
-            np.testing.assert_array_equal(g1[k], g2[k], err_msg=k)
+    (dX1, d1, g1), (dX2, d2, g2) = [
+        layer.run_backward(cache, dY, None, n, need_dx=False) for n in (1, 2)]
+    assert dX1 is None and dX2 is None
+    for a, b in zip(d1, d2):
+        np.testing.assert_array_equal(a, b)
+    for k in g1:
+        np.testing.assert_array_equal(g1[k], g2[k], err_msg=k)

@@ -580,11 +580,11 @@ def tridiagonal_reflect(const double[:, :] c not None, const double[::1] tau not
                     X[j, r] = X[j, r] - dot * c[j, i]
 
 
-def _row_layout(P, Py_ssize_t itemsize):
-    """Row stride of P in elements; its rows must be contiguous."""
-    if P.shape[1] > 1 and P.strides[1] != itemsize or P.strides[0] % itemsize:
-        raise ValueError(f"P's rows must be contiguous, got strides {tuple(P.strides)}")
-    return P.strides[0] // itemsize
+def _row_layout(A, Py_ssize_t itemsize, str name):
+    """Row stride of the array ``name`` in elements; its rows must be contiguous."""
+    if A.shape[1] > 1 and A.strides[1] != itemsize or A.strides[0] % itemsize:
+        raise ValueError(f"{name}'s rows must be contiguous, got strides {tuple(A.strides)}")
+    return A.strides[0] // itemsize
 
 
 def column_means(const floating[:, :] P not None, double[::1] out not None):
@@ -597,7 +597,7 @@ def column_means(const floating[:, :] P not None, double[::1] out not None):
     if n < 1 or out.shape[0] != m:
         raise ValueError(f"need P with >= 1 row and out of shape ({m},); got {n} rows "
                          f"and out of shape ({out.shape[0]},)")
-    cdef Py_ssize_t ld = _row_layout(P, sizeof(floating))
+    cdef Py_ssize_t ld = _row_layout(P, sizeof(floating), "P")
     cdef int isa = max(0, min(ROW_ISA, ROW_ISA_AVAILABLE))
     if m == 0:
         return
@@ -629,8 +629,8 @@ def centre_rows(const floating[:, :] P not None, Py_ssize_t r0,
                          f"{shift.shape[0]} shifts do not fit")
     if R == 0 or m == 0:
         return
-    cdef Py_ssize_t ld = _row_layout(P, sizeof(floating))
-    cdef Py_ssize_t ldd = _row_layout(out, sizeof(double))
+    cdef Py_ssize_t ld = _row_layout(P, sizeof(floating), "P")
+    cdef Py_ssize_t ldd = _row_layout(out, sizeof(double), "out")
     cdef int isa = max(0, min(ROW_ISA, ROW_ISA_AVAILABLE))
     with nogil:
         if floating is float:

@@ -95,8 +95,9 @@ class BackwardWork:
     n_chunks : int
     rows : int
         Rows of one gradient block: ``BLOCK_STEPS * min(chunk, B)``.
-    dX : ndarray of shape (B, T, F)
-        OUT: the gradient of the input.
+    dX : ndarray of shape (B, T, F), or (0, T, F)
+        OUT: the gradient of the input; no rows when it is not wanted (the
+        kernels then skip its products).
     scratch : tuple of ndarray
         WORK: the kernel's per-chunk work arrays, first the block of input rows
         (n_chunks, rows, F + H + 1) for the weight-gradient product; kept for the

@@ -27,7 +27,6 @@ Three modes:
   readout learns every step after the washout. Forecasts continue from the end of
   the series, feeding the model's own predictions back.
 """
-from functools import lru_cache
 from numbers import Integral, Real
 
 import numpy as np
@@ -58,11 +57,6 @@ def _alphas_ok(value):
     a = np.asarray(value, dtype=float) if not isinstance(value, str) else None
     return a is not None and a.ndim == 1 and a.size > 0 and np.all(np.isfinite(a)) \
         and np.all(a > 0)
-
-
-@lru_cache(maxsize=None)
-def _param_names(cls):
-    return tuple(BaseEstimator._get_param_names.__func__(cls))
 
 
 class _Reservoir(ESNState, BaseEstimator):
@@ -119,8 +113,13 @@ class _Reservoir(ESNState, BaseEstimator):
     def _get_param_names(cls):
         """scikit-learn's list of the parameters, read from ``__init__``'s signature
         once per class: sklearn inspects it at every ``get_params`` (~0.25 ms), which
-        a Forecaster's fit calls five times (clone, set_params, validation)."""
-        return list(_param_names(cls))
+        a Forecaster's fit calls five times (clone, set_params, validation). Kept
+        in the class's own ``__dict__``: a subclass reads its own ``__init__``."""
+        names = cls.__dict__.get("_param_names_read")
+        if names is None:
+            names = tuple(super()._get_param_names())
+            cls._param_names_read = names
+        return list(names)
 
     def _validate_params(self):
         super()._validate_params()
@@ -166,8 +165,12 @@ class _Reservoir(ESNState, BaseEstimator):
         lengths = np.asarray(lengths, np.intp)
         # the kernel writes every state of a row's length: zeros only for padding
         # (np.zeros of a reused heap block is a memset of every state)
-        all_states = None if not states else np.empty((B, T, N), dtype) \
-            if len(lengths) and lengths.min() == T else np.zeros((B, T, N), dtype)
+        if not states:
+            all_states = None
+        elif len(lengths) and lengths.min() == T:
+            all_states = np.empty((B, T, N), dtype)
+        else:
+            all_states = np.zeros((B, T, N), dtype)
         mean = np.zeros((B, N), dtype) if self.state == "mean" and not states else None
         W = self.W_
         esn_states(np.ascontiguousarray(U, dtype=dtype), lengths,
