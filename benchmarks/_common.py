@@ -1,6 +1,8 @@
 """What the benchmark scripts share: importing tsbptt and torch, and the header
 that says which machine, versions, BLAS and environment produced the numbers."""
+import gc
 import os
+import statistics
 import sys
 from pathlib import Path
 
@@ -78,3 +80,32 @@ def header_lines(torch, no_torch, threads_note, numpy_role="numpy"):
                  "(other processes on the machine distort the timings, 2-thread ones "
                  "most)")
     return cfg, lines
+
+
+def alternate_a_b(a, b, pairs):
+    """Time two variants in A B B A rounds (the machine's drift cancels in a round).
+
+    Parameters
+    ----------
+    a, b : callable
+        Each runs its variant once and returns the seconds it took.
+    pairs : int
+        Rounds; the garbage collector is off while they run.
+
+    Returns
+    -------
+    (ms of A, ms of B, B / A) : tuple of float
+        The medians of A's and of B's times, and of the rounds' ratios.
+    """
+    times, ratios = ([], []), []
+    gc.disable()
+    try:
+        for _ in range(pairs):
+            a1, b1, b2, a2 = a(), b(), b(), a()
+            times[0].extend((a1, a2))
+            times[1].extend((b1, b2))
+            ratios.append((b1 + b2) / (a1 + a2))
+    finally:
+        gc.enable()
+    return (statistics.median(times[0]) * 1e3, statistics.median(times[1]) * 1e3,
+            statistics.median(ratios))

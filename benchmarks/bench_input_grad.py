@@ -13,15 +13,13 @@ Run from the repository root::
     PYTHONPATH=. OMP_NUM_THREADS=1 python benchmarks/bench_input_grad.py --cpu
 """
 import argparse
-import gc
 import os
-import statistics
 import sys
 import time
 
 import numpy as np
 
-from _common import header_lines
+from _common import alternate_a_b, header_lines
 from bench_kernels import GRID, make_tsbptt_step
 
 
@@ -47,18 +45,7 @@ def compare(cell, row, n_threads, seconds, clock):
 
     one = min(timed(True) for _ in range(2))
     pairs = max(3, int(seconds / 4 / max(one, 1e-6)))
-    times, ratios = ([], []), []
-    gc.disable()
-    try:
-        for _ in range(pairs):
-            a1, b1, b2, a2 = timed(True), timed(False), timed(False), timed(True)
-            times[0].extend((a1, a2))
-            times[1].extend((b1, b2))
-            ratios.append((b1 + b2) / (a1 + a2))
-    finally:
-        gc.enable()
-    return (statistics.median(times[0]) * 1e3, statistics.median(times[1]) * 1e3,
-            statistics.median(ratios), same)
+    return alternate_a_b(lambda: timed(True), lambda: timed(False), pairs) + (same,)
 
 
 def main(argv=None):

@@ -20,16 +20,14 @@ Run from the repository root, e.g. main's build (A) against this checkout's (B):
         --b tsbptt/_kernels/_lstm_avx512.cpython-311-x86_64-linux-gnu.so --rows 0 1 2
 """
 import argparse
-import gc
 import importlib.util
 import os
-import statistics
 import sys
 import time
 
 import numpy as np
 
-from _common import header_lines
+from _common import alternate_a_b, header_lines
 from bench_kernels import GRID, make_tsbptt_step
 import tsbptt.engine._cells as cells
 
@@ -87,18 +85,7 @@ def compare(router, row, pairs, clock=time.perf_counter):
 
     for which in (0, 1, 0, 1):  # warm-up
         step(which)
-    times, ratios = ([], []), []
-    gc.disable()
-    try:
-        for _ in range(pairs):
-            a1, b1, b2, a2 = step(0), step(1), step(1), step(0)
-            times[0].extend((a1, a2))
-            times[1].extend((b1, b2))
-            ratios.append((b1 + b2) / (a1 + a2))
-    finally:
-        gc.enable()
-    return (statistics.median(times[0]) * 1e3, statistics.median(times[1]) * 1e3,
-            statistics.median(ratios), same)
+    return alternate_a_b(lambda: step(0), lambda: step(1), pairs) + (same,)
 
 
 def main(argv=None):
