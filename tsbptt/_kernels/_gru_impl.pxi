@@ -241,8 +241,8 @@ def gru_backward(const floating[:, ::1] W_T not None,      # IN  (3H, F + H) = W
     check_dims("dY", dY.shape, 3, B, T, H)
     check_dims("dh_T", dh_T.shape, 2, B, H, 0)
     cdef bint want_dx = dX.shape[0] > 0
-    cdef floating* dx = &dX[0, 0, 0] if want_dx else NULL
     check_dims("dX", dX.shape, 3, B if want_dx else 0, T, F)
+    cdef floating* dx = &dX[0, 0, 0] if want_dx else NULL
     check_dims("dh0", dh0.shape, 2, B, H, 0)
     check_dims("dW_acc", dW_acc.shape, 3, n_chunks, K, G)
     check_dims("db_hn_acc", db_hn_acc.shape, 2, n_chunks, H, 0)
