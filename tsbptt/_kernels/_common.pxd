@@ -5,9 +5,16 @@
 # state, and its gradient, straight through.
 #
 # Layout (docs/kernel_layout.md): W is packed (F + H + 1, G) as [W_x; W_h; b] with
-# G = gates * H, and the forward keeps `xh` (B, T, F + H + 1) whose row (b, t) is
-# [x_t, h_{t-1}, 1]. One product xh[rows, t] @ W then gives every gate's
-# pre-activation, bias included, for all rows of a chunk at step t.
+# G = gates * H, and the forward keeps `xh` (B * T rows of F + H + 1) whose row for
+# (b, t) is [x_t, h_{t-1}, 1]. One product xh[rows of step t] @ W then gives every
+# gate's pre-activation, bias included, for all rows of a chunk at step t.
+#
+# The training caches (xh, gates, cell, hn) are laid out chunk by chunk, time-major
+# inside a chunk (step_row): the rows of one step are consecutive and the next
+# step's follow them, so a step's product reads its rows with a row stride of one
+# row and a block of steps' xh rows is the weight-gradient product's operand as it
+# stands. They keep the shape (B, T, width); only the caches' owner (the engine's
+# cell, state_at) reads them. X, Y, dY, dX and the states stay batch-major.
 #
 # Products: the kernels' own micro-kernels (_microkernels.h), no BLAS. The weights
 # are packed once per kernel call and every output element is summed over k in a
@@ -75,18 +82,28 @@ cdef inline Py_ssize_t n_chunks_of(Py_ssize_t B, Py_ssize_t chunk_size) noexcept
     return (B + chunk_size - 1) // chunk_size
 
 
-cdef inline void fill_xh(const floating* X, const floating* h0, floating* xh,
-                         Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t T, Py_ssize_t F,
-                         Py_ssize_t H) noexcept nogil:
-    """xh[r, t] = [X[r, t], ., 1] for every step and xh[r, 0, F:F+H] = h0[r]."""
-    cdef Py_ssize_t r, t, K = F + H + 1
+cdef inline Py_ssize_t step_row(Py_ssize_t r0, Py_ssize_t nb, Py_ssize_t t,
+                                Py_ssize_t T) noexcept nogil:
+    """Index of step t's first row in the training caches of the chunk [r0, r0 + nb):
+    chunk by chunk, time-major inside a chunk, so (r, t) is row step_row + r - r0."""
+    return r0 * T + t * nb
+
+
+cdef inline void fill_xh_step(const floating* X, const floating* h0, floating* xh_t,
+                              Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t t, Py_ssize_t T,
+                              Py_ssize_t F, Py_ssize_t H) noexcept nogil:
+    """Step t's xh rows of a chunk (xh_t: the step's first row): [x_t, ., 1], and
+    h0 at t = 0; a later step's h is written by the step before. Filled step by step,
+    just before the step's product reads them: a fill of the whole chunk up front
+    would have left the cache by then."""
+    cdef Py_ssize_t r, K = F + H + 1
     cdef floating* row
     for r in range(r0, r1):
-        for t in range(T):
-            row = xh + (r * T + t) * K
-            copy_row(row, X + (r * T + t) * F, F)
-            row[F + H] = 1
-        copy_row(xh + r * T * K + F, h0 + r * H, H)
+        row = xh_t + (r - r0) * K
+        copy_row(row, X + (r * T + t) * F, F)
+        row[F + H] = 1
+        if t == 0:
+            copy_row(row + F, h0 + r * H, H)
 
 
 cdef extern from "_microkernels.h" nogil:
@@ -176,15 +193,6 @@ cdef inline void infer_rows(const floating* X, const floating* h0, floating* xh,
             row[F + H] = 1
 
 
-cdef inline void gather_block_rows(const floating* xh, floating* blk, Py_ssize_t r0,
-                                   Py_ssize_t r1, Py_ssize_t t, Py_ssize_t s,
-                                   Py_ssize_t T, Py_ssize_t K) noexcept nogil:
-    """Copy xh[r0:r1, t] into rows [s*nb, (s+1)*nb) of a chunk's block buffer."""
-    cdef Py_ssize_t r, nb = r1 - r0
-    for r in range(r0, r1):
-        copy_row(blk + (s * nb + r - r0) * K, xh + (r * T + t) * K, K)
-
-
 cdef inline Py_ssize_t add_clip_norm(floating* dh, const floating* dy, Py_ssize_t H,
                                      floating clip, floating* sq_norm) noexcept nogil:
     """dh += dy (the full dL/dh_t), store its squared norm, then clip it to
@@ -235,8 +243,9 @@ cdef extern from *:
 cdef inline void prefetch_row(const floating* p, Py_ssize_t n, int for_write) noexcept nogil:
     """Ask for the cache lines of p[0:n] early.
 
-    The caches are batch-major, so the rows a step needs sit T rows apart, too far
-    for the hardware prefetcher to guess; the kernels name them one step ahead.
+    The user's arrays (Y, dY) are batch-major, so the rows a step needs sit T rows
+    apart, too far for the hardware prefetcher to guess; the kernels name them one
+    step ahead (the caches' rows of a step are consecutive, see step_row).
     Up to PREFETCH_BYTES of a row: naming only its first 512 bytes left the LSTM
     backward stalled on the last gates of each row (o, at byte 3H * 4)."""
     cdef Py_ssize_t off

@@ -23,8 +23,8 @@ from cython.parallel cimport prange
 
 from ._activations cimport sigmoid, tanh_
 from ._common cimport (BLOCK_STEPS, add_clip_norm, check_common, check_dims,
-                       copy_row, fill_xh, gather_block_rows, gemm_step, gemm_tn_add,
-                       infer_rows, n_chunks_of, pack_b, packed_size, prefetch_row, tn_work_size,
+                       copy_row, fill_xh_step, gemm_step, gemm_tn_add, infer_rows,
+                       n_chunks_of, pack_b, packed_size, prefetch_row, step_row, tn_work_size,
                        zero_row)
 
 import numpy as np
@@ -54,31 +54,30 @@ cdef void _forward_chunk(const floating* X, const floating* W, const floating* W
                          floating* gates, floating* hn, floating* Y, floating* h_T,
                          floating* pre, Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t T,
                          Py_ssize_t F, Py_ssize_t H) noexcept nogil:
-    cdef Py_ssize_t G = 3 * H, K = F + H + 1, nb = r1 - r0, r, t, row
+    cdef Py_ssize_t G = 3 * H, K = F + H + 1, nb = r1 - r0, r, t, row, bm
     cdef const floating* b_n = W + (F + H) * G + 2 * H
     cdef floating* h_out
     cdef const floating* xh_t
-    fill_xh(X, h0, xh, r0, r1, T, F, H)
     for t in range(T):
-        xh_t = xh + (r0 * T + t) * K
-        gemm_step(nb, 2 * H, K, xh_t, T * K, Wp, pre, G)
-        gemm_step(nb, H, F, xh_t, T * K, Wp + off2, pre + 2 * H, G)
-        gemm_step(nb, H, H, xh_t + F, T * K, Wp + off3, hn + (r0 * T + t) * H, T * H)
+        row = step_row(r0, nb, t, T)
+        xh_t = xh + row * K
+        fill_xh_step(X, h0, xh + row * K, r0, r1, t, T, F, H)
+        gemm_step(nb, 2 * H, K, xh_t, K, Wp, pre, G)
+        gemm_step(nb, H, F, xh_t, K, Wp + off2, pre + 2 * H, G)
+        gemm_step(nb, H, H, xh_t + F, K, Wp + off3, hn + row * H, H)
         for r in range(r0, r1):
-            row = r * T + t
-            if t + 1 < T:  # the rows step t + 1 will read and write
-                prefetch_row(xh + (row + 1) * K, K, 1)
-                prefetch_row(gates + (row + 1) * G, G, 1)
-                prefetch_row(hn + (row + 1) * H, H, 1)
-                prefetch_row(Y + (row + 1) * H, H, 1)
-            h_out = xh + (row + 1) * K + F if t + 1 < T else h_T + r * H
+            row = step_row(r0, nb, t, T) + r - r0  # the caches' row; nb rows a step
+            bm = r * T + t                         # Y's row
+            if t + 1 < T:  # the cache rows of step t + 1 follow: no prefetch needed
+                prefetch_row(Y + (bm + 1) * H, H, 1)
+            h_out = xh + (row + nb) * K + F if t + 1 < T else h_T + r * H
             if t < lengths[r]:
                 _activate(pre + (r - r0) * G, gates + row * G, hn + row * H, b_n, b_hn,
-                          xh + row * K + F, h_out, Y + row * H, H)
+                          xh + row * K + F, h_out, Y + bm * H, H)
             else:
                 zero_row(hn + row * H, H)
                 copy_row(h_out, xh + row * K + F, H)
-                zero_row(Y + row * H, H)
+                zero_row(Y + bm * H, H)
 
 
 def gru_forward(const floating[:, :, ::1] X not None,  # IN  (B, T, F)
@@ -148,16 +147,16 @@ cdef void _gate_grads(const floating* a, const floating* hp, const floating* hn,
         dh[j] = dh[j] * z
 
 
-cdef void _add_block_grads(const floating* blk_xh, const floating* blk_dgx,
+cdef void _add_block_grads(const floating* xh_blk, const floating* blk_dgx,
                            const floating* blk_dgh, Py_ssize_t rows, Py_ssize_t F,
                            Py_ssize_t H, floating* dW, floating* db_hn,
                            floating* tn_work) noexcept nogil:
     """dW += [x^T dgx; h^T dgh; 1^T dgx] and db_hn += 1^T dgh_n over a block's rows."""
     cdef Py_ssize_t G = 3 * H, K = F + H + 1
-    gemm_tn_add(F, G, rows, blk_xh, K, blk_dgx, G, dW, G, tn_work)
-    gemm_tn_add(H, G, rows, blk_xh + F, K, blk_dgh, G, dW + F * G, G, tn_work)
-    gemm_tn_add(1, G, rows, blk_xh + F + H, K, blk_dgx, G, dW + (F + H) * G, G, tn_work)
-    gemm_tn_add(1, H, rows, blk_xh + F + H, K, blk_dgh + 2 * H, G, db_hn, H, tn_work)
+    gemm_tn_add(F, G, rows, xh_blk, K, blk_dgx, G, dW, G, tn_work)
+    gemm_tn_add(H, G, rows, xh_blk + F, K, blk_dgh, G, dW + F * G, G, tn_work)
+    gemm_tn_add(1, G, rows, xh_blk + F + H, K, blk_dgx, G, dW + (F + H) * G, G, tn_work)
+    gemm_tn_add(1, H, rows, xh_blk + F + H, K, blk_dgh + 2 * H, G, db_hn, H, tn_work)
 
 
 cdef void _backward_chunk(const floating* Wp, Py_ssize_t off_h, const Py_ssize_t* lengths,
@@ -168,26 +167,27 @@ cdef void _backward_chunk(const floating* Wp, Py_ssize_t off_h, const Py_ssize_t
                           floating clip,
                           Py_ssize_t* n_clipped, floating* delta_sq, Py_ssize_t r0,
                           Py_ssize_t r1, Py_ssize_t T, Py_ssize_t F, Py_ssize_t H) noexcept nogil:
-    cdef Py_ssize_t G = 3 * H, K = F + H + 1, nb = r1 - r0, r, t, row, s, j, off
+    cdef Py_ssize_t G = 3 * H, K = F + H + 1, nb = r1 - r0, r, t, row, bm, s, j, off
     cdef floating* dhr
     cdef floating* wr
     for t in range(T - 1, -1, -1):
         s = t % BLOCK_STEPS
         for r in range(r0, r1):
-            row = r * T + t
-            if t > 0:  # the rows step t - 1 will read
-                prefetch_row(gates + (row - 1) * G, G, 0)
-                prefetch_row(hn + (row - 1) * H, H, 0)
-                prefetch_row(dY + (row - 1) * H, H, 0)
-                prefetch_row(xh + (row - 1) * K, K, 0)
+            row = step_row(r0, nb, t, T) + r - r0  # the caches' row
+            bm = r * T + t                         # dY's row
+            if t > 0:  # the rows step t - 1 will read (a backward stream: still named)
+                prefetch_row(gates + (row - nb) * G, G, 0)
+                prefetch_row(hn + (row - nb) * H, H, 0)
+                prefetch_row(dY + (bm - 1) * H, H, 0)
+                prefetch_row(xh + (row - nb) * K, K, 0)
             off = (s * nb + r - r0) * G
             if t < lengths[r]:
-                n_clipped[r] += add_clip_norm(dh + r * H, dY + row * H, H, clip,
-                                              delta_sq + row)
+                n_clipped[r] += add_clip_norm(dh + r * H, dY + bm * H, H, clip,
+                                              delta_sq + bm)
                 _gate_grads(gates + row * G, xh + row * K + F, hn + row * H, dh + r * H,
                             blk_dgx + off, blk_dgh + off, H)
             else:
-                delta_sq[row] = 0
+                delta_sq[bm] = 0
                 zero_row(blk_dgx + off, G)
                 zero_row(blk_dgh + off, G)
         # dx_t = dgx @ W_x^T (zero rows past a sequence's end give dX = 0), if asked for
@@ -201,10 +201,9 @@ cdef void _backward_chunk(const floating* Wp, Py_ssize_t off_h, const Py_ssize_t
                 wr = work + (r - r0) * H
                 for j in range(H):
                     dhr[j] = dhr[j] + wr[j]
-        gather_block_rows(xh, blk_xh, r0, r1, t, s, T, K)
-        if s == 0:
-            _add_block_grads(blk_xh, blk_dgx, blk_dgh, min(T - t, BLOCK_STEPS) * nb,
-                             F, H, dW, db_hn, tn_work)
+        if s == 0:  # the block's xh rows are consecutive, in blk_dgx's row order
+            _add_block_grads(xh + step_row(r0, nb, t, T) * K, blk_dgx, blk_dgh,
+                             min(T - t, BLOCK_STEPS) * nb, F, H, dW, db_hn, tn_work)
 
 
 def gru_backward(const floating[:, ::1] W_T not None,      # IN  (3H, F + H) = W[:F+H].T

@@ -36,9 +36,9 @@ from libc.float cimport DBL_MIN, FLT_MIN
 
 from ._activations cimport sigmoid, tanh_
 from ._common cimport (BLOCK_STEPS, add_clip_norm, check_common, check_dims,
-                       TSB_VEC, copy_row, dot_row, fill_xh, gather_block_rows, gemm_step,
-                       gemm_tn_add, infer_rows, n_chunks_of, pack_b, packed_size,
-                       prefetch_row, tn_work_size, zero_row)
+                       TSB_VEC, copy_row, dot_row, fill_xh_step, gemm_step, gemm_tn_add,
+                       infer_rows, n_chunks_of, pack_b, packed_size, prefetch_row,
+                       step_row, tn_work_size, zero_row)
 
 import numpy as np
 
@@ -74,30 +74,29 @@ cdef void _forward_chunk(const floating* X, const floating* W, const floating* h
                          floating* gates, floating* cell, floating* Y, floating* h_T,
                          floating* c_T, floating* pre, Py_ssize_t r0, Py_ssize_t r1,
                          Py_ssize_t T, Py_ssize_t F, Py_ssize_t H) noexcept nogil:
-    cdef Py_ssize_t G = 4 * H, K = F + H + 1, nb = r1 - r0, r, t, row
+    cdef Py_ssize_t G = 4 * H, K = F + H + 1, nb = r1 - r0, r, t, row, bm
     cdef const floating* c_in
     cdef floating* h_out
-    fill_xh(X, h0, xh, r0, r1, T, F, H)
     for t in range(T):
-        gemm_step(nb, G, K, xh + (r0 * T + t) * K, T * K, W, pre, G)
+        row = step_row(r0, nb, t, T)
+        fill_xh_step(X, h0, xh + row * K, r0, r1, t, T, F, H)
+        gemm_step(nb, G, K, xh + row * K, K, W, pre, G)
         for r in range(r0, r1):
-            row = r * T + t
-            if t + 1 < T:  # the rows step t + 1 will read and write
-                prefetch_row(xh + (row + 1) * K, K, 1)
-                prefetch_row(gates + (row + 1) * G, G, 1)
-                prefetch_row(cell + (row + 1) * H, H, 1)
-                prefetch_row(Y + (row + 1) * H, H, 1)
-            c_in = c0 + r * H if t == 0 else cell + (row - 1) * H
-            h_out = xh + (row + 1) * K + F if t + 1 < T else h_T + r * H
+            row = step_row(r0, nb, t, T) + r - r0  # the caches' row; nb rows a step
+            bm = r * T + t                         # Y's row
+            if t + 1 < T:  # the cache rows of step t + 1 follow: no prefetch needed
+                prefetch_row(Y + (bm + 1) * H, H, 1)
+            c_in = c0 + r * H if t == 0 else cell + (row - nb) * H
+            h_out = xh + (row + nb) * K + F if t + 1 < T else h_T + r * H
             if t < lengths[r]:
                 _activate(pre + (r - r0) * G, gates + row * G, c_in, cell + row * H, h_out,
-                          Y + row * H, H)
+                          Y + bm * H, H)
             else:
                 copy_row(cell + row * H, c_in, H)
                 copy_row(h_out, xh + row * K + F, H)
-                zero_row(Y + row * H, H)
+                zero_row(Y + bm * H, H)
     for r in range(r0, r1):
-        copy_row(c_T + r * H, cell + (r * T + T - 1) * H, H)
+        copy_row(c_T + r * H, cell + (step_row(r0, nb, T - 1, T) + r - r0) * H, H)
 
 
 def lstm_forward(const floating[:, :, ::1] X not None,  # IN  (B, T, F)
@@ -181,52 +180,53 @@ cdef void _backward_chunk(const floating* W_T, const floating* Wx, const floatin
                           Py_ssize_t* n_clipped, floating* delta_sq, bint dh_only,
                           Py_ssize_t r0, Py_ssize_t r1,
                           Py_ssize_t T, Py_ssize_t F, Py_ssize_t H) noexcept nogil:
-    cdef Py_ssize_t G = 4 * H, K = F + H + 1, nb = r1 - r0, r, t, row, s, f
+    cdef Py_ssize_t G = 4 * H, K = F + H + 1, nb = r1 - r0, r, t, row, bm, s, f
     cdef const floating* c_prev
     cdef const floating* h_t
     cdef floating* da
     for t in range(T - 1, -1, -1):
         s = t % BLOCK_STEPS
         for r in range(r0, r1):
-            row = r * T + t
-            if t > 0:  # the rows step t - 1 will read
-                prefetch_row(gates + (row - 1) * G, G, 0)
-                prefetch_row(dY + (row - 1) * H, H, 0)
-                prefetch_row(xh + (row - 1) * K, K, 0)
+            row = step_row(r0, nb, t, T) + r - r0
+            bm = r * T + t
+            # the rows step t - 1 will read: still named, as the stream runs
+            # backwards (measured: 2.7% slower at (64, 50, 8, 64) without)
+            if t > 0:
+                prefetch_row(dY + (bm - 1) * H, H, 0)
+                prefetch_row(gates + (row - nb) * G, G, 0)
+                prefetch_row(xh + (row - nb) * K, K, 0)
                 if t > 1:
-                    prefetch_row(cell + (row - 2) * H, H, 0)
+                    prefetch_row(cell + (row - 2 * nb) * H, H, 0)
             da = blk_da + (s * nb + r - r0) * G
             if t < lengths[r]:
-                n_clipped[r] += add_clip_norm(dh + r * H, dY + row * H, H, clip,
-                                              delta_sq + row)
-                c_prev = c0 + r * H if t == 0 else cell + (row - 1) * H
-                h_t = xh + (row + 1) * K + F if t + 1 < T else h_T + r * H
+                n_clipped[r] += add_clip_norm(dh + r * H, dY + bm * H, H, clip,
+                                              delta_sq + bm)
+                c_prev = c0 + r * H if t == 0 else cell + (row - nb) * H
+                h_t = xh + (row + nb) * K + F if t + 1 < T else h_T + r * H
                 _gate_grads(gates + row * G, h_t, c_prev, dh + r * H, dc + r * H, da,
                             work + (r - r0) * (F + H), H)
             else:
-                delta_sq[row] = 0
+                delta_sq[bm] = 0
                 zero_row(da, G)
         if dh_only:  # dh_{t-1} = dA_t @ W_h^T; dx_t row by row (DOT_DX_MAX_F) or none
             gemm_step(nb, H, G, blk_da + s * nb * G, G, W_T, work, H)
             for r in range(r0, r1):
-                row = r * T + t
                 da = blk_da + (s * nb + r - r0) * G
                 if Wx != NULL:
                     for f in range(F):
-                        dX[row * F + f] = dot_row(da, Wx + f * G, G)
+                        dX[(r * T + t) * F + f] = dot_row(da, Wx + f * G, G)
                 if t < lengths[r]:
                     copy_row(dh + r * H, work + (r - r0) * H, H)
         else:  # [dx_t, dh_{t-1}] = dA_t @ W[:F+H]^T
             gemm_step(nb, F + H, G, blk_da + s * nb * G, G, W_T, work, F + H)
             for r in range(r0, r1):
-                row = r * T + t
-                copy_row(dX + row * F, work + (r - r0) * (F + H), F)
+                copy_row(dX + (r * T + t) * F, work + (r - r0) * (F + H), F)
                 if t < lengths[r]:
                     copy_row(dh + r * H, work + (r - r0) * (F + H) + F, H)
-        gather_block_rows(xh, blk_xh, r0, r1, t, s, T, K)
-        if s == 0:  # the block [t, t + BLOCK_STEPS) is complete
-            gemm_tn_add(K, G, min(T - t, BLOCK_STEPS) * nb, blk_xh, K, blk_da, G, dW, G,
-                        tn_work)
+        if s == 0:  # the block [t, t + BLOCK_STEPS) is complete; its xh rows are
+            # consecutive, in blk_da's row order, so they need no gathering
+            gemm_tn_add(K, G, min(T - t, BLOCK_STEPS) * nb, xh + step_row(r0, nb, t, T) * K,
+                        K, blk_da, G, dW, G, tn_work)
 
 
 def lstm_backward(const floating[:, ::1] W_T not None,      # IN  (4H, F + H) = W[:F+H].T

@@ -18,8 +18,8 @@ from cython.parallel cimport prange
 
 from ._activations cimport tanh_
 from ._common cimport (BLOCK_STEPS, add_clip_norm, check_common, check_dims,
-                       copy_row, fill_xh, gather_block_rows, gemm_step, gemm_tn_add,
-                       infer_rows, n_chunks_of, pack_b, packed_size, prefetch_row, tn_work_size,
+                       copy_row, fill_xh_step, gemm_step, gemm_tn_add, infer_rows,
+                       n_chunks_of, pack_b, packed_size, prefetch_row, step_row, tn_work_size,
                        zero_row)
 
 import numpy as np
@@ -29,30 +29,30 @@ cdef void _forward_chunk(const floating* X, const floating* W, const floating* h
                          const Py_ssize_t* lengths, floating* xh, floating* gates,
                          floating* Y, floating* h_T, floating* pre, Py_ssize_t r0,
                          Py_ssize_t r1, Py_ssize_t T, Py_ssize_t F, Py_ssize_t H) noexcept nogil:
-    cdef Py_ssize_t K = F + H + 1, nb = r1 - r0, r, t, row, j
+    cdef Py_ssize_t K = F + H + 1, nb = r1 - r0, r, t, row, bm, j
     cdef floating* a
     cdef const floating* p
     cdef floating* h_out
-    fill_xh(X, h0, xh, r0, r1, T, F, H)
     for t in range(T):
-        gemm_step(nb, H, K, xh + (r0 * T + t) * K, T * K, W, pre, H)
+        row = step_row(r0, nb, t, T)
+        fill_xh_step(X, h0, xh + row * K, r0, r1, t, T, F, H)
+        gemm_step(nb, H, K, xh + row * K, K, W, pre, H)
         for r in range(r0, r1):
-            row = r * T + t
-            if t + 1 < T:  # the rows step t + 1 will read and write
-                prefetch_row(xh + (row + 1) * K, K, 1)
-                prefetch_row(gates + (row + 1) * H, H, 1)
-                prefetch_row(Y + (row + 1) * H, H, 1)
-            h_out = xh + (row + 1) * K + F if t + 1 < T else h_T + r * H
+            row = step_row(r0, nb, t, T) + r - r0  # the caches' row; nb rows a step
+            bm = r * T + t                         # Y's row
+            if t + 1 < T:  # the cache rows of step t + 1 follow: no prefetch needed
+                prefetch_row(Y + (bm + 1) * H, H, 1)
+            h_out = xh + (row + nb) * K + F if t + 1 < T else h_T + r * H
             if t < lengths[r]:
                 a = gates + row * H
                 p = pre + (r - r0) * H
                 for j in range(H):
                     a[j] = tanh_(p[j])
                 copy_row(h_out, a, H)
-                copy_row(Y + row * H, a, H)
+                copy_row(Y + bm * H, a, H)
             else:
                 copy_row(h_out, xh + row * K + F, H)
-                zero_row(Y + row * H, H)
+                zero_row(Y + bm * H, H)
 
 
 def rnn_forward(const floating[:, :, ::1] X not None,  # IN  (B, T, F)
@@ -98,7 +98,7 @@ cdef void _backward_chunk(const floating* W_T, const Py_ssize_t* lengths,
                           Py_ssize_t* n_clipped, floating* delta_sq, Py_ssize_t r0,
                           Py_ssize_t r1, Py_ssize_t T, Py_ssize_t F, Py_ssize_t H) noexcept nogil:
     # without dX the product makes dh only: columns [nx, nx + H) of its rows
-    cdef Py_ssize_t K = F + H + 1, nb = r1 - r0, r, t, row, s, j
+    cdef Py_ssize_t K = F + H + 1, nb = r1 - r0, r, t, row, bm, s, j
     cdef Py_ssize_t nx = F if dX != NULL else 0
     cdef const floating* a
     cdef floating* da
@@ -107,32 +107,31 @@ cdef void _backward_chunk(const floating* W_T, const Py_ssize_t* lengths,
     for t in range(T - 1, -1, -1):
         s = t % BLOCK_STEPS
         for r in range(r0, r1):
-            row = r * T + t
-            if t > 0:  # the rows step t - 1 will read
-                prefetch_row(gates + (row - 1) * H, H, 0)
-                prefetch_row(dY + (row - 1) * H, H, 0)
-                prefetch_row(xh + (row - 1) * K, K, 0)
+            row = step_row(r0, nb, t, T) + r - r0  # the caches' row
+            bm = r * T + t                         # dY's row
+            if t > 0:  # the rows step t - 1 will read (a backward stream: still named)
+                prefetch_row(gates + (row - nb) * H, H, 0)
+                prefetch_row(dY + (bm - 1) * H, H, 0)
+                prefetch_row(xh + (row - nb) * K, K, 0)
             da = blk_da + (s * nb + r - r0) * H
             if t < lengths[r]:
                 dhr = dh + r * H
-                n_clipped[r] += add_clip_norm(dhr, dY + row * H, H, clip, delta_sq + row)
+                n_clipped[r] += add_clip_norm(dhr, dY + bm * H, H, clip, delta_sq + bm)
                 a = gates + row * H
                 for j in range(H):
                     da[j] = dhr[j] * (one - a[j] * a[j])
             else:
-                delta_sq[row] = 0
+                delta_sq[bm] = 0
                 zero_row(da, H)
         gemm_step(nb, nx + H, H, blk_da + s * nb * H, H, W_T, work, nx + H)
         for r in range(r0, r1):
-            row = r * T + t
             if nx:
-                copy_row(dX + row * F, work + (r - r0) * (F + H), F)
+                copy_row(dX + (r * T + t) * F, work + (r - r0) * (F + H), F)
             if t < lengths[r]:
                 copy_row(dh + r * H, work + (r - r0) * (nx + H) + nx, H)
-        gather_block_rows(xh, blk_xh, r0, r1, t, s, T, K)
-        if s == 0:
-            gemm_tn_add(K, H, min(T - t, BLOCK_STEPS) * nb, blk_xh, K, blk_da, H, dW, H,
-                        tn_work)
+        if s == 0:  # the block's xh rows are consecutive, in blk_da's row order
+            gemm_tn_add(K, H, min(T - t, BLOCK_STEPS) * nb, xh + step_row(r0, nb, t, T) * K,
+                        K, blk_da, H, dW, H, tn_work)
 
 
 def rnn_backward(const floating[:, ::1] W_T not None,      # IN  (H, F + H) = W[:F+H].T

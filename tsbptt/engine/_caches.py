@@ -5,13 +5,59 @@ looks inside. Each cell's cache holds the arrays its kernel fills (their layout 
 the kernel's, see ``docs/kernel_layout.md``), and the cell that wrote it reads it
 back (:meth:`tsbptt.engine._cells._Cell.state_at`), so the layout is known in one
 place. Fields are plain NumPy arrays; the classes add no behaviour.
+
+The kernels lay the training caches (``xh``, ``gates``, ``cell``, ``hn``) out chunk by
+chunk, time-major inside a chunk: they have the shape (B, T, width), but the row
+for sample r at step t of the chunk of rows [r0, r0 + nb) is the flat row
+``r0 * T + t * nb + (r - r0)``, so one step's rows are consecutive for the kernels.
+:func:`step_rows` and :func:`batch_major` read them back.
 """
 from dataclasses import dataclass
 
 import numpy as np
 
 __all__ = ["BackwardWork", "BidirectionalCache", "GRUCache", "HeadCache", "LSTMCache",
-           "NetworkCache", "RNNCache"]
+           "NetworkCache", "RNNCache", "batch_major", "step_rows"]
+
+
+def step_rows(a, chunk, t):
+    """The rows of step ``t`` of a training cache, in sample order.
+
+    Parameters
+    ----------
+    a : ndarray of shape (B, T, width)
+        A cache array as the kernels lay it out (chunk by chunk, time-major inside
+        a chunk).
+    chunk : int
+        Rows per chunk of the call that filled it (``RNNCache.chunk``).
+    t : int
+        The step, 0 <= t < T.
+
+    Returns
+    -------
+    ndarray of shape (B, width)
+        A new C-contiguous array: row ``r`` is sample r's row at step t.
+    """
+    B, T, width = a.shape
+    flat = a.reshape(B * T, width)
+    out = np.empty((B, width), dtype=a.dtype)
+    for r0 in range(0, B, chunk):
+        nb = min(chunk, B - r0)
+        start = r0 * T + t * nb
+        out[r0:r0 + nb] = flat[start:start + nb]
+    return out
+
+
+def batch_major(a, chunk):
+    """A training cache in batch-major order: ``out[r, t]`` is sample r's row at
+    step t (a new array of the same shape; see :func:`step_rows`)."""
+    B, T, width = a.shape
+    flat = a.reshape(B * T, width)
+    out = np.empty_like(a)
+    for r0 in range(0, B, chunk):
+        nb = min(chunk, B - r0)
+        out[r0:r0 + nb] = flat[r0 * T:(r0 + nb) * T].reshape(T, nb, width).transpose(1, 0, 2)
+    return out
 
 
 @dataclass(slots=True)
@@ -24,15 +70,19 @@ class RNNCache:
         The weights the forward used (G gates).
     lengths : ndarray of intp of shape (B,)
     xh : ndarray of shape (B, T, F + H + 1)
-        Every step's input row ``[x_t, h_{t-1}, 1]``.
+        Every step's input row ``[x_t, h_{t-1}, 1]`` (chunk-time-major, see the
+        module's notes; so are ``gates``, ``cell`` and ``hn``).
     gates : ndarray of shape (B, T, G * H)
         Every step's activated gates (the RNN's h_t).
+    chunk : int
+        Rows per chunk of the forward that filled the arrays: where each row is.
     """
 
     W: np.ndarray
     lengths: np.ndarray
     xh: np.ndarray
     gates: np.ndarray
+    chunk: int
 
 
 @dataclass(slots=True, kw_only=True)

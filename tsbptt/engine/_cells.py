@@ -1,14 +1,16 @@
 """One small class per cell type: allocate caches and call the compiled kernels.
 
 These classes hold no parameters and validate nothing; :mod:`tsbptt.engine.layers`
-checks user input before anything reaches them. Everything is batch-major
-``(B, T, .)`` and C-contiguous; the layout is in ``docs/kernel_layout.md``.
+checks user input before anything reaches them. Everything they hand out is
+batch-major ``(B, T, .)`` and C-contiguous; the training caches, which only the
+cells read, are chunk-time-major (:mod:`tsbptt.engine._caches`). The layout is in
+``docs/kernel_layout.md``.
 """
 import numpy as np
 
 from .._kernels import _reduce, cell_kernels
 from .._kernels._reduce import BLOCK_STEPS
-from ._caches import BackwardWork, GRUCache, LSTMCache, RNNCache
+from ._caches import BackwardWork, GRUCache, LSTMCache, RNNCache, step_rows
 from ._threads import chunk_rows, thread_plan
 
 #: Per-chunk gradients with fewer elements in all are summed by one thread: a sum
@@ -45,8 +47,8 @@ class _WorkSpec:
 
     __slots__ = ("chunk", "n_chunks", "rows", "shapes", "dtype", "keep")
 
-    def __init__(self, batch, widths, dtype):
-        self.chunk = chunk_rows(batch)
+    def __init__(self, batch, widths, dtype, chunk):
+        self.chunk = chunk
         self.n_chunks = _n_chunks(batch, self.chunk)
         self.rows = BLOCK_STEPS * min(self.chunk, batch)
         lead = {"blk": (self.n_chunks, self.rows), "row": (self.n_chunks, min(self.chunk, batch)),
@@ -72,18 +74,21 @@ class _WorkSpec:
             _scratch[self] = arrays
 
 
-def _work_spec(cell, kind, batch, widths, dtype):
+def _work_spec(cell, kind, batch, widths, dtype, chunk=None):
     """The :class:`_WorkSpec` of a call, made once per shape.
 
     ``widths``: each work array as ``(kind, width)``: ``"blk"`` is (n_chunks, rows
     of a block of steps, width), ``"row"`` (n_chunks, rows of a chunk, width),
-    ``"chunk"`` (n_chunks, width)."""
-    key = (cell, kind, batch, widths, dtype)
+    ``"chunk"`` (n_chunks, width). ``chunk``: rows per chunk, ``chunk_rows(batch)``
+    when None (a backward takes its cache's)."""
+    if chunk is None:
+        chunk = chunk_rows(batch)
+    key = (cell, kind, batch, widths, dtype, chunk)
     spec = _specs.get(key)
     if spec is None:
         if len(_specs) >= MAX_SPECS:
             _specs.clear()
-        spec = _specs[key] = _WorkSpec(batch, widths, dtype)
+        spec = _specs[key] = _WorkSpec(batch, widths, dtype, chunk)
     return spec
 
 
@@ -135,14 +140,17 @@ class _Cell:
             grads[name] = out
         return grads
 
-    def _backward_work(self, X_shape, H, dtype, widths, need_dx=True):
+    def _backward_work(self, X_shape, H, dtype, widths, chunk, need_dx=True):
         """Arrays of one backward call, shared by every cell.
 
         ``widths`` name the cell's per-chunk work arrays (see :func:`_work_spec`);
-        ``work.scratch`` holds them, after the block of input rows. Without
-        ``need_dx``, dX has no rows: the kernels then skip the input gradient."""
+        ``work.scratch`` holds them, after the block of input rows. ``chunk``: the
+        cache's rows per chunk, which the backward must share: the caches' rows
+        are laid out chunk by chunk. Without ``need_dx``, dX has no rows: the
+        kernels then skip the input gradient."""
         B, T, F = X_shape
-        spec = _work_spec(self.name, "backward", B, (("blk", F + H + 1),) + widths, dtype)
+        spec = _work_spec(self.name, "backward", B, (("blk", F + H + 1),) + widths, dtype,
+                          chunk)
         return BackwardWork(
             chunk=spec.chunk, n_chunks=spec.n_chunks, rows=spec.rows,
             dX=np.empty((B if need_dx else 0, T, F), dtype), scratch=spec.take(),
@@ -155,7 +163,7 @@ class _Cell:
         ``[x_t, h_{t-1}, 1]``."""
         H = cache.W.shape[1] // self.n_gates
         F = cache.xh.shape[2] - H - 1
-        return (np.ascontiguousarray(cache.xh[:, offset, F:F + H]),)
+        return (np.ascontiguousarray(step_rows(cache.xh, cache.chunk, offset)[:, F:F + H]),)
 
     def forward(self, X, params, state0, lengths, n_threads):
         """Run the kernel forward.
@@ -259,7 +267,7 @@ class LSTMCell(_Cell):
         dt = X.dtype
         spec, pre = self._forward_pre(B, 4 * H, dt)
         cache = LSTMCache(W=W, lengths=lengths, xh=_empty(_xh_shape(X, H), dt),
-                          gates=_empty((B, T, 4 * H), dt), c0=c0,
+                          gates=_empty((B, T, 4 * H), dt), chunk=spec.chunk, c0=c0,
                           cell=_empty((B, T, H), dt))
         Y, h_T, c_T = _empty((B, T, H), dt), _empty((B, H), dt), _empty((B, H), dt)
         plan = thread_plan(n_threads, (self.name, "forward"), B, T, X.shape[2] + H + 1,
@@ -280,8 +288,9 @@ class LSTMCell(_Cell):
         """(h, c) entering local step ``offset``: h from the input rows, c from the
         cell states (the initial one at step 0)."""
         (h,) = super().state_at(cache, offset)
-        c = cache.c0 if offset == 0 else cache.cell[:, offset - 1]
-        return h, np.ascontiguousarray(c)
+        if offset == 0:
+            return h, np.ascontiguousarray(cache.c0)
+        return h, step_rows(cache.cell, cache.chunk, offset - 1)
 
     def infer(self, X, params, state0, lengths, n_threads, keep_outputs=True):
         B, T, _ = X.shape
@@ -307,7 +316,7 @@ class LSTMCell(_Cell):
         G, dt = 4 * H, xh.dtype
         F = xh.shape[2] - H - 1
         work = self._backward_work((B, T, F), H, dt, (("blk", G), ("row", F + H)),
-                                   need_dx)
+                                   cache.chunk, need_dx)
         blk_xh, blk_da, rows_work = work.scratch
         reduce = acc is None
         acc = self._zero_accumulators(work.n_chunks, {"W": W}) if reduce else acc
@@ -341,7 +350,8 @@ class GRUCell(_Cell):
         dt = X.dtype
         spec, pre = self._forward_pre(B, 3 * H, dt)
         cache = GRUCache(W=W, lengths=lengths, xh=_empty(_xh_shape(X, H), dt),
-                         gates=_empty((B, T, 3 * H), dt), hn=_empty((B, T, H), dt))
+                         gates=_empty((B, T, 3 * H), dt), chunk=spec.chunk,
+                         hn=_empty((B, T, H), dt))
         Y, h_T = _empty((B, T, H), dt), _empty((B, H), dt)
         plan = thread_plan(n_threads, (self.name, "forward"), B, T, X.shape[2] + H + 1,
                            self.n_gates, H)
@@ -376,7 +386,8 @@ class GRUCell(_Cell):
         H = cache.hn.shape[2]
         G, dt = 3 * H, xh.dtype
         work = self._backward_work((B, T, xh.shape[2] - H - 1), H, dt,
-                                   (("blk", G), ("blk", G), ("row", H)), need_dx)
+                                   (("blk", G), ("blk", G), ("row", H)), cache.chunk,
+                                   need_dx)
         blk_xh, blk_dgx, blk_dgh, rows_work = work.scratch
         reduce = acc is None
         if reduce:
@@ -410,7 +421,7 @@ class RNNCell(_Cell):
         dt = X.dtype
         spec, pre = self._forward_pre(B, H, dt)
         cache = RNNCache(W=W, lengths=lengths, xh=_empty(_xh_shape(X, H), dt),
-                         gates=_empty((B, T, H), dt))
+                         gates=_empty((B, T, H), dt), chunk=spec.chunk)
         Y, h_T = _empty((B, T, H), dt), _empty((B, H), dt)
         plan = thread_plan(n_threads, (self.name, "forward"), B, T, X.shape[2] + H + 1,
                            self.n_gates, H)
@@ -445,7 +456,7 @@ class RNNCell(_Cell):
         dt = xh.dtype
         F = xh.shape[2] - H - 1
         work = self._backward_work((B, T, F), H, dt, (("blk", H), ("row", F + H)),
-                                   need_dx)
+                                   cache.chunk, need_dx)
         blk_xh, blk_da, rows_work = work.scratch
         reduce = acc is None
         acc = self._zero_accumulators(work.n_chunks, {"W": W}) if reduce else acc
