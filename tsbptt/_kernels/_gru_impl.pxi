@@ -6,14 +6,16 @@
 #   hn = h W_hn + b_hn, n = tanh(x W_xn + b_n + r * hn), h' = (1 - z) * n + z * h.
 #   Gate order r, z, n along G = 3H; W packed (F + H + 1, 3H) as [W_x; W_h; b] and a
 #   separate recurrent candidate bias b_hn (H,) (docs/kernel_layout.md).
-# - xh[b, t] = [x_t, h_{t-1}, 1] as for the LSTM. Because r multiplies h W_hn, the
+# - xh's row (b, t) = [x_t, h_{t-1}, 1] and the caches' row order (chunk by chunk,
+#   time-major inside a chunk: step_row) as for the LSTM. Because r multiplies h W_hn, the
 #   candidate's input and recurrent parts must stay apart: per step one product gives
 #   r and z (input, recurrent and bias together), one gives x W_xn and one h W_hn
 #   (cached as hn, with b_hn added). The three weight blocks, and the two of W_T
 #   the backward reads, are packed once per call (_microkernels.h).
 # - The backward has two gate-gradient blocks: dgx feeds dX, W_x and b; dgh (equal
 #   to dgx except the n block, multiplied by r) feeds dh, W_h and b_hn. Weight
-#   gradients are added block by block of BLOCK_STEPS steps, as for the LSTM.
+#   gradients are added block by block of BLOCK_STEPS steps, as for the LSTM, from
+#   the block's xh rows where they stand.
 # - Steps t >= lengths[b] copy the state through, write Y = 0, dX = 0 and get zero
 #   gradients.
 # - gru_infer: the forward for prediction, without caches (xh of a chunk's rows, h

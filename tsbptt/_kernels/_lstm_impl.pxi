@@ -4,23 +4,25 @@
 # - Gate order i, f, g, o along G = 4H; W packed (F + H + 1, 4H) as [W_x; W_h; b]
 #   (docs/kernel_layout.md). i, f, o = sigmoid, g = tanh, c' = f*c + i*g,
 #   h' = o*tanh(c').
-# - Arrays are batch-major (B, T, .); rows of one step inside a chunk are T*K
-#   elements apart, which the micro-kernels take as a row stride, so nothing is copied
-#   per step. xh[b, t] = [x_t, h_{t-1}, 1]: one product per step, xh[rows, t] @ W,
-#   gives the pre-activations with the input, recurrent and bias terms together;
-#   the element-wise pass activates them in place while they are still in cache.
+# - X, Y, dY, dX and the states are batch-major (B, T, .). The training caches (xh,
+#   gates, cell) are chunk by chunk, time-major inside a chunk: (r, t) is row
+#   step_row(r0, nb, t, T) + r - r0 (_common.pxd), so one step's rows are consecutive
+#   and the next step's follow (no prefetch needed for them going forward). xh's
+#   row (b, t) = [x_t, h_{t-1}, 1], filled step by step: one product per step of the
+#   step's rows with W gives the pre-activations with the input, recurrent and bias
+#   terms together; the element-wise pass activates them while they are in cache.
 #   W is packed once per call into the micro-kernels' panels (_microkernels.h).
 # - Backward per step: gate gradients dA_t for the chunk's rows, then one product
 #   dA_t @ W[:F+H]^T gives [dx_t, dh_{t-1}] together, from W_T = W[:F+H].T packed
 #   once per call (with F <= DOT_DX_MAX_F, in the vector builds, the product gives
 #   dh_{t-1} only and each row's dx_t is F dot products of length 4H; a dX of
 #   shape (0, T, F) asks for no dx at all: a fit's first layer, whose input
-#   gradient nobody reads, and the product makes dh_{t-1} only). dA and xh
-#   rows are gathered into a block buffer; every BLOCK_STEPS steps one product adds
-#   xh_blk^T @ dA_blk to the chunk's weight-gradient accumulator (the ones column
-#   makes its last row the bias gradient).
+#   gradient nobody reads, and the product makes dh_{t-1} only). dA rows go into a
+#   block buffer; every BLOCK_STEPS steps one product adds xh_blk^T @ dA_blk to the
+#   chunk's weight-gradient accumulator (the ones column makes its last row the bias
+#   gradient); xh_blk is the block's xh rows as they stand, already in dA's order.
 # - The backward needs tanh(c_t); it divides h_t = o_t * tanh(c_t) by o_t, several
-#   times cheaper than tanh: h_t is xh[b, t + 1]'s h part, or the forward's h_T (the
+#   times cheaper than tanh: h_t is the h part of xh's row (b, t + 1), or the forward's h_T (the
 #   one extra cache, (B, H)) at the last step. o_t is a sigmoid, so it is > 0 unless
 #   it underflowed; dividing by max(o_t, smallest normal number of the dtype) keeps
 #   0/0 out, and every use of tanh(c_t) is multiplied by o_t again, so such a step's

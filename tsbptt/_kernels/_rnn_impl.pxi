@@ -3,13 +3,15 @@
 # Design:
 # - h' = tanh(x W_x + h W_h + b); W packed (F + H + 1, H) as [W_x; W_h; b]
 #   (docs/kernel_layout.md). The same skeleton as the LSTM kernel with G = H:
-#   xh[b, t] = [x_t, h_{t-1}, 1], one product xh[rows, t] @ W per step into the chunk's
-#   `pre` scratch (contiguous, in cache), then tanh into `gates`, which holds h_t.
+#   xh's row (b, t) = [x_t, h_{t-1}, 1], the caches chunk by chunk, time-major inside
+#   a chunk (step_row), one product of a step's xh rows with W per step into the
+#   chunk's `pre` scratch (contiguous, in cache), then tanh into `gates` (h_t).
 # - Backward per step: da = dL/dh_t * (1 - h_t^2); one product da @ W[:F+H]^T gives
 #   [dx_t, dh_{t-1}] (from W_T = W[:F+H].T; dh_{t-1} alone, from W_h^T, when dX has
 #   shape (0, T, F): no input gradient asked for); every BLOCK_STEPS steps one product
 #   adds xh_blk^T @ da_blk to the chunk's weight-gradient accumulator (last row: the
-#   bias). W and W_T are packed once per call (_microkernels.h).
+#   bias), xh_blk being the block's xh rows where they stand. W and W_T are packed
+#   once per call (_microkernels.h).
 # - Steps t >= lengths[b] copy the state through, write Y = 0, dX = 0, and get zero
 #   gradients.
 # - rnn_infer: the forward for prediction, without caches; rnn_forward's bits.
