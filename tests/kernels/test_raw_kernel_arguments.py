@@ -75,7 +75,7 @@ def raw_calls(cell, dtype, isa="baseline", B=3, T=4, F=2, H=3, chunk=2,
                ("gates", gates), ("cell", d["cell"]), ("dY", dY), ("dh_T", a(B, H)),
                ("dc_T", a(B, H))] + common_bwd + [
                ("dc0", e(B, H)), ("dW_acc", e(n_chunks, K, G)),
-               ("blk_xh", e(n_chunks, blk, K)), ("blk_da", e(n_chunks, blk, G)),
+               ("blk_da", e(n_chunks, blk, G)),
                ("work", e(n_chunks, rows, F + H))] + clip
         funcs = mod.lstm_forward, mod.lstm_backward
     elif cell == "gru":
@@ -86,7 +86,7 @@ def raw_calls(cell, dtype, isa="baseline", B=3, T=4, F=2, H=3, chunk=2,
         bwd = [("W_T", W_T), ("lengths", L), ("xh", xh), ("gates", gates),
                ("hn", d["hn"]), ("dY", dY), ("dh_T", a(B, H))] + common_bwd + [
                ("dW_acc", e(n_chunks, K, G)), ("db_hn_acc", e(n_chunks, H)),
-               ("blk_xh", e(n_chunks, blk, K)), ("blk_dgx", e(n_chunks, blk, G)),
+               ("blk_dgx", e(n_chunks, blk, G)),
                ("blk_dgh", e(n_chunks, blk, G)), ("work", e(n_chunks, rows, H))] + clip
         funcs = mod.gru_forward, mod.gru_backward
     else:
@@ -94,8 +94,8 @@ def raw_calls(cell, dtype, isa="baseline", B=3, T=4, F=2, H=3, chunk=2,
                ("gates", gates), ("Y", Y), ("h_T", e(B, H)), ("pre", e(n_chunks, rows, G))]
         bwd = [("W_T", W_T), ("lengths", L), ("xh", xh), ("gates", gates), ("dY", dY),
                ("dh_T", a(B, H))] + common_bwd + [
-               ("dW_acc", e(n_chunks, K, G)), ("blk_xh", e(n_chunks, blk, K)),
-               ("blk_da", e(n_chunks, blk, G)), ("work", e(n_chunks, rows, F + H))] + clip
+               ("dW_acc", e(n_chunks, K, G)), ("blk_da", e(n_chunks, blk, G)),
+               ("work", e(n_chunks, rows, F + H))] + clip
         funcs = mod.rnn_forward, mod.rnn_backward
     tail = [("chunk_size", chunk), ("n_threads", 2)]
     fwd, bwd = fwd + tail, bwd + tail

@@ -164,7 +164,7 @@ cdef void _add_block_grads(const floating* xh_blk, const floating* blk_dgx,
 cdef void _backward_chunk(const floating* Wp, Py_ssize_t off_h, const Py_ssize_t* lengths,
                           const floating* xh, const floating* gates, const floating* hn,
                           const floating* dY, floating* dX, floating* dh, floating* dW,
-                          floating* db_hn, floating* blk_xh, floating* blk_dgx,
+                          floating* db_hn, floating* blk_dgx,
                           floating* blk_dgh, floating* work, floating* tn_work,
                           floating clip,
                           Py_ssize_t* n_clipped, floating* delta_sq, Py_ssize_t r0,
@@ -219,7 +219,6 @@ def gru_backward(const floating[:, ::1] W_T not None,      # IN  (3H, F + H) = W
                  floating[:, ::1] dh0 not None,            # OUT (B, H)
                  floating[:, :, ::1] dW_acc not None,      # IN/OUT (n_chunks, F + H + 1, 3H)
                  floating[:, ::1] db_hn_acc not None,      # IN/OUT (n_chunks, H)
-                 floating[:, :, ::1] blk_xh not None,      # WORK (n_chunks, 16 * chunk, F + H + 1)
                  floating[:, :, ::1] blk_dgx not None,     # WORK (n_chunks, 16 * chunk, 3H)
                  floating[:, :, ::1] blk_dgh not None,     # WORK (n_chunks, 16 * chunk, 3H)
                  floating[:, :, ::1] work not None,        # WORK (n_chunks, chunk, H)
@@ -247,7 +246,6 @@ def gru_backward(const floating[:, ::1] W_T not None,      # IN  (3H, F + H) = W
     check_dims("dh0", dh0.shape, 2, B, H, 0)
     check_dims("dW_acc", dW_acc.shape, 3, n_chunks, K, G)
     check_dims("db_hn_acc", db_hn_acc.shape, 2, n_chunks, H, 0)
-    check_dims("blk_xh", blk_xh.shape, 3, n_chunks, rows_blk, K)
     check_dims("blk_dgx", blk_dgx.shape, 3, n_chunks, rows_blk, G)
     check_dims("blk_dgh", blk_dgh.shape, 3, n_chunks, rows_blk, G)
     check_dims("work", work.shape, 3, n_chunks, min(chunk_size, B), H)
@@ -267,7 +265,7 @@ def gru_backward(const floating[:, ::1] W_T not None,      # IN  (3H, F + H) = W
                         schedule='dynamic'):
             _backward_chunk(&Wp[0], off_h, &lengths[0], &xh[0, 0, 0], &gates[0, 0, 0],
                             &hn[0, 0, 0], &dY[0, 0, 0], dx, &dh0[0, 0],
-                            &dW_acc[k, 0, 0], &db_hn_acc[k, 0], &blk_xh[k, 0, 0],
+                            &dW_acc[k, 0, 0], &db_hn_acc[k, 0],
                             &blk_dgx[k, 0, 0], &blk_dgh[k, 0, 0], &work[k, 0, 0],
                             &tn_work[k, 0], clip_step, &n_clipped[0], &delta_sq[0, 0],
                             k * chunk_size,

@@ -94,7 +94,7 @@ def rnn_forward(const floating[:, :, ::1] X not None,  # IN  (B, T, F)
 
 cdef void _backward_chunk(const floating* W_T, const Py_ssize_t* lengths,
                           const floating* xh, const floating* gates, const floating* dY,
-                          floating* dX, floating* dh, floating* dW, floating* blk_xh,
+                          floating* dX, floating* dh, floating* dW,
                           floating* blk_da, floating* work, floating* tn_work,
                           floating clip,
                           Py_ssize_t* n_clipped, floating* delta_sq, Py_ssize_t r0,
@@ -145,7 +145,6 @@ def rnn_backward(const floating[:, ::1] W_T not None,      # IN  (H, F + H) = W[
                  floating[:, :, ::1] dX not None,          # OUT (B, T, F); (0, T, F): none
                  floating[:, ::1] dh0 not None,            # OUT (B, H)
                  floating[:, :, ::1] dW_acc not None,      # IN/OUT (n_chunks, F + H + 1, H)
-                 floating[:, :, ::1] blk_xh not None,      # WORK (n_chunks, 16 * chunk, F + H + 1)
                  floating[:, :, ::1] blk_da not None,      # WORK (n_chunks, 16 * chunk, H)
                  floating[:, :, ::1] work not None,        # WORK (n_chunks, chunk, F + H)
                  floating clip_step,                       # IN  clip dL/dh_t to +-clip_step if > 0
@@ -171,7 +170,6 @@ def rnn_backward(const floating[:, ::1] W_T not None,      # IN  (H, F + H) = W[
     cdef floating* dx = &dX[0, 0, 0] if want_dx else NULL
     check_dims("dh0", dh0.shape, 2, B, H, 0)
     check_dims("dW_acc", dW_acc.shape, 3, n_chunks, K, H)
-    check_dims("blk_xh", blk_xh.shape, 3, n_chunks, rows_blk, K)
     check_dims("blk_da", blk_da.shape, 3, n_chunks, rows_blk, H)
     check_dims("work", work.shape, 3, n_chunks, min(chunk_size, B), F + H)
     check_dims("n_clipped", n_clipped.shape, 1, B, 0, 0)
@@ -188,7 +186,7 @@ def rnn_backward(const floating[:, ::1] W_T not None,      # IN  (H, F + H) = W[
                         schedule='dynamic'):
             _backward_chunk(&Wp[0], &lengths[0], &xh[0, 0, 0], &gates[0, 0, 0],
                             &dY[0, 0, 0], dx, &dh0[0, 0], &dW_acc[k, 0, 0],
-                            &blk_xh[k, 0, 0], &blk_da[k, 0, 0], &work[k, 0, 0],
+                            &blk_da[k, 0, 0], &work[k, 0, 0],
                             &tn_work[k, 0], clip_step, &n_clipped[0], &delta_sq[0, 0],
                             k * chunk_size,
                             min(B, (k + 1) * chunk_size), T, F, H)

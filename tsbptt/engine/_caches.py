@@ -149,9 +149,9 @@ class BackwardWork:
         OUT: the gradient of the input; no rows when it is not wanted (the
         kernels then skip its products).
     scratch : tuple of ndarray
-        WORK: the kernel's per-chunk work arrays, first the block of input rows
-        (n_chunks, rows, F + H + 1) for the weight-gradient product; kept for the
-        next call of the same shape.
+        WORK: the kernel's per-chunk work arrays (the block of gate-gradient rows
+        first; the block's input rows are read from the cache where they stand);
+        kept for the next call of the same shape.
     spec : tsbptt.engine._cells._WorkSpec
         The call's chunking and work-array shapes; ``spec.give(scratch)`` keeps them.
     n_clipped : ndarray of intp of shape (B,)

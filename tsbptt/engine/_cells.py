@@ -144,13 +144,12 @@ class _Cell:
         """Arrays of one backward call, shared by every cell.
 
         ``widths`` name the cell's per-chunk work arrays (see :func:`_work_spec`);
-        ``work.scratch`` holds them, after the block of input rows. ``chunk``: the
+        ``work.scratch`` holds them. ``chunk``: the
         cache's rows per chunk, which the backward must share: the caches' rows
         are laid out chunk by chunk. Without ``need_dx``, dX has no rows: the
         kernels then skip the input gradient."""
         B, T, F = X_shape
-        spec = _work_spec(self.name, "backward", B, (("blk", F + H + 1),) + widths, dtype,
-                          chunk)
+        spec = _work_spec(self.name, "backward", B, widths, dtype, chunk)
         return BackwardWork(
             chunk=spec.chunk, n_chunks=spec.n_chunks, rows=spec.rows,
             dX=np.empty((B if need_dx else 0, T, F), dtype), scratch=spec.take(),
@@ -317,7 +316,7 @@ class LSTMCell(_Cell):
         F = xh.shape[2] - H - 1
         work = self._backward_work((B, T, F), H, dt, (("blk", G), ("row", F + H)),
                                    cache.chunk, need_dx)
-        blk_xh, blk_da, rows_work = work.scratch
+        blk_da, rows_work = work.scratch
         reduce = acc is None
         acc = self._zero_accumulators(work.n_chunks, {"W": W}) if reduce else acc
         dh0, dc0 = _empty((B, H), dt), _empty((B, H), dt)
@@ -329,7 +328,7 @@ class LSTMCell(_Cell):
                 W_T=_transposed(W), c0=cache.c0, h_T=cache.h_T, lengths=cache.lengths,
                 xh=xh, gates=cache.gates, cell=cache.cell, dY=dY, dh_T=d_state[0],
                 dc_T=d_state[1], dX=work.dX, dh0=dh0, dc0=dc0, dW_acc=acc["W"],
-                blk_xh=blk_xh, blk_da=blk_da, work=rows_work, clip_step=clip_step,
+                blk_da=blk_da, work=rows_work, clip_step=clip_step,
                 n_clipped=work.n_clipped, delta_sq=work.delta_sq, chunk_size=work.chunk,
                 n_threads=plan.n)
         return (work.dX if need_dx else None, (dh0, dc0)) + self._finish(acc, reduce, work, plan.n)
@@ -388,7 +387,7 @@ class GRUCell(_Cell):
         work = self._backward_work((B, T, xh.shape[2] - H - 1), H, dt,
                                    (("blk", G), ("blk", G), ("row", H)), cache.chunk,
                                    need_dx)
-        blk_xh, blk_dgx, blk_dgh, rows_work = work.scratch
+        blk_dgx, blk_dgh, rows_work = work.scratch
         reduce = acc is None
         if reduce:
             acc = self._zero_accumulators(work.n_chunks, {"W": W, "b_hn": np.empty(H, dt)})
@@ -400,7 +399,7 @@ class GRUCell(_Cell):
             cell_kernels(self.name).gru_backward(
                 W_T=_transposed(W), lengths=cache.lengths, xh=xh, gates=cache.gates,
                 hn=cache.hn, dY=dY, dh_T=d_state[0], dX=work.dX, dh0=dh0,
-                dW_acc=acc["W"], db_hn_acc=acc["b_hn"], blk_xh=blk_xh, blk_dgx=blk_dgx,
+                dW_acc=acc["W"], db_hn_acc=acc["b_hn"], blk_dgx=blk_dgx,
                 blk_dgh=blk_dgh, work=rows_work, clip_step=clip_step,
                 n_clipped=work.n_clipped, delta_sq=work.delta_sq, chunk_size=work.chunk,
                 n_threads=plan.n)
@@ -457,7 +456,7 @@ class RNNCell(_Cell):
         F = xh.shape[2] - H - 1
         work = self._backward_work((B, T, F), H, dt, (("blk", H), ("row", F + H)),
                                    cache.chunk, need_dx)
-        blk_xh, blk_da, rows_work = work.scratch
+        blk_da, rows_work = work.scratch
         reduce = acc is None
         acc = self._zero_accumulators(work.n_chunks, {"W": W}) if reduce else acc
         dh0 = _empty((B, H), dt)
@@ -467,7 +466,7 @@ class RNNCell(_Cell):
         with plan:
             cell_kernels(self.name).rnn_backward(
                 W_T=_transposed(W), lengths=cache.lengths, xh=xh, gates=cache.gates, dY=dY,
-                dh_T=d_state[0], dX=work.dX, dh0=dh0, dW_acc=acc["W"], blk_xh=blk_xh,
+                dh_T=d_state[0], dX=work.dX, dh0=dh0, dW_acc=acc["W"],
                 blk_da=blk_da, work=rows_work, clip_step=clip_step,
                 n_clipped=work.n_clipped, delta_sq=work.delta_sq, chunk_size=work.chunk,
                 n_threads=plan.n)
