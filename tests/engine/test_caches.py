@@ -105,6 +105,7 @@ def test_cache_rows_follow_the_layout_and_match_the_reference(cell, B, T, chunk,
     valid = np.arange(T) < lengths[:, None]
     for name, a in arrays.items():
         bm = batch_major(a, chunk)
+        # the layout's formula written out, independently of batch_major's slicing
         flat = a.reshape(B * T, -1)
         for r0 in range(0, B, chunk):
             nb = min(chunk, B - r0)
@@ -123,14 +124,25 @@ def test_cache_rows_follow_the_layout_and_match_the_reference(cell, B, T, chunk,
             np.testing.assert_allclose(bm[valid], r[name][valid], **tol)
 
 
-def test_a_backward_uses_its_caches_chunk(monkeypatch):
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_a_backward_uses_its_caches_chunk(cell, monkeypatch):
     """The backward lays its work out in the chunks its cache was filled with, even
     when chunk_rows has changed in between: the gradients stay the reference's."""
-    layer, X, lengths, state0, cache = _run("lstm", 9, 6, 4, np.float64, monkeypatch)
+    layer, X, lengths, state0, cache = _run(cell, 9, 6, 4, np.float64, monkeypatch)
     monkeypatch.setattr(_cells, "chunk_rows", lambda batch: 16)
     dY = np.random.default_rng(3).standard_normal((9, 6, 5))
     dX, _, grads = layer.backward(cache, dY, n_threads=2)
-    r = ref.lstm_forward(X, layer.params["W"], *state0, lengths)
-    rg = ref.lstm_backward(X, layer.params["W"], r, dY, lengths=lengths)
+    W = layer.params["W"]
+    if cell == "lstm":
+        rg = ref.lstm_backward(X, W, ref.lstm_forward(X, W, *state0, lengths), dY,
+                               lengths=lengths)
+    elif cell == "gru":
+        b_hn = layer.params["b_hn"]
+        rg = ref.gru_backward(X, W, b_hn, ref.gru_forward(X, W, b_hn, *state0, lengths),
+                              dY, lengths=lengths)
+        np.testing.assert_allclose(grads["b_hn"], rg["db_hn"], rtol=1e-10, atol=1e-12)
+    else:
+        rg = ref.rnn_backward(X, W, ref.rnn_forward(X, W, *state0, lengths), dY,
+                              lengths=lengths)
     np.testing.assert_allclose(dX, rg["dX"], rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(grads["W"], rg["dW"], rtol=1e-10, atol=1e-12)

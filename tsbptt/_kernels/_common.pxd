@@ -245,7 +245,9 @@ cdef inline void prefetch_row(const floating* p, Py_ssize_t n, int for_write) no
 
     The user's arrays (Y, dY) are batch-major, so the rows a step needs sit T rows
     apart, too far for the hardware prefetcher to guess; the kernels name them one
-    step ahead (the caches' rows of a step are consecutive, see step_row).
+    step ahead. The caches' rows of a step are consecutive (see step_row), but the
+    backward still names their rows of step t - 1: it walks them downwards, and
+    without the names it waited on the gates rows (measured, tmajor).
     Up to PREFETCH_BYTES of a row: naming only its first 512 bytes left the LSTM
     backward stalled on the last gates of each row (o, at byte 3H * 4)."""
     cdef Py_ssize_t off

@@ -250,7 +250,8 @@ def lstm_backward(const floating[:, ::1] W_T not None,      # IN  (4H, F + H) = 
                   floating clip_step,                       # IN  clip dL/dh_t to +-clip_step if > 0
                   Py_ssize_t[::1] n_clipped not None,       # IN/OUT (B,) entries clipped, added
                   floating[:, ::1] delta_sq not None,       # OUT (B, T) |dL/dh_t|^2 before clipping
-                  Py_ssize_t chunk_size, int n_threads):
+                  Py_ssize_t chunk_size,  # the forward's: the caches' row order
+                  int n_threads):
     """LSTM backward through all steps; see the module header for the layout.
 
     Weight gradients are ADDED to the per-chunk accumulators ``dW_acc``; sum them

@@ -150,7 +150,8 @@ def rnn_backward(const floating[:, ::1] W_T not None,      # IN  (H, F + H) = W[
                  floating clip_step,                       # IN  clip dL/dh_t to +-clip_step if > 0
                  Py_ssize_t[::1] n_clipped not None,       # IN/OUT (B,) entries clipped, added
                  floating[:, ::1] delta_sq not None,       # OUT (B, T) |dL/dh_t|^2 before clipping
-                 Py_ssize_t chunk_size, int n_threads):
+                 Py_ssize_t chunk_size,  # the forward's: the caches' row order
+                 int n_threads):
     """Elman RNN backward through all steps; weight gradients are ADDED to dW_acc.
     A ``dX`` with no rows skips the input gradient; every other output keeps its bits."""
     cdef Py_ssize_t B = xh.shape[0], T = xh.shape[1], H = dh_T.shape[1]

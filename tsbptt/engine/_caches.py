@@ -4,7 +4,8 @@ A forward pass returns a cache, the matching backward pass reads it; nothing els
 looks inside. Each cell's cache holds the arrays its kernel fills (their layout is
 the kernel's, see ``docs/kernel_layout.md``), and the cell that wrote it reads it
 back (:meth:`tsbptt.engine._cells._Cell.state_at`), so the layout is known in one
-place. Fields are plain NumPy arrays; the classes add no behaviour.
+place. Fields are plain NumPy arrays (and ``chunk``, an int); the classes add no
+behaviour.
 
 The kernels lay the training caches (``xh``, ``gates``, ``cell``, ``hn``) out chunk by
 chunk, time-major inside a chunk: they have the shape (B, T, width), but the row
@@ -49,8 +50,20 @@ def step_rows(a, chunk, t):
 
 
 def batch_major(a, chunk):
-    """A training cache in batch-major order: ``out[r, t]`` is sample r's row at
-    step t (a new array of the same shape; see :func:`step_rows`)."""
+    """A training cache in batch-major order (see :func:`step_rows`).
+
+    Parameters
+    ----------
+    a : ndarray of shape (B, T, width)
+        A training cache in the kernels' chunk-time-major order.
+    chunk : int
+        The rows per chunk it was filled with (the cache's ``chunk``).
+
+    Returns
+    -------
+    out : ndarray of shape (B, T, width)
+        A new array: ``out[r, t]`` is sample r's row at step t.
+    """
     B, T, width = a.shape
     flat = a.reshape(B * T, width)
     out = np.empty_like(a)
@@ -141,7 +154,8 @@ class BackwardWork:
     Attributes
     ----------
     chunk : int
-        Rows per work chunk (:func:`tsbptt.engine._threads.chunk_rows`).
+        Rows per chunk: the cache's (``RNNCache.chunk``), on which the kernels' row
+        order depends.
     n_chunks : int
     rows : int
         Rows of one gradient block: ``BLOCK_STEPS * min(chunk, B)``.

@@ -30,7 +30,7 @@ SCRATCH_MAX_SHAPES = 16
 MAX_SPECS = 256
 
 _scratch = {}  # _WorkSpec -> tuple of its work arrays, not in use now
-_specs = {}    # (cell, kind, batch, widths, dtype) -> _WorkSpec
+_specs = {}    # (cell, kind, batch, widths, dtype, chunk) -> _WorkSpec
 
 
 class _WorkSpec:
@@ -113,6 +113,9 @@ class _Cell:
 
         Backward calls add into them; several calls over consecutive pieces of a
         sequence (gradient checkpointing) add up to exactly what one call gives.
+        They have one slot per chunk of :func:`chunk_rows` rows, the chunking the
+        forward gives its caches in this process; a backward over caches of another
+        chunking is refused by the kernels' check of ``dW_acc``'s shape.
         """
         return self._zero_accumulators(_n_chunks(batch, chunk_rows(batch)), params)
 
@@ -144,10 +147,10 @@ class _Cell:
         """Arrays of one backward call, shared by every cell.
 
         ``widths`` name the cell's per-chunk work arrays (see :func:`_work_spec`);
-        ``work.scratch`` holds them. ``chunk``: the
-        cache's rows per chunk, which the backward must share: the caches' rows
-        are laid out chunk by chunk. Without ``need_dx``, dX has no rows: the
-        kernels then skip the input gradient."""
+        ``work.scratch`` holds them. ``chunk``: the cache's rows per chunk, which
+        the backward must share: the caches' rows are laid out chunk by chunk.
+        Without ``need_dx``, dX has no rows: the kernels then skip the input
+        gradient."""
         B, T, F = X_shape
         spec = _work_spec(self.name, "backward", B, widths, dtype, chunk)
         return BackwardWork(
