@@ -35,13 +35,16 @@ ROOT = Path(__file__).resolve().parents[2]
 def tile_shapes(isa, dtype):
     """(m, n) pairs around the build's tile: 1, one less, equal, one more, several;
     columns also around one vector (a tile's two vectors in the AVX builds), where
-    a narrow column tail switches to its one-vector tile."""
+    a narrow column tail switches to its one-vector tile, and around half a vector,
+    where the AVX-512 build switches to its half-vector tile."""
     tiles = cell_kernels("lstm", isa).microkernel_tiles()
     mr, nr = tiles["rows"], tiles[f"cols_{np.dtype(dtype).name}"]
     w = 1 if isa == "baseline" else nr // 2
+    hw = max(1, w // 2)
     ms = sorted({1, max(1, mr - 1), mr, mr + 1, 2 * mr + 3})
     ns = sorted({1, max(1, nr - 1), nr, nr + 1, 2 * nr + 5, 37,
-                 max(1, w - 1), w, w + 1, nr + w, nr + w + 1})
+                 max(1, w - 1), w, w + 1, nr + w, nr + w + 1,
+                 max(1, hw - 1), hw, hw + 1, nr + hw, nr + hw + 1})
     return [(m, n) for m in ms for n in ns]
 
 

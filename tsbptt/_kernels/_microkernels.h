@@ -3,9 +3,10 @@
  * Three products per recurrent step (docs/kernel_layout.md):
  *   tsb_gemm_<t>     C (m, n)  = A (m, k) @ B (k, n), B packed by tsb_pack_<t>
  *                    (forward xh_t @ W, backward dA_t @ W_T);
- *   tsb_gemm_tn_<t>  C (m, n) += A^T @ B with A (k, m), B (k, n), both packed into
- *                    a caller's work buffer as it goes
- *                    (the weight gradients xh_blk^T @ dA_blk).
+ *   tsb_gemm_tn_<t>  C (m, n) += A^T @ B with A (k, m), B (k, n), B packed into a
+ *                    caller's work buffer as it goes, A too except in the AVX-512
+ *                    build, which reads it in place (the weight gradients
+ *                    xh_blk^T @ dA_blk).
  * <t> is f32 or f64. Rows of A and B are addressed through their row strides, so
  * the rows of one time step inside a (batch, time, features) array need no copy.
  *
@@ -29,13 +30,15 @@
  *
  * Packing (tsb_pack): B (k, n) is copied once per kernel call into panels of NR
  * columns, each contiguous along k (panel q holds B[:, q*NR : (q+1)*NR], zero
- * padded to NR columns), and reused for all T steps. tsb_gemm_tn packs both of
- * its operands per call (a block of steps' dA and xh rows), so its copies are
+ * padded to NR columns), and reused for all T steps. tsb_gemm_tn packs a block of
+ * steps' dA rows per call (and their xh rows, but in AVX-512), so its copies are
  * vector copies: memcpy of one 128-byte panel row compiled to `rep movs`, 37% of
  * the backward loop's time outside the tiles.
  *
  * Narrow column tails (nc <= one vector, e.g. n = F + H = 33) run a tile of one
- * vector per row instead of NV: half the multiply-adds, same per-element order.
+ * vector per row instead of NV: half the multiply-adds, same per-element order. In
+ * the AVX-512 build a tail of at most half a vector (n = F + H = 72 leaves 8 floats)
+ * runs a tile of one 256-bit half vector per row: a quarter of the multiply-adds.
  */
 #ifndef TSBPTT_MICROKERNELS_H
 #define TSBPTT_MICROKERNELS_H
@@ -86,6 +89,29 @@ typedef __mmask8 tsb_md;
 #define vd_mask(n) ((tsb_md)((n) >= 8 ? 0xFF : (n) <= 0 ? 0 : ((1u << (n)) - 1u)))
 #define vd_mload(p, m) _mm512_maskz_loadu_pd((m), (p))
 #define vd_mstore(p, m, v) _mm512_mask_storeu_pd((p), (m), (v))
+/* Half vectors (256 bits, AVX-512VL masks) for column tails of at most half a
+ * vector: the same fused multiply-add per element on half the lanes. */
+#define TSB_HALF 1
+typedef __m256 tsb_hf;
+typedef __mmask8 tsb_hmf;
+#define TSB_HWF 8
+#define hf_zero() _mm256_setzero_ps()
+#define hf_load(p) _mm256_loadu_ps(p)
+#define hf_bcast(x) _mm256_set1_ps(x)
+#define hf_fma(a, b, c) _mm256_fmadd_ps((a), (b), (c))
+#define hf_mask(n) ((tsb_hmf)((n) >= 8 ? 0xFF : (n) <= 0 ? 0 : ((1u << (n)) - 1u)))
+#define hf_mstore(p, m, v) _mm256_mask_storeu_ps((p), (m), (v))
+typedef __m256d tsb_hd;
+typedef __mmask8 tsb_hmd;
+#define TSB_HWD 4
+#define hd_zero() _mm256_setzero_pd()
+#define hd_load(p) _mm256_loadu_pd(p)
+#define hd_bcast(x) _mm256_set1_pd(x)
+#define hd_fma(a, b, c) _mm256_fmadd_pd((a), (b), (c))
+#define hd_mask(n) ((tsb_hmd)((n) >= 4 ? 0xF : (n) <= 0 ? 0 : ((1u << (n)) - 1u)))
+#define hd_mstore(p, m, v) _mm256_mask_storeu_pd((p), (m), (v))
+/* The weight-gradient product reads A's rows where they lie (see tsb_gemm_tn). */
+#define TSB_TN_DIRECT_A 1
 
 #elif defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
@@ -153,13 +179,41 @@ typedef int tsb_md;
 #define vd_mstore(p, m, v) do { if (m) *(p) = (v); } while (0)
 #endif
 
+#ifndef TSB_HALF
+/* No half-vector tile in this build: the names alias the full vectors so the one
+ * kernel source compiles; `TSB_HALF && ...` never takes that branch. */
+#define TSB_HALF 0
+typedef tsb_vf tsb_hf;
+typedef tsb_mf tsb_hmf;
+#define TSB_HWF TSB_WF
+#define hf_zero vf_zero
+#define hf_load vf_load
+#define hf_bcast vf_bcast
+#define hf_fma vf_fma
+#define hf_mask vf_mask
+#define hf_mstore vf_mstore
+typedef tsb_vd tsb_hd;
+typedef tsb_md tsb_hmd;
+#define TSB_HWD TSB_WD
+#define hd_zero vd_zero
+#define hd_load vd_load
+#define hd_bcast vd_bcast
+#define hd_fma vd_fma
+#define hd_mask vd_mask
+#define hd_mstore vd_mstore
+#endif
+#ifndef TSB_TN_DIRECT_A
+#define TSB_TN_DIRECT_A 0
+#endif
+
 #define TSB_NRF (TSB_WF * TSB_NVF)
 #define TSB_NRD (TSB_WD * TSB_NVD)
 
-/* The kernels for one dtype, from the v<x>_ operations above.
+/* The kernels for one dtype, from the v<x>_ and h<x>_ operations above.
  *   T: scalar type; S: f32/f64 suffix; V, M: vector and mask types; W: lanes;
- *   NV: vectors per tile row; X: vf or vd. */
-#define TSB_DEFINE_KERNELS(T, S, V, M, W, NV, X)                                      \
+ *   NV: vectors per tile row; X: vf or vd; HV, HM, HW, HX: the same for half
+ *   vectors (hf or hd). */
+#define TSB_DEFINE_KERNELS(T, S, V, M, W, NV, X, HV, HM, HW, HX)                      \
                                                                                       \
 /* Elements of B (k, n) packed: whole panels of NV * W columns. */                    \
 static inline ptrdiff_t tsb_packed_size_##S(int k, int n) {                           \
@@ -220,11 +274,41 @@ TSB_INLINE void tsb_tile_##S(const int mr, const int nv, int k, const T* a,     
     }                                                                                 \
 }                                                                                     \
                                                                                       \
+/* As tsb_tile for nc <= HW, in half vectors: the first HW elements of each panel  \
+ * row, each element the same fused multiply-adds in the same order. */            \
+TSB_INLINE void tsb_tile_half_##S(const int mr, int k, const T* a, ptrdiff_t lda,     \
+                                  const T* panel, T* c, ptrdiff_t ldc, int nc) {      \
+    HV acc[TSB_MR], bv;                                                               \
+    HM m = HX##_mask(nc);                                                             \
+    int r, p;                                                                         \
+    for (r = 0; r < mr; r++) acc[r] = HX##_zero();                                    \
+    for (p = 0; p < k; p++) {                                                         \
+        bv = HX##_load(panel + (ptrdiff_t)p * NV * W);                                \
+        for (r = 0; r < mr; r++)                                                      \
+            acc[r] = HX##_fma(HX##_bcast(a[r * lda + p]), bv, acc[r]);                \
+    }                                                                                 \
+    for (r = 0; r < mr; r++) HX##_mstore(c + r * ldc, m, acc[r]);                     \
+}                                                                                     \
+                                                                                      \
 /* Row tails (mr < MR) and narrow column tails (nc <= W: one vector, half the        \
- * multiply-adds of a full tile in the AVX builds) get their own unrolled code;      \
- * every element still sees the same operations as in a full tile. */               \
+ * multiply-adds of a full tile in the AVX builds; nc <= HW in the AVX-512 build:    \
+ * one half vector, a quarter) get their own unrolled code; every element still     \
+ * sees the same operations as in a full tile. */                                   \
 static void tsb_rows_##S(int mr, int k, const T* a, ptrdiff_t lda, const T* panel,    \
                          T* c, ptrdiff_t ldc, int nc) {                               \
+    if (TSB_HALF && nc <= HW) {                                                       \
+        switch (mr) {                                                                 \
+        case 1: tsb_tile_half_##S(1, k, a, lda, panel, c, ldc, nc); break;            \
+        case 2: tsb_tile_half_##S(2, k, a, lda, panel, c, ldc, nc); break;            \
+        case 3: tsb_tile_half_##S(3, k, a, lda, panel, c, ldc, nc); break;            \
+        case 4: tsb_tile_half_##S(4, k, a, lda, panel, c, ldc, nc); break;            \
+        case 5: tsb_tile_half_##S(TSB_MR > 4 ? 5 : 1, k, a, lda, panel, c, ldc, nc); break; \
+        case 6: tsb_tile_half_##S(TSB_MR > 5 ? 6 : 1, k, a, lda, panel, c, ldc, nc); break; \
+        case 7: tsb_tile_half_##S(TSB_MR > 6 ? 7 : 1, k, a, lda, panel, c, ldc, nc); break; \
+        default: tsb_tile_half_##S(TSB_MR > 7 ? 8 : 1, k, a, lda, panel, c, ldc, nc); break; \
+        }                                                                             \
+        return;                                                                       \
+    }                                                                                 \
     if (nc <= W && NV > 1) {                                                          \
         switch (mr) {                                                                 \
         case 1: tsb_tile_##S(1, 1, k, a, lda, panel, c, ldc, nc); break;              \
@@ -264,14 +348,20 @@ static inline void tsb_gemm_##S(int m, int n, int k, const T* a, ptrdiff_t lda, 
     }                                                                                 \
 }                                                                                     \
                                                                                       \
-/* Elements of the work buffer tsb_gemm_tn needs for m columns of A and k rows. */   \
-static inline ptrdiff_t tsb_tn_work_size_##S(int m, int k) {                          \
-    return ((ptrdiff_t)(m + TSB_MR - 1) / TSB_MR * TSB_MR + NV * W) * (k > 0 ? k : 1); \
+/* Elements of tsb_gemm_tn's packed A (none where it reads A in place). */         \
+static inline ptrdiff_t tsb_tn_a_size_##S(int m, int k) {                             \
+    return TSB_TN_DIRECT_A ? 0 : (ptrdiff_t)(m + TSB_MR - 1) / TSB_MR * TSB_MR * k;   \
 }                                                                                     \
                                                                                       \
-/* C[0:mr, 0:NR] += acc of ap (k, MR) packed A^T rows and bp (k, NR) packed B. */     \
-TSB_INLINE void tsb_tile_tn_##S(const int mr, int k, const T* ap, const T* bp, T* c,  \
-                                ptrdiff_t ldc, int nc) {                              \
+/* Elements of the work buffer tsb_gemm_tn needs for m columns of A and k rows. */   \
+static inline ptrdiff_t tsb_tn_work_size_##S(int m, int k) {                          \
+    return tsb_tn_a_size_##S(m, k) + (ptrdiff_t)NV * W * (k > 0 ? k : 1);             \
+}                                                                                     \
+                                                                                      \
+/* C[0:mr, 0:NR] += acc of A^T rows and bp (k, NR) packed B; A's element (p, r) is  \
+ * ap[p * sa + r] (sa = MR packed, lda in place). */                                 \
+TSB_INLINE void tsb_tile_tn_##S(const int mr, int k, const T* ap, ptrdiff_t sa,       \
+                                const T* bp, T* c, ptrdiff_t ldc, int nc) {           \
     V acc[TSB_MR][NV], bv[NV];                                                        \
     int r, v, p;                                                                      \
     /* C's rows are 4H elements apart (a new page each at H >= 256): no hardware      \
@@ -284,7 +374,7 @@ TSB_INLINE void tsb_tile_tn_##S(const int mr, int k, const T* ap, const T* bp, T
     for (p = 0; p < k; p++) {                                                         \
         for (v = 0; v < NV; v++) bv[v] = X##_load(bp + (ptrdiff_t)p * NV * W + v * W); \
         for (r = 0; r < mr; r++) {                                                    \
-            V ar = X##_bcast(ap[(ptrdiff_t)p * TSB_MR + r]);                          \
+            V ar = X##_bcast(ap[(ptrdiff_t)p * sa + r]);                              \
             for (v = 0; v < NV; v++) acc[r][v] = X##_fma(ar, bv[v], acc[r][v]);       \
         }                                                                             \
     }                                                                                 \
@@ -305,23 +395,28 @@ TSB_INLINE void tsb_tile_tn_##S(const int mr, int k, const T* ap, const T* bp, T
     }                                                                                 \
 }                                                                                     \
                                                                                       \
-static void tsb_rows_tn_##S(int mr, int k, const T* ap, const T* bp, T* c,            \
-                            ptrdiff_t ldc, int nc) {                                  \
+static void tsb_rows_tn_##S(int mr, int k, const T* ap, ptrdiff_t lda, const T* bp, \
+                            T* c, ptrdiff_t ldc, int nc) {                            \
+    /* A constant stride where A is packed, so the tile's addressing folds. */       \
+    const ptrdiff_t sa = TSB_TN_DIRECT_A ? lda : TSB_MR;                             \
     switch (mr) {                                                                     \
-    case 1: tsb_tile_tn_##S(1, k, ap, bp, c, ldc, nc); break;                         \
-    case 2: tsb_tile_tn_##S(2, k, ap, bp, c, ldc, nc); break;                         \
-    case 3: tsb_tile_tn_##S(3, k, ap, bp, c, ldc, nc); break;                         \
-    case 4: tsb_tile_tn_##S(4, k, ap, bp, c, ldc, nc); break;                         \
-    case 5: tsb_tile_tn_##S(TSB_MR > 4 ? 5 : 1, k, ap, bp, c, ldc, nc); break;        \
-    case 6: tsb_tile_tn_##S(TSB_MR > 5 ? 6 : 1, k, ap, bp, c, ldc, nc); break;        \
-    case 7: tsb_tile_tn_##S(TSB_MR > 6 ? 7 : 1, k, ap, bp, c, ldc, nc); break;        \
-    default: tsb_tile_tn_##S(TSB_MR > 7 ? 8 : 1, k, ap, bp, c, ldc, nc); break;       \
+    case 1: tsb_tile_tn_##S(1, k, ap, sa, bp, c, ldc, nc); break;                     \
+    case 2: tsb_tile_tn_##S(2, k, ap, sa, bp, c, ldc, nc); break;                     \
+    case 3: tsb_tile_tn_##S(3, k, ap, sa, bp, c, ldc, nc); break;                     \
+    case 4: tsb_tile_tn_##S(4, k, ap, sa, bp, c, ldc, nc); break;                     \
+    case 5: tsb_tile_tn_##S(TSB_MR > 4 ? 5 : 1, k, ap, sa, bp, c, ldc, nc); break;    \
+    case 6: tsb_tile_tn_##S(TSB_MR > 5 ? 6 : 1, k, ap, sa, bp, c, ldc, nc); break;    \
+    case 7: tsb_tile_tn_##S(TSB_MR > 6 ? 7 : 1, k, ap, sa, bp, c, ldc, nc); break;    \
+    default: tsb_tile_tn_##S(TSB_MR > 7 ? 8 : 1, k, ap, sa, bp, c, ldc, nc); break;   \
     }                                                                                 \
 }                                                                                     \
                                                                                       \
 /* C (m, n) += A^T @ B, A (k, m), B (k, n); work: tsb_tn_work_size elements.          \
- * A is packed once into MR-column panels, B one NR-column panel at a time, both      \
- * contiguous along k (a plain copy: the sums do not change).                         \
+ * B is packed one NR-column panel at a time, contiguous along k. A is read where    \
+ * it lies in the AVX-512 build (TSB_TN_DIRECT_A: its rows are one step's xh rows,   \
+ * mr contiguous elements per k, which the tile broadcasts from memory); the other   \
+ * builds pack it once into MR-column panels, which measured faster there. Either    \
+ * way a plain copy or none: the sums do not change.                                 \
  */                                                                                   \
 static inline void tsb_gemm_tn_##S(int m, int n, int k, const T* a, ptrdiff_t lda,    \
                                    const T* b, ptrdiff_t ldb, T* c, ptrdiff_t ldc,    \
@@ -329,10 +424,10 @@ static inline void tsb_gemm_tn_##S(int m, int n, int k, const T* a, ptrdiff_t ld
     const int nr = NV * W;                                                            \
     int i, j, p, r;                                                                   \
     T* pa = work;                                                                     \
-    T* pb = work + (ptrdiff_t)(m + TSB_MR - 1) / TSB_MR * TSB_MR * k;                 \
+    T* pb = work + tsb_tn_a_size_##S(m, k);                                           \
     /* Panel by panel: the writes are sequential (row by row, they went to m / MR \
      * streams k * MR elements apart, a power of two that thrashes one L1 set). */   \
-    for (i = 0; i < m; i += TSB_MR) {                                                 \
+    for (i = 0; !TSB_TN_DIRECT_A && i < m; i += TSB_MR) {                             \
         int mr = m - i < TSB_MR ? m - i : TSB_MR;                                     \
         T* dst = pa + (ptrdiff_t)i * k;                                               \
         if (mr == TSB_MR) {                                                           \
@@ -348,13 +443,14 @@ static inline void tsb_gemm_tn_##S(int m, int n, int k, const T* a, ptrdiff_t ld
         int nc = n - j < nr ? n - j : nr;                                             \
         tsb_pack_##S(k, nc, b + j, ldb, pb);                                          \
         for (i = 0; i < m; i += TSB_MR)                                               \
-            tsb_rows_tn_##S(m - i < TSB_MR ? m - i : TSB_MR, k, pa + (ptrdiff_t)i * k, \
+            tsb_rows_tn_##S(m - i < TSB_MR ? m - i : TSB_MR, k,                       \
+                            TSB_TN_DIRECT_A ? a + i : pa + (ptrdiff_t)i * k, lda,     \
                             pb, c + i * ldc + j, ldc, nc);                            \
     }                                                                                 \
 }
 
-TSB_DEFINE_KERNELS(float, f32, tsb_vf, tsb_mf, TSB_WF, TSB_NVF, vf)
-TSB_DEFINE_KERNELS(double, f64, tsb_vd, tsb_md, TSB_WD, TSB_NVD, vd)
+TSB_DEFINE_KERNELS(float, f32, tsb_vf, tsb_mf, TSB_WF, TSB_NVF, vf, tsb_hf, tsb_hmf, TSB_HWF, hf)
+TSB_DEFINE_KERNELS(double, f64, tsb_vd, tsb_md, TSB_WD, TSB_NVD, vd, tsb_hd, tsb_hmd, TSB_HWD, hd)
 
 /* Panel width of each dtype in this build (for tests and show_config). */
 static const int tsb_tile_rows = TSB_MR;
