@@ -209,6 +209,20 @@ typedef tsb_md tsb_hmd;
 #define TSB_NRF (TSB_WF * TSB_NVF)
 #define TSB_NRD (TSB_WD * TSB_NVD)
 
+/* TILE(r, ...) with r the constant row count mr (1 <= mr <= MR): each row count
+ * gets its own unrolled code (the r > MR cases are never taken). */
+#define TSB_SWITCH_ROWS(mr, TILE, ...)                                                \
+    switch (mr) {                                                                     \
+    case 1: TILE(1, __VA_ARGS__); break;                                              \
+    case 2: TILE(2, __VA_ARGS__); break;                                              \
+    case 3: TILE(3, __VA_ARGS__); break;                                              \
+    case 4: TILE(4, __VA_ARGS__); break;                                              \
+    case 5: TILE(TSB_MR > 4 ? 5 : 1, __VA_ARGS__); break;                             \
+    case 6: TILE(TSB_MR > 5 ? 6 : 1, __VA_ARGS__); break;                             \
+    case 7: TILE(TSB_MR > 6 ? 7 : 1, __VA_ARGS__); break;                             \
+    default: TILE(TSB_MR > 7 ? 8 : 1, __VA_ARGS__); break;                            \
+    }
+
 /* The kernels for one dtype, from the v<x>_ and h<x>_ operations above.
  *   T: scalar type; S: f32/f64 suffix; V, M: vector and mask types; W: lanes;
  *   NV: vectors per tile row; X: vf or vd; HV, HM, HW, HX: the same for half
@@ -297,41 +311,14 @@ TSB_INLINE void tsb_tile_half_##S(const int mr, int k, const T* a, ptrdiff_t lda
 static void tsb_rows_##S(int mr, int k, const T* a, ptrdiff_t lda, const T* panel,    \
                          T* c, ptrdiff_t ldc, int nc) {                               \
     if (TSB_HALF && nc <= HW) {                                                       \
-        switch (mr) {                                                                 \
-        case 1: tsb_tile_half_##S(1, k, a, lda, panel, c, ldc, nc); break;            \
-        case 2: tsb_tile_half_##S(2, k, a, lda, panel, c, ldc, nc); break;            \
-        case 3: tsb_tile_half_##S(3, k, a, lda, panel, c, ldc, nc); break;            \
-        case 4: tsb_tile_half_##S(4, k, a, lda, panel, c, ldc, nc); break;            \
-        case 5: tsb_tile_half_##S(TSB_MR > 4 ? 5 : 1, k, a, lda, panel, c, ldc, nc); break; \
-        case 6: tsb_tile_half_##S(TSB_MR > 5 ? 6 : 1, k, a, lda, panel, c, ldc, nc); break; \
-        case 7: tsb_tile_half_##S(TSB_MR > 6 ? 7 : 1, k, a, lda, panel, c, ldc, nc); break; \
-        default: tsb_tile_half_##S(TSB_MR > 7 ? 8 : 1, k, a, lda, panel, c, ldc, nc); break; \
-        }                                                                             \
+        TSB_SWITCH_ROWS(mr, tsb_tile_half_##S, k, a, lda, panel, c, ldc, nc);         \
         return;                                                                       \
     }                                                                                 \
     if (nc <= W && NV > 1) {                                                          \
-        switch (mr) {                                                                 \
-        case 1: tsb_tile_##S(1, 1, k, a, lda, panel, c, ldc, nc); break;              \
-        case 2: tsb_tile_##S(2, 1, k, a, lda, panel, c, ldc, nc); break;              \
-        case 3: tsb_tile_##S(3, 1, k, a, lda, panel, c, ldc, nc); break;              \
-        case 4: tsb_tile_##S(4, 1, k, a, lda, panel, c, ldc, nc); break;              \
-        case 5: tsb_tile_##S(TSB_MR > 4 ? 5 : 1, 1, k, a, lda, panel, c, ldc, nc); break; \
-        case 6: tsb_tile_##S(TSB_MR > 5 ? 6 : 1, 1, k, a, lda, panel, c, ldc, nc); break; \
-        case 7: tsb_tile_##S(TSB_MR > 6 ? 7 : 1, 1, k, a, lda, panel, c, ldc, nc); break; \
-        default: tsb_tile_##S(TSB_MR > 7 ? 8 : 1, 1, k, a, lda, panel, c, ldc, nc); break; \
-        }                                                                             \
+        TSB_SWITCH_ROWS(mr, tsb_tile_##S, 1, k, a, lda, panel, c, ldc, nc);           \
         return;                                                                       \
     }                                                                                 \
-    switch (mr) {                                                                     \
-    case 1: tsb_tile_##S(1, NV, k, a, lda, panel, c, ldc, nc); break;                 \
-    case 2: tsb_tile_##S(2, NV, k, a, lda, panel, c, ldc, nc); break;                 \
-    case 3: tsb_tile_##S(3, NV, k, a, lda, panel, c, ldc, nc); break;                 \
-    case 4: tsb_tile_##S(4, NV, k, a, lda, panel, c, ldc, nc); break;                 \
-    case 5: tsb_tile_##S(TSB_MR > 4 ? 5 : 1, NV, k, a, lda, panel, c, ldc, nc); break; \
-    case 6: tsb_tile_##S(TSB_MR > 5 ? 6 : 1, NV, k, a, lda, panel, c, ldc, nc); break; \
-    case 7: tsb_tile_##S(TSB_MR > 6 ? 7 : 1, NV, k, a, lda, panel, c, ldc, nc); break; \
-    default: tsb_tile_##S(TSB_MR > 7 ? 8 : 1, NV, k, a, lda, panel, c, ldc, nc); break; \
-    }                                                                                 \
+    TSB_SWITCH_ROWS(mr, tsb_tile_##S, NV, k, a, lda, panel, c, ldc, nc);              \
 }                                                                                     \
                                                                                       \
 /* C (m, n) = A (m, k) @ B (k, n), B packed by tsb_pack. k = 0 gives zeros. */        \
@@ -399,16 +386,7 @@ static void tsb_rows_tn_##S(int mr, int k, const T* ap, ptrdiff_t lda, const T* 
                             T* c, ptrdiff_t ldc, int nc) {                            \
     /* A constant stride where A is packed, so the tile's addressing folds. */       \
     const ptrdiff_t sa = TSB_TN_DIRECT_A ? lda : TSB_MR;                             \
-    switch (mr) {                                                                     \
-    case 1: tsb_tile_tn_##S(1, k, ap, sa, bp, c, ldc, nc); break;                     \
-    case 2: tsb_tile_tn_##S(2, k, ap, sa, bp, c, ldc, nc); break;                     \
-    case 3: tsb_tile_tn_##S(3, k, ap, sa, bp, c, ldc, nc); break;                     \
-    case 4: tsb_tile_tn_##S(4, k, ap, sa, bp, c, ldc, nc); break;                     \
-    case 5: tsb_tile_tn_##S(TSB_MR > 4 ? 5 : 1, k, ap, sa, bp, c, ldc, nc); break;    \
-    case 6: tsb_tile_tn_##S(TSB_MR > 5 ? 6 : 1, k, ap, sa, bp, c, ldc, nc); break;    \
-    case 7: tsb_tile_tn_##S(TSB_MR > 6 ? 7 : 1, k, ap, sa, bp, c, ldc, nc); break;    \
-    default: tsb_tile_tn_##S(TSB_MR > 7 ? 8 : 1, k, ap, sa, bp, c, ldc, nc); break;   \
-    }                                                                                 \
+    TSB_SWITCH_ROWS(mr, tsb_tile_tn_##S, k, ap, sa, bp, c, ldc, nc);                  \
 }                                                                                     \
                                                                                       \
 /* C (m, n) += A^T @ B, A (k, m), B (k, n); work: tsb_tn_work_size elements.          \
