@@ -31,14 +31,16 @@
  * Packing (tsb_pack): B (k, n) is copied once per kernel call into panels of NR
  * columns, each contiguous along k (panel q holds B[:, q*NR : (q+1)*NR], zero
  * padded to NR columns), and reused for all T steps. tsb_gemm_tn packs a block of
- * steps' dA rows per call (and their xh rows, but in AVX-512), so its copies are
- * vector copies: memcpy of one 128-byte panel row compiled to `rep movs`, 37% of
- * the backward loop's time outside the tiles.
+ * steps' dA rows per call (and their xh rows, except in AVX-512) with vector copies:
+ * a memcpy of one 128-byte panel row compiled to a slow `rep movs`.
  *
  * Narrow column tails (nc <= one vector, e.g. n = F + H = 33) run a tile of one
  * vector per row instead of NV: half the multiply-adds, same per-element order. In
  * the AVX-512 build a tail of at most half a vector (n = F + H = 72 leaves 8 floats)
- * runs a tile of one 256-bit half vector per row: a quarter of the multiply-adds.
+ * runs a tile of one 256-bit half vector per row: as many FMA instructions as the
+ * one-vector tile, but half as wide, which pays where a 512-bit FMA costs two
+ * 256-bit ones (Zen 4). These tail tiles are the step product's (tsb_gemm); the
+ * weight-gradient tile always runs NV vectors, masked in a tail.
  */
 #ifndef TSBPTT_MICROKERNELS_H
 #define TSBPTT_MICROKERNELS_H
@@ -390,11 +392,11 @@ static void tsb_rows_tn_##S(int mr, int k, const T* ap, ptrdiff_t lda, const T* 
 }                                                                                     \
                                                                                       \
 /* C (m, n) += A^T @ B, A (k, m), B (k, n); work: tsb_tn_work_size elements.          \
- * B is packed one NR-column panel at a time, contiguous along k. A is read where    \
- * it lies in the AVX-512 build (TSB_TN_DIRECT_A: its rows are one step's xh rows,   \
- * mr contiguous elements per k, which the tile broadcasts from memory); the other   \
- * builds pack it once into MR-column panels, which measured faster there. Either    \
- * way a plain copy or none: the sums do not change.                                 \
+ * B is packed one NR-column panel at a time, contiguous along k. A is read where     \
+ * it lies in the AVX-512 build (TSB_TN_DIRECT_A: its rows are a block of steps' xh   \
+ * rows, mr contiguous elements per k, which the tile broadcasts from memory); the    \
+ * other builds pack it once into MR-column panels, which measured faster there.      \
+ * Either way a plain copy or none: the sums do not change.                           \
  */                                                                                   \
 static inline void tsb_gemm_tn_##S(int m, int n, int k, const T* a, ptrdiff_t lda,    \
                                    const T* b, ptrdiff_t ldb, T* c, ptrdiff_t ldc,    \
