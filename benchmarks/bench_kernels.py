@@ -39,6 +39,7 @@ import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from _common import header_lines, import_torch
+from tsbptt.engine._buffers import BufferPool
 from tsbptt.engine.layers import RecurrentLayer
 
 #: (batch, time, features, hidden)
@@ -120,9 +121,12 @@ def make_tsbptt_step(cell, B, T, F, H, n_threads):
     dY = np.zeros((B, T, H), np.float32)
     dY[:, -1, :] = 1.0 / B
 
+    pool = BufferPool()  # as in a fit: each step reuses the last one's caches
+
     def step():
-        _, _, cache = layer.forward(X, n_threads=n_threads)
-        return layer.backward(cache, dY, n_threads=n_threads)
+        with pool:
+            _, _, cache = layer.forward(X, n_threads=n_threads)
+            return layer.backward(cache, dY, n_threads=n_threads)
 
     return layer, X, step
 

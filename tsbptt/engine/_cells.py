@@ -10,6 +10,7 @@ import numpy as np
 
 from .._kernels import _reduce, cell_kernels
 from .._kernels._reduce import BLOCK_STEPS
+from . import _buffers
 from ._caches import BackwardWork, GRUCache, LSTMCache, RNNCache, step_rows
 from ._threads import chunk_rows, thread_plan
 
@@ -20,8 +21,9 @@ PARALLEL_SUM_MIN = 1 << 22
 #: the same bits as the compiled sum, without the call's fixed cost.
 NUMPY_SUM_MAX_CHUNKS = 8
 #: Work arrays of a kernel call up to this many bytes in all are kept for the next
-#: call of the same shape (:class:`_WorkSpec`); larger ones are allocated anew (a
-#: larger call's work hides the allocation, and the pool stays under 16 MB).
+#: call of the same shape (:class:`_WorkSpec`), in or out of a fit, so the pool
+#: stays under 16 MB; larger ones come from the fit's :class:`_buffers.BufferPool`
+#: (kept for the fit only), or are allocated anew outside a fit.
 SCRATCH_MAX_BYTES = 1 << 20
 #: Call shapes whose work arrays are kept at once (the oldest is dropped first).
 SCRATCH_MAX_SHAPES = 16
@@ -60,8 +62,8 @@ class _WorkSpec:
 
     def take(self):
         arrays = _scratch.pop(self, None)
-        if arrays is None:
-            arrays = tuple(np.empty(shape, dtype=self.dtype) for shape in self.shapes)
+        if arrays is None:  # a set too large to keep here comes from a fit's pool
+            arrays = tuple(_empty(shape, self.dtype) for shape in self.shapes)
         return arrays
 
     def give(self, arrays):
@@ -121,7 +123,7 @@ class _Cell:
 
     @staticmethod
     def _zero_accumulators(n_chunks, params):
-        return {name: np.zeros((n_chunks,) + p.shape, dtype=p.dtype)
+        return {name: _buffers.zeros((n_chunks,) + p.shape, p.dtype)
                 for name, p in params.items()}
 
     @staticmethod
@@ -155,9 +157,9 @@ class _Cell:
         spec = _work_spec(self.name, "backward", B, widths, dtype, chunk)
         return BackwardWork(
             chunk=spec.chunk, n_chunks=spec.n_chunks, rows=spec.rows,
-            dX=np.empty((B if need_dx else 0, T, F), dtype), scratch=spec.take(),
+            dX=_empty((B if need_dx else 0, T, F), dtype), scratch=spec.take(),
             spec=spec,
-            n_clipped=np.zeros(B, dtype=np.intp), delta_sq=np.empty((B, T), dtype))
+            n_clipped=np.zeros(B, dtype=np.intp), delta_sq=_empty((B, T), dtype))
 
     def state_at(self, cache, offset):
         """The recurrent state entering local step ``offset`` (0 <= offset < T) of
@@ -237,7 +239,8 @@ class _Cell:
 
 
 def _empty(shape, dtype):
-    return np.empty(shape, dtype=dtype)
+    # caches, outputs and gradients: kept between a fit's steps (_buffers)
+    return _buffers.empty(shape, dtype)
 
 
 def _n_chunks(batch, chunk):
