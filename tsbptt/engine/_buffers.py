@@ -87,11 +87,10 @@ class BufferPool:
         Its contents are undefined: those of a previous use, if it is one.
         """
         dtype = np.dtype(dtype)
-        shape = tuple(shape)
         nbytes = math.prod(shape) * dtype.itemsize
-        if nbytes < POOL_MIN_BYTES or nbytes > self.max_bytes:
+        if not self._keeps(nbytes):
             return np.empty(shape, dtype)
-        key = (shape, dtype)
+        key = (tuple(shape), dtype)
         with self._lock:
             kept = self._arrays.get(key)
             if kept is not None:
@@ -104,6 +103,17 @@ class BufferPool:
                 self._arrays.setdefault(key, []).append(a)
                 self._nbytes += nbytes
             return a
+
+    def zeros(self, shape, dtype):
+        """An array like ``np.zeros(shape, dtype)``, kept by the pool if large."""
+        if not self._keeps(math.prod(shape) * np.dtype(dtype).itemsize):
+            return np.zeros(shape, dtype)  # calloc: no second pass over the memory
+        a = self.empty(shape, dtype)
+        a.fill(0)
+        return a
+
+    def _keeps(self, nbytes):
+        return POOL_MIN_BYTES <= nbytes <= self.max_bytes
 
     def clear(self):
         """Drop every kept array (those in use stay valid for their holders)."""
@@ -159,6 +169,4 @@ def zeros(shape, dtype):
     pool = _active.get()
     if pool is None:
         return np.zeros(shape, dtype)
-    a = pool.empty(shape, dtype)
-    a.fill(0)
-    return a
+    return pool.zeros(shape, dtype)

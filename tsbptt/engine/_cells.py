@@ -239,7 +239,8 @@ class _Cell:
 
 
 def _empty(shape, dtype):
-    # caches, outputs and gradients: kept between a fit's steps (_buffers)
+    # caches, outputs and gradients of (B, T, .): kept between a fit's steps
+    # (_buffers); the (B, H) states are too small to gain from it
     return _buffers.empty(shape, dtype)
 
 
@@ -274,7 +275,7 @@ class LSTMCell(_Cell):
         cache = LSTMCache(W=W, lengths=lengths, xh=_empty(_xh_shape(X, H), dt),
                           gates=_empty((B, T, 4 * H), dt), chunk=spec.chunk, c0=c0,
                           cell=_empty((B, T, H), dt))
-        Y, h_T, c_T = _empty((B, T, H), dt), _empty((B, H), dt), _empty((B, H), dt)
+        Y, h_T, c_T = _empty((B, T, H), dt), np.empty((B, H), dt), np.empty((B, H), dt)
         plan = thread_plan(n_threads, (self.name, "forward"), B, T, X.shape[2] + H + 1,
                            self.n_gates, H)
         with plan:
@@ -303,7 +304,7 @@ class LSTMCell(_Cell):
         H, dt = h0.shape[1], X.dtype
         spec, (xh, pre, act) = self._infer_work(X, H, 4 * H, 5 * H)
         Y = _empty((B if keep_outputs else 0, T, H), dt)
-        h_T, c_T = _empty((B, H), dt), _empty((B, H), dt)
+        h_T, c_T = np.empty((B, H), dt), np.empty((B, H), dt)
         plan = thread_plan(n_threads, (self.name, "infer"), B, T, X.shape[2] + H + 1,
                            self.n_gates, H)
         with plan:
@@ -325,7 +326,7 @@ class LSTMCell(_Cell):
         blk_da, rows_work = work.scratch
         reduce = acc is None
         acc = self._zero_accumulators(work.n_chunks, {"W": W}) if reduce else acc
-        dh0, dc0 = _empty((B, H), dt), _empty((B, H), dt)
+        dh0, dc0 = np.empty((B, H), dt), np.empty((B, H), dt)
         # two products per step (dW and dh): a backward call has twice the work
         plan = thread_plan(n_threads, (self.name, "backward"), B, 2 * T, xh.shape[2],
                            self.n_gates, H)
@@ -357,7 +358,7 @@ class GRUCell(_Cell):
         cache = GRUCache(W=W, lengths=lengths, xh=_empty(_xh_shape(X, H), dt),
                          gates=_empty((B, T, 3 * H), dt), chunk=spec.chunk,
                          hn=_empty((B, T, H), dt))
-        Y, h_T = _empty((B, T, H), dt), _empty((B, H), dt)
+        Y, h_T = _empty((B, T, H), dt), np.empty((B, H), dt)
         plan = thread_plan(n_threads, (self.name, "forward"), B, T, X.shape[2] + H + 1,
                            self.n_gates, H)
         with plan:
@@ -374,7 +375,7 @@ class GRUCell(_Cell):
         (h0,) = state0
         H, dt = h0.shape[1], X.dtype
         spec, (xh, pre, act) = self._infer_work(X, H, 4 * H, 4 * H)
-        Y, h_T = _empty((B if keep_outputs else 0, T, H), dt), _empty((B, H), dt)
+        Y, h_T = _empty((B if keep_outputs else 0, T, H), dt), np.empty((B, H), dt)
         plan = thread_plan(n_threads, (self.name, "infer"), B, T, X.shape[2] + H + 1,
                            self.n_gates, H)
         with plan:
@@ -397,7 +398,7 @@ class GRUCell(_Cell):
         reduce = acc is None
         if reduce:
             acc = self._zero_accumulators(work.n_chunks, {"W": W, "b_hn": np.empty(H, dt)})
-        dh0 = _empty((B, H), dt)
+        dh0 = np.empty((B, H), dt)
         # two products per step (dW and dh): a backward call has twice the work
         plan = thread_plan(n_threads, (self.name, "backward"), B, 2 * T, xh.shape[2],
                            self.n_gates, H)
@@ -427,7 +428,7 @@ class RNNCell(_Cell):
         spec, pre = self._forward_pre(B, H, dt)
         cache = RNNCache(W=W, lengths=lengths, xh=_empty(_xh_shape(X, H), dt),
                          gates=_empty((B, T, H), dt), chunk=spec.chunk)
-        Y, h_T = _empty((B, T, H), dt), _empty((B, H), dt)
+        Y, h_T = _empty((B, T, H), dt), np.empty((B, H), dt)
         plan = thread_plan(n_threads, (self.name, "forward"), B, T, X.shape[2] + H + 1,
                            self.n_gates, H)
         with plan:
@@ -443,7 +444,7 @@ class RNNCell(_Cell):
         (h0,) = state0
         H, dt = h0.shape[1], X.dtype
         spec, (xh, pre) = self._infer_work(X, H, H, 0)
-        Y, h_T = _empty((B if keep_outputs else 0, T, H), dt), _empty((B, H), dt)
+        Y, h_T = _empty((B if keep_outputs else 0, T, H), dt), np.empty((B, H), dt)
         plan = thread_plan(n_threads, (self.name, "infer"), B, T, X.shape[2] + H + 1,
                            self.n_gates, H)
         with plan:
@@ -465,7 +466,7 @@ class RNNCell(_Cell):
         blk_da, rows_work = work.scratch
         reduce = acc is None
         acc = self._zero_accumulators(work.n_chunks, {"W": W}) if reduce else acc
-        dh0 = _empty((B, H), dt)
+        dh0 = np.empty((B, H), dt)
         # two products per step (dW and dh): a backward call has twice the work
         plan = thread_plan(n_threads, (self.name, "backward"), B, 2 * T, xh.shape[2],
                            self.n_gates, H)
