@@ -24,7 +24,8 @@ from cython cimport floating
 from cython.parallel cimport prange
 
 from ._activations cimport sigmoid, tanh_
-from ._common cimport (BLOCK_STEPS, add_clip_norm, check_common, check_dims,
+from ._common cimport (BLOCK_STEPS, PREFETCH_READ_L2, PREFETCH_WRITE,
+                       add_clip_norm, check_common, check_dims,
                        copy_row, fill_xh_step, gemm_step, gemm_tn_add, infer_rows,
                        n_chunks_of, pack_b, packed_size, prefetch_row, step_row, tn_work_size,
                        zero_row)
@@ -71,7 +72,7 @@ cdef void _forward_chunk(const floating* X, const floating* W, const floating* W
             row = step_row(r0, nb, t, T) + r - r0  # the caches' row; nb rows a step
             bm = r * T + t                         # Y's row
             if t + 1 < T:  # the cache rows of step t + 1 follow: no prefetch needed
-                prefetch_row(Y + (bm + 1) * H, H, 1)
+                prefetch_row(Y + (bm + 1) * H, H, PREFETCH_WRITE)
             h_out = xh + (row + nb) * K + F if t + 1 < T else h_T + r * H
             if t < lengths[r]:
                 _activate(pre + (r - r0) * G, gates + row * G, hn + row * H, b_n, b_hn,
@@ -178,10 +179,10 @@ cdef void _backward_chunk(const floating* Wp, Py_ssize_t off_h, const Py_ssize_t
             row = step_row(r0, nb, t, T) + r - r0  # the caches' row
             bm = r * T + t                         # dY's row
             if t > 0:  # the rows step t - 1 will read (a backward stream: still named)
-                prefetch_row(gates + (row - nb) * G, G, 0)
-                prefetch_row(hn + (row - nb) * H, H, 0)
-                prefetch_row(dY + (bm - 1) * H, H, 0)
-                prefetch_row(xh + (row - nb) * K, K, 0)
+                prefetch_row(gates + (row - nb) * G, G, PREFETCH_READ_L2)
+                prefetch_row(hn + (row - nb) * H, H, PREFETCH_READ_L2)
+                prefetch_row(dY + (bm - 1) * H, H, PREFETCH_READ_L2)
+                prefetch_row(xh + (row - nb) * K, K, PREFETCH_READ_L2)
             off = (s * nb + r - r0) * G
             if t < lengths[r]:
                 n_clipped[r] += add_clip_norm(dh + r * H, dY + bm * H, H, clip,

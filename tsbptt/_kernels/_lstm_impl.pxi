@@ -37,7 +37,8 @@ from cython.parallel cimport prange
 from libc.float cimport DBL_MIN, FLT_MIN
 
 from ._activations cimport sigmoid, tanh_
-from ._common cimport (BLOCK_STEPS, add_clip_norm, check_common, check_dims,
+from ._common cimport (BLOCK_STEPS, PREFETCH_READ_L2, PREFETCH_WRITE,
+                       add_clip_norm, check_common, check_dims,
                        TSB_VEC, copy_row, dot_row, fill_xh_step, gemm_step, gemm_tn_add,
                        infer_rows, n_chunks_of, pack_b, packed_size, prefetch_row,
                        step_row, tn_work_size, zero_row)
@@ -87,7 +88,7 @@ cdef void _forward_chunk(const floating* X, const floating* W, const floating* h
             row = step_row(r0, nb, t, T) + r - r0  # the caches' row; nb rows a step
             bm = r * T + t                         # Y's row
             if t + 1 < T:  # the cache rows of step t + 1 follow: no prefetch needed
-                prefetch_row(Y + (bm + 1) * H, H, 1)
+                prefetch_row(Y + (bm + 1) * H, H, PREFETCH_WRITE)
             c_in = c0 + r * H if t == 0 else cell + (row - nb) * H
             h_out = xh + (row + nb) * K + F if t + 1 < T else h_T + r * H
             if t < lengths[r]:
@@ -194,11 +195,11 @@ cdef void _backward_chunk(const floating* W_T, const floating* Wx, const floatin
             # the rows step t - 1 will read: still named, as the stream runs
             # backwards (measured: 2.7% slower at (64, 50, 8, 64) without)
             if t > 0:
-                prefetch_row(dY + (bm - 1) * H, H, 0)
-                prefetch_row(gates + (row - nb) * G, G, 0)
-                prefetch_row(xh + (row - nb) * K, K, 0)
+                prefetch_row(dY + (bm - 1) * H, H, PREFETCH_READ_L2)
+                prefetch_row(gates + (row - nb) * G, G, PREFETCH_READ_L2)
+                prefetch_row(xh + (row - nb) * K, K, PREFETCH_READ_L2)
                 if t > 1:
-                    prefetch_row(cell + (row - 2 * nb) * H, H, 0)
+                    prefetch_row(cell + (row - 2 * nb) * H, H, PREFETCH_READ_L2)
             da = blk_da + (s * nb + r - r0) * G
             if t < lengths[r]:
                 n_clipped[r] += add_clip_norm(dh + r * H, dY + bm * H, H, clip,

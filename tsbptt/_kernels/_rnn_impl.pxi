@@ -19,7 +19,8 @@ from cython cimport floating
 from cython.parallel cimport prange
 
 from ._activations cimport tanh_
-from ._common cimport (BLOCK_STEPS, add_clip_norm, check_common, check_dims,
+from ._common cimport (BLOCK_STEPS, PREFETCH_READ, PREFETCH_WRITE,
+                       add_clip_norm, check_common, check_dims,
                        copy_row, fill_xh_step, gemm_step, gemm_tn_add, infer_rows,
                        n_chunks_of, pack_b, packed_size, prefetch_row, step_row, tn_work_size,
                        zero_row)
@@ -43,7 +44,7 @@ cdef void _forward_chunk(const floating* X, const floating* W, const floating* h
             row = step_row(r0, nb, t, T) + r - r0  # the caches' row; nb rows a step
             bm = r * T + t                         # Y's row
             if t + 1 < T:  # the cache rows of step t + 1 follow: no prefetch needed
-                prefetch_row(Y + (bm + 1) * H, H, 1)
+                prefetch_row(Y + (bm + 1) * H, H, PREFETCH_WRITE)
             h_out = xh + (row + nb) * K + F if t + 1 < T else h_T + r * H
             if t < lengths[r]:
                 a = gates + row * H
@@ -112,9 +113,9 @@ cdef void _backward_chunk(const floating* W_T, const Py_ssize_t* lengths,
             row = step_row(r0, nb, t, T) + r - r0  # the caches' row
             bm = r * T + t                         # dY's row
             if t > 0:  # the rows step t - 1 will read (a backward stream: still named)
-                prefetch_row(gates + (row - nb) * H, H, 0)
-                prefetch_row(dY + (bm - 1) * H, H, 0)
-                prefetch_row(xh + (row - nb) * K, K, 0)
+                prefetch_row(gates + (row - nb) * H, H, PREFETCH_READ)
+                prefetch_row(dY + (bm - 1) * H, H, PREFETCH_READ)
+                prefetch_row(xh + (row - nb) * K, K, PREFETCH_READ)
             da = blk_da + (s * nb + r - r0) * H
             if t < lengths[r]:
                 dhr = dh + r * H
