@@ -8,7 +8,11 @@ For each thread count the machine's float32 GEMM peak is measured in the same ru
 (a large square ``numpy.matmul`` with BLAS limited to that many threads by
 threadpoolctl), and each row reports its fraction of it. If PyTorch is importable,
 the same step is timed with ``torch.nn.LSTM``/``torch.nn.GRU`` (same weights, same
-thread count) and its gradients are checked against tsbptt's.
+thread count) and its gradients are checked against tsbptt's. Torch runs in a
+process of its own, as a user runs it, its calls interleaved with tsbptt's
+(``TorchProcess``; ``--torch-here`` runs it in this process, as before 2026-12-04,
+where each library's allocations changed the other's speed). tsbptt's step runs in
+a ``BufferPool``, as every step of a fit does.
 
 Run from the repository root::
 
@@ -25,15 +29,18 @@ See benchmarks/reports/training_step.md for what each column means.
 """
 import argparse
 import gc
+import importlib.util
 import subprocess
 import tempfile
 import json
 import math
+import multiprocessing
 import os
 import statistics
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
@@ -63,20 +70,21 @@ def time_interleaved(fns, repeats, seconds, warmup=2):
 
     Interleaving makes every function see the same background load, so their ratio
     stays meaningful on a shared machine. ``repeats`` None: about ``seconds`` of
-    timed calls per function, at least 3.
+    timed calls per function, at least 3. An entry may also be an object with a
+    ``timed(n)`` method that makes n calls elsewhere and returns their times in ms
+    (:class:`TorchProcess`).
 
     Returns
     -------
     list of list of float, one list of times per function
     """
+    runners = [fn.timed if hasattr(fn, "timed") else _timed_here(fn) for fn in fns]
     counts = []
-    for fn in fns:
-        for _ in range(warmup):
-            fn()
+    for run in runners:
+        if warmup:
+            run(warmup)
         if repeats is None:
-            t0 = time.perf_counter()
-            fn()
-            one = time.perf_counter() - t0
+            one = run(1)[0] / 1e3
             counts.append(int(min(10_000, max(3, math.ceil(seconds / max(one, 1e-7))))))
         else:
             counts.append(repeats)
@@ -86,15 +94,26 @@ def time_interleaved(fns, repeats, seconds, warmup=2):
     gc.disable()
     try:
         for r in range(rounds):
-            for fn, n, ts in zip(fns, counts, times):
-                for _ in range(n * (r + 1) // rounds - n * r // rounds):
-                    t0 = time.perf_counter()
-                    fn()
-                    ts.append((time.perf_counter() - t0) * 1e3)
+            for run, n, ts in zip(runners, counts, times):
+                k = n * (r + 1) // rounds - n * r // rounds
+                if k:
+                    ts.extend(run(k))
     finally:
         if gc_was_enabled:
             gc.enable()
     return times
+
+
+def _timed_here(fn):
+    """``n -> ms of n calls of fn`` in this process."""
+    def run(n):
+        out = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            fn()
+            out.append((time.perf_counter() - t0) * 1e3)
+        return out
+    return run
 
 
 def noise(times):
@@ -158,9 +177,79 @@ def make_torch_step(torch, cell, layer, X):
     return step
 
 
+class TorchProcess:
+    """torch's step in a process of its own, timed there on request.
+
+    One library's allocations change the other's speed when both run in one
+    process: glibc's malloc hands large arrays back to the system or keeps them
+    depending on everything allocated before, and page faults cost torch 1.5-1.7x at
+    the larger rows and cost tsbptt up to 1.8x before it kept its step arrays
+    (benchmarks/reports/training_step.md, "pool"). So by default torch runs here,
+    as a user runs it: alone in its process with its default allocator. The rounds
+    still interleave (``time_interleaved`` asks this process for its calls between
+    tsbptt's), so both see the same background load.
+    """
+
+    def __init__(self):
+        ctx = multiprocessing.get_context("spawn")
+        self._conn, child = ctx.Pipe()
+        self._proc = ctx.Process(target=_torch_server, args=(child,), daemon=True)
+        self._proc.start()
+        child.close()
+        self.__version__ = self._call("version")
+
+    def _call(self, *msg):
+        self._conn.send(msg)
+        out = self._conn.recv()
+        if isinstance(out, BaseException):
+            raise out
+        return out
+
+    def setup(self, cell, layer, X, n_threads):
+        """Build the step on ``layer``'s weights and X; returns one step's gradients."""
+        spec = (layer.input_size, layer.hidden_size,
+                {k: np.asarray(v) for k, v in layer.params.items()})
+        return self._call("setup", cell, spec, X, n_threads)
+
+    def timed(self, n):
+        """ms of n calls of the step, made in the torch process."""
+        return self._call("timed", n)
+
+    def close(self):
+        if self._proc.is_alive():
+            self._conn.send(("stop",))
+            self._proc.join(10)
+
+
+def _torch_server(conn):
+    """The loop of :class:`TorchProcess`'s process: one request, one answer."""
+    torch = import_torch()
+    step = None
+    while True:
+        msg = conn.recv()
+        try:
+            if msg[0] == "stop":
+                return
+            if msg[0] == "version":
+                out = None if torch is None else torch.__version__
+            elif msg[0] == "setup":
+                cell, (F, H, params), X, n_threads = msg[1:]
+                torch.set_num_threads(n_threads)
+                layer = SimpleNamespace(input_size=F, hidden_size=H, params=params)
+                step = make_torch_step(torch, cell, layer, X)
+                out = [g.numpy().copy() for g in step()]
+            else:  # "timed"
+                gc.disable()
+                out = _timed_here(step)(msg[1])
+                gc.enable()
+        except Exception as exc:  # sent back, raised in the parent
+            out = exc
+        conn.send(out)
+
+
 def torch_grads_as_tsbptt(cell, grads, F, H):
     """Map torch's (dx, dW_ih, dW_hh, db_ih, db_hh) onto tsbptt's (dX, {'W', 'b_hn'})."""
-    dx, dw_ih, dw_hh, db_ih, db_hh = (g.numpy() for g in grads)
+    dx, dw_ih, dw_hh, db_ih, db_hh = (np.asarray(g) for g in grads)
     out = {"W": np.concatenate([dw_ih.T, dw_hh.T, db_ih[None, :]], axis=0)}
     if cell == "gru":
         out["b_hn"] = db_hh[2 * H:]
@@ -239,7 +328,12 @@ def bench_row(torch, cell, B, T, F, H, n, args):
     layer, X, step = make_tsbptt_step(cell, B, T, F, H, n)
     fns = [step]
     err = None
-    if torch is not None:
+    if isinstance(torch, TorchProcess):
+        dX, _, g = step()
+        err = max_rel_err((dX, g), torch_grads_as_tsbptt(cell, torch.setup(cell, layer, X, n),
+                                                        F, H))
+        fns.append(torch)
+    elif torch is not None:
         tstep = make_torch_step(torch, cell, layer, X)
         dX, _, g = step()
         err = max_rel_err((dX, g), torch_grads_as_tsbptt(cell, tstep(), F, H))
@@ -322,6 +416,9 @@ def main(argv=None):
     p.add_argument("--gemm-size", type=int, default=2048,
                    help="square GEMM size for the peak (default 2048)")
     p.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
+    p.add_argument("--torch-here", action="store_true",
+                   help="run torch's step in this process, beside tsbptt's (before "
+                        "2026-12-04 \"pool\" the only way; see TorchProcess)")
     p.add_argument("--json", metavar="PATH", help="write the rows as JSON to PATH")
     p.add_argument("--quick", action="store_true",
                    help="first grid row only, 1 thread, few repeats (a few seconds)")
@@ -346,7 +443,12 @@ def main(argv=None):
     if args.repeats is not None and args.repeats < 1:
         p.error(f"--repeats must be positive, got {args.repeats}")
 
-    torch = None if args.no_torch else import_torch()
+    if args.no_torch:
+        torch = None
+    elif args.torch_here:
+        torch = import_torch()
+    else:  # only torch's own process imports it
+        torch = TorchProcess() if importlib.util.find_spec("torch") else None
     print_header(torch, args)
     t_start = time.perf_counter()
     peaks, rows = {}, []
@@ -354,7 +456,7 @@ def main(argv=None):
         peaks[n] = gemm_peak(n, args.gemm_size, gemm_reps)
         print(f"[{n} thread(s)] GEMM {args.gemm_size}^2 float32 peak: "
               f"{peaks[n]:.1f} GFLOP/s", flush=True)
-        if torch is not None:
+        if torch is not None and not isinstance(torch, TorchProcess):
             torch.set_num_threads(n)
         for cell in args.cells:
             for B, T, F, H in grid:
@@ -365,6 +467,8 @@ def main(argv=None):
             if r["threads"] == n:
                 r["peak_gflops"] = peaks[n]
                 r["pct_of_peak"] = 100 * r["gflops"] / peaks[n]
+    if isinstance(torch, TorchProcess):
+        torch.close()
     print_table(rows, peaks)
     print(f"total time: {time.perf_counter() - t_start:.1f} s; load average (1 min) "
           f"after the run: {os.getloadavg()[0]:.2f}")
