@@ -30,7 +30,6 @@ import numpy as np
 from _common import alternate_a_b, header_lines
 from bench_kernels import GRID, make_tsbptt_step
 import tsbptt.engine._cells as cells
-from tsbptt.engine._buffers import BufferPool
 
 
 def load_build(path):
@@ -77,14 +76,11 @@ def compare(router, row, pairs, clock=time.perf_counter):
     same = all(np.array_equal(a, b) for a, b in zip(outputs(router, 0, layer, X, dY),
                                                     outputs(router, 1, layer, X, dY)))
 
-    pool = BufferPool()  # as in a fit (and bench_kernels.py): the caches are kept
-
     def step(which):
         router.current = which
         t0 = clock()
-        with pool:
-            _, _, cache = layer.forward(X, n_threads=1)
-            layer.backward(cache, dY, n_threads=1)
+        _, _, cache = layer.forward(X, n_threads=1)
+        layer.backward(cache, dY, n_threads=1)
         return clock() - t0
 
     for which in (0, 1, 0, 1):  # warm-up

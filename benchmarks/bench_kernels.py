@@ -11,8 +11,7 @@ the same step is timed with ``torch.nn.LSTM``/``torch.nn.GRU`` (same weights, sa
 thread count) and its gradients are checked against tsbptt's. Torch runs in a
 process of its own, as a user runs it, its calls interleaved with tsbptt's
 (``TorchProcess``; ``--torch-here`` runs it in this process, as before 2026-12-04,
-where each library's allocations changed the other's speed). tsbptt's step runs in
-a ``BufferPool``, as every step of a fit does.
+where torch's allocations changed tsbptt's speed through glibc's malloc).
 
 Run from the repository root::
 
@@ -34,26 +33,23 @@ import subprocess
 import tempfile
 import json
 import math
-import multiprocessing
+import pickle
 import os
 import statistics
 import sys
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from _common import header_lines, import_torch
-from tsbptt.engine._buffers import BufferPool
+from _torch_step import GATES, make_torch_step
 from tsbptt.engine.layers import RecurrentLayer
 
 #: (batch, time, features, hidden)
 GRID = [(32, 24, 1, 32), (64, 50, 8, 64), (128, 100, 8, 128), (64, 200, 16, 256),
         (256, 48, 4, 64)]
-GATES = {"lstm": 4, "gru": 3}
-TORCH_CELLS = {"lstm": "LSTM", "gru": "GRU"}
 
 
 def step_flops(cell, B, T, F, H):
@@ -140,69 +136,47 @@ def make_tsbptt_step(cell, B, T, F, H, n_threads):
     dY = np.zeros((B, T, H), np.float32)
     dY[:, -1, :] = 1.0 / B
 
-    pool = BufferPool()  # as in a fit: each step reuses the last one's caches
-
     def step():
-        with pool:
-            _, _, cache = layer.forward(X, n_threads=n_threads)
-            return layer.backward(cache, dY, n_threads=n_threads)
+        _, _, cache = layer.forward(X, n_threads=n_threads)
+        return layer.backward(cache, dY, n_threads=n_threads)
 
     return layer, X, step
 
 
 # --------------------------------------------------------------------------- torch
-def make_torch_step(torch, cell, layer, X):
-    """torch.nn.LSTM/GRU holding the same weights as ``layer`` (docs/kernel_layout.md)."""
-    F, H = layer.input_size, layer.hidden_size
-    G = GATES[cell]
-    mod = getattr(torch.nn, TORCH_CELLS[cell])(F, H, batch_first=True)
-    W = layer.params["W"]
-    bias_hh = np.zeros(G * H, np.float32)
-    if cell == "gru":
-        bias_hh[2 * H:] = layer.params["b_hn"]
-    with torch.no_grad():
-        mod.weight_ih_l0.copy_(torch.from_numpy(np.ascontiguousarray(W[:F].T)))
-        mod.weight_hh_l0.copy_(torch.from_numpy(np.ascontiguousarray(W[F:F + H].T)))
-        mod.bias_ih_l0.copy_(torch.from_numpy(W[F + H].copy()))
-        mod.bias_hh_l0.copy_(torch.from_numpy(bias_hh))
-    x = torch.from_numpy(X.copy()).requires_grad_(True)
-    params = [mod.weight_ih_l0, mod.weight_hh_l0, mod.bias_ih_l0, mod.bias_hh_l0]
-    B = X.shape[0]
-
-    def step():
-        out, _ = mod(x)
-        loss = out[:, -1].sum() / B
-        return torch.autograd.grad(loss, [x] + params)
-
-    return step
-
-
 class TorchProcess:
-    """torch's step in a process of its own, timed there on request.
+    """torch's step in a process of its own (``_torch_step.py``), timed there on request.
 
-    One library's allocations change the other's speed when both run in one
-    process: glibc's malloc hands large arrays back to the system or keeps them
-    depending on everything allocated before, and page faults cost torch 1.5-1.7x at
-    the larger rows and cost tsbptt up to 1.8x before it kept its step arrays
-    (benchmarks/reports/training_step.md, "pool"). So by default torch runs here,
-    as a user runs it: alone in its process with its default allocator. The rounds
-    still interleave (``time_interleaved`` asks this process for its calls between
-    tsbptt's), so both see the same background load.
+    In one process each library's allocations change the other's speed: glibc's
+    malloc keeps large freed arrays in its heap or hands them back to the system
+    (and faults them in again) depending on what the process freed before. Page
+    faults cost torch 1.5-1.7x at the larger rows, and tsbptt's steps up to 1.6x
+    before it settled malloc itself (benchmarks/reports/training_step.md,
+    "malloc"). So torch runs as a user runs it: alone in a Python process that
+    imports only NumPy and torch, with its default allocator. The rounds still
+    interleave (``time_interleaved`` asks it for its calls between tsbptt's), so
+    both see the same background load.
+
+    ``available`` is False when torch does not import there.
     """
 
     def __init__(self):
-        ctx = multiprocessing.get_context("spawn")
-        self._conn, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_torch_server, args=(child,), daemon=True)
-        self._proc.start()
-        child.close()
+        script = Path(__file__).with_name("_torch_step.py")
+        self._proc = subprocess.Popen([sys.executable, str(script)], stdin=subprocess.PIPE,
+                                      stdout=subprocess.PIPE)
         self.__version__ = self._call("version")
+        self.available = self.__version__ is not None
 
     def _call(self, *msg):
-        self._conn.send(msg)
-        out = self._conn.recv()
-        if isinstance(out, BaseException):
-            raise out
+        try:
+            pickle.dump(msg, self._proc.stdin)
+            self._proc.stdin.flush()
+            ok, out = pickle.load(self._proc.stdout)
+        except (EOFError, BrokenPipeError, pickle.UnpicklingError) as exc:
+            raise RuntimeError(f"the torch process died (exit code {self._proc.poll()})"
+                               ) from exc
+        if not ok:
+            raise RuntimeError(f"in the torch process:\n{out}")
         return out
 
     def setup(self, cell, layer, X, n_threads):
@@ -216,35 +190,15 @@ class TorchProcess:
         return self._call("timed", n)
 
     def close(self):
-        if self._proc.is_alive():
-            self._conn.send(("stop",))
-            self._proc.join(10)
-
-
-def _torch_server(conn):
-    """The loop of :class:`TorchProcess`'s process: one request, one answer."""
-    torch = import_torch()
-    step = None
-    while True:
-        msg = conn.recv()
-        try:
-            if msg[0] == "stop":
-                return
-            if msg[0] == "version":
-                out = None if torch is None else torch.__version__
-            elif msg[0] == "setup":
-                cell, (F, H, params), X, n_threads = msg[1:]
-                torch.set_num_threads(n_threads)
-                layer = SimpleNamespace(input_size=F, hidden_size=H, params=params)
-                step = make_torch_step(torch, cell, layer, X)
-                out = [g.numpy().copy() for g in step()]
-            else:  # "timed"
-                gc.disable()
-                out = _timed_here(step)(msg[1])
-                gc.enable()
-        except Exception as exc:  # sent back, raised in the parent
-            out = exc
-        conn.send(out)
+        """Stop the process (killed if it does not stop within 10 s)."""
+        if self._proc.poll() is None:
+            try:
+                self._call("stop")
+                self._proc.wait(10)
+            except (RuntimeError, subprocess.TimeoutExpired):
+                self._proc.kill()
+        for f in (self._proc.stdin, self._proc.stdout):
+            f.close()
 
 
 def torch_grads_as_tsbptt(cell, grads, F, H):
@@ -418,7 +372,7 @@ def main(argv=None):
     p.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
     p.add_argument("--torch-here", action="store_true",
                    help="run torch's step in this process, beside tsbptt's (before "
-                        "2026-12-04 \"pool\" the only way; see TorchProcess)")
+                        "2026-12-04 \"malloc\" the only way; see TorchProcess)")
     p.add_argument("--json", metavar="PATH", help="write the rows as JSON to PATH")
     p.add_argument("--quick", action="store_true",
                    help="first grid row only, 1 thread, few repeats (a few seconds)")
@@ -449,6 +403,18 @@ def main(argv=None):
         torch = import_torch()
     else:  # only torch's own process imports it
         torch = TorchProcess() if importlib.util.find_spec("torch") else None
+        if torch is not None and not torch.available:
+            torch.close()
+            torch = None
+    try:
+        return run_rows(torch, args, grid, gemm_reps)
+    finally:
+        if isinstance(torch, TorchProcess):
+            torch.close()
+
+
+def run_rows(torch, args, grid, gemm_reps):
+    """Time every row at every thread count; print the table (and write the JSON)."""
     print_header(torch, args)
     t_start = time.perf_counter()
     peaks, rows = {}, []
@@ -467,8 +433,6 @@ def main(argv=None):
             if r["threads"] == n:
                 r["peak_gflops"] = peaks[n]
                 r["pct_of_peak"] = 100 * r["gflops"] / peaks[n]
-    if isinstance(torch, TorchProcess):
-        torch.close()
     print_table(rows, peaks)
     print(f"total time: {time.perf_counter() - t_start:.1f} s; load average (1 min) "
           f"after the run: {os.getloadavg()[0]:.2f}")

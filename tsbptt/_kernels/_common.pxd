@@ -246,8 +246,8 @@ cdef extern from *:
 #: How prefetch_row asks for a row: to read it from L1 (prefetcht0), to write it
 #: (prefetchw), or to read it from L2 (prefetcht1). The LSTM and GRU backwards
 #: name a whole step's rows one step ahead, hundreds of KB at H = 128: into L1 they
-#: evicted the rows of the step at work, into L2 the step took 1-5% less time
-#: (measured, 2026-12-04 "pool"); the RNN's, a quarter as wide, 2% more at
+#: evicted the rows of the step at work; into L2 the larger rows took 2-5% less time
+#: (measured, 2026-12-04 "malloc"); the RNN's, a quarter as wide, 2% more at
 #: (256, 48, 4, 64), so it keeps L1.
 cdef enum:
     PREFETCH_READ = 0

@@ -10,8 +10,8 @@ import numpy as np
 
 from .._kernels import _reduce, cell_kernels
 from .._kernels._reduce import BLOCK_STEPS
-from . import _buffers
 from ._caches import BackwardWork, GRUCache, LSTMCache, RNNCache, step_rows
+from ._malloc import settle_malloc
 from ._threads import chunk_rows, thread_plan
 
 #: Per-chunk gradients with fewer elements in all are summed by one thread: a sum
@@ -21,9 +21,8 @@ PARALLEL_SUM_MIN = 1 << 22
 #: the same bits as the compiled sum, without the call's fixed cost.
 NUMPY_SUM_MAX_CHUNKS = 8
 #: Work arrays of a kernel call up to this many bytes in all are kept for the next
-#: call of the same shape (:class:`_WorkSpec`), in or out of a fit, so the pool
-#: stays under 16 MB; larger ones come from the fit's :class:`_buffers.BufferPool`
-#: (kept for the fit only), or are allocated anew outside a fit.
+#: call of the same shape (:class:`_WorkSpec`); larger ones are allocated anew (a
+#: larger call's work hides the allocation, and the pool stays under 16 MB).
 SCRATCH_MAX_BYTES = 1 << 20
 #: Call shapes whose work arrays are kept at once (the oldest is dropped first).
 SCRATCH_MAX_SHAPES = 16
@@ -62,8 +61,8 @@ class _WorkSpec:
 
     def take(self):
         arrays = _scratch.pop(self, None)
-        if arrays is None:  # a set too large to keep here comes from a fit's pool
-            arrays = tuple(_empty(shape, self.dtype) for shape in self.shapes)
+        if arrays is None:
+            arrays = tuple(np.empty(shape, dtype=self.dtype) for shape in self.shapes)
         return arrays
 
     def give(self, arrays):
@@ -123,7 +122,7 @@ class _Cell:
 
     @staticmethod
     def _zero_accumulators(n_chunks, params):
-        return {name: _buffers.zeros((n_chunks,) + p.shape, p.dtype)
+        return {name: np.zeros((n_chunks,) + p.shape, dtype=p.dtype)
                 for name, p in params.items()}
 
     @staticmethod
@@ -157,9 +156,9 @@ class _Cell:
         spec = _work_spec(self.name, "backward", B, widths, dtype, chunk)
         return BackwardWork(
             chunk=spec.chunk, n_chunks=spec.n_chunks, rows=spec.rows,
-            dX=_empty((B if need_dx else 0, T, F), dtype), scratch=spec.take(),
+            dX=np.empty((B if need_dx else 0, T, F), dtype), scratch=spec.take(),
             spec=spec,
-            n_clipped=np.zeros(B, dtype=np.intp), delta_sq=_empty((B, T), dtype))
+            n_clipped=np.zeros(B, dtype=np.intp), delta_sq=np.empty((B, T), dtype))
 
     def state_at(self, cache, offset):
         """The recurrent state entering local step ``offset`` (0 <= offset < T) of
@@ -239,9 +238,8 @@ class _Cell:
 
 
 def _empty(shape, dtype):
-    # caches, outputs and gradients of (B, T, .): kept between a fit's steps
-    # (_buffers); the (B, H) states are too small to gain from it
-    return _buffers.empty(shape, dtype)
+    settle_malloc()  # the step's large arrays stay in malloc's heap (_malloc.py)
+    return np.empty(shape, dtype=dtype)
 
 
 def _n_chunks(batch, chunk):
@@ -275,7 +273,7 @@ class LSTMCell(_Cell):
         cache = LSTMCache(W=W, lengths=lengths, xh=_empty(_xh_shape(X, H), dt),
                           gates=_empty((B, T, 4 * H), dt), chunk=spec.chunk, c0=c0,
                           cell=_empty((B, T, H), dt))
-        Y, h_T, c_T = _empty((B, T, H), dt), np.empty((B, H), dt), np.empty((B, H), dt)
+        Y, h_T, c_T = _empty((B, T, H), dt), _empty((B, H), dt), _empty((B, H), dt)
         plan = thread_plan(n_threads, (self.name, "forward"), B, T, X.shape[2] + H + 1,
                            self.n_gates, H)
         with plan:
@@ -304,7 +302,7 @@ class LSTMCell(_Cell):
         H, dt = h0.shape[1], X.dtype
         spec, (xh, pre, act) = self._infer_work(X, H, 4 * H, 5 * H)
         Y = _empty((B if keep_outputs else 0, T, H), dt)
-        h_T, c_T = np.empty((B, H), dt), np.empty((B, H), dt)
+        h_T, c_T = _empty((B, H), dt), _empty((B, H), dt)
         plan = thread_plan(n_threads, (self.name, "infer"), B, T, X.shape[2] + H + 1,
                            self.n_gates, H)
         with plan:
@@ -326,7 +324,7 @@ class LSTMCell(_Cell):
         blk_da, rows_work = work.scratch
         reduce = acc is None
         acc = self._zero_accumulators(work.n_chunks, {"W": W}) if reduce else acc
-        dh0, dc0 = np.empty((B, H), dt), np.empty((B, H), dt)
+        dh0, dc0 = _empty((B, H), dt), _empty((B, H), dt)
         # two products per step (dW and dh): a backward call has twice the work
         plan = thread_plan(n_threads, (self.name, "backward"), B, 2 * T, xh.shape[2],
                            self.n_gates, H)
@@ -358,7 +356,7 @@ class GRUCell(_Cell):
         cache = GRUCache(W=W, lengths=lengths, xh=_empty(_xh_shape(X, H), dt),
                          gates=_empty((B, T, 3 * H), dt), chunk=spec.chunk,
                          hn=_empty((B, T, H), dt))
-        Y, h_T = _empty((B, T, H), dt), np.empty((B, H), dt)
+        Y, h_T = _empty((B, T, H), dt), _empty((B, H), dt)
         plan = thread_plan(n_threads, (self.name, "forward"), B, T, X.shape[2] + H + 1,
                            self.n_gates, H)
         with plan:
@@ -375,7 +373,7 @@ class GRUCell(_Cell):
         (h0,) = state0
         H, dt = h0.shape[1], X.dtype
         spec, (xh, pre, act) = self._infer_work(X, H, 4 * H, 4 * H)
-        Y, h_T = _empty((B if keep_outputs else 0, T, H), dt), np.empty((B, H), dt)
+        Y, h_T = _empty((B if keep_outputs else 0, T, H), dt), _empty((B, H), dt)
         plan = thread_plan(n_threads, (self.name, "infer"), B, T, X.shape[2] + H + 1,
                            self.n_gates, H)
         with plan:
@@ -398,7 +396,7 @@ class GRUCell(_Cell):
         reduce = acc is None
         if reduce:
             acc = self._zero_accumulators(work.n_chunks, {"W": W, "b_hn": np.empty(H, dt)})
-        dh0 = np.empty((B, H), dt)
+        dh0 = _empty((B, H), dt)
         # two products per step (dW and dh): a backward call has twice the work
         plan = thread_plan(n_threads, (self.name, "backward"), B, 2 * T, xh.shape[2],
                            self.n_gates, H)
@@ -428,7 +426,7 @@ class RNNCell(_Cell):
         spec, pre = self._forward_pre(B, H, dt)
         cache = RNNCache(W=W, lengths=lengths, xh=_empty(_xh_shape(X, H), dt),
                          gates=_empty((B, T, H), dt), chunk=spec.chunk)
-        Y, h_T = _empty((B, T, H), dt), np.empty((B, H), dt)
+        Y, h_T = _empty((B, T, H), dt), _empty((B, H), dt)
         plan = thread_plan(n_threads, (self.name, "forward"), B, T, X.shape[2] + H + 1,
                            self.n_gates, H)
         with plan:
@@ -444,7 +442,7 @@ class RNNCell(_Cell):
         (h0,) = state0
         H, dt = h0.shape[1], X.dtype
         spec, (xh, pre) = self._infer_work(X, H, H, 0)
-        Y, h_T = _empty((B if keep_outputs else 0, T, H), dt), np.empty((B, H), dt)
+        Y, h_T = _empty((B if keep_outputs else 0, T, H), dt), _empty((B, H), dt)
         plan = thread_plan(n_threads, (self.name, "infer"), B, T, X.shape[2] + H + 1,
                            self.n_gates, H)
         with plan:
@@ -466,7 +464,7 @@ class RNNCell(_Cell):
         blk_da, rows_work = work.scratch
         reduce = acc is None
         acc = self._zero_accumulators(work.n_chunks, {"W": W}) if reduce else acc
-        dh0 = np.empty((B, H), dt)
+        dh0 = _empty((B, H), dt)
         # two products per step (dW and dh): a backward call has twice the work
         plan = thread_plan(n_threads, (self.name, "backward"), B, 2 * T, xh.shape[2],
                            self.n_gates, H)

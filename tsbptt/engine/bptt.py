@@ -23,7 +23,6 @@ from typing import NamedTuple
 import numpy as np
 
 from ..utils._validation import check_positive_int
-from . import _buffers
 
 __all__ = ["full_bptt", "truncated_bptt", "truncation_windows"]
 
@@ -134,7 +133,7 @@ def _pieces_forward(run, pieces, initial_states, rng):
     B, T, _ = run.X.shape
     last = lengths - 1
     D = net.stack.output_size
-    head_input = _buffers.zeros((B, T, D) if net.many_to_many else (B, D), net.dtype)
+    head_input = np.zeros((B, T, D) if net.many_to_many else (B, D), net.dtype)
     starts, states = [], initial_states
     for s, e in pieces:
         starts.append((states, rng.get_state() if rng is not None else None))
@@ -154,7 +153,7 @@ def _pieces_backward(run, pieces, starts, dZ, clip_step):
     B, T, _ = run.X.shape
     last = lengths - 1
     acc = [layer.new_accumulators(B) for layer in net.stack.layers]
-    d_states, delta_sq = None, [_buffers.zeros((B, T), net.dtype) for _ in acc]
+    d_states, delta_sq = None, [np.zeros((B, T), net.dtype) for _ in acc]
     n_clipped = [np.zeros(B, np.intp) for _ in acc]
     for (s, e), (state0, rng_state) in zip(pieces[::-1], starts[::-1]):
         piece_rng = None
@@ -165,7 +164,7 @@ def _pieces_backward(run, pieces, starts, dZ, clip_step):
         if net.many_to_many:
             dY = dZ[:, s:e]
         else:
-            dY = _buffers.zeros(Y.shape, Y.dtype)
+            dY = np.zeros_like(Y)
             here = _ends_in(last, s, e)
             dY[here, last[here] - s] = dZ[here]
         piece_stats = {}

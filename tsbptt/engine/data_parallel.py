@@ -66,7 +66,6 @@ from numbers import Integral
 import numpy as np
 
 from ..utils._workers import worker_thread_limits
-from ._buffers import BufferPool
 from .bptt import full_bptt
 from .trainer import EpochCounters, _Stop, _row_weight, _update, epoch_runner
 
@@ -116,7 +115,6 @@ class ShardWorker:
         self.net, self.loss, self.optimizer, self.opts = net, loss, optimizer, opts
         self.X, self.y, self.lengths, self.w = shard
         self._index, self._peers = 0, {}  # alone until connect() ('gradient' mode)
-        self._pool = BufferPool()  # the steps' large arrays, as train() keeps them
 
     def _gradient(self, idx):
         """(value, row weight, grads, clipped dL/dh entries) of rows ``idx``, or
@@ -125,12 +123,11 @@ class ShardWorker:
         if wb is not None and not wb.sum() > 0:
             return None
         lb = self.lengths[idx]
-        with self._pool:
-            value, grads, stats = full_bptt(
-                self.net, np.ascontiguousarray(self.X[idx]), lb,
-                self.loss.batch_fn(self.net, self.y[idx], lb, wb),
-                checkpoint_every=self.opts.checkpoint_every,
-                clip_step=self.opts.clip_step, n_threads=self.opts.n_threads)
+        value, grads, stats = full_bptt(
+            self.net, np.ascontiguousarray(self.X[idx]), lb,
+            self.loss.batch_fn(self.net, self.y[idx], lb, wb),
+            checkpoint_every=self.opts.checkpoint_every, clip_step=self.opts.clip_step,
+            n_threads=self.opts.n_threads)
         bw = _row_weight(self.net, wb, lb if self.net.many_to_many else np.ones(len(idx)))
         return value, bw, grads, int(sum(s.sum() for s in stats["n_clipped"]))
 

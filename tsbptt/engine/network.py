@@ -18,7 +18,6 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from .._kernels import cell_kernels
-from . import _buffers
 from ..utils._validation import check_positive_int
 from ._caches import HeadCache, NetworkCache
 from .layers import RecurrentStack, check_lengths, check_sequences
@@ -312,7 +311,7 @@ class Network:
         dY : ndarray of shape ``shape`` = (B, T, D), zero elsewhere
         """
         B, T, D = shape
-        dY = _buffers.zeros((B, T, D), self.dtype)
+        dY = np.zeros((B, T, D), dtype=self.dtype)
         rows, last = np.arange(B), lengths - 1
         if self.bidirectional:
             H = D // 2

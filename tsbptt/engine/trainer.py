@@ -23,7 +23,6 @@ from typing import NamedTuple
 import numpy as np
 
 from ..utils._validation import check_positive_int
-from ._buffers import BufferPool
 from .bptt import full_bptt, truncated_bptt
 from ._threads import all_blas_single_threaded
 from .clipping import clip_by_global_norm, clip_by_value, global_norm
@@ -308,8 +307,7 @@ def train(net, loss, optimizer, schedule, data, opts, *, validation=None, rng=No
     validation = None if validation is None else TrainingData(*validation)
     _check_data(net, data, opts)
     rng = np.random.RandomState(0) if rng is None else rng
-    # one pool for the fit: each step reuses the last one's large arrays (_buffers)
-    with all_blas_single_threaded(), BufferPool():
+    with all_blas_single_threaded():
         history = _train_epochs(net, loss, optimizer, schedule, data, opts, validation,
                                 rng, start_epoch)
     return history

@@ -1,10 +1,10 @@
-"""What keeping a fit's large step arrays saves (tsbptt.engine._buffers.BufferPool).
+"""What settling glibc's malloc before the first training step saves (tsbptt.engine._malloc).
 
 Each measurement runs in a fresh process, because what malloc does with a freed
 array (keep it in its heap, or hand the pages back to the system and fault them in
-again at the next step) depends on everything the process allocated before. The
-processes alternate, pool on and pool off (``POOL_MIN_BYTES`` set past any array,
-so every array comes from NumPy as before the pool), ``--runs`` times each:
+again at the next step) depends on everything the process freed before. The
+processes alternate, settled (as tsbptt runs) and unsettled (``settle_malloc``
+made a no-op, as before 2026-12-04), ``--runs`` times each:
 
 - ``fit``: ``LSTMRegressor(hidden_size=H, batch_size=B, max_iter=3)`` on 4,096 random
   windows of (T, 1), float32, 1 thread: the least wall time of three fits after a
@@ -14,8 +14,8 @@ so every array comes from NumPy as before the pool), ``--runs`` times each:
 
 Run from the repository root::
 
-    python benchmarks/bench_buffer_pool.py
-    python benchmarks/bench_buffer_pool.py --runs 5 --fits 64,48,64 32,48,32
+    python benchmarks/bench_malloc.py
+    python benchmarks/bench_malloc.py --runs 5 --fits 64,48,64 32,48,32
 """
 import argparse
 import json
@@ -73,9 +73,9 @@ def child_step(B, T, F, H, seconds):
     return {"ms": statistics.median(times) * 1e3, "faults_per_step": (faults() - f0) / len(times)}
 
 
-def run_child(kind, shape, pool, seconds):
+def run_child(kind, shape, settled, seconds):
     cmd = [sys.executable, __file__, "--child", kind, ",".join(map(str, shape)),
-           "--seconds", str(seconds)] + ([] if pool else ["--no-pool"])
+           "--seconds", str(seconds)] + ([] if settled else ["--unsettled"])
     env = dict(os.environ, OMP_NUM_THREADS="1")
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -88,12 +88,12 @@ def main(argv=None):
     p.add_argument("--steps", nargs="*", default=None, help="bare step shapes B,T,F,H")
     p.add_argument("--seconds", type=float, default=3.0, help="per bare-step process")
     p.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
-    p.add_argument("--no-pool", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--unsettled", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
-        if args.no_pool:
-            import tsbptt.engine._buffers as buffers
-            buffers.POOL_MIN_BYTES = 1 << 62  # nothing pooled: NumPy's arrays, as before
+        if args.unsettled:
+            import tsbptt.engine._malloc as malloc
+            malloc._settled = True  # settle_malloc does nothing: malloc as it comes
         kind, shape = args.child[0], [int(x) for x in args.child[1].split(",")]
         got = child_fit(*shape) if kind == "fit" else child_step(*shape, args.seconds)
         print(json.dumps(got))
@@ -102,15 +102,15 @@ def main(argv=None):
     steps = ([tuple(map(int, s.split(","))) for s in args.steps] if args.steps is not None
              else STEPS)
     print("\n".join(header_lines(None, True, "1 thread", "not used")[1]))
-    print(f"{args.runs} processes per shape and setting, alternating pool on / off")
+    print(f"{args.runs} processes per shape and setting, alternating unsettled / settled")
     print(f"{'what':>6} {'shape':>18} {'off ms':>9} {'on ms':>9} {'on/off':>7} "
-          f"{'off faults':>11} {'on faults':>10}   per run (off/on ms)")
+          f"{'off faults':>11} {'on faults':>10}   per run (off/on ms); on = settled")
     for kind, shapes in (("fit", fits), ("step", steps)):
         for shape in shapes:
             res = {True: [], False: []}
             for _ in range(args.runs):
-                for pool in (False, True):
-                    res[pool].append(run_child(kind, shape, pool, args.seconds))
+                for settled in (False, True):
+                    res[settled].append(run_child(kind, shape, settled, args.seconds))
             off = statistics.median(r["ms"] for r in res[False])
             on = statistics.median(r["ms"] for r in res[True])
             f_off = statistics.median(r["faults_per_step"] for r in res[False])
