@@ -17,8 +17,9 @@ process, so every process starts in the adapted state: arrays up to 16 MB come f
 the heap, and up to 32 MB of freed heap stays mapped. That is what glibc does by
 itself in any program that frees a 16 MB array; other allocators are left as they
 are, and so is a glibc told its thresholds (``MALLOC_TRIM_THRESHOLD_`` and the
-like, as Dask's nanny sets for its workers), which then adapts no more. (Keeping the arrays in a pool of our own, tried in the same round, saved no
-more and cost 1-5%.)
+like, as Dask's nanny sets for its workers), which then adapts no more. (Keeping
+the arrays in a pool of our own, tried in the same round, saved no more and cost
+1-8%.)
 """
 import numpy as np
 
