@@ -6,6 +6,7 @@ stdin, answers go pickled to stdout as ``(ok, value)``. It imports nothing of
 tsbptt, so torch's allocations and libraries are the only ones in its process.
 """
 import gc
+import os
 import pickle
 import sys
 import time
@@ -85,4 +86,7 @@ def serve(stdin, stdout):
 
 
 if __name__ == "__main__":
-    serve(sys.stdin.buffer, sys.stdout.buffer)
+    # the pickles get the real stdout alone; anything torch prints goes to stderr
+    channel = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    serve(sys.stdin.buffer, channel)

@@ -150,10 +150,11 @@ class TorchProcess:
     In one process each library's allocations change the other's speed: glibc's
     malloc keeps large freed arrays in its heap or hands them back to the system
     (and faults them in again) depending on what the process freed before. Page
-    faults cost torch 1.5-1.7x at the larger rows, and tsbptt's steps up to 1.6x
-    before it settled malloc itself (benchmarks/reports/training_step.md,
-    "malloc"). So torch runs as a user runs it: alone in a Python process that
-    imports only NumPy and torch, with its default allocator. The rounds still
+    faults cost torch 1.1-1.85x (alone, default allocator against glibc's MALLOC_*
+    settings), and tsbptt's steps up to 2.1x before it settled malloc itself
+    (benchmarks/reports/training_step.md, "malloc"). So torch runs as a user runs
+    it: alone in a Python process that imports only NumPy and torch, with its
+    default allocator. The rounds still
     interleave (``time_interleaved`` asks it for its calls between tsbptt's), so
     both see the same background load.
 
@@ -197,6 +198,7 @@ class TorchProcess:
                 self._proc.wait(10)
             except (RuntimeError, subprocess.TimeoutExpired):
                 self._proc.kill()
+                self._proc.wait()
         for f in (self._proc.stdin, self._proc.stdout):
             f.close()
 

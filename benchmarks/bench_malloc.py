@@ -76,7 +76,10 @@ def child_step(B, T, F, H, seconds):
 def run_child(kind, shape, settled, seconds):
     cmd = [sys.executable, __file__, "--child", kind, ",".join(map(str, shape)),
            "--seconds", str(seconds)] + ([] if settled else ["--unsettled"])
-    env = dict(os.environ, OMP_NUM_THREADS="1")
+    # glibc adapts its thresholds only when none is set: drop the settings that fix them
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("MALLOC_") and k != "GLIBC_TUNABLES"}
+    env["OMP_NUM_THREADS"] = "1"
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 

@@ -244,11 +244,13 @@ cdef extern from *:
 
 
 #: How prefetch_row asks for a row: to read it from L1 (prefetcht0), to write it
-#: (prefetchw), or to read it from L2 (prefetcht1). The LSTM and GRU backwards
-#: name a whole step's rows one step ahead, hundreds of KB at H = 128: into L1 they
-#: evicted the rows of the step at work; into L2 the larger rows took 2-5% less time
-#: (measured, 2026-12-04 "malloc"); the RNN's, a quarter as wide, 2% more at
-#: (256, 48, 4, 64), so it keeps L1.
+#: (prefetchw), or to read it from L2 (prefetcht1, L2 only on Zen 4 and Intel; older
+#: Zen treat it as t0). The LSTM and GRU backwards name a whole step's rows one step
+#: ahead, hundreds of KB at H = 128: into L1 they evicted the rows of the step at
+#: work; into L2 the LSTM's step took 2-5% less time at the larger rows, the GRU's
+#: 0-3%, within 2% either way at the small ones (measured on Zen 4, 2026-12-04
+#: "malloc"). The RNN's, a quarter as wide, measured 2% slower at (256, 48, 4, 64)
+#: and 4% faster at (128, 100, 8, 128): it keeps L1, as before.
 cdef enum:
     PREFETCH_READ = 0
     PREFETCH_WRITE = 1
@@ -269,10 +271,13 @@ cdef inline void prefetch_row(const floating* p, Py_ssize_t n, int how) noexcept
     cdef Py_ssize_t off
     cdef const char* c = <const char*>p
     for off in range(0, min(n * <Py_ssize_t>sizeof(floating), PREFETCH_BYTES), 64):
-        if how == PREFETCH_READ_L2:
+        # literal arguments: __builtin_prefetch takes constants only (clang, -O0)
+        if how == PREFETCH_WRITE:
+            TSBPTT_PREFETCH(c + off, 1)
+        elif how == PREFETCH_READ_L2:
             TSBPTT_PREFETCH_L2(c + off)
         else:
-            TSBPTT_PREFETCH(c + off, how)
+            TSBPTT_PREFETCH(c + off, 0)
 
 
 cdef inline floating dot_row(const floating* a, const floating* b,

@@ -1,25 +1,26 @@
 """Let glibc's malloc keep a training step's large arrays: one freed block first.
 
 glibc serves a request above its mmap threshold (128 KB in a fresh process) with
-fresh pages and hands them back to the system when the array is freed; the first
-time it frees such a block it raises the threshold to that block's size (up to 32
-MB) and its heap's trim threshold to twice that, and from then on keeps memory of
-that size in its heap. So how much a training step pays for its arrays (the caches,
-outputs and gradients, allocated afresh every step) depended on what the process
-had freed before: a bare (64, 50, 8, 64) LSTM step took 9.6 ms and 1,645 page faults
-in a fresh process, 6.0 ms and none once a large block had been freed (as torch's
-allocations did when it ran in the same process, which hid this from the
-benchmarks), and a (4096 windows of (48, 1), H = 64, batch 64) fit up to 1.5 s
-instead of 0.9 s (benchmarks/reports/training_step.md, "malloc").
+fresh pages and unmaps them when the array is freed. Freeing such a block raises the
+threshold to that block's size (up to 32 MB) and the heap's trim threshold to twice
+that, but in a fresh process the largest array freed so far is one of the step's
+own, and twice it is less than a step frees in all: the top of the heap was handed
+back to the system after every step and faulted in again at the next. A bare
+(64, 50, 8, 64) LSTM step took 8.90 ms with 1,639 page faults, 5.19 ms with none once
+settled, and a fit of 4,096 windows of (48, 1) at H = 64, batch 64, 2.02 s instead of
+1.08 s (``benchmarks/bench_malloc.py``; benchmarks/reports/training_step.md,
+"malloc"). How much a process paid depended on what it had freed before (torch's
+allocations, in the same process, hid it from the benchmarks).
 
-:func:`settle_malloc` frees one 16 MB block before the first training step of the
-process, so every process starts in the adapted state: arrays up to 16 MB come from
-the heap, and up to 32 MB of freed heap stays mapped. That is what glibc does by
-itself in any program that frees a 16 MB array; other allocators are left as they
-are, and so is a glibc told its thresholds (``MALLOC_TRIM_THRESHOLD_`` and the
-like, as Dask's nanny sets for its workers), which then adapts no more. (Keeping
-the arrays in a pool of our own, tried in the same round, saved no more and cost
-1-8%.)
+:func:`settle_malloc` frees one 16 MB block before the first forward pass (training
+or prediction) of the process: arrays up to 16 MB then come from the heap, and up to
+32 MB of freed heap stays mapped (resident memory a process keeps, as any program
+that frees a 16 MB array does). Steps whose arrays total more than 32 MB still give
+some back; at those sizes the faults are a few percent of the step. Other
+allocators are left as they are, and so is a glibc told its thresholds
+(``MALLOC_TRIM_THRESHOLD_`` and the like, as Dask's nanny sets for its workers, or
+``GLIBC_TUNABLES``), which then adapts no more. (A pool keeping the arrays, tried in
+the same round, saved no more and cost 1-8%.)
 """
 import numpy as np
 
