@@ -244,13 +244,14 @@ cdef extern from *:
 
 
 #: How prefetch_row asks for a row: to read it from L1 (prefetcht0), to write it
-#: (prefetchw), or to read it from L2 (prefetcht1, L2 only on Zen 4 and Intel; older
-#: Zen treat it as t0). The LSTM and GRU backwards name a whole step's rows one step
-#: ahead, hundreds of KB at H = 128: into L1 they evicted the rows of the step at
-#: work; into L2 the LSTM's step took 2-5% less time at the larger rows, the GRU's
-#: 0-3%, within 2% either way at the small ones (measured on Zen 4, 2026-12-04
-#: "malloc"). The RNN's, a quarter as wide, measured 2% slower at (256, 48, 4, 64)
-#: and 4% faster at (128, 100, 8, 128): it keeps L1, as before.
+#: (prefetchw where the build enables PRFCHW, else prefetcht0), or to read it from L2
+#: (prefetcht1, L2 only on Zen 4 and Intel; older Zen treat it as t0). The LSTM and
+#: GRU backwards name a whole step's rows one step ahead, hundreds of KB at H = 128:
+#: into L1 they evicted the rows of the step at work; into L2 the LSTM's step took
+#: 2-5% less time at the larger rows, the GRU's 0-3%, within 2% either way at the
+#: small ones (measured on Zen 4, 2026-12-04 "malloc"). The RNN's, a quarter as wide,
+#: measured 2% slower at (256, 48, 4, 64) and 4% faster at (128, 100, 8, 128): it
+#: keeps L1, as before.
 cdef enum:
     PREFETCH_READ = 0
     PREFETCH_WRITE = 1
