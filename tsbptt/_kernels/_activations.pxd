@@ -1,8 +1,10 @@
 # Scalar activations shared by the cell kernels, one source for float32 and float64.
 #
-# They are inline so GCC can vectorise the gate loops that call them; exp/tanh come
-# from _simd_math.h (libmvec SIMD variants where available). Literals are cast to
-# `floating` so float32 loops never get promoted to double.
+# They are inline so GCC can vectorise the gate loops that call them; exp and the
+# float64 tanh come from _simd_math.h (libmvec SIMD variants where available), the
+# cells' float32 tanh is _simd_math.h's own rational tsb_tanhf (glibc_tanh keeps
+# glibc's for the echo-state reservoir). Literals are cast to `floating` so float32
+# loops never get promoted to double.
 from cython cimport floating
 
 cdef extern from "_simd_math.h" nogil:
@@ -10,6 +12,7 @@ cdef extern from "_simd_math.h" nogil:
     double exp(double x)
     float tanhf(float x)
     double tanh(double x)
+    float tsb_tanhf(float x)
 
 
 cdef inline floating sigmoid(floating x) noexcept nogil:
@@ -21,6 +24,15 @@ cdef inline floating sigmoid(floating x) noexcept nogil:
 
 
 cdef inline floating tanh_(floating x) noexcept nogil:
+    if floating is float:
+        return tsb_tanhf(x)
+    else:
+        return tanh(x)
+
+
+cdef inline floating glibc_tanh(floating x) noexcept nogil:
+    # glibc's tanhf / tanh (libmvec where vectorised): the echo-state reservoir's,
+    # whose wide AVX2 path calls glibc's 8-wide tanhf and must give the same bits.
     if floating is float:
         return tanhf(x)
     else:
