@@ -1,7 +1,8 @@
 """Fit the coefficients of the kernels' float32 tanh (``tsb_tanhf`` in _simd_math.h).
 
 tanh(x) ~ x P(z) / Q(z), z = x * x, on 0 <= x <= XMAX, P of degree NP and Q of degree
-NQ in z, P(0) = Q(0) = 1, minimising the largest relative error. The fit is the
+NQ in z, Q(0) = 1, towards the least largest relative error (P(0) is fitted too: it
+comes out at 0.9999999987, 1 in float). The fit is the
 linearised form x P(z) - tanh(x) Q(z) = 0 solved by weighted least squares, each pass
 dividing by the last pass's Q (Sanathanan-Koerner) and raising the weights where the
 error is largest (towards the minimax fit), on a Chebyshev-spaced grid; the best pass

@@ -1,7 +1,8 @@
 """The gate activations of each instruction-set build (tsbptt/_kernels/_activations.pxd).
 
 float32 tanh is the kernels' own rational approximation (tsb_tanhf in _simd_math.h);
-the float32 sigmoid and both float64 activations come from glibc's exp and tanh.
+the float32 sigmoid and both float64 activations come from the C library's exp
+and tanh (glibc's libmvec where the loops are vectorised).
 Each is checked against NumPy in float64, in units in the last place (ulp) of the
 float32 result, on a sample of every exponent; then the special values, the symmetry,
 and that a float32 tanh's bits do not depend on where the value sits in a row
@@ -15,9 +16,11 @@ from tsbptt._kernels import cell_kernels, isa_usable
 ISAS = [pytest.param(isa, marks=pytest.mark.skipif(
     not isa_usable(isa), reason=f"no {isa} CPU or build"))
     for isa in ("baseline", "avx2", "avx512")]
-#: Largest error of tsb_tanhf over every float, measured by an exhaustive sweep
-#: (_simd_math.h): 4.84 ulp with fused multiply-adds, 6.21 without (portable build).
-TANH_F32_ULP = {"baseline": 6.25, "avx2": 4.85, "avx512": 4.85}
+#: Largest error of tsb_tanhf over every float, in ulp, measured by an exhaustive sweep
+#: (_simd_math.h; benchmarks/bench_tanhf.c): with fused multiply-adds (the AVX2 and
+#: AVX-512 builds) 4.8371 at 4.10832834, without (the portable build) 6.2072 at
+#: 5.29359913. Both points lie in [4, 8), which a test sweeps whole.
+TANH_F32_ULP = {"baseline": 6.2072, "avx2": 4.8371, "avx512": 4.8371}
 
 
 def activations(isa, x):
@@ -44,10 +47,22 @@ def test_tanh_float32_within_its_bound_on_every_exponent(isa):
     x = float32_sample()
     _, t = activations(isa, x)
     err = ulp_errors(t, np.tanh(x.astype(np.float64)))
-    assert err.max() <= TANH_F32_ULP[isa], (err.max(), x[err.argmax()])
+    assert err.max() <= TANH_F32_ULP[isa] + 1e-3, (err.max(), x[err.argmax()])
     # Most values are exact or next to it: a bound reached only in places.
     assert np.mean(err <= 1.0) > 0.95
     assert np.all(t <= 1.0) and np.all(t >= 0.0)
+
+
+@pytest.mark.parametrize("isa", ISAS)
+def test_tanh_float32_largest_error_is_the_swept_one(isa):
+    # Every float in [4, 8) (2^23 of them): the largest error must be the one the
+    # exhaustive sweep found for this build, so a build whose multiply-adds are
+    # fused where they should not be, or not fused where they should, fails here.
+    lo, hi = np.float32(4.0).view(np.uint32), np.float32(8.0).view(np.uint32)
+    x = np.arange(lo, hi, dtype=np.uint32).view(np.float32)
+    _, t = activations(isa, x)
+    err = ulp_errors(t, np.tanh(x.astype(np.float64)))
+    assert err.max() == pytest.approx(TANH_F32_ULP[isa], abs=1e-3), x[err.argmax()]
 
 
 @pytest.mark.parametrize("isa", ISAS)
@@ -71,10 +86,12 @@ def test_tanh_float32_special_values_and_symmetry(isa):
 
 @pytest.mark.parametrize("isa", ISAS)
 def test_tanh_float32_bits_do_not_depend_on_the_position_in_the_row(isa):
-    # A gate loop runs 8 or 16 values a vector and its tail one by one; glibc's
-    # vector and scalar exp and tanh may differ in the last bit (the split depends on
-    # H alone, so a sample's outputs still do not depend on the batch), the kernels'
-    # own float32 tanh may not.
+    # The AVX builds' gate loops run 8 or 16 values a vector, then a narrower vector
+    # and scalars for the tail; glibc's vector and scalar exp and tanh may differ in
+    # the last bit (the split depends on H alone, so a sample's outputs still do not
+    # depend on the batch), the kernels' own float32 tanh may not. (On x86 the
+    # portable build is compiled at -O2 and runs this loop in scalars: there it
+    # compares scalars with scalars.)
     rng = np.random.default_rng(0)
     x = (4 * rng.standard_normal(53)).astype(np.float32)
     alone = np.concatenate([activations(isa, x[i:i + 1])[1] for i in range(x.size)])
@@ -85,7 +102,7 @@ def test_tanh_float32_bits_do_not_depend_on_the_position_in_the_row(isa):
 
 
 @pytest.mark.parametrize("isa", ISAS)
-def test_glibc_activations_against_numpy(isa):
+def test_libm_activations_against_numpy(isa):
     x32 = np.concatenate([float32_sample(stop=80.0, step=104729),
                           -float32_sample(stop=80.0, step=104729)])
     sig32, _ = activations(isa, x32)
@@ -100,5 +117,6 @@ def test_glibc_activations_against_numpy(isa):
 def test_length_mismatch_is_an_error():
     mod = cell_kernels("lstm", "baseline")
     x = np.zeros(4, dtype=np.float32)
-    with pytest.raises(ValueError, match=r"must have x's length 4, got 3 and 4"):
+    with pytest.raises(ValueError, match=r"sig_out and tanh_out must have x's length 4, "
+                                         r"got 3 and 4"):
         mod.activation_values(x, np.empty(3, np.float32), np.empty(4, np.float32))

@@ -2,8 +2,8 @@
 #
 # They are inline so GCC can vectorise the gate loops that call them; exp and the
 # float64 tanh come from _simd_math.h (libmvec SIMD variants where available), the
-# cells' float32 tanh is _simd_math.h's own rational tsb_tanhf (glibc_tanh keeps
-# glibc's for the echo-state reservoir). Literals are cast to `floating` so float32
+# cells' float32 tanh is _simd_math.h's own rational tsb_tanhf (libm_tanh keeps the
+# C library's for the echo-state reservoir). Literals are cast to `floating` so float32
 # loops never get promoted to double.
 from cython cimport floating
 
@@ -30,9 +30,10 @@ cdef inline floating tanh_(floating x) noexcept nogil:
         return tanh(x)
 
 
-cdef inline floating glibc_tanh(floating x) noexcept nogil:
-    # glibc's tanhf / tanh (libmvec where vectorised): the echo-state reservoir's,
-    # whose wide AVX2 path calls glibc's 8-wide tanhf and must give the same bits.
+cdef inline floating libm_tanh(floating x) noexcept nogil:
+    # The C library's tanhf / tanh (glibc's libmvec where vectorised): the echo-state
+    # reservoir's, whose wide AVX2 path calls glibc's 8-wide tanhf and must give the
+    # same bits.
     if floating is float:
         return tanhf(x)
     else:

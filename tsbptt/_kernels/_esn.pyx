@@ -41,7 +41,7 @@ from libc.math cimport log, sqrt
 
 import numpy as np
 
-from ._activations cimport glibc_tanh
+from ._activations cimport libm_tanh
 from ._openmp_helpers cimport omp_get_thread_num
 
 #: Rows of the batch one thread advances together (their state is kept transposed,
@@ -252,7 +252,7 @@ cdef void _row(const floating[:, :, ::1] U, const Py_ssize_t[::1] lengths,
             for blk in range(n_slices):
                 i0 = blk * CHUNK
                 for k in range(lanes):
-                    xn[i0 + k] = keep * xs[i0 + k] + leak * glibc_tanh(acc[i0 + k])
+                    xn[i0 + k] = keep * xs[i0 + k] + leak * libm_tanh(acc[i0 + k])
         swap = xs
         xs = xn
         xn = swap
@@ -361,7 +361,7 @@ cdef inline void _chunk_step(int isa, bint wide, Py_ssize_t n_slices, Py_ssize_t
     else:
         for q in range(N):
             for k in range(lanes):
-                xn[q * CHUNK + k] = keep * xs[q * CHUNK + k] + leak * glibc_tanh(xn[q * CHUNK + k])
+                xn[q * CHUNK + k] = keep * xs[q * CHUNK + k] + leak * libm_tanh(xn[q * CHUNK + k])
 
 
 cdef inline void _take_lane(const floating* xn, floating* xs, floating* tot,

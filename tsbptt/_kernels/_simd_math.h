@@ -30,10 +30,19 @@ __attribute__((__simd__("notinbranch"))) extern float tanhf(float);
 __attribute__((__simd__("notinbranch"))) extern double tanh(double);
 #endif
 
+/* a * b + c, fused (one rounding) in the builds that have FMA, as their micro-kernels
+ * are, and two roundings in the portable one: explicit, so the result does not hang
+ * on the compiler's -ffp-contract default (off under -std=c11, for one). */
+#ifdef __FMA__
+#define TSB_MADDF(a, b, c) fmaf((a), (b), (c))
+#else
+#define TSB_MADDF(a, b, c) ((a) * (b) + (c))
+#endif
+
 /* tanh for float32, the kernels' own: tanh(x) = x P(x^2) / Q(x^2) with P of degree
  * 5 and Q of degree 4 in x^2, for |x| < 9; +-1 beyond (where tanh(x) rounds to
  * +-1, or from 9 to 9.01 to one unit in the last place (ulp) below). The
- * coefficients are a minimax fit of the relative error on [0, 9] (iteratively
+ * coefficients are a near-minimax fit of the relative error on [0, 9] (iteratively
  * reweighted least squares, 1.3e-9 in double), rounded to float.
  * - Error, against tanh in double over every float (2.1e9 positive ones; the
  *   function is odd): at most 4.84 ulp where the multiply-adds are fused (AVX2,
@@ -51,31 +60,29 @@ __attribute__((__simd__("notinbranch"))) extern double tanh(double);
  * Every operation is the same whether the value falls in a vector or the scalar tail
  * of a loop, so its bits do not depend on its position. */
 static inline float tsb_tanhf(float x) {
-    uint32_t bx, ba, bc, nan, big, br;
+    uint32_t bx, ba, bc, nan_bits, big, br;
     float a, z, p, q, r;
     memcpy(&bx, &x, sizeof bx);
     ba = bx & 0x7fffffffu;                            /* |x| */
     bc = ba < 0x41100000u ? ba : 0x41100000u;         /* min(|x|, 9); NaN -> 9 */
-    nan = -(uint32_t)(ba > 0x7f800000u) & 0x7fc00000u;
+    nan_bits = -(uint32_t)(ba > 0x7f800000u) & 0x7fc00000u;
     memcpy(&a, &bc, sizeof a);
     z = a * a;
-    p = -1.224608782e-11f;
-    p = p * z + 3.064231890e-08f;
-    p = p * z + 2.803122698e-05f;
-    p = p * z + 3.869503969e-03f;
-    p = p * z + 1.368085295e-01f;
-    p = p * z + 1.0f;
-    q = 1.289029115e-06f;
-    q = q * z + 3.940706083e-04f;
-    q = q * z + 2.725014277e-02f;
-    q = q * z + 4.701418579e-01f;
-    q = q * z + 1.0f;
+    p = TSB_MADDF(-1.224608782e-11f, z, 3.064231890e-08f);
+    p = TSB_MADDF(p, z, 2.803122698e-05f);
+    p = TSB_MADDF(p, z, 3.869503969e-03f);
+    p = TSB_MADDF(p, z, 1.368085295e-01f);
+    p = TSB_MADDF(p, z, 1.0f);
+    q = TSB_MADDF(1.289029115e-06f, z, 3.940706083e-04f);
+    q = TSB_MADDF(q, z, 2.725014277e-02f);
+    q = TSB_MADDF(q, z, 4.701418579e-01f);
+    q = TSB_MADDF(q, z, 1.0f);
     r = a * p / q;
     memcpy(&br, &r, sizeof br);
     br = br < 0x3f800000u ? br : 0x3f800000u;         /* min(r, 1) */
     big = -(uint32_t)(ba >= 0x41100000u);             /* |x| >= 9 (or NaN): 1 */
     br = (br & ~big) | (0x3f800000u & big);
-    br = br | nan | (bx & 0x80000000u);               /* NaN back, then x's sign */
+    br = br | nan_bits | (bx & 0x80000000u);          /* NaN back, then x's sign */
     memcpy(&r, &br, sizeof r);
     return r;
 }
