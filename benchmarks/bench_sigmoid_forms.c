@@ -18,18 +18,11 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 #include "_simd_math.h"
+#include "_row_timing.h"
 #if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
 #include <immintrin.h>
 #endif
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
 
 /* y[0:n] = 1 / (1 + y[0:n]) without a division in the vector builds */
 static void inv_1p(float* y, long n)
@@ -72,11 +65,9 @@ __attribute__((noinline)) static void sig_rcp(const float* restrict x, float* re
     inv_1p(y, n);
 }
 
-typedef void (*form_fn)(const float* restrict, float* restrict, long);
-
 int main(void)
 {
-    form_fn forms[3] = {sig_div, sig_tanh, sig_rcp};
+    row_fn forms[3] = {sig_div, sig_tanh, sig_rcp};
     const char* names[3] = {"div", "tanh", "rcp"};
     long big = 1 << 22;
     float* x = malloc(big * sizeof(float));
@@ -97,18 +88,8 @@ int main(void)
                worst * 16777216.0);
     }
     for (long n = 96; n <= 768; n *= 2) {
-        long reps = 20000000 / n;
-        double best[3] = {1e9, 1e9, 1e9};
-        for (int r = 0; r < 7; r++)
-            for (int k = 0; k < 3; k++) {
-                double t = now();
-                for (long i = 0; i < reps; i++) {
-                    forms[k](w, y, n);
-                    __asm__ volatile("" : : "r"(y) : "memory");
-                }
-                t = (now() - t) / reps / n * 1e9;
-                if (t < best[k]) best[k] = t;
-            }
+        double best[3];
+        time_rows(3, forms, w, y, n, best);
         printf("n=%4ld  ns/element: div %.3f  tanh %.3f  rcp %.3f\n", n, best[0], best[1],
                best[2]);
     }

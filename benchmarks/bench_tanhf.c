@@ -21,15 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include "_simd_math.h"
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
+#include "_row_timing.h"
 
 __attribute__((noinline)) static void own(const float* restrict x, float* restrict y, long n)
 {
@@ -41,10 +34,8 @@ __attribute__((noinline)) static void glibc(const float* restrict x, float* rest
     for (long j = 0; j < n; j++) y[j] = tanhf(x[j]);
 }
 
-typedef void (*form_fn)(const float* restrict, float* restrict, long);
-
 /* Error of f over the bit patterns [lo, hi) of positive floats. */
-static void sweep(const char* name, form_fn f, uint64_t lo, uint64_t hi)
+static void sweep(const char* name, row_fn f, uint64_t lo, uint64_t hi)
 {
     const long chunk = 1 << 20;
     float* x = malloc(chunk * sizeof(float));
@@ -86,7 +77,7 @@ static void sweep(const char* name, form_fn f, uint64_t lo, uint64_t hi)
 
 int main(int argc, char** argv)
 {
-    form_fn forms[2] = {own, glibc};
+    row_fn forms[2] = {own, glibc};
     const char* names[2] = {"own", "glibc"};
     /* every positive float, +inf (0x7f800000) and one NaN (0x7f800001) */
     uint64_t lo = 0, hi = 0x7f800002ull;
@@ -100,18 +91,8 @@ int main(int argc, char** argv)
         /* gate pre-activations and cell states: mostly within a few units of 0 */
         for (int i = 0; i < 4096; i++) w[i] = 8.0f * ((float)rand() / (float)RAND_MAX - 0.5f);
         for (long n = 32; n <= 256; n *= 2) {
-            long reps = 20000000 / n;
-            double best[2] = {1e9, 1e9};
-            for (int r = 0; r < 7; r++)
-                for (int k = 0; k < 2; k++) {
-                    double t = now();
-                    for (long i = 0; i < reps; i++) {
-                        forms[k](w, y, n);
-                        __asm__ volatile("" : : "r"(y) : "memory");
-                    }
-                    t = (now() - t) / reps / n * 1e9;
-                    if (t < best[k]) best[k] = t;
-                }
+            double best[2];
+            time_rows(2, forms, w, y, n, best);
             printf("n=%4ld  ns/element: own %.3f  glibc %.3f  (glibc / own %.2f)\n", n,
                    best[0], best[1], best[1] / best[0]);
         }
