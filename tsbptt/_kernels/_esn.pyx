@@ -77,7 +77,7 @@ cdef extern from "_esn_chunk.h" nogil:
     int TSB_TANHF_WIDE
     void tsb_leaky_tanhf_avx2(Py_ssize_t n, float keep, float leak, const float* xs,
                               const float* acc, float* xn)
-    long long tsb_tanhf_mismatches(long long start, long long stop, long long step)
+    long long tsb_glibc_tanhf_width_mismatches(long long start, long long stop, long long step)
 
 
 cdef extern from "_esn_panel.h" nogil:
@@ -109,7 +109,7 @@ def _tanhf_mismatches(long long start, long long stop, long long step):
                          f"{stop}, {step}")
     cdef long long bad
     with nogil:
-        bad = tsb_tanhf_mismatches(start, stop, step)
+        bad = tsb_glibc_tanhf_width_mismatches(start, stop, step)
     return bad
 
 

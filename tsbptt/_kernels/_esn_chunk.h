@@ -175,8 +175,9 @@ TSB_CHUNK_DISPATCH(double)
  * The portable step (_esn.pyx) runs the same expression through glibc's 4-wide
  * tanhf (_ZGVbN4v_tanhf, the baseline build's vectorisation); its 8-wide AVX2
  * twin _ZGVdN8v_tanhf returns the same bits for all 2^32 inputs (glibc 2.36,
- * checked exhaustively: tsb_tanhf_mismatches, tests/kernels/test_esn_chunk_path.py,
- * and again on a sample when the module loads, see _esn.pyx's TANHF_WIDE). The
+ * checked exhaustively: tsb_glibc_tanhf_width_mismatches,
+ * tests/kernels/test_esn_chunk_path.py, and again on a sample when the module
+ * loads, see _esn.pyx's TANHF_WIDE). The
  * AVX-512 16-wide variant does not (64.6 M inputs differ in the last bit), nor do
  * the float64 variants: they are not used. 0 where libmvec is not available
  * (the condition of _simd_math.h). */
@@ -201,8 +202,10 @@ static void tsb_leaky_tanhf_avx2(ptrdiff_t n, float keep, float leak, const floa
 }
 
 /* The float32 inputs of bit pattern start, start + step, ... < stop (at most
-   2^32) on which the 8-wide and 4-wide tanhf give different bits. */
-static int64_t tsb_tanhf_mismatches(int64_t start, int64_t stop, int64_t step) {
+   2^32) on which glibc's 8-wide and 4-wide tanhf give different bits (the echo-state
+   reservoir's; the cells' own tsb_tanhf is another function). */
+static int64_t tsb_glibc_tanhf_width_mismatches(int64_t start, int64_t stop,
+                                                int64_t step) {
     int64_t bad = 0;
     float in[8], r4[8], r8[8];
     uint32_t bits[8];
@@ -228,7 +231,8 @@ static void tsb_leaky_tanhf_avx2(ptrdiff_t n, float keep, float leak, const floa
     (void)n; (void)keep; (void)leak; (void)xs; (void)acc; (void)xn;
     abort();
 }
-static int64_t tsb_tanhf_mismatches(int64_t start, int64_t stop, int64_t step) {
+static int64_t tsb_glibc_tanhf_width_mismatches(int64_t start, int64_t stop,
+                                                int64_t step) {
     (void)start; (void)stop; (void)step;
     return -1;
 }
