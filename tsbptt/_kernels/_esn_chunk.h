@@ -177,10 +177,9 @@ TSB_CHUNK_DISPATCH(double)
  * twin _ZGVdN8v_tanhf returns the same bits for all 2^32 inputs (glibc 2.36,
  * checked exhaustively: tsb_glibc_tanhf_width_mismatches,
  * tests/kernels/test_esn_chunk_path.py, and again on a sample when the module
- * loads, see _esn.pyx's TANHF_WIDE). The
- * AVX-512 16-wide variant does not (64.6 M inputs differ in the last bit), nor do
- * the float64 variants: they are not used. 0 where libmvec is not available
- * (the condition of _simd_math.h). */
+ * loads, see _esn.pyx's TANHF_WIDE). The AVX-512 16-wide variant does not (64.6 M
+ * inputs differ in the last bit), nor do the float64 variants: they are not used.
+ * 0 where libmvec is not available (the condition of _simd_math.h). */
 /* Where _simd_math.h declares glibc's vector variants (the same test). */
 #if TSB_SELL_X86 && !defined(__clang__) && defined(__GLIBC__) && \
     defined(__GLIBC_MINOR__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35)) && \
