@@ -4,7 +4,8 @@ Each measurement runs in a fresh process, because what malloc does with a freed
 array (keep it in its heap, or hand the pages back to the system and fault them in
 again at the next step) depends on everything the process freed before. The
 processes alternate, settled (as tsbptt runs) and unsettled (``settle_malloc``
-made a no-op, as before 2026-12-04), ``--runs`` times each:
+made a no-op, as before 2026-12-04; with ``--against BYTES``, settled by a block of
+that size instead), ``--runs`` times each:
 
 - ``fit``: ``LSTMRegressor(hidden_size=H, batch_size=B, max_iter=3)`` on 4,096 random
   windows of (T, 1), float32, 1 thread: the least wall time of three fits after a
@@ -16,6 +17,8 @@ Run from the repository root::
 
     python benchmarks/bench_malloc.py
     python benchmarks/bench_malloc.py --runs 5 --fits 64,48,64 32,48,32
+    python benchmarks/bench_malloc.py --against 16777216 --fits 64,100,256 \
+        --steps 64,100,16,256 64,200,16,256   # the 16 MB block of before
 """
 import argparse
 import json
@@ -73,9 +76,11 @@ def child_step(B, T, F, H, seconds):
     return {"ms": statistics.median(times) * 1e3, "faults_per_step": (faults() - f0) / len(times)}
 
 
-def run_child(kind, shape, settled, seconds):
+def run_child(kind, shape, settled, seconds, settle_bytes=None):
     cmd = [sys.executable, __file__, "--child", kind, ",".join(map(str, shape)),
            "--seconds", str(seconds)] + ([] if settled else ["--unsettled"])
+    if settle_bytes is not None:
+        cmd += ["--settle-bytes", str(settle_bytes)]
     # glibc adapts its thresholds only when none is set: drop the settings that fix them
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("MALLOC_") and k != "GLIBC_TUNABLES"}
@@ -92,11 +97,17 @@ def main(argv=None):
     p.add_argument("--seconds", type=float, default=3.0, help="per bare-step process")
     p.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     p.add_argument("--unsettled", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--settle-bytes", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--against", type=int, default=None, metavar="BYTES",
+                   help="compare with settling by a block of BYTES instead of not "
+                        "settling (16777216: the block before 2026-12-04)")
     args = p.parse_args(argv)
     if args.child:
+        import tsbptt.engine._malloc as malloc
         if args.unsettled:
-            import tsbptt.engine._malloc as malloc
             malloc._settled = True  # settle_malloc does nothing: malloc as it comes
+        if args.settle_bytes is not None:
+            malloc.SETTLE_BYTES = args.settle_bytes
         kind, shape = args.child[0], [int(x) for x in args.child[1].split(",")]
         got = child_fit(*shape) if kind == "fit" else child_step(*shape, args.seconds)
         print(json.dumps(got))
@@ -105,7 +116,9 @@ def main(argv=None):
     steps = ([tuple(map(int, s.split(","))) for s in args.steps] if args.steps is not None
              else STEPS)
     print("\n".join(header_lines(None, True, "1 thread", "not used")[1]))
-    print(f"{args.runs} processes per shape and setting, alternating unsettled / settled")
+    off_name = "unsettled" if args.against is None else f"settled by {args.against} bytes"
+    print(f"{args.runs} processes per shape and setting, alternating off ({off_name}) / "
+          f"on (settled as tsbptt does)")
     print(f"{'what':>6} {'shape':>18} {'off ms':>9} {'on ms':>9} {'on/off':>7} "
           f"{'off faults':>11} {'on faults':>10}   per run (off/on ms); on = settled")
     for kind, shapes in (("fit", fits), ("step", steps)):
@@ -113,7 +126,9 @@ def main(argv=None):
             res = {True: [], False: []}
             for _ in range(args.runs):
                 for settled in (False, True):
-                    res[settled].append(run_child(kind, shape, settled, args.seconds))
+                    res[settled].append(
+                        run_child(kind, shape, settled or args.against is not None,
+                                  args.seconds, None if settled else args.against))
             off = statistics.median(r["ms"] for r in res[False])
             on = statistics.median(r["ms"] for r in res[True])
             f_off = statistics.median(r["faults_per_step"] for r in res[False])
