@@ -18,7 +18,7 @@ Run from the repository root::
     python benchmarks/bench_malloc.py
     python benchmarks/bench_malloc.py --runs 5 --fits 64,48,64 32,48,32
     python benchmarks/bench_malloc.py --against 16777216 --fits 64,100,256 \
-        --steps 64,100,16,256 64,200,16,256   # the 16 MB block of before
+        --steps 64,100,16,256 64,200,16,256   # against the first, 16 MB block
 """
 import argparse
 import json
@@ -100,7 +100,7 @@ def main(argv=None):
     p.add_argument("--settle-bytes", type=int, help=argparse.SUPPRESS)
     p.add_argument("--against", type=int, default=None, metavar="BYTES",
                    help="compare with settling by a block of BYTES instead of not "
-                        "settling (16777216: the block before 2026-12-04)")
+                        "settling (16777216: the first, unreleased block, c6d331e)")
     args = p.parse_args(argv)
     if args.child:
         import tsbptt.engine._malloc as malloc
@@ -120,7 +120,7 @@ def main(argv=None):
     print(f"{args.runs} processes per shape and setting, alternating off ({off_name}) / "
           f"on (settled as tsbptt does)")
     print(f"{'what':>6} {'shape':>18} {'off ms':>9} {'on ms':>9} {'on/off':>7} "
-          f"{'off faults':>11} {'on faults':>10}   per run (off/on ms); on = settled")
+          f"{'off faults':>11} {'on faults':>10}   per run (off/on ms); on = SETTLE_BYTES")
     for kind, shapes in (("fit", fits), ("step", steps)):
         for shape in shapes:
             res = {True: [], False: []}

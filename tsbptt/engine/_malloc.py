@@ -12,28 +12,31 @@ settled, and a fit of 4,096 windows of (48, 1) at H = 64, batch 64, 2.02 s inste
 "malloc"). How much a process paid depended on what it had freed before (torch's
 allocations, in the same process, hid it from the benchmarks).
 
-:func:`settle_malloc` frees one block of just under 32 MB, the largest glibc adapts
-to, before the first forward pass (training or prediction) of the process: arrays
-up to that size then come from the heap, and up to twice that of freed heap stays
-mapped (resident memory a process keeps, as any program that frees such an array
-does; only memory the steps did use). Until 2026-12-04 the block was 16 MB, which
-left steps whose arrays total 32-64 MB faulting their pages in again: a (64, 100,
-16, 256) LSTM step took ~3,970 page faults and 7-8% more time (report section
-"settle"). Steps whose arrays total more than 64 MB, or which use an array above
-32 MB (glibc always maps those afresh), still give some back; at those sizes the
-faults are a few percent of the step. Other allocators are left as they are, and so
-is a glibc told its thresholds (``MALLOC_TRIM_THRESHOLD_`` and the like, as Dask's
-nanny sets for its workers, or ``GLIBC_TUNABLES``), which then adapts no more. (A
-pool keeping the arrays, tried in the same round, saved no more and cost 1-8%; one
-keeping only the arrays above 32 MB, tried on 2026-12-04, saved 1-3% of the largest
-grid row's step and was not worth its code.)
+:func:`settle_malloc` frees one 28 MB block before the first forward pass (training
+or prediction) of the process: arrays up to that size then come from the heap, and
+up to twice that of freed heap stays mapped at the top of each malloc arena, i.e. for
+each thread that trains or predicts (resident memory a process keeps, as any program
+that frees such an array does; only pages something in the process touched). The
+first version of this block, 16 MB (c6d331e, unreleased), left steps whose arrays
+total 32-56 MB faulting their pages in again: a (64, 100, 16, 256) LSTM step took
+3,918 page faults and 141.6 ms, against none and 133.8 ms (report section "settle").
+Steps whose arrays total more than that, or which use an array above 32 MB (glibc
+always maps those afresh), still give some back; at those sizes the faults are a few
+percent of the step. The block only acts if glibc maps it: in a process whose heap
+already has that much free, nothing changes. Other allocators are left as they are,
+and so is a glibc told its thresholds (``MALLOC_TRIM_THRESHOLD_`` and the like, as
+Dask's nanny sets for its workers, or ``GLIBC_TUNABLES``), which then adapts no
+more. (A pool keeping the arrays, tried in the same round, saved no more and cost
+1-8%; one keeping only the arrays above 32 MB, tried on 2026-12-04, saved 1-3% of
+the largest grid row's step and was not worth its code.)
 """
 import numpy as np
 
-#: The freed block's size: the largest whose mapping glibc's thresholds rise to. Its cap
-#: (DEFAULT_MMAP_THRESHOLD_MAX, 32 MB on 64-bit) bounds the mapped chunk, which is the
-#: request plus a header, rounded up to whole pages.
-SETTLE_BYTES = (32 << 20) - (64 << 10)
+#: The freed block's size, well below glibc's cap on the thresholds it adapts to
+#: (DEFAULT_MMAP_THRESHOLD_MAX, 32 MB on 64-bit): the mapped chunk, the request plus a
+#: header rounded up to whole pages (64 KB on some aarch64 kernels, 2 MB with glibc's
+#: hugetlb tunable), must stay below it, not at it (the flag bits count).
+SETTLE_BYTES = 28 << 20
 
 _settled = False
 
