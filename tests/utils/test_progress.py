@@ -231,7 +231,10 @@ class NotebookStream(io.StringIO):
 NotebookStream.__module__ = "ipykernel.iostream"
 
 
-def test_verbose_1_draws_in_a_notebook():
+def test_verbose_1_draws_a_line_in_a_notebook_without_tqdm(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)  # import fails: not installed
     stream = NotebookStream()
     rep = ProgressReporter(2, 1, stream=stream, clock=FakeClock())
     for rec in _records(2):
