@@ -335,7 +335,7 @@ def use_machine_peaks(rows):
     run measured at the row's thread count.
 
     Each run measures the peak with its own OpenBLAS kernels, but tsbptt's kernels use
-    none: on an AVX-512 CPU the Haswell run's GEMM is OpenBLAS's AVX2 code, about half
+    none: on an AVX-512 CPU the Haswell run's GEMM is OpenBLAS's AVX2 code, 39-41% of
     the machine's peak, and rows against it read over 100%. The run's own peak stays
     in ``openblas_peak_gflops``.
 

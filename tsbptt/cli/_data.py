@@ -605,6 +605,12 @@ def check_future(data, future_exog, horizon):
 
 # -- models -------------------------------------------------------------------------
 
+#: The reason given for a config file nested past the parser's limit. Python's own
+#: message differs between versions ("maximum recursion depth exceeded ...", or
+#: "Stack overflow ..." from 3.14, which checks the C stack).
+_TOO_DEEP = "nested too deeply to read"
+
+
 def load_config(path):
     """Model parameters from a JSON or TOML file (a flat table of name = value)."""
     path = Path(path)
@@ -619,13 +625,16 @@ def load_config(path):
                 from None
         try:
             config = tomllib.loads(text)
-        except (tomllib.TOMLDecodeError, RecursionError) as exc:
+        except RecursionError:
+            raise UsageError(f"config file {path} is not valid TOML: {_TOO_DEEP}") from None
+        except tomllib.TOMLDecodeError as exc:
             raise UsageError(f"config file {path} is not valid TOML: {exc}") from None
     elif path.suffix.lower() == ".json":
         try:
             config = json.loads(text)
-        except (ValueError, RecursionError) as exc:  # a decode error, a 5000-digit
-            # integer, or nesting deeper than the interpreter's recursion limit
+        except RecursionError:
+            raise UsageError(f"config file {path} is not valid JSON: {_TOO_DEEP}") from None
+        except ValueError as exc:  # a decode error, or a 5000-digit integer
             raise UsageError(f"config file {path} is not valid JSON: {exc}") from None
     else:
         raise UsageError(f"config file {path} must end in .json or .toml")
