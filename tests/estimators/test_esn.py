@@ -40,8 +40,7 @@ CHECKED = [ESNRegressor(n_reservoir=30, random_state=0),
            ESNRegressor(n_reservoir=60, alpha=1e-3, dtype="float32", random_state=0)]
 
 
-@parametrize_with_checks(CHECKED, xfail_strict=True,
-                         expected_failed_checks=_expected_failures)
+@parametrize_with_checks(CHECKED, expected_failed_checks=_expected_failures)
 def test_sklearn_compatible(estimator, check):
     check(estimator)
 

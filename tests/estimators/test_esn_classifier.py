@@ -33,8 +33,7 @@ CHECKED = [ESNClassifier(n_reservoir=30, random_state=0),
            ESNClassifier(n_reservoir=60, alpha=1e-3, random_state=0)]
 
 
-@parametrize_with_checks(CHECKED, xfail_strict=True,
-                         expected_failed_checks=_expected_failures)
+@parametrize_with_checks(CHECKED, expected_failed_checks=_expected_failures)
 def test_sklearn_compatible(estimator, check):
     check(estimator)
 

@@ -139,7 +139,7 @@ def _expected_failures(estimator):
 
 
 @parametrize_with_checks([RTRLRegressor(hidden_size=4, random_state=0)],
-                         xfail_strict=True, expected_failed_checks=_expected_failures)
+                         expected_failed_checks=_expected_failures)
 def test_sklearn_compatible(estimator, check):
     check(estimator)
 

@@ -31,8 +31,7 @@ def _expected_failures(estimator):
     return {}
 
 
-@parametrize_with_checks(ESTIMATORS + EARLY, xfail_strict=True,
-                         expected_failed_checks=_expected_failures)
+@parametrize_with_checks(ESTIMATORS + EARLY, expected_failed_checks=_expected_failures)
 def test_sklearn_compatible(estimator, check):
     check(estimator)
 
