@@ -5,6 +5,8 @@ every estimator has are described once here, so that a change to one of them is
 made in one place and ``help(LSTMRegressor)`` still shows every parameter.
 """
 
+import re
+
 __all__ = ["fill_doc"]
 
 COMMON_PARAMETERS = """\
@@ -175,8 +177,7 @@ MLPRegressor's ``learning_rate`` is the step-size schedule ('constant',
 ``learning_rate``."""
 
 
-def _indent(text, spaces=4):
-    pad = " " * spaces
+def _indent(text, pad):
     return "\n".join(pad + line if line else line for line in text.splitlines())
 
 
@@ -185,7 +186,8 @@ def fill_doc(**pieces):
 
     The docstring names them ``{common_parameters}``, ``{common_attributes}``,
     ``{name_table}`` and ``{<name>}`` for each extra piece given here, each alone on
-    a line indented by four spaces.
+    a line. A piece takes its placeholder's indentation: four spaces as written,
+    none from Python 3.13 on, whose compiler strips a docstring's common indentation.
     """
     def decorate(cls):
         cell = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}[cls._cell]
@@ -194,7 +196,8 @@ def fill_doc(**pieces):
                  "name_table": NAME_TABLE.replace("{cell}", cell.ljust(len("{cell}"))), **pieces}
         doc = cls.__doc__
         for key, text in texts.items():
-            doc = doc.replace("{" + key + "}", _indent(text).lstrip())
+            doc = re.sub(r"^([ \t]*)\{" + key + r"\}$",
+                         lambda m, text=text: _indent(text, m.group(1)), doc, flags=re.M)
         cls.__doc__ = doc
         return cls
     return decorate
