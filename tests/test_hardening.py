@@ -410,8 +410,8 @@ def test_a_network_larger_than_memory_is_refused_before_allocating(data):
 
 @pytest.mark.parametrize("name,body,message", [
     # 100,000 deep: past every CPython's limit on nested JSON (the interpreter's
-    # recursion limit up to 3.11, a C recursion limit of 8,000 on Linux in 3.12, the
-    # C stack from 3.14), so json raises RecursionError, whose text differs by version
+    # recursion limit up to 3.11, a C recursion limit in 3.12 (8,000 on Linux) and
+    # 3.13, the C stack from 3.14), so json raises RecursionError, whose text differs
     ("c.json", "[" * 100_000 + "]" * 100_000, "is not valid JSON: nested too deeply to read"),
     pytest.param("c.toml", "a = " + "[" * 100_000 + "]" * 100_000,
                  "is not valid TOML: nested too deeply to read",

@@ -133,13 +133,13 @@ def test_alpha_is_chosen_by_generalized_cross_validation():
 
 
 @pytest.mark.parametrize("solver", ["dstevd", "eigh_tridiagonal"])
-@pytest.mark.parametrize("p, k", [(1, 1), (3, 2), (60, 1)])
+@pytest.mark.parametrize("p, k", [(1, 1), (2, 1), (3, 2), (60, 1)])
 @pytest.mark.parametrize("alpha", [0.0, 1e-6, None])
 def test_ridge_gcv_matches_the_eigh_path(p, k, alpha, solver, monkeypatch):
     """The readout's LAPACK steps (dsytrd, dstevd, Q on two vectors) give what
     numpy's eigh of the same Gram matrix gives: the same GCV choice and the
     solution to 1e-10; so does the tridiagonal step SciPy before 1.16 takes
-    (no dstevd wrapper there)."""
+    (no dstevd wrapper there: eigh_tridiagonal's stemr, forced on any SciPy)."""
     from tsbptt.estimators import _esn_readout
     from tsbptt.estimators._esn_readout import _centred_gram, _gcv_choice
     if solver == "dstevd" and _esn_readout._DSTEVD is None:

@@ -619,7 +619,7 @@ def test_openmp_threads_are_limited_in_joblib_workers(monkeypatch):
     workers = joblib.Parallel(n_jobs=2)(joblib.delayed(probe)() for _ in range(4))
     for n, openmp in workers:
         assert n == expected
-        assert openmp and all(t == limit for t in openmp)  # tsbptt's libgomp among them
+        assert openmp and all(t == limit for t in openmp)  # tsbptt's, sklearn's libgomp
     X, y = _series_windows(n=40)
     gs = GridSearchCV(_small(LSTMRegressor, max_iter=1), {"hidden_size": [4, 5]},
                       cv=TimeSeriesSplit(n_splits=2), scoring=threads_scorer, n_jobs=2)

@@ -195,9 +195,14 @@ def fill_doc(**pieces):
                  "common_attributes": COMMON_ATTRIBUTES,
                  "name_table": NAME_TABLE.replace("{cell}", cell.ljust(len("{cell}"))), **pieces}
         doc = cls.__doc__
+        if doc is None:  # python -OO: no docstrings
+            return cls
         for key, text in texts.items():
             doc = re.sub(r"^([ \t]*)\{" + key + r"\}$",
                          lambda m, text=text: _indent(text, m.group(1)), doc, flags=re.M)
+            if "{" + key + "}" in doc:
+                raise ValueError(f"{cls.__name__}'s docstring has {{{key}}} where it is "
+                                 "not alone on its line")
         cls.__doc__ = doc
         return cls
     return decorate

@@ -17,8 +17,8 @@ GRAM_ROWS = 1024
 
 #: LAPACK's divide-and-conquer tridiagonal eigensolver, which SciPy wraps from 1.16
 #: on (the project supports 1.11 and later): None where it does not, and
-#: :func:`_tridiagonal_eigh` uses ``eigh_tridiagonal`` instead (the same
-#: decomposition to rounding, other bits).
+#: :func:`_tridiagonal_eigh` takes ``eigh_tridiagonal``'s ``stemr`` instead (the
+#: same decomposition to rounding, other bits).
 _DSTEVD = getattr(lapack, "dstevd", None)
 
 
@@ -94,6 +94,8 @@ def _tridiagonal_eigh(G):
     divide and conquer, as ``dsyevd`` does), leaving ``V = Q Z`` unformed: the
     readout needs V on two vectors only (:func:`tridiagonal_reflect`), which
     saves ``dsyevd``'s back-transformation (2 p^3 flops; ~1.5 ms of ~4 at p=201).
+    A SciPy before 1.16 wraps no ``dstevd``: there the tridiagonal step is
+    ``eigh_tridiagonal``'s ``stemr`` (the same decomposition to rounding).
 
     Returns
     -------
@@ -103,9 +105,9 @@ def _tridiagonal_eigh(G):
     if info == 0:
         if len(d) == 1:  # dstevd's wrapper wants one off-diagonal entry even here
             return d, np.ones((1, 1)), c, tau
-        if _DSTEVD is None:  # SciPy before 1.16 wraps no dstevd: its stemr driver
-            try:
-                s, Z = eigh_tridiagonal(d, e, check_finite=False)
+        if _DSTEVD is None:  # SciPy before 1.16 wraps no dstevd: LAPACK's stemr
+            try:  # named, not the default driver, which is stevd from SciPy 1.16
+                s, Z = eigh_tridiagonal(d, e, check_finite=False, lapack_driver="stemr")
             except np.linalg.LinAlgError as exc:
                 raise np.linalg.LinAlgError(
                     f"the readout's eigendecomposition failed ({exc})") from None
