@@ -77,6 +77,32 @@ def test_convergence_warning_is_silent_unless_verbose(wave_csv, capsys, run, lst
     assert err.count("\n") == 1 and err.startswith("tsbptt: warning:") and "max_iter" in err
 
 
+def test_libraries_deprecations_are_silent_unless_verbose(wave_csv, capsys, run, ridge_args,
+                                                          monkeypatch):
+    # A library's deprecation in another's code (matplotlib 3.7 on pyparsing 3.3 said
+    # "'parseString' deprecated - use 'parse_string'" in every demo) is for their
+    # authors: the command shows it only with --verbose, and other warnings as before.
+    import warnings
+
+    real = cli.cmd_forecast
+
+    def forecast_that_warns(args):
+        warnings.warn("'parseString' deprecated - use 'parse_string'", DeprecationWarning)
+        warnings.warn("a pending change", PendingDeprecationWarning)
+        warnings.warn("a value changes next release", FutureWarning)
+        return real(args)
+
+    monkeypatch.setattr(cli, "cmd_forecast", forecast_that_warns)
+    code, _, err = run(capsys, *ridge_args(wave_csv))
+    assert code == 0
+    assert err == "tsbptt: warning: a value changes next release\n"
+    code, _, err = run(capsys, *ridge_args(wave_csv), "--verbose")
+    assert code == 0
+    assert err.splitlines() == ["tsbptt: warning: 'parseString' deprecated - use 'parse_string'",
+                                "tsbptt: warning: a pending change",
+                                "tsbptt: warning: a value changes next release"]
+
+
 def test_few_training_windows_are_warned_about(tmp_path, capsys, run, ridge_args):
     times = pd.date_range("2024-01-01", periods=40, freq="D")
     path = tmp_path / "short.csv"

@@ -554,14 +554,21 @@ def _one_line(exc):
     return cut(line, 2000)[1:-1] if len(line) > 2000 else line
 
 
+#: Warnings for the authors of code, not for its users (Python hides them outside
+#: ``__main__``): one library's deprecations in the code of another (matplotlib's use
+#: of pyparsing, say) are nothing a user of the command can act on. --verbose shows them.
+_DEVELOPER_WARNINGS = (DeprecationWarning, PendingDeprecationWarning)
+
+
 def _report_warnings(caught, verbose):
     """Each distinct warning once, on one line; the non-convergence of a short
-    training run only with --verbose."""
+    training run and the deprecations in the libraries' code only with --verbose."""
     from sklearn.exceptions import ConvergenceWarning
 
+    quiet = (ConvergenceWarning,) + _DEVELOPER_WARNINGS
     seen = []
     for w in caught:
-        if issubclass(w.category, ConvergenceWarning) and not verbose:
+        if issubclass(w.category, quiet) and not verbose:
             continue
         line = str(w.message).strip().splitlines()[0] if str(w.message).strip() else ""
         if line and line not in seen:
