@@ -307,6 +307,25 @@ def test_fit_partitions_gru_horizon_two_and_errors():
         fit_partitions(SGDRegressor(), df.rename(columns={"y": "v"}), lags=3)
 
 
+@pytest.mark.parametrize("dated", [False, True], ids=["integer-times", "datetimes"])
+def test_fit_partitions_refuses_times_out_of_order(dated):
+    # datetime64 times too: NumPy 1.x compares no datetime64 difference with 0
+    df = _long_panel()
+    if dated:
+        df["ds"] = pd.Timestamp("2024-01-01") + pd.to_timedelta(df["ds"], unit="h")
+    model = fit_partitions(SGDRegressor(random_state=0), df, lags=3)
+    assert model.n_windows_ == (30 - 3) + (5 - 3) + (40 - 3) + (9 - 3)
+    swapped = df.copy()
+    swapped.loc[[40, 41], "ds"] = swapped.loc[[41, 40], "ds"].to_numpy()  # series c
+    with pytest.raises(ValueError, match="series 'c' is not in increasing time order "
+                                         "in partition 0"):
+        fit_partitions(SGDRegressor(), swapped, lags=3)
+    repeated = df.copy()
+    repeated.loc[80, "ds"] = repeated.loc[79, "ds"]  # series d
+    with pytest.raises(ValueError, match="series 'd' is not in increasing time order"):
+        fit_partitions(SGDRegressor(), repeated, lags=3)
+
+
 @pytest.mark.slow
 def test_fit_partitions_of_a_dask_dataframe(client):
     dd = pytest.importorskip("dask.dataframe")  # needs pyarrow

@@ -79,7 +79,9 @@ def _series_stats(parts, columns):
             if key in stats and key != last:
                 raise ValueError(f"series {key!r} appears again in partition {i} after "
                                  "other series: sort the rows by series, then time")
-            if np.any(np.diff(times[a:b]) <= 0 if b - a > 1 else False):
+            # each time against the one before, not np.diff(...) <= 0: NumPy 1.x
+            # compares no datetime64 difference with the integer 0
+            if np.any(times[a + 1:b] <= times[a:b - 1]):
                 raise ValueError(f"series {key!r} is not in increasing time order in "
                                  f"partition {i}")
             n, m, m2 = b - a, float(np.mean(y[a:b])), float(np.sum((y[a:b] - y[a:b].mean())
