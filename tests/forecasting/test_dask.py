@@ -324,6 +324,22 @@ def test_fit_partitions_refuses_times_out_of_order(dated):
     repeated.loc[80, "ds"] = repeated.loc[79, "ds"]  # series d
     with pytest.raises(ValueError, match="series 'd' is not in increasing time order"):
         fit_partitions(SGDRegressor(), repeated, lags=3)
+    # across partitions: series c (rows 35-74) continues in the next piece, after an
+    # empty one, with a time not after its last
+    pieces = [df.iloc[:50], df.iloc[50:50], df.iloc[50:]]
+    assert fit_partitions(SGDRegressor(random_state=0), pieces, lags=3).n_windows_ \
+        == model.n_windows_
+    back = df.copy()
+    back.loc[50, "ds"] = back.loc[49, "ds"]
+    pieces = [back.iloc[:50], back.iloc[50:50], back.iloc[50:]]
+    with pytest.raises(ValueError, match="series 'c' is not in increasing time order: "
+                                         "partition 2 begins it at"):
+        fit_partitions(SGDRegressor(), pieces, lags=3)
+    missing = df.copy()
+    missing["ds"] = missing["ds"].astype("float64" if not dated else missing["ds"].dtype)
+    missing.loc[60, "ds"] = None
+    with pytest.raises(ValueError, match="partition 0: column 'ds' holds missing times"):
+        fit_partitions(SGDRegressor(), missing, lags=3)
 
 
 @pytest.mark.slow

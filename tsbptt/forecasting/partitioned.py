@@ -57,6 +57,8 @@ def _load(part, columns, i):
     if not np.all(np.isfinite(values)):
         raise ValueError(f"partition {i}: column {columns[2]!r} holds NaN or infinite "
                          "values")
+    if frame[columns[1]].isna().any():  # a missing time compares as neither < nor >
+        raise ValueError(f"partition {i}: column {columns[1]!r} holds missing times")
     return frame[columns[0]].to_numpy(), frame[columns[1]].to_numpy(), values
 
 
@@ -68,9 +70,14 @@ def _runs(ids):
     return np.concatenate([[0], change, [len(ids)]])
 
 
+def _when(t):
+    """A time as a message says it: datetime64 as a Timestamp's text."""
+    return pd.Timestamp(t) if isinstance(t, np.datetime64) else t
+
+
 def _series_stats(parts, columns):
     """Per series: (count, mean, M2) over every partition, and the series order."""
-    stats, order, last = {}, [], None
+    stats, order, last, last_time = {}, [], None, None
     for i, part in enumerate(parts):
         ids, times, y = _load(part, columns, i)
         bounds = _runs(ids)
@@ -79,6 +86,11 @@ def _series_stats(parts, columns):
             if key in stats and key != last:
                 raise ValueError(f"series {key!r} appears again in partition {i} after "
                                  "other series: sort the rows by series, then time")
+            if key == last and not times[a] > last_time:  # continued from a partition before
+                raise ValueError(f"series {key!r} is not in increasing time order: "
+                                 f"partition {i} begins it at {_when(times[a])}, not "
+                                 f"after {_when(last_time)}, where an earlier partition "
+                                 "ends it")
             # each time against the one before, not np.diff(...) <= 0: NumPy 1.x
             # compares no datetime64 difference with the integer 0
             if np.any(times[a + 1:b] <= times[a:b - 1]):
@@ -93,7 +105,7 @@ def _series_stats(parts, columns):
             else:
                 stats[key] = (n, m, m2)
                 order.append(key)
-            last = key
+            last, last_time = key, times[b - 1]
     return stats, order
 
 
