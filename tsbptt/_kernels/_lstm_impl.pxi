@@ -381,4 +381,5 @@ def lstm_infer(const floating[:, :, ::1] X not None,  # IN  (B, T, F)
 
 include "_products.pxi"
 include "_reduce.pxi"
+include "_finite.pxi"
 include "_activation_values.pxi"

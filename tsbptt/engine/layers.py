@@ -14,6 +14,7 @@ from numbers import Real
 import numpy as np
 from sklearn.utils import check_random_state
 
+from .._kernels import all_finite
 from ..utils._validation import check_positive_int
 from ._caches import BidirectionalCache
 from ._cells import CELLS
@@ -46,11 +47,12 @@ def _check_array(name, a, dtype):
         raise TypeError(
             f"{name} has dtype {a.dtype}, but the layer computes in {dtype}; "
             f"convert it with .astype(np.{dtype})")
-    if not np.isfinite(a).all():
+    a = np.ascontiguousarray(a)
+    if not all_finite(a):
         raise ValueError(
             f"{name} contains NaN or infinity; every value must be finite, "
             "including padding past a sequence's length (use 0)")
-    return np.ascontiguousarray(a)
+    return a
 
 
 def check_sequences(X, input_size, dtype):

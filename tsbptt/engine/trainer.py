@@ -22,6 +22,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._kernels import all_finite
 from ..utils._validation import check_positive_int
 from .bptt import full_bptt, truncated_bptt
 from ._threads import all_blas_single_threaded
@@ -164,7 +165,7 @@ def _apply(net, optimizer, grads, lr, opts, counters):
     names = list(net.params)
     before = [net.params[k].copy() for k in names]
     optimizer.step([grads[k] for k in names], learning_rate=lr)
-    if not all(np.isfinite(net.params[k]).all() for k in names):
+    if not all(all_finite(net.params[k]) for k in names):
         for k, b in zip(names, before):
             net.params[k][...] = b
         raise _Stop("an update made the weights non-finite")
