@@ -32,10 +32,8 @@ H_SOURCE = {"forward": {"lstm": "h0", "gru": "h0", "rnn": "h0"},
             "backward": {"lstm": "c0", "gru": "dh_T", "rnn": "dh_T"}}
 # Read-only (const) inputs; everything else is written.
 INPUTS = {"forward": {"X", "W", "b_hn", "h0", "c0", "lengths"},
-          "backward": {"W_T", "c0", "h_T", "lengths", "xh", "gates", "cell", "hn", "dY",
+          "backward": {"W", "c0", "h_T", "lengths", "xh", "gates", "cell", "hn", "dY",
                        "dh_T", "dc_T"}}
-# The argument that picks the float32/float64 specialisation.
-DISPATCH = {"X", "W_T"}
 
 
 def raw_calls(cell, dtype, isa="baseline", B=3, T=4, F=2, H=3, chunk=2,
@@ -61,7 +59,6 @@ def raw_calls(cell, dtype, isa="baseline", B=3, T=4, F=2, H=3, chunk=2,
 
     X, W = a(B, T, F), a(F + H + 1, G)
     L = np.resize(np.array([T, 1, min(3, T), min(2, T)], dtype=np.intp), B)
-    W_T = np.ascontiguousarray(W[:F + H].T)
     xh, gates, Y, dY, dX = e(B, T, K), e(B, T, G), e(B, T, H), a(B, T, H), e(B, T, F)
     common_bwd = [("dX", dX), ("dh0", e(B, H))]
     clip = [("clip_step", clip_step), ("n_clipped", np.zeros(B, np.intp)),
@@ -71,7 +68,7 @@ def raw_calls(cell, dtype, isa="baseline", B=3, T=4, F=2, H=3, chunk=2,
                ("xh", xh), ("gates", gates), ("cell", e(B, T, H)), ("Y", Y),
                ("h_T", e(B, H)), ("c_T", e(B, H)), ("pre", e(n_chunks, rows, G))]
         d = dict(fwd)
-        bwd = [("W_T", W_T), ("c0", d["c0"]), ("h_T", d["h_T"]), ("lengths", L), ("xh", xh),
+        bwd = [("W", W), ("c0", d["c0"]), ("h_T", d["h_T"]), ("lengths", L), ("xh", xh),
                ("gates", gates), ("cell", d["cell"]), ("dY", dY), ("dh_T", a(B, H)),
                ("dc_T", a(B, H))] + common_bwd + [
                ("dc0", e(B, H)), ("dW_acc", e(n_chunks, K, G)),
@@ -83,7 +80,7 @@ def raw_calls(cell, dtype, isa="baseline", B=3, T=4, F=2, H=3, chunk=2,
                ("xh", xh), ("gates", gates), ("hn", e(B, T, H)), ("Y", Y),
                ("h_T", e(B, H)), ("pre", e(n_chunks, rows, G))]
         d = dict(fwd)
-        bwd = [("W_T", W_T), ("lengths", L), ("xh", xh), ("gates", gates),
+        bwd = [("W", W), ("lengths", L), ("xh", xh), ("gates", gates),
                ("hn", d["hn"]), ("dY", dY), ("dh_T", a(B, H))] + common_bwd + [
                ("dW_acc", e(n_chunks, K, G)), ("db_hn_acc", e(n_chunks, H)),
                ("blk_dgx", e(n_chunks, blk, G)),
@@ -92,7 +89,7 @@ def raw_calls(cell, dtype, isa="baseline", B=3, T=4, F=2, H=3, chunk=2,
     else:
         fwd = [("X", X), ("W", W), ("h0", a(B, H)), ("lengths", L), ("xh", xh),
                ("gates", gates), ("Y", Y), ("h_T", e(B, H)), ("pre", e(n_chunks, rows, G))]
-        bwd = [("W_T", W_T), ("lengths", L), ("xh", xh), ("gates", gates), ("dY", dY),
+        bwd = [("W", W), ("lengths", L), ("xh", xh), ("gates", gates), ("dY", dY),
                ("dh_T", a(B, H))] + common_bwd + [
                ("dW_acc", e(n_chunks, K, G)), ("blk_da", e(n_chunks, blk, G)),
                ("work", e(n_chunks, rows, F + H))] + clip
@@ -304,7 +301,7 @@ def test_raw_kernels_reject_bad_scalars_and_lengths(cell, dtype, tol, assert_sum
 def test_raw_kernels_reject_wrong_ndim_and_garbage(cell, dtype, tol, assert_sum_close):
     for func, args in both_directions(cell, dtype):
         for name, value in arrays(args):
-            if name in DISPATCH:   # no specialisation takes it (checked below)
+            if name == args[0][0]:   # it picks the dtype specialisation (below)
                 continue
             with pytest.raises(ValueError, match="wrong number of dimensions"):
                 call(func, args, **{name: value[..., None]})
@@ -313,8 +310,7 @@ def test_raw_kernels_reject_wrong_ndim_and_garbage(cell, dtype, tol, assert_sum_
             with pytest.raises(TypeError, match=rf"'{name}' must not be None"):
                 call(func, args, **{name: None})
         # the dispatching array picks the specialisation: a wrong one is refused too
-        first = "X" if "X" in dict(args) else "W_T"
-        v = dict(args)[first]
+        first, v = args[0]
         for bad in (v[0], v[..., None], None, v.astype(np.int64), v.astype(complex),
                     v.tolist()):
             with pytest.raises((ValueError, TypeError),

@@ -116,6 +116,8 @@ cdef extern from "_microkernels.h" nogil:
     ptrdiff_t tsb_tn_work_size_f64(int m, int k)
     void tsb_pack_f32(int k, int n, const float* b, ptrdiff_t ldb, float* packed)
     void tsb_pack_f64(int k, int n, const double* b, ptrdiff_t ldb, double* packed)
+    void tsb_pack_t_f32(int k, int n, const float* bt, ptrdiff_t ldbt, float* packed)
+    void tsb_pack_t_f64(int k, int n, const double* bt, ptrdiff_t ldbt, double* packed)
     void tsb_gemm_f32(int m, int n, int k, const float* a, ptrdiff_t lda,
                       const float* packed, float* c, ptrdiff_t ldc)
     void tsb_gemm_f64(int m, int n, int k, const double* a, ptrdiff_t lda,
@@ -152,6 +154,16 @@ cdef inline void pack_b(Py_ssize_t k, Py_ssize_t n, const floating* b, Py_ssize_
         tsb_pack_f32(<int>k, <int>n, b, ldb, packed)
     else:
         tsb_pack_f64(<int>k, <int>n, b, ldb, packed)
+
+
+cdef inline void pack_bt(Py_ssize_t k, Py_ssize_t n, const floating* bt, Py_ssize_t ldbt,
+                         floating* packed) noexcept nogil:
+    """pack_b of B = Bt^T, from Bt (n, k) with row stride ldbt: the backward's
+    W[:F+H]^T, packed from W itself (once per call)."""
+    if floating is float:
+        tsb_pack_t_f32(<int>k, <int>n, bt, ldbt, packed)
+    else:
+        tsb_pack_t_f64(<int>k, <int>n, bt, ldbt, packed)
 
 
 cdef inline void gemm_step(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const floating* a,

@@ -10,8 +10,9 @@
 #   time-major inside a chunk: step_row) as for the LSTM. Because r multiplies h W_hn, the
 #   candidate's input and recurrent parts must stay apart: per step one product gives
 #   r and z (input, recurrent and bias together), one gives x W_xn and one h W_hn
-#   (cached as hn, with b_hn added). The three weight blocks, and the two of W_T
-#   the backward reads, are packed once per call (_microkernels.h).
+#   (cached as hn, with b_hn added). The three weight blocks, and the two of
+#   W[:F+H]^T the backward reads (packed from W), are packed once per call
+#   (_microkernels.h).
 # - The backward has two gate-gradient blocks: dgx feeds dX, W_x and b; dgh (equal
 #   to dgx except the n block, multiplied by r) feeds dh, W_h and b_hn. Weight
 #   gradients are added block by block of BLOCK_STEPS steps, as for the LSTM, from
@@ -27,8 +28,8 @@ from ._activations cimport sigmoid, tanh_
 from ._common cimport (BLOCK_STEPS, PREFETCH_READ_L2, PREFETCH_WRITE,
                        add_clip_norm, check_common, check_dims,
                        copy_row, fill_xh_step, gemm_step, gemm_tn_add, infer_rows,
-                       n_chunks_of, pack_b, packed_size, prefetch_row, step_row, tn_work_size,
-                       zero_row)
+                       n_chunks_of, pack_b, pack_bt, packed_size, prefetch_row, step_row,
+                       tn_work_size, zero_row)
 
 import numpy as np
 
@@ -209,7 +210,7 @@ cdef void _backward_chunk(const floating* Wp, Py_ssize_t off_h, const Py_ssize_t
                              min(T - t, BLOCK_STEPS) * nb, F, H, dW, db_hn, tn_work)
 
 
-def gru_backward(const floating[:, ::1] W_T not None,      # IN  (3H, F + H) = W[:F+H].T
+def gru_backward(const floating[:, ::1] W not None,        # IN  (F + H + 1, 3H)
                  const Py_ssize_t[::1] lengths not None,   # IN  (B,)
                  const floating[:, :, ::1] xh not None,    # IN  (B, T, F + H + 1) forward's
                  const floating[:, :, ::1] gates not None,  # IN  (B, T, 3H) forward's
@@ -237,7 +238,7 @@ def gru_backward(const floating[:, ::1] W_T not None,      # IN  (3H, F + H) = W
     cdef Py_ssize_t rows_blk = BLOCK_STEPS * min(chunk_size, B), off_h
     cdef floating[::1] Wp
     cdef floating[:, ::1] tn_work
-    check_dims("W_T", W_T.shape, 2, G, F + H, 0)
+    check_dims("W", W.shape, 2, F + H + 1, G, 0)
     check_dims("gates", gates.shape, 3, B, T, G)
     check_dims("hn", hn.shape, 3, B, T, H)
     check_dims("dY", dY.shape, 3, B, T, H)
@@ -261,8 +262,8 @@ def gru_backward(const floating[:, ::1] W_T not None,      # IN  (3H, F + H) = W
     Wp = np.empty(off_h + packed_size(&dh0[0, 0], G, H), dtype=dt)
     tn_work = np.empty((n_chunks, tn_work_size(&dh0[0, 0], K, rows_blk)), dtype=dt)
     with nogil:
-        pack_b(G, F, &W_T[0, 0], F + H, &Wp[0])
-        pack_b(G, H, &W_T[0, F], F + H, &Wp[off_h])
+        pack_bt(G, F, &W[0, 0], G, &Wp[0])
+        pack_bt(G, H, &W[F, 0], G, &Wp[off_h])
         for k in prange(n_chunks, num_threads=min(n_threads, n_chunks),
                         schedule='dynamic'):
             _backward_chunk(&Wp[0], off_h, &lengths[0], &xh[0, 0, 0], &gates[0, 0, 0],

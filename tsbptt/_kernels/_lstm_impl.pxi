@@ -13,8 +13,8 @@
 #   terms together; the element-wise pass activates them while they are in cache.
 #   W is packed once per call into the micro-kernels' panels (_microkernels.h).
 # - Backward per step: gate gradients dA_t for the chunk's rows, then one product
-#   dA_t @ W[:F+H]^T gives [dx_t, dh_{t-1}] together, from W_T = W[:F+H].T packed
-#   once per call (with F <= DOT_DX_MAX_F, in the vector builds, the product gives
+#   dA_t @ W[:F+H]^T gives [dx_t, dh_{t-1}] together, from W[:F+H]^T packed (from
+#   W) once per call (with F <= DOT_DX_MAX_F, in the vector builds, the product gives
 #   dh_{t-1} only and each row's dx_t is F dot products of length 4H; a dX of
 #   shape (0, T, F) asks for no dx at all: a fit's first layer, whose input
 #   gradient nobody reads, and the product makes dh_{t-1} only). dA rows go into a
@@ -40,7 +40,7 @@ from ._activations cimport sigmoid, tanh_
 from ._common cimport (BLOCK_STEPS, PREFETCH_READ_L2, PREFETCH_WRITE,
                        add_clip_norm, check_common, check_dims,
                        TSB_VEC, copy_row, dot_row, fill_xh_step, gemm_step, gemm_tn_add,
-                       infer_rows, n_chunks_of, pack_b, packed_size, prefetch_row,
+                       infer_rows, n_chunks_of, pack_b, pack_bt, packed_size, prefetch_row,
                        step_row, tn_work_size, zero_row)
 
 import numpy as np
@@ -174,7 +174,7 @@ cdef void _gate_grads(const floating* a, const floating* h, const floating* c_pr
         dc[j] = dcj * f
 
 
-cdef void _backward_chunk(const floating* W_T, const floating* Wx, const floating* c0,
+cdef void _backward_chunk(const floating* Wp, const floating* Wx, const floating* c0,
                           const floating* h_T, const Py_ssize_t* lengths, const floating* xh,
                           const floating* gates, const floating* cell,
                           const floating* dY, floating* dX, floating* dh, floating* dc,
@@ -212,7 +212,7 @@ cdef void _backward_chunk(const floating* W_T, const floating* Wx, const floatin
                 delta_sq[bm] = 0
                 zero_row(da, G)
         if dh_only:  # dh_{t-1} = dA_t @ W_h^T; dx_t row by row (DOT_DX_MAX_F) or none
-            gemm_step(nb, H, G, blk_da + s * nb * G, G, W_T, work, H)
+            gemm_step(nb, H, G, blk_da + s * nb * G, G, Wp, work, H)
             for r in range(r0, r1):
                 da = blk_da + (s * nb + r - r0) * G
                 if Wx != NULL:
@@ -221,7 +221,7 @@ cdef void _backward_chunk(const floating* W_T, const floating* Wx, const floatin
                 if t < lengths[r]:
                     copy_row(dh + r * H, work + (r - r0) * H, H)
         else:  # [dx_t, dh_{t-1}] = dA_t @ W[:F+H]^T
-            gemm_step(nb, F + H, G, blk_da + s * nb * G, G, W_T, work, F + H)
+            gemm_step(nb, F + H, G, blk_da + s * nb * G, G, Wp, work, F + H)
             for r in range(r0, r1):
                 copy_row(dX + (r * T + t) * F, work + (r - r0) * (F + H), F)
                 if t < lengths[r]:
@@ -232,7 +232,7 @@ cdef void _backward_chunk(const floating* W_T, const floating* Wx, const floatin
                         K, blk_da, G, dW, G, tn_work)
 
 
-def lstm_backward(const floating[:, ::1] W_T not None,      # IN  (4H, F + H) = W[:F+H].T
+def lstm_backward(const floating[:, ::1] W not None,        # IN  (F + H + 1, 4H)
                   const floating[:, ::1] c0 not None,       # IN  (B, H)
                   const floating[:, ::1] h_T not None,      # IN  (B, H) forward's final h
                   const Py_ssize_t[::1] lengths not None,   # IN  (B,)
@@ -260,13 +260,13 @@ def lstm_backward(const floating[:, ::1] W_T not None,      # IN  (4H, F + H) = 
     gradient; every other output keeps its bits.
     """
     cdef Py_ssize_t B = xh.shape[0], T = xh.shape[1], H = c0.shape[1]
-    cdef Py_ssize_t F = xh.shape[2] - H - 1, G = 4 * H, K = F + H + 1, k, j, n_chunks
+    cdef Py_ssize_t F = xh.shape[2] - H - 1, G = 4 * H, K = F + H + 1, k, n_chunks
     check_common(B, T, F, G, chunk_size, n_threads, lengths)
     n_chunks = n_chunks_of(B, chunk_size)
     cdef Py_ssize_t rows_blk = BLOCK_STEPS * min(chunk_size, B)
     cdef floating[::1] Wp
     cdef floating[:, ::1] tn_work
-    check_dims("W_T", W_T.shape, 2, G, F + H, 0)
+    check_dims("W", W.shape, 2, F + H + 1, G, 0)
     check_dims("c0", c0.shape, 2, B, H, 0)
     check_dims("h_T", h_T.shape, 2, B, H, 0)
     check_dims("gates", gates.shape, 3, B, T, G)
@@ -293,17 +293,13 @@ def lstm_backward(const floating[:, ::1] W_T not None,      # IN  (4H, F + H) = 
     cdef bint dh_only = dot_dx or not want_dx
     Wp = np.empty(packed_size(&dh0[0, 0], G, H if dh_only else F + H), dtype=dt)
     tn_work = np.empty((n_chunks, tn_work_size(&dh0[0, 0], K, rows_blk)), dtype=dt)
-    cdef floating[:, ::1] Wx = np.empty((F if dot_dx else 0, G), dtype=dt)
-    cdef const floating* wx = &Wx[0, 0] if dot_dx else NULL
+    cdef const floating* wx = &W[0, 0] if dot_dx else NULL  # W_x (F, 4H), the dx rows'
     cdef floating* dx = &dX[0, 0, 0] if want_dx else NULL
     with nogil:
-        if dh_only:  # the product makes dh only; Wx = W_x (F, 4H) for the dx rows
-            pack_b(G, H, &W_T[0, F], F + H, &Wp[0])
-            for k in range(G if dot_dx else 0):
-                for j in range(F):
-                    Wx[j, k] = W_T[k, j]
+        if dh_only:  # the product makes dh only, from W_h^T
+            pack_bt(G, H, &W[F, 0], G, &Wp[0])
         else:
-            pack_b(G, F + H, &W_T[0, 0], F + H, &Wp[0])
+            pack_bt(G, F + H, &W[0, 0], G, &Wp[0])
         for k in prange(n_chunks, num_threads=min(n_threads, n_chunks),
                         schedule='dynamic'):
             _backward_chunk(&Wp[0], wx, &c0[0, 0], &h_T[0, 0], &lengths[0], &xh[0, 0, 0],

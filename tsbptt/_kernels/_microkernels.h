@@ -263,6 +263,27 @@ static inline void tsb_pack_##S(int k, int n, const T* b, ptrdiff_t ldb, T* pack
     }                                                                                 \
 }                                                                                     \
                                                                                       \
+/* tsb_pack's panels of B = Bt^T, from Bt (n, k) with row stride ldbt:           \
+ * packed[q][p][c] = Bt[q * NR + c, p], 0 beyond column n. The backward packs    \
+ * W[:F+H]^T straight from W this way, once per call; each Bt row is read along.  */ \
+static inline void tsb_pack_t_##S(int k, int n, const T* bt, ptrdiff_t ldbt,          \
+                                  T* packed) {                                        \
+    const int nr = NV * W;                                                            \
+    int q, p, c;                                                                      \
+    for (q = 0; q * nr < n; q++) {                                                    \
+        T* dst = packed + (ptrdiff_t)q * k * nr;                                      \
+        for (c = 0; c < nr; c++) {                                                    \
+            const T* src = bt + (ptrdiff_t)(q * nr + c) * ldbt;                       \
+            if (q * nr + c < n)                                                       \
+                for (p = 0; p < k; p++)                                               \
+                    dst[(ptrdiff_t)p * nr + c] = src[p];                              \
+            else                                                                      \
+                for (p = 0; p < k; p++)                                               \
+                    dst[(ptrdiff_t)p * nr + c] = 0;                                   \
+        }                                                                             \
+    }                                                                                 \
+}                                                                                     \
+                                                                                      \
 /* C[0:mr, 0:nc] = A[0:mr, 0:k] @ panel, from the first nv vectors of each panel   \
  * row (nv * W >= nc); mr and nv constants after inlining. */                       \
 TSB_INLINE void tsb_tile_##S(const int mr, const int nv, int k, const T* a,          \

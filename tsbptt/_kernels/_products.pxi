@@ -17,13 +17,18 @@ cdef int check_rows(str name, Py_ssize_t stride, Py_ssize_t itemsize) except -1:
 
 
 def microkernel_gemm(const floating[:, :] A not None,  # IN  (m, k), any row stride
-                     const floating[:, :] B not None,  # IN  (k, n), any row stride
+                     const floating[:, :] B not None,  # IN  (k, n), unit stride along
+                                                       #     rows or along columns
                      floating[:, :] C not None):       # OUT (m, n), any row stride
-    """C = A @ B: B packed, then the step product's micro-kernel."""
+    """C = A @ B: B packed, then the step product's micro-kernel. A B with unit
+    stride along its columns (a transposed view, as the backward's W[:F+H]^T) is
+    packed by the transposing pack."""
     cdef Py_ssize_t m = A.shape[0], k = A.shape[1], n = B.shape[1]
     cdef floating[::1] Bp
+    cdef bint transposed = B.strides[0] == sizeof(floating) and B.strides[1] != B.strides[0]
     check_rows("A", A.strides[1], sizeof(floating))
-    check_rows("B", B.strides[1], sizeof(floating))
+    if not transposed:
+        check_rows("B", B.strides[1], sizeof(floating))
     check_rows("C", C.strides[1], sizeof(floating))
     check_dims("B", B.shape, 2, k, n, 0)
     check_dims("C", C.shape, 2, m, n, 0)
@@ -31,7 +36,9 @@ def microkernel_gemm(const floating[:, :] A not None,  # IN  (m, k), any row str
         raise ValueError(f"need m >= 1 and n >= 1, got m={m}, n={n}")
     Bp = np.empty(packed_size(&C[0, 0], k, n),
                   dtype=np.float32 if floating is float else np.float64)
-    if k > 0:
+    if k > 0 and transposed:
+        pack_bt(k, n, &B[0, 0], B.strides[1] // sizeof(floating), &Bp[0])
+    elif k > 0:
         pack_b(k, n, &B[0, 0], B.strides[0] // sizeof(floating), &Bp[0])
     gemm_step(m, n, k, &A[0, 0] if k > 0 else <floating*>NULL, A.strides[0] // sizeof(floating),
               &Bp[0], &C[0, 0], C.strides[0] // sizeof(floating))

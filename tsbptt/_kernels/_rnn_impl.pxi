@@ -7,11 +7,11 @@
 #   a chunk (step_row), one product of a step's xh rows with W per step into the
 #   chunk's `pre` scratch (contiguous, in cache), then tanh into `gates` (h_t).
 # - Backward per step: da = dL/dh_t * (1 - h_t^2); one product da @ W[:F+H]^T gives
-#   [dx_t, dh_{t-1}] (from W_T = W[:F+H].T; dh_{t-1} alone, from W_h^T, when dX has
+#   [dx_t, dh_{t-1}] (from W[:F+H]^T; dh_{t-1} alone, from W_h^T, when dX has
 #   shape (0, T, F): no input gradient asked for); every BLOCK_STEPS steps one product
 #   adds xh_blk^T @ da_blk to the chunk's weight-gradient accumulator (last row: the
-#   bias), xh_blk being the block's xh rows where they stand. W and W_T are packed
-#   once per call (_microkernels.h).
+#   bias), xh_blk being the block's xh rows where they stand. W and W[:F+H]^T (from
+#   W) are packed once per call (_microkernels.h).
 # - Steps t >= lengths[b] copy the state through, write Y = 0, dX = 0, and get zero
 #   gradients.
 # - rnn_infer: the forward for prediction, without caches; rnn_forward's bits.
@@ -22,8 +22,8 @@ from ._activations cimport tanh_
 from ._common cimport (BLOCK_STEPS, PREFETCH_READ, PREFETCH_WRITE,
                        add_clip_norm, check_common, check_dims,
                        copy_row, fill_xh_step, gemm_step, gemm_tn_add, infer_rows,
-                       n_chunks_of, pack_b, packed_size, prefetch_row, step_row, tn_work_size,
-                       zero_row)
+                       n_chunks_of, pack_b, pack_bt, packed_size, prefetch_row, step_row,
+                       tn_work_size, zero_row)
 
 import numpy as np
 
@@ -93,7 +93,7 @@ def rnn_forward(const floating[:, :, ::1] X not None,  # IN  (B, T, F)
                            min(B, (k + 1) * chunk_size), T, F, H)
 
 
-cdef void _backward_chunk(const floating* W_T, const Py_ssize_t* lengths,
+cdef void _backward_chunk(const floating* Wp, const Py_ssize_t* lengths,
                           const floating* xh, const floating* gates, const floating* dY,
                           floating* dX, floating* dh, floating* dW,
                           floating* blk_da, floating* work, floating* tn_work,
@@ -126,7 +126,7 @@ cdef void _backward_chunk(const floating* W_T, const Py_ssize_t* lengths,
             else:
                 delta_sq[bm] = 0
                 zero_row(da, H)
-        gemm_step(nb, nx + H, H, blk_da + s * nb * H, H, W_T, work, nx + H)
+        gemm_step(nb, nx + H, H, blk_da + s * nb * H, H, Wp, work, nx + H)
         for r in range(r0, r1):
             if nx:
                 copy_row(dX + (r * T + t) * F, work + (r - r0) * (F + H), F)
@@ -137,7 +137,7 @@ cdef void _backward_chunk(const floating* W_T, const Py_ssize_t* lengths,
                         K, blk_da, H, dW, H, tn_work)
 
 
-def rnn_backward(const floating[:, ::1] W_T not None,      # IN  (H, F + H) = W[:F+H].T
+def rnn_backward(const floating[:, ::1] W not None,        # IN  (F + H + 1, H)
                  const Py_ssize_t[::1] lengths not None,   # IN  (B,)
                  const floating[:, :, ::1] xh not None,    # IN  (B, T, F + H + 1) forward's
                  const floating[:, :, ::1] gates not None,  # IN  (B, T, H) forward's
@@ -162,7 +162,7 @@ def rnn_backward(const floating[:, ::1] W_T not None,      # IN  (H, F + H) = W[
     cdef Py_ssize_t rows_blk = BLOCK_STEPS * min(chunk_size, B)
     cdef floating[::1] Wp
     cdef floating[:, ::1] tn_work
-    check_dims("W_T", W_T.shape, 2, H, F + H, 0)
+    check_dims("W", W.shape, 2, F + H + 1, H, 0)
     check_dims("gates", gates.shape, 3, B, T, H)
     check_dims("dY", dY.shape, 3, B, T, H)
     check_dims("dh_T", dh_T.shape, 2, B, H, 0)
@@ -183,7 +183,7 @@ def rnn_backward(const floating[:, ::1] W_T not None,      # IN  (H, F + H) = W[
     Wp = np.empty(packed_size(&dh0[0, 0], H, nx + H), dtype=dt)
     tn_work = np.empty((n_chunks, tn_work_size(&dh0[0, 0], K, rows_blk)), dtype=dt)
     with nogil:
-        pack_b(H, nx + H, &W_T[0, F - nx], F + H, &Wp[0])
+        pack_bt(H, nx + H, &W[F - nx, 0], H, &Wp[0])
         for k in prange(n_chunks, num_threads=min(n_threads, n_chunks),
                         schedule='dynamic'):
             _backward_chunk(&Wp[0], &lengths[0], &xh[0, 0, 0], &gates[0, 0, 0],

@@ -246,11 +246,6 @@ def _n_chunks(batch, chunk):
     return -(-batch // chunk)
 
 
-def _transposed(W):
-    """W[:F+H].T as a contiguous array, the backward kernels' W_T."""
-    return np.ascontiguousarray(W[:-1].T)
-
-
 def _xh_shape(X, H):
     B, T, F = X.shape
     return (B, T, F + H + 1)
@@ -330,7 +325,7 @@ class LSTMCell(_Cell):
                            self.n_gates, H)
         with plan:
             cell_kernels(self.name).lstm_backward(
-                W_T=_transposed(W), c0=cache.c0, h_T=cache.h_T, lengths=cache.lengths,
+                W=W, c0=cache.c0, h_T=cache.h_T, lengths=cache.lengths,
                 xh=xh, gates=cache.gates, cell=cache.cell, dY=dY, dh_T=d_state[0],
                 dc_T=d_state[1], dX=work.dX, dh0=dh0, dc0=dc0, dW_acc=acc["W"],
                 blk_da=blk_da, work=rows_work, clip_step=clip_step,
@@ -402,7 +397,7 @@ class GRUCell(_Cell):
                            self.n_gates, H)
         with plan:
             cell_kernels(self.name).gru_backward(
-                W_T=_transposed(W), lengths=cache.lengths, xh=xh, gates=cache.gates,
+                W=W, lengths=cache.lengths, xh=xh, gates=cache.gates,
                 hn=cache.hn, dY=dY, dh_T=d_state[0], dX=work.dX, dh0=dh0,
                 dW_acc=acc["W"], db_hn_acc=acc["b_hn"], blk_dgx=blk_dgx,
                 blk_dgh=blk_dgh, work=rows_work, clip_step=clip_step,
@@ -470,7 +465,7 @@ class RNNCell(_Cell):
                            self.n_gates, H)
         with plan:
             cell_kernels(self.name).rnn_backward(
-                W_T=_transposed(W), lengths=cache.lengths, xh=xh, gates=cache.gates, dY=dY,
+                W=W, lengths=cache.lengths, xh=xh, gates=cache.gates, dY=dY,
                 dh_T=d_state[0], dX=work.dX, dh0=dh0, dW_acc=acc["W"],
                 blk_da=blk_da, work=rows_work, clip_step=clip_step,
                 n_clipped=work.n_clipped, delta_sq=work.delta_sq, chunk_size=work.chunk,
