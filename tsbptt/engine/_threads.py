@@ -262,7 +262,11 @@ def chunk_rows(batch_size):
         A function of ``batch_size`` and ``os.cpu_count()`` only.
     """
     rows = -(-batch_size // (CHUNKS_PER_CORE * _MACHINE_CORES))
-    return int(max(1, min(batch_size, max(MIN_CHUNK_ROWS, min(MAX_CHUNK_ROWS, rows)))))
+    # comparisons, not min/max: every forward call asks (0.25 us against 0.67)
+    rows = MAX_CHUNK_ROWS if rows > MAX_CHUNK_ROWS else rows
+    rows = MIN_CHUNK_ROWS if rows < MIN_CHUNK_ROWS else rows
+    rows = batch_size if batch_size < rows else rows
+    return int(rows) if rows > 1 else 1
 
 
 class _BlasHold:
