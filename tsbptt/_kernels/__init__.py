@@ -17,6 +17,8 @@ one machine every call gives the same bits, whatever BLAS is loaded.
 import os
 from importlib import import_module
 
+import numpy as np
+
 from ._cpu import has_avx2_fma, has_avx512
 
 __all__ = ["ISAS", "all_finite", "cell_kernels", "choose_isa", "isa_usable", "kernel_isa"]
@@ -94,13 +96,17 @@ def cell_kernels(cell, isa=None):
     return module
 
 
+#: The dtypes all_finite reads (native byte order only: a byte-swapped dtype differs).
+_FLOATS = frozenset((np.dtype(np.float32), np.dtype(np.float64)))
+
+
 def all_finite(a):
     """True if a float32 or float64 array holds no NaN or infinity.
 
     One pass over the array's bits in the chosen build's compiled loop
-    (``_finite.pxi``), without the bool array as large as ``a`` that
-    ``np.isfinite(a).all()`` writes and reads back: about 2.5x faster on a small
-    training step's arrays, which every layer call checks.
+    (``_finite.pxi``), without the bool array as large as ``a``
+    that ``np.isfinite(a).all()`` writes and reads back: about twice as fast on a
+    small training step's arrays in the AVX2 build, which every layer call checks.
 
     Parameters
     ----------
@@ -110,5 +116,12 @@ def all_finite(a):
     Returns
     -------
     bool
+
+    Raises
+    ------
+    TypeError
+        If ``a`` holds another dtype.
     """
-    return cell_kernels("lstm").all_finite(a.reshape(-1))
+    if a.dtype not in _FLOATS:
+        raise TypeError(f"all_finite takes a float32 or float64 array, got dtype {a.dtype}")
+    return cell_kernels("lstm").all_finite(a.ravel())

@@ -6,15 +6,20 @@
 # X and dY the largest Python-side cost of a small training step.
 from cython cimport floating
 from libc.stdint cimport uint32_t, uint64_t
+from libc.string cimport memcpy
 
 
-cdef inline uint32_t _bad_f32(uint32_t bits) noexcept nogil:
-    """The sign bit set if ``bits`` are a float32 NaN or infinity, else 0."""
+cdef inline uint32_t _bad_f32(float x) noexcept nogil:
+    """The sign bit set if ``x`` is NaN or infinite, else 0 (from its bits)."""
+    cdef uint32_t bits
+    memcpy(&bits, &x, sizeof(bits))  # the bits of x; a cast pointer would break aliasing
     return ((bits & 0x7f800000u) + 0x00800000u) & 0x80000000u
 
 
-cdef inline uint64_t _bad_f64(uint64_t bits) noexcept nogil:
-    """The sign bit set if ``bits`` are a float64 NaN or infinity, else 0."""
+cdef inline uint64_t _bad_f64(double x) noexcept nogil:
+    """The sign bit set if ``x`` is NaN or infinite, else 0 (from its bits)."""
+    cdef uint64_t bits
+    memcpy(&bits, &x, sizeof(bits))
     return ((bits & 0x7ff0000000000000u) + 0x0010000000000000u) & 0x8000000000000000u
 
 
@@ -31,8 +36,6 @@ def all_finite(const floating[::1] a not None):  # IN  (n,)
     cdef uint32_t acc32[16]
     cdef uint64_t acc64[16]
     cdef bint finite
-    cdef const uint32_t* bits32
-    cdef const uint64_t* bits64
     if n == 0:
         return True
     # 16 partial ORs, in a fixed-length inner loop: the vector builds keep them in
@@ -40,29 +43,27 @@ def all_finite(const floating[::1] a not None):  # IN  (n,)
     # scalar remainder) still vectorises the inner loop whole.
     with nogil:
         if floating is float:
-            bits32 = <const uint32_t*> &a[0]
             for k in range(16):
                 acc32[k] = 0
             while i + 16 <= n:
                 for k in range(16):
-                    acc32[k] = acc32[k] | _bad_f32(bits32[i + k])
+                    acc32[k] = acc32[k] | _bad_f32(a[i + k])
                 i += 16
             while i < n:
-                acc32[0] = acc32[0] | _bad_f32(bits32[i])
+                acc32[0] = acc32[0] | _bad_f32(a[i])
                 i += 1
             for k in range(1, 16):
                 acc32[0] = acc32[0] | acc32[k]
             finite = acc32[0] == 0
         else:
-            bits64 = <const uint64_t*> &a[0]
             for k in range(16):
                 acc64[k] = 0
             while i + 16 <= n:
                 for k in range(16):
-                    acc64[k] = acc64[k] | _bad_f64(bits64[i + k])
+                    acc64[k] = acc64[k] | _bad_f64(a[i + k])
                 i += 16
             while i < n:
-                acc64[0] = acc64[0] | _bad_f64(bits64[i])
+                acc64[0] = acc64[0] | _bad_f64(a[i])
                 i += 1
             for k in range(1, 16):
                 acc64[0] = acc64[0] | acc64[k]

@@ -273,13 +273,14 @@ static inline void tsb_pack_t_##S(int k, int n, const T* bt, ptrdiff_t ldbt,    
     for (q = 0; q * nr < n; q++) {                                                    \
         T* dst = packed + (ptrdiff_t)q * k * nr;                                      \
         for (c = 0; c < nr; c++) {                                                    \
-            const T* src = bt + (ptrdiff_t)(q * nr + c) * ldbt;                       \
-            if (q * nr + c < n)                                                       \
+            if (q * nr + c < n) {                                                     \
+                const T* src = bt + (ptrdiff_t)(q * nr + c) * ldbt;                   \
                 for (p = 0; p < k; p++)                                               \
                     dst[(ptrdiff_t)p * nr + c] = src[p];                              \
-            else                                                                      \
+            } else {                                                                  \
                 for (p = 0; p < k; p++)                                               \
                     dst[(ptrdiff_t)p * nr + c] = 0;                                   \
+            }                                                                         \
         }                                                                             \
     }                                                                                 \
 }                                                                                     \

@@ -27,8 +27,9 @@ def microkernel_gemm(const floating[:, :] A not None,  # IN  (m, k), any row str
     cdef floating[::1] Bp
     cdef bint transposed = B.strides[0] == sizeof(floating) and B.strides[1] != B.strides[0]
     check_rows("A", A.strides[1], sizeof(floating))
-    if not transposed:
-        check_rows("B", B.strides[1], sizeof(floating))
+    if not transposed and B.strides[1] != sizeof(floating):
+        raise ValueError(f"B must have unit stride along its rows or along its columns, "
+                         f"got strides of {B.strides[0]} and {B.strides[1]} bytes")
     check_rows("C", C.strides[1], sizeof(floating))
     check_dims("B", B.shape, 2, k, n, 0)
     check_dims("C", C.shape, 2, m, n, 0)
