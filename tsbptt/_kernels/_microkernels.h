@@ -15,7 +15,8 @@
  * added once to C (tsb_gemm_tn). Nothing is split over k, so an element's bits
  * depend on k and its operands alone: not on the row's position, the number of
  * rows, the tile it falls in or the thread that computes it. Row tails (m % MR)
- * run the same code with fewer rows; column tails use masked loads and stores
+ * run the same code with fewer rows (a tail of 1-3 rows shares the rows of the
+ * tile before it evenly, tsb_tile_rows_at); column tails use masked loads and stores
  * (AVX-512, AVX2) or the same scalar loop (portable), so every element sees the
  * same sequence of operations as in a full tile.
  *
@@ -208,6 +209,24 @@ typedef tsb_md tsb_hmd;
 #define TSB_TN_DIRECT_A 0
 #endif
 
+/* Rows a tile needs to keep the FMA units busy in the vector builds: a tile row is
+ * NV = 2 vectors, so 4 rows give 8 independent accumulators, an FMA's latency (4
+ * cycles) times the units that run it (2). A tile of fewer rows waits on that latency
+ * and takes as long per k step as one of TSB_FULL_ROWS rows. */
+#define TSB_FULL_ROWS 4
+
+/* The rows of the tile that starts at row i of m: TSB_MR, but where the rows left
+ * are a whole tile and a tail of fewer than TSB_FULL_ROWS, the two tiles are split
+ * evenly instead (m = 32 on AVX2: 6+6+6+6+4+4 rows, not 6+6+6+6+6+2, whose 2-row
+ * tile takes as long per k step as 4 rows). Which tile a row falls in does not
+ * change its bits (each element's sum is its own), only the time. */
+static inline int tsb_tile_rows_at(int i, int m) {
+    int left = m - i;
+    if (TSB_VEC && left > TSB_MR && left - TSB_MR < TSB_FULL_ROWS)
+        return (left + 1) / 2;
+    return left < TSB_MR ? left : TSB_MR;
+}
+
 #define TSB_NRF (TSB_WF * TSB_NVF)
 #define TSB_NRD (TSB_WD * TSB_NVD)
 
@@ -349,13 +368,14 @@ static void tsb_rows_##S(int mr, int k, const T* a, ptrdiff_t lda, const T* pane
 static inline void tsb_gemm_##S(int m, int n, int k, const T* a, ptrdiff_t lda,       \
                                 const T* packed, T* c, ptrdiff_t ldc) {               \
     const int nr = NV * W;                                                            \
-    int i, q;                                                                         \
+    int i, q, mr;                                                                     \
     for (q = 0; q * nr < n; q++) {                                                    \
         int nc = n - q * nr < nr ? n - q * nr : nr;                                   \
         const T* panel = packed + (ptrdiff_t)q * k * nr;                              \
-        for (i = 0; i < m; i += TSB_MR)                                               \
-            tsb_rows_##S(m - i < TSB_MR ? m - i : TSB_MR, k, a + i * lda, lda, panel, \
-                         c + i * ldc + q * nr, ldc, nc);                              \
+        for (i = 0; i < m; i += mr) {                                                 \
+            mr = tsb_tile_rows_at(i, m);                                              \
+            tsb_rows_##S(mr, k, a + i * lda, lda, panel, c + i * ldc + q * nr, ldc, nc); \
+        }                                                                             \
     }                                                                                 \
 }                                                                                     \
                                                                                       \
@@ -424,14 +444,15 @@ static inline void tsb_gemm_tn_##S(int m, int n, int k, const T* a, ptrdiff_t ld
                                    const T* b, ptrdiff_t ldb, T* c, ptrdiff_t ldc,    \
                                    T* work) {                                         \
     const int nr = NV * W;                                                            \
-    int i, j, p, r;                                                                   \
+    int i, j, p, r, t, mr;                                                            \
     T* pa = work;                                                                     \
     T* pb = work + tsb_tn_a_size_##S(m, k);                                           \
     /* Panel by panel: the writes are sequential (row by row, they went to m / MR \
-     * streams k * MR elements apart, a power of two that thrashes one L1 set). */   \
-    for (i = 0; !TSB_TN_DIRECT_A && i < m; i += TSB_MR) {                             \
-        int mr = m - i < TSB_MR ? m - i : TSB_MR;                                     \
-        T* dst = pa + (ptrdiff_t)i * k;                                               \
+     * streams k * MR elements apart, a power of two that thrashes one L1 set).   \
+     * Tile t's panel is at t * MR * k, MR wide whatever its rows. */               \
+    for (i = 0, t = 0; !TSB_TN_DIRECT_A && i < m; i += mr, t++) {                     \
+        T* dst = pa + (ptrdiff_t)t * TSB_MR * k;                                      \
+        mr = tsb_tile_rows_at(i, m);                                                  \
         if (mr == TSB_MR) {                                                           \
             for (p = 0; p < k; p++)                                                   \
                 for (r = 0; r < TSB_MR; r++)                                          \
@@ -444,10 +465,11 @@ static inline void tsb_gemm_tn_##S(int m, int n, int k, const T* a, ptrdiff_t ld
     for (j = 0; j < n; j += nr) {                                                     \
         int nc = n - j < nr ? n - j : nr;                                             \
         tsb_pack_##S(k, nc, b + j, ldb, pb);                                          \
-        for (i = 0; i < m; i += TSB_MR)                                               \
-            tsb_rows_tn_##S(m - i < TSB_MR ? m - i : TSB_MR, k,                       \
-                            TSB_TN_DIRECT_A ? a + i : pa + (ptrdiff_t)i * k, lda,     \
-                            pb, c + i * ldc + j, ldc, nc);                            \
+        for (i = 0, t = 0; i < m; i += mr, t++) {                                     \
+            mr = tsb_tile_rows_at(i, m);                                              \
+            tsb_rows_tn_##S(mr, k, TSB_TN_DIRECT_A ? a + i : pa + (ptrdiff_t)t * TSB_MR * k, \
+                            lda, pb, c + i * ldc + j, ldc, nc);                       \
+        }                                                                             \
     }                                                                                 \
 }
 
