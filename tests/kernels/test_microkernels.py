@@ -43,8 +43,9 @@ def tile_shapes(isa, dtype):
     hw = max(1, w // 2)
     # a whole tile and a tail of 1-3 rows are split into two even tiles
     # (tsb_tile_rows_at): mr + 1 .. mr + 3 rows, after a tile or on their own
+    # and the narrow (one-vector) tile's 2 mr rows split where 1-7 are left over
     ms = sorted({1, max(1, mr - 1), mr, mr + 1, mr + 2, mr + 3, 2 * mr + 1, 2 * mr + 2,
-                 2 * mr + 3, 5 * mr + 2})
+                 2 * mr + 3, 2 * mr + 4, 4 * mr + 1, 5 * mr + 2, 64})
     ns = sorted({1, max(1, nr - 1), nr, nr + 1, 2 * nr + 5, 37,
                  max(1, w - 1), w, w + 1, nr + w, nr + w + 1,
                  max(1, hw - 1), hw, hw + 1, nr + hw, nr + hw + 1})

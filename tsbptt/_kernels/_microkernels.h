@@ -36,7 +36,9 @@
  * a memcpy of one 128-byte panel row compiled to a slow `rep movs`.
  *
  * Narrow column tails (nc <= one vector, e.g. n = F + H = 33) run a tile of one
- * vector per row instead of NV: half the multiply-adds, same per-element order. In
+ * vector per row instead of NV: half the multiply-adds, same per-element order; in
+ * the vector builds it takes up to 2 MR rows, so that enough accumulators are in
+ * flight to cover an FMA's latency (tsb_narrow_rows_at). In
  * the AVX-512 build a tail of at most half a vector (n = F + H = 72 leaves 8 floats)
  * runs a tile of one 256-bit half vector per row: as many FMA instructions as the
  * one-vector tile, but half as wide, which pays where a 512-bit FMA costs two
@@ -220,11 +222,27 @@ typedef tsb_md tsb_hmd;
  * evenly instead (m = 32 on AVX2: 6+6+6+6+4+4 rows, not 6+6+6+6+6+2, whose 2-row
  * tile takes as long per k step as 4 rows). Which tile a row falls in does not
  * change its bits (each element's sum is its own), only the time. */
-static inline int tsb_tile_rows_at(int i, int m) {
+static inline int tsb_split_rows_at(int i, int m, int max_rows, int full_rows) {
     int left = m - i;
-    if (TSB_VEC && left > TSB_MR && left - TSB_MR < TSB_FULL_ROWS)
+    if (TSB_VEC && left > max_rows && left - max_rows < full_rows)
         return (left + 1) / 2;
-    return left < TSB_MR ? left : TSB_MR;
+    return left < max_rows ? left : max_rows;
+}
+
+static inline int tsb_tile_rows_at(int i, int m) {
+    return tsb_split_rows_at(i, m, TSB_MR, TSB_FULL_ROWS);
+}
+
+/* The step product's narrow column tails (at most one vector: n = F + H = 72 or
+ * 136 leaves 8 floats) run tiles of one vector a row. At MR rows that is MR
+ * accumulators, too few for the FMA latency in the AVX2 build (6 of 8); the narrow
+ * tile takes up to twice as many rows, split as above so that each has at least
+ * TSB_NARROW_FULL_ROWS (m = 16: 8+8, not 6+6+4). */
+#define TSB_NARROW_MR (2 * TSB_MR)
+#define TSB_NARROW_FULL_ROWS 8
+
+static inline int tsb_narrow_rows_at(int i, int m) {
+    return tsb_split_rows_at(i, m, TSB_NARROW_MR, TSB_NARROW_FULL_ROWS);
 }
 
 #define TSB_NRF (TSB_WF * TSB_NVF)
@@ -242,6 +260,22 @@ static inline int tsb_tile_rows_at(int i, int m) {
     case 6: TILE(TSB_MR > 5 ? 6 : 1, __VA_ARGS__); break;                             \
     case 7: TILE(TSB_MR > 6 ? 7 : 1, __VA_ARGS__); break;                             \
     default: TILE(TSB_MR > 7 ? 8 : 1, __VA_ARGS__); break;                            \
+    }
+
+/* TSB_SWITCH_ROWS for the narrow tile's 1 <= mr <= TSB_NARROW_MR rows. */
+#define TSB_NARROW_CASE(r, TILE, ...)                                                 \
+    case r: TILE(TSB_NARROW_MR >= r ? r : 1, __VA_ARGS__); break;
+#define TSB_SWITCH_NARROW_ROWS(mr, TILE, ...)                                         \
+    switch (mr) {                                                                     \
+    TSB_NARROW_CASE(1, TILE, __VA_ARGS__) TSB_NARROW_CASE(2, TILE, __VA_ARGS__)       \
+    TSB_NARROW_CASE(3, TILE, __VA_ARGS__) TSB_NARROW_CASE(4, TILE, __VA_ARGS__)       \
+    TSB_NARROW_CASE(5, TILE, __VA_ARGS__) TSB_NARROW_CASE(6, TILE, __VA_ARGS__)       \
+    TSB_NARROW_CASE(7, TILE, __VA_ARGS__) TSB_NARROW_CASE(8, TILE, __VA_ARGS__)       \
+    TSB_NARROW_CASE(9, TILE, __VA_ARGS__) TSB_NARROW_CASE(10, TILE, __VA_ARGS__)      \
+    TSB_NARROW_CASE(11, TILE, __VA_ARGS__) TSB_NARROW_CASE(12, TILE, __VA_ARGS__)     \
+    TSB_NARROW_CASE(13, TILE, __VA_ARGS__) TSB_NARROW_CASE(14, TILE, __VA_ARGS__)     \
+    TSB_NARROW_CASE(15, TILE, __VA_ARGS__)                                            \
+    default: TILE(TSB_NARROW_MR >= 16 ? 16 : 1, __VA_ARGS__); break;                  \
     }
 
 /* The kernels for one dtype, from the v<x>_ and h<x>_ operations above.
@@ -347,10 +381,36 @@ TSB_INLINE void tsb_tile_half_##S(const int mr, int k, const T* a, ptrdiff_t lda
     for (r = 0; r < mr; r++) HX##_mstore(c + r * ldc, m, acc[r]);                     \
 }                                                                                     \
                                                                                       \
-/* Row tails (mr < MR) and narrow column tails (nc <= W: one vector, half the        \
- * multiply-adds of a full tile in the AVX builds; nc <= HW in the AVX-512 build:    \
- * one half vector, a quarter) get their own unrolled code; every element still     \
- * sees the same operations as in a full tile. */                                   \
+/* As tsb_tile for nc <= W, one vector a row, up to TSB_NARROW_MR rows: each      \
+ * element the same fused multiply-adds in the same order. */                      \
+TSB_INLINE void tsb_tile_narrow_##S(const int mr, int k, const T* a, ptrdiff_t lda,   \
+                                    const T* panel, T* c, ptrdiff_t ldc, int nc) {    \
+    V acc[TSB_NARROW_MR], bv;                                                         \
+    int r, p;                                                                         \
+    for (r = 0; r < mr; r++) acc[r] = X##_zero();                                     \
+    for (p = 0; p < k; p++) {                                                         \
+        bv = X##_load(panel + (ptrdiff_t)p * NV * W);                                 \
+        for (r = 0; r < mr; r++)                                                      \
+            acc[r] = X##_fma(X##_bcast(a[r * lda + p]), bv, acc[r]);                  \
+    }                                                                                 \
+    if (nc == W) {                                                                    \
+        for (r = 0; r < mr; r++) X##_store(c + r * ldc, acc[r]);                      \
+    } else {                                                                          \
+        M m = X##_mask(nc);                                                           \
+        for (r = 0; r < mr; r++) X##_mstore(c + r * ldc, m, acc[r]);                  \
+    }                                                                                 \
+}                                                                                     \
+                                                                                      \
+static void tsb_rows_narrow_##S(int mr, int k, const T* a, ptrdiff_t lda,             \
+                                const T* panel, T* c, ptrdiff_t ldc, int nc) {        \
+    TSB_SWITCH_NARROW_ROWS(mr, tsb_tile_narrow_##S, k, a, lda, panel, c, ldc, nc);    \
+}                                                                                     \
+                                                                                      \
+/* Row tails (mr < MR) and narrow column tails (nc <= HW in the AVX-512 build: one \
+ * half vector, a quarter of a full tile's multiply-adds; nc <= W = 1 in the        \
+ * portable build; the vector builds' one-vector tails go to tsb_rows_narrow) get    \
+ * their own unrolled code; every element still sees the same operations as in a    \
+ * full tile. */                                                                     \
 static void tsb_rows_##S(int mr, int k, const T* a, ptrdiff_t lda, const T* panel,    \
                          T* c, ptrdiff_t ldc, int nc) {                               \
     if (TSB_HALF && nc <= HW) {                                                       \
@@ -372,6 +432,14 @@ static inline void tsb_gemm_##S(int m, int n, int k, const T* a, ptrdiff_t lda, 
     for (q = 0; q * nr < n; q++) {                                                    \
         int nc = n - q * nr < nr ? n - q * nr : nr;                                   \
         const T* panel = packed + (ptrdiff_t)q * k * nr;                              \
+        if (TSB_VEC && nc <= W && !(TSB_HALF && nc <= HW)) {                          \
+            for (i = 0; i < m; i += mr) {                                             \
+                mr = tsb_narrow_rows_at(i, m);                                        \
+                tsb_rows_narrow_##S(mr, k, a + i * lda, lda, panel, c + i * ldc + q * nr, \
+                                    ldc, nc);                                         \
+            }                                                                         \
+            continue;                                                                 \
+        }                                                                             \
         for (i = 0; i < m; i += mr) {                                                 \
             mr = tsb_tile_rows_at(i, m);                                              \
             tsb_rows_##S(mr, k, a + i * lda, lda, panel, c + i * ldc + q * nr, ldc, nc); \
