@@ -41,11 +41,10 @@ def tile_shapes(isa, dtype):
     mr, nr = tiles["rows"], tiles[f"cols_{np.dtype(dtype).name}"]
     w = 1 if isa == "baseline" else nr // 2
     hw = max(1, w // 2)
-    # a whole tile and a tail of 1-3 rows are split into two even tiles
-    # (tsb_tile_rows_at): mr + 1 .. mr + 3 rows, after a tile or on their own
-    # and the narrow (one-vector) tile's 2 mr rows split where 1-7 are left over
-    ms = sorted({1, max(1, mr - 1), mr, mr + 1, mr + 2, mr + 3, 2 * mr + 1, 2 * mr + 2,
-                 2 * mr + 3, 2 * mr + 4, 4 * mr + 1, 5 * mr + 2, 64})
+    # every row count up to 2 mr + 8: every tile height, the split of a whole tile
+    # and a 1-3 row tail (tsb_tile_rows_at), and the AVX2 narrow tile's 2 mr rows
+    # with 1-7 left over (split) and 8 (not); then a few taller ones
+    ms = sorted(set(range(1, 2 * mr + 9)) | {4 * mr + 1, 5 * mr + 2, 64})
     ns = sorted({1, max(1, nr - 1), nr, nr + 1, 2 * nr + 5, 37,
                  max(1, w - 1), w, w + 1, nr + w, nr + w + 1,
                  max(1, hw - 1), hw, hw + 1, nr + hw, nr + hw + 1})

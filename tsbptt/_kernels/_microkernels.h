@@ -14,9 +14,11 @@
  * starting from 0, in the order p = 0, 1, ..., k - 1, then stored (tsb_gemm) or
  * added once to C (tsb_gemm_tn). Nothing is split over k, so an element's bits
  * depend on k and its operands alone: not on the row's position, the number of
- * rows, the tile it falls in or the thread that computes it. Row tails (m % MR)
- * run the same code with fewer rows (a tail of 1-3 rows shares the rows of the
- * tile before it evenly, tsb_tile_rows_at); column tails use masked loads and stores
+ * rows, the tile it falls in or the thread that computes it. Row tails run the
+ * same code with fewer rows: m % MR in the portable build; in the vector builds a
+ * tail of 1-3 rows and the whole tile before it become two near-even tiles
+ * (tsb_tile_rows_at), and the AVX2 step product's one-vector column tail runs tiles
+ * of up to 2 MR rows (tsb_narrow_rows_at). Column tails use masked loads and stores
  * (AVX-512, AVX2) or the same scalar loop (portable), so every element sees the
  * same sequence of operations as in a full tile.
  *
@@ -37,8 +39,8 @@
  *
  * Narrow column tails (nc <= one vector, e.g. n = F + H = 33) run a tile of one
  * vector per row instead of NV: half the multiply-adds, same per-element order; in
- * the vector builds it takes up to 2 MR rows, so that enough accumulators are in
- * flight to cover an FMA's latency (tsb_narrow_rows_at). In
+ * the AVX2 build that one-vector tile takes up to 2 MR rows, so that enough
+ * accumulators are in flight to cover an FMA's latency (tsb_narrow_rows_at). In
  * the AVX-512 build a tail of at most half a vector (n = F + H = 72 leaves 8 floats)
  * runs a tile of one 256-bit half vector per row: as many FMA instructions as the
  * one-vector tile, but half as wide, which pays where a 512-bit FMA costs two
@@ -217,11 +219,15 @@ typedef tsb_md tsb_hmd;
  * and takes as long per k step as one of TSB_FULL_ROWS rows. */
 #define TSB_FULL_ROWS 4
 
-/* The rows of the tile that starts at row i of m: TSB_MR, but where the rows left
- * are a whole tile and a tail of fewer than TSB_FULL_ROWS, the two tiles are split
- * evenly instead (m = 32 on AVX2: 6+6+6+6+4+4 rows, not 6+6+6+6+6+2, whose 2-row
- * tile takes as long per k step as 4 rows). Which tile a row falls in does not
- * change its bits (each element's sum is its own), only the time. */
+/* The rows of the tile that starts at row i of m, for tiles of at most max_rows
+ * rows that need full_rows to keep the FMA units busy: max_rows, but where the rows
+ * left are a whole tile and a tail of fewer than full_rows, the two tiles are split
+ * as evenly as they go instead. With (MR, TSB_FULL_ROWS), tsb_tile_rows_at: m = 32
+ * on AVX2 runs 6+6+6+6+4+4 rows, not 6+6+6+6+6+2, whose 2-row tile takes as long per
+ * k step as 4 rows. The split only ever replaces the last two tiles by two, so m rows
+ * take ceil(m / max_rows) tiles, as without it (tsb_tn_a_size counts on that). Which
+ * tile a row falls in does not change its bits (each element's sum is its own),
+ * only the time. */
 static inline int tsb_split_rows_at(int i, int m, int max_rows, int full_rows) {
     int left = m - i;
     if (TSB_VEC && left > max_rows && left - max_rows < full_rows)
@@ -235,11 +241,17 @@ static inline int tsb_tile_rows_at(int i, int m) {
 
 /* The step product's narrow column tails (at most one vector: n = F + H = 72 or
  * 136 leaves 8 floats) run tiles of one vector a row. At MR rows that is MR
- * accumulators, too few for the FMA latency in the AVX2 build (6 of 8); the narrow
- * tile takes up to twice as many rows, split as above so that each has at least
- * TSB_NARROW_FULL_ROWS (m = 16: 8+8, not 6+6+4). */
-#define TSB_NARROW_MR (2 * TSB_MR)
+ * accumulators, too few for the FMA latency in the AVX2 build (6 of 8); there the
+ * narrow tile takes up to twice as many rows, the last two split evenly where a
+ * 2 MR tile would leave fewer than TSB_NARROW_FULL_ROWS (m = 16: 8+8, not 12+4;
+ * m = 13: 7+6, not 12+1). The AVX-512 build's MR = 8 rows already hold 8, so it
+ * keeps MR-row tiles there (TSB_NARROW is 0; not measured with taller ones). */
 #define TSB_NARROW_FULL_ROWS 8
+#define TSB_NARROW (TSB_VEC && TSB_MR < TSB_NARROW_FULL_ROWS)
+#define TSB_NARROW_MR (2 * TSB_MR)
+#if TSB_MR > 8 || TSB_NARROW_MR > 16
+#error "TSB_SWITCH_ROWS takes at most 8 rows and TSB_SWITCH_NARROW_ROWS 16"
+#endif
 
 static inline int tsb_narrow_rows_at(int i, int m) {
     return tsb_split_rows_at(i, m, TSB_NARROW_MR, TSB_NARROW_FULL_ROWS);
@@ -407,8 +419,8 @@ static void tsb_rows_narrow_##S(int mr, int k, const T* a, ptrdiff_t lda,       
 }                                                                                     \
                                                                                       \
 /* Row tails (mr < MR) and narrow column tails (nc <= HW in the AVX-512 build: one \
- * half vector, a quarter of a full tile's multiply-adds; nc <= W = 1 in the        \
- * portable build; the vector builds' one-vector tails go to tsb_rows_narrow) get    \
+ * half vector, a quarter of a full tile's multiply-adds; nc <= W otherwise, one     \
+ * vector, except the AVX2 build's, which go to tsb_rows_narrow) get                \
  * their own unrolled code; every element still sees the same operations as in a    \
  * full tile. */                                                                     \
 static void tsb_rows_##S(int mr, int k, const T* a, ptrdiff_t lda, const T* panel,    \
@@ -432,7 +444,7 @@ static inline void tsb_gemm_##S(int m, int n, int k, const T* a, ptrdiff_t lda, 
     for (q = 0; q * nr < n; q++) {                                                    \
         int nc = n - q * nr < nr ? n - q * nr : nr;                                   \
         const T* panel = packed + (ptrdiff_t)q * k * nr;                              \
-        if (TSB_VEC && nc <= W && !(TSB_HALF && nc <= HW)) {                          \
+        if (TSB_NARROW && nc <= W && !(TSB_HALF && nc <= HW)) {                       \
             for (i = 0; i < m; i += mr) {                                             \
                 mr = tsb_narrow_rows_at(i, m);                                        \
                 tsb_rows_narrow_##S(mr, k, a + i * lda, lda, panel, c + i * ldc + q * nr, \
