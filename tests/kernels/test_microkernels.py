@@ -140,6 +140,34 @@ def test_every_element_is_one_sequential_sum_bit_for_bit(isa):
 
 
 @pytest.mark.parametrize("isa", ISAS)
+def test_gradient_product_of_one_row_on_every_column_group(isa):
+    """C (1, n) += A^T @ B for one column of A (the GRU's bias rows), which the vector
+    builds run in passes of 8 vectors of C's row, then single and masked vectors:
+    widths around each, every element the sequential sum, added to C once."""
+    mod = cell_kernels("lstm", isa)
+    fused = isa != "baseline"
+    w = 1 if isa == "baseline" else mod.microkernel_tiles()["cols_float32"] // 2
+    rng = np.random.default_rng(4)
+    for n in sorted({1, max(1, w - 1), w, w + 1, 8 * w - 1, 8 * w, 8 * w + 1,
+                     9 * w + 3, 16 * w + 5, 384}):
+        for k in (1, 5, 70, 300):
+            A, B = strided(rng, k, 1, np.float32), strided(rng, k, n, np.float32)
+            C0 = rng.standard_normal((1, n + 2)).astype(np.float32)
+            out = C0.copy()
+            mod.microkernel_gemm_tn_add(A, B, out[:, :n])
+            # fused: the float64 product of two float32 values is exact, so one
+            # rounding per step either way; then one rounded add into C
+            want = C0[:, :n] + sequential_products(A.T, B, fused)
+            np.testing.assert_array_equal(out[:, :n], want, err_msg=f"n={n}, k={k}")
+            np.testing.assert_array_equal(out[:, n:], C0[:, n:])
+            ones = np.ones((k, 1), np.float32)  # the bias rows' A: column sums
+            out64 = np.zeros((1, n), np.float64)
+            mod.microkernel_gemm_tn_add(ones.astype(np.float64), B.astype(np.float64), out64)
+            np.testing.assert_allclose(out64, B.astype(np.float64).sum(0, keepdims=True),
+                                       rtol=1e-12, atol=1e-12 * np.abs(B).sum())
+
+
+@pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_an_elements_bits_do_not_depend_on_the_tile_it_falls_in(isa, dtype):
     """Both dtypes: the first n columns (and m rows) of a product, computed alone,

@@ -6,7 +6,8 @@
  *   tsb_gemm_tn_<t>  C (m, n) += A^T @ B with A (k, m), B (k, n), B packed into a
  *                    caller's work buffer as it goes, A too except in the AVX-512
  *                    build, which reads it in place (the weight gradients
- *                    xh_blk^T @ dA_blk).
+ *                    xh_blk^T @ dA_blk); with m = 1 (the GRU's bias rows) the
+ *                    vector builds read B in place, 8 vectors of C's row a pass.
  * <t> is f32 or f64. Rows of A and B are addressed through their row strides, so
  * the rows of one time step inside a (batch, time, features) array need no copy.
  *
@@ -256,6 +257,9 @@ static inline int tsb_tile_rows_at(int i, int m) {
 static inline int tsb_narrow_rows_at(int i, int m) {
     return tsb_split_rows_at(i, m, TSB_NARROW_MR, TSB_NARROW_FULL_ROWS);
 }
+
+/* Vectors of C's row per pass of tsb_tn_row: 8 accumulators. */
+#define TSB_ROW_VECS 8
 
 #define TSB_NRF (TSB_WF * TSB_NVF)
 #define TSB_NRD (TSB_WD * TSB_NVD)
@@ -513,6 +517,44 @@ static void tsb_rows_tn_##S(int mr, int k, const T* ap, ptrdiff_t lda, const T* 
     TSB_SWITCH_ROWS(mr, tsb_tile_tn_##S, k, ap, sa, bp, c, ldc, nc);                  \
 }                                                                                     \
                                                                                       \
+/* C[0, 0:n] += A[:, 0]^T @ B for one column of A (the GRU's bias rows: A is the     \
+ * ones column): B read in place, TSB_ROW_VECS vectors of a row at a time. A 1-row   \
+ * tile holds NV accumulators, too few for the FMA latency, and packing B for it     \
+ * cost as much as its multiply-adds; each element is still one register from 0     \
+ * over p in order, added to C once, as in the tile. */                               \
+TSB_INLINE void tsb_tn_row_group_##S(const int nv, int k, const T* a, ptrdiff_t lda,  \
+                                     const T* b, ptrdiff_t ldb, T* c, int nc) {       \
+    V acc[TSB_ROW_VECS];                                                              \
+    int v, p;                                                                         \
+    for (v = 0; v < nv; v++) acc[v] = X##_zero();                                     \
+    if (nc == nv * W) {                                                               \
+        for (p = 0; p < k; p++) {                                                     \
+            V ap = X##_bcast(a[p * lda]);                                             \
+            for (v = 0; v < nv; v++)                                                  \
+                acc[v] = X##_fma(ap, X##_load(b + p * ldb + v * W), acc[v]);          \
+        }                                                                             \
+        for (v = 0; v < nv; v++)                                                      \
+            X##_store(c + v * W, X##_add(X##_load(c + v * W), acc[v]));               \
+    } else {                                                                          \
+        M m = X##_mask(nc);                                                           \
+        for (p = 0; p < k; p++)                                                       \
+            acc[0] = X##_fma(X##_bcast(a[p * lda]), X##_mload(b + p * ldb, m), acc[0]); \
+        X##_mstore(c, m, X##_add(X##_mload(c, m), acc[0]));                           \
+    }                                                                                 \
+}                                                                                     \
+                                                                                      \
+static void tsb_tn_row_##S(int n, int k, const T* a, ptrdiff_t lda, const T* b,       \
+                           ptrdiff_t ldb, T* c) {                                     \
+    int j = 0;                                                                        \
+    for (; j + TSB_ROW_VECS * W <= n; j += TSB_ROW_VECS * W)                          \
+        tsb_tn_row_group_##S(TSB_ROW_VECS, k, a, lda, b + j, ldb, c + j,              \
+                             TSB_ROW_VECS * W);                                       \
+    for (; j + W <= n; j += W)                                                        \
+        tsb_tn_row_group_##S(1, k, a, lda, b + j, ldb, c + j, W);                     \
+    if (j < n)                                                                        \
+        tsb_tn_row_group_##S(1, k, a, lda, b + j, ldb, c + j, n - j);                 \
+}                                                                                     \
+                                                                                      \
 /* C (m, n) += A^T @ B, A (k, m), B (k, n); work: tsb_tn_work_size elements.          \
  * B is packed one NR-column panel at a time, contiguous along k. A is read where     \
  * it lies in the AVX-512 build (TSB_TN_DIRECT_A: its rows are a block of steps' xh   \
@@ -527,6 +569,10 @@ static inline void tsb_gemm_tn_##S(int m, int n, int k, const T* a, ptrdiff_t ld
     int i, j, p, r, t, mr;                                                            \
     T* pa = work;                                                                     \
     T* pb = work + tsb_tn_a_size_##S(m, k);                                           \
+    if (TSB_VEC && m == 1) {                                                          \
+        tsb_tn_row_##S(n, k, a, lda, b, ldb, c);                                      \
+        return;                                                                       \
+    }                                                                                 \
     /* Panel by panel: the writes are sequential (row by row, they went to m / MR \
      * streams k * MR elements apart, a power of two that thrashes one L1 set).   \
      * Tile t's panel is at t * MR * k, MR wide whatever its rows. */               \
