@@ -142,14 +142,15 @@ def test_every_element_is_one_sequential_sum_bit_for_bit(isa):
 @pytest.mark.parametrize("isa", ISAS)
 def test_gradient_product_of_one_row_on_every_column_group(isa):
     """C (1, n) += A^T @ B for one column of A (the GRU's bias rows), which the vector
-    builds run in passes of 8 vectors of C's row, then single and masked vectors:
-    widths around each, every element the sequential sum, added to C once."""
+    builds run in passes of 8 vectors of C's row, one pass over the 1-7 whole vectors
+    left and a masked one: widths around each, every element the sequential sum,
+    added to C once."""
     mod = cell_kernels("lstm", isa)
     fused = isa != "baseline"
     w = 1 if isa == "baseline" else mod.microkernel_tiles()["cols_float32"] // 2
     rng = np.random.default_rng(4)
-    for n in sorted({1, max(1, w - 1), w, w + 1, 8 * w - 1, 8 * w, 8 * w + 1,
-                     9 * w + 3, 16 * w + 5, 384}):
+    for n in sorted({1, max(1, w - 1), w, w + 1, 3 * w, 5 * w + 2, 8 * w - 1, 8 * w,
+                     8 * w + 1, 9 * w + 3, 15 * w + 1, 16 * w + 5, 384}):
         for k in (1, 5, 70, 300):
             A, B = strided(rng, k, 1, np.float32), strided(rng, k, n, np.float32)
             C0 = rng.standard_normal((1, n + 2)).astype(np.float32)

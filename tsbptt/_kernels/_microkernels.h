@@ -260,6 +260,9 @@ static inline int tsb_narrow_rows_at(int i, int m) {
 
 /* Vectors of C's row per pass of tsb_tn_row: 8 accumulators. */
 #define TSB_ROW_VECS 8
+/* One case of tsb_tn_row's last pass: v whole vectors of W lanes. */
+#define TSB_ROW_CASE(S, W, v)                                                         \
+    case v: tsb_tn_row_group_##S(v, k, a, lda, b + j, ldb, c + j, (v) * (W)); break;
 
 #define TSB_NRF (TSB_WF * TSB_NVF)
 #define TSB_NRD (TSB_WD * TSB_NVD)
@@ -543,14 +546,21 @@ TSB_INLINE void tsb_tn_row_group_##S(const int nv, int k, const T* a, ptrdiff_t 
     }                                                                                 \
 }                                                                                     \
                                                                                       \
+/* The whole vectors left after the full passes, 1 to 7, in one pass (a constant     \
+ * count each, so the accumulators stay in registers). */                            \
 static void tsb_tn_row_##S(int n, int k, const T* a, ptrdiff_t lda, const T* b,       \
                            ptrdiff_t ldb, T* c) {                                     \
     int j = 0;                                                                        \
     for (; j + TSB_ROW_VECS * W <= n; j += TSB_ROW_VECS * W)                          \
         tsb_tn_row_group_##S(TSB_ROW_VECS, k, a, lda, b + j, ldb, c + j,              \
                              TSB_ROW_VECS * W);                                       \
-    for (; j + W <= n; j += W)                                                        \
-        tsb_tn_row_group_##S(1, k, a, lda, b + j, ldb, c + j, W);                     \
+    switch ((n - j) / W) {                                                            \
+    TSB_ROW_CASE(S, W, 1) TSB_ROW_CASE(S, W, 2) TSB_ROW_CASE(S, W, 3)                 \
+    TSB_ROW_CASE(S, W, 4) TSB_ROW_CASE(S, W, 5) TSB_ROW_CASE(S, W, 6)                 \
+    TSB_ROW_CASE(S, W, 7)                                                             \
+    default: break;                                                                   \
+    }                                                                                 \
+    j += (n - j) / W * W;                                                             \
     if (j < n)                                                                        \
         tsb_tn_row_group_##S(1, k, a, lda, b + j, ldb, c + j, n - j);                 \
 }                                                                                     \
