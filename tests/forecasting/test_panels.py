@@ -163,6 +163,24 @@ def test_panel_backtest_long_frame_layout_and_metrics():
     assert b.metrics["mase"] == pytest.approx(b.per_series["mase"].mean())
 
 
+@pytest.mark.parametrize("tz", ["Europe/Berlin", "America/New_York", "UTC", None])
+def test_panel_forecast_dates_in_a_time_zone_are_the_single_series_dates(tz):
+    # a panel's labels are built from UTC codes: they must not be read as the zone's
+    # wall clock (which shifted them by the UTC offset), across a DST change too
+    idx = pd.date_range("2024-03-09", periods=48, freq="h", tz=tz)
+    y = pd.Series(np.arange(48.0), index=idx)
+    single = Forecaster(Ridge(), lags=4, horizon=30).fit(y).predict().index
+    panel = Forecaster(Ridge(), lags=4, horizon=30).fit({"a": y, "b": y * 2}).predict().index
+    assert single[0] == idx[-1] + pd.Timedelta(hours=1)
+    for key in ("a", "b"):
+        labels = pd.DatetimeIndex(panel[panel.get_level_values(0) == key].get_level_values(1))
+        np.testing.assert_array_equal(labels.asi8, single.asi8)
+        assert str(labels.tz) == str(single.tz)
+    b = backtest(Forecaster(Ridge(), lags=4, horizon=3), {"a": y, "b": y * 2},
+                 initial=30, step=5, horizon=3)
+    assert len(b.forecasts) == 2 * 3 * 4
+
+
 def test_panel_backtest_without_refit_moves_the_first_fit():
     y = {k: s.droplevel(0) for k, s in _long(_frame()).groupby(level=0)}
     f = Forecaster(Ridge(), lags=14, horizon=2)

@@ -599,7 +599,10 @@ def future_labels(lasts, step, steps):
             [future_index(last, step, steps) for last in lasts[1:]])
     codes = (_time_codes(lasts)[:, None] + code * np.arange(1, steps + 1)[None, :]).ravel()
     if isinstance(lasts, pd.DatetimeIndex):
-        return pd.DatetimeIndex(codes.view(f"M8[{lasts.unit}]"), tz=lasts.tz)
+        # the codes count from the epoch in UTC: read as UTC, then shown in the
+        # series' zone (tz= on naive values would read them as its wall clock)
+        labels = pd.DatetimeIndex(codes.view(f"M8[{lasts.unit}]"))
+        return labels if lasts.tz is None else labels.tz_localize("UTC").tz_convert(lasts.tz)
     if isinstance(lasts, pd.PeriodIndex):
         return pd.PeriodIndex.from_ordinals(codes, freq=lasts.freq)
     return pd.Index(codes)
