@@ -166,3 +166,34 @@ def test_bad_checkpoint_and_network_arguments():
         net.forward(X, initial_states=[(np.zeros((5, 4)), np.zeros((5, 3)))])
     with pytest.raises(ValueError, match="must be a tuple of 2 arrays"):
         net.forward(X, initial_states=[(np.zeros((5, 4)),)])
+
+
+@pytest.mark.parametrize("checkpoint_every", [None, 16])
+def test_checkpointing_checks_its_inputs_as_the_plain_path_does(checkpoint_every):
+    # the pieces of a checkpointed pass run the layers unchecked: the same checks
+    # must come first (bad lengths once trained silently on zero outputs)
+    X, y = _data(False)
+    lengths = np.full(5, 40, dtype=np.intp)
+    net = Network("lstm", 2, 4, 2, random_state=0)
+    fn = _loss_fn(net, y, lengths)
+    kw = dict(checkpoint_every=checkpoint_every)
+    with pytest.raises(ValueError, match=r"lengths\[0\] = 41 is outside \[1, 40\]"):
+        full_bptt(net, X, np.array([41, 40, 40, 40, 0]), fn, **kw)
+    with pytest.raises(ValueError, match=r"lengths\[4\] = 0 is outside"):
+        full_bptt(net, X, np.array([40, 40, 40, 40, 0]), fn, **kw)
+    with pytest.raises(ValueError, match="X contains NaN"):
+        full_bptt(net, np.where(X > 2, np.nan, X), lengths, fn, **kw)
+    with pytest.raises(ValueError, match=r"initial_state \(h\) has shape \(5, 9\)"):
+        full_bptt(net, X, lengths, fn, initial_states=[(np.zeros((5, 9)),) * 2], **kw)
+    with pytest.raises(ValueError, match=r"initial_state \(c\) contains NaN"):
+        full_bptt(net, X, lengths, fn,
+                  initial_states=[(np.zeros((5, 4)), np.full((5, 4), np.nan))], **kw)
+    with pytest.raises(ValueError, match="initial_states must be a list of 1 states"):
+        full_bptt(net, X, lengths, fn, initial_states=np.zeros((5, 4)), **kw)
+    # None means every sequence is T long, as in the plain path
+    v_none, g_none, _ = full_bptt(net, X, None, fn, **kw)
+    v_full, g_full, _ = full_bptt(net, X, lengths, fn, **kw)
+    assert v_none == v_full
+    assert g_none.keys() == g_full.keys()
+    for name in g_full:
+        np.testing.assert_array_equal(g_none[name], g_full[name])

@@ -23,6 +23,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..utils._validation import check_positive_int
+from .layers import check_lengths, check_sequences
 
 __all__ = ["full_bptt", "truncated_bptt", "truncation_windows"]
 
@@ -78,6 +79,10 @@ def full_bptt(net, X, lengths, loss_fn, *, initial_states=None, checkpoint_every
         grads, _ = net.backward(cache, d_out, clip_step=clip_step, n_threads=n_threads,
                                 stats=stats)
         return value, grads, stats
+    # the pieces run the layers unchecked: the same checks as net.forward first
+    X = check_sequences(X, net.input_size, net.dtype)
+    lengths = check_lengths(lengths, X.shape[0], X.shape[1])
+    initial_states = net.check_states(initial_states, X.shape[0])
     return _checkpointed(net, X, lengths, loss_fn, int(checkpoint_every),
                          initial_states, clip_step, training, rng, n_threads)
 
