@@ -1,5 +1,7 @@
 """The training loop end to end: learning, truncation, clipping, stopping, safety."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -286,3 +288,76 @@ def test_batches_without_weight_are_skipped_and_losses_do_not_depend_on_batching
                     TrainOptions(batch_size=2, max_iter=1, shuffle=False),
                     rng=np.random.RandomState(0))
     assert history[0]["n_updates"] == 2  # the first batch has no weight
+
+
+@pytest.mark.parametrize("gap", [-3, 2.5, True, "1"])
+def test_time_ordered_split_refuses_a_gap_that_is_not_a_count(gap):
+    # gap=-3 once gave training rows 0..10 of 10, overlapping the validation tail
+    from tsbptt.engine import time_ordered_split
+    with pytest.raises(ValueError, match=rf"gap must be an integer >= 0, got {gap!r}"):
+        time_ordered_split(10, 0.2, gap=gap)
+
+
+def _small_problem(many_to_many=False, n_out=1):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((8, 5, 2))
+    y = rng.standard_normal((8, 5, n_out) if many_to_many else (8, n_out))
+    net = Network("gru", 2, 4, n_out, many_to_many=many_to_many, random_state=0)
+    return net, X, y
+
+
+def _train_args(net, X, y, w=None):
+    opt = Adam(list(net.params.values()), 0.01)
+    return (net, Objective(MSE()), opt, Constant(0.01),
+            (X, y, np.full(X.shape[0], X.shape[1], dtype=np.intp), w))
+
+
+@pytest.mark.parametrize("many_to_many, n_out, bad_shape, expected", [
+    (False, 1, (8, 2), r"\(8, 1\) or \(8,\)"),
+    (False, 1, (5, 1), r"\(8, 1\) or \(8,\)"),
+    (False, 2, (8,), r"\(8, 2\)"),
+    (True, 1, (8, 1), r"\(8, 5, 1\) or \(8, 5\)"),
+])
+def test_train_refuses_targets_of_the_wrong_shape_before_any_update(
+        many_to_many, n_out, bad_shape, expected):
+    net, X, _ = _small_problem(many_to_many, n_out)
+    before = {k: v.copy() for k, v in net.params.items()}
+    y = np.zeros(bad_shape)
+    with pytest.raises(ValueError, match=rf"y has shape {re.escape(str(bad_shape))}, "
+                                         rf"expected {expected}"):
+        train(*_train_args(net, X, y), TrainOptions(batch_size=4, max_iter=1))
+    net2, X2, y2 = _small_problem(many_to_many, n_out)
+    with pytest.raises(ValueError, match="the validation data's y has shape"):
+        train(*_train_args(net2, X2, y2), TrainOptions(batch_size=4, max_iter=1),
+              validation=(X2, y, np.full(8, 5, dtype=np.intp), None))
+    for k, v in net.params.items():
+        np.testing.assert_array_equal(v, before[k])
+
+
+def test_zero_weights_are_refused_before_training_and_in_evaluate():
+    net, X, y = _small_problem()
+    before = {k: v.copy() for k, v in net.params.items()}
+    lengths = np.full(8, 5, dtype=np.intp)
+    with pytest.raises(ValueError, match="no training sample has a positive weight"):
+        train(*_train_args(net, X, y, np.zeros(8)), TrainOptions(batch_size=4, max_iter=1))
+    with pytest.raises(ValueError, match="no validation sample has a positive weight"):
+        train(*_train_args(net, X, y), TrainOptions(batch_size=4, max_iter=1),
+              validation=(X, y, lengths, np.zeros(8)))
+    for k, v in net.params.items():  # refused before the first update
+        np.testing.assert_array_equal(v, before[k])
+    with pytest.raises(ValueError, match="no sample of data has a positive weight"):
+        evaluate(net, Objective(MSE()), (X, y, lengths, np.zeros(8)))
+
+
+def test_early_stopping_on_a_zero_weight_tail_is_a_clear_error():
+    # the estimators' validation tail of all-zero weights once raised a bare
+    # ZeroDivisionError, after an epoch had changed the weights
+    from tsbptt import GRURegressor
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((100, 8))
+    w = np.ones(100)
+    w[-15:] = 0
+    est = GRURegressor(4, max_iter=2, early_stopping=True, validation_fraction=0.1,
+                       random_state=0)
+    with pytest.raises(ValueError, match="no validation sample has a positive weight"):
+        est.fit(X, X[:, -1], sample_weight=w)

@@ -162,6 +162,24 @@ class Objective:
         rows_w = None if w is None else np.broadcast_to(w[:, None], valid.shape)[valid]
         return out[valid], y[valid].reshape(int(valid.sum()), -1), rows_w
 
+    def check_targets(self, net, y, n_samples, n_steps, name="y"):
+        """Raise ValueError unless ``y`` has the shape this loss reads for ``net``.
+
+        Many-to-one: (N, n_targets), or (N,) when there is one target column or
+        for class labels; many-to-many the same with (N, T) in front. n_targets is
+        ``net.output_size`` over the loss's ``n_outputs_per_target`` (quantiles).
+        """
+        lead = (n_samples, n_steps) if net.many_to_many else (n_samples,)
+        y = np.asarray(y)
+        if isinstance(self.loss, SoftmaxCrossEntropy):
+            expected = [lead, lead + (1,)]
+        else:
+            width = net.output_size // self.loss.n_outputs_per_target
+            expected = [lead + (width,)] + ([lead] if width == 1 else [])
+        if y.shape not in expected:
+            raise ValueError(f"{name} has shape {y.shape}, expected "
+                             f"{' or '.join(map(str, expected))} for this network and loss")
+
     def _target(self, y, n):
         if isinstance(self.loss, SoftmaxCrossEntropy):
             return np.asarray(y).reshape(n)

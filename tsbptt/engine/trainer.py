@@ -23,7 +23,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._kernels import all_finite
-from ..utils._validation import check_positive_int
+from ..utils._validation import check_int, check_positive_int
 from .bptt import full_bptt, truncated_bptt
 from ._threads import all_blas_single_threaded
 from .clipping import clip_by_global_norm, clip_by_value, global_norm
@@ -238,6 +238,9 @@ def evaluate(net, loss, data, batch_size=256, n_threads=None, outputs=None):
         rows = lengths[sl] if net.many_to_many else np.ones(out.shape[0])
         bw = _row_weight(net, wb, rows)
         total, weight = total + value * bw, weight + bw
+    if weight == 0:
+        raise ValueError("no sample of data has a positive weight: its weighted mean "
+                         "loss is undefined")
     return total / weight
 
 
@@ -255,9 +258,19 @@ def _validate(net, loss, validation, opts):
             opts.score_validation(out))
 
 
-def _check_data(net, data, opts):
+def _check_data(net, loss, data, opts, validation=None):
     X, y, lengths, w = data
     opts.validate(X.shape[1])
+    loss.check_targets(net, y, X.shape[0], X.shape[1])
+    if w is not None and not w.sum() > 0:
+        raise ValueError("no training sample has a positive weight")
+    if validation is not None:
+        loss.check_targets(net, validation.y, validation.X.shape[0], validation.X.shape[1],
+                           name="the validation data's y")
+        if validation.sample_weight is not None and not validation.sample_weight.sum() > 0:
+            raise ValueError("no validation sample has a positive weight: the validation "
+                             "data's sample_weight is 0 throughout, so it cannot score "
+                             "the network (give its samples weight, or train without it)")
     truncated = opts.bptt_steps is not None and opts.bptt_steps < X.shape[1]
     if truncated and np.any(lengths != X.shape[1]):
         raise ValueError("truncated BPTT (bptt_steps) needs sequences of equal length; "
@@ -306,7 +319,7 @@ def train(net, loss, optimizer, schedule, data, opts, *, validation=None, rng=No
     """
     data = TrainingData(*data)
     validation = None if validation is None else TrainingData(*validation)
-    _check_data(net, data, opts)
+    _check_data(net, loss, data, opts, validation)
     rng = np.random.RandomState(0) if rng is None else rng
     with all_blas_single_threaded():
         history = _train_epochs(net, loss, optimizer, schedule, data, opts, validation,
@@ -389,6 +402,8 @@ def time_ordered_split(n_samples, validation_fraction, gap=0):
     """
     if not 0 < validation_fraction < 1:
         raise ValueError(f"validation_fraction must be in (0, 1), got {validation_fraction!r}")
+    # a negative gap would hand validation rows (and one past the end) to training
+    gap = check_int("gap", gap, 0)
     n_val = max(1, int(round(n_samples * validation_fraction)))
     n_train = n_samples - n_val - gap
     if n_train < 1:
