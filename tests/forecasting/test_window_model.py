@@ -2,7 +2,7 @@
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import special
+from scipy import special, stats
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.linear_model import Ridge, RidgeCV
 
@@ -234,11 +234,47 @@ def test_log_and_boxcox_forecasts_and_intervals_are_the_exact_inverse(kind):
     np.testing.assert_allclose(f.predict().to_numpy(),
                                special.inv_boxcox(g.predict().to_numpy(), lam),
                                rtol=1e-10)
-    if kind == "log":  # Box-Cox's calibration model fits its own exponent on its data
-        np.testing.assert_allclose(f.predict_interval().to_numpy(),
-                                   np.exp(g.predict_interval().to_numpy()), rtol=1e-10)
+    # the calibration model works in the final model's transformed space (its own
+    # Box-Cox exponent, fitted on less data, once put the scores in another one and
+    # 90% bands covered 46% of the actuals)
+    np.testing.assert_allclose(f.predict_interval().to_numpy(),
+                               special.inv_boxcox(g.predict_interval().to_numpy(), lam),
+                               rtol=1e-10)
     band = f.predict_interval()
     assert np.all((band["lower"] < band["forecast"]) & (band["forecast"] < band["upper"]))
+
+
+def test_boxcox_exponent_is_bounded_and_a_level_shift_forecast_stays_level():
+    # the unbounded maximum-likelihood exponent of this series is -10.3: its
+    # transformed values spanned 1e-22, read as a constant, and forecast 14.6
+    rng = np.random.default_rng(0)
+    y = pd.Series(np.r_[np.full(200, 100.0), np.full(100, 120.0)] + rng.standard_normal(300),
+                  index=pd.date_range("2023-01-01", periods=300, freq="D"))
+    lam = fit_lambda(y.to_numpy(), "boxcox")
+    assert -1.0 <= lam <= 2.0
+    f = Forecaster(Ridge(), lags=14, horizon=3, transform="boxcox",
+                   interval="conformal").fit(y)
+    band = f.predict_interval()
+    assert np.all(np.abs(band["forecast"] - 120) < 2)
+    assert np.all(band["upper"] - band["lower"] > 1)
+    # inside the bounds the fit is the likelihood's maximum, as scipy finds it
+    z = _positive_series().to_numpy()
+    assert fit_lambda(z, "boxcox") == pytest.approx(
+        stats.boxcox_normmax(z, method="mle"), abs=1e-4)
+
+
+@pytest.mark.parametrize("magnitude", [1e-12, 1e-15, 1e12])
+def test_forecasts_scale_with_a_series_of_any_magnitude(magnitude):
+    # the constant-series test was an absolute 1e-12 on the spread: a varying
+    # series near 1e-12 was left unscaled and Ridge's penalty flattened it
+    y = _positive_series()
+    settings = {"lags": 24, "horizon": 6, "interval": "conformal"}
+    unit = Forecaster(Ridge(), **settings).fit(y).predict_interval().to_numpy()
+    scaled = Forecaster(Ridge(), **settings).fit(y * magnitude).predict_interval().to_numpy()
+    np.testing.assert_allclose(scaled / magnitude, unit, rtol=1e-9)
+    flat = pd.Series(np.full(60, 3e-13), index=y.index[:60], name="y")
+    np.testing.assert_allclose(Forecaster(Ridge(), lags=12, horizon=3).fit(flat).predict(),
+                               3e-13, rtol=1e-9)
 
 
 def test_differencing_is_a_ridge_on_windows_relative_to_the_origin():

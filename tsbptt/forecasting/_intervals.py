@@ -67,7 +67,10 @@ class _Intervals:
             # a series that starts after the cut-off is scaled by its first window,
             # which its first held-back origin knows
             known = [max(c, first) + 1 for c in cuts]
-            self._fit_scaling([e.head(k) for e, k in zip(entries, known)])
+            # the final model's Box-Cox exponents: scores from another transformed
+            # space would not convert to the final one by a scale ratio
+            self._fit_scaling([e.head(k) for e, k in zip(entries, known)],
+                              lambdas=final["target_lambda_"])
             data = self._scaled_all(entries)
             jobs = [(data[i], o) for i, o in origins]
             model = self._fit_model(data, cuts, "fit 1/2: calibration model")

@@ -46,6 +46,20 @@ class _Scaled:
                                 np.broadcast_to(self.static, (len(t), len(self.static)))])
 
 
+def unit_where_constant(mean, scale):
+    """``scale`` with 1 wherever its series or column is constant: a spread of at
+    most 1e-12 of its level is rounding, not variation (and 1e-300 or less would
+    overflow a division), so such values are left centred, not divided by ~0.
+
+    The bound is relative: a series of values near 1e-12 that varies is divided
+    by its own spread like any other (an absolute 1e-12 once left it unscaled).
+    """
+    scale = np.array(scale, dtype=np.float64)
+    constant = scale <= np.maximum(1e-12 * np.abs(np.asarray(mean, np.float64)), 1e-300)
+    scale[constant] = 1.0
+    return scale
+
+
 def _series_mean_std(values):
     """:func:`mean_std` of each array in ``values`` (a list, or a 2D array of one
     series a row): two arrays of shape (n,).
@@ -85,16 +99,19 @@ class _PanelScaling:
     """Per-series scaling of a Forecaster's entries into :class:`_Scaled` series
     with their channels (a mixin of :class:`tsbptt.forecasting.Forecaster`)."""
 
-    def _fit_scaling(self, entries):
+    def _fit_scaling(self, entries, lambdas=None):
         """Per series (rows, in ``series_`` order): the mean and scale of y and of
-        every covariate column."""
+        every covariate column. ``lambdas``: the power transform's exponents to keep
+        (an interval's calibration model works in the final model's transformed
+        space), None to fit them."""
         names = self.exog_names_
         power = transforms.power_of(transforms.check_transform(self.transform))
         for e in entries:
             if power:
                 transforms.check_positive(e.y, power, self._where(e.key))
         if power:
-            self.target_lambda_ = [transforms.fit_lambda(e.values, power) for e in entries]
+            self.target_lambda_ = ([transforms.fit_lambda(e.values, power) for e in entries]
+                                   if lambdas is None else list(lambdas))
             y = [transforms.forward(e.values, lam)
                  for e, lam in zip(entries, self.target_lambda_)]
         else:  # no transform: no call per series
@@ -120,9 +137,8 @@ class _PanelScaling:
                 raise ValueError(f"the {'y' if name == 'target' else 'X'} values span "
                                  "more than the float64 range: their mean and standard "
                                  "deviation overflow; divide them by a constant first")
-        # a constant series or column: leave it centred, not divided by zero
-        self.target_scale_[self.target_scale_ <= 1e-12] = 1.0
-        self.exog_scale_[self.exog_scale_ <= 1e-12] = 1.0
+        self.target_scale_ = unit_where_constant(self.target_mean_, self.target_scale_)
+        self.exog_scale_ = unit_where_constant(self.exog_mean_, self.exog_scale_)
 
     @property
     def _positions(self):

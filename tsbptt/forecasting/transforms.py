@@ -7,10 +7,15 @@ inverse: intervals keep their coverage exactly. Differencing is done on the
 windows instead (see :mod:`tsbptt._window_model`).
 """
 import numpy as np
-from scipy import special, stats
+from scipy import optimize, special, stats
 
 __all__ = ["TRANSFORMS", "check_positive", "check_transform", "difference_of",
            "fit_lambda", "forward", "inverse", "power_of"]
+
+#: The range of Box-Cox exponents a fit chooses from: from the reciprocal (-1) to the
+#: square (2), as R's forecast package does; beyond them the transformed values
+#: bunch together (or spread) by orders of magnitude.
+LAMBDA_BOUNDS = (-1.0, 2.0)
 
 #: The names ``Forecaster(transform=...)`` accepts; at most one of each group.
 TRANSFORMS = {"log": "power", "boxcox": "power", "diff": "difference",
@@ -60,8 +65,14 @@ def fit_lambda(values, kind):
         return None
     if kind == "log":
         return 0.0
-    return float(stats.boxcox_normmax(np.asarray(values, dtype=np.float64),
-                                      method="mle"))
+    values = np.asarray(values, dtype=np.float64)
+    # the likelihood's maximum within LAMBDA_BOUNDS (R's forecast::BoxCox.lambda
+    # searches the same range): unbounded, a level shift in a series near 100 gave
+    # -10.3, a transform whose values span 1e-22, read as a constant series
+    result = optimize.minimize_scalar(lambda lam: -stats.boxcox_llf(lam, values),
+                                      bounds=LAMBDA_BOUNDS, method="bounded",
+                                      options={"xatol": 1e-6})
+    return float(result.x)
 
 
 def forward(values, lam):
