@@ -48,7 +48,13 @@ def _gru():
     lambda: Forecaster(_gru(), lags=24, horizon=3, interval="conformal"),
     lambda: Forecaster(SeasonalNaive(24), lags=24, horizon=3, scaling=None),
     lambda: Forecaster(_gru(), lags=24, horizon=3, n_seeds=2, max_time=1e6),
-], ids=["ridge", "gru_window_model", "naive", "gru_seeds"])
+    # a linear model or SeasonalNaive inside a WindowModel (differenced or
+    # window-scaled data) is kept as its parts (once refused with a TypeError)
+    lambda: Forecaster(Ridge(), lags=24, horizon=3, transform="diff", interval="conformal"),
+    lambda: Forecaster(Ridge(), lags=24, horizon=3, scaling="window"),
+    lambda: Forecaster(SeasonalNaive(24), lags=24, horizon=3, transform="seasonal_diff"),
+], ids=["ridge", "gru_window_model", "naive", "gru_seeds", "ridge_diff",
+        "ridge_window_scaling", "naive_seasonal_diff"])
 def test_round_trip_gives_the_same_forecasts_and_intervals(make, tmp_path):
     f = make()
     with warnings.catch_warnings():
@@ -104,6 +110,10 @@ def test_damaged_or_foreign_files_are_refused(tmp_path):
     knn = Forecaster(KNeighborsRegressor(2), lags=6).fit(_frame().drop(columns="size"))
     with pytest.raises(ValueError, match="around KNeighborsRegressor cannot be saved"):
         knn.save(tmp_path / "knn.npz")
+    knn = Forecaster(KNeighborsRegressor(2), lags=6, transform="diff").fit(
+        _frame().drop(columns="size"))
+    with pytest.raises(ValueError, match="around KNeighborsRegressor cannot be saved"):
+        knn.save(tmp_path / "knn_diff.npz")
 
 
 def test_a_file_of_format_1_written_before_the_shared_reader_still_loads():

@@ -140,16 +140,20 @@ def _model_parts(model):
                 "linear_lags_alpha": _alpha(model.linear_lags_),
                 "network_weight": float(model.network_weight_),
                 "level_range": getattr(model, "level_range_", None)}
-        arrays = {"model/network": _embed(model.estimator_)}
-        arrays.update({f"model/network{i}": _embed(m)  # the other seeds' networks
-                       for i, m in enumerate(model.estimators_[1:], 1)})
+        # each seed's member: a tsbptt model's own file, or (a linear model or
+        # SeasonalNaive around differenced or window-scaled data) its parts
+        arrays, meta["members"] = {}, []
+        for i, member in enumerate(model.estimators_):
+            member_meta, member_arrays = _member_parts(member, _member_key(i))
+            meta["members"].append(member_meta)
+            arrays.update(member_arrays)
         if model.linear_ is not None:
             arrays.update(_linear_arrays(model.linear_, "model/linear/"))
         if model.linear_lags_ is not None:
             arrays.update(_linear_arrays(model.linear_lags_, "model/linear_lags/"))
         return meta, arrays
-    if hasattr(model, "network_") or callable(getattr(model, "_fitted_state", None)):
-        return {"kind": "tsbptt"}, {"model/network": _embed(model)}  # an ESN too
+    if _is_tsbptt(model):
+        return {"kind": "tsbptt"}, {"model/network": _embed(model)}
     spec = _spec(model)
     if isinstance(model, SeasonalNaive):
         return {"kind": "naive", **spec, "n_outputs": int(model.n_outputs_),
@@ -160,16 +164,45 @@ def _model_parts(model):
     return {"kind": "linear", **spec}, _linear_arrays(model, "model/")
 
 
+def _is_tsbptt(model):
+    """Whether ``model`` is one of tsbptt's estimators (an ESN too): saved whole."""
+    return hasattr(model, "network_") or callable(getattr(model, "_fitted_state", None))
+
+
+def _member_key(i):
+    """Where a WindowModel's member ``i`` is kept ("model/network" for the first:
+    the name of files written before other members could be saved)."""
+    return "model/network" if i == 0 else f"model/network{i}"
+
+
+def _member_parts(member, key):
+    """One WindowModel member as (meta, arrays): (None, its embedded file) for a
+    tsbptt model, else :func:`_model_parts` with its arrays under ``key/``."""
+    if _is_tsbptt(member):
+        return None, {key: _embed(member)}
+    meta, arrays = _model_parts(member)
+    return meta, {f"{key}/{name[len('model/'):]}": a for name, a in arrays.items()}
+
+
+def _rebuild_member(meta, arrays, key):
+    if meta is None:
+        return _unembed(arrays[key])
+    prefix = f"{key}/"
+    return _rebuild_model(meta, {f"model/{name[len(prefix):]}": a
+                                 for name, a in arrays.items() if name.startswith(prefix)})
+
+
 def _rebuild_model(meta, arrays):
     kind = meta["kind"]
     if kind == "tsbptt":
         return _unembed(arrays["model/network"])
     if kind == "window":
-        network = _unembed(arrays["model/network"])
-        model = WindowModel(clone(network), **meta["params"])
-        model.estimator_, model._single = network, bool(meta["single"])
-        model.estimators_ = [network] + [_unembed(arrays[f"model/network{i}"])
-                                         for i in range(1, int(meta.get("n_members", 1)))]
+        members = meta.get("members") or [None] * int(meta.get("n_members", 1))
+        model_members = [_rebuild_member(m, arrays, _member_key(i))
+                         for i, m in enumerate(members)]
+        model = WindowModel(clone(model_members[0]), **meta["params"])
+        model.estimator_, model._single = model_members[0], bool(meta["single"])
+        model.estimators_ = model_members
         model.max_iter_ = meta.get("max_iter")
         model._n_outputs = int(meta["n_outputs"])
         model.use_network_ = bool(meta["use_network"])
