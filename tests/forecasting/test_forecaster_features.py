@@ -189,6 +189,27 @@ def test_fill_option_and_frequency_errors():
         Forecaster(Ridge(), lags=3).fit(y.set_axis(y.index.astype(str)))
 
 
+@pytest.mark.parametrize("freq, season", [("B", 5), ("D", 7), ("W-SUN", 52), ("MS", 12),
+                                          ("ME", 12), ("15min", 96)])
+def test_a_gap_does_not_hide_the_frequency(freq, season):
+    # pd.infer_freq fails at a gap; the most common step it fell back on filled
+    # a business-day series' weekends, took daily data for 24-hour steps (season
+    # 1) and could not fill monthly data at all
+    n = 60
+    idx = pd.date_range("2023-01-02", periods=n, freq=freq)
+    y = pd.Series(np.arange(float(n)) + np.sin(np.arange(n)), index=idx)
+    gappy = y.drop(idx[[30, 41]])
+    f = Forecaster(Ridge(), lags=4, horizon=3, fill="ffill").fit(gappy)
+    assert f.step_ == pd.tseries.frequencies.to_offset(freq) and f.season_ == season
+    assert f.n_filled_ == {None: 2}
+    expected = pd.date_range(idx[-1], periods=4, freq=freq)[1:]
+    np.testing.assert_array_equal(f.predict().index, expected)
+    panel = Forecaster(Ridge(), lags=4, horizon=3, fill="ffill").fit({"a": gappy, "b": y})
+    assert panel.step_ == f.step_
+    with pytest.raises(ValueError, match=rf"not regular at frequency {f.step_.freqstr}: "):
+        Forecaster(Ridge(), lags=4, horizon=3).fit(gappy)
+
+
 def test_score_and_pickle_with_many_series():
     import pickle
     ys = {"a": _wave(120), "b": 3 * _wave(120) - 2}

@@ -124,6 +124,38 @@ def _where(key):
     return "y" if key is None else f"series {key!r}"
 
 
+#: Labels in each stretch of an index with gaps that pd.infer_freq reads: enough
+#: for a business-day series to show a weekend.
+FREQ_STRETCH = 24
+
+
+def _infer_freq(index):
+    with warnings.catch_warnings():  # pandas 3.1 announces an offset return
+        warnings.filterwarnings("ignore", "A future version of pandas will "
+                                "return a BaseOffset")
+        return pd.infer_freq(index)
+
+
+def _freq_around_gaps(index):
+    """The frequency of a DatetimeIndex with gaps, or None.
+
+    pd.infer_freq reads the whole index and fails at a gap. Stretches of
+    FREQ_STRETCH labels at five places may miss them: each frequency read there
+    is a candidate, and the one whose grid holds every label with the fewest
+    labels in all wins (business days over calendar days, months over the most
+    common Timedelta, which would fill weekends or drift off month ends).
+    """
+    n, w = len(index), min(FREQ_STRETCH, len(index))
+    candidates = {_infer_freq(index[a:a + w])
+                  for a in {0, (n - w) // 4, (n - w) // 2, 3 * (n - w) // 4, n - w}}
+    best = None
+    for freq in candidates - {None}:
+        grid = pd.date_range(index[0], index[-1], freq=freq)
+        if index.isin(grid).all() and (best is None or len(grid) < best[0]):
+            best = (len(grid), freq)
+    return None if best is None else best[1]
+
+
 def _step_of(index, freq, key, allow_gaps):
     """The step between consecutive labels: a pandas offset for a DatetimeIndex, an
     int for an integer index. Without ``allow_gaps`` the index must be regular."""
@@ -133,10 +165,9 @@ def _step_of(index, freq, key, allow_gaps):
                              "DatetimeIndex: pass a pandas frequency such as 'h' or 'D'")
         inferred = freq if freq is not None else index.freq
         if inferred is None and len(index) >= 3:
-            with warnings.catch_warnings():  # pandas 3.1 announces an offset return
-                warnings.filterwarnings("ignore", "A future version of pandas will "
-                                        "return a BaseOffset")
-                inferred = pd.infer_freq(index)
+            inferred = _infer_freq(index)
+        if inferred is None and len(index) >= 3:
+            inferred = _freq_around_gaps(index)
         if inferred is None and len(index) >= 3:
             # irregular: take the most common step, to point at the first gap
             common = pd.Series(index[1:] - index[:-1]).mode().iloc[0]
@@ -223,7 +254,9 @@ def _regular(entry, freq, fill):
         off = ~y.index.isin(grid)
         if off.any():
             raise ValueError(f"{_where(key)} has a timestamp off its {step!r} grid: "
-                             f"{y.index[np.flatnonzero(off)[0]]!r}; resample it first")
+                             f"{y.index[np.flatnonzero(off)[0]]!r}; resample it first"
+                             + ("" if freq is not None else
+                                " or pass freq=... (its frequency: 'B', 'MS', ...)"))
         frame = frame.reindex(grid)
         _check_values(frame, key, finite=False)  # only numbers can be filled
         frame = frame.astype(np.float64).replace([np.inf, -np.inf], np.nan)
