@@ -168,7 +168,11 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         the windows, at most 40 epochs, stopping after 3 without improvement, batch 64,
         rate 3e-3), and the network
         trains on at most 600 windows evenly spaced in time (the linear part on
-        all); parameters you set are kept. ``'as_given'``: the estimator as it is.
+        all); parameters set to other values are kept. A parameter is read as left
+        at its default when it equals the default (an estimator cannot tell
+        ``max_iter=200`` or ``early_stopping=False`` passed by hand from the
+        default): to train with such a value, pass ``training='as_given'``, which
+        takes the estimator as it is.
     n_seeds : int, default=1
         For tsbptt regressors (direct and recursive): train this many networks with
         consecutive seeds and forecast the median of their outputs (see
