@@ -181,6 +181,15 @@ def test_panel_forecast_dates_in_a_time_zone_are_the_single_series_dates(tz):
     assert len(b.forecasts) == 2 * 3 * 4
 
 
+@pytest.mark.parametrize("dtype", [np.uint64, np.int32, np.int64])
+def test_integer_labels_of_any_width_forecast_integer_labels(dtype):
+    y = pd.Series(np.arange(30.0), index=pd.Index(np.arange(30, dtype=dtype)))
+    for fitted in (y, {"a": y}):
+        labels = Forecaster(Ridge(), lags=4, horizon=2).fit(fitted).predict().index
+        labels = labels.get_level_values(-1)
+        assert labels.dtype.kind in "iu" and list(labels) == [30, 31]
+
+
 def test_panel_backtest_without_refit_moves_the_first_fit():
     y = {k: s.droplevel(0) for k, s in _long(_frame()).groupby(level=0)}
     f = Forecaster(Ridge(), lags=14, horizon=2)

@@ -615,8 +615,8 @@ def y_name(y):
 
 def future_index(last, step, steps):
     """The ``steps`` labels after ``last``."""
-    if isinstance(step, int):
-        return pd.Index(last + step * np.arange(1, steps + 1))
+    if isinstance(step, int):  # int(last): a uint64 label plus int64 steps is float64
+        return pd.Index(int(last) + step * np.arange(1, steps + 1))
     if isinstance(last, pd.Period):
         return pd.period_range(last + step, periods=steps, freq=step)
     return pd.date_range(last + step, periods=steps, freq=step)
