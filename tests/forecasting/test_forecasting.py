@@ -116,7 +116,7 @@ def test_backtest_rolls_the_origin_without_leaking(refit):
     assert bt.metrics["mae"] < 1e-7 and bt.metrics["mase"] < 1e-6
     assert set(bt.metrics) == {"mae", "rmse", "smape", "mase", "mape"}
     with pytest.raises(ValueError, match="exceeds the series' 120 steps"):
-        backtest(Forecaster(Ridge(), lags=2), y, initial=119, horizon=2)
+        backtest(Forecaster(Ridge(), lags=2, horizon=2), y, initial=119, horizon=2)
 
 
 def test_returns_round_trip():

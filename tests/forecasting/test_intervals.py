@@ -182,3 +182,21 @@ def test_backtest_season_checked_first_and_mase_undefined_warns():
     with pytest.warns(RuntimeWarning, match="MASE is undefined.*season=3"):
         bt = backtest(f, y, initial=100, step=5, season=3)
     assert np.isnan(bt.metrics["mase"]) and np.isfinite(bt.metrics["mae"])
+
+
+@pytest.mark.parametrize("panel", [False, True])
+def test_backtest_refuses_a_request_every_origin_would_refuse_before_fitting(
+        panel, monkeypatch):
+    y = _noisy_wave(200)
+    data = {"a": y, "b": y + 1} if panel else y
+    fits = []
+    monkeypatch.setattr(Forecaster, "fit", lambda self, *a, **k: fits.append(1))
+    with pytest.raises(ValueError, match="coverage=0.9 asks for intervals, but the "
+                                         "forecaster has interval=None"):
+        backtest(Forecaster(Ridge(), lags=24, horizon=3), data, initial=150, coverage=0.9)
+    with pytest.raises(ValueError, match=r"coverage must be a number in \(0, 1\)"):
+        backtest(Forecaster(Ridge(), lags=24, horizon=3, interval="conformal"), data,
+                 initial=150, coverage=1.5)
+    with pytest.raises(ValueError, match="horizon=9 exceeds the forecaster's horizon=3"):
+        backtest(Forecaster(Ridge(), lags=24, horizon=3), data, initial=150, horizon=9)
+    assert not fits  # refused before the first origin's fit

@@ -11,6 +11,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
+from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
@@ -197,6 +198,7 @@ def backtest(forecaster, y: pd.Series, X: pd.DataFrame | None = None, *, initial
     Backtest
     """
     n_jobs = check_n_jobs(n_jobs)
+    _check_request(forecaster, horizon, coverage)
     if is_panel(y):
         table, metrics, per_series = panel_backtest(
             forecaster, y, X, initial=check_int("initial", initial, 1),
@@ -247,6 +249,24 @@ def backtest(forecaster, y: pd.Series, X: pd.DataFrame | None = None, *, initial
     if coverage is not None:
         metrics["coverage"] = float(np.mean((a >= table["lower"]) & (a <= table["upper"])))
     return Backtest(forecasts=table, metrics=metrics)
+
+
+def _check_request(forecaster, horizon, coverage):
+    """What every origin's fit would refuse, refused before the first fit."""
+    if coverage is not None:
+        if not (isinstance(coverage, Real) and 0 < coverage < 1):
+            raise ValueError(f"coverage must be a number in (0, 1) or None, got {coverage!r}")
+        if getattr(forecaster, "interval", "unknown") is None:
+            raise ValueError(f"coverage={coverage!r} asks for intervals, but the "
+                             "forecaster has interval=None: set interval='conformal' "
+                             "(or 'quantile') on it, or leave coverage=None")
+    own = getattr(forecaster, "horizon", None)
+    if (horizon is not None and getattr(forecaster, "strategy", None) == "direct"
+            and isinstance(own, Integral) and isinstance(horizon, Integral) and horizon > own):
+        raise ValueError(f"horizon={horizon} exceeds the forecaster's horizon={own}: a "
+                         f"direct forecaster predicts at most {own} steps; backtest with "
+                         f"horizon <= {own}, or set the forecaster's horizon or "
+                         "strategy='recursive'")
 
 
 def _run_origins(forecaster, y, X, origins, horizon, refit, coverage, progress,
