@@ -41,6 +41,12 @@ def test_mixed_utc_offsets_are_named(tmp_path, capsys, run, ridge_args):
     assert code == 2 and err.count("\n") == 1
     assert "mixes time zones" in err and "has UTC offset +0100" in err
     assert "'2024-03-31T03:00+02:00' (line 4) has UTC offset +0200" in err
+    # without --time-col the column is still found, and the same reason given (it
+    # once said that no column read as dates)
+    args = ("forecast", path, "--target", "value", "--horizon", 1, "--lags", 2,
+            "--model", "ridge")
+    code, _, guessed = run(capsys, *args)
+    assert code == 2 and guessed == err
 
 
 def test_unsorted_or_repeated_times_name_the_lines(tmp_path, capsys, run, ridge_args):

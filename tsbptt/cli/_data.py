@@ -283,6 +283,10 @@ def _line(pos):
     return pos + 2
 
 
+class MixedZonesError(UsageError):
+    """A column of ISO 8601 times with more than one UTC offset."""
+
+
 def parse_times(values, column):
     """A CSV column as a time index: integers stay integers, text is parsed as dates
     (ISO 8601 first, else one format for the whole column, which must not read
@@ -328,7 +332,7 @@ def _mixed_zones(text, column):
 
     dst = "" if None in (offsets[0], offsets[pos]) else \
         " (a daylight saving time change?)"
-    raise UsageError(f"time column {column!r} mixes time zones: {cut(text[0])} (line 2) has "
+    raise MixedZonesError(f"time column {column!r} mixes time zones: {cut(text[0])} (line 2) has "
                      f"{words(0)} but {cut(text[pos])} (line {_line(pos)}) has "
                      f"{words(pos)}{dst}; write every time with the same UTC offset, e.g. "
                      "all in UTC")
@@ -465,7 +469,7 @@ def read_csv(file, sep=",", decimal="."):
 def guess_time_column(frame, source, target):
     """The one column of ``frame`` (not ``target``) whose values all read as dates,
     for a FILE given without --time-col; else an error asking for the flag."""
-    found = []
+    found, mixed = [], []
     for column in frame.columns:
         values = frame[column]
         if column == target or pd.api.types.is_numeric_dtype(values) or \
@@ -474,10 +478,14 @@ def guess_time_column(frame, source, target):
         try:
             if isinstance(parse_times(values, column), pd.DatetimeIndex):
                 found.append(column)
+        except MixedZonesError as exc:  # dates, but not one zone: say so
+            mixed.append(exc)
         except UsageError:
             continue
     if len(found) == 1:
         return found[0]
+    if not found and len(mixed) == 1:
+        raise mixed[0]
     which = "none of its columns reads" if not found else \
         f"{len(found)} columns ({cut(found, 120)}) read"
     raise UsageError(f"--time-col is required: {which} as dates; the columns of {source} "
