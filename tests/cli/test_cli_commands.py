@@ -185,6 +185,14 @@ def test_forecast_model_auto_says_its_choice_and_warns_when_networks_lose(tmp_pa
     code, _, err = run(capsys, "forecast", path, "--time-col", "time", "--target",
                        "load", "--horizon", 6, "--model", "auto", "--interval", 0.9)
     assert code == 2 and "--interval does not apply to --model auto" in err
+    # --fill reaches the AutoForecaster (it once asked for the --fill it was given)
+    frame = pd.read_csv(path)
+    frame.drop(index=[50, 70]).to_csv(tmp_path / "gaps.csv", index=False)
+    code, out, err = run(capsys, "forecast", tmp_path / "gaps.csv", "--time-col", "time",
+                         "--target", "load", "--horizon", 6, "--model", "auto",
+                         "--fill", "ffill")
+    assert code == 0, err
+    assert out.splitlines()[0].startswith("chose seasonal naive")
 
 
 def test_backtest_prints_the_model_and_the_seasonal_naive(noise_csv, capsys, run):

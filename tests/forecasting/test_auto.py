@@ -151,6 +151,25 @@ def test_bad_settings_are_errors():
         AutoForecaster().fit(y.to_frame())
 
 
+def test_fill_fills_once_and_the_candidates_see_the_filled_series():
+    # the gap errors advised fill=, which AutoForecaster did not have
+    n = 200
+    idx = pd.date_range("2024-01-01", periods=n, freq="h")
+    full = pd.Series(10 + np.sin(2 * np.pi * np.arange(n) / 24), index=idx, name="load")
+    gappy = full.drop(idx[[100, 150]])
+    kw = dict(horizon=3, candidates=("ridge", "seasonal naive"))
+    with pytest.raises(ValueError, match="not regular at frequency h.*fill="):
+        AutoForecaster(**kw).fit(gappy)
+    auto = AutoForecaster(**kw, fill="ffill").fit(gappy)
+    filled = gappy.reindex(idx).ffill()
+    same = AutoForecaster(**kw).fit(filled)
+    assert auto.n_filled_ == 2 and same.n_filled_ == 0
+    assert auto.scores_ == same.scores_
+    pd.testing.assert_series_equal(auto.predict(), same.predict())
+    with pytest.raises(ValueError, match="'fill' parameter of AutoForecaster must be"):
+        AutoForecaster(**kw, fill="bfill").fit(gappy)
+
+
 def test_a_chosen_mean_is_scored_from_its_members_backtests():
     # the mean of seasonal naive's and ridge's forecasts, fold by fold, by hand
     y = _random_walk(6, n=300)

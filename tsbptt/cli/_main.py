@@ -204,7 +204,8 @@ def _auto(args):
             raise UsageError(f"{flag} does not apply to --model auto")
     # one thread: the candidates' networks are small, and many
     return AutoForecaster(horizon=args.horizon, season=args.season, lags=args.lags,
-                          random_state=0, n_threads=1, freq=_freq(args.freq))
+                          random_state=0, n_threads=1, freq=_freq(args.freq),
+                          fill=args.fill)
 
 
 def _estimator(args):

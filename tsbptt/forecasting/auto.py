@@ -27,10 +27,10 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.linear_model import Ridge
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._panel import to_entries
+from ._panel import FILL_METHODS, to_entries
 from .backtesting import backtest
 from .baselines import SeasonalNaive
 from ..estimators import GRURegressor, LSTMRegressor
@@ -130,6 +130,9 @@ class AutoForecaster(BaseEstimator):
         Threads of the networks.
     freq : str or DateOffset or int or None, default=None
         As :class:`tsbptt.Forecaster`'s.
+    fill : {None, 'ffill', 'interpolate'}, default=None
+        As :class:`tsbptt.Forecaster`'s, done once before the backtest: the
+        candidates are scored against the filled series and fitted on it.
 
     Attributes
     ----------
@@ -152,6 +155,8 @@ class AutoForecaster(BaseEstimator):
     origins_ : Index
         The last training timestamp of each backtest origin (all inside the data
         ``fit`` was given).
+    n_filled_ : int
+        How many values ``fill`` filled in (0 without it).
     """
 
     _parameter_constraints = {  # noqa: RUF012 (scikit-learn's convention)
@@ -168,6 +173,7 @@ class AutoForecaster(BaseEstimator):
         "random_state": ["random_state"],
         "n_threads": [Interval(Integral, 1, None, closed="left"), None],
         "freq": [str, pd.DateOffset, Interval(Integral, 1, None, closed="left"), None],
+        "fill": [StrOptions(set(FILL_METHODS)), None],
     }
 
     def __init__(self, horizon: int = 1, *, season: int | None = None,
@@ -175,7 +181,7 @@ class AutoForecaster(BaseEstimator):
                  n_origins: int | None = None, holdout: float = 0.2, n_folds: int = 3,
                  refit: bool = False, n_best: int = 3, within: float = 1.5,
                  random_state: int | None = None, n_threads: int | None = None,
-                 freq: str | int | None = None) -> None:
+                 freq: str | int | None = None, fill: str | None = None) -> None:
         self.horizon = horizon
         self.season = season
         self.lags = lags
@@ -189,6 +195,7 @@ class AutoForecaster(BaseEstimator):
         self.random_state = random_state
         self.n_threads = n_threads
         self.freq = freq
+        self.fill = fill
 
     # what backtest() reads of a forecaster
     strategy = "direct"
@@ -237,6 +244,10 @@ class AutoForecaster(BaseEstimator):
         if not isinstance(y, pd.Series) or isinstance(y.index, pd.MultiIndex):
             raise TypeError(f"AutoForecaster fits one series (a pandas Series), got "
                             f"{type(y).__name__}")
+        self.n_filled_ = 0
+        if self.fill is not None:  # once: the backtests score the filled series
+            (entry,), _, _ = to_entries(y, freq=self.freq, fill=self.fill)
+            y, self.n_filled_ = entry.y, int(entry.n_filled)
         folds, origins = self._backtest_all(y)
         self.fold_scores_, self.scores_ = _scores(folds)
         self.origins_ = pd.Index(origins)
