@@ -118,6 +118,37 @@ def test_a_diverging_step_is_refused_and_the_weights_stay_finite():
     assert all(np.isfinite(v).all() for v in m.network_.params.values())
 
 
+def test_an_update_that_makes_a_weight_non_finite_is_undone():
+    # a finite loss and gradient, but a step so large the float32 weights
+    # overflow: once kept, with NaN predictions and no error at all
+    X, y = _stream(20, 1, seed=0)
+    m = RTRLRegressor(hidden_size=4, learning_rate=1e39, dtype="float32", random_state=0)
+    with np.errstate(all="ignore"), pytest.raises(
+            FloatingPointError, match="step 1 made the weights non-finite; they are back"):
+        m.partial_fit(X[:1], y[:1])
+    assert all(np.isfinite(v).all() for v in m.network_.params.values())
+    assert np.isfinite(m.predict(X)).all()
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+@pytest.mark.parametrize("how", ["pickle", "deepcopy"])
+def test_a_copied_stream_model_learns_on_bitwise_as_the_original(cell, how):
+    # its sensitivities' views were keyed by the buffers' ids: a copy's partial_fit
+    # raised KeyError (and the views would have pointed outside its buffers)
+    import copy
+    import pickle
+    X, y = _stream(30, 2, seed=4)
+    m = RTRLRegressor(cell, 4, learning_rate=0.01, random_state=0).partial_fit(X[:12], y[:12])
+    c = pickle.loads(pickle.dumps(m)) if how == "pickle" else copy.deepcopy(m)
+    m.partial_fit(X[12:], y[12:])
+    c.partial_fit(X[12:], y[12:])
+    for k, v in m.network_.params.items():
+        np.testing.assert_array_equal(c.network_.params[k], v, err_msg=k)
+    for a, b in zip(c.state_, m.state_):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(c.predict(X), m.predict(X))
+
+
 def test_saving_is_refused_before_a_file_is_written(tmp_path):
     X, y = _stream(10, 2, seed=0)
     m = RTRLRegressor(hidden_size=2).fit(X, y)

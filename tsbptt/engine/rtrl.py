@@ -42,6 +42,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 from scipy.special import expit
 
+from .._kernels import all_finite
 from ..utils._validation import check_memory
 from ._threads import all_blas_single_threaded
 from .clipping import clip_by_global_norm, global_norm
@@ -119,14 +120,32 @@ class RTRL:
         # updates both; the next step writes into the spare buffer, without allocating.
         self._buf = np.zeros((batch, n_sens * H, G * H, K), dt)
         self._spare = np.zeros_like(self._buf)
-        # each buffer's unit-diagonal views, made once (per block of H rows)
-        self._diags = {id(b): [_unit_diagonal(b[:, r:r + H], G) for r in range(0, n_sens * H, H)]
-                       for b in (self._buf, self._spare)}
         self._tmp = np.empty((batch, H, G * H, K), dt) if self.kind == "lstm" else None
-        self._point_into(self._buf)
+        self._make_views()
         self.S_b = np.zeros((batch, H, H), dt) if self.kind == "gru" else None
         self._xh = np.zeros((batch, K), dt)
         self._xh[:, -1] = 1
+
+    def _make_views(self):
+        """Each buffer's unit-diagonal views (per block of H rows), made once, and
+        ``S`` (and ``S_c``) as views of the current buffer."""
+        H, G = self.layer.hidden_size, self.layer.cell.n_gates
+        self._diags = {id(b): [_unit_diagonal(b[:, r:r + H], G)
+                               for r in range(0, b.shape[1], H)]
+                       for b in (self._buf, self._spare)}
+        self._point_into(self._buf)
+
+    def __getstate__(self):
+        # views do not survive a copy as views (a copy of each is made apart from
+        # its buffer), and _diags is keyed by the buffers' ids: both are remade
+        state = self.__dict__.copy()
+        for name in ("_diags", "S", "S_c"):
+            state.pop(name, None)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._make_views()
 
     def _point_into(self, buf):
         """Make ``S`` (and ``S_c``) views of ``buf``."""
@@ -404,7 +423,8 @@ class RTRLTrainer:
         Raises
         ------
         FloatingPointError
-            When the loss or a gradient is not finite; no weight is changed.
+            When the loss or a gradient is not finite, or the update makes a weight
+            non-finite; the weights are then those before the step.
         """
         out = self.tracker.step(x_t)
         value, d_out = self.loss(out, y_t)
@@ -419,5 +439,14 @@ class RTRLTrainer:
                 "set clip_norm, or scale the inputs and targets")
         if self.clip_norm is not None:
             clip_by_global_norm(grads, self.clip_norm, norm)
+        params = self.net.params
+        before = [params[k].copy() for k in self._names]
         self.optimizer.step([grads[k] for k in self._names])
+        if not all(all_finite(params[k]) for k in self._names):
+            for k, b in zip(self._names, before):
+                params[k][...] = b
+            raise FloatingPointError(
+                f"online RTRL step {self.optimizer.t} made the weights non-finite; they "
+                "are back to the weights before it. Lower the learning rate, set "
+                "clip_norm, or scale the inputs and targets")
         return out, value
