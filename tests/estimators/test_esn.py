@@ -342,6 +342,12 @@ def test_fit_series_with_exogenous_inputs():
     (dict(output_feedback=True), "output_feedback=True feeds the previous target back"),
     (dict(state="mean", washout=12), r"washout=12 leaves no step of the shortest "
                                      r"sequence \(12 steps\)"),
+    # scalings beyond float32 once made inf weights, NaN predictions and a file
+    # that load_model refused
+    (dict(spectral_radius=1e39), r"spectral_radius=1e\+39 overflows the reservoir's "
+                                 r"float32 weights"),
+    (dict(input_scaling=1e300), r"input_scaling=1e\+300 overflows"),
+    (dict(bias_scaling=1e39), r"bias_scaling=1e\+39 overflows"),
 ])
 def test_bad_parameters_are_refused_by_name(params, match):
     with pytest.raises(ValueError, match=match):

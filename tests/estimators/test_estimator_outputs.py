@@ -25,8 +25,9 @@ def test_quantile_loss_predicts_ordered_quantiles_with_the_right_coverage(tmp_pa
     back = LSTMRegressor.load(tmp_path / "q.npz")
     assert back.quantiles == (0.1, 0.5, 0.9)
     np.testing.assert_array_equal(back.predict_quantiles(X[400:]), q)
-    with pytest.raises(ValueError, match="quantiles must be increasing levels"):
-        LSTMRegressor(loss="quantile", quantiles=(0.5, 0.1), max_iter=1).fit(X, y)
+    for bad in [(0.5, 0.1), (0.1, float("nan"), 0.9), (float("nan"),)]:  # NaN: no fit
+        with pytest.raises(ValueError, match="quantiles must be increasing levels"):
+            LSTMRegressor(loss="quantile", quantiles=bad, max_iter=1).fit(X, y)
     with pytest.raises(ValueError, match="predict_quantiles needs loss='quantile'"):
         LSTMRegressor(4, max_iter=1).fit(X, y).predict_quantiles(X)
 

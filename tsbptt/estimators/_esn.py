@@ -147,11 +147,22 @@ class _Reservoir(ESNState, BaseEstimator):
         radius = spectral_radius(W)
         if radius > 0:
             W.data *= self.spectral_radius / radius
-        self.W_ = sp.csr_matrix((W.data.astype(dtype), W.indices, W.indptr), shape=(N, N))
-        self.W_in_ = (rs.uniform(-1, 1, (N, n_inputs)) * self.input_scaling).astype(dtype)
-        self.bias_ = (rs.uniform(-1, 1, N) * self.bias_scaling).astype(dtype)
-        self.W_fb_ = (rs.uniform(-1, 1, (N, n_feedback))
-                      * self.feedback_scaling).astype(dtype)
+        with np.errstate(over="ignore"):  # an overflow is refused below, by name
+            drawn = {"spectral_radius": W.data.astype(dtype),
+                     "input_scaling": (rs.uniform(-1, 1, (N, n_inputs))
+                                       * self.input_scaling).astype(dtype),
+                     "bias_scaling": (rs.uniform(-1, 1, N) * self.bias_scaling).astype(dtype),
+                     "feedback_scaling": (rs.uniform(-1, 1, (N, n_feedback))
+                                          * self.feedback_scaling).astype(dtype)}
+        for name, weights in drawn.items():
+            if not np.isfinite(weights).all():
+                raise ValueError(
+                    f"{name}={getattr(self, name)!r} overflows the reservoir's {dtype} "
+                    f"weights (at most {np.finfo(dtype).max:.4g} in magnitude); use a "
+                    "smaller value")
+        self.W_ = sp.csr_matrix((drawn["spectral_radius"], W.indices, W.indptr), shape=(N, N))
+        self.W_in_, self.bias_ = drawn["input_scaling"], drawn["bias_scaling"]
+        self.W_fb_ = drawn["feedback_scaling"]
 
     def _run(self, U, lengths, x0=None, Y_fb=None, states=False):
         """The kernel over prepared inputs: (final, mean or None, states or None)."""

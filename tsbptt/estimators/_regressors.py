@@ -145,7 +145,8 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
 
     def _checked_quantiles(self):
         q = np.asarray(self.quantiles, dtype=float).ravel()
-        if q.size == 0 or np.any((q <= 0) | (q >= 1)) or np.any(np.diff(q) <= 0):
+        # ~(0 < q < 1), not (q <= 0) | (q >= 1): a NaN level must fail the test too
+        if q.size == 0 or np.any(~((q > 0) & (q < 1))) or np.any(~(np.diff(q) > 0)):
             raise ValueError("quantiles must be increasing levels strictly between 0 and "
                              f"1, got {self.quantiles!r}")
         return q
