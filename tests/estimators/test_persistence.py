@@ -185,3 +185,33 @@ def test_saving_needs_a_fitted_model_and_load_checks_the_class(tmp_path, data):
     _fitted_regressor(data).save(tmp_path / "m.npz")
     with pytest.raises(TypeError, match="holds a LSTMRegressor, not a RNNRegressor"):
         RNNRegressor.load(tmp_path / "m.npz")
+
+
+def test_set_params_after_fit_does_not_change_the_fitted_network(tmp_path, data):
+    # predict and save read the network's shape and the meaning of its outputs as
+    # fitted: a later set_params once made predict return another quantile, and
+    # save write a file whose parameters did not match its arrays
+    X, y = data
+    q = LSTMRegressor(4, loss="quantile", quantiles=(0.1, 0.5, 0.9), max_iter=2,
+                      random_state=0).fit(X, y[:, 0])
+    point, band = q.predict(X[:5]), q.predict_quantiles(X[:5])
+    q.set_params(quantiles=(0.5, 0.7, 0.9, 0.95), hidden_size=8, loss="squared_error")
+    np.testing.assert_array_equal(q.predict(X[:5]), point)
+    np.testing.assert_array_equal(q.predict_quantiles(X[:5]), band)
+    q.save(tmp_path / "q.npz")
+    back = load_model(tmp_path / "q.npz")
+    assert back.hidden_size == 4 and back.quantiles == (0.1, 0.5, 0.9)
+    np.testing.assert_array_equal(back.predict_quantiles(X[:5]), band)
+    # continuing the fitted network with another shape is refused, by name
+    with pytest.raises(ValueError, match="hidden_size=8 differs from the fitted "
+                                         "network's hidden_size=4"):
+        q.partial_fit(X, y[:, 0])
+    c = GRUClassifier(4, max_iter=1, warm_start=True, random_state=0).fit(X, y[:, 0] > 0)
+    c.set_params(num_layers=2)
+    with pytest.raises(ValueError, match="num_layers=2 differs"):
+        c.fit(X, y[:, 0] > 0)
+    # a fresh fit builds the network the parameters now describe
+    q.set_params(quantiles=(0.1, 0.5, 0.9)).fit(X, y[:, 0])
+    assert q.network_.params["head.W"].shape == (8, 1)
+    c.set_params(warm_start=False).fit(X, y[:, 0] > 0)
+    assert "rnn.1.W" in c.network_.params

@@ -61,6 +61,12 @@ def _positive_int_or_tuple(value):
     return is_positive_int(value)
 
 
+#: The parameters that shape a fitted network and say what its outputs mean. A
+#: set_params after fit must not change them under the fitted weights: predict and
+#: save read them as fitted, and a continued fit refuses a change.
+ARCHITECTURE_PARAMS = ("hidden_size", "num_layers", "bidirectional", "loss", "quantiles")
+
+
 class _BaseRecurrent(FittedState, BaseEstimator):
     """Shared parameters, input handling and the training loop glue."""
 
@@ -212,8 +218,37 @@ class _BaseRecurrent(FittedState, BaseEstimator):
                               self.tol > 0 else max_iter),
             tol=self.tol, n_threads=self.n_threads, callback=callback)
 
+    def _record_architecture(self):
+        """Keep :data:`ARCHITECTURE_PARAMS` as the network is built with them."""
+        params = self.get_params(deep=False)
+        self._architecture = {k: params[k] for k in ARCHITECTURE_PARAMS if k in params}
+
+    def _fitted_param(self, name):
+        """A parameter of :data:`ARCHITECTURE_PARAMS` as the fitted network has it
+        (the parameter itself before a fit, or when a fresh fit starts)."""
+        architecture = vars(self).get("_architecture") or {}
+        return architecture[name] if name in architecture else getattr(self, name)
+
+    def _check_architecture(self):
+        """Refuse to continue training a network whose shape set_params changed."""
+        for name, fitted in (vars(self).get("_architecture") or {}).items():
+            now = getattr(self, name)
+            if now != fitted:
+                raise ValueError(
+                    f"{name}={now!r} differs from the fitted network's {name}={fitted!r}: "
+                    "warm_start and partial_fit continue the fitted network; set it "
+                    "back, or fit anew (warm_start=False)")
+
+    def _params_for_json(self):
+        # the file describes the fitted network, whatever set_params did since
+        params = super()._params_for_json()
+        params.update({k: list(v) if isinstance(v, tuple) else v
+                       for k, v in (vars(self).get("_architecture") or {}).items()})
+        return params
+
     def _initialize(self, n_outputs):
         self._check_hidden_size()
+        self._record_architecture()
         # weights, gradients and an optimizer's two moments, before allocating any
         check_memory(param_shapes(self._cell, self._network_input_size(), self.hidden_size,
                                   n_outputs, num_layers=self.num_layers,

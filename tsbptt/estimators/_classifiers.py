@@ -146,6 +146,10 @@ class _ClassifierBase(ClassifierMixin, _BaseRecurrent):
         first = not (incremental or self.warm_start) or not hasattr(self, "network_")
         if incremental and first and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit")
+        if first:  # a fresh network: its shape comes from the parameters as they are
+            vars(self).pop("_architecture", None)
+        else:
+            self._check_architecture()
         X3, lengths = self._sequences(X, reset=first)
         self._check_bptt(X3.shape[1])
         per_step = targets_per_step(self.input_kind_, y, lengths, X3.shape[1], labels=True)

@@ -153,7 +153,8 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
 
     def _n_quantiles(self):
         """Network outputs per target: one per quantile with the quantile loss."""
-        return len(self.quantiles) if self.loss == "quantile" else 1
+        return (len(self._fitted_param("quantiles"))
+                if self._fitted_param("loss") == "quantile" else 1)
 
     def _network_outputs(self):
         return self.n_outputs_ * self._n_quantiles()
@@ -166,7 +167,7 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
         K = self._n_quantiles()
         if K == 1:
             return out
-        k = int(np.argmin(np.abs(np.asarray(self.quantiles) - 0.5)))
+        k = int(np.argmin(np.abs(np.asarray(self._fitted_param("quantiles")) - 0.5)))
         return np.sort(out.reshape(out.shape[:-1] + (-1, K)), axis=-1)[..., k]
 
     def _targets(self, y, lengths, T):
@@ -234,6 +235,10 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
 
     def _fit_or_continue(self, X, y, sample_weight, max_iter, incremental):
         first = not (incremental or self.warm_start) or not hasattr(self, "network_")
+        if first:  # a fresh network: its shape comes from the parameters as they are
+            vars(self).pop("_architecture", None)
+        else:
+            self._check_architecture()
         X3, lengths = self._sequences(X, reset=first)
         if not first and X3.shape[2] != self.network_.input_size:
             raise ValueError(f"X has {X3.shape[2]} features per step, but the fitted "
@@ -349,9 +354,9 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
         the samples (a list of per-sequence arrays for a list X).
         """
         check_is_fitted(self)
-        if self.loss != "quantile":
+        if self._fitted_param("loss") != "quantile":
             raise ValueError(f"predict_quantiles needs loss='quantile', this model was "
-                             f"fitted with loss={self.loss!r}")
+                             f"fitted with loss={self._fitted_param('loss')!r}")
         X3, lengths = self._prepared(X)
         out = self._forward(X3, lengths)
         K = self._n_quantiles()
@@ -466,7 +471,8 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
     def _stream_outputs(self):
         """How the compiled stepper turns network outputs into forecasts."""
         K = self._n_quantiles()
-        k = int(np.argmin(np.abs(np.asarray(self.quantiles) - 0.5))) if K > 1 else 0
+        k = int(np.argmin(np.abs(np.asarray(self._fitted_param("quantiles")) - 0.5))) \
+            if K > 1 else 0
         return {"target_mean": self.target_mean_, "target_scale": self.target_scale_,
                 "n_quantiles": K, "point_index": k}
 

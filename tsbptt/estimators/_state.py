@@ -137,6 +137,7 @@ class FittedState:
                 est.network_.params[k[len("param/"):]][...] = v
         est._rng = np.random.RandomState(0)
         est._optimizer = est._new_optimizer()
+        est._record_architecture()
         return est
 
     @classmethod
