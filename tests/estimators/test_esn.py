@@ -363,9 +363,11 @@ def test_bad_sample_weights_leave_no_model():
         est.fit(X, y, sample_weight=np.zeros(len(X)))
     w = np.ones(len(X))
     w[3] = -1.0
-    with pytest.raises(ValueError, match="sample_weight must be >= 0 with a positive "
-                                         "sum, got weights from -1 to 1"):
+    with pytest.raises(ValueError, match="sample_weight must be >= 0, got -1.0 for sample 3"):
         est.fit(X, y, sample_weight=w)
+    with pytest.raises(ValueError, match="sample_weight sums to more than the float64 "
+                                         "range"):
+        est.fit(X, y, sample_weight=np.full(len(X), 1e308))
     assert not hasattr(est, "coef_")
 
 

@@ -215,3 +215,21 @@ def test_set_params_after_fit_does_not_change_the_fitted_network(tmp_path, data)
     assert q.network_.params["head.W"].shape == (8, 1)
     c.set_params(warm_start=False).fit(X, y[:, 0] > 0)
     assert "rnn.1.W" in c.network_.params
+
+
+@pytest.mark.parametrize("make", [lambda: LSTMRegressor(4, max_iter=1),
+                                  lambda: GRUClassifier(4, max_iter=1)])
+def test_negative_or_overflowing_sample_weights_are_named(make, data):
+    # all-negative weights were once reported as "sample_weight is 0 for every
+    # training sample", and weights of 1e308 as X spanning the float64 range
+    X, y = data
+    target = y[:, 0] > 0 if isinstance(make(), GRUClassifier) else y[:, 0]
+    w = np.ones(len(X))
+    w[7] = -0.5
+    with pytest.raises(ValueError, match="sample_weight must be >= 0, got -0.5 for sample 7"):
+        make().fit(X, target, sample_weight=w)
+    with pytest.raises(ValueError, match="sample_weight must be >= 0, got -1.0 for sample 0"):
+        make().fit(X, target, sample_weight=-np.ones(len(X)))
+    with pytest.raises(ValueError, match=r"sample_weight sums to more than the float64 "
+                                         r"range \(largest weight 1e\+308\)"):
+        make().fit(X, target, sample_weight=np.full(len(X), 1e308))

@@ -86,6 +86,20 @@ def mean_scale(values, weights, name="y"):
 
 
 def check_weights(sample_weight, n):
+    """``sample_weight`` as n float64 weights, each >= 0 and their sum finite (None
+    stays None): a negative weight has no meaning in a mean loss, and the first
+    negative one or an overflowing sum is named here, not by a later step."""
     if sample_weight is None:
         return None
-    return _check_sample_weight(sample_weight, np.empty((n, 1)), dtype=np.float64)
+    w = _check_sample_weight(sample_weight, np.empty((n, 1)), dtype=np.float64)
+    negative = np.flatnonzero(w < 0)
+    if negative.size:
+        first = int(negative[0])
+        raise ValueError(f"sample_weight must be >= 0, got {float(w[first])!r} for sample "
+                         f"{first}")
+    with np.errstate(over="ignore"):
+        total = w.sum()
+    if not np.isfinite(total):
+        raise ValueError(f"sample_weight sums to more than the float64 range (largest "
+                         f"weight {w.max():.4g}); divide the weights by a constant")
+    return w
