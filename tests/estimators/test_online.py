@@ -107,6 +107,17 @@ def test_bad_streams_are_refused():
                                          "with 1"):
         m.partial_fit(X, np.zeros((10, 2)))
     assert m.n_steps_ == 10  # nothing was learned from the refused pieces
+    # beyond float32, named before any step (once a FloatingPointError mid-stream)
+    with pytest.raises(ValueError, match=r"X holds values beyond the float32 range "
+                                         r"\(largest magnitude [\d.]+e\+39\)"):
+        RTRLRegressor(dtype="float32").fit(X * 1e39, y)
+    with pytest.raises(ValueError, match="y holds values beyond the float32 range"):
+        RTRLRegressor(dtype="float32").fit(X, y * 1e39)
+    # the sensitivities' memory is checked before the weights are drawn (an
+    # orthogonal draw of H = 10,000 took minutes first)
+    with pytest.raises(ValueError, match="RTRL's sensitivities for batch=1, "
+                                         "hidden_size=10000 needs"):
+        RTRLRegressor(hidden_size=10_000).fit(X, y)
 
 
 def test_a_diverging_step_is_refused_and_the_weights_stay_finite():

@@ -66,6 +66,16 @@ def check_rtrl_network(net):
                          f"dropout={net.dropout}, input_dropout={net.input_dropout}")
 
 
+def check_rtrl_memory(cell, input_size, hidden_size, batch, dtype):
+    """Raise MemoryError unless RTRL's sensitivities fit (before any is allocated):
+    ``batch * H * G*H * (F + H + 1)`` values, twice (the LSTM: four times)."""
+    n_gates = {"lstm": 4, "gru": 3, "rnn": 1}[cell]
+    n_sens = 2 if cell == "lstm" else 1
+    check_memory([(batch, hidden_size, n_gates * hidden_size, input_size + hidden_size + 1)],
+                 dtype, 2 * n_sens,
+                 f"RTRL's sensitivities for batch={batch}, hidden_size={hidden_size}")
+
+
 def _unit_diagonal(S, n_gates):
     """Writable view (B, H, G, K) of S (B, H, G*H, K): ``[b, i, g, k] = S[b, i, g*H + i, k]``,
     the entries of unit i's sensitivity to its own gate columns."""
@@ -111,8 +121,7 @@ class RTRL:
         F, H, G = layer.input_size, layer.hidden_size, layer.cell.n_gates
         K = F + H + 1
         n_sens = 2 if self.kind == "lstm" else 1
-        check_memory([(batch, H, G * H, K)], dt, 2 * n_sens,
-                     f"RTRL's sensitivities for batch={batch}, hidden_size={H}")
+        check_rtrl_memory(self.kind, F, H, batch, dt)
         state = layer._check_state(initial_state, batch, "initial_state")
         self.h = state[0].copy()
         self.c = state[1].copy() if self.kind == "lstm" else None

@@ -23,8 +23,9 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..engine import Network, build_optimizer
 from ..engine._threads import all_blas_single_threaded
+from .._kernels import all_finite
 from ..engine.losses import MSE
-from ..engine.rtrl import RTRLTrainer
+from ..engine.rtrl import RTRLTrainer, check_rtrl_memory
 from ..utils._validation import refuse_bool_numbers
 
 __all__ = ["RTRLRegressor"]
@@ -133,9 +134,18 @@ class RTRLRegressor(RegressorMixin, BaseEstimator):
             raise ValueError(f"y has {y.shape[1]} outputs per step, the model was fitted "
                              f"with {self.n_outputs_}")
         dt = np.dtype(self.dtype_ if not reset else self.dtype)
-        return np.ascontiguousarray(X, dtype=dt), np.ascontiguousarray(y, dtype=dt)
+        with np.errstate(over="ignore"):  # an overflow is refused below, by name
+            out = np.ascontiguousarray(X, dtype=dt), np.ascontiguousarray(y, dtype=dt)
+        for name, a, given in zip("Xy", out, (X, y)):
+            if not all_finite(a):
+                raise ValueError(f"{name} holds values beyond the {dt} range (largest "
+                                 f"magnitude {np.abs(given).max():.4g}); scale it, or use "
+                                 "dtype='float64'")
+        return out
 
     def _initialize(self, n_outputs):
+        # before the weights: an orthogonal draw of a huge H takes minutes
+        check_rtrl_memory(self.cell, self.n_features_in_, self.hidden_size, 1, self.dtype)
         rs = check_random_state(self.random_state)
         self.n_outputs_ = n_outputs
         self.dtype_ = self.dtype
