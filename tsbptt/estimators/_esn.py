@@ -38,7 +38,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 
 from .._kernels._esn import esn_states
 from ..engine._threads import MAX_THREADS, all_blas_single_threaded, resolve_n_threads
-from ..utils._validation import refuse_bool_numbers
+from ..utils._validation import check_memory, refuse_bool_numbers
 from ._esn_readout import ridge_gcv
 from ._esn_spectral import random_reservoir, spectral_radius
 from ._esn_state import ESNState
@@ -143,6 +143,9 @@ class _Reservoir(ESNState, BaseEstimator):
         """Draw W_in_, W_, bias_, W_fb_ (float64 draws, stored in dtype_)."""
         rs = check_random_state(self.random_state)
         N, dtype = self.n_reservoir, np.dtype(self.dtype_)
+        # the draw shuffles all N * N positions (int64): refused here, by name, not
+        # by NumPy's failed allocation
+        check_memory([(N, N)], np.int64, 1, f"n_reservoir={N}'s reservoir draw")
         W = random_reservoir(N, 1.0 - self.sparsity, rs)  # CSR, sorted indices
         radius = spectral_radius(W)
         if radius > 0:
