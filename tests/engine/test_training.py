@@ -361,3 +361,20 @@ def test_early_stopping_on_a_zero_weight_tail_is_a_clear_error():
                        random_state=0)
     with pytest.raises(ValueError, match="no validation sample has a positive weight"):
         est.fit(X, X[:, -1], sample_weight=w)
+
+
+def test_a_diverging_fit_keeps_weights_whose_outputs_are_finite():
+    # the update that failed was undone, but the weights it started from can be
+    # finite and overflow the float32 outputs: once kept, they predicted inf
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200, 8, 1)).astype(np.float32)
+    y = X[:, -1].copy()
+    net = Network("rnn", 1, 32, 1, dtype="float32", random_state=0)
+    start = {k: v.copy() for k, v in net.params.items()}
+    with pytest.warns(RuntimeWarning, match="The weights of the best epoch so far "
+                                            r"\(or of this epoch's start\) were restored"):
+        history, _ = _fit(net, X, y, lr=1e38, opt_cls=SGD, batch_size=64, max_iter=3)
+    assert history[-1]["stopped"] == "non-finite" and len(history) == 1
+    for k, v in start.items():  # diverged in the first epoch: its start is kept
+        np.testing.assert_array_equal(net.params[k], v)
+    assert np.isfinite(net.forward(X)[0]).all()

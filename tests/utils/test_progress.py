@@ -199,7 +199,7 @@ def test_fit_verbose_1_on_a_terminal(monkeypatch):
     ("converged", 3, True, "stopped early after 3 epochs: the validation loss stopped "
                            "improving (the best weights are kept)"),
     ("non-finite", 2, False, "stopped at epoch 2: the loss became NaN or infinite (the "
-                             "last finite weights are kept; try a lower learning rate)"),
+                             "best weights so far are kept; try a lower learning rate)"),
     ("interrupted", 4, False, "interrupted at epoch 4 (the best weights so far are kept)"),
 ])
 def test_stop_reason(stopped, epochs, early, text):

@@ -138,7 +138,7 @@ class ShardWorker:
         -------
         tuple (flat_weights, loss_sum, row_weight, counters, seconds, stopped)
             ``stopped``: None, or why an update was refused (the weights are then
-            the last finite ones).
+            the last finite ones; the trainer puts the best ones back).
         """
         with worker_thread_limits():
             t0 = time.perf_counter()

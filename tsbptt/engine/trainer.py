@@ -8,8 +8,8 @@ BPTT schedules of :mod:`tsbptt.engine.bptt`. What it guarantees:
   (the kernels are thread-count invariant; shuffling and dropout draw from one
   seeded generator);
 - weights never hold NaN or infinity: an update whose gradients or result are not
-  finite is undone, training stops, the best (or last finite) weights are put
-  back and a :class:`RuntimeWarning` says what to try;
+  finite is undone, training stops, the best epoch's weights (or the diverging
+  epoch's starting ones) are put back and a :class:`RuntimeWarning` says what to try;
 - Ctrl-C stops training cleanly with the best weights so far;
 - with early stopping, the weights of the best validation epoch are restored.
 """
@@ -350,11 +350,15 @@ def _train_epochs(net, loss, optimizer, schedule, data, opts, validation, rng,
             if opts.callback is not None:
                 opts.callback(record)
         except _Stop as why:
-            # The failing update was undone: the weights are the last finite ones.
+            # The failing update was undone, but the weights it started from may be
+            # finite and still overflow the outputs (a loss that became inf): the
+            # best epoch's weights, or this epoch's start, are the last known good.
+            _restore(net.params, best_weights if best_weights is not None else epoch_start)
             warnings.warn(
-                f"Training stopped at epoch {epoch + 1}: {why}. The last finite weights "
-                "were restored. Try a lower learning_rate, gradient clipping "
-                "(clip_norm=1.0) or scaling the inputs.", RuntimeWarning, stacklevel=2)
+                f"Training stopped at epoch {epoch + 1}: {why}. The weights of the best "
+                "epoch so far (or of this epoch's start) were restored. Try a lower "
+                "learning_rate, gradient clipping (clip_norm=1.0) or scaling the inputs.",
+                RuntimeWarning, stacklevel=2)
             stopped = "non-finite"
         except KeyboardInterrupt:
             _restore(net.params, best_weights if best_weights is not None else epoch_start)

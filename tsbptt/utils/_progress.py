@@ -67,8 +67,8 @@ def stop_reason(stopped, epochs, max_iter, early_stopping=False):
                     "improving (the best weights are kept)")
         return f"converged after {epochs} epochs: the loss stopped improving by tol"
     if stopped == "non-finite":
-        return (f"stopped at epoch {epochs}: the loss became NaN or infinite (the last "
-                "finite weights are kept; try a lower learning rate)")
+        return (f"stopped at epoch {epochs}: the loss became NaN or infinite (the best "
+                "weights so far are kept; try a lower learning rate)")
     if stopped == "interrupted":
         return f"interrupted at epoch {epochs} (the best weights so far are kept)"
     if epochs >= max_iter:
