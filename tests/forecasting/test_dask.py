@@ -351,3 +351,25 @@ def test_fit_partitions_of_a_dask_dataframe(client):
     b = fit_partitions(SGDRegressor(random_state=0, shuffle=False),
                        [ddf.get_partition(i).compute() for i in range(3)], lags=3)
     np.testing.assert_array_equal(a.estimator_.coef_, b.estimator_.coef_)
+
+
+@pytest.mark.parametrize("dates, expected", [
+    (pd.date_range("2020-01-01", periods=24, freq="MS"), ["2022-01-01", "2022-02-01"]),
+    # a tail of Wednesday to Friday shows days; the training data, business days
+    (pd.bdate_range("2024-01-01", periods=20), ["2024-01-29", "2024-01-30"]),
+    (pd.date_range("2024-01-31", periods=24, freq="ME"), ["2026-01-31", "2026-02-28"]),
+])
+def test_partitioned_forecasts_are_dated_by_the_series_frequency(dates, expected):
+    # the last difference as a fixed step dated a month start's successor the 31st
+    # and a Friday's the Saturday
+    df = pd.DataFrame({"unique_id": "a", "ds": dates, "y": np.arange(float(len(dates)))})
+    m = fit_partitions(SGDRegressor(random_state=0), [df.iloc[:12], df.iloc[12:]], lags=3)
+    assert m.freqs_["a"] == pd.infer_freq(dates)
+    first = m.predict(df.tail(3))["ds"].iloc[0]
+    assert first == pd.Timestamp(expected[0])
+    m2 = fit_partitions(SGDRegressor(random_state=0), df, lags=2)
+    got = m2.predict(df.tail(2))  # two rows show no frequency: the training data's
+    assert got["ds"].iloc[0] == pd.Timestamp(expected[0])
+    ints = df.assign(ds=np.arange(len(df)) * 5)
+    assert fit_partitions(SGDRegressor(random_state=0), ints, lags=3).predict(
+        ints.tail(3))["ds"].iloc[0] == 5 * len(df)

@@ -32,6 +32,10 @@ from sklearn.base import clone
 
 __all__ = ["PartitionedModel", "fit_partitions", "partition_windows"]
 
+#: Rows of one series in one partition from which its dates' frequency is read
+#: (enough for business days to show a weekend).
+FREQ_ROWS = 8
+
 
 def _partitions(data):
     """The partitions of ``data`` as a list of lazy or eager pieces."""
@@ -76,8 +80,9 @@ def _when(t):
 
 
 def _series_stats(parts, columns):
-    """Per series: (count, mean, M2) over every partition, and the series order."""
-    stats, order, last, last_time = {}, [], None, None
+    """Per series: (count, mean, M2) over every partition, the series order, and
+    the frequency of its dates (:data:`FREQ_ROWS` rows of a partition or more)."""
+    stats, order, last, last_time, freqs = {}, [], None, None, {}
     for i, part in enumerate(parts):
         ids, times, y = _load(part, columns, i)
         bounds = _runs(ids)
@@ -106,7 +111,9 @@ def _series_stats(parts, columns):
                 stats[key] = (n, m, m2)
                 order.append(key)
             last, last_time = key, times[b - 1]
-    return stats, order
+            if freqs.get(key) is None and b - a >= FREQ_ROWS:
+                freqs[key] = _infer_freq(pd.Index(times[a:b]))
+    return stats, order, freqs
 
 
 def _scales(stats):
@@ -159,11 +166,16 @@ class PartitionedModel:
         Windows per epoch.
     columns_ : tuple of str
         (id_col, time_col, target_col).
+    freqs_ : dict
+        Per series key, the pandas frequency of its dates in the training data
+        (None where they show none: integer times, or too few rows in a partition).
     """
 
-    def __init__(self, estimator, lags, horizon, columns, mean, std, n_windows):
+    def __init__(self, estimator, lags, horizon, columns, mean, std, n_windows,
+                 freqs=None):
         self.estimator_, self.lags_, self.horizon_ = estimator, lags, horizon
         self.columns_, self.mean_, self.std_, self.n_windows_ = columns, mean, std, n_windows
+        self.freqs_ = {} if freqs is None else freqs
 
     def predict(self, last):
         """Forecast ``horizon_`` steps after the end of each series of ``last``.
@@ -178,11 +190,13 @@ class PartitionedModel:
         Returns
         -------
         DataFrame
-            Columns ``id_col``, ``step`` (1 .. horizon), ``time_col`` (the last
-            time plus ``step`` times the series' last step) and ``forecast``.
+            Columns ``id_col``, ``step`` (1 .. horizon), ``time_col`` (the
+            ``step``-th time after the last: by the series' frequency in the training
+            data, such as a month or a business day, where its dates show one, else
+            by its last step) and ``forecast``.
         """
         id_col, time_col, target_col = self.columns_
-        rows, keys, ends, deltas = [], [], [], []
+        rows, keys, times = [], [], []
         for key, g in last.groupby(id_col, sort=False):
             if key not in self.mean_:
                 raise ValueError(f"series {key!r} was not in the training data")
@@ -191,19 +205,44 @@ class PartitionedModel:
                                  f"{max(self.lags_, 2)}")
             y = g[target_col].to_numpy(np.float64)[-self.lags_:]
             rows.append((y - self.mean_[key]) / self.std_[key])
-            t = g[time_col].to_numpy()
             keys.append(key)
-            ends.append(t[-1])
-            deltas.append(t[-1] - t[-2])
+            times.append(_next_times(pd.Index(g[time_col]), self.horizon_,
+                                     self.freqs_.get(key)))
         pred = np.asarray(self.estimator_.predict(np.stack(rows)), np.float64)
         pred = pred.reshape(len(keys), self.horizon_)
         steps = np.arange(1, self.horizon_ + 1)
         return pd.DataFrame({
             id_col: np.repeat(keys, self.horizon_),
             "step": np.tile(steps, len(keys)),
-            time_col: [e + s * d for e, d in zip(ends, deltas) for s in steps],
+            time_col: [v for t in times for v in t],
             "forecast": (pred * np.array([self.std_[k] for k in keys])[:, None]
                          + np.array([self.mean_[k] for k in keys])[:, None]).ravel()})
+
+
+def _infer_freq(times):
+    """pd.infer_freq of datetimes, or None (other times, or no frequency shown)."""
+    if not isinstance(times, pd.DatetimeIndex) or len(times) < 3:
+        return None
+    try:
+        return pd.infer_freq(times)
+    except (TypeError, ValueError):
+        return None
+
+
+def _next_times(times, horizon, freq=None):
+    """The ``horizon`` times after the last of ``times`` (one series, sorted): by
+    ``freq`` (the series' frequency in training) where ``times`` lie on its grid,
+    else by the frequency they show, else by their last difference. A month or a
+    business day is a step of no fixed length: three Wednesday-to-Friday business
+    days show a day, which only the training data tells from a business day."""
+    if isinstance(times, pd.DatetimeIndex):
+        on_grid = freq is not None and pd.date_range(
+            times[0], periods=len(times), freq=freq).equals(times)
+        freq = freq if on_grid else _infer_freq(times)
+        if freq is not None:
+            return list(pd.date_range(times[-1], periods=horizon + 1, freq=freq)[1:])
+    step = times[-1] - times[-2]
+    return [times[-1] + s * step for s in range(1, horizon + 1)]
 
 
 def fit_partitions(estimator, data, *, lags, horizon=1, epochs=1, id_col="unique_id",
@@ -235,7 +274,7 @@ def fit_partitions(estimator, data, *, lags, horizon=1, epochs=1, id_col="unique
         raise TypeError(f"{type(estimator).__name__} has no partial_fit: use a tsbptt "
                         "regressor, SGDRegressor or MLPRegressor to train on partitions")
     parts, columns = _partitions(data), (id_col, time_col, target_col)
-    stats, _ = _series_stats(parts, columns)
+    stats, _, freqs = _series_stats(parts, columns)
     mean, std = _scales(stats)
     model, n_windows = clone(estimator), 0
     for _ in range(epochs):
@@ -247,4 +286,4 @@ def fit_partitions(estimator, data, *, lags, horizon=1, epochs=1, id_col="unique
     if n_windows == 0:
         raise ValueError(f"no series has lags + horizon = {lags + horizon} rows: nothing "
                          "to train on")
-    return PartitionedModel(model, lags, horizon, columns, mean, std, n_windows)
+    return PartitionedModel(model, lags, horizon, columns, mean, std, n_windows, freqs)
