@@ -305,7 +305,9 @@ def test_seasonal_differencing_with_a_seasonal_series_is_exact():
 @pytest.mark.parametrize("step,season", [
     ("30min", 48), ("h", 24), ("15min", 96), ("D", 7), ("B", 5), ("W", 52),
     ("W-SUN", 52), ("MS", 12), ("ME", 12), ("QS", 4), ("QE-DEC", 4), ("YS", 1),
-    ("2D", 1), ("min", 1), (1, 1), (None, 1), (pd.offsets.Hour(), 24)])
+    ("2D", 1), ("min", 1), (1, 1), (None, 1), (pd.offsets.Hour(), 24),
+    # a day as a fixed 24 hours (pandas 3 reads these as a Tick, not a Day)
+    ("24h", 7), (pd.Timedelta(days=1), 7), ("48h", 1)])
 def test_season_table(step, season):
     assert infer_season(step) == season
 

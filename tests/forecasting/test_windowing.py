@@ -77,6 +77,13 @@ def test_bad_input():
         make_windows(s.to_frame("y"), 2, exog=["nope"])
     with pytest.raises(ValueError, match="must have the same index as data"):
         make_windows(s, 2, exog=pd.Series(np.ones(5), name="x"))
+    frame = pd.DataFrame({"y": s, "a": s * 2})
+    for kw, named in [(dict(future_exog=["y"]), r"\['y'\]"),  # the target: a leak
+                      (dict(exog=["a"], future_exog=["a"]), r"\['a'\]"),
+                      (dict(future_exog=["a", "a"]), r"\['a', 'a'\]")]:
+        with pytest.raises(ValueError, match="future_exog repeats the target, an exog "
+                                             f"column or itself: {named}"):
+            make_windows(frame, 2, target="y", **kw)
     for name, bad in [("lags", 0), ("horizon", 1.5), ("stride", 0), ("gap", -1)]:
         kw = dict(lags=2, horizon=1, stride=1, gap=0)
         kw[name] = bad

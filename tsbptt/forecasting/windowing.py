@@ -136,6 +136,8 @@ def infer_season(step: pd.DateOffset | pd.Timedelta | str | int | None) -> int:
     offset = pd.tseries.frequencies.to_offset(step)
     # a Day is a Tick before pandas 3, a calendar day (weekly cycle) in both
     if isinstance(offset, pd.offsets.Tick) and not isinstance(offset, pd.offsets.Day):
+        if pd.Timedelta(offset) == pd.Timedelta(days=1):  # '24h', a one-day Timedelta
+            return 7
         steps_per_day, rest = divmod(pd.Timedelta(days=1), pd.Timedelta(offset))
         return int(steps_per_day) if rest == pd.Timedelta(0) and 2 <= steps_per_day <= 96 \
             else 1
@@ -287,6 +289,11 @@ def make_windows(data: pd.Series | pd.DataFrame, lags: int, horizon: int = 1,
     fut = _columns(data, future_exog, "future_exog")
     if past.columns.duplicated().any():
         raise ValueError(f"exog repeats the target or a column: {list(past.columns)}")
+    both = [c for c in fut.columns if c in past.columns]
+    if both or fut.columns.duplicated().any():
+        raise ValueError(f"future_exog repeats the target, an exog column or itself: "
+                         f"{both or list(fut.columns)}; a column is past-only (exog) or "
+                         "known in advance (future_exog), and the target never is")
     _check_series(pd.concat([past, fut], axis=1), "data")
     _check_no_gaps(past.index)
     n = len(past)
