@@ -97,6 +97,8 @@ def test_metrics_against_formulas():
         metrics.mae([1.0], [1.0, 2.0])
     with pytest.raises(ValueError, match="seasonal naive forecast is exact"):
         metrics.mase(a, f, [1.0, 1.0, 1.0])
+    with pytest.raises(ValueError, match="y_train contains NaN or infinity"):
+        metrics.mase(a, f, [1.0, np.nan, 3.0, 4.0])  # once a silent NaN score
 
 
 @pytest.mark.parametrize("refit", [True, False])
@@ -131,6 +133,14 @@ def test_returns_round_trip():
         log_returns(prices.where(prices != 99.0, 0.0))
     with pytest.raises(ValueError, match="last_price must be a positive number"):
         prices_from_log_returns(-1.0, r)
+    # an ndarray in, an ndarray out (its annotation says so; it raised AttributeError)
+    np.testing.assert_array_equal(prices_from_log_returns(prices.iloc[0], r.to_numpy()),
+                                  back.to_numpy())
+    with pytest.raises(ValueError, match="last_price must be a positive number, got '100'"):
+        prices_from_log_returns("100", r)
+    with pytest.raises(TypeError, match="returns must be a pandas Series or a 1D ndarray, "
+                                        "got list"):
+        prices_from_log_returns(100.0, [0.01])
 
 
 def test_grid_search_tunes_the_forecaster_without_leaking():

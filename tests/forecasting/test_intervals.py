@@ -199,4 +199,6 @@ def test_backtest_refuses_a_request_every_origin_would_refuse_before_fitting(
                  initial=150, coverage=1.5)
     with pytest.raises(ValueError, match="horizon=9 exceeds the forecaster's horizon=3"):
         backtest(Forecaster(Ridge(), lags=24, horizon=3), data, initial=150, horizon=9)
+    with pytest.raises(ValueError, match="refit must be True or False, got 'no'"):
+        backtest(Forecaster(Ridge(), lags=24, horizon=3), data, initial=150, refit="no")
     assert not fits  # refused before the first origin's fit

@@ -190,6 +190,23 @@ def test_integer_labels_of_any_width_forecast_integer_labels(dtype):
         assert labels.dtype.kind in "iu" and list(labels) == [30, 31]
 
 
+@pytest.mark.parametrize("refit", [True, False])
+def test_panel_backtest_keeps_the_cutoffs_whose_future_covariates_x_holds(refit):
+    # a direct model reads X over all its own horizon: as for one series, the last
+    # cutoffs are dropped (the panel once failed after fitting the earlier ones)
+    idx = pd.date_range("2024-01-01", periods=100, freq="h")
+    rng = np.random.default_rng(0)
+    y = {k: pd.Series(rng.standard_normal(100), index=idx) for k in "ab"}
+    X = {k: pd.DataFrame({"f": rng.standard_normal(100)}, index=idx) for k in "ab"}
+    f = Forecaster(Ridge(), lags=12, horizon=6, future_exog=["f"])
+    one = backtest(f, y["a"], X["a"], initial=80, step=5, horizon=3, refit=refit)
+    panel = backtest(f, y, X, initial=80, step=5, horizon=3, refit=refit)
+    np.testing.assert_array_equal(panel.forecasts["cutoff"].unique(),
+                                  one.forecasts["origin"].unique())
+    with pytest.raises(ValueError, match="no cutoff leaves the forecaster's horizon=6"):
+        backtest(f, y, X, initial=95, step=5, horizon=3)
+
+
 def test_panel_backtest_without_refit_moves_the_first_fit():
     y = {k: s.droplevel(0) for k, s in _long(_frame()).groupby(level=0)}
     f = Forecaster(Ridge(), lags=14, horizon=2)

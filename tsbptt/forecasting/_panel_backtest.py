@@ -130,6 +130,16 @@ def panel_backtest(forecaster, y, X, *, initial, step, horizon, refit, season, c
     t = y.index.get_level_values(1)
     grid = t.unique().sort_values()
     cuts = _cutoffs(grid, initial, step, horizon)
+    if X is not None and forecaster.future_exog and forecaster.strategy == "direct" \
+            and forecaster.horizon > horizon:
+        # as for one series: the direct model reads its future-known covariates over
+        # all of its own horizon, so keep the cutoffs whose covariates X holds
+        cuts = [c for c in cuts if c + forecaster.horizon < len(grid)]
+        if not cuts:
+            raise ValueError(f"no cutoff leaves the forecaster's horizon="
+                             f"{forecaster.horizon} steps of future-known covariates in X "
+                             f"({len(grid)} time steps, initial={initial}); use a smaller "
+                             "initial")
     if initial <= season:  # MASE's in-sample naive forecast needs a season of data
         raise ValueError(f"initial={initial} must exceed season={season}")
     progress = ProgressReporter(len(cuts), verbose, label="backtest", unit="cutoff")

@@ -198,7 +198,7 @@ def backtest(forecaster, y: pd.Series, X: pd.DataFrame | None = None, *, initial
     Backtest
     """
     n_jobs = check_n_jobs(n_jobs)
-    _check_request(forecaster, horizon, coverage)
+    _check_request(forecaster, horizon, coverage, refit)
     if is_panel(y):
         table, metrics, per_series = panel_backtest(
             forecaster, y, X, initial=check_int("initial", initial, 1),
@@ -251,8 +251,10 @@ def backtest(forecaster, y: pd.Series, X: pd.DataFrame | None = None, *, initial
     return Backtest(forecasts=table, metrics=metrics)
 
 
-def _check_request(forecaster, horizon, coverage):
+def _check_request(forecaster, horizon, coverage, refit):
     """What every origin's fit would refuse, refused before the first fit."""
+    if not isinstance(refit, (bool, np.bool_)):  # refit='no' is truthy: refits
+        raise ValueError(f"refit must be True or False, got {refit!r}")
     if coverage is not None:
         if not (isinstance(coverage, Real) and 0 < coverage < 1):
             raise ValueError(f"coverage must be a number in (0, 1) or None, got {coverage!r}")

@@ -120,6 +120,8 @@ def mase(y_true: ArrayLike, y_pred: ArrayLike, y_train: ArrayLike,
     """
     a, f = _pair(y_true, y_pred)
     train = np.asarray(y_train, dtype=np.float64).ravel()
+    if not np.isfinite(train).all():  # the scale would be NaN, and so the score
+        raise ValueError("y_train contains NaN or infinity")
     season = check_positive_int("season", season)
     if train.size <= season:
         raise ValueError(f"y_train has {train.size} values, needs more than "

@@ -6,6 +6,8 @@ and turn the forecast back into prices with :func:`prices_from_log_returns`.
 """
 from __future__ import annotations
 
+from numbers import Real
+
 import numpy as np
 import pandas as pd
 
@@ -41,15 +43,22 @@ def prices_from_log_returns(last_price: float, returns: pd.Series | np.ndarray
     ----------
     last_price : float > 0
         The price at the forecast origin.
-    returns : Series
+    returns : Series or 1D ndarray
         Forecast log returns of the following steps.
 
     Returns
     -------
-    Series on the index of ``returns``
+    Series on the index of ``returns`` (an ndarray for an ndarray)
     """
-    if not (np.isfinite(last_price) and last_price > 0):
+    if isinstance(last_price, (bool, np.bool_)) or not isinstance(last_price, Real) \
+            or not (np.isfinite(last_price) and last_price > 0):
         raise ValueError(f"last_price must be a positive number, got {last_price!r}")
-    r = returns.to_numpy(dtype=np.float64)
-    return pd.Series(last_price * np.exp(np.cumsum(r)), index=returns.index,
-                     name=returns.name)
+    if isinstance(returns, pd.Series):
+        r = returns.to_numpy(dtype=np.float64)
+        return pd.Series(last_price * np.exp(np.cumsum(r)), index=returns.index,
+                         name=returns.name)
+    if not isinstance(returns, np.ndarray) or returns.ndim != 1:
+        raise TypeError(f"returns must be a pandas Series or a 1D ndarray, got "
+                        f"{type(returns).__name__}"
+                        f"{f' of shape {returns.shape}' if hasattr(returns, 'shape') else ''}")
+    return last_price * np.exp(np.cumsum(returns.astype(np.float64)))
