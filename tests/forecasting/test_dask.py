@@ -43,6 +43,19 @@ def test_backtest_n_jobs_loky_is_bitwise_serial():
     assert list(parallel.forecasts["origin"].unique()) == list(y.index[[59, 63, 67, 71, 75]])
 
 
+@pytest.mark.slow  # starts loky's worker processes
+def test_local_models_with_the_linear_part_are_bitwise_serial():
+    # the linear part's SVD and its sums over all the windows run on one BLAS thread:
+    # a worker runs one, this process may run more (2.3e-13 apart before)
+    from tsbptt import datasets
+    load = datasets.load_electricity_load().iloc[-900:]
+    panel = {"a": load, "b": load * 1.5 + 10}
+    f = Forecaster(GRURegressor(4, max_iter=1, random_state=0), lags=48, horizon=24)
+    serial = LocalModels(f, n_jobs=1).fit(panel).predict()
+    parallel = LocalModels(f, n_jobs=2).fit(panel).predict()
+    pd.testing.assert_series_equal(serial, parallel, check_exact=True)
+
+
 def test_backtest_refit_false_parallel_matches_serial():
     y = _series(2)
     f = Forecaster(Ridge(), lags=6, horizon=3)

@@ -36,6 +36,7 @@ from sklearn.linear_model import Ridge
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ..engine._threads import all_blas_single_threaded
 from ..estimators import capabilities
 
 #: The ridge penalties the linear part chooses from (efficient leave-one-out); a
@@ -84,6 +85,14 @@ def loo_ridge(X, Y, alphas=_ALPHAS):
         one output, and ``intercept_`` of shape (n_outputs,)), equal to
         ``Ridge(alpha).fit(X, Y)``'s to rounding.
     """
+    # one BLAS thread: an SVD and a product summed over all the windows split their
+    # sums by thread count, and a joblib worker (n_jobs) runs one thread where this
+    # process may run several: the same bits in both
+    with all_blas_single_threaded():
+        return _loo_ridge(X, Y, alphas)
+
+
+def _loo_ridge(X, Y, alphas):
     alphas = np.asarray(alphas, dtype=np.float64)
     n, H = Y.shape
     x_mean, y_mean = X.mean(axis=0), Y.mean(axis=0)
