@@ -27,8 +27,9 @@ MAX_SHOWN = 80
 MODELS = {"lstm": "LSTMRegressor", "gru": "GRURegressor", "rnn": "RNNRegressor",
           "ridge": "sklearn Ridge", "esn": "ESNRegressor (echo-state network)",
           "naive": "SeasonalNaive",
-          "auto": "AutoForecaster, the best of naive, ridge, LSTM and means of pairs "
-                  "of them in a backtest of the training data"}
+          "auto": "AutoForecaster: backtests seasonal naive, naive, ridge and two LSTMs "
+                  "on the latest 20%% of the training data and forecasts with the mean "
+                  "of the best (up to three within 1.5 times the best's error)"}
 
 #: Defaults of the model flags of the command line (the library's own defaults
 #: differ where a quick command-line run needs them to: fewer epochs, a higher
@@ -225,8 +226,9 @@ def add_data_flags(p):
                    help="seasonal period in steps (24 for hourly data with a daily "
                         "cycle): of --model naive, the default --lags and, in "
                         "backtest, of MASE and the naive baseline; default: from the "
-                        "time step (30min 48, hourly 24, daily 7, business day 5, "
-                        "weekly 52, monthly 12, quarterly 4; otherwise 1)")
+                        "time step (a step that divides a day from 15min to 12h: a "
+                        "daily cycle, e.g. 15min 96, hourly 24; daily 7, business day "
+                        "5, weekly 52, monthly 12, quarterly 4; otherwise 1)")
     d = NET_DEFAULTS
     for flag, kind, text, default in [
             ("--hidden-size", positive_int, "units per recurrent layer", "hidden_size"),
@@ -241,10 +243,14 @@ def add_data_flags(p):
              "random_state")]:
         shown = "all cores" if default is None else d[default]
         real = kind in (learning_rate, dropout)
+        models = "lstm/gru/rnn/esn" if "esn" in FLAG_PARAMS[
+            flag.removeprefix("--").replace("-", "_")][2] else "lstm/gru/rnn"
         m.add_argument(flag, type=kind, metavar="X" if real else "N",
-                       help=f"lstm/gru/rnn: {text} (default: {shown})")
+                       help=f"{models}: {text} (default: {shown})")
     m.add_argument("--alpha", type=penalty, metavar="X",
-                   help="ridge: L2 penalty (default: 1.0)")
+                   help="ridge/esn: L2 penalty of the ridge or of the echo-state "
+                        "readout (default: 1.0 for ridge; for esn, the best of 1e-10 "
+                        "to 100 by generalized cross-validation)")
     m.add_argument("--config", metavar="FILE",
                    help="JSON or TOML file of model parameters, e.g. {\"hidden_size\": "
                         "64, \"learning_rate\": 0.003}, applied before the flags above "

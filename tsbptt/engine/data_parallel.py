@@ -353,7 +353,7 @@ class DataParallel:
     Examples
     --------
     >>> from distributed import Client, LocalCluster          # doctest: +SKIP
-    >>> client = Client(LocalCluster(n_workers=2, threads_per_worker=1))
+    >>> client = Client(LocalCluster(n_workers=2, threads_per_worker=1))  # doctest: +SKIP
     >>> with DataParallel(client):                             # doctest: +SKIP
     ...     GRURegressor(64, random_state=0).fit(X, y)
     """

@@ -300,7 +300,7 @@ class _BaseRecurrent(FittedState, BaseEstimator):
 
     def _progress(self, max_iter):
         """The engine's per-epoch callback of one ``_train`` call: reports progress
-        (see :mod:`tsbptt._progress`). Call its ``close()`` once training returns."""
+        (see :mod:`tsbptt.utils._progress`). Call its ``close()`` once training returns."""
         # a Forecaster names each of its fits (e.g. "fit 1/2: calibration model")
         label = getattr(self, "_progress_label", None) or type(self).__name__
         reporter = ProgressReporter(max_iter, self.verbose, label=label)

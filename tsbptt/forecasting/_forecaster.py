@@ -20,7 +20,7 @@ puts the values of the forecast steps themselves into the last input rows of a
 window, and nothing else from after the origin. A window is ``lags`` consecutive
 rows, flattened time-major (the layout of the estimators' ``n_channels``), so
 scikit-learn regressors see the same numbers as the recurrent ones. A tsbptt
-regressor is by default wrapped in :class:`tsbptt._window_model.WindowModel`:
+regressor is by default wrapped in :class:`tsbptt.forecasting._window_model.WindowModel`:
 each window's target values are made scale-free (centred on the window's last
 value, divided by its spread) and the mean of two ridge regressions, on those
 windows and on the lags as given, is the linear part the network corrects.
@@ -115,7 +115,7 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         ``X`` are past-only (known up to the forecast origin; direct strategy only).
     calendar : list of str, default=None
         Calendar features of the (future) timestamps, sine/cosine encoded, from
-        :data:`tsbptt.windowing.CALENDAR_FEATURES` (e.g. ``['hour', 'dayofweek']``).
+        :data:`tsbptt.forecasting.windowing.CALENDAR_FEATURES` (e.g. ``['hour', 'dayofweek']``).
     series_id : bool, default=False
         With many series, add a one-hot series identifier to every step.
     interval : {None, 'conformal', 'quantile'}, default=None
@@ -135,7 +135,7 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         in time, held out to calibrate the intervals.
     season : int, default=None
         The seasonal period in steps; None infers it from the series' step with
-        :func:`tsbptt.windowing.infer_season` (hourly: 24, daily: 7, monthly: 12,
+        :func:`tsbptt.forecasting.windowing.infer_season` (hourly: 24, daily: 7, monthly: 12,
         ...; an integer index: 1). Sets the default ``lags`` and the
         ``'seasonal_diff'`` transform (``season_``).
     scaling : {'auto', 'window', 'global', None}, default='auto'
@@ -160,15 +160,16 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         ridge regression on the scale-free windows and one on the lags) that the
         network learns to correct; the correction is weighted by what it gains
         on the time-ordered validation tail (0: dropped; see
-        :class:`tsbptt._window_model.WindowModel`). Other regressors ignore it.
+        :class:`tsbptt.forecasting._window_model.WindowModel`). Other regressors ignore it.
     training : {'auto', 'as_given'}, default='auto'
         ``'auto'``: the parameters of a tsbptt regressor left at their defaults
         take the forecasting budget
-        :data:`tsbptt._window_model.BUDGET` (early stopping on the latest 20% of
+        :data:`tsbptt.forecasting._window_model.BUDGET` (early stopping on the latest 20% of
         the windows, at most 40 epochs, stopping after 3 without improvement, batch 64,
         rate 3e-3), and the network
         trains on at most 600 windows evenly spaced in time (the linear part on
-        all); parameters set to other values are kept. A parameter is read as left
+        all of them up to 12,000, evenly spaced beyond); parameters set to other
+        values are kept. A parameter is read as left
         at its default when it equals the default (an estimator cannot tell
         ``max_iter=200`` or ``early_stopping=False`` passed by hand from the
         default): to train with such a value, pass ``training='as_given'``, which
@@ -176,7 +177,7 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
     n_seeds : int, default=1
         For tsbptt regressors (direct and recursive): train this many networks with
         consecutive seeds and forecast the median of their outputs (see
-        :class:`tsbptt._window_model.WindowModel`).
+        :class:`tsbptt.forecasting._window_model.WindowModel`).
     max_time : float or None, default=None
         For tsbptt regressors (direct and recursive): seconds each model's
         networks may train, turned once into a number of epochs (the
@@ -204,7 +205,14 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
 
     Attributes
     ----------
-    estimator_ : the fitted clone of ``estimator``
+    estimator_ : estimator
+        The fitted model: for an LSTM, GRU or RNN regressor with the direct or
+        recursive strategy, a :class:`tsbptt.forecasting._window_model.WindowModel`
+        around the fitted clone (its ``estimator_``, or ``estimators_`` with
+        ``n_seeds``), which adds the window scaling and the linear part (not with
+        ``linear=False`` and ``scaling='global'``); a WindowModel too where
+        ``transform`` differences or ``scaling='window'``; otherwise the fitted
+        clone of ``estimator``.
     feature_names_ : list of str
         The columns of the windows the model sees (``{channel}_lag{k}``).
     channels_ : list of str

@@ -95,7 +95,7 @@ class AutoForecaster(BaseEstimator):
         Steps forecast at once, and scored after each backtest origin.
     season : int, default=None
         The seasonal period; None infers it from the index (see
-        :func:`tsbptt.windowing.infer_season`).
+        :func:`tsbptt.forecasting.windowing.infer_season`).
     lags : int, default=None
         Window length of every candidate; None: the Forecaster's default.
     candidates : sequence of str, default=None

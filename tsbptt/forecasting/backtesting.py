@@ -184,7 +184,7 @@ def backtest(forecaster, y: pd.Series, X: pd.DataFrame | None = None, *, initial
     verbose : int, default=0
         1: the origins done and left, and the time left, on one line redrawn at a
         terminal or in a notebook; 2: one line per origin (see
-        :mod:`tsbptt._progress`).
+        :mod:`tsbptt.utils._progress`).
     n_jobs : int or None, default=None
         Origins (a panel's cutoffs, with ``refit``) run in parallel through
         joblib (None: one after the other, or what ``joblib.parallel_config``

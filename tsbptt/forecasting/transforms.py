@@ -4,7 +4,7 @@ A transform is applied to each series before it is standardised and windowed
 and inverted on every forecast, interval bounds included. Both are increasing
 maps, so the inverse of a quantile (an interval bound) is the quantile of the
 inverse: intervals keep their coverage exactly. Differencing is done on the
-windows instead (see :mod:`tsbptt._window_model`).
+windows instead (see :mod:`tsbptt.forecasting._window_model`).
 """
 import numpy as np
 from scipy import optimize, special, stats
