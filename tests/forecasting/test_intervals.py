@@ -202,3 +202,36 @@ def test_backtest_refuses_a_request_every_origin_would_refuse_before_fitting(
     with pytest.raises(ValueError, match="refit must be True or False, got 'no'"):
         backtest(Forecaster(Ridge(), lags=24, horizon=3), data, initial=150, refit="no")
     assert not fits  # refused before the first origin's fit
+
+
+def test_stateful_calibration_origins_come_after_all_it_trained_on(monkeypatch):
+    # one sequence length cuts every series at one position; in a series with later
+    # dates that position is a later time, so another series' held-back origins
+    # must start there, not at the same position (124 origins before, 76 now)
+    from tsbptt import GRURegressor
+    from tsbptt.forecasting._forecaster import Forecaster as F
+    rng = np.random.default_rng(0)
+    n = 200
+    a = pd.Series(np.sin(np.arange(n) / 4) + 0.1 * rng.standard_normal(n),
+                  index=pd.date_range("2024-01-01", periods=n, freq="h"))
+    b = pd.Series(np.sin(np.arange(n) / 4) + 0.1 * rng.standard_normal(n),
+                  index=pd.date_range("2024-01-03", periods=n, freq="h"))
+    seen = {}
+    fit_model, forecast = F._fit_model, F._forecast
+
+    def spy_fit(self, data, last, label=None):
+        if label and "calibration" in label:
+            seen["latest"] = max(s.times[c] for s, c in zip(data, last))
+        return fit_model(self, data, last, label)
+
+    def spy_forecast(self, model, jobs, steps, states=None):
+        if "latest" in seen and "origins" not in seen:
+            seen["origins"] = [s.times[o] for s, o in jobs]
+        return forecast(self, model, jobs, steps, states)
+
+    monkeypatch.setattr(F, "_fit_model", spy_fit)
+    monkeypatch.setattr(F, "_forecast", spy_forecast)
+    F(GRURegressor(4, max_iter=2, random_state=0), lags=12, horizon=3, strategy="stateful",
+      interval="conformal").fit({"a": a, "b": b})
+    assert len(seen["origins"]) == 76
+    assert min(seen["origins"]) >= seen["latest"]

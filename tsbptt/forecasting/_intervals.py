@@ -49,10 +49,17 @@ class _Intervals:
                            int(np.floor((1 - self.calibration) * len(pooled))))]
         # the last step at or before the cut-off: the calibration model's data ends there
         stops = [int(s.times.searchsorted(t_cut, side="right")) - 1 for s in data]
+        seen = None  # the latest time the calibration model sees, where it matters
         if self.strategy == "stateful":  # one sequence length for every series
             stops = [min(stops)] * len(data)
+            if stops[0] >= 0:
+                # a cut by position reaches later times in a series whose dates are
+                # later: another series' held-back origins start after them, not at
+                # the same position
+                seen = max(s.times[min(stops[0], len(s.y) - 1)] for s in data)
         origins = [(i, o) for i, (s, stop) in enumerate(zip(data, stops))
-                   for o in range(max(first, stop), len(s.y) - H)]
+                   for o in range(max(first, stop), len(s.y) - H)
+                   if seen is None or s.times[o] >= seen]
         cuts = [min(stop, len(s.y) - 1) for s, stop in zip(data, stops)]
         if sum(max(0, c - H - first + 1) for c in cuts) < 1 or not origins:
             raise ValueError(f"too few windows to calibrate intervals ({len(pooled)} "
