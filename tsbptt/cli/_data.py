@@ -28,7 +28,7 @@ MODELS = {"lstm": "LSTMRegressor", "gru": "GRURegressor", "rnn": "RNNRegressor",
           "ridge": "sklearn Ridge", "esn": "ESNRegressor (echo-state network)",
           "naive": "SeasonalNaive",
           "auto": "AutoForecaster: backtests seasonal naive, naive, ridge and two LSTMs "
-                  "on the latest 20%% of the training data and forecasts with the mean "
+                  "on the latest 20% of the training data and forecasts with the mean "
                   "of the best (up to three within 1.5 times the best's error)"}
 
 #: Defaults of the model flags of the command line (the library's own defaults
@@ -220,8 +220,8 @@ def add_data_flags(p):
                         "default: no interval")
     m = p.add_argument_group("model")
     m.add_argument("--model", choices=list(MODELS), default="lstm",
-                   help="; ".join(f"{k}: {v}" for k, v in MODELS.items())
-                   + "; default: lstm")
+                   help="; ".join(f"{k}: {v}" for k, v in MODELS.items()).replace("%", "%%")
+                   + "; default: lstm")  # argparse formats help with %
     m.add_argument("--season", type=positive_int, metavar="N",
                    help="seasonal period in steps (24 for hourly data with a daily "
                         "cycle): of --model naive, the default --lags and, in "
@@ -338,10 +338,10 @@ def _mixed_zones(text, column):
 
     dst = "" if None in (offsets[0], offsets[pos]) else \
         " (a daylight saving time change?)"
-    raise MixedZonesError(f"time column {column!r} mixes time zones: {cut(text[0])} (line 2) has "
-                     f"{words(0)} but {cut(text[pos])} (line {_line(pos)}) has "
-                     f"{words(pos)}{dst}; write every time with the same UTC offset, e.g. "
-                     "all in UTC")
+    raise MixedZonesError(
+        f"time column {column!r} mixes time zones: {cut(text[0])} (line 2) has "
+        f"{words(0)} but {cut(text[pos])} (line {_line(pos)}) has {words(pos)}{dst}; "
+        "write every time with the same UTC offset, e.g. all in UTC")
 
 
 def _one_format(text, column):

@@ -67,8 +67,9 @@ def check_rtrl_network(net):
 
 
 def check_rtrl_memory(cell, input_size, hidden_size, batch, dtype):
-    """Raise MemoryError unless RTRL's sensitivities fit (before any is allocated):
-    ``batch * H * G*H * (F + H + 1)`` values, twice (the LSTM: four times)."""
+    """Raise ValueError (:func:`tsbptt.utils._validation.check_memory`) unless RTRL's
+    sensitivities fit in memory, before any is allocated: ``batch * H * G*H *
+    (F + H + 1)`` values, twice (the LSTM: four times)."""
     n_gates = {"lstm": 4, "gru": 3, "rnn": 1}[cell]
     n_sens = 2 if cell == "lstm" else 1
     check_memory([(batch, hidden_size, n_gates * hidden_size, input_size + hidden_size + 1)],
