@@ -21,9 +21,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._kernels import all_finite
 from ..engine import Network, build_optimizer
 from ..engine._threads import all_blas_single_threaded
-from .._kernels import all_finite
 from ..engine.losses import MSE
 from ..engine.rtrl import RTRLTrainer, check_rtrl_memory
 from ..utils._validation import refuse_bool_numbers

@@ -166,11 +166,10 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         take the forecasting budget
         :data:`tsbptt.forecasting._window_model.BUDGET` (early stopping on the latest 20% of
         the windows, at most 40 epochs, stopping after 3 without improvement, batch 64,
-        rate 3e-3), and the network
-        trains on at most 600 windows evenly spaced in time (the linear part on
-        all of them up to 12,000, evenly spaced beyond); parameters set to other
-        values are kept. A parameter is read as left
-        at its default when it equals the default (an estimator cannot tell
+        rate 3e-3), and the network trains on at most 600 windows evenly spaced in
+        time (the linear part on all of them up to 12,000, evenly spaced beyond);
+        parameters set to other values are kept. A parameter is read as left at its
+        default when it equals the default (an estimator cannot tell
         ``max_iter=200`` or ``early_stopping=False`` passed by hand from the
         default): to train with such a value, pass ``training='as_given'``, which
         takes the estimator as it is.
