@@ -129,7 +129,8 @@ def _where(key):
 FREQ_STRETCH = 24
 
 
-def _infer_freq(index):
+def quiet_infer_freq(index):
+    """``pd.infer_freq(index)`` without pandas 3.1's notice of a future return type."""
     with warnings.catch_warnings():  # pandas 3.1 announces an offset return
         warnings.filterwarnings("ignore", "A future version of pandas will "
                                 "return a BaseOffset")
@@ -146,7 +147,7 @@ def _freq_around_gaps(index):
     common Timedelta, which would fill weekends or drift off month ends).
     """
     n, w = len(index), min(FREQ_STRETCH, len(index))
-    candidates = {_infer_freq(index[a:a + w])
+    candidates = {quiet_infer_freq(index[a:a + w])
                   for a in {0, (n - w) // 4, (n - w) // 2, 3 * (n - w) // 4, n - w}}
     best = None
     for freq in candidates - {None}:
@@ -165,7 +166,7 @@ def _step_of(index, freq, key, allow_gaps):
                              "DatetimeIndex: pass a pandas frequency such as 'h' or 'D'")
         inferred = freq if freq is not None else index.freq
         if inferred is None and len(index) >= 3:
-            inferred = _infer_freq(index)
+            inferred = quiet_infer_freq(index)
         if inferred is None and len(index) >= 3:
             inferred = _freq_around_gaps(index)
         if inferred is None and len(index) >= 3:

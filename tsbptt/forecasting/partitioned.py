@@ -30,6 +30,8 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
+from ._panel import quiet_infer_freq
+
 __all__ = ["PartitionedModel", "fit_partitions", "partition_windows"]
 
 #: Rows of one series in one partition from which its dates' frequency is read
@@ -112,7 +114,7 @@ def _series_stats(parts, columns):
                 order.append(key)
             last, last_time = key, times[b - 1]
             if freqs.get(key) is None and b - a >= FREQ_ROWS:
-                freqs[key] = _infer_freq(pd.Index(times[a:b]))
+                freqs[key] = _datetime_freq(pd.Index(times[a:b]))
     return stats, order, freqs
 
 
@@ -219,12 +221,12 @@ class PartitionedModel:
                          + np.array([self.mean_[k] for k in keys])[:, None]).ravel()})
 
 
-def _infer_freq(times):
-    """pd.infer_freq of datetimes, or None (other times, or no frequency shown)."""
+def _datetime_freq(times):
+    """The frequency ``times`` show, or None (not datetimes, fewer than 3, none)."""
     if not isinstance(times, pd.DatetimeIndex) or len(times) < 3:
         return None
     try:
-        return pd.infer_freq(times)
+        return quiet_infer_freq(times)
     except (TypeError, ValueError):
         return None
 
@@ -238,7 +240,7 @@ def _next_times(times, horizon, freq=None):
     if isinstance(times, pd.DatetimeIndex):
         on_grid = freq is not None and pd.date_range(
             times[0], periods=len(times), freq=freq).equals(times)
-        freq = freq if on_grid else _infer_freq(times)
+        freq = freq if on_grid else _datetime_freq(times)
         if freq is not None:
             return list(pd.date_range(times[-1], periods=horizon + 1, freq=freq)[1:])
     step = times[-1] - times[-2]
