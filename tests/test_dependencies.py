@@ -54,3 +54,15 @@ def test_oldest_pins_are_the_declared_lower_bounds():
     assert sorted(pinned) == sorted(declared)
     for name, bound in declared.items():
         assert pinned[name] == bound, (name, str(bound), str(pinned[name]))  # 1.25 == 1.25.0
+
+
+def test_the_sktime_adapter_says_what_to_install_without_sktime(monkeypatch):
+    # an optional extra: a bare "No module named 'sktime'" named no extra
+    import importlib
+    import sys
+    monkeypatch.setitem(sys.modules, "sktime", None)
+    monkeypatch.setitem(sys.modules, "sktime.forecasting.base", None)
+    monkeypatch.delitem(sys.modules, "tsbptt.sktime", raising=False)
+    with pytest.raises(ModuleNotFoundError, match=r"tsbptt\.sktime needs sktime .*"
+                                                  r"pip install 'tsbptt\[interop\]'"):
+        importlib.import_module("tsbptt.sktime")

@@ -36,7 +36,13 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 from sklearn.base import clone
-from sktime.forecasting.base import BaseForecaster
+
+try:
+    from sktime.forecasting.base import BaseForecaster
+except ModuleNotFoundError as exc:  # an optional extra: say what to install
+    raise ModuleNotFoundError(
+        "tsbptt.sktime needs sktime (pandas < 3.1): pip install 'sktime>=1.2', or "
+        "pip install 'tsbptt[interop]'", name=exc.name) from exc
 
 from .estimators import LSTMRegressor
 from .forecasting import Forecaster

@@ -519,3 +519,15 @@ def test_random_reservoir_rounds_its_count_as_scipy_1_17(n, sparsity):
                          data_rvs=lambda k: rs.uniform(-1.0, 1.0, k))
         np.testing.assert_array_equal(got.indices, want.indices)
         np.testing.assert_array_equal(got.data, want.data)
+
+
+def test_state_mean_refuses_sequences_the_washout_leaves_empty_at_predict_too():
+    # fit refused them, predict read a zero mean state: the intercept alone
+    rng = np.random.RandomState(0)
+    X = [rng.standard_normal((12, 1)) for _ in range(60)]
+    y = np.array([x[-3:, 0].sum() for x in X])
+    est = ESNRegressor(20, state="mean", washout=5, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match=r"washout=5 leaves no step of the shortest "
+                                         r"sequence \(3 steps\) for state='mean'"):
+        est.predict([rng.standard_normal((n, 1)) for n in (8, 3, 6)])
+    assert est.predict([rng.standard_normal((n, 1)) for n in (6, 9)]).shape == (2,)

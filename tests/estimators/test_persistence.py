@@ -233,3 +233,31 @@ def test_negative_or_overflowing_sample_weights_are_named(make, data):
     with pytest.raises(ValueError, match=r"sample_weight sums to more than the float64 "
                                          r"range \(largest weight 1e\+308\)"):
         make().fit(X, target, sample_weight=np.full(len(X), 1e308))
+
+
+def test_a_failed_cold_fit_leaves_the_estimator_as_it_was(data):
+    # the trainer's checks run after the network is built: a refit they refused
+    # once left fresh random weights under a model that passed check_is_fitted
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+    X, y = data
+    labels = y[:, 0] > 0
+    m = GRUClassifier(4, max_iter=3, random_state=0).fit(X, labels)
+    before = m.predict_proba(X)
+    with pytest.raises(ValueError, match="checkpoint_every applies to full BPTT"):
+        m.set_params(bptt_steps=4, checkpoint_every=2).fit(X, labels)
+    np.testing.assert_array_equal(m.predict_proba(X), before)
+    assert m.n_iter_ == 3
+    ragged = [np.ones((5, 1)), np.ones((8, 1))] * 10
+    fresh = GRUClassifier(4, bptt_steps=4, random_state=0)
+    with pytest.raises(ValueError, match="truncated BPTT .* needs sequences of equal length"):
+        fresh.fit(ragged, [0, 1] * 10)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(fresh)
+    reg = LSTMRegressor(4, max_iter=1, random_state=0)
+    w = np.ones(len(X))
+    w[-12:] = 0  # the validation tail has no weight
+    with pytest.raises(ValueError, match="no validation sample has a positive weight"):
+        reg.set_params(early_stopping=True).fit(X, y[:, 0], sample_weight=w)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(reg)

@@ -218,6 +218,30 @@ class _BaseRecurrent(FittedState, BaseEstimator):
                               self.tol > 0 else max_iter),
             tol=self.tol, n_threads=self.n_threads, callback=callback)
 
+    def _fit_or_continue(self, X, y, sample_weight, max_iter, incremental, **kwargs):
+        """A cold fit (a fresh network) or a continued one (warm start, partial_fit),
+        by the subclass's ``_fit_steps(first, ...)``; returns its history.
+
+        A cold fit that fails puts the estimator back as it was, every attribute:
+        a check that fails after the network is built (the trainer's) leaves no
+        half-fitted model, and a model fitted before keeps its fit. A continued fit
+        refuses first a network shape that set_params changed.
+        """
+        first = not (incremental or self.warm_start) or not hasattr(self, "network_")
+        if not first:
+            self._check_architecture()
+            return self._fit_steps(first, X, y, sample_weight, max_iter, incremental,
+                                   **kwargs)
+        saved = dict(vars(self))
+        vars(self).pop("_architecture", None)  # the parameters as they are now
+        try:
+            return self._fit_steps(first, X, y, sample_weight, max_iter, incremental,
+                                   **kwargs)
+        except BaseException:
+            vars(self).clear()
+            vars(self).update(saved)
+            raise
+
     def _record_architecture(self):
         """Keep :data:`ARCHITECTURE_PARAMS` as the network is built with them."""
         params = self.get_params(deep=False)

@@ -139,17 +139,12 @@ class _ClassifierBase(ClassifierMixin, _BaseRecurrent):
             return float(np.average(pred[valid] == Y[valid], weights=rows_w))
         return float(np.average(pred == Y, weights=w))
 
-    def _fit_or_continue(self, X, y, sample_weight, max_iter, incremental, classes=None):
+    def _fit_steps(self, first, X, y, sample_weight, max_iter, incremental, classes=None):
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the "
                              "target y is None")
-        first = not (incremental or self.warm_start) or not hasattr(self, "network_")
         if incremental and first and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit")
-        if first:  # a fresh network: its shape comes from the parameters as they are
-            vars(self).pop("_architecture", None)
-        else:
-            self._check_architecture()
         X3, lengths = self._sequences(X, reset=first)
         self._check_bptt(X3.shape[1])
         per_step = targets_per_step(self.input_kind_, y, lengths, X3.shape[1], labels=True)
@@ -221,7 +216,7 @@ class _ClassifierBase(ClassifierMixin, _BaseRecurrent):
         -------
         self : object
         """
-        self._fit_or_continue(X, y, sample_weight, 1, True, classes)
+        self._fit_or_continue(X, y, sample_weight, 1, True, classes=classes)
         return self
 
     def _per_sequence(self, X, out, lengths):

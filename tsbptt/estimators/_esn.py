@@ -240,6 +240,7 @@ class _Reservoir(ESNState, BaseEstimator):
 
     def _features(self, U, lengths):
         """Readout features of prepared sequences: [state, last inputs]."""
+        self._check_mean_lengths(lengths)
         final, mean, _ = self._run(U, lengths)
         parts = [final if self.state == "final" else mean]
         inputs = self.include_inputs
@@ -255,18 +256,26 @@ class _Reservoir(ESNState, BaseEstimator):
             parts.append(U[np.arange(len(U)), lengths - 1])
         return np.hstack(parts)
 
+    def _check_mean_lengths(self, lengths):
+        """With ``state='mean'``, every sequence must outlast the washout: a state
+        averaged over no step is zeros, and the readout would read the intercept
+        alone (fit and predict alike)."""
+        if self.state == "mean" and len(lengths) and lengths.min() <= self.washout:
+            raise ValueError(f"washout={self.washout} leaves no step of the shortest "
+                             f"sequence ({lengths.min()} steps) for state='mean'; "
+                             "lower washout or use longer sequences")
+
     def _refuse_feedback(self):
         if self.output_feedback:
+            series = (" Use fit_series for one long series, or output_feedback=False"
+                      if hasattr(self, "fit_series") else " Use output_feedback=False")
             raise ValueError("output_feedback=True feeds the previous target back at "
-                             "every step; windows have one target each. Use "
-                             "fit_series for one long series, or output_feedback=False")
+                             f"every step; windows have one target each.{series}")
 
     def _window_features_for_fit(self, X3, lengths, w):
         """Scaling and reservoir drawn from the training sequences; their readout
         features (one row per sequence)."""
-        if self.state == "mean" and lengths.min() <= self.washout:
-            raise ValueError(f"washout={self.washout} leaves no step of the shortest "
-                             f"sequence ({lengths.min()} steps) for state='mean'")
+        self._check_mean_lengths(lengths)  # before the reservoir is drawn
         valid = np.arange(X3.shape[1])[None, :] < lengths[:, None]
         rows_w = None if w is None else np.broadcast_to(w[:, None], valid.shape)[valid]
         self._fit_scaling(X3[valid], rows_w)

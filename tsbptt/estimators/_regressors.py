@@ -233,12 +233,7 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
             return r2(Y[valid], pred[valid], rows_w)
         return r2(Y, pred, w)
 
-    def _fit_or_continue(self, X, y, sample_weight, max_iter, incremental):
-        first = not (incremental or self.warm_start) or not hasattr(self, "network_")
-        if first:  # a fresh network: its shape comes from the parameters as they are
-            vars(self).pop("_architecture", None)
-        else:
-            self._check_architecture()
+    def _fit_steps(self, first, X, y, sample_weight, max_iter, incremental):
         X3, lengths = self._sequences(X, reset=first)
         if not first and X3.shape[2] != self.network_.input_size:
             raise ValueError(f"X has {X3.shape[2]} features per step, but the fitted "
