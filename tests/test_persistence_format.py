@@ -1,4 +1,6 @@
 """tsbptt.persistence alone: the file format and its checks, without an estimator."""
+import os
+
 import numpy as np
 import pytest
 
@@ -61,3 +63,32 @@ def test_a_format_name_and_version_of_its_own(tmp_path):
     write_model_file(tmp_path / "m.npz", {"a": np.zeros(2)}, {})
     with pytest.raises(ValueError, match="m.npz' is not a thing file$"):
         read_model_file(tmp_path / "m.npz", _known, format="tsbptt-thing", what="thing file")
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX's")
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_a_file_gets_the_mode_the_umask_gives_a_new_file(tmp_path, umask):
+    # the temporary file a write goes through was private (0600), and os.replace
+    # kept that: a model saved to share could not be read by anyone else
+    path = tmp_path / "m.npz"
+    path.write_bytes(b"")
+    os.chmod(path, 0o664)  # overwriting a shared file does not make it private
+    old = os.umask(umask)
+    try:
+        write_model_file(path, {"a": np.zeros(2)}, {})
+    finally:
+        os.umask(old)
+    assert os.stat(path).st_mode & 0o777 == 0o666 & ~umask
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]  # no leftover
+
+
+def test_a_damaged_npy_header_is_a_value_error_naming_the_file(tmp_path):
+    # NumPy parses the header as Python: a cut one raised tokenize.TokenError
+    import zipfile
+    header = b"{'descr': '|u1', 'fortran_order': False, 'shape': (3, }\n"
+    with zipfile.ZipFile(tmp_path / "bad.npz", "w") as z:
+        z.writestr("meta.json.npy", b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little")
+                   + header + b"abc")
+    with pytest.raises(ValueError, match=r"bad\.npz' is not a readable tsbptt model file "
+                                         r".*'meta\.json\.npy' has a damaged \.npy header"):
+        read_model_file(tmp_path / "bad.npz", _known)

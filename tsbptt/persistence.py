@@ -27,8 +27,8 @@ import hashlib
 import json
 import math
 import os
+import secrets
 import stat
-import tempfile
 import zipfile
 
 import numpy as np
@@ -131,18 +131,30 @@ def write_model_file(path, arrays, meta, *, format=FORMAT, format_version=FORMAT
         raise ValueError(f"path {path!r} is a folder; give a file name, e.g. "
                          f"{os.path.join(path, 'model.npz')!r}")
     folder = os.path.dirname(os.path.abspath(path))
-    with tempfile.NamedTemporaryFile(dir=folder, suffix=".npz", delete=False) as tmp:
-        try:
-            np.savez(tmp, **arrays)
-        except BaseException:
-            tmp.close()
-            os.unlink(tmp.name)
-            raise
+    tmp_name, fd = _new_file_beside(folder)
     try:
-        os.replace(tmp.name, path)  # a reader never sees half a file
+        with os.fdopen(fd, "wb") as tmp:
+            np.savez(tmp, **arrays)
+        os.replace(tmp_name, path)  # a reader never sees half a file
     except BaseException:
-        os.unlink(tmp.name)
+        os.unlink(tmp_name)
         raise
+
+
+def _new_file_beside(folder):
+    """A new, uniquely named file in ``folder``, opened for writing: (name, fd).
+
+    Created with mode 0666 less the umask, as ``open`` (and ``np.savez``) would
+    create the file itself, so that a shared model stays readable by others; a
+    ``tempfile`` file is private (0600), and ``os.replace`` would keep that mode.
+    """
+    for _ in range(100):
+        name = os.path.join(folder, f".tsbptt-{secrets.token_hex(8)}.npz.part")
+        try:
+            return name, os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name in {folder!r}")  # pragma: no cover
 
 
 def _open_regular(path):
@@ -165,12 +177,15 @@ def _open_regular(path):
 def _read_header(fp, name):
     """Shape, order and dtype of an ``.npy`` member, from its header alone."""
     version = np.lib.format.read_magic(fp)
-    if version == (1, 0):
-        shape, fortran, dtype = np.lib.format.read_array_header_1_0(fp)
-    elif version == (2, 0):
-        shape, fortran, dtype = np.lib.format.read_array_header_2_0(fp)
-    else:
+    if version not in ((1, 0), (2, 0)):
         raise ValueError(f"member {name!r} has .npy format {version}")
+    read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+            else np.lib.format.read_array_header_2_0)
+    try:
+        shape, fortran, dtype = read(fp)
+    except Exception as exc:  # NumPy parses the header as Python: TokenError, ...
+        raise ValueError(f"member {name!r} has a damaged .npy header "
+                         f"({type(exc).__name__}: {exc})") from None
     if dtype.kind not in _ARRAY_KINDS or dtype.hasobject or dtype.names is not None \
             or dtype.subdtype is not None:
         raise ValueError(f"member {name!r} has dtype {dtype}, which a model file never "
