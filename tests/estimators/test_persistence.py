@@ -261,3 +261,16 @@ def test_a_failed_cold_fit_leaves_the_estimator_as_it_was(data):
         reg.set_params(early_stopping=True).fit(X, y[:, 0], sample_weight=w)
     with pytest.raises(NotFittedError):
         check_is_fitted(reg)
+
+
+def test_loss_is_nan_when_no_epoch_completed_and_survives_a_round_trip(tmp_path):
+    # a fit stopped in its first epoch (here a diverging one; Ctrl-C alike) once had
+    # no loss_ at all, an attribute the docs list
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((200, 8))
+    with pytest.warns(RuntimeWarning, match="Training stopped at epoch 1"):
+        m = LSTMRegressor(8, optimizer="sgd", learning_rate=1e38, max_iter=3, batch_size=64,
+                          dtype="float32", random_state=0).fit(X, X[:, 0])
+    assert m.n_iter_ == 0 and np.isnan(m.loss_) and m.loss_curve_ == []
+    m.save(tmp_path / "m.npz")
+    assert np.isnan(load_model(tmp_path / "m.npz").loss_)

@@ -285,7 +285,8 @@ class _BaseRecurrent(FittedState, BaseEstimator):
         self._optimizer = self._new_optimizer()
         self.n_iter_, self.t_ = 0, 0
         self.loss_curve_, self.history_ = [], []
-        self.best_loss_ = np.inf
+        # NaN until an epoch completes (a fit stopped in its first leaves it so)
+        self.loss_, self.best_loss_ = np.nan, np.inf
         # as scikit-learn's MLP: None unless a validation tail is scored
         self.validation_scores_ = [] if self.early_stopping else None
         self.best_validation_score_ = None

@@ -132,7 +132,8 @@ n_iter_ : int
 t_ : int
     Training samples seen, as MLPRegressor counts them.
 loss_ : float
-    The training loss of the last epoch.
+    The training loss of the last epoch (NaN when none completed: a fit stopped
+    by Ctrl-C or a non-finite loss in its first epoch).
 loss_curve_ : list of float
     The training loss of every epoch.
 best_loss_ : float
