@@ -274,3 +274,18 @@ def test_loss_is_nan_when_no_epoch_completed_and_survives_a_round_trip(tmp_path)
     assert m.n_iter_ == 0 and np.isnan(m.loss_) and m.loss_curve_ == []
     m.save(tmp_path / "m.npz")
     assert np.isnan(load_model(tmp_path / "m.npz").loss_)
+
+
+def test_a_classifier_file_without_its_classes_is_refused_naming_it(tmp_path, data):
+    # an AttributeError about _network_outputs once
+    from tsbptt.persistence import read_model_file, write_model_file
+    X, y = data
+    GRUClassifier(4, max_iter=1).fit(X, y[:, 0] > 0).save(tmp_path / "c.npz")
+    arrays, meta = read_model_file(tmp_path / "c.npz", lambda n: True)
+    for k in ("format", "format_version", "tsbptt_version", "checksum"):
+        meta.pop(k)
+    arrays.pop("classes_")
+    write_model_file(tmp_path / "edited.npz", arrays, meta)
+    with pytest.raises(ValueError, match="edited.npz': a GRUClassifier file without its "
+                                         "classes_"):
+        load_model(tmp_path / "edited.npz")

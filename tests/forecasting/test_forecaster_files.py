@@ -182,3 +182,37 @@ def _fitted_gru():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         return _gru().fit(X, X[:, 0])
+
+
+def _edited(tmp_path, edit, name):
+    """The forecaster file of a small Ridge forecaster, edited and re-checksummed
+    through the public reader and writer: what anyone can do to a shared file."""
+    from tsbptt.persistence import write_model_file
+    y = pd.Series(np.sin(np.arange(300) / 5),
+                  index=pd.date_range("2024", periods=300, freq="h"))
+    Forecaster(Ridge(), lags=24, horizon=6).fit(y).save(tmp_path / "f.npz")
+    arrays, meta = read_model_file(tmp_path / "f.npz", lambda n: True,
+                                   format="tsbptt-forecaster")
+    for k in ("format", "format_version", "tsbptt_version", "checksum"):
+        meta.pop(k)
+    edit(arrays, meta)
+    write_model_file(tmp_path / name, arrays, meta, format="tsbptt-forecaster")
+    return tmp_path / name
+
+
+@pytest.mark.parametrize("edit, reason", [
+    # any name once became an attribute: predict replaced by a string
+    (lambda a, m: m["settings"].update(predict="not a method"), "settings are not"),
+    (lambda a, m: m["settings"].update(lags_="x"), "bad setting lags_: 'x'"),
+    (lambda a, m: m["settings"].update(season_=0), "bad setting season_: 0"),
+    (lambda a, m: m["params"].update(estimator={"class": "eval", "params": {}}),
+     "unknown estimator class 'eval'"),
+    (lambda a, m: m.update(step={"offset": "nope"}), "nope"),
+    # a negative scale once flipped every forecast silently
+    (lambda a, m: a.__setitem__("fit/target_scale_", -a["fit/target_scale_"]),
+     "bad target_scale_: a scale is not positive"),
+], ids=["unknown_setting", "lags_type", "season_value", "class", "step", "scale"])
+def test_an_edited_forecaster_file_is_refused_naming_it(tmp_path, edit, reason):
+    path = _edited(tmp_path, edit, "edited.npz")
+    with pytest.raises(ValueError, match=rf"edited\.npz': bad forecaster file \(.*{reason}"):
+        load_forecaster(path)

@@ -173,6 +173,9 @@ class FittedState:
         if "target_mean_" in arrays or "classes_" not in arrays:
             expected.update(target_mean_=(self.n_outputs_,),
                             target_scale_=(self.n_outputs_,))
+        if "classes_" not in arrays and not hasattr(self, "_network_outputs"):
+            raise ValueError(f"{path!r}: a {type(self).__name__} file without its "
+                             "classes_")
         n_out = (len(arrays["classes_"]) if "classes_" in arrays
                  else self._network_outputs())
         shapes = param_shapes(self._cell, F, self.hidden_size, n_out,

@@ -51,6 +51,29 @@ _ARRAYS = ("target_mean_", "target_scale_", "exog_mean_", "exog_scale_", "residu
            "static_values_")
 
 
+def _names(v):
+    return isinstance(v, list) and all(isinstance(x, str) for x in v)
+
+
+def _count(v):
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 1
+
+
+#: What each of _SETTINGS may hold, as read back from JSON: a file that holds
+#: anything else (or another name) is refused, never set on the Forecaster.
+_SETTING_CHECKS = {
+    "layout_": lambda v: v in ("single", "dict", "long"),
+    "season_": _count, "lags_": _count,
+    "scaling_": lambda v: v in (None, "window", "global"),
+    "name_": lambda v: v is None or isinstance(v, (str, int, float, bool)),
+    "exog_names_": _names, "channels_": _names, "feature_names_": _names,
+    "_past": _names, "_future": _names, "_calendar": _names,
+    "long_frame_": lambda v: isinstance(v, bool), "_one_hot": lambda v: isinstance(v, bool),
+    "_index_names": lambda v: isinstance(v, list) and len(v) == 2 and all(
+        x is None or isinstance(x, (str, int)) for x in v),
+}
+
+
 def _estimator_class(name):
     table = {n: getattr(_estimators, n) for n in _estimators.__all__
              if isinstance(getattr(_estimators, n), type)}
@@ -99,7 +122,11 @@ def _unembed(blob):
         path = os.path.join(folder, "network.npz")
         with open(path, "wb") as fh:
             fh.write(np.ascontiguousarray(blob, dtype=np.uint8).tobytes())
-        return load_model(path)
+        try:
+            return load_model(path)
+        except (TypeError, ValueError) as exc:  # its messages name the temporary file
+            raise ValueError("the embedded network model: "
+                             + str(exc).replace(repr(path), "").lstrip(": ")) from None
 
 
 def _linear_arrays(model, prefix):
@@ -346,8 +373,10 @@ def read_forecaster(cls, path):
     meta, arrays = _read(path)
     try:
         return _rebuild(cls, meta, arrays)
-    except (KeyError, TypeError, IndexError, AttributeError) as exc:
-        raise ValueError(f"{os.fspath(path)!r}: bad forecaster file ({exc!r})") from None
+    except MemoryError:
+        raise
+    except Exception as exc:  # whatever the values made fail: the file is at fault
+        raise ValueError(f"{os.fspath(path)!r}: bad forecaster file ({exc})") from None
 
 
 def _rebuild(cls, meta, arrays):
@@ -355,7 +384,12 @@ def _rebuild(cls, meta, arrays):
     params["estimator"] = _from_spec(params["estimator"])
     f = cls(**params)
     f._validate_params()  # the parameters pass the Forecaster's own checks
-    for k, v in meta["settings"].items():
+    settings = meta["settings"]
+    if not isinstance(settings, dict) or set(settings) != set(_SETTINGS):
+        raise ValueError(f"the settings are not a forecaster's: {sorted(settings)!r}")
+    for k, v in settings.items():
+        if not _SETTING_CHECKS[k](v):
+            raise ValueError(f"bad setting {k}: {v!r}")
         setattr(f, k, v)
     f.series_ = [k for k in meta["series"]]
     step = meta["step"]
@@ -368,7 +402,9 @@ def _rebuild(cls, meta, arrays):
     n = len(f.series_)
     for name in ("target_mean_", "target_scale_"):
         if getattr(f, name).shape != (n,) or not np.isfinite(getattr(f, name)).all():
-            raise ValueError(f"bad {name}")
+            raise ValueError(f"bad {name}: not {n} finite values, one a series")
+    if not (f.target_scale_ > 0).all():  # a scale divides: a negative one flips forecasts
+        raise ValueError("bad target_scale_: a scale is not positive")
     f.static_ = None
     if meta["static_columns"] is not None:
         f.static_ = pd.DataFrame(arrays["fit/static_"],
