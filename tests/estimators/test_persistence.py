@@ -289,3 +289,24 @@ def test_a_classifier_file_without_its_classes_is_refused_naming_it(tmp_path, da
     with pytest.raises(ValueError, match="edited.npz': a GRUClassifier file without its "
                                          "classes_"):
         load_model(tmp_path / "edited.npz")
+
+
+def test_the_architecture_check_reads_shapes_not_spellings(data):
+    # a list or a tuple of the same sizes is the same network, a point loss may
+    # change under warm start, and predict_sequence reads the fitted direction
+    X, y = data
+    m = LSTMRegressor(hidden_size=(4, 3), max_iter=1, warm_start=True,
+                      random_state=0).fit(X, y[:, 0])
+    m.set_params(hidden_size=[4, 3], loss="huber").fit(X, y[:, 0])
+    assert m.n_iter_ == 2 and m._fitted_param("loss") == "huber"
+    quantiles = [0.1, 0.5, 0.9]
+    q = LSTMRegressor(4, loss="quantile", quantiles=quantiles, max_iter=1,
+                      random_state=0).fit(X, y[:, 0])
+    band = q.predict_quantiles(X[:3])
+    quantiles[1] = 0.6  # the caller's list, changed in place after fit
+    np.testing.assert_array_equal(q.predict(X[:3]), band[:, 1])
+    seq = LSTMRegressor(4, max_iter=1, random_state=0).fit(
+        X[:, :, None], np.repeat(y[:, :1], 12, axis=1))
+    out, _ = seq.predict_sequence(X[:2, :, None])
+    seq.set_params(bidirectional=True)
+    np.testing.assert_array_equal(seq.predict_sequence(X[:2, :, None])[0], out)

@@ -386,3 +386,13 @@ def test_partitioned_forecasts_are_dated_by_the_series_frequency(dates, expected
     ints = df.assign(ds=np.arange(len(df)) * 5)
     assert fit_partitions(SGDRegressor(random_state=0), ints, lags=3).predict(
         ints.tail(3))["ds"].iloc[0] == 5 * len(df)
+
+
+def test_a_partitioned_model_pickled_before_freqs_still_predicts():
+    import pickle
+    dates = pd.date_range("2020-01-01", periods=24, freq="MS")
+    df = pd.DataFrame({"unique_id": "a", "ds": dates, "y": np.arange(24.0)})
+    m = fit_partitions(SGDRegressor(random_state=0), df, lags=3)
+    del m.freqs_  # as a model saved by an earlier version
+    old = pickle.loads(pickle.dumps(m))
+    assert old.predict(df.tail(3))["ds"].iloc[0] == pd.Timestamp("2022-01-01")

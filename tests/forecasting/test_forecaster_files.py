@@ -216,3 +216,17 @@ def test_an_edited_forecaster_file_is_refused_naming_it(tmp_path, edit, reason):
     path = _edited(tmp_path, edit, "edited.npz")
     with pytest.raises(ValueError, match=rf"edited\.npz': bad forecaster file \(.*{reason}"):
         load_forecaster(path)
+
+
+def test_integer_column_and_series_names_round_trip(tmp_path):
+    # the settings check once took names for strings only: such a forecaster saved
+    # and then could not be loaded
+    idx = pd.date_range("2024-01-01", periods=120, freq="h")
+    rng = np.random.default_rng(0)
+    y = pd.Series(np.sin(np.arange(120) / 5), index=idx, name=3)
+    X = pd.DataFrame(rng.standard_normal((120, 2)), index=idx)  # columns 0 and 1
+    f = Forecaster(Ridge(), lags=12, horizon=2).fit(y, X)
+    g = _round_trip(f, tmp_path)
+    assert g.exog_names_ == [0, 1] and g.name_ == 3
+    pd.testing.assert_series_equal(g.predict(history=y, history_X=X),
+                                   f.predict(history=y, history_X=X), check_exact=True)

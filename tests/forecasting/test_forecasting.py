@@ -97,8 +97,12 @@ def test_metrics_against_formulas():
         metrics.mae([1.0], [1.0, 2.0])
     with pytest.raises(ValueError, match="seasonal naive forecast is exact"):
         metrics.mase(a, f, [1.0, 1.0, 1.0])
-    with pytest.raises(ValueError, match="y_train contains NaN or infinity"):
-        metrics.mase(a, f, [1.0, np.nan, 3.0, 4.0])  # once a silent NaN score
+    # a missing value leaves its pairs out (it once made the score NaN silently)
+    assert metrics.mase(a, f, [1.0, np.nan, 3.0, 5.0]) == pytest.approx((2 / 3) / 2)
+    with pytest.raises(ValueError, match="no pair of values season=1 apart"):
+        metrics.mase(a, f, [1.0, np.nan, 3.0, np.nan])
+    with pytest.raises(ValueError, match="y_train contains infinity"):
+        metrics.mase(a, f, [1.0, np.inf, 3.0, 4.0])
 
 
 @pytest.mark.parametrize("refit", [True, False])
@@ -166,3 +170,22 @@ def test_forecast_dates_of_one_series_keep_their_freq():
     fc = Forecaster(Ridge(), lags=8, horizon=3).fit(y).predict()
     assert fc.index.freq == pd.tseries.frequencies.to_offset("h")
     assert list(fc.index) == list(pd.date_range("2024-01-06", periods=3, freq="h"))
+
+
+def test_backtest_of_a_filled_series_scores_mase_on_its_finite_pairs():
+    # the training part is the series as given, NaN included: the fix that made
+    # mase refuse NaN once failed such a backtest after every fit
+    from tsbptt import backtest
+    from tsbptt.forecasting import metrics
+    y = pd.Series(np.sin(np.arange(120) / 4) + 2,
+                  index=pd.date_range("2024-01-01", periods=120, freq="h"))
+    y.iloc[30] = np.nan
+    for data in (y, {"a": y, "b": y}):
+        b = backtest(Forecaster(Ridge(), lags=8, horizon=2, fill="interpolate"), data,
+                     initial=60, step=20)
+        assert np.isfinite(b.metrics["mase"])
+    one = backtest(Forecaster(Ridge(), lags=8, horizon=2, fill="interpolate"), y,
+                   initial=60, step=20)
+    f = one.forecasts
+    assert one.metrics["mase"] == pytest.approx(
+        metrics.mase(f["actual"], f["forecast"], y.iloc[:60].to_numpy()))

@@ -230,8 +230,10 @@ class _BaseRecurrent(FittedState, BaseEstimator):
         first = not (incremental or self.warm_start) or not hasattr(self, "network_")
         if not first:
             self._check_architecture()
-            return self._fit_steps(first, X, y, sample_weight, max_iter, incremental,
-                                   **kwargs)
+            history = self._fit_steps(first, X, y, sample_weight, max_iter, incremental,
+                                      **kwargs)
+            self._record_architecture()  # the same shape; a point loss may have changed
+            return history
         saved = dict(vars(self))
         vars(self).pop("_architecture", None)  # the parameters as they are now
         try:
@@ -243,9 +245,11 @@ class _BaseRecurrent(FittedState, BaseEstimator):
             raise
 
     def _record_architecture(self):
-        """Keep :data:`ARCHITECTURE_PARAMS` as the network is built with them."""
+        """Keep :data:`ARCHITECTURE_PARAMS` as the network is built with them (a
+        list as a tuple: a copy the caller's list cannot change)."""
         params = self.get_params(deep=False)
-        self._architecture = {k: params[k] for k in ARCHITECTURE_PARAMS if k in params}
+        self._architecture = {k: tuple(params[k]) if isinstance(params[k], list)
+                              else params[k] for k in ARCHITECTURE_PARAMS if k in params}
 
     def _fitted_param(self, name):
         """A parameter of :data:`ARCHITECTURE_PARAMS` as the fitted network has it
@@ -254,10 +258,19 @@ class _BaseRecurrent(FittedState, BaseEstimator):
         return architecture[name] if name in architecture else getattr(self, name)
 
     def _check_architecture(self):
-        """Refuse to continue training a network whose shape set_params changed."""
+        """Refuse to continue training a network whose shape set_params changed: a
+        list or a tuple of the same sizes is the same network, and the point losses
+        (all but 'quantile') give the same outputs."""
+        def shape_of(name, value):
+            if isinstance(value, list):
+                return tuple(value)
+            return "point" if name == "loss" and value != "quantile" else value
+
         for name, fitted in (vars(self).get("_architecture") or {}).items():
             now = getattr(self, name)
-            if now != fitted:
+            if name == "quantiles" and self._fitted_param("loss") != "quantile":
+                continue  # unread without the quantile loss
+            if shape_of(name, now) != shape_of(name, fitted):
                 raise ValueError(
                     f"{name}={now!r} differs from the fitted network's {name}={fitted!r}: "
                     "warm_start and partial_fit continue the fitted network; set it "

@@ -385,7 +385,7 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
             Every layer's state after the last step, to pass on.
         """
         check_is_fitted(self)
-        if not getattr(self, "per_step_", False) or self.bidirectional:
+        if not getattr(self, "per_step_", False) or self.network_.bidirectional:
             raise ValueError("predict_sequence needs a unidirectional model fitted with "
                              "per-step targets (y of shape (n_samples, n_timesteps))")
         X = np.asarray(X)

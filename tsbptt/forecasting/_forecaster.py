@@ -51,7 +51,7 @@ from ._panel import (
     to_output,
     y_name,
 )
-from ._panel_scaling import _PanelScaling, unit_where_constant
+from ._panel_scaling import _PanelScaling
 from ._parts import _joined, _MemberWarnings, _names, _warn_once
 from ._saving import read_forecaster, save_forecaster
 from ._strategies import _Strategies
@@ -444,8 +444,8 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
             return X
         X, static = split_static(y, X, names)
         self.static_ = static
-        mean = static.mean().to_numpy()
-        std = unit_where_constant(mean, static.std(ddof=0).to_numpy())
+        mean, std = static.mean().to_numpy(), static.std(ddof=0).to_numpy().copy()
+        std[std <= 1e-12] = 1.0  # as a covariate's (_PanelScaling._fit_scaling)
         self.static_values_ = (static.to_numpy() - mean) / std
         return X
 

@@ -47,9 +47,9 @@ class _Scaled:
 
 
 def unit_where_constant(mean, scale):
-    """``scale`` with 1 wherever its series or column is constant: a spread of at
-    most 1e-12 of its level is rounding, not variation (and 1e-300 or less would
-    overflow a division), so such values are left centred, not divided by ~0.
+    """``scale`` with 1 wherever its series is constant: a spread of at most 1e-12
+    of its level is rounding, not variation (and 1e-300 or less would overflow a
+    division), so such values are left centred, not divided by ~0.
 
     The bound is relative: a series of values near 1e-12 that varies is divided
     by its own spread like any other (an absolute 1e-12 once left it unscaled).
@@ -138,7 +138,9 @@ class _PanelScaling:
                                  "more than the float64 range: their mean and standard "
                                  "deviation overflow; divide them by a constant first")
         self.target_scale_ = unit_where_constant(self.target_mean_, self.target_scale_)
-        self.exog_scale_ = unit_where_constant(self.exog_mean_, self.exog_scale_)
+        # a covariate keeps the absolute test: one of rounding noise around 0 (a sine
+        # at whole periods, ~1e-16) is constant, not noise to scale up
+        self.exog_scale_[self.exog_scale_ <= 1e-12] = 1.0
 
     @property
     def _positions(self):

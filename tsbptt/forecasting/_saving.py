@@ -51,11 +51,18 @@ _ARRAYS = ("target_mean_", "target_scale_", "exog_mean_", "exog_scale_", "residu
            "static_values_")
 
 
+def _label(v):
+    """Whether ``v`` can be a column or series name read back from JSON."""
+    return v is None or isinstance(v, (str, int, float, bool))
+
+
 def _names(v):
-    return isinstance(v, list) and all(isinstance(x, str) for x in v)
+    """Whether ``v`` is a list of column names (pandas allows integers, ...)."""
+    return isinstance(v, list) and all(_label(x) for x in v)
 
 
 def _count(v):
+    """Whether ``v`` is an int >= 1 (not a bool)."""
     return isinstance(v, int) and not isinstance(v, bool) and v >= 1
 
 
@@ -65,12 +72,11 @@ _SETTING_CHECKS = {
     "layout_": lambda v: v in ("single", "dict", "long"),
     "season_": _count, "lags_": _count,
     "scaling_": lambda v: v in (None, "window", "global"),
-    "name_": lambda v: v is None or isinstance(v, (str, int, float, bool)),
+    "name_": _label,
     "exog_names_": _names, "channels_": _names, "feature_names_": _names,
     "_past": _names, "_future": _names, "_calendar": _names,
     "long_frame_": lambda v: isinstance(v, bool), "_one_hot": lambda v: isinstance(v, bool),
-    "_index_names": lambda v: isinstance(v, list) and len(v) == 2 and all(
-        x is None or isinstance(x, (str, int)) for x in v),
+    "_index_names": lambda v: _names(v) and len(v) == 2,
 }
 
 
@@ -212,6 +218,7 @@ def _member_parts(member, key):
 
 
 def _rebuild_member(meta, arrays, key):
+    """The WindowModel member :func:`_member_parts` wrote under ``key``."""
     if meta is None:
         return _unembed(arrays[key])
     prefix = f"{key}/"
@@ -373,10 +380,10 @@ def read_forecaster(cls, path):
     meta, arrays = _read(path)
     try:
         return _rebuild(cls, meta, arrays)
-    except MemoryError:
-        raise
-    except Exception as exc:  # whatever the values made fail: the file is at fault
-        raise ValueError(f"{os.fspath(path)!r}: bad forecaster file ({exc})") from None
+    except (KeyError, TypeError, IndexError, AttributeError, ValueError,
+            OverflowError) as exc:  # what the file's values make fail, named
+        raise ValueError(f"{os.fspath(path)!r}: bad forecaster file "
+                         f"({type(exc).__name__}: {exc})") from None
 
 
 def _rebuild(cls, meta, arrays):

@@ -110,7 +110,9 @@ def mase(y_true: ArrayLike, y_pred: ArrayLike, y_train: ArrayLike,
     y_pred : array-like of the same size
         The forecasts.
     y_train : array-like
-        The training series the naive forecast is scored on, oldest first.
+        The training series the naive forecast is scored on, oldest first. A
+        pair (y_t, y_{t - season}) with a missing value (NaN) is left out of the
+        naive forecast's error (a series a Forecaster fills); an infinity is refused.
     season : int, default=1
         The seasonal period (1: the naive forecast y_t = y_{t-1}).
 
@@ -120,13 +122,18 @@ def mase(y_true: ArrayLike, y_pred: ArrayLike, y_train: ArrayLike,
     """
     a, f = _pair(y_true, y_pred)
     train = np.asarray(y_train, dtype=np.float64).ravel()
-    if not np.isfinite(train).all():  # the scale would be NaN, and so the score
-        raise ValueError("y_train contains NaN or infinity")
+    if np.isinf(train).any():
+        raise ValueError("y_train contains infinity")
     season = check_positive_int("season", season)
     if train.size <= season:
         raise ValueError(f"y_train has {train.size} values, needs more than "
                          f"season={season}")
-    scale = np.mean(np.abs(train[season:] - train[:-season]))
+    errors = np.abs(train[season:] - train[:-season])
+    errors = errors[~np.isnan(errors)]  # pairs with a missing value: left out
+    if errors.size == 0:
+        raise ValueError(f"y_train has no pair of values season={season} apart without "
+                         "a missing value")
+    scale = np.mean(errors)
     if scale == 0:
         raise ValueError("MASE is undefined: the seasonal naive forecast is exact on "
                          "y_train")

@@ -208,8 +208,9 @@ class PartitionedModel:
             y = g[target_col].to_numpy(np.float64)[-self.lags_:]
             rows.append((y - self.mean_[key]) / self.std_[key])
             keys.append(key)
+            # a model pickled before freqs_ existed has none
             times.append(_next_times(pd.Index(g[time_col]), self.horizon_,
-                                     self.freqs_.get(key)))
+                                     getattr(self, "freqs_", {}).get(key)))
         pred = np.asarray(self.estimator_.predict(np.stack(rows)), np.float64)
         pred = pred.reshape(len(keys), self.horizon_)
         steps = np.arange(1, self.horizon_ + 1)
