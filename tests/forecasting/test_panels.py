@@ -190,6 +190,22 @@ def test_integer_labels_of_any_width_forecast_integer_labels(dtype):
         assert labels.dtype.kind in "iu" and list(labels) == [30, 31]
 
 
+def test_uint64_labels_past_int64_keep_their_values_and_overflow_is_refused():
+    start = 2**63 + 10  # past int64's largest value: read as int64, these turn negative
+    labels = np.uint64(start) + np.arange(30, dtype=np.uint64)
+    y = pd.Series(np.arange(30.0), index=pd.Index(labels))
+    long = pd.DataFrame({"unique_id": np.repeat(["a", "b"], 30),
+                         "ds": np.r_[y.index, y.index], "y": np.r_[y, 2 * y]})
+    for fitted in (y, long):
+        labels = Forecaster(Ridge(), lags=4, horizon=2).fit(fitted).predict()
+        labels = labels.index if isinstance(fitted, pd.Series) else labels["ds"]
+        assert labels.dtype == np.uint64
+        assert [int(v) for v in labels] == [start + 30, start + 31] * (len(labels) // 2)
+    top = pd.Series(np.arange(30.0), index=pd.Index(np.iinfo(np.int64).max - 29 + np.arange(30)))
+    with pytest.raises(ValueError, match="pass the largest int64 label"):
+        Forecaster(Ridge(), lags=4, horizon=2).fit(top).predict()
+
+
 @pytest.mark.parametrize("refit", [True, False])
 def test_panel_backtest_keeps_the_cutoffs_whose_future_covariates_x_holds(refit):
     # a direct model reads X over all its own horizon: as for one series, the last

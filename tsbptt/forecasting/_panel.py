@@ -616,8 +616,8 @@ def y_name(y):
 
 def future_index(last, step, steps):
     """The ``steps`` labels after ``last``."""
-    if isinstance(step, int):  # int(last): a uint64 label plus int64 steps is float64
-        return pd.Index(int(last) + step * np.arange(1, steps + 1))
+    if isinstance(step, int):
+        return _integer_labels(np.asarray([last]), step, steps)
     if isinstance(last, pd.Period):
         return pd.period_range(last + step, periods=steps, freq=step)
     return pd.date_range(last + step, periods=steps, freq=step)
@@ -626,8 +626,10 @@ def future_index(last, step, steps):
 def future_labels(lasts, step, steps):
     """The ``steps`` labels after each of ``lasts`` (an Index of last labels), one
     series after another: an Index of ``len(lasts) * steps`` labels."""
-    code = _step_code(step, lasts) if isinstance(
-        lasts, (pd.DatetimeIndex, pd.PeriodIndex)) or isinstance(step, int) else None
+    if isinstance(step, int):
+        return _integer_labels(np.asarray(lasts), step, steps)
+    code = _step_code(step, lasts) if isinstance(lasts, (pd.DatetimeIndex, pd.PeriodIndex)) \
+        else None
     if code is None:  # a step of no fixed size (months): label by label
         return future_index(lasts[0], step, steps).append(
             [future_index(last, step, steps) for last in lasts[1:]])
@@ -637,9 +639,22 @@ def future_labels(lasts, step, steps):
         # series' zone (tz= on naive values would read them as its wall clock)
         labels = pd.DatetimeIndex(codes.view(f"M8[{lasts.unit}]"))
         return labels if lasts.tz is None else labels.tz_localize("UTC").tz_convert(lasts.tz)
-    if isinstance(lasts, pd.PeriodIndex):
-        return pd.PeriodIndex.from_ordinals(codes, freq=lasts.freq)
-    return pd.Index(codes)
+    return pd.PeriodIndex.from_ordinals(codes, freq=lasts.freq)
+
+
+def _integer_labels(lasts, step, steps):
+    """The ``steps`` integer labels after each of ``lasts`` (an int or uint array), one
+    series after another, in the labels' own kind: uint64 labels stay uint64 (in int64
+    those past its largest value turned negative, and a Python int with int64 steps
+    made float64). Labels past the kind's range are refused, not wrapped around."""
+    kind = np.dtype(np.uint64 if lasts.dtype.kind == "u" else np.int64)
+    top = int(lasts.max())
+    if top + step * steps > np.iinfo(kind).max:
+        raise ValueError(f"the {steps} labels after {top} at step {step} pass the largest "
+                         f"{kind} label, {np.iinfo(kind).max}: number the series from a "
+                         "smaller label")
+    ahead = np.arange(1, steps + 1, dtype=kind) * kind.type(step)
+    return pd.Index((lasts.astype(kind)[:, None] + ahead[None, :]).ravel())
 
 
 def split_future(X, layout, keys):
