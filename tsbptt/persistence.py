@@ -327,8 +327,8 @@ def read_model_file(path, known, *, format=FORMAT, format_version=FORMAT_VERSION
         members the reader expects. Any other member is refused unread.
     format : str, default='tsbptt-model'
         The format name the file must carry (see :func:`write_model_file`).
-    format_version : int, default=FORMAT_VERSION
-        The version of that format this reader reads.
+    format_version : int or tuple of int, default=FORMAT_VERSION
+        The version of that format this reader reads, or the versions.
     what : str, default='tsbptt model file'
         How the file is named in errors.
 
@@ -351,9 +351,11 @@ def read_model_file(path, known, *, format=FORMAT, format_version=FORMAT_VERSION
     arrays, meta = _read(path, known, what)
     if meta.get("format") != format:
         raise ValueError(f"{shown!r} is not a {what}")
-    if meta.get("format_version") != format_version:
+    versions = format_version if isinstance(format_version, tuple) else (format_version,)
+    if meta.get("format_version") not in versions:
+        readable = " and ".join(map(str, versions))
         raise ValueError(f"{shown!r} has model format {meta.get('format_version')!r}, "
-                         f"this tsbptt ({__version__}) reads format {format_version}; "
+                         f"this tsbptt ({__version__}) reads format {readable}; "
                          f"it was written by tsbptt {meta.get('tsbptt_version')!r}")
     try:
         ok = _checksum(arrays, meta) == meta.get("checksum")

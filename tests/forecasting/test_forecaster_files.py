@@ -184,6 +184,33 @@ def _fitted_gru():
         return _gru().fit(X, X[:, 0])
 
 
+def test_files_only_a_newer_reader_rebuilds_say_format_2(tmp_path):
+    # a WindowModel's linear member is kept as its parts, which readers of format 1
+    # cannot rebuild: such a file says format 2, so they refuse it as newer (they
+    # said "bad forecaster file"); every other file stays format 1
+    from tsbptt.persistence import write_model_file
+    frame = _frame().drop(columns="size")
+    for name, kw in (("plain", {}), ("diff", {"transform": "diff"})):
+        fitted = Forecaster(Ridge(), lags=6, horizon=2, **kw).fit(frame)
+        fitted.save(tmp_path / f"{name}.npz")
+    versions = {name: read_model_file(tmp_path / f"{name}.npz", lambda n: True,
+                                      format="tsbptt-forecaster", format_version=(1, 2))[1]
+                ["format_version"] for name in ("plain", "diff")}
+    assert versions == {"plain": 1, "diff": 2}
+    with pytest.raises(ValueError, match=r"has model format 2, this tsbptt .* reads format 1;"):
+        read_model_file(tmp_path / "diff.npz", lambda n: True, format="tsbptt-forecaster")
+    pd.testing.assert_frame_equal(load_forecaster(tmp_path / "diff.npz").predict(),
+                                  fitted.predict(), check_exact=True)
+    arrays, meta = read_model_file(tmp_path / "plain.npz", lambda n: True,
+                                   format="tsbptt-forecaster")
+    for k in ("format", "format_version", "tsbptt_version", "checksum"):
+        meta.pop(k)
+    write_model_file(tmp_path / "newer.npz", arrays, meta, format="tsbptt-forecaster",
+                     format_version=3)
+    with pytest.raises(ValueError, match=r"has model format 3, this .* reads format 1 and 2;"):
+        load_forecaster(tmp_path / "newer.npz")
+
+
 def _edited(tmp_path, edit, name):
     """The forecaster file of a small Ridge forecaster, edited and re-checksummed
     through the public reader and writer: what anyone can do to a shared file."""

@@ -39,7 +39,11 @@ from .baselines import SeasonalNaive
 __all__ = ["read_forecaster", "save_forecaster"]
 
 FORMAT = "tsbptt-forecaster"
-FORMAT_VERSION = 1
+#: The layout's version: 2 where a WindowModel keeps a member that is not one of
+#: tsbptt's estimators (a linear model or SeasonalNaive, by its parts), which readers
+#: of version 1 cannot rebuild; 1 for every other file, which they read as before.
+FORMAT_VERSION = 2
+READS_VERSIONS = (1, 2)
 #: scikit-learn linear models stored as their coefficients.
 _LINEAR = ("LinearRegression", "Ridge", "RidgeCV", "Lasso", "ElasticNet")
 _MEMBER_PREFIXES = ("fit/", "tail/", "state/", "model/")
@@ -350,7 +354,13 @@ def save_forecaster(f, path):
     path = os.fspath(path)
     if os.path.isdir(path):
         raise ValueError(f"path {path!r} is a folder; give a file name")
-    write_model_file(path, arrays, meta, format=FORMAT, format_version=FORMAT_VERSION)
+    write_model_file(path, arrays, meta, format=FORMAT, format_version=_version(model_meta))
+
+
+def _version(model_meta):
+    """The oldest format version that holds a file of this model (meta)."""
+    members = model_meta.get("members") or ()
+    return FORMAT_VERSION if any(m is not None for m in members) else 1
 
 
 def _json_default(value):
@@ -369,7 +379,7 @@ def _read(path):
     """A forecaster file's metadata and arrays, after every check of
     :func:`tsbptt.persistence.read_model_file`."""
     arrays, meta = read_model_file(path, _known, format=FORMAT,
-                                   format_version=FORMAT_VERSION,
+                                   format_version=READS_VERSIONS,
                                    what="forecaster file")
     return meta, arrays
 
