@@ -186,8 +186,8 @@ def test_bad_input_is_refused_before_any_step():
 
 def test_sensitivities_too_large_for_memory_are_refused_before_allocating():
     net = Network("rnn", 1, 4, 1, random_state=0)
-    with pytest.raises(ValueError, match=r"RTRL's sensitivities for batch=10000000000, "
-                                         r"hidden_size=4 needs .* GiB"):
+    with pytest.raises(ValueError, match=r"RTRL with batch=10000000000, hidden_size=4 "
+                                         r"needs .* GiB for its sensitivities, more"):
         RTRL(net, batch=10**10)
 
 

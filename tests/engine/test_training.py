@@ -378,3 +378,34 @@ def test_a_diverging_fit_keeps_weights_whose_outputs_are_finite():
     for k, v in start.items():  # diverged in the first epoch: its start is kept
         np.testing.assert_array_equal(net.params[k], v)
     assert np.isfinite(net.forward(X)[0]).all()
+
+
+def test_batches_whose_caches_pass_the_memory_are_refused_before_any_update(monkeypatch):
+    # a long batch once failed with NumPy's own MemoryError at the first forward (a
+    # (64, 50000, 1) LSTM batch at H = 512 asked for 24 GiB), or swapped
+    from tsbptt import LSTMRegressor
+    from tsbptt.utils import _validation
+    monkeypatch.setattr(_validation, "physical_memory", lambda: 16 * 2**20)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((64, 500, 1))
+    y = X[:, -1].copy()
+    net = Network("lstm", 1, 32, 1, random_state=0)
+    before = {k: v.copy() for k, v in net.params.items()}
+    # 64 * 500 * ((1 + 32 + 1) + 6 * 32) float64 values: xh, gates, cells, outputs
+    with pytest.raises(ValueError, match=re.escape(
+            "training on batches of 64 sequences of 500 steps (batch_size=64) needs "
+            "0.0539 GiB for the caches of 500 steps at least, more than this machine's "
+            "0.0156 GiB of memory; lower batch_size, or cache fewer steps with bptt_steps "
+            "(truncated BPTT) or checkpoint_every")):
+        train(*_train_args(net, X, y), TrainOptions(batch_size=64, max_iter=1))
+    for k, v in net.params.items():
+        np.testing.assert_array_equal(v, before[k])
+    # the same batches, caching 50 steps at a time, fit in this memory
+    for opts in (dict(bptt_steps=50), dict(checkpoint_every=50)):
+        history = train(*_train_args(net, X, y), TrainOptions(batch_size=64, max_iter=1,
+                                                              **opts))
+        assert history[-1]["n_updates"] >= 1
+    est = LSTMRegressor(32, batch_size=64, max_iter=1, random_state=0)
+    with pytest.raises(ValueError, match=r"\(batch_size=64\) needs 0.0269 GiB"):  # float32
+        est.fit(X, y)
+    assert not hasattr(est, "network_")

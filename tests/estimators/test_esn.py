@@ -348,7 +348,8 @@ def test_fit_series_with_exogenous_inputs():
                                  r"float32 weights"),
     (dict(input_scaling=1e300), r"input_scaling=1e\+300 overflows"),
     (dict(bias_scaling=1e39), r"bias_scaling=1e\+39 overflows"),
-    (dict(n_reservoir=10**6), r"n_reservoir=1000000's reservoir draw needs [\d.e+]+ GiB"),
+    (dict(n_reservoir=10**6),
+     r"n_reservoir=1000000 needs [\d.e+]+ GiB for the draw of its reservoir"),
 ])
 def test_bad_parameters_are_refused_by_name(params, match):
     with pytest.raises(ValueError, match=match):

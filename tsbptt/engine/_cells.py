@@ -102,6 +102,16 @@ class _Cell:
     state_names = ("h",)
     #: Extra per-chunk accumulators beside ``W`` (the GRU's ``b_hn``).
     extra_params = ()
+    #: (B, T, H) training caches beside ``xh`` and ``gates`` (the LSTM's cell states,
+    #: the GRU's recurrent part of the candidate).
+    extra_caches = 0
+
+    def cache_width(self, input_size, hidden_size):
+        """Values per sample and step that a training forward keeps for its backward
+        (``xh``, ``gates``, the cell's own caches and the outputs): a lower bound on
+        what the pass holds at its peak (the backward's gradients come on top)."""
+        F, H = input_size, hidden_size
+        return (F + H + 1) + (self.n_gates + self.extra_caches + 1) * H
 
     def param_shapes(self, input_size, hidden_size):
         """Shapes of the parameter arrays, by name."""
@@ -256,6 +266,7 @@ class LSTMCell(_Cell):
 
     name = "lstm"
     n_gates = 4
+    extra_caches = 1
     state_names = ("h", "c")
 
     def forward(self, X, params, state0, lengths, n_threads):
@@ -339,6 +350,7 @@ class GRUCell(_Cell):
 
     name = "gru"
     n_gates = 3
+    extra_caches = 1
     extra_params = ("b_hn",)
 
     def forward(self, X, params, state0, lengths, n_threads):

@@ -200,6 +200,11 @@ class RecurrentLayer:
         return self.cell.infer(X, self.params, initial_state, lengths,
                                resolve_n_threads(n_threads), keep_outputs)
 
+    def cache_width(self):
+        """Values per sample and step that a training forward over the layer keeps
+        for its backward (see ``_Cell.cache_width``)."""
+        return self.cell.cache_width(self.input_size, self.hidden_size)
+
     def state_at(self, cache, offset):
         """The state entering local step ``offset`` of the forward that made
         ``cache`` (0 <= offset < T); the cell knows where its cache keeps it."""
@@ -318,6 +323,12 @@ class Bidirectional:
     @property
     def output_size(self):
         return 2 * self.hidden_size
+
+    def cache_width(self):
+        """Values per sample and step of a training forward's caches: both
+        directions', and the concatenated outputs."""
+        return (self.forward_layer.cache_width() + self.backward_layer.cache_width()
+                + self.output_size)
 
     @property
     def params(self):
@@ -453,6 +464,10 @@ class RecurrentStack:
     @property
     def output_size(self):
         return self.layers[-1].output_size
+
+    def cache_width(self):
+        """Values per sample and step of a training forward's caches, all layers."""
+        return sum(layer.cache_width() for layer in self.layers)
 
     @property
     def params(self):

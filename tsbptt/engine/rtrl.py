@@ -73,8 +73,8 @@ def check_rtrl_memory(cell, input_size, hidden_size, batch, dtype):
     n_gates = {"lstm": 4, "gru": 3, "rnn": 1}[cell]
     n_sens = 2 if cell == "lstm" else 1
     check_memory([(batch, hidden_size, n_gates * hidden_size, input_size + hidden_size + 1)],
-                 dtype, 2 * n_sens,
-                 f"RTRL's sensitivities for batch={batch}, hidden_size={hidden_size}")
+                 dtype, 2 * n_sens, f"RTRL with batch={batch}, hidden_size={hidden_size}",
+                 held="its sensitivities")
 
 
 def _unit_diagonal(S, n_gates):

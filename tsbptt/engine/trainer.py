@@ -23,7 +23,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._kernels import all_finite
-from ..utils._validation import check_int, check_positive_int
+from ..utils._validation import check_int, check_memory, check_positive_int
 from .bptt import full_bptt, truncated_bptt
 from ._threads import all_blas_single_threaded
 from .clipping import clip_by_global_norm, clip_by_value, global_norm
@@ -279,6 +279,27 @@ def _check_data(net, loss, data, opts, validation=None):
     if truncated and opts.checkpoint_every is not None:
         raise ValueError("checkpoint_every applies to full BPTT; with bptt_steps only "
                          "bptt_steps steps are cached anyway")
+    _check_cache_memory(net, X.shape[0], X.shape[1], opts)
+
+
+def _check_cache_memory(net, n_samples, T, opts):
+    """Refuse, before any step, batches whose training caches cannot fit in this
+    machine's memory (NumPy's own MemoryError came at the first forward, or the
+    machine swapped)."""
+    batch = min(opts.batch_size, n_samples)
+    steps = T
+    if opts.bptt_steps is not None:
+        steps = min(opts.bptt_steps, T)
+    elif opts.checkpoint_every is not None:
+        steps = min(opts.checkpoint_every, T)
+    shapes = [(batch, steps, net.stack.cache_width())]
+    if net.many_to_many:  # every step's outputs and their gradient
+        shapes.append((batch, T, 2 * net.output_size))
+    check_memory(shapes, net.dtype, 1,
+                 f"training on batches of {batch} sequences of {T} steps (batch_size="
+                 f"{opts.batch_size})", held=f"the caches of {steps} steps at least",
+                 hint="; lower batch_size, or cache fewer steps with bptt_steps "
+                      "(truncated BPTT) or checkpoint_every")
 
 
 def train(net, loss, optimizer, schedule, data, opts, *, validation=None, rng=None,

@@ -145,7 +145,8 @@ class _Reservoir(ESNState, BaseEstimator):
         N, dtype = self.n_reservoir, np.dtype(self.dtype_)
         # the draw shuffles all N * N positions (int64): refused here, by name, not
         # by NumPy's failed allocation
-        check_memory([(N, N)], np.int64, 1, f"n_reservoir={N}'s reservoir draw")
+        check_memory([(N, N)], np.int64, 1, f"n_reservoir={N}",
+                     held="the draw of its reservoir")
         W = random_reservoir(N, 1.0 - self.sparsity, rs)  # CSR, sorted indices
         radius = spectral_radius(W)
         if radius > 0:

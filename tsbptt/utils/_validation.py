@@ -117,7 +117,15 @@ def reject_complex(value, name):
                          "imaginary parts as two real columns")
 
 
-def check_memory(shapes, dtype, copies, what):
+def physical_memory():
+    """This machine's physical memory in bytes, or None where it cannot be read."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
+        return None
+
+
+def check_memory(shapes, dtype, copies, what, held="its weights alone", hint=""):
     """Raise if ``copies`` arrays of each of ``shapes`` cannot fit in this machine's
     physical memory: a clear error before allocating, not a MemoryError during.
 
@@ -129,15 +137,16 @@ def check_memory(shapes, dtype, copies, what):
         How many arrays of each shape the work holds at once.
     what : str
         The setting responsible, for the message (e.g. ``"hidden_size=1000000"``).
+    held : str, default="its weights alone"
+        What the arrays are, for the message.
+    hint : str, default=""
+        What to change, appended to the message.
     """
     n_bytes = copies * np.dtype(dtype).itemsize * sum(math.prod(s) for s in shapes)
-    try:
-        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
-        return
-    if n_bytes > total:
-        raise ValueError(f"{what} needs {n_bytes / 2**30:.3g} GiB for its weights alone, "
-                         f"more than this machine's {total / 2**30:.3g} GiB of memory")
+    total = physical_memory()
+    if total is not None and n_bytes > total:
+        raise ValueError(f"{what} needs {n_bytes / 2**30:.3g} GiB for {held}, more than "
+                         f"this machine's {total / 2**30:.3g} GiB of memory{hint}")
 
 
 def check_window_length(n_steps, lags, horizon, gap=None, what="the series"):
