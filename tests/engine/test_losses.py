@@ -71,3 +71,21 @@ def test_cross_entropy_checks_labels():
     for bad in (np.array([0, 3]), np.array([-1, 0]), np.array([0.5, 1.0])):
         with pytest.raises(ValueError, match=r"class labels must be integers in \[0, 3\)"):
             SoftmaxCrossEntropy()(np.zeros((2, 3)), bad)
+
+
+@pytest.mark.parametrize("scale", [1e38, 1e-46, 1.0])
+def test_float32_losses_depend_on_the_weights_ratios_alone(scale):
+    # the weights were normalised in float32: from about 1e38 their sum overflowed
+    # (every gradient 0, a model that never trained) and 1e-46 underflowed to a
+    # "sums to zero" error, though both are valid weights
+    rng = np.random.default_rng(0)
+    pred = rng.standard_normal((4, 2)).astype(np.float32)
+    target = rng.standard_normal((4, 2)).astype(np.float32)
+    ratios = np.array([1.0, 2.0, 0.0, 3.0])
+    for loss in (MSE(), Huber(), MAE()):
+        value, grad = loss(pred, target, ratios * scale)
+        ref_value, ref_grad = loss(pred.astype(np.float64), target.astype(np.float64),
+                                   ratios / ratios.sum())
+        assert grad.dtype == np.float32
+        np.testing.assert_allclose(value, ref_value, rtol=1e-6)
+        np.testing.assert_allclose(grad, ref_grad, rtol=1e-6, atol=1e-8)

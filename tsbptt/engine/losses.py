@@ -16,15 +16,18 @@ __all__ = ["MSE", "MAE", "Huber", "Quantile", "SoftmaxCrossEntropy", "LOSSES"]
 def _weights(sample_weight, n, dtype):
     if sample_weight is None:
         return np.full(n, 1.0 / n, dtype=dtype)
-    w = np.asarray(sample_weight, dtype=dtype)
+    # normalised in float64, then cast: float32 weights' sum overflows from about
+    # 1e38 (every gradient 0) and tiny ones underflow to 0; only the ratios count
+    w = np.asarray(sample_weight, dtype=np.float64)
     if w.shape != (n,):
         raise ValueError(f"sample_weight must have shape ({n},), got {w.shape}")
     if not np.all(np.isfinite(w)) or np.any(w < 0):
         raise ValueError("sample_weight must be finite and non-negative")
     total = w.sum()
-    if total <= 0:
-        raise ValueError("sample_weight sums to zero: no sample would count")
-    return w / total
+    if not 0 < total < np.inf:
+        raise ValueError("sample_weight sums to zero: no sample would count"
+                         if total <= 0 else "sample_weight's sum overflows float64")
+    return (w / total).astype(dtype, copy=False)
 
 
 class Loss:
