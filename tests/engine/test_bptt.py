@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from tsbptt.engine.bptt import full_bptt, truncated_bptt, truncation_windows
-from tsbptt.engine.losses import MSE
+from tsbptt.engine.losses import MSE, Objective
 from tsbptt.engine.network import Network
 
 
@@ -73,9 +73,12 @@ def test_checkpointing_with_dropout_replays_the_same_masks():
 
 
 def test_truncation_windows():
-    assert list(truncation_windows(10, 4, 4)) == [(0, 0, 4), (4, 4, 8), (8, 8, 10)]
+    # every window reaches k2 steps back, the last too (it reached back only its
+    # own new steps: (8, 8, 10) and (7, 9, 10))
+    assert list(truncation_windows(10, 4, 4)) == [(0, 0, 4), (4, 4, 8), (6, 8, 10)]
     assert list(truncation_windows(10, 3, 5)) == [(0, 0, 3), (1, 3, 6), (4, 6, 9),
-                                                  (7, 9, 10)]
+                                                  (5, 9, 10)]
+    assert list(truncation_windows(3, 2, 5)) == [(0, 0, 2), (0, 2, 3)]
     with pytest.raises(ValueError, match=r"1 <= bptt_stride \(k1\) <= bptt_steps \(k2\)"):
         list(truncation_windows(10, 5, 3))
 
@@ -125,6 +128,27 @@ def test_stateful_windows_reproduce_one_uninterrupted_forward(cell, k1, k2):
     for got, want in zip(stop.value.value, full_states):
         for a, b in zip(got, want):
             np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+@pytest.mark.parametrize("T,k1,k2", [(10, 4, 4), (10, 3, 5), (10, 3, 3), (12, 4, 4)])
+def test_a_many_to_one_loss_backpropagates_through_the_last_k2_steps(cell, T, k1, k2):
+    # the loss at the last step once reached back only the last window's new steps
+    # ((T - 1) % k1 + 1 + k2 - k1): bptt_steps=3 over 10 steps trained on 1 step
+    X, y = _data(False, T=T)
+    net = Network(cell, 2, 5, 2, random_state=3)
+    windows = list(truncated_bptt(net, X, Objective(MSE()).window_fn(net, y, None, T),
+                                  k1, k2))
+    assert len(windows) == 1  # many-to-one: only the last window has a loss
+    _, grads, _ = windows[0]
+    # the reference: full BPTT over the last k2 steps, from the state the steps
+    # before them leave (the gradient stops there)
+    _, states, _ = net.forward(X[:, :T - k2])
+    lengths = np.full(len(X), k2, dtype=np.intp)
+    _, want, _ = full_bptt(net, np.ascontiguousarray(X[:, T - k2:]), lengths,
+                           _loss_fn(net, y, lengths), initial_states=states)
+    for k in want:
+        np.testing.assert_allclose(grads[k], want[k], rtol=1e-12, atol=1e-14, err_msg=k)
 
 
 def test_bidirectional_is_refused_where_it_cannot_work():

@@ -409,3 +409,22 @@ def test_batches_whose_caches_pass_the_memory_are_refused_before_any_update(monk
     with pytest.raises(ValueError, match=r"\(batch_size=64\) needs 0.0269 GiB"):  # float32
         est.fit(X, y)
     assert not hasattr(est, "network_")
+
+
+def test_a_stride_within_windows_as_long_as_the_sequences_is_kept():
+    # bptt_steps equal to the length once switched truncation off, stride and all:
+    # one update per batch where bptt_stride=4 over 12 steps asks for three
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((4, 12, 2))
+    y = rng.standard_normal((4, 12, 1))
+    counts = {}
+    for k2 in (12, 11):
+        net = Network("rnn", 2, 3, 1, many_to_many=True, random_state=0)
+        history = train(*_train_args(net, X, y),
+                        TrainOptions(batch_size=4, max_iter=1, bptt_steps=k2, bptt_stride=4))
+        counts[k2] = history[-1]["n_updates"]
+    assert counts == {12: 3, 11: 3}
+    # without a stride, bptt_steps as long as the sequences is full BPTT
+    net = Network("rnn", 2, 3, 1, many_to_many=True, random_state=0)
+    assert train(*_train_args(net, X, y), TrainOptions(
+        batch_size=4, max_iter=1, bptt_steps=12))[-1]["n_updates"] == 1

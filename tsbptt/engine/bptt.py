@@ -192,10 +192,13 @@ def truncation_windows(T, k1, k2):
     Yields
     ------
     start, loss_start, stop : int
-        Backpropagate through steps [start, stop); the loss covers
-        [loss_start, stop), the k1 steps new since the previous window, and the
-        window reaches k2 - k1 steps further back. (The last window may have
-        fewer than k1 new steps; with k1 = k2 the windows are disjoint chunks.)
+        Backpropagate through steps [start, stop), the last k2 steps (fewer only
+        at the start of the sequence); the loss covers [loss_start, stop), the k1
+        steps new since the previous window. The last window may have fewer than
+        k1 new steps; it still reaches k2 steps back, so a many-to-one loss at the
+        last step always backpropagates through k2 steps (it reached only the last
+        window's new steps when T was not a multiple of k1). With k1 = k2 the
+        windows are disjoint chunks but the last, which overlaps the one before.
     """
     if not 1 <= k1 <= k2:
         raise ValueError(f"truncated BPTT needs 1 <= bptt_stride (k1) <= bptt_steps (k2), "
@@ -203,7 +206,7 @@ def truncation_windows(T, k1, k2):
     stop = 0
     while stop < T:
         loss_start, stop = stop, min(stop + k1, T)
-        yield max(0, loss_start - (k2 - k1)), loss_start, stop
+        yield max(0, stop - k2), loss_start, stop
 
 
 def states_at(net, cache, offset, final_states):
@@ -260,7 +263,8 @@ def truncated_bptt(net, X, loss_fn, k1, k2, *, rows=None, initial_states=None,
     states = initial_states
     # one variational mask per sequence, whichever window it is in
     input_masks = net.draw_input_masks(B, rng) if training else None
-    for start, loss_start, stop in truncation_windows(T, k1, k2):
+    windows = list(truncation_windows(T, k1, k2))
+    for i, (start, loss_start, stop) in enumerate(windows):
         lengths = np.full(B, stop - start, dtype=np.intp)
         out, final, cache = net.forward(X[rows, start:stop], lengths, states,
                                         training=training, rng=rng, n_threads=n_threads,
@@ -273,7 +277,8 @@ def truncated_bptt(net, X, loss_fn, k1, k2, *, rows=None, initial_states=None,
                                     n_threads=n_threads, stats=stats)
             result = (value, grads, stats)
             yield (start, loss_start, stop, result) if with_windows else result
-        # The next window starts k2 - k1 steps before this one's end.
-        next_start = max(0, stop - (k2 - k1)) if stop < T else stop
+        # the next window starts inside this one (k2 - k1 steps before its end, or
+        # further back for a shorter last window): its state is in this cache
+        next_start = windows[i + 1][0] if i + 1 < len(windows) else stop
         states = states_at(net, cache, next_start - start, final)
     return states

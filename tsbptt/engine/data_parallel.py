@@ -46,8 +46,9 @@ weights, and the kernels give the same bits for any thread count, so the
 workers' cores do not matter either (:mod:`tsbptt.utils._workers` caps them).
 
 Not supported (a ValueError says so before any work): dropout (the masks would
-need one generator per worker) and truncated BPTT (``bptt_steps`` shorter than
-the sequences: one long sequence is not data-parallel).
+need one generator per worker) and truncated BPTT (``bptt_steps``, or
+``bptt_stride``, shorter than the sequences: one long sequence is not
+data-parallel).
 
 ``distributed`` is imported only through the client the caller passes, and in the
 workers (to find the address a shard's channel listens on).
@@ -400,10 +401,11 @@ class DataParallel:
         if net.dropout > 0 or net.input_dropout > 0:
             raise ValueError("data-parallel training does not support dropout (each "
                              "worker would need its own mask generator); set dropout=0")
-        if opts.bptt_steps is not None and opts.bptt_steps < data[0].shape[1]:
+        if opts.truncates(data[0].shape[1]):
             raise ValueError(f"data-parallel training needs full BPTT over each window; "
-                             f"got bptt_steps={opts.bptt_steps} for {data[0].shape[1]} "
-                             "steps (cut long sequences into windows instead)")
+                             f"got bptt_steps={opts.bptt_steps}, bptt_stride="
+                             f"{opts.bptt_stride} for {data[0].shape[1]} steps (cut long "
+                             "sequences into windows instead)")
 
     def _setup(self, net, data, loss, optimizer, opts):
         """One actor per worker, each holding its contiguous shard of ``data``.

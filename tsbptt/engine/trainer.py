@@ -83,6 +83,12 @@ class TrainOptions:
         if not (isinstance(self.tol, Real) and self.tol >= 0):
             raise ValueError(f"tol must be a number >= 0, got {self.tol!r}")
 
+    def truncates(self, n_steps):
+        """Whether sequences of ``n_steps`` steps train by truncated BPTT: windows
+        shorter than them, or updates every ``bptt_stride`` steps within them (a
+        stride was ignored when ``bptt_steps`` equalled the length)."""
+        return self.bptt_steps is not None and (self.bptt_stride or self.bptt_steps) < n_steps
+
 
 class TrainingData(NamedTuple):
     """The arrays :func:`train` and :func:`evaluate` read.
@@ -184,7 +190,7 @@ def _run_epoch(net, data, loss, optimizer, lr, opts, rng, counters):
     T = X.shape[1]
     total, weight = 0.0, 0.0
     training = net.dropout > 0 or net.input_dropout > 0
-    truncated = opts.bptt_steps is not None and opts.bptt_steps < T
+    truncated = opts.truncates(T)
     for idx in _batches(X.shape[0], opts.batch_size, rng, opts.shuffle):
         wb = None if w is None else w[idx]
         if wb is not None and not wb.sum() > 0:
@@ -271,7 +277,7 @@ def _check_data(net, loss, data, opts, validation=None):
             raise ValueError("no validation sample has a positive weight: the validation "
                              "data's sample_weight is 0 throughout, so it cannot score "
                              "the network (give its samples weight, or train without it)")
-    truncated = opts.bptt_steps is not None and opts.bptt_steps < X.shape[1]
+    truncated = opts.truncates(X.shape[1])
     if truncated and np.any(lengths != X.shape[1]):
         raise ValueError("truncated BPTT (bptt_steps) needs sequences of equal length; "
                          "pad them to one length and train with bptt_steps=None, or "
@@ -288,8 +294,8 @@ def _check_cache_memory(net, n_samples, T, opts):
     machine swapped)."""
     batch = min(opts.batch_size, n_samples)
     steps = T
-    if opts.bptt_steps is not None:
-        steps = min(opts.bptt_steps, T)
+    if opts.truncates(T):
+        steps = opts.bptt_steps
     elif opts.checkpoint_every is not None:
         steps = min(opts.checkpoint_every, T)
     shapes = [(batch, steps, net.stack.cache_width())]
