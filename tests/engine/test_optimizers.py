@@ -186,3 +186,21 @@ def test_build_optimizer_spares_biases_unless_asked():
     np.testing.assert_allclose(params["rnn.0.W"][-1], 0.9 * before["rnn.0.W"][-1])
     with pytest.raises(ValueError, match="optimizer must be one of"):
         build_optimizer("lbfgs", params, 0.1)
+
+
+def test_rebind_moves_the_updates_to_new_arrays_and_keeps_the_state():
+    p = [np.ones(3), np.ones((2, 2))]
+    opt, twin = Adam(p, 0.1), Adam([a.copy() for a in p], 0.1)
+    grads = [np.full(3, 0.5), np.full((2, 2), -1.0)]
+    opt.step(grads)
+    twin.step(grads)
+    live = [a.copy() for a in p]
+    opt.rebind(live)  # the moments carry on: two steps, as the twin's
+    opt.step(grads)
+    twin.step(grads)
+    for a, b in zip(live, twin.params):
+        np.testing.assert_array_equal(a, b)
+    assert opt.params[0] is live[0] and not np.array_equal(p[0], live[0])
+    with pytest.raises(ValueError, match=r"rebind needs arrays of the shapes \[\(3,\), "
+                                         r"\(2, 2\)\], got \[\(3,\)\]"):
+        opt.rebind(live[:1])

@@ -477,6 +477,23 @@ def test_warm_start_continues(cls):
     assert cold.n_iter_ == 3
 
 
+def test_a_continued_fit_takes_the_optimizer_settings_as_set_now():
+    # a warm start kept the optimizer it had: set_params(optimizer=, weight_decay=,
+    # momentum=) between fits was silently ignored (learning_rate was not)
+    X, y = _windows()
+    m = _small(GRURegressor, max_iter=1, tol=0.0, warm_start=True).fit(X, y)
+    adam = m._optimizer
+    per_epoch = adam.t
+    m.fit(X, y)  # nothing changed: the same optimizer, its moments carried on
+    assert m._optimizer is adam and adam.t == 2 * per_epoch
+    m.set_params(optimizer="sgd", momentum=0.5, weight_decay=0.1).fit(X, y)
+    sgd = m._optimizer
+    assert type(sgd).__name__ == "SGD" and (sgd.momentum, sgd.weight_decay) == (0.5, 0.1)
+    assert sgd.t == per_epoch  # a new optimizer, one epoch old
+    m.set_params(weight_decay=0.2).partial_fit(X, y)
+    assert m._optimizer is not sgd and m._optimizer.weight_decay == 0.2
+
+
 @pytest.mark.parametrize("cls", [GRURegressor, LSTMClassifier])
 def test_partial_fit_is_one_epoch_per_call(cls):
     X, y = _windows()

@@ -216,3 +216,25 @@ def test_online_rtrl_learns_a_delayed_recall_that_shorter_tbptt_cannot():
         return np.mean((m.predict(X_test[None])[0, d:] - y_test[d:]) ** 2)
     assert tbptt_mse(4) > 0.5  # 50x RTRL's error at least
     assert tbptt_mse(16) < 0.1
+
+
+def test_partial_fit_takes_the_settings_as_set_now_and_refuses_a_new_shape():
+    # set_params between pieces was ignored: the old optimizer, rate and clipping
+    # ran on, and a new hidden_size left predict on the old network
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 2))
+    y = X[:, 0] * 0.5
+    m = RTRLRegressor(hidden_size=3, random_state=0).partial_fit(X[:20], y[:20])
+    adam = m._trainer.optimizer
+    m.set_params(learning_rate=0.05, clip_norm=0.5).partial_fit(X[20:30], y[20:30])
+    assert m._trainer.optimizer is adam and adam.learning_rate == 0.05  # moments kept
+    assert m._trainer.clip_norm == 0.5 and adam.t == 30
+    m.set_params(optimizer="sgd", momentum=0.5).partial_fit(X[30:], y[30:])
+    sgd = m._trainer.optimizer
+    assert type(sgd).__name__ == "SGD" and sgd.momentum == 0.5 and sgd.t == 10
+    assert sgd.learning_rate == 0.05
+    m.set_params(hidden_size=5)
+    with pytest.raises(ValueError, match="hidden_size=5 differs from the fitted network's "
+                                         "hidden_size=3"):
+        m.partial_fit(X[:5], y[:5])
+    assert m.n_steps_ == 40

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 from sklearn.exceptions import NotFittedError
 
-from tsbptt import GRUClassifier, LSTMRegressor, RNNRegressor, load_model, save_model
+from tsbptt import (GRUClassifier, LSTMRegressor, RNNRegressor, RTRLRegressor, load_model,
+                    save_model)
 from tsbptt.persistence import FORMAT_VERSION
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -310,3 +311,28 @@ def test_the_architecture_check_reads_shapes_not_spellings(data):
     out, _ = seq.predict_sequence(X[:2, :, None])
     seq.set_params(bidirectional=True)
     np.testing.assert_array_equal(seq.predict_sequence(X[:2, :, None])[0], out)
+
+
+@pytest.mark.parametrize("make, method", [
+    (lambda: LSTMRegressor(4, max_iter=2, random_state=0), "predict"),
+    (lambda: GRUClassifier(4, max_iter=2, random_state=0), "predict_proba"),
+    (lambda: RTRLRegressor(hidden_size=3, random_state=0), "predict"),
+], ids=["regressor", "classifier", "rtrl"])
+def test_a_model_copied_by_joblib_keeps_learning_as_the_original(make, method):
+    # joblib writes each array apart: the optimizer came back holding copies of the
+    # weights, so partial_fit and warm starts updated arrays predict never read
+    import joblib
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((30, 5))
+    y = X[:, -1] if method == "predict" else (X[:, -1] > 0).astype(int)
+    est = make().fit(X, y)
+    buf = io.BytesIO()
+    joblib.dump(est, buf)
+    buf.seek(0)
+    copy = joblib.load(buf)
+    before = getattr(copy, method)(X)
+    for model in (est, copy):
+        model.partial_fit(X, y)
+    after = getattr(copy, method)(X)
+    assert not np.array_equal(after, before)
+    np.testing.assert_array_equal(after, getattr(est, method)(X))

@@ -93,6 +93,26 @@ class Optimizer:
             extra *= mask
         return g + extra
 
+    def rebind(self, params):
+        """Update ``params`` from now on instead of the arrays held so far.
+
+        A copy of a model whose copier does not keep shared arrays shared (joblib's
+        pickler writes each array apart) leaves the optimizer holding copies of the
+        weights: its updates then change arrays the network never reads. The
+        optimizer's state (moments, step count) is kept.
+
+        Parameters
+        ----------
+        params : iterable of ndarray
+            The same number, order and shapes as ``self.params``.
+        """
+        params = list(params)
+        if [p.shape for p in params] != [p.shape for p in self.params]:
+            raise ValueError(f"rebind needs arrays of the shapes "
+                             f"{[p.shape for p in self.params]}, got "
+                             f"{[p.shape for p in params]}")
+        self.params = params
+
     def step(self, grads, learning_rate=None):
         """Update every parameter in place from its gradient.
 

@@ -65,6 +65,9 @@ def _positive_int_or_tuple(value):
 #: set_params after fit must not change them under the fitted weights: predict and
 #: save read them as fitted, and a continued fit refuses a change.
 ARCHITECTURE_PARAMS = ("hidden_size", "num_layers", "bidirectional", "loss", "quantiles")
+#: The parameters an optimizer is built from (``learning_rate`` is read at every
+#: epoch): a continued fit whose values differ builds a new optimizer.
+OPTIMIZER_PARAMS = ("optimizer", "weight_decay", "l1", "momentum", "nesterov")
 
 
 class _BaseRecurrent(FittedState, BaseEstimator):
@@ -199,6 +202,7 @@ class _BaseRecurrent(FittedState, BaseEstimator):
         return self.network_.params
 
     def _new_optimizer(self):
+        self._optimizer_params = {k: getattr(self, k) for k in OPTIMIZER_PARAMS}
         opts = dict(weight_decay=self.weight_decay, l1=self.l1)
         if self.optimizer == "sgd":
             opts.update(momentum=self.momentum, nesterov=self.nesterov)
@@ -206,6 +210,15 @@ class _BaseRecurrent(FittedState, BaseEstimator):
             opts.update(momentum=self.momentum)
         return build_optimizer(self.optimizer, self.network_.params, self.learning_rate,
                                **opts)
+
+    def _continue_optimizer(self):
+        """A continued fit keeps the optimizer and its moments, unless set_params
+        changed what it was built from (:data:`OPTIMIZER_PARAMS`): then the new
+        values take effect in a new optimizer (they were silently ignored)."""
+        now = {k: getattr(self, k) for k in OPTIMIZER_PARAMS}
+        # a model pickled before this record: taken as built with today's values
+        if vars(self).setdefault("_optimizer_params", now) != now:
+            self._optimizer = self._new_optimizer()
 
     def _options(self, max_iter, callback):
         return TrainOptions(
@@ -230,6 +243,7 @@ class _BaseRecurrent(FittedState, BaseEstimator):
         first = not (incremental or self.warm_start) or not hasattr(self, "network_")
         if not first:
             self._check_architecture()
+            self._continue_optimizer()
             history = self._fit_steps(first, X, y, sample_weight, max_iter, incremental,
                                       **kwargs)
             self._record_architecture()  # the same shape; a point loss may have changed
@@ -243,6 +257,14 @@ class _BaseRecurrent(FittedState, BaseEstimator):
             vars(self).clear()
             vars(self).update(saved)
             raise
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        # joblib's pickler writes each array apart: the optimizer came back holding
+        # copies of the weights, and partial_fit or a warm start updated those,
+        # silently, while predict read the network's
+        if "_optimizer" in state and "network_" in state:
+            self._optimizer.rebind(self.network_.params.values())
 
     def _record_architecture(self):
         """Keep :data:`ARCHITECTURE_PARAMS` as the network is built with them (a

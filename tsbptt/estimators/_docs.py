@@ -104,8 +104,12 @@ verbose : int, default=0
     0: silent; 1: one progress line redrawn in place on a terminal or
     notebook; 2 or more: one line per epoch.
 warm_start : bool, default=False
-    ``fit`` continues from the current weights (and scaling) instead of
-    starting afresh; ``max_iter`` more epochs run."""
+    ``fit`` continues from the current weights (and scaling) and the
+    optimizer's moments instead of starting afresh; ``max_iter`` more epochs
+    run. A new ``learning_rate`` applies from the next epoch; a changed
+    ``optimizer``, ``weight_decay``, ``l1``, ``momentum`` or ``nesterov``
+    starts a new optimizer with them (as does ``partial_fit``); a changed
+    network shape is refused."""
 
 COMMON_ATTRIBUTES = """\
 network_ : tsbptt.engine.network.Network

@@ -31,6 +31,12 @@ from ..utils._validation import refuse_bool_numbers
 __all__ = ["RTRLRegressor"]
 
 
+#: The parameters that shape RTRLRegressor's network: fixed once it is fitted.
+_ARCHITECTURE = ("cell", "hidden_size", "dtype")
+#: The parameters its optimizer is built from.
+_OPTIMIZER = ("optimizer", "weight_decay", "momentum", "nesterov")
+
+
 class RTRLRegressor(RegressorMixin, BaseEstimator):
     """A recurrent regressor that learns online from a stream, by RTRL.
 
@@ -152,17 +158,45 @@ class RTRLRegressor(RegressorMixin, BaseEstimator):
         self.network_ = Network(self.cell, self.n_features_in_, self.hidden_size, n_outputs,
                                 many_to_many=True, dtype=self.dtype,
                                 random_state=rs.randint(np.iinfo(np.int32).max))
+        self._trainer = RTRLTrainer(self.network_, self._new_optimizer(), MSE(),
+                                    clip_norm=self.clip_norm)
+        self._fitted = {k: getattr(self, k) for k in _ARCHITECTURE}
+        self.n_steps_ = 0
+        self.loss_curve_ = []
+
+    def _new_optimizer(self):
+        self._optimizer_params = {k: getattr(self, k) for k in _OPTIMIZER}
         opts = dict(weight_decay=self.weight_decay)
         if self.optimizer == "sgd":
             opts.update(momentum=self.momentum, nesterov=self.nesterov)
         elif self.optimizer == "rmsprop":
             opts.update(momentum=self.momentum)
-        optimizer = build_optimizer(self.optimizer, self.network_.params,
-                                    self.learning_rate, **opts)
-        self._trainer = RTRLTrainer(self.network_, optimizer, MSE(),
-                                    clip_norm=self.clip_norm)
-        self.n_steps_ = 0
-        self.loss_curve_ = []
+        return build_optimizer(self.optimizer, self.network_.params, self.learning_rate,
+                               **opts)
+
+    def _continue(self):
+        """Before a later partial_fit: refuse a network that set_params reshaped,
+        and take the optimizer's settings as they are now (a new optimizer where
+        :data:`_OPTIMIZER` changed; learning_rate and clip_norm in place). They
+        were all ignored, and predict kept the old network."""
+        fitted = vars(self).setdefault("_fitted", {k: getattr(self, k) for k in _ARCHITECTURE})
+        for name, value in fitted.items():
+            if getattr(self, name) != value:
+                raise ValueError(f"{name}={getattr(self, name)!r} differs from the fitted "
+                                 f"network's {name}={value!r}: partial_fit continues the "
+                                 "fitted network; set it back, or fit anew")
+        now = {k: getattr(self, k) for k in _OPTIMIZER}
+        if vars(self).setdefault("_optimizer_params", now) != now:
+            self._trainer.optimizer = self._new_optimizer()
+        self._trainer.optimizer.learning_rate = float(self.learning_rate)
+        self._trainer.clip_norm = self.clip_norm
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        # joblib's pickler writes each array apart: point the optimizer at the
+        # network's weights again (it updated copies predict never read)
+        if "_trainer" in state:
+            self._trainer.optimizer.rebind(self.network_.params.values())
 
     # -- learning -----------------------------------------------------------------------
     def _learn(self, X, y):
@@ -204,7 +238,10 @@ class RTRLRegressor(RegressorMixin, BaseEstimator):
 
         The first call initialises (as :meth:`fit`); later calls carry the state,
         the sensitivities and the optimizer on, so the stream may come in pieces of
-        any size, down to one observation.
+        any size, down to one observation. A ``learning_rate`` or ``clip_norm``
+        set since applies from here; a changed ``optimizer``, ``weight_decay``,
+        ``momentum`` or ``nesterov`` starts a new optimizer; a changed ``cell``,
+        ``hidden_size`` or ``dtype`` is refused.
 
         Parameters
         ----------
@@ -216,6 +253,8 @@ class RTRLRegressor(RegressorMixin, BaseEstimator):
         self
         """
         first = not hasattr(self, "network_")
+        if not first:
+            self._continue()
         X, y = self._stream(X, y, reset=first)
         if first:
             self._initialize(y.shape[1])
