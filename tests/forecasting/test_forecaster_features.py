@@ -63,7 +63,8 @@ def test_past_only_covariates_never_see_the_future():
     X = pd.DataFrame({"x": x[:-1]}, index=y.index)
     f = Forecaster(LinearRegression(), lags=3, horizon=1).fit(y, X)
     assert f.channels_ == ["y", "x"]
-    windows = f._windows(f._scaled(f.tails_[None], None, 1), np.array([n - 1]))
+    tail = f.tails_[None]  # the last lags steps, up to step n - 1
+    windows = f._windows(f._scaled(tail, None, 1), np.array([len(tail) - 1]))
     # the last input row holds x at the origin, which is y's value there: no leak
     assert windows[0, -1] == pytest.approx((x[n - 1] - f.exog_mean_[0, 0])
                                            / f.exog_scale_[0, 0])
@@ -162,10 +163,10 @@ def test_fill_option_and_frequency_errors():
         Forecaster(Ridge(), lags=3).fit(gappy)
     f = Forecaster(Ridge(), lags=3, fill="interpolate").fit(gappy)
     assert f.n_filled_ == {None: 3}
-    g = Forecaster(Ridge(), lags=3, fill="ffill").fit(y.where(y.index != y.index[5]))
+    g = Forecaster(Ridge(), lags=3, fill="ffill").fit(y.where(y.index != y.index[98]))
     assert g.n_filled_ == {None: 1}
-    filled = g.tails_[None].y
-    assert filled.iloc[5] == y.iloc[4] and len(filled) == 100
+    filled = g.tails_[None].y  # the last lags steps: 97, 98 (filled) and 99
+    assert filled.iloc[1] == y.iloc[97] and filled.index.equals(y.index[-3:])
     with pytest.raises(ValueError, match="off its"):
         Forecaster(Ridge(), lags=3, fill="ffill").fit(
             y.rename(index={y.index[3]: y.index[3] + pd.Timedelta("30min")}))

@@ -189,3 +189,23 @@ def test_backtest_of_a_filled_series_scores_mase_on_its_finite_pairs():
     f = one.forecasts
     assert one.metrics["mase"] == pytest.approx(
         metrics.mase(f["actual"], f["forecast"], y.iloc[:60].to_numpy()))
+
+
+def test_editing_the_data_after_fit_does_not_change_the_forecasts():
+    # the fitted forecaster held the caller's Series and DataFrames (or views of
+    # their values), so an edit in place after fit changed its forecasts
+    y = _ar_series(60, freq="D")
+    X = pd.DataFrame({"x": np.arange(60.0)}, index=y.index)
+    long = pd.concat({"a": y, "b": 2 * y}, names=["id", "ds"])
+    cases = [(lambda: (y.copy(), X.copy()), lambda d: d[1].iloc.__setitem__((-3, 0), 1e6)),
+             (lambda: (y.copy(), None), lambda d: d[0].iloc.__setitem__(slice(-3, None), 500)),
+             (lambda: ({"a": y.copy(), "b": y * 2}, None),
+              lambda d: d[0]["a"].iloc.__setitem__(slice(-3, None), 500)),
+             (lambda: (long.copy(), None),  # a long Series: the grouped fast path
+              lambda d: d[0].iloc.__setitem__(slice(-3, None), 500))]
+    for make, edit in cases:
+        data = make()
+        f = Forecaster(LinearRegression(), lags=4, horizon=2).fit(*data)
+        before = f.predict()
+        edit(data)
+        pd.testing.assert_frame_equal(pd.DataFrame(f.predict()), pd.DataFrame(before))

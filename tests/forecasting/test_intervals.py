@@ -8,6 +8,7 @@ from sklearn.model_selection import GridSearchCV
 
 from tsbptt import Forecaster, LSTMRegressor, RollingOrigin, backtest
 from tsbptt.forecasting._intervals import _conformal_quantile
+from tsbptt.forecasting._panel import to_entries
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -158,8 +159,8 @@ def test_calibration_cut_off_is_one_time_for_every_series():
         return original(data, last, *label)
 
     f._fit_model = spy
-    f._calibrate([f.tails_[k] for k in f.series_], [f._scaled(f.tails_[k])
-                                                     for k in f.series_])
+    entries = to_entries({"a": a, "b": b})[0]  # the training data, as fit reads it
+    f._calibrate(entries, [f._scaled(e) for e in entries])
     # both series' training data end at the same time: the 429th of the 536
     # pooled origins (a's 393 at hours 5..397, b's 143 at hours 255..397), hour
     # 344 — not at 80% of each series (hour 319 for a, hour 369 for b)

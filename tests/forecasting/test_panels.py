@@ -31,7 +31,7 @@ def test_grouped_fast_path_matches_the_per_series_path(monkeypatch):
     y = _long(_frame())
     f = Forecaster(Ridge(), lags=7, horizon=3, interval="conformal", calibration=0.3)
     fast = f.fit(y).predict_interval()
-    assert isinstance(f.tails_["a"]._view, tuple)  # the grouped block was used
+    assert isinstance(_panel.to_entries(y)[0][0]._view, tuple)  # the grouped block
     monkeypatch.setattr(_panel, "_fast_long", lambda *a: None)
     slow = Forecaster(**f.get_params(deep=False)).fit(y).predict_interval()
     pd.testing.assert_frame_equal(fast, slow, check_exact=True)
@@ -56,7 +56,7 @@ def test_grouped_fast_path_with_covariates_and_periods_matches(monkeypatch):
         [np.repeat(["x", "y", "z"], 3), np.tile(pd.period_range("2023-01", periods=3,
                                                                 freq="M"), n)]))
     fast = f.fit(y, X).predict(X=future)
-    assert isinstance(f.tails_["x"]._view, tuple)
+    assert isinstance(_panel.to_entries(y, X)[0][0]._view, tuple)
     assert isinstance(fast.index.get_level_values(1), pd.PeriodIndex)
     monkeypatch.setattr(_panel, "_fast_long", lambda *a: None)
     slow = Forecaster(**f.get_params(deep=False)).fit(y, X).predict(X=future)
@@ -125,7 +125,8 @@ def test_static_features_are_standardised_channels():
     sizes = np.array([1.0, 2.0, 6.0])
     np.testing.assert_allclose(f.static_values_.ravel(),
                                (sizes - sizes.mean()) / sizes.std())
-    window = f._windows(f._scaled(f.tails_["c"]), np.array([119]))
+    tail = f.tails_["c"]  # its last lags steps
+    window = f._windows(f._scaled(tail), np.array([len(tail) - 1]))
     np.testing.assert_allclose(window[0, 4::5], f.static_values_[2, 0])
     np.testing.assert_array_equal(window[0, 1::5], 0.0)
     np.testing.assert_array_equal(window[0, 3::5], 1.0)
@@ -376,7 +377,8 @@ def test_network_windows_of_an_aligned_panel_are_those_of_the_sort(monkeypatch, 
 def test_scaled_all_is_scaled_series_by_series(n_future):
     y = _long(_frame(T=50, ids=["a", "b", "c", "d"]))
     f = Forecaster(Ridge(), lags=7, horizon=3).fit(y)
-    tails = [f.tails_[k] for k in f.series_]
+    by_key = {e.key: e for e in _panel.to_entries(y)[0]}
+    tails = [by_key[k] for k in f.series_]
     for entries in (tails,  # one run of the block
                     [tails[2], tails[0], tails[3]],  # apart and reordered
                     [e.head(k) for e, k in zip(tails, (20, 31, 50, 12))]):  # ragged heads

@@ -52,7 +52,7 @@ from ._panel import (
     y_name,
 )
 from ._panel_scaling import _PanelScaling
-from ._parts import _joined, _MemberWarnings, _names, _warn_once
+from ._parts import _joined, _kept, _MemberWarnings, _names, _warn_once
 from ._saving import read_forecaster, save_forecaster
 from ._strategies import _Strategies
 from ..estimators import capabilities
@@ -485,7 +485,7 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         n = 2 if self.interval else 1
         self.estimator_ = self._fit_model(data, [len(s.y) - 1 for s in data],
                                           f"fit {n}/{n}: final model")
-        self.tails_ = {e.key: e for e in entries}
+        self.tails_ = {e.key: _kept(e, self.lags_) for e in entries}
         if self.strategy == "stateful":  # where forecasts start from
             # an ESN keeps the states its fit ended in: the same steps (0 .. n - 2 of
             # every series) and bitwise the same states, without a second pass

@@ -108,6 +108,14 @@ def _diverting(show):
     return showwarning
 
 
+def _kept(entry, keep):
+    """A copy of the last ``keep`` steps of ``entry``: what a fitted forecaster keeps
+    of a series (and what its file holds). It kept the caller's own objects, so an
+    edit of them after fit changed its forecasts."""
+    X = None if entry.X is None else entry.X.iloc[-keep:].copy()
+    return Entry(entry.key, entry.y.iloc[-keep:].copy(), X, entry.n_filled)
+
+
 def _joined(old, new, keep):
     """The last ``keep`` steps of entry ``old`` continued by entry ``new``."""
     y = pd.concat([old.y.iloc[-keep:], new.y.rename(old.y.name)]).iloc[-keep:]
