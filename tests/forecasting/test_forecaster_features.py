@@ -1,5 +1,7 @@
 """Forecaster: future-known covariates, calendar features, many series, the
 stateful strategy, frequency handling and data-safety errors."""
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -51,6 +53,17 @@ def test_future_known_covariates_enter_at_the_forecast_steps():
     holed.iloc[1, 0] = np.nan
     with pytest.raises(ValueError, match="has a missing value at Timestamp"):
         f.predict(X=holed)
+    # a repeated step: .loc gave two rows for it, each later step the covariates of
+    # the step before (a stale row and its revision, a common sight in planned data)
+    for repeated, step in ((pd.concat([future.iloc[:2], future.iloc[1:]]), future.index[1]),
+                           (pd.concat([future.iloc[[0]] * 5, future]), future.index[0])):
+        with pytest.raises(ValueError, match=re.escape(
+                f"X has more than one row for the forecast step {step!r}")):
+            f.predict(X=repeated)
+    f2 = Forecaster(LinearRegression(), lags=4, horizon=4, future_exog=["plan"],
+                    calendar=["hour"]).fit(y, X)  # once a bare NumPy shape error
+    with pytest.raises(ValueError, match="more than one row for the forecast step"):
+        f2.predict(X=pd.concat([future.iloc[:2], future.iloc[1:]]))
 
 
 def test_past_only_covariates_never_see_the_future():

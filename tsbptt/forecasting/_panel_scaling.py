@@ -245,6 +245,12 @@ class _PanelScaling:
         absent = [c for c in self._future if c not in future_X.columns]
         if absent:
             raise ValueError(f"{where} lacks the future-known columns {absent}")
+        # a repeated label gave .loc two rows for one step, and every later step
+        # the covariates of the step before
+        repeated = future_X.index[future_X.index.duplicated()].intersection(needed)
+        if len(repeated):
+            raise ValueError(f"{where} has more than one row for the forecast step "
+                             f"{repeated[0]!r}: give one row per step")
         rows = future_X.loc[needed, self._future]
         check_numeric(rows, where, finite=False)  # numbers, not complex; finite below
         bad = ~np.isfinite(rows.to_numpy(np.float64, na_value=np.nan))
