@@ -257,3 +257,29 @@ def test_integer_column_and_series_names_round_trip(tmp_path):
     assert g.exog_names_ == [0, 1] and g.name_ == 3
     pd.testing.assert_series_equal(g.predict(history=y, history_X=X),
                                    f.predict(history=y, history_X=X), check_exact=True)
+
+
+def test_custom_business_calendars_and_offset_frequencies_round_trip(tmp_path):
+    # the step was written as its string, 'C' for any custom business day: a loaded
+    # forecaster dropped the holidays and forecast on them; an offset object as the
+    # freq parameter could not be saved at all (TypeError)
+    cbd = pd.offsets.CustomBusinessDay(holidays=["2024-12-25", "2024-12-26"],
+                                       weekmask="Mon Tue Wed Thu")
+    y = pd.Series(np.sin(np.arange(40) / 3) + 10, name="sales",
+                  index=pd.date_range(end="2024-12-24", periods=40, freq=cbd))
+    weekly = y.set_axis(pd.date_range("2024-01-03", periods=40, freq="W-WED"))
+    for data, freq in ((y, None), (y, cbd), (weekly, pd.offsets.Week(weekday=2))):
+        f = Forecaster(Ridge(), lags=4, horizon=3, freq=freq).fit(data)
+        g = _round_trip(f, tmp_path)
+        assert g.step_ == f.step_ and g.freq == f.freq
+        pd.testing.assert_series_equal(g.predict(), f.predict(), check_exact=True)
+    assert list(_round_trip(Forecaster(Ridge(), lags=4, horizon=3).fit(y), tmp_path)
+                .predict().index.strftime("%m-%d")) == ["12-30", "12-31", "01-01"]
+    meta = read_model_file(tmp_path / "forecaster.npz", lambda n: True,
+                           format="tsbptt-forecaster", format_version=(1, 2))[1]
+    assert meta["format_version"] == 2  # a reader of format 1 would drop the holidays
+    # what the calendar keywords cannot say is refused, not written as 'C'
+    from tsbptt.forecasting._saving import _offset_meta
+    with pytest.raises(ValueError, match=r"freq <CustomBusinessDay: offset=.*> cannot be "
+                                         r"written to a forecaster file"):
+        _offset_meta(pd.offsets.CustomBusinessDay(offset=pd.Timedelta("1h")), "freq")

@@ -261,7 +261,7 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         "training": [StrOptions({"auto", "as_given"})],
         "n_seeds": [Interval(Integral, 1, None, closed="left")],
         "max_time": [Interval(Real, 0, None, closed="neither"), None],
-        "freq": [str, pd.DateOffset, Interval(Integral, 1, None, closed="left"), None],
+        "freq": [str, pd.offsets.BaseOffset, Interval(Integral, 1, None, closed="left"), None],
         "fill": [StrOptions(set(FILL_METHODS)), None],
         "id_col": [str],
         "time_col": [str],

@@ -27,6 +27,7 @@ import tempfile
 import numpy as np
 import pandas as pd
 from sklearn import linear_model
+from pandas.tseries.frequencies import to_offset
 from sklearn.base import clone
 
 from .. import estimators as _estimators
@@ -321,7 +322,43 @@ def _key(k):
 def _step(step):
     if isinstance(step, (int, np.integer)):
         return {"int": int(step)}
-    return {"offset": step.freqstr}
+    return _offset_meta(step, "the series' step")
+
+
+def _offset_meta(offset, what):
+    """A pandas offset as JSON: its frequency string, and for a custom business
+    offset its calendar (``weekmask``, ``holidays``; ``start``/``end`` for hours),
+    which the string alone ('C') drops: a loaded forecaster fitted on business days
+    with holidays forecast on the holidays. An offset that does not come back equal
+    is refused, naming ``what``."""
+    out = {"offset": offset.freqstr}
+    if to_offset(offset.freqstr) != offset:
+        custom = {"n": int(offset.n)}
+        if hasattr(offset, "weekmask"):
+            custom["weekmask"] = offset.weekmask
+            custom["holidays"] = [str(np.datetime64(h, "D")) for h in offset.holidays]
+        for name in ("start", "end"):  # a custom business hour's opening times
+            if hasattr(offset, name):
+                custom[name] = [t.strftime("%H:%M:%S") for t in getattr(offset, name)]
+        out["custom"] = custom
+        try:
+            same = _offset_from_meta(out) == offset
+        except (TypeError, ValueError):
+            same = False
+        if not same:
+            raise ValueError(f"{what} {offset!r} cannot be written to a forecaster file: "
+                             "only frequency strings and custom business calendars "
+                             "(weekmask, holidays) can")
+    return out
+
+
+def _offset_from_meta(meta):
+    """The offset :func:`_offset_meta` wrote."""
+    offset = to_offset(meta["offset"])
+    if "custom" in meta:
+        custom = dict(meta["custom"])
+        offset = type(offset)(n=custom.pop("n"), **custom)
+    return offset
 
 
 def save_forecaster(f, path):
@@ -341,6 +378,8 @@ def save_forecaster(f, path):
                 arrays[f"state/{i}/{j}"] = np.asarray(a)
     params = f.get_params(deep=False)
     params["estimator"] = _spec(f.estimator)
+    if isinstance(params["freq"], pd.offsets.BaseOffset):
+        params["freq"] = _offset_meta(params["freq"], "freq")
     meta = {
         "params": params, "settings": {k: getattr(f, k) for k in _SETTINGS},
         "series": [_key(k) for k in f.series_], "step": _step(f.step_),
@@ -354,13 +393,16 @@ def save_forecaster(f, path):
     path = os.fspath(path)
     if os.path.isdir(path):
         raise ValueError(f"path {path!r} is a folder; give a file name")
-    write_model_file(path, arrays, meta, format=FORMAT, format_version=_version(model_meta))
+    write_model_file(path, arrays, meta, format=FORMAT, format_version=_version(meta))
 
 
-def _version(model_meta):
-    """The oldest format version that holds a file of this model (meta)."""
-    members = model_meta.get("members") or ()
-    return FORMAT_VERSION if any(m is not None for m in members) else 1
+def _version(meta):
+    """The oldest format version that holds this file: 2 for a window model's
+    linear members or a custom business calendar, which readers of format 1 would
+    not rebuild (or, for the calendar, would drop silently)."""
+    members = meta["model"].get("members") or ()
+    custom = "custom" in meta["step"] or isinstance(meta["params"]["freq"], dict)
+    return FORMAT_VERSION if custom or any(m is not None for m in members) else 1
 
 
 def _json_default(value):
@@ -399,6 +441,8 @@ def read_forecaster(cls, path):
 def _rebuild(cls, meta, arrays):
     params = dict(meta["params"])
     params["estimator"] = _from_spec(params["estimator"])
+    if isinstance(params.get("freq"), dict):
+        params["freq"] = _offset_from_meta(params["freq"])
     f = cls(**params)
     f._validate_params()  # the parameters pass the Forecaster's own checks
     settings = meta["settings"]
@@ -410,8 +454,7 @@ def _rebuild(cls, meta, arrays):
         setattr(f, k, v)
     f.series_ = [k for k in meta["series"]]
     step = meta["step"]
-    f.step_ = step["int"] if "int" in step else pd.tseries.frequencies.to_offset(
-        step["offset"])
+    f.step_ = step["int"] if "int" in step else _offset_from_meta(step)
     f.target_lambda_ = meta["target_lambda"]
     f.n_filled_ = dict(zip(f.series_, meta["n_filled"]))
     for name in _ARRAYS:

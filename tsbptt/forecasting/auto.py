@@ -172,7 +172,7 @@ class AutoForecaster(BaseEstimator):
         "within": [Interval(Real, 1, None, closed="left")],
         "random_state": ["random_state"],
         "n_threads": [Interval(Integral, 1, None, closed="left"), None],
-        "freq": [str, pd.DateOffset, Interval(Integral, 1, None, closed="left"), None],
+        "freq": [str, pd.offsets.BaseOffset, Interval(Integral, 1, None, closed="left"), None],
         "fill": [StrOptions(set(FILL_METHODS)), None],
     }
 
