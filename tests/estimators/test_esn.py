@@ -1,5 +1,7 @@
 """ESNRegressor: values against the NumPy reservoir, determinism, input forms,
 the stateful mode, errors by message, and scikit-learn's estimator checks."""
+import re
+
 import numpy as np
 import pytest
 import scipy
@@ -9,7 +11,7 @@ from sklearn.utils.estimator_checks import (check_dataframe_column_names_consist
                                             check_param_validation,
                                             parametrize_with_checks)
 
-from tsbptt import ESNRegressor
+from tsbptt import ESNRegressor, load_model, save_model
 from tsbptt._kernels import reference
 from tsbptt.datasets import make_mackey_glass
 from tsbptt.estimators._esn import DEFAULT_ALPHAS, ridge_gcv
@@ -532,3 +534,32 @@ def test_state_mean_refuses_sequences_the_washout_leaves_empty_at_predict_too():
                                          r"sequence \(3 steps\) for state='mean'"):
         est.predict([rng.standard_normal((n, 1)) for n in (8, 3, 6)])
     assert est.predict([rng.standard_normal((n, 1)) for n in (6, 9)]).shape == (2,)
+
+
+@pytest.mark.parametrize("change", [dict(state="mean"), dict(leak_rate=0.2),
+                                    dict(include_inputs=True), dict(n_reservoir=50)])
+def test_set_params_after_fit_is_refused_by_name_at_predict_and_save(change, tmp_path):
+    # predict read these from the parameters: other predictions (state, leak_rate)
+    # or NumPy's shape errors, and save wrote a file that predicted otherwise
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 8, 1))
+    y = X[:, -1, 0]
+    est = ESNRegressor(30, include_inputs=False, random_state=0).fit(X, y)
+    before = est.predict(X)
+    name, value = next(iter(change.items()))
+    est.set_params(**change)
+    for act in (lambda: est.predict(X), lambda: save_model(est, tmp_path / "m.npz")):
+        with pytest.raises(ValueError, match=re.escape(
+                f"{name}={value!r} differs from the fitted model's {name}=")):
+            act()
+    est.set_params(**{name: ESNRegressor(30, include_inputs=False).get_params()[name]})
+    np.testing.assert_array_equal(est.predict(X), before)
+    save_model(est, tmp_path / "m.npz")
+    loaded = load_model(tmp_path / "m.npz")
+    loaded.set_params(**change)  # a loaded model is checked alike
+    with pytest.raises(ValueError, match="differs from the fitted model's"):
+        loaded.predict(X)
+    series = ESNRegressor(30, output_feedback=True, random_state=0).fit_series(y)
+    series.set_params(**change)
+    with pytest.raises(ValueError, match="differs from the fitted model's"):
+        series.predict_series(3)

@@ -59,6 +59,13 @@ def _alphas_ok(value):
         and np.all(a > 0)
 
 
+#: The parameters a fitted reservoir's predictions read: changed by set_params after
+#: fit, they are refused by name at predict and save (they gave other predictions, or
+#: NumPy's shape errors, and a file that did not predict as the model had).
+FITTED_PARAMS = ("n_reservoir", "leak_rate", "washout", "include_inputs", "state",
+                 "output_feedback", "scale_inputs", "n_channels")
+
+
 class _Reservoir(ESNState, BaseEstimator):
     """The reservoir, the input scaling, the readout and the window features that
     :class:`ESNRegressor` and :class:`~tsbptt.ESNClassifier` share (the
@@ -137,6 +144,17 @@ class _Reservoir(ESNState, BaseEstimator):
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "coef_")
+
+    def _record_fitted_params(self):
+        self._fitted_params = {k: getattr(self, k) for k in FITTED_PARAMS}
+
+    def _check_fitted_params(self):
+        """Raise if set_params changed one of :data:`FITTED_PARAMS` since fit."""
+        for name, value in vars(self).get("_fitted_params", {}).items():
+            if getattr(self, name) != value:
+                raise ValueError(f"{name}={getattr(self, name)!r} differs from the fitted "
+                                 f"model's {name}={value!r}: the reservoir and its readout "
+                                 "were fitted with it; set it back, or fit anew")
 
     # -- the reservoir ------------------------------------------------------------------
     def _init_reservoir(self, n_inputs, n_feedback):
@@ -233,6 +251,9 @@ class _Reservoir(ESNState, BaseEstimator):
             for name in ("coef_", "n_channels_", "dtype_", "input_kind_", "mode_",
                          "per_step_", "final_states_"):
                 self.__dict__.pop(name, None)
+            self._record_fitted_params()
+        else:
+            self._check_fitted_params()
         dtype = np.dtype(self.dtype if reset else self.dtype_)
         X3, lengths, kind = to_sequences(self, X, reset=reset, dtype=dtype)
         if reset:
@@ -560,11 +581,13 @@ class ESNRegressor(RegressorMixin, _Reservoir):
                                  "must be the inputs of step t")
         if reset:
             self._y_ndim = y.ndim
+            self._record_fitted_params()
             return y2, X
         self._check_series_like_fit(y2, X)
         return y2, X
 
     def _check_series_like_fit(self, y2, X):
+        self._check_fitted_params()
         if y2.shape[1] != self.n_outputs_:
             raise ValueError(f"y has {y2.shape[1]} outputs, the model was fitted with "
                              f"{self.n_outputs_}")
@@ -650,6 +673,7 @@ class ESNRegressor(RegressorMixin, _Reservoir):
         if self.mode_ != "series":
             raise ValueError("this ESNRegressor was fitted on windows; call fit_series "
                              "first for the stateful mode")
+        self._check_fitted_params()
 
     def update_series(self, y, X=None):
         """Advance the state through newly observed steps (no refit).

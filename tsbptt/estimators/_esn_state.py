@@ -55,6 +55,7 @@ class ESNState(FittedState):
 
     def _fitted_state(self):
         """The arrays and the metadata a model file keeps of this fitted ESN."""
+        self._check_fitted_params()  # the file's parameters must be the fitted ones
         arrays = {f: np.asarray(getattr(self, a)) for a, f in ESN_ARRAYS.items()
                   if hasattr(self, a)}
         if "classes_" in arrays:
@@ -96,6 +97,7 @@ class ESNState(FittedState):
         if hasattr(est, "classes_"):
             est._encoder = LabelEncoder()
             est._encoder.classes_ = est.classes_
+        est._record_fitted_params()
         return est
 
     def _check_saved_params(self):
