@@ -349,7 +349,7 @@ def test_complex_values_are_refused_everywhere(data):
     with pytest.raises(ValueError, match="column 'y' of y has complex values"):
         Forecaster(Ridge(), lags=4).fit(s + 1j)
     exog = pd.DataFrame({"z": s.to_numpy() * 1j}, index=s.index)
-    with pytest.raises(ValueError, match="column 'z' of y has complex values"):
+    with pytest.raises(ValueError, match="column 'z' of X has complex values"):
         Forecaster(Ridge(), lags=4).fit(s, exog)
     with pytest.raises(ValueError, match="column 'y' of data has complex values"):
         make_windows(s + 1j, 3)

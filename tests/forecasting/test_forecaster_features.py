@@ -195,7 +195,7 @@ def test_fill_option_and_frequency_errors():
     with pytest.raises(ValueError, match="cannot be inferred.*pass freq="):
         Forecaster(Ridge(), lags=1, horizon=1).fit(two)
     X = pd.DataFrame({"name": ["a"] * 100}, index=y.index)
-    with pytest.raises(ValueError, match="column 'name' of y is not numeric"):
+    with pytest.raises(ValueError, match="column 'name' of X is not numeric"):
         Forecaster(Ridge(), lags=3).fit(y, X)
     with pytest.raises(ValueError, match="future_exog names columns that X does not have"):
         Forecaster(Ridge(), lags=3, future_exog=["plan"]).fit(y)
@@ -326,3 +326,46 @@ def test_unnamed_y_with_a_covariate_column_named_0():
         y.iloc[:38], X.iloc[:38].set_axis(["c"], axis=1))
     np.testing.assert_array_equal(f.predict(X=X.iloc[38:]).to_numpy(),
                                   named.predict(X=X.iloc[38:].set_axis(["c"], axis=1)))
+
+
+def test_inputs_that_failed_deep_inside_are_refused_by_name():
+    y = _wave(60)
+    X = pd.DataFrame([[1.0, 2.0]] * 60, index=y.index, columns=["temp", "temp"])
+    for kw in ({}, {"future_exog": ["temp"]}, {"fill": "ffill"}):  # an AttributeError
+        with pytest.raises(ValueError, match="X has more than one column named 'temp': "
+                                             "give each covariate one column"):
+            Forecaster(Ridge(), lags=3, **kw).fit(y, X)
+    # a panel whose series are indexed differently: pandas' comparison errors, late
+    for other, kind in ((y.tz_localize("UTC"), "dates with a time zone"),
+                        (y.to_period("h"), "periods of h"),
+                        (y.reset_index(drop=True), "integers")):
+        with pytest.raises(ValueError, match=re.escape(
+                f"series 'b' is indexed by {kind}, the first series by dates without a "
+                "time zone: index every series alike")):
+            Forecaster(Ridge(), lags=3).fit({"a": y, "b": other})
+    f = Forecaster(Ridge(), lags=3).fit(y.iloc[:50])
+    with pytest.raises(ValueError, match="the new values are dates with a time zone, the "
+                                         "fitted ones dates without a time zone"):
+        f.update(y.iloc[50:].tz_localize("UTC"))  # a bare pandas TypeError
+
+
+def test_messages_name_the_argument_that_holds_the_bad_value():
+    y = _wave(60)
+    f = Forecaster(Ridge(), lags=3).fit(y.iloc[:50])
+    with pytest.raises(ValueError, match="y_new is not sorted by time"):
+        f.update(y.iloc[50:].iloc[::-1])
+    with pytest.raises(TypeError, match="y_new must be a pandas Series"):
+        f.update(y.iloc[50:].to_numpy())
+    with pytest.raises(TypeError, match="history must be a pandas Series"):
+        f.predict(history=y.to_numpy())
+    with pytest.raises(ValueError, match="column 'load' of history has a missing"):
+        f.predict(history=y.where(y.index != y.index[30]))
+    flag = pd.DataFrame({"holiday": y.index.day_of_week == 6}, index=y.index)
+    with pytest.raises(ValueError, match=r"column 'holiday' of X is boolean \(dtype bool\); "
+                                         r"pass it as numbers: \.astype\(float\)"):
+        Forecaster(Ridge(), lags=3).fit(y, flag)
+    g = Forecaster(Ridge(), lags=3).fit(y, flag.astype(float))
+    holed = flag.astype(float)
+    holed.iloc[9, 0] = np.nan
+    with pytest.raises(ValueError, match="column 'holiday' of history_X has a missing"):
+        g.predict(history=y, history_X=holed)

@@ -75,7 +75,7 @@ def test_update_with_future_covariates_and_calendar(strategy):
     expected = f.predict(X=future, history=y.iloc[:135], history_X=X.iloc[:135])
     f.update(y.iloc[120:135], X.iloc[120:135])
     pd.testing.assert_series_equal(f.predict(X=future), expected, check_exact=True)
-    with pytest.raises(ValueError, match=r"X_new has columns \[\] for y, the model was "
+    with pytest.raises(ValueError, match=r"X_new has columns \[\] for y_new, the model was "
                                          r"fitted with \['temp'\]"):
         f.update(y.iloc[135:136])
 
@@ -126,18 +126,18 @@ def fitted():
      r"Timestamp\('2024-01-05 06:00:00'\) where Timestamp\('2024-01-05 05:00:00'\) was "
      r"expected \(not at the fitted step <Hour>\)"),
     (lambda y: y.iloc[100:103].where(y.index[100:103] != y.index[101]), ValueError,
-     r"column 'load' of the new values of y has a missing or infinite value at "
+     r"column 'load' of the new values has a missing or infinite value at "
      r"Timestamp\('2024-01-05 05:00:00'\)"),
     (lambda y: y.iloc[100:102].replace(y.iloc[101], np.inf), ValueError,
      "missing or infinite value"),
     (lambda y: y.iloc[100:100], ValueError, "y_new is empty: give at least one new value"),
     (lambda y: y.iloc[[102, 101]], ValueError, "is not sorted by time"),
     (lambda y: y.iloc[100:102].to_numpy(), TypeError,
-     "y must be a pandas Series .* got ndarray"),
+     "y_new must be a pandas Series .* got ndarray"),
     (lambda y: pd.Series([1.0], index=[100]), TypeError,
-     "the new values of y have a Index, the fitted ones a DatetimeIndex"),
+     "the new values have a Index, the fitted ones a DatetimeIndex"),
     (lambda y: y.iloc[100:102].astype(str), ValueError,
-     "column 'load' of the new values of y is not numeric"),
+     "column 'load' of the new values is not numeric"),
 ])
 def test_bad_updates(fitted, make, err, msg):
     y = _series()
@@ -152,7 +152,7 @@ def test_update_needs_a_fit_and_matching_covariates(fitted):
     with pytest.raises(NotFittedError, match="not fitted yet"):
         Forecaster(Ridge()).update(_series().iloc[:2])
     y = _series()
-    with pytest.raises(ValueError, match=r"X_new has columns \['a'\] for y, the model "
+    with pytest.raises(ValueError, match=r"X_new has columns \['a'\] for y_new, the model "
                                          r"was fitted with \[\]"):
         fitted.update(y.iloc[100:102], pd.DataFrame({"a": [1.0, 2.0]},
                                                     index=y.index[100:102]))

@@ -45,6 +45,7 @@ from ._panel import (
     long_to_user,
     future_index,
     future_labels,
+    named,
     split_static,
     split_future,
     to_entries,
@@ -536,8 +537,9 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
                                  "it belongs to (or leave both out)")
             entries = [self.tails_[k] for k in self.series_]
         else:
-            entries, layout, step = to_entries(history, history_X, freq=self.freq,
-                                               fill=self.fill)
+            with named("history", "history_X"):
+                entries, layout, step = to_entries(history, history_X, freq=self.freq,
+                                                   fill=self.fill)
             if layout != self.layout_ or step != self.step_:
                 raise ValueError(f"history must be laid out like the training data "
                                  f"({self.layout_}, step {self.step_!r}); got {layout}, "
@@ -638,8 +640,9 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         """
         check_is_fitted(self)
         y_new, X_new = self._from_user(y_new, X_new, "y_new")
-        new = continuations(y_new, X_new, self.layout_, self.step_, self.tails_,
-                            self.exog_names_)
+        with named("y_new", "X_new"):
+            new = continuations(y_new, X_new, self.layout_, self.step_, self.tails_,
+                                self.exog_names_)
         if self.strategy == "stateful":
             states = self._carried_states(new)
         # only what forecasting reads is kept: the last lags steps

@@ -8,14 +8,33 @@ MultiIndex (series id, time) — the long layout ``frame.set_index([id, time])[v
 Nothing is reordered: series keep the order in which they first appear, and every
 check names the series and the label it failed at.
 """
+import contextvars
 import warnings
+from contextlib import contextmanager
+
 import numpy as np
 import pandas as pd
 
 from .windowing import check_numeric, check_order
 
-__all__ = ["Entry", "continuations", "future_index", "last_labels", "split_future",
-           "to_entries", "to_output"]
+__all__ = ["Entry", "continuations", "future_index", "last_labels", "named",
+           "split_future", "to_entries", "to_output"]
+
+#: How the series being read and its covariates are named in messages: ('y', 'X'),
+#: or the arguments of the method reading them (:func:`named`).
+_WORDS = contextvars.ContextVar("tsbptt_series_words", default=("y", "X"))
+
+
+@contextmanager
+def named(y_word, X_word):
+    """Name the series ``y_word`` and its covariates ``X_word`` in the messages of
+    what runs inside (``'history'``, ``'history_X'`` for predict's history; they
+    said ``y`` whatever the argument)."""
+    token = _WORDS.set((y_word, X_word))
+    try:
+        yield
+    finally:
+        _WORDS.reset(token)
 
 FILL_METHODS = ("ffill", "interpolate")
 
@@ -121,7 +140,11 @@ def last_labels(entries):
 
 
 def _where(key):
-    return "y" if key is None else f"series {key!r}"
+    return _WORDS.get()[0] if key is None else f"series {key!r}"
+
+
+def _where_X(key):
+    return _WORDS.get()[1] if key is None else f"{_WORDS.get()[1]} of series {key!r}"
 
 
 #: Labels in each stretch of an index with gaps that pd.infer_freq reads: enough
@@ -230,8 +253,10 @@ def _check_order(index, key):
 
 
 def _check_values(frame, key, finite=True):
-    check_numeric(frame, _where(key), finite=finite,
-                  hint="; pass fill='interpolate' or fill='ffill' to fill missing values")
+    """Check y (the first column) and its covariates, each named as itself."""
+    hint = "; pass fill='interpolate' or fill='ffill' to fill missing values"
+    check_numeric(frame.iloc[:, :1], _where(key), finite=finite, hint=hint)
+    check_numeric(frame.iloc[:, 1:], _where_X(key), finite=finite, hint=hint)
 
 
 def _regular(entry, freq, fill):
@@ -420,8 +445,8 @@ def _entries(y, X):
                 raise ValueError(f"X[{k!r}] must be a DataFrame on exactly y[{k!r}]'s index")
             out.append(Entry(k, s, Xk))
         return out, "dict"
-    raise TypeError(f"y must be a pandas Series (a MultiIndex (series id, time) for "
-                    f"many series) or a dict of Series, got {type(y).__name__}")
+    raise TypeError(f"{_where(None)} must be a pandas Series (a MultiIndex (series id, "
+                    f"time) for many series) or a dict of Series, got {type(y).__name__}")
 
 
 def to_entries(y, X=None, *, freq=None, fill=None):
@@ -444,6 +469,8 @@ def to_entries(y, X=None, *, freq=None, fill=None):
     step : DateOffset or int
         The common step of every series.
     """
+    for key, frame in (X.items() if isinstance(X, dict) else [(None, X)]):
+        _check_unique_columns(frame, key)
     if (fill is None and isinstance(y, pd.Series) and isinstance(y.index, pd.MultiIndex)
             and y.index.nlevels == 2 and (X is None or (isinstance(X, pd.DataFrame)
                                                         and X.index.equals(y.index)))):
@@ -456,11 +483,15 @@ def to_entries(y, X=None, *, freq=None, fill=None):
     entries, layout = _entries(y, X)
     out, step = [], None
     columns = None if entries[0].X is None else list(entries[0].X.columns)
+    kind = _index_kind(entries[0].y.index)
     for e in entries:
         cols = None if e.X is None else list(e.X.columns)
         if cols != columns:
             raise ValueError(f"{_where(e.key)} has covariates {cols}, the first series "
                              f"{columns}: give every series the same columns")
+        if _index_kind(e.y.index) != kind:  # compared later, with pandas' own errors
+            raise ValueError(f"{_where(e.key)} is indexed by {_index_kind(e.y.index)}, the "
+                             f"first series by {kind}: index every series alike")
         if e.X is not None and y_name(e.y) in cols:
             raise ValueError(f"X has a column named like y ({y_name(e.y)!r})")
         e, s = _regular(e, freq, fill)
@@ -472,29 +503,57 @@ def to_entries(y, X=None, *, freq=None, fill=None):
     return out, layout, step
 
 
+def _check_unique_columns(X, key):
+    """Refuse covariates with two columns of one name (a column then read as a
+    DataFrame failed deep inside with an AttributeError)."""
+    if isinstance(X, pd.DataFrame) and X.columns.duplicated().any():
+        name = X.columns[X.columns.duplicated()][0]
+        where = "X" if key is None else f"X[{key!r}]"
+        raise ValueError(f"{where} has more than one column named {name!r}: give each "
+                         "covariate one column")
+
+
+def _index_kind(index):
+    """How a series is indexed, in words: what every series of a panel must share."""
+    if isinstance(index, pd.DatetimeIndex):
+        return "dates without a time zone" if index.tz is None else "dates with a time zone"
+    if isinstance(index, pd.PeriodIndex):
+        return f"periods of {index.freqstr}"
+    if pd.api.types.is_integer_dtype(index):
+        return "integers"
+    return f"a {type(index).__name__} of {index.dtype}"
+
+
 def _label(x):
     """A label as the user wrote it: 7, not np.int64(7)."""
     return x.item() if isinstance(x, np.generic) else x
 
 
+def _new_values(key):
+    return "the new values" if key is None else f"the new values of series {key!r}"
+
+
 def _check_continues(old, new, step, key):
     """Raise unless ``new``'s labels are the next ones after ``old``'s last label."""
-    where, index = _where(key), new.index
+    where, index = _new_values(key), new.index
     if type(index) is not type(old.index) and not (  # an int index of another width
             pd.api.types.is_integer_dtype(index) and isinstance(step, int)):
-        raise TypeError(f"the new values of {where} have a {type(index).__name__}, the "
+        raise TypeError(f"{where} have a {type(index).__name__}, the "
                         f"fitted ones a {type(old.index).__name__}")
+    if _index_kind(index) != _index_kind(old.index) and isinstance(index, pd.DatetimeIndex):
+        raise ValueError(f"{where} are {_index_kind(index)}, the fitted "
+                         f"ones {_index_kind(old.index)}: give them alike")
     _check_order(index, key)
     last = old.index[-1]
     expected = future_index(last, step, len(index))
     if index[0] <= last:
-        raise ValueError(f"the new values of {where} overlap the known ones: they start at "
+        raise ValueError(f"{where} overlap the known ones: they start at "
                          f"{_label(index[0])!r}, the known ones end at {_label(last)!r}; "
                          f"pass only the values after it (from {_label(expected[0])!r})")
     if not index.equals(expected):
         bad = int(np.flatnonzero(np.asarray(index != expected))[0])
         what = "a gap" if bad == 0 else f"not at the fitted step {step!r}"
-        raise ValueError(f"the new values of {where} must continue it at step {step!r}: "
+        raise ValueError(f"{where} must continue it at step {step!r}: "
                          f"{_label(index[bad])!r} where {_label(expected[bad])!r} was "
                          f"expected ({what})")
 
@@ -533,7 +592,7 @@ def continuations(y_new, X_new, layout, step, tails, exog_names):
             raise ValueError(f"y_new has no value for {_where(e.key)}")
         _check_continues(tails[e.key].y, e.y, step, e.key)
         frame = e.y.to_frame() if e.X is None else pd.concat([e.y.to_frame(), e.X], axis=1)
-        check_numeric(frame, f"the new values of {_where(e.key)}")
+        check_numeric(frame, _new_values(e.key))
     return entries
 
 

@@ -188,7 +188,10 @@ def check_numeric(frame, what, finite=True, hint=""):
     ``finite``, free of missing and infinite values; ``hint`` ends the latter."""
     for col in frame.columns:
         values = frame[col]
-        if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        if pd.api.types.is_bool_dtype(values):  # a flag (a holiday): say how to pass it
+            raise ValueError(f"column {col!r} of {what} is boolean (dtype {values.dtype}); "
+                             "pass it as numbers: .astype(float)")
+        if not pd.api.types.is_numeric_dtype(values):
             raise ValueError(f"column {col!r} of {what} is not numeric "
                              f"(dtype {values.dtype})")
         if pd.api.types.is_complex_dtype(values):
