@@ -369,3 +369,26 @@ def test_messages_name_the_argument_that_holds_the_bad_value():
     holed.iloc[9, 0] = np.nan
     with pytest.raises(ValueError, match="column 'holiday' of history_X has a missing"):
         g.predict(history=y, history_X=holed)
+
+
+def test_an_irregular_index_is_told_apart_from_a_gap():
+    # every irregular index was called "a gap" with fill= as the cure: filling then
+    # invented the weekends of business days with holidays, or semi-month values
+    days = pd.bdate_range("2024-01-01", periods=40)
+    holidays = pd.Series(np.arange(38.0), index=days.delete([5, 20]))
+    semi = pd.Series(np.arange(30.0), index=pd.DatetimeIndex(  # no freq: as read from a file
+        pd.date_range("2024-01-15", periods=30, freq="SME").to_numpy()))
+    for y in (holidays, semi):
+        with pytest.raises(ValueError, match=r"pandas could not infer the frequency, and "
+                                             r"filling would invent values\); pass the "
+                                             r"frequency, freq=\.\.\."):
+            Forecaster(Ridge(), lags=3).fit(y)
+    assert len(Forecaster(Ridge(), lags=3, freq="SME").fit(semi).predict()) == 1
+    daily = _wave(60).resample("D").mean()
+    with pytest.raises(ValueError, match=r"'2024-01-03 00:00:00'\) was expected \(the labels "
+                                         r"are closer together than freq='2D'\); pass a "
+                                         r"finer freq"):
+        Forecaster(Ridge(), lags=1, freq="2D").fit(daily)
+    gappy = _wave(100).drop(_wave(100).index[50])
+    with pytest.raises(ValueError, match=r"\(a gap\); pass fill='interpolate'"):
+        Forecaster(Ridge(), lags=3).fit(gappy)

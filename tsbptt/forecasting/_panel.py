@@ -180,6 +180,23 @@ def _freq_around_gaps(index):
     return None if best is None else best[1]
 
 
+def _why_irregular(got, expected, freq, guessed):
+    """The end of the message for a label ``got`` where ``expected`` was due: a gap to
+    fill, labels closer than the given freq, or steps that are no multiple of the most
+    common one: a frequency pandas cannot infer, which filling would not mend."""
+    if got < expected:
+        what = f"freq={freq!r}" if freq is not None else "the frequency read from it"
+        return (f"(the labels are closer together than {what}); pass a finer freq, or "
+                "resample it first (y.resample(freq).mean())")
+    if guessed:
+        return ("(at its most common step; its steps are uneven, or it has no weekend: "
+                "pandas could not infer the frequency, and filling would invent values); "
+                "pass the frequency, freq=... (semi-month ends 'SME'; business days 'B', or "
+                "with holidays a CustomBusinessDay)")
+    return ("(a gap); pass fill='interpolate' or fill='ffill' to fill gaps, or resample "
+            "first (y.resample(freq).mean())")
+
+
 def _step_of(index, freq, key, allow_gaps):
     """The step between consecutive labels: a pandas offset for a DatetimeIndex, an
     int for an integer index. Without ``allow_gaps`` the index must be regular."""
@@ -192,10 +209,17 @@ def _step_of(index, freq, key, allow_gaps):
             inferred = quiet_infer_freq(index)
         if inferred is None and len(index) >= 3:
             inferred = _freq_around_gaps(index)
+        guessed = False
         if inferred is None and len(index) >= 3:
             # irregular: take the most common step, to point at the first gap
-            common = pd.Series(index[1:] - index[:-1]).mode().iloc[0]
+            steps = pd.Series(index[1:] - index[:-1])
+            common = steps.mode().iloc[0]
             inferred = common if common > pd.Timedelta(0) else None
+            # steps that are no multiple of it, or days that skip every weekend: not
+            # gaps but a frequency pandas cannot read (filling would invent values)
+            guessed = inferred is not None and bool(
+                (steps % common).any() or (common == pd.Timedelta("1D")
+                                           and (index.day_of_week < 5).all()))
         if inferred is None:
             raise ValueError(f"the frequency of {_where(key)}'s DatetimeIndex cannot be "
                              "inferred (too short or irregular); pass freq=...")
@@ -204,11 +228,10 @@ def _step_of(index, freq, key, allow_gaps):
             expected = pd.date_range(index[0], periods=len(index), freq=step)
             if not expected.equals(index):
                 bad = int(np.flatnonzero(np.asarray(expected != index))[0])
-                raise ValueError(
-                    f"{_where(key)}'s index is not regular at frequency {step.freqstr}: "
-                    f"{index[bad]!r} where {expected[bad]!r} was expected (a gap); pass "
-                    "fill='interpolate' or fill='ffill' to fill gaps, or resample first "
-                    "(y.resample(freq).mean())")
+                why = _why_irregular(index[bad], expected[bad], freq, guessed)
+                raise ValueError(f"{_where(key)}'s index is not regular at frequency "
+                                 f"{step.freqstr}: {index[bad]!r} where {expected[bad]!r} "
+                                 f"was expected {why}")
         return step
     if isinstance(index, pd.PeriodIndex):
         if freq is not None and (isinstance(freq, (int, np.integer)) or
@@ -232,7 +255,7 @@ def _step_of(index, freq, key, allow_gaps):
         if not allow_gaps and len(steps) and not np.all(steps == step):
             bad = int(np.flatnonzero(steps != step)[0]) + 1
             raise ValueError(f"{_where(key)}'s integer index is not regular at step {step}: "
-                             f"{index[bad]!r} after {index[bad - 1]!r}; pass "
+                             f"{_label(index[bad])!r} after {_label(index[bad - 1])!r}; pass "
                              "fill='interpolate' or fill='ffill' to fill gaps")
         return step
     raise TypeError(f"{_where(key)} needs a DatetimeIndex or an integer index, got "
