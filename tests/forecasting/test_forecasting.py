@@ -1,4 +1,6 @@
 """Forecaster: dated forecasts, both strategies, any regressor, bad input."""
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -209,3 +211,26 @@ def test_editing_the_data_after_fit_does_not_change_the_forecasts():
         before = f.predict()
         edit(data)
         pd.testing.assert_frame_equal(pd.DataFrame(f.predict()), pd.DataFrame(before))
+
+
+def test_a_backtest_refuses_a_missing_actual_before_any_fit():
+    # a forecaster with fill= trains through a missing value, so the backtest ran
+    # every origin's fit and then failed in its metrics, without saying where
+    from tsbptt import backtest
+    y = _ar_series(120, freq="D")
+    y.iloc[100] = np.nan
+    fits = []
+
+    class Counting(LinearRegression):
+        def fit(self, X, y):
+            fits.append(1)
+            return super().fit(X, y)
+
+    f = Forecaster(Counting(), lags=4, horizon=3, fill="interpolate")
+    with pytest.raises(ValueError, match=re.escape(
+            f"y has no actual value at {y.index[100]!r}, which the origin after "
+            f"{y.index[97]!r} is scored on")):
+        backtest(f, y, initial=80, step=3)
+    assert fits == []
+    # scored steps that avoid it: fine
+    assert len(backtest(f, y, initial=101, step=3).forecasts) > 0

@@ -227,6 +227,7 @@ def backtest(forecaster, y: pd.Series, X: pd.DataFrame | None = None, *, initial
                              f"{forecaster.horizon} steps of future-known covariates "
                              f"in X ({len(y)} steps, initial={initial}); use a smaller "
                              "initial")
+    _check_actuals(y, origins, horizon)
     progress = ProgressReporter(len(origins), verbose, label="backtest", unit="origin")
     try:
         rows = _run_origins(forecaster, y, X, origins, horizon, refit, coverage, progress,
@@ -249,6 +250,22 @@ def backtest(forecaster, y: pd.Series, X: pd.DataFrame | None = None, *, initial
     if coverage is not None:
         metrics["coverage"] = float(np.mean((a >= table["lower"]) & (a <= table["upper"])))
     return Backtest(forecasts=table, metrics=metrics)
+
+
+def _check_actuals(y, origins, horizon):
+    """Every step the backtest scores has an actual value: a missing one (which a
+    forecaster with ``fill=`` trains through) failed the metrics after every fit."""
+    try:
+        values = y.to_numpy(dtype=np.float64, na_value=np.nan)
+    except (TypeError, ValueError):  # not numbers: the first fit says so
+        return
+    for o in origins:
+        bad = np.flatnonzero(~np.isfinite(values[o:o + horizon]))
+        if len(bad):
+            raise ValueError(f"y has no actual value at {y.index[o + bad[0]]!r}, which "
+                             f"the origin after {y.index[o - 1]!r} is scored on: every "
+                             "step a backtest scores needs one (fill y, or start the "
+                             "scored steps after it with a later initial)")
 
 
 def _check_request(forecaster, horizon, coverage, refit):
