@@ -107,6 +107,29 @@ def test_metrics_against_formulas():
         metrics.mase(a, f, [1.0, np.inf, 3.0, 4.0])
 
 
+
+def test_metrics_pair_pandas_objects_by_their_labels():
+    # they were paired by position: a panel's forecasts come grouped by series, test
+    # data is often sorted by time, and the score was silently another
+    from tsbptt import metrics
+    idx = pd.MultiIndex.from_product([["a", "b"], pd.date_range("2024", periods=3)])
+    actual = pd.Series([1.0, 2.0, 4.0, 10.0, 20.0, 40.0], index=idx)
+    forecast = actual + [0.5, -0.5, 1.0, 2.0, -2.0, 4.0]
+    by_time = actual.sort_index(level=1)
+    for name in ("mae", "rmse", "smape", "mape"):
+        score = getattr(metrics, name)
+        assert score(by_time, forecast) == score(actual, forecast)
+        assert score(forecast.sort_index(level=1), actual) == pytest.approx(
+            score(forecast, actual), rel=1e-15)  # summed in another order
+    assert metrics.mae(by_time, forecast) == pytest.approx(10 / 6)
+    assert metrics.mase(by_time, forecast, [1.0, 2.0, 3.0]) == pytest.approx(10 / 6)
+    with pytest.raises(ValueError, match="y_true and y_pred are on different index labels"):
+        metrics.mae(actual, forecast.set_axis(idx.set_levels(["a", "c"], level=0)))
+    # positions where a pandas object has no labels to go by (a long frame's rows)
+    assert metrics.mae(actual.reset_index(drop=True), forecast.to_numpy()) == \
+        pytest.approx(10 / 6)
+
+
 @pytest.mark.parametrize("refit", [True, False])
 def test_backtest_rolls_the_origin_without_leaking(refit):
     from tsbptt.forecasting.backtesting import backtest

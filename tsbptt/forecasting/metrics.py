@@ -1,8 +1,13 @@
 """Forecast accuracy: MAE, RMSE, MAPE, sMAPE and MASE.
 
 Every function takes array-likes of the same shape (flattened) and returns a float.
+Two pandas objects are paired by their index labels, as pandas pairs them, where
+their labels are the same in another order; labels that differ are refused. A
+default RangeIndex (a long frame's rows) cannot say which row is which: sort both
+alike (e.g. by series and time) before scoring them.
 """
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike
 
 from ..utils._validation import check_positive_int
@@ -10,7 +15,26 @@ from ..utils._validation import check_positive_int
 __all__ = ["mae", "rmse", "mape", "smape", "mase"]
 
 
+def _aligned(y_true, y_pred):
+    """``y_pred`` in ``y_true``'s label order when both are pandas objects on the
+    same labels in another order (they were paired by position, silently: a panel's
+    forecasts come grouped by series, test data is often sorted by time)."""
+    pandas = (pd.Series, pd.DataFrame)
+    if not (isinstance(y_true, pandas) and isinstance(y_pred, pandas)):
+        return y_pred
+    a, b = y_true.index, y_pred.index
+    if a.equals(b) or isinstance(a, pd.RangeIndex) or isinstance(b, pd.RangeIndex):
+        return y_pred
+    if len(a) == len(b) and a.is_unique and b.is_unique and a.sort_values().equals(
+            b.sort_values()):
+        return y_pred.reindex(a)
+    raise ValueError(f"y_true and y_pred are on different index labels (first of "
+                     f"y_true: {a[0]!r}, of y_pred: {b[0]!r}): score the forecasts "
+                     "against the actual values of the same steps")
+
+
 def _pair(y_true, y_pred):
+    y_pred = _aligned(y_true, y_pred)
     a = np.asarray(y_true, dtype=np.float64).ravel()
     f = np.asarray(y_pred, dtype=np.float64).ravel()
     if a.shape != f.shape or a.size == 0:
