@@ -257,3 +257,16 @@ def test_a_backtest_refuses_a_missing_actual_before_any_fit():
     assert fits == []
     # scored steps that avoid it: fine
     assert len(backtest(f, y, initial=101, step=3).forecasts) > 0
+
+
+def test_a_single_series_forecast_is_named_like_y_and_its_index():
+    # the index name was dropped (panels kept theirs) and an unnamed y came back 'y'
+    y = _ar_series(60, freq="D").rename("sales").rename_axis("date")
+    f = Forecaster(LinearRegression(), lags=4, horizon=2, interval="conformal",
+                   calibration=0.5).fit(y)
+    for out in (f.predict(), f.predict_interval(coverage=0.8)):
+        assert out.index.name == "date"
+    assert f.predict().name == "sales"
+    unnamed = y.rename(None).rename_axis(None)
+    out = Forecaster(LinearRegression(), lags=4, horizon=2).fit(unnamed).predict()
+    assert out.name is None and out.index.name is None

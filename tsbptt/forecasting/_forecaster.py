@@ -573,15 +573,17 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         if any(lam is not None for lam in lambdas):
             v = np.stack([transforms.inverse(row, lam) for row, lam in zip(v, lambdas)])
         lasts = last_labels(entries)
-        if self.layout_ == "single":  # one series: its dates keep their freq
-            index = future_index(lasts[0], self.step_, steps)
+        name = self.name_
+        if self.layout_ == "single":  # one series: its dates keep their freq and names
+            index = future_index(lasts[0], self.step_, steps).rename(entries[0].y.index.name)
+            name = entries[0].y.name
         else:
             times = future_labels(lasts, self.step_, steps)
             ids = pd.Index([e.key for e in entries], tupleize_cols=False).repeat(steps)
             index = pd.MultiIndex.from_arrays([ids, times], names=self._index_names)
         flat = v.reshape(len(entries) * steps, *v.shape[2:])
         if columns is None:
-            return pd.Series(flat, index=index, name=self.name_)
+            return pd.Series(flat, index=index, name=name)
         return pd.DataFrame(flat, index=index, columns=columns)
 
     def predict(self, steps: int | None = None, X: Any = None, history: Any = None,
@@ -605,8 +607,9 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         Returns
         -------
         Series
-            Indexed by the future timestamps (or integer labels), named like y;
-            for many series, with a (series id, time) MultiIndex.
+            Indexed by the future timestamps (or integer labels), named like y
+            and its index (None where y's is None); for many series, with a
+            (series id, time) MultiIndex.
         """
         check_is_fitted(self)
         return self._to_user(self._predict(steps, X, history, history_X))
