@@ -18,6 +18,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
 from tsbptt import (
+    ESNRegressor,
     GRUClassifier,
     GRURegressor,
     LSTMClassifier,
@@ -789,3 +790,23 @@ def test_predict_3d_on_a_2d_model_and_vice_versa():
     with pytest.raises(ValueError, match="fitted on sequences with 5 features"):
         m3.predict(X3[:, :, 0])
 
+
+
+@pytest.mark.parametrize("make", [lambda: GRURegressor(4, max_iter=1),
+                                  lambda: ESNRegressor(20)])
+def test_unsupported_input_forms_are_refused_in_the_estimators_words(make):
+    # NumPy's "inhomogeneous shape" and scikit-learn's "dim <= 2 is required" (though
+    # 3D works) were all a user read
+    rng = np.random.default_rng(0)
+    ragged = [rng.standard_normal(n) for n in (3, 6, 4)]
+    with pytest.raises(ValueError, match=r"X is a list of 1D sequences of different "
+                                         r"lengths \(3 to 6\); give each sequence as a 2D "
+                                         r"array \(n_steps_i, n_features\)"):
+        make().fit(ragged, [0.0, 1.0, 2.0])
+    with pytest.raises(ValueError, match=r"X has shape \(4, 3, 2, 1\) \(4 dimensions\); "
+                                         r"give a 2D array of windows"):
+        make().fit(rng.standard_normal((4, 3, 2, 1)), np.zeros(4))
+    # the same sequences as 2D arrays are taken; equal-length 1D rows are a 2D table
+    make().fit([x.reshape(-1, 1) for x in ragged], [0.0, 1.0, 2.0])
+    make().fit([x[:3] for x in ragged], [0.0, 1.0, 2.0])
+    assert make().__sklearn_tags__().input_tags.three_d_array

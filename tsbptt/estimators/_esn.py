@@ -139,6 +139,7 @@ class _Reservoir(ESNState, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
+        tags.input_tags.three_d_array = True  # (n_samples, n_steps, n_features)
         tags.non_deterministic = False
         return tags
 

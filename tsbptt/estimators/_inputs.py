@@ -32,6 +32,28 @@ def input_kind(X):
     return "2d"
 
 
+#: The input forms, for the messages that refuse another.
+FORMS = ("a 2D array of windows (n_samples, n_steps * n_channels), a 3D array "
+         "(n_samples, n_steps, n_features) or a list of 2D arrays (n_steps_i, n_features)")
+
+
+def _check_form(X):
+    """Refuse, in the estimators' words, the forms NumPy or scikit-learn would refuse
+    in theirs: an array of more than 3 dimensions ("dim <= 2 is required", though 3D
+    works) and a list of 1D sequences of different lengths (an "inhomogeneous
+    shape")."""
+    ndim = getattr(X, "ndim", None)
+    if isinstance(ndim, int) and ndim > 3:
+        raise ValueError(f"X has shape {X.shape} ({ndim} dimensions); give {FORMS}")
+    if isinstance(X, (list, tuple)) and len(X) and np.ndim(X[0]) == 1:
+        lengths = {len(x) for x in X if hasattr(x, "__len__")}
+        if len(lengths) > 1:
+            raise ValueError(f"X is a list of 1D sequences of different lengths "
+                             f"({min(lengths)} to {max(lengths)}); give each sequence as "
+                             "a 2D array (n_steps_i, n_features), e.g. x.reshape(-1, 1) "
+                             "for one feature")
+
+
 def _check_features(est, n_features, reset):
     """n_features_in_ for 3D and list inputs (2D goes through validate_data)."""
     if reset:
@@ -98,6 +120,7 @@ def to_sequences(est, X, *, reset, dtype):
     """
     if isinstance(X, (list, tuple)) and len(X) == 0:
         raise ValueError("X is an empty list: no sequence to learn from or predict")
+    _check_form(X)
     kind = input_kind(X)
     if not reset and getattr(est, "input_kind_", kind) == "2d" and kind != "2d":
         raise ValueError(f"{type(est).__name__} was fitted on 2D windows; pass a 2D "
