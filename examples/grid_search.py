@@ -10,8 +10,10 @@ leak validation targets into training.
     python examples/grid_search.py [--quick]
 """
 import argparse
+import warnings
 
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Ridge
 from sklearn.model_selection import GridSearchCV, TimeSeriesSplit
 from sklearn.pipeline import Pipeline
@@ -43,7 +45,9 @@ def main(quick=False):
             "lstm__learning_rate": [3e-3, 1e-2]}
     search = GridSearchCV(pipe, grid, cv=TimeSeriesSplit(n_splits=3, gap=14),
                           scoring="neg_mean_absolute_error", n_jobs=1)
-    search.fit(X_train, y_train)
+    with warnings.catch_warnings():  # short training runs of every candidate
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        search.fit(X_train, y_train)
     mae = np.mean(np.abs(search.predict(X_test) - y_test))
     ridge = Ridge().fit(X_train, y_train)
     ridge_mae = np.mean(np.abs(ridge.predict(X_test) - y_test))

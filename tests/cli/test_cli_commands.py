@@ -266,3 +266,61 @@ def test_subcommand_help_explains_every_flag(command, capsys, run):
     extra = ("--out", "--plot") if command == "forecast" else ("--initial", "--step",
                                                                 "--refit")
     assert all(flag in out for flag in extra)
+
+
+def _scaled_csv(tmp_path, scale, offset=0.0):
+    """60 days of a wiggly series times ``scale``, plus ``offset``."""
+    days = pd.date_range("2024-01-01", periods=60, freq="D")
+    values = offset + scale * (10 + np.sin(np.arange(60)) + 0.1 * np.arange(60))
+    path = tmp_path / "scaled.csv"
+    pd.DataFrame({"date": days.strftime("%Y-%m-%d"), "sales": values}).to_csv(
+        path, index=False, float_format="%.17g")
+    return path, values
+
+
+def _printed(out):
+    """The numbers of a printed forecast table, row by row (the time column dropped)."""
+    return np.array([[float(v) for v in line.split()[1:]]
+                     for line in out.splitlines()[1:]])
+
+
+@pytest.mark.parametrize("scale, offset", [(1e-8, 0.0), (1e-4, 1000.0)])
+def test_forecast_table_shows_the_digits_that_tell_values_apart(scale, offset, tmp_path,
+                                                               capsys, run):
+    # the decimals followed the largest value only: 3.9e-07 printed 0.000000, and
+    # 1000 + 1e-4 * x printed 1000.0 as forecast, lower and upper bound alike
+    path, values = _scaled_csv(tmp_path, scale, offset)
+    code, out, err = run(capsys, "forecast", path, "--target", "sales", "--model", "naive",
+                         "--season", 1, "--lags", 2, "--horizon", 2, "--interval", 0.9)
+    assert code == 0, err
+    printed = _printed(out)
+    # the naive forecast repeats the last value, to about 4 digits of the series' spread
+    np.testing.assert_allclose(printed[:, 0], values[-1], rtol=0, atol=scale * 1e-2)
+    assert (printed[:, 1] < printed[:, 0]).all() and (printed[:, 0] < printed[:, 2]).all()
+    if offset == 0:  # tiny numbers: scientific notation, not a row of zeros
+        assert "e-07" in out.splitlines()[1] and "0.000000" not in out
+
+
+def test_backtest_metrics_of_a_tiny_series_keep_their_digits(tmp_path, capsys, run):
+    path, _ = _scaled_csv(tmp_path, 1e-8)
+    code, out, err = run(capsys, "backtest", path, "--target", "sales", "--model", "ridge",
+                         "--lags", 7, "--season", 7, "--horizon", 3)
+    assert code == 0, err
+    rows = [line.split() for line in out.splitlines()
+            if line.startswith(("ridge", "seasonal naive"))]
+    mae = [float(row[-4]) for row in rows]  # MAE RMSE sMAPE MASE at the end
+    assert all(0 < m < 1e-7 for m in mae), out
+
+
+def test_number_format_of_huge_and_equal_values():
+    from tsbptt.cli import _main as cli
+
+    frame = pd.DataFrame({"forecast": [1e300, -1e300]},
+                         index=pd.date_range("2024-01-01", periods=2, freq="D"))
+    assert cli._table(frame).splitlines()[1:] == ["2024-01-01  1.000e+300",
+                                                  "2024-01-02 -1.000e+300"]
+    assert cli._number_format([39.566, 39.525]) == ".2f"  # 4 digits, as before
+    assert cli._number_format([39.566, 39.525], scale=7.0) == ".3f"
+    assert cli._number_format([1000.0036, 1000.0039], scale=7e-4) == ".7f"
+    assert cli._number_format([3.9e-7, 4.0e-7]) == ".3e"
+    assert cli._number_format([0.0, 0.0]) == ".2f"

@@ -18,7 +18,8 @@ def bad_files(tmp_path):
              "unsorted": "ts,value\n2024-01-02,1\n2024-01-01,2\n2024-01-03,3\n"
                          "2024-01-04,4\n",
              "trailing": "ts,value\n2024-01-01,1\n2024-01-02,2\n2024-01-03,3\n"
-                         "2024-01-04,\n"}
+                         "2024-01-04,\n",
+             "nofuture": "ts,value,plan\n2024-01-01,1,0\n2024-01-02,2,1\n2024-01-03,3,0\n"}
     for name, text in files.items():
         (tmp_path / f"{name}.csv").write_text(text)
     (tmp_path / "bad.json").write_text(json.dumps({"hidden_size": 4, "bogus": 1}))
@@ -40,6 +41,7 @@ def bad_files(tmp_path):
     ("no_input", "--dataset"),
     ("unknown_dataset", "sensor_temperatures"),
     ("future_rows_missing", "append one row per forecast step"),
+    ("future_exog_of_a_dataset", "--future-exog temperature_c cannot be used with --dataset"),
 ])
 def test_user_errors_are_one_line_with_exit_code_2(case, expected, bad_files, wave_csv, capsys, run,
                                                    ridge_args, lstm_args):
@@ -61,9 +63,11 @@ def test_user_errors_are_one_line_with_exit_code_2(case, expected, bad_files, wa
         "no_input": ("forecast", "--horizon", 1, "--lags", 2),
         "unknown_dataset": ("backtest", "--dataset", "sensor_temperatures", "--horizon", 1,
                             "--lags", 2),
-        "future_rows_missing": ("forecast", "--dataset", "electricity_load", "--future-exog",
-                                "temperature_c", "--horizon", 4, "--lags", 8, "--model",
-                                "ridge"),
+        "future_rows_missing": ridge_args(d / "nofuture.csv", "--future-exog", "plan"),
+        # a bundled dataset has no rows after its last target value
+        "future_exog_of_a_dataset": ("forecast", "--dataset", "electricity_load",
+                                     "--future-exog", "temperature_c", "--horizon", 4,
+                                     "--lags", 8, "--model", "ridge"),
     }[case]
     code, _, err = run(capsys, *argv)
     assert code == 2
@@ -209,3 +213,108 @@ def test_library_errors_are_in_the_command_lines_words(tmp_path, capsys, run, ri
     code, _, err = run(capsys, *ridge_args(off, "--fill", "ffill", "--freq", "h"))
     assert code == 2 and err == ("tsbptt: error: the series has a timestamp off its Hour "
                                  "grid: 2024-01-01 02:30:00; resample it first\n")
+
+
+@pytest.mark.parametrize("flag", ["--alpha", "--dropout"])
+@pytest.mark.parametrize("text", ["0", "0.0", "0.00", ".0", "0e0", "-0"])
+def test_alpha_and_dropout_read_zero_in_any_spelling(flag, text):
+    # only "0" and "0.0" were taken: 0.00 was "expected a penalty >= 0, got '0.00'"
+    args = cli.build_parser().parse_args(["forecast", "x.csv", "--horizon", "1", flag, text])
+    value = getattr(args, flag[2:])
+    assert value == 0.0 and str(value) == "0.0"
+
+
+def test_alpha_below_zero_is_still_refused(wave_csv, capsys, run, ridge_args):
+    code, _, err = run(capsys, *ridge_args(wave_csv, "--alpha=-1e-3"))
+    assert code == 2 and "argument --alpha: expected a penalty >= 0, e.g. 1.0, got " \
+        "'-1e-3'" in err
+    code, _, err = run(capsys, *ridge_args(wave_csv, "--alpha", "0e0"))
+    assert code == 0, err
+
+
+@pytest.mark.parametrize("command", ["forecast", "backtest"])
+@pytest.mark.parametrize("flag", ["--exog", "--future-exog"])
+def test_a_file_after_a_list_flag_is_said_to_go_first(command, flag, wave_csv, capsys, run):
+    # --exog took FILE.csv as a column: the error said "give a FILE.csv"
+    code, _, err = run(capsys, command, "--target", "value", flag, "ts", wave_csv,
+                       "--horizon", 1)
+    assert code == 2 and err == (
+        f"tsbptt: error: {flag} ts {wave_csv}: {str(wave_csv)!r} was read as a column of "
+        f"{flag}, which takes every value up to the next flag, so no FILE.csv was given; "
+        f"put FILE.csv before {flag}, e.g. right after `tsbptt {command}` (or end the "
+        "list with -- when FILE.csv comes last)\n")
+    # as said: the file first, or -- after the list
+    code, _, err = run(capsys, command, "--target", "value", "--horizon", 1, "--lags", 2,
+                       "--model", "ridge", flag, "nope", "--", wave_csv)
+    assert code == 2 and f"{wave_csv} has no column 'nope'" in err
+
+
+def test_a_file_after_calendar_is_said_to_go_first(wave_csv, capsys, run):
+    code, _, err = run(capsys, "forecast", "--target", "value", "--calendar", "hour",
+                       wave_csv, "--horizon", 1)
+    assert code == 2
+    assert err.startswith(f"tsbptt forecast: error: argument --calendar: invalid choice: "
+                          f"{str(wave_csv)!r} (choose from ")
+    assert err.endswith(f"; {str(wave_csv)!r} is a file: put FILE.csv before --calendar, "
+                        "e.g. right after `tsbptt forecast` (or end the list with -- when "
+                        "FILE.csv comes last) (see `tsbptt forecast --help`)\n")
+    code, _, err = run(capsys, "forecast", wave_csv, "--calendar", "weekday", "--horizon", 1)
+    assert code == 2 and "is a file" not in err  # a mistyped feature: no such hint
+
+
+@pytest.fixture
+def sales_csv(tmp_path):
+    """40 days of sales and temperature; its last 2 rows give only the temperature."""
+    days = pd.date_range("2024-01-01", periods=42, freq="D").strftime("%Y-%m-%d")
+    sales = [f"{10 + i % 7}" for i in range(40)] + ["", ""]
+    path = tmp_path / "sales.csv"
+    path.write_text("date,sales,temp\n" + "".join(
+        f"{d},{s},{20 + i % 5}\n" for i, (d, s) in enumerate(zip(days, sales))))
+    return path
+
+
+def test_library_errors_name_flags_not_parameters(sales_csv, tmp_path, capsys, run):
+    def forecast(path, *flags):
+        code, out, err = run(capsys, "forecast", path, "--target", "sales", "--model",
+                             "ridge", *flags)
+        assert code == 2 and out == "" and err.count("\n") == 1, err
+        assert "=" not in err, err
+        return err.removeprefix("tsbptt: error: ").rstrip("\n")
+
+    known = tmp_path / "known.csv"  # without the future rows
+    known.write_text("".join(sales_csv.read_text().splitlines(keepends=True)[:-2]))
+    err = forecast(known, "--exog", "temp", "--strategy", "recursive", "--horizon", 2,
+                   "--lags", 7)
+    assert err.endswith("past-only covariates ['temp']; use --strategy direct, or give "
+                        "them to --future-exog if they are known in advance")
+    assert forecast(sales_csv, "--future-exog", "temp", "--horizon", 30, "--lags", 14) == (
+        "--future-exog temp: the data gives 2 row(s) after the last target value, "
+        "--horizon 30 needs 30: append one row per forecast step with the target empty "
+        "and the future-known columns filled")
+    short = tmp_path / "short.csv"
+    short.write_text("date,sales\n" + "".join(f"2024-01-{d:02d},{d}\n" for d in range(1, 11)))
+    assert forecast(short, "--horizon", 3, "--lags", 14) == (
+        "the series has 10 steps, too short for --lags 14 and --horizon 3 (needs at least "
+        "17)")
+    assert forecast(short, "--horizon", 1, "--lags", 3, "--season", 7, "--model",
+                    "naive") == "--lags 3 is fewer than --season 7: use --lags 7 or more"
+    lead = tmp_path / "lead.csv"
+    lead.write_text("date,sales\n2024-01-01,\n" + "".join(
+        f"2024-01-{d:02d},{d}\n" for d in range(2, 21)))
+    assert forecast(lead, "--horizon", 1, "--lags", 2, "--fill", "ffill") == (
+        "column 'sales' starts with missing values, which cannot be filled from the past; "
+        "drop them")
+    # the future rows skip a forecast step
+    gap = tmp_path / "gap.csv"
+    gap.write_text(sales_csv.read_text().replace("2024-02-11,,", "2024-02-12,,")
+                   .replace("2024-02-10,,", "2024-02-11,,"))
+    assert forecast(gap, "--future-exog", "temp", "--horizon", 2, "--lags", 3) == (
+        "the future rows of the file (--future-exog) do not cover the forecast steps: "
+        "missing [2024-02-10 00:00:00]")
+    # a multiple of a step, as --freq spells it
+    odd = tmp_path / "odd.csv"
+    odd.write_text("date,sales\n" + "".join(
+        f"2024-01-{d:02d},{d}\n" for d in [1, 3, 5, 6, 7, 9, 11, 13, 15, 17]))
+    assert forecast(odd, "--horizon", 1, "--lags", 2, "--fill", "ffill", "--freq",
+                    "2D") == ("the series has a timestamp off its 2D grid: 2024-01-06 "
+                              "00:00:00; resample it first")

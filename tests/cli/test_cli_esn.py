@@ -44,8 +44,8 @@ def test_forecast_model_esn_stateful_strategy(wave_csv, tmp_path, capsys, wave, 
                      "--horizon", "3", "--model", "ridge", "--strategy", "stateful"])
     _, err = capsys.readouterr()
     assert code == 2
-    assert "strategy='stateful' needs a tsbptt recurrent regressor or ESNRegressor, " \
-           "got Ridge" in err
+    assert "--strategy stateful needs --model lstm, gru, rnn or esn, not --model ridge" \
+        in err and "strategy='" not in err
     code = cli.main(["forecast", str(wave_csv), "--time-col", "ts", "--target", "value",
                      "--horizon", "3", "--model", "auto", "--strategy", "stateful"])
     _, err = capsys.readouterr()

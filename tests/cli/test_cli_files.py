@@ -181,3 +181,183 @@ def test_a_huge_cell_is_quoted_cut_to_80_characters(tmp_path, capsys, run, ridge
     quoted = err.split("not numeric: ", 1)[1].split(" (100002 characters)")[0]
     assert quoted == "'" + "9x" * 38 + "..."
     assert len(quoted) == 80 and len(err) < 300
+
+
+def test_yyyymmdd_integers_are_refused_not_read_as_steps(tmp_path, capsys, run, ridge_args):
+    # read as integer steps they had gaps at each month's end (20240131, 20240201):
+    # the error advised --fill, which then forecast 20240230 and 20240231
+    days = pd.date_range("2024-01-01", "2024-02-29", freq="D")
+    path = _dated_csv(tmp_path, days.strftime("%Y%m%d").astype(int))
+    expected = (f"tsbptt: error: {path}: time column 'ts' holds integers that read as "
+                "dates, year month day (20240101 ..); integers are read as steps (the step "
+                "after 20240229 would be 20240230), so write the dates as dates, e.g. "
+                "2024-01-01\n")
+    for fill in ((), ("--fill", "ffill")):
+        code, out, err = run(capsys, *ridge_args(path, *fill))
+        assert code == 2 and out == "" and err == expected
+    # guessed: the same reason, not "none of its columns reads as dates"
+    code, _, err = run(capsys, "forecast", path, "--target", "value", "--horizon", 1,
+                       "--lags", 2, "--model", "ridge")
+    assert code == 2 and err == expected
+    # integer steps that are no dates stay steps
+    path = _dated_csv(tmp_path, np.arange(20240101, 20240131) * 10)
+    code, out, err = run(capsys, *ridge_args(path))
+    assert code == 0, err
+    assert out.splitlines()[1].split()[0] == "202401310"
+
+
+def _numbers_csv(tmp_path, cells, sep=","):
+    path = tmp_path / "numbers.csv"
+    days = pd.date_range("2024-01-01", periods=len(cells), freq="D").strftime("%Y-%m-%d")
+    path.write_text(f"ts{sep}value\n" + "".join(f"{d}{sep}{c}\n" for d, c in
+                                                 zip(days, cells)))
+    return path
+
+
+def test_thousands_separators_are_read_with_the_flag_and_hinted(tmp_path, capsys, run,
+                                                                ridge_args):
+    cells = [f'"{v:,.1f}"' for v in 10_000 + 500 * np.arange(30)]  # "10,000.0"
+    path = _numbers_csv(tmp_path, cells)
+    code, _, err = run(capsys, *ridge_args(path))
+    assert code == 2 and err.endswith(
+        "column 'value' is not numeric: '10,000.0' at 2024-01-01 00:00:00 (line 2) in "
+        f"{path}; is ',' a thousands separator? Then pass --thousands ','\n")
+    naive = ("--model", "naive", "--season", 1)  # forecasts the last value
+    code, out, err = run(capsys, *ridge_args(path, "--thousands", ",", *naive))
+    assert code == 0, err
+    assert float(out.splitlines()[1].split()[-1]) == 24_500
+    # 10.000,5 with --decimal ',' given: only the flag not given is suggested
+    cells = [f"{v:,.1f}".replace(",", "_").replace(".", ",").replace("_", ".")
+             for v in 10_000 + 500 * np.arange(30)]
+    path = _numbers_csv(tmp_path, cells, sep=";")
+    code, _, err = run(capsys, *ridge_args(path, "--sep", ";", "--decimal", ","))
+    assert code == 2 and err.endswith(
+        "'10.000,0' at 2024-01-01 00:00:00 (line 2) in "
+        f"{path}; is '.' a thousands separator? Then pass --thousands '.'\n")
+    assert "--decimal" not in err.split(";", 1)[1]
+    code, _, err = run(capsys, *ridge_args(path, "--sep", ";"))
+    assert code == 2 and err.endswith("are '.' thousands separators and ',' the decimal "
+                                      "mark? Then pass --thousands '.' --decimal ','\n")
+    code, out, err = run(capsys, *ridge_args(path, "--sep", ";", "--decimal", ",",
+                                             "--thousands", ".", *naive))
+    assert code == 0, err
+    assert float(out.splitlines()[1].split()[-1]) == 24_500
+    code, _, err = run(capsys, *ridge_args(path, "--sep", ";", "--decimal", ",",
+                                           "--thousands", ","))
+    assert code == 2 and err.endswith(
+        "--thousands and --decimal are both ','; they must differ\n")
+
+
+def test_sep_and_decimal_are_one_character_and_backslash_t_is_a_tab(tmp_path, capsys, run,
+                                                                    ridge_args):
+    import warnings
+
+    for flag, example in (("--sep", "';' (or '\\t' for a tab)"), ("--decimal", "','"),
+                          ("--thousands", "','")):
+        for value in ("", "ab"):
+            code, _, err = run(capsys, *ridge_args(tmp_path / "any.csv", flag, value))
+            assert code == 2 and err == (
+                f"tsbptt forecast: error: argument {flag}: expected one character, e.g. "
+                f"{example}, got {value!r} (see `tsbptt forecast --help`)\n")
+    path = _numbers_csv(tmp_path, [str(v) for v in np.arange(40.0)], sep="\t")
+    code, _, err = run(capsys, *ridge_args(path))
+    assert code == 2 and "Then pass --sep '\\t'" in err
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no ParserWarning of pandas' python engine
+        code, out, err = run(capsys, *ridge_args(path, "--sep", "\\t", "--model", "naive",
+                                                 "--season", 1))  # as a shell passes it
+    assert code == 0 and err == ""
+    assert out.splitlines()[1].split() == ["2024-02-10", "39.00"]
+
+
+def test_guessing_the_time_column_says_why_none_reads(tmp_path, capsys, run):
+    def guess(path, *flags):
+        return run(capsys, "forecast", path, "--target", "value", "--horizon", 1, "--lags",
+                   2, "--model", "ridge", *flags)
+
+    # a decimal comma column (20,0) is numbers, not dates: without --decimal ',' the
+    # error was "2 columns (['ts', 'temp']) read as dates", hiding the decimal comma
+    path = tmp_path / "semi.csv"
+    path.write_text("ts;value;temp\n" + "".join(
+        f"2024-01-{d:02d};{d},5;{d + 10},0\n" for d in range(1, 21)))
+    code, _, err = guess(path, "--sep", ";")
+    assert code == 2 and err.endswith(
+        f"column 'value' is not numeric: '1,5' at 2024-01-01 00:00:00 (line 2) in {path}; "
+        "is ',' the decimal mark? Then pass --decimal ','\n")
+    code, out, err = guess(path, "--sep", ";", "--decimal", ",", "--model", "naive",
+                           "--season", 1)
+    assert code == 0, err
+    assert out.splitlines()[1].split()[0] == "2024-01-21"
+    assert float(out.splitlines()[1].split()[1]) == 20.5
+    # a header alone: no data rows, whether the time column is guessed or given
+    path = tmp_path / "header.csv"
+    path.write_text("ts,value,temp\n")
+    for flags in ((), ("--time-col", "ts")):
+        code, _, err = guess(path, *flags)
+        assert code == 2 and err == (f"tsbptt: error: {path} has no data rows, only the "
+                                     "header line 'ts,value,temp': expected one row per "
+                                     "time after it\n")
+    # day first and month first read differently: that reason, not "none reads"
+    path = _dated_csv(tmp_path, pd.date_range("2024-01-01", periods=12).strftime("%d/%m/%Y"))
+    code, _, err = guess(path)
+    assert code == 2 and "time column 'ts' is ambiguous: '02/01/2024' (line 3)" in err
+    # mixed formats
+    path = _dated_csv(tmp_path, ["01 Jan 2024", "2024-01-02", "2024-01-03"])
+    code, _, err = guess(path)
+    assert code == 2 and err.endswith("cannot read '2024-01-02' (line 3) of time column "
+                                      "'ts' as a date/time like '01 Jan 2024' (line 2); "
+                                      "write times as ISO 8601, e.g. 2024-01-31 13:00\n")
+    # an empty time cell, on its line of the file (blank lines skipped)
+    path = tmp_path / "hole.csv"
+    path.write_text("ts,value\n2024-01-01,1\n\n2024-01-02,2\n,3\n2024-01-04,4\n")
+    code, _, err = guess(path)
+    assert code == 2 and err == (f"tsbptt: error: {path}: time column 'ts' is empty on "
+                                 "line 5 of the file\n")
+    # text that is no date at all: still asks for the flag
+    path = tmp_path / "ids.csv"
+    path.write_text("id,value\nfoo,1\nbar,2\nbaz,3\n")
+    code, _, err = guess(path)
+    assert code == 2 and "--time-col is required: none of its columns reads as dates" in err
+
+
+def test_line_numbers_count_blank_lines_and_quoted_line_breaks(tmp_path, capsys, run,
+                                                               ridge_args):
+    # pandas skips blank lines: row n was said to be on line n + 2 all the same
+    path = tmp_path / "blank.csv"
+    path.write_text("ts,value,note\n\n2024-01-01,1,a\n\n  \n2024-01-02,2,\"two\nlines\"\n"
+                    "2024-01-03,oops,c\n")
+    code, _, err = run(capsys, *ridge_args(path))
+    assert code == 2 and "'oops' at 2024-01-03 00:00:00 (line 8)" in err
+    path.write_text("ts,value\n2024-01-01,1\n\n2024-01-03,2\n\n2024-01-02,3\n")
+    code, _, err = run(capsys, *ridge_args(path))
+    assert code == 2 and "2024-01-02 00:00:00 (line 6) comes after 2024-01-03 00:00:00 " \
+        "(line 4)" in err
+    path.write_text("ts,value\n2024-01-01,1\n\n2024-01-01,2\n")
+    code, _, err = run(capsys, *ridge_args(path))
+    assert code == 2 and "more than once (lines 2 and 4)" in err
+    path.write_text("ts,value\n\n01/01/2024,1\n\n02/01/2024,2\n")
+    code, _, err = run(capsys, *ridge_args(path))
+    assert code == 2 and "ambiguous: '02/01/2024' (line 5)" in err
+
+
+def test_a_long_panel_file_is_said_to_hold_several_series(tmp_path, capsys, run):
+    days = pd.date_range("2024-01-01", periods=30, freq="D").strftime("%Y-%m-%d")
+    path = tmp_path / "long.csv"
+    pd.DataFrame({"id": ["a"] * 30 + ["b"] * 30, "date": list(days) * 2,
+                  "value": np.arange(60.0)}).to_csv(path, index=False)
+    code, _, err = run(capsys, "forecast", path, "--target", "value", "--horizon", 1,
+                       "--lags", 2, "--model", "ridge")
+    assert code == 2 and err == (
+        f"tsbptt: error: {path}: time column 'date' has 2024-01-01 00:00:00 more than "
+        "once (lines 2 and 32), for 'id' 'a' and 'b': this looks like several series in "
+        "one file, one per value of 'id'; the command line forecasts one series: keep the "
+        "rows of one 'id' value (or forecast them all with the Python API: a Forecaster "
+        "fits such a long frame as a panel, with id_col, time_col and target_col naming "
+        "its columns)\n")
+    # repeated rows without such a column: the old advice
+    path = tmp_path / "dup.csv"
+    path.write_text("date,value,note\n2024-01-01,1,x\n2024-01-02,2,y\n2024-01-02,3,y\n")
+    code, _, err = run(capsys, "forecast", path, "--target", "value", "--horizon", 1,
+                       "--lags", 2, "--model", "ridge")
+    assert code == 2 and err.endswith("more than once (lines 3 and 4); keep one row per "
+                                      "time (sum or average the duplicates)\n")

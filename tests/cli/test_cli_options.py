@@ -177,3 +177,20 @@ def test_ctrl_c_stops_the_command_and_writes_nothing(wave_csv, tmp_path, capsys,
         assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def test_few_windows_counts_the_steps_after_fill(tmp_path, capsys, run, ridge_args):
+    # forecast counted the rows of the file, not the steps --fill makes of them
+    # (backtest counted the steps): 30 rows every other day are 59 daily steps
+    times = pd.date_range("2024-01-01", periods=30, freq="2D")
+    path = tmp_path / "sparse.csv"
+    pd.DataFrame({"ts": times, "value": np.arange(30.0)}).to_csv(path, index=False)
+    args = ridge_args(path)[:-4] + ("--model", "ridge", "--horizon", 1, "--freq", "D",
+                                    "--fill", "interpolate")
+    code, _, err = run(capsys, *args, "--lags", 12)
+    assert code == 0 and err == ""  # 59 steps: 47 windows
+    code, _, err = run(capsys, *args, "--lags", 30)
+    assert code == 0
+    assert err == (f"tsbptt: warning: {path} has 59 steps, which give only 29 training "
+                   "window(s) of --lags 30 + 1 step(s) to forecast; at least 36 are "
+                   "advisable: use fewer --lags or more data\n")

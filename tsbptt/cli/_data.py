@@ -124,12 +124,13 @@ def seed(text):
     return value
 
 
-def _real(text, low, high, closed_high, what):
+def _real(text, low, high, closed_high, what, closed_low=False):
     try:
         value = float(text)
     except ValueError:
         value = float("nan")
-    if not (low < value < high or (closed_high and value == high)):
+    if not (low < value < high or (closed_high and value == high)
+            or (closed_low and value == low)):
         raise argparse.ArgumentTypeError(f"expected {what}, got {cut(text)}")
     return value
 
@@ -141,16 +142,29 @@ def learning_rate(text):
 
 def dropout(text):
     """argparse type of --dropout: a rate in [0, 1)."""
-    if text.strip() in ("0", "0.0"):
-        return 0.0
-    return _real(text, 0.0, 1.0, False, "a dropout rate from 0 to below 1, e.g. 0.2")
+    # the number, not its spelling: 0.00, .0 and 0e0 are 0 too
+    return _real(text, 0.0, 1.0, False, "a dropout rate from 0 to below 1, e.g. 0.2",
+                 closed_low=True) + 0.0  # -0.0 -> 0.0
 
 
 def penalty(text):
     """argparse type of --alpha: a finite number >= 0."""
-    if text.strip() in ("0", "0.0"):
-        return 0.0
-    return _real(text, 0.0, float("inf"), False, "a penalty >= 0, e.g. 1.0")
+    return _real(text, 0.0, float("inf"), False, "a penalty >= 0, e.g. 1.0",
+                 closed_low=True) + 0.0  # -0.0 -> 0.0
+
+
+def character(example):
+    """argparse type of --sep, --decimal and --thousands: one character (``example``
+    in its message). A shell passes '\\t' as backslash and t (the tool itself
+    suggests --sep '\\t'): a tab."""
+    def parse(text):
+        char = "\t" if text == "\\t" else text
+        if len(char) != 1:
+            raise argparse.ArgumentTypeError(f"expected one character, e.g. {example}, "
+                                             f"got {cut(text)}")
+        return char
+
+    return parse
 
 
 def coverage_arg(text):
@@ -180,10 +194,15 @@ def add_data_flags(p):
     g.add_argument("--time-col", metavar="COL",
                    help="the time column of FILE: ISO 8601 dates/times (or integers); "
                         "default: the one column whose values all read as dates")
-    g.add_argument("--sep", default=",", metavar="CHAR",
-                   help="the field separator of FILE, e.g. ';' (default: ',')")
-    g.add_argument("--decimal", default=".", metavar="CHAR",
+    g.add_argument("--sep", default=",", type=character("';' (or '\\t' for a tab)"),
+                   metavar="CHAR",
+                   help="the field separator of FILE, e.g. ';' or '\\t' for a tab "
+                        "(default: ',')")
+    g.add_argument("--decimal", default=".", type=character("','"), metavar="CHAR",
                    help="the decimal mark of FILE's numbers, e.g. ',' (default: '.')")
+    g.add_argument("--thousands", type=character("','"), metavar="CHAR",
+                   help="the thousands separator of FILE's numbers, e.g. ',' in "
+                        "10,000.5 or '.' in 10.000,5 (default: none)")
     g.add_argument("--target", metavar="COL",
                    help="the column to forecast (required with FILE; with --dataset, "
                         "default: the dataset's series)")
@@ -284,35 +303,93 @@ def _read_dataset(name):
     return frame.to_frame() if isinstance(frame, pd.Series) else frame
 
 
-def _line(pos):
-    """The CSV line of data row ``pos`` (the header is line 1)."""
-    return pos + 2
+def _line(pos, lines=None):
+    """The file line of data row ``pos``: by ``lines`` (a :class:`FileLines`), else
+    ``pos + 2`` (the header is line 1)."""
+    return pos + 2 if lines is None else lines(pos)
+
+
+class FileLines:
+    """The file line of each data row of a CSV file, found when a message first
+    needs one: pandas skips blank lines and reads a quoted field over several lines,
+    so row ``pos`` is not always line ``pos + 2``."""
+
+    def __init__(self, path, sep):
+        self.path, self.sep, self._lines = path, sep, None
+
+    def __call__(self, pos):
+        if self._lines is None:
+            self._lines = self._scan()
+        return int(self._lines[pos]) if pos < len(self._lines) else pos + 2
+
+    def _scan(self):
+        import csv
+
+        starts = []
+        try:
+            with open(self.path, newline="", encoding="utf-8-sig", errors="replace") as f:
+                reader = csv.reader(f, delimiter=self.sep)
+                end = 0
+                for row in reader:
+                    start, end = end + 1, reader.line_num
+                    if len(row) > 1 or (row and row[0].strip()):  # pandas skips blank lines
+                        starts.append(start)
+        except (OSError, csv.Error):  # a cell past csv's size limit, say: lines as if none
+            return []
+        return starts[1:]  # the header first
 
 
 class MixedZonesError(UsageError):
     """A column of ISO 8601 times with more than one UTC offset."""
 
 
-def parse_times(values, column):
-    """A CSV column as a time index: integers stay integers, text is parsed as dates
-    (ISO 8601 first, else one format for the whole column, which must not read
-    differently day first and month first); the first unparsable value is named."""
+class DateIntegersError(UsageError):
+    """A column of integers that all read as dates (yyyymmdd), e.g. 20240131."""
+
+
+def parse_times(values, column, lines=None):
+    """A CSV column as a time index: integers stay integers (unless they all read as
+    dates, 20240131, which is an error), text is parsed as dates (ISO 8601 first,
+    else one format for the whole column, which must not read differently day first
+    and month first); the first unparsable value is named, on its line of the file
+    (``lines``, a :class:`FileLines`)."""
     values = pd.Series(values).reset_index(drop=True)
     empty = values.isna().to_numpy()
     if empty.any():
         raise UsageError(f"time column {column!r} is empty on line "
-                         f"{_line(int(np.flatnonzero(empty)[0]))} of the file")
+                         f"{_line(int(np.flatnonzero(empty)[0]), lines)} of the file")
     if pd.api.types.is_float_dtype(values) and (values == values.round()).all():
         values = values.astype(np.int64)  # 1.0, 2.0, ...: integer steps
     if pd.api.types.is_integer_dtype(values):
+        _refuse_date_integers(values, column)
         return pd.Index(values.to_numpy(), name=column)
     text = values.astype(str)
     parsed = _to_datetime(text, format="ISO8601")
     if parsed is None or not pd.api.types.is_datetime64_any_dtype(parsed):
         if _to_datetime(text, format="ISO8601", utc=True) is not None:
-            _mixed_zones(text, column)
-        parsed = _one_format(text, column)
+            _mixed_zones(text, column, lines)
+        parsed = _one_format(text, column, lines)
     return pd.DatetimeIndex(parsed, name=column)
+
+
+def _refuse_date_integers(values, column):
+    """Raise :class:`DateIntegersError` where every value is an 8-digit integer that
+    reads as a date, year month day (20240131).
+
+    Refused, not read as dates: such integers may be steps or ids as well, and
+    either guess, when wrong, gives forecasts at wrong times without a word (as
+    steps, 20240131 is followed by 20240132); the refusal costs one edit of the
+    file, and the dates then written say what they mean."""
+    ints = values.to_numpy()
+    if not len(ints) or ints.min() < 10_000_000 or ints.max() > 99_999_999:
+        return
+    dates = _to_datetime(pd.Series(ints).astype(str), format="%Y%m%d", errors="coerce")
+    if dates is None or dates.isna().any():
+        return
+    raise DateIntegersError(
+        f"time column {column!r} holds integers that read as dates, year month day "
+        f"({ints[0]} ..); integers are read as steps (the step after {ints[-1]} would be "
+        f"{ints[-1] + 1}), so write the dates as dates, e.g. {dates[0]:%Y-%m-%d}")
 
 
 def _to_datetime(text, **kwargs):
@@ -325,7 +402,7 @@ def _to_datetime(text, **kwargs):
         return None
 
 
-def _mixed_zones(text, column):
+def _mixed_zones(text, column, lines=None):
     """Raise for ISO 8601 times whose UTC offsets differ (or only some have one)."""
     offsets = [pd.Timestamp(v).utcoffset() for v in text]
     pos = next((i for i, o in enumerate(offsets) if o != offsets[0]), None)
@@ -339,12 +416,13 @@ def _mixed_zones(text, column):
     dst = "" if None in (offsets[0], offsets[pos]) else \
         " (a daylight saving time change?)"
     raise MixedZonesError(
-        f"time column {column!r} mixes time zones: {cut(text[0])} (line 2) has "
-        f"{words(0)} but {cut(text[pos])} (line {_line(pos)}) has {words(pos)}{dst}; "
+        f"time column {column!r} mixes time zones: {cut(text[0])} (line "
+        f"{_line(0, lines)}) has {words(0)} but {cut(text[pos])} (line "
+        f"{_line(pos, lines)}) has {words(pos)}{dst}; "
         "write every time with the same UTC offset, e.g. all in UTC")
 
 
-def _one_format(text, column):
+def _one_format(text, column, lines=None):
     """Non-ISO times: one format inferred for the whole column (never some values day
     first and others month first), read month first and day first; an error where
     both readings work and differ, or where neither reads every value."""
@@ -361,7 +439,7 @@ def _one_format(text, column):
         if len(differ):
             pos = int(differ[0])
             raise UsageError(f"time column {column!r} is ambiguous: {cut(text[pos])} (line "
-                             f"{_line(pos)}) is {pa[pos]:%Y-%m-%d} read {a} but "
+                             f"{_line(pos, lines)}) is {pa[pos]:%Y-%m-%d} read {a} but "
                              f"{pb[pos]:%Y-%m-%d} read {b}; write the times as ISO 8601, "
                              "e.g. 2024-01-31 13:00")
     if complete:
@@ -370,27 +448,50 @@ def _one_format(text, column):
     stops = [int(np.argmax(p.isna().to_numpy())) for p in readings.values()]
     pos = max(stops) if stops else next(
         (i for i, v in enumerate(text) if _to_datetime(v) is None), 0)
-    like = f" like {cut(text[0])} (line 2)" if pos else ""
-    raise UsageError(f"cannot read {cut(text[pos])} (line {_line(pos)}) of time column "
+    like = f" like {cut(text[0])} (line {_line(0, lines)})" if pos else ""
+    raise UsageError(f"cannot read {cut(text[pos])} (line {_line(pos, lines)}) of time column "
                      f"{column!r} as a date/time{like}; write times as ISO 8601, e.g. "
                      "2024-01-31 13:00")
 
 
-def _check_order(index, column):
-    """The rows in time order, one per time: else an error naming the lines."""
+def _check_order(index, column, lines=None, frame=None):
+    """The rows in time order, one per time: else an error naming the lines (of
+    the file, by ``lines``); ``frame``, the other columns, tells several series in
+    one file from repeated rows."""
     dup = np.flatnonzero(index.duplicated())
     if len(dup):
         pos = int(dup[0])
         first = int(np.flatnonzero(index == index[pos])[0])
-        raise UsageError(f"time column {column!r} has {index[pos]} more than once (lines "
-                         f"{_line(first)} and {_line(pos)}); keep one row per time (sum "
-                         "or average the duplicates)")
+        where = (f"time column {column!r} has {index[pos]} more than once (lines "
+                 f"{_line(first, lines)} and {_line(pos, lines)})")
+        ids = _series_column(frame, first, pos)
+        if ids is not None:
+            raise UsageError(
+                f"{where}, for {ids!r} {cut(frame[ids].iloc[first])} and "
+                f"{cut(frame[ids].iloc[pos])}: this looks like several series in one file, "
+                f"one per value of {ids!r}; the command line forecasts one series: keep "
+                f"the rows of one {ids!r} value (or forecast them all with the Python "
+                "API: a Forecaster fits such a long frame as a panel, with id_col, "
+                "time_col and target_col naming its columns)")
+        raise UsageError(f"{where}; keep one row per time (sum or average the duplicates)")
     back = np.flatnonzero(index[1:] < index[:-1])
     if len(back):
         pos = int(back[0]) + 1
         raise UsageError(f"time column {column!r} is not sorted: {index[pos]} (line "
-                         f"{_line(pos)}) comes after {index[pos - 1]} (line "
-                         f"{_line(pos - 1)}); sort the rows by time")
+                         f"{_line(pos, lines)}) comes after {index[pos - 1]} (line "
+                         f"{_line(pos - 1, lines)}); sort the rows by time")
+
+
+def _series_column(frame, first, pos):
+    """The non-numeric column of ``frame`` whose values repeat and differ on rows
+    ``first`` and ``pos`` (one time, twice): the series' ids of a long panel file."""
+    for name in [] if frame is None else frame.columns:
+        values = frame[name]
+        if pd.api.types.is_numeric_dtype(values) or values.iloc[[first, pos]].isna().any():
+            continue
+        if values.iloc[first] != values.iloc[pos] and values.duplicated().any():
+            return name
+    return None
 
 
 def _check_time_flags(args, index, what):
@@ -408,7 +509,11 @@ def _check_time_flags(args, index, what):
                          "steps: give an integer step, e.g. --freq 1")
 
 
-def _numeric(frame, column, where, lines=True):
+def _numeric(frame, column, where, lines=None, decimal=".", thousands=None):
+    """Column ``column`` of ``frame`` as floats, in place; else an error naming the
+    value, its line of the file (``lines``, a :class:`FileLines`; None: no line) and
+    the --decimal or --thousands that would read it (the given ones: ``decimal``,
+    ``thousands``)."""
     values = frame[column]
     if pd.api.types.is_bool_dtype(values) or not pd.api.types.is_numeric_dtype(values):
         coerced = pd.to_numeric(values, errors="coerce")
@@ -416,14 +521,41 @@ def _numeric(frame, column, where, lines=True):
         if len(bad) or pd.api.types.is_bool_dtype(values):
             pos = int(bad[0]) if len(bad) else 0
             value = values.iloc[pos]
-            hint = "; is ',' the decimal mark? Then pass --decimal ','" if \
-                isinstance(value, str) and re.fullmatch(r"\s*[-+]?[\d.]*\d,\d+\s*", value) \
-                else ""
-            line = f" (line {_line(pos)})" if lines else ""
+            line = f" (line {_line(pos, lines)})" if lines is not None else ""
             raise UsageError(f"column {column!r} is not numeric: {cut(value)} at "
-                             f"{frame.index[pos]}{line}{where}{hint}")
+                             f"{frame.index[pos]}{line}{where}"
+                             f"{_number_hint(value, decimal, thousands)}")
         frame[column] = coerced
     frame[column] = frame[column].astype(np.float64)
+
+
+def _number_hint(value, decimal, thousands):
+    """The end of a not-numeric error, e.g. "; is ',' the decimal mark? Then pass
+    --decimal ','": the flags that would read ``value`` as a number, leaving out
+    the values already given (``decimal``, ``thousands``): a hint to pass a flag
+    that was passed helps nobody."""
+    if not isinstance(value, str):
+        return ""
+    text = value.strip()
+    readings = []  # (thousands separator or None, decimal mark or None)
+    grouped = re.fullmatch(r"[-+]?\d{1,3}([,.' ])\d{3}(?:\1\d{3})*(?:([,.])\d+)?", text)
+    if grouped and grouped[1] != grouped[2]:  # 10,000.5, 10.000,5, 1 234,5, 10,000
+        readings.append((grouped[1], grouped[2]))
+    if re.fullmatch(r"[-+]?\d*,\d+", text):  # 10,5 (or 10,000 with a decimal comma)
+        readings.append((None, ","))
+    hints = []
+    for sep, mark in readings:
+        new_sep = sep is not None and sep != thousands
+        new_mark = mark is not None and mark != decimal
+        flags = " ".join([f"--thousands {sep!r}"] * new_sep + [f"--decimal {mark!r}"] * new_mark)
+        if new_sep and new_mark:
+            hints.append(f"are {sep!r} thousands separators and {mark!r} the decimal "
+                         f"mark? Then pass {flags}")
+        elif new_sep:
+            hints.append(f"is {sep!r} a thousands separator? Then pass {flags}")
+        elif new_mark:
+            hints.append(f"is {mark!r} the decimal mark? Then pass {flags}")
+    return "".join(f"; {'or ' if i else ''}{h}" for i, h in enumerate(hints))
 
 
 def _check_columns(columns, names, source):
@@ -433,7 +565,7 @@ def _check_columns(columns, names, source):
                          f"columns are {list(columns)}")
 
 
-def read_csv(file, sep=",", decimal="."):
+def read_csv(file, sep=",", decimal=".", thousands=None):
     """FILE as a DataFrame; errors name the file (and the line, where pandas does).
 
     Parameters
@@ -441,6 +573,8 @@ def read_csv(file, sep=",", decimal="."):
     file : str
     sep, decimal : str
         The field separator and the decimal mark (``--sep``, ``--decimal``).
+    thousands : str or None
+        The thousands separator (``--thousands``), if any.
 
     Returns
     -------
@@ -452,8 +586,10 @@ def read_csv(file, sep=",", decimal="."):
                          f"{file} is not a file")
     if sep == decimal:
         raise UsageError(f"--sep and --decimal are both {sep!r}; they must differ")
+    if thousands == decimal:  # as --sep it is fine: "10,000.5" in quotes
+        raise UsageError(f"--thousands and --decimal are both {decimal!r}; they must differ")
     try:
-        frame = pd.read_csv(path, sep=sep, decimal=decimal)
+        frame = pd.read_csv(path, sep=sep, decimal=decimal, thousands=thousands)
     except pd.errors.EmptyDataError:
         raise UsageError(f"{file} is empty: expected a header line of column names, "
                          "then one row per time") from None
@@ -472,30 +608,54 @@ def read_csv(file, sep=",", decimal="."):
     return frame
 
 
-def guess_time_column(frame, source, target):
+#: A number as text (with a decimal comma, say 20,0), which pandas may read as a date.
+_NUMBER = re.compile(r"\s*[-+]?(\d+([.,]\d*)?|[.,]\d+)([eE][-+]?\d+)?\s*")
+
+
+def guess_time_column(frame, source, target, lines=None):
     """The one column of ``frame`` (not ``target``) whose values all read as dates,
-    for a FILE given without --time-col; else an error asking for the flag."""
-    found, mixed = [], []
+    for a FILE given without --time-col; where none does, the error of the column
+    most like dates (ambiguous day-first dates, mixed formats or zones, yyyymmdd
+    integers, an empty cell), else an error asking for the flag."""
+    found, failed = [], []  # failed: (share of values like dates, the column's error)
     for column in frame.columns:
         values = frame[column]
-        if column == target or pd.api.types.is_numeric_dtype(values) or \
-                values.isna().any():
+        if column == target:
             continue
+        if pd.api.types.is_numeric_dtype(values):  # integer steps, or numbers
+            if pd.api.types.is_integer_dtype(values) and not \
+                    pd.api.types.is_bool_dtype(values):
+                try:
+                    _refuse_date_integers(values, column)
+                except DateIntegersError as exc:
+                    failed.append((1.0, exc))
+            continue
+        text = values.dropna().astype(str)
+        if not len(text) or text.str.fullmatch(_NUMBER).all():
+            continue  # no values, or numbers with a decimal comma
         try:
-            if isinstance(parse_times(values, column), pd.DatetimeIndex):
+            if isinstance(parse_times(values, column, lines), pd.DatetimeIndex):
                 found.append(column)
         except MixedZonesError as exc:  # dates, but not one zone: say so
-            mixed.append(exc)
-        except UsageError:
-            continue
+            failed.append((1.0, exc))
+        except UsageError as exc:
+            failed.append((_date_share(text), exc))
     if len(found) == 1:
         return found[0]
-    if not found and len(mixed) == 1:
-        raise mixed[0]
+    # the reason the dates did not read, not only that they did not
+    best = max(failed, key=lambda f: f[0], default=(0.0, None))
+    if not found and best[0] >= 0.5:
+        raise best[1]
     which = "none of its columns reads" if not found else \
         f"{len(found)} columns ({cut(found, 120)}) read"
     raise UsageError(f"--time-col is required: {which} as dates; the columns of {source} "
                      f"are {cut(list(frame.columns), 200)}")
+
+
+def _date_share(text, sample=200):
+    """The share of the first ``sample`` values that read as dates one by one."""
+    parsed = _to_datetime(text.iloc[:sample], format="mixed", errors="coerce")
+    return 0.0 if parsed is None else float(pd.Series(parsed).notna().mean())
 
 
 def load_data(args):
@@ -513,13 +673,31 @@ def load_data(args):
         raise UsageError(f"{args.file}: {exc}") from None
 
 
+def _swallowed_file(args):
+    """Raise where FILE.csv came after --exog or --future-exog, which took it as one
+    of their columns (they take any number), leaving no FILE."""
+    for flag in ("--exog", "--future-exog"):
+        values = getattr(args, flag[2:].replace("-", "_"), None) or []
+        if values and (values[-1].lower().endswith(".csv") or Path(values[-1]).is_file()):
+            raise UsageError(
+                f"{flag} {' '.join(values)}: {values[-1]!r} was read as a column of "
+                f"{flag}, which takes every value up to the next flag, so no FILE.csv "
+                f"was given; put FILE.csv before {flag}, e.g. right after `tsbptt "
+                f"{getattr(args, 'command', 'forecast')}` (or end the list with -- when "
+                "FILE.csv comes last)")
+
+
 def _load_data(args):
     if args.dataset is None and args.file is None:
+        _swallowed_file(args)
         raise UsageError("give a FILE.csv, or --dataset NAME for a bundled dataset")
+    sep, decimal = getattr(args, "sep", ","), getattr(args, "decimal", ".")
+    thousands = getattr(args, "thousands", None)
+    lines = None
     if args.dataset is not None:
         for flag, value, default in (("--time-col", args.time_col, None),
-                                     ("--sep", getattr(args, "sep", ","), ","),
-                                     ("--decimal", getattr(args, "decimal", "."), ".")):
+                                     ("--sep", sep, ","), ("--decimal", decimal, "."),
+                                     ("--thousands", thousands, None)):
             if value != default:
                 raise UsageError(f"{flag} applies to a FILE, not to --dataset")
         frame = _read_dataset(args.dataset)
@@ -527,18 +705,23 @@ def _load_data(args):
         source = f"dataset {args.dataset!r}"
         target = args.target or frame.columns[0]
     else:
-        frame = read_csv(args.file, getattr(args, "sep", ","), getattr(args, "decimal", "."))
+        frame = read_csv(args.file, sep, decimal, thousands)
+        lines = FileLines(args.file, sep)
         columns = list(frame.columns)
         source = str(args.file)
+        if not len(frame):
+            raise UsageError(f"{source} has no data rows, only the header line "
+                             f"{cut(sep.join(map(str, columns)), 200)}: expected one row "
+                             "per time after it")
         if args.target is None:
             raise UsageError(f"--target is required with a FILE; the columns of {source} "
                              f"are {cut(columns, 200)}")
         if args.time_col is None:
-            args.time_col = guess_time_column(frame, source, args.target)
+            args.time_col = guess_time_column(frame, source, args.target, lines)
         _check_columns(frame.columns, [args.time_col], source)
         target = args.target
-        frame.index = parse_times(frame.pop(args.time_col), args.time_col)
-        _check_order(frame.index, args.time_col)
+        frame.index = parse_times(frame.pop(args.time_col), args.time_col, lines)
+        _check_order(frame.index, args.time_col, lines, frame)
     _check_time_flags(args, frame.index, "the dataset's time index" if args.dataset
                       else f"time column {args.time_col!r}")
     exog, future_exog = list(args.exog or []), list(args.future_exog or [])
@@ -553,7 +736,7 @@ def _load_data(args):
         raise UsageError(f"the target {target!r} cannot also be a covariate")
     frame = frame[[target] + exog + future_exog].copy()
     for column in frame.columns:
-        _numeric(frame, column, f" in {source}", lines=args.dataset is None)
+        _numeric(frame, column, f" in {source}", lines, decimal, thousands)
 
     known = np.flatnonzero(frame[target].notna().to_numpy())
     if not len(known):

@@ -54,21 +54,45 @@ _DEMO_QUICK = {"hidden_size": 8, "max_iter": 3, "learning_rate": 2e-2, "batch_si
 
 # -- output -------------------------------------------------------------------------
 
-def _decimals(values):
-    """Decimals that show about 4 significant digits of the largest value."""
-    finite = np.abs(np.asarray(values, dtype=float))
-    finite = finite[np.isfinite(finite) & (finite > 0)]
-    if not len(finite):
-        return 2
-    return int(np.clip(3 - np.floor(np.log10(finite.max())), 1, 6))
+#: Numbers below 1 print with at most this many fixed decimals (0.0000003900 hides
+#: its digits among zeros); more need scientific notation.
+_MAX_DECIMALS = 6
+#: Fixed notation shows at most this many digits (a float holds about 15); more
+#: (1e300 has 301) need scientific notation.
+_MAX_DIGITS = 15
 
 
-def _table(frame):
+def _number_format(values, scale=None):
+    """The format spec (``.3f``, ``.4e``) that shows about 4 significant digits of
+    what tells numbers apart: of the largest of ``values``, or of ``scale`` where
+    smaller (the spread of the series: 1000.0001 and 1000.0002 differ in the 4th
+    decimal, not the 1st); in scientific notation where fixed decimals would show
+    none of them (3.9e-07) or too many (1e300)."""
+    finite = np.asarray(values, dtype=float).ravel()
+    finite = finite[np.isfinite(finite)]
+    top = np.abs(finite).max() if len(finite) else 0.0
+    if top == 0:
+        return ".2f"
+    ref = min(top, scale) if scale is not None and np.isfinite(scale) and scale > 0 \
+        else top
+    decimals = 3 - int(np.floor(np.log10(ref)))
+    width = int(np.floor(np.log10(top))) + 1 + max(decimals, 1)  # digits shown
+    if width <= _MAX_DIGITS and (decimals <= _MAX_DECIMALS or top >= 1):
+        return f".{max(decimals, 1)}f"
+    digits = int(np.floor(np.log10(top))) - int(np.floor(np.log10(ref))) + 3
+    return f".{min(digits, 16)}e"  # past 17 significant digits a float has no more
+
+
+def _table(frame, history=None):
     """Forecasts as aligned text: a ``time`` column, then the numbers with about
-    four significant digits."""
-    d = _decimals(frame.to_numpy())
+    four significant digits of what tells them apart (:func:`_number_format`): of
+    the spread of ``history``, the series forecast, where it is smaller than the
+    numbers (not the forecasts' own spread: two may be equal but by chance)."""
+    with np.errstate(all="ignore"):  # +-1e300 overflow: no scale, not a warning
+        scale = None if history is None else float(np.nanstd(np.asarray(history, float)))
+    spec = _number_format(frame.to_numpy(), scale)
     return frame.rename_axis("time").reset_index().to_string(
-        index=False, float_format=lambda v: f"{v:.{d}f}")
+        index=False, float_format=lambda v: f"{v:{spec}}")
 
 
 def _write_csv(frame, path):
@@ -119,12 +143,12 @@ def _metrics_table(runs):
              "coverage": "coverage"}
     table = pd.DataFrame({name: {names[k]: v for k, v in bt.metrics.items() if k in names}
                           for name, bt in runs.items()}).T
-    return table.to_string(formatters={c: _formatter(_decimals(table[c]))
+    return table.to_string(formatters={c: _formatter(_number_format(table[c]))
                                        for c in table.columns})
 
 
-def _formatter(decimals):
-    return lambda v: f"{v:.{decimals}f}"
+def _formatter(spec):
+    return lambda v: f"{v:{spec}}"
 
 
 def _when(first, last):
@@ -224,6 +248,12 @@ def cmd_forecast(args):
             raise UsageError(f"cannot write {path}: folder {Path(path).parent} not found")
     plot = _check_plotting(args.plot)
     _freq(args.freq)
+    if args.dataset is not None and args.future_exog:
+        raise UsageError(f"--future-exog {' '.join(args.future_exog)} cannot be used with "
+                         "--dataset: the values of the forecast steps are trailing rows of "
+                         "a FILE.csv (the target left empty), and a bundled dataset has "
+                         "none; use --exog, or `tsbptt backtest`, which reads them from "
+                         "the dataset")
     data = load_data(args)
     est = _estimator(args)
     future = check_future(data, args.future_exog, args.horizon)
@@ -240,7 +270,12 @@ def cmd_forecast(args):
                           stacklevel=1)
     else:
         model = _forecaster(args, est, args.interval).fit(data.y, data.X)
-    warn_few_windows(len(data.y), args, data.source)  # once the data proved usable
+    steps = len(data.y)
+    if args.fill is not None:  # the steps the model trains on: gaps filled
+        from ..forecasting._panel import to_entries
+
+        steps = len(to_entries(data.y, freq=_freq(args.freq), fill=args.fill)[0][0].y)
+    warn_few_windows(steps, args, data.source)  # once the data proved usable
     if args.interval is not None:
         out = model.predict_interval(X=future)
     else:
@@ -251,7 +286,7 @@ def cmd_forecast(args):
         print(f"wrote {args.out}: {len(out)} forecasts of {data.y.name!r}, "
               f"{first} .. {last}")
     else:
-        print(_table(out))
+        print(_table(out, data.y))
     if plot:
         _save_plot(args.plot, data.y, out, f"{data.y.name}: {args.model} forecast",
                    history_tail=max(4 * args.horizon, args.lags))
@@ -385,7 +420,7 @@ def cmd_demo(args):
     print("\nfitting on all the data, with a 90% conformal interval ...", flush=True)
     model = clone(f).set_params(interval="conformal", coverage=0.9).fit(y)
     forecast = model.predict_interval()
-    print(f"forecast of the next 24 hours (MW):\n{_table(forecast)}")
+    print(f"forecast of the next 24 hours (MW):\n{_table(forecast, y)}")
     _write_csv(forecast, out / "forecast.csv")
     print(f"\nwrote {out / 'forecast.csv'}")
     if plot:
@@ -428,8 +463,15 @@ class _Parser(argparse.ArgumentParser):
     usage block first: it hides the message on a small terminal)."""
 
     def error(self, message):
-        self.exit(2, f"{self.prog}: error: {' '.join(message.split())} "
-                     f"(see `{self.prog} --help`)\n")
+        message = " ".join(message.split())
+        # FILE.csv after --calendar (which takes any number of features) was read as one
+        swallowed = re.match(r"argument --calendar: invalid choice: '(.*?)' \(", message)
+        if swallowed and (swallowed[1].lower().endswith(".csv")
+                          or Path(swallowed[1]).is_file()):
+            message += (f"; {swallowed[1]!r} is a file: put FILE.csv before --calendar, "
+                        f"e.g. right after `{self.prog}` (or end the list with -- when "
+                        "FILE.csv comes last)")
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
 
 
 def build_parser():
@@ -537,13 +579,48 @@ _FLAG_HINTS = (("fill='interpolate' or fill='ffill'", "--fill interpolate or --f
                ("pass freq=...", "pass --freq"), ("interval=None", "no --interval"))
 
 
+#: The --model of each estimator class, for the library's messages that name one.
+_MODEL_OF_CLASS = {"LSTMRegressor": "lstm", "GRURegressor": "gru", "RNNRegressor": "rnn",
+                   "ESNRegressor": "esn", "Ridge": "ridge", "SeasonalNaive": "naive"}
+
+
+def _grid_words(match):
+    """``<2 * Days>`` as --freq spells it (2D); ``<Hour>`` as Hour."""
+    n, name = match[1], match[2]
+    try:
+        return getattr(pd.offsets, name.removesuffix("s"))(int(n)).freqstr
+    except (AttributeError, TypeError, ValueError):
+        return f"{n} * {name}"
+
+
+def _stateful_words(match):
+    model = _MODEL_OF_CLASS.get(match[1])
+    return "needs --model lstm, gru, rnn or esn, not " + (
+        f"--model {model}" if model else match[1])
+
+
 #: The library's Python words, as the command line says them: the data is "the
-#: series" or its time column, not ``y``; times print as text, not Timestamp(...).
+#: series" or its time column, not ``y``; its settings are flags (strategy='direct'
+#: is --strategy direct, lags=14 is --lags 14); times print as text, not
+#: Timestamp(...).
 _CLI_WORDS = ((r"\bTimestamp\('([^']*)'(?:, ?(?:freq|tz)='[^']*')*\)", r"\1"),
               (r"\by's (?:index|DatetimeIndex)", "the time column"),
               (r"\by has\b", "the series has"), (r"\by's\b", "the series'"),
+              (r"(column '[^']*') of y\b", r"\1"),
               (r" \(y\.resample\(freq\)\.mean\(\)\)", ""),
-              (r"off its <(\w+)> grid", r"off its \1 grid"))
+              (r"off its <(\w+)> grid", r"off its \1 grid"),
+              (r"<(\d+) \* (\w+)>", _grid_words),
+              (r"\bX does not cover the forecast steps", "the future rows of the file "
+               "(--future-exog) do not cover the forecast steps"),
+              (r"\bdeclare them future_exog\b", "give them to --future-exog"),
+              (r"\bstrategy='(\w+)'(?: or '(\w+)')?",
+               lambda m: f"--strategy {m[1]}" + (f" or {m[2]}" if m[2] else "")),
+              (r"needs a tsbptt recurrent regressor or ESNRegressor, got (\w+)",
+               _stateful_words),
+              (r"\bthe windows hold (\d+) steps, fewer than season=(\d+): use lags >= "
+               r"season", r"--lags \1 is fewer than --season \2: use --lags \2 or more"),
+              (r"\b(lags|horizon|season|initial)=(\d+)", r"--\1 \2"),
+              (r"\buse lags >= (horizon|season)\b", r"use --lags >= --\1"))
 
 
 def _one_line(exc):
