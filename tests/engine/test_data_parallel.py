@@ -323,6 +323,10 @@ def test_refusals(client):
                                          "bptt_steps=5 for 10 steps"):
         with DataParallel(client):
             GRURegressor(4, bptt_steps=5, max_iter=1).fit(X, y)
+    with pytest.raises(ValueError, match="needs full BPTT over each window; got "
+                                         "bptt_steps=10, bptt_stride=5 for 10 steps"):
+        with DataParallel(client):  # updates within a window: truncated too
+            GRURegressor(4, bptt_steps=10, bptt_stride=5, max_iter=1).fit(X, y)
     with pytest.raises(ValueError, match=r"n_workers must be an integer in \[1, 2\].*got 3"):
         with DataParallel(client, n_workers=3):
             pass

@@ -402,10 +402,11 @@ class DataParallel:
             raise ValueError("data-parallel training does not support dropout (each "
                              "worker would need its own mask generator); set dropout=0")
         if opts.truncates(data[0].shape[1]):
+            stride = "" if opts.bptt_stride is None else f", bptt_stride={opts.bptt_stride}"
             raise ValueError(f"data-parallel training needs full BPTT over each window; "
-                             f"got bptt_steps={opts.bptt_steps}, bptt_stride="
-                             f"{opts.bptt_stride} for {data[0].shape[1]} steps (cut long "
-                             "sequences into windows instead)")
+                             f"got bptt_steps={opts.bptt_steps}{stride} for "
+                             f"{data[0].shape[1]} steps (cut long sequences into windows "
+                             "instead)")
 
     def _setup(self, net, data, loss, optimizer, opts):
         """One actor per worker, each holding its contiguous shard of ``data``.
