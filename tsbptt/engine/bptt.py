@@ -263,8 +263,7 @@ def truncated_bptt(net, X, loss_fn, k1, k2, *, rows=None, initial_states=None,
     states = initial_states
     # one variational mask per sequence, whichever window it is in
     input_masks = net.draw_input_masks(B, rng) if training else None
-    windows = list(truncation_windows(T, k1, k2))
-    for i, (start, loss_start, stop) in enumerate(windows):
+    for start, loss_start, stop in truncation_windows(T, k1, k2):
         lengths = np.full(B, stop - start, dtype=np.intp)
         out, final, cache = net.forward(X[rows, start:stop], lengths, states,
                                         training=training, rng=rng, n_threads=n_threads,
@@ -277,8 +276,9 @@ def truncated_bptt(net, X, loss_fn, k1, k2, *, rows=None, initial_states=None,
                                     n_threads=n_threads, stats=stats)
             result = (value, grads, stats)
             yield (start, loss_start, stop, result) if with_windows else result
-        # the next window starts inside this one (k2 - k1 steps before its end, or
-        # further back for a shorter last window): its state is in this cache
-        next_start = windows[i + 1][0] if i + 1 < len(windows) else stop
+        # the next window (truncation_windows' next) starts inside this one, k2 - k1
+        # steps before its end or, a shorter last window, further back: its state is
+        # in this cache (no list of windows: memory stays flat in T)
+        next_start = max(0, min(stop + k1, T) - k2) if stop < T else stop
         states = states_at(net, cache, next_start - start, final)
     return states
