@@ -70,9 +70,7 @@ def test_a_format_name_and_version_of_its_own(tmp_path):
 def test_a_file_gets_the_mode_the_umask_gives_a_new_file(tmp_path, umask):
     # the temporary file a write goes through was private (0600), and os.replace
     # kept that: a model saved to share could not be read by anyone else
-    path = tmp_path / "m.npz"
-    path.write_bytes(b"")
-    os.chmod(path, 0o664)  # overwriting a shared file does not make it private
+    path = tmp_path / "m.npz"  # a new file (one written over keeps its own mode)
     old = os.umask(umask)
     try:
         write_model_file(path, {"a": np.zeros(2)}, {})
@@ -92,3 +90,40 @@ def test_a_damaged_npy_header_is_a_value_error_naming_the_file(tmp_path):
     with pytest.raises(ValueError, match=r"bad\.npz' is not a readable tsbptt model file "
                                          r".*'meta\.json\.npy' has a damaged \.npy header"):
         read_model_file(tmp_path / "bad.npz", _known)
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink") or os.name == "nt", reason="POSIX links")
+def test_writing_over_a_file_keeps_its_mode_and_writes_through_a_link(tmp_path):
+    # the file written beside and moved over it had the umask's mode (a private
+    # model turned world-readable) and replaced a link (current.npz -> v1.npz)
+    # instead of the file it points to, as open() and np.savez write
+    arrays = {"w": np.arange(3.0)}
+    private = tmp_path / "private.npz"
+    write_model_file(private, arrays, {})
+    os.chmod(private, 0o600)
+    write_model_file(private, {"w": np.arange(4.0)}, {})
+    assert os.stat(private).st_mode & 0o777 == 0o600
+    assert read_model_file(private, lambda n: True)[0]["w"].shape == (4,)
+    v1, link = tmp_path / "v1.npz", tmp_path / "current.npz"
+    write_model_file(v1, arrays, {})
+    os.symlink(v1, link)
+    write_model_file(link, {"w": np.arange(5.0)}, {})
+    assert os.path.islink(link) and read_model_file(v1, lambda n: True)[0]["w"].shape == (5,)
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")] == []
+
+
+def test_a_write_that_fails_names_the_users_path(tmp_path):
+    # it named the hidden file written beside the target: '.tsbptt-<hex>.npz.part'
+    with pytest.raises(FileNotFoundError, match=r"No such file or directory: '.*"
+                                                r"missing/m\.npz'"):
+        write_model_file(tmp_path / "missing" / "m.npz", {"w": np.zeros(1)}, {})
+
+
+@pytest.mark.skipif(os.name == "nt" or os.geteuid() == 0, reason="root writes any file")
+def test_a_read_only_file_is_not_replaced(tmp_path):
+    path = tmp_path / "frozen.npz"
+    write_model_file(path, {"w": np.zeros(1)}, {})
+    os.chmod(path, 0o444)
+    with pytest.raises(PermissionError, match="frozen.npz"):
+        write_model_file(path, {"w": np.ones(1)}, {})
+    assert read_model_file(path, lambda n: True)[0]["w"][0] == 0.0

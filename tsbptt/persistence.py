@@ -23,6 +23,7 @@ checks of its class, parameters, fitted values and weight shapes on the way back
 are the estimator's own (:mod:`tsbptt.estimators._state`, which holds
 :func:`tsbptt.save_model` and :func:`tsbptt.load_model`).
 """
+import errno
 import hashlib
 import json
 import math
@@ -130,15 +131,37 @@ def write_model_file(path, arrays, meta, *, format=FORMAT, format_version=FORMAT
     if os.path.isdir(path):
         raise ValueError(f"path {path!r} is a folder; give a file name, e.g. "
                          f"{os.path.join(path, 'model.npz')!r}")
-    folder = os.path.dirname(os.path.abspath(path))
-    tmp_name, fd = _new_file_beside(folder)
+    # as open() would write it: through a symbolic link to its file, keeping an
+    # existing file's mode, refusing one the user may not write (the file written
+    # beside it and moved over it replaced the link, and had the umask's mode)
+    target = os.path.realpath(path)
+    mode = _mode_of(target)
+    if mode is not None and not os.access(target, os.W_OK):
+        raise PermissionError(errno.EACCES, "Permission denied", path)
     try:
+        tmp_name, fd = _new_file_beside(os.path.dirname(target))
+    except OSError as exc:  # named by the user's path, not the hidden file's
+        raise OSError(exc.errno, exc.strerror, path) from None
+    try:
+        if mode is not None and hasattr(os, "fchmod"):
+            os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as tmp:
             np.savez(tmp, **arrays)
-        os.replace(tmp_name, path)  # a reader never sees half a file
+            tmp.flush()
+            os.fsync(tmp.fileno())  # on disk before it replaces the old file
+        os.replace(tmp_name, target)  # a reader never sees half a file
     except BaseException:
         os.unlink(tmp_name)
         raise
+
+
+def _mode_of(path):
+    """The permission bits of the regular file at ``path``, or None if there is none."""
+    try:
+        st = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return stat.S_IMODE(st.st_mode) if stat.S_ISREG(st.st_mode) else None
 
 
 def _new_file_beside(folder):
