@@ -563,3 +563,21 @@ def test_set_params_after_fit_is_refused_by_name_at_predict_and_save(change, tmp
     series.set_params(**change)
     with pytest.raises(ValueError, match="differs from the fitted model's"):
         series.predict_series(3)
+
+
+def test_a_refit_in_the_other_mode_saves_a_file_that_loads(tmp_path):
+    # fit after fit_series kept the series' state and feedback scaling (and the
+    # other way round, the windows' settings): save_model wrote them, and
+    # load_model refused the file as not matching the model
+    rng = np.random.default_rng(0)
+    series, exog = rng.standard_normal(40), rng.standard_normal((40, 2))
+    windows, targets = rng.standard_normal((20, 5, 2)), rng.standard_normal(20)
+    est = ESNRegressor(8, output_feedback=True, random_state=0)
+    est.fit_series(series, exog).set_params(output_feedback=False).fit(windows, targets)
+    save_model(est, tmp_path / "w.npz")
+    np.testing.assert_array_equal(load_model(tmp_path / "w.npz").predict(windows),
+                                  est.predict(windows))
+    est = ESNRegressor(8, random_state=0).fit(windows, targets).fit_series(series, exog)
+    save_model(est, tmp_path / "s.npz")
+    np.testing.assert_array_equal(load_model(tmp_path / "s.npz").predict_series(X=exog[:3]),
+                                  est.predict_series(X=exog[:3]))

@@ -59,6 +59,11 @@ def _alphas_ok(value):
         and np.all(a > 0)
 
 
+#: Fitted attributes of one mode only, dropped by a fit of the other: a model file
+#: holds those of its mode, and one with stale ones of the other was refused at load.
+SERIES_ATTRIBUTES = ("reservoir_state_", "_last_y", "n_exog_", "target_mean_",
+                     "target_scale_")
+WINDOW_ATTRIBUTES = ("n_features_in_", "feature_names_in_", "n_channels_", "n_steps_")
 #: The parameters a fitted reservoir's predictions read: changed by set_params after
 #: fit, they are refused by name at predict and save (they gave other predictions, or
 #: NumPy's shape errors, and a file that did not predict as the model had).
@@ -248,9 +253,9 @@ class _Reservoir(ESNState, BaseEstimator):
 
     # -- windows and sequences ----------------------------------------------------------
     def _sequences(self, X, reset):
-        if reset:
+        if reset:  # a fit on windows: nothing of an earlier fit, of either mode
             for name in ("coef_", "n_channels_", "dtype_", "input_kind_", "mode_",
-                         "per_step_", "final_states_"):
+                         "per_step_", "final_states_") + SERIES_ATTRIBUTES:
                 self.__dict__.pop(name, None)
             self._record_fitted_params()
         else:
@@ -643,7 +648,8 @@ class ESNRegressor(RegressorMixin, _Reservoir):
         if X is None and not self.output_feedback:
             raise ValueError("fit_series without X needs output_feedback=True: "
                              "nothing else drives the reservoir")
-        for name in ("coef_", "input_kind_", "mode_", "final_states_"):
+        for name in ("coef_", "input_kind_", "mode_", "final_states_") + WINDOW_ATTRIBUTES \
+                + SERIES_ATTRIBUTES:
             self.__dict__.pop(name, None)
         self.dtype_, self.per_step_ = self.dtype, False
         y2, X = self._series_inputs(y, X, reset=True)
