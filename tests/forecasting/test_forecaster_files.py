@@ -283,3 +283,20 @@ def test_custom_business_calendars_and_offset_frequencies_round_trip(tmp_path):
     with pytest.raises(ValueError, match=r"freq <CustomBusinessDay: offset=.*> cannot be "
                                          r"written to a forecaster file"):
         _offset_meta(pd.offsets.CustomBusinessDay(offset=pd.Timedelta("1h")), "freq")
+
+
+def test_tuple_names_round_trip_and_nan_names_are_refused_at_save(tmp_path):
+    # JSON writes a tuple as a list: a series named ('sales', 's1') (a column of a
+    # frame with MultiIndex columns), or such an index name, saved but did not load
+    y = pd.Series(np.sin(np.arange(60) / 4) + 5, name=("sales", "s1"),
+                  index=pd.date_range("2024", periods=60, freq="D", name=("when", "utc")))
+    X = pd.DataFrame({("temp", "max"): np.cos(np.arange(60) / 4)}, index=y.index)
+    f = Forecaster(Ridge(), lags=4, horizon=2).fit(y, X)
+    g = _round_trip(f, tmp_path)
+    assert g.name_ == ("sales", "s1") and g.exog_names_ == [("temp", "max")]
+    pd.testing.assert_series_equal(g.predict(), f.predict(), check_exact=True)
+    assert g.predict().index.name == ("when", "utc")
+    f = Forecaster(Ridge(), lags=4, horizon=2).fit(y.rename(float("nan")))
+    with pytest.raises(ValueError, match="is NaN or infinite, which a forecaster file "
+                                         "cannot hold: rename it"):
+        f.save(tmp_path / "nan.npz")

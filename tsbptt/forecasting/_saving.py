@@ -56,14 +56,33 @@ _ARRAYS = ("target_mean_", "target_scale_", "exog_mean_", "exog_scale_", "residu
            "static_values_")
 
 
-def _label(v):
-    """Whether ``v`` can be a column or series name read back from JSON."""
+def _scalar(v):
     return v is None or isinstance(v, (str, int, float, bool))
+
+
+def _label(v):
+    """Whether ``v`` can be a column or series name read back from JSON: a scalar, or
+    a list for a tuple (a column of a frame with MultiIndex columns)."""
+    return _scalar(v) or (isinstance(v, list) and all(_scalar(x) for x in v))
 
 
 def _names(v):
     """Whether ``v`` is a list of column names (pandas allows integers, ...)."""
     return isinstance(v, list) and all(_label(x) for x in v)
+
+
+def _as_label(v):
+    """A name as pandas had it: JSON writes a tuple as a list, which is no label."""
+    return tuple(v) if isinstance(v, list) else v
+
+
+def _as_setting(name, v):
+    """A checked setting from JSON, its names as pandas had them."""
+    if name == "name_":
+        return _as_label(v)
+    if _SETTING_CHECKS[name] is _names or name == "_index_names":
+        return [_as_label(x) for x in v]
+    return v
 
 
 def _count(v):
@@ -389,7 +408,11 @@ def save_forecaster(f, path):
         "n_states": None if f.strategy != "stateful" else [len(s) for s in f.states_],
     }
     # plain JSON types (NumPy scalars, tuples), as read back: the checksum covers them
-    meta = json.loads(json.dumps(meta, allow_nan=False, default=_json_default))
+    try:
+        meta = json.loads(json.dumps(meta, allow_nan=False, default=_json_default))
+    except ValueError:  # a NaN name: JSON has no NaN
+        raise ValueError("a name of the series, its index or its columns is NaN or "
+                         "infinite, which a forecaster file cannot hold: rename it") from None
     path = os.fspath(path)
     if os.path.isdir(path):
         raise ValueError(f"path {path!r} is a folder; give a file name")
@@ -451,7 +474,7 @@ def _rebuild(cls, meta, arrays):
     for k, v in settings.items():
         if not _SETTING_CHECKS[k](v):
             raise ValueError(f"bad setting {k}: {v!r}")
-        setattr(f, k, v)
+        setattr(f, k, _as_setting(k, v))
     f.series_ = [k for k in meta["series"]]
     step = meta["step"]
     f.step_ = step["int"] if "int" in step else _offset_from_meta(step)
@@ -472,7 +495,7 @@ def _rebuild(cls, meta, arrays):
                                  columns=meta["static_columns"])
     f.estimator_ = _rebuild_model(meta["model"], arrays)
     offsets, values = arrays["tail/offsets"], arrays["tail/values"]
-    times = _labels(arrays["tail/times"], meta["time"]).rename(meta["time_name"])
+    times = _labels(arrays["tail/times"], meta["time"]).rename(_as_label(meta["time_name"]))
     X = arrays.get("tail/X")
     f.tails_ = {}
     for i, k in enumerate(f.series_):
