@@ -36,7 +36,8 @@ import numpy as np
 
 from ._version import __version__
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "from_json", "read_model_file", "write_model_file"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "from_json", "read_model_file",
+           "saved_random_state", "write_model_file"]
 
 #: Bump when the layout of the file changes incompatibly.
 FORMAT_VERSION = 1
@@ -79,7 +80,18 @@ def _json_safe(value):
         return v if math.isfinite(v) else repr(v)
     if isinstance(value, np.integer):
         return int(value)
+    if isinstance(value, np.bool_):  # a parameter set from a NumPy array's value
+        return bool(value)
     return value
+
+
+def saved_random_state(value):
+    """``random_state`` as a file keeps it: an integer (a NumPy one too: it was
+    written as None), else None (a RandomState cannot be written, and the fitted
+    weights do not need it)."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        return int(value)
+    return None
 
 
 def from_json(value):

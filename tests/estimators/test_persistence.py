@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from sklearn.exceptions import NotFittedError
 
-from tsbptt import (GRUClassifier, LSTMRegressor, RNNRegressor, RTRLRegressor, load_model,
-                    save_model)
+from tsbptt import (ESNClassifier, GRUClassifier, LSTMRegressor, RNNRegressor, RTRLRegressor,
+                    load_model, save_model)
 from tsbptt.persistence import FORMAT_VERSION
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -336,3 +336,53 @@ def test_a_model_copied_by_joblib_keeps_learning_as_the_original(make, method):
     after = getattr(copy, method)(X)
     assert not np.array_equal(after, before)
     np.testing.assert_array_equal(after, getattr(est, method)(X))
+
+
+def test_numpy_scalar_parameters_are_saved_as_their_values(tmp_path):
+    # np.bool_ parameters (accepted by the parameter checks) failed the save with a
+    # JSON TypeError, and an np.int64 random_state was written as None
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((20, 4, 1)), rng.standard_normal(20)
+    est = LSTMRegressor(3, bidirectional=np.True_, max_iter=1,
+                        random_state=np.int64(7)).fit(X, y)
+    save_model(est, tmp_path / "m.npz")
+    back = load_model(tmp_path / "m.npz")
+    assert back.bidirectional is True and back.random_state == 7
+    np.testing.assert_array_equal(back.predict(X), est.predict(X))
+
+
+@pytest.mark.parametrize("make", [lambda: GRUClassifier(3, max_iter=1, random_state=0),
+                                  lambda: ESNClassifier(10, random_state=0)])
+def test_object_string_labels_come_back_as_objects(make, tmp_path):
+    # written as fixed-width strings, they came back so: predictions of dtype <U4,
+    # into which a longer label was silently truncated
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((30, 4, 1))
+    labels = np.array(["cat", "dog", "bird"], dtype=object)[np.arange(30) % 3]
+    est = make().fit(X, labels)
+    save_model(est, tmp_path / "m.npz")
+    back = load_model(tmp_path / "m.npz")
+    assert back.classes_.dtype == object and back.predict(X).dtype == object
+    np.testing.assert_array_equal(back.predict(X), est.predict(X))
+    pred = back.predict(X)
+    pred[0] = "elephant"
+    assert pred[0] == "elephant"
+    plain = make().fit(X, labels.astype(str))  # fixed-width labels stay so
+    save_model(plain, tmp_path / "p.npz")
+    assert load_model(tmp_path / "p.npz").classes_.dtype.kind == "U"
+
+
+def test_a_users_subclass_is_refused_at_save_not_at_load(tmp_path):
+    # load_model rebuilds tsbptt's classes by name: a subclass's file was written
+    # and then refused ("unknown estimator class 'MyLSTM'")
+    class MyLSTM(LSTMRegressor):
+        pass
+
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((10, 3, 1)), rng.standard_normal(10)
+    with pytest.raises(TypeError, match="MyLSTM is a subclass of LSTMRegressor: save a "
+                                        "LSTMRegressor with its parameters, or pickle it"):
+        save_model(MyLSTM(2, max_iter=1).fit(X, y), tmp_path / "m.npz")
+    assert not (tmp_path / "m.npz").exists()
+    from tsbptt.estimators._state import MODEL_CLASSES
+    assert "ESNState" not in MODEL_CLASSES and "MyLSTM" not in MODEL_CLASSES

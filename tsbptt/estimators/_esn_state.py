@@ -12,10 +12,9 @@ loaded model predicts bitwise what the saved one did.
 """
 import numpy as np
 import scipy.sparse as sp
-from sklearn.preprocessing import LabelEncoder
 
 from ..persistence import from_json
-from ._state import FittedState, checked_fitted, fitted_meta
+from ._state import FittedState, checked_fitted, fitted_meta, set_classes
 
 __all__ = ["ESNState"]
 
@@ -89,14 +88,13 @@ class ESNState(FittedState):
                              f"these settings (expected {expected}, found {got})")
         _check_arrays(arrays, est.dtype_, est.n_reservoir, path)
         for attr, name in ESN_ARRAYS.items():
-            if name in arrays:
+            if name in arrays and name != "classes_":
                 setattr(est, attr, arrays[name])
         N = est.n_reservoir
         est.W_ = sp.csr_matrix((arrays["esn/W_data"], arrays["esn/W_indices"],
                                 arrays["esn/W_indptr"]), shape=(N, N))
-        if hasattr(est, "classes_"):
-            est._encoder = LabelEncoder()
-            est._encoder.classes_ = est.classes_
+        if "classes_" in arrays:
+            set_classes(est, arrays["classes_"], meta, path)
         est._record_fitted_params()
         return est
 

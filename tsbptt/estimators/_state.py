@@ -12,11 +12,12 @@ optimizer's state is not saved: ``warm_start`` after loading starts a fresh one.
 import os
 
 import numpy as np
+from sklearn.base import BaseEstimator
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.validation import check_is_fitted
 
 from ..engine.network import param_shapes
-from ..persistence import from_json, read_model_file, write_model_file
+from ..persistence import from_json, read_model_file, saved_random_state, write_model_file
 
 __all__ = ["load_model", "save_model"]
 
@@ -55,7 +56,22 @@ def fitted_meta(est, scalars, params):
     return {"class": type(est).__name__, "params": params,
             "fitted": {k: getattr(est, k) for k in scalars if hasattr(est, k)},
             "feature_names_in_": (list(map(str, est.feature_names_in_))
-                                  if hasattr(est, "feature_names_in_") else None)}
+                                  if hasattr(est, "feature_names_in_") else None),
+            # string labels of dtype object (a DataFrame column's) are written as
+            # fixed-width strings: read back as objects, or predictions truncate
+            "classes_object": (hasattr(est, "classes_")
+                               and np.asarray(est.classes_).dtype.kind == "O")}
+
+
+def set_classes(est, classes, meta, path):
+    """Give ``est`` the ``classes_`` of a model file (and the encoder that maps
+    them), of dtype object where they were (``meta['classes_object']``)."""
+    as_object = meta.get("classes_object", False)
+    if not isinstance(as_object, bool):
+        raise ValueError(f"{path!r}: bad classes_object {as_object!r}")
+    est.classes_ = classes.astype(object) if as_object else classes
+    est._encoder = LabelEncoder()
+    est._encoder.classes_ = est.classes_
 
 
 def checked_fitted(meta, scalars, required, path):
@@ -88,14 +104,15 @@ class FittedState:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        if not cls.__name__.startswith("_") and cls.__module__.startswith("tsbptt."):
+        # tsbptt's estimators, not its mixins (ESNState) or users' subclasses
+        if not cls.__name__.startswith("_") and cls.__module__.startswith("tsbptt.") \
+                and issubclass(cls, BaseEstimator):
             MODEL_CLASSES[cls.__name__] = cls
 
     def _params_for_json(self):
         params = self.get_params(deep=False)
-        if not isinstance(params.get("random_state"), (int, type(None))):
-            # A RandomState instance cannot be written; the fitted weights do not need it.
-            params["random_state"] = None
+        if "random_state" in params:
+            params["random_state"] = saved_random_state(params["random_state"])
         for name in _TUPLE_PARAMS:  # JSON has lists, not tuples
             if isinstance(params.get(name), tuple):
                 params[name] = list(params[name])
@@ -125,11 +142,10 @@ class FittedState:
         est = cls._with_saved_values(meta, path)
         est._check_saved_arrays(arrays, path)
         for name in FITTED_ARRAYS:
-            if name in arrays:
+            if name in arrays and name != "classes_":
                 setattr(est, name, arrays[name])
-        if hasattr(est, "classes_"):
-            est._encoder = LabelEncoder()
-            est._encoder.classes_ = est.classes_
+        if "classes_" in arrays:
+            set_classes(est, arrays["classes_"], meta, path)
         n_out = len(est.classes_) if hasattr(est, "classes_") else est._network_outputs()
         est.network_ = est._new_network(n_out, 0)
         for k, v in arrays.items():
@@ -232,6 +248,14 @@ def save_model(estimator, path):
     if not callable(getattr(estimator, "_fitted_state", None)):
         raise TypeError(f"estimator: save_model writes tsbptt's recurrent estimators; a "
                         f"{type(estimator).__name__} has no saved form")
+    name = type(estimator).__name__
+    if MODEL_CLASSES.get(name) is not type(estimator):  # load_model would refuse it
+        base = next((c.__name__ for c in type(estimator).__mro__
+                     if MODEL_CLASSES.get(c.__name__) is c), None)
+        what = "is not one of them" if base is None else \
+            f"is a subclass of {base}: save a {base} with its parameters, or pickle it"
+        raise TypeError(f"estimator: save_model writes tsbptt's own estimators, which "
+                        f"load_model rebuilds by class; {name} {what}")
     check_is_fitted(estimator)
     arrays, meta = estimator._fitted_state()
     write_model_file(path, arrays, meta)

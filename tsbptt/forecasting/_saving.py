@@ -32,7 +32,7 @@ from sklearn.base import clone
 
 from .. import estimators as _estimators
 from ..estimators import load_model, save_model
-from ..persistence import read_model_file, write_model_file
+from ..persistence import read_model_file, saved_random_state, write_model_file
 from ._panel import Entry
 from ._window_model import WindowModel
 from .baselines import SeasonalNaive
@@ -116,8 +116,8 @@ def _estimator_class(name):
 
 def _json_params(est):
     params = est.get_params(deep=False)
-    if not isinstance(params.get("random_state"), (int, type(None))):
-        params["random_state"] = None  # the fitted weights do not need the generator
+    if "random_state" in params:
+        params["random_state"] = saved_random_state(params["random_state"])
     return {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
 
 
