@@ -280,12 +280,37 @@ def _read_arrays(fp, known):
         for info in infos:
             stem = info.filename[:-4] if info.filename.endswith(".npy") else None
             if stem is None or not (stem == "meta.json" or known(stem)):
-                raise ValueError(f"unexpected member {info.filename!r}")
+                raise _UnexpectedMember(info.filename, _format_of(zf, infos))
             if info.file_size > size:
                 raise ValueError(f"member {info.filename!r} is larger than the file")
         if len(set(names)) != len(names):
             raise ValueError("a member name appears twice")
         return {info.filename[:-4]: _read_member(zf, info) for info in infos}
+
+
+class _UnexpectedMember(ValueError):
+    """A member the reader does not know; ``format``: the file's own format name,
+    where its meta.json says one (a file of another tsbptt kind)."""
+
+    def __init__(self, name, format):
+        super().__init__(f"unexpected member {name!r}")
+        self.format = format
+
+
+#: tsbptt's file kinds and the function that reads each.
+READERS = {FORMAT: "tsbptt.load_model", "tsbptt-forecaster": "tsbptt.load_forecaster"}
+
+
+def _format_of(zf, infos):
+    """The format name in the archive's meta.json, or None (none, or unreadable)."""
+    info = next((i for i in infos if i.filename == "meta.json.npy"), None)
+    if info is None:
+        return None
+    try:  # with every check of a model file's meta.json
+        meta = _parse_meta(_read_member(zf, info), "meta.json")
+    except (ValueError, TypeError, zipfile.BadZipFile, EOFError):
+        return None
+    return meta.get("format") if isinstance(meta, dict) else None
 
 
 def _small_int(text):
@@ -330,7 +355,7 @@ def _parse_meta(blob, shown):
     return meta
 
 
-def _read(path, known, what):
+def _read(path, known, what, format):
     """The arrays and metadata of a model file, reading only known, stored members."""
     shown = os.fspath(path)
     try:
@@ -338,6 +363,12 @@ def _read(path, known, what):
             arrays = _read_arrays(fp, known)
     except FileNotFoundError:
         raise
+    except _UnexpectedMember as exc:
+        if exc.format in READERS and exc.format != format:  # another kind of file
+            raise ValueError(f"{shown!r} is a {exc.format!r} file, not a {what}: read "
+                             f"it with {READERS[exc.format]}") from None
+        raise ValueError(f"{shown!r} is not a readable {what} "
+                         f"(damaged or truncated?): {exc}") from None
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError,
             RuntimeError, NotImplementedError) as exc:
         raise ValueError(f"{shown!r} is not a readable {what} "
@@ -383,7 +414,7 @@ def read_model_file(path, known, *, format=FORMAT, format_version=FORMAT_VERSION
         changed after it was written; the message names the file.
     """
     shown = os.fspath(path)
-    arrays, meta = _read(path, known, what)
+    arrays, meta = _read(path, known, what, format)
     if meta.get("format") != format:
         raise ValueError(f"{shown!r} is not a {what}")
     versions = format_version if isinstance(format_version, tuple) else (format_version,)
