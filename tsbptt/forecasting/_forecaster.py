@@ -133,7 +133,8 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         The interval's nominal coverage (fixed at fit time for ``'quantile'``).
     calibration : float, default=0.2
         Fraction of the forecast origins, pooled over the series and the latest
-        in time, held out to calibrate the intervals.
+        in time, held out to calibrate the intervals. A coverage c needs at least
+        c / (1 - c) of them (9 for 90%, 19 for 95%): fit raises ValueError below.
     season : int, default=None
         The seasonal period in steps; None infers it from the series' step with
         :func:`tsbptt.forecasting.windowing.infer_season` (hourly: 24, daily: 7, monthly: 12,
