@@ -323,7 +323,9 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
         -------
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs); for per-step
         targets (n_samples, n_timesteps[, n_outputs]) (0 past a sequence's end),
-        or, for a list X, a list of (T_i,[ n_outputs]) arrays.
+        or, for a list X, a list of (T_i,[ n_outputs]) arrays. One target column
+        gives (n_samples,) whether y was 1D or (n_samples, 1), as scikit-learn's
+        MLPRegressor does.
         """
         X3, lengths = self._prepared(X)
         return self._finish(X, self._unscale(self._point(self._forward(X3, lengths))),
