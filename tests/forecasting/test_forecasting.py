@@ -8,7 +8,7 @@ from sklearn.base import clone
 from sklearn.linear_model import LinearRegression, Ridge
 
 from tsbptt import LSTMRegressor
-from tsbptt.forecasting import Forecaster
+from tsbptt.forecasting import Forecaster, load_forecaster
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -259,7 +259,7 @@ def test_a_backtest_refuses_a_missing_actual_before_any_fit():
     assert len(backtest(f, y, initial=101, step=3).forecasts) > 0
 
 
-def test_a_single_series_forecast_is_named_like_y_and_its_index():
+def test_a_single_series_forecast_is_named_like_y_and_its_index(tmp_path):
     # the index name was dropped (panels kept theirs) and an unnamed y came back 'y'
     y = _ar_series(60, freq="D").rename("sales").rename_axis("date")
     f = Forecaster(LinearRegression(), lags=4, horizon=2, interval="conformal",
@@ -268,5 +268,12 @@ def test_a_single_series_forecast_is_named_like_y_and_its_index():
         assert out.index.name == "date"
     assert f.predict().name == "sales"
     unnamed = y.rename(None).rename_axis(None)
-    out = Forecaster(LinearRegression(), lags=4, horizon=2).fit(unnamed).predict()
+    f = Forecaster(LinearRegression(), lags=4, horizon=2).fit(unnamed)
+    out = f.predict()
     assert out.name is None and out.index.name is None
+    # a saved forecaster names them alike (it said 'y'), and so does a panel
+    path = tmp_path / "f.npz"
+    f.save(path)
+    pd.testing.assert_series_equal(load_forecaster(path).predict(), out, check_exact=True)
+    assert Forecaster(LinearRegression(), lags=4, horizon=2).fit(
+        {"a": unnamed, "b": 2 * unnamed}).predict().name is None

@@ -6,7 +6,7 @@ import pytest
 from sklearn.linear_model import Ridge
 from sklearn.model_selection import GridSearchCV
 
-from tsbptt import Forecaster, RollingOrigin, backtest
+from tsbptt import Forecaster, RollingOrigin, backtest, load_forecaster
 from tsbptt.forecasting import _panel
 from tsbptt.forecasting.metrics import mae
 
@@ -191,14 +191,16 @@ def test_integer_labels_of_any_width_forecast_integer_labels(dtype):
         assert labels.dtype.kind in "iu" and list(labels) == [30, 31]
 
 
-def test_uint64_labels_past_int64_keep_their_values_and_overflow_is_refused():
+def test_uint64_labels_past_int64_keep_their_values_and_overflow_is_refused(tmp_path):
     start = 2**63 + 10  # past int64's largest value: read as int64, these turn negative
     labels = np.uint64(start) + np.arange(30, dtype=np.uint64)
     y = pd.Series(np.arange(30.0), index=pd.Index(labels))
     long = pd.DataFrame({"unique_id": np.repeat(["a", "b"], 30),
                          "ds": np.r_[y.index, y.index], "y": np.r_[y, 2 * y]})
     for fitted in (y, long):
-        labels = Forecaster(Ridge(), lags=4, horizon=2).fit(fitted).predict()
+        f = Forecaster(Ridge(), lags=4, horizon=2).fit(fitted)
+        f.save(tmp_path / "f.npz")  # a file kept them as int64 too
+        labels = load_forecaster(tmp_path / "f.npz").predict()
         labels = labels.index if isinstance(fitted, pd.Series) else labels["ds"]
         assert labels.dtype == np.uint64
         assert [int(v) for v in labels] == [start + 30, start + 31] * (len(labels) // 2)

@@ -574,10 +574,9 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         if any(lam is not None for lam in lambdas):
             v = np.stack([transforms.inverse(row, lam) for row, lam in zip(v, lambdas)])
         lasts = last_labels(entries)
-        name = self.name_
+        name = entries[0].y.name  # y's own name (None for an unnamed y, not 'y')
         if self.layout_ == "single":  # one series: its dates keep their freq and names
             index = future_index(lasts[0], self.step_, steps).rename(entries[0].y.index.name)
-            name = entries[0].y.name
         else:
             times = future_labels(lasts, self.step_, steps)
             ids = pd.Index([e.key for e in entries], tupleize_cols=False).repeat(steps)

@@ -296,7 +296,8 @@ def _time_meta(index):
     if isinstance(index, pd.DatetimeIndex):
         return {"kind": "datetime", "unit": index.unit,
                 "tz": None if index.tz is None else str(index.tz)}
-    return {"kind": "int"}
+    # uint64 labels kept as such: as int64 those past its largest value wrapped around
+    return {"kind": "int", "dtype": "uint64" if index.dtype.kind == "u" else "int64"}
 
 
 def _labels(codes, meta):
@@ -305,7 +306,10 @@ def _labels(codes, meta):
     if meta["kind"] == "datetime":
         index = pd.DatetimeIndex(codes.view(f"M8[{meta['unit']}]"))
         return index if meta["tz"] is None else index.tz_localize("UTC").tz_convert(meta["tz"])
-    return pd.Index(codes)
+    dtype = meta.get("dtype", "int64")  # files before uint64 labels: int64
+    if dtype not in ("int64", "uint64"):
+        raise ValueError(f"bad time labels' dtype {dtype!r}")
+    return pd.Index(codes.astype(dtype))
 
 
 def _tails(f):
@@ -325,8 +329,9 @@ def _tails(f):
 def _codes(index):
     if isinstance(index, pd.DatetimeIndex) and index.tz is not None:
         index = index.tz_convert("UTC").tz_localize(None)
-    return index.asi8 if isinstance(index, (pd.DatetimeIndex, pd.PeriodIndex)) \
-        else np.asarray(index, dtype=np.int64)
+    if isinstance(index, (pd.DatetimeIndex, pd.PeriodIndex)):
+        return index.asi8
+    return np.asarray(index, dtype=np.uint64 if index.dtype.kind == "u" else np.int64)
 
 
 def _key(k):
@@ -404,6 +409,8 @@ def save_forecaster(f, path):
         "series": [_key(k) for k in f.series_], "step": _step(f.step_),
         "target_lambda": f.target_lambda_, "n_filled": [f.n_filled_[k] for k in f.series_],
         "time": time_meta, "time_name": time_name, "model": model_meta,
+        # y's own name, which forecasts carry (name_ says 'y' for an unnamed y)
+        "y_name": f.tails_[f.series_[0]].y.name,
         "static_columns": None if f.static_ is None else list(map(str, f.static_.columns)),
         "n_states": None if f.strategy != "stateful" else [len(s) for s in f.states_],
     }
@@ -498,9 +505,12 @@ def _rebuild(cls, meta, arrays):
     times = _labels(arrays["tail/times"], meta["time"]).rename(_as_label(meta["time_name"]))
     X = arrays.get("tail/X")
     f.tails_ = {}
+    y_name = _as_label(meta["y_name"]) if "y_name" in meta else f.name_  # older files
+    if not _label(meta.get("y_name")):
+        raise ValueError(f"bad y_name {meta['y_name']!r}")
     for i, k in enumerate(f.series_):
         a, b = int(offsets[i]), int(offsets[i + 1])
-        y = pd.Series(values[a:b], index=times[a:b], name=f.name_)
+        y = pd.Series(values[a:b], index=times[a:b], name=y_name)
         part = None if X is None else pd.DataFrame(X[a:b], index=y.index,
                                                    columns=f.exog_names_)
         f.tails_[k] = Entry(k, y, part, f.n_filled_[k])
