@@ -280,9 +280,14 @@ def test_custom_business_calendars_and_offset_frequencies_round_trip(tmp_path):
     assert meta["format_version"] == 2  # a reader of format 1 would drop the holidays
     # what the calendar keywords cannot say is refused, not written as 'C'
     from tsbptt.forecasting._saving import _offset_meta
-    with pytest.raises(ValueError, match=r"freq <CustomBusinessDay: offset=.*> cannot be "
-                                         r"written to a forecaster file"):
-        _offset_meta(pd.offsets.CustomBusinessDay(offset=pd.Timedelta("1h")), "freq")
+    from tsbptt.forecasting._saving import _offset_from_meta
+    for odd in (pd.offsets.CustomBusinessDay(offset=pd.Timedelta("1h")),
+                pd.DateOffset(months=1)):  # raw pandas errors, once
+        with pytest.raises(ValueError, match=r"freq <.*> cannot be written to a "
+                                             r"forecaster file"):
+            _offset_meta(odd, "freq")
+    hours = pd.offsets.BusinessHour(start="08:00", end="18:00")  # a TypeError, once
+    assert _offset_from_meta(_offset_meta(hours, "freq")) == hours
 
 
 def test_tuple_names_round_trip_and_nan_names_are_refused_at_save(tmp_path):

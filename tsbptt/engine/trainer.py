@@ -278,12 +278,15 @@ def _check_data(net, loss, data, opts, validation=None):
                              "data's sample_weight is 0 throughout, so it cannot score "
                              "the network (give its samples weight, or train without it)")
     truncated = opts.truncates(X.shape[1])
+    # what asked for truncation: bptt_steps below the length, or a stride within it
+    asked = f"bptt_steps={opts.bptt_steps}" + (
+        f", bptt_stride={opts.bptt_stride}" if opts.bptt_stride is not None else "")
     if truncated and np.any(lengths != X.shape[1]):
-        raise ValueError("truncated BPTT (bptt_steps) needs sequences of equal length; "
+        raise ValueError(f"truncated BPTT ({asked}) needs sequences of equal length; "
                          "pad them to one length and train with bptt_steps=None, or "
                          "cut them into equally long pieces")
     if truncated and opts.checkpoint_every is not None:
-        raise ValueError("checkpoint_every applies to full BPTT; with bptt_steps only "
+        raise ValueError(f"checkpoint_every applies to full BPTT; with {asked} only "
                          "bptt_steps steps are cached anyway")
     _check_cache_memory(net, X.shape[0], X.shape[1], opts)
 
@@ -299,8 +302,8 @@ def _check_cache_memory(net, n_samples, T, opts):
     elif opts.checkpoint_every is not None:
         steps = min(opts.checkpoint_every, T)
     shapes = [(batch, steps, net.stack.cache_width())]
-    if net.many_to_many:  # every step's outputs and their gradient
-        shapes.append((batch, T, 2 * net.output_size))
+    if net.many_to_many:  # the outputs of every step a pass holds, and their gradient
+        shapes.append((batch, steps if opts.truncates(T) else T, 2 * net.output_size))
     check_memory(shapes, net.dtype, 1,
                  f"training on batches of {batch} sequences of {T} steps (batch_size="
                  f"{opts.batch_size})", held=f"the caches of {steps} steps at least",

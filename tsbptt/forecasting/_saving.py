@@ -356,23 +356,25 @@ def _offset_meta(offset, what):
     with holidays forecast on the holidays. An offset that does not come back equal
     is refused, naming ``what``."""
     out = {"offset": offset.freqstr}
-    if to_offset(offset.freqstr) != offset:
-        custom = {"n": int(offset.n)}
-        if hasattr(offset, "weekmask"):
-            custom["weekmask"] = offset.weekmask
-            custom["holidays"] = [str(np.datetime64(h, "D")) for h in offset.holidays]
-        for name in ("start", "end"):  # a custom business hour's opening times
-            if hasattr(offset, name):
-                custom[name] = [t.strftime("%H:%M:%S") for t in getattr(offset, name)]
-        out["custom"] = custom
-        try:
+    try:  # every failure below is one answer: this offset cannot be written
+        if to_offset(offset.freqstr) != offset:
+            custom = {"n": int(offset.n)}
+            if getattr(offset, "weekmask", None) is not None:
+                custom["weekmask"] = offset.weekmask
+                custom["holidays"] = [str(np.datetime64(h, "D")) for h in offset.holidays]
+            for name in ("start", "end"):  # business hours' opening times
+                if getattr(offset, name, None) is not None:
+                    custom[name] = [t.strftime("%H:%M") for t in getattr(offset, name)]
+            out["custom"] = custom
             same = _offset_from_meta(out) == offset
-        except (TypeError, ValueError):
-            same = False
-        if not same:
-            raise ValueError(f"{what} {offset!r} cannot be written to a forecaster file: "
-                             "only frequency strings and custom business calendars "
-                             "(weekmask, holidays) can")
+        else:
+            same = True
+    except (TypeError, ValueError, AttributeError):
+        same = False
+    if not same:
+        raise ValueError(f"{what} {offset!r} cannot be written to a forecaster file: "
+                         "only frequencies pandas writes as a string (e.g. 'MS', "
+                         "'W-WED') and custom business calendars (weekmask, holidays) can")
     return out
 
 
@@ -428,8 +430,9 @@ def save_forecaster(f, path):
 
 def _version(meta):
     """The oldest format version that holds this file: 2 for a window model's
-    linear members or a custom business calendar, which readers of format 1 would
-    not rebuild (or, for the calendar, would drop silently)."""
+    linear members, a custom business calendar or an offset object as ``freq``,
+    which readers of format 1 would not rebuild (or, for the calendar, would drop
+    silently)."""
     members = meta["model"].get("members") or ()
     custom = "custom" in meta["step"] or isinstance(meta["params"]["freq"], dict)
     return FORMAT_VERSION if custom or any(m is not None for m in members) else 1
