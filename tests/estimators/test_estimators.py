@@ -487,6 +487,11 @@ def test_a_continued_fit_takes_the_optimizer_settings_as_set_now():
     per_epoch = adam.t
     m.fit(X, y)  # nothing changed: the same optimizer, its moments carried on
     assert m._optimizer is adam and adam.t == 2 * per_epoch
+    bad = X.copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(ValueError):  # refused data: the optimizer and its moments stay
+        m.set_params(optimizer="sgd").fit(bad, y)
+    assert m._optimizer is adam
     m.set_params(optimizer="sgd", momentum=0.5, weight_decay=0.1).fit(X, y)
     sgd = m._optimizer
     assert type(sgd).__name__ == "SGD" and (sgd.momentum, sgd.weight_decay) == (0.5, 0.1)

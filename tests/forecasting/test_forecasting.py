@@ -123,8 +123,13 @@ def test_metrics_pair_pandas_objects_by_their_labels():
             score(forecast, actual), rel=1e-15)  # summed in another order
     assert metrics.mae(by_time, forecast) == pytest.approx(10 / 6)
     assert metrics.mase(by_time, forecast, [1.0, 2.0, 3.0]) == pytest.approx(10 / 6)
-    with pytest.raises(ValueError, match="y_true and y_pred are on different index labels"):
+    with pytest.raises(ValueError, match=r"on different index labels \(\"\('b', "):
         metrics.mae(actual, forecast.set_axis(idx.set_levels(["a", "c"], level=0)))
+    dup = pd.Series([1.0, 2.0, 3.0], index=[1, 1, 2])
+    with pytest.raises(ValueError, match="their index labels repeat"):
+        metrics.mae(dup, dup.iloc[::-1])
+    with pytest.raises(ValueError, match="same, non-zero size"):
+        metrics.mae(dup.iloc[:0], pd.Series([1.0], index=[5]))
     # positions where a pandas object has no labels to go by (a long frame's rows)
     assert metrics.mae(actual.reset_index(drop=True), forecast.to_numpy()) == \
         pytest.approx(10 / 6)

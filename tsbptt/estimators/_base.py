@@ -244,7 +244,6 @@ class _BaseRecurrent(FittedState, BaseEstimator):
         first = not (incremental or self.warm_start) or not hasattr(self, "network_")
         if not first:
             self._check_architecture()
-            self._continue_optimizer()
             history = self._fit_steps(first, X, y, sample_weight, max_iter, incremental,
                                       **kwargs)
             self._record_architecture()  # the same shape; a point loss may have changed
@@ -314,7 +313,8 @@ class _BaseRecurrent(FittedState, BaseEstimator):
                                   n_outputs, num_layers=self.num_layers,
                                   bidirectional=self.bidirectional).values(),
                      self.dtype_, 4, f"hidden_size={self.hidden_size!r} with num_layers="
-                     f"{self.num_layers} and {self._network_input_size()} inputs")
+                     f"{self.num_layers} and {self._network_input_size()} inputs",
+                     held="its weights, their gradients and the optimizer's two moments")
         rs = check_random_state(self.random_state)
         self.network_ = self._new_network(n_outputs, rs.randint(np.iinfo(np.int32).max))
         self._rng = np.random.RandomState(rs.randint(np.iinfo(np.int32).max))
@@ -335,6 +335,8 @@ class _BaseRecurrent(FittedState, BaseEstimator):
 
     def _train(self, X3, Y, lengths, w, max_iter, incremental=False):
         """Train on prepared arrays; the time-ordered tail validates if asked."""
+        # here, not before the data's checks: a refused continued fit keeps the moments
+        self._continue_optimizer()
         val = None
         idx, val_idx = self._split(len(X3), incremental)
         if val_idx is not None:

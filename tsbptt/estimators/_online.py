@@ -175,16 +175,20 @@ class RTRLRegressor(RegressorMixin, BaseEstimator):
                                **opts)
 
     def _continue(self):
-        """Before a later partial_fit: refuse a network that set_params reshaped,
-        and take the optimizer's settings as they are now (a new optimizer where
-        :data:`_OPTIMIZER` changed; learning_rate and clip_norm in place). They
-        were all ignored, and predict kept the old network."""
+        """Before a later partial_fit: refuse a network that set_params reshaped
+        (it went on training the old one, which predict kept)."""
         fitted = vars(self).setdefault("_fitted", {k: getattr(self, k) for k in _ARCHITECTURE})
         for name, value in fitted.items():
-            if getattr(self, name) != value:
-                raise ValueError(f"{name}={getattr(self, name)!r} differs from the fitted "
-                                 f"network's {name}={value!r}: partial_fit continues the "
-                                 "fitted network; set it back, or fit anew")
+            now = getattr(self, name)
+            if (np.dtype(now) != np.dtype(value)) if name == "dtype" else now != value:
+                raise ValueError(f"{name}={now!r} differs from the fitted network's "
+                                 f"{name}={value!r}: partial_fit continues the fitted "
+                                 "network; set it back, or fit anew")
+
+    def _continue_optimizer(self):
+        """The optimizer's settings as they are now: a new optimizer where
+        :data:`_OPTIMIZER` changed, learning_rate and clip_norm in place (after the
+        data's checks: a refused piece keeps the moments)."""
         now = {k: getattr(self, k) for k in _OPTIMIZER}
         if vars(self).setdefault("_optimizer_params", now) != now:
             self._trainer.optimizer = self._new_optimizer()
@@ -258,6 +262,8 @@ class RTRLRegressor(RegressorMixin, BaseEstimator):
         X, y = self._stream(X, y, reset=first)
         if first:
             self._initialize(y.shape[1])
+        else:
+            self._continue_optimizer()
         return self._learn(X, y)
 
     # -- prediction -------------------------------------------------------------------

@@ -23,14 +23,18 @@ def _aligned(y_true, y_pred):
     if not (isinstance(y_true, pandas) and isinstance(y_pred, pandas)):
         return y_pred
     a, b = y_true.index, y_pred.index
-    if a.equals(b) or isinstance(a, pd.RangeIndex) or isinstance(b, pd.RangeIndex):
+    if (a.equals(b) or isinstance(a, pd.RangeIndex) or isinstance(b, pd.RangeIndex)
+            or len(a) != len(b) or not len(a)):  # sizes: _pair's message
         return y_pred
-    if len(a) == len(b) and a.is_unique and b.is_unique and a.sort_values().equals(
-            b.sort_values()):
+    if not (a.is_unique and b.is_unique):
+        raise ValueError("y_true and y_pred are in another order, and their index labels "
+                         "repeat, so they cannot be paired by label: sort both alike")
+    if a.sort_values().equals(b.sort_values()):
         return y_pred.reindex(a)
-    raise ValueError(f"y_true and y_pred are on different index labels (first of "
-                     f"y_true: {a[0]!r}, of y_pred: {b[0]!r}): score the forecasts "
-                     "against the actual values of the same steps")
+    first = a.difference(b)[0] if len(a.difference(b)) else a[0]
+    raise ValueError(f"y_true and y_pred are on different index labels ({str(first)!r} "
+                     "of y_true is not in y_pred's): score the forecasts against the "
+                     "actual values of the same steps")
 
 
 def _pair(y_true, y_pred):

@@ -125,7 +125,7 @@ def physical_memory():
         return None
 
 
-def check_memory(shapes, dtype, copies, what, held="its weights alone", hint=""):
+def check_memory(shapes, dtype, copies, what, held, hint=""):
     """Raise if ``copies`` arrays of each of ``shapes`` cannot fit in this machine's
     physical memory: a clear error before allocating, not a MemoryError during.
 
@@ -137,8 +137,8 @@ def check_memory(shapes, dtype, copies, what, held="its weights alone", hint="")
         How many arrays of each shape the work holds at once.
     what : str
         The setting responsible, for the message (e.g. ``"hidden_size=1000000"``).
-    held : str, default="its weights alone"
-        What the arrays are, for the message.
+    held : str
+        What the arrays are, for the message (``"its sensitivities"``).
     hint : str, default=""
         What to change, appended to the message.
     """
