@@ -324,3 +324,5 @@ def test_number_format_of_huge_and_equal_values():
     assert cli._number_format([1000.0036, 1000.0039], scale=7e-4) == ".7f"
     assert cli._number_format([3.9e-7, 4.0e-7]) == ".3e"
     assert cli._number_format([0.0, 0.0]) == ".2f"
+    # a spread at rounding level (an almost constant series): not 17 digits
+    assert cli._number_format([5.0, 5.0], scale=1e-20) == ".3f"

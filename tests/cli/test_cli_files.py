@@ -252,12 +252,14 @@ def test_sep_and_decimal_are_one_character_and_backslash_t_is_a_tab(tmp_path, ca
                                                                     ridge_args):
     import warnings
 
-    for flag, example in (("--sep", "';' (or '\\t' for a tab)"), ("--decimal", "','"),
-                          ("--thousands", "','")):
-        for value in ("", "ab"):
+    for flag, example, values in (("--sep", "';' (or '\\t' for a tab)", [""]),
+                                  ("--decimal", "','", ["", "ab"]),
+                                  ("--thousands", "','", ["", "ab"])):
+        what = "a separator" if flag == "--sep" else "one character"
+        for value in values:
             code, _, err = run(capsys, *ridge_args(tmp_path / "any.csv", flag, value))
             assert code == 2 and err == (
-                f"tsbptt forecast: error: argument {flag}: expected one character, e.g. "
+                f"tsbptt forecast: error: argument {flag}: expected {what}, e.g. "
                 f"{example}, got {value!r} (see `tsbptt forecast --help`)\n")
     path = _numbers_csv(tmp_path, [str(v) for v in np.arange(40.0)], sep="\t")
     code, _, err = run(capsys, *ridge_args(path))
@@ -268,6 +270,14 @@ def test_sep_and_decimal_are_one_character_and_backslash_t_is_a_tab(tmp_path, ca
                                                  "--season", 1))  # as a shell passes it
     assert code == 0 and err == ""
     assert out.splitlines()[1].split() == ["2024-02-10", "39.00"]
+    # a separator of several characters is a regular expression, as pandas reads it
+    aligned = tmp_path / "aligned.txt"
+    aligned.write_text(path.read_text().replace("\t", "   "))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        code, out, err = run(capsys, *ridge_args(aligned, "--sep", "\\s+", "--model",
+                                                 "naive", "--season", 1))
+    assert code == 0 and out.splitlines()[1].split() == ["2024-02-10", "39.00"]
 
 
 def test_guessing_the_time_column_says_why_none_reads(tmp_path, capsys, run):
@@ -354,6 +364,12 @@ def test_a_long_panel_file_is_said_to_hold_several_series(tmp_path, capsys, run)
         "rows of one 'id' value (or forecast them all with the Python API: a Forecaster "
         "fits such a long frame as a panel, with id_col, time_col and target_col naming "
         "its columns)\n")
+    # integer ids (store 1, 2) are ids too: they got "sum or average the duplicates"
+    pd.DataFrame({"store": [1] * 30 + [2] * 30, "date": list(days) * 2,
+                  "value": np.arange(60.0)}).to_csv(path, index=False)
+    code, _, err = run(capsys, "forecast", path, "--target", "value", "--horizon", 1,
+                       "--lags", 2, "--model", "ridge")
+    assert code == 2 and "for 'store' 1 and 2: this looks like several series" in err
     # repeated rows without such a column: the old advice
     path = tmp_path / "dup.csv"
     path.write_text("date,value,note\n2024-01-01,1,x\n2024-01-02,2,y\n2024-01-02,3,y\n")

@@ -153,15 +153,17 @@ def penalty(text):
                  closed_low=True) + 0.0  # -0.0 -> 0.0
 
 
-def character(example):
+def character(example, pattern=False):
     """argparse type of --sep, --decimal and --thousands: one character (``example``
-    in its message). A shell passes '\\t' as backslash and t (the tool itself
-    suggests --sep '\\t'): a tab."""
+    in its message), or with ``pattern`` (--sep) a longer regular expression too, as
+    pandas reads it (``\\s+`` for columns aligned by spaces). A shell passes '\\t'
+    as backslash and t (the tool itself suggests --sep '\\t'): a tab."""
     def parse(text):
         char = "\t" if text == "\\t" else text
-        if len(char) != 1:
-            raise argparse.ArgumentTypeError(f"expected one character, e.g. {example}, "
-                                             f"got {cut(text)}")
+        if len(char) != 1 and not (pattern and char):
+            what = "a separator" if pattern else "one character"
+            raise argparse.ArgumentTypeError(f"expected {what}, e.g. {example}, got "
+                                             f"'{text}'")
         return char
 
     return parse
@@ -194,10 +196,10 @@ def add_data_flags(p):
     g.add_argument("--time-col", metavar="COL",
                    help="the time column of FILE: ISO 8601 dates/times (or integers); "
                         "default: the one column whose values all read as dates")
-    g.add_argument("--sep", default=",", type=character("';' (or '\\t' for a tab)"),
-                   metavar="CHAR",
-                   help="the field separator of FILE, e.g. ';' or '\\t' for a tab "
-                        "(default: ',')")
+    g.add_argument("--sep", default=",",
+                   type=character("';' (or '\\t' for a tab)", pattern=True), metavar="SEP",
+                   help="the field separator of FILE, e.g. ';' or '\\t' for a tab, or a "
+                        "regular expression such as '\\s+' (default: ',')")
     g.add_argument("--decimal", default=".", type=character("','"), metavar="CHAR",
                    help="the decimal mark of FILE's numbers, e.g. ',' (default: '.')")
     g.add_argument("--thousands", type=character("','"), metavar="CHAR",
@@ -483,11 +485,14 @@ def _check_order(index, column, lines=None, frame=None):
 
 
 def _series_column(frame, first, pos):
-    """The non-numeric column of ``frame`` whose values repeat and differ on rows
-    ``first`` and ``pos`` (one time, twice): the series' ids of a long panel file."""
+    """The column of ``frame``, text or integers (ids like store 1, 2), whose values
+    repeat and differ on rows ``first`` and ``pos`` (one time, twice): the series'
+    ids of a long panel file."""
     for name in [] if frame is None else frame.columns:
         values = frame[name]
-        if pd.api.types.is_numeric_dtype(values) or values.iloc[[first, pos]].isna().any():
+        ids = not pd.api.types.is_numeric_dtype(values) or (
+            pd.api.types.is_integer_dtype(values) and not pd.api.types.is_bool_dtype(values))
+        if not ids or values.iloc[[first, pos]].isna().any():
             continue
         if values.iloc[first] != values.iloc[pos] and values.duplicated().any():
             return name
@@ -589,7 +594,10 @@ def read_csv(file, sep=",", decimal=".", thousands=None):
     if thousands == decimal:  # as --sep it is fine: "10,000.5" in quotes
         raise UsageError(f"--thousands and --decimal are both {decimal!r}; they must differ")
     try:
-        frame = pd.read_csv(path, sep=sep, decimal=decimal, thousands=thousands)
+        # a separator of several characters is a regular expression: pandas' python
+        # engine reads those (asked for, not fallen back to with a warning)
+        frame = pd.read_csv(path, sep=sep, decimal=decimal, thousands=thousands,
+                            engine="python" if len(sep) > 1 else "c")
     except pd.errors.EmptyDataError:
         raise UsageError(f"{file} is empty: expected a header line of column names, "
                          "then one row per time") from None
@@ -706,7 +714,7 @@ def _load_data(args):
         target = args.target or frame.columns[0]
     else:
         frame = read_csv(args.file, sep, decimal, thousands)
-        lines = FileLines(args.file, sep)
+        lines = FileLines(args.file, sep) if len(sep) == 1 else None  # csv: 1 char
         columns = list(frame.columns)
         source = str(args.file)
         if not len(frame):

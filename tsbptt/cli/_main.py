@@ -73,8 +73,9 @@ def _number_format(values, scale=None):
     top = np.abs(finite).max() if len(finite) else 0.0
     if top == 0:
         return ".2f"
-    ref = min(top, scale) if scale is not None and np.isfinite(scale) and scale > 0 \
-        else top
+    # a spread at rounding level (an almost constant series) tells nothing apart
+    ref = min(top, scale) if scale is not None and np.isfinite(scale) \
+        and scale > 1e-12 * top else top
     decimals = 3 - int(np.floor(np.log10(ref)))
     width = int(np.floor(np.log10(top))) + 1 + max(decimals, 1)  # digits shown
     if width <= _MAX_DIGITS and (decimals <= _MAX_DECIMALS or top >= 1):
