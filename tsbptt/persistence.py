@@ -145,7 +145,8 @@ def write_model_file(path, arrays, meta, *, format=FORMAT, format_version=FORMAT
                          f"{os.path.join(path, 'model.npz')!r}")
     # as open() would write it: through a symbolic link to its file, keeping an
     # existing file's mode, refusing one the user may not write (the file written
-    # beside it and moved over it replaced the link, and had the umask's mode)
+    # beside it and moved over it replaced the link, and had the umask's mode); unlike
+    # open(), the folder must be writable too, for the file written beside it
     target = os.path.realpath(path)
     mode = _mode_of(target)
     if mode is not None and not os.access(target, os.W_OK):
@@ -165,6 +166,22 @@ def write_model_file(path, arrays, meta, *, format=FORMAT, format_version=FORMAT
     except BaseException:
         os.unlink(tmp_name)
         raise
+    _sync_folder(os.path.dirname(target))
+
+
+def _sync_folder(folder):
+    """Flush the folder's entry of the replaced file to disk (POSIX; best effort):
+    without it a crash right after the save may leave the old file."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # some file systems cannot sync a folder
+        pass
+    finally:
+        os.close(fd)
 
 
 def _mode_of(path):

@@ -369,6 +369,11 @@ def test_messages_name_the_argument_that_holds_the_bad_value():
     holed.iloc[9, 0] = np.nan
     with pytest.raises(ValueError, match="column 'holiday' of history_X has a missing"):
         g.predict(history=y, history_X=holed)
+    g = Forecaster(Ridge(), lags=3).fit(y.iloc[:50], flag.astype(float).iloc[:50])
+    with pytest.raises(ValueError, match="column 'holiday' of X_new has a missing"):
+        new_X = flag.astype(float).iloc[50:]
+        new_X.iloc[2, 0] = np.nan
+        g.update(y.iloc[50:], new_X)
 
 
 def test_an_irregular_index_is_told_apart_from_a_gap():

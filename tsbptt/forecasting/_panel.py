@@ -614,8 +614,9 @@ def continuations(y_new, X_new, layout, step, tails, exog_names):
         if len(e.y) == 0:
             raise ValueError(f"y_new has no value for {_where(e.key)}")
         _check_continues(tails[e.key].y, e.y, step, e.key)
-        frame = e.y.to_frame() if e.X is None else pd.concat([e.y.to_frame(), e.X], axis=1)
-        check_numeric(frame, _new_values(e.key))
+        check_numeric(e.y.to_frame(), _new_values(e.key))
+        if e.X is not None:  # named as the argument that holds them
+            check_numeric(e.X, _where_X(e.key))
     return entries
 
 
