@@ -39,7 +39,8 @@ def cpu_model():
     return "?"
 
 
-def header_lines(torch, no_torch, threads_note, numpy_role="numpy"):
+def header_lines(torch, no_torch, threads_note, numpy_role="numpy", torch_line=True,
+                 torch_threads="set_num_threads per row"):
     """Versions, CPU, OpenMP, thread environment, BLAS libraries and torch.
 
     Parameters
@@ -51,6 +52,11 @@ def header_lines(torch, no_torch, threads_note, numpy_role="numpy"):
         What thread counts the script times.
     numpy_role : str
         How the script uses NumPy's BLAS (shown next to it).
+    torch_line : bool
+        False in scripts that have no torch columns at all: the torch line would
+        promise columns that are not there, so it is left out.
+    torch_threads : str
+        How the script sets torch's threads (shown next to its version).
 
     Returns
     -------
@@ -71,11 +77,11 @@ def header_lines(torch, no_torch, threads_note, numpy_role="numpy"):
                      f"architecture={lib['architecture']}  "
                      f"threading={lib['threading_layer']}  "
                      f"{Path(lib['filepath'] or '?').name}")
-    if torch is None:
+    if torch_line and torch is None:
         why = "not timed in this run" if no_torch else "not importable"
         lines.append(f"torch: {why}; torch columns are '-'")
-    else:
-        lines.append(f"torch {torch.__version__} (set_num_threads per row)")
+    elif torch_line:
+        lines.append(f"torch {torch.__version__} ({torch_threads})")
     lines.append(f"load average (1 min) before the run: {os.getloadavg()[0]:.2f} "
                  "(other processes on the machine distort the timings, 2-thread ones "
                  "most)")

@@ -14,7 +14,7 @@ limited to one thread with threadpoolctl, Ridge included), so fit-time ratios
 compare one core with one core.
 
     python benchmarks/bench_accuracy.py --quick          # 2 origins per series
-    python benchmarks/bench_accuracy.py                  # 8-24 origins per series
+    python benchmarks/bench_accuracy.py                  # 3-24 origins per series
     python benchmarks/bench_accuracy.py --fit-time       # one 4,000-step fit, 5 repeats
     python benchmarks/bench_accuracy.py --json acc.json --models naive ridge lstm
     python benchmarks/bench_accuracy.py --models naive --intervals  # 90% intervals
@@ -246,8 +246,12 @@ def main():
                         help="origins per series (default: at least 8 and 120 "
                              "forecasts, within the last quarter of the series)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--models", nargs="*",
-                        default=["naive", "ridge", "lstm", "gru", "auto"])
+    # choices: a misspelt name would otherwise match nothing and run no model
+    parser.add_argument("--models", nargs="*", metavar="MODEL",
+                        choices=["naive", "ridge", "lstm", "gru", "auto"],
+                        default=["naive", "ridge", "lstm", "gru", "auto"],
+                        help="any of naive ridge lstm gru auto (auto where this "
+                             "version has AutoForecaster; default: all)")
     parser.add_argument("--series", nargs="+", metavar="WORD",
                         help="only the series whose name contains one of these")
     parser.add_argument("--intervals", action="store_true",

@@ -66,7 +66,7 @@ def main():
     parser.add_argument("--narrow-tanh", action="store_true",
                         help="TANHF_WIDE off (the 4-wide float32 tanh)")
     args = parser.parse_args()
-    _, lines = header_lines(None, True, f"{args.threads} (n_threads)")
+    _, lines = header_lines(None, True, f"{args.threads} (n_threads)", torch_line=False)
     print("\n".join(lines))
     builds = dict(b.split("=", 1) for b in args.builds)
     modules = {label: _load(path) for label, path in builds.items()}

@@ -187,7 +187,9 @@ def main(argv=None):
     torch = None if args.no_torch else import_torch()
     if torch is not None:
         torch.set_num_threads(1)
-    for line in header_lines(torch, args.no_torch, "1")[1]:
+    # torch's threads are set once above, not per row: say so in its line
+    for line in header_lines(torch, args.no_torch, "1",
+                             torch_threads="set_num_threads(1) once, for every row")[1]:
         print(line)
     rows = [bench_cell(torch, cell, args.repeats) for cell in CELLS]
     print(f"\nmedian us per call, 1 thread, float32, T={T}, H={H}, univariate; "

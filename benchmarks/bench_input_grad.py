@@ -59,8 +59,11 @@ def main(argv=None):
     p.add_argument("--cpu", action="store_true",
                    help="time the process's CPU time instead of wall time (under load)")
     args = p.parse_args(argv)
+    for r in args.rows:
+        if not 0 <= r < len(GRID):
+            p.error(f"--rows: {r} is not an index into the grid (0..{len(GRID) - 1})")
     clock = time.process_time if args.cpu else time.perf_counter
-    print("\n".join(header_lines(None, True, "see thr", "not used")[1]))
+    print("\n".join(header_lines(None, True, "see thr", "not used", torch_line=False)[1]))
     print("A: forward + backward with dX; B: without (a fit's first layer); float32; "
           "medians; B/A the median of the A B B A rounds' ratios; "
           + ("process CPU time" if args.cpu else "wall time"))

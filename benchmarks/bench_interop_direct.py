@@ -12,8 +12,11 @@ sequences); the ratio is measured in one run, median of ``--repeats``.
 Needs skforecast (``pip install "tsbptt[interop]"``).
 """
 import argparse
+import re
+import sys
 import time
 import warnings
+from importlib import metadata
 
 import numpy as np
 import pandas as pd
@@ -43,6 +46,29 @@ def _timed(fn, repeats):
     return float(np.median(times))
 
 
+def _skforecast_pandas():
+    """What skforecast needs of pandas, from its metadata where it is installed."""
+    try:
+        reqs = metadata.requires("skforecast") or []
+    except metadata.PackageNotFoundError:
+        return "skforecast and its pandas requirement"
+    # the plain requirement only: ones with an ``extra ==`` marker are optional
+    pins = [r.split(";")[0].strip() for r in reqs
+            if re.match(r"pandas(?![\w.-])", r.strip(), re.I) and "extra" not in r]
+    return (f"skforecast, which needs {', '.join(pins)} (pandas {pd.__version__} is "
+            "installed here)" if pins else "skforecast and its pandas requirement")
+
+
+def _forecaster_direct():
+    """skforecast's ForecasterDirect, or exit saying what to install."""
+    try:
+        from skforecast.direct import ForecasterDirect
+    except ImportError as exc:  # not installed, or installed beside a pandas it rejects
+        sys.exit(f"bench_interop_direct.py needs skforecast ({exc}); "
+                 f'pip install "tsbptt[interop]" installs {_skforecast_pandas()}')
+    return ForecasterDirect
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=12)
@@ -50,7 +76,7 @@ def main():
     parser.add_argument("--n", type=int, default=600)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    from skforecast.direct import ForecasterDirect
+    ForecasterDirect = _forecaster_direct()
 
     warnings.simplefilter("ignore", ConvergenceWarning)
     y, L, H = _series(args.n), args.lags, args.steps

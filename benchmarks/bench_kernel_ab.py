@@ -99,11 +99,14 @@ def main(argv=None):
     p.add_argument("--cpu", action="store_true",
                    help="time the step's thread CPU time instead of wall time (under load)")
     args = p.parse_args(argv)
+    for r in args.rows:  # before loading the builds: a bad row fails at once
+        if not 0 <= r < len(GRID):
+            p.error(f"--rows: {r} is not an index into the grid (0..{len(GRID) - 1})")
     builds = [load_build(args.a), load_build(args.b)]
     cell = os.path.basename(args.a).split(".")[0].lstrip("_").split("_")[0]
     router = Router(builds, cell)
     cells.cell_kernels = router
-    print("\n".join(header_lines(None, True, "1 thread", "not used")[1]))
+    print("\n".join(header_lines(None, True, "1 thread", "not used", torch_line=False)[1]))
     print(f"A = {args.a}\nB = {args.b}\ncell {cell}, 1 thread, float32, step = forward + "
           "backward; times are medians, B/A the median of the A B B A rounds' ratios"
           + ("; thread CPU time" if args.cpu else "; wall time"))

@@ -21,9 +21,10 @@ Run from the repository root::
 
 ``--blas both`` runs the whole benchmark twice, in subprocesses, with
 ``OPENBLAS_CORETYPE=Haswell`` and with it unset (``OPENBLAS_L2_SIZE`` unset in
-both), and prints which OpenBLAS kernel each run had: the kernels' products do not
-use a BLAS, but torch's and the GEMM peak's do, and CI machines differ. The final
-table's %peak is of the better run's peak (:func:`use_machine_peaks`).
+both), and prints which OpenBLAS kernel NumPy's BLAS ran in each: the kernels'
+products use no BLAS and torch has its own (MKL), but the GEMM peak's
+``numpy.matmul`` runs NumPy's OpenBLAS, and CI machines differ. The final table's
+%peak is of the better run's peak (:func:`use_machine_peaks`).
 
 See benchmarks/reports/training_step.md for what each column means.
 """
@@ -319,11 +320,21 @@ def bench_row(torch, cell, B, T, F, H, n, args):
 
 
 def openblas_kernel():
-    """The OpenBLAS core NumPy's BLAS runs (threadpoolctl's architecture), or '-'."""
-    for info in threadpool_info():
-        if info.get("internal_api") == "openblas":
+    """The OpenBLAS core NumPy's BLAS runs (threadpoolctl's architecture), or '-'.
+
+    SciPy loads an OpenBLAS of its own, which threadpoolctl may list first: NumPy's
+    is the one under numpy's package folder or the wheels' ``numpy.libs`` beside it
+    (the first OpenBLAS where none is, e.g. a system OpenBLAS NumPy links to).
+    """
+    found = [i for i in threadpool_info() if i.get("internal_api") == "openblas"]
+    if not found:
+        return "-"
+    pkg = Path(np.__file__).resolve().parent
+    for info in found:
+        path = Path(info["filepath"]).resolve() if info.get("filepath") else None
+        if path and any(path.is_relative_to(d) for d in (pkg, pkg.with_name("numpy.libs"))):
             return str(info.get("architecture"))
-    return "-"
+    return str(found[0].get("architecture"))
 
 
 #: OPENBLAS_CORETYPE values of ``--blas both`` (None: unset, OpenBLAS chooses).
@@ -371,7 +382,7 @@ def run_under_each_blas(argv, args):
                 return 1
             rows += json.loads(out.read_text())
     peaks = use_machine_peaks(rows)
-    print("\n=== all runs (openblas: the kernel NumPy's and torch's BLAS ran)")
+    print("\n=== all runs (openblas: the kernel NumPy's BLAS ran)")
     for n, p in sorted(peaks.items()):
         print(f"float32 GEMM peak, {n} thread(s): {p:.1f} GFLOP/s (the best of the runs; "
               "%peak below is of it)")

@@ -115,7 +115,7 @@ def main(argv=None):
     fits = [tuple(map(int, s.split(","))) for s in args.fits] if args.fits is not None else FITS
     steps = ([tuple(map(int, s.split(","))) for s in args.steps] if args.steps is not None
              else STEPS)
-    print("\n".join(header_lines(None, True, "1 thread", "not used")[1]))
+    print("\n".join(header_lines(None, True, "1 thread", "not used", torch_line=False)[1]))
     off_name = "unsettled" if args.against is None else f"settled by {args.against} bytes"
     print(f"{args.runs} processes per shape and setting, alternating off ({off_name}) / "
           f"on (settled as tsbptt does)")

@@ -8,8 +8,8 @@ calls them through the test wrappers (``microkernel_gemm``, which also packs B,
 and ``microkernel_gemm_tn_add``) on the shapes the grid rows of
 ``bench_kernels.py`` give them, and times ``numpy.matmul`` on the same operands
 in the same rounds (interleaved, medians, BLAS held to one thread). The shapes
-are stacked over the block's steps, as the kernels see them: k or m = 16 * rows
-of a chunk.
+are stacked over the block's steps, as the kernels see them: the table's m = 16 *
+rows of a chunk (the step product's rows, the gradient product's inner dimension).
 
 Run from the repository root::
 
@@ -26,7 +26,7 @@ from threadpoolctl import threadpool_limits
 
 from _common import header_lines
 from bench_kernels import time_interleaved
-from tsbptt._kernels import cell_kernels, kernel_isa
+from tsbptt._kernels import cell_kernels, isa_usable, kernel_isa
 from tsbptt._kernels._reduce import BLOCK_STEPS
 
 #: (label, chunk rows, K = F + H + 1, G = 4H): the LSTM rows of bench_kernels.py.
@@ -38,11 +38,11 @@ SHAPES = [("32,24,1,32", 16, 34, 128), ("64,50,8,64", 16, 73, 256),
 def bench_shape(mod, rows, K, G, seconds):
     """GFLOP/s of each product and of numpy.matmul on the same operands."""
     rng = np.random.default_rng(0)
-    k = BLOCK_STEPS * rows
-    xh = rng.standard_normal((k, K), dtype=np.float32)
+    m = BLOCK_STEPS * rows  # the stacked rows: the table's m
+    xh = rng.standard_normal((m, K), dtype=np.float32)
     W = rng.standard_normal((K, G), dtype=np.float32)
-    dA = rng.standard_normal((k, G), dtype=np.float32)
-    out_step = np.empty((k, G), np.float32)
+    dA = rng.standard_normal((m, G), dtype=np.float32)
+    out_step = np.empty((m, G), np.float32)
     dW = np.zeros((K, G), np.float32)
     dW_np = np.empty((K, G), np.float32)
     fns = [lambda: mod.microkernel_gemm(xh, W, out_step),
@@ -51,7 +51,7 @@ def bench_shape(mod, rows, K, G, seconds):
            lambda: np.matmul(xh.T, dA, out=dW_np)]
     with threadpool_limits(limits=1, user_api="blas"):
         times = time_interleaved(fns, None, seconds)
-    flops = 2.0 * k * K * G
+    flops = 2.0 * m * K * G
     return [flops / (statistics.median(t) * 1e6) for t in times]
 
 
@@ -63,11 +63,16 @@ def main(argv=None):
                    help="target timed seconds per product and shape (default 0.3)")
     args = p.parse_args(argv)
     isa = args.isa or kernel_isa()
+    if not isa_usable(isa):  # cell_kernels would raise a RuntimeError traceback
+        p.error(f"--isa {isa}: this CPU does not run it or the kernels were not built "
+                f"for it (tsbptt chose {kernel_isa()})")
     mod = cell_kernels("lstm", isa)
-    _, lines = header_lines(None, True, "1", numpy_role="numpy (matmul reference)")
+    _, lines = header_lines(None, True, "1", numpy_role="numpy (matmul reference)",
+                            torch_line=False)
     print("\n".join(lines))
     print(f"micro-kernels: {mod.microkernel_tiles()}; float32; GFLOP/s (medians); "
-          f"k = {BLOCK_STEPS} x chunk rows")
+          f"m = {BLOCK_STEPS} x chunk rows; step (m x k) @ (k x n), grad "
+          "(m x k)^T @ (m x n)")
     print(f"{'row':>14} {'m':>5} {'k':>5} {'n':>5} {'step':>7} {'numpy':>7} "
           f"{'grad':>7} {'numpy':>7}")
     for label, rows, K, G in SHAPES:

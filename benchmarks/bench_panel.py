@@ -328,6 +328,22 @@ def report_epochs(rows, base):
                   f"{b['per_epoch_ratio']:.2f}, fixed {b['fixed_s']:.3f}")
 
 
+def _without_baseline(argv):
+    """``argv`` less ``--baseline`` and its path, in any spelling argparse takes:
+    ``--baseline PATH``, ``--baseline=PATH`` and the abbreviations (``--base``)."""
+    out, skip = [], False
+    for a in argv:
+        if skip:  # the path after a separate --baseline
+            skip = False
+            continue
+        flag, eq, _ = a.partition("=")
+        if len(flag) > 2 and "--baseline".startswith(flag):  # only --baseline starts --b
+            skip = not eq
+            continue
+        out.append(a)
+    return out
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--sizes", type=int, nargs="*", default=[1000, 3000, 10000],
@@ -349,10 +365,8 @@ def main():
     p.add_argument("--json", help="write the figures here")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
-    args.argv = [a for a in sys.argv[1:] if a != "--worker"]
-    if args.baseline:  # the worker gets every argument but these two
-        i = args.argv.index("--baseline")
-        del args.argv[i:i + 2]
+    # the worker gets every argument but --worker and --baseline
+    args.argv = _without_baseline([a for a in sys.argv[1:] if a != "--worker"])
     if args.worker:
         print(json.dumps(measure(args)))
         return

@@ -2,7 +2,7 @@
 
 Part 1 (``train``): epochs per second of a full fit at a forecasting size: 20,000
 windows of 48 steps of a noisy sine, 1 feature, a many-to-one LSTM with 64 hidden
-units and one output, MSE, Adam (lr 1e-3), batches of 64 in a fresh random order
+units and one output, MSE, Adam (lr 1e-3, --lr), batches of 64 in a fresh random order
 every epoch, float32. tsbptt runs :func:`tsbptt.engine.trainer.train` with
 ``TrainOptions.n_threads=N`` and BLAS held to N threads (threadpoolctl); if PyTorch
 is importable, the same loop written the usual way (``nn.LSTM(batch_first=True)``
@@ -188,9 +188,9 @@ def bench_fit(torch, X, y, n, args):
     return row
 
 
-def print_fit_table(rows, y):
+def print_fit_table(rows, y, lr):
     print()
-    print("Training loop: many-to-one LSTM, float32, Adam lr 1e-3, MSE; median s/epoch "
+    print(f"Training loop: many-to-one LSTM, float32, Adam lr {lr:g}, MSE; median s/epoch "
           "of the timed epochs")
     hdr = (f"{'thr':>3} {'blas':>4} {'tsb_s/ep':>9} {'torch_s/ep':>10} {'tsb_ep/s':>9} "
            f"{'torch_ep/s':>10} {'tsb/torch':>9} {'tsb_loss':>9} {'torch_loss':>10} "
@@ -417,7 +417,7 @@ def main(argv=None):
               f"{args.batch}, hidden {args.hidden}; {args.warmup} warm-up + "
               f"{args.epochs} timed epoch(s) per thread count", flush=True)
         result["training"] = [bench_fit(torch, X, y, n, args) for n in args.threads]
-        print_fit_table(result["training"], y)
+        print_fit_table(result["training"], y, args.lr)
     if "memory" in args.parts:
         print(f"\nmemory part (load average {os.getloadavg()[0]:.2f}) ...", flush=True)
         result["checkpointing"] = bench_checkpoints(args)
