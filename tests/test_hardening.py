@@ -404,8 +404,8 @@ def test_a_network_larger_than_memory_is_refused_before_allocating(data):
     X, y = data
     peak, msg = _peak_mib(lambda: RNNRegressor(10**6, max_iter=1).fit(X, y))
     assert msg.startswith("hidden_size=1000000 with num_layers=1 and 1 inputs needs "
-                          "1.49e+04 GiB for its weights, their gradients and the optimizer's "
-                          "two moments, more than this machine")
+                          "1.49e+04 GiB for 4 copies of its weights (weights, gradients, "
+                          "optimizer state), more than this machine")
     assert peak < 20
 
 

@@ -248,8 +248,8 @@ def test_thousands_separators_are_read_with_the_flag_and_hinted(tmp_path, capsys
         "--thousands and --decimal are both ','; they must differ\n")
 
 
-def test_sep_and_decimal_are_one_character_and_backslash_t_is_a_tab(tmp_path, capsys, run,
-                                                                    ridge_args):
+def test_sep_decimal_and_thousands_are_checked_and_backslash_t_is_a_tab(
+        tmp_path, capsys, run, ridge_args):
     import warnings
 
     for flag, example, values in (("--sep", "';' (or '\\t' for a tab)", [""]),
@@ -370,6 +370,13 @@ def test_a_long_panel_file_is_said_to_hold_several_series(tmp_path, capsys, run)
     code, _, err = run(capsys, "forecast", path, "--target", "value", "--horizon", 1,
                        "--lags", 2, "--model", "ridge")
     assert code == 2 and "for 'store' 1 and 2: this looks like several series" in err
+    # an integer target (or covariate) is no id column, even when its values repeat
+    path.write_text("date,visits\n2024-01-01,1\n2024-01-02,0\n2024-01-02,1\n"
+                    "2024-01-03,0\n")
+    code, _, err = run(capsys, "forecast", path, "--target", "visits", "--horizon", 1,
+                       "--lags", 2, "--model", "ridge")
+    assert code == 2 and err.endswith("keep one row per time (sum or average the "
+                                      "duplicates)\n")
     # repeated rows without such a column: the old advice
     path = tmp_path / "dup.csv"
     path.write_text("date,value,note\n2024-01-01,1,x\n2024-01-02,2,y\n2024-01-02,3,y\n")

@@ -412,7 +412,7 @@ def test_batches_whose_caches_pass_the_memory_are_refused_before_any_update(monk
     # a truncated many-to-many pass holds one window's outputs, not the series'
     # (all T steps were counted, refusing a long series whose windows fit)
     monkeypatch.setattr(_validation, "physical_memory", lambda: 2 * 2**20)
-    long_x = rng.standard_normal((1, 200_000, 1))  # all outputs: 3.2 MB; a window's: 0.8
+    long_x = rng.standard_normal((1, 200_000, 1))  # outputs: 3.2 MB; a window: 0.8 in all
     net = Network("rnn", 1, 2, 1, many_to_many=True, random_state=0)
     train(*_train_args(net, long_x, long_x.copy()), TrainOptions(batch_size=1, max_iter=1,
                                                                    bptt_steps=10_000))

@@ -492,6 +492,13 @@ def test_a_continued_fit_takes_the_optimizer_settings_as_set_now():
     with pytest.raises(ValueError):  # refused data: the optimizer and its moments stay
         m.set_params(optimizer="sgd").fit(bad, y)
     assert m._optimizer is adam
+    m.set_params(early_stopping=True, validation_fraction=0.25)
+    w = np.ones(len(y))
+    w[-len(y) // 4:] = 0  # refused by the engine's own checks, before any update
+    with pytest.raises(ValueError, match="no validation sample has a positive weight"):
+        m.fit(X, y, sample_weight=w)
+    assert m._optimizer is adam
+    m.set_params(early_stopping=False)
     m.set_params(optimizer="sgd", momentum=0.5, weight_decay=0.1).fit(X, y)
     sgd = m._optimizer
     assert type(sgd).__name__ == "SGD" and (sgd.momentum, sgd.weight_decay) == (0.5, 0.1)

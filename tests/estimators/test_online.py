@@ -233,9 +233,12 @@ def test_partial_fit_takes_the_settings_as_set_now_and_refuses_a_new_shape():
     sgd = m._trainer.optimizer
     assert type(sgd).__name__ == "SGD" and sgd.momentum == 0.5 and sgd.t == 10
     assert sgd.learning_rate == 0.05
-    m.set_params(dtype=np.float64).partial_fit(X[:1], y[:1])  # the same dtype, spelt otherwise
-    m.set_params(hidden_size=5)
+    m.set_params(dtype="float32")
+    with pytest.raises(ValueError, match="dtype='float32' differs from the fitted network's "
+                                         "dtype='float64'"):
+        m.partial_fit(X[:5], y[:5])
+    m.set_params(dtype="float64", hidden_size=5)
     with pytest.raises(ValueError, match="hidden_size=5 differs from the fitted network's "
                                          "hidden_size=3"):
         m.partial_fit(X[:5], y[:5])
-    assert m.n_steps_ == 41
+    assert m.n_steps_ == 40

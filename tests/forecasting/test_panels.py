@@ -204,6 +204,16 @@ def test_uint64_labels_past_int64_keep_their_values_and_overflow_is_refused(tmp_
         labels = labels.index if isinstance(fitted, pd.Series) else labels["ds"]
         assert labels.dtype == np.uint64
         assert [int(v) for v in labels] == [start + 30, start + 31] * (len(labels) // 2)
+    # a panel of int64 and uint64 series: one label type in the file (the two were
+    # concatenated as float64, 30 steps off near 2**60), and in the forecasts
+    small = pd.Series(np.arange(30.0), index=pd.Index(np.arange(30)))
+    for big in (y, y.set_axis(np.uint64(2**60) + np.arange(30, dtype=np.uint64))):
+        f = Forecaster(Ridge(), lags=4, horizon=2).fit({"s": small, "b": big})
+        f.save(tmp_path / "mixed.npz")
+        pd.testing.assert_series_equal(load_forecaster(tmp_path / "mixed.npz").predict(),
+                                       f.predict(), check_exact=True)
+        assert [int(t) for _, t in f.predict().index] == [30, 31] + [
+            int(big.index[-1]) + 1, int(big.index[-1]) + 2]
     top = pd.Series(np.arange(30.0), index=pd.Index(np.iinfo(np.int64).max - 29 + np.arange(30)))
     with pytest.raises(ValueError, match="pass the largest int64 label"):
         Forecaster(Ridge(), lags=4, horizon=2).fit(top).predict()

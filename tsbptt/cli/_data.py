@@ -163,7 +163,14 @@ def character(example, pattern=False):
         if len(char) != 1 and not (pattern and char):
             what = "a separator" if pattern else "one character"
             raise argparse.ArgumentTypeError(f"expected {what}, e.g. {example}, got "
-                                             f"'{text}'")
+                                             f"{cut(text)}")
+        if len(char) > 1:
+            try:
+                re.compile(char)
+            except re.error as exc:
+                raise argparse.ArgumentTypeError(
+                    f"{cut(text)} is not a regular expression ({exc}); a separator of "
+                    "several characters is one, e.g. '\\s+'") from None
         return char
 
     return parse
@@ -495,10 +502,13 @@ def _series_column(frame, first, pos):
     ids of a long panel file."""
     for name in [] if frame is None else frame.columns:
         values = frame[name]
-        ids = not pd.api.types.is_numeric_dtype(values) or (
-            pd.api.types.is_integer_dtype(values) and not pd.api.types.is_bool_dtype(values))
-        if not ids or values.iloc[[first, pos]].isna().any():
+        integers = pd.api.types.is_integer_dtype(values) and not \
+            pd.api.types.is_bool_dtype(values)
+        if (pd.api.types.is_numeric_dtype(values) and not integers) \
+                or values.iloc[[first, pos]].isna().any():
             continue
+        if integers and values.nunique() > len(values) // 2:
+            continue  # integers that seldom repeat (counts): no ids
         if values.iloc[first] != values.iloc[pos] and values.duplicated().any():
             return name
     return None
@@ -734,7 +744,10 @@ def _load_data(args):
         _check_columns(frame.columns, [args.time_col], source)
         target = args.target
         frame.index = parse_times(frame.pop(args.time_col), args.time_col, lines)
-        _check_order(frame.index, args.time_col, lines, frame)
+        # the columns the model reads are no series ids (an integer target repeats)
+        used = [target] + list(args.exog or []) + list(args.future_exog or [])
+        _check_order(frame.index, args.time_col, lines,
+                     frame.drop(columns=[c for c in used if c in frame.columns]))
     _check_time_flags(args, frame.index, "the dataset's time index" if args.dataset
                       else f"time column {args.time_col!r}")
     exog, future_exog = list(args.exog or []), list(args.future_exog or [])

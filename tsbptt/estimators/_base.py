@@ -314,7 +314,7 @@ class _BaseRecurrent(FittedState, BaseEstimator):
                                   bidirectional=self.bidirectional).values(),
                      self.dtype_, 4, f"hidden_size={self.hidden_size!r} with num_layers="
                      f"{self.num_layers} and {self._network_input_size()} inputs",
-                     held="its weights, their gradients and the optimizer's two moments")
+                     held="4 copies of its weights (weights, gradients, optimizer state)")
         rs = check_random_state(self.random_state)
         self.network_ = self._new_network(n_outputs, rs.randint(np.iinfo(np.int32).max))
         self._rng = np.random.RandomState(rs.randint(np.iinfo(np.int32).max))
@@ -335,8 +335,19 @@ class _BaseRecurrent(FittedState, BaseEstimator):
 
     def _train(self, X3, Y, lengths, w, max_iter, incremental=False):
         """Train on prepared arrays; the time-ordered tail validates if asked."""
-        # here, not before the data's checks: a refused continued fit keeps the moments
+        # a continued fit refused before its first update (here, or by the engine's
+        # checks of the data) keeps the optimizer it had, moments and all
+        kept = (vars(self).get("_optimizer"), vars(self).get("_optimizer_params"))
         self._continue_optimizer()
+        try:
+            return self._train_with(X3, Y, lengths, w, max_iter, incremental)
+        except BaseException:
+            if self._optimizer is not kept[0] and self._optimizer.t == 0:
+                self._optimizer, self._optimizer_params = kept
+            raise
+
+    def _train_with(self, X3, Y, lengths, w, max_iter, incremental):
+        """:meth:`_train` with the optimizer set."""
         val = None
         idx, val_idx = self._split(len(X3), incremental)
         if val_idx is not None:

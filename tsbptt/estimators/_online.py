@@ -180,7 +180,7 @@ class RTRLRegressor(RegressorMixin, BaseEstimator):
         fitted = vars(self).setdefault("_fitted", {k: getattr(self, k) for k in _ARCHITECTURE})
         for name, value in fitted.items():
             now = getattr(self, name)
-            if (np.dtype(now) != np.dtype(value)) if name == "dtype" else now != value:
+            if now != value:  # dtype too: fit takes 'float32' and 'float64' alone
                 raise ValueError(f"{name}={now!r} differs from the fitted network's "
                                  f"{name}={value!r}: partial_fit continues the fitted "
                                  "network; set it back, or fit anew")

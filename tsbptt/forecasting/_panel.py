@@ -730,8 +730,10 @@ def _integer_labels(lasts, step, steps):
     series after another, in the labels' own kind: uint64 labels stay uint64 (in int64
     those past its largest value turned negative, and a Python int with int64 steps
     made float64). Labels past the kind's range are refused, not wrapped around."""
-    kind = np.dtype(np.uint64 if lasts.dtype.kind == "u" else np.int64)
-    top = int(lasts.max())
+    top, low = max(int(v) for v in lasts), min(int(v) for v in lasts)
+    # a panel may mix int64 and uint64 series (an object array here)
+    unsigned = (lasts.dtype.kind == "u" or top > np.iinfo(np.int64).max) and low >= 0
+    kind = np.dtype(np.uint64 if unsigned else np.int64)
     if top + step * steps > np.iinfo(kind).max:
         raise ValueError(f"the {steps} labels after {top} at step {step} pass the largest "
                          f"{kind} label, {np.iinfo(kind).max}: number the series from a "

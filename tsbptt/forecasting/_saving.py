@@ -317,13 +317,33 @@ def _tails(f):
     parts = [f.tails_[k] for k in f.series_]
     keep = [min(len(e), f.lags_) for e in parts]
     ys = [e.y.iloc[-n:] for e, n in zip(parts, keep)]
+    codes = [_codes(y.index) for y in ys]
+    if len({c.dtype for c in codes}) > 1:  # int64 and uint64 labels: one dtype for all
+        codes = _common_integer_codes(codes)
     arrays = {"tail/offsets": np.cumsum([0] + keep),
               "tail/values": np.concatenate([y.to_numpy(np.float64) for y in ys]),
-              "tail/times": np.concatenate([_codes(y.index) for y in ys])}
+              "tail/times": np.concatenate(codes)}
     if f.exog_names_:
         arrays["tail/X"] = np.concatenate([e.X.iloc[-n:][f.exog_names_].to_numpy(np.float64)
                                            for e, n in zip(parts, keep)])
-    return arrays, _time_meta(ys[0].index), ys[0].index.name
+    meta = _time_meta(ys[0].index)
+    if meta["kind"] == "int":
+        meta["dtype"] = arrays["tail/times"].dtype.name
+    return arrays, meta, ys[0].index.name
+
+
+def _common_integer_codes(codes):
+    """Series' int64 and uint64 labels in one dtype (np.concatenate made float64 of
+    them, 30 steps off near 2**60): int64 where every label fits, else uint64 where
+    none is negative; else refused."""
+    top = max(int(c.max()) for c in codes if len(c))
+    low = min(int(c.min()) for c in codes if len(c))
+    if top <= np.iinfo(np.int64).max:
+        return [c.astype(np.int64) for c in codes]
+    if low >= 0:
+        return [c.astype(np.uint64) for c in codes]
+    raise ValueError("the series' integer labels span negative numbers and numbers past "
+                     "int64's largest value: a forecaster file holds one integer type")
 
 
 def _codes(index):
@@ -374,7 +394,8 @@ def _offset_meta(offset, what):
     if not same:
         raise ValueError(f"{what} {offset!r} cannot be written to a forecaster file: "
                          "only frequencies pandas writes as a string (e.g. 'MS', "
-                         "'W-WED') and custom business calendars (weekmask, holidays) can")
+                         "'W-WED'), custom business calendars (weekmask, holidays) and "
+                         "business hours can")
     return out
 
 
@@ -508,9 +529,9 @@ def _rebuild(cls, meta, arrays):
     times = _labels(arrays["tail/times"], meta["time"]).rename(_as_label(meta["time_name"]))
     X = arrays.get("tail/X")
     f.tails_ = {}
-    y_name = _as_label(meta["y_name"]) if "y_name" in meta else f.name_  # older files
     if not _label(meta.get("y_name")):
         raise ValueError(f"bad y_name {meta['y_name']!r}")
+    y_name = _as_label(meta["y_name"]) if "y_name" in meta else f.name_  # older files
     for i, k in enumerate(f.series_):
         a, b = int(offsets[i]), int(offsets[i + 1])
         y = pd.Series(values[a:b], index=times[a:b], name=y_name)

@@ -27,14 +27,23 @@ def _aligned(y_true, y_pred):
             or len(a) != len(b) or not len(a)):  # sizes: _pair's message
         return y_pred
     if not (a.is_unique and b.is_unique):
-        raise ValueError("y_true and y_pred are in another order, and their index labels "
-                         "repeat, so they cannot be paired by label: sort both alike")
+        raise ValueError("y_true's and y_pred's index labels differ or are in another "
+                         "order, and repeat, so they cannot be paired by label: give "
+                         "both the same labels in the same order")
     if a.sort_values().equals(b.sort_values()):
         return y_pred.reindex(a)
-    first = a.difference(b)[0] if len(a.difference(b)) else a[0]
-    raise ValueError(f"y_true and y_pred are on different index labels ({str(first)!r} "
-                     "of y_true is not in y_pred's): score the forecasts against the "
+    missing = a.difference(b)
+    first = _plain(missing[0] if len(missing) else a[0])
+    raise ValueError(f"y_true and y_pred are on different index labels ({first!r} of "
+                     "y_true is not in y_pred's): score the forecasts against the "
                      "actual values of the same steps")
+
+
+def _plain(label):
+    """A label as the user wrote it: 3 and ('b', 3), not np.int64(3)."""
+    if isinstance(label, tuple):
+        return tuple(_plain(v) for v in label)
+    return label.item() if isinstance(label, np.generic) else label
 
 
 def _pair(y_true, y_pred):
