@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .. import datasets
+from ..utils._validation import plain_label
 
 __all__ = ["DATASETS", "MODELS", "Data", "UsageError", "add_data_flags", "build_estimator",
            "check_future", "coverage_arg", "cut", "describe", "load_config", "load_data",
@@ -476,8 +477,9 @@ def _check_order(index, column, lines=None, frame=None):
         ids = _series_column(frame, first, pos)
         if ids is not None:
             raise UsageError(
-                f"{where}, for {ids!r} {cut(_plain(frame[ids].iloc[first]))} and "
-                f"{cut(_plain(frame[ids].iloc[pos]))}: this looks like several series in one file, "
+                f"{where}, for {ids!r} {cut(plain_label(frame[ids].iloc[first]))} and "
+                f"{cut(plain_label(frame[ids].iloc[pos]))}: this looks like several "
+                "series in one file, "
                 f"one per value of {ids!r}; the command line forecasts one series: keep "
                 f"the rows of one {ids!r} value (or forecast them all with the Python "
                 "API: a Forecaster fits such a long frame as a panel, with id_col, "
@@ -489,11 +491,6 @@ def _check_order(index, column, lines=None, frame=None):
         raise UsageError(f"time column {column!r} is not sorted: {index[pos]} (line "
                          f"{_line(pos, lines)}) comes after {index[pos - 1]} (line "
                          f"{_line(pos - 1, lines)}); sort the rows by time")
-
-
-def _plain(value):
-    """A NumPy scalar as the Python value it holds: 1, not np.int64(1)."""
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def _series_column(frame, first, pos):

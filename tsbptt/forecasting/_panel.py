@@ -15,6 +15,7 @@ from contextlib import contextmanager
 import numpy as np
 import pandas as pd
 
+from ..utils._validation import plain_label
 from .windowing import check_numeric, check_order
 
 __all__ = ["Entry", "continuations", "future_index", "last_labels", "named",
@@ -255,7 +256,8 @@ def _step_of(index, freq, key, allow_gaps):
         if not allow_gaps and len(steps) and not np.all(steps == step):
             bad = int(np.flatnonzero(steps != step)[0]) + 1
             raise ValueError(f"{_where(key)}'s integer index is not regular at step {step}: "
-                             f"{_label(index[bad])!r} after {_label(index[bad - 1])!r}; pass "
+                             f"{plain_label(index[bad])!r} after "
+                             f"{plain_label(index[bad - 1])!r}; pass "
                              "fill='interpolate' or fill='ffill' to fill gaps")
         return step
     raise TypeError(f"{_where(key)} needs a DatetimeIndex or an integer index, got "
@@ -547,11 +549,6 @@ def _index_kind(index):
     return f"a {type(index).__name__} of {index.dtype}"
 
 
-def _label(x):
-    """A label as the user wrote it: 7, not np.int64(7)."""
-    return x.item() if isinstance(x, np.generic) else x
-
-
 def _new_values(key):
     return "the new values" if key is None else f"the new values of series {key!r}"
 
@@ -571,13 +568,13 @@ def _check_continues(old, new, step, key):
     expected = future_index(last, step, len(index))
     if index[0] <= last:
         raise ValueError(f"{where} overlap the known ones: they start at "
-                         f"{_label(index[0])!r}, the known ones end at {_label(last)!r}; "
-                         f"pass only the values after it (from {_label(expected[0])!r})")
+                         f"{plain_label(index[0])!r}, the known ones end at {plain_label(last)!r}; "
+                         f"pass only the values after it (from {plain_label(expected[0])!r})")
     if not index.equals(expected):
         bad = int(np.flatnonzero(np.asarray(index != expected))[0])
         what = "a gap" if bad == 0 else f"not at the fitted step {step!r}"
         raise ValueError(f"{where} must continue it at step {step!r}: "
-                         f"{_label(index[bad])!r} where {_label(expected[bad])!r} was "
+                         f"{plain_label(index[bad])!r} where {plain_label(expected[bad])!r} was "
                          f"expected ({what})")
 
 
@@ -730,8 +727,9 @@ def _integer_labels(lasts, step, steps):
     series after another, in the labels' own kind: uint64 labels stay uint64 (in int64
     those past its largest value turned negative, and a Python int with int64 steps
     made float64). Labels past the kind's range are refused, not wrapped around."""
-    top, low = max(int(v) for v in lasts), min(int(v) for v in lasts)
     # a panel may mix int64 and uint64 series (an object array here)
+    values = lasts if lasts.dtype.kind in "iu" else np.array([int(v) for v in lasts])
+    top, low = int(values.max()), int(values.min())
     unsigned = (lasts.dtype.kind == "u" or top > np.iinfo(np.int64).max) and low >= 0
     kind = np.dtype(np.uint64 if unsigned else np.int64)
     if top + step * steps > np.iinfo(kind).max:

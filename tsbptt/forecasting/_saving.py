@@ -26,8 +26,8 @@ import tempfile
 
 import numpy as np
 import pandas as pd
-from sklearn import linear_model
 from pandas.tseries.frequencies import to_offset
+from sklearn import linear_model
 from sklearn.base import clone
 
 from .. import estimators as _estimators
@@ -296,8 +296,7 @@ def _time_meta(index):
     if isinstance(index, pd.DatetimeIndex):
         return {"kind": "datetime", "unit": index.unit,
                 "tz": None if index.tz is None else str(index.tz)}
-    # uint64 labels kept as such: as int64 those past its largest value wrapped around
-    return {"kind": "int", "dtype": "uint64" if index.dtype.kind == "u" else "int64"}
+    return {"kind": "int"}  # and the codes' dtype, from _tails
 
 
 def _labels(codes, meta):
@@ -327,7 +326,7 @@ def _tails(f):
         arrays["tail/X"] = np.concatenate([e.X.iloc[-n:][f.exog_names_].to_numpy(np.float64)
                                            for e, n in zip(parts, keep)])
     meta = _time_meta(ys[0].index)
-    if meta["kind"] == "int":
+    if meta["kind"] == "int":  # uint64 labels stay uint64: as int64 they wrapped around
         meta["dtype"] = arrays["tail/times"].dtype.name
     return arrays, meta, ys[0].index.name
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from ..utils._validation import check_positive_int
+from ..utils._validation import check_positive_int, plain_label
 
 __all__ = ["mae", "rmse", "mape", "smape", "mase"]
 
@@ -33,17 +33,10 @@ def _aligned(y_true, y_pred):
     if a.sort_values().equals(b.sort_values()):
         return y_pred.reindex(a)
     missing = a.difference(b)
-    first = _plain(missing[0] if len(missing) else a[0])
+    first = plain_label(missing[0] if len(missing) else a[0])
     raise ValueError(f"y_true and y_pred are on different index labels ({first!r} of "
                      "y_true is not in y_pred's): score the forecasts against the "
                      "actual values of the same steps")
-
-
-def _plain(label):
-    """A label as the user wrote it: 3 and ('b', 3), not np.int64(3)."""
-    if isinstance(label, tuple):
-        return tuple(_plain(v) for v in label)
-    return label.item() if isinstance(label, np.generic) else label
 
 
 def _pair(y_true, y_pred):

@@ -117,6 +117,13 @@ def reject_complex(value, name):
                          "imaginary parts as two real columns")
 
 
+def plain_label(value):
+    """A label as the user wrote it, for messages: 7 and ('b', 7), not np.int64(7)."""
+    if isinstance(value, tuple):
+        return tuple(plain_label(v) for v in value)
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def physical_memory():
     """This machine's physical memory in bytes, or None where it cannot be read."""
     try:
