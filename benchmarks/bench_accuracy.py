@@ -100,6 +100,11 @@ def _models(season, horizon, seed):
         "gru": lambda: Forecaster(GRURegressor(random_state=seed, n_threads=1),
                                   lags=lags, horizon=horizon),
     }
+    # not in the default run: the stateful strategy on the levels and on the changes
+    for label, transform in (("stateful", None), ("stateful-diff", "diff")):
+        models[label] = (lambda transform=transform: Forecaster(
+            LSTMRegressor(random_state=seed, n_threads=1), lags=lags, horizon=horizon,
+            strategy="stateful", transform=transform))
     if AutoForecaster is not None:
         models["auto"] = lambda: AutoForecaster(horizon=horizon, season=season,
                                                 random_state=seed, n_threads=1)
@@ -127,7 +132,7 @@ def run(names, n_origins, seed, only=None):
                          "seconds": seconds, "cpu": cpu, "n": len(y), "season": season,
                          "horizon": horizon, "origins": n,
                          "forecasts": len(result.forecasts)})
-            print(f"{name:<42} {label:<6} MASE {mase:7.3f} +- {se:5.3f}  "
+            print(f"{name:<42} {label:<13} MASE {mase:7.3f} +- {se:5.3f}  "
                   f"{seconds:7.1f} s  ({cpu:6.1f} CPU s)", flush=True)
     return rows
 
@@ -248,10 +253,13 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     # choices: a misspelt name would otherwise match nothing and run no model
     parser.add_argument("--models", nargs="*", metavar="MODEL",
-                        choices=["naive", "ridge", "lstm", "gru", "auto"],
+                        choices=["naive", "ridge", "lstm", "gru", "auto", "stateful",
+                                 "stateful-diff"],
                         default=["naive", "ridge", "lstm", "gru", "auto"],
-                        help="any of naive ridge lstm gru auto (auto where this "
-                             "version has AutoForecaster; default: all)")
+                        help="any of naive ridge lstm gru auto stateful stateful-diff "
+                             "(auto where this version has AutoForecaster; stateful: "
+                             "the LSTM with strategy='stateful', on the levels or with "
+                             "transform='diff'; default: all but the stateful two)")
     parser.add_argument("--series", nargs="+", metavar="WORD",
                         help="only the series whose name contains one of these")
     parser.add_argument("--intervals", action="store_true",

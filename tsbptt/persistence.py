@@ -436,7 +436,8 @@ def read_model_file(path, known, *, format=FORMAT, format_version=FORMAT_VERSION
         raise ValueError(f"{shown!r} is not a {what}")
     versions = format_version if isinstance(format_version, tuple) else (format_version,)
     if meta.get("format_version") not in versions:
-        readable = " and ".join(map(str, versions))
+        readable = " and ".join(filter(None, [", ".join(map(str, versions[:-1])),
+                                              str(versions[-1])]))
         raise ValueError(f"{shown!r} has model format {meta.get('format_version')!r}, "
                          f"this tsbptt ({__version__}) reads format {readable}; "
                          f"it was written by tsbptt {meta.get('tsbptt_version')!r}")

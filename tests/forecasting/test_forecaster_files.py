@@ -206,8 +206,8 @@ def test_files_only_a_newer_reader_rebuilds_say_format_2(tmp_path):
     for k in ("format", "format_version", "tsbptt_version", "checksum"):
         meta.pop(k)
     write_model_file(tmp_path / "newer.npz", arrays, meta, format="tsbptt-forecaster",
-                     format_version=3)
-    with pytest.raises(ValueError, match=r"has model format 3, this .* reads format 1 and 2;"):
+                     format_version=4)
+    with pytest.raises(ValueError, match=r"has model format 4, this .* reads format 1, 2 and 3;"):
         load_forecaster(tmp_path / "newer.npz")
 
 

@@ -156,7 +156,12 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         and ``'diff'`` or ``'seasonal_diff'`` (targets relative to the origin's
         value, or to the value one season earlier), applied on the windows
         (direct and recursive). E.g. ``('log', 'seasonal_diff')``. Every one is
-        inverted exactly, interval bounds included.
+        inverted exactly, interval bounds included. With ``strategy='stateful'``,
+        ``'diff'`` makes the model read and forecast each step's change, the changes
+        standardised by their mean (the drift) and spread: trends and random walks
+        are then carried past the levels seen in training, where a model of the
+        levels saturates; stationary seasonal series are better on levels (their
+        forecast errors add up over the steps of the changes).
     linear : bool, default=True
         For tsbptt regressors (direct and recursive): a linear part (the mean of a
         ridge regression on the scale-free windows and one on the lags) that the
@@ -351,11 +356,13 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
                              f"'recursive' (got {type(self.estimator).__name__}, "
                              f"strategy={self.strategy!r})")
         names = transforms.check_transform(self.transform)
-        if self.strategy == "stateful" and (self.scaling == "window"
-                                            or transforms.difference_of(names)):
+        if self.strategy == "stateful" and (
+                self.scaling == "window"
+                or transforms.difference_of(names) == "seasonal_diff"):
             raise ValueError(f"strategy='stateful' reads whole series, not windows: "
                              f"scaling={self.scaling!r} and transform={self.transform!r} "
-                             "need strategy='direct' or 'recursive'")
+                             "need strategy='direct' or 'recursive' (a stateful model "
+                             "takes transform='diff')")
         if transforms.difference_of(names) == "seasonal_diff" and self.lags_ < self.season_:
             raise ValueError(f"transform='seasonal_diff' reads a season of "
                              f"{self.season_} steps, the windows hold lags={self.lags_}; "

@@ -34,17 +34,19 @@ from .. import estimators as _estimators
 from ..estimators import load_model, save_model
 from ..persistence import read_model_file, saved_random_state, write_model_file
 from ._panel import Entry
+from ._sequence_diff import DifferencedSequenceModel
 from ._window_model import WindowModel
 from .baselines import SeasonalNaive
 
 __all__ = ["read_forecaster", "save_forecaster"]
 
 FORMAT = "tsbptt-forecaster"
-#: The layout's version: 2 where a WindowModel keeps a member that is not one of
-#: tsbptt's estimators (a linear model or SeasonalNaive, by its parts), which readers
-#: of version 1 cannot rebuild; 1 for every other file, which they read as before.
-FORMAT_VERSION = 2
-READS_VERSIONS = (1, 2)
+#: The layout's version: 3 for a stateful model of the changes (``transform='diff'``),
+#: 2 where a WindowModel keeps a member that is not one of tsbptt's estimators (a
+#: linear model or SeasonalNaive, by its parts), which readers of version 1 cannot
+#: rebuild; 1 for every other file, which they read as before (:func:`_version`).
+FORMAT_VERSION = 3
+READS_VERSIONS = (1, 2, 3)
 #: scikit-learn linear models stored as their coefficients.
 _LINEAR = ("LinearRegression", "Ridge", "RidgeCV", "Lasso", "ElasticNet")
 _MEMBER_PREFIXES = ("fit/", "tail/", "state/", "model/")
@@ -185,6 +187,11 @@ def _alpha(ridge):
 
 def _model_parts(model):
     """The fitted model as (meta, arrays)."""
+    if isinstance(model, DifferencedSequenceModel):
+        meta, arrays = _model_parts(model.estimator_)
+        return {"kind": "differenced", "model": meta,
+                "change_mean": model.change_mean_, "change_scale": model.change_scale_
+                }, arrays
     if isinstance(model, WindowModel):
         params = model.get_params(deep=False)
         params.pop("estimator")
@@ -254,6 +261,13 @@ def _rebuild_model(meta, arrays):
     kind = meta["kind"]
     if kind == "tsbptt":
         return _unembed(arrays["model/network"])
+    if kind == "differenced":
+        inner = _rebuild_model(meta["model"], arrays)
+        model = DifferencedSequenceModel(clone(inner))
+        model.estimator_ = inner
+        model.change_mean_ = float(meta["change_mean"])
+        model.change_scale_ = float(meta["change_scale"])
+        return model
     if kind == "window":
         members = meta.get("members") or [None] * int(meta.get("n_members", 1))
         model_members = [_rebuild_member(m, arrays, _member_key(i))
@@ -449,13 +463,15 @@ def save_forecaster(f, path):
 
 
 def _version(meta):
-    """The oldest format version that holds this file: 2 for a window model's
-    linear members, a custom business calendar or an offset object as ``freq``,
-    which readers of format 1 would not rebuild (or, for the calendar, would drop
-    silently)."""
+    """The oldest format version that holds this file: 3 for a stateful model of
+    the changes, 2 for a window model's linear members, a custom business calendar
+    or an offset object as ``freq``, which readers of older formats would not
+    rebuild (or, for the calendar, would drop silently)."""
+    if meta["model"]["kind"] == "differenced":
+        return 3
     members = meta["model"].get("members") or ()
     custom = "custom" in meta["step"] or isinstance(meta["params"]["freq"], dict)
-    return FORMAT_VERSION if custom or any(m is not None for m in members) else 1
+    return 2 if custom or any(m is not None for m in members) else 1
 
 
 def _json_default(value):

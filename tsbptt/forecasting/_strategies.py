@@ -19,6 +19,7 @@ from sklearn.base import clone
 from . import transforms
 from ._gram import CHUNK_ROWS, fits_by_chunks, gram_of_chunks, ridge_from_gram, run_sums
 from ._parts import _by_series, _joined, _stack_states
+from ._sequence_diff import DifferencedSequenceModel
 from ._window_model import MAX_WINDOWS, WindowModel, apply_budget, is_network
 from ..estimators import RecurrentState, capabilities
 
@@ -133,9 +134,9 @@ class _Strategies:
         if self.interval == "quantile":
             a = (1 - self.coverage) / 2
             est.set_params(loss="quantile", quantiles=(a, 0.5, 1 - a))
-        if self.strategy == "stateful":
-            return est
         diff = transforms.difference_of(transforms.check_transform(self.transform))
+        if self.strategy == "stateful":
+            return DifferencedSequenceModel(est) if diff else est
         linear = self.linear and network
         if (self.scaling_ != "window" and not diff and not linear and self.n_seeds == 1
                 and self.max_time is None):
@@ -229,8 +230,8 @@ class _Strategies:
         list; later fits of the member warn as usual again."""
         # a window model keeps the network's template (estimator) and the fitted
         # network (estimator_): neither may defer the warnings of a later fit
-        members = ((model.estimator, model.estimator_) if isinstance(model, WindowModel)
-                   else (model,))
+        members = ((model.estimator, model.estimator_)
+                   if isinstance(model, (WindowModel, DifferencedSequenceModel)) else (model,))
         note = vars(members[-1]).pop("_convergence_note", None)
         notes = getattr(self, "_convergence_notes", None)
         if notes is not None:

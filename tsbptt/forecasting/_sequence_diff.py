@@ -1,0 +1,115 @@
+"""The stateful strategy on first differences: ``Forecaster(strategy='stateful',
+transform='diff')``.
+
+A stateful model reads each whole series, so the windows' differencing
+(:class:`tsbptt.forecasting._window_model.WindowModel`) does not apply. Here the
+sequence model itself is wrapped: its target channel reads each step's change
+``y_t - y_{t-1}`` instead of the level, and it learns the next change. Changes
+are standardised by their mean and spread over the training series, so a drift
+(the mean change) is what the model forecasts when its output is zero: a trend
+is carried on past the levels it was trained on, where a model of the levels
+saturates (its inputs and targets leave the range it saw).
+
+The wrapper takes and returns levels, as the model it wraps does: the Forecaster
+feeds level forecasts back, scores calibration errors and dates forecasts exactly
+as for any other stateful model. The previous level travels with the model's
+states, as one more state entry ``(prev,)`` of shape (n_sequences, 1), so a
+series read in pieces, or one step at a time, gives what one pass gives.
+"""
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin, clone
+
+from ._window_model import _FORECASTER_HINTS
+
+__all__ = []
+
+
+class DifferencedSequenceModel(RegressorMixin, BaseEstimator):
+    """A per-step sequence model of the changes of a series' levels (channel 0).
+
+    Parameters
+    ----------
+    estimator : tsbptt recurrent regressor or ESNRegressor
+        Fitted with per-step targets on the standardised changes; cloned in ``fit``.
+
+    Attributes
+    ----------
+    estimator_ : the fitted model of the changes
+    change_mean_, change_scale_ : float
+        The mean and standard deviation of the training changes (scale 1 when
+        every change is the same: a straight line).
+    """
+
+    def __init__(self, estimator):
+        self.estimator = estimator
+
+    def _member(self):
+        member = clone(self.estimator)
+        for hint in _FORECASTER_HINTS:  # private, so clone drops them
+            if hint in vars(self.estimator):
+                setattr(member, hint, getattr(self.estimator, hint))
+        return member
+
+    def fit(self, X, y):
+        """Fit on whole series.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_series, n_steps, n_channels)
+            Channel 0 is the level ``y_t``.
+        y : ndarray of shape (n_series, n_steps)
+            The next level ``y_{t+1}`` of every step.
+
+        Returns
+        -------
+        self
+        """
+        X = np.asarray(X, dtype=np.float64)
+        y = np.asarray(y, dtype=np.float64)
+        change = y - X[:, :, 0]
+        self.change_mean_ = float(np.mean(change))
+        scale = float(np.std(change))
+        # every change equal (to rounding): a line needs no scale, only its drift
+        self.change_scale_ = scale if scale > 1e-12 * max(1.0, abs(self.change_mean_)) \
+            else 1.0
+        inputs = self._inputs(X, X[:, :1, 0] - self.change_mean_)
+        self.estimator_ = self._member().fit(inputs, self._standard(change))
+        return self
+
+    def _standard(self, change):
+        return (change - self.change_mean_) / self.change_scale_
+
+    def _inputs(self, X, prev):
+        """``X`` with its channel 0 the standardised change from ``prev`` (n, 1),
+        the level before the first step."""
+        levels = X[:, :, 0]
+        before = np.concatenate([prev, levels[:, :-1]], axis=1)
+        out = X.copy()
+        out[:, :, 0] = self._standard(levels - before)
+        return out
+
+    def predict_sequence(self, X, initial_states=None):
+        """Run on from given states, as the wrapped model's ``predict_sequence``.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_sequences, n_steps, n_channels)
+        initial_states : list or None, default=None
+            The ``states`` of a previous call on the same rows; None starts from
+            zeros, the first step's change taken as the mean change.
+
+        Returns
+        -------
+        pred : ndarray of shape (n_sequences, n_steps)
+            The next level after every step.
+        states : list
+            The wrapped model's states, then ``(prev,)``: the last level read.
+        """
+        X = np.asarray(X, dtype=np.float64)
+        if initial_states is None:
+            inner, prev = None, X[:, :1, 0] - self.change_mean_
+        else:
+            inner, (prev,) = list(initial_states[:-1]), initial_states[-1]
+        change, states = self.estimator_.predict_sequence(self._inputs(X, prev), inner)
+        pred = X[:, :, 0] + self.change_mean_ + self.change_scale_ * np.asarray(change)
+        return pred, list(states) + [(X[:, -1:, 0].copy(),)]
