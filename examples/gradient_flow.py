@@ -15,6 +15,11 @@ from tsbptt.engine import LOSSES, Network, Objective, gradient_flow
 
 
 def main(T=60, hidden=32, plot_path=None):
+    if plot_path is not None:  # said before the fits, not after them
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise SystemExit("--plot needs matplotlib: pip install 'tsbptt[plot]'") from None
     rng = np.random.default_rng(0)
     X = rng.standard_normal((64, T, 1))
     y = rng.standard_normal((64, 1))

@@ -112,6 +112,11 @@ def electricity(quick=False):
 
 
 def main(quick=False, plot_path=None):
+    if plot_path is not None:  # said before the fits, not after them
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise SystemExit("--plot needs matplotlib: pip install 'tsbptt[plot]'") from None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         y, days, table, forecasts = sensors(quick)

@@ -94,6 +94,11 @@ def price_band_coverage(table, half_width):
 
 
 def main(quick=False, plot_path=None, holdout=None):
+    if plot_path is not None:  # said before the fits, not after them
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise SystemExit("--plot needs matplotlib: pip install 'tsbptt[plot]'") from None
     close = load_stock_prices()
     returns = log_returns(close)
     holdout = (30 if quick else 100) if holdout is None else holdout

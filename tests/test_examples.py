@@ -1,5 +1,6 @@
 """Every example runs (with small settings) and prints what it promises."""
 import importlib.util
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +44,18 @@ def test_grid_search(capsys):
     assert np.isfinite(mae)
     out = capsys.readouterr().out
     assert "best parameters" in out and "seasonal naive" in out
+
+
+@pytest.mark.parametrize("name", ["gradient_flow", "sensors", "stock"])
+def test_a_plot_without_matplotlib_is_refused_before_the_fits(name, tmp_path, monkeypatch,
+                                                               capsys):
+    # the examples crashed on the import after all their fits (minutes at full size)
+    module = _load(name)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # what `import` then refuses
+    with pytest.raises(SystemExit, match=r"--plot needs matplotlib: pip install "
+                                         r"'tsbptt\[plot\]'"):
+        module.main(plot_path=tmp_path / "x.png")
+    assert capsys.readouterr().out == ""  # nothing fitted or printed first
 
 
 def test_gradient_flow_plot(tmp_path, capsys):
