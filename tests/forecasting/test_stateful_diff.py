@@ -56,6 +56,7 @@ def test_the_model_reads_and_learns_standardised_changes():
     seen = np.concatenate([np.full((2, 1), mean), change[:, :-1]], axis=1)
     np.testing.assert_allclose(model.estimator_.X_[:, :, 0], (seen - mean) / scale)
     np.testing.assert_array_equal(model.estimator_.X_[:, :, 1], X[:, :, 1])  # untouched
+    np.testing.assert_array_equal(model.estimator_.X_[:, :, 2], X[:, :, 0])  # the level
 
     pred, states = model.predict_sequence(X)
     expected = levels[:, :-1] + mean + scale * 0.5 * (seen - mean) / scale
@@ -65,12 +66,29 @@ def test_the_model_reads_and_learns_standardised_changes():
     np.testing.assert_array_equal(states[1][0], levels[:, 3:4])
 
 
-def test_a_straight_line_is_not_divided_by_a_zero_spread():
+def test_the_scale_of_equal_changes_is_a_millionth_of_the_levels():
     X = (2.0 * np.arange(6.0))[None, :-1, None]
-    model = DifferencedSequenceModel(_Recorder(gain=0.0)).fit(X, 2.0 * np.arange(1.0, 6.0)[None])
-    assert model.change_mean_ == 2.0 and model.change_scale_ == 1.0
-    pred, _ = model.predict_sequence(X)
-    np.testing.assert_array_equal(pred, X[:, :, 0] + 2.0)  # the line, continued
+    model = DifferencedSequenceModel(_Recorder(gain=0.5)).fit(X, 2.0 * np.arange(1.0, 6.0)[None])
+    assert model.change_mean_ == 2.0 and model.change_scale_ == 8e-6  # the largest level: 8
+    pred = model.predict(X)
+    # the model's output (here half its input, 0: every change is the mean) scaled down
+    np.testing.assert_allclose(pred, X[:, :, 0] + 2.0, rtol=0, atol=1e-12)
+    zeros = DifferencedSequenceModel(_Recorder()).fit(np.zeros((1, 5, 1)), np.zeros((1, 5)))
+    assert zeros.change_mean_ == 0.0 and zeros.change_scale_ == 1e-6
+
+
+@pytest.mark.parametrize("make", [
+    lambda: GRURegressor(8, max_iter=30, random_state=0),
+    lambda: LSTMRegressor(8, max_iter=30, random_state=0)])
+def test_a_straight_line_is_continued(make):
+    # a scale of 1 for equal changes left the network's own error (~0.03 of the
+    # scaled levels) at twice the drift: a line of slope 2 was forecast to fall
+    y = pd.Series(3.0 + 2 * np.arange(200.0), index=pd.date_range("2024", periods=200,
+                                                                  freq="D"))
+    f = _fit(Forecaster(make(), lags=14, horizon=5, strategy="stateful",
+                        transform="diff"), y)
+    np.testing.assert_allclose(f.predict().to_numpy(), 3.0 + 2 * np.arange(200.0, 205.0),
+                               rtol=0, atol=1e-3)
 
 
 @pytest.mark.parametrize("make", [
@@ -161,9 +179,66 @@ def test_saved_and_loaded_it_forecasts_the_same_bits(tmp_path):
 
 def test_what_a_stateful_model_cannot_difference_is_refused():
     y = _trend(200)
-    for kw in ({"transform": "seasonal_diff"}, {"transform": ("log", "seasonal_diff")},
-               {"scaling": "window"}):
-        with pytest.raises(ValueError, match=r"strategy='stateful' reads whole series.*"
-                                             r"takes transform='diff'"):
+    for kw, said in (({"transform": "seasonal_diff"}, "transform='seasonal_diff' needs"),
+                     ({"transform": ("log", "seasonal_diff")},
+                      r"transform=\('log', 'seasonal_diff'\) needs"),
+                     ({"scaling": "window", "transform": "diff"}, "scaling='window' needs")):
+        with pytest.raises(ValueError, match=r"strategy='stateful' reads whole series, "
+                                             r"not windows: " + said) as info:
             Forecaster(LSTMRegressor(2, max_iter=1), lags=4, strategy="stateful",
                        **kw).fit(y)
+        # only the setting at fault is named
+        assert ("scaling" in str(info.value)) == ("scaling" in kw)
+
+
+def _panel(n=150):
+    rng = np.random.default_rng(5)
+    idx = pd.date_range("2024-01-01", periods=n + 4, freq="h")
+    ys = {k: pd.Series(20 + slope * np.arange(n) + rng.normal(0, 0.3, n), index=idx[:n])
+          for k, slope in (("a", 0.2), ("b", -0.1), ("c", 0.0))}
+    Xs = {k: pd.DataFrame({"plan": np.cos(np.arange(n + 4) / 5.0) + i}, index=idx)
+          for i, k in enumerate(ys)}
+    return ys, Xs
+
+
+def test_a_panel_with_covariates_forecasts_alike_after_update_and_a_file(tmp_path):
+    ys, Xs = _panel()
+    f = _fit(Forecaster(GRURegressor(5, max_iter=3, random_state=0, dtype="float64"),
+                        lags=12, horizon=2, strategy="stateful", transform="diff",
+                        future_exog=["plan"], calendar=["hour"], series_id=True),
+             {k: y.iloc[:140] for k, y in ys.items()},
+             {k: X.iloc[:140] for k, X in Xs.items()})
+    assert f.estimator_.estimator_.n_features_in_ == 1 + 1 + 2 + 3 + 1  # the level last
+    future = {k: X.iloc[150:152] for k, X in Xs.items()}
+    expected = f.predict(X=future, history={k: y for k, y in ys.items()},
+                         history_X={k: X.iloc[:150] for k, X in Xs.items()})
+    path = tmp_path / "panel.npz"
+    f.save(path)
+    g = load_forecaster(path)
+    for model in (f, g):
+        model.update({k: y.iloc[140:150] for k, y in ys.items()},
+                     {k: X.iloc[140:150] for k, X in Xs.items()})
+        pd.testing.assert_series_equal(model.predict(X=future), expected, check_exact=True)
+
+
+@pytest.mark.parametrize("edit, said", [
+    (lambda m: m["model"].update(change_scale=-1.0), "bad change_mean 0.* or change_scale -1.0"),
+    (lambda m: m["model"].update(change_mean="1e3"), "bad change_mean '1e3'"),
+    (lambda m: m["model"].update(change_scale=float("nan")), "change_scale 'nan'"),
+    (lambda m: m["params"].update(transform=None), r"the model \('differenced'\) is not what "
+                                                   r"strategy='stateful' and transform=None fit"),
+])
+def test_a_file_with_a_bad_model_of_the_changes_is_refused(tmp_path, edit, said):
+    from tsbptt.persistence import write_model_file
+    f = _fit(Forecaster(LSTMRegressor(3, max_iter=2, random_state=0), lags=8, horizon=2,
+                        strategy="stateful", transform="diff"), _trend(80))
+    f.save(tmp_path / "f.npz")
+    arrays, meta = read_model_file(tmp_path / "f.npz", lambda n: True,
+                                   format="tsbptt-forecaster", format_version=(1, 2, 3))
+    for k in ("format", "format_version", "tsbptt_version", "checksum"):
+        meta.pop(k)
+    edit(meta)
+    write_model_file(tmp_path / "bad.npz", arrays, meta, format="tsbptt-forecaster",
+                     format_version=3)
+    with pytest.raises(ValueError, match="bad forecaster file .*" + said):
+        load_forecaster(tmp_path / "bad.npz")

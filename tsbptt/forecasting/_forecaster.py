@@ -217,8 +217,11 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         around the fitted clone (its ``estimator_``, or ``estimators_`` with
         ``n_seeds``), which adds the window scaling and the linear part (not with
         ``linear=False`` and ``scaling='global'``); a WindowModel too where
-        ``transform`` differences or ``scaling='window'``; otherwise the fitted
-        clone of ``estimator``.
+        ``transform`` differences or ``scaling='window'``; with the stateful
+        strategy and ``transform='diff'``, a
+        :class:`tsbptt.forecasting._sequence_diff.DifferencedSequenceModel` around
+        it (the network is its ``estimator_``); otherwise the fitted clone of
+        ``estimator``.
     feature_names_ : list of str
         The columns of the windows the model sees (``{channel}_lag{k}``).
     channels_ : list of str
@@ -356,13 +359,15 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
                              f"'recursive' (got {type(self.estimator).__name__}, "
                              f"strategy={self.strategy!r})")
         names = transforms.check_transform(self.transform)
-        if self.strategy == "stateful" and (
-                self.scaling == "window"
-                or transforms.difference_of(names) == "seasonal_diff"):
-            raise ValueError(f"strategy='stateful' reads whole series, not windows: "
-                             f"scaling={self.scaling!r} and transform={self.transform!r} "
-                             "need strategy='direct' or 'recursive' (a stateful model "
-                             "takes transform='diff')")
+        if self.strategy == "stateful":
+            if self.scaling == "window":
+                raise ValueError("strategy='stateful' reads whole series, not windows: "
+                                 "scaling='window' needs strategy='direct' or "
+                                 "'recursive'")
+            if transforms.difference_of(names) == "seasonal_diff":
+                raise ValueError(f"strategy='stateful' reads whole series, not windows: "
+                                 f"transform={self.transform!r} needs strategy='direct' "
+                                 "or 'recursive' (a stateful model takes transform='diff')")
         if transforms.difference_of(names) == "seasonal_diff" and self.lags_ < self.season_:
             raise ValueError(f"transform='seasonal_diff' reads a season of "
                              f"{self.season_} steps, the windows hold lags={self.lags_}; "

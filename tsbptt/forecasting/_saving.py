@@ -33,6 +33,7 @@ from sklearn.base import clone
 from .. import estimators as _estimators
 from ..estimators import load_model, save_model
 from ..persistence import read_model_file, saved_random_state, write_model_file
+from . import transforms
 from ._panel import Entry
 from ._sequence_diff import DifferencedSequenceModel
 from ._window_model import WindowModel
@@ -262,11 +263,15 @@ def _rebuild_model(meta, arrays):
     if kind == "tsbptt":
         return _unembed(arrays["model/network"])
     if kind == "differenced":
+        mean, scale = meta["change_mean"], meta["change_scale"]
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                   and np.isfinite(v) for v in (mean, scale)) or not scale > 0:
+            raise ValueError(f"bad change_mean {mean!r} or change_scale {scale!r}: "
+                             "finite numbers, the scale positive")
         inner = _rebuild_model(meta["model"], arrays)
         model = DifferencedSequenceModel(clone(inner))
         model.estimator_ = inner
-        model.change_mean_ = float(meta["change_mean"])
-        model.change_scale_ = float(meta["change_scale"])
+        model.change_mean_, model.change_scale_ = float(mean), float(scale)
         return model
     if kind == "window":
         members = meta.get("members") or [None] * int(meta.get("n_members", 1))
@@ -540,6 +545,11 @@ def _rebuild(cls, meta, arrays):
                                  index=pd.Index(f.series_, tupleize_cols=False),
                                  columns=meta["static_columns"])
     f.estimator_ = _rebuild_model(meta["model"], arrays)
+    differenced = isinstance(f.estimator_, DifferencedSequenceModel)
+    if differenced != (f.strategy == "stateful" and transforms.difference_of(
+            transforms.check_transform(f.transform)) == "diff"):
+        raise ValueError(f"the model ({meta['model']['kind']!r}) is not what "
+                         f"strategy={f.strategy!r} and transform={f.transform!r} fit")
     offsets, values = arrays["tail/offsets"], arrays["tail/values"]
     times = _labels(arrays["tail/times"], meta["time"]).rename(_as_label(meta["time_name"]))
     X = arrays.get("tail/X")
@@ -556,4 +566,6 @@ def _rebuild(cls, meta, arrays):
     if meta["n_states"] is not None:
         f.states_ = [tuple(arrays[f"state/{i}/{j}"] for j in range(m))
                      for i, m in enumerate(meta["n_states"])]
+        if differenced and f.states_[-1][0].shape != (n, 1):  # (prev,): a level a series
+            raise ValueError(f"bad states: the last is not the {n} levels read last")
     return f
