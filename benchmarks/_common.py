@@ -39,6 +39,14 @@ def cpu_model():
     return "?"
 
 
+def blas_owner(filepath):
+    """The package whose wheel ships a BLAS library, from the folder it sits in
+    (``numpy.libs/...`` -> 'numpy'; SciPy's wheels carry an OpenBLAS of their own);
+    the folder's name for a library elsewhere (a system one)."""
+    folder = Path(filepath or "?").parent.name
+    return folder[:-len(".libs")] if folder.endswith(".libs") else (folder or "?")
+
+
 def header_lines(torch, no_torch, threads_note, numpy_role="numpy", torch_line=True,
                  torch_threads="set_num_threads per row"):
     """Versions, CPU, OpenMP, thread environment, BLAS libraries and torch.
@@ -73,7 +81,9 @@ def header_lines(torch, no_torch, threads_note, numpy_role="numpy", torch_line=T
         "env: " + "  ".join(f"{k}={os.environ.get(k) or '(unset)'}" for k in THREAD_ENV),
     ]
     for lib in cfg["blas"]:
-        lines.append(f"BLAS [{numpy_role}]: {lib['internal_api']} {lib['version']}  "
+        owner = blas_owner(lib["filepath"])
+        lines.append(f"BLAS [{numpy_role if owner == 'numpy' else owner}]: "
+                     f"{lib['internal_api']} {lib['version']}  "
                      f"architecture={lib['architecture']}  "
                      f"threading={lib['threading_layer']}  "
                      f"{Path(lib['filepath'] or '?').name}")
