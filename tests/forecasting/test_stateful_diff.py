@@ -109,6 +109,20 @@ def test_pieces_with_carried_states_give_one_pass_bitwise(make):
             np.testing.assert_array_equal(u, v)
 
 
+def test_an_esn_keeps_its_final_states_and_the_last_level():
+    rng = np.random.default_rng(2)
+    X = np.cumsum(rng.normal(size=(2, 30, 1)), axis=1)
+    model = DifferencedSequenceModel(ESNRegressor(n_reservoir=30, random_state=0)).fit(
+        X[:, :-1], X[:, 1:, 0])
+    _, states = model.predict_sequence(X[:, :-1])
+    assert len(model.final_states_) == len(states) == 2
+    for a, b in zip(model.final_states_, states):
+        for u, v in zip(a, b):
+            np.testing.assert_array_equal(u, v)
+    recorded = DifferencedSequenceModel(_Recorder()).fit(X[:, :-1], X[:, 1:, 0])
+    assert not hasattr(recorded, "final_states_")  # the wrapped model has none
+
+
 def test_a_trend_is_carried_past_the_levels_it_was_trained_on():
     y = _trend()
     truth = 10 + 0.5 * np.arange(300, 306)

@@ -48,6 +48,9 @@ class DifferencedSequenceModel(RegressorMixin, BaseEstimator):
     Attributes
     ----------
     estimator_ : the fitted model of the changes
+    final_states_ : list
+        Where the wrapped model has them (an ESN): the states after the training
+        sequences, as :meth:`predict_sequence` on them would return them.
     change_mean_, change_scale_ : float
         The mean and standard deviation of the training changes, the scale at
         least :data:`MIN_RELATIVE_SCALE` of the largest level or change read.
@@ -86,6 +89,9 @@ class DifferencedSequenceModel(RegressorMixin, BaseEstimator):
         self.change_scale_ = max(float(np.std(change)), floor)
         inputs = self._inputs(X, X[:, :1, 0] - self.change_mean_)
         self.estimator_ = self._member().fit(inputs, self._standard(change))
+        known = getattr(self.estimator_, "final_states_", None)
+        if known is not None:  # an ESN's, from its fit: no second pass to find them
+            self.final_states_ = list(known) + [(X[:, -1:, 0].copy(),)]
         return self
 
     def _standard(self, change):
