@@ -15,7 +15,11 @@ labels of a forecast are sktime's own ``fh.to_absolute_index(cutoff)``, so a
 PeriodIndex comes back a PeriodIndex. The season a DatetimeIndex or PeriodIndex
 implies (monthly: 12, ...) is kept as ``season_``.
 
-Forecasts read the steps ``1 .. max(fh)`` after the cutoff and keep those in ``fh``,
+``fh`` counts in the index's units, as sktime does: on an integer index of step 2,
+``fh=[2, 4]`` are the next two grid steps (an ``fh`` between them is refused).
+``X`` is matched by column name (a reordered ``X`` is reordered; a missing column
+is refused by name). Forecasts read the steps ``1 .. max(fh)`` after the cutoff and
+keep those in ``fh``,
 so any set of future steps, contiguous or not, is served by one forecast. ``X``
 columns are future-known covariates (sktime's convention: ``X`` at a forecast's
 time is given to ``predict``).
@@ -44,9 +48,12 @@ except ModuleNotFoundError as exc:  # an optional extra: say what to install
         "tsbptt.sktime needs sktime (pandas < 3.1): pip install 'sktime>=1.2', or "
         "pip install 'tsbptt[interop]'", name=exc.name) from exc
 
+from sklearn.utils._param_validation import InvalidParameterError
+
 from .estimators import LSTMRegressor
 from .forecasting import Forecaster
 from .forecasting.windowing import infer_season
+from .utils._validation import plain_label
 
 __all__ = ["TsbpttForecaster"]
 
@@ -71,12 +78,15 @@ class TsbpttForecaster(BaseForecaster):
     lags : int, default=None
         Steps per input window; None: the forecaster's default (twice the season,
         at least 8, at most half of what the series leaves after one horizon).
-    strategy : {'recursive', 'direct'}, default='recursive'
+    strategy : {'recursive', 'direct', 'stateful'}, default='recursive'
         ``'recursive'``: one-step model fed back, any ``fh``. ``'direct'``: one
         output per step up to ``max(fh)``, which must then be given to ``fit``.
+        ``'stateful'``: a tsbptt recurrent regressor or ESN reading the whole
+        series, its state carried to the cutoff (as in :class:`tsbptt.Forecaster`).
     horizon : int, default=None
         Steps the conformal intervals are calibrated for (and, for ``'direct'``,
-        forecast); None: ``max(fh)`` when ``fit`` gets ``fh``, else 1.
+        forecast), counted on the series' grid; None: ``max(fh)`` when ``fit`` gets
+        ``fh``, else 1.
     interval : {'conformal', None}, default='conformal'
         How ``predict_interval`` works (None: always the random-walk fallback).
     calibration : float, default=0.2
@@ -189,42 +199,77 @@ class TsbpttForecaster(BaseForecaster):
         else:
             raise TypeError(f"y needs a RangeIndex, an integer, DatetimeIndex or PeriodIndex, "
                             f"got {type(index).__name__}")
-        self._positions(index, "y", len(index))
+        self._consecutive(index, 0, "y")
 
     def _positions(self, index, what, n):
         """Grid positions of ``index``'s labels among the first ``n`` grid labels;
         every label must lie on them."""
         pos = self._grid(n).get_indexer(index)
         if (pos < 0).any():
-            bad = index[int(np.flatnonzero(pos < 0)[0])]
+            bad = plain_label(index[int(np.flatnonzero(pos < 0)[0])])
             raise ValueError(f"{what} has the label {bad!r}, which is not on the regular "
-                             f"grid from {self._start!r} at step {self._step!r} (a gap or "
-                             "an irregular index); resample it first")
+                             f"grid from {plain_label(self._start)!r} at step "
+                             f"{plain_label(self._step)!r} (a gap or an irregular index); "
+                             "resample it first")
         return pd.Index(pos.astype(np.int64))
 
-    def _on_grid(self, frame, what):
-        return None if frame is None else _inner(frame.set_axis(
-            self._positions(frame.index, what, len(frame))))
+    def _consecutive(self, index, first, what):
+        """Grid positions ``first, first + 1, ...`` of ``index``, whose labels must be
+        those grid labels: a gap is named where it starts."""
+        expected = self._grid(first + len(index))[first:]
+        same = np.asarray(expected == index)
+        if not same.all():
+            i = int(np.flatnonzero(~same)[0])
+            after = f"after {plain_label(index[i - 1])!r} comes" if i else "it starts at"
+            raise ValueError(f"{what} is not on the regular grid at step "
+                             f"{plain_label(self._step)!r}: {after} "
+                             f"{plain_label(index[i])!r}, where {plain_label(expected[i])!r} "
+                             "was due (a gap or an irregular index); fill or resample it "
+                             "first")
+        return pd.Index(np.arange(first, first + len(index), dtype=np.int64))
+
+    def _columns(self, X, what):
+        """X's fitted columns, by name and in the fitted order (inside, X's columns are
+        x0, x1, ...: an X reordered or renamed was read by position)."""
+        missing = [c for c in self._X_columns if c not in X.columns]
+        if missing:
+            raise ValueError(f"{what} lacks the columns {[plain_label(c) for c in missing]} "
+                             f"it was fitted with ({[plain_label(c) for c in self._X_columns]})")
+        return X[self._X_columns]
 
     # -- fit, update -----------------------------------------------------------------------
     def _fit(self, y, X, fh):
+        H = self.horizon
+        if H is not None and not (isinstance(H, Integral) and not isinstance(H, bool)
+                                  and H >= 1):
+            raise ValueError(f"horizon must be an int >= 1 or None, got {H!r}")
+        if self.interval not in ("conformal", None):
+            raise ValueError(f"interval must be 'conformal' or None, got {self.interval!r}")
         self._set_grid(y.index)
         step = self._step
         self.season_ = self.season if self.season is not None else (
             infer_season(step) if not isinstance(step, Integral) else 1)
-        H = self.horizon
-        if H is None:
-            H = 1 if fh is None else int(max(fh.to_relative(self.cutoff).to_numpy()))
-        self.horizon_ = max(1, H)
-        yp, Xp = self._on_grid(y, "y"), self._on_grid(X, "X")
+        reach = None if fh is None else int(self._grid_steps(fh).max())
+        if H is not None and self.strategy == "direct" and reach is not None and reach > H:
+            raise ValueError(f"fh reaches {reach} steps, horizon={H}: the direct strategy "
+                             "forecasts horizon steps; raise horizon or leave it None")
+        self.horizon_ = int(H) if H is not None else max(1, reach or 1)
+        self._X_columns = None if X is None else list(X.columns)
+        yp = _inner(y.set_axis(pd.RangeIndex(len(y))))
+        Xp = None if X is None else _inner(X.set_axis(self._positions(X.index, "X", len(X))))
         self.interval_method_ = "conformal" if self.interval == "conformal" else "random_walk"
         try:
-            self.forecaster_ = self._forecaster(self.interval, Xp).fit(yp, Xp)
-        except ValueError as exc:
-            if self.interval != "conformal" or "too few windows to calibrate" not in str(exc):
-                raise
-            self.interval_method_ = "random_walk"  # too short to hold a window back
-            self.forecaster_ = self._forecaster(None, Xp).fit(yp, Xp)
+            try:
+                self.forecaster_ = self._forecaster(self.interval, Xp).fit(yp, Xp)
+            except ValueError as exc:
+                if (self.interval != "conformal"
+                        or "too few windows to calibrate" not in str(exc)):
+                    raise
+                self.interval_method_ = "random_walk"  # too short to hold a window back
+                self.forecaster_ = self._forecaster(None, Xp).fit(yp, Xp)
+        except InvalidParameterError as exc:  # the parameters are this class's
+            raise InvalidParameterError(str(exc).replace(
+                " of Forecaster ", f" of {type(self).__name__} ")) from None
         diffs = np.diff(y.to_numpy(dtype=np.float64))
         self.sigma_ = float(np.std(diffs, ddof=1)) if len(diffs) > 1 else float(
             np.abs(diffs).sum())
@@ -241,19 +286,39 @@ class TsbpttForecaster(BaseForecaster):
                           linear=self.linear, training=self.training)
 
     def _update(self, y, X=None, update_params=True):
-        pos = self._positions(y.index, "y", self._n_known + len(y))
-        new = pos >= self._n_known  # the values sktime already passed are known
+        # the values up to the last one the forecaster knows are skipped
+        new = np.asarray(y.index > self._grid(self._n_known)[-1])
         if not new.any():
             return self
-        y_new = _inner(y[new].set_axis(pos[new]))
-        X_new = None if X is None else _inner(X.reindex(y.index)[new].set_axis(pos[new]))
+        if self._X_columns is not None and X is None:
+            raise ValueError(f"the forecaster was fitted with X (columns "
+                             f"{[plain_label(c) for c in self._X_columns]}); update needs "
+                             "X on the new steps")
+        pos = self._consecutive(y.index[new], self._n_known, "y")
+        y_new = _inner(y[new].set_axis(pos))
+        X_new = None if self._X_columns is None else _inner(
+            self._columns(X, "X").reindex(y.index)[new].set_axis(pos))
         self.forecaster_.update(y_new, X_new)
-        self._n_known = int(pos[new][-1]) + 1
+        self._n_known = int(pos[-1]) + 1
         return self
 
     # -- forecasts -----------------------------------------------------------------------
-    def _steps(self, fh):
+    def _grid_steps(self, fh):
+        """``fh`` as grid steps after the cutoff: sktime counts an integer index's
+        horizon in its labels' units (``fh=2`` on a step of 2 is the next label)."""
         rel = fh.to_relative(self.cutoff).to_numpy().astype(np.int64)
+        step = self._step
+        if isinstance(step, Integral) and step != 1:
+            off = rel % step != 0
+            if off.any():
+                raise ValueError(f"fh={rel.tolist()} counts in the index's units; "
+                                 f"{int(rel[off][0])} is not a multiple of its step "
+                                 f"{step}, so no label on the grid")
+            rel = rel // step
+        return rel
+
+    def _steps(self, fh):
+        rel = self._grid_steps(fh)
         if (rel < 1).any():
             raise NotImplementedError(f"in-sample forecasts (fh={list(rel)}) are not "
                                       "supported; give steps after the cutoff")
@@ -269,12 +334,12 @@ class TsbpttForecaster(BaseForecaster):
         if X is None:
             raise ValueError("the forecaster was fitted with X; predict needs X for the "
                              "forecast steps")
+        X = self._columns(X, "X")
         pos = self._positions(X.index, "X", self._n_known + steps + len(X))
         need = np.arange(self._n_known, self._n_known + steps)
         missing = np.setdiff1d(need, pos)
         if missing.size:
-            label = self._grid(int(missing[0]) + 1)[-1]
-            label = label.item() if isinstance(label, np.generic) else label
+            label = plain_label(self._grid(int(missing[0]) + 1)[-1])
             raise ValueError(f"X has no row for the forecast step {label!r}; give X on "
                              f"every step up to the last one of fh")
         return _inner(X.set_axis(pos).loc[need])
@@ -303,7 +368,8 @@ class TsbpttForecaster(BaseForecaster):
         """Conformal bounds where the calibration holds them, random walk's elsewhere."""
         half = norm.ppf((1 + coverage) / 2) * self.sigma_ * np.sqrt(rel)
         lower, upper = point - half, point + half
-        if self.interval_method_ != "conformal":
+        if self.interval_method_ != "conformal" or coverage <= 0:
+            # coverage 0 (predict_quantiles' median, alpha=0.5): the forecast itself
             return lower, upper
         m = self.forecaster_.residuals_.shape[0]
         H = min(self.horizon_, int(rel.max()))

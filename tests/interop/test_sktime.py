@@ -190,3 +190,70 @@ def test_check_estimator_fails_only_the_listed_checks():
     for pattern in EXPECTED_FAILURES:  # the list does not outlive its failures
         assert any(re.fullmatch(pattern, name) for name in failing), pattern
     assert len(results) > 700
+
+
+def _exog(n=63, seed=1):
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"a": rng.normal(size=n), "b": 100 + 10 * rng.normal(size=n)})
+
+
+def test_x_is_matched_by_column_name_not_position():
+    # inside, X's columns are x0, x1, ...: a reordered X was read by position and
+    # forecast 142, 2981, -175814 where the fitted order gave 7.5 or so, silently
+    X = _exog()
+    y = pd.Series(2 * X.a[:60] + 0.05 * X.b[:60], name="y")
+    f = TsbpttForecaster(_net(), lags=3).fit(y, X=X.iloc[:60], fh=[1, 2, 3])
+    expected = f.predict(X=X.iloc[60:])
+    pd.testing.assert_series_equal(f.predict(X=X.iloc[60:][["b", "a"]]), expected)
+    pd.testing.assert_series_equal(f.predict(X=X.iloc[60:].assign(c=1.0)), expected)
+    with pytest.raises(ValueError, match=r"X lacks the columns \['b'\] it was fitted "
+                                         r"with \(\['a', 'b'\]\)"):
+        f.predict(X=X.iloc[60:].rename(columns={"b": "B"}))
+    with pytest.raises(ValueError, match=r"fitted with X \(columns \['a', 'b'\]\); update "
+                                         r"needs X"):
+        f.update(pd.Series([1.0], index=[60], name="y"))
+
+
+def test_an_integer_index_of_step_2_counts_fh_in_its_units():
+    # sktime's fh=[2, 4] on labels 0, 2, ..., 58 means labels 60 and 62: the adapter
+    # took them for grid steps 2 and 4 and labelled them 60 and 62 (values of 62, 66)
+    y = pd.Series(np.arange(30.0), index=np.arange(0, 60, 2), name="y")
+    from sklearn.linear_model import LinearRegression
+    f = TsbpttForecaster(LinearRegression(), lags=3).fit(y, fh=[2, 4])
+    pred = f.predict()
+    assert list(pred.index) == [60, 62]
+    np.testing.assert_allclose(pred.to_numpy(), [30.0, 31.0])
+    with pytest.raises(ValueError, match=r"fh=\[1\] counts in the index's units; 1 is not "
+                                         "a multiple of its step 2"):
+        f.predict(fh=[1])
+    direct = TsbpttForecaster(LinearRegression(), lags=3, strategy="direct")
+    assert direct.fit(y, fh=[2, 4]).horizon_ == 2
+
+
+def test_the_median_of_predict_quantiles_is_the_forecast():
+    f = TsbpttForecaster(_net(), lags=6).fit(_y(), fh=[1, 2])
+    q = f.predict_quantiles(alpha=[0.25, 0.5, 0.75])
+    np.testing.assert_array_equal(q.iloc[:, 1].to_numpy(), f.predict().to_numpy())
+    assert (q.iloc[:, 0] < q.iloc[:, 1]).all() and (q.iloc[:, 1] < q.iloc[:, 2]).all()
+
+
+def test_a_gap_is_named_where_it_starts():
+    y = _y(30).drop(10)
+    with pytest.raises(ValueError, match=r"y is not on the regular grid at step 1: after 9 "
+                                         r"comes 11, where 10 was due"):
+        TsbpttForecaster(_net(), lags=3).fit(y)
+    f = TsbpttForecaster(_net(), lags=3).fit(_y(30))
+    with pytest.raises(ValueError, match=r"after 30 comes 32, where 31 was due"):
+        f.update(pd.Series([1.0, 2.0, 3.0], index=[30, 32, 33], name="y"))
+
+
+@pytest.mark.parametrize("kw, said", [
+    ({"horizon": 0}, "horizon must be an int >= 1 or None, got 0"),
+    ({"horizon": "3"}, "horizon must be an int >= 1 or None, got '3'"),
+    ({"interval": "quantile"}, "interval must be 'conformal' or None, got 'quantile'"),
+    ({"lags": -1}, "The 'lags' parameter of TsbpttForecaster must be"),
+    ({"strategy": "direct", "horizon": 2}, "fh reaches 5 steps, horizon=2"),
+])
+def test_bad_settings_are_refused_by_name_at_fit(kw, said):
+    with pytest.raises(ValueError, match=said):
+        TsbpttForecaster(_net(), **kw).fit(_y(), fh=[1, 5])
