@@ -339,7 +339,42 @@ def test_refusals(client):
     with pytest.raises(TypeError, match="client must be a distributed.Client, got str"):
         with DataParallel("tcp://nowhere"):
             pass
+    with pytest.raises(ValueError, match="batch_size=1 is smaller than the 2 workers"):
+        with DataParallel(client, n_workers=2):  # it took 2 rows a step, silently
+            GRURegressor(4, batch_size=1, max_iter=1).fit(X, y)
     # outside the block, training is local again
     serial = GRURegressor(4, max_iter=1, random_state=0).fit(X, y)
     again = GRURegressor(4, max_iter=1, random_state=0).fit(X, y)
     assert _same_weights(serial, again)
+
+
+def test_a_closed_client_is_refused_in_words(client):
+    distributed = pytest.importorskip("distributed")
+    other = distributed.Client(client.cluster)
+    other.close()
+    with pytest.raises(ValueError, match="the client is closed: open a new one"):
+        with DataParallel(other):
+            pass  # was KeyError: 'workers'
+
+
+def test_fits_it_does_not_spread_say_so(client):
+    from tsbptt import ESNRegressor, RTRLRegressor
+    X, y = _data(n=20)
+    with DataParallel(client, n_workers=2):
+        with pytest.warns(UserWarning, match="ESNRegressor trains by one ridge solve, not "
+                                             "by epochs of BPTT: DataParallel does not "
+                                             "spread it"):
+            ESNRegressor(n_reservoir=10, random_state=0).fit(X, y)
+        with pytest.warns(UserWarning, match="RTRLRegressor trains online"):
+            RTRLRegressor(hidden_size=2, random_state=0).fit(X[0][:, None], X[1])
+
+
+def test_a_restarted_cluster_is_looked_up_at_the_next_fit(client):
+    # the workers come back with new addresses; the block kept the old ones and
+    # every later fit failed with the scheduler's KeyError of an address
+    X, y = _data(n=40)
+    with DataParallel(client, n_workers=2):
+        first = GRURegressor(4, max_iter=2, random_state=0).fit(X, y)
+        client.restart()
+        again = GRURegressor(4, max_iter=2, random_state=0).fit(X, y)
+    assert _same_weights(first, again)

@@ -396,3 +396,30 @@ def test_a_partitioned_model_pickled_before_freqs_still_predicts():
     del m.freqs_  # as a model saved by an earlier version
     old = pickle.loads(pickle.dumps(m))
     assert old.predict(df.tail(3))["ds"].iloc[0] == pd.Timestamp("2022-01-01")
+
+
+def test_fit_partitions_and_predict_name_what_they_refuse():
+    df = _long_panel()
+    words = df.assign(y=df["y"].astype(str).str.cat(["x"] * len(df)))
+    with pytest.raises(TypeError, match=r"partition 0: column 'y' holds values that are not "
+                                        r"numbers \(dtype (object|str)\), e.g. '"):
+        fit_partitions(SGDRegressor(), words, lags=3)
+    model = fit_partitions(SGDRegressor(random_state=0), df, lags=3)
+    last = df.groupby("unique_id").tail(3)
+    with pytest.raises(ValueError, match=r"last lacks the columns \['y'\]"):
+        model.predict(last.rename(columns={"y": "v"}))
+    with pytest.raises(ValueError, match=r"series 'b': its last 3 values of 'y' hold NaN"):
+        model.predict(last.assign(y=last["y"].where(last["unique_id"] != "b")))
+    with pytest.raises(TypeError, match="last must be a DataFrame .*got ndarray"):
+        model.predict(last.to_numpy())
+
+
+def test_fit_partitions_predict_takes_the_dask_tail_its_docstring_shows():
+    dd = pytest.importorskip("dask.dataframe")
+    df = _long_panel()
+    ddf = dd.from_pandas(df, npartitions=3, sort=False)
+    model = fit_partitions(SGDRegressor(random_state=0), ddf, lags=3)
+    expected = model.predict(df.groupby("unique_id").tail(3))
+    got = model.predict(ddf.groupby("unique_id").tail(3))  # a KeyError before
+    pd.testing.assert_frame_equal(got.sort_values("unique_id", ignore_index=True),
+                                  expected.sort_values("unique_id", ignore_index=True))

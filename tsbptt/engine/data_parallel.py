@@ -46,9 +46,19 @@ weights, and the kernels give the same bits for any thread count, so the
 workers' cores do not matter either (:mod:`tsbptt.utils._workers` caps them).
 
 Not supported (a ValueError says so before any work): dropout (the masks would
-need one generator per worker) and truncated BPTT (``bptt_steps``, or
+need one generator per worker), truncated BPTT (``bptt_steps``, or
 ``bptt_stride``, shorter than the sequences: one long sequence is not
-data-parallel).
+data-parallel) and a ``batch_size`` below the number of workers.
+
+What it reaches: the fits of BPTT-trained estimators (LSTM, GRU and RNN
+regressors and classifiers) in the thread that entered the ``with`` block (a
+context variable). An ESN (one ridge solve) and RTRL (online steps) train in the
+process as usual, and so do fits in other threads or processes: a
+``GridSearchCV(n_jobs > 1)`` inside the block scores its candidates with
+single-process fits (joblib runs them elsewhere) and refits the best one
+data-parallel; with ``n_jobs=1`` every fit is data-parallel. Dask arrays and
+DataFrames given to ``fit`` are computed whole on the client and then cut into
+the shards (their own chunks play no part).
 
 ``distributed`` is imported only through the client the caller passes, and in the
 workers (to find the address a shard's channel listens on).
@@ -375,7 +385,14 @@ class DataParallel:
                 or self.sync_every < 1:
             raise ValueError(f"sync_every must be a positive integer, got "
                              f"{self.sync_every!r}")
-        workers = sorted(self.client.scheduler_info()["workers"])
+        status = getattr(self.client, "status", "running")
+        if status in ("closing", "closed"):
+            raise ValueError(f"the client is {status}: open a new one")
+        try:
+            workers = sorted(self.client.scheduler_info()["workers"])
+        except KeyError:  # a client without a scheduler connection gives no workers
+            raise ValueError(f"the client (status {status!r}) reaches no scheduler: open "
+                             "a new one") from None
         n = len(workers) if self.n_workers is None else self.n_workers
         if not isinstance(n, Integral) or isinstance(n, bool) or not 1 <= n <= len(workers):
             raise ValueError(f"n_workers must be an integer in [1, {len(workers)}] (the "
@@ -415,6 +432,9 @@ class DataParallel:
         construction task, and through the scheduler only where the client
         cannot reach the workers directly), as a slice (a view: nothing is
         copied here); every step then sends only the weights and row indices."""
+        # the cluster's workers as they are now: a restart (client.restart(), or a
+        # nanny's after a crash) gives them new addresses
+        self._workers = self._validate()
         n = data[0].shape[0]
         if n < len(self._workers):
             raise ValueError(f"{n} training sequences cannot be shared by "
@@ -459,6 +479,10 @@ class DataParallel:
     def run_epoch(self, net, data, loss, optimizer, lr, opts, rng, counters):
         """One pass over the training data (the engine's ``_run_epoch`` signature)."""
         self._check(net, data, opts)
+        if opts.batch_size < len(self._workers):
+            raise ValueError(f"batch_size={opts.batch_size} is smaller than the "
+                             f"{len(self._workers)} workers: a step takes at least one "
+                             "row from each; use batch_size >= n_workers")
         if self._actors is None or self._key != (id(net), id(data[0]), id(optimizer)):
             t0 = time.perf_counter()
             self._setup(net, data, loss, optimizer, opts)

@@ -37,6 +37,15 @@ __all__ = ["EpochCounters", "TrainOptions", "TrainingData", "evaluate",
 epoch_runner = contextvars.ContextVar("tsbptt_epoch_runner", default=None)
 
 
+def warn_not_data_parallel(estimator, how):
+    """Warn where a fit inside a ``DataParallel`` block trains in this process as
+    usual (it has no epochs of BPTT to spread): ``how`` says how it trains."""
+    if epoch_runner.get() is not None:
+        warnings.warn(f"{type(estimator).__name__} trains {how}, not by epochs of BPTT: "
+                      "DataParallel does not spread it; it trains in this process",
+                      UserWarning, stacklevel=4)
+
+
 @dataclass
 class TrainOptions:
     """How to train; every field has the meaning of the estimator parameter of the

@@ -38,6 +38,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 
 from .._kernels._esn import esn_states
 from ..engine._threads import MAX_THREADS, all_blas_single_threaded, resolve_n_threads
+from ..engine.trainer import warn_not_data_parallel
 from ..utils._validation import check_memory, refuse_bool_numbers
 from ._esn_readout import ridge_gcv
 from ._esn_spectral import random_reservoir, spectral_radius
@@ -165,6 +166,7 @@ class _Reservoir(ESNState, BaseEstimator):
     # -- the reservoir ------------------------------------------------------------------
     def _init_reservoir(self, n_inputs, n_feedback):
         """Draw W_in_, W_, bias_, W_fb_ (float64 draws, stored in dtype_)."""
+        warn_not_data_parallel(self, "by one ridge solve")  # every fit comes here
         rs = check_random_state(self.random_state)
         N, dtype = self.n_reservoir, np.dtype(self.dtype_)
         # the draw shuffles all N * N positions (int64): refused here, by name, not

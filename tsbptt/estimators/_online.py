@@ -26,6 +26,7 @@ from ..engine import Network, build_optimizer
 from ..engine._threads import all_blas_single_threaded
 from ..engine.losses import MSE
 from ..engine.rtrl import RTRLTrainer, check_rtrl_memory
+from ..engine.trainer import warn_not_data_parallel
 from ..utils._validation import refuse_bool_numbers
 
 __all__ = ["RTRLRegressor"]
@@ -204,6 +205,7 @@ class RTRLRegressor(RegressorMixin, BaseEstimator):
 
     # -- learning -----------------------------------------------------------------------
     def _learn(self, X, y):
+        warn_not_data_parallel(self, "online, one step at a time")
         losses = np.empty(len(X))
         # RTRL's products go through NumPy's BLAS: one thread, the same bits for any
         # thread count (and small products gain nothing from more)

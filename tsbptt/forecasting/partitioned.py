@@ -59,13 +59,23 @@ def _load(part, columns, i):
     if missing:
         raise ValueError(f"partition {i} lacks the columns {missing}; it has "
                          f"{list(frame.columns)}")
-    values = frame[columns[2]].to_numpy(np.float64)
+    values = _numbers(frame[columns[2]], f"partition {i}: column {columns[2]!r}")
     if not np.all(np.isfinite(values)):
         raise ValueError(f"partition {i}: column {columns[2]!r} holds NaN or infinite "
                          "values")
     if frame[columns[1]].isna().any():  # a missing time compares as neither < nor >
         raise ValueError(f"partition {i}: column {columns[1]!r} holds missing times")
     return frame[columns[0]].to_numpy(), frame[columns[1]].to_numpy(), values
+
+
+def _numbers(column, where):
+    """A column's values as float64; TypeError naming ``where`` if they are not
+    numbers (NumPy's "could not convert string to float" named neither)."""
+    try:
+        return column.to_numpy(np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{where} holds values that are not numbers (dtype "
+                        f"{column.dtype}), e.g. {column.iloc[0]!r}") from None
 
 
 def _runs(ids):
@@ -184,10 +194,11 @@ class PartitionedModel:
 
         Parameters
         ----------
-        last : DataFrame
+        last : DataFrame or dask DataFrame
             The long layout of the training data, with at least the last
             ``lags_`` rows of each series to forecast (sorted by time within a
-            series), e.g. ``ddf.groupby(id_col).tail(lags)``.
+            series), e.g. ``ddf.groupby(id_col).tail(lags)`` (a dask DataFrame is
+            computed here: it is a few rows a series).
 
         Returns
         -------
@@ -198,6 +209,15 @@ class PartitionedModel:
             by its last step) and ``forecast``.
         """
         id_col, time_col, target_col = self.columns_
+        if hasattr(last, "compute") and not isinstance(last, pd.DataFrame):
+            last = last.compute()
+        if not isinstance(last, pd.DataFrame):
+            raise TypeError(f"last must be a DataFrame (pandas or dask), got "
+                            f"{type(last).__name__}")
+        missing = [c for c in self.columns_ if c not in last.columns]
+        if missing:
+            raise ValueError(f"last lacks the columns {missing}; it has "
+                             f"{list(last.columns)}")
         rows, keys, times = [], [], []
         for key, g in last.groupby(id_col, sort=False):
             if key not in self.mean_:
@@ -205,7 +225,10 @@ class PartitionedModel:
             if len(g) < max(self.lags_, 2):
                 raise ValueError(f"series {key!r} has {len(g)} rows; give at least "
                                  f"{max(self.lags_, 2)}")
-            y = g[target_col].to_numpy(np.float64)[-self.lags_:]
+            y = _numbers(g[target_col], f"last: column {target_col!r}")[-self.lags_:]
+            if not np.all(np.isfinite(y)):
+                raise ValueError(f"series {key!r}: its last {self.lags_} values of "
+                                 f"{target_col!r} hold NaN or infinite values")
             rows.append((y - self.mean_[key]) / self.std_[key])
             keys.append(key)
             # a model pickled before freqs_ existed has none
