@@ -51,6 +51,7 @@ from _common import tsbptt  # noqa: F401  (imports the installed or in-place bui
 from joblib import parallel_config
 from sklearn.linear_model import Ridge
 from sklearn.model_selection import GridSearchCV
+from threadpoolctl import threadpool_limits
 
 from tsbptt import Forecaster, GRURegressor, RollingOrigin
 from tsbptt.engine.data_parallel import DataParallel
@@ -144,17 +145,25 @@ class _Timed:
     ``busiest`` (the largest of those CPU times) is what the block would take on
     otherwise idle cores, one per process: on a shared machine the wall time
     measures the other loads too, the CPU time only this work (its overheads
-    included: pickling, the scheduler's messages)."""
+    included: pickling, the scheduler's messages).
+
+    The client's BLAS is held to one thread inside: with one worker joblib runs the
+    jobs in the client itself (one job at a time), whose OpenBLAS otherwise took
+    both cores for Ridge's products: a 1-worker baseline on two cores (6.5 s of CPU
+    in 3.3 s of wall, and a "busiest CPU" ratio of 4.15x where the wall time gained
+    1.68x, in a user's trial on 2026-12-05)."""
 
     def __init__(self, client):
         self.client = client
 
     def __enter__(self):
+        self._limits = threadpool_limits(limits=1)
         self._cpu0, self._t0 = _cpu(self.client), time.perf_counter()
         return self
 
     def __exit__(self, *exc):
         self.wall = time.perf_counter() - self._t0
+        self._limits.restore_original_limits()
         (w1, c1), (w0, c0) = _cpu(self.client), self._cpu0
         self.workers = [b - a for a, b in zip(w0, w1)]
         self.client_cpu = c1 - c0
