@@ -2,7 +2,15 @@
 
 Cython + OpenMP kernels for LSTM, GRU and simple RNN cells under scikit-learn
 estimators.
+
+The public names below are imported when first used (PEP 562): ``import tsbptt``
+alone loads the compiled kernels' smallest module and no scikit-learn, SciPy or
+pandas, so ``tsbptt --help`` and ``tsbptt --version`` answer at once (they took
+1.6 s, most of it importing scikit-learn). ``from tsbptt import LSTMRegressor``
+and ``tsbptt.LSTMRegressor`` work as with eager imports.
 """
+from importlib import import_module
+
 from ._version import __version__ as __version__  # the one version source
 
 try:
@@ -16,18 +24,27 @@ except ImportError as exc:  # pragma: no cover - depends on how tsbptt was insta
         "current folder first on sys.path."
     ) from exc
 
-from ._config import get_config, show_config
-from .estimators import (ESNClassifier, ESNRegressor, GRUClassifier, GRURegressor, LagLayout,
-                         LSTMClassifier, LSTMRegressor, RecurrentState, RecurrentStream,
-                         RNNClassifier, RNNRegressor, RTRLRegressor, load_model, save_model)
-from .forecasting import metrics, returns
-from . import datasets
-from .forecasting.backtesting import Backtest, RollingOrigin, backtest
-from .forecasting import Forecaster, load_forecaster
-from .forecasting.baselines import SeasonalNaive
-from .forecasting.local import LocalModels
-from .forecasting.auto import AutoForecaster
-from .forecasting.windowing import Windows, calendar_features, infer_season, make_windows
+#: Each public name and the module that defines it (a module's own name: the module).
+_PUBLIC = {
+    "get_config": "._config", "show_config": "._config",
+    **{name: ".estimators" for name in (
+        "ESNClassifier", "ESNRegressor", "GRUClassifier", "GRURegressor", "LagLayout",
+        "LSTMClassifier", "LSTMRegressor", "RecurrentState", "RecurrentStream",
+        "RNNClassifier", "RNNRegressor", "RTRLRegressor", "load_model", "save_model")},
+    "metrics": ".forecasting.metrics", "returns": ".forecasting.returns",
+    "datasets": ".datasets",
+    "Backtest": ".forecasting.backtesting", "RollingOrigin": ".forecasting.backtesting",
+    "backtest": ".forecasting.backtesting",
+    "Forecaster": ".forecasting", "load_forecaster": ".forecasting",
+    "SeasonalNaive": ".forecasting.baselines", "LocalModels": ".forecasting.local",
+    "AutoForecaster": ".forecasting.auto",
+    **{name: ".forecasting.windowing" for name in (
+        "Windows", "calendar_features", "infer_season", "make_windows")},
+}
+#: Subpackages reachable as attributes (``tsbptt.forecasting.windowing``) after
+#: ``import tsbptt`` alone, as the eager imports made them.
+_SUBPACKAGES = ("cli", "engine", "estimators", "forecasting", "persistence", "plotting",
+                "utils")
 
 __all__ = [
     "AutoForecaster", "Backtest", "backtest", "calendar_features", "datasets", "ESNClassifier",
@@ -39,3 +56,20 @@ __all__ = [
     "RNNClassifier", "RNNRegressor", "RollingOrigin", "RTRLRegressor", "save_model",
     "SeasonalNaive", "show_config", "Windows",
 ]
+
+
+def __getattr__(name):
+    """Import a public name (or a subpackage) at its first use, then keep it."""
+    if name in _PUBLIC:
+        module = import_module(_PUBLIC[name], __name__)
+        value = module if module.__name__.endswith("." + name) else getattr(module, name)
+    elif name in _SUBPACKAGES:
+        value = import_module("." + name, __name__)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__) | set(_SUBPACKAGES))
