@@ -59,6 +59,7 @@ def client():
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster, \
             distributed.Client(cluster) as c:
+        c.wait_for_workers(2)  # both registered before a test counts them
         yield c
 
 

@@ -376,7 +376,7 @@ class DataParallel:
         self.sync_every = sync_every
 
     def _validate(self):
-        if not hasattr(self.client, "submit") or not hasattr(self.client, "scheduler_info"):
+        if not hasattr(self.client, "submit") or not hasattr(self.client, "nthreads"):
             raise TypeError(f"client must be a distributed.Client, got "
                             f"{type(self.client).__name__}")
         if self.mode not in MODES:
@@ -388,9 +388,9 @@ class DataParallel:
         status = getattr(self.client, "status", "running")
         if status in ("closing", "closed"):
             raise ValueError(f"the client is {status}: open a new one")
-        try:
-            workers = sorted(self.client.scheduler_info()["workers"])
-        except KeyError:  # a client without a scheduler connection gives no workers
+        try:  # asked now (scheduler_info() is the client's copy, refreshed every 2 s)
+            workers = sorted(self.client.nthreads())
+        except (AttributeError, KeyError, OSError):  # no scheduler connection
             raise ValueError(f"the client (status {status!r}) reaches no scheduler: open "
                              "a new one") from None
         n = len(workers) if self.n_workers is None else self.n_workers
