@@ -9,7 +9,8 @@
   the stream), each against one ``torch.nn.LSTMCell`` / ``GRUCell`` + ``Linear``
   call; **floor**: one Python call of a compiled function doing nothing
   (``math.fabs``), what any step through Python costs at least;
-- **memory**: ``predict`` of one (1, 200000, 1) sequence: the tracemalloc peak
+- **memory**: ``predict`` of one (1, 200000, 1) sequence, and ``predict_sequence`` of it
+  on a model fitted with per-step targets: the tracemalloc peaks
   (NumPy's allocations are traced) and the wall time.
 
 One thread everywhere (``n_threads=1``, ``torch.set_num_threads(1)``). tsbptt's and
@@ -150,22 +151,35 @@ def padded_cache_gb(n_steps):
     return rows * n_steps * ((1 + H + 1) + 4 * H + 2 * H) * 4 / 2**30
 
 
+def _peak(call):
+    """``call()``'s tracemalloc peak (MB) and seconds."""
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    call()
+    seconds = time.perf_counter() - t0
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak / 2**20, seconds
+
+
 def bench_memory(n_steps):
-    """predict of one (1, n_steps, 1) sequence: tracemalloc peak (MB) and seconds."""
+    """One (1, n_steps, 1) sequence through ``predict`` (a model fitted on windows)
+    and through ``predict_sequence`` (one fitted with per-step targets, the
+    stateful forecasters' path): tracemalloc peaks (MB) and seconds."""
     rng = np.random.default_rng(0)
     X = rng.standard_normal((16, 50, 1))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         est = LSTMRegressor(H, max_iter=1, n_threads=1, random_state=0).fit(X, X[:, -1, 0])
+        per_step = LSTMRegressor(H, max_iter=1, n_threads=1, random_state=0).fit(
+            X, X[:, :, 0])
     long = rng.standard_normal((1, n_steps, 1))
     est.predict(long[:, :100])  # warm-up
-    tracemalloc.start()
-    t0 = time.perf_counter()
-    est.predict(long)
-    seconds = time.perf_counter() - t0
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return {"n_steps": n_steps, "peak_mb": peak / 2**20, "seconds": seconds,
+    per_step.predict_sequence(long[:, :100])
+    peak, seconds = _peak(lambda: est.predict(long))
+    sequence_peak, sequence_seconds = _peak(lambda: per_step.predict_sequence(long))
+    return {"n_steps": n_steps, "peak_mb": peak, "seconds": seconds,
+            "sequence_peak_mb": sequence_peak, "sequence_seconds": sequence_seconds,
             "input_mb": long.nbytes / 2**20}
 
 
@@ -217,6 +231,9 @@ def main(argv=None):
         print(f"\npredict of one (1, {mem['n_steps']}, 1) sequence (LSTM, H={H}): "
               f"tracemalloc peak {mem['peak_mb']:.1f} MB (the float64 input is "
               f"{mem['input_mb']:.1f} MB), {mem['seconds']:.2f} s")
+        print(f"predict_sequence of it (per-step outputs, a model fitted on per-step "
+              f"targets): tracemalloc peak {mem['sequence_peak_mb']:.1f} MB, "
+              f"{mem['sequence_seconds']:.2f} s")
     print(f"load average (1 min) after the run: {os.getloadavg()[0]:.2f}")
     if args.json:
         Path(args.json).write_text(json.dumps({"rows": rows, "memory": mem}, indent=2)

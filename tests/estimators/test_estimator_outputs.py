@@ -48,6 +48,33 @@ def test_predict_sequence_continues_from_returned_states():
         GRURegressor(4, max_iter=1).fit(X, Y[:, -1]).predict_sequence(X)
 
 
+@pytest.mark.parametrize("cls", [GRURegressor, LSTMRegressor])
+def test_predict_sequence_keeps_no_training_caches_and_the_same_bits(cls, monkeypatch):
+    # it ran the training forward, whose caches took 178.5 MB on a (1, 200000, 1)
+    # LSTM of H = 32 (benchmarks/bench_inference.py's memory row): 27.7 MB now
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((4, 30, 2))
+    m = cls(5, num_layers=2, max_iter=2, random_state=0).fit(X, X[:, :, 0])
+    X3, lengths = m._prepared(X[:, :12])
+    out, expected_states, _ = m.network_.forward(X3, lengths)
+    first, states = m.predict_sequence(X[:, :12])
+    np.testing.assert_array_equal(first, m._unscale(m._point(out.astype(np.float64)))[..., 0])
+    for a, b in zip(states, expected_states):
+        for u, v in zip(a, b):
+            np.testing.assert_array_equal(u, v)
+
+    def training_forward(*args, **kwargs):
+        raise AssertionError("predict_sequence ran the training forward")
+
+    monkeypatch.setattr(type(m.network_), "forward", training_forward)
+    rest, _ = m.predict_sequence(X[:, 12:], states)
+    whole, _ = m.predict_sequence(X)
+    np.testing.assert_array_equal(np.concatenate([first, rest], axis=1), whole)
+    from tsbptt import RecurrentState  # the stream's state is taken as well
+    again, _ = m.predict_sequence(X[:, 12:], RecurrentState.from_states(states))
+    np.testing.assert_array_equal(again, rest)
+
+
 def test_quantile_point_forecast_is_the_median_predict_quantiles_gives():
     # a barely trained network's quantiles cross; predict() used to return the raw
     # 0.5 output while predict_quantiles() sorts them, so the Forecaster's predict()

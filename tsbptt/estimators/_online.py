@@ -284,7 +284,7 @@ class RTRLRegressor(RegressorMixin, BaseEstimator):
         X = validate_data(self, X, reset=False, dtype=np.float64)
         X = np.ascontiguousarray(X[None], dtype=np.dtype(self.dtype_))
         lengths = np.full(1, X.shape[1], dtype=np.intp)
-        out = self.network_.forward(X, lengths)[0][0].astype(np.float64)
+        out = self.network_.predict_outputs(X, lengths)[0].astype(np.float64)
         return out[:, 0] if self.n_outputs_ == 1 else out
 
     @property

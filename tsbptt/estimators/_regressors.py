@@ -368,16 +368,18 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
 
         Unlike :meth:`predict`, the sequences may start from the final states of an
         earlier call, so a long series can be fed in pieces (or one step at a
-        time, feeding forecasts back) without re-reading it. Rows are not padded
-        to a fixed batch, so a row's result can differ in the last bits with the
-        batch it is in.
+        time, feeding forecasts back) without re-reading it: the pieces give
+        bitwise one call's results, and a row's results do not depend on the
+        other rows of its batch. No training caches are kept: a long sequence
+        costs its outputs and the states.
 
         Parameters
         ----------
         X : ndarray of shape (n_sequences, n_timesteps, n_features)
             The next steps of each sequence.
-        initial_states : list or None, default=None
-            The ``states`` returned by a previous call on the same rows (None: zeros).
+        initial_states : list, RecurrentState or None, default=None
+            The ``states`` returned by a previous call on the same rows, or a
+            stream's :class:`RecurrentState` (None: zeros).
 
         Returns
         -------
@@ -388,15 +390,20 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
         """
         check_is_fitted(self)
         if not getattr(self, "per_step_", False) or self.network_.bidirectional:
-            raise ValueError("predict_sequence needs a unidirectional model fitted with "
-                             "per-step targets (y of shape (n_samples, n_timesteps))")
+            why = ("was fitted with bidirectional=True" if self.network_.bidirectional
+                   else "was fitted on one target per sequence")
+            raise ValueError(f"predict_sequence needs a unidirectional model fitted with "
+                             f"per-step targets (y of shape (n_samples, n_timesteps)); "
+                             f"this one {why}")
         X = np.asarray(X)
         if X.ndim != 3:
             raise ValueError(f"X must be 3D (n_sequences, n_timesteps, n_features), got "
                              f"shape {X.shape}")
         X3, lengths = self._prepared(X)
-        out, states, _ = self.network_.forward(X3, lengths, initial_states,
-                                               n_threads=self.n_threads)
+        if isinstance(initial_states, RecurrentState):
+            initial_states = initial_states.to_states()
+        out, states = self.network_.predict_with_states(X3, lengths, initial_states,
+                                                        n_threads=self.n_threads)
         pred = self._unscale(self._point(out.astype(np.float64)))
         return (pred[..., 0] if self.n_outputs_ == 1 else pred), states
 
