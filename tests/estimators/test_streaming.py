@@ -481,3 +481,56 @@ def test_plain_array_predict_checks_as_scikit_learn_does():
         seq.predict(bad3)
     np.testing.assert_array_equal(seq.predict(X[:2, :, None]),
                                   seq.predict(list(X[:2, :, None])))
+
+
+def test_a_recurrent_state_given_to_from_states_comes_back_as_it_is():
+    # a RecurrentState is a tuple: read as a list of layers, (h, c) of a 2-layer LSTM
+    # became h = (h0, c0), c = (h1, c1), passed every check, and forecast otherwise
+    X, Y = _per_step_data()
+    lstm = _fit(LSTMRegressor, X, Y, hidden_size=4, num_layers=2)
+    _, state = lstm.predict_step(X[0, 0])
+    again = RecurrentState.from_states(state)
+    for a, b in zip(again.h + again.c, state.h + state.c):
+        np.testing.assert_array_equal(a, b)
+        assert a is not b  # a copy, as from a list
+    assert lstm.predict_step(X[0, 1], again)[0] == lstm.predict_step(X[0, 1], state)[0]
+
+
+def test_step_messages_name_the_mistake():
+    X, Y = _per_step_data()
+    gru = _fit(GRURegressor, X, Y)
+    _, three = gru.predict_step(X[:3, 0])
+    with pytest.raises(ValueError, match=r"state.h\[0\] has shape \(3, 6\), expected "
+                                         r"\(1, 6\) for 1 sequence\(s\) \(x_t has 1 "
+                                         r"row\(s\), one per sequence\)"):
+        gru.predict_step(X[0, 0], three)
+    bi = _fit(GRURegressor, X, Y, bidirectional=True)
+    with pytest.raises(ValueError, match="this one was fitted with bidirectional=True"):
+        bi.predict_sequence(X)
+    with pytest.raises(ValueError, match=r"fitted with bidirectional=True\)"):
+        bi.stream()
+    windows = _fit(GRURegressor, X, Y[:, -1])
+    with pytest.raises(ValueError, match="this one was fitted on one target per sequence"):
+        windows.predict_sequence(X)
+
+
+def test_a_reset_keeps_the_number_of_streams():
+    X, Y = _per_step_data()
+    stream = _fit(GRURegressor, X, Y).stream(n_streams=3)
+    first = stream.step(X[:3, 0])
+    stream.state = None  # both went back to 1 stream, and the next 3-row step failed
+    assert stream.n_streams == 3
+    np.testing.assert_array_equal(stream.step(X[:3, 0]), first)
+    stream.reset()
+    assert stream.n_streams == 3 and stream.reset(n_streams=2).n_streams == 2
+
+
+def test_more_quantiles_than_a_stepper_holds_are_refused_by_name():
+    rng = np.random.RandomState(0)
+    X = rng.randn(8, 4)
+    q = _fit(LSTMRegressor, X, X[:, -1], hidden_size=3, loss="quantile",
+             quantiles=tuple(np.linspace(0.01, 0.99, 70)), max_iter=1)
+    assert q.predict(X).shape == (8,)  # predict serves them
+    with pytest.raises(ValueError, match="predict_step steps models of at most 64 "
+                                         r"quantiles; this one was fitted with 70"):
+        q.predict_step(X[0])

@@ -164,7 +164,8 @@ def test_stateful_carries_the_state_forward():
     with pytest.raises(ValueError, match="series of equal length"):
         Forecaster(LSTMRegressor(2, max_iter=1), lags=4, strategy="stateful").fit(
             {"a": y, "b": y.iloc[:200]})
-    with pytest.raises(ValueError, match="early_stopping=False"):
+    with pytest.raises(ValueError, match=r"early_stopping=False \(one sequence per "
+                                         r"series\); got early_stopping=True"):
         Forecaster(LSTMRegressor(2, early_stopping=True), lags=4,
                    strategy="stateful").fit(y)
 

@@ -115,7 +115,9 @@ COMMON_ATTRIBUTES = """\
 network_ : tsbptt.engine.network.Network
     The trained network: recurrent layers and a dense head.
 params_ : dict of str to ndarray
-    The learned weights, by name (the live arrays of ``network_``).
+    The learned weights, by name (the live arrays of ``network_``: edited in place,
+    they change what ``predict`` and ``predict_sequence`` return; streams and
+    ``predict_step`` read copies made after each fit, see ``stream``).
 n_features_in_ : int
     Number of features seen during ``fit`` (the width of 2D X).
 feature_names_in_ : ndarray of shape (n_features_in_,)

@@ -23,7 +23,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from .._kernels import cell_kernels
-from .._kernels._stream import Stepper
+from .._kernels._stream import STREAM_MAX_QUANTILES, Stepper
 
 __all__ = ["RecurrentState", "RecurrentStream"]
 
@@ -63,7 +63,11 @@ class RecurrentState(NamedTuple):
 
     @classmethod
     def from_states(cls, states):
-        """A state from the ``states`` list that ``predict_sequence`` returns."""
+        """A state from the ``states`` list that ``predict_sequence`` returns (a
+        RecurrentState comes back as a copy: it is a tuple too, and read as a list
+        of layers it mixed up its h and c)."""
+        if isinstance(states, RecurrentState):
+            return states.copy()
         if not isinstance(states, (list, tuple)) or not states:
             raise TypeError(f"states must be the non-empty list predict_sequence returns, "
                             f"got {type(states).__name__}")
@@ -76,9 +80,10 @@ def _check_stepping(est, method):
     if "network_" not in est.__dict__:
         check_is_fitted(est)
     if est.network_.bidirectional:
-        raise ValueError(f"{method} needs a unidirectional model: a bidirectional layer "
-                         "reads every sequence backwards from its end, which a stream "
-                         "has not reached yet")
+        raise ValueError(f"{method} needs a unidirectional model (this one was fitted "
+                         "with bidirectional=True): a bidirectional layer reads every "
+                         "sequence backwards from its end, which a stream has not "
+                         "reached yet")
 
 
 def _weights_token(est):
@@ -94,10 +99,16 @@ def new_stepper(est, method, n_streams=1):
     net = est.network_
     layers = net.stack.layers
     cell = layers[0].cell.name
+    outputs = est._stream_outputs()
+    if outputs.get("n_quantiles", 1) > STREAM_MAX_QUANTILES:
+        raise ValueError(f"{method} steps models of at most {STREAM_MAX_QUANTILES} "
+                         f"quantiles; this one was fitted with {outputs['n_quantiles']} "
+                         "(quantiles=...): use predict (or predict_sequence), or fewer "
+                         "quantiles")
     return Stepper(cell_kernels(cell), cell_kernels("lstm"),
                    [(layer.params["W"], layer.params.get("b_hn")) for layer in layers],
                    net.head["W"], net.head["b"], est.input_mean_, est.input_scale_,
-                   lstm=cell == "lstm", n_streams=n_streams, **est._stream_outputs())
+                   lstm=cell == "lstm", n_streams=n_streams, **outputs)
 
 
 #: The stepper predict_step uses, per estimator: id -> (weak reference, token, stepper).
@@ -160,8 +171,10 @@ class RecurrentStream:
     -----
     The stream copies the weights and the scaling when it is made, and again when
     a ``fit`` or ``partial_fit`` of the estimator has changed them since the last
-    step (the state carries over). Weights edited in place by hand are not
-    noticed: make a new stream then (``est.stream(state=old.state)``).
+    step (the state carries over). Weights edited in place by hand (``params_``)
+    are not noticed, here or by ``predict_step``, which keeps such a copy too:
+    make a new stream then (``est.stream(state=old.state)``), whose steps read
+    them.
     """
 
     def __init__(self, estimator, state=None, n_streams=None):
@@ -179,15 +192,16 @@ class RecurrentStream:
         ----------
         state : RecurrentState or None, default=None
         n_streams : int or None, default=None
-            None: the state's number of sequences, or 1 without a state.
+            None: the state's number of sequences; without a state, the streams
+            read so far (1 for a new stream): a reset of 3 streams keeps 3.
 
         Returns
         -------
         self
         """
         if state is None:
-            if n_streams is None:
-                n_streams = 1
+            if n_streams is None:  # the streams read so far (a new stepper has 1)
+                n_streams = self._stepper.n_streams
             if isinstance(n_streams, (bool, np.bool_)) or not isinstance(
                     n_streams, (int, np.integer)) or n_streams < 1:
                 raise ValueError(f"n_streams must be a positive int, got {n_streams!r}")

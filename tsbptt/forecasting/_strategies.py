@@ -121,9 +121,11 @@ class _Strategies:
             apply_budget(est, stateful=self.strategy == "stateful")
         params = est.get_params()
         if self.strategy == "stateful":
-            if params.get("bidirectional") or params.get("early_stopping"):
+            both = [k for k in ("bidirectional", "early_stopping") if params.get(k)]
+            if both:
                 raise ValueError("strategy='stateful' needs bidirectional=False and "
-                                 "early_stopping=False (one sequence per series)")
+                                 "early_stopping=False (one sequence per series); got "
+                                 + ", ".join(f"{k}=True" for k in both))
             if "bptt_steps" in params and params["bptt_steps"] is None:
                 est.set_params(bptt_steps=min(self.lags_, n_steps))
             if (self.training == "auto" and "washout" in params and params["washout"] == 0
