@@ -30,6 +30,24 @@ def test_the_command_lines_version_and_help_load_no_scikit_learn(tmp_path):
         assert _loaded_after(code, tmp_path) == "['pandas']"
 
 
+def test_submodules_read_as_attributes_after_import_tsbptt_alone(tmp_path):
+    # the eager imports made them attributes; the first lazy version did not
+    code = ("import tsbptt\n"
+            "print(tsbptt.forecasting.windowing.__name__, tsbptt.engine.rtrl.__name__,\n"
+            "      tsbptt.forecasting.transforms.__name__, tsbptt.utils._validation.__name__)\n"
+            "names = [n for n in dir(tsbptt.forecasting) if not n.startswith('_')]\n"
+            "print(names)\n"
+            "print(sorted(set(dir(tsbptt)) - set(tsbptt.__all__) - set(tsbptt._SUBPACKAGES)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=tmp_path).stdout.splitlines()
+    assert out[0] == ("tsbptt.forecasting.windowing tsbptt.engine.rtrl "
+                      "tsbptt.forecasting.transforms tsbptt.utils._validation")
+    assert eval(out[1]) == ["Forecaster", "auto", "backtesting", "baselines",
+                            "load_forecaster", "local", "metrics", "partitioned",
+                            "returns", "transforms", "windowing"]
+    assert all(n.startswith("_") for n in eval(out[2]))  # no helper leaks into dir()
+
+
 def test_every_public_name_resolves_and_is_listed():
     assert set(tsbptt.__all__) == set(tsbptt._PUBLIC)
     for name in tsbptt.__all__:

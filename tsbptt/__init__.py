@@ -9,8 +9,9 @@ pandas, so ``tsbptt --help`` and ``tsbptt --version`` answer at once (they took
 1.6 s, most of it importing scikit-learn). ``from tsbptt import LSTMRegressor``
 and ``tsbptt.LSTMRegressor`` work as with eager imports.
 """
-from importlib import import_module
+from typing import TYPE_CHECKING as _TYPE_CHECKING
 
+from .utils._lazy import lazy_attributes as _lazy_attributes
 from ._version import __version__ as __version__  # the one version source
 
 try:
@@ -41,10 +42,24 @@ _PUBLIC = {
     **{name: ".forecasting.windowing" for name in (
         "Windows", "calendar_features", "infer_season", "make_windows")},
 }
-#: Subpackages reachable as attributes (``tsbptt.forecasting.windowing``) after
-#: ``import tsbptt`` alone, as the eager imports made them.
+#: Subpackages readable as attributes after ``import tsbptt`` alone, as the eager
+#: imports made them (``tsbptt.sktime`` needs sktime: it stays an explicit import).
 _SUBPACKAGES = ("cli", "engine", "estimators", "forecasting", "persistence", "plotting",
                 "utils")
+
+if _TYPE_CHECKING:  # what the names are, for type checkers and editors
+    from . import datasets
+    from ._config import get_config, show_config
+    from .estimators import (ESNClassifier, ESNRegressor, GRUClassifier, GRURegressor,
+                             LagLayout, LSTMClassifier, LSTMRegressor, RecurrentState,
+                             RecurrentStream, RNNClassifier, RNNRegressor, RTRLRegressor,
+                             load_model, save_model)
+    from .forecasting import Forecaster, load_forecaster, metrics, returns
+    from .forecasting.auto import AutoForecaster
+    from .forecasting.backtesting import Backtest, RollingOrigin, backtest
+    from .forecasting.baselines import SeasonalNaive
+    from .forecasting.local import LocalModels
+    from .forecasting.windowing import Windows, calendar_features, infer_season, make_windows
 
 __all__ = [
     "AutoForecaster", "Backtest", "backtest", "calendar_features", "datasets", "ESNClassifier",
@@ -58,18 +73,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name):
-    """Import a public name (or a subpackage) at its first use, then keep it."""
-    if name in _PUBLIC:
-        module = import_module(_PUBLIC[name], __name__)
-        value = module if module.__name__.endswith("." + name) else getattr(module, name)
-    elif name in _SUBPACKAGES:
-        value = import_module("." + name, __name__)
-    else:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__) | set(_SUBPACKAGES))
+__getattr__, __dir__ = _lazy_attributes(__name__, _PUBLIC, _SUBPACKAGES)
