@@ -52,6 +52,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from .estimators import LSTMRegressor
 from .forecasting import Forecaster
+from .forecasting._panel import _step_of
 from .forecasting.windowing import infer_season
 from .utils._validation import plain_label
 
@@ -173,9 +174,9 @@ class TsbpttForecaster(BaseForecaster):
             self.set_tags(**{"requires-fh-in-fit": True})
 
     # -- the grid: labels <-> positions ------------------------------------------------
-    def _grid(self, n):
-        """The first ``n`` labels of the fitted series' regular grid."""
-        start, step = self._start, self._step
+    def _grid(self, n, first=0):
+        """``n`` labels of the fitted series' regular grid from position ``first``."""
+        start, step = (self._start if first == 0 else self._label_at(first)), self._step
         if isinstance(start, pd.Period):
             return pd.period_range(start, periods=n, freq=step)
         if isinstance(start, pd.Timestamp):
@@ -188,14 +189,15 @@ class TsbpttForecaster(BaseForecaster):
         self._start = index[0]
         if isinstance(index, pd.PeriodIndex):
             self._step = index.freq
-        elif isinstance(index, pd.DatetimeIndex):
-            self._step = index.freq or pd.infer_freq(index)
-            if self._step is None:
-                raise ValueError("y's DatetimeIndex has no regular frequency; resample it "
-                                 "first (y.resample(freq).mean())")
-            self._step = pd.tseries.frequencies.to_offset(self._step)
-        elif pd.api.types.is_integer_dtype(index):
-            self._step = int(index[1] - index[0])
+        elif isinstance(index, pd.DatetimeIndex) or pd.api.types.is_integer_dtype(index):
+            # the Forecaster's reading: the frequency of gap-free stretches, or the most
+            # common step, so that a gap is named where it starts
+            try:
+                self._step = getattr(index, "freq", None) or _step_of(index, None, None,
+                                                                      allow_gaps=True)
+            except ValueError:
+                raise ValueError("y's DatetimeIndex has no regular frequency; resample "
+                                 "it first (y.resample(freq).mean())") from None
         else:
             raise TypeError(f"y needs a RangeIndex, an integer, DatetimeIndex or PeriodIndex, "
                             f"got {type(index).__name__}")
@@ -216,7 +218,7 @@ class TsbpttForecaster(BaseForecaster):
     def _consecutive(self, index, first, what):
         """Grid positions ``first, first + 1, ...`` of ``index``, whose labels must be
         those grid labels: a gap is named where it starts."""
-        expected = self._grid(first + len(index))[first:]
+        expected = self._grid(len(index), first)
         same = np.asarray(expected == index)
         if not same.all():
             i = int(np.flatnonzero(~same)[0])
@@ -231,11 +233,21 @@ class TsbpttForecaster(BaseForecaster):
     def _columns(self, X, what):
         """X's fitted columns, by name and in the fitted order (inside, X's columns are
         x0, x1, ...: an X reordered or renamed was read by position)."""
-        missing = [c for c in self._X_columns if c not in X.columns]
+        fitted = getattr(self, "_X_columns", None)
+        if fitted is None:  # pickled before the names were kept: by position, as then
+            return X
+        missing = [c for c in fitted if c not in X.columns]
         if missing:
             raise ValueError(f"{what} lacks the columns {[plain_label(c) for c in missing]} "
-                             f"it was fitted with ({[plain_label(c) for c in self._X_columns]})")
-        return X[self._X_columns]
+                             f"it was fitted with ({[plain_label(c) for c in fitted]})")
+        return X[fitted]
+
+    def _label_at(self, k):
+        """The grid's label at position ``k``."""
+        start, step = self._start, self._step
+        if isinstance(start, pd.Period):
+            return start + k
+        return start + k * step
 
     # -- fit, update -----------------------------------------------------------------------
     def _fit(self, y, X, fh):
@@ -251,12 +263,15 @@ class TsbpttForecaster(BaseForecaster):
             infer_season(step) if not isinstance(step, Integral) else 1)
         reach = None if fh is None else int(self._grid_steps(fh).max())
         if H is not None and self.strategy == "direct" and reach is not None and reach > H:
-            raise ValueError(f"fh reaches {reach} steps, horizon={H}: the direct strategy "
-                             "forecasts horizon steps; raise horizon or leave it None")
+            raise ValueError(f"fh reaches {reach} steps of the index, horizon={H}: the "
+                             "direct strategy forecasts horizon steps; raise horizon or "
+                             "leave it None")
         self.horizon_ = int(H) if H is not None else max(1, reach or 1)
         self._X_columns = None if X is None else list(X.columns)
+        if X is not None:  # sktime lets X cover more than y: its rows on y's steps
+            X = X.reindex(y.index)
         yp = _inner(y.set_axis(pd.RangeIndex(len(y))))
-        Xp = None if X is None else _inner(X.set_axis(self._positions(X.index, "X", len(X))))
+        Xp = None if X is None else _inner(X.set_axis(yp.index))
         self.interval_method_ = "conformal" if self.interval == "conformal" else "random_walk"
         try:
             try:
@@ -287,16 +302,18 @@ class TsbpttForecaster(BaseForecaster):
 
     def _update(self, y, X=None, update_params=True):
         # the values up to the last one the forecaster knows are skipped
-        new = np.asarray(y.index > self._grid(self._n_known)[-1])
+        new = np.asarray(y.index > self._label_at(self._n_known - 1))
         if not new.any():
             return self
-        if self._X_columns is not None and X is None:
-            raise ValueError(f"the forecaster was fitted with X (columns "
-                             f"{[plain_label(c) for c in self._X_columns]}); update needs "
-                             "X on the new steps")
+        if self._exog and X is None:
+            fitted = getattr(self, "_X_columns", None)
+            raise ValueError("the forecaster was fitted with X"
+                             + ("" if fitted is None else
+                                f" (columns {[plain_label(c) for c in fitted]})")
+                             + "; update needs X on the new steps")
         pos = self._consecutive(y.index[new], self._n_known, "y")
         y_new = _inner(y[new].set_axis(pos))
-        X_new = None if self._X_columns is None else _inner(
+        X_new = None if not self._exog else _inner(
             self._columns(X, "X").reindex(y.index)[new].set_axis(pos))
         self.forecaster_.update(y_new, X_new)
         self._n_known = int(pos[-1]) + 1

@@ -212,6 +212,12 @@ def test_x_is_matched_by_column_name_not_position():
     with pytest.raises(ValueError, match=r"fitted with X \(columns \['a', 'b'\]\); update "
                                          r"needs X"):
         f.update(pd.Series([1.0], index=[60], name="y"))
+    # sktime lets X at fit cover more steps than y: those on y's steps are read
+    wide = TsbpttForecaster(_net(), lags=3).fit(y, X=X.iloc[:62], fh=[1, 2, 3])
+    pd.testing.assert_series_equal(wide.predict(X=X.iloc[60:]), expected)
+    # a forecaster pickled before the names were kept reads X by position, as then
+    del wide._X_columns
+    pd.testing.assert_series_equal(wide.predict(X=X.iloc[60:]), expected)
 
 
 def test_an_integer_index_of_step_2_counts_fh_in_its_units():
@@ -242,6 +248,15 @@ def test_a_gap_is_named_where_it_starts():
     with pytest.raises(ValueError, match=r"y is not on the regular grid at step 1: after 9 "
                                          r"comes 11, where 10 was due"):
         TsbpttForecaster(_net(), lags=3).fit(y)
+    # the step is the most common one, not the first two labels' (it read 2 here)
+    with pytest.raises(ValueError, match=r"after 0 comes 2, where 1 was due"):
+        TsbpttForecaster(_net(), lags=3).fit(_y(30).drop(1))
+    # a DatetimeIndex with a gap has no freq, and pandas cannot infer one: the
+    # frequency of its gap-free stretches (it said "no regular frequency")
+    days = _y(40, pd.date_range("2024-01-01", periods=40, freq="D", tz="Europe/Paris"))
+    with pytest.raises(ValueError, match=r"after Timestamp\('2024-01-10 .*comes "
+                                         r"Timestamp\('2024-01-12"):
+        TsbpttForecaster(_net(), lags=3).fit(days.drop(days.index[10]))
     f = TsbpttForecaster(_net(), lags=3).fit(_y(30))
     with pytest.raises(ValueError, match=r"after 30 comes 32, where 31 was due"):
         f.update(pd.Series([1.0, 2.0, 3.0], index=[30, 32, 33], name="y"))
@@ -252,7 +267,7 @@ def test_a_gap_is_named_where_it_starts():
     ({"horizon": "3"}, "horizon must be an int >= 1 or None, got '3'"),
     ({"interval": "quantile"}, "interval must be 'conformal' or None, got 'quantile'"),
     ({"lags": -1}, "The 'lags' parameter of TsbpttForecaster must be"),
-    ({"strategy": "direct", "horizon": 2}, "fh reaches 5 steps, horizon=2"),
+    ({"strategy": "direct", "horizon": 2}, "fh reaches 5 steps of the index, horizon=2"),
 ])
 def test_bad_settings_are_refused_by_name_at_fit(kw, said):
     with pytest.raises(ValueError, match=said):
