@@ -44,7 +44,10 @@ def blas_owner(filepath):
     (``numpy.libs/...`` -> 'numpy'; SciPy's wheels carry an OpenBLAS of their own);
     the folder's name for a library elsewhere (a system one)."""
     folder = Path(filepath or "?").parent.name
-    return folder[:-len(".libs")] if folder.endswith(".libs") else (folder or "?")
+    for suffix in (".libs", ".dylibs"):  # Linux wheels; macOS wheels (delocate)
+        if folder.endswith(suffix):
+            return folder[:-len(suffix)]
+    return folder or "?"
 
 
 def header_lines(torch, no_torch, threads_note, numpy_role="numpy", torch_line=True,

@@ -365,8 +365,9 @@ def test_fits_it_does_not_spread_say_so(client):
                                              "by epochs of BPTT: DataParallel does not "
                                              "spread it"):
             ESNRegressor(n_reservoir=10, random_state=0).fit(X, y)
-        with pytest.warns(UserWarning, match="RTRLRegressor trains online"):
+        with pytest.warns(UserWarning, match="RTRLRegressor trains online") as got:
             RTRLRegressor(hidden_size=2, random_state=0).fit(X[0][:, None], X[1])
+    assert got[0].filename == __file__  # the caller's line, not a wrapper's in sklearn
 
 
 def test_a_restarted_cluster_is_looked_up_at_the_next_fit(client):

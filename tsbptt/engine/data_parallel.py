@@ -470,8 +470,7 @@ class DataParallel:
         sizes = [len(s) for s in self._shards]
         orders = [rng.permutation(m) if shuffle else np.arange(m) for m in sizes]
         W = len(sizes)
-        per = [batch_size // W + (s < batch_size % W) for s in range(W)]
-        per = [max(1, b) for b in per]
+        per = [batch_size // W + (s < batch_size % W) for s in range(W)]  # >= 1 each
         n_steps = max(-(-m // b) for m, b in zip(sizes, per))
         return [[o[k * b:(k + 1) * b] for o, b in zip(orders, per)] for k in range(n_steps)]
 

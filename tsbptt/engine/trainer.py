@@ -14,6 +14,8 @@ BPTT schedules of :mod:`tsbptt.engine.bptt`. What it guarantees:
 - with early stopping, the weights of the best validation epoch are restored.
 """
 import contextvars
+import os
+import sys
 import time
 import warnings
 from dataclasses import dataclass
@@ -39,11 +41,23 @@ epoch_runner = contextvars.ContextVar("tsbptt_epoch_runner", default=None)
 
 def warn_not_data_parallel(estimator, how):
     """Warn where a fit inside a ``DataParallel`` block trains in this process as
-    usual (it has no epochs of BPTT to spread): ``how`` says how it trains."""
+    usual (it has no epochs of BPTT to spread): ``how`` says how it trains. The
+    warning names the caller's line, the first outside tsbptt and scikit-learn."""
     if epoch_runner.get() is not None:
         warnings.warn(f"{type(estimator).__name__} trains {how}, not by epochs of BPTT: "
                       "DataParallel does not spread it; it trains in this process",
-                      UserWarning, stacklevel=4)
+                      UserWarning, stacklevel=_caller_level())
+
+
+def _caller_level():
+    """The ``stacklevel`` of the first frame outside tsbptt and scikit-learn (fit
+    reaches the warning through either's wrappers, at depths that differ)."""
+    inside = tuple(os.path.dirname(m.__file__) + os.sep
+                   for m in (sys.modules.get("tsbptt"), sys.modules.get("sklearn")) if m)
+    frame, level = sys._getframe(2), 2  # the caller of warn_not_data_parallel
+    while frame is not None and frame.f_code.co_filename.startswith(inside):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 @dataclass

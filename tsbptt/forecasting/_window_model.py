@@ -165,6 +165,16 @@ def window_base(yw, loc, horizon, season=None):
 _FORECASTER_HINTS = ("_progress_label", "_defer_convergence_warning")
 
 
+def clone_with_hints(estimator):
+    """``clone(estimator)`` with the Forecaster's hints (:data:`_FORECASTER_HINTS`),
+    which are private, so clone drops them."""
+    member = clone(estimator)
+    for hint in _FORECASTER_HINTS:
+        if hint in vars(estimator):
+            setattr(member, hint, getattr(estimator, hint))
+    return member
+
+
 class WindowModel(RegressorMixin, BaseEstimator):
     """A regressor on per-window normalised windows, correcting a linear part.
 
@@ -411,10 +421,7 @@ class WindowModel(RegressorMixin, BaseEstimator):
             self.validation_mse_["network"] < self.validation_mse_["linear"])
 
     def _member(self, seed):
-        member = clone(self.estimator)
-        for hint in _FORECASTER_HINTS:  # private, so clone drops them
-            if hint in vars(self.estimator):
-                setattr(member, hint, getattr(self.estimator, hint))
+        member = clone_with_hints(self.estimator)
         if self.n_seeds > 1 and "random_state" in member.get_params():
             member.set_params(random_state=seed)
         return member

@@ -74,8 +74,10 @@ def _numbers(column, where):
     try:
         return column.to_numpy(np.float64)
     except (TypeError, ValueError):
+        bad = column[pd.to_numeric(column, errors="coerce").isna() & column.notna()]
+        first = f", e.g. {bad.iloc[0]!r}" if len(bad) else ""
         raise TypeError(f"{where} holds values that are not numbers (dtype "
-                        f"{column.dtype}), e.g. {column.iloc[0]!r}") from None
+                        f"{column.dtype}){first}") from None
 
 
 def _runs(ids):
