@@ -149,8 +149,11 @@ class RecurrentStream:
 
     Made by the estimators' ``stream`` method (e.g. :meth:`LSTMRegressor.stream`).
     Each :meth:`step` consumes one new observation per stream and returns the
-    forecast made after it, in one compiled call: the same bits that
-    ``predict_sequence`` gives over the whole series, without re-reading it.
+    forecast made after it, in one compiled call: for a model fitted with per-step
+    targets, the same bits that ``predict_sequence`` gives over the whole series,
+    without re-reading it; for one fitted on windows, at a window's last step, the
+    bits of ``predict`` on that window (steps past a window's length read a longer
+    history than the model was trained on, and match no ``predict`` call).
 
     Parameters
     ----------
