@@ -67,3 +67,6 @@ def test_an_unknown_name_is_an_attribute_error():
         from tsbptt import Nope  # noqa: F401
     with pytest.raises(AttributeError, match="'tsbptt.forecasting' has no attribute 'x'"):
         tsbptt.forecasting.x  # noqa: B018
+    # a dotted name raised ModuleNotFoundError from hasattr (and imported auto.py)
+    assert not hasattr(tsbptt.forecasting, "auto.nope")
+    assert not hasattr(tsbptt.forecasting, "a.b")

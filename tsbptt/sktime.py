@@ -352,6 +352,7 @@ class TsbpttForecaster(BaseForecaster):
             raise ValueError("the forecaster was fitted with X; predict needs X for the "
                              "forecast steps")
         X = self._columns(X, "X")
+        X = X[np.asarray(X.index > self._label_at(self._n_known - 1))]  # the past: known
         pos = self._positions(X.index, "X", self._n_known + steps + len(X))
         need = np.arange(self._n_known, self._n_known + steps)
         missing = np.setdiff1d(need, pos)

@@ -215,6 +215,8 @@ def test_x_is_matched_by_column_name_not_position():
     # sktime lets X at fit cover more steps than y: those on y's steps are read
     wide = TsbpttForecaster(_net(), lags=3).fit(y, X=X.iloc[:62], fh=[1, 2, 3])
     pd.testing.assert_series_equal(wide.predict(X=X.iloc[60:]), expected)
+    late = TsbpttForecaster(_net(), lags=3).fit(y.iloc[5:], X=X, fh=[1, 2, 3])
+    pd.testing.assert_series_equal(late.predict(X=X), late.predict(X=X.iloc[60:]))
     # a forecaster pickled before the names were kept reads X by position, as then
     del wide._X_columns
     pd.testing.assert_series_equal(wide.predict(X=X.iloc[60:]), expected)

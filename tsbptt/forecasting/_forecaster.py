@@ -160,9 +160,10 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         ``'diff'`` makes the model read and forecast each step's change, the changes
         standardised by their mean (the drift) and spread: a trend is then
         carried past the levels seen in training, where a model of the levels
-        saturates; stationary seasonal series, and the benchmark's random walk,
-        are better on levels (forecast errors of changes add up over the steps;
-        ``benchmarks/reports/accuracy.md``).
+        saturates; stationary seasonal series are better on levels (forecast
+        errors of changes add up over the steps), and on the benchmark's random
+        walk the levels scored better too, within two standard errors
+        (``benchmarks/reports/accuracy.md``).
     linear : bool, default=True
         For tsbptt regressors (direct and recursive): a linear part (the mean of a
         ridge regression on the scale-free windows and one on the lags) that the

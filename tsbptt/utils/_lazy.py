@@ -34,7 +34,12 @@ def lazy_attributes(package, names, submodules=None):
     def readable(name):
         if submodules is not None:
             return name in submodules
-        return not name.startswith("_") and find_spec(f"{package}.{name}") is not None
+        if name.startswith("_") or not name.isidentifier():  # no dotted or odd names
+            return False
+        try:
+            return find_spec(f"{package}.{name}") is not None
+        except ImportError:  # hasattr() must answer False, not raise
+            return False
 
     def __getattr__(name):
         if name in names:
