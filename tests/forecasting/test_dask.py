@@ -420,6 +420,10 @@ def test_fit_partitions_predict_takes_the_dask_tail_its_docstring_shows():
     ddf = dd.from_pandas(df, npartitions=3, sort=False)
     model = fit_partitions(SGDRegressor(random_state=0), ddf, lags=3)
     expected = model.predict(df.groupby("unique_id").tail(3))
-    got = model.predict(ddf.groupby("unique_id").tail(3))  # a KeyError before
+    try:
+        tail = ddf.groupby("unique_id").tail(3)
+    except AttributeError:  # the oldest dask CI installs (2024.1) has no groupby tail
+        tail = dd.from_pandas(df.groupby("unique_id").tail(3), npartitions=2)
+    got = model.predict(tail)  # a KeyError before
     pd.testing.assert_frame_equal(got.sort_values("unique_id", ignore_index=True),
                                   expected.sort_values("unique_id", ignore_index=True))

@@ -199,8 +199,9 @@ class PartitionedModel:
         last : DataFrame or dask DataFrame
             The long layout of the training data, with at least the last
             ``lags_`` rows of each series to forecast (sorted by time within a
-            series), e.g. ``ddf.groupby(id_col).tail(lags)`` (a dask DataFrame is
-            computed here: it is a few rows a series).
+            series), e.g. ``ddf.groupby(id_col).tail(lags)`` where dask's groupby has
+            ``tail`` (not 2024.1's); a dask DataFrame is computed here: it is a few
+            rows a series.
 
         Returns
         -------
