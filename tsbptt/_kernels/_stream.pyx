@@ -34,13 +34,13 @@ import numpy as np
 
 cnp.import_array()
 
-#: The most quantiles a stepper turns into forecasts (its per-row buffer's size).
-STREAM_MAX_QUANTILES = 64
-
-#: Rows of one chunk (the work buffers hold one chunk).
+#: Rows of one chunk (the work buffers hold one chunk), and the most quantiles a
+#: stepper turns into forecasts (its per-row buffer's size).
 cdef enum:
     CHUNK = 64
-    MAX_QUANTILES = 64  # STREAM_MAX_QUANTILES
+    MAX_QUANTILES = 64
+
+STREAM_MAX_QUANTILES = MAX_QUANTILES  # for the estimators' own refusal
 
 
 cdef inline bint _all_finite(const char* p, Py_ssize_t n, bint is64) noexcept nogil:
@@ -257,8 +257,8 @@ cdef class Stepper:
             n = self.n_streams  # let the checks below say what is wrong
         else:
             n = h[0].shape[0]
-        hs = self._checked_part("h", h, n, "")
-        cs = self._checked_c(c, n, "")
+        hs = self._checked_part("h", h, n, False)
+        cs = self._checked_c(c, n, False)
         self.reset(n)
         for a, b in zip(self.h_cur, hs):
             a[...] = b
@@ -266,10 +266,10 @@ cdef class Stepper:
             for a, b in zip(self.c_cur, cs):
                 a[...] = b
 
-    cdef list _checked_part(self, str name, arrays, Py_ssize_t n, str rows_from):
+    cdef list _checked_part(self, str name, arrays, Py_ssize_t n, bint rows_of_x):
         """The arrays of state.<name>, checked (C comparisons: it runs every step of
-        predict_step), C-contiguous. ``rows_from`` says where ``n`` comes from (for a
-        wrong number of rows, the mistake may be there)."""
+        predict_step), C-contiguous. ``rows_of_x``: ``n`` is x_t's rows, which a
+        wrong number of rows names (the mistake may be there)."""
         cdef Py_ssize_t i, H
         cdef cnp.ndarray a
         cdef int type_num = cnp.NPY_DOUBLE if self.is64 else cnp.NPY_FLOAT
@@ -287,8 +287,9 @@ cdef class Stepper:
                                 f"{getattr(x, 'dtype', type(x).__name__)}")
             a, H = x, self.layers[i].H
             if a.ndim != 2 or a.shape[0] != n or a.shape[1] != H:
+                why = f" (x_t has {n} row(s), one per sequence)" if rows_of_x else ""
                 raise ValueError(f"state.{name}[{i}] has shape {x.shape}, expected "
-                                 f"({n}, {H}) for {n} sequence(s){rows_from}")
+                                 f"({n}, {H}) for {n} sequence(s){why}")
             if not cnp.PyArray_IS_C_CONTIGUOUS(a):
                 a = np.ascontiguousarray(a)
             if not _all_finite(<const char*>cnp.PyArray_DATA(a), n * H, self.is64):
@@ -308,14 +309,14 @@ cdef class Stepper:
             out.append(cnp.PyArray_EMPTY(2, dims, type_num, 0))
         return tuple(out)
 
-    cdef object _checked_c(self, c, Py_ssize_t n, str rows_from):
+    cdef object _checked_c(self, c, Py_ssize_t n, bint rows_of_x):
         if not self.lstm:
             if c is not None:
                 raise ValueError("state.c must be None: only an LSTM has a cell state")
             return None
         if c is None:
             raise ValueError("state.c is None, but an LSTM's state needs its cell states")
-        return self._checked_part("c", c, n, rows_from)
+        return self._checked_part("c", c, n, rows_of_x)
 
     # -- one step ---------------------------------------------------------------------
     cdef const double* _read_x(self, object x_t, Py_ssize_t* n, bint* single) except NULL:
@@ -517,9 +518,8 @@ cdef class Stepper:
         cdef const double* x = self._read_x(x_t, &n, &single)
         try:
             if has_state:
-                rows_from = f" (x_t has {n} row(s), one per sequence)"
-                h_in = self._checked_part("h", h, n, rows_from)
-                c_in = self._checked_c(c, n, rows_from)
+                h_in = self._checked_part("h", h, n, True)
+                c_in = self._checked_c(c, n, True)
                 if not self.lstm:
                     c_in = h_in
             self._buffers(n)

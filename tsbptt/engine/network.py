@@ -167,8 +167,9 @@ class Network:
     def predict_with_states(self, X, lengths=None, initial_states=None, n_threads=None):
         """:meth:`forward` for prediction from given states: no dropout and no
         training caches, so a long sequence costs its outputs and O(B * H) more
-        (the training forward kept O(B * T * G) of caches: 187 MB against 29 MB on
-        a (1, 200000, 1) LSTM of H = 32). Unidirectional layers only.
+        (the training forward kept O(B * T * G) of caches: 178.5 MB against 27.7 MB
+        on a (1, 200000, 1) LSTM of H = 32, ``benchmarks/bench_inference.py``).
+        Unidirectional layers only.
 
         Parameters
         ----------

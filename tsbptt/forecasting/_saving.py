@@ -47,7 +47,7 @@ FORMAT = "tsbptt-forecaster"
 #: linear model or SeasonalNaive, by its parts), which readers of version 1 cannot
 #: rebuild; 1 for every other file, which they read as before (:func:`_version`).
 FORMAT_VERSION = 3
-READS_VERSIONS = (1, 2, 3)
+READS_VERSIONS = tuple(range(1, FORMAT_VERSION + 1))
 #: scikit-learn linear models stored as their coefficients.
 _LINEAR = ("LinearRegression", "Ridge", "RidgeCV", "Lasso", "ElasticNet")
 _MEMBER_PREFIXES = ("fit/", "tail/", "state/", "model/")
@@ -473,7 +473,7 @@ def _version(meta):
     or an offset object as ``freq``, which readers of older formats would not
     rebuild (or, for the calendar, would drop silently)."""
     if meta["model"]["kind"] == "differenced":
-        return 3
+        return FORMAT_VERSION
     members = meta["model"].get("members") or ()
     custom = "custom" in meta["step"] or isinstance(meta["params"]["freq"], dict)
     return 2 if custom or any(m is not None for m in members) else 1
