@@ -218,6 +218,36 @@ def test_set_params_after_fit_does_not_change_the_fitted_network(tmp_path, data)
     assert "rnn.1.W" in c.network_.params
 
 
+def test_a_continued_fit_takes_a_new_dropout_and_refuses_a_new_dtype_or_n_channels(
+        tmp_path, data):
+    # a warm start or partial_fit once trained on with the dropout, dtype and
+    # n_channels of the first fit, silently, whatever set_params said since
+    X, y = data
+    def warm(**changes):
+        m = LSTMRegressor(4, max_iter=2, tol=0.0, warm_start=True, random_state=0)
+        return m.fit(X, y[:, 0]).set_params(**changes).fit(X, y[:, 0])
+
+    same, dropped = warm(), warm(dropout=0.5)
+    assert dropped.network_.dropout == 0.5
+    assert not np.array_equal(dropped.predict(X), same.predict(X))
+    p = GRUClassifier(4, random_state=0).partial_fit(X, y[:, 0] > 0, classes=[False, True])
+    p.set_params(dropout=0.25).partial_fit(X, y[:, 0] > 0)
+    assert p.network_.dropout == 0.25
+    with pytest.raises(ValueError, match="dtype='float64' differs from the fitted "
+                                         "network's dtype='float32'"):
+        warm(dtype="float64")
+    with pytest.raises(ValueError, match="n_channels=2 differs from the fitted "
+                                         "network's n_channels=1"):
+        warm(n_channels=2)
+    # 3D sequences do not read n_channels; the file keeps the fitted dtype
+    seq = LSTMRegressor(4, max_iter=1, warm_start=True, random_state=0).fit(
+        X[:, :, None], y[:, 0])
+    seq.set_params(n_channels=3).fit(X[:, :, None], y[:, 0])
+    assert seq.n_iter_ == 2
+    seq.set_params(dtype="float64").save(tmp_path / "s.npz")
+    assert load_model(tmp_path / "s.npz").dtype == "float32"
+
+
 @pytest.mark.parametrize("make", [lambda: LSTMRegressor(4, max_iter=1),
                                   lambda: GRUClassifier(4, max_iter=1)])
 def test_negative_or_overflowing_sample_weights_are_named(make, data):

@@ -61,10 +61,11 @@ def _positive_int_or_tuple(value):
     return is_positive_int(value)
 
 
-#: The parameters that shape a fitted network and say what its outputs mean. A
-#: set_params after fit must not change them under the fitted weights: predict and
-#: save read them as fitted, and a continued fit refuses a change.
-ARCHITECTURE_PARAMS = ("hidden_size", "num_layers", "bidirectional", "loss", "quantiles")
+#: The parameters that shape a fitted network, say what its outputs mean or how its
+#: inputs are read. A set_params after fit must not change them under the fitted
+#: weights: predict and save read them as fitted, and a continued fit refuses a change.
+ARCHITECTURE_PARAMS = ("hidden_size", "num_layers", "bidirectional", "loss", "quantiles",
+                       "dtype", "n_channels")
 #: The parameters an optimizer is built from (``learning_rate`` is read at every
 #: epoch): a continued fit whose values differ builds a new optimizer.
 OPTIMIZER_PARAMS = ("optimizer", "weight_decay", "l1", "momentum", "nesterov")
@@ -244,6 +245,8 @@ class _BaseRecurrent(FittedState, BaseEstimator):
         first = not (incremental or self.warm_start) or not hasattr(self, "network_")
         if not first:
             self._check_architecture()
+            # a training setting, not a shape: a continued fit takes the value now set
+            self.network_.dropout = float(self.dropout)
             history = self._fit_steps(first, X, y, sample_weight, max_iter, incremental,
                                       **kwargs)
             self._record_architecture()  # the same shape; a point loss may have changed
@@ -292,6 +295,8 @@ class _BaseRecurrent(FittedState, BaseEstimator):
             now = getattr(self, name)
             if name == "quantiles" and self._fitted_param("loss") != "quantile":
                 continue  # unread without the quantile loss
+            if name == "n_channels" and self.input_kind_ != "2d":
+                continue  # read from 2D windows only
             if shape_of(name, now) != shape_of(name, fitted):
                 raise ValueError(
                     f"{name}={now!r} differs from the fitted network's {name}={fitted!r}: "
