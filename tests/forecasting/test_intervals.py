@@ -235,3 +235,38 @@ def test_stateful_calibration_origins_come_after_all_it_trained_on(monkeypatch):
     F(GRURegressor(4, max_iter=2, random_state=0), lags=12, horizon=3, strategy="stateful",
       interval="conformal").fit({"a": a, "b": b})
     assert min(seen["origins"]) >= seen["latest"]
+
+
+def test_set_params_after_fit_is_refused_by_name_where_forecasts_read_it(tmp_path):
+    # predict read horizon, strategy, interval and a quantile band's coverage as set
+    # now: another band silently (a CQR model's scores read as conformal ones), a band
+    # labelled with a coverage its quantiles were not fitted for, or NumPy's reshape
+    # and broadcast errors
+    from tsbptt import load_forecaster
+    y = _noisy_wave(200)
+    f = Forecaster(Ridge(), lags=6, horizon=2, interval="conformal").fit(y)
+    before = f.predict_interval()
+    for change in (dict(horizon=3), dict(strategy="recursive"), dict(interval="quantile")):
+        (name, value), = change.items()
+        fitted = f.get_params()[name]
+        f.set_params(**change)
+        for act in (f.predict, f.predict_interval, lambda: f.update(y.iloc[:0]),
+                    lambda: f.score(y.iloc[:2]), lambda: f.save(tmp_path / "f.npz")):
+            with pytest.raises(ValueError, match=f"{name}={value!r} differs from the "
+                                                 f"fitted forecaster's {name}={fitted!r}"):
+                act()
+        f.set_params(**{name: fitted})
+    pd.testing.assert_frame_equal(f.predict_interval(), before)
+    # a conformal band takes any coverage the parameter now asks for
+    assert f.set_params(coverage=0.8).predict_interval().attrs["coverage"] == 0.8
+    f.save(tmp_path / "f.npz")
+    loaded = load_forecaster(tmp_path / "f.npz").set_params(horizon=1)
+    with pytest.raises(ValueError, match="horizon=1 differs from the fitted"):
+        loaded.predict()
+    q = Forecaster(LSTMRegressor(2, max_iter=1, random_state=0), lags=6,
+                   interval="quantile", coverage=0.9).fit(y)
+    with pytest.raises(ValueError, match="coverage=0.5 differs from the fitted "
+                                         "forecaster's coverage=0.9"):
+        q.set_params(coverage=0.5).predict_interval()
+    # a refit takes the parameters as they are
+    assert len(f.set_params(horizon=3).fit(y).predict()) == 3

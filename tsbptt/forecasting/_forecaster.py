@@ -83,6 +83,12 @@ def _check_multi_output(estimator, strategy, horizon, interval):
             "step")
 
 
+#: The parameters forecasts are read under as the fit used them (the others a fit
+#: turns into fitted attributes: ``lags_``, ``channels_``, the scaling). A set_params
+#: after fit that changes one is refused by name at predict, update and save.
+FITTED_PARAMS = ("horizon", "strategy", "interval")
+
+
 class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
     """Forecast one series or many from their last ``lags`` steps.
 
@@ -427,7 +433,24 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
             vars(self).pop("_member_label", None)
 
     _FIT_PRIVATE = ("_past", "_future", "_calendar", "_one_hot", "_index_names",
-                    "_positions_cache")
+                    "_positions_cache", "_fitted_params")
+
+    def _record_fitted_params(self):
+        """Keep :data:`FITTED_PARAMS` as fitted, and ``coverage`` with quantile
+        intervals (its quantiles were fitted; a conformal band takes any coverage)."""
+        names = FITTED_PARAMS + (("coverage",) if self.interval == "quantile" else ())
+        self._fitted_params = {k: getattr(self, k) for k in names}
+
+    def _check_fitted(self):
+        """check_is_fitted, then refuse a fitted parameter set_params changed since:
+        predict read it as it is now (another band, or NumPy's shape errors)."""
+        check_is_fitted(self)
+        for name, value in vars(self).get("_fitted_params", {}).items():
+            now = getattr(self, name)
+            if now != value:
+                raise ValueError(f"{name}={now!r} differs from the fitted forecaster's "
+                                 f"{name}={value!r}: its model was fitted with it; set it "
+                                 "back, or fit anew")
 
     def _from_user(self, y, X, what="y", fitting=False):
         """A long DataFrame ``y`` -> the long Series layout and its covariates (the
@@ -502,6 +525,7 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         self.estimator_ = self._fit_model(data, [len(s.y) - 1 for s in data],
                                           f"fit {n}/{n}: final model")
         self.tails_ = {e.key: _kept(e, self.lags_) for e in entries}
+        self._record_fitted_params()
         if self.strategy == "stateful":  # where forecasts start from
             # an ESN keeps the states its fit ended in: the same steps (0 .. n - 2 of
             # every series) and bitwise the same states, without a second pass
@@ -625,7 +649,7 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
             and its index (None where y's is None); for many series, with a
             (series id, time) MultiIndex.
         """
-        check_is_fitted(self)
+        self._check_fitted()
         return self._to_user(self._predict(steps, X, history, history_X))
 
     def _predict(self, steps, X, history, history_X):
@@ -655,7 +679,7 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         -------
         self
         """
-        check_is_fitted(self)
+        self._check_fitted()
         y_new, X_new = self._from_user(y_new, X_new, "y_new")
         with named("y_new", "X_new"):
             new = continuations(y_new, X_new, self.layout_, self.step_, self.tails_,
@@ -682,7 +706,7 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         X : DataFrame, default=None
             Future-known covariates over y's steps.
         """
-        check_is_fitted(self)
+        self._check_fitted()
         y, X = self._from_user(y, X)
         if isinstance(y, dict):
             y = to_output(list(y.items()), "dict", self._index_names)
@@ -719,7 +743,7 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
             If the wrapped model cannot be stored without pickle (another
             scikit-learn regressor), or a series id is not a string or integer.
         """
-        check_is_fitted(self)
+        self._check_fitted()
         save_forecaster(self, path)
 
 

@@ -13,7 +13,6 @@ from numbers import Real
 from typing import Any
 
 import numpy as np
-from sklearn.utils.validation import check_is_fitted
 
 
 
@@ -121,7 +120,7 @@ class _Intervals:
             Columns ``forecast``, ``lower`` and ``upper``, indexed as
             :meth:`predict`'s output; ``attrs['coverage']`` holds the coverage.
         """
-        check_is_fitted(self)
+        self._check_fitted()
         if self.interval is None:
             raise ValueError("predict_interval needs interval='conformal' or "
                              "interval='quantile', set before fit")

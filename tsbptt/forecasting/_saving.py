@@ -545,6 +545,7 @@ def _rebuild(cls, meta, arrays):
                                  index=pd.Index(f.series_, tupleize_cols=False),
                                  columns=meta["static_columns"])
     f.estimator_ = _rebuild_model(meta["model"], arrays)
+    f._record_fitted_params()  # a file holds the parameters it was fitted with
     differenced = isinstance(f.estimator_, DifferencedSequenceModel)
     if differenced != (f.strategy == "stateful" and transforms.difference_of(
             transforms.check_transform(f.transform)) == "diff"):
