@@ -396,6 +396,32 @@ def test_boolean_numeric_parameters_are_refused(data):
         RNNRegressor(3, max_iter=1, batch_size=True).fit(X, y)
     # a real boolean parameter stays one
     assert RNNRegressor(3, max_iter=1, shuffle=False, random_state=0).fit(X, y).n_iter_ == 1
+    # the baselines and AutoForecaster once took True for 1 (one origin, one model)
+    from tsbptt import AutoForecaster, SeasonalNaive
+    windows = np.arange(40.0).reshape(10, 4)
+    for make, name in [(lambda: SeasonalNaive(season=True), "season"),
+                       (lambda: SeasonalNaive(n_channels=True), "n_channels")]:
+        with pytest.raises(ValueError, match=f"'{name}' parameter of SeasonalNaive must be a "
+                                             "number, not a boolean; got True"):
+            make().fit(windows, windows[:, 0])
+    with pytest.raises(ValueError, match="'n_origins' parameter of AutoForecaster must be "
+                                         "a number, not a boolean"):
+        AutoForecaster(n_origins=True).fit(_series(50))
+
+
+def test_integer_parameters_take_numpy_integers_and_n_threads_reads_alike():
+    # LocalModels refused n_jobs=np.int64(1); AutoForecaster refused n_threads=-1,
+    # which its networks take, and took 5000, which they refused mid-backtest
+    from sklearn.base import clone
+    from tsbptt import AutoForecaster, LocalModels
+    panel = {k: _series(40) + i for i, k in enumerate("ab")}
+    local = LocalModels(Forecaster(Ridge(), lags=4), n_jobs=np.int64(1)).fit(panel)
+    assert local.predict().shape == (2,)
+    auto = AutoForecaster(horizon=2, lags=4, n_threads=-1,
+                          candidates=("naive", "ridge")).fit(_series(60))
+    assert auto.predict().shape == (2,)
+    with pytest.raises(ValueError, match="'n_threads' parameter of AutoForecaster must be"):
+        clone(auto).set_params(n_threads=5000).fit(_series(60))
 
 
 # -- 11. a network too large for the machine ----------------------------------------------

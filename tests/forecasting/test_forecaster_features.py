@@ -200,6 +200,14 @@ def test_fill_option_and_frequency_errors():
         Forecaster(Ridge(), lags=3).fit(y, X)
     with pytest.raises(ValueError, match="future_exog names columns that X does not have"):
         Forecaster(Ridge(), lags=3, future_exog=["plan"]).fit(y)
+    # a repeated name once made the covariate two channels of every window
+    plan = pd.DataFrame({"plan": np.arange(100.0)}, index=y.index)
+    with pytest.raises(ValueError, match=re.escape("future_exog names ['plan'] more than "
+                                                   "once")):
+        Forecaster(Ridge(), lags=3, future_exog=["plan", "plan"]).fit(y, plan)
+    with pytest.raises(ValueError, match=re.escape("static_features names ['size'] more "
+                                                   "than once")):
+        Forecaster(Ridge(), lags=3, static_features=["size", "size"]).fit(y, plan)
     with pytest.raises(TypeError, match="DatetimeIndex or an integer index"):
         Forecaster(Ridge(), lags=3).fit(y.set_axis(y.index.astype(str)))
 

@@ -61,6 +61,11 @@ def _positive_int_or_tuple(value):
     return is_positive_int(value)
 
 
+#: scikit-learn's constraints of an ``n_threads`` parameter: None, 1 .. MAX_THREADS,
+#: or -1 .. -MAX_THREADS (all cores but ``-n - 1``), as the engine reads it.
+N_THREADS_CONSTRAINTS = [Interval(Integral, -MAX_THREADS, -1, closed="both"),
+                         Interval(Integral, 1, MAX_THREADS, closed="both"), None]
+
 #: The parameters that shape a fitted network, say what its outputs mean or how its
 #: inputs are read. A set_params after fit must not change them under the fitted
 #: weights: predict and save read them as fitted, and a continued fit refuses a change.
@@ -103,8 +108,7 @@ class _BaseRecurrent(FittedState, BaseEstimator):
         "n_channels": [Interval(Integral, 1, None, closed="left")],
         "scale_inputs": ["boolean"],
         "shuffle": ["boolean"],
-        "n_threads": [Interval(Integral, -MAX_THREADS, -1, closed="both"),
-                      Interval(Integral, 1, MAX_THREADS, closed="both"), None],
+        "n_threads": N_THREADS_CONSTRAINTS,
         "dtype": [StrOptions({"float32", "float64"})],
         "random_state": ["random_state"],
         "verbose": ["verbose"],

@@ -58,7 +58,9 @@ bptt_steps : int or None, default=None
 bptt_stride : int or None, default=None
     k1 of truncated BPTT: the weights are updated every ``bptt_stride``
     steps, through the last ``bptt_steps`` steps (1 <= k1 <= k2). None is
-    ``bptt_steps`` (disjoint windows). Needs ``bptt_steps``.
+    ``bptt_steps`` (disjoint windows). Needs ``bptt_steps``. With one target
+    per sequence only the last window has a loss, so the stride changes
+    nothing but the number of forward passes; it matters with per-step targets.
 clip_norm : float or None, default=None
     Scale the gradients down so that their global L2 norm is at most this
     (PyTorch's ``clip_grad_norm_``). None: no clipping.
@@ -79,7 +81,9 @@ checkpoint_every : int or None, default=None
     Gradient checkpointing: keep the recurrent states only every this many
     steps and recompute the rest in the backward pass, trading compute for
     memory (memory for ~sqrt(T) steps with ``checkpoint_every`` ~ sqrt(T)).
-    The gradients are unchanged. None keeps every step.
+    The gradients are those without checkpointing: bitwise when it is a
+    multiple of 16 (the kernels sum weight gradients in blocks of 16 steps)
+    and ``dropout`` is 0, equal up to rounding otherwise. None keeps every step.
 n_channels : int, default=1
     For 2D X only: each row holds ``n_timesteps * n_channels`` values,
     time-major (column ``t * n_channels + c``), split into that many features

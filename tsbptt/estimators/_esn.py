@@ -37,9 +37,10 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from .._kernels._esn import esn_states
-from ..engine._threads import MAX_THREADS, all_blas_single_threaded, resolve_n_threads
+from ..engine._threads import all_blas_single_threaded, resolve_n_threads
 from ..engine.trainer import warn_not_data_parallel
 from ..utils._validation import check_memory, refuse_bool_numbers
+from ._base import N_THREADS_CONSTRAINTS
 from ._esn_readout import ridge_gcv
 from ._esn_spectral import random_reservoir, spectral_radius
 from ._esn_state import ESNState
@@ -92,8 +93,7 @@ class _Reservoir(ESNState, BaseEstimator):
         "state": [StrOptions({"final", "mean"})],
         "n_channels": [Interval(Integral, 1, None, closed="left")],
         "scale_inputs": ["boolean"],
-        "n_threads": [Interval(Integral, -MAX_THREADS, -1, closed="both"),
-                      Interval(Integral, 1, MAX_THREADS, closed="both"), None],
+        "n_threads": N_THREADS_CONSTRAINTS,
         "dtype": [StrOptions({"float32", "float64"})],
         "random_state": ["random_state"],
     }
@@ -363,10 +363,12 @@ class ESNRegressor(RegressorMixin, _Reservoir):
         length: 2D windows or a 3D array, the same number of steps at predict);
         'auto', 'window' for 2D windows and True for 3D arrays and lists. With
         'window' the readout contains a ridge regression on the lags, and the
-        reservoir adds what the lags alone cannot say. In the stateful mode any
-        true value gives the current step's inputs.
+        reservoir adds what the lags alone cannot say. With per-step targets
+        and in the stateful mode any true value gives the current step's inputs.
     state : {'final', 'mean'}, default='final'
-        Which state of a window or sequence the readout sees.
+        Which state of a window or sequence the readout sees, for one target
+        per sequence. With per-step targets and in the stateful mode each
+        step's readout sees that step's state, whatever this says.
     n_channels : int, default=1
         Channels of 2D windows (columns ``t * n_channels + c``), as in
         :class:`~tsbptt.LSTMRegressor`.

@@ -324,6 +324,11 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
     def _validate_params(self):
         super()._validate_params()
         refuse_bool_numbers(self)
+        for name in ("future_exog", "static_features"):  # each would be a channel twice
+            names = _names(getattr(self, name))
+            repeated = list(dict.fromkeys(n for n in names if names.count(n) > 1))
+            if repeated:
+                raise ValueError(f"{name} names {repeated} more than once")
 
     # -- settings ---------------------------------------------------------------------
     def _check_settings(self, X_columns):

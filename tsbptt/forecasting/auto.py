@@ -34,6 +34,8 @@ from ._panel import FILL_METHODS, to_entries
 from .backtesting import backtest
 from .baselines import SeasonalNaive
 from ..estimators import GRURegressor, LSTMRegressor
+from ..estimators._base import N_THREADS_CONSTRAINTS
+from ..utils._validation import refuse_bool_numbers
 from ._forecaster import Forecaster
 from .windowing import infer_season
 
@@ -171,7 +173,7 @@ class AutoForecaster(BaseEstimator):
         "n_best": [Interval(Integral, 1, None, closed="left")],
         "within": [Interval(Real, 1, None, closed="left")],
         "random_state": ["random_state"],
-        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
+        "n_threads": N_THREADS_CONSTRAINTS,
         "freq": [str, pd.offsets.BaseOffset, Interval(Integral, 1, None, closed="left"), None],
         "fill": [StrOptions(set(FILL_METHODS)), None],
     }
@@ -238,6 +240,7 @@ class AutoForecaster(BaseEstimator):
         self
         """
         self._validate_params()
+        refuse_bool_numbers(self)
         if X is not None:
             raise ValueError("AutoForecaster takes no covariates (X); use a Forecaster "
                              "with future_exog / past covariates")

@@ -15,6 +15,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..estimators import Capabilities
+from ..utils._validation import refuse_bool_numbers
 
 __all__ = ["SeasonalNaive"]
 
@@ -76,6 +77,7 @@ class SeasonalNaive(RegressorMixin, BaseEstimator):
         self
         """
         self._validate_params()
+        refuse_bool_numbers(self)
         X, y = validate_data(self, X, y, multi_output=True, y_numeric=True)
         if X.shape[1] % self.n_channels:
             raise ValueError(f"X has {X.shape[1]} columns, not a multiple of "

@@ -21,6 +21,8 @@ model; a wrapper keeps both classes simple, and each member is a complete,
 ordinary Forecaster (``forecasters_[key]``) that can be inspected, saved or
 backtested on its own.
 """
+from numbers import Integral
+
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, clone
@@ -87,7 +89,7 @@ class LocalModels(BaseEstimator):
 
     _parameter_constraints = {
         "forecaster": [HasMethods(["fit", "predict"])],
-        "n_jobs": [int, None],
+        "n_jobs": [Integral, None],  # check_n_jobs refuses 0 and booleans
         "id_col": [str],
         "time_col": [str],
         "target_col": [str],
