@@ -345,7 +345,7 @@ def test_inputs_that_failed_deep_inside_are_refused_by_name():
                                              "give each covariate one column"):
             Forecaster(Ridge(), lags=3, **kw).fit(y, X)
     # a panel whose series are indexed differently: pandas' comparison errors, late
-    for other, kind in ((y.tz_localize("UTC"), "dates with a time zone"),
+    for other, kind in ((y.tz_localize("UTC"), "dates in time zone UTC"),
                         (y.to_period("h"), "periods of h"),
                         (y.reset_index(drop=True), "integers")):
         with pytest.raises(ValueError, match=re.escape(
@@ -353,9 +353,50 @@ def test_inputs_that_failed_deep_inside_are_refused_by_name():
                 "time zone: index every series alike")):
             Forecaster(Ridge(), lags=3).fit({"a": y, "b": other})
     f = Forecaster(Ridge(), lags=3).fit(y.iloc[:50])
-    with pytest.raises(ValueError, match="the new values are dates with a time zone, the "
+    with pytest.raises(ValueError, match="the new values are dates in time zone UTC, the "
                                          "fitted ones dates without a time zone"):
         f.update(y.iloc[50:].tz_localize("UTC"))  # a bare pandas TypeError
+
+
+def test_covariates_given_to_a_forecaster_fitted_without_any_are_refused():
+    # they were silently unread (the user most likely forgot them at fit)
+    y = _wave(60)
+    X = pd.DataFrame({"plan": np.arange(60.0)}, index=y.index)
+    f = Forecaster(Ridge(), lags=3, horizon=2).fit(y.iloc[:50])
+    with pytest.raises(ValueError, match="X was given, but the forecaster was fitted "
+                                         "without covariates"):
+        f.predict(X=X.iloc[50:52])
+    # fitted with past covariates, a backtest hands X on for the forecast steps
+    g = Forecaster(Ridge(), lags=3, horizon=2).fit(y.iloc[:50], X.iloc[:50])
+    pd.testing.assert_series_equal(g.predict(X=X.iloc[50:52]), g.predict())
+
+
+def test_dates_in_another_time_zone_are_refused_naming_both_zones():
+    # the same instants in another zone: update ended in a bare IndexError, a
+    # history was read with its calendar features in the other zone (forecasts off by
+    # up to 2.7 on a +-10 wave, silently), and a panel's labels mixed two zones
+    berlin = _wave(80).tz_localize("Europe/Berlin")
+    f = Forecaster(Ridge(), lags=4, calendar=["hour"]).fit(berlin.iloc[:60])
+    with pytest.raises(ValueError, match=re.escape(
+            "the new values are dates in time zone UTC, the fitted ones dates in time zone "
+            "Europe/Berlin: give them alike (tz_convert, tz_localize)")):
+        f.update(berlin.iloc[60:].tz_convert("UTC"))
+    for history, kind in ((berlin.tz_convert("UTC"), "dates in time zone UTC"),
+                          (berlin.tz_localize(None), "dates without a time zone")):
+        with pytest.raises(ValueError, match=re.escape(
+                f"history is indexed by {kind}, the training data by dates in time zone "
+                "Europe/Berlin")):
+            f.predict(history=history)
+    pd.testing.assert_series_equal(f.predict(history=berlin),
+                                   f.update(berlin.iloc[60:]).predict())
+    with pytest.raises(ValueError, match=re.escape(
+            "series 'b' is indexed by dates in time zone UTC, the first series by dates in "
+            "time zone Europe/Berlin")):
+        Forecaster(Ridge(), lags=4).fit({"a": berlin, "b": berlin.tz_convert("UTC")})
+    from tsbptt import LocalModels
+    with pytest.raises(ValueError, match="series 'b' is indexed by dates in time zone UTC"):
+        LocalModels(Forecaster(Ridge(), lags=4)).fit({"a": berlin,
+                                                      "b": berlin.tz_convert("UTC")})
 
 
 def test_messages_name_the_argument_that_holds_the_bad_value():

@@ -39,6 +39,7 @@ from . import transforms
 from ._intervals import _Intervals
 from ._panel import (
     FILL_METHODS,
+    _index_kind,
     continuations,
     frame_to_long,
     last_labels,
@@ -573,6 +574,10 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         """The series to forecast from, scaled with their future channels; the jobs
         (one per series, at its last step) and, for 'stateful', the states there."""
         _, X = self._from_user(None, X)
+        if X is not None and not self.exog_names_:  # it would go unread
+            raise ValueError("X was given, but the forecaster was fitted without "
+                             "covariates: fit with X to use them (naming the columns "
+                             "known in advance in future_exog)")
         if history is not None:
             history, history_X = self._from_user(history, history_X, "history")
         if history is None:
@@ -588,6 +593,11 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
                 raise ValueError(f"history must be laid out like the training data "
                                  f"({self.layout_}, step {self.step_!r}); got {layout}, "
                                  f"step {step!r}")
+            fitted = _index_kind(self.tails_[self.series_[0]].y.index)
+            if _index_kind(entries[0].y.index) != fitted:  # the panel's share one
+                raise ValueError(f"history is indexed by {_index_kind(entries[0].y.index)}, "
+                                 f"the training data by {fitted}: give them alike "
+                                 "(tz_convert, tz_localize)")
             cols = [] if entries[0].X is None else list(entries[0].X.columns)
             if cols != self.exog_names_:
                 raise ValueError(f"history_X has columns {cols}, the model was fitted "

@@ -508,15 +508,12 @@ def to_entries(y, X=None, *, freq=None, fill=None):
     entries, layout = _entries(y, X)
     out, step = [], None
     columns = None if entries[0].X is None else list(entries[0].X.columns)
-    kind = _index_kind(entries[0].y.index)
+    check_indexed_alike(entries)
     for e in entries:
         cols = None if e.X is None else list(e.X.columns)
         if cols != columns:
             raise ValueError(f"{_where(e.key)} has covariates {cols}, the first series "
                              f"{columns}: give every series the same columns")
-        if _index_kind(e.y.index) != kind:  # compared later, with pandas' own errors
-            raise ValueError(f"{_where(e.key)} is indexed by {_index_kind(e.y.index)}, the "
-                             f"first series by {kind}: index every series alike")
         if e.X is not None and y_name(e.y) in cols:
             raise ValueError(f"X has a column named like y ({y_name(e.y)!r})")
         e, s = _regular(e, freq, fill)
@@ -538,10 +535,24 @@ def _check_unique_columns(X, key):
                          "covariate one column")
 
 
+def check_indexed_alike(entries):
+    """Raise unless every series is indexed alike (:func:`_index_kind`): unlike
+    indexes failed later with pandas' own errors, and forecasts of series in two
+    time zones shared one index level, their labels shown in one zone."""
+    kind = _index_kind(entries[0].y.index)
+    for e in entries:
+        if _index_kind(e.y.index) != kind:
+            raise ValueError(f"{_where(e.key)} is indexed by {_index_kind(e.y.index)}, the "
+                             f"first series by {kind}: index every series alike")
+
+
 def _index_kind(index):
-    """How a series is indexed, in words: what every series of a panel must share."""
+    """How a series is indexed, in words: what every series of a panel, and new
+    values or a history given after fit, must share with the fitted series (dates
+    in another zone would read other calendar features, and label forecasts in it)."""
     if isinstance(index, pd.DatetimeIndex):
-        return "dates without a time zone" if index.tz is None else "dates with a time zone"
+        return "dates without a time zone" if index.tz is None else \
+            f"dates in time zone {index.tz}"
     if isinstance(index, pd.PeriodIndex):
         return f"periods of {index.freqstr}"
     if pd.api.types.is_integer_dtype(index):
@@ -562,7 +573,8 @@ def _check_continues(old, new, step, key):
                         f"fitted ones a {type(old.index).__name__}")
     if _index_kind(index) != _index_kind(old.index) and isinstance(index, pd.DatetimeIndex):
         raise ValueError(f"{where} are {_index_kind(index)}, the fitted "
-                         f"ones {_index_kind(old.index)}: give them alike")
+                         f"ones {_index_kind(old.index)}: give them alike "
+                         "(tz_convert, tz_localize)")
     _check_order(index, key)
     last = old.index[-1]
     expected = future_index(last, step, len(index))

@@ -29,7 +29,8 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import check_is_fitted
 
-from ._panel import _entries, frame_to_long, long_to_user, split_future, to_output
+from ._panel import (_entries, check_indexed_alike, frame_to_long, long_to_user,
+                     split_future, to_output)
 from ._parallel import check_n_jobs, parallel_map
 from .backtesting import backtest
 
@@ -139,6 +140,7 @@ class LocalModels(BaseEstimator):
         long_frame = isinstance(y, pd.DataFrame)
         y, X = self._from_frame(y, X)
         entries, layout = _entries(y, X)
+        check_indexed_alike(entries)  # the forecasts share one index
         keys = [e.key for e in entries]
         if len(set(keys)) != len(keys):
             raise ValueError("y's series ids must be unique; got repeated ids")
