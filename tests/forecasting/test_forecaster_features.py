@@ -447,3 +447,32 @@ def test_an_irregular_index_is_told_apart_from_a_gap():
     gappy = _wave(100).drop(_wave(100).index[50])
     with pytest.raises(ValueError, match=r"\(a gap\); pass fill='interpolate'"):
         Forecaster(Ridge(), lags=3).fit(gappy)
+
+
+def test_business_days_with_holidays_are_told_how_to_give_their_frequency():
+    # a holiday calendar's days off, read from data without index.freq, were called
+    # "a gap" with advice to fill them: filling invented holiday values and the
+    # forecasts fell on a holiday
+    from pandas.tseries.holiday import USFederalHolidayCalendar
+    from tsbptt import make_windows
+    cbd = pd.offsets.CustomBusinessDay(calendar=USFederalHolidayCalendar())
+    idx = pd.DatetimeIndex(list(pd.date_range(end="2024-08-30", periods=80, freq=cbd)))
+    y = pd.Series(np.arange(80.0), index=idx, name="v")
+    with pytest.raises(ValueError, match=re.escape(
+            "(a gap, or a holiday); if the series skips holidays, pass its frequency, "
+            "freq=pd.offsets.CustomBusinessDay(holidays=[...])")):
+        Forecaster(Ridge(), lags=5, horizon=3).fit(y)
+    f = Forecaster(Ridge(), lags=5, horizon=3, freq=cbd).fit(y)
+    assert [str(d.date()) for d in f.predict().index] == ["2024-09-03", "2024-09-04",
+                                                          "2024-09-05"]
+    with pytest.raises(ValueError, match=re.escape(
+            "If it holds business days, give the index its frequency first: "
+            "data.index.freq = 'B', or pd.offsets.CustomBusinessDay(holidays=[...])")):
+        make_windows(y, 5, 2)
+    # every day of the week: not business days, the advice stays the same as before
+    daily = pd.Series(np.arange(30.0), index=pd.date_range("2024-01-01", periods=31,
+                                                           freq="D").delete(10))
+    with pytest.raises(ValueError, match=r"mix steps\. Resample it first"):
+        make_windows(daily, 3, 1)
+    with pytest.raises(ValueError, match=re.escape("(a gap); pass fill=")):
+        Forecaster(Ridge(), lags=3).fit(daily)

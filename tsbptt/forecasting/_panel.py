@@ -181,10 +181,12 @@ def _freq_around_gaps(index):
     return None if best is None else best[1]
 
 
-def _why_irregular(got, expected, freq, guessed):
+def _why_irregular(got, expected, freq, guessed, holidays=False):
     """The end of the message for a label ``got`` where ``expected`` was due: a gap to
     fill, labels closer than the given freq, or steps that are no multiple of the most
-    common one: a frequency pandas cannot infer, which filling would not mend."""
+    common one: a frequency pandas cannot infer, which filling would not mend.
+    ``holidays``: business days read from the data, a weekday missing: a holiday
+    calendar's day off looks the same as a gap (and filling it forecasts on holidays)."""
     if got < expected:
         what = f"freq={freq!r}" if freq is not None else "the frequency read from it"
         return (f"(the labels are closer together than {what}); pass a finer freq, or "
@@ -194,6 +196,11 @@ def _why_irregular(got, expected, freq, guessed):
                 "pandas could not infer the frequency, and filling would invent values); "
                 "pass the frequency, freq=... (semi-month ends 'SME'; business days 'B', or "
                 "with holidays a CustomBusinessDay)")
+    if holidays:
+        return ("(a gap, or a holiday); if the series skips holidays, pass its frequency, "
+                "freq=pd.offsets.CustomBusinessDay(holidays=[...]) or "
+                "CustomBusinessDay(calendar=...); if values are missing, pass "
+                "fill='interpolate' or fill='ffill'")
     return ("(a gap); pass fill='interpolate' or fill='ffill' to fill gaps, or resample "
             "first (y.resample(freq).mean())")
 
@@ -229,7 +236,9 @@ def _step_of(index, freq, key, allow_gaps):
             expected = pd.date_range(index[0], periods=len(index), freq=step)
             if not expected.equals(index):
                 bad = int(np.flatnonzero(np.asarray(expected != index))[0])
-                why = _why_irregular(index[bad], expected[bad], freq, guessed)
+                holidays = (freq is None and isinstance(step, pd.offsets.BusinessDay)
+                            and expected[bad].day_of_week < 5)
+                why = _why_irregular(index[bad], expected[bad], freq, guessed, holidays)
                 raise ValueError(f"{_where(key)}'s index is not regular at frequency "
                                  f"{step.freqstr}: {index[bad]!r} where {expected[bad]!r} "
                                  f"was expected {why}")

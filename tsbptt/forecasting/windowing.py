@@ -224,9 +224,15 @@ def _check_no_gaps(index):
     values, counts = np.unique(steps, return_counts=True)
     step = values[np.argmax(counts)]
     bad = int(np.flatnonzero(steps != step)[0]) + 1
+    # days without a weekend: business days, maybe with holidays, whose frequency
+    # pandas cannot read without being told
+    weekdays = pd.Timedelta(step) == pd.Timedelta("1D") and (index.day_of_week < 5).all()
+    advice = ("If it holds business days, give the index its frequency first: "
+              "data.index.freq = 'B', or pd.offsets.CustomBusinessDay(holidays=[...]) "
+              "with holidays. Otherwise resample" if weekdays else "Resample")
     raise ValueError(f"data's DatetimeIndex is not regular: {index[bad]!r} follows "
                      f"{index[bad - 1]!r}, but most steps are {pd.Timedelta(step)}; a "
-                     "window across a gap would mix steps. Resample it first "
+                     f"window across a gap would mix steps. {advice} it first "
                      "(data.resample(freq).mean()) and fill the gaps")
 
 
