@@ -264,6 +264,25 @@ def test_init_glorot_fills_its_range():
     assert abs(W_x.mean()) < 0.1 * bound
 
 
+@pytest.mark.parametrize("n", [1, 2, 31, 32, 33, 64, 65, 130])
+def test_householder_qr_is_lapacks_qr_in_the_kernels_products(n):
+    # the initialisation's QR runs in the kernels' products (BLAS's bits vary with
+    # its kernel); n crosses the 32-column blocks and their tails
+    from tsbptt.engine.init import QR_BLOCK, householder_qr, orthogonal
+    assert QR_BLOCK == 32
+    A = np.random.default_rng(n).standard_normal((n, n))
+    Q, r_diag = householder_qr(A.copy())
+    R = np.triu(Q.T @ A)
+    assert_allclose(Q.T @ Q, np.eye(n), atol=1e-13)
+    assert_allclose(Q @ R, A, atol=1e-12)
+    assert_allclose(np.diag(R), r_diag, atol=1e-12)
+    q, r = np.linalg.qr(A)  # unique once R's diagonal is made positive
+    assert_allclose(Q * np.sign(r_diag), q * np.sign(np.diag(r)), atol=1e-12)
+    O = orthogonal(np.random.RandomState(n), n)
+    assert_allclose(O.T @ O, np.eye(n), atol=1e-13)
+    assert_array_equal(O, orthogonal(np.random.RandomState(n), n))
+
+
 @pytest.mark.parametrize("cell", CELLS)
 def test_init_float32_is_float64_rounded(cell):
     a = RecurrentStack(cell, 3, (4, 2), bidirectional=True, dtype="float32",

@@ -256,3 +256,47 @@ def test_bitwise_tests_pass_under_every_openblas_kernel(coretype, tmp_path):
                          text=True, timeout=1800)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     assert re.search(r"\b\d+ passed", run.stdout), run.stdout[-2000:]
+
+
+#: Fits whose weights and predictions must not depend on the BLAS kernel: the
+#: orthogonal initialisation, the recurrent kernels and the dense head.
+_FIT_HASHES = """
+import hashlib, warnings
+import numpy as np
+from tsbptt import GRUClassifier, LSTMRegressor, RNNRegressor
+from tsbptt.engine.network import Network
+warnings.simplefilter("ignore")
+def digest(*arrays):
+    return hashlib.sha1(b"".join(np.ascontiguousarray(a).tobytes() for a in arrays)).hexdigest()
+rng = np.random.default_rng(0)
+s = np.sin(np.arange(400) / 5) + 0.1 * rng.standard_normal(400)
+X = np.lib.stride_tricks.sliding_window_view(s[:-1], 12)[:300].copy()
+y = s[12:312]
+r = LSTMRegressor(40, max_iter=2, dtype="float64", random_state=0).fit(X, y)
+c = GRUClassifier(8, max_iter=2, random_state=0).fit(X, y > 0)
+m = RNNRegressor(6, max_iter=2, random_state=0).fit(X[:, :, None], np.repeat(y[:, None], 12, 1))
+print(digest(*Network("lstm", 2, 70, 1, random_state=0).params.values()),
+      digest(*r.params_.values(), r.predict(X)), digest(*c.params_.values(), c.predict_proba(X)),
+      digest(*m.params_.values(), m.predict(X[:, :, None])))
+"""
+
+
+def test_fits_give_the_same_bits_under_every_openblas_kernel(tmp_path):
+    # the bitwise tests above run under each kernel but never compared across them:
+    # the orthogonal initialisation (np.linalg.qr) and the head's backward (BLAS
+    # products) made every fit's last bits depend on OpenBLAS's kernel. Sandybridge
+    # and Prescott run on any x86-64; without OpenBLAS the setting changes nothing.
+    runs = {}
+    for coretype in openblas_settings() + ["Sandybridge", "Prescott"]:
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+        if coretype is not None:
+            env["OPENBLAS_CORETYPE"] = coretype
+        run = subprocess.run([sys.executable, "-c", _FIT_HASHES], cwd=tmp_path, env=env,
+                             capture_output=True, text=True, timeout=600)
+        assert run.returncode == 0, run.stderr[-2000:]
+        runs[coretype] = run.stdout.split()
+    first = runs[None]
+    assert len(first) == 4
+    for coretype, hashes in runs.items():
+        assert hashes == first, f"OPENBLAS_CORETYPE={coretype}: {hashes} != unset {first}"

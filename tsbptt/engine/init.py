@@ -8,7 +8,11 @@ numbers up to rounding.
 """
 import numpy as np
 
-from ._threads import all_blas_single_threaded
+from .._kernels import cell_kernels
+
+#: Columns per block of the orthogonal initialisation's QR: the reflectors of a block
+#: reach the rest of the matrix in three products (LAPACK's blocked dgeqrf / dorgqr).
+QR_BLOCK = 32
 
 
 def glorot_uniform(rng, fan_in, fan_out):
@@ -19,13 +23,77 @@ def glorot_uniform(rng, fan_in, fan_out):
 
 def orthogonal(rng, n):
     """A random (n, n) orthogonal matrix, uniformly distributed (Haar measure)."""
-    # LAPACK on one BLAS thread: a few milliseconds, where a multi-threaded BLAS
-    # sharing the cores with other work (or with OpenMP threads still spinning after
-    # a kernel call) took up to half a second per matrix, all of it serial in a fit.
-    with all_blas_single_threaded():
-        q, r = np.linalg.qr(rng.standard_normal((n, n)))
+    q, r_diag = householder_qr(rng.standard_normal((n, n)))
     # Fix the signs so that the distribution is uniform (Mezzadri 2007).
-    return q * np.sign(np.diag(r))
+    return q * np.sign(r_diag)
+
+
+def householder_qr(A, block=QR_BLOCK):
+    """Q and the diagonal of R in A = QR, for a square float64 ``A`` (overwritten).
+
+    Blocked Householder QR, as LAPACK's dgeqrf and dorgqr, with every product in
+    the kernels' own micro-kernels (each element summed in one fixed order) and the
+    rest in element-wise NumPy: the bits do not depend on the BLAS NumPy loaded.
+    ``np.linalg.qr`` gave initial weights, and so every fit, that changed in the
+    last bits with OpenBLAS's kernel (``OPENBLAS_CORETYPE``). A (1024, 1024) matrix
+    takes about as long as LAPACK's (0.2 s on one core).
+
+    Parameters
+    ----------
+    A : ndarray of shape (n, n), float64, C-contiguous
+    block : int, default=QR_BLOCK
+
+    Returns
+    -------
+    Q : ndarray of shape (n, n)
+    r_diag : ndarray of shape (n,)
+    """
+    n = A.shape[0]
+    kernels = cell_kernels("lstm")
+    gemm, tn_add = kernels.microkernel_gemm, kernels.microkernel_gemm_tn_add
+    r_diag, blocks, w = np.empty(n), [], np.empty((1, n))
+    for j0 in range(0, n, block):
+        b = min(block, n - j0)
+        V, taus = np.zeros((n - j0, b)), np.zeros(b)  # reflectors I - tau v v^T
+        for i in range(b):
+            k = j0 + i
+            x = A[k:, k]
+            norm = np.sqrt(np.sum(x * x))
+            r_diag[k] = alpha = -norm if x[0] >= 0 else norm  # no cancellation in v[0]
+            v = x.copy()
+            v[0] -= alpha
+            vv = np.sum(v * v)
+            taus[i] = tau = 0.0 if vv == 0 else 2.0 / vv
+            V[i:, i] = v
+            if i + 1 < b and tau:  # the rest of the block's columns
+                rest, wk = A[k:, k + 1:j0 + b], w[:, :b - i - 1]
+                gemm(v[None, :], rest, wk)
+                tn_add((-tau * v)[None, :], wk, rest)
+        # T upper triangular with H_j0 ... H_j0+b-1 = I - V T V^T (LAPACK's dlarft)
+        T = np.zeros((b, b))
+        for i in range(b):
+            T[i, i] = taus[i]
+            if i:
+                z, tz = np.zeros((i, 1)), np.empty((i, 1))
+                tn_add(V[:, :i], V[:, i:i + 1], z)
+                gemm(T[:i, :i], z, tz)
+                T[:i, i] = -taus[i] * tz[:, 0]
+        if j0 + b < n:  # the columns right of the block: H_block^T applied
+            _apply_block(V, np.ascontiguousarray(T.T), A[j0:, j0 + b:], gemm, tn_add)
+        blocks.append((j0, V, T))
+    Q = np.eye(n)
+    for j0, V, T in reversed(blocks):  # Q = H_0 H_1 ... H_n-1, the last block first
+        _apply_block(V, T, Q[j0:, j0:], gemm, tn_add)
+    return Q, r_diag
+
+
+def _apply_block(V, T, C, gemm, tn_add):
+    """C <- (I - V T V^T) C in place: V (m, b), T (b, b), C (m, n) a view."""
+    W = np.zeros((V.shape[1], C.shape[1]))
+    tn_add(V, C, W)
+    TW = np.empty_like(W)
+    gemm(T, W, TW)
+    tn_add(np.ascontiguousarray(-V.T), TW, C)
 
 
 def init_cell_params(cell, input_size, hidden_size, rng, dtype):

@@ -328,9 +328,17 @@ class Network:
             T = d_out.shape[1]
             d_out = np.where((np.arange(T)[None, :] < lengths[:, None])[..., None],
                              d_out, 0)
-        Z2, d2 = Z.reshape(-1, Z.shape[-1]), d_out.reshape(-1, self.output_size)
-        grads = {"head.W": Z2.T @ d2, "head.b": d2.sum(axis=0)}
-        dZ = d_out @ self.head["W"].T
+        # the kernels' own products, as head_forward's: BLAS's changed the gradients'
+        # last bits with the BLAS NumPy loaded (OpenBLAS's kernel, for one)
+        Z2 = np.ascontiguousarray(Z.reshape(-1, Z.shape[-1]))
+        d2 = np.ascontiguousarray(d_out.reshape(-1, self.output_size))
+        kernels = cell_kernels("lstm")
+        dW = np.zeros((Z2.shape[1], self.output_size), self.dtype)
+        kernels.microkernel_gemm_tn_add(Z2, d2, dW)
+        grads = {"head.W": dW, "head.b": d2.sum(axis=0)}
+        dZ = np.empty((d2.shape[0], Z2.shape[1]), self.dtype)
+        kernels.microkernel_gemm(d2, self.head["W"].T, dZ)
+        dZ = dZ.reshape(d_out.shape[:-1] + (Z2.shape[1],))
         if cache.m_head is not None:
             dZ = dZ * cache.m_head
         return grads, dZ
