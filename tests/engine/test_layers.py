@@ -278,9 +278,9 @@ def test_householder_qr_is_lapacks_qr_in_the_kernels_products(n):
     assert_allclose(np.diag(R), r_diag, atol=1e-12)
     q, r = np.linalg.qr(A)  # unique once R's diagonal is made positive
     assert_allclose(Q * np.sign(r_diag), q * np.sign(np.diag(r)), atol=1e-12)
-    O = orthogonal(np.random.RandomState(n), n)
-    assert_allclose(O.T @ O, np.eye(n), atol=1e-13)
-    assert_array_equal(O, orthogonal(np.random.RandomState(n), n))
+    haar = orthogonal(np.random.RandomState(n), n)
+    assert_allclose(haar.T @ haar, np.eye(n), atol=1e-13)
+    assert_array_equal(haar, orthogonal(np.random.RandomState(n), n))
 
 
 @pytest.mark.parametrize("cell", CELLS)

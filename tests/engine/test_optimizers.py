@@ -204,3 +204,28 @@ def test_rebind_moves_the_updates_to_new_arrays_and_keeps_the_state():
     with pytest.raises(ValueError, match=r"rebind needs arrays of the shapes \[\(3,\), "
                                          r"\(2, 2\)\], got \[\(3,\)\]"):
         opt.rebind(live[:1])
+
+
+@pytest.mark.parametrize("name", ["sgd", "adam", "rmsprop", "adagrad", "adadelta"])
+def test_restore_puts_the_state_back_as_snapshot_copied_it(name):
+    # the trainer undoes an epoch cut short: its updates must leave no trace in the
+    # moments, the lazily made momentum buffer or the step count
+    from tsbptt.engine.optimizers import build_optimizer
+    rng = np.random.default_rng(0)
+    grads = [rng.standard_normal((3, 2)) for _ in range(3)]
+
+    def run(undo):
+        p = {"W": np.ones((3, 2))}
+        opt = build_optimizer(name, p, 0.1, **({"momentum": 0.9} if name == "sgd" else {}))
+        snap = opt.snapshot()
+        if undo:
+            opt.step([grads[0]])
+            opt.step([grads[1]])
+            opt.restore(snap)
+            p["W"][...] = 1.0
+        opt.step([grads[2]])
+        return p["W"], opt.t
+
+    (undone, t_undone), (fresh, t_fresh) = run(True), run(False)
+    np.testing.assert_array_equal(undone, fresh)
+    assert t_undone == t_fresh == 1

@@ -294,6 +294,60 @@ def test_a_failed_cold_fit_leaves_the_estimator_as_it_was(data):
         check_is_fitted(reg)
 
 
+class _Stdout:
+    """A stdout whose writes raise ``error`` after ``n`` of them."""
+
+    def __init__(self, n, error):
+        self.n, self.error = n, error
+
+    def write(self, text):
+        self.n -= 1
+        if self.n < 0:
+            raise self.error
+        return len(text)
+
+    def flush(self):
+        pass
+
+    def isatty(self):
+        return False
+
+
+def test_a_continued_fit_cut_short_records_the_epochs_its_weights_had(data, monkeypatch):
+    # a broken pipe in the progress line (`script.py | head`) ended a warm start with
+    # the weights 3 epochs on and n_iter_, loss_curve_ and history_ where they were;
+    # a Ctrl-C in the progress line counted an epoch whose weights were undone, and
+    # the optimizer kept the moments of the undone updates
+    import sys
+    X, y = data
+    def warm(**kw):
+        return GRUClassifier(4, max_iter=2, tol=0.0, random_state=0).fit(
+            X, y[:, 0] > 0).set_params(warm_start=True, **kw)
+
+    cut = warm(max_iter=5, verbose=2)
+    monkeypatch.setattr(sys, "stdout", _Stdout(3, BrokenPipeError(32, "Broken pipe")))
+    with pytest.raises(BrokenPipeError):
+        cut.fit(X, y[:, 0] > 0)
+    monkeypatch.undo()
+    assert cut.n_iter_ == len(cut.loss_curve_) == len(cut.history_) > 2
+    clean = warm(max_iter=cut.n_iter_ - 2).fit(X, y[:, 0] > 0)
+    for k, v in clean.params_.items():
+        np.testing.assert_array_equal(cut.params_[k], v, err_msg=k)
+    assert cut._optimizer.t == clean._optimizer.t
+    np.testing.assert_array_equal(cut.predict_proba(X), clean.predict_proba(X))
+
+    m = LSTMRegressor(4, random_state=0).partial_fit(X, y[:, 0])
+    before, t = {k: v.copy() for k, v in m.params_.items()}, m._optimizer.t
+    monkeypatch.setattr(sys, "stdout", _Stdout(0, KeyboardInterrupt()))
+    with pytest.warns(RuntimeWarning, match="Training interrupted at epoch 2"):
+        m.set_params(verbose=2).partial_fit(X, y[:, 0])
+    monkeypatch.undo()
+    assert m.n_iter_ == len(m.loss_curve_) == 1 and m.history_[-1]["stopped"] == "interrupted"
+    assert m._optimizer.t == t
+    for k, v in before.items():
+        np.testing.assert_array_equal(m.params_[k], v, err_msg=k)
+
+
 def test_loss_is_nan_when_no_epoch_completed_and_survives_a_round_trip(tmp_path):
     # a fit stopped in its first epoch (here a diverging one; Ctrl-C alike) once had
     # no loss_ at all, an attribute the docs list

@@ -113,6 +113,20 @@ class Optimizer:
                              f"{[p.shape for p in params]}")
         self.params = params
 
+    def snapshot(self):
+        """A copy of the step count and every parameter's state (moments, buffers),
+        for :meth:`restore`."""
+        return self.t, [{k: np.array(v, copy=True) for k, v in state.items()}
+                        for state in self._state]
+
+    def restore(self, snapshot):
+        """Put the optimizer back as :meth:`snapshot` copied it: the updates since
+        (an epoch cut short) leave no trace in its moments or step count."""
+        self.t, states = snapshot
+        for state, saved in zip(self._state, states):
+            state.clear()
+            state.update({k: v.copy() for k, v in saved.items()})
+
     def step(self, grads, learning_rate=None):
         """Update every parameter in place from its gradient.
 

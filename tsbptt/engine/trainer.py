@@ -335,7 +335,7 @@ def _check_cache_memory(net, n_samples, T, opts):
 
 
 def train(net, loss, optimizer, schedule, data, opts, *, validation=None, rng=None,
-          start_epoch=0):
+          start_epoch=0, history=None):
     """Train ``net`` in place.
 
     Parameters
@@ -356,6 +356,11 @@ def train(net, loss, optimizer, schedule, data, opts, *, validation=None, rng=No
         Shuffling and dropout; None seeds one with 0.
     start_epoch : int, default=0
         Epochs already done (warm start): schedules continue from there.
+    history : list or None, default=None
+        The list to append each completed epoch's record to (and return). An
+        exception other than the stops below propagates after undoing the epoch it
+        cut short (weights, optimizer state, draws): the list then holds the epochs
+        the weights have had.
 
     Returns
     -------
@@ -374,16 +379,16 @@ def train(net, loss, optimizer, schedule, data, opts, *, validation=None, rng=No
     validation = None if validation is None else TrainingData(*validation)
     _check_data(net, loss, data, opts, validation)
     rng = np.random.RandomState(0) if rng is None else rng
+    history = [] if history is None else history
     with all_blas_single_threaded():
-        history = _train_epochs(net, loss, optimizer, schedule, data, opts, validation,
-                                rng, start_epoch)
+        _train_epochs(net, loss, optimizer, schedule, data, opts, validation, rng,
+                      start_epoch, history)
     return history
 
 
 def _train_epochs(net, loss, optimizer, schedule, data, opts, validation, rng,
-                  start_epoch):
+                  start_epoch, history):
     """The epoch loop of :func:`train`, on checked arguments."""
-    history = []
     runner = epoch_runner.get()
     run_epoch = _run_epoch if runner is None else runner.run_epoch
     best_score, best_weights, bad_epochs, last_monitored = np.inf, None, 0, None
@@ -393,6 +398,9 @@ def _train_epochs(net, loss, optimizer, schedule, data, opts, validation, rng,
         counters = EpochCounters()
         t0 = time.perf_counter()
         epoch_start = _snapshot(net.params)
+        # an epoch cut short is undone whole: its updates leave no trace in the
+        # optimizer's moments nor in the draws of the next epoch
+        optimizer_start, rng_start = optimizer.snapshot(), rng.get_state()
         try:
             train_loss = run_epoch(net, data, loss, optimizer, lr, opts, rng, counters)
             val_loss, val_score = _validate(net, loss, validation, opts)
@@ -406,6 +414,7 @@ def _train_epochs(net, loss, optimizer, schedule, data, opts, validation, rng,
             # The failing update was undone, but the weights it started from may be
             # finite and still overflow the outputs (a loss that became inf): the
             # best epoch's weights, or this epoch's start, are the last known good.
+            _undo_epoch(history, epoch, optimizer, optimizer_start, rng, rng_start)
             _restore(net.params, best_weights if best_weights is not None else epoch_start)
             warnings.warn(
                 f"Training stopped at epoch {epoch + 1}: {why}. The weights of the best "
@@ -414,10 +423,18 @@ def _train_epochs(net, loss, optimizer, schedule, data, opts, validation, rng,
                 RuntimeWarning, stacklevel=2)
             stopped = "non-finite"
         except KeyboardInterrupt:
+            _undo_epoch(history, epoch, optimizer, optimizer_start, rng, rng_start)
             _restore(net.params, best_weights if best_weights is not None else epoch_start)
             warnings.warn(f"Training interrupted at epoch {epoch + 1}; the model keeps "
                           "the best weights so far.", RuntimeWarning, stacklevel=2)
             stopped = "interrupted"
+        except BaseException:
+            # anything else (a callback's broken pipe, MemoryError) propagates; the
+            # weights and optimizer are left as the completed epochs in `history` left
+            # them, so a continued fit's records still describe its weights
+            _undo_epoch(history, epoch, optimizer, optimizer_start, rng, rng_start)
+            _restore(net.params, epoch_start)
+            raise
         if stopped is not None:
             if not history or history[-1]["epoch"] != epoch + 1:
                 history.append(counters.record(epoch, np.nan, None, lr, t0))
@@ -438,6 +455,15 @@ def _train_epochs(net, loss, optimizer, schedule, data, opts, validation, rng,
     if history:
         history[-1]["stopped"] = stopped
     return history
+
+
+def _undo_epoch(history, epoch, optimizer, optimizer_start, rng, rng_start):
+    """Undo an epoch cut short: its record (appended before the callback that may
+    have raised), the optimizer's updates and the generator's draws."""
+    if history and history[-1]["epoch"] == epoch + 1:
+        history.pop()
+    optimizer.restore(optimizer_start)
+    rng.set_state(rng_start)
 
 
 def time_ordered_split(n_samples, validation_fraction, gap=0):

@@ -369,16 +369,20 @@ class _BaseRecurrent(FittedState, BaseEstimator):
         if val is not None:  # scored from the outputs that give the validation loss
             opts.score_validation = partial(self._score_outputs, Y=val.y,
                                             lengths=val.lengths, w=val.sample_weight)
-        history = None
+        history, finished = [], False
         try:
-            history = train(self.network_, Objective(self._loss()), self._optimizer,
-                            Constant(self.learning_rate), data, opts, validation=val,
-                            rng=self._rng, start_epoch=self.n_iter_)
+            train(self.network_, Objective(self._loss()), self._optimizer,
+                  Constant(self.learning_rate), data, opts, validation=val,
+                  rng=self._rng, start_epoch=self.n_iter_, history=history)
+            finished = True
         finally:
+            # an exception (a callback's broken pipe) leaves the weights of the epochs
+            # completed: a continued fit records them (a cold one is undone whole)
+            self._record(history, len(idx), val is not None)
             # partial_fit's single epochs have no reason to stop worth a line
-            progress.close(None if not history or incremental else stop_reason(
-                history[-1]["stopped"], len(history), max_iter, val is not None))
-        self._record(history, len(idx), val is not None)
+            progress.close(None if not finished or not history or incremental else
+                           stop_reason(history[-1]["stopped"], len(history), max_iter,
+                                       val is not None))
         return history
 
     def _progress(self, max_iter):
