@@ -125,8 +125,53 @@ def test_a_diverging_step_is_refused_and_the_weights_stay_finite():
     m = RTRLRegressor(hidden_size=2, random_state=0).fit(X, y)
     with np.errstate(over="ignore"), pytest.raises(FloatingPointError,
                                                    match="non-finite loss or gradient"):
-        m.partial_fit(X[:1], np.array([1e300]))
+        m.partial_fit(X[:1], np.array([3e153]))  # its gradient overflows
     assert all(np.isfinite(v).all() for v in m.network_.params.values())
+
+
+def test_a_target_whose_error_overflows_is_refused_and_a_failed_refit_undone():
+    # a finite target of 1e200 failed at its step, 200 steps into a refit, and left
+    # a half-trained model that looked fitted: the previous fit gone, n_steps_
+    # counting the partial pass, loss_ the old fit's and loss_curve_ empty
+    X, y = _stream(400, 2, seed=0)
+    m = RTRLRegressor(hidden_size=3, random_state=0).fit(X, y)
+    before = {k: v.copy() for k, v in m.network_.params.items()}
+    bad = y.copy()
+    bad[200] = 1e200
+    with pytest.raises(ValueError, match=r"y holds a value whose squared error would "
+                                         r"overflow float64 \(largest magnitude 1e\+200"):
+        m.fit(X, bad)
+    with pytest.raises(ValueError, match="would overflow float32"):
+        RTRLRegressor(dtype="float32").fit(X, np.where(np.arange(len(y)) == 3, 1e19, y))
+    # a refit cut short by Ctrl-C keeps the previous fit, every attribute
+    calls = {"n": 0}
+    learn = m._trainer.learn.__func__
+
+    def interrupted(self, x_t, y_t):
+        calls["n"] += 1
+        if calls["n"] == 50:
+            raise KeyboardInterrupt
+        return learn(self, x_t, y_t)
+
+    import tsbptt.engine.rtrl as rtrl
+    saved, old_curve = rtrl.RTRLTrainer.learn, list(m.loss_curve_)
+    rtrl.RTRLTrainer.learn = interrupted
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            m.fit(X, y * 2)
+    finally:
+        rtrl.RTRLTrainer.learn = saved
+    assert m.n_steps_ == 400 and m.loss_curve_ == old_curve
+    for k, v in before.items():
+        np.testing.assert_array_equal(m.network_.params[k], v)
+    # a partial_fit cut short records the steps it learned
+    rtrl.RTRLTrainer.learn, calls["n"] = interrupted, 0
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            m.partial_fit(X[:100], y[:100])
+    finally:
+        rtrl.RTRLTrainer.learn = saved
+    assert m.n_steps_ == 449 and len(m.loss_curve_) == len(old_curve) + 1
 
 
 def test_an_update_that_makes_a_weight_non_finite_is_undone():

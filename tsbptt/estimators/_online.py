@@ -148,6 +148,13 @@ class RTRLRegressor(RegressorMixin, BaseEstimator):
                 raise ValueError(f"{name} holds values beyond the {dt} range (largest "
                                  f"magnitude {np.abs(given).max():.4g}); scale it, or use "
                                  "dtype='float64'")
+        # a target whose squared error overflows fails its step mid-stream, after the
+        # steps before it were learned: refused before any work instead
+        limit = np.sqrt(np.finfo(dt).max) / 4
+        if y.size and np.abs(y).max() > limit:
+            raise ValueError(f"y holds a value whose squared error would overflow {dt} "
+                             f"(largest magnitude {np.abs(y).max():.4g}, at most "
+                             f"{limit:.3g}); scale it")
         return out
 
     def _initialize(self, n_outputs):
@@ -206,15 +213,19 @@ class RTRLRegressor(RegressorMixin, BaseEstimator):
     # -- learning -----------------------------------------------------------------------
     def _learn(self, X, y):
         warn_not_data_parallel(self, "online, one step at a time")
-        losses = np.empty(len(X))
+        losses, done = np.empty(len(X)), 0
         # RTRL's products go through NumPy's BLAS: one thread, the same bits for any
         # thread count (and small products gain nothing from more)
-        with all_blas_single_threaded():
-            for t in range(len(X)):
-                _, losses[t] = self._trainer.learn(X[t:t + 1], y[t:t + 1])
-                self.n_steps_ += 1
-        self.loss_curve_.append(float(losses.mean()))
-        self.loss_ = self.loss_curve_[-1]
+        try:
+            with all_blas_single_threaded():
+                for t in range(len(X)):
+                    _, losses[t] = self._trainer.learn(X[t:t + 1], y[t:t + 1])
+                    self.n_steps_ += 1
+                    done += 1
+        finally:  # a pass cut short (Ctrl-C) records the steps it learned
+            if done:
+                self.loss_curve_.append(float(losses[:done].mean()))
+                self.loss_ = self.loss_curve_[-1]
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -232,11 +243,17 @@ class RTRLRegressor(RegressorMixin, BaseEstimator):
         -------
         self
         """
-        for name in ("network_", "n_features_in_", "n_outputs_"):
-            self.__dict__.pop(name, None)
-        X, y = self._stream(X, y, reset=True)
-        self._initialize(y.shape[1])
-        return self._learn(X, y)
+        saved = dict(vars(self))
+        try:
+            for name in ("network_", "n_features_in_", "n_outputs_"):
+                self.__dict__.pop(name, None)
+            X, y = self._stream(X, y, reset=True)
+            self._initialize(y.shape[1])
+            return self._learn(X, y)
+        except BaseException:  # a refit that fails (Ctrl-C) keeps the previous fit
+            vars(self).clear()
+            vars(self).update(saved)
+            raise
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y):
