@@ -104,3 +104,26 @@ def test_backtest_series_on_a_long_frame():
     ref_results, ref_forecasts = backtest_series(f, y, initial=60, step=5, horizon=2)
     assert list(results) == ["s0", "s1"]
     pd.testing.assert_frame_equal(forecasts, ref_forecasts, check_exact=True)
+
+
+def test_local_models_name_a_bad_series_before_fitting_any(monkeypatch):
+    # a too-short or NaN series failed after every other series' model was fitted,
+    # with a message that said "y", not which series
+    from tsbptt.forecasting import local
+    fits, fit_one = [], local._fit_one
+    monkeypatch.setattr(local, "_fit_one",
+                        lambda *args: fits.append(args[1]) or fit_one(*args))
+    idx = pd.date_range("2024-01-01", periods=80, freq="h")
+    panel = {f"s{k}": pd.Series(np.sin(np.arange(80.0) + k), index=idx) for k in range(4)}
+    short = dict(panel, s3=panel["s3"].iloc[:30])
+    with pytest.raises(ValueError, match=r"series 's3': y has 30 steps, too short for "
+                                         r"lags=48 and horizon=6 \(needs at least 54\)"):
+        LocalModels(Forecaster(Ridge(), lags=48, horizon=6)).fit(short)
+    holed = dict(panel, s2=panel["s2"].where(panel["s2"].index != idx[9]))
+    with pytest.raises(ValueError, match="series 's2': column 'y' of y has a missing"):
+        LocalModels(Forecaster(Ridge(), lags=4)).fit(holed)
+    assert fits == []
+    # what only a fit finds is named too
+    with pytest.raises(ValueError, match="series 's0': future_exog names columns that X "
+                                         "does not have"):
+        LocalModels(Forecaster(Ridge(), lags=4, future_exog=["plan"])).fit(panel)

@@ -21,6 +21,7 @@ model; a wrapper keeps both classes simple, and each member is a complete,
 ordinary Forecaster (``forecasters_[key]``) that can be inspected, saved or
 backtested on its own.
 """
+from contextlib import contextmanager
 from numbers import Integral
 
 import numpy as np
@@ -30,15 +31,29 @@ from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import check_is_fitted
 
 from ._panel import (_entries, check_indexed_alike, frame_to_long, long_to_user,
-                     split_future, to_output)
+                     split_future, to_entries, to_output)
 from ._parallel import check_n_jobs, parallel_map
 from .backtesting import backtest
+from ..utils._validation import check_window_length
 
 __all__ = ["LocalModels", "backtest_series"]
 
 
-def _fit_one(forecaster, y, X):
-    return clone(forecaster).fit(y, X)
+def _fit_one(forecaster, key, y, X):
+    with _naming(key):
+        return clone(forecaster).fit(y, X)
+
+
+@contextmanager
+def _naming(key):
+    """Prefix a ValueError or TypeError raised inside with the series it is about
+    (a lone series' messages say "y")."""
+    try:
+        yield
+    except (ValueError, TypeError) as exc:
+        if type(exc) not in (ValueError, TypeError):
+            raise
+        raise type(exc)(f"series {key!r}: {exc}") from exc
 
 
 def _call(model, method, kwargs):
@@ -144,8 +159,19 @@ class LocalModels(BaseEstimator):
         keys = [e.key for e in entries]
         if len(set(keys)) != len(keys):
             raise ValueError("y's series ids must be unique; got repeated ids")
-        fitted = parallel_map(_fit_one, [(self.forecaster, e.y, e.X) for e in entries],
-                              self.n_jobs)
+        # every series' data checked before any model is fitted (a bad last series
+        # once failed after all the others' fits)
+        settings = {k: getattr(self.forecaster, k, None)
+                    for k in ("freq", "fill", "lags", "horizon")}
+        for e in entries:
+            with _naming(e.key):
+                (checked,), _, _ = to_entries(e.y, e.X, freq=settings["freq"],
+                                              fill=settings["fill"])
+                if isinstance(settings["lags"], Integral):  # None: read from each series
+                    check_window_length(len(checked.y), settings["lags"],
+                                        settings["horizon"] or 1, what="y")
+        fitted = parallel_map(_fit_one, [(self.forecaster, e.key, e.y, e.X)
+                                         for e in entries], self.n_jobs)
         self.series_, self.layout_, self.long_frame_ = keys, layout, long_frame
         self.forecasters_ = dict(zip(keys, fitted))
         self._index_names = (list(y.index.names) if layout == "long"
