@@ -98,3 +98,32 @@ def test_param_shapes_match_a_built_network(cell, bidirectional):
     net = Network(cell, 3, (5, 4), 2, bidirectional=bidirectional)
     assert param_shapes(cell, 3, (5, 4), 2, bidirectional=bidirectional) == \
         {k: v.shape for k, v in net.params.items()}
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+@pytest.mark.parametrize("many_to_many", [False, True])
+def test_prediction_in_pieces_of_time_gives_one_passes_bits(cell, many_to_many, monkeypatch):
+    # a long sequence is predicted in pieces of time, each layer's state carried
+    # (its hidden outputs held 51 MB for a (1, 200000, 1) sequence of H = 32);
+    # ragged lengths end inside, at and before a piece's edge
+    from tsbptt.engine import network
+    net = Network(cell, 2, (5, 3), 2, many_to_many=many_to_many, dtype="float64",
+                  random_state=0)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((4, 23, 2))
+    lengths = np.array([23, 7, 14, 1], dtype=np.intp)
+    X[np.arange(23)[None, :] >= lengths[:, None]] = 0
+    states = [(rng.standard_normal((4, 5)),) * (2 if cell == "lstm" else 1),
+              (rng.standard_normal((4, 3)),) * (2 if cell == "lstm" else 1)]
+    whole = net.predict_outputs(X, lengths)
+    whole_s, finals = net.predict_with_states(X, lengths, states)
+    training, _, _ = net.forward(X, lengths)
+    np.testing.assert_array_equal(whole, training)
+    for values in (4 * 5 * 7, 4 * 5, 1):  # pieces of 7 steps, 1 step, 1 step
+        monkeypatch.setattr(network, "PREDICT_PIECE_VALUES", values)
+        np.testing.assert_array_equal(net.predict_outputs(X, lengths), whole)
+        out, got = net.predict_with_states(X, lengths, states)
+        np.testing.assert_array_equal(out, whole_s)
+        for a, b in zip(got, finals):
+            for u, v in zip(a, b):
+                np.testing.assert_array_equal(u, v)

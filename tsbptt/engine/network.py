@@ -23,6 +23,13 @@ from ._caches import HeadCache, NetworkCache
 from .layers import RecurrentStack, check_lengths, check_sequences
 from .init import glorot_uniform
 
+#: Values of one layer's outputs a prediction keeps at once: a long sequence is run
+#: in pieces of time this long (B * steps * H values), each layer's state carried
+#: from piece to piece, so its memory is the outputs plus O(B * H), not O(B * T * H)
+#: (a (1, 200000, 1) float64 sequence of H = 32 held 51 MB of hidden outputs). The
+#: pieces give the bits of one pass (the kernels' pieces property, see layers.py).
+PREDICT_PIECE_VALUES = 1 << 18
+
 __all__ = ["Network"]
 
 
@@ -151,25 +158,51 @@ class Network:
         out : ndarray of shape (B, output_size), or (B, T, output_size) for
             many-to-many; each row's bits depend on its own sequence only.
         """
-        layers = self.stack.layers
-        Y, state = X, None
-        for i, layer in enumerate(layers):
-            # The last unidirectional layer of a many-to-one network: its final h
-            # is the output at each sequence's last step, and Y is not needed.
-            keep = self.many_to_many or self.bidirectional or i + 1 < len(layers)
-            Y, state = layer.run_infer(Y, lengths, None, n_threads, keep_outputs=keep)
-        if Y is None:
-            Z = state[0]
-        else:
-            Z = Y if self.many_to_many else self._gather_last(Y, lengths)[0]
+        if not self.bidirectional:
+            return self._predict_in_pieces(X, lengths, None, n_threads)[0]
+        Y = X
+        for layer in self.stack.layers:
+            Y, _ = layer.run_infer(Y, lengths, None, n_threads)
+        Z = Y if self.many_to_many else self._gather_last(Y, lengths)[0]
         return self.head_forward(Z, lengths)[0]
+
+    def _predict_in_pieces(self, X, lengths, states, n_threads):
+        """Unidirectional prediction in pieces of time (:data:`PREDICT_PIECE_VALUES`):
+        ``(out, the final state of every layer)``, bitwise one pass's."""
+        layers = self.stack.layers
+        B, T, _ = X.shape
+        widest = max(layer.output_size for layer in layers)
+        piece = max(1, PREDICT_PIECE_VALUES // (B * widest))
+        states = list(states) if states else [None] * len(layers)
+        out = None
+        for t0 in range(0, T, piece):
+            t1 = min(T, t0 + piece)
+            Y = X if t1 - t0 == T else np.ascontiguousarray(X[:, t0:t1])
+            # a piece's lengths: the steps of each sequence in it (0 passes the state)
+            local = lengths if t1 - t0 == T else np.clip(lengths - t0, 0, t1 - t0)
+            for i, layer in enumerate(layers):
+                # a many-to-one network's last layer: its final h is the output at
+                # each sequence's last step, and its outputs are not needed
+                keep = self.many_to_many or i + 1 < len(layers)
+                Y, states[i] = layer.run_infer(Y, local, states[i], n_threads,
+                                               keep_outputs=keep)
+            if self.many_to_many:
+                part = self.head_forward(Y, local)[0]
+                if out is None:
+                    out = part if t1 - t0 == T else np.empty(
+                        (B, T, part.shape[2]), part.dtype)
+                if out is not part:
+                    out[:, t0:t1] = part
+        if not self.many_to_many:
+            out = self.head_forward(states[-1][0], lengths)[0]
+        return out, states
 
     def predict_with_states(self, X, lengths=None, initial_states=None, n_threads=None):
         """:meth:`forward` for prediction from given states: no dropout and no
-        training caches, so a long sequence costs its outputs and O(B * H) more
-        (the training forward kept O(B * T * G) of caches: 178.5 MB against 27.7 MB
-        on a (1, 200000, 1) LSTM of H = 32, ``benchmarks/bench_inference.py``).
-        Unidirectional layers only.
+        training caches, run in pieces of time (:data:`PREDICT_PIECE_VALUES`), so a
+        long sequence costs its outputs and O(B * H) more (the training forward kept
+        O(B * T * G) of caches: 178.5 MB against 6.1 MB on a (1, 200000, 1) LSTM of
+        H = 32, ``benchmarks/bench_inference.py``). Unidirectional layers only.
 
         Parameters
         ----------
@@ -189,12 +222,7 @@ class Network:
         X = check_sequences(X, self.input_size, self.dtype)
         lengths = check_lengths(lengths, X.shape[0], X.shape[1])
         states = self.check_states(initial_states, X.shape[0])
-        Y, finals = X, []
-        for layer, state in zip(self.stack.layers, states or [None] * len(self.stack.layers)):
-            Y, final = layer.run_infer(Y, lengths, state, n_threads)
-            finals.append(final)
-        Z = Y if self.many_to_many else self._gather_last(Y, lengths)[0]
-        return self.head_forward(Z, lengths)[0], finals
+        return self._predict_in_pieces(X, lengths, states, n_threads)
 
     def check_dropout_rng(self, training, rng):
         """Raise unless training with dropout has a random generator."""
