@@ -61,6 +61,20 @@ def test_gram_of_chunks_against_numpy():
     np.testing.assert_allclose(G, Z.T @ Z, rtol=1e-12)
     np.testing.assert_allclose(s, Z.sum(axis=0), rtol=1e-12)
     assert n == len(Z)
+    # the lower triangle is filled in blocks of 256 rows: widths across the blocks
+    for width in (255, 256, 257, 600):
+        Z = rng.normal(size=(300, width))
+        G, _, _ = gram_of_chunks([Z[:100], Z[100:]], width)
+        np.testing.assert_array_equal(G, G.T)
+        np.testing.assert_allclose(G, Z.T @ Z, rtol=1e-12, atol=1e-12)
+
+
+def test_chunks_hold_at_most_25_mb_of_windows():
+    # 200 covariates x 48 lags once came in chunks of 65,536 rows, 5 GB each
+    from tsbptt.forecasting._gram import CHUNK_BYTES, chunk_rows
+    assert chunk_rows(48) == CHUNK_ROWS and chunk_rows(10) == CHUNK_ROWS
+    assert chunk_rows(9648 + 1) == CHUNK_BYTES // (8 * 9649) == 326
+    assert chunk_rows(10**9) == 1
 
 
 def test_run_sums_against_the_windows_themselves():
@@ -107,3 +121,37 @@ def test_chunked_ridge_is_bitwise_the_same_for_any_blas_thread_count():
         coefs.append((f.estimator_.coef_.copy(), f.estimator_.intercept_.copy()))
     np.testing.assert_array_equal(coefs[0][0], coefs[1][0])
     np.testing.assert_array_equal(coefs[0][1], coefs[1][1])
+
+
+def test_wide_windows_take_ridge_fit_and_oversized_ones_are_refused_by_lags(monkeypatch):
+    # with more features than windows the normal equations are the larger: 200
+    # covariates x 48 lags on 5,000 steps took 3.1 GB and 30 s by them, 1.5 GB and
+    # 9 s by Ridge.fit; and a request beyond the machine met NumPy's MemoryError
+    from tsbptt.forecasting import _strategies
+    from tsbptt.utils import _validation
+
+    class PlainRidge(Ridge):  # the same model, through Ridge.fit on the windows
+        pass
+
+    rng = np.random.default_rng(0)
+    idx = pd.date_range("2024-01-01", periods=60, freq="h")
+    y = pd.Series(rng.standard_normal(60), index=idx, name="y")
+    X = pd.DataFrame(rng.standard_normal((60, 12)), index=idx,
+                     columns=[f"x{i}" for i in range(12)])
+    calls = []
+    chunks = _strategies._Strategies._ridge_by_chunks
+    monkeypatch.setattr(_strategies._Strategies, "_ridge_by_chunks",
+                        lambda *a: calls.append(1) or chunks(*a))
+    wide = Forecaster(Ridge(), lags=8, horizon=2).fit(y, X)  # 104 features, 51 windows
+    assert calls == []
+    pd.testing.assert_series_equal(wide.predict(),
+                                   Forecaster(PlainRidge(), lags=8, horizon=2).fit(y, X).predict())
+    Forecaster(Ridge(), lags=8, horizon=2).fit(y)  # 8 features: the normal equations
+    assert calls == [1]
+    monkeypatch.setattr(_validation, "physical_memory", lambda: 1000)
+    with pytest.raises(ValueError, match=r"lags=8 needs .* GiB for the normal equations "
+                                         r"of its windows, more than this machine's"):
+        Forecaster(Ridge(), lags=8).fit(y)
+    with pytest.raises(ValueError, match=r"lags=8 with 13 channels needs .* GiB for its "
+                                         r"51 windows"):
+        Forecaster(PlainRidge(), lags=8, horizon=2).fit(y, X)

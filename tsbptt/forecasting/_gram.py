@@ -16,10 +16,19 @@ from scipy import linalg
 from scipy.linalg.blas import dsyrk
 from sklearn.linear_model import Ridge
 
-__all__ = ["CHUNK_ROWS", "fits_by_chunks", "gram_of_chunks", "ridge_from_gram", "run_sums"]
+__all__ = ["CHUNK_ROWS", "chunk_rows", "fits_by_chunks", "gram_of_chunks",
+           "ridge_from_gram", "run_sums"]
 
-#: windows per chunk: 65,536 x (24 + 24) float64 is 25 MB
+#: windows per chunk at most: 65,536 x (24 + 24) float64 is 25 MB
 CHUNK_ROWS = 65536
+#: bytes per chunk at most: wider windows come in fewer rows
+CHUNK_BYTES = CHUNK_ROWS * 48 * 8
+
+
+def chunk_rows(width):
+    """Windows per chunk of ``width`` columns: :data:`CHUNK_ROWS`, fewer for windows
+    wider than 48 columns (200 covariates x 48 lags made 5 GB chunks)."""
+    return max(1, min(CHUNK_ROWS, CHUNK_BYTES // (8 * width)))
 
 
 def fits_by_chunks(est):
@@ -55,7 +64,14 @@ def gram_of_chunks(chunks, width, sums=True):
         if sums:
             s += np.ones(len(Z)) @ Z
         n += len(Z)
-    return np.triu(G) + np.triu(G, 1).T, s, n
+    # the lower triangle from the upper, in place and in blocks of rows: whole-matrix
+    # temporaries (np.triu) held three more copies of a matrix that can be GBs
+    for a in range(0, width, 256):
+        G[a:a + 256, :a] = G[:a, a:a + 256].T
+        block = G[a:a + 256, a:a + 256]
+        lower = np.tril_indices(len(block), -1)
+        block[lower] = block.T[lower]
+    return G, s, n
 
 
 def run_sums(values, starts, width):

@@ -17,11 +17,12 @@ from numpy.lib.stride_tricks import sliding_window_view
 from sklearn.base import clone
 
 from . import transforms
-from ._gram import CHUNK_ROWS, fits_by_chunks, gram_of_chunks, ridge_from_gram, run_sums
+from ._gram import chunk_rows, fits_by_chunks, gram_of_chunks, ridge_from_gram, run_sums
 from ._parts import _by_series, _joined, _stack_states
 from ._sequence_diff import DifferencedSequenceModel
 from ._window_model import MAX_WINDOWS, WindowModel, apply_budget, is_network
 from ..estimators import RecurrentState, capabilities
+from ..utils._validation import check_memory
 
 
 def _set_channels(est, n_channels):
@@ -177,7 +178,12 @@ class _Strategies:
         C = len(self.channels_)
         rows = None if C == 1 else [  # y alone: the windows are runs of the values
             data[i].channels(np.arange(lens[i] - H), H) for i in has]
-        if fits_by_chunks(est):  # the normal equations, never the whole design matrix
+        n_windows, width = int(n_win.sum()), L * C
+        # the normal equations, never the whole design matrix, where they are the
+        # smaller: their (p + H)^2 numbers grow past the windows' n p when p > n
+        if fits_by_chunks(est) and width <= n_windows:
+            check_memory([(width + H, width + H)], np.float64, 2, self._lags_in_words(),
+                         "the normal equations of its windows")
             starts, y_starts = _window_starts(lens, n_win, has, H, L)
             return self._noted(self._ridge_by_chunks(est, rows, ys, starts, y_starts))
         # windows gathered once in time order across series, so a model's validation
@@ -185,6 +191,8 @@ class _Strategies:
         order = _time_order([data[i].times[L - 1:L - 1 + n_win[i]] for i in has],
                             est.sample_rows if isinstance(est, WindowModel) else None)
         starts, y_starts = _window_starts(lens, n_win, has, H, L, order)
+        check_memory([(len(starts), width)], np.float64, 2, self._lags_in_words(),
+                     f"its {len(starts)} windows")
         ys = np.concatenate(ys)
         if rows is None:
             Xw = sliding_window_view(ys, L)[y_starts - L]
@@ -202,10 +210,10 @@ class _Strategies:
         ys = np.concatenate(ys)
         c_y = ys.mean() if len(ys) else 0.0
         ys = ys - c_y  # one shift of the values, not one per chunk of windows
+        step = chunk_rows(L * C + H)
         if C == 1:  # y alone: a window and its targets are one run of L + H values
             runs = sliding_window_view(ys, L + H)
-            chunks = (runs[y_starts[a:a + CHUNK_ROWS] - L]
-                      for a in range(0, len(y_starts), CHUNK_ROWS))
+            chunks = (runs[y_starts[a:a + step] - L] for a in range(0, len(y_starts), step))
             G, _, n = gram_of_chunks(chunks, L + H, sums=False)
             s = run_sums(ys, y_starts - L, L + H)
             shift = np.full(L + H, c_y)
@@ -216,16 +224,21 @@ class _Strategies:
             targets = sliding_window_view(ys, H)
 
             def chunk(a):
-                b = min(a + CHUNK_ROWS, len(starts))
+                b = min(a + step, len(starts))
                 Z = np.empty((b - a, L * C + H))
                 Z[:, :L * C] = windows[starts[a:b]].transpose(0, 2, 1).reshape(b - a, -1)
                 Z[:, L * C:] = targets[y_starts[a:b]]
                 return Z
 
-            G, s, n = gram_of_chunks((chunk(a) for a in range(0, len(starts), CHUNK_ROWS)),
+            G, s, n = gram_of_chunks((chunk(a) for a in range(0, len(starts), step)),
                                      L * C + H)
             shift = np.concatenate([np.tile(c_rows, L), np.full(H, c_y)])
         return ridge_from_gram(est, G, s, n, shift, self.feature_names_, H == 1)
+
+    def _lags_in_words(self):
+        """What sets a window's width, for a memory error's message."""
+        C = len(self.channels_)
+        return f"lags={self.lags_}" if C == 1 else f"lags={self.lags_} with {C} channels"
 
     def _noted(self, model):
         """A fitted member, its deferred convergence note moved to the Forecaster's
