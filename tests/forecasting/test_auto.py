@@ -203,3 +203,16 @@ def test_a_chosen_mean_forecasts_the_mean_of_its_members():
     expected = (members[0].predict() + members[1].predict()) / 2
     pd.testing.assert_series_equal(auto.predict(), expected)
     assert auto.choice_ == "seasonal naive + ridge" in auto.summary()
+
+
+def test_a_long_series_is_backtested_at_the_latest_250_origins():
+    # every horizon of the last 20% was an origin: 4,166 on 500,000 hourly steps,
+    # two minutes of forecasts before the choice
+    from tsbptt.forecasting.auto import MAX_ORIGINS
+    assert MAX_ORIGINS == 250
+    y = _random_walk(0, n=1500)
+    auto = AutoForecaster(horizon=1, season=2, candidates=("naive", "seasonal naive"))
+    auto.fit(y)
+    assert len(auto.origins_) == 250
+    assert list(auto.origins_) == list(y.index[-251:-1])  # the last step before each
+    assert len(auto.set_params(n_origins=300).fit(y).origins_) == 300  # as asked

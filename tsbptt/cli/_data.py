@@ -29,7 +29,8 @@ MODELS = {"lstm": "LSTMRegressor", "gru": "GRURegressor", "rnn": "RNNRegressor",
           "ridge": "sklearn Ridge", "esn": "ESNRegressor (echo-state network)",
           "naive": "SeasonalNaive",
           "auto": "AutoForecaster: backtests seasonal naive, naive, ridge and two LSTMs "
-                  "on the latest 20% of the training data and forecasts with the mean "
+                  "on the latest 20% of the training data (at most 250 horizons) and "
+                  "forecasts with the mean "
                   "of the best (up to three within 1.5 times the best's error)"}
 
 #: Defaults of the model flags of the command line (the library's own defaults
