@@ -215,4 +215,3 @@ def test_a_long_series_is_backtested_at_the_latest_250_origins():
     auto.fit(y)
     assert len(auto.origins_) == 250
     assert list(auto.origins_) == list(y.index[-251:-1])  # the last step before each
-    assert len(auto.set_params(n_origins=300).fit(y).origins_) == 300  # as asked
