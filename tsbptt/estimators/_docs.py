@@ -46,7 +46,9 @@ n_iter_no_change : int, default=10
 early_stopping : bool, default=False
     Hold out the last ``validation_fraction`` of the samples, in time order,
     score them after every epoch and keep the weights of the epoch with the
-    lowest validation loss.
+    lowest validation loss. Each ``fit`` call keeps the best of its own epochs:
+    a warm start's validation tail is that of its own data, not comparable with
+    an earlier call's.
 validation_fraction : float, default=0.1
     The share of the samples, in (0, 1), that ``early_stopping`` holds out.
 validation_gap : int, default=0
@@ -152,7 +154,8 @@ validation_scores_ : list of float or None
     The score on the validation tail after every epoch; None without
     ``early_stopping``.
 best_validation_score_ : float or None
-    The validation score of the epoch whose weights were kept.
+    The validation score of the epoch whose weights were kept, among the last
+    ``fit`` call's epochs (``validation_scores_`` holds every call's).
 history_ : list of dict
     One record per epoch: losses, learning rate, gradient norms, clipping
     counts, time, and why training stopped."""
@@ -185,7 +188,8 @@ validation_fraction   --                               ``validation_fraction``
 
 MLPRegressor's ``learning_rate`` is the step-size schedule ('constant',
 'invscaling', 'adaptive'); here the step size is constant and is called
-``learning_rate``."""
+``learning_rate``. Training stops after ``n_iter_no_change`` epochs without
+improvement; MLPRegressor stops after one more."""
 
 
 def _indent(text, pad):
