@@ -372,12 +372,31 @@ def test_a_diverging_fit_keeps_weights_whose_outputs_are_finite():
     net = Network("rnn", 1, 32, 1, dtype="float32", random_state=0)
     start = {k: v.copy() for k, v in net.params.items()}
     with pytest.warns(RuntimeWarning, match="The weights of the best epoch so far "
-                                            r"\(or of this epoch's start\) were restored"):
+                                            r"\(with no validation data, those it started "
+                                            r"from; or this epoch's start\) were restored"):
         history, _ = _fit(net, X, y, lr=1e38, opt_cls=SGD, batch_size=64, max_iter=3)
     assert history[-1]["stopped"] == "non-finite" and len(history) == 1
     for k, v in start.items():  # diverged in the first epoch: its start is kept
         np.testing.assert_array_equal(net.params[k], v)
     assert np.isfinite(net.forward(X)[0]).all()
+
+
+def test_a_fit_diverging_over_epochs_keeps_the_weights_its_best_loss_was_read_on():
+    # without validation an epoch's loss is read along the way from its start: SGD at
+    # learning_rate=100 had epoch losses of 8e82, 5e185, 1e294, then inf, and the
+    # "best" epoch's end (|w| ~ 1e46, predictions ~ 1e44 on targets within 1.3) was
+    # restored; the weights that loss was read from are that epoch's start
+    from tsbptt import LSTMRegressor
+    rng = np.random.default_rng(0)
+    s = np.sin(np.arange(700) / 5) + 0.1 * rng.standard_normal(700)
+    X = np.lib.stride_tricks.sliding_window_view(s[:-1], 24)[:600].copy()
+    y = s[24:624]
+    with pytest.warns(RuntimeWarning, match="Training stopped at epoch"):
+        m = LSTMRegressor(8, max_iter=5, optimizer="sgd", learning_rate=100.0,
+                          random_state=0, dtype="float64").fit(X, y)
+    assert m.history_[-1]["stopped"] == "non-finite" and len(m.history_) > 2
+    assert max(np.abs(v).max() for v in m.params_.values()) <= 1.0  # the initial scale
+    assert np.abs(m.predict(X)).max() < 2 * np.abs(y).max()
 
 
 def test_batches_whose_caches_pass_the_memory_are_refused_before_any_update(monkeypatch):

@@ -392,6 +392,7 @@ def _train_epochs(net, loss, optimizer, schedule, data, opts, validation, rng,
     runner = epoch_runner.get()
     run_epoch = _run_epoch if runner is None else runner.run_epoch
     best_score, best_weights, bad_epochs, last_monitored = np.inf, None, 0, None
+    best_start = None  # the weights the best epoch started from
     stopped = None
     for epoch in range(start_epoch, start_epoch + opts.max_iter):
         lr = schedule.rate(epoch, last_monitored)
@@ -414,11 +415,16 @@ def _train_epochs(net, loss, optimizer, schedule, data, opts, validation, rng,
             # The failing update was undone, but the weights it started from may be
             # finite and still overflow the outputs (a loss that became inf): the
             # best epoch's weights, or this epoch's start, are the last known good.
+            # Without validation an epoch's loss was measured along the way from its
+            # start, not on its end: a diverging epoch's end can be far worse than its
+            # loss says (|w| ~ 1e46 after a loss of 0.3), so its start is restored.
             _undo_epoch(history, epoch, optimizer, optimizer_start, rng, rng_start)
-            _restore(net.params, best_weights if best_weights is not None else epoch_start)
+            good = best_weights if validation is not None else best_start
+            _restore(net.params, good if good is not None else epoch_start)
             warnings.warn(
                 f"Training stopped at epoch {epoch + 1}: {why}. The weights of the best "
-                "epoch so far (or of this epoch's start) were restored. Try a lower "
+                "epoch so far (with no validation data, those it started from; or this "
+                "epoch's start) were restored. Try a lower "
                 "learning_rate, gradient clipping (clip_norm=1.0) or scaling the inputs.",
                 RuntimeWarning, stacklevel=2)
             stopped = "non-finite"
@@ -445,6 +451,7 @@ def _train_epochs(net, loss, optimizer, schedule, data, opts, validation, rng,
             # improvement counts against n_iter_no_change.
             bad_epochs = 0 if monitored < best_score - opts.tol else bad_epochs + 1
             best_score, best_weights = monitored, _snapshot(net.params)
+            best_start = epoch_start
         else:
             bad_epochs += 1
         if bad_epochs >= opts.n_iter_no_change:
