@@ -435,3 +435,19 @@ def test_short_series_error_names_the_first_short_series():
     with pytest.raises(ValueError, match=r"series 'b' has 9 steps, too short for lags=7 "
                                          r"and horizon=3 \(needs at least 10\)"):
         Forecaster(Ridge(), lags=7, horizon=3).fit(pd.concat(parts))
+
+
+def test_a_long_panel_splits_into_each_series_rows_in_their_order():
+    # split by one sort (y.xs per series read the whole index each time: quadratic);
+    # the same series, rows, labels and dtypes as xs gives, ids in the order they come
+    times = pd.to_datetime(["2024-01-01", "2024-01-01", "2024-01-02", "2024-01-02",
+                            "2024-01-01"]).tz_localize("UTC")
+    idx = pd.MultiIndex.from_arrays([["b", "a", "b", "a", "c"], times], names=["id", "ts"])
+    y = pd.Series(pd.array([1.0, 2.0, None, 4.0, 5.0], dtype="Float64"), index=idx,
+                  name="v")
+    X = pd.DataFrame({"x": [1, 2, 3, 4, 5]}, index=idx)
+    entries, layout = _panel._entries(y, X)
+    assert layout == "long" and [e.key for e in entries] == ["b", "a", "c"]
+    for e in entries:
+        pd.testing.assert_series_equal(e.y, y.xs(e.key, level=0).rename("v"))
+        pd.testing.assert_frame_equal(e.X, X.xs(e.key, level=0))

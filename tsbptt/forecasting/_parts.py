@@ -118,6 +118,8 @@ def _kept(entry, keep):
 
 def _joined(old, new, keep):
     """The last ``keep`` steps of entry ``old`` continued by entry ``new``."""
-    y = pd.concat([old.y.iloc[-keep:], new.y.rename(old.y.name)]).iloc[-keep:]
+    # values and labels joined apart: pd.concat per series took 0.7 ms
+    y = pd.Series(np.concatenate([old.y.to_numpy(), new.y.to_numpy()])[-keep:],
+                  index=old.y.index.append(new.y.index)[-keep:], name=old.y.name)
     X = None if old.X is None else pd.concat([old.X.iloc[-keep:], new.X]).iloc[-keep:]
     return Entry(old.key, y, X, old.n_filled)
