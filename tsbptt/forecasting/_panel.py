@@ -9,6 +9,7 @@ Nothing is reordered: series keep the order in which they first appear, and ever
 check names the series and the label it failed at.
 """
 import contextvars
+import functools
 import warnings
 from contextlib import contextmanager
 
@@ -582,8 +583,10 @@ def _new_values(key):
     return "the new values" if key is None else f"the new values of series {key!r}"
 
 
-def _check_continues(old, new, step, key):
-    """Raise unless ``new``'s labels are the next ones after ``old``'s last label."""
+def _check_continues(old, new, step, key, expected_after=None):
+    """Raise unless ``new``'s labels are the next ones after ``old``'s last label.
+    ``expected_after``: ``future_index``, or a cache of it (a panel's series mostly
+    end at the same label)."""
     where, index = _new_values(key), new.index
     if type(index) is not type(old.index) and not (  # an int index of another width
             pd.api.types.is_integer_dtype(index) and isinstance(step, int)):
@@ -595,7 +598,7 @@ def _check_continues(old, new, step, key):
                          "(tz_convert, tz_localize)")
     _check_order(index, key)
     last = old.index[-1]
-    expected = future_index(last, step, len(index))
+    expected = (expected_after or future_index)(last, step, len(index))
     if index[0] <= last:
         raise ValueError(f"{where} overlap the known ones: they start at "
                          f"{plain_label(index[0])!r}, the known ones end at {plain_label(last)!r}; "
@@ -630,6 +633,12 @@ def continuations(y_new, X_new, layout, step, tails, exog_names):
     if got != layout:
         raise ValueError(f"y_new must be laid out like the training data ({layout}), "
                          f"got {got}")
+    whole = layout == "long"  # checked once (per series it took 0.3 ms each); the
+    if whole:                 # label of a bad value names its series
+        check_numeric(y_new.to_frame(), "y_new")
+        if X_new is not None:
+            check_numeric(X_new, "X_new")
+    expected = functools.lru_cache(maxsize=None)(future_index)
     for e in entries:
         if e.key not in tails:
             raise ValueError(f"series {e.key!r} was not seen in fit "
@@ -640,10 +649,11 @@ def continuations(y_new, X_new, layout, step, tails, exog_names):
                              f"fitted with {exog_names}")
         if len(e.y) == 0:
             raise ValueError(f"y_new has no value for {_where(e.key)}")
-        _check_continues(tails[e.key].y, e.y, step, e.key)
-        check_numeric(e.y.to_frame(), _new_values(e.key))
-        if e.X is not None:  # named as the argument that holds them
-            check_numeric(e.X, _where_X(e.key))
+        _check_continues(tails[e.key].y, e.y, step, e.key, expected)
+        if not whole:
+            check_numeric(e.y.to_frame(), _new_values(e.key))
+            if e.X is not None:  # named as the argument that holds them
+                check_numeric(e.X, _where_X(e.key))
     return entries
 
 
