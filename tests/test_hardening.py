@@ -410,8 +410,9 @@ def test_boolean_numeric_parameters_are_refused(data):
 
 
 def test_integer_parameters_take_numpy_integers_and_n_threads_reads_alike():
-    # LocalModels refused n_jobs=np.int64(1); AutoForecaster refused n_threads=-1,
-    # which its networks take, and took 5000, which they refused mid-backtest
+    # LocalModels refused n_jobs=np.int64(1); AutoForecaster's check of n_threads
+    # refused -1, which its networks take, and passed 5000, which they refused
+    # mid-backtest (the candidates here fit no network: the check is what is tested)
     from sklearn.base import clone
     from tsbptt import AutoForecaster, LocalModels
     panel = {k: _series(40) + i for i, k in enumerate("ab")}

@@ -119,6 +119,7 @@ def test_prediction_in_pieces_of_time_gives_one_passes_bits(cell, many_to_many, 
     whole_s, finals = net.predict_with_states(X, lengths, states)
     training, _, _ = net.forward(X, lengths)
     np.testing.assert_array_equal(whole, training)
+    monkeypatch.setattr(network, "PREDICT_PIECE_MIN_STEPS", 1)
     for values in (4 * 5 * 7, 4 * 5, 1):  # pieces of 7 steps, 1 step, 1 step
         monkeypatch.setattr(network, "PREDICT_PIECE_VALUES", values)
         np.testing.assert_array_equal(net.predict_outputs(X, lengths), whole)

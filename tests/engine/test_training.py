@@ -397,6 +397,16 @@ def test_a_fit_diverging_over_epochs_keeps_the_weights_its_best_loss_was_read_on
     assert m.history_[-1]["stopped"] == "non-finite" and len(m.history_) > 2
     assert max(np.abs(v).max() for v in m.params_.values()) <= 1.0  # the initial scale
     assert np.abs(m.predict(X)).max() < 2 * np.abs(y).max()
+    # early stopping with no validation data (the engine's train, partial_fit) once
+    # put the best epoch's end back after the stop had chosen
+    net = Network("lstm", 1, 8, 1, dtype="float64", random_state=0)
+    start = {k: v.copy() for k, v in net.params.items()}
+    with pytest.warns(RuntimeWarning, match="Training stopped at epoch"):
+        history, _ = _fit(net, X[:, :, None], y, lr=100.0, opt_cls=SGD, batch_size=64,
+                          max_iter=8, early_stopping=True, n_iter_no_change=100)
+    assert history[-1]["stopped"] == "non-finite" and len(history) > 2
+    for k, v in start.items():  # the best (first) epoch's start: the initial weights
+        np.testing.assert_array_equal(net.params[k], v)
 
 
 def test_batches_whose_caches_pass_the_memory_are_refused_before_any_update(monkeypatch):

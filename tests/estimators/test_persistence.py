@@ -231,7 +231,11 @@ def test_a_continued_fit_takes_a_new_dropout_and_refuses_a_new_dtype_or_n_channe
     assert dropped.network_.dropout == 0.5
     assert not np.array_equal(dropped.predict(X), same.predict(X))
     p = GRUClassifier(4, random_state=0).partial_fit(X, y[:, 0] > 0, classes=[False, True])
-    p.set_params(dropout=0.25).partial_fit(X, y[:, 0] > 0)
+    with pytest.raises(ValueError, match="checkpoint_every applies to full BPTT"):
+        p.set_params(dropout=0.25, bptt_steps=4, checkpoint_every=2).partial_fit(
+            X, y[:, 0] > 0)  # refused by the trainer, before any update
+    assert p.network_.dropout == 0.0
+    p.set_params(bptt_steps=None, checkpoint_every=None).partial_fit(X, y[:, 0] > 0)
     assert p.network_.dropout == 0.25
     with pytest.raises(ValueError, match="dtype='float64' differs from the fitted "
                                          "network's dtype='float32'"):

@@ -393,6 +393,12 @@ def test_dates_in_another_time_zone_are_refused_naming_both_zones():
             "series 'b' is indexed by dates in time zone UTC, the first series by dates in "
             "time zone Europe/Berlin")):
         Forecaster(Ridge(), lags=4).fit({"a": berlin, "b": berlin.tz_convert("UTC")})
+    # one zone from two libraries is one zone
+    dateutil_berlin = berlin.tz_convert("dateutil/Europe/Berlin")
+    pd.testing.assert_series_equal(f.predict(history=dateutil_berlin),
+                                   f.predict(history=berlin), check_index_type=False)
+    assert len(Forecaster(Ridge(), lags=4).fit({"a": berlin, "b": dateutil_berlin})
+               .predict()) == 2
     from tsbptt import LocalModels
     with pytest.raises(ValueError, match="series 'b' is indexed by dates in time zone UTC"):
         LocalModels(Forecaster(Ridge(), lags=4)).fit({"a": berlin,
@@ -466,9 +472,13 @@ def test_business_days_with_holidays_are_told_how_to_give_their_frequency():
     assert [str(d.date()) for d in f.predict().index] == ["2024-09-03", "2024-09-04",
                                                           "2024-09-05"]
     with pytest.raises(ValueError, match=re.escape(
-            "If it holds business days, give the index its frequency first: "
-            "data.index.freq = 'B', or pd.offsets.CustomBusinessDay(holidays=[...])")):
+            "data's DatetimeIndex holds weekdays only, but not every one: "
+            "Timestamp('2024-05-27 00:00:00') is missing. If the series skips holidays, "
+            "give the index its frequency first: data.index.freq = "
+            "pd.offsets.CustomBusinessDay(holidays=[...])")):
         make_windows(y, 5, 2)
+    y.index.freq = cbd  # as the message says
+    assert make_windows(y, 5, 2).X.shape == (74, 5)
     # every day of the week: not business days, the advice stays the same as before
     daily = pd.Series(np.arange(30.0), index=pd.date_range("2024-01-01", periods=31,
                                                            freq="D").delete(10))

@@ -123,6 +123,12 @@ def test_local_models_name_a_bad_series_before_fitting_any(monkeypatch):
     with pytest.raises(ValueError, match="series 's2': column 'y' of y has a missing"):
         LocalModels(Forecaster(Ridge(), lags=4)).fit(holed)
     assert fits == []
+    # the template's own parameters first, as a lone Forecaster names them
+    with pytest.raises(ValueError, match="The 'horizon' parameter of Forecaster must be"):
+        LocalModels(Forecaster(Ridge(), lags=4, horizon="3")).fit(panel)
+    # a lone series' messages say "y", with no series to name
+    with pytest.raises(ValueError, match=r"^y has 30 steps, too short for lags=48"):
+        LocalModels(Forecaster(Ridge(), lags=48, horizon=6)).fit(short["s3"])
     # what only a fit finds is named too
     with pytest.raises(ValueError, match="series 's0': future_exog names columns that X "
                                          "does not have"):

@@ -51,7 +51,7 @@ def householder_qr(A, block=QR_BLOCK):
     n = A.shape[0]
     kernels = cell_kernels("lstm")
     gemm, tn_add = kernels.microkernel_gemm, kernels.microkernel_gemm_tn_add
-    r_diag, blocks, w = np.empty(n), [], np.empty((1, n))
+    r_diag, blocks, row = np.empty(n), [], np.empty((1, n))  # row: v^T of some columns
     for j0 in range(0, n, block):
         b = min(block, n - j0)
         V, taus = np.zeros((n - j0, b)), np.zeros(b)  # reflectors I - tau v v^T
@@ -65,19 +65,20 @@ def householder_qr(A, block=QR_BLOCK):
             vv = np.sum(v * v)
             taus[i] = tau = 0.0 if vv == 0 else 2.0 / vv
             V[i:, i] = v
-            if i + 1 < b and tau:  # the rest of the block's columns
-                rest, wk = A[k:, k + 1:j0 + b], w[:, :b - i - 1]
-                gemm(v[None, :], rest, wk)
-                tn_add((-tau * v)[None, :], wk, rest)
-        # T upper triangular with H_j0 ... H_j0+b-1 = I - V T V^T (LAPACK's dlarft)
+            if i + 1 < b and tau:  # the reflector applied to the block's other columns
+                rest, v_rest = A[k:, k + 1:j0 + b], row[:, :b - i - 1]
+                gemm(v[None, :], rest, v_rest)
+                tn_add((-tau * v)[None, :], v_rest, rest)
+        # T upper triangular with H_j0 ... H_j0+b-1 = I - V T V^T (LAPACK's dlarft):
+        # column i is -tau_i T[:i, :i] (V[:, :i]^T v_i)
         T = np.zeros((b, b))
         for i in range(b):
             T[i, i] = taus[i]
             if i:
-                z, tz = np.zeros((i, 1)), np.empty((i, 1))
-                tn_add(V[:, :i], V[:, i:i + 1], z)
-                gemm(T[:i, :i], z, tz)
-                T[:i, i] = -taus[i] * tz[:, 0]
+                vtv, t_vtv = np.zeros((i, 1)), np.empty((i, 1))
+                tn_add(V[:, :i], V[:, i:i + 1], vtv)
+                gemm(T[:i, :i], vtv, t_vtv)
+                T[:i, i] = -taus[i] * t_vtv[:, 0]
         if j0 + b < n:  # the columns right of the block: H_block^T applied
             _apply_block(V, np.ascontiguousarray(T.T), A[j0:, j0 + b:], gemm, tn_add)
         blocks.append((j0, V, T))
@@ -88,12 +89,20 @@ def householder_qr(A, block=QR_BLOCK):
 
 
 def _apply_block(V, T, C, gemm, tn_add):
-    """C <- (I - V T V^T) C in place: V (m, b), T (b, b), C (m, n) a view."""
-    W = np.zeros((V.shape[1], C.shape[1]))
-    tn_add(V, C, W)
-    TW = np.empty_like(W)
-    gemm(T, W, TW)
-    tn_add(np.ascontiguousarray(-V.T), TW, C)
+    """C <- (I - V T V^T) C in place, in three products.
+
+    Parameters
+    ----------
+    V : ndarray of shape (m, b), the block's reflectors
+    T : ndarray of shape (b, b), C-contiguous
+    C : ndarray of shape (m, n), a view of unit stride along its rows
+    gemm, tn_add : the kernels' ``microkernel_gemm`` and ``microkernel_gemm_tn_add``
+    """
+    VtC = np.zeros((V.shape[1], C.shape[1]))
+    tn_add(V, C, VtC)
+    TVtC = np.empty_like(VtC)
+    gemm(T, VtC, TVtC)
+    tn_add(np.ascontiguousarray(-V.T), TVtC, C)
 
 
 def init_cell_params(cell, input_size, hidden_size, rng, dtype):

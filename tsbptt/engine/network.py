@@ -29,6 +29,9 @@ from .init import glorot_uniform
 #: (a (1, 200000, 1) float64 sequence of H = 32 held 51 MB of hidden outputs). The
 #: pieces give the bits of one pass (the kernels' pieces property, see layers.py).
 PREDICT_PIECE_VALUES = 1 << 18
+#: Steps of a piece at least: each piece is one kernel call per layer, whose fixed
+#: costs one-step pieces (a large batch) paid at every step (5-20% slower)
+PREDICT_PIECE_MIN_STEPS = 64
 
 __all__ = ["Network"]
 
@@ -167,12 +170,31 @@ class Network:
         return self.head_forward(Z, lengths)[0]
 
     def _predict_in_pieces(self, X, lengths, states, n_threads):
-        """Unidirectional prediction in pieces of time (:data:`PREDICT_PIECE_VALUES`):
-        ``(out, the final state of every layer)``, bitwise one pass's."""
+        """Unidirectional prediction in pieces of time, bitwise one pass's.
+
+        A piece holds :data:`PREDICT_PIECE_VALUES` of a layer's outputs, and at
+        least :data:`PREDICT_PIECE_MIN_STEPS` steps; a call within the budget is
+        one piece.
+
+        Parameters
+        ----------
+        X : ndarray of shape (B, T, F), C-contiguous, of the network's dtype
+        lengths : ndarray of intp of shape (B,), values in [1, T]
+        states : list or None
+            One initial state per layer (checked), or None for zeros.
+        n_threads : int or None
+
+        Returns
+        -------
+        out : ndarray of shape (B, output_size), or (B, T, output_size) for
+            many-to-many
+        states : list, the final state of every layer
+        """
         layers = self.stack.layers
         B, T, _ = X.shape
         widest = max(layer.output_size for layer in layers)
-        piece = max(1, PREDICT_PIECE_VALUES // (B * widest))
+        piece = T if B * T * widest <= PREDICT_PIECE_VALUES else max(
+            PREDICT_PIECE_MIN_STEPS, PREDICT_PIECE_VALUES // (B * widest))
         states = list(states) if states else [None] * len(layers)
         out = None
         for t0 in range(0, T, piece):

@@ -114,14 +114,25 @@ class Optimizer:
         self.params = params
 
     def snapshot(self):
-        """A copy of the step count and every parameter's state (moments, buffers),
-        for :meth:`restore`."""
+        """A copy of the step count and every parameter's state (moments, buffers).
+
+        Returns
+        -------
+        snapshot : tuple (int, list of dict of ndarray)
+            For :meth:`restore`; the arrays are copies, unchanged by later steps.
+        """
         return self.t, [{k: np.array(v, copy=True) for k, v in state.items()}
                         for state in self._state]
 
     def restore(self, snapshot):
         """Put the optimizer back as :meth:`snapshot` copied it: the updates since
-        (an epoch cut short) leave no trace in its moments or step count."""
+        (an epoch cut short) leave no trace in its moments or step count.
+
+        Parameters
+        ----------
+        snapshot : tuple
+            From :meth:`snapshot` of this optimizer; it stays usable again.
+        """
         self.t, states = snapshot
         for state, saved in zip(self._state, states):
             state.clear()

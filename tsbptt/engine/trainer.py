@@ -388,7 +388,8 @@ def train(net, loss, optimizer, schedule, data, opts, *, validation=None, rng=No
 
 def _train_epochs(net, loss, optimizer, schedule, data, opts, validation, rng,
                   start_epoch, history):
-    """The epoch loop of :func:`train`, on checked arguments."""
+    """The epoch loop of :func:`train`, on checked arguments: appends each
+    completed epoch's record to ``history``."""
     runner = epoch_runner.get()
     run_epoch = _run_epoch if runner is None else runner.run_epoch
     best_score, best_weights, bad_epochs, last_monitored = np.inf, None, 0, None
@@ -457,11 +458,12 @@ def _train_epochs(net, loss, optimizer, schedule, data, opts, validation, rng,
         if bad_epochs >= opts.n_iter_no_change:
             stopped = "converged"
             break
-    if opts.early_stopping and best_weights is not None:
+    # (a non-finite stop restored its own choice: without validation data, not the
+    # best epoch's end)
+    if opts.early_stopping and best_weights is not None and stopped != "non-finite":
         _restore(net.params, best_weights)
     if history:
         history[-1]["stopped"] = stopped
-    return history
 
 
 def _undo_epoch(history, epoch, optimizer, optimizer_start, rng, rng_start):

@@ -249,8 +249,6 @@ class _BaseRecurrent(FittedState, BaseEstimator):
         first = not (incremental or self.warm_start) or not hasattr(self, "network_")
         if not first:
             self._check_architecture()
-            # a training setting, not a shape: a continued fit takes the value now set
-            self.network_.dropout = float(self.dropout)
             history = self._fit_steps(first, X, y, sample_weight, max_iter, incremental,
                                       **kwargs)
             self._record_architecture()  # the same shape; a point loss may have changed
@@ -348,9 +346,14 @@ class _BaseRecurrent(FittedState, BaseEstimator):
         # checks of the data) keeps the optimizer it had, moments and all
         kept = (vars(self).get("_optimizer"), vars(self).get("_optimizer_params"))
         self._continue_optimizer()
+        # a training setting, not a shape: a continued fit takes the value set now
+        dropout, self.network_.dropout = self.network_.dropout, float(self.dropout)
+        steps = self._optimizer.t
         try:
             return self._train_with(X3, Y, lengths, w, max_iter, incremental)
         except BaseException:
+            if self._optimizer.t == steps:  # refused before any update: as it was
+                self.network_.dropout = dropout
             if self._optimizer is not kept[0] and self._optimizer.t == 0:
                 self._optimizer, self._optimizer_params = kept
             raise

@@ -150,7 +150,7 @@ class RTRLRegressor(RegressorMixin, BaseEstimator):
                                  "dtype='float64'")
         # a target whose squared error overflows fails its step mid-stream, after the
         # steps before it were learned: refused before any work instead
-        limit = np.sqrt(np.finfo(dt).max) / 4
+        limit = np.sqrt(np.finfo(dt).max) / 16
         if y.size and np.abs(y).max() > limit:
             raise ValueError(f"y holds a value whose squared error would overflow {dt} "
                              f"(largest magnitude {np.abs(y).max():.4g}, at most "

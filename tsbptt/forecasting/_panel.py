@@ -237,8 +237,8 @@ def _step_of(index, freq, key, allow_gaps):
             expected = pd.date_range(index[0], periods=len(index), freq=step)
             if not expected.equals(index):
                 bad = int(np.flatnonzero(np.asarray(expected != index))[0])
-                holidays = (freq is None and isinstance(step, pd.offsets.BusinessDay)
-                            and expected[bad].day_of_week < 5)
+                # business days read from the data: a missing weekday may be a holiday
+                holidays = freq is None and isinstance(step, pd.offsets.BusinessDay)
                 why = _why_irregular(index[bad], expected[bad], freq, guessed, holidays)
                 raise ValueError(f"{_where(key)}'s index is not regular at frequency "
                                  f"{step.freqstr}: {index[bad]!r} where {expected[bad]!r} "
@@ -565,13 +565,22 @@ def check_indexed_alike(entries):
                              f"first series by {kind}: index every series alike")
 
 
+def _zone_name(tz):
+    """A time zone's name, the same whichever library made it (zoneinfo, dateutil
+    and pytz objects of one zone print differently)."""
+    name = getattr(tz, "key", None) or getattr(tz, "zone", None)  # zoneinfo, dateutil; pytz
+    if isinstance(name, str):
+        return name
+    return "UTC" if type(tz).__name__ == "tzutc" else str(tz)
+
+
 def _index_kind(index):
     """How a series is indexed, in words: what every series of a panel, and new
     values or a history given after fit, must share with the fitted series (dates
     in another zone would read other calendar features, and label forecasts in it)."""
     if isinstance(index, pd.DatetimeIndex):
         return "dates without a time zone" if index.tz is None else \
-            f"dates in time zone {index.tz}"
+            f"dates in time zone {_zone_name(index.tz)}"
     if isinstance(index, pd.PeriodIndex):
         return f"periods of {index.freqstr}"
     if pd.api.types.is_integer_dtype(index):

@@ -114,7 +114,8 @@ class AutoForecaster(BaseEstimator):
         most :data:`MAX_ORIGINS` (250: a long series' backtest is then the latest
         250 horizons; 4,166 origins of 500,000 hourly steps took two minutes).
     holdout : float, default=0.2
-        With ``n_origins=None``, the fraction of the latest steps scored.
+        With ``n_origins=None``, the fraction of the latest steps scored (at
+        most :data:`MAX_ORIGINS` horizons of them).
     n_folds : int, default=3
         The origins are split into this many consecutive blocks (fewer when there
         are fewer origins); each candidate is fitted once per block, on the steps

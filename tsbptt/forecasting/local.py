@@ -51,8 +51,8 @@ def _naming(key):
     try:
         yield
     except (ValueError, TypeError) as exc:
-        if type(exc) not in (ValueError, TypeError):
-            raise
+        if key is None or type(exc) not in (ValueError, TypeError):
+            raise  # a lone series' messages already say "y"
         raise type(exc)(f"series {key!r}: {exc}") from exc
 
 
@@ -161,8 +161,10 @@ class LocalModels(BaseEstimator):
             raise ValueError("y's series ids must be unique; got repeated ids")
         # every series' data checked before any model is fitted (a bad last series
         # once failed after all the others' fits)
-        settings = {k: getattr(self.forecaster, k, None)
-                    for k in ("freq", "fill", "lags", "horizon")}
+        template = clone(self.forecaster)
+        if hasattr(template, "_validate_params"):  # its own errors, before the series'
+            template._validate_params()
+        settings = {k: getattr(template, k, None) for k in ("freq", "fill", "lags", "horizon")}
         for e in entries:
             with _naming(e.key):
                 (checked,), _, _ = to_entries(e.y, e.X, freq=settings["freq"],

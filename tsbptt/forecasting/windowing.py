@@ -224,15 +224,18 @@ def _check_no_gaps(index):
     values, counts = np.unique(steps, return_counts=True)
     step = values[np.argmax(counts)]
     bad = int(np.flatnonzero(steps != step)[0]) + 1
-    # days without a weekend: business days, maybe with holidays, whose frequency
-    # pandas cannot read without being told
-    weekdays = pd.Timedelta(step) == pd.Timedelta("1D") and (index.day_of_week < 5).all()
-    advice = ("If it holds business days, give the index its frequency first: "
-              "data.index.freq = 'B', or pd.offsets.CustomBusinessDay(holidays=[...]) "
-              "with holidays. Otherwise resample" if weekdays else "Resample")
+    if pd.Timedelta(step) == pd.Timedelta("1D") and (index.day_of_week < 5).all():
+        # weekdays only (plain business days pandas reads itself): business days
+        # with holidays, whose frequency pandas cannot read without being told
+        missing = pd.bdate_range(index[0], index[-1]).difference(index)
+        raise ValueError(f"data's DatetimeIndex holds weekdays only, but not every one: "
+                         f"{missing[0]!r} is missing. If the series skips holidays, give "
+                         "the index its frequency first: data.index.freq = "
+                         "pd.offsets.CustomBusinessDay(holidays=[...]); otherwise fill "
+                         "the missing days")
     raise ValueError(f"data's DatetimeIndex is not regular: {index[bad]!r} follows "
                      f"{index[bad - 1]!r}, but most steps are {pd.Timedelta(step)}; a "
-                     f"window across a gap would mix steps. {advice} it first "
+                     "window across a gap would mix steps. Resample it first "
                      "(data.resample(freq).mean()) and fill the gaps")
 
 
