@@ -28,7 +28,9 @@ network alone on the windows the Forecaster gave it (captured from an E2 fit),
 the four fits interleaved ``--epoch-repeats`` times, medians. It also prints the
 panel layer's fixed cost, ``t_Forecaster(E1) - t_network(E1)``. ``--phases N``
 times the phases of two default GRU fits on N series (timers wrapped around the
-panel layer's functions, see ``PHASES``).
+panel layer's functions, see ``PHASES``). ``--update-series N ...`` times
+``Forecaster.update`` of 12 new steps a series after a fit on the rest, and a
+backtest over 4 origins 12 steps apart with ``refit=True`` and ``refit=False``.
 
 Everything runs on one thread (OMP_NUM_THREADS=1, OPENBLAS_NUM_THREADS=1, set
 before NumPy loads).
@@ -38,6 +40,8 @@ before NumPy loads).
         --epoch-series
     python benchmarks/bench_panel.py --sizes --gru-series 1000 10000 \
         --epoch-series 1000 10000 --epoch-repeats 5 --baseline ../tsbptt-before
+    python benchmarks/bench_panel.py --sizes --gru-series --epoch-series \
+        --update-series 1000 4000 --baseline ../tsbptt-before
 """
 import os
 
@@ -98,6 +102,31 @@ def time_ridge(n_series, steps, repeats):
             "fit_wall_s": float(np.median([w[0] for w in walls])),
             "predict_wall_s": float(np.median([w[1] for w in walls])),
             "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def time_update(n_series, steps, repeats, new=12, cutoffs=4):
+    """``Forecaster.update`` of ``new`` steps a series after a fit on the rest, and
+    a backtest over ``cutoffs`` origins ``new`` steps apart with ``refit`` True and
+    False (CPU seconds, medians of ``repeats``)."""
+    y = panel(n_series, steps)
+    pos = y.groupby(level=0).cumcount().to_numpy()
+    known, fresh = y[pos < steps - new], y[pos >= steps - new]
+    updates, refits, moves = [], [], []
+    for _ in range(repeats):
+        f = tsbptt.Forecaster(Ridge(), lags=24, horizon=new).fit(known)
+        c0, _ = _clocks()
+        f.update(fresh)
+        updates.append(_clocks()[0] - c0)
+        for refit, out in ((True, refits), (False, moves)):
+            c0, _ = _clocks()
+            tsbptt.backtest(tsbptt.Forecaster(Ridge(), lags=24, horizon=new), y,
+                            initial=steps - cutoffs * new, step=new, horizon=new,
+                            season=24, refit=refit)
+            out.append(_clocks()[0] - c0)
+    return {"n_series": n_series, "update_s": float(np.median(updates)),
+            "update_ms_per_series": float(np.median(updates)) / n_series * 1e3,
+            "backtest_refit_s": float(np.median(refits)),
+            "backtest_move_s": float(np.median(moves))}
 
 
 def _quiet_fit(model, *args):
@@ -264,6 +293,7 @@ def measure(args):
     out["epochs"] = [time_gru_epochs(n, args.steps, args.epoch_pair, args.epoch_repeats)
                      for n in args.epoch_series if n]
     out["phases"] = time_phases(args.phases, args.steps, 2) if args.phases else []
+    out["update"] = [time_update(n, args.steps, args.repeats) for n in args.update_series]
     return out
 
 
@@ -328,6 +358,19 @@ def report_epochs(rows, base):
                   f"{b['per_epoch_ratio']:.2f}, fixed {b['fixed_s']:.3f}")
 
 
+def report_update(rows, base):
+    for i, u in enumerate(rows):
+        line = (f"update of 12 new steps on {u['n_series']} series, CPU s: "
+                f"{u['update_s']:.2f} ({u['update_ms_per_series']:.2f} ms a series); "
+                f"backtest over 4 origins, refit=True {u['backtest_refit_s']:.2f}, "
+                f"refit=False {u['backtest_move_s']:.2f}")
+        if base:
+            b = base[i]
+            line += (f"; baseline update {b['update_s']:.2f}, backtest "
+                     f"{b['backtest_refit_s']:.2f} / {b['backtest_move_s']:.2f}")
+        print(line)
+
+
 def _without_baseline(argv):
     """``argv`` less ``--baseline`` and its path, in any spelling argparse takes:
     ``--baseline PATH``, ``--baseline=PATH`` and the abbreviations (``--base``)."""
@@ -362,6 +405,9 @@ def main():
     p.add_argument("--epoch-repeats", type=int, default=3)
     p.add_argument("--phases", type=int, default=0, metavar="N_SERIES",
                    help="time the phases of two GRU fits on this many series (0: skip)")
+    p.add_argument("--update-series", type=int, nargs="*", default=[],
+                   help="series counts to time Forecaster.update and a backtest with "
+                        "refit=True / False on (4 origins 12 steps apart)")
     p.add_argument("--json", help="write the figures here")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -379,6 +425,7 @@ def main():
     report_ridge(out["ridge"], base and base["ridge"], args)
     report_gru(out["gru"], base and base["gru"], args)
     report_epochs(out["epochs"], base and base["epochs"])
+    report_update(out["update"], base and base.get("update"))
     for who, rows in (("", out["phases"]), (" (baseline)", (base or {}).get("phases", []))):
         for r in rows:
             print(f"GRU fit phases{who} on {args.phases} series, CPU s: "
