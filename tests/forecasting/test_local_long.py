@@ -129,6 +129,18 @@ def test_local_models_name_a_bad_series_before_fitting_any(monkeypatch):
     # a lone series' messages say "y", with no series to name
     with pytest.raises(ValueError, match=r"^y has 30 steps, too short for lags=48"):
         LocalModels(Forecaster(Ridge(), lags=48, horizon=6)).fit(short["s3"])
+    # a forecaster of the user's own, with no parameter constraints, is fitted as is
+    from sklearn.base import BaseEstimator
+
+    class LastValue(BaseEstimator):
+        def fit(self, y, X=None):
+            self.last_ = float(y.iloc[-1])
+            return self
+
+        def predict(self, steps=None, X=None):
+            return pd.Series([self.last_])
+
+    assert LocalModels(LastValue()).fit(panel).predict().shape == (4,)
     # what only a fit finds is named too
     with pytest.raises(ValueError, match="series 's0': future_exog names columns that X "
                                          "does not have"):

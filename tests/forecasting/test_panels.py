@@ -451,3 +451,18 @@ def test_a_long_panel_splits_into_each_series_rows_in_their_order():
     for e in entries:
         pd.testing.assert_series_equal(e.y, y.xs(e.key, level=0).rename("v"))
         pd.testing.assert_frame_equal(e.X, X.xs(e.key, level=0))
+    # a missing id is a series of its own (the sort's first version dropped its rows)
+    ids = pd.Index(["a", np.nan, "a", np.nan], dtype=object)
+    holed = pd.Series([1.0, 2.0, 3.0, 4.0], index=pd.MultiIndex.from_arrays(
+        [ids, [0, 0, 1, 1]], names=["id", "t"]))
+    entries, _ = _panel._entries(holed, None)
+    assert len(entries) == 2 and entries[0].key == "a" and pd.isna(entries[1].key)
+    assert entries[1].y.tolist() == [2.0, 4.0]
+    # the time level's freq, as xs keeps it: a holiday calendar's step
+    cbd = pd.offsets.CustomBusinessDay(holidays=["2024-05-27"])
+    days = pd.date_range("2024-05-20", periods=10, freq=cbd)
+    grid = pd.Series(np.arange(20.0), index=pd.MultiIndex.from_product([["a", "b"], days]))
+    entries, _ = _panel._entries(grid, None)
+    assert all(e.y.index.freq == cbd for e in entries)
+    f = Forecaster(Ridge(), lags=3, horizon=2, fill="ffill").fit(grid)
+    assert f.step_ == cbd and f.n_filled_ == {"a": 0, "b": 0}

@@ -25,9 +25,11 @@ from .init import glorot_uniform
 
 #: Values of one layer's outputs a prediction keeps at once: a long sequence is run
 #: in pieces of time this long (B * steps * H values), each layer's state carried
-#: from piece to piece, so its memory is the outputs plus O(B * H), not O(B * T * H)
-#: (a (1, 200000, 1) float64 sequence of H = 32 held 51 MB of hidden outputs). The
-#: pieces give the bits of one pass (the kernels' pieces property, see layers.py).
+#: from piece to piece, so its memory is the outputs plus one piece's, not
+#: O(B * T * H) (a (1, 200000, 1) float64 sequence of H = 32 held 51 MB of hidden
+#: outputs). A piece has PREDICT_PIECE_MIN_STEPS steps at least, so a large batch
+#: holds B * 64 * H. The pieces give the bits of one pass (the kernels' pieces
+#: property, see layers.py).
 PREDICT_PIECE_VALUES = 1 << 18
 #: Steps of a piece at least: each piece is one kernel call per layer, whose fixed
 #: costs one-step pieces (a large batch) paid at every step (5-20% slower)
@@ -222,7 +224,7 @@ class Network:
     def predict_with_states(self, X, lengths=None, initial_states=None, n_threads=None):
         """:meth:`forward` for prediction from given states: no dropout and no
         training caches, run in pieces of time (:data:`PREDICT_PIECE_VALUES`), so a
-        long sequence costs its outputs and O(B * H) more (the training forward kept
+        long sequence costs its outputs and one piece's more (the training forward kept
         O(B * T * G) of caches: 178.5 MB against 6.1 MB on a (1, 200000, 1) LSTM of
         H = 32, ``benchmarks/bench_inference.py``). Unidirectional layers only.
 

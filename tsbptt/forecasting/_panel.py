@@ -9,7 +9,6 @@ Nothing is reordered: series keep the order in which they first appear, and ever
 check names the series and the label it failed at.
 """
 import contextvars
-import functools
 import warnings
 from contextlib import contextmanager
 
@@ -448,7 +447,8 @@ def _entries(y, X):
         if y.index.nlevels != 2:
             raise ValueError(f"a long y needs a two-level MultiIndex (series id, time), "
                              f"got {y.index.nlevels} levels")
-        codes, keys = pd.factorize(y.index.get_level_values(0))  # keys as they come
+        # keys as they come, a missing id (NaN, None) one of them as pd.unique has it
+        codes, keys = pd.factorize(y.index.get_level_values(0), use_na_sentinel=False)
         if not len(keys):
             raise ValueError("y is empty: give at least one series")
         if X is not None and not (isinstance(X, pd.DataFrame) and X.index.equals(y.index)):
@@ -457,12 +457,16 @@ def _entries(y, X):
         # whole index each time: 0.64 ms a series, quadratic in the panel's size)
         order = np.argsort(codes, kind="stable")
         bounds = np.searchsorted(codes[order], np.arange(len(keys) + 1))
-        times, values = y.index.get_level_values(1), y.array  # its dtype kept
+        # labels taken from the time level, as xs takes them: a run of it keeps the
+        # level's freq (a CustomBusinessDay's holidays), which _step_of reads
+        level, level_codes = y.index.levels[1], y.index.codes[1]
+        values = y.array  # its dtype kept
         entries = []
         for k, a, b in zip(keys, bounds[:-1].tolist(), bounds[1:].tolist()):
             rows = order[a:b]
-            entries.append(Entry(k, pd.Series(values[rows], index=times[rows], name=y.name),
-                                 None if X is None else X.iloc[rows].set_axis(times[rows])))
+            times = level.take(level_codes[rows]).rename(y.index.names[1])
+            entries.append(Entry(k, pd.Series(values[rows], index=times, name=y.name),
+                                 None if X is None else X.iloc[rows].set_axis(times)))
         return entries, "long"
     if isinstance(y, pd.Series):
         if X is not None:
@@ -528,6 +532,7 @@ def to_entries(y, X=None, *, freq=None, fill=None):
     out, step = [], None
     columns = None if entries[0].X is None else list(entries[0].X.columns)
     check_indexed_alike(entries)
+    entries = [in_zone_of(entries[0].y.index, e) for e in entries]
     for e in entries:
         cols = None if e.X is None else list(e.X.columns)
         if cols != columns:
@@ -563,6 +568,18 @@ def check_indexed_alike(entries):
         if _index_kind(e.y.index) != kind:
             raise ValueError(f"{_where(e.key)} is indexed by {_index_kind(e.y.index)}, the "
                              f"first series by {kind}: index every series alike")
+
+
+def in_zone_of(index, entry):
+    """``entry`` with its labels in ``index``'s time zone object when both are in
+    one zone made by two libraries (zoneinfo's and dateutil's Europe/Berlin): their
+    labels compare equal but do not join, and a panel's forecasts mixed them."""
+    tz, own = getattr(index, "tz", None), getattr(entry.y.index, "tz", None)
+    if tz is None or own is None or repr(tz) == repr(own) or \
+            _zone_name(tz) != _zone_name(own):  # another zone is refused, not converted
+        return entry
+    X = None if entry.X is None else entry.X.tz_convert(tz)
+    return Entry(entry.key, entry.y.tz_convert(tz), X, entry.n_filled)
 
 
 def _zone_name(tz):
@@ -613,7 +630,8 @@ def _check_continues(old, new, step, key, expected_after=None):
                          f"{plain_label(index[0])!r}, the known ones end at {plain_label(last)!r}; "
                          f"pass only the values after it (from {plain_label(expected[0])!r})")
     if not index.equals(expected):
-        bad = int(np.flatnonzero(np.asarray(index != expected))[0])
+        differ = np.flatnonzero(np.asarray(index != expected))
+        bad = int(differ[0]) if differ.size else 0
         what = "a gap" if bad == 0 else f"not at the fitted step {step!r}"
         raise ValueError(f"{where} must continue it at step {step!r}: "
                          f"{plain_label(index[bad])!r} where {plain_label(expected[bad])!r} was "
@@ -642,13 +660,18 @@ def continuations(y_new, X_new, layout, step, tails, exog_names):
     if got != layout:
         raise ValueError(f"y_new must be laid out like the training data ({layout}), "
                          f"got {got}")
-    whole = layout == "long"  # checked once (per series it took 0.3 ms each); the
-    if whole:                 # label of a bad value names its series
-        check_numeric(y_new.to_frame(), "y_new")
-        if X_new is not None:
-            check_numeric(X_new, "X_new")
-    expected = functools.lru_cache(maxsize=None)(future_index)
-    for e in entries:
+    # a long panel's values are checked once, after the loop (per series, 0.3 ms
+    # each); the label of a bad value names its series
+    whole = layout == "long"
+    known = {}  # labels expected next, by (last label and its zone, step, length)
+
+    def expected_after(last, step, n):
+        key = (last, repr(getattr(last, "tzinfo", None)), step, n)
+        if key not in known:
+            known[key] = future_index(last, step, n)
+        return known[key]
+
+    for i, e in enumerate(entries):
         if e.key not in tails:
             raise ValueError(f"series {e.key!r} was not seen in fit "
                              f"(known: {list(tails)[:10]})")
@@ -658,11 +681,16 @@ def continuations(y_new, X_new, layout, step, tails, exog_names):
                              f"fitted with {exog_names}")
         if len(e.y) == 0:
             raise ValueError(f"y_new has no value for {_where(e.key)}")
-        _check_continues(tails[e.key].y, e.y, step, e.key, expected)
+        entries[i] = e = in_zone_of(tails[e.key].y.index, e)
+        _check_continues(tails[e.key].y, e.y, step, e.key, expected_after)
         if not whole:
             check_numeric(e.y.to_frame(), _new_values(e.key))
             if e.X is not None:  # named as the argument that holds them
                 check_numeric(e.X, _where_X(e.key))
+    if whole:
+        check_numeric(y_new.to_frame(), "y_new")
+        if X_new is not None:
+            check_numeric(X_new, "X_new")
     return entries
 
 

@@ -162,7 +162,7 @@ class LocalModels(BaseEstimator):
         # every series' data checked before any model is fitted (a bad last series
         # once failed after all the others' fits)
         template = clone(self.forecaster)
-        if hasattr(template, "_validate_params"):  # its own errors, before the series'
+        if hasattr(template, "_parameter_constraints"):  # its own errors first
             template._validate_params()
         settings = {k: getattr(template, k, None) for k in ("freq", "fill", "lags", "horizon")}
         for e in entries:

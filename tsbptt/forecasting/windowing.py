@@ -224,10 +224,12 @@ def _check_no_gaps(index):
     values, counts = np.unique(steps, return_counts=True)
     step = values[np.argmax(counts)]
     bad = int(np.flatnonzero(steps != step)[0]) + 1
+    missing = []
     if pd.Timedelta(step) == pd.Timedelta("1D") and (index.day_of_week < 5).all():
         # weekdays only (plain business days pandas reads itself): business days
         # with holidays, whose frequency pandas cannot read without being told
-        missing = pd.bdate_range(index[0], index[-1]).difference(index)
+        missing = pd.bdate_range(index[0], index[-1], normalize=False).difference(index)
+    if len(missing):
         raise ValueError(f"data's DatetimeIndex holds weekdays only, but not every one: "
                          f"{missing[0]!r} is missing. If the series skips holidays, give "
                          "the index its frequency first: data.index.freq = "
