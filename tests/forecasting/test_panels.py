@@ -466,3 +466,7 @@ def test_a_long_panel_splits_into_each_series_rows_in_their_order():
     assert all(e.y.index.freq == cbd for e in entries)
     f = Forecaster(Ridge(), lags=3, horizon=2, fill="ffill").fit(grid)
     assert f.step_ == cbd and f.n_filled_ == {"a": 0, "b": 0}
+    # without fill too (the one-pass path read the labels alone: "not regular at B")
+    g = Forecaster(Ridge(), lags=3, horizon=2).fit(grid.iloc[np.r_[0:5, 10:15]])
+    assert g.step_ == cbd
+    assert list(g.predict().loc["a"].index) == list(days[5:7])  # 05-28 after 05-24

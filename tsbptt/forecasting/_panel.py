@@ -391,6 +391,11 @@ def _id_codes(index):
     return rank[level_codes], level[first]
 
 
+#: Offsets with holidays: a time level that carries one says what its labels do not
+_CUSTOM = (pd.offsets.CustomBusinessDay, pd.offsets.CustomBusinessHour,
+           pd.offsets.CustomBusinessMonthBegin, pd.offsets.CustomBusinessMonthEnd)
+
+
 def _fast_long(y, X, freq):
     """The entries of a long ``y`` (and its step) in one pass over its arrays, or
     None when a check fails or the layout needs the per-series path, which then
@@ -404,6 +409,8 @@ def _fast_long(y, X, freq):
     if not (isinstance(times, (pd.DatetimeIndex, pd.PeriodIndex))
             or pd.api.types.is_integer_dtype(times)):
         return None
+    if freq is None and isinstance(getattr(y.index.levels[1], "freq", None), _CUSTOM):
+        return None  # a holiday calendar the labels do not show: the level's, per series
     codes, keys = _id_codes(y.index)
     if not len(codes) or (codes < 0).any():
         return None
