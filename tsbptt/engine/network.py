@@ -198,12 +198,14 @@ class Network:
         piece = T if B * T * widest <= PREDICT_PIECE_VALUES else max(
             PREDICT_PIECE_MIN_STEPS, PREDICT_PIECE_VALUES // (B * widest))
         states = list(states) if states else [None] * len(layers)
-        out = None
+        whole = piece >= T
+        if self.many_to_many and not whole:
+            out = np.empty((B, T, self.output_size), self.dtype)
         for t0 in range(0, T, piece):
             t1 = min(T, t0 + piece)
-            Y = X if t1 - t0 == T else np.ascontiguousarray(X[:, t0:t1])
+            Y = X if whole else np.ascontiguousarray(X[:, t0:t1])
             # a piece's lengths: the steps of each sequence in it (0 passes the state)
-            local = lengths if t1 - t0 == T else np.clip(lengths - t0, 0, t1 - t0)
+            local = lengths if whole else np.clip(lengths - t0, 0, t1 - t0)
             for i, layer in enumerate(layers):
                 # a many-to-one network's last layer: its final h is the output at
                 # each sequence's last step, and its outputs are not needed
@@ -212,10 +214,9 @@ class Network:
                                                keep_outputs=keep)
             if self.many_to_many:
                 part = self.head_forward(Y, local)[0]
-                if out is None:
-                    out = part if t1 - t0 == T else np.empty(
-                        (B, T, part.shape[2]), part.dtype)
-                if out is not part:
+                if whole:
+                    out = part
+                else:
                     out[:, t0:t1] = part
         if not self.many_to_many:
             out = self.head_forward(states[-1][0], lengths)[0]

@@ -42,7 +42,7 @@ from ..engine.schedules import Constant
 from ..utils._progress import ProgressReporter, stop_reason
 from ..utils._validation import check_memory, is_positive_int, refuse_bool_numbers
 from ._inputs import to_sequences
-from ._state import FittedState, load_model, save_model
+from ._state import FittedState, load_model, save_model, undone_on_failure
 from ._tags import Capabilities
 from ._targets import mean_scale
 
@@ -253,15 +253,10 @@ class _BaseRecurrent(FittedState, BaseEstimator):
                                       **kwargs)
             self._record_architecture()  # the same shape; a point loss may have changed
             return history
-        saved = dict(vars(self))
-        vars(self).pop("_architecture", None)  # the parameters as they are now
-        try:
+        with undone_on_failure(self):
+            vars(self).pop("_architecture", None)  # the parameters as they are now
             return self._fit_steps(first, X, y, sample_weight, max_iter, incremental,
                                    **kwargs)
-        except BaseException:
-            vars(self).clear()
-            vars(self).update(saved)
-            raise
 
     def __setstate__(self, state):
         super().__setstate__(state)

@@ -28,6 +28,7 @@ from ..engine.losses import MSE
 from ..engine.rtrl import RTRLTrainer, check_rtrl_memory
 from ..engine.trainer import warn_not_data_parallel
 from ..utils._validation import refuse_bool_numbers
+from ._state import undone_on_failure
 
 __all__ = ["RTRLRegressor"]
 
@@ -213,7 +214,7 @@ class RTRLRegressor(RegressorMixin, BaseEstimator):
     # -- learning -----------------------------------------------------------------------
     def _learn(self, X, y):
         warn_not_data_parallel(self, "online, one step at a time")
-        losses, done = np.empty(len(X)), 0
+        losses, start = np.empty(len(X)), self.n_steps_
         # RTRL's products go through NumPy's BLAS: one thread, the same bits for any
         # thread count (and small products gain nothing from more)
         try:
@@ -221,8 +222,8 @@ class RTRLRegressor(RegressorMixin, BaseEstimator):
                 for t in range(len(X)):
                     _, losses[t] = self._trainer.learn(X[t:t + 1], y[t:t + 1])
                     self.n_steps_ += 1
-                    done += 1
         finally:  # a pass cut short (Ctrl-C) records the steps it learned
+            done = self.n_steps_ - start
             if done:
                 self.loss_curve_.append(float(losses[:done].mean()))
                 self.loss_ = self.loss_curve_[-1]
@@ -243,17 +244,12 @@ class RTRLRegressor(RegressorMixin, BaseEstimator):
         -------
         self
         """
-        saved = dict(vars(self))
-        try:
+        with undone_on_failure(self):  # a refit that fails (Ctrl-C) keeps the last fit
             for name in ("network_", "n_features_in_", "n_outputs_"):
                 self.__dict__.pop(name, None)
             X, y = self._stream(X, y, reset=True)
             self._initialize(y.shape[1])
             return self._learn(X, y)
-        except BaseException:  # a refit that fails (Ctrl-C) keeps the previous fit
-            vars(self).clear()
-            vars(self).update(saved)
-            raise
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y):

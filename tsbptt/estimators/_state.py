@@ -10,6 +10,7 @@ allocates anything, and that every weight and scaling value is finite. The
 optimizer's state is not saved: ``warm_start`` after loading starts a fresh one.
 """
 import os
+from contextlib import contextmanager
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -48,6 +49,21 @@ _TUPLE_PARAMS = ("hidden_size", "quantiles")
 #: The estimator classes a model file may name: tsbptt's own, filled as they are
 #: defined (see FittedState.__init_subclass__).
 MODEL_CLASSES = {}
+
+
+@contextmanager
+def undone_on_failure(est):
+    """Put every attribute of ``est`` back as it was if the block raises (Ctrl-C
+    too): a failed fit leaves no half-fitted model, and a model fitted before keeps
+    its fit. Only for blocks that replace attributes rather than change them in
+    place (a cold fit builds a new network)."""
+    saved = dict(vars(est))
+    try:
+        yield
+    except BaseException:
+        vars(est).clear()
+        vars(est).update(saved)
+        raise
 
 
 def fitted_meta(est, scalars, params):

@@ -56,6 +56,22 @@ def _naming(key):
         raise type(exc)(f"series {key!r}: {exc}") from exc
 
 
+def _check_before_fitting(forecaster, entries):
+    """The template's parameters, then every series' data (index, missing values,
+    length for an integer ``lags``), before any model is fitted: a bad last series
+    once failed after all the others' fits."""
+    template = clone(forecaster)
+    if hasattr(template, "_parameter_constraints"):  # its own errors first
+        template._validate_params()
+    freq, fill, lags, horizon = (getattr(template, k, None)
+                                 for k in ("freq", "fill", "lags", "horizon"))
+    for e in entries:
+        with _naming(e.key):
+            (checked,), _, _ = to_entries(e.y, e.X, freq=freq, fill=fill)
+            if isinstance(lags, Integral):  # None: read from each series
+                check_window_length(len(checked.y), lags, horizon or 1, what="y")
+
+
 def _call(model, method, kwargs):
     return getattr(model, method)(**kwargs)
 
@@ -159,19 +175,7 @@ class LocalModels(BaseEstimator):
         keys = [e.key for e in entries]
         if len(set(keys)) != len(keys):
             raise ValueError("y's series ids must be unique; got repeated ids")
-        # every series' data checked before any model is fitted (a bad last series
-        # once failed after all the others' fits)
-        template = clone(self.forecaster)
-        if hasattr(template, "_parameter_constraints"):  # its own errors first
-            template._validate_params()
-        settings = {k: getattr(template, k, None) for k in ("freq", "fill", "lags", "horizon")}
-        for e in entries:
-            with _naming(e.key):
-                (checked,), _, _ = to_entries(e.y, e.X, freq=settings["freq"],
-                                              fill=settings["fill"])
-                if isinstance(settings["lags"], Integral):  # None: read from each series
-                    check_window_length(len(checked.y), settings["lags"],
-                                        settings["horizon"] or 1, what="y")
+        _check_before_fitting(self.forecaster, entries)
         fitted = parallel_map(_fit_one, [(self.forecaster, e.key, e.y, e.X)
                                          for e in entries], self.n_jobs)
         self.series_, self.layout_, self.long_frame_ = keys, layout, long_frame
