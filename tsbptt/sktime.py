@@ -69,6 +69,10 @@ EXPECTED_FAILURES = {
 }
 
 
+#: What sktime's ``update`` changes before the adapter's ``_update`` runs: the cutoff,
+#: and its record of the data (kept only with ``remember_data``).
+_UPDATE_STATE = ("_cutoff", "_y", "_X")
+
 class TsbpttForecaster(BaseForecaster):
     """sktime forecaster: a tsbptt network (or any regressor) forecasting from lag windows.
 
@@ -299,6 +303,22 @@ class TsbpttForecaster(BaseForecaster):
                           coverage=0.5, calibration=self.calibration, season=self.season_,
                           scaling=self.scaling, transform=self.transform,
                           linear=self.linear, training=self.training)
+
+    def update(self, y, X=None, update_params=True):
+        """sktime's ``update``; one that fails leaves the forecaster as it was.
+
+        sktime moves the cutoff (and, with ``remember_data``, stores the new values)
+        before :meth:`_update` reads them. Where the adapter refuses them (a gap, X
+        missing), the cutoff goes back: a forecaster whose cutoff had moved past the
+        values its model holds would date every later forecast wrongly.
+        """
+        kept = {name: getattr(self, name, None) for name in _UPDATE_STATE}
+        try:
+            return super().update(y, X=X, update_params=update_params)
+        except BaseException:
+            for name, value in kept.items():
+                setattr(self, name, value)
+            raise
 
     def _update(self, y, X=None, update_params=True):
         # the values up to the last one the forecaster knows are skipped

@@ -133,6 +133,31 @@ def test_update_moves_the_origin_without_refitting():
     assert list(f.predict().index) == [65, 66]
 
 
+
+@pytest.mark.parametrize("bad", ["gap", "missing X"])
+def test_a_failed_update_leaves_the_cutoff_and_the_data(bad):
+    """sktime's update moves the cutoff before the adapter reads the new values: a
+    refused update must put it back, or the next forecast is dated from a cutoff the
+    model never reached."""
+    y = _y(70)
+    X = pd.DataFrame({"promo": (np.arange(72) % 5 == 0).astype(float)})
+    exog = bad == "missing X"
+    f = TsbpttForecaster(_net(), lags=6).fit(
+        y.iloc[:60], X=X.iloc[:60] if exog else None, fh=[1, 2])
+    X_future = X.iloc[60:62] if exog else None
+    before = f.predict(X=X_future)
+    if exog:
+        with pytest.raises(ValueError, match="update needs X on the new steps"):
+            f.update(y.iloc[60:63], update_params=False)
+    else:
+        with pytest.raises(ValueError, match="not on the regular grid.*after 60 comes 62"):
+            f.update(y.iloc[[60, 62, 63]], update_params=False)
+    assert f.cutoff[0] == 59
+    pd.testing.assert_series_equal(f.predict(X=X_future), before)
+    f.update(y.iloc[60:63], X=X.iloc[60:63] if exog else None, update_params=False)
+    assert f.cutoff[0] == 62
+    assert list(f.predict(X=X.iloc[63:65] if exog else None).index) == [63, 64]
+
 def test_exogenous_columns_are_future_known():
     y = _y(50)
     X = pd.DataFrame({"promo": (np.arange(53) % 5 == 0).astype(float)})
