@@ -69,10 +69,6 @@ EXPECTED_FAILURES = {
 }
 
 
-#: What sktime's ``update`` changes before the adapter's ``_update`` runs: the cutoff,
-#: and its record of the data (kept only with ``remember_data``).
-_UPDATE_STATE = ("_cutoff", "_y", "_X")
-
 class TsbpttForecaster(BaseForecaster):
     """sktime forecaster: a tsbptt network (or any regressor) forecasting from lag windows.
 
@@ -308,16 +304,21 @@ class TsbpttForecaster(BaseForecaster):
         """sktime's ``update``; one that fails leaves the forecaster as it was.
 
         sktime moves the cutoff (and, with ``remember_data``, stores the new values)
-        before :meth:`_update` reads them. Where the adapter refuses them (a gap, X
-        missing), the cutoff goes back: a forecaster whose cutoff had moved past the
-        values its model holds would date every later forecast wrongly.
+        before :meth:`_update` reads them, and on many series it updates each
+        series' forecaster in turn. Where the values are refused (a gap, X missing,
+        one bad series among good ones), or the call is interrupted, everything the
+        call changed is put back: the cutoff, every series' forecaster and the
+        tsbptt forecasters inside them. A forecaster left part-updated would date
+        later forecasts from a cutoff its model never reached, or forecast some
+        series from values the caller was told were refused.
         """
-        kept = {name: getattr(self, name, None) for name in _UPDATE_STATE}
+        saved = _update_snapshot(self)
         try:
             return super().update(y, X=X, update_params=update_params)
         except BaseException:
-            for name, value in kept.items():
-                setattr(self, name, value)
+            for obj, state in saved:
+                obj.__dict__.clear()
+                obj.__dict__.update(state)
             raise
 
     def _update(self, y, X=None, update_params=True):
@@ -439,3 +440,25 @@ def _inner(frame):
     if isinstance(frame, pd.Series):
         return frame.rename("y")
     return frame.set_axis([f"x{i}" for i in range(frame.shape[1])], axis=1)
+
+
+def _update_snapshot(adapter):
+    """``[(object, its attributes)]`` for everything an update of ``adapter`` may
+    change: the adapter's own attributes (sktime's cutoff, data, per-series
+    forecasters), its tsbptt Forecaster's (whose ``update`` adds to the dict
+    ``tails_`` in place, so that dict is copied) and, on many series, the same for
+    each series' adapter. An update otherwise replaces attributes, never changes
+    them in place, so shallow copies suffice."""
+    saved = [(adapter, dict(adapter.__dict__))]
+    inner = adapter.__dict__.get("forecaster_")
+    if inner is not None:
+        state = dict(inner.__dict__)
+        if isinstance(state.get("tails_"), dict):
+            state["tails_"] = dict(state["tails_"])
+        saved.append((inner, state))
+    per_series = adapter.__dict__.get("forecasters_")
+    if isinstance(per_series, pd.DataFrame):
+        for each in per_series.to_numpy().ravel():
+            if isinstance(each, TsbpttForecaster):
+                saved += _update_snapshot(each)
+    return saved

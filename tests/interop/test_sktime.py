@@ -158,6 +158,46 @@ def test_a_failed_update_leaves_the_cutoff_and_the_data(bad):
     assert f.cutoff[0] == 62
     assert list(f.predict(X=X.iloc[63:65] if exog else None).index) == [63, 64]
 
+
+def test_an_interrupted_update_leaves_the_model_where_it_was(monkeypatch):
+    """Ctrl-C after the inner forecaster took the new values, before the adapter
+    counted them: the whole update is undone, so the labels still match the values."""
+    y = _y(70)
+    f = TsbpttForecaster(_net(), lags=6).fit(y.iloc[:60], fh=[1, 2])
+    before = f.predict()
+    moved = Forecaster.update
+
+    def interrupted(self, *args, **kwargs):
+        moved(self, *args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Forecaster, "update", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        f.update(y.iloc[60:63], update_params=False)
+    monkeypatch.setattr(Forecaster, "update", moved)
+    assert f.cutoff[0] == 59
+    pd.testing.assert_series_equal(f.predict(), before)
+    f.update(y.iloc[60:63], update_params=False)
+    expected = f.forecaster_.predict(2, history=y.iloc[:63])
+    np.testing.assert_array_equal(f.predict().to_numpy(), expected.to_numpy())
+
+
+def test_a_failed_panel_update_leaves_every_series():
+    """sktime updates a panel's series one by one: when the second is refused, the
+    first, already updated, goes back too."""
+    ya, yb = _y(50), 2 * _y(50)
+
+    def panel(a, b):
+        return pd.concat({"a": a, "b": b}, names=["id", "t"]).to_frame("y")
+
+    f = TsbpttForecaster(_net(), lags=6).fit(panel(ya.iloc[:40], yb.iloc[:40]), fh=[1, 2])
+    before = f.predict()
+    with pytest.raises(ValueError, match="not on the regular grid.*after 40 comes 42"):
+        f.update(panel(ya.iloc[40:43], yb.iloc[[40, 42, 43]]), update_params=False)
+    assert f.cutoff[0] == 39
+    assert [each.cutoff[0] for each in f.forecasters_.to_numpy().ravel()] == [39, 39]
+    pd.testing.assert_frame_equal(f.predict(), before)
+
 def test_exogenous_columns_are_future_known():
     y = _y(50)
     X = pd.DataFrame({"promo": (np.arange(53) % 5 == 0).astype(float)})
