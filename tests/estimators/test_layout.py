@@ -120,3 +120,40 @@ def test_pipeline_feeds_the_network_the_sequences():
     np.testing.assert_array_equal(pipe.predict(X2), net.predict(X3))
     with pytest.raises(ValueError, match="X has 4 features, but LagLayout is expecting 5"):
         pipe.predict(X2[:, :4])
+
+
+@pytest.mark.parametrize("names,order,lags", [
+    (["lag4", "lag3", "lag2", "lag1"], "newest_first", [4, 3, 2, 1]),  # mlforecast, reversed
+    (["lag_1", "lag_2", "lag_3", "lag_6"], "newest_first", [1, 2, 3, 6]),  # a gap
+    (["lag_1", "lag_2", "lag_3"], "oldest_first", [1, 2, 3]),  # the other order
+])
+def test_lag_names_out_of_order_or_with_gaps_are_refused(names, order, lags):
+    X = pd.DataFrame(np.arange(2.0 * len(names)).reshape(2, -1), columns=names)
+    with pytest.raises(ValueError, match=(rf"lag columns {names!r} are lags {lags}; "
+                                          rf"with order='{order}'").replace("[", r"\[")):
+        LagLayout(order=order).fit(X)
+
+
+def test_lag_names_in_order_are_read_and_other_names_are_not_judged():
+    X = pd.DataFrame([[7.0, 3.0, 2.0, 1.0, 10.0]],
+                     columns=["store", "lag1", "lag2", "lag3", "dayofweek"])
+    out = LagLayout(n_static=2, n_leading=1).fit_transform(X)
+    np.testing.assert_array_equal(out[0], [[1, 7, 10], [2, 7, 10], [3, 7, 10]])
+    sktime_like = pd.DataFrame([[1.0, 2.0, 3.0]], columns=["y_lag_3", "a", "b"])
+    LagLayout(order="oldest_first").fit(sktime_like)  # names it does not know: as declared
+
+
+@pytest.mark.parametrize("change", [{"n_leading": 1}, {"n_static": 0},
+                                    {"order": "oldest_first"}, {"n_lags": 2, "n_static": 2}])
+def test_a_layout_changed_after_fit_is_refused(change):
+    X = np.array([[3.0, 2.0, 1.0, 10.0]])
+    layout = LagLayout(n_static=1).fit(X)
+    expected = layout.transform(X)
+    layout.set_params(**change)
+    name = sorted(change)[0]
+    with pytest.raises(ValueError, match=f"layout changed since fit .*{name}="):
+        layout.transform(X)
+    with pytest.raises(ValueError, match="layout changed since fit"):
+        layout.inverse_transform(expected)
+    layout.set_params(**{k: LagLayout(n_static=1).get_params()[k] for k in change})
+    np.testing.assert_array_equal(layout.transform(X), expected)  # as fitted again

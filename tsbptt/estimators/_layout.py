@@ -30,6 +30,7 @@ at the last step, from which it forecasts. An initial state would have to be lea
 through a separate projection the estimators do not have, and a value seen only at
 the first step of a long window is the one the network is worst at remembering.
 """
+import re
 from numbers import Integral
 
 import numpy as np
@@ -41,6 +42,11 @@ from ..utils._validation import refuse_bool_numbers
 
 __all__ = ["LagLayout"]
 
+#: The lag columns' names skforecast (``lag_3``) and mlforecast (``lag3``) give.
+LAG_NAME = re.compile(r"lag_?(\d+)")
+#: The parameters that decide where each column goes: a change after fit is refused.
+LAYOUT_PARAMS = ("n_lags", "n_channels", "order", "blocks", "n_static", "n_leading")
+
 
 class LagLayout(TransformerMixin, BaseEstimator):
     """Turn 2D lag tables into ``(n_samples, n_lags, n_channels + n_static)`` sequences.
@@ -50,7 +56,11 @@ class LagLayout(TransformerMixin, BaseEstimator):
     that the network reads each step as the step it is. The output is oldest step
     first; the lag channels come first in each step, then the extra columns,
     repeated at every step. A 2D ``X`` whose width does not fit the declared layout
-    is refused, in ``fit`` and in ``transform``.
+    is refused, in ``fit`` and in ``transform``. Where a DataFrame's lag columns
+    (one channel) are named as skforecast and mlforecast name them (``lag_3``,
+    ``lag3``), their numbers must be the consecutive lags ``1 .. n_lags`` in
+    ``order``: lags that skip steps (``[1, 7, 14]``), or listed in another order,
+    would be read as the wrong steps, and are refused.
 
     Parameters
     ----------
@@ -155,8 +165,33 @@ class LagLayout(TransformerMixin, BaseEstimator):
         """
         X = validate_data(self, X, dtype=(np.float64, np.float32), ensure_all_finite=False)
         self.n_lags_ = self._lags_of(X.shape[1])
+        self._check_lag_names()
         self.n_features_out_ = self.n_channels + self.n_static
+        self._fitted_layout = self._layout()
         return self
+
+    def _layout(self):
+        return {name: getattr(self, name) for name in LAYOUT_PARAMS}
+
+    def _check_lag_names(self):
+        """Refuse lag columns whose names say they are not ``1 .. n_lags`` in order."""
+        names = getattr(self, "feature_names_in_", None)
+        if names is None or self.n_channels != 1:
+            return
+        block = [str(c) for c in names[self.n_leading:self.n_leading + self.n_lags_]]
+        found = [LAG_NAME.fullmatch(c) for c in block]
+        if not all(found):
+            return
+        lags = [int(m.group(1)) for m in found]
+        due = list(range(1, self.n_lags_ + 1))
+        if self.order == "oldest_first":
+            due.reverse()
+        if lags != due:
+            raise ValueError(
+                f"X's lag columns {block} are lags {lags}; with order={self.order!r} "
+                f"LagLayout reads them as the consecutive lags {due}, so the network "
+                "would read the wrong steps. Give the tool consecutive lags, in that "
+                "order (lags=range(1, L + 1), or an int)")
 
     def transform(self, X):
         """Reorder the columns of ``X`` into sequences.
@@ -171,11 +206,23 @@ class LagLayout(TransformerMixin, BaseEstimator):
             C-contiguous, of ``X``'s dtype (float32 stays float32, anything else
             becomes float64); step 0 is the oldest lag.
         """
-        check_is_fitted(self)
+        self._check_fitted()
         X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32),
                           ensure_all_finite=False)
-        self._lags_of(X.shape[1])  # validate_data already checked it against fit
         return self._sequences(X)
+
+    def _check_fitted(self):
+        """Fitted, and with the layout it was fitted with (``set_params`` since fit
+        would move columns to other steps or channels, with the same output shape)."""
+        check_is_fitted(self)
+        fitted = getattr(self, "_fitted_layout", None)
+        if fitted is None:  # pickled before the layout was kept
+            return
+        changed = [f"{name}={fitted[name]!r} at fit, {value!r} now"
+                   for name, value in self._layout().items() if value != fitted[name]]
+        if changed:
+            raise ValueError(f"LagLayout's layout changed since fit ({'; '.join(changed)}); "
+                             "fit it again")
 
     def _sequences(self, X):
         n, L, C, S = X.shape[0], self.n_lags_, self.n_channels, self.n_static
@@ -207,7 +254,7 @@ class LagLayout(TransformerMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples, n_features_in_)
         """
-        check_is_fitted(self)
+        self._check_fitted()
         X = np.asarray(X)
         L, C, S, lead = self.n_lags_, self.n_channels, self.n_static, self.n_leading
         if X.ndim != 3 or X.shape[1:] != (L, C + S):
