@@ -534,3 +534,25 @@ def test_more_quantiles_than_a_stepper_holds_are_refused_by_name():
     with pytest.raises(ValueError, match="predict_step steps models of at most 64 "
                                          r"quantiles; this one was fitted with 70"):
         q.predict_step(X[0])
+
+
+@pytest.mark.parametrize("cls", [LSTMRegressor, GRURegressor])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_big_endian_inputs_and_states_are_read_as_their_values(cls, dtype):
+    """Readings decoded from network byte order ('>f8') have float64's type number;
+    read in place, their bytes gave a different forecast with no error."""
+    X, Y = _per_step_data()
+    est = _fit(cls, X, Y, dtype=dtype)
+    expected, _ = est.predict_sequence(X[:2, :2])
+
+    def swapped(a):
+        return np.ascontiguousarray(a, dtype=a.dtype.newbyteorder(">"))
+
+    y0, state = est.predict_step(swapped(X[:2, 0]))
+    np.testing.assert_array_equal(y0, expected[:, 0])
+    state = RecurrentState(tuple(swapped(h) for h in state.h),
+                           None if state.c is None else tuple(swapped(c) for c in state.c))
+    y1, _ = est.predict_step(X[:2, 1], state)
+    np.testing.assert_array_equal(y1, expected[:, 1])
+    stream = est.stream()
+    np.testing.assert_array_equal(stream.step(swapped(X[:1, 0])), expected[:1, 0])

@@ -290,8 +290,10 @@ cdef class Stepper:
                 why = f" (x_t has {n} row(s), one per sequence)" if rows_of_x else ""
                 raise ValueError(f"state.{name}[{i}] has shape {x.shape}, expected "
                                  f"({n}, {H}) for {n} sequence(s){why}")
-            if not cnp.PyArray_IS_C_CONTIGUOUS(a):
-                a = np.ascontiguousarray(a)
+            # its bytes are read as they lie: another byte order (a state decoded
+            # from a file or a packet as '>f8') is copied to this machine's first
+            if not cnp.PyArray_IS_C_CONTIGUOUS(a) or not cnp.PyArray_ISNOTSWAPPED(a):
+                a = np.ascontiguousarray(a, dtype=self.dtype)
             if not _all_finite(<const char*>cnp.PyArray_DATA(a), n * H, self.is64):
                 raise ValueError(f"state.{name}[{i}] contains NaN or infinity")
             out.append(a)
@@ -331,8 +333,11 @@ cdef class Stepper:
             buf = <double*>cnp.PyArray_DATA(self.xbuf)
             buf[0] = PyFloat_AsDouble(x_t)
             return buf
+        # read in place only as this machine's float64: a big-endian '>f8' array
+        # (readings decoded from network byte order) has the same type number
         if type(x_t) is np.ndarray and cnp.PyArray_TYPE(<cnp.ndarray>x_t) == cnp.NPY_DOUBLE \
-                and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>x_t):
+                and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>x_t) \
+                and cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray>x_t):
             x = x_t
         else:
             x = np.asarray(x_t)
