@@ -407,11 +407,20 @@ def test_not_fitted_and_bidirectional():
     (np.array([1.0, np.nan]), ValueError, r"x_t must be finite.*x_t\[0, 1\] = (np\.float64\()?nan"),
     (np.array([[0, 1], [np.inf, 0]]), ValueError, r"x_t\[1, 0\] = (np\.float64\()?inf"),
     (np.array([1e39, 0.0]), ValueError, r"finite in the model's dtype \(float32\).*1e\+39"),
+
+    ([[1.0, 2.0], [3.0]], ValueError, "x_t cannot be read as an array of numbers: setting"),
 ])
 @pytest.mark.filterwarnings("ignore:overflow encountered in cast:RuntimeWarning")
 def test_bad_x_t(lstm, x, err, msg):
     with pytest.raises(err, match=msg):
         lstm.predict_step(x)
+
+
+def test_an_integer_beyond_float64_is_refused_by_name():
+    X, Y = _per_step_data(F=1)
+    est = _fit(GRURegressor, X, Y)
+    with pytest.raises(ValueError, match=r"x_t is an integer beyond the float64 range"):
+        est.predict_step(10 ** 400)
 
 
 def test_bad_state(lstm):

@@ -331,7 +331,10 @@ cdef class Stepper:
                 self._bad_shape(x_t)
             n[0], single[0] = 1, True
             buf = <double*>cnp.PyArray_DATA(self.xbuf)
-            buf[0] = PyFloat_AsDouble(x_t)
+            try:
+                buf[0] = PyFloat_AsDouble(x_t)
+            except OverflowError:
+                raise ValueError("x_t is an integer beyond the float64 range (1.8e308)") from None
             return buf
         # read in place only as this machine's float64: a big-endian '>f8' array
         # (readings decoded from network byte order) has the same type number
@@ -340,7 +343,10 @@ cdef class Stepper:
                 and cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray>x_t):
             x = x_t
         else:
-            x = np.asarray(x_t)
+            try:
+                x = np.asarray(x_t)
+            except (ValueError, OverflowError) as exc:  # ragged lists, huge ints
+                raise ValueError(f"x_t cannot be read as an array of numbers: {exc}") from None
             if x.dtype.kind not in "fiub":
                 raise TypeError(f"x_t must hold numbers, got an array of dtype {x.dtype}")
             x = np.ascontiguousarray(x, dtype=np.float64)  # as check_array: via float64
