@@ -287,10 +287,32 @@ def test_stream_follows_refits_and_keeps_its_state():
     np.testing.assert_array_equal(fresh.step(X[:2, 6]), stream.step(X[:2, 6]))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        est.set_params(hidden_size=3).fit(X, Y)   # another network: the state cannot fit
-    with pytest.raises(ValueError, match="refitted with another network since this "
-                                         "stream was made"):
-        stream.step(X[:2, 7])
+        est.set_params(warm_start=True, max_iter=2).fit(X, Y)  # the same network goes on
+    state = stream.state
+    np.testing.assert_array_equal(stream.step(X[:2, 7]),
+                                  est.predict_step(X[:2, 7], state)[0])
+
+
+@pytest.mark.parametrize("hidden", [5, 3])
+def test_stream_refuses_its_state_after_a_cold_refit(hidden):
+    """A cold fit makes a new network: the stream's state was computed by the old one
+    (same shapes or not), so a step is refused until the stream is reset."""
+    X, Y = _per_step_data(n=8)
+    est = _fit(GRURegressor, X, Y, hidden_size=5, dtype="float64")
+    stream = est.stream(n_streams=2)
+    for t in range(5):
+        stream.step(X[:2, t])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.set_params(hidden_size=hidden, random_state=1).fit(X[::-1], Y[::-1])
+    with pytest.raises(ValueError, match="fitted anew since this stream's state was made"):
+        stream.step(X[:2, 5])
+    _, state = est.predict_sequence(X[:2, :5])
+    stream.reset(RecurrentState.from_states(state))  # a state of the new network
+    expected, _ = est.predict_sequence(X[:2, :7])
+    np.testing.assert_array_equal(stream.step(X[:2, 5]), expected[:, 5])
+    stream.reset()
+    np.testing.assert_array_equal(stream.step(X[:2, 0]), expected[:, 0])
 
 
 def test_several_outputs_quantiles_and_classifier_streams():

@@ -173,8 +173,11 @@ class RecurrentStream:
     Notes
     -----
     The stream copies the weights and the scaling when it is made, and again when
-    a ``fit`` or ``partial_fit`` of the estimator has changed them since the last
-    step (the state carries over). Weights edited in place by hand (``params_``)
+    a ``partial_fit`` or a warm-started ``fit`` of the estimator has changed them
+    since the last step: the state carries over, as the network goes on learning.
+    After a cold ``fit`` (a new network) the state belongs to the network that
+    computed it, so :meth:`step` refuses until the stream is reset (``reset()``, or
+    ``reset(state)`` with a state of the new network). Weights edited in place by hand (``params_``)
     are not noticed, here or by ``predict_step``, which keeps such a copy too:
     make a new stream then (``est.stream(state=old.state)``), whose steps read
     them.
@@ -202,6 +205,9 @@ class RecurrentStream:
         -------
         self
         """
+        if _weights_token(self.estimator) != self._token:  # refitted: read it anew
+            self._stepper = new_stepper(self.estimator, "stream")
+            self._token = _weights_token(self.estimator)
         if state is None:
             if n_streams is None:  # the streams read so far (a new stepper has 1)
                 n_streams = self._stepper.n_streams
@@ -239,15 +245,18 @@ class RecurrentStream:
         self.reset(state)
 
     def _refresh(self):
-        """A new stepper for the estimator's new weights, with the state kept."""
+        """A new stepper for the estimator's new weights, with the state kept: only
+        where the same network learned on (partial_fit, a warm start)."""
+        if _weights_token(self.estimator)[0] is not self._token[0]:
+            raise ValueError(
+                "the estimator was fitted anew since this stream's state was made (a "
+                "fit without warm_start makes a new network): the state was computed "
+                "by the old network and means nothing to the new one; reset the stream "
+                "(stream.reset(), or stream.reset(state) with a state of the new model) "
+                "or make a new one (est.stream())")
         h, c = self._stepper.get_state()
         stepper = new_stepper(self.estimator, "stream")
-        try:
-            stepper.set_state(h, c)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"the estimator was refitted with another network since this "
-                             f"stream was made, and the stream's state no longer fits "
-                             f"it ({exc}); make a new stream") from None
+        stepper.set_state(h, c)
         self._stepper, self._token = stepper, _weights_token(self.estimator)
 
     def step(self, x_t):
