@@ -317,8 +317,11 @@ class TsbpttForecaster(BaseForecaster):
             return super().update(y, X=X, update_params=update_params)
         except BaseException:
             for obj, state in saved:
-                obj.__dict__.clear()
+                # put back first, then drop what the update added: a second
+                # interrupt here never leaves an emptied object
                 obj.__dict__.update(state)
+                for name in [k for k in obj.__dict__ if k not in state]:
+                    del obj.__dict__[name]
             raise
 
     def _update(self, y, X=None, update_params=True):
@@ -445,20 +448,24 @@ def _inner(frame):
 def _update_snapshot(adapter):
     """``[(object, its attributes)]`` for everything an update of ``adapter`` may
     change: the adapter's own attributes (sktime's cutoff, data, per-series
-    forecasters), its tsbptt Forecaster's (whose ``update`` adds to the dict
-    ``tails_`` in place, so that dict is copied) and, on many series, the same for
-    each series' adapter. An update otherwise replaces attributes, never changes
-    them in place, so shallow copies suffice."""
-    saved = [(adapter, dict(adapter.__dict__))]
+    forecasters), its tsbptt Forecaster's and, on many series, the same for each
+    series' adapter. Dicts are copied: some are changed in place (the Forecaster's
+    ``tails_``, which ``update`` extends; sktime's ``_converter_store_y``, reset
+    from the new y before ``_update`` runs, which names the forecasts' columns).
+    Everything else an update replaces rather than changes, so shallow copies
+    suffice."""
+    saved = [(adapter, _copied_dicts(adapter.__dict__))]
     inner = adapter.__dict__.get("forecaster_")
     if inner is not None:
-        state = dict(inner.__dict__)
-        if isinstance(state.get("tails_"), dict):
-            state["tails_"] = dict(state["tails_"])
-        saved.append((inner, state))
+        saved.append((inner, _copied_dicts(inner.__dict__)))
     per_series = adapter.__dict__.get("forecasters_")
     if isinstance(per_series, pd.DataFrame):
         for each in per_series.to_numpy().ravel():
             if isinstance(each, TsbpttForecaster):
                 saved += _update_snapshot(each)
     return saved
+
+
+def _copied_dicts(attributes):
+    """A copy of ``attributes`` whose dict values are copies too (one level)."""
+    return {k: dict(v) if isinstance(v, dict) else v for k, v in attributes.items()}

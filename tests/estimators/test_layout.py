@@ -139,6 +139,11 @@ def test_lag_names_in_order_are_read_and_other_names_are_not_judged():
                      columns=["store", "lag1", "lag2", "lag3", "dayofweek"])
     out = LagLayout(n_static=2, n_leading=1).fit_transform(X)
     np.testing.assert_array_equal(out[0], [[1, 7, 10], [2, 7, 10], [3, 7, 10]])
+    delayed = pd.DataFrame([[2.0, 1.0, 0.0]], columns=["lag_2", "lag_3", "lag_4"])
+    np.testing.assert_array_equal(LagLayout().fit_transform(delayed)[0], [[0], [1], [2]])
+    oldest = pd.DataFrame([[0.0, 1.0, 2.0]], columns=["lag_4", "lag_3", "lag_2"])
+    np.testing.assert_array_equal(LagLayout(order="oldest_first").fit_transform(oldest)[0],
+                                  [[0], [1], [2]])
     sktime_like = pd.DataFrame([[1.0, 2.0, 3.0]], columns=["y_lag_3", "a", "b"])
     LagLayout(order="oldest_first").fit(sktime_like)  # names it does not know: as declared
 
@@ -157,3 +162,18 @@ def test_a_layout_changed_after_fit_is_refused(change):
         layout.inverse_transform(expected)
     layout.set_params(**{k: LagLayout(n_static=1).get_params()[k] for k in change})
     np.testing.assert_array_equal(layout.transform(X), expected)  # as fitted again
+
+
+def test_n_lags_set_to_what_fit_found_is_no_change():
+    X = np.array([[3.0, 2.0, 1.0, 10.0]])
+    layout = LagLayout(n_static=1).fit(X)
+    expected = layout.transform(X)
+    np.testing.assert_array_equal(layout.set_params(n_lags=3).transform(X), expected)
+
+
+def test_a_layout_pickled_before_fit_kept_it_still_checks_the_width():
+    layout = LagLayout(3, n_static=1).fit(np.array([[3.0, 2.0, 1.0, 10.0]]))
+    del layout._fitted_layout  # as fitted by a version that did not keep it
+    layout.set_params(n_static=2)
+    with pytest.raises(ValueError, match="X has 4 columns, but the declared layout"):
+        layout.transform(np.array([[3.0, 2.0, 1.0, 10.0]]))

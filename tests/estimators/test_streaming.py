@@ -443,6 +443,9 @@ def test_an_integer_beyond_float64_is_refused_by_name():
     est = _fit(GRURegressor, X, Y)
     with pytest.raises(ValueError, match=r"x_t is an integer beyond the float64 range"):
         est.predict_step(10 ** 400)
+    with pytest.raises(ValueError, match=r"x_t cannot be read as an array of numbers: int"):
+        est.predict_step([10 ** 400])
+    np.testing.assert_array_equal(est.predict_step([2 ** 64])[0], est.predict_step(2.0 ** 64)[0])
 
 
 def test_bad_state(lstm):

@@ -159,6 +159,19 @@ def test_a_failed_update_leaves_the_cutoff_and_the_data(bad):
     assert list(f.predict(X=X.iloc[63:65] if exog else None).index) == [63, 64]
 
 
+
+def test_a_failed_update_keeps_the_forecasts_column_name():
+    """sktime refills its record of y's columns from the update's y in place, before
+    the adapter refuses it: that record goes back too."""
+    y = _y(70).to_frame("sales")
+    f = TsbpttForecaster(_net(), lags=6).fit(y.iloc[:60], fh=[1, 2])
+    before = f.predict()
+    with pytest.raises(ValueError, match="not on the regular grid"):
+        f.update(y.iloc[[60, 62, 63]].rename(columns={"sales": "other"}),
+                 update_params=False)
+    pd.testing.assert_frame_equal(f.predict(), before)
+    assert list(before.columns) == ["sales"]
+
 def test_an_interrupted_update_leaves_the_model_where_it_was(monkeypatch):
     """Ctrl-C after the inner forecaster took the new values, before the adapter
     counted them: the whole update is undone, so the labels still match the values."""

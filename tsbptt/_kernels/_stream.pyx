@@ -345,7 +345,9 @@ cdef class Stepper:
         else:
             try:
                 x = np.asarray(x_t)
-            except (ValueError, OverflowError) as exc:  # ragged lists, huge ints
+                if x.dtype.kind == "O" and all(type(v) is int for v in x.flat):
+                    x = np.asarray(x_t, dtype=np.float64)  # ints beyond 64 bits
+            except (ValueError, OverflowError) as exc:  # ragged lists, ints past 1.8e308
                 raise ValueError(f"x_t cannot be read as an array of numbers: {exc}") from None
             if x.dtype.kind not in "fiub":
                 raise TypeError(f"x_t must hold numbers, got an array of dtype {x.dtype}")

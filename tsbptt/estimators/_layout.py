@@ -58,9 +58,10 @@ class LagLayout(TransformerMixin, BaseEstimator):
     repeated at every step. A 2D ``X`` whose width does not fit the declared layout
     is refused, in ``fit`` and in ``transform``. Where a DataFrame's lag columns
     (one channel) are named as skforecast and mlforecast name them (``lag_3``,
-    ``lag3``), their numbers must be the consecutive lags ``1 .. n_lags`` in
-    ``order``: lags that skip steps (``[1, 7, 14]``), or listed in another order,
-    would be read as the wrong steps, and are refused.
+    ``lag3``), their numbers must go one step at a time in ``order`` (``lag_1 ..
+    lag_L``, or ``lag_2 .. lag_4`` for a reporting delay): lags that skip steps
+    (``[1, 7, 14]``), or listed in another order, would be read as the wrong steps,
+    and are refused.
 
     Parameters
     ----------
@@ -171,7 +172,11 @@ class LagLayout(TransformerMixin, BaseEstimator):
         return self
 
     def _layout(self):
-        return {name: getattr(self, name) for name in LAYOUT_PARAMS}
+        """The layout parameters, n_lags as fit found it where it was None."""
+        out = {name: getattr(self, name) for name in LAYOUT_PARAMS}
+        if out["n_lags"] is None:
+            out["n_lags"] = self.n_lags_
+        return out
 
     def _check_lag_names(self):
         """Refuse lag columns whose names say they are not ``1 .. n_lags`` in order."""
@@ -183,15 +188,14 @@ class LagLayout(TransformerMixin, BaseEstimator):
         if not all(found):
             return
         lags = [int(m.group(1)) for m in found]
-        due = list(range(1, self.n_lags_ + 1))
-        if self.order == "oldest_first":
-            due.reverse()
-        if lags != due:
+        step = 1 if self.order == "newest_first" else -1  # from one column to the next
+        if any(b - a != step for a, b in zip(lags, lags[1:])):
+            due = "each one more than" if step == 1 else "each one less than"
             raise ValueError(
                 f"X's lag columns {block} are lags {lags}; with order={self.order!r} "
-                f"LagLayout reads them as the consecutive lags {due}, so the network "
-                "would read the wrong steps. Give the tool consecutive lags, in that "
-                "order (lags=range(1, L + 1), or an int)")
+                f"LagLayout reads them as consecutive steps ({due} the one before), so "
+                "the network would read the wrong steps. Give the tool consecutive "
+                "lags, in that order (lags=range(1, L + 1), or an int)")
 
     def transform(self, X):
         """Reorder the columns of ``X`` into sequences.
@@ -209,6 +213,8 @@ class LagLayout(TransformerMixin, BaseEstimator):
         self._check_fitted()
         X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32),
                           ensure_all_finite=False)
+        self._lags_of(X.shape[1])  # the width against the layout (a model pickled
+        # before the layout was kept at fit has only this check)
         return self._sequences(X)
 
     def _check_fitted(self):
