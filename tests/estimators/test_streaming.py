@@ -1,5 +1,6 @@
 """The streaming step: predict_step / predict_proba_step, streams and RecurrentState."""
 import os
+import pickle
 import subprocess
 import sys
 import warnings
@@ -470,8 +471,11 @@ def test_bad_state(lstm):
         lstm.predict_step(x, good._replace(c=None))
     X, Y = _per_step_data()
     gru = _fit(GRURegressor, X, Y, hidden_size=(4, 3))
+    with pytest.raises(ValueError, match="state was computed by another network"):
+        gru.predict_step(x, good)  # the LSTM's own state
+    by_hand = RecurrentState(tuple(h.copy() for h in good.h), good.c)  # origin unknown
     with pytest.raises(ValueError, match="state.c must be None: only an LSTM"):
-        gru.predict_step(x, good)
+        gru.predict_step(x, by_hand)
 
 
 def test_integer_and_float32_inputs_match_float64(lstm):
@@ -590,3 +594,33 @@ def test_big_endian_inputs_and_states_are_read_as_their_values(cls, dtype):
     np.testing.assert_array_equal(y1, expected[:, 1])
     stream = est.stream()
     np.testing.assert_array_equal(stream.step(swapped(X[:1, 0])), expected[:1, 0])
+
+
+@pytest.mark.parametrize("cls", [LSTMRegressor, GRURegressor])
+def test_a_state_from_before_a_cold_refit_is_refused(cls):
+    """A cold fit makes a new network; a state the old one computed means nothing to
+    it. A partial_fit, a warm start or a copy of the model (same network or same
+    weights) keeps its states usable."""
+    X, Y = _per_step_data(n=8)
+    est = _fit(cls, X, Y, hidden_size=5, dtype="float64")
+    _, state = est.predict_step(X[:2, 0])
+    _, states = est.predict_sequence(X[:2, :3])
+    kept = state.copy()
+    twin = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(twin.predict_step(X[:2, 1], state)[0],
+                                  est.predict_step(X[:2, 1], state)[0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.partial_fit(X, Y)
+        est.predict_step(X[:2, 1], state)  # the same network, learning on
+        est.set_params(warm_start=True, max_iter=2).fit(X, Y)
+        est.predict_sequence(X[:2, 3:], states)
+        est.set_params(warm_start=False, random_state=3).fit(X, Y)
+    for call in (lambda: est.predict_step(X[:2, 1], state),
+                 lambda: est.predict_step(X[:2, 1], kept)):
+        with pytest.raises(ValueError, match="state was computed by another network"):
+            call()
+    with pytest.raises(ValueError, match="initial_states was computed by another network"):
+        est.predict_sequence(X[:2, 3:], states)
+    _, fresh = est.predict_step(X[:2, 0])
+    est.predict_step(X[:2, 1], fresh)  # the new fit's own state

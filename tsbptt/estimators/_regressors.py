@@ -21,7 +21,8 @@ from ..engine import LOSSES
 from ..utils._validation import reject_complex
 from ._base import Sequences, _BaseRecurrent
 from ._docs import fill_doc
-from ._streaming import RecurrentState, RecurrentStream, step_from
+from ._streaming import (RecurrentState, RecurrentStream, check_made_by, mark_made_by,
+                         step_from)
 from ._targets import check_weights, mean_scale, per_step_targets, targets_per_step
 
 if TYPE_CHECKING:  # typing.Self is Python >= 3.11
@@ -402,8 +403,13 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
         X3, lengths = self._prepared(X)
         if isinstance(initial_states, RecurrentState):
             initial_states = initial_states.to_states()
+        if isinstance(initial_states, list) and initial_states and \
+                isinstance(initial_states[0], tuple):
+            check_made_by(tuple(layer[0] for layer in initial_states if layer), self,
+                          "initial_states")
         out, states = self.network_.predict_with_states(X3, lengths, initial_states,
                                                         n_threads=self.n_threads)
+        mark_made_by(tuple(layer[0] for layer in states), self.network_)
         pred = self._unscale(self._point(out.astype(np.float64)))
         return (pred[..., 0] if self.n_outputs_ == 1 else pred), states
 

@@ -51,9 +51,13 @@ class RecurrentState(NamedTuple):
         return self.h[0].shape[0]
 
     def copy(self):
-        """A deep copy (new arrays)."""
-        return RecurrentState(tuple(a.copy() for a in self.h),
-                              None if self.c is None else tuple(a.copy() for a in self.c))
+        """A deep copy (new arrays), still known as the same network's state."""
+        out = RecurrentState(tuple(a.copy() for a in self.h),
+                             None if self.c is None else tuple(a.copy() for a in self.c))
+        entry = _MADE_BY.get(id(self.h[0])) if self.h else None
+        if entry is not None and entry[0]() is self.h[0]:
+            mark_made_by(out.h, entry[1])
+        return out
 
     def to_states(self):
         """The per-layer list that ``predict_sequence`` takes as ``initial_states``."""
@@ -74,6 +78,47 @@ class RecurrentState(NamedTuple):
         h = tuple(np.array(s[0]) for s in states)
         c = tuple(np.array(s[1]) for s in states) if len(states[0]) == 2 else None
         return cls(h, c)
+
+
+#: The network that computed each state the estimators hand out (predict_step,
+#: predict_sequence): id of the state's first h array -> (weak reference to that
+#: array, the network). An entry goes with its array; while it lives it keeps its
+#: network alive (a network replaced by a cold fit, as long as its states are kept).
+_MADE_BY = {}
+
+
+def mark_made_by(h, network):
+    """Remember that ``network`` computed the state whose h arrays are ``h``."""
+    if not h:
+        return
+    first, key = h[0], id(h[0])
+    _MADE_BY[key] = (weakref.ref(first, lambda _, key=key: _MADE_BY.pop(key, None)),
+                     network)
+
+
+def _same_weights(a, b):
+    pa, pb = a.params, b.params
+    return pa.keys() == pb.keys() and all(np.array_equal(pa[k], pb[k]) for k in pa)
+
+
+def check_made_by(h, est, name):
+    """Refuse a state that a network with other weights than ``est``'s computed:
+    another estimator's, or this one's before a cold fit (a new network). The same
+    network after a partial_fit or a warm start (learning on) passes, as does a copy
+    with the same weights (a pickle, ``load_model``); so do states built by hand,
+    whose origin is unknown."""
+    if not h:
+        return
+    entry = _MADE_BY.get(id(h[0]))
+    if entry is None or entry[0]() is not h[0]:
+        return
+    made = entry[1]
+    if made is not est.network_ and not _same_weights(made, est.network_):
+        raise ValueError(
+            f"{name} was computed by another network (another estimator's, or this "
+            "one's before a fit without warm_start, which makes a new network): its "
+            "numbers mean nothing to this one. Start from None (zeros), or from a "
+            "state of this fit (predict_sequence over the series so far)")
 
 
 def _check_stepping(est, method):
@@ -136,11 +181,13 @@ def step_from(est, x_t, state, method):
     if state is None:
         out, h, c = stepper.step_from(x_t, None, None, False)
     elif isinstance(state, RecurrentState):
+        check_made_by(state.h, est, "state")
         out, h, c = stepper.step_from(x_t, state.h, state.c, True)
     else:
         raise TypeError("state must be None or the RecurrentState a previous step "
                         f"returned, got {type(state).__name__} (a predict_sequence "
                         "states list converts with RecurrentState.from_states)")
+    mark_made_by(h, est.network_)
     return out, RecurrentState(h, c)
 
 
