@@ -452,6 +452,16 @@ def test_predict_sequence_in_pieces_equals_one_run_bitwise():
     assert np.array_equal(alone[0], whole[2])
     with pytest.raises(ValueError, match=r"initial_states must be \[\(x,\)\]"):
         est.predict_sequence(X[:, :3], [(np.zeros((2, 40)),)])
+    x = states[0][0]
+    with pytest.raises(ValueError, match=r"got \[\(\(\d+, 40\), \(3,\)\)\]"):
+        est.predict_sequence(X[:, 13:], [(x, np.zeros(3))])
+    with pytest.raises(ValueError, match="initial_states contains NaN or infinity"):
+        est.predict_sequence(X[:, 13:], [(np.where(np.arange(40) == 3, np.nan, x),)])
+    twin = ESNRegressor(n_reservoir=40, random_state=0).fit(X, Y)  # the same reservoir
+    np.testing.assert_array_equal(twin.predict_sequence(X[:, 13:], states)[0], p2)
+    est.fit(X[:, ::-1] * 2, Y)  # the same draws, another input scaling
+    with pytest.raises(ValueError, match="initial_states was computed by another network"):
+        est.predict_sequence(X[:, 13:], states)
     windows = ESNRegressor(**SMALL).fit(*_windows())
     with pytest.raises(ValueError, match="needs a model fitted with per-step targets"):
         windows.predict_sequence(X)
@@ -581,3 +591,50 @@ def test_a_refit_in_the_other_mode_saves_a_file_that_loads(tmp_path):
     save_model(est, tmp_path / "s.npz")
     np.testing.assert_array_equal(load_model(tmp_path / "s.npz").predict_series(X=exog[:3]),
                                   est.predict_series(X=exog[:3]))
+
+
+# -- failed refits and misnamed inputs ------------------------------------------------
+def test_a_refused_refit_keeps_the_previous_fit():
+    """Each mode cleared the earlier fit before checking y, weights or washout: a
+    refused refit used to leave an unfitted model."""
+    from tsbptt import ESNClassifier
+    X, y = _windows()
+    est = ESNRegressor(**SMALL).fit(X, y)
+    before = est.predict(X[:3])
+    with pytest.raises(ValueError, match=r"y must have shape \(120,\)"):
+        est.fit(X, y[:-1])
+    np.testing.assert_array_equal(est.predict(X[:3]), before)
+    with pytest.raises(ValueError, match="Input y contains NaN"):
+        est.fit_series(np.where(np.arange(60) == 5, np.nan, 1.0), X[:60, :2])
+    np.testing.assert_array_equal(est.predict(X[:3]), before)
+    series = ESNRegressor(**SMALL).fit_series(y[:80], X[:80, :2])
+    forecast = series.predict_series(X=X[80:83, :2])
+    with pytest.raises(ValueError, match="washout=100 leaves none"):
+        series.set_params(washout=100).fit_series(y[:80], X[:80, :2])
+    np.testing.assert_array_equal(series.set_params(washout=0).predict_series(
+        X=X[80:83, :2]), forecast)
+    clf = ESNClassifier(**SMALL).fit(X, y > 0)
+    classes = clf.classes_
+    with pytest.raises(ValueError, match="sample_weight must be >= 0"):
+        clf.fit(X, np.where(y > 0, "up", "down"), sample_weight=-np.ones(len(y)))
+    assert clf.classes_ is classes
+
+
+def test_series_inputs_are_read_by_their_column_names():
+    """A DataFrame given to update_series or predict_series was read by position: its
+    columns reordered drove the reservoir with the wrong inputs, with no error."""
+    import pandas as pd
+    rs = np.random.RandomState(0)
+    ex = pd.DataFrame({"temp": rs.randn(90), "load": 5 + 3 * rs.randn(90)})
+    y = 2 * ex["temp"] - 0.5 * ex["load"]
+    est = ESNRegressor(include_inputs=True, **SMALL).fit_series(y[:80], ex[:80])
+    swapped = ex[["load", "temp"]]
+    with pytest.raises(ValueError, match=r"X has the columns \['load', 'temp'\], but "
+                                         r"fit_series saw \['temp', 'load'\]"):
+        est.predict_series(X=swapped[80:85])
+    state = est.reservoir_state_.copy()
+    with pytest.raises(ValueError, match="give the same columns, in that order"):
+        est.update_series(y[80:85], swapped[80:85])
+    np.testing.assert_array_equal(est.reservoir_state_, state)
+    np.testing.assert_array_equal(est.predict_series(X=ex[80:85]),
+                                  est.predict_series(X=ex[80:85].to_numpy()))

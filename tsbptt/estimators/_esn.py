@@ -34,7 +34,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_array, check_is_fitted
+from sklearn.utils.validation import _get_feature_names, check_array, check_is_fitted
 
 from .._kernels._esn import esn_states
 from ..engine._threads import all_blas_single_threaded, resolve_n_threads
@@ -45,6 +45,8 @@ from ._esn_readout import ridge_gcv
 from ._esn_spectral import random_reservoir, spectral_radius
 from ._esn_state import ESNState
 from ._inputs import to_sequences
+from ._state import undone_on_failure
+from ._streaming import check_made_by, mark_made_by
 from ._tags import Capabilities
 from ._targets import check_weights, mean_scale, per_step_targets, targets_per_step
 
@@ -64,7 +66,7 @@ def _alphas_ok(value):
 #: Fitted attributes of one mode only, dropped by a fit of the other: a model file
 #: holds those of its mode, and one with stale ones of the other was refused at load.
 SERIES_ATTRIBUTES = ("reservoir_state_", "_last_y", "n_exog_", "target_mean_",
-                     "target_scale_")
+                     "target_scale_", "_exog_names")
 WINDOW_ATTRIBUTES = ("n_features_in_", "feature_names_in_", "n_channels_", "n_steps_")
 #: The parameters a fitted reservoir's predictions read: changed by set_params after
 #: fit, they are refused by name at predict and save (they gave other predictions, or
@@ -443,23 +445,28 @@ class ESNRegressor(RegressorMixin, _Reservoir):
         X : array-like of shape (n_samples, n_timesteps * n_channels), or of shape
             (n_samples, n_timesteps, n_features), or list of arrays (T_i, n_features)
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            One target row per sequence; or per step: (n_samples, n_timesteps) or
+            (n_samples, n_timesteps, n_outputs) for 3D X. With 3D X a 2D y as wide
+            as X has time steps (more than one) is one target per step: n_outputs
+            equal to n_timesteps cannot be told from it.
         sample_weight : array-like of shape (n_samples,), default=None
 
         Returns
         -------
         self
         """
-        self._refuse_feedback()
-        X3, lengths = self._sequences(X, reset=True)
-        if y is not None and targets_per_step(self.input_kind_, y, lengths, X3.shape[1],
-                                              labels=False):
-            return self._fit_per_step(X3, lengths, y, sample_weight)
-        y = self._window_targets(y, len(X3))
-        w = check_weights(sample_weight, len(X3))
-        Phi = self._window_features_for_fit(X3, lengths, w)
-        self.n_outputs_, self._y_ndim = (1 if y.ndim == 1 else y.shape[1]), y.ndim
-        self._fit_readout(Phi, y, w)
-        return self
+        with undone_on_failure(self):  # a refused refit keeps the last fit
+            self._refuse_feedback()
+            X3, lengths = self._sequences(X, reset=True)
+            if y is not None and targets_per_step(self.input_kind_, y, lengths, X3.shape[1],
+                                                  labels=False):
+                return self._fit_per_step(X3, lengths, y, sample_weight)
+            y = self._window_targets(y, len(X3))
+            w = check_weights(sample_weight, len(X3))
+            Phi = self._window_features_for_fit(X3, lengths, w)
+            self.n_outputs_, self._y_ndim = (1 if y.ndim == 1 else y.shape[1]), y.ndim
+            self._fit_readout(Phi, y, w)
+            return self
 
     def predict(self, X):
         """Predictions for windows or sequences X, in the units of y.
@@ -566,15 +573,37 @@ class ESNRegressor(RegressorMixin, _Reservoir):
             raise ValueError(f"X must be 3D (n_sequences, n_timesteps, n_features), got "
                              f"shape {X.shape}")
         X3, lengths = self._sequences(X, reset=False)
-        x0 = None
-        if initial_states is not None:
-            x0 = np.asarray(initial_states[0][0])
-            if len(initial_states) != 1 or x0.shape != (len(X3), self.n_reservoir):
-                raise ValueError(f"initial_states must be [(x,)] with x of shape "
-                                 f"({len(X3)}, {self.n_reservoir}), got "
-                                 f"{[tuple(np.shape(a) for a in s) for s in initial_states]}")
+        x0 = None if initial_states is None else self._initial_reservoir(initial_states,
+                                                                        len(X3))
         pred, x = self._per_step_predict(self._scale(X3, lengths), lengths, x0)
+        mark_made_by((x,), self._state_maker())
         return (pred[..., 0] if self.n_outputs_ == 1 else pred), [(x,)]
+
+    def _state_maker(self):
+        """What the reservoir states depend on: its weights and the input scaling."""
+        return (self.W_, self.W_in_, self.bias_, self.input_mean_, self.input_scale_)
+
+    def _initial_reservoir(self, initial_states, n):
+        """predict_sequence's ``initial_states`` checked: ``[(x,)]``, x (n, N) of
+        finite numbers, computed by this reservoir (where that is known)."""
+        shape = (n, self.n_reservoir)
+        if not isinstance(initial_states, (list, tuple)) or len(initial_states) != 1 \
+                or not isinstance(initial_states[0], (list, tuple)) \
+                or len(initial_states[0]) != 1 or np.shape(initial_states[0][0]) != shape:
+            got = ([tuple(np.shape(a) for a in layer) if isinstance(layer, (list, tuple))
+                    else np.shape(layer) for layer in initial_states]
+                   if isinstance(initial_states, (list, tuple)) else
+                   type(initial_states).__name__)
+            raise ValueError(f"initial_states must be [(x,)] with x of shape {shape}, "
+                             f"got {got}")
+        x0 = initial_states[0][0]
+        check_made_by((x0,), self, "initial_states", type(self)._state_maker)
+        x0 = np.asarray(x0)
+        if x0.dtype.kind not in "fiu":
+            raise TypeError(f"initial_states must hold numbers, got dtype {x0.dtype}")
+        if not np.isfinite(x0).all():
+            raise ValueError("initial_states contains NaN or infinity")
+        return x0
 
     # -- the stateful mode --------------------------------------------------------------
     def _series_inputs(self, y, X, reset):
@@ -585,16 +614,30 @@ class ESNRegressor(RegressorMixin, _Reservoir):
                              f"n_outputs), got {y.shape}")
         y2 = y[:, None] if y.ndim == 1 else y
         if X is not None:
+            names = _get_feature_names(X)
+            if not reset:
+                self._check_exog_names(names)
             X = check_array(X, dtype=np.float64, input_name="X")
             if len(X) != len(y2):
                 raise ValueError(f"X has {len(X)} rows but y has {len(y2)} steps; X[t] "
                                  "must be the inputs of step t")
         if reset:
             self._y_ndim = y.ndim
+            self._exog_names = None if X is None else names
             self._record_fitted_params()
             return y2, X
         self._check_series_like_fit(y2, X)
         return y2, X
+
+    def _check_exog_names(self, names):
+        """X's column names against fit_series' (a DataFrame's columns are read by
+        position: reordered or other columns would drive the reservoir wrongly)."""
+        fitted = getattr(self, "_exog_names", None)
+        if fitted is None or names is None:
+            return
+        if list(names) != list(fitted):
+            raise ValueError(f"X has the columns {list(names)}, but fit_series saw "
+                             f"{list(fitted)}: give the same columns, in that order")
 
     def _check_series_like_fit(self, y2, X):
         self._check_fitted_params()
@@ -649,35 +692,36 @@ class ESNRegressor(RegressorMixin, _Reservoir):
         -------
         self
         """
-        if X is None and not self.output_feedback:
-            raise ValueError("fit_series without X needs output_feedback=True: "
-                             "nothing else drives the reservoir")
-        for name in ("coef_", "input_kind_", "mode_", "final_states_") + WINDOW_ATTRIBUTES \
-                + SERIES_ATTRIBUTES:
-            self.__dict__.pop(name, None)
-        self.dtype_, self.per_step_ = self.dtype, False
-        y2, X = self._series_inputs(y, X, reset=True)
-        if len(y2) <= self.washout:
-            raise ValueError(f"washout={self.washout} leaves none of the {len(y2)} "
-                             "steps of y to learn from")
-        self.n_exog_ = 0 if X is None else X.shape[1]
-        self.n_outputs_ = y2.shape[1]
-        if X is None:
-            self.input_mean_, self.input_scale_ = np.zeros(0), np.ones(0)
-        else:
-            self._fit_scaling(X)
-        if self.output_feedback:
-            self.target_mean_, self.target_scale_ = mean_scale(y2, None)
-        self._init_reservoir(self.n_exog_, self.n_outputs_ if self.output_feedback else 0)
-        U, fb = self._drive(y2, X, np.zeros(y2.shape[1]))
-        x, _, states = self._run(U, [len(y2)], Y_fb=fb, states=True)
-        self.mode_ = "series"
-        parts = [states[0, self.washout:]]
-        if self.include_inputs and U.shape[2]:  # the blocks of _series_features
-            parts.append(U[0, self.washout:])
-        self._fit_readout(parts, y2[self.washout:], None)
-        self.reservoir_state_, self._last_y = x[0], y2[-1]
-        return self
+        with undone_on_failure(self):  # a refused refit keeps the last fit
+            if X is None and not self.output_feedback:
+                raise ValueError("fit_series without X needs output_feedback=True: "
+                                 "nothing else drives the reservoir")
+            for name in ("coef_", "input_kind_", "mode_", "final_states_") + WINDOW_ATTRIBUTES \
+                    + SERIES_ATTRIBUTES:
+                self.__dict__.pop(name, None)
+            self.dtype_, self.per_step_ = self.dtype, False
+            y2, X = self._series_inputs(y, X, reset=True)
+            if len(y2) <= self.washout:
+                raise ValueError(f"washout={self.washout} leaves none of the {len(y2)} "
+                                 "steps of y to learn from")
+            self.n_exog_ = 0 if X is None else X.shape[1]
+            self.n_outputs_ = y2.shape[1]
+            if X is None:
+                self.input_mean_, self.input_scale_ = np.zeros(0), np.ones(0)
+            else:
+                self._fit_scaling(X)
+            if self.output_feedback:
+                self.target_mean_, self.target_scale_ = mean_scale(y2, None)
+            self._init_reservoir(self.n_exog_, self.n_outputs_ if self.output_feedback else 0)
+            U, fb = self._drive(y2, X, np.zeros(y2.shape[1]))
+            x, _, states = self._run(U, [len(y2)], Y_fb=fb, states=True)
+            self.mode_ = "series"
+            parts = [states[0, self.washout:]]
+            if self.include_inputs and U.shape[2]:  # the blocks of _series_features
+                parts.append(U[0, self.washout:])
+            self._fit_readout(parts, y2[self.washout:], None)
+            self.reservoir_state_, self._last_y = x[0], y2[-1]
+            return self
 
     def _check_series_fitted(self):
         check_is_fitted(self)
@@ -732,6 +776,7 @@ class ESNRegressor(RegressorMixin, _Reservoir):
         """
         self._check_series_fitted()
         if X is not None:
+            self._check_exog_names(_get_feature_names(X))
             X = check_array(X, dtype=np.float64, input_name="X")
             n_steps = len(X) if n_steps is None else n_steps
         if not isinstance(n_steps, Integral) or isinstance(n_steps, bool) or n_steps < 1:

@@ -15,6 +15,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._esn import _Reservoir
+from ._state import undone_on_failure
 from ._tags import Capabilities
 from ._targets import check_weights
 
@@ -91,29 +92,30 @@ dtype, random_state
         -------
         self
         """
-        self._refuse_feedback()
-        X3, lengths = self._sequences(X, reset=True)
-        if y is None:
-            raise ValueError(f"{type(self).__name__} requires y to be passed, but the "
-                             "target y is None")
-        y = column_or_1d(y, warn=True)
-        if len(y) != len(X3):
-            raise ValueError(f"y has {len(y)} labels for {len(X3)} samples")
-        check_classification_targets(y)
-        encoder = LabelEncoder().fit(y)
-        if len(encoder.classes_) < 2:
-            raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes "
-                             f"in the data, but the data contain only one class: "
-                             f"{encoder.classes_[0]!r}")
-        self._encoder, self.classes_ = encoder, encoder.classes_
-        codes = encoder.transform(y)
-        Y = np.where(codes[:, None] == np.arange(len(self.classes_))[None, :], 1.0, -1.0)
-        Y = Y[:, 1:] if len(self.classes_) == 2 else Y
-        w = check_weights(sample_weight, len(X3))
-        Phi = self._window_features_for_fit(X3, lengths, w)
-        self.n_outputs_, self._y_ndim = 1, 1
-        self._fit_readout(Phi, Y, w)
-        return self
+        with undone_on_failure(self):  # a refused refit keeps the last fit
+            self._refuse_feedback()
+            X3, lengths = self._sequences(X, reset=True)
+            if y is None:
+                raise ValueError(f"{type(self).__name__} requires y to be passed, but the "
+                                 "target y is None")
+            y = column_or_1d(y, warn=True)
+            if len(y) != len(X3):
+                raise ValueError(f"y has {len(y)} labels for {len(X3)} samples")
+            check_classification_targets(y)
+            encoder = LabelEncoder().fit(y)
+            if len(encoder.classes_) < 2:
+                raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes "
+                                 f"in the data, but the data contain only one class: "
+                                 f"{encoder.classes_[0]!r}")
+            self._encoder, self.classes_ = encoder, encoder.classes_
+            codes = encoder.transform(y)
+            Y = np.where(codes[:, None] == np.arange(len(self.classes_))[None, :], 1.0, -1.0)
+            Y = Y[:, 1:] if len(self.classes_) == 2 else Y
+            w = check_weights(sample_weight, len(X3))
+            Phi = self._window_features_for_fit(X3, lengths, w)
+            self.n_outputs_, self._y_ndim = 1, 1
+            self._fit_readout(Phi, Y, w)
+            return self
 
     def decision_function(self, X):
         """Decision values: the readout of each sample's indicator regression.

@@ -222,6 +222,11 @@ class RTRLRegressor(RegressorMixin, BaseEstimator):
                 for t in range(len(X)):
                     _, losses[t] = self._trainer.learn(X[t:t + 1], y[t:t + 1])
                     self.n_steps_ += 1
+        except FloatingPointError as exc:  # say what of this call is kept
+            raise FloatingPointError(
+                f"{exc}. Online learning keeps what it learned: the {t} step(s) of this "
+                f"call before it were learned (n_steps_={self.n_steps_}), and the "
+                "state has read this step") from None
         finally:  # a pass cut short (Ctrl-C) records the steps it learned
             done = self.n_steps_ - start
             if done:

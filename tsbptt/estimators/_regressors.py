@@ -274,7 +274,9 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             One target row per sequence; or per step: (n_samples, n_timesteps,
             n_outputs) for 3D X, a list of (T_i,) or (T_i, n_outputs) arrays for a
-            list X.
+            list X. With 3D X a 2D y as wide as X has time steps (more than one)
+            is one target per step, (n_samples, n_timesteps): n_outputs equal to
+            n_timesteps cannot be told from it.
         sample_weight : array-like of shape (n_samples,), default=None
             A weight per sequence (a weight of 2 counts like a repeated sample).
 

@@ -97,12 +97,29 @@ def mark_made_by(h, network):
 
 
 def _same_weights(a, b):
-    pa, pb = a.params, b.params
+    """Whether two makers of states compute the same states: the same network or
+    its copy; for a tuple of arrays (an ESN's reservoir), the same values."""
+    if a is b:
+        return True
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        return len(a) == len(b) and all(_same_array(x, y) for x, y in zip(a, b))
+    pa, pb = getattr(a, "params", None), getattr(b, "params", None)
+    if pa is None or pb is None:
+        return False
     return pa.keys() == pb.keys() and all(np.array_equal(pa[k], pb[k]) for k in pa)
 
 
-def check_made_by(h, est, name):
-    """Refuse a state that a network with other weights than ``est``'s computed:
+def _same_array(x, y):
+    if x is y:
+        return True
+    if hasattr(x, "toarray") or hasattr(y, "toarray"):  # scipy sparse
+        return type(x) is type(y) and x.shape == y.shape and (x != y).nnz == 0
+    return np.array_equal(x, y)
+
+
+def check_made_by(h, est, name, maker=lambda est: est.network_):
+    """Refuse a state that a network with other weights than ``est``'s (``maker``:
+    the part of ``est`` that computes its states) computed:
     another estimator's, or this one's before a cold fit (a new network). The same
     network after a partial_fit or a warm start (learning on) passes, as does a copy
     with the same weights (a pickle, ``load_model``); so do states built by hand,
@@ -113,7 +130,7 @@ def check_made_by(h, est, name):
     if entry is None or entry[0]() is not h[0]:
         return
     made = entry[1]
-    if made is not est.network_ and not _same_weights(made, est.network_):
+    if not _same_weights(made, maker(est)):
         raise ValueError(
             f"{name} was computed by another network (another estimator's, or this "
             "one's before a fit without warm_start, which makes a new network): its "
