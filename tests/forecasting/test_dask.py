@@ -427,3 +427,44 @@ def test_fit_partitions_predict_takes_the_dask_tail_its_docstring_shows():
     got = model.predict(tail)  # a KeyError before
     pd.testing.assert_frame_equal(got.sort_values("unique_id", ignore_index=True),
                                   expected.sort_values("unique_id", ignore_index=True))
+
+
+@pytest.mark.parametrize("dated", [False, True], ids=["integer-times", "datetimes"])
+def test_fit_partitions_refuses_gaps_and_predict_too(dated):
+    """A gap joined steps that are not neighbours into training windows (a 12-hour
+    outage read as consecutive hours), with no error; and missing rows in ``last``
+    shifted the window under the same dates."""
+    df = _long_panel()
+    if dated:
+        df["ds"] = pd.Timestamp("2024-01-01") + pd.to_timedelta(df["ds"], unit="h")
+    gap = df.drop(index=[50, 51])  # series c
+    after = "2024-01-01 14:00:00" if dated else "14"
+    with pytest.raises(ValueError, match=rf"series 'c' .* in partition 0: after {after} "
+                                         r"comes"):
+        fit_partitions(SGDRegressor(), gap, lags=3)
+    with pytest.raises(ValueError, match=r"series 'c' .* in partition 1: after"):
+        fit_partitions(SGDRegressor(), [gap.iloc[:49], gap.iloc[49:]], lags=3)
+    model = fit_partitions(SGDRegressor(random_state=0), df, lags=3)
+    last = df.groupby("unique_id").tail(4)
+    with pytest.raises(ValueError, match=r"series 'a' .* in last: after"):
+        model.predict(last.drop(index=[27]))
+    with pytest.raises(ValueError, match="last: series 'd' is not in increasing time "
+                                         "order"):
+        model.predict(last.iloc[::-1])  # newest first, as ORDER BY ds DESC gives
+    forecast = model.predict(last)
+    assert forecast["ds"].iloc[0] == df["ds"].iloc[29] + (df["ds"].iloc[1] - df["ds"].iloc[0])
+
+
+def test_partitioned_forecasts_keep_every_series_id_as_it_is():
+    """A None id's series was dropped from the forecast, and ids 1 and '1' came back
+    as two series '1'."""
+    df = _long_panel()
+    ids = {"a": 1, "b": "1", "c": None, "d": 2}
+    mixed = df.assign(unique_id=pd.Series([ids[k] for k in df["unique_id"]], dtype=object))
+    model = fit_partitions(SGDRegressor(random_state=0), mixed, lags=3)
+    got = model.predict(mixed.groupby("unique_id", dropna=False).tail(3))
+    keys = list(got["unique_id"])  # one step: one row per series
+    assert len(keys) == 4 and keys[0] == 1 and type(keys[0]) is not str
+    assert keys[1] == "1" and pd.isna(keys[2]) and keys[3] == 2 and type(keys[3]) is not str
+    alone = model.predict(mixed[mixed["unique_id"].isna()].tail(3))
+    np.testing.assert_array_equal(alone["forecast"], got["forecast"].iloc[2:3])

@@ -10,8 +10,10 @@ per epoch, so only one partition and its windows are in memory at a time.
 Design
 ------
 - The rows must be sorted by series, then time, across the partitions (what
-  ``set_index``/``sort_values`` and most writers give); a series may straddle
-  partition boundaries. The last ``lags + horizon - 1`` rows of the series that
+  ``set_index``/``sort_values`` and most writers give), one step apart within a
+  series (dates on the grid of the frequency its first rows show, other times at
+  one fixed step: a gap is refused, naming it); a series may straddle partition
+  boundaries. The last ``lags + horizon - 1`` rows of the series that
   a partition ends with are carried into the next, so exactly the windows of
   the whole panel are built, each once, in the panel's order
   (:func:`partition_windows`; a test compares them with the whole panel's).
@@ -95,8 +97,11 @@ def _when(t):
 
 def _series_stats(parts, columns):
     """Per series: (count, mean, M2) over every partition, the series order, and
-    the frequency of its dates (:data:`FREQ_ROWS` rows of a partition or more)."""
+    the frequency of its dates (from its first :data:`FREQ_ROWS` rows, across
+    partitions). A series whose times are not one step apart (a gap, an irregular
+    index) is refused: its windows would join steps that are not neighbours."""
     stats, order, last, last_time, freqs = {}, [], None, None, {}
+    pending, steps = {}, {}  # first dates before a frequency shows; number steps
     for i, part in enumerate(parts):
         ids, times, y = _load(part, columns, i)
         bounds = _runs(ids)
@@ -124,10 +129,69 @@ def _series_stats(parts, columns):
             else:
                 stats[key] = (n, m, m2)
                 order.append(key)
+            _check_steps(key, times[a:b], last_time if key == last else None,
+                         f"partition {i}", freqs, pending, steps)
             last, last_time = key, times[b - 1]
-            if freqs.get(key) is None and b - a >= FREQ_ROWS:
-                freqs[key] = _datetime_freq(pd.Index(times[a:b]))
+    for key, seen in pending.items():  # series of fewer than FREQ_ROWS dates
+        if len(seen) >= 3:
+            freqs[key] = _datetime_freq(seen)
+            if freqs[key] is None:
+                raise _irregular(key, seen, None, "its dates")
     return stats, order, freqs
+
+
+def _check_steps(key, run, prev, where, freqs, pending, steps):
+    """Refuse a run of one series' times (``prev``: the time an earlier partition
+    ended the series with; ``where`` they are, for the message) whose times are not
+    one step apart: dates on the grid of the series' frequency, other times at one
+    fixed step. ``freqs``, ``pending`` and ``steps`` carry what earlier runs of the
+    series showed, and are updated."""
+    idx = pd.Index(run)
+    if isinstance(idx, pd.DatetimeIndex):
+        freq = freqs.get(key)
+        if freq is None:  # the first dates: gathered until FREQ_ROWS show a frequency
+            seen = pending.pop(key, None)
+            idx = idx if seen is None else seen.append(idx)
+            if len(idx) < FREQ_ROWS:
+                pending[key] = idx
+                return
+            freqs[key] = freq = _datetime_freq(idx[:FREQ_ROWS])
+            if freq is None:
+                raise _irregular(key, idx, None, where)
+        elif prev is not None:
+            idx = pd.Index([prev]).append(idx)
+        _on_grid(key, idx, freq, where)
+        return
+    t = np.asarray(run) if prev is None else np.concatenate([[prev], run])
+    d = np.diff(t)
+    if not len(d):
+        return
+    step = steps.setdefault(key, d[0])
+    off = d != step if d.dtype.kind in "iu" else ~np.isclose(d, step, rtol=1e-9, atol=0)
+    if off.any():
+        j = int(np.flatnonzero(off)[0]) + 1
+        raise ValueError(f"series {key!r} is not at one step of {_when(step)} in {where}: "
+                         f"after {_when(t[j - 1])} comes {_when(t[j])} (a gap, or an "
+                         "irregular index); fill or resample it first")
+
+
+def _on_grid(key, idx, freq, where):
+    """Refuse dates ``idx`` of one series that are not consecutive at ``freq``."""
+    expected = pd.date_range(idx[0], periods=len(idx), freq=freq)
+    if not expected.equals(idx):
+        raise _irregular(key, idx, expected, where)
+
+
+def _irregular(key, idx, expected, where):
+    """The error for one series' dates that are not regular (at ``expected``)."""
+    if expected is None:
+        return ValueError(f"series {key!r} shows no regular frequency in {where} (its "
+                          f"dates start {[str(t) for t in idx[:4]]}): fill or resample "
+                          "it first")
+    j = int(np.flatnonzero(np.asarray(expected != idx))[0])
+    return ValueError(f"series {key!r} is not regular at its frequency {expected.freqstr!r} "
+                      f"in {where}: after {idx[j - 1]} comes {idx[j]}, where {expected[j]} "
+                      "was due (a gap, or an irregular index); fill or resample it first")
 
 
 def _scales(stats):
@@ -222,30 +286,48 @@ class PartitionedModel:
             raise ValueError(f"last lacks the columns {missing}; it has "
                              f"{list(last.columns)}")
         rows, keys, times = [], [], []
-        for key, g in last.groupby(id_col, sort=False):
+        # dropna=False: a series whose id is missing was trained on as one
+        for key, g in last.groupby(id_col, sort=False, dropna=False):
+            if _missing(key):  # groupby gives NaN for a None id: the trained one's
+                key = next((k for k in self.mean_ if _missing(k)), key)
             if key not in self.mean_:
                 raise ValueError(f"series {key!r} was not in the training data")
             if len(g) < max(self.lags_, 2):
                 raise ValueError(f"series {key!r} has {len(g)} rows; give at least "
                                  f"{max(self.lags_, 2)}")
+            t = pd.Index(g[time_col])
+            if t.hasnans or not (t.is_monotonic_increasing and t.is_unique):
+                raise ValueError(f"last: series {key!r} is not in increasing time order: "
+                                 "sort the rows by series, then time")
+            # a model pickled before freqs_ existed has none
+            freq = getattr(self, "freqs_", {}).get(key)
+            tail = t[-self.lags_:] if self.lags_ > 1 else t[-2:]
+            _check_steps(key, tail, None, "last", {} if freq is None else {key: freq},
+                         {}, {})
             y = _numbers(g[target_col], f"last: column {target_col!r}")[-self.lags_:]
             if not np.all(np.isfinite(y)):
                 raise ValueError(f"series {key!r}: its last {self.lags_} values of "
                                  f"{target_col!r} hold NaN or infinite values")
             rows.append((y - self.mean_[key]) / self.std_[key])
             keys.append(key)
-            # a model pickled before freqs_ existed has none
-            times.append(_next_times(pd.Index(g[time_col]), self.horizon_,
-                                     getattr(self, "freqs_", {}).get(key)))
+            times.append(_next_times(t, self.horizon_, freq))
         pred = np.asarray(self.estimator_.predict(np.stack(rows)), np.float64)
         pred = pred.reshape(len(keys), self.horizon_)
         steps = np.arange(1, self.horizon_ + 1)
+        ids = np.empty(len(keys), dtype=object)  # each id as it is (1 and '1' apart)
+        for j, key in enumerate(keys):
+            ids[j] = key
         return pd.DataFrame({
-            id_col: np.repeat(keys, self.horizon_),
+            id_col: np.repeat(ids, self.horizon_),
             "step": np.tile(steps, len(keys)),
             time_col: [v for t in times for v in t],
             "forecast": (pred * np.array([self.std_[k] for k in keys])[:, None]
                          + np.array([self.mean_[k] for k in keys])[:, None]).ravel()})
+
+
+def _missing(key):
+    """Whether a series id is missing (None or NaN; never an error for a tuple)."""
+    return key is None or (isinstance(key, float) and key != key) or key is pd.NA
 
 
 def _datetime_freq(times):
