@@ -136,6 +136,10 @@ def test_series_id_feature_and_unknown_series():
         f.predict(history={"c": a})
     with pytest.raises(ValueError, match="every series must have the same frequency"):
         Forecaster(Ridge(), lags=3).fit({"a": a, "b": a.resample("2h").mean()})
+    # ids 1 and '1' gave two columns 'series=1': fit passed, predict failed in Ridge
+    with pytest.raises(ValueError, match=r"the ids 1 and '1' read the same \('1'\)"):
+        Forecaster(Ridge(), lags=4, series_id=True).fit({1: a, "1": b})
+    Forecaster(Ridge(), lags=4).fit({1: a, "1": b}).predict()  # without ids: apart
 
 
 def test_recursive_and_direct_on_a_tsbptt_model_many_series():

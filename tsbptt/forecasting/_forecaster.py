@@ -511,6 +511,15 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
             self.static_values_ = self.static_values_[
                 self.static_.index.get_indexer(pd.Index(self.series_, tupleize_cols=False))]
         self._one_hot = self.series_id and len(entries) > 1
+        if self._one_hot:  # each series' column is named by its id's text
+            by_text = {}
+            for k in self.series_:
+                if str(k) in by_text:
+                    raise ValueError(
+                        f"series_id=True names each series' input column by its id, and "
+                        f"the ids {by_text[str(k)]!r} and {k!r} read the same "
+                        f"({str(k)!r}): give the series distinct ids")
+                by_text[str(k)] = k
         self.n_filled_ = {e.key: e.n_filled for e in entries}
         self._index_names = (list(y.index.names) if self.layout_ == "long"
                              else ["series", entries[0].y.index.name or "time"])
