@@ -468,3 +468,23 @@ def test_partitioned_forecasts_keep_every_series_id_as_it_is():
     assert keys[1] == "1" and pd.isna(keys[2]) and keys[3] == 2 and type(keys[3]) is not str
     alone = model.predict(mixed[mixed["unique_id"].isna()].tail(3))
     np.testing.assert_array_equal(alone["forecast"], got["forecast"].iloc[2:3])
+
+
+def test_fit_partitions_takes_a_holiday_calendar_as_freq():
+    """Business days with a holiday show 'B' and then a gap: refused, naming freq=;
+    with the calendar as freq the series trains, and forecasts skip the holidays."""
+    from pandas.tseries.holiday import USFederalHolidayCalendar
+    cbd = pd.offsets.CustomBusinessDay(calendar=USFederalHolidayCalendar())
+    dates = pd.date_range("2024-06-20", periods=40, freq=cbd)  # crosses July 4
+    df = pd.DataFrame({"unique_id": "s", "ds": dates, "y": np.arange(40.0)})
+    with pytest.raises(ValueError, match=r"after 2024-07-03 00:00:00 comes 2024-07-05 .*"
+                                         r"give the step as freq="):
+        fit_partitions(SGDRegressor(random_state=0), df, lags=3)
+    m = fit_partitions(SGDRegressor(random_state=0), [df.iloc[:10], df.iloc[10:]], lags=3,
+                       freq=cbd)
+    assert m.n_windows_ == 40 - 3
+    nov = pd.date_range("2024-11-20", periods=6, freq=cbd)  # ends Nov 27; Nov 28 a holiday
+    got = m.predict(pd.DataFrame({"unique_id": "s", "ds": nov, "y": np.arange(6.0)}))
+    assert got["ds"].iloc[0] == pd.Timestamp("2024-11-29")
+    with pytest.raises(ValueError, match="freq must be a pandas frequency, got 'weekly'"):
+        fit_partitions(SGDRegressor(), df, lags=3, freq="weekly")

@@ -95,11 +95,12 @@ def _when(t):
     return pd.Timestamp(t) if isinstance(t, np.datetime64) else t
 
 
-def _series_stats(parts, columns):
+def _series_stats(parts, columns, freq=None):
     """Per series: (count, mean, M2) over every partition, the series order, and
     the frequency of its dates (from its first :data:`FREQ_ROWS` rows, across
     partitions). A series whose times are not one step apart (a gap, an irregular
-    index) is refused: its windows would join steps that are not neighbours."""
+    index) is refused: its windows would join steps that are not neighbours.
+    ``freq``: every series' step, where given (dated series)."""
     stats, order, last, last_time, freqs = {}, [], None, None, {}
     pending, steps = {}, {}  # first dates before a frequency shows; number steps
     for i, part in enumerate(parts):
@@ -129,6 +130,8 @@ def _series_stats(parts, columns):
             else:
                 stats[key] = (n, m, m2)
                 order.append(key)
+            if freq is not None and isinstance(times[a], (np.datetime64, pd.Timestamp)):
+                freqs.setdefault(key, freq)
             _check_steps(key, times[a:b], last_time if key == last else None,
                          f"partition {i}", freqs, pending, steps)
             last, last_time = key, times[b - 1]
@@ -187,11 +190,14 @@ def _irregular(key, idx, expected, where):
     if expected is None:
         return ValueError(f"series {key!r} shows no regular frequency in {where} (its "
                           f"dates start {[str(t) for t in idx[:4]]}): fill or resample "
-                          "it first")
+                          "it first, or give its step as freq= (business days with "
+                          "holidays: pd.offsets.CustomBusinessDay(holidays=...))")
     j = int(np.flatnonzero(np.asarray(expected != idx))[0])
     return ValueError(f"series {key!r} is not regular at its frequency {expected.freqstr!r} "
                       f"in {where}: after {idx[j - 1]} comes {idx[j]}, where {expected[j]} "
-                      "was due (a gap, or an irregular index); fill or resample it first")
+                      "was due (a gap, or an irregular index); fill or resample it first, "
+                      "or give the step as freq= (business days with holidays: "
+                      "pd.offsets.CustomBusinessDay(holidays=...))")
 
 
 def _scales(stats):
@@ -357,7 +363,7 @@ def _next_times(times, horizon, freq=None):
 
 
 def fit_partitions(estimator, data, *, lags, horizon=1, epochs=1, id_col="unique_id",
-                   time_col="ds", target_col="y"):
+                   time_col="ds", target_col="y", freq=None):
     """Train a clone of ``estimator`` on the lag windows of a long panel, one
     partition at a time (see the module's notes).
 
@@ -373,6 +379,11 @@ def fit_partitions(estimator, data, *, lags, horizon=1, epochs=1, id_col="unique
     epochs : int, default=1
         Passes over the partitions; each partition is one ``partial_fit`` call.
     id_col, time_col, target_col : str, default 'unique_id', 'ds', 'y'
+    freq : str or pandas offset, default=None
+        The step of every series' dates, where their first rows cannot show it:
+        business days with holidays (``pd.offsets.CustomBusinessDay(holidays=...)``),
+        for instance. None: each series' own, read from its first
+        :data:`FREQ_ROWS` dates.
 
     Returns
     -------
@@ -385,7 +396,12 @@ def fit_partitions(estimator, data, *, lags, horizon=1, epochs=1, id_col="unique
         raise TypeError(f"{type(estimator).__name__} has no partial_fit: use a tsbptt "
                         "regressor, SGDRegressor or MLPRegressor to train on partitions")
     parts, columns = _partitions(data), (id_col, time_col, target_col)
-    stats, _, freqs = _series_stats(parts, columns)
+    if freq is not None:
+        try:
+            freq = pd.tseries.frequencies.to_offset(freq)
+        except (TypeError, ValueError):
+            raise ValueError(f"freq must be a pandas frequency, got {freq!r}") from None
+    stats, _, freqs = _series_stats(parts, columns, freq)
     mean, std = _scales(stats)
     model, n_windows = clone(estimator), 0
     for _ in range(epochs):
