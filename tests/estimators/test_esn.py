@@ -638,3 +638,19 @@ def test_series_inputs_are_read_by_their_column_names():
     np.testing.assert_array_equal(est.reservoir_state_, state)
     np.testing.assert_array_equal(est.predict_series(X=ex[80:85]),
                                   est.predict_series(X=ex[80:85].to_numpy()))
+
+
+def test_series_column_names_survive_a_model_file(tmp_path):
+    import pandas as pd
+    rs = np.random.RandomState(0)
+    ex = pd.DataFrame({"temp": rs.randn(90), "load": 5 + 3 * rs.randn(90)})
+    y = 2 * ex["temp"] - 0.5 * ex["load"]
+    est = ESNRegressor(include_inputs=True, **SMALL).fit_series(y[:80], ex[:80])
+    save_model(est, tmp_path / "esn.tsbptt")
+    loaded = load_model(tmp_path / "esn.tsbptt")
+    np.testing.assert_array_equal(loaded.predict_series(X=ex[80:85]),
+                                  est.predict_series(X=ex[80:85]))
+    with pytest.raises(ValueError, match="but fit_series saw"):
+        loaded.predict_series(X=ex[["load", "temp"]][80:85])
+    mixed = ex.set_axis([0, "load"], axis=1)  # names of two types: not checked, as sklearn
+    ESNRegressor(include_inputs=True, **SMALL).fit_series(y[:80], mixed[:80])

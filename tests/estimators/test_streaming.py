@@ -622,5 +622,11 @@ def test_a_state_from_before_a_cold_refit_is_refused(cls):
             call()
     with pytest.raises(ValueError, match="initial_states was computed by another network"):
         est.predict_sequence(X[:2, 3:], states)
+    with pytest.raises(ValueError, match="state was computed by another network"):
+        est.predict_step(X[:2, 3], RecurrentState.from_states(states))  # a copy of it
+    for make in (lambda: est.stream(state), lambda: setattr(est.stream(), "state", kept)):
+        with pytest.raises(ValueError, match="state was computed by another network"):
+            make()
     _, fresh = est.predict_step(X[:2, 0])
     est.predict_step(X[:2, 1], fresh)  # the new fit's own state
+    est.stream(fresh).step(X[:2, 1])

@@ -488,3 +488,24 @@ def test_fit_partitions_takes_a_holiday_calendar_as_freq():
     assert got["ds"].iloc[0] == pd.Timestamp("2024-11-29")
     with pytest.raises(ValueError, match="freq must be a pandas frequency, got 'weekly'"):
         fit_partitions(SGDRegressor(), df, lags=3, freq="weekly")
+
+
+def test_fit_partitions_regular_times_of_every_kind_pass():
+    """What the gap check must not refuse: periods, float epoch seconds, a short
+    business-day series (whose five weekdays show days, which its weekend in
+    predict's rows then broke), and integer ids (which came back as objects)."""
+    periods = pd.DataFrame({"unique_id": 7, "ds": pd.period_range("2020-01", periods=12,
+                                                                   freq="M"),
+                            "y": np.arange(12.0)})
+    m = fit_partitions(SGDRegressor(random_state=0), periods, lags=3)
+    got = m.predict(periods.tail(3))
+    assert got["ds"].iloc[0] == pd.Period("2021-01", "M")
+    assert got["unique_id"].dtype == np.int64
+    epoch = periods.assign(ds=1.7e9 + 0.1 * np.arange(12))
+    assert fit_partitions(SGDRegressor(random_state=0), epoch, lags=3).n_windows_ == 9
+    week = pd.DataFrame({"unique_id": "new", "ds": pd.bdate_range("2024-03-18", periods=5),
+                         "y": np.arange(5.0)})
+    m = fit_partitions(SGDRegressor(random_state=0), week, lags=3)
+    last = pd.DataFrame({"unique_id": "new", "ds": pd.to_datetime(
+        ["2024-03-22", "2024-03-25", "2024-03-26"]), "y": [4.0, 5.0, 6.0]})
+    assert m.predict(last)["ds"].iloc[0] == pd.Timestamp("2024-03-27")

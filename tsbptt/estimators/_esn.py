@@ -75,6 +75,16 @@ FITTED_PARAMS = ("n_reservoir", "leak_rate", "washout", "include_inputs", "state
                  "output_feedback", "scale_inputs", "n_channels")
 
 
+def _exog_names(X):
+    """X's column names as a list of str, or None (no names, or not all str: as
+    scikit-learn, such names are not checked)."""
+    try:
+        names = _get_feature_names(X)
+    except TypeError:  # names of mixed types
+        return None
+    return None if names is None else [str(c) for c in names]
+
+
 class _Reservoir(ESNState, BaseEstimator):
     """The reservoir, the input scaling, the readout and the window features that
     :class:`ESNRegressor` and :class:`~tsbptt.ESNClassifier` share (the
@@ -614,7 +624,7 @@ class ESNRegressor(RegressorMixin, _Reservoir):
                              f"n_outputs), got {y.shape}")
         y2 = y[:, None] if y.ndim == 1 else y
         if X is not None:
-            names = _get_feature_names(X)
+            names = _exog_names(X)
             if not reset:
                 self._check_exog_names(names)
             X = check_array(X, dtype=np.float64, input_name="X")
@@ -776,7 +786,7 @@ class ESNRegressor(RegressorMixin, _Reservoir):
         """
         self._check_series_fitted()
         if X is not None:
-            self._check_exog_names(_get_feature_names(X))
+            self._check_exog_names(_exog_names(X))
             X = check_array(X, dtype=np.float64, input_name="X")
             n_steps = len(X) if n_steps is None else n_steps
         if not isinstance(n_steps, Integral) or isinstance(n_steps, bool) or n_steps < 1:

@@ -33,6 +33,8 @@ ESN_SCALARS = {
     "mode_": lambda v: v in ("windows", "series"),
     "alpha_": lambda v: isinstance(v, (int, float)) and np.isfinite(v) and v >= 0,
     "_y_ndim": lambda v: v in (1, 2),
+    "_exog_names": lambda v: v is None or (isinstance(v, list)
+                                           and all(isinstance(c, str) for c in v)),
 }
 REQUIRED = {"windows": ("n_features_in_", "input_kind_", "n_channels_", "dtype_",
                         "per_step_", "n_outputs_", "n_steps_", "mode_", "alpha_",

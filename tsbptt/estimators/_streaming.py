@@ -54,9 +54,9 @@ class RecurrentState(NamedTuple):
         """A deep copy (new arrays), still known as the same network's state."""
         out = RecurrentState(tuple(a.copy() for a in self.h),
                              None if self.c is None else tuple(a.copy() for a in self.c))
-        entry = _MADE_BY.get(id(self.h[0])) if self.h else None
-        if entry is not None and entry[0]() is self.h[0]:
-            mark_made_by(out.h, entry[1])
+        made = _made_by(self.h[0]) if self.h else None
+        if made is not None:
+            mark_made_by(out.h, made)
         return out
 
     def to_states(self):
@@ -77,6 +77,9 @@ class RecurrentState(NamedTuple):
                             f"got {type(states).__name__}")
         h = tuple(np.array(s[0]) for s in states)
         c = tuple(np.array(s[1]) for s in states) if len(states[0]) == 2 else None
+        made = _made_by(states[0][0]) if len(states[0]) else None
+        if made is not None:  # the copies are the same network's state
+            mark_made_by(h, made)
         return cls(h, c)
 
 
@@ -94,6 +97,12 @@ def mark_made_by(h, network):
     first, key = h[0], id(h[0])
     _MADE_BY[key] = (weakref.ref(first, lambda _, key=key: _MADE_BY.pop(key, None)),
                      network)
+
+
+def _made_by(array):
+    """The maker :func:`mark_made_by` recorded for ``array``, or None."""
+    entry = _MADE_BY.get(id(array))
+    return entry[1] if entry is not None and entry[0]() is array else None
 
 
 def _same_weights(a, b):
@@ -124,13 +133,8 @@ def check_made_by(h, est, name, maker=lambda est: est.network_):
     network after a partial_fit or a warm start (learning on) passes, as does a copy
     with the same weights (a pickle, ``load_model``); so do states built by hand,
     whose origin is unknown."""
-    if not h:
-        return
-    entry = _MADE_BY.get(id(h[0]))
-    if entry is None or entry[0]() is not h[0]:
-        return
-    made = entry[1]
-    if not _same_weights(made, maker(est)):
+    made = _made_by(h[0]) if h else None
+    if made is not None and not _same_weights(made, maker(est)):
         raise ValueError(
             f"{name} was computed by another network (another estimator's, or this "
             "one's before a fit without warm_start, which makes a new network): its "
@@ -287,6 +291,7 @@ class RecurrentStream:
         if n_streams is not None and n_streams != state.n_sequences:
             raise ValueError(f"n_streams={n_streams!r} but the state holds "
                              f"{state.n_sequences} sequence(s)")
+        check_made_by(state.h, self.estimator, "state")
         self._stepper.set_state(state.h, state.c)
         return self
 

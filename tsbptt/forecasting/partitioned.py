@@ -135,11 +135,11 @@ def _series_stats(parts, columns, freq=None):
             _check_steps(key, times[a:b], last_time if key == last else None,
                          f"partition {i}", freqs, pending, steps)
             last, last_time = key, times[b - 1]
-    for key, seen in pending.items():  # series of fewer than FREQ_ROWS dates
-        if len(seen) >= 3:
-            freqs[key] = _datetime_freq(seen)
-            if freqs[key] is None:
-                raise _irregular(key, seen, None, "its dates")
+    for key, seen in pending.items():  # series of fewer than FREQ_ROWS dates: checked
+        # against what they show, not recorded (five weekdays show days, not business
+        # days, which would then refuse the weekend in predict's rows)
+        if len(seen) >= 3 and _datetime_freq(seen) is None:
+            raise _irregular(key, seen, None, "its dates")
     return stats, order, freqs
 
 
@@ -166,11 +166,17 @@ def _check_steps(key, run, prev, where, freqs, pending, steps):
         _on_grid(key, idx, freq, where)
         return
     t = np.asarray(run) if prev is None else np.concatenate([[prev], run])
+    if isinstance(pd.Index(t), (pd.PeriodIndex, pd.TimedeltaIndex)):
+        t = pd.Index(t).asi8  # periods' ordinals, timedeltas' nanoseconds: integers
     d = np.diff(t)
     if not len(d):
         return
     step = steps.setdefault(key, d[0])
-    off = d != step if d.dtype.kind in "iu" else ~np.isclose(d, step, rtol=1e-9, atol=0)
+    if d.dtype.kind == "f":  # a difference is exact to about an ulp of the times
+        atol = 8 * np.finfo(np.float64).eps * float(np.max(np.abs(t)))
+        off = ~np.isclose(d, step, rtol=1e-9, atol=atol)
+    else:  # integers; periods and other objects by their own equality
+        off = np.asarray(d != step, dtype=bool)
     if off.any():
         j = int(np.flatnonzero(off)[0]) + 1
         raise ValueError(f"series {key!r} is not at one step of {_when(step)} in {where}: "
@@ -185,19 +191,22 @@ def _on_grid(key, idx, freq, where):
         raise _irregular(key, idx, expected, where)
 
 
+#: Steps no run of dates shows, for the refusals' advice.
+_FREQ_EXAMPLES = ("pd.offsets.CustomBusinessDay(holidays=...) for business days with "
+                  "holidays, pd.DateOffset(months=1) for the 15th of each month")
+
+
 def _irregular(key, idx, expected, where):
     """The error for one series' dates that are not regular (at ``expected``)."""
     if expected is None:
         return ValueError(f"series {key!r} shows no regular frequency in {where} (its "
                           f"dates start {[str(t) for t in idx[:4]]}): fill or resample "
-                          "it first, or give its step as freq= (business days with "
-                          "holidays: pd.offsets.CustomBusinessDay(holidays=...))")
+                          f"it first, or give its step as freq= ({_FREQ_EXAMPLES})")
     j = int(np.flatnonzero(np.asarray(expected != idx))[0])
     return ValueError(f"series {key!r} is not regular at its frequency {expected.freqstr!r} "
                       f"in {where}: after {idx[j - 1]} comes {idx[j]}, where {expected[j]} "
                       "was due (a gap, or an irregular index); fill or resample it first, "
-                      "or give the step as freq= (business days with holidays: "
-                      "pd.offsets.CustomBusinessDay(holidays=...))")
+                      f"or give the step as freq= ({_FREQ_EXAMPLES})")
 
 
 def _scales(stats):
@@ -320,11 +329,10 @@ class PartitionedModel:
         pred = np.asarray(self.estimator_.predict(np.stack(rows)), np.float64)
         pred = pred.reshape(len(keys), self.horizon_)
         steps = np.arange(1, self.horizon_ + 1)
-        ids = np.empty(len(keys), dtype=object)  # each id as it is (1 and '1' apart)
-        for j, key in enumerate(keys):
-            ids[j] = key
+        # each id as it is: integers stay integers, 1 and '1' apart, tuples whole
+        ids = pd.Index(keys, tupleize_cols=False).repeat(self.horizon_)
         return pd.DataFrame({
-            id_col: np.repeat(ids, self.horizon_),
+            id_col: ids,
             "step": np.tile(steps, len(keys)),
             time_col: [v for t in times for v in t],
             "forecast": (pred * np.array([self.std_[k] for k in keys])[:, None]
