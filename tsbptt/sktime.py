@@ -258,6 +258,7 @@ class TsbpttForecaster(BaseForecaster):
         if self.interval not in ("conformal", None):
             raise ValueError(f"interval must be 'conformal' or None, got {self.interval!r}")
         self._set_grid(y.index)
+        self._n_known = len(y)  # where the forecasts' grid steps start (_grid_steps)
         step = self._step
         self.season_ = self.season if self.season is not None else (
             infer_season(step) if not isinstance(step, Integral) else 1)
@@ -356,6 +357,14 @@ class TsbpttForecaster(BaseForecaster):
                                  f"{int(rel[off][0])} is not a multiple of its step "
                                  f"{step}, so no label on the grid")
             rel = rel // step
+        elif (rel >= 1).all() and len(rel):  # dates: sktime rounds one between labels
+            labels = fh.to_absolute_index(self.cutoff)
+            due = self._grid(int(rel.max()), self._n_known)[rel - 1]
+            off = np.flatnonzero(np.asarray(labels != due))
+            if off.size:
+                raise ValueError(f"fh holds {labels[off[0]]}, which is not on the series' "
+                                 f"grid (step {step}): the grid label there is "
+                                 f"{due[off[0]]}")
         return rel
 
     def _steps(self, fh):

@@ -352,3 +352,19 @@ def test_a_gap_is_named_where_it_starts():
 def test_bad_settings_are_refused_by_name_at_fit(kw, said):
     with pytest.raises(ValueError, match=said):
         TsbpttForecaster(_net(), **kw).fit(_y(), fh=[1, 5])
+
+
+def test_a_date_between_the_grid_labels_is_refused():
+    """sktime turns a date fh into steps by rounding: noon on a daily grid came back
+    as midnight's forecast labelled noon. On an integer grid such an fh was refused."""
+    from sktime.forecasting.base import ForecastingHorizon
+    index = pd.date_range("2024-01-01", periods=40, freq="D")
+    f = TsbpttForecaster(_net(), lags=6).fit(_y(40, index))
+    noon = pd.DatetimeIndex(["2024-02-10 12:00", "2024-02-11 12:00"])
+    with pytest.raises(ValueError, match=r"fh holds 2024-02-10 12:00:00, which is not on "
+                                         r"the series' grid .*label there is 2024-02-10"):
+        f.predict(fh=ForecastingHorizon(noon, is_relative=False))
+    on_grid = ForecastingHorizon(pd.DatetimeIndex(["2024-02-10", "2024-02-12"]),
+                                 is_relative=False)
+    np.testing.assert_array_equal(f.predict(fh=on_grid).to_numpy(),
+                                  f.predict(fh=[1, 2, 3]).to_numpy()[[0, 2]])
