@@ -13,8 +13,14 @@ What a stream checks. Once, when it is made or its state is set: that the model 
 fitted and unidirectional, the weights, the scaling and the state (shapes, dtype,
 finite). At every step: x_t's shape, and that every scaled value is finite (refused
 with the position and the value before the state moves). The stream re-reads the
-estimator's weights when a fit or partial_fit has changed them since (the state
-is kept); weights edited in place by hand are not noticed: make a new stream then.
+estimator's weights when a partial_fit or a warm start has changed them since (the
+state is kept); after a cold fit it refuses to step until reset, since its state
+was computed by the old network. Weights edited in place by hand are not noticed:
+make a new stream then.
+
+Where a state came from. Every state ``predict_step`` and ``predict_sequence`` hand
+out remembers the network that computed it (:func:`mark_made_by`), and one given
+back to a network with other weights is refused (:func:`check_made_by`).
 """
 import weakref
 from typing import NamedTuple
@@ -127,12 +133,12 @@ def _same_array(x, y):
 
 
 def check_made_by(h, est, name, maker=lambda est: est.network_):
-    """Refuse a state that a network with other weights than ``est``'s (``maker``:
-    the part of ``est`` that computes its states) computed:
-    another estimator's, or this one's before a cold fit (a new network). The same
-    network after a partial_fit or a warm start (learning on) passes, as does a copy
-    with the same weights (a pickle, ``load_model``); so do states built by hand,
-    whose origin is unknown."""
+    """Refuse a state that a network with other weights than ``est``'s computed
+    (``maker``: the part of ``est`` that computes its states): another estimator's,
+    or this one's before a cold fit (a new network). The same network after a
+    partial_fit or a warm start (learning on) passes, as does a copy with the same
+    weights (a pickle, ``load_model``); so do states built by hand, whose origin is
+    unknown."""
     made = _made_by(h[0]) if h else None
     if made is not None and not _same_weights(made, maker(est)):
         raise ValueError(
@@ -245,10 +251,10 @@ class RecurrentStream:
     since the last step: the state carries over, as the network goes on learning.
     After a cold ``fit`` (a new network) the state belongs to the network that
     computed it, so :meth:`step` refuses until the stream is reset (``reset()``, or
-    ``reset(state)`` with a state of the new network). Weights edited in place by hand (``params_``)
-    are not noticed, here or by ``predict_step``, which keeps such a copy too:
-    make a new stream then (``est.stream(state=old.state)``), whose steps read
-    them.
+    ``reset(state)`` with a state of the new network). Weights edited in place by
+    hand (``params_``) are not noticed, here or by ``predict_step``, which keeps
+    such a copy too: make a new stream then (``est.stream(state=old.state)``),
+    whose steps read them.
     """
 
     def __init__(self, estimator, state=None, n_streams=None):
