@@ -179,7 +179,8 @@ class LagLayout(TransformerMixin, BaseEstimator):
         return out
 
     def _check_lag_names(self):
-        """Refuse lag columns whose names say they are not ``1 .. n_lags`` in order."""
+        """Refuse lag columns whose names say they are not one step apart in
+        ``order`` (lags listed another way round, or skipping steps)."""
         names = getattr(self, "feature_names_in_", None)
         if names is None or self.n_channels != 1:
             return

@@ -406,12 +406,11 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
         if isinstance(initial_states, RecurrentState):
             initial_states = initial_states.to_states()
         if isinstance(initial_states, list) and initial_states and \
-                isinstance(initial_states[0], tuple):
-            check_made_by(tuple(layer[0] for layer in initial_states if layer), self,
-                          "initial_states")
+                isinstance(initial_states[0], tuple) and initial_states[0]:
+            check_made_by((initial_states[0][0],), self, "initial_states")  # first h
         out, states = self.network_.predict_with_states(X3, lengths, initial_states,
                                                         n_threads=self.n_threads)
-        mark_made_by(tuple(layer[0] for layer in states), self.network_)
+        mark_made_by((states[0][0],), self.network_)  # by the first layer's h
         pred = self._unscale(self._point(out.astype(np.float64)))
         return (pred[..., 0] if self.n_outputs_ == 1 else pred), states
 

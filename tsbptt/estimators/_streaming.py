@@ -91,18 +91,23 @@ class RecurrentState(NamedTuple):
 
 #: The network that computed each state the estimators hand out (predict_step,
 #: predict_sequence): id of the state's first h array -> (weak reference to that
-#: array, the network). An entry goes with its array; while it lives it keeps its
-#: network alive (a network replaced by a cold fit, as long as its states are kept).
+#: array, the network). Entries whose array is gone are swept when the table has
+#: doubled since the last sweep (no callback per array: predict_step makes one
+#: state a call, and a callback cost as much as the rest of the bookkeeping); an
+#: entry keeps its network alive until then (a network replaced by a cold fit).
 _MADE_BY = {}
+_SWEEP_AT = [1024]  # table size that triggers the next sweep
 
 
 def mark_made_by(h, network):
     """Remember that ``network`` computed the state whose h arrays are ``h``."""
     if not h:
         return
-    first, key = h[0], id(h[0])
-    _MADE_BY[key] = (weakref.ref(first, lambda _, key=key: _MADE_BY.pop(key, None)),
-                     network)
+    _MADE_BY[id(h[0])] = (weakref.ref(h[0]), network)
+    if len(_MADE_BY) >= _SWEEP_AT[0]:
+        for key in [k for k, (ref, _) in list(_MADE_BY.items()) if ref() is None]:
+            _MADE_BY.pop(key, None)
+        _SWEEP_AT[0] = max(1024, 2 * len(_MADE_BY))
 
 
 def _made_by(array):
@@ -140,7 +145,8 @@ def check_made_by(h, est, name, maker=lambda est: est.network_):
     weights (a pickle, ``load_model``); so do states built by hand, whose origin is
     unknown."""
     made = _made_by(h[0]) if h else None
-    if made is not None and not _same_weights(made, maker(est)):
+    if made is not None and made is not est.__dict__.get("network_") \
+            and not _same_weights(made, maker(est)):
         raise ValueError(
             f"{name} was computed by another network (another estimator's, or this "
             "one's before a fit without warm_start, which makes a new network): its "
