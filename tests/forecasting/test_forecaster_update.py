@@ -109,6 +109,36 @@ def test_integer_index():
         f.update(y.iloc[104:105])
 
 
+@pytest.mark.parametrize("where", [0, -1])
+def test_stateful_update_refuses_a_value_the_network_cannot_read(where):
+    # 1e39 is finite in float64 but not in a float32 network once scaled: accepted,
+    # it made every later predict fail until a refit (the last new value is read
+    # first by the next forecast; an earlier one by the update itself)
+    y = _series()
+    f = _fit(Forecaster(LSTMRegressor(6, max_iter=3, random_state=0, dtype="float32"),
+                        lags=12, horizon=3, strategy="stateful"), y.iloc[:120])
+    before = f.predict()
+    states = [tuple(a.copy() for a in layer) for layer in f.states_]
+    bad = y.iloc[120:123].copy()
+    bad.iloc[where] = 1e39
+    with pytest.raises(ValueError, match=r"the model cannot read the new values of y_new "
+                                         r"\(Timestamp\('2024-01-06 00:00:00'\) to "
+                                         r"Timestamp\('2024-01-06 02:00:00'\)\): .*float32"
+                                         r".* Nothing was updated"):
+        f.update(bad)
+    pd.testing.assert_series_equal(f.predict(), before, check_exact=True)
+    for a, b in zip(f.states_, states):
+        for u, v in zip(a, b):
+            np.testing.assert_array_equal(u, v)
+    # the forecaster goes on from where it stood
+    expected = f.predict(history=y.iloc[:123])
+    pd.testing.assert_series_equal(f.update(y.iloc[120:123]).predict(), expected,
+                                   check_exact=True)
+    # the same value is read by a float64 network
+    g = _fit(_model("stateful"), y.iloc[:120]).update(bad)
+    assert np.isfinite(g.predict()).all()
+
+
 @pytest.fixture
 def fitted():
     return _fit(Forecaster(Ridge(), lags=6, horizon=2), _series().iloc[:100])

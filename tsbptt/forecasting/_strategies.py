@@ -329,16 +329,37 @@ class _Strategies:
 
     def _carried_states(self, new):
         """``states_`` moved over the new steps of the updated series (one sequence
-        each, as :meth:`_states_before` reads them)."""
+        each, as :meth:`_states_before` reads them).
+
+        Every new step must be one the model can read: the steps before the last
+        are read here, and the last is tried here, once, as the next forecast
+        reads it (its future-known channels, not known yet, stand in from its own
+        step). A value finite in float64 but not in a float32 network once scaled
+        (1e39) is so refused now, by name, rather than by every later forecast
+        until a refit."""
         states = [tuple(a.copy() for a in layer) for layer in self.states_]
+        model = self.estimator_
         for e in new:
             i = self._positions[e.key]
             # the rows from the old origin to the step before the new one; a row reads
             # its future-known channels one step ahead, inside the new values
-            part = _joined(self.tails_[e.key], e, len(e.y) + 1)
-            rows = self._scaled(part).channels(np.arange(len(e.y)), 1)[None]
+            part = self._scaled(_joined(self.tails_[e.key], e, len(e.y) + 1))
+            rows = part.channels(np.arange(len(e.y)), 1)[None]
             mine = [tuple(a[i:i + 1] for a in layer) for layer in states]
-            _, after = self.estimator_.predict_sequence(rows, mine)
+            try:
+                _, after = model.predict_sequence(rows, mine)
+                last = part.channels(np.array([len(e.y)]), 0)
+                if hasattr(model, "stream"):
+                    model.stream(RecurrentState.from_states(after)).step(last)
+                else:
+                    model.predict_sequence(last[:, None, :], after)
+            except ValueError as exc:
+                where = "y_new" if e.key is None else f"series {e.key!r} of y_new"
+                raise ValueError(
+                    f"the model cannot read the new values of {where} "
+                    f"({e.y.index[0]!r} to {e.y.index[-1]!r}): {exc}. Nothing was "
+                    "updated: correct the values, or refit with them in the training "
+                    "data (the scaling is fitted there)") from exc
             for layer, s in zip(states, after):
                 for a, b in zip(layer, s):
                     a[i:i + 1] = b
