@@ -437,6 +437,26 @@ def test_validation_tail_is_run_once_per_epoch(monkeypatch):
     assert m.best_validation_score_ == m.validation_scores_[kept]
 
 
+
+def test_validation_scores_follow_warm_starts_that_switch_early_stopping():
+    # they stayed None when a warm start switched early stopping on (its epochs
+    # were validated and the best weights kept), and kept the previous call's
+    # best score when one switched it off
+    X, y = _windows(n=50)
+    m = _small(LSTMRegressor, max_iter=2).fit(X, y)
+    m.set_params(warm_start=True, early_stopping=True, n_iter_no_change=100, max_iter=3)
+    m.fit(X, y)
+    scores = list(m.validation_scores_)
+    assert m.n_iter_ == 5 and len(scores) == 5
+    assert np.isnan(scores[:2]).all() and np.isfinite(scores[2:]).all()
+    kept = 2 + int(np.argmin([h["val_loss"] for h in m.history_[2:]]))
+    assert m.best_validation_score_ == scores[kept]
+    m.set_params(early_stopping=False, max_iter=2).fit(X, y)
+    assert m.n_iter_ == 7
+    np.testing.assert_array_equal(m.validation_scores_[:5], scores)
+    assert np.isnan(m.validation_scores_[5:]).all() and len(m.validation_scores_) == 7
+    assert m.best_validation_score_ is None  # the last call validated nothing
+
 def test_early_stopping_classifier_scores_are_accuracies():
     X, _ = _windows(n=40)
     y = _labels(40)

@@ -407,11 +407,20 @@ class _BaseRecurrent(FittedState, BaseEstimator):
         if done:
             self.loss_ = done[-1]["train_loss"]
             self.best_loss_ = min(self.best_loss_, min(self.loss_curve_))
-        if validated and done and self.validation_scores_ is not None:
+        # validation_scores_ keeps one score per counted epoch once any epoch had
+        # one: NaN for the epochs of calls without validation (a warm start that
+        # switched early_stopping on or off)
+        if validated and done:
+            if self.validation_scores_ is None:
+                self.validation_scores_ = [np.nan] * (self.n_iter_ - len(done))
             self.validation_scores_.extend(h["val_score"] for h in done)
             # the epoch whose weights early stopping kept: the lowest validation loss
             kept = min(range(len(done)), key=lambda i: done[i]["val_loss"])
             self.best_validation_score_ = done[kept]["val_score"]
+        elif not validated:
+            if self.validation_scores_ is not None:
+                self.validation_scores_.extend(np.nan for _ in done)
+            self.best_validation_score_ = None  # this call kept no validated epoch
 
     def _warn_if_not_converged(self, history, max_iter):
         if history and history[-1]["stopped"] is None and len(history) == max_iter:

@@ -152,10 +152,13 @@ best_loss_ : float
     The lowest training loss reached.
 validation_scores_ : list of float or None
     The score on the validation tail after every epoch; None without
-    ``early_stopping``.
+    ``early_stopping``. After warm starts that switched ``early_stopping`` on
+    or off it still holds one score per epoch, NaN where an epoch had no
+    validation.
 best_validation_score_ : float or None
     The validation score of the epoch whose weights were kept, among the last
-    ``fit`` call's epochs (``validation_scores_`` holds every call's).
+    ``fit`` call's epochs (``validation_scores_`` holds every call's); None
+    when that call had no validation.
 history_ : list of dict
     One record per epoch: losses, learning rate, gradient norms, clipping
     counts, time, and why training stopped."""
