@@ -177,6 +177,28 @@ def test_returns_round_trip():
         prices_from_log_returns(100.0, [0.01])
 
 
+def test_log_returns_refuse_unsorted_prices_and_keep_series_apart():
+    from tsbptt.forecasting.returns import log_returns
+    idx = pd.date_range("2024-01-01", periods=4, freq="B")
+    p = pd.Series([100.0, 110.0, 99.0, 120.0], index=idx, name="close")
+    # newest first (a common download): the returns came back negated, a day early
+    with pytest.raises(ValueError, match=r"prices is not sorted by its index: "
+                                         r"Timestamp\('2024-01-03 00:00:00'\) comes after"):
+        log_returns(p.iloc[::-1])
+    with pytest.raises(ValueError, match="prices has duplicated index labels"):
+        log_returns(p.iloc[[0, 1, 1, 2]])
+    # a (ticker, date) panel: each ticker's own returns, never one across tickers,
+    # on the rows as given (here interleaved by date)
+    panel = pd.concat({"AAA": p, "BBB": p * 10}).sort_index(level=1, sort_remaining=False)
+    got = log_returns(panel)
+    expected = np.log(p / p.shift(1)).iloc[1:].to_numpy()
+    assert list(got.index) == [(k, d) for d in idx[1:] for k in ("AAA", "BBB")]
+    np.testing.assert_allclose(got.xs("AAA").to_numpy(), expected, rtol=1e-14)
+    np.testing.assert_allclose(got.xs("BBB").to_numpy(), expected, rtol=1e-14)
+    with pytest.raises(ValueError, match=r"prices of series 'BBB' is not sorted by time"):
+        log_returns(pd.concat({"AAA": p, "BBB": p.iloc[::-1]}))
+
+
 def test_grid_search_tunes_the_forecaster_without_leaking():
     from sklearn.model_selection import GridSearchCV, TimeSeriesSplit
     w, n = 0.3, 150

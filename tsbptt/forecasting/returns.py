@@ -11,6 +11,8 @@ from numbers import Real
 import numpy as np
 import pandas as pd
 
+from .windowing import check_order
+
 __all__ = ["log_returns", "prices_from_log_returns"]
 
 
@@ -20,10 +22,15 @@ def log_returns(prices: pd.Series | np.ndarray) -> pd.Series | np.ndarray:
     Parameters
     ----------
     prices : Series of positive numbers
+        Sorted by time, oldest first (a newest-first download gives each return's
+        negative, dated a step early, so it is refused: sort it first). With a
+        MultiIndex (id, ..., time), the long layout of many series, each
+        series' returns are taken apart, over its own rows in time order.
 
     Returns
     -------
-    Series, one shorter than ``prices``, on its index from the second label
+    Series, without each series' first step, on the rows of the others (in the
+    order given)
     """
     if not isinstance(prices, pd.Series):
         raise TypeError(f"prices must be a pandas Series, got {type(prices).__name__}")
@@ -32,7 +39,23 @@ def log_returns(prices: pd.Series | np.ndarray) -> pd.Series | np.ndarray:
     if bad.any():
         raise ValueError(f"prices must be positive and finite; {values[bad][0]!r} at "
                          f"{prices.index[np.flatnonzero(bad)[0]]!r}")
-    return pd.Series(np.diff(np.log(values)), index=prices.index[1:], name=prices.name)
+    index = prices.index
+    if not isinstance(index, pd.MultiIndex):
+        check_order(index, "prices", hint=" (one row a time step)")
+        return pd.Series(np.diff(np.log(values)), index=index[1:], name=prices.name)
+    # many series: each series' rows, wherever they are, against its previous row
+    times = index.get_level_values(-1)
+    ids = list(range(index.nlevels - 1))
+    rows = pd.Series(np.arange(len(index))).groupby(
+        [index.get_level_values(i) for i in ids], sort=False, dropna=False).indices
+    prev = np.full(len(index), -1)
+    for key, pos in rows.items():
+        check_order(times[pos], f"prices of series {key!r}", order="by time",
+                    hint=" (one row a time step)")
+        prev[pos[1:]] = pos[:-1]
+    later = np.flatnonzero(prev >= 0)
+    log_p = np.log(values)
+    return pd.Series(log_p[later] - log_p[prev[later]], index=index[later], name=prices.name)
 
 
 def prices_from_log_returns(last_price: float, returns: pd.Series | np.ndarray
