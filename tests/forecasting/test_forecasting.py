@@ -135,6 +135,33 @@ def test_metrics_pair_pandas_objects_by_their_labels():
         pytest.approx(10 / 6)
 
 
+def test_metrics_pair_wide_frames_by_column_and_scale_each_series_apart():
+    # two frames of the same columns in another order were paired by position (an
+    # exact forecast scored 198), and a wide or long y_train's naive errors mixed
+    # series (the last value of one against the first of the next)
+    from tsbptt import metrics
+    idx = pd.date_range("2024-01-01", periods=3, freq="D")
+    actual = pd.DataFrame({"s1": [1.0, 2.0, 3.0], "s2": [100.0, 200.0, 300.0]}, index=idx)
+    for name in ("mae", "rmse", "smape", "mape"):
+        assert getattr(metrics, name)(actual, actual[["s2", "s1"]]) == 0.0
+    assert metrics.mae(actual, actual[["s2", "s1"]] + [1.0, 3.0]) == pytest.approx(2.0)
+    with pytest.raises(ValueError, match=r"y_true and y_pred have different columns "
+                                         r"\(\['s1', 's2'\] and \['x', 'y'\]\)"):
+        metrics.mae(actual, actual.set_axis(["x", "y"], axis=1))
+    # unnamed columns say nothing: by position, as an ndarray would be
+    assert metrics.mae(actual, pd.DataFrame(actual.to_numpy() + 1, index=idx)) == 1.0
+    train = pd.DataFrame({"s1": [1.0, 2.0, 3.0, 4.0], "s2": [10.0, 20.0, 30.0, 40.0]})
+    scale = np.mean([1, 1, 1, 10, 10, 10])  # each column's own changes
+    assert metrics.naive_scale(train) == scale
+    assert metrics.mase(actual, actual + 1.0, train) == pytest.approx(1 / scale)
+    assert metrics.mase(actual, actual + 1.0, train.to_numpy()) == pytest.approx(1 / scale)
+    long = train.melt(var_name="id", ignore_index=False).set_index("id", append=True)
+    long = long["value"].swaplevel().sort_index(level=1, sort_remaining=False)
+    assert metrics.naive_scale(long) == scale  # the rows interleaved by time
+    assert metrics.mase(actual, actual + 1.0, long) == pytest.approx(1 / scale)
+    assert np.isnan(metrics.naive_scale([1.0, np.nan, 3.0]))
+
+
 @pytest.mark.parametrize("refit", [True, False])
 def test_backtest_rolls_the_origin_without_leaking(refit):
     from tsbptt.forecasting.backtesting import backtest

@@ -183,6 +183,15 @@ def test_backtest_season_checked_first_and_mase_undefined_warns():
     with pytest.warns(RuntimeWarning, match="MASE is undefined.*season=3"):
         bt = backtest(f, y, initial=100, step=5, season=3)
     assert np.isnan(bt.metrics["mase"]) and np.isfinite(bt.metrics["mae"])
+    # flat but for a missing value the forecaster fills: the same warning (it
+    # raised inside mase, after every origin had been fitted)
+    y2 = pd.Series(5.0, index=pd.date_range("2024-01-01", periods=80, freq="D"))
+    y2.iloc[60:] = np.arange(20.0)
+    y2.iloc[10] = np.nan
+    with pytest.warns(RuntimeWarning, match="MASE is undefined.*missing values left out"):
+        bt = backtest(Forecaster(Ridge(), lags=7, horizon=3, fill="ffill"), y2, initial=50,
+                      step=3)
+    assert np.isnan(bt.metrics["mase"]) and np.isfinite(bt.metrics["mae"])
 
 
 @pytest.mark.parametrize("panel", [False, True])

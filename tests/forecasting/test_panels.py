@@ -1,5 +1,7 @@
 """Panels: the grouped fast path, long frames, PeriodIndex, static features, and
 rolling-origin evaluation on one time axis (backtest, RollingOrigin, GridSearchCV)."""
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -162,6 +164,29 @@ def test_panel_backtest_long_frame_layout_and_metrics():
         inside = (part["y"] >= part["Ridge-lo-80"]) & (part["y"] <= part["Ridge-hi-80"])
         assert b.per_series.loc[key, "coverage"] == pytest.approx(inside.mean())
     assert b.metrics["mase"] == pytest.approx(b.per_series["mase"].mean())
+
+
+def test_panel_backtest_scales_a_later_series_by_its_own_first_part():
+    # a series first scored at a later cutoff had no steps before the first cutoff,
+    # so its MASE was NaN and the warning blamed an exact naive forecast
+    rng = np.random.default_rng(8)
+
+    def walk(start, n):
+        return pd.Series(30 + rng.standard_normal(n).cumsum(),
+                         index=pd.date_range(start, periods=n, freq="D"))
+
+    panel = {"early": walk("2023-01-01", 200), "late": walk("2023-04-01", 110)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        b = backtest(Forecaster(Ridge(), lags=7, horizon=3), panel, initial=60, step=10,
+                     horizon=3)
+    t = b.forecasts
+    for key, s in panel.items():
+        part = t[t["unique_id"] == key]
+        first = s[s.index <= part["cutoff"].min()]
+        assert b.per_series.loc[key, "mase"] == pytest.approx(
+            mae(part["y"], part["Ridge"]) / np.mean(np.abs(np.diff(first.to_numpy()))))
+    assert t[t["unique_id"] == "late"]["cutoff"].min() > t["cutoff"].min()
 
 
 @pytest.mark.parametrize("tz", ["Europe/Berlin", "America/New_York", "UTC", None])

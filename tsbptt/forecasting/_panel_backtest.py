@@ -19,7 +19,7 @@ from sklearn.base import clone
 from ..utils._progress import ProgressReporter
 from ._panel import frame_to_long, to_output
 from ._parallel import parallel_map
-from .metrics import mae, mape, mase, rmse, smape
+from .metrics import mae, mape, mase, naive_scale, rmse, smape
 
 __all__ = ["is_panel", "panel_backtest", "panel_splits"]
 
@@ -117,7 +117,7 @@ def _forecast_at(fitted, y, X, grid, c, horizon, coverage):
 def _metrics(a, f, train, season):
     out = {"mae": mae(a, f), "rmse": rmse(a, f), "smape": smape(a, f)}
     out["mase"] = (mase(a, f, train, season) if len(train) > season
-                   and not np.all(train[season:] == train[:-season]) else float("nan"))
+                   and naive_scale(train, season) > 0 else float("nan"))
     if not np.any(a == 0):
         out["mape"] = mape(a, f)
     return out
@@ -148,7 +148,7 @@ def panel_backtest(forecaster, y, X, *, initial, step, horizon, refit, season, c
                              progress, n_jobs)
     finally:
         progress.close()
-    return (table,) + _scores(forecaster, table, y[t <= grid[initial - 1]], season,
+    return (table,) + _scores(forecaster, table, y, season,
                               coverage)
 
 
@@ -197,15 +197,17 @@ def _cutoff_rows(forecaster, fitted, y, X, grid, c, horizon, coverage):
     return table
 
 
-def _scores(forecaster, table, first, season, coverage):
-    """Metrics pooled over the panel and per series (``first``: each series'
-    steps up to the first cutoff, MASE's in-sample scale)."""
+def _scores(forecaster, table, y, season, coverage):
+    """Metrics pooled over the panel and per series (``y``: the long panel; MASE's
+    in-sample scale is each series' steps up to the first cutoff it is scored at,
+    so a series that starts later is scaled by its own first training part)."""
     id_col, target_col = forecaster.id_col, forecaster.target_col
     model = type(forecaster.estimator).__name__
-    trains = {k: v.to_numpy(np.float64) for k, v in first.groupby(level=0, sort=False)}
+    series = dict(iter(y.groupby(level=0, sort=False)))
     per_series = {}
     for key, part in table.groupby(id_col, sort=False):
-        train = trains.get(key, np.empty(0))
+        s = series[key]
+        train = s[s.index.get_level_values(1) <= part["cutoff"].min()].to_numpy(np.float64)
         m = _metrics(part[target_col].to_numpy(), part[model].to_numpy(), train, season)
         if coverage is not None:
             m["coverage"] = _inside(part, target_col, model, coverage)
@@ -216,9 +218,12 @@ def _scores(forecaster, table, first, season, coverage):
     metrics = {"mae": mae(a, f), "rmse": rmse(a, f), "smape": smape(a, f),
                "mase": float(per_series["mase"].mean())}
     if per_series["mase"].isna().any():
-        warnings.warn("MASE is undefined for the series whose seasonal naive forecast "
-                      f"(season={season}) is exact on their first steps; "
-                      "metrics['mase'] averages the others", RuntimeWarning, stacklevel=3)
+        undefined = list(per_series.index[per_series["mase"].isna()])
+        warnings.warn(f"MASE is undefined for series {undefined[:5]}: their seasonal "
+                      f"naive forecast (season={season}) is exact on their steps up to "
+                      "the first cutoff they are scored at, or they have no pair of "
+                      "steps season apart there; metrics['mase'] averages the others",
+                      RuntimeWarning, stacklevel=3)
         metrics["mase"] = float(per_series["mase"].mean(skipna=True))
     if not np.any(a == 0):
         metrics["mape"] = mape(a, f)

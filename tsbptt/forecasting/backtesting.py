@@ -22,7 +22,7 @@ from ..utils._progress import ProgressReporter
 from ..utils._validation import check_int
 from ._parallel import check_n_jobs, parallel_map
 from ._panel_backtest import is_panel, panel_backtest, panel_splits
-from .metrics import mae, mape, mase, rmse, smape
+from .metrics import mae, mape, mase, naive_scale, rmse, smape
 
 __all__ = ["Backtest", "RollingOrigin", "backtest"]
 
@@ -238,10 +238,10 @@ def backtest(forecaster, y: pd.Series, X: pd.DataFrame | None = None, *, initial
     a, f = table["actual"], table["forecast"]
     metrics = {"mae": mae(a, f), "rmse": rmse(a, f), "smape": smape(a, f)}
     train = y.iloc[:initial].to_numpy(np.float64)
-    if np.all(train[season:] == train[:-season]):
+    if not naive_scale(train, season) > 0:  # 0, or NaN: no pair without a missing value
         warnings.warn(f"MASE is undefined: the seasonal naive forecast (season={season}) "
-                      "is exact on the first initial steps; metrics['mase'] is nan",
-                      RuntimeWarning, stacklevel=2)
+                      "is exact on the first initial steps (their missing values left "
+                      "out); metrics['mase'] is nan", RuntimeWarning, stacklevel=2)
         metrics["mase"] = float("nan")
     else:
         metrics["mase"] = mase(a, f, train, season)

@@ -1,10 +1,11 @@
-"""Forecast accuracy: MAE, RMSE, MAPE, sMAPE and MASE.
+"""Forecast accuracy: MAE, RMSE, MAPE, sMAPE and MASE (and MASE's scale).
 
 Every function takes array-likes of the same shape (flattened) and returns a float.
 Two pandas objects are paired by their index labels, as pandas pairs them, where
-their labels are the same in another order; labels that differ are refused. A
-default RangeIndex (a long frame's rows) cannot say which row is which: sort both
-alike (e.g. by series and time) before scoring them.
+their labels are the same in another order; labels that differ are refused. Two
+DataFrames are paired by their column labels too (a wide frame's columns are its
+series). A default RangeIndex (a long frame's rows) cannot say which row is which:
+sort both alike (e.g. by series and time) before scoring them.
 """
 import numpy as np
 import pandas as pd
@@ -12,7 +13,7 @@ from numpy.typing import ArrayLike
 
 from ..utils._validation import check_positive_int, plain_label
 
-__all__ = ["mae", "rmse", "mape", "smape", "mase"]
+__all__ = ["mae", "rmse", "mape", "smape", "mase", "naive_scale"]
 
 
 def _aligned(y_true, y_pred):
@@ -22,6 +23,8 @@ def _aligned(y_true, y_pred):
     pandas = (pd.Series, pd.DataFrame)
     if not (isinstance(y_true, pandas) and isinstance(y_pred, pandas)):
         return y_pred
+    if isinstance(y_true, pd.DataFrame) and isinstance(y_pred, pd.DataFrame):
+        y_pred = _same_columns(y_true.columns, y_pred)
     a, b = y_true.index, y_pred.index
     if (a.equals(b) or isinstance(a, pd.RangeIndex) or isinstance(b, pd.RangeIndex)
             or len(a) != len(b) or not len(a)):  # sizes: _pair's message
@@ -37,6 +40,35 @@ def _aligned(y_true, y_pred):
     raise ValueError(f"y_true and y_pred are on different index labels ({first!r} of "
                      "y_true is not in y_pred's): score the forecasts against the "
                      "actual values of the same steps")
+
+
+def _same_columns(columns, y_pred):
+    """``y_pred`` with its columns in the order ``columns`` names them (two frames
+    of the same columns in another order were paired by position, silently)."""
+    if y_pred.columns.equals(columns) or isinstance(columns, pd.RangeIndex) \
+            or isinstance(y_pred.columns, pd.RangeIndex):  # unnamed: by position
+        return y_pred
+    if columns.is_unique and y_pred.columns.is_unique \
+            and columns.sort_values().equals(y_pred.columns.sort_values()):
+        return y_pred[columns]
+    raise ValueError(f"y_true and y_pred have different columns ({list(columns)[:5]} "
+                     f"and {list(y_pred.columns)[:5]}): score the forecasts of each "
+                     "series against its own actual values")
+
+
+def _naive_errors(y_train, season):
+    """|y_t - y_{t - season}| within each training series, NaN where a pair has a
+    missing value or crosses no series: a 2D y_train holds one series a column
+    (time down the rows), a Series with a MultiIndex (id, ..., time) one series
+    per id, each oldest first."""
+    if isinstance(y_train, pd.Series) and isinstance(y_train.index, pd.MultiIndex):
+        values = pd.Series(y_train.to_numpy(dtype=np.float64), index=y_train.index)
+        ids = list(range(y_train.index.nlevels - 1))
+        before = values.groupby(level=ids, sort=False, dropna=False).shift(season)
+        return np.abs(values.to_numpy() - before.to_numpy())
+    train = np.asarray(y_train, dtype=np.float64)
+    train = train.reshape(len(train), -1) if train.ndim > 1 else train.ravel()
+    return np.abs(train[season:] - train[:-season]).ravel()
 
 
 def _pair(y_true, y_pred):
@@ -143,6 +175,9 @@ def mase(y_true: ArrayLike, y_pred: ArrayLike, y_train: ArrayLike,
         The training series the naive forecast is scored on, oldest first. A
         pair (y_t, y_{t - season}) with a missing value (NaN) is left out of the
         naive forecast's error (a series a Forecaster fills); an infinity is refused.
+        Many series: a 2D array or DataFrame of one series a column, or a Series
+        with a MultiIndex (id, ..., time); the naive forecast is taken within each
+        series and its errors pooled.
     season : int, default=1
         The seasonal period (1: the naive forecast y_t = y_{t-1}).
 
@@ -158,13 +193,34 @@ def mase(y_true: ArrayLike, y_pred: ArrayLike, y_train: ArrayLike,
     if train.size <= season:
         raise ValueError(f"y_train has {train.size} values, needs more than "
                          f"season={season}")
-    errors = np.abs(train[season:] - train[:-season])
-    errors = errors[~np.isnan(errors)]  # pairs with a missing value: left out
-    if errors.size == 0:
+    scale = naive_scale(y_train, season)
+    if np.isnan(scale):
         raise ValueError(f"y_train has no pair of values season={season} apart without "
                          "a missing value")
-    scale = np.mean(errors)
     if scale == 0:
         raise ValueError("MASE is undefined: the seasonal naive forecast is exact on "
                          "y_train")
     return float(np.mean(np.abs(a - f)) / scale)
+
+
+def naive_scale(y_train: ArrayLike, season: int = 1) -> float:
+    """MASE's scale: the in-sample MAE of the seasonal naive forecast on y_train
+    (laid out as :func:`mase` reads it), pairs with a missing value left out.
+
+    Parameters
+    ----------
+    y_train : array-like
+        The training series, oldest first; many series as :func:`mase` takes them.
+    season : int, default=1
+        The seasonal period.
+
+    Returns
+    -------
+    float
+        NaN where no pair is left (too short a series, or missing values); 0 where
+        the naive forecast is exact, and MASE undefined.
+    """
+    season = check_positive_int("season", season)
+    errors = _naive_errors(y_train, season)
+    errors = errors[~np.isnan(errors)]
+    return float(np.mean(errors)) if errors.size else float("nan")
