@@ -1,5 +1,7 @@
 """Prediction intervals: the conformal bound, quantile networks, coverage, the
 rolling-origin splitter."""
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -211,7 +213,28 @@ def test_backtest_refuses_a_request_every_origin_would_refuse_before_fitting(
         backtest(Forecaster(Ridge(), lags=24, horizon=3), data, initial=150, horizon=9)
     with pytest.raises(ValueError, match="refit must be True or False, got 'no'"):
         backtest(Forecaster(Ridge(), lags=24, horizon=3), data, initial=150, refit="no")
+    # a forecaster without intervals at all (it failed after a whole fit)
+    from tsbptt import AutoForecaster
+    monkeypatch.setattr(AutoForecaster, "fit", lambda self, *a, **k: fits.append(1))
+    with pytest.raises(ValueError, match="coverage=0.9 asks for intervals, but "
+                                         "AutoForecaster makes none"):
+        backtest(AutoForecaster(3, candidates=("naive", "ridge")), data, initial=150,
+                 coverage=0.9)
     assert not fits  # refused before the first origin's fit
+
+
+def test_backtest_names_a_gap_in_the_scored_steps():
+    # a forecaster that fills gaps fits across one, but the forecast steps of the
+    # origins before it cannot be scored: the error named two equal-looking date lists
+    y = _noisy_wave(200)
+    gapped = y.drop(y.index[120])
+    f = Forecaster(Ridge(), lags=10, horizon=3, fill="ffill")
+    message = (f"y has no row at {y.index[120]!r}, step 3 after the origin "
+               f"{y.index[117]!r} (the next row is at {y.index[121]!r})")
+    with pytest.raises(ValueError, match=re.escape(message)):
+        backtest(f, gapped, initial=100, step=3)
+    bt = backtest(f, gapped, initial=130, step=3)  # origins after the gap: scored
+    assert np.isfinite(bt.metrics["mae"])
 
 
 def test_stateful_calibration_origins_come_after_all_it_trained_on(monkeypatch):

@@ -164,6 +164,10 @@ def test_panel_backtest_long_frame_layout_and_metrics():
         inside = (part["y"] >= part["Ridge-lo-80"]) & (part["y"] <= part["Ridge-hi-80"])
         assert b.per_series.loc[key, "coverage"] == pytest.approx(inside.mean())
     assert b.metrics["mase"] == pytest.approx(b.per_series["mase"].mean())
+    # a level that is not a whole percent keeps its digits (0.975 was named 98)
+    b = backtest(f, df, initial=100, step=10, horizon=3, coverage=0.975, season=7)
+    assert list(b.forecasts.columns[-2:]) == ["Ridge-lo-97.5", "Ridge-hi-97.5"]
+    assert 0 <= b.metrics["coverage"] <= 1
 
 
 def test_panel_backtest_scales_a_later_series_by_its_own_first_part():

@@ -130,7 +130,13 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         How :meth:`predict_interval` works. ``'conformal'`` (any model, any
         strategy): a copy of the model is fitted on the data before a cut-off
         time (the same for every series) and its errors at every origin after it
-        calibrate symmetric intervals per horizon step. ``'quantile'`` (tsbptt regressors, direct
+        calibrate symmetric intervals per horizon step. With many series the
+        errors are pooled over the series, each standardised by its own
+        scaling: the coverage holds over the series together, and for one series
+        only as far as its errors, relative to its spread, are like the others'
+        (a series whose noise is a smaller part of its spread gets wider bands
+        than it needs, one whose noise is a larger part narrower ones).
+        ``'quantile'`` (tsbptt regressors, direct
         strategy): the network outputs the ``(1 - coverage) / 2``, 0.5 and
         ``(1 + coverage) / 2`` quantiles (pinball loss), so bands follow the
         noise level of each window, and the same held-back part conformalises

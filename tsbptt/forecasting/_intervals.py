@@ -108,11 +108,12 @@ class _Intervals:
         ----------
         steps, X, history, history_X : as in :meth:`predict`
         coverage : float, default=None (the ``coverage`` parameter)
-            Nominal probability that the actual value falls in [lower, upper]. For
-            conformal intervals any value the held-back origins can calibrate: with
-            m of them (``residuals_.shape[0]``), up to m / (m + 1) (m = 9 for 90%,
-            19 for 95%); a higher one raises ValueError. For quantile intervals,
-            the fitted one.
+            Nominal probability that the actual value falls in [lower, upper]
+            (with many series, over the series together: see ``interval`` in the
+            class docstring). For conformal intervals any value the held-back
+            origins can calibrate: with m of them (``residuals_.shape[0]``), up to
+            m / (m + 1) (m = 9 for 90%, 19 for 95%); a higher one raises
+            ValueError. For quantile intervals, the fitted one.
 
         Returns
         -------

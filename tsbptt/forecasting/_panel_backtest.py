@@ -191,7 +191,7 @@ def _cutoff_rows(forecaster, fitted, y, X, grid, c, horizon, coverage):
                           "cutoff": grid[c], target_col: actual.to_numpy(),
                           model: pred["forecast"].to_numpy()})
     if coverage is not None:
-        pct = int(round(100 * coverage))
+        pct = _level_name(coverage)
         table[f"{model}-lo-{pct}"] = pred["lower"].to_numpy()
         table[f"{model}-hi-{pct}"] = pred["upper"].to_numpy()
     return table
@@ -232,8 +232,15 @@ def _scores(forecaster, table, y, season, coverage):
     return metrics, per_series
 
 
+def _level_name(coverage):
+    """The level in the interval columns' names, in percent as Nixtla writes it:
+    90 for 0.9, 97.5 for 0.975 (not rounded to a whole percent: 0.975 and 0.98
+    had one name)."""
+    return f"{round(100 * coverage, 10):g}"
+
+
 def _inside(table, target_col, model, coverage):
-    pct = int(round(100 * coverage))
+    pct = _level_name(coverage)
     a = table[target_col]
     inside = (a >= table[f"{model}-lo-{pct}"]) & (a <= table[f"{model}-hi-{pct}"])
     return float(np.mean(inside))

@@ -139,8 +139,10 @@ class Backtest:
     ``cross_validation``: the forecaster's ``id_col`` and ``time_col``,
     ``cutoff`` (the last training time), its ``target_col`` (the actual), one
     column named after the model (its estimator's class) and, with intervals,
-    ``{model}-lo-{pct}`` and ``{model}-hi-{pct}``. The pooled ``mase`` is the mean
-    of the series' MASE (each scaled by its own in-sample naive error).
+    ``{model}-lo-{pct}`` and ``{model}-hi-{pct}`` (``pct`` the coverage in
+    percent: 90 for 0.9, 97.5 for 0.975). The pooled ``mase`` is the mean of the
+    series' MASE (each scaled by its own in-sample naive error, over its steps up
+    to the first cutoff it is scored at).
     """
 
     forecasts: pd.DataFrame
@@ -275,6 +277,10 @@ def _check_request(forecaster, horizon, coverage, refit):
     if coverage is not None:
         if not (isinstance(coverage, Real) and 0 < coverage < 1):
             raise ValueError(f"coverage must be a number in (0, 1) or None, got {coverage!r}")
+        if not hasattr(forecaster, "predict_interval"):
+            raise ValueError(f"coverage={coverage!r} asks for intervals, but "
+                             f"{type(forecaster).__name__} makes none (it has no "
+                             "predict_interval): leave coverage=None")
         if getattr(forecaster, "interval", "unknown") is None:
             raise ValueError(f"coverage={coverage!r} asks for intervals, but the "
                              "forecaster has interval=None: set interval='conformal' "
@@ -317,8 +323,16 @@ def _origin_rows(forecaster, fitted, move, y, X, origin, horizon, coverage):
         pred = fitted.predict_interval(horizon, X=fut_X, coverage=coverage, **at)
     actual = y.iloc[origin:origin + horizon]
     if not pred.index.equals(actual.index):
-        raise ValueError(f"forecast dates {list(pred.index[:2])} do not match the "
-                         f"series' {list(actual.index[:2])} at origin {origin}")
+        k = next((i for i, (a, b) in enumerate(zip(pred.index, actual.index)) if a != b),
+                 min(len(pred), len(actual)))
+        expected = pred.index[k] if k < len(pred) else None
+        found = actual.index[k] if k < len(actual) else "the end of y"
+        raise ValueError(f"y has no row at {expected!r}, step {k + 1} after the origin "
+                         f"{y.index[origin - 1]!r} (the next row is at {found!r}): a "
+                         "backtest scores each origin's next rows as its forecast steps, "
+                         "so y must have a row at every step it is scored on; fill the "
+                         "gap (y.asfreq(...) and a fill of your choice), or start the "
+                         "origins after it (initial counts rows)")
     table = pd.DataFrame({"origin": y.index[origin - 1], "time": actual.index,
                           "step": np.arange(1, horizon + 1),
                           "actual": actual.to_numpy()})
