@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LinearRegression, Ridge
 
-from tsbptt import Forecaster, GRURegressor, LSTMRegressor, calendar_features
+from tsbptt import (Forecaster, GRURegressor, LSTMRegressor, backtest,
+                    calendar_features)
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -370,9 +371,22 @@ def test_covariates_given_to_a_forecaster_fitted_without_any_are_refused():
     with pytest.raises(ValueError, match="X was given, but the forecaster was fitted "
                                          "without covariates"):
         f.predict(X=X.iloc[50:52])
-    # fitted with past covariates, a backtest hands X on for the forecast steps
-    g = Forecaster(Ridge(), lags=3, horizon=2).fit(y.iloc[:50], X.iloc[:50])
-    pd.testing.assert_series_equal(g.predict(X=X.iloc[50:52]), g.predict())
+    # fitted with past-only covariates, X on the forecast steps goes as unread: it
+    # changed nothing, silently (the user most likely forgot future_exog)
+    g = Forecaster(Ridge(), lags=3, horizon=2, interval="conformal").fit(y.iloc[:50],
+                                                                         X.iloc[:50])
+    with pytest.raises(ValueError, match=r"X was given, but the forecaster reads no "
+                                         r"covariate on the forecast steps: its covariates "
+                                         r"\['plan'\] are past-only"):
+        g.predict(X=X.iloc[50:52])
+    with pytest.raises(ValueError, match="reads no covariate on the forecast steps"):
+        g.predict_interval(X=X.iloc[50:52])
+    # a backtest and a scorer hold every covariate of the test steps: they read
+    # the past-only ones up to each origin and hand none on
+    bt = backtest(g, y, X, initial=50, step=2)
+    first = bt.forecasts[bt.forecasts["origin"] == y.index[49]]["forecast"].to_numpy()
+    np.testing.assert_array_equal(first, g.predict().to_numpy())
+    assert g.score(y.iloc[50:52], X.iloc[50:52]) == g.score(y.iloc[50:52])
 
 
 def test_dates_in_another_time_zone_are_refused_naming_both_zones():
@@ -531,3 +545,50 @@ def test_business_days_with_holidays_are_told_how_to_give_their_frequency():
         make_windows(daily, 3, 1)
     with pytest.raises(ValueError, match=re.escape("(a gap); pass fill=")):
         Forecaster(Ridge(), lags=3).fit(daily)
+
+
+@pytest.mark.parametrize("index, freq, own", [
+    (pd.date_range("2020-01-05", periods=30, freq="W-SUN"), "W-MON", "W-SUN"),
+    (pd.date_range("2020-01-01", periods=30, freq="MS"), "ME", "MS"),
+])
+def test_a_freq_on_another_anchor_is_named_as_such(index, freq, own):
+    # the message said the labels were closer together than freq: they are not
+    y = pd.Series(np.arange(30.0), index=index)
+    with pytest.raises(ValueError, match=re.escape(
+            f"(the first label is not on the grid of freq={freq!r}: the labels fall on "
+            f"another anchor); pass the index's own frequency, freq={own!r}")):
+        Forecaster(LinearRegression(), lags=3, horizon=2, freq=freq).fit(y)
+
+
+def test_an_integer_step_that_the_labels_do_not_keep_is_not_called_a_gap():
+    y = pd.Series(np.arange(30.0))
+    with pytest.raises(ValueError, match="its labels are not whole steps of 2 apart, "
+                                         "which filling cannot mend"):
+        Forecaster(LinearRegression(), lags=3, horizon=2, freq=2).fit(y)
+    # whole steps missing: a gap, which filling mends
+    with pytest.raises(ValueError, match="pass fill='interpolate' or fill='ffill'"):
+        Forecaster(LinearRegression(), lags=3, horizon=2, freq=1).fit(y.drop(7))
+
+
+def test_a_chosen_lags_is_named_as_chosen():
+    y = _wave(30)
+    with pytest.raises(ValueError, match=re.escape(
+            "lags=9 (chosen for lags=None: twice the season, at least 8, at most half of "
+            "what the shortest series leaves after a horizon) < horizon=12")):
+        Forecaster(LinearRegression(), horizon=12, calendar=["dayofweek"]).fit(y)
+
+
+def test_a_single_target_regressor_in_the_direct_strategy_is_told_what_to_use():
+    from sklearn.ensemble import GradientBoostingRegressor
+    from sklearn.multioutput import MultiOutputRegressor
+    y = _wave(80)
+    with pytest.raises(ValueError, match=r"GradientBoostingRegressor fits a single target, "
+                                         r"but strategy='direct' with horizon=3 trains 3 "
+                                         r"targets per window.*MultiOutputRegressor"):
+        Forecaster(GradientBoostingRegressor(n_estimators=5), lags=4, horizon=3).fit(y)
+    # as the message says: one model per step, or fed back
+    for f in (Forecaster(MultiOutputRegressor(GradientBoostingRegressor(n_estimators=5)),
+                         lags=4, horizon=3),
+              Forecaster(GradientBoostingRegressor(n_estimators=5), lags=4, horizon=3,
+                         strategy="recursive")):
+        assert len(f.fit(y).predict()) == 3

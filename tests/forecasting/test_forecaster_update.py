@@ -188,6 +188,22 @@ def test_update_needs_a_fit_and_matching_covariates(fitted):
                                                     index=y.index[100:102]))
 
 
+def test_misaligned_covariates_are_named_by_their_argument():
+    # the messages said X and y (fit's words) for history_X and X_new
+    y = _series(80)
+    X = pd.DataFrame({"z": np.arange(80.0)}, index=y.index)
+    f = Forecaster(Ridge(), lags=4, horizon=3, future_exog=["z"]).fit(y.iloc[:50],
+                                                                        X.iloc[:50])
+    with pytest.raises(ValueError, match="history_X must be a DataFrame on exactly "
+                                         "history's index"):
+        f.predict(X=X.iloc[50:53], history=y.iloc[30:50], history_X=X.iloc[31:51])
+    with pytest.raises(ValueError, match="X_new must be a DataFrame on exactly y_new's "
+                                         "index"):
+        f.update(y.iloc[50:53], X.iloc[51:54])
+    g = Forecaster(Ridge(), lags=4, horizon=3).fit({"a": y.iloc[:50]})
+    with pytest.raises(TypeError, match=r"y_new\['a'\] must be a pandas Series"):
+        g.update({"a": y.iloc[50:53].to_numpy()})
+
 def test_stateful_many_series_update_one():
     a, b = _series(seed=1), _series(seed=2) * 2
     f = _fit(_model("stateful"), {"a": a.iloc[:120], "b": b.iloc[:120]})

@@ -90,6 +90,14 @@ def _check_multi_output(estimator, strategy, horizon, interval):
 FITTED_PARAMS = ("horizon", "strategy", "interval")
 
 
+def reads_future_X(forecaster, X):
+    """``X`` for ``forecaster``'s predict where the caller holds every covariate of
+    the forecast steps (a backtest, a scorer): None for a fitted forecaster that
+    reads none of them (its covariates past-only), which refuses an X."""
+    future = getattr(forecaster, "_future", None)  # None: another kind of forecaster
+    return X if future is None or len(future) else None
+
+
 class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
     """Forecast one series or many from their last ``lags`` steps.
 
@@ -355,7 +363,7 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
                              f"{past}; use strategy='direct', or declare them "
                              "future_exog if they are known in advance")
         if (future or calendar) and self.lags_ < self._lead:
-            raise ValueError(f"lags={self.lags_} < horizon={self.horizon}: the window "
+            raise ValueError(f"{self._lags_set()} < horizon={self.horizon}: the window "
                              "would not hold the future-known covariates of every "
                              "forecast step; use lags >= horizon")
         if self.interval == "quantile":
@@ -390,9 +398,16 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
                                  "or 'recursive' (a stateful model takes transform='diff')")
         if transforms.difference_of(names) == "seasonal_diff" and self.lags_ < self.season_:
             raise ValueError(f"transform='seasonal_diff' reads a season of "
-                             f"{self.season_} steps, the windows hold lags={self.lags_}; "
+                             f"{self.season_} steps, the windows hold {self._lags_set()}; "
                              "use lags >= season")
         return past, future, calendar
+
+    def _lags_set(self):
+        """``lags_`` for a message, saying where it came from when it was chosen."""
+        if self.lags is not None:
+            return f"lags={self.lags_}"
+        return (f"lags={self.lags_} (chosen for lags=None: twice the season, at least "
+                "8, at most half of what the shortest series leaves after a horizon)")
 
     def _resolve_shape(self, entries):
         """The season, the window length and the scaling this fit uses."""
@@ -593,6 +608,12 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
             raise ValueError("X was given, but the forecaster was fitted without "
                              "covariates: fit with X to use them (naming the columns "
                              "known in advance in future_exog)")
+        if X is not None and not self._future:  # as unread: the covariates are past-only
+            raise ValueError(f"X was given, but the forecaster reads no covariate on the "
+                             f"forecast steps: its covariates {self.exog_names_} are "
+                             "past-only (known up to the forecast origin). Leave X out, "
+                             "or refit naming the columns known in advance in "
+                             "future_exog")
         if history is not None:
             history, history_X = self._from_user(history, history_X, "history")
         if history is None:
@@ -742,7 +763,10 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
             y = to_output(list(y.items()), "dict", self._index_names)
         if not isinstance(y, pd.Series):
             raise TypeError(f"y must be a pandas Series, got {type(y).__name__}")
-        pred = self._predict(len(y) // len(self.series_), X, None, None)
+        # a scorer holds every covariate of the test steps; the past-only ones are
+        # not read there
+        pred = self._predict(len(y) // len(self.series_), reads_future_X(self, X), None,
+                             None)
         if (not pred.index.equals(y.index) and len(pred) == len(y)
                 and pred.index.isin(y.index).all()):  # a panel's rows in another order
             y = y.reindex(pred.index)

@@ -239,6 +239,11 @@ def _step_of(index, freq, key, allow_gaps):
                 # business days read from the data: a missing weekday may be a holiday
                 holidays = freq is None and isinstance(step, pd.offsets.BusinessDay)
                 why = _why_irregular(index[bad], expected[bad], freq, guessed, holidays)
+                if bad == 0 and freq is not None:  # the grid starts off the first label
+                    own = quiet_infer_freq(index) if len(index) >= 3 else None
+                    why = (f"(the first label is not on the grid of freq={freq!r}: the "
+                           "labels fall on another anchor); pass the index's own frequency"
+                           f"{f', freq={own!r}' if own else ''}, or leave freq=None")
                 raise ValueError(f"{_where(key)}'s index is not regular at frequency "
                                  f"{step.freqstr}: {index[bad]!r} where {expected[bad]!r} "
                                  f"was expected {why}")
@@ -264,10 +269,14 @@ def _step_of(index, freq, key, allow_gaps):
             int(pd.Series(steps).mode().iloc[0]) if len(steps) else 1)
         if not allow_gaps and len(steps) and not np.all(steps == step):
             bad = int(np.flatnonzero(steps != step)[0]) + 1
+            gaps = bool(np.all((steps > 0) & (steps % step == 0)))  # whole steps missing
             raise ValueError(f"{_where(key)}'s integer index is not regular at step {step}: "
                              f"{plain_label(index[bad])!r} after "
-                             f"{plain_label(index[bad - 1])!r}; pass "
-                             "fill='interpolate' or fill='ffill' to fill gaps")
+                             f"{plain_label(index[bad - 1])!r}; " + (
+                                 "pass fill='interpolate' or fill='ffill' to fill gaps"
+                                 if gaps else f"its labels are not whole steps of {step} "
+                                 "apart, which filling cannot mend: pass the step they "
+                                 "have as freq, or leave freq=None"))
         return step
     raise TypeError(f"{_where(key)} needs a DatetimeIndex or an integer index, got "
                     f"{type(index).__name__} (a PeriodIndex works too)")
@@ -449,17 +458,20 @@ def _fast_long(y, X, freq):
 
 
 def _entries(y, X):
-    """Split the user's layout into entries; returns (entries, layout)."""
+    """Split the user's layout into entries; returns (entries, layout). Messages
+    name the arguments as :func:`named` says (``y`` and ``X`` unless told)."""
+    yw, Xw = _WORDS.get()
     if isinstance(y, pd.Series) and isinstance(y.index, pd.MultiIndex):
         if y.index.nlevels != 2:
-            raise ValueError(f"a long y needs a two-level MultiIndex (series id, time), "
-                             f"got {y.index.nlevels} levels")
+            raise ValueError(f"a long {yw} needs a two-level MultiIndex (series id, "
+                             f"time), got {y.index.nlevels} levels")
         # keys as they come, a missing id (NaN, None) one of them as pd.unique has it
         codes, keys = pd.factorize(y.index.get_level_values(0), use_na_sentinel=False)
         if not len(keys):
-            raise ValueError("y is empty: give at least one series")
+            raise ValueError(f"{yw} is empty: give at least one series")
         if X is not None and not (isinstance(X, pd.DataFrame) and X.index.equals(y.index)):
-            raise ValueError("X must be a DataFrame on exactly y's (series id, time) index")
+            raise ValueError(f"{Xw} must be a DataFrame on exactly {yw}'s (series id, time) "
+                             "index")
         # each series' rows in their order, from one sort (y.xs per series read the
         # whole index each time: 0.64 ms a series, quadratic in the panel's size)
         order = np.argsort(codes, kind="stable")
@@ -479,25 +491,27 @@ def _entries(y, X):
         if X is not None:
             X = X.to_frame() if isinstance(X, pd.Series) else X
             if not isinstance(X, pd.DataFrame) or not X.index.equals(y.index):
-                raise ValueError("X must be a DataFrame on exactly y's index (one row "
-                                 "per step of y)")
+                raise ValueError(f"{Xw} must be a DataFrame on exactly {yw}'s index (one "
+                                 f"row per step of {yw})")
         return [Entry(None, y, X)], "single"
     if isinstance(y, dict):
         if not y:
-            raise ValueError("y is an empty dict: give at least one series")
+            raise ValueError(f"{yw} is an empty dict: give at least one series")
         if X is not None and (not isinstance(X, dict) or set(X) != set(y)):
-            raise ValueError("with a dict y, X must be a dict with the same keys: "
-                             f"y has {sorted(map(repr, y))}, X has "
+            raise ValueError(f"with a dict {yw}, {Xw} must be a dict with the same keys: "
+                             f"{yw} has {sorted(map(repr, y))}, {Xw} has "
                              f"{sorted(map(repr, X)) if isinstance(X, dict) else type(X)}")
         out = []
         for k, s in y.items():
             if not isinstance(s, pd.Series):
-                raise TypeError(f"y[{k!r}] must be a pandas Series, got {type(s).__name__}")
+                raise TypeError(f"{yw}[{k!r}] must be a pandas Series, got "
+                                f"{type(s).__name__}")
             Xk = None if X is None else X[k]
             Xk = Xk.to_frame() if isinstance(Xk, pd.Series) else Xk
             if Xk is not None and (not isinstance(Xk, pd.DataFrame)
                                    or not Xk.index.equals(s.index)):
-                raise ValueError(f"X[{k!r}] must be a DataFrame on exactly y[{k!r}]'s index")
+                raise ValueError(f"{Xw}[{k!r}] must be a DataFrame on exactly "
+                                 f"{yw}[{k!r}]'s index")
             out.append(Entry(k, s, Xk))
         return out, "dict"
     raise TypeError(f"{_where(None)} must be a pandas Series (a MultiIndex (series id, "

@@ -17,6 +17,7 @@ import pandas as pd
 from sklearn.base import clone
 
 from ..utils._progress import ProgressReporter
+from ._forecaster import reads_future_X
 from ._panel import frame_to_long, to_output
 from ._parallel import parallel_map
 from .metrics import mae, mape, mase, naive_scale, rmse, smape
@@ -94,7 +95,8 @@ def _forecast_at(fitted, y, X, grid, c, horizon, coverage):
     """The forecasts after cutoff ``grid[c]`` with the actuals beside them."""
     t = y.index.get_level_values(1)
     fh = max(horizon, fitted.horizon)
-    fut_X = None if X is None else X[(t > grid[c]) & (t <= grid[min(c + fh, len(grid) - 1)])]
+    fut_X = reads_future_X(fitted, None if X is None else
+                           X[(t > grid[c]) & (t <= grid[min(c + fh, len(grid) - 1)])])
     if coverage is None:
         pred = fitted.predict(horizon, X=fut_X).to_frame("forecast")
     else:

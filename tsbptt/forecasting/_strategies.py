@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 from sklearn.base import clone
+from sklearn.utils import get_tags
 
 from . import transforms
 from ._gram import chunk_rows, fits_by_chunks, gram_of_chunks, ridge_from_gram, run_sums
@@ -201,7 +202,18 @@ class _Strategies:
             Xw = windows[starts].transpose(0, 2, 1).reshape(-1, L * C)
         Y = sliding_window_view(ys, H)[y_starts]
         Xw = pd.DataFrame(Xw, columns=self.feature_names_, copy=False)
-        return self._noted(est.fit(Xw, Y[:, 0] if H == 1 else Y))
+        try:
+            return self._noted(est.fit(Xw, Y[:, 0] if H == 1 else Y))
+        except ValueError as exc:
+            if H == 1 or get_tags(self.estimator).target_tags.multi_output:
+                raise
+            name = type(self.estimator).__name__
+            raise ValueError(
+                f"{name} fits a single target, but strategy='direct' with horizon={H} "
+                f"trains {H} targets per window, one per step ({name} refused them: "
+                f"{exc}). Use strategy='recursive' (a one-step {name}, its forecasts "
+                f"fed back), or MultiOutputRegressor({name}(...)) (one model per "
+                "step)") from exc
 
     def _ridge_by_chunks(self, est, rows, ys, starts, y_starts):
         """A plain ``Ridge`` fitted from the normal equations of the windows

@@ -20,6 +20,7 @@ from sklearn.model_selection import BaseCrossValidator
 
 from ..utils._progress import ProgressReporter
 from ..utils._validation import check_int
+from ._forecaster import reads_future_X
 from ._parallel import check_n_jobs, parallel_map
 from ._panel_backtest import is_panel, panel_backtest, panel_splits
 from .metrics import mae, mape, mase, naive_scale, rmse, smape
@@ -311,11 +312,12 @@ def _origin_rows(forecaster, fitted, move, y, X, origin, horizon, coverage):
     """Fit a clone of ``forecaster`` up to ``origin`` (or, given ``fitted``, move it
     there when ``move``) and tabulate its forecasts."""
     hist_X = None if X is None else X.iloc[:origin]
-    # the covariate rows of the forecast steps (the forecaster reads only its
-    # future-known columns there)
-    fut_X = None if X is None else X.iloc[origin:origin + max(horizon, forecaster.horizon)]
     if fitted is None:
         fitted = clone(forecaster).fit(y.iloc[:origin], hist_X)
+    # the covariate rows of the forecast steps (the forecaster reads only its
+    # future-known columns there, and none if it has none)
+    fut_X = reads_future_X(fitted, None if X is None else
+                           X.iloc[origin:origin + max(horizon, forecaster.horizon)])
     at = {"history": y.iloc[:origin], "history_X": hist_X} if move else {}
     if coverage is None:
         pred = fitted.predict(horizon, X=fut_X, **at).to_frame("forecast")

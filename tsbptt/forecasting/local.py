@@ -30,6 +30,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import check_is_fitted
 
+from ._forecaster import reads_future_X
 from ._panel import (_entries, check_indexed_alike, frame_to_long, long_to_user,
                      split_future, to_entries, to_output)
 from ._parallel import check_n_jobs, parallel_map
@@ -236,7 +237,9 @@ class LocalModels(BaseEstimator):
         steps = {len(e.y) for e in entries}
         if len(steps) != 1:
             raise ValueError(f"y must hold as many steps for every series, got {steps}")
-        pred = self._per_series("predict", steps.pop(), X)
+        # a scorer holds every covariate of the test steps (see Forecaster.score)
+        first = self.forecasters_[self.series_[0]]
+        pred = self._per_series("predict", steps.pop(), reads_future_X(first, X))
         if isinstance(y, dict):
             y = to_output(list(y.items()), "dict", self._index_names)
         if not pred.index.equals(y.index):
