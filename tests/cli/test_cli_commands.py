@@ -170,16 +170,17 @@ def test_forecast_model_auto_says_its_choice_and_warns_when_networks_lose(tmp_pa
     code, out, err = run(capsys, "forecast", path, "--time-col", "time", "--target",
                          "load", "--horizon", 6, "--model", "auto")
     assert code == 0, err
-    lines = out.splitlines()
-    assert lines[0].startswith("chose seasonal naive (season 24; mean absolute error "
-                               "over 4 backtest origins of the training data: "
-                               "seasonal naive 0,")
-    assert lines[1].split() == ["time", "forecast"]
-    np.testing.assert_allclose([float(v.split()[-1]) for v in lines[2:]], day[:6],
+    lines = out.splitlines()  # the forecasts alone: the choice is a note, on stderr
+    assert lines[0].split() == ["time", "forecast"]
+    np.testing.assert_allclose([float(v.split()[-1]) for v in lines[1:]], day[:6],
                                atol=0.006)  # the table's 2 decimals
-    assert err.splitlines() == [
-        ("tsbptt: season 24 (from the time step <Hour>; set it with --season); lags 48 "
-         "(2 x season, at least 8; set it with --lags)"),
+    notes = err.splitlines()
+    assert notes[0] == ("tsbptt: season 24 (from the time step <Hour>; set it with "
+                        "--season); lags 48 (2 x season, at least 8; set it with --lags)")
+    assert notes[1].startswith("tsbptt: chose seasonal naive (season 24; mean absolute "
+                               "error over 4 backtest origins of the training data: "
+                               "seasonal naive 0,")
+    assert notes[2:] == [
         ("tsbptt: warning: the networks lost to seasonal naive in the backtest of the "
          "training data; forecasting with seasonal naive")]
     code, _, err = run(capsys, "forecast", path, "--time-col", "time", "--target",
@@ -192,7 +193,7 @@ def test_forecast_model_auto_says_its_choice_and_warns_when_networks_lose(tmp_pa
                          "--target", "load", "--horizon", 6, "--model", "auto",
                          "--fill", "ffill")
     assert code == 0, err
-    assert out.splitlines()[0].startswith("chose seasonal naive")
+    assert "tsbptt: chose seasonal naive" in err
 
 
 def test_backtest_prints_the_model_and_the_seasonal_naive(noise_csv, capsys, run):

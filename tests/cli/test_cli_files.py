@@ -384,3 +384,65 @@ def test_a_long_panel_file_is_said_to_hold_several_series(tmp_path, capsys, run)
                        "--lags", 2, "--model", "ridge")
     assert code == 2 and err.endswith("more than once (lines 3 and 4); keep one row per "
                                       "time (sum or average the duplicates)\n")
+
+
+def test_yyyymm_integers_are_refused_not_read_as_steps(tmp_path, capsys, run, ridge_args):
+    # read as steps, with the --fill the gap error advised, monthly data forecast
+    # 202313 (704 of 812 steps made up)
+    months = pd.date_range("2015-01-01", "2023-12-01", freq="MS")
+    path = _dated_csv(tmp_path, months.strftime("%Y%m").astype(int))
+    code, out, err = run(capsys, *ridge_args(path, "--fill", "interpolate"))
+    assert code == 2 and out == ""
+    assert err == (f"tsbptt: error: {path}: time column 'ts' holds integers that read as "
+                   "dates, year month (201501 ..); integers are read as steps (the step "
+                   "after 202312 would be 202313), so write the dates as dates, e.g. "
+                   "2015-01\n")
+
+
+def test_times_without_a_date_are_refused_not_dated_today(tmp_path, capsys, run, ridge_args):
+    # a column of clock times was read on the day the command ran: the forecasts'
+    # dates changed from one day to the next
+    clock = pd.date_range("2024-01-01", periods=30, freq="15min").strftime("%H:%M")
+    path = _dated_csv(tmp_path, clock)
+    code, out, err = run(capsys, *ridge_args(path))
+    assert code == 2 and out == ""
+    assert err == (f"tsbptt: error: {path}: time column 'ts' has a time without a full "
+                   "date: '00:00' (line 2); it would be read on a date the file does not "
+                   "give (today's); write dates and times, e.g. 2024-01-31 13:00\n")
+    # a year and a month are a full date (the month's first day)
+    months = pd.date_range("2020-01-01", periods=30, freq="MS").strftime("%b %Y")
+    code, out, err = run(capsys, *ridge_args(_dated_csv(tmp_path, months)))
+    assert code == 0, err
+    assert out.splitlines()[1].split()[0] == "2022-07-01"
+
+
+def test_a_two_digit_year_first_is_ambiguous(tmp_path, capsys, run, ridge_args):
+    # 24-03-01 was read as 24 March 2001, then the gaps this made were "filled"
+    hours = pd.date_range("2024-03-01", periods=30, freq="h").strftime("%y-%m-%d %H:%M")
+    path = _dated_csv(tmp_path, hours)
+    code, out, err = run(capsys, *ridge_args(path))
+    assert code == 2 and out == ""
+    assert ("ambiguous: '24-03-01 00:00' (line 2) is 2001-03-24 read month first but "
+            "2024-03-01 read year first") in err
+
+
+def test_rows_with_more_fields_than_the_header(tmp_path, capsys, run, ridge_args):
+    times = pd.date_range("2024-01-01", periods=30, freq="h")
+    rows = "".join(f"{t:%Y-%m-%d %H:%M},{v},\n" for t, v in zip(times, range(30)))
+    path = tmp_path / "trailing.csv"
+    path.write_text("ts,value\n" + rows)
+    # a delimiter at the end of every row (an export's): read as meant
+    code, out, err = run(capsys, *ridge_args(path))
+    assert code == 0, err
+    assert out.splitlines()[1].split()[:2] == ["2024-01-02", "06:00:00"]
+    # a whitespace separator splits a date from its time: every column was read a
+    # field off, and with one day of data the forecasts were dated today
+    path = tmp_path / "spaces.txt"
+    path.write_text("ts value\n" + rows.replace(",", " ").replace(" \n", "\n"))
+    code, out, err = run(capsys, *ridge_args(path, "--sep", r"\s+"))
+    assert code == 2 and out == ""
+    assert err == (f"tsbptt: error: {path}'s rows have 3 fields, its header names 2 "
+                   "('ts, value'): every column would be read a field off (the first row "
+                   "starts '2024-01-01'). Is the separator inside a value? Split by "
+                   "whitespace, a date and a time with a space between them are two "
+                   "fields: join them (2024-01-31T13:00), or quote them\n")

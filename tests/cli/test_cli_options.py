@@ -187,10 +187,20 @@ def test_few_windows_counts_the_steps_after_fill(tmp_path, capsys, run, ridge_ar
     pd.DataFrame({"ts": times, "value": np.arange(30.0)}).to_csv(path, index=False)
     args = ridge_args(path)[:-4] + ("--model", "ridge", "--horizon", 1, "--freq", "D",
                                     "--fill", "interpolate")
+    filled = "tsbptt: --fill interpolate filled 29 of the 59 steps\n"
     code, _, err = run(capsys, *args, "--lags", 12)
-    assert code == 0 and err == ""  # 59 steps: 47 windows
+    assert code == 0 and err == filled  # 59 steps: 47 windows
     code, _, err = run(capsys, *args, "--lags", 30)
     assert code == 0
-    assert err == (f"tsbptt: warning: {path} has 59 steps, which give only 29 training "
+    assert err == filled + (f"tsbptt: warning: {path} has 59 steps, which give only 29 training "
                    "window(s) of --lags 30 + 1 step(s) to forecast; at least 36 are "
                    "advisable: use fewer --lags or more data\n")
+    # most of the series made up: a warning (the time column is likely misread)
+    thin = tmp_path / "thin.csv"
+    pd.DataFrame({"ts": pd.date_range("2024-01-01", periods=30, freq="3D"),
+                  "value": np.arange(30.0)}).to_csv(thin, index=False)
+    code, _, err = run(capsys, *ridge_args(thin)[:-4], "--model", "ridge", "--horizon", 1,
+                       "--freq", "D", "--fill", "ffill", "--lags", 12)
+    assert code == 0
+    assert err == ("tsbptt: warning: --fill ffill filled 58 of the 88 steps: most of the "
+                   "series is made up; are the times read right?\n")

@@ -463,6 +463,19 @@ def test_seed_ensemble_is_the_median_of_its_members():
                         n_seeds=2).fit(X, Y)
     assert [e.random_state for e in drawn.estimators_] == list(
         np.random.RandomState(0).randint(np.iinfo(np.int32).max, size=2))
+    # the members' seeds wrap round below 2**32, where NumPy takes them
+    top = WindowModel(_Seeded(random_state=2**32 - 1), linear=False, n_seeds=2).fit(X, Y)
+    assert [e.random_state for e in top.estimators_] == [2**32 - 1, 0]
+
+
+@pytest.mark.parametrize("seed", ["x", 1.5, 1e30])
+def test_a_bad_seed_is_named_before_any_member_is_made(seed):
+    # it failed as "'str' object has no attribute 'randint'" (an AttributeError)
+    from sklearn.utils._param_validation import InvalidParameterError
+    X, Y = _windows(np.random.default_rng(0), n=30, C=1)
+    with pytest.raises(InvalidParameterError, match="The 'random_state' parameter of "
+                                                    "LSTMRegressor must be an int"):
+        WindowModel(LSTMRegressor(random_state=seed), linear=False).fit(X, Y)
 
 
 def test_network_seed_ensemble_median_and_reproducible():

@@ -5,6 +5,8 @@ with a message meant for the person at the terminal, naming the column, value or
 key at fault; :func:`tsbptt.cli.main` turns it into one ``tsbptt: error:`` line.
 """
 import argparse
+import datetime
+import itertools
 import json
 import re
 import warnings
@@ -385,22 +387,29 @@ def parse_times(values, column, lines=None):
 
 def _refuse_date_integers(values, column):
     """Raise :class:`DateIntegersError` where every value is an 8-digit integer that
-    reads as a date, year month day (20240131).
+    reads as a date, year month day (20240131), or a 6-digit one that reads as a
+    month, year month (202401: as steps, 202413 would follow 202412).
 
     Refused, not read as dates: such integers may be steps or ids as well, and
     either guess, when wrong, gives forecasts at wrong times without a word (as
     steps, 20240131 is followed by 20240132); the refusal costs one edit of the
     file, and the dates then written say what they mean."""
     ints = values.to_numpy()
-    if not len(ints) or ints.min() < 10_000_000 or ints.max() > 99_999_999:
+    if not len(ints):
         return
-    dates = _to_datetime(pd.Series(ints).astype(str), format="%Y%m%d", errors="coerce")
-    if dates is None or dates.isna().any():
-        return
-    raise DateIntegersError(
-        f"time column {column!r} holds integers that read as dates, year month day "
-        f"({ints[0]} ..); integers are read as steps (the step after {ints[-1]} would be "
-        f"{ints[-1] + 1}), so write the dates as dates, e.g. {dates[0]:%Y-%m-%d}")
+    for low, high, fmt, words, shown in ((10_000_000, 99_999_999, "%Y%m%d",
+                                          "year month day", "%Y-%m-%d"),
+                                         (180_001, 220_012, "%Y%m", "year month", "%Y-%m")):
+        if ints.min() < low or ints.max() > high:
+            continue
+        dates = _to_datetime(pd.Series(ints).astype(str), format=fmt, errors="coerce")
+        if dates is None or dates.isna().any():
+            continue
+        raise DateIntegersError(
+            f"time column {column!r} holds integers that read as dates, {words} "
+            f"({ints[0]} ..); integers are read as steps (the step after {ints[-1]} "
+            f"would be {ints[-1] + 1}), so write the dates as dates, e.g. "
+            f"{dates[0]:{shown}}")
 
 
 def _to_datetime(text, **kwargs):
@@ -439,13 +448,18 @@ def _one_format(text, column, lines=None):
     both readings work and differ, or where neither reads every value."""
     readings = {}
     year_first = bool(re.match(r"\s*\d{4}\D", text[0]))  # year, month, day: never y-d-m
-    for dayfirst in (False,) if year_first else (False, True):
-        parsed = _to_datetime(text, dayfirst=dayfirst, errors="coerce")
+    options = [dict(dayfirst=False)] if year_first else [dict(dayfirst=False),
+                                                          dict(dayfirst=True)]
+    if re.match(r"\s*\d{2}\D", text[0]):  # 24-03-01: a two-digit year first, too
+        options.append(dict(yearfirst=True))
+    for kwargs in options:
+        parsed = _to_datetime(text, errors="coerce", **kwargs)
         if parsed is not None and pd.api.types.is_datetime64_any_dtype(parsed):
-            readings["day first" if dayfirst else "month first"] = parsed
+            name = ("year first" if kwargs.get("yearfirst") else
+                    "day first" if kwargs["dayfirst"] else "month first")
+            readings[name] = parsed
     complete = {k: p for k, p in readings.items() if p.notna().all()}
-    if len(complete) == 2:
-        (a, pa), (b, pb) = complete.items()
+    for (a, pa), (b, pb) in itertools.combinations(complete.items(), 2):
         differ = np.flatnonzero((pa != pb).to_numpy())
         if len(differ):
             pos = int(differ[0])
@@ -454,7 +468,9 @@ def _one_format(text, column, lines=None):
                              f"{pb[pos]:%Y-%m-%d} read {b}; write the times as ISO 8601, "
                              "e.g. 2024-01-31 13:00")
     if complete:
-        return next(iter(complete.values()))
+        parsed = next(iter(complete.values()))
+        _refuse_missing_dates(text, column, lines)
+        return parsed
     # name the first value that breaks the reading which goes furthest
     stops = [int(np.argmax(p.isna().to_numpy())) for p in readings.values()]
     pos = max(stops) if stops else next(
@@ -463,6 +479,27 @@ def _one_format(text, column, lines=None):
     raise UsageError(f"cannot read {cut(text[pos])} (line {_line(pos, lines)}) of time column "
                      f"{column!r} as a date/time{like}; write times as ISO 8601, e.g. "
                      "2024-01-31 13:00")
+
+
+def _refuse_missing_dates(text, column, lines=None, sample=64):
+    """Raise where a time has no year (a time of day alone, 23:00, or a day without
+    a year, March 5): the parser fills it in, from today's date or the year 1, so the
+    forecasts would be dated by the day the command runs. ``sample`` values, spread
+    over the column, are checked (each takes a dateutil parse)."""
+    from dateutil import parser
+
+    picks = np.unique(np.linspace(0, len(text) - 1, min(sample, len(text))).astype(int))
+    for pos in picks.tolist():
+        try:
+            a = parser.parse(text[pos], default=datetime.datetime(2000, 1, 1))
+            b = parser.parse(text[pos], default=datetime.datetime(2001, 2, 2))
+        except (ValueError, OverflowError):
+            continue
+        if a.year != b.year:
+            raise UsageError(f"time column {column!r} has a time without a full date: "
+                             f"{cut(text[pos])} (line {_line(pos, lines)}); it would be "
+                             "read on a date the file does not give (today's); write "
+                             "dates and times, e.g. 2024-01-31 13:00")
 
 
 def _check_order(index, column, lines=None, frame=None):
@@ -626,7 +663,31 @@ def read_csv(file, sep=",", decimal=".", thousands=None):
         if other is not None:
             raise UsageError(f"{file} has one column, {cut(header)}: are its fields "
                              f"separated by {other!r}? Then pass --sep {other!r}")
+    if not isinstance(frame.index, pd.RangeIndex):
+        # rows with more fields than the header: pandas makes the first ones the row
+        # labels, which would be dropped, every column read one field off
+        frame = _extra_fields(frame, file, path, sep, decimal, thousands)
     return frame
+
+
+def _extra_fields(frame, file, path, sep, decimal, thousands):
+    """FILE read again where each row ends with one empty field more than the header
+    names (a delimiter at the end of every line: a common export's); else an error,
+    as no reading of the fields can be trusted."""
+    extra = frame.index.nlevels
+    if extra == 1 and frame.iloc[:, -1].isna().all():  # the last field empty everywhere
+        return pd.read_csv(path, sep=sep, decimal=decimal, thousands=thousands,
+                           engine="python" if len(sep) > 1 else "c", index_col=False)
+    first = frame.index[0] if extra == 1 else " ".join(map(str, frame.index[0]))
+    spaces = sep.isspace() or sep in (r"\s+", r"\s")
+    raise UsageError(
+        f"{file}'s rows have {frame.shape[1] + extra} fields, its header names "
+        f"{frame.shape[1]} ({cut(', '.join(map(str, frame.columns)))}): every column "
+        f"would be read a field off (the first row starts {cut(str(first))}). Is the "
+        "separator inside a value? " + (
+            "Split by whitespace, a date and a time with a space between them are two "
+            "fields: join them (2024-01-31T13:00), or quote them" if spaces else
+            "Quote such values, or pass the right --sep"))
 
 
 #: A number as text (with a decimal comma, say 20,0), which pandas may read as a date.

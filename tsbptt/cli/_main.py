@@ -264,7 +264,7 @@ def cmd_forecast(args):
         print(f"tsbptt: {said}", file=sys.stderr)  # stdout holds the forecasts
     if args.model == "auto":
         model = _auto(args).fit(data.y)
-        print(model.summary())
+        print(f"tsbptt: {model.summary()}", file=sys.stderr)  # stdout: the forecasts
         if model.network_loses_:
             warnings.warn("the networks lost to seasonal naive in the backtest of the "
                           "training data; forecasting with " + model.choice_, UserWarning,
@@ -275,7 +275,9 @@ def cmd_forecast(args):
     if args.fill is not None:  # the steps the model trains on: gaps filled
         from ..forecasting._panel import to_entries
 
-        steps = len(to_entries(data.y, freq=_freq(args.freq), fill=args.fill)[0][0].y)
+        entries = to_entries(data.y, freq=_freq(args.freq), fill=args.fill)[0]
+        steps = len(entries[0].y)
+        _say_filled(args, entries)
     warn_few_windows(steps, args, data.source)  # once the data proved usable
     if args.interval is not None:
         out = model.predict_interval(X=future)
@@ -295,6 +297,18 @@ def cmd_forecast(args):
     return 0
 
 
+def _say_filled(args, entries):
+    """How many steps --fill made up (a warning where they are most of the series:
+    a time column read wrong, say, rather than a few missing readings)."""
+    filled, total = sum(int(e.n_filled) for e in entries), sum(len(e.y) for e in entries)
+    said = f"--fill {args.fill} filled {filled} of the {total} steps"
+    if filled > total / 2:
+        warnings.warn(f"{said}: most of the series is made up; are the times read "
+                      "right?", UserWarning, stacklevel=1)
+    elif filled:
+        print(f"tsbptt: {said}", file=sys.stderr)
+
+
 def cmd_backtest(args):
     """``tsbptt backtest``: the model and the seasonal naive forecast, scored on the
     same rolling origins."""
@@ -309,6 +323,7 @@ def cmd_backtest(args):
     if args.fill is not None:  # fill once, so that the scored actuals are filled too
         (entry,), _, _ = to_entries(y, X, freq=_freq(args.freq), fill=args.fill)
         y, X = entry.y, entry.X
+        _say_filled(args, [entry])
     said = _season_and_lags(args, y, est)
     season = args.season
     initial = args.initial if args.initial is not None else int(0.8 * len(y))
@@ -605,6 +620,18 @@ def _stateful_words(match):
 #: is --strategy direct, lags=14 is --lags 14); times print as text, not
 #: Timestamp(...).
 _CLI_WORDS = ((r"\bTimestamp\('([^']*)'(?:, ?(?:freq|tz)='[^']*')*\)", r"\1"),
+              # holiday calendars: the Python API's alone (--freq names no holidays)
+              (r"pass the frequency, freq=\.\.\. \(semi-month ends 'SME'; business days "
+               r"'B', or with holidays a CustomBusinessDay\)",
+               "pass the frequency, --freq (semi-month ends SME, business days B; "
+               "business days with holidays off need the Python API: "
+               "freq=pd.offsets.CustomBusinessDay(holidays=[...]))"),
+              (r"if the series skips holidays, pass its frequency, freq=pd\.offsets\."
+               r"CustomBusinessDay\(holidays=\[\.\.\.\]\) or CustomBusinessDay\(calendar="
+               r"\.\.\.\); ",
+               "if the series skips holidays, the Python API reads it with "
+               "freq=pd.offsets.CustomBusinessDay(holidays=[...]) (--freq names no "
+               "holidays); "),
               (r"\by's (?:index|DatetimeIndex)", "the time column"),
               (r"\by has\b", "the series has"), (r"\by's\b", "the series'"),
               (r"(column '[^']*') of y\b", r"\1"),

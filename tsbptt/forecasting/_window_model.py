@@ -429,9 +429,13 @@ class WindowModel(RegressorMixin, BaseEstimator):
     def _seeds(self):
         """The members' seeds: random_state + i for an int, None for None, drawn
         from a RandomState instance otherwise."""
+        if hasattr(self.estimator, "_parameter_constraints"):  # a bad seed named
+            self.estimator._validate_params()
         base = self.estimator.get_params().get("random_state")
         if base is None or isinstance(base, Integral):
-            return [None if base is None else int(base) + i for i in range(self.n_seeds)]
+            # NumPy takes seeds below 2**32: the members' wrap round
+            return [None if base is None else (int(base) + i) % 2**32
+                    for i in range(self.n_seeds)]
         return [int(v) for v in base.randint(np.iinfo(np.int32).max, size=self.n_seeds)]
 
     def _fit_members(self, X, y):
