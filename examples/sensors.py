@@ -60,7 +60,7 @@ def holdout(forecaster, y, days, X=None):
     forecasts = []
     for start in starts:
         future = None
-        if X is not None:  # the forecast hours' covariates (read if future_exog)
+        if X is not None and forecaster.future_exog:  # the forecast hours' planned values
             t = X.index.get_level_values(-1)
             future = X[(t >= start) & (t < start + HORIZON * pd.Timedelta(hours=1))]
         forecasts.append(forecaster.predict(history=upto(y, start),
