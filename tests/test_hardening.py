@@ -308,13 +308,22 @@ def test_targets_whose_spread_overflows_are_refused(data):
         RNNRegressor(4, max_iter=1).fit(X, y)
 
 
-def test_finite_huge_inputs_fit_in_float64_and_are_explained_in_float32(data):
+def test_finite_huge_inputs_fit_in_either_dtype_and_are_explained_beyond_it(data):
     X, y = data
     pred = RNNRegressor(4, max_iter=2, dtype="float64", random_state=0).fit(
         X * 1e300, y).predict(X * 1e300)
     assert np.isfinite(pred).all()
-    with pytest.raises(ValueError, match="X has values beyond the float32 range"):
-        RNNRegressor(4, max_iter=1).fit(X * 1e300, y)
+    # float32 inputs are standardised before they are rounded to float32, so their
+    # unit does not matter (1e300 overflowed, and 1e9 + x lost x)
+    small = RNNRegressor(4, max_iter=2, random_state=0).fit(X, y)
+    for unit, offset in ((1e300, 0.0), (1.0, 1e9)):
+        big = RNNRegressor(4, max_iter=2, random_state=0).fit(X * unit + offset, y)
+        np.testing.assert_allclose(big.predict(X * unit + offset), small.predict(X),
+                                   rtol=1e-4, atol=1e-5)
+    # beyond float32 once standardised by the training data: refused, explained
+    with pytest.raises(ValueError, match="X has values beyond the float32 range once "
+                                         "standardised"):
+        small.predict(X * 1e39)
 
 
 # -- 7. saving onto a folder ------------------------------------------------------------

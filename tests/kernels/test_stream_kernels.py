@@ -74,7 +74,7 @@ def test_steps_give_each_builds_kernel_bits(cell, isa, dtype):
     head_b = rng.standard_normal(n_out).astype(dtype)
     X = rng.standard_normal((B, T, F)) * 2 + 1
     mean, scale = np.array([1.0, 0.5, -2.0]), np.array([2.0, 1.5, 0.25])
-    Xs = ((X.astype(dtype) - mean) / scale).astype(dtype)
+    Xs = ((X - mean) / scale).astype(dtype)  # standardised, then in the dtype
     Y, finals = _infer(cell, isa, layers, Xs, dtype)
     # the head as predict computes it: that build's microkernel, then the bias
     head = np.empty((B * T, n_out), dtype)

@@ -380,7 +380,7 @@ cdef class Stepper:
                     v = (x[i * F + f] - self.in_mean[f]) / self.in_scale[f]
                     xs64[i * F + f] = v
                 else:
-                    v = (<double><float>x[i * F + f] - self.in_mean[f]) / self.in_scale[f]
+                    v = (x[i * F + f] - self.in_mean[f]) / self.in_scale[f]
                     xs32[i * F + f] = <float>v
                     v = xs32[i * F + f]
                 if not isfinite(v):

@@ -41,7 +41,7 @@ from ..engine.network import param_shapes
 from ..engine.schedules import Constant
 from ..utils._progress import ProgressReporter, stop_reason
 from ..utils._validation import check_memory, is_positive_int, refuse_bool_numbers
-from ._inputs import to_sequences
+from ._inputs import in_dtype, to_sequences
 from ._state import FittedState, load_model, save_model, undone_on_failure
 from ._tags import Capabilities
 from ._targets import mean_scale
@@ -180,7 +180,7 @@ class _BaseRecurrent(FittedState, BaseEstimator):
         Xs = (X3 - self.input_mean_) / self.input_scale_
         if lengths.min() < X3.shape[1]:  # only a list of sequences has padding
             Xs[np.arange(X3.shape[1])[None, :] >= lengths[:, None]] = 0
-        return np.ascontiguousarray(Xs, dtype=np.dtype(self.dtype_))
+        return in_dtype(Xs, np.dtype(self.dtype_))
 
     def _check_bptt(self, T):
         if self.bptt_steps is not None and self.bptt_steps > T:

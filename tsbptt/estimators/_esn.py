@@ -44,7 +44,7 @@ from ._base import N_THREADS_CONSTRAINTS
 from ._esn_readout import ridge_gcv
 from ._esn_spectral import random_reservoir, spectral_radius
 from ._esn_state import ESNState
-from ._inputs import to_sequences
+from ._inputs import in_dtype, to_sequences
 from ._state import undone_on_failure
 from ._streaming import check_made_by, mark_made_by
 from ._tags import Capabilities
@@ -254,7 +254,7 @@ class _Reservoir(ESNState, BaseEstimator):
         Xs = (X3 - self.input_mean_) / self.input_scale_
         if lengths.min() < X3.shape[1]:  # padding of ragged lists stays exactly 0
             Xs[np.arange(X3.shape[1])[None, :] >= lengths[:, None]] = 0
-        return np.ascontiguousarray(Xs, dtype=np.dtype(self.dtype_))
+        return in_dtype(Xs, np.dtype(self.dtype_))
 
     def _fit_scaling(self, rows, w=None, name="X"):
         """input_mean_, input_scale_ from rows (n, F) of the training inputs."""

@@ -1,8 +1,9 @@
 """Turn what users pass to the estimators into batches of sequences.
 
 Three input forms, all ending as ``(X, lengths)`` with ``X`` a C-contiguous
-(n_samples, n_timesteps, n_features) array of the estimator's dtype and
-``lengths`` (n_samples,) intp:
+(n_samples, n_timesteps, n_features) float64 array and ``lengths`` (n_samples,)
+intp (:func:`in_dtype` takes X into the estimator's dtype once it is
+standardised: rounded to float32 first, inputs such as 1e9 + x lost x):
 
 - a 2D array or DataFrame (n_samples, width): univariate windows, or, with
   ``n_channels = C``, multivariate windows flattened time-major (column
@@ -18,7 +19,7 @@ Inputs are never modified; read-only and Fortran-ordered arrays are accepted.
 import numpy as np
 from sklearn.utils.validation import check_array, validate_data
 
-__all__ = ["to_sequences", "input_kind"]
+__all__ = ["in_dtype", "input_kind", "to_sequences"]
 
 FLOAT_DTYPES = (np.float64, np.float32)
 
@@ -78,7 +79,7 @@ def _from_list(est, X, reset, dtype):
                          f"{sorted(widths)}; every sequence needs the same features")
     _check_features(est, widths.pop(), reset)
     lengths = np.array([len(s) for s in seqs], dtype=np.intp)
-    out = np.zeros((len(seqs), lengths.max(), est.n_features_in_), dtype=dtype)
+    out = np.zeros((len(seqs), lengths.max(), est.n_features_in_))
     for i, s in enumerate(seqs):
         out[i, :len(s)] = s
     return out, lengths
@@ -110,11 +111,12 @@ def to_sequences(est, X, *, reset, dtype):
     reset : bool
         True in ``fit``, False in ``predict``.
     dtype : numpy dtype
-        The estimator's computation dtype.
+        The estimator's computation dtype (X3 stays float64: see the module
+        docstring).
 
     Returns
     -------
-    X3 : ndarray of shape (n_samples, n_timesteps, n_features)
+    X3 : float64 ndarray of shape (n_samples, n_timesteps, n_features)
     lengths : ndarray of intp of shape (n_samples,)
     kind : {'2d', '3d', 'list'}
     """
@@ -135,7 +137,7 @@ def to_sequences(est, X, *, reset, dtype):
         if "could not convert" not in str(exc):
             raise
         raise ValueError(f"X must hold numbers: {exc}") from None
-    return _to_dtype(X3, dtype), lengths, kind
+    return np.ascontiguousarray(X3, dtype=np.float64), lengths, kind
 
 
 def _convert(est, X, kind, reset, dtype):
@@ -165,14 +167,15 @@ def _convert(est, X, kind, reset, dtype):
     return X3, lengths
 
 
-def _to_dtype(X3, dtype):
-    """X3 in the computation dtype; finite float64 values beyond float32's range
-    would become infinite there, so they are refused with the reason."""
+def in_dtype(Xs, dtype):
+    """Standardised inputs ``Xs`` (float64) in the computation dtype; finite values
+    beyond float32's range would become infinite there, so they are refused with
+    the reason (inputs far outside the training data's range, once scaled by it)."""
     with np.errstate(over="ignore"):
-        out = np.ascontiguousarray(X3, dtype=dtype)
-    if out.dtype != X3.dtype and not np.isfinite(out).all():
-        big = float(np.max(np.abs(X3)))
-        raise ValueError(f"X has values beyond the {dtype} range (largest magnitude "
-                         f"{big:.3g}, the limit is {np.finfo(dtype).max:.3g}); use "
-                         "dtype='float64' or divide X by a constant")
+        out = np.ascontiguousarray(Xs, dtype=dtype)
+    if out.dtype != Xs.dtype and not np.isfinite(out).all():
+        big = float(np.max(np.abs(Xs)))
+        raise ValueError(f"X has values beyond the {dtype} range once standardised "
+                         f"(largest magnitude {big:.3g}, the limit is "
+                         f"{np.finfo(dtype).max:.3g}); use dtype='float64'")
     return out
