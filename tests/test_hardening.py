@@ -481,3 +481,30 @@ def test_make_windows_refuses_a_gap_in_a_datetime_index():
         ["2024-01-01", "2024-02-01", "2024-03-01", "2024-04-01", "2024-05-01",
          "2024-06-01"]))
     np.testing.assert_array_equal(make_windows(monthly, 3).y.to_numpy()[:, 0], [3, 4, 5])
+
+
+def test_tiny_units_are_standardised_like_any_other(data):
+    # an absolute 1e-12 took a spread of 1e-13 for a constant: X and y in such units
+    # were left unscaled (R^2 of -5e14), and a covariate of the Forecaster too
+    X, y = data
+    ref = RNNRegressor(4, max_iter=2, dtype="float64", random_state=0).fit(X, y)
+    for unit in (1e-13, 1e-40):
+        tiny = RNNRegressor(4, max_iter=2, dtype="float64", random_state=0).fit(
+            X * unit, y * unit)
+        np.testing.assert_allclose(tiny.predict(X * unit), ref.predict(X) * unit,
+                                   rtol=1e-7)
+    from sklearn.linear_model import Ridge
+
+    from tsbptt import Forecaster
+    rng = np.random.default_rng(0)
+    idx = pd.date_range("2024-01-01", periods=306, freq="h")
+    temp = pd.Series(rng.standard_normal(306), idx)
+    load = pd.Series(5 * temp.iloc[:300].to_numpy() + 0.1 * rng.standard_normal(300),
+                     idx[:300])
+    forecasts = []
+    for unit in (1.0, 1e-13):
+        X = (temp * unit).to_frame("temp")
+        f = Forecaster(Ridge(), lags=8, horizon=6, future_exog=["temp"],
+                       scaling="global").fit(load, X.iloc[:300])
+        forecasts.append(f.predict(X=X.iloc[300:]).to_numpy())
+    np.testing.assert_allclose(forecasts[1], forecasts[0], rtol=1e-9)

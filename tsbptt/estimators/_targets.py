@@ -6,7 +6,7 @@ The rules the regressors and classifiers share for reading ``y`` and
 import numpy as np
 from sklearn.utils.validation import _check_sample_weight
 
-from ..utils._validation import mean_std, reject_complex
+from ..utils._validation import mean_std, reject_complex, scale_or_unit
 
 __all__ = ["check_weights", "mean_scale", "per_step_targets", "target_ndim",
            "targets_per_step"]
@@ -82,7 +82,7 @@ def mean_scale(values, weights, name="y"):
         raise ValueError(f"{name} spans more than the float64 range (largest magnitude "
                          f"{np.max(np.abs(values)):.3g}): its mean and standard deviation "
                          f"overflow; divide {name} by a constant first")
-    return mean, np.where(std > 1e-12 * np.maximum(1, np.abs(mean)), std, 1.0)
+    return mean, scale_or_unit(mean, std, len(values)).reshape(np.shape(std))
 
 
 def check_weights(sample_weight, n):

@@ -58,7 +58,7 @@ from ._parts import _joined, _kept, _MemberWarnings, _names, _warn_once
 from ._saving import read_forecaster, save_forecaster
 from ._strategies import _Strategies
 from ..estimators import capabilities
-from ..utils._validation import check_window_length, refuse_bool_numbers
+from ..utils._validation import check_window_length, refuse_bool_numbers, scale_or_unit
 from ._window_model import is_network
 from .metrics import mae
 from .windowing import CALENDAR_FEATURES, calendar_features, infer_season
@@ -510,8 +510,8 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
             return X
         X, static = split_static(y, X, names)
         self.static_ = static
-        mean, std = static.mean().to_numpy(), static.std(ddof=0).to_numpy().copy()
-        std[std <= 1e-12] = 1.0  # as a covariate's (_PanelScaling._fit_scaling)
+        mean, std = static.mean().to_numpy(), static.std(ddof=0).to_numpy()
+        std = scale_or_unit(mean, std, len(static))  # as a covariate's (_fit_scaling)
         self.static_values_ = (static.to_numpy() - mean) / std
         return X
 

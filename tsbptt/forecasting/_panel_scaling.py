@@ -11,7 +11,7 @@ import numpy as np
 
 from . import transforms
 from ._panel import future_index
-from ..utils._validation import mean_std
+from ..utils._validation import mean_std, scale_or_unit
 from .windowing import calendar_features, check_numeric
 
 __all__ = []
@@ -44,20 +44,6 @@ class _Scaled:
             return np.asarray(yv, dtype=np.float64).reshape(len(t), 1)  # y alone
         return np.column_stack([yv, take(self.past, t), take(self.fut, t + lead),
                                 np.broadcast_to(self.static, (len(t), len(self.static)))])
-
-
-def unit_where_constant(mean, scale):
-    """``scale`` with 1 wherever its series is constant: a spread of at most 1e-12
-    of its level is rounding, not variation (and 1e-300 or less would overflow a
-    division), so such values are left centred, not divided by ~0.
-
-    The bound is relative: a series of values near 1e-12 that varies is divided
-    by its own spread like any other (an absolute 1e-12 once left it unscaled).
-    """
-    scale = np.array(scale, dtype=np.float64)
-    constant = scale <= np.maximum(1e-12 * np.abs(np.asarray(mean, np.float64)), 1e-300)
-    scale[constant] = 1.0
-    return scale
 
 
 def _series_mean_std(values):
@@ -137,10 +123,10 @@ class _PanelScaling:
                 raise ValueError(f"the {'y' if name == 'target' else 'X'} values span "
                                  "more than the float64 range: their mean and standard "
                                  "deviation overflow; divide them by a constant first")
-        self.target_scale_ = unit_where_constant(self.target_mean_, self.target_scale_)
-        # a covariate keeps the absolute test: one of rounding noise around 0 (a sine
-        # at whole periods, ~1e-16) is constant, not noise to scale up
-        self.exog_scale_[self.exog_scale_ <= 1e-12] = 1.0
+        # a spread that is a constant's rounding: left centred, not divided by ~0
+        n = np.array([len(v) for v in y])
+        self.target_scale_ = scale_or_unit(self.target_mean_, self.target_scale_, n)
+        self.exog_scale_ = scale_or_unit(self.exog_mean_, self.exog_scale_, n[:, None])
 
     @property
     def _positions(self):

@@ -167,6 +167,33 @@ def check_window_length(n_steps, lags, horizon, gap=None, what="the series"):
                          f"{gap_part} and horizon={horizon} (needs at least {need})")
 
 
+def scale_or_unit(mean, std, n):
+    """``std`` (a copy) with 1 where it is the rounding of a constant, not variation.
+
+    The bound is scikit-learn's for a constant feature (StandardScaler's): the
+    error of the two-pass formulas over ``n`` values, a spread of at most
+    ``n * eps * |mean|``. It is relative to the level, so values of any unit that
+    vary are scaled: an absolute 1e-12 left values in units of 1e-13 unscaled,
+    which a network then read as ~0; a varying column around 0 is scaled too.
+
+    Parameters
+    ----------
+    mean, std : float or ndarray
+        Means and standard deviations, broadcast together.
+    n : int or ndarray
+        How many values each was computed over (broadcast with them).
+
+    Returns
+    -------
+    ndarray of float64
+    """
+    mean = np.abs(np.asarray(mean, dtype=np.float64))
+    std = np.array(std, dtype=np.float64, ndmin=1)
+    constant = std <= np.asarray(n, np.float64) * np.finfo(np.float64).eps * mean
+    std[np.broadcast_to(constant, std.shape)] = 1.0
+    return std
+
+
 def mean_std(values, weights=None):
     """Weighted mean and (population) standard deviation of the rows of ``values``.
 
