@@ -346,7 +346,9 @@ def test_fit_series_with_exogenous_inputs():
                                      r"sequence \(12 steps\)"),
     # scalings beyond float32 once made inf weights, NaN predictions and a file
     # that load_model refused
-    (dict(spectral_radius=1e39), r"spectral_radius=1e\+39 overflows the reservoir's "
+    # (1e39 itself: the largest weight of a radius-1e39 reservoir is ~3e38 in some
+    # draws, below float32's 3.4e38, and the test passed or failed with the draw)
+    (dict(spectral_radius=1e41), r"spectral_radius=1e\+41 overflows the reservoir's "
                                  r"float32 weights"),
     (dict(input_scaling=1e300), r"input_scaling=1e\+300 overflows"),
     (dict(bias_scaling=1e39), r"bias_scaling=1e\+39 overflows"),
@@ -654,3 +656,12 @@ def test_series_column_names_survive_a_model_file(tmp_path):
         loaded.predict_series(X=ex[["load", "temp"]][80:85])
     mixed = ex.set_axis([0, "load"], axis=1)  # names of two types: not checked, as sklearn
     ESNRegressor(include_inputs=True, **SMALL).fit_series(y[:80], mixed[:80])
+
+
+def test_a_reservoir_without_a_cycle_is_said_to_ignore_spectral_radius():
+    # its spectral radius is 0: spectral_radius was ignored, silently
+    X = np.random.default_rng(0).standard_normal((40, 6))
+    with pytest.warns(UserWarning, match=r"the drawn reservoir \(n_reservoir=5, "
+                                         r"sparsity=0.9\) has no cycle of connections"):
+        m = ESNRegressor(n_reservoir=5, sparsity=0.9, random_state=0).fit(X, X[:, -1])
+    assert m.W_.nnz == 0 or np.max(np.abs(np.linalg.eigvals(m.W_.toarray()))) < 1e-12
