@@ -27,6 +27,7 @@ Three modes:
   readout learns every step after the washout. Forecasts continue from the end of
   the series, feeding the model's own predictions back.
 """
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -189,6 +190,13 @@ class _Reservoir(ESNState, BaseEstimator):
         radius = spectral_radius(W)
         if radius > 0:
             W.data *= self.spectral_radius / radius
+        elif self.spectral_radius > 0:  # no cycle among the drawn connections
+            warnings.warn(
+                f"the drawn reservoir (n_reservoir={N}, sparsity={self.sparsity!r}) has "
+                "no cycle of connections: its spectral radius is 0 and cannot be scaled "
+                f"to spectral_radius={self.spectral_radius!r}, so each state forgets "
+                f"the inputs within {N} steps; use more units or a lower sparsity",
+                UserWarning, stacklevel=3)
         with np.errstate(over="ignore"):  # an overflow is refused below, by name
             drawn = {"spectral_radius": W.data.astype(dtype),
                      "input_scaling": (rs.uniform(-1, 1, (N, n_inputs))
