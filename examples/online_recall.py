@@ -4,7 +4,7 @@ The stream is +-1 at random; the target at step t is the input at step t - d. To
 predict it the network must hold each input for d steps. Truncated BPTT with a
 window of k < d steps never sees a gradient that spans d steps: its head decodes
 part of the old input from the recurrent dynamics, but the recurrent weights never
-learn to keep it: its error stays at about 0.6 of the mean predictor's (1.0), where
+learn to keep it: its error stays at about 0.75 of the mean predictor's (1.0), where
 RTRL's and a window of k > d reach about 0.01. RTRL (``RTRLRegressor``) has
 no window: one online pass, one update per observation, learns it.
 

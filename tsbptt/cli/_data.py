@@ -265,7 +265,8 @@ def add_data_flags(p):
     for flag, kind, text, default in [
             ("--hidden-size", positive_int, "units per recurrent layer", "hidden_size"),
             ("--layers", positive_int, "stacked recurrent layers", "num_layers"),
-            ("--epochs", positive_int, "training epochs", "max_iter"),
+            ("--epochs", positive_int, "at most this many training epochs (early stopping "
+             "ends sooner when the validation loss stops improving)", "max_iter"),
             ("--learning-rate", learning_rate, "Adam step size", "learning_rate"),
             ("--batch-size", positive_int, "windows per update", "batch_size"),
             ("--dropout", dropout, "dropout rate on the recurrent layers' outputs",

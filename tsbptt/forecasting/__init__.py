@@ -1,4 +1,4 @@
-"""The forecasting layer, the only one that uses pandas.
+"""The forecasting layer: the estimators at work on pandas Series and DataFrames.
 
 Windows from Series/DataFrames (:mod:`~tsbptt.forecasting.windowing`), the
 :class:`Forecaster` and its strategies, intervals, panels, baselines, metrics,

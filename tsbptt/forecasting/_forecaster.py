@@ -257,7 +257,7 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         the inferred ones).
     scaling_ : {'window', 'global', None}
         The scaling used.
-    target_lambda_ : list of float or None
+    target_lambda_ : list of (float or None)
         Per series, the Box-Cox exponent of ``transform`` (0 for ``'log'``).
     n_filled_ : dict
         Per series, how many target values ``fill`` filled in.
