@@ -583,3 +583,22 @@ def test_sampled_windows_cover_every_phase_of_a_season():
         assert len(rows) == 12_000 and rows[-1] == n - 1 and np.all(np.diff(rows) > 0)
         counts = np.bincount(rows % period, minlength=period)
         assert counts.min() >= 0.9 * 12_000 / period, (n, period, counts)
+
+
+def test_training_auto_leaves_early_stopping_off_for_a_few_windows():
+    # a series just long enough for lags + horizon failed: its one window left
+    # nothing to train on after the validation tail the budget asked for, and the
+    # error named a validation_fraction the user never set
+    from tsbptt.forecasting._window_model import MIN_VALIDATED_WINDOWS
+    short = pd.Series(np.sin(np.arange(4) / 3),
+                      index=pd.date_range("2024-01-01", periods=4, freq="D"))
+    f = Forecaster(GRURegressor(4, max_iter=2, random_state=0), lags=2, horizon=2)
+    pred = f.fit(short).predict()
+    assert np.isfinite(pred).all() and not f.estimator_.estimator_.early_stopping
+    # enough windows: the budget's early stopping, as before
+    n = MIN_VALIDATED_WINDOWS + 2 + 2 - 1
+    longer = pd.Series(np.sin(np.arange(n) / 3),
+                       index=pd.date_range("2024-01-01", periods=n, freq="D"))
+    g = Forecaster(GRURegressor(4, max_iter=2, random_state=0), lags=2, horizon=2)
+    g.fit(longer)
+    assert g.estimator_.estimator_.early_stopping

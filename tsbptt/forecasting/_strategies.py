@@ -111,7 +111,7 @@ class _Strategies:
         a future-known channel is read."""
         return self.horizon if self.strategy == "direct" else 1
 
-    def _new_estimator(self, n_steps=None, label=None):
+    def _new_estimator(self, n_steps=None, label=None, n_windows=None):
         est = clone(self.estimator)
         self._member_label = f"{label or 'model fit'} ({type(est).__name__})"
         if capabilities(est).reports_progress:
@@ -120,7 +120,7 @@ class _Strategies:
                 est._progress_label = self._member_label
         network = is_network(est)
         if network and self.training == "auto":
-            apply_budget(est, stateful=self.strategy == "stateful")
+            apply_budget(est, stateful=self.strategy == "stateful", n_windows=n_windows)
         params = est.get_params()
         if self.strategy == "stateful":
             both = [k for k in ("bidirectional", "early_stopping") if params.get(k)]
@@ -175,7 +175,7 @@ class _Strategies:
         n_win = np.maximum(np.asarray(last) - H - L + 2, 0)
         has = np.flatnonzero(n_win)
         ys = [s.y for s in data]
-        est = self._new_estimator(label=label)
+        est = self._new_estimator(label=label, n_windows=int(n_win.sum()))
         C = len(self.channels_)
         rows = None if C == 1 else [  # y alone: the windows are runs of the values
             data[i].channels(np.arange(lens[i] - H), H) for i in has]

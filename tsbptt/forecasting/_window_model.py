@@ -569,15 +569,25 @@ def is_network(estimator):
     return capabilities(estimator).recurrent
 
 
-def apply_budget(estimator, stateful=False):
+#: Below this many training windows ``training='auto'`` leaves early stopping off:
+#: a validation tail of a fifth of them would be one or two windows (none left to
+#: train on, at one window: a fit of a series just long enough for its lags and
+#: horizon failed, naming a validation_fraction the user never set).
+MIN_VALIDATED_WINDOWS = 10
+
+
+def apply_budget(estimator, stateful=False, n_windows=None):
     """Set the :data:`BUDGET` values on the parameters of ``estimator`` (in place)
-    that are at their class defaults; a stateful fit keeps early stopping off."""
+    that are at their class defaults; a stateful fit, or one of fewer than
+    :data:`MIN_VALIDATED_WINDOWS` windows (``n_windows``), keeps early stopping
+    off."""
     defaults = {name: p.default for name, p in
                 inspect.signature(type(estimator).__init__).parameters.items()}
     params = estimator.get_params()
+    unvalidated = stateful or (n_windows is not None and n_windows < MIN_VALIDATED_WINDOWS)
     estimator.set_params(**{
         k: v for k, v in BUDGET.items()
         if k in params and params[k] == defaults.get(k, v)
-        and not (stateful and k in ("early_stopping", "validation_fraction",
-                                    "n_iter_no_change"))})
+        and not (unvalidated and k in ("early_stopping", "validation_fraction",
+                                       "n_iter_no_change"))})
     return estimator
