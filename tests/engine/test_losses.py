@@ -89,3 +89,14 @@ def test_float32_losses_depend_on_the_weights_ratios_alone(scale):
         assert grad.dtype == np.float32
         np.testing.assert_allclose(value, ref_value, rtol=1e-6)
         np.testing.assert_allclose(grad, ref_grad, rtol=1e-6, atol=1e-8)
+
+
+def test_an_overflowing_loss_is_inf_without_numpy_warnings():
+    # the trainer stops on a non-finite loss and says so; NumPy's "overflow
+    # encountered in multiply" came out beside its message
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        value, grad = MSE()(np.array([[1e30]], np.float32), np.array([[0.0]], np.float32))
+    assert value == np.inf and np.isfinite(grad).all()

@@ -50,10 +50,14 @@ class Loss:
         grad : ndarray of shape (N, P)
         """
         w = _weights(sample_weight, pred.shape[0], pred.dtype)
-        elem, d_elem = self._elementwise(pred, target)
-        per_row_scale = w / elem.shape[1]
-        value = float(np.sum(elem.sum(axis=1) * w) / elem.shape[1])
-        return value, (d_elem * per_row_scale[:, None]).astype(pred.dtype, copy=False)
+        # diverging predictions overflow the squares: the trainer stops on the
+        # non-finite value, saying so, and NumPy's own warning would only repeat it
+        with np.errstate(over="ignore", invalid="ignore"):
+            elem, d_elem = self._elementwise(pred, target)
+            per_row_scale = w / elem.shape[1]
+            value = float(np.sum(elem.sum(axis=1) * w) / elem.shape[1])
+            grad = (d_elem * per_row_scale[:, None]).astype(pred.dtype, copy=False)
+        return value, grad
 
     def _elementwise(self, pred, target):
         """Per-element losses (N, P) and their derivatives."""
