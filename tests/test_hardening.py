@@ -483,16 +483,19 @@ def test_make_windows_refuses_a_gap_in_a_datetime_index():
     np.testing.assert_array_equal(make_windows(monthly, 3).y.to_numpy()[:, 0], [3, 4, 5])
 
 
-def test_tiny_units_are_standardised_like_any_other(data):
-    # an absolute 1e-12 took a spread of 1e-13 for a constant: X and y in such units
-    # were left unscaled (R^2 of -5e14), and a covariate of the Forecaster too
+def test_targets_in_tiny_units_are_standardised_and_tiny_inputs_said_to_be_noise(data):
+    # an absolute 1e-12 took a target's spread of 1e-13 for a constant: y in such
+    # units was left unscaled (R^2 of -5e14)
     X, y = data
     ref = RNNRegressor(4, max_iter=2, dtype="float64", random_state=0).fit(X, y)
     for unit in (1e-13, 1e-40):
-        tiny = RNNRegressor(4, max_iter=2, dtype="float64", random_state=0).fit(
-            X * unit, y * unit)
-        np.testing.assert_allclose(tiny.predict(X * unit), ref.predict(X) * unit,
-                                   rtol=1e-7)
+        tiny = RNNRegressor(4, max_iter=2, dtype="float64", random_state=0).fit(X, y * unit)
+        np.testing.assert_allclose(tiny.predict(X), ref.predict(X) * unit, rtol=1e-7)
+    # inputs keep the floor (rounding noise around 0 is not a signal), and say so
+    with pytest.warns(UserWarning, match=r"X column\(s\) \[0\] vary by at most 1e-12 "
+                                         r"\(standard deviation [\d.]+e-1[34]\): taken for "
+                                         "rounding noise around 0"):
+        RNNRegressor(4, max_iter=1, dtype="float64", random_state=0).fit(X * 1e-13, y)
     from sklearn.linear_model import Ridge
 
     from tsbptt import Forecaster
@@ -502,9 +505,23 @@ def test_tiny_units_are_standardised_like_any_other(data):
     load = pd.Series(5 * temp.iloc[:300].to_numpy() + 0.1 * rng.standard_normal(300),
                      idx[:300])
     forecasts = []
-    for unit in (1.0, 1e-13):
+    for unit in (1.0, 1e-9):
         X = (temp * unit).to_frame("temp")
         f = Forecaster(Ridge(), lags=8, horizon=6, future_exog=["temp"],
                        scaling="global").fit(load, X.iloc[:300])
         forecasts.append(f.predict(X=X.iloc[300:]).to_numpy())
     np.testing.assert_allclose(forecasts[1], forecasts[0], rtol=1e-9)
+    # a covariate of rounding noise around 0 (sin(2 pi k) over many days) is read as
+    # the zeros it stands for, and said to be
+    k = np.arange(306.0)
+    noise = pd.DataFrame({"hour_sin": np.sin(2 * np.pi * 24 * k / 24)}, index=idx)
+    assert 0 < noise["hour_sin"].abs().max() < 1e-12
+    zeros = noise * 0.0
+    with pytest.warns(UserWarning, match=r"covariate\(s\) \['hour_sin'\] vary by at "
+                                         r"most 1e-12 in a series: taken for rounding noise"):
+        f = Forecaster(Ridge(), lags=8, horizon=6, future_exog=["hour_sin"]).fit(
+            load, noise.iloc[:300])
+    g = Forecaster(Ridge(), lags=8, horizon=6, future_exog=["hour_sin"]).fit(
+        load, zeros.iloc[:300])
+    np.testing.assert_array_equal(f.predict(X=noise.iloc[300:]),
+                                  g.predict(X=zeros.iloc[300:]))

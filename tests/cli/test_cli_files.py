@@ -409,6 +409,10 @@ def test_times_without_a_date_are_refused_not_dated_today(tmp_path, capsys, run,
     assert err == (f"tsbptt: error: {path}: time column 'ts' has a time without a full "
                    "date: '00:00' (line 2); it would be read on a date the file does not "
                    "give (today's); write dates and times, e.g. 2024-01-31 13:00\n")
+    # Excel's month-year export: the reading it likely means is named
+    months = pd.date_range("2020-01-01", periods=30, freq="MS").strftime("%b-%y")
+    code, out, err = run(capsys, *ridge_args(_dated_csv(tmp_path, months)))
+    assert code == 2 and err.endswith("(a month and a two-digit year? write 2024-01)\n")
     # a year and a month are a full date (the month's first day)
     months = pd.date_range("2020-01-01", periods=30, freq="MS").strftime("%b %Y")
     code, out, err = run(capsys, *ridge_args(_dated_csv(tmp_path, months)))
@@ -435,6 +439,13 @@ def test_rows_with_more_fields_than_the_header(tmp_path, capsys, run, ridge_args
     code, out, err = run(capsys, *ridge_args(path))
     assert code == 0, err
     assert out.splitlines()[1].split()[:2] == ["2024-01-02", "06:00:00"]
+    # an integer time column 1, 2, ... became a RangeIndex of labels, unnoticed
+    path = tmp_path / "steps.csv"
+    path.write_text("ts,value\n" + "".join(f"{t},{v}.5,\n" for t, v in zip(range(1, 31),
+                                                                           range(30))))
+    code, out, err = run(capsys, *ridge_args(path))
+    assert code == 0, err
+    assert out.splitlines()[1].split()[0] == "31"
     # a whitespace separator splits a date from its time: every column was read a
     # field off, and with one day of data the forecasts were dated today
     path = tmp_path / "spaces.txt"

@@ -371,6 +371,8 @@ def test_covariates_given_to_a_forecaster_fitted_without_any_are_refused():
     with pytest.raises(ValueError, match="X was given, but the forecaster was fitted "
                                          "without covariates"):
         f.predict(X=X.iloc[50:52])
+    with pytest.raises(ValueError, match="fitted without covariates"):
+        f.score(y.iloc[50:52], X.iloc[50:52])  # a scorer's X, given for nothing
     # fitted with past-only covariates, X on the forecast steps goes as unread: it
     # changed nothing, silently (the user most likely forgot future_exog)
     g = Forecaster(Ridge(), lags=3, horizon=2, interval="conformal").fit(y.iloc[:50],
@@ -586,6 +588,10 @@ def test_a_single_target_regressor_in_the_direct_strategy_is_told_what_to_use():
                                          r"but strategy='direct' with horizon=3 trains 3 "
                                          r"targets per window.*MultiOutputRegressor"):
         Forecaster(GradientBoostingRegressor(n_estimators=5), lags=4, horizon=3).fit(y)
+    # another refusal of the regressor's stays its own (it was reported as this one)
+    from sklearn.utils._param_validation import InvalidParameterError
+    with pytest.raises(InvalidParameterError, match="'n_estimators' parameter"):
+        Forecaster(GradientBoostingRegressor(n_estimators=0), lags=4, horizon=3).fit(y)
     # as the message says: one model per step, or fed back
     for f in (Forecaster(MultiOutputRegressor(GradientBoostingRegressor(n_estimators=5)),
                          lags=4, horizon=3),

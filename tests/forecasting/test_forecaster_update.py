@@ -137,6 +137,15 @@ def test_stateful_update_refuses_a_value_the_network_cannot_read(where):
     # the same value is read by a float64 network
     g = _fit(_model("stateful"), y.iloc[:120]).update(bad)
     assert np.isfinite(g.predict()).all()
+    # many series: the last new values are tried together, the refusal names its own
+    p = _fit(Forecaster(LSTMRegressor(6, max_iter=3, random_state=0, dtype="float32"),
+                        lags=12, horizon=3, strategy="stateful"),
+             {"a": y.iloc[:120], "b": y.iloc[:120] * 2})
+    kept = p.predict()
+    with pytest.raises(ValueError, match=r"cannot read the new values of series 'b' of "
+                                         r"y_new"):
+        p.update({"a": y.iloc[120:123], "b": bad * 10})
+    pd.testing.assert_series_equal(p.predict(), kept, check_exact=True)
 
 
 @pytest.fixture

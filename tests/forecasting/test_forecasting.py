@@ -158,6 +158,9 @@ def test_metrics_pair_wide_frames_by_column_and_scale_each_series_apart():
     long = train.melt(var_name="id", ignore_index=False).set_index("id", append=True)
     long = long["value"].swaplevel().sort_index(level=1, sort_remaining=False)
     assert metrics.naive_scale(long) == scale  # the rows interleaved by time
+    assert metrics.naive_scale(long.to_frame()) == scale  # a long frame's one column
+    mixed = actual.set_axis([1, "s2"], axis=1)  # labels of mixed types (sort failed)
+    assert metrics.mae(mixed, mixed[["s2", 1]]) == 0.0
     assert metrics.mase(actual, actual + 1.0, long) == pytest.approx(1 / scale)
     assert np.isnan(metrics.naive_scale([1.0, np.nan, 3.0]))
 

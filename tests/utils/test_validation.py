@@ -1,7 +1,7 @@
 """The shared validation helpers of every layer."""
 import numpy as np
 
-from tsbptt.utils._validation import mean_std, scale_or_unit
+from tsbptt.utils._validation import INPUT_NOISE_FLOOR, below_floor, mean_std, scale_or_unit
 
 
 def test_scale_or_unit_keeps_any_unit_that_varies_and_unit_scales_constants():
@@ -19,3 +19,10 @@ def test_scale_or_unit_keeps_any_unit_that_varies_and_unit_scales_constants():
     # per column, with a count per row of series
     got = scale_or_unit(np.array([[5.0, 0.0]]), np.array([[1e-16, 1e-16]]), np.array([[10]]))
     np.testing.assert_array_equal(got, [[1.0, 1e-16]])
+    # inputs: a spread below the floor is rounding noise around 0 whatever the mean
+    # (a computed zero scaled to unit size is noise read as a signal), and said to be
+    mean, std = np.array([0.0, 0.0, 5.0]), np.array([3e-13, 2.0, 1e-16])
+    np.testing.assert_array_equal(scale_or_unit(mean, std, 100, INPUT_NOISE_FLOOR),
+                                  [1.0, 2.0, 1.0])
+    np.testing.assert_array_equal(below_floor(mean, std, 100, INPUT_NOISE_FLOOR),
+                                  [True, False, False])

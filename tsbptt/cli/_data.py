@@ -5,6 +5,7 @@ with a message meant for the person at the terminal, naming the column, value or
 key at fault; :func:`tsbptt.cli.main` turns it into one ``tsbptt: error:`` line.
 """
 import argparse
+import csv
 import datetime
 import itertools
 import json
@@ -497,10 +498,14 @@ def _refuse_missing_dates(text, column, lines=None, sample=64):
         except (ValueError, OverflowError):
             continue
         if a.year != b.year:
+            # Excel's month-year export, Jan-24: a month and a two-digit year
+            month_year = re.fullmatch(r"\s*[A-Za-z]{3,9}[-/ ]\d{2}\s*", text[pos])
             raise UsageError(f"time column {column!r} has a time without a full date: "
                              f"{cut(text[pos])} (line {_line(pos, lines)}); it would be "
                              "read on a date the file does not give (today's); write "
-                             "dates and times, e.g. 2024-01-31 13:00")
+                             "dates and times, e.g. 2024-01-31 13:00" + (
+                                 " (a month and a two-digit year? write 2024-01)"
+                                 if month_year else ""))
 
 
 def _check_order(index, column, lines=None, frame=None):
@@ -664,11 +669,25 @@ def read_csv(file, sep=",", decimal=".", thousands=None):
         if other is not None:
             raise UsageError(f"{file} has one column, {cut(header)}: are its fields "
                              f"separated by {other!r}? Then pass --sep {other!r}")
-    if not isinstance(frame.index, pd.RangeIndex):
+    widths = _first_widths(path, sep)
+    if not isinstance(frame.index, pd.RangeIndex) or (widths and widths[1] > widths[0]):
         # rows with more fields than the header: pandas makes the first ones the row
-        # labels, which would be dropped, every column read one field off
+        # labels (a RangeIndex, where they are 0, 1, ... or 1, 2, ...), which would be
+        # dropped, every column read one field off
         frame = _extra_fields(frame, file, path, sep, decimal, thousands)
     return frame
+
+
+def _first_widths(path, sep):
+    """The fields of the header and of the first data row (blank lines skipped), or
+    None where the file has no data row to count."""
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        lines = [line for line in itertools.islice(f, 64) if line.strip()][:2]
+    if len(lines) < 2:
+        return None
+    rows = (list(csv.reader(lines, delimiter=sep)) if len(sep) == 1
+            else [re.split(sep, line.strip()) for line in lines])
+    return (len(rows[0]), len(rows[1])) if len(rows) == 2 else None
 
 
 def _extra_fields(frame, file, path, sep, decimal, thousands):
@@ -676,7 +695,7 @@ def _extra_fields(frame, file, path, sep, decimal, thousands):
     names (a delimiter at the end of every line: a common export's); else an error,
     as no reading of the fields can be trusted."""
     extra = frame.index.nlevels
-    if extra == 1 and frame.iloc[:, -1].isna().all():  # the last field empty everywhere
+    if extra == 1 and frame.shape[1] and frame.iloc[:, -1].isna().all():  # last field empty
         return pd.read_csv(path, sep=sep, decimal=decimal, thousands=thousands,
                            engine="python" if len(sep) > 1 else "c", index_col=False)
     first = frame.index[0] if extra == 1 else " ".join(map(str, frame.index[0]))

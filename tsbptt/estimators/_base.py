@@ -45,6 +45,7 @@ from ._inputs import in_dtype, to_sequences
 from ._state import FittedState, load_model, save_model, undone_on_failure
 from ._tags import Capabilities
 from ._targets import mean_scale
+from ..utils._validation import INPUT_NOISE_FLOOR
 
 if TYPE_CHECKING:  # typing.Self is Python >= 3.11
     from typing import Self
@@ -172,8 +173,8 @@ class _BaseRecurrent(FittedState, BaseEstimator):
             return
         valid = np.arange(X3.shape[1])[None, :] < lengths[:, None]
         weights = None if w is None else np.broadcast_to(w[:, None], valid.shape)[valid]
-        self.input_mean_, self.input_scale_ = mean_scale(X3[valid].astype(np.float64),
-                                                          weights, name="X")
+        self.input_mean_, self.input_scale_ = mean_scale(X3[valid], weights, name="X",
+                                                          floor=INPUT_NOISE_FLOOR)
 
     def _scale_inputs(self, X3, lengths):
         """Standardised copy; padding past each sequence's end stays exactly 0."""

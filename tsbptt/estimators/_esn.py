@@ -40,7 +40,7 @@ from sklearn.utils.validation import _get_feature_names, check_array, check_is_f
 from .._kernels._esn import esn_states
 from ..engine._threads import all_blas_single_threaded, resolve_n_threads
 from ..engine.trainer import warn_not_data_parallel
-from ..utils._validation import check_memory, refuse_bool_numbers
+from ..utils._validation import INPUT_NOISE_FLOOR, check_memory, refuse_bool_numbers
 from ._base import N_THREADS_CONSTRAINTS
 from ._esn_readout import ridge_gcv
 from ._esn_spectral import random_reservoir, spectral_radius
@@ -268,7 +268,7 @@ class _Reservoir(ESNState, BaseEstimator):
         """input_mean_, input_scale_ from rows (n, F) of the training inputs."""
         if self.scale_inputs:
             self.input_mean_, self.input_scale_ = mean_scale(
-                np.asarray(rows, np.float64), w, name=name)
+                np.asarray(rows, np.float64), w, name=name, floor=INPUT_NOISE_FLOOR)
         else:
             self.input_mean_ = np.zeros(rows.shape[1])
             self.input_scale_ = np.ones(rows.shape[1])

@@ -3,10 +3,12 @@
 The rules the regressors and classifiers share for reading ``y`` and
 ``sample_weight``, kept apart from the estimator classes.
 """
+import warnings
+
 import numpy as np
 from sklearn.utils.validation import _check_sample_weight
 
-from ..utils._validation import mean_std, reject_complex, scale_or_unit
+from ..utils._validation import below_floor, mean_std, reject_complex, scale_or_unit
 
 __all__ = ["check_weights", "mean_scale", "per_step_targets", "target_ndim",
            "targets_per_step"]
@@ -68,9 +70,10 @@ def per_step_targets(y, lengths, T):
     return out
 
 
-def mean_scale(values, weights, name="y"):
+def mean_scale(values, weights, name="y", floor=0.0):
     """Weighted mean and standard deviation of the rows of ``values``, per column;
-    a scale of 1 where a column is constant.
+    a scale of 1 where a column is constant (:func:`scale_or_unit`; inputs pass
+    ``floor=INPUT_NOISE_FLOOR``).
 
     Raises a ValueError naming ``name`` if the statistics are not finite (a spread
     beyond the float64 range), so no model is fitted with infinite scaling."""
@@ -82,7 +85,13 @@ def mean_scale(values, weights, name="y"):
         raise ValueError(f"{name} spans more than the float64 range (largest magnitude "
                          f"{np.max(np.abs(values)):.3g}): its mean and standard deviation "
                          f"overflow; divide {name} by a constant first")
-    return mean, scale_or_unit(mean, std, len(values)).reshape(np.shape(std))
+    tiny = np.flatnonzero(below_floor(mean, std, len(values), floor))
+    if tiny.size:
+        warnings.warn(f"{name} column(s) {tiny[:5].tolist()} vary by at most {floor:g} "
+                      f"(standard deviation {float(np.ravel(std)[tiny[0]]):.3g}): taken for "
+                      "rounding noise around 0 and left unscaled; if that is real "
+                      "variation, give them in a larger unit", UserWarning, stacklevel=4)
+    return mean, scale_or_unit(mean, std, len(values), floor).reshape(np.shape(std))
 
 
 def check_weights(sample_weight, n):

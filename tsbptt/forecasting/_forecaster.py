@@ -58,7 +58,8 @@ from ._parts import _joined, _kept, _MemberWarnings, _names, _warn_once
 from ._saving import read_forecaster, save_forecaster
 from ._strategies import _Strategies
 from ..estimators import capabilities
-from ..utils._validation import check_window_length, refuse_bool_numbers, scale_or_unit
+from ..utils._validation import (INPUT_NOISE_FLOOR, check_window_length,
+                                 refuse_bool_numbers, scale_or_unit)
 from ._window_model import is_network
 from .metrics import mae
 from .windowing import CALENDAR_FEATURES, calendar_features, infer_season
@@ -92,10 +93,13 @@ FITTED_PARAMS = ("horizon", "strategy", "interval")
 
 def reads_future_X(forecaster, X):
     """``X`` for ``forecaster``'s predict where the caller holds every covariate of
-    the forecast steps (a backtest, a scorer): None for a fitted forecaster that
-    reads none of them (its covariates past-only), which refuses an X."""
+    the forecast steps (a backtest, a scorer): None for a fitted forecaster whose
+    covariates are all past-only, which reads none of them there and refuses an X.
+    One fitted without covariates gets X, and refuses it: it was given for nothing."""
     future = getattr(forecaster, "_future", None)  # None: another kind of forecaster
-    return X if future is None or len(future) else None
+    past_only = (future is not None and not len(future)
+                 and len(getattr(forecaster, "exog_names_", ())) > 0)
+    return None if past_only else X
 
 
 class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
@@ -511,7 +515,7 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         X, static = split_static(y, X, names)
         self.static_ = static
         mean, std = static.mean().to_numpy(), static.std(ddof=0).to_numpy()
-        std = scale_or_unit(mean, std, len(static))  # as a covariate's (_fit_scaling)
+        std = scale_or_unit(mean, std, len(static), INPUT_NOISE_FLOOR)  # as a covariate's
         self.static_values_ = (static.to_numpy() - mean) / std
         return X
 

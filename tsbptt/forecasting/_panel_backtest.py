@@ -238,7 +238,7 @@ def _level_name(coverage):
     """The level in the interval columns' names, in percent as Nixtla writes it:
     90 for 0.9, 97.5 for 0.975 (not rounded to a whole percent: 0.975 and 0.98
     had one name)."""
-    return f"{round(100 * coverage, 10):g}"
+    return f"{round(100 * coverage, 10):.12g}"
 
 
 def _inside(table, target_col, model, coverage):

@@ -7,11 +7,13 @@ series' steps and its forecast horizon, and the static features beside them.
 Series of one length that view one run of a panel's values array are scaled
 together, a row each, with the same bits as one call per series.
 """
+import warnings
+
 import numpy as np
 
 from . import transforms
 from ._panel import future_index
-from ..utils._validation import mean_std, scale_or_unit
+from ..utils._validation import INPUT_NOISE_FLOOR, below_floor, mean_std, scale_or_unit
 from .windowing import calendar_features, check_numeric
 
 __all__ = []
@@ -126,7 +128,15 @@ class _PanelScaling:
         # a spread that is a constant's rounding: left centred, not divided by ~0
         n = np.array([len(v) for v in y])
         self.target_scale_ = scale_or_unit(self.target_mean_, self.target_scale_, n)
-        self.exog_scale_ = scale_or_unit(self.exog_mean_, self.exog_scale_, n[:, None])
+        tiny = below_floor(self.exog_mean_, self.exog_scale_, n[:, None],
+                           INPUT_NOISE_FLOOR).reshape(self.exog_scale_.shape).any(axis=0)
+        if tiny.any():
+            warnings.warn(f"covariate(s) {[c for c, t in zip(names, tiny) if t]} vary by "
+                          f"at most {INPUT_NOISE_FLOOR:g} in a series: taken for rounding "
+                          "noise around 0 and left unscaled; if that is real variation, "
+                          "give them in a larger unit", UserWarning, stacklevel=4)
+        self.exog_scale_ = scale_or_unit(self.exog_mean_, self.exog_scale_, n[:, None],
+                                         INPUT_NOISE_FLOOR)
 
     @property
     def _positions(self):

@@ -102,6 +102,25 @@ def _window_starts(lens, n_win, has, H, L, which=None):
     return row_at[k] + local, y_at[k] + local
 
 
+def _step_once(model, states, positions, rows):
+    """One forecast step of ``model`` from the rows ``positions`` of ``states`` on
+    ``rows`` (len(positions), C), as a forecast takes it; the result is dropped."""
+    mine = [tuple(a[positions] for a in layer) for layer in states]
+    if hasattr(model, "stream"):
+        model.stream(RecurrentState.from_states(mine)).step(rows)
+    else:
+        model.predict_sequence(rows[:, None, :], mine)
+
+
+def _unreadable(entry, exc):
+    """The refusal of new values of ``entry`` that the model cannot read."""
+    where = "y_new" if entry.key is None else f"series {entry.key!r} of y_new"
+    return ValueError(f"the model cannot read the new values of {where} "
+                      f"({entry.y.index[0]!r} to {entry.y.index[-1]!r}): {exc}. Nothing "
+                      "was updated: correct the values, or refit with them in the "
+                      "training data (the scaling is fitted there)")
+
+
 class _Strategies:
     """Windows, model fits and forecasts of the three strategies (a mixin)."""
 
@@ -205,7 +224,9 @@ class _Strategies:
         try:
             return self._noted(est.fit(Xw, Y[:, 0] if H == 1 else Y))
         except ValueError as exc:
-            if H == 1 or get_tags(self.estimator).target_tags.multi_output:
+            # scikit-learn's refusal of a 2D y (column_or_1d), not any other error
+            if (H == 1 or get_tags(self.estimator).target_tags.multi_output
+                    or "1d array" not in str(exc)):
                 raise
             name = type(self.estimator).__name__
             raise ValueError(
@@ -344,13 +365,14 @@ class _Strategies:
         each, as :meth:`_states_before` reads them).
 
         Every new step must be one the model can read: the steps before the last
-        are read here, and the last is tried here, once, as the next forecast
-        reads it (its future-known channels, not known yet, stand in from its own
-        step). A value finite in float64 but not in a float32 network once scaled
-        (1e39) is so refused now, by name, rather than by every later forecast
-        until a refit."""
+        are read here, and the last ones are tried here, once, all series in one
+        step, as the next forecast reads them (their future-known channels, not
+        known yet, stand in from their own step). A value finite in float64 but not
+        in a float32 network once scaled (1e39) is so refused now, by name, rather
+        than by every later forecast until a refit."""
         states = [tuple(a.copy() for a in layer) for layer in self.states_]
         model = self.estimator_
+        lasts, positions = [], []
         for e in new:
             i = self._positions[e.key]
             # the rows from the old origin to the step before the new one; a row reads
@@ -360,19 +382,20 @@ class _Strategies:
             mine = [tuple(a[i:i + 1] for a in layer) for layer in states]
             try:
                 _, after = model.predict_sequence(rows, mine)
-                last = part.channels(np.array([len(e.y)]), 0)
-                if hasattr(model, "stream"):
-                    model.stream(RecurrentState.from_states(after)).step(last)
-                else:
-                    model.predict_sequence(last[:, None, :], after)
             except ValueError as exc:
-                where = "y_new" if e.key is None else f"series {e.key!r} of y_new"
-                raise ValueError(
-                    f"the model cannot read the new values of {where} "
-                    f"({e.y.index[0]!r} to {e.y.index[-1]!r}): {exc}. Nothing was "
-                    "updated: correct the values, or refit with them in the training "
-                    "data (the scaling is fitted there)") from exc
+                raise _unreadable(e, exc) from exc
             for layer, s in zip(states, after):
                 for a, b in zip(layer, s):
                     a[i:i + 1] = b
+            lasts.append(part.channels(np.array([len(e.y)]), 0))
+            positions.append(i)
+        try:
+            _step_once(model, states, positions, np.vstack(lasts))
+        except ValueError:  # which series: each alone (the refusal's path only)
+            for e, i, last in zip(new, positions, lasts):
+                try:
+                    _step_once(model, states, [i], last)
+                except ValueError as exc:
+                    raise _unreadable(e, exc) from exc
+            raise
         return states

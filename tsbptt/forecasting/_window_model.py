@@ -549,9 +549,9 @@ _GOLDEN = 0.6180339887498949
 
 def _evenly(n, most):
     """``most`` of ``n`` rows in time order (all of them for ``most`` None or >= n):
-    one in each of ``most`` equal stretches counted back from the last row, which
-    is always taken, at a place in its stretch that moves on by the golden ratio's
-    fraction from one stretch to the next.
+    one in each of ``most`` stretches of whole rows, as equal as whole rows allow,
+    counted back from the last row, which is always taken, at a place in its
+    stretch that moves on by the golden ratio's fraction from one to the next.
 
     Spread evenly, and over every phase of any season: every ``ceil(n / most)``-th
     row, the picks aliased with a season whose period shared a factor with the
@@ -559,8 +559,11 @@ def _evenly(n, most):
     network trained on them forecast a clean sine 0.8 off."""
     if most is None or n <= most:
         return np.arange(n)
+    # stretch i holds the rows counted back from the last in [start_i, start_i+1):
+    # whole rows, disjoint, at least one each, so the picks are distinct and sorted
+    start = (np.arange(most + 1) * n) // most
     i = np.arange(most)
-    back = np.floor((i + (i * _GOLDEN) % 1.0) * (n / most)).astype(np.int64)
+    back = start[:-1] + ((i * _GOLDEN) % 1.0 * (start[1:] - start[:-1])).astype(np.int64)
     return (n - 1 - back)[::-1]
 
 

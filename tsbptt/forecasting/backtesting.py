@@ -244,7 +244,8 @@ def backtest(forecaster, y: pd.Series, X: pd.DataFrame | None = None, *, initial
     if not naive_scale(train, season) > 0:  # 0, or NaN: no pair without a missing value
         warnings.warn(f"MASE is undefined: the seasonal naive forecast (season={season}) "
                       "is exact on the first initial steps (their missing values left "
-                      "out); metrics['mase'] is nan", RuntimeWarning, stacklevel=2)
+                      "out), or no pair of them season apart is without a missing "
+                      "value; metrics['mase'] is nan", RuntimeWarning, stacklevel=2)
         metrics["mase"] = float("nan")
     else:
         metrics["mase"] = mase(a, f, train, season)

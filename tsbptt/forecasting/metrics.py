@@ -48,8 +48,8 @@ def _same_columns(columns, y_pred):
     if y_pred.columns.equals(columns) or isinstance(columns, pd.RangeIndex) \
             or isinstance(y_pred.columns, pd.RangeIndex):  # unnamed: by position
         return y_pred
-    if columns.is_unique and y_pred.columns.is_unique \
-            and columns.sort_values().equals(y_pred.columns.sort_values()):
+    if columns.is_unique and y_pred.columns.is_unique and len(columns) == len(
+            y_pred.columns) and columns.isin(y_pred.columns).all():  # any label types
         return y_pred[columns]
     raise ValueError(f"y_true and y_pred have different columns ({list(columns)[:5]} "
                      f"and {list(y_pred.columns)[:5]}): score the forecasts of each "
@@ -61,6 +61,9 @@ def _naive_errors(y_train, season):
     missing value or crosses no series: a 2D y_train holds one series a column
     (time down the rows), a Series with a MultiIndex (id, ..., time) one series
     per id, each oldest first."""
+    if isinstance(y_train, pd.DataFrame) and isinstance(y_train.index, pd.MultiIndex) \
+            and y_train.shape[1] == 1:  # a long frame's one column: one series per id
+        y_train = y_train.iloc[:, 0]
     if isinstance(y_train, pd.Series) and isinstance(y_train.index, pd.MultiIndex):
         values = pd.Series(y_train.to_numpy(dtype=np.float64), index=y_train.index)
         ids = list(range(y_train.index.nlevels - 1))
@@ -222,5 +225,7 @@ def naive_scale(y_train: ArrayLike, season: int = 1) -> float:
     """
     season = check_positive_int("season", season)
     errors = _naive_errors(y_train, season)
+    if np.isinf(errors).any():
+        raise ValueError("y_train contains infinity")
     errors = errors[~np.isnan(errors)]
     return float(np.mean(errors)) if errors.size else float("nan")

@@ -11,6 +11,7 @@ from numbers import Real
 import numpy as np
 import pandas as pd
 
+from ..utils._validation import plain_label
 from .windowing import check_order
 
 __all__ = ["log_returns", "prices_from_log_returns"]
@@ -50,7 +51,7 @@ def log_returns(prices: pd.Series | np.ndarray) -> pd.Series | np.ndarray:
         [index.get_level_values(i) for i in ids], sort=False, dropna=False).indices
     prev = np.full(len(index), -1)
     for key, pos in rows.items():
-        check_order(times[pos], f"prices of series {key!r}", order="by time",
+        check_order(times[pos], f"prices of series {plain_label(key)!r}", order="by time",
                     hint=" (one row a time step)")
         prev[pos[1:]] = pos[:-1]
     later = np.flatnonzero(prev >= 0)

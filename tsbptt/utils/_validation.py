@@ -167,14 +167,33 @@ def check_window_length(n_steps, lags, horizon, gap=None, what="the series"):
                          f"{gap_part} and horizon={horizon} (needs at least {need})")
 
 
-def scale_or_unit(mean, std, n):
+#: The spread below which an input column (a network's inputs, a Forecaster's
+#: covariates and static features) is taken for rounding noise around 0, not
+#: variation, whatever its mean: a computed zero, sin(2 pi k) over many k, say, is
+#: ~1e-13 and scaled up to unit size would be noise the model reads as a signal.
+#: A target has no such floor: it is what is forecast, in whatever unit.
+INPUT_NOISE_FLOOR = 1e-12
+
+
+def below_floor(mean, std, n, floor):
+    """Where a spread is left unscaled by ``floor`` alone: it varies by the relative
+    bound of :func:`scale_or_unit` but is at most ``floor`` (bool ndarray, for a
+    warning: tiny real variation and rounding noise around 0 look alike)."""
+    mean = np.abs(np.asarray(mean, dtype=np.float64))
+    std = np.asarray(std, dtype=np.float64)
+    relative = np.asarray(n, np.float64) * np.finfo(np.float64).eps * mean
+    return np.atleast_1d((std > relative) & (std <= floor))
+
+
+def scale_or_unit(mean, std, n, floor=0.0):
     """``std`` (a copy) with 1 where it is the rounding of a constant, not variation.
 
     The bound is scikit-learn's for a constant feature (StandardScaler's): the
     error of the two-pass formulas over ``n`` values, a spread of at most
-    ``n * eps * |mean|``. It is relative to the level, so values of any unit that
-    vary are scaled: an absolute 1e-12 left values in units of 1e-13 unscaled,
-    which a network then read as ~0; a varying column around 0 is scaled too.
+    ``n * eps * |mean|``. It is relative to the level, so a target of any unit
+    that varies is scaled (an absolute 1e-12 left y in units of 1e-13 unscaled:
+    a network's forecasts were noise), and so is 1e15 + v. Inputs take
+    ``floor=INPUT_NOISE_FLOOR`` as well.
 
     Parameters
     ----------
@@ -182,6 +201,8 @@ def scale_or_unit(mean, std, n):
         Means and standard deviations, broadcast together.
     n : int or ndarray
         How many values each was computed over (broadcast with them).
+    floor : float, default=0.0
+        A spread at most this is constant too, whatever the mean.
 
     Returns
     -------
@@ -189,8 +210,8 @@ def scale_or_unit(mean, std, n):
     """
     mean = np.abs(np.asarray(mean, dtype=np.float64))
     std = np.array(std, dtype=np.float64, ndmin=1)
-    constant = std <= np.asarray(n, np.float64) * np.finfo(np.float64).eps * mean
-    std[np.broadcast_to(constant, std.shape)] = 1.0
+    bound = np.maximum(np.asarray(n, np.float64) * np.finfo(np.float64).eps * mean, floor)
+    std[np.broadcast_to(std <= bound, std.shape)] = 1.0
     return std
 
 
