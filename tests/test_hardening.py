@@ -7,6 +7,7 @@ import sys
 import threading
 import time
 import tracemalloc
+import warnings
 import zipfile
 
 import numpy as np
@@ -494,11 +495,12 @@ def test_targets_in_tiny_units_are_standardised_and_tiny_inputs_said_to_be_noise
     # inputs keep the floor (rounding noise around 0 is not a signal), and say so
     with pytest.warns(UserWarning, match=r"X column\(s\) \[0\] vary by at most 1e-12 "
                                          r"\(standard deviation [\d.]+e-1[34]\): taken for "
-                                         "rounding noise around 0"):
+                                         "rounding noise and left unscaled"):
         RNNRegressor(4, max_iter=1, dtype="float64", random_state=0).fit(X * 1e-13, y)
     from sklearn.linear_model import Ridge
 
     from tsbptt import Forecaster
+    from tsbptt.utils._validation import SmallSpreadWarning
     rng = np.random.default_rng(0)
     idx = pd.date_range("2024-01-01", periods=306, freq="h")
     temp = pd.Series(rng.standard_normal(306), idx)
@@ -517,11 +519,20 @@ def test_targets_in_tiny_units_are_standardised_and_tiny_inputs_said_to_be_noise
     noise = pd.DataFrame({"hour_sin": np.sin(2 * np.pi * 24 * k / 24)}, index=idx)
     assert 0 < noise["hour_sin"].abs().max() < 1e-12
     zeros = noise * 0.0
-    with pytest.warns(UserWarning, match=r"covariate\(s\) \['hour_sin'\] vary by at "
-                                         r"most 1e-12 in a series: taken for rounding noise"):
+    with pytest.warns(SmallSpreadWarning, match=r"covariate\(s\) \['hour_sin'\] vary by "
+                                                r"at most 1e-12: taken for rounding noise"):
         f = Forecaster(Ridge(), lags=8, horizon=6, future_exog=["hour_sin"]).fit(
             load, noise.iloc[:300])
     g = Forecaster(Ridge(), lags=8, horizon=6, future_exog=["hour_sin"]).fit(
         load, zeros.iloc[:300])
     np.testing.assert_array_equal(f.predict(X=noise.iloc[300:]),
                                   g.predict(X=zeros.iloc[300:]))
+    # once in a backtest, not once an origin (nor again by the network inside)
+    from tsbptt import backtest
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        backtest(Forecaster(Ridge(), lags=8, horizon=6, future_exog=["hour_sin"],
+                            interval="conformal"), load, noise.iloc[:300], initial=240,
+                 step=6)
+    notes = [w for w in caught if issubclass(w.category, SmallSpreadWarning)]
+    assert len(notes) == 1 and "covariate(s) ['hour_sin']" in str(notes[0].message)

@@ -39,6 +39,7 @@ _PUBLIC = {
     "Forecaster": ".forecasting", "load_forecaster": ".forecasting",
     "SeasonalNaive": ".forecasting.baselines", "LocalModels": ".forecasting.local",
     "AutoForecaster": ".forecasting.auto",
+    "SmallSpreadWarning": ".utils._validation",
     **{name: ".forecasting.windowing" for name in (
         "Windows", "calendar_features", "infer_season", "make_windows")},
 }
@@ -60,6 +61,7 @@ if _TYPE_CHECKING:  # what the names are, for type checkers and editors
     from .forecasting.baselines import SeasonalNaive
     from .forecasting.local import LocalModels
     from .forecasting.windowing import Windows, calendar_features, infer_season, make_windows
+    from .utils._validation import SmallSpreadWarning
 
 __all__ = [
     "AutoForecaster", "Backtest", "backtest", "calendar_features", "datasets", "ESNClassifier",
@@ -69,7 +71,7 @@ __all__ = [
     "LSTMClassifier", "LSTMRegressor", "make_windows", "metrics", "RecurrentState",
     "RecurrentStream", "returns",
     "RNNClassifier", "RNNRegressor", "RollingOrigin", "RTRLRegressor", "save_model",
-    "SeasonalNaive", "show_config", "Windows",
+    "SeasonalNaive", "show_config", "SmallSpreadWarning", "Windows",
 ]
 
 

@@ -163,6 +163,14 @@ def test_metrics_pair_wide_frames_by_column_and_scale_each_series_apart():
     assert metrics.mae(mixed, mixed[["s2", 1]]) == 0.0
     assert metrics.mase(actual, actual + 1.0, long) == pytest.approx(1 / scale)
     assert np.isnan(metrics.naive_scale([1.0, np.nan, 3.0]))
+    # an infinity is refused wherever it is (inf - inf was a NaN pair, left out),
+    # and finite values 2e308 apart overflow the scale, said so by mase
+    for bad in ([np.inf, np.inf], [1.0, np.nan, np.inf]):
+        with pytest.raises(ValueError, match="y_train contains infinity"):
+            metrics.naive_scale(bad)
+    assert metrics.naive_scale([1e308, -1e308]) == np.inf
+    with pytest.raises(ValueError, match="errors on y_train overflow float64"):
+        metrics.mase([1.0], [2.0], [1e308, -1e308, 1e308])
 
 
 @pytest.mark.parametrize("refit", [True, False])

@@ -138,6 +138,13 @@ def test_static_features_are_standardised_channels():
         Forecaster(Ridge(), lags=7, static_features=["size"]).fit(df)
     with pytest.raises(ValueError, match=r"names columns the data does not have: \['area'\]"):
         Forecaster(Ridge(), lags=7, static_features=["area"]).fit(df)
+    # a static feature of rounding noise is left as it is, and said to be
+    df = _frame()
+    df["size"] = np.repeat([0.0, 3e-13, -3e-13], 120)
+    with pytest.warns(UserWarning, match=r"static feature\(s\) \['size'\] vary by at most "
+                                         "1e-12 over the series: taken for rounding noise"):
+        f = Forecaster(Ridge(), lags=7, static_features=["size"]).fit(df)
+    np.testing.assert_array_equal(f.static_values_.ravel(), [0.0, 3e-13, -3e-13])
 
 
 def test_panel_backtest_long_frame_layout_and_metrics():

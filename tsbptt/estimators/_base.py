@@ -173,8 +173,10 @@ class _BaseRecurrent(FittedState, BaseEstimator):
             return
         valid = np.arange(X3.shape[1])[None, :] < lengths[:, None]
         weights = None if w is None else np.broadcast_to(w[:, None], valid.shape)[valid]
-        self.input_mean_, self.input_scale_ = mean_scale(X3[valid], weights, name="X",
-                                                          floor=INPUT_NOISE_FLOOR)
+        # inside a Forecaster, which names its own covariates: quiet
+        self.input_mean_, self.input_scale_ = mean_scale(
+            X3[valid], weights, name="X", floor=INPUT_NOISE_FLOOR,
+            warn=not getattr(self, "_quiet_small_spread", False))
 
     def _scale_inputs(self, X3, lengths):
         """Standardised copy; padding past each sequence's end stays exactly 0."""

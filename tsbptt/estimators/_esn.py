@@ -268,7 +268,8 @@ class _Reservoir(ESNState, BaseEstimator):
         """input_mean_, input_scale_ from rows (n, F) of the training inputs."""
         if self.scale_inputs:
             self.input_mean_, self.input_scale_ = mean_scale(
-                np.asarray(rows, np.float64), w, name=name, floor=INPUT_NOISE_FLOOR)
+                np.asarray(rows, np.float64), w, name=name, floor=INPUT_NOISE_FLOOR,
+                warn=not getattr(self, "_quiet_small_spread", False))
         else:
             self.input_mean_ = np.zeros(rows.shape[1])
             self.input_scale_ = np.ones(rows.shape[1])

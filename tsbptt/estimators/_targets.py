@@ -3,12 +3,11 @@
 The rules the regressors and classifiers share for reading ``y`` and
 ``sample_weight``, kept apart from the estimator classes.
 """
-import warnings
-
 import numpy as np
 from sklearn.utils.validation import _check_sample_weight
 
-from ..utils._validation import below_floor, mean_std, reject_complex, scale_or_unit
+from ..utils._validation import (below_floor, mean_std, reject_complex, scale_or_unit,
+                                 warn_small_spread)
 
 __all__ = ["check_weights", "mean_scale", "per_step_targets", "target_ndim",
            "targets_per_step"]
@@ -70,10 +69,11 @@ def per_step_targets(y, lengths, T):
     return out
 
 
-def mean_scale(values, weights, name="y", floor=0.0):
+def mean_scale(values, weights, name="y", floor=0.0, warn=True):
     """Weighted mean and standard deviation of the rows of ``values``, per column;
     a scale of 1 where a column is constant (:func:`scale_or_unit`; inputs pass
-    ``floor=INPUT_NOISE_FLOOR``).
+    ``floor=INPUT_NOISE_FLOOR``, and a varying column left unscaled by it is named
+    in a SmallSpreadWarning unless ``warn`` is False).
 
     Raises a ValueError naming ``name`` if the statistics are not finite (a spread
     beyond the float64 range), so no model is fitted with infinite scaling."""
@@ -86,11 +86,11 @@ def mean_scale(values, weights, name="y", floor=0.0):
                          f"{np.max(np.abs(values)):.3g}): its mean and standard deviation "
                          f"overflow; divide {name} by a constant first")
     tiny = np.flatnonzero(below_floor(mean, std, len(values), floor))
-    if tiny.size:
-        warnings.warn(f"{name} column(s) {tiny[:5].tolist()} vary by at most {floor:g} "
-                      f"(standard deviation {float(np.ravel(std)[tiny[0]]):.3g}): taken for "
-                      "rounding noise around 0 and left unscaled; if that is real "
-                      "variation, give them in a larger unit", UserWarning, stacklevel=4)
+    if tiny.size and warn:
+        warn_small_spread(f"{name} column(s) {tiny[:5].tolist()} vary by at most {floor:g} "
+                          f"(standard deviation {float(np.ravel(std)[tiny[0]]):.3g}): taken "
+                          "for rounding noise and left unscaled; if that is real "
+                          "variation, give them in a larger unit", stacklevel=4)
     return mean, scale_or_unit(mean, std, len(values), floor).reshape(np.shape(std))
 
 

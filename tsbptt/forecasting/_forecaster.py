@@ -58,8 +58,8 @@ from ._parts import _joined, _kept, _MemberWarnings, _names, _warn_once
 from ._saving import read_forecaster, save_forecaster
 from ._strategies import _Strategies
 from ..estimators import capabilities
-from ..utils._validation import (INPUT_NOISE_FLOOR, check_window_length,
-                                 refuse_bool_numbers, scale_or_unit)
+from ..utils._validation import (INPUT_NOISE_FLOOR, below_floor, check_window_length,
+                                 refuse_bool_numbers, scale_or_unit, warn_small_spread)
 from ._window_model import is_network
 from .metrics import mae
 from .windowing import CALENDAR_FEATURES, calendar_features, infer_season
@@ -515,6 +515,12 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         X, static = split_static(y, X, names)
         self.static_ = static
         mean, std = static.mean().to_numpy(), static.std(ddof=0).to_numpy()
+        tiny = below_floor(mean, std, len(static), INPUT_NOISE_FLOOR)
+        if tiny.any():
+            warn_small_spread(f"static feature(s) {list(static.columns[tiny])} vary by at "
+                              f"most {INPUT_NOISE_FLOOR:g} over the series: taken for "
+                              "rounding noise and left unscaled; if that is real "
+                              "variation, give them in a larger unit", stacklevel=4)
         std = scale_or_unit(mean, std, len(static), INPUT_NOISE_FLOOR)  # as a covariate's
         self.static_values_ = (static.to_numpy() - mean) / std
         return X

@@ -76,7 +76,7 @@ class _Intervals:
             # the final model's Box-Cox exponents: scores from another transformed
             # space would not convert to the final one by a scale ratio
             self._fit_scaling([e.head(k) for e, k in zip(entries, known)],
-                              lambdas=final["target_lambda_"])
+                              lambdas=final["target_lambda_"], warn=False)
             data = self._scaled_all(entries)
             jobs = [(data[i], o) for i, o in origins]
             model = self._fit_model(data, cuts, "fit 1/2: calibration model")

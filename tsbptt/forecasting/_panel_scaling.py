@@ -7,13 +7,12 @@ series' steps and its forecast horizon, and the static features beside them.
 Series of one length that view one run of a panel's values array are scaled
 together, a row each, with the same bits as one call per series.
 """
-import warnings
-
 import numpy as np
 
 from . import transforms
 from ._panel import future_index
-from ..utils._validation import INPUT_NOISE_FLOOR, below_floor, mean_std, scale_or_unit
+from ..utils._validation import (INPUT_NOISE_FLOOR, below_floor, mean_std, plain_label,
+                                 scale_or_unit, warn_small_spread)
 from .windowing import calendar_features, check_numeric
 
 __all__ = []
@@ -87,7 +86,7 @@ class _PanelScaling:
     """Per-series scaling of a Forecaster's entries into :class:`_Scaled` series
     with their channels (a mixin of :class:`tsbptt.forecasting.Forecaster`)."""
 
-    def _fit_scaling(self, entries, lambdas=None):
+    def _fit_scaling(self, entries, lambdas=None, warn=True):
         """Per series (rows, in ``series_`` order): the mean and scale of y and of
         every covariate column. ``lambdas``: the power transform's exponents to keep
         (an interval's calibration model works in the final model's transformed
@@ -129,12 +128,15 @@ class _PanelScaling:
         n = np.array([len(v) for v in y])
         self.target_scale_ = scale_or_unit(self.target_mean_, self.target_scale_, n)
         tiny = below_floor(self.exog_mean_, self.exog_scale_, n[:, None],
-                           INPUT_NOISE_FLOOR).reshape(self.exog_scale_.shape).any(axis=0)
-        if tiny.any():
-            warnings.warn(f"covariate(s) {[c for c, t in zip(names, tiny) if t]} vary by "
-                          f"at most {INPUT_NOISE_FLOOR:g} in a series: taken for rounding "
-                          "noise around 0 and left unscaled; if that is real variation, "
-                          "give them in a larger unit", UserWarning, stacklevel=4)
+                           INPUT_NOISE_FLOOR).reshape(self.exog_scale_.shape)
+        if tiny.any() and warn:  # the calibration model's refit says it again: quiet
+            first = int(np.flatnonzero(tiny.any(axis=1))[0])
+            where = "" if entries[first].key is None else \
+                f" (series {plain_label(entries[first].key)!r} first)"
+            warn_small_spread(f"covariate(s) {[c for c, t in zip(names, tiny.any(axis=0)) if t]} "
+                              f"vary by at most {INPUT_NOISE_FLOOR:g}{where}: taken for "
+                              "rounding noise and left unscaled; if that is real variation, "
+                              "give them in a larger unit", stacklevel=4)
         self.exog_scale_ = scale_or_unit(self.exog_mean_, self.exog_scale_, n[:, None],
                                          INPUT_NOISE_FLOOR)
 

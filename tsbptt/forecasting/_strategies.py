@@ -132,6 +132,7 @@ class _Strategies:
 
     def _new_estimator(self, n_steps=None, label=None, n_windows=None):
         est = clone(self.estimator)
+        est._quiet_small_spread = True  # the Forecaster names its covariates itself
         self._member_label = f"{label or 'model fit'} ({type(est).__name__})"
         if capabilities(est).reports_progress:
             est._defer_convergence_warning = True  # one warning per Forecaster fit
@@ -288,7 +289,8 @@ class _Strategies:
             label = getattr(self, "_member_label", None)  # this fit's, for the summary
             notes[:] = [(label if lab is None else lab, msg) for lab, msg in notes]
         for member in members:
-            vars(member).pop("_defer_convergence_warning", None)
+            for hint in ("_defer_convergence_warning", "_quiet_small_spread"):
+                vars(member).pop(hint, None)
         return model
 
     def _states_before(self, model, jobs):

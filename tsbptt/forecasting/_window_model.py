@@ -162,7 +162,7 @@ def window_base(yw, loc, horizon, season=None):
 
 #: What a Forecaster tells the network it fits (its progress label, and to defer
 #: its ConvergenceWarning to the Forecaster's one summary), kept across the clone.
-_FORECASTER_HINTS = ("_progress_label", "_defer_convergence_warning")
+_FORECASTER_HINTS = ("_progress_label", "_defer_convergence_warning", "_quiet_small_spread")
 
 
 def clone_with_hints(estimator):

@@ -19,7 +19,7 @@ from sklearn.base import clone
 from sklearn.model_selection import BaseCrossValidator
 
 from ..utils._progress import ProgressReporter
-from ..utils._validation import check_int
+from ..utils._validation import check_int, small_spread_once_in
 from ._forecaster import reads_future_X
 from ._parallel import check_n_jobs, parallel_map
 from ._panel_backtest import is_panel, panel_backtest, panel_splits
@@ -151,6 +151,7 @@ class Backtest:
     per_series: pd.DataFrame = None
 
 
+@small_spread_once_in  # a note of the forecaster's, once, not once an origin
 def backtest(forecaster, y: pd.Series, X: pd.DataFrame | None = None, *, initial: int,
              step: int = 1, horizon: int | None = None, refit: bool = True,
              season: int = 1, coverage: float | None = None, verbose: int = 0,

@@ -35,7 +35,7 @@ from ._panel import (_entries, check_indexed_alike, frame_to_long, long_to_user,
                      split_future, to_entries, to_output)
 from ._parallel import check_n_jobs, parallel_map
 from .backtesting import backtest
-from ..utils._validation import check_window_length
+from ..utils._validation import check_window_length, small_spread_once_in
 
 __all__ = ["LocalModels", "backtest_series"]
 
@@ -153,6 +153,7 @@ class LocalModels(BaseEstimator):
         """Forecasts in the layout of the training data (a long frame if it was one)."""
         return long_to_user(out, self.long_frame_)
 
+    @small_spread_once_in  # one note for all the series' forecasters
     def fit(self, y, X=None):
         """Fit one clone of ``forecaster`` per series.
 

@@ -61,14 +61,12 @@ def _naive_errors(y_train, season):
     missing value or crosses no series: a 2D y_train holds one series a column
     (time down the rows), a Series with a MultiIndex (id, ..., time) one series
     per id, each oldest first."""
-    if isinstance(y_train, pd.DataFrame) and isinstance(y_train.index, pd.MultiIndex) \
-            and y_train.shape[1] == 1:  # a long frame's one column: one series per id
-        y_train = y_train.iloc[:, 0]
-    if isinstance(y_train, pd.Series) and isinstance(y_train.index, pd.MultiIndex):
-        values = pd.Series(y_train.to_numpy(dtype=np.float64), index=y_train.index)
+    if isinstance(y_train, (pd.Series, pd.DataFrame)) \
+            and isinstance(y_train.index, pd.MultiIndex):  # long: one series per id
+        values = y_train.astype(np.float64)
         ids = list(range(y_train.index.nlevels - 1))
         before = values.groupby(level=ids, sort=False, dropna=False).shift(season)
-        return np.abs(values.to_numpy() - before.to_numpy())
+        return np.abs(values.to_numpy() - before.to_numpy()).ravel()
     train = np.asarray(y_train, dtype=np.float64)
     train = train.reshape(len(train), -1) if train.ndim > 1 else train.ravel()
     return np.abs(train[season:] - train[:-season]).ravel()
@@ -179,8 +177,9 @@ def mase(y_true: ArrayLike, y_pred: ArrayLike, y_train: ArrayLike,
         pair (y_t, y_{t - season}) with a missing value (NaN) is left out of the
         naive forecast's error (a series a Forecaster fills); an infinity is refused.
         Many series: a 2D array or DataFrame of one series a column, or a Series
-        with a MultiIndex (id, ..., time); the naive forecast is taken within each
-        series and its errors pooled.
+        or DataFrame with a MultiIndex (id, ..., time) (each column a variable of
+        every id's series); the naive forecast is taken within each series and its
+        errors pooled.
     season : int, default=1
         The seasonal period (1: the naive forecast y_t = y_{t-1}).
 
@@ -203,6 +202,10 @@ def mase(y_true: ArrayLike, y_pred: ArrayLike, y_train: ArrayLike,
     if scale == 0:
         raise ValueError("MASE is undefined: the seasonal naive forecast is exact on "
                          "y_train")
+    if scale == np.inf:
+        raise ValueError("the seasonal naive forecast's errors on y_train overflow "
+                         "float64 (its values are up to 2e308 apart): divide y_train, "
+                         "y_true and y_pred by a constant first")
     return float(np.mean(np.abs(a - f)) / scale)
 
 
@@ -224,8 +227,9 @@ def naive_scale(y_train: ArrayLike, season: int = 1) -> float:
         the naive forecast is exact, and MASE undefined.
     """
     season = check_positive_int("season", season)
-    errors = _naive_errors(y_train, season)
-    if np.isinf(errors).any():
+    if np.isinf(np.asarray(y_train, dtype=np.float64)).any():
         raise ValueError("y_train contains infinity")
+    with np.errstate(over="ignore"):  # finite values 2e308 apart: an infinite scale
+        errors = _naive_errors(y_train, season)
     errors = errors[~np.isnan(errors)]
     return float(np.mean(errors)) if errors.size else float("nan")

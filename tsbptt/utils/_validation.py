@@ -9,8 +9,12 @@ do not: complex values hidden in targets or pandas columns, integers that are
 also booleans, windows longer than the series, and scaling statistics that
 overflow.
 """
+import contextlib
+import contextvars
+import functools
 import math
 import os
+import warnings
 from numbers import Integral
 
 import numpy as np
@@ -173,6 +177,51 @@ def check_window_length(n_steps, lags, horizon, gap=None, what="the series"):
 #: ~1e-13 and scaled up to unit size would be noise the model reads as a signal.
 #: A target has no such floor: it is what is forecast, in whatever unit.
 INPUT_NOISE_FLOOR = 1e-12
+
+
+class SmallSpreadWarning(UserWarning):
+    """An input column (a network's input, a Forecaster's covariate or static
+    feature) varies by at most :data:`INPUT_NOISE_FLOOR` and is left unscaled, taken
+    for rounding noise around 0; give it in a larger unit if it is real variation,
+    or filter this warning (``warnings.simplefilter("ignore", SmallSpreadWarning)``)
+    where it is known noise."""
+
+
+#: The messages of SmallSpreadWarning already given in this call (None: outside
+#: :func:`small_spread_once`, where each is given every time).
+_SMALL_SPREAD_SEEN = contextvars.ContextVar("tsbptt_small_spread_seen", default=None)
+
+
+@contextlib.contextmanager
+def small_spread_once():
+    """Within it, each SmallSpreadWarning message is given once: a backtest refits
+    at every origin, and the same note came once an origin."""
+    token = _SMALL_SPREAD_SEEN.set(set()) if _SMALL_SPREAD_SEEN.get() is None else None
+    try:
+        yield
+    finally:
+        if token is not None:
+            _SMALL_SPREAD_SEEN.reset(token)
+
+
+def small_spread_once_in(func):
+    """``func`` run within :func:`small_spread_once` (what refits many times)."""
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        with small_spread_once():
+            return func(*args, **kwargs)
+    return wrapper
+
+
+def warn_small_spread(message, stacklevel):
+    """Give ``message`` as a :class:`SmallSpreadWarning` (once within
+    :func:`small_spread_once`)."""
+    seen = _SMALL_SPREAD_SEEN.get()
+    if seen is not None:
+        if message in seen:
+            return
+        seen.add(message)
+    warnings.warn(message, SmallSpreadWarning, stacklevel=stacklevel + 1)
 
 
 def below_floor(mean, std, n, floor):
