@@ -480,7 +480,7 @@ def _one_format(text, column, lines=None):
     like = f" like {cut(text[0])} (line {_line(0, lines)})" if pos else ""
     raise UsageError(f"cannot read {cut(text[pos])} (line {_line(pos, lines)}) of time column "
                      f"{column!r} as a date/time{like}; write times as ISO 8601, e.g. "
-                     "2024-01-31 13:00")
+                     f"2024-01-31 13:00{_month_year_hint(text[pos])}")
 
 
 def _refuse_missing_dates(text, column, lines=None, sample=64):
@@ -498,14 +498,18 @@ def _refuse_missing_dates(text, column, lines=None, sample=64):
         except (ValueError, OverflowError):
             continue
         if a.year != b.year:
-            # Excel's month-year export, Jan-24: a month and a two-digit year
-            month_year = re.fullmatch(r"\s*[A-Za-z]{3,9}[-/ ]\d{2}\s*", text[pos])
             raise UsageError(f"time column {column!r} has a time without a full date: "
                              f"{cut(text[pos])} (line {_line(pos, lines)}); it would be "
                              "read on a date the file does not give (today's); write "
-                             "dates and times, e.g. 2024-01-31 13:00" + (
-                                 " (a month and a two-digit year? write 2024-01)"
-                                 if month_year else ""))
+                             "dates and times, e.g. 2024-01-31 13:00"
+                             f"{_month_year_hint(text[pos])}")
+
+
+def _month_year_hint(value):
+    """What a value like Excel's month-year export (Jan-24) likely means, or ''."""
+    if re.fullmatch(r"\s*[A-Za-z]{3,9}[-/ ]\d{2}\s*", value):
+        return " (a month and a two-digit year? write 2024-01)"
+    return ""
 
 
 def _check_order(index, column, lines=None, frame=None):
