@@ -456,4 +456,5 @@ def test_rows_with_more_fields_than_the_header(tmp_path, capsys, run, ridge_args
                    "('ts, value'): every column would be read a field off (the first row "
                    "starts '2024-01-01'). Is the separator inside a value? Split by "
                    "whitespace, a date and a time with a space between them are two "
-                   "fields: join them (2024-01-31T13:00), or quote them\n")
+                   "fields (quotes do not hold them together there): join them "
+                   "(2024-01-31T13:00)\n")

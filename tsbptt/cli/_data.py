@@ -710,7 +710,8 @@ def _extra_fields(frame, file, path, sep, decimal, thousands):
         f"would be read a field off (the first row starts {cut(str(first))}). Is the "
         "separator inside a value? " + (
             "Split by whitespace, a date and a time with a space between them are two "
-            "fields: join them (2024-01-31T13:00), or quote them" if spaces else
+            "fields (quotes do not hold them together there): join them "
+            "(2024-01-31T13:00)" if spaces else
             "Quote such values, or pass the right --sep"))
 
 
