@@ -170,7 +170,7 @@ def test_list_padding_is_internal_zero_and_masked():
     seqs, y = _ragged(n=12)
     m = _small(LSTMRegressor, bidirectional=True).fit(seqs, y)
     assert not any("pad" in name for name in m.get_params())
-    X3, lengths, kind = to_sequences(m, seqs, reset=False, dtype=np.dtype("float64"))
+    X3, lengths, kind = to_sequences(m, seqs, reset=False)
     assert kind == "list"
     np.testing.assert_array_equal(lengths, [len(s) for s in seqs])
     past_end = np.arange(X3.shape[1])[None, :] >= lengths[:, None]

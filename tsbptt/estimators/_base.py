@@ -159,7 +159,7 @@ class _BaseRecurrent(FittedState, BaseEstimator):
             for name in ("network_", "n_channels_", "dtype_", "input_kind_"):
                 self.__dict__.pop(name, None)
         dtype = np.dtype(self.dtype if reset else self.dtype_)
-        X3, lengths, kind = to_sequences(self, X, reset=reset, dtype=dtype)
+        X3, lengths, kind = to_sequences(self, X, reset=reset)
         if reset:
             self.input_kind_, self.n_channels_, self.dtype_ = kind, self.n_channels, dtype.name
         return X3, lengths

@@ -284,7 +284,7 @@ class _Reservoir(ESNState, BaseEstimator):
         else:
             self._check_fitted_params()
         dtype = np.dtype(self.dtype if reset else self.dtype_)
-        X3, lengths, kind = to_sequences(self, X, reset=reset, dtype=dtype)
+        X3, lengths, kind = to_sequences(self, X, reset=reset)
         if reset:
             self.input_kind_, self.n_channels_, self.dtype_ = kind, self.n_channels, dtype.name
         return X3, lengths

@@ -67,7 +67,7 @@ def _check_features(est, n_features, reset):
             f"{est.n_features_in_} features as input.")
 
 
-def _from_list(est, X, reset, dtype):
+def _from_list(est, X, reset):
     for i, x in enumerate(X):
         if len(x) == 0:
             raise ValueError(f"X[{i}] has 0 time steps; every sequence needs at least one")
@@ -98,7 +98,7 @@ def _checked_plain(est, X, kind):
     return X if np.isfinite(X).all() else None
 
 
-def to_sequences(est, X, *, reset, dtype):
+def to_sequences(est, X, *, reset):
     """Validate X and return ``(X3, lengths, kind)``.
 
     Parameters
@@ -110,13 +110,11 @@ def to_sequences(est, X, *, reset, dtype):
     X : array-like, DataFrame or list of 2D array-likes
     reset : bool
         True in ``fit``, False in ``predict``.
-    dtype : numpy dtype
-        The estimator's computation dtype (X3 stays float64: see the module
-        docstring).
 
     Returns
     -------
     X3 : float64 ndarray of shape (n_samples, n_timesteps, n_features)
+        (see the module docstring: :func:`in_dtype` takes it into the dtype)
     lengths : ndarray of intp of shape (n_samples,)
     kind : {'2d', '3d', 'list'}
     """
@@ -132,7 +130,7 @@ def to_sequences(est, X, *, reset, dtype):
                          f"{est.n_features_in_} features; pass a 3D array or a list "
                          "of 2D arrays, not a 2D table")
     try:
-        X3, lengths = _convert(est, X, kind, reset, dtype)
+        X3, lengths = _convert(est, X, kind, reset)
     except ValueError as exc:  # NumPy's words do not say which argument
         if "could not convert" not in str(exc):
             raise
@@ -140,10 +138,10 @@ def to_sequences(est, X, *, reset, dtype):
     return np.ascontiguousarray(X3, dtype=np.float64), lengths, kind
 
 
-def _convert(est, X, kind, reset, dtype):
+def _convert(est, X, kind, reset):
     """check_array / validate_data for each input form: (X3, lengths)."""
     if kind == "list":
-        X3, lengths = _from_list(est, X, reset, dtype)
+        X3, lengths = _from_list(est, X, reset)
     elif kind == "3d":
         X3 = None if reset else _checked_plain(est, X, kind)
         if X3 is None:

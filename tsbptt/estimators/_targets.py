@@ -87,10 +87,8 @@ def mean_scale(values, weights, name="y", floor=0.0, warn=True):
                          f"overflow; divide {name} by a constant first")
     tiny = np.flatnonzero(below_floor(mean, std, len(values), floor))
     if tiny.size and warn:
-        warn_small_spread(f"{name} column(s) {tiny[:5].tolist()} vary by at most {floor:g} "
-                          f"(standard deviation {float(np.ravel(std)[tiny[0]]):.3g}): taken "
-                          "for rounding noise and left unscaled; if that is real "
-                          "variation, give them in a larger unit", stacklevel=4)
+        warn_small_spread(f"{name} column(s) {tiny[:5].tolist()}", " (standard deviation "
+                          f"{float(np.ravel(std)[tiny[0]]):.3g})", stacklevel=4)
     return mean, scale_or_unit(mean, std, len(values), floor).reshape(np.shape(std))
 
 

@@ -517,10 +517,8 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         mean, std = static.mean().to_numpy(), static.std(ddof=0).to_numpy()
         tiny = below_floor(mean, std, len(static), INPUT_NOISE_FLOOR)
         if tiny.any():
-            warn_small_spread(f"static feature(s) {list(static.columns[tiny])} vary by at "
-                              f"most {INPUT_NOISE_FLOOR:g} over the series: taken for "
-                              "rounding noise and left unscaled; if that is real "
-                              "variation, give them in a larger unit", stacklevel=4)
+            warn_small_spread(f"static feature(s) {list(static.columns[tiny])}",
+                              " over the series", stacklevel=4)
         std = scale_or_unit(mean, std, len(static), INPUT_NOISE_FLOOR)  # as a covariate's
         self.static_values_ = (static.to_numpy() - mean) / std
         return X

@@ -20,7 +20,7 @@ from ..utils._progress import ProgressReporter
 from ._forecaster import reads_future_X
 from ._panel import frame_to_long, to_output
 from ._parallel import parallel_map
-from .metrics import mae, mape, mase, naive_scale, rmse, smape
+from .metrics import mae, mape, _mase_or_nan, rmse, smape
 
 __all__ = ["is_panel", "panel_backtest", "panel_splits"]
 
@@ -118,8 +118,7 @@ def _forecast_at(fitted, y, X, grid, c, horizon, coverage):
 
 def _metrics(a, f, train, season):
     out = {"mae": mae(a, f), "rmse": rmse(a, f), "smape": smape(a, f)}
-    out["mase"] = (mase(a, f, train, season) if len(train) > season
-                   and naive_scale(train, season) > 0 else float("nan"))
+    out["mase"] = _mase_or_nan(a, f, train, season)
     if not np.any(a == 0):
         out["mape"] = mape(a, f)
     return out

@@ -133,10 +133,8 @@ class _PanelScaling:
             first = int(np.flatnonzero(tiny.any(axis=1))[0])
             where = "" if entries[first].key is None else \
                 f" (series {plain_label(entries[first].key)!r} first)"
-            warn_small_spread(f"covariate(s) {[c for c, t in zip(names, tiny.any(axis=0)) if t]} "
-                              f"vary by at most {INPUT_NOISE_FLOOR:g}{where}: taken for "
-                              "rounding noise and left unscaled; if that is real variation, "
-                              "give them in a larger unit", stacklevel=4)
+            columns = [c for c, t in zip(names, tiny.any(axis=0)) if t]
+            warn_small_spread(f"covariate(s) {columns}", where, stacklevel=4)
         self.exog_scale_ = scale_or_unit(self.exog_mean_, self.exog_scale_, n[:, None],
                                          INPUT_NOISE_FLOOR)
 

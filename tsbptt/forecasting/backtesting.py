@@ -23,7 +23,7 @@ from ..utils._validation import check_int, small_spread_once_in
 from ._forecaster import reads_future_X
 from ._parallel import check_n_jobs, parallel_map
 from ._panel_backtest import is_panel, panel_backtest, panel_splits
-from .metrics import mae, mape, mase, naive_scale, rmse, smape
+from .metrics import mae, mape, _mase_or_nan, rmse, smape
 
 __all__ = ["Backtest", "RollingOrigin", "backtest"]
 
@@ -241,15 +241,12 @@ def backtest(forecaster, y: pd.Series, X: pd.DataFrame | None = None, *, initial
     table = pd.concat(rows, ignore_index=True)
     a, f = table["actual"], table["forecast"]
     metrics = {"mae": mae(a, f), "rmse": rmse(a, f), "smape": smape(a, f)}
-    train = y.iloc[:initial].to_numpy(np.float64)
-    if not naive_scale(train, season) > 0:  # 0, or NaN: no pair without a missing value
+    metrics["mase"] = _mase_or_nan(a, f, y.iloc[:initial].to_numpy(np.float64), season)
+    if np.isnan(metrics["mase"]):
         warnings.warn(f"MASE is undefined: the seasonal naive forecast (season={season}) "
                       "is exact on the first initial steps (their missing values left "
                       "out), or no pair of them season apart is without a missing "
                       "value; metrics['mase'] is nan", RuntimeWarning, stacklevel=2)
-        metrics["mase"] = float("nan")
-    else:
-        metrics["mase"] = mase(a, f, train, season)
     if not np.any(a == 0):
         metrics["mape"] = mape(a, f)
     if coverage is not None:

@@ -233,3 +233,12 @@ def naive_scale(y_train: ArrayLike, season: int = 1) -> float:
         errors = _naive_errors(y_train, season)
     errors = errors[~np.isnan(errors)]
     return float(np.mean(errors)) if errors.size else float("nan")
+
+
+def _mase_or_nan(y_true, y_pred, y_train, season=1):
+    """:func:`mase`, or NaN where it is undefined (a backtest's scale: the first
+    training part too short, exact for the seasonal naive forecast, or without a
+    pair free of missing values); its caller says so."""
+    if np.size(y_train) <= season or not naive_scale(y_train, season) > 0:
+        return float("nan")
+    return mase(y_true, y_pred, y_train, season)

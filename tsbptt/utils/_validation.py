@@ -213,9 +213,13 @@ def small_spread_once_in(func):
     return wrapper
 
 
-def warn_small_spread(message, stacklevel):
-    """Give ``message`` as a :class:`SmallSpreadWarning` (once within
-    :func:`small_spread_once`)."""
+def warn_small_spread(what, where, stacklevel):
+    """Say that ``what`` (columns, named) vary by at most INPUT_NOISE_FLOOR
+    (``where``: more detail, or '') in a :class:`SmallSpreadWarning`, once within
+    :func:`small_spread_once`."""
+    message = (f"{what} vary by at most {INPUT_NOISE_FLOOR:g}{where}: taken for rounding "
+               "noise and left unscaled; if that is real variation, give them in a "
+               "larger unit")
     seen = _SMALL_SPREAD_SEEN.get()
     if seen is not None:
         if message in seen:
@@ -228,10 +232,15 @@ def below_floor(mean, std, n, floor):
     """Where a spread is left unscaled by ``floor`` alone: it varies by the relative
     bound of :func:`scale_or_unit` but is at most ``floor`` (bool ndarray, for a
     warning: tiny real variation and rounding noise around 0 look alike)."""
-    mean = np.abs(np.asarray(mean, dtype=np.float64))
     std = np.asarray(std, dtype=np.float64)
-    relative = np.asarray(n, np.float64) * np.finfo(np.float64).eps * mean
-    return np.atleast_1d((std > relative) & (std <= floor))
+    return np.atleast_1d((std > _rounding_spread(mean, n)) & (std <= floor))
+
+
+def _rounding_spread(mean, n):
+    """scikit-learn's bound on the spread of ``n`` equal values about ``mean`` that
+    the two-pass formulas' rounding leaves: ``n * eps * |mean|``."""
+    return (np.asarray(n, np.float64) * np.finfo(np.float64).eps
+            * np.abs(np.asarray(mean, dtype=np.float64)))
 
 
 def scale_or_unit(mean, std, n, floor=0.0):
@@ -257,9 +266,8 @@ def scale_or_unit(mean, std, n, floor=0.0):
     -------
     ndarray of float64
     """
-    mean = np.abs(np.asarray(mean, dtype=np.float64))
     std = np.array(std, dtype=np.float64, ndmin=1)
-    bound = np.maximum(np.asarray(n, np.float64) * np.finfo(np.float64).eps * mean, floor)
+    bound = np.maximum(_rounding_spread(mean, n), floor)
     std[np.broadcast_to(std <= bound, std.shape)] = 1.0
     return std
 
