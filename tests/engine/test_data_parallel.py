@@ -118,6 +118,36 @@ def test_combined_gradient_is_the_whole_batchs(client):
                                    rtol=1e-12, atol=1e-14)
 
 
+def test_a_weightless_part_still_counts_its_rows_in_the_step(client):
+    # sample weights are relative to the training set's mean: the first worker's
+    # rows weigh 0, so it sends no gradient, but its 20 rows stay in the step's mean
+    # (left out, the step would be twice the whole minibatch's)
+    X, y = _data(n=40, seed=2)
+    w = np.r_[np.zeros(20), np.linspace(0.5, 2.0, 20)]
+    kw = dict(hidden_size=4, max_iter=1, batch_size=40, shuffle=False, optimizer="sgd",
+              learning_rate=0.1, random_state=0, dtype="float64", tol=0)
+    start = GRURegressor(**dict(kw, learning_rate=1e-300)).fit(X, y, sample_weight=w)
+    serial = GRURegressor(**kw).fit(X, y, sample_weight=w)
+    with DataParallel(client, n_workers=2) as dp:
+        two = GRURegressor(**kw).fit(X, y, sample_weight=w)
+    n_weights = sum(p.size for p in start.params_.values())
+    assert dp.stats_["rounds"] == 1
+    # one gradient exchanged instead of two (see the test above)
+    assert dp.stats_["bytes_received"] == 3 * 8 * n_weights
+    assert dp.stats_["bytes_sent"] == 5 * 8 * n_weights + 40 * 8
+    net = start.network_
+    X3, lengths = start._sequences(X, reset=False)
+    X3 = start._scale_inputs(X3, lengths)
+    Y = start._scaled_targets(start._targets(y, lengths, X3.shape[1])[0])
+    _, grads, _ = full_bptt(net, np.ascontiguousarray(X3), lengths,
+                            Objective(start._loss()).batch_fn(net, Y, lengths, w))
+    for k, g in grads.items():
+        for fit in (serial, two):
+            np.testing.assert_allclose(fit.params_[k], start.params_[k] - 0.1 * g,
+                                       rtol=1e-12, atol=1e-14)
+    assert two.loss_curve_ == pytest.approx(serial.loss_curve_, rel=1e-12)
+
+
 @pytest.mark.parametrize("n_workers", [1, 2])
 def test_a_non_finite_update_stops_with_the_last_finite_weights(client, n_workers):
     X, y = _data(n=40, seed=4)

@@ -290,6 +290,57 @@ def test_batches_without_weight_are_skipped_and_losses_do_not_depend_on_batching
     assert history[0]["n_updates"] == 2  # the first batch has no weight
 
 
+def test_a_minibatch_weighs_its_samples_against_the_whole_training_set():
+    # Each batch's loss is sum(w * l) over its rows / (its rows * the set's mean row
+    # weight): one epoch of plain SGD must be the batches' own weighted-mean
+    # gradients, each scaled by its rows' mean relative weight. Normalised by its own
+    # weight sum (before), a batch of light samples made a full-weight step.
+    from tsbptt.engine.bptt import full_bptt
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((6, 7, 1))
+    y = rng.standard_normal((6, 7, 1))
+    lengths = np.array([7, 3, 5, 7, 2, 6], dtype=np.intp)
+    w = np.array([0.0, 0.0, 1.0, 2.0, 0.01, 0.01])
+    net = Network("gru", 1, 4, 1, many_to_many=True, random_state=0)
+    ref = Network("gru", 1, 4, 1, many_to_many=True, random_state=0)
+    obj, lr = Objective(MSE()), 0.1
+    mean_row_weight = np.sum(w * lengths) / lengths.sum()
+    losses = []
+    for b in (slice(0, 2), slice(2, 4), slice(4, 6)):
+        if not w[b].sum() > 0:
+            losses.append(0.0)
+            continue
+        value, grads, _ = full_bptt(ref, X[b], lengths[b],
+                                    obj.batch_fn(ref, y[b], lengths[b], w[b]))
+        share = np.sum(w[b] * lengths[b]) / (lengths[b].sum() * mean_row_weight)
+        for k, g in grads.items():
+            ref.params[k][...] -= lr * share * g
+        losses.append(value * share * lengths[b].sum())
+    history = train(net, obj, SGD(list(net.params.values()), lr), Constant(lr),
+                    (X, y, lengths, w), TrainOptions(batch_size=2, max_iter=1,
+                                                     shuffle=False),
+                    rng=np.random.RandomState(0))
+    for k in net.params:
+        np.testing.assert_allclose(net.params[k], ref.params[k], rtol=1e-12, atol=1e-15)
+    assert history[0]["n_updates"] == 2
+    # the epoch's loss: the weighted mean over every row, the weightless batch's too
+    assert history[0]["train_loss"] == pytest.approx(sum(losses) / lengths.sum(),
+                                                     rel=1e-12)
+
+
+def test_sample_weights_count_whatever_the_batch_size():
+    # identical inputs, so the fit can only learn the weighted mean of y; unshuffled
+    # batches of 32 each hold one weight level, and normalised per batch (before)
+    # the weights did not count at all (5.0 against 0.099)
+    from tsbptt import GRURegressor
+    X = np.ones((256, 4))
+    y = np.r_[np.full(128, 10.0), np.zeros(128)]
+    w = np.r_[np.full(128, 0.01), np.ones(128)]
+    fit = GRURegressor(4, batch_size=32, shuffle=False, max_iter=80, learning_rate=1e-2,
+                       tol=0, random_state=0).fit(X, y, sample_weight=w)
+    assert fit.predict(X[:1])[0] == pytest.approx(np.average(y, weights=w), abs=0.05)
+
+
 @pytest.mark.parametrize("gap", [-3, 2.5, True, "1"])
 def test_time_ordered_split_refuses_a_gap_that_is_not_a_count(gap):
     # gap=-3 once gave training rows 0..10 of 10, overlapping the validation tail

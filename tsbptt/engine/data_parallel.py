@@ -78,7 +78,8 @@ import numpy as np
 
 from ..utils._workers import worker_thread_limits
 from .bptt import full_bptt
-from .trainer import EpochCounters, _Stop, _row_weight, _update, epoch_runner
+from .trainer import (EpochCounters, _Stop, _row_weight, _rows_per_sample, _update,
+                      epoch_runner)
 
 __all__ = ["DataParallel", "ShardWorker"]
 
@@ -136,10 +137,12 @@ class ShardWorker:
         lb = self.lengths[idx]
         value, grads, stats = full_bptt(
             self.net, np.ascontiguousarray(self.X[idx]), lb,
-            self.loss.batch_fn(self.net, self.y[idx], lb, wb),
+            self.loss.batch_fn(self.net, self.y[idx], lb, wb, relative=True),
             checkpoint_every=self.opts.checkpoint_every, clip_step=self.opts.clip_step,
             n_threads=self.opts.n_threads)
-        bw = _row_weight(self.net, wb, lb if self.net.many_to_many else np.ones(len(idx)))
+        # the weights are relative to the whole training set's mean (``train`` made
+        # them so before sharding): a part's share of the step is its row count
+        bw = _row_weight(self.net, None, _rows_per_sample(self.net, lb))
         return value, bw, grads, int(sum(s.sum() for s in stats["n_clipped"]))
 
     def local_steps(self, weights, batches, lr):
@@ -281,8 +284,8 @@ class ShardWorker:
             try:
                 for idx in parts:
                     got = self._step(idx, stats)
-                    if not got:
-                        continue
+                    if all(g[2] is None for g in got):
+                        continue  # no row of the step weighs anything: no update
                     t0 = time.perf_counter()
                     combined = _combine(self.net, got)
                     stopped = _apply(self.net, self.optimizer, combined, lr, self.opts,
@@ -301,19 +304,23 @@ class ShardWorker:
                     total, weight, counters, stats, stopped)
 
     def _step(self, idx, stats):
-        """This worker's part of one step, exchanged: the parts with rows of weight,
-        in shard order (see :meth:`_exchange`); ``stats`` takes the step's accounts."""
+        """This worker's part of one step, exchanged: the parts with rows, in shard
+        order (see :meth:`_exchange`), those whose rows all weigh 0 without a
+        gradient; ``stats`` takes the step's accounts."""
         t0 = time.perf_counter()
         mine = self._gradient(idx) if len(idx) else None
         if mine is not None:
             mine = mine[:2] + (_flat(self.net, mine[2]), mine[3], time.perf_counter() - t0)
+        elif len(idx):  # rows that weigh nothing: no gradient, but in the step's mean
+            rows = _row_weight(self.net, None, _rows_per_sample(self.net, self.lengths[idx]))
+            mine = (0.0, rows, None, 0, 0.0)
         parts = self._exchange(mine)
         round_s = time.perf_counter() - t0
         got = [g for g in parts if g is not None]
+        sent = 0 if mine is None or mine[2] is None else mine[2].nbytes
         stats["rounds"] += 1
-        stats["bytes_sent"] += 0 if mine is None else mine[2].nbytes * len(self._peers)
-        stats["bytes_received"] += sum(g[2].nbytes for g in got) - (
-            0 if mine is None else mine[2].nbytes)
+        stats["bytes_sent"] += sent * len(self._peers)
+        stats["bytes_received"] += sum(g[2].nbytes for g in got if g[2] is not None) - sent
         stats["compute_s"] += 0.0 if mine is None else mine[4]
         stats["wait_s"] += max(0.0, round_s - max((g[4] for g in got), default=0.0))
         return got
@@ -496,6 +503,11 @@ class DataParallel:
                 total, weight = self._average_epoch(net, optimizer, lr, steps, counters)
         finally:
             self.stats_["wall_s"] += time.perf_counter() - t0
+        if data.sample_weight is not None:
+            # parts whose rows all weigh 0 sent nothing, but their rows are in the
+            # weighted mean (their losses count 0): relative weights make it the sum
+            # of the weighted losses over all the rows
+            weight = _row_weight(net, None, _rows_per_sample(net, data.lengths))
         if weight == 0:
             raise ValueError("no training sample has a positive weight")
         return total / weight
@@ -670,16 +682,18 @@ def _count(stats, sent, received, compute, round_s):
 
 
 def _weighted(pairs):
-    """Sum of ``w / sum(w) * x`` over (w, x) pairs in order, in float64; one pair
-    gives its ``x`` untouched (so one worker reproduces the serial run bitwise)."""
+    """Sum of ``w / sum(w) * x`` over (w, x) pairs in order, in float64; an ``x`` of
+    None (rows that weigh nothing) counts in ``sum(w)`` alone. One pair gives its
+    ``x`` untouched (so one worker reproduces the serial run bitwise)."""
     if not pairs:
         return None
     if len(pairs) == 1:
         return pairs[0][1]
     total = sum(w for w, _ in pairs)
-    out = np.zeros(pairs[0][1].shape, np.float64)
+    out = np.zeros(next(x for _, x in pairs if x is not None).shape, np.float64)
     for w, x in pairs:
-        out += (w / total) * x.astype(np.float64)
+        if x is not None:
+            out += (w / total) * x.astype(np.float64)
     return out
 
 

@@ -6,6 +6,10 @@ Every loss maps predictions ``pred`` of shape (N, P) and targets to
 (same shape). A row is a sample (many-to-one) or a valid (sample, step) pair
 (many-to-many); ``l_i`` averages the row's elements, so the value does not
 depend on how many outputs a row has.
+
+A minibatch of a training set passes its weights relative to the set's mean
+(``relative=True``): its value is then ``sum_i w_i * l_i / N``, so that a sample
+counts by its weight against the whole set's, not against its batch's.
 """
 import numpy as np
 from scipy.special import log_softmax, softmax
@@ -13,7 +17,9 @@ from scipy.special import log_softmax, softmax
 __all__ = ["MSE", "MAE", "Huber", "Quantile", "SoftmaxCrossEntropy", "LOSSES"]
 
 
-def _weights(sample_weight, n, dtype):
+def _weights(sample_weight, n, dtype, relative=False):
+    """Each row's factor in the weighted mean: ``w / sum(w)``, or ``w / n`` for
+    ``relative`` weights (1 / n each without weights)."""
     if sample_weight is None:
         return np.full(n, 1.0 / n, dtype=dtype)
     # normalised in float64, then cast: float32 weights' sum overflows from about
@@ -23,6 +29,8 @@ def _weights(sample_weight, n, dtype):
         raise ValueError(f"sample_weight must have shape ({n},), got {w.shape}")
     if not np.all(np.isfinite(w)) or np.any(w < 0):
         raise ValueError("sample_weight must be finite and non-negative")
+    if relative:
+        return (w / n).astype(dtype, copy=False)
     total = w.sum()
     if not 0 < total < np.inf:
         raise ValueError("sample_weight sums to zero: no sample would count"
@@ -35,7 +43,7 @@ class Loss:
 
     n_outputs_per_target = 1
 
-    def __call__(self, pred, target, sample_weight=None):
+    def __call__(self, pred, target, sample_weight=None, relative=False):
         """Loss value and its gradient with respect to ``pred``.
 
         Parameters
@@ -43,13 +51,17 @@ class Loss:
         pred : ndarray of shape (N, P)
         target : ndarray of shape (N, P // n_outputs_per_target), or (N,) labels
         sample_weight : ndarray of shape (N,) or None
+        relative : bool, default=False
+            ``sample_weight`` is relative to a mean of 1 over a larger set that
+            these rows are a minibatch of: the weighted sum is divided by N, not by
+            the weights' sum.
 
         Returns
         -------
         value : float
         grad : ndarray of shape (N, P)
         """
-        w = _weights(sample_weight, pred.shape[0], pred.dtype)
+        w = _weights(sample_weight, pred.shape[0], pred.dtype, relative)
         # diverging predictions overflow the squares: the trainer stops on the
         # non-finite value, saying so, and NumPy's own warning would only repeat it
         with np.errstate(over="ignore", invalid="ignore"):
@@ -192,24 +204,27 @@ class Objective:
             return np.asarray(y).reshape(n)
         return np.asarray(y).reshape(n, -1)
 
-    def batch_fn(self, net, y, lengths, w):
-        """``loss_fn(out) -> (value, d_out)`` for a batch's whole sequences."""
+    def batch_fn(self, net, y, lengths, w, relative=False):
+        """``loss_fn(out) -> (value, d_out)`` for a batch's whole sequences;
+        ``relative``: ``w`` is relative to the training set's mean (see the
+        module's notes)."""
         def loss_fn(out):
             if not net.many_to_many:
-                return self.loss(out, self._target(y, out.shape[0]), w)
+                return self.loss(out, self._target(y, out.shape[0]), w, relative)
             valid = np.arange(out.shape[1])[None, :] < lengths[:, None]
             rows, ys, rw = self._rows(out, y, w, valid)
-            value, d = self.loss(rows, self._target(ys, rows.shape[0]), rw)
+            value, d = self.loss(rows, self._target(ys, rows.shape[0]), rw, relative)
             d_out = np.zeros_like(out)
             d_out[valid] = d
             return value, d_out
         return loss_fn
 
-    def window_fn(self, net, y, w, T, rows=None):
+    def window_fn(self, net, y, w, T, rows=None, relative=False):
         """``loss_fn(out, start, loss_start, stop)`` for truncated BPTT windows.
 
         ``y`` holds the targets of all sequences; ``rows`` picks the batch's
-        (None: all), and ``w`` is already the batch's weights.
+        (None: all), and ``w`` is already the batch's weights (``relative``, as
+        :meth:`batch_fn`'s).
         """
         rows = slice(None) if rows is None else rows
 
@@ -217,11 +232,11 @@ class Objective:
             if not net.many_to_many:
                 if stop < T:
                     return None  # the target belongs to the sequence's last step
-                return self.loss(out, self._target(y[rows], out.shape[0]), w)
+                return self.loss(out, self._target(y[rows], out.shape[0]), w, relative)
             a = loss_start - start
             part = out[:, a:]
             rows_, ys, rw = self._rows(part, y[rows, loss_start:stop], w)
-            value, d = self.loss(rows_, self._target(ys, rows_.shape[0]), rw)
+            value, d = self.loss(rows_, self._target(ys, rows_.shape[0]), rw, relative)
             d_out = np.zeros_like(out)
             d_out[:, a:] = d.reshape(part.shape)
             return value, d_out

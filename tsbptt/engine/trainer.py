@@ -179,6 +179,33 @@ def _row_weight(net, w, n_steps):
     return float(np.sum(n_steps if w is None else w * n_steps))
 
 
+def _rows_per_sample(net, lengths):
+    """The rows a loss averages per sequence: its valid steps, or 1 (many-to-one)."""
+    return lengths if net.many_to_many else np.ones(len(lengths))
+
+
+def relative_weights(net, data):
+    """``data`` with its sample weights divided by their mean over the rows a loss
+    averages (samples, or valid steps).
+
+    A minibatch's loss then divides its weighted sum by its row count (the losses'
+    ``relative``), so that a sample counts by its weight against the whole training
+    set's, not against its batch's: a weight of 2 counts like a repeated sample
+    whatever the batch size, and a batch of light samples takes a small step.
+    Normalised by its own weights, each batch would be a full-weight step: with
+    batches of one weight level (unshuffled, or by chance) the weights would not
+    count at all.
+    """
+    w = data.sample_weight
+    if w is None:
+        return data
+    rows = _rows_per_sample(net, data.lengths)
+    n_rows = float(np.sum(rows))
+    if n_rows == 0:
+        return data
+    return data._replace(sample_weight=w / (_row_weight(net, w, rows) / n_rows))
+
+
 def _apply(net, optimizer, grads, lr, opts, counters):
     """Clip, check and apply one update; raise _Stop if anything is not finite."""
     norm = global_norm(grads)
@@ -217,27 +244,30 @@ def _run_epoch(net, data, loss, optimizer, lr, opts, rng, counters):
     for idx in _batches(X.shape[0], opts.batch_size, rng, opts.shuffle):
         wb = None if w is None else w[idx]
         if wb is not None and not wb.sum() > 0:
-            continue  # nothing in this batch counts: no update
+            # nothing in this batch counts: no update, its rows in the mean only
+            weight += _row_weight(net, None, _rows_per_sample(net, lengths[idx]))
+            continue
         if truncated:
             # Long sequences: never copy a whole batch of them, only windows.
             k2 = opts.bptt_steps
             k1 = opts.bptt_stride or k2
             for start, loss_start, stop, (value, grads, stats) in truncated_bptt(
-                    net, X, loss.window_fn(net, y, wb, T, rows=idx), k1, k2, rows=idx,
+                    net, X, loss.window_fn(net, y, wb, T, rows=idx, relative=True), k1, k2,
+                    rows=idx,
                     clip_step=opts.clip_step, training=training, rng=rng,
                     n_threads=opts.n_threads, with_windows=True):
                 _update(net, optimizer, value, grads, stats, lr, opts, counters)
                 rows = np.full(len(idx), stop - loss_start if net.many_to_many else 1)
-                bw = _row_weight(net, wb, rows)
+                bw = _row_weight(net, None, rows)  # relative weights: the rows' share
                 total, weight = total + value * bw, weight + bw
         else:
             Xb, yb, lb = np.ascontiguousarray(X[idx]), y[idx], lengths[idx]
             value, grads, stats = full_bptt(
-                net, Xb, lb, loss.batch_fn(net, yb, lb, wb),
+                net, Xb, lb, loss.batch_fn(net, yb, lb, wb, relative=True),
                 checkpoint_every=opts.checkpoint_every, clip_step=opts.clip_step,
                 training=training, rng=rng, n_threads=opts.n_threads)
             _update(net, optimizer, value, grads, stats, lr, opts, counters)
-            bw = _row_weight(net, wb, lb if net.many_to_many else np.ones(len(idx)))
+            bw = _row_weight(net, None, _rows_per_sample(net, lb))
             total, weight = total + value * bw, weight + bw
     if weight == 0:
         raise ValueError("no training sample has a positive weight")
@@ -378,6 +408,7 @@ def train(net, loss, optimizer, schedule, data, opts, *, validation=None, rng=No
     data = TrainingData(*data)
     validation = None if validation is None else TrainingData(*validation)
     _check_data(net, loss, data, opts, validation)
+    data = relative_weights(net, data)
     rng = np.random.RandomState(0) if rng is None else rng
     history = [] if history is None else history
     with all_blas_single_threaded():
