@@ -78,6 +78,37 @@ def test_grouped_fast_path_errors_name_the_series_and_label(bad, match):
         Forecaster(Ridge(), lags=7).fit(bad(_long(_frame())))
 
 
+@pytest.mark.parametrize("layout", ["long frame", "multiindex", "local"])
+@pytest.mark.parametrize("row, key", [(119, "a"), (239, "b"), (200, "b")])
+def test_a_missing_time_in_a_panel_is_refused_by_series_and_row(layout, row, key):
+    # pandas codes a missing time -1 in the MultiIndex, which the per-series take read
+    # as the panel's latest time: the last row of series 'b' (239) was trained on and
+    # forecast from as if observed on the last day; a mid-series one (200) was
+    # reported as a duplicated timestamp, and one of the first series (119) failed
+    # inside pandas ("Neither `start` nor `end` can be NaT")
+    from tsbptt import LocalModels
+    df = _frame()
+    df.loc[row, "ds"] = pd.NaT
+    data = _long(df) if layout == "multiindex" else df
+    model = Forecaster(Ridge(), lags=3, horizon=2)
+    model = LocalModels(model) if layout == "local" else model
+    with pytest.raises(ValueError, match=rf"series '{key}' has a missing time in row {row} "
+                                         r"of y; drop that row or give its time"):
+        model.fit(data)
+
+
+@pytest.mark.parametrize("index", [
+    pd.date_range("2024-01-01", periods=20, freq="D").where(np.arange(20) != 19),
+    pd.Index(list(range(19)) + [None], dtype="Int64")])
+def test_a_missing_time_in_a_series_is_named(index):
+    # a NaT was reported as "not sorted: NaT comes after ...", an Int64 <NA> crashed
+    # with "boolean value of NA is ambiguous"
+    y = pd.Series(np.arange(20.0), index=index)
+    with pytest.raises(ValueError, match=r"y has a missing time \((NaT|<NA>)\) at "
+                                         r"position 19; drop that row or give its time"):
+        Forecaster(Ridge(), lags=3, horizon=2).fit(y)
+
+
 def test_long_dataframe_in_and_out():
     df = _frame()
     df["temp"] = np.arange(len(df), dtype=float) % 5

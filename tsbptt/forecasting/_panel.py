@@ -291,6 +291,10 @@ def _grid(index, step):
 
 
 def _check_order(index, key):
+    if index.hasnans:  # before the order: NaT and <NA> do not compare
+        pos = int(np.flatnonzero(index.isna())[0])
+        raise ValueError(f"{_where(key)} has a missing time ({index[pos]}) at position "
+                         f"{pos}; drop that row or give its time")
     check_order(index, _where(key), labels="timestamps", order="by time",
                 hint="; aggregate them first (y.groupby(level=0).mean())")
 
@@ -416,7 +420,7 @@ def _fast_long(y, X, freq):
     """
     times = y.index.get_level_values(1)
     if not (isinstance(times, (pd.DatetimeIndex, pd.PeriodIndex))
-            or pd.api.types.is_integer_dtype(times)):
+            or pd.api.types.is_integer_dtype(times)) or times.hasnans:
         return None
     if freq is None and isinstance(getattr(y.index.levels[1], "freq", None), _CUSTOM):
         return None  # a holiday calendar the labels do not show: the level's, per series
@@ -479,6 +483,10 @@ def _entries(y, X):
         # labels taken from the time level, as xs takes them: a run of it keeps the
         # level's freq (a CustomBusinessDay's holidays), which _step_of reads
         level, level_codes = y.index.levels[1], y.index.codes[1]
+        if (level_codes < 0).any():  # a missing time: take() would read -1 as the last
+            row = int(np.flatnonzero(level_codes < 0)[0])
+            raise ValueError(f"{_where(keys[codes[row]])} has a missing time in row "
+                             f"{row} of {yw}; drop that row or give its time")
         values = y.array  # its dtype kept
         entries = []
         for k, a, b in zip(keys, bounds[:-1].tolist(), bounds[1:].tolist()):
