@@ -155,3 +155,18 @@ def test_wide_windows_take_ridge_fit_and_oversized_ones_are_refused_by_lags(monk
     with pytest.raises(ValueError, match=r"lags=8 with 13 channels needs .* GiB for its "
                                          r"51 windows"):
         Forecaster(PlainRidge(), lags=8, horizon=2).fit(y, X)
+
+
+def test_the_ridge_solve_gives_the_same_bits_for_any_blas_thread_count():
+    # LAPACK's blocked Cholesky sums in an order that follows the BLAS thread count:
+    # with two threads (a backtest's parent) and one (its loky workers) the forecasts
+    # of lags=168 differed by ~1e-11, so backtest(n_jobs=2) was not n_jobs=1's
+    from threadpoolctl import threadpool_limits
+
+    from tsbptt import datasets
+    y = datasets.load_electricity_load()
+    forecasts = []
+    for n in (1, 2):
+        with threadpool_limits(n, user_api="blas"):
+            forecasts.append(Forecaster(Ridge(), lags=168, horizon=24).fit(y).predict())
+    pd.testing.assert_series_equal(forecasts[0], forecasts[1], rtol=0, atol=0)

@@ -16,6 +16,8 @@ from scipy import linalg
 from scipy.linalg.blas import dsyrk
 from sklearn.linear_model import Ridge
 
+from ..engine._threads import all_blas_single_threaded
+
 __all__ = ["CHUNK_ROWS", "chunk_rows", "fits_by_chunks", "gram_of_chunks",
            "ridge_from_gram", "run_sums"]
 
@@ -132,10 +134,14 @@ def ridge_from_gram(est, G, s, n, shift, feature_names, n_targets_1d):
         offset = np.zeros_like(shift)
     A = G[:p, :p].copy()
     A.flat[::p + 1] += est.alpha
-    try:
-        coef = linalg.solve(A, G[:p, p:], assume_a="pos", overwrite_a=True).T
-    except linalg.LinAlgError:  # as Ridge's Cholesky solve falls back: least squares
-        coef = linalg.lstsq(G[:p, :p] + est.alpha * np.eye(p), G[:p, p:])[0].T
+    # one BLAS thread: LAPACK's blocked factorisation sums in an order that follows
+    # the thread count, and a backtest's workers (one thread each) must give the
+    # bits of the parent
+    with all_blas_single_threaded():
+        try:
+            coef = linalg.solve(A, G[:p, p:], assume_a="pos", overwrite_a=True).T
+        except linalg.LinAlgError:  # as Ridge's Cholesky solve falls back: least squares
+            coef = linalg.lstsq(G[:p, :p] + est.alpha * np.eye(p), G[:p, p:])[0].T
     if n_targets_1d:
         coef = coef[0]
     intercept = offset[p:] - coef @ offset[:p] if est.fit_intercept else 0.0
