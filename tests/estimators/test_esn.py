@@ -331,6 +331,42 @@ def test_fit_series_with_exogenous_inputs():
         est.predict_series(3)
 
 
+def test_an_input_beyond_float32_is_refused_and_the_state_kept():
+    # a glitch of 1e39 (finite in float64) became inf in float32: update_series
+    # returned NaN and kept a NaN state, so every later forecast was NaN
+    t = np.arange(400)
+    y, X = np.sin(t / 7), np.c_[np.cos(t / 7), np.sin(t / 5)]
+    est = ESNRegressor(30, random_state=0, output_feedback=True).fit_series(y[:390], X[:390])
+    state = est.reservoir_state_.copy()
+    expected = est.predict_series(X=X[390:393])
+    glitch = X[390:391].copy()
+    glitch[0] = [1e39, 1e39]
+    with pytest.raises(ValueError, match=r"X has values beyond the float32 range once "
+                                         r"standardised \(largest magnitude 1\.\d+e\+39"):
+        est.update_series(y[390:391], glitch)
+    with pytest.raises(ValueError, match="y has values beyond the float32 range"):
+        est.update_series(np.array([1e39]), X[390:391])
+    np.testing.assert_array_equal(est.reservoir_state_, state)
+    np.testing.assert_array_equal(est.predict_series(X=X[390:393]), expected)
+
+
+@pytest.mark.parametrize("method", ["fit_series", "update_series"])
+def test_the_last_value_fed_back_is_the_models_own_copy(method):
+    # with output_feedback the last observed y starts predict_series; the model kept
+    # a view of the caller's array, so reusing that buffer changed the forecasts
+    y = np.sin(np.arange(300) / 7)
+    est = ESNRegressor(**SMALL, output_feedback=True, washout=20).fit_series(y[:250])
+    buffer = y[250:260].copy()
+    if method == "fit_series":
+        buffer = y[:250].copy()
+        est = ESNRegressor(**SMALL, output_feedback=True, washout=20).fit_series(buffer)
+    else:
+        est.update_series(buffer)
+    expected = est.predict_series(5)
+    buffer[:] = 100.0
+    np.testing.assert_array_equal(est.predict_series(5), expected)
+
+
 # -- errors ----------------------------------------------------------------------------
 @pytest.mark.parametrize("params, match", [
     (dict(leak_rate=0.0), r"'leak_rate' parameter of ESNRegressor must be a float in "

@@ -221,8 +221,11 @@ class _Reservoir(ESNState, BaseEstimator):
         N = self.n_reservoir
         x = np.zeros((B, N), dtype) if x0 is None else np.array(x0, dtype=dtype)
         n_fb = self.W_fb_.shape[1]
-        Y_fb = np.zeros((B, T, n_fb), dtype) if Y_fb is None else \
-            np.ascontiguousarray(Y_fb, dtype=dtype)
+        # the series methods' inputs and fed-back values come standardised in float64:
+        # one beyond float32's range would make the state NaN, and a stateful model
+        # would keep it
+        U = in_dtype(U, dtype)
+        Y_fb = np.zeros((B, T, n_fb), dtype) if Y_fb is None else in_dtype(Y_fb, dtype, "y")
         lengths = np.asarray(lengths, np.intp)
         # the kernel writes every state of a row's length: zeros only for padding
         # (np.zeros of a reused heap block is a memset of every state)
@@ -234,7 +237,7 @@ class _Reservoir(ESNState, BaseEstimator):
             all_states = np.zeros((B, T, N), dtype)
         mean = np.zeros((B, N), dtype) if self.state == "mean" and not states else None
         W = self.W_
-        esn_states(np.ascontiguousarray(U, dtype=dtype), lengths,
+        esn_states(U, lengths,
                    self.W_in_, W.data, W.indices.astype(np.int32, copy=False),
                    W.indptr.astype(np.int32, copy=False), self.bias_, self.W_fb_, Y_fb,
                    float(self.leak_rate), x, states=all_states, mean=mean,
@@ -679,6 +682,7 @@ class ESNRegressor(RegressorMixin, _Reservoir):
         fb = np.zeros((1, T, self.W_fb_.shape[1]))
         if self.output_feedback:
             ys = (y2 - self.target_mean_) / self.target_scale_
+            in_dtype(ys, np.dtype(self.dtype_), "y")  # the last one too: fed back next
             fb[0, 0] = y_prev
             fb[0, 1:] = ys[:-1]
         return U, fb
@@ -739,7 +743,7 @@ class ESNRegressor(RegressorMixin, _Reservoir):
             if self.include_inputs and U.shape[2]:  # the blocks of _series_features
                 parts.append(U[0, self.washout:])
             self._fit_readout(parts, y2[self.washout:], None)
-            self.reservoir_state_, self._last_y = x[0], y2[-1]
+            self.reservoir_state_, self._last_y = x[0], y2[-1].copy()  # not the caller's
             return self
 
     def _check_series_fitted(self):
@@ -773,7 +777,7 @@ class ESNRegressor(RegressorMixin, _Reservoir):
         x, _, states = self._run(U, [len(y2)], x0=self.reservoir_state_[None], Y_fb=fb,
                                  states=True)
         pred = self._readout(self._series_features(states, U))
-        self.reservoir_state_, self._last_y = x[0], y2[-1]
+        self.reservoir_state_, self._last_y = x[0], y2[-1].copy()  # not the caller's
         return pred[:, 0] if self._y_ndim == 1 else pred
 
     def predict_series(self, n_steps=None, X=None):

@@ -165,15 +165,16 @@ def _convert(est, X, kind, reset):
     return X3, lengths
 
 
-def in_dtype(Xs, dtype):
+def in_dtype(Xs, dtype, name="X"):
     """Standardised inputs ``Xs`` (float64) in the computation dtype; finite values
     beyond float32's range would become infinite there, so they are refused with
-    the reason (inputs far outside the training data's range, once scaled by it)."""
+    the reason (inputs far outside the training data's range, once scaled by it),
+    naming them ``name``."""
     with np.errstate(over="ignore"):
         out = np.ascontiguousarray(Xs, dtype=dtype)
     if out.dtype != Xs.dtype and not np.isfinite(out).all():
         big = float(np.max(np.abs(Xs)))
-        raise ValueError(f"X has values beyond the {dtype} range once standardised "
+        raise ValueError(f"{name} has values beyond the {dtype} range once standardised "
                          f"(largest magnitude {big:.3g}, the limit is "
                          f"{np.finfo(dtype).max:.3g}); use dtype='float64'")
     return out
