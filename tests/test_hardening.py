@@ -370,6 +370,42 @@ def test_complex_values_are_refused_everywhere(data):
         s.index[-1] + pd.Timedelta("1h"), periods=2, freq="h"))
     with pytest.raises(ValueError, match="column 'z' of X has complex values"):
         f.predict(X=future)
+    # X too, in the estimators' words (it was scikit-learn's "Complex data not
+    # supported" with the whole array printed)
+    with pytest.raises(ValueError, match="X has complex values"):
+        RNNRegressor(3, max_iter=1).fit(data[0] + 1j, y)
+    with pytest.raises(ValueError, match=r"X\[1\] has complex values"):
+        RNNRegressor(3, max_iter=1).fit([X3[0], X3[1] + 1j], y[:2])
+    with pytest.raises(ValueError, match="sample_weight has complex values"):
+        RNNRegressor(3, max_iter=1).fit(data[0], y, sample_weight=np.ones(64) + 1j)
+
+
+def test_masked_values_are_refused_not_read(data):
+    # NumPy and scikit-learn read the values behind a mask: one masked fill value of
+    # 9.97e36 became the inputs' scale and an R^2 of 0.94 fell to 0
+    from tsbptt import ESNRegressor
+    X, y = data
+    masked = np.ma.masked_array(X.copy(), mask=np.arange(X.size).reshape(X.shape) == 19)
+    masked.data[2, 3] = 9.97e36
+    hint = r"the values behind a mask would be read as data: fill them"
+    model = RNNRegressor(3, max_iter=1, random_state=0).fit(X, y)
+    for call, what in [(lambda: RNNRegressor(3, max_iter=1).fit(masked, y), r"X .* \(2, 3\)"),
+                       (lambda: model.predict(masked), r"X .* \(2, 3\)"),
+                       (lambda: model.predict_step(masked[2]), r"x_t .* \(3,\)"),
+                       (lambda: RNNRegressor(3, max_iter=1).fit(
+                           list(masked.reshape(64, 4, 2)), y), r"X\[2\] .* \(1, 1\)"),
+                       (lambda: RNNRegressor(3, max_iter=1).fit(
+                           X, np.ma.masked_array(y, mask=np.arange(64) == 5)), r"y .* \(5,\)"),
+                       (lambda: RNNRegressor(3, max_iter=1).fit(X, y, sample_weight=(
+                           np.ma.masked_array(np.ones(64), mask=np.arange(64) == 5))),
+                        r"sample_weight .* \(5,\)"),
+                       (lambda: ESNRegressor(10).fit_series(
+                           np.ma.masked_array(y, mask=np.arange(64) == 5), X), r"y .* \(5,\)")]:
+        with pytest.raises(ValueError, match=what.replace(" .* ", r" has masked values "
+                                                          r"\(the first at ") + ".*" + hint):
+            call()
+    # a masked array with nothing masked is read as its values
+    np.testing.assert_array_equal(model.predict(np.ma.masked_array(X)), model.predict(X))
 
 
 # -- 10. thread counts beyond any machine -------------------------------------------------

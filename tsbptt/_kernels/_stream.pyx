@@ -32,6 +32,8 @@ from ._stream_api cimport StreamLayer, stream_gemm_fn, stream_layer_fn
 
 import numpy as np
 
+from ..utils._validation import reject_masked
+
 cnp.import_array()
 
 #: Rows of one chunk (the work buffers hold one chunk), and the most quantiles a
@@ -343,6 +345,7 @@ cdef class Stepper:
                 and cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray>x_t):
             x = x_t
         else:
+            reject_masked(x_t, "x_t")  # asarray would read the values behind the mask
             try:
                 x = np.asarray(x_t)
                 if x.dtype.kind == "O" and all(type(v) is int for v in x.flat):

@@ -18,6 +18,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import column_or_1d
 
 from ..engine import LOSSES
+from ..utils._validation import reject_masked
 from ._base import Sequences, _BaseRecurrent
 from ._docs import fill_doc
 from ._streaming import RecurrentState, RecurrentStream, step_from
@@ -90,6 +91,7 @@ class _ClassifierBase(ClassifierMixin, _BaseRecurrent):
         return LOSSES[self.loss]()
 
     def _labels(self, y, n, classes=None, first=True):
+        reject_masked(y, "y")
         y = column_or_1d(y, warn=True)
         if len(y) != n:
             raise ValueError(f"y has {len(y)} labels for {n} samples")

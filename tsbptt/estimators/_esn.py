@@ -40,7 +40,8 @@ from sklearn.utils.validation import _get_feature_names, check_array, check_is_f
 from .._kernels._esn import esn_states
 from ..engine._threads import all_blas_single_threaded, resolve_n_threads
 from ..engine.trainer import warn_not_data_parallel
-from ..utils._validation import INPUT_NOISE_FLOOR, check_memory, refuse_bool_numbers
+from ..utils._validation import (INPUT_NOISE_FLOOR, check_memory, refuse_bool_numbers,
+                                 reject_masked)
 from ._base import N_THREADS_CONSTRAINTS
 from ._esn_readout import ridge_gcv
 from ._esn_spectral import random_reservoir, spectral_radius
@@ -453,6 +454,7 @@ class ESNRegressor(RegressorMixin, _Reservoir):
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the "
                              "target y is None")
+        reject_masked(y, "y")
         y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
         if y.ndim not in (1, 2) or len(y) != n:
             raise ValueError(f"y must have shape ({n},) or ({n}, n_outputs), got {y.shape}")
@@ -630,6 +632,8 @@ class ESNRegressor(RegressorMixin, _Reservoir):
     # -- the stateful mode --------------------------------------------------------------
     def _series_inputs(self, y, X, reset):
         """Validated (y2 (T, O) float64, X2 (T, F) or None)."""
+        reject_masked(y, "y")
+        reject_masked(X, "X")
         y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
         if y.ndim not in (1, 2) or len(y) < 1:
             raise ValueError(f"y must be a series of shape (n_steps,) or (n_steps, "
@@ -800,6 +804,7 @@ class ESNRegressor(RegressorMixin, _Reservoir):
         self._check_series_fitted()
         if X is not None:
             self._check_exog_names(_exog_names(X))
+            reject_masked(X, "X")
             X = check_array(X, dtype=np.float64, input_name="X")
             n_steps = len(X) if n_steps is None else n_steps
         if not isinstance(n_steps, Integral) or isinstance(n_steps, bool) or n_steps < 1:

@@ -19,6 +19,8 @@ Inputs are never modified; read-only and Fortran-ordered arrays are accepted.
 import numpy as np
 from sklearn.utils.validation import check_array, validate_data
 
+from ..utils._validation import reject_complex, reject_masked
+
 __all__ = ["in_dtype", "input_kind", "to_sequences"]
 
 FLOAT_DTYPES = (np.float64, np.float32)
@@ -41,8 +43,12 @@ FORMS = ("a 2D array of windows (n_samples, n_steps * n_channels), a 3D array "
 def _check_form(X):
     """Refuse, in the estimators' words, the forms NumPy or scikit-learn would refuse
     in theirs: an array of more than 3 dimensions ("dim <= 2 is required", though 3D
-    works) and a list of 1D sequences of different lengths (an "inhomogeneous
-    shape")."""
+    works), a list of 1D sequences of different lengths (an "inhomogeneous
+    shape"), complex values; and masked values, which they would read as data."""
+    for name, part in (enumerate(X) if isinstance(X, (list, tuple)) else [(None, X)]):
+        name = "X" if name is None else f"X[{name}]"
+        reject_masked(part, name)
+        reject_complex(part, name)
     ndim = getattr(X, "ndim", None)
     if isinstance(ndim, int) and ndim > 3:
         raise ValueError(f"X has shape {X.shape} ({ndim} dimensions); give {FORMS}")

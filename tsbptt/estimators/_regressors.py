@@ -18,7 +18,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ..engine import LOSSES
-from ..utils._validation import reject_complex
+from ..utils._validation import reject_complex, reject_masked
 from ._base import Sequences, _BaseRecurrent
 from ._docs import fill_doc
 from ._streaming import (RecurrentState, RecurrentStream, check_made_by, mark_made_by,
@@ -183,6 +183,7 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
         per_step = targets_per_step(self.input_kind_, y, lengths, T, labels=False)
         if per_step:
             return per_step_targets(y, lengths, T), True
+        reject_masked(y, "y")
         y = np.asarray(y)
         reject_complex(y, "y")
         try:

@@ -6,8 +6,8 @@ The rules the regressors and classifiers share for reading ``y`` and
 import numpy as np
 from sklearn.utils.validation import _check_sample_weight
 
-from ..utils._validation import (below_floor, mean_std, reject_complex, scale_or_unit,
-                                 warn_small_spread)
+from ..utils._validation import (below_floor, mean_std, reject_complex, reject_masked,
+                                 scale_or_unit, warn_small_spread)
 
 __all__ = ["check_weights", "mean_scale", "per_step_targets", "target_ndim",
            "targets_per_step"]
@@ -52,6 +52,7 @@ def per_step_targets(y, lengths, T):
         raise ValueError(f"y has {len(seqs)} target sequences for {n} input sequences")
     out = None
     for i, yi in enumerate(seqs):
+        reject_masked(yi, f"y[{i}]")
         reject_complex(yi, f"y[{i}]")
         yi = np.asarray(yi, dtype=np.float64)
         yi = yi[:, None] if yi.ndim == 1 else yi
@@ -98,6 +99,8 @@ def check_weights(sample_weight, n):
     negative one or an overflowing sum is named here, not by a later step."""
     if sample_weight is None:
         return None
+    reject_masked(sample_weight, "sample_weight")
+    reject_complex(sample_weight, "sample_weight")
     w = _check_sample_weight(sample_weight, np.empty((n, 1)), dtype=np.float64)
     negative = np.flatnonzero(w < 0)
     if negative.size:

@@ -116,9 +116,21 @@ def reject_complex(value, name):
         dtypes = [dtype]
     bad = [d for d in dtypes if np.dtype(d).kind == "c"]
     if bad:
-        raise ValueError(f"{name} has complex values (dtype {bad[0]}); tsbptt works on "
-                         "real numbers: pass the real part (.real), or the real and "
-                         "imaginary parts as two real columns")
+        # scikit-learn's words first: its estimator checks look for them
+        raise ValueError(f"Complex data not supported: {name} has complex values (dtype "
+                         f"{bad[0]}); tsbptt works on real numbers: pass the real part "
+                         "(.real), or the real and imaginary parts as two real columns")
+
+
+def reject_masked(value, name):
+    """Raise if ``value`` is a NumPy masked array with a masked entry: NumPy and
+    scikit-learn read the values behind the mask (a fill value of 9.97e36 as data)."""
+    if np.ma.is_masked(value):
+        first = np.unravel_index(int(np.flatnonzero(np.ma.getmaskarray(value))[0]),
+                                 np.shape(value))
+        raise ValueError(f"{name} has masked values (the first at {tuple(map(int, first))}); "
+                         "the values behind a mask would be read as data: fill them "
+                         "(.filled(...)) or leave those samples out")
 
 
 def plain_label(value):
