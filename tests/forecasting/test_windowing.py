@@ -1,11 +1,16 @@
 """make_windows: alignment (property-based), names, views, and bad input."""
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tsbptt.forecasting.windowing import make_windows
+from sklearn.linear_model import Ridge
+
+from tsbptt import Forecaster
+from tsbptt.forecasting.windowing import infer_season, make_windows
 
 
 @settings(max_examples=150, deadline=None)
@@ -91,3 +96,70 @@ def test_bad_input():
             make_windows(s, **kw)
     with pytest.raises(TypeError, match="must be a pandas Series or DataFrame"):
         make_windows(np.arange(5.0), 2)
+
+
+def test_a_regular_index_the_forecaster_reads_is_windowed():
+    # daily values stamped at midnight UTC, shown in Berlin: every step is 24 h, but the
+    # wall-clock hour moves at DST, so pandas infers no frequency (this raised IndexError)
+    utc = pd.date_range("2024-03-20", periods=20, freq="D", tz="UTC")
+    y = pd.Series(np.arange(20.0), index=utc.tz_convert("Europe/Berlin"), name="v")
+    w = make_windows(y, lags=3, horizon=2)
+    np.testing.assert_array_equal(w.X.to_numpy(), np.arange(3)[None, :] + np.arange(16)[:, None])
+    np.testing.assert_array_equal(w.y.to_numpy(), np.arange(3, 5)[None, :]
+                                  + np.arange(16)[:, None])
+    assert w.origins.equals(y.index[2:18])
+    assert Forecaster(Ridge(), lags=3).fit(y).step_ == pd.Timedelta("24h")  # it agrees
+
+
+def test_a_gap_in_a_period_index_is_refused():
+    idx = pd.period_range("2020-01", periods=10, freq="M")
+    y = pd.Series(np.arange(10.0), index=idx, name="v")
+    with pytest.raises(ValueError, match=re.escape(
+            "data's PeriodIndex is not regular: Period('2020-06', 'M') follows "
+            "Period('2020-04', 'M'), where Period('2020-05', 'M') was expected at step M; "
+            "a window across a gap would mix steps. Reindex it to every period first")):
+        make_windows(y.drop(idx[4]), lags=3)
+    with pytest.raises(ValueError, match=re.escape(
+            "Period('2020Q3', 'Q-DEC') follows Period('2020Q1', 'Q-DEC')")):
+        make_windows(pd.Series([1.0, 2.0], index=pd.PeriodIndex(["2020Q1", "2020Q3"],
+                                                                 freq="Q")), lags=1)
+    w = make_windows(y, lags=3)  # a regular PeriodIndex as before
+    np.testing.assert_array_equal(w.y.to_numpy()[:, 0], np.arange(3.0, 10.0))
+    assert w.origins.equals(idx[2:9])
+
+
+@pytest.mark.parametrize("index, missing, step", [
+    # months of 28 to 31 days, read as a Timedelta, left their grid at February
+    (pd.date_range("2020-01-01", periods=10, freq="MS"), 4, "MS"),
+    (pd.DatetimeIndex(list(pd.date_range("2020-01-31", periods=10, freq="ME"))), 6, "ME"),
+    # local midnights: the 23-hour day of the DST change is no gap
+    (pd.date_range("2024-03-20", periods=20, freq="D", tz="Europe/Berlin"), 14, "D"),
+])
+def test_a_calendar_gap_is_named_where_it_is(index, missing, step):
+    y = pd.Series(np.arange(len(index) - 1.0), index=index.delete(missing))
+    with pytest.raises(ValueError, match=re.escape(
+            f"data's DatetimeIndex is not regular: {index[missing + 1]!r} follows "
+            f"{index[missing - 1]!r}, where {index[missing]!r} was expected at step {step};")):
+        make_windows(y, lags=3)
+
+
+@pytest.mark.parametrize("offset, alias", [
+    (pd.DateOffset(months=1), "MS"), (pd.DateOffset(days=1), "D"),
+    (pd.DateOffset(), "D"), (pd.DateOffset(hours=1), "h"), (pd.DateOffset(hours=6), "6h"),
+    (pd.DateOffset(minutes=30), "30min"), (pd.DateOffset(weeks=1), "W"),
+    (pd.DateOffset(years=1), "YS"), (pd.DateOffset(months=2), "2MS"),
+    (pd.DateOffset(n=2, months=1), "2MS"), (pd.DateOffset(days=2), "2D")])
+def test_a_date_offset_step_has_the_season_of_its_alias(offset, alias):
+    assert infer_season(offset) == infer_season(alias)
+
+
+def test_monthly_data_on_the_15th_has_a_yearly_season():
+    seasons = {pd.DateOffset(months=1): 12, pd.DateOffset(days=1): 7,
+               pd.DateOffset(hours=1): 24, pd.DateOffset(minutes=30): 48,
+               pd.DateOffset(weeks=1): 52, pd.DateOffset(months=1, day=15): 1}
+    assert {o: infer_season(o) for o in seasons} == seasons
+    t = np.arange(60)
+    y = pd.Series(10 + np.sin(2 * np.pi * t / 12), index=pd.DatetimeIndex(
+        [f"{2019 + i // 12}-{i % 12 + 1:02d}-15" for i in t]))
+    f = Forecaster(Ridge(), horizon=3, freq=pd.DateOffset(months=1)).fit(y)
+    assert (f.season_, f.lags_) == (12, 24)  # as for the same data on the 1st ('MS')

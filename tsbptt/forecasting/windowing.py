@@ -14,7 +14,6 @@ the series (no copy per window), so millions of points window in bounded memory.
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -113,6 +112,31 @@ _SEASON_OF_OFFSET = (  # (offset types, steps per cycle) for a step of n == 1
 )
 
 
+#: pd.DateOffset fields of whole calendar steps, and the offset that steps alike (a
+#: monthly step whatever its day); finer fields (days to nanoseconds) are Timedeltas
+_OFFSET_OF_FIELD = {"years": pd.offsets.YearBegin, "months": pd.offsets.MonthBegin,
+                    "weeks": pd.offsets.Week}
+_TICK_FIELDS = ("days", "hours", "minutes", "seconds", "milliseconds", "microseconds",
+                "nanoseconds")
+
+
+def _alias_offset(offset):
+    """A ``pd.DateOffset`` step of one whole field (``months=1``, ``hours=6``) as the
+    offset of the alias that steps alike (``MonthBegin()``, ``Hour(6)``), or None (two
+    fields, a field that pins a date such as ``day=15``, or no step at all)."""
+    fields = offset.kwds or {"days": 1}  # a bare DateOffset() steps one calendar day
+    if len(fields) != 1:
+        return None
+    ((field, count),) = fields.items()
+    if not count or not offset.n:
+        return None
+    if field in _OFFSET_OF_FIELD and count == int(count):
+        return _OFFSET_OF_FIELD[field](offset.n * int(count))
+    if field in _TICK_FIELDS:
+        return pd.tseries.frequencies.to_offset(pd.Timedelta(**{field: offset.n * count}))
+    return None
+
+
 def infer_season(step: pd.DateOffset | pd.Timedelta | str | int | None) -> int:
     """The usual seasonal period of a series with this step.
 
@@ -120,7 +144,9 @@ def infer_season(step: pd.DateOffset | pd.Timedelta | str | int | None) -> int:
     minutes: 48, hourly: 24); daily data a weekly one (7), business days 5,
     weekly data a yearly one (52), monthly 12, quarterly 4. Anything else
     (yearly data, multiples such as 2 days, steps under 15 minutes, an integer
-    index) has no default season: 1.
+    index) has no default season: 1. A ``pd.DateOffset`` of one whole field
+    has the season of the alias that steps alike: ``pd.DateOffset(months=1)``
+    (monthly data on the 15th) 12 as ``'MS'``, ``days=1`` 7, ``hours=1`` 24.
 
     Parameters
     ----------
@@ -134,6 +160,10 @@ def infer_season(step: pd.DateOffset | pd.Timedelta | str | int | None) -> int:
     if step is None or isinstance(step, (int, np.integer)):
         return 1
     offset = pd.tseries.frequencies.to_offset(step)
+    if type(offset) is pd.DateOffset:  # not its subclasses (MonthBegin, ...)
+        offset = _alias_offset(offset)
+        if offset is None:
+            return 1
     # a Day is a Tick before pandas 3, a calendar day (weekly cycle) in both
     if isinstance(offset, pd.offsets.Tick) and not isinstance(offset, pd.offsets.Day):
         if pd.Timedelta(offset) == pd.Timedelta(days=1):  # '24h', a one-day Timedelta
@@ -212,33 +242,63 @@ def _check_series(frame, what):
     check_numeric(frame, what)
 
 
+def _departure(index, step):
+    """The first label of ``index`` off the grid of ``step`` from its first label:
+    (position, the label expected there), or None."""
+    from ._panel import future_index  # not at the top: _panel imports this module
+
+    expected = index[:1].append(future_index(index[0], step, len(index) - 1))
+    off = np.flatnonzero(np.asarray(index != expected))
+    return (int(off[0]), expected[off[0]]) if off.size else None
+
+
 def _check_no_gaps(index):
-    """A DatetimeIndex must be regular: a window across a gap would mix steps."""
-    if not isinstance(index, pd.DatetimeIndex) or len(index) < 3 or index.freq is not None:
-        return
-    with warnings.catch_warnings():  # pandas 3.1 announces an offset return
-        warnings.filterwarnings("ignore", "A future version of pandas will return")
-        if pd.infer_freq(index) is not None:
+    """A DatetimeIndex or PeriodIndex must be regular, at the step the Forecaster reads
+    from it (calendar steps in calendar terms): a window across a gap would mix steps."""
+    # not at the top: _panel imports this module
+    from ._panel import _freq_around_gaps, _grid, _step_of, quiet_infer_freq
+
+    if isinstance(index, pd.PeriodIndex):
+        if len(index) < 2:
             return
-    steps = np.asarray(index[1:] - index[:-1])
-    values, counts = np.unique(steps, return_counts=True)
-    step = values[np.argmax(counts)]
-    bad = int(np.flatnonzero(steps != step)[0]) + 1
-    missing = []
-    if pd.Timedelta(step) == pd.Timedelta("1D") and (index.day_of_week < 5).all():
-        # weekdays only (plain business days pandas reads itself): business days
-        # with holidays, whose frequency pandas cannot read without being told
-        missing = pd.bdate_range(index[0], index[-1], normalize=False).difference(index)
-    if len(missing):
-        raise ValueError(f"data's DatetimeIndex holds weekdays only, but not every one: "
-                         f"{missing[0]!r} is missing. If the series skips holidays, give "
-                         "the index its frequency first: data.index.freq = "
-                         "pd.offsets.CustomBusinessDay(holidays=[...]); otherwise fill "
-                         "the missing days")
-    raise ValueError(f"data's DatetimeIndex is not regular: {index[bad]!r} follows "
-                     f"{index[bad - 1]!r}, but most steps are {pd.Timedelta(step)}; a "
-                     "window across a gap would mix steps. Resample it first "
-                     "(data.resample(freq).mean()) and fill the gaps")
+    elif not isinstance(index, pd.DatetimeIndex) or len(index) < 3 or index.freq is not None \
+            or quiet_infer_freq(index) is not None:
+        return
+    step = _step_of(index, None, None, allow_gaps=True)
+    off = _departure(index, step)
+    if off is None:
+        return
+    if isinstance(index, pd.DatetimeIndex) and not index.isin(_grid(index, step)).all():
+        # labels off the grid of the step read (the most common Timedelta of months, or
+        # of days across a DST change): the labels up to there may read as a calendar
+        # frequency whose grid holds every label, and a label it misses is the gap
+        own = _freq_around_gaps(index[:max(off[0], 2) + 1])
+        own = None if own is None else pd.tseries.frequencies.to_offset(own)
+        if own is not None and index.isin(_grid(index, own)).all():
+            step, off = own, _departure(index, own) or off
+    bad, expected = off
+    if isinstance(index, pd.PeriodIndex):  # its freq prints 'ME' for months 'M'
+        at, mend = index.freqstr, ("Reindex it to every period first (data.reindex("
+                                   "pd.period_range(data.index[0], data.index[-1], "
+                                   "freq=data.index.freq)))")
+    else:
+        at, mend = step.freqstr, "Resample it first (data.resample(freq).mean())"
+        missing = []
+        if (isinstance(step, pd.offsets.BusinessDay) or (
+                isinstance(step, (pd.offsets.Tick, pd.offsets.Day))
+                and pd.Timedelta(step) == pd.Timedelta("1D"))) and (index.day_of_week < 5).all():
+            # weekdays only (plain business days pandas reads itself): business days
+            # with holidays, whose frequency pandas cannot read without being told
+            missing = pd.bdate_range(index[0], index[-1], normalize=False).difference(index)
+        if len(missing):
+            raise ValueError(f"data's DatetimeIndex holds weekdays only, but not every one: "
+                             f"{missing[0]!r} is missing. If the series skips holidays, give "
+                             "the index its frequency first: data.index.freq = "
+                             "pd.offsets.CustomBusinessDay(holidays=[...]); otherwise fill "
+                             "the missing days")
+    raise ValueError(f"data's {type(index).__name__} is not regular: {index[bad]!r} follows "
+                     f"{index[bad - 1]!r}, where {expected!r} was expected at step {at}; a "
+                     f"window across a gap would mix steps. {mend} and fill the gaps")
 
 
 def _target_frame(data, target):
@@ -271,8 +331,10 @@ def make_windows(data: pd.Series | pd.DataFrame, lags: int, horizon: int = 1,
     ----------
     data : Series or DataFrame
         Sorted by its index (a DatetimeIndex, a RangeIndex or any ordered index),
-        without duplicates, missing or complex values; a DatetimeIndex must be
-        regular (a gap is refused: a window across it would mix steps).
+        without duplicates, missing or complex values; a DatetimeIndex or a
+        PeriodIndex must be regular at the step the Forecaster reads from it (a gap,
+        a missing step or period, is refused: a window across it would mix steps;
+        months, business days and days of 23 or 25 hours are steps of the calendar).
     lags : int >= 1
         Steps of input per window; more than the series holds is refused before
         anything is allocated.
