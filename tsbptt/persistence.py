@@ -30,6 +30,7 @@ import math
 import os
 import secrets
 import stat
+import warnings
 import zipfile
 
 import numpy as np
@@ -37,7 +38,7 @@ import numpy as np
 from ._version import __version__
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "from_json", "read_model_file",
-           "saved_random_state", "write_model_file"]
+           "saved_random_state", "warn_if_random_state_dropped", "write_model_file"]
 
 #: Bump when the layout of the file changes incompatibly.
 FORMAT_VERSION = 1
@@ -92,6 +93,18 @@ def saved_random_state(value):
     if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
         return int(value)
     return None
+
+
+def warn_if_random_state_dropped(est, stacklevel):
+    """Warn where a file keeps ``est``'s ``random_state`` as None though it was set
+    (a ``RandomState``: see :func:`saved_random_state`), naming the estimator."""
+    seed = est.get_params(deep=False).get("random_state")
+    if seed is not None and saved_random_state(seed) is None:
+        warnings.warn(f"{type(est).__name__}'s random_state, a {type(seed).__name__}, is "
+                      "saved as None (a file keeps only an integer seed): the loaded copy "
+                      "predicts the same, but refitting it will not repeat this one's "
+                      "fits; pass an integer random_state to keep them reproducible",
+                      UserWarning, stacklevel=stacklevel + 1)
 
 
 def from_json(value):

@@ -1,19 +1,23 @@
 """Forecaster.save / load_forecaster: the same forecasts, intervals and updates after
 a round trip, and damaged or foreign files refused."""
+import datetime as dt
 import json
 import warnings
 import zipfile
+from fractions import Fraction
 from pathlib import Path
 
+import dateutil.tz
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import Ridge
+from sklearn.linear_model import Ridge, RidgeCV
 from sklearn.neighbors import KNeighborsRegressor
 
-from tsbptt import (Forecaster, GRURegressor, SeasonalNaive, load_forecaster, load_model,
-                    save_model)
+from tsbptt import (ESNRegressor, Forecaster, GRURegressor, SeasonalNaive, load_forecaster,
+                    load_model, save_model)
+from tsbptt.forecasting._panel import _zone_name
 from tsbptt.persistence import read_model_file
 
 
@@ -305,3 +309,195 @@ def test_tuple_names_round_trip_and_nan_names_are_refused_at_save(tmp_path):
     with pytest.raises(ValueError, match="is NaN or infinite, which a forecaster file "
                                          "cannot hold: rename it"):
         f.save(tmp_path / "nan.npz")
+
+
+def _hourly(T=300, tz=None):
+    return pd.Series(np.sin(np.arange(T) / 4) + 3, name="v",
+                     index=pd.date_range("2024-03-20", periods=T, freq="h", tz=tz))
+
+
+@pytest.mark.parametrize("base, kw", [
+    (Ridge, {}), (Ridge, {"transform": "diff"}), (SeasonalNaive, {}),
+], ids=["ridge", "ridge_window_member", "naive"])
+def test_a_same_name_subclass_of_a_saved_class_is_refused_at_save(base, kw, tmp_path):
+    # the file names the class: a user's Ridge (or SeasonalNaive) of the library's
+    # name was saved and loaded back as the library's class, forecasting differently
+    user_class = type(base.__name__, (base,), {
+        "__module__": __name__, "__qualname__": f"user.{base.__name__}",
+        "predict": lambda self, X: 0.5 * base.predict(self, X)})
+    est = user_class(24) if base is SeasonalNaive else user_class()
+    f = Forecaster(est, lags=24, horizon=3, scaling=None, **kw).fit(_hourly())
+    path = tmp_path / "f.npz"
+    with pytest.raises(ValueError, match=rf"around {__name__}\.user\.{base.__name__} "
+                                         rf"cannot be saved without pickle: .* would load "
+                                         rf"this one back as .*\.{base.__name__}; use a "
+                                         rf"tsbptt estimator, SeasonalNaive or one of"):
+        f.save(path)
+    assert not path.exists()
+
+
+def _params_equal(a, b, same_types=True):
+    """Parameters equal by value; arrays given back as arrays of their dtype."""
+    assert a.keys() == b.keys()
+    for k in a:
+        if isinstance(a[k], np.ndarray):
+            assert not same_types or (isinstance(b[k], np.ndarray)
+                                      and b[k].dtype == a[k].dtype), k
+            np.testing.assert_array_equal(b[k], a[k])
+        else:
+            assert b[k] == a[k], k
+
+
+@pytest.mark.parametrize("make", [
+    lambda: RidgeCV(alphas=np.logspace(-3, 3, 7)),
+    lambda: Ridge(alpha=np.array([0.5, 1.0, 2.0], dtype=np.float32)),  # one a target
+    lambda: ESNRegressor(30, alpha=np.logspace(-6, 2, 5), random_state=0),
+], ids=["ridgecv_alphas", "ridge_alpha_per_target", "esn_alpha"])
+def test_numpy_array_parameters_round_trip(make, tmp_path):
+    # a TypeError ("ndarray cannot be written to a forecaster file"), once
+    f = Forecaster(make(), lags=24, horizon=3).fit(_hourly())
+    g = _round_trip(f, tmp_path)
+    pd.testing.assert_series_equal(g.predict(), f.predict(), check_exact=True)
+    _params_equal(f.estimator.get_params(deep=False), g.estimator.get_params(deep=False))
+    # the fitted model: a tsbptt network comes back by load_model, its own reader
+    _params_equal(f.estimator_.get_params(deep=False), g.estimator_.get_params(deep=False),
+                  same_types=not isinstance(f.estimator_, ESNRegressor))
+
+
+def test_parameters_a_file_cannot_hold_are_refused_naming_them(tmp_path):
+    f = Forecaster(Ridge(), lags=24, horizon=3).fit(_hourly())
+    for value, reason in ((np.array([1.0, np.nan]), r"alpha \(an array of float64, shape "
+                                                    r"\(2,\)\) cannot be written"),
+                          (np.array(["a", "b"]), r"alpha \(an array of <U1"),
+                          (np.ones((2, 2, 2)), r"alpha \(an array of float64, shape "
+                                               r"\(2, 2, 2\)\)"),
+                          (Fraction(1, 2), r"alpha=Fraction\(1, 2\) cannot be written")):
+        f.estimator.set_params(alpha=value)  # the template a loaded forecaster refits
+        with pytest.raises(ValueError, match=f"Ridge's parameter {reason}"):
+            f.save(tmp_path / "f.npz")
+    assert not (tmp_path / "f.npz").exists()
+
+
+def _unnamed_berlin():
+    """A dateutil zone read from a file: named by its path only."""
+    path = Path("/usr/share/zoneinfo/Europe/Berlin")
+    if not path.exists():
+        pytest.skip("no system time zone database")
+    return dateutil.tz.tzfile(str(path))
+
+
+@pytest.mark.parametrize("tz", [
+    "dateutil/Europe/Berlin", dateutil.tz.gettz("Europe/Berlin"), dateutil.tz.tzutc(),
+    "Europe/Berlin", dt.timezone(dt.timedelta(hours=5, minutes=30)),
+], ids=["dateutil_string", "dateutil_gettz", "dateutil_utc", "zoneinfo", "fixed_offset"])
+def test_time_zones_are_saved_by_name_and_load_as_the_same_zone(tz, tmp_path):
+    # a dateutil zone was written as its repr (tzfile('/usr/share/zoneinfo/...')):
+    # the file saved, but did not load (ZoneInfoNotFoundError)
+    f = Forecaster(Ridge(), lags=6, horizon=3).fit(_hourly(tz=tz))  # over a DST change
+    g = _round_trip(f, tmp_path)
+    forecast, loaded = f.predict(), g.predict()
+    np.testing.assert_array_equal(loaded.to_numpy(), forecast.to_numpy())
+    assert (loaded.index == forecast.index).all()  # the same instants
+    assert list(loaded.index.strftime("%H:%M%z")) == list(forecast.index.strftime("%H:%M%z"))
+    assert _zone_name(loaded.index.tz) == _zone_name(forecast.index.tz)
+    # the loaded forecaster takes a history in the zone of the data it was fitted on
+    pd.testing.assert_series_equal(g.predict(history=_hourly(tz=tz)),
+                                   f.predict(history=_hourly(tz=tz)), check_exact=True)
+
+
+@pytest.mark.parametrize("make_tz", [
+    dateutil.tz.tzlocal, lambda: dateutil.tz.tzoffset(None, 3600),
+    _unnamed_berlin,
+    lambda: dt.timezone(dt.timedelta(hours=2), "EST"),  # an IANA name, of another offset
+], ids=["local", "dateutil_offset", "unnamed_file", "misnamed_offset"])
+def test_time_zones_without_a_name_to_store_are_refused_at_save(make_tz, tmp_path):
+    # each was written as a name that did not load, or loaded as another zone
+    f = Forecaster(Ridge(), lags=6, horizon=3).fit(_hourly(tz=make_tz()))
+    path = tmp_path / "f.npz"
+    with pytest.raises(ValueError, match=r"the series' time zone .* cannot be written to a "
+                                         r"forecaster file: only a zone with an IANA name"):
+        f.save(path)
+    assert not path.exists()
+
+
+def _window_model_file(tmp_path, edit):
+    """A Ridge forecaster of the changes (a WindowModel around its linear member)
+    saved, its metadata edited and the file re-checksummed."""
+    from tsbptt.persistence import write_model_file
+    Forecaster(Ridge(), lags=12, horizon=3, transform="diff").fit(_hourly()).save(
+        tmp_path / "f.npz")
+    arrays, meta = read_model_file(tmp_path / "f.npz", lambda n: True,
+                                   format="tsbptt-forecaster", format_version=(1, 2))
+    version = meta["format_version"]
+    for k in ("format", "format_version", "tsbptt_version", "checksum"):
+        meta.pop(k)
+    edit(meta["model"])
+    write_model_file(tmp_path / "edited.npz", arrays, meta, format="tsbptt-forecaster",
+                     format_version=version)
+    return tmp_path / "edited.npz"
+
+
+@pytest.mark.parametrize("edit, reason", [
+    # a raw MemoryError once: [None] * n_members, 8 bytes a claimed member
+    (lambda m: m.update(members=[], n_members=10 ** 12),
+     "bad n_members 1000000000000: the file holds 0 member"),
+    (lambda m: m.update(n_members=2), "bad n_members 2: the file holds 1 member"),
+    (lambda m: m.update(n_members=True), "bad n_members True"),
+], ids=["huge_count", "count_and_members_disagree", "not_a_count"])
+def test_a_window_models_member_count_is_checked_against_its_members(edit, reason,
+                                                                     tmp_path):
+    with pytest.raises(ValueError, match=rf"edited\.npz': bad forecaster file \(ValueError: "
+                                         rf"{reason}"):
+        load_forecaster(_window_model_file(tmp_path, edit))
+
+
+@pytest.mark.parametrize("name", ["fit/residuals_", "model/coef_", "model/intercept_",
+                                  "fit/exog_mean_", "tail/values", "tail/X"])
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_non_finite_fitted_values_are_refused(name, value, tmp_path):
+    # NaN residuals or coefficients once loaded, and forecast NaN without a word
+    from tsbptt.persistence import write_model_file
+    y = _hourly()
+    X = pd.DataFrame({"x": np.cos(np.arange(len(y)) / 5)}, index=y.index)
+    Forecaster(Ridge(), lags=12, horizon=3, interval="conformal").fit(y, X).save(
+        tmp_path / "f.npz")
+    arrays, meta = read_model_file(tmp_path / "f.npz", lambda n: True,
+                                   format="tsbptt-forecaster")
+    for k in ("format", "format_version", "tsbptt_version", "checksum"):
+        meta.pop(k)
+    arrays[name] = arrays[name].copy()
+    arrays[name].flat[-1] = value
+    write_model_file(tmp_path / "edited.npz", arrays, meta, format="tsbptt-forecaster")
+    with pytest.raises(ValueError, match=rf"edited\.npz': bad forecaster file \(ValueError: "
+                                         rf"{name} holds NaN or infinite values"):
+        load_forecaster(tmp_path / "edited.npz")
+
+
+def test_a_random_state_object_is_saved_as_none_with_a_warning(tmp_path):
+    # a RandomState was dropped silently: refits of the loaded forecaster then
+    # differ from the original's
+    f = Forecaster(Ridge(random_state=np.random.RandomState(0)), lags=6, horizon=2)
+    f.fit(_hourly())
+    with pytest.warns(UserWarning, match="Ridge's random_state, a RandomState, is saved "
+                                         "as None .* refitting it will not repeat") as rec:
+        f.save(tmp_path / "f.npz")
+    assert rec[0].filename == __file__  # the user's call to save
+    assert load_forecaster(tmp_path / "f.npz").estimator.random_state is None
+    f = Forecaster(Ridge(random_state=np.int64(3)), lags=6, horizon=2).fit(_hourly())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        f.save(tmp_path / "g.npz")  # an integer seed is kept: no warning
+    assert load_forecaster(tmp_path / "g.npz").estimator.random_state == 3
+    # a tsbptt network: said once, of the template, not again by each member's file
+    from tsbptt import RNNRegressor, load_model
+    net = RNNRegressor(3, max_iter=1, random_state=np.random.RandomState(0))
+    f = Forecaster(net, lags=6, horizon=2).fit(_hourly())
+    with pytest.warns(UserWarning, match="RNNRegressor's random_state") as rec:
+        f.save(tmp_path / "h.npz")
+    assert len([w for w in rec if "random_state" in str(w.message)]) == 1
+    # and an estimator's own file, from save_model or .save
+    fitted = f.estimator_.estimator_
+    with pytest.warns(UserWarning, match="RNNRegressor's random_state, a RandomState, is "
+                                         "saved as None") as rec:
+        fitted.save(tmp_path / "net.npz")
+    assert load_model(tmp_path / "net.npz").random_state is None

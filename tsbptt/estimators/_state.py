@@ -18,7 +18,8 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.validation import check_is_fitted
 
 from ..engine.network import param_shapes
-from ..persistence import from_json, read_model_file, saved_random_state, write_model_file
+from ..persistence import (from_json, read_model_file, saved_random_state,
+                           warn_if_random_state_dropped, write_model_file)
 
 __all__ = ["load_model", "save_model"]
 
@@ -253,6 +254,13 @@ def save_model(estimator, path):
         If its class labels cannot be stored without pickle (they must be
         numbers, booleans or strings), or ``path`` is a folder.
 
+    Warns
+    -----
+    UserWarning
+        If its ``random_state`` is a ``np.random.RandomState``: the file keeps it as
+        None (the loaded model predicts the same, but refitting it will not repeat
+        this one's fits; pass an integer to keep them).
+
     See Also
     --------
     load_model : read the file back.
@@ -274,6 +282,7 @@ def save_model(estimator, path):
                         f"load_model rebuilds by class; {name} {what}")
     check_is_fitted(estimator)
     arrays, meta = estimator._fitted_state()
+    warn_if_random_state_dropped(estimator, stacklevel=2)
     write_model_file(path, arrays, meta)
 
 

@@ -803,7 +803,17 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         ------
         ValueError
             If the wrapped model cannot be stored without pickle (another
-            scikit-learn regressor), or a series id is not a string or integer.
+            scikit-learn regressor, or a subclass of a stored one), one of its
+            parameters cannot (an array that is not finite numbers), a series id
+            is not a string or integer, or the index's time zone has no name a
+            file can keep (IANA, UTC or a fixed offset); nothing is written then.
+
+        Warns
+        -----
+        UserWarning
+            If the model's ``random_state`` is a ``np.random.RandomState``: the
+            file keeps it as None (the loaded forecaster forecasts the same, but
+            refitting it will not repeat this one's fits; pass an integer).
         """
         self._check_fitted()
         save_forecaster(self, path)

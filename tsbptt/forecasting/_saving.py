@@ -10,19 +10,24 @@ hidden states, and the fitted model. A tsbptt network is stored as its own model
 file (written by :func:`tsbptt.save_model`, embedded as bytes, and read back by
 :func:`tsbptt.load_model` with all of its checks); a linear scikit-learn model
 (from a fixed table) as its coefficients; the window model around a network as
-its settings, its ridge part and the network.
+its settings, its ridge part and the network. A model's parameters are kept in
+meta.json (a NumPy array as its values; a ``RandomState`` as ``random_state`` as
+None, with a warning), the series' time zone by its IANA name or fixed offset.
 
 The file itself is written and read by :mod:`tsbptt.persistence` under the format
 name ``'tsbptt-forecaster'``, with every check an estimator's model file gets: only
 a regular file, only the members a forecaster file has, each stored uncompressed
 as a plain ``.npy`` array of numbers or strings whose declared size matches its
 bytes, small JSON metadata, the format version and the checksum. The forecaster is
-then rebuilt through its own parameter validation, every value's type checked;
-any problem is a ``ValueError`` naming the file.
+then rebuilt through its own parameter validation, every value's type checked and
+every stored float finite; any problem is a ``ValueError`` naming the file.
 """
+import datetime
 import json
 import os
 import tempfile
+import warnings
+import zoneinfo
 
 import numpy as np
 import pandas as pd
@@ -32,9 +37,10 @@ from sklearn.base import clone
 
 from .. import estimators as _estimators
 from ..estimators import load_model, save_model
-from ..persistence import read_model_file, saved_random_state, write_model_file
+from ..persistence import (read_model_file, saved_random_state, warn_if_random_state_dropped,
+                           write_model_file)
 from . import transforms
-from ._panel import Entry
+from ._panel import Entry, _zone_name
 from ._sequence_diff import DifferencedSequenceModel
 from ._window_model import WindowModel
 from .baselines import SeasonalNaive
@@ -118,32 +124,89 @@ def _estimator_class(name):
 
 
 def _json_params(est):
+    """``est``'s parameters as JSON values, and the dtype of each that is a NumPy
+    array (kept as nested lists, given back as an array of that dtype); a parameter
+    JSON cannot hold is refused, named."""
     params = est.get_params(deep=False)
     if "random_state" in params:
         params["random_state"] = saved_random_state(params["random_state"])
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
+    out, arrays = {}, {}
+    for name, value in params.items():
+        if isinstance(value, np.ndarray):
+            arrays[name] = _array_dtype(value, name, est)
+            value = value.tolist()
+        elif isinstance(value, tuple):
+            value = list(value)
+        try:
+            json.dumps(value, allow_nan=False, default=_json_default)
+        except (TypeError, ValueError):
+            raise ValueError(f"{type(est).__name__}'s parameter {name}={value!r} cannot be "
+                             "written to a forecaster file: only numbers, strings, None, "
+                             "lists of them and numeric NumPy arrays can") from None
+        out[name] = value
+    return out, arrays
+
+
+def _array_dtype(value, name, est):
+    """The dtype name of an array parameter a file can keep: real numbers or
+    booleans, finite, of at most 2 dimensions; else ValueError naming it."""
+    if value.dtype.kind not in "biuf" or value.ndim > 2 or (
+            value.dtype.kind == "f" and not np.isfinite(value).all()):
+        raise ValueError(f"{type(est).__name__}'s parameter {name} (an array of "
+                         f"{value.dtype}, shape {value.shape}) cannot be written to a "
+                         "forecaster file: only finite numeric arrays of at most 2 "
+                         "dimensions can")
+    return value.dtype.name
 
 
 def _spec(est):
-    """A model template as (class name, JSON parameters)."""
-    name = type(est).__name__
+    """A model template as (class name, JSON parameters): only the classes of
+    :func:`_estimator_class` themselves, which a file names and loads back (a
+    subclass of one, even of the same name, would come back as the library's)."""
+    cls, name = type(est), type(est).__name__
     try:
-        _estimator_class(name)
+        known = _estimator_class(name)
     except ValueError:
+        known = None
+    if known is None:
         raise ValueError(f"a Forecaster around {name} cannot be saved without pickle: "
-                         f"use a tsbptt estimator, SeasonalNaive or one of {_LINEAR}"
-                         ) from None
-    return {"class": name, "params": _json_params(est)}
+                         f"use a tsbptt estimator, SeasonalNaive or one of {_LINEAR}")
+    if known is not cls:
+        raise ValueError(
+            f"a Forecaster around {cls.__module__}.{cls.__qualname__} cannot be saved "
+            f"without pickle: a file names the model's class, and would load this one "
+            f"back as {known.__module__}.{known.__qualname__}; use a tsbptt estimator, "
+            f"SeasonalNaive or one of {_LINEAR} itself, not a class of the same name")
+    params, arrays = _json_params(est)
+    return {"class": name, "params": params, **({"arrays": arrays} if arrays else {})}
 
 
 def _from_spec(spec):
-    params = {k: tuple(v) if isinstance(v, list) else v for k, v in spec["params"].items()}
+    arrays = spec.get("arrays", {})
+    if not isinstance(arrays, dict) or not set(arrays) <= set(spec["params"]):
+        raise ValueError(f"bad array parameters {arrays!r}")
+    params = {k: _array_param(k, v, arrays[k]) if k in arrays
+              else tuple(v) if isinstance(v, list) else v
+              for k, v in spec["params"].items()}
     return _estimator_class(spec["class"])(**params)
+
+
+def _array_param(name, value, dtype):
+    """The array parameter :func:`_json_params` wrote as lists, checked as at save."""
+    if not isinstance(dtype, str) or np.dtype(dtype).kind not in "biuf":
+        raise ValueError(f"bad dtype {dtype!r} of parameter {name}")
+    array = np.asarray(value, dtype=dtype)
+    if array.ndim > 2 or not np.isfinite(array).all():
+        raise ValueError(f"bad array parameter {name}: not finite numbers in at most 2 "
+                         "dimensions")
+    return array
 
 
 def _embed(network):
     """A fitted tsbptt estimator's model file, as bytes in a uint8 array."""
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, warnings.catch_warnings():
+        # a dropped random_state: save_forecaster says so once, of the template
+        warnings.filterwarnings("ignore", ".*random_state, a .* is saved as None")
         path = os.path.join(folder, "network.npz")
         save_model(network, path)
         with open(path, "rb") as fh:
@@ -258,6 +321,23 @@ def _rebuild_member(meta, arrays, key):
                                  for name, a in arrays.items() if name.startswith(prefix)})
 
 
+def _window_members(meta, arrays):
+    """A window model's members as :func:`_member_parts` described them (None: an
+    embedded tsbptt model; files before ``members`` hold only those), as many as
+    ``n_members`` says and the file holds: a count is never trusted alone."""
+    n_members, members = meta.get("n_members", 1), meta.get("members") or []
+    if not isinstance(members, list):
+        raise ValueError(f"bad members {members!r}")
+    held = len(members)
+    if not members:
+        while _member_key(held) in arrays:
+            held += 1
+    if not _count(n_members) or n_members != held:
+        raise ValueError(f"bad n_members {n_members!r}: the file holds {held} "
+                         "member(s)")
+    return members or [None] * held
+
+
 def _rebuild_model(meta, arrays):
     kind = meta["kind"]
     if kind == "tsbptt":
@@ -274,7 +354,7 @@ def _rebuild_model(meta, arrays):
         model.change_mean_, model.change_scale_ = float(mean), float(scale)
         return model
     if kind == "window":
-        members = meta.get("members") or [None] * int(meta.get("n_members", 1))
+        members = _window_members(meta, arrays)
         model_members = [_rebuild_member(m, arrays, _member_key(i))
                          for i, m in enumerate(members)]
         model = WindowModel(clone(model_members[0]), **meta["params"])
@@ -314,8 +394,36 @@ def _time_meta(index):
         return {"kind": "period", "freq": index.freqstr}
     if isinstance(index, pd.DatetimeIndex):
         return {"kind": "datetime", "unit": index.unit,
-                "tz": None if index.tz is None else str(index.tz)}
+                "tz": None if index.tz is None else _zone_meta(index)}
     return {"kind": "int"}  # and the codes' dtype, from _tails
+
+
+def _zone_meta(index):
+    """The name a file keeps of ``index``'s time zone, which :func:`_labels` reads
+    back as the same zone: its IANA name (whichever library made the zone: a
+    dateutil zone prints as its file's path), 'UTC', or a fixed offset
+    ('UTC+01:00'). Any other zone (the machine's local one, an offset pandas does
+    not read back) is refused here: the file would not load, or not as this zone."""
+    tz, name = index.tz, _zone_name(index.tz)
+    try:
+        back = index.tz_convert(name)  # as _labels reads it
+        if isinstance(tz, datetime.timezone):  # a fixed offset stays one, of its size
+            portable = isinstance(back.tz, datetime.timezone) and \
+                back.tz.utcoffset(None) == tz.utcoffset(None)
+        else:
+            portable = back.tz is datetime.timezone.utc or isinstance(back.tz,
+                                                                      zoneinfo.ZoneInfo)
+        same = portable and _zone_name(back.tz) == name and \
+            back.tz_localize(None).equals(index.tz_localize(None))
+    except (ValueError, TypeError, KeyError, OSError):  # no zone of that name
+        same = False
+    if not same:
+        raise ValueError(f"the series' time zone {tz!r} cannot be written to a forecaster "
+                         "file: only a zone with an IANA name (e.g. 'Europe/Berlin', from "
+                         "zoneinfo, dateutil or pytz), UTC or a fixed offset "
+                         "(datetime.timezone) can; convert the data with .tz_convert() "
+                         "to one and refit")
+    return name
 
 
 def _labels(codes, meta):
@@ -427,7 +535,24 @@ def _offset_from_meta(meta):
 
 
 def save_forecaster(f, path):
-    """Write a fitted Forecaster to ``path`` (see :meth:`Forecaster.save`)."""
+    """Write a fitted Forecaster to ``path`` (see :meth:`Forecaster.save`).
+
+    The model's parameters are kept (a NumPy array parameter as its values), but a
+    ``random_state`` that is a ``np.random.RandomState`` (or any other non-integer)
+    is kept as None: the loaded forecaster forecasts the same, but refitting it does
+    not repeat the original's fits. Pass an integer ``random_state`` to keep it.
+
+    Raises
+    ------
+    ValueError
+        If the model, a parameter of it, a series id or the index's time zone
+        cannot be written to a forecaster file; nothing is written then.
+
+    Warns
+    -----
+    UserWarning
+        If the model's ``random_state`` is kept as None (see above).
+    """
     model_meta, arrays = _model_parts(f.estimator_)
     tails, time_meta, time_name = _tails(f)
     arrays.update(tails)
@@ -464,6 +589,7 @@ def save_forecaster(f, path):
     path = os.fspath(path)
     if os.path.isdir(path):
         raise ValueError(f"path {path!r} is a folder; give a file name")
+    warn_if_random_state_dropped(f.estimator, stacklevel=3)  # Forecaster.save's caller
     write_model_file(path, arrays, meta, format=FORMAT, format_version=_version(meta))
 
 
@@ -513,6 +639,10 @@ def read_forecaster(cls, path):
 
 
 def _rebuild(cls, meta, arrays):
+    for name, a in arrays.items():  # every value fit keeps is finite: data, scales, fits
+        if a.dtype.kind == "f" and not np.isfinite(a).all():
+            raise ValueError(f"{name} holds NaN or infinite values; a fitted forecaster "
+                             "never does")
     params = dict(meta["params"])
     params["estimator"] = _from_spec(params["estimator"])
     if isinstance(params.get("freq"), dict):
