@@ -183,6 +183,23 @@ def test_each_linear_part_matches_a_hand_fit(kind):
     np.testing.assert_allclose(m.predict(X), expected, rtol=1e-10)
 
 
+def test_the_window_scale_input_is_clipped_to_its_training_range():
+    # the window ridge reads each window's scale and its output is multiplied by the
+    # scale again: unclipped, a window k times wider got a forecast ~k**2 wider (an
+    # outlier of 1e10 forecast 1e20; recursive forecasts overflowed). Clipped,
+    # beyond the range the forecast's distance from the base is linear in k
+    rng = np.random.default_rng(10)
+    X, Y = _windows(rng, n=80, C=1)
+    m = WindowModel(_Constant(), linear="window", shrink=False).fit(X, Y)
+    _, scale = window_stats(X, "last", m.floor)
+    width = scale.max() - scale.min()
+    assert m.scale_range_ == (scale.min() - width, scale.max() + width)
+    np.testing.assert_allclose(m.predict(X), _linear_parts(X, Y, X)[0], rtol=1e-10)
+    last = X[:1, -1:]
+    wide = [m.predict(last + k * (X[:1] - last)) - last for k in (1e4, 1e8)]
+    np.testing.assert_allclose(wide[1], 1e4 * wide[0], rtol=1e-9)
+
+
 @pytest.mark.parametrize("level,chosen", [(0.0, "window"), (1.0, "lags")])
 def test_linear_auto_takes_the_part_that_forecasts_the_tail_best(level, chosen):
     # random walks at random levels: the next value is the last one plus twice the

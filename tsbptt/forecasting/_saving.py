@@ -267,7 +267,8 @@ def _model_parts(model):
                 "linear_kind": model.linear_kind_,
                 "linear_lags_alpha": _alpha(model.linear_lags_),
                 "network_weight": float(model.network_weight_),
-                "level_range": getattr(model, "level_range_", None)}
+                "level_range": getattr(model, "level_range_", None),
+                "scale_range": getattr(model, "scale_range_", None)}
         # each seed's member: a tsbptt model's own file, or (a linear model or
         # SeasonalNaive around differenced or window-scaled data) its parts
         arrays, meta["members"] = {}, []
@@ -371,8 +372,9 @@ def _rebuild_model(meta, arrays):
         if meta["linear_alpha"] is not None:
             model.linear_ = _set_linear(linear_model.Ridge(float(meta["linear_alpha"])),
                                         arrays, "model/linear/", {})
-        if meta.get("level_range") is not None:
-            model.level_range_ = tuple(float(v) for v in meta["level_range"])
+        for name in ("level_range", "scale_range"):  # files before scale_range: none
+            if meta.get(name) is not None:
+                setattr(model, name + "_", tuple(float(v) for v in meta[name]))
         if meta.get("linear_lags_alpha") is not None:
             model.linear_lags_ = _set_linear(
                 linear_model.Ridge(float(meta["linear_lags_alpha"])), arrays,

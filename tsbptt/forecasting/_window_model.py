@@ -13,8 +13,11 @@
    never leaves the range the network was trained on.
 2. **A linear part** that the network corrects: the network learns its
    residual. By default the mean of two ridge regressions (penalties chosen by
-   leave-one-out from a grid): one on the normalised windows and their scale
-   (scale-free, it follows a trend or a walk), one on the lags centred on the
+   leave-one-out from a grid): one on the normalised windows and their scale,
+   clipped to a range around its training range (beyond it scale-free: it follows
+   a trend or a walk, and a window k times wider gets a forecast k times wider,
+   not k**2),
+   one on the lags centred on the
    last value plus that value, clipped to its training range (inside it, a
    Ridge on the raw lags: it sees the level; beyond it, still shift-free). On
    the accuracy benchmark the average beat the scale-free part alone and
@@ -256,6 +259,14 @@ class WindowModel(RegressorMixin, BaseEstimator):
     level_range_ : tuple of float
         With ``linear_lags_`` and centring: the smallest and largest window centre
         in training (the centre input is clipped to it).
+    scale_range_ : tuple of float
+        The range of the window scales in training, widened by its width on either
+        side: the scale input of ``linear_`` is clipped to it. Its output is
+        multiplied by the scale again, so an unclipped input made forecasts grow
+        with the scale's square (an outlier of 1e10 in the lags forecast ~1e20,
+        and recursive forecasts overflowed); within the widened range a series
+        whose swings grow with its level (multiplicative seasonality) keeps the
+        growth the ridge learned.
     network_weight_ : float
         The weight of the estimator's correction in the forecasts, in [0, 1].
     use_network_ : bool
@@ -302,9 +313,10 @@ class WindowModel(RegressorMixin, BaseEstimator):
         tags.target_tags.multi_output = True
         return tags
 
-    def _normalised(self, X, horizon):
+    def _normalised(self, X, horizon, fitting=False):
         """(normalised X, base (n, horizon), scale (n,), the linear part's inputs:
-        normalised X with each window's scale appended)."""
+        normalised X with each window's scale appended, clipped to
+        ``scale_range_``, which ``fitting`` sets)."""
         X = np.asarray(X, dtype=np.float64)
         C = self.n_channels
         yw = X[:, 0::C]
@@ -314,8 +326,12 @@ class WindowModel(RegressorMixin, BaseEstimator):
         loc, scale = window_stats(yw, self.center, self.floor, self.scale_windows)
         Xn = X.copy()
         Xn[:, 0::C] = (yw - loc[:, None]) / scale[:, None]
+        if fitting:  # the training range, widened by its own width on either side
+            lo, hi = float(scale.min()), float(scale.max())
+            self.scale_range_ = (lo - (hi - lo), hi + (hi - lo))
+        bounds = getattr(self, "scale_range_", None)  # None: a file saved before it
         return (Xn, window_base(yw, loc, horizon, self.season), scale,
-                np.column_stack([Xn, scale]))
+                np.column_stack([Xn, scale if bounds is None else np.clip(scale, *bounds)]))
 
     def fit(self, X, y):
         """Fit on windows ``X`` (n_windows, lags * n_channels) and targets ``y``
@@ -337,7 +353,7 @@ class WindowModel(RegressorMixin, BaseEstimator):
         self._single = y.ndim == 1
         Y = y[:, None] if self._single else y
         X = np.asarray(X, dtype=np.float64)
-        Xn, base, scale, Xl = self._normalised(X, Y.shape[1])
+        Xn, base, scale, Xl = self._normalised(X, Y.shape[1], fitting=True)
         Yn = (Y - base) / scale[:, None]
         n_val = max(1, round(len(Yn) * self.validation_fraction))
         self.linear_ = self.linear_lags_ = self.linear_kind_ = None
