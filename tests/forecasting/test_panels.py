@@ -109,6 +109,26 @@ def test_a_missing_time_in_a_series_is_named(index):
         Forecaster(Ridge(), lags=3, horizon=2).fit(y)
 
 
+def test_days_onto_a_skipped_local_midnight_are_refused_in_words():
+    # America/Santiago moves its clocks at midnight: 2024-09-08 00:00 does not exist.
+    # Fitted up to the day before, predict failed with pandas' NonExistentTimeError;
+    # a series across it (stamped 01:00 that day) failed inside pandas at fit
+    advice = (r"steps of D in the time zone America/Santiago reach a local time the zone "
+              r"skips or repeats \(2024-09-08 00:00:00 is a nonexistent time.*\); give the "
+              r"series in UTC \(.tz_convert\('UTC'\)\) or as local times without a zone")
+    days = pd.date_range("2024-08-01", "2024-09-20", freq="D")
+    y = pd.Series(np.arange(len(days), dtype=float),
+                  index=days.tz_localize("America/Santiago", nonexistent="shift_forward"))
+    f = Forecaster(Ridge(), lags=7, horizon=3).fit(y.iloc[:38])
+    with pytest.raises(ValueError, match=advice):
+        f.predict()
+    with pytest.raises(ValueError, match=advice):
+        Forecaster(Ridge(), lags=7, horizon=3).fit(y)
+    # in UTC, as advised, the same days forecast
+    assert len(Forecaster(Ridge(), lags=7, horizon=3).fit(y.iloc[:38].tz_convert("UTC"))
+               .predict()) == 3
+
+
 def test_long_dataframe_in_and_out():
     df = _frame()
     df["temp"] = np.arange(len(df), dtype=float) % 5

@@ -175,7 +175,7 @@ def _freq_around_gaps(index):
                   for a in {0, (n - w) // 4, (n - w) // 2, 3 * (n - w) // 4, n - w}}
     best = None
     for freq in candidates - {None}:
-        grid = pd.date_range(index[0], index[-1], freq=freq)
+        grid = calendar_range(index[0], index[-1], freq=freq)
         if index.isin(grid).all() and (best is None or len(grid) < best[0]):
             best = (len(grid), freq)
     return None if best is None else best[1]
@@ -233,7 +233,7 @@ def _step_of(index, freq, key, allow_gaps):
                              "inferred (too short or irregular); pass freq=...")
         step = pd.tseries.frequencies.to_offset(inferred)
         if not allow_gaps:
-            expected = pd.date_range(index[0], periods=len(index), freq=step)
+            expected = calendar_range(index[0], periods=len(index), freq=step)
             if not expected.equals(index):
                 bad = int(np.flatnonzero(np.asarray(expected != index))[0])
                 # business days read from the data: a missing weekday may be a holiday
@@ -282,12 +282,28 @@ def _step_of(index, freq, key, allow_gaps):
                     f"{type(index).__name__} (a PeriodIndex works too)")
 
 
+def calendar_range(start, end=None, *, periods=None, freq):
+    """``pd.date_range``, with a step onto a local time that a time zone skips or
+    repeats (a daylight-saving change at midnight, for daily steps) refused in words:
+    pandas' own error named the time, not what to do."""
+    try:
+        return pd.date_range(start, end, periods=periods, freq=freq)
+    except ValueError as exc:  # pandas' NonExistentTimeError / AmbiguousTimeError
+        if "nonexistent" not in str(exc) and "ambiguous" not in str(exc).lower():
+            raise
+        tz = getattr(start, "tz", None)
+        raise ValueError(f"steps of {pd.tseries.frequencies.to_offset(freq).freqstr} in "
+                         f"the time zone {tz} reach a local time the zone skips or repeats "
+                         f"({exc}); give the series in UTC (.tz_convert('UTC')) or as "
+                         "local times without a zone (.tz_localize(None))") from None
+
+
 def _grid(index, step):
     if isinstance(step, int):
         return pd.Index(np.arange(index[0], index[-1] + 1, step))
     if isinstance(index, pd.PeriodIndex):
         return pd.period_range(index[0], index[-1], freq=step)
-    return pd.date_range(index[0], index[-1], freq=step)
+    return calendar_range(index[0], index[-1], freq=step)
 
 
 def _check_order(index, key):
@@ -806,7 +822,11 @@ def future_index(last, step, steps):
         return _integer_labels(np.asarray([last]), step, steps)
     if isinstance(last, pd.Period):
         return pd.period_range(last + step, periods=steps, freq=step)
-    return pd.date_range(last + step, periods=steps, freq=step)
+    try:
+        start = last + step
+    except ValueError:  # a local time the zone skips: calendar_range says so
+        return calendar_range(last, periods=steps + 1, freq=step)[1:]
+    return calendar_range(start, periods=steps, freq=step)
 
 
 def future_labels(lasts, step, steps):
