@@ -757,6 +757,12 @@ def test_a_single_class():
     X, _ = _windows()
     with pytest.raises(ValueError, match="only one class"):
         _small(LSTMClassifier).fit(X, ["cat"] * len(X))
+    # classes= naming one class is blamed, not the data (which held two)
+    with pytest.raises(ValueError, match=r"but classes=\['cat'\] names only one class"):
+        _small(LSTMClassifier).partial_fit(X, ["cat", "dog"] * (len(X) // 2), classes=["cat"])
+    # a NaN label is named as y's, as scikit-learn names it
+    with pytest.raises(ValueError, match="Input y contains NaN"):
+        _small(LSTMClassifier).fit(X, np.where(np.arange(len(X)) % 2, 1.0, np.nan))
 
 
 def test_inconsistent_feature_counts_in_a_list():

@@ -515,7 +515,7 @@ def test_plain_array_predict_checks_as_scikit_learn_does():
     seq = _fit(GRURegressor, X[:, :, None], X[:, -1], dtype="float64")
     bad3 = X[:2, :, None].copy()
     bad3[0, 0, 0] = np.nan
-    with pytest.raises(ValueError, match="Input contains NaN"):
+    with pytest.raises(ValueError, match="Input X contains NaN"):  # named, as 2D X is
         seq.predict(bad3)
     np.testing.assert_array_equal(seq.predict(X[:2, :, None]),
                                   seq.predict(list(X[:2, :, None])))

@@ -15,10 +15,11 @@ from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils import assert_all_finite
 from sklearn.utils.validation import column_or_1d
 
 from ..engine import LOSSES
-from ..utils._validation import reject_masked
+from ..utils._validation import plain_label, reject_masked
 from ._base import Sequences, _BaseRecurrent
 from ._docs import fill_doc
 from ._streaming import RecurrentState, RecurrentStream, step_from
@@ -95,14 +96,18 @@ class _ClassifierBase(ClassifierMixin, _BaseRecurrent):
         y = column_or_1d(y, warn=True)
         if len(y) != n:
             raise ValueError(f"y has {len(y)} labels for {n} samples")
+        if y.dtype.kind in "fc":  # named, as check_array names it ("Input contains NaN")
+            assert_all_finite(y, input_name="y")
         check_classification_targets(y)
         if first:
             self._encoder = LabelEncoder().fit(y if classes is None else classes)
             self.classes_ = self._encoder.classes_
             if len(self.classes_) < 2:
+                where = "the data contain" if classes is None else \
+                    f"classes={np.ravel(classes).tolist()!r} names"
                 raise ValueError(f"{type(self).__name__} needs samples of at least 2 "
-                                 f"classes in the data, but the data contain only one "
-                                 f"class: {self.classes_[0]!r}")
+                                 f"classes in the data, but {where} only one "
+                                 f"class: {plain_label(self.classes_[0])!r}")
         elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
             raise ValueError(f"classes={np.unique(classes)!r} is not the same as "
                              f"classes_={self.classes_!r} from the first call")
@@ -188,7 +193,7 @@ class _ClassifierBase(ClassifierMixin, _BaseRecurrent):
         self : object
             The fitted estimator.
         """
-        if target_ndim(y) == 1 and type_of_target(y) == "continuous":
+        if target_ndim(y) == 1 and type_of_target(y, input_name="y") == "continuous":
             raise ValueError("Unknown label type: continuous. Maybe you are trying to "
                              "fit a classifier, which expects discrete classes on a "
                              "regression target with continuous values.")

@@ -49,6 +49,10 @@ def _check_form(X):
         name = "X" if name is None else f"X[{name}]"
         reject_masked(part, name)
         reject_complex(part, name)
+        if name != "X" and np.ndim(part) > 2:  # scikit-learn: "dim <= 2 is required"
+            raise ValueError(f"{name} has shape {np.shape(part)}; a list holds one 2D "
+                             "array (n_steps_i, n_features) per sequence: pass a 3D array "
+                             "itself, or its sequences as a list (list(X3))")
     ndim = getattr(X, "ndim", None)
     if isinstance(ndim, int) and ndim > 3:
         raise ValueError(f"X has shape {X.shape} ({ndim} dimensions); give {FORMS}")
@@ -151,7 +155,7 @@ def _convert(est, X, kind, reset):
     elif kind == "3d":
         X3 = None if reset else _checked_plain(est, X, kind)
         if X3 is None:
-            X3 = check_array(X, dtype=FLOAT_DTYPES, allow_nd=True)
+            X3 = check_array(X, dtype=FLOAT_DTYPES, allow_nd=True, input_name="X")
         if X3.shape[1] < 1 or X3.shape[2] < 1:
             raise ValueError(f"X must have at least one time step and one feature, "
                              f"got shape {X3.shape}")
