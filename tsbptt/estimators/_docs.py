@@ -149,7 +149,11 @@ loss_ : float
 loss_curve_ : list of float
     The training loss of every epoch.
 best_loss_ : float
-    The lowest training loss reached.
+    The lowest training loss reached. After a fit that diverged (stopped on a
+    non-finite loss or update, with a warning) the network keeps the weights this
+    loss was read on (the start of its epoch; with ``early_stopping``, those of the
+    best validation score), not those of ``loss_``, which describes the last epoch
+    run.
 validation_scores_ : list of float or None
     The score on the validation tail after every epoch; None without
     ``early_stopping``. After warm starts that switched ``early_stopping`` on
