@@ -301,6 +301,41 @@ def test_editing_the_data_after_fit_does_not_change_the_forecasts():
         pd.testing.assert_frame_equal(pd.DataFrame(f.predict()), pd.DataFrame(before))
 
 
+@pytest.mark.parametrize("workflow", ["backtest", "local models", "one fit"])
+def test_ctrl_c_stops_a_workflow_of_many_fits_but_ends_one_fit_gracefully(
+        workflow, monkeypatch):
+    # each fit caught Ctrl-C and kept its best weights, so a backtest (or one model
+    # per series) went on, cutting one fit short per press and scoring it as trained
+    import warnings
+
+    import tsbptt.engine.trainer as trainer
+    from tsbptt import GRURegressor, LocalModels, backtest
+    epochs, run_epoch = [], trainer._run_epoch
+
+    def pressed_on_the_third_epoch(*args, **kwargs):
+        epochs.append(1)
+        if len(epochs) == 3:
+            raise KeyboardInterrupt
+        return run_epoch(*args, **kwargs)
+
+    monkeypatch.setattr(trainer, "_run_epoch", pressed_on_the_third_epoch)
+    y = pd.Series(np.sin(np.arange(300) / 5), pd.date_range("2024", periods=300, freq="h"))
+    f = Forecaster(GRURegressor(4, max_iter=5, random_state=0), lags=12, horizon=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # convergence
+        if workflow == "one fit":  # alone, a fit still ends with its best weights
+            with pytest.warns(RuntimeWarning, match="Training interrupted at epoch 3"):
+                f.fit(y)
+            assert len(f.predict()) == 3
+            return
+        with pytest.raises(KeyboardInterrupt):
+            if workflow == "backtest":
+                backtest(f, y, initial=250, step=10, horizon=3)
+            else:
+                LocalModels(f).fit({"a": y, "b": y * 2})
+    assert len(epochs) == 3  # nothing ran after the press
+
+
 def test_a_backtest_refuses_a_missing_actual_before_any_fit():
     # a forecaster with fill= trains through a missing value, so the backtest ran
     # every origin's fit and then failed in its metrics, without saying where

@@ -13,6 +13,7 @@ BPTT schedules of :mod:`tsbptt.engine.bptt`. What it guarantees:
 - Ctrl-C stops training cleanly with the best weights so far;
 - with early stopping, the weights of the best validation epoch are restored.
 """
+import contextlib
 import contextvars
 import os
 import sys
@@ -31,12 +32,31 @@ from ._threads import all_blas_single_threaded
 from .clipping import clip_by_global_norm, clip_by_value, global_norm
 
 __all__ = ["EpochCounters", "TrainOptions", "TrainingData", "evaluate",
-           "time_ordered_split", "train"]
+           "interrupts_stop_every_fit", "time_ordered_split", "train"]
 
 #: Who runs an epoch's updates: None for this process (:func:`_run_epoch`), or an
 #: object whose ``run_epoch`` takes the same arguments (set by
 #: :class:`tsbptt.engine.data_parallel.DataParallel` for data-parallel training).
 epoch_runner = contextvars.ContextVar("tsbptt_epoch_runner", default=None)
+
+
+#: Whether Ctrl-C during training ends only that fit, which keeps its best weights
+#: (True), or propagates (False: inside a workflow of many fits, which it stops).
+_interrupt_ends_the_fit = contextvars.ContextVar("tsbptt_interrupt_ends_the_fit",
+                                                 default=True)
+
+
+@contextlib.contextmanager
+def interrupts_stop_every_fit():
+    """Context manager: within it Ctrl-C (KeyboardInterrupt) during training
+    propagates, after the cut epoch is undone, instead of ending that fit alone: a
+    backtest, one model per series or a model search stops, where otherwise each
+    of its fits would be cut short in turn and scored as if trained."""
+    token = _interrupt_ends_the_fit.set(False)
+    try:
+        yield
+    finally:
+        _interrupt_ends_the_fit.reset(token)
 
 
 def warn_not_data_parallel(estimator, how):
@@ -461,6 +481,10 @@ def _train_epochs(net, loss, optimizer, schedule, data, opts, validation, rng,
                 RuntimeWarning, stacklevel=2)
             stopped = "non-finite"
         except KeyboardInterrupt:
+            if not _interrupt_ends_the_fit.get():  # a workflow of many fits: stop it
+                _undo_epoch(history, epoch, optimizer, optimizer_start, rng, rng_start)
+                _restore(net.params, epoch_start)
+                raise
             _undo_epoch(history, epoch, optimizer, optimizer_start, rng, rng_start)
             _restore(net.params, best_weights if best_weights is not None else epoch_start)
             warnings.warn(f"Training interrupted at epoch {epoch + 1}; the model keeps "

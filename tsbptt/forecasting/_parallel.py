@@ -33,6 +33,7 @@ from numbers import Integral
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 
+from ..engine.trainer import interrupts_stop_every_fit
 from ..utils._workers import worker_thread_limits
 
 __all__ = ["check_n_jobs", "parallel_map"]
@@ -93,6 +94,11 @@ def parallel_map(fn, jobs, n_jobs=None, on_result=None):
         The results in job order, whatever the worker that computed each.
     """
     n_jobs = check_n_jobs(n_jobs)
+    with interrupts_stop_every_fit():  # Ctrl-C stops the jobs, not one fit of them
+        return _map(fn, jobs, n_jobs, on_result)
+
+
+def _map(fn, jobs, n_jobs, on_result):
     if n_jobs == 1:  # here, even under a parallel_config: a job inside a job
         out = []
         for job in jobs:

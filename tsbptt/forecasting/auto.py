@@ -33,6 +33,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._panel import FILL_METHODS, to_entries
 from .backtesting import backtest
 from .baselines import SeasonalNaive
+from ..engine.trainer import interrupts_stop_every_fit
 from ..estimators import GRURegressor, LSTMRegressor
 from ..estimators._base import N_THREADS_CONSTRAINTS
 from ..utils._validation import refuse_bool_numbers
@@ -253,6 +254,10 @@ class AutoForecaster(BaseEstimator):
         if not isinstance(y, pd.Series) or isinstance(y.index, pd.MultiIndex):
             raise TypeError(f"AutoForecaster fits one series (a pandas Series), got "
                             f"{type(y).__name__}")
+        with interrupts_stop_every_fit():  # Ctrl-C stops the search, not one of its fits
+            return self._fit(y)
+
+    def _fit(self, y):
         self.n_filled_ = 0
         if self.fill is not None:  # once: the backtests score the filled series
             (entry,), _, _ = to_entries(y, freq=self.freq, fill=self.fill)
