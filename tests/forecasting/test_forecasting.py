@@ -203,13 +203,20 @@ def test_returns_round_trip():
     np.testing.assert_allclose(back.to_numpy(), prices.iloc[1:].to_numpy(), rtol=1e-12)
     with pytest.raises(ValueError, match="prices must be positive and finite"):
         log_returns(prices.where(prices != 99.0, 0.0))
-    with pytest.raises(ValueError, match="last_price must be a positive number"):
+    with pytest.raises(ValueError, match="last_price must be a positive real number"):
         prices_from_log_returns(-1.0, r)
     # an ndarray in, an ndarray out (its annotation says so; it raised AttributeError)
     np.testing.assert_array_equal(prices_from_log_returns(prices.iloc[0], r.to_numpy()),
                                   back.to_numpy())
-    with pytest.raises(ValueError, match="last_price must be a positive number, got '100'"):
+    with pytest.raises(ValueError, match=r"last_price must be a positive real number \(an "
+                                         r"int or a float\), got '100'"):
         prices_from_log_returns("100", r)
+    # booleans were read as 1.0 (every return 0), strings converted silently
+    for dtype in ("bool", "str", "object"):
+        with pytest.raises(ValueError, match=rf"prices must be numbers, got dtype "
+                                             rf"{'object' if dtype == 'object' else ''}"):
+            log_returns((prices > 100).astype(dtype) if dtype == "bool"
+                        else prices.astype(dtype))
     with pytest.raises(TypeError, match="returns must be a pandas Series or a 1D ndarray, "
                                         "got list"):
         prices_from_log_returns(100.0, [0.01])

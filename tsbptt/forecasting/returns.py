@@ -35,7 +35,11 @@ def log_returns(prices: pd.Series | np.ndarray) -> pd.Series | np.ndarray:
     """
     if not isinstance(prices, pd.Series):
         raise TypeError(f"prices must be a pandas Series, got {type(prices).__name__}")
-    values = prices.to_numpy(dtype=np.float64)
+    if pd.api.types.is_bool_dtype(prices) or not pd.api.types.is_numeric_dtype(prices):
+        # to_numpy(float) would read True as 1.0 and "101" as 101.0
+        raise ValueError(f"prices must be numbers, got dtype {prices.dtype}; convert "
+                         "them first (.astype(float))")
+    values = prices.to_numpy(dtype=np.float64, na_value=np.nan)
     bad = ~(np.isfinite(values) & (values > 0))
     if bad.any():
         raise ValueError(f"prices must be positive and finite; {values[bad][0]!r} at "
@@ -76,7 +80,8 @@ def prices_from_log_returns(last_price: float, returns: pd.Series | np.ndarray
     """
     if isinstance(last_price, (bool, np.bool_)) or not isinstance(last_price, Real) \
             or not (np.isfinite(last_price) and last_price > 0):
-        raise ValueError(f"last_price must be a positive number, got {last_price!r}")
+        raise ValueError(f"last_price must be a positive real number (an int or a float), "
+                         f"got {last_price!r}")
     if isinstance(returns, pd.Series):
         r = returns.to_numpy(dtype=np.float64)
         return pd.Series(last_price * np.exp(np.cumsum(r)), index=returns.index,
