@@ -145,3 +145,24 @@ def test_local_models_name_a_bad_series_before_fitting_any(monkeypatch):
     with pytest.raises(ValueError, match="series 's0': future_exog names columns that X "
                                          "does not have"):
         LocalModels(Forecaster(Ridge(), lags=4, future_exog=["plan"])).fit(panel)
+
+
+def test_one_zone_made_by_two_libraries_keeps_one_time_level_and_zones_are_checked():
+    # zoneinfo's and dateutil's Europe/Berlin: LocalModels' forecasts got an object
+    # time level (no .tz_convert), where Forecaster converts one to the other; and
+    # backtest_series took series in two zones, its time columns then objects
+    utc = pd.date_range("2024-03-29", periods=48, freq="h", tz="UTC")
+    a = pd.Series(np.arange(48.0), index=utc.tz_convert("Europe/Berlin"), name="v")
+    b = pd.Series(np.arange(48.0), index=utc.tz_convert("dateutil/Europe/Berlin"), name="v")
+    f = Forecaster(Ridge(), lags=6, horizon=2)
+    local = LocalModels(f).fit({"a": a, "b": b}).predict()
+    glob = f.fit({"a": a, "b": b}).predict()
+    np.testing.assert_array_equal(local.index.levels[1].asi8, glob.index.levels[1].asi8)
+    assert str(local.index.levels[1].dtype) == "datetime64[ns, Europe/Berlin]".replace(
+        "ns", a.index.unit)
+    _, table = backtest_series(f, {"a": a, "b": b}, initial=30, step=5)
+    assert str(table["time"].dtype).endswith("Europe/Berlin]")
+    with pytest.raises(ValueError, match="series 'u' is indexed by dates in time zone UTC, "
+                                         "the first series by dates in time zone "
+                                         "Europe/Berlin: index every series alike"):
+        backtest_series(f, {"a": a, "u": a.tz_convert("UTC")}, initial=30, step=5)

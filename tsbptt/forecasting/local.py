@@ -31,8 +31,8 @@ from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import check_is_fitted
 
 from ._forecaster import reads_future_X
-from ._panel import (_entries, check_indexed_alike, frame_to_long, long_to_user,
-                     split_future, to_entries, to_output)
+from ._panel import (_entries, check_indexed_alike, frame_to_long, in_zone_of,
+                     long_to_user, split_future, to_entries, to_output)
 from ._parallel import check_n_jobs, parallel_map
 from .backtesting import backtest
 from ..utils._validation import check_window_length, small_spread_once_in
@@ -173,7 +173,8 @@ class LocalModels(BaseEstimator):
         long_frame = isinstance(y, pd.DataFrame)
         y, X = self._from_frame(y, X)
         entries, layout = _entries(y, X)
-        check_indexed_alike(entries)  # the forecasts share one index
+        check_indexed_alike(entries)  # the forecasts share one index: one zone object
+        entries = [in_zone_of(entries[0].y.index, e) for e in entries]
         keys = [e.key for e in entries]
         if len(set(keys)) != len(keys):
             raise ValueError("y's series ids must be unique; got repeated ids")
@@ -290,6 +291,8 @@ def backtest_series(forecaster, y, X=None, *, n_jobs=None, **kwargs):
         y, X = frame_to_long(y, forecaster.id_col, forecaster.time_col,
                              forecaster.target_col)
     entries, _ = _entries(y, X)
+    check_indexed_alike(entries)  # the table shares one origin and time column
+    entries = [in_zone_of(entries[0].y.index, e) for e in entries]
     out = parallel_map(_backtest_one, [(forecaster, e.y, e.X, kwargs) for e in entries],
                        n_jobs)
     results = {e.key: r for e, r in zip(entries, out)}
