@@ -505,6 +505,37 @@ def test_one_zone_made_by_two_libraries_is_one_zone():
                                    h.predict(history=berlin))
 
 
+def test_monthly_data_on_one_day_of_the_month_is_read_as_monthly():
+    # pandas has no alias for "monthly on the 15th": the Forecaster guessed 744 h and
+    # called March 15th an irregular label, advising "a finer freq"
+    idx = pd.DatetimeIndex(  # no freq: as read from a file
+        pd.date_range("2020-01-15", periods=48, freq=pd.DateOffset(months=1)).to_numpy())
+    y = pd.Series(np.arange(48.0), index=idx)
+    f = Forecaster(Ridge(), lags=12, horizon=3).fit(y)
+    assert f.step_ == pd.DateOffset(months=1) and f.season_ == 12
+    assert [str(d.date()) for d in f.predict().index] == ["2024-01-15", "2024-02-15",
+                                                          "2024-03-15"]
+    # a missing month is still a gap
+    with pytest.raises(ValueError, match="is not regular"):
+        Forecaster(Ridge(), lags=12, horizon=3).fit(y.drop(idx[20]))
+
+
+def test_a_week_without_some_days_is_told_its_weekmask_not_to_fill():
+    # a Sunday-to-Thursday working week was called a gap, with advice to fill it,
+    # which would invent Fridays and Saturdays
+    days = pd.date_range("2024-01-01", periods=120, freq="D")
+    days = days[days.day_of_week.isin([6, 0, 1, 2, 3])]
+    y = pd.Series(np.sin(np.arange(len(days))), index=days)
+    mask = "Mon Tue Wed Thu Sun"
+    with pytest.raises(ValueError, match=re.escape(
+            f"(the series has no Fri, Sat); if it skips them every week, pass its "
+            f"frequency, freq=pd.offsets.CustomBusinessDay(weekmask='{mask}')")):
+        Forecaster(Ridge(), lags=10, horizon=3).fit(y)
+    f = Forecaster(Ridge(), lags=10, horizon=3,
+                   freq=pd.offsets.CustomBusinessDay(weekmask=mask)).fit(y)
+    assert f.predict().index.day_name().tolist() == ["Tuesday", "Wednesday", "Thursday"]
+
+
 def test_business_days_with_holidays_are_told_how_to_give_their_frequency():
     # a holiday calendar's days off, read from data without index.freq, were called
     # "a gap" with advice to fill them: filling invented holiday values and the

@@ -205,6 +205,35 @@ def _why_irregular(got, expected, freq, guessed, holidays=False):
             "first (y.resample(freq).mean())")
 
 
+def _monthly_on_one_day(index):
+    """``pd.DateOffset(months=1)`` for labels a calendar month apart on one day of the
+    month at one time (monthly data on the 15th, which no pandas alias steps), else
+    None."""
+    months = np.asarray(index.year) * 12 + np.asarray(index.month)
+    if (np.diff(months) == 1).all() and (index.day == index.day[0]).all() and \
+            (index.time == index.time[0]).all():
+        return pd.DateOffset(months=1)
+    return None
+
+
+_DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def _week_without(index, expected):
+    """The end of the message where a daily series never has some weekdays and the
+    label due falls on one of them (a Sunday-to-Thursday working week): a
+    CustomBusinessDay of its weekmask, not a fill, which would invent those days."""
+    days = sorted(set(np.asarray(index.day_of_week).tolist()))
+    if len(days) == 7 or days == [0, 1, 2, 3, 4] or len(index) < 14 or \
+            expected.day_of_week in days or (index.normalize() != index).any():
+        return None  # Monday to Friday: business days, which the other messages cover
+    mask = " ".join(_DAY_NAMES[d] for d in days)
+    return (f"(the series has no {', '.join(_DAY_NAMES[d] for d in range(7) if d not in days)}"
+            f"); if it skips them every week, pass its frequency, freq=pd.offsets."
+            f"CustomBusinessDay(weekmask={mask!r}) (with holidays=[...] if it skips those "
+            "too); if values are missing, pass fill='interpolate' or fill='ffill'")
+
+
 def _step_of(index, freq, key, allow_gaps):
     """The step between consecutive labels: a pandas offset for a DatetimeIndex, an
     int for an integer index. Without ``allow_gaps`` the index must be regular."""
@@ -217,6 +246,8 @@ def _step_of(index, freq, key, allow_gaps):
             inferred = quiet_infer_freq(index)
         if inferred is None and len(index) >= 3:
             inferred = _freq_around_gaps(index)
+        if inferred is None and len(index) >= 3:
+            inferred = _monthly_on_one_day(index)
         guessed = False
         if inferred is None and len(index) >= 3:
             # irregular: take the most common step, to point at the first gap
@@ -239,6 +270,9 @@ def _step_of(index, freq, key, allow_gaps):
                 # business days read from the data: a missing weekday may be a holiday
                 holidays = freq is None and isinstance(step, pd.offsets.BusinessDay)
                 why = _why_irregular(index[bad], expected[bad], freq, guessed, holidays)
+                week = _week_without(index, expected[bad]) if freq is None else None
+                if week is not None:
+                    why = week
                 if bad == 0 and freq is not None:  # the grid starts off the first label
                     own = quiet_infer_freq(index) if len(index) >= 3 else None
                     why = (f"(the first label is not on the grid of freq={freq!r}: the "
