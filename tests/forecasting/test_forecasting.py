@@ -125,6 +125,15 @@ def test_metrics_pair_pandas_objects_by_their_labels():
     assert metrics.mase(by_time, forecast, [1.0, 2.0, 3.0]) == pytest.approx(10 / 6)
     with pytest.raises(ValueError, match=r"on different index labels \(\('b', Timestamp"):
         metrics.mae(actual, forecast.set_axis(idx.set_levels(["a", "c"], level=0)))
+    # the same instants in another zone are the same steps (they were "not in
+    # y_pred's"); a zone against none is refused in words
+    berlin = pd.Series([1.0, 2.0, 4.0], index=pd.date_range("2024-03-31", periods=3,
+                                                            freq="h", tz="Europe/Berlin"))
+    utc = (berlin + [0.5, -1.0, 3.0]).tz_convert("UTC")
+    assert metrics.mae(berlin, utc) == metrics.mae(berlin, utc.iloc[::-1]) == pytest.approx(1.5)
+    with pytest.raises(ValueError, match="y_true's times are in time zone Europe/Berlin, "
+                                         "y_pred's naive: give both alike"):
+        metrics.mae(berlin, utc.tz_localize(None))
     dup = pd.Series([1.0, 2.0, 3.0], index=[1, 1, 2])
     with pytest.raises(ValueError, match="and repeat, so they cannot be paired by label"):
         metrics.mae(dup, dup.iloc[::-1])

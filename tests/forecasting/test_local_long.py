@@ -94,6 +94,19 @@ def test_long_frame_errors_name_the_problem():
         LocalModels(Forecaster(Ridge(), lags=6)).fit(frame, X=frame[["y"]])
     with pytest.raises(ValueError, match="id_col"):
         LocalModels(Forecaster(Ridge(), lags=6), id_col=3).fit(frame)
+    # a wide frame on a time index is told how to give its series
+    wide = pd.DataFrame({"v": np.arange(30.0)}, index=pd.date_range("2024", periods=30))
+    with pytest.raises(ValueError, match=r"it has \['v'\]; a DataFrame is read as a long "
+                                         r"panel: for one series on this time index give "
+                                         r"a Series \(frame\['column'\]\)"):
+        Forecaster(Ridge(), lags=6).fit(wide)
+    # times of two zones in one column are named (it was "needs a DatetimeIndex")
+    mixed = frame.copy()
+    mixed["ds"] = [t.tz_localize("Europe/Berlin" if k == "s0" else "UTC")
+                   for k, t in zip(mixed["unique_id"], mixed["ds"])]
+    with pytest.raises(ValueError, match=r"y's column 'ds' mixes time zones \(\['Europe/"
+                                         r"Berlin', 'UTC'\]\): convert its times to one"):
+        Forecaster(Ridge(), lags=6).fit(mixed)
 
 
 def test_backtest_series_on_a_long_frame():

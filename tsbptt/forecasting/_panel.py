@@ -805,9 +805,21 @@ def frame_to_long(frame, id_col, time_col, target_col=None, what="y"):
     needed = [id_col, time_col] + ([] if target_col is None else [target_col])
     missing = [c for c in needed if c not in frame.columns]
     if missing:
+        on_times = isinstance(frame.index, (pd.DatetimeIndex, pd.PeriodIndex))
         raise ValueError(f"{what} is a long DataFrame without the column(s) {missing} "
                          f"(id_col={id_col!r}, time_col={time_col!r}, "
-                         f"target_col={target_col!r}); it has {list(frame.columns)}")
+                         f"target_col={target_col!r}); it has {list(frame.columns)}" + (
+                             "; a DataFrame is read as a long panel: for one series on "
+                             "this time index give a Series (frame['column']), for "
+                             "several a dict of Series" if on_times else ""))
+    times = frame[time_col]
+    if times.dtype == object:  # Timestamps of several zones do not make one dtype
+        zones = sorted({str(t.tz) for t in times if getattr(t, "tz", None) is not None})
+        if len(zones) > 1:
+            raise ValueError(f"{what}'s column {time_col!r} mixes time zones ({zones}): "
+                             f"convert its times to one zone first "
+                             f"(pd.to_datetime({what}[{time_col!r}], utc=True)"
+                             ".dt.tz_convert(zone))")
     indexed = frame.set_index([id_col, time_col])
     y = None if target_col is None else indexed[target_col]
     rest = indexed if target_col is None else indexed.drop(columns=[target_col])

@@ -26,6 +26,16 @@ def _aligned(y_true, y_pred):
     if isinstance(y_true, pd.DataFrame) and isinstance(y_pred, pd.DataFrame):
         y_pred = _same_columns(y_true.columns, y_pred)
     a, b = y_true.index, y_pred.index
+    if isinstance(a, pd.DatetimeIndex) and isinstance(b, pd.DatetimeIndex) \
+            and (a.tz is None) != (b.tz is None):
+        raise ValueError(f"y_true's times are {'in time zone ' + str(a.tz) if a.tz else 'naive'}"
+                         f", y_pred's {'in time zone ' + str(b.tz) if b.tz else 'naive'}: give "
+                         "both alike (.tz_localize(), .tz_convert())")
+    if isinstance(a, pd.DatetimeIndex) and isinstance(b, pd.DatetimeIndex) \
+            and a.tz is not None and not a.equals(b):
+        # the same instants shown in another zone are the same steps
+        y_pred = y_pred.set_axis(b.tz_convert(a.tz))
+        b = y_pred.index
     if (a.equals(b) or isinstance(a, pd.RangeIndex) or isinstance(b, pd.RangeIndex)
             or len(a) != len(b) or not len(a)):  # sizes: _pair's message
         return y_pred
