@@ -501,3 +501,15 @@ def test_a_random_state_object_is_saved_as_none_with_a_warning(tmp_path):
                                          "saved as None") as rec:
         fitted.save(tmp_path / "net.npz")
     assert load_model(tmp_path / "net.npz").random_state is None
+
+
+def test_tuple_parameters_come_back_as_tuples(tmp_path):
+    # JSON has lists only: calendar=('hour',) came back as ['hour'], so get_params
+    # of the loaded forecaster differed from the original's
+    f = Forecaster(Ridge(), lags=6, horizon=2, transform=("diff",), calendar=("hour",))
+    f.fit(_hourly())
+    f.save(tmp_path / "f.npz")
+    params = load_forecaster(tmp_path / "f.npz").get_params(deep=False)
+    for name, value in f.get_params(deep=False).items():
+        if name != "estimator":
+            assert params[name] == value and type(params[name]) is type(value), name

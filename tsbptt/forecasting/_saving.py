@@ -574,6 +574,8 @@ def save_forecaster(f, path):
         params["freq"] = _offset_meta(params["freq"], "freq")
     meta = {
         "params": params, "settings": {k: getattr(f, k) for k in _SETTINGS},
+        # JSON has lists only: the parameters given as tuples come back as tuples
+        "tuple_params": sorted(k for k, v in params.items() if isinstance(v, tuple)),
         "series": [_key(k) for k in f.series_], "step": _step(f.step_),
         "target_lambda": f.target_lambda_, "n_filled": [f.n_filled_[k] for k in f.series_],
         "time": time_meta, "time_name": time_name, "model": model_meta,
@@ -646,6 +648,10 @@ def _rebuild(cls, meta, arrays):
             raise ValueError(f"{name} holds NaN or infinite values; a fitted forecaster "
                              "never does")
     params = dict(meta["params"])
+    tuples = meta.get("tuple_params", [])  # files before it: lists
+    if not isinstance(tuples, list) or not set(tuples) <= set(params) - {"estimator"}:
+        raise ValueError(f"bad tuple_params {tuples!r}")
+    params.update({k: tuple(params[k]) for k in tuples if isinstance(params[k], list)})
     params["estimator"] = _from_spec(params["estimator"])
     if isinstance(params.get("freq"), dict):
         params["freq"] = _offset_from_meta(params["freq"])
