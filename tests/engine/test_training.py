@@ -515,3 +515,15 @@ def test_a_stride_within_windows_as_long_as_the_sequences_is_kept():
     net = Network("rnn", 2, 3, 1, many_to_many=True, random_state=0)
     assert train(*_train_args(net, X, y), TrainOptions(
         batch_size=4, max_iter=1, bptt_steps=12))[-1]["n_updates"] == 1
+
+
+def test_read_only_weights_are_refused_before_any_update():
+    # a model loaded with joblib.load(mmap_mode='r') holds read-only weights: the
+    # first update failed half-way and its undo raised "assignment destination is
+    # read-only", hiding why
+    net, X, y = _small_problem()
+    for v in net.params.values():
+        v.flags.writeable = False
+    with pytest.raises(ValueError, match=r"the network's weights are read-only \(rnn\.0\.W, "
+                                         r"e\.g\. a model loaded with joblib\.load"):
+        train(*_train_args(net, X, y), TrainOptions(batch_size=4, max_iter=1))

@@ -339,6 +339,12 @@ def _validate(net, loss, validation, opts):
 
 def _check_data(net, loss, data, opts, validation=None):
     X, y, lengths, w = data
+    frozen = [k for k, v in net.params.items() if not v.flags.writeable]
+    if frozen:  # an update would fail half-way, and its undo with it
+        raise ValueError(f"the network's weights are read-only ({frozen[0]}, e.g. a model "
+                         "loaded with joblib.load(..., mmap_mode='r')): it predicts, but "
+                         "training it needs its own copy (copy.deepcopy(model), or load it "
+                         "without mmap_mode)")
     opts.validate(X.shape[1])
     loss.check_targets(net, y, X.shape[0], X.shape[1])
     if w is not None and not w.sum() > 0:
