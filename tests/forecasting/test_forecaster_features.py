@@ -515,9 +515,15 @@ def test_monthly_data_on_one_day_of_the_month_is_read_as_monthly():
     assert f.step_ == pd.DateOffset(months=1) and f.season_ == 12
     assert [str(d.date()) for d in f.predict().index] == ["2024-01-15", "2024-02-15",
                                                           "2024-03-15"]
-    # a missing month is still a gap
-    with pytest.raises(ValueError, match="is not regular"):
-        Forecaster(Ridge(), lags=12, horizon=3).fit(y.drop(idx[20]))
+    # a missing month is still a gap, named where it is (a short series' gap was put
+    # on the first label off a 744-hour grid), and fill= fills it
+    short = y.iloc[:10].drop(idx[4])
+    with pytest.raises(ValueError, match=r"Timestamp\('2020-06-15 00:00:00'\) where "
+                                         r"Timestamp\('2020-05-15 00:00:00'\) was expected "
+                                         r"\(a gap\)"):
+        Forecaster(Ridge(), lags=2, horizon=1).fit(short)
+    assert Forecaster(Ridge(), lags=2, horizon=1, fill="ffill").fit(short).n_filled_ == {
+        None: 1}
 
 
 def test_a_week_without_some_days_is_told_its_weekmask_not_to_fill():

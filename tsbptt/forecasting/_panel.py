@@ -206,13 +206,14 @@ def _why_irregular(got, expected, freq, guessed, holidays=False):
 
 
 def _monthly_on_one_day(index):
-    """``pd.DateOffset(months=1)`` for labels a calendar month apart on one day of the
-    month at one time (monthly data on the 15th, which no pandas alias steps), else
-    None."""
-    months = np.asarray(index.year) * 12 + np.asarray(index.month)
-    if (np.diff(months) == 1).all() and (index.day == index.day[0]).all() and \
-            (index.time == index.time[0]).all():
-        return pd.DateOffset(months=1)
+    """``pd.DateOffset(months=1)`` for labels on one day of the month at one time,
+    mostly a calendar month apart (monthly data on the 15th, which no pandas alias
+    steps; a longer step is a gap, which the caller then names), else None."""
+    steps = np.diff(np.asarray(index.year) * 12 + np.asarray(index.month))
+    if (steps >= 1).all() and np.median(steps) == 1 and \
+            (index.day == index.day[0]).all() and (index.time == index.time[0]).all():
+        at_start = index[0] == index[0].normalize() and index[0].day == 1
+        return pd.offsets.MonthBegin() if at_start else pd.DateOffset(months=1)
     return None
 
 
