@@ -103,6 +103,27 @@ def test_dataframe_keeps_feature_names():
     assert not hasattr(m, "feature_names_in_")
 
 
+def test_a_list_of_dataframes_keeps_its_feature_names():
+    # a list of DataFrames kept no names: predicting with the columns swapped was
+    # accepted and gave other numbers
+    X3, y = _seq3d(n=30, T=4, F=2)
+    frames = [pd.DataFrame(x, columns=["temp", "load"]) for x in X3]
+    m = _small(GRURegressor).fit(frames, y)
+    np.testing.assert_array_equal(m.feature_names_in_, ["temp", "load"])
+    with pytest.warns(UserWarning, match="X does not have valid feature names, but "
+                                         "GRURegressor was fitted with feature names"):
+        plain = m.predict(list(X3[:3]))
+    np.testing.assert_array_equal(m.predict(frames[:3]), plain)
+    with pytest.raises(ValueError, match=r"The feature names should match those that were "
+                                         r"passed during fit: X's sequences have the "
+                                         r"columns \['load', 'temp'\]"):
+        m.predict([f[["load", "temp"]] for f in frames[:3]])
+    with pytest.raises(ValueError, match=r"X\[1\]'s columns \['load', 'temp'\] are not "
+                                         r"X\[0\]'s"):
+        m.predict([frames[0], frames[1][["load", "temp"]]])
+    assert not hasattr(_small(GRURegressor).fit(list(X3), y), "feature_names_in_")
+
+
 @pytest.mark.parametrize("cls", [LSTMRegressor, GRUClassifier])
 def test_n_channels_2d_time_major_equals_3d(cls):
     T, C = 4, 3

@@ -16,6 +16,8 @@ standardised: rounded to float32 first, inputs such as 1e9 + x lost x):
 
 Inputs are never modified; read-only and Fortran-ordered arrays are accepted.
 """
+import warnings
+
 import numpy as np
 from sklearn.utils.validation import check_array, validate_data
 
@@ -77,6 +79,42 @@ def _check_features(est, n_features, reset):
             f"{est.n_features_in_} features as input.")
 
 
+def _list_names(X):
+    """The column names every DataFrame of the list ``X`` has, in order, as
+    scikit-learn keeps a DataFrame's (strings only), or None (arrays, other names);
+    DataFrames whose names differ are refused: their columns would be read by
+    position."""
+    names = [getattr(x, "columns", None) for x in X]
+    if any(n is None for n in names):
+        return None
+    first = np.asarray(names[0], dtype=object)
+    for i, n in enumerate(names):
+        if list(n) != list(first):
+            raise ValueError(f"X[{i}]'s columns {list(n)[:5]} are not X[0]'s "
+                             f"{list(first)[:5]}: every sequence needs the same features, "
+                             "in the same order")
+    return first if all(isinstance(c, str) for c in first) else None
+
+
+def _check_list_names(est, X, reset):
+    """``feature_names_in_`` for a list of DataFrames, as scikit-learn has it for one
+    DataFrame: kept at fit, its order checked at predict (the columns are read by
+    position: swapped columns gave other forecasts, silently)."""
+    names = _list_names(X)
+    if reset:
+        if names is not None:
+            est.feature_names_in_ = names
+        return
+    fitted = getattr(est, "feature_names_in_", None)
+    if fitted is not None and names is not None and list(fitted) != list(names):
+        raise ValueError(f"The feature names should match those that were passed during "
+                         f"fit: X's sequences have the columns {list(names)[:5]}, the "
+                         f"fitted ones {list(fitted)[:5]}")
+    if fitted is not None and names is None:
+        warnings.warn(f"X does not have valid feature names, but {type(est).__name__} was "
+                      "fitted with feature names", UserWarning, stacklevel=4)
+
+
 def _from_list(est, X, reset):
     for i, x in enumerate(X):
         if len(x) == 0:
@@ -88,6 +126,7 @@ def _from_list(est, X, reset):
         raise ValueError(f"the sequences in X have different numbers of features: "
                          f"{sorted(widths)}; every sequence needs the same features")
     _check_features(est, widths.pop(), reset)
+    _check_list_names(est, X, reset)
     lengths = np.array([len(s) for s in seqs], dtype=np.intp)
     out = np.zeros((len(seqs), lengths.max(), est.n_features_in_))
     for i, s in enumerate(seqs):
