@@ -527,3 +527,15 @@ def test_read_only_weights_are_refused_before_any_update():
     with pytest.raises(ValueError, match=r"the network's weights are read-only \(rnn\.0\.W, "
                                          r"e\.g\. a model loaded with joblib\.load"):
         train(*_train_args(net, X, y), TrainOptions(batch_size=4, max_iter=1))
+
+
+def test_an_optimizer_of_other_parameters_is_refused():
+    # built over another network's parameters, it updated arrays this network does
+    # not read: every epoch's loss stayed the same, with no word
+    net, X, y = _small_problem()
+    other, _, _ = _small_problem()
+    args = list(_train_args(net, X, y))
+    args[2] = Adam(list(other.params.values()), 0.01)
+    with pytest.raises(ValueError, match=r"the optimizer was not built on this network's "
+                                         r"parameters: build it on list\(net\.params"):
+        train(*args, TrainOptions(batch_size=4, max_iter=1))

@@ -337,8 +337,14 @@ def _validate(net, loss, validation, opts):
             opts.score_validation(out))
 
 
-def _check_data(net, loss, data, opts, validation=None):
+def _check_data(net, loss, data, opts, validation=None, optimizer=None):
     X, y, lengths, w = data
+    mine = list(net.params.values())
+    theirs = getattr(optimizer, "params", mine)
+    if len(theirs) != len(mine) or any(a is not b for a, b in zip(theirs, mine)):
+        # it would update arrays the network does not read: training a no-op
+        raise ValueError("the optimizer was not built on this network's parameters: "
+                         "build it on list(net.params.values()), in that order")
     frozen = [k for k, v in net.params.items() if not v.flags.writeable]
     if frozen:  # an update would fail half-way, and its undo with it
         raise ValueError(f"the network's weights are read-only ({frozen[0]}, e.g. a model "
@@ -433,7 +439,7 @@ def train(net, loss, optimizer, schedule, data, opts, *, validation=None, rng=No
     """
     data = TrainingData(*data)
     validation = None if validation is None else TrainingData(*validation)
-    _check_data(net, loss, data, opts, validation)
+    _check_data(net, loss, data, opts, validation, optimizer)
     data = relative_weights(net, data)
     rng = np.random.RandomState(0) if rng is None else rng
     history = [] if history is None else history
