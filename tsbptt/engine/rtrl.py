@@ -443,10 +443,14 @@ class RTRLTrainer:
             grads = self.tracker.gradients(d_out)
             norm = global_norm(grads)  # not finite if any gradient is not
         if not np.isfinite(norm):  # before the update: the weights stay finite
+            largest = max(float(np.max(np.abs(v))) for v in self.net.params.values())
             raise FloatingPointError(
                 f"online RTRL step {self.optimizer.t + 1} gave a non-finite loss or "
                 "gradient; the weights were not updated. Lower the learning rate, "
-                "set clip_norm, or scale the inputs and targets")
+                "set clip_norm, or scale the inputs and targets" + (
+                    f"; the largest weight is already {largest:.3g}, from earlier "
+                    "steps: fit the model afresh (fit, not partial_fit)"
+                    if largest > 1e6 else ""))
         if self.clip_norm is not None:
             clip_by_global_norm(grads, self.clip_norm, norm)
         params = self.net.params
