@@ -134,6 +134,14 @@ def test_metrics_pair_pandas_objects_by_their_labels():
     with pytest.raises(ValueError, match="y_true's times are in time zone Europe/Berlin, "
                                          "y_pred's naive: give both alike"):
         metrics.mae(berlin, utc.tz_localize(None))
+    # a wide frame against a panel's long forecasts paired by position across series
+    # (a perfect forecast scored 66); a one-column frame and a Series still pair
+    wide = actual.unstack(0)
+    with pytest.raises(ValueError, match=r"y_true has shape \(3, 2\) and y_pred \(6,\): "
+                                         r"flattened, their values would pair by position"):
+        metrics.mae(wide, actual)
+    assert metrics.mae(wide, actual.unstack(0)) == 0.0
+    assert metrics.mae(wide[["a"]], actual.loc["a"] + 1.0) == 1.0
     dup = pd.Series([1.0, 2.0, 3.0], index=[1, 1, 2])
     with pytest.raises(ValueError, match="and repeat, so they cannot be paired by label"):
         metrics.mae(dup, dup.iloc[::-1])

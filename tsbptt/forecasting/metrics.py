@@ -23,6 +23,13 @@ def _aligned(y_true, y_pred):
     pandas = (pd.Series, pd.DataFrame)
     if not (isinstance(y_true, pandas) and isinstance(y_pred, pandas)):
         return y_pred
+    one_column = [s[:1] if len(s) == 2 and s[1] == 1 else s
+                  for s in (y_true.shape, y_pred.shape)]
+    if len(one_column[0]) != len(one_column[1]):  # a wide frame against a long Series
+        raise ValueError(f"y_true has shape {y_true.shape} and y_pred {y_pred.shape}: "
+                         "flattened, their values would pair by position across series; "
+                         "give both in one layout (wide, one column a series: "
+                         "y_pred.unstack(0); or long: y_true.stack())")
     if isinstance(y_true, pd.DataFrame) and isinstance(y_pred, pd.DataFrame):
         y_pred = _same_columns(y_true.columns, y_pred)
     a, b = y_true.index, y_pred.index
