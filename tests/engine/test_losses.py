@@ -65,6 +65,11 @@ def test_bad_arguments():
         MSE()(np.zeros((2, 1)), np.zeros((2, 1)), np.zeros(2))
     with pytest.raises(ValueError, match="finite and non-negative"):
         MSE()(np.zeros((2, 1)), np.zeros((2, 1)), np.array([1.0, -1.0]))
+    # a (N,) target against (N, 1) predictions broadcast to (N, N): a loss of pairs
+    for loss in (MSE(), MAE(), Huber()):
+        with pytest.raises(ValueError, match=r"target has shape \(4,\), expected pred's "
+                                             r"\(4, 1\)"):
+            loss(np.zeros((4, 1)), np.arange(4.0))
 
 
 def test_cross_entropy_checks_labels():

@@ -102,6 +102,9 @@ def test_decay_mask_spares_biases():
     masks = [bias_free_mask("rnn.0.W", W), bias_free_mask("rnn.0.b_hn", b_hn)]
     assert masks[0][:-1].all() and not masks[0][-1].any()
     assert not masks[1].any()
+    # a stack's and a bidirectional layer's packed W too (their bias rows were decayed)
+    for name in ("W", "0.W", "forward.W", "backward.W", "1.backward.W"):
+        assert not bias_free_mask(name, W)[-1].any() and bias_free_mask(name, W)[:-1].all()
     # the head's W holds no bias row: all of it is decayed; its b is all bias
     assert bias_free_mask("head.W", W).all()
     assert not bias_free_mask("head.b", b_hn).any()

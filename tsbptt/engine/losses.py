@@ -76,11 +76,20 @@ class Loss:
         raise NotImplementedError
 
 
+def _residual(pred, target):
+    """``pred - target`` of one shape: a (N,) target against (N, 1) predictions would
+    broadcast to (N, N), a loss of every pair."""
+    if np.shape(target) != pred.shape:
+        raise ValueError(f"target has shape {np.shape(target)}, expected pred's "
+                         f"{pred.shape}")
+    return pred - target
+
+
 class MSE(Loss):
     """Mean squared error."""
 
     def _elementwise(self, pred, target):
-        r = pred - target
+        r = _residual(pred, target)
         return r * r, 2 * r
 
 
@@ -88,7 +97,7 @@ class MAE(Loss):
     """Mean absolute error (subgradient 0 at a perfect prediction)."""
 
     def _elementwise(self, pred, target):
-        r = pred - target
+        r = _residual(pred, target)
         return np.abs(r), np.sign(r)
 
 
@@ -101,7 +110,7 @@ class Huber(Loss):
         self.delta = float(delta)
 
     def _elementwise(self, pred, target):
-        r = pred - target
+        r = _residual(pred, target)
         a = np.abs(r)
         small = a <= self.delta
         loss = np.where(small, 0.5 * r * r, self.delta * (a - 0.5 * self.delta))

@@ -20,10 +20,11 @@ __all__ = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "OPTIMIZERS
 def bias_free_mask(name, array):
     """Where weight decay and L1 apply: everywhere but bias entries.
 
-    A recurrent layer's packed ``W`` (F + H + 1, G*H) (a name starting with
-    ``rnn.``, or a bare ``W``) has its bias in the last row; arrays whose own name
-    starts with ``b`` (``b_hn``, the head's ``b``) are all bias; any other array
-    (the head's ``W``) is all weights.
+    A recurrent layer's packed ``W`` (F + H + 1, G*H) has its bias in the last row:
+    every ``W`` but the dense head's (``head.W``), whichever container names it
+    (``W``, ``rnn.0.W``, a stack's ``0.W``, a bidirectional layer's ``forward.W``);
+    arrays whose own name starts with ``b`` (``b_hn``, the head's ``b``) are all
+    bias; the head's ``W`` is all weights.
 
     Parameters
     ----------
@@ -39,7 +40,7 @@ def bias_free_mask(name, array):
     if last.startswith("b"):
         return np.zeros(array.shape, dtype=bool)
     mask = np.ones(array.shape, dtype=bool)
-    packed = name == "W" or name.startswith("rnn.")
+    packed = not name.startswith("head.")  # a stack's "0.W" and "forward.W" too
     if last == "W" and array.ndim == 2 and packed:
         mask[-1] = False
     return mask

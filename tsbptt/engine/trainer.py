@@ -83,7 +83,10 @@ def _caller_level():
 @dataclass
 class TrainOptions:
     """How to train; every field has the meaning of the estimator parameter of the
-    same name (see the estimators' docstrings). :meth:`validate` checks them.
+    same name (see the estimators' docstrings), but ``tol``: here ``tol=0`` still
+    stops after ``n_iter_no_change`` epochs without any improvement (the estimators
+    turn ``tol=0`` without early stopping into ``n_iter_no_change=max_iter``, every
+    epoch run). :meth:`validate` checks them.
     ``callback(record)`` is called after every epoch; ``score_validation(outputs)``
     turns the network's forward-only outputs on the validation data into the
     record's ``val_score`` (the same pass gives ``val_loss``)."""

@@ -84,8 +84,11 @@ checkpoint_every : int or None, default=None
     steps and recompute the rest in the backward pass, trading compute for
     memory (memory for ~sqrt(T) steps with ``checkpoint_every`` ~ sqrt(T)).
     The gradients are those without checkpointing: bitwise when it is a
-    multiple of 16 (the kernels sum weight gradients in blocks of 16 steps)
-    and ``dropout`` is 0, equal up to rounding otherwise. None keeps every step.
+    multiple of 16 (the kernels sum weight gradients in blocks of 16 steps),
+    equal up to rounding otherwise. With ``dropout`` between layers
+    (``num_layers`` >= 2) the masks are drawn piece by piece, so a checkpointed
+    fit draws other masks: exact gradients of another, equally valid draw, not
+    the same fit. None keeps every step.
 n_channels : int, default=1
     For 2D X only: each row holds ``n_timesteps * n_channels`` values,
     time-major (column ``t * n_channels + c``), split into that many features
