@@ -542,6 +542,18 @@ def test_a_week_without_some_days_is_told_its_weekmask_not_to_fill():
     assert f.predict().index.day_name().tolist() == ["Tuesday", "Wednesday", "Thursday"]
 
 
+def test_a_covariate_named_like_a_made_input_is_refused_at_fit():
+    # the user's own 'hour_sin' next to calendar=['hour'] made two inputs named
+    # 'hour_sin_lead1': fit passed and predict failed inside scikit-learn
+    idx = pd.date_range("2024-01-01", periods=120, freq="h")
+    y = pd.Series(np.sin(np.arange(120) / 5), index=idx, name="load")
+    X = pd.DataFrame({"hour_sin": np.sin(2 * np.pi * idx.hour / 24)}, index=idx)
+    with pytest.raises(ValueError, match=r"two of the model's inputs would be named "
+                                         r"'hour_sin_lead1': a covariate's name clashes"):
+        Forecaster(Ridge(), lags=24, horizon=3, strategy="recursive",
+                   future_exog=["hour_sin"], calendar=["hour"]).fit(y, X)
+
+
 def test_business_days_with_holidays_are_told_how_to_give_their_frequency():
     # a holiday calendar's days off, read from data without index.freq, were called
     # "a gap" with advice to fill them: filling invented holiday values and the

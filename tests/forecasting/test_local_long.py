@@ -179,3 +179,16 @@ def test_one_zone_made_by_two_libraries_keeps_one_time_level_and_zones_are_check
                                          "the first series by dates in time zone "
                                          "Europe/Berlin: index every series alike"):
         backtest_series(f, {"a": a, "u": a.tz_convert("UTC")}, initial=30, step=5)
+
+
+def test_static_features_in_a_model_per_series_are_refused_saying_why():
+    # each clone got one series, and was told static features "need many series in
+    # the long layout (a long DataFrame ...)" though a long DataFrame was given
+    frame = _frame()
+    frame["size"] = frame["unique_id"].map({"s0": 1.0, "s1": 2.0, "s2": 3.0})
+    template = Forecaster(Ridge(), lags=6, horizon=2, static_features=["size"])
+    with pytest.raises(ValueError, match=r"static_features=\['size'\]: a static feature is "
+                                         r"one value per series, which a model of one "
+                                         r"series cannot learn from"):
+        LocalModels(template).fit(frame.drop(columns="temp"))
+    assert len(template.fit(frame.drop(columns="temp")).predict()) == 6  # global: fine

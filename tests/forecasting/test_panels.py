@@ -129,6 +129,16 @@ def test_days_onto_a_skipped_local_midnight_are_refused_in_words():
                .predict()) == 3
 
 
+def test_panel_forecasts_take_a_name_only_the_series_share():
+    # a dict of series named 'a' and 'b' gave forecasts named 'a', b's too
+    idx = pd.date_range("2024", periods=50, freq="D")
+    named = {k: pd.Series(np.arange(50.0) * (i + 1), idx, name=n)
+             for i, (k, n) in enumerate([("a", "a"), ("b", "b")])}
+    assert Forecaster(Ridge(), lags=3, horizon=2).fit(named).predict().name is None
+    same = {k: s.rename("load") for k, s in named.items()}
+    assert Forecaster(Ridge(), lags=3, horizon=2).fit(same).predict().name == "load"
+
+
 def test_long_dataframe_in_and_out():
     df = _frame()
     df["temp"] = np.arange(len(df), dtype=float) % 5
@@ -345,6 +355,11 @@ def test_panel_backtest_refuses_a_series_without_actuals():
     with pytest.raises(ValueError, match="series 'b' ends before the cutoff"):
         backtest(Forecaster(Ridge(), lags=7, horizon=3), df, initial=100, step=10,
                  horizon=3)
+    # with covariates known in advance too (it asked for b's covariates past its end)
+    df = df.assign(temp=np.cos(np.arange(len(df))))
+    with pytest.raises(ValueError, match="series 'b' ends before the cutoff"):
+        backtest(Forecaster(Ridge(), lags=7, horizon=3, future_exog=["temp"]), df,
+                 initial=100, step=10, horizon=3)
 
 
 def test_rolling_origin_splits_a_panel_on_time():

@@ -561,6 +561,11 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
                           + [f"{c}_lead{self._lead}" for c in calendar_columns]
                           + ([f"series={k}" for k in self.series_] if self._one_hot else [])
                           + _names(self.static_features))
+        repeated = pd.Index(self.channels_)[pd.Index(self.channels_).duplicated()]
+        if len(repeated):  # the model's columns would clash (scikit-learn's own error)
+            raise ValueError(f"two of the model's inputs would be named {repeated[0]!r}: "
+                             "a covariate's name clashes with one the forecaster makes "
+                             f"(its inputs: {self.channels_}); rename that covariate")
         self.feature_names_ = [f"{c}_lag{k}" for k in range(self.lags_, 0, -1)
                                for c in self.channels_]
         data = self._scaled_all(entries)
@@ -671,7 +676,9 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         if any(lam is not None for lam in lambdas):
             v = np.stack([transforms.inverse(row, lam) for row, lam in zip(v, lambdas)])
         lasts = last_labels(entries)
-        name = entries[0].y.name  # y's own name (None for an unnamed y, not 'y')
+        # y's own name (None for an unnamed y, not 'y'); series of other names: none
+        names = {e.y.name for e in entries}
+        name = names.pop() if len(names) == 1 else None
         if self.layout_ == "single":  # one series: its dates keep their freq and names
             index = future_index(lasts[0], self.step_, steps).rename(entries[0].y.index.name)
         else:

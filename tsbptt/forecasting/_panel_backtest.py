@@ -93,6 +93,11 @@ def panel_splits(times, initial, step, horizon, max_splits=None):
 
 def _forecast_at(fitted, y, X, grid, c, horizon, coverage):
     """The forecasts after cutoff ``grid[c]`` with the actuals beside them."""
+    ended = [k for k, tail in fitted.tails_.items() if tail.y.index[-1] < grid[c]]
+    if ended:  # before predict, whose own error would ask for covariates past its end
+        raise ValueError(f"series {ended[0]!r} ends before the cutoff {grid[c]!r}: every "
+                         "series must reach each cutoff (use a later initial, or leave "
+                         "the series out)")
     t = y.index.get_level_values(1)
     fh = max(horizon, fitted.horizon)
     fut_X = reads_future_X(fitted, None if X is None else
@@ -101,12 +106,6 @@ def _forecast_at(fitted, y, X, grid, c, horizon, coverage):
         pred = fitted.predict(horizon, X=fut_X).to_frame("forecast")
     else:
         pred = fitted.predict_interval(horizon, X=fut_X, coverage=coverage)
-    when = pred.index.get_level_values(1)
-    early = when <= grid[c]
-    if early.any():
-        raise ValueError(f"series {pred.index[np.flatnonzero(early)[0]][0]!r} ends before "
-                         f"the cutoff {grid[c]!r}: every series must reach each cutoff "
-                         "(use a later initial, or leave the series out)")
     actual = y.reindex(pred.index)
     if actual.isna().any():
         key, when = actual.index[np.flatnonzero(actual.isna().to_numpy())[0]]

@@ -64,6 +64,11 @@ def _check_before_fitting(forecaster, entries):
     template = clone(forecaster)
     if hasattr(template, "_parameter_constraints"):  # its own errors first
         template._validate_params()
+    if getattr(template, "static_features", None):
+        raise ValueError(f"static_features={template.static_features!r}: a static "
+                         "feature is one value per series, which a model of one series "
+                         "cannot learn from; drop it here, or fit one Forecaster over all "
+                         "the series, which can")
     freq, fill, lags, horizon = (getattr(template, k, None)
                                  for k in ("freq", "fill", "lags", "horizon"))
     for e in entries:
