@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..utils._validation import plain_label
-from .windowing import check_numeric, check_order
+from ._checks import check_numeric, check_order
 
 __all__ = ["Entry", "continuations", "future_index", "last_labels", "named",
            "split_future", "to_entries", "to_output"]

@@ -13,7 +13,8 @@ from . import transforms
 from ._panel import future_index
 from ..utils._validation import (INPUT_NOISE_FLOOR, below_floor, mean_std, plain_label,
                                  scale_or_unit, warn_small_spread)
-from .windowing import calendar_features, check_numeric
+from ._checks import check_numeric
+from .windowing import calendar_features
 
 __all__ = []
 

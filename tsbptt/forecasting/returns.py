@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..utils._validation import plain_label
-from .windowing import check_order
+from ._checks import check_order
 
 __all__ = ["log_returns", "prices_from_log_returns"]
 

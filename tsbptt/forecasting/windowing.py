@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 
 from ..utils._validation import check_int, check_window_length
+from ._checks import check_numeric, check_order
+from ._panel import _freq_around_gaps, _grid, _step_of, future_index, quiet_infer_freq
 
 __all__ = ["CALENDAR_FEATURES", "Windows", "calendar_features", "infer_season",
            "make_windows"]
@@ -202,40 +204,6 @@ def _first_difference(a, b):
     return repr(a[diff[0]]) if diff.size else f"length {len(a)} vs {len(b)}"
 
 
-def check_order(index, what, labels="index labels", order="by its index", hint=""):
-    """Raise unless ``index`` is unique and increasing, naming the first offender."""
-    if not index.is_unique:
-        dup = index[index.duplicated()][0]
-        raise ValueError(f"{what} has duplicated {labels}, e.g. {dup!r}{hint}")
-    if not index.is_monotonic_increasing:
-        pos = int(np.flatnonzero(~(index[1:] > index[:-1]))[0]) + 1
-        raise ValueError(f"{what} is not sorted {order}: {index[pos]!r} comes after "
-                         f"{index[pos - 1]!r}; sort it with .sort_index() first")
-
-
-def check_numeric(frame, what, finite=True, hint=""):
-    """Raise unless every column of ``frame`` is numeric (not bool) and, with
-    ``finite``, free of missing and infinite values; ``hint`` ends the latter."""
-    for col in frame.columns:
-        values = frame[col]
-        if pd.api.types.is_bool_dtype(values):  # a flag (a holiday): say how to pass it
-            raise ValueError(f"column {col!r} of {what} is boolean (dtype {values.dtype}); "
-                             "pass it as numbers: .astype(float)")
-        if not pd.api.types.is_numeric_dtype(values):
-            raise ValueError(f"column {col!r} of {what} is not numeric "
-                             f"(dtype {values.dtype})")
-        if pd.api.types.is_complex_dtype(values):
-            raise ValueError(f"column {col!r} of {what} has complex values (dtype "
-                             f"{values.dtype}); pass the real part (.real), or the real "
-                             "and imaginary parts as two real columns")
-        if not finite:
-            continue
-        bad = ~np.isfinite(values.to_numpy(dtype=np.float64, na_value=np.nan))
-        if bad.any():
-            raise ValueError(f"column {col!r} of {what} has a missing or infinite value "
-                             f"at {frame.index[np.flatnonzero(bad)[0]]!r}{hint}")
-
-
 def _check_series(frame, what):
     """Numeric, finite values on a sorted, unique index."""
     check_order(frame.index, what)
@@ -245,8 +213,6 @@ def _check_series(frame, what):
 def _departure(index, step):
     """The first label of ``index`` off the grid of ``step`` from its first label:
     (position, the label expected there), or None."""
-    from ._panel import future_index  # not at the top: _panel imports this module
-
     expected = index[:1].append(future_index(index[0], step, len(index) - 1))
     off = np.flatnonzero(np.asarray(index != expected))
     return (int(off[0]), expected[off[0]]) if off.size else None
@@ -255,9 +221,6 @@ def _departure(index, step):
 def _check_no_gaps(index):
     """A DatetimeIndex or PeriodIndex must be regular, at the step the Forecaster reads
     from it (calendar steps in calendar terms): a window across a gap would mix steps."""
-    # not at the top: _panel imports this module
-    from ._panel import _freq_around_gaps, _grid, _step_of, quiet_infer_freq
-
     if isinstance(index, pd.PeriodIndex):
         if len(index) < 2:
             return
