@@ -118,7 +118,9 @@ def test_a_network_that_does_not_help_is_dropped_for_the_linear_part():
     loc, scale = window_stats(X)
     # the linear part reads the normalised window and its scale
     Xl = np.column_stack([(X - loc[:, None]) / scale[:, None], scale])
-    ridge = RidgeCV(alphas=_ALPHAS).fit(Xl, (Y - loc[:, None]) / scale[:, None])
+    flat = np.minimum(1.0, scale / np.median(scale)) ** 2  # flatter windows weigh less
+    ridge = RidgeCV(alphas=_ALPHAS).fit(Xl, (Y - loc[:, None]) / scale[:, None],
+                                        sample_weight=flat)
     np.testing.assert_allclose(m.predict(X), loc[:, None] + scale[:, None]
                                * ridge.predict(Xl), rtol=1e-12)
 
@@ -155,13 +157,15 @@ def test_the_correction_is_shrunk_by_its_least_squares_weight_on_the_tail():
 def _linear_parts(X, Y, Z):
     """The two linear parts fitted by hand on (X, Y), forecasting from windows Z in
     y's units: ridge on the normalised windows and their scale, and on the lags
-    centred on the last value, plus that value clipped to its training range."""
+    centred on the last value, plus that value clipped to its training range; the
+    windows flatter than the median weighted by (scale / median scale)**2."""
     def inputs(W):
         loc, scale = window_stats(W)
         return loc[:, None], scale[:, None], np.column_stack(
             [(W - loc[:, None]) / scale[:, None], scale])
     loc, scale, Xl = inputs(X)
-    window = RidgeCV(alphas=_ALPHAS).fit(Xl, (Y - loc) / scale)
+    flat = np.minimum(1.0, scale[:, 0] / np.median(scale)) ** 2  # flatter windows weigh less
+    window = RidgeCV(alphas=_ALPHAS).fit(Xl, (Y - loc) / scale, sample_weight=flat)
     last, z_last = X[:, -1:], Z[:, -1:]
     lags = RidgeCV(alphas=_ALPHAS).fit(np.column_stack([X - last, last]), Y - last)
     z_level = np.clip(z_last, last.min(), last.max())
@@ -193,7 +197,7 @@ def test_the_window_scale_input_is_clipped_to_its_training_range():
     m = WindowModel(_Constant(), linear="window", shrink=False).fit(X, Y)
     _, scale = window_stats(X, "last", m.floor)
     width = scale.max() - scale.min()
-    assert m.scale_range_ == (scale.min() - width, scale.max() + width)
+    assert m.scale_range_ == (max(scale.min() - width, 0.0), scale.max() + width)
     np.testing.assert_allclose(m.predict(X), _linear_parts(X, Y, X)[0], rtol=1e-10)
     last = X[:1, -1:]
     wide = [m.predict(last + k * (X[:1] - last)) - last for k in (1e4, 1e8)]
@@ -430,21 +434,43 @@ def test_loo_alpha_is_ridgecvs_choice(n, p, k):
     assert loo_alpha(X, Y, alphas) == RidgeCV(alphas=alphas).fit(X, Y).alpha_
 
 
+@pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("n,p,k", [(200, 10, 3), (30, 40, 2), (60, 13, 1)])
-def test_loo_ridge_is_ridgecv_then_ridge(n, p, k):
+def test_loo_ridge_is_ridgecv_then_ridge(n, p, k, weighted):
     # the penalty RidgeCV picks, and Ridge's coefficients at it (one output: the
-    # shapes Ridge.fit stores)
+    # shapes Ridge.fit stores); with sample weights, theirs
     rng = np.random.default_rng(n + p)
     X = rng.normal(size=(n, p)) * rng.uniform(0.1, 10, p) + 3
     Y = X[:, :k] * 0.3 + rng.normal(size=(n, k)) * rng.uniform(0.1, 3)
     alphas = np.logspace(-3, 4, 15)
-    got = loo_ridge(X, Y, alphas)
-    want = Ridge(RidgeCV(alphas=alphas).fit(X, Y).alpha_).fit(X, Y)
+    w = rng.uniform(0.01, 1, n) if weighted else None
+    got = loo_ridge(X, Y, alphas, weights=w)
+    want = Ridge(RidgeCV(alphas=alphas).fit(X, Y, sample_weight=w).alpha_).fit(
+        X, Y, sample_weight=w)
     assert got.alpha == want.alpha
     assert got.coef_.shape == want.coef_.shape and got.intercept_.shape == (k,)
     np.testing.assert_allclose(got.coef_, want.coef_, rtol=1e-7, atol=1e-10)
     np.testing.assert_allclose(got.intercept_, want.intercept_, rtol=1e-7, atol=1e-10)
     np.testing.assert_allclose(got.predict(X), want.predict(X), rtol=1e-9)
+
+
+def test_flat_windows_do_not_swamp_the_fits_on_normalised_targets():
+    # intermittent demand, mostly zeros: the all-zero windows' scale is the floor, so
+    # their normalised targets reached +-500 and held 99.9% of the squared error; the
+    # ridge fitted them alone and forecast -9 to -14 for data in [0, 9] (3.7x Ridge's
+    # error). Weighted by (scale / median scale)**2, the forecasts stay in the data's
+    # range and near a plain ridge's
+    rng = np.random.default_rng(0)
+    y = np.where(rng.random(700) < 0.11, rng.integers(1, 10, 700), 0).astype(float)
+    windows = make_windows(pd.Series(y, index=pd.date_range("2024", periods=700)), 14, 7)
+    X, Y = windows.X.to_numpy(), windows.y.to_numpy()
+    m = WindowModel(_Constant(), shrink=False, floor=1e-2 * y.std()).fit(X, Y)
+    plain = Ridge(1.0).fit(X, Y)
+    pred = m.predict(X[-100:])
+    assert pred.min() > -0.5 and pred.max() < 9
+    assert np.mean((pred - Y[-100:]) ** 2) < 1.1 * np.mean((plain.predict(X[-100:])
+                                                            - Y[-100:]) ** 2)
+    assert m._normalised(X, 7)[2].min() == m.floor  # some windows are flat: floored
 
 
 class _Seeded(RegressorMixin, BaseEstimator):
@@ -503,8 +529,10 @@ def test_network_seed_ensemble_median_and_reproducible():
     m = WindowModel(net, linear=False, n_seeds=3).fit(X, Y)
     Xn = m._normalised(X, 3)[0]
     loc, scale = window_stats(X)
+    flat = np.minimum(1.0, scale / np.median(scale)) ** 2  # flatter windows weigh less
     members = [LSTMRegressor(hidden_size=3, max_iter=3, random_state=s, n_threads=1)
-               .fit(Xn, (Y - loc[:, None]) / scale[:, None]) for s in (2, 3, 4)]
+               .fit(Xn, (Y - loc[:, None]) / scale[:, None], sample_weight=flat)
+               for s in (2, 3, 4)]
     median = np.median([e.predict(Xn) for e in members], axis=0)
     np.testing.assert_array_equal(
         m.predict(X), loc[:, None] + scale[:, None] * median)

@@ -37,7 +37,7 @@ from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Ridge
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, has_fit_parameter
 
 from ..engine._threads import all_blas_single_threaded
 from ..estimators import capabilities
@@ -69,7 +69,7 @@ def loo_alpha(X, Y, alphas=_ALPHAS):
     return loo_ridge(X, Y, alphas).alpha
 
 
-def loo_ridge(X, Y, alphas=_ALPHAS):
+def loo_ridge(X, Y, alphas=_ALPHAS, weights=None):
     """``Ridge(loo_alpha(X, Y, alphas)).fit(X, Y)``, from the same SVD.
 
     The chosen penalty's coefficients come from the SVD that scored the
@@ -92,21 +92,29 @@ def loo_ridge(X, Y, alphas=_ALPHAS):
     # sums by thread count, and a joblib worker (n_jobs) runs one thread where this
     # process may run several: the same bits in both
     with all_blas_single_threaded():
-        return _loo_ridge(X, Y, alphas)
+        return _loo_ridge(X, Y, alphas, weights)
 
 
-def _loo_ridge(X, Y, alphas):
+def _loo_ridge(X, Y, alphas, weights=None):
     alphas = np.asarray(alphas, dtype=np.float64)
     n, H = Y.shape
-    x_mean, y_mean = X.mean(axis=0), Y.mean(axis=0)
-    Xc, Yc = X - x_mean, Y - y_mean
+    if weights is None:
+        x_mean, y_mean = X.mean(axis=0), Y.mean(axis=0)
+        Xc, Yc = X - x_mean, Y - y_mean
+        lead = np.full(n, 1.0 / n)  # the intercept's share of the hat diagonal
+    else:  # rows scaled by sqrt(w) about the weighted means, as RidgeCV does
+        w = np.asarray(weights, dtype=np.float64)
+        x_mean, y_mean = w @ X / w.sum(), w @ Y / w.sum()
+        root = np.sqrt(w)[:, None]
+        Xc, Yc = (X - x_mean) * root, (Y - y_mean) * root
+        lead = w / w.sum()
     U, s, Vt = np.linalg.svd(Xc, full_matrices=False)
     UtY, U2, s2 = U.T @ Yc, U ** 2, s ** 2
     errors = np.empty(len(alphas))
     resid = np.empty_like(Yc)  # one buffer, written in place: the same numbers as
     for i, alpha in enumerate(alphas):  # fresh arrays, without their page faults
         shrink = s2 / (s2 + alpha)
-        hat = U2 @ shrink + 1.0 / n  # the hat matrix's diagonal, intercept included
+        hat = U2 @ shrink + lead  # the hat matrix's diagonal, intercept included
         with np.errstate(divide="ignore", invalid="ignore"):  # hat = 1: no left-out fit
             np.matmul(U, shrink[:, None] * UtY, out=resid)
             np.subtract(Yc, resid, out=resid)
@@ -120,6 +128,16 @@ def _loo_ridge(X, Y, alphas):
     ridge.intercept_ = y_mean - x_mean @ coef
     ridge.n_features_in_, ridge.n_iter_, ridge.solver_ = X.shape[1], None, "svd"
     return ridge
+
+
+def _flat_window_weights(scale):
+    """Each window's weight in the fits on normalised targets: 1, but for windows
+    flatter than the median, (scale / median scale)**2. A flat window's targets are
+    divided by its small (or floored) scale: a series of mostly zeros gave
+    normalised targets of +-500 that held 99.9% of the squared error, and the
+    ridge fitted those windows alone. The weight brings such a window's error back
+    towards the series' own units, where the others' already are."""
+    return np.minimum(1.0, scale / np.median(scale)) ** 2
 
 
 def window_stats(yw, center="last", floor=1e-2, scale=True):
@@ -328,7 +346,7 @@ class WindowModel(RegressorMixin, BaseEstimator):
         Xn[:, 0::C] = (yw - loc[:, None]) / scale[:, None]
         if fitting:  # the training range, widened by its own width on either side
             lo, hi = float(scale.min()), float(scale.max())
-            self.scale_range_ = (lo - (hi - lo), hi + (hi - lo))
+            self.scale_range_ = (max(lo - (hi - lo), 0.0), hi + (hi - lo))
         bounds = getattr(self, "scale_range_", None)  # None: a file saved before it
         return (Xn, window_base(yw, loc, horizon, self.season), scale,
                 np.column_stack([Xn, scale if bounds is None else np.clip(scale, *bounds)]))
@@ -355,27 +373,30 @@ class WindowModel(RegressorMixin, BaseEstimator):
         X = np.asarray(X, dtype=np.float64)
         Xn, base, scale, Xl = self._normalised(X, Y.shape[1], fitting=True)
         Yn = (Y - base) / scale[:, None]
+        weights = _flat_window_weights(scale) if self.scale_windows else None
         n_val = max(1, round(len(Yn) * self.validation_fraction))
         self.linear_ = self.linear_lags_ = self.linear_kind_ = None
         lin = np.zeros_like(Yn)
         if self.linear:
-            self._fit_linear(X, Xl, Y, Yn, base, scale, n_val)
+            self._fit_linear(X, Xl, Y, Yn, base, scale, n_val, weights)
             lin = self._linear_part(X, Xl, base, scale)
         target = Yn - lin
         rows = self._training_rows(len(Xn))
         self.estimators_ = self._fit_members(
-            Xn[rows], target[rows, 0] if self._single else target[rows])
+            Xn[rows], target[rows, 0] if self._single else target[rows],
+            None if weights is None else weights[rows])
         self.estimator_ = self.estimators_[0]
         self._n_outputs = Y.shape[1]
         self.network_weight_, self.validation_mse_ = 1.0, None
         quantile = getattr(self.estimator_, "loss", None) == "quantile"
         if self.linear and len(Yn) > n_val and not quantile:  # bands need the network
             tail = slice(len(Yn) - n_val, None)
-            self._weigh_network(target[tail], self._correction(Xn[tail]))
+            self._weigh_network(target[tail], self._correction(Xn[tail]),
+                                None if weights is None else weights[tail])
         self.use_network_ = self.network_weight_ > 0
         return self
 
-    def _fit_linear(self, X, Xl, Y, Yn, base, scale, n_val):
+    def _fit_linear(self, X, Xl, Y, Yn, base, scale, n_val, weights=None):
         """The linear part: ridge on the normalised windows ('window'), on the
         centred lags and the clipped level (see :meth:`_lag_inputs`; 'lags') or the
         mean of the two ('mean', also True); ``linear='auto'`` takes whichever of
@@ -384,7 +405,8 @@ class WindowModel(RegressorMixin, BaseEstimator):
         kind = {True: "mean", "auto": "mean"}.get(self.linear, self.linear)
         if self.linear == "auto" and len(Yn) > n_val + X.shape[1]:  # a head to fit on
             head, tail = slice(0, len(Yn) - n_val), slice(len(Yn) - n_val, None)
-            win = loo_ridge(Xl[head], Yn[head])
+            win = loo_ridge(Xl[head], Yn[head], weights=None if weights is None
+                            else weights[head])
             A, B, _ = self._lag_inputs(X[head], Y[head])  # the head's level range
             lags = loo_ridge(A, B)
             A, _, shift = self._lag_inputs(X[tail])
@@ -395,7 +417,8 @@ class WindowModel(RegressorMixin, BaseEstimator):
             errors = {k: float(np.mean((Y[tail] - p) ** 2)) for k, p in preds.items()}
             kind = min(errors, key=errors.get)
         self.linear_kind_ = kind
-        self.linear_ = loo_ridge(Xl, Yn) if kind in ("window", "mean") else None
+        self.linear_ = loo_ridge(Xl, Yn, weights=weights) if kind in ("window", "mean") \
+            else None
         self.linear_lags_ = None
         if kind in ("lags", "mean"):
             A, B, _ = self._lag_inputs(X, Y)
@@ -423,16 +446,20 @@ class WindowModel(RegressorMixin, BaseEstimator):
         A = np.column_stack([A, np.clip(shift, *self.level_range_)])
         return A, None if Y is None else Y - shift[:, None], shift
 
-    def _weigh_network(self, target, corr):
+    def _weigh_network(self, target, corr, weights=None):
         """How much of the network's correction to add: the least-squares weight
         of ``corr`` against what the linear part leaves on the validation tail,
-        clipped to [0, 1] (0: the network is switched off)."""
-        denom = float(np.sum(corr ** 2))
-        weight = float(np.clip(np.sum(target * corr) / denom, 0.0, 1.0)) if denom > 0 else 0.0
+        clipped to [0, 1] (0: the network is switched off); windows weighted as the
+        linear part weighs them."""
+        w = np.ones(len(target)) if weights is None else weights
+        w = w.reshape((-1,) + (1,) * (target.ndim - 1)) / w.mean()
+        denom = float(np.sum(w * corr ** 2))
+        weight = float(np.clip(np.sum(w * target * corr) / denom, 0.0, 1.0)) \
+            if denom > 0 else 0.0
         self.validation_mse_ = {
-            "linear": float(np.mean(target ** 2)),
-            "network": float(np.mean((target - corr) ** 2)),
-            "weighted": float(np.mean((target - weight * corr) ** 2))}
+            "linear": float(np.mean(w * target ** 2)),
+            "network": float(np.mean(w * (target - corr) ** 2)),
+            "weighted": float(np.mean(w * (target - weight * corr) ** 2))}
         self.network_weight_ = weight if self.shrink else float(
             self.validation_mse_["network"] < self.validation_mse_["linear"])
 
@@ -454,16 +481,19 @@ class WindowModel(RegressorMixin, BaseEstimator):
                     for i in range(self.n_seeds)]
         return [int(v) for v in base.randint(np.iinfo(np.int32).max, size=self.n_seeds)]
 
-    def _fit_members(self, X, y):
-        """Fit the n_seeds members, each within the max_time budget's epochs."""
+    def _fit_members(self, X, y, weights=None):
+        """Fit the n_seeds members, each within the max_time budget's epochs, with
+        the windows' ``weights`` where the estimator takes sample weights."""
         self.max_iter_, members = None, []
+        weighted = {} if weights is None or not has_fit_parameter(
+            self.estimator, "sample_weight") else {"sample_weight": weights}
         for i, seed in enumerate(self._seeds()):
             member = self._member(seed)
             if self.max_time is not None:
                 if self.max_iter_ is None:
                     self.max_iter_ = self._epochs_within(member, X, y)
                 member.set_params(max_iter=self.max_iter_)
-            members.append(member.fit(X, y))
+            members.append(member.fit(X, y, **weighted))
             if i:  # only the first member's note reaches the Forecaster's summary
                 for name in ("_defer_convergence_warning", "_convergence_note"):
                     vars(member).pop(name, None)
