@@ -137,13 +137,31 @@ def test_no_look_ahead_a_poisoned_future_changes_nothing():
     assert min(read_all.scores_.values()) > 1e6 > max(fitted.scores_.values())
 
 
+def test_a_short_seasonal_series_is_backtested_with_windows_that_fit():
+    # the default window (twice the season) was not capped by the series' length as a
+    # Forecaster's is: 48 monthly points, which a Forecaster fits, were refused
+    idx = pd.date_range("2020-01-01", periods=48, freq="MS")
+    y = pd.Series(10 + np.sin(np.arange(48) * np.pi / 6) + 0.1 * np.arange(48), index=idx)
+    auto = AutoForecaster(horizon=6, candidates=("seasonal naive", "ridge"),
+                          random_state=0).fit(y)
+    assert len(auto.predict()) == 6 and auto._window == 12  # (30 - 6) // 2
+    with pytest.raises(ValueError, match=r"y has 36 steps: too short to backtest 3 origins "
+                                         r"of horizon=6: the first fit's 18 steps leave "
+                                         r"room for windows of 6 steps, fewer than a "
+                                         r"season \(12\)"):
+        AutoForecaster(horizon=6, random_state=0).fit(y.iloc[:36])
+
+
 def test_bad_settings_are_errors():
     y = _random_walk(5, n=60)
     with pytest.raises(ValueError, match=r"candidates=\('arima',\): unknown \['arima'\]"):
         AutoForecaster(candidates=("arima",)).fit(y)
     with pytest.raises(ValueError, match="y has 60 steps: too short to backtest 3 origins of "
-                                         "horizon=20 with lags=8 \\(needs at least 108\\)"):
+                                         "horizon=20 \\(needs at least 101\\)"):
         AutoForecaster(horizon=20).fit(y)
+    with pytest.raises(ValueError, match="y has 60 steps: too short to backtest 3 origins of "
+                                         "horizon=20 with lags=8 \\(needs at least 108\\)"):
+        AutoForecaster(horizon=20, lags=8).fit(y)
     with pytest.raises(ValueError, match="'within' parameter of AutoForecaster must be"):
         AutoForecaster(within=0.9).fit(y)
     with pytest.raises(ValueError, match="'n_best' parameter of AutoForecaster must be"):

@@ -103,7 +103,9 @@ class AutoForecaster(BaseEstimator):
         The seasonal period; None infers it from the index (see
         :func:`tsbptt.forecasting.windowing.infer_season`).
     lags : int, default=None
-        Window length of every candidate; None: the Forecaster's default.
+        Window length of every candidate; None: the Forecaster's default (twice
+        the season, at least 8), at most half of what the backtest's first fit
+        leaves after a horizon, so that a short series can be backtested.
     candidates : sequence of str, default=None
         A subset of ``('seasonal naive', 'naive', 'ridge', 'lstm', 'lstm global',
         'gru', 'gru global')`` (a network named 'global' is fitted with
@@ -273,31 +275,43 @@ class AutoForecaster(BaseEstimator):
             fold, score = _scores({self.choice_: mean})
             self.fold_scores_.update(fold)
             self.scores_.update(score)
-        season, lags = self.season_, self._lags()
+        season, lags = self.season_, self._window
         members = [self._candidate(m, season, lags) for m in self.members_]
         self.forecaster_ = (members[0] if len(members) == 1
                             else MeanForecaster(members)).fit(y)
         return self
 
-    def _lags(self):
-        return self.lags or max(2 * self.season_, 8)
+    def _lags(self, first_fit):
+        """``lags``, or the Forecaster's default (twice the season, at least 8) at
+        most half of what the backtest's first fit (``first_fit`` steps) leaves after
+        a horizon: every candidate, backtested and final, reads one window length."""
+        if self.lags is not None:
+            return self.lags
+        return max(1, min(max(2 * self.season_, 8), (first_fit - self.horizon) // 2))
 
     def _backtest_all(self, y):
         """Set ``season_``; backtest every candidate on ``y``: name ->
         [(actual, forecast) of each fold], and the origins."""
         step = to_entries(y, freq=self.freq)[2]
         self.season_ = infer_season(step) if self.season is None else self.season
-        season, lags = self.season_, self._lags()
+        season = self.season_
         names = self._names(season)
         n_origins = self.n_origins or min(
             MAX_ORIGINS, max(3, int(self.holdout * len(y)) // self.horizon))
         initial = len(y) - n_origins * self.horizon
+        self._window = lags = self._lags(initial)
         need = max(lags + 2 * self.horizon, season + 1)
+        if self.lags is None and lags < season:  # the windows must hold a season
+            raise ValueError(f"y has {len(y)} steps: too short to backtest {n_origins} "
+                             f"origins of horizon={self.horizon}: the first fit's "
+                             f"{initial} steps leave room for windows of {lags} steps, "
+                             f"fewer than a season ({season}); give a longer series or "
+                             "a shorter horizon, or fit a Forecaster")
         if initial < need:
+            given = "" if self.lags is None else f" with lags={lags}"
             raise ValueError(f"y has {len(y)} steps: too short to backtest "
-                             f"{n_origins} origins of horizon={self.horizon} "
-                             f"with lags={lags} (needs at least "
-                             f"{need + n_origins * self.horizon})")
+                             f"{n_origins} origins of horizon={self.horizon}{given} "
+                             f"(needs at least {need + n_origins * self.horizon})")
         folds = {}
         for name in names:
             folds[name], origins = self._backtest(name, y, initial, season, lags)
