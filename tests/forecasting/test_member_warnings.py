@@ -111,3 +111,19 @@ def test_warnings_of_other_threads_are_not_collected():
 def test_converged_members_give_no_summary():
     converge, _ = _fit(Forecaster(Ridge(), lags=24, horizon=6))
     assert converge == []
+
+
+def test_a_budgeted_network_is_told_how_to_train_longer():
+    # "raise max_iter" was the advice where training='auto' had replaced max_iter's
+    # default by the budget's 40 epochs: raising it to 200 (the default) changed
+    # nothing
+    from tsbptt import LSTMRegressor
+    y = pd.Series(np.sin(np.arange(300) / 3.0) * np.arange(300),
+                  index=pd.date_range("2024", periods=300, freq="h"))
+    f = Forecaster(LSTMRegressor(4, random_state=0, n_iter_no_change=1000), lags=12,
+                   horizon=2)
+    with pytest.warns(ConvergenceWarning, match=r"training='auto' set its epochs \(at most "
+                                                r"40, the forecasting budget, in place of "
+                                                r"max_iter's default\): to train longer, "
+                                                r"pass training='as_given'"):
+        f.fit(y)

@@ -60,7 +60,7 @@ from ._strategies import _Strategies
 from ..estimators import capabilities
 from ..utils._validation import (INPUT_NOISE_FLOOR, below_floor, check_window_length,
                                  refuse_bool_numbers, scale_or_unit, warn_small_spread)
-from ._window_model import is_network
+from ._window_model import budget_sets_epochs, is_network
 from .metrics import mae
 from .windowing import CALENDAR_FEATURES, calendar_features, infer_season
 
@@ -450,7 +450,9 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         try:
             with _MemberWarnings(self._convergence_notes):  # scikit-learn members'
                 self._fit(y, X)
-            _warn_once(self._convergence_notes)
+            _warn_once(self._convergence_notes, budgeted=self.training == "auto"
+                       and is_network(self.estimator)
+                       and budget_sets_epochs(self.estimator))
             return self
         except BaseException:
             # a failed (re)fit leaves an unfitted forecaster, never a mix of the old

@@ -42,12 +42,14 @@ def _stack_states(states_list):
             for layer in range(len(states_list[0]))]
 
 
-def _warn_once(notes):
+def _warn_once(notes, budgeted=False):
     """One ConvergenceWarning for the members of a Forecaster fit that did not
     converge, from the caller's ``fit`` line.
 
     ``notes``: (fit label or None, message) pairs, one per warning a member gave;
-    the summary counts the fits, quotes the first message and names each fit."""
+    the summary counts the fits, quotes the first message and names each fit.
+    ``budgeted``: ``training='auto'`` set the members' epochs and early stopping,
+    so the advice is the way out of that budget, not max_iter (replaced by it)."""
     if not notes:
         return
     fits = list(dict.fromkeys(label for label, _ in notes))
@@ -56,9 +58,12 @@ def _warn_once(notes):
     more = f"; {len(notes)} warnings in all" if len(notes) > len(fits) else ""
     named = [label for label in fits if label is not None]
     where = f" in {', '.join(named)}" if named else ""
-    warnings.warn(f"Forecaster: {which} did not converge ({first}{more}){where}; raise "
-                  "max_iter, or stop by tol or early_stopping", ConvergenceWarning,
-                  stacklevel=3)
+    advice = ("training='auto' set its epochs (at most 40, the forecasting budget, "
+              "in place of max_iter's default): to train longer, pass "
+              "training='as_given' with the network's own max_iter" if budgeted else
+              "raise max_iter, or stop by tol or early_stopping")
+    warnings.warn(f"Forecaster: {which} did not converge ({first}{more}){where}; "
+                  f"{advice}", ConvergenceWarning, stacklevel=3)
 
 
 _collectors = threading.local()  # .stack: the lists collecting in this thread

@@ -625,6 +625,13 @@ def is_network(estimator):
 MIN_VALIDATED_WINDOWS = 10
 
 
+def budget_sets_epochs(estimator):
+    """Whether :func:`apply_budget` replaces ``estimator``'s ``max_iter`` (left at its
+    class default)."""
+    default = inspect.signature(type(estimator).__init__).parameters.get("max_iter")
+    return default is not None and estimator.get_params().get("max_iter") == default.default
+
+
 def apply_budget(estimator, stateful=False, n_windows=None):
     """Set the :data:`BUDGET` values on the parameters of ``estimator`` (in place)
     that are at their class defaults; a stateful fit, or one of fewer than
