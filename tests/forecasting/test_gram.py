@@ -170,3 +170,14 @@ def test_the_ridge_solve_gives_the_same_bits_for_any_blas_thread_count():
         with threadpool_limits(n, user_api="blas"):
             forecasts.append(Forecaster(Ridge(), lags=168, horizon=24).fit(y).predict())
     pd.testing.assert_series_equal(forecasts[0], forecasts[1], rtol=0, atol=0)
+
+
+def test_a_gram_matrix_past_2_gb_is_summed_on_one_blas_thread():
+    # OpenBLAS's threaded syrk crashed the interpreter on a 24,072-column Gram matrix
+    # (4.6 GB; a panel of 500 series with series_id, 48 lags); one thread summed it
+    import contextlib
+
+    from tsbptt.engine._threads import all_blas_single_threaded
+    from tsbptt.forecasting._gram import syrk_threads
+    assert syrk_threads(16384) is all_blas_single_threaded()  # 2**31 bytes
+    assert isinstance(syrk_threads(16383), contextlib.nullcontext)
