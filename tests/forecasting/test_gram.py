@@ -172,12 +172,23 @@ def test_the_ridge_solve_gives_the_same_bits_for_any_blas_thread_count():
     pd.testing.assert_series_equal(forecasts[0], forecasts[1], rtol=0, atol=0)
 
 
-def test_a_gram_matrix_past_2_gb_is_summed_on_one_blas_thread():
-    # OpenBLAS's threaded syrk crashed the interpreter on a 24,072-column Gram matrix
-    # (4.6 GB; a panel of 500 series with series_id, 48 lags); one thread summed it
-    import contextlib
 
-    from tsbptt.engine._threads import all_blas_single_threaded
-    from tsbptt.forecasting._gram import syrk_threads
-    assert syrk_threads(16384) is all_blas_single_threaded()  # 2**31 bytes
-    assert isinstance(syrk_threads(16383), contextlib.nullcontext)
+def test_the_gram_matrix_is_summed_on_one_blas_thread(monkeypatch):
+    # OpenBLAS's threaded syrk crashed the interpreter on a 24,072-column Gram matrix
+    # (4.6 GB; a panel of 500 series with series_id, 48 lags), and ran ~5x slower
+    # than one thread on a busy 2-core machine
+    from threadpoolctl import threadpool_info
+
+    import tsbptt.forecasting._gram as gram
+    threads, syrk = [], gram.dsyrk
+
+    def counted(*args, **kwargs):
+        threads.append(max(p["num_threads"] for p in threadpool_info()
+                           if p["user_api"] == "blas"))
+        return syrk(*args, **kwargs)
+
+    monkeypatch.setattr(gram, "dsyrk", counted)
+    Z = np.random.default_rng(0).normal(size=(50, 6))
+    G, s, n = gram_of_chunks([Z[:20], Z[20:]], 6)
+    assert threads == [1, 1] and n == 50
+    np.testing.assert_allclose(G, Z.T @ Z, rtol=1e-12)

@@ -9,7 +9,6 @@ twice), and the time is one pass of BLAS over the windows. The solve is the one
 ``Ridge(solver='cholesky')`` makes on the centred data, so the fitted ``coef_`` and
 ``intercept_`` agree with ``Ridge.fit`` on the same windows to rounding.
 """
-import contextlib
 from numbers import Real
 
 import numpy as np
@@ -45,20 +44,6 @@ def fits_by_chunks(est):
             and not est.positive)
 
 
-#: Gram matrices of this many bytes or more are summed on one BLAS thread
-SINGLE_THREADED_GRAM_BYTES = 2**31
-
-
-def syrk_threads(width):
-    """The threads a Gram matrix of ``width`` columns is summed with: a context
-    manager, one BLAS thread from :data:`SINGLE_THREADED_GRAM_BYTES` on. OpenBLAS's
-    threaded syrk crashed the interpreter (SIGSEGV) on a matrix past 4 GB (24,072
-    columns, 2 threads; one thread summed it): a 32-bit offset, by the look of it."""
-    if width * width * 8 >= SINGLE_THREADED_GRAM_BYTES:
-        return all_blas_single_threaded()
-    return contextlib.nullcontext()
-
-
 def gram_of_chunks(chunks, width, sums=True):
     """The Gram matrix, column sums and row count of windows given in chunks.
 
@@ -74,11 +59,13 @@ def gram_of_chunks(chunks, width, sums=True):
     G : ndarray (width, width), s : ndarray (width,), n : int
     """
     G, s, n = np.zeros((width, width)), np.zeros(width), 0
-    threads = syrk_threads(width)
     for Z in chunks:
         # Z^T Z into the upper triangle (Z.T is Fortran-ordered: no copy); the
-        # column sums as a product too (a reduction over rows is slower)
-        with threads:
+        # column sums as a product too (a reduction over rows is slower). On one
+        # BLAS thread, as the library's other products: OpenBLAS's threaded syrk
+        # crashed the interpreter (SIGSEGV) on a 24,072-column matrix (4.6 GB, 2
+        # threads), and on a busy 2-core machine ran ~5x slower than one thread
+        with all_blas_single_threaded():
             G = dsyrk(1.0, Z.T, beta=1.0, c=G, trans=0, lower=0, overwrite_c=1)
         if sums:
             s += np.ones(len(Z)) @ Z
