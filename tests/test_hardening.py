@@ -378,6 +378,12 @@ def test_complex_values_are_refused_everywhere(data):
         RNNRegressor(3, max_iter=1).fit([X3[0], X3[1] + 1j], y[:2])
     with pytest.raises(ValueError, match="sample_weight has complex values"):
         RNNRegressor(3, max_iter=1).fit(data[0], y, sample_weight=np.ones(64) + 1j)
+    # pandas' nullable dtypes are real numbers: read, not refused (np.dtype() of a
+    # Float64Dtype raised TypeError in the complex check)
+    frame = pd.DataFrame(data[0]).astype("Float64")
+    RNNRegressor(3, max_iter=1).fit(frame, y, sample_weight=pd.Series(np.ones(64),
+                                                                     dtype="Float64"))
+    RNNRegressor(3, max_iter=1).fit([frame.iloc[:4], frame.iloc[4:8]], y[:2])
     # a list of 3D arrays (scikit-learn said "dim <= 2 is required", though 3D works)
     with pytest.raises(ValueError, match=r"X\[0\] has shape \(64, 4, 2\); a list holds one "
                                          r"2D array .* pass a 3D array itself"):

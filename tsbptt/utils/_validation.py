@@ -114,7 +114,7 @@ def reject_complex(value, name):
             except (TypeError, ValueError):  # ragged: the caller's own checks say so
                 return
         dtypes = [dtype]
-    bad = [d for d in dtypes if np.dtype(d).kind == "c"]
+    bad = [d for d in dtypes if getattr(d, "kind", None) == "c"]  # pandas' dtypes too
     if bad:
         # scikit-learn's words first: its estimator checks look for them
         raise ValueError(f"Complex data not supported: {name} has complex values (dtype "
