@@ -473,6 +473,31 @@ def test_flat_windows_do_not_swamp_the_fits_on_normalised_targets():
     assert m._normalised(X, 7)[2].min() == m.floor  # some windows are flat: floored
 
 
+def test_a_window_is_judged_flat_against_its_own_series(monkeypatch):
+    # pooled over a panel, a smooth series' windows (small scales) were all "flat"
+    # beside a noisy series' and weighed ~1/25th in a global model
+    from tsbptt.forecasting._window_model import _flat_window_weights
+    scale = np.array([0.1, 0.2, 0.4, 1.0, 2.0, 4.0])
+    groups = np.array([0, 0, 0, 1, 1, 1])
+    np.testing.assert_allclose(_flat_window_weights(scale, groups),
+                               [0.25, 1.0, 1.0, 0.25, 1.0, 1.0])
+    np.testing.assert_allclose(_flat_window_weights(scale), np.minimum(1, scale / 0.7) ** 2)
+    # the Forecaster gives its window model each window's series
+    seen = []
+    fit = WindowModel.fit
+
+    def capture(self, X, y, groups=None):
+        seen.append(groups)
+        return fit(self, X, y, groups)
+
+    monkeypatch.setattr(WindowModel, "fit", capture)
+    idx = pd.date_range("2024", periods=60, freq="D")
+    panel = {"smooth": pd.Series(np.arange(60.0), idx),
+             "noisy": pd.Series(np.random.default_rng(0).normal(size=60), idx)}
+    Forecaster(_Constant(), lags=7, horizon=2, scaling="window").fit(panel)
+    assert sorted(np.unique(seen[-1], return_counts=True)[1]) == [52, 52]
+
+
 class _Seeded(RegressorMixin, BaseEstimator):
     """A 'network' whose prediction is its seed (and its epochs): the members of an
     ensemble are told apart exactly."""
@@ -600,9 +625,9 @@ def test_the_forecaster_gathers_only_the_windows_its_window_model_reads():
     seen = []
     original = _window_model.WindowModel.fit
 
-    def spy(self, X, y):
+    def spy(self, X, y, groups=None):
         seen.append(len(X))
-        return original(self, X, y)
+        return original(self, X, y, groups)
 
     rng = np.random.default_rng(12)
     y = pd.Series(np.cumsum(rng.normal(0, 1, 12100)), name="y",

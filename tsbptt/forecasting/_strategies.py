@@ -222,8 +222,12 @@ class _Strategies:
             Xw = windows[starts].transpose(0, 2, 1).reshape(-1, L * C)
         Y = sliding_window_view(ys, H)[y_starts]
         Xw = pd.DataFrame(Xw, columns=self.feature_names_, copy=False)
+        # a window model weighs each window against its own series' (a smooth series
+        # among noisy ones is not a flat window)
+        by_series = {} if not isinstance(est, WindowModel) else {
+            "groups": np.searchsorted(np.cumsum(lens), y_starts, side="right")}
         try:
-            return self._noted(est.fit(Xw, Y[:, 0] if H == 1 else Y))
+            return self._noted(est.fit(Xw, Y[:, 0] if H == 1 else Y, **by_series))
         except ValueError as exc:
             # scikit-learn's refusal of a 2D y (column_or_1d), not any other error
             if (H == 1 or get_tags(self.estimator).target_tags.multi_output

@@ -130,14 +130,20 @@ def _loo_ridge(X, Y, alphas, weights=None):
     return ridge
 
 
-def _flat_window_weights(scale):
+def _flat_window_weights(scale, groups=None):
     """Each window's weight in the fits on normalised targets: 1, but for windows
-    flatter than the median, (scale / median scale)**2. A flat window's targets are
+    flatter than the median of their series (``groups``: a series id per window;
+    None: one series), (scale / that median)**2. A flat window's targets are
     divided by its small (or floored) scale: a series of mostly zeros gave
     normalised targets of +-500 that held 99.9% of the squared error, and the
     ridge fitted those windows alone. The weight brings such a window's error back
-    towards the series' own units, where the others' already are."""
-    return np.minimum(1.0, scale / np.median(scale)) ** 2
+    towards the series' own units, where the others' already are; a smooth series
+    in a panel of noisy ones keeps its own reference."""
+    if groups is None:
+        return np.minimum(1.0, scale / np.median(scale)) ** 2
+    ids, inverse = np.unique(groups, return_inverse=True)
+    medians = np.array([np.median(scale[inverse == k]) for k in range(len(ids))])
+    return np.minimum(1.0, scale / medians[inverse]) ** 2
 
 
 def window_stats(yw, center="last", floor=1e-2, scale=True):
@@ -279,7 +285,7 @@ class WindowModel(RegressorMixin, BaseEstimator):
         in training (the centre input is clipped to it).
     scale_range_ : tuple of float
         The range of the window scales in training, widened by its width on either
-        side: the scale input of ``linear_`` is clipped to it. Its output is
+        side (not below 0): the scale input of ``linear_`` is clipped to it. Its output is
         multiplied by the scale again, so an unclipped input made forecasts grow
         with the scale's square (an outlier of 1e10 in the lags forecast ~1e20,
         and recursive forecasts overflowed); within the widened range a series
@@ -351,9 +357,11 @@ class WindowModel(RegressorMixin, BaseEstimator):
         return (Xn, window_base(yw, loc, horizon, self.season), scale,
                 np.column_stack([Xn, scale if bounds is None else np.clip(scale, *bounds)]))
 
-    def fit(self, X, y):
+    def fit(self, X, y, groups=None):
         """Fit on windows ``X`` (n_windows, lags * n_channels) and targets ``y``
-        (n_windows,) or (n_windows, horizon), rows in time order.
+        (n_windows,) or (n_windows, horizon), rows in time order; ``groups``
+        (n_windows,): each window's series, whose windows' median scale its flatness
+        is judged against (None: one series).
 
         Returns
         -------
@@ -368,12 +376,13 @@ class WindowModel(RegressorMixin, BaseEstimator):
         rows = self.sample_rows(len(y))
         if len(rows) < len(y):
             X, y = np.asarray(X, dtype=np.float64)[rows], y[rows]
+            groups = None if groups is None else np.asarray(groups)[rows]
         self._single = y.ndim == 1
         Y = y[:, None] if self._single else y
         X = np.asarray(X, dtype=np.float64)
         Xn, base, scale, Xl = self._normalised(X, Y.shape[1], fitting=True)
         Yn = (Y - base) / scale[:, None]
-        weights = _flat_window_weights(scale) if self.scale_windows else None
+        weights = _flat_window_weights(scale, groups) if self.scale_windows else None
         n_val = max(1, round(len(Yn) * self.validation_fraction))
         self.linear_ = self.linear_lags_ = self.linear_kind_ = None
         lin = np.zeros_like(Yn)
@@ -483,10 +492,12 @@ class WindowModel(RegressorMixin, BaseEstimator):
 
     def _fit_members(self, X, y, weights=None):
         """Fit the n_seeds members, each within the max_time budget's epochs, with
-        the windows' ``weights`` where the estimator takes sample weights."""
+        the windows' ``weights`` where the estimator is a tsbptt network."""
         self.max_iter_, members = None, []
-        weighted = {} if weights is None or not has_fit_parameter(
-            self.estimator, "sample_weight") else {"sample_weight": weights}
+        # tsbptt's networks only: a scikit-learn model's sample_weight may be refused
+        # by what it wraps (MultiOutputRegressor around KNeighbors)
+        weighted = {} if weights is None or not is_network(self.estimator) or not \
+            has_fit_parameter(self.estimator, "sample_weight") else {"sample_weight": weights}
         for i, seed in enumerate(self._seeds()):
             member = self._member(seed)
             if self.max_time is not None:
