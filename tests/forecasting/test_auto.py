@@ -234,3 +234,20 @@ def test_a_long_series_is_backtested_at_the_latest_250_origins():
     auto.fit(y)
     assert len(auto.origins_) == 250
     assert list(auto.origins_) == list(y.index[-251:-1])  # the last step before each
+
+
+def test_a_refit_cut_short_keeps_the_previous_fit_whole(monkeypatch):
+    # a Ctrl-C in a refit left season_ and the window new, forecaster_ and the
+    # scores old: a mix no fit made
+    y = _random_walk(7, n=200)
+    auto = AutoForecaster(horizon=5, candidates=("seasonal naive", "ridge")).fit(y)
+    before = dict(vars(auto))
+
+    def pressed(self):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(AutoForecaster, "_choose", pressed)
+    with pytest.raises(KeyboardInterrupt):
+        auto.fit(y.iloc[:150])
+    assert vars(auto).keys() == before.keys()
+    assert all(vars(auto)[k] is v for k, v in before.items())

@@ -36,6 +36,7 @@ from .baselines import SeasonalNaive
 from ..engine.trainer import interrupts_stop_every_fit
 from ..estimators import GRURegressor, LSTMRegressor
 from ..estimators._base import N_THREADS_CONSTRAINTS
+from ..estimators._state import undone_on_failure
 from ..utils._validation import refuse_bool_numbers
 from ._forecaster import Forecaster
 from .windowing import infer_season
@@ -256,7 +257,9 @@ class AutoForecaster(BaseEstimator):
         if not isinstance(y, pd.Series) or isinstance(y.index, pd.MultiIndex):
             raise TypeError(f"AutoForecaster fits one series (a pandas Series), got "
                             f"{type(y).__name__}")
-        with interrupts_stop_every_fit():  # Ctrl-C stops the search, not one of its fits
+        # Ctrl-C stops the search, not one of its fits; a refit cut short (or failing)
+        # keeps the previous fit whole, not a mix of old and new attributes
+        with interrupts_stop_every_fit(), undone_on_failure(self):
             return self._fit(y)
 
     def _fit(self, y):

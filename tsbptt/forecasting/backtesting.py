@@ -18,6 +18,7 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.model_selection import BaseCrossValidator
 
+from ..engine.trainer import interrupts_stop_every_fit
 from ..utils._progress import ProgressReporter
 from ..utils._validation import check_int, small_spread_once_in
 from ._forecaster import reads_future_X
@@ -201,6 +202,14 @@ def backtest(forecaster, y: pd.Series, X: pd.DataFrame | None = None, *, initial
     -------
     Backtest
     """
+    with interrupts_stop_every_fit():  # Ctrl-C stops the backtest, not one of its fits
+        return _backtest(forecaster, y, X, initial=initial, step=step, horizon=horizon,
+                         refit=refit, season=season, coverage=coverage, verbose=verbose,
+                         n_jobs=n_jobs)
+
+
+def _backtest(forecaster, y, X, *, initial, step, horizon, refit, season, coverage,
+              verbose, n_jobs):
     n_jobs = check_n_jobs(n_jobs)
     _check_request(forecaster, horizon, coverage, refit)
     if is_panel(y):

@@ -35,7 +35,10 @@ def log_returns(prices: pd.Series | np.ndarray) -> pd.Series | np.ndarray:
     """
     if not isinstance(prices, pd.Series):
         raise TypeError(f"prices must be a pandas Series, got {type(prices).__name__}")
-    if pd.api.types.is_bool_dtype(prices) or not pd.api.types.is_numeric_dtype(prices):
+    numbers = pd.api.types.is_numeric_dtype(prices) or (
+        prices.dtype == object and all(isinstance(v, Real) and not isinstance(
+            v, (bool, np.bool_)) for v in prices))  # floats held as objects
+    if pd.api.types.is_bool_dtype(prices) or not numbers:
         # to_numpy(float) would read True as 1.0 and "101" as 101.0
         raise ValueError(f"prices must be numbers, got dtype {prices.dtype}; convert "
                          "them first (.astype(float))")
