@@ -175,10 +175,16 @@ def test_one_zone_made_by_two_libraries_keeps_one_time_level_and_zones_are_check
         "ns", a.index.unit)
     _, table = backtest_series(f, {"a": a, "b": b}, initial=30, step=5)
     assert str(table["time"].dtype).endswith("Europe/Berlin]")
-    with pytest.raises(ValueError, match="series 'u' is indexed by dates in time zone UTC, "
-                                         "the first series by dates in time zone "
-                                         "Europe/Berlin: index every series alike"):
+    with pytest.raises(ValueError, match=r"the series are in the time zones \['Europe/"
+                                         r"Berlin', 'UTC'\]: the table's origin and time "
+                                         r"columns would mix them"):
         backtest_series(f, {"a": a, "u": a.tz_convert("UTC")}, initial=30, step=5)
+    # other index kinds: each series is backtested alone, as before
+    m = pd.Series(np.arange(40.0), index=pd.period_range("2020-01", periods=40, freq="M"))
+    q = pd.Series(np.arange(40.0), index=pd.period_range("2010Q1", periods=40, freq="Q"))
+    results, table = backtest_series(Forecaster(Ridge(), lags=4), {"m": m, "q": q},
+                                     initial=20, step=5)
+    assert list(results) == ["m", "q"] and set(table["series"]) == {"m", "q"}
 
 
 def test_static_features_in_a_model_per_series_are_refused_saying_why():

@@ -113,6 +113,8 @@ def test_days_onto_a_skipped_local_midnight_are_refused_in_words():
     # America/Santiago moves its clocks at midnight: 2024-09-08 00:00 does not exist.
     # Fitted up to the day before, predict failed with pandas' NonExistentTimeError;
     # a series across it (stamped 01:00 that day) failed inside pandas at fit
+    if isinstance(pd.offsets.Day(), pd.offsets.Tick):
+        pytest.skip("before pandas 3 a day is 24 hours: it never lands on a skipped midnight")
     advice = (r"steps of D in the time zone America/Santiago reach a local time the zone "
               r"skips or repeats \(2024-09-08 00:00:00 is a nonexistent time.*\); give the "
               r"series in UTC \(.tz_convert\('UTC'\)\) or as local times without a zone")

@@ -226,7 +226,11 @@ def relative_weights(net, data):
     n_rows = float(np.sum(rows))
     if n_rows == 0:
         return data
-    return data._replace(sample_weight=w / (_row_weight(net, w, rows) / n_rows))
+    total = _row_weight(net, w, rows)
+    if not np.isfinite(total):  # the weights' own sum was checked, not per step
+        raise ValueError("sample_weight times the sequences' valid steps overflows "
+                         "float64: give smaller weights (only their ratios count)")
+    return data._replace(sample_weight=w / (total / n_rows))
 
 
 def _apply(net, optimizer, grads, lr, opts, counters):

@@ -564,7 +564,8 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
                           + ([f"series={k}" for k in self.series_] if self._one_hot else [])
                           + _names(self.static_features))
         repeated = pd.Index(self.channels_)[pd.Index(self.channels_).duplicated()]
-        if len(repeated):  # the model's columns would clash (scikit-learn's own error)
+        if len(repeated) and not is_network(self.estimator):
+            # a scikit-learn model reads the columns by name: they would clash
             raise ValueError(f"two of the model's inputs would be named {repeated[0]!r}: "
                              "a covariate's name clashes with one the forecaster makes "
                              f"(its inputs: {self.channels_}); rename that covariate")

@@ -157,6 +157,10 @@ def _run_cutoffs(forecaster, y, X, grid, cuts, horizon, refit, coverage, progres
     """The long forecast frame of every cutoff; with ``refit`` the cutoffs are
     independent jobs (``n_jobs``, see :mod:`tsbptt.forecasting._parallel`)."""
     if refit:
+        # pandas builds a MultiIndex's lookup (and its uniqueness) lazily: built by two
+        # threads at once (the threading backend), pandas 2.2 then found "a non-unique
+        # multi-index"; built here, before the jobs share y
+        y.index.get_indexer(y.index[:1])
         jobs = [(forecaster, None, y, X, grid, c, horizon, coverage) for c in cuts]
         rows = parallel_map(_cutoff_rows, jobs, n_jobs,
                             on_result=lambda _: progress.update({}))

@@ -374,7 +374,10 @@ def _rebuild_model(meta, arrays):
                                         arrays, "model/linear/", {})
         for name in ("level_range", "scale_range"):  # files before scale_range: none
             if meta.get(name) is not None:
-                setattr(model, name + "_", tuple(float(v) for v in meta[name]))
+                bounds = tuple(float(v) for v in meta[name])
+                if len(bounds) != 2 or not np.isfinite(bounds).all() or bounds[0] > bounds[1]:
+                    raise ValueError(f"bad {name} {meta[name]!r}")
+                setattr(model, name + "_", bounds)
         if meta.get("linear_lags_alpha") is not None:
             model.linear_lags_ = _set_linear(
                 linear_model.Ridge(float(meta["linear_lags_alpha"])), arrays,
@@ -409,12 +412,13 @@ def _zone_meta(index):
     tz, name = index.tz, _zone_name(index.tz)
     try:
         back = index.tz_convert(name)  # as _labels reads it
-        if isinstance(tz, datetime.timezone):  # a fixed offset stays one, of its size
+        # a fixed offset stays one, of its size; a named zone is read back by pandas'
+        # own library (zoneinfo; pytz before pandas 3), its name and wall times checked
+        if isinstance(tz, datetime.timezone):
             portable = isinstance(back.tz, datetime.timezone) and \
                 back.tz.utcoffset(None) == tz.utcoffset(None)
-        else:
-            portable = back.tz is datetime.timezone.utc or isinstance(back.tz,
-                                                                      zoneinfo.ZoneInfo)
+        else:  # an IANA name (not dateutil's 'tzlocal()', the loading machine's zone)
+            portable = name == "UTC" or zoneinfo.ZoneInfo(name).key == name
         same = portable and _zone_name(back.tz) == name and \
             back.tz_localize(None).equals(index.tz_localize(None))
     except (ValueError, TypeError, KeyError, OSError):  # no zone of that name
@@ -497,12 +501,28 @@ def _step(step):
     return _offset_meta(step, "the series' step")
 
 
+#: The fields of a plain pd.DateOffset a file keeps (whole calendar units)
+_DATE_OFFSET_FIELDS = {"n", "years", "months", "weeks", "days", "hours", "minutes",
+                       "seconds", "year", "month", "day", "weekday", "hour", "minute",
+                       "second"}
+
+
 def _offset_meta(offset, what):
     """A pandas offset as JSON: its frequency string, and for a custom business
     offset its calendar (``weekmask``, ``holidays``; ``start``/``end`` for hours),
     which the string alone ('C') drops: a loaded forecaster fitted on business days
     with holidays forecast on the holidays. An offset that does not come back equal
     is refused, naming ``what``."""
+    if type(offset) is pd.DateOffset:  # months=1 (monthly on the 15th): no string
+        out = {"offset": "DateOffset", "fields": {"n": offset.n, **offset.kwds}}
+        try:
+            same = _offset_from_meta(out) == offset
+        except (TypeError, ValueError):
+            same = False
+        if not same:
+            raise ValueError(f"{what} {offset!r} cannot be written to a forecaster file: "
+                             "a DateOffset of whole calendar fields only")
+        return out
     out = {"offset": offset.freqstr}
     try:  # every failure below is one answer: this offset cannot be written
         if to_offset(offset.freqstr) != offset:
@@ -529,6 +549,12 @@ def _offset_meta(offset, what):
 
 def _offset_from_meta(meta):
     """The offset :func:`_offset_meta` wrote."""
+    if meta["offset"] == "DateOffset":
+        fields = meta["fields"]
+        if not (isinstance(fields, dict) and set(fields) <= _DATE_OFFSET_FIELDS
+                and all(type(v) is int for v in fields.values())):
+            raise ValueError(f"bad DateOffset {fields!r}")
+        return pd.DateOffset(**fields)
     offset = to_offset(meta["offset"])
     if "custom" in meta:
         custom = dict(meta["custom"])

@@ -31,7 +31,7 @@ from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import check_is_fitted
 
 from ._forecaster import reads_future_X
-from ._panel import (_entries, check_indexed_alike, frame_to_long, in_zone_of,
+from ._panel import (_entries, _zone_name, check_indexed_alike, frame_to_long, in_zone_of,
                      long_to_user, split_future, to_entries, to_output)
 from ._parallel import check_n_jobs, parallel_map
 from .backtesting import backtest
@@ -296,7 +296,14 @@ def backtest_series(forecaster, y, X=None, *, n_jobs=None, **kwargs):
         y, X = frame_to_long(y, forecaster.id_col, forecaster.time_col,
                              forecaster.target_col)
     entries, _ = _entries(y, X)
-    check_indexed_alike(entries)  # the table shares one origin and time column
+    # each series is backtested alone (any index kinds), but the table shares one
+    # origin and one time column: one zone, whichever library made it
+    zones = sorted({_zone_name(e.y.index.tz) for e in entries
+                    if getattr(e.y.index, "tz", None) is not None})
+    if len(zones) > 1:
+        raise ValueError(f"the series are in the time zones {zones}: the table's origin "
+                         "and time columns would mix them; give every series in one zone "
+                         "(tz_convert)")
     entries = [in_zone_of(entries[0].y.index, e) for e in entries]
     out = parallel_map(_backtest_one, [(forecaster, e.y, e.X, kwargs) for e in entries],
                        n_jobs)
