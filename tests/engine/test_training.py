@@ -539,3 +539,16 @@ def test_an_optimizer_of_other_parameters_is_refused():
     with pytest.raises(ValueError, match=r"the optimizer was not built on this network's "
                                          r"parameters: build it on list\(net\.params"):
         train(*args, TrainOptions(batch_size=4, max_iter=1))
+
+
+def test_weights_that_overflow_per_step_are_refused():
+    # the weights' own sum is finite, but weighed by each sequence's 3 steps it
+    # overflows: every relative weight became 0, and training did nothing, silently
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((2, 3, 1))
+    net = Network("gru", 1, 2, 1, many_to_many=True, random_state=0)
+    with pytest.raises(ValueError, match="sample_weight times the sequences' valid steps "
+                                         "overflows float64"):
+        train(net, Objective(MSE()), Adam(list(net.params.values())), Constant(0.01),
+              (X, rng.standard_normal((2, 3, 1)), np.full(2, 3, dtype=np.intp),
+               np.array([8e307, 8e307])), TrainOptions(max_iter=1))

@@ -552,6 +552,12 @@ def test_a_covariate_named_like_a_made_input_is_refused_at_fit():
                                          r"'hour_sin_lead1': a covariate's name clashes"):
         Forecaster(Ridge(), lags=24, horizon=3, strategy="recursive",
                    future_exog=["hour_sin"], calendar=["hour"]).fit(y, X)
+    # a tsbptt network reads its inputs by position: the names do not clash there
+    from tsbptt import GRURegressor
+    net = Forecaster(GRURegressor(3, max_iter=2, random_state=0), lags=24, horizon=3,
+                     future_exog=["hour_sin"], calendar=["hour"]).fit(y, X)
+    assert len(net.predict(X=X.iloc[:3].set_axis(pd.date_range(
+        idx[-1] + pd.Timedelta("1h"), periods=3, freq="h")))) == 3
 
 
 def test_business_days_with_holidays_are_told_how_to_give_their_frequency():

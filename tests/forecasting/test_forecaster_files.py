@@ -447,7 +447,11 @@ def _window_model_file(tmp_path, edit):
      "bad n_members 1000000000000: the file holds 0 member"),
     (lambda m: m.update(n_members=2), "bad n_members 2: the file holds 1 member"),
     (lambda m: m.update(n_members=True), "bad n_members True"),
-], ids=["huge_count", "count_and_members_disagree", "not_a_count"])
+    # a NaN bound loaded and failed inside scikit-learn at predict
+    (lambda m: m.update(scale_range=["nan", 1.0]), r"bad scale_range \['nan', 1\.0\]"),
+    (lambda m: m.update(scale_range=[0.0, 1.0, 2.0]), "bad scale_range"),
+], ids=["huge_count", "count_and_members_disagree", "not_a_count", "nan_scale_range",
+        "three_bounds"])
 def test_a_window_models_member_count_is_checked_against_its_members(edit, reason,
                                                                      tmp_path):
     with pytest.raises(ValueError, match=rf"edited\.npz': bad forecaster file \(ValueError: "
