@@ -10,7 +10,8 @@ BPTT schedules of :mod:`tsbptt.engine.bptt`. What it guarantees:
 - weights never hold NaN or infinity: an update whose gradients or result are not
   finite is undone, training stops, the best epoch's weights (or the diverging
   epoch's starting ones) are put back and a :class:`RuntimeWarning` says what to try;
-- Ctrl-C stops training cleanly with the best weights so far;
+- Ctrl-C stops training cleanly with the best weights so far (inside a workflow
+  of many fits, :func:`interrupts_stop_every_fit`, it propagates);
 - with early stopping, the weights of the best validation epoch are restored.
 """
 import contextlib
@@ -280,8 +281,7 @@ def _run_epoch(net, data, loss, optimizer, lr, opts, rng, counters):
             k1 = opts.bptt_stride or k2
             for start, loss_start, stop, (value, grads, stats) in truncated_bptt(
                     net, X, loss.window_fn(net, y, wb, T, rows=idx, relative=True), k1, k2,
-                    rows=idx,
-                    clip_step=opts.clip_step, training=training, rng=rng,
+                    rows=idx, clip_step=opts.clip_step, training=training, rng=rng,
                     n_threads=opts.n_threads, with_windows=True):
                 _update(net, optimizer, value, grads, stats, lr, opts, counters)
                 rows = np.full(len(idx), stop - loss_start if net.many_to_many else 1)
@@ -500,11 +500,10 @@ def _train_epochs(net, loss, optimizer, schedule, data, opts, validation, rng,
                 RuntimeWarning, stacklevel=2)
             stopped = "non-finite"
         except KeyboardInterrupt:
+            _undo_epoch(history, epoch, optimizer, optimizer_start, rng, rng_start)
             if not _interrupt_ends_the_fit.get():  # a workflow of many fits: stop it
-                _undo_epoch(history, epoch, optimizer, optimizer_start, rng, rng_start)
                 _restore(net.params, epoch_start)
                 raise
-            _undo_epoch(history, epoch, optimizer, optimizer_start, rng, rng_start)
             _restore(net.params, best_weights if best_weights is not None else epoch_start)
             warnings.warn(f"Training interrupted at epoch {epoch + 1}; the model keeps "
                           "the best weights so far.", RuntimeWarning, stacklevel=2)

@@ -206,9 +206,10 @@ def _why_irregular(got, expected, freq, guessed, holidays=False):
 
 
 def _monthly_on_one_day(index):
-    """``pd.DateOffset(months=1)`` for labels on one day of the month at one time,
-    mostly a calendar month apart (monthly data on the 15th, which no pandas alias
-    steps; a longer step is a gap, which the caller then names), else None."""
+    """``pd.DateOffset(months=1)`` (``MonthBegin`` on the 1st at midnight) for labels
+    on one day of the month at one time, mostly a calendar month apart (monthly data
+    on the 15th, which no pandas alias steps; a longer step is a gap, which the
+    caller then names), else None."""
     steps = np.diff(np.asarray(index.year) * 12 + np.asarray(index.month))
     if (steps >= 1).all() and np.median(steps) == 1 and \
             (index.day == index.day[0]).all() and (index.time == index.time[0]).all():
@@ -815,7 +816,7 @@ def frame_to_long(frame, id_col, time_col, target_col=None, what="y"):
                              "several a dict of Series" if on_times else ""))
     times = frame[time_col]
     if times.dtype == object:  # Timestamps of several zones do not make one dtype
-        zones = sorted({str(t.tz) for t in times if getattr(t, "tz", None) is not None})
+        zones = sorted({_zone_name(t.tz) for t in times if getattr(t, "tz", None) is not None})
         if len(zones) > 1:
             raise ValueError(f"{what}'s column {time_col!r} mixes time zones ({zones}): "
                              f"convert its times to one zone first "

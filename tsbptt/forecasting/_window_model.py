@@ -16,8 +16,7 @@
    leave-one-out from a grid): one on the normalised windows and their scale,
    clipped to a range around its training range (beyond it scale-free: it follows
    a trend or a walk, and a window k times wider gets a forecast k times wider,
-   not k**2),
-   one on the lags centred on the
+   not k**2), one on the lags centred on the
    last value plus that value, clipped to its training range (inside it, a
    Ridge on the raw lags: it sees the level; beyond it, still shift-free). On
    the accuracy benchmark the average beat the scale-free part alone and
@@ -636,11 +635,18 @@ def is_network(estimator):
 MIN_VALIDATED_WINDOWS = 10
 
 
+def _class_defaults(estimator):
+    """The defaults of ``estimator``'s class's parameters, by name."""
+    return {name: p.default for name, p in
+            inspect.signature(type(estimator).__init__).parameters.items()}
+
+
 def budget_sets_epochs(estimator):
     """Whether :func:`apply_budget` replaces ``estimator``'s ``max_iter`` (left at its
     class default)."""
-    default = inspect.signature(type(estimator).__init__).parameters.get("max_iter")
-    return default is not None and estimator.get_params().get("max_iter") == default.default
+    defaults = _class_defaults(estimator)
+    return "max_iter" in defaults and \
+        estimator.get_params().get("max_iter") == defaults["max_iter"]
 
 
 def apply_budget(estimator, stateful=False, n_windows=None):
@@ -648,8 +654,7 @@ def apply_budget(estimator, stateful=False, n_windows=None):
     that are at their class defaults; a stateful fit, or one of fewer than
     :data:`MIN_VALIDATED_WINDOWS` windows (``n_windows``), keeps early stopping
     off."""
-    defaults = {name: p.default for name, p in
-                inspect.signature(type(estimator).__init__).parameters.items()}
+    defaults = _class_defaults(estimator)
     params = estimator.get_params()
     unvalidated = stateful or (n_windows is not None and n_windows < MIN_VALIDATED_WINDOWS)
     estimator.set_params(**{
