@@ -1,7 +1,7 @@
 # This build's activations called on whole arrays, for the tests
-# (tests/kernels/test_activations.py); the gate loops call them through
-# _activations.pxd, inlined and vectorised the same way as this loop.
-from ._activations cimport sigmoid, tanh_
+# (tests/kernels/test_activations.py): the rows of _activations.pxd that the gate
+# passes call.
+from ._activations cimport sigmoid_row, tanh_row
 
 
 def activation_values(const floating[::1] x not None,   # IN  (n,)
@@ -15,12 +15,14 @@ def activation_values(const floating[::1] x not None,   # IN  (n,)
     sig_out, tanh_out : ndarray of shape (n,), x's dtype
         Overwritten with sigmoid(x) and tanh(x).
     """
-    cdef Py_ssize_t n = x.shape[0], j
+    cdef Py_ssize_t n = x.shape[0]
     if sig_out.shape[0] != n or tanh_out.shape[0] != n:
         raise ValueError(f"sig_out and tanh_out must have x's length {n}, got "
                          f"{sig_out.shape[0]} and {tanh_out.shape[0]}")
+    if n == 0:
+        return
+    if np.shares_memory(x, sig_out) or np.shares_memory(x, tanh_out):
+        raise ValueError("sig_out and tanh_out must not share memory with x")
     with nogil:
-        for j in range(n):
-            sig_out[j] = sigmoid(x[j])
-        for j in range(n):
-            tanh_out[j] = tanh_(x[j])
+        sigmoid_row(&sig_out[0], &x[0], n)
+        tanh_row(&tanh_out[0], &x[0], n)

@@ -1,10 +1,10 @@
-# Scalar activations shared by the cell kernels, one source for float32 and float64.
+# Activations shared by the kernels, one source for float32 and float64.
 #
-# They are inline so GCC can vectorise the gate loops that call them; exp and the
-# float64 tanh come from _simd_math.h (libmvec SIMD variants where available), the
-# cells' float32 tanh is _simd_math.h's own rational tsb_tanhf (libm_tanh keeps the
-# C library's for the echo-state reservoir). Literals are cast to `floating` so float32
-# loops never get promoted to double.
+# The cells' gate passes call them a row at a time (sigmoid_row, tanh_row, ...,
+# below): C loops in _gate_rows.h that GCC vectorises, with exp and the float64 tanh
+# from _simd_math.h (libmvec SIMD variants where available) and the float32 tanh
+# _simd_math.h's own rational tsb_tanhf. libm_tanh keeps the C library's tanh for the
+# echo-state reservoir.
 from cython cimport floating
 
 cdef extern from "_simd_math.h" nogil:
@@ -14,20 +14,17 @@ cdef extern from "_simd_math.h" nogil:
     double tanh(double x)
     float tsb_tanhf(float x)
 
-
-cdef inline floating sigmoid(floating x) noexcept nogil:
-    # exp(-x) overflows to inf for very negative x, giving exactly 0: no NaN.
-    if floating is float:
-        return (<float>1.0) / ((<float>1.0) + expf(-x))
-    else:
-        return 1.0 / (1.0 + exp(-x))
-
-
-cdef inline floating tanh_(floating x) noexcept nogil:
-    if floating is float:
-        return tsb_tanhf(x)
-    else:
-        return tanh(x)
+cdef extern from "_gate_rows.h" nogil:
+    void tsb_sigmoid_row_f32(float* out, const float* x, Py_ssize_t n)
+    void tsb_sigmoid_row_f64(double* out, const double* x, Py_ssize_t n)
+    void tsb_tanh_row_f32(float* out, const float* x, Py_ssize_t n)
+    void tsb_tanh_row_f64(double* out, const double* x, Py_ssize_t n)
+    void tsb_lstm_h_row_f32(float* h, const float* o, const float* c, Py_ssize_t n)
+    void tsb_lstm_h_row_f64(double* h, const double* o, const double* c, Py_ssize_t n)
+    void tsb_gru_n_row_f32(float* out, const float* xn, const float* b_n, const float* r,
+                           const float* hn, Py_ssize_t n)
+    void tsb_gru_n_row_f64(double* out, const double* xn, const double* b_n,
+                           const double* r, const double* hn, Py_ssize_t n)
 
 
 cdef inline floating libm_tanh(floating x) noexcept nogil:
@@ -38,3 +35,42 @@ cdef inline floating libm_tanh(floating x) noexcept nogil:
         return tanhf(x)
     else:
         return tanh(x)
+
+
+# Whole rows of the gate passes (_gate_rows.h): a cell's loop that calls exp or tanh
+# goes through these, never a loop of its own, so that no result depends on where
+# the arrays sit (the header says why). ``out`` must not overlap the other arguments.
+cdef inline void sigmoid_row(floating* out, const floating* x,
+                             Py_ssize_t n) noexcept nogil:
+    """out[j] = sigmoid(x[j]), j < n."""
+    if floating is float:
+        tsb_sigmoid_row_f32(out, x, n)
+    else:
+        tsb_sigmoid_row_f64(out, x, n)
+
+
+cdef inline void tanh_row(floating* out, const floating* x, Py_ssize_t n) noexcept nogil:
+    """out[j] = tanh(x[j]), j < n."""
+    if floating is float:
+        tsb_tanh_row_f32(out, x, n)
+    else:
+        tsb_tanh_row_f64(out, x, n)
+
+
+cdef inline void lstm_h_row(floating* h, const floating* o, const floating* c,
+                            Py_ssize_t n) noexcept nogil:
+    """h[j] = o[j] * tanh(c[j]), j < n: the LSTM's output."""
+    if floating is float:
+        tsb_lstm_h_row_f32(h, o, c, n)
+    else:
+        tsb_lstm_h_row_f64(h, o, c, n)
+
+
+cdef inline void gru_n_row(floating* out, const floating* xn, const floating* b_n,
+                           const floating* r, const floating* hn,
+                           Py_ssize_t n) noexcept nogil:
+    """out[j] = tanh(xn[j] + b_n[j] + r[j] * hn[j]), j < n: the GRU's candidate."""
+    if floating is float:
+        tsb_gru_n_row_f32(out, xn, b_n, r, hn, n)
+    else:
+        tsb_gru_n_row_f64(out, xn, b_n, r, hn, n)

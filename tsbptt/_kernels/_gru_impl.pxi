@@ -24,7 +24,7 @@
 from cython cimport floating
 from cython.parallel cimport prange
 
-from ._activations cimport sigmoid, tanh_
+from ._activations cimport gru_n_row, sigmoid_row
 from ._common cimport (BLOCK_STEPS, PREFETCH_READ_L2, PREFETCH_WRITE,
                        add_clip_norm, check_common, check_dims,
                        copy_row, fill_xh_step, gemm_step, gemm_tn_add, infer_rows,
@@ -41,12 +41,10 @@ cdef void _activate(const floating* pre, floating* a, floating* hn,
     hn (H,): h W_hn, to which b_hn is added; a (3H,) receives r, z, n."""
     cdef Py_ssize_t j
     cdef floating one = 1  # a typed 1: a bare literal would make float32 maths double
-    for j in range(2 * H):                      # r, z
-        a[j] = sigmoid(pre[j])
+    sigmoid_row(a, pre, 2 * H)                  # r, z
     for j in range(H):
         hn[j] = hn[j] + b_hn[j]
-    for j in range(H):                          # n
-        a[2 * H + j] = tanh_(pre[2 * H + j] + b_n[j] + a[j] * hn[j])
+    gru_n_row(a + 2 * H, pre + 2 * H, b_n, a, hn, H)  # n
     for j in range(H):
         h_out[j] = (one - a[H + j]) * a[2 * H + j] + a[H + j] * hp[j]
     copy_row(y, h_out, H)

@@ -36,7 +36,7 @@ from cython cimport floating
 from cython.parallel cimport prange
 from libc.float cimport DBL_MIN, FLT_MIN
 
-from ._activations cimport sigmoid, tanh_
+from ._activations cimport lstm_h_row, sigmoid_row, tanh_row
 from ._common cimport (BLOCK_STEPS, PREFETCH_READ_L2, PREFETCH_WRITE,
                        add_clip_norm, check_common, check_dims,
                        TSB_VEC, copy_row, dot_row, fill_xh_step, gemm_step, gemm_tn_add,
@@ -59,16 +59,12 @@ cdef void _activate(const floating* pre, floating* a, const floating* c_in,
                     Py_ssize_t H) noexcept nogil:
     """One valid step of one sample: pre (4H,) pre-activations -> a, activated."""
     cdef Py_ssize_t j
-    for j in range(2 * H):                      # i, f
-        a[j] = sigmoid(pre[j])
-    for j in range(2 * H, 3 * H):               # g
-        a[j] = tanh_(pre[j])
-    for j in range(3 * H, 4 * H):               # o
-        a[j] = sigmoid(pre[j])
+    sigmoid_row(a, pre, 2 * H)                  # i, f
+    tanh_row(a + 2 * H, pre + 2 * H, H)         # g
+    sigmoid_row(a + 3 * H, pre + 3 * H, H)      # o
     for j in range(H):
         c_out[j] = a[H + j] * c_in[j] + a[j] * a[2 * H + j]
-    for j in range(H):
-        h_out[j] = a[3 * H + j] * tanh_(c_out[j])
+    lstm_h_row(h_out, a + 3 * H, c_out, H)
     copy_row(y, h_out, H)
 
 

@@ -18,7 +18,7 @@
 from cython cimport floating
 from cython.parallel cimport prange
 
-from ._activations cimport tanh_
+from ._activations cimport tanh_row
 from ._common cimport (BLOCK_STEPS, PREFETCH_READ, PREFETCH_WRITE,
                        add_clip_norm, check_common, check_dims,
                        copy_row, fill_xh_step, gemm_step, gemm_tn_add, infer_rows,
@@ -32,9 +32,8 @@ cdef void _forward_chunk(const floating* X, const floating* W, const floating* h
                          const Py_ssize_t* lengths, floating* xh, floating* gates,
                          floating* Y, floating* h_T, floating* pre, Py_ssize_t r0,
                          Py_ssize_t r1, Py_ssize_t T, Py_ssize_t F, Py_ssize_t H) noexcept nogil:
-    cdef Py_ssize_t K = F + H + 1, nb = r1 - r0, r, t, row, bm, j
+    cdef Py_ssize_t K = F + H + 1, nb = r1 - r0, r, t, row, bm
     cdef floating* a
-    cdef const floating* p
     cdef floating* h_out
     for t in range(T):
         row = step_row(r0, nb, t, T)
@@ -48,9 +47,7 @@ cdef void _forward_chunk(const floating* X, const floating* W, const floating* h
             h_out = xh + (row + nb) * K + F if t + 1 < T else h_T + r * H
             if t < lengths[r]:
                 a = gates + row * H
-                p = pre + (r - r0) * H
-                for j in range(H):
-                    a[j] = tanh_(p[j])
+                tanh_row(a, pre + (r - r0) * H, H)
                 copy_row(h_out, a, H)
                 copy_row(Y + bm * H, a, H)
             else:
@@ -198,18 +195,15 @@ cdef void _infer_chunk(const floating* X, const floating* Wp, const floating* h0
                        const Py_ssize_t* lengths, floating* Y, floating* h_T,
                        floating* xh, floating* pre, Py_ssize_t r0, Py_ssize_t r1,
                        Py_ssize_t T, Py_ssize_t F, Py_ssize_t H) noexcept nogil:
-    cdef Py_ssize_t K = F + H + 1, nb = r1 - r0, r, t, j
+    cdef Py_ssize_t K = F + H + 1, nb = r1 - r0, r, t
     cdef floating* h
-    cdef const floating* p
     for t in range(T):
         infer_rows(X, h0, xh, r0, r1, t, T, F, H)
         gemm_step(nb, H, K, xh, K, Wp, pre, H)
         for r in range(r0, r1):
             if t < lengths[r]:  # h is updated in place
                 h = xh + (r - r0) * K + F
-                p = pre + (r - r0) * H
-                for j in range(H):
-                    h[j] = tanh_(p[j])
+                tanh_row(h, pre + (r - r0) * H, H)
                 if Y != NULL:
                     copy_row(Y + (r * T + t) * H, h, H)
             elif Y != NULL:
