@@ -305,6 +305,25 @@ def test_backtest_of_a_filled_series_scores_mase_on_its_finite_pairs():
         metrics.mase(f["actual"], f["forecast"], y.iloc[:60].to_numpy()))
 
 
+def test_backtest_mase_pairs_steps_in_time_across_missing_rows():
+    # a series with rows missing (fill accepts it) was paired by row position for
+    # MASE's naive scale: pairs across the gap were not a season apart, and a
+    # forecast off by the trend's weekly rise scored 0.11 instead of 1
+    from tsbptt import SeasonalNaive, backtest
+    idx = pd.date_range("2022-01-01", periods=120, freq="D")
+    y = pd.Series(10 + np.tile([0, 5, 1, 7, 2, 9, 3], 18)[:120] + 0.01 * np.arange(120),
+                  index=idx)
+    dropped = y.drop(y.index[[20, 21, 22]])
+    fc = Forecaster(SeasonalNaive(7), lags=14, horizon=7, fill="ffill")
+    one = backtest(fc, dropped, initial=60, step=7, season=7).metrics
+    panel = backtest(fc, {"a": dropped, "b": y}, initial=63, step=7, season=7)
+    # every forecast misses by the week's rise (0.07), and so does the naive
+    # forecast in time over the first 63 days, pairs touching the gap left out
+    assert one["mae"] == pytest.approx(0.07)
+    assert one["mase"] == pytest.approx(1.0)
+    assert panel.per_series["mase"].to_numpy() == pytest.approx([1.0, 1.0])
+
+
 def test_editing_the_data_after_fit_does_not_change_the_forecasts():
     # the fitted forecaster held the caller's Series and DataFrames (or views of
     # their values), so an edit in place after fit changed its forecasts

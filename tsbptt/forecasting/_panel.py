@@ -342,6 +342,13 @@ def _grid(index, step):
     return calendar_range(index[0], index[-1], freq=step)
 
 
+def on_grid(y, freq, key=None):
+    """``y`` (one series, time index) reindexed to its regular grid, NaN at the steps
+    it lacks: what steps apart means for a series with gaps (MASE's naive pairs)."""
+    grid = _grid(y.index, _step_of(y.index, freq, key, allow_gaps=True))
+    return y if len(grid) == len(y) else y.reindex(grid)
+
+
 def _check_order(index, key):
     if index.hasnans:  # before the order: NaT and <NA> do not compare
         pos = int(np.flatnonzero(index.isna())[0])

@@ -18,7 +18,7 @@ from sklearn.base import clone
 
 from ..utils._progress import ProgressReporter
 from ._forecaster import reads_future_X
-from ._panel import frame_to_long, to_output
+from ._panel import frame_to_long, on_grid, to_output
 from ._parallel import parallel_map
 from .metrics import mae, mape, _mase_or_nan, rmse, smape
 
@@ -211,7 +211,9 @@ def _scores(forecaster, table, y, season, coverage):
     per_series = {}
     for key, part in table.groupby(id_col, sort=False):
         s = series[key]
-        train = s[s.index.get_level_values(1) <= part["cutoff"].min()].to_numpy(np.float64)
+        train = s[s.index.get_level_values(1) <= part["cutoff"].min()].droplevel(0)
+        # season steps apart in time, as for one series (backtesting.py)
+        train = on_grid(train, forecaster.freq, key).to_numpy(np.float64)
         m = _metrics(part[target_col].to_numpy(), part[model].to_numpy(), train, season)
         if coverage is not None:
             m["coverage"] = _inside(part, target_col, model, coverage)

@@ -23,6 +23,7 @@ from ..utils._progress import ProgressReporter
 from ..utils._validation import check_int, small_spread_once_in
 from ._forecaster import reads_future_X
 from ._parallel import check_n_jobs, parallel_map
+from ._panel import on_grid
 from ._panel_backtest import is_panel, panel_backtest, panel_splits
 from .metrics import mae, mape, _mase_or_nan, rmse, smape
 
@@ -250,7 +251,10 @@ def _backtest(forecaster, y, X, *, initial, step, horizon, refit, season, covera
     table = pd.concat(rows, ignore_index=True)
     a, f = table["actual"], table["forecast"]
     metrics = {"mae": mae(a, f), "rmse": rmse(a, f), "smape": smape(a, f)}
-    metrics["mase"] = _mase_or_nan(a, f, y.iloc[:initial].to_numpy(np.float64), season)
+    # the naive pairs are season steps apart in time: missing rows (which a
+    # forecaster's fill accepts) are missing values, not skipped
+    train = on_grid(y.iloc[:initial], getattr(forecaster, "freq", None))
+    metrics["mase"] = _mase_or_nan(a, f, train.to_numpy(np.float64), season)
     if np.isnan(metrics["mase"]):
         warnings.warn(f"MASE is undefined: the seasonal naive forecast (season={season}) "
                       "is exact on the first initial steps (their missing values left "
