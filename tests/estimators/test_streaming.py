@@ -606,6 +606,9 @@ def test_a_state_from_before_a_cold_refit_is_refused(cls):
     _, state = est.predict_step(X[:2, 0])
     _, states = est.predict_sequence(X[:2, :3])
     kept = state.copy()
+    stream = est.stream(n_streams=2)
+    stream.step(X[:2, 0])
+    streamed = stream.state  # its getter made new arrays, unmarked until this fix
     twin = pickle.loads(pickle.dumps(est))
     np.testing.assert_array_equal(twin.predict_step(X[:2, 1], state)[0],
                                   est.predict_step(X[:2, 1], state)[0])
@@ -617,7 +620,8 @@ def test_a_state_from_before_a_cold_refit_is_refused(cls):
         est.predict_sequence(X[:2, 3:], states)
         est.set_params(warm_start=False, random_state=3).fit(X, Y)
     for call in (lambda: est.predict_step(X[:2, 1], state),
-                 lambda: est.predict_step(X[:2, 1], kept)):
+                 lambda: est.predict_step(X[:2, 1], kept),
+                 lambda: est.predict_step(X[:2, 1], streamed)):
         with pytest.raises(ValueError, match="state was computed by another network"):
             call()
     with pytest.raises(ValueError, match="initial_states was computed by another network"):

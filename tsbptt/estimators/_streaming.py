@@ -318,8 +318,12 @@ class RecurrentStream:
     @property
     def state(self):
         """The state after the last step: a RecurrentState of new arrays (editing
-        them changes nothing here; assign a state to load one)."""
-        return RecurrentState(*self._stepper.get_state())
+        them changes nothing here; assign a state to load one), known as the
+        state of the network the stream read: after a cold fit of the estimator,
+        ``predict_step`` and another stream refuse it, as the stream itself does."""
+        h, c = self._stepper.get_state()
+        mark_made_by(h, self._token[0])
+        return RecurrentState(h, c)
 
     @state.setter
     def state(self, state):
