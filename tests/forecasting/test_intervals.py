@@ -302,3 +302,32 @@ def test_set_params_after_fit_is_refused_by_name_where_forecasts_read_it(tmp_pat
         q.set_params(coverage=0.5).predict_interval()
     # a refit takes the parameters as they are
     assert len(f.set_params(horizon=3).fit(y).predict()) == 3
+
+
+@pytest.mark.parametrize("calendar", [None, ["dayofweek"]])
+def test_a_ridge_calibration_does_not_read_past_its_cut(calendar):
+    # a plain Ridge's normal equations were centred on the mean of the whole series,
+    # held-back steps included: a last value of 1e9 moved calibration residuals
+    # whose targets end before it by 1.3 (typical residual 0.28), and the Gram's
+    # centring lost their digits
+    rng = np.random.default_rng(3)
+    n = 120
+    y = pd.Series(np.sin(np.arange(n) / 3) + 0.2 * rng.standard_normal(n) + 5,
+                  pd.date_range("2024-01-01", periods=n, freq="D"))
+    spiked = y.copy()
+    spiked.iloc[-1] = 1e9
+
+    def raw_residuals(series):
+        f = Forecaster(Ridge(1.0), lags=4, horizon=2, calendar=calendar,
+                       interval="conformal").fit(series)
+        return f.residuals_[:-1] * f.target_scale_[0]  # the last row's targets reach n - 1
+
+    # the calibration model fitted by hand on the steps up to the cut-off
+    origins = range(3, n - 2)
+    cut = origins[int(np.floor(0.8 * len(origins)))]
+    g = Forecaster(Ridge(1.0), lags=4, horizon=2, calendar=calendar).fit(spiked[:cut + 1])
+    hand = np.array([spiked.to_numpy()[o + 1:o + 3]
+                     - g.predict(2, history=spiked[:o + 1]).to_numpy()
+                     for o in range(cut, n - 3)])
+    np.testing.assert_allclose(raw_residuals(spiked), hand, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(raw_residuals(y), raw_residuals(spiked), rtol=0, atol=1e-12)

@@ -206,7 +206,8 @@ class _Strategies:
             check_memory([(width + H, width + H)], np.float64, 2, self._lags_in_words(),
                          "the normal equations of its windows")
             starts, y_starts = _window_starts(lens, n_win, has, H, L)
-            return self._noted(self._ridge_by_chunks(est, rows, ys, starts, y_starts))
+            return self._noted(self._ridge_by_chunks(est, rows, ys, starts, y_starts,
+                                                     [n_win[i] for i in has], has))
         # windows gathered once in time order across series, so a model's validation
         # tail is the latest; only those a window model reads
         order = _time_order([data[i].times[L - 1:L - 1 + n_win[i]] for i in has],
@@ -241,13 +242,18 @@ class _Strategies:
                 f"fed back), or MultiOutputRegressor({name}(...)) (one model per "
                 "step)") from exc
 
-    def _ridge_by_chunks(self, est, rows, ys, starts, y_starts):
+    def _ridge_by_chunks(self, est, rows, ys, starts, y_starts, n_win, has):
         """A plain ``Ridge`` fitted from the normal equations of the windows
-        ``_fit_model`` lays out (:mod:`._gram`)."""
+        ``_fit_model`` lays out (:mod:`._gram`): ``n_win`` windows of each series
+        ``has`` lists (``rows``: their channel rows)."""
         H, L, C = self._lead, self.lags_, len(self.channels_)
-        ys = np.concatenate(ys)
-        c_y = ys.mean() if len(ys) else 0.0
-        ys = ys - c_y  # one shift of the values, not one per chunk of windows
+        # One shift of the values, not one per chunk of windows, taken from the
+        # values the windows read: a calibration fit must not depend on the steps
+        # after its cut-off, and a shift far from the windows' own values (an
+        # outlier after the cut) cost the Gram matrix digits (_gram.py).
+        read = np.concatenate([ys[i][:w + L + H - 1] for i, w in zip(has, n_win)])
+        c_y = read.mean() if len(read) else 0.0
+        ys = np.concatenate(ys) - c_y
         step = chunk_rows(L * C + H)
         if C == 1:  # y alone: a window and its targets are one run of L + H values
             runs = sliding_window_view(ys, L + H)
@@ -256,8 +262,8 @@ class _Strategies:
             s = run_sums(ys, y_starts - L, L + H)
             shift = np.full(L + H, c_y)
         else:
+            c_rows = np.concatenate([r[:w + L - 1] for r, w in zip(rows, n_win)]).mean(axis=0)
             rows = np.concatenate(rows)
-            c_rows = rows.mean(axis=0)
             windows = sliding_window_view(rows - c_rows, L, axis=0)  # (-, C, L)
             targets = sliding_window_view(ys, H)
 
