@@ -134,7 +134,13 @@ def rmse(y_true: ArrayLike, y_pred: ArrayLike) -> float:
     float
     """
     a, f = _pair(y_true, y_pred)
-    return float(np.sqrt(np.mean((a - f) ** 2)))
+    e = a - f
+    with np.errstate(over="ignore"):
+        out = float(np.sqrt(np.mean(e ** 2)))
+    if np.isinf(out) and np.isfinite(e).all():  # the squares overflowed, the result
+        big = np.abs(e).max()                     # need not: scale them first
+        out = float(big * np.sqrt(np.mean((e / big) ** 2)))
+    return out
 
 
 def mape(y_true: ArrayLike, y_pred: ArrayLike) -> float:

@@ -35,13 +35,7 @@ def log_returns(prices: pd.Series | np.ndarray) -> pd.Series | np.ndarray:
     """
     if not isinstance(prices, pd.Series):
         raise TypeError(f"prices must be a pandas Series, got {type(prices).__name__}")
-    numbers = pd.api.types.is_numeric_dtype(prices) or (
-        prices.dtype == object and all(isinstance(v, Real) and not isinstance(
-            v, (bool, np.bool_)) for v in prices))  # floats held as objects
-    if pd.api.types.is_bool_dtype(prices) or not numbers:
-        # to_numpy(float) would read True as 1.0 and "101" as 101.0
-        raise ValueError(f"prices must be numbers, got dtype {prices.dtype}; convert "
-                         "them first (.astype(float))")
+    _check_numbers(prices, "prices")
     values = prices.to_numpy(dtype=np.float64, na_value=np.nan)
     bad = ~(np.isfinite(values) & (values > 0))
     if bad.any():
@@ -85,12 +79,39 @@ def prices_from_log_returns(last_price: float, returns: pd.Series | np.ndarray
             or not (np.isfinite(last_price) and last_price > 0):
         raise ValueError(f"last_price must be a positive real number (an int or a float), "
                          f"got {last_price!r}")
-    if isinstance(returns, pd.Series):
-        r = returns.to_numpy(dtype=np.float64)
-        return pd.Series(last_price * np.exp(np.cumsum(r)), index=returns.index,
-                         name=returns.name)
-    if not isinstance(returns, np.ndarray) or returns.ndim != 1:
+    if not isinstance(returns, (pd.Series, np.ndarray)) or returns.ndim != 1:
         raise TypeError(f"returns must be a pandas Series or a 1D ndarray, got "
                         f"{type(returns).__name__}"
                         f"{f' of shape {returns.shape}' if hasattr(returns, 'shape') else ''}")
-    return last_price * np.exp(np.cumsum(returns.astype(np.float64)))
+    r = _finite_returns(returns)
+    prices = last_price * np.exp(np.cumsum(r))
+    if isinstance(returns, pd.Series):
+        return pd.Series(prices, index=returns.index, name=returns.name)
+    return prices
+
+
+def _check_numbers(values, name):
+    """Refuse a Series or ndarray of anything but real numbers (floats held as
+    objects pass): a conversion to float would read True as 1.0 and "101" as 101.0."""
+    dtype = values.dtype
+    numbers = (pd.api.types.is_numeric_dtype(dtype)
+               and not pd.api.types.is_complex_dtype(dtype)) or (
+        pd.api.types.is_object_dtype(dtype) and all(isinstance(v, Real) and not isinstance(
+            v, (bool, np.bool_)) for v in values))  # floats held as objects
+    if pd.api.types.is_bool_dtype(dtype) or not numbers:
+        raise ValueError(f"{name} must be numbers, got dtype {dtype}; convert them "
+                         "first (.astype(float))")
+
+
+def _finite_returns(returns):
+    """``returns`` as float64, refused unless numbers and finite: a NaN return made
+    every later price NaN, silently."""
+    _check_numbers(returns, "returns")
+    r = (returns.to_numpy(dtype=np.float64, na_value=np.nan)
+         if isinstance(returns, pd.Series) else returns.astype(np.float64))
+    bad = np.flatnonzero(~np.isfinite(r))
+    if len(bad):
+        at = returns.index[bad[0]] if isinstance(returns, pd.Series) else int(bad[0])
+        raise ValueError(f"returns has a missing or infinite value ({r[bad[0]]}) at "
+                         f"{at!r}: every price after it would be NaN or infinite")
+    return r
