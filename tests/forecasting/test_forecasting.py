@@ -88,6 +88,8 @@ def test_metrics_against_formulas():
     a, f = np.array([1.0, 2.0, 4.0]), np.array([2.0, 2.0, 3.0])
     assert metrics.mae(a, f) == pytest.approx(2 / 3)
     assert metrics.rmse(a, f) == pytest.approx(np.sqrt(2 / 3))
+    # the squares overflow, the root need not (it was inf, with a RuntimeWarning)
+    assert metrics.rmse([1e200, 0.0], [-1e200, 0.0]) == pytest.approx(2e200 / np.sqrt(2))
     assert metrics.mape(a, f) == pytest.approx(100 * (1 + 0 + 0.25) / 3)
     assert metrics.smape(a, f) == pytest.approx(100 * (2 / 3 + 0 + 2 / 7) / 3)
     train = np.array([1.0, 3.0, 2.0, 4.0])  # naive in-sample MAE = (2 + 1 + 2) / 3
@@ -237,6 +239,17 @@ def test_returns_round_trip():
     with pytest.raises(TypeError, match="returns must be a pandas Series or a 1D ndarray, "
                                         "got list"):
         prices_from_log_returns(100.0, [0.01])
+    # a NaN return made every later price NaN, silently
+    for bad, what in ((r.where(r.index != r.index[2]), f"(nan) at {r.index[2]!r}"),
+                      (np.array([0.01, np.inf]), "(inf) at 1")):
+        with pytest.raises(ValueError, match=re.escape(
+                f"returns has a missing or infinite value {what}")):
+            prices_from_log_returns(100.0, bad)
+    for bad in (np.array([True]), np.array(["0.01"]), pd.Series([0.01j])):
+        with pytest.raises(ValueError, match="returns must be numbers, got dtype"):
+            prices_from_log_returns(100.0, bad)
+    np.testing.assert_array_equal(prices_from_log_returns(100.0, r.astype(object)),
+                                  prices_from_log_returns(100.0, r))
 
 
 def test_log_returns_refuse_unsorted_prices_and_keep_series_apart():
@@ -322,6 +335,36 @@ def test_backtest_mase_pairs_steps_in_time_across_missing_rows():
     assert one["mae"] == pytest.approx(0.07)
     assert one["mase"] == pytest.approx(1.0)
     assert panel.per_series["mase"].to_numpy() == pytest.approx([1.0, 1.0])
+
+
+def test_backtest_names_the_origin_of_a_forecast_that_is_not_finite():
+    # the metrics refused the NaN forecasts only after every origin's fit, naming
+    # neither the forecasts nor an origin
+    from sklearn.base import BaseEstimator, RegressorMixin
+
+    from tsbptt import backtest
+
+    class NaNAfter(RegressorMixin, BaseEstimator):
+        """Forecasts NaN once fitted on more than 60 windows."""
+
+        def fit(self, X, y):
+            self.n_ = len(X)
+            return self
+
+        def predict(self, X):
+            return np.full(len(X), np.nan if self.n_ > 60 else 1.0)
+
+    y = pd.Series(np.random.default_rng(0).normal(5, 1, 90),
+                  index=pd.date_range("2022-01-01", periods=90, freq="D"))
+    f = Forecaster(NaNAfter(), lags=7, horizon=1)
+    with pytest.raises(ValueError, match=re.escape(
+            "the forecaster forecast nan (forecast) for Timestamp('2022-03-11 00:00:00'), "
+            "after the origin Timestamp('2022-03-10 00:00:00')")):
+        backtest(f, y, initial=59, step=10)
+    with pytest.raises(ValueError, match=re.escape(
+            "forecast nan (forecast) for ('a', Timestamp('2022-03-01 00:00:00')), after "
+            "the cutoff Timestamp('2022-02-28 00:00:00')")):  # both series' windows
+        backtest(f, {"a": y.iloc[10:], "b": y}, initial=59, step=10)
 
 
 def test_editing_the_data_after_fit_does_not_change_the_forecasts():

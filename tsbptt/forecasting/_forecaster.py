@@ -181,7 +181,11 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         and ``'diff'`` or ``'seasonal_diff'`` (targets relative to the origin's
         value, or to the value one season earlier), applied on the windows
         (direct and recursive). E.g. ``('log', 'seasonal_diff')``. Every one is
-        inverted exactly, interval bounds included. With ``strategy='stateful'``,
+        inverted exactly, interval bounds included, so quantiles stay quantiles;
+        but a mean does not stay a mean: after ``'log'`` or ``'boxcox'`` the point
+        forecast of a model of the mean (a squared loss) is the inverse of the
+        transformed mean, a median-like value below the mean of a right-skewed
+        series (on lognormal(0, 1) data 1.00 where the mean is 1.65). With ``strategy='stateful'``,
         ``'diff'`` makes the model read and forecast each step's change, the changes
         standardised by their mean (the drift) and spread: a trend is then
         carried past the levels seen in training, where a model of the levels

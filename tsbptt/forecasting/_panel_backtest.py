@@ -106,6 +106,7 @@ def _forecast_at(fitted, y, X, grid, c, horizon, coverage):
         pred = fitted.predict(horizon, X=fut_X).to_frame("forecast")
     else:
         pred = fitted.predict_interval(horizon, X=fut_X, coverage=coverage)
+    check_finite_forecasts(pred, f"the cutoff {grid[c]!r}")
     actual = y.reindex(pred.index)
     if actual.isna().any():
         key, when = actual.index[np.flatnonzero(actual.isna().to_numpy())[0]]
@@ -113,6 +114,20 @@ def _forecast_at(fitted, y, X, grid, c, horizon, coverage):
                          f"{horizon} steps after the cutoff {grid[c]!r}: every series "
                          "must cover the steps it is scored on")
     return pred, actual
+
+
+def check_finite_forecasts(pred, after):
+    """Refuse an origin's forecasts (frame of forecast, and lower and upper with
+    intervals) with a missing or infinite value, naming the origin (``after``): the
+    metrics would refuse them only once every origin had been fitted, naming none."""
+    values = pred.to_numpy(dtype=np.float64)
+    bad = np.argwhere(~np.isfinite(values))
+    if len(bad):
+        row, col = bad[0]
+        raise ValueError(f"the forecaster forecast {values[row, col]} ({pred.columns[col]})"
+                         f" for {pred.index[row]!r}, after {after}: a backtest scores "
+                         "finite forecasts only; check the model (predict gives the "
+                         "same after a fit on the data up to there)")
 
 
 def _metrics(a, f, train, season):

@@ -24,7 +24,7 @@ from ..utils._validation import check_int, small_spread_once_in
 from ._forecaster import reads_future_X
 from ._parallel import check_n_jobs, parallel_map
 from ._panel import on_grid
-from ._panel_backtest import is_panel, panel_backtest, panel_splits
+from ._panel_backtest import check_finite_forecasts, is_panel, panel_backtest, panel_splits
 from .metrics import mae, mape, _mase_or_nan, rmse, smape
 
 __all__ = ["Backtest", "RollingOrigin", "backtest"]
@@ -335,6 +335,7 @@ def _origin_rows(forecaster, fitted, move, y, X, origin, horizon, coverage):
         pred = fitted.predict(horizon, X=fut_X, **at).to_frame("forecast")
     else:
         pred = fitted.predict_interval(horizon, X=fut_X, coverage=coverage, **at)
+    check_finite_forecasts(pred, f"the origin {y.index[origin - 1]!r}")
     actual = y.iloc[origin:origin + horizon]
     if not pred.index.equals(actual.index):
         k = next((i for i, (a, b) in enumerate(zip(pred.index, actual.index)) if a != b),

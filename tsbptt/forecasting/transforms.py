@@ -3,7 +3,9 @@
 A transform is applied to each series before it is standardised and windowed
 and inverted on every forecast, interval bounds included. Both are increasing
 maps, so the inverse of a quantile (an interval bound) is the quantile of the
-inverse: intervals keep their coverage exactly. Differencing is done on the
+inverse: intervals keep their coverage exactly. A mean is not kept: the inverse of
+a forecast of the transformed series' mean is a median-like value, below the
+series' mean where it is skewed to the right. Differencing is done on the
 windows instead (see :mod:`tsbptt.forecasting._window_model`).
 """
 import numpy as np
