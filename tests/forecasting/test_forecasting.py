@@ -90,6 +90,17 @@ def test_metrics_against_formulas():
     assert metrics.rmse(a, f) == pytest.approx(np.sqrt(2 / 3))
     # the squares overflow, the root need not (it was inf, with a RuntimeWarning)
     assert metrics.rmse([1e200, 0.0], [-1e200, 0.0]) == pytest.approx(2e200 / np.sqrt(2))
+    # booleans and strings were converted and scored (True as 1.0, "2" as 2.0)
+    for bad, what in (([True, False], "dtype bool"), (["1", "2"], "dtype <U1"),
+                      (np.array([1.0, "x"], dtype=object), "got 'x'"),
+                      (pd.DataFrame({"a": [1.0, 2.0], "b": [True, False]}), "dtype bool")):
+        with pytest.raises(ValueError, match=re.escape(f"y_pred must hold real numbers, "
+                                                       f"{'' if 'got' in what else 'got '}"
+                                                       f"{what}")):
+            metrics.mae(np.ones(np.size(bad)), bad)
+    assert metrics.mae(np.array([1, 2], dtype=object), pd.Series([1.0, 1.0])) == 0.5
+    with pytest.raises(ValueError, match=re.escape("y_true has nan at position 1")):
+        metrics.mae(pd.Series([1.0, None], dtype="Float64"), [1.0, 1.0])
     assert metrics.mape(a, f) == pytest.approx(100 * (1 + 0 + 0.25) / 3)
     assert metrics.smape(a, f) == pytest.approx(100 * (2 / 3 + 0 + 2 / 7) / 3)
     train = np.array([1.0, 3.0, 2.0, 4.0])  # naive in-sample MAE = (2 + 1 + 2) / 3

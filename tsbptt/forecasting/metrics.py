@@ -7,6 +7,8 @@ DataFrames are paired by their column labels too (a wide frame's columns are its
 series). A default RangeIndex (a long frame's rows) cannot say which row is which:
 sort both alike (e.g. by series and time) before scoring them.
 """
+from numbers import Real
+
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
@@ -89,15 +91,37 @@ def _naive_errors(y_train, season):
     return np.abs(train[season:] - train[:-season]).ravel()
 
 
+def _numbers(y, name):
+    """``y`` flattened to float64, refused unless it holds real numbers: booleans
+    and strings were converted (True as 1.0, "2" as 2.0) and scored."""
+    dtypes = (list(y.dtypes) if isinstance(y, pd.DataFrame) else [y.dtype]
+              if isinstance(y, pd.Series) else [np.asarray(y).dtype])
+    for dtype in dtypes:
+        if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_complex_dtype(dtype) or not (
+                pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_object_dtype(dtype)):
+            raise ValueError(f"{name} must hold real numbers, got dtype {dtype}")
+    values = (y.to_numpy(dtype=np.float64, na_value=np.nan)
+              if isinstance(y, (pd.Series, pd.DataFrame)) else y)
+    if any(pd.api.types.is_object_dtype(d) for d in dtypes):
+        flat = np.asarray(values, dtype=object).ravel()
+        bad = [v for v in flat if isinstance(v, (bool, np.bool_, str, bytes))
+               or not (v is None or isinstance(v, Real))]
+        if bad:
+            raise ValueError(f"{name} must hold real numbers, got {bad[0]!r}")
+    return np.asarray(values, dtype=np.float64).ravel()
+
+
 def _pair(y_true, y_pred):
     y_pred = _aligned(y_true, y_pred)
-    a = np.asarray(y_true, dtype=np.float64).ravel()
-    f = np.asarray(y_pred, dtype=np.float64).ravel()
+    a, f = _numbers(y_true, "y_true"), _numbers(y_pred, "y_pred")
     if a.shape != f.shape or a.size == 0:
         raise ValueError(f"y_true and y_pred need the same, non-zero size, got "
                          f"{a.size} and {f.size}")
-    if not (np.isfinite(a).all() and np.isfinite(f).all()):
-        raise ValueError("y_true and y_pred must be finite")
+    for name, v in (("y_true", a), ("y_pred", f)):
+        bad = np.flatnonzero(~np.isfinite(v))
+        if len(bad):
+            raise ValueError(f"y_true and y_pred must be finite; {name} has {v[bad[0]]} "
+                             f"at position {bad[0]} (flattened)")
     return a, f
 
 
