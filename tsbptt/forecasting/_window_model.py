@@ -45,6 +45,14 @@ from ..estimators import capabilities
 #: large one shrinks it toward the base, the last value or the seasonal naive one.
 _ALPHAS = np.logspace(-3, 4, 15)
 
+#: From this many windows and columns both, the leave-one-out ridge decomposes the
+#: Gram matrix of the smaller side (eigh) instead of the windows (thin SVD): 4-5x
+#: faster (a Forecaster with series_id over 100 series, 4,100 windows x 4,848
+#: columns: 60 s an SVD, 11-17 s the Gram and eigh, one BLAS thread), at the price
+#: of the squared condition number, which the smallest penalty (1e-3, on inputs of
+#: unit spread) keeps harmless. Below it the SVD, whose bits every smaller fit keeps.
+GRAM_FROM = 1024
+
 __all__ = ["BUDGET", "LINEAR_WINDOWS", "MAX_WINDOWS", "WindowModel", "apply_budget",
            "is_network", "loo_alpha", "loo_ridge", "window_base", "window_stats"]
 
@@ -52,8 +60,9 @@ __all__ = ["BUDGET", "LINEAR_WINDOWS", "MAX_WINDOWS", "WindowModel", "apply_budg
 def loo_alpha(X, Y, alphas=_ALPHAS):
     """The ridge penalty (intercept unpenalised) with the least leave-one-out
     squared error, summed over the outputs: scikit-learn's ``RidgeCV(alphas)``
-    choice, from one thin SVD of the centred inputs instead of one
-    decomposition per penalty.
+    choice, from one thin SVD of the centred inputs (or, when both sides reach
+    :data:`GRAM_FROM`, one eigendecomposition of their smaller Gram matrix) instead
+    of one decomposition per penalty.
 
     Parameters
     ----------
@@ -69,10 +78,10 @@ def loo_alpha(X, Y, alphas=_ALPHAS):
 
 
 def loo_ridge(X, Y, alphas=_ALPHAS, weights=None):
-    """``Ridge(loo_alpha(X, Y, alphas)).fit(X, Y)``, from the same SVD.
+    """``Ridge(loo_alpha(X, Y, alphas)).fit(X, Y)``, from the same decomposition.
 
-    The chosen penalty's coefficients come from the SVD that scored the
-    penalties: no second decomposition of the data.
+    The chosen penalty's coefficients come from the decomposition that scored
+    the penalties: no second decomposition of the data.
 
     Parameters
     ----------
@@ -107,26 +116,78 @@ def _loo_ridge(X, Y, alphas, weights=None):
         root = np.sqrt(w)[:, None]
         Xc, Yc = (X - x_mean) * root, (Y - y_mean) * root
         lead = w / w.sum()
-    U, s, Vt = np.linalg.svd(Xc, full_matrices=False)
-    UtY, U2, s2 = U.T @ Yc, U ** 2, s ** 2
-    errors = np.empty(len(alphas))
-    resid = np.empty_like(Yc)  # one buffer, written in place: the same numbers as
-    for i, alpha in enumerate(alphas):  # fresh arrays, without their page faults
-        shrink = s2 / (s2 + alpha)
-        hat = U2 @ shrink + lead  # the hat matrix's diagonal, intercept included
-        with np.errstate(divide="ignore", invalid="ignore"):  # hat = 1: no left-out fit
-            np.matmul(U, shrink[:, None] * UtY, out=resid)
-            np.subtract(Yc, resid, out=resid)
-            np.divide(resid, (1.0 - hat)[:, None], out=resid)
-            errors[i] = np.sum(np.square(resid, out=resid))
+    gram = min(Xc.shape) >= GRAM_FROM
+    errors, coef_of = (_loo_errors_gram if gram else _loo_errors_svd)(Xc, Yc, alphas, lead)
     errors[~np.isfinite(errors)] = np.inf
     best = int(np.argmin(errors))
-    coef = (Vt.T * (s / (s2 + alphas[best]))) @ UtY  # (n_features, n_outputs)
+    coef = coef_of(alphas[best])  # (n_features, n_outputs)
     ridge = Ridge(float(alphas[best]))
     ridge.coef_ = coef[:, 0] if H == 1 else coef.T  # as Ridge.fit stores one output
     ridge.intercept_ = y_mean - x_mean @ coef
-    ridge.n_features_in_, ridge.n_iter_, ridge.solver_ = X.shape[1], None, "svd"
+    ridge.n_features_in_, ridge.n_iter_ = X.shape[1], None
+    ridge.solver_ = "eigen" if gram else "svd"
     return ridge
+
+
+def _loo_errors_svd(Xc, Yc, alphas, lead):
+    """Leave-one-out squared errors of ridge fits of centred ``Yc`` on centred
+    ``Xc``, one per penalty, from the thin SVD Xc = U diag(s) Vt; and a function
+    of a penalty giving its coefficients (n_features, n_outputs). ``lead``: the
+    intercept's share of the hat matrix's diagonal."""
+    U, s, Vt = np.linalg.svd(Xc, full_matrices=False)
+    UtY, U2, s2 = U.T @ Yc, U ** 2, s ** 2
+
+    def fit_and_hat(alpha):
+        shrink = s2 / (s2 + alpha)
+        return U @ (shrink[:, None] * UtY), U2 @ shrink + lead
+
+    return (_loo_errors(Yc, alphas, fit_and_hat),
+            lambda alpha: (Vt.T * (s / (s2 + alpha))) @ UtY)
+
+
+def _loo_errors_gram(Xc, Yc, alphas, lead):
+    """:func:`_loo_errors_svd` from the eigendecomposition of the Gram matrix of
+    Xc's smaller side: Xc Xc^T = U diag(s^2) U^T with fewer windows than columns,
+    else Xc^T Xc = V diag(s^2) V^T, with B = Xc V standing for U diag(s)."""
+    n, p = Xc.shape
+    if n <= p:
+        s2, U = np.linalg.eigh(Xc @ Xc.T)
+        s2 = np.maximum(s2, 0.0)  # rounding leaves the null space at +-1e-12
+        UtY, U2 = U.T @ Yc, U ** 2
+
+        def fit_and_hat(alpha):
+            shrink = s2 / (s2 + alpha)
+            return U @ (shrink[:, None] * UtY), U2 @ shrink + lead
+
+        # V diag(s / (s^2 + a)) U^T = Xc^T U diag(1 / (s^2 + a)) U^T
+        return (_loo_errors(Yc, alphas, fit_and_hat),
+                lambda alpha: Xc.T @ (U @ (UtY / (s2 + alpha)[:, None])))
+    s2, V = np.linalg.eigh(Xc.T @ Xc)
+    s2 = np.maximum(s2, 0.0)
+    B = Xc @ V  # U diag(s): no division by the zero singular values
+    BtY, B2 = B.T @ Yc, B ** 2
+
+    def fit_and_hat(alpha):  # U diag(s^2 / (s^2 + a)) U^T = B diag(1 / (s^2 + a)) B^T
+        d = 1.0 / (s2 + alpha)
+        return B @ (d[:, None] * BtY), B2 @ d + lead
+
+    return (_loo_errors(Yc, alphas, fit_and_hat),
+            lambda alpha: V @ (BtY / (s2 + alpha)[:, None]))
+
+
+def _loo_errors(Yc, alphas, fit_and_hat):
+    """Sum of squared leave-one-out residuals (Yc - fit) / (1 - hat) for each
+    penalty, ``fit_and_hat(alpha)`` giving the fitted values and the hat matrix's
+    diagonal (intercept included)."""
+    errors = np.empty(len(alphas))
+    resid = np.empty_like(Yc)  # one buffer, written in place: the same numbers as
+    for i, alpha in enumerate(alphas):  # fresh arrays, without their page faults
+        fit, hat = fit_and_hat(alpha)
+        with np.errstate(divide="ignore", invalid="ignore"):  # hat = 1: no left-out fit
+            np.subtract(Yc, fit, out=resid)
+            np.divide(resid, (1.0 - hat)[:, None], out=resid)
+            errors[i] = np.sum(np.square(resid, out=resid))
+    return errors
 
 
 def _flat_window_weights(scale, groups=None):
