@@ -1,4 +1,6 @@
 """Scale-free windows, the linear part, target transforms and the season table."""
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -7,6 +9,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.linear_model import Ridge, RidgeCV
 
 from tsbptt import GRURegressor, LSTMRegressor
+from tsbptt.forecasting import _window_model
 from tsbptt.forecasting._window_model import (
     _ALPHAS,
     BUDGET,
@@ -425,8 +428,17 @@ def test_same_seed_same_forecast_for_any_thread_count():
     assert np.all(np.isfinite(preds[0]))
 
 
+@pytest.fixture(params=["svd", "gram"])
+def decomposition(request, monkeypatch):
+    """Both of loo_ridge's routes on the same (small) data: the thin SVD, and the
+    Gram matrix's eigh that wide or tall windows take (forced here)."""
+    if request.param == "gram":
+        monkeypatch.setattr(_window_model, "GRAM_FROM", 1)
+    return request.param
+
+
 @pytest.mark.parametrize("n,p,k", [(200, 10, 3), (30, 40, 2), (60, 13, 1)])
-def test_loo_alpha_is_ridgecvs_choice(n, p, k):
+def test_loo_alpha_is_ridgecvs_choice(n, p, k, decomposition):
     rng = np.random.default_rng(n)
     X = rng.normal(size=(n, p)) * rng.uniform(0.1, 10, p) + 3
     Y = X[:, :k] * 0.3 + rng.normal(size=(n, k)) * rng.uniform(0.1, 3)
@@ -436,7 +448,7 @@ def test_loo_alpha_is_ridgecvs_choice(n, p, k):
 
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("n,p,k", [(200, 10, 3), (30, 40, 2), (60, 13, 1)])
-def test_loo_ridge_is_ridgecv_then_ridge(n, p, k, weighted):
+def test_loo_ridge_is_ridgecv_then_ridge(n, p, k, weighted, decomposition):
     # the penalty RidgeCV picks, and Ridge's coefficients at it (one output: the
     # shapes Ridge.fit stores); with sample weights, theirs
     rng = np.random.default_rng(n + p)
@@ -452,6 +464,23 @@ def test_loo_ridge_is_ridgecv_then_ridge(n, p, k, weighted):
     np.testing.assert_allclose(got.coef_, want.coef_, rtol=1e-7, atol=1e-10)
     np.testing.assert_allclose(got.intercept_, want.intercept_, rtol=1e-7, atol=1e-10)
     np.testing.assert_allclose(got.predict(X), want.predict(X), rtol=1e-9)
+    assert got.solver_ == {"svd": "svd", "gram": "eigen"}[decomposition]
+
+
+@pytest.mark.parametrize("n", [40, 400])
+def test_loo_ridge_routes_agree_on_one_hot_columns(n, monkeypatch):
+    # a panel's series_id columns: one-hot, so with the intercept the centred
+    # design is rank-deficient, and the Gram route sees eigenvalues of +-1e-12
+    rng = np.random.default_rng(n)
+    ids = np.arange(n) % 25
+    X = np.column_stack([rng.normal(size=(n, 48)), np.eye(25)[ids]])
+    Y = X[:, :2] @ [[0.5, 0.1], [0.2, -0.3]] + ids[:, None] * 0.05 + rng.normal(size=(n, 2))
+    svd = loo_ridge(X, Y)
+    monkeypatch.setattr(_window_model, "GRAM_FROM", 1)
+    gram = loo_ridge(X, Y)
+    assert gram.alpha == svd.alpha
+    np.testing.assert_allclose(gram.predict(X), svd.predict(X), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(gram.coef_, svd.coef_, rtol=1e-7, atol=1e-9)
 
 
 def test_flat_windows_do_not_swamp_the_fits_on_normalised_targets():
@@ -675,3 +704,21 @@ def test_training_auto_leaves_early_stopping_off_for_a_few_windows():
     g = Forecaster(GRURegressor(4, max_iter=2, random_state=0), lags=2, horizon=2)
     g.fit(longer)
     assert g.estimator_.estimator_.early_stopping
+
+
+def test_a_window_model_is_refused_for_the_copies_it_holds(monkeypatch):
+    # a network's window model holds ~10 copies of the windows (normalised, lag
+    # inputs, the ridges' centred copies and decompositions); the check counted 2,
+    # so a 700-series panel passed it and died in a MemoryError at 14 GB
+    from sklearn.linear_model import LinearRegression
+
+    from tsbptt.utils import _validation
+    y = pd.Series(np.sin(np.arange(200) / 3),
+                  index=pd.date_range("2024-01-01", periods=200, freq="h"))
+    n_windows, width = 200 - 8 - 2 + 1, 8
+    one_copy = n_windows * width * 8
+    monkeypatch.setattr(_validation, "physical_memory", lambda: 5 * one_copy)
+    Forecaster(LinearRegression(), lags=8, horizon=2).fit(y)  # its 2 copies fit
+    with pytest.raises(ValueError, match=re.escape(
+            f"lags=8 needs {10 * one_copy / 2**30:.3g} GiB for its {n_windows} windows")):
+        Forecaster(GRURegressor(hidden_size=2, max_iter=1), lags=8, horizon=2).fit(y)
