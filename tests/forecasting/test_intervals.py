@@ -27,6 +27,27 @@ def test_conformal_quantile_is_the_finite_sample_rank():
     assert _conformal_quantile(r, 0.5)[0] == 10.0
     with pytest.raises(ValueError, match="needs at least 19 calibration windows, there are 5"):
         _conformal_quantile(r[:5], 0.95)
+    # below 1 / (m + 1) the rank was 0 and row -1 was read: the widest band
+    assert _conformal_quantile(r, 1e-12)[0] == 1.0
+    assert _conformal_quantile(r, 0.05)[0] == 1.0
+
+
+def test_backtest_refuses_a_coverage_its_quantile_forecaster_was_not_fitted_for():
+    # it was refused only at the first origin's predict_interval, after a fit
+    fits = []
+
+    class Counting(Forecaster):
+        def fit(self, y, X=None):
+            fits.append(1)
+            return super().fit(y, X)
+
+    f = Counting(LSTMRegressor(hidden_size=2, max_iter=1), lags=4, horizon=2,
+                 interval="quantile", coverage=0.9)
+    with pytest.raises(ValueError, match=re.escape(
+            "coverage=0.8, but the forecaster's quantile intervals are fitted for "
+            "coverage=0.9")):
+        backtest(f, _noisy_wave(200), initial=150, step=20, coverage=0.8)
+    assert fits == []
 
 
 def test_conformal_intervals_cover_held_back_data():

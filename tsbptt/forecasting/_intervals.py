@@ -18,9 +18,11 @@ import numpy as np
 
 def _conformal_quantile(abs_residuals, coverage):
     """Per column, the ceil((m + 1) * coverage)-th smallest of m residuals: the
-    split-conformal bound (Lei et al., 2018), valid for exchangeable errors."""
+    split-conformal bound (Lei et al., 2018), valid for exchangeable errors; at
+    least the smallest (a coverage below 1 / (m + 1) asks for less)."""
     m = abs_residuals.shape[0]
-    rank = int(np.ceil((m + 1) * coverage - 1e-9))  # 1e-9: 10 * 0.9 is 9, not 9.000...1
+    # 1e-9: 10 * 0.9 is 9, not 9.000...1; rank 0 read the row [-1], the largest
+    rank = max(1, int(np.ceil((m + 1) * coverage - 1e-9)))
     if rank > m:
         needed = int(np.ceil(coverage / (1 - coverage) - 1e-9))
         raise ValueError(f"coverage={coverage} needs at least {needed} calibration "

@@ -298,6 +298,13 @@ def _check_request(forecaster, horizon, coverage, refit):
             raise ValueError(f"coverage={coverage!r} asks for intervals, but the "
                              "forecaster has interval=None: set interval='conformal' "
                              "(or 'quantile') on it, or leave coverage=None")
+        own_coverage = getattr(forecaster, "coverage", None)
+        if getattr(forecaster, "interval", None) == "quantile" and isinstance(
+                own_coverage, Real) and not np.isclose(coverage, own_coverage):
+            raise ValueError(f"coverage={coverage!r}, but the forecaster's quantile "
+                             f"intervals are fitted for coverage={own_coverage}: "
+                             f"backtest with coverage={own_coverage}, set the "
+                             "forecaster's coverage, or use interval='conformal'")
     own = getattr(forecaster, "horizon", None)
     if (horizon is not None and getattr(forecaster, "strategy", None) == "direct"
             and isinstance(own, Integral) and isinstance(horizon, Integral) and horizon > own):
