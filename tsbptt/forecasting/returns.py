@@ -17,7 +17,7 @@ from ._checks import check_order
 __all__ = ["log_returns", "prices_from_log_returns"]
 
 
-def log_returns(prices: pd.Series | np.ndarray) -> pd.Series | np.ndarray:
+def log_returns(prices: pd.Series) -> pd.Series:
     """``log(p_t / p_{t-1})`` for every step after the first.
 
     Parameters
