@@ -18,7 +18,7 @@ from sklearn.neighbors import KNeighborsRegressor
 from tsbptt import (ESNRegressor, Forecaster, GRURegressor, SeasonalNaive, load_forecaster,
                     load_model, save_model)
 from tsbptt.forecasting._panel import _zone_name
-from tsbptt.persistence import read_model_file
+from tsbptt.persistence import read_model_file, write_model_file
 
 
 DATA = Path(__file__).parent / "data"
@@ -210,9 +210,45 @@ def test_files_only_a_newer_reader_rebuilds_say_format_2(tmp_path):
     for k in ("format", "format_version", "tsbptt_version", "checksum"):
         meta.pop(k)
     write_model_file(tmp_path / "newer.npz", arrays, meta, format="tsbptt-forecaster",
-                     format_version=4)
-    with pytest.raises(ValueError, match=r"has model format 4, this .* reads format 1, 2 and 3;"):
+                     format_version=5)
+    with pytest.raises(ValueError, match=r"has model format 5, this .* reads format 1, 2, 3 "
+                                         r"and 4;"):
         load_forecaster(tmp_path / "newer.npz")
+
+
+def test_intervals_per_series_round_trip_and_say_format_4(tmp_path):
+    # their scores' series, which a reader of format 3 would not pool apart: its
+    # parameters would not even take interval_per_series; a pooled file is as before
+    frame = _frame().drop(columns="size")
+    for per_series in (False, True):
+        f = Forecaster(Ridge(), lags=6, horizon=2, interval="conformal",
+                       interval_per_series=per_series).fit(frame)
+        path = tmp_path / f"{per_series}.npz"
+        f.save(path)
+        arrays, meta = read_model_file(path, lambda n: True, format="tsbptt-forecaster",
+                                       format_version=(1, 2, 3, 4))
+        assert meta["format_version"] == (4 if per_series else 1)
+        assert ("interval_per_series" in meta["params"]) == per_series
+        assert ("fit/residual_series_" in arrays) == per_series
+        g = load_forecaster(path)
+        assert g.interval_per_series == per_series
+        pd.testing.assert_frame_equal(g.predict_interval(coverage=0.8),
+                                      f.predict_interval(coverage=0.8), check_exact=True)
+    with pytest.raises(ValueError, match=r"has model format 4, this .* reads format 1, 2 and 3"):
+        read_model_file(path, lambda n: True, format="tsbptt-forecaster",
+                        format_version=(1, 2, 3))
+    for edit in (lambda a: a.pop("fit/residual_series_"),
+                 lambda a: a.update({"fit/residual_series_": a["fit/residual_series_"] + 3}),
+                 lambda a: a.update({"fit/residual_series_": a["fit/residual_series_"][1:]})):
+        arrays, meta = read_model_file(path, lambda n: True, format="tsbptt-forecaster",
+                                       format_version=(1, 2, 3, 4))
+        edit(arrays)
+        for k in ("format", "format_version", "tsbptt_version", "checksum"):
+            meta.pop(k)
+        write_model_file(tmp_path / "edited.npz", arrays, meta, format="tsbptt-forecaster",
+                         format_version=4)
+        with pytest.raises(ValueError, match="bad residual_series_"):
+            load_forecaster(tmp_path / "edited.npz")
 
 
 def _edited(tmp_path, edit, name):

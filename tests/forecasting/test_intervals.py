@@ -352,3 +352,73 @@ def test_a_ridge_calibration_does_not_read_past_its_cut(calendar):
                      for o in range(cut, n - 3)])
     np.testing.assert_allclose(raw_residuals(spiked), hand, rtol=0, atol=1e-9)
     np.testing.assert_allclose(raw_residuals(y), raw_residuals(spiked), rtol=0, atol=1e-12)
+
+
+def _wave_and_noise(n=700, seed=0):
+    """A wave whose noise (sd 1) is a small part of its spread, and noise alone."""
+    rng = np.random.default_rng(seed)
+    idx = pd.date_range("2020-01-01", periods=n, freq="D")
+    return {"wave": pd.Series(10 * np.sin(2 * np.pi * np.arange(n) / 12)
+                              + rng.standard_normal(n), idx),
+            "noise": pd.Series(rng.standard_normal(n), idx)}
+
+
+def _held_out(f, panel, start):
+    """Per series, the coverage and mean half-width of f's bands over the origins
+    from ``start`` on (3 steps apart), each from the history up to it."""
+    hits, half = {k: [] for k in panel}, {k: [] for k in panel}
+    for t in range(start, len(panel["noise"]) - 3, 3):
+        band = f.predict_interval(history={k: s.iloc[:t] for k, s in panel.items()})
+        for k, s in panel.items():
+            b, a = band.loc[k], s.iloc[t:t + 3].to_numpy()
+            hits[k] += list((a >= b["lower"].to_numpy()) & (a <= b["upper"].to_numpy()))
+            half[k].append(((b["upper"] - b["lower"]) / 2).mean())
+    return {k: (np.mean(hits[k]), np.mean(half[k])) for k in panel}
+
+
+def test_intervals_per_series_take_each_series_own_errors():
+    # pooled, each series' errors over its spread: the wave's are a small part of
+    # it, so its band came out 5 times too wide (coverage 1) and the noise's too
+    # narrow (0.79 for 0.9); per series, each band is the split-conformal quantile
+    # of that series' own held-back errors
+    panel = _wave_and_noise()
+    train = {k: s.iloc[:500] for k, s in panel.items()}
+    pooled = Forecaster(Ridge(1e-3), lags=24, horizon=3, interval="conformal").fit(train)
+    f = Forecaster(Ridge(1e-3), lags=24, horizon=3, interval="conformal",
+                   interval_per_series=True).fit(train)
+    np.testing.assert_array_equal(f.residuals_, pooled.residuals_)  # the same scores
+    assert f.predict().equals(pooled.predict())
+    rows = f.residual_series_
+    assert pooled.residual_series_ is None and sorted(set(rows)) == [0, 1]
+    band = f.predict_interval(coverage=0.8)
+    for i, key in enumerate(f.series_):
+        half = _conformal_quantile(np.abs(f.residuals_[rows == i]), 0.8)
+        got = (band.loc[key, "upper"] - band.loc[key, "forecast"]).to_numpy()
+        np.testing.assert_allclose(got, half * f.target_scale_[i], rtol=1e-12)
+    old, new = _held_out(pooled, panel, 500), _held_out(f, panel, 500)
+    assert old["wave"][0] == 1.0 and old["wave"][1] > 8 and old["noise"][0] < 0.8
+    assert 0.8 < new["wave"][0] < 0.99 and new["wave"][1] < 3  # sd 1: 1.645
+    assert 0.8 < new["noise"][0] and 1.4 < new["noise"][1] < 2.2
+
+
+def test_intervals_per_series_need_enough_origins_in_every_series():
+    panel = _wave_and_noise(400)
+    panel["short"] = panel["noise"].iloc[-20:]  # starts late: a few held-back origins
+    with pytest.raises(ValueError, match=re.escape(
+            "per series: series 'short' has 8 held-back origins, 9 needed")):
+        Forecaster(Ridge(), lags=10, horizon=3, interval="conformal",
+                   interval_per_series=True).fit(panel)
+    del panel["short"]
+    f = Forecaster(Ridge(), lags=10, horizon=3, interval="conformal",
+                   interval_per_series=True).fit(panel)
+    m = int(np.sum(f.residual_series_ == 1))
+    with pytest.raises(ValueError, match=re.escape(
+            f"needs at least {int(np.ceil(0.999 / 0.001 - 1e-9))} calibration windows of "
+            f"series 'wave', there are {m}")):
+        f.predict_interval(coverage=0.999)
+    with pytest.raises(ValueError, match="interval_per_series=True calibrates intervals, "
+                                         "but interval=None makes none"):
+        Forecaster(Ridge(), lags=10, interval_per_series=True).fit(panel)
+    f.set_params(interval_per_series=False)
+    with pytest.raises(ValueError, match="interval_per_series"):
+        f.predict_interval()

@@ -16,27 +16,44 @@ import numpy as np
 
 
 
-def _conformal_quantile(abs_residuals, coverage):
+def _needed(coverage):
+    """The fewest calibration scores m whose ceil((m + 1) * coverage) <= m."""
+    return int(np.ceil(coverage / (1 - coverage) - 1e-9))
+
+
+def _conformal_quantile(abs_residuals, coverage, of=""):
     """Per column, the ceil((m + 1) * coverage)-th smallest of m residuals: the
     split-conformal bound (Lei et al., 2018), valid for exchangeable errors; at
-    least the smallest (a coverage below 1 / (m + 1) asks for less)."""
+    least the smallest (a coverage below 1 / (m + 1) asks for less). ``of`` names
+    whose residuals they are in an error (`` of series 'a'``)."""
     m = abs_residuals.shape[0]
     # 1e-9: 10 * 0.9 is 9, not 9.000...1; rank 0 read the row [-1], the largest
     rank = max(1, int(np.ceil((m + 1) * coverage - 1e-9)))
     if rank > m:
-        needed = int(np.ceil(coverage / (1 - coverage) - 1e-9))
-        raise ValueError(f"coverage={coverage} needs at least {needed} calibration "
-                         f"windows, there are {m}: use a larger calibration fraction or "
-                         "a longer series")
+        raise ValueError(f"coverage={coverage} needs at least {_needed(coverage)} "
+                         f"calibration windows{of}, there are {m}: use a larger "
+                         "calibration fraction or a longer series")
     return np.sort(abs_residuals, axis=0)[rank - 1]
 
 
 class _Intervals:
     """Calibration at fit time and :meth:`predict_interval` (a mixin)."""
 
+    def _bands(self, scores, coverage, entries):
+        """The conformal quantile of ``scores`` (n_calibration, steps) for each
+        entry's series: pooled (steps,), or with ``interval_per_series`` from its
+        own rows (n_entries, steps)."""
+        rows = getattr(self, "residual_series_", None)
+        if rows is None:
+            return _conformal_quantile(scores, coverage)
+        return np.stack([_conformal_quantile(scores[rows == self._positions[e.key]],
+                                             coverage, f" of series {e.key!r}")
+                         for e in entries])
+
     def _calibrate(self, entries, data):
         """Scores of a model fitted on the data before a cut-off time, forecasting
-        every origin from then on: (n_origins, horizon), standardised.
+        every origin from then on: (n_origins, horizon), standardised; and, with
+        ``interval_per_series``, the series (position) of each row, else None.
 
         The cut-off is a time, the same for every series, so that no series'
         data after it teaches the calibration model about another's held-back
@@ -65,11 +82,20 @@ class _Intervals:
         if sum(max(0, c - H - first + 1) for c in cuts) < 1 or not origins:
             raise ValueError(f"too few windows to calibrate intervals ({len(pooled)} "
                              "origins in all); use a longer series or interval=None")
-        needed = int(np.ceil(self.coverage / (1 - self.coverage) - 1e-9))
+        needed = _needed(self.coverage)
         if len(origins) < needed:
             raise ValueError(f"too few windows to calibrate a {self.coverage:.0%} interval: "
                              f"{len(origins)} held-back origins, {needed} needed; use a "
                              "longer series or a larger calibration fraction")
+        rows = np.array([i for i, _ in origins])
+        counts = np.bincount(rows, minlength=len(data))
+        if self.interval_per_series and counts.min() < needed:
+            i = int(np.argmin(counts))
+            raise ValueError(f"too few windows to calibrate a {self.coverage:.0%} interval "
+                             f"per series: series {data[i].key!r} has {counts[i]} "
+                             f"held-back origins, {needed} needed; use a larger "
+                             "calibration fraction, longer series, or "
+                             "interval_per_series=False (pooled over the series)")
         final = {name: getattr(self, name) for name in self._SCALING}
         try:
             # a series that starts after the cut-off is scaled by its first window,
@@ -94,9 +120,8 @@ class _Intervals:
                 scores = actual - self._forecast(model, jobs, H, states)
             # the scores are in the calibration model's standardised units; the
             # bands are added in the final model's (scaled by all the data)
-            rows = np.array([i for i, _ in origins])
-            return scores * (self.target_scale_[rows]
-                             / final["target_scale_"][rows])[:, None]
+            scores = scores * (self.target_scale_[rows] / final["target_scale_"][rows])[:, None]
+            return scores, (rows if self.interval_per_series else None)
         finally:
             for name, value in final.items():
                 setattr(self, name, value)
@@ -142,12 +167,12 @@ class _Intervals:
                                  "use interval='conformal'")
             q = self._direct(self.estimator_, jobs, "predict_quantiles")
             q = q.reshape(len(jobs), -1, 3)[:, :steps]  # (series, step, (lo, mid, hi))
-            widen = _conformal_quantile(self.residuals_[:, :steps], coverage)
+            widen = self._bands(self.residuals_[:, :steps], coverage, entries)
             values = np.stack([q[..., 1], np.minimum(q[..., 0] - widen, q[..., 1]),
                                np.maximum(q[..., 2] + widen, q[..., 1])], axis=-1)
         else:
             f = self._forecast(self.estimator_, jobs, steps, states)
-            half = _conformal_quantile(np.abs(self.residuals_[:, :steps]), coverage)
+            half = self._bands(np.abs(self.residuals_[:, :steps]), coverage, entries)
             values = np.stack([f, f - half, f + half], axis=-1)
         out = self._dated(entries, values, steps, ["forecast", "lower", "upper"])
         out.attrs["coverage"] = float(coverage)

@@ -48,11 +48,12 @@ from .baselines import SeasonalNaive
 __all__ = ["read_forecaster", "save_forecaster"]
 
 FORMAT = "tsbptt-forecaster"
-#: The layout's version: 3 for a stateful model of the changes (``transform='diff'``),
-#: 2 where a WindowModel keeps a member that is not one of tsbptt's estimators (a
-#: linear model or SeasonalNaive, by its parts), which readers of version 1 cannot
-#: rebuild; 1 for every other file, which they read as before (:func:`_version`).
-FORMAT_VERSION = 3
+#: The layout's version: 4 for intervals calibrated per series, 3 for a stateful
+#: model of the changes (``transform='diff'``), 2 where a WindowModel keeps a member
+#: that is not one of tsbptt's estimators (a linear model or SeasonalNaive, by its
+#: parts), which readers of version 1 cannot rebuild; 1 for every other file, which
+#: they read as before (:func:`_version`).
+FORMAT_VERSION = 4
 READS_VERSIONS = tuple(range(1, FORMAT_VERSION + 1))
 #: scikit-learn linear models stored as their coefficients.
 _LINEAR = ("LinearRegression", "Ridge", "RidgeCV", "Lasso", "ElasticNet")
@@ -588,6 +589,8 @@ def save_forecaster(f, path):
         value = getattr(f, name)
         if value is not None:
             arrays[f"fit/{name}"] = np.asarray(value, dtype=np.float64)
+    if f.residual_series_ is not None:
+        arrays["fit/residual_series_"] = np.asarray(f.residual_series_, dtype=np.int64)
     if f.static_ is not None:
         arrays["fit/static_"] = f.static_.to_numpy(np.float64)
     if f.strategy == "stateful":
@@ -595,6 +598,8 @@ def save_forecaster(f, path):
             for j, a in enumerate(layer):
                 arrays[f"state/{i}/{j}"] = np.asarray(a)
     params = f.get_params(deep=False)
+    if not params["interval_per_series"]:  # a file older readers read as before
+        del params["interval_per_series"]
     params["estimator"] = _spec(f.estimator)
     if isinstance(params["freq"], pd.offsets.BaseOffset):
         params["freq"] = _offset_meta(params["freq"], "freq")
@@ -624,12 +629,15 @@ def save_forecaster(f, path):
 
 
 def _version(meta):
-    """The oldest format version that holds this file: 3 for a stateful model of
-    the changes, 2 for a window model's linear members, a custom business calendar
-    or an offset object as ``freq``, which readers of older formats would not
-    rebuild (or, for the calendar, would drop silently)."""
+    """The oldest format version that holds this file: 4 for intervals calibrated
+    per series, 3 for a stateful model of the changes, 2 for a window model's
+    linear members, a custom business calendar or an offset object as ``freq``,
+    which readers of older formats would not rebuild (or, for the calendar, would
+    drop silently)."""
+    if meta["params"].get("interval_per_series"):
+        return 4
     if meta["model"]["kind"] == "differenced":
-        return FORMAT_VERSION
+        return 3
     members = meta["model"].get("members") or ()
     custom = "custom" in meta["step"] or isinstance(meta["params"]["freq"], dict)
     return 2 if custom or any(m is not None for m in members) else 1
@@ -703,6 +711,13 @@ def _rebuild(cls, meta, arrays):
             raise ValueError(f"bad {name}: not {n} finite values, one a series")
     if not (f.target_scale_ > 0).all():  # a scale divides: a negative one flips forecasts
         raise ValueError("bad target_scale_: a scale is not positive")
+    f.residual_series_ = arrays.get("fit/residual_series_")
+    rows = f.residual_series_
+    if (rows is None) != (not f.interval_per_series) or rows is not None and (
+            rows.dtype != np.int64 or f.residuals_ is None
+            or rows.shape != (len(f.residuals_),) or rows.min() < 0 or rows.max() >= n):
+        raise ValueError("bad residual_series_: not one series position a calibration "
+                         "score, as interval_per_series says")
     f.static_ = None
     if meta["static_columns"] is not None:
         f.static_ = pd.DataFrame(arrays["fit/static_"],
