@@ -137,9 +137,9 @@ def _loo_errors_svd(Xc, Yc, alphas, lead):
     U, s, Vt = np.linalg.svd(Xc, full_matrices=False)
     UtY, U2, s2 = U.T @ Yc, U ** 2, s ** 2
 
-    def fit_and_hat(alpha):
+    def fit_and_hat(alpha, out):
         shrink = s2 / (s2 + alpha)
-        return U @ (shrink[:, None] * UtY), U2 @ shrink + lead
+        return np.matmul(U, shrink[:, None] * UtY, out=out), U2 @ shrink + lead
 
     return (_loo_errors(Yc, alphas, fit_and_hat),
             lambda alpha: (Vt.T * (s / (s2 + alpha))) @ UtY)
@@ -155,9 +155,9 @@ def _loo_errors_gram(Xc, Yc, alphas, lead):
         s2 = np.maximum(s2, 0.0)  # rounding leaves the null space at +-1e-12
         UtY, U2 = U.T @ Yc, U ** 2
 
-        def fit_and_hat(alpha):
+        def fit_and_hat(alpha, out):
             shrink = s2 / (s2 + alpha)
-            return U @ (shrink[:, None] * UtY), U2 @ shrink + lead
+            return np.matmul(U, shrink[:, None] * UtY, out=out), U2 @ shrink + lead
 
         # V diag(s / (s^2 + a)) U^T = Xc^T U diag(1 / (s^2 + a)) U^T
         return (_loo_errors(Yc, alphas, fit_and_hat),
@@ -167,9 +167,9 @@ def _loo_errors_gram(Xc, Yc, alphas, lead):
     B = Xc @ V  # U diag(s): no division by the zero singular values
     BtY, B2 = B.T @ Yc, B ** 2
 
-    def fit_and_hat(alpha):  # U diag(s^2 / (s^2 + a)) U^T = B diag(1 / (s^2 + a)) B^T
+    def fit_and_hat(alpha, out):  # U diag(s^2 / (s^2 + a)) U^T = B diag(1 / (s^2 + a)) B^T
         d = 1.0 / (s2 + alpha)
-        return B @ (d[:, None] * BtY), B2 @ d + lead
+        return np.matmul(B, d[:, None] * BtY, out=out), B2 @ d + lead
 
     return (_loo_errors(Yc, alphas, fit_and_hat),
             lambda alpha: V @ (BtY / (s2 + alpha)[:, None]))
@@ -177,14 +177,14 @@ def _loo_errors_gram(Xc, Yc, alphas, lead):
 
 def _loo_errors(Yc, alphas, fit_and_hat):
     """Sum of squared leave-one-out residuals (Yc - fit) / (1 - hat) for each
-    penalty, ``fit_and_hat(alpha)`` giving the fitted values and the hat matrix's
-    diagonal (intercept included)."""
+    penalty, ``fit_and_hat(alpha, out)`` writing the fitted values into ``out``
+    and returning them with the hat matrix's diagonal (intercept included)."""
     errors = np.empty(len(alphas))
     resid = np.empty_like(Yc)  # one buffer, written in place: the same numbers as
     for i, alpha in enumerate(alphas):  # fresh arrays, without their page faults
-        fit, hat = fit_and_hat(alpha)
+        _, hat = fit_and_hat(alpha, resid)
         with np.errstate(divide="ignore", invalid="ignore"):  # hat = 1: no left-out fit
-            np.subtract(Yc, fit, out=resid)
+            np.subtract(Yc, resid, out=resid)
             np.divide(resid, (1.0 - hat)[:, None], out=resid)
             errors[i] = np.sum(np.square(resid, out=resid))
     return errors
