@@ -158,10 +158,13 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         With many series, calibrate each series' bands on its own held-back
         errors only (a per-series split-conformal quantile, "Mondrian" by
         series), so that the coverage holds for each series, not only over them
-        together: pooled, a trending series among noisy ones got bands 20 times
-        wider than its noise and the noisy ones 83% coverage for 90%. Each series
-        then needs enough held-back origins for the coverage (9 for 90%, 19 for
-        95%), and its bands are as coarse as its own errors are few.
+        together: pooled, a wave whose noise is a small part of its spread got a
+        band five times too wide, and pure noise beside it 79% coverage for 90%
+        (per series: 94% and 85%). Each series then needs enough held-back
+        origins for the coverage (9 for 90%, 19 for 95%), and its bands are as
+        coarse as its own errors are few. Neither way helps a series whose
+        errors grow after the calibration period (a trend beyond the levels the
+        model learned).
     coverage : float, default=0.9
         The interval's nominal coverage (fixed at fit time for ``'quantile'``).
     calibration : float, default=0.2
@@ -193,9 +196,10 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         but a mean does not stay a mean: after ``'log'`` or ``'boxcox'`` the point
         forecast of a model of the mean (a squared loss) is the inverse of the
         transformed mean, a median-like value below the mean of a right-skewed
-        series (on lognormal(0, 1) data 1.00 where the mean is 1.65). With ``strategy='stateful'``,
-        ``'diff'`` makes the model read and forecast each step's change, the changes
-        standardised by their mean (the drift) and spread: a trend is then
+        series (on lognormal(0, 1) data 1.00 where the mean is 1.65). With
+        ``strategy='stateful'``, ``'diff'`` makes the model read and forecast each
+        step's change, the changes standardised by their mean (the drift) and
+        spread: a trend is then
         carried past the levels seen in training, where a model of the levels
         saturates; stationary seasonal series are better on levels (forecast
         errors of changes add up over the steps), and on the benchmark's random
