@@ -476,3 +476,17 @@ def test_a_single_series_forecast_is_named_like_y_and_its_index(tmp_path):
     pd.testing.assert_series_equal(load_forecaster(path).predict(), out, check_exact=True)
     assert Forecaster(LinearRegression(), lags=4, horizon=2).fit(
         {"a": unnamed, "b": 2 * unnamed}).predict().name is None
+
+
+@pytest.mark.parametrize("strategy, horizon", [("direct", 1), ("recursive", 3)])
+def test_wrappers_that_take_target_columns_fit_one_step_models(strategy, horizon):
+    # a one-step model's target went in as a 1D array, which MultiOutputRegressor
+    # refuses ("y must have at least two dimensions") and RegressorChain failed on
+    # with a bare IndexError
+    from sklearn.multioutput import MultiOutputRegressor, RegressorChain
+    y = pd.Series(np.sin(np.arange(200) / 3) + np.random.default_rng(0).normal(0, .1, 200),
+                  index=pd.date_range("2020-01-01", periods=200, freq="D"))
+    plain = Forecaster(Ridge(), lags=8, horizon=horizon, strategy=strategy).fit(y).predict()
+    for wrapper in (MultiOutputRegressor(Ridge()), RegressorChain(Ridge())):
+        got = Forecaster(wrapper, lags=8, horizon=horizon, strategy=strategy).fit(y)
+        np.testing.assert_allclose(got.predict().to_numpy(), plain.to_numpy(), rtol=1e-12)

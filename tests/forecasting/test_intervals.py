@@ -422,3 +422,53 @@ def test_intervals_per_series_need_enough_origins_in_every_series():
     f.set_params(interval_per_series=False)
     with pytest.raises(ValueError, match="interval_per_series"):
         f.predict_interval()
+
+
+def test_rolling_origin_refuses_what_it_would_split_as_one_series():
+    # a long frame whose time column RollingOrigin was not told was split by rows,
+    # its series' steps counted as one series' (8 folds of 2 steps, not 2 of 4);
+    # a dict was counted by its keys
+    rng = np.random.default_rng(0)
+    times = pd.date_range("2024-01-01", periods=60, freq="D")
+    frame = pd.DataFrame({"sid": np.tile(["a", "b"], 60), "time": np.repeat(times, 2),
+                          "val": rng.normal(size=120)})
+    with pytest.raises(ValueError, match=re.escape(
+            "X is a DataFrame without the time column time_col='ds' (its columns: "
+            "['sid', 'time', 'val'])")):
+        list(RollingOrigin(40, step=10, horizon=4).split(frame))
+    folds = list(RollingOrigin(40, step=10, horizon=4, time_col="time").split(frame))
+    assert [len(test) for _, test in folds] == [8, 8]  # 4 steps of 2 series
+    with pytest.raises(TypeError, match="a dict of series has none"):
+        RollingOrigin(40).get_n_splits({"a": frame["val"], "b": frame["val"]})
+
+
+def test_a_scoring_string_is_told_to_leave_scoring_none():
+    # scikit-learn's scorers call predict(X_test): every candidate scored NaN, with
+    # "steps must be a positive integer, got <the Series>" in a warning
+    y = _noisy_wave(200)
+    f = Forecaster(Ridge(), lags=4, horizon=2).fit(y)
+    with pytest.raises(TypeError, match="In a scikit-learn search, leave scoring=None"):
+        f.predict(y.iloc[-2:])
+    search = GridSearchCV(Forecaster(Ridge(), horizon=2), {"lags": [4, 8]},
+                          cv=RollingOrigin(150, step=20, horizon=2))
+    assert np.isfinite(search.fit(y).cv_results_["mean_test_score"]).all()
+
+
+def test_calibration_refuses_forecasts_that_are_not_finite():
+    # a model forecasting NaN at some held-back origins left NaN scores, and
+    # predict_interval gave NaN bounds with only NumPy's RuntimeWarning
+    from sklearn.base import BaseEstimator, RegressorMixin
+
+    class NaNAbove(RegressorMixin, BaseEstimator):
+        def fit(self, X, y):
+            self.ridge_ = Ridge().fit(X, y)
+            return self
+
+        def predict(self, X):
+            p = self.ridge_.predict(X)
+            return np.where(np.asarray(X)[:, -1] > 1.0, np.nan, p)
+
+    with pytest.raises(ValueError, match=r"the calibration model forecast a missing or "
+                                         r"infinite value at \d+ of \d+ held-back origins"):
+        Forecaster(NaNAbove(), lags=4, scaling="global", interval="conformal").fit(
+            _noisy_wave(300))

@@ -82,6 +82,11 @@ def test_intervals_and_score_on_long_frames():
     assert local.score(test) == pytest.approx(expected, rel=1e-12)
     y_test, _ = _long_series(test)
     assert local.score(y_test) == local.score(test)
+    # the same rows sorted by time, then series: Forecaster.score took them, and
+    # LocalModels.score refused them as not the steps after the training data
+    by_time = y_test.sort_index(level=1, kind="stable")
+    assert not by_time.index.equals(y_test.index)
+    assert local.score(by_time) == local.score(y_test)
 
 
 def test_long_frame_errors_name_the_problem():

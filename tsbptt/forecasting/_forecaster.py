@@ -636,6 +636,15 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
     # -- forecasting --------------------------------------------------------------------
     def _check_steps(self, steps):
         steps = self.horizon if steps is None else steps
+        if isinstance(steps, (pd.Series, pd.DataFrame, np.ndarray, list, dict)):
+            # a scikit-learn scorer ('neg_mean_absolute_error', make_scorer) calls
+            # predict(X_test): every candidate of a search then scored NaN
+            raise TypeError(f"steps must be a positive integer, got a "
+                            f"{type(steps).__name__}: predict forecasts the steps after "
+                            "the training data and takes no test inputs. In a "
+                            "scikit-learn search, leave scoring=None (Forecaster.score "
+                            "scores the steps after each training split); scoring "
+                            "strings and make_scorer call predict(X_test)")
         if not isinstance(steps, (int, np.integer)) or isinstance(steps, bool) or steps < 1:
             raise ValueError(f"steps must be a positive integer, got {steps!r}")
         if self.strategy == "direct" and steps > self.horizon:

@@ -121,6 +121,15 @@ class _Intervals:
             # the scores are in the calibration model's standardised units; the
             # bands are added in the final model's (scaled by all the data)
             scores = scores * (self.target_scale_[rows] / final["target_scale_"][rows])[:, None]
+            bad = np.flatnonzero(~np.isfinite(scores).all(axis=1))
+            if len(bad):  # NaN scores made NaN bands, with only NumPy's warning
+                s, o = jobs[bad[0]]
+                where = "" if s.key is None else f" of series {s.key!r}"
+                raise ValueError(f"the calibration model forecast a missing or infinite "
+                                 f"value at {len(bad)} of {len(jobs)} held-back origins, "
+                                 f"the first after {s.times[o]!r}{where}: intervals "
+                                 "cannot be calibrated on them; check the model (its "
+                                 "predict on the data up to there gives the same)")
             return scores, (rows if self.interval_per_series else None)
         finally:
             for name, value in final.items():

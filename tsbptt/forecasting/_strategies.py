@@ -235,8 +235,11 @@ class _Strategies:
         # among noisy ones is not a flat window)
         by_series = {} if not isinstance(est, WindowModel) else {
             "groups": np.searchsorted(np.cumsum(lens), y_starts, side="right")}
+        # one target as a column for the wrappers that take columns only
+        # (MultiOutputRegressor, RegressorChain: they failed with IndexError)
+        one = H == 1 and get_tags(est).target_tags.single_output
         try:
-            return self._noted(est.fit(Xw, Y[:, 0] if H == 1 else Y, **by_series))
+            return self._noted(est.fit(Xw, Y[:, 0] if one else Y, **by_series))
         except ValueError as exc:
             # scikit-learn's refusal of a 2D y (column_or_1d), not any other error
             if (H == 1 or get_tags(self.estimator).target_tags.multi_output

@@ -249,6 +249,9 @@ class LocalModels(BaseEstimator):
         pred = self._per_series("predict", steps.pop(), reads_future_X(first, X))
         if isinstance(y, dict):
             y = to_output(list(y.items()), "dict", self._index_names)
+        if (not pred.index.equals(y.index) and len(pred) == len(y)
+                and pred.index.isin(y.index).all()):  # the rows in another order (time
+            y = y.reindex(pred.index)                 # first), as Forecaster.score takes
         if not pred.index.equals(y.index):
             raise ValueError("y must hold the steps right after the training series")
         return -float(np.mean(np.abs(y.to_numpy(np.float64) - pred.to_numpy(np.float64))))
