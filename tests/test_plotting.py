@@ -197,3 +197,15 @@ def test_save_png(tmp_path):
     fig.savefig(path)
     assert path.stat().st_size > 1000
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_plot_forecast_labels_times_in_their_own_zone():
+    # matplotlib's date ticks default to UTC: a +01:00 series' 11:00 was labelled 10:00
+    index = pd.date_range("2024-01-01 00:00", periods=12, freq="h", tz="Etc/GMT-1")
+    history = pd.Series(np.arange(12.0), index=index, name="load")
+    forecast = pd.Series([12.0, 13.0], index=index[-1] + pd.to_timedelta([1, 2], "h"))
+    ax = plot_forecast(history, forecast)
+    ax.figure.canvas.draw()
+    formatter = ax.xaxis.get_major_formatter()
+    hour = mdates.date2num(index[11].to_pydatetime())
+    assert formatter.format_data_short(hour).startswith("2024-01-01 11:00")

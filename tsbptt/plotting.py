@@ -62,12 +62,13 @@ def _x(index):
     return np.asarray(index)
 
 
-def date_axis(ax):
-    """Concise, automatically spaced date ticks on the x axis of ``ax``."""
+def date_axis(ax, tz=None):
+    """Concise, automatically spaced date ticks on the x axis of ``ax``, in the
+    data's time zone ``tz`` (matplotlib's default, UTC, put 11:00+01:00 at 10:00)."""
     import matplotlib.dates as mdates
-    locator = mdates.AutoDateLocator()
+    locator = mdates.AutoDateLocator(tz=tz)
     ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=tz))
 
 
 def _coverage_label(interval):
@@ -151,7 +152,7 @@ def plot_forecast(history, forecast, interval=None, actual=None, ax=None, title=
     ax.plot(_x(forecast.index), forecast.to_numpy(), color="C1", lw=2,
             marker="o" if len(forecast) <= 30 else None, ms=3, label="forecast")
     if dated == {True}:
-        date_axis(ax)
+        date_axis(ax, next(p.index.tz for p in parts if len(p)))
     index_name = history.index.name
     ax.set_xlabel(index_name if index_name else ("date" if dated == {True} else "step"))
     ax.set_ylabel(str(history.name) if history.name is not None else "value")

@@ -318,3 +318,17 @@ def test_library_errors_name_flags_not_parameters(sales_csv, tmp_path, capsys, r
     assert forecast(odd, "--horizon", 1, "--lags", 2, "--fill", "ffill", "--freq",
                     "2D") == ("the series has a timestamp off its 2D grid: 2024-01-06 "
                               "00:00:00; resample it first")
+
+
+def test_interval_and_freq_errors_speak_in_flags(tmp_path, capsys, run, ridge_args):
+    # they said "a larger calibration fraction" (no flag sets it) and
+    # "freq='D', or leave freq=None"
+    path = tmp_path / "short.csv"
+    pd.DataFrame({"ts": pd.date_range("2024-01-01", periods=40, freq="D"),
+                  "value": np.sin(np.arange(40.0))}).to_csv(path, index=False)
+    code, _, err = run(capsys, *ridge_args(path, "--interval", 0.9))
+    assert code == 2 and err.endswith("8 held-back origins, 9 needed; use a longer "
+                                      "series, or leave out --interval\n")
+    code, _, err = run(capsys, *ridge_args(path, "--freq", "W"))
+    assert code == 2 and "the grid of --freq W" in err
+    assert err.endswith("pass the index's own frequency, --freq D, or leave out --freq\n")

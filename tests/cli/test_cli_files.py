@@ -458,3 +458,70 @@ def test_rows_with_more_fields_than_the_header(tmp_path, capsys, run, ridge_args
                    "whitespace, a date and a time with a space between them are two "
                    "fields (quotes do not hold them together there): join them "
                    "(2024-01-31T13:00)\n")
+
+
+def test_a_decimal_comma_file_reads_dots_by_its_own_rules(tmp_path, capsys, run):
+    # with --decimal ',' a column pandas left as text went through pd.to_numeric,
+    # which reads '.' as the decimal mark: 1.148 (a thousand and 148) forecast 1.148
+    path = tmp_path / "de.csv"
+    path.write_text("Datum;Menge\n" + "".join(
+        f"{d:%d.%m.%Y};{v}\n" for d, v in zip(pd.date_range("2024-01-21", periods=5),
+                                               ["1.000", "999,5", "1.074", "1.111", "1.148"])))
+    naive = ("forecast", path, "--sep", ";", "--decimal", ",", "--target", "Menge",
+             "--model", "naive", "--season", 1, "--lags", 2, "--horizon", 1)
+    code, _, err = run(capsys, *naive)
+    assert code == 2 and err.endswith(
+        f"column 'Menge' is not numeric: '1.000' at 2024-01-21 00:00:00 (line 2) in {path}; "
+        "is '.' a thousands separator? Then pass --thousands '.'\n")
+    code, out, err = run(capsys, *naive, "--thousands", ".")
+    assert code == 0, err
+    assert out.splitlines()[1].split() == ["2024-01-26", "1148.00"]
+
+
+def test_thousands_dots_leave_day_first_dates_as_dates(tmp_path, capsys, run):
+    # pandas applies --thousands to every column: 01.02.2024 became the integer
+    # 1022024, read as integer steps (or 'not sorted' across a month end)
+    path = tmp_path / "de.csv"
+    days = pd.date_range("2024-01-25", periods=12, freq="D")
+    german = [f"{1000 + 10 * i:,.1f}".replace(",", "_").replace(".", ",").replace("_", ".")
+              for i in range(12)]  # 1.000,0 ... 1.110,0
+    path.write_text("Datum;Umsatz\n" + "".join(f"{d:%d.%m.%Y};{v}\n"
+                                                for d, v in zip(days, german)))
+    code, out, err = run(capsys, "forecast", path, "--sep", ";", "--decimal", ",",
+                         "--thousands", ".", "--target", "Umsatz", "--model", "naive",
+                         "--season", 1, "--lags", 2, "--horizon", 2)
+    assert code == 0, err
+    assert [line.split() for line in out.splitlines()[1:]] == [
+        ["2024-02-06", "1110.00"], ["2024-02-07", "1110.00"]]
+
+
+def test_a_bad_cell_is_named_not_the_good_ones_before_it(tmp_path, capsys, run):
+    # '100,5' (line 2) was named with --decimal ',' given, for 'n.a.' on line 4
+    path = _numbers_csv(tmp_path, ["100,5", "101,5", "n.a.", "102,5"], sep=";")
+    code, _, err = run(capsys, "forecast", path, "--sep", ";", "--decimal", ",",
+                       "--target", "value", "--model", "naive", "--horizon", 1)
+    assert code == 2 and err.endswith(
+        f"column 'value' is not numeric: 'n.a.' at 2024-01-03 00:00:00 (line 4) in {path}\n")
+
+
+def test_rows_of_bare_separators_after_the_data_end_it(tmp_path, capsys, run):
+    path = tmp_path / "excel.csv"
+    path.write_text("date;sales\n" + "".join(f"2024-01-0{i};{i}\n" for i in range(1, 7))
+                    + ";\n;\n")
+    code, out, err = run(capsys, "forecast", path, "--sep", ";", "--target", "sales",
+                         "--model", "naive", "--season", 1, "--lags", 2, "--horizon", 1)
+    assert code == 0, err
+    assert out.splitlines()[1].split() == ["2024-01-07", "6.000"]
+
+
+def test_out_and_plot_may_not_name_the_input_or_each_other(tmp_path, capsys, run, wave_csv,
+                                                           ridge_args):
+    # --out FILE replaced the data with its forecasts, exit code 0
+    before = wave_csv.read_text()
+    code, _, err = run(capsys, *ridge_args(wave_csv, "--out", wave_csv))
+    assert code == 2 and err.endswith(f"--out {wave_csv.name} is also FILE: it would be "
+                                      "written over; give another file name\n")
+    assert wave_csv.read_text() == before
+    same = tmp_path / "same.png"
+    code, _, err = run(capsys, *ridge_args(wave_csv, "--out", same, "--plot", same))
+    assert code == 2 and "--plot same.png is also --out" in err and not same.exists()

@@ -581,7 +581,10 @@ def _numeric(frame, column, where, lines=None, decimal=".", thousands=None):
     ``thousands``)."""
     values = frame[column]
     if pd.api.types.is_bool_dtype(values) or not pd.api.types.is_numeric_dtype(values):
-        coerced = pd.to_numeric(values, errors="coerce")
+        # by the file's own decimal mark and thousands separator: pd.to_numeric
+        # read 1.148 as 1.148 under --decimal ',' (a thousand times too small)
+        coerced = (_text_numbers(values, decimal, thousands) if _is_text(values)
+                   else pd.to_numeric(values, errors="coerce"))
         bad = np.flatnonzero((coerced.isna() & values.notna()).to_numpy())
         if len(bad) or pd.api.types.is_bool_dtype(values):
             pos = int(bad[0]) if len(bad) else 0
@@ -592,6 +595,53 @@ def _numeric(frame, column, where, lines=None, decimal=".", thousands=None):
                              f"{_number_hint(value, decimal, thousands)}")
         frame[column] = coerced
     frame[column] = frame[column].astype(np.float64)
+
+
+def _is_text(values):
+    return pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)
+
+
+def _number_pattern(decimal, thousands):
+    """A number as text under the file's decimal mark and thousands separator:
+    digits with at most one decimal mark (and an exponent), or digits grouped by
+    threes, or +-inf. Strict, so that 01.02.2024 is not a number to --thousands '.'
+    and 1.148 is not one to --decimal ','."""
+    d = re.escape(decimal)
+    plain = rf"[-+]?(?:\d+(?:{d}\d*)?|{d}\d+)(?:[eE][-+]?\d+)?"
+    grouped = (rf"|[-+]?\d{{1,3}}(?:{re.escape(thousands)}\d{{3}})+(?:{d}\d*)?"
+               if thousands else "")
+    return re.compile(rf"\s*(?:{plain}{grouped}|[-+]?inf)\s*", re.IGNORECASE)
+
+
+def _text_numbers(values, decimal, thousands):
+    """``values`` (text) as floats read by :func:`_number_pattern`; NaN for what
+    is not a number there, and for missing values."""
+    text = values.astype(object).where(values.notna(), None)
+    pattern = _number_pattern(decimal, thousands)
+    ok = np.array([isinstance(v, str) and pattern.fullmatch(v) is not None for v in text])
+    out = np.full(len(text), np.nan)
+    if ok.any():
+        kept = pd.Series(text[ok]).str.strip()
+        if thousands:
+            kept = kept.str.replace(thousands, "", regex=False)
+        out[ok] = kept.str.replace(decimal, ".", regex=False).astype(np.float64)
+    return pd.Series(out, index=values.index, name=values.name)
+
+
+def _columns_as_numbers(frame, decimal, thousands):
+    """A frame read as text: each column whose every value is a number (or missing)
+    by the file's decimal mark and thousands separator becomes numbers (integers
+    where they all are, as pandas reads them), the others stay text for the time
+    and id columns' own readers."""
+    for column in frame.columns:
+        values = frame[column]
+        numbers = _text_numbers(values, decimal, thousands)
+        if not values.notna().any() or (numbers.isna() & values.notna()).any():
+            continue
+        whole = values.dropna().astype(str).str.fullmatch(r"\s*[-+]?\d+\s*").all()
+        frame[column] = (numbers.astype(np.int64) if whole and not numbers.isna().any()
+                         else numbers)
+    return frame
 
 
 def _number_hint(value, decimal, thousands):
@@ -654,10 +704,7 @@ def read_csv(file, sep=",", decimal=".", thousands=None):
     if thousands == decimal:  # as --sep it is fine: "10,000.5" in quotes
         raise UsageError(f"--thousands and --decimal are both {decimal!r}; they must differ")
     try:
-        # a separator of several characters is a regular expression: pandas' python
-        # engine reads those (asked for, not fallen back to with a warning)
-        frame = pd.read_csv(path, sep=sep, decimal=decimal, thousands=thousands,
-                            engine="python" if len(sep) > 1 else "c")
+        frame = _read_fields(path, sep, decimal, thousands)
     except pd.errors.EmptyDataError:
         raise UsageError(f"{file} is empty: expected a header line of column names, "
                          "then one row per time") from None
@@ -679,7 +726,25 @@ def read_csv(file, sep=",", decimal=".", thousands=None):
         # labels (a RangeIndex, where they are 0, 1, ... or 1, 2, ...), which would be
         # dropped, every column read one field off
         frame = _extra_fields(frame, file, path, sep, decimal, thousands)
-    return frame
+    # rows of bare separators at the end (";;" lines a spreadsheet exports below
+    # the data) hold nothing: they end the data, as blank lines do. Elsewhere an
+    # empty row is a missing time, which the time column's reader names.
+    filled = np.flatnonzero(frame.notna().any(axis=1).to_numpy())
+    end = int(filled[-1]) + 1 if len(filled) else 0
+    return frame.iloc[:end] if end < len(frame) else frame
+
+
+def _read_fields(path, sep, decimal, thousands, **kwargs):
+    """pandas.read_csv of FILE; with another decimal mark or a thousands separator,
+    read as text and then by :func:`_columns_as_numbers`: pandas applies them to
+    every column, and --thousands '.' turned the date 01.02.2024 into 1022024."""
+    # a separator of several characters is a regular expression: pandas' python
+    # engine reads those (asked for, not fallen back to with a warning)
+    engine = "python" if len(sep) > 1 else "c"
+    if decimal == "." and thousands is None:
+        return pd.read_csv(path, sep=sep, engine=engine, **kwargs)
+    frame = pd.read_csv(path, sep=sep, engine=engine, dtype=str, **kwargs)
+    return _columns_as_numbers(frame, decimal, thousands)
 
 
 def _first_widths(path, sep):
@@ -700,8 +765,7 @@ def _extra_fields(frame, file, path, sep, decimal, thousands):
     as no reading of the fields can be trusted."""
     extra = frame.index.nlevels
     if extra == 1 and frame.shape[1] and frame.iloc[:, -1].isna().all():  # last field empty
-        return pd.read_csv(path, sep=sep, decimal=decimal, thousands=thousands,
-                           engine="python" if len(sep) > 1 else "c", index_col=False)
+        return _read_fields(path, sep, decimal, thousands, index_col=False)
     first = frame.index[0] if extra == 1 else " ".join(map(str, frame.index[0]))
     spaces = sep.isspace() or sep in (r"\s+", r"\s")
     raise UsageError(

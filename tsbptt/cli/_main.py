@@ -240,6 +240,19 @@ def _estimator(args):
 
 # -- subcommands ----------------------------------------------------------------------
 
+def _check_distinct_files(args):
+    """Refuse --out or --plot naming the input FILE, or each other: the forecast
+    replaced the data it was made from (or the plot the forecast), exit code 0."""
+    named = [(flag, Path(path).resolve()) for flag, path in
+             (("FILE", args.file), ("--out", args.out), ("--plot", args.plot))
+             if path is not None]
+    for i, (flag, path) in enumerate(named):
+        for other, other_path in named[:i]:
+            if path == other_path:
+                raise UsageError(f"{flag} {path.name} is also {other}: it would be "
+                                 "written over; give another file name")
+
+
 def cmd_forecast(args):
     """``tsbptt forecast``: fit on the whole series, forecast ``--horizon`` steps."""
     for flag, path in (("--out", args.out), ("--plot", args.plot)):
@@ -247,6 +260,7 @@ def cmd_forecast(args):
             raise UsageError(f"{flag} {path} is a folder; give a file name")
         if path is not None and not Path(path).parent.is_dir():
             raise UsageError(f"cannot write {path}: folder {Path(path).parent} not found")
+    _check_distinct_files(args)
     plot = _check_plotting(args.plot)
     _freq(args.freq)
     if args.dataset is not None and args.future_exog:
@@ -592,7 +606,11 @@ def _ctrl_c_stops_the_command():
 
 #: The library's hints, as the command line spells them.
 _FLAG_HINTS = (("fill='interpolate' or fill='ffill'", "--fill interpolate or --fill ffill"),
-               ("pass freq=...", "pass --freq"), ("interval=None", "no --interval"))
+               ("pass freq=...", "pass --freq"), ("interval=None", "no --interval"),
+               # no flag sets the calibration fraction
+               ("use a longer series or a larger calibration fraction",
+                "use a longer series, or leave out --interval"),
+               ("or leave freq=None", "or leave out --freq"))
 
 
 #: The --model of each estimator class, for the library's messages that name one.
@@ -648,6 +666,7 @@ _CLI_WORDS = ((r"\bTimestamp\('([^']*)'(?:, ?(?:freq|tz)='[^']*')*\)", r"\1"),
               (r"\bthe windows hold (\d+) steps, fewer than season=(\d+): use lags >= "
                r"season", r"--lags \1 is fewer than --season \2: use --lags \2 or more"),
               (r"\b(lags|horizon|season|initial)=(\d+)", r"--\1 \2"),
+              (r"\bfreq='([^']*)'", r"--freq \1"),
               (r"\buse lags >= (horizon|season)\b", r"use --lags >= --\1"))
 
 
