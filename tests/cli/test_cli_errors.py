@@ -332,3 +332,14 @@ def test_interval_and_freq_errors_speak_in_flags(tmp_path, capsys, run, ridge_ar
     code, _, err = run(capsys, *ridge_args(path, "--freq", "W"))
     assert code == 2 and "the grid of --freq W" in err
     assert err.endswith("pass the index's own frequency, --freq D, or leave out --freq\n")
+
+
+def test_a_target_of_dates_is_named_as_such(tmp_path, capsys, run):
+    # it said "--time-col is required: none of its columns reads as dates"
+    path = tmp_path / "t.csv"
+    path.write_text("date,sales\n2024-01-01,1\n2024-01-02,2\n2024-01-03,3\n2024-01-04,4\n")
+    code, _, err = run(capsys, "forecast", path, "--target", "date", "--model", "naive",
+                       "--horizon", 1)
+    assert code == 2 and err.endswith(
+        "--target 'date' is the column of dates: name the column of values to forecast "
+        f"with --target (the others of {path}: ['sales'])\n")

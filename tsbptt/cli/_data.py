@@ -783,6 +783,16 @@ def _extra_fields(frame, file, path, sep, decimal, thousands):
 _NUMBER = re.compile(r"\s*[-+]?(\d+([.,]\d*)?|[.,]\d+)([eE][-+]?\d+)?\s*")
 
 
+def _reads_as_dates(values, lines):
+    """Whether a text column reads as dates (an error of any kind: it does not)."""
+    if pd.api.types.is_numeric_dtype(values) or not values.notna().any():
+        return False
+    try:
+        return isinstance(parse_times(values, values.name, lines), pd.DatetimeIndex)
+    except UsageError:
+        return False
+
+
 def guess_time_column(frame, source, target, lines=None):
     """The one column of ``frame`` (not ``target``) whose values all read as dates,
     for a FILE given without --time-col; where none does, the error of the column
@@ -813,6 +823,11 @@ def guess_time_column(frame, source, target, lines=None):
             failed.append((_date_share(text), exc))
     if len(found) == 1:
         return found[0]
+    if not found and target in frame.columns and _reads_as_dates(frame[target], lines):
+        others = [c for c in frame.columns if c != target]
+        raise UsageError(f"--target {target!r} is the column of dates: name the column "
+                         f"of values to forecast with --target (the others of {source}: "
+                         f"{cut(others, 200)})")
     # the reason the dates did not read, not only that they did not
     best = max(failed, key=lambda f: f[0], default=(0.0, None))
     if not found and best[0] >= 0.5:
