@@ -203,3 +203,12 @@ def test_static_features_in_a_model_per_series_are_refused_saying_why():
                                          r"series cannot learn from"):
         LocalModels(template).fit(frame.drop(columns="temp"))
     assert len(template.fit(frame.drop(columns="temp")).predict()) == 6  # global: fine
+
+
+def test_backtest_series_names_the_series_an_error_is_about():
+    # "initial=70 + horizon=7 exceeds the series' 60 steps" named none of them
+    frame = _frame()
+    y, _ = _long_series(frame)
+    short = y.drop(y.loc["s1"].index[:30].map(lambda t: ("s1", t)))
+    with pytest.raises(ValueError, match=r"^series 's1': initial=60 \+ horizon=2 exceeds"):
+        backtest_series(Forecaster(Ridge(), lags=6, horizon=2), short, initial=60)

@@ -26,6 +26,7 @@ value, divided by its spread) and the mean of two ridge regressions, on those
 windows and on the lags as given, is the linear part the network corrects.
 """
 import sys
+import warnings
 from typing import Any
 from numbers import Integral, Real
 
@@ -440,12 +441,34 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         return (f"lags={self.lags_} (chosen for lags=None: twice the season, at least "
                 "8, at most half of what the shortest series leaves after a horizon)")
 
+    def _warn_short_series(self, entries, lens, default, room):
+        """Warn where the shortest series of a panel alone cut every series' windows
+        below the default lags: one 12-step series among 150-step ones took them from
+        14 to 2, under the season, and the panel's forecasts got 2.6 times worse."""
+        if len(lens) < 2 or room >= default:
+            return
+        shortest = int(np.argmin(lens))
+        next_room = (int(np.partition(lens, 1)[1]) - self.horizon) // 2
+        if next_room <= room:  # not one series' doing
+            return
+        below = (f", under the season of {self.season_}" if self.lags_ < self.season_
+                 else "")
+        warnings.warn(
+            f"series {entries[shortest].key!r} has {lens[shortest]} steps, so lags=None "
+            f"chose lags={self.lags_} for every series (the default would be {default})"
+            f"{below}; the other series have {int(np.partition(lens, 1)[1])} steps or "
+            "more. Leave that series out (or forecast it apart, e.g. with LocalModels), "
+            "or give lags explicitly", UserWarning, stacklevel=4)
+
     def _resolve_shape(self, entries):
         """The season, the window length and the scaling this fit uses."""
         self.season_ = infer_season(self.step_) if self.season is None else self.season
         if self.lags is None:
-            room = (min(len(e) for e in entries) - self.horizon) // 2
-            self.lags_ = max(1, min(max(2 * self.season_, 8), room))
+            lens = np.array([len(e) for e in entries])
+            default = max(2 * self.season_, 8)
+            room = (int(lens.min()) - self.horizon) // 2
+            self.lags_ = max(1, min(default, room))
+            self._warn_short_series(entries, lens, default, room)
         else:
             self.lags_ = self.lags
         network = is_network(self.estimator)

@@ -257,9 +257,10 @@ class LocalModels(BaseEstimator):
         return -float(np.mean(np.abs(y.to_numpy(np.float64) - pred.to_numpy(np.float64))))
 
 
-def _backtest_one(forecaster, y, X, kwargs):
+def _backtest_one(forecaster, key, y, X, kwargs):
     # the series are the parallel jobs; each one's origins run in its job
-    return backtest(forecaster, y, X, n_jobs=1, **kwargs)
+    with _naming(key):
+        return backtest(forecaster, y, X, n_jobs=1, **kwargs)
 
 
 def backtest_series(forecaster, y, X=None, *, n_jobs=None, **kwargs):
@@ -308,7 +309,7 @@ def backtest_series(forecaster, y, X=None, *, n_jobs=None, **kwargs):
                          "and time columns would mix them; give every series in one zone "
                          "(tz_convert)")
     entries = [in_zone_of(entries[0].y.index, e) for e in entries]
-    out = parallel_map(_backtest_one, [(forecaster, e.y, e.X, kwargs) for e in entries],
+    out = parallel_map(_backtest_one, [(forecaster, e.key, e.y, e.X, kwargs) for e in entries],
                        n_jobs)
     results = {e.key: r for e, r in zip(entries, out)}
     # one concat, then the key column once (a frame per series cost 1 ms each here,
