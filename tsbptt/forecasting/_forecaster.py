@@ -138,7 +138,12 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         Calendar features of the (future) timestamps, sine/cosine encoded, from
         :data:`tsbptt.forecasting.windowing.CALENDAR_FEATURES` (e.g. ``['hour', 'dayofweek']``).
     series_id : bool, default=False
-        With many series, add a one-hot series identifier to every step.
+        With many series, add a one-hot series identifier to every step. (A
+        panel's windows are laid out by series id, not in the order the series
+        come in, so the direct and recursive strategies forecast a panel the
+        same, bit for bit, in any order of its series; with ``series_id`` the
+        one-hot columns follow that order, to rounding; ``'stateful'`` trains its
+        sequences in that order.)
     interval : {None, 'conformal', 'quantile'}, default=None
         How :meth:`predict_interval` works. ``'conformal'`` (any model, any
         strategy): a copy of the model is fitted on the data before a cut-off

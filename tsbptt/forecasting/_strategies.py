@@ -46,9 +46,19 @@ def _set_channels(est, n_channels):
         est.set_params(**{k: n_channels for k in keys})
 
 
+def _key_order(keys):
+    """The positions of ``keys`` (series ids) sorted by key, or where they do not
+    compare (ints among strings), by their types' names and their reprs."""
+    try:
+        return np.array(sorted(range(len(keys)), key=keys.__getitem__), dtype=np.intp)
+    except TypeError:
+        return np.array(sorted(range(len(keys)), key=lambda i: (
+            type(keys[i]).__name__, repr(keys[i]))), dtype=np.intp)
+
+
 def _time_order(times, sample=None):
     """The windows of all series (``times``: each series' window times, one array
-    per series, increasing) in time order, ties in series order: the indices into
+    per series, increasing) in time order, ties in the order of ``times``: the indices into
     their concatenation, or with ``sample`` (a function of the number of windows
     giving ranks in that order) those at the sampled ranks only.
 
@@ -96,14 +106,15 @@ def _window_starts(lens, n_win, has, H, L, which=None):
     in the concatenated values: two int arrays, for the windows ``which`` (indices
     into all series' windows, one series after another; None: all of them).
 
-    ``n_win`` windows per series of ``lens`` steps, ``has`` the series with some.
+    ``n_win`` windows per series of ``lens`` steps, ``has`` the series with some,
+    in the order their rows and windows are laid one after another.
     """
-    read = lens[has] - H
+    read, wins = lens[has] - H, n_win[has]
     row_at, y_at = np.cumsum(read) - read, (np.cumsum(lens) - lens + L)[has]
     if which is None:
-        local = np.arange(n_win.sum()) - np.repeat(np.cumsum(n_win) - n_win, n_win)
-        return np.repeat(row_at, n_win[has]) + local, np.repeat(y_at, n_win[has]) + local
-    ends = np.cumsum(n_win[has])
+        local = np.arange(wins.sum()) - np.repeat(np.cumsum(wins) - wins, wins)
+        return np.repeat(row_at, wins) + local, np.repeat(y_at, wins) + local
+    ends = np.cumsum(wins)
     k = np.searchsorted(ends, which, side="right")  # each window's series, in has
     local = which - (ends - n_win[has])[k]
     return row_at[k] + local, y_at[k] + local
@@ -200,7 +211,12 @@ class _Strategies:
         lens = np.array([len(s.y) for s in data])
         # windows per series (none: a series that starts after a calibration cut-off)
         n_win = np.maximum(np.asarray(last) - H - L + 2, 0)
+        # the series with windows, in an order of their keys, not the caller's: the
+        # windows' time order breaks its ties by it, and a network's subsample,
+        # validation tail and shuffle follow that order (a panel given in another
+        # order gave other forecasts)
         has = np.flatnonzero(n_win)
+        has = has[_key_order([data[i].key for i in has])]
         ys = [s.y for s in data]
         est = self._new_estimator(label=label, n_windows=int(n_win.sum()))
         C = len(self.channels_)
