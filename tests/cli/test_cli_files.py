@@ -525,3 +525,16 @@ def test_out_and_plot_may_not_name_the_input_or_each_other(tmp_path, capsys, run
     same = tmp_path / "same.png"
     code, _, err = run(capsys, *ridge_args(wave_csv, "--out", same, "--plot", same))
     assert code == 2 and "--plot same.png is also --out" in err and not same.exists()
+
+
+def test_whole_numbers_of_a_text_read_file_stay_exact(tmp_path, capsys, run):
+    # read as text (--decimal ','), whole columns went through float64: ids past
+    # 2**53 merged (9007199254740993 -> ...992)
+    from tsbptt.cli._data import read_csv
+    path = tmp_path / "ids.csv"
+    path.write_text("date;id;big;value\n2024-01-01;9007199254740993;99999999999999999999;1,5\n"
+                    "2024-01-02;9007199254740992;1;2,5\n")
+    frame = read_csv(path, ";", ",")
+    assert frame["id"].tolist() == [9007199254740993, 9007199254740992]
+    assert frame["big"].tolist() == ["99999999999999999999", "1"]  # past int64: text
+    assert frame["value"].tolist() == [1.5, 2.5]

@@ -422,6 +422,10 @@ def test_intervals_per_series_need_enough_origins_in_every_series():
     f.set_params(interval_per_series=False)
     with pytest.raises(ValueError, match="interval_per_series"):
         f.predict_interval()
+    one = Forecaster(Ridge(), lags=10, horizon=3, interval="conformal",
+                     interval_per_series=True).fit(panel["wave"])
+    with pytest.raises(ValueError, match=r"needs at least 999 calibration windows, there"):
+        one.predict_interval(coverage=0.999)  # no "of series None" for one series
 
 
 def test_rolling_origin_refuses_what_it_would_split_as_one_series():
@@ -433,25 +437,33 @@ def test_rolling_origin_refuses_what_it_would_split_as_one_series():
     frame = pd.DataFrame({"sid": np.tile(["a", "b"], 60), "time": np.repeat(times, 2),
                           "val": rng.normal(size=120)})
     with pytest.raises(ValueError, match=re.escape(
-            "X is a DataFrame without the time column time_col='ds' (its columns: "
-            "['sid', 'time', 'val'])")):
+            "X looks like a long panel: its column 'time' holds times that repeat, and "
+            "RollingOrigin splits a long panel on time_col='ds', which X lacks; pass "
+            "RollingOrigin(..., time_col='time')")):
         list(RollingOrigin(40, step=10, horizon=4).split(frame))
+    # one series' feature frame (a time index, or times that do not repeat) is rows
+    one = frame.iloc[::2].set_index("time")
+    assert len(list(RollingOrigin(20, step=10, horizon=4).split(one))) == 4
+    assert len(list(RollingOrigin(20, step=10, horizon=4).split(one.reset_index()))) == 4
     folds = list(RollingOrigin(40, step=10, horizon=4, time_col="time").split(frame))
     assert [len(test) for _, test in folds] == [8, 8]  # 4 steps of 2 series
     with pytest.raises(TypeError, match="a dict of series has none"):
         RollingOrigin(40).get_n_splits({"a": frame["val"], "b": frame["val"]})
 
 
-def test_a_scoring_string_is_told_to_leave_scoring_none():
-    # scikit-learn's scorers call predict(X_test): every candidate scored NaN, with
-    # "steps must be a positive integer, got <the Series>" in a warning
+def test_test_inputs_given_to_predict_are_told_to_leave_scoring_none():
+    # predict(X_test), as scikit-learn's scorers call it, said "steps must be a
+    # positive integer, got <the whole Series>"
     y = _noisy_wave(200)
     f = Forecaster(Ridge(), lags=4, horizon=2).fit(y)
     with pytest.raises(TypeError, match="In a scikit-learn search, leave scoring=None"):
         f.predict(y.iloc[-2:])
-    search = GridSearchCV(Forecaster(Ridge(), horizon=2), {"lags": [4, 8]},
-                          cv=RollingOrigin(150, step=20, horizon=2))
+    cv = RollingOrigin(150, step=20, horizon=2)
+    search = GridSearchCV(Forecaster(Ridge(), horizon=2), {"lags": [4, 8]}, cv=cv)
     assert np.isfinite(search.fit(y).cv_results_["mean_test_score"]).all()
+    with pytest.raises(ValueError, match=re.escape("steps must be a positive integer, got "
+                                                   "array(2)")):  # not test inputs
+        f.predict(np.array(2))
 
 
 def test_calibration_refuses_forecasts_that_are_not_finite():

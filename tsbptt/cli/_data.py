@@ -610,37 +610,51 @@ def _number_pattern(decimal, thousands):
     plain = rf"[-+]?(?:\d+(?:{d}\d*)?|{d}\d+)(?:[eE][-+]?\d+)?"
     grouped = (rf"|[-+]?\d{{1,3}}(?:{re.escape(thousands)}\d{{3}})+(?:{d}\d*)?"
                if thousands else "")
-    return re.compile(rf"\s*(?:{plain}{grouped}|[-+]?inf)\s*", re.IGNORECASE)
+    return re.compile(rf"\s*(?:{plain}{grouped}|[-+]?inf)\s*", re.IGNORECASE | re.ASCII)
+
+
+def _plain_text(values, decimal, thousands):
+    """The cells of ``values`` that read as numbers by :func:`_number_pattern`,
+    written as Python writes them (no separator, a decimal dot), and a mask of
+    them."""
+    text = pd.Series(values.astype(object).to_numpy(), index=values.index)
+    ok = text.str.fullmatch(_number_pattern(decimal, thousands), na=False)
+    ok = ok.fillna(False).astype(bool)  # cells that are not text
+    plain = text[ok].astype(str).str.strip()
+    if thousands:
+        plain = plain.str.replace(thousands, "", regex=False)
+    return plain.str.replace(decimal, ".", regex=False), ok
 
 
 def _text_numbers(values, decimal, thousands):
     """``values`` (text) as floats read by :func:`_number_pattern`; NaN for what
     is not a number there, and for missing values."""
-    text = values.astype(object).where(values.notna(), None)
-    pattern = _number_pattern(decimal, thousands)
-    ok = np.array([isinstance(v, str) and pattern.fullmatch(v) is not None for v in text])
-    out = np.full(len(text), np.nan)
-    if ok.any():
-        kept = pd.Series(text[ok]).str.strip()
-        if thousands:
-            kept = kept.str.replace(thousands, "", regex=False)
-        out[ok] = kept.str.replace(decimal, ".", regex=False).astype(np.float64)
+    plain, ok = _plain_text(values, decimal, thousands)
+    out = np.full(len(values), np.nan)
+    out[ok.to_numpy()] = plain.astype(np.float64).to_numpy()
     return pd.Series(out, index=values.index, name=values.name)
 
 
 def _columns_as_numbers(frame, decimal, thousands):
     """A frame read as text: each column whose every value is a number (or missing)
     by the file's decimal mark and thousands separator becomes numbers (integers
-    where they all are, as pandas reads them), the others stay text for the time
-    and id columns' own readers."""
+    where they all are and none is missing, as pandas reads them: from the text,
+    not through floats, which round ids past 2**53), the others stay text for the
+    time and id columns' own readers."""
     for column in frame.columns:
         values = frame[column]
-        numbers = _text_numbers(values, decimal, thousands)
-        if not values.notna().any() or (numbers.isna() & values.notna()).any():
+        plain, ok = _plain_text(values, decimal, thousands)
+        if not ok.any() or (~ok & values.notna()).any():
             continue
-        whole = values.dropna().astype(str).str.fullmatch(r"\s*[-+]?\d+\s*").all()
-        frame[column] = (numbers.astype(np.int64) if whole and not numbers.isna().any()
-                         else numbers)
+        whole = plain.str.fullmatch(r"[-+]?\d+", flags=re.ASCII).all()
+        if whole and ok.all():
+            try:
+                frame[column] = pd.Series([int(v) for v in plain], index=values.index,
+                                          dtype=np.int64)
+                continue
+            except OverflowError:  # past int64: text, as pandas keeps it
+                continue
+        frame[column] = _text_numbers(values, decimal, thousands)
     return frame
 
 

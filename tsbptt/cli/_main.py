@@ -248,7 +248,8 @@ def _check_distinct_files(args):
              if path is not None]
     for i, (flag, path) in enumerate(named):
         for other, other_path in named[:i]:
-            if path == other_path:
+            if path == other_path or (path.exists() and other_path.exists()
+                                      and os.path.samefile(path, other_path)):
                 raise UsageError(f"{flag} {path.name} is also {other}: it would be "
                                  "written over; give another file name")
 

@@ -1,9 +1,12 @@
 """The checks every layout of a series goes through: sorted, unique labels, and
-numeric, finite values; shared by the windowing helpers and the panel reader."""
+numeric, finite values; shared by the windowing helpers, the panel reader, the
+metrics and the returns."""
+from numbers import Real
+
 import numpy as np
 import pandas as pd
 
-__all__ = ["check_numeric", "check_order"]
+__all__ = ["check_numeric", "check_order", "check_real_numbers"]
 
 
 def check_order(index, what, labels="index labels", order="by its index", hint=""):
@@ -38,3 +41,25 @@ def check_numeric(frame, what, finite=True, hint=""):
         if bad.any():
             raise ValueError(f"column {col!r} of {what} has a missing or infinite value "
                              f"at {frame.index[np.flatnonzero(bad)[0]]!r}{hint}")
+
+
+def check_real_numbers(values, name):
+    """Refuse ``values`` (a Series, a DataFrame or an array-like) unless it holds
+    real numbers: numeric dtypes but bool and complex, or objects that are numbers
+    or missing. A conversion to float would read True as 1.0 and "101" as 101.0;
+    the objects are read before it, as they are."""
+    dtypes = (list(values.dtypes) if isinstance(values, pd.DataFrame) else [values.dtype]
+              if isinstance(values, pd.Series) else [np.asarray(values).dtype])
+    for dtype in dtypes:
+        if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_complex_dtype(dtype) or not (
+                pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_object_dtype(dtype)):
+            raise ValueError(f"{name} must be numbers, got dtype {dtype}; convert them "
+                             "first (.astype(float))")
+    if any(pd.api.types.is_object_dtype(d) for d in dtypes):
+        raw = (values.to_numpy() if isinstance(values, (pd.Series, pd.DataFrame))
+               else np.asarray(values))
+        for v in np.asarray(raw, dtype=object).ravel():
+            if isinstance(v, (bool, np.bool_)) or not (
+                    v is None or v is pd.NA or isinstance(v, Real)):
+                raise ValueError(f"{name} must be numbers, got {v!r}; convert them "
+                                 "first (.astype(float))")

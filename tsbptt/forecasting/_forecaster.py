@@ -140,10 +140,12 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
     series_id : bool, default=False
         With many series, add a one-hot series identifier to every step. (A
         panel's windows are laid out by series id, not in the order the series
-        come in, so the direct and recursive strategies forecast a panel the
-        same, bit for bit, in any order of its series; with ``series_id`` the
-        one-hot columns follow that order, to rounding; ``'stateful'`` trains its
-        sequences in that order.)
+        come in, so the direct and recursive strategies fit the same model in any
+        order of the series: bit for bit without ``series_id``, whose one-hot
+        columns follow the order given, and to rounding with it. Forecasts of a
+        tsbptt network keep those bits; another model's, and conformal bands,
+        may differ in the last bit, as a row's result can with its position in a
+        batch. ``'stateful'`` trains its sequences in the order given.)
     interval : {None, 'conformal', 'quantile'}, default=None
         How :meth:`predict_interval` works. ``'conformal'`` (any model, any
         strategy): a copy of the model is fitted on the data before a cut-off
@@ -463,7 +465,7 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
             f"chose lags={self.lags_} for every series (the default would be {default})"
             f"{below}; the other series have {int(np.partition(lens, 1)[1])} steps or "
             "more. Leave that series out (or forecast it apart, e.g. with LocalModels), "
-            "or give lags explicitly", UserWarning, stacklevel=4)
+            "or give lags explicitly", UserWarning, stacklevel=5)
 
     def _resolve_shape(self, entries):
         """The season, the window length and the scaling this fit uses."""
@@ -664,7 +666,8 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
     # -- forecasting --------------------------------------------------------------------
     def _check_steps(self, steps):
         steps = self.horizon if steps is None else steps
-        if isinstance(steps, (pd.Series, pd.DataFrame, np.ndarray, list, dict)):
+        if isinstance(steps, (pd.Series, pd.DataFrame, list, dict)) or (
+                isinstance(steps, np.ndarray) and steps.ndim):
             # a scikit-learn scorer ('neg_mean_absolute_error', make_scorer) calls
             # predict(X_test): every candidate of a search then scored NaN
             raise TypeError(f"steps must be a positive integer, got a "

@@ -46,9 +46,9 @@ class _Intervals:
         rows = getattr(self, "residual_series_", None)
         if rows is None:
             return _conformal_quantile(scores, coverage)
-        return np.stack([_conformal_quantile(scores[rows == self._positions[e.key]],
-                                             coverage, f" of series {e.key!r}")
-                         for e in entries])
+        return np.stack([_conformal_quantile(
+            scores[rows == self._positions[e.key]], coverage,
+            "" if e.key is None else f" of series {e.key!r}") for e in entries])
 
     def _calibrate(self, entries, data):
         """Scores of a model fitted on the data before a cut-off time, forecasting
@@ -145,11 +145,13 @@ class _Intervals:
         steps, X, history, history_X : as in :meth:`predict`
         coverage : float, default=None (the ``coverage`` parameter)
             Nominal probability that the actual value falls in [lower, upper]
-            (with many series, over the series together: see ``interval`` in the
-            class docstring). For conformal intervals any value the held-back
-            origins can calibrate: with m of them (``residuals_.shape[0]``), up to
-            m / (m + 1) (m = 9 for 90%, 19 for 95%); a higher one raises
-            ValueError. For quantile intervals, the fitted one.
+            (with many series, over the series together, or for each series with
+            ``interval_per_series``: see ``interval`` in the class docstring). For
+            conformal intervals any value the held-back origins can calibrate:
+            with m of them (``residuals_.shape[0]``; per series, its own rows of
+            ``residual_series_``), up to m / (m + 1) (m = 9 for 90%, 19 for 95%); a
+            higher one raises ValueError, naming the series. For quantile
+            intervals, the fitted one.
 
         Returns
         -------

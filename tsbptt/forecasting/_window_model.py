@@ -125,6 +125,8 @@ def _loo_ridge(X, Y, alphas, weights=None):
     ridge.coef_ = coef[:, 0] if H == 1 else coef.T  # as Ridge.fit stores one output
     ridge.intercept_ = y_mean - x_mean @ coef
     ridge.n_features_in_, ridge.n_iter_ = X.shape[1], None
+    # how it was solved, in RidgeCV's words (gcv_mode 'svd' or 'eigen'; Ridge itself
+    # has no 'eigen' solver: this ridge was not fitted by Ridge.fit)
     ridge.solver_ = "eigen" if gram else "svd"
     return ridge
 

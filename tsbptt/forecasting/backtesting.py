@@ -64,8 +64,10 @@ class RollingOrigin(BaseCrossValidator):
     DataFrame with ``time_col``) is split on time, the same cutoff for every
     series: ``initial``, ``step`` and ``horizon`` count steps of the panel's time
     axis, the training rows are every row up to the cutoff and the test rows the
-    ``horizon`` time steps after it. A DataFrame without either is refused (its
-    rows would be counted as one series' steps), and so is a dict of series.
+    ``horizon`` time steps after it. Other DataFrames are one series' rows, but one
+    with a column of times that repeat is refused (a long panel whose time column
+    is not ``time_col``: its rows would be counted as one series' steps), and so
+    is a dict of series.
 
     Score with ``scoring=None`` (:meth:`Forecaster.score`): scikit-learn's scoring
     strings call ``predict(X_test)``, which a Forecaster reads as a number of
@@ -93,16 +95,21 @@ class RollingOrigin(BaseCrossValidator):
                 raise ValueError("a panel needs a two-level (series id, time) MultiIndex, "
                                  f"got {X.index.nlevels} levels")
             return X.index.get_level_values(1)
-        if isinstance(X, pd.DataFrame):
-            # a frame without a MultiIndex is a long panel: split by rows, its series'
-            # steps would be counted as one series' (silently, when time-sorted)
-            if self.time_col not in X.columns:
-                raise ValueError(f"X is a DataFrame without the time column "
-                                 f"time_col={self.time_col!r} (its columns: "
-                                 f"{list(X.columns)[:6]}): a long panel is split on "
-                                 "its time column; pass RollingOrigin(..., time_col=...) "
-                                 "naming it, or one series as a Series")
+        if isinstance(X, pd.DataFrame) and self.time_col in X.columns:
             return X[self.time_col]
+        if isinstance(X, pd.DataFrame):
+            # one series' rows (covariates, features), unless a column of times
+            # repeats: a long panel whose time column is named otherwise, which split
+            # by rows had its series' steps counted as one series' (silently)
+            for column in X.columns:
+                values = X[column]
+                if (pd.api.types.is_datetime64_any_dtype(values)
+                        and values.duplicated().any()):
+                    raise ValueError(
+                        f"X looks like a long panel: its column {column!r} holds times "
+                        f"that repeat, and RollingOrigin splits a long panel on "
+                        f"time_col={self.time_col!r}, which X lacks; pass "
+                        f"RollingOrigin(..., time_col={column!r})")
         if isinstance(X, dict):
             raise TypeError("RollingOrigin splits rows, and a dict of series has none: "
                             "give the panel as a long Series with a (series id, time) "

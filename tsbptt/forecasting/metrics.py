@@ -7,13 +7,12 @@ DataFrames are paired by their column labels too (a wide frame's columns are its
 series). A default RangeIndex (a long frame's rows) cannot say which row is which:
 sort both alike (e.g. by series and time) before scoring them.
 """
-from numbers import Real
-
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
 from ..utils._validation import check_positive_int, plain_label
+from ._checks import check_real_numbers
 
 __all__ = ["mae", "rmse", "mape", "smape", "mase", "naive_scale"]
 
@@ -94,20 +93,9 @@ def _naive_errors(y_train, season):
 def _numbers(y, name):
     """``y`` flattened to float64, refused unless it holds real numbers: booleans
     and strings were converted (True as 1.0, "2" as 2.0) and scored."""
-    dtypes = (list(y.dtypes) if isinstance(y, pd.DataFrame) else [y.dtype]
-              if isinstance(y, pd.Series) else [np.asarray(y).dtype])
-    for dtype in dtypes:
-        if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_complex_dtype(dtype) or not (
-                pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_object_dtype(dtype)):
-            raise ValueError(f"{name} must hold real numbers, got dtype {dtype}")
+    check_real_numbers(y, name)
     values = (y.to_numpy(dtype=np.float64, na_value=np.nan)
               if isinstance(y, (pd.Series, pd.DataFrame)) else y)
-    if any(pd.api.types.is_object_dtype(d) for d in dtypes):
-        flat = np.asarray(values, dtype=object).ravel()
-        bad = [v for v in flat if isinstance(v, (bool, np.bool_, str, bytes))
-               or not (v is None or isinstance(v, Real))]
-        if bad:
-            raise ValueError(f"{name} must hold real numbers, got {bad[0]!r}")
     return np.asarray(values, dtype=np.float64).ravel()
 
 
@@ -159,11 +147,11 @@ def rmse(y_true: ArrayLike, y_pred: ArrayLike) -> float:
     """
     a, f = _pair(y_true, y_pred)
     e = a - f
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore", under="ignore"):
         out = float(np.sqrt(np.mean(e ** 2)))
-    if np.isinf(out) and np.isfinite(e).all():  # the squares overflowed, the result
-        big = np.abs(e).max()                     # need not: scale them first
-        out = float(big * np.sqrt(np.mean((e / big) ** 2)))
+    big = np.abs(e).max()
+    if np.isinf(out) or (out == 0 and big > 0):  # the squares overflowed or
+        out = float(big * np.sqrt(np.mean((e / big) ** 2)))  # underflowed, the root need not
     return out
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..utils._validation import plain_label
-from ._checks import check_order
+from ._checks import check_order, check_real_numbers
 
 __all__ = ["log_returns", "prices_from_log_returns"]
 
@@ -35,7 +35,7 @@ def log_returns(prices: pd.Series) -> pd.Series:
     """
     if not isinstance(prices, pd.Series):
         raise TypeError(f"prices must be a pandas Series, got {type(prices).__name__}")
-    _check_numbers(prices, "prices")
+    check_real_numbers(prices, "prices")
     values = prices.to_numpy(dtype=np.float64, na_value=np.nan)
     bad = ~(np.isfinite(values) & (values > 0))
     if bad.any():
@@ -90,23 +90,10 @@ def prices_from_log_returns(last_price: float, returns: pd.Series | np.ndarray
     return prices
 
 
-def _check_numbers(values, name):
-    """Refuse a Series or ndarray of anything but real numbers (floats held as
-    objects pass): a conversion to float would read True as 1.0 and "101" as 101.0."""
-    dtype = values.dtype
-    numbers = (pd.api.types.is_numeric_dtype(dtype)
-               and not pd.api.types.is_complex_dtype(dtype)) or (
-        pd.api.types.is_object_dtype(dtype) and all(isinstance(v, Real) and not isinstance(
-            v, (bool, np.bool_)) for v in values))  # floats held as objects
-    if pd.api.types.is_bool_dtype(dtype) or not numbers:
-        raise ValueError(f"{name} must be numbers, got dtype {dtype}; convert them "
-                         "first (.astype(float))")
-
-
 def _finite_returns(returns):
     """``returns`` as float64, refused unless numbers and finite: a NaN return made
     every later price NaN, silently."""
-    _check_numbers(returns, "returns")
+    check_real_numbers(returns, "returns")
     r = (returns.to_numpy(dtype=np.float64, na_value=np.nan)
          if isinstance(returns, pd.Series) else returns.astype(np.float64))
     bad = np.flatnonzero(~np.isfinite(r))
