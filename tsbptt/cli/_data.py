@@ -618,8 +618,10 @@ def _plain_text(values, decimal, thousands):
     written as Python writes them (no separator, a decimal dot), and a mask of
     them."""
     text = pd.Series(values.astype(object).to_numpy(), index=values.index)
-    ok = text.str.fullmatch(_number_pattern(decimal, thousands), na=False)
-    ok = ok.fillna(False).astype(bool)  # cells that are not text
+    strings = text.map(lambda v: isinstance(v, str))
+    ok = strings.copy()  # .str refuses a column without any text
+    if strings.any():
+        ok[strings] = text[strings].str.fullmatch(_number_pattern(decimal, thousands))
     plain = text[ok].astype(str).str.strip()
     if thousands:
         plain = plain.str.replace(thousands, "", regex=False)

@@ -116,7 +116,7 @@ def _window_starts(lens, n_win, has, H, L, which=None):
         return np.repeat(row_at, wins) + local, np.repeat(y_at, wins) + local
     ends = np.cumsum(wins)
     k = np.searchsorted(ends, which, side="right")  # each window's series, in has
-    local = which - (ends - n_win[has])[k]
+    local = which - (ends - wins)[k]
     return row_at[k] + local, y_at[k] + local
 
 
