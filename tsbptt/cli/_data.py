@@ -628,10 +628,11 @@ def _plain_text(values, decimal, thousands):
     return plain.str.replace(decimal, ".", regex=False), ok
 
 
-def _text_numbers(values, decimal, thousands):
+def _text_numbers(values, decimal, thousands, read=None):
     """``values`` (text) as floats read by :func:`_number_pattern`; NaN for what
-    is not a number there, and for missing values."""
-    plain, ok = _plain_text(values, decimal, thousands)
+    is not a number there, and for missing values. ``read``: what
+    :func:`_plain_text` gave for them, if it was asked already."""
+    plain, ok = _plain_text(values, decimal, thousands) if read is None else read
     out = np.full(len(values), np.nan)
     out[ok.to_numpy()] = plain.astype(np.float64).to_numpy()
     return pd.Series(out, index=values.index, name=values.name)
@@ -656,7 +657,7 @@ def _columns_as_numbers(frame, decimal, thousands):
                 continue
             except OverflowError:  # past int64: text, as pandas keeps it
                 continue
-        frame[column] = _text_numbers(values, decimal, thousands)
+        frame[column] = _text_numbers(values, decimal, thousands, (plain, ok))
     return frame
 
 

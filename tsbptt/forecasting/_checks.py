@@ -6,7 +6,7 @@ from numbers import Real
 import numpy as np
 import pandas as pd
 
-__all__ = ["check_numeric", "check_order", "check_real_numbers"]
+__all__ = ["check_numeric", "check_order", "real_numbers"]
 
 
 def check_order(index, what, labels="index labels", order="by its index", hint=""):
@@ -43,11 +43,12 @@ def check_numeric(frame, what, finite=True, hint=""):
                              f"at {frame.index[np.flatnonzero(bad)[0]]!r}{hint}")
 
 
-def check_real_numbers(values, name):
-    """Refuse ``values`` (a Series, a DataFrame or an array-like) unless it holds
-    real numbers: numeric dtypes but bool and complex, or objects that are numbers
-    or missing. A conversion to float would read True as 1.0 and "101" as 101.0;
-    the objects are read before it, as they are."""
+def real_numbers(values, name):
+    """``values`` (a Series, a DataFrame or an array-like) as a float64 ndarray of
+    its shape, missing values NaN; refused unless it holds real numbers: numeric
+    dtypes but bool and complex, or objects that are numbers or missing. A plain
+    conversion to float would read True as 1.0 and "101" as 101.0, so the objects
+    are read before it, as they are."""
     dtypes = (list(values.dtypes) if isinstance(values, pd.DataFrame) else [values.dtype]
               if isinstance(values, pd.Series) else [np.asarray(values).dtype])
     for dtype in dtypes:
@@ -63,3 +64,6 @@ def check_real_numbers(values, name):
                     v is None or v is pd.NA or isinstance(v, Real)):
                 raise ValueError(f"{name} must be numbers, got {v!r}; convert them "
                                  "first (.astype(float))")
+    if isinstance(values, (pd.Series, pd.DataFrame)):
+        return values.to_numpy(dtype=np.float64, na_value=np.nan)
+    return np.asarray(values, dtype=np.float64)

@@ -44,6 +44,7 @@ from ._panel import (
     continuations,
     frame_to_long,
     last_labels,
+    in_rows_of,
     long_to_user,
     future_index,
     future_labels,
@@ -853,9 +854,7 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         # not read there
         pred = self._predict(len(y) // len(self.series_), reads_future_X(self, X), None,
                              None)
-        if (not pred.index.equals(y.index) and len(pred) == len(y)
-                and pred.index.isin(y.index).all()):  # a panel's rows in another order
-            y = y.reindex(pred.index)
+        y = in_rows_of(pred.index, y)
         if not pred.index.equals(y.index):
             raise ValueError("y must hold the steps right after the training series: "
                              f"expected {list(pred.index[:2])}..., got "

@@ -342,6 +342,15 @@ def _grid(index, step):
     return calendar_range(index[0], index[-1], freq=step)
 
 
+def in_rows_of(index, y):
+    """``y`` in the order of ``index`` where it holds the same rows in another order
+    (a panel's test rows sorted by time, then series), else ``y`` as it is."""
+    if (not index.equals(y.index) and len(index) == len(y)
+            and index.isin(y.index).all()):
+        return y.reindex(index)
+    return y
+
+
 def on_grid(y, freq, key=None):
     """``y`` (one series, time index) reindexed to its regular grid, NaN at the steps
     it lacks: what steps apart means for a series with gaps (MASE's naive pairs)."""

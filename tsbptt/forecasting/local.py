@@ -31,8 +31,8 @@ from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import check_is_fitted
 
 from ._forecaster import reads_future_X
-from ._panel import (_entries, _zone_name, check_indexed_alike, frame_to_long, in_zone_of,
-                     long_to_user, split_future, to_entries, to_output)
+from ._panel import (_entries, _zone_name, check_indexed_alike, frame_to_long, in_rows_of,
+                     in_zone_of, long_to_user, split_future, to_entries, to_output)
 from ._parallel import check_n_jobs, parallel_map
 from .backtesting import backtest
 from ..utils._validation import check_window_length, small_spread_once_in
@@ -249,9 +249,7 @@ class LocalModels(BaseEstimator):
         pred = self._per_series("predict", steps.pop(), reads_future_X(first, X))
         if isinstance(y, dict):
             y = to_output(list(y.items()), "dict", self._index_names)
-        if (not pred.index.equals(y.index) and len(pred) == len(y)
-                and pred.index.isin(y.index).all()):  # the rows in another order (time
-            y = y.reindex(pred.index)                 # first), as Forecaster.score takes
+        y = in_rows_of(pred.index, y)  # as Forecaster.score takes them
         if not pred.index.equals(y.index):
             raise ValueError("y must hold the steps right after the training series")
         return -float(np.mean(np.abs(y.to_numpy(np.float64) - pred.to_numpy(np.float64))))

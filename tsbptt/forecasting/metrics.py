@@ -12,7 +12,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from ..utils._validation import check_positive_int, plain_label
-from ._checks import check_real_numbers
+from ._checks import real_numbers
 
 __all__ = ["mae", "rmse", "mape", "smape", "mase", "naive_scale"]
 
@@ -90,18 +90,10 @@ def _naive_errors(y_train, season):
     return np.abs(train[season:] - train[:-season]).ravel()
 
 
-def _numbers(y, name):
-    """``y`` flattened to float64, refused unless it holds real numbers: booleans
-    and strings were converted (True as 1.0, "2" as 2.0) and scored."""
-    check_real_numbers(y, name)
-    values = (y.to_numpy(dtype=np.float64, na_value=np.nan)
-              if isinstance(y, (pd.Series, pd.DataFrame)) else y)
-    return np.asarray(values, dtype=np.float64).ravel()
-
-
 def _pair(y_true, y_pred):
     y_pred = _aligned(y_true, y_pred)
-    a, f = _numbers(y_true, "y_true"), _numbers(y_pred, "y_pred")
+    # booleans and strings were converted (True as 1.0, "2" as 2.0) and scored
+    a, f = real_numbers(y_true, "y_true").ravel(), real_numbers(y_pred, "y_pred").ravel()
     if a.shape != f.shape or a.size == 0:
         raise ValueError(f"y_true and y_pred need the same, non-zero size, got "
                          f"{a.size} and {f.size}")

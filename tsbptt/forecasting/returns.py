@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..utils._validation import plain_label
-from ._checks import check_order, check_real_numbers
+from ._checks import check_order, real_numbers
 
 __all__ = ["log_returns", "prices_from_log_returns"]
 
@@ -35,8 +35,7 @@ def log_returns(prices: pd.Series) -> pd.Series:
     """
     if not isinstance(prices, pd.Series):
         raise TypeError(f"prices must be a pandas Series, got {type(prices).__name__}")
-    check_real_numbers(prices, "prices")
-    values = prices.to_numpy(dtype=np.float64, na_value=np.nan)
+    values = real_numbers(prices, "prices")
     bad = ~(np.isfinite(values) & (values > 0))
     if bad.any():
         raise ValueError(f"prices must be positive and finite; {values[bad][0]!r} at "
@@ -93,9 +92,7 @@ def prices_from_log_returns(last_price: float, returns: pd.Series | np.ndarray
 def _finite_returns(returns):
     """``returns`` as float64, refused unless numbers and finite: a NaN return made
     every later price NaN, silently."""
-    check_real_numbers(returns, "returns")
-    r = (returns.to_numpy(dtype=np.float64, na_value=np.nan)
-         if isinstance(returns, pd.Series) else returns.astype(np.float64))
+    r = real_numbers(returns, "returns")
     bad = np.flatnonzero(~np.isfinite(r))
     if len(bad):
         at = returns.index[bad[0]] if isinstance(returns, pd.Series) else int(bad[0])
