@@ -86,6 +86,28 @@ def test_forecast_ridge_continues_a_sine_wave(wave_csv, tmp_path, capsys, run, r
                                atol=5e-3)
 
 
+def test_out_dash_writes_the_csv_to_stdout_and_nothing_else(wave_csv, tmp_path, capsys, run,
+                                                            lstm_args):
+    import io
+
+    out_csv = tmp_path / "f.csv"
+    args = lstm_args(wave_csv, "--epochs", 2, "--hidden-size", 4, "--interval", 0.8,
+                     "--verbose")
+    code, _, err = run(capsys, *args, "--out", out_csv)
+    assert code == 0, err
+    code, out, err = run(capsys, *args, "--out", "-")
+    assert code == 0, err
+    assert out == out_csv.read_text()  # the very file --out FILE writes
+    frame = pd.read_csv(io.StringIO(out), parse_dates=["time"])
+    assert list(frame.columns) == ["time", "forecast", "lower", "upper"] and len(frame) == 2
+    assert "epoch 2/2" in err and not (tmp_path / "-").exists()
+    assert "wrote" not in out + err
+    # '-' is not a file name there, so it is never "also FILE"; --plot needs a file
+    code, _, err = run(capsys, *args, "--out", "-", "--plot", "-")
+    assert code == 2 and err == ("tsbptt: error: --plot - : give the image a file name "
+                                 "(only --out writes to standard output)\n")
+
+
 def test_forecast_prints_a_table_without_out(wave_csv, capsys, run, wave, wave_hours):
     code, out, err = run(capsys, "forecast", wave_csv, "--time-col", "ts", "--target",
                          "value", "--horizon", 3, "--lags", 24, "--model", "ridge",

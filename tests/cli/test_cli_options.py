@@ -16,11 +16,11 @@ def test_config_file_sets_parameters_and_flags_win(wave_csv, tmp_path, capsys, r
     config.write_text(json.dumps({"hidden_size": 4, "max_iter": 2, "batch_size": 128}))
     code, out, err = run(capsys, *lstm_args(wave_csv, "--config", config, "--verbose"))
     assert code == 0, err
-    assert "epoch 2/2" in out and "epoch 3/" not in out
+    assert "epoch 2/2" in err and "epoch 3/" not in err
     code, out, err = run(capsys, *lstm_args(wave_csv, "--config", config, "--epochs", 3,
                                              "--verbose"))
     assert code == 0, err
-    assert "epoch 3/3" in out
+    assert "epoch 3/3" in err
 
 
 def test_toml_config_file(wave_csv, tmp_path, capsys, run, lstm_args):
@@ -29,7 +29,7 @@ def test_toml_config_file(wave_csv, tmp_path, capsys, run, lstm_args):
     config.write_text("hidden_size = 4\nmax_iter = 1\nbatch_size = 128\n")
     code, out, err = run(capsys, *lstm_args(wave_csv, "--config", config, "--verbose"))
     assert code == 0, err
-    assert "epoch 1/1" in out
+    assert "epoch 1/1" in err
 
 
 def test_season_flag_wins_over_the_config_file(wave_csv, noise_csv, tmp_path, capsys, run, wave,
@@ -74,7 +74,9 @@ def test_convergence_warning_is_silent_unless_verbose(wave_csv, capsys, run, lst
     assert code == 0 and err == ""
     code, _, err = run(capsys, *lstm_args(wave_csv, *quick, "--verbose"))
     assert code == 0
-    assert err.count("\n") == 1 and err.startswith("tsbptt: warning:") and "max_iter" in err
+    warned = [ln for ln in err.splitlines() if not ln.startswith("fit ")]  # progress
+    assert len(warned) == 1 and warned[0].startswith("tsbptt: warning:")
+    assert "max_iter" in warned[0]
 
 
 def test_libraries_deprecations_are_silent_unless_verbose(wave_csv, capsys, run, ridge_args,
@@ -121,6 +123,10 @@ def test_few_training_windows_are_warned_about(tmp_path, capsys, run, ridge_args
     code, _, err = run(capsys, *ridge_args(path, time_col="ts")[:-4], "--lags", 2,
                        "--model", "ridge", "--horizon", 1)
     assert code == 0 and "warning" not in err
+    # seasonal naive trains on no windows: it repeats the last season
+    code, _, err = run(capsys, *ridge_args(path, time_col="ts")[:-4], "--lags", 12,
+                       "--model", "naive", "--season", 12, "--horizon", 1)
+    assert code == 0 and err == ""
 
 
 def test_verbose_labels_each_fit_and_says_why_it_stopped(wave_csv, capsys, run):
@@ -128,7 +134,10 @@ def test_verbose_labels_each_fit_and_says_why_it_stopped(wave_csv, capsys, run):
                          "value", "--horizon", 2, "--lags", 24, "--epochs", 2,
                          "--hidden-size", 4, "--interval", 0.8, "--verbose")
     assert code == 0, err
-    heads = [ln.split(" | ")[0] for ln in out.splitlines() if ln.startswith("fit ")]
+    # the progress goes to stderr: stdout holds the forecasts alone
+    assert out.splitlines()[0].split() == ["time", "forecast", "lower", "upper"]
+    assert len(out.splitlines()) == 3
+    heads = [ln.split(" | ")[0] for ln in err.splitlines() if ln.startswith("fit ")]
     assert heads == [
         "fit 1/2: calibration model (LSTMRegressor): epoch 1/2",
         "fit 1/2: calibration model (LSTMRegressor): epoch 2/2",
@@ -147,8 +156,9 @@ def test_backtest_verbose_counts_origins_and_quiet_shows_nothing(wave_csv, capsy
             "--lags", 24, "--model", "ridge", "--initial", wave_hours - 72)
     code, out, err = run(capsys, *argv, "--verbose")
     assert code == 0, err
-    assert [ln.split(" | ")[0] for ln in out.splitlines() if ln.startswith("backtest:")] \
+    assert [ln.split(" | ")[0] for ln in err.splitlines() if ln.startswith("backtest:")] \
         == ["backtest: origin 1/3", "backtest: origin 2/3", "backtest: origin 3/3"]
+    assert out.startswith("backtest of ") and "origin 1/3" not in out
     assert cli._verbosity(cli.build_parser().parse_args(["backtest", *map(str, argv[1:]),
                                                           "--quiet"])) == 0
     assert cli._verbosity(cli.build_parser().parse_args([*map(str, argv)])) == 1

@@ -975,9 +975,12 @@ MIN_WINDOWS = 36
 
 def warn_few_windows(n_steps, args, what):
     """A warning on stderr when ``n_steps`` give fewer than :data:`MIN_WINDOWS`
-    training windows of ``--lags`` + ``--horizon`` steps."""
+    training windows of ``--lags`` + ``--horizon`` steps (none for ``--model naive``,
+    which trains on no windows: it repeats the last season)."""
     import sys
 
+    if args.model == "naive":
+        return
     span = args.lags + (args.horizon if args.strategy == "direct" else 1)
     n = n_steps - span + 1
     if 0 < n < MIN_WINDOWS:

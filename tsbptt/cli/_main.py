@@ -24,7 +24,7 @@ import tempfile
 import threading
 import time
 import warnings
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +56,8 @@ _DEMO_QUICK = {"hidden_size": 8, "max_iter": 3, "learning_rate": 2e-2, "batch_si
 
 #: Numbers below 1 print with at most this many fixed decimals (0.0000003900 hides
 #: its digits among zeros); more need scientific notation.
+#: ``--out -``: the forecasts as CSV on standard output
+STDOUT = "-"
 _MAX_DECIMALS = 6
 #: Fixed notation shows at most this many digits (a float holds about 15); more
 #: (1e300 has 301) need scientific notation.
@@ -97,9 +99,10 @@ def _table(frame, history=None):
 
 
 def _write_csv(frame, path):
+    """``frame`` as CSV, its index the ``time`` column; ``path`` ``-``: to stdout."""
     frame = frame.copy()
     frame.index.name = "time"
-    frame.to_csv(path)
+    frame.to_csv(sys.stdout if path == STDOUT else path)
 
 
 def _check_plotting(path):
@@ -240,12 +243,18 @@ def _estimator(args):
 
 # -- subcommands ----------------------------------------------------------------------
 
+def _progress_on_stderr():
+    """Training progress to stderr while fitting: stdout holds the results alone (a
+    table, or with ``--out -`` CSV), so that they can be redirected or piped on."""
+    return redirect_stdout(sys.stderr)
+
+
 def _check_distinct_files(args):
     """Refuse --out or --plot naming the input FILE, or each other: the forecast
     replaced the data it was made from (or the plot the forecast), exit code 0."""
     named = [(flag, Path(path).resolve()) for flag, path in
              (("FILE", args.file), ("--out", args.out), ("--plot", args.plot))
-             if path is not None]
+             if path is not None and not (flag == "--out" and path == STDOUT)]
     for i, (flag, path) in enumerate(named):
         for other, other_path in named[:i]:
             if path == other_path or (path.exists() and other_path.exists()
@@ -256,7 +265,12 @@ def _check_distinct_files(args):
 
 def cmd_forecast(args):
     """``tsbptt forecast``: fit on the whole series, forecast ``--horizon`` steps."""
+    if args.plot == STDOUT:
+        raise UsageError("--plot - : give the image a file name (only --out writes to "
+                         "standard output)")
     for flag, path in (("--out", args.out), ("--plot", args.plot)):
+        if flag == "--out" and path == STDOUT:
+            continue
         if path is not None and Path(path).is_dir():
             raise UsageError(f"{flag} {path} is a folder; give a file name")
         if path is not None and not Path(path).parent.is_dir():
@@ -278,14 +292,16 @@ def cmd_forecast(args):
     if said and not (lags_given and args.model not in ("naive", "auto")):
         print(f"tsbptt: {said}", file=sys.stderr)  # stdout holds the forecasts
     if args.model == "auto":
-        model = _auto(args).fit(data.y)
+        with _progress_on_stderr():
+            model = _auto(args).fit(data.y)
         print(f"tsbptt: {model.summary()}", file=sys.stderr)  # stdout: the forecasts
         if model.network_loses_:
             warnings.warn("the networks lost to seasonal naive in the backtest of the "
                           "training data; forecasting with " + model.choice_, UserWarning,
                           stacklevel=1)
     else:
-        model = _forecaster(args, est, args.interval).fit(data.y, data.X)
+        with _progress_on_stderr():
+            model = _forecaster(args, est, args.interval).fit(data.y, data.X)
     steps = len(data.y)
     if args.fill is not None:  # the steps the model trains on: gaps filled
         from ..forecasting._panel import to_entries
@@ -298,7 +314,9 @@ def cmd_forecast(args):
         out = model.predict_interval(X=future)
     else:
         out = model.predict(X=future).to_frame("forecast")
-    if args.out:
+    if args.out == STDOUT:  # nothing else on stdout: it may be piped on
+        _write_csv(out, args.out)
+    elif args.out:
         _write_csv(out, args.out)
         first, last = _when(out.index[0], out.index[-1])
         print(f"wrote {args.out}: {len(out)} forecasts of {data.y.name!r}, "
@@ -308,7 +326,7 @@ def cmd_forecast(args):
     if plot:
         _save_plot(args.plot, data.y, out, f"{data.y.name}: {args.model} forecast",
                    history_tail=max(4 * args.horizon, args.lags))
-        print(f"wrote {args.plot}")
+        print(f"wrote {args.plot}", file=sys.stderr if args.out == STDOUT else sys.stdout)
     return 0
 
 
@@ -357,8 +375,9 @@ def cmd_backtest(args):
               "coverage": args.interval}
     naive_name = f"seasonal naive (season {season})"
     model = _auto(args) if args.model == "auto" else _forecaster(args, est, args.interval)
-    runs = {naive_name if args.model == "naive" else args.model:
-            backtest(model, y, X, **common, verbose=_verbosity(args))}
+    with _progress_on_stderr():
+        runs = {naive_name if args.model == "naive" else args.model:
+                backtest(model, y, X, **common, verbose=_verbosity(args))}
     if args.model != "naive":  # the baseline, on the same origins
         naive = _forecaster(args, SeasonalNaive(season), args.interval)
         naive.set_params(lags=max(args.lags, season), strategy="direct",
@@ -551,7 +570,8 @@ def build_parser():
     add_data_flags(p)
     p.add_argument("--out", metavar="FILE.csv",
                    help="write the forecasts (columns time, forecast[, lower, upper]) "
-                        "to this CSV file; default: print them")
+                        "to this CSV file, or with '-' as CSV to standard output; "
+                        "default: print them as a table")
     p.add_argument("--plot", metavar="FILE.png",
                    help="also draw the series' tail and the forecast (needs matplotlib)")
     p.set_defaults(func=cmd_forecast)
