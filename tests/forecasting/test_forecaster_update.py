@@ -52,6 +52,25 @@ def test_update_equals_predicting_from_the_longer_history(strategy):
     assert len(g.tails_[None].y) == 12  # only what forecasting reads is kept
 
 
+@pytest.mark.parametrize("strategy", ["direct", "recursive"])
+def test_update_with_values_past_1e154_scales_the_forecast(strategy):
+    # the window's spread overflowed (its squares): forecasts were -inf (direct) or
+    # the ridge failed on NaN inputs (recursive). Windows are scaled, so a window
+    # multiplied by 1e200 forecasts 1e100 times what the same window times 1e100
+    # does (whose squares do not overflow; both scales lie far past the training
+    # range, to whose top the linear part's scale input is clipped).
+    y = _series()
+    f = _fit(_model(strategy), y.iloc[:120])
+    tail = y.iloc[120:132]
+    shape = (tail - tail.iloc[-1]).to_numpy()
+    got = {}
+    for k, big in enumerate((1e100, 1e200)):
+        f.update(pd.Series(shape * big, index=tail.index + 12 * k * tail.index.freq))
+        got[big] = f.predict().to_numpy()
+    assert np.isfinite(got[1e200]).all()
+    np.testing.assert_allclose(got[1e200], got[1e100] * 1e100, rtol=1e-12)
+
+
 def test_stateful_update_carries_the_state_bitwise():
     y = _series()
     f = _fit(_model("stateful"), y.iloc[:120])

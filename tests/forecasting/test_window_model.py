@@ -82,6 +82,26 @@ def test_window_stats_and_normalised_inputs_match_a_hand_computation():
     assert scale[0] == 0.5
 
 
+def test_window_stats_scale_values_whose_squares_overflow():
+    # a window's std squared its values: from about 1e154 the squares overflowed to
+    # inf, and an update with such a value forecast -inf (direct) or failed in the
+    # ridge on NaN inputs (recursive)
+    rng = np.random.default_rng(2)
+    yw = rng.normal(size=(5, 8))
+    with np.errstate(all="raise"):
+        small = window_stats(yw)[1]
+        for big in (1e154, 1e200, 1e300):
+            loc, scale = window_stats(yw * big)
+            np.testing.assert_allclose(scale, small * big, rtol=1e-14)
+            np.testing.assert_array_equal(loc, yw[:, -1] * big)
+    # rows within range keep their bits (the scaled route is for the others only)
+    mixed = yw.copy()
+    mixed[2] *= 1e200
+    got = window_stats(mixed)[1]
+    np.testing.assert_array_equal(np.delete(got, 2), np.delete(small, 2))
+    np.testing.assert_allclose(got[2], small[2] * 1e200, rtol=1e-14)
+
+
 @pytest.mark.parametrize("center,season", [("last", None), ("mean", None),
                                            ("last", 2), ("last", 4)])
 def test_points_and_quantiles_are_inverted_exactly(center, season):

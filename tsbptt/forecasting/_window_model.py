@@ -232,7 +232,13 @@ def window_stats(yw, center="last", floor=1e-2, scale=True):
         loc = yw[:, -1] if center == "last" else yw.mean(axis=1)
     if not scale:
         return loc, np.ones(len(yw))
-    return loc, np.maximum(yw.std(axis=1), floor)
+    with np.errstate(over="ignore", invalid="ignore"):
+        spread = yw.std(axis=1)
+    over = ~np.isfinite(spread) & np.isfinite(yw).all(axis=1)
+    if over.any():  # squares past the float64 range (values from ~1e154): scaled first
+        top = np.abs(yw[over]).max(axis=1, keepdims=True)
+        spread[over] = top[:, 0] * (yw[over] / top).std(axis=1)
+    return loc, np.maximum(spread, floor)
 
 
 def window_base(yw, loc, horizon, season=None):
