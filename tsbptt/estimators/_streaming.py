@@ -22,6 +22,7 @@ Where a state came from. Every state ``predict_step`` and ``predict_sequence`` h
 out remembers the network that computed it (:func:`mark_made_by`), and one given
 back to a network with other weights is refused (:func:`check_made_by`).
 """
+import threading
 import weakref
 from typing import NamedTuple
 
@@ -189,20 +190,28 @@ def new_stepper(est, method, n_streams=1):
                    lstm=cell == "lstm", n_streams=n_streams, **outputs)
 
 
-#: The stepper predict_step uses, per estimator: id -> (weak reference, token, stepper).
+#: The stepper predict_step uses, per estimator: id -> (weak reference, token,
+#: stepper, its lock).
 _SHARED = {}
 
 
 def shared_stepper(est, method):
-    """The stepper of ``est``'s current weights, made once and kept while they last."""
+    """The stepper of ``est``'s current weights, made once and kept while they last,
+    and the lock to hold while calling it.
+
+    The stepper scales its input into buffers of its own, then runs; between the two
+    it allocates the new state, and an allocation may run the garbage collector,
+    whose finalizers may let another thread in. A call holds the lock while it
+    steps, and a call that finds it held steps a stepper of its own, so that no
+    call reads another's input."""
     entry = _SHARED.get(id(est))
     if entry is not None and entry[0]() is est and entry[1] == _weights_token(est):
-        return entry[2]
-    stepper = new_stepper(est, method)
+        return entry[2], entry[3]
+    stepper, lock = new_stepper(est, method), threading.Lock()
     key = id(est)
     _SHARED[key] = (weakref.ref(est, lambda _, key=key: _SHARED.pop(key, None)),
-                    _weights_token(est), stepper)
-    return stepper
+                    _weights_token(est), stepper, lock)
+    return stepper, lock
 
 
 def step_from(est, x_t, state, method):
@@ -210,16 +219,24 @@ def step_from(est, x_t, state, method):
 
     The output is the forecast in y's units for a regressor, the raw network outputs
     (float64) for a classifier; see :meth:`Stepper.step_from` for its shape."""
-    stepper = shared_stepper(est, method)
+    stepper, lock = shared_stepper(est, method)
     if state is None:
-        out, h, c = stepper.step_from(x_t, None, None, False)
+        h_in = c_in = None
     elif isinstance(state, RecurrentState):
         check_made_by(state.h, est, "state")
-        out, h, c = stepper.step_from(x_t, state.h, state.c, True)
+        h_in, c_in = state.h, state.c
     else:
         raise TypeError("state must be None or the RecurrentState a previous step "
                         f"returned, got {type(state).__name__} (a predict_sequence "
                         "states list converts with RecurrentState.from_states)")
+    if lock.acquire(False):  # (not blocking)
+        try:
+            out, h, c = stepper.step_from(x_t, h_in, c_in, state is not None)
+        finally:
+            lock.release()
+    else:  # another thread is mid-step on it (or a finalizer run mid-step is here):
+        # a stepper of its own, rather than a wait (or a deadlock)
+        out, h, c = new_stepper(est, method).step_from(x_t, h_in, c_in, state is not None)
     mark_made_by(h, est.network_)
     return out, RecurrentState(h, c)
 
