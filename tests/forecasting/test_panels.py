@@ -600,19 +600,25 @@ def test_one_short_series_cutting_every_windows_lags_is_warned_of():
         Forecaster(Ridge(), horizon=3).fit({k: s.iloc[-12:] for k, s in panel.items()})
 
 
+@pytest.mark.parametrize("series_id", [False, True])
 @pytest.mark.parametrize("make", [lambda: Ridge(),
                                   lambda: GRURegressor(hidden_size=4, max_iter=3,
                                                        random_state=0, n_threads=1)])
-def test_a_panels_forecasts_do_not_depend_on_the_order_of_its_series(make):
+def test_a_panels_forecasts_do_not_depend_on_the_order_of_its_series(make, series_id):
     # the windows' time order broke its ties in the caller's series order, and a
     # network's subsample, validation tail and shuffle followed it: the same panel in
-    # reversed order forecast up to 0.4 standard deviations apart
+    # reversed order forecast up to 0.4 standard deviations apart. With series_id,
+    # the one-hot columns followed that order too (rounding-level differences).
     rng = np.random.default_rng(0)
     panel = {}
     for k, n in zip(["b", "a", "d", "c"], [90, 120, 100, 120]):
         idx = pd.date_range("2024-01-01", periods=n, freq="D") + pd.Timedelta(days=120 - n)
         panel[k] = pd.Series(np.sin(np.arange(n) / 3) * (1 + ord(k) % 3) + rng.normal(0, .2, n),
                              index=idx)
-    forecasts = [Forecaster(make(), lags=8, horizon=2).fit(dict(order)).predict()
-                 .sort_index() for order in (panel.items(), reversed(panel.items()))]
+    fits = [Forecaster(make(), lags=8, horizon=2, series_id=series_id).fit(dict(order))
+            for order in (panel.items(), reversed(panel.items()))]
+    forecasts = [f.predict().sort_index() for f in fits]
     pd.testing.assert_series_equal(forecasts[0], forecasts[1], check_exact=True)
+    assert fits[0].channels_ == fits[1].channels_
+    if series_id:
+        assert fits[0].channels_[1:] == ["series=a", "series=b", "series=c", "series=d"]

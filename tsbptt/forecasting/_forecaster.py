@@ -58,7 +58,7 @@ from ._panel import (
 from ._panel_scaling import _PanelScaling
 from ._parts import _joined, _kept, _MemberWarnings, _names, _warn_once
 from ._saving import read_forecaster, save_forecaster
-from ._strategies import _Strategies
+from ._strategies import _key_order, _Strategies
 from ..estimators import capabilities
 from ..utils._validation import (INPUT_NOISE_FLOOR, below_floor, check_window_length,
                                  refuse_bool_numbers, scale_or_unit, warn_small_spread)
@@ -139,14 +139,14 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         Calendar features of the (future) timestamps, sine/cosine encoded, from
         :data:`tsbptt.forecasting.windowing.CALENDAR_FEATURES` (e.g. ``['hour', 'dayofweek']``).
     series_id : bool, default=False
-        With many series, add a one-hot series identifier to every step. (A
-        panel's windows are laid out by series id, not in the order the series
-        come in, so the direct and recursive strategies fit the same model in any
-        order of the series: bit for bit without ``series_id``, whose one-hot
-        columns follow the order given, and to rounding with it. Forecasts of a
-        tsbptt network keep those bits; another model's, and conformal bands,
-        may differ in the last bit, as a row's result can with its position in a
-        batch. ``'stateful'`` trains its sequences in the order given.)
+        With many series, add a one-hot series identifier to every step, its
+        columns in the order of the series ids (``channels_``). (A panel's
+        windows are laid out by series id too, not in the order the series come
+        in, so the direct and recursive strategies fit the same model, bit for
+        bit, in any order of the series. Forecasts of a tsbptt network keep
+        those bits; another model's, and conformal bands, may differ in the last
+        bit, as a row's result can with its position in a batch. ``'stateful'``
+        trains its sequences in the order given.)
     interval : {None, 'conformal', 'quantile'}, default=None
         How :meth:`predict_interval` works. ``'conformal'`` (any model, any
         strategy): a copy of the model is fitted on the data before a cut-off
@@ -524,7 +524,7 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
             vars(self).pop("_member_label", None)
 
     _FIT_PRIVATE = ("_past", "_future", "_calendar", "_one_hot", "_index_names",
-                    "_positions_cache", "_fitted_params")
+                    "_positions_cache", "_id_columns_cache", "_fitted_params")
 
     def _record_fitted_params(self):
         """Keep :data:`FITTED_PARAMS` as fitted, and ``coverage`` with quantile
@@ -619,7 +619,8 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         self.channels_ = ([self.name_] + self._past
                           + [f"{c}_lead{self._lead}" for c in self._future]
                           + [f"{c}_lead{self._lead}" for c in calendar_columns]
-                          + ([f"series={k}" for k in self.series_] if self._one_hot else [])
+                          + ([f"series={self.series_[j]}" for j in _key_order(self.series_)]
+                             if self._one_hot else [])
                           + _names(self.static_features))
         repeated = pd.Index(self.channels_)[pd.Index(self.channels_).duplicated()]
         if len(repeated) and not is_network(self.estimator):

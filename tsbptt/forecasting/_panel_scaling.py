@@ -149,6 +149,19 @@ class _PanelScaling:
             self._positions_cache = cached
         return cached[1]
 
+    @property
+    def _id_columns(self):
+        """With ``series_id``: each series key's column among the one-hot ones, as
+        ``channels_`` names them (``series=<key>``, in key order; a file of a
+        forecaster fitted before that keeps its order)."""
+        cached = vars(self).get("_id_columns_cache")
+        if cached is None or cached[0] is not self.channels_:
+            slot = {c: j for j, c in enumerate(
+                c for c in self.channels_ if isinstance(c, str) and c.startswith("series="))}
+            cached = (self.channels_, {k: slot[f"series={k}"] for k in self.series_})
+            self._id_columns_cache = cached
+        return cached[1]
+
     def _scaled(self, entry, future_X=None, n_future=0):
         """Scale a series with the fitted statistics; future-known channels over
         its steps and ``n_future`` more (from ``future_X``, the calendar)."""
@@ -186,7 +199,7 @@ class _PanelScaling:
             fut = np.hstack([fut, calendar_features(full_index, self._calendar).to_numpy()])
         static = np.zeros(len(self.series_) if self._one_hot else 0)
         if self._one_hot:
-            static[i] = 1.0
+            static[self._id_columns[key]] = 1.0
         if self.static_values_ is not None:
             static = np.concatenate([static, self.static_values_[i]])
         return _Scaled(key, entry.times, y, past, fut, static, entry)
