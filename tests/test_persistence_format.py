@@ -32,6 +32,33 @@ def test_a_member_the_reader_does_not_know_is_refused(tmp_path):
         read_model_file(tmp_path / "m.npz", _known)
 
 
+@pytest.mark.parametrize("cut", [1, 21, 22, 100, 300])
+def test_a_file_cut_short_is_not_read_as_the_file_embedded_in_it(tmp_path, cut):
+    # a forecaster file holds its network's model file, stored as it is: cut short,
+    # zipfile searched back for an end record, found the inner file's and read the
+    # inner file as the whole (reported as "a 'tsbptt-model' file", and load_model
+    # then loaded it without a word)
+    write_model_file(tmp_path / "inner.npz", {"a": np.arange(3.0)}, {"class": "Inner"})
+    inner = np.frombuffer((tmp_path / "inner.npz").read_bytes(), np.uint8)
+    write_model_file(tmp_path / "outer.npz", {"b": inner}, {"class": "Outer"},
+                     format="tsbptt-thing", format_version=1)
+    raw = (tmp_path / "outer.npz").read_bytes()
+    (tmp_path / "cut.npz").write_bytes(raw[:-cut])
+    for fmt in ("tsbptt-model", "tsbptt-thing"):
+        with pytest.raises(ValueError, match=r"cut.npz' is not a readable .*damaged or "
+                                             r"truncated.*(end record|not a zip file)"):
+            read_model_file(tmp_path / "cut.npz", _known, format=fmt, format_version=1)
+    # bytes after the end record, or before the zip, are refused alike
+    for name, data in (("after.npz", raw + b"\0" * 7), ("before.npz", b"junk" + raw)):
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(ValueError, match=f"{name}' is not a readable .*(end record is "
+                                             "not at the end|does not start with the zip)"):
+            read_model_file(tmp_path / name, _known, format="tsbptt-thing", format_version=1)
+    arrays, meta = read_model_file(tmp_path / "outer.npz", _known, format="tsbptt-thing",
+                                   format_version=1)
+    assert meta["class"] == "Outer" and arrays["b"].tobytes() == inner.tobytes()
+
+
 def test_objects_are_not_written(tmp_path):
     with pytest.raises(ValueError, match="a of dtype object cannot be saved without pickle"):
         write_model_file(tmp_path / "m.npz", {"a": np.array([None, 1], dtype=object)}, {})

@@ -281,30 +281,47 @@ def _read_member(zf, info):
     return np.frombuffer(data, dtype=dtype).reshape(shape, order=order).copy(order=order)
 
 
-def _declared_members(fp, size):
-    """How many members the zip's end record declares (None where it has none: then
-    zipfile says what is wrong), read before zipfile parses the directory."""
+def _end_record(fp, size):
+    """The zip's end record, read before zipfile parses the directory: how many
+    members it declares, and where it says the directory starts (None for either
+    where there is no end record: then zipfile says what is wrong).
+
+    A model file's end record ends the file: a file cut short has none there, and
+    zipfile would search back for one, finding the end record of a model file
+    embedded in it (a forecaster file holds its network's model file) and reading
+    that as the whole file. So one that does not end the file is refused."""
     tail_len = min(size, 22 + 0xFFFF + 20 + 56)  # end record, comment, zip64 records
     fp.seek(size - tail_len)
     tail = fp.read(tail_len)
     fp.seek(0)
     at = tail.rfind(b"PK\x05\x06")
     if at < 0 or at + 22 > len(tail):
-        return None
+        return None, None
+    comment = int.from_bytes(tail[at + 20:at + 22], "little")
+    if at + 22 + comment != len(tail):
+        raise ValueError("the zip's end record is not at the end of the file (cut "
+                         "short, or more written after it)")
     count = int.from_bytes(tail[at + 10:at + 12], "little")
+    start = int.from_bytes(tail[at + 16:at + 20], "little")
     z64 = tail.rfind(b"PK\x06\x06", 0, at)
     if count == 0xFFFF and z64 >= 0 and z64 + 40 <= len(tail):
         count = int.from_bytes(tail[z64 + 32:z64 + 40], "little")
-    return count
+    if start == 0xFFFFFFFF:  # in the zip64 record
+        start = (int.from_bytes(tail[z64 + 48:z64 + 56], "little")
+                 if z64 >= 0 and z64 + 56 <= len(tail) else None)
+    return count, start
 
 
 def _read_arrays(fp, known):
     size = os.fstat(fp.fileno()).st_size
-    declared = _declared_members(fp, size)
+    declared, start = _end_record(fp, size)
     if declared is not None and declared > _MAX_MEMBERS:
         raise ValueError(f"the zip directory declares {declared} members; a model file "
                          f"has at most {_MAX_MEMBERS}")
     with zipfile.ZipFile(fp) as zf:
+        if start is not None and zf.start_dir != start:  # bytes before the zip
+            raise ValueError(f"the zip directory is at byte {zf.start_dir}, its end "
+                             f"record says {start}: the file does not start with the zip")
         infos = zf.infolist()
         names = [info.filename for info in infos]
         for info in infos:
