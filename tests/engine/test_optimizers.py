@@ -134,6 +134,34 @@ def test_learning_rate_override_and_errors():
         SGD([np.zeros(1)], 0.1, nesterov=True)
 
 
+@pytest.mark.parametrize("cls,setting,value,msg", [
+    (SGD, "learning_rate", -0.01, "learning_rate must be a number >= 0, got -0.01"),
+    (SGD, "learning_rate", float("nan"), "learning_rate must be a number >= 0, got nan"),
+    (SGD, "momentum", -0.5, r"momentum must be a number in \[0, 1\), got -0.5"),
+    (SGD, "momentum", 1.5, r"momentum must be a number in \[0, 1\), got 1.5"),
+    (SGD, "weight_decay", -1e-4, "weight_decay must be a number >= 0, got -0.0001"),
+    (SGD, "l1", True, "l1 must be a number >= 0, got True"),
+    (Adam, "beta_1", 1.0, r"beta_1 must be a number in \[0, 1\), got 1.0"),
+    (Adam, "beta_2", -0.5, r"beta_2 must be a number in \[0, 1\), got -0.5"),
+    (Adam, "epsilon", -1, "epsilon must be a number >= 0, got -1"),
+    (AdamW, "weight_decay", float("inf"), "weight_decay must be a number >= 0, got inf"),
+    (RMSprop, "alpha", 1.5, r"alpha must be a number in \[0, 1\], got 1.5"),
+    (RMSprop, "momentum", 1.0, r"momentum must be a number in \[0, 1\), got 1.0"),
+    (Adagrad, "epsilon", -1e-10, "epsilon must be a number >= 0, got -1e-10"),
+    (Adadelta, "rho", 2, r"rho must be a number in \[0, 1\], got 2"),
+    (Adadelta, "epsilon", 0.0, "epsilon must be a number > 0, got 0.0"),
+])
+def test_settings_out_of_range_are_refused_by_name(cls, setting, value, msg):
+    # accepted before: beta_1=1 gave NaN at the first step (and a stop message
+    # blaming the learning rate), a negative rate climbed the loss as "converged"
+    p = [np.zeros(2)]
+    kw = {"learning_rate": 0.1}
+    kw[setting] = value
+    with pytest.raises(ValueError, match=f"^{msg}$"):
+        cls(p, **kw)
+    np.testing.assert_array_equal(p[0], 0.0)
+
+
 @pytest.mark.parametrize("kind", sorted(OPTIMIZERS))
 def test_matches_torch_optim(kind):
     torch = pytest.importorskip("torch")

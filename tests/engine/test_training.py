@@ -254,6 +254,10 @@ def test_bad_options_are_refused_before_training():
     for opts, msg in [(dict(batch_size=0), "batch_size must be a positive integer"),
                       (dict(clip_norm=-1.0), "clip_norm must be a positive number"),
                       (dict(clip_value=0), "clip_value must be a positive number"),
+                      (dict(clip_norm=True), "clip_norm must be a positive number or "
+                                             "None, got True"),
+                      (dict(shuffle="no"), "shuffle must be True or False, got 'no'"),
+                      (dict(early_stopping=1), "early_stopping must be True or False"),
                       (dict(bptt_stride=3), "bptt_stride needs bptt_steps"),
                       (dict(bptt_steps=4, bptt_stride=5), r"bptt_stride \(5\) must not"),
                       (dict(bptt_steps=99), r"bptt_steps \(99\) is larger than"),

@@ -10,8 +10,14 @@ they expect:
 - ``l1`` adds ``l1 * sign(p)`` to the gradient;
 - both apply only where the parameter's ``decay_mask`` is True (None applies them
   everywhere; the estimators pass :func:`bias_free_mask`, which spares biases).
+
+Settings outside their range (a negative rate, a beta of 1, ...) are refused when
+the optimizer is built, by name, as ``torch.optim`` refuses them (momentum, the
+betas, ``alpha`` and ``rho`` within [0, 1), or [0, 1] where 1 is a sound limit).
 """
 import numpy as np
+
+from ..utils._validation import check_real
 
 __all__ = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "OPTIMIZERS",
            "bias_free_mask", "build_optimizer"]
@@ -69,9 +75,9 @@ class Optimizer:
     def __init__(self, params, learning_rate, *, weight_decay=0.0, l1=0.0,
                  decay_masks=None):
         self.params = list(params)
-        self.learning_rate = float(learning_rate)
-        self.weight_decay = float(weight_decay)
-        self.l1 = float(l1)
+        self.learning_rate = check_real("learning_rate", learning_rate, 0)
+        self.weight_decay = check_real("weight_decay", weight_decay, 0)
+        self.l1 = check_real("l1", l1, 0)
         self.decay_masks = (list(decay_masks) if decay_masks is not None
                             else [None] * len(self.params))
         self.t = 0
@@ -169,10 +175,10 @@ class SGD(Optimizer):
 
     def __init__(self, params, learning_rate=0.01, *, momentum=0.0, nesterov=False,
                  **kwargs):
+        self.momentum = check_real("momentum", momentum, 0, 1, closed="left")
         if nesterov and momentum <= 0:
             raise ValueError("nesterov=True needs momentum > 0, "
                              f"got momentum={momentum!r}")
-        self.momentum = float(momentum)
         self.nesterov = bool(nesterov)
         super().__init__(params, learning_rate, **kwargs)
 
@@ -195,7 +201,9 @@ class Adam(Optimizer):
 
     def __init__(self, params, learning_rate=0.001, *, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-8, **kwargs):
-        self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
+        self.beta_1 = check_real("beta_1", beta_1, 0, 1, closed="left")
+        self.beta_2 = check_real("beta_2", beta_2, 0, 1, closed="left")
+        self.epsilon = check_real("epsilon", epsilon, 0)
         super().__init__(params, learning_rate, **kwargs)
 
     def _init_state(self, p):
@@ -234,7 +242,9 @@ class RMSprop(Optimizer):
 
     def __init__(self, params, learning_rate=0.01, *, alpha=0.99, epsilon=1e-8,
                  momentum=0.0, **kwargs):
-        self.alpha, self.epsilon, self.momentum = float(alpha), float(epsilon), float(momentum)
+        self.alpha = check_real("alpha", alpha, 0, 1)
+        self.epsilon = check_real("epsilon", epsilon, 0)
+        self.momentum = check_real("momentum", momentum, 0, 1, closed="left")
         super().__init__(params, learning_rate, **kwargs)
 
     def _init_state(self, p):
@@ -257,7 +267,7 @@ class Adagrad(Optimizer):
     """Adagrad: ``s += g^2``, ``p -= lr g / (sqrt(s) + eps)``."""
 
     def __init__(self, params, learning_rate=0.01, *, epsilon=1e-10, **kwargs):
-        self.epsilon = float(epsilon)
+        self.epsilon = check_real("epsilon", epsilon, 0)
         super().__init__(params, learning_rate, **kwargs)
 
     def _init_state(self, p):
@@ -273,7 +283,9 @@ class Adadelta(Optimizer):
     """Adadelta (Zeiler 2012): step = sqrt(u + eps) / sqrt(v + eps) * g."""
 
     def __init__(self, params, learning_rate=1.0, *, rho=0.9, epsilon=1e-6, **kwargs):
-        self.rho, self.epsilon = float(rho), float(epsilon)
+        self.rho = check_real("rho", rho, 0, 1)
+        # sqrt(u + eps) / sqrt(v + eps) is 0 / 0 at the first step without it
+        self.epsilon = check_real("epsilon", epsilon, 0, closed="neither")
         super().__init__(params, learning_rate, **kwargs)
 
     def _init_state(self, p):

@@ -1,5 +1,9 @@
-"""Learning-rate schedules: the rate for an epoch, given the history so far."""
+"""Learning-rate schedules: the rate for an epoch, given the history so far.
+
+Settings outside their range are refused when the schedule is built, by name."""
 import math
+
+from ..utils._validation import check_int, check_real
 
 __all__ = ["Constant", "StepDecay", "Cosine", "ReduceOnPlateau", "SCHEDULES"]
 
@@ -8,7 +12,7 @@ class Constant:
     """The same rate every epoch."""
 
     def __init__(self, learning_rate):
-        self.learning_rate = float(learning_rate)
+        self.learning_rate = check_real("learning_rate", learning_rate, 0)
 
     def rate(self, epoch, monitored=None):
         """Learning rate for ``epoch`` (0-based); ``monitored`` is last epoch's loss."""
@@ -20,20 +24,21 @@ class StepDecay(Constant):
 
     def __init__(self, learning_rate, step_size=10, gamma=0.5):
         super().__init__(learning_rate)
-        if step_size < 1 or not 0 < gamma <= 1:
-            raise ValueError(f"need step_size >= 1 and 0 < gamma <= 1, got {step_size}, {gamma}")
-        self.step_size, self.gamma = int(step_size), float(gamma)
+        self.step_size = check_int("step_size", step_size, 1)
+        self.gamma = check_real("gamma", gamma, 0, 1, closed="right")
 
     def rate(self, epoch, monitored=None):
         return self.learning_rate * self.gamma ** (epoch // self.step_size)
 
 
 class Cosine(Constant):
-    """Cosine annealing from the rate to ``min_rate`` over ``n_epochs``."""
+    """Cosine annealing from the rate down to ``min_rate`` (at most the rate) over
+    ``n_epochs`` (at least 1)."""
 
     def __init__(self, learning_rate, n_epochs, min_rate=0.0):
         super().__init__(learning_rate)
-        self.n_epochs, self.min_rate = max(1, int(n_epochs)), float(min_rate)
+        self.n_epochs = check_int("n_epochs", n_epochs, 1)
+        self.min_rate = check_real("min_rate", min_rate, 0, self.learning_rate)
 
     def rate(self, epoch, monitored=None):
         frac = min(epoch, self.n_epochs) / self.n_epochs
@@ -47,10 +52,10 @@ class ReduceOnPlateau(Constant):
 
     def __init__(self, learning_rate, factor=0.5, patience=5, min_delta=0.0, min_rate=0.0):
         super().__init__(learning_rate)
-        if not 0 < factor < 1:
-            raise ValueError(f"factor must be in (0, 1), got {factor!r}")
-        self.factor, self.patience = float(factor), int(patience)
-        self.min_delta, self.min_rate = float(min_delta), float(min_rate)
+        self.factor = check_real("factor", factor, 0, 1, closed="neither")
+        self.patience = check_int("patience", patience, 0)
+        self.min_delta = check_real("min_delta", min_delta, 0)
+        self.min_rate = check_real("min_rate", min_rate, 0)
         self._current, self._best, self._bad = self.learning_rate, math.inf, 0
 
     def rate(self, epoch, monitored=None):

@@ -117,8 +117,13 @@ class TrainOptions:
                 check_positive_int(name, getattr(self, name))
         for name in ("clip_norm", "clip_value", "clip_step"):
             v = getattr(self, name)
-            if v is not None and not (isinstance(v, Real) and 0 < v < np.inf):
+            if v is not None and not (isinstance(v, Real) and not isinstance(v, (bool, np.bool_))
+                                      and 0 < v < np.inf):  # True would clip at 1
                 raise ValueError(f"{name} must be a positive number or None, got {v!r}")
+        for name in ("shuffle", "early_stopping"):  # "no" would be truthy: on
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise ValueError(f"{name} must be True or False, got "
+                                 f"{getattr(self, name)!r}")
         if self.bptt_stride is not None and self.bptt_steps is None:
             raise ValueError("bptt_stride needs bptt_steps (the truncation length k2)")
         if self.bptt_stride is not None and self.bptt_stride > self.bptt_steps:

@@ -15,11 +15,12 @@ import functools
 import math
 import os
 import warnings
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 
-__all__ = ["check_int", "check_memory", "check_positive_int", "check_window_length",
+__all__ = ["check_int", "check_memory", "check_positive_int", "check_real",
+           "check_window_length",
            "is_positive_int", "mean_std", "refuse_bool_numbers", "reject_complex"]
 
 
@@ -43,6 +44,40 @@ def check_int(name, value, minimum, maximum=None):
         bound = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
         raise ValueError(f"{name} must be an integer {bound}, got {value!r}")
     return int(value)
+
+
+def check_real(name, value, low=None, high=None, *, closed="both"):
+    """``value`` as a finite float in the interval from ``low`` to ``high``;
+    booleans are not numbers.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the message.
+    value : object
+    low, high : float or None, default=None
+        The bounds; None: unbounded on that side.
+    closed : {'both', 'left', 'right', 'neither'}, default='both'
+        Which bounds the value may equal.
+
+    Returns
+    -------
+    float
+    """
+    left = closed in ("both", "left")
+    right = closed in ("both", "right")
+    ok = (isinstance(value, Real) and not isinstance(value, (bool, np.bool_))
+          and math.isfinite(value)
+          and (low is None or (value >= low if left else value > low))
+          and (high is None or (value <= high if right else value < high)))
+    if not ok:
+        lo = "" if low is None else f"{'[' if left else '('}{low}"
+        hi = "" if high is None else f"{high}{']' if right else ')'}"
+        bound = (f"in {lo}, {hi}" if low is not None and high is not None
+                 else f"{'>=' if left else '>'} {low}" if low is not None
+                 else f"{'<=' if right else '<'} {high}" if high is not None else "finite")
+        raise ValueError(f"{name} must be a number {bound}, got {value!r}")
+    return float(value)
 
 
 def is_positive_int(value):
