@@ -121,6 +121,10 @@ def test_interval_settings_are_checked():
         f.predict_interval(3)
     with pytest.raises(ValueError, match="too few windows to calibrate"):
         Forecaster(Ridge(), lags=3, interval="conformal").fit(y.iloc[:6])
+    # the coverage as given: 0.999 was called "a 100% interval"
+    with pytest.raises(ValueError, match=r"too few windows to calibrate a 99\.9% interval: "
+                                         r"\d+ held-back origins, 999 needed"):
+        Forecaster(Ridge(), lags=3, interval="conformal", coverage=0.999).fit(y)
 
 
 def test_rolling_origin_splits_and_grid_search():

@@ -398,7 +398,7 @@ def cmd_backtest(args):
     print(_metrics_table(runs))
     if args.interval is not None:
         print(f"coverage: the fraction of actual values inside the "
-              f"{args.interval:.0%} conformal interval")
+              f"{100 * args.interval:.10g}% conformal interval")
     return 0
 
 

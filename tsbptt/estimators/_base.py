@@ -447,7 +447,8 @@ class _BaseRecurrent(FittedState, BaseEstimator):
         Parameters
         ----------
         path : str or os.PathLike
-            The file to write; see :func:`tsbptt.save_model`.
+            The file to write; see :func:`tsbptt.save_model` (what it holds: not
+            the optimizer's state, which a pickle keeps).
         """
         save_model(self, path)
 

@@ -159,9 +159,11 @@ best_loss_ : float
     run.
 validation_scores_ : list of float or None
     The score on the validation tail after every epoch; None without
-    ``early_stopping``. After warm starts that switched ``early_stopping`` on
-    or off, or ``partial_fit`` calls (which validate nothing), it still holds one
-    score per epoch, NaN where an epoch had no validation.
+    ``early_stopping`` (a regressor's R^2 is NaN on a tail of one sample, where it
+    is undefined; early stopping watches the tail's loss, not this score). After
+    warm starts that switched ``early_stopping`` on or off, or ``partial_fit``
+    calls (which validate nothing), it still holds one score per epoch, NaN where
+    an epoch had no validation.
 best_validation_score_ : float or None
     The validation score of the epoch whose weights were kept, among the last
     ``fit`` call's epochs (``validation_scores_`` holds every call's); None

@@ -239,6 +239,13 @@ def _check_saved_array(k, v, dtype, path):
 def save_model(estimator, path):
     """Write a fitted tsbptt estimator to ``path`` (a ``.npz`` file, no pickle).
 
+    The file holds what predicting needs: the weights, the scaling, the fitted
+    attributes. It does not hold the optimizer's state (Adam's moments, the step
+    count) nor the shuffling generator's, so a loaded model continued with
+    ``partial_fit`` or a warm-started ``fit`` starts those afresh, and does not
+    repeat the bits the original would reach; a pickle (or ``copy.deepcopy``)
+    keeps them.
+
     Parameters
     ----------
     estimator : a fitted tsbptt estimator

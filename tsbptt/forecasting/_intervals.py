@@ -84,15 +84,15 @@ class _Intervals:
                              "origins in all); use a longer series or interval=None")
         needed = _needed(self.coverage)
         if len(origins) < needed:
-            raise ValueError(f"too few windows to calibrate a {self.coverage:.0%} interval: "
-                             f"{len(origins)} held-back origins, {needed} needed; use a "
+            raise ValueError(f"too few windows to calibrate a {100 * self.coverage:.10g}% "
+                             f"interval: {len(origins)} held-back origins, {needed} needed; use a "
                              "longer series or a larger calibration fraction")
         rows = np.array([i for i, _ in origins])
         counts = np.bincount(rows, minlength=len(data))
         if self.interval_per_series and counts.min() < needed:
             i = int(np.argmin(counts))
-            raise ValueError(f"too few windows to calibrate a {self.coverage:.0%} interval "
-                             f"per series: series {data[i].key!r} has {counts[i]} "
+            raise ValueError(f"too few windows to calibrate a {100 * self.coverage:.10g}% "
+                             f"interval per series: series {data[i].key!r} has {counts[i]} "
                              f"held-back origins, {needed} needed; use a larger "
                              "calibration fraction, longer series, or "
                              "interval_per_series=False (pooled over the series)")
