@@ -142,11 +142,11 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         With many series, add a one-hot series identifier to every step, its
         columns in the order of the series ids (``channels_``). (A panel's
         windows are laid out by series id too, not in the order the series come
-        in, so the direct and recursive strategies fit the same model, bit for
-        bit, in any order of the series. Forecasts of a tsbptt network keep
-        those bits; another model's, and conformal bands, may differ in the last
-        bit, as a row's result can with its position in a batch. ``'stateful'``
-        trains its sequences in the order given.)
+        in, and ``'stateful'``'s sequences are stacked in that order, so every
+        strategy fits the same model, bit for bit, in any order of the series.
+        Forecasts of a tsbptt network keep those bits; another model's, and
+        conformal bands, may differ in the last bit, as a row's result can with
+        its position in a batch.)
     interval : {None, 'conformal', 'quantile'}, default=None
         How :meth:`predict_interval` works. ``'conformal'`` (any model, any
         strategy): a copy of the model is fitted on the data before a cut-off
@@ -640,8 +640,12 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         self._record_fitted_params()
         if self.strategy == "stateful":  # where forecasts start from
             # an ESN keeps the states its fit ended in: the same steps (0 .. n - 2 of
-            # every series) and bitwise the same states, without a second pass
+            # every series) and bitwise the same states, without a second pass; its
+            # rows are in the order the model was fitted in, the keys' (_fit_model)
             known = getattr(self.estimator_, "final_states_", None)
+            if known is not None:
+                back = np.argsort(_key_order([s.key for s in data]))
+                known = [tuple(a[back] for a in layer) for layer in known]
             self.states_ = known if known is not None else self._states_before(
                 self.estimator_, [(s, len(s.y) - 1) for s in data])
         return self

@@ -204,8 +204,12 @@ class _Strategies:
         ``label`` names the fit in the model's progress lines."""
         if self.strategy == "stateful":
             T = last[0]
-            X3 = np.stack([s.channels(np.arange(T), 1) for s in data])
-            Y = np.stack([s.y[1:T + 1] for s in data])
+            # one sequence per series, in the order of their keys (as the windows
+            # below): the batches, their shuffle and a reservoir's readout sums
+            # follow it, so a panel given in another order fits the same model
+            order = _key_order([s.key for s in data])
+            X3 = np.stack([data[i].channels(np.arange(T), 1) for i in order])
+            Y = np.stack([data[i].y[1:T + 1] for i in order])
             return self._noted(self._new_estimator(T, label).fit(X3, Y))
         H, L = self._lead, self.lags_
         lens = np.array([len(s.y) for s in data])
