@@ -366,6 +366,87 @@ def test_panel_backtest_refuses_a_series_without_actuals():
                  initial=100, step=10, horizon=3)
 
 
+class _CountingRidge(Ridge):
+    fits = 0
+
+    def fit(self, X, y, sample_weight=None):
+        type(self).fits += 1
+        return super().fit(X, y, sample_weight)
+
+
+@pytest.mark.parametrize("refit", [True, False])
+@pytest.mark.parametrize("panel", [False, True])
+def test_backtest_checks_every_training_row_before_the_first_fit(panel, refit):
+    # a missing value (or a gap) in a later origin's training part was found only
+    # after the earlier origins' fits (minutes of them with a network); with
+    # refit=False the message spoke of a "history" the user never passed
+    n = 300
+    y = pd.Series(10 + np.sin(np.arange(n) / 4),
+                  index=pd.date_range("2024-01-01", periods=n, freq="h")).astype("Float64")
+    y.iloc[270] = pd.NA  # read by the 4th origin's fit only; no origin scores it
+    data = {"a": y.fillna(1.0), "b": y} if panel else y
+    where = "series 'b'" if panel else "y"
+    _CountingRidge.fits = 0
+    with pytest.raises(ValueError, match=f"column 'y' of {where} has a missing or infinite "
+                                         r"value at Timestamp\('2024-01-12 06:00:00'\)"):
+        backtest(Forecaster(_CountingRidge(), lags=24, horizon=6), data, initial=200,
+                 step=24, horizon=6, refit=refit)
+    assert _CountingRidge.fits == 0
+    gap = y.fillna(1.0).drop(y.index[270])
+    with pytest.raises(ValueError, match="not regular at frequency h"):
+        backtest(Forecaster(_CountingRidge(), lags=24, horizon=6),
+                 {"a": y.fillna(1.0), "b": gap} if panel else gap, initial=200, step=24,
+                 horizon=6, refit=refit)
+    assert _CountingRidge.fits == 0
+    # a missing value no fit reads (after the last origin's training part) is no error
+    late = y.fillna(1.0)
+    late.iloc[290] = pd.NA  # the last origin is 272, its scored steps end at 277
+    b = backtest(Forecaster(Ridge(), lags=24, horizon=6),
+                 {"a": y.fillna(1.0), "b": late} if panel else late, initial=200, step=24,
+                 horizon=6, refit=refit)
+    assert len(b.forecasts) == 4 * 6 * (2 if panel else 1)
+
+
+def test_panel_backtest_keeps_a_series_whose_id_is_missing():
+    # Forecaster and LocalModels keep a NaN id as a series of its own; backtest
+    # scored it in its forecasts and left it out of per_series and the pooled MASE
+    # (pandas' groupby drops NaN keys), while the pooled MAE counted it
+    rng = np.random.default_rng(0)
+    t = pd.date_range("2024-01-01", periods=100, freq="h")
+    long = pd.concat([pd.DataFrame({"unique_id": i, "ds": t, "y": rng.standard_normal(100)
+                                    * (k + 1)}) for k, i in enumerate(["a", "b", "c"])],
+                     ignore_index=True)
+    named = backtest(Forecaster(Ridge(), lags=24, horizon=2), long, initial=80, step=10,
+                     horizon=2)
+    long["unique_id"] = long["unique_id"].replace({"c": np.nan})
+    b = backtest(Forecaster(Ridge(), lags=24, horizon=2), long, initial=80, step=10,
+                 horizon=2)
+    assert b.per_series.index[:2].tolist() == ["a", "b"] and pd.isna(b.per_series.index[2])
+    # the same scores (to rounding: the windows are laid out by id, and NaN's place
+    # among the ids is not "c"'s)
+    np.testing.assert_allclose(b.per_series.to_numpy(), named.per_series.to_numpy(),
+                               rtol=1e-12)
+    assert b.metrics == pytest.approx(named.metrics, rel=1e-12)
+    assert b.metrics["mase"] == b.per_series["mase"].mean()
+
+
+def test_panel_backtest_of_one_zone_from_two_libraries():
+    # zoneinfo's and dateutil's Europe/Berlin: a fit unifies them; backtest's
+    # pd.concat made an index of objects and refused the panel
+    dateutil_tz = pytest.importorskip("dateutil.tz")
+    t = pd.date_range("2024-03-25", periods=24 * 10, freq="h", tz="Europe/Berlin")
+    wave = np.sin(np.arange(len(t)) * 2 * np.pi / 24)
+    a = pd.Series(wave, index=t)
+    b = pd.Series(2 * wave, index=t.tz_convert(dateutil_tz.gettz("Europe/Berlin")))
+    got = backtest(Forecaster(Ridge(), lags=24, horizon=3), {"a": a, "b": b},
+                   initial=200, step=12, horizon=3)
+    same = backtest(Forecaster(Ridge(), lags=24, horizon=3),
+                    {"a": a, "b": b.tz_convert("Europe/Berlin")}, initial=200, step=12,
+                    horizon=3)
+    pd.testing.assert_frame_equal(got.forecasts, same.forecasts)
+    assert str(got.forecasts["ds"].dt.tz) == "Europe/Berlin"
+
+
 def test_rolling_origin_splits_a_panel_on_time():
     df = _frame(T=30).sort_values(["ds", "unique_id"])  # rows interleaved by time
     cv = RollingOrigin(20, step=4, horizon=3)

@@ -18,7 +18,7 @@ from sklearn.base import clone
 
 from ..utils._progress import ProgressReporter
 from ._forecaster import reads_future_X
-from ._panel import frame_to_long, on_grid, to_output
+from ._panel import Entry, frame_to_long, in_zone_of, on_grid, to_entries, to_output
 from ._parallel import parallel_map
 from .metrics import mae, mape, _mase_or_nan, rmse, smape
 
@@ -42,6 +42,19 @@ def _long(forecaster, y, X):
                              forecaster.target_col)
     if isinstance(y, dict):
         names = ["series", "time"]
+        # one zone made by two libraries (zoneinfo's and dateutil's Europe/Berlin) in
+        # one object, as a fit does: their labels did not join, and pd.concat made
+        # an index of objects
+        first = next(iter(y.values()), None)
+        y = {k: in_zone_of(first.index, Entry(k, s, None, 0)).y
+             if isinstance(s, pd.Series) and isinstance(first, pd.Series) else s
+             for k, s in y.items()}
+        if isinstance(X, dict):
+            X = {k: x.tz_convert(y[k].index.tz)
+                 if getattr(getattr(x, "index", None), "tz", None) is not None
+                 and getattr(y.get(k), "index", None) is not None
+                 and getattr(y[k].index, "tz", None) is not None else x
+                 for k, x in X.items()}
         y = to_output(list(y.items()), "dict", names)
         if X is not None:
             if not isinstance(X, dict) or set(X) != set(y.index.get_level_values(0)):
@@ -116,6 +129,15 @@ def _forecast_at(fitted, y, X, grid, c, horizon, coverage):
     return pred, actual
 
 
+def check_training_data(forecaster, y, X):
+    """The checks a fit of ``forecaster`` makes of the series (missing values, gaps,
+    repeated or unordered times, covariates on y's index, ...; see
+    :func:`~tsbptt.forecasting._panel.to_entries`), on the rows the backtest's last
+    fit reads: before the first fit, not after the earlier origins' ones."""
+    to_entries(y, X, freq=getattr(forecaster, "freq", None),
+               fill=getattr(forecaster, "fill", None))
+
+
 def check_finite_forecasts(pred, after):
     """Refuse an origin's forecasts (frame of forecast, and lower and upper with
     intervals) with a missing or infinite value, naming the origin (``after``): the
@@ -157,6 +179,8 @@ def panel_backtest(forecaster, y, X, *, initial, step, horizon, refit, season, c
                              "initial")
     if initial <= season:  # MASE's in-sample naive forecast needs a season of data
         raise ValueError(f"initial={initial} must exceed season={season}")
+    last = t <= grid[cuts[-1]]  # every row a fit reads, checked before the first
+    check_training_data(forecaster, y[last], None if X is None else X[last])
     progress = ProgressReporter(len(cuts), verbose, label="backtest", unit="cutoff")
     try:
         table = _run_cutoffs(forecaster, y, X, grid, cuts, horizon, refit, coverage,
@@ -222,10 +246,11 @@ def _scores(forecaster, table, y, season, coverage):
     so a series that starts later is scaled by its own first training part)."""
     id_col, target_col = forecaster.id_col, forecaster.target_col
     model = type(forecaster.estimator).__name__
-    series = dict(iter(y.groupby(level=0, sort=False)))
+    # dropna=False: a series whose id is missing (NaN) is a series too, as in a fit
+    series = {_na_key(k): s for k, s in y.groupby(level=0, sort=False, dropna=False)}
     per_series = {}
-    for key, part in table.groupby(id_col, sort=False):
-        s = series[key]
+    for key, part in table.groupby(id_col, sort=False, dropna=False):
+        s = series[_na_key(key)]
         train = s[s.index.get_level_values(1) <= part["cutoff"].min()].droplevel(0)
         # season steps apart in time, as for one series (backtesting.py)
         train = on_grid(train, forecaster.freq, key).to_numpy(np.float64)
@@ -251,6 +276,17 @@ def _scores(forecaster, table, y, season, coverage):
     if coverage is not None:
         metrics["coverage"] = _inside(table, target_col, model, coverage)
     return metrics, per_series
+
+
+class _MissingId:
+    """The dictionary key of a missing series id: NaN is not equal to itself."""
+
+
+_MISSING_ID = _MissingId()
+
+
+def _na_key(key):
+    return _MISSING_ID if not isinstance(key, tuple) and pd.isna(key) else key
 
 
 def _level_name(coverage):

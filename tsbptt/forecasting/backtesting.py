@@ -24,7 +24,8 @@ from ..utils._validation import check_int, small_spread_once_in
 from ._forecaster import reads_future_X
 from ._parallel import check_n_jobs, parallel_map
 from ._panel import on_grid
-from ._panel_backtest import check_finite_forecasts, is_panel, panel_backtest, panel_splits
+from ._panel_backtest import (check_finite_forecasts, check_training_data, is_panel,
+                              panel_backtest, panel_splits)
 from .metrics import mae, mape, _mase_or_nan, rmse, smape
 
 __all__ = ["Backtest", "RollingOrigin", "backtest"]
@@ -267,6 +268,10 @@ def _backtest(forecaster, y, X, *, initial, step, horizon, refit, season, covera
                              f"in X ({len(y)} steps, initial={initial}); use a smaller "
                              "initial")
     _check_actuals(y, origins, horizon)
+    # every row a fit reads, checked once here: a missing value in a later origin's
+    # training part failed only after the earlier origins' fits
+    check_training_data(forecaster, y.iloc[:origins[-1]],
+                        None if X is None else X.iloc[:origins[-1]])
     progress = ProgressReporter(len(origins), verbose, label="backtest", unit="origin")
     try:
         rows = _run_origins(forecaster, y, X, origins, horizon, refit, coverage, progress,
