@@ -1,5 +1,6 @@
 """tsbptt.persistence alone: the file format and its checks, without an estimator."""
 import os
+import stat
 
 import numpy as np
 import pytest
@@ -57,6 +58,21 @@ def test_a_file_cut_short_is_not_read_as_the_file_embedded_in_it(tmp_path, cut):
     arrays, meta = read_model_file(tmp_path / "outer.npz", _known, format="tsbptt-thing",
                                    format_version=1)
     assert meta["class"] == "Outer" and arrays["b"].tobytes() == inner.tobytes()
+
+
+def test_a_device_or_pipe_is_not_replaced_by_the_file(tmp_path):
+    # the file written beside it was moved over whatever was there: a FIFO, or a
+    # device (as root, /dev/null itself), became a regular file
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    (tmp_path / "link.npz").symlink_to(fifo)
+    for path in (fifo, tmp_path / "link.npz"):  # (not /dev/null: a regression would
+        # replace it)
+        with pytest.raises(ValueError, match=r"is not a regular file \(a device, pipe or "
+                                             r"socket\)"):
+            write_model_file(path, {"a": np.zeros(2)}, {})
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.npz", "pipe"]  # no .part
 
 
 def test_objects_are_not_written(tmp_path):

@@ -141,8 +141,8 @@ def write_model_file(path, arrays, meta, *, format=FORMAT, format_version=FORMAT
     Raises
     ------
     ValueError
-        If ``path`` is a folder, or an array holds objects that a file read
-        without pickle cannot hold.
+        If ``path`` is a folder, a device, a pipe or a socket (or a link to one),
+        or an array holds objects that a file read without pickle cannot hold.
     """
     for name, a in arrays.items():
         if a.dtype.kind not in _ARRAY_KINDS or a.dtype.hasobject:
@@ -161,6 +161,9 @@ def write_model_file(path, arrays, meta, *, format=FORMAT, format_version=FORMAT
     # beside it and moved over it replaced the link, and had the umask's mode); unlike
     # open(), the folder must be writable too, for the file written beside it
     target = os.path.realpath(path)
+    if _is_special(target):  # replaced by a regular file, /dev/null's very node
+        raise ValueError(f"path {path!r} is not a regular file (a device, pipe or "
+                         "socket); a model file is written to a regular file")
     mode = _mode_of(target)
     if mode is not None and not os.access(target, os.W_OK):
         raise PermissionError(errno.EACCES, "Permission denied", path)
@@ -195,6 +198,15 @@ def _sync_folder(folder):
         pass
     finally:
         os.close(fd)
+
+
+def _is_special(path):
+    """Whether something other than a regular file or a folder is at ``path``."""
+    try:
+        st = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    return not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode))
 
 
 def _mode_of(path):
