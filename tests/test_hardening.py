@@ -137,6 +137,43 @@ def test_concurrent_fits_leave_the_blas_threads_as_they_were(data):
     assert not _threads._BlasHold._holds
 
 
+_FORK_AFTER_THREADS = """
+import os, sys, warnings
+import numpy as np
+from tsbptt import LSTMRegressor
+warnings.simplefilter("ignore")
+rng = np.random.default_rng(0)
+X, y = rng.standard_normal((2000, 24, 1)), rng.standard_normal(2000)
+est = LSTMRegressor(8, max_iter=1, batch_size=500, random_state=0, n_threads=2).fit(X, y)
+Xb = np.repeat(X, 10, axis=0)  # enough work for 2 threads (engine._threads.GRAIN_MACS)
+expected = est.predict(Xb)  # a parallel region of 2 threads ran here
+pid = os.fork()
+if pid == 0:  # the child: its first parallel region waited for threads it lacks
+    ok = np.array_equal(est.predict(Xb), expected)
+    again = LSTMRegressor(8, max_iter=1, batch_size=500, random_state=0, n_threads=2)
+    ok = ok and np.array_equal(again.fit(X, y).predict(Xb), expected)
+    os._exit(0 if ok else 3)
+_, status = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here")
+def test_a_child_forked_after_parallel_kernels_runs_them(tmp_path):
+    # libgomp's threads do not survive a fork; a forked child's parallel region
+    # waited for them forever (multiprocessing's default start method on Linux)
+    import subprocess
+
+    script = tmp_path / "fork.py"
+    script.write_text(_FORK_AFTER_THREADS)
+    try:
+        done = subprocess.run([sys.executable, str(script)], timeout=60,
+                              capture_output=True, text=True)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the forked child hung in its kernels")
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
 # -- 3, 4, 6. hostile model files --------------------------------------------------------
 
 @pytest.mark.parametrize("kind", ["device", "fifo", "folder"])

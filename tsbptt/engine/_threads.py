@@ -21,6 +21,12 @@ a time slice. Three choices keep that from costing more than the threads save:
   lately, and tries the other now and then, so a machine that becomes busy (or
   idle) is noticed within a few dozen calls. Results never depend on the choice.
 
+A child process forked (``multiprocessing``'s default start method on Linux before
+Python 3.14, ``os.fork``) after this process asked for several threads runs its
+kernels on one thread: libgomp's threads do not survive a fork (only the forking
+thread does), and a child's parallel region waited for them forever. Results are
+the same bits on any thread count.
+
 libgomp's spinning itself (``OMP_WAIT_POLICY``, ``GOMP_SPINCOUNT``) is set only
 through environment variables read when the runtime loads, for the whole process
 and every library sharing the runtime (scikit-learn's too), so tsbptt leaves them to
@@ -55,6 +61,23 @@ GRAIN_MACS = 1 << 24
 _MACHINE_CORES = os.cpu_count() or 1
 
 
+#: Whether this process has asked for more than one OpenMP thread (a parallel region
+#: with several threads may have started), and whether it is a child forked after
+#: that (:func:`_forked_after_threads`): then every call runs on one thread.
+_asked_for_threads = False
+_forked_child = False
+
+
+def _forked_after_threads():
+    """In the child of a fork (registered with ``os.register_at_fork``)."""
+    global _forked_child
+    _forked_child = _asked_for_threads
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_forked_after_threads)
+
+
 def available_cores():
     """Number of cores this process may run on (its CPU affinity where known)."""
     try:
@@ -83,8 +106,10 @@ def resolve_n_threads(n_threads):
     Returns
     -------
     int
-        1 when tsbptt was built without OpenMP; an :class:`AutoThreads` for None.
+        1 when tsbptt was built without OpenMP, or in a child forked after this
+        process asked for several threads; an :class:`AutoThreads` for None.
     """
+    global _asked_for_threads
     if type(n_threads) is int and 0 < n_threads <= MAX_THREADS:  # the common case
         n = n_threads
     elif n_threads is None:
@@ -96,7 +121,11 @@ def resolve_n_threads(n_threads):
         raise ValueError(
             f"n_threads must be None or a non-zero integer in [-{MAX_THREADS}, "
             f"{MAX_THREADS}], got {n_threads!r}")
-    return n if openmp_enabled() else 1
+    if _forked_child or not openmp_enabled():
+        return 1
+    if n > 1:
+        _asked_for_threads = True
+    return n
 
 
 def call_threads(n_threads, n_rows, n_steps, width, n_gates, hidden_size):
