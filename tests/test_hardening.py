@@ -111,6 +111,45 @@ def test_interleaved_blas_holds_restore_each_library_once():
         assert _blas_threads() == before
 
 
+def test_a_ctrl_c_between_two_libraries_waits_for_the_holds(monkeypatch):
+    # a Ctrl-C that landed between the thread counts of two libraries left the second
+    # held at one thread for the rest of the process (its count never went to 0)
+    import signal
+
+    from threadpoolctl import threadpool_limits
+
+    libs = _threads._every_blas()
+    if len(libs) < 2:
+        pytest.skip("one BLAS loaded: no second library to leave held")
+    hold = _threads.all_blas_single_threaded()
+    real = type(libs[0]).set_num_threads
+    calls = []
+
+    def ctrl_c_after_setting(self, n):
+        real(self, n)
+        calls.append(n)
+        if len(calls) == 1:  # right after the first library's count: Ctrl-C
+            signal.raise_signal(signal.SIGINT)
+
+    # Python's own handler, as at a terminal (a background shell ignores SIGINT)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with threadpool_limits(2, user_api="blas"):
+            before = _blas_threads()
+            for step in (hold.__enter__, lambda: hold.__exit__(None, None, None)):
+                calls.clear()
+                monkeypatch.setattr(type(libs[0]), "set_num_threads", ctrl_c_after_setting)
+                with pytest.raises(KeyboardInterrupt):
+                    step()
+                monkeypatch.setattr(type(libs[0]), "set_num_threads", real)
+                assert len(calls) == len(libs)  # every library, then the Ctrl-C
+            assert _blas_threads() == before
+            assert not _threads._BlasHold._holds
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def test_concurrent_fits_leave_the_blas_threads_as_they_were(data):
     from threadpoolctl import threadpool_limits
 

@@ -92,6 +92,25 @@ def test_the_first_training_forward_settles_malloc_once(monkeypatch):
     assert freed == [malloc.SETTLE_BYTES] == [28 << 20]
 
 
+def test_settling_malloc_gives_way_to_a_memory_limit(monkeypatch):
+    # under a tight address-space limit the 28 MB block (a speed measure only)
+    # failed the first fit with "Unable to allocate 28.0 MiB"
+    import numpy as np
+
+    import tsbptt.engine._malloc as malloc
+    from tsbptt.engine import RecurrentLayer
+
+    def no_memory(nbytes):
+        raise MemoryError(f"Unable to allocate {nbytes} bytes")
+
+    monkeypatch.setattr(malloc, "_settled", False)
+    monkeypatch.setattr(malloc, "_free_one_block", no_memory)
+    layer = RecurrentLayer("gru", 3, 5, dtype=np.float64, random_state=0)
+    X = np.random.default_rng(1).standard_normal((4, 6, 3))
+    Y = layer.forward(X, n_threads=1)[0]
+    assert Y.shape == (4, 6, 5) and np.isfinite(Y).all() and malloc._settled
+
+
 HEAP_CHILD = textwrap.dedent("""
     import json, resource, sys
     import numpy as np

@@ -33,8 +33,10 @@ and every library sharing the runtime (scikit-learn's too), so tsbptt leaves the
 the user.
 """
 import os
+import signal
 import threading
 import time
+from contextlib import contextmanager
 from numbers import Integral
 
 from threadpoolctl import ThreadpoolController
@@ -298,6 +300,29 @@ def chunk_rows(batch_size):
     return int(rows) if rows > 1 else 1
 
 
+@contextmanager
+def _ctrl_c_after():
+    """Within: a Ctrl-C (SIGINT) waits for the end of the block, then goes to the
+    handler that was there before, for a few lines that must run whole (a count
+    and the thread counts it stands for). Only the main thread receives signals:
+    elsewhere there is nothing to wait for."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught = []
+    try:
+        previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    except ValueError:  # not the main interpreter
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if caught:  # to the handler it was meant for (KeyboardInterrupt by default)
+            signal.raise_signal(signal.SIGINT)
+
+
 class _BlasHold:
     """Hold some BLAS libraries at one thread, counted per library so that any
     mix of holds, nested or from concurrent Python threads, leaves each library's
@@ -305,7 +330,9 @@ class _BlasHold:
 
     The thread count is process-wide, so every hold shares one lock and one
     table: the first hold on a library saves its count and sets 1, the last one
-    puts the saved count back, and the holds in between touch nothing."""
+    puts the saved count back, and the holds in between touch nothing. A Ctrl-C
+    waits for the table and the counts to agree (:func:`_ctrl_c_after`): landing
+    between two libraries, it left one held at one thread for good."""
 
     _lock = threading.Lock()
     _holds = {}  # library path -> [holds now, saved thread count], for all instances
@@ -314,7 +341,7 @@ class _BlasHold:
         self._libraries = libraries  # () -> threadpoolctl LibControllers
 
     def __enter__(self):
-        with self._lock:
+        with self._lock, _ctrl_c_after():
             for lib in self._libraries():
                 entry = self._holds.get(lib.filepath)
                 if entry is None:
@@ -325,7 +352,7 @@ class _BlasHold:
         return self
 
     def __exit__(self, *exc_info):
-        with self._lock:
+        with self._lock, _ctrl_c_after():
             for lib in self._libraries():
                 entry = self._holds[lib.filepath]
                 entry[0] -= 1
