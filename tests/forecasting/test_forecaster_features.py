@@ -52,7 +52,10 @@ def test_future_known_covariates_enter_at_the_forecast_steps():
         f.predict(X=shifted)
     holed = future.copy()
     holed.iloc[1, 0] = np.nan
-    with pytest.raises(ValueError, match="has a missing value at Timestamp"):
+    with pytest.raises(ValueError, match="has a missing or infinite value at Timestamp"):
+        f.predict(X=holed)
+    holed.iloc[1, 0] = np.inf  # called "missing" before
+    with pytest.raises(ValueError, match="has a missing or infinite value at Timestamp"):
         f.predict(X=holed)
     # a repeated step: .loc gave two rows for it, each later step the covariates of
     # the step before (a stale row and its revision, a common sight in planned data)

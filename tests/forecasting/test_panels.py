@@ -447,6 +447,40 @@ def test_panel_backtest_of_one_zone_from_two_libraries():
     assert str(got.forecasts["ds"].dt.tz) == "Europe/Berlin"
 
 
+def test_covariates_on_ys_instants_in_another_zone_are_read_in_ys():
+    # fit refused X on the very instants of y in UTC (or in y's zone made by another
+    # library) as "not on exactly y's index", while predict read such X; X without a
+    # zone against y with one is refused, saying so
+    t = pd.date_range("2024-03-25", periods=24 * 8, freq="h", tz="Europe/Berlin")
+    rng = np.random.default_rng(0)
+    y = pd.Series(np.sin(np.arange(len(t)) / 4) + rng.normal(0, .1, len(t)), index=t)
+    X = pd.DataFrame({"x": rng.standard_normal(len(t))}, index=t)
+    expected = Forecaster(Ridge(), lags=12, horizon=2).fit(y, X).predict()
+    for other in (X.tz_convert("UTC"), X.tz_convert("Asia/Tokyo")):
+        got = Forecaster(Ridge(), lags=12, horizon=2).fit(y, other).predict()
+        pd.testing.assert_series_equal(got, expected, check_exact=True)
+        panel = Forecaster(Ridge(), lags=12, horizon=2).fit({"a": y}, {"a": other})
+        np.testing.assert_array_equal(panel.predict().to_numpy(), expected.to_numpy())
+    with pytest.raises(ValueError, match=r"on exactly y's index .*its times are dates "
+                                         r"without a time zone, y's dates in time zone "
+                                         r"Europe/Berlin"):
+        Forecaster(Ridge(), lags=12, horizon=2).fit(y, X.tz_localize(None))
+
+
+def test_a_long_frames_messages_say_how_to_fix_it():
+    df = _frame(T=40)
+    shuffled = df.sample(frac=1, random_state=0).reset_index(drop=True)
+    # .sort_index(), which the message gave, does nothing to a long frame's rows
+    with pytest.raises(ValueError, match=r"is not sorted by time: .*sort the panel first: "
+                                         r"\.sort_index\(\) for Series, \.sort_values\("
+                                         r"\[id_col, time_col\]\) for a long DataFrame"):
+        Forecaster(Ridge(), lags=7, horizon=2).fit(shuffled)
+    Forecaster(Ridge(), lags=7, horizon=2).fit(shuffled.sort_values(["unique_id", "ds"]))
+    with pytest.raises(ValueError, match=r"without the column\(s\) \['unique_id', 'ds'\] "
+                                         r".*\.reset_index\(\) makes them columns"):
+        Forecaster(Ridge(), lags=7, horizon=2).fit(df.set_index(["unique_id", "ds"]))
+
+
 def test_rolling_origin_splits_a_panel_on_time():
     df = _frame(T=30).sort_values(["ds", "unique_id"])  # rows interleaved by time
     cv = RollingOrigin(20, step=4, horizon=3)

@@ -9,15 +9,17 @@ import pandas as pd
 __all__ = ["check_numeric", "check_order", "real_numbers"]
 
 
-def check_order(index, what, labels="index labels", order="by its index", hint=""):
-    """Raise unless ``index`` is unique and increasing, naming the first offender."""
+def check_order(index, what, labels="index labels", order="by its index", hint="",
+                sort="sort it with .sort_index() first"):
+    """Raise unless ``index`` is unique and increasing, naming the first offender
+    (``hint`` ends the message on repeated labels, ``sort`` the one on disorder)."""
     if not index.is_unique:
         dup = index[index.duplicated()][0]
         raise ValueError(f"{what} has duplicated {labels}, e.g. {dup!r}{hint}")
     if not index.is_monotonic_increasing:
         pos = int(np.flatnonzero(~(index[1:] > index[:-1]))[0]) + 1
         raise ValueError(f"{what} is not sorted {order}: {index[pos]!r} comes after "
-                         f"{index[pos - 1]!r}; sort it with .sort_index() first")
+                         f"{index[pos - 1]!r}; {sort}")
 
 
 def check_numeric(frame, what, finite=True, hint=""):

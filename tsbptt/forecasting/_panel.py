@@ -364,7 +364,10 @@ def _check_order(index, key):
         raise ValueError(f"{_where(key)} has a missing time ({index[pos]}) at position "
                          f"{pos}; drop that row or give its time")
     check_order(index, _where(key), labels="timestamps", order="by time",
-                hint="; aggregate them first (y.groupby(level=0).mean())")
+                hint="; aggregate them first (y.groupby(level=0).mean())",
+                sort="sort it with .sort_index() first" if key is None else
+                "sort the panel first: .sort_index() for Series, "
+                ".sort_values([id_col, time_col]) for a long DataFrame")
 
 
 def _check_values(frame, key, finite=True):
@@ -565,10 +568,10 @@ def _entries(y, X):
         return entries, "long"
     if isinstance(y, pd.Series):
         if X is not None:
-            X = X.to_frame() if isinstance(X, pd.Series) else X
+            X = _in_zone_of_y(X.to_frame() if isinstance(X, pd.Series) else X, y.index)
             if not isinstance(X, pd.DataFrame) or not X.index.equals(y.index):
                 raise ValueError(f"{Xw} must be a DataFrame on exactly {yw}'s index (one "
-                                 f"row per step of {yw})")
+                                 f"row per step of {yw}){_zones_differ(X, y.index)}")
         return [Entry(None, y, X)], "single"
     if isinstance(y, dict):
         if not y:
@@ -583,15 +586,38 @@ def _entries(y, X):
                 raise TypeError(f"{yw}[{k!r}] must be a pandas Series, got "
                                 f"{type(s).__name__}")
             Xk = None if X is None else X[k]
-            Xk = Xk.to_frame() if isinstance(Xk, pd.Series) else Xk
+            Xk = _in_zone_of_y(Xk.to_frame() if isinstance(Xk, pd.Series) else Xk, s.index)
             if Xk is not None and (not isinstance(Xk, pd.DataFrame)
                                    or not Xk.index.equals(s.index)):
                 raise ValueError(f"{Xw}[{k!r}] must be a DataFrame on exactly "
-                                 f"{yw}[{k!r}]'s index")
+                                 f"{yw}[{k!r}]'s index{_zones_differ(Xk, s.index)}")
             out.append(Entry(k, s, Xk))
         return out, "dict"
     raise TypeError(f"{_where(None)} must be a pandas Series (a MultiIndex (series id, "
                     f"time) for many series) or a dict of Series, got {type(y).__name__}")
+
+
+def _in_zone_of_y(X, index):
+    """``X`` with its times in the zone of ``index`` (y's) where they are the very
+    instants of ``index`` in another zone (UTC, or the same zone made by another
+    library): as a forecast's X in any zone is read at its instants."""
+    x_index = getattr(X, "index", None)
+    if (isinstance(x_index, pd.DatetimeIndex) and isinstance(index, pd.DatetimeIndex)
+            and x_index.tz is not None and index.tz is not None
+            and not x_index.equals(index) and len(x_index) == len(index)
+            and (x_index.asi8 == index.asi8).all()):
+        return X.tz_convert(index.tz)
+    return X
+
+
+def _zones_differ(X, index):
+    """A hint where ``X``'s times and y's differ in having a time zone."""
+    x_tz = getattr(getattr(X, "index", None), "tz", None)
+    if isinstance(getattr(X, "index", None), pd.DatetimeIndex) and \
+            isinstance(index, pd.DatetimeIndex) and (x_tz is None) != (index.tz is None):
+        return (f"; its times are {_index_kind(X.index)}, y's {_index_kind(index)}: "
+                "give them alike (tz_localize, tz_convert)")
+    return ""
 
 
 def to_entries(y, X=None, *, freq=None, fill=None):
@@ -829,7 +855,10 @@ def frame_to_long(frame, id_col, time_col, target_col=None, what="y"):
                          f"target_col={target_col!r}); it has {list(frame.columns)}" + (
                              "; a DataFrame is read as a long panel: for one series on "
                              "this time index give a Series (frame['column']), for "
-                             "several a dict of Series" if on_times else ""))
+                             "several a dict of Series" if on_times else
+                             "; its index holds the series ids and times: "
+                             ".reset_index() makes them columns"
+                             if isinstance(frame.index, pd.MultiIndex) else ""))
     times = frame[time_col]
     if times.dtype == object:  # Timestamps of several zones do not make one dtype
         zones = sorted({_zone_name(t.tz) for t in times if getattr(t, "tz", None) is not None})

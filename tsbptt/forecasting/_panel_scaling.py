@@ -266,5 +266,5 @@ class _PanelScaling:
         bad = ~np.isfinite(rows.to_numpy(np.float64, na_value=np.nan))
         if bad.any():
             first = needed[np.flatnonzero(bad.any(1))[0]]
-            raise ValueError(f"{where} has a missing value at {first!r}")
+            raise ValueError(f"{where} has a missing or infinite value at {first!r}")
         return rows
