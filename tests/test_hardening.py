@@ -111,9 +111,12 @@ def test_interleaved_blas_holds_restore_each_library_once():
         assert _blas_threads() == before
 
 
-def test_a_ctrl_c_between_two_libraries_waits_for_the_holds(monkeypatch):
-    # a Ctrl-C that landed between the thread counts of two libraries left the second
-    # held at one thread for the rest of the process (its count never went to 0)
+@pytest.mark.parametrize("when", ["taking", "giving back"])
+def test_a_ctrl_c_between_two_libraries_leaves_every_count_as_it_was(monkeypatch, when):
+    # a Ctrl-C that landed between the thread counts of two libraries left one held
+    # at one thread for the rest of the process (its hold count never went to 0);
+    # while the hold is taken, a with-statement whose __enter__ raises never calls
+    # __exit__, so the hold must undo itself
     import signal
 
     from threadpoolctl import threadpool_limits
@@ -121,9 +124,8 @@ def test_a_ctrl_c_between_two_libraries_waits_for_the_holds(monkeypatch):
     libs = _threads._every_blas()
     if len(libs) < 2:
         pytest.skip("one BLAS loaded: no second library to leave held")
-    hold = _threads.all_blas_single_threaded()
     real = type(libs[0]).set_num_threads
-    calls = []
+    calls, body = [], []
 
     def ctrl_c_after_setting(self, n):
         real(self, n)
@@ -131,20 +133,28 @@ def test_a_ctrl_c_between_two_libraries_waits_for_the_holds(monkeypatch):
         if len(calls) == 1:  # right after the first library's count: Ctrl-C
             signal.raise_signal(signal.SIGINT)
 
+    def arm():
+        calls.clear()
+        monkeypatch.setattr(type(libs[0]), "set_num_threads", ctrl_c_after_setting)
+
     # Python's own handler, as at a terminal (a background shell ignores SIGINT)
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         with threadpool_limits(2, user_api="blas"):
             before = _blas_threads()
-            for step in (hold.__enter__, lambda: hold.__exit__(None, None, None)):
-                calls.clear()
-                monkeypatch.setattr(type(libs[0]), "set_num_threads", ctrl_c_after_setting)
-                with pytest.raises(KeyboardInterrupt):
-                    step()
-                monkeypatch.setattr(type(libs[0]), "set_num_threads", real)
-                assert len(calls) == len(libs)  # every library, then the Ctrl-C
-            assert _blas_threads() == before
+            if when == "taking":
+                arm()
+            with pytest.raises(KeyboardInterrupt):
+                with _threads.all_blas_single_threaded():
+                    body.append(set(_blas_threads().values()))
+                    if when == "giving back":
+                        arm()
+            monkeypatch.setattr(type(libs[0]), "set_num_threads", real)
+            # every library's count set (both ways when taking), then the Ctrl-C
+            assert len(calls) == (2 if when == "taking" else 1) * len(libs)
+            assert body == ([] if when == "taking" else [{1}])
             assert not _threads._BlasHold._holds
+            assert _blas_threads() == before
         assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     finally:
         signal.signal(signal.SIGINT, previous)
@@ -188,6 +198,8 @@ Xb = np.repeat(X, 10, axis=0)  # enough work for 2 threads (engine._threads.GRAI
 expected = est.predict(Xb)  # a parallel region of 2 threads ran here
 pid = os.fork()
 if pid == 0:  # the child: its first parallel region waited for threads it lacks
+    import signal
+    signal.alarm(50)  # hung, it must not outlive the test (the parent is killed at 60 s)
     ok = np.array_equal(est.predict(Xb), expected)
     again = LSTMRegressor(8, max_iter=1, batch_size=500, random_state=0, n_threads=2)
     ok = ok and np.array_equal(again.fit(X, y).predict(Xb), expected)

@@ -456,7 +456,8 @@ def test_covariates_on_ys_instants_in_another_zone_are_read_in_ys():
     y = pd.Series(np.sin(np.arange(len(t)) / 4) + rng.normal(0, .1, len(t)), index=t)
     X = pd.DataFrame({"x": rng.standard_normal(len(t))}, index=t)
     expected = Forecaster(Ridge(), lags=12, horizon=2).fit(y, X).predict()
-    for other in (X.tz_convert("UTC"), X.tz_convert("Asia/Tokyo")):
+    ns = X.set_axis(X.index.as_unit("ns").tz_convert("UTC"))  # another unit too
+    for other in (X.tz_convert("UTC"), X.tz_convert("Asia/Tokyo"), ns):
         got = Forecaster(Ridge(), lags=12, horizon=2).fit(y, other).predict()
         pd.testing.assert_series_equal(got, expected, check_exact=True)
         panel = Forecaster(Ridge(), lags=12, horizon=2).fit({"a": y}, {"a": other})
@@ -465,6 +466,10 @@ def test_covariates_on_ys_instants_in_another_zone_are_read_in_ys():
                                          r"without a time zone, y's dates in time zone "
                                          r"Europe/Berlin"):
         Forecaster(Ridge(), lags=12, horizon=2).fit(y, X.tz_localize(None))
+    # a nanosecond off y's instants is not y's index (no unit conversion rounds it away)
+    with pytest.raises(ValueError, match=r"on exactly y's index \(one row per step of y\)$"):
+        Forecaster(Ridge(), lags=12, horizon=2).fit(
+            y, ns.set_axis(ns.index + pd.Timedelta(1, "ns")))
 
 
 def test_a_long_frames_messages_say_how_to_fix_it():
@@ -472,13 +477,18 @@ def test_a_long_frames_messages_say_how_to_fix_it():
     shuffled = df.sample(frac=1, random_state=0).reset_index(drop=True)
     # .sort_index(), which the message gave, does nothing to a long frame's rows
     with pytest.raises(ValueError, match=r"is not sorted by time: .*sort the panel first: "
-                                         r"\.sort_index\(\) for Series, \.sort_values\("
-                                         r"\[id_col, time_col\]\) for a long DataFrame"):
+                                         r"\.sort_index\(\) for Series, a long DataFrame by "
+                                         r"its id and time columns"):
         Forecaster(Ridge(), lags=7, horizon=2).fit(shuffled)
     Forecaster(Ridge(), lags=7, horizon=2).fit(shuffled.sort_values(["unique_id", "ds"]))
     with pytest.raises(ValueError, match=r"without the column\(s\) \['unique_id', 'ds'\] "
-                                         r".*\.reset_index\(\) makes them columns"):
+                                         r".*its index holds \['unique_id', 'ds'\]: "
+                                         r"\.reset_index\(\) makes them columns"):
         Forecaster(Ridge(), lags=7, horizon=2).fit(df.set_index(["unique_id", "ds"]))
+    with pytest.raises(ValueError, match=r"without the column\(s\) \['unique_id', 'ds', "
+                                         r"'y'\] .*it has \['value'\]$"):  # y: not in the index
+        Forecaster(Ridge(), lags=7, horizon=2).fit(
+            df.rename(columns={"y": "value"}).set_index(["unique_id", "ds"]))
 
 
 def test_rolling_origin_splits_a_panel_on_time():

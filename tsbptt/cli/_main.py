@@ -50,14 +50,14 @@ __all__ = ["main"]
 
 _DEMO_NET = {"hidden_size": 32, "max_iter": 20, "learning_rate": 1e-2, "batch_size": 64}
 _DEMO_QUICK = {"hidden_size": 8, "max_iter": 3, "learning_rate": 2e-2, "batch_size": 256}
+#: ``--out -``: the forecasts as CSV on standard output
+STDOUT = "-"
 
 
 # -- output -------------------------------------------------------------------------
 
 #: Numbers below 1 print with at most this many fixed decimals (0.0000003900 hides
 #: its digits among zeros); more need scientific notation.
-#: ``--out -``: the forecasts as CSV on standard output
-STDOUT = "-"
 _MAX_DECIMALS = 6
 #: Fixed notation shows at most this many digits (a float holds about 15); more
 #: (1e300 has 301) need scientific notation.

@@ -22,10 +22,11 @@ a time slice. Three choices keep that from costing more than the threads save:
   idle) is noticed within a few dozen calls. Results never depend on the choice.
 
 A child process forked (``multiprocessing``'s default start method on Linux before
-Python 3.14, ``os.fork``) after this process asked for several threads runs its
-kernels on one thread: libgomp's threads do not survive a fork (only the forking
-thread does), and a child's parallel region waited for them forever. Results are
-the same bits on any thread count.
+Python 3.14, ``os.fork``) after this process allowed its kernels several threads
+(the default ``n_threads=None`` on a machine of several cores does) runs its kernels
+on one thread: libgomp's threads do not survive a fork (only the forking thread
+does), and a child's parallel region waited for them forever. Results are the same
+bits on any thread count.
 
 libgomp's spinning itself (``OMP_WAIT_POLICY``, ``GOMP_SPINCOUNT``) is set only
 through environment variables read when the runtime loads, for the whole process
@@ -304,19 +305,22 @@ def chunk_rows(batch_size):
 def _ctrl_c_after():
     """Within: a Ctrl-C (SIGINT) waits for the end of the block, then goes to the
     handler that was there before, for a few lines that must run whole (a count
-    and the thread counts it stands for). Only the main thread receives signals:
-    elsewhere there is nothing to wait for."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
+    and the thread counts it stands for). Yields a list that is not empty once a
+    Ctrl-C has come, so that the block can undo what the interrupt will cut short.
+    Only the main thread receives signals: elsewhere there is nothing to wait for;
+    nor where the handler there was not set from Python (it could not be put back)."""
     caught = []
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGINT) is None:
+        yield caught
+        return
     try:
         previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
     except ValueError:  # not the main interpreter
-        yield
+        yield caught
         return
     try:
-        yield
+        yield caught
     finally:
         signal.signal(signal.SIGINT, previous)
         if caught:  # to the handler it was meant for (KeyboardInterrupt by default)
@@ -341,7 +345,7 @@ class _BlasHold:
         self._libraries = libraries  # () -> threadpoolctl LibControllers
 
     def __enter__(self):
-        with self._lock, _ctrl_c_after():
+        with self._lock, _ctrl_c_after() as interrupted:
             for lib in self._libraries():
                 entry = self._holds.get(lib.filepath)
                 if entry is None:
@@ -349,17 +353,23 @@ class _BlasHold:
                     if entry[1] != 1:
                         lib.set_num_threads(1)
                 entry[0] += 1
+            if interrupted:  # raised as the block ends, and a with-statement whose
+                self._release()  # __enter__ raises never calls __exit__: undo it here
         return self
 
     def __exit__(self, *exc_info):
         with self._lock, _ctrl_c_after():
-            for lib in self._libraries():
-                entry = self._holds[lib.filepath]
-                entry[0] -= 1
-                if entry[0] == 0:
-                    del self._holds[lib.filepath]
-                    if entry[1] != 1:
-                        lib.set_num_threads(entry[1])
+            self._release()
+
+    def _release(self):
+        """Give back this hold on each library (the lock held)."""
+        for lib in self._libraries():
+            entry = self._holds[lib.filepath]
+            entry[0] -= 1
+            if entry[0] == 0:
+                del self._holds[lib.filepath]
+                if entry[1] != 1:
+                    lib.set_num_threads(entry[1])
 
 
 _all_blas = None

@@ -366,8 +366,8 @@ def _check_order(index, key):
     check_order(index, _where(key), labels="timestamps", order="by time",
                 hint="; aggregate them first (y.groupby(level=0).mean())",
                 sort="sort it with .sort_index() first" if key is None else
-                "sort the panel first: .sort_index() for Series, "
-                ".sort_values([id_col, time_col]) for a long DataFrame")
+                "sort the panel first: .sort_index() for Series, a long DataFrame by "
+                "its id and time columns (.sort_values([id_col, time_col]))")
 
 
 def _check_values(frame, key, finite=True):
@@ -604,9 +604,16 @@ def _in_zone_of_y(X, index):
     x_index = getattr(X, "index", None)
     if (isinstance(x_index, pd.DatetimeIndex) and isinstance(index, pd.DatetimeIndex)
             and x_index.tz is not None and index.tz is not None
-            and not x_index.equals(index) and len(x_index) == len(index)
-            and (x_index.asi8 == index.asi8).all()):
-        return X.tz_convert(index.tz)
+            and len(x_index) == len(index) and not x_index.equals(index)):
+        # compared in the finer of the two units (ns against pandas 3's default us,
+        # say), into which the coarser converts without loss
+        finer = max(x_index.unit, index.unit, key=["s", "ms", "us", "ns"].index)
+        try:
+            same = x_index.as_unit(finer).tz_convert(index.tz).equals(index.as_unit(finer))
+        except (ValueError, OverflowError):  # out of the finer unit's range
+            return X
+        if same:
+            return X.set_axis(index)
     return X
 
 
@@ -856,9 +863,8 @@ def frame_to_long(frame, id_col, time_col, target_col=None, what="y"):
                              "; a DataFrame is read as a long panel: for one series on "
                              "this time index give a Series (frame['column']), for "
                              "several a dict of Series" if on_times else
-                             "; its index holds the series ids and times: "
-                             ".reset_index() makes them columns"
-                             if isinstance(frame.index, pd.MultiIndex) else ""))
+                             f"; its index holds {missing}: .reset_index() makes them "
+                             "columns" if set(missing) <= set(frame.index.names) else ""))
     times = frame[time_col]
     if times.dtype == object:  # Timestamps of several zones do not make one dtype
         zones = sorted({_zone_name(t.tz) for t in times if getattr(t, "tz", None) is not None})

@@ -286,6 +286,7 @@ _MISSING_ID = _MissingId()
 
 
 def _na_key(key):
+    """``key`` as a dictionary key: a missing id (NaN, None) is one key."""
     return _MISSING_ID if not isinstance(key, tuple) and pd.isna(key) else key
 
 
