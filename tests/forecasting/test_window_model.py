@@ -522,6 +522,41 @@ def test_flat_windows_do_not_swamp_the_fits_on_normalised_targets():
     assert m._normalised(X, 7)[2].min() == m.floor  # some windows are flat: floored
 
 
+def test_a_scikit_learn_member_gets_the_flat_window_weights_too():
+    # the weights went to tsbptt networks only: Forecaster(Ridge(), scaling='window')
+    # on intermittent demand forecast 9.7 on average for data in [0, 12] of mean 0.5
+    # (MASE 9.8 against 0.93 with global scaling). A wrapper, whose sample_weight
+    # what it wraps may refuse, still fits unweighted.
+    from sklearn.multioutput import MultiOutputRegressor
+    from sklearn.neighbors import KNeighborsRegressor
+
+    from tsbptt import Forecaster
+
+    rng = np.random.default_rng(0)
+    y = pd.Series(np.where(rng.random(700) < 0.11, rng.integers(1, 10, 700), 0.0),
+                  index=pd.date_range("2024", periods=700))
+    f = Forecaster(Ridge(), lags=14, horizon=7, scaling="window", linear=False).fit(y)
+    seen = []
+    fit = Ridge.fit
+
+    def capture(self, X, Y, sample_weight=None):
+        seen.append(sample_weight)
+        return fit(self, X, Y, sample_weight)
+
+    Ridge.fit = capture
+    try:
+        g = Forecaster(Ridge(), lags=14, horizon=7, scaling="window", linear=False).fit(y)
+    finally:
+        Ridge.fit = fit
+    assert len(seen) == 1 and seen[0].min() < 1 and seen[0].max() == 1.0
+    pd.testing.assert_series_equal(f.predict(), g.predict())
+    windows = make_windows(y, 14, 7)
+    pred = f.estimator_.predict(windows.X.to_numpy()[-200:])
+    assert pred.min() > -1 and pred.max() < 9 and abs(pred.mean() - y.mean()) < 0.5
+    knn = MultiOutputRegressor(KNeighborsRegressor())
+    Forecaster(knn, lags=14, horizon=7, scaling="window", linear=False).fit(y).predict()
+
+
 def test_a_window_is_judged_flat_against_its_own_series(monkeypatch):
     # pooled over a panel, a smooth series' windows (small scales) were all "flat"
     # beside a noisy series' and weighed ~1/25th in a global model

@@ -208,6 +208,19 @@ def _flat_window_weights(scale, groups=None):
     return np.minimum(1.0, scale / medians[inverse]) ** 2
 
 
+def _takes_sample_weight(estimator):
+    """Whether ``estimator`` weighs its samples itself: a tsbptt network, or a
+    scikit-learn model whose fit takes ``sample_weight`` and wraps no other model
+    (a wrapper's may be refused by what it wraps: MultiOutputRegressor around
+    KNeighborsRegressor). Unweighted, the flat windows of intermittent demand, their
+    targets divided by a floored scale, held the fit: a window ridge forecast 9.7 on
+    average for data in [0, 12] of mean 0.5."""
+    if not has_fit_parameter(estimator, "sample_weight"):
+        return False
+    wraps = {"estimator", "estimators", "base_estimator", "regressor", "steps"}
+    return is_network(estimator) or not wraps & set(estimator.get_params(deep=False))
+
+
 def window_stats(yw, center="last", floor=1e-2, scale=True):
     """Centre and scale of each window's target values.
 
@@ -560,12 +573,10 @@ class WindowModel(RegressorMixin, BaseEstimator):
 
     def _fit_members(self, X, y, weights=None):
         """Fit the n_seeds members, each within the max_time budget's epochs, with
-        the windows' ``weights`` where the estimator is a tsbptt network."""
+        the windows' ``weights`` where the estimator takes them itself."""
         self.max_iter_, members = None, []
-        # tsbptt's networks only: a scikit-learn model's sample_weight may be refused
-        # by what it wraps (MultiOutputRegressor around KNeighbors)
-        weighted = {} if weights is None or not is_network(self.estimator) or not \
-            has_fit_parameter(self.estimator, "sample_weight") else {"sample_weight": weights}
+        weighted = {"sample_weight": weights} if weights is not None and \
+            _takes_sample_weight(self.estimator) else {}
         for i, seed in enumerate(self._seeds()):
             member = self._member(seed)
             if self.max_time is not None:
