@@ -152,6 +152,46 @@ def test_a_short_seasonal_series_is_backtested_with_windows_that_fit():
         AutoForecaster(horizon=6, random_state=0).fit(y.iloc[:36])
 
 
+def test_a_series_too_short_for_the_origins_is_told_how_many_fit():
+    idx = pd.date_range("2020-01-01", periods=60, freq="MS")
+    y = pd.Series(10 + np.sin(np.arange(60) * np.pi / 6), index=idx)
+    with pytest.raises(ValueError, match=r"too short to backtest 3 origins of horizon=12: "
+                                         r".*\(or backtest fewer origins: n_origins=2\), or "
+                                         r"fit a Forecaster$"):
+        AutoForecaster(horizon=12).fit(y)
+    AutoForecaster(horizon=12, n_origins=2, candidates=("seasonal naive", "ridge")).fit(y)
+    with pytest.raises(ValueError, match=r"3 origins of horizon=12: they leave 0 steps for "
+                                         r"the first fit, .*shorter horizon, or fit"):
+        AutoForecaster(horizon=12).fit(y.iloc[:36])  # no number of origins fits
+
+
+def test_convergence_is_warned_of_in_autoforecasters_words(monkeypatch):
+    # the candidates' backtest fits warned as a Forecaster's "final model" and
+    # advised training='as_given', a parameter AutoForecaster does not have
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPRegressor
+
+    from tsbptt.forecasting import auto
+
+    def candidate(self, name, season, lags):  # an MLP stopped after one epoch
+        return Forecaster(MLPRegressor(max_iter=1, random_state=0), lags=lags,
+                          horizon=self.horizon, season=season)
+
+    monkeypatch.setattr(auto.AutoForecaster, "_candidate", candidate)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        AutoForecaster(horizon=5, candidates=("ridge",)).fit(_random_walk(0, n=300))
+    said = [str(w.message) for w in seen if issubclass(w.category, ConvergenceWarning)]
+    assert len(said) == 1  # the final fit's, not every backtest fold's
+    assert said[0].startswith("AutoForecaster (the chosen 'ridge'): its model fit did not "
+                              "converge")
+    assert "fit 1/1: final model" in said[0] and "training='as_given'" in said[0]
+    assert said[0].endswith("to train longer, fit a Forecaster with that model and "
+                            "training='as_given'")
+
+
 def test_bad_settings_are_errors():
     y = _random_walk(5, n=60)
     with pytest.raises(ValueError, match=r"candidates=\('arima',\): unknown \['arima'\]"):

@@ -510,7 +510,8 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
                 self._fit(y, X)
             _warn_once(self._convergence_notes, budgeted=self.training == "auto"
                        and is_network(self.estimator)
-                       and budget_sets_epochs(self.estimator))
+                       and budget_sets_epochs(self.estimator),
+                       said=vars(self).get("_convergence_said"))
             return self
         except BaseException:
             # a failed (re)fit leaves an unfitted forecaster, never a mix of the old

@@ -42,14 +42,16 @@ def _stack_states(states_list):
             for layer in range(len(states_list[0]))]
 
 
-def _warn_once(notes, budgeted=False):
+def _warn_once(notes, budgeted=False, said=None):
     """One ConvergenceWarning for the members of a Forecaster fit that did not
     converge, from the caller's ``fit`` line.
 
     ``notes``: (fit label or None, message) pairs, one per warning a member gave;
     the summary counts the fits, quotes the first message and names each fit.
     ``budgeted``: ``training='auto'`` set the members' epochs and early stopping,
-    so the advice is the way out of that budget, not max_iter (replaced by it)."""
+    so the advice is the way out of that budget, not max_iter (replaced by it).
+    ``said``: (who, advice) in place of the Forecaster's own, for a forecaster fitted
+    by another object whose parameters the advice must name (AutoForecaster)."""
     if not notes:
         return
     fits = list(dict.fromkeys(label for label, _ in notes))
@@ -62,7 +64,10 @@ def _warn_once(notes, budgeted=False):
               "in place of max_iter's default): to train longer, pass "
               "training='as_given' with the network's own max_iter" if budgeted else
               "raise max_iter, or stop by tol or early_stopping")
-    warnings.warn(f"Forecaster: {which} did not converge ({first}{more}){where}; "
+    who = "Forecaster"
+    if said is not None:
+        who, advice = said
+    warnings.warn(f"{who}: {which} did not converge ({first}{more}){where}; "
                   f"{advice}", ConvergenceWarning, stacklevel=3)
 
 

@@ -26,6 +26,7 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Ridge
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
@@ -83,6 +84,11 @@ class MeanForecaster:
         preds = [f.predict(steps, X=X, history=history, history_X=history_X)
                  for f in self.forecasters]
         return sum(preds[1:], preds[0]) / len(preds)
+
+
+def _count(n, noun):
+    """``n`` and ``noun``, in the plural unless ``n`` is 1: "1 origin", "3 steps"."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _scores(folds):
@@ -280,6 +286,12 @@ class AutoForecaster(BaseEstimator):
             self.scores_.update(score)
         season, lags = self.season_, self._window
         members = [self._candidate(m, season, lags) for m in self.members_]
+        for name, member in zip(self.members_, members):  # its warning, in its words
+            member._convergence_said = (
+                f"AutoForecaster (the chosen {name!r})",
+                "AutoForecaster trains its networks within the forecasting budget (at "
+                "most 40 epochs); to train longer, fit a Forecaster with that model and "
+                "training='as_given'")
         self.forecaster_ = (members[0] if len(members) == 1
                             else MeanForecaster(members)).fit(y)
         return self
@@ -305,20 +317,35 @@ class AutoForecaster(BaseEstimator):
         self._window = lags = self._lags(initial)
         need = max(lags + 2 * self.horizon, season + 1)
         if self.lags is None and lags < season:  # the windows must hold a season
-            raise ValueError(f"y has {len(y)} steps: too short to backtest {n_origins} "
-                             f"origins of horizon={self.horizon}: the first fit's "
-                             f"{initial} steps leave room for windows of {lags} steps, "
-                             f"fewer than a season ({season}); give a longer series or "
-                             "a shorter horizon, or fit a Forecaster")
+            room = (f"the first fit's {_count(initial, 'step')} leave room for windows of "
+                    f"{_count(lags, 'step')}" if initial > self.horizon else
+                    f"they leave {_count(max(initial, 0), 'step')} for the first fit")
+            raise ValueError(f"y has {len(y)} steps: too short to backtest "
+                             f"{_count(n_origins, 'origin')} of horizon={self.horizon}: "
+                             f"{room}, fewer than a season ({season}); "
+                             f"give a longer series or a shorter horizon"
+                             f"{self._fewer_origins(len(y), n_origins)}, or fit a Forecaster")
         if initial < need:
             given = "" if self.lags is None else f" with lags={lags}"
             raise ValueError(f"y has {len(y)} steps: too short to backtest "
-                             f"{n_origins} origins of horizon={self.horizon}{given} "
-                             f"(needs at least {need + n_origins * self.horizon})")
+                             f"{_count(n_origins, 'origin')} of horizon={self.horizon}{given} "
+                             f"(needs at least {need + n_origins * self.horizon})"
+                             f"{self._fewer_origins(len(y), n_origins)}")
         folds = {}
         for name in names:
             folds[name], origins = self._backtest(name, y, initial, season, lags)
         return folds, origins
+
+    def _fewer_origins(self, n_steps, n_origins):
+        """A hint naming the most origins a series of ``n_steps`` allows, where fewer
+        than ``n_origins`` (at least one) would do."""
+        for k in range(n_origins - 1, 0, -1):
+            initial = n_steps - k * self.horizon
+            lags = self._lags(initial)
+            if ((self.lags is not None or lags >= self.season_)
+                    and initial >= max(lags + 2 * self.horizon, self.season_ + 1)):
+                return f" (or backtest fewer origins: n_origins={k})"
+        return ""
 
     def _backtest(self, name, y, initial, season, lags):
         """(actual, forecast) arrays of each fold, and the origins, in order."""
@@ -330,6 +357,10 @@ class AutoForecaster(BaseEstimator):
             end = min(block[-1] + self.horizon, len(y))
             with warnings.catch_warnings():  # the choice reads MAE, never MASE
                 warnings.filterwarnings("ignore", message="MASE is undefined")
+                # the candidates' backtest fits train within the forecasting budget
+                # by design; the warning named a "final model" and advised a
+                # parameter AutoForecaster does not have (the final fit still warns)
+                warnings.filterwarnings("ignore", category=ConvergenceWarning)
                 bt = backtest(self._candidate(name, season, lags), y.iloc[:end],
                               initial=int(block[0]), step=self.horizon,
                               refit=self.refit, season=season)
