@@ -777,3 +777,27 @@ def test_a_window_model_is_refused_for_the_copies_it_holds(monkeypatch):
     with pytest.raises(ValueError, match=re.escape(
             f"lags=8 needs {10 * one_copy / 2**30:.3g} GiB for its {n_windows} windows")):
         Forecaster(GRURegressor(hidden_size=2, max_iter=1), lags=8, horizon=2).fit(y)
+
+
+def test_the_forecaster_says_how_much_of_the_network_it_kept(tmp_path):
+    # documented as "0: dropped", the weight was only to be found inside estimator_
+    from sklearn.exceptions import NotFittedError
+
+    from tsbptt import Forecaster, LSTMRegressor, load_forecaster
+
+    rng = np.random.default_rng(0)
+    y = pd.Series(np.cumsum(rng.normal(size=300)),
+                  index=pd.date_range("2024", periods=300, freq="D"))
+    net = LSTMRegressor(hidden_size=4, max_iter=3, random_state=0, n_threads=1)
+    f = Forecaster(net, horizon=7)
+    with pytest.raises(NotFittedError):
+        f.network_weight_
+    f.fit(y)
+    assert 0.0 <= f.network_weight_ <= 1.0
+    assert f.network_weight_ == f.estimator_.network_weight_
+    assert (f.network_weight_ > 0) == f.estimator_.use_network_
+    f.save(tmp_path / "f.npz")
+    assert load_forecaster(tmp_path / "f.npz").network_weight_ == f.network_weight_
+    # no linear part to correct: no weight
+    assert Forecaster(Ridge(), horizon=7).fit(y).network_weight_ is None
+    assert Forecaster(net, horizon=7, linear=False).fit(y).network_weight_ is None

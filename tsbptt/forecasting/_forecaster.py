@@ -62,7 +62,7 @@ from ._strategies import _key_order, _Strategies
 from ..estimators import capabilities
 from ..utils._validation import (INPUT_NOISE_FLOOR, below_floor, check_window_length,
                                  refuse_bool_numbers, scale_or_unit, warn_small_spread)
-from ._window_model import budget_sets_epochs, is_network
+from ._window_model import WindowModel, budget_sets_epochs, is_network
 from .metrics import mae
 from .windowing import CALENDAR_FEATURES, calendar_features, infer_season
 
@@ -307,6 +307,13 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         channels every step carries.
     long_frame_ : bool
         Whether ``fit`` got a long DataFrame (forecasts then come back as one).
+    network_weight_ : float or None
+        The weight of the network's correction of the linear part in the
+        forecasts, set by how much it helped on the latest 20% of the windows: 0
+        where the network was dropped (the linear part forecasts alone), 1 where
+        its whole correction is kept; None where there is no linear part to
+        correct (a model other than a tsbptt network, or ``linear=False``; with
+        ``n_seeds`` > 1, the seeds' correction). Read from ``estimator_``.
     """
 
     _parameter_constraints = {
@@ -767,6 +774,14 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         if columns is None:
             return pd.Series(flat, index=index, name=name)
         return pd.DataFrame(flat, index=index, columns=columns)
+
+    @property
+    def network_weight_(self) -> float | None:
+        check_is_fitted(self, "estimator_")
+        model = self.estimator_
+        if not isinstance(model, WindowModel) or model.linear_kind_ is None:
+            return None
+        return float(model.network_weight_)
 
     def predict(self, steps: int | None = None, X: Any = None, history: Any = None,
                 history_X: Any = None) -> Any:
