@@ -869,3 +869,16 @@ def test_unsupported_input_forms_are_refused_in_the_estimators_words(make):
     make().fit([x.reshape(-1, 1) for x in ragged], [0.0, 1.0, 2.0])
     make().fit([x[:3] for x in ragged], [0.0, 1.0, 2.0])
     assert make().__sklearn_tags__().input_tags.three_d_array
+
+
+@pytest.mark.parametrize("cls", [LSTMRegressor, GRUClassifier])
+def test_a_sparse_y_is_refused_as_scikit_learn_refuses_it(cls):
+    # the regressors called a sparse y "not numeric, dtype object" (np.asarray made
+    # it an object array); scikit-learn's estimators, and tsbptt's classifiers, say
+    # sparse data is not taken
+    import scipy.sparse as sp
+
+    X = np.random.default_rng(0).standard_normal((12, 4))
+    y = sp.csr_matrix(np.arange(12.0)[:, None] % 2)
+    with pytest.raises(TypeError, match="Sparse data was passed .* dense data is required"):
+        cls(4, max_iter=1).fit(X, y)

@@ -11,6 +11,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
+import scipy.sparse as sp
 from numbers import Real
 from numpy.typing import ArrayLike
 from sklearn.base import RegressorMixin, _fit_context
@@ -180,6 +181,9 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the "
                              "target y is None")
+        if sp.issparse(y):  # np.asarray made it an object array: "not numeric"
+            raise TypeError("Sparse data was passed for y, but dense data is required. "
+                            "Use '.toarray()' to convert to a dense numpy array.")
         per_step = targets_per_step(self.input_kind_, y, lengths, T, labels=False)
         if per_step:
             return per_step_targets(y, lengths, T), True
