@@ -23,6 +23,20 @@ def test_config_file_sets_parameters_and_flags_win(wave_csv, tmp_path, capsys, r
     assert "epoch 3/3" in err
 
 
+def test_values_equal_to_the_class_defaults_are_kept(wave_csv, tmp_path, capsys, run,
+                                                    lstm_args):
+    # the Forecaster's training budget took them for defaults left unset: --epochs
+    # 200 trained at most 40 epochs, a config's early_stopping false stopped early
+    code, _, err = run(capsys, *lstm_args(wave_csv, "--epochs", 200, "--hidden-size", 2,
+                                          "--verbose"))
+    assert code == 0 and "epoch 1/200" in err
+    config = tmp_path / "model.json"
+    config.write_text(json.dumps({"early_stopping": False, "hidden_size": 2}))
+    code, _, err = run(capsys, *lstm_args(wave_csv, "--epochs", 3, "--config", config,
+                                          "--verbose"))
+    assert code == 0 and "val loss" not in err and "ran all 3 epochs" in err
+
+
 def test_toml_config_file(wave_csv, tmp_path, capsys, run, lstm_args):
     pytest.importorskip("tomllib")
     config = tmp_path / "model.toml"

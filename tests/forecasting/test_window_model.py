@@ -15,6 +15,7 @@ from tsbptt.forecasting._window_model import (
     BUDGET,
     WindowModel,
     apply_budget,
+    budget_sets_epochs,
     loo_alpha,
     loo_ridge,
     window_base,
@@ -398,6 +399,22 @@ def test_training_budget_replaces_only_defaults():
     assert est.early_stopping and est.batch_size == BUDGET["batch_size"]
     stateful = apply_budget(LSTMRegressor(), stateful=True)
     assert not stateful.early_stopping and stateful.max_iter == BUDGET["max_iter"]
+
+
+def test_training_budget_keeps_the_values_given_explicitly():
+    # the command line marks what it set (its defaults, the config's, the flags'):
+    # an explicit value equal to the class default (--epochs 200, --batch-size 32,
+    # early_stopping false in a config) was taken for a default and replaced
+    from sklearn.base import clone
+
+    est = LSTMRegressor(max_iter=200, batch_size=32, early_stopping=False)
+    est._given_params = frozenset({"max_iter", "batch_size", "early_stopping"})
+    for copy in (clone(est), clone(Forecaster(est)).estimator):  # kept by clone
+        assert copy._given_params == est._given_params
+        apply_budget(copy)
+        assert (copy.max_iter, copy.batch_size, copy.early_stopping) == (200, 32, False)
+        assert copy.learning_rate == BUDGET["learning_rate"]  # not given: the budget's
+    assert not budget_sets_epochs(est) and budget_sets_epochs(LSTMRegressor())
 
 
 def test_network_forecaster_defaults_window_scaling_and_a_linear_part():

@@ -1087,9 +1087,13 @@ def build_estimator(args, config=None, verbose=0):
             raise UsageError(f"config file: unknown parameter(s) {unknown} for "
                              f"{type(est).__name__}; valid ones: {sorted(valid)}")
         est.set_params(**config)
-    est.set_params(**{param: getattr(args, attr)
-                      for attr, (_, param, applies) in FLAG_PARAMS.items()
-                      if kind in applies and getattr(args, attr, None) is not None})
+    flags = {param: getattr(args, attr) for attr, (_, param, applies) in FLAG_PARAMS.items()
+             if kind in applies and getattr(args, attr, None) is not None}
+    est.set_params(**flags)
+    if kind == "net":  # every value here was chosen: the command line's defaults, the
+        # config's and the flags'; a Forecaster's training budget takes a value equal
+        # to the class default for one left unset (--epochs 200 trained 40 epochs)
+        est._given_params = frozenset(NET_DEFAULTS) | set(config or ()) | set(flags)
     if args.model == "naive" and args.season is not None:  # the flag wins, as the others
         est.set_params(season=args.season)
     return est

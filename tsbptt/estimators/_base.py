@@ -135,6 +135,16 @@ class _BaseRecurrent(FittedState, BaseEstimator):
         """What the layers above may rely on (see :mod:`._tags`)."""
         return Capabilities(recurrent=True, channels=True, reports_progress=True)
 
+    def __sklearn_clone__(self):
+        """scikit-learn's clone, keeping ``_given_params``: the parameters set
+        explicitly (by the command line, which knows its flags), which a
+        Forecaster's training budget must not take for defaults
+        (``forecasting._window_model.apply_budget``)."""
+        new = super().__sklearn_clone__()
+        if "_given_params" in vars(self):
+            new._given_params = self._given_params
+        return new
+
     def __sklearn_is_fitted__(self):
         return hasattr(self, "network_")
 

@@ -721,25 +721,31 @@ def _class_defaults(estimator):
             inspect.signature(type(estimator).__init__).parameters.items()}
 
 
+def _left_at_default(estimator):
+    """The names of ``estimator``'s parameters that equal their class defaults and
+    were not given explicitly: an estimator's ``_given_params`` (set by the command
+    line, which knows its flags; kept by ``clone``) names those that were."""
+    defaults = _class_defaults(estimator)
+    given = vars(estimator).get("_given_params", ())
+    return {k for k, v in estimator.get_params().items()
+            if k in defaults and k not in given and v == defaults[k]}
+
+
 def budget_sets_epochs(estimator):
     """Whether :func:`apply_budget` replaces ``estimator``'s ``max_iter`` (left at its
     class default)."""
-    defaults = _class_defaults(estimator)
-    return "max_iter" in defaults and \
-        estimator.get_params().get("max_iter") == defaults["max_iter"]
+    return "max_iter" in _left_at_default(estimator)
 
 
 def apply_budget(estimator, stateful=False, n_windows=None):
     """Set the :data:`BUDGET` values on the parameters of ``estimator`` (in place)
-    that are at their class defaults; a stateful fit, or one of fewer than
-    :data:`MIN_VALIDATED_WINDOWS` windows (``n_windows``), keeps early stopping
-    off."""
-    defaults = _class_defaults(estimator)
-    params = estimator.get_params()
+    that are at their class defaults (:func:`_left_at_default`); a stateful fit, or
+    one of fewer than :data:`MIN_VALIDATED_WINDOWS` windows (``n_windows``), keeps
+    early stopping off."""
+    left = _left_at_default(estimator)
     unvalidated = stateful or (n_windows is not None and n_windows < MIN_VALIDATED_WINDOWS)
     estimator.set_params(**{
         k: v for k, v in BUDGET.items()
-        if k in params and params[k] == defaults.get(k, v)
-        and not (unvalidated and k in ("early_stopping", "validation_fraction",
-                                       "n_iter_no_change"))})
+        if k in left and not (unvalidated and k in ("early_stopping", "validation_fraction",
+                                                    "n_iter_no_change"))})
     return estimator
