@@ -77,7 +77,7 @@ def test_forecast_ridge_continues_a_sine_wave(wave_csv, tmp_path, capsys, run, r
                          "value", "--horizon", 6, "--lags", 24, "--model", "ridge",
                          "--alpha", 1e-6, "--out", out_csv)
     assert code == 0, err
-    assert "wrote" in out
+    assert out == "" and "tsbptt: wrote" in err  # stdout holds results alone
     frame = read_forecast(out_csv)
     assert list(frame.columns) == ["time", "forecast"]
     expected_times = pd.date_range("2024-01-21", periods=6, freq="h")
@@ -180,7 +180,7 @@ def test_forecast_span_is_written_to_one_precision(wave_csv, tmp_path, capsys, r
                          "value", "--horizon", 3, "--lags", 24, "--model", "ridge",
                          "--out", tmp_path / "f.csv")
     assert code == 0, err
-    assert "3 forecasts of 'value', 2024-01-21 00:00 .. 2024-01-21 02:00" in out
+    assert "3 forecasts of 'value', 2024-01-21 00:00 .. 2024-01-21 02:00" in err
 
 
 def test_forecast_model_auto_says_its_choice_and_warns_when_networks_lose(tmp_path, capsys, run):
@@ -197,7 +197,7 @@ def test_forecast_model_auto_says_its_choice_and_warns_when_networks_lose(tmp_pa
     np.testing.assert_allclose([float(v.split()[-1]) for v in lines[1:]], day[:6],
                                atol=0.006)  # the table's 2 decimals
     notes = err.splitlines()
-    assert notes[0] == ("tsbptt: season 24 (from the time step <Hour>; set it with "
+    assert notes[0] == ("tsbptt: season 24 (from the time step h; set it with "
                         "--season); lags 48 (2 x season, at least 8; set it with --lags)")
     assert notes[1].startswith("tsbptt: chose seasonal naive (season 24; mean absolute "
                                "error over 4 backtest origins of the training data: "
@@ -252,7 +252,7 @@ def test_backtest_infers_the_season_of_mase_and_the_baseline(noise_csv, capsys, 
     code, out, err = run(capsys, "backtest", path, "--time-col", "time", "--target",
                          "load", "--horizon", 6, "--lags", 24, "--model", "ridge")
     assert code == 0, err
-    assert "season 24 (from the time step <Hour>; set it with --season)" in out
+    assert "tsbptt: season 24 (from the time step h; set it with --season)" in err
     assert "seasonal naive (season 24)" in out and "lags 48" not in out
 
 
@@ -349,3 +349,36 @@ def test_number_format_of_huge_and_equal_values():
     assert cli._number_format([0.0, 0.0]) == ".2f"
     # a spread at rounding level (an almost constant series): not 17 digits
     assert cli._number_format([5.0, 5.0], scale=1e-20) == ".3f"
+
+
+def test_closed_streams_neither_mix_nor_lose_the_results(wave_csv, tmp_path, capsys, run,
+                                                         ridge_args, monkeypatch):
+    # 2>&-: print(file=None) wrote the notes to stdout, into the CSV; >&-: the
+    # forecast was lost and the exit code 0
+    import sys
+
+    monkeypatch.setattr(sys, "stderr", None)
+    code, out, _ = run(capsys, "forecast", wave_csv, "--time-col", "ts", "--target",
+                       "value", "--horizon", 2, "--model", "ridge", "--out", "-")
+    assert code == 0 and out.splitlines()[0] == "time,forecast" and "tsbptt" not in out
+    monkeypatch.undo()
+    monkeypatch.setattr(sys, "stdout", None)
+    code, _, err = run(capsys, *ridge_args(wave_csv))
+    assert code == 2 and err == ("tsbptt: error: standard output is closed: the results "
+                                 "have nowhere to go (redirect it, or give --out FILE)\n")
+    code, _, err = run(capsys, *ridge_args(wave_csv, "--out", tmp_path / "f.csv"))
+    assert code == 0 and (tmp_path / "f.csv").exists()
+
+
+def test_a_failed_write_names_the_out_file(wave_csv, tmp_path, capsys, run, ridge_args,
+                                           monkeypatch):
+    import errno
+
+    def full(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", full)
+    out_csv = tmp_path / "f.csv"
+    code, _, err = run(capsys, *ridge_args(wave_csv, "--out", out_csv))
+    assert code == 2 and err == (f"tsbptt: error: cannot write --out {out_csv}: No space "
+                                 "left on device\n")

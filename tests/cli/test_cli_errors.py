@@ -162,7 +162,8 @@ def test_plot_and_out_paths_are_checked_before_fitting(wave_csv, tmp_path, capsy
     png = tmp_path / "plot"
     code, out, err = run(capsys, *ridge_args(wave_csv, "--plot", png))
     assert code == 0, err
-    assert f"wrote {png}\n" in out and png.read_bytes().startswith(b"\x89PNG")
+    assert f"tsbptt: wrote {png}\n" in err and png.read_bytes().startswith(b"\x89PNG")
+    assert "wrote" not in out  # stdout holds the forecasts alone
 
 
 def test_bad_freq_names_the_flag(wave_csv, capsys, run, ridge_args):

@@ -14,7 +14,7 @@ def test_forecast_model_esn_continues_a_sine_wave(wave_csv, tmp_path, capsys, wa
                      "--alpha", "1e-8", "--out", str(out_csv)])
     out, err = capsys.readouterr()
     assert code == 0, err
-    assert "wrote" in out
+    assert "wrote" in err
     frame = pd.read_csv(out_csv)
     np.testing.assert_allclose(frame["forecast"],
                                wave(wave_hours + np.arange(6)),
@@ -27,6 +27,11 @@ def test_network_flags_are_refused_for_esn(wave_csv, capsys):
     _, err = capsys.readouterr()
     assert code == 2
     assert "--epochs applies to --model lstm, gru or rnn, not to --model esn" in err
+    code = cli.main(["forecast", str(wave_csv), "--time-col", "ts", "--target", "value",
+                     "--horizon", "3", "--model", "ridge", "--threads", "2"])
+    _, err = capsys.readouterr()
+    assert code == 2  # one list, not "lstm, gru or rnn or esn"
+    assert "--threads applies to --model lstm, gru, rnn or esn, not to --model ridge" in err
 
 
 def test_forecast_model_esn_stateful_strategy(wave_csv, tmp_path, capsys, wave, wave_hours):

@@ -538,3 +538,42 @@ def test_whole_numbers_of_a_text_read_file_stay_exact(tmp_path, capsys, run):
     assert frame["id"].tolist() == [9007199254740993, 9007199254740992]
     assert frame["big"].tolist() == ["99999999999999999999", "1"]  # past int64: text
     assert frame["value"].tolist() == [1.5, 2.5]
+
+
+def test_compressed_files_are_read_and_archives_refused(tmp_path, capsys, run, ridge_args,
+                                                        wave_csv):
+    # pandas read data.csv.gz, then the command's own look at the first lines read it
+    # as UTF-8 text and failed on the gzip header, naming no file
+    import bz2
+    import gzip
+    import lzma
+
+    code, plain, err = run(capsys, *ridge_args(wave_csv))
+    assert code == 0, err
+    for suffix, opener in ((".gz", gzip.open), (".bz2", bz2.open), (".xz", lzma.open)):
+        packed = tmp_path / f"wave.csv{suffix}"
+        with opener(packed, "wb") as f:
+            f.write(wave_csv.read_bytes())
+        code, out, err = run(capsys, *ridge_args(packed))
+        assert code == 0, err
+        assert out == plain
+    archive = tmp_path / "wave.zip"
+    archive.write_bytes(wave_csv.read_bytes())
+    code, _, err = run(capsys, *ridge_args(archive))
+    assert code == 2 and err == (f"tsbptt: error: {archive} is a .zip archive: extract the "
+                                 "CSV first (files compressed with .gz, .bz2, .xz are read "
+                                 "as they are)\n")
+    code, _, err = run(capsys, *ridge_args("-"))
+    assert code == 2 and err == ("tsbptt: error: FILE - (standard input) is not read: save "
+                                 "the CSV to a file and give its name\n")
+
+
+def test_a_file_not_in_utf8_names_the_byte_in_the_file(tmp_path, capsys, run):
+    # the offset was the byte's place in pandas' buffer, not in the file
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("ts;Temp\u00e9rature\n".encode("latin-1")
+                     + b"".join(f"2024-01-{d:02d};{d}\n".encode() for d in range(1, 29)))
+    code, _, err = run(capsys, "forecast", path, "--target", "Temp\u00e9rature", "--sep", ";",
+                       "--horizon", 2, "--model", "ridge", "--lags", 2)
+    assert code == 2 and err == (f"tsbptt: error: {path} is not UTF-8 text (byte 7): save "
+                                 "it as UTF-8 CSV\n")

@@ -71,7 +71,7 @@ def test_season_and_lags_are_inferred_and_said_or_taken_from_the_flags(wave_csv,
     code, out, err = run(capsys, "forecast", wave_csv, "--time-col", "ts", "--target",
                          "value", "--horizon", 3, "--model", "ridge", "--alpha", 1e-6)
     assert code == 0, err
-    assert err == ("tsbptt: season 24 (from the time step <Hour>; set it with --season); "
+    assert err == ("tsbptt: season 24 (from the time step h; set it with --season); "
                    "lags 48 (2 x season, at least 8; set it with --lags)\n")
     assert out.splitlines()[0].split() == ["time", "forecast"]
     code, out, err = run(capsys, *ridge_args(wave_csv, "--season", 5))

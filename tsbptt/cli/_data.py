@@ -5,10 +5,13 @@ with a message meant for the person at the terminal, naming the column, value or
 key at fault; :func:`tsbptt.cli.main` turns it into one ``tsbptt: error:`` line.
 """
 import argparse
+import bz2
 import csv
 import datetime
+import gzip
 import itertools
 import json
+import lzma
 import re
 import warnings
 from dataclasses import dataclass
@@ -342,7 +345,8 @@ class FileLines:
 
         starts = []
         try:
-            with open(self.path, newline="", encoding="utf-8-sig", errors="replace") as f:
+            with _open_text(self.path, newline="", encoding="utf-8-sig",
+                            errors="replace") as f:
                 reader = csv.reader(f, delimiter=self.sep)
                 end = 0
                 for row in reader:
@@ -712,10 +716,17 @@ def read_csv(file, sep=",", decimal=".", thousands=None):
     -------
     DataFrame
     """
+    if file == "-":
+        raise UsageError("FILE - (standard input) is not read: save the CSV to a file "
+                         "and give its name")
     path = Path(file)
     if not path.is_file():
         raise UsageError(f"file not found: {file}" if not path.exists() else
                          f"{file} is not a file")
+    if path.suffix.lower() in _UNREAD_ARCHIVES:
+        raise UsageError(f"{file} is a {path.suffix} archive: extract the CSV first "
+                         f"(files compressed with {', '.join(_COMPRESSED)} are read as "
+                         "they are)")
     if sep == decimal:
         raise UsageError(f"--sep and --decimal are both {sep!r}; they must differ")
     if thousands == decimal:  # as --sep it is fine: "10,000.5" in quotes
@@ -728,9 +739,9 @@ def read_csv(file, sep=",", decimal=".", thousands=None):
     except pd.errors.ParserError as exc:
         raise UsageError(f"cannot read {file} as CSV with --sep {sep!r}: "
                          f"{cut(' '.join(str(exc).split()), 200)[1:-1]}") from None
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"{file} is not UTF-8 text (byte {exc.start}): save it as "
-                         "UTF-8 CSV") from None
+    except UnicodeDecodeError as exc:  # its offset is within pandas' buffer
+        raise UsageError(f"{file} is not UTF-8 text (byte {_first_bad_byte(path, exc)}): "
+                         "save it as UTF-8 CSV") from None
     if frame.shape[1] == 1:
         header = str(frame.columns[0])
         other = next((c for c in (";", "\t", ",", "|") if c != sep and c in header), None)
@@ -764,10 +775,36 @@ def _read_fields(path, sep, decimal, thousands, **kwargs):
     return _columns_as_numbers(frame, decimal, thousands)
 
 
+#: Compressed files read as they are (as pandas reads them), by their suffix.
+_COMPRESSED = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+#: Archives (or compressions without a module in Python's standard library) refused.
+_UNREAD_ARCHIVES = (".zip", ".zst", ".tar", ".tgz", ".7z")
+
+
+def _open_text(path, **kwargs):
+    """``path`` opened as text, decompressed where its suffix says (.gz, .bz2, .xz)."""
+    opener = _COMPRESSED.get(Path(path).suffix.lower())
+    return open(path, **kwargs) if opener is None else opener(path, "rt", **kwargs)
+
+
+def _first_bad_byte(path, exc):
+    """The offset of the first byte of ``path`` (decompressed) that is not UTF-8,
+    ``exc``'s own (a position in a buffer) where it cannot be read again."""
+    try:
+        with _open_text(path, encoding="latin-1") as f:  # any byte: the file's bytes
+            data = f.read().encode("latin-1")
+        data.decode("utf-8")
+    except UnicodeDecodeError as found:
+        return found.start
+    except OSError:
+        pass
+    return exc.start
+
+
 def _first_widths(path, sep):
     """The fields of the header and of the first data row (blank lines skipped), or
     None where the file has no data row to count."""
-    with open(path, encoding="utf-8-sig", newline="") as f:
+    with _open_text(path, encoding="utf-8-sig", newline="") as f:
         lines = [line for line in itertools.islice(f, 64) if line.strip()][:2]
     if len(lines) < 2:
         return None
@@ -1065,7 +1102,9 @@ def build_estimator(args, config=None, verbose=0):
     kind = {"lstm": "net", "gru": "net", "rnn": "net"}.get(args.model, args.model)
     for attr, (flag, _, applies) in FLAG_PARAMS.items():
         if getattr(args, attr, None) is not None and kind not in applies:
-            what = "--model " + " or ".join(_KIND_WORDS[k] for k in applies)
+            words = [w for k in applies for w in _KIND_WORDS[k].replace(" or ", ", ").split(", ")]
+            what = "--model " + (", ".join(words[:-1]) + " or " + words[-1]
+                                 if len(words) > 1 else words[0])
             raise UsageError(f"{flag} applies to {what}, not to --model {args.model}")
     if args.model == "auto":
         if config:

@@ -102,7 +102,10 @@ def _write_csv(frame, path):
     """``frame`` as CSV, its index the ``time`` column; ``path`` ``-``: to stdout."""
     frame = frame.copy()
     frame.index.name = "time"
-    frame.to_csv(sys.stdout if path == STDOUT else path)
+    try:
+        frame.to_csv(sys.stdout if path == STDOUT else path)
+    except OSError as exc:  # a full disk, say: "[Errno 28] No space left on device"
+        raise UsageError(f"cannot write --out {path}: {exc.strerror or exc}") from None
 
 
 def _check_plotting(path):
@@ -211,7 +214,8 @@ def _season_and_lags(args, y, est=None):
     if args.season is None:
         step = to_entries(y, freq=_freq(args.freq), fill=args.fill)[2]
         args.season = infer_season(step)
-        said.append(f"season {args.season} (from the time step {step!r}; set it "
+        shown = step.freqstr if hasattr(step, "freqstr") else step  # as --freq spells it
+        said.append(f"season {args.season} (from the time step {shown}; set it "
                     "with --season)")
         if args.model == "naive":
             est.set_params(season=args.season)
@@ -314,19 +318,20 @@ def cmd_forecast(args):
         out = model.predict_interval(X=future)
     else:
         out = model.predict(X=future).to_frame("forecast")
-    if args.out == STDOUT:  # nothing else on stdout: it may be piped on
+    # stdout holds the results alone (it may be piped on); what was written, on stderr
+    if args.out == STDOUT:
         _write_csv(out, args.out)
     elif args.out:
         _write_csv(out, args.out)
         first, last = _when(out.index[0], out.index[-1])
-        print(f"wrote {args.out}: {len(out)} forecasts of {data.y.name!r}, "
-              f"{first} .. {last}")
+        print(f"tsbptt: wrote {args.out}: {len(out)} forecasts of {data.y.name!r}, "
+              f"{first} .. {last}", file=sys.stderr)
     else:
         print(_table(out, data.y))
     if plot:
         _save_plot(args.plot, data.y, out, f"{data.y.name}: {args.model} forecast",
                    history_tail=max(4 * args.horizon, args.lags))
-        print(f"wrote {args.plot}", file=sys.stderr if args.out == STDOUT else sys.stdout)
+        print(f"tsbptt: wrote {args.plot}", file=sys.stderr)
     return 0
 
 
@@ -394,7 +399,7 @@ def cmd_backtest(args):
           f"{first} to {last}, every {step} step(s), horizon "
           f"{args.horizon}; the model is {fit}")
     if said:
-        print(said)
+        print(f"tsbptt: {said}", file=sys.stderr)  # as forecast says it
     print(_metrics_table(runs))
     if args.interval is not None:
         print(f"coverage: the fraction of actual values inside the "
@@ -747,11 +752,19 @@ def main(argv=None):
         The exit code: 0 on success, 2 for a mistake in the command line or the
         data, 1 for an unexpected failure.
     """
+    if sys.stderr is None:  # closed (2>&-): print(file=None) would write to stdout
+        sys.stderr = open(os.devnull, "w")
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, or a usage error (code 2)
         return exc.code if isinstance(exc.code, int) else 2
+    if sys.stdout is None:  # closed (>&-): the results would be lost, exit 0
+        if args.func is not cmd_forecast or args.out in (None, STDOUT):
+            print("tsbptt: error: standard output is closed: the results have nowhere "
+                  "to go (redirect it, or give --out FILE)", file=sys.stderr)
+            return 2
+        sys.stdout = open(os.devnull, "w")
     debug = getattr(args, "debug", False)
     caught = []
     try:
