@@ -1,6 +1,7 @@
 """The ``tsbptt`` commands' outputs: demo, forecast, backtest, datasets, help and
 version, checked by value (dates, forecasts, intervals, plots, tables)."""
 
+import os
 import subprocess
 import sys
 
@@ -382,3 +383,16 @@ def test_a_failed_write_names_the_out_file(wave_csv, tmp_path, capsys, run, ridg
     code, _, err = run(capsys, *ridge_args(wave_csv, "--out", out_csv))
     assert code == 2 and err == (f"tsbptt: error: cannot write --out {out_csv}: No space "
                                  "left on device\n")
+
+
+def test_a_closed_pipe_after_out_dash_stops_quietly(wave_csv, capsys, run, monkeypatch):
+    # `--out - | head -1`: the write's BrokenPipeError was turned into "cannot write
+    # --out -: Broken pipe", exit 2, where main() stops quietly
+    def closed(self, *args, **kwargs):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", closed)
+    monkeypatch.setattr(os, "dup2", lambda *args: None)  # leave pytest's stdout be
+    code, _, err = run(capsys, "forecast", wave_csv, "--time-col", "ts", "--target",
+                       "value", "--horizon", 2, "--model", "ridge", "--out", "-")
+    assert code == 1 and "error" not in err and "Broken pipe" not in err

@@ -577,3 +577,26 @@ def test_a_file_not_in_utf8_names_the_byte_in_the_file(tmp_path, capsys, run):
                        "--horizon", 2, "--model", "ridge", "--lags", 2)
     assert code == 2 and err == (f"tsbptt: error: {path} is not UTF-8 text (byte 7): save "
                                  "it as UTF-8 CSV\n")
+
+
+def test_damaged_compressed_files_and_tarballs_are_named(tmp_path, capsys, run, ridge_args,
+                                                         wave_csv):
+    # a cut .gz ended in "EOFError (run with --debug ...)", exit 1, naming no file;
+    # a .tar.gz was read by pandas (its one member) and by the command as raw bytes
+    import gzip
+    import tarfile
+
+    packed = tmp_path / "cut.csv.gz"
+    packed.write_bytes(gzip.compress(wave_csv.read_bytes())[:-40])
+    code, _, err = run(capsys, *ridge_args(packed))
+    assert code == 2 and err.startswith(f"tsbptt: error: cannot read {packed} as a .gz "
+                                        "file: ") and err.count("\n") == 1
+    fake = tmp_path / "text.csv.gz"
+    fake.write_bytes(wave_csv.read_bytes())
+    code, _, err = run(capsys, *ridge_args(fake))
+    assert code == 2 and f"cannot read {fake} as a .gz file" in err
+    tarball = tmp_path / "wave.tar.gz"
+    with tarfile.open(tarball, "w:gz") as tar:
+        tar.add(wave_csv, arcname="wave.csv")
+    code, _, err = run(capsys, *ridge_args(tarball))
+    assert code == 2 and f"{tarball} is a .tar.gz archive: extract the CSV first" in err

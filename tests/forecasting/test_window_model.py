@@ -539,15 +539,18 @@ def test_flat_windows_do_not_swamp_the_fits_on_normalised_targets():
     assert m._normalised(X, 7)[2].min() == m.floor  # some windows are flat: floored
 
 
-def test_a_scikit_learn_member_gets_the_flat_window_weights_too():
+def test_a_scikit_learn_member_gets_the_flat_window_weights_too(monkeypatch):
     # the weights went to tsbptt networks only: Forecaster(Ridge(), scaling='window')
     # on intermittent demand forecast 9.7 on average for data in [0, 12] of mean 0.5
     # (MASE 9.8 against 0.93 with global scaling). A wrapper, whose sample_weight
     # what it wraps may refuse, still fits unweighted.
     from sklearn.multioutput import MultiOutputRegressor
     from sklearn.neighbors import KNeighborsRegressor
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
 
     from tsbptt import Forecaster
+    from tsbptt.forecasting import _window_model
 
     rng = np.random.default_rng(0)
     y = pd.Series(np.where(rng.random(700) < 0.11, rng.integers(1, 10, 700), 0.0),
@@ -567,9 +570,19 @@ def test_a_scikit_learn_member_gets_the_flat_window_weights_too():
         Ridge.fit = fit
     assert len(seen) == 1 and seen[0].min() < 1 and seen[0].max() == 1.0
     pd.testing.assert_series_equal(f.predict(), g.predict())
-    windows = make_windows(y, 14, 7)
-    pred = f.estimator_.predict(windows.X.to_numpy()[-200:])
+    windows = make_windows(y, 14, 7).X.to_numpy()[-200:]
+    pred = f.estimator_.predict(windows)
     assert pred.min() > -1 and pred.max() < 9 and abs(pred.mean() - y.mean()) < 0.5
+    # unweighted, as before: far off the data
+    monkeypatch.setattr(_window_model, "_sample_weight_of", lambda est, w: {})
+    plain = Forecaster(Ridge(), lags=14, horizon=7, scaling="window", linear=False).fit(y)
+    assert plain.estimator_.predict(windows).mean() > 3 * y.mean() + 1
+    monkeypatch.undo()
+    # a Pipeline ending in such a model is weighted alike; a wrapper fits unweighted
+    pipe = Forecaster(make_pipeline(StandardScaler(), Ridge()), lags=14, horizon=7,
+                      scaling="window", linear=False).fit(y)
+    # (the scaler changes what the penalty weighs: close, not equal)
+    np.testing.assert_allclose(pipe.estimator_.predict(windows), pred, atol=1e-2)
     knn = MultiOutputRegressor(KNeighborsRegressor())
     Forecaster(knn, lags=14, horizon=7, scaling="window", linear=False).fit(y).predict()
 

@@ -14,6 +14,7 @@ import json
 import lzma
 import re
 import warnings
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -723,8 +724,9 @@ def read_csv(file, sep=",", decimal=".", thousands=None):
     if not path.is_file():
         raise UsageError(f"file not found: {file}" if not path.exists() else
                          f"{file} is not a file")
-    if path.suffix.lower() in _UNREAD_ARCHIVES:
-        raise UsageError(f"{file} is a {path.suffix} archive: extract the CSV first "
+    archive = next((a for a in _UNREAD_ARCHIVES if path.name.lower().endswith(a)), None)
+    if archive is not None:
+        raise UsageError(f"{file} is a {archive} archive: extract the CSV first "
                          f"(files compressed with {', '.join(_COMPRESSED)} are read as "
                          "they are)")
     if sep == decimal:
@@ -742,6 +744,11 @@ def read_csv(file, sep=",", decimal=".", thousands=None):
     except UnicodeDecodeError as exc:  # its offset is within pandas' buffer
         raise UsageError(f"{file} is not UTF-8 text (byte {_first_bad_byte(path, exc)}): "
                          "save it as UTF-8 CSV") from None
+    except (EOFError, lzma.LZMAError, zlib.error, OSError) as exc:  # cut short, or
+        # not what its suffix says (gzip's "Not a gzipped file" is an OSError)
+        if path.suffix.lower() not in _COMPRESSED:
+            raise
+        raise UsageError(f"cannot read {file} as a {path.suffix} file: {exc}") from None
     if frame.shape[1] == 1:
         header = str(frame.columns[0])
         other = next((c for c in (";", "\t", ",", "|") if c != sep and c in header), None)
@@ -777,8 +784,10 @@ def _read_fields(path, sep, decimal, thousands, **kwargs):
 
 #: Compressed files read as they are (as pandas reads them), by their suffix.
 _COMPRESSED = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
-#: Archives (or compressions without a module in Python's standard library) refused.
-_UNREAD_ARCHIVES = (".zip", ".zst", ".tar", ".tgz", ".7z")
+#: Archives (or compressions without a module in Python's standard library) refused,
+#: by the end of the file's name.
+_UNREAD_ARCHIVES = (".tar.gz", ".tar.bz2", ".tar.xz", ".zip", ".zst", ".tar", ".tgz",
+                    ".7z")
 
 
 def _open_text(path, **kwargs):

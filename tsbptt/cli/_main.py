@@ -104,6 +104,8 @@ def _write_csv(frame, path):
     frame.index.name = "time"
     try:
         frame.to_csv(sys.stdout if path == STDOUT else path)
+    except BrokenPipeError:  # `--out - | head`: main() stops quietly
+        raise
     except OSError as exc:  # a full disk, say: "[Errno 28] No space left on device"
         raise UsageError(f"cannot write --out {path}: {exc.strerror or exc}") from None
 
@@ -759,12 +761,12 @@ def main(argv=None):
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, or a usage error (code 2)
         return exc.code if isinstance(exc.code, int) else 2
-    if sys.stdout is None:  # closed (>&-): the results would be lost, exit 0
-        if args.func is not cmd_forecast or args.out in (None, STDOUT):
-            print("tsbptt: error: standard output is closed: the results have nowhere "
-                  "to go (redirect it, or give --out FILE)", file=sys.stderr)
-            return 2
-        sys.stdout = open(os.devnull, "w")
+    # closed (>&-): the results would be lost, exit 0 (print() to None writes nothing;
+    # with --out FILE nothing else goes to stdout)
+    if sys.stdout is None and (args.func is not cmd_forecast or args.out in (None, STDOUT)):
+        print("tsbptt: error: standard output is closed: the results have nowhere "
+              "to go (redirect it, or give --out FILE)", file=sys.stderr)
+        return 2
     debug = getattr(args, "debug", False)
     caught = []
     try:

@@ -309,11 +309,14 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         Whether ``fit`` got a long DataFrame (forecasts then come back as one).
     network_weight_ : float or None
         The weight of the network's correction of the linear part in the
-        forecasts, set by how much it helped on the latest 20% of the windows: 0
-        where the network was dropped (the linear part forecasts alone), 1 where
-        its whole correction is kept; None where there is no linear part to
-        correct (a model other than a tsbptt network, or ``linear=False``; with
-        ``n_seeds`` > 1, the seeds' correction). Read from ``estimator_``.
+        forecasts (with ``n_seeds`` > 1, of the seeds' median), set by how much it
+        helped on the validation tail (the latest windows, the network's
+        ``validation_fraction`` of them with early stopping, else 20%): 0 where the
+        network was dropped (the linear part forecasts alone), 1 where its whole
+        correction is kept, also where it was not measured (a quantile loss, or
+        too few windows for a tail); None where there is no linear part to
+        correct (a model other than a tsbptt network, or ``linear=False``). Read
+        from ``estimator_``.
     """
 
     _parameter_constraints = {
@@ -777,6 +780,7 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
 
     @property
     def network_weight_(self) -> float | None:
+        """The weight of the network's correction (see the class' Attributes)."""
         check_is_fitted(self, "estimator_")
         model = self.estimator_
         if not isinstance(model, WindowModel) or model.linear_kind_ is None:

@@ -32,9 +32,11 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+from sklearn import get_config
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Ridge
+from sklearn.pipeline import Pipeline
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter
 
@@ -208,17 +210,25 @@ def _flat_window_weights(scale, groups=None):
     return np.minimum(1.0, scale / medians[inverse]) ** 2
 
 
-def _takes_sample_weight(estimator):
-    """Whether ``estimator`` weighs its samples itself: a tsbptt network, or a
-    scikit-learn model whose fit takes ``sample_weight`` and wraps no other model
-    (a wrapper's may be refused by what it wraps: MultiOutputRegressor around
-    KNeighborsRegressor). Unweighted, the flat windows of intermittent demand, their
-    targets divided by a floored scale, held the fit: a window ridge forecast 9.7 on
-    average for data in [0, 12] of mean 0.5."""
+def _sample_weight_of(estimator, weights):
+    """The fit argument that gives ``estimator`` the windows' ``weights``, or {} where
+    it does not weigh samples itself: a tsbptt network or echo-state network, a
+    scikit-learn model whose fit takes ``sample_weight`` and wraps no other model (a
+    wrapper's may be refused by what it wraps: MultiOutputRegressor around
+    KNeighborsRegressor), or a Pipeline ending in such a model. Unweighted, the flat
+    windows of intermittent demand, their targets divided by a floored scale, held
+    the fit: a window ridge forecast 9.7 on average for data in [0, 12] of mean 0.5."""
+    if weights is None:
+        return {}
+    if isinstance(estimator, Pipeline) and not get_config().get(
+            "enable_metadata_routing", False):  # routed, a step must ask for them
+        name, last = estimator.steps[-1]
+        return ({f"{name}__sample_weight": weights}
+                if last != "passthrough" and _sample_weight_of(last, weights) else {})
     if not has_fit_parameter(estimator, "sample_weight"):
-        return False
-    wraps = {"estimator", "estimators", "base_estimator", "regressor", "steps"}
-    return is_network(estimator) or not wraps & set(estimator.get_params(deep=False))
+        return {}
+    wraps = any(hasattr(v, "fit") for v in estimator.get_params(deep=False).values())
+    return {"sample_weight": weights} if is_network(estimator) or not wraps else {}
 
 
 def window_stats(yw, center="last", floor=1e-2, scale=True):
@@ -575,8 +585,7 @@ class WindowModel(RegressorMixin, BaseEstimator):
         """Fit the n_seeds members, each within the max_time budget's epochs, with
         the windows' ``weights`` where the estimator takes them itself."""
         self.max_iter_, members = None, []
-        weighted = {"sample_weight": weights} if weights is not None and \
-            _takes_sample_weight(self.estimator) else {}
+        weighted = _sample_weight_of(self.estimator, weights)
         for i, seed in enumerate(self._seeds()):
             member = self._member(seed)
             if self.max_time is not None:
@@ -722,13 +731,15 @@ def _class_defaults(estimator):
 
 
 def _left_at_default(estimator):
-    """The names of ``estimator``'s parameters that equal their class defaults and
-    were not given explicitly: an estimator's ``_given_params`` (set by the command
-    line, which knows its flags; kept by ``clone``) names those that were."""
+    """The names of ``estimator``'s :data:`BUDGET` parameters that equal their class
+    defaults and were not given explicitly: an estimator's ``_given_params`` (set by
+    the command line, which knows its flags; kept by ``clone``) names those that
+    were."""
     defaults = _class_defaults(estimator)
     given = vars(estimator).get("_given_params", ())
-    return {k for k, v in estimator.get_params().items()
-            if k in defaults and k not in given and v == defaults[k]}
+    params = estimator.get_params()
+    return {k for k in BUDGET if k in params and k in defaults and k not in given
+            and params[k] == defaults[k]}
 
 
 def budget_sets_epochs(estimator):

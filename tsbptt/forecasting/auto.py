@@ -40,6 +40,7 @@ from ..estimators._base import N_THREADS_CONSTRAINTS
 from ..estimators._state import undone_on_failure
 from ..utils._validation import refuse_bool_numbers
 from ._forecaster import Forecaster
+from ._window_model import BUDGET
 from .windowing import infer_season
 
 __all__ = ["AutoForecaster", "MeanForecaster"]
@@ -290,10 +291,12 @@ class AutoForecaster(BaseEstimator):
             member._convergence_said = (
                 f"AutoForecaster (the chosen {name!r})",
                 "AutoForecaster trains its networks within the forecasting budget (at "
-                "most 40 epochs); to train longer, fit a Forecaster with that model and "
-                "training='as_given'")
+                f"most {BUDGET['max_iter']} epochs); to train longer, fit a Forecaster "
+                "with that model and training='as_given'")
         self.forecaster_ = (members[0] if len(members) == 1
                             else MeanForecaster(members)).fit(y)
+        for member in members:  # a refit of the member itself is the user's own
+            vars(member).pop("_convergence_said", None)
         return self
 
     def _lags(self, first_fit):
