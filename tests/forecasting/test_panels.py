@@ -759,3 +759,15 @@ def test_a_panels_forecasts_do_not_depend_on_the_order_of_its_series(make, serie
     assert fits[0].channels_ == fits[1].channels_
     if series_id:
         assert fits[0].channels_[1:] == ["series=a", "series=b", "series=c", "series=d"]
+
+
+@pytest.mark.parametrize("series_id", [False, True])
+def test_dir_of_a_fitted_forecaster_reads_every_attribute(series_id):
+    # scikit-learn's __dir__ keeps the names hasattr finds; a property that raised a
+    # KeyError without series_id broke dir(), and sktime's get_fitted_params with it
+    y = {k: s.droplevel(0) for k, s in _long(_frame(T=40)).groupby(level=0)}
+    for data in (y, y["a"]):
+        f = Forecaster(Ridge(), lags=7, horizon=2, series_id=series_id).fit(data)
+        names = dir(f)
+        assert {"estimator_", "series_", "network_weight_"} <= set(names)
+        assert f.network_weight_ is None

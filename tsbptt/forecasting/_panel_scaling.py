@@ -158,7 +158,10 @@ class _PanelScaling:
         if cached is None or cached[0] is not self.channels_:
             slot = {c: j for j, c in enumerate(
                 c for c in self.channels_ if isinstance(c, str) and c.startswith("series="))}
-            cached = (self.channels_, {k: slot[f"series={k}"] for k in self.series_})
+            # without series_id: none (dir() and hasattr() read every property, and a
+            # KeyError escapes them)
+            cached = (self.channels_, {k: slot[f"series={k}"] for k in self.series_
+                                       if f"series={k}" in slot})
             self._id_columns_cache = cached
         return cached[1]
 
