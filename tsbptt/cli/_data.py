@@ -60,7 +60,7 @@ FLAG_PARAMS = {"hidden_size": ("--hidden-size", "hidden_size", ("net",)),
                "random_state": ("--random-state", "random_state", ("net", "esn")),
                "alpha": ("--alpha", "alpha", ("ridge", "esn"))}
 #: The --model values of each kind in FLAG_PARAMS, for error messages.
-_KIND_WORDS = {"net": "lstm, gru or rnn", "ridge": "ridge", "esn": "esn"}
+_KIND_WORDS = {"net": ("lstm", "gru", "rnn"), "ridge": ("ridge",), "esn": ("esn",)}
 
 
 class UsageError(ValueError):
@@ -1111,9 +1111,9 @@ def build_estimator(args, config=None, verbose=0):
     kind = {"lstm": "net", "gru": "net", "rnn": "net"}.get(args.model, args.model)
     for attr, (flag, _, applies) in FLAG_PARAMS.items():
         if getattr(args, attr, None) is not None and kind not in applies:
-            words = [w for k in applies for w in _KIND_WORDS[k].replace(" or ", ", ").split(", ")]
-            what = "--model " + (", ".join(words[:-1]) + " or " + words[-1]
-                                 if len(words) > 1 else words[0])
+            words = [w for k in applies for w in _KIND_WORDS[k]]
+            what = "--model " + " or ".join(filter(None, (", ".join(words[:-1]),
+                                                          words[-1])))
             raise UsageError(f"{flag} applies to {what}, not to --model {args.model}")
     if args.model == "auto":
         if config:

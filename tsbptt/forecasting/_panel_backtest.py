@@ -46,15 +46,14 @@ def _long(forecaster, y, X):
         # one object, as a fit does: their labels did not join, and pd.concat made
         # an index of objects
         first = next(iter(y.values()), None)
-        y = {k: in_zone_of(first.index, Entry(k, s, None, 0)).y
-             if isinstance(s, pd.Series) and isinstance(first, pd.Series) else s
-             for k, s in y.items()}
-        if isinstance(X, dict):
-            X = {k: x.tz_convert(y[k].index.tz)
-                 if getattr(getattr(x, "index", None), "tz", None) is not None
-                 and getattr(y.get(k), "index", None) is not None
-                 and getattr(y[k].index, "tz", None) is not None else x
-                 for k, x in X.items()}
+        if isinstance(first, pd.Series):  # (anything else: the fit names it)
+            xs = X if isinstance(X, dict) else {}
+            moved = {k: in_zone_of(first.index, Entry(k, s, xs.get(k), 0))
+                     for k, s in y.items() if isinstance(s, pd.Series)}
+            y = {k: moved[k].y if k in moved else s for k, s in y.items()}
+            if isinstance(X, dict):
+                X = {k: moved[k].X if k in moved and moved[k].X is not None else x
+                     for k, x in X.items()}
         y = to_output(list(y.items()), "dict", names)
         if X is not None:
             if not isinstance(X, dict) or set(X) != set(y.index.get_level_values(0)):
