@@ -578,6 +578,25 @@ def test_classifier_partial_fit_needs_classes_first():
         m.partial_fit(X[:3], ["cat", "dog", "gnu"])
 
 
+def test_a_warm_started_classifier_fit_needs_every_class_as_mlp_does():
+    # a warm start is a whole fit: it trained on a subset of classes_ without a word,
+    # where MLPClassifier refuses; partial_fit takes such a batch
+    X, _ = _windows()
+    y = _labels(len(X))
+    m = _small(LSTMClassifier, max_iter=1, warm_start=True).fit(X, y)
+    before = {k: v.copy() for k, v in m.network_.params.items()}
+    few = y != "cat"
+    with pytest.raises(ValueError, match=r"same classes as in the previous call to "
+                       r"fit: y lacks \['cat'\] of classes_="):
+        m.fit(X[few], y[few])
+    assert all(np.array_equal(before[k], v) for k, v in m.network_.params.items())
+    assert m.n_iter_ == 1
+    m.partial_fit(X[few], y[few])  # a batch of some classes stays welcome
+    assert m.n_iter_ == 2
+    m.fit(X, y)
+    assert m.n_iter_ == 3
+
+
 # ---------------------------------------------------------------------------------------
 # 4. scikit-learn tools
 # ---------------------------------------------------------------------------------------

@@ -91,7 +91,7 @@ class _ClassifierBase(ClassifierMixin, _BaseRecurrent):
     def _loss(self):
         return LOSSES[self.loss]()
 
-    def _labels(self, y, n, classes=None, first=True):
+    def _labels(self, y, n, classes=None, first=True, incremental=True):
         reject_masked(y, "y")
         y = column_or_1d(y, warn=True)
         if len(y) != n:
@@ -114,9 +114,16 @@ class _ClassifierBase(ClassifierMixin, _BaseRecurrent):
         unknown = np.setdiff1d(np.unique(y), self.classes_)
         if unknown.size:
             raise ValueError(f"y contains labels not in classes: {unknown[:5]}")
+        if not (first or incremental) and len(np.unique(y)) != len(self.classes_):
+            # a warm-started fit is a whole fit: as MLPClassifier, it needs every class
+            # (partial_fit takes a batch with some classes only)
+            missing = np.setdiff1d(self.classes_, np.unique(y))
+            raise ValueError("warm_start can only be used where y has the same classes "
+                             f"as in the previous call to fit: y lacks {missing[:5]} of "
+                             f"classes_={self.classes_!r}")
         return self._encoder.transform(y).astype(np.intp)
 
-    def _step_labels(self, y, lengths, T, classes, first):
+    def _step_labels(self, y, lengths, T, classes, first, incremental):
         """Per-step labels (n, T) as class indices (0 past a sequence's end)."""
         n = len(lengths)
         seqs = list(y) if isinstance(y, (list, tuple)) else [np.asarray(y)[i]
@@ -128,7 +135,7 @@ class _ClassifierBase(ClassifierMixin, _BaseRecurrent):
                 raise ValueError(f"the labels of sequence {i} have shape {np.shape(yi)}; "
                                  f"expected ({lengths[i]},)")
         flat = np.concatenate([np.asarray(yi)[:n_i] for yi, n_i in zip(seqs, lengths)])
-        codes = self._labels(flat, len(flat), classes, first)
+        codes = self._labels(flat, len(flat), classes, first, incremental)
         out = np.zeros((n, T), dtype=np.intp)
         out[np.arange(T)[None, :] < lengths[:, None]] = codes
         return out
@@ -160,8 +167,8 @@ class _ClassifierBase(ClassifierMixin, _BaseRecurrent):
         elif per_step != self.per_step_:
             raise ValueError("the model was fitted with "
                              f"{'per-step' if self.per_step_ else 'per-sequence'} labels")
-        labels = (self._step_labels(y, lengths, X3.shape[1], classes, first) if per_step
-                  else self._labels(y, len(X3), classes, first))
+        labels = (self._step_labels(y, lengths, X3.shape[1], classes, first, incremental)
+                  if per_step else self._labels(y, len(X3), classes, first, incremental))
         w = check_weights(sample_weight, len(X3))
         if first:  # scaling statistics from the training part only, never the tail
             tr, _ = self._split(len(X3), incremental)
@@ -356,7 +363,7 @@ class _ClassifierBase(ClassifierMixin, _BaseRecurrent):
         if not getattr(self, "per_step_", False):
             return super().score(X, y, sample_weight)
         X3, lengths = self._prepared(X)
-        labels = self._step_labels(y, lengths, X3.shape[1], None, False)
+        labels = self._step_labels(y, lengths, X3.shape[1], None, False, True)
         return self._score_prepared(X3, labels, lengths,
                                     check_weights(sample_weight, len(X3)))
 
