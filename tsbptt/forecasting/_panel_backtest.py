@@ -22,7 +22,28 @@ from ._panel import Entry, frame_to_long, in_zone_of, on_grid, to_entries, to_ou
 from ._parallel import parallel_map
 from .metrics import mae, mape, _mase_or_nan, rmse, smape
 
-__all__ = ["is_panel", "panel_backtest", "panel_splits"]
+__all__ = ["is_panel", "panel_backtest", "panel_splits", "settings_of"]
+
+
+def settings_of(forecaster):
+    """The Forecaster whose settings (horizon, strategy, freq, estimator, ...) a
+    backtest reads: ``forecaster`` itself, or the template of a
+    :class:`~tsbptt.forecasting.local.LocalModels`, whose members are its clones."""
+    from .local import LocalModels  # (local.py imports the backtests)
+    return forecaster.forecaster if isinstance(forecaster, LocalModels) else forecaster
+
+
+def _members(fitted):
+    """The fitted Forecasters of a fitted backtest model, by series key: a
+    LocalModels' own, or a global Forecaster for every key it holds."""
+    own = getattr(fitted, "forecasters_", None)
+    return own if own is not None else {k: fitted for k in fitted.tails_}
+
+
+def _last_times(fitted):
+    """Series key -> the time of its last known step."""
+    return {k: (f.tails_[k] if k in f.tails_ else next(iter(f.tails_.values()))).y.index[-1]
+            for k, f in _members(fitted).items()}
 
 
 def is_panel(y):
@@ -103,16 +124,18 @@ def panel_splits(times, initial, step, horizon, max_splits=None):
              np.flatnonzero((codes > c) & (codes <= c + horizon))) for c in cuts]
 
 
-def _forecast_at(fitted, y, X, grid, c, horizon, coverage):
-    """The forecasts after cutoff ``grid[c]`` with the actuals beside them."""
-    ended = [k for k, tail in fitted.tails_.items() if tail.y.index[-1] < grid[c]]
+def _forecast_at(fitted, y, X, grid, c, horizon, coverage, own_horizon):
+    """The forecasts after cutoff ``grid[c]`` with the actuals beside them
+    (``own_horizon``: the forecaster's horizon, read over by a direct one)."""
+    ended = [k for k, last in _last_times(fitted).items() if last < grid[c]]
     if ended:  # before predict, whose own error would ask for covariates past its end
         raise ValueError(f"series {ended[0]!r} ends before the cutoff {grid[c]!r}: every "
                          "series must reach each cutoff (use a later initial, or leave "
                          "the series out)")
     t = y.index.get_level_values(1)
-    fh = max(horizon, fitted.horizon)
-    fut_X = reads_future_X(fitted, None if X is None else
+    fh = max(horizon, own_horizon)
+    # a LocalModels' members share the template's covariates: ask any of them
+    fut_X = reads_future_X(next(iter(_members(fitted).values())), None if X is None else
                            X[(t > grid[c]) & (t <= grid[min(c + fh, len(grid) - 1)])])
     if coverage is None:
         pred = fitted.predict(horizon, X=fut_X).to_frame("forecast")
@@ -163,23 +186,24 @@ def panel_backtest(forecaster, y, X, *, initial, step, horizon, refit, season, c
                    verbose, n_jobs=None):
     """:func:`tsbptt.backtest` on a panel; returns (forecasts, metrics, per_series)."""
     y, X = _long(forecaster, y, X)
+    settings = settings_of(forecaster)
     t = y.index.get_level_values(1)
     grid = t.unique().sort_values()
     cuts = _cutoffs(grid, initial, step, horizon)
-    if X is not None and forecaster.future_exog and forecaster.strategy == "direct" \
-            and forecaster.horizon > horizon:
+    if X is not None and settings.future_exog and settings.strategy == "direct" \
+            and settings.horizon > horizon:
         # as for one series: the direct model reads its future-known covariates over
         # all of its own horizon, so keep the cutoffs whose covariates X holds
-        cuts = [c for c in cuts if c + forecaster.horizon < len(grid)]
+        cuts = [c for c in cuts if c + settings.horizon < len(grid)]
         if not cuts:
             raise ValueError(f"no cutoff leaves the forecaster's horizon="
-                             f"{forecaster.horizon} steps of future-known covariates in X "
+                             f"{settings.horizon} steps of future-known covariates in X "
                              f"({len(grid)} time steps, initial={initial}); use a smaller "
                              "initial")
     if initial <= season:  # MASE's in-sample naive forecast needs a season of data
         raise ValueError(f"initial={initial} must exceed season={season}")
     last = t <= grid[cuts[-1]]  # every row a fit reads, checked before the first
-    check_training_data(forecaster, y[last], None if X is None else X[last])
+    check_training_data(settings, y[last], None if X is None else X[last])
     progress = ProgressReporter(len(cuts), verbose, label="backtest", unit="cutoff")
     try:
         table = _run_cutoffs(forecaster, y, X, grid, cuts, horizon, refit, coverage,
@@ -224,10 +248,11 @@ def _cutoff_rows(forecaster, fitted, y, X, grid, c, horizon, coverage):
     if fitted is None:
         past = y.index.get_level_values(1) <= grid[c]
         fitted = clone(forecaster).fit(y[past], None if X is None else X[past])
-    model = type(forecaster.estimator).__name__
+    settings = settings_of(forecaster)
+    model = type(settings.estimator).__name__
     id_col, time_col, target_col = (forecaster.id_col, forecaster.time_col,
                                     forecaster.target_col)
-    pred, actual = _forecast_at(fitted, y, X, grid, c, horizon, coverage)
+    pred, actual = _forecast_at(fitted, y, X, grid, c, horizon, coverage, settings.horizon)
     table = pd.DataFrame({id_col: pred.index.get_level_values(0),
                           time_col: pred.index.get_level_values(1),
                           "cutoff": grid[c], target_col: actual.to_numpy(),
@@ -244,7 +269,8 @@ def _scores(forecaster, table, y, season, coverage):
     in-sample scale is each series' steps up to the first cutoff it is scored at,
     so a series that starts later is scaled by its own first training part)."""
     id_col, target_col = forecaster.id_col, forecaster.target_col
-    model = type(forecaster.estimator).__name__
+    settings = settings_of(forecaster)
+    model = type(settings.estimator).__name__
     # dropna=False: a series whose id is missing (NaN) is a series too, as in a fit
     series = {_na_key(k): s for k, s in y.groupby(level=0, sort=False, dropna=False)}
     per_series = {}
@@ -252,7 +278,7 @@ def _scores(forecaster, table, y, season, coverage):
         s = series[_na_key(key)]
         train = s[s.index.get_level_values(1) <= part["cutoff"].min()].droplevel(0)
         # season steps apart in time, as for one series (backtesting.py)
-        train = on_grid(train, forecaster.freq, key).to_numpy(np.float64)
+        train = on_grid(train, settings.freq, key).to_numpy(np.float64)
         m = _metrics(part[target_col].to_numpy(), part[model].to_numpy(), train, season)
         if coverage is not None:
             m["coverage"] = _inside(part, target_col, model, coverage)

@@ -25,7 +25,7 @@ from ._forecaster import reads_future_X
 from ._parallel import check_n_jobs, parallel_map
 from ._panel import on_grid
 from ._panel_backtest import (check_finite_forecasts, check_training_data, is_panel,
-                              panel_backtest, panel_splits)
+                              panel_backtest, panel_splits, settings_of)
 from .metrics import mae, mape, _mase_or_nan, rmse, smape
 
 __all__ = ["Backtest", "RollingOrigin", "backtest"]
@@ -189,7 +189,11 @@ def backtest(forecaster, y: pd.Series, X: pd.DataFrame | None = None, *, initial
 
     Parameters
     ----------
-    forecaster : Forecaster
+    forecaster : Forecaster or LocalModels
+        With :class:`~tsbptt.forecasting.local.LocalModels`, every fit fits one
+        model per series (on one series: its template, the same backtest); the
+        cutoffs, the table and the metrics are those of a global Forecaster's, so
+        the two compare row by row.
     y : Series, or a panel: a dict of Series, a Series with a (series id, time)
         MultiIndex or a long DataFrame (the forecaster's ``id_col``, ``time_col``,
         ``target_col``). A panel is cut at the same times for every series.
@@ -238,18 +242,20 @@ def backtest(forecaster, y: pd.Series, X: pd.DataFrame | None = None, *, initial
 def _backtest(forecaster, y, X, *, initial, step, horizon, refit, season, coverage,
               verbose, n_jobs):
     n_jobs = check_n_jobs(n_jobs)
-    _check_request(forecaster, horizon, coverage, refit)
+    settings = settings_of(forecaster)
+    _check_request(settings, horizon, coverage, refit)
     if is_panel(y):
         table, metrics, per_series = panel_backtest(
             forecaster, y, X, initial=check_int("initial", initial, 1),
             step=check_int("step", step, 1),
-            horizon=check_int("horizon", forecaster.horizon if horizon is None
+            horizon=check_int("horizon", settings.horizon if horizon is None
                               else horizon, 1),
             refit=refit, season=check_int("season", season, 1), coverage=coverage,
             verbose=verbose, n_jobs=n_jobs)
         return Backtest(forecasts=table, metrics=metrics, per_series=per_series)
     if not isinstance(y, pd.Series):
         raise TypeError(f"y must be a pandas Series or a panel, got {type(y).__name__}")
+    forecaster = settings  # one series: LocalModels fits its template on it
     if X is not None and (not isinstance(X, pd.DataFrame) or not X.index.equals(y.index)):
         raise ValueError("X must be a DataFrame on exactly y's index")
     horizon = forecaster.horizon if horizon is None else horizon

@@ -3,11 +3,11 @@
 A global :class:`~tsbptt.forecasting.Forecaster` fits one model on the windows of
 every series; ``LocalModels(Forecaster(...))`` fits a clone per series instead
 (the classical statistical setting, and what a baseline of a global model should
-be compared with). Its ``fit``, ``predict``, ``predict_interval`` and ``score``
-take and return the same layouts as the Forecaster's (a dict of Series, a long
-Series with a (series id, time) MultiIndex, or a long DataFrame with the columns
+be compared with). Its ``fit``, ``predict``, ``predict_interval``, ``update`` and
+``score`` take and return the same layouts as the Forecaster's (a dict of Series, a
+long Series with a (series id, time) MultiIndex, or a long DataFrame with the columns
 ``id_col``, ``time_col``, ``target_col``, Nixtla's layout), so the two are
-interchangeable.
+interchangeable, in :func:`~tsbptt.forecasting.backtesting.backtest` too.
 
 The series are independent, so every series is one joblib job
 (:func:`~tsbptt.forecasting._parallel.parallel_map`): ``n_jobs`` spreads them
@@ -26,7 +26,7 @@ from numbers import Integral
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import BaseEstimator, clone, is_classifier, is_regressor
 from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import check_is_fitted
 
@@ -62,6 +62,13 @@ def _check_before_fitting(forecaster, entries):
     length for an integer ``lags``), before any model is fitted: a bad last series
     once failed after all the others' fits."""
     template = clone(forecaster)
+    if is_regressor(template) or is_classifier(template):
+        # Ridge().fit(y, X=None) read the series as the features and failed on a
+        # missing y, named after the first series
+        raise ValueError(f"forecaster must be a forecaster of a series (a tsbptt "
+                         f"Forecaster), got {type(template).__name__}, a scikit-learn "
+                         f"model of windows: wrap it, LocalModels(Forecaster("
+                         f"{type(template).__name__}(...), lags=...))")
     if hasattr(template, "_parameter_constraints"):  # its own errors first
         template._validate_params()
     if getattr(template, "static_features", None):
@@ -78,8 +85,9 @@ def _check_before_fitting(forecaster, entries):
                 check_window_length(len(checked.y), lags, horizon or 1, what="y")
 
 
-def _call(model, method, kwargs):
-    return getattr(model, method)(**kwargs)
+def _call(model, method, kwargs, key=None):
+    with _naming(key):  # which of many series refused its covariates, say
+        return getattr(model, method)(**kwargs)
 
 
 class LocalModels(BaseEstimator):
@@ -196,8 +204,8 @@ class LocalModels(BaseEstimator):
         check_is_fitted(self)
         X = self._from_frame(None, X)[1]
         futures = split_future(X, self.layout_, self.series_)
-        jobs = [(self.forecasters_[k], method, dict(steps=steps, X=futures[k], **extra))
-                for k in self.series_]
+        jobs = [(self.forecasters_[k], method, dict(steps=steps, X=futures[k], **extra),
+                 k) for k in self.series_]
         out = parallel_map(_call, jobs, self.n_jobs)
         return to_output(list(zip(self.series_, out)), self.layout_, self._index_names)
 
@@ -231,6 +239,50 @@ class LocalModels(BaseEstimator):
         out.attrs["coverage"] = float(first.coverage if coverage is None else coverage)
         return self._to_user(out)
 
+    def update(self, y_new, X_new=None):
+        """Append newly observed values to the series they belong to (see
+        :meth:`Forecaster.update`): no refit, the next forecasts start after them.
+
+        Parameters
+        ----------
+        y_new : Series, dict of Series, Series with a (series id, time) MultiIndex,
+            or a long DataFrame, in the layout of the training data
+            The values right after each updated series' known ones; any of the
+            fitted series may be updated, and none other.
+        X_new : DataFrame in y's layout, default=None
+            The covariates on y_new's steps (needed when fitted with covariates).
+
+        Returns
+        -------
+        self
+        """
+        check_is_fitted(self)
+        y_new, X_new = self._from_frame(y_new, X_new, "y_new")
+        entries, _ = _entries(y_new, X_new)
+        unknown = [e.key for e in entries if e.key not in self.forecasters_]
+        if unknown:
+            raise ValueError(f"y_new holds series {unknown[:5]!r} that were not fitted "
+                             f"(the fitted series: {self.series_[:5]!r}"
+                             f"{', ...' if len(self.series_) > 5 else ''}); fit again to "
+                             "add series")
+        # what an update changes, kept: a series refused after others were updated
+        # puts them all back, as one Forecaster's update of a panel is all or nothing
+        kept = {e.key: (dict(self.forecasters_[e.key].tails_),
+                        getattr(self.forecasters_[e.key], "states_", None))
+                for e in entries}
+        try:
+            for e in entries:
+                with _naming(e.key):
+                    self.forecasters_[e.key].update(e.y, e.X)
+        except BaseException:
+            for key, (tails, states) in kept.items():
+                member = self.forecasters_[key]
+                member.tails_ = tails
+                if states is not None:
+                    member.states_ = states
+            raise
+        return self
+
     def score(self, y, X=None):
         """Negative mean absolute error of forecasting ``y``, the steps right after
         each training series (all series pooled, as :meth:`Forecaster.score`);
@@ -238,9 +290,11 @@ class LocalModels(BaseEstimator):
         check_is_fitted(self)
         y, X = self._from_frame(y, X)
         entries, _ = _entries(y, X)
-        if [e.key for e in entries] != self.series_:
-            raise ValueError(f"y must hold the fitted series {self.series_!r} in that "
-                             f"order, got {[e.key for e in entries]!r}")
+        keys = [e.key for e in entries]
+        if set(keys) != set(self.series_) or len(keys) != len(self.series_):
+            # matched by id, in any order, as Forecaster.score matches them
+            raise ValueError(f"y must hold the fitted series {self.series_!r}, got "
+                             f"{keys!r}")
         steps = {len(e.y) for e in entries}
         if len(steps) != 1:
             raise ValueError(f"y must hold as many steps for every series, got {steps}")
