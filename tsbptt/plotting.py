@@ -6,6 +6,9 @@ given (or on a new figure), labels it, and returns the Axes; none calls
 ``plt.show()``, so the figures work in scripts, notebooks and tests alike.
 """
 
+import importlib
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
@@ -17,12 +20,16 @@ _CELL_NAMES = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}
 _MISSING = "plotting needs matplotlib: pip install 'tsbptt[plot]'"
 
 
-def _pyplot():
+def _matplotlib(module="matplotlib.pyplot"):
+    """``module`` of matplotlib, or an ImportError that says how to install it."""
     try:
-        import matplotlib.pyplot as plt
-    except ImportError as exc:  # pragma: no cover - depends on the environment
+        return importlib.import_module(module)
+    except ImportError as exc:
         raise ImportError(_MISSING) from exc
-    return plt
+
+
+def _pyplot():
+    return _matplotlib("matplotlib.pyplot")
 
 
 def _axes(ax, figsize):
@@ -32,19 +39,41 @@ def _axes(ax, figsize):
     return ax
 
 
+def _plain(value):
+    """A NumPy scalar as the Python value it holds, to show in advice:
+    ``1``, not ``np.int64(1)``."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _select_one_hint(frame, what):
+    """How to take one series out of a DataFrame of several columns."""
+    columns = list(frame.columns)
+    if {"unique_id", "ds"} <= set(columns):  # Nixtla's long layout (Forecaster.predict)
+        rest = [c for c in columns if c not in ("unique_id", "ds")]
+        value = "y" if "y" in rest else (rest[0] if rest else "y")
+        first = _plain(frame["unique_id"].iloc[0]) if len(frame) else "id"
+        return (f"; for a long frame of many series, take one series' rows indexed by "
+                f"time, e.g. {what}[{what}['unique_id'] == {first!r}]"
+                f".set_index('ds')[{value!r}]")
+    return (f"; select one column, e.g. {what}[{_plain(columns[0])!r}], or for a long "
+            f"frame of many series one series' rows indexed by time: "
+            f"{what}[{what}[id_col] == id].set_index(time_col)[value_col]")
+
+
 def _one_series(obj, what):
     """``obj`` as a single-level Series (or DataFrame for the interval)."""
     if obj is None:
         return None
     if isinstance(obj, pd.DataFrame) and what != "interval":
         if obj.shape[1] != 1:
+            hint = _select_one_hint(obj, what) if obj.shape[1] else ""
             raise ValueError(f"{what} must be a Series (one series per plot), got a "
-                             f"DataFrame with {obj.shape[1]} columns")
+                             f"DataFrame with {obj.shape[1]} columns{hint}")
         obj = obj.iloc[:, 0]
     if not isinstance(obj, (pd.Series, pd.DataFrame)):
         raise TypeError(f"{what} must be a pandas Series, got {type(obj).__name__}")
     if isinstance(obj.index, pd.MultiIndex):
-        first = obj.index.get_level_values(0)[0] if len(obj) else "id"
+        first = _plain(obj.index.get_level_values(0)[0]) if len(obj) else "id"
         raise ValueError(  # noqa: TRY004 - a wrong shape of data, not a wrong type
             f"{what} has a MultiIndex {list(obj.index.names)} (many series): "
             "plot_forecast draws one series per plot; select one series with "
@@ -62,10 +91,58 @@ def _x(index):
     return np.asarray(index)
 
 
+def _check_zones(parts):
+    """Dated parts all tz-aware or all naive: pandas refuses to compare the two,
+    and matplotlib would draw the naive times as UTC, hours off the aware ones.
+    Aware parts in different zones are fine: they are instants all the same."""
+    dated = [(what, p.index.tz) for what, p in parts
+             if len(p) and isinstance(p.index, pd.DatetimeIndex)]
+    if not dated:
+        return
+    ref, ref_tz = dated[0]
+    for what, tz in dated[1:]:
+        if (tz is None) == (ref_tz is None):
+            continue
+        naive, aware, zone = (what, ref, ref_tz) if tz is None else (ref, what, tz)
+        zone = str(zone)
+        raise ValueError(
+            f"{what}'s index is {'tz-naive' if tz is None else f'tz-aware ({tz})'} but "
+            f"{ref}'s is {'tz-naive' if ref_tz is None else f'tz-aware ({ref_tz})'}: "
+            "pandas cannot compare the two, and the naive times would be drawn as UTC. "
+            f"Give both a zone, e.g. {naive}.tz_localize({zone!r}) if {naive}'s times "
+            f"are local times there, or {naive}.tz_localize('UTC').tz_convert({zone!r}) "
+            f"if they are UTC; or drop the zone with {aware}.tz_localize(None)")
+
+
+def _check_order(index, what):
+    """A line drawn through an index that goes back in time zig-zags."""
+    if index.is_monotonic_increasing and index.is_unique:
+        return
+    if not index.is_unique:
+        repeated = _plain(index[index.duplicated()][0])
+        raise ValueError(
+            f"{what}'s index must be increasing without repeats; {repeated!r} repeats. "
+            "A backtest's forecasts repeat a time once per origin that reaches it: "
+            "select one origin first, e.g. forecasts[forecasts.origin == origin] "
+            "(forecasts.cutoff for a panel)")
+    back = np.flatnonzero(~np.asarray(index[1:] >= index[:-1]))[0] + 1
+    raise ValueError(f"{what}'s index must be increasing without repeats; "
+                     f"{_plain(index[back])!r} (position {back}) comes after "
+                     f"{_plain(index[back - 1])!r}: sort it first ({what}.sort_index())")
+
+
 def date_axis(ax, tz=None):
-    """Concise, automatically spaced date ticks on the x axis of ``ax``, in the
-    data's time zone ``tz`` (matplotlib's default, UTC, put 11:00+01:00 at 10:00)."""
-    import matplotlib.dates as mdates
+    """Concise, automatically spaced date ticks on the x axis of ``ax``.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        The Axes whose x axis holds dates.
+    tz : str, tzinfo or None, default=None
+        The data's time zone, in which the ticks are labelled (matplotlib's
+        default, UTC, put 11:00+01:00 at 10:00). None: UTC.
+    """
+    mdates = _matplotlib("matplotlib.dates")
     locator = mdates.AutoDateLocator(tz=tz)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=tz))
@@ -111,9 +188,13 @@ def plot_forecast(history, forecast, interval=None, actual=None, ax=None, title=
     Raises
     ------
     ValueError
-        For a MultiIndex (many series): select one with ``.xs(id)`` first; for an
-        interval without ``'lower'``/``'upper'`` columns; for dated and undated
-        indexes mixed.
+        For a MultiIndex (many series): select one with ``.xs(id)`` first; for a
+        DataFrame of several columns (e.g. a long ``unique_id``, ``ds``, ``y``
+        frame): select one series first; for an interval without
+        ``'lower'``/``'upper'`` columns; for dated and undated indexes mixed, or
+        tz-aware and tz-naive dates mixed (aware ones in different zones are
+        fine); for an index that is not increasing or repeats a value (e.g. a
+        backtest's forecasts from several origins: select one origin).
     """
     history = _one_series(history, "history")
     forecast = _one_series(forecast, "forecast")
@@ -124,14 +205,21 @@ def plot_forecast(history, forecast, interval=None, actual=None, ax=None, title=
         got = list(interval.columns) if isinstance(interval, pd.DataFrame) else "a Series"
         raise ValueError(f"interval must be a DataFrame with columns 'lower' and 'upper', "
                          f"got {got}")
+    named = [(what, p) for what, p in (("history", history), ("forecast", forecast),
+                                       ("actual", actual), ("interval", interval))
+             if p is not None]
+    for what, p in named:
+        _check_order(p.index, what)
     if history_tail is not None:
         check_positive_int("history_tail", history_tail)
         history = history.iloc[-history_tail:]
-    parts = [p for p in (history, forecast, actual, interval) if p is not None]
+        named[0] = ("history", history)
+    parts = [p for _, p in named]
     dated = {isinstance(p.index, pd.DatetimeIndex) for p in parts if len(p)}
     if len(dated) > 1:
         raise ValueError("history, forecast, actual and interval must all be indexed "
                          "by dates, or all by numbers; got a mix")
+    _check_zones(named)
 
     ax = _axes(ax, (9, 4))
     # a line through one point is invisible: one point gets a marker
@@ -163,13 +251,56 @@ def plot_forecast(history, forecast, interval=None, actual=None, ax=None, title=
     return ax
 
 
+def _find_history(obj):
+    """Follow ``estimator_`` (or ``forecaster_``, an AutoForecaster's choice) from
+    ``obj`` (a Forecaster holds a WindowModel that holds the network) to the first
+    model with ``history_``. Returns the path walked and that model, or the list
+    of members of a model of several networks (``estimators_``, as with
+    ``n_seeds > 1``), or the last model reached."""
+    path, seen = "", set()
+    while not hasattr(obj, "history_") and id(obj) not in seen:
+        seen.add(id(obj))
+        members = getattr(obj, "estimators_", None)
+        if (isinstance(members, (list, tuple)) and len(members) > 1
+                and hasattr(members[0], "history_")):
+            return path + ".estimators_", list(members)
+        inner = next((a for a in ("estimator_", "forecaster_")
+                      if getattr(obj, a, None) is not None), None)
+        if inner is None:
+            break
+        obj, path = getattr(obj, inner), f"{path}.{inner}"
+    return path, obj
+
+
 def _records(estimator_or_history):
-    history = getattr(estimator_or_history, "history_", estimator_or_history)
+    history, given = estimator_or_history, type(estimator_or_history).__name__
+    if not isinstance(history, (list, tuple, pd.DataFrame)):
+        path, found = _find_history(history)
+        name = given.lower() + path
+        if isinstance(found, list):
+            raise ValueError(
+                f"the {given} holds {len(found)} networks in {path[1:]} (n_seeds="
+                f"{len(found)}), each with its own training history: plot one, e.g. "
+                f"plot_history({name}[0])")
+        if not hasattr(found, "history_"):
+            where = (f"; its model {name} is a {type(found).__name__}, which keeps none"
+                     if path else "")
+            # scikit-learn's test of fitted: attributes ending in "_"
+            if hasattr(found, "fit") and not any(
+                    k.endswith("_") and not k.startswith("__")
+                    for k in getattr(found, "__dict__", {})):
+                where += f"; the {type(found).__name__} is not fitted: call fit first"
+            raise TypeError(
+                "plot_history needs a fitted tsbptt network (its history_ holds the "
+                "epochs), a fitted Forecaster around one (the network is "
+                "forecaster.estimator_.estimator_) or a list of epoch records, got "
+                f"{given}{where}")
+        history = found.history_
     if isinstance(history, pd.DataFrame):
         history = history.to_dict("records")
     if not isinstance(history, (list, tuple)):
-        raise TypeError("plot_history needs a fitted estimator (with history_) or its "
-                        f"list of epoch records, got {type(estimator_or_history).__name__}")
+        raise TypeError(f"plot_history: the {given}'s history_ must be a list of epoch "
+                        f"records, got {type(history).__name__}")
     if not history:
         raise ValueError("no epochs to plot: fit the estimator first")
     return history
@@ -180,10 +311,15 @@ def plot_history(estimator_or_history, ax=None):
 
     Parameters
     ----------
-    estimator_or_history : estimator or list of dict
-        A fitted tsbptt estimator (its ``history_`` is used) or such a list: one
-        dict per epoch with ``'epoch'``, ``'train_loss'`` and optionally
-        ``'val_loss'`` (None when no validation set was scored).
+    estimator_or_history : estimator, Forecaster or list of dict
+        A fitted tsbptt estimator (its ``history_`` is used); a fitted model
+        around one, such as a :class:`tsbptt.Forecaster` of a tsbptt network (its
+        ``history_`` is found through ``estimator_``: the Forecaster's
+        ``estimator_.estimator_``; an AutoForecaster's through ``forecaster_``);
+        or such a list: one dict per epoch with ``'epoch'``, ``'train_loss'`` and
+        optionally ``'val_loss'`` (None when no validation set was scored). A
+        model of several networks (a Forecaster with ``n_seeds > 1``) is refused:
+        pass one of them, e.g. ``forecaster.estimator_.estimators_[0]``.
     ax : matplotlib.axes.Axes or None, default=None
         Where to draw; None makes a new figure.
 
@@ -193,6 +329,13 @@ def plot_history(estimator_or_history, ax=None):
         Lines "training loss", and when present "validation loss" and a marker
         at the lowest validation loss (the weights early stopping keeps). The y
         axis is logarithmic when the losses span more than two decades.
+
+    Raises
+    ------
+    TypeError
+        For an object with no training history (not fitted, or not a network).
+    ValueError
+        For no epochs, or a model of several networks (``n_seeds > 1``).
     """
     history = _records(estimator_or_history)
     epochs = np.array([h["epoch"] for h in history], dtype=float)
@@ -203,7 +346,7 @@ def plot_history(estimator_or_history, ax=None):
     marker = "o" if len(epochs) <= 30 else None
 
     ax = _axes(ax, (7, 4))
-    from matplotlib.ticker import MaxNLocator
+    MaxNLocator = _matplotlib("matplotlib.ticker").MaxNLocator
 
     ax.plot(epochs, train, color="C0", marker=marker, ms=3, label="training loss")
     losses = train[np.isfinite(train)]
@@ -224,18 +367,36 @@ def plot_history(estimator_or_history, ax=None):
     return ax
 
 
+def _is_flow_result(obj):
+    """Whether ``obj`` is one ``tsbptt.engine.gradient_flow`` result."""
+    return isinstance(obj, Mapping) and {"steps_back", "ratio"} <= set(obj)
+
+
+def _flow_ratio(curve, name):
+    if isinstance(curve, Mapping):
+        if "ratio" not in curve:
+            raise ValueError(f"curves[{name!r}] is a dict without 'ratio' (keys "
+                             f"{list(curve)}): give a gradient_flow result or its "
+                             "'ratio' array")
+        curve = curve["ratio"]
+    y = np.asarray(curve, dtype=float).ravel()
+    return np.where(y > 0, y, np.nan)
+
+
 def plot_gradient_flow(curves, ax=None):
     """Draw how the gradient fades going back in time, one line per cell.
 
     Parameters
     ----------
-    curves : dict of str to ndarray of shape (T,)
+    curves : dict of str to ndarray of shape (T,), or a gradient_flow result
         Cell name -> ``|dL/dh_t|`` at ``k`` steps back divided by its value at
         the last step (``k = 0``), as ``tsbptt.engine.gradient_flow(...)["ratio"]``
         (a whole ``gradient_flow`` result dict is accepted too). The legend
         spells ``'lstm'``, ``'gru'`` and ``'rnn'`` in capitals, other names as
-        given. Non-positive
-        and NaN values are left out of the log-scale plot.
+        given. One ``gradient_flow`` result passed as it is (not in a dict) is
+        drawn as one line labelled "gradient flow", with no legend: to name it,
+        pass ``{"lstm": result}``. Non-positive and NaN values are left out of
+        the log-scale plot.
     ax : matplotlib.axes.Axes or None, default=None
         Where to draw; None makes a new figure.
 
@@ -243,20 +404,33 @@ def plot_gradient_flow(curves, ax=None):
     -------
     matplotlib.axes.Axes
         x: steps back, y: the ratio on a log scale.
+
+    Raises
+    ------
+    TypeError
+        For ``curves`` not a dict (e.g. a list or an array).
+    ValueError
+        For an empty dict, or a value that is a dict without ``'ratio'``.
     """
+    if not isinstance(curves, Mapping):
+        raise TypeError("curves must be a dict of name -> curve (an array of the "
+                        "ratio per step back) or gradient_flow result, e.g. "
+                        f"{{'lstm': gradient_flow(...)}}; got {type(curves).__name__}")
     if not curves:
         raise ValueError("curves is empty: give at least one cell's curve")
+    # one result as it is, not in a dict: its keys are not cell names
+    single = _is_flow_result(curves)
+    named = {"gradient flow": curves} if single else curves
+    lines = [(_CELL_NAMES.get(name, str(name)), _flow_ratio(curve, name))
+             for name, curve in named.items()]
     ax = _axes(ax, (7, 4))
-    for name, curve in curves.items():
-        if isinstance(curve, dict):
-            curve = curve["ratio"]
-        y = np.asarray(curve, dtype=float).ravel()
-        y = np.where(y > 0, y, np.nan)
-        ax.plot(np.arange(len(y)), y, lw=1.8, label=_CELL_NAMES.get(name, str(name)))
+    for label, y in lines:
+        ax.plot(np.arange(len(y)), y, lw=1.8, label=label)
     ax.set_yscale("log")
     ax.set_xlabel("steps back from the last step")
     ax.set_ylabel(r"$|\partial L / \partial h_t|$ relative to the last step")
     ax.set_title("Gradient flow back in time")
     ax.grid(True, which="major", alpha=0.3)
-    ax.legend(loc="best")
+    if not single:
+        ax.legend(loc="best")
     return ax
