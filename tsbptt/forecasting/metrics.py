@@ -1,6 +1,7 @@
 """Forecast accuracy: MAE, RMSE, MAPE, sMAPE and MASE (and MASE's scale).
 
-Every function takes array-likes of the same shape (flattened) and returns a float.
+Every function takes array-likes of the same shape (flattened) and returns a float;
+:func:`mase` with many training series scores each series apart and averages them.
 Two pandas objects are paired by their index labels, as pandas pairs them, where
 their labels are the same in another order; labels that differ are refused. Two
 DataFrames are paired by their column labels too (a wide frame's columns are its
@@ -193,27 +194,53 @@ def mase(y_true: ArrayLike, y_pred: ArrayLike, y_train: ArrayLike,
     """Mean absolute scaled error: MAE over the in-sample MAE of the seasonal naive
     forecast (y_t = y_{t - season}) on the training series. Below 1 beats it.
 
+    With many training series, the mean over the series of each one's MASE: its
+    forecasts' MAE over its own naive forecast's, so that a series of prices near
+    6e5 weighs no more than one near 0.01 (as ``tsbptt.backtest`` on a panel and
+    sktime's ``mean_absolute_scaled_error`` average them).
+
     Parameters
     ----------
     y_true : array-like
-        The actual values (flattened).
+        The actual values (flattened against one training series). Against many,
+        in a layout that names each series: a DataFrame (or 2D array) of shape
+        (n_steps, n_series), one column a series, or a Series (or one-column
+        DataFrame) with a MultiIndex (id, ..., time), its rows in any order. A
+        series is matched to ``y_train``'s of the same column label or id (a wide
+        frame's column to a long ``y_train``'s id too), or by position where the
+        columns of either are unnamed (a 2D array, a RangeIndex) and both are wide;
+        a series ``y_train`` lacks is refused, and so is a 1D ``y_true`` (which
+        series is it?). ``y_train``'s series ``y_true`` lacks are not scored.
     y_pred : array-like of the same size
-        The forecasts.
+        The forecasts, in ``y_true``'s layout (pandas objects paired by label).
     y_train : array-like
         The training series the naive forecast is scored on, oldest first. A
         pair (y_t, y_{t - season}) with a missing value (NaN) is left out of the
         naive forecast's error (a series a Forecaster fills); an infinity is refused.
-        Many series: a 2D array or DataFrame of one series a column, or a Series
-        or DataFrame with a MultiIndex (id, ..., time) (each column a variable of
-        every id's series); the naive forecast is taken within each series and its
-        errors pooled.
+        Many series: a 2D array or DataFrame of shape (n_steps, n_series), one
+        series a column, or a Series or DataFrame with a MultiIndex (id, ..., time),
+        each id's rows a series in the order given (a long DataFrame of several
+        columns: one series per id and column, keyed ``(id, column)``). One column
+        or one id is one series.
     season : int, default=1
         The seasonal period (1: the naive forecast y_t = y_{t-1}).
 
     Returns
     -------
     float
+
+    Raises
+    ------
+    ValueError
+        Where MASE is undefined: the naive forecast exact on the training series,
+        or no pair of its values ``season`` apart without a missing value. With
+        many series, where it is so for one of them, named (as for one series;
+        ``tsbptt.backtest`` instead warns and averages the others): score the
+        others without it.
     """
+    many = _layout(y_train)
+    if many is not None and len(many[0]) > 1:
+        return _mean_mase(y_true, y_pred, y_train, many, season)
     a, f = _pair(y_true, y_pred)
     train = np.asarray(y_train, dtype=np.float64).ravel()
     if np.isinf(train).any():
@@ -236,6 +263,112 @@ def mase(y_true: ArrayLike, y_pred: ArrayLike, y_train: ArrayLike,
     return float(np.mean(np.abs(a - f)) / scale)
 
 
+def _layout(values):
+    """The series ``values`` holds, as ``(keys, groups, kind)``: ``groups[k]`` the
+    positions of series ``keys[k]``'s values in ``values`` flattened (row-major),
+    in row order; ``kind`` 'long' (keys: ids), 'wide' (column labels) or
+    'positions' (a 2D array's, or a RangeIndex's, columns: only their order says
+    which is which). None for a 1D layout: one series, or values of unknown series."""
+    if isinstance(values, (pd.Series, pd.DataFrame)) \
+            and isinstance(values.index, pd.MultiIndex):  # long: one series per id
+        codes, ids = pd.factorize(values.index.droplevel(-1), use_na_sentinel=False)
+        order = np.argsort(codes, kind="stable")  # each id's rows, in row order
+        rows = np.split(order, np.cumsum(np.bincount(codes, minlength=len(ids)))[:-1])
+        if not isinstance(values, pd.DataFrame) or values.shape[1] == 1:
+            return ids, rows, "long"
+        c = values.shape[1]  # several columns: a series per id and column
+        keys = pd.Index([(*(i if isinstance(i, tuple) else (i,)), col)
+                         for i in ids for col in values.columns])
+        return keys, [r * c + j for r in rows for j in range(c)], "long"
+    shape = np.shape(values)
+    if len(shape) < 2:
+        return None
+    n, c = shape[0], int(np.prod(shape[1:]))
+    named = isinstance(values, pd.DataFrame) and not isinstance(values.columns, pd.RangeIndex)
+    keys = values.columns if named else pd.RangeIndex(c)
+    return keys, [np.arange(n) * c + j for j in range(c)], "wide" if named else "positions"
+
+
+def _mean_mase(y_true, y_pred, y_train, train_layout, season):
+    """:func:`mase` against many training series: the mean of each series' MASE."""
+    train = np.asarray(y_train, dtype=np.float64).ravel()
+    if np.isinf(train).any():
+        raise ValueError("y_train contains infinity")
+    season = check_positive_int("season", season)
+    y_pred = _aligned(y_true, y_pred)  # in y_true's row and column order
+    a, f = _pair(y_true, y_pred)
+    shapes = [s[:1] if len(s) == 2 and s[1] == 1 else s
+              for s in (np.shape(y_true), np.shape(y_pred))]
+    if shapes[0] != shapes[1]:  # flattened alike, they would pair across series
+        raise ValueError(f"y_true has shape {np.shape(y_true)} and y_pred "
+                         f"{np.shape(y_pred)}: against many training series, give both "
+                         "in one layout, one column or one id a series")
+    layout = _layout(y_true)
+    if layout is None:
+        raise ValueError(f"y_true is one series of shape {np.shape(y_true)}, and y_train "
+                         f"holds {len(train_layout[0])}: which is it? Give y_true and "
+                         "y_pred one column a series (as y_train's) or a MultiIndex "
+                         "(id, ..., time), or score one series against its own training "
+                         "series: mase(y_true, y_pred, y_train[column])")
+    which = _match_series(layout, train_layout)
+    scores = []
+    keys = layout[0] if train_layout[2] == "positions" else train_layout[0][which]
+    for k, g in enumerate(layout[1]):
+        key = plain_label(keys[k])
+        scale = _series_scale(train[train_layout[1][which[k]]], season, key)
+        scores.append(np.mean(np.abs(a[g] - f[g])) / scale)
+    return float(np.mean(scores))
+
+
+def _match_series(layout, train_layout):
+    """For each of y_true's series, the position of its training series."""
+    (keys, _, kind), (train_keys, _, train_kind) = layout, train_layout
+    for name, k in (("y_true", keys), ("y_train", train_keys)):
+        if not k.is_unique:
+            raise ValueError(f"{name} has the series {plain_label(k[k.duplicated()][0])!r}"
+                             " twice: give each series once")
+    if "positions" in (kind, train_kind):  # a column's position is all there is
+        if "long" not in (kind, train_kind) and len(keys) == len(train_keys):
+            return np.arange(len(keys))  # as _same_columns pairs unnamed columns
+        raise ValueError(f"y_true holds {len(keys)} series and y_train "
+                         f"{len(train_keys)}, and the columns of one have no labels (a "
+                         "2D array, a RangeIndex): those pair by position only with as "
+                         "many columns, never with a MultiIndex's ids; label both "
+                         "alike (named columns, or ids)")
+    which = train_keys.get_indexer(keys)
+    if (which < 0).any():
+        first = plain_label(keys[int(np.flatnonzero(which < 0)[0])])
+        raise ValueError(f"y_true's series {first!r} is not among y_train's "
+                         f"({[plain_label(k) for k in train_keys[:5]]}"
+                         f"{', ...' if len(train_keys) > 5 else ''}): score each series "
+                         "against its own training series, labelled alike")
+    return which
+
+
+def _series_scale(values, season, key):
+    """The naive scale of training series ``key`` (1D ``values``), refused where
+    MASE would be undefined or overflow, as :func:`mase` refuses one series'."""
+    if values.size <= season:
+        raise ValueError(f"y_train's series {key!r} has {values.size} values, needs "
+                         f"more than season={season}")
+    with np.errstate(over="ignore"):  # finite values 2e308 apart: an infinite scale
+        errors = np.abs(values[season:] - values[:-season])
+    errors = errors[~np.isnan(errors)]
+    if not errors.size:
+        raise ValueError(f"y_train's series {key!r} has no pair of values "
+                         f"season={season} apart without a missing value")
+    scale = float(np.mean(errors))
+    if scale == 0:
+        raise ValueError(f"MASE is undefined for series {key!r}: the seasonal naive "
+                         "forecast is exact on its training values; score the other "
+                         "series without it")
+    if scale == np.inf:
+        raise ValueError(f"the seasonal naive forecast's errors on y_train's series "
+                         f"{key!r} overflow float64 (its values are up to 2e308 apart): "
+                         "divide y_train, y_true and y_pred by a constant first")
+    return scale
+
+
 def naive_scale(y_train: ArrayLike, season: int = 1) -> float:
     """MASE's scale: the in-sample MAE of the seasonal naive forecast on y_train
     (laid out as :func:`mase` reads it), pairs with a missing value left out.
@@ -243,7 +376,10 @@ def naive_scale(y_train: ArrayLike, season: int = 1) -> float:
     Parameters
     ----------
     y_train : array-like
-        The training series, oldest first; many series as :func:`mase` takes them.
+        The training series, oldest first; many series as :func:`mase` takes them,
+        the naive forecast taken within each and their errors pooled into one
+        scale (:func:`mase` scales each series by its own instead:
+        ``naive_scale(y_train[column])``).
     season : int, default=1
         The seasonal period.
 
@@ -263,9 +399,10 @@ def naive_scale(y_train: ArrayLike, season: int = 1) -> float:
 
 
 def _mase_or_nan(y_true, y_pred, y_train, season=1):
-    """:func:`mase`, or NaN where it is undefined (a backtest's scale: the first
-    training part too short, exact for the seasonal naive forecast, or without a
-    pair free of missing values); its caller says so."""
+    """:func:`mase` of one training series, or NaN where it is undefined (a
+    backtest's scale, per series on a panel: the first training part too short,
+    exact for the seasonal naive forecast, or without a pair free of missing
+    values); its caller says so."""
     if np.size(y_train) <= season or not naive_scale(y_train, season) > 0:
         return float("nan")
     return mase(y_true, y_pred, y_train, season)

@@ -2,10 +2,17 @@
 
 Prices wander without a fixed level, which tanh networks (and most models) cannot
 extrapolate; log returns are close to stationary. Forecast ``log_returns(prices)``
-and turn the forecast back into prices with :func:`prices_from_log_returns`.
+and turn the forecast back into prices with :func:`prices_from_log_returns`. Many
+series go in the long layout, a Series with a MultiIndex (id, ..., time), each
+series apart::
+
+    r = log_returns(prices)                      # prices: (ticker, date) rows
+    forecast = Forecaster(Ridge(), lags=5).fit(r).predict()
+    path = prices_from_log_returns(prices.groupby(level=0).last(), forecast)
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from numbers import Real
 
 import numpy as np
@@ -59,25 +66,37 @@ def log_returns(prices: pd.Series) -> pd.Series:
     return pd.Series(log_p[later] - log_p[prev[later]], index=index[later], name=prices.name)
 
 
-def prices_from_log_returns(last_price: float, returns: pd.Series | np.ndarray
-                            ) -> pd.Series | np.ndarray:
+def prices_from_log_returns(last_price: float | Mapping | pd.Series,
+                            returns: pd.Series | np.ndarray) -> pd.Series | np.ndarray:
     """Prices implied by compounding forecast log returns from a last known price.
 
     Parameters
     ----------
-    last_price : float > 0
-        The price at the forecast origin.
+    last_price : float > 0, or dict or Series of them keyed by series id
+        The price at the forecast origin. For many series, each one's: a dict or
+        a Series keyed by series id (as the ids of ``returns``' MultiIndex, a
+        tuple of its levels but the last where there are several), such as
+        ``prices.groupby(level=0).last()``; ids ``returns`` lacks are left unused.
     returns : Series or 1D ndarray
-        Forecast log returns of the following steps.
+        Forecast log returns of the following steps. Many series: a Series with
+        a MultiIndex (id, ..., time), as ``Forecaster.predict`` gives for a panel
+        (a dict of Series is refused, as :func:`log_returns` refuses it:
+        ``pd.concat`` it), each series compounded apart from its own last price,
+        over its rows in time order (its times sorted, as :func:`log_returns`
+        requires).
 
     Returns
     -------
-    Series on the index of ``returns`` (an ndarray for an ndarray)
+    Series on the index of ``returns``, in its row order (an ndarray for an ndarray)
     """
-    if isinstance(last_price, (bool, np.bool_)) or not isinstance(last_price, Real) \
-            or not (np.isfinite(last_price) and last_price > 0):
-        raise ValueError(f"last_price must be a positive real number (an int or a float), "
-                         f"got {last_price!r}")
+    if isinstance(returns, Mapping):
+        raise TypeError("returns is a dict; give many series in the long layout that "
+                        "log_returns takes and Forecaster.predict returns: "
+                        "pd.concat(returns) (a Series with a MultiIndex (series id, "
+                        "time)), with last_price a dict keyed alike")
+    if isinstance(returns, pd.Series) and isinstance(returns.index, pd.MultiIndex):
+        return _panel_prices(last_price, returns)
+    _check_price(last_price, "last_price")
     if not isinstance(returns, (pd.Series, np.ndarray)) or returns.ndim != 1:
         raise TypeError(f"returns must be a pandas Series or a 1D ndarray, got "
                         f"{type(returns).__name__}"
@@ -87,6 +106,53 @@ def prices_from_log_returns(last_price: float, returns: pd.Series | np.ndarray
     if isinstance(returns, pd.Series):
         return pd.Series(prices, index=returns.index, name=returns.name)
     return prices
+
+
+def _check_price(value, what):
+    """Refuse ``value`` unless a positive, finite real number (not a bool)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real) \
+            or not (np.isfinite(value) and value > 0):
+        raise ValueError(f"{what} must be a positive real number (an int or a float), "
+                         f"got {value!r}")
+
+
+def _panel_prices(last_price, returns):
+    """:func:`prices_from_log_returns` of a long ``returns`` (MultiIndex (id, ...,
+    time)): each series compounded from its own last price, in time order."""
+    index = returns.index
+    codes, ids = pd.factorize(index.droplevel(-1), use_na_sentinel=False)
+    level = 0 if index.nlevels == 2 else list(range(index.nlevels - 1))
+    if not isinstance(last_price, (Mapping, pd.Series)):
+        # one price for every series compounded each from another series' price
+        raise ValueError(f"returns holds {len(ids)} series (a MultiIndex (id, ..., "
+                         f"time)), so last_price must give one last price per series: a "
+                         f"dict or a Series keyed by series id, e.g. "
+                         f"prices.groupby(level={level}).last(); got {last_price!r}")
+    known = pd.Index(list(last_price.keys())) if isinstance(last_price, Mapping) \
+        else last_price.index
+    if not known.is_unique:
+        raise ValueError(f"last_price has the series id "
+                         f"{plain_label(known[known.duplicated()][0])!r} twice")
+    prices = list(last_price.values()) if isinstance(last_price, Mapping) \
+        else list(last_price)
+    where = known.get_indexer(ids)
+    if (where < 0).any():
+        missing = plain_label(ids[int(np.flatnonzero(where < 0)[0])])
+        raise ValueError(f"last_price has no price for series {missing!r} of returns: "
+                         f"give every series' last price, e.g. "
+                         f"prices.groupby(level={level}).last()")
+    r = _finite_returns(returns)
+    times = index.get_level_values(-1)
+    out = np.empty(len(r))
+    order = np.argsort(codes, kind="stable")  # each series' rows, in row order
+    groups = np.split(order, np.cumsum(np.bincount(codes))[:-1]) if len(ids) else []
+    for j, rows in enumerate(groups):
+        key = plain_label(ids[j])
+        check_order(times[rows], f"returns of series {key!r}", order="by time",
+                    hint=" (one row a time step)")
+        _check_price(prices[where[j]], f"last_price of series {key!r}")
+        out[rows] = prices[where[j]] * np.exp(np.cumsum(r[rows]))
+    return pd.Series(out, index=index, name=returns.name)
 
 
 def _finite_returns(returns):
