@@ -442,7 +442,7 @@ def test_complex_values_are_refused_everywhere(data):
         RNNRegressor(3, max_iter=1).fit(X, y + 1j)
     X3 = X.reshape(64, 4, 2)
     with pytest.raises(ValueError, match=r"y\[0\] has complex values"):
-        RNNRegressor(3, max_iter=1).fit(list(X3), [x[:, 0] + 1j for x in X3])
+        RNNRegressor(3, max_iter=1, per_step=True).fit(list(X3), [x[:, 0] + 1j for x in X3])
     s = _series(60)
     with pytest.raises(ValueError, match="column 'y' of y has complex values"):
         Forecaster(Ridge(), lags=4).fit(s + 1j)

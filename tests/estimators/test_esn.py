@@ -466,7 +466,7 @@ def _per_step_problem(seed=0, B=3, T=40, F=2):
 
 def test_per_step_fit_is_a_ridge_on_every_steps_state():
     X, Y = _per_step_problem()
-    est = ESNRegressor(**SMALL, washout=4, alpha=1e-3).fit(X, Y)
+    est = ESNRegressor(**SMALL, washout=4, alpha=1e-3, per_step=True).fit(X, Y)
     assert est.per_step_ and est.coef_.shape == (1, 40 + 2)
     U = (X - est.input_mean_) / est.input_scale_
     states = reference.esn_forward(U, est.W_in_, est.W_, est.bias_, 1.0)[0]
@@ -481,7 +481,7 @@ def test_per_step_fit_is_a_ridge_on_every_steps_state():
 
 def test_predict_sequence_in_pieces_equals_one_run_bitwise():
     X, Y = _per_step_problem()
-    est = ESNRegressor(n_reservoir=40, random_state=0).fit(X, Y)
+    est = ESNRegressor(n_reservoir=40, random_state=0, per_step=True).fit(X, Y)
     whole = est.predict(X)
     p1, states = est.predict_sequence(X[:, :13])
     p2, _ = est.predict_sequence(X[:, 13:], states)
@@ -495,7 +495,7 @@ def test_predict_sequence_in_pieces_equals_one_run_bitwise():
         est.predict_sequence(X[:, 13:], [(x, np.zeros(3))])
     with pytest.raises(ValueError, match="initial_states contains NaN or infinity"):
         est.predict_sequence(X[:, 13:], [(np.where(np.arange(40) == 3, np.nan, x),)])
-    twin = ESNRegressor(n_reservoir=40, random_state=0).fit(X, Y)  # the same reservoir
+    twin = ESNRegressor(n_reservoir=40, random_state=0, per_step=True).fit(X, Y)  # same reservoir
     np.testing.assert_array_equal(twin.predict_sequence(X[:, 13:], states)[0], p2)
     est.fit(X[:, ::-1] * 2, Y)  # the same draws, another input scaling
     with pytest.raises(ValueError, match="initial_states was computed by another network"):

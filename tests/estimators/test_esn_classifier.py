@@ -86,3 +86,6 @@ def test_bad_labels_and_settings_are_refused_by_name():
         ESNClassifier(**SMALL).fit(X, y[:3])
     with pytest.raises(ValueError, match="output_feedback=True feeds the previous"):
         ESNClassifier(**SMALL, output_feedback=True).fit(X, y)
+    with pytest.raises(ValueError, match="per_step=True: ESNClassifier labels whole "
+                                         "sequences"):
+        ESNClassifier(**SMALL, per_step=True).fit(X, y)

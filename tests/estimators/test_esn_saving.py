@@ -26,7 +26,7 @@ def _fitted():
                       include_inputs=True).fit(X3, np.c_[y, -y]), lambda e: e.predict(X3)),
         (ESNRegressor(**SMALL, include_inputs=False).fit(lists, y),
          lambda e: e.predict(lists)),
-        (ESNRegressor(**SMALL, washout=1).fit(X3, rs.randn(60, 4)),
+        (ESNRegressor(**SMALL, washout=1, per_step=True).fit(X3, rs.randn(60, 4)),
          lambda e: e.predict_sequence(X3)[0]),
         (ESNRegressor(**SMALL, output_feedback=True, washout=10).fit_series(series),
          lambda e: np.r_[e.update_series(series[:5]), e.predict_series(7)]),

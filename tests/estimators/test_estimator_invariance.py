@@ -117,7 +117,8 @@ def test_target_shapes_follow_one_rule():
     rng = np.random.default_rng(0)
     X = rng.standard_normal((40, 6, 2))
     kw = dict(max_iter=1, random_state=0)
-    assert LSTMRegressor(4, **kw).fit(X, rng.standard_normal((40, 6))).per_step_
+    with pytest.warns(UserWarning, match="read as one target per time step"):
+        assert LSTMRegressor(4, **kw).fit(X, rng.standard_normal((40, 6))).per_step_
     multi = LSTMRegressor(4, **kw).fit(X, rng.standard_normal((40, 3)))
     assert not multi.per_step_ and multi.predict(X).shape == (40, 3)
     assert not GRUClassifier(4, **kw).fit(X, (X[:, :1, 0] > 0)).per_step_  # a column

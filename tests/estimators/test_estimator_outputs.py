@@ -36,7 +36,7 @@ def test_predict_sequence_continues_from_returned_states():
     rng = np.random.default_rng(1)
     X = rng.standard_normal((3, 40, 2))
     Y = np.cumsum(X[:, :, 0], axis=1) * 0.1
-    m = GRURegressor(6, max_iter=3, random_state=0).fit(X, Y)
+    m = GRURegressor(6, max_iter=3, random_state=0, per_step=True).fit(X, Y)
     whole, states = m.predict_sequence(X)
     first, mid = m.predict_sequence(X[:, :15])
     rest, end = m.predict_sequence(X[:, 15:], mid)
@@ -54,7 +54,7 @@ def test_predict_sequence_keeps_no_training_caches_and_the_same_bits(cls, monkey
     # LSTM of H = 32 (benchmarks/bench_inference.py's memory row): 27.7 MB now
     rng = np.random.default_rng(2)
     X = rng.standard_normal((4, 30, 2))
-    m = cls(5, num_layers=2, max_iter=2, random_state=0).fit(X, X[:, :, 0])
+    m = cls(5, num_layers=2, max_iter=2, random_state=0, per_step=True).fit(X, X[:, :, 0])
     X3, lengths = m._prepared(X[:, :12])
     out, expected_states, _ = m.network_.forward(X3, lengths)
     first, states = m.predict_sequence(X[:, :12])

@@ -396,8 +396,53 @@ def test_multi_output_regression_shapes():
     p.partial_fit(X, Y)
     p.partial_fit(X, Y)
     assert p.n_iter_ == 2 and p.predict(X).shape == (len(X), 3)
-    with pytest.raises(ValueError, match="y has 2 outputs, the model was fitted with 3"):
+    with pytest.raises(ValueError, match="y has 2 outputs per sequence, the model was "
+                                         "fitted with 3 outputs per sequence"):
         p.partial_fit(X, Y[:, :2])
+
+
+def test_a_y_as_wide_as_the_sequences_are_long_is_read_as_said():
+    # a (n, T, F) window with its next T values as y was silently a per-step model
+    # (y[:, t] read from steps 0..t only), whose predict had the expected shape
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 3, 2))
+    Y = np.cumsum(X[..., 0], axis=1)
+    with pytest.warns(UserWarning, match=r"y of shape \(40, 3\), as wide as X has time "
+                      r"steps \(3\), is read as one target per time step \(per_step="
+                      r"'auto'\); if it holds that many outputs per sequence, pass "
+                      r"per_step=False"):
+        auto = _small(LSTMRegressor, max_iter=2).fit(X, Y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)  # (a UserWarning too)
+        steps = _small(LSTMRegressor, max_iter=2, per_step=True).fit(X, Y)
+        rows = _small(LSTMRegressor, max_iter=2, per_step=False).fit(X, Y)
+        # a 3D y is per step whatever its last axis: no warning
+        _small(LSTMRegressor, max_iter=2).fit(X, Y[..., None])
+    assert auto.per_step_ and steps.per_step_ and _params_equal(auto, steps)
+    assert not rows.per_step_ and rows.n_outputs_ == 3
+    assert rows.predict(X[:2]).shape == (2, 3)
+    # per step, each output reads the steps up to its own; per sequence, all three
+    Xc = X[:2].copy()
+    Xc[:, 2] += 1.0
+    assert np.array_equal(steps.predict(Xc)[:, :2], steps.predict(X[:2])[:, :2])
+    assert not np.array_equal(rows.predict(Xc)[:, 0], rows.predict(X[:2])[:, 0])
+    # a list X whose targets are as long as its (equal) sequences: the same
+    with pytest.warns(UserWarning, match="a list of targets of length 3 as long as every "
+                                         "sequence, is read as one target per time step"):
+        _small(LSTMRegressor, max_iter=1).fit(list(X), list(Y))
+    assert _small(LSTMRegressor, max_iter=1, per_step=False).fit(
+        list(X), list(Y)).n_outputs_ == 3
+    with pytest.raises(ValueError, match=r"per_step=True needs 3D X"):
+        _small(LSTMRegressor, per_step=True).fit(X[:, :, 0], Y)
+    with pytest.raises(ValueError, match="y has 3 outputs per sequence, the model was "
+                                         "fitted with 1 output per time step"):
+        steps.set_params(per_step=False).partial_fit(X, Y)
+    # a classifier has no outputs to confuse: (n, T) labels are per step, no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        assert _small(LSTMClassifier, max_iter=1).fit(X, (Y > 0).astype(int)).per_step_
 
 
 def test_early_stopping_validates_on_the_last_fraction():

@@ -394,7 +394,7 @@ def test_the_architecture_check_reads_shapes_not_spellings(data):
     band = q.predict_quantiles(X[:3])
     quantiles[1] = 0.6  # the caller's list, changed in place after fit
     np.testing.assert_array_equal(q.predict(X[:3]), band[:, 1])
-    seq = LSTMRegressor(4, max_iter=1, random_state=0).fit(
+    seq = LSTMRegressor(4, max_iter=1, random_state=0, per_step=True).fit(
         X[:, :, None], np.repeat(y[:, :1], 12, axis=1))
     out, _ = seq.predict_sequence(X[:2, :, None])
     seq.set_params(bidirectional=True)

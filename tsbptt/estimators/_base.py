@@ -107,6 +107,7 @@ class _BaseRecurrent(FittedState, BaseEstimator):
         "l1": [Interval(Real, 0, None, closed="left")],
         "checkpoint_every": [Interval(Integral, 1, None, closed="left"), None],
         "n_channels": [Interval(Integral, 1, None, closed="left")],
+        "per_step": [StrOptions({"auto"}), "boolean"],
         "scale_inputs": ["boolean"],
         "shuffle": ["boolean"],
         "n_threads": N_THREADS_CONSTRAINTS,

@@ -51,6 +51,7 @@ class _ClassifierBase(ClassifierMixin, _BaseRecurrent):
                  clip_value: float | None = None, clip_step: float | None = None,
                  weight_decay: float = 0.0, l1: float = 0.0,
                  checkpoint_every: int | None = None, n_channels: int = 1,
+                 per_step: str | bool = "auto",
                  scale_inputs: bool = True, shuffle: bool = True,
                  n_threads: int | None = None, dtype: str = "float32",
                  random_state: int | np.random.RandomState | None = None,
@@ -80,6 +81,7 @@ class _ClassifierBase(ClassifierMixin, _BaseRecurrent):
         self.l1 = l1
         self.checkpoint_every = checkpoint_every
         self.n_channels = n_channels
+        self.per_step = per_step
         self.scale_inputs = scale_inputs
         self.shuffle = shuffle
         self.n_threads = n_threads
@@ -161,7 +163,8 @@ class _ClassifierBase(ClassifierMixin, _BaseRecurrent):
             raise ValueError("classes must be passed on the first call to partial_fit")
         X3, lengths = self._sequences(X, reset=first)
         self._check_bptt(X3.shape[1])
-        per_step = targets_per_step(self.input_kind_, y, lengths, X3.shape[1], labels=True)
+        per_step = targets_per_step(self.input_kind_, y, lengths, X3.shape[1], labels=True,
+                                    per_step=self.per_step)
         if first:
             self.per_step_ = per_step
         elif per_step != self.per_step_:

@@ -93,6 +93,13 @@ n_channels : int, default=1
     For 2D X only: each row holds ``n_timesteps * n_channels`` values,
     time-major (column ``t * n_channels + c``), split into that many features
     per step. Ignored for 3D X and lists.
+per_step : {'auto', True, False}, default='auto'
+    Whether ``y`` holds one target per time step (sequence labelling) rather
+    than one per sequence. ``'auto'`` reads it from the shapes: with 3D X a y
+    of shape (n_samples, n_timesteps[, n_outputs]), with a list X a list of
+    targets as long as their sequences. A regressor's 2D y as wide as X has
+    time steps is then ambiguous (as many outputs per sequence?): ``'auto'``
+    reads it per step and warns; say which with True or False.
 scale_inputs : bool, default=True
     Standardise every input feature with the mean and standard deviation of
     the training data (weighted by ``sample_weight``).

@@ -106,6 +106,7 @@ class _Reservoir(ESNState, BaseEstimator):
         "include_inputs": ["boolean", StrOptions({"window", "auto"})],
         "state": [StrOptions({"final", "mean"})],
         "n_channels": [Interval(Integral, 1, None, closed="left")],
+        "per_step": [StrOptions({"auto"}), "boolean"],
         "scale_inputs": ["boolean"],
         "n_threads": N_THREADS_CONSTRAINTS,
         "dtype": [StrOptions({"float32", "float64"})],
@@ -115,8 +116,8 @@ class _Reservoir(ESNState, BaseEstimator):
     def __init__(self, n_reservoir=200, *, spectral_radius=0.9, input_scaling=0.3,
                  leak_rate=1.0, sparsity=0.9, washout=0, alpha=DEFAULT_ALPHAS,
                  bias_scaling=0.5, output_feedback=False, feedback_scaling=0.3,
-                 include_inputs="auto", state="final", n_channels=1, scale_inputs=True,
-                 n_threads=None, dtype="float32", random_state=None):
+                 include_inputs="auto", state="final", n_channels=1, per_step="auto",
+                 scale_inputs=True, n_threads=None, dtype="float32", random_state=None):
         self.n_reservoir = n_reservoir
         self.spectral_radius = spectral_radius
         self.input_scaling = input_scaling
@@ -130,6 +131,7 @@ class _Reservoir(ESNState, BaseEstimator):
         self.include_inputs = include_inputs
         self.state = state
         self.n_channels = n_channels
+        self.per_step = per_step
         self.scale_inputs = scale_inputs
         self.n_threads = n_threads
         self.dtype = dtype
@@ -397,6 +399,10 @@ class ESNRegressor(RegressorMixin, _Reservoir):
     n_channels : int, default=1
         Channels of 2D windows (columns ``t * n_channels + c``), as in
         :class:`~tsbptt.LSTMRegressor`.
+    per_step : {'auto', True, False}, default='auto'
+        Whether y holds one target per time step, as in
+        :class:`~tsbptt.LSTMRegressor` (``'auto'`` reads it from the shapes and
+        warns where a 2D y is as wide as X has time steps).
     scale_inputs : bool, default=True
         Standardise each input feature with the training data's mean and deviation.
     n_threads : int or None, default=None
@@ -472,7 +478,8 @@ class ESNRegressor(RegressorMixin, _Reservoir):
             One target row per sequence; or per step: (n_samples, n_timesteps) or
             (n_samples, n_timesteps, n_outputs) for 3D X. With 3D X a 2D y as wide
             as X has time steps (more than one) is one target per step: n_outputs
-            equal to n_timesteps cannot be told from it.
+            equal to n_timesteps cannot be told from it (``'auto'`` warns; say which
+            with ``per_step``).
         sample_weight : array-like of shape (n_samples,), default=None
 
         Returns
@@ -483,7 +490,7 @@ class ESNRegressor(RegressorMixin, _Reservoir):
             self._refuse_feedback()
             X3, lengths = self._sequences(X, reset=True)
             if y is not None and targets_per_step(self.input_kind_, y, lengths, X3.shape[1],
-                                                  labels=False):
+                                                  labels=False, per_step=self.per_step):
                 return self._fit_per_step(X3, lengths, y, sample_weight)
             y = self._window_targets(y, len(X3))
             w = check_weights(sample_weight, len(X3))

@@ -45,6 +45,8 @@ dtype, random_state
         their parameters.
     feedback_scaling : float, default=0.3
         Unused (no feedback).
+    per_step : {'auto', False}, default='auto'
+        One label per sequence: True is refused (it labels no steps).
 
     Attributes
     ----------
@@ -94,6 +96,9 @@ dtype, random_state
         """
         with undone_on_failure(self):  # a refused refit keeps the last fit
             self._refuse_feedback()
+            if self.per_step is True:
+                raise ValueError("per_step=True: ESNClassifier labels whole sequences, "
+                                 "one label each; LSTMClassifier labels steps")
             X3, lengths = self._sequences(X, reset=True)
             if y is None:
                 raise ValueError(f"{type(self).__name__} requires y to be passed, but the "

@@ -59,6 +59,12 @@ def r2(y, pred, sample_weight=None):
     scores[safe] = 1 - num[safe] / den[safe]
     return float(np.mean(scores))
 
+
+def _outputs(n, per_step):
+    """'1 output per sequence', '3 outputs per time step'."""
+    return f"{n} output{'s' * (n != 1)} per {'time step' if per_step else 'sequence'}"
+
+
 class _RegressorBase(RegressorMixin, _BaseRecurrent):
     """Regression: one output per target column (several horizons or targets)."""
 
@@ -84,6 +90,7 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
                  clip_value: float | None = None, clip_step: float | None = None,
                  weight_decay: float = 0.0, l1: float = 0.0,
                  checkpoint_every: int | None = None, n_channels: int = 1,
+                 per_step: str | bool = "auto",
                  scale_inputs: bool = True, shuffle: bool = True,
                  n_threads: int | None = None, dtype: str = "float32",
                  random_state: int | np.random.RandomState | None = None,
@@ -116,6 +123,7 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
         self.l1 = l1
         self.checkpoint_every = checkpoint_every
         self.n_channels = n_channels
+        self.per_step = per_step
         self.scale_inputs = scale_inputs
         self.shuffle = shuffle
         self.n_threads = n_threads
@@ -184,11 +192,13 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
         if sp.issparse(y):  # np.asarray made it an object array: "not numeric"
             raise TypeError("Sparse data was passed for y, but dense data is required. "
                             "Use '.toarray()' to convert to a dense numpy array.")
-        per_step = targets_per_step(self.input_kind_, y, lengths, T, labels=False)
+        per_step = targets_per_step(self.input_kind_, y, lengths, T, labels=False,
+                                    per_step=self.per_step)
         if per_step:
             return per_step_targets(y, lengths, T), True
         reject_masked(y, "y")
         y = np.asarray(y)
+        given = y.shape  # (as given, before a 1D y becomes a column)
         reject_complex(y, "y")
         try:
             y = y.astype(np.float64)
@@ -198,7 +208,7 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
         if y.ndim == 1:
             y = y[:, None]
         if y.ndim != 2 or len(y) != n:
-            raise ValueError(f"y must have shape ({n},) or ({n}, n_outputs), got {y.shape}")
+            raise ValueError(f"y must have shape ({n},) or ({n}, n_outputs), got {given}")
         if not np.isfinite(y).all():
             raise ValueError("Input y contains NaN or infinity.")
         return y, False
@@ -258,9 +268,8 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
             self.n_outputs_ = y.shape[-1]
             self._initialize(self._network_outputs())
         elif per_step != self.per_step_ or y.shape[-1] != self.n_outputs_:
-            raise ValueError(f"y has {y.shape[-1]} outputs{' per step' * per_step}, the "
-                             f"model was fitted with {self.n_outputs_}"
-                             f"{' per step' * self.per_step_}")
+            raise ValueError(f"y has {_outputs(y.shape[-1], per_step)}, the model was "
+                             f"fitted with {_outputs(self.n_outputs_, self.per_step_)}")
         history = self._train(self._scale_inputs(X3, lengths), self._scaled_targets(y),
                               lengths, w, max_iter, incremental)
         return history
@@ -280,8 +289,9 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
             One target row per sequence; or per step: (n_samples, n_timesteps,
             n_outputs) for 3D X, a list of (T_i,) or (T_i, n_outputs) arrays for a
             list X. With 3D X a 2D y as wide as X has time steps (more than one)
-            is one target per step, (n_samples, n_timesteps): n_outputs equal to
-            n_timesteps cannot be told from it.
+            is one target per step, (n_samples, n_timesteps), with a warning:
+            n_outputs equal to n_timesteps cannot be told from it, so say which
+            with ``per_step``.
         sample_weight : array-like of shape (n_samples,), default=None
             A weight per sequence (a weight of 2 counts like a repeated sample).
 

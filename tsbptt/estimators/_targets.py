@@ -3,6 +3,8 @@
 The rules the regressors and classifiers share for reading ``y`` and
 ``sample_weight``, kept apart from the estimator classes.
 """
+import warnings
+
 import numpy as np
 from sklearn.utils.validation import _check_sample_weight
 
@@ -13,24 +15,49 @@ __all__ = ["check_weights", "mean_scale", "per_step_targets", "target_ndim",
            "targets_per_step"]
 
 
-def targets_per_step(kind, y, lengths, T, labels):
+def targets_per_step(kind, y, lengths, T, labels, per_step="auto"):
     """Whether y holds one target per time step (sequence labelling).
 
-    The rule, the same for regressors and classifiers: with 3D X, a y of shape
-    (n_samples, n_timesteps[, n_outputs]) (its second axis is X's time axis); with
-    a list X, a list of per-sequence targets whose lengths differ or are the
-    sequences' own lengths. Anything else is one target (row) per sequence. So with
-    3D X a 2D y is per-step exactly when its width is the number of time steps.
+    ``per_step`` (the estimators' parameter) True or False says so; ``'auto'``
+    reads it from the shapes, the same rule for regressors and classifiers: with
+    3D X, a y of shape (n_samples, n_timesteps[, n_outputs]) (its second axis is
+    X's time axis); with a list X, a list of per-sequence targets whose lengths
+    differ or are the sequences' own lengths. Anything else is one target (row)
+    per sequence. So with 3D X a 2D y is per-step exactly when its width is the
+    number of time steps: for a regressor, whose y may as well hold that many
+    outputs per sequence, ``'auto'`` warns then (a (n, 24, F) window with the next
+    24 values as y was silently a per-step model, y[:, t] read from steps 0..t).
     """
+    if per_step is not None and not isinstance(per_step, str):  # True or False
+        if per_step and kind not in ("3d", "list"):
+            raise ValueError("per_step=True needs 3D X (n_samples, n_timesteps, "
+                             "n_features) or a list of sequences: 2D X holds windows, "
+                             "one target row each")
+        return bool(per_step)
     if kind == "3d":
         shape = np.asarray(y).shape
         per_step_2d = len(shape) == 2 and shape[1] == T and T > 1
+        if per_step_2d and not labels:
+            _warn_per_step(f"y of shape {shape}, as wide as X has time steps ({T}), is")
         return per_step_2d or (not labels and len(shape) == 3)
     if kind == "list" and isinstance(y, (list, tuple)) and len(y) == len(lengths) \
             and all(np.ndim(yi) >= 1 for yi in y):
         lens = [len(yi) for yi in y]
-        return len(set(lens)) > 1 or all(n == m for n, m in zip(lens, lengths))
+        if len(set(lens)) > 1:
+            return True
+        own = all(n == m for n, m in zip(lens, lengths))
+        if own and not labels and lens[0] > 1 and all(np.ndim(yi) == 1 for yi in y):
+            _warn_per_step(f"y, a list of targets of length {lens[0]} as long as every "
+                           "sequence, is")
+        return own
     return False
+
+
+def _warn_per_step(what):
+    warnings.warn(f"{what} read as one target per time step (per_step='auto'); if it "
+                  "holds that many outputs per sequence, pass per_step=False, and "
+                  "per_step=True to say it is per step (no warning)", UserWarning,
+                  stacklevel=4)
 
 
 def target_ndim(y):

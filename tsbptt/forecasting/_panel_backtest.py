@@ -29,8 +29,8 @@ def settings_of(forecaster):
     """The Forecaster whose settings (horizon, strategy, freq, estimator, ...) a
     backtest reads: ``forecaster`` itself, or the template of a
     :class:`~tsbptt.forecasting.local.LocalModels`, whose members are its clones."""
-    from .local import LocalModels  # (local.py imports the backtests)
-    return forecaster.forecaster if isinstance(forecaster, LocalModels) else forecaster
+    template = getattr(forecaster, "_template", None)  # LocalModels (which imports this)
+    return forecaster if template is None else template()
 
 
 def _members(fitted):

@@ -84,8 +84,10 @@ class DifferencedSequenceModel(RegressorMixin, BaseEstimator):
         self.change_scale_ = max(float(np.std(change)), floor)
         inputs = self._inputs(X, X[:, :1, 0] - self.change_mean_)
         vars(self).pop("final_states_", None)  # a refit's, if its model has them
-        self.estimator_ = clone_with_hints(self.estimator).fit(inputs,
-                                                               self._standard(change))
+        member = clone_with_hints(self.estimator)
+        if member.get_params().get("per_step") == "auto":  # y is per step: say so
+            member.set_params(per_step=True)
+        self.estimator_ = member.fit(inputs, self._standard(change))
         known = getattr(self.estimator_, "final_states_", None)
         if known is not None:  # an ESN's, from its fit: no second pass to find them
             self.final_states_ = list(known) + [(X[:, -1:, 0].copy(),)]

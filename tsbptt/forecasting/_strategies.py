@@ -168,6 +168,8 @@ class _Strategies:
                                  + ", ".join(f"{k}=True" for k in both))
             if "bptt_steps" in params and params["bptt_steps"] is None:
                 est.set_params(bptt_steps=min(self.lags_, n_steps))
+            if params.get("per_step") == "auto":  # y is per step: say so (no warning)
+                est.set_params(per_step=True)
             if (self.training == "auto" and "washout" in params and params["washout"] == 0
                     and not network):  # a reservoir: its first lags states are transient
                 est.set_params(washout=min(self.lags_, n_steps // 2))

@@ -149,6 +149,10 @@ class LocalModels(BaseEstimator):
         self.time_col = time_col
         self.target_col = target_col
 
+    def _template(self):
+        """The Forecaster whose settings a backtest reads (see ``settings_of``)."""
+        return self.forecaster
+
     def _from_frame(self, y, X, what="y"):
         """A long DataFrame ``y`` (or future covariates ``X`` as one) -> the long
         Series layout; any other layout as it is."""
