@@ -771,3 +771,52 @@ def test_dir_of_a_fitted_forecaster_reads_every_attribute(series_id):
         names = dir(f)
         assert {"estimator_", "series_", "network_weight_"} <= set(names)
         assert f.network_weight_ is None
+
+
+@pytest.mark.parametrize("order", ["long first", "short first"])
+def test_a_newly_listed_series_takes_the_panels_business_day_step(order):
+    # five sessions, Monday to Friday, read alone as daily: the panel was refused as
+    # "series 'B' has step <Day>, the first series <BusinessDay>"
+    idx = pd.DatetimeIndex(pd.bdate_range("2024-01-01", periods=60).values)  # no freq
+    a = pd.Series(100 + np.arange(60.0), index=idx)
+    b = pd.Series(50 + np.arange(5.0), index=idx[-5:])
+    panel = {"A": a, "B": b} if order == "long first" else {"B": b, "A": a}
+    f = Forecaster(Ridge(), lags=3).fit(panel)
+    assert f.step_ == pd.offsets.BusinessDay()
+    # the forecasts skip the weekend: Friday 2024-03-22, then Monday
+    assert set(f.predict().index.get_level_values(1)) == {pd.Timestamp("2024-03-25")}
+    # a series at another step is still refused
+    with pytest.raises(ValueError, match="every series must have the same frequency"):
+        Forecaster(Ridge(), lags=2).fit({**panel, "C": a.asfreq("W-FRI")})
+
+
+def test_a_stray_weekend_row_among_business_days_is_named_not_filled():
+    # one Saturday made the series daily with gaps, and the advice was to fill them:
+    # 21 invented weekend values and forecasts on Saturday and Sunday
+    idx = pd.bdate_range("2023-01-02", periods=60).append(
+        pd.DatetimeIndex(["2023-01-14"])).sort_values()
+    y = pd.Series(100 + np.arange(61.0), index=idx)
+    said = (r"its other labels are business days, but 1 falls on a weekend, the first "
+            r"Timestamp\('2023-01-14 00:00:00'\), a Saturday\); if the data are business "
+            r"days, drop it \(y\[y.index.day_of_week < 5\]\)")
+    for freq in (None, "B"):
+        with pytest.raises(ValueError, match=said):
+            Forecaster(Ridge(), lags=10, freq=freq).fit(y)
+    f = Forecaster(Ridge(), lags=10).fit(y[y.index.day_of_week < 5])
+    assert f.step_ == pd.offsets.BusinessDay()
+    # daily data with a missing day is a gap, as before
+    daily = pd.Series(np.arange(60.0), pd.date_range("2023-01-01", periods=61).delete(30))
+    with pytest.raises(ValueError, match=r"\(a gap\); pass fill="):
+        Forecaster(Ridge(), lags=10).fit(daily)
+
+
+def test_a_backtest_names_the_cutoff_where_a_later_series_is_too_short():
+    rng = np.random.default_rng(0)
+    idx = pd.bdate_range("2024-01-01", periods=200)
+    panel = {"A": pd.Series(100 + rng.standard_normal(200).cumsum(), index=idx),
+             "B": pd.Series(50 + rng.standard_normal(95).cumsum(), index=idx[105:])}
+    for refit, what in ((True, "has 5 steps, too short"), (False, "was not seen in fit")):
+        with pytest.raises(ValueError, match=r"^at the cutoff Timestamp\('2024-0.*"
+                           + what + r".*a series that starts later must be long enough"):
+            backtest(Forecaster(Ridge(), lags=10, horizon=3), panel, initial=100,
+                     step=10, horizon=3, refit=refit)

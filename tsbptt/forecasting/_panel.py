@@ -236,6 +236,30 @@ def _week_without(index, expected):
             "too); if values are missing, pass fill='interpolate' or fill='ffill'")
 
 
+def _stray_weekend(index, step):
+    """The end of the message where a day-stepped series of weekdays has a few rows
+    on a weekend (one Saturday among a year of trading days): read as daily data
+    with gaps, filling would invent every weekend, and the forecasts fall on them."""
+    if isinstance(step, (pd.offsets.BusinessDay, pd.offsets.CustomBusinessDay)):
+        daily = step.n == 1
+    else:
+        try:
+            daily = pd.Timedelta(step) == pd.Timedelta("1D")
+        except (ValueError, TypeError):
+            daily = False
+    weekend = np.asarray(index.day_of_week >= 5)
+    n = int(weekend.sum())
+    # daily data has two days in seven on a weekend; business days none
+    if not daily or len(index) < 20 or n == 0 or n > 0.05 * len(index):
+        return None
+    first = index[weekend][0]
+    falls = "1 falls" if n == 1 else f"{n} fall"
+    return (f"(its other labels are business days, but {falls} on a weekend, the "
+            f"first {first!r}, a {first.day_name()}); if the data are business days, "
+            f"drop {'them' if n > 1 else 'it'} (y[y.index.day_of_week < 5]): filling "
+            "would invent every weekend's values and forecast on weekends")
+
+
 def _step_of(index, freq, key, allow_gaps):
     """The step between consecutive labels: a pandas offset for a DatetimeIndex, an
     int for an integer index. Without ``allow_gaps`` the index must be regular."""
@@ -275,6 +299,7 @@ def _step_of(index, freq, key, allow_gaps):
                 week = _week_without(index, expected[bad]) if freq is None else None
                 if week is not None:
                     why = week
+                why = _stray_weekend(index, step) or why
                 if bad == 0 and freq is not None:  # the grid starts off the first label
                     own = quiet_infer_freq(index) if len(index) >= 3 else None
                     why = (f"(the first label is not on the grid of freq={freq!r}: the "
@@ -663,6 +688,7 @@ def to_entries(y, X=None, *, freq=None, fill=None):
     columns = None if entries[0].X is None else list(entries[0].X.columns)
     check_indexed_alike(entries)
     entries = [in_zone_of(entries[0].y.index, e) for e in entries]
+    read = []  # each series regular at its own step, or why not
     for e in entries:
         cols = None if e.X is None else list(e.X.columns)
         if cols != columns:
@@ -670,13 +696,41 @@ def to_entries(y, X=None, *, freq=None, fill=None):
                              f"{columns}: give every series the same columns")
         if e.X is not None and y_name(e.y) in cols:
             raise ValueError(f"X has a column named like y ({y_name(e.y)!r})")
-        e, s = _regular(e, freq, fill)
-        if step is not None and s != step:
-            raise ValueError(f"{_where(e.key)} has step {s!r}, the first series {step!r}: "
-                             "every series must have the same frequency")
+        try:
+            read.append(_regular(e, freq, fill))
+        except ValueError as exc:
+            if freq is not None:
+                raise
+            read.append((e, exc))
+    if freq is None and len({r for _, r in read if not isinstance(r, Exception)}) != 1:
+        # one series' own labels may not tell its step (a ticker listed five sessions
+        # ago reads as daily, Monday to Friday): the panel's step is the longest
+        # series', where every series is regular at it
+        read = _at_common_step(entries, read, fill)
+    for e, s in read:
+        if isinstance(s, Exception):
+            raise s
+        if s != read[0][1]:
+            raise ValueError(f"{_where(e.key)} has step {s!r}, the first series "
+                             f"{read[0][1]!r}: every series must have the same frequency")
         out.append(e)
         step = s
     return out, layout, step
+
+
+def _at_common_step(entries, read, fill):
+    """Every entry read at the step of the longest series whose own step was read,
+    or ``read`` as it is where one is not regular at it (its own refusal, or the
+    steps that differ, then say what is wrong)."""
+    known = [(len(e.y), -i, s) for i, (e, s) in enumerate(read)
+             if not isinstance(s, Exception)]
+    if not known:
+        return read
+    step = max(known, key=lambda k: k[:2])[2]
+    try:
+        return [_regular(e, step, fill) for e in entries]
+    except (ValueError, TypeError):
+        return read
 
 
 def _check_unique_columns(X, key):

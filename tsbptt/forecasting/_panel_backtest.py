@@ -11,6 +11,7 @@ model, interval bounds), with metrics per series and pooled.
 :class:`tsbptt.RollingOrigin` under ``GridSearchCV``.
 """
 import warnings
+from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
@@ -231,11 +232,12 @@ def _run_cutoffs(forecaster, y, X, grid, cuts, horizon, refit, coverage, progres
     rows, fitted, fitted_end = [], None, None
     for c in cuts:  # one fit, moved from cutoff to cutoff: in order
         past = t <= grid[c]
-        if fitted is None:
-            fitted = clone(forecaster).fit(y[past], None if X is None else X[past])
-        else:  # the first fit, moved to this cutoff
-            fitted.update(y[past & (t > fitted_end)],
-                          None if X is None else X[past & (t > fitted_end)])
+        with _at_cutoff(grid[c]):
+            if fitted is None:
+                fitted = clone(forecaster).fit(y[past], None if X is None else X[past])
+            else:  # the first fit, moved to this cutoff
+                fitted.update(y[past & (t > fitted_end)],
+                              None if X is None else X[past & (t > fitted_end)])
         fitted_end = grid[c]
         rows.append(_cutoff_rows(forecaster, fitted, y, X, grid, c, horizon, coverage))
         progress.update({})
@@ -247,7 +249,8 @@ def _cutoff_rows(forecaster, fitted, y, X, grid, c, horizon, coverage):
     of ``forecaster`` on the data up to it)."""
     if fitted is None:
         past = y.index.get_level_values(1) <= grid[c]
-        fitted = clone(forecaster).fit(y[past], None if X is None else X[past])
+        with _at_cutoff(grid[c]):
+            fitted = clone(forecaster).fit(y[past], None if X is None else X[past])
     settings = settings_of(forecaster)
     model = type(settings.estimator).__name__
     id_col, time_col, target_col = (forecaster.id_col, forecaster.time_col,
@@ -262,6 +265,23 @@ def _cutoff_rows(forecaster, fitted, y, X, grid, c, horizon, coverage):
         table[f"{model}-lo-{pct}"] = pred["lower"].to_numpy()
         table[f"{model}-hi-{pct}"] = pred["upper"].to_numpy()
     return table
+
+
+@contextmanager
+def _at_cutoff(when):
+    """Say at which cutoff a fit (or a move) refused the data: a series listed
+    after the first cutoff is too short there, or unknown to a fit made before."""
+    try:
+        yield
+    except ValueError as exc:
+        if type(exc) is not ValueError:
+            raise
+        message = str(exc)
+        if "too short" in message or "not seen in fit" in message:
+            message += (" (a series that starts later must be long enough to fit on at "
+                        "every cutoff, and with refit=False known to the first fit: "
+                        "use a later initial, or backtest that series apart)")
+        raise ValueError(f"at the cutoff {when!r}: {message}") from exc
 
 
 def _scores(forecaster, table, y, season, coverage):
