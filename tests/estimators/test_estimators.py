@@ -623,6 +623,23 @@ def test_classifier_partial_fit_needs_classes_first():
         m.partial_fit(X[:3], ["cat", "dog", "gnu"])
 
 
+def test_a_continued_fit_refuses_a_changed_scaling_as_it_refuses_a_changed_shape():
+    # set_params(scale_target=False) then a warm fit kept the old scaling, while
+    # get_params said False
+    X, y = _windows()
+    for name in ("scale_target", "scale_inputs"):
+        m = _small(LSTMRegressor, max_iter=1, warm_start=True).fit(X, 100 * y)
+        scale = m.target_scale_.copy()
+        m.set_params(**{name: False})
+        for again in (m.fit, m.partial_fit):
+            with pytest.raises(ValueError, match=f"{name}=False differs from the fitted "
+                                                 f"network's {name}=True"):
+                again(X, 100 * y)
+        assert m.n_iter_ == 1 and np.array_equal(m.target_scale_, scale)
+        m.set_params(warm_start=False).fit(X, 100 * y)  # a new fit takes it
+        assert name != "scale_target" or np.all(m.target_scale_ == 1.0)
+
+
 def test_a_warm_started_classifier_fit_needs_every_class_as_mlp_does():
     # a warm start is a whole fit: it trained on a subset of classes_ without a word,
     # where MLPClassifier refuses; partial_fit takes such a batch

@@ -488,3 +488,16 @@ def test_calibration_refuses_forecasts_that_are_not_finite():
                                          r"infinite value at \d+ of \d+ held-back origins"):
         Forecaster(NaNAbove(), lags=4, scaling="global", interval="conformal").fit(
             _noisy_wave(300))
+
+
+def test_a_backtests_intervals_carry_their_coverage_as_predict_intervals_do():
+    # the table had no attrs: a plot of it lost "90% interval" from its legend
+    y = _noisy_wave(160)
+    f = Forecaster(Ridge(), lags=12, horizon=3, interval="conformal")
+    one = backtest(f, y, initial=120, step=10, horizon=3, coverage=0.9)
+    assert one.forecasts.attrs == {"coverage": 0.9}
+    assert one.forecasts.set_index("time").attrs == {"coverage": 0.9}
+    panel = backtest(f, {"a": y, "b": y * 2}, initial=120, step=10, horizon=3,
+                     coverage=0.8)
+    assert panel.forecasts.attrs == {"coverage": 0.8}
+    assert backtest(f, y, initial=120, step=10, horizon=3).forecasts.attrs == {}

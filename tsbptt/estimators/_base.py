@@ -71,7 +71,7 @@ N_THREADS_CONSTRAINTS = [Interval(Integral, -MAX_THREADS, -1, closed="both"),
 #: inputs are read. A set_params after fit must not change them under the fitted
 #: weights: predict and save read them as fitted, and a continued fit refuses a change.
 ARCHITECTURE_PARAMS = ("hidden_size", "num_layers", "bidirectional", "loss", "quantiles",
-                       "dtype", "n_channels")
+                       "dtype", "n_channels", "scale_inputs", "scale_target")
 #: The parameters an optimizer is built from (``learning_rate`` is read at every
 #: epoch): a continued fit whose values differ builds a new optimizer.
 OPTIMIZER_PARAMS = ("optimizer", "weight_decay", "l1", "momentum", "nesterov")

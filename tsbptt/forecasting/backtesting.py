@@ -154,7 +154,8 @@ class Backtest:
     forecasts : DataFrame
         One row per (origin, step): ``origin`` (the last training timestamp),
         ``time``, ``step``, ``actual`` and ``forecast`` (and ``lower``,
-        ``upper`` when intervals were asked for).
+        ``upper`` when intervals were asked for, their coverage in
+        ``attrs['coverage']``, as from ``predict_interval``).
     metrics : dict
         ``mae``, ``rmse``, ``smape``, ``mase`` (and ``mape`` when no actual is 0,
         ``coverage`` — the fraction of actuals inside their interval — with
@@ -252,7 +253,8 @@ def _backtest(forecaster, y, X, *, initial, step, horizon, refit, season, covera
                               else horizon, 1),
             refit=refit, season=check_int("season", season, 1), coverage=coverage,
             verbose=verbose, n_jobs=n_jobs)
-        return Backtest(forecasts=table, metrics=metrics, per_series=per_series)
+        return Backtest(forecasts=_with_coverage(table, coverage), metrics=metrics,
+                        per_series=per_series)
     if not isinstance(y, pd.Series):
         raise TypeError(f"y must be a pandas Series or a panel, got {type(y).__name__}")
     forecaster = settings  # one series: LocalModels fits its template on it
@@ -300,7 +302,15 @@ def _backtest(forecaster, y, X, *, initial, step, horizon, refit, season, covera
         metrics["mape"] = mape(a, f)
     if coverage is not None:
         metrics["coverage"] = float(np.mean((a >= table["lower"]) & (a <= table["upper"])))
-    return Backtest(forecasts=table, metrics=metrics)
+    return Backtest(forecasts=_with_coverage(table, coverage), metrics=metrics)
+
+
+def _with_coverage(table, coverage):
+    """The forecast table, its intervals' coverage in ``attrs`` as predict_interval
+    gives it (a plot's legend reads it)."""
+    if coverage is not None:
+        table.attrs["coverage"] = float(coverage)
+    return table
 
 
 def _check_actuals(y, origins, horizon):
