@@ -820,3 +820,31 @@ def test_a_backtest_names_the_cutoff_where_a_later_series_is_too_short():
                            + what + r".*a series that starts later must be long enough"):
             backtest(Forecaster(Ridge(), lags=10, horizon=3), panel, initial=100,
                      step=10, horizon=3, refit=refit)
+
+
+def test_two_holiday_calendars_are_told_apart_in_the_message():
+    # "series 'UK' has step <CustomBusinessDay>, the first series <CustomBusinessDay>"
+    us = pd.offsets.CustomBusinessDay(holidays=["2024-01-15", "2024-02-19"])
+    uk = pd.offsets.CustomBusinessDay(holidays=["2024-03-29"])
+    panel = {k: pd.Series(np.arange(60.0), pd.date_range("2024-01-02", periods=60, freq=c))
+             for k, c in (("US", us), ("UK", uk))}
+    with pytest.raises(ValueError, match=re.escape(
+            "series 'UK' has step <CustomBusinessDay: weekmask 'Mon Tue Wed Thu Fri', 1 "
+            "holiday, a holiday on 2024-03-29>, the first series <CustomBusinessDay: "
+            "weekmask 'Mon Tue Wed Thu Fri', 2 holidays, a holiday on 2024-01-15>")):
+        Forecaster(Ridge(), lags=5).fit(panel)
+
+
+def test_a_backtest_says_when_covariates_hold_ys_rows_in_another_order():
+    idx = pd.date_range("2024-01-01", periods=60, freq="h")
+    y = pd.concat({k: pd.Series(np.sin(np.arange(60) / 3 + i), idx)
+                   for i, k in enumerate("ab")}, names=["id", "time"])
+    X = pd.DataFrame({"temp": np.arange(120.0)}, index=y.index)
+    f = Forecaster(Ridge(), lags=4)
+    for shuffled, what in ((X.sort_index(level=1), "y's \\(series id, time\\) index"),
+                           (X.loc["a"].iloc[::-1], "y's index")):
+        target = y if what.startswith("y's \\(") else y.loc["a"]
+        with pytest.raises(ValueError, match=f"X must be a DataFrame on exactly {what}: X "
+                           r"holds y's rows in another order; X.reindex\(y.index\)"):
+            backtest(f, target, shuffled, initial=40, step=10)
+    backtest(f, y, X.sort_index(level=1).reindex(y.index), initial=40, step=10)

@@ -711,11 +711,24 @@ def to_entries(y, X=None, *, freq=None, fill=None):
         if isinstance(s, Exception):
             raise s
         if s != read[0][1]:
-            raise ValueError(f"{_where(e.key)} has step {s!r}, the first series "
-                             f"{read[0][1]!r}: every series must have the same frequency")
+            raise ValueError(f"{_where(e.key)} has step {_step_words(s, read[0][1])}, the "
+                             f"first series {_step_words(read[0][1], s)}: every series "
+                             "must have the same frequency")
         out.append(e)
         step = s
     return out, layout, step
+
+
+def _step_words(step, other):
+    """``step`` as a message shows it beside ``other``: two holiday calendars print
+    alike (<CustomBusinessDay>), so say the weekmask and a holiday only one has."""
+    if not (isinstance(step, pd.offsets.CustomBusinessDay)
+            and isinstance(other, pd.offsets.CustomBusinessDay) and repr(step) == repr(other)):
+        return repr(step)
+    own = sorted(set(step.holidays) - set(other.holidays))
+    extra = f", a holiday on {pd.Timestamp(own[0]):%Y-%m-%d}" if own else ""
+    n = len(step.holidays)
+    return f"<CustomBusinessDay: weekmask {step.weekmask!r}, {n} holiday{'s' * (n != 1)}{extra}>"
 
 
 def _at_common_step(entries, read, fill):

@@ -23,7 +23,7 @@ from ._panel import Entry, frame_to_long, in_zone_of, on_grid, to_entries, to_ou
 from ._parallel import parallel_map
 from .metrics import mae, mape, _mase_or_nan, rmse, smape
 
-__all__ = ["is_panel", "panel_backtest", "panel_splits", "settings_of"]
+__all__ = ["check_on_index", "is_panel", "panel_backtest", "panel_splits", "settings_of"]
 
 
 def settings_of(forecaster):
@@ -85,9 +85,20 @@ def _long(forecaster, y, X):
     if not isinstance(y, pd.Series) or y.index.nlevels != 2:
         raise TypeError("a panel is a dict of Series, a Series with a (series id, time) "
                         f"MultiIndex or a long DataFrame; got {type(y).__name__}")
-    if X is not None and not (isinstance(X, pd.DataFrame) and X.index.equals(y.index)):
-        raise ValueError("X must be a DataFrame on exactly y's (series id, time) index")
+    check_on_index(X, y, "y's (series id, time) index")
     return y, X
+
+
+def check_on_index(X, y, what):
+    """Refuse covariates ``X`` unless a DataFrame on exactly ``y``'s index (a
+    backtest cuts both by position), saying so where only the row order differs."""
+    if X is None or (isinstance(X, pd.DataFrame) and X.index.equals(y.index)):
+        return
+    hint = ""
+    if isinstance(X, pd.DataFrame) and len(X) == len(y) and X.index.is_unique \
+            and X.index.isin(y.index).all():
+        hint = ": X holds y's rows in another order; X.reindex(y.index) puts them in y's"
+    raise ValueError(f"X must be a DataFrame on exactly {what}{hint}")
 
 
 def _cutoffs(times, initial, step, horizon):

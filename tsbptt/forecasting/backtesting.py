@@ -24,8 +24,8 @@ from ..utils._validation import check_int, small_spread_once_in
 from ._forecaster import reads_future_X
 from ._parallel import check_n_jobs, parallel_map
 from ._panel import on_grid
-from ._panel_backtest import (check_finite_forecasts, check_training_data, is_panel,
-                              panel_backtest, panel_splits, settings_of)
+from ._panel_backtest import (check_finite_forecasts, check_on_index, check_training_data,
+                              is_panel, panel_backtest, panel_splits, settings_of)
 from .metrics import mae, mape, _mase_or_nan, rmse, smape
 
 __all__ = ["Backtest", "RollingOrigin", "backtest"]
@@ -258,8 +258,7 @@ def _backtest(forecaster, y, X, *, initial, step, horizon, refit, season, covera
     if not isinstance(y, pd.Series):
         raise TypeError(f"y must be a pandas Series or a panel, got {type(y).__name__}")
     forecaster = settings  # one series: LocalModels fits its template on it
-    if X is not None and (not isinstance(X, pd.DataFrame) or not X.index.equals(y.index)):
-        raise ValueError("X must be a DataFrame on exactly y's index")
+    check_on_index(X, y, "y's index")
     horizon = forecaster.horizon if horizon is None else horizon
     origins = _origins(len(y), initial, step, horizon)
     season = check_int("season", season, 1)
