@@ -182,7 +182,13 @@ def fitted():
      r"it \(from Timestamp\('2024-01-05 04:00:00'\)\)"),
     (lambda y: y.iloc[[100, 102, 104]], ValueError,
      r"Timestamp\('2024-01-05 06:00:00'\) where Timestamp\('2024-01-05 05:00:00'\) was "
-     r"expected \(not at the fitted step <Hour>\)"),
+     r"expected \(a gap\)"),
+    # a label off the grid is no gap (it was called one): no fill mends it
+    (lambda y: pd.Series([1.0, 2.0], index=[y.index[100], y.index[100]
+                                            + pd.Timedelta("30min")], name=y.name),
+     ValueError,
+     r"Timestamp\('2024-01-05 04:30:00'\) where Timestamp\('2024-01-05 05:00:00'\) was "
+     r"expected \(a label the fitted step <Hour> does not have\)"),
     (lambda y: y.iloc[100:103].where(y.index[100:103] != y.index[101]), ValueError,
      r"column 'load' of the new values has a missing or infinite value at "
      r"Timestamp\('2024-01-05 05:00:00'\)"),

@@ -829,7 +829,10 @@ def _check_continues(old, new, step, key, expected_after=None):
     if not index.equals(expected):
         differ = np.flatnonzero(np.asarray(index != expected))
         bad = int(differ[0]) if differ.size else 0
-        what = "a gap" if bad == 0 else f"not at the fitted step {step!r}"
+        # a label before the one due is off the step's grid (a Saturday in business
+        # days), which no fill mends; one after it leaves a gap
+        what = "a gap" if index[bad] > expected[bad] else \
+            f"a label the fitted step {step!r} does not have"
         raise ValueError(f"{where} must continue it at step {step!r}: "
                          f"{plain_label(index[bad])!r} where {plain_label(expected[bad])!r} was "
                          f"expected ({what})")
