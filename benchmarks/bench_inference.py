@@ -171,8 +171,8 @@ def bench_memory(n_steps):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         est = LSTMRegressor(H, max_iter=1, n_threads=1, random_state=0).fit(X, X[:, -1, 0])
-        per_step = LSTMRegressor(H, max_iter=1, n_threads=1, random_state=0).fit(
-            X, X[:, :, 0])
+        per_step = LSTMRegressor(H, max_iter=1, per_step=True, n_threads=1,
+                                 random_state=0).fit(X, X[:, :, 0])
     long = rng.standard_normal((1, n_steps, 1))
     est.predict(long[:, :100])  # warm-up
     per_step.predict_sequence(long[:, :100])

@@ -39,7 +39,7 @@ def main(n=6000, d=8, hidden=16, windows=(4, 16)):
         tbptt = RNNRegressor(hidden, bptt_steps=k, batch_size=1, max_iter=2,
                              learning_rate=3e-3, scale_inputs=False, scale_target=False,
                              shuffle=False, clip_norm=1.0, tol=0, dtype="float64",
-                             random_state=0)
+                             per_step=True, random_state=0)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # max_iter reached: two epochs on purpose
             tbptt.fit(X[None], y[None])

@@ -41,7 +41,7 @@ def stream_steps(y, n_stream, quick):
     """Part 1: a stream over ``n_stream`` readings after the training weeks."""
     train = y.to_numpy()[:TRAIN_HOURS]
     est = LSTMRegressor(8 if quick else 16, max_iter=3 if quick else 40, bptt_steps=48,
-                        learning_rate=1e-2, n_threads=1, random_state=0)
+                        learning_rate=1e-2, per_step=True, n_threads=1, random_state=0)
     # one sequence: the value at every hour, and as its target the hour after it
     est.fit(train[None, :-1, None], train[None, 1:])
     # the state at the end of the training weeks (the last one is read by the stream)

@@ -410,8 +410,10 @@ def test_a_y_as_wide_as_the_sequences_are_long_is_read_as_said():
     with pytest.warns(UserWarning, match=r"y of shape \(40, 3\), as wide as X has time "
                       r"steps \(3\), is read as one target per time step \(per_step="
                       r"'auto'\); if it holds that many outputs per sequence, pass "
-                      r"per_step=False"):
+                      r"per_step=False") as said:
         auto = _small(LSTMRegressor, max_iter=2).fit(X, Y)
+    # it names the caller's line, not the library's
+    assert [w.filename for w in said if "per_step" in str(w.message)] == [__file__]
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         warnings.simplefilter("ignore", ConvergenceWarning)  # (a UserWarning too)
@@ -438,6 +440,16 @@ def test_a_y_as_wide_as_the_sequences_are_long_is_read_as_said():
     with pytest.raises(ValueError, match="y has 3 outputs per sequence, the model was "
                                          "fitted with 1 output per time step"):
         steps.set_params(per_step=False).partial_fit(X, Y)
+    # a y that cannot be read as per_step says is refused in per_step's words
+    with pytest.raises(ValueError, match=r"per_step=True, but y of shape \(40,\) holds "
+                                         r"no target per time step"):
+        _small(LSTMRegressor, per_step=True).fit(X, Y[:, 0])
+    with pytest.raises(ValueError, match=r"per_step=True, but y of shape \(40,\)"):
+        _small(LSTMClassifier, per_step=True).fit(X, Y[:, 0] > 0)
+    ragged = [x[:n] for x, n in zip(X, [2, 3] * 20)]
+    with pytest.raises(ValueError, match="per_step=False, but y holds a sequence of "
+                                         "targets for each sample"):
+        _small(LSTMRegressor, per_step=False).fit(ragged, [x[:, 0] for x in ragged])
     # a classifier has no outputs to confuse: (n, T) labels are per step, no warning
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)

@@ -260,3 +260,23 @@ def test_long_layout_update():
     expected = f.predict(history=long[t < a.index[104]])
     pd.testing.assert_series_equal(f.update(new).predict(), expected, check_exact=True)
     assert f.predict().loc["a"].index[0] == a.index[104]
+
+
+def test_a_nullable_integer_index_updates_and_backtests_as_an_int64_one():
+    # Int64 labels (convert_dtypes, read_csv's numpy_nullable backend) were fitted,
+    # then update said "58 where 58 was expected" and backtest "no row at None"
+    from tsbptt import backtest
+    values = np.sin(np.arange(60) / 3)
+    nullable = pd.Series(values, index=pd.Index(pd.array(np.arange(60), dtype="Int64"),
+                                                name="k"))
+    plain = pd.Series(values, index=pd.Index(np.arange(60), name="k"))
+    f = Forecaster(Ridge(), lags=4, horizon=3)
+    moved = f.fit(nullable.iloc[:-2]).update(nullable.iloc[-2:]).predict()
+    pd.testing.assert_series_equal(
+        moved, f.fit(plain.iloc[:-2]).update(plain.iloc[-2:]).predict())
+    assert moved.index.dtype == np.int64
+    for y in (nullable, pd.concat({"a": nullable, "b": 2 * nullable}, names=["id", "k"])):
+        twin = plain if y is nullable else pd.concat({"a": plain, "b": 2 * plain},
+                                                     names=["id", "k"])
+        got = backtest(f, y, initial=50, step=3).metrics
+        assert got == backtest(f, twin, initial=50, step=3).metrics

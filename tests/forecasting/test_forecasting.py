@@ -494,3 +494,17 @@ def test_wrappers_that_take_target_columns_fit_one_step_models(strategy, horizon
     for wrapper in (MultiOutputRegressor(Ridge()), RegressorChain(Ridge())):
         got = Forecaster(wrapper, lags=8, horizon=horizon, strategy=strategy).fit(y)
         np.testing.assert_allclose(got.predict().to_numpy(), plain.to_numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("index", [pd.date_range("2020-01-01", periods=40, name="date"),
+                                   pd.period_range("2000-01", periods=40, freq="M",
+                                                   name="month"),
+                                   pd.RangeIndex(40, name="step")])
+def test_fill_keeps_the_name_of_the_time_index(index):
+    # the filled grid had no name: forecasts lost it with any fill, gaps or not
+    y = pd.Series(np.sin(np.arange(40) / 3), index=index, name="sales")
+    for fill in (None, "ffill", "interpolate"):
+        f = Forecaster(Ridge(), lags=4, horizon=3, fill=fill)
+        assert f.fit(y.drop(y.index[[5, 6]]) if fill else y).predict().index.name == \
+            index.name
+        assert f.fit({"a": y, "b": y}).predict().index.names == ["series", index.name]

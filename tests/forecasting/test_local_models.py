@@ -107,3 +107,29 @@ def test_a_scikit_learn_model_as_the_template_is_refused_saying_how_to_wrap_it()
                                          r"LocalModels\(Forecaster\(Ridge\(\.\.\.\), "
                                          r"lags=\.\.\.\)\)"):
         LocalModels(Ridge()).fit(_panel())
+
+
+def test_a_newly_listed_series_is_read_at_the_panels_step_as_the_global_model_does():
+    # alone, five sessions Monday to Friday read as daily: its model forecast Saturday
+    idx = pd.DatetimeIndex(pd.bdate_range("2024-01-01", periods=60).values)  # no freq
+    a = pd.Series(100 + np.sin(np.arange(60.0)), index=idx)
+    b = pd.Series(50 + np.cos(np.arange(10.0)), index=idx[-10:])  # from a Monday
+    template = Forecaster(Ridge(), lags=3, horizon=2)
+    week = {"A": a.iloc[:55], "B": b.iloc[:5]}  # B: Monday 11 to Friday 15 March
+    local = LocalModels(template).fit(week)
+    assert local.forecasters_["B"].step_ == pd.offsets.BusinessDay()
+    assert local.forecasters_["B"].freq == pd.offsets.BusinessDay()
+    assert local.forecasters_["A"].freq is None  # it read that step itself
+    pd.testing.assert_index_equal(local.predict().index, template.fit(week).predict().index)
+    assert set(local.predict().index.get_level_values(1)) == {pd.Timestamp("2024-03-18"),
+                                                              pd.Timestamp("2024-03-19")}
+    # the first cutoff is that Friday: the backtest failed on a Saturday's "actual"
+    bt = backtest(LocalModels(template), {"A": a, "B": b}, initial=55, step=1, horizon=2)
+    glob = backtest(template, {"A": a, "B": b}, initial=55, step=1, horizon=2)
+    pd.testing.assert_frame_equal(bt.forecasts[["unique_id", "ds", "cutoff", "y"]],
+                                  glob.forecasts[["unique_id", "ds", "cutoff", "y"]])
+    # series of other frequencies keep their own steps
+    hourly = pd.Series(np.arange(50.0), pd.date_range("2024-01-01", periods=50, freq="h"))
+    steps = {k: f.step_ for k, f in LocalModels(template).fit(
+        {"A": a, "H": hourly}).forecasters_.items()}
+    assert steps == {"A": pd.offsets.BusinessDay(), "H": pd.offsets.Hour()}

@@ -848,3 +848,30 @@ def test_a_backtest_says_when_covariates_hold_ys_rows_in_another_order():
                            r"holds y's rows in another order; X.reindex\(y.index\)"):
             backtest(f, target, shuffled, initial=40, step=10)
     backtest(f, y, X.sort_index(level=1).reindex(y.index), initial=40, step=10)
+
+
+def test_a_fill_does_not_make_a_series_of_another_step_fit_the_panels():
+    # with fill, a weekly series became "regular" at business days: 4 rows, 16 filled
+    idx = pd.bdate_range("2024-01-01", periods=60)
+    a = pd.Series(np.arange(60.0), index=pd.DatetimeIndex(idx.values))
+    weekly = pd.Series(np.arange(4.0), index=pd.DatetimeIndex(
+        pd.date_range("2024-02-05", periods=4, freq="W-MON").values))
+    for fill in (None, "ffill", "interpolate"):
+        with pytest.raises(ValueError, match="every series must have the same frequency"):
+            Forecaster(Ridge(), lags=2, fill=fill).fit({"A": a, "W": weekly})
+    # a new listing with a missing day is filled at the panel's step, as its others
+    b = pd.Series(np.arange(6.0), index=a.index[-7:].delete(3))
+    f = Forecaster(Ridge(), lags=2, fill="ffill").fit({"A": a, "B": b})
+    assert f.step_ == pd.offsets.BusinessDay() and f.n_filled_ == {"A": 0, "B": 1}
+
+
+def test_a_series_too_short_to_read_its_step_takes_the_panels_or_says_why_not():
+    idx = pd.DatetimeIndex(pd.bdate_range("2024-01-01", periods=60).values)
+    a = pd.Series(np.arange(60.0), index=idx)
+    two = pd.Series([1.0, 2.0], index=idx[-2:])  # Thursday, Friday: no step of its own
+    entries, _, step = _panel.to_entries({"A": a, "B": two})
+    assert step == pd.offsets.BusinessDay() and len(entries[1].y) == 2
+    # where the panel's step does not fit it either, its own refusal is the message
+    odd = pd.Series([1.0, 2.0, 3.0], index=idx[[-5, -3, -2]] + pd.Timedelta("1h"))
+    with pytest.raises(ValueError, match="series 'C'"):
+        _panel.to_entries({"A": a, "C": odd})

@@ -16,8 +16,6 @@ BPTT schedules of :mod:`tsbptt.engine.bptt`. What it guarantees:
 """
 import contextlib
 import contextvars
-import os
-import sys
 import time
 import warnings
 from dataclasses import dataclass
@@ -27,7 +25,8 @@ from typing import NamedTuple
 import numpy as np
 
 from .._kernels import all_finite
-from ..utils._validation import check_int, check_memory, check_positive_int
+from ..utils._validation import (check_int, check_memory, check_positive_int,
+                                 user_stacklevel)
 from .bptt import full_bptt, truncated_bptt
 from ._threads import all_blas_single_threaded
 from .clipping import clip_by_global_norm, clip_by_value, global_norm
@@ -67,18 +66,7 @@ def warn_not_data_parallel(estimator, how):
     if epoch_runner.get() is not None:
         warnings.warn(f"{type(estimator).__name__} trains {how}, not by epochs of BPTT: "
                       "DataParallel does not spread it; it trains in this process",
-                      UserWarning, stacklevel=_caller_level())
-
-
-def _caller_level():
-    """The ``stacklevel`` of the first frame outside tsbptt and scikit-learn (fit
-    reaches the warning through either's wrappers, at depths that differ)."""
-    inside = tuple(os.path.dirname(m.__file__) + os.sep
-                   for m in (sys.modules.get("tsbptt"), sys.modules.get("sklearn")) if m)
-    frame, level = sys._getframe(2), 2  # the caller of warn_not_data_parallel
-    while frame is not None and frame.f_code.co_filename.startswith(inside):
-        frame, level = frame.f_back, level + 1
-    return level
+                      UserWarning, stacklevel=user_stacklevel())
 
 
 @dataclass

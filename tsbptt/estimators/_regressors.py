@@ -180,8 +180,9 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
         k = int(np.argmin(np.abs(np.asarray(self._fitted_param("quantiles")) - 0.5)))
         return np.sort(out.reshape(out.shape[:-1] + (-1, K)), axis=-1)[..., k]
 
-    def _targets(self, y, lengths, T):
-        """Targets as (n, n_outputs), or (n, T, n_outputs) for per-step targets.
+    def _targets(self, y, lengths, T, per_step=None):
+        """Targets as (n, n_outputs), or (n, T, n_outputs) for per-step targets
+        (``per_step``: how to read them; None: as the parameter says).
 
         Per-step targets (sequence labelling, next value at every step) are a 3D y
         for 3D X, or a list of (T_i,) or (T_i, n_outputs) arrays for a list X."""
@@ -193,7 +194,8 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
             raise TypeError("Sparse data was passed for y, but dense data is required. "
                             "Use '.toarray()' to convert to a dense numpy array.")
         per_step = targets_per_step(self.input_kind_, y, lengths, T, labels=False,
-                                    per_step=self.per_step)
+                                    per_step=self.per_step if per_step is None
+                                    else per_step)
         if per_step:
             return per_step_targets(y, lengths, T), True
         reject_masked(y, "y")
@@ -533,7 +535,8 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
         if not getattr(self, "per_step_", False):
             return super().score(X, y, sample_weight)
         X3, lengths = self._prepared(X)
-        Y, _ = self._targets(y, lengths, X3.shape[1])
+        # y read as the model was fitted (per step), not as the parameter says now
+        Y, _ = self._targets(y, lengths, X3.shape[1], per_step=True)
         w = check_weights(sample_weight, len(X3))
         return self._score_prepared(X3, self._scaled_targets(Y), lengths, w)
 

@@ -9,7 +9,7 @@ import numpy as np
 from sklearn.utils.validation import _check_sample_weight
 
 from ..utils._validation import (below_floor, mean_std, reject_complex, reject_masked,
-                                 scale_or_unit, warn_small_spread)
+                                 scale_or_unit, user_stacklevel, warn_small_spread)
 
 __all__ = ["check_weights", "mean_scale", "per_step_targets", "target_ndim",
            "targets_per_step"]
@@ -33,6 +33,7 @@ def targets_per_step(kind, y, lengths, T, labels, per_step="auto"):
             raise ValueError("per_step=True needs 3D X (n_samples, n_timesteps, "
                              "n_features) or a list of sequences: 2D X holds windows, "
                              "one target row each")
+        _check_said(bool(per_step), kind, y, lengths, T)
         return bool(per_step)
     if kind == "3d":
         shape = np.asarray(y).shape
@@ -53,11 +54,30 @@ def targets_per_step(kind, y, lengths, T, labels, per_step="auto"):
     return False
 
 
+def _check_said(per_step, kind, y, lengths, T):
+    """Refuse a y whose shape cannot be read as ``per_step`` says, in its words
+    (NumPy's "inhomogeneous shape", or a sequence's targets of shape (), said
+    nothing of per_step)."""
+    ragged = isinstance(y, (list, tuple)) and len({np.shape(yi) for yi in y}) > 1
+    if per_step:
+        shape = np.shape(y) if not ragged else None
+        if shape is not None and (len(shape) < 2 or (kind == "3d" and shape[1] != T)):
+            raise ValueError(f"per_step=True, but y of shape {shape} holds no target per "
+                             f"time step: give it the shape (n_samples, n_timesteps"
+                             f"[, n_outputs]) (here n_timesteps={T}), or a list of "
+                             "(T_i,) arrays for a list X")
+    elif ragged or (kind == "list" and isinstance(y, (list, tuple))
+                    and len(y) and np.ndim(y[0]) >= 2):
+        raise ValueError("per_step=False, but y holds a sequence of targets for each "
+                         "sample (arrays of different lengths, or 2D): one target row "
+                         "per sequence is (n_samples,) or (n_samples, n_outputs)")
+
+
 def _warn_per_step(what):
     warnings.warn(f"{what} read as one target per time step (per_step='auto'); if it "
                   "holds that many outputs per sequence, pass per_step=False, and "
                   "per_step=True to say it is per step (no warning)", UserWarning,
-                  stacklevel=4)
+                  stacklevel=user_stacklevel())
 
 
 def target_ndim(y):

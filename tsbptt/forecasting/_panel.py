@@ -18,7 +18,7 @@ import pandas as pd
 from ..utils._validation import plain_label
 from ._checks import check_numeric, check_order
 
-__all__ = ["Entry", "continuations", "future_index", "last_labels", "named",
+__all__ = ["Entry", "continuations", "future_index", "last_labels", "named", "plain_integers",
            "split_future", "to_entries", "to_output"]
 
 #: How the series being read and its covariates are named in messages: ('y', 'X'),
@@ -419,7 +419,7 @@ def _regular(entry, freq, fill):
     ycol = y.to_frame(y_name(y))
     frame = ycol if X is None else pd.concat([ycol, X], axis=1)
     if fill is not None:
-        grid = _grid(y.index, step)
+        grid = _grid(y.index, step).rename(y.index.name)  # the forecasts keep the name
         off = ~y.index.isin(grid)
         if off.any():
             raise ValueError(f"{_where(key)} has a timestamp off its {step!r} grid: "
@@ -557,6 +557,25 @@ def _fast_long(y, X, freq):
     return entries, step
 
 
+def plain_integers(index):
+    """A nullable integer index (``Int64``, as ``convert_dtypes`` or ``read_csv``'s
+    ``numpy_nullable`` backend give it) as NumPy int64, the labels forecasts get:
+    pandas' ``equals`` tells the two apart, so an update or a backtest found no
+    step where one was ("58 where 58 was expected")."""
+    if isinstance(index.dtype, pd.api.extensions.ExtensionDtype) \
+            and pd.api.types.is_integer_dtype(index.dtype) and not index.hasnans:
+        return index.astype(np.int64)
+    return index
+
+
+def _on_plain_integers(obj):
+    """``obj`` (a Series or DataFrame, or None) on :func:`plain_integers` labels."""
+    if obj is None or not hasattr(obj, "index") or isinstance(obj.index, pd.MultiIndex):
+        return obj
+    index = plain_integers(obj.index)
+    return obj if index is obj.index else obj.set_axis(index)
+
+
 def _entries(y, X):
     """Split the user's layout into entries; returns (entries, layout). Messages
     name the arguments as :func:`named` says (``y`` and ``X`` unless told)."""
@@ -587,7 +606,7 @@ def _entries(y, X):
         entries = []
         for k, a, b in zip(keys, bounds[:-1].tolist(), bounds[1:].tolist()):
             rows = order[a:b]
-            times = level.take(level_codes[rows]).rename(y.index.names[1])
+            times = plain_integers(level.take(level_codes[rows]).rename(y.index.names[1]))
             entries.append(Entry(k, pd.Series(values[rows], index=times, name=y.name),
                                  None if X is None else X.iloc[rows].set_axis(times)))
         return entries, "long"
@@ -597,7 +616,7 @@ def _entries(y, X):
             if not isinstance(X, pd.DataFrame) or not X.index.equals(y.index):
                 raise ValueError(f"{Xw} must be a DataFrame on exactly {yw}'s index (one "
                                  f"row per step of {yw}){_zones_differ(X, y.index)}")
-        return [Entry(None, y, X)], "single"
+        return [Entry(None, _on_plain_integers(y), _on_plain_integers(X))], "single"
     if isinstance(y, dict):
         if not y:
             raise ValueError(f"{yw} is an empty dict: give at least one series")
@@ -616,7 +635,7 @@ def _entries(y, X):
                                    or not Xk.index.equals(s.index)):
                 raise ValueError(f"{Xw}[{k!r}] must be a DataFrame on exactly "
                                  f"{yw}[{k!r}]'s index{_zones_differ(Xk, s.index)}")
-            out.append(Entry(k, s, Xk))
+            out.append(Entry(k, _on_plain_integers(s), _on_plain_integers(Xk)))
         return out, "dict"
     raise TypeError(f"{_where(None)} must be a pandas Series (a MultiIndex (series id, "
                     f"time) for many series) or a dict of Series, got {type(y).__name__}")
@@ -702,7 +721,9 @@ def to_entries(y, X=None, *, freq=None, fill=None):
             if freq is not None:
                 raise
             read.append((e, exc))
-    if freq is None and len({r for _, r in read if not isinstance(r, Exception)}) != 1:
+    steps = {r for _, r in read if not isinstance(r, Exception)}
+    if freq is None and steps and (len(steps) > 1
+                                   or any(isinstance(r, Exception) for _, r in read)):
         # one series' own labels may not tell its step (a ticker listed five sessions
         # ago reads as daily, Monday to Friday): the panel's step is the longest
         # series', where every series is regular at it
@@ -734,13 +755,23 @@ def _step_words(step, other):
 def _at_common_step(entries, read, fill):
     """Every entry read at the step of the longest series whose own step was read,
     or ``read`` as it is where one is not regular at it (its own refusal, or the
-    steps that differ, then say what is wrong)."""
-    known = [(len(e.y), -i, s) for i, (e, s) in enumerate(read)
+    steps that differ, then say what is wrong). A series read at another step of
+    its own must step mostly by one common step, on its grid: a fill would make a
+    weekly series regular at business days by inventing four days a week."""
+    # (read holds the series as read, filled at their own steps: look at the labels
+    # as given)
+    known = [(len(e.y), -i, s) for i, (e, (_, s)) in enumerate(zip(entries, read))
              if not isinstance(s, Exception)]
     if not known:
         return read
     step = max(known, key=lambda k: k[:2])[2]
     try:
+        for e, (_, own) in zip(entries, read):
+            if not isinstance(own, Exception) and own == step:
+                continue
+            at = _grid(e.y.index, step).get_indexer(e.y.index)
+            if (at < 0).any() or (len(at) > 1 and np.median(np.diff(at)) != 1):
+                return read
         return [_regular(e, step, fill) for e in entries]
     except (ValueError, TypeError):
         return read

@@ -23,7 +23,7 @@ from ..utils._progress import ProgressReporter
 from ..utils._validation import check_int, small_spread_once_in
 from ._forecaster import reads_future_X
 from ._parallel import check_n_jobs, parallel_map
-from ._panel import on_grid
+from ._panel import on_grid, plain_integers
 from ._panel_backtest import (check_finite_forecasts, check_on_index, check_training_data,
                               is_panel, panel_backtest, panel_splits, settings_of)
 from .metrics import mae, mape, _mase_or_nan, rmse, smape
@@ -258,6 +258,10 @@ def _backtest(forecaster, y, X, *, initial, step, horizon, refit, season, covera
     if not isinstance(y, pd.Series):
         raise TypeError(f"y must be a pandas Series or a panel, got {type(y).__name__}")
     forecaster = settings  # one series: LocalModels fits its template on it
+    # an Int64 index as the forecasts' int64 labels (pandas tells them apart)
+    y = y.set_axis(plain_integers(y.index))
+    if isinstance(X, pd.DataFrame):
+        X = X.set_axis(plain_integers(X.index))
     check_on_index(X, y, "y's index")
     horizon = forecaster.horizon if horizon is None else horizon
     origins = _origins(len(y), initial, step, horizon)

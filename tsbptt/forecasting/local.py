@@ -78,11 +78,31 @@ def _check_before_fitting(forecaster, entries):
                          "the series, which can")
     freq, fill, lags, horizon = (getattr(template, k, None)
                                  for k in ("freq", "fill", "lags", "horizon"))
+    steps = []
     for e in entries:
         with _naming(e.key):
-            (checked,), _, _ = to_entries(e.y, e.X, freq=freq, fill=fill)
+            (checked,), _, step = to_entries(e.y, e.X, freq=freq, fill=fill)
             if isinstance(lags, Integral):  # None: read from each series
                 check_window_length(len(checked.y), lags, horizon or 1, what="y")
+        steps.append(step)
+    return _templates(forecaster, entries, steps, freq, fill)
+
+
+def _templates(forecaster, entries, steps, freq, fill):
+    """The template of each series' model: ``forecaster``, or, where a series reads
+    at another step than the panel as a whole (a ticker listed five sessions ago
+    reads as daily, Monday to Friday), a clone told the panel's step, as a global
+    Forecaster reads it (series of other frequencies keep their own)."""
+    if freq is not None or len(set(steps)) < 2 or "freq" not in forecaster.get_params():
+        return [forecaster] * len(entries)
+    try:
+        _, _, common = to_entries({i: e.y for i, e in enumerate(entries)},
+                                  None if entries[0].X is None else
+                                  {i: e.X for i, e in enumerate(entries)}, fill=fill)
+    except (ValueError, TypeError):  # series of other frequencies: each its own
+        return [forecaster] * len(entries)
+    told = clone(forecaster).set_params(freq=common)
+    return [forecaster if s == common else told for s in steps]
 
 
 def _call(model, method, kwargs, key=None):
@@ -195,9 +215,9 @@ class LocalModels(BaseEstimator):
         keys = [e.key for e in entries]
         if len(set(keys)) != len(keys):
             raise ValueError("y's series ids must be unique; got repeated ids")
-        _check_before_fitting(self.forecaster, entries)
-        fitted = parallel_map(_fit_one, [(self.forecaster, e.key, e.y, e.X)
-                                         for e in entries], self.n_jobs)
+        templates = _check_before_fitting(self.forecaster, entries)
+        fitted = parallel_map(_fit_one, [(t, e.key, e.y, e.X)
+                                         for t, e in zip(templates, entries)], self.n_jobs)
         self.series_, self.layout_, self.long_frame_ = keys, layout, long_frame
         self.forecasters_ = dict(zip(keys, fitted))
         self._index_names = (list(y.index.names) if layout == "long"

@@ -14,6 +14,7 @@ import contextvars
 import functools
 import math
 import os
+import sys
 import warnings
 from numbers import Integral, Real
 
@@ -21,7 +22,8 @@ import numpy as np
 
 __all__ = ["check_int", "check_memory", "check_positive_int", "check_real",
            "check_window_length",
-           "is_positive_int", "mean_std", "refuse_bool_numbers", "reject_complex"]
+           "is_positive_int", "mean_std", "refuse_bool_numbers", "reject_complex",
+           "user_stacklevel"]
 
 
 def check_int(name, value, minimum, maximum=None):
@@ -350,3 +352,16 @@ def mean_std(values, weights=None):
         mean = np.average(unit, axis=0, weights=weights)
         std = np.sqrt(np.average((unit - mean) ** 2, axis=0, weights=weights))
         return mean * big, std * big
+
+
+def user_stacklevel():
+    """The ``stacklevel`` at which the function calling ``warnings.warn`` (with
+    this as its argument) names the first frame outside tsbptt and scikit-learn:
+    the user's line, which a fit reaches through either's wrappers at depths that
+    differ."""
+    inside = tuple(os.path.dirname(m.__file__) + os.sep
+                   for m in (sys.modules.get("tsbptt"), sys.modules.get("sklearn")) if m)
+    frame, level = sys._getframe(2), 2  # the caller of the function that warns
+    while frame is not None and frame.f_code.co_filename.startswith(inside):
+        frame, level = frame.f_back, level + 1
+    return level
