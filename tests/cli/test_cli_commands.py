@@ -37,6 +37,31 @@ def test_demo_quick_writes_a_dated_forecast_with_interval_and_plot(tmp_path, cap
     assert err == ""  # the short training's ConvergenceWarning stays silent
 
 
+def test_a_dropped_network_is_said_not_credited_silently(tmp_path, capsys, run):
+    # GRU, RNN and LSTM printed the same "MASE: GRU 0.956" and wrote the same
+    # forecasts, those of the linear part alone (network_weight_ 0), without a word
+    code, out, err = run(capsys, "demo", "--quick", "--model", "gru", "--no-plot",
+                         "--threads", "1", "--out", tmp_path)
+    assert code == 0, err
+    assert ("the GRURegressor's correction weighs 0 in this fit (network_weight_): on "
+            "the latest windows it did no better than the linear part") in out
+    code, out, err = run(capsys, "demo", "--quick", "--model", "ridge", "--no-plot",
+                         "--out", tmp_path)
+    assert code == 0 and "weighs 0" not in out + err
+
+
+def test_forecast_says_a_dropped_network_on_stderr(capsys):
+    from types import SimpleNamespace
+
+    from sklearn.linear_model import Ridge
+
+    from tsbptt.cli._main import _say_network_dropped
+    for weight, said in ((0.0, True), (0.4, False), (None, False)):
+        _say_network_dropped(SimpleNamespace(network_weight_=weight, estimator=Ridge()))
+        out, err = capsys.readouterr()
+        assert out == "" and ("Ridge's correction weighs 0" in err) == said
+
+
 def test_demo_without_matplotlib_says_how_to_get_the_plot(tmp_path, capsys, monkeypatch, run):
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # import fails
     code, out, err = run(capsys, "demo", "--quick", "--model", "ridge", "--out", tmp_path)

@@ -308,6 +308,7 @@ def cmd_forecast(args):
     else:
         with _progress_on_stderr():
             model = _forecaster(args, est, args.interval).fit(data.y, data.X)
+        _say_network_dropped(model)
     steps = len(data.y)
     if args.fill is not None:  # the steps the model trains on: gaps filled
         from ..forecasting._panel import to_entries
@@ -335,6 +336,18 @@ def cmd_forecast(args):
                    history_tail=max(4 * args.horizon, args.lags))
         print(f"tsbptt: wrote {args.plot}", file=sys.stderr)
     return 0
+
+
+def _say_network_dropped(model, file=None):
+    """Say (on stderr, or ``file``) where a network's correction of the linear part
+    weighs 0 (``network_weight_``): the forecast is then the linear part's alone,
+    which the output's model name would otherwise credit to the network."""
+    if getattr(model, "network_weight_", None) == 0:
+        print(f"tsbptt: the {type(model.estimator).__name__}'s correction weighs 0 in "
+              "this fit (network_weight_): on the latest windows it did no better than "
+              "the linear part it corrects, so the forecast is the linear part's alone "
+              "(a ridge regression on the scale-free windows)",
+              file=sys.stderr if file is None else file)
 
 
 def _say_filled(args, entries):
@@ -476,6 +489,7 @@ def cmd_demo(args):
 
     print("\nfitting on all the data, with a 90% conformal interval ...", flush=True)
     model = clone(f).set_params(interval="conformal", coverage=0.9).fit(y)
+    _say_network_dropped(model, sys.stdout)  # the demo speaks on stdout
     forecast = model.predict_interval()
     print(f"forecast of the next 24 hours (MW):\n{_table(forecast, y)}")
     _write_csv(forecast, out / "forecast.csv")
