@@ -256,5 +256,8 @@ def test_prices_from_log_returns_of_one_series_is_unchanged():
     np.testing.assert_array_equal(got.to_numpy(), 100.0 * np.exp(np.cumsum(r.to_numpy())))
     assert got.index.equals(r.index) and got.name == "px"
     np.testing.assert_array_equal(prices_from_log_returns(100, r.to_numpy()), got.to_numpy())
-    with pytest.raises(ValueError, match="last_price must be a positive real number"):
+    with pytest.raises(ValueError, match="last_price is a dict of prices by series id"):
         prices_from_log_returns({"px": 100.0}, r)
+    with pytest.raises(ValueError, match="last_price must be a positive real number"):
+        prices_from_log_returns(-1.0, r)
+

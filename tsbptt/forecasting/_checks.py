@@ -6,7 +6,7 @@ from numbers import Real
 import numpy as np
 import pandas as pd
 
-__all__ = ["check_numeric", "check_order", "real_numbers"]
+__all__ = ["check_numeric", "check_order", "real_numbers", "rows_by_series"]
 
 
 def check_order(index, what, labels="index labels", order="by its index", hint="",
@@ -69,3 +69,12 @@ def real_numbers(values, name):
     if isinstance(values, (pd.Series, pd.DataFrame)):
         return values.to_numpy(dtype=np.float64, na_value=np.nan)
     return np.asarray(values, dtype=np.float64)
+
+
+def rows_by_series(index):
+    """The series of a long index (a MultiIndex (id, ..., time)): ``(ids, rows)``,
+    ``rows[k]`` the positions of series ``ids[k]``'s rows in row order, the ids in
+    order of first appearance (a missing id one of them), from one stable sort."""
+    codes, ids = pd.factorize(index.droplevel(-1), use_na_sentinel=False)
+    order = np.argsort(codes, kind="stable")
+    return ids, np.split(order, np.cumsum(np.bincount(codes, minlength=len(ids)))[:-1])

@@ -170,7 +170,9 @@ class LocalModels(BaseEstimator):
         self.target_col = target_col
 
     def _template(self):
-        """The Forecaster whose settings a backtest reads (see ``settings_of``)."""
+        """The Forecaster whose settings a backtest reads: the backtests find a
+        LocalModels by this method (``_panel_backtest.settings_of``, which cannot
+        import this module); keep its name."""
         return self.forecaster
 
     def _from_frame(self, y, X, what="y"):
@@ -309,8 +311,21 @@ class LocalModels(BaseEstimator):
 
     def score(self, y, X=None):
         """Negative mean absolute error of forecasting ``y``, the steps right after
-        each training series (all series pooled, as :meth:`Forecaster.score`);
-        ``y`` in the layout of the training data."""
+        each training series (all series pooled, as :meth:`Forecaster.score`).
+
+        Parameters
+        ----------
+        y : the layout of the training data
+            The same number of steps for every fitted series, matched by id in
+            any order.
+        X : DataFrame in y's layout, default=None
+            Future-known covariates over y's steps.
+
+        Returns
+        -------
+        float
+            Higher is better, as scikit-learn's scorers expect.
+        """
         check_is_fitted(self)
         y, X = self._from_frame(y, X)
         entries, _ = _entries(y, X)

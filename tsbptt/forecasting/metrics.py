@@ -13,7 +13,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from ..utils._validation import check_positive_int, plain_label
-from ._checks import real_numbers
+from ._checks import real_numbers, rows_by_series
 
 __all__ = ["mae", "rmse", "mape", "smape", "mase", "naive_scale"]
 
@@ -271,9 +271,7 @@ def _layout(values):
     which is which). None for a 1D layout: one series, or values of unknown series."""
     if isinstance(values, (pd.Series, pd.DataFrame)) \
             and isinstance(values.index, pd.MultiIndex):  # long: one series per id
-        codes, ids = pd.factorize(values.index.droplevel(-1), use_na_sentinel=False)
-        order = np.argsort(codes, kind="stable")  # each id's rows, in row order
-        rows = np.split(order, np.cumsum(np.bincount(codes, minlength=len(ids)))[:-1])
+        ids, rows = rows_by_series(values.index)
         if not isinstance(values, pd.DataFrame) or values.shape[1] == 1:
             return ids, rows, "long"
         c = values.shape[1]  # several columns: a series per id and column

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..utils._validation import plain_label
-from ._checks import check_order, real_numbers
+from ._checks import check_order, real_numbers, rows_by_series
 
 __all__ = ["log_returns", "prices_from_log_returns"]
 
@@ -96,6 +96,11 @@ def prices_from_log_returns(last_price: float | Mapping | pd.Series,
                         "time)), with last_price a dict keyed alike")
     if isinstance(returns, pd.Series) and isinstance(returns.index, pd.MultiIndex):
         return _panel_prices(last_price, returns)
+    if isinstance(last_price, (Mapping, pd.Series)):
+        raise ValueError(f"last_price is a {type(last_price).__name__} of prices by series "
+                         "id, which needs returns of many series (a Series with a "
+                         "MultiIndex (id, ..., time)); for one series give its one last "
+                         "price")
     _check_price(last_price, "last_price")
     if not isinstance(returns, (pd.Series, np.ndarray)) or returns.ndim != 1:
         raise TypeError(f"returns must be a pandas Series or a 1D ndarray, got "
@@ -120,7 +125,7 @@ def _panel_prices(last_price, returns):
     """:func:`prices_from_log_returns` of a long ``returns`` (MultiIndex (id, ...,
     time)): each series compounded from its own last price, in time order."""
     index = returns.index
-    codes, ids = pd.factorize(index.droplevel(-1), use_na_sentinel=False)
+    ids, groups = rows_by_series(index)
     level = 0 if index.nlevels == 2 else list(range(index.nlevels - 1))
     if not isinstance(last_price, (Mapping, pd.Series)):
         # one price for every series compounded each from another series' price
@@ -144,8 +149,6 @@ def _panel_prices(last_price, returns):
     r = _finite_returns(returns)
     times = index.get_level_values(-1)
     out = np.empty(len(r))
-    order = np.argsort(codes, kind="stable")  # each series' rows, in row order
-    groups = np.split(order, np.cumsum(np.bincount(codes))[:-1]) if len(ids) else []
     for j, rows in enumerate(groups):
         key = plain_label(ids[j])
         check_order(times[rows], f"returns of series {key!r}", order="by time",
