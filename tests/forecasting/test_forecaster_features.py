@@ -104,8 +104,15 @@ def test_calendar_features_and_a_daily_pattern():
                                atol=1e-8)
     with pytest.raises(ValueError, match="unknown calendar features"):
         Forecaster(Ridge(), calendar=["fortnight"]).fit(y)
-    with pytest.raises(ValueError, match="calendar features need a DatetimeIndex"):
+    with pytest.raises(ValueError, match=r"calendar=\['hour'\] needs dated times \(a "
+                                         r"DatetimeIndex or a PeriodIndex\), got RangeIndex"):
         Forecaster(Ridge(), lags=3, calendar=["hour"]).fit(y.reset_index(drop=True))
+    # a PeriodIndex reads as its periods' starts: the same features, the same forecasts
+    hourly = y.set_axis(y.index.to_period("h"))
+    by_period = Forecaster(LinearRegression(), lags=6, horizon=6, calendar=["hour"])
+    np.testing.assert_allclose(by_period.fit(hourly).predict().to_numpy(), pred.to_numpy(),
+                               rtol=0, atol=1e-12)
+    assert by_period.predict().index.equals(future.to_period("h"))
     with pytest.raises(ValueError, match="use lags >= horizon"):
         Forecaster(Ridge(), lags=3, horizon=6, calendar=["hour"]).fit(y)
 

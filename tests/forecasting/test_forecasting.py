@@ -508,3 +508,22 @@ def test_fill_keeps_the_name_of_the_time_index(index):
         assert f.fit(y.drop(y.index[[5, 6]]) if fill else y).predict().index.name == \
             index.name
         assert f.fit({"a": y, "b": y}).predict().index.names == ["series", index.name]
+
+
+def test_freq_takes_a_period_index_own_alias_and_names_one_pandas_cannot_read():
+    # freq=y.index.freqstr ('Q-DEC') on a PeriodIndex failed as "Invalid frequency:
+    # Q-DEC" (pandas reads period aliases only as periods)
+    y = pd.Series(np.sin(np.arange(40) / 3),
+                  index=pd.period_range("2000Q1", periods=40, freq="Q"))
+    expected = Forecaster(Ridge(), lags=4, horizon=3).fit(y).predict()
+    for freq in (y.index.freqstr, "Q", "QE", y.index.freq):
+        pd.testing.assert_series_equal(
+            Forecaster(Ridge(), lags=4, horizon=3, freq=freq).fit(y).predict(), expected)
+    with pytest.raises(ValueError, match=r"freq='Q-MAR' differs from the frequency "
+                                         r"'Q-DEC' of y's PeriodIndex"):
+        Forecaster(Ridge(), lags=4, freq="Q-MAR").fit(y)
+    daily = pd.Series(np.arange(40.0), pd.date_range("2020-01-01", periods=40))
+    for data in (y, daily):
+        with pytest.raises(ValueError, match=r"^freq='bogus' is not a pandas frequency "
+                                             r"\(.*\); pass one such as 'h', 'D'"):
+            Forecaster(Ridge(), lags=4, freq="bogus").fit(data)

@@ -166,3 +166,18 @@ def test_monthly_data_on_the_15th_has_a_yearly_season():
         [f"{2019 + i // 12}-{i % 12 + 1:02d}-15" for i in t]))
     f = Forecaster(Ridge(), horizon=3, freq=pd.DateOffset(months=1)).fit(y)
     assert (f.season_, f.lags_) == (12, 24)  # as for the same data on the 1st ('MS')
+
+
+def test_a_step_of_seven_days_is_weekly_whichever_way_it_is_spelled():
+    # '7D' (an index carrying its freq) had season 1, the same labels without freq
+    # (inferred 'W-WED') 52: another season, other default lags, another model
+    assert {s: infer_season(s) for s in ("7D", "168h", "W-WED", "14D")} == \
+        {"7D": 52, "168h": 52, "W-WED": 52, "14D": 1}
+    idx = pd.date_range("2020-01-01", periods=120, freq="7D")
+    y = pd.Series(np.sin(np.arange(120) / 3), index=idx)
+    from sklearn.linear_model import Ridge
+
+    from tsbptt import Forecaster
+    with_freq = Forecaster(Ridge()).fit(y)
+    without = Forecaster(Ridge()).fit(y.set_axis(pd.DatetimeIndex(list(idx))))
+    assert (with_freq.season_, with_freq.lags_) == (without.season_, without.lags_)

@@ -603,8 +603,12 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         self.exog_names_ = [] if entries[0].X is None else list(entries[0].X.columns)
         self._resolve_shape(entries)
         self._past, self._future, self._calendar = self._check_settings(self.exog_names_)
-        if self._calendar and not isinstance(entries[0].y.index, pd.DatetimeIndex):
-            raise ValueError("calendar features need a DatetimeIndex")
+        if self._calendar and not isinstance(entries[0].y.index,
+                                             (pd.DatetimeIndex, pd.PeriodIndex)):
+            raise ValueError(f"calendar={self.calendar!r} needs dated times (a "
+                             f"DatetimeIndex or a PeriodIndex), got "
+                             f"{type(entries[0].y.index).__name__} of dtype "
+                             f"{entries[0].y.index.dtype}")
         self.name_ = y_name(entries[0].y)
         self.series_ = [e.key for e in entries]
         if self.static_ is not None:  # in series_ order

@@ -260,6 +260,22 @@ def _stray_weekend(index, step):
             "would invent every weekend's values and forecast on weekends")
 
 
+def _offset(freq, period=False):
+    """The user's ``freq`` as a pandas offset, refused by name where pandas cannot
+    read it. With ``period``, a period alias too ('Q', 'Q-MAR', 'M', 'Y': a
+    PeriodIndex's own ``freqstr``, which pandas no longer reads as an offset)."""
+    if period and isinstance(freq, str):
+        try:
+            return pd.PeriodDtype(freq).freq
+        except (ValueError, TypeError):
+            pass  # an offset alias ('QE', 'ME'), read below
+    try:
+        return pd.tseries.frequencies.to_offset(freq)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"freq={freq!r} is not a pandas frequency ({exc}); pass one such "
+                         "as 'h', 'D', 'B', 'MS', 'ME' or an offset object") from None
+
+
 def _step_of(index, freq, key, allow_gaps):
     """The step between consecutive labels: a pandas offset for a DatetimeIndex, an
     int for an integer index. Without ``allow_gaps`` the index must be regular."""
@@ -288,7 +304,8 @@ def _step_of(index, freq, key, allow_gaps):
         if inferred is None:
             raise ValueError(f"the frequency of {_where(key)}'s DatetimeIndex cannot be "
                              "inferred (too short or irregular); pass freq=...")
-        step = pd.tseries.frequencies.to_offset(inferred)
+        step = _offset(inferred) if freq is not None else \
+            pd.tseries.frequencies.to_offset(inferred)
         if not allow_gaps:
             expected = calendar_range(index[0], periods=len(index), freq=step)
             if not expected.equals(index):
@@ -311,7 +328,7 @@ def _step_of(index, freq, key, allow_gaps):
         return step
     if isinstance(index, pd.PeriodIndex):
         if freq is not None and (isinstance(freq, (int, np.integer)) or
-                                 pd.tseries.frequencies.to_offset(freq) != index.freq):
+                                 _offset(freq, period=True) != index.freq):
             raise ValueError(f"freq={freq!r} differs from the frequency {index.freqstr!r} "
                              f"of {_where(key)}'s PeriodIndex: leave freq=None")
         steps = np.diff(index.asi8)

@@ -64,7 +64,8 @@ def calendar_features(index: pd.DatetimeIndex, features: tuple[str, ...] | list[
 
     Parameters
     ----------
-    index : DatetimeIndex
+    index : DatetimeIndex or PeriodIndex
+        A period's features are those of its start (a quarter's month: its first).
     features : sequence of str, default=("hour", "dayofweek", "month")
         Names from :data:`CALENDAR_FEATURES`.
     cyclical : bool, default=True
@@ -77,9 +78,12 @@ def calendar_features(index: pd.DatetimeIndex, features: tuple[str, ...] | list[
     DataFrame of shape (len(index), 2 * len(features)) or (len(index), len(features))
         On ``index``.
     """
-    if not isinstance(index, pd.DatetimeIndex):
-        raise TypeError(f"calendar features need a DatetimeIndex, got "
+    if not isinstance(index, (pd.DatetimeIndex, pd.PeriodIndex)):
+        raise TypeError(f"calendar features need a DatetimeIndex or a PeriodIndex, got "
                         f"{type(index).__name__}")
+    on = index
+    if isinstance(index, pd.PeriodIndex):
+        index = index.to_timestamp(how="start")
     features = [features] if isinstance(features, str) else list(features)
     unknown = [f for f in features if f not in CALENDAR_FEATURES]
     if unknown or not features:
@@ -100,7 +104,7 @@ def calendar_features(index: pd.DatetimeIndex, features: tuple[str, ...] | list[
             columns[f"{name}_sin"], columns[f"{name}_cos"] = np.sin(angle), np.cos(angle)
         else:
             columns[name] = values
-    return pd.DataFrame(columns, index=index)
+    return pd.DataFrame(columns, index=on)
 
 
 _SEASON_OF_OFFSET = (  # (offset types, steps per cycle) for a step of n == 1
@@ -144,7 +148,8 @@ def infer_season(step: pd.DateOffset | pd.Timedelta | str | int | None) -> int:
 
     A step that divides a day (15 minutes to 12 hours) has a daily cycle (30
     minutes: 48, hourly: 24); daily data a weekly one (7), business days 5,
-    weekly data a yearly one (52), monthly 12, quarterly 4. Anything else
+    weekly data a yearly one (52; a step of 7 days or 168 hours too), monthly 12,
+    quarterly 4. Anything else
     (yearly data, multiples such as 2 days, steps under 15 minutes, an integer
     index) has no default season: 1. A ``pd.DateOffset`` of one whole field
     has the season of the alias that steps alike: ``pd.DateOffset(months=1)``
@@ -166,6 +171,9 @@ def infer_season(step: pd.DateOffset | pd.Timedelta | str | int | None) -> int:
         offset = _alias_offset(offset)
         if offset is None:
             return 1
+    if isinstance(offset, (pd.offsets.Tick, pd.offsets.Day)) and \
+            pd.Timedelta(offset) == pd.Timedelta(days=7):
+        return 52  # '7D' or '168h': weekly, as the 'W-WED' pandas infers from the labels
     # a Day is a Tick before pandas 3, a calendar day (weekly cycle) in both
     if isinstance(offset, pd.offsets.Tick) and not isinstance(offset, pd.offsets.Day):
         if pd.Timedelta(offset) == pd.Timedelta(days=1):  # '24h', a one-day Timedelta
