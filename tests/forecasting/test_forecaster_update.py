@@ -280,3 +280,25 @@ def test_a_nullable_integer_index_updates_and_backtests_as_an_int64_one():
                                                      names=["id", "k"])
         got = backtest(f, y, initial=50, step=3).metrics
         assert got == backtest(f, twin, initial=50, step=3).metrics
+
+
+def test_new_periods_of_another_frequency_are_refused_by_name():
+    # pandas' IncompatibleFrequency ("Input has different freq=Q-DEC ...") named nothing
+    y = pd.Series(np.arange(40.0), index=pd.period_range("2000Q1", periods=40, freq="Q"))
+    f = Forecaster(Ridge(), lags=4, horizon=3).fit(y.iloc[:-1])
+    with pytest.raises(ValueError, match="the new values are periods of Q-MAR, the fitted "
+                                         "ones of Q-DEC"):
+        f.update(pd.Series([0.5], index=pd.PeriodIndex(["2009Q4"], freq="Q-MAR")))
+
+
+def test_a_fill_that_makes_up_most_of_the_series_warns():
+    full = pd.date_range("2020-01-01", periods=1000, freq="h")
+    y = pd.Series(np.sin(np.arange(143) / 3), index=full[::7])
+    with pytest.warns(UserWarning, match=r"fill='ffill' made up 852 of the 995 steps of y "
+                                         r"\(n_filled_\): most of it is invented; is the "
+                                         r"step right \(h; pass freq= if not\)\?"):
+        f = Forecaster(Ridge(), lags=4, freq="h", fill="ffill").fit(y)
+    assert f.n_filled_ == {None: 852}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Forecaster(Ridge(), lags=4, fill="ffill").fit(y.drop(y.index[[5, 9]]))

@@ -786,6 +786,9 @@ def main(argv=None):
     try:
         with warnings.catch_warnings(record=True) as caught, _ctrl_c_stops_the_command():
             warnings.simplefilter("always")
+            # the command says so in its own words (--fill, the file's steps)
+            warnings.filterwarnings("ignore", message=r"fill=.* made up .* most of it "
+                                    "is invented", category=UserWarning)
             code = args.func(args)
     except BrokenPipeError:  # `tsbptt ... | head`: stop quietly
         try:

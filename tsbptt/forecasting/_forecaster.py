@@ -61,7 +61,8 @@ from ._saving import read_forecaster, save_forecaster
 from ._strategies import _key_order, _Strategies
 from ..estimators import capabilities
 from ..utils._validation import (INPUT_NOISE_FLOOR, below_floor, check_window_length,
-                                 refuse_bool_numbers, scale_or_unit, warn_small_spread)
+                                 refuse_bool_numbers, scale_or_unit, user_stacklevel,
+                                 warn_small_spread)
 from ._window_model import WindowModel, budget_sets_epochs, is_network
 from .metrics import mae
 from .windowing import CALENDAR_FEATURES, calendar_features, infer_season
@@ -102,6 +103,20 @@ def reads_future_X(forecaster, X):
     past_only = (future is not None and not len(future)
                  and len(getattr(forecaster, "exog_names_", ())) > 0)
     return None if past_only else X
+
+
+def _warn_made_up(entries, fill, step):
+    """Warn where ``fill`` made up most of a series (143 readings filled to 995
+    steps, say): a step read wrong, not a few missing readings."""
+    most = [e for e in entries if e.n_filled > len(e.y) / 2]
+    if most:
+        e = most[0]
+        where = "y" if e.key is None else f"series {e.key!r}"
+        shown = getattr(step, "freqstr", step)  # 'h'; an integer step as it is
+        warnings.warn(f"fill={fill!r} made up {e.n_filled} of the {len(e.y)} steps of "
+                      f"{where} (n_filled_): most of it is invented; is the step right "
+                      f"({shown}; pass freq= if not)?", UserWarning,
+                      stacklevel=user_stacklevel())
 
 
 class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
@@ -625,6 +640,7 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
                         f"({str(k)!r}): give the series distinct ids")
                 by_text[str(k)] = k
         self.n_filled_ = {e.key: e.n_filled for e in entries}
+        _warn_made_up(entries, self.fill, self.step_)
         self._index_names = (list(y.index.names) if self.layout_ == "long"
                              else ["series", entries[0].y.index.name or "time"])
         self._check_lengths(entries)

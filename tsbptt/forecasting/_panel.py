@@ -867,6 +867,10 @@ def _check_continues(old, new, step, key, expected_after=None):
         raise ValueError(f"{where} are {_index_kind(index)}, the fitted "
                          f"ones {_index_kind(old.index)}: give them alike "
                          "(tz_convert, tz_localize)")
+    if isinstance(index, pd.PeriodIndex) and index.freq != old.index.freq:
+        # (pandas refused to compare them: "Input has different freq")
+        raise ValueError(f"{where} are periods of {index.freqstr}, the fitted ones of "
+                         f"{old.index.freqstr}: give them at the fitted frequency")
     _check_order(index, key)
     last = old.index[-1]
     expected = (expected_after or future_index)(last, step, len(index))
