@@ -875,3 +875,24 @@ def test_a_series_too_short_to_read_its_step_takes_the_panels_or_says_why_not():
     odd = pd.Series([1.0, 2.0, 3.0], index=idx[[-5, -3, -2]] + pd.Timedelta("1h"))
     with pytest.raises(ValueError, match="series 'C'"):
         _panel.to_entries({"A": a, "C": odd})
+
+
+def test_a_label_off_the_steps_grid_is_not_called_a_gap():
+    # month ends with freq=DateOffset(months=1): Mar 31 where the drifting offset
+    # expected Mar 29 was "a gap; pass fill=", which cannot mend it
+    y = pd.Series(np.arange(24.0), index=pd.date_range("2024-01-31", periods=24, freq="ME"))
+    with pytest.raises(ValueError, match=re.escape(
+            "(not a whole number of steps after the labels before it: they are not on "
+            "this step's grid, which filling cannot mend); pass the step they have as "
+            "freq (month ends step by 'ME'; DateOffset(months=1) drifts")):
+        Forecaster(Ridge(), lags=3, freq=pd.DateOffset(months=1)).fit(y)
+    assert Forecaster(Ridge(), lags=3, freq="ME").fit(y).predict().index[0] == \
+        pd.Timestamp("2026-01-31")
+    hourly = pd.Series(np.arange(40.0), pd.date_range("2024-01-01", periods=41,
+                                                      freq="h").delete(20))
+    with pytest.raises(ValueError, match=r"\(a gap\); pass fill="):
+        Forecaster(Ridge(), lags=3).fit(hourly)
+    off = hourly.set_axis(hourly.index.where(hourly.index != hourly.index[25],
+                                             hourly.index[25] + pd.Timedelta("30min")))
+    with pytest.raises(ValueError, match=r"frequency h: .*not a whole number of steps"):
+        Forecaster(Ridge(), lags=3, freq="h").fit(off.drop(off.index[20:25]))

@@ -181,12 +181,14 @@ def _freq_around_gaps(index):
     return None if best is None else best[1]
 
 
-def _why_irregular(got, expected, freq, guessed, holidays=False):
+def _why_irregular(got, expected, freq, guessed, holidays=False, on_grid=True):
     """The end of the message for a label ``got`` where ``expected`` was due: a gap to
     fill, labels closer than the given freq, or steps that are no multiple of the most
     common one: a frequency pandas cannot infer, which filling would not mend.
     ``holidays``: business days read from the data, a weekday missing: a holiday
-    calendar's day off looks the same as a gap (and filling it forecasts on holidays)."""
+    calendar's day off looks the same as a gap (and filling it forecasts on holidays).
+    ``on_grid``: whether ``got`` is a whole number of steps after ``expected`` (a
+    gap), or off the step's grid (a drifting month offset, another anchor)."""
     if got < expected:
         what = f"freq={freq!r}" if freq is not None else "the frequency read from it"
         return (f"(the labels are closer together than {what}); pass a finer freq, or "
@@ -196,6 +198,13 @@ def _why_irregular(got, expected, freq, guessed, holidays=False):
                 "pandas could not infer the frequency, and filling would invent values); "
                 "pass the frequency, freq=... (semi-month ends 'SME'; business days 'B', or "
                 "with holidays a CustomBusinessDay)")
+    if not on_grid:
+        months = "months" in getattr(freq, "kwds", {})
+        return ("(not a whole number of steps after the labels before it: they are not "
+                "on this step's grid, which filling cannot mend); pass the step they "
+                "have as freq" + (" (month ends step by 'ME'; DateOffset(months=1) "
+                                  "drifts from the 31st to the 29th)" if months else "")
+                + ", or leave freq=None")
     if holidays:
         return ("(a gap, or a holiday); if the series skips holidays, pass its frequency, "
                 "freq=pd.offsets.CustomBusinessDay(holidays=[...]) or "
@@ -312,7 +321,10 @@ def _step_of(index, freq, key, allow_gaps):
                 bad = int(np.flatnonzero(np.asarray(expected != index))[0])
                 # business days read from the data: a missing weekday may be a holiday
                 holidays = freq is None and isinstance(step, pd.offsets.BusinessDay)
-                why = _why_irregular(index[bad], expected[bad], freq, guessed, holidays)
+                on = index[bad] < expected[bad] or calendar_range(
+                    expected[bad], index[bad], freq=step)[-1] == index[bad]
+                why = _why_irregular(index[bad], expected[bad], freq, guessed, holidays,
+                                     on_grid=on)
                 week = _week_without(index, expected[bad]) if freq is None else None
                 if week is not None:
                     why = week
