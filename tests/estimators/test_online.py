@@ -295,3 +295,43 @@ def test_partial_fit_takes_the_settings_as_set_now_and_refuses_a_new_shape():
                                          "hidden_size=3"):
         m.partial_fit(X[:5], y[:5])
     assert m.n_steps_ == 40
+
+
+def test_a_fit_that_diverges_says_it_is_undone_not_kept():
+    # its message was partial_fit's: "fit the model afresh (fit, not partial_fit) ...
+    # the 110 step(s) of this call before it were learned", though fit undoes them
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((3000, 1)), rng.standard_normal(3000)
+    m = RTRLRegressor("rnn", 4, random_state=0).fit(x[:500], y[:500])
+    before = {k: v.copy() for k, v in m.network_.params.items()}
+    m.set_params(optimizer="sgd", learning_rate=5.0, clip_norm=None)
+    with np.errstate(all="ignore"), pytest.raises(FloatingPointError) as said:
+        m.fit(x, y)
+    assert str(said.value).endswith("The fit is undone: the estimator is as it was "
+                                    "before it")
+    assert "partial_fit" not in str(said.value) and "were learned" not in str(said.value)
+    assert m.n_steps_ == 500
+    for k, v in before.items():
+        np.testing.assert_array_equal(m.network_.params[k], v)
+
+
+def test_a_forecaster_refuses_a_stream_learner():
+    # its windows were trained as one stream, then forecast from the zero state
+    import pandas as pd
+
+    from tsbptt import Forecaster
+    s = pd.Series(np.sin(np.arange(200) / 4),
+                  index=pd.date_range("2024-01-01", periods=200, freq="h"))
+    for strategy in ("direct", "recursive", "stateful"):
+        with pytest.raises(ValueError, match="RTRLRegressor learns one stream online"):
+            Forecaster(RTRLRegressor("rnn", 4), lags=24, strategy=strategy).fit(s)
+
+
+def test_a_batch_or_a_list_of_streams_is_refused_saying_what_a_stream_is():
+    X, y = _stream(30, 2, seed=0)
+    with pytest.raises(ValueError, match=r"X has shape \(1, 30, 1\): RTRLRegressor learns "
+                                         r"one stream, X of shape \(n_steps, n_features\)"):
+        RTRLRegressor(hidden_size=2).fit(X[None], y)
+    with pytest.raises(ValueError, match="X is a list of 2 arrays: RTRLRegressor learns "
+                                         "one stream"):
+        RTRLRegressor(hidden_size=2).fit([X[:10], X[10:25]], y[:25])

@@ -2,7 +2,8 @@
 
 :class:`RTRLRegressor` learns one observation at a time: at every step it
 predicts, takes the loss against the target, and updates the weights from that
-step's exact gradient (:mod:`tsbptt.engine.rtrl`), carrying the state and the
+step's gradient (:mod:`tsbptt.engine.rtrl`; exact while the weights stay fixed,
+RTRL's usual approximation as they change online), carrying the state and the
 sensitivities dh/dtheta to the next step. There is no window and no truncation,
 so a dependency of any length can be learned, at a cost per step of O(H^4) for
 the tanh RNN (about G times that for the GRU and twice again for the LSTM).
@@ -29,6 +30,7 @@ from ..engine.rtrl import RTRLTrainer, check_rtrl_memory
 from ..engine.trainer import warn_not_data_parallel
 from ..utils._validation import refuse_bool_numbers
 from ._state import undone_on_failure
+from ._tags import Capabilities
 
 __all__ = ["RTRLRegressor"]
 
@@ -43,7 +45,9 @@ class RTRLRegressor(RegressorMixin, BaseEstimator):
     """A recurrent regressor that learns online from a stream, by RTRL.
 
     The rows of ``X`` are consecutive observations of one stream and ``y[t]`` is
-    the target at step t (e.g. the next value, or a value seen ``d`` steps ago).
+    the target at step t (e.g. the next value, or a value seen ``d`` steps ago):
+    a 2D X is one stream of (n_steps, n_features), not the windows of one sample
+    per row that the other regressors read it as (and a Forecaster refuses it).
     :meth:`partial_fit` learns them in order, one weight update per observation,
     and keeps the recurrent state, the sensitivities and the optimizer's moments
     for the next call, so feeding a stream in pieces is the same as feeding it at
@@ -85,6 +89,10 @@ class RTRLRegressor(RegressorMixin, BaseEstimator):
     loss_curve_ : list of float
         Per :meth:`partial_fit` call, the mean squared error of the predictions
         made before each update (the prequential error).
+    loss_ : float
+        The last entry of ``loss_curve_``.
+    state_ : tuple of ndarray
+        The recurrent state after the last observation learned (see the property).
     """
 
     _parameter_constraints = {
@@ -133,8 +141,20 @@ class RTRLRegressor(RegressorMixin, BaseEstimator):
     def __sklearn_is_fitted__(self):
         return hasattr(self, "network_")
 
+    def __tsbptt_capabilities__(self):
+        """It learns one stream: its rows are consecutive observations."""
+        return Capabilities(stream=True)
+
     # -- data -------------------------------------------------------------------------
     def _stream(self, X, y, reset):
+        if isinstance(X, (list, tuple)) and len(X) and len(getattr(X[0], "shape", ())) >= 2:
+            raise ValueError(f"X is a list of {len(X)} arrays: RTRLRegressor learns one "
+                             "stream, X of shape (n_steps, n_features); learn several "
+                             "one after another with partial_fit, or one model each")
+        if len(getattr(X, "shape", ())) == 3:  # (never np.ndim: array-likes refuse it)
+            raise ValueError(f"X has shape {X.shape}: RTRLRegressor learns one "
+                             "stream, X of shape (n_steps, n_features) (X[0] for a batch "
+                             "of one); the BPTT regressors take batches of sequences")
         X, y = validate_data(self, X, y, reset=reset, dtype=np.float64, multi_output=True,
                              y_numeric=True)
         y = y.reshape(len(y), -1)
@@ -212,7 +232,9 @@ class RTRLRegressor(RegressorMixin, BaseEstimator):
             self._trainer.optimizer.rebind(self.network_.params.values())
 
     # -- learning -----------------------------------------------------------------------
-    def _learn(self, X, y):
+    def _learn(self, X, y, whole_fit=False):
+        """Learn the stream's steps one by one (``whole_fit``: in ``fit``, which is
+        undone as a whole where a step fails)."""
         warn_not_data_parallel(self, "online, one step at a time")
         losses, start = np.empty(len(X)), self.n_steps_
         # RTRL's products go through NumPy's BLAS: one thread, the same bits for any
@@ -223,6 +245,10 @@ class RTRLRegressor(RegressorMixin, BaseEstimator):
                     _, losses[t] = self._trainer.learn(X[t:t + 1], y[t:t + 1])
                     self.n_steps_ += 1
         except FloatingPointError as exc:  # say what of this call is kept
+            if whole_fit:  # (the advice to fit afresh is for partial_fit's streams)
+                raise FloatingPointError(
+                    f"{str(exc).split('; the largest weight')[0]}. The fit is undone: "
+                    "the estimator is as it was before it") from None
             raise FloatingPointError(
                 f"{exc}. Online learning keeps what it learned: the {t} step(s) of this "
                 f"call before it were learned (n_steps_={self.n_steps_}), and the "
@@ -254,7 +280,7 @@ class RTRLRegressor(RegressorMixin, BaseEstimator):
                 self.__dict__.pop(name, None)
             X, y = self._stream(X, y, reset=True)
             self._initialize(y.shape[1])
-            return self._learn(X, y)
+            return self._learn(X, y, whole_fit=True)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y):

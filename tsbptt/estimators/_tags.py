@@ -36,6 +36,9 @@ class Capabilities:
     reports_progress : bool
         It takes a progress label (``_progress_label``) and can defer its
         ConvergenceWarning to its caller (``_defer_convergence_warning``).
+    stream : bool
+        It learns one stream online: the rows of X are consecutive observations,
+        its state carried from row to row, not independent samples.
     """
 
     recurrent: bool = False
@@ -43,6 +46,7 @@ class Capabilities:
     quantile_loss: bool = False
     stateful: bool = False
     reports_progress: bool = False
+    stream: bool = False
 
 
 def capabilities(estimator):

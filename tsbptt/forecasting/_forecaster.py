@@ -441,6 +441,15 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
                                  f"with the pinball loss); {type(self.estimator).__name__} "
                                  "is not one: use interval='conformal'")
         _check_multi_output(self.estimator, self.strategy, self.horizon, self.interval)
+        if capabilities(self.estimator).stream:
+            # trained on the windows as one stream of rows, its state carried from
+            # window to window, then asked for each forecast from the zero state
+            raise ValueError(f"{type(self.estimator).__name__} learns one stream online "
+                             "(its rows consecutive observations), and a Forecaster's "
+                             "windows are independent samples: fit it on the series "
+                             "itself (X the readings in time order, y the next ones), "
+                             "or give the Forecaster LSTMRegressor, GRURegressor or "
+                             "RNNRegressor")
         if self.strategy == "stateful" and not capabilities(self.estimator).stateful:
             raise ValueError(f"strategy='stateful' needs a tsbptt recurrent regressor "
                              f"or ESNRegressor, "
