@@ -295,10 +295,41 @@ def test_a_fill_that_makes_up_most_of_the_series_warns():
     full = pd.date_range("2020-01-01", periods=1000, freq="h")
     y = pd.Series(np.sin(np.arange(143) / 3), index=full[::7])
     with pytest.warns(UserWarning, match=r"fill='ffill' made up 852 of the 995 steps of y "
-                                         r"\(n_filled_\): most of it is invented; is the "
-                                         r"step right \(h; pass freq= if not\)\?"):
+                                         r"\(n_filled_\): most of it is invented; is "
+                                         r"freq='h' right\?"):
         f = Forecaster(Ridge(), lags=4, freq="h", fill="ffill").fit(y)
+    # thirty hourly readings, twenty days apart: hourly, with a long gap
+    sparse = pd.Series(np.arange(60.0), index=full[:30].append(full[500:530]))
+    with pytest.warns(UserWarning, match=r"most of it is invented; is the step read from "
+                                         r"it right \(h; pass freq= if not\)\?"):
+        Forecaster(Ridge(), lags=4, fill="ffill").fit(sparse)
     assert f.n_filled_ == {None: 852}
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         Forecaster(Ridge(), lags=4, fill="ffill").fit(y.drop(y.index[[5, 9]]))
+
+
+def test_a_predict_during_an_update_reads_the_position_before_it_or_after_it():
+    # a stateful predict read the old tails and, after another thread's update had
+    # swapped them, the new states: forecasts at the old dates of neither position
+    import copy
+
+    from tsbptt import ESNRegressor
+    idx = pd.date_range("2024-01-01", periods=320, freq="5min")
+    y = pd.Series(np.sin(np.arange(320) / 20), index=idx)
+    f = Forecaster(ESNRegressor(n_reservoir=30, random_state=0), lags=12, horizon=3,
+                   strategy="stateful").fit(y.iloc[:300])
+    before = copy.deepcopy(f).predict()
+    after = copy.deepcopy(f).update(y.iloc[300:301]).predict()
+    scaled_all, moved = f._scaled_all, []
+
+    def update_meanwhile(*args, **kwargs):  # as another thread's update, mid-predict
+        if not moved:
+            moved.append(f.update(y.iloc[300:301]))
+        return scaled_all(*args, **kwargs)
+
+    f._scaled_all = update_meanwhile
+    pd.testing.assert_series_equal(f.predict(), before)  # the position it started from
+    del f._scaled_all
+    pd.testing.assert_series_equal(f.predict(), after)
+    assert f._moves == 2

@@ -261,3 +261,8 @@ def test_prices_from_log_returns_of_one_series_is_unchanged():
     with pytest.raises(ValueError, match="last_price must be a positive real number"):
         prices_from_log_returns(-1.0, r)
 
+def test_an_empty_panel_of_returns_compounds_to_an_empty_series():
+    from tsbptt.forecasting.returns import prices_from_log_returns
+    empty = pd.Series([], dtype=float, index=pd.MultiIndex.from_arrays(
+        [[], pd.DatetimeIndex([])], names=["id", "time"]))
+    assert prices_from_log_returns({}, empty).empty

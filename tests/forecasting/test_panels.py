@@ -896,3 +896,55 @@ def test_a_label_off_the_steps_grid_is_not_called_a_gap():
                                              hourly.index[25] + pd.Timedelta("30min")))
     with pytest.raises(ValueError, match=r"frequency h: .*not a whole number of steps"):
         Forecaster(Ridge(), lags=3, freq="h").fit(off.drop(off.index[20:25]))
+
+
+def test_a_stray_label_far_off_is_refused_without_walking_to_it():
+    # one label a year and a half after fifty seconds: the checks built every
+    # second in between (3 s here, gigabytes for longer spans)
+    import time
+    idx = pd.date_range("2020-01-01", periods=50, freq="s").append(
+        pd.DatetimeIndex(["2021-06-01"]))
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match="not regular"):
+        _panel.to_entries(pd.Series(np.arange(51.0), idx))
+    ints = {"A": pd.Series(np.arange(100.0)),
+            "B": pd.Series(np.arange(50.0), index=np.arange(50) * 1_000_000)}
+    with pytest.raises(ValueError, match="every series must have the same frequency"):
+        _panel.to_entries(ints)
+    assert time.perf_counter() - start < 1.0  # (seconds before; milliseconds now)
+
+
+def test_an_empty_series_in_a_panel_is_refused_by_name():
+    a = pd.Series(np.arange(60.0), pd.DatetimeIndex(pd.bdate_range("2024-01-01",
+                                                                   periods=60).values))
+    for empty in (pd.Series([], dtype=float, index=pd.DatetimeIndex([])),):
+        with pytest.raises(ValueError, match=r"series 'E' has 0 value\(s\)"):
+            Forecaster(Ridge(), lags=3).fit({"A": a, "E": empty})
+
+
+def test_nullable_and_numpy_integer_indexes_pair_as_the_same_labels():
+    y = pd.Series(np.sin(np.arange(40) / 3), index=pd.Index(np.arange(40), dtype="Int64"))
+    X = pd.DataFrame({"x": np.arange(40.0)}, index=np.arange(40))
+    f = Forecaster(Ridge(), lags=3).fit(y, X)  # it said "X must be ... on exactly y's"
+    assert f.predict().index.dtype == np.int64
+    Forecaster(Ridge(), lags=3).fit({"a": y, "b": y}, {"a": X, "b": X})
+    big = pd.Index([2**63 + 1, 2**63 + 2], dtype="UInt64")  # (int64 wrapped them)
+    assert list(_panel.plain_integers(big)) == [2**63 + 1, 2**63 + 2]
+    # a backtest names a dtype that differs, not a row order
+    from tsbptt.forecasting._panel_backtest import check_on_index
+    with pytest.raises(ValueError, match=r"X's index has the labels of y's, but it is "
+                                         r"Index of dtype Int32 and y's"):
+        check_on_index(X.set_axis(X.index.astype("Int32")), y.set_axis(np.arange(40)),
+                       "y's index")
+
+
+def test_update_calls_a_label_off_the_grid_after_the_due_one_no_gap():
+    h = pd.Series(np.arange(48.0), pd.date_range("2024-01-01", periods=48, freq="h"))
+    f = Forecaster(Ridge(), lags=3).fit(h)
+    last = h.index[-1]
+    with pytest.raises(ValueError, match=r"\(a label the fitted step <Hour> does not "
+                                         r"have\)"):
+        f.update(pd.Series([1.0, 2.0], index=[last + pd.Timedelta("90min"),
+                                              last + pd.Timedelta("150min")]))
+    with pytest.raises(ValueError, match=r"\(a gap\)"):
+        f.update(pd.Series([1.0], index=[last + pd.Timedelta("3h")]))

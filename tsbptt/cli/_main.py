@@ -345,8 +345,7 @@ def _say_network_dropped(model, file=None):
     if getattr(model, "network_weight_", None) == 0:
         print(f"tsbptt: the {type(model.estimator).__name__}'s correction weighs 0 in "
               "this fit (network_weight_): on the latest windows it did no better than "
-              "the linear part it corrects, so the forecast is the linear part's alone "
-              "(a ridge regression on the scale-free windows)",
+              "the linear part it corrects, so the forecast is the linear part's alone",
               file=sys.stderr if file is None else file)
 
 

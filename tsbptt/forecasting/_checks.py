@@ -76,5 +76,7 @@ def rows_by_series(index):
     ``rows[k]`` the positions of series ``ids[k]``'s rows in row order, the ids in
     order of first appearance (a missing id one of them), from one stable sort."""
     codes, ids = pd.factorize(index.droplevel(-1), use_na_sentinel=False)
+    if not len(ids):
+        return ids, []
     order = np.argsort(codes, kind="stable")
     return ids, np.split(order, np.cumsum(np.bincount(codes, minlength=len(ids)))[:-1])

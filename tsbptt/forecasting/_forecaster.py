@@ -26,6 +26,7 @@ value, divided by its spread) and the mean of two ridge regressions, on those
 windows and on the lags as given, is the linear part the network corrects.
 """
 import sys
+import time
 import warnings
 from typing import Any
 from numbers import Integral, Real
@@ -105,18 +106,19 @@ def reads_future_X(forecaster, X):
     return None if past_only else X
 
 
-def _warn_made_up(entries, fill, step):
+def _warn_made_up(entries, fill, step, freq):
     """Warn where ``fill`` made up most of a series (143 readings filled to 995
     steps, say): a step read wrong, not a few missing readings."""
     most = [e for e in entries if e.n_filled > len(e.y) / 2]
     if most:
         e = most[0]
         where = "y" if e.key is None else f"series {e.key!r}"
-        shown = getattr(step, "freqstr", step)  # 'h'; an integer step as it is
+        question = (f"is freq={freq!r} right?" if freq is not None else
+                    f"is the step read from it right ({getattr(step, 'freqstr', step)}; "
+                    "pass freq= if not)?")
         warnings.warn(f"fill={fill!r} made up {e.n_filled} of the {len(e.y)} steps of "
-                      f"{where} (n_filled_): most of it is invented; is the step right "
-                      f"({shown}; pass freq= if not)?", UserWarning,
-                      stacklevel=user_stacklevel())
+                      f"{where} (n_filled_): most of it is invented; {question}",
+                      UserWarning, stacklevel=user_stacklevel())
 
 
 class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
@@ -558,7 +560,7 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
             vars(self).pop("_convergence_notes", None)
             vars(self).pop("_member_label", None)
 
-    _FIT_PRIVATE = ("_past", "_future", "_calendar", "_one_hot", "_index_names",
+    _FIT_PRIVATE = ("_past", "_future", "_calendar", "_one_hot", "_index_names", "_moves",
                     "_positions_cache", "_id_columns_cache", "_fitted_params")
 
     def _record_fitted_params(self):
@@ -649,7 +651,7 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
                         f"({str(k)!r}): give the series distinct ids")
                 by_text[str(k)] = k
         self.n_filled_ = {e.key: e.n_filled for e in entries}
-        _warn_made_up(entries, self.fill, self.step_)
+        _warn_made_up(entries, self.fill, self.step_, self.freq)
         self._index_names = (list(y.index.names) if self.layout_ == "long"
                              else ["series", entries[0].y.index.name or "time"])
         self._check_lengths(entries)
@@ -730,9 +732,23 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
                              "use strategy='recursive'")
         return int(steps)
 
+    def _position(self):
+        """``(tails_, states_)`` as one :meth:`update` left them. Another thread's
+        update swaps both; its count of moves (``_moves``, odd while it swaps) tells
+        a read that straddled it, which reads again: a predict sees the pair before
+        an update or after it, never the old tails with the new states."""
+        while True:
+            moves = vars(self).get("_moves", 0)
+            if moves % 2 == 0:
+                pair = self.tails_, vars(self).get("states_")
+                if vars(self).get("_moves", 0) == moves:
+                    return pair
+            time.sleep(0)  # let the update finish
+
     def _origins(self, steps, X, history, history_X):
         """The series to forecast from, scaled with their future channels; the jobs
         (one per series, at its last step) and, for 'stateful', the states there."""
+        tails, known_states = self._position()
         _, X = self._from_user(None, X)
         if X is not None and not self.exog_names_:  # it would go unread
             raise ValueError("X was given, but the forecaster was fitted without "
@@ -750,7 +766,7 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
             if history_X is not None:
                 raise ValueError("history_X was given without history: pass the history "
                                  "it belongs to (or leave both out)")
-            entries = [self.tails_[k] for k in self.series_]
+            entries = [tails[k] for k in self.series_]
         else:
             with named("history", "history_X"):
                 entries, layout, step = to_entries(history, history_X, freq=self.freq,
@@ -759,7 +775,7 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
                 raise ValueError(f"history must be laid out like the training data "
                                  f"({self.layout_}, step {self.step_!r}); got {layout}, "
                                  f"step {step!r}")
-            fitted = _index_kind(self.tails_[self.series_[0]].y.index)
+            fitted = _index_kind(tails[self.series_[0]].y.index)
             if _index_kind(entries[0].y.index) != fitted:  # the panel's share one
                 raise ValueError(f"history is indexed by {_index_kind(entries[0].y.index)}, "
                                  f"the training data by {fitted}: give them alike "
@@ -779,7 +795,7 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         jobs = [(s, len(s.y) - 1) for s in data]
         states = None
         if self.strategy == "stateful":
-            states = (self.states_ if history is None
+            states = (known_states if history is None
                       else self._states_before(self.estimator_, jobs))
         return entries, jobs, states
 
@@ -857,7 +873,10 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         refit); only where forecasts start from moves. For ``'stateful'`` the
         hidden state is carried over the new steps from where it stood, without
         re-reading the series; ``predict()`` afterwards gives, bitwise, what
-        ``predict(history=<the longer series>)`` gives.
+        ``predict(history=<the longer series>)`` gives. A ``predict`` in another
+        thread meanwhile forecasts from the position before the update or after
+        it, never a mix; two updates at once are not supported (guard them with a
+        lock).
 
         Parameters
         ----------
@@ -878,10 +897,16 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
                                 self.exog_names_)
         if self.strategy == "stateful":
             states = self._carried_states(new)
-        # only what forecasting reads is kept: the last lags steps
-        self.tails_.update({e.key: _joined(self.tails_[e.key], e, self.lags_) for e in new})
+        # only what forecasting reads is kept: the last lags steps; new objects, both
+        # swapped in while the count of moves is odd (see _position)
+        tails = {**self.tails_, **{e.key: _joined(self.tails_[e.key], e, self.lags_)
+                                   for e in new}}
+        moves = vars(self).get("_moves", 0)
+        self._moves = moves + 1
+        self.tails_ = tails
         if self.strategy == "stateful":
             self.states_ = states
+        self._moves = moves + 2
         return self
 
     def score(self, y: Any, X: Any = None) -> float:

@@ -175,9 +175,11 @@ def _freq_around_gaps(index):
                   for a in {0, (n - w) // 4, (n - w) // 2, 3 * (n - w) // 4, n - w}}
     best = None
     for freq in candidates - {None}:
-        grid = calendar_range(index[0], index[-1], freq=freq)
-        if index.isin(grid).all() and (best is None or len(grid) < best[0]):
-            best = (len(grid), freq)
+        # a grid far longer than the labels is no series with gaps (one stray label
+        # a year on, at seconds): not built
+        at = _grid_positions(index, pd.tseries.frequencies.to_offset(freq), 20 * n + 100)
+        if at is not None and (best is None or at[-1] + 1 < best[0]):
+            best = (at[-1] + 1, freq)
     return None if best is None else best[1]
 
 
@@ -321,8 +323,8 @@ def _step_of(index, freq, key, allow_gaps):
                 bad = int(np.flatnonzero(np.asarray(expected != index))[0])
                 # business days read from the data: a missing weekday may be a holiday
                 holidays = freq is None and isinstance(step, pd.offsets.BusinessDay)
-                on = index[bad] < expected[bad] or calendar_range(
-                    expected[bad], index[bad], freq=step)[-1] == index[bad]
+                on = index[bad] < expected[bad] or _whole_steps_after(
+                    expected[bad], index[bad], step, min(len(index) + 2, 10_000))
                 why = _why_irregular(index[bad], expected[bad], freq, guessed, holidays,
                                      on_grid=on)
                 week = _week_without(index, expected[bad]) if freq is None else None
@@ -386,6 +388,55 @@ def calendar_range(start, end=None, *, periods=None, freq):
                          f"the time zone {tz} reach a local time the zone skips or repeats "
                          f"({exc}); give the series in UTC (.tz_convert('UTC')) or as "
                          "local times without a zone (.tz_localize(None))") from None
+
+
+def _fixed_length(step):
+    """``step`` as a Timedelta where it has one fixed length (hours, minutes: a
+    Tick, not a calendar day, which a time zone's DST change makes 23 or 25 hours),
+    else None."""
+    if isinstance(step, pd.offsets.Tick) and not isinstance(step, pd.offsets.Day):
+        return pd.Timedelta(step)
+    return None
+
+
+def _whole_steps_after(expected, got, step, cap):
+    """Whether label ``got`` (after ``expected``) is a whole number of ``step``
+    after it, a gap between them, rather than off the step's grid (a drifting
+    month offset, another anchor). A calendar offset is walked at most ``cap``
+    steps; a label further on is taken for a gap (bounded work, whatever the
+    distance of a stray label)."""
+    if isinstance(step, (int, np.integer)):
+        return (got - expected) % step == 0
+    if isinstance(expected, pd.Period):
+        return True  # periods step by whole periods
+    length = _fixed_length(step)
+    if length is not None:
+        return (got - expected) % length == pd.Timedelta(0)
+    grid = calendar_range(expected, periods=cap, freq=step)
+    return bool(got > grid[-1] or grid.isin([got]).any())
+
+
+def _grid_positions(index, step, cap):
+    """The positions of ``index``'s labels on ``step``'s grid from its first label,
+    or None where one is off the grid or the grid would hold more than ``cap``
+    labels (never built beyond that)."""
+    if isinstance(step, (int, np.integer)) or isinstance(index, pd.PeriodIndex) \
+            or _fixed_length(step) is not None:
+        if isinstance(index, pd.PeriodIndex):
+            if index.freq != step:
+                return None
+            span, unit = np.asarray(index.asi8 - index.asi8[0]), step.n
+        elif isinstance(step, (int, np.integer)):
+            span, unit = np.asarray(index) - index[0], int(step)
+        else:
+            span = np.asarray((index - index[0]).asi8)
+            unit = _fixed_length(step).value
+        if (span % unit).any() or span[-1] // unit > cap:
+            return None
+        return span // unit
+    grid = calendar_range(index[0], periods=cap + 1, freq=step)
+    at = grid.get_indexer(index)
+    return None if grid[-1] < index[-1] or (at < 0).any() else at
 
 
 def _grid(index, step):
@@ -593,7 +644,9 @@ def plain_integers(index):
     step where one was ("58 where 58 was expected")."""
     if isinstance(index.dtype, pd.api.extensions.ExtensionDtype) \
             and pd.api.types.is_integer_dtype(index.dtype) and not index.hasnans:
-        return index.astype(np.int64)
+        # (UInt64 labels above 2**63 do not fit int64)
+        return index.astype(np.uint64 if pd.api.types.is_unsigned_integer_dtype(
+            index.dtype) else np.int64)
     return index
 
 
@@ -640,12 +693,13 @@ def _entries(y, X):
                                  None if X is None else X.iloc[rows].set_axis(times)))
         return entries, "long"
     if isinstance(y, pd.Series):
+        y, X = _on_plain_integers(y), _on_plain_integers(X)  # (before comparing them)
         if X is not None:
             X = _in_zone_of_y(X.to_frame() if isinstance(X, pd.Series) else X, y.index)
             if not isinstance(X, pd.DataFrame) or not X.index.equals(y.index):
                 raise ValueError(f"{Xw} must be a DataFrame on exactly {yw}'s index (one "
                                  f"row per step of {yw}){_zones_differ(X, y.index)}")
-        return [Entry(None, _on_plain_integers(y), _on_plain_integers(X))], "single"
+        return [Entry(None, y, X)], "single"
     if isinstance(y, dict):
         if not y:
             raise ValueError(f"{yw} is an empty dict: give at least one series")
@@ -658,13 +712,13 @@ def _entries(y, X):
             if not isinstance(s, pd.Series):
                 raise TypeError(f"{yw}[{k!r}] must be a pandas Series, got "
                                 f"{type(s).__name__}")
-            Xk = None if X is None else X[k]
+            s, Xk = _on_plain_integers(s), _on_plain_integers(None if X is None else X[k])
             Xk = _in_zone_of_y(Xk.to_frame() if isinstance(Xk, pd.Series) else Xk, s.index)
             if Xk is not None and (not isinstance(Xk, pd.DataFrame)
                                    or not Xk.index.equals(s.index)):
                 raise ValueError(f"{Xw}[{k!r}] must be a DataFrame on exactly "
                                  f"{yw}[{k!r}]'s index{_zones_differ(Xk, s.index)}")
-            out.append(Entry(k, _on_plain_integers(s), _on_plain_integers(Xk)))
+            out.append(Entry(k, s, Xk))
         return out, "dict"
     raise TypeError(f"{_where(None)} must be a pandas Series (a MultiIndex (series id, "
                     f"time) for many series) or a dict of Series, got {type(y).__name__}")
@@ -798,8 +852,10 @@ def _at_common_step(entries, read, fill):
         for e, (_, own) in zip(entries, read):
             if not isinstance(own, Exception) and own == step:
                 continue
-            at = _grid(e.y.index, step).get_indexer(e.y.index)
-            if (at < 0).any() or (len(at) > 1 and np.median(np.diff(at)) != 1):
+            if len(e.y) < 2:  # (its own refusal says so)
+                return read
+            at = _grid_positions(e.y.index, step, 2 * len(e.y) + 2)
+            if at is None or np.median(np.diff(at)) != 1:
                 return read
         return [_regular(e, step, fill) for e in entries]
     except (ValueError, TypeError):
@@ -895,8 +951,9 @@ def _check_continues(old, new, step, key, expected_after=None):
         bad = int(differ[0]) if differ.size else 0
         # a label before the one due is off the step's grid (a Saturday in business
         # days), which no fill mends; one after it leaves a gap
-        what = "a gap" if index[bad] > expected[bad] else \
-            f"a label the fitted step {step!r} does not have"
+        gap = index[bad] > expected[bad] and _whole_steps_after(
+            expected[bad], index[bad], step, min(len(index) + 2, 10_000))
+        what = "a gap" if gap else f"a label the fitted step {step!r} does not have"
         raise ValueError(f"{where} must continue it at step {step!r}: "
                          f"{plain_label(index[bad])!r} where {plain_label(expected[bad])!r} was "
                          f"expected ({what})")

@@ -95,9 +95,15 @@ def check_on_index(X, y, what):
     if X is None or (isinstance(X, pd.DataFrame) and X.index.equals(y.index)):
         return
     hint = ""
-    if isinstance(X, pd.DataFrame) and len(X) == len(y) and X.index.is_unique \
-            and X.index.isin(y.index).all():
-        hint = ": X holds y's rows in another order; X.reindex(y.index) puts them in y's"
+    if isinstance(X, pd.DataFrame) and len(X) == len(y) and X.index.is_unique:
+        at = X.index.get_indexer(y.index)
+        if (at == np.arange(len(y))).all():  # the same labels, in order: not alike
+            hint = (f": X's index has the labels of y's, but it is {type(X.index).__name__}"
+                    f" of dtype {X.index.dtype} and y's {type(y.index).__name__} of dtype "
+                    f"{y.index.dtype}; give them one dtype")
+        elif (at >= 0).all():
+            hint = (": X holds y's rows in another order; X.reindex(y.index) puts them "
+                    "in y's")
     raise ValueError(f"X must be a DataFrame on exactly {what}{hint}")
 
 
