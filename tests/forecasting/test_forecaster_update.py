@@ -333,3 +333,18 @@ def test_a_predict_during_an_update_reads_the_position_before_it_or_after_it():
     del f._scaled_all
     pd.testing.assert_series_equal(f.predict(), after)
     assert f._moves == 2
+
+
+def test_a_reading_that_is_no_number_is_named_with_its_series_in_a_long_panel():
+    # "column 'y' of y_new is not numeric (dtype object)" named no sensor
+    idx = pd.date_range("2024-01-01", periods=50, freq="5min")
+    panel = pd.concat({f"s{k}": pd.Series(np.sin(np.arange(50) / 5 + k), index=idx)
+                       for k in range(3)}, names=["sensor", "time"])
+    f = Forecaster(Ridge(), lags=4).fit(panel)
+    new = pd.concat({f"s{k}": pd.Series([0.1], index=idx[-1:] + pd.Timedelta("5min"),
+                                        dtype=object) for k in range(3)},
+                    names=["sensor", "time"])
+    new.iloc[1] = "n/a"
+    with pytest.raises(ValueError, match=r"of y_new is not numeric \(dtype object\): "
+                                         r"'n/a' at \('s1', Timestamp\('2024-01-01 04:10"):
+        f.update(new)

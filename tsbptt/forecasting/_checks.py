@@ -32,7 +32,7 @@ def check_numeric(frame, what, finite=True, hint=""):
                              "pass it as numbers: .astype(float)")
         if not pd.api.types.is_numeric_dtype(values):
             raise ValueError(f"column {col!r} of {what} is not numeric "
-                             f"(dtype {values.dtype})")
+                             f"(dtype {values.dtype}){_first_text(values)}")
         if pd.api.types.is_complex_dtype(values):
             raise ValueError(f"column {col!r} of {what} has complex values (dtype "
                              f"{values.dtype}); pass the real part (.real), or the real "
@@ -43,6 +43,17 @@ def check_numeric(frame, what, finite=True, hint=""):
         if bad.any():
             raise ValueError(f"column {col!r} of {what} has a missing or infinite value "
                              f"at {frame.index[np.flatnonzero(bad)[0]]!r}{hint}")
+
+
+def _first_text(values):
+    """Where a column of objects first holds what is no number: ``": 'n/a' at
+    ('s03', Timestamp(...))"``, the row's label (a panel's names its series), or
+    nothing where every value reads as a number."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    bad = np.flatnonzero(numbers.isna().to_numpy() & values.notna().to_numpy())
+    if not len(bad):
+        return ""
+    return f": {values.iloc[bad[0]]!r} at {values.index[bad[0]]!r}"
 
 
 def real_numbers(values, name):
