@@ -948,3 +948,19 @@ def test_update_calls_a_label_off_the_grid_after_the_due_one_no_gap():
                                               last + pd.Timedelta("150min")]))
     with pytest.raises(ValueError, match=r"\(a gap\)"):
         f.update(pd.Series([1.0], index=[last + pd.Timedelta("3h")]))
+
+
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+def test_gaps_are_read_alike_in_every_time_unit(unit):
+    # the grid positions were counted in nanoseconds on an index in seconds: a
+    # series with a gap then had no frequency that fitted it
+    idx = pd.date_range("2024-01-01", periods=40, freq="h", unit=unit).delete([10, 11])
+    expected = np.r_[np.arange(10), np.arange(12, 40)]
+    np.testing.assert_array_equal(_panel._grid_positions(idx, pd.offsets.Hour(), 100),
+                                  expected)
+    assert _panel._grid_positions(idx, pd.offsets.Hour(2), 100) is None
+    y = pd.Series(np.arange(38.0), index=idx)
+    f = Forecaster(Ridge(), lags=3, fill="interpolate").fit(y)
+    assert f.step_ == pd.offsets.Hour() and f.n_filled_ == {None: 2}
+    with pytest.raises(ValueError, match=r"\(a gap\)"):
+        Forecaster(Ridge(), lags=3).fit(y)

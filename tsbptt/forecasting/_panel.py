@@ -405,13 +405,10 @@ def _whole_steps_after(expected, got, step, cap):
     month offset, another anchor). A calendar offset is walked at most ``cap``
     steps; a label further on is taken for a gap (bounded work, whatever the
     distance of a stray label)."""
-    if isinstance(step, (int, np.integer)):
-        return (got - expected) % step == 0
     if isinstance(expected, pd.Period):
         return True  # periods step by whole periods
-    length = _fixed_length(step)
-    if length is not None:
-        return (got - expected) % length == pd.Timedelta(0)
+    if isinstance(step, (int, np.integer)) or _fixed_length(step) is not None:
+        return _grid_positions(pd.Index([expected, got]), step, np.inf) is not None
     grid = calendar_range(expected, periods=cap, freq=step)
     return bool(got > grid[-1] or grid.isin([got]).any())
 
@@ -420,17 +417,18 @@ def _grid_positions(index, step, cap):
     """The positions of ``index``'s labels on ``step``'s grid from its first label,
     or None where one is off the grid or the grid would hold more than ``cap``
     labels (never built beyond that)."""
-    if isinstance(step, (int, np.integer)) or isinstance(index, pd.PeriodIndex) \
-            or _fixed_length(step) is not None:
+    if _fixed_length(step) is not None:  # in the index's own time unit, s to ns
+        length, span = _fixed_length(step), index - index[0]
+        if (span % length != pd.Timedelta(0)).any() or span[-1] // length > cap:
+            return None
+        return np.asarray(span // length)
+    if isinstance(step, (int, np.integer)) or isinstance(index, pd.PeriodIndex):
         if isinstance(index, pd.PeriodIndex):
             if index.freq != step:
                 return None
             span, unit = np.asarray(index.asi8 - index.asi8[0]), step.n
-        elif isinstance(step, (int, np.integer)):
-            span, unit = np.asarray(index) - index[0], int(step)
         else:
-            span = np.asarray((index - index[0]).asi8)
-            unit = _fixed_length(step).value
+            span, unit = np.asarray(index) - index[0], int(step)
         if (span % unit).any() or span[-1] // unit > cap:
             return None
         return span // unit

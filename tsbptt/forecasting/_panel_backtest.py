@@ -34,17 +34,20 @@ def settings_of(forecaster):
     return forecaster if template is None else template()
 
 
-def _members(fitted):
-    """The fitted Forecasters of a fitted backtest model, by series key: a
-    LocalModels' own, or a global Forecaster for every key it holds."""
-    own = getattr(fitted, "forecasters_", None)
-    return own if own is not None else {k: fitted for k in fitted.tails_}
-
-
 def _last_times(fitted):
-    """Series key -> the time of its last known step."""
-    return {k: (f.tails_[k] if k in f.tails_ else next(iter(f.tails_.values()))).y.index[-1]
-            for k, f in _members(fitted).items()}
+    """Series key -> the time of its last known step, in a fitted Forecaster or a
+    fitted LocalModels (one Forecaster of one series per key)."""
+    members = getattr(fitted, "forecasters_", None)
+    if members is None:
+        return {k: tail.y.index[-1] for k, tail in fitted.tails_.items()}
+    return {k: next(iter(f.tails_.values())).y.index[-1] for k, f in members.items()}
+
+
+def _a_forecaster(fitted):
+    """A fitted Forecaster of a backtest's model: itself, or a LocalModels' first
+    member (its members share the template's covariates)."""
+    members = getattr(fitted, "forecasters_", None)
+    return fitted if members is None else next(iter(members.values()))
 
 
 def is_panel(y):
@@ -152,8 +155,7 @@ def _forecast_at(fitted, y, X, grid, c, horizon, coverage, own_horizon):
                          "the series out)")
     t = y.index.get_level_values(1)
     fh = max(horizon, own_horizon)
-    # a LocalModels' members share the template's covariates: ask any of them
-    fut_X = reads_future_X(next(iter(_members(fitted).values())), None if X is None else
+    fut_X = reads_future_X(_a_forecaster(fitted), None if X is None else
                            X[(t > grid[c]) & (t <= grid[min(c + fh, len(grid) - 1)])])
     if coverage is None:
         pred = fitted.predict(horizon, X=fut_X).to_frame("forecast")
