@@ -222,6 +222,28 @@ def test_online_trainer_refuses_non_finite_and_leaves_the_weights():
         np.testing.assert_array_equal(v, before[k], err_msg=k)
 
 
+def test_online_trainer_undoes_an_update_that_overflows_the_weights():
+    # finite gradients, but a step so large that the weights overflow: the weights
+    # and the optimizer (step count, momentum) are as before it
+    net = _net("rnn", 1, 3, 1, True)
+    trainer = RTRLTrainer(net, build_optimizer("sgd", net.params, 0.1, momentum=0.9),
+                          MSE())
+    trainer.learn(np.ones((1, 1)), np.full((1, 1), 2.0))
+    before = {k: v.copy() for k, v in net.params.items()}
+    t, moments = trainer.optimizer.snapshot()
+    trainer.optimizer.learning_rate = 1e308
+    with pytest.raises(FloatingPointError, match="online RTRL step 2 made the weights "
+                       "non-finite; the weights and the optimizer are back"):
+        trainer.learn(np.ones((1, 1)), np.full((1, 1), 2.0))
+    for k, v in net.params.items():
+        np.testing.assert_array_equal(v, before[k], err_msg=k)
+    assert trainer.optimizer.t == t == 1
+    for now, then in zip(trainer.optimizer._state, moments):
+        assert now.keys() == then.keys()
+        for k in then:
+            np.testing.assert_array_equal(now[k], then[k], err_msg=k)
+
+
 def test_online_trainer_needs_a_many_to_many_network():
     net = Network("rnn", 1, 3, 1, random_state=0)
     with pytest.raises(ValueError, match="online RTRL needs a many-to-many network"):

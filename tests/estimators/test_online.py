@@ -3,6 +3,7 @@ import warnings
 
 import numpy as np
 import pytest
+from sklearn.exceptions import NotFittedError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 from threadpoolctl import threadpool_limits
 
@@ -65,6 +66,32 @@ def test_the_loss_curve_is_the_prequential_error():
         assert m.loss_curve_[-1] == pytest.approx((pred[0] - y[t]) ** 2, rel=1e-12)
         np.testing.assert_allclose(m.state_[0][0], h_new, rtol=1e-12)
     assert len(m.loss_curve_) == 21 and m.n_steps_ == 30
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+def test_reset_state_starts_a_new_stream_with_what_was_learned(cell):
+    X, y = _stream(40, 2, seed=4)
+    m = RTRLRegressor(cell, 3, learning_rate=0.05, random_state=0).partial_fit(X[:30],
+                                                                              y[:30])
+    weights = {k: v.copy() for k, v in m.network_.params.items()}
+    optimizer_t = m._trainer.optimizer.t
+    assert any(np.abs(s).max() > 0 for s in m.state_)
+    assert m.reset_state() is m
+    assert all(not s.any() for s in m.state_)
+    assert not m._trainer.tracker.S.any()  # the sensitivities of the old past: gone
+    for k, v in weights.items():  # learned weights and moments kept
+        np.testing.assert_array_equal(m.network_.params[k], v, err_msg=k)
+    assert m._trainer.optimizer.t == optimizer_t and m.n_steps_ == 30
+    # the new stream's first prediction is read from the zero state, as predict's
+    first = m.predict(X[30:31])[0]
+    m.partial_fit(X[30:31], y[30:31])
+    assert m.loss_curve_[-1] == pytest.approx((first - y[30]) ** 2, rel=1e-12)
+    assert m.n_steps_ == 31
+
+
+def test_reset_state_needs_a_fitted_model():
+    with pytest.raises(NotFittedError, match="RTRLRegressor instance is not fitted"):
+        RTRLRegressor().reset_state()
 
 
 def test_same_random_state_same_bits_and_float32_for_any_blas_threads():
@@ -188,7 +215,8 @@ def test_an_update_that_makes_a_weight_non_finite_is_undone():
     X, y = _stream(20, 1, seed=0)
     m = RTRLRegressor(hidden_size=4, learning_rate=1e39, dtype="float32", random_state=0)
     with np.errstate(all="ignore"), pytest.raises(
-            FloatingPointError, match="step 1 made the weights non-finite; they are back"):
+            FloatingPointError, match="step 1 made the weights non-finite; the weights and "
+                                 "the optimizer are back"):
         m.partial_fit(X[:1], y[:1])
     assert all(np.isfinite(v).all() for v in m.network_.params.values())
     assert np.isfinite(m.predict(X)).all()

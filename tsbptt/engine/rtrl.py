@@ -434,7 +434,9 @@ class RTRLTrainer:
         ------
         FloatingPointError
             When the loss or a gradient is not finite, or the update makes a weight
-            non-finite; the weights are then those before the step.
+            non-finite; the weights and the optimizer's state (moments, step count)
+            are then those before the step. The state and sensitivities have read
+            ``x_t``.
         """
         out = self.tracker.step(x_t)
         value, d_out = self.loss(out, y_t)
@@ -455,12 +457,17 @@ class RTRLTrainer:
             clip_by_global_norm(grads, self.clip_norm, norm)
         params = self.net.params
         before = [params[k].copy() for k in self._names]
-        self.optimizer.step([grads[k] for k in self._names])
+        # the moments and step count too: a step undone leaves no trace in them
+        # (O(weights) to copy, against the step's O(H^4) sensitivities)
+        moments = self.optimizer.snapshot()
+        with np.errstate(over="ignore", invalid="ignore"):  # refused below, by name
+            self.optimizer.step([grads[k] for k in self._names])
         if not all(all_finite(params[k]) for k in self._names):
             for k, b in zip(self._names, before):
                 params[k][...] = b
+            self.optimizer.restore(moments)
             raise FloatingPointError(
-                f"online RTRL step {self.optimizer.t} made the weights non-finite; they "
-                "are back to the weights before it. Lower the learning rate, set "
-                "clip_norm, or scale the inputs and targets")
+                f"online RTRL step {self.optimizer.t + 1} made the weights non-finite; "
+                "the weights and the optimizer are back to where they were before it. "
+                "Lower the learning rate, set clip_norm, or scale the inputs and targets")
         return out, value

@@ -51,7 +51,8 @@ class RTRLRegressor(RegressorMixin, BaseEstimator):
     :meth:`partial_fit` learns them in order, one weight update per observation,
     and keeps the recurrent state, the sensitivities and the optimizer's moments
     for the next call, so feeding a stream in pieces is the same as feeding it at
-    once; :meth:`fit` starts afresh. Inputs and targets are used as given
+    once; :meth:`fit` starts afresh, and :meth:`reset_state` starts a new stream
+    with what was learned. Inputs and targets are used as given
     (no scaling: an online learner cannot know the stream's statistics up front);
     scale them to about unit size.
 
@@ -311,6 +312,24 @@ class RTRLRegressor(RegressorMixin, BaseEstimator):
         else:
             self._continue_optimizer()
         return self._learn(X, y)
+
+    def reset_state(self):
+        """Start a new stream: the next :meth:`partial_fit` reads its first step
+        from the zero state, as :meth:`fit` does, and keeps what was learned.
+
+        The weights, the optimizer's moments and ``n_steps_`` stay; the recurrent
+        state and the sensitivities (dh/dtheta, which belong to the old stream's
+        past) go back to zero. For a stream that restarts (a sensor replaced, the
+        next day's session), where carrying the last state across would join two
+        streams that are not one.
+
+        Returns
+        -------
+        self
+        """
+        check_is_fitted(self)
+        self._trainer.tracker.reset()
+        return self
 
     # -- prediction -------------------------------------------------------------------
     def predict(self, X):
