@@ -317,6 +317,20 @@ def test_subcommand_help_explains_every_flag(command, capsys, run):
     assert all(flag in out for flag in extra)
 
 
+@pytest.mark.parametrize("command", ["forecast", "backtest"])
+def test_subcommand_help_fits_the_terminal_and_keeps_the_examples(command, capsys, run,
+                                                                   monkeypatch):
+    # the description was printed as one long line (the examples' raw layout)
+    monkeypatch.setenv("COLUMNS", "60")
+    code, out, _ = run(capsys, command, "--help")
+    assert code == 0
+    description = out.split("\n\n")[1]
+    assert description.startswith("Fit ") and "\n" in description
+    assert max(map(len, description.splitlines())) <= 58
+    examples = out[out.index("examples:\n"):]
+    assert f"  tsbptt {command} " in examples and " \\\n      --" in examples
+
+
 def _scaled_csv(tmp_path, scale, offset=0.0):
     """60 days of a wiggly series times ``scale``, plus ``offset``."""
     days = pd.date_range("2024-01-01", periods=60, freq="D")

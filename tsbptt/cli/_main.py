@@ -528,6 +528,16 @@ _BACKTEST_EXAMPLES = """examples:
 MASE below 1 beats the in-sample seasonal naive forecast (season --season)."""
 
 
+class _LaidOutHelpFormatter(argparse.HelpFormatter):
+    """Fills a one-paragraph description to the terminal's width, as argparse does,
+    and keeps a text laid out in lines (the examples) as written."""
+
+    def _fill_text(self, text, width, indent):
+        if "\n" in text:
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with a flag error as one line and a pointer to ``--help`` (not the
     usage block first: it hides the message on a small terminal)."""
@@ -586,7 +596,7 @@ def build_parser():
                        "forecast what follows", description="Fit a model on the whole "
                        "series and forecast the --horizon steps after its end.",
                        epilog=_FORECAST_EXAMPLES,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+                       formatter_class=_LaidOutHelpFormatter)
     add_data_flags(p)
     p.add_argument("--out", metavar="FILE.csv",
                    help="write the forecasts (columns time, forecast[, lower, upper]) "
@@ -601,7 +611,7 @@ def build_parser():
                        description="Fit up to each origin, forecast what follows and "
                        "score it (MAE, RMSE, sMAPE, MASE), next to the seasonal naive "
                        "forecast on the same origins.", epilog=_BACKTEST_EXAMPLES,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+                       formatter_class=_LaidOutHelpFormatter)
     add_data_flags(p)
     p.add_argument("--initial", type=positive_int, metavar="N",
                    help="steps before the first origin (default: 80%% of the series)")
