@@ -304,6 +304,12 @@ def test_a_fill_that_makes_up_most_of_the_series_warns():
                                          r"it right \(h; pass freq= if not\)\?"):
         Forecaster(Ridge(), lags=4, fill="ffill").fit(sparse)
     assert f.n_filled_ == {None: 852}
+    # a PeriodIndex's step as freq= takes it, 'M', not its offset's 'ME'
+    quarterly = pd.Series(np.arange(67.0), pd.period_range("2000-01", periods=199,
+                                                           freq="M")[::3])
+    with pytest.warns(UserWarning, match=r"made up 132 of the 199 steps of y .* read "
+                                         r"from it right \(M; pass freq= if not\)\?"):
+        Forecaster(Ridge(), lags=4, fill="ffill").fit(quarterly)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         Forecaster(Ridge(), lags=4, fill="ffill").fit(y.drop(y.index[[5, 9]]))

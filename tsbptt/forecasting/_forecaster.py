@@ -113,9 +113,12 @@ def _warn_made_up(entries, fill, step, freq):
     if most:
         e = most[0]
         where = "y" if e.key is None else f"series {e.key!r}"
+        # a PeriodIndex's step by its period alias ('M'), which freq= takes, not by
+        # its offset's ('ME')
+        shown = (e.y.index.freqstr if isinstance(e.y.index, pd.PeriodIndex)
+                 else getattr(step, "freqstr", step))
         question = (f"is freq={freq!r} right?" if freq is not None else
-                    f"is the step read from it right ({getattr(step, 'freqstr', step)}; "
-                    "pass freq= if not)?")
+                    f"is the step read from it right ({shown}; pass freq= if not)?")
         warnings.warn(f"fill={fill!r} made up {e.n_filled} of the {len(e.y)} steps of "
                       f"{where} (n_filled_): most of it is invented; {question}",
                       UserWarning, stacklevel=user_stacklevel())
