@@ -36,6 +36,7 @@ import zipfile
 import numpy as np
 
 from ._version import __version__
+from .utils._validation import user_stacklevel
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "from_json", "read_model_file",
            "saved_random_state", "warn_if_random_state_dropped", "write_model_file"]
@@ -95,16 +96,17 @@ def saved_random_state(value):
     return None
 
 
-def warn_if_random_state_dropped(est, stacklevel):
+def warn_if_random_state_dropped(est):
     """Warn where a file keeps ``est``'s ``random_state`` as None though it was set
-    (a ``RandomState``: see :func:`saved_random_state`), naming the estimator."""
+    (a ``RandomState``: see :func:`saved_random_state`), naming the estimator, at
+    the user's line."""
     seed = est.get_params(deep=False).get("random_state")
     if seed is not None and saved_random_state(seed) is None:
         warnings.warn(f"{type(est).__name__}'s random_state, a {type(seed).__name__}, is "
                       "saved as None (a file keeps only an integer seed): the loaded copy "
                       "predicts the same, but refitting it will not repeat this one's "
                       "fits; pass an integer random_state to keep them reproducible",
-                      UserWarning, stacklevel=stacklevel + 1)
+                      UserWarning, stacklevel=user_stacklevel())
 
 
 def from_json(value):

@@ -490,7 +490,7 @@ def _train_epochs(net, loss, optimizer, schedule, data, opts, validation, rng,
                 "epoch so far (with no validation data, those it started from; or this "
                 "epoch's start) were restored. Try a lower "
                 "learning_rate, gradient clipping (clip_norm=1.0) or scaling the inputs.",
-                RuntimeWarning, stacklevel=2)
+                RuntimeWarning, stacklevel=user_stacklevel())
             stopped = "non-finite"
         except KeyboardInterrupt:
             _undo_epoch(history, epoch, optimizer, optimizer_start, rng, rng_start)
@@ -499,7 +499,7 @@ def _train_epochs(net, loss, optimizer, schedule, data, opts, validation, rng,
                 raise
             _restore(net.params, best_weights if best_weights is not None else epoch_start)
             warnings.warn(f"Training interrupted at epoch {epoch + 1}; the model keeps "
-                          "the best weights so far.", RuntimeWarning, stacklevel=2)
+                          "the best weights so far.", RuntimeWarning, stacklevel=user_stacklevel())
             stopped = "interrupted"
         except BaseException:
             # anything else (a callback's broken pipe, MemoryError) propagates; the

@@ -41,7 +41,7 @@ from .._kernels._esn import esn_states
 from ..engine._threads import all_blas_single_threaded, resolve_n_threads
 from ..engine.trainer import warn_not_data_parallel
 from ..utils._validation import (INPUT_NOISE_FLOOR, check_memory, refuse_bool_numbers,
-                                 reject_masked)
+                                 reject_masked, user_stacklevel)
 from ._base import N_THREADS_CONSTRAINTS
 from ._esn_readout import ridge_gcv
 from ._esn_spectral import random_reservoir, spectral_radius
@@ -199,7 +199,7 @@ class _Reservoir(ESNState, BaseEstimator):
                 "no cycle of connections: its spectral radius is 0 and cannot be scaled "
                 f"to spectral_radius={self.spectral_radius!r}, so each state forgets "
                 f"the inputs within {N} steps; use more units or a lower sparsity",
-                UserWarning, stacklevel=3)
+                UserWarning, stacklevel=user_stacklevel())
         with np.errstate(over="ignore"):  # an overflow is refused below, by name
             drawn = {"spectral_radius": W.data.astype(dtype),
                      "input_scaling": (rs.uniform(-1, 1, (N, n_inputs))

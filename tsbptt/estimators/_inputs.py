@@ -21,7 +21,7 @@ import warnings
 import numpy as np
 from sklearn.utils.validation import check_array, validate_data
 
-from ..utils._validation import reject_complex, reject_masked
+from ..utils._validation import reject_complex, reject_masked, user_stacklevel
 
 __all__ = ["in_dtype", "input_kind", "to_sequences"]
 
@@ -112,7 +112,7 @@ def _check_list_names(est, X, reset):
                          f"fitted ones {list(fitted)[:5]}")
     if fitted is not None and names is None:
         warnings.warn(f"X does not have valid feature names, but {type(est).__name__} was "
-                      "fitted with feature names", UserWarning, stacklevel=4)
+                      "fitted with feature names", UserWarning, stacklevel=user_stacklevel())
 
 
 def _from_list(est, X, reset):

@@ -289,7 +289,7 @@ def save_model(estimator, path):
                         f"load_model rebuilds by class; {name} {what}")
     check_is_fitted(estimator)
     arrays, meta = estimator._fitted_state()
-    warn_if_random_state_dropped(estimator, stacklevel=2)
+    warn_if_random_state_dropped(estimator)
     write_model_file(path, arrays, meta)
 
 

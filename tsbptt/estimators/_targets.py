@@ -136,7 +136,7 @@ def mean_scale(values, weights, name="y", floor=0.0, warn=True):
     tiny = np.flatnonzero(below_floor(mean, std, len(values), floor))
     if tiny.size and warn:
         warn_small_spread(f"{name} column(s) {tiny[:5].tolist()}", " (standard deviation "
-                          f"{float(np.ravel(std)[tiny[0]]):.3g})", stacklevel=4)
+                          f"{float(np.ravel(std)[tiny[0]]):.3g})")
     return mean, scale_or_unit(mean, std, len(values), floor).reshape(np.shape(std))
 
 

@@ -505,7 +505,7 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
             f"chose lags={self.lags_} for every series (the default would be {default})"
             f"{below}; the other series have {int(np.partition(lens, 1)[1])} steps or "
             "more. Leave that series out (or forecast it apart, e.g. with LocalModels), "
-            "or give lags explicitly", UserWarning, stacklevel=5)
+            "or give lags explicitly", UserWarning, stacklevel=user_stacklevel())
 
     def _resolve_shape(self, entries):
         """The season, the window length and the scaling this fit uses."""
@@ -618,7 +618,7 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         tiny = below_floor(mean, std, len(static), INPUT_NOISE_FLOOR)
         if tiny.any():
             warn_small_spread(f"static feature(s) {list(static.columns[tiny])}",
-                              " over the series", stacklevel=4)
+                              " over the series")
         std = scale_or_unit(mean, std, len(static), INPUT_NOISE_FLOOR)  # as a covariate's
         self.static_values_ = (static.to_numpy() - mean) / std
         return X

@@ -135,7 +135,7 @@ class _PanelScaling:
             where = "" if entries[first].key is None else \
                 f" (series {plain_label(entries[first].key)!r} first)"
             columns = [c for c, t in zip(names, tiny.any(axis=0)) if t]
-            warn_small_spread(f"covariate(s) {columns}", where, stacklevel=4)
+            warn_small_spread(f"covariate(s) {columns}", where)
         self.exog_scale_ = scale_or_unit(self.exog_mean_, self.exog_scale_, n[:, None],
                                          INPUT_NOISE_FLOOR)
 

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
 
+from ..utils._validation import user_stacklevel
 from ._panel import Entry
 
 
@@ -68,7 +69,7 @@ def _warn_once(notes, budgeted=False, said=None):
     if said is not None:
         who, advice = said
     warnings.warn(f"{who}: {which} did not converge ({first}{more}){where}; "
-                  f"{advice}", ConvergenceWarning, stacklevel=3)
+                  f"{advice}", ConvergenceWarning, stacklevel=user_stacklevel())
 
 
 _collectors = threading.local()  # .stack: the lists collecting in this thread

@@ -624,7 +624,7 @@ def save_forecaster(f, path):
     path = os.fspath(path)
     if os.path.isdir(path):
         raise ValueError(f"path {path!r} is a folder; give a file name")
-    warn_if_random_state_dropped(f.estimator, stacklevel=3)  # Forecaster.save's caller
+    warn_if_random_state_dropped(f.estimator)
     write_model_file(path, arrays, meta, format=FORMAT, format_version=_version(meta))
 
 

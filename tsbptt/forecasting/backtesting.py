@@ -20,7 +20,7 @@ from sklearn.model_selection import BaseCrossValidator
 
 from ..engine.trainer import interrupts_stop_every_fit
 from ..utils._progress import ProgressReporter
-from ..utils._validation import check_int, small_spread_once_in
+from ..utils._validation import check_int, small_spread_once_in, user_stacklevel
 from ._forecaster import reads_future_X
 from ._parallel import check_n_jobs, parallel_map
 from ._panel import on_grid, plain_integers
@@ -300,7 +300,7 @@ def _backtest(forecaster, y, X, *, initial, step, horizon, refit, season, covera
         warnings.warn(f"MASE is undefined: the seasonal naive forecast (season={season}) "
                       "is exact on the first initial steps (their missing values left "
                       "out), or no pair of them season apart is without a missing "
-                      "value; metrics['mase'] is nan", RuntimeWarning, stacklevel=2)
+                      "value; metrics['mase'] is nan", RuntimeWarning, stacklevel=user_stacklevel())
     if not np.any(a == 0):
         metrics["mape"] = mape(a, f)
     if coverage is not None:

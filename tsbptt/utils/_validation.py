@@ -262,10 +262,10 @@ def small_spread_once_in(func):
     return wrapper
 
 
-def warn_small_spread(what, where, stacklevel):
+def warn_small_spread(what, where):
     """Say that ``what`` (columns, named) vary by at most INPUT_NOISE_FLOOR
     (``where``: more detail, or '') in a :class:`SmallSpreadWarning`, once within
-    :func:`small_spread_once`."""
+    :func:`small_spread_once`; the warning names the user's line."""
     message = (f"{what} vary by at most {INPUT_NOISE_FLOOR:g}{where}: taken for rounding "
                "noise and left unscaled; if that is real variation, give them in a "
                "larger unit")
@@ -274,7 +274,7 @@ def warn_small_spread(what, where, stacklevel):
         if message in seen:
             return
         seen.add(message)
-    warnings.warn(message, SmallSpreadWarning, stacklevel=stacklevel + 1)
+    warnings.warn(message, SmallSpreadWarning, stacklevel=user_stacklevel())
 
 
 def below_floor(mean, std, n, floor):
