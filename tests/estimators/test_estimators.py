@@ -303,6 +303,69 @@ def test_per_step_targets_list():
         _small(GRURegressor).fit(seqs, bad)
 
 
+def test_a_continued_fit_reads_per_step_targets_by_this_calls_form_of_x():
+    # predict takes a list where the model was fitted on a 3D array, and the other
+    # way round; partial_fit read y by the fitted form and refused (or crashed in
+    # NumPy on) the same per-step targets in the other form
+    seqs, _ = _ragged(n=12)
+    ys = [np.cumsum(s[:, 0]) for s in seqs]
+    X3, _ = _seq3d(n=12, T=5, F=2)
+    Y3 = np.cumsum(X3[..., 0], axis=1)
+    for first, then in [((seqs, ys), (X3, Y3)), ((X3, Y3[..., None]), (seqs, ys))]:
+        m = _small(LSTMRegressor, max_iter=1, per_step="auto").fit(*first)
+        m.set_params(per_step=True)  # (a 2D y as wide as X has steps warns on 'auto')
+        m.partial_fit(*then)
+        assert m.n_iter_ == 2 and m.per_step_
+        assert np.isfinite(m.score(*then))
+    labels = [(s[:, 0] > 0).astype(int) for s in seqs]
+    c = _small(GRUClassifier, max_iter=1).fit(seqs, labels)
+    c.partial_fit(X3, (X3[..., 0] > 0).astype(int))
+    assert c.n_iter_ == 2 and c.per_step_
+    # a per-sequence y is still refused for a per-step model, in either form
+    with pytest.raises(ValueError, match="fitted with per-step labels"):
+        c.partial_fit(X3, (X3[:, 0, 0] > 0).astype(int))
+
+
+def test_per_step_classifier_score_counts_an_unseen_label_as_a_miss():
+    # a per-sequence model's score (accuracy_score) counts it wrong; the per-step
+    # score raised "y contains labels not in classes"
+    X3, _ = _seq3d(n=30, T=6, F=2)
+    Y = (X3[..., 0] > 0).astype(int)
+    m = _small(GRUClassifier, max_iter=2).fit(X3, Y)
+    pred = m.predict(X3)
+    unseen = Y.copy()
+    unseen[0, 0] = 7
+    expected = ((pred == unseen).sum()) / unseen.size
+    assert m.score(X3, unseen) == pytest.approx(expected, abs=0)
+    assert m.score(X3, unseen) == pytest.approx(m.score(X3, Y) - (pred[0, 0] == Y[0, 0])
+                                                / Y.size)
+
+
+def test_a_refused_optimizer_change_keeps_the_record_of_the_optimizer_kept():
+    # the record of what the optimizer was built from took the refused settings:
+    # setting them back then threw Adam's moments away for a new Adam
+    X, y = _windows()
+    m = _small(LSTMRegressor, max_iter=1, warm_start=True).fit(X, y)
+    adam, record = m._optimizer, dict(m._optimizer_params)
+    m.set_params(optimizer="sgd", nesterov=True, momentum=0.0)
+    with pytest.raises(ValueError, match="nesterov"):
+        m.fit(X, y)
+    assert m._optimizer is adam and m._optimizer_params == record and m.n_iter_ == 1
+    m.set_params(optimizer="adam", nesterov=False, momentum=0.9).fit(X, y)
+    assert m._optimizer is adam and m.n_iter_ == 2
+
+
+def test_a_continued_fit_refused_before_an_epoch_keeps_the_best_validation_score():
+    X, y = _windows(n=50)
+    m = _small(LSTMRegressor, early_stopping=True, n_iter_no_change=100).fit(X, y)
+    best, scores = m.best_validation_score_, list(m.validation_scores_)
+    assert best is not None
+    m.set_params(warm_start=True, early_stopping=False, bptt_steps=4, checkpoint_every=2)
+    with pytest.raises(ValueError, match="checkpoint_every"):  # the trainer's checks
+        m.fit(X, y)
+    assert m.n_iter_ == 3 and m.best_validation_score_ == best and m.validation_scores_ == scores
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_per_step_list_alone_vs_in_batch_bitwise(dtype):
     seqs, _ = _ragged(n=40, max_len=12)

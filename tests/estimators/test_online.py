@@ -89,6 +89,22 @@ def test_reset_state_starts_a_new_stream_with_what_was_learned(cell):
     assert m.n_steps_ == 31
 
 
+def test_a_first_partial_fit_refused_in_its_setup_leaves_no_model():
+    # the network was kept when the optimizer was refused: predict then used
+    # untrained weights, and the next partial_fit failed on a missing trainer
+    X, y = _stream(20, 1, seed=0)
+    m = RTRLRegressor(optimizer="sgd", nesterov=True, momentum=0.0, random_state=0)
+    with pytest.raises(ValueError, match="nesterov"):
+        m.partial_fit(X, y)
+    assert not hasattr(m, "network_") and not hasattr(m, "n_features_in_")
+    with pytest.raises(NotFittedError):
+        m.predict(X)
+    m.set_params(nesterov=False).partial_fit(X, y)
+    fresh = RTRLRegressor(optimizer="sgd", momentum=0.0, random_state=0).partial_fit(X, y)
+    for k, v in fresh.network_.params.items():
+        np.testing.assert_array_equal(m.network_.params[k], v, err_msg=k)
+
+
 def test_reset_state_needs_a_fitted_model():
     with pytest.raises(NotFittedError, match="RTRLRegressor instance is not fitted"):
         RTRLRegressor().reset_state()

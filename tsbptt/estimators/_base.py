@@ -40,7 +40,8 @@ from ..engine._threads import MAX_THREADS
 from ..engine.network import param_shapes
 from ..engine.schedules import Constant
 from ..utils._progress import ProgressReporter, stop_reason
-from ..utils._validation import check_memory, is_positive_int, refuse_bool_numbers
+from ..utils._validation import (check_memory, is_positive_int, refuse_bool_numbers,
+                                 user_stacklevel)
 from ._inputs import in_dtype, to_sequences
 from ._state import FittedState, load_model, save_model, undone_on_failure
 from ._tags import Capabilities
@@ -166,6 +167,9 @@ class _BaseRecurrent(FittedState, BaseEstimator):
                              f"{self.num_layers}; give one or the other")
 
     def _sequences(self, X, reset):
+        """``X`` as (X3, lengths, kind): kind is this call's form of X ('2d', '3d'
+        or 'list'), which may differ from the fitted ``input_kind_`` (a list where
+        the model was fitted on a 3D array): y is read by it."""
         if reset:  # a cold fit: whatever fails below leaves no half-fitted model
             for name in ("network_", "n_channels_", "dtype_", "input_kind_"):
                 self.__dict__.pop(name, None)
@@ -173,7 +177,7 @@ class _BaseRecurrent(FittedState, BaseEstimator):
         X3, lengths, kind = to_sequences(self, X, reset=reset)
         if reset:
             self.input_kind_, self.n_channels_, self.dtype_ = kind, self.n_channels, dtype.name
-        return X3, lengths
+        return X3, lengths, kind
 
     def _fit_input_scaling(self, X3, lengths, w):
         """Per-feature mean and scale over the valid steps of the training data,
@@ -222,14 +226,17 @@ class _BaseRecurrent(FittedState, BaseEstimator):
         return self.network_.params
 
     def _new_optimizer(self):
-        self._optimizer_params = {k: getattr(self, k) for k in OPTIMIZER_PARAMS}
         opts = dict(weight_decay=self.weight_decay, l1=self.l1)
         if self.optimizer == "sgd":
             opts.update(momentum=self.momentum, nesterov=self.nesterov)
         elif self.optimizer == "rmsprop":
             opts.update(momentum=self.momentum)
-        return build_optimizer(self.optimizer, self.network_.params, self.learning_rate,
-                               **opts)
+        optimizer = build_optimizer(self.optimizer, self.network_.params,
+                                    self.learning_rate, **opts)
+        # what it was built from, once built: a refused setting leaves the record
+        # of the optimizer kept
+        self._optimizer_params = {k: getattr(self, k) for k in OPTIMIZER_PARAMS}
+        return optimizer
 
     def _continue_optimizer(self):
         """A continued fit keeps the optimizer and its moments, unless set_params
@@ -354,14 +361,15 @@ class _BaseRecurrent(FittedState, BaseEstimator):
         # a continued fit refused before its first update (here, or by the engine's
         # checks of the data) keeps the optimizer it had, moments and all
         kept = (vars(self).get("_optimizer"), vars(self).get("_optimizer_params"))
-        self._continue_optimizer()
         # a training setting, not a shape: a continued fit takes the value set now
         dropout, self.network_.dropout = self.network_.dropout, float(self.dropout)
-        steps = self._optimizer.t
+        steps = None
         try:
+            self._continue_optimizer()
+            steps = self._optimizer.t
             return self._train_with(X3, Y, lengths, w, max_iter, incremental)
         except BaseException:
-            if self._optimizer.t == steps:  # refused before any update: as it was
+            if steps is None or self._optimizer.t == steps:  # no update: as it was
                 self.network_.dropout = dropout
             if self._optimizer is not kept[0] and self._optimizer.t == 0:
                 self._optimizer, self._optimizer_params = kept
@@ -431,7 +439,7 @@ class _BaseRecurrent(FittedState, BaseEstimator):
             # the epoch whose weights early stopping kept: the lowest validation loss
             kept = min(range(len(done)), key=lambda i: done[i]["val_loss"])
             self.best_validation_score_ = done[kept]["val_score"]
-        elif not validated:
+        elif not validated and done:  # (a call refused before an epoch changes nothing)
             if self.validation_scores_ is not None:
                 self.validation_scores_.extend(np.nan for _ in done)
             self.best_validation_score_ = None  # this call kept no validated epoch
@@ -444,7 +452,7 @@ class _BaseRecurrent(FittedState, BaseEstimator):
             if getattr(self, "_defer_convergence_warning", False):
                 self._convergence_note = message
             else:
-                warnings.warn(message, ConvergenceWarning)
+                warnings.warn(message, ConvergenceWarning, stacklevel=user_stacklevel())
 
     def _forward(self, X3, lengths):
         """Network outputs for prepared sequences: the forward-only kernels, so a
@@ -488,5 +496,5 @@ class _BaseRecurrent(FittedState, BaseEstimator):
     def _prepared(self, X):
         if "network_" not in self.__dict__:  # a fitted model pays one lookup
             check_is_fitted(self)
-        X3, lengths = self._sequences(X, reset=False)
+        X3, lengths, _ = self._sequences(X, reset=False)
         return self._scale_inputs(X3, lengths), lengths

@@ -93,7 +93,10 @@ class _ClassifierBase(ClassifierMixin, _BaseRecurrent):
     def _loss(self):
         return LOSSES[self.loss]()
 
-    def _labels(self, y, n, classes=None, first=True, incremental=True):
+    def _labels(self, y, n, classes=None, first=True, incremental=True, scoring=False):
+        """Labels as class indices; ``scoring``: a label not in ``classes_`` is -1
+        (matching no prediction, as ``accuracy_score`` counts it) instead of an
+        error."""
         reject_masked(y, "y")
         y = column_or_1d(y, warn=True)
         if len(y) != n:
@@ -114,6 +117,11 @@ class _ClassifierBase(ClassifierMixin, _BaseRecurrent):
             raise ValueError(f"classes={np.unique(classes)!r} is not the same as "
                              f"classes_={self.classes_!r} from the first call")
         unknown = np.setdiff1d(np.unique(y), self.classes_)
+        if unknown.size and scoring:
+            known = np.isin(y, self.classes_)
+            codes = np.full(len(y), -1, dtype=np.intp)
+            codes[known] = self._encoder.transform(y[known])
+            return codes
         if unknown.size:
             raise ValueError(f"y contains labels not in classes: {unknown[:5]}")
         if not (first or incremental) and len(np.unique(y)) != len(self.classes_):
@@ -125,8 +133,9 @@ class _ClassifierBase(ClassifierMixin, _BaseRecurrent):
                              f"classes_={self.classes_!r}")
         return self._encoder.transform(y).astype(np.intp)
 
-    def _step_labels(self, y, lengths, T, classes, first, incremental):
-        """Per-step labels (n, T) as class indices (0 past a sequence's end)."""
+    def _step_labels(self, y, lengths, T, classes, first, incremental, scoring=False):
+        """Per-step labels (n, T) as class indices (0 past a sequence's end;
+        ``scoring``: -1 for a label not in ``classes_``)."""
         n = len(lengths)
         seqs = list(y) if isinstance(y, (list, tuple)) else [np.asarray(y)[i]
                                                              for i in range(n)]
@@ -137,7 +146,7 @@ class _ClassifierBase(ClassifierMixin, _BaseRecurrent):
                 raise ValueError(f"the labels of sequence {i} have shape {np.shape(yi)}; "
                                  f"expected ({lengths[i]},)")
         flat = np.concatenate([np.asarray(yi)[:n_i] for yi, n_i in zip(seqs, lengths)])
-        codes = self._labels(flat, len(flat), classes, first, incremental)
+        codes = self._labels(flat, len(flat), classes, first, incremental, scoring)
         out = np.zeros((n, T), dtype=np.intp)
         out[np.arange(T)[None, :] < lengths[:, None]] = codes
         return out
@@ -161,9 +170,9 @@ class _ClassifierBase(ClassifierMixin, _BaseRecurrent):
                              "target y is None")
         if incremental and first and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit")
-        X3, lengths = self._sequences(X, reset=first)
+        X3, lengths, kind = self._sequences(X, reset=first)
         self._check_bptt(X3.shape[1])
-        per_step = targets_per_step(self.input_kind_, y, lengths, X3.shape[1], labels=True,
+        per_step = targets_per_step(kind, y, lengths, X3.shape[1], labels=True,
                                     per_step=self.per_step)
         if first:
             self.per_step_ = per_step
@@ -366,7 +375,10 @@ class _ClassifierBase(ClassifierMixin, _BaseRecurrent):
         if not getattr(self, "per_step_", False):
             return super().score(X, y, sample_weight)
         X3, lengths = self._prepared(X)
-        labels = self._step_labels(y, lengths, X3.shape[1], None, False, True)
+        # a label the model never saw counts as a miss, as accuracy_score counts it
+        # for per-sequence labels
+        labels = self._step_labels(y, lengths, X3.shape[1], None, False, True,
+                                   scoring=True)
         return self._score_prepared(X3, labels, lengths,
                                     check_weights(sample_weight, len(X3)))
 

@@ -195,14 +195,16 @@ class RTRLRegressor(RegressorMixin, BaseEstimator):
         self.loss_curve_ = []
 
     def _new_optimizer(self):
-        self._optimizer_params = {k: getattr(self, k) for k in _OPTIMIZER}
         opts = dict(weight_decay=self.weight_decay)
         if self.optimizer == "sgd":
             opts.update(momentum=self.momentum, nesterov=self.nesterov)
         elif self.optimizer == "rmsprop":
             opts.update(momentum=self.momentum)
-        return build_optimizer(self.optimizer, self.network_.params, self.learning_rate,
-                               **opts)
+        optimizer = build_optimizer(self.optimizer, self.network_.params,
+                                    self.learning_rate, **opts)
+        # recorded once built: a refused setting keeps the record of the one kept
+        self._optimizer_params = {k: getattr(self, k) for k in _OPTIMIZER}
+        return optimizer
 
     def _continue(self):
         """Before a later partial_fit: refuse a network that set_params reshaped
@@ -304,12 +306,13 @@ class RTRLRegressor(RegressorMixin, BaseEstimator):
         self
         """
         first = not hasattr(self, "network_")
-        if not first:
-            self._continue()
-        X, y = self._stream(X, y, reset=first)
-        if first:
-            self._initialize(y.shape[1])
+        if first:  # a first call refused (its data, its optimizer) leaves no model
+            with undone_on_failure(self):
+                X, y = self._stream(X, y, reset=True)
+                self._initialize(y.shape[1])
         else:
+            self._continue()
+            X, y = self._stream(X, y, reset=False)
             self._continue_optimizer()
         return self._learn(X, y)
 

@@ -180,9 +180,10 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
         k = int(np.argmin(np.abs(np.asarray(self._fitted_param("quantiles")) - 0.5)))
         return np.sort(out.reshape(out.shape[:-1] + (-1, K)), axis=-1)[..., k]
 
-    def _targets(self, y, lengths, T, per_step=None):
+    def _targets(self, y, lengths, T, kind, per_step=None):
         """Targets as (n, n_outputs), or (n, T, n_outputs) for per-step targets
-        (``per_step``: how to read them; None: as the parameter says).
+        (``kind``: the form of this call's X; ``per_step``: how to read them; None:
+        as the parameter says).
 
         Per-step targets (sequence labelling, next value at every step) are a 3D y
         for 3D X, or a list of (T_i,) or (T_i, n_outputs) arrays for a list X."""
@@ -193,7 +194,7 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
         if sp.issparse(y):  # np.asarray made it an object array: "not numeric"
             raise TypeError("Sparse data was passed for y, but dense data is required. "
                             "Use '.toarray()' to convert to a dense numpy array.")
-        per_step = targets_per_step(self.input_kind_, y, lengths, T, labels=False,
+        per_step = targets_per_step(kind, y, lengths, T, labels=False,
                                     per_step=self.per_step if per_step is None
                                     else per_step)
         if per_step:
@@ -252,12 +253,12 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
         return r2(Y, pred, w)
 
     def _fit_steps(self, first, X, y, sample_weight, max_iter, incremental):
-        X3, lengths = self._sequences(X, reset=first)
+        X3, lengths, kind = self._sequences(X, reset=first)
         if not first and X3.shape[2] != self.network_.input_size:
             raise ValueError(f"X has {X3.shape[2]} features per step, but the fitted "
                              f"network expects {self.network_.input_size}")
         self._check_bptt(X3.shape[1])
-        y, per_step = self._targets(y, lengths, X3.shape[1])
+        y, per_step = self._targets(y, lengths, X3.shape[1], kind)
         w = check_weights(sample_weight, len(X3))
         if first:  # scaling statistics from the training part only, never the tail
             self.per_step_ = per_step
@@ -534,11 +535,13 @@ class _RegressorBase(RegressorMixin, _BaseRecurrent):
         """
         if not getattr(self, "per_step_", False):
             return super().score(X, y, sample_weight)
-        X3, lengths = self._prepared(X)
-        # y read as the model was fitted (per step), not as the parameter says now
-        Y, _ = self._targets(y, lengths, X3.shape[1], per_step=True)
+        X3, lengths, kind = self._sequences(X, reset=False)
+        # y read as the model was fitted (per step), not as the parameter says now,
+        # and by the form of this X (a list where it was fitted on a 3D array)
+        Y, _ = self._targets(y, lengths, X3.shape[1], kind, per_step=True)
         w = check_weights(sample_weight, len(X3))
-        return self._score_prepared(X3, self._scaled_targets(Y), lengths, w)
+        return self._score_prepared(self._scale_inputs(X3, lengths),
+                                    self._scaled_targets(Y), lengths, w)
 
 
 _REGRESSOR_PARAMETERS = """\
