@@ -291,3 +291,31 @@ def test_a_refit_cut_short_keeps_the_previous_fit_whole(monkeypatch):
         auto.fit(y.iloc[:150])
     assert vars(auto).keys() == before.keys()
     assert all(vars(auto)[k] is v for k, v in before.items())
+
+
+def test_fit_quiets_its_candidates_warnings_in_its_own_thread_only(monkeypatch):
+    # catch_warnings around each candidate's backtest swapped the process-wide
+    # filters: another thread's warnings of those kinds were hidden meanwhile, and
+    # two fits in two threads left an 'ignore' of ConvergenceWarning for good
+    import threading
+    import warnings
+
+    from tsbptt.forecasting import auto
+
+    shown, real_backtest = [], auto.backtest
+
+    def backtest_beside_another_thread(*args, **kwargs):
+        other = threading.Thread(target=lambda: warnings.warn(
+            "MASE is undefined in another thread's backtest", RuntimeWarning))
+        with warnings.catch_warnings(record=True) as caught:  # the filters as they are
+            other.start()
+            other.join()
+        shown.extend(str(w.message) for w in caught)
+        return real_backtest(*args, **kwargs)
+
+    monkeypatch.setattr(auto, "backtest", backtest_beside_another_thread)
+    filters = list(warnings.filters)
+    AutoForecaster(horizon=3, candidates=("naive", "seasonal naive"), season=4).fit(
+        _random_walk(0, n=120))
+    assert shown and set(shown) == {"MASE is undefined in another thread's backtest"}
+    assert warnings.filters == filters

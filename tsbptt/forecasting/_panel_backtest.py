@@ -18,7 +18,7 @@ import pandas as pd
 from sklearn.base import clone
 
 from ..utils._progress import ProgressReporter
-from ..utils._validation import user_stacklevel
+from ..utils._validation import is_quieted, user_stacklevel
 from ._forecaster import reads_future_X
 from ._panel import Entry, frame_to_long, in_zone_of, on_grid, to_entries, to_output
 from ._parallel import parallel_map
@@ -330,11 +330,12 @@ def _scores(forecaster, table, y, season, coverage):
                "mase": float(per_series["mase"].mean())}
     if per_series["mase"].isna().any():
         undefined = list(per_series.index[per_series["mase"].isna()])
-        warnings.warn(f"MASE is undefined for series {undefined[:5]}: their seasonal "
-                      f"naive forecast (season={season}) is exact on their steps up to "
-                      "the first cutoff they are scored at, or they have no pair of "
-                      "steps season apart there; metrics['mase'] averages the others",
-                      RuntimeWarning, stacklevel=user_stacklevel())
+        if not is_quieted("undefined mase"):
+            warnings.warn(f"MASE is undefined for series {undefined[:5]}: their seasonal "
+                          f"naive forecast (season={season}) is exact on their steps up "
+                          "to the first cutoff they are scored at, or they have no pair "
+                          "of steps season apart there; metrics['mase'] averages the "
+                          "others", RuntimeWarning, stacklevel=user_stacklevel())
         metrics["mase"] = float(per_series["mase"].mean(skipna=True))
     if not np.any(a == 0):
         metrics["mape"] = mape(a, f)

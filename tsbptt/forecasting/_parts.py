@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
 
-from ..utils._validation import user_stacklevel
+from ..utils._validation import is_quieted, user_stacklevel
 from ._panel import Entry
 
 
@@ -53,7 +53,7 @@ def _warn_once(notes, budgeted=False, said=None):
     so the advice is the way out of that budget, not max_iter (replaced by it).
     ``said``: (who, advice) in place of the Forecaster's own, for a forecaster fitted
     by another object whose parameters the advice must name (AutoForecaster)."""
-    if not notes:
+    if not notes or is_quieted("convergence"):
         return
     fits = list(dict.fromkeys(label for label, _ in notes))
     first = " ".join(notes[0][1].split())

@@ -20,13 +20,11 @@ benchmarks/reports/accuracy.md and ``bench_auto_choice.py``, which replays the r
 """
 from __future__ import annotations
 
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Ridge
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
@@ -38,7 +36,7 @@ from ..engine.trainer import interrupts_stop_every_fit
 from ..estimators import GRURegressor, LSTMRegressor
 from ..estimators._base import N_THREADS_CONSTRAINTS
 from ..estimators._state import undone_on_failure
-from ..utils._validation import refuse_bool_numbers
+from ..utils._validation import quieted, refuse_bool_numbers
 from ._forecaster import Forecaster
 from ._window_model import BUDGET
 from .windowing import infer_season
@@ -358,12 +356,12 @@ class AutoForecaster(BaseEstimator):
         errors, origins = [], []
         for block in folds:
             end = min(block[-1] + self.horizon, len(y))
-            with warnings.catch_warnings():  # the choice reads MAE, never MASE
-                warnings.filterwarnings("ignore", message="MASE is undefined")
-                # the candidates' backtest fits train within the forecasting budget
-                # by design; the warning named a "final model" and advised a
-                # parameter AutoForecaster does not have (the final fit still warns)
-                warnings.filterwarnings("ignore", category=ConvergenceWarning)
+            # the choice reads MAE, never MASE; the candidates' backtest fits train
+            # within the forecasting budget by design, and the warning named a "final
+            # model" and advised a parameter AutoForecaster does not have (the final
+            # fit still warns). Quieted in this thread only: catch_warnings swapped
+            # the process's filters, and two fits in two threads left them for good
+            with quieted("undefined mase", "convergence"):
                 bt = backtest(self._candidate(name, season, lags), y.iloc[:end],
                               initial=int(block[0]), step=self.horizon,
                               refit=self.refit, season=season)

@@ -20,7 +20,8 @@ from sklearn.model_selection import BaseCrossValidator
 
 from ..engine.trainer import interrupts_stop_every_fit
 from ..utils._progress import ProgressReporter
-from ..utils._validation import check_int, small_spread_once_in, user_stacklevel
+from ..utils._validation import (check_int, is_quieted, small_spread_once_in,
+                                 user_stacklevel)
 from ._forecaster import reads_future_X
 from ._parallel import check_n_jobs, parallel_map
 from ._panel import on_grid, plain_integers
@@ -296,7 +297,7 @@ def _backtest(forecaster, y, X, *, initial, step, horizon, refit, season, covera
     # forecaster's fill accepts) are missing values, not skipped
     train = on_grid(y.iloc[:initial], getattr(forecaster, "freq", None))
     metrics["mase"] = _mase_or_nan(a, f, train.to_numpy(np.float64), season)
-    if np.isnan(metrics["mase"]):
+    if np.isnan(metrics["mase"]) and not is_quieted("undefined mase"):
         warnings.warn(f"MASE is undefined: the seasonal naive forecast (season={season}) "
                       "is exact on the first initial steps (their missing values left "
                       "out), or no pair of them season apart is without a missing "

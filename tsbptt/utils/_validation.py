@@ -253,6 +253,28 @@ def small_spread_once():
             _SMALL_SPREAD_SEEN.reset(token)
 
 
+_QUIETED = contextvars.ContextVar("tsbptt_quieted", default=frozenset())
+
+
+@contextlib.contextmanager
+def quieted(*kinds):
+    """Within it, in this thread (context) only, tsbptt's own warnings of the named
+    ``kinds`` ('convergence', 'undefined mase') are not given: the caller reads
+    those results itself. ``warnings.catch_warnings`` would swap the process-wide
+    filters, and two fits in two threads could leave one's 'ignore' in place for
+    good, hiding every later ConvergenceWarning of the process."""
+    token = _QUIETED.set(_QUIETED.get() | frozenset(kinds))
+    try:
+        yield
+    finally:
+        _QUIETED.reset(token)
+
+
+def is_quieted(kind):
+    """Whether warnings of ``kind`` are quieted here (:func:`quieted`)."""
+    return kind in _QUIETED.get()
+
+
 def small_spread_once_in(func):
     """``func`` run within :func:`small_spread_once` (what refits many times)."""
     @functools.wraps(func)
