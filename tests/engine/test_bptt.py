@@ -221,3 +221,54 @@ def test_checkpointing_checks_its_inputs_as_the_plain_path_does(checkpoint_every
     assert g_none.keys() == g_full.keys()
     for name in g_full:
         np.testing.assert_array_equal(g_none[name], g_full[name])
+
+
+@pytest.mark.parametrize("bad", [-1.0, 0, np.nan, np.inf, True, "0.1"])
+def test_clip_step_is_checked_at_every_entry_point(bad):
+    # -1, 0, nan and inf switched clipping off silently, True clipped at 1.0: only
+    # RecurrentLayer.backward refused them
+    X, y = _data(False, T=8)
+    lengths = np.full(5, 8, dtype=np.intp)
+    net = Network("rnn", 2, 3, 2, random_state=0)
+    msg = f"^clip_step must be a positive finite number or None, got {bad!r}$"
+    for kw in ({}, {"checkpoint_every": 4}):
+        with pytest.raises(ValueError, match=msg):
+            full_bptt(net, X, lengths, _loss_fn(net, y, lengths), clip_step=bad, **kw)
+    out, _, cache = net.forward(X, lengths)
+    with pytest.raises(ValueError, match=msg):
+        net.backward(cache, np.ones_like(out), clip_step=bad)
+    with pytest.raises(ValueError, match=msg):
+        next(truncated_bptt(net, X, lambda *a: None, 2, 4, clip_step=bad))
+    with pytest.raises(ValueError, match=msg):
+        net.stack.layers[0].backward(net.stack.layers[0].forward(X)[2], np.ones((5, 8, 3)),
+                                     clip_step=bad)
+
+
+@pytest.mark.parametrize("k1, k2, msg", [
+    (2.5, 3, "k1 must be a positive integer, got 2.5"),
+    (True, 3, "k1 must be a positive integer, got True"),
+    (0, 3, "k1 must be a positive integer, got 0"),
+    (2, 3.0, "k2 must be a positive integer, got 3.0"),
+    (2, False, "k2 must be a positive integer, got False"),
+])
+def test_truncation_lengths_must_be_integers(k1, k2, msg):
+    # k1=2.5 gave "slice indices must be integers", k1=True was taken as 1
+    X, y = _data(True, T=8)
+    net = Network("rnn", 2, 3, 2, many_to_many=True, random_state=0)
+    with pytest.raises(ValueError, match=f"^{msg}$"):
+        next(truncated_bptt(net, X, _window_loss(net, y), k1, k2))
+    with pytest.raises(ValueError, match=f"^{msg}$"):
+        list(truncation_windows(8, k1, k2))
+
+
+def test_truncation_longer_than_the_sequences_reaches_back_to_their_start():
+    # k2 > T is kept (documented): a window never reaches before step 0, as k2 = T
+    assert list(truncation_windows(6, 2, 100)) == list(truncation_windows(6, 2, 6))
+    assert list(truncation_windows(6, 50, 100)) == [(0, 0, 6)]
+    X, y = _data(True, T=6)
+    net = Network("gru", 2, 3, 2, many_to_many=True, random_state=0)
+    for (v1, g1, _), (v2, g2, _) in zip(truncated_bptt(net, X, _window_loss(net, y), 2, 100),
+                                        truncated_bptt(net, X, _window_loss(net, y), 2, 6)):
+        assert v1 == v2
+        for k in g1:
+            np.testing.assert_array_equal(g1[k], g2[k])

@@ -1,4 +1,6 @@
 """Network (recurrent stack + dense head): gradients against finite differences."""
+import re
+
 import numpy as np
 import pytest
 
@@ -128,3 +130,21 @@ def test_prediction_in_pieces_of_time_gives_one_passes_bits(cell, many_to_many, 
         for a, b in zip(got, finals):
             for u, v in zip(a, b):
                 np.testing.assert_array_equal(u, v)
+
+
+@pytest.mark.parametrize("many_to_many, shape", [
+    (False, (4,)), (False, (1, 1)), (False, (8, 1)), (False, (4, 2)),
+    (True, (4, 5, 1)), (True, (4, 4, 2)), (True, (4, 10)),
+    # broadcast over the batch: accepted, as if every sequence had that gradient
+    (True, (1, 5, 2)),
+])
+def test_backward_checks_d_out_against_the_outputs_shape(many_to_many, shape):
+    # a wrong d_out gave kernel-internal messages ("B has shape ..."), or was
+    # broadcast over the batch
+    net = Network("gru", 2, 3, 2 if many_to_many else 1, many_to_many=many_to_many,
+                  random_state=0)
+    out, _, cache = net.forward(np.random.default_rng(0).standard_normal((4, 5, 2)))
+    with pytest.raises(ValueError, match=rf"^d_out has shape {re.escape(str(shape))}, "
+                                         rf"expected the outputs' shape "
+                                         rf"{re.escape(str(out.shape))}$"):
+        net.backward(cache, np.ones(shape))

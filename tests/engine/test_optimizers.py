@@ -145,7 +145,9 @@ def test_learning_rate_override_and_errors():
     (Adam, "beta_2", -0.5, r"beta_2 must be a number in \[0, 1\), got -0.5"),
     (Adam, "epsilon", -1, "epsilon must be a number >= 0, got -1"),
     (AdamW, "weight_decay", float("inf"), "weight_decay must be a number >= 0, got inf"),
-    (RMSprop, "alpha", 1.5, r"alpha must be a number in \[0, 1\], got 1.5"),
+    (RMSprop, "alpha", 1.5, r"alpha must be a number in \[0, 1\), got 1.5"),
+    # v stayed 0: every step was lr * g / eps, 1e6 times the gradient
+    (RMSprop, "alpha", 1.0, r"alpha must be a number in \[0, 1\), got 1.0"),
     (RMSprop, "momentum", 1.0, r"momentum must be a number in \[0, 1\), got 1.0"),
     (Adagrad, "epsilon", -1e-10, "epsilon must be a number >= 0, got -1e-10"),
     (Adadelta, "rho", 2, r"rho must be a number in \[0, 1\], got 2"),
@@ -160,6 +162,47 @@ def test_settings_out_of_range_are_refused_by_name(cls, setting, value, msg):
     with pytest.raises(ValueError, match=f"^{msg}$"):
         cls(p, **kw)
     np.testing.assert_array_equal(p[0], 0.0)
+
+
+def test_adadelta_rho_of_1_is_plain_sgd():
+    # rho = 1 stays allowed: u and v stay 0, sqrt(eps) / sqrt(eps) = 1, the step lr * g
+    p = [np.array([1.0, -2.0, 0.5])]
+    opt = Adadelta(p, 0.1, rho=1.0)
+    want = p[0].copy()
+    for g in (np.array([0.5, -1.0, 2.0]), np.array([3.0, 0.25, -4.0])):
+        opt.step([g])
+        want -= 0.1 * g
+        np.testing.assert_array_equal(p[0], want)
+
+
+@pytest.mark.parametrize("bad", ["no", 0, 1, None])
+def test_nesterov_must_be_a_bool(bad):
+    # "no" was truthy: Nesterov on
+    with pytest.raises(ValueError, match=f"^nesterov must be True or False, got {bad!r}$"):
+        SGD([np.zeros(2)], 0.1, momentum=0.5, nesterov=bad)
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_step_checks_every_gradient_shape_before_any_update(name):
+    # a (4,) gradient broadcast over a (3, 4) parameter silently; a wrong last one
+    # raised NumPy's error after t and the first parameters had been updated
+    p = [np.ones((3, 4)), np.ones(4)]
+    opt = OPTIMIZERS[name](p, 0.1)
+    for grads, msg in (([np.ones(4), np.ones(4)],
+                        r"^grads\[0\] has shape \(4,\), expected params\[0\]'s shape "
+                        r"\(3, 4\)$"),
+                       ([np.ones((3, 4)), np.ones(5)],
+                        r"^grads\[1\] has shape \(5,\), expected params\[1\]'s shape "
+                        r"\(4,\)$")):
+        snap = opt.snapshot()
+        with pytest.raises(ValueError, match=msg):
+            opt.step(grads)
+        assert opt.t == 0
+        for a in p:
+            np.testing.assert_array_equal(a, 1.0)
+        for before, after in zip(snap[1], opt.snapshot()[1]):
+            for k in before:
+                np.testing.assert_array_equal(after[k], before[k])
 
 
 @pytest.mark.parametrize("kind", sorted(OPTIMIZERS))

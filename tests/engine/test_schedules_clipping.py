@@ -50,6 +50,18 @@ def test_clipping():
     np.testing.assert_array_equal(g["a"], [-1.0, 0.5, 1.0])
 
 
+@pytest.mark.parametrize("bad", [-1.0, 0.0, np.nan, np.inf, True])
+def test_clipping_thresholds_must_be_positive_finite_numbers(bad):
+    # max_norm=-1 flipped the gradients' sign, clip_value=-1 set them all to -1,
+    # clip_value=nan made them NaN
+    g = {"a": np.array([3.0, -4.0, 0.1])}
+    with pytest.raises(ValueError, match=f"^max_norm must be a number > 0, got {bad!r}$"):
+        clip_by_global_norm(g, bad)
+    with pytest.raises(ValueError, match=f"^clip_value must be a number > 0, got {bad!r}$"):
+        clip_by_value(g, bad)
+    np.testing.assert_array_equal(g["a"], [3.0, -4.0, 0.1])
+
+
 def test_global_norm_of_finite_gradients_whose_squares_overflow():
     # float64 entries from about 1e154 up: the squares overflowed, the norm was inf
     # (with NumPy's overflow warning), and training stopped on "the gradients are

@@ -556,3 +556,90 @@ def test_weights_that_overflow_per_step_are_refused():
         train(net, Objective(MSE()), Adam(list(net.params.values())), Constant(0.01),
               (X, rng.standard_normal((2, 3, 1)), np.full(2, 3, dtype=np.intp),
                np.array([8e307, 8e307])), TrainOptions(max_iter=1))
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_targets_are_refused_by_name_before_training(bad):
+    # training y with NaN gave only "the loss is not finite"; validation y with NaN
+    # a NaN val_loss every epoch and a silent "converged" without best weights
+    net, X, y = _small_problem()
+    before = {k: v.copy() for k, v in net.params.items()}
+    y_bad = y.copy()
+    y_bad[5] = bad
+    with pytest.raises(ValueError, match=r"^y contains NaN or infinity \(sample 5\)"):
+        train(*_train_args(net, X, y_bad), TrainOptions(batch_size=4, max_iter=1))
+    with pytest.raises(ValueError, match=r"^the validation data's y contains NaN or "
+                                         r"infinity \(sample 5\)"):
+        train(*_train_args(net, X, y), TrainOptions(batch_size=4, max_iter=3,
+                                                    early_stopping=True),
+              validation=(X, y_bad, np.full(8, 5, dtype=np.intp), None))
+    for k, v in net.params.items():
+        np.testing.assert_array_equal(v, before[k])
+
+
+def test_many_to_many_targets_past_a_sequence_end_are_not_read_so_may_be_nan():
+    net, X, y = _small_problem(many_to_many=True)
+    lengths = np.full(8, 5, dtype=np.intp)
+    lengths[2] = 3
+    X[2, 3:] = 0
+    y[2, 3:] = np.nan  # padding: the loss never reads it
+    opt = Adam(list(net.params.values()), 0.01)
+    history = train(net, Objective(MSE()), opt, Constant(0.01), (X, y, lengths, None),
+                    TrainOptions(batch_size=4, max_iter=1))
+    assert np.isfinite(history[-1]["train_loss"])
+    y[2, 2, 0] = np.nan  # within the sequence
+    with pytest.raises(ValueError, match=r"y contains NaN or infinity \(sample 2\)"):
+        train(net, Objective(MSE()), opt, Constant(0.01), (X, y, lengths, None),
+              TrainOptions(batch_size=4, max_iter=1))
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_bad_lengths_are_named_by_the_samples_own_index(shuffle):
+    # checked per minibatch, the message named the place in a shuffled batch
+    # ("lengths[2] = 9" for sample 5)
+    net, X, y = _small_problem()
+    lengths = np.full(8, 5, dtype=np.intp)
+    lengths[5] = 9
+    args = list(_train_args(net, X, y))
+    with pytest.raises(ValueError, match=r"^lengths\[5\] = 9 is outside \[1, 5\]"):
+        train(*args[:4], (X, y, lengths, None),
+              TrainOptions(batch_size=4, max_iter=1, shuffle=shuffle))
+    with pytest.raises(ValueError, match=r"^the validation data's lengths\[5\] = 9 is "
+                                         r"outside \[1, 5\]"):
+        train(*args, TrainOptions(batch_size=4, max_iter=1, shuffle=shuffle),
+              validation=(X, y, lengths, None))
+
+
+@pytest.mark.parametrize("w, msg", [
+    (np.ones(7), r"^sample_weight must have shape \(8,\), got \(7,\)$"),
+    (np.r_[1.0, np.nan, np.ones(6)], "^sample_weight must be finite and non-negative, "
+                                     "got nan for sample 1$"),
+    (np.r_[np.ones(7), np.inf], "^sample_weight must be finite and non-negative, "
+                                "got inf for sample 7$"),
+])
+def test_sample_weights_are_checked_by_name_before_training(w, msg):
+    # a wrong length gave a raw broadcast error, a NaN weight "no training sample
+    # has a positive weight"
+    net, X, y = _small_problem()
+    before = {k: v.copy() for k, v in net.params.items()}
+    with pytest.raises(ValueError, match=msg):
+        train(*_train_args(net, X, y, w), TrainOptions(batch_size=4, max_iter=1))
+    with pytest.raises(ValueError, match="^the validation data's " + msg[1:]):
+        train(*_train_args(net, X, y), TrainOptions(batch_size=4, max_iter=1),
+              validation=(X, y, np.full(8, 5, dtype=np.intp), w))
+    for k, v in net.params.items():
+        np.testing.assert_array_equal(v, before[k])
+
+
+def test_quantile_outputs_that_do_not_fit_the_quantiles_are_refused():
+    # output_size 4 for 3 quantiles passed check_targets (4 // 3 = 1 column), then
+    # failed with a raw broadcast error in the loss
+    from tsbptt.engine.losses import Quantile
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((8, 5, 2))
+    net = Network("gru", 2, 3, 4, random_state=0)
+    with pytest.raises(ValueError, match=r"^the network's output_size \(4\) must be a "
+                                         r"multiple of the loss's 3 outputs per target"):
+        train(net, Objective(Quantile((0.1, 0.5, 0.9))), Adam(list(net.params.values())),
+              Constant(0.01), (X, np.zeros((8, 1)), np.full(8, 5, dtype=np.intp), None),
+              TrainOptions(batch_size=4, max_iter=1))

@@ -23,7 +23,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..utils._validation import check_positive_int
-from .layers import check_lengths, check_sequences
+from .layers import _check_clip, check_lengths, check_sequences
 
 __all__ = ["full_bptt", "truncated_bptt", "truncation_windows"]
 
@@ -55,6 +55,8 @@ def full_bptt(net, X, lengths, loss_fn, *, initial_states=None, checkpoint_every
     checkpoint_every : int or None, default=None
         Keep states every this many steps and recompute the rest in the backward.
     clip_step : float or None, default=None
+        Clip dL/dh_t element-wise to [-clip_step, clip_step] at every step, in
+        every layer; a positive finite number, or None for no clipping.
     training : bool, default=False
         Dropout on.
     rng : numpy.random.RandomState or None
@@ -71,6 +73,7 @@ def full_bptt(net, X, lengths, loss_fn, *, initial_states=None, checkpoint_every
     stats = {}
     T = X.shape[1]
     check_positive_int("checkpoint_every", checkpoint_every, allow_none=True)
+    _check_clip(clip_step)
     net.check_dropout_rng(training, rng)
     if checkpoint_every is None or checkpoint_every >= T:
         out, _, cache = net.forward(X, lengths, initial_states, training=training,
@@ -186,8 +189,21 @@ def _pieces_backward(run, pieces, starts, dZ, clip_step):
     return grads, {"delta_sq": delta_sq, "n_clipped": n_clipped}
 
 
+def _check_windows(k1, k2):
+    """``k1`` and ``k2`` as ints with 1 <= k1 <= k2 (booleans are not integers)."""
+    k1, k2 = check_positive_int("k1", k1), check_positive_int("k2", k2)
+    if k1 > k2:
+        raise ValueError(f"truncated BPTT needs 1 <= bptt_stride (k1) <= bptt_steps (k2), "
+                         f"got k1={k1}, k2={k2}")
+    return k1, k2
+
+
 def truncation_windows(T, k1, k2):
     """The windows of TBPTT(k1, k2) over T steps.
+
+    ``k1`` and ``k2`` may exceed T: a window never reaches before step 0, so k2 > T
+    backpropagates through every step so far, as k2 = T does (and k1 > T makes one
+    window of the whole sequence).
 
     Yields
     ------
@@ -200,9 +216,7 @@ def truncation_windows(T, k1, k2):
         window's new steps when T was not a multiple of k1). With k1 = k2 the
         windows are disjoint chunks but the last, which overlaps the one before.
     """
-    if not 1 <= k1 <= k2:
-        raise ValueError(f"truncated BPTT needs 1 <= bptt_stride (k1) <= bptt_steps (k2), "
-                         f"got k1={k1}, k2={k2}")
+    k1, k2 = _check_windows(k1, k2)
     stop = 0
     while stop < T:
         loss_start, stop = stop, min(stop + k1, T)
@@ -235,12 +249,15 @@ def truncated_bptt(net, X, loss_fn, k1, k2, *, rows=None, initial_states=None,
         Return None when the window has no loss (e.g. many-to-one targets that
         only exist at the last step): the window then only carries the state on.
     k1, k2 : int
-        Update every k1 steps through the last k2 steps (1 <= k1 <= k2).
+        Update every k1 steps through the last k2 steps (1 <= k1 <= k2). Either
+        may exceed T: the windows are then cut at step 0, as with k2 = T (see
+        :func:`truncation_windows`).
     rows : ndarray of int or None, default=None
         Which sequences of X form the batch; only one window of them is ever
         copied, so a very long X is never duplicated.
     initial_states : list or None, default=None
-
+    clip_step : float or None, default=None
+        As :func:`full_bptt`'s.
     with_windows : bool, default=False
         Yield ``(start, loss_start, stop, (value, grads, stats))`` instead.
 
@@ -257,6 +274,9 @@ def truncated_bptt(net, X, loss_fn, k1, k2, *, rows=None, initial_states=None,
     """
     if net.bidirectional:
         raise ValueError("truncated BPTT cannot be used with bidirectional layers")
+    # checked before any window (and before the masks draw from rng)
+    k1, k2 = _check_windows(k1, k2)
+    _check_clip(clip_step)
     net.check_dropout_rng(training, rng)
     rows = np.arange(X.shape[0]) if rows is None else np.asarray(rows)
     B, T = len(rows), X.shape[1]

@@ -5,6 +5,8 @@ these two act on the full gradients before the optimizer step.
 """
 import numpy as np
 
+from ..utils._validation import check_real
+
 __all__ = ["global_norm", "clip_by_global_norm", "clip_by_value"]
 
 
@@ -40,6 +42,7 @@ def clip_by_global_norm(grads, max_norm, norm=None):
     ----------
     grads : dict of ndarray, modified in place
     max_norm : float
+        A positive finite number (a negative one flipped the gradients' sign).
     norm : float or None
         The global norm if already computed.
 
@@ -47,6 +50,7 @@ def clip_by_global_norm(grads, max_norm, norm=None):
     -------
     bool
     """
+    max_norm = check_real("max_norm", max_norm, 0, closed="neither")
     norm = global_norm(grads) if norm is None else norm
     if norm <= max_norm:
         return False
@@ -57,7 +61,20 @@ def clip_by_global_norm(grads, max_norm, norm=None):
 
 
 def clip_by_value(grads, clip_value):
-    """Clip every gradient element to [-clip_value, clip_value]; returns how many were."""
+    """Clip every gradient element to [-clip_value, clip_value]; returns how many were.
+
+    Parameters
+    ----------
+    grads : dict of ndarray, modified in place
+    clip_value : float
+        A positive finite number (a negative one set every entry to it, NaN made
+        them all NaN).
+
+    Returns
+    -------
+    int
+    """
+    clip_value = check_real("clip_value", clip_value, 0, closed="neither")
     n = 0
     for g in grads.values():
         n += int(np.count_nonzero(np.abs(g) > clip_value))

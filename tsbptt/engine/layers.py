@@ -70,25 +70,27 @@ def check_sequences(X, input_size, dtype):
     return _check_array("X", X, dtype)
 
 
-def check_lengths(lengths, batch, time):
-    """Validate per-sample lengths; None means every sequence is ``time`` long."""
+def check_lengths(lengths, batch, time, name="lengths"):
+    """Validate per-sample lengths; None means every sequence is ``time`` long.
+
+    ``name`` is the argument's name in the messages (e.g. the validation data's)."""
     if lengths is None:  # np.full takes twice as long: a small call's costs count
         full = np.empty(batch, dtype=np.intp)
         full.fill(time)
         return full
     arr = np.asarray(lengths)
     if arr.shape != (batch,):
-        raise ValueError(f"lengths must have shape ({batch},), got {arr.shape}")
+        raise ValueError(f"{name} must have shape ({batch},), got {arr.shape}")
     if arr.dtype.kind not in "iu":
         if arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
             pass  # whole numbers stored as floats are fine
         else:
-            raise TypeError(f"lengths must be integers, got dtype {arr.dtype}")
+            raise TypeError(f"{name} must be integers, got dtype {arr.dtype}")
     bad = np.flatnonzero((arr < 1) | (arr > time))
     if bad.size:
         b = bad[0]
         raise ValueError(
-            f"lengths[{b}] = {arr[b]} is outside [1, {time}] (the number of time steps)")
+            f"{name}[{b}] = {arr[b]} is outside [1, {time}] (the number of time steps)")
     return np.ascontiguousarray(arr, dtype=np.intp)
 
 
@@ -278,9 +280,13 @@ class RecurrentLayer:
 
 
 def _check_clip(clip_step):
+    """``clip_step`` as a float, 0.0 for None (off); the one check of every entry
+    point that takes it (a non-positive or non-finite value turned clipping off)."""
     if clip_step is None:
         return 0.0
-    if not (isinstance(clip_step, Real) and clip_step > 0 and np.isfinite(clip_step)):
+    # True is a Real: it would clip at 1.0
+    if not (isinstance(clip_step, Real) and not isinstance(clip_step, (bool, np.bool_))
+            and clip_step > 0 and np.isfinite(clip_step)):
         raise ValueError(f"clip_step must be a positive finite number or None, "
                          f"got {clip_step!r}")
     return float(clip_step)

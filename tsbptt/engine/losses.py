@@ -14,7 +14,32 @@ counts by its weight against the whole set's, not against its batch's.
 import numpy as np
 from scipy.special import log_softmax, softmax
 
-__all__ = ["MSE", "MAE", "Huber", "Quantile", "SoftmaxCrossEntropy", "LOSSES"]
+__all__ = ["MSE", "MAE", "Huber", "Quantile", "SoftmaxCrossEntropy", "LOSSES",
+           "check_sample_weight"]
+
+
+def check_sample_weight(sample_weight, n, name="sample_weight"):
+    """``sample_weight`` as n float64 weights, each finite and >= 0.
+
+    Parameters
+    ----------
+    sample_weight : array-like of shape (n,)
+    n : int
+    name : str, default='sample_weight'
+        The argument's name, for the messages.
+
+    Returns
+    -------
+    ndarray of float64 of shape (n,)
+    """
+    w = np.asarray(sample_weight, dtype=np.float64)
+    if w.shape != (n,):
+        raise ValueError(f"{name} must have shape ({n},), got {w.shape}")
+    if not np.all(np.isfinite(w)) or np.any(w < 0):
+        first = int(np.flatnonzero(~np.isfinite(w) | (w < 0))[0])
+        raise ValueError(f"{name} must be finite and non-negative, got "
+                         f"{float(w[first])!r} for sample {first}")
+    return w
 
 
 def _weights(sample_weight, n, dtype, relative=False):
@@ -24,11 +49,7 @@ def _weights(sample_weight, n, dtype, relative=False):
         return np.full(n, 1.0 / n, dtype=dtype)
     # normalised in float64, then cast: float32 weights' sum overflows from about
     # 1e38 (every gradient 0) and tiny ones underflow to 0; only the ratios count
-    w = np.asarray(sample_weight, dtype=np.float64)
-    if w.shape != (n,):
-        raise ValueError(f"sample_weight must have shape ({n},), got {w.shape}")
-    if not np.all(np.isfinite(w)) or np.any(w < 0):
-        raise ValueError("sample_weight must be finite and non-negative")
+    w = check_sample_weight(sample_weight, n)
     if relative:
         return (w / n).astype(dtype, copy=False)
     total = w.sum()
@@ -195,14 +216,20 @@ class Objective:
 
         Many-to-one: (N, n_targets), or (N,) when there is one target column or
         for class labels; many-to-many the same with (N, T) in front. n_targets is
-        ``net.output_size`` over the loss's ``n_outputs_per_target`` (quantiles).
+        ``net.output_size`` over the loss's ``n_outputs_per_target`` (quantiles),
+        which must divide it.
         """
         lead = (n_samples, n_steps) if net.many_to_many else (n_samples,)
         y = np.asarray(y)
+        K = self.loss.n_outputs_per_target
+        if net.output_size % K:  # the loss reads K outputs per target column
+            raise ValueError(f"the network's output_size ({net.output_size}) must be a "
+                             f"multiple of the loss's {K} outputs per target (one per "
+                             "quantile)")
         if isinstance(self.loss, SoftmaxCrossEntropy):
             expected = [lead, lead + (1,)]
         else:
-            width = net.output_size // self.loss.n_outputs_per_target
+            width = net.output_size // K
             expected = [lead + (width,)] + ([lead] if width == 1 else [])
         if y.shape not in expected:
             raise ValueError(f"{name} has shape {y.shape}, expected "

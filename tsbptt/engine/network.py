@@ -20,7 +20,7 @@ from sklearn.utils import check_random_state
 from .._kernels import cell_kernels
 from ..utils._validation import check_positive_int
 from ._caches import HeadCache, NetworkCache
-from .layers import RecurrentStack, check_lengths, check_sequences
+from .layers import RecurrentStack, _check_clip, check_lengths, check_sequences
 from .init import glorot_uniform
 
 #: Values of one layer's outputs a prediction keeps at once: a long sequence is run
@@ -377,6 +377,10 @@ class Network:
         """
         d_out = np.asarray(d_out, dtype=self.dtype)
         Z = cache.Z
+        expected = Z.shape[:-1] + (self.output_size,)
+        if d_out.shape != expected:  # (1, T, P) would broadcast over the batch
+            raise ValueError(f"d_out has shape {d_out.shape}, expected the outputs' "
+                             f"shape {expected}")
         if self.many_to_many:
             T = d_out.shape[1]
             d_out = np.where((np.arange(T)[None, :] < lengths[:, None])[..., None],
@@ -425,7 +429,8 @@ class Network:
         d_states : list or None, default=None
             Gradients with respect to the final states (truncated BPTT).
         clip_step : float or None, default=None
-            Per-step clipping of dL/dh_t in every recurrent layer.
+            Per-step clipping of dL/dh_t in every recurrent layer: a positive
+            finite number, or None for none.
         n_threads : int or None, default=None
         stats : dict or None, default=None
             If a dict, receives per layer ``delta_sq`` (B, T) and ``n_clipped`` (B,)
@@ -436,6 +441,7 @@ class Network:
         grads : dict of ndarray, keyed like :attr:`params`
         d_initial_states : list
         """
+        _check_clip(clip_step)
         lengths = cache.lengths
         grads, dZ = self.head_backward(cache.head, d_out, lengths)
         dY = dZ if self.many_to_many else self.scatter_last(dZ, lengths, cache.shape)

@@ -12,8 +12,10 @@ they expect:
   everywhere; the estimators pass :func:`bias_free_mask`, which spares biases).
 
 Settings outside their range (a negative rate, a beta of 1, ...) are refused when
-the optimizer is built, by name, as ``torch.optim`` refuses them (momentum, the
-betas, ``alpha`` and ``rho`` within [0, 1), or [0, 1] where 1 is a sound limit).
+the optimizer is built, by name, as ``torch.optim`` refuses them: momentum, the
+betas and RMSprop's ``alpha`` within [0, 1) (``alpha = 1`` kept ``v`` at 0, every
+step ``lr * g / eps``); Adadelta's ``rho`` within [0, 1], 1 being a sound limit
+(``u`` and ``v`` stay 0, the step is exactly ``lr * g``: plain SGD).
 """
 import numpy as np
 
@@ -157,6 +159,12 @@ class Optimizer:
         """
         if len(grads) != len(self.params):
             raise ValueError(f"got {len(grads)} gradients for {len(self.params)} parameters")
+        # all shapes before any update: a refused step changes nothing (a (4,)
+        # gradient would broadcast over a (3, 4) parameter)
+        for i, (g, p) in enumerate(zip(grads, self.params)):
+            if np.shape(g) != p.shape:
+                raise ValueError(f"grads[{i}] has shape {np.shape(g)}, expected "
+                                 f"params[{i}]'s shape {p.shape}")
         lr = self.learning_rate if learning_rate is None else float(learning_rate)
         self.t += 1
         for i, g in enumerate(grads):
@@ -176,6 +184,8 @@ class SGD(Optimizer):
     def __init__(self, params, learning_rate=0.01, *, momentum=0.0, nesterov=False,
                  **kwargs):
         self.momentum = check_real("momentum", momentum, 0, 1, closed="left")
+        if not isinstance(nesterov, (bool, np.bool_)):  # "no" would be truthy: on
+            raise ValueError(f"nesterov must be True or False, got {nesterov!r}")
         if nesterov and momentum <= 0:
             raise ValueError("nesterov=True needs momentum > 0, "
                              f"got momentum={momentum!r}")
@@ -242,7 +252,8 @@ class RMSprop(Optimizer):
 
     def __init__(self, params, learning_rate=0.01, *, alpha=0.99, epsilon=1e-8,
                  momentum=0.0, **kwargs):
-        self.alpha = check_real("alpha", alpha, 0, 1)
+        # alpha = 1 keeps v at 0: every step would be lr * g / eps
+        self.alpha = check_real("alpha", alpha, 0, 1, closed="left")
         self.epsilon = check_real("epsilon", epsilon, 0)
         self.momentum = check_real("momentum", momentum, 0, 1, closed="left")
         super().__init__(params, learning_rate, **kwargs)
@@ -283,6 +294,7 @@ class Adadelta(Optimizer):
     """Adadelta (Zeiler 2012): step = sqrt(u + eps) / sqrt(v + eps) * g."""
 
     def __init__(self, params, learning_rate=1.0, *, rho=0.9, epsilon=1e-6, **kwargs):
+        # rho = 1 is sound: u and v stay 0, the step is exactly lr * g (SGD)
         self.rho = check_real("rho", rho, 0, 1)
         # sqrt(u + eps) / sqrt(v + eps) is 0 / 0 at the first step without it
         self.epsilon = check_real("epsilon", epsilon, 0, closed="neither")

@@ -30,6 +30,8 @@ from ..utils._validation import (check_int, check_memory, check_positive_int,
 from .bptt import full_bptt, truncated_bptt
 from ._threads import all_blas_single_threaded
 from .clipping import clip_by_global_norm, clip_by_value, global_norm
+from .layers import check_lengths
+from .losses import check_sample_weight
 
 __all__ = ["EpochCounters", "TrainOptions", "TrainingData", "evaluate",
            "interrupts_stop_every_fit", "time_ordered_split", "train"]
@@ -337,6 +339,38 @@ def _validate(net, loss, validation, opts):
             opts.score_validation(out))
 
 
+def _check_targets_finite(net, y, lengths, name):
+    """Raise unless every target the loss reads is finite (many-to-many: the steps
+    within each sequence's length); a NaN target made the loss NaN, a vague stop in
+    training and a NaN validation loss that early stopping took for no change."""
+    y = np.asarray(y)
+    if y.dtype.kind not in "fc":  # integers (class labels) are finite
+        return
+    finite = np.isfinite(y).reshape(y.shape[0], -1)
+    if net.many_to_many:
+        T = y.shape[1]
+        past_end = np.arange(T)[None, :] >= lengths[:, None]
+        finite = (finite.reshape(y.shape[0], T, -1) | past_end[..., None]).reshape(
+            y.shape[0], -1)
+    bad = np.flatnonzero(~finite.all(axis=1))
+    if bad.size:
+        raise ValueError(f"{name} contains NaN or infinity (sample {bad[0]}); every "
+                         "target must be finite")
+
+
+def _check_samples(net, loss, data, name=""):
+    """Lengths, targets and sample weights of one data set, for the whole set at
+    once: a message then names a sample's own index, not its place in a shuffled
+    minibatch. ``name``: '' or "the validation data's "."""
+    X, y, lengths, w = data
+    N, T = X.shape[0], X.shape[1]
+    lengths = check_lengths(lengths, N, T, name=f"{name}lengths")
+    loss.check_targets(net, y, N, T, name=f"{name}y")
+    _check_targets_finite(net, y, lengths, f"{name}y")
+    if w is not None:
+        check_sample_weight(w, N, name=f"{name}sample_weight")
+
+
 def _check_data(net, loss, data, opts, validation=None, optimizer=None):
     X, y, lengths, w = data
     mine = list(net.params.values())
@@ -352,12 +386,11 @@ def _check_data(net, loss, data, opts, validation=None, optimizer=None):
                          "training it needs its own copy (copy.deepcopy(model), or load it "
                          "without mmap_mode)")
     opts.validate(X.shape[1])
-    loss.check_targets(net, y, X.shape[0], X.shape[1])
+    _check_samples(net, loss, data)
     if w is not None and not w.sum() > 0:
         raise ValueError("no training sample has a positive weight")
     if validation is not None:
-        loss.check_targets(net, validation.y, validation.X.shape[0], validation.X.shape[1],
-                           name="the validation data's y")
+        _check_samples(net, loss, validation, name="the validation data's ")
         if validation.sample_weight is not None and not validation.sample_weight.sum() > 0:
             raise ValueError("no validation sample has a positive weight: the validation "
                              "data's sample_weight is 0 throughout, so it cannot score "
