@@ -124,18 +124,18 @@ def test_a_ctrl_c_between_two_libraries_leaves_every_count_as_it_was(monkeypatch
     libs = _threads._every_blas()
     if len(libs) < 2:
         pytest.skip("one BLAS loaded: no second library to leave held")
-    real = type(libs[0]).set_num_threads
+    real = _threads._set_num_threads
     calls, body = [], []
 
-    def ctrl_c_after_setting(self, n):
-        real(self, n)
+    def ctrl_c_after_setting(lib, n):
+        real(lib, n)
         calls.append(n)
         if len(calls) == 1:  # right after the first library's count: Ctrl-C
             signal.raise_signal(signal.SIGINT)
 
     def arm():
         calls.clear()
-        monkeypatch.setattr(type(libs[0]), "set_num_threads", ctrl_c_after_setting)
+        monkeypatch.setattr(_threads, "_set_num_threads", ctrl_c_after_setting)
 
     # Python's own handler, as at a terminal (a background shell ignores SIGINT)
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -149,7 +149,7 @@ def test_a_ctrl_c_between_two_libraries_leaves_every_count_as_it_was(monkeypatch
                     body.append(set(_blas_threads().values()))
                     if when == "giving back":
                         arm()
-            monkeypatch.setattr(type(libs[0]), "set_num_threads", real)
+            monkeypatch.setattr(_threads, "_set_num_threads", real)
             # every library's count set (both ways when taking), then the Ctrl-C
             assert len(calls) == (2 if when == "taking" else 1) * len(libs)
             assert body == ([] if when == "taking" else [{1}])
@@ -160,9 +160,79 @@ def test_a_ctrl_c_between_two_libraries_leaves_every_count_as_it_was(monkeypatch
         signal.signal(signal.SIGINT, previous)
 
 
-def test_concurrent_fits_leave_the_blas_threads_as_they_were(data):
-    from threadpoolctl import threadpool_limits
+@pytest.fixture
+def two_blas_threads():
+    """Every BLAS at 2 threads (OMP_NUM_THREADS=1 loads OpenBLAS at 1), set as the
+    holds set them; the counts as they were after."""
+    libs = _threads._every_blas()
+    saved = [lib.get_num_threads() for lib in libs]
+    try:
+        for lib in libs:
+            _threads._set_num_threads(lib, 2)
+        if set(_blas_threads().values()) != {2}:
+            pytest.skip("this BLAS takes no second thread here")
+        yield _blas_threads()
+    finally:
+        for lib, n in zip(libs, saved):
+            _threads._set_num_threads(lib, n)
 
+
+def test_holds_in_worker_threads_take_effect_and_give_the_count_back(two_blas_threads):
+    # threadpoolctl 3.8 lets only the thread that first set a pthreads OpenBLAS's
+    # count set it again: after one hold in the main thread, a worker's hold did
+    # nothing (its LAPACK solves ran on 2 threads: other bits than the same fit in
+    # the main thread), and a worker ending the last hold left the count at 1 for
+    # the rest of the process
+    before, hold = two_blas_threads, _threads.all_blas_single_threaded()
+    with hold:  # the main thread sets (and gives back) first
+        pass
+    seen, worker_in, main_out = [], threading.Event(), threading.Event()
+
+    def worker():
+        with hold:
+            worker_in.set()
+            main_out.wait(30)
+            seen.append(set(_blas_threads().values()))
+
+    alone = threading.Thread(target=worker)
+    main_out.set()
+    alone.start()
+    alone.join()
+    assert seen == [{1}] and _blas_threads() == before
+    # the main thread's hold ends first, the worker's last
+    main_out.clear()
+    worker_in.clear()
+    hold.__enter__()
+    overlapping = threading.Thread(target=worker)
+    overlapping.start()
+    worker_in.wait(30)
+    hold.__exit__(None, None, None)
+    main_out.set()
+    overlapping.join()
+    assert seen == [{1}, {1}]
+    assert _blas_threads() == before
+    assert not _threads._BlasHold._holds
+
+
+def test_an_esn_fitted_in_a_worker_thread_has_the_main_threads_bits(two_blas_threads):
+    # its readout's LAPACK solve ran on several BLAS threads there (see above)
+    from tsbptt import ESNRegressor
+
+    rng = np.random.default_rng(0)
+    s = np.sin(np.arange(1548) / 6) + 0.1 * rng.standard_normal(1548)
+    X = np.lib.stride_tricks.sliding_window_view(s[:-1], 48)[:1500].copy()
+    y = s[48:][:1500]
+    fit = lambda: ESNRegressor(random_state=0, n_threads=1).fit(X, y).coef_  # noqa: E731
+    in_main, in_worker = fit(), []
+    worker = threading.Thread(target=lambda: in_worker.append(fit()))
+    worker.start()
+    worker.join()
+    np.testing.assert_array_equal(in_worker[0], in_main)
+
+
+def test_concurrent_fits_leave_the_blas_threads_as_they_were(data, two_blas_threads):
+    # (not under threadpool_limits: its thread holds threadpoolctl's control of the
+    # BLAS while it lasts, so the fits' holds in other threads would do nothing)
     X, y = data
     errors = []
 
@@ -174,16 +244,38 @@ def test_concurrent_fits_leave_the_blas_threads_as_they_were(data):
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
-    with threadpool_limits(2, user_api="blas"):
-        before = _blas_threads()
-        threads = [threading.Thread(target=fit, args=(s,)) for s in range(3)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert not errors
-        assert _blas_threads() == before
+    threads = [threading.Thread(target=fit, args=(s,)) for s in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert _blas_threads() == two_blas_threads
     assert not _threads._BlasHold._holds
+
+
+def test_a_dask_job_thread_leaves_no_blas_control_behind(monkeypatch, two_blas_threads):
+    # worker_thread_limits restored every library its threadpoolctl limiter held,
+    # BLAS too: the job's thread kept threadpoolctl's control of OpenBLAS, and the
+    # next job in another thread ran its LAPACK solves on every core (other bits)
+    import threadpoolctl
+
+    from tsbptt.engine import _workers
+
+    monkeypatch.setattr(_workers, "worker_cores", lambda: 1)
+    seen = []
+
+    def job():
+        with _workers.worker_thread_limits():
+            seen.append(set(_blas_threads().values()))
+
+    for _ in range(2):  # two jobs, each in a thread of its own
+        worker = threading.Thread(target=job)
+        worker.start()
+        worker.join()
+    assert seen == [{1}, {1}] and _blas_threads() == two_blas_threads
+    state = getattr(threadpoolctl.OpenBLASController, "_SHARED_STATE", None)
+    assert getattr(state, "controlling_thread", None) is None
 
 
 _FORK_AFTER_THREADS = """

@@ -195,7 +195,7 @@ def test_dask_workers_cap_openmp_threads(client):
     # tests.forecasting.test_dask, which the workers cannot import.
     def worker_limits():
         from tsbptt._kernels._openmp_helpers import openmp_max_threads
-        from tsbptt.utils._workers import worker_cores, worker_thread_limits
+        from tsbptt.engine._workers import worker_cores, worker_thread_limits
 
         with worker_thread_limits():
             return worker_cores(), openmp_max_threads()

@@ -327,6 +327,24 @@ def _ctrl_c_after():
             signal.raise_signal(signal.SIGINT)
 
 
+def _set_num_threads(lib, n):
+    """Set ``lib``'s thread count from this thread, whichever it is.
+
+    threadpoolctl 3.8 lets only one Python thread set a pthreads OpenBLAS's count
+    (the first to set it, until it clears its control; other threads' calls do
+    nothing): after one hold in the main thread, the holds of every other thread
+    did nothing, so fits in worker threads ran their LAPACK solves on several
+    threads (other bits), and a worker's restore was dropped, leaving NumPy's BLAS
+    at one thread for good. The holds' own lock and counts already coordinate the
+    threads, so a set that takes control gives it back at once (a control held
+    before it, by a user's ``threadpool_limits`` in this thread, is left held)."""
+    state = getattr(type(lib), "_SHARED_STATE", None)  # threadpoolctl >= 3.8
+    holder = getattr(state, "controlling_thread", None)
+    lib.set_num_threads(n)
+    if state is not None and (holder is None or not holder.is_alive()):
+        type(lib).clear_controlling_thread()  # (only where this thread took it)
+
+
 class _BlasHold:
     """Hold some BLAS libraries at one thread, counted per library so that any
     mix of holds, nested or from concurrent Python threads, leaves each library's
@@ -351,7 +369,7 @@ class _BlasHold:
                 if entry is None:
                     entry = self._holds[lib.filepath] = [0, lib.num_threads]
                     if entry[1] != 1:
-                        lib.set_num_threads(1)
+                        _set_num_threads(lib, 1)
                 entry[0] += 1
             if interrupted:  # raised as the block ends, and a with-statement whose
                 self._release()  # __enter__ raises never calls __exit__: undo it here
@@ -369,7 +387,7 @@ class _BlasHold:
             if entry[0] == 0:
                 del self._holds[lib.filepath]
                 if entry[1] != 1:
-                    lib.set_num_threads(entry[1])
+                    _set_num_threads(lib, entry[1])
 
 
 _all_blas = None

@@ -43,7 +43,7 @@ per shard, in shard order, then each step takes the next ``batch_size /
 n_workers`` rows of every shard); the gradients are combined in shard order in
 float64. The same data, seeds, ``n_workers`` and mode give bitwise the same
 weights, and the kernels give the same bits for any thread count, so the
-workers' cores do not matter either (:mod:`tsbptt.utils._workers` caps them).
+workers' cores do not matter either (:mod:`tsbptt.engine._workers` caps them).
 
 Not supported (a ValueError says so before any work): dropout (the masks would
 need one generator per worker), truncated BPTT (``bptt_steps``, or
@@ -76,7 +76,7 @@ from numbers import Integral
 
 import numpy as np
 
-from ..utils._workers import worker_thread_limits
+from ._workers import worker_thread_limits
 from .bptt import full_bptt
 from .trainer import (EpochCounters, _Stop, _row_weight, _rows_per_sample, _update,
                       epoch_runner)

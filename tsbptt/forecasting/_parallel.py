@@ -9,7 +9,7 @@ Design
 ------
 - Results come back in submission order (``return_as="generator"``), so the
   output never depends on ``n_jobs`` or on which worker finished first.
-- Each job runs under :class:`~tsbptt.utils._workers.worker_thread_limits`: in
+- Each job runs under :class:`~tsbptt.engine._workers.worker_thread_limits`: in
   a Dask worker, tsbptt's kernels (and any BLAS) use at most the cores the worker
   was given, so two worker processes on one machine do not both spawn a thread
   per core (joblib already limits its own loky workers' threads the same way).
@@ -34,7 +34,7 @@ import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 
 from ..engine.trainer import interrupts_stop_every_fit
-from ..utils._workers import worker_thread_limits
+from ..engine._workers import worker_thread_limits
 
 __all__ = ["check_n_jobs", "parallel_map"]
 

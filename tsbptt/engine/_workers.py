@@ -5,12 +5,14 @@ resource), but the OpenMP runtime it loaded sees every core of the machine: two
 worker processes would each start a thread per core and fight over them. The
 jobs tsbptt sends to workers (backtest origins, one model per series, the shards
 of data-parallel training) run under :class:`worker_thread_limits`, which holds
-OpenMP and BLAS to the worker's share. tsbptt's kernels give the same bits for
-any thread count, so this changes the speed, never the results.
+OpenMP to the worker's share and BLAS to one thread. tsbptt's kernels give the
+same bits for any thread count, so this changes the speed, never the results.
 
 Only ``distributed`` is imported here, and only when a job runs in a worker.
 """
 from threadpoolctl import ThreadpoolController
+
+from ._threads import all_blas_single_threaded
 
 __all__ = ["worker_cores", "worker_thread_limits"]
 
@@ -38,12 +40,18 @@ def worker_cores():
 
 
 class worker_thread_limits:
-    """Context manager: OpenMP and BLAS threads held to :func:`worker_cores`
-    inside a Dask worker; nothing changes elsewhere.
+    """Context manager: OpenMP threads held to :func:`worker_cores` and every BLAS
+    to one thread inside a Dask worker; nothing changes elsewhere.
 
     tsbptt estimators with ``n_threads=None`` (the default) read the OpenMP
     limit (see :func:`tsbptt.engine._threads.resolve_n_threads`), so they follow
-    it; an explicit ``n_threads`` is the user's choice and kept."""
+    it; an explicit ``n_threads`` is the user's choice and kept. The BLAS is held
+    by the engine's counted hold, not by threadpoolctl: its limit on a pthreads
+    OpenBLAS belongs to one Python thread at a time, so in a worker that runs jobs
+    in threads one job's limit ended under another's LAPACK solve, which then ran
+    on every core (other bits: an echo-state network's readout). The jobs' BLAS
+    work is small (the kernels own their products), so one thread is their
+    share."""
 
     _controller = None  # finding the libraries takes ~10 ms: once per process
 
@@ -52,11 +60,17 @@ class worker_thread_limits:
         self._limits = None
         if cores is not None:
             if worker_thread_limits._controller is None:
-                worker_thread_limits._controller = ThreadpoolController()
+                # OpenMP's alone: a limiter's restore sets every library it holds,
+                # and a BLAS's set left this thread holding threadpoolctl's control
+                worker_thread_limits._controller = ThreadpoolController().select(
+                    user_api="openmp")
             # OpenMP's limit belongs to the calling thread: set it in the job's own
             self._limits = worker_thread_limits._controller.limit(limits=cores)
+            self._blas = all_blas_single_threaded()
+            self._blas.__enter__()
         return self
 
     def __exit__(self, *exc_info):
         if self._limits is not None:
+            self._blas.__exit__(*exc_info)
             self._limits.restore_original_limits()
