@@ -435,3 +435,20 @@ def test_a_closed_pipe_after_out_dash_stops_quietly(wave_csv, capsys, run, monke
     code, _, err = run(capsys, "forecast", wave_csv, "--time-col", "ts", "--target",
                        "value", "--horizon", 2, "--model", "ridge", "--out", "-")
     assert code == 1 and "error" not in err and "Broken pipe" not in err
+
+
+@pytest.mark.parametrize("flags", [["--calendar", "hour"], ["--exog", "temp"],
+                                   ["--future-exog", "temp"]])
+def test_the_naive_model_refuses_covariates_it_would_ignore(capsys, run, tmp_path, flags):
+    # --model naive took --future-exog and --calendar, read neither, and said
+    # nothing (--model auto refuses them)
+    idx = pd.date_range("2024-01-01", periods=120, freq="h")
+    frame = pd.DataFrame({"time": idx, "load": np.sin(np.arange(120) / 4),
+                          "temp": np.cos(np.arange(120) / 7)})
+    path = tmp_path / "load.csv"
+    frame.to_csv(path, index=False)
+    code, out, err = run(capsys, "forecast", path, "--time-col", "time", "--target",
+                         "load", "--horizon", 6, "--model", "naive", *flags)
+    assert code == 2 and out == ""
+    assert (f"{flags[0]} does not apply to --model naive: the seasonal naive forecast "
+            "repeats the value one season back and reads no covariates") in err

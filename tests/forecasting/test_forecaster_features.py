@@ -52,10 +52,12 @@ def test_future_known_covariates_enter_at_the_forecast_steps():
         f.predict(X=shifted)
     holed = future.copy()
     holed.iloc[1, 0] = np.nan
-    with pytest.raises(ValueError, match="has a missing or infinite value at Timestamp"):
+    # the column named, as fit names it
+    with pytest.raises(ValueError, match="column 'plan' of X has a missing or infinite "
+                                         "value at Timestamp"):
         f.predict(X=holed)
     holed.iloc[1, 0] = np.inf  # called "missing" before
-    with pytest.raises(ValueError, match="has a missing or infinite value at Timestamp"):
+    with pytest.raises(ValueError, match="column 'plan' of X has a missing or infinite"):
         f.predict(X=holed)
     # a repeated step: .loc gave two rows for it, each later step the covariates of
     # the step before (a stale row and its revision, a common sight in planned data)
@@ -663,3 +665,25 @@ def test_a_single_target_regressor_in_the_direct_strategy_is_told_what_to_use():
               Forecaster(GradientBoostingRegressor(n_estimators=5), lags=4, horizon=3,
                          strategy="recursive")):
         assert len(f.fit(y).predict()) == 3
+
+
+def test_covariates_in_another_zone_are_read_at_their_instants_or_named():
+    # y in Europe/Berlin, its covariates exported in UTC: fit, predict and update
+    # read them at their instants, and backtest refused them; covariates without
+    # a zone are refused with the reason, in predict too
+    n = 24 * 20
+    idx = pd.date_range("2024-03-20", periods=n + 24, freq="h", tz="Europe/Berlin")
+    rng = np.random.default_rng(3)
+    plan = rng.standard_normal(n + 24)
+    y = pd.Series(3 * plan[:n] + 1 + 0.01 * rng.standard_normal(n), idx[:n], name="load")
+    X = pd.DataFrame({"plan": plan[:n]}, index=idx[:n])
+    f = Forecaster(Ridge(), lags=24, horizon=24, future_exog=["plan"])
+    local = backtest(f, y, X, initial=n - 72, step=24, horizon=24)
+    in_utc = backtest(f, y, X.tz_convert("UTC"), initial=n - 72, step=24, horizon=24)
+    pd.testing.assert_frame_equal(in_utc.forecasts, local.forecasts)
+    future = pd.DataFrame({"plan": plan[n:]}, index=idx[n:])
+    f.fit(y, X)
+    with pytest.raises(ValueError, match="does not cover the forecast steps: missing .*; "
+                                         "its times are dates without a time zone, y's "
+                                         "dates in time zone Europe/Berlin"):
+        f.predict(X=future.tz_localize(None))

@@ -1119,6 +1119,14 @@ def build_estimator(args, config=None, verbose=0):
         if config:
             raise UsageError("--config applies to one model, not to --model auto")
         return None
+    if args.model == "naive":  # it read none of them, and the forecast said nothing
+        for flag, given in (("--exog", getattr(args, "exog", None)),
+                            ("--future-exog", getattr(args, "future_exog", None)),
+                            ("--calendar", getattr(args, "calendar", None))):
+            if given:
+                raise UsageError(f"{flag} does not apply to --model naive: the seasonal "
+                                 "naive forecast repeats the value one season back and "
+                                 "reads no covariates")
     if args.model == "ridge":
         est = Ridge(**RIDGE_DEFAULTS)
     elif args.model == "esn":

@@ -693,10 +693,10 @@ def _entries(y, X):
     if isinstance(y, pd.Series):
         y, X = _on_plain_integers(y), _on_plain_integers(X)  # (before comparing them)
         if X is not None:
-            X = _in_zone_of_y(X.to_frame() if isinstance(X, pd.Series) else X, y.index)
+            X = x_in_zone_of_y(X.to_frame() if isinstance(X, pd.Series) else X, y.index)
             if not isinstance(X, pd.DataFrame) or not X.index.equals(y.index):
                 raise ValueError(f"{Xw} must be a DataFrame on exactly {yw}'s index (one "
-                                 f"row per step of {yw}){_zones_differ(X, y.index)}")
+                                 f"row per step of {yw}){zones_differ(X, y.index)}")
         return [Entry(None, y, X)], "single"
     if isinstance(y, dict):
         if not y:
@@ -711,18 +711,18 @@ def _entries(y, X):
                 raise TypeError(f"{yw}[{k!r}] must be a pandas Series, got "
                                 f"{type(s).__name__}")
             s, Xk = _on_plain_integers(s), _on_plain_integers(None if X is None else X[k])
-            Xk = _in_zone_of_y(Xk.to_frame() if isinstance(Xk, pd.Series) else Xk, s.index)
+            Xk = x_in_zone_of_y(Xk.to_frame() if isinstance(Xk, pd.Series) else Xk, s.index)
             if Xk is not None and (not isinstance(Xk, pd.DataFrame)
                                    or not Xk.index.equals(s.index)):
                 raise ValueError(f"{Xw}[{k!r}] must be a DataFrame on exactly "
-                                 f"{yw}[{k!r}]'s index{_zones_differ(Xk, s.index)}")
+                                 f"{yw}[{k!r}]'s index{zones_differ(Xk, s.index)}")
             out.append(Entry(k, s, Xk))
         return out, "dict"
     raise TypeError(f"{_where(None)} must be a pandas Series (a MultiIndex (series id, "
                     f"time) for many series) or a dict of Series, got {type(y).__name__}")
 
 
-def _in_zone_of_y(X, index):
+def x_in_zone_of_y(X, index):
     """``X`` with its times in the zone of ``index`` (y's) where they are the very
     instants of ``index`` in another zone (UTC, or the same zone made by another
     library): as a forecast's X in any zone is read at its instants."""
@@ -742,7 +742,7 @@ def _in_zone_of_y(X, index):
     return X
 
 
-def _zones_differ(X, index):
+def zones_differ(X, index):
     """A hint where ``X``'s times and y's differ in having a time zone."""
     x_tz = getattr(getattr(X, "index", None), "tz", None)
     if isinstance(getattr(X, "index", None), pd.DatetimeIndex) and \

@@ -10,7 +10,7 @@ together, a row each, with the same bits as one call per series.
 import numpy as np
 
 from . import transforms
-from ._panel import future_index
+from ._panel import future_index, zones_differ
 from ..utils._validation import (INPUT_NOISE_FLOOR, below_floor, mean_std, plain_label,
                                  scale_or_unit, warn_small_spread)
 from ._checks import check_numeric
@@ -254,7 +254,8 @@ class _PanelScaling:
         missing = needed.difference(future_X.index)
         if len(missing):
             raise ValueError(f"{where} does not cover the forecast steps: missing "
-                             f"{list(missing[:3])}{' ...' if len(missing) > 3 else ''}")
+                             f"{list(missing[:3])}{' ...' if len(missing) > 3 else ''}"
+                             f"{zones_differ(future_X, needed)}")
         absent = [c for c in self._future if c not in future_X.columns]
         if absent:
             raise ValueError(f"{where} lacks the future-known columns {absent}")
@@ -267,7 +268,9 @@ class _PanelScaling:
         rows = future_X.loc[needed, self._future]
         check_numeric(rows, where, finite=False)  # numbers, not complex; finite below
         bad = ~np.isfinite(rows.to_numpy(np.float64, na_value=np.nan))
-        if bad.any():
-            first = needed[np.flatnonzero(bad.any(1))[0]]
-            raise ValueError(f"{where} has a missing or infinite value at {first!r}")
+        if bad.any():  # the first such step, and its column (fit's message names it)
+            row = np.flatnonzero(bad.any(1))[0]
+            column = self._future[np.flatnonzero(bad[row])[0]]
+            raise ValueError(f"column {column!r} of {where} has a missing or infinite "
+                             f"value at {needed[row]!r}")
         return rows

@@ -24,7 +24,7 @@ from ..utils._validation import (check_int, is_quieted, small_spread_once_in,
                                  user_stacklevel)
 from ._forecaster import reads_future_X
 from ._parallel import check_n_jobs, parallel_map
-from ._panel import on_grid, plain_integers
+from ._panel import x_in_zone_of_y, on_grid, plain_integers
 from ._panel_backtest import (check_finite_forecasts, check_on_index, check_training_data,
                               is_panel, panel_backtest, panel_splits, settings_of)
 from .metrics import mae, mape, _mase_or_nan, rmse, smape
@@ -262,7 +262,8 @@ def _backtest(forecaster, y, X, *, initial, step, horizon, refit, season, covera
     # an Int64 index as the forecasts' int64 labels (pandas tells them apart)
     y = y.set_axis(plain_integers(y.index))
     if isinstance(X, pd.DataFrame):
-        X = X.set_axis(plain_integers(X.index))
+        # X in UTC for y in Europe/Berlin (the same instants) is read as fit reads it
+        X = x_in_zone_of_y(X.set_axis(plain_integers(X.index)), y.index)
     check_on_index(X, y, "y's index")
     horizon = forecaster.horizon if horizon is None else horizon
     origins = _origins(len(y), initial, step, horizon)

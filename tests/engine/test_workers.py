@@ -3,8 +3,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from tsbptt.utils import _workers
-from tsbptt.utils._workers import worker_cores, worker_thread_limits
+from tsbptt.engine import _workers
+from tsbptt.engine._workers import worker_cores, worker_thread_limits
 
 
 def _fake_worker(monkeypatch, nthreads, executing, resources=None):
