@@ -108,9 +108,9 @@ def test_combined_gradient_is_the_whole_batchs(client):
     # other, and the 40 row indices
     assert dp.stats_["bytes_sent"] == 6 * 8 * n_weights + 40 * 8
     net = start.network_
-    X3, lengths, _ = start._sequences(X, reset=False)
+    X3, lengths, kind = start._sequences(X, reset=False)
     X3 = start._scale_inputs(X3, lengths)
-    Y = start._scaled_targets(start._targets(y, lengths, X3.shape[1])[0])
+    Y = start._scaled_targets(start._targets(y, lengths, X3.shape[1], kind)[0])
     _, grads, _ = full_bptt(net, np.ascontiguousarray(X3), lengths,
                             Objective(start._loss()).batch_fn(net, Y, lengths, None))
     for k, g in grads.items():
@@ -136,9 +136,9 @@ def test_a_weightless_part_still_counts_its_rows_in_the_step(client):
     assert dp.stats_["bytes_received"] == 3 * 8 * n_weights
     assert dp.stats_["bytes_sent"] == 5 * 8 * n_weights + 40 * 8
     net = start.network_
-    X3, lengths, _ = start._sequences(X, reset=False)
+    X3, lengths, kind = start._sequences(X, reset=False)
     X3 = start._scale_inputs(X3, lengths)
-    Y = start._scaled_targets(start._targets(y, lengths, X3.shape[1])[0])
+    Y = start._scaled_targets(start._targets(y, lengths, X3.shape[1], kind)[0])
     _, grads, _ = full_bptt(net, np.ascontiguousarray(X3), lengths,
                             Objective(start._loss()).batch_fn(net, Y, lengths, w))
     for k, g in grads.items():
@@ -176,9 +176,9 @@ def _shard_workers(n=12, n_shards=2):
 
     X, y = _data(n=n, seed=5)
     est = GRURegressor(3, max_iter=1, random_state=0, dtype="float64", tol=0).fit(X, y)
-    X3, lengths, _ = est._sequences(X, reset=False)
+    X3, lengths, kind = est._sequences(X, reset=False)
     X3 = est._scale_inputs(X3, lengths)
-    Y = est._scaled_targets(est._targets(y, lengths, X3.shape[1])[0])
+    Y = est._scaled_targets(est._targets(y, lengths, X3.shape[1], kind)[0])
     net = est.network_
     pair = (net, Adam(list(net.params.values()), 0.01))
     out = []

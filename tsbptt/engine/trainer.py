@@ -346,7 +346,10 @@ def _check_targets_finite(net, y, lengths, name):
     y = np.asarray(y)
     if y.dtype.kind not in "fc":  # integers (class labels) are finite
         return
-    finite = np.isfinite(y).reshape(y.shape[0], -1)
+    finite = np.isfinite(y)
+    if finite.all():  # the usual case: no (N, T) temporaries for a long series
+        return
+    finite = finite.reshape(y.shape[0], -1)
     if net.many_to_many:
         T = y.shape[1]
         past_end = np.arange(T)[None, :] >= lengths[:, None]
