@@ -135,7 +135,7 @@ def test_prediction_in_pieces_of_time_gives_one_passes_bits(cell, many_to_many, 
 @pytest.mark.parametrize("many_to_many, shape", [
     (False, (4,)), (False, (1, 1)), (False, (8, 1)), (False, (4, 2)),
     (True, (4, 5, 1)), (True, (4, 4, 2)), (True, (4, 10)),
-    # broadcast over the batch: accepted, as if every sequence had that gradient
+    # would broadcast over the batch (accepted before, as if every sequence had it)
     (True, (1, 5, 2)),
 ])
 def test_backward_checks_d_out_against_the_outputs_shape(many_to_many, shape):

@@ -244,6 +244,21 @@ def test_online_trainer_undoes_an_update_that_overflows_the_weights():
             np.testing.assert_array_equal(now[k], then[k], err_msg=k)
 
 
+@pytest.mark.parametrize("bad", [0.0, -1.0, np.inf, np.nan, True])
+def test_online_trainer_checks_clip_norm_when_it_is_set(bad):
+    # checked in clipping's helper, mid-step: every learn() failed after the state
+    # had read the observation, the stream drifting one step a call
+    net = _net("rnn", 1, 3, 1, True)
+    with pytest.raises(ValueError, match="clip_norm must be a number > 0"):
+        RTRLTrainer(net, build_optimizer("sgd", net.params, 0.1), MSE(), clip_norm=bad)
+    trainer = RTRLTrainer(net, build_optimizer("sgd", net.params, 0.1), MSE())
+    with pytest.raises(ValueError, match="clip_norm must be a number > 0"):
+        trainer.clip_norm = bad
+    assert trainer.clip_norm is None
+    trainer.clip_norm = 2
+    assert trainer.clip_norm == 2.0
+
+
 def test_online_trainer_needs_a_many_to_many_network():
     net = Network("rnn", 1, 3, 1, random_state=0)
     with pytest.raises(ValueError, match="online RTRL needs a many-to-many network"):

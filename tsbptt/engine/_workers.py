@@ -67,10 +67,16 @@ class worker_thread_limits:
             # OpenMP's limit belongs to the calling thread: set it in the job's own
             self._limits = worker_thread_limits._controller.limit(limits=cores)
             self._blas = all_blas_single_threaded()
-            self._blas.__enter__()
+            try:
+                self._blas.__enter__()
+            except BaseException:  # (a Ctrl-C): no __exit__ follows, so undo here
+                self._limits.restore_original_limits()
+                raise
         return self
 
     def __exit__(self, *exc_info):
         if self._limits is not None:
-            self._blas.__exit__(*exc_info)
-            self._limits.restore_original_limits()
+            try:
+                self._blas.__exit__(*exc_info)
+            finally:
+                self._limits.restore_original_limits()

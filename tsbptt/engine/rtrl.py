@@ -43,7 +43,7 @@ from numpy.lib.stride_tricks import as_strided
 from scipy.special import expit
 
 from .._kernels import all_finite
-from ..utils._validation import check_memory
+from ..utils._validation import check_memory, check_real
 from ._threads import all_blas_single_threaded
 from .clipping import clip_by_global_norm, global_norm
 from .layers import check_lengths, check_sequences
@@ -414,6 +414,17 @@ class RTRLTrainer:
         self.clip_norm = clip_norm
         self.tracker = RTRL(net, batch)
         self._names = list(net.params)
+
+    @property
+    def clip_norm(self):
+        """The global-norm clip of each step's gradient, or None."""
+        return self._clip_norm
+
+    @clip_norm.setter
+    def clip_norm(self, value):
+        # checked when set, not in learn(): there the state has read x_t already
+        self._clip_norm = None if value is None else check_real(
+            "clip_norm", value, 0, closed="neither")
 
     def learn(self, x_t, y_t):
         """One observation per stream: predict, then learn from the target.

@@ -10,8 +10,8 @@ Design
 - Results come back in submission order (``return_as="generator"``), so the
   output never depends on ``n_jobs`` or on which worker finished first.
 - Each job runs under :class:`~tsbptt.engine._workers.worker_thread_limits`: in
-  a Dask worker, tsbptt's kernels (and any BLAS) use at most the cores the worker
-  was given, so two worker processes on one machine do not both spawn a thread
+  a Dask worker, tsbptt's kernels use at most the cores the worker was given (and
+  every BLAS one thread), so two worker processes on one machine do not both spawn a thread
   per core (joblib already limits its own loky workers' threads the same way).
   The kernels' results do not depend on their thread count, so a job gives the
   same bits in a worker as in the calling process.
@@ -35,6 +35,7 @@ from joblib import Parallel, delayed, effective_n_jobs
 
 from ..engine.trainer import interrupts_stop_every_fit
 from ..engine._workers import worker_thread_limits
+from ..utils._validation import quieted, quieted_kinds
 
 __all__ = ["check_n_jobs", "parallel_map"]
 
@@ -56,8 +57,10 @@ def check_n_jobs(n_jobs):
     return int(n_jobs)
 
 
-def _chunk(fn, jobs):
-    with worker_thread_limits():
+def _chunk(fn, jobs, quiet=frozenset()):
+    # the caller's quieted warnings (a context variable: a joblib thread, a loky
+    # or Dask worker starts without them)
+    with worker_thread_limits(), quieted(*quiet):
         return [fn(*job) for job in jobs]
 
 
@@ -110,7 +113,8 @@ def _map(fn, jobs, n_jobs, on_result):
     parallel = Parallel(n_jobs=n_jobs, return_as="generator")
     chunks = _chunks(len(jobs), effective_n_jobs(n_jobs))
     out = []
-    for results in parallel(delayed(_chunk)(fn, jobs[a:b]) for a, b in chunks):
+    quiet = quieted_kinds()
+    for results in parallel(delayed(_chunk)(fn, jobs[a:b], quiet) for a, b in chunks):
         for result in results:
             out.append(result)
             if on_result is not None:

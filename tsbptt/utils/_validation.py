@@ -275,6 +275,12 @@ def is_quieted(kind):
     return kind in _QUIETED.get()
 
 
+def quieted_kinds():
+    """The kinds quieted here, for jobs sent to other threads or processes to
+    quiet again (a context variable does not travel with them)."""
+    return _QUIETED.get()
+
+
 def small_spread_once_in(func):
     """``func`` run within :func:`small_spread_once` (what refits many times)."""
     @functools.wraps(func)
