@@ -305,7 +305,7 @@ def test_help_and_version_via_python_m(tmp_path):
 def test_subcommand_help_explains_every_flag(command, capsys, run):
     code, out, _ = run(capsys, command, "--help")
     assert code == 0
-    for flag in ("--time-col", "--target", "--exog", "--future-exog", "--calendar",
+    for flag in ("--time-col", "--tz", "--target", "--exog", "--future-exog", "--calendar",
                  "--horizon", "--lags", "--model", "--strategy", "--interval", "--freq",
                  "--fill", "--season", "--hidden-size", "--layers", "--epochs",
                  "--learning-rate", "--batch-size", "--dropout", "--alpha",

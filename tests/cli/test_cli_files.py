@@ -40,13 +40,124 @@ def test_mixed_utc_offsets_are_named(tmp_path, capsys, run, ridge_args):
     code, _, err = run(capsys, *ridge_args(path))
     assert code == 2 and err.count("\n") == 1
     assert "mixes time zones" in err and "has UTC offset +0100" in err
-    assert "'2024-03-31T03:00+02:00' (line 4) has UTC offset +0200" in err
+    assert "'2024-03-31T03:00+02:00' (line 4) has UTC offset +0200 (a daylight saving " \
+        "time change?); pass --tz with the series' zone (e.g. --tz Europe/Berlin), or " \
+        "write every time with the same UTC offset, e.g. all in UTC\n" in err
     # without --time-col the column is still found, and the same reason given (it
     # once said that no column read as dates)
     args = ("forecast", path, "--target", "value", "--horizon", 1, "--lags", 2,
             "--model", "ridge")
     code, _, guessed = run(capsys, *args)
     assert code == 2 and guessed == err
+
+
+def test_tz_converts_times_whose_utc_offset_changes_at_dst(tmp_path, capsys, run,
+                                                          ridge_args):
+    # as pandas writes a zoned column: each time with its own offset, +01:00 in
+    # winter, +02:00 from 31 March 03:00; --tz makes them the zone's local times
+    times = pd.date_range("2024-03-29", "2024-03-31 12:00", freq="h", tz="Europe/Berlin")
+    path = _dated_csv(tmp_path, times)
+    assert "2024-03-31 01:00:00+01:00" in path.read_text()
+    out_csv = tmp_path / "out.csv"
+    code, _, err = run(capsys, *ridge_args(path, "--tz", "Europe/Berlin", "--calendar",
+                                           "hour", "--out", out_csv))
+    assert code == 0, err
+    assert out_csv.read_text().splitlines()[1].startswith("2024-03-31 13:00:00+02:00,")
+    # the summary says the offset: 13:00 alone could be either
+    assert f"wrote {out_csv}: 1 forecasts of 'value', 2024-03-31 13:00+02:00 .. " \
+           "2024-03-31 13:00+02:00" in err
+    # the same instants in UTC: the same local forecast time
+    path = _dated_csv(tmp_path, times.tz_convert("UTC").strftime("%Y-%m-%dT%H:%MZ"),
+                      "utc.csv")
+    code, out, err = run(capsys, *ridge_args(path, "--tz", "Europe/Berlin"))
+    assert code == 0, err
+    assert out.splitlines()[1].split()[:2] == ["2024-03-31", "13:00:00+02:00"]
+    # a time without an offset among them: local, or UTC? Not guessed
+    path = _dated_csv(tmp_path, ["2024-01-01T00:00", "2024-01-01T01:00+01:00",
+                                 "2024-01-01T02:00+01:00"], "mixed.csv")
+    code, _, err = run(capsys, *ridge_args(path, "--tz", "Europe/Berlin"))
+    assert code == 2 and "'2024-01-01T00:00' (line 2) has no UTC offset but " \
+        "'2024-01-01T01:00+01:00' (line 3) has UTC offset +0100; write every time " \
+        "with its UTC offset, or none (then --tz reads them as local times in " \
+        "Europe/Berlin)" in err
+
+
+def test_tz_reads_local_times_the_repeated_autumn_hour_by_order(tmp_path, capsys, run,
+                                                               ridge_args):
+    # local times as a meter writes them: 02:00 twice on 27 October (+02:00, then
+    # +01:00), the rows in time order
+    zoned = pd.date_range("2024-10-25", periods=52, freq="h", tz="Europe/Berlin")
+    local = zoned.strftime("%Y-%m-%d %H:%M")
+    assert list(local[-3:]) == ["2024-10-27 01:00", "2024-10-27 02:00", "2024-10-27 02:00"]
+    path = _dated_csv(tmp_path, local)
+    code, _, err = run(capsys, *ridge_args(path))
+    assert code == 2 and "has 2024-10-27 02:00:00 more than once (lines " \
+        f"{len(local)} and {len(local) + 1})" in err  # as before, without --tz
+    code, out, err = run(capsys, *ridge_args(path, "--tz", "Europe/Berlin", "--horizon",
+                                             2))
+    assert code == 0, err
+    assert [line.split()[:2] for line in out.splitlines()[1:]] == [
+        ["2024-10-27", "03:00:00+01:00"], ["2024-10-27", "04:00:00+01:00"]]
+    # backtest's header says the origins' offsets (the last: the first 02:00)
+    code, out, err = run(capsys, "backtest", path, "--time-col", "ts", "--target",
+                         "value", "--horizon", 1, "--lags", 2, "--model", "ridge",
+                         "--initial", len(local) - 4, "--tz", "Europe/Berlin")
+    assert code == 0, err
+    assert "4 origin(s) from 2024-10-26 23:00+02:00 to 2024-10-27 02:00+02:00," in out
+    # America/New_York repeats 01:00 on 3 November
+    ny = pd.date_range("2024-11-01", "2024-11-03 03:00", freq="h", tz="America/New_York")
+    path = _dated_csv(tmp_path, ny.strftime("%Y-%m-%d %H:%M"), "ny.csv")
+    code, out, err = run(capsys, *ridge_args(path, "--tz", "America/New_York"))
+    assert code == 0, err
+    assert out.splitlines()[1].split()[:2] == ["2024-11-03", "04:00:00-05:00"]
+
+
+def test_tz_refuses_local_times_the_zone_skips_or_cannot_place(tmp_path, capsys, run,
+                                                              ridge_args):
+    # 02:00 on 31 March does not exist in Berlin: named, never moved to 03:00
+    spring = pd.date_range("2024-03-30", "2024-03-31 06:00", freq="h")
+    path = _dated_csv(tmp_path, spring.strftime("%Y-%m-%d %H:%M"))
+    code, _, err = run(capsys, *ridge_args(path, "--tz", "Europe/Berlin"))
+    assert code == 2 and err.count("\n") == 1
+    assert f"{path}: time column 'ts' has 2024-03-31 02:00:00 (line 28), a local time " \
+           "that --tz Europe/Berlin skips (the clocks go forward there at daylight " \
+           "saving time); write the times with their UTC offsets, or in UTC, or check " \
+           "--tz\n" in err
+    # 02:00 on 27 October once (a row missing): which of the two is not guessed
+    autumn = pd.date_range("2024-10-26", "2024-10-27 06:00", freq="h")
+    path = _dated_csv(tmp_path, autumn.strftime("%Y-%m-%d %H:%M"), "autumn.csv")
+    code, _, err = run(capsys, *ridge_args(path, "--tz", "Europe/Berlin"))
+    assert code == 2
+    assert "'ts' has 2024-10-27 02:00:00 (line 28) once, a local time that --tz " \
+           "Europe/Berlin has twice, at UTC offsets +02:00 and +01:00 (the clocks go " \
+           "back there at the end of daylight saving time), and no second row tells " \
+           "which one it is; write the times with their UTC offsets, or in UTC" in err
+    # the same file is fine in a zone without daylight saving time
+    code, out, err = run(capsys, *ridge_args(path, "--tz", "Asia/Tokyo"))
+    assert code == 0, err
+    assert out.splitlines()[1].split()[:2] == ["2024-10-27", "07:00:00+09:00"]
+
+
+def test_tz_names_an_unknown_zone_and_fits_only_dated_files(tmp_path, capsys, run,
+                                                             ridge_args):
+    path = _dated_csv(tmp_path, pd.date_range("2024-01-01", periods=20, freq="D"))
+    for zone, hint in (("Europe/Berln", " (did you mean Europe/Berlin?)"),
+                       ("europe/berlin", " (did you mean Europe/Berlin?)"),
+                       ("Mars/Olympus_Mons", ""), ("+01:00", "")):
+        code, _, err = run(capsys, *ridge_args(path, "--tz", zone))
+        assert code == 2
+        assert err == (f"tsbptt: error: --tz {zone!r} is not a time zone{hint}: give an "
+                       "IANA name such as Europe/Berlin, America/New_York or UTC\n")
+    # refused before the file is read
+    code, _, err = run(capsys, *ridge_args(tmp_path / "none.csv", "--tz", "Berlin"))
+    assert code == 2 and "--tz 'Berlin' is not a time zone" in err
+    steps = _dated_csv(tmp_path, np.arange(30), "steps.csv")
+    code, _, err = run(capsys, *ridge_args(steps, "--tz", "UTC"))
+    assert code == 2 and "--tz UTC needs dates, but time column 'ts' holds integer " \
+        "steps" in err
+    code, _, err = run(capsys, "backtest", "--dataset", "air_passengers", "--horizon", 1,
+                       "--tz", "UTC")
+    assert code == 2 and err == "tsbptt: error: --tz applies to a FILE, not to --dataset\n"
 
 
 def test_unsorted_or_repeated_times_name_the_lines(tmp_path, capsys, run, ridge_args):

@@ -8,6 +8,7 @@ import argparse
 import bz2
 import csv
 import datetime
+import difflib
 import gzip
 import itertools
 import json
@@ -26,7 +27,7 @@ from ..utils._validation import plain_label
 
 __all__ = ["DATASETS", "MODELS", "Data", "UsageError", "add_data_flags", "build_estimator",
            "check_future", "coverage_arg", "cut", "describe", "load_config", "load_data",
-           "parse_times", "positive_int", "thread_count"]
+           "parse_times", "positive_int", "thread_count", "time_zone", "utc_offset"]
 
 #: Longest value an error message quotes; longer ones are cut (a cell may be huge).
 MAX_SHOWN = 80
@@ -212,6 +213,14 @@ def add_data_flags(p):
     g.add_argument("--time-col", metavar="COL",
                    help="the time column of FILE: ISO 8601 dates/times (or integers); "
                         "default: the one column whose values all read as dates")
+    g.add_argument("--tz", metavar="ZONE",
+                   help="the series' time zone, an IANA name such as Europe/Berlin or "
+                        "America/New_York: times with a UTC offset (which may change "
+                        "at daylight saving time) or in UTC are converted to it, times "
+                        "without one are read as its local times (the repeated autumn "
+                        "hour by the order of the rows); the forecasts are dated, and "
+                        "--calendar reads the hour and day, in ZONE; default: the "
+                        "times as written, with one UTC offset at most")
     g.add_argument("--sep", default=",",
                    type=character("';' (or '\\t' for a tab)", pattern=True), metavar="SEP",
                    help="the field separator of FILE, e.g. ';' or '\\t' for a tab, or a "
@@ -367,12 +376,51 @@ class DateIntegersError(UsageError):
     """A column of integers that all read as dates (yyyymmdd), e.g. 20240131."""
 
 
-def parse_times(values, column, lines=None):
+def time_zone(name):
+    """``--tz``: the name of a time zone of the IANA database (as :mod:`zoneinfo`
+    lists them), else an error suggesting the closest name.
+
+    Parameters
+    ----------
+    name : str
+        E.g. ``Europe/Berlin``, ``America/New_York`` or ``UTC``.
+
+    Returns
+    -------
+    str
+        ``name``, for pandas' ``tz_convert`` and ``tz_localize``.
+    """
+    import zoneinfo
+
+    zones = zoneinfo.available_timezones()
+    if name in zones:
+        return name
+    if not zones:  # no list of names here (no tz database files): ask for the zone
+        try:
+            zoneinfo.ZoneInfo(name)
+            return name
+        except (KeyError, ValueError, OSError):  # not found (a KeyError), a path, a folder
+            pass
+    # by name, not by loading it: on a case-insensitive disk europe/berlin loads, and
+    # would then be written as the zone's name
+    close = [z for z in sorted(zones) if z.lower() == name.lower()] or \
+        difflib.get_close_matches(name, sorted(zones), n=1)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    raise UsageError(f"--tz {cut(name)} is not a time zone{hint}: give an IANA name "
+                     "such as Europe/Berlin, America/New_York or UTC")
+
+
+def parse_times(values, column, lines=None, tz=None):
     """A CSV column as a time index: integers stay integers (unless they all read as
     dates, 20240131, which is an error), text is parsed as dates (ISO 8601 first,
     else one format for the whole column, which must not read differently day first
     and month first); the first unparsable value is named, on its line of the file
-    (``lines``, a :class:`FileLines`)."""
+    (``lines``, a :class:`FileLines`).
+
+    With ``tz`` (``--tz``, a zone name) the dates are in that zone: times with UTC
+    offsets, which may differ (they are instants), are converted to it, times
+    without one are read as its local times (:func:`_localize`).
+    """
     values = pd.Series(values).reset_index(drop=True)
     empty = values.isna().to_numpy()
     if empty.any():
@@ -386,10 +434,63 @@ def parse_times(values, column, lines=None):
     text = values.astype(str)
     parsed = _to_datetime(text, format="ISO8601")
     if parsed is None or not pd.api.types.is_datetime64_any_dtype(parsed):
-        if _to_datetime(text, format="ISO8601", utc=True) is not None:
-            _mixed_zones(text, column, lines)
-        parsed = _one_format(text, column, lines)
-    return pd.DatetimeIndex(parsed, name=column)
+        instants = _to_datetime(text, format="ISO8601", utc=True)
+        if instants is not None:
+            offsets = _mixed_zones(text, column, lines, tz)
+            if tz is not None and None not in offsets:  # each an instant: any offsets
+                parsed = instants
+        if parsed is None or not pd.api.types.is_datetime64_any_dtype(parsed):
+            parsed = _one_format(text, column, lines)
+    index = pd.DatetimeIndex(parsed, name=column)
+    if tz is None:
+        return index
+    return index.tz_convert(tz) if index.tz is not None else \
+        _localize(index, tz, column, lines)
+
+
+def utc_offset(time):
+    """The UTC offset of a Timestamp in a zone as ISO 8601 writes it: ``+01:00``."""
+    text = f"{time:%z}"  # +0100
+    return f"{text[:3]}:{text[3:]}"
+
+
+def _localize(index, tz, column, lines=None):
+    """Times without a UTC offset as local times of zone ``tz``: a time the zone
+    repeats (the hour the clocks go back) is the earlier instant where it first
+    occurs in the file and the later one where it occurs again, as the rows of a
+    series in time order have it (``ambiguous='infer'``, but by the rows, and with
+    the row named where one is alone); a time the zone skips (the hour the clocks
+    go forward) is an error naming its line, never moved."""
+    n = len(index)
+    # the two readings of each time: they differ where the zone repeats it
+    a = index.tz_localize(tz, ambiguous=np.ones(n, dtype=bool), nonexistent="NaT")
+    skipped = np.flatnonzero(a.isna())
+    if len(skipped):
+        pos = int(skipped[0])
+        raise UsageError(
+            f"time column {column!r} has {index[pos]} (line {_line(pos, lines)}), a local "
+            f"time that --tz {tz} skips (the clocks go forward there at daylight saving "
+            "time); write the times with their UTC offsets, or in UTC, or check --tz")
+    b = index.tz_localize(tz, ambiguous=np.zeros(n, dtype=bool), nonexistent="NaT")
+    twice = np.flatnonzero(a.asi8 != b.asi8)
+    if not len(twice):
+        return a
+    wall = pd.Series(index.asi8[twice])
+    order = wall.groupby(wall.to_numpy()).cumcount().to_numpy()
+    alone = np.flatnonzero(wall.map(wall.value_counts()).to_numpy() == 1)
+    if len(alone):
+        pos = int(twice[alone[0]])
+        offsets = " and ".join(map(utc_offset, sorted((a[pos], b[pos]))))  # in turn
+        raise UsageError(
+            f"time column {column!r} has {index[pos]} (line {_line(pos, lines)}) once, a "
+            f"local time that --tz {tz} has twice, at UTC offsets {offsets} (the clocks "
+            "go back there at the end of daylight saving time), and no second row tells "
+            "which one it is; write the times with their UTC offsets, or in UTC")
+    earlier = np.minimum(a.asi8[twice], b.asi8[twice])
+    later = np.maximum(a.asi8[twice], b.asi8[twice])
+    use_b = np.zeros(n, dtype=bool)
+    use_b[twice] = b.asi8[twice] == np.where(order == 0, earlier, later)
+    return a.where(~use_b, b).rename(column)
 
 
 def _refuse_date_integers(values, column):
@@ -429,24 +530,36 @@ def _to_datetime(text, **kwargs):
         return None
 
 
-def _mixed_zones(text, column, lines=None):
-    """Raise for ISO 8601 times whose UTC offsets differ (or only some have one)."""
+def _mixed_zones(text, column, lines=None, tz=None):
+    """Raise for ISO 8601 times whose UTC offsets differ (or only some have one);
+    with ``tz`` (--tz), only where some have one and others not: times with
+    offsets are instants, whatever their offsets. Returns the offsets (None: none).
+    """
     offsets = [pd.Timestamp(v).utcoffset() for v in text]
-    pos = next((i for i, o in enumerate(offsets) if o != offsets[0]), None)
+    differ = (lambda o: (o is None) != (offsets[0] is None)) if tz is not None else \
+        (lambda o: o != offsets[0])
+    pos = next((i for i, o in enumerate(offsets) if differ(o)), None)
     if pos is None:
-        return
+        return offsets
 
     def words(i):
         return "no UTC offset" if offsets[i] is None else \
             f"UTC offset {pd.Timestamp(text[i]):%z}"
 
-    dst = "" if None in (offsets[0], offsets[pos]) else \
-        " (a daylight saving time change?)"
+    both = None not in (offsets[0], offsets[pos])
+    if tz is not None:  # some have an offset, others not: local times, or instants?
+        fix = (f"write every time with its UTC offset, or none (then --tz reads them "
+               f"as local times in {tz})")
+    elif both:  # instants: --tz converts them
+        fix = ("pass --tz with the series' zone (e.g. --tz Europe/Berlin), or write "
+               "every time with the same UTC offset, e.g. all in UTC")
+    else:
+        fix = "write every time with the same UTC offset, e.g. all in UTC"
+    dst = " (a daylight saving time change?)" if both else ""
     raise MixedZonesError(
         f"time column {column!r} mixes time zones: {cut(text[0])} (line "
         f"{_line(0, lines)}) has {words(0)} but {cut(text[pos])} (line "
-        f"{_line(pos, lines)}) has {words(pos)}{dst}; "
-        "write every time with the same UTC offset, e.g. all in UTC")
+        f"{_line(pos, lines)}) has {words(pos)}{dst}; {fix}")
 
 
 def _one_format(text, column, lines=None):
@@ -565,9 +678,11 @@ def _series_column(frame, first, pos):
 
 
 def _check_time_flags(args, index, what):
-    """--calendar and --freq fit the kind of times: dates, or integer steps."""
+    """--calendar, --freq and --tz fit the kind of times: dates, or integer steps."""
     dated = isinstance(index, pd.DatetimeIndex)
-    freq = getattr(args, "freq", None)
+    freq, tz = getattr(args, "freq", None), getattr(args, "tz", None)
+    if tz is not None and not dated:
+        raise UsageError(f"--tz {tz} needs dates, but {what} holds integer steps")
     if getattr(args, "calendar", None) and not dated:
         raise UsageError(f"--calendar {' '.join(args.calendar)} needs dates, but {what} "
                          "holds integer steps")
@@ -856,7 +971,7 @@ def _reads_as_dates(values, lines):
         return False
 
 
-def guess_time_column(frame, source, target, lines=None):
+def guess_time_column(frame, source, target, lines=None, tz=None):
     """The one column of ``frame`` (not ``target``) whose values all read as dates,
     for a FILE given without --time-col; where none does, the error of the column
     most like dates (ambiguous day-first dates, mixed formats or zones, yyyymmdd
@@ -878,7 +993,7 @@ def guess_time_column(frame, source, target, lines=None):
         if not len(text) or text.str.fullmatch(_NUMBER).all():
             continue  # no values, or numbers with a decimal comma
         try:
-            if isinstance(parse_times(values, column, lines), pd.DatetimeIndex):
+            if isinstance(parse_times(values, column, lines, tz), pd.DatetimeIndex):
                 found.append(column)
         except MixedZonesError as exc:  # dates, but not one zone: say so
             failed.append((1.0, exc))
@@ -914,6 +1029,9 @@ def load_data(args):
     covariates (``--future-exog``); a missing value anywhere else is an error
     unless ``--fill`` is given. Every error about FILE names it.
     """
+    if getattr(args, "tz", None) is not None:  # before the file is read (and not
+        # an error of the file): a typo costs no wait
+        args.tz = time_zone(args.tz)
     try:
         return _load_data(args)
     except UsageError as exc:
@@ -942,11 +1060,12 @@ def _load_data(args):
         raise UsageError("give a FILE.csv, or --dataset NAME for a bundled dataset")
     sep, decimal = getattr(args, "sep", ","), getattr(args, "decimal", ".")
     thousands = getattr(args, "thousands", None)
+    tz = getattr(args, "tz", None)
     lines = None
     if args.dataset is not None:
         for flag, value, default in (("--time-col", args.time_col, None),
                                      ("--sep", sep, ","), ("--decimal", decimal, "."),
-                                     ("--thousands", thousands, None)):
+                                     ("--thousands", thousands, None), ("--tz", tz, None)):
             if value != default:
                 raise UsageError(f"{flag} applies to a FILE, not to --dataset")
         frame = _read_dataset(args.dataset)
@@ -966,10 +1085,10 @@ def _load_data(args):
             raise UsageError(f"--target is required with a FILE; the columns of {source} "
                              f"are {cut(columns, 200)}")
         if args.time_col is None:
-            args.time_col = guess_time_column(frame, source, args.target, lines)
+            args.time_col = guess_time_column(frame, source, args.target, lines, tz)
         _check_columns(frame.columns, [args.time_col], source)
         target = args.target
-        frame.index = parse_times(frame.pop(args.time_col), args.time_col, lines)
+        frame.index = parse_times(frame.pop(args.time_col), args.time_col, lines, tz)
         # the columns the model reads are no series ids (an integer target repeats)
         used = [target] + list(args.exog or []) + list(args.future_exog or [])
         _check_order(frame.index, args.time_col, lines,

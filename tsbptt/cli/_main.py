@@ -43,6 +43,7 @@ from ._data import (
     load_data,
     positive_int,
     thread_count,
+    utc_offset,
     warn_few_windows,
 )
 
@@ -162,16 +163,21 @@ def _formatter(spec):
 
 def _when(first, last):
     """Two timestamps for a sentence, to the same precision: no time of day when both
-    are at midnight, no seconds when both are at 0 seconds."""
+    are at midnight, no seconds when both are at 0 seconds. Times in a zone (--tz)
+    carry their UTC offset (2024-10-27 02:00+01:00), always with a time of day: the
+    same wall time may be two instants, and the offset changes within a series."""
     times = (first, last)
     if not all(isinstance(t, pd.Timestamp) for t in times):
         return str(first), str(last)
-    if all(t == t.normalize() for t in times):
+    zoned = all(t.tz is not None for t in times)
+    if all(t == t.normalize() for t in times) and not zoned:
         fmt = "%Y-%m-%d"
     else:
         fmt = "%Y-%m-%d %H:%M" if all(t.second == 0 for t in times) else \
             "%Y-%m-%d %H:%M:%S"
-    return first.strftime(fmt), last.strftime(fmt)
+    if not zoned:
+        return first.strftime(fmt), last.strftime(fmt)
+    return tuple(t.strftime(fmt) + utc_offset(t) for t in times)
 
 
 # -- the Forecaster of the flags ------------------------------------------------------
