@@ -165,11 +165,16 @@ def test_a_series_too_short_for_the_origins_is_told_how_many_fit():
         AutoForecaster(horizon=12).fit(y.iloc[:36])  # no number of origins fits
 
 
-def test_convergence_is_warned_of_in_autoforecasters_words(monkeypatch):
+@pytest.mark.parametrize("backend", [None, "threading"])
+def test_convergence_is_warned_of_in_autoforecasters_words(monkeypatch, backend):
     # the candidates' backtest fits warned as a Forecaster's "final model" and
-    # advised training='as_given', a parameter AutoForecaster does not have
+    # advised training='as_given', a parameter AutoForecaster does not have; with
+    # their origins refitted in joblib's threads, they warned again (the quieting
+    # of the caller's context did not travel with the jobs)
+    import contextlib
     import warnings
 
+    from joblib import parallel_config
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPRegressor
 
@@ -180,9 +185,12 @@ def test_convergence_is_warned_of_in_autoforecasters_words(monkeypatch):
                           horizon=self.horizon, season=season)
 
     monkeypatch.setattr(auto.AutoForecaster, "_candidate", candidate)
-    with warnings.catch_warnings(record=True) as seen:
+    jobs = (parallel_config(backend=backend, n_jobs=2) if backend else
+            contextlib.nullcontext())
+    with warnings.catch_warnings(record=True) as seen, jobs:
         warnings.simplefilter("always")
-        AutoForecaster(horizon=5, candidates=("ridge",)).fit(_random_walk(0, n=300))
+        AutoForecaster(horizon=5, candidates=("ridge",), refit=backend is not None,
+                       n_origins=4).fit(_random_walk(0, n=300))
     said = [str(w.message) for w in seen if issubclass(w.category, ConvergenceWarning)]
     assert len(said) == 1  # the final fit's, not every backtest fold's
     assert said[0].startswith("AutoForecaster (the chosen 'ridge'): its model fit did not "
@@ -319,3 +327,53 @@ def test_fit_quiets_its_candidates_warnings_in_its_own_thread_only(monkeypatch):
         _random_walk(0, n=120))
     assert shown and set(shown) == {"MASE is undefined in another thread's backtest"}
     assert warnings.filters == filters
+
+
+def _weekly_load(n, freq="h", seed=0):
+    """A load whose weekends are low: the day's season alone misses them."""
+    idx = pd.date_range("2024-01-01", periods=n, freq=freq)
+    day = np.where((idx.hour >= 7) & (idx.hour <= 21), 1.0, 0.6)
+    week = np.where(idx.day_of_week >= 5, 0.7, 1.0)
+    noise = 0.01 * np.random.default_rng(seed).standard_normal(n)
+    return pd.Series(100 * day * week + noise, index=idx, name="load")
+
+
+def test_a_step_that_divides_a_day_adds_the_week_as_a_second_season():
+    # on hourly load, season 24 and lags 48 never saw a weekend: AutoForecaster
+    # lost to the seasonal naive forecast of a week ago (an energy analyst's trial)
+    y = _weekly_load(24 * (7 * 5 + 1))  # five weeks, then a Monday
+    auto = AutoForecaster(horizon=24, random_state=0, n_threads=1).fit(y.iloc[:-24])
+    assert {"seasonal naive weekly", "ridge weekly"} <= set(auto.scores_)
+    assert auto.season_ == 24
+    assert set(auto.members_) <= {"seasonal naive weekly", "ridge weekly"}
+    # Monday after a weekend: the day's candidates forecast a weekend day again
+    monday = y.iloc[-24:]
+    assert monday.index[0].day_of_week == 0
+    day_only = AutoForecaster(horizon=24, random_state=0, n_threads=1,
+                              candidates=("seasonal naive", "ridge")).fit(y.iloc[:-24])
+    err = np.abs(auto.predict().to_numpy() - monday.to_numpy()).mean()
+    assert err < 0.1 < np.abs(day_only.predict().to_numpy() - monday.to_numpy()).mean()
+    # the members are fitted with a week's season and window
+    member = auto.forecaster_ if not hasattr(auto.forecaster_, "forecasters") else \
+        auto.forecaster_.forecasters[0]
+    assert member.season == 168 and member.lags == 168
+
+
+def test_the_week_is_no_candidate_where_it_does_not_apply():
+    hourly = _weekly_load(24 * 7 * 5)
+    given = AutoForecaster(horizon=24, season=24, candidates=None, n_threads=1,
+                           random_state=0)
+    assert not any("weekly" in c for c in given.fit(hourly).scores_)  # season given
+    short = _weekly_load(24 * 9)  # the first fit holds no week and two horizons
+    auto = AutoForecaster(horizon=24, n_origins=3, random_state=0, n_threads=1,
+                          candidates=("seasonal naive", "ridge"))
+    assert set(auto.fit(short).scores_) == {"seasonal naive", "ridge"}
+    with pytest.raises(ValueError, match=r"candidates \['ridge weekly'\] read a week as "
+                                         "a second season: the backtest's first fit is "
+                                         r"shorter than a week's window \(168 steps\)"):
+        AutoForecaster(horizon=24, n_origins=3, candidates=("ridge weekly",)).fit(short)
+    daily = pd.Series(np.arange(200.0), pd.date_range("2024-01-01", periods=200, freq="D"))
+    assert "weekly" not in " ".join(AutoForecaster(horizon=7, random_state=0,
+                                                   n_threads=1).fit(daily).scores_)
+    with pytest.raises(ValueError, match="the series' step does not divide a day"):
+        AutoForecaster(horizon=7, candidates=("seasonal naive weekly",)).fit(daily)

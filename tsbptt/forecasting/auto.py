@@ -2,7 +2,8 @@
 
 :class:`AutoForecaster` backtests a few candidates (seasonal naive, naive, a
 ridge regression on the lags, the default LSTM Forecaster with scale-free or with
-globally standardised windows) over origins in the last 20% of the series it is
+globally standardised windows; with a step that divides a day, also seasonal
+naive and ridge at the week, a second season) over origins in the last 20% of the series it is
 fitted on (at most 250 of them). The origins are split into ``n_folds`` consecutive blocks; each
 candidate is refitted before every block on the data before it only, and moves
 its window over the block's origins. The forecast is the mean of the best
@@ -47,8 +48,11 @@ __all__ = ["AutoForecaster", "MeanForecaster"]
 #: defaults (scale-free windows), or with ``scaling='global'`` (for a stationary
 #: series whose level matters); the default choice is among the first five.
 CANDIDATES = ("seasonal naive", "naive", "ridge", "lstm", "lstm global", "gru",
-              "gru global")
+              "gru global", "seasonal naive weekly", "ridge weekly")
 DEFAULT_CANDIDATES = CANDIDATES[:5]
+#: With a step that divides a day, the week is a second season (a load's weekends):
+#: these two read it, with windows of one week, where the series is long enough
+WEEKLY = ("seasonal naive weekly", "ridge weekly")
 NETWORKS = ("lstm", "lstm global", "gru", "gru global")
 #: Backtest origins at most when ``n_origins`` is None: a choice between five
 #: candidates is settled long before (each origin costs one forecast per candidate)
@@ -114,9 +118,14 @@ class AutoForecaster(BaseEstimator):
         leaves after a horizon, so that a short series can be backtested.
     candidates : sequence of str, default=None
         A subset of ``('seasonal naive', 'naive', 'ridge', 'lstm', 'lstm global',
-        'gru', 'gru global')`` (a network named 'global' is fitted with
-        ``scaling='global'``, the others with scale-free windows); None: the first
-        five ('naive' only when the season is longer than 1).
+        'gru', 'gru global', 'seasonal naive weekly', 'ridge weekly')`` (a network
+        named 'global' is fitted with ``scaling='global'``, the others with
+        scale-free windows; a 'weekly' one reads the week as its season, with
+        windows of a week); None: the first five ('naive' only when the season
+        is longer than 1), and the two weekly ones where ``season`` is inferred
+        from a step that divides a day (hourly: a week of 168 steps, the weekend
+        of a load that the day's 24 miss) and the backtest's first fit holds a
+        week and two horizons.
     n_origins : int, default=None
         Backtest origins, ``horizon`` steps apart, at the end of the training data;
         None: as many as the last ``holdout`` of the steps hold, at least 3 and at
@@ -219,6 +228,9 @@ class AutoForecaster(BaseEstimator):
     future_exog = None
 
     def _candidate(self, name, season, lags):
+        if name in WEEKLY:  # one week: the season and the window
+            season = lags = self._week
+            name = name.removesuffix(" weekly")
         net = {"random_state": self.random_state, "n_threads": self.n_threads}
         model = {"seasonal naive": lambda: SeasonalNaive(season),
                  "naive": lambda: SeasonalNaive(1),
@@ -229,15 +241,35 @@ class AutoForecaster(BaseEstimator):
                           freq=self.freq,
                           scaling="global" if name.endswith("global") else "auto")
 
-    def _names(self, season):
+    def _names(self, season, weekly):
+        """The candidates backtested (``weekly``: the week fits the data)."""
         if self.candidates is None:
-            return [c for c in DEFAULT_CANDIDATES if c != "naive" or season > 1]
+            return [c for c in DEFAULT_CANDIDATES if c != "naive" or season > 1] + \
+                (list(WEEKLY) if weekly else [])
         names = list(self.candidates)
         bad = [c for c in names if c not in CANDIDATES]
         if bad or not names:
             raise ValueError(f"candidates={self.candidates!r}: unknown {bad}; choose "
                              f"from {list(CANDIDATES)}")
+        asked = [c for c in names if c in WEEKLY]
+        if asked and not weekly:
+            why = ("the series' step does not divide a day into its season's steps"
+                   if self._week is None else f"the backtest's first fit is shorter than "
+                   f"a week's window ({self._week} steps) and two horizons")
+            raise ValueError(f"candidates {asked} read a week as a second season: "
+                             f"{why}")
         return names
+
+    def _weekly_season(self, step, season):
+        """The week in steps, where the step divides a day into ``season`` steps
+        (and season was inferred from it): a second season beside the day's."""
+        if self.season is not None or not isinstance(step, (pd.offsets.Tick, pd.Timedelta)):
+            return None
+        try:
+            per_day = pd.Timedelta(days=1) / pd.Timedelta(step)
+        except (TypeError, ValueError):
+            return None
+        return 7 * season if season > 1 and per_day == season else None
 
     def fit(self, y: pd.Series | pd.DataFrame, X: pd.DataFrame | None = None
             ) -> AutoForecaster:
@@ -311,10 +343,12 @@ class AutoForecaster(BaseEstimator):
         step = to_entries(y, freq=self.freq)[2]
         self.season_ = infer_season(step) if self.season is None else self.season
         season = self.season_
-        names = self._names(season)
         n_origins = self.n_origins or min(
             MAX_ORIGINS, max(3, int(self.holdout * len(y)) // self.horizon))
         initial = len(y) - n_origins * self.horizon
+        self._week = self._weekly_season(step, season)
+        names = self._names(season, self._week is not None
+                            and initial >= self._week + 2 * self.horizon)
         self._window = lags = self._lags(initial)
         need = max(lags + 2 * self.horizon, season + 1)
         if self.lags is None and lags < season:  # the windows must hold a season
