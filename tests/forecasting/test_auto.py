@@ -364,6 +364,9 @@ def test_the_week_is_no_candidate_where_it_does_not_apply():
     given = AutoForecaster(horizon=24, season=24, candidates=None, n_threads=1,
                            random_state=0)
     assert not any("weekly" in c for c in given.fit(hourly).scores_)  # season given
+    windows = AutoForecaster(horizon=24, lags=48, n_threads=1, random_state=0,
+                             candidates=None)
+    assert not any("weekly" in c for c in windows.fit(hourly).scores_)  # lags given
     short = _weekly_load(24 * 9)  # the first fit holds no week and two horizons
     auto = AutoForecaster(horizon=24, n_origins=3, random_state=0, n_threads=1,
                           candidates=("seasonal naive", "ridge"))

@@ -113,9 +113,11 @@ class AutoForecaster(BaseEstimator):
         The seasonal period; None infers it from the index (see
         :func:`tsbptt.forecasting.windowing.infer_season`).
     lags : int, default=None
-        Window length of every candidate; None: the Forecaster's default (twice
-        the season, at least 8), at most half of what the backtest's first fit
-        leaves after a horizon, so that a short series can be backtested.
+        Window length of every candidate (a 'weekly' one named in ``candidates``
+        reads a week; with ``lags`` given they are no default candidates); None:
+        the Forecaster's default (twice the season, at least 8), at most half of
+        what the backtest's first fit leaves after a horizon, so that a short
+        series can be backtested.
     candidates : sequence of str, default=None
         A subset of ``('seasonal naive', 'naive', 'ridge', 'lstm', 'lstm global',
         'gru', 'gru global', 'seasonal naive weekly', 'ridge weekly')`` (a network
@@ -123,7 +125,7 @@ class AutoForecaster(BaseEstimator):
         scale-free windows; a 'weekly' one reads the week as its season, with
         windows of a week); None: the first five ('naive' only when the season
         is longer than 1), and the two weekly ones where ``season`` is inferred
-        from a step that divides a day (hourly: a week of 168 steps, the weekend
+        (and ``lags`` not given) from a step that divides a day (hourly: a week of 168 steps, the weekend
         of a load that the day's 24 miss) and the backtest's first fit holds a
         week and two horizons.
     n_origins : int, default=None
@@ -349,6 +351,8 @@ class AutoForecaster(BaseEstimator):
         self._week = self._weekly_season(step, season)
         names = self._names(season, self._week is not None
                             and initial >= self._week + 2 * self.horizon)
+        if self.lags is not None and self.candidates is None:  # every window as given
+            names = [n for n in names if n not in WEEKLY]
         self._window = lags = self._lags(initial)
         need = max(lags + 2 * self.horizon, season + 1)
         if self.lags is None and lags < season:  # the windows must hold a season
