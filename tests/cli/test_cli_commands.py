@@ -223,8 +223,8 @@ def test_forecast_model_auto_says_its_choice_and_warns_when_networks_lose(tmp_pa
     np.testing.assert_allclose([float(v.split()[-1]) for v in lines[1:]], day[:6],
                                atol=0.006)  # the table's 2 decimals
     notes = err.splitlines()
-    assert notes[0] == ("tsbptt: season 24 (from the time step h; set it with "
-                        "--season); lags 48 (2 x season, at least 8; set it with --lags)")
+    # (no lags: AutoForecaster chooses its candidates' windows)
+    assert notes[0] == "tsbptt: season 24 (from the time step h; set it with --season)"
     assert notes[1].startswith("tsbptt: chose seasonal naive (season 24; mean absolute "
                                "error over 4 backtest origins of the training data: "
                                "seasonal naive 0,")
@@ -452,3 +452,23 @@ def test_the_naive_model_refuses_covariates_it_would_ignore(capsys, run, tmp_pat
     assert code == 2 and out == ""
     assert (f"{flags[0]} does not apply to --model naive: the seasonal naive forecast "
             "repeats the value one season back and reads no covariates") in err
+
+
+def test_forecast_model_auto_reads_the_week_as_the_library_does(tmp_path, capsys, run):
+    # the command filled in season 24 and lags 48 before AutoForecaster saw them, as
+    # if given: the week, a second season of hourly data, was never backtested, and
+    # a short series was refused that the library fits with shorter windows
+    idx = pd.date_range("2024-01-01", periods=24 * 7 * 5, freq="h")
+    load = 100 * np.where((idx.hour >= 7) & (idx.hour <= 21), 1.0, 0.6) * \
+        np.where(idx.day_of_week >= 5, 0.7, 1.0)
+    path = tmp_path / "load.csv"
+    pd.DataFrame({"time": idx, "load": load}).to_csv(path, index=False)
+    code, out, err = run(capsys, "forecast", path, "--target", "load", "--horizon", 24,
+                         "--model", "auto", "--quiet")
+    assert code == 0, err
+    assert "seasonal naive weekly" in err and "the weekly ones' 168" in err
+    short = tmp_path / "short.csv"
+    pd.DataFrame({"time": idx[:144], "load": load[:144]}).to_csv(short, index=False)
+    code, out, err = run(capsys, "forecast", short, "--target", "load", "--horizon", 24,
+                         "--model", "auto", "--quiet")
+    assert code == 0, err

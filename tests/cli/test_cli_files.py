@@ -204,6 +204,80 @@ def test_fill_interpolates_a_missing_value(tmp_path, capsys, run):
     assert out.splitlines()[1].split() == ["2024-01-05", "4.000"]
 
 
+def test_a_lowercase_z_is_utc_as_z_is(tmp_path, capsys, run, ridge_args):
+    # RFC 3339's lowercase z failed the ISO parser, and the fallback read it as the
+    # machine's zone and dropped it: with --tz Europe/Berlin, times an hour early
+    hours = pd.date_range("2024-01-01", periods=40, freq="h")
+    upper = _dated_csv(tmp_path, hours.strftime("%Y-%m-%dT%H:%M:%SZ"), "upper.csv")
+    lower = _dated_csv(tmp_path, hours.strftime("%Y-%m-%dT%H:%M:%Sz"), "lower.csv")
+    for tz in ((), ("--tz", "Europe/Berlin")):
+        code, expected, err = run(capsys, *ridge_args(upper, *tz))
+        assert code == 0, err
+        code, out, err = run(capsys, *ridge_args(lower, *tz))
+        assert code == 0, err
+        assert out == expected
+    assert expected.splitlines()[1].split()[:2] == ["2024-01-02", "17:00:00+01:00"]
+
+
+def test_non_iso_times_whose_offset_changes_read_with_tz(tmp_path, capsys, run,
+                                                         ridge_args):
+    # day-first times with +0100 then +0200 (a spreadsheet's export): "cannot
+    # read" even with --tz; without it, the reason is given, with --tz as for ISO
+    hours = pd.date_range("2024-03-30", periods=40, freq="h", tz="Europe/Berlin")
+    text = [f"{t:%d.%m.%Y %H:%M}{t:%z}" for t in hours]
+    path = _dated_csv(tmp_path, text)
+    code, out, err = run(capsys, *ridge_args(path, "--tz", "Europe/Berlin"))
+    assert code == 0, err
+    iso = _dated_csv(tmp_path, [t.isoformat() for t in hours], "iso.csv")
+    code, expected, err = run(capsys, *ridge_args(iso, "--tz", "Europe/Berlin"))
+    assert code == 0, err
+    assert out == expected
+    code, _, err = run(capsys, *ridge_args(path))
+    assert code == 2 and err.count("\n") == 1
+    assert "time column 'ts' mixes UTC offsets: '30.03.2024 00:00+0100' (line 2) and " \
+           "'31.03.2024 03:00+0200' (line 28) (a daylight saving time change?); pass " \
+           "--tz with the series' zone" in err
+
+
+def test_local_time_errors_without_tz_say_it_reads_a_dst_night(tmp_path, capsys, run,
+                                                               ridge_args):
+    # "sum or average the duplicates" merged two real hours, and "--fill" invented
+    # one that never was: for local times of a daylight saving night, --tz is right
+    autumn = pd.date_range("2024-10-26 20:00", periods=12, freq="h",
+                           tz="Europe/Berlin").tz_localize(None)
+    path = _dated_csv(tmp_path, autumn.strftime("%Y-%m-%d %H:%M"))
+    code, _, err = run(capsys, *ridge_args(path))
+    assert code == 2
+    assert "(sum or average the duplicates) (or, for local times whose clocks went " \
+           "back that night, pass --tz with their zone: it reads the repeated hour as " \
+           "the two hours it was)" in err
+    spring = pd.date_range("2024-03-30 20:00", periods=12, freq="h",
+                           tz="Europe/Berlin").tz_localize(None)
+    path = _dated_csv(tmp_path, spring.strftime("%Y-%m-%d %H:%M"), "spring.csv")
+    code, _, err = run(capsys, *ridge_args(path))
+    assert code == 2
+    assert "or resample first (for local times whose clocks went forward that night, " \
+           "pass --tz with their zone instead)" in err
+    # daily dates in a zone whose clocks change at midnight: no --tz, not offsets
+    days = pd.date_range("2024-09-01", "2024-09-20", freq="D")
+    path = _dated_csv(tmp_path, days.strftime("%Y-%m-%d"), "days.csv")
+    code, _, err = run(capsys, *ridge_args(path, "--tz", "America/Santiago"))
+    assert code == 2
+    assert "a local time that --tz America/Santiago skips (the clocks go forward there " \
+           "at daylight saving time); dates without a time of day need no --tz: leave " \
+           "it out" in err
+
+
+def test_tz_suggests_only_close_names_and_refuses_the_machines_own(tmp_path, capsys, run,
+                                                                   ridge_args):
+    path = _dated_csv(tmp_path, pd.date_range("2024-01-01", periods=20, freq="D"))
+    for zone in ("Z", "UTC+1", "localtime", "Factory"):  # not NZ, not UTC
+        code, _, err = run(capsys, *ridge_args(path, "--tz", zone))
+        assert code == 2
+        assert err == (f"tsbptt: error: --tz {zone!r} is not a time zone: give an IANA "
+                       "name such as Europe/Berlin, America/New_York or UTC\n")
+
+
 def _semicolon_csv(tmp_path, n=60):
     """Hourly values with a decimal comma, fields separated by ';', a text column."""
     times = pd.date_range("2024-01-01", periods=n, freq="h").strftime("%Y-%m-%d %H:%M")

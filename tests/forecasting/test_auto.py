@@ -372,11 +372,27 @@ def test_the_week_is_no_candidate_where_it_does_not_apply():
                           candidates=("seasonal naive", "ridge"))
     assert set(auto.fit(short).scores_) == {"seasonal naive", "ridge"}
     with pytest.raises(ValueError, match=r"candidates \['ridge weekly'\] read a week as "
-                                         "a second season: the backtest's first fit is "
-                                         r"shorter than a week's window \(168 steps\)"):
+                                         r"a second season: the backtest's first fit \(144 "
+                                         r"steps\) is shorter than a week's window and two "
+                                         r"horizons \(216\): give a longer series, or fewer "
+                                         r"origins \(n_origins\)"):
         AutoForecaster(horizon=24, n_origins=3, candidates=("ridge weekly",)).fit(short)
     daily = pd.Series(np.arange(200.0), pd.date_range("2024-01-01", periods=200, freq="D"))
     assert "weekly" not in " ".join(AutoForecaster(horizon=7, random_state=0,
                                                    n_threads=1).fit(daily).scores_)
-    with pytest.raises(ValueError, match="the series' step does not divide a day"):
+    with pytest.raises(ValueError, match=r"the season \(7\) is not the number of the "
+                                         r"series' steps in a day \(1\); give season= as "
+                                         "that number"):
         AutoForecaster(horizon=7, candidates=("seasonal naive weekly",)).fit(daily)
+    # named, with the season given as the steps in a day (5-minute data infer 1), or
+    # with an hourly step written as a DateOffset
+    minutes = pd.Series(np.sin(np.arange(2016 * 3) / 40.0),
+                        pd.date_range("2024-01-01", periods=2016 * 3, freq="5min"))
+    named = AutoForecaster(horizon=12, season=288, n_origins=3,
+                           candidates=("seasonal naive", "seasonal naive weekly"))
+    assert set(named.fit(minutes).scores_) == {"seasonal naive", "seasonal naive weekly"}
+    assert "the weekly ones' 2016" in named.summary() or \
+        named.members_ == ["seasonal naive"]
+    offset = AutoForecaster(horizon=24, freq=pd.DateOffset(hours=1), random_state=0,
+                            n_threads=1, candidates=("seasonal naive weekly",))
+    assert offset.fit(hourly).members_ == ["seasonal naive weekly"]

@@ -37,7 +37,8 @@ MODELS = {"lstm": "LSTMRegressor", "gru": "GRURegressor", "rnn": "RNNRegressor",
           "ridge": "sklearn Ridge", "esn": "ESNRegressor (echo-state network)",
           "naive": "SeasonalNaive",
           "auto": "AutoForecaster: backtests seasonal naive, naive, ridge and two LSTMs "
-                  "on the latest 20% of the training data (at most 250 horizons) and "
+                  "(and, for a step that divides a day, seasonal naive and ridge at "
+                  "the week) on the latest 20% of the training data (at most 250 horizons) and "
                   "forecasts with the mean "
                   "of the best (up to three within 1.5 times the best's error)"}
 
@@ -392,7 +393,9 @@ def time_zone(name):
     """
     import zoneinfo
 
-    zones = zoneinfo.available_timezones()
+    # (not the machine's own 'localtime', nor the database's placeholders)
+    zones = zoneinfo.available_timezones() - {"localtime", "Factory", "posixrules",
+                                              "posix/localtime", "right/localtime"}
     if name in zones:
         return name
     if not zones:  # no list of names here (no tz database files): ask for the zone
@@ -404,7 +407,7 @@ def time_zone(name):
     # by name, not by loading it: on a case-insensitive disk europe/berlin loads, and
     # would then be written as the zone's name
     close = [z for z in sorted(zones) if z.lower() == name.lower()] or \
-        difflib.get_close_matches(name, sorted(zones), n=1)
+        difflib.get_close_matches(name, sorted(zones), n=1, cutoff=0.8)  # Z: not NZ
     hint = f" (did you mean {close[0]}?)" if close else ""
     raise UsageError(f"--tz {cut(name)} is not a time zone{hint}: give an IANA name "
                      "such as Europe/Berlin, America/New_York or UTC")
@@ -431,7 +434,9 @@ def parse_times(values, column, lines=None, tz=None):
     if pd.api.types.is_integer_dtype(values):
         _refuse_date_integers(values, column)
         return pd.Index(values.to_numpy(), name=column)
-    text = values.astype(str)
+    # RFC 3339's lowercase z is UTC as Z is: the ISO parser refused it, and the
+    # fallback read it as the machine's local zone, then dropped it (a silent shift)
+    text = values.astype(str).str.replace(r"(?<=\d)z$", "Z", regex=True)
     parsed = _to_datetime(text, format="ISO8601")
     if parsed is None or not pd.api.types.is_datetime64_any_dtype(parsed):
         instants = _to_datetime(text, format="ISO8601", utc=True)
@@ -440,7 +445,7 @@ def parse_times(values, column, lines=None, tz=None):
             if tz is not None and None not in offsets:  # each an instant: any offsets
                 parsed = instants
         if parsed is None or not pd.api.types.is_datetime64_any_dtype(parsed):
-            parsed = _one_format(text, column, lines)
+            parsed = _one_format(text, column, lines, tz)
     index = pd.DatetimeIndex(parsed, name=column)
     if tz is None:
         return index
@@ -467,10 +472,14 @@ def _localize(index, tz, column, lines=None):
     skipped = np.flatnonzero(a.isna())
     if len(skipped):
         pos = int(skipped[0])
+        # dates alone (daily data) in a zone whose clocks change at midnight
+        fix = ("dates without a time of day need no --tz: leave it out"
+               if (index == index.normalize()).all() else
+               "write the times with their UTC offsets, or in UTC, or check --tz")
         raise UsageError(
             f"time column {column!r} has {index[pos]} (line {_line(pos, lines)}), a local "
             f"time that --tz {tz} skips (the clocks go forward there at daylight saving "
-            "time); write the times with their UTC offsets, or in UTC, or check --tz")
+            f"time); {fix}")
     b = index.tz_localize(tz, ambiguous=np.zeros(n, dtype=bool), nonexistent="NaT")
     twice = np.flatnonzero(a.asi8 != b.asi8)
     if not len(twice):
@@ -562,10 +571,12 @@ def _mixed_zones(text, column, lines=None, tz=None):
         f"{_line(pos, lines)}) has {words(pos)}{dst}; {fix}")
 
 
-def _one_format(text, column, lines=None):
+def _one_format(text, column, lines=None, tz=None):
     """Non-ISO times: one format inferred for the whole column (never some values day
     first and others month first), read month first and day first; an error where
-    both readings work and differ, or where neither reads every value."""
+    both readings work and differ, or where neither reads every value. Times with
+    UTC offsets that differ (25.03.2024 00:00+0100 ... 31.03.2024 05:00+0200) are
+    instants in UTC with ``tz`` (--tz), else an error that suggests it."""
     readings = {}
     year_first = bool(re.match(r"\s*\d{4}\D", text[0]))  # year, month, day: never y-d-m
     options = [dict(dayfirst=False)] if year_first else [dict(dayfirst=False),
@@ -574,6 +585,8 @@ def _one_format(text, column, lines=None):
         options.append(dict(yearfirst=True))
     for kwargs in options:
         parsed = _to_datetime(text, errors="coerce", **kwargs)
+        if parsed is None or not pd.api.types.is_datetime64_any_dtype(parsed):
+            parsed = _instants(text, column, tz, kwargs, lines)
         if parsed is not None and pd.api.types.is_datetime64_any_dtype(parsed):
             name = ("year first" if kwargs.get("yearfirst") else
                     "day first" if kwargs["dayfirst"] else "month first")
@@ -599,6 +612,25 @@ def _one_format(text, column, lines=None):
     raise UsageError(f"cannot read {cut(text[pos])} (line {_line(pos, lines)}) of time column "
                      f"{column!r} as a date/time{like}; write times as ISO 8601, e.g. "
                      f"2024-01-31 13:00{_month_year_hint(text[pos])}")
+
+
+def _instants(text, column, tz, kwargs, lines=None):
+    """Times with UTC offsets that differ, read as instants (UTC) where ``tz`` is
+    given; without it an error suggesting --tz. None where they are no such times."""
+    instants = _to_datetime(text, errors="coerce", utc=True, **kwargs)
+    if instants is None or not instants.notna().all():
+        return None
+    if tz is None:  # name the first time whose offset differs from the first's
+        first = _to_datetime(text[0], **kwargs).utcoffset()
+        pos = next((i for i in range(1, len(text))
+                    if _to_datetime(text[i], **kwargs).utcoffset() != first), 0)
+        raise MixedZonesError(
+            f"time column {column!r} mixes UTC offsets: {cut(text[0])} (line "
+            f"{_line(0, lines)}) and {cut(text[pos])} (line {_line(pos, lines)}) (a "
+            "daylight saving time change?); pass --tz with the series' zone (e.g. --tz "
+            "Europe/Berlin), or write every time with the same UTC offset, e.g. all in "
+            "UTC")
+    return instants
 
 
 def _refuse_missing_dates(text, column, lines=None, sample=64):
@@ -650,7 +682,14 @@ def _check_order(index, column, lines=None, frame=None):
                 f"the rows of one {ids!r} value (or forecast them all with the Python "
                 "API: a Forecaster fits such a long frame as a panel, with id_col, "
                 "time_col and target_col naming its columns)")
-        raise UsageError(f"{where}; keep one row per time (sum or average the duplicates)")
+        # a naive time repeated in the night: the autumn change of local times
+        dst = ("" if index.tz is not None or index[pos].hour > 3
+               or index[pos].month not in (3, 4, 9, 10, 11)  # the changes' months
+               or (index == index.normalize()).all() else
+               " (or, for local times whose clocks went back that night, pass --tz with "
+               "their zone: it reads the repeated hour as the two hours it was)")
+        raise UsageError(f"{where}; keep one row per time (sum or average the "
+                         f"duplicates){dst}")
     back = np.flatnonzero(index[1:] < index[:-1])
     if len(back):
         pos = int(back[0]) + 1

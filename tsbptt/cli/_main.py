@@ -229,21 +229,24 @@ def _season_and_lags(args, y, est=None):
             est.set_params(season=args.season)
     if args.lags is None:
         args.lags = max(2 * args.season, 8)
-        said.append(f"lags {args.lags} (2 x season, at least 8; set it with --lags)")
+        if args.model != "auto":  # AutoForecaster chooses its candidates' windows
+            said.append(f"lags {args.lags} (2 x season, at least 8; set it with --lags)")
     return "; ".join(said) or None
 
 
-def _auto(args):
-    """The AutoForecaster of ``--model auto``."""
+def _auto(args, given):
+    """The AutoForecaster of ``--model auto``; ``given``: (--season, --lags) as
+    given (None where not): the inferred ones kept its own choices out (the week as
+    a second season, windows shortened for a short series)."""
     from ..forecasting.auto import AutoForecaster
 
-    for flag, given in (("--interval", args.interval), ("--future-exog", args.future_exog),
-                        ("--calendar", args.calendar),
-                        (f"--strategy {args.strategy}", args.strategy != "direct")):
-        if given:
+    for flag, used in (("--interval", args.interval), ("--future-exog", args.future_exog),
+                       ("--calendar", args.calendar),
+                       (f"--strategy {args.strategy}", args.strategy != "direct")):
+        if used:
             raise UsageError(f"{flag} does not apply to --model auto")
     # one thread: the candidates' networks are small, and many
-    return AutoForecaster(horizon=args.horizon, season=args.season, lags=args.lags,
+    return AutoForecaster(horizon=args.horizon, season=given[0], lags=given[1],
                           random_state=0, n_threads=1, freq=_freq(args.freq),
                           fill=args.fill)
 
@@ -299,13 +302,13 @@ def cmd_forecast(args):
     data = load_data(args)
     est = _estimator(args)
     future = check_future(data, args.future_exog, args.horizon)
-    lags_given = args.lags is not None
+    lags_given, given = args.lags is not None, (args.season, args.lags)
     said = _season_and_lags(args, data.y, est)
     if said and not (lags_given and args.model not in ("naive", "auto")):
         print(f"tsbptt: {said}", file=sys.stderr)  # stdout holds the forecasts
     if args.model == "auto":
         with _progress_on_stderr():
-            model = _auto(args).fit(data.y)
+            model = _auto(args, given).fit(data.y)
         print(f"tsbptt: {model.summary()}", file=sys.stderr)  # stdout: the forecasts
         if model.network_loses_:
             warnings.warn("the networks lost to seasonal naive in the backtest of the "
@@ -382,6 +385,7 @@ def cmd_backtest(args):
         (entry,), _, _ = to_entries(y, X, freq=_freq(args.freq), fill=args.fill)
         y, X = entry.y, entry.X
         _say_filled(args, [entry])
+    given = (args.season, args.lags)
     said = _season_and_lags(args, y, est)
     season = args.season
     initial = args.initial if args.initial is not None else int(0.8 * len(y))
@@ -399,7 +403,8 @@ def cmd_backtest(args):
     common = {"initial": initial, "step": step, "refit": args.refit, "season": season,
               "coverage": args.interval}
     naive_name = f"seasonal naive (season {season})"
-    model = _auto(args) if args.model == "auto" else _forecaster(args, est, args.interval)
+    model = _auto(args, given) if args.model == "auto" else \
+        _forecaster(args, est, args.interval)
     with _progress_on_stderr():
         runs = {naive_name if args.model == "naive" else args.model:
                 backtest(model, y, X, **common, verbose=_verbosity(args))}
@@ -724,7 +729,15 @@ _CLI_WORDS = ((r"\bTimestamp\('([^']*)'(?:, ?(?:freq|tz)='[^']*')*\)", r"\1"),
                r"season", r"--lags \1 is fewer than --season \2: use --lags \2 or more"),
               (r"\b(lags|horizon|season|initial)=(\d+)", r"--\1 \2"),
               (r"\bfreq='([^']*)'", r"--freq \1"),
-              (r"\buse lags >= (horizon|season)\b", r"use --lags >= --\1"))
+              (r"\buse lags >= (horizon|season)\b", r"use --lags >= --\1"),
+              # an hour missing in the night, in a series without a zone: the spring
+              # change of local times, which --tz reads right (a fill invents an hour)
+              # (the months of the changes, north and south)
+              (r"(\d \d\d:\d\d:\d\d where \d{4}-(?:0[349]|1[01])-\d\d 0[0-3]:00:00 was "
+               r"expected \(a gap\); pass "
+               r"--fill interpolate or --fill ffill to fill gaps, or resample first)$",
+               r"\1 (for local times whose clocks went forward that night, pass --tz with "
+               r"their zone instead)"))
 
 
 def _one_line(exc):

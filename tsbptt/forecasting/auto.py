@@ -40,7 +40,7 @@ from ..estimators._state import undone_on_failure
 from ..utils._validation import quieted, refuse_bool_numbers
 from ._forecaster import Forecaster
 from ._window_model import BUDGET
-from .windowing import infer_season
+from .windowing import _alias_offset, infer_season
 
 __all__ = ["AutoForecaster", "MeanForecaster"]
 
@@ -125,9 +125,11 @@ class AutoForecaster(BaseEstimator):
         scale-free windows; a 'weekly' one reads the week as its season, with
         windows of a week); None: the first five ('naive' only when the season
         is longer than 1), and the two weekly ones where ``season`` is inferred
-        (and ``lags`` not given) from a step that divides a day (hourly: a week of 168 steps, the weekend
-        of a load that the day's 24 miss) and the backtest's first fit holds a
-        week and two horizons.
+        (and ``lags`` not given) from a step that divides a day (hourly: a week
+        of 168 steps, the weekend of a load that the day's 24 miss) and the
+        backtest's first fit holds a week and two horizons. Named, they need a
+        season equal to the steps in a day (inferred or given: 288 for 5-minute
+        data, whose inferred season is 1).
     n_origins : int, default=None
         Backtest origins, ``horizon`` steps apart, at the end of the training data;
         None: as many as the last ``holdout`` of the steps hold, at least 3 and at
@@ -255,23 +257,26 @@ class AutoForecaster(BaseEstimator):
                              f"from {list(CANDIDATES)}")
         asked = [c for c in names if c in WEEKLY]
         if asked and not weekly:
-            why = ("the series' step does not divide a day into its season's steps"
-                   if self._week is None else f"the backtest's first fit is shorter than "
-                   f"a week's window ({self._week} steps) and two horizons")
             raise ValueError(f"candidates {asked} read a week as a second season: "
-                             f"{why}")
+                             f"{self._no_week}")
         return names
 
     def _weekly_season(self, step, season):
-        """The week in steps, where the step divides a day into ``season`` steps
-        (and season was inferred from it): a second season beside the day's."""
-        if self.season is not None or not isinstance(step, (pd.offsets.Tick, pd.Timedelta)):
-            return None
-        try:
-            per_day = pd.Timedelta(days=1) / pd.Timedelta(step)
-        except (TypeError, ValueError):
-            return None
-        return 7 * season if season > 1 and per_day == season else None
+        """The week in steps, where the step divides a day into ``season`` steps (a
+        second season beside the day's), else None and why (``_no_week``)."""
+        try:  # pd.DateOffset(hours=1) steps as 'h' does
+            offset = pd.tseries.frequencies.to_offset(step)
+            if type(offset) is pd.DateOffset:
+                offset = _alias_offset(offset)
+            per_day = pd.Timedelta(days=1) / pd.Timedelta(offset)
+        except (TypeError, ValueError, AttributeError):
+            per_day = None
+        if season > 1 and per_day == season:
+            return 7 * season
+        steps = "none: no fixed step" if per_day is None else f"{per_day:g}"
+        self._no_week = (f"the season ({season}) is not the number of the series' steps "
+                         f"in a day ({steps}); give season= as that number")
+        return None
 
     def fit(self, y: pd.Series | pd.DataFrame, X: pd.DataFrame | None = None
             ) -> AutoForecaster:
@@ -349,10 +354,15 @@ class AutoForecaster(BaseEstimator):
             MAX_ORIGINS, max(3, int(self.holdout * len(y)) // self.horizon))
         initial = len(y) - n_origins * self.horizon
         self._week = self._weekly_season(step, season)
-        names = self._names(season, self._week is not None
-                            and initial >= self._week + 2 * self.horizon)
-        if self.lags is not None and self.candidates is None:  # every window as given
-            names = [n for n in names if n not in WEEKLY]
+        room = self._week is not None and initial >= self._week + 2 * self.horizon
+        if self._week is not None and not room:
+            self._no_week = (f"the backtest's first fit ({_count(initial, 'step')}) is "
+                             f"shorter than a week's window and two horizons "
+                             f"({self._week + 2 * self.horizon}): give a longer series, "
+                             "or fewer origins (n_origins)")
+        names = self._names(season, room)
+        if self.candidates is None and (self.season is not None or self.lags is not None):
+            names = [n for n in names if n not in WEEKLY]  # season, windows as given
         self._window = lags = self._lags(initial)
         need = max(lags + 2 * self.horizon, season + 1)
         if self.lags is None and lags < season:  # the windows must hold a season
@@ -435,8 +445,10 @@ class AutoForecaster(BaseEstimator):
                 f"the mean of the {len(self.members_)} best within {self.within:g} times "
                 "the best's error: on unseen data such a mean held up better than the "
                 "backtest's winner alone; ")
-        return (f"chose {self.choice_} ({mean}season {self.season_}; mean absolute error "
-                f"over {len(self.origins_)} backtest origins of the training data: "
+        week = ("" if not any(m in WEEKLY for m in self.members_) else
+                f", the weekly ones' {self._week}")
+        return (f"chose {self.choice_} ({mean}season {self.season_}{week}; mean absolute "
+                f"error over {len(self.origins_)} backtest origins of the training data: "
                 f"{scores})")
 
     def predict(self, steps: int | None = None, X: pd.DataFrame | None = None,
