@@ -34,6 +34,21 @@ def test_day_first_dates_are_read_one_way_never_mixed(tmp_path, capsys, run, rid
     assert out.splitlines()[1].split()[:2] == ["2024-01-05", "21:00:00"]
 
 
+def test_month_first_12_hour_times_are_not_called_ambiguous(tmp_path, capsys, run,
+                                                            ridge_args):
+    # with AM/PM, dateutil reads the day-first hint as a hint: 01/13/2024 became 13
+    # January read "day first" too, and the column was refused as ambiguous
+    hours = pd.date_range("2024-01-01", periods=400, freq="h")
+    path = _dated_csv(tmp_path, hours.strftime("%m/%d/%Y %I:%M %p"))
+    code, out, err = run(capsys, *ridge_args(path))
+    assert code == 0, err
+    assert out.splitlines()[1].split()[:2] == ["2024-01-17", "16:00:00"]
+    # days up to 12 alone stay ambiguous, whatever the clock
+    path = _dated_csv(tmp_path, hours[:200].strftime("%m/%d/%Y %I:%M %p"), "short.csv")
+    code, _, err = run(capsys, *ridge_args(path))
+    assert code == 2 and "is ambiguous: '01/02/2024 12:00 AM'" in err
+
+
 def test_mixed_utc_offsets_are_named(tmp_path, capsys, run, ridge_args):
     path = _dated_csv(tmp_path, ["2024-03-31T00:00+01:00", "2024-03-31T01:00+01:00",
                                  "2024-03-31T03:00+02:00", "2024-03-31T04:00+02:00"])

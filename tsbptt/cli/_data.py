@@ -591,7 +591,8 @@ def _one_format(text, column, lines=None, tz=None):
             name = ("year first" if kwargs.get("yearfirst") else
                     "day first" if kwargs["dayfirst"] else "month first")
             readings[name] = parsed
-    complete = {k: p for k, p in readings.items() if p.notna().all()}
+    complete = {k: p for k, p in readings.items()
+                if p.notna().all() and _read_in_its_order(text, p, k)}
     for (a, pa), (b, pb) in itertools.combinations(complete.items(), 2):
         differ = np.flatnonzero((pa != pb).to_numpy())
         if len(differ):
@@ -612,6 +613,25 @@ def _one_format(text, column, lines=None, tz=None):
     raise UsageError(f"cannot read {cut(text[pos])} (line {_line(pos, lines)}) of time column "
                      f"{column!r} as a date/time{like}; write times as ISO 8601, e.g. "
                      f"2024-01-31 13:00{_month_year_hint(text[pos])}")
+
+
+def _read_in_its_order(text, parsed, reading):
+    """Whether every value of ``text`` with two leading numbers (01/13/2024) was read
+    as ``reading`` says ('day first' or 'month first'): dateutil takes the order as a
+    hint and swaps day and month where a value reads no other way (13 can be no
+    month), so a month-first column of 12-hour times (01/13/2024 12:00 AM) also read
+    'day first', differently, and was called ambiguous."""
+    if reading not in ("day first", "month first"):
+        return True
+    fields = text.str.extract(r"^\s*(\d{1,2})\D(\d{1,2})\D\d{2,4}\b")
+    known = fields[0].notna().to_numpy()
+    if not known.any():
+        return True
+    a = fields[0].to_numpy()[known].astype(int)
+    b = fields[1].to_numpy()[known].astype(int)
+    day, month = (a, b) if reading == "day first" else (b, a)
+    times = pd.DatetimeIndex(parsed)[known]
+    return bool(((times.day == day) & (times.month == month)).all())
 
 
 def _instants(text, column, tz, kwargs, lines=None):
