@@ -626,7 +626,7 @@ def test_a_two_digit_year_first_is_ambiguous(tmp_path, capsys, run, ridge_args):
     path = _dated_csv(tmp_path, hours)
     code, out, err = run(capsys, *ridge_args(path))
     assert code == 2 and out == ""
-    assert ("ambiguous: '24-03-01 00:00' (line 2) is 2001-03-24 read month first but "
+    assert ("ambiguous: '24-03-01 00:00' (line 2) is 2001-03-24 read day first but "
             "2024-03-01 read year first") in err
 
 
