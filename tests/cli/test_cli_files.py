@@ -254,6 +254,41 @@ def test_non_iso_times_whose_offset_changes_read_with_tz(tmp_path, capsys, run,
            "--tz with the series' zone" in err
 
 
+def test_non_iso_times_with_offsets_are_read_by_their_wall_clock_dates(tmp_path, capsys,
+                                                                       run, ridge_args):
+    # the day-first check compared the written day with the UTC instant's (local
+    # midnight is the day before in UTC): both readings failed it, and a year-first
+    # reading (dateutil's swaps) was kept: wrong dates, or "cannot read"
+    hours = pd.date_range("2024-10-05", "2024-11-04 23:00", freq="h", tz="Europe/Berlin")
+    path = _dated_csv(tmp_path, [f"{t:%d.%m.%Y %H:%M}{t:%z}" for t in hours])
+    code, out, err = run(capsys, *ridge_args(path, "--tz", "Europe/Berlin"))
+    assert code == 0, err
+    assert out.splitlines()[1].split()[:2] == ["2024-11-05", "00:00:00+01:00"]
+    # one day of 3 November: 03.11 or 11.03, ambiguous, never silently March
+    quarter = pd.date_range("2024-11-03", periods=96, freq="15min", tz="America/New_York")
+    path = _dated_csv(tmp_path, [f"{t:%d.%m.%Y %H:%M}{t:%z}" for t in quarter], "ny.csv")
+    code, _, err = run(capsys, *ridge_args(path, "--tz", "America/New_York"))
+    assert code == 2 and "is ambiguous: '03.11.2024 00:00-0400'" in err
+
+
+def test_tz_says_a_missing_time_or_a_daily_date_for_what_it_is(tmp_path, capsys, run,
+                                                               ridge_args):
+    hours = pd.date_range("2024-01-01", periods=30, freq="h").strftime("%Y-%m-%d %H:%M")
+    path = _dated_csv(tmp_path, list(hours[:10]) + ["NaT"] + list(hours[11:]))
+    code, _, plain = run(capsys, *ridge_args(path))
+    code_tz, _, err = run(capsys, *ridge_args(path, "--tz", "Europe/Berlin"))
+    assert code == code_tz == 2
+    assert "skips" not in err and "missing time" in plain and "missing time" in err
+    # daily dates where the clocks go back at midnight (Havana, 5 November 2023)
+    days = pd.date_range("2023-10-20", "2023-11-20", freq="D").strftime("%Y-%m-%d")
+    path = _dated_csv(tmp_path, days, "days.csv")
+    code, _, err = run(capsys, *ridge_args(path, "--tz", "America/Havana"))
+    assert code == 2
+    assert "has twice, at UTC offsets -04:00 and -05:00 (the clocks go back there at " \
+           "the end of daylight saving time), and no second row tells which one it is; " \
+           "dates without a time of day need no --tz: leave it out" in err
+
+
 def test_local_time_errors_without_tz_say_it_reads_a_dst_night(tmp_path, capsys, run,
                                                                ridge_args):
     # "sum or average the duplicates" merged two real hours, and "--fill" invented

@@ -391,8 +391,11 @@ def test_the_week_is_no_candidate_where_it_does_not_apply():
     named = AutoForecaster(horizon=12, season=288, n_origins=3,
                            candidates=("seasonal naive", "seasonal naive weekly"))
     assert set(named.fit(minutes).scores_) == {"seasonal naive", "seasonal naive weekly"}
-    assert "the weekly ones' 2016" in named.summary() or \
-        named.members_ == ["seasonal naive"]
+    assert named._week == 2016
+    with pytest.raises(ValueError, match="the series' times have no fixed step in days "
+                                         r"\(an integer index, or months\)"):
+        AutoForecaster(horizon=24, season=24, candidates=("ridge weekly",)).fit(
+            hourly.reset_index(drop=True))
     offset = AutoForecaster(horizon=24, freq=pd.DateOffset(hours=1), random_state=0,
                             n_threads=1, candidates=("seasonal naive weekly",))
     assert offset.fit(hourly).members_ == ["seasonal naive weekly"]

@@ -37,7 +37,7 @@ MODELS = {"lstm": "LSTMRegressor", "gru": "GRURegressor", "rnn": "RNNRegressor",
           "ridge": "sklearn Ridge", "esn": "ESNRegressor (echo-state network)",
           "naive": "SeasonalNaive",
           "auto": "AutoForecaster: backtests seasonal naive, naive, ridge and two LSTMs "
-                  "(and, for a step that divides a day, seasonal naive and ridge at "
+                  "(and, for hourly to 15-minute steps, seasonal naive and ridge at "
                   "the week) on the latest 20% of the training data (at most 250 horizons) and "
                   "forecasts with the mean "
                   "of the best (up to three within 1.5 times the best's error)"}
@@ -469,7 +469,7 @@ def _localize(index, tz, column, lines=None):
     n = len(index)
     # the two readings of each time: they differ where the zone repeats it
     a = index.tz_localize(tz, ambiguous=np.ones(n, dtype=bool), nonexistent="NaT")
-    skipped = np.flatnonzero(a.isna())
+    skipped = np.flatnonzero(a.isna() & index.notna())  # (a missing time is said later)
     if len(skipped):
         pos = int(skipped[0])
         # dates alone (daily data) in a zone whose clocks change at midnight
@@ -490,11 +490,14 @@ def _localize(index, tz, column, lines=None):
     if len(alone):
         pos = int(twice[alone[0]])
         offsets = " and ".join(map(utc_offset, sorted((a[pos], b[pos]))))  # in turn
+        fix = ("dates without a time of day need no --tz: leave it out"
+               if (index == index.normalize()).all() else
+               "write the times with their UTC offsets, or in UTC")
         raise UsageError(
             f"time column {column!r} has {index[pos]} (line {_line(pos, lines)}) once, a "
             f"local time that --tz {tz} has twice, at UTC offsets {offsets} (the clocks "
             "go back there at the end of daylight saving time), and no second row tells "
-            "which one it is; write the times with their UTC offsets, or in UTC")
+            f"which one it is; {fix}")
     earlier = np.minimum(a.asi8[twice], b.asi8[twice])
     later = np.maximum(a.asi8[twice], b.asi8[twice])
     use_b = np.zeros(n, dtype=bool)
@@ -544,7 +547,12 @@ def _mixed_zones(text, column, lines=None, tz=None):
     with ``tz`` (--tz), only where some have one and others not: times with
     offsets are instants, whatever their offsets. Returns the offsets (None: none).
     """
-    offsets = [pd.Timestamp(v).utcoffset() for v in text]
+    if tz is not None:  # only whether each has an offset: a pattern, not a parse a row
+        has = text.str.contains(r"(?:Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)\s*$",
+                                regex=True).to_numpy()
+        offsets = [True if h else None for h in has]
+    else:
+        offsets = [pd.Timestamp(v).utcoffset() for v in text]
     differ = (lambda o: (o is None) != (offsets[0] is None)) if tz is not None else \
         (lambda o: o != offsets[0])
     pos = next((i for i, o in enumerate(offsets) if differ(o)), None)
@@ -581,7 +589,9 @@ def _one_format(text, column, lines=None, tz=None):
     year_first = bool(re.match(r"\s*\d{4}\D", text[0]))  # year, month, day: never y-d-m
     options = [dict(dayfirst=False)] if year_first else [dict(dayfirst=False),
                                                           dict(dayfirst=True)]
-    if re.match(r"\s*\d{2}\D", text[0]):  # 24-03-01: a two-digit year first, too
+    # 24-03-01: a two-digit year first, too (not 03.11.2024: its year is the third)
+    if re.match(r"\s*\d{2}\D", text[0]) and \
+            not re.match(r"\s*\d{1,2}\D\d{1,2}\D\d{4}", text[0]):
         options.append(dict(yearfirst=True))
     for kwargs in options:
         parsed = _to_datetime(text, errors="coerce", **kwargs)
@@ -590,9 +600,10 @@ def _one_format(text, column, lines=None, tz=None):
         if parsed is not None and pd.api.types.is_datetime64_any_dtype(parsed):
             name = ("year first" if kwargs.get("yearfirst") else
                     "day first" if kwargs["dayfirst"] else "month first")
-            readings[name] = parsed
-    complete = {k: p for k, p in readings.items()
-                if p.notna().all() and _read_in_its_order(text, p, k)}
+            readings[name] = parsed, kwargs
+    complete = {k: p for k, (p, kwargs) in readings.items()
+                if p.notna().all() and _read_in_its_order(text, p, k, kwargs)}
+    readings = {k: p for k, (p, _) in readings.items()}
     for (a, pa), (b, pb) in itertools.combinations(complete.items(), 2):
         differ = np.flatnonzero((pa != pb).to_numpy())
         if len(differ):
@@ -615,7 +626,7 @@ def _one_format(text, column, lines=None, tz=None):
                      f"2024-01-31 13:00{_month_year_hint(text[pos])}")
 
 
-def _read_in_its_order(text, parsed, reading):
+def _read_in_its_order(text, parsed, reading, kwargs):
     """Whether every value of ``text`` with two leading numbers (01/13/2024) was read
     as ``reading`` says ('day first' or 'month first'): dateutil takes the order as a
     hint and swaps day and month where a value reads no other way (13 can be no
@@ -630,7 +641,11 @@ def _read_in_its_order(text, parsed, reading):
     a = fields[0].to_numpy()[known].astype(int)
     b = fields[1].to_numpy()[known].astype(int)
     day, month = (a, b) if reading == "day first" else (b, a)
-    times = pd.DatetimeIndex(parsed)[known]
+    times = pd.DatetimeIndex(parsed)
+    if times.tz is not None:  # instants (UTC): the written dates are the wall clock's
+        times = pd.DatetimeIndex(_to_datetime(text.str.replace(
+            r"\s*(?:[+-]\d{2}:?\d{2}|Z)\s*$", "", regex=True), errors="coerce", **kwargs))
+    times = times[known]
     return bool(((times.day == day) & (times.month == month)).all())
 
 

@@ -273,9 +273,13 @@ class AutoForecaster(BaseEstimator):
             per_day = None
         if season > 1 and per_day == season:
             return 7 * season
-        steps = "none: no fixed step" if per_day is None else f"{per_day:g}"
-        self._no_week = (f"the season ({season}) is not the number of the series' steps "
-                         f"in a day ({steps}); give season= as that number")
+        if per_day is None:  # an integer index, or steps of no fixed length
+            self._no_week = ("the series' times have no fixed step in days (an integer "
+                             "index, or months): a week needs dated times of a step "
+                             "that divides a day")
+        else:
+            self._no_week = (f"the season ({season}) is not the number of the series' "
+                             f"steps in a day ({per_day:g}); give season= as that number")
         return None
 
     def fit(self, y: pd.Series | pd.DataFrame, X: pd.DataFrame | None = None
