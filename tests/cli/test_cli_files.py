@@ -279,14 +279,19 @@ def test_tz_says_a_missing_time_or_a_daily_date_for_what_it_is(tmp_path, capsys,
     code_tz, _, err = run(capsys, *ridge_args(path, "--tz", "Europe/Berlin"))
     assert code == code_tz == 2
     assert "skips" not in err and "missing time" in plain and "missing time" in err
-    # daily dates where the clocks go back at midnight (Havana, 5 November 2023)
-    days = pd.date_range("2023-10-20", "2023-11-20", freq="D").strftime("%Y-%m-%d")
-    path = _dated_csv(tmp_path, days, "days.csv")
-    code, _, err = run(capsys, *ridge_args(path, "--tz", "America/Havana"))
-    assert code == 2
-    assert "has twice, at UTC offsets -04:00 and -05:00 (the clocks go back there at " \
-           "the end of daylight saving time), and no second row tells which one it is; " \
-           "dates without a time of day need no --tz: leave it out" in err
+    # daily dates where the clocks change at midnight: no --tz, not offsets
+    for zone, first, last, what in (
+            ("America/Havana", "2023-10-20", "2023-11-20", "has twice, at UTC offsets "
+             "-04:00 and -05:00 (the clocks go back there at the end of daylight saving "
+             "time), and no second row tells which one it is"),
+            ("America/Santiago", "2024-09-01", "2024-09-20", "a local time that --tz "
+             "America/Santiago skips (the clocks go forward there at daylight saving "
+             "time)")):
+        days = pd.date_range(first, last, freq="D").strftime("%Y-%m-%d")
+        path = _dated_csv(tmp_path, days, "days.csv")
+        code, _, err = run(capsys, *ridge_args(path, "--tz", zone))
+        assert code == 2
+        assert f"{what}; dates without a time of day need no --tz: leave it out" in err
 
 
 def test_local_time_errors_without_tz_say_it_reads_a_dst_night(tmp_path, capsys, run,
@@ -308,14 +313,6 @@ def test_local_time_errors_without_tz_say_it_reads_a_dst_night(tmp_path, capsys,
     assert code == 2
     assert "or resample first (for local times whose clocks went forward that night, " \
            "pass --tz with their zone instead)" in err
-    # daily dates in a zone whose clocks change at midnight: no --tz, not offsets
-    days = pd.date_range("2024-09-01", "2024-09-20", freq="D")
-    path = _dated_csv(tmp_path, days.strftime("%Y-%m-%d"), "days.csv")
-    code, _, err = run(capsys, *ridge_args(path, "--tz", "America/Santiago"))
-    assert code == 2
-    assert "a local time that --tz America/Santiago skips (the clocks go forward there " \
-           "at daylight saving time); dates without a time of day need no --tz: leave " \
-           "it out" in err
 
 
 def test_tz_suggests_only_close_names_and_refuses_the_machines_own(tmp_path, capsys, run,

@@ -470,12 +470,12 @@ def _localize(index, tz, column, lines=None):
     # the two readings of each time: they differ where the zone repeats it
     a = index.tz_localize(tz, ambiguous=np.ones(n, dtype=bool), nonexistent="NaT")
     skipped = np.flatnonzero(a.isna() & index.notna())  # (a missing time is said later)
+    # dates alone (daily data) in a zone whose clocks change at midnight need no zone
+    dates_only = "dates without a time of day need no --tz: leave it out" \
+        if (index == index.normalize()).all() else None
     if len(skipped):
         pos = int(skipped[0])
-        # dates alone (daily data) in a zone whose clocks change at midnight
-        fix = ("dates without a time of day need no --tz: leave it out"
-               if (index == index.normalize()).all() else
-               "write the times with their UTC offsets, or in UTC, or check --tz")
+        fix = dates_only or "write the times with their UTC offsets, or in UTC, or check --tz"
         raise UsageError(
             f"time column {column!r} has {index[pos]} (line {_line(pos, lines)}), a local "
             f"time that --tz {tz} skips (the clocks go forward there at daylight saving "
@@ -490,9 +490,7 @@ def _localize(index, tz, column, lines=None):
     if len(alone):
         pos = int(twice[alone[0]])
         offsets = " and ".join(map(utc_offset, sorted((a[pos], b[pos]))))  # in turn
-        fix = ("dates without a time of day need no --tz: leave it out"
-               if (index == index.normalize()).all() else
-               "write the times with their UTC offsets, or in UTC")
+        fix = dates_only or "write the times with their UTC offsets, or in UTC"
         raise UsageError(
             f"time column {column!r} has {index[pos]} (line {_line(pos, lines)}) once, a "
             f"local time that --tz {tz} has twice, at UTC offsets {offsets} (the clocks "
