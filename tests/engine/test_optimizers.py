@@ -303,3 +303,17 @@ def test_restore_puts_the_state_back_as_snapshot_copied_it(name):
     (undone, t_undone), (fresh, t_fresh) = run(True), run(False)
     np.testing.assert_array_equal(undone, fresh)
     assert t_undone == t_fresh == 1
+
+
+def test_a_gradient_that_is_no_array_of_numbers_changes_nothing():
+    # np.shape passed a list or text of the right shape; the update then failed
+    # after the parameters before it had moved and t had advanced
+    from tsbptt.engine.optimizers import Adam
+
+    p = [np.zeros((3, 4)), np.zeros(4)]
+    opt = Adam(p, 0.1)
+    with pytest.raises(TypeError, match=r"grads\[1\] must hold numbers, got dtype <U1"):
+        opt.step([np.ones((3, 4)), ["a"] * 4])
+    assert opt.t == 0 and not p[0].any()
+    opt.step([np.ones((3, 4)), [1.0] * 4])  # a list of numbers is taken as an array
+    assert opt.t == 1 and p[1].all()

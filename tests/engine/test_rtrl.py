@@ -257,6 +257,13 @@ def test_online_trainer_checks_clip_norm_when_it_is_set(bad):
     assert trainer.clip_norm is None
     trainer.clip_norm = 2
     assert trainer.clip_norm == 2.0
+    # one pickled before it was a property held it as a plain attribute
+    import pickle
+    old = trainer.__dict__.copy()
+    old["clip_norm"] = old.pop("_clip_norm")
+    copy = RTRLTrainer.__new__(RTRLTrainer)
+    copy.__setstate__(old)
+    assert copy.clip_norm == 2.0 and pickle.loads(pickle.dumps(trainer)).clip_norm == 2.0
 
 
 def test_online_trainer_needs_a_many_to_many_network():

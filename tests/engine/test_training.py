@@ -643,3 +643,26 @@ def test_quantile_outputs_that_do_not_fit_the_quantiles_are_refused():
         train(net, Objective(Quantile((0.1, 0.5, 0.9))), Adam(list(net.params.values())),
               Constant(0.01), (X, np.zeros((8, 1)), np.full(8, 5, dtype=np.intp), None),
               TrainOptions(batch_size=4, max_iter=1))
+
+
+def test_train_reads_lengths_and_weights_as_it_checked_them():
+    # checked up front, then the originals were read: lengths=None ("every
+    # sequence whole") failed inside the first epoch, lists failed as lists
+    net, X, y = _small_problem()
+    whole = Network("gru", 2, 4, 1, random_state=0)
+    opts = TrainOptions(batch_size=4, max_iter=2, shuffle=False)
+    a = train(*_train_args(whole, X, y, w=np.ones(8)), opts)
+    opt = Adam(list(net.params.values()), 0.01)
+    b = train(net, Objective(MSE()), opt, Constant(0.01), (X, y, None, [1.0] * 8), opts,
+              validation=(X, y, [5] * 8, None))
+    assert [h["train_loss"] for h in a] == [h["train_loss"] for h in b]
+    for k, v in whole.params.items():
+        np.testing.assert_array_equal(net.params[k], v)
+
+
+def test_non_finite_targets_held_as_objects_are_refused_too():
+    net, X, y = _small_problem()
+    y_obj = y.astype(object)
+    y_obj[3, 0] = np.nan
+    with pytest.raises(ValueError, match=r"^y contains NaN or infinity \(sample 3\)"):
+        train(*_train_args(net, X, y_obj), TrainOptions(batch_size=4, max_iter=1))

@@ -105,6 +105,22 @@ def test_a_first_partial_fit_refused_in_its_setup_leaves_no_model():
         np.testing.assert_array_equal(m.network_.params[k], v, err_msg=k)
 
 
+def test_a_refused_continuation_keeps_the_optimizer_and_checks_the_settings():
+    X, y = _stream(40, 2, seed=5)
+    m = RTRLRegressor("rnn", 3, random_state=0).fit(X[:30], y[:30])
+    adam, t = m._trainer.optimizer, m._trainer.optimizer.t
+    m.set_params(optimizer="sgd", clip_norm=-1.0)
+    with pytest.raises(ValueError, match="clip_norm"):
+        m.partial_fit(X[30:], y[30:])
+    m.set_params(optimizer="adam", clip_norm=1.0).partial_fit(X[30:], y[30:])
+    assert m._trainer.optimizer is adam and adam.t == t + 10  # moments kept
+    # a fitted model's partial_fit checks the settings set since, as fit does
+    for bad in ({"learning_rate": -0.5}, {"learning_rate": np.nan}):
+        with pytest.raises(ValueError, match="learning_rate"):
+            m.set_params(**bad).partial_fit(X[30:], y[30:])
+    assert m.n_steps_ == 40
+
+
 def test_reset_state_needs_a_fitted_model():
     with pytest.raises(NotFittedError, match="RTRLRegressor instance is not fitted"):
         RTRLRegressor().reset_state()

@@ -159,12 +159,16 @@ class Optimizer:
         """
         if len(grads) != len(self.params):
             raise ValueError(f"got {len(grads)} gradients for {len(self.params)} parameters")
-        # all shapes before any update: a refused step changes nothing (a (4,)
-        # gradient would broadcast over a (3, 4) parameter)
+        # every gradient before any update: a refused step changes nothing (a (4,)
+        # gradient would broadcast over a (3, 4) parameter; a list, or text, failed
+        # after the parameters before it had moved)
+        grads = [np.asarray(g) for g in grads]
         for i, (g, p) in enumerate(zip(grads, self.params)):
-            if np.shape(g) != p.shape:
-                raise ValueError(f"grads[{i}] has shape {np.shape(g)}, expected "
+            if g.shape != p.shape:
+                raise ValueError(f"grads[{i}] has shape {g.shape}, expected "
                                  f"params[{i}]'s shape {p.shape}")
+            if g.dtype.kind not in "biuf":
+                raise TypeError(f"grads[{i}] must hold numbers, got dtype {g.dtype}")
         lr = self.learning_rate if learning_rate is None else float(learning_rate)
         self.t += 1
         for i, g in enumerate(grads):

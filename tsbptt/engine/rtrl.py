@@ -415,6 +415,12 @@ class RTRLTrainer:
         self.tracker = RTRL(net, batch)
         self._names = list(net.params)
 
+    def __setstate__(self, state):
+        # a trainer pickled before clip_norm was a checked property kept it plain
+        if "clip_norm" in state:
+            state["_clip_norm"] = state.pop("clip_norm")
+        self.__dict__.update(state)
+
     @property
     def clip_norm(self):
         """The global-norm clip of each step's gradient, or None."""

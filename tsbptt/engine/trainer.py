@@ -344,6 +344,11 @@ def _check_targets_finite(net, y, lengths, name):
     within each sequence's length); a NaN target made the loss NaN, a vague stop in
     training and a NaN validation loss that early stopping took for no change."""
     y = np.asarray(y)
+    if y.dtype.kind == "O":  # numbers held as objects: read as floats where they are
+        try:
+            y = y.astype(np.float64)
+        except (TypeError, ValueError):
+            return
     if y.dtype.kind not in "fc":  # integers (class labels) are finite
         return
     finite = np.isfinite(y)
@@ -364,14 +369,17 @@ def _check_targets_finite(net, y, lengths, name):
 def _check_samples(net, loss, data, name=""):
     """Lengths, targets and sample weights of one data set, for the whole set at
     once: a message then names a sample's own index, not its place in a shuffled
-    minibatch. ``name``: '' or "the validation data's "."""
+    minibatch. ``name``: '' or "the validation data's ". Returns ``data`` with the
+    lengths and weights as checked (None lengths: every sequence whole; lists as
+    arrays), which the epochs then read."""
     X, y, lengths, w = data
     N, T = X.shape[0], X.shape[1]
     lengths = check_lengths(lengths, N, T, name=f"{name}lengths")
     loss.check_targets(net, y, N, T, name=f"{name}y")
     _check_targets_finite(net, y, lengths, f"{name}y")
     if w is not None:
-        check_sample_weight(w, N, name=f"{name}sample_weight")
+        w = check_sample_weight(w, N, name=f"{name}sample_weight")
+    return data._replace(lengths=lengths, sample_weight=w)
 
 
 def _check_data(net, loss, data, opts, validation=None, optimizer=None):
@@ -389,11 +397,12 @@ def _check_data(net, loss, data, opts, validation=None, optimizer=None):
                          "training it needs its own copy (copy.deepcopy(model), or load it "
                          "without mmap_mode)")
     opts.validate(X.shape[1])
-    _check_samples(net, loss, data)
+    data = _check_samples(net, loss, data)
+    X, y, lengths, w = data
     if w is not None and not w.sum() > 0:
         raise ValueError("no training sample has a positive weight")
     if validation is not None:
-        _check_samples(net, loss, validation, name="the validation data's ")
+        validation = _check_samples(net, loss, validation, name="the validation data's ")
         if validation.sample_weight is not None and not validation.sample_weight.sum() > 0:
             raise ValueError("no validation sample has a positive weight: the validation "
                              "data's sample_weight is 0 throughout, so it cannot score "
@@ -410,6 +419,7 @@ def _check_data(net, loss, data, opts, validation=None, optimizer=None):
         raise ValueError(f"checkpoint_every applies to full BPTT; with {asked} only "
                          "bptt_steps steps are cached anyway")
     _check_cache_memory(net, X.shape[0], X.shape[1], opts)
+    return data, validation
 
 
 def _check_cache_memory(net, n_samples, T, opts):
@@ -475,7 +485,7 @@ def train(net, loss, optimizer, schedule, data, opts, *, validation=None, rng=No
     """
     data = TrainingData(*data)
     validation = None if validation is None else TrainingData(*validation)
-    _check_data(net, loss, data, opts, validation, optimizer)
+    data, validation = _check_data(net, loss, data, opts, validation, optimizer)
     data = relative_weights(net, data)
     rng = np.random.RandomState(0) if rng is None else rng
     history = [] if history is None else history

@@ -221,11 +221,11 @@ class RTRLRegressor(RegressorMixin, BaseEstimator):
         """The optimizer's settings as they are now: a new optimizer where
         :data:`_OPTIMIZER` changed, learning_rate and clip_norm in place (after the
         data's checks: a refused piece keeps the moments)."""
+        self._trainer.clip_norm = self.clip_norm  # (checked first: a refusal keeps all)
         now = {k: getattr(self, k) for k in _OPTIMIZER}
         if vars(self).setdefault("_optimizer_params", now) != now:
             self._trainer.optimizer = self._new_optimizer()
         self._trainer.optimizer.learning_rate = float(self.learning_rate)
-        self._trainer.clip_norm = self.clip_norm
 
     def __setstate__(self, state):
         super().__setstate__(state)
@@ -311,6 +311,9 @@ class RTRLRegressor(RegressorMixin, BaseEstimator):
                 X, y = self._stream(X, y, reset=True)
                 self._initialize(y.shape[1])
         else:
+            # scikit-learn validates a fitted model's partial_fit no more: a
+            # learning_rate set to -0.5 since was taken (gradient ascent)
+            self._validate_params()
             self._continue()
             X, y = self._stream(X, y, reset=False)
             self._continue_optimizer()
