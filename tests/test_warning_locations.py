@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import Ridge
 
-from tsbptt import (ESNRegressor, Forecaster, GRUClassifier, LSTMRegressor, RNNRegressor,
-                    backtest, save_model)
+from tsbptt import (ESNClassifier, ESNRegressor, Forecaster, GRUClassifier, LSTMRegressor,
+                    RNNRegressor, backtest, save_model)
 
 rng = np.random.default_rng(0)
 X = rng.standard_normal((40, 6))
@@ -64,6 +64,12 @@ CASES = {
     "a short series sets the lags": (
         lambda tmp: Forecaster(Ridge(), horizon=2).fit({"a": noise, "b": noise.iloc[-14:]}),
         "lags=None chose"),
+    "labels as a column": (
+        lambda tmp: GRUClassifier(4, max_iter=1).fit(X, (y > 0)[:, None]),
+        "A column-vector y was passed"),
+    "labels as a column, ESN": (
+        lambda tmp: ESNClassifier(20, random_state=0).fit(X, (y > 0)[:, None]),
+        "A column-vector y was passed"),
     "a reservoir without a cycle": (
         lambda tmp: ESNRegressor(n_reservoir=2, sparsity=0.9, random_state=0).fit(X, y),
         "no cycle"),

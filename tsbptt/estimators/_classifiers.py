@@ -16,12 +16,12 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils import assert_all_finite
-from sklearn.utils.validation import column_or_1d
 
 from ..engine import LOSSES
 from ..utils._validation import plain_label, reject_masked
 from ._base import Sequences, _BaseRecurrent
 from ._docs import fill_doc
+from ._inputs import labels_1d
 from ._streaming import RecurrentState, RecurrentStream, step_from
 from ._targets import check_weights, target_ndim, targets_per_step
 
@@ -98,7 +98,7 @@ class _ClassifierBase(ClassifierMixin, _BaseRecurrent):
         (matching no prediction, as ``accuracy_score`` counts it) instead of an
         error."""
         reject_masked(y, "y")
-        y = column_or_1d(y, warn=True)
+        y = labels_1d(y)
         if len(y) != n:
             raise ValueError(f"y has {len(y)} labels for {n} samples")
         if y.dtype.kind in "fc":  # named, as check_array names it ("Input contains NaN")

@@ -12,9 +12,10 @@ import numpy as np
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, column_or_1d
+from sklearn.utils.validation import check_is_fitted
 
 from ._esn import _Reservoir
+from ._inputs import labels_1d
 from ._state import undone_on_failure
 from ._tags import Capabilities
 from ._targets import check_weights
@@ -103,7 +104,7 @@ dtype, random_state
             if y is None:
                 raise ValueError(f"{type(self).__name__} requires y to be passed, but the "
                                  "target y is None")
-            y = column_or_1d(y, warn=True)
+            y = labels_1d(y)
             if len(y) != len(X3):
                 raise ValueError(f"y has {len(y)} labels for {len(X3)} samples")
             check_classification_targets(y)

@@ -19,7 +19,8 @@ Inputs are never modified; read-only and Fortran-ordered arrays are accepted.
 import warnings
 
 import numpy as np
-from sklearn.utils.validation import check_array, validate_data
+from sklearn.exceptions import DataConversionWarning
+from sklearn.utils.validation import check_array, column_or_1d, validate_data
 
 from ..utils._validation import reject_complex, reject_masked, user_stacklevel
 
@@ -227,3 +228,16 @@ def in_dtype(Xs, dtype, name="X"):
                          f"(largest magnitude {big:.3g}, the limit is "
                          f"{np.finfo(dtype).max:.3g}); use dtype='float64'")
     return out
+
+
+def labels_1d(y):
+    """``y`` as a 1D array of labels, as ``column_or_1d(y, warn=True)`` gives it, but
+    its warning for a column vector names the user's line (scikit-learn's named
+    the line inside tsbptt that called it)."""
+    shape = np.shape(y) if hasattr(y, "shape") or isinstance(y, (list, tuple)) else ()
+    if len(shape) == 2 and shape[1] == 1:
+        warnings.warn("A column-vector y was passed when a 1d array was expected. Please "
+                      "change the shape of y to (n_samples, ), for example using ravel().",
+                      DataConversionWarning, stacklevel=user_stacklevel())
+        y = np.ravel(np.asarray(y))
+    return column_or_1d(y)
