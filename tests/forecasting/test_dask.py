@@ -56,6 +56,36 @@ def test_local_models_with_the_linear_part_are_bitwise_serial():
     pd.testing.assert_series_equal(serial, parallel, check_exact=True)
 
 
+@pytest.mark.slow  # starts worker processes
+def test_the_multiprocessing_backend_runs_the_jobs():
+    # parallel_map asked every backend for results as a generator, which joblib's
+    # multiprocessing backend refuses: every call failed under it
+    f = Forecaster(Ridge(), lags=6, horizon=2)
+    serial = LocalModels(f, n_jobs=1).fit(_panel()).predict()
+    with parallel_config(backend="multiprocessing", n_jobs=2):
+        parallel = LocalModels(f).fit(_panel()).predict()
+    pd.testing.assert_series_equal(serial, parallel, check_exact=True)
+
+
+def test_a_jobs_warnings_name_the_callers_line_and_come_once():
+    # warnings from jobs named joblib's line; in joblib's threads, a small-spread
+    # note came once per series, not once per call
+    import warnings
+
+    panel = _panel(6)
+    X = {k: pd.DataFrame({"c": 1e-14 * np.random.default_rng(0).standard_normal(len(s))},
+                         index=s.index) for k, s in panel.items()}
+    f = Forecaster(Ridge(), lags=6, horizon=2)
+    for config in ({"backend": "sequential"}, {"backend": "threading", "n_jobs": 2}):
+        with warnings.catch_warnings(record=True) as seen, parallel_config(**config):
+            warnings.simplefilter("always")
+            LocalModels(f).fit(panel, X)
+        said = [w for w in seen if "vary by at most" in str(w.message)]
+        assert len(said) == 1, (config, [str(w.message) for w in seen])
+        if config["backend"] == "sequential":  # (a worker thread has no line of yours)
+            assert said[0].filename == __file__
+
+
 def test_backtest_refit_false_parallel_matches_serial():
     y = _series(2)
     f = Forecaster(Ridge(), lags=6, horizon=3)

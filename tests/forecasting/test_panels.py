@@ -366,6 +366,19 @@ def test_panel_backtest_refuses_a_series_without_actuals():
                  initial=100, step=10, horizon=3)
 
 
+def test_panel_backtest_refuses_a_series_that_starts_after_the_last_cutoff():
+    # it was left out of every fit and every score, without a word
+    df = _frame()
+    times = df["ds"].drop_duplicates().sort_values()
+    late = df[df["unique_id"] == "a"].tail(5).assign(unique_id="late")
+    with pytest.raises(ValueError, match=r"series 'late' starts at Timestamp\('"
+                                         f"{times.iloc[-5]:%Y-%m-%d}.*after the last "
+                                         "cutoff .*: no fit reads it and no cutoff scores "
+                                         "it; leave it out of the backtest"):
+        backtest(Forecaster(Ridge(), lags=7, horizon=3), pd.concat([df, late]),
+                 initial=100, step=10, horizon=3)
+
+
 class _CountingRidge(Ridge):
     fits = 0
 

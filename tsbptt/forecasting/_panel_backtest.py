@@ -224,6 +224,13 @@ def panel_backtest(forecaster, y, X, *, initial, step, horizon, refit, season, c
     if initial <= season:  # MASE's in-sample naive forecast needs a season of data
         raise ValueError(f"initial={initial} must exceed season={season}")
     last = t <= grid[cuts[-1]]  # every row a fit reads, checked before the first
+    ids = y.index.get_level_values(0)
+    unseen = ids.unique().difference(ids[last])
+    if len(unseen):  # it was left out of every fit and every score, without a word
+        start = t[ids == unseen[0]].min()
+        raise ValueError(f"series {unseen[0]!r} starts at {start!r}, after the last "
+                         f"cutoff {grid[cuts[-1]]!r}: no fit reads it and no cutoff "
+                         "scores it; leave it out of the backtest")
     check_training_data(settings, y[last], None if X is None else X[last])
     progress = ProgressReporter(len(cuts), verbose, label="backtest", unit="cutoff")
     try:

@@ -32,10 +32,12 @@ from numbers import Integral
 
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
+from joblib.parallel import get_active_backend
 
 from ..engine.trainer import interrupts_stop_every_fit
 from ..engine._workers import worker_thread_limits
-from ..utils._validation import quieted, quieted_kinds
+from ..utils._validation import (quieted, quieted_kinds, small_spread_once,
+                                 small_spread_said)
 
 __all__ = ["check_n_jobs", "parallel_map"]
 
@@ -57,10 +59,10 @@ def check_n_jobs(n_jobs):
     return int(n_jobs)
 
 
-def _chunk(fn, jobs, quiet=frozenset()):
-    # the caller's quieted warnings (a context variable: a joblib thread, a loky
-    # or Dask worker starts without them)
-    with worker_thread_limits(), quieted(*quiet):
+def _chunk(fn, jobs, quiet=frozenset(), said=None):
+    # the caller's quieted warnings and the small-spread notes it gave (context
+    # variables: a joblib thread, a loky or Dask worker starts without them)
+    with worker_thread_limits(), quieted(*quiet), small_spread_once(said):
         return [fn(*job) for job in jobs]
 
 
@@ -110,11 +112,14 @@ def _map(fn, jobs, n_jobs, on_result):
                 on_result(out[-1])
         return out
     jobs = list(jobs)
-    parallel = Parallel(n_jobs=n_jobs, return_as="generator")
+    # results as they come where the backend can (joblib's multiprocessing backend
+    # cannot: every call failed under it)
+    generator = getattr(get_active_backend()[0], "supports_return_generator", True)
+    parallel = Parallel(n_jobs=n_jobs, return_as="generator" if generator else "list")
     chunks = _chunks(len(jobs), effective_n_jobs(n_jobs))
     out = []
-    quiet = quieted_kinds()
-    for results in parallel(delayed(_chunk)(fn, jobs[a:b], quiet) for a, b in chunks):
+    quiet, said = quieted_kinds(), small_spread_said()
+    for results in parallel(delayed(_chunk)(fn, jobs[a:b], quiet, said) for a, b in chunks):
         for result in results:
             out.append(result)
             if on_result is not None:

@@ -242,10 +242,15 @@ _SMALL_SPREAD_SEEN = contextvars.ContextVar("tsbptt_small_spread_seen", default=
 
 
 @contextlib.contextmanager
-def small_spread_once():
+def small_spread_once(seen=None):
     """Within it, each SmallSpreadWarning message is given once: a backtest refits
-    at every origin, and the same note came once an origin."""
-    token = _SMALL_SPREAD_SEEN.set(set()) if _SMALL_SPREAD_SEEN.get() is None else None
+    at every origin, and the same note came once an origin. ``seen``: the messages
+    given so far by the caller of parallel jobs (:func:`small_spread_said`), whose
+    threads share them."""
+    if seen is not None and _SMALL_SPREAD_SEEN.get() is None:
+        token = _SMALL_SPREAD_SEEN.set(seen)
+    else:
+        token = _SMALL_SPREAD_SEEN.set(set()) if _SMALL_SPREAD_SEEN.get() is None else None
     try:
         yield
     finally:
@@ -279,6 +284,12 @@ def quieted_kinds():
     """The kinds quieted here, for jobs sent to other threads or processes to
     quiet again (a context variable does not travel with them)."""
     return _QUIETED.get()
+
+
+def small_spread_said():
+    """The SmallSpreadWarning messages given so far here (a set, shared with jobs
+    sent to other threads), or None outside :func:`small_spread_once`."""
+    return _SMALL_SPREAD_SEEN.get()
 
 
 def small_spread_once_in(func):
@@ -387,9 +398,12 @@ def user_stacklevel():
     this as its argument) names the first frame outside tsbptt and scikit-learn:
     the user's line, which a fit reaches through either's wrappers at depths that
     differ."""
+    # joblib too: a job's warning named joblib's line that called it
     inside = tuple(os.path.dirname(m.__file__) + os.sep
-                   for m in (sys.modules.get("tsbptt"), sys.modules.get("sklearn")) if m)
+                   for m in (sys.modules.get(name) for name in ("tsbptt", "sklearn",
+                                                                "joblib")) if m)
     frame, level = sys._getframe(2), 2  # the caller of the function that warns
-    while frame is not None and frame.f_code.co_filename.startswith(inside):
+    # (a job in a worker thread has no user's frame: its outermost frame then)
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(inside):
         frame, level = frame.f_back, level + 1
     return level
