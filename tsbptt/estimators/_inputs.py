@@ -19,6 +19,7 @@ Inputs are never modified; read-only and Fortran-ordered arrays are accepted.
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.exceptions import DataConversionWarning
 from sklearn.utils.validation import check_array, column_or_1d, validate_data
 
@@ -234,6 +235,8 @@ def labels_1d(y):
     """``y`` as a 1D array of labels, as ``column_or_1d(y, warn=True)`` gives it, but
     its warning for a column vector names the user's line (scikit-learn's named
     the line inside tsbptt that called it)."""
+    if sp.issparse(y):  # refused there, as scikit-learn refuses it
+        return column_or_1d(y)
     shape = np.shape(y) if hasattr(y, "shape") or isinstance(y, (list, tuple)) else ()
     if len(shape) == 2 and shape[1] == 1:
         warnings.warn("A column-vector y was passed when a 1d array was expected. Please "
