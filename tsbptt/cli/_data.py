@@ -540,6 +540,11 @@ def _to_datetime(text, **kwargs):
         return None
 
 
+#: The advice for times whose UTC offsets change (instants of one zone).
+_PASS_TZ = ("pass --tz with the series' zone (e.g. --tz Europe/Berlin), or write every "
+            "time with the same UTC offset, e.g. all in UTC")
+
+
 def _mixed_zones(text, column, lines=None, tz=None):
     """Raise for ISO 8601 times whose UTC offsets differ (or only some have one);
     with ``tz`` (--tz), only where some have one and others not: times with
@@ -566,8 +571,7 @@ def _mixed_zones(text, column, lines=None, tz=None):
         fix = (f"write every time with its UTC offset, or none (then --tz reads them "
                f"as local times in {tz})")
     elif both:  # instants: --tz converts them
-        fix = ("pass --tz with the series' zone (e.g. --tz Europe/Berlin), or write "
-               "every time with the same UTC offset, e.g. all in UTC")
+        fix = _PASS_TZ
     else:
         fix = "write every time with the same UTC offset, e.g. all in UTC"
     dst = " (a daylight saving time change?)" if both else ""
@@ -660,9 +664,7 @@ def _instants(text, column, tz, kwargs, lines=None):
         raise MixedZonesError(
             f"time column {column!r} mixes UTC offsets: {cut(text[0])} (line "
             f"{_line(0, lines)}) and {cut(text[pos])} (line {_line(pos, lines)}) (a "
-            "daylight saving time change?); pass --tz with the series' zone (e.g. --tz "
-            "Europe/Berlin), or write every time with the same UTC offset, e.g. all in "
-            "UTC")
+            f"daylight saving time change?); {_PASS_TZ}")
     return instants
 
 

@@ -11,8 +11,9 @@ Design
   output never depends on ``n_jobs`` or on which worker finished first.
 - Each job runs under :class:`~tsbptt.engine._workers.worker_thread_limits`: in
   a Dask worker, tsbptt's kernels use at most the cores the worker was given (and
-  every BLAS one thread), so two worker processes on one machine do not both spawn a thread
-  per core (joblib already limits its own loky workers' threads the same way).
+  every BLAS one thread), so two worker processes on one machine do not both
+  spawn a thread per core (joblib already limits its own loky workers' threads the
+  same way).
   The kernels' results do not depend on their thread count, so a job gives the
   same bits in a worker as in the calling process.
 - ``n_jobs=1`` always runs here: a job that is one of many parallel jobs (a

@@ -2,10 +2,11 @@
 
 :class:`AutoForecaster` backtests a few candidates (seasonal naive, naive, a
 ridge regression on the lags, the default LSTM Forecaster with scale-free or with
-globally standardised windows; with a step that divides a day, also seasonal
-naive and ridge at the week, a second season) over origins in the last 20% of the series it is
-fitted on (at most 250 of them). The origins are split into ``n_folds`` consecutive blocks; each
-candidate is refitted before every block on the data before it only, and moves
+globally standardised windows; with hourly to 15-minute steps, also seasonal
+naive and ridge at the week, a second season) over origins in the last 20% of the
+series it is fitted on (at most 250 of them). The origins are split into
+``n_folds`` consecutive blocks; each candidate is refitted before every block on
+the data before it only, and moves
 its window over the block's origins. The forecast is the mean of the best
 ``n_best`` candidates by backtest error (three by default), leaving out any whose
 error is above ``within`` times the best's: a candidate that clearly wins is
@@ -245,8 +246,10 @@ class AutoForecaster(BaseEstimator):
                           freq=self.freq,
                           scaling="global" if name.endswith("global") else "auto")
 
-    def _names(self, season, weekly):
-        """The candidates backtested (``weekly``: the week fits the data)."""
+    def _names(self, season, no_week):
+        """The candidates backtested (``no_week``: why the week does not fit the
+        data, or None where it does)."""
+        weekly = no_week is None
         if self.candidates is None:
             return [c for c in DEFAULT_CANDIDATES if c != "naive" or season > 1] + \
                 (list(WEEKLY) if weekly else [])
@@ -258,12 +261,13 @@ class AutoForecaster(BaseEstimator):
         asked = [c for c in names if c in WEEKLY]
         if asked and not weekly:
             raise ValueError(f"candidates {asked} read a week as a second season: "
-                             f"{self._no_week}")
+                             f"{no_week}")
         return names
 
-    def _weekly_season(self, step, season):
-        """The week in steps, where the step divides a day into ``season`` steps (a
-        second season beside the day's), else None and why (``_no_week``)."""
+    @staticmethod
+    def _weekly_season(step, season):
+        """(the week in steps, None) where the step divides a day into ``season``
+        steps (a second season beside the day's), else (None, why not)."""
         try:  # pd.DateOffset(hours=1) steps as 'h' does
             offset = pd.tseries.frequencies.to_offset(step)
             if type(offset) is pd.DateOffset:
@@ -272,15 +276,13 @@ class AutoForecaster(BaseEstimator):
         except (TypeError, ValueError, AttributeError):
             per_day = None
         if season > 1 and per_day == season:
-            return 7 * season
+            return 7 * season, None
         if per_day is None:  # an integer index, or steps of no fixed length
-            self._no_week = ("the series' times have no fixed step in days (an integer "
-                             "index, or months): a week needs dated times of a step "
-                             "that divides a day")
-        else:
-            self._no_week = (f"the season ({season}) is not the number of the series' "
-                             f"steps in a day ({per_day:g}); give season= as that number")
-        return None
+            return None, ("the series' times have no fixed step in days (an integer "
+                          "index, or months): a week needs dated times of a step that "
+                          "divides a day")
+        return None, (f"the season ({season}) is not the number of the series' steps in "
+                      f"a day ({per_day:g}); give season= as that number")
 
     def fit(self, y: pd.Series | pd.DataFrame, X: pd.DataFrame | None = None
             ) -> AutoForecaster:
@@ -357,14 +359,13 @@ class AutoForecaster(BaseEstimator):
         n_origins = self.n_origins or min(
             MAX_ORIGINS, max(3, int(self.holdout * len(y)) // self.horizon))
         initial = len(y) - n_origins * self.horizon
-        self._week = self._weekly_season(step, season)
-        room = self._week is not None and initial >= self._week + 2 * self.horizon
-        if self._week is not None and not room:
-            self._no_week = (f"the backtest's first fit ({_count(initial, 'step')}) is "
-                             f"shorter than a week's window and two horizons "
-                             f"({self._week + 2 * self.horizon}): give a longer series, "
-                             "or fewer origins (n_origins)")
-        names = self._names(season, room)
+        self._week, no_week = self._weekly_season(step, season)
+        if self._week is not None and initial < self._week + 2 * self.horizon:
+            no_week = (f"the backtest's first fit ({_count(initial, 'step')}) is shorter "
+                       f"than a week's window and two horizons "
+                       f"({self._week + 2 * self.horizon}): give a longer series, or "
+                       "fewer origins (n_origins)")
+        names = self._names(season, no_week)
         if self.candidates is None and (self.season is not None or self.lags is not None):
             names = [n for n in names if n not in WEEKLY]  # season, windows as given
         self._window = lags = self._lags(initial)

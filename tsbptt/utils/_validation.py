@@ -247,10 +247,9 @@ def small_spread_once(seen=None):
     at every origin, and the same note came once an origin. ``seen``: the messages
     given so far by the caller of parallel jobs (:func:`small_spread_said`), whose
     threads share them."""
-    if seen is not None and _SMALL_SPREAD_SEEN.get() is None:
-        token = _SMALL_SPREAD_SEEN.set(seen)
-    else:
-        token = _SMALL_SPREAD_SEEN.set(set()) if _SMALL_SPREAD_SEEN.get() is None else None
+    token = None
+    if _SMALL_SPREAD_SEEN.get() is None:
+        token = _SMALL_SPREAD_SEEN.set(set() if seen is None else seen)
     try:
         yield
     finally:
