@@ -130,6 +130,13 @@ def test_learning_rate_override_and_errors():
     np.testing.assert_allclose(p[0], -0.25)
     with pytest.raises(ValueError, match="got 2 gradients for 1 parameters"):
         opt.step([np.ones(2), np.ones(2)])
+    # a step's learning rate is checked as the constructor's is, before any update
+    for bad in (-1.0, float("nan"), float("inf"), True):
+        with pytest.raises(ValueError, match=r"learning_rate must be a number >= 0, got "
+                                             + repr(bad).replace("(", r"\(")):
+            opt.step([np.ones(2)], learning_rate=bad)
+    np.testing.assert_allclose(p[0], -0.25)
+    assert opt.t == 1
     with pytest.raises(ValueError, match="nesterov=True needs momentum > 0"):
         SGD([np.zeros(1)], 0.1, nesterov=True)
 

@@ -404,6 +404,34 @@ def test_zero_weights_are_refused_before_training_and_in_evaluate():
         evaluate(net, Objective(MSE()), (X, y, lengths, np.zeros(8)))
 
 
+def test_non_finite_validation_x_and_evaluate_data_are_refused_up_front():
+    # the validation data's NaN came out of its first forward, after a whole
+    # epoch of training, as "X contains NaN"; evaluate averaged a NaN target
+    net, X, y = _small_problem()
+    before = {k: v.copy() for k, v in net.params.items()}
+    lengths = np.full(8, 5, dtype=np.intp)
+    epochs = []
+    bad_X = X.copy()
+    bad_X[3, 2, 0] = np.inf
+    with pytest.raises(ValueError, match="^the validation data's X contains NaN or "
+                                         "infinity; every value must be finite"):
+        train(*_train_args(net, X, y),
+              TrainOptions(batch_size=4, max_iter=2, callback=epochs.append),
+              validation=(bad_X, y, lengths, None))
+    assert epochs == []
+    for k, v in net.params.items():
+        np.testing.assert_array_equal(v, before[k])
+    bad_y = y.copy()
+    bad_y[5] = np.nan
+    with pytest.raises(ValueError, match=r"^y contains NaN or infinity \(sample 5\)"):
+        evaluate(net, Objective(MSE()), (X, bad_y, lengths, None))
+    with pytest.raises(ValueError, match="^X contains NaN or infinity"):
+        evaluate(net, Objective(MSE()), (bad_X, y, lengths, None))
+    # lengths of None read every sequence whole, as train does
+    assert evaluate(net, Objective(MSE()), (X, y, None, None)) == \
+        evaluate(net, Objective(MSE()), (X, y, np.full(8, X.shape[1]), None))
+
+
 def test_early_stopping_on_a_zero_weight_tail_is_a_clear_error():
     # the estimators' validation tail of all-zero weights once raised a bare
     # ZeroDivisionError, after an epoch had changed the weights

@@ -169,7 +169,8 @@ class Optimizer:
                                  f"params[{i}]'s shape {p.shape}")
             if g.dtype.kind not in "biuf":
                 raise TypeError(f"grads[{i}] must hold numbers, got dtype {g.dtype}")
-        lr = self.learning_rate if learning_rate is None else float(learning_rate)
+        lr = (self.learning_rate if learning_rate is None
+              else check_real("learning_rate", learning_rate, 0))
         self.t += 1
         for i, g in enumerate(grads):
             self._update(i, g, lr, self._state[i])

@@ -302,7 +302,20 @@ def evaluate(net, loss, data, batch_size=256, n_threads=None, outputs=None):
     The mean is over samples (many-to-one) or over valid steps (many-to-many),
     weighted by the sample weights, whatever the batch size. ``outputs``: the
     network's outputs on ``data``'s X, already computed (no forward pass then).
+
+    Raises
+    ------
+    ValueError
+        Where ``data`` holds a NaN or infinite value in X or in a target the loss
+        reads, lengths out of range, targets of the wrong shape or negative weights:
+        all checked before any forward pass (a NaN target made the mean NaN).
     """
+    return _evaluate(net, loss, _check_samples(net, loss, TrainingData(*data)),
+                     batch_size, n_threads, outputs)
+
+
+def _evaluate(net, loss, data, batch_size=256, n_threads=None, outputs=None):
+    """:func:`evaluate` on data :func:`_check_samples` has checked."""
     X, y, lengths, w = data
     total, weight = 0.0, 0.0
     for s in range(0, X.shape[0], batch_size):
@@ -331,11 +344,11 @@ def _validate(net, loss, validation, opts):
     if validation is None:
         return None, None
     if opts.score_validation is None:
-        return evaluate(net, loss, validation, n_threads=opts.n_threads), None
+        return _evaluate(net, loss, validation, n_threads=opts.n_threads), None
     X, _, lengths, _ = validation
     out = net.predict_outputs(np.ascontiguousarray(X), np.asarray(lengths, dtype=np.intp),
                               n_threads=opts.n_threads)
-    return (evaluate(net, loss, validation, outputs=out),
+    return (_evaluate(net, loss, validation, outputs=out),
             opts.score_validation(out))
 
 
@@ -374,6 +387,12 @@ def _check_samples(net, loss, data, name=""):
     arrays), which the epochs then read."""
     X, y, lengths, w = data
     N, T = X.shape[0], X.shape[1]
+    X = np.asarray(X)
+    if X.dtype in (np.float32, np.float64) and not all_finite(X):
+        # the layer's own check came at the first forward of that data: for the
+        # validation data's, after a whole epoch of training, and naming "X"
+        raise ValueError(f"{name}X contains NaN or infinity; every value must be "
+                         "finite, including padding past a sequence's length (use 0)")
     lengths = check_lengths(lengths, N, T, name=f"{name}lengths")
     loss.check_targets(net, y, N, T, name=f"{name}y")
     _check_targets_finite(net, y, lengths, f"{name}y")
