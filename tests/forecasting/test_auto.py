@@ -2,6 +2,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import clone
 from sklearn.linear_model import Ridge
 
 from tsbptt import AutoForecaster, Forecaster, backtest
@@ -357,6 +358,28 @@ def test_a_step_that_divides_a_day_adds_the_week_as_a_second_season():
     member = auto.forecaster_ if not hasattr(auto.forecaster_, "forecasters") else \
         auto.forecaster_.forecasters[0]
     assert member.season == 168 and member.lags == 168
+
+
+def test_a_short_history_is_told_where_the_window_length_came_from():
+    # predict(history=) named lags=168, which the user never gave
+    y = _weekly_load(24 * (7 * 5 + 1))
+    weekly = AutoForecaster(horizon=24, n_threads=1,
+                            candidates=("ridge weekly",)).fit(y)
+    with pytest.raises(ValueError, match=r"^history has 100 steps, fewer than lags=168 "
+                                         r"\(AutoForecaster's 'ridge weekly' reads "
+                                         r"windows of a week\)$"):
+        weekly.predict(history=y.iloc[-100:])
+    day = AutoForecaster(horizon=24, n_threads=1, candidates=("ridge",)).fit(y)
+    with pytest.raises(ValueError, match=r"^history has 30 steps, fewer than lags=48 "
+                                         r"\(the window AutoForecaster's candidates share "
+                                         r"for lags=None: twice the season"):
+        day.predict(history=y.iloc[-30:])
+    given = AutoForecaster(horizon=24, lags=36, n_threads=1, candidates=("ridge",)).fit(y)
+    with pytest.raises(ValueError, match=r"^history has 30 steps, fewer than lags=36$"):
+        given.predict(history=y.iloc[-30:])
+    # a clone of the chosen forecaster is the user's own: plain words again
+    with pytest.raises(ValueError, match=r"fewer than lags=168$"):
+        clone(weekly.forecaster_).fit(y).predict(history=y.iloc[-100:])
 
 
 def test_the_week_is_no_candidate_where_it_does_not_apply():

@@ -483,6 +483,9 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
 
     def _lags_set(self):
         """``lags_`` for a message, saying where it came from when it was chosen."""
+        said = vars(self).get("_lags_said")  # a wrapper's words for its choice
+        if said is not None:
+            return f"lags={self.lags_} ({said})"
         if self.lags is not None:
             return f"lags={self.lags_}"
         return (f"lags={self.lags_} (chosen for lags=None: twice the season, at least "
@@ -794,7 +797,7 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         if short:  # a shorter window would wrap around to the end of the series
             s = short[0]
             raise ValueError(f"history{'' if s.key is None else f' of series {s.key!r}'} "
-                             f"has {len(s.y)} steps, fewer than lags={self.lags_}")
+                             f"has {len(s.y)} steps, fewer than {self._lags_set()}")
         jobs = [(s, len(s.y) - 1) for s in data]
         states = None
         if self.strategy == "stateful":

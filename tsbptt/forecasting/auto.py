@@ -233,6 +233,10 @@ class AutoForecaster(BaseEstimator):
     future_exog = None
 
     def _candidate(self, name, season, lags):
+        said = (None if self.lags is not None
+                else f"AutoForecaster's {name!r} reads windows of a week" if name in WEEKLY
+                else "the window AutoForecaster's candidates share for lags=None: twice "
+                     "the season, at least 8, at most half of its first backtest fit")
         if name in WEEKLY:  # one week: the season and the window
             season = lags = self._week
             name = name.removesuffix(" weekly")
@@ -242,9 +246,12 @@ class AutoForecaster(BaseEstimator):
                  "ridge": lambda: Ridge(1.0),
                  "lstm": lambda: LSTMRegressor(**net),
                  "gru": lambda: GRURegressor(**net)}[name.removesuffix(" global")]()
-        return Forecaster(model, lags=lags, horizon=self.horizon, season=season,
-                          freq=self.freq,
-                          scaling="global" if name.endswith("global") else "auto")
+        member = Forecaster(model, lags=lags, horizon=self.horizon, season=season,
+                            freq=self.freq,
+                            scaling="global" if name.endswith("global") else "auto")
+        if said is not None:  # its messages say where a lags never given came from
+            member._lags_said = said
+        return member
 
     def _names(self, season, no_week):
         """The candidates backtested (``no_week``: why the week does not fit the
