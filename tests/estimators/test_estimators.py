@@ -3,6 +3,7 @@ input paths, determinism, fitted attributes, scikit-learn tools, bad input."""
 
 import io
 import pickle
+import re
 import warnings
 
 import joblib
@@ -18,6 +19,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
 from tsbptt import (
+    ESNClassifier,
     ESNRegressor,
     GRUClassifier,
     GRURegressor,
@@ -928,6 +930,24 @@ def test_continuous_y_to_a_classifier():
     X, y = _windows()
     with pytest.raises(ValueError, match="Unknown label type"):
         _small(RNNClassifier).fit(X, y)
+
+
+@pytest.mark.parametrize("cls", [LSTMClassifier, ESNClassifier])
+def test_labels_of_mixed_or_other_types_are_refused_by_what_they_hold(cls):
+    # "Unknown label type: unknown", or a TypeError from NumPy's sort (None beside
+    # strings), where the docstrings promised "any hashable values"
+    X, _ = _windows()
+    n = len(X)
+    cases = [(np.array([1, "a"] * (n // 2), dtype=object), "['int', 'str']"),
+             (np.array(["a", None] * (n // 2), dtype=object), "['NoneType', 'str']"),
+             ([pd.Timestamp("2020"), pd.Timestamp("2021")] * (n // 2), "['Timestamp']")]
+    est = cls(random_state=0) if cls is ESNClassifier else _small(cls)
+    for y, types in cases:
+        with pytest.raises(ValueError, match=re.escape(
+                "Unknown label type: unknown. The labels must be numbers, booleans or "
+                f"strings, all of one type; got values of the types {types}")):
+            est.fit(X, y)
+    assert not hasattr(est, "classes_")
 
 
 def test_a_single_class():

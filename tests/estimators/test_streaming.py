@@ -598,6 +598,26 @@ def test_a_reset_keeps_the_number_of_streams():
     assert stream.n_streams == 3 and stream.reset(n_streams=2).n_streams == 2
 
 
+def test_a_reset_after_a_cold_refit_keeps_the_number_of_streams():
+    # the refused step says to reset; reset() then built the new network's
+    # stepper first and read its count, 1, and the next 3-row step failed
+    X, Y = _per_step_data(n=8)
+    est = _fit(GRURegressor, X, Y, hidden_size=4, dtype="float64")
+    stream = est.stream(n_streams=3)
+    stream.step(X[:3, 0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.set_params(random_state=1).fit(X, Y)
+    with pytest.raises(ValueError, match="fitted anew since this stream's state was made"):
+        stream.step(X[:3, 1])
+    assert stream.reset().n_streams == 3
+    expected, _ = est.predict_sequence(X[:3, :2])
+    np.testing.assert_array_equal(stream.step(X[:3, 0]), expected[:, 0])
+    with pytest.raises(ValueError, match="n_streams must be a positive int, got 0"):
+        stream.reset(n_streams=0)
+    assert stream.n_streams == 3
+
+
 def test_more_quantiles_than_a_stepper_holds_are_refused_by_name():
     rng = np.random.RandomState(0)
     X = rng.randn(8, 4)

@@ -111,6 +111,14 @@ def test_metrics_against_formulas():
         metrics.mape([0.0, 1.0], [1.0, 1.0])
     with pytest.raises(ValueError, match="same, non-zero size"):
         metrics.mae([1.0], [1.0, 2.0])
+    # arrays of two axes each pair by shape (a transposed forecast was scored)
+    with pytest.raises(ValueError, match=re.escape("y_true has shape (2, 3) and y_pred "
+                                                   "(3, 2): flattened, their values")):
+        metrics.rmse(np.ones((2, 3)), np.zeros((3, 2)))
+    # a column against a flat array, or size-1 axes, still pair as the docs say
+    assert metrics.mae(np.ones((3, 1)), np.zeros(3)) == 1.0
+    assert metrics.mae(np.ones((1, 2, 3)), np.zeros((2, 3, 1))) == 1.0
+    assert metrics.mae(np.ones((2, 3)), np.zeros(6)) == 1.0
     with pytest.raises(ValueError, match="seasonal naive forecast is exact"):
         metrics.mase(a, f, [1.0, 1.0, 1.0])
     # a missing value leaves its pairs out (it once made the score NaN silently)

@@ -14,14 +14,13 @@ from scipy.special import log_softmax, softmax
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils._param_validation import StrOptions
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils import assert_all_finite
 
 from ..engine import LOSSES
 from ..utils._validation import plain_label, reject_masked
 from ._base import Sequences, _BaseRecurrent
 from ._docs import fill_doc
-from ._inputs import labels_1d
+from ._inputs import check_labels, labels_1d
 from ._streaming import RecurrentState, RecurrentStream, step_from
 from ._targets import check_weights, target_ndim, targets_per_step
 
@@ -103,7 +102,7 @@ class _ClassifierBase(ClassifierMixin, _BaseRecurrent):
             raise ValueError(f"y has {len(y)} labels for {n} samples")
         if y.dtype.kind in "fc":  # named, as check_array names it ("Input contains NaN")
             assert_all_finite(y, input_name="y")
-        check_classification_targets(y)
+        check_labels(y)
         if first:
             self._encoder = LabelEncoder().fit(y if classes is None else classes)
             self.classes_ = self._encoder.classes_
@@ -193,7 +192,7 @@ class _ClassifierBase(ClassifierMixin, _BaseRecurrent):
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Sequences, y: ArrayLike, sample_weight: ArrayLike | None = None
             ) -> Self:
-        """Train on sequences X and class labels y (any hashable labels).
+        """Train on sequences X and class labels y (numbers, booleans or strings).
 
         Parameters
         ----------
@@ -212,10 +211,8 @@ class _ClassifierBase(ClassifierMixin, _BaseRecurrent):
         self : object
             The fitted estimator.
         """
-        if target_ndim(y) == 1 and type_of_target(y, input_name="y") == "continuous":
-            raise ValueError("Unknown label type: continuous. Maybe you are trying to "
-                             "fit a classifier, which expects discrete classes on a "
-                             "regression target with continuous values.")
+        if target_ndim(y) == 1:  # before any work on X
+            check_labels(y)
         history = self._fit_or_continue(X, y, sample_weight, self.max_iter, False)
         self._warn_if_not_converged(history, self.max_iter)
         return self
@@ -405,8 +402,8 @@ class LSTMClassifier(_ClassifierBase):
     """Classifier with LSTM cells, trained by backpropagation through time.
 
     Long short-term memory (Hochreiter & Schmidhuber, 1997), gates i, f, g, o as
-    in PyTorch's ``nn.LSTM``. Labels may be any hashable values. Inputs are
-    sequences: 2D windows, 3D arrays, or lists of sequences of different lengths
+    in PyTorch's ``nn.LSTM``. Labels are numbers, booleans or strings of one type.
+    Inputs are sequences: 2D windows, 3D arrays, or lists of sequences of different lengths
     (see :mod:`tsbptt.estimators`), standardised with statistics of the
     training data.
 
@@ -451,10 +448,10 @@ class GRUClassifier(_ClassifierBase):
     """Classifier with GRU cells, trained by backpropagation through time.
 
     Gated recurrent unit (Cho et al., 2014) with the reset gate applied after the
-    recurrent product, as in PyTorch's ``nn.GRU``. Labels may be any hashable
-    values. Inputs are sequences: 2D windows, 3D arrays, or lists of sequences of
-    different lengths (see :mod:`tsbptt.estimators`), standardised with
-    statistics of the training data.
+    recurrent product, as in PyTorch's ``nn.GRU``. Labels are numbers, booleans or
+    strings of one type. Inputs are sequences: 2D windows, 3D arrays, or lists of
+    sequences of different lengths (see :mod:`tsbptt.estimators`), standardised
+    with statistics of the training data.
 
     Parameters
     ----------
@@ -495,8 +492,8 @@ class RNNClassifier(_ClassifierBase):
     """Classifier with simple tanh (Elman) cells, trained by backpropagation through time.
 
     ``h_t = tanh(W [x_t, h_{t-1}, 1])``, as PyTorch's ``nn.RNN``: the cheapest
-    cell, with a short memory. Labels may be any hashable values. Inputs are
-    sequences: 2D windows, 3D arrays, or lists of sequences of different lengths
+    cell, with a short memory. Labels are numbers, booleans or strings of one type.
+    Inputs are sequences: 2D windows, 3D arrays, or lists of sequences of different lengths
     (see :mod:`tsbptt.estimators`), standardised with statistics of the
     training data.
 

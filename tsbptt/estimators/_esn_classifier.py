@@ -11,11 +11,10 @@ regressor's (:class:`tsbptt.estimators._esn._Reservoir`).
 import numpy as np
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.preprocessing import LabelEncoder
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from ._esn import _Reservoir
-from ._inputs import labels_1d
+from ._inputs import check_labels, labels_1d
 from ._state import undone_on_failure
 from ._tags import Capabilities
 from ._targets import check_weights
@@ -107,7 +106,7 @@ dtype, random_state
             y = labels_1d(y)
             if len(y) != len(X3):
                 raise ValueError(f"y has {len(y)} labels for {len(X3)} samples")
-            check_classification_targets(y)
+            check_labels(y)
             encoder = LabelEncoder().fit(y)
             if len(encoder.classes_) < 2:
                 raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes "

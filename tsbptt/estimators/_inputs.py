@@ -21,6 +21,7 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 from sklearn.exceptions import DataConversionWarning
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_array, column_or_1d, validate_data
 
 from ..utils._validation import reject_complex, reject_masked, user_stacklevel
@@ -244,3 +245,31 @@ def labels_1d(y):
                       DataConversionWarning, stacklevel=user_stacklevel())
         y = np.ravel(np.asarray(y))
     return column_or_1d(y)
+
+
+def check_labels(y):
+    """``check_classification_targets(y)``, with words where its own say little:
+    labels of mixed types (numbers beside strings, None beside strings: a
+    TypeError from NumPy's sort, or "Unknown label type: unknown") and labels of
+    other types (Timestamps) are refused by what they hold.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,) or (n_samples, n_timesteps)
+
+    Raises
+    ------
+    ValueError
+        "Unknown label type: ..." (scikit-learn's words first, which its checks
+        and users' code look for), then what the labels must be.
+    """
+    try:
+        kind = type_of_target(y, input_name="y")
+    except TypeError:  # labels NumPy cannot sort together
+        kind = "unknown"
+    if kind == "unknown":
+        types = sorted({type(v).__name__ for v in np.asarray(y, dtype=object).ravel()})
+        raise ValueError("Unknown label type: unknown. The labels must be numbers, "
+                         "booleans or strings, all of one type; got values of the "
+                         f"types {types}")
+    check_classification_targets(y)

@@ -302,15 +302,16 @@ class RecurrentStream:
         -------
         self
         """
+        if state is None:
+            if n_streams is None:  # the streams read so far (a new stepper has 1),
+                n_streams = self._stepper.n_streams  # before a refit's new stepper
+            if isinstance(n_streams, (bool, np.bool_)) or not isinstance(
+                    n_streams, (int, np.integer)) or n_streams < 1:
+                raise ValueError(f"n_streams must be a positive int, got {n_streams!r}")
         if _weights_token(self.estimator) != self._token:  # refitted: read it anew
             self._stepper = new_stepper(self.estimator, "stream")
             self._token = _weights_token(self.estimator)
         if state is None:
-            if n_streams is None:  # the streams read so far (a new stepper has 1)
-                n_streams = self._stepper.n_streams
-            if isinstance(n_streams, (bool, np.bool_)) or not isinstance(
-                    n_streams, (int, np.integer)) or n_streams < 1:
-                raise ValueError(f"n_streams must be a positive int, got {n_streams!r}")
             self._stepper.reset(int(n_streams))
             return self
         if not isinstance(state, RecurrentState):

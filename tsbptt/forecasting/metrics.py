@@ -1,6 +1,7 @@
 """Forecast accuracy: MAE, RMSE, MAPE, sMAPE and MASE (and MASE's scale).
 
-Every function takes array-likes of the same shape (flattened) and returns a float;
+Every function takes array-likes of the same size (flattened) and returns a float
+(two arrays of two or more axes each must have the same shape, size-1 axes aside);
 :func:`mase` with many training series scores each series apart and averages them.
 Two pandas objects are paired by their index labels, as pandas pairs them, where
 their labels are the same in another order; labels that differ are refused. Two
@@ -94,7 +95,14 @@ def _naive_errors(y_train, season):
 def _pair(y_true, y_pred):
     y_pred = _aligned(y_true, y_pred)
     # booleans and strings were converted (True as 1.0, "2" as 2.0) and scored
-    a, f = real_numbers(y_true, "y_true").ravel(), real_numbers(y_pred, "y_pred").ravel()
+    a, f = real_numbers(y_true, "y_true"), real_numbers(y_pred, "y_pred")
+    shapes = [tuple(n for n in v.shape if n != 1) for v in (a, f)]
+    if min(map(len, shapes)) > 1 and shapes[0] != shapes[1]:
+        # (2, 3) against (3, 2) flattened pairs values of different rows and columns
+        raise ValueError(f"y_true has shape {a.shape} and y_pred {f.shape}: flattened, "
+                         "their values would pair by position across rows and columns; "
+                         "give both the same shape")
+    a, f = a.ravel(), f.ravel()
     if a.shape != f.shape or a.size == 0:
         raise ValueError(f"y_true and y_pred need the same, non-zero size, got "
                          f"{a.size} and {f.size}")
