@@ -1,6 +1,7 @@
 """The bundled datasets: contents, indexes, the signals they are meant to carry, and
 that tools/make_datasets.py regenerates the files exactly."""
 import importlib.util
+import re
 import warnings
 from importlib.resources import files
 from pathlib import Path
@@ -145,6 +146,14 @@ def test_electricity_load_shapes():
     # Values carry one decimal.
     np.testing.assert_allclose(frame.to_numpy() * 10, np.round(frame.to_numpy() * 10),
                                atol=1e-6)
+
+
+@pytest.mark.parametrize("bad", ["no", 1, None])
+def test_electricity_load_with_temperature_is_a_bool(bad):
+    # "no" is truthy: it returned the two-column frame
+    with pytest.raises(TypeError, match=re.escape(f"with_temperature must be True or "
+                                                  f"False, got {bad!r}")):
+        datasets.load_electricity_load(with_temperature=bad)
 
 
 def test_electricity_load_daily_and_weekly_patterns():

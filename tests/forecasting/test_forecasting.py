@@ -9,6 +9,7 @@ from sklearn.linear_model import LinearRegression, Ridge
 
 from tsbptt import LSTMRegressor
 from tsbptt.forecasting import Forecaster, load_forecaster
+from tsbptt.forecasting.backtesting import backtest
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -445,6 +446,14 @@ def test_ctrl_c_stops_a_workflow_of_many_fits_but_ends_one_fit_gracefully(
             else:
                 LocalModels(f).fit({"a": y, "b": y * 2})
     assert len(epochs) == 3  # nothing ran after the press
+
+
+@pytest.mark.parametrize("bad", [-1, 0.5, "1", None])
+def test_a_backtest_refuses_a_bad_verbose_by_name(bad):
+    y = pd.Series(np.arange(40.0), index=pd.date_range("2024-01-01", periods=40, freq="D"))
+    with pytest.raises(ValueError, match=re.escape(f"verbose must be an integer >= 0, "
+                                                   f"got {bad!r}")):
+        backtest(Forecaster(Ridge(), lags=4), y, initial=30, verbose=bad)
 
 
 def test_a_backtest_refuses_a_missing_actual_before_any_fit():

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from importlib.resources import files
 
+import numpy as np
 import pandas as pd
 
 __all__ = ["list_datasets", "load_air_passengers", "load_electricity_load",
@@ -146,6 +147,8 @@ def load_electricity_load(with_temperature: bool = False) -> pd.Series | pd.Data
     >>> load_electricity_load(with_temperature=True).shape
     (2688, 2)
     """
+    if not isinstance(with_temperature, (bool, np.bool_)):  # "no" is truthy
+        raise TypeError(f"with_temperature must be True or False, got {with_temperature!r}")
     frame = _read_csv("electricity_load.csv", "timestamp")
     frame.index = _regular_index(frame.pop("timestamp"), "h", "electricity_load.csv")
     if with_temperature:

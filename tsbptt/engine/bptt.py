@@ -258,6 +258,12 @@ def truncated_bptt(net, X, loss_fn, k1, k2, *, rows=None, initial_states=None,
     initial_states : list or None, default=None
     clip_step : float or None, default=None
         As :func:`full_bptt`'s.
+    training : bool, default=False
+        Apply dropout (drawn from ``rng``), as in training; False: none.
+    rng : numpy.random.RandomState or None, default=None
+        The dropout masks' draws (``training=True``).
+    n_threads : int or None, default=None
+        OpenMP threads of the kernels (None: the engine's default).
     with_windows : bool, default=False
         Yield ``(start, loss_start, stop, (value, grads, stats))`` instead.
 

@@ -312,6 +312,8 @@ GRUClassifier, RNNClassifier, ESNRegressor or ESNClassifier
         If the file is not a valid model file, names a class that is not one of
         tsbptt's estimators, or holds parameters, fitted values or weights that do
         not agree; the message names the file and what is wrong.
+    FileNotFoundError
+        If there is no file at ``path``.
     """
     shown = os.fspath(path)
     arrays, meta = read_model_file(path, _known_member)

@@ -928,6 +928,12 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         y : Series (or y's layout from fit), the same number of steps per series
         X : DataFrame, default=None
             Future-known covariates over y's steps.
+
+        Returns
+        -------
+        float
+            Minus the mean absolute error of the forecasts of ``y``'s steps, over
+            every series and step, in y's units.
         """
         self._check_fitted()
         y, X = self._from_user(y, X)
@@ -1001,5 +1007,7 @@ def load_forecaster(path: Any) -> Forecaster:
     ------
     ValueError
         If the file is not a forecaster file or is damaged (the message names it).
+    FileNotFoundError
+        If there is no file at ``path``.
     """
     return read_forecaster(Forecaster, path)

@@ -138,6 +138,24 @@ class RollingOrigin(BaseCrossValidator):
             yield np.arange(length), np.arange(length, length + self.horizon)
 
     def get_n_splits(self, X=None, y=None, groups=None) -> int:
+        """The number of splits :meth:`split` yields for ``X``.
+
+        Parameters
+        ----------
+        X : Series, DataFrame or array-like
+            The data :meth:`split` will split (a panel: its cutoffs are counted).
+        y, groups : ignored
+            For scikit-learn's splitter interface.
+
+        Returns
+        -------
+        int
+
+        Raises
+        ------
+        ValueError
+            If ``X`` is None: the number depends on its length.
+        """
         if X is None:
             raise ValueError("RollingOrigin needs X to count its splits")
         times = self._panel(X)
@@ -219,7 +237,7 @@ def backtest(forecaster, y: pd.Series, X: pd.DataFrame | None = None, *, initial
     coverage : float or None, default=None
         Also forecast intervals of this coverage (the forecaster needs
         ``interval`` set) and report their empirical coverage.
-    verbose : int, default=0
+    verbose : int >= 0 or bool, default=0
         1: the origins done and left, and the time left, on one line redrawn at a
         terminal or in a notebook; 2: one line per origin (see
         :mod:`tsbptt.utils._progress`).
@@ -244,6 +262,8 @@ def backtest(forecaster, y: pd.Series, X: pd.DataFrame | None = None, *, initial
 def _backtest(forecaster, y, X, *, initial, step, horizon, refit, season, coverage,
               verbose, n_jobs):
     n_jobs = check_n_jobs(n_jobs)
+    verbose = (int(verbose) if isinstance(verbose, (bool, np.bool_))  # as scikit-learn's
+               else check_int("verbose", verbose, 0))
     settings = settings_of(forecaster)
     _check_request(settings, horizon, coverage, refit)
     if is_panel(y):

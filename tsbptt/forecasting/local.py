@@ -255,6 +255,15 @@ class LocalModels(BaseEstimator):
     def predict_interval(self, steps=None, X=None, coverage=None):
         """Forecasts with intervals (the forecaster needs ``interval`` set).
 
+        Parameters
+        ----------
+        steps : int, default=None (the forecaster's horizon)
+        X : DataFrame in y's layout, default=None
+            The future-known covariates of each series on its forecast steps.
+        coverage : float in (0, 1) or None, default=None
+            The intervals' coverage (None: the forecaster's ``coverage``), as in
+            :meth:`Forecaster.predict_interval`.
+
         Returns
         -------
         DataFrame
