@@ -466,11 +466,14 @@ def test_an_irregular_index_is_told_apart_from_a_gap():
     holidays = pd.Series(np.arange(38.0), index=days.delete([5, 20]))
     semi = pd.Series(np.arange(30.0), index=pd.DatetimeIndex(  # no freq: as read from a file
         pd.date_range("2024-01-15", periods=30, freq="SME").to_numpy()))
-    for y in (holidays, semi):
-        with pytest.raises(ValueError, match=r"pandas could not infer the frequency, and "
-                                             r"filling would invent values\); pass the "
-                                             r"frequency, freq=\.\.\."):
-            Forecaster(Ridge(), lags=3).fit(y)
+    with pytest.raises(ValueError, match=r"pandas could not infer the frequency, and "
+                                         r"filling would invent values\); pass the "
+                                         r"frequency, freq=\.\.\."):
+        Forecaster(Ridge(), lags=3).fit(semi)
+    # weekdays only: business days, whose missing weekdays may be holidays
+    with pytest.raises(ValueError, match=r"not regular at frequency B: .* \(a gap, or a "
+                                         r"holiday\); if the series skips holidays"):
+        Forecaster(Ridge(), lags=3).fit(holidays)
     assert len(Forecaster(Ridge(), lags=3, freq="SME").fit(semi).predict()) == 1
     daily = _wave(60).resample("D").mean()
     with pytest.raises(ValueError, match=r"'2024-01-03 00:00:00'\) was expected \(the labels "
@@ -570,6 +573,30 @@ def test_a_covariate_named_like_a_made_input_is_refused_at_fit():
                      future_exog=["hour_sin"], calendar=["hour"]).fit(y, X)
     assert len(net.predict(X=X.iloc[:3].set_axis(pd.date_range(
         idx[-1] + pd.Timedelta("1h"), periods=3, freq="h")))) == 3
+
+
+def test_business_days_with_a_holiday_in_every_stretch_stay_business_days():
+    # two years of a US holiday calendar put a holiday in every stretch the
+    # frequency is read from: the step fell back to a day, and fill= invented 208
+    # weekends without a word and forecast on Saturdays (an economist's trial)
+    from pandas.tseries.holiday import USFederalHolidayCalendar
+    holidays = USFederalHolidayCalendar().holidays("2023-01-01", "2024-12-31")
+    idx = pd.bdate_range("2023-01-02", "2024-12-31").difference(holidays)
+    y = pd.Series(np.cumsum(np.random.default_rng(0).standard_normal(len(idx))), index=idx)
+    f = Forecaster(Ridge(), lags=5, horizon=5, fill="ffill").fit(y)
+    assert f.step_ == pd.offsets.BDay() and f.season_ == 5
+    inside = holidays[(holidays > idx[0]) & (holidays < idx[-1])]
+    assert f.n_filled_ == {None: int((inside.day_of_week < 5).sum())}
+    assert (f.predict().index.day_of_week < 5).all()
+    with pytest.raises(ValueError, match=re.escape(
+            "not regular at frequency B: Timestamp('2023-01-17 00:00:00') where "
+            "Timestamp('2023-01-16 00:00:00') was expected (a gap, or a holiday)")):
+        Forecaster(Ridge(), lags=5, horizon=5).fit(y)
+    # days with weekends among them stay days
+    days = pd.Series(np.arange(60.0), index=pd.date_range("2024-01-01", periods=60,
+                                                          freq="D")).drop(
+        pd.date_range("2024-01-05", periods=10, freq="5D"))
+    assert Forecaster(Ridge(), lags=3, fill="ffill").fit(days).step_ == pd.Timedelta("1D")
 
 
 def test_business_days_with_holidays_are_told_how_to_give_their_frequency():

@@ -216,6 +216,13 @@ def _why_irregular(got, expected, freq, guessed, holidays=False, on_grid=True):
             "first (y.resample(freq).mean())")
 
 
+def _weekdays_only(index, common):
+    """Whether labels a day apart at their most common step (``common``) skip every
+    weekend over at least two weeks: business days, whatever days they also skip."""
+    return (common == pd.Timedelta("1D") and index[-1] - index[0] >= pd.Timedelta("14D")
+            and bool((index.day_of_week < 5).all()))
+
+
 def _monthly_on_one_day(index):
     """``pd.DateOffset(months=1)`` (``MonthBegin`` on the 1st at midnight) for labels
     on one day of the month at one time, mostly a calendar month apart (monthly data
@@ -307,11 +314,14 @@ def _step_of(index, freq, key, allow_gaps):
             steps = pd.Series(index[1:] - index[:-1])
             common = steps.mode().iloc[0]
             inferred = common if common > pd.Timedelta(0) else None
-            # steps that are no multiple of it, or days that skip every weekend: not
-            # gaps but a frequency pandas cannot read (filling would invent values)
-            guessed = inferred is not None and bool(
-                (steps % common).any() or (common == pd.Timedelta("1D")
-                                           and (index.day_of_week < 5).all()))
+            if _weekdays_only(index, common):
+                # business days with a holiday in every stretch _freq_around_gaps
+                # reads (a US calendar over two years): read as days, filling
+                # invented every weekend and the forecasts fell on them
+                inferred = pd.offsets.BDay()
+            # steps that are no multiple of it: not gaps but a frequency pandas
+            # cannot read (filling would invent values)
+            guessed = inferred is common and bool((steps % common).any())
         if inferred is None:
             raise ValueError(f"the frequency of {_where(key)}'s DatetimeIndex cannot be "
                              "inferred (too short or irregular); pass freq=...")
