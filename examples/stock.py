@@ -113,7 +113,7 @@ def main(quick=False, plot_path=None, holdout=None):
         warnings.simplefilter("ignore", ConvergenceWarning)
         for name, forecaster in models.items():
             bt = backtest(forecaster, returns, initial=initial, refit=False,
-                          coverage=COVERAGE)
+                          season=1, coverage=COVERAGE)
             tables[name] = bt.forecasts
             width = bt.forecasts["upper"] - bt.forecasts["lower"]
             rows[name] = {"MAE": bt.metrics["mae"], "MASE": bt.metrics["mase"],

@@ -338,8 +338,9 @@ def test_backtest_of_a_filled_series_scores_mase_on_its_finite_pairs():
     one = backtest(Forecaster(Ridge(), lags=8, horizon=2, fill="interpolate"), y,
                    initial=60, step=20)
     f = one.forecasts
+    assert one.season == 24  # hourly data: the forecaster's season
     assert one.metrics["mase"] == pytest.approx(
-        metrics.mase(f["actual"], f["forecast"], y.iloc[:60].to_numpy()))
+        metrics.mase(f["actual"], f["forecast"], y.iloc[:60].to_numpy(), season=24))
 
 
 def test_backtest_mase_pairs_steps_in_time_across_missing_rows():
@@ -544,3 +545,31 @@ def test_freq_takes_a_period_index_own_alias_and_names_one_pandas_cannot_read():
         with pytest.raises(ValueError, match=r"^freq='bogus' is not a pandas frequency "
                                              r"\(.*\); pass one such as 'h', 'D'"):
             Forecaster(Ridge(), lags=4, freq="bogus").fit(data)
+
+
+def test_backtest_scales_mase_by_the_forecasters_season_by_default():
+    # backtest's MASE read season=1 unless told, while the command line's read the
+    # forecaster's: on monthly CPI a Ridge five times better than seasonal naive
+    # scored MASE 1.93, "worse than naive" (an economist's trial)
+    from tsbptt.forecasting import metrics
+    idx = pd.date_range("2005-01-01", periods=120, freq="MS")
+    t = np.arange(120.0)
+    y = pd.Series(100 + 0.3 * t + 2 * np.sin(2 * np.pi * t / 12), index=idx)
+    f = Forecaster(Ridge(), lags=24, horizon=6)
+    b = backtest(f, y, initial=90, step=6)
+    assert b.season == 12
+    table = b.forecasts
+    assert b.metrics["mase"] == pytest.approx(metrics.mase(
+        table["actual"], table["forecast"], y.iloc[:90].to_numpy(), season=12), rel=1e-12)
+    one = backtest(f, y, initial=90, step=6, season=1)
+    assert one.season == 1 and one.metrics["mase"] != b.metrics["mase"]
+    # the forecaster's own season, given, wins over the inferred one
+    assert backtest(Forecaster(Ridge(), lags=24, horizon=6, season=4), y, initial=90,
+                    step=6).season == 4
+    # a first fit of no more than one season: the naive forecast's scale
+    assert backtest(Forecaster(Ridge(), lags=4, horizon=2), y.iloc[:30], initial=12,
+                    step=4).season == 1
+    with pytest.raises(ValueError, match="initial=12 must exceed season=12"):
+        backtest(f, y, initial=12, season=12)
+    panel = backtest(f, {"a": y, "b": 2 * y}, initial=90, step=6)
+    assert panel.season == 12

@@ -151,7 +151,7 @@ def test_mase_of_a_panel_backtest_is_its_per_series_mean():
     panel = {"big": pd.Series(5e5 + 1e3 * rng.standard_normal(90).cumsum(), index=idx),
              "small": pd.Series(1.0 + 0.01 * rng.standard_normal(90).cumsum(), index=idx)}
     b = backtest(Forecaster(Ridge(), lags=5, horizon=3), panel, initial=60, step=10,
-                 horizon=3)
+                 horizon=3, season=1)
     t = b.forecasts
     first = t["cutoff"].min()
     y_true = t.set_index(["unique_id", "ds"])["y"]

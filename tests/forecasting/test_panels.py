@@ -255,7 +255,7 @@ def test_panel_backtest_scales_a_later_series_by_its_own_first_part():
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
         b = backtest(Forecaster(Ridge(), lags=7, horizon=3), panel, initial=60, step=10,
-                     horizon=3)
+                     horizon=3, season=1)
     t = b.forecasts
     for key, s in panel.items():
         part = t[t["unique_id"] == key]

@@ -18,11 +18,12 @@ import pandas as pd
 from sklearn.base import clone
 
 from ..utils._progress import ProgressReporter
-from ..utils._validation import is_quieted, user_stacklevel
+from ..utils._validation import check_int, is_quieted, user_stacklevel
 from ._forecaster import reads_future_X
 from ._panel import Entry, frame_to_long, in_zone_of, on_grid, to_entries, to_output
 from ._parallel import parallel_map
 from .metrics import mae, mape, _mase_or_nan, rmse, smape
+from .windowing import infer_season
 
 __all__ = ["check_on_index", "is_panel", "panel_backtest", "panel_splits", "settings_of"]
 
@@ -176,9 +177,24 @@ def check_training_data(forecaster, y, X):
     """The checks a fit of ``forecaster`` makes of the series (missing values, gaps,
     repeated or unordered times, covariates on y's index, ...; see
     :func:`~tsbptt.forecasting._panel.to_entries`), on the rows the backtest's last
-    fit reads: before the first fit, not after the earlier origins' ones."""
-    to_entries(y, X, freq=getattr(forecaster, "freq", None),
-               fill=getattr(forecaster, "fill", None))
+    fit reads: before the first fit, not after the earlier origins' ones. Returns
+    the series' step, as the fit reads it."""
+    return to_entries(y, X, freq=getattr(forecaster, "freq", None),
+                      fill=getattr(forecaster, "fill", None))[2]
+
+
+def mase_season(season, forecaster, step, initial):
+    """The seasonal period MASE's naive forecast is scaled with: ``season`` as
+    given, or for None the forecaster's own (its ``season``, or the one its fit
+    infers from ``step``), 1 where the first ``initial`` steps hold no more than
+    one such season."""
+    if season is not None:
+        season = check_int("season", season, 1)
+        if initial <= season:  # MASE's in-sample naive forecast needs a season of data
+            raise ValueError(f"initial={initial} must exceed season={season}")
+        return season
+    own = forecaster.season if forecaster.season is not None else infer_season(step)
+    return own if initial > own else 1
 
 
 def check_finite_forecasts(pred, after):
@@ -205,7 +221,8 @@ def _metrics(a, f, train, season):
 
 def panel_backtest(forecaster, y, X, *, initial, step, horizon, refit, season, coverage,
                    verbose, n_jobs=None):
-    """:func:`tsbptt.backtest` on a panel; returns (forecasts, metrics, per_series)."""
+    """:func:`tsbptt.backtest` on a panel; returns (forecasts, metrics, per_series,
+    the season MASE was scaled with)."""
     y, X = _long(forecaster, y, X)
     settings = settings_of(forecaster)
     t = y.index.get_level_values(1)
@@ -221,8 +238,6 @@ def panel_backtest(forecaster, y, X, *, initial, step, horizon, refit, season, c
                              f"{settings.horizon} steps of future-known covariates in X "
                              f"({len(grid)} time steps, initial={initial}); use a smaller "
                              "initial")
-    if initial <= season:  # MASE's in-sample naive forecast needs a season of data
-        raise ValueError(f"initial={initial} must exceed season={season}")
     last = t <= grid[cuts[-1]]  # every row a fit reads, checked before the first
     ids = y.index.get_level_values(0)
     unseen = ids.unique().difference(ids[last])
@@ -231,15 +246,15 @@ def panel_backtest(forecaster, y, X, *, initial, step, horizon, refit, season, c
         raise ValueError(f"series {unseen[0]!r} starts at {start!r}, after the last "
                          f"cutoff {grid[cuts[-1]]!r}: no fit reads it and no cutoff "
                          "scores it; leave it out of the backtest")
-    check_training_data(settings, y[last], None if X is None else X[last])
+    season = mase_season(season, settings, check_training_data(
+        settings, y[last], None if X is None else X[last]), initial)
     progress = ProgressReporter(len(cuts), verbose, label="backtest", unit="cutoff")
     try:
         table = _run_cutoffs(forecaster, y, X, grid, cuts, horizon, refit, coverage,
                              progress, n_jobs)
     finally:
         progress.close()
-    return (table,) + _scores(forecaster, table, y, season,
-                              coverage)
+    return (table,) + _scores(forecaster, table, y, season, coverage) + (season,)
 
 
 def _run_cutoffs(forecaster, y, X, grid, cuts, horizon, refit, coverage, progress,

@@ -26,7 +26,8 @@ from ._forecaster import reads_future_X
 from ._parallel import check_n_jobs, parallel_map
 from ._panel import x_in_zone_of_y, on_grid, plain_integers
 from ._panel_backtest import (check_finite_forecasts, check_on_index, check_training_data,
-                              is_panel, panel_backtest, panel_splits, settings_of)
+                              is_panel, mase_season, panel_backtest, panel_splits,
+                              settings_of)
 from .metrics import mae, mape, _mase_or_nan, rmse, smape
 
 __all__ = ["Backtest", "RollingOrigin", "backtest"]
@@ -181,6 +182,8 @@ class Backtest:
         intervals) over all rows.
     per_series : DataFrame or None
         For a panel: the same metrics for each series (one row per series id).
+    season : int
+        The seasonal period of MASE's naive forecast (see :func:`backtest`).
 
     Notes
     -----
@@ -197,12 +200,13 @@ class Backtest:
     forecasts: pd.DataFrame
     metrics: dict
     per_series: pd.DataFrame = None
+    season: int = 1
 
 
 @small_spread_once_in  # a note of the forecaster's, once, not once an origin
 def backtest(forecaster, y: pd.Series, X: pd.DataFrame | None = None, *, initial: int,
              step: int = 1, horizon: int | None = None, refit: bool = True,
-             season: int = 1, coverage: float | None = None, verbose: int = 0,
+             season: int | None = None, coverage: float | None = None, verbose: int = 0,
              n_jobs: int | None = None) -> Backtest:
     """Rolling-origin evaluation of one series: fit up to each origin, forecast
     what follows, compare.
@@ -232,8 +236,12 @@ def backtest(forecaster, y: pd.Series, X: pd.DataFrame | None = None, *, initial
     refit : bool, default=True
         Refit at every origin; with False, fit once on the first ``initial`` steps
         and only move the window (much faster; the model never sees later data).
-    season : int, default=1
-        The seasonal period of MASE's naive forecast.
+    season : int or None, default=None
+        The seasonal period of MASE's naive forecast. None: the forecaster's
+        own (its ``season``, or the one its fit infers from y's step: 12 for
+        monthly data, 24 for hourly), as the command line's ``tsbptt backtest``
+        scores; 1 (the naive forecast) where the first ``initial`` steps hold no
+        more than one season. ``Backtest.season`` says which was used.
     coverage : float or None, default=None
         Also forecast intervals of this coverage (the forecaster needs
         ``interval`` set) and report their empirical coverage.
@@ -267,15 +275,15 @@ def _backtest(forecaster, y, X, *, initial, step, horizon, refit, season, covera
     settings = settings_of(forecaster)
     _check_request(settings, horizon, coverage, refit)
     if is_panel(y):
-        table, metrics, per_series = panel_backtest(
+        table, metrics, per_series, season = panel_backtest(
             forecaster, y, X, initial=check_int("initial", initial, 1),
             step=check_int("step", step, 1),
             horizon=check_int("horizon", settings.horizon if horizon is None
                               else horizon, 1),
-            refit=refit, season=check_int("season", season, 1), coverage=coverage,
+            refit=refit, season=season, coverage=coverage,
             verbose=verbose, n_jobs=n_jobs)
         return Backtest(forecasts=_with_coverage(table, coverage), metrics=metrics,
-                        per_series=per_series)
+                        per_series=per_series, season=season)
     if not isinstance(y, pd.Series):
         raise TypeError(f"y must be a pandas Series or a panel, got {type(y).__name__}")
     forecaster = settings  # one series: LocalModels fits its template on it
@@ -287,9 +295,8 @@ def _backtest(forecaster, y, X, *, initial, step, horizon, refit, season, covera
     check_on_index(X, y, "y's index")
     horizon = forecaster.horizon if horizon is None else horizon
     origins = _origins(len(y), initial, step, horizon)
-    season = check_int("season", season, 1)
-    if initial <= season:  # MASE's in-sample naive forecast needs a season of data
-        raise ValueError(f"initial={initial} must exceed season={season}")
+    if season is not None:  # a bad one, before any other check
+        check_int("season", season, 1)
     if X is not None and forecaster.future_exog and forecaster.strategy == "direct" \
             and forecaster.horizon > horizon:
         # the direct model reads its future-known covariates over all of its own
@@ -303,8 +310,9 @@ def _backtest(forecaster, y, X, *, initial, step, horizon, refit, season, covera
     _check_actuals(y, origins, horizon)
     # every row a fit reads, checked once here: a missing value in a later origin's
     # training part failed only after the earlier origins' fits
-    check_training_data(forecaster, y.iloc[:origins[-1]],
-                        None if X is None else X.iloc[:origins[-1]])
+    season = mase_season(season, forecaster, check_training_data(
+        forecaster, y.iloc[:origins[-1]], None if X is None else X.iloc[:origins[-1]]),
+        initial)
     progress = ProgressReporter(len(origins), verbose, label="backtest", unit="origin")
     try:
         rows = _run_origins(forecaster, y, X, origins, horizon, refit, coverage, progress,
@@ -327,7 +335,8 @@ def _backtest(forecaster, y, X, *, initial, step, horizon, refit, season, covera
         metrics["mape"] = mape(a, f)
     if coverage is not None:
         metrics["coverage"] = float(np.mean((a >= table["lower"]) & (a <= table["upper"])))
-    return Backtest(forecasts=_with_coverage(table, coverage), metrics=metrics)
+    return Backtest(forecasts=_with_coverage(table, coverage), metrics=metrics,
+                    season=season)
 
 
 def _with_coverage(table, coverage):
