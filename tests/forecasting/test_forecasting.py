@@ -84,6 +84,56 @@ def test_bad_input():
         Forecaster(Ridge(), lags=3).fit(y, pd.DataFrame({"a": np.ones(50)}))
 
 
+def test_covariates_off_ys_index_are_told_where_they_differ():
+    # "X must be a DataFrame on exactly y's index" alone left the user to find the
+    # row; the history and the future in one X (a common slip) was told the same
+    idx = pd.date_range("2020-01-01", periods=40, freq="D")
+    y = pd.Series(np.arange(40.0), index=idx)
+    longer = pd.DataFrame({"p": np.arange(42.0)},
+                          index=pd.date_range("2019-12-31", periods=42, freq="D"))
+    with pytest.raises(ValueError, match=re.escape(
+            "X must be a DataFrame on exactly y's index (one row per step of y); it holds "
+            "every step of y and 2 more: give X.loc[y.index] here, and the steps after y "
+            "to predict(X=...)")):
+        Forecaster(Ridge(), lags=4).fit(y, longer)
+    with pytest.raises(ValueError, match=re.escape(
+            "; row 0 of X is Timestamp('2020-01-02 00:00:00') where y has "
+            "Timestamp('2020-01-01 00:00:00')")):
+        Forecaster(Ridge(), lags=4).fit(y, longer.iloc[2:])
+    with pytest.raises(ValueError, match=re.escape("; X has 39 rows, y 40")):
+        Forecaster(Ridge(), lags=4).fit(y, longer.iloc[1:40])
+    with pytest.raises(ValueError, match=re.escape(
+            "X['a'] must be a DataFrame on exactly y['a']'s index; it holds every step of "
+            "y['a'] and 2 more: give X['a'].loc[y['a'].index] here")):
+        Forecaster(Ridge(), lags=4).fit({"a": y}, {"a": longer})
+    f = Forecaster(Ridge(), lags=4).fit(y.iloc[:30], longer.iloc[1:31])
+    with pytest.raises(ValueError, match=re.escape(
+            "X_new must be a DataFrame on exactly y_new's index (one row per step of "
+            "y_new); it holds every step of y_new and 1 more")):
+        f.update(y.iloc[30:], longer.iloc[31:])
+
+
+def test_chosen_lags_and_a_short_calibration_are_told_what_to_change():
+    y = pd.Series(np.arange(40.0) + np.sin(np.arange(40.0)),
+                  index=pd.date_range("2020-01-01", periods=40, freq="QS"))
+    # the lags were chosen, not given: the message said "lags=1" alone
+    with pytest.raises(ValueError, match=re.escape(
+            "y has 40 steps, too short for lags=1 (chosen for lags=None: twice the "
+            "season, at least 8, at most half of what the shortest series leaves after a "
+            "horizon) and horizon=2000 (needs at least 2001)")):
+        Forecaster(Ridge(), horizon=2000).fit(y)
+    with pytest.raises(ValueError, match=re.escape("too short for lags=3 and horizon=50")):
+        Forecaster(Ridge(), lags=3, horizon=50).fit(y)
+    # the calibration fraction that would do, by its name
+    with pytest.raises(ValueError, match=re.escape(
+            "too few windows to calibrate a 90% interval: 6 held-back origins, 9 needed "
+            "(calibration=0.2 holds back the last 20% of the 29 origins); use "
+            "calibration=0.32 or more, a longer series or a lower coverage")):
+        Forecaster(Ridge(), horizon=4, interval="conformal").fit(y)
+    f = Forecaster(Ridge(), horizon=4, interval="conformal", calibration=0.32).fit(y)
+    assert f.predict_interval().shape == (4, 3)
+
+
 def test_metrics_against_formulas():
     from tsbptt import metrics
     a, f = np.array([1.0, 2.0, 4.0]), np.array([2.0, 2.0, 3.0])

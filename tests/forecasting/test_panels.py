@@ -480,7 +480,10 @@ def test_covariates_on_ys_instants_in_another_zone_are_read_in_ys():
                                          r"Europe/Berlin"):
         Forecaster(Ridge(), lags=12, horizon=2).fit(y, X.tz_localize(None))
     # a nanosecond off y's instants is not y's index (no unit conversion rounds it away)
-    with pytest.raises(ValueError, match=r"on exactly y's index \(one row per step of y\)$"):
+    with pytest.raises(ValueError, match=r"on exactly y's index \(one row per step of y\); "
+                                         r"row 0 of X is Timestamp\('2024-03-24 "
+                                         r"23:00:00.000000001\+0000', tz='UTC'\) where y "
+                                         r"has Timestamp\('2024-03-25 00:00:00\+0100'"):
         Forecaster(Ridge(), lags=12, horizon=2).fit(
             y, ns.set_axis(ns.index + pd.Timedelta(1, "ns")))
 

@@ -669,9 +669,6 @@ def _ctrl_c_stops_the_command():
 #: The library's hints, as the command line spells them.
 _FLAG_HINTS = (("fill='interpolate' or fill='ffill'", "--fill interpolate or --fill ffill"),
                ("pass freq=...", "pass --freq"), ("interval=None", "no --interval"),
-               # no flag sets the calibration fraction
-               ("use a longer series or a larger calibration fraction",
-                "use a longer series, or leave out --interval"),
                ("or leave freq=None", "or leave out --freq"))
 
 
@@ -699,7 +696,12 @@ def _stateful_words(match):
 #: series" or its time column, not ``y``; its settings are flags (strategy='direct'
 #: is --strategy direct, lags=14 is --lags 14); times print as text, not
 #: Timestamp(...).
-_CLI_WORDS = ((r"\bTimestamp\('([^']*)'(?:, ?(?:freq|tz)='[^']*')*\)", r"\1"),
+_CLI_WORDS = (
+              # no flag sets the calibration fraction
+              (r" \(calibration=[\d.]+ holds back the last [\d.]+% of the \d+ origins\); "
+               r"use (?:calibration=[\d.]+ or more|a larger calibration), a longer series "
+               r"or a lower coverage", "; use a longer series, or leave out --interval"),
+              (r"\bTimestamp\('([^']*)'(?:, ?(?:freq|tz)='[^']*')*\)", r"\1"),
               # holiday calendars: the Python API's alone (--freq names no holidays)
               (r"pass the frequency, freq=\.\.\. \(semi-month ends 'SME'; business days "
                r"'B', or with holidays a CustomBusinessDay\)",

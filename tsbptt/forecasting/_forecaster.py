@@ -704,7 +704,8 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         for i in np.flatnonzero(lens < self.lags_ + self.horizon)[:1]:  # the first short one
             s = data[i]
             check_window_length(len(s), self.lags_, self.horizon,
-                                what="y" if s.key is None else f"series {s.key!r}")
+                                what="y" if s.key is None else f"series {s.key!r}",
+                                lags_said=self._lags_set())
         if self.strategy == "stateful" and (lens != lens[0]).any():
             raise ValueError("strategy='stateful' trains all series together with "
                              "truncated BPTT, which needs series of equal length; give "

@@ -84,9 +84,15 @@ class _Intervals:
                              "origins in all); use a longer series or interval=None")
         needed = _needed(self.coverage)
         if len(origins) < needed:
+            # the fraction that would hold back enough of today's origins, if any
+            enough = np.ceil(100 * needed / len(pooled)) / 100
+            larger = (f"calibration={enough:g} or more" if enough < 1
+                      else "a larger calibration")
             raise ValueError(f"too few windows to calibrate a {100 * self.coverage:.10g}% "
-                             f"interval: {len(origins)} held-back origins, {needed} needed; use a "
-                             "longer series or a larger calibration fraction")
+                             f"interval: {len(origins)} held-back origins, {needed} needed "
+                             f"(calibration={self.calibration:g} holds back the last "
+                             f"{100 * self.calibration:g}% of the {len(pooled)} origins); "
+                             f"use {larger}, a longer series or a lower coverage")
         rows = np.array([i for i, _ in origins])
         counts = np.bincount(rows, minlength=len(data))
         if self.interval_per_series and counts.min() < needed:

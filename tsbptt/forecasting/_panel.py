@@ -706,7 +706,8 @@ def _entries(y, X):
             X = x_in_zone_of_y(X.to_frame() if isinstance(X, pd.Series) else X, y.index)
             if not isinstance(X, pd.DataFrame) or not X.index.equals(y.index):
                 raise ValueError(f"{Xw} must be a DataFrame on exactly {yw}'s index (one "
-                                 f"row per step of {yw}){zones_differ(X, y.index)}")
+                                 f"row per step of {yw})"
+                                 f"{_how_x_differs(X, y.index, yw, Xw)}")
         return [Entry(None, y, X)], "single"
     if isinstance(y, dict):
         if not y:
@@ -725,7 +726,8 @@ def _entries(y, X):
             if Xk is not None and (not isinstance(Xk, pd.DataFrame)
                                    or not Xk.index.equals(s.index)):
                 raise ValueError(f"{Xw}[{k!r}] must be a DataFrame on exactly "
-                                 f"{yw}[{k!r}]'s index{zones_differ(Xk, s.index)}")
+                                 f"{yw}[{k!r}]'s index"
+                                 f"{_how_x_differs(Xk, s.index, f'{yw}[{k!r}]', f'{Xw}[{k!r}]')}")
             out.append(Entry(k, s, Xk))
         return out, "dict"
     raise TypeError(f"{_where(None)} must be a pandas Series (a MultiIndex (series id, "
@@ -760,6 +762,33 @@ def zones_differ(X, index):
         return (f"; its times are {_index_kind(X.index)}, y's {_index_kind(index)}: "
                 "give them alike (tz_localize, tz_convert)")
     return ""
+
+
+def _how_x_differs(X, index, yw, Xw):
+    """For the end of a message: where the covariates ``X`` (named ``Xw``) differ
+    from y's ``index`` (y named ``yw``): in having a time zone, in holding rows
+    before or after y's (the history and the future in one frame, a common
+    slip), or at the first label that differs."""
+    if not isinstance(X, pd.DataFrame) or zones_differ(X, index):
+        return zones_differ(X, index)
+    x = X.index
+    try:
+        holds_y = len(x) > len(index) and bool(index.isin(x).all())
+    except (TypeError, ValueError):  # labels of kinds that do not compare
+        holds_y = False
+    if holds_y:
+        return (f"; it holds every step of {yw} and {len(x) - len(index)} more: give "
+                f"{Xw}.loc[{yw}.index] here, and the steps after {yw} to predict(X=...)")
+    n = min(len(x), len(index))
+    try:
+        same = np.asarray(x[:n] == index[:n], dtype=bool) if n else np.ones(0, bool)
+    except (TypeError, ValueError):  # labels of kinds that do not compare
+        return ""
+    if not same.all():
+        i = int(np.flatnonzero(~same)[0])
+        return (f"; row {i} of {Xw} is {plain_label(x[i])!r} where {yw} has "
+                f"{plain_label(index[i])!r}")
+    return f"; {Xw} has {len(x)} rows, {yw} {len(index)}"
 
 
 def to_entries(y, X=None, *, freq=None, fill=None):

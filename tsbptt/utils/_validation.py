@@ -209,14 +209,18 @@ def check_memory(shapes, dtype, copies, what, held, hint=""):
                          f"this machine's {total / 2**30:.3g} GiB of memory{hint}")
 
 
-def check_window_length(n_steps, lags, horizon, gap=None, what="the series"):
+def check_window_length(n_steps, lags, horizon, gap=None, what="the series",
+                        lags_said=None):
     """Raise unless ``n_steps`` can hold one window of ``lags`` inputs, ``gap``
     skipped steps (None: 0, not shown) and ``horizon`` targets; cheap, so it runs
-    before any allocation whose size depends on ``lags``."""
+    before any allocation whose size depends on ``lags``. ``lags_said``: how the
+    message names the lags (where they were chosen, not given), else
+    ``lags={lags}``."""
     need = lags + (gap or 0) + horizon
     if n_steps < need:
         gap_part = "" if gap is None else f", gap={gap}"
-        raise ValueError(f"{what} has {n_steps} steps, too short for lags={lags}"
+        said = f"lags={lags}" if lags_said is None else lags_said
+        raise ValueError(f"{what} has {n_steps} steps, too short for {said}"
                          f"{gap_part} and horizon={horizon} (needs at least {need})")
 
 
