@@ -159,6 +159,28 @@ def test_the_network_learns_the_linear_residual(linear):
     np.testing.assert_allclose(m.predict(X), Y, rtol=1e-12)
 
 
+@pytest.mark.parametrize("n, validated", [(1, False), (2, False), (22, False),
+                                          (23, True), (40, True)])
+def test_a_tail_of_too_few_windows_leaves_the_linear_part_alone(n, validated):
+    # 5-6 quarters and a horizon of 4: one window to train on and one or none to
+    # validate, and the network was added whole (an economist's trial)
+    from tsbptt.forecasting._window_model import MIN_VALIDATION_WINDOWS
+    rng = np.random.default_rng(5)
+    X, Y = _windows(rng, n=n, C=1)
+    m = WindowModel(_Memo(), linear="window").fit(X, Y)
+    assert (round(0.2 * n) >= MIN_VALIDATION_WINDOWS) == validated
+    if validated:  # exact on its rows: a weight of one on the tail
+        assert m.network_weight_ == pytest.approx(1.0, rel=1e-12)
+        assert m.validation_mse_ is not None
+    else:
+        assert m.network_weight_ == 0.0 and not m.use_network_
+        assert m.validation_mse_ is None
+        alone = WindowModel(_Constant(), linear="window").fit(X, Y)
+        np.testing.assert_array_equal(m.predict(X), alone.predict(X))
+    # without a linear part the network is all there is
+    assert WindowModel(_Memo(), linear=False).fit(X, Y).network_weight_ == 1.0
+
+
 class _Twice(_Memo):
     """Twice the memorised target: a correction in the right direction, too large."""
 

@@ -54,6 +54,12 @@ _ALPHAS = np.logspace(-3, 4, 15)
 #: unit spread) keeps harmless. Below it the SVD, whose bits every smaller fit keeps.
 GRAM_FROM = 1024
 
+#: The fewest windows of the validation tail that weigh the network's correction
+#: (a fifth of 23 windows, rounded); with fewer the linear part forecasts alone. On
+#: 5 to 6 quarters and a horizon of 4 the tail was one window, or none, and a
+#: network fitted on one or two windows was added whole (an economist's trial).
+MIN_VALIDATION_WINDOWS = 5
+
 __all__ = ["BUDGET", "LINEAR_WINDOWS", "MAX_WINDOWS", "WindowModel", "apply_budget",
            "is_network", "loo_alpha", "loo_ridge", "window_base", "window_stats"]
 
@@ -334,9 +340,11 @@ class WindowModel(RegressorMixin, BaseEstimator):
         With a linear part: weight the estimator's correction by its
         least-squares weight against the linear part's residual over the last
         ``validation_fraction`` of the windows (in time order), clipped to [0,
-        1]. False: weight 1 if it lowers the squared error there, else 0. A
-        quantile network (``loss='quantile'``) is always kept whole, for its
-        bands.
+        1]. False: weight 1 if it lowers the squared error there, else 0. Where
+        that tail holds fewer than :data:`MIN_VALIDATION_WINDOWS` windows, or no
+        window is left before it, the weight is 0: the linear part forecasts
+        alone. A quantile network (``loss='quantile'``) is always kept whole, for
+        its bands.
     floor : float, default=1e-2
         The smallest window scale, in the units of the inputs (the Forecaster
         passes globally standardised values, so 1% of the series' spread).
@@ -496,10 +504,15 @@ class WindowModel(RegressorMixin, BaseEstimator):
         self._n_outputs = Y.shape[1]
         self.network_weight_, self.validation_mse_ = 1.0, None
         quantile = getattr(self.estimator_, "loss", None) == "quantile"
-        if self.linear and len(Yn) > n_val and not quantile:  # bands need the network
-            tail = slice(len(Yn) - n_val, None)
-            self._weigh_network(target[tail], self._correction(Xn[tail]),
-                                None if weights is None else weights[tail])
+        if self.linear and not quantile:  # bands need the network
+            if len(Yn) - n_val < 1 or n_val < MIN_VALIDATION_WINDOWS:
+                # no tail to tell whether it helps: a network fitted on a few
+                # windows (one, for 5 quarters and a horizon of 4) was added whole
+                self.network_weight_ = 0.0
+            else:
+                tail = slice(len(Yn) - n_val, None)
+                self._weigh_network(target[tail], self._correction(Xn[tail]),
+                                    None if weights is None else weights[tail])
         self.use_network_ = self.network_weight_ > 0
         return self
 
