@@ -26,8 +26,9 @@ from .. import datasets
 from ..utils._validation import plain_label
 
 __all__ = ["DATASETS", "MODELS", "Data", "UsageError", "add_data_flags", "build_estimator",
-           "check_future", "coverage_arg", "cut", "describe", "load_config", "load_data",
-           "parse_times", "positive_int", "thread_count", "time_zone", "utc_offset"]
+           "check_future", "coverage_arg", "cut", "describe", "is_period_freq",
+           "load_config", "load_data", "pandas_hint", "parse_times", "period_freq",
+           "period_writer", "positive_int", "thread_count", "time_zone", "utc_offset"]
 
 #: Longest value an error message quotes; longer ones are cut (a cell may be huge).
 MAX_SHOWN = 80
@@ -75,13 +76,20 @@ class Data:
 
     Attributes: ``y`` (Series), ``X`` (DataFrame on y's index, or None), ``future``
     (DataFrame of the future-known columns on the forecast steps, or None),
-    ``source`` (words for the user).
+    ``source`` (words for the user), ``labels`` (for periods written in a form of
+    their own, 2020-Q1: a function of a Period that writes one so; else None).
     """
 
     y: pd.Series
     X: object
     future: object
     source: str
+    labels: object = None
+
+    def label(self, time):
+        """``time`` (a Timestamp, Period or step) as the data's labels write it."""
+        return self.labels(time) if self.labels is not None and \
+            isinstance(time, pd.Period) else time
 
 
 def cut(value, limit=MAX_SHOWN):
@@ -212,8 +220,10 @@ def add_data_flags(p):
                           "air_passengers or stock_prices (see `tsbptt datasets`)")
     g = p.add_argument_group("data")
     g.add_argument("--time-col", metavar="COL",
-                   help="the time column of FILE: ISO 8601 dates/times (or integers); "
-                        "default: the one column whose values all read as dates")
+                   help="the time column of FILE: ISO 8601 dates/times, periods "
+                        "(quarters 2020Q1, months 2020-01, years 1990; the forecasts "
+                        "are labelled alike), or integer steps; default: the one column "
+                        "whose values all read as dates or periods")
     g.add_argument("--tz", metavar="ZONE",
                    help="the series' time zone, an IANA name such as Europe/Berlin or "
                         "America/New_York: times with a UTC offset (which may change "
@@ -247,7 +257,10 @@ def add_data_flags(p):
                         f"{', '.join(CALENDAR_FEATURES)}; default: none")
     g.add_argument("--freq", metavar="F",
                    help="the series' step (e.g. h, D, MS, 15min) when it cannot be "
-                        "inferred from the times; default: inferred")
+                        "inferred from the times; for periods, their frequency (Q-MAR: "
+                        "quarters of fiscal years that end in March, 2020Q1 being "
+                        "April-June 2019; Y-MAR, W-SAT); default: inferred (calendar "
+                        "quarters and years)")
     g.add_argument("--fill", choices=["ffill", "interpolate"],
                    help="fill gaps in the times and missing values (forward, or linear "
                         "in time); default: they are errors")
@@ -413,12 +426,20 @@ def time_zone(name):
                      "such as Europe/Berlin, America/New_York or UTC")
 
 
-def parse_times(values, column, lines=None, tz=None):
+def parse_times(values, column, lines=None, tz=None, freq=None):
     """A CSV column as a time index: integers stay integers (unless they all read as
     dates, 20240131, which is an error), text is parsed as dates (ISO 8601 first,
     else one format for the whole column, which must not read differently day first
     and month first); the first unparsable value is named, on its line of the file
     (``lines``, a :class:`FileLines`).
+
+    Period labels are a PeriodIndex: quarters (2020Q1, 2020-Q1, 2020q1), months
+    (2020-01, 2020/01), weeks as pandas writes them (2020-01-06/2020-01-12) and
+    consecutive years (1990, 1991, ...), of the period frequency ``freq``
+    (``--freq``, e.g. Q-MAR: fiscal quarters) where given, else of the labels'
+    (calendar quarters and years, weeks ending on their last day's weekday). A
+    ``freq`` of another kind than the labels is an error; an integer ``freq``
+    keeps years integer steps.
 
     With ``tz`` (``--tz``, a zone name) the dates are in that zone: times with UTC
     offsets, which may differ (they are instants), are converted to it, times
@@ -431,9 +452,18 @@ def parse_times(values, column, lines=None, tz=None):
                          f"{_line(int(np.flatnonzero(empty)[0]), lines)} of the file")
     if pd.api.types.is_float_dtype(values) and (values == values.round()).all():
         values = values.astype(np.int64)  # 1.0, 2.0, ...: integer steps
+    if _is_text(values) and values.astype(str).str.fullmatch(_YEAR.pattern,
+                                                             flags=re.ASCII).all():
+        values = values.astype(str).str.strip().astype(np.int64)  # years as text
     if pd.api.types.is_integer_dtype(values):
         _refuse_date_integers(values, column)
+        years = _as_years(values, column, lines, freq)
+        if years is not None:
+            return years
         return pd.Index(values.to_numpy(), name=column)
+    periods = _as_periods(values.astype(str), column, lines, freq)
+    if periods is not None:
+        return periods
     # RFC 3339's lowercase z is UTC as Z is: the ISO parser refused it, and the
     # fallback read it as the machine's local zone, then dropped it (a silent shift)
     text = values.astype(str).str.replace(r"(?<=\d)z$", "Z", regex=True)
@@ -697,6 +727,246 @@ def _month_year_hint(value):
     return ""
 
 
+# -- period labels ------------------------------------------------------------------
+# Quarters, months, years and weeks as labels (2020Q1, 2020-01, 1990, what pandas
+# writes for a PeriodIndex): read as a PeriodIndex, so that the forecasts are
+# periods too, written in the labels' own form. A label that names a day (a full
+# date, 2020-03-31) is a time, as before: a month is no day of it.
+
+#: A year and a quarter: 2020Q1, 2020-Q1, 2020 Q1, 2020q1 (the year first, as
+#: pandas writes a quarter; with an anchor such as Q-MAR, the fiscal year).
+_QUARTER = re.compile(r"\s*(\d{4})([-/ ]?)([Qq])([1-4])\s*", re.ASCII)
+#: A year and a month: 2020-01, 2020/01 (2020-1).
+_MONTH = re.compile(r"\s*(\d{4})([-/])(\d{1,2})\s*", re.ASCII)
+#: A week as pandas writes a weekly period: its first and last day.
+_WEEK = re.compile(r"\s*(\d{4}-\d{2}-\d{2})/(\d{4}-\d{2}-\d{2})\s*", re.ASCII)
+#: A year alone.
+_YEAR = re.compile(r"\s*(\d{4})\s*", re.ASCII)
+#: pandas' names of the weekdays in weekly frequencies (W-SUN), Monday first.
+_WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
+#: Integers read as years (consecutive ones, unless --freq names an annual period).
+_YEARS = (1000, 2999)
+
+#: Each kind of period label: the pandas offset class of its period frequency,
+#: the frequency read without --freq, and the frequencies to suggest.
+_PERIOD_KINDS = {
+    "quarter": (pd.offsets.QuarterEnd, "Q-DEC", "Q-DEC (calendar quarters) or a fiscal "
+                "year's, e.g. Q-MAR for years that end in March"),
+    "month": (pd.offsets.MonthEnd, "M", "M"),
+    "year": (pd.offsets.YearEnd, "Y-DEC", "Y-DEC (calendar years) or a fiscal year's, "
+             "e.g. Y-MAR for years that end in March"),
+    "week": (pd.offsets.Week, None, None),  # by the weekday of the weeks' last day
+}
+#: Offset aliases of a time step that name a period frequency too: the end of a
+#: month, quarter or year (QE-MAR is Q-MAR), and the starts of calendar months,
+#: quarters and years (MS, QS, YS: calendar months, quarters, years). Other starts
+#: (QS-APR) are left to pandas' hint: the labels' years are the fiscal years' ends.
+_PERIOD_OF_OFFSET = {pd.offsets.MonthEnd: lambda o: pd.offsets.MonthEnd(o.n),
+                     pd.offsets.MonthBegin: lambda o: pd.offsets.MonthEnd(o.n),
+                     pd.offsets.QuarterEnd: lambda o: o,
+                     pd.offsets.QuarterBegin: lambda o: pd.offsets.QuarterEnd(
+                         o.n, startingMonth=12) if o.startingMonth == 1 else None,
+                     pd.offsets.YearEnd: lambda o: o,
+                     pd.offsets.YearBegin: lambda o: pd.offsets.YearEnd(
+                         o.n, month=12) if o.month == 1 else None}
+#: pandas' own advice in a frequency error, kept in ours.
+_PANDAS_HINT = re.compile(r"'[^']*' is no longer supported[^\"]*?instead\.?"
+                          r"|for Period, please use '[^']*' instead of '[^']*'"
+                          r"|Did you mean [\w-]+\?")
+
+
+def pandas_hint(exc):
+    """pandas' advice in the frequency error ``exc`` ("'Q-MAR' is no longer supported
+    for offsets. Please use 'QE-MAR' instead."), or ''."""
+    found = _PANDAS_HINT.search(str(exc))
+    return found[0] if found else ""
+
+
+def _quiet(read, text):
+    """``read(text)``, or the ValueError/TypeError it raised (no warnings: pandas
+    deprecates business-day periods with one)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return read(text)
+    except (ValueError, TypeError) as exc:
+        return exc
+
+
+def period_freq(text):
+    """``--freq`` as a period frequency (a pandas offset), or the error that says
+    why not, with pandas' hint. Period aliases (Q-MAR, M, Y-DEC, W-SAT) are read as
+    pandas reads a PeriodIndex's; the offset aliases of the end of a month, quarter
+    or year (ME, QE-MAR, YE-DEC), and of the start of a calendar month, quarter or
+    year (MS, QS, YS), as the same periods.
+
+    Returns
+    -------
+    (offset or None, str)
+        The frequency, or None and the reason (with pandas' own advice).
+    """
+    dtype = _quiet(pd.PeriodDtype, text)
+    if not isinstance(dtype, Exception):
+        return dtype.freq, ""
+    offset = _quiet(pd.tseries.frequencies.to_offset, text)
+    convert = _PERIOD_OF_OFFSET.get(type(offset))
+    period = convert(offset) if convert is not None else None
+    if period is not None:
+        return period, ""
+    hint = pandas_hint(dtype)
+    return None, f" ({hint})" if hint else ""
+
+
+def is_period_freq(text):
+    """Whether ``--freq`` names a period frequency (which only period labels read)."""
+    return period_freq(text)[0] is not None
+
+
+def _period_kind(text):
+    """The kind of period that every label of ``text`` (strings) is, with the
+    parts of each: ('quarter', ...), ('month', ...) or ('week', ...), else None
+    (years alone are integers: :func:`_as_years`). Months must be 1 to 12, and
+    weeks seven days, all ending on one weekday: otherwise they are no such labels
+    (read as times, which names the label it cannot read)."""
+    for kind, pattern in (("quarter", _QUARTER), ("month", _MONTH), ("week", _WEEK)):
+        if not len(text) or pattern.fullmatch(text.iloc[0]) is None:
+            continue  # (the first label tells, before the whole column is matched)
+        if not text.str.fullmatch(pattern.pattern, flags=re.ASCII).all():
+            continue
+        parts = text.str.extract(pattern.pattern, flags=re.ASCII)
+        if kind == "month":
+            month = parts[2].astype(int)
+            if not month.between(1, 12).all():
+                return None
+        if kind == "week":
+            first = _to_datetime(parts[0], format="%Y-%m-%d", errors="coerce")
+            last = _to_datetime(parts[1], format="%Y-%m-%d", errors="coerce")
+            if first is None or last is None or first.isna().any() or last.isna().any() \
+                    or ((last - first) != pd.Timedelta(days=6)).any() \
+                    or last.dt.day_of_week.nunique() != 1:
+                return None
+        return kind, parts
+    return None
+
+
+def _week_freq(parts):
+    """The weekly period frequency of weeks whose last days are ``parts[1]``."""
+    day = pd.Timestamp(parts[1].iloc[0]).day_of_week  # (not %a: the locale's name)
+    return pd.offsets.Week(weekday=day), f"W-{_WEEKDAYS[day]}"
+
+
+def _kind_freq(kind, parts, freq, column, example, line):
+    """The period frequency of labels of ``kind``: ``--freq`` (``freq``) where
+    given, else the labels' own (calendar quarters and years). Raises where
+    ``freq`` is no period frequency, or one of another kind (or, for weeks,
+    another last weekday) than the labels': the labels say what they are."""
+    cls, default, suggest = _PERIOD_KINDS[kind]
+    if kind == "week":
+        default, suggest = _week_freq(parts)
+    if freq is None:
+        return pd.PeriodDtype(default).freq if isinstance(default, str) else default
+    period, why = period_freq(freq)
+    labels = f"time column {column!r} holds {kind}s, e.g. {example!r} (line {line})"
+    if period is None:
+        raise UsageError(f"--freq {freq} is no period frequency{why}, which the labels "
+                         f"need: {labels}; give --freq {suggest}, or leave it out")
+    if type(period) is not cls:
+        raise UsageError(f"--freq {freq} contradicts the labels: {labels}; give --freq "
+                         f"{suggest}, or leave it out")
+    if period.n != 1:  # a label is one period: 2Q would read 2020Q1, 2020Q2 as a gap
+        raise UsageError(f"--freq {freq} is a multiple of a period, but {labels}, one "
+                         f"{kind} each; give --freq {suggest}, or leave it out")
+    if kind == "week" and period.weekday != default.weekday:
+        day = pd.Timestamp(parts[1].iloc[0]).day_name()
+        raise UsageError(f"--freq {freq} contradicts the labels: time column {column!r} "
+                         f"holds weeks that end on a {day}, e.g. {example!r} (line "
+                         f"{line}); give --freq {suggest}, or leave it out")
+    return period
+
+
+def _period_index(kind, parts, period, column):
+    """The labels (their regular-expression parts) as a PeriodIndex of ``period``."""
+    if kind == "quarter":
+        labels = parts[0] + "Q" + parts[3]
+    elif kind == "month":
+        labels = parts[0] + "-" + parts[2].str.zfill(2)
+    elif kind == "year":
+        labels = parts[0]
+    else:  # the week of each first day
+        return pd.DatetimeIndex(pd.to_datetime(parts[0], format="%Y-%m-%d")).to_period(
+            period).rename(column)
+    return pd.PeriodIndex(labels.to_numpy(dtype=object), freq=period, name=column)
+
+
+def _as_periods(text, column, lines=None, freq=None):
+    """Text labels that all are periods of one kind (quarters, months, pandas'
+    weeks) as a PeriodIndex (of ``--freq``'s period frequency where given), else
+    None. An integer ``freq`` is left to :func:`_check_time_flags` to refuse."""
+    found = _period_kind(text)
+    if found is None:
+        return None
+    kind, parts = found
+    if freq is not None and freq.isdigit():
+        freq = None  # the labels are periods; _check_time_flags names the flag
+    period = _kind_freq(kind, parts, freq, column, text.iloc[0].strip(), _line(0, lines))
+    return _period_index(kind, parts, period, column)
+
+
+def _looks_like_years(ints):
+    """Whether integers are consecutive years (1990, 1991, ...): read as periods."""
+    return len(ints) >= 2 and _YEARS[0] <= ints.min() and ints.max() <= _YEARS[1] \
+        and bool((np.diff(ints) == 1).all())
+
+
+def _as_years(values, column, lines=None, freq=None):
+    """A column of integers as annual periods where they are consecutive years
+    (1990, 1991, ...), or where ``--freq`` names an annual period (Y-DEC, Y-MAR)
+    and they are years; else None (integer steps). ``--freq`` an integer step keeps
+    them steps; another period frequency for consecutive years is refused."""
+    ints = values.to_numpy()
+    if freq is not None and freq.isdigit():
+        return None
+    years = len(ints) and _YEARS[0] <= ints.min() and ints.max() <= _YEARS[1]
+    if not years:
+        return None
+    text = pd.Series(ints).astype(str)
+    parts = text.str.extract(_YEAR.pattern, flags=re.ASCII)
+    if freq is not None:
+        period, _ = period_freq(freq)
+        annual = isinstance(period, pd.offsets.YearEnd)
+        if not annual and not _looks_like_years(ints):
+            return None  # integer steps (_check_time_flags refuses a frequency)
+        period = _kind_freq("year", parts, freq, column, text.iloc[0], _line(0, lines))
+        return _period_index("year", parts, period, column)
+    if not _looks_like_years(ints):
+        return None
+    return _period_index("year", parts, pd.PeriodDtype("Y-DEC").freq, column)
+
+
+def period_writer(values, index):
+    """How to write periods in the form of the labels ``values`` that gave
+    ``index`` (a PeriodIndex): a function of a Period, or None for pandas' own
+    form (``str``). Quarters keep their separator and letter (2020-Q1, 2020q1),
+    months their separator and padding (2020/01, 2020-1)."""
+    if not isinstance(index, pd.PeriodIndex):
+        return None
+    text = pd.Series(values).reset_index(drop=True).astype(str)
+    first = text.iloc[0]
+    quarter = _QUARTER.fullmatch(first)
+    if quarter is not None and (quarter[2], quarter[3]) != ("", "Q"):
+        sep, letter = quarter[2], quarter[3]
+        return lambda p: f"{p.qyear}{sep}{letter}{p.quarter}"
+    month = _MONTH.fullmatch(first)
+    if month is not None:
+        sep = month[2]
+        months = text.str.extract(_MONTH.pattern, flags=re.ASCII)[2]
+        padded = not months.str.len().eq(1).any()
+        if (sep, padded) != ("-", True):
+            return lambda p: f"{p.year}{sep}{p.month:02d}" if padded else \
+                f"{p.year}{sep}{p.month}"
+    return None
+
+
 def _check_order(index, column, lines=None, frame=None):
     """The rows in time order, one per time: else an error naming the lines (of
     the file, by ``lines``); ``frame``, the other columns, tells several series in
@@ -718,7 +988,8 @@ def _check_order(index, column, lines=None, frame=None):
                 "API: a Forecaster fits such a long frame as a panel, with id_col, "
                 "time_col and target_col naming its columns)")
         # a naive time repeated in the night: the autumn change of local times
-        dst = ("" if index.tz is not None or index[pos].hour > 3
+        dst = ("" if not isinstance(index, pd.DatetimeIndex) or index.tz is not None
+               or index[pos].hour > 3
                or index[pos].month not in (3, 4, 9, 10, 11)  # the changes' months
                or (index == index.normalize()).all() else
                " (or, for local times whose clocks went back that night, pass --tz with "
@@ -752,20 +1023,50 @@ def _series_column(frame, first, pos):
 
 
 def _check_time_flags(args, index, what):
-    """--calendar, --freq and --tz fit the kind of times: dates, or integer steps."""
-    dated = isinstance(index, pd.DatetimeIndex)
+    """--calendar, --freq and --tz fit the kind of times: dates, periods (quarters,
+    months, years, weeks) or integer steps. A period frequency (Q-MAR, M) for dates
+    is refused with pandas' name for their step (QE-MAR, ME)."""
+    periods = isinstance(index, pd.PeriodIndex)
+    dated = isinstance(index, pd.DatetimeIndex) or periods
     freq, tz = getattr(args, "freq", None), getattr(args, "tz", None)
+    if tz is not None and periods:
+        raise UsageError(f"--tz {tz} needs times of day, but {what} holds "
+                         f"{_period_words(index)}, which have no time zone: leave out --tz")
     if tz is not None and not dated:
         raise UsageError(f"--tz {tz} needs dates, but {what} holds integer steps")
     if getattr(args, "calendar", None) and not dated:
         raise UsageError(f"--calendar {' '.join(args.calendar)} needs dates, but {what} "
                          "holds integer steps")
+    if freq is not None and periods and freq.isdigit():
+        raise UsageError(f"--freq {freq} is an integer step, but {what} holds "
+                         f"{_period_words(index)} ({_period_example(index)}): give their "
+                         f"period frequency, e.g. --freq {index.freqstr}, or leave it out")
     if freq is not None and dated and freq.isdigit():
         raise UsageError(f"--freq {freq} is an integer step, but {what} holds dates: give "
                          "a pandas frequency, e.g. h, D, MS")
     if freq is not None and not dated and not freq.isdigit():
         raise UsageError(f"--freq {freq} is a pandas frequency, but {what} holds integer "
                          "steps: give an integer step, e.g. --freq 1")
+    if freq is not None and not periods:
+        offset = _quiet(pd.tseries.frequencies.to_offset, freq)
+        if isinstance(offset, Exception) and is_period_freq(freq):
+            hint = pandas_hint(offset)
+            raise UsageError(f"--freq {freq} is a period frequency, for period labels "
+                             f"(2020Q1, 2020-01, 1990), but {what} holds dates"
+                             f"{f' ({index[0]:%Y-%m-%d} ..)' if len(index) else ''}, which "
+                             f"step by pandas' offsets: {hint or 'give one such as MS'}")
+
+
+def _period_words(index):
+    """What a PeriodIndex holds, in words: 'quarters', 'months', 'years', 'weeks'."""
+    for kind, (cls, _, _) in _PERIOD_KINDS.items():
+        if type(index.freq) is cls:
+            return f"{kind}s"
+    return "periods"
+
+
+def _period_example(index):
+    return f"{index[0]} .." if len(index) else "none"
 
 
 def _numeric(frame, column, where, lines=None, decimal=".", thousands=None):
@@ -1040,17 +1341,20 @@ def _reads_as_dates(values, lines):
     if pd.api.types.is_numeric_dtype(values) or not values.notna().any():
         return False
     try:
-        return isinstance(parse_times(values, values.name, lines), pd.DatetimeIndex)
+        return isinstance(parse_times(values, values.name, lines),
+                          (pd.DatetimeIndex, pd.PeriodIndex))
     except UsageError:
         return False
 
 
 def guess_time_column(frame, source, target, lines=None, tz=None):
-    """The one column of ``frame`` (not ``target``) whose values all read as dates,
-    for a FILE given without --time-col; where none does, the error of the column
-    most like dates (ambiguous day-first dates, mixed formats or zones, yyyymmdd
-    integers, an empty cell), else an error asking for the flag."""
+    """The one column of ``frame`` (not ``target``) whose values all read as dates
+    or periods (2020Q1, 2020-01), for a FILE given without --time-col, else the one
+    column of consecutive years (1990, 1991, ...); where none does, the error of
+    the column most like dates (ambiguous day-first dates, mixed formats or zones,
+    yyyymmdd integers, an empty cell), else an error asking for the flag."""
     found, failed = [], []  # failed: (share of values like dates, the column's error)
+    years = []  # integer columns of consecutive years: a time column where none is
     for column in frame.columns:
         values = frame[column]
         if column == target:
@@ -1062,12 +1366,16 @@ def guess_time_column(frame, source, target, lines=None, tz=None):
                     _refuse_date_integers(values, column)
                 except DateIntegersError as exc:
                     failed.append((1.0, exc))
+                else:
+                    if _looks_like_years(values.to_numpy()):
+                        years.append(column)
             continue
         text = values.dropna().astype(str)
         if not len(text) or text.str.fullmatch(_NUMBER).all():
             continue  # no values, or numbers with a decimal comma
         try:
-            if isinstance(parse_times(values, column, lines, tz), pd.DatetimeIndex):
+            if isinstance(parse_times(values, column, lines, tz),
+                          (pd.DatetimeIndex, pd.PeriodIndex)):
                 found.append(column)
         except MixedZonesError as exc:  # dates, but not one zone: say so
             failed.append((1.0, exc))
@@ -1084,6 +1392,8 @@ def guess_time_column(frame, source, target, lines=None, tz=None):
     best = max(failed, key=lambda f: f[0], default=(0.0, None))
     if not found and best[0] >= 0.5:
         raise best[1]
+    if not found and len(years) == 1:
+        return years[0]
     which = "none of its columns reads" if not found else \
         f"{len(found)} columns ({cut(found, 120)}) read"
     raise UsageError(f"--time-col is required: {which} as dates; the columns of {source} "
@@ -1135,7 +1445,7 @@ def _load_data(args):
     sep, decimal = getattr(args, "sep", ","), getattr(args, "decimal", ".")
     thousands = getattr(args, "thousands", None)
     tz = getattr(args, "tz", None)
-    lines = None
+    lines = labels = None
     if args.dataset is not None:
         for flag, value, default in (("--time-col", args.time_col, None),
                                      ("--sep", sep, ","), ("--decimal", decimal, "."),
@@ -1162,13 +1472,17 @@ def _load_data(args):
             args.time_col = guess_time_column(frame, source, args.target, lines, tz)
         _check_columns(frame.columns, [args.time_col], source)
         target = args.target
-        frame.index = parse_times(frame.pop(args.time_col), args.time_col, lines, tz)
+        raw = frame.pop(args.time_col)
+        frame.index = parse_times(raw, args.time_col, lines, tz, getattr(args, "freq", None))
+        labels = period_writer(raw, frame.index)
         # the columns the model reads are no series ids (an integer target repeats)
         used = [target] + list(args.exog or []) + list(args.future_exog or [])
         _check_order(frame.index, args.time_col, lines,
                      frame.drop(columns=[c for c in used if c in frame.columns]))
     _check_time_flags(args, frame.index, "the dataset's time index" if args.dataset
                       else f"time column {args.time_col!r}")
+    if isinstance(frame.index, pd.PeriodIndex):  # --freq made the periods: the
+        args.freq = None  # Forecaster reads their frequency from them
     exog, future_exog = list(args.exog or []), list(args.future_exog or [])
     _check_columns(columns, [target] + exog + future_exog, source)
     if args.time_col is not None and args.time_col in [target] + exog + future_exog:
@@ -1205,7 +1519,7 @@ def _load_data(args):
                                  "--fill ffill to fill missing values")
     y = history[target]
     X = history[exog + future_exog] if exog or future_exog else None
-    return Data(y=y, X=X, future=future, source=source)
+    return Data(y=y, X=X, future=future, source=source, labels=labels)
 
 
 #: Fewer training windows than this get a warning: too few to fit a network.

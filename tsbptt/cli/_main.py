@@ -39,8 +39,11 @@ from ._data import (
     check_future,
     cut,
     describe,
+    is_period_freq,
     load_config,
     load_data,
+    pandas_hint,
+    period_freq,
     positive_int,
     thread_count,
     utc_offset,
@@ -183,14 +186,22 @@ def _when(first, last):
 # -- the Forecaster of the flags ------------------------------------------------------
 
 def _freq(text):
-    """--freq as the Forecaster's freq: an integer step, or a pandas frequency."""
+    """--freq as the Forecaster's freq: an integer step, or a pandas frequency. A
+    period frequency (Q-MAR, M, Y-DEC), which pandas no longer reads as an offset,
+    passes too: period labels (2020Q1) read it, and the data's reader refuses it for
+    dates, with pandas' name for it (then None here: the periods carry it)."""
     if text is None or text.isdigit():
         return None if text is None else int(text)
     try:
         pd.tseries.frequencies.to_offset(text)
-    except ValueError:
+    except ValueError as exc:
+        if is_period_freq(text):
+            return text
+        hint = pandas_hint(exc) or period_freq(text)[1].strip(" ()")
         raise UsageError(f"--freq {text!r} is neither a pandas frequency (e.g. h, D, W, "
-                         "MS, 15min) nor an integer step") from None
+                         "MS, 15min; for period labels such as 2020Q1 also Q-DEC, "
+                         "Q-MAR, M, Y-DEC) nor an integer step"
+                         + (f" ({hint})" if hint else "")) from None
     return text
 
 
@@ -222,7 +233,8 @@ def _season_and_lags(args, y, est=None):
     if args.season is None:
         step = to_entries(y, freq=_freq(args.freq), fill=args.fill)[2]
         args.season = infer_season(step)
-        shown = step.freqstr if hasattr(step, "freqstr") else step  # as --freq spells it
+        shown = y.index.freqstr if isinstance(y.index, pd.PeriodIndex) else \
+            step.freqstr if hasattr(step, "freqstr") else step  # as --freq spells it
         said.append(f"season {args.season} (from the time step {shown}; set it "
                     "with --season)")
         if args.model == "naive":
@@ -330,16 +342,19 @@ def cmd_forecast(args):
         out = model.predict_interval(X=future)
     else:
         out = model.predict(X=future).to_frame("forecast")
+    # periods in the form of the file's labels (2020-Q1 in, 2021-Q1 out)
+    shown = out if data.labels is None else \
+        out.set_axis(pd.Index([data.label(t) for t in out.index], name=out.index.name))
     # stdout holds the results alone (it may be piped on); what was written, on stderr
     if args.out == STDOUT:
-        _write_csv(out, args.out)
+        _write_csv(shown, args.out)
     elif args.out:
-        _write_csv(out, args.out)
-        first, last = _when(out.index[0], out.index[-1])
+        _write_csv(shown, args.out)
+        first, last = _when(shown.index[0], shown.index[-1])
         print(f"tsbptt: wrote {args.out}: {len(out)} forecasts of {data.y.name!r}, "
               f"{first} .. {last}", file=sys.stderr)
     else:
-        print(_table(out, data.y))
+        print(_table(shown, data.y))
     if plot:
         _save_plot(args.plot, data.y, out, f"{data.y.name}: {args.model} forecast",
                    history_tail=max(4 * args.horizon, args.lags))
@@ -419,7 +434,7 @@ def cmd_backtest(args):
     origins = table["origin"].unique()
     fit = "refitted at each origin" if args.refit else "fitted once, on the first " \
         f"{initial} steps"
-    first, last = _when(origins[0], origins[-1])
+    first, last = _when(data.label(origins[0]), data.label(origins[-1]))
     print(f"backtest of {data.source}, target {y.name!r}: {len(origins)} origin(s) from "
           f"{first} to {last}, every {step} step(s), horizon "
           f"{args.horizon}; the model is {fit}")
@@ -702,6 +717,7 @@ _CLI_WORDS = (
                r"use (?:calibration=[\d.]+ or more|a larger calibration), a longer series "
                r"or a lower coverage", "; use a longer series, or leave out --interval"),
               (r"\bTimestamp\('([^']*)'(?:, ?(?:freq|tz)='[^']*')*\)", r"\1"),
+              (r"\bPeriod\('([^']*)', ?'[^']*'\)", r"\1"),  # Period('2020Q1', 'Q-DEC')
               # holiday calendars: the Python API's alone (--freq names no holidays)
               (r"pass the frequency, freq=\.\.\. \(semi-month ends 'SME'; business days "
                r"'B', or with holidays a CustomBusinessDay\)",
@@ -714,7 +730,7 @@ _CLI_WORDS = (
                "if the series skips holidays, the Python API reads it with "
                "freq=pd.offsets.CustomBusinessDay(holidays=[...]) (--freq names no "
                "holidays); "),
-              (r"\by's (?:index|DatetimeIndex)", "the time column"),
+              (r"\by's (?:index|DatetimeIndex|PeriodIndex)", "the time column"),
               (r"\by has\b", "the series has"), (r"\by's\b", "the series'"),
               (r"(column '[^']*') of y\b", r"\1"),
               (r" \(y\.resample\(freq\)\.mean\(\)\)", ""),
