@@ -422,3 +422,19 @@ def test_the_week_is_no_candidate_where_it_does_not_apply():
     offset = AutoForecaster(horizon=24, freq=pd.DateOffset(hours=1), random_state=0,
                             n_threads=1, candidates=("seasonal naive weekly",))
     assert offset.fit(hourly).members_ == ["seasonal naive weekly"]
+
+
+def test_bounds_reach_every_candidate():
+    # count data: every candidate's backtest and the final forecast keep to them
+    rng = np.random.default_rng(1)
+    idx = pd.date_range("2022-01-01", periods=200, freq="D")
+    y = pd.Series((rng.random(200) < 0.3) * rng.poisson(3, 200), index=idx, dtype=float)
+    auto = AutoForecaster(horizon=7, bounds=(0, None), n_threads=1,
+                          candidates=("seasonal naive", "ridge")).fit(y)
+    assert all(m.bounds == (0, None) for m in getattr(
+        auto.forecaster_, "forecasters", [auto.forecaster_]))
+    assert (auto.predict() >= 0).all()
+    with pytest.raises(ValueError, match=r"bounds must be \(low, high\)"):
+        AutoForecaster(horizon=7, bounds=(3, 1)).fit(y)
+    with pytest.raises(ValueError, match=r"^y has -1\.0 at .*outside bounds=\(0, None\)"):
+        AutoForecaster(horizon=7, bounds=(0, None), candidates=("ridge",)).fit(y - 1)

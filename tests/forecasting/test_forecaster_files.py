@@ -210,9 +210,9 @@ def test_files_only_a_newer_reader_rebuilds_say_format_2(tmp_path):
     for k in ("format", "format_version", "tsbptt_version", "checksum"):
         meta.pop(k)
     write_model_file(tmp_path / "newer.npz", arrays, meta, format="tsbptt-forecaster",
-                     format_version=5)
-    with pytest.raises(ValueError, match=r"has model format 5, this .* reads format 1, 2, 3 "
-                                         r"and 4;"):
+                     format_version=6)
+    with pytest.raises(ValueError, match=r"has model format 6, this .* reads format 1, 2, 3, "
+                                         r"4 and 5;"):
         load_forecaster(tmp_path / "newer.npz")
 
 
@@ -569,3 +569,21 @@ def test_monthly_data_on_one_day_of_the_month_saves_and_loads(tmp_path):
     g = load_forecaster(tmp_path / "f.npz")
     assert g.step_ == pd.DateOffset(months=1)
     pd.testing.assert_series_equal(g.predict(), f.predict(), check_exact=True)
+
+
+def test_bounds_round_trip_and_say_format_5(tmp_path):
+    # an older reader would forecast unclipped: such a file says format 5
+    frame = _frame().drop(columns="size")
+    for bounds in (None, (0, None)):
+        f = Forecaster(Ridge(), lags=6, horizon=2, interval="conformal",
+                       bounds=bounds).fit(frame)
+        path = tmp_path / f"{bounds is None}.npz"
+        f.save(path)
+        _, meta = read_model_file(path, lambda n: True, format="tsbptt-forecaster",
+                                  format_version=(1, 2, 3, 4, 5))
+        assert meta["format_version"] == (1 if bounds is None else 5)
+        assert ("bounds" in meta["params"]) == (bounds is not None)
+        g = load_forecaster(path)
+        assert g.bounds == bounds
+        pd.testing.assert_frame_equal(g.predict_interval(), f.predict_interval(),
+                                      check_exact=True)

@@ -623,3 +623,38 @@ def test_backtest_scales_mase_by_the_forecasters_season_by_default():
         backtest(f, y, initial=12, season=12)
     panel = backtest(f, {"a": y, "b": 2 * y}, initial=90, step=6)
     assert panel.season == 12
+
+
+def test_bounds_clip_forecasts_and_intervals_and_refuse_values_outside():
+    # count data forecast below 0, lower bounds too (a retail analyst's trial);
+    # bounds=(0, None) says the series' range and clips every output to it
+    rng = np.random.default_rng(0)
+    idx = pd.date_range("2022-01-01", periods=300, freq="D")
+    y = pd.Series((rng.random(300) < 0.3) * rng.poisson(3, 300), index=idx, dtype=float)
+    kw = dict(lags=14, horizon=7, interval="conformal")
+    free = Forecaster(Ridge(), **kw).fit(y)
+    bounded = Forecaster(Ridge(), bounds=(0, None), **kw).fit(y)
+    band, clipped = free.predict_interval(), bounded.predict_interval()
+    assert (band["lower"] < 0).any()  # the case at hand
+    pd.testing.assert_frame_equal(clipped, band.clip(lower=0), check_exact=True)
+    pd.testing.assert_series_equal(bounded.predict(), free.predict().clip(lower=0),
+                                   check_exact=True)
+    top = Forecaster(Ridge(), bounds=[None, 2.5], **kw).fit(y.clip(upper=2.5))
+    assert top.predict_interval()["upper"].max() <= 2.5
+    # values outside the bounds: the bounds are wrong, or the data
+    with pytest.raises(ValueError, match=re.escape(
+            "y has -1.0 at Timestamp('2022-01-04 00:00:00'), outside bounds=(0, None); "
+            "give bounds the series' values keep to, or None")):
+        Forecaster(Ridge(), bounds=(0, None), **kw).fit(y.where(y.index != idx[3], -1.0))
+    with pytest.raises(ValueError, match=r"^y_new has -2\.0 at "):
+        bounded.update(pd.Series([1.0, -2.0], index=pd.date_range(idx[-1], periods=3,
+                                                                     freq="D")[1:]))
+    with pytest.raises(ValueError, match=r"^history has -1\.0 at "):
+        bounded.predict(history=y.iloc[:100].where(y.index[:100] != idx[50], -1.0))
+    with pytest.raises(ValueError, match="The 'bounds' parameter of Forecaster must be"):
+        Forecaster(Ridge(), bounds=0).fit(y)
+    for bad in ((1, 0), (0,), (0, np.inf), ("0", None), (True, None), (None, None, 1)):
+        with pytest.raises(ValueError, match=re.escape("bounds must be (low, high), each a "
+                                                       f"finite number or None and low < "
+                                                       f"high, e.g. (0, None); got {bad!r}")):
+            Forecaster(Ridge(), bounds=bad).fit(y)

@@ -217,6 +217,13 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         never leaves the range the model learned. ``'auto'``: ``'window'`` for
         tsbptt regressors (direct and recursive), ``'global'`` for the others.
         None: no scaling. Forecasts always come back in the series' units.
+    bounds : tuple (low, high) or None, default=None
+        The range the series' values lie in, either end None for no limit:
+        ``(0, None)`` for sales, counts, prices or loads, ``(0, 100)`` for a
+        percentage. Forecasts and interval bounds are clipped to it (a clipped
+        forecast is never further from a value in the range, and a clipped
+        interval covers every value in the range it covered); fit, ``update`` and
+        ``predict(history=...)`` refuse values outside it. None: no clipping.
     transform : str or tuple of str, default=None
         Target transforms: ``'log'`` or ``'boxcox'`` (exponent fitted per series
         by maximum likelihood; both need positive values), applied before scaling;
@@ -354,6 +361,7 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         "calibration": [Interval(Real, 0, 1, closed="neither")],
         "season": [Interval(Integral, 1, None, closed="left"), None],
         "scaling": [StrOptions({"auto", "window", "global"}), None],
+        "bounds": [tuple, list, None],
         "transform": [str, list, tuple, None],
         "linear": ["boolean"],
         "training": [StrOptions({"auto", "as_given"})],
@@ -373,8 +381,10 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
                  interval: str | None = None, interval_per_series: bool = False,
                  coverage: float = 0.9, calibration: float = 0.2,
                  season: int | None = None,
-                 scaling: str | None = "auto", transform: str | tuple[str, ...] | None = None,
-                 linear: bool = True, training: str = "auto", n_seeds: int = 1,
+                 scaling: str | None = "auto",
+                 bounds: tuple[float | None, float | None] | None = None,
+                 transform: str | tuple[str, ...] | None = None, linear: bool = True,
+                 training: str = "auto", n_seeds: int = 1,
                  max_time: float | None = None, freq: Any = None, fill: str | None = None,
                  id_col: str = "unique_id", time_col: str = "ds", target_col: str = "y",
                  static_features: list[str] | None = None) -> None:
@@ -391,6 +401,7 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         self.calibration = calibration
         self.season = season
         self.scaling = scaling
+        self.bounds = bounds
         self.transform = transform
         self.linear = linear
         self.training = training
@@ -411,6 +422,38 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
             repeated = list(dict.fromkeys(n for n in names if names.count(n) > 1))
             if repeated:
                 raise ValueError(f"{name} names {repeated} more than once")
+        self._limits()
+
+    def _limits(self):
+        """``bounds`` as (low, high) floats, -inf and inf for no limit; refused by
+        name unless two numbers or Nones with low < high."""
+        if self.bounds is None:
+            return -np.inf, np.inf
+        b = self.bounds
+        ends = list(b) if isinstance(b, (tuple, list)) else None
+        ok = ends is not None and len(ends) == 2 and all(
+            v is None or (isinstance(v, Real) and not isinstance(v, (bool, np.bool_))
+                          and np.isfinite(v)) for v in ends)
+        low, high = ((-np.inf if ends[0] is None else float(ends[0]),
+                      np.inf if ends[1] is None else float(ends[1])) if ok else (0, 0))
+        if not ok or not low < high:
+            raise ValueError(f"bounds must be (low, high), each a finite number or None "
+                             f"and low < high, e.g. (0, None); got {b!r}")
+        return low, high
+
+    def _check_in_bounds(self, entries, what):
+        """Refuse values of ``entries`` outside ``bounds``, naming the first."""
+        low, high = self._limits()
+        if low == -np.inf and high == np.inf:
+            return
+        for e in entries:
+            values = e.values
+            out = np.flatnonzero((values < low) | (values > high))
+            if len(out):
+                where = what if e.key is None else f"{what} of series {e.key!r}"
+                raise ValueError(f"{where} has {float(values[out[0]])!r} at "
+                                 f"{e.y.index[out[0]]!r}, outside bounds={self.bounds!r}; "
+                                 "give bounds the series' values keep to, or None")
 
     # -- settings ---------------------------------------------------------------------
     def _check_settings(self, X_columns):
@@ -662,6 +705,7 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         self._index_names = (list(y.index.names) if self.layout_ == "long"
                              else ["series", entries[0].y.index.name or "time"])
         self._check_lengths(entries)
+        self._check_in_bounds(entries, "y")
         self._fit_scaling(entries)
         calendar_columns = [] if not self._calendar else list(
             calendar_features(pd.DatetimeIndex([]), self._calendar).columns)
@@ -795,6 +839,8 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         futures = split_future(X, self.layout_, [e.key for e in entries])
         n_future = self.horizon if self.strategy == "direct" else steps
         data = self._scaled_all(entries, futures, n_future)
+        if history is not None:
+            self._check_in_bounds(entries, "history")
         short = [s for s in data if len(s.y) < self.lags_] if history is not None else []
         if short:  # a shorter window would wrap around to the end of the series
             s = short[0]
@@ -839,6 +885,9 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
             times = future_labels(lasts, self.step_, steps)
             ids = pd.Index([e.key for e in entries], tupleize_cols=False).repeat(steps)
             index = pd.MultiIndex.from_arrays([ids, times], names=self._index_names)
+        low, high = self._limits()
+        if low > -np.inf or high < np.inf:  # a copy: v may be the model's own array
+            v = np.clip(v, low, high)
         flat = v.reshape(len(entries) * steps, *v.shape[2:])
         if columns is None:
             return pd.Series(flat, index=index, name=name)
@@ -916,6 +965,7 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         with named("y_new", "X_new"):
             new = continuations(y_new, X_new, self.layout_, self.step_, self.tails_,
                                 self.exog_names_)
+        self._check_in_bounds(new, "y_new")
         if self.strategy == "stateful":
             states = self._carried_states(new)
         # only what forecasting reads is kept: the last lags steps; new objects, both

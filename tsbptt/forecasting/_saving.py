@@ -48,12 +48,13 @@ from .baselines import SeasonalNaive
 __all__ = ["read_forecaster", "save_forecaster"]
 
 FORMAT = "tsbptt-forecaster"
-#: The layout's version: 4 for intervals calibrated per series, 3 for a stateful
+#: The layout's version: 5 for forecasts clipped to ``bounds``, 4 for intervals
+#: calibrated per series, 3 for a stateful
 #: model of the changes (``transform='diff'``), 2 where a WindowModel keeps a member
 #: that is not one of tsbptt's estimators (a linear model or SeasonalNaive, by its
 #: parts), which readers of version 1 cannot rebuild; 1 for every other file, which
 #: they read as before (:func:`_version`).
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 READS_VERSIONS = tuple(range(1, FORMAT_VERSION + 1))
 #: scikit-learn linear models stored as their coefficients.
 _LINEAR = ("LinearRegression", "Ridge", "RidgeCV", "Lasso", "ElasticNet")
@@ -600,6 +601,8 @@ def save_forecaster(f, path):
     params = f.get_params(deep=False)
     if not params["interval_per_series"]:  # a file older readers read as before
         del params["interval_per_series"]
+    if params["bounds"] is None:  # likewise
+        del params["bounds"]
     params["estimator"] = _spec(f.estimator)
     if isinstance(params["freq"], pd.offsets.BaseOffset):
         params["freq"] = _offset_meta(params["freq"], "freq")
@@ -629,11 +632,14 @@ def save_forecaster(f, path):
 
 
 def _version(meta):
-    """The oldest format version that holds this file: 4 for intervals calibrated
-    per series, 3 for a stateful model of the changes, 2 for a window model's
-    linear members, a custom business calendar or an offset object as ``freq``,
+    """The oldest format version that holds this file: 5 for ``bounds`` (an older
+    reader would not clip), 4 for intervals calibrated per series, 3 for a
+    stateful model of the changes, 2 for a window model's linear members, a
+    custom business calendar or an offset object as ``freq``,
     which readers of older formats would not rebuild (or, for the calendar, would
     drop silently)."""
+    if meta["params"].get("bounds") is not None:
+        return 5
     if meta["params"].get("interval_per_series"):
         return 4
     if meta["model"]["kind"] == "differenced":

@@ -164,6 +164,9 @@ class AutoForecaster(BaseEstimator):
     fill : {None, 'ffill', 'interpolate'}, default=None
         As :class:`tsbptt.Forecaster`'s, done once before the backtest: the
         candidates are scored against the filled series and fitted on it.
+    bounds : tuple (low, high) or None, default=None
+        As :class:`tsbptt.Forecaster`'s (``(0, None)`` for sales or counts): every
+        candidate's forecasts are clipped to it, in the backtest and after.
 
     Attributes
     ----------
@@ -205,6 +208,7 @@ class AutoForecaster(BaseEstimator):
         "n_threads": N_THREADS_CONSTRAINTS,
         "freq": [str, pd.offsets.BaseOffset, Interval(Integral, 1, None, closed="left"), None],
         "fill": [StrOptions(set(FILL_METHODS)), None],
+        "bounds": [tuple, list, None],
     }
 
     def __init__(self, horizon: int = 1, *, season: int | None = None,
@@ -212,7 +216,8 @@ class AutoForecaster(BaseEstimator):
                  n_origins: int | None = None, holdout: float = 0.2, n_folds: int = 3,
                  refit: bool = False, n_best: int = 3, within: float = 1.5,
                  random_state: int | None = None, n_threads: int | None = None,
-                 freq: str | int | None = None, fill: str | None = None) -> None:
+                 freq: str | int | None = None, fill: str | None = None,
+                 bounds: tuple[float | None, float | None] | None = None) -> None:
         self.horizon = horizon
         self.season = season
         self.lags = lags
@@ -227,6 +232,7 @@ class AutoForecaster(BaseEstimator):
         self.n_threads = n_threads
         self.freq = freq
         self.fill = fill
+        self.bounds = bounds
 
     # what backtest() reads of a forecaster
     strategy = "direct"
@@ -247,7 +253,7 @@ class AutoForecaster(BaseEstimator):
                  "lstm": lambda: LSTMRegressor(**net),
                  "gru": lambda: GRURegressor(**net)}[name.removesuffix(" global")]()
         member = Forecaster(model, lags=lags, horizon=self.horizon, season=season,
-                            freq=self.freq,
+                            freq=self.freq, bounds=self.bounds,
                             scaling="global" if name.endswith("global") else "auto")
         if said is not None:  # its messages say where a lags never given came from
             member._lags_said = said
@@ -308,6 +314,7 @@ class AutoForecaster(BaseEstimator):
         """
         self._validate_params()
         refuse_bool_numbers(self)
+        Forecaster(SeasonalNaive(), bounds=self.bounds)._limits()  # before any backtest
         if X is not None:
             raise ValueError("AutoForecaster takes no covariates (X); use a Forecaster "
                              "with future_exog / past covariates")
