@@ -228,3 +228,42 @@ def test_few_windows_counts_the_steps_after_fill(tmp_path, capsys, run, ridge_ar
     assert code == 0
     assert err == ("tsbptt: warning: --fill ffill filled 58 of the 88 steps: most of the "
                    "series is made up; are the times read right?\n")
+
+
+def test_bounds_clip_the_forecasts_and_refuse_values_outside(tmp_path, capsys, run):
+    # count data: the forecasts and lower bounds went below 0, with no flag to say
+    # the series cannot
+    from tsbptt import Forecaster
+    from sklearn.linear_model import Ridge
+    rng = np.random.default_rng(0)
+    idx = pd.date_range("2024-01-01", periods=200, freq="D")
+    y = pd.Series((rng.random(200) < 0.3) * rng.poisson(3, 200), index=idx, dtype=float,
+                  name="sales")
+    path = tmp_path / "sales.csv"
+    pd.DataFrame({"time": idx, "sales": y}).to_csv(path, index=False)
+    args = ("forecast", path, "--target", "sales", "--horizon", 7, "--lags", 14,
+            "--model", "ridge", "--interval", 0.9)
+    code, out, err = run(capsys, *args, "--bounds", 0, "none", "--out", tmp_path / "f.csv")
+    assert code == 0, err
+    got = pd.read_csv(tmp_path / "f.csv")
+    python = Forecaster(Ridge(), lags=14, horizon=7, interval="conformal",
+                        bounds=(0, None)).fit(y).predict_interval()
+    np.testing.assert_allclose(got[["forecast", "lower", "upper"]].to_numpy(),
+                               python.to_numpy(), rtol=1e-9)
+    assert (got["lower"] == 0).any()
+    code, _, err = run(capsys, *args, "--bounds", 1, "none")
+    assert code == 2 and err.endswith(
+        "the series has 0.0 at 2024-01-01 00:00:00, outside --bounds 1 none; give the "
+        "--bounds the series keeps to, or leave them out\n")
+    code, _, err = run(capsys, *args, "--bounds", 5, 1)
+    assert code == 2 and err.endswith("error: --bounds 5 1: LOW must be below HIGH\n")
+    code, _, err = run(capsys, *args, "--bounds", "x", 1)
+    assert code == 2 and "argument --bounds: expected a number or none (e.g. --bounds 0 " \
+                         "none), got 'x'" in err
+    # --model auto and backtest take them too
+    code, out, err = run(capsys, "forecast", path, "--target", "sales", "--horizon", 7,
+                         "--model", "auto", "--bounds", 0, "none")
+    assert code == 0, err
+    code, out, err = run(capsys, "backtest", path, "--target", "sales", "--horizon", 7,
+                         "--lags", 14, "--model", "ridge", "--bounds", 0, "none")
+    assert code == 0, err

@@ -207,6 +207,20 @@ def coverage_arg(text):
     return value
 
 
+def bound_arg(text):
+    """argparse type: one end of ``--bounds``, a finite number or ``none``."""
+    if text.strip().lower() == "none":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not np.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a number or none (e.g. --bounds 0 "
+                                         f"none), got {text!r}")
+    return value
+
+
 def add_data_flags(p):
     """The flags of ``forecast`` and ``backtest``: data, forecast and model."""
     from ..forecasting.windowing import CALENDAR_FEATURES
@@ -278,6 +292,11 @@ def add_data_flags(p):
     f.add_argument("--interval", type=coverage_arg, metavar="COVERAGE",
                    help="add a conformal prediction interval of this coverage, e.g. 0.9; "
                         "default: no interval")
+    f.add_argument("--bounds", type=bound_arg, nargs=2, metavar=("LOW", "HIGH"),
+                   help="the range the series' values keep to, each end a number or "
+                        "none (0 none for sales, counts or loads; 0 100 for a "
+                        "percentage): forecasts and intervals are clipped to it, and "
+                        "values outside it are an error; default: none")
     m = p.add_argument_group("model")
     m.add_argument("--model", choices=list(MODELS), default="lstm",
                    help="; ".join(f"{k}: {v}" for k, v in MODELS.items()).replace("%", "%%")

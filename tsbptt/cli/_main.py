@@ -213,13 +213,21 @@ def _forecaster(args, estimator, coverage=None):
                       calendar=args.calendar or None,
                       interval=None if coverage is None else "conformal",
                       coverage=0.9 if coverage is None else coverage,
-                      freq=_freq(args.freq), fill=args.fill)
+                      freq=_freq(args.freq), fill=args.fill, bounds=_bounds(args))
+
+
+def _bounds(args):
+    """``--bounds LOW HIGH`` as the Forecaster's ``bounds``, or None."""
+    given = getattr(args, "bounds", None)
+    return None if given is None else tuple(given)
 
 
 def _verbosity(args):
     """Progress: one line redrawn per fit at a terminal (1, the default), a line
     per epoch with --verbose (2), none with --quiet (0)."""
     return 2 if args.verbose else 0 if getattr(args, "quiet", False) else 1
+
+
 def _season_and_lags(args, y, est=None):
     """Set ``args.season`` and ``args.lags`` where not given: the season from the
     naive model's config file or the time step, lags 2 x season (at least 8).
@@ -260,7 +268,7 @@ def _auto(args, given):
     # one thread: the candidates' networks are small, and many
     return AutoForecaster(horizon=args.horizon, season=given[0], lags=given[1],
                           random_state=0, n_threads=1, freq=_freq(args.freq),
-                          fill=args.fill)
+                          fill=args.fill, bounds=_bounds(args))
 
 
 def _estimator(args):
@@ -712,6 +720,14 @@ def _stateful_words(match):
 #: is --strategy direct, lags=14 is --lags 14); times print as text, not
 #: Timestamp(...).
 _CLI_WORDS = (
+              # bounds=(0.0, None) as the flag writes it
+              (r"outside bounds=\(([^,]+), ([^)]+)\); give bounds the series' values "
+               r"keep to, or None",
+               lambda m: f"outside --bounds {_end(m[1])} {_end(m[2])}; give the --bounds "
+                         "the series keeps to, or leave them out"),
+              (r"bounds must be \(low, high\), each a finite number or None and low < "
+               r"high, e.g. \(0, None\); got \(([^,]+), ([^)]+)\)",
+               lambda m: f"--bounds {_end(m[1])} {_end(m[2])}: LOW must be below HIGH"),
               # no flag sets the calibration fraction
               (r" \(calibration=[\d.]+ holds back the last [\d.]+% of the \d+ origins\); "
                r"use (?:calibration=[\d.]+ or more|a larger calibration), a longer series "
@@ -756,6 +772,17 @@ _CLI_WORDS = (
                r"--fill interpolate or --fill ffill to fill gaps, or resample first)$",
                r"\1 (for local times whose clocks went forward that night, pass --tz with "
                r"their zone instead)"))
+
+
+def _end(text):
+    """One end of ``bounds`` as ``--bounds`` writes it: 0.0 as 0, None as none."""
+    text = text.strip()
+    if text == "None":
+        return "none"
+    try:
+        return f"{float(text):g}"
+    except ValueError:
+        return text
 
 
 def _one_line(exc):
