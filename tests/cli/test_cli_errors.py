@@ -344,3 +344,16 @@ def test_a_target_of_dates_is_named_as_such(tmp_path, capsys, run):
     assert code == 2 and err.endswith(
         "--target 'date' is the column of dates: name the column of values to forecast "
         f"with --target (the others of {path}: ['sales'])\n")
+
+
+def test_warnings_speak_in_flags_too(tmp_path, capsys, run):
+    # backtest's undefined MASE said "metrics['mase'] is nan", the Python API's words
+    path = tmp_path / "zeros.csv"
+    pd.DataFrame({"time": pd.date_range("2024-01-01", periods=120, freq="D"),
+                  "sales": np.zeros(120)}).to_csv(path, index=False)
+    code, out, err = run(capsys, "backtest", path, "--target", "sales", "--horizon", 7,
+                         "--model", "ridge")
+    assert code == 0, err
+    assert ("tsbptt: warning: MASE is undefined: the seasonal naive forecast (--season 7) "
+            "is exact on the first --initial steps") in err
+    assert err.rstrip().endswith("; its MASE column shows NaN") and "metrics[" not in err

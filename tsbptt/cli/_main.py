@@ -720,6 +720,11 @@ def _stateful_words(match):
 #: is --strategy direct, lags=14 is --lags 14); times print as text, not
 #: Timestamp(...).
 _CLI_WORDS = (
+              # backtest's warning of an undefined MASE: its column, not metrics[...]
+              (r"MASE is undefined: the seasonal naive forecast \(season=(\d+)\) is "
+               r"exact on the first initial steps", r"MASE is undefined: the seasonal "
+               r"naive forecast (--season \1) is exact on the first --initial steps"),
+              (r"; metrics\['mase'\] is nan$", "; its MASE column shows NaN"),
               # bounds=(0.0, None) as the flag writes it
               (r"outside bounds=\(([^,]+), ([^)]+)\); give bounds the series' values "
                r"keep to, or None",
@@ -786,12 +791,18 @@ def _end(text):
 
 
 def _one_line(exc):
-    line = " ".join(str(exc).split()) or type(exc).__name__
+    line = _in_flag_words(" ".join(str(exc).split()) or type(exc).__name__)
+    return cut(line, 2000)[1:-1] if len(line) > 2000 else line
+
+
+def _in_flag_words(line):
+    """A message of the library's as the command line says it (its flags, not
+    the Python API's arguments: :data:`_FLAG_HINTS`, :data:`_CLI_WORDS`)."""
     for library, flag in _FLAG_HINTS:
         line = line.replace(library, flag)
     for pattern, words in _CLI_WORDS:
         line = re.sub(pattern, words, line)
-    return cut(line, 2000)[1:-1] if len(line) > 2000 else line
+    return line
 
 
 #: Warnings for the authors of code, not for its users (Python hides them outside
@@ -821,6 +832,7 @@ def _report_warnings(caught, verbose):
                 issubclass(w.category, _DEVELOPER_WARNINGS) and _in_other_library(w))):
             continue
         line = str(w.message).strip().splitlines()[0] if str(w.message).strip() else ""
+        line = _in_flag_words(line) if line else line
         if line and line not in seen:
             seen.append(line)
     for line in seen[:None if verbose else 3]:
