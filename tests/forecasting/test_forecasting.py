@@ -616,9 +616,11 @@ def test_backtest_scales_mase_by_the_forecasters_season_by_default():
     # the forecaster's own season, given, wins over the inferred one
     assert backtest(Forecaster(Ridge(), lags=24, horizon=6, season=4), y, initial=90,
                     step=6).season == 4
-    # a first fit of no more than one season: the naive forecast's scale
-    assert backtest(Forecaster(Ridge(), lags=4, horizon=2), y.iloc[:30], initial=12,
-                    step=4).season == 1
+    # a first fit of fewer than two seasons: the naive forecast's scale (one
+    # seasonal difference, at 13 months, made a scale MASE swung 3x on)
+    for initial, season in ((12, 1), (13, 1), (23, 1), (24, 12)):
+        assert backtest(Forecaster(Ridge(), lags=4, horizon=2), y.iloc[:40],
+                        initial=initial, step=4).season == season
     with pytest.raises(ValueError, match="initial=12 must exceed season=12"):
         backtest(f, y, initial=12, season=12)
     panel = backtest(f, {"a": y, "b": 2 * y}, initial=90, step=6)

@@ -186,15 +186,16 @@ def check_training_data(forecaster, y, X):
 def mase_season(season, forecaster, step, initial):
     """The seasonal period MASE's naive forecast is scaled with: ``season`` as
     given, or for None the forecaster's own (its ``season``, or the one its fit
-    infers from ``step``), 1 where the first ``initial`` steps hold no more than
-    one such season."""
+    infers from ``step``), 1 where the first ``initial`` steps hold fewer than
+    two such seasons: a scale from a handful of seasonal differences (one, for
+    53 weeks) swung MASE by 3x between initial=53 and 60."""
     if season is not None:
         season = check_int("season", season, 1)
         if initial <= season:  # MASE's in-sample naive forecast needs a season of data
             raise ValueError(f"initial={initial} must exceed season={season}")
         return season
     own = forecaster.season if forecaster.season is not None else infer_season(step)
-    return own if initial > own else 1
+    return own if initial >= 2 * own else 1
 
 
 def check_finite_forecasts(pred, after):

@@ -240,8 +240,8 @@ def backtest(forecaster, y: pd.Series, X: pd.DataFrame | None = None, *, initial
         The seasonal period of MASE's naive forecast. None: the forecaster's
         own (its ``season``, or the one its fit infers from y's step: 12 for
         monthly data, 24 for hourly), as the command line's ``tsbptt backtest``
-        scores; 1 (the naive forecast) where the first ``initial`` steps hold no
-        more than one season. ``Backtest.season`` says which was used.
+        scores; 1 (the naive forecast) where the first ``initial`` steps hold
+        fewer than two seasons. ``Backtest.season`` says which was used.
     coverage : float or None, default=None
         Also forecast intervals of this coverage (the forecaster needs
         ``interval`` set) and report their empirical coverage.
