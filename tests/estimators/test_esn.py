@@ -3,6 +3,7 @@ the stateful mode, errors by message, and scikit-learn's estimator checks."""
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 import scipy
 import scipy.sparse as sp
@@ -132,6 +133,43 @@ def test_alpha_is_chosen_by_generalized_cross_validation():
     est = ESNRegressor(**SMALL, alpha=(1e-6, 1e-2, 10.0)).fit(X, y)
     fixed = ESNRegressor(**SMALL, alpha=est.alpha_).fit(X, y)
     np.testing.assert_allclose(est.predict(X), fixed.predict(X), rtol=1e-9)
+
+
+def test_gcv_spends_at_most_half_the_samples_degrees_of_freedom():
+    # few samples beside the features: GCV chose 90.6 degrees of freedom of 105,
+    # and a stateful forecast that fed the readout's own forecasts back reached
+    # 75,163 for weekly counts below 2,757 (an epidemiologist's trial)
+    rs = np.random.RandomState(1)
+    Phi = np.tanh(rs.randn(40, 80) @ rs.randn(80, 80) * 0.2)
+    y = Phi[:, 0] + 0.05 * rs.randn(40)
+    alphas = [10.0 ** k for k in range(-10, 3)]
+    _, _, chosen = ridge_gcv(Phi, y, None, alphas)
+    A = Phi - Phi.mean(axis=0)
+    s = np.linalg.svd(A, compute_uv=False) ** 2
+    dof = {a: 1 + np.sum(s / (s + a)) for a in alphas}
+    allowed = [a for a in alphas if dof[a] <= 20]
+    assert chosen in allowed
+    scores = {}
+    for a in allowed:  # brute force, as above, over the allowed ones
+        D = np.c_[np.ones(40), Phi]
+        H = D @ np.linalg.solve(D.T @ D + a * np.diag([0] + [1] * 80), D.T)
+        r = y - H @ y
+        scores[a] = 40 * (r @ r) / (40 - np.trace(H)) ** 2
+    assert chosen == min(scores, key=scores.get)
+    assert min(alphas, key=lambda a: dof[a] if dof[a] > 20 else np.inf) < chosen
+    # none allowed: the largest penalty
+    assert ridge_gcv(Phi[:3], y[:3], None, [1e-10, 1e-8])[2] == 1e-8
+
+
+def test_a_stateful_forecast_of_a_short_series_stays_in_its_range():
+    from tsbptt import Forecaster
+    rng = np.random.default_rng(0)
+    t = np.arange(208)
+    mu = 900 * np.exp(2 * np.cos(2 * np.pi * t / 52.18)) / np.exp(2)
+    idx = pd.date_range("2018-01-06", periods=208, freq="W-SAT")
+    y = pd.Series(rng.negative_binomial(3, 3 / (3 + mu)).astype(float), index=idx)
+    f = Forecaster(ESNRegressor(random_state=0), horizon=4, strategy="stateful").fit(y)
+    assert np.abs(f.predict().to_numpy()).max() < 2 * y.max()
 
 
 @pytest.mark.parametrize("solver", ["dstevd", "eigh_tridiagonal"])

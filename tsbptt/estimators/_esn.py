@@ -375,8 +375,10 @@ class ESNRegressor(RegressorMixin, _Reservoir):
     alpha : float or array-like of floats, default=DEFAULT_ALPHAS
         Ridge penalty of the readout. A sequence of candidates (the default is
         ``1e-10, 1e-9, ..., 100``) picks one by generalized cross-validation
-        (one eigendecomposition for all candidates, see :func:`ridge_gcv`); the
-        choice is ``alpha_``. 0 is the minimum-norm least-squares readout.
+        (one eigendecomposition for all candidates, see :func:`ridge_gcv`) among
+        those that spend at most half the samples' degrees of freedom (on few
+        samples beside the reservoir GCV all but interpolated); the choice is
+        ``alpha_``. 0 is the minimum-norm least-squares readout.
     bias_scaling : float, default=0.5
         Half-width of the uniform reservoir biases.
     output_feedback : bool, default=False
