@@ -144,6 +144,23 @@ def test_years_come_back_as_years(tmp_path, capsys, run):
     assert list(got["time"]) == ["2066", "2068", "2070"]
 
 
+
+def test_integers_like_years_are_guessed_as_the_time_column_only_when_named_so(
+        tmp_path, capsys, run):
+    # serial numbers 1500, 1501, ... beside a step column were guessed for the
+    # time column and read as years, silently (it was an error before)
+    path = tmp_path / "serial.csv"
+    pd.DataFrame({"t": np.arange(1, N + 1), "serial": np.arange(1500, 1500 + N),
+                  "value": _values(N)}).to_csv(path, index=False)
+    code, _, err = run(capsys, "forecast", path, "--target", "value", "--horizon", 1,
+                       "--model", "ridge", "--lags", 4)
+    assert code == 2 and "--time-col is required" in err
+    for name in ("Year", "fiscal_year", "Jahr"):
+        named = _csv(tmp_path, np.arange(1970, 1970 + N), name=f"{name}.csv", column=name)
+        got, _ = _forecast(run, capsys, named)
+        assert list(got["time"]) == ["2018", "2019", "2020"]
+
+
 @pytest.mark.parametrize("freq", ["W-SUN", "W-SAT"])
 def test_pandas_weeks_come_back_as_weeks(tmp_path, capsys, run, freq):
     index = pd.period_range("2020-01-06", periods=N, freq=freq)
@@ -205,7 +222,7 @@ def test_freq_errors_name_the_fix(tmp_path, capsys, run):
                   name="months.csv", column="m")
     weeks = _csv(tmp_path, pd.period_range("2020-01-06", periods=N, freq="W").astype(str),
                  name="weeks.csv", column="w")
-    years = _csv(tmp_path, np.arange(1970, 1970 + N), name="years.csv", column="y")
+    years = _csv(tmp_path, np.arange(1970, 1970 + N), name="years.csv", column="year")
     days = _csv(tmp_path, pd.date_range("2000-01-01", periods=N, freq="QS").strftime(
         "%Y-%m-%d"), name="days.csv", column="d")
 
@@ -240,7 +257,7 @@ def test_freq_errors_name_the_fix(tmp_path, capsys, run):
         "--freq W-SAT contradicts the labels: time column 'w' holds weeks that end on a "
         "Sunday, e.g. '2020-01-06/2020-01-12' (line 2); give --freq W-SUN, or leave it out")
     assert error(years, "--freq", "Q") == (
-        "--freq Q contradicts the labels: time column 'y' holds years, e.g. '1970' (line "
+        "--freq Q contradicts the labels: time column 'year' holds years, e.g. '1970' (line "
         "2); give --freq Y-DEC (calendar years) or a fiscal year's, e.g. Y-MAR for years "
         "that end in March, or leave it out")
     # a period alias for dates: pandas' own name for their step is kept

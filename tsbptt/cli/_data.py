@@ -765,6 +765,15 @@ _YEAR = re.compile(r"\s*(\d{4})\s*", re.ASCII)
 _WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
 #: Integers read as years (consecutive ones, unless --freq names an annual period).
 _YEARS = (1000, 2999)
+#: The words of a column's name that make a column of years the time column for
+#: guess_time_column without --time-col (year, fiscal_year, Jahr, année, año, ...).
+_YEAR_WORDS = frozenset({"year", "years", "yr", "fy", "jahr", "annee", "année", "ano",
+                         "año", "anno", "jaar", "år"})
+
+
+def _named_as_years(column):
+    """Whether a column's name has a word for year (``fiscal_year``, ``Jahr``)."""
+    return any(w in _YEAR_WORDS for w in re.split(r"[\W_]+", str(column).lower()))
 
 #: Each kind of period label: the pandas offset class of its period frequency,
 #: the frequency read without --freq, and the frequencies to suggest.
@@ -1369,7 +1378,9 @@ def _reads_as_dates(values, lines):
 def guess_time_column(frame, source, target, lines=None, tz=None):
     """The one column of ``frame`` (not ``target``) whose values all read as dates
     or periods (2020Q1, 2020-01), for a FILE given without --time-col, else the one
-    column of consecutive years (1990, 1991, ...); where none does, the error of
+    column of consecutive years (1990, 1991, ...) named as years (``year``, ``Jahr``:
+    serial numbers 1500, 1501, ... beside a step column were taken for years); where
+    none does, the error of
     the column most like dates (ambiguous day-first dates, mixed formats or zones,
     yyyymmdd integers, an empty cell), else an error asking for the flag."""
     found, failed = [], []  # failed: (share of values like dates, the column's error)
@@ -1386,7 +1397,8 @@ def guess_time_column(frame, source, target, lines=None, tz=None):
                 except DateIntegersError as exc:
                     failed.append((1.0, exc))
                 else:
-                    if _looks_like_years(values.to_numpy()):
+                    if _looks_like_years(values.to_numpy()) and \
+                            _named_as_years(column):
                         years.append(column)
             continue
         text = values.dropna().astype(str)
