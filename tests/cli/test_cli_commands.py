@@ -225,13 +225,21 @@ def test_forecast_model_auto_says_its_choice_and_warns_when_networks_lose(tmp_pa
     notes = err.splitlines()
     # (no lags: AutoForecaster chooses its candidates' windows)
     assert notes[0] == "tsbptt: season 24 (from the time step h; set it with --season)"
-    assert notes[1].startswith("tsbptt: chose seasonal naive (season 24; mean absolute "
-                               "error over 4 backtest origins of the training data: "
-                               "seasonal naive 0,")
+    # (the days do not change: the drift candidate ties with seasonal naive)
+    assert notes[1].startswith("tsbptt: chose seasonal naive + drift (the mean of the 2 "
+                               "best within 1.5 times the best's error")
+    assert "of the training data: seasonal naive 0, drift 0," in notes[1]
     assert notes[2:] == [
         ("tsbptt: warning: the networks lost to seasonal naive in the backtest of the "
-         "training data; forecasting with seasonal naive")]
-    code, _, err = run(capsys, "forecast", path, "--time-col", "time", "--target",
+         "training data; forecasting with seasonal naive + drift")]
+    # an interval from the choice's own backtest errors, on as many origins as its
+    # coverage needs (9 for 90%)
+    code, out, err = run(capsys, "forecast", path, "--time-col", "time", "--target",
+                         "load", "--horizon", 6, "--model", "auto", "--interval", 0.9)
+    assert code == 0, err
+    assert out.splitlines()[0].split() == ["time", "forecast", "lower", "upper"]
+    assert "over 9 backtest origins" in err
+    code, _, err = run(capsys, "backtest", path, "--time-col", "time", "--target",
                        "load", "--horizon", 6, "--model", "auto", "--interval", 0.9)
     assert code == 2 and "--interval does not apply to --model auto" in err
     # --fill reaches the AutoForecaster (it once asked for the --fill it was given)

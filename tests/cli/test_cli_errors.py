@@ -357,3 +357,16 @@ def test_warnings_speak_in_flags_too(tmp_path, capsys, run):
     assert ("tsbptt: warning: MASE is undefined: the seasonal naive forecast (--season 7) "
             "is exact on the first --initial steps") in err
     assert err.rstrip().endswith("; its MASE column shows NaN") and "metrics[" not in err
+
+
+def test_auto_too_short_for_its_interval_speaks_in_flags(tmp_path, capsys, run):
+    path = tmp_path / "short.csv"
+    pd.DataFrame({"time": pd.date_range("2024-01-01", periods=60, freq="h"),
+                  "load": np.random.default_rng(0).normal(size=60)}).to_csv(path, index=False)
+    code, _, err = run(capsys, "forecast", path, "--target", "load", "--horizon", 6,
+                       "--model", "auto", "--interval", 0.9)
+    assert code == 2
+    assert "too short to backtest 9 origins of --horizon 6" in err
+    assert "n_origins" not in err and "Forecaster" not in err
+    assert err.rstrip().endswith("give a longer series or a shorter horizon, or another "
+                                 "--model")

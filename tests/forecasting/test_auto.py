@@ -438,3 +438,65 @@ def test_bounds_reach_every_candidate():
         AutoForecaster(horizon=7, bounds=(3, 1)).fit(y)
     with pytest.raises(ValueError, match=r"^y has -1\.0 at .*outside bounds=\(0, None\)"):
         AutoForecaster(horizon=7, bounds=(0, None), candidates=("ridge",)).fit(y - 1)
+
+
+def test_drift_carries_a_short_trending_series_on():
+    # ten years of quarters with a trend: every default candidate lost to a
+    # straight line (3-10x its error), and no candidate carried a trend on (an
+    # economist's trial); 'drift' does, and is chosen
+    rng = np.random.default_rng(0)
+    t = np.arange(48.0)
+    y = pd.Series(100 + 1.5 * t + np.tile([0.0, 3.0, -1.0, -2.0], 12)
+                  + rng.normal(0, 0.3, 48),
+                  index=pd.period_range("2012Q1", periods=48, freq="Q"))
+    auto = AutoForecaster(horizon=4, n_threads=1, random_state=0,
+                          candidates=("seasonal naive", "drift", "ridge")).fit(y.iloc[:-4])
+    assert auto.members_[0] == "drift"
+    assert auto.scores_["drift"] < auto.scores_["seasonal naive"] / 3
+    err = np.abs(auto.predict().to_numpy() - y.iloc[-4:].to_numpy()).mean()
+    naive = np.abs(y.iloc[-8:-4].to_numpy() - y.iloc[-4:].to_numpy()).mean()
+    assert err < naive / 3
+    # among the defaults where the window is longer than the season, named or not
+    assert "drift" in AutoForecaster(horizon=4, n_origins=3).fit(y).scores_
+    assert "drift" not in AutoForecaster(horizon=4, lags=4, n_origins=3,
+                                         candidates=None).fit(y).scores_
+    with pytest.raises(ValueError, match=r"candidate 'drift' reads the change over its "
+                                         r"window, which holds 4 steps, no more than the "
+                                         r"season \(4\): give lags > season"):
+        AutoForecaster(horizon=4, lags=4, candidates=("drift",)).fit(y)
+
+
+def test_intervals_come_from_the_choices_own_backtest_errors():
+    # AutoForecaster had no predict_interval: "choose for me" gave no band (two
+    # trials asked); its backtest already scored the choice out of sample
+    y = pd.Series(np.random.default_rng(3).normal(10, 1, 60).cumsum(),
+                  index=pd.date_range("2024-01-01", periods=60, freq="D"))
+    auto = AutoForecaster(horizon=3, n_origins=10, refit=True,
+                          candidates=("seasonal naive",)).fit(y)
+    assert auto.residuals_.shape == (10, 3)
+    origins = np.arange(60 - 30, 60, 3)  # where each origin's forecasts start
+    # the seasonal naive forecast of step o + h is the value a week before
+    expected = np.array([[y.iloc[o + h] - y.iloc[o + h - 7] for h in range(3)]
+                         for o in origins])
+    np.testing.assert_allclose(auto.residuals_, expected, rtol=1e-12)
+    band = auto.predict_interval(coverage=0.8)
+    k = int(np.ceil(11 * 0.8)) - 1  # the ceil((m + 1) c)-th smallest of m = 10
+    half = np.sort(np.abs(expected), axis=0)[k]
+    pd.testing.assert_series_equal(band["forecast"], auto.predict(), check_names=False)
+    np.testing.assert_allclose(band["upper"] - band["forecast"], half, rtol=1e-12)
+    np.testing.assert_allclose(band["forecast"] - band["lower"], half, rtol=1e-12)
+    assert band.attrs["coverage"] == 0.8
+    assert len(auto.predict_interval(steps=2)) == 2
+    with pytest.raises(ValueError, match=r"coverage=0\.95 needs at least 19 backtest "
+                                         r"origins, AutoForecaster scored 10: fit with "
+                                         r"n_origins=19 or more"):
+        auto.predict_interval(coverage=0.95)
+    with pytest.raises(ValueError, match=r"steps=4 asks for more"):
+        auto.predict_interval(steps=4)
+    for bad in (0, 1, 1.5, True, "0.9"):
+        with pytest.raises(ValueError, match="coverage must lie strictly between 0 and 1"):
+            auto.predict_interval(coverage=bad)
+    # clipped to the bounds, as the forecasts are
+    low = AutoForecaster(horizon=3, n_origins=10, candidates=("seasonal naive",),
+                         bounds=(float(y.min()), None)).fit(y)
+    assert (low.predict_interval()["lower"] >= y.min()).all()

@@ -35,6 +35,35 @@ def test_in_a_forecaster_it_continues_the_season():
                                rtol=0, atol=1e-12)
 
 
+def test_drift_adds_the_windows_mean_change_per_season():
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(3, 10))  # 10 lags, oldest first
+    y = np.zeros((3, 7))
+    pred = SeasonalNaive(season=3, drift=True).fit(X, y).predict(X)
+    for x, p in zip(X, pred):
+        change = np.mean(x[3:] - x[:-3])  # x[t] - x[t - 3] over the window
+        for h in range(1, 8):
+            k = int(np.ceil(h / 3))
+            np.testing.assert_allclose(p[h - 1], x[10 - (3 * k - h + 1)] + k * change,
+                                       rtol=1e-12)
+    # season 1: a straight line through the window's first and last values
+    line = np.arange(8.0)[None, :] * 2 + 5
+    np.testing.assert_allclose(SeasonalNaive(drift=True).fit(line, [[0.0] * 3]).predict(
+        line), [[21.0, 23.0, 25.0]], rtol=1e-12)
+    with pytest.raises(ValueError, match=r"drift=True reads the change over the window, "
+                                         r"which holds 3 steps: use lags > season=3"):
+        SeasonalNaive(3, drift=True).fit(X[:, :3], y)
+    # in a Forecaster: a trend with a season carried on exactly
+    t = np.arange(48.0)
+    z = pd.Series(2 * t + np.tile([0.0, 5.0, -3.0, 1.0], 12),
+                  index=pd.period_range("2012Q1", periods=48, freq="Q"))
+    f = Forecaster(SeasonalNaive(4, drift=True), lags=8, horizon=6).fit(z)
+    t_next = np.arange(48.0, 54.0)
+    np.testing.assert_allclose(f.predict().to_numpy(),
+                               2 * t_next + np.tile([0.0, 5.0, -3.0, 1.0], 2)[:6],
+                               rtol=1e-12)
+
+
 @pytest.mark.parametrize("strategy", ["direct", "recursive"])
 def test_in_a_forecaster_it_repeats_the_observed_values_bitwise(strategy):
     # scaled and back, a 0 came back as -2.8e-17: a "negative" forecast of count

@@ -312,7 +312,7 @@ def test_custom_business_calendars_and_offset_frequencies_round_trip(tmp_path):
         f = Forecaster(Ridge(), lags=4, horizon=3, freq=freq).fit(data)
         g = _round_trip(f, tmp_path)
         assert g.step_ == f.step_ and g.freq == f.freq
-        pd.testing.assert_series_equal(g.predict(), f.predict(), check_exact=True)
+        pd.testing.assert_frame_equal(g.predict(), f.predict(), check_exact=True)
     assert list(_round_trip(Forecaster(Ridge(), lags=4, horizon=3).fit(y), tmp_path)
                 .predict().index.strftime("%m-%d")) == ["12-30", "12-31", "01-01"]
     meta = read_model_file(tmp_path / "forecaster.npz", lambda n: True,
@@ -587,3 +587,19 @@ def test_bounds_round_trip_and_say_format_5(tmp_path):
         assert g.bounds == bounds
         pd.testing.assert_frame_equal(g.predict_interval(), f.predict_interval(),
                                       check_exact=True)
+
+
+def test_a_drifting_seasonal_naive_round_trips_and_says_format_5(tmp_path):
+    from tsbptt import SeasonalNaive
+    frame = _frame().drop(columns="size")
+    for drift in (False, True):
+        f = Forecaster(SeasonalNaive(24, drift=drift), lags=48, horizon=2).fit(frame)
+        path = tmp_path / f"{drift}.npz"
+        f.save(path)
+        _, meta = read_model_file(path, lambda n: True, format="tsbptt-forecaster",
+                                  format_version=(1, 2, 3, 4, 5))
+        assert meta["format_version"] == (5 if drift else 1)
+        assert ("drift" in meta["params"]["estimator"]["params"]) == drift
+        g = load_forecaster(path)
+        assert g.estimator.drift is drift
+        pd.testing.assert_frame_equal(g.predict(), f.predict(), check_exact=True)

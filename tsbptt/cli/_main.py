@@ -254,21 +254,29 @@ def _season_and_lags(args, y, est=None):
     return "; ".join(said) or None
 
 
-def _auto(args, given):
+def _auto(args, given, y=None):
     """The AutoForecaster of ``--model auto``; ``given``: (--season, --lags) as
     given (None where not): the inferred ones kept its own choices out (the week as
-    a second season, windows shortened for a short series)."""
-    from ..forecasting.auto import AutoForecaster
+    a second season, windows shortened for a short series). ``y``: the series of a
+    forecast, whose --interval the backtest's errors calibrate (with at least the
+    origins its coverage needs); None in ``tsbptt backtest``, which refuses it."""
+    from ..forecasting._intervals import _needed
+    from ..forecasting.auto import MAX_ORIGINS, AutoForecaster
 
-    for flag, used in (("--interval", args.interval), ("--future-exog", args.future_exog),
+    for flag, used in (("--interval", args.interval is not None and y is None),
+                       ("--future-exog", args.future_exog),
                        ("--calendar", args.calendar),
                        (f"--strategy {args.strategy}", args.strategy != "direct")):
         if used:
             raise UsageError(f"{flag} does not apply to --model auto")
     # one thread: the candidates' networks are small, and many
+    n_origins = None  # AutoForecaster's default: the last fifth of the series
+    if args.interval is not None and y is not None:
+        n_origins = max(_needed(args.interval),
+                        min(MAX_ORIGINS, max(3, int(0.2 * len(y)) // args.horizon)))
     return AutoForecaster(horizon=args.horizon, season=given[0], lags=given[1],
-                          random_state=0, n_threads=1, freq=_freq(args.freq),
-                          fill=args.fill, bounds=_bounds(args))
+                          n_origins=n_origins, random_state=0, n_threads=1,
+                          freq=_freq(args.freq), fill=args.fill, bounds=_bounds(args))
 
 
 def _estimator(args):
@@ -328,7 +336,7 @@ def cmd_forecast(args):
         print(f"tsbptt: {said}", file=sys.stderr)  # stdout holds the forecasts
     if args.model == "auto":
         with _progress_on_stderr():
-            model = _auto(args, given).fit(data.y)
+            model = _auto(args, given, data.y).fit(data.y)
         print(f"tsbptt: {model.summary()}", file=sys.stderr)  # stdout: the forecasts
         if model.network_loses_:
             warnings.warn("the networks lost to seasonal naive in the backtest of the "
@@ -347,7 +355,7 @@ def cmd_forecast(args):
         _say_filled(args, entries)
     warn_few_windows(steps, args, data.source)  # once the data proved usable
     if args.interval is not None:
-        out = model.predict_interval(X=future)
+        out = model.predict_interval(X=future, coverage=args.interval)
     else:
         out = model.predict(X=future).to_frame("forecast")
     # periods in the form of the file's labels (2020-Q1 in, 2021-Q1 out)
@@ -720,6 +728,9 @@ def _stateful_words(match):
 #: is --strategy direct, lags=14 is --lags 14); times print as text, not
 #: Timestamp(...).
 _CLI_WORDS = (
+              # AutoForecaster's origins: no flag sets them (--interval asks for more)
+              (r" \(or backtest fewer origins: n_origins=\d+\)", ""),
+              (r", or fit a Forecaster$", ", or another --model"),
               # backtest's warning of an undefined MASE: its column, not metrics[...]
               (r"MASE is undefined: the seasonal naive forecast \(season=(\d+)\) is "
                r"exact on the first initial steps", r"MASE is undefined: the seasonal "

@@ -862,8 +862,8 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         lambdas = [self.target_lambda_[j] for j in pos]
         if any(lam is not None for lam in lambdas):
             v = np.stack([transforms.inverse(row, lam) for row, lam in zip(v, lambdas)])
-        elif isinstance(self.estimator_, SeasonalNaive) and not transforms.difference_of(
-                transforms.check_transform(self.transform)):
+        elif isinstance(self.estimator_, SeasonalNaive) and not self.estimator_.drift \
+                and not transforms.difference_of(transforms.check_transform(self.transform)):
             # the values it repeats, as observed: scaled and back they came within
             # an ulp of them (-2.8e-17 for a 0, which sMAPE scores as a 200% miss)
             h = np.arange(1, steps + 1)

@@ -48,9 +48,9 @@ from .baselines import SeasonalNaive
 __all__ = ["read_forecaster", "save_forecaster"]
 
 FORMAT = "tsbptt-forecaster"
-#: The layout's version: 5 for forecasts clipped to ``bounds``, 4 for intervals
-#: calibrated per series, 3 for a stateful
-#: model of the changes (``transform='diff'``), 2 where a WindowModel keeps a member
+#: The layout's version: 5 for forecasts clipped to ``bounds`` or a SeasonalNaive
+#: with drift, 4 for intervals calibrated per series, 3 for a stateful model of the
+#: changes (``transform='diff'``), 2 where a WindowModel keeps a member
 #: that is not one of tsbptt's estimators (a linear model or SeasonalNaive, by its
 #: parts), which readers of version 1 cannot rebuild; 1 for every other file, which
 #: they read as before (:func:`_version`).
@@ -180,7 +180,22 @@ def _spec(est):
             f"back as {known.__module__}.{known.__qualname__}; use a tsbptt estimator, "
             f"SeasonalNaive or one of {_LINEAR} itself, not a class of the same name")
     params, arrays = _json_params(est)
+    if name == "SeasonalNaive" and not params.get("drift", False):
+        params.pop("drift", None)  # a file older readers read as before
     return {"class": name, "params": params, **({"arrays": arrays} if arrays else {})}
+
+
+def _drifts(value):
+    """Whether the metadata ``value`` holds a SeasonalNaive with ``drift`` (which
+    readers of format 4 and before would not take)."""
+    if isinstance(value, dict):
+        if value.get("class") == "SeasonalNaive" and isinstance(value.get("params"), dict) \
+                and value["params"].get("drift"):
+            return True
+        return any(_drifts(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_drifts(v) for v in value)
+    return False
 
 
 def _from_spec(spec):
@@ -633,12 +648,13 @@ def save_forecaster(f, path):
 
 def _version(meta):
     """The oldest format version that holds this file: 5 for ``bounds`` (an older
-    reader would not clip), 4 for intervals calibrated per series, 3 for a
-    stateful model of the changes, 2 for a window model's linear members, a
-    custom business calendar or an offset object as ``freq``,
+    reader would not clip) or a SeasonalNaive with drift, 4 for intervals
+    calibrated per series, 3 for a stateful model of the changes, 2 for a window
+    model's linear members, a custom business calendar or an offset object as
+    ``freq``,
     which readers of older formats would not rebuild (or, for the calendar, would
     drop silently)."""
-    if meta["params"].get("bounds") is not None:
+    if meta["params"].get("bounds") is not None or _drifts(meta):
         return 5
     if meta["params"].get("interval_per_series"):
         return 4

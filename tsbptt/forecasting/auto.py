@@ -31,6 +31,7 @@ from sklearn.linear_model import Ridge
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ._intervals import _conformal_quantile, _needed
 from ._panel import FILL_METHODS, to_entries
 from .backtesting import backtest
 from .baselines import SeasonalNaive
@@ -45,12 +46,14 @@ from .windowing import _alias_offset, infer_season
 
 __all__ = ["AutoForecaster", "MeanForecaster"]
 
-#: The candidates' names. The networks: LSTM or GRU Forecasters at their
-#: defaults (scale-free windows), or with ``scaling='global'`` (for a stationary
-#: series whose level matters); the default choice is among the first five.
-CANDIDATES = ("seasonal naive", "naive", "ridge", "lstm", "lstm global", "gru",
+#: The candidates' names. 'drift': the seasonal naive forecast plus the window's
+#: mean change per season (a trend carried on; with season 1, the drift method).
+#: The networks: LSTM or GRU Forecasters at their defaults (scale-free windows), or
+#: with ``scaling='global'`` (for a stationary series whose level matters); the
+#: default choice is among the first six.
+CANDIDATES = ("seasonal naive", "naive", "drift", "ridge", "lstm", "lstm global", "gru",
               "gru global", "seasonal naive weekly", "ridge weekly")
-DEFAULT_CANDIDATES = CANDIDATES[:5]
+DEFAULT_CANDIDATES = CANDIDATES[:6]
 #: With a step that divides a day, the week is a second season (a load's weekends):
 #: these two read it, with windows of one week, where the series is long enough
 WEEKLY = ("seasonal naive weekly", "ridge weekly")
@@ -120,12 +123,14 @@ class AutoForecaster(BaseEstimator):
         what the backtest's first fit leaves after a horizon, so that a short
         series can be backtested.
     candidates : sequence of str, default=None
-        A subset of ``('seasonal naive', 'naive', 'ridge', 'lstm', 'lstm global',
-        'gru', 'gru global', 'seasonal naive weekly', 'ridge weekly')`` (a network
-        named 'global' is fitted with ``scaling='global'``, the others with
-        scale-free windows; a 'weekly' one reads the week as its season, with
-        windows of a week); None: the first five ('naive' only when the season
-        is longer than 1), and the two weekly ones where ``season`` is inferred
+        A subset of ``('seasonal naive', 'naive', 'drift', 'ridge', 'lstm', 'lstm
+        global', 'gru', 'gru global', 'seasonal naive weekly', 'ridge weekly')``
+        ('drift': :class:`SeasonalNaive` with ``drift=True``, a trend carried on
+        at each phase of the season; a network named 'global' is fitted with
+        ``scaling='global'``, the others with scale-free windows; a 'weekly' one
+        reads the week as its season, with windows of a week); None: the first
+        six ('naive' only when the season is longer than 1, 'drift' where the
+        window is longer than the season), and the two weekly ones where ``season`` is inferred
         (and ``lags`` not given) from a step that divides a day (hourly: a week
         of 168 steps, the weekend of a load that the day's 24 miss) and the
         backtest's first fit holds a week and two horizons. Named, they need a
@@ -249,6 +254,7 @@ class AutoForecaster(BaseEstimator):
         net = {"random_state": self.random_state, "n_threads": self.n_threads}
         model = {"seasonal naive": lambda: SeasonalNaive(season),
                  "naive": lambda: SeasonalNaive(1),
+                 "drift": lambda: SeasonalNaive(season, drift=True),
                  "ridge": lambda: Ridge(1.0),
                  "lstm": lambda: LSTMRegressor(**net),
                  "gru": lambda: GRURegressor(**net)}[name.removesuffix(" global")]()
@@ -259,13 +265,14 @@ class AutoForecaster(BaseEstimator):
             member._lags_said = said
         return member
 
-    def _names(self, season, no_week):
+    def _names(self, season, no_week, lags):
         """The candidates backtested (``no_week``: why the week does not fit the
-        data, or None where it does)."""
+        data, or None where it does; ``lags``: the window every other candidate
+        reads, which 'drift' needs longer than a season)."""
         weekly = no_week is None
         if self.candidates is None:
-            return [c for c in DEFAULT_CANDIDATES if c != "naive" or season > 1] + \
-                (list(WEEKLY) if weekly else [])
+            return [c for c in DEFAULT_CANDIDATES if (c != "naive" or season > 1)
+                    and (c != "drift" or lags > season)] + (list(WEEKLY) if weekly else [])
         names = list(self.candidates)
         bad = [c for c in names if c not in CANDIDATES]
         if bad or not names:
@@ -275,6 +282,10 @@ class AutoForecaster(BaseEstimator):
         if asked and not weekly:
             raise ValueError(f"candidates {asked} read a week as a second season: "
                              f"{no_week}")
+        if "drift" in names and lags <= season:
+            raise ValueError(f"candidate 'drift' reads the change over its window, "
+                             f"which holds {_count(lags, 'step')}, no more than the "
+                             f"season ({season}): give lags > season, or a longer series")
         return names
 
     @staticmethod
@@ -336,12 +347,19 @@ class AutoForecaster(BaseEstimator):
         self.origins_ = pd.Index(origins)
         self.members_ = self._choose()
         self.choice_ = " + ".join(self.members_)
+        chosen = folds[self.members_[0]]
         if len(self.members_) > 1:  # the mean's own backtest error, for the record
-            mean = [(a, sum(folds[m][i][1] for m in self.members_) / len(self.members_))
-                    for i, (a, _) in enumerate(folds[self.members_[0]])]
-            fold, score = _scores({self.choice_: mean})
+            chosen = [(a, sum(folds[m][i][1] for m in self.members_) / len(self.members_))
+                      for i, (a, _) in enumerate(folds[self.members_[0]])]
+            fold, score = _scores({self.choice_: chosen})
             self.fold_scores_.update(fold)
             self.scores_.update(score)
+        # the choice's backtest errors, one row an origin: its intervals' scores
+        error = np.concatenate([a - f for a, f in chosen])
+        steps = np.concatenate(self._steps)
+        self.residuals_ = np.stack([error[steps == h] for h in range(1, self.horizon + 1)],
+                                   axis=1)
+        del self._steps
         season, lags = self.season_, self._window
         members = [self._candidate(m, season, lags) for m in self.members_]
         for name, member in zip(self.members_, members):  # its warning, in its words
@@ -379,10 +397,10 @@ class AutoForecaster(BaseEstimator):
                        f"than a week's window and two horizons "
                        f"({self._week + 2 * self.horizon}): give a longer series, or "
                        "fewer origins (n_origins)")
-        names = self._names(season, no_week)
+        self._window = lags = self._lags(initial)
+        names = self._names(season, no_week, lags)
         if self.candidates is None and (self.season is not None or self.lags is not None):
             names = [n for n in names if n not in WEEKLY]  # season, windows as given
-        self._window = lags = self._lags(initial)
         need = max(lags + 2 * self.horizon, season + 1)
         if self.lags is None and lags < season:  # the windows must hold a season
             room = (f"the first fit's {_count(initial, 'step')} leave room for windows of "
@@ -401,6 +419,7 @@ class AutoForecaster(BaseEstimator):
                              f"{self._fewer_origins(len(y), n_origins)}")
         folds = {}
         for name in names:
+            self._steps = []  # each row's step ahead: the same for every candidate
             folds[name], origins = self._backtest(name, y, initial, season, lags)
         return folds, origins
 
@@ -435,6 +454,7 @@ class AutoForecaster(BaseEstimator):
             f = bt.forecasts
             errors.append((f["actual"].to_numpy(), f["forecast"].to_numpy()))
             origins.extend(f["origin"].drop_duplicates())
+            self._steps.append(f["step"].to_numpy())
         return errors, origins
 
     def _choose(self):
@@ -476,3 +496,59 @@ class AutoForecaster(BaseEstimator):
         """The chosen forecaster's :meth:`Forecaster.predict`."""
         check_is_fitted(self)
         return self.forecaster_.predict(steps, X=X, history=history, history_X=history_X)
+
+    def predict_interval(self, steps: int | None = None, X: pd.DataFrame | None = None,
+                         coverage: float = 0.9, history: pd.Series | None = None,
+                         history_X: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Forecasts with a prediction interval from the choice's own backtest.
+
+        The backtest that chose the forecast scored it at every origin on data its
+        fits had not seen: the interval is the forecast plus or minus the
+        split-conformal quantile of those absolute errors, step by step ahead
+        (``residuals_``, one row an origin); no extra fit. It needs m origins
+        with ``ceil((m + 1) * coverage) <= m``: 9 for 90%, 19 for 95%.
+
+        Parameters
+        ----------
+        steps, X, history, history_X : as in :meth:`predict`
+            ``steps`` at most ``horizon`` (the backtest scored those).
+        coverage : float in (0, 1), default=0.9
+            Nominal probability that the actual value falls in [lower, upper].
+
+        Returns
+        -------
+        DataFrame
+            Columns ``forecast``, ``lower`` and ``upper`` on :meth:`predict`'s
+            index, clipped to ``bounds``; ``attrs['coverage']`` holds the coverage.
+
+        Raises
+        ------
+        ValueError
+            If ``coverage`` is not in (0, 1), ``steps`` exceeds ``horizon``, or the
+            backtest had too few origins for the coverage (the message says how
+            many ``n_origins`` to give).
+        """
+        check_is_fitted(self)
+        if isinstance(coverage, (bool, np.bool_)) or not isinstance(coverage, Real) \
+                or not 0 < coverage < 1:
+            raise ValueError(f"coverage must lie strictly between 0 and 1, got {coverage!r}")
+        n = self.horizon if steps is None else steps
+        if isinstance(n, Integral) and not isinstance(n, (bool, np.bool_)) \
+                and n > self.horizon:
+            raise ValueError(f"the backtest scored {self.horizon} steps ahead (horizon), "
+                             f"steps={steps} asks for more")
+        forecast = self.predict(steps, X=X, history=history, history_X=history_X)
+        m = len(self.residuals_)
+        if np.ceil((m + 1) * coverage - 1e-9) > m:
+            raise ValueError(f"coverage={coverage} needs at least {_needed(coverage)} "
+                             f"backtest origins, AutoForecaster scored {m}: fit with "
+                             f"n_origins={_needed(coverage)} or more (or a larger "
+                             "holdout)")
+        half = _conformal_quantile(np.abs(self.residuals_[:, :len(forecast)]), coverage)
+        low, high = Forecaster(SeasonalNaive(), bounds=self.bounds)._limits()
+        out = pd.DataFrame({"forecast": forecast,
+                            "lower": np.clip(forecast.to_numpy() - half, low, high),
+                            "upper": np.clip(forecast.to_numpy() + half, low, high)},
+                           index=forecast.index)
+        out.attrs["coverage"] = float(coverage)
+        return out

@@ -28,6 +28,14 @@ class SeasonalNaive(RegressorMixin, BaseEstimator):
     of the window (lag 1 is the origin). With ``season=1`` it is the naive
     (persistence) forecast. It learns nothing; ``fit`` only records the shapes.
 
+    With ``drift``, each forecast adds the window's mean change per season once
+    for every season it reaches ahead (``ceil(h / season)`` times): the mean of
+    ``x[t] - x[t - season]`` over the window, which is the difference of the
+    sums of its last and first ``season`` values over ``lags - season``. With
+    ``season=1`` that is the drift method (the naive forecast plus the window's
+    mean step), a straight line through the window's first and last values;
+    with a season, a trend carried on at each phase of it.
+
     Parameters
     ----------
     season : int, default=1
@@ -36,6 +44,9 @@ class SeasonalNaive(RegressorMixin, BaseEstimator):
     n_channels : int, default=1
         Channels per window step (the Forecaster's ``channels_``); the target is
         the first channel of each step.
+    drift : bool, default=False
+        Add the window's mean change per season (see above); the windows must
+        hold more than one season.
 
     Examples
     --------
@@ -47,11 +58,13 @@ class SeasonalNaive(RegressorMixin, BaseEstimator):
     _parameter_constraints = {
         "season": [Interval(Integral, 1, None, closed="left")],
         "n_channels": [Interval(Integral, 1, None, closed="left")],
+        "drift": ["boolean"],
     }
 
-    def __init__(self, season: int = 1, n_channels: int = 1) -> None:
+    def __init__(self, season: int = 1, n_channels: int = 1, drift: bool = False) -> None:
         self.season = season
         self.n_channels = n_channels
+        self.drift = drift
 
     def __tsbptt_capabilities__(self):
         """It reads 2D windows as ``n_channels`` features per step (see
@@ -86,6 +99,9 @@ class SeasonalNaive(RegressorMixin, BaseEstimator):
         if lags < self.season:
             raise ValueError(f"the windows hold {lags} steps, fewer than season="
                              f"{self.season}: use lags >= season")
+        if self.drift and lags <= self.season:
+            raise ValueError(f"drift=True reads the change over the window, which holds "
+                             f"{lags} steps: use lags > season={self.season}")
         self.lags_ = lags
         self.n_outputs_ = 1 if y.ndim == 1 else y.shape[1]
         self._single = y.ndim == 1
@@ -101,6 +117,12 @@ class SeasonalNaive(RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False)
         h = np.arange(1, self.n_outputs_ + 1)
-        lag = self.season * np.ceil(h / self.season).astype(int) - h + 1
+        ahead = np.ceil(h / self.season).astype(int)  # seasons ahead
+        lag = self.season * ahead - h + 1
         out = X[:, (self.lags_ - lag) * self.n_channels]
+        if self.drift:
+            target = X[:, 0::self.n_channels]
+            s, L = self.season, self.lags_
+            change = (target[:, L - s:].sum(axis=1) - target[:, :s].sum(axis=1)) / (L - s)
+            out = out + change[:, None] * ahead
         return out[:, 0] if self._single else out
