@@ -312,7 +312,7 @@ def test_custom_business_calendars_and_offset_frequencies_round_trip(tmp_path):
         f = Forecaster(Ridge(), lags=4, horizon=3, freq=freq).fit(data)
         g = _round_trip(f, tmp_path)
         assert g.step_ == f.step_ and g.freq == f.freq
-        pd.testing.assert_frame_equal(g.predict(), f.predict(), check_exact=True)
+        pd.testing.assert_series_equal(g.predict(), f.predict(), check_exact=True)
     assert list(_round_trip(Forecaster(Ridge(), lags=4, horizon=3).fit(y), tmp_path)
                 .predict().index.strftime("%m-%d")) == ["12-30", "12-31", "01-01"]
     meta = read_model_file(tmp_path / "forecaster.npz", lambda n: True,

@@ -238,11 +238,12 @@ def test_backtest_refuses_a_request_every_origin_would_refuse_before_fitting(
         backtest(Forecaster(Ridge(), lags=24, horizon=3), data, initial=150, horizon=9)
     with pytest.raises(ValueError, match="refit must be True or False, got 'no'"):
         backtest(Forecaster(Ridge(), lags=24, horizon=3), data, initial=150, refit="no")
-    # a forecaster without intervals at all (it failed after a whole fit)
+    # intervals from too few backtest origins (it failed after a whole fit)
     from tsbptt import AutoForecaster
     monkeypatch.setattr(AutoForecaster, "fit", lambda self, *a, **k: fits.append(1))
-    with pytest.raises(ValueError, match="coverage=0.9 asks for intervals, but "
-                                         "AutoForecaster makes none"):
+    with pytest.raises(ValueError, match=re.escape(
+            "coverage=0.9 asks for intervals from AutoForecaster's own backtest errors, "
+            "which need n_origins=9 or more (it has n_origins=None): set it")):
         backtest(AutoForecaster(3, candidates=("naive", "ridge")), data, initial=150,
                  coverage=0.9)
     assert not fits  # refused before the first origin's fit

@@ -25,6 +25,7 @@ from ..utils._validation import (check_int, is_quieted, small_spread_once_in,
 from ._forecaster import reads_future_X
 from ._parallel import check_n_jobs, parallel_map
 from ._panel import x_in_zone_of_y, on_grid, plain_integers
+from ._intervals import _needed
 from ._panel_backtest import (check_finite_forecasts, check_on_index, check_training_data,
                               is_panel, mase_season, panel_backtest, panel_splits,
                               settings_of)
@@ -374,6 +375,12 @@ def _check_request(forecaster, horizon, coverage, refit):
             raise ValueError(f"coverage={coverage!r} asks for intervals, but "
                              f"{type(forecaster).__name__} makes none (it has no "
                              "predict_interval): leave coverage=None")
+        origins = getattr(forecaster, "n_origins", "none")  # AutoForecaster's
+        if origins != "none" and (origins is None or origins < _needed(coverage)):
+            raise ValueError(f"coverage={coverage!r} asks for intervals from "
+                             f"{type(forecaster).__name__}'s own backtest errors, which "
+                             f"need n_origins={_needed(coverage)} or more (it has "
+                             f"n_origins={origins!r}): set it, or leave coverage=None")
         if getattr(forecaster, "interval", "unknown") is None:
             raise ValueError(f"coverage={coverage!r} asks for intervals, but the "
                              "forecaster has interval=None: set interval='conformal' "
