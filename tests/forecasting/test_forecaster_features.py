@@ -1,6 +1,7 @@
 """Forecaster: future-known covariates, calendar features, many series, the
 stateful strategy, frequency handling and data-safety errors."""
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -714,3 +715,27 @@ def test_covariates_in_another_zone_are_read_at_their_instants_or_named():
                                          "its times are dates without a time zone, y's "
                                          "dates in time zone Europe/Berlin"):
         f.predict(X=future.tz_localize(None))
+
+
+@pytest.mark.parametrize("fill", ["interpolate", "ffill"])
+def test_a_made_up_last_value_is_warned_of(fill):
+    # the newest value, the one the forecasts start from, missing: interpolate
+    # carried the one before forward, without a word (an economist's trial)
+    y = pd.Series(np.arange(60.0), index=pd.period_range("2015-01", periods=60, freq="M"))
+    y.iloc[-2:] = np.nan
+    why = " (nothing comes after them to interpolate to)" if fill == "interpolate" else ""
+    with pytest.warns(UserWarning, match=re.escape(
+            f"fill={fill!r} filled the last 2 value(s) of y by carrying the last reading "
+            f"forward{why}: the forecasts start from made-up values; drop the missing "
+            "rows at the end to forecast from the last reading")):
+        f = Forecaster(Ridge(), lags=12, fill=fill).fit(y)
+    assert f.tails_[None].y.iloc[-1] == 57.0
+    panel = {"a": y, "b": y.fillna(0.0), "c": y}
+    with pytest.warns(UserWarning, match=r"of series 'a' \(and 1 more series\)"):
+        Forecaster(Ridge(), lags=12, fill=fill).fit(panel)
+    # a gap inside the series is filled as before, without this warning
+    inner = y.fillna(0.0)
+    inner.iloc[30] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Forecaster(Ridge(), lags=12, fill=fill).fit(inner)

@@ -109,7 +109,21 @@ def reads_future_X(forecaster, X):
 
 def _warn_made_up(entries, fill, step, freq):
     """Warn where ``fill`` made up most of a series (143 readings filled to 995
-    steps, say): a step read wrong, not a few missing readings."""
+    steps, say): a step read wrong, not a few missing readings; and where it made
+    up a series' last values, which the forecasts start from (with
+    ``'interpolate'`` too: nothing comes after them to interpolate to)."""
+    ends = [e for e in entries if getattr(e, "n_trailing", 0)]
+    if ends:
+        e = ends[0]
+        where = "y" if e.key is None else f"series {e.key!r}"
+        more = f" (and {len(ends) - 1} more series)" if len(ends) > 1 else ""
+        why = " (nothing comes after them to interpolate to)" if fill == "interpolate" \
+            else ""
+        warnings.warn(f"fill={fill!r} filled the last {e.n_trailing} value(s) of {where}"
+                      f"{more} by carrying the last reading forward{why}: the forecasts "
+                      "start from made-up values; drop the missing rows at the end to "
+                      "forecast from the last reading", UserWarning,
+                      stacklevel=user_stacklevel())
     most = [e for e in entries if e.n_filled > len(e.y) / 2]
     if most:
         e = most[0]

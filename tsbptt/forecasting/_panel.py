@@ -61,7 +61,8 @@ def _sortable(index):
 
 class Entry:
     """One series: ``key`` (None for a lone Series), ``y`` and covariates ``X``
-    (None or a DataFrame on y's index), and how many steps ``fill`` filled in.
+    (None or a DataFrame on y's index), how many steps ``fill`` filled in, and
+    how many of them end the series (``n_trailing``: filled from the past alone).
 
     An entry either holds its pandas objects or views rows ``a:b`` of a
     :class:`_Block`; then ``y`` and ``X`` are made only when read, and
@@ -71,6 +72,7 @@ class Entry:
 
     def __init__(self, key, y, X=None, n_filled=0):
         self.key, self._y, self._X, self.n_filled = key, y, X, n_filled
+        self.n_trailing = 0
         self._view = None
 
     @classmethod
@@ -517,7 +519,11 @@ def _regular(entry, freq, fill):
         frame = frame.reindex(grid)
         _check_values(frame, key, finite=False)  # only numbers can be filled
         frame = frame.astype(np.float64).replace([np.inf, -np.inf], np.nan)
-        missing = int(frame.iloc[:, 0].isna().sum())
+        gaps = frame.iloc[:, 0].isna().to_numpy()
+        missing = int(gaps.sum())
+        # the last known value ends a run of missing ones at the end, if any
+        known = np.flatnonzero(~gaps)
+        trailing = len(gaps) - (int(known[-1]) + 1 if len(known) else 0)
         if fill == "ffill":
             frame = frame.ffill()
         else:
@@ -529,6 +535,7 @@ def _regular(entry, freq, fill):
                              "values, which cannot be filled from the past; drop them")
         entry = Entry(key, frame.iloc[:, 0].rename(y.name),
                       None if X is None else frame.iloc[:, 1:], missing)
+        entry.n_trailing = trailing
     else:
         _check_values(frame, key)
     return entry, step
