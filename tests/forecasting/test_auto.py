@@ -377,6 +377,12 @@ def test_a_short_history_is_told_where_the_window_length_came_from():
     given = AutoForecaster(horizon=24, lags=36, n_threads=1, candidates=("ridge",)).fit(y)
     with pytest.raises(ValueError, match=r"^history has 30 steps, fewer than lags=36$"):
         given.predict(history=y.iloc[-30:])
+    # a weekly one reads a week whatever lags says
+    weekly_given = AutoForecaster(horizon=24, lags=36, n_threads=1,
+                                  candidates=("ridge weekly",)).fit(y)
+    with pytest.raises(ValueError, match=r"fewer than lags=168 \(AutoForecaster's 'ridge "
+                                         r"weekly' reads windows of a week\)$"):
+        weekly_given.predict(history=y.iloc[-100:])
     # a clone of the chosen forecaster is the user's own: plain words again
     with pytest.raises(ValueError, match=r"fewer than lags=168$"):
         clone(weekly.forecaster_).fit(y).predict(history=y.iloc[-100:])

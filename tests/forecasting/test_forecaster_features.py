@@ -593,6 +593,13 @@ def test_business_days_with_a_holiday_in_every_stretch_stay_business_days():
             "not regular at frequency B: Timestamp('2023-01-17 00:00:00') where "
             "Timestamp('2023-01-16 00:00:00') was expected (a gap, or a holiday)")):
         Forecaster(Ridge(), lags=5, horizon=5).fit(y)
+    # under two weeks of weekdays: too short to tell business days; not called a
+    # gap to fill (filling would invent the weekend)
+    short = pd.Series(np.arange(9.0), index=pd.bdate_range("2024-01-01",
+                                                            periods=10).delete(7))
+    with pytest.raises(ValueError, match="or it has no weekend: pandas could not infer "
+                                         "the frequency, and filling would invent values"):
+        Forecaster(Ridge(), lags=2).fit(short)
     # days with weekends among them stay days
     days = pd.Series(np.arange(60.0), index=pd.date_range("2024-01-01", periods=60,
                                                           freq="D")).drop(

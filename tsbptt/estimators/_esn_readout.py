@@ -123,9 +123,10 @@ def _tridiagonal_eigh(G):
 
 def _gcv_choice(s, Q, bb, n, alphas):
     """The penalty of ``alphas`` with the least GCV score among those that spend at
-    most half the samples' degrees of freedom (``dof <= n / 2``; the largest
-    penalty where none does), the first of ties; the only one, unscored, if there
-    is one.
+    most half the samples' degrees of freedom (``dof <= n / 2``, ``n`` the sum of
+    the weights, as in the score itself: a weight of 2 is a repeated row; the
+    largest penalty where none does), the first of ties; the only one, unscored,
+    if there is one.
 
     GCV rewards a fit that all but interpolates when the samples are few beside
     the reservoir (105 after the washout of a 208-week series, 201 columns): it

@@ -107,6 +107,23 @@ def reads_future_X(forecaster, X):
     return None if past_only else X
 
 
+def limits_of(bounds):
+    """A forecaster's ``bounds`` as (low, high) floats, -inf and inf for no limit;
+    refused by name unless None or two numbers or Nones with low < high."""
+    if bounds is None:
+        return -np.inf, np.inf
+    ends = list(bounds) if isinstance(bounds, (tuple, list)) else None
+    ok = ends is not None and len(ends) == 2 and all(
+        v is None or (isinstance(v, Real) and not isinstance(v, (bool, np.bool_))
+                      and np.isfinite(v)) for v in ends)
+    low, high = ((-np.inf if ends[0] is None else float(ends[0]),
+                  np.inf if ends[1] is None else float(ends[1])) if ok else (0, 0))
+    if not ok or not low < high:
+        raise ValueError(f"bounds must be (low, high), each a finite number or None and "
+                         f"low < high, e.g. (0, None); got {bounds!r}")
+    return low, high
+
+
 def _warn_made_up(entries, fill, step, freq):
     """Warn where ``fill`` made up most of a series (143 readings filled to 995
     steps, say): a step read wrong, not a few missing readings; and where it made
@@ -439,21 +456,8 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         self._limits()
 
     def _limits(self):
-        """``bounds`` as (low, high) floats, -inf and inf for no limit; refused by
-        name unless two numbers or Nones with low < high."""
-        if self.bounds is None:
-            return -np.inf, np.inf
-        b = self.bounds
-        ends = list(b) if isinstance(b, (tuple, list)) else None
-        ok = ends is not None and len(ends) == 2 and all(
-            v is None or (isinstance(v, Real) and not isinstance(v, (bool, np.bool_))
-                          and np.isfinite(v)) for v in ends)
-        low, high = ((-np.inf if ends[0] is None else float(ends[0]),
-                      np.inf if ends[1] is None else float(ends[1])) if ok else (0, 0))
-        if not ok or not low < high:
-            raise ValueError(f"bounds must be (low, high), each a finite number or None "
-                             f"and low < high, e.g. (0, None); got {b!r}")
-        return low, high
+        """``bounds`` as (low, high) floats (see :func:`limits_of`)."""
+        return limits_of(self.bounds)
 
     def _check_in_bounds(self, entries, what):
         """Refuse values of ``entries`` outside ``bounds``, naming the first."""

@@ -321,9 +321,12 @@ def _step_of(index, freq, key, allow_gaps):
                 # reads (a US calendar over two years): read as days, filling
                 # invented every weekend and the forecasts fell on them
                 inferred = pd.offsets.BDay()
-            # steps that are no multiple of it: not gaps but a frequency pandas
-            # cannot read (filling would invent values)
-            guessed = inferred is common and bool((steps % common).any())
+            # steps that are no multiple of it, or days that skip every weekend but
+            # span too little to tell business days: not gaps but a frequency
+            # pandas cannot read (filling would invent values)
+            guessed = inferred is common and bool(
+                (steps % common).any() or (common == pd.Timedelta("1D")
+                                           and (index.day_of_week < 5).all()))
         if inferred is None:
             raise ValueError(f"the frequency of {_where(key)}'s DatetimeIndex cannot be "
                              "inferred (too short or irregular); pass freq=...")

@@ -40,7 +40,7 @@ from ..estimators import GRURegressor, LSTMRegressor
 from ..estimators._base import N_THREADS_CONSTRAINTS
 from ..estimators._state import undone_on_failure
 from ..utils._validation import quieted, refuse_bool_numbers
-from ._forecaster import Forecaster
+from ._forecaster import Forecaster, limits_of
 from ._window_model import BUDGET
 from .windowing import _alias_offset, infer_season
 
@@ -196,6 +196,9 @@ class AutoForecaster(BaseEstimator):
         ``fit`` was given).
     n_filled_ : int
         How many values ``fill`` filled in (0 without it).
+    residuals_ : ndarray of shape (n_origins, horizon)
+        The choice's backtest errors (actual minus forecast), one row an origin,
+        one column a step ahead: the scores of :meth:`predict_interval`.
     """
 
     _parameter_constraints = {  # noqa: RUF012 (scikit-learn's convention)
@@ -244,8 +247,9 @@ class AutoForecaster(BaseEstimator):
     future_exog = None
 
     def _candidate(self, name, season, lags):
-        said = (None if self.lags is not None
-                else f"AutoForecaster's {name!r} reads windows of a week" if name in WEEKLY
+        # a weekly one reads a week whatever lags says
+        said = (f"AutoForecaster's {name!r} reads windows of a week" if name in WEEKLY
+                else None if self.lags is not None
                 else "the window AutoForecaster's candidates share for lags=None: twice "
                      "the season, at least 8, at most half of its first backtest fit")
         if name in WEEKLY:  # one week: the season and the window
@@ -325,7 +329,7 @@ class AutoForecaster(BaseEstimator):
         """
         self._validate_params()
         refuse_bool_numbers(self)
-        Forecaster(SeasonalNaive(), bounds=self.bounds)._limits()  # before any backtest
+        limits_of(self.bounds)  # before any backtest
         if X is not None:
             raise ValueError("AutoForecaster takes no covariates (X); use a Forecaster "
                              "with future_exog / past covariates")
@@ -545,7 +549,7 @@ class AutoForecaster(BaseEstimator):
                              f"n_origins={_needed(coverage)} or more (or a larger "
                              "holdout)")
         half = _conformal_quantile(np.abs(self.residuals_[:, :len(forecast)]), coverage)
-        low, high = Forecaster(SeasonalNaive(), bounds=self.bounds)._limits()
+        low, high = limits_of(self.bounds)
         out = pd.DataFrame({"forecast": forecast,
                             "lower": np.clip(forecast.to_numpy() - half, low, high),
                             "upper": np.clip(forecast.to_numpy() + half, low, high)},
