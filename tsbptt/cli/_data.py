@@ -235,9 +235,10 @@ def add_data_flags(p):
     g = p.add_argument_group("data")
     g.add_argument("--time-col", metavar="COL",
                    help="the time column of FILE: ISO 8601 dates/times, periods "
-                        "(quarters 2020Q1, months 2020-01, years 1990; the forecasts "
-                        "are labelled alike), or integer steps; default: the one column "
-                        "whose values all read as dates or periods")
+                        "(quarters 2020Q1 or Q1 2020, months 2020-01, 2020M01, 01/2020, "
+                        "Jan-2020 or 2020 JAN, ISO weeks 2020-W01, years 1990; the "
+                        "forecasts are labelled alike), or integer steps; default: the "
+                        "one column whose values all read as dates or periods")
     g.add_argument("--tz", metavar="ZONE",
                    help="the series' time zone, an IANA name such as Europe/Berlin or "
                         "America/New_York: times with a UTC offset (which may change "
@@ -405,6 +406,11 @@ class MixedZonesError(UsageError):
     """A column of ISO 8601 times with more than one UTC offset."""
 
 
+class NoPeriodError(UsageError):
+    """A column of period labels of one form, one of which is no such period (an
+    ISO week its year does not have, 2019-W53)."""
+
+
 class DateIntegersError(UsageError):
     """A column of integers that all read as dates (yyyymmdd), e.g. 20240131."""
 
@@ -452,8 +458,9 @@ def parse_times(values, column, lines=None, tz=None, freq=None):
     and month first); the first unparsable value is named, on its line of the file
     (``lines``, a :class:`FileLines`).
 
-    Period labels are a PeriodIndex: quarters (2020Q1, 2020-Q1, 2020q1), months
-    (2020-01, 2020/01), weeks as pandas writes them (2020-01-06/2020-01-12) and
+    Period labels are a PeriodIndex: quarters (2020Q1, 2020-Q1, 2020q1, Q1 2020),
+    months (2020-01, 2020/01, 2020M01, 01/2020, Jan-2020, 2020 JAN), weeks as pandas
+    writes them (2020-01-06/2020-01-12) and ISO weeks (2020-W01: W-SUN), and
     consecutive years (1990, 1991, ...), of the period frequency ``freq``
     (``--freq``, e.g. Q-MAR: fiscal quarters) where given, else of the labels'
     (calendar quarters and years, weeks ending on their last day's weekday). A
@@ -752,15 +759,32 @@ def _month_year_hint(value):
 # periods too, written in the labels' own form. A label that names a day (a full
 # date, 2020-03-31) is a time, as before: a month is no day of it.
 
-#: A year and a quarter: 2020Q1, 2020-Q1, 2020 Q1, 2020q1 (the year first, as
-#: pandas writes a quarter; with an anchor such as Q-MAR, the fiscal year).
-_QUARTER = re.compile(r"\s*(\d{4})([-/ ]?)([Qq])([1-4])\s*", re.ASCII)
-#: A year and a month: 2020-01, 2020/01 (2020-1).
-_MONTH = re.compile(r"\s*(\d{4})([-/])(\d{1,2})\s*", re.ASCII)
-#: A week as pandas writes a weekly period: its first and last day.
-_WEEK = re.compile(r"\s*(\d{4}-\d{2}-\d{2})/(\d{4}-\d{2}-\d{2})\s*", re.ASCII)
+#: The forms of period labels, by kind: each a regular expression of one label whose
+#: named groups are its parts (y: the year; q: the quarter; m: the month's number;
+#: name: the month's English name; w: the ISO week; sep and letter: what the form
+#: writes between them, kept in the forecasts' labels). The first label of a column
+#: picks the form, and every label must have it. Quarters: 2020Q1, 2020-Q1, 2020 Q1,
+#: 2020q1 (as pandas writes them; with an anchor such as Q-MAR, the fiscal year) and
+#: quarter first, Q1 2020, Q1-2020. Months: 2020-01, 2020/01 (2020-1), 2020M01
+#: (Eurostat), 01/2020 and 01-2020 (no day: no date, month first or day first),
+#: Jan-2020 (Excel), Jan 2020, January 2020, 2020 JAN (ONS). Weeks: as pandas
+#: writes a weekly period (its first and last day), and ISO 8601 weeks (2020-W01,
+#: 2020W01), which start on Monday: W-SUN periods.
+_LABEL_FORMS = tuple((kind, re.compile(pattern, re.ASCII)) for kind, pattern in (
+    ("quarter", r"\s*(?P<y>\d{4})(?P<sep>[-/ ]?)(?P<letter>[Qq])(?P<q>[1-4])\s*"),
+    ("quarter", r"\s*(?P<letter>[Qq])(?P<q>[1-4])(?P<sep>[-/ ])(?P<y>\d{4})\s*"),
+    ("month", r"\s*(?P<y>\d{4})(?P<sep>[-/])(?P<m>\d{1,2})\s*"),
+    ("month", r"\s*(?P<y>\d{4})(?P<letter>[Mm])(?P<m>\d{1,2})\s*"),
+    ("month", r"\s*(?P<m>\d{1,2})(?P<sep>[-/])(?P<y>\d{4})\s*"),
+    ("month", r"\s*(?P<name>[A-Za-z]{3,9})(?P<sep>[-/ ])(?P<y>\d{4})\s*"),
+    ("month", r"\s*(?P<y>\d{4})(?P<sep>[-/ ])(?P<name>[A-Za-z]{3,9})\s*"),
+    ("week", r"\s*(?P<first>\d{4}-\d{2}-\d{2})/(?P<last>\d{4}-\d{2}-\d{2})\s*"),
+    ("week", r"\s*(?P<y>\d{4})(?P<sep>-?)(?P<letter>W)(?P<w>\d{2})\s*")))
+#: The months' English names (not the locale's, which %b reads and writes).
+_MONTH_NAMES = ("january", "february", "march", "april", "may", "june", "july",
+                "august", "september", "october", "november", "december")
 #: A year alone.
-_YEAR = re.compile(r"\s*(\d{4})\s*", re.ASCII)
+_YEAR = re.compile(r"\s*(?P<y>\d{4})\s*", re.ASCII)
 #: pandas' names of the weekdays in weekly frequencies (W-SUN), Monday first.
 _WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
 #: Integers read as years (consecutive ones, unless --freq names an annual period).
@@ -774,6 +798,106 @@ _YEAR_WORDS = frozenset({"year", "years", "yr", "fy", "jahr", "annee", "année",
 def _named_as_years(column):
     """Whether a column's name has a word for year (``fiscal_year``, ``Jahr``)."""
     return any(w in _YEAR_WORDS for w in re.split(r"[\W_]+", str(column).lower()))
+
+
+#: The words of a column's name for the quarter or the month of a year given in a
+#: column of its own (a number 1 to 4 or 1 to 12 is no quarter or month otherwise).
+_PART_WORDS = {"quarter": frozenset({"quarter", "qtr", "q", "quartal", "trimestre"}),
+               "month": frozenset({"month", "mon", "m", "mo", "monat", "mois", "mes",
+                                   "mese", "maand", "månad"})}
+
+
+def _year_values(values):
+    """A column's values as integer years (1000 to 2999: integers, whole floats or
+    text digits), else None."""
+    if pd.api.types.is_bool_dtype(values) or values.isna().any() or not len(values):
+        return None
+    if _is_text(values):
+        text = values.astype(str)
+        if not text.str.fullmatch(_YEAR.pattern, flags=re.ASCII).all():
+            return None
+        values = text.str.strip().astype(np.int64)
+    elif pd.api.types.is_float_dtype(values):
+        if not (values == values.round()).all():
+            return None
+        values = values.astype(np.int64)
+    elif not pd.api.types.is_integer_dtype(values):
+        return None
+    ints = values.to_numpy()
+    return ints if _YEARS[0] <= ints.min() and ints.max() <= _YEARS[1] else None
+
+
+def _part_of_year(values, name):
+    """What a column beside a column of years holds: (kind, form), kind 'quarter'
+    or 'month', form how they are written ('text': Q1 .. Q4; 'name': English month
+    names; 'number': 1 .. 4 or 1 .. 12 in a column named as quarters or months),
+    else None."""
+    words = set(re.split(r"[\W_]+", str(name).lower()))
+    if values.isna().any() or not len(values):
+        return None
+    if _is_text(values):
+        text = values.astype(str).str.strip()
+        if text.str.fullmatch(r"[Qq][1-4]").all():
+            return "quarter", "text"
+        if text.str.fullmatch(r"[A-Za-z]{3,9}").all() and \
+                _month_numbers(text) is not None:
+            return "month", "name"
+        return None
+    if not pd.api.types.is_integer_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return None
+    for kind, high in (("quarter", 4), ("month", 12)):
+        if words & _PART_WORDS[kind] and values.between(1, high).all():
+            return kind, "number"
+    return None
+
+
+def _split_time(frame, year_col=None, part_col=None):
+    """A time written in two columns, a year and its quarter or month (Year 2000,
+    Quarter Q1): (year column, part column, kind, form) where ``frame`` has such a
+    pair (``year_col`` and ``part_col``: where given, the one it must be), else
+    None. The years must repeat (a year of quarters is several rows)."""
+    if frame is None:
+        return None
+    years = [year_col] if year_col is not None else list(frame.columns)
+    for y in years:
+        if y not in frame.columns:
+            continue
+        ints = _year_values(frame[y])
+        if ints is None or len(np.unique(ints)) == len(ints):
+            continue
+        parts = [part_col] if part_col is not None else list(frame.columns)
+        for p in parts:
+            if p == y or p not in frame.columns:
+                continue
+            found = _part_of_year(frame[p], p)
+            if found is not None and frame[p].nunique() > 1:
+                return y, p, *found
+    return None
+
+
+def _split_time_error(frame, found, lines=None):
+    """The error for a time in two columns (:func:`_split_time`): combine them into
+    one column, with the pandas line that does it."""
+    year, part, kind, form = found
+    y = f"df[{year!r}]" + (".astype(int)" if pd.api.types.is_float_dtype(frame[year])
+                            else "") + ".astype(str)"
+    first_year = int(_year_values(frame[year])[0])
+    first = frame[part].iloc[0]
+    shown = first.strip() if isinstance(first, str) else first
+    if form == "text":  # Q1
+        example, code = f"{first_year}{shown}", f"{y} + df[{part!r}]"
+    elif form == "name":  # Jan
+        example, code = f"{shown} {first_year}", f"df[{part!r}] + ' ' + {y}"
+    elif kind == "quarter":  # 1
+        example, code = f"{first_year}Q{shown}", f"{y} + 'Q' + df[{part!r}].astype(str)"
+    else:
+        example = f"{first_year}-{int(shown):02d}"
+        code = f"{y} + '-' + df[{part!r}].astype(str).str.zfill(2)"
+    return UsageError(
+        f"columns {year!r} and {part!r} hold one time in two parts, a year and its "
+        f"{kind} ({first_year} and {cut(plain_label(first))} on line {_line(0, lines)}), "
+        f"but the time is read from one column: combine them into one, e.g. {example} "
+        f"(in pandas: df['period'] = {code}), and pass --time-col period")
 
 #: Each kind of period label: the pandas offset class of its period frequency,
 #: the frequency read without --freq, and the frequencies to suggest.
@@ -851,36 +975,74 @@ def is_period_freq(text):
 
 
 def _period_kind(text):
-    """The kind of period that every label of ``text`` (strings) is, with the
-    parts of each: ('quarter', ...), ('month', ...) or ('week', ...), else None
-    (years alone are integers: :func:`_as_years`). Months must be 1 to 12, and
-    weeks seven days, all ending on one weekday: otherwise they are no such labels
-    (read as times, which names the label it cannot read)."""
-    for kind, pattern in (("quarter", _QUARTER), ("month", _MONTH), ("week", _WEEK)):
-        if not len(text) or pattern.fullmatch(text.iloc[0]) is None:
+    """The kind of period that every label of ``text`` (strings) is, its form (one
+    of :data:`_LABEL_FORMS`) and the parts of each label: ('quarter', form, parts),
+    ('month', ...) or ('week', ...), else None (years alone are integers:
+    :func:`_as_years`). Months must be 1 to 12 (or English month names), ISO weeks
+    1 to the year's last, and pandas' weeks seven days, all ending on one weekday:
+    otherwise they are no such labels (read as times, which names the label it
+    cannot read)."""
+    if not len(text):
+        return None
+    for kind, form in _LABEL_FORMS:
+        if form.fullmatch(text.iloc[0]) is None:
             continue  # (the first label tells, before the whole column is matched)
-        if not text.str.fullmatch(pattern.pattern, flags=re.ASCII).all():
+        if not text.str.fullmatch(form.pattern, flags=re.ASCII).all():
             continue
-        parts = text.str.extract(pattern.pattern, flags=re.ASCII)
-        if kind == "month":
-            month = parts[2].astype(int)
-            if not month.between(1, 12).all():
-                return None
-        if kind == "week":
-            first = _to_datetime(parts[0], format="%Y-%m-%d", errors="coerce")
-            last = _to_datetime(parts[1], format="%Y-%m-%d", errors="coerce")
-            if first is None or last is None or first.isna().any() or last.isna().any() \
-                    or ((last - first) != pd.Timedelta(days=6)).any() \
-                    or last.dt.day_of_week.nunique() != 1:
-                return None
-        return kind, parts
+        parts = text.str.extract(form.pattern, flags=re.ASCII)
+        if _valid_parts(parts):
+            return kind, form, parts
     return None
 
 
+def _valid_parts(parts):
+    """Whether the parts of labels name real periods (see :func:`_period_kind`)."""
+    if "m" in parts and not parts["m"].astype(int).between(1, 12).all():
+        return False
+    if "name" in parts and _month_numbers(parts["name"]) is None:
+        return False
+    if "w" in parts:
+        try:
+            _iso_mondays(parts)
+        except ValueError:  # week 0, or 53 of a year of 52
+            return False
+    if "first" in parts:
+        first = _to_datetime(parts["first"], format="%Y-%m-%d", errors="coerce")
+        last = _to_datetime(parts["last"], format="%Y-%m-%d", errors="coerce")
+        if first is None or last is None or first.isna().any() or last.isna().any() \
+                or ((last - first) != pd.Timedelta(days=6)).any() \
+                or last.dt.day_of_week.nunique() != 1:
+            return False
+    return True
+
+
+def _month_numbers(names):
+    """English month names (Jan, JAN, january; abbreviated to three letters or
+    in full) as the months' numbers (a Series of int), else None."""
+    lower = names.str.lower()
+    number = {n[:3]: i for i, n in enumerate(_MONTH_NAMES, 1)}
+    number.update({n: i for i, n in enumerate(_MONTH_NAMES, 1)})
+    months = lower.map(number)
+    return None if months.isna().any() else months.astype(int)
+
+
+def _iso_mondays(parts):
+    """The Monday of each ISO week (year ``y``, week ``w``); ValueError for a week
+    the year does not have."""
+    return pd.DatetimeIndex([datetime.date.fromisocalendar(int(y), int(w), 1)
+                             for y, w in zip(parts["y"], parts["w"])])
+
+
 def _week_freq(parts):
-    """The weekly period frequency of weeks whose last days are ``parts[1]``."""
-    day = pd.Timestamp(parts[1].iloc[0]).day_of_week  # (not %a: the locale's name)
-    return pd.offsets.Week(weekday=day), f"W-{_WEEKDAYS[day]}"
+    """The weekly period frequency of weeks with ``parts``: (offset, alias, the name
+    of their last day, words for the form). pandas' weeks end on the weekday of
+    their last day; ISO weeks run Monday to Sunday."""
+    if "w" in parts:
+        return pd.offsets.Week(weekday=6), "W-SUN", "Sunday", " (ISO weeks: Monday " \
+            "to Sunday)"
+    last = pd.Timestamp(parts["last"].iloc[0])  # (not %a: the locale's name)
+    day = last.day_of_week
+    return pd.offsets.Week(weekday=day), f"W-{_WEEKDAYS[day]}", last.day_name(), ""
 
 
 def _kind_freq(kind, parts, freq, column, example, line):
@@ -890,7 +1052,7 @@ def _kind_freq(kind, parts, freq, column, example, line):
     another last weekday) than the labels': the labels say what they are."""
     cls, default, suggest = _PERIOD_KINDS[kind]
     if kind == "week":
-        default, suggest = _week_freq(parts)
+        default, suggest, day, iso = _week_freq(parts)
     if freq is None:
         return pd.PeriodDtype(default).freq if isinstance(default, str) else default
     period, why = period_freq(freq)
@@ -905,45 +1067,90 @@ def _kind_freq(kind, parts, freq, column, example, line):
         raise UsageError(f"--freq {freq} is a multiple of a period, but {labels}, one "
                          f"{kind} each; give --freq {suggest}, or leave it out")
     if kind == "week" and period.weekday != default.weekday:
-        day = pd.Timestamp(parts[1].iloc[0]).day_name()
         raise UsageError(f"--freq {freq} contradicts the labels: time column {column!r} "
-                         f"holds weeks that end on a {day}, e.g. {example!r} (line "
+                         f"holds weeks that end on a {day}{iso}, e.g. {example!r} (line "
                          f"{line}); give --freq {suggest}, or leave it out")
     return period
 
 
 def _period_index(kind, parts, period, column):
     """The labels (their regular-expression parts) as a PeriodIndex of ``period``."""
+    if kind == "week":  # the week of each first day
+        first = _iso_mondays(parts) if "w" in parts else \
+            pd.DatetimeIndex(pd.to_datetime(parts["first"], format="%Y-%m-%d"))
+        return first.to_period(period).rename(column)
     if kind == "quarter":
-        labels = parts[0] + "Q" + parts[3]
+        labels = parts["y"] + "Q" + parts["q"]
     elif kind == "month":
-        labels = parts[0] + "-" + parts[2].str.zfill(2)
-    elif kind == "year":
-        labels = parts[0]
-    else:  # the week of each first day
-        return pd.DatetimeIndex(pd.to_datetime(parts[0], format="%Y-%m-%d")).to_period(
-            period).rename(column)
+        months = parts["m"].astype(int) if "m" in parts else _month_numbers(parts["name"])
+        labels = parts["y"] + "-" + months.astype(str).str.zfill(2)
+    else:  # a year
+        labels = parts["y"]
     return pd.PeriodIndex(labels.to_numpy(dtype=object), freq=period, name=column)
 
 
 def _as_periods(text, column, lines=None, freq=None):
-    """Text labels that all are periods of one kind (quarters, months, pandas'
-    weeks) as a PeriodIndex (of ``--freq``'s period frequency where given), else
-    None. An integer ``freq`` is left to :func:`_check_time_flags` to refuse."""
+    """Text labels that all are periods of one kind (quarters, months, weeks, in
+    one of the forms of :data:`_LABEL_FORMS`) as a PeriodIndex (of ``--freq``'s
+    period frequency where given), else None. An integer ``freq`` is left to
+    :func:`_check_time_flags` to refuse."""
     found = _period_kind(text)
     if found is None:
+        _refuse_iso_weeks(text, column, lines)
         return None
-    kind, parts = found
+    kind, _, parts = found
     if freq is not None and freq.isdigit():
         freq = None  # the labels are periods; _check_time_flags names the flag
     period = _kind_freq(kind, parts, freq, column, text.iloc[0].strip(), _line(0, lines))
     return _period_index(kind, parts, period, column)
 
 
+def _refuse_iso_weeks(text, column, lines=None):
+    """Raise where every label is written as an ISO week (2020-W01) but one is no
+    week of its year (2019-W53): as a time it cannot be read either, and the error
+    of times named the first label, in words for dates."""
+    form = _LABEL_FORMS[-1][1]
+    if not len(text) or not text.str.fullmatch(form.pattern, flags=re.ASCII).all():
+        return
+    parts = text.str.extract(form.pattern, flags=re.ASCII)
+    for pos, (year, week) in enumerate(zip(parts["y"].astype(int), parts["w"].astype(int))):
+        weeks = datetime.date(year, 12, 28).isocalendar()[1] if year else 52
+        if not 1 <= week <= weeks:
+            raise NoPeriodError(f"time column {column!r} has "
+                                f"{cut(text.iloc[pos].strip())} (line {_line(pos, lines)}), "
+                                f"which is no ISO week: {year} has weeks {year}-W01 to "
+                                f"{year}-W{weeks}")
+
+
 def _looks_like_years(ints):
     """Whether integers are consecutive years (1990, 1991, ...): read as periods."""
     return len(ints) >= 2 and _YEARS[0] <= ints.min() and ints.max() <= _YEARS[1] \
         and bool((np.diff(ints) == 1).all())
+
+
+def _years_with_gaps(index):
+    """Whether integers (an index or a column) are years read as integer steps for
+    a gap: rising, all of them years, mostly a year apart but not all (1960, ...,
+    1989, 1991, ...; census years 1950, 1955, ... step by 5: no gaps of years)."""
+    if isinstance(index, (pd.DatetimeIndex, pd.PeriodIndex)) or \
+            not pd.api.types.is_integer_dtype(index) or \
+            pd.api.types.is_bool_dtype(index) or len(index) < 3:
+        return False
+    ints = np.asarray(index)
+    steps = np.diff(ints)
+    return bool(_YEARS[0] <= ints.min() and ints.max() <= _YEARS[1]
+                and (steps > 0).all() and np.median(steps) == 1
+                and not _looks_like_years(ints))
+
+
+def _years_hint(index, fill):
+    """For years read as integer steps for a gap (:func:`_years_with_gaps`): the
+    end of a message that says so and how to read them as years; else ''."""
+    if not _years_with_gaps(index):
+        return ""
+    fill = "" if fill else " (with --fill interpolate or --fill ffill for the gaps)"
+    return (f"; its years ({index[0]} .. {index[-1]}) have gaps, so they are read as "
+            f"integer steps: pass --freq Y-DEC{fill} to read them as years")
 
 
 def _as_years(values, column, lines=None, freq=None):
@@ -974,36 +1181,64 @@ def _as_years(values, column, lines=None, freq=None):
 def period_writer(values, index):
     """How to write periods in the form of the labels ``values`` that gave
     ``index`` (a PeriodIndex): a function of a Period, or None for pandas' own
-    form (``str``). Quarters keep their separator and letter (2020-Q1, 2020q1),
-    months their separator and padding (2020/01, 2020-1)."""
+    form (``str``). Each form of :data:`_LABEL_FORMS` is kept, with its separator
+    and letter (2020-Q1, 2020q1, Q1 2020, 2020M01), its months' padding (2020/01,
+    2020-1) and their names' case and length (Jan-2020, 2020 JAN, January 2020);
+    ISO weeks are written as ISO weeks (2020-W01)."""
     if not isinstance(index, pd.PeriodIndex):
         return None
-    text = pd.Series(values).reset_index(drop=True).astype(str)
-    first = text.iloc[0]
-    quarter = _QUARTER.fullmatch(first)
-    if quarter is not None and (quarter[2], quarter[3]) != ("", "Q"):
-        sep, letter = quarter[2], quarter[3]
-        return lambda p: f"{p.qyear}{sep}{letter}{p.quarter}"
-    month = _MONTH.fullmatch(first)
-    if month is not None:
-        sep = month[2]
-        months = text.str.extract(_MONTH.pattern, flags=re.ASCII)[2]
-        padded = not months.str.len().eq(1).any()
-        if (sep, padded) != ("-", True):
-            return lambda p: f"{p.year}{sep}{p.month:02d}" if padded else \
-                f"{p.year}{sep}{p.month}"
-    return None
+    found = _period_kind(pd.Series(values).reset_index(drop=True).astype(str))
+    if found is None:  # years
+        return None
+    kind, form, parts = found
+    order = sorted(form.groupindex, key=form.groupindex.get)
+    fixed = {g: parts[g].iloc[0] for g in ("sep", "letter") if g in parts}
+    pandas_form = {"quarter": (["y", "sep", "letter", "q"], {"sep": "", "letter": "Q"}),
+                   "month": (["y", "sep", "m"], {"sep": "-"})}.get(kind)
+    padded = "m" not in parts or not parts["m"].str.len().eq(1).any()
+    if "first" in parts or (pandas_form == (order, fixed) and padded):
+        return None
+    name = None
+    if "name" in parts:
+        first = parts["name"].iloc[0]
+        full = parts["name"].str.len().gt(3).any()
+        case = str.upper if first.isupper() else str.lower if first.islower() else \
+            str.capitalize
+        name = [case(n if full else n[:3]) for n in _MONTH_NAMES]
+
+    def write(p):
+        if kind == "quarter":
+            got = {"y": p.qyear, "q": p.quarter}
+        elif kind == "month":
+            got = {"y": p.year, "m": f"{p.month:02d}" if padded else p.month,
+                   "name": name and name[p.month - 1]}
+        else:  # an ISO week: the ISO year and week of its Monday
+            iso = p.start_time.isocalendar()
+            got = {"y": iso[0], "w": f"{iso[1]:02d}"}
+        return "".join(str(fixed[g] if g in fixed else got[g]) for g in order)
+
+    return write
 
 
-def _check_order(index, column, lines=None, frame=None):
+def _shown(labels):
+    """A function that writes a time for a message: a period as the file's labels
+    write it (``labels``, from :func:`period_writer`; 2000-Q3, not pandas' 2000Q3),
+    anything else as it is."""
+    return lambda t: labels(t) if labels is not None and isinstance(t, pd.Period) \
+        else t
+
+
+def _check_order(index, column, lines=None, frame=None, labels=None):
     """The rows in time order, one per time: else an error naming the lines (of
-    the file, by ``lines``); ``frame``, the other columns, tells several series in
-    one file from repeated rows."""
+    the file, by ``lines``) and the times as the file writes them (``labels``);
+    ``frame``, the other columns, tells several series in one file from repeated
+    rows."""
+    show = _shown(labels)
     dup = np.flatnonzero(index.duplicated())
     if len(dup):
         pos = int(dup[0])
         first = int(np.flatnonzero(index == index[pos])[0])
-        where = (f"time column {column!r} has {index[pos]} more than once (lines "
+        where = (f"time column {column!r} has {show(index[pos])} more than once (lines "
                  f"{_line(first, lines)} and {_line(pos, lines)})")
         ids = _series_column(frame, first, pos)
         if ids is not None:
@@ -1027,9 +1262,37 @@ def _check_order(index, column, lines=None, frame=None):
     back = np.flatnonzero(index[1:] < index[:-1])
     if len(back):
         pos = int(back[0]) + 1
-        raise UsageError(f"time column {column!r} is not sorted: {index[pos]} (line "
-                         f"{_line(pos, lines)}) comes after {index[pos - 1]} (line "
+        raise UsageError(f"time column {column!r} is not sorted: {show(index[pos])} (line "
+                         f"{_line(pos, lines)}) comes after {show(index[pos - 1])} (line "
                          f"{_line(pos - 1, lines)}); sort the rows by time")
+
+
+def _check_regular(index, column, lines=None, labels=None):
+    """Periods one step apart (and years read as integer steps for a gap, 1989,
+    1991, a year apart): else the error of the first gap, naming its lines and the
+    periods as the file writes them (the library's names neither), and for such
+    years, how to read them as years."""
+    if isinstance(index, pd.PeriodIndex) and len(index) >= 2:
+        codes, step, words, hint = index.asi8, index.freq.n, _period_words(index), ""
+    elif _years_with_gaps(index):
+        codes, step, words = np.asarray(index), 1, "years"
+        hint = ("; with gaps, years are read as integer steps: pass --freq Y-DEC too "
+                "to read them as years")
+    else:
+        return
+    steps = np.diff(codes)
+    bad = np.flatnonzero(steps != step)
+    if not len(bad):
+        return
+    show, pos = _shown(labels), int(bad[0]) + 1
+    missing = int(steps[pos - 1] // step) - 1
+    gap = f"{show(index[pos - 1] + 1)} is missing" if missing == 1 else \
+        f"{show(index[pos - 1] + 1)} .. {show(index[pos] - 1)} are missing, {missing} " \
+        f"{words}"
+    raise UsageError(f"time column {column!r} is not regular: {show(index[pos])} (line "
+                     f"{_line(pos, lines)}) comes after {show(index[pos - 1])} (line "
+                     f"{_line(pos - 1, lines)}), a gap ({gap}); pass --fill interpolate or "
+                     f"--fill ffill to fill gaps, or resample first{hint}")
 
 
 def _series_column(frame, first, pos):
@@ -1050,10 +1313,11 @@ def _series_column(frame, first, pos):
     return None
 
 
-def _check_time_flags(args, index, what):
+def _check_time_flags(args, index, what, labels=None):
     """--calendar, --freq and --tz fit the kind of times: dates, periods (quarters,
-    months, years, weeks) or integer steps. A period frequency (Q-MAR, M) for dates
-    is refused with pandas' name for their step (QE-MAR, ME)."""
+    months, years, weeks; written as the file's ``labels`` write them) or integer
+    steps. A period frequency (Q-MAR, M) for dates is refused with the dates' own
+    step (MS, QS-JAN) where it is read."""
     periods = isinstance(index, pd.PeriodIndex)
     dated = isinstance(index, pd.DatetimeIndex) or periods
     freq, tz = getattr(args, "freq", None), getattr(args, "tz", None)
@@ -1062,27 +1326,46 @@ def _check_time_flags(args, index, what):
                          f"{_period_words(index)}, which have no time zone: leave out --tz")
     if tz is not None and not dated:
         raise UsageError(f"--tz {tz} needs dates, but {what} holds integer steps")
+    fill = getattr(args, "fill", None)
     if getattr(args, "calendar", None) and not dated:
         raise UsageError(f"--calendar {' '.join(args.calendar)} needs dates, but {what} "
-                         "holds integer steps")
+                         f"holds integer steps{_years_hint(index, fill)}")
     if freq is not None and periods and freq.isdigit():
         raise UsageError(f"--freq {freq} is an integer step, but {what} holds "
-                         f"{_period_words(index)} ({_period_example(index)}): give their "
-                         f"period frequency, e.g. --freq {index.freqstr}, or leave it out")
+                         f"{_period_words(index)} ({_period_example(index, labels)}): give "
+                         f"their period frequency, e.g. --freq {index.freqstr}, or leave "
+                         "it out")
     if freq is not None and dated and freq.isdigit():
         raise UsageError(f"--freq {freq} is an integer step, but {what} holds dates: give "
                          "a pandas frequency, e.g. h, D, MS")
     if freq is not None and not dated and not freq.isdigit():
         raise UsageError(f"--freq {freq} is a pandas frequency, but {what} holds integer "
-                         "steps: give an integer step, e.g. --freq 1")
+                         f"steps: give an integer step, e.g. --freq 1"
+                         f"{_years_hint(index, fill)}")
     if freq is not None and not periods:
         offset = _quiet(pd.tseries.frequencies.to_offset, freq)
         if isinstance(offset, Exception) and is_period_freq(freq):
-            hint = pandas_hint(offset)
+            # the dates' own step, not pandas' name for the alias: 'M' suggested ME,
+            # which month-start dates (FRED's) refused for MS, in a circle
+            own = _dates_step(index)
+            fix = (f"give --freq {own} (their step), or leave it out" if own else
+                   "give theirs (e.g. MS for month starts, ME for month ends, QS-JAN "
+                   "for quarter starts), or leave it out")
             raise UsageError(f"--freq {freq} is a period frequency, for period labels "
                              f"(2020Q1, 2020-01, 1990), but {what} holds dates"
                              f"{f' ({index[0]:%Y-%m-%d} ..)' if len(index) else ''}, which "
-                             f"step by pandas' offsets: {hint or 'give one such as MS'}")
+                             f"step by pandas' offsets: {fix}")
+
+
+def _dates_step(index):
+    """The pandas frequency of dates (MS, QS-JAN, D), read around gaps; None where
+    none is read (too few, or irregular)."""
+    from ..forecasting._panel import _freq_around_gaps, quiet_infer_freq
+
+    if len(index) < 3:
+        return None
+    found = quiet_infer_freq(index) or _freq_around_gaps(index)
+    return getattr(found, "freqstr", found)
 
 
 def _period_words(index):
@@ -1093,8 +1376,8 @@ def _period_words(index):
     return "periods"
 
 
-def _period_example(index):
-    return f"{index[0]} .." if len(index) else "none"
+def _period_example(index, labels=None):
+    return f"{_shown(labels)(index[0])} .." if len(index) else "none"
 
 
 def _numeric(frame, column, where, lines=None, decimal=".", thousands=None):
@@ -1378,8 +1661,10 @@ def _reads_as_dates(values, lines):
 def guess_time_column(frame, source, target, lines=None, tz=None):
     """The one column of ``frame`` (not ``target``) whose values all read as dates
     or periods (2020Q1, 2020-01), for a FILE given without --time-col, else the one
-    column of consecutive years (1990, 1991, ...) named as years (``year``, ``Jahr``:
-    serial numbers 1500, 1501, ... beside a step column were taken for years); where
+    column of years (1990, 1991, ...; integers or Excel's whole floats 1990.0; a
+    year apart, or mostly, with gaps) named as years (``year``, ``Jahr``: serial
+    numbers 1500, 1501, ... beside a step column were taken for years); a year and
+    its quarter or month in two columns are an error saying to combine them; where
     none does, the error of
     the column most like dates (ambiguous day-first dates, mixed formats or zones,
     yyyymmdd integers, an empty cell), else an error asking for the flag."""
@@ -1390,6 +1675,9 @@ def guess_time_column(frame, source, target, lines=None, tz=None):
         if column == target:
             continue
         if pd.api.types.is_numeric_dtype(values):  # integer steps, or numbers
+            if pd.api.types.is_float_dtype(values) and values.notna().all() and \
+                    (values == values.round()).all() and _named_as_years(column):
+                values = values.astype(np.int64)  # years from Excel: 1960.0, ...
             if pd.api.types.is_integer_dtype(values) and not \
                     pd.api.types.is_bool_dtype(values):
                 try:
@@ -1397,8 +1685,8 @@ def guess_time_column(frame, source, target, lines=None, tz=None):
                 except DateIntegersError as exc:
                     failed.append((1.0, exc))
                 else:
-                    if _looks_like_years(values.to_numpy()) and \
-                            _named_as_years(column):
+                    if (_looks_like_years(values.to_numpy()) or _years_with_gaps(values)) \
+                            and _named_as_years(column):
                         years.append(column)
             continue
         text = values.dropna().astype(str)
@@ -1408,8 +1696,8 @@ def guess_time_column(frame, source, target, lines=None, tz=None):
             if isinstance(parse_times(values, column, lines, tz),
                           (pd.DatetimeIndex, pd.PeriodIndex)):
                 found.append(column)
-        except MixedZonesError as exc:  # dates, but not one zone: say so
-            failed.append((1.0, exc))
+        except (MixedZonesError, NoPeriodError) as exc:  # dates, but not one zone;
+            failed.append((1.0, exc))  # or periods, but one of them none: say so
         except UsageError as exc:
             failed.append((_date_share(text), exc))
     if len(found) == 1:
@@ -1419,6 +1707,9 @@ def guess_time_column(frame, source, target, lines=None, tz=None):
         raise UsageError(f"--target {target!r} is the column of dates: name the column "
                          f"of values to forecast with --target (the others of {source}: "
                          f"{cut(others, 200)})")
+    split = _split_time(frame) if not found else None
+    if split is not None:  # a year column, and one of its quarters or months
+        raise _split_time_error(frame, split, lines)
     # the reason the dates did not read, not only that they did not
     best = max(failed, key=lambda f: f[0], default=(0.0, None))
     if not found and best[0] >= 0.5:
@@ -1503,15 +1794,26 @@ def _load_data(args):
             args.time_col = guess_time_column(frame, source, args.target, lines, tz)
         _check_columns(frame.columns, [args.time_col], source)
         target = args.target
-        raw = frame.pop(args.time_col)
-        frame.index = parse_times(raw, args.time_col, lines, tz, getattr(args, "freq", None))
+        raw = frame[args.time_col]
+        try:
+            index = parse_times(raw, args.time_col, lines, tz, getattr(args, "freq", None))
+        except UsageError:  # the quarters or months of a year column beside it?
+            split = _split_time(frame, part_col=args.time_col)
+            if split is None:
+                raise
+            raise _split_time_error(frame, split, lines) from None
+        split = _split_time(frame, year_col=args.time_col) if index.has_duplicates \
+            else None
+        if split is not None:  # no several series: a year's quarters or months
+            raise _split_time_error(frame, split, lines)
+        frame = frame.drop(columns=args.time_col).set_axis(index, axis=0)
         labels = period_writer(raw, frame.index)
         # the columns the model reads are no series ids (an integer target repeats)
         used = [target] + list(args.exog or []) + list(args.future_exog or [])
         _check_order(frame.index, args.time_col, lines,
-                     frame.drop(columns=[c for c in used if c in frame.columns]))
+                     frame.drop(columns=[c for c in used if c in frame.columns]), labels)
     _check_time_flags(args, frame.index, "the dataset's time index" if args.dataset
-                      else f"time column {args.time_col!r}")
+                      else f"time column {args.time_col!r}", labels)
     if isinstance(frame.index, pd.PeriodIndex):  # --freq made the periods: the
         args.freq = None  # Forecaster reads their frequency from them
     exog, future_exog = list(args.exog or []), list(args.future_exog or [])
@@ -1533,24 +1835,36 @@ def _load_data(args):
         raise UsageError(f"the target column {target!r} has no values")
     end = int(known[-1]) + 1
     history, tail = frame.iloc[:end], frame.iloc[end:]
+    show = _shown(labels)  # periods as the file writes them
     future = None
     if len(tail):
         if not future_exog:
             raise UsageError(
-                f"the last {len(tail)} row(s) (from {tail.index[0]}) have no {target!r} "
+                f"the last {len(tail)} row(s) (from {show(tail.index[0])}"
+                f"{'' if lines is None else f', line {_line(end, lines)}'}) have no "
+                f"{target!r} "
                 "value; trailing rows without a target can only give the forecast steps' "
                 "future-known covariates (--future-exog COL ...); delete them otherwise")
         future = tail[future_exog]
     if args.fill is None:
+        if args.dataset is None and (args.freq is None or
+                                     isinstance(history.index, pd.PeriodIndex)):
+            _check_regular(history.index, args.time_col, lines, labels)
         for column in history.columns:
             bad = np.flatnonzero(history[column].isna().to_numpy())
             if len(bad):
                 raise UsageError(f"column {column!r} has a missing value at "
-                                 f"{history.index[bad[0]]}; pass --fill interpolate or "
-                                 "--fill ffill to fill missing values")
+                                 f"{show(history.index[bad[0]])}"
+                                 f"{_on_line(int(bad[0]), lines)}; pass --fill interpolate "
+                                 "or --fill ffill to fill missing values")
     y = history[target]
     X = history[exog + future_exog] if exog or future_exog else None
     return Data(y=y, X=X, future=future, source=source, labels=labels)
+
+
+def _on_line(pos, lines):
+    """' (line N)' of data row ``pos`` of a FILE (``lines``), '' for a dataset."""
+    return "" if lines is None else f" (line {_line(pos, lines)})"
 
 
 #: Fewer training windows than this get a warning: too few to fit a network.
@@ -1584,12 +1898,21 @@ def check_future(data, future_exog, horizon):
             f"--future-exog {' '.join(future_exog)}: the data gives {rows} row(s) after "
             f"the last target value, --horizon {horizon} needs {horizon}: append one row "
             "per forecast step with the target empty and the future-known columns filled")
+    if isinstance(data.y.index, pd.PeriodIndex) and len(data.y):  # named as the
+        # file writes them (the library would say 2012Q2 of 2012-Q2)
+        steps = pd.period_range(data.y.index[-1] + 1, periods=horizon,
+                                freq=data.y.index.freq)
+        missing = steps[~steps.isin(data.future.index)]
+        if len(missing):
+            raise UsageError("the future rows of the file (--future-exog) do not cover "
+                             "the forecast steps: missing "
+                             f"[{', '.join(str(data.label(t)) for t in missing)}]")
     future = data.future.iloc[:horizon]
     bad = future.isna().any(axis=1).to_numpy()
     if bad.any():
         at = future.index[int(np.flatnonzero(bad)[0])]
         raise UsageError(f"the future-known covariates {future_exog} have a missing "
-                         f"value at {at} (a forecast step)")
+                         f"value at {data.label(at)} (a forecast step)")
     return future
 
 
