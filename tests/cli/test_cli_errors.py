@@ -369,4 +369,5 @@ def test_auto_too_short_for_its_interval_speaks_in_flags(tmp_path, capsys, run):
     assert "too short to backtest 9 origins of --horizon 6" in err
     assert "n_origins" not in err and "Forecaster" not in err
     assert err.rstrip().endswith("give a longer series or a shorter horizon, or another "
-                                 "--model")
+                                 "--model; or a lower --interval (0.9 needs 9 backtest "
+                                 "origins)")

@@ -260,6 +260,10 @@ def test_bounds_clip_the_forecasts_and_refuse_values_outside(tmp_path, capsys, r
     code, _, err = run(capsys, *args, "--bounds", "x", 1)
     assert code == 2 and "argument --bounds: expected a number or none (e.g. --bounds 0 " \
                          "none), got 'x'" in err
+    # none none is no bounds, as leaving the flag out (not a clipped-model file)
+    code, out_none, err = run(capsys, *args, "--bounds", "none", "none")
+    code2, out_free, _ = run(capsys, *args)
+    assert code == code2 == 0 and out_none == out_free
     # --model auto and backtest take them too
     code, out, err = run(capsys, "forecast", path, "--target", "sales", "--horizon", 7,
                          "--model", "auto", "--bounds", 0, "none")

@@ -159,6 +159,15 @@ def test_integers_like_years_are_guessed_as_the_time_column_only_when_named_so(
         named = _csv(tmp_path, np.arange(1970, 1970 + N), name=f"{name}.csv", column=name)
         got, _ = _forecast(run, capsys, named)
         assert list(got["time"]) == ["2018", "2019", "2020"]
+    # named explicitly, steps 1500, 1501, ... of a column not named as years stay
+    # integer steps, as before periods (--calendar was refused, and is)
+    got, err = _forecast(run, capsys, path, column="serial")
+    assert list(got["time"]) == ["1548", "1549", "1550"] and "Y-DEC" not in err
+    code, _, err = run(capsys, "forecast", path, "--time-col", "serial", "--target",
+                       "value", "--horizon", 1, "--model", "ridge", "--lags", 4,
+                       "--calendar", "month")
+    assert code == 2 and "--calendar month needs dates, but time column 'serial' holds " \
+                         "integer steps" in err
 
 
 @pytest.mark.parametrize("freq", ["W-SUN", "W-SAT"])

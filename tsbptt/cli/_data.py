@@ -1155,9 +1155,11 @@ def _years_hint(index, fill):
 
 def _as_years(values, column, lines=None, freq=None):
     """A column of integers as annual periods where they are consecutive years
-    (1990, 1991, ...), or where ``--freq`` names an annual period (Y-DEC, Y-MAR)
-    and they are years; else None (integer steps). ``--freq`` an integer step keeps
-    them steps; another period frequency for consecutive years is refused."""
+    (1990, 1991, ...) in a column named as years (``year``, ``Jahr``: steps 1000,
+    1001, ... in a column ``t`` stay steps, as before periods), or where ``--freq``
+    names an annual period (Y-DEC, Y-MAR) and they are years; else None (integer
+    steps). ``--freq`` an integer step keeps them steps; another period frequency
+    for a year column is refused."""
     ints = values.to_numpy()
     if freq is not None and freq.isdigit():
         return None
@@ -1166,14 +1168,15 @@ def _as_years(values, column, lines=None, freq=None):
         return None
     text = pd.Series(ints).astype(str)
     parts = text.str.extract(_YEAR.pattern, flags=re.ASCII)
+    year_column = _named_as_years(column) and _looks_like_years(ints)
     if freq is not None:
         period, _ = period_freq(freq)
         annual = isinstance(period, pd.offsets.YearEnd)
-        if not annual and not _looks_like_years(ints):
+        if not annual and not year_column:
             return None  # integer steps (_check_time_flags refuses a frequency)
         period = _kind_freq("year", parts, freq, column, text.iloc[0], _line(0, lines))
         return _period_index("year", parts, period, column)
-    if not _looks_like_years(ints):
+    if not year_column:
         return None
     return _period_index("year", parts, pd.PeriodDtype("Y-DEC").freq, column)
 

@@ -219,7 +219,8 @@ def _forecaster(args, estimator, coverage=None):
 def _bounds(args):
     """``--bounds LOW HIGH`` as the Forecaster's ``bounds``, or None."""
     given = getattr(args, "bounds", None)
-    return None if given is None else tuple(given)
+    # none none: no limit either way, as leaving the flag out
+    return None if given is None or given == [None, None] else tuple(given)
 
 
 def _verbosity(args):
@@ -336,7 +337,15 @@ def cmd_forecast(args):
         print(f"tsbptt: {said}", file=sys.stderr)  # stdout holds the forecasts
     if args.model == "auto":
         with _progress_on_stderr():
-            model = _auto(args, given, data.y).fit(data.y)
+            auto = _auto(args, given, data.y)
+            try:
+                model = auto.fit(data.y)
+            except ValueError as exc:
+                if args.interval is None or "too short to backtest" not in str(exc):
+                    raise
+                # --interval asked for the origins: say so (n_origins is no flag)
+                raise ValueError(f"{exc}; or a lower --interval ({args.interval:g} "
+                                 f"needs {auto.n_origins} backtest origins)") from None
         print(f"tsbptt: {model.summary()}", file=sys.stderr)  # stdout: the forecasts
         if model.network_loses_:
             warnings.warn("the networks lost to seasonal naive in the backtest of the "
@@ -730,7 +739,7 @@ def _stateful_words(match):
 _CLI_WORDS = (
               # AutoForecaster's origins: no flag sets them (--interval asks for more)
               (r" \(or backtest fewer origins: n_origins=\d+\)", ""),
-              (r", or fit a Forecaster$", ", or another --model"),
+              (r", or fit a Forecaster\b", ", or another --model"),
               # backtest's warning of an undefined MASE: its column, not metrics[...]
               (r"MASE is undefined: the seasonal naive forecast \(season=(\d+)\) is "
                r"exact on the first initial steps", r"MASE is undefined: the seasonal "
