@@ -35,7 +35,8 @@ from _common import tsbptt
 from sklearn.linear_model import Ridge
 from threadpoolctl import threadpool_limits
 
-from tsbptt import Forecaster, GRURegressor, LSTMRegressor, backtest, datasets
+from tsbptt import (ESNRegressor, Forecaster, GRURegressor, LSTMRegressor, backtest,
+                    datasets)
 from tsbptt import SeasonalNaive
 
 try:  # the automatic choice, where this version has it
@@ -100,7 +101,12 @@ def _models(season, horizon, seed):
         "gru": lambda: Forecaster(GRURegressor(random_state=seed, n_threads=1),
                                   lags=lags, horizon=horizon),
     }
-    # not in the default run: the stateful strategy on the levels and on the changes
+    # not in the default run: the echo-state network on windows and in one pass, and
+    # the stateful strategy on the levels and on the changes
+    models["esn"] = lambda: Forecaster(ESNRegressor(random_state=seed), lags=lags,
+                                       horizon=horizon)
+    models["esn-stateful"] = lambda: Forecaster(ESNRegressor(random_state=seed), lags=lags,
+                                                horizon=horizon, strategy="stateful")
     for label, transform in (("stateful", None), ("stateful-diff", "diff")):
         models[label] = (lambda transform=transform: Forecaster(
             LSTMRegressor(random_state=seed, n_threads=1), lags=lags, horizon=horizon,
@@ -254,12 +260,15 @@ def main():
     # choices: a misspelt name would otherwise match nothing and run no model
     parser.add_argument("--models", nargs="*", metavar="MODEL",
                         choices=["naive", "ridge", "lstm", "gru", "auto", "stateful",
-                                 "stateful-diff"],
+                                 "stateful-diff", "esn", "esn-stateful"],
                         default=["naive", "ridge", "lstm", "gru", "auto"],
                         help="any of naive ridge lstm gru auto stateful stateful-diff "
-                             "(auto where this version has AutoForecaster; stateful: "
-                             "the LSTM with strategy='stateful', on the levels or with "
-                             "transform='diff'; default: all but the stateful two)")
+                             "esn esn-stateful (auto where this version has "
+                             "AutoForecaster; stateful: the LSTM with "
+                             "strategy='stateful', on the levels or with "
+                             "transform='diff'; esn: ESNRegressor at its defaults, on "
+                             "windows or stateful; default: all but the stateful and "
+                             "esn ones)")
     parser.add_argument("--series", nargs="+", metavar="WORD",
                         help="only the series whose name contains one of these")
     parser.add_argument("--intervals", action="store_true",

@@ -33,7 +33,10 @@ def test_forecaster_sets_the_channels_of_exogenous_windows():
                    strategy="recursive", future_exog=["x"])
     f.fit(target.iloc[:-3], X=X.iloc[:-3])
     pred = f.predict(X=X.iloc[-3:])
-    assert f.estimator_.n_channels_ == len(f.channels_) > 1
+    # (window-scaled by default, as the other sequence models: the ESN in its window
+    # model)
+    assert f.scaling_ == "window"
+    assert f.estimator_.estimator_.n_channels_ == len(f.channels_) > 1
     np.testing.assert_allclose(pred.to_numpy(), target.iloc[-3:].to_numpy(), atol=0.25)
 
 
@@ -79,7 +82,9 @@ def test_forecaster_around_an_esn_is_saved_and_loaded_bitwise(tmp_path):
                        strategy=strategy).fit(y)
         f.save(tmp_path / f"{strategy}.npz")
         g = load_forecaster(tmp_path / f"{strategy}.npz")
-        assert type(g.estimator_) is ESNRegressor
+        # direct: the ESN in its window model (window scaling); stateful: itself
+        inner = g.estimator_ if strategy == "stateful" else g.estimator_.estimator_
+        assert type(inner) is ESNRegressor
         assert np.array_equal(g.predict().to_numpy(), f.predict().to_numpy())
 
 
@@ -97,3 +102,20 @@ def test_stateful_panel_starts_from_each_series_final_state():
     next_values = {"a": np.sin(300 / 5), "b": np.cos(300 / 7) * 2 + 1}
     for key, value in next_values.items():
         assert abs(again.loc[key].iloc[0] - value) < 0.05
+
+
+def test_a_stateful_forecast_fed_back_stays_within_the_levels_seen():
+    # a stateful ESN on hourly spikes fed its forecasts back and reached 1.6e37 in
+    # 24 steps (or raised that X went beyond float32): a forecast fed back is kept
+    # within the series' levels widened by their span on either side
+    rng = np.random.default_rng(1)
+    t = np.arange(1000)
+    spikes = np.where(t % 24 == 8, 30.0, 0.0) * rng.uniform(0.7, 1.3, 1000)
+    y = pd.Series(5 + spikes + rng.normal(0, 0.5, 1000),
+                  index=pd.date_range("2024-01-01", periods=1000, freq="h"))
+    f = Forecaster(ESNRegressor(random_state=0), lags=48, horizon=24,
+                   strategy="stateful").fit(y)
+    pred = f.predict().to_numpy()
+    span = y.max() - y.min()
+    assert np.isfinite(pred).all()
+    assert y.min() - span - 1e-9 <= pred.min() and pred.max() <= y.max() + span + 1e-9

@@ -583,9 +583,12 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
             self._warn_short_series(entries, lens, default, room)
         else:
             self.lags_ = self.lags
-        network = is_network(self.estimator)
+        # tsbptt's sequence models, echo-state networks too (they were scaled
+        # globally: a trend past the training range sent an ESN's forecasts to
+        # 3.5 times the largest value seen)
+        sequence_model = capabilities(self.estimator).stateful
         if self.scaling == "auto":
-            self.scaling_ = ("window" if network and self.strategy != "stateful"
+            self.scaling_ = ("window" if sequence_model and self.strategy != "stateful"
                              else "global")
         else:
             self.scaling_ = self.scaling
