@@ -746,3 +746,17 @@ def test_a_made_up_last_value_is_warned_of(fill):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         Forecaster(Ridge(), lags=12, fill=fill).fit(inner)
+
+
+def test_windows_under_a_season_are_warned_of_for_one_series():
+    # 27 months and a horizon of 18: lags=None chose windows of 4 steps, and a
+    # default LSTM scored MASE 7.67 against seasonal naive's 0.49 (an accuracy audit)
+    y = pd.Series(np.arange(27.0), index=pd.period_range("2020-01", periods=27, freq="M"))
+    message = re.escape("y is too short for windows of a season beside horizon=18: "
+                        "lags=None chose windows shorter than the season of 12 (lags_)")
+    with pytest.warns(UserWarning, match=message):
+        assert Forecaster(Ridge(), horizon=18).fit(y).lags_ == 4
+    with warnings.catch_warnings():  # a season fits, or lags given: no warning
+        warnings.simplefilter("error")
+        Forecaster(Ridge(), horizon=1).fit(y)
+        Forecaster(Ridge(), horizon=18, lags=4).fit(y)

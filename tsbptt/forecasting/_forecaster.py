@@ -553,6 +553,24 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         return (f"lags={self.lags_} (chosen for lags=None: twice the season, at least "
                 "8, at most half of what the shortest series leaves after a horizon)")
 
+    def _warn_under_a_season(self, entries, lens):
+        """Warn where ``lags=None`` had to choose windows shorter than the season
+        for a series too short for more (a panel's own warning names the one
+        series that did it): on 27 months a default LSTM scored MASE 7.67 against
+        seasonal naive's 0.49, its windows 4 steps long, and nothing said so."""
+        if self.lags_ >= self.season_ or (
+                len(lens) > 1 and (int(np.partition(lens, 1)[1]) - self.horizon) // 2
+                > (int(lens.min()) - self.horizon) // 2):
+            return  # a season fits, or one series' doing (_warn_short_series)
+        # the same words at every origin of a backtest (no step counts): once
+        what = "y is" if len(entries) == 1 else "the series are"
+        warnings.warn(
+            f"{what} too short for windows of a season beside horizon={self.horizon}: "
+            f"lags=None chose windows shorter than the season of {self.season_} "
+            "(lags_), so the model cannot read a season back. Give a longer series or "
+            f"a shorter horizon, or compare with SeasonalNaive({self.season_}) in a "
+            "backtest", UserWarning, stacklevel=user_stacklevel())
+
     def _warn_short_series(self, entries, lens, default, room):
         """Warn where the shortest series of a panel alone cut every series' windows
         below the default lags: one 12-step series among 150-step ones took them from
@@ -581,6 +599,7 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
             room = (int(lens.min()) - self.horizon) // 2
             self.lags_ = max(1, min(default, room))
             self._warn_short_series(entries, lens, default, room)
+            self._warn_under_a_season(entries, lens)
         else:
             self.lags_ = self.lags
         # tsbptt's sequence models, echo-state networks too (they were scaled
