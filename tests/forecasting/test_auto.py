@@ -146,21 +146,30 @@ def test_a_short_seasonal_series_is_backtested_with_windows_that_fit():
     auto = AutoForecaster(horizon=6, candidates=("seasonal naive", "ridge"),
                           random_state=0).fit(y)
     assert len(auto.predict()) == 6 and auto._window == 12  # (30 - 6) // 2
-    with pytest.raises(ValueError, match=r"y has 36 steps: too short to backtest 3 origins "
-                                         r"of horizon=6: the first fit's 18 steps leave "
-                                         r"room for windows of 6 steps, fewer than a "
+    # 36 months hold one origin with windows of a season (three did not fit: refused)
+    one = AutoForecaster(horizon=6, candidates=("seasonal naive", "ridge"),
+                         random_state=0).fit(y.iloc[:36])
+    assert len(one.origins_) == 1 and one._window == 12
+    with pytest.raises(ValueError, match=r"y has 30 steps: too short to backtest 3 origins "
+                                         r"of horizon=6: the first fit's 12 steps leave "
+                                         r"room for windows of 3 steps, fewer than a "
                                          r"season \(12\)"):
-        AutoForecaster(horizon=6, random_state=0).fit(y.iloc[:36])
+        AutoForecaster(horizon=6, random_state=0).fit(y.iloc[:30])
 
 
 def test_a_series_too_short_for_the_origins_is_told_how_many_fit():
     idx = pd.date_range("2020-01-01", periods=60, freq="MS")
     y = pd.Series(10 + np.sin(np.arange(60) * np.pi / 6), index=idx)
+    # n_origins given: refused, naming how many fit
     with pytest.raises(ValueError, match=r"too short to backtest 3 origins of horizon=12: "
                                          r".*\(or backtest fewer origins: n_origins=2\), or "
                                          r"fit a Forecaster$"):
-        AutoForecaster(horizon=12).fit(y)
-    AutoForecaster(horizon=12, n_origins=2, candidates=("seasonal naive", "ridge")).fit(y)
+        AutoForecaster(horizon=12, n_origins=3).fit(y)
+    # left to it: as many as fit (it was refused, where two did)
+    auto = AutoForecaster(horizon=12, candidates=("seasonal naive", "ridge")).fit(y)
+    assert len(auto.origins_) == 2
+    assert auto.scores_ == AutoForecaster(horizon=12, n_origins=2, candidates=(
+        "seasonal naive", "ridge")).fit(y).scores_
     with pytest.raises(ValueError, match=r"3 origins of horizon=12: they leave 0 steps for "
                                          r"the first fit, .*shorter horizon, or fit"):
         AutoForecaster(horizon=12).fit(y.iloc[:36])  # no number of origins fits

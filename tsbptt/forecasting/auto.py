@@ -140,7 +140,9 @@ class AutoForecaster(BaseEstimator):
         Backtest origins, ``horizon`` steps apart, at the end of the training data;
         None: as many as the last ``holdout`` of the steps hold, at least 3 and at
         most :data:`MAX_ORIGINS` (250: a long series' backtest is then the latest
-        250 horizons; 4,166 origins of 500,000 hourly steps took two minutes).
+        250 horizons; 4,166 origins of 500,000 hourly steps took two minutes); a
+        series too short for 3 gets as many as its first fit leaves room for (1
+        or 2; ``len(origins_)`` says how many).
     holdout : float, default=0.2
         With ``n_origins=None``, the fraction of the latest steps scored (at
         most :data:`MAX_ORIGINS` horizons of them).
@@ -394,6 +396,11 @@ class AutoForecaster(BaseEstimator):
         season = self.season_
         n_origins = self.n_origins or min(
             MAX_ORIGINS, max(3, int(self.holdout * len(y)) // self.horizon))
+        if self.n_origins is None and not self._origins_fit(len(y), n_origins):
+            # a short series: as many origins as fit (it was refused below three,
+            # even where one or two would do: most yearly series of 30 years)
+            n_origins = next((k for k in range(n_origins - 1, 0, -1)
+                              if self._origins_fit(len(y), k)), n_origins)
         initial = len(y) - n_origins * self.horizon
         self._week, no_week = self._weekly_season(step, season)
         if self._week is not None and initial < self._week + 2 * self.horizon:
@@ -427,14 +434,19 @@ class AutoForecaster(BaseEstimator):
             folds[name], origins = self._backtest(name, y, initial, season, lags)
         return folds, origins
 
+    def _origins_fit(self, n_steps, k):
+        """Whether a series of ``n_steps`` holds ``k`` backtest origins: a first fit
+        of windows of a season (or of ``lags``) and two horizons."""
+        initial = n_steps - k * self.horizon
+        lags = self._lags(initial)
+        return ((self.lags is not None or lags >= self.season_)
+                and initial >= max(lags + 2 * self.horizon, self.season_ + 1))
+
     def _fewer_origins(self, n_steps, n_origins):
         """A hint naming the most origins a series of ``n_steps`` allows, where fewer
         than ``n_origins`` (at least one) would do."""
         for k in range(n_origins - 1, 0, -1):
-            initial = n_steps - k * self.horizon
-            lags = self._lags(initial)
-            if ((self.lags is not None or lags >= self.season_)
-                    and initial >= max(lags + 2 * self.horizon, self.season_ + 1)):
+            if self._origins_fit(n_steps, k):
                 return f" (or backtest fewer origins: n_origins={k})"
         return ""
 
