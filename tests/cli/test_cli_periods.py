@@ -280,12 +280,19 @@ def test_freq_errors_name_the_fix(tmp_path, capsys, run):
         "--freq Q-MAR is a period frequency, for period labels (2020Q1, 2020-01, 1990), "
         "but time column 'd' holds dates (2000-01-01 ..), which step by pandas' offsets: "
         "give --freq QS-JAN (their step), or leave it out")
-    # neither kind: pandas' hint, before the file is read
-    assert error(days, "--freq", "q-mar") == (
-        "--freq 'q-mar' is neither a pandas frequency (e.g. h, D, W, MS, 15min; for period "
-        "labels such as 2020Q1 also Q-DEC, Q-MAR, M, Y-DEC) nor an integer step ('q-mar' "
-        "is no longer supported for offsets. Please use 'QE-MAR' instead.)")
-    assert error(days, "--freq", "A").endswith("nor an integer step (Did you mean Y?)")
+    # neither kind (pandas 3): pandas' hint, before the file is read; pandas 2.2
+    # still reads the lowercase alias as a period's, which dates then refuse
+    if int(pd.__version__.split(".")[0]) >= 3:
+        assert error(days, "--freq", "q-mar") == (
+            "--freq 'q-mar' is neither a pandas frequency (e.g. h, D, W, MS, 15min; for "
+            "period labels such as 2020Q1 also Q-DEC, Q-MAR, M, Y-DEC) nor an integer "
+            "step ('q-mar' is no longer supported for offsets. Please use 'QE-MAR' "
+            "instead.)")
+        assert error(days, "--freq", "A").endswith("nor an integer step (Did you mean Y?)")
+    else:
+        for alias in ("q-mar", "A"):
+            assert error(days, "--freq", alias).startswith(
+                f"--freq {alias} is a period frequency, for period labels")
 
 
 def test_period_freq_and_parse_times_by_type():

@@ -935,14 +935,30 @@ def pandas_hint(exc):
 
 
 def _quiet(read, text):
-    """``read(text)``, or the ValueError/TypeError it raised (no warnings: pandas
-    deprecates business-day periods with one)."""
+    """``read(text)``, or the error it raised (no warnings: pandas deprecates
+    business-day periods with one). pandas 2.2 raises AttributeError or KeyError
+    for an offset alias as a period (``PeriodDtype('QS')``), where 3 raises
+    ValueError."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return read(text)
+    except (ValueError, TypeError, AttributeError, KeyError) as exc:
+        return exc
+
+
+def _offset_now(text):
+    """``to_offset(text)``, or the error: an alias pandas deprecates for offsets
+    (``'M'`` in pandas 2.2, which pandas 3 refuses for ``'ME'``) counts as one, so
+    that every pandas reads a period alias the same way."""
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            offset = pd.tseries.frequencies.to_offset(text)
     except (ValueError, TypeError) as exc:
         return exc
+    deprecated = [w for w in caught if issubclass(w.category, FutureWarning)]
+    return ValueError(str(deprecated[0].message)) if deprecated else offset
 
 
 def period_freq(text):
@@ -965,8 +981,23 @@ def period_freq(text):
     period = convert(offset) if convert is not None else None
     if period is not None:
         return period, ""
-    hint = pandas_hint(dtype)
+    hint = pandas_hint(dtype) or _start_hint(text, offset)
     return None, f" ({hint})" if hint else ""
+
+
+def _start_hint(text, offset):
+    """pandas 3's advice for a quarter or year start as a period (QS-APR: Q-MAR,
+    the periods of years that end the month before), which pandas 2.2 does not
+    give (its error is an AttributeError); '' for another."""
+    kinds = {pd.offsets.QuarterBegin: ("Q", "startingMonth"),
+             pd.offsets.YearBegin: ("Y", "month")}
+    if type(offset) not in kinds:
+        return ""
+    prefix, field = kinds[type(offset)]
+    month = (getattr(offset, field) - 2) % 12  # the month before, 0-based
+    names = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT",
+             "NOV", "DEC")
+    return f"for Period, please use '{prefix}-{names[month]}' instead of '{text}'"
 
 
 def is_period_freq(text):
@@ -1346,7 +1377,7 @@ def _check_time_flags(args, index, what, labels=None):
                          f"steps: give an integer step, e.g. --freq 1"
                          f"{_years_hint(index, fill)}")
     if freq is not None and not periods:
-        offset = _quiet(pd.tseries.frequencies.to_offset, freq)
+        offset = _offset_now(freq)
         if isinstance(offset, Exception) and is_period_freq(freq):
             # the dates' own step, not pandas' name for the alias: 'M' suggested ME,
             # which month-start dates (FRED's) refused for MS, in a circle
@@ -1368,7 +1399,16 @@ def _dates_step(index):
     if len(index) < 3:
         return None
     found = quiet_infer_freq(index) or _freq_around_gaps(index)
-    return getattr(found, "freqstr", found)
+    if found is None:
+        return None
+    offset = pd.tseries.frequencies.to_offset(found)
+    # quarters on one grid have four names (QS-JAN is QS-APR, -JUL, -OCT), which
+    # pandas versions infer differently: the first month of the year's, always
+    if isinstance(offset, (pd.offsets.QuarterBegin, pd.offsets.QuarterEnd)):
+        first = (offset.startingMonth - 1) % 3 + 1
+        month = first if isinstance(offset, pd.offsets.QuarterBegin) else first + 9
+        offset = type(offset)(offset.n, startingMonth=month)
+    return offset.freqstr
 
 
 def _period_words(index):
