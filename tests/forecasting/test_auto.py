@@ -1,4 +1,6 @@
 """AutoForecaster: a choice made on the training data only, and a fallback."""
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -515,3 +517,18 @@ def test_intervals_come_from_the_choices_own_backtest_errors():
     low = AutoForecaster(horizon=3, n_origins=10, candidates=("seasonal naive",),
                          bounds=(float(y.min()), None)).fit(y)
     assert (low.predict_interval()["lower"] >= y.min()).all()
+
+
+def test_short_series_origins_leave_drift_its_window_and_say_what_coverage_fits():
+    # 48 months, horizon 6: three origins give windows of 12, which a named 'drift'
+    # refuses (it needs more than a season); two leave 15 (a reviewer)
+    idx = pd.date_range("2020-01-01", periods=48, freq="MS")
+    y = pd.Series(10 + np.sin(np.arange(48) * np.pi / 6) + 0.1 * np.arange(48), index=idx)
+    auto = AutoForecaster(horizon=6, candidates=("seasonal naive", "drift")).fit(y)
+    assert len(auto.origins_) == 2 and auto._window > 12
+    with pytest.raises(ValueError, match=re.escape(
+            "coverage=0.9 needs at least 9 backtest origins, AutoForecaster scored 2: fit "
+            "with n_origins=9 or more (or a larger holdout); the series held 2, which "
+            "allow a coverage of at most 0.667")):
+        auto.predict_interval(coverage=0.9)
+    assert auto.predict_interval(coverage=0.6).shape == (6, 3)

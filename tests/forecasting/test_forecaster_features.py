@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LinearRegression, Ridge
 
-from tsbptt import (Forecaster, GRURegressor, LSTMRegressor, backtest,
+from tsbptt import (ESNRegressor, Forecaster, GRURegressor, LSTMRegressor, backtest,
                     calendar_features)
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -756,7 +756,16 @@ def test_windows_under_a_season_are_warned_of_for_one_series():
                         "lags=None chose windows shorter than the season of 12 (lags_)")
     with pytest.warns(UserWarning, match=message):
         assert Forecaster(Ridge(), horizon=18).fit(y).lags_ == 4
-    with warnings.catch_warnings():  # a season fits, or lags given: no warning
+    with warnings.catch_warnings():  # a season fits, lags given, or stateful: none
         warnings.simplefilter("error")
         Forecaster(Ridge(), horizon=1).fit(y)
         Forecaster(Ridge(), horizon=18, lags=4).fit(y)
+        Forecaster(ESNRegressor(random_state=0), horizon=18, strategy="stateful").fit(y)
+    # two short series among long ones: named (neither warning named them)
+    long_ = pd.Series(np.arange(150.0), index=pd.period_range("2000-01", periods=150,
+                                                              freq="M"))
+    panel = {**{k: long_ for k in "abcde"}, "s1": y.iloc[-20:], "s2": y.iloc[-20:]}
+    with pytest.warns(UserWarning, match=re.escape(
+            "series ['s1', 's2'] (2 of 7) are too short for windows of a season beside "
+            "horizon=6")):
+        Forecaster(Ridge(), horizon=6).fit(panel)

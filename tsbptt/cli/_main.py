@@ -273,8 +273,11 @@ def _auto(args, given, y=None):
     # one thread: the candidates' networks are small, and many
     n_origins = None  # AutoForecaster's default: the last fifth of the series
     if args.interval is not None and y is not None:
-        n_origins = max(_needed(args.interval),
-                        min(MAX_ORIGINS, max(3, int(0.2 * len(y)) // args.horizon)))
+        default = min(MAX_ORIGINS, max(3, int(0.2 * len(y)) // args.horizon))
+        needed = _needed(args.interval)
+        # as many as the coverage needs; where the default holds them, the default
+        # (which a short series cuts to the origins that fit)
+        n_origins = None if needed <= default else needed
     return AutoForecaster(horizon=args.horizon, season=given[0], lags=given[1],
                           n_origins=n_origins, random_state=0, n_threads=1,
                           freq=_freq(args.freq), fill=args.fill, bounds=_bounds(args))
@@ -341,7 +344,7 @@ def cmd_forecast(args):
             try:
                 model = auto.fit(data.y)
             except ValueError as exc:
-                if args.interval is None or "too short to backtest" not in str(exc):
+                if auto.n_origins is None or "too short to backtest" not in str(exc):
                     raise
                 # --interval asked for the origins: say so (n_origins is no flag)
                 raise ValueError(f"{exc}; or a lower --interval ({args.interval:g} "

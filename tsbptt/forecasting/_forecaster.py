@@ -329,7 +329,8 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         around the fitted clone (its ``estimator_``, or ``estimators_`` with
         ``n_seeds``), which adds the window scaling and the linear part (not with
         ``linear=False`` and ``scaling='global'``); a WindowModel too where
-        ``transform`` differences or ``scaling='window'``; with the stateful
+        ``transform`` differences or ``scaling='window'`` (an ESNRegressor's
+        default: window scaling, no linear part); with the stateful
         strategy and ``transform='diff'``, a
         :class:`tsbptt.forecasting._sequence_diff.DifferencedSequenceModel` around
         it (the network is its ``estimator_``); otherwise the fitted clone of
@@ -558,12 +559,19 @@ class Forecaster(_Strategies, _Intervals, _PanelScaling, BaseEstimator):
         for a series too short for more (a panel's own warning names the one
         series that did it): on 27 months a default LSTM scored MASE 7.67 against
         seasonal naive's 0.49, its windows 4 steps long, and nothing said so."""
-        if self.lags_ >= self.season_ or (
-                len(lens) > 1 and (int(np.partition(lens, 1)[1]) - self.horizon) // 2
-                > (int(lens.min()) - self.horizon) // 2):
-            return  # a season fits, or one series' doing (_warn_short_series)
+        if self.lags_ >= self.season_ or self.strategy == "stateful":
+            return  # a season fits, or the model reads the whole series anyway
+        # the series whose own room holds no season's window: one alone among
+        # longer ones is named by _warn_short_series
+        short = [e.key for e, n in zip(entries, lens)
+                 if (int(n) - self.horizon) // 2 < self.season_]
+        if len(entries) > 1 and len(short) == 1:
+            return
         # the same words at every origin of a backtest (no step counts): once
-        what = "y is" if len(entries) == 1 else "the series are"
+        what = ("y is" if len(entries) == 1 else "the series are"
+                if len(short) == len(entries) else
+                f"series {short[:3]}{' ...' if len(short) > 3 else ''} ({len(short)} of "
+                f"{len(entries)}) are")
         warnings.warn(
             f"{what} too short for windows of a season beside horizon={self.horizon}: "
             f"lags=None chose windows shorter than the season of {self.season_} "

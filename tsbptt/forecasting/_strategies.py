@@ -139,6 +139,14 @@ def _unreadable(entry, exc):
                       "training data (the scaling is fitted there)")
 
 
+
+#: The most standard deviations from its training mean that a stateful forecast
+#: fed back may reach (in the units the model reads: the series standardised by
+#: its training mean and spread). A trend carried on for dozens of times the
+#: history stays inside; a forecast feeding on its own error (4e36 after 24 steps)
+#: does not.
+FED_BACK_LIMIT = 100.0
+
 class _Strategies:
     """Windows, model fits and forecasts of the three strategies (a mixin)."""
 
@@ -372,16 +380,16 @@ class _Strategies:
         rows = self._job_rows(jobs, 0)
         stream = (model.stream(RecurrentState.from_states(states))
                   if hasattr(model, "stream") else None)
-        low, high = _fed_back_range(jobs)
         for k in range(steps):
             if stream is not None:
                 out[:, k] = stream.step(rows)
             else:
                 pred, states = model.predict_sequence(rows[:, None, :], states)
                 out[:, k] = pred[:, -1]
-            # a forecast fed back beyond any level the series reached grows on
-            # itself: a stateful ESN on hourly spikes reached 1e38 in 24 steps
-            np.clip(out[:, k], low, high, out=out[:, k])
+            # a forecast fed back can grow on itself: a stateful ESN on hourly
+            # spikes reached 4e36 in 24 steps (standardised units: the series'
+            # training mean and spread, the same in predict and history=)
+            np.clip(out[:, k], -FED_BACK_LIMIT, FED_BACK_LIMIT, out=out[:, k])
             if k + 1 < steps:
                 rows = self._job_rows(jobs, k + 1, out[:, k])
         return out
@@ -449,15 +457,3 @@ class _Strategies:
             raise
         return states
 
-
-def _fed_back_range(jobs):
-    """Per job (series, origin), the range a stateful forecast fed back is kept
-    in: the levels its series reached up to the origin, widened by their span on
-    either side (standardised units). A trend carried on for as long again as the
-    history stays inside; a forecast that feeds on its own error does not."""
-    low, high = np.empty(len(jobs)), np.empty(len(jobs))
-    for i, (s, o) in enumerate(jobs):
-        seen = s.y[:o + 1]
-        lo, hi = float(np.min(seen)), float(np.max(seen))
-        low[i], high[i] = lo - (hi - lo), hi + (hi - lo)
-    return low, high

@@ -436,10 +436,12 @@ class AutoForecaster(BaseEstimator):
 
     def _origins_fit(self, n_steps, k):
         """Whether a series of ``n_steps`` holds ``k`` backtest origins: a first fit
-        of windows of a season (or of ``lags``) and two horizons."""
+        of windows of a season (or of ``lags``; longer than a season where 'drift'
+        is named among the candidates) and two horizons."""
         initial = n_steps - k * self.horizon
         lags = self._lags(initial)
-        return ((self.lags is not None or lags >= self.season_)
+        drift = self.candidates is not None and "drift" in self.candidates
+        return ((self.lags is not None or lags >= self.season_ + drift)
                 and initial >= max(lags + 2 * self.horizon, self.season_ + 1))
 
     def _fewer_origins(self, n_steps, n_origins):
@@ -556,10 +558,14 @@ class AutoForecaster(BaseEstimator):
         forecast = self.predict(steps, X=X, history=history, history_X=history_X)
         m = len(self.residuals_)
         if np.ceil((m + 1) * coverage - 1e-9) > m:
+            # where the series held no more (n_origins=None took what fit), more
+            # origins cannot be asked for: name the coverage these allow
+            most = (f"; the series held {m}, which allow a coverage of at most "
+                    f"{m / (m + 1):.3g}" if self.n_origins is None and m < 3 else "")
             raise ValueError(f"coverage={coverage} needs at least {_needed(coverage)} "
                              f"backtest origins, AutoForecaster scored {m}: fit with "
                              f"n_origins={_needed(coverage)} or more (or a larger "
-                             "holdout)")
+                             f"holdout){most}")
         half = _conformal_quantile(np.abs(self.residuals_[:, :len(forecast)]), coverage)
         low, high = limits_of(self.bounds)
         out = pd.DataFrame({"forecast": forecast,
