@@ -481,6 +481,12 @@ def test_drift_carries_a_short_trending_series_on():
                                          r"window, which holds 4 steps, no more than the "
                                          r"season \(4\): give lags > season"):
         AutoForecaster(horizon=4, lags=4, candidates=("drift",)).fit(y)
+    # too many origins asked for: the length is named, not drift (a trial)
+    z = pd.Series(np.arange(60.0), index=pd.date_range("2000-01-01", periods=60,
+                                                       freq="MS"))
+    with pytest.raises(ValueError, match=r"y has 60 steps: too short to backtest 9 "
+                                         r"origins of horizon=6"):
+        AutoForecaster(horizon=6, candidates=("drift", "ridge"), n_origins=9).fit(z)
 
 
 def test_intervals_come_from_the_choices_own_backtest_errors():

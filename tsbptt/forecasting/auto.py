@@ -126,8 +126,10 @@ class AutoForecaster(BaseEstimator):
         A subset of ``('seasonal naive', 'naive', 'drift', 'ridge', 'lstm', 'lstm
         global', 'gru', 'gru global', 'seasonal naive weekly', 'ridge weekly')``
         ('drift': :class:`SeasonalNaive` with ``drift=True``, a trend carried on
-        at each phase of the season; a network named 'global' is fitted with
-        ``scaling='global'``, the others with scale-free windows; a 'weekly' one
+        at each phase of the season; 'ridge': ``Ridge(1.0)`` on the globally
+        scaled lags, as a Forecaster scales a scikit-learn model; a network named
+        'global' is fitted with ``scaling='global'``, the other networks with
+        scale-free windows; a 'weekly' one
         reads the week as its season, with windows of a week); None: the first
         six ('naive' only when the season is longer than 1, 'drift' where the
         window is longer than the season), and the two weekly ones where ``season`` is inferred
@@ -288,10 +290,6 @@ class AutoForecaster(BaseEstimator):
         if asked and not weekly:
             raise ValueError(f"candidates {asked} read a week as a second season: "
                              f"{no_week}")
-        if "drift" in names and lags <= season:
-            raise ValueError(f"candidate 'drift' reads the change over its window, "
-                             f"which holds {_count(lags, 'step')}, no more than the "
-                             f"season ({season}): give lags > season, or a longer series")
         return names
 
     @staticmethod
@@ -428,6 +426,10 @@ class AutoForecaster(BaseEstimator):
                              f"{_count(n_origins, 'origin')} of horizon={self.horizon}{given} "
                              f"(needs at least {need + n_origins * self.horizon})"
                              f"{self._fewer_origins(len(y), n_origins)}")
+        if "drift" in names and lags <= season:  # named: the defaults leave it out
+            raise ValueError(f"candidate 'drift' reads the change over its window, "
+                             f"which holds {_count(lags, 'step')}, no more than the "
+                             f"season ({season}): give lags > season, or a longer series")
         folds = {}
         for name in names:
             self._steps = []  # each row's step ahead: the same for every candidate

@@ -33,8 +33,10 @@ class SeasonalNaive(RegressorMixin, BaseEstimator):
     ``x[t] - x[t - season]`` over the window, which is the difference of the
     sums of its last and first ``season`` values over ``lags - season``. With
     ``season=1`` that is the drift method (the naive forecast plus the window's
-    mean step), a straight line through the window's first and last values;
-    with a season, a trend carried on at each phase of it.
+    mean step), a straight line through the window's first and last values,
+    with the direct strategy (recursively, each step's window holds the
+    forecasts before it, and their slope); with a season, a trend carried on at
+    each phase of it.
 
     Parameters
     ----------
