@@ -262,7 +262,7 @@ def _auto(args, given, y=None):
     forecast, whose --interval the backtest's errors calibrate (with at least the
     origins its coverage needs); None in ``tsbptt backtest``, which refuses it."""
     from ..forecasting._intervals import _needed
-    from ..forecasting.auto import MAX_ORIGINS, AutoForecaster
+    from ..forecasting.auto import AutoForecaster, default_origins
 
     for flag, used in (("--interval", args.interval is not None and y is None),
                        ("--future-exog", args.future_exog),
@@ -273,7 +273,7 @@ def _auto(args, given, y=None):
     # one thread: the candidates' networks are small, and many
     n_origins = None  # AutoForecaster's default: the last fifth of the series
     if args.interval is not None and y is not None:
-        default = min(MAX_ORIGINS, max(3, int(0.2 * len(y)) // args.horizon))
+        default = default_origins(len(y), args.horizon)
         needed = _needed(args.interval)
         # as many as the coverage needs; where the default holds them, the default
         # (which a short series cuts to the origins that fit)

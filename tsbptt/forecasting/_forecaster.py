@@ -129,7 +129,7 @@ def _warn_made_up(entries, fill, step, freq):
     steps, say): a step read wrong, not a few missing readings; and where it made
     up a series' last values, which the forecasts start from (with
     ``'interpolate'`` too: nothing comes after them to interpolate to)."""
-    ends = [e for e in entries if getattr(e, "n_trailing", 0)]
+    ends = [e for e in entries if e.n_trailing]
     if ends:
         e = ends[0]
         where = "y" if e.key is None else f"series {e.key!r}"

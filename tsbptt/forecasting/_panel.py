@@ -70,9 +70,9 @@ class Entry:
     never make them.
     """
 
-    def __init__(self, key, y, X=None, n_filled=0):
+    def __init__(self, key, y, X=None, n_filled=0, n_trailing=0):
         self.key, self._y, self._X, self.n_filled = key, y, X, n_filled
-        self.n_trailing = 0
+        self.n_trailing = n_trailing
         self._view = None
 
     @classmethod
@@ -537,8 +537,7 @@ def _regular(entry, freq, fill):
             raise ValueError(f"column {col!r} of {_where(key)} starts with missing "
                              "values, which cannot be filled from the past; drop them")
         entry = Entry(key, frame.iloc[:, 0].rename(y.name),
-                      None if X is None else frame.iloc[:, 1:], missing)
-        entry.n_trailing = trailing
+                      None if X is None else frame.iloc[:, 1:], missing, trailing)
     else:
         _check_values(frame, key)
     return entry, step
@@ -939,7 +938,7 @@ def in_zone_of(index, entry):
             _zone_name(tz) != _zone_name(own):  # another zone is refused, not converted
         return entry
     X = None if entry.X is None else entry.X.tz_convert(tz)
-    return Entry(entry.key, entry.y.tz_convert(tz), X, entry.n_filled)
+    return Entry(entry.key, entry.y.tz_convert(tz), X, entry.n_filled, entry.n_trailing)
 
 
 def _zone_name(tz):

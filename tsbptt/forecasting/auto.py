@@ -44,7 +44,7 @@ from ._forecaster import Forecaster, limits_of
 from ._window_model import BUDGET
 from .windowing import _alias_offset, infer_season
 
-__all__ = ["AutoForecaster", "MeanForecaster"]
+__all__ = ["AutoForecaster", "MeanForecaster", "default_origins"]
 
 #: The candidates' names. 'drift': the seasonal naive forecast plus the window's
 #: mean change per season (a trend carried on; with season 1, the drift method).
@@ -91,6 +91,13 @@ class MeanForecaster:
         preds = [f.predict(steps, X=X, history=history, history_X=history_X)
                  for f in self.forecasters]
         return sum(preds[1:], preds[0]) / len(preds)
+
+
+def default_origins(n_steps, horizon, holdout=0.2):
+    """The backtest origins AutoForecaster's ``n_origins=None`` asks for first: as
+    many as the last ``holdout`` of ``n_steps`` hold, at least 3, at most
+    :data:`MAX_ORIGINS` (a series too short for them gets fewer)."""
+    return min(MAX_ORIGINS, max(3, int(holdout * n_steps) // horizon))
 
 
 def _count(n, noun):
@@ -346,7 +353,7 @@ class AutoForecaster(BaseEstimator):
         if self.fill is not None:  # once: the backtests score the filled series
             (entry,), _, _ = to_entries(y, freq=self.freq, fill=self.fill)
             y, self.n_filled_ = entry.y, int(entry.n_filled)
-        folds, origins = self._backtest_all(y)
+        folds, origins, steps = self._backtest_all(y)
         self.fold_scores_, self.scores_ = _scores(folds)
         self.origins_ = pd.Index(origins)
         self.members_ = self._choose()
@@ -360,10 +367,8 @@ class AutoForecaster(BaseEstimator):
             self.scores_.update(score)
         # the choice's backtest errors, one row an origin: its intervals' scores
         error = np.concatenate([a - f for a, f in chosen])
-        steps = np.concatenate(self._steps)
         self.residuals_ = np.stack([error[steps == h] for h in range(1, self.horizon + 1)],
                                    axis=1)
-        del self._steps
         season, lags = self.season_, self._window
         members = [self._candidate(m, season, lags) for m in self.members_]
         for name, member in zip(self.members_, members):  # its warning, in its words
@@ -388,12 +393,11 @@ class AutoForecaster(BaseEstimator):
 
     def _backtest_all(self, y):
         """Set ``season_``; backtest every candidate on ``y``: name ->
-        [(actual, forecast) of each fold], and the origins."""
+        [(actual, forecast) of each fold], the origins, and each row's step ahead."""
         step = to_entries(y, freq=self.freq)[2]
         self.season_ = infer_season(step) if self.season is None else self.season
         season = self.season_
-        n_origins = self.n_origins or min(
-            MAX_ORIGINS, max(3, int(self.holdout * len(y)) // self.horizon))
+        n_origins = self.n_origins or default_origins(len(y), self.horizon, self.holdout)
         if self.n_origins is None and not self._origins_fit(len(y), n_origins):
             # a short series: as many origins as fit (it was refused below three,
             # even where one or two would do: most yearly series of 30 years)
@@ -431,10 +435,9 @@ class AutoForecaster(BaseEstimator):
                              f"which holds {_count(lags, 'step')}, no more than the "
                              f"season ({season}): give lags > season, or a longer series")
         folds = {}
-        for name in names:
-            self._steps = []  # each row's step ahead: the same for every candidate
-            folds[name], origins = self._backtest(name, y, initial, season, lags)
-        return folds, origins
+        for name in names:  # each row's step ahead: the same for every candidate
+            folds[name], origins, steps = self._backtest(name, y, initial, season, lags)
+        return folds, origins, steps
 
     def _origins_fit(self, n_steps, k):
         """Whether a series of ``n_steps`` holds ``k`` backtest origins: a first fit
@@ -455,11 +458,12 @@ class AutoForecaster(BaseEstimator):
         return ""
 
     def _backtest(self, name, y, initial, season, lags):
-        """(actual, forecast) arrays of each fold, and the origins, in order."""
+        """(actual, forecast) arrays of each fold, the origins, and each row's step
+        ahead (all folds' rows, in order)."""
         starts = np.arange(initial, len(y), self.horizon)
         folds = ([starts] if self.refit else
                  np.array_split(starts, min(self.n_folds, len(starts))))
-        errors, origins = [], []
+        errors, origins, steps = [], [], []
         for block in folds:
             end = min(block[-1] + self.horizon, len(y))
             # the choice reads MAE, never MASE; the candidates' backtest fits train
@@ -474,8 +478,8 @@ class AutoForecaster(BaseEstimator):
             f = bt.forecasts
             errors.append((f["actual"].to_numpy(), f["forecast"].to_numpy()))
             origins.extend(f["origin"].drop_duplicates())
-            self._steps.append(f["step"].to_numpy())
-        return errors, origins
+            steps.append(f["step"].to_numpy())
+        return errors, origins, np.concatenate(steps)
 
     def _choose(self):
         """The best ``n_best`` candidates within ``within`` of the best, best first
